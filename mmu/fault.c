@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The x86 TDP page-fault path, in the kernel's order (arch/x86/kvm/mmu/mmu.c, v6.18):
+ *
+ *   fast path (lockless fix of a present SPTE) -> top up caches -> snapshot mmu_invalidate_seq ->
+ *   early retry -> resolve the pfn -> early retry -> mmu_lock (read) -> stale check ->
+ *   kvm_tdp_mmu_map() (compare-exchange install) -> finish -> unlock
+ *
+ * Yield points: fault.seq_snapshot, fault.pfn_resolved, fault.mmu_lock, fault.spte_install,
+ * fault.mmu_unlock, and fast_pf.cmpxchg on the lockless path.
+ */
+#include "mmu/mmu-internal.h"
+
+#include <errno.h>
+
+const char *
+ret_pf_name(int r)
+{
+	static const char *const names[] = {
+		"RET_PF_CONTINUE", "RET_PF_RETRY",   "RET_PF_EMULATE", "RET_PF_WRITE_PROTECTED",
+		"RET_PF_INVALID",  "RET_PF_FIXED",   "RET_PF_SPURIOUS",
+	};
+
+	return r >= 0 && r < (int)G_N_ELEMENTS(names) ? names[r] : "error";
+}
+
+/* Models page_fault_can_be_fast() in arch/x86/kvm/mmu/mmu.c, with EPT A/D bits disabled. */
+static gboolean
+page_fault_can_be_fast(const struct kvm_page_fault *fault)
+{
+	if (fault->rsvd)
+		return FALSE;
+	/* not-present: possibly an access-tracked SPTE, since A/D bits are off */
+	if (!fault->present)
+		return TRUE;
+	/* present: only a write can be fixed (write-protected SPTE) */
+	return fault->write;
+}
+
+/* Models fast_pf_fix_direct_spte(): a compare-exchange that only ever upgrades access. */
+static gboolean
+fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, u64 *sptep,
+			u64 old_spte, u64 new_spte)
+{
+	sim_yield(vcpu->kvm->sched, "fast_pf.cmpxchg");
+	if (*sptep != old_spte) {
+		sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_SPTE_CMPXCHG_LOST);
+		return FALSE;
+	}
+	*sptep = new_spte;
+	sim_hostmem_make_resident(vcpu->kvm->hm, fault->gfn << PAGE_SHIFT, spte_to_pfn(new_spte));
+	return TRUE;
+}
+
+/* Models fast_page_fault(): no mmu_lock and no seq check; it never creates a mapping. */
+static int
+fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int ret = RET_PF_INVALID;
+	u64 old_spte = SHADOW_NONPRESENT_VALUE, new_spte = 0;
+	u64 *sptep = NULL;
+	int retry_count = 0;
+
+	if (!page_fault_can_be_fast(fault))
+		return ret;
+	do {
+		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->gfn, &old_spte);
+		if (!sptep || !is_shadow_present_pte(old_spte))
+			break;
+		struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
+
+		if (!is_last_spte(old_spte, sp->level))
+			break;
+		if (is_access_allowed(fault, old_spte)) {
+			ret = RET_PF_SPURIOUS;
+			break;
+		}
+		new_spte = old_spte;
+		if (is_access_track_spte(new_spte))
+			new_spte = restore_acc_track_spte(new_spte) | shadow_accessed_mask;
+		if (fault->write && is_mmu_writable_spte(old_spte))
+			new_spte |= PT_WRITABLE_MASK;
+		if (new_spte == old_spte || !is_access_allowed(fault, new_spte))
+			break;
+		if (fast_pf_fix_direct_spte(vcpu, fault, sptep, old_spte, new_spte)) {
+			ret = RET_PF_FIXED;
+			break;
+		}
+	} while (++retry_count <= 4);
+
+	sim_log_emit(kvm->log, "fast_page_fault",
+		     "vcpu %d gva %" G_GINT64_MODIFIER "x error_code %s%s%s sptep %" G_GINT64_MODIFIER
+		     "x old %#" G_GINT64_MODIFIER "x new %" G_GINT64_MODIFIER "x spurious %d fixed %d",
+		     vcpu->vcpu_id, fault->addr, fault->present ? "P" : "",
+		     fault->write ? (fault->present ? "|W" : "W") : "",
+		     fault->exec ? ((fault->present || fault->write) ? "|F" : "F") : "",
+		     sptep ? sptep_pa(kvm, sptep) : 0, old_spte, sptep ? *sptep : 0,
+		     ret == RET_PF_SPURIOUS, ret == RET_PF_FIXED);
+	if (ret != RET_PF_INVALID)
+		sim_count(kvm->counters, SIM_CTR_FAULTS_FAST);
+	return ret;
+}
+
+/* Models kvm_handle_noslot_fault(): prepare an MMIO SPTE, or emulate right away. */
+static int
+kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	if (!vcpu->kvm->mmio_caching)
+		return RET_PF_EMULATE;
+	fault->slot = NULL;
+	fault->pfn = KVM_PFN_NOSLOT;
+	fault->map_writable = FALSE;
+	return RET_PF_CONTINUE;
+}
+
+/* Models kvm_release_faultin_page() via kvm_mmu_finish_page_fault(). */
+static void
+kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, int r)
+{
+	if (!fault->refcounted_page)
+		return;
+	sim_frame_put(vcpu->kvm->hm, fault->pfn);
+	fault->refcounted_page = FALSE;
+}
+
+/* Models __kvm_mmu_faultin_pfn() for shared memory: hva_to_pfn() with a page reference. */
+static int
+__kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gboolean writable = FALSE;
+	SimPfn pfn;
+
+	/* a write to a read-only slot has no pfn: KVM_PFN_ERR_RO_FAULT -> emulate */
+	if (fault->write && (fault->slot->flags & KVM_MEM_READONLY))
+		return RET_PF_EMULATE;
+	fault->hva = gfn_to_hva_memslot(fault->slot, fault->gfn);
+	int r = sim_mm_hva_to_pfn(kvm->mm, fault->hva, fault->write, &pfn, &writable);
+
+	if (r < 0)
+		return r; /* kvm_handle_error_pfn(): -EFAULT back to userspace */
+	fault->pfn = pfn;
+	fault->refcounted_page = TRUE;
+	fault->map_writable = writable && !(fault->slot->flags & KVM_MEM_READONLY);
+	return RET_PF_CONTINUE;
+}
+
+/*
+ * Models kvm_mmu_faultin_pfn() (v6.13+): the seq snapshot comes first, before anything about
+ * the host page is read; two lockless pre-checks bracket the pfn lookup.
+ */
+static int
+kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	sim_yield(kvm->sched, "fault.seq_snapshot");
+	fault->mmu_seq = kvm->mmu_invalidate_seq;
+
+	if (!fault->slot)
+		return kvm_handle_noslot_fault(vcpu, fault);
+	if (fault->slot->flags & KVM_MEMSLOT_INVALID) {
+		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_INVALID_SLOT);
+		return RET_PF_RETRY;
+	}
+	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
+		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_UNSAFE);
+		return RET_PF_RETRY;
+	}
+	int r = __kvm_mmu_faultin_pfn(vcpu, fault);
+
+	if (r != RET_PF_CONTINUE)
+		return r;
+	sim_yield(kvm->sched, "fault.pfn_resolved");
+	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
+		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_UNSAFE);
+		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY);
+		return RET_PF_RETRY;
+	}
+	return RET_PF_CONTINUE;
+}
+
+/* Models is_page_fault_stale(): mmu_lock held; the locked, exact invalidation check. */
+static gboolean
+is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (vcpu->root->invalid)
+		return TRUE;
+	if (!fault->slot)
+		return FALSE;
+	if (kvm->mmu_invalidate_in_progress && fault->gfn >= kvm->mmu_invalidate_range_start &&
+	    fault->gfn < kvm->mmu_invalidate_range_end)
+		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_IN_PROGRESS);
+	else if (kvm->mmu_invalidate_seq != fault->mmu_seq)
+		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_SEQ_CHANGED);
+	return mmu_invalidate_retry_gfn(kvm, fault->mmu_seq, fault->gfn) != 0;
+}
+
+/* Models kvm_tdp_mmu_page_fault() in arch/x86/kvm/mmu/mmu.c. */
+static int
+kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int r = fast_page_fault(vcpu, fault);
+
+	if (r != RET_PF_INVALID)
+		return r;
+	r = mmu_topup_memory_caches(vcpu);
+	if (r)
+		return r;
+	r = kvm_mmu_faultin_pfn(vcpu, fault);
+	if (r != RET_PF_CONTINUE)
+		return r;
+
+	r = RET_PF_RETRY;
+	sim_read_lock(kvm->sched, &kvm->mmu_lock, "fault.mmu_lock");
+	if (!is_page_fault_stale(vcpu, fault))
+		r = kvm_tdp_mmu_map(vcpu, fault);
+	kvm_mmu_finish_page_fault(vcpu, fault, r);
+	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "fault.mmu_unlock");
+	return r;
+}
+
+/* Models kvm_mmu_do_page_fault() in arch/x86/kvm/mmu/mmu_internal.h (direct MMU). */
+static int
+kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+{
+	struct kvm_page_fault fault = {
+		.addr = gpa,
+		.error_code = error_code,
+		.exec = (error_code & PFERR_FETCH_MASK) != 0,
+		.write = (error_code & PFERR_WRITE_MASK) != 0,
+		.present = (error_code & PFERR_PRESENT_MASK) != 0,
+		.rsvd = (error_code & PFERR_RSVD_MASK) != 0,
+		.user = (error_code & PFERR_USER_MASK) != 0,
+		.max_level = PG_LEVEL_4K,
+		.req_level = PG_LEVEL_4K,
+		.goal_level = PG_LEVEL_4K,
+		.gfn = gpa >> PAGE_SHIFT,
+	};
+
+	fault.slot = kvm_vcpu_gfn_to_memslot(vcpu, fault.gfn);
+	return kvm_tdp_mmu_page_fault(vcpu, &fault);
+}
+
+/* Models handle_mmio_page_fault(): the MMIO SPTE is current iff its generation matches. */
+static int
+handle_mmio_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	int level;
+	u64 spte = kvm_tdp_mmu_read_spte(vcpu, gpa, &level);
+
+	if (!is_mmio_spte(spte))
+		return RET_PF_RETRY; /* changed under us: let the guest fault again */
+	if (get_mmio_spte_generation(spte) != (vcpu->kvm->memslots_generation & MMIO_SPTE_GEN_MASK))
+		return RET_PF_INVALID;
+	return RET_PF_EMULATE;
+}
+
+static void
+count_outcome(struct kvm *kvm, int r)
+{
+	static const SimCounter by_ret[] = {
+		[RET_PF_RETRY] = SIM_CTR_FAULTS_RETRY,     [RET_PF_EMULATE] = SIM_CTR_FAULTS_EMULATE,
+		[RET_PF_FIXED] = SIM_CTR_FAULTS_FIXED,     [RET_PF_SPURIOUS] = SIM_CTR_FAULTS_SPURIOUS,
+		[RET_PF_WRITE_PROTECTED] = SIM_CTR_FAULTS_EMULATE,
+	};
+
+	if (r < 0)
+		sim_count(kvm->counters, SIM_CTR_FAULTS_ERROR);
+	else if (r < (int)G_N_ELEMENTS(by_ret) && r != RET_PF_CONTINUE && r != RET_PF_INVALID)
+		sim_count(kvm->counters, by_ret[r]);
+}
+
+/* Models kvm_mmu_page_fault() in arch/x86/kvm/mmu/mmu.c. */
+int
+kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+{
+	int r = RET_PF_INVALID;
+
+	if (error_code & PFERR_RSVD_MASK)
+		r = handle_mmio_page_fault(vcpu, gpa);
+	if (r == RET_PF_INVALID)
+		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code & ~PFERR_RSVD_MASK);
+	count_outcome(vcpu->kvm, r);
+	return r;
+}
+
+/* Models handle_ept_violation() and __vmx_handle_ept_violation() (arch/x86/kvm/vmx/). */
+int
+kvm_handle_ept_violation(struct kvm_vcpu *vcpu, gpa_t gpa, u64 exit_qualification, u64 rip)
+{
+	struct kvm *kvm = vcpu->kvm;
+	u64 error_code;
+
+	vcpu->rip = rip;
+	sim_count(kvm->counters, SIM_CTR_EXITS_EPT_VIOLATION);
+	sim_log_emit(kvm->log, "kvm_page_fault",
+		     "vcpu %d rip 0x%" G_GINT64_MODIFIER "x address 0x%016" G_GINT64_MODIFIER
+		     "x error_code 0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id, rip, gpa,
+		     exit_qualification);
+	error_code = (exit_qualification & EPT_VIOLATION_ACC_READ) ? PFERR_USER_MASK : 0;
+	error_code |= (exit_qualification & EPT_VIOLATION_ACC_WRITE) ? PFERR_WRITE_MASK : 0;
+	error_code |= (exit_qualification & EPT_VIOLATION_ACC_INSTR) ? PFERR_FETCH_MASK : 0;
+	if (exit_qualification &
+	    (EPT_VIOLATION_PROT_READ | EPT_VIOLATION_PROT_WRITE | EPT_VIOLATION_PROT_EXEC))
+		error_code |= PFERR_PRESENT_MASK;
+	if (exit_qualification & EPT_VIOLATION_GVA_IS_VALID)
+		error_code |= (exit_qualification & EPT_VIOLATION_GVA_TRANSLATED) ?
+				      PFERR_GUEST_FINAL_MASK : BIT_ULL(33);
+	return kvm_mmu_page_fault(vcpu, gpa, error_code);
+}
+
+/* Models handle_ept_misconfig(): an MMIO SPTE was hit; the RSVD path decides. */
+int
+kvm_handle_ept_misconfig(struct kvm_vcpu *vcpu, gpa_t gpa, u64 rip)
+{
+	vcpu->rip = rip;
+	sim_count(vcpu->kvm->counters, SIM_CTR_EXITS_EPT_MISCONFIG);
+	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* VM and vCPU lifetime, requests and remote TLB flushes (virt/kvm/kvm_main.c, arch/x86/kvm/x86.c). */
+#include "mmu/mmu-internal.h"
+
+#include <stdarg.h>
+
+/* Record an invariant violation as an event and fail the run (STYLE.md, tier 3). */
+void
+kvm_invariant_failed(struct kvm *kvm, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	gchar *detail = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	sim_log_emit(kvm->log, "sim_invariant", "%s: %s", what, detail);
+	gchar *reason = g_strdup_printf("invariant %s violated: %s", what, detail);
+
+	sim_sched_fail(kvm->sched, reason);
+	g_free(reason);
+	g_free(detail);
+}
+
+/*
+ * A frame is being freed: no vCPU may still reach it through a zapped translation it has not
+ * flushed. A vCPU with a TLB flush pending cannot use it: it flushes before it enters again.
+ */
+static void
+kvm_check_freed_frame(gpointer data, SimPfn pfn)
+{
+	struct kvm *kvm = data;
+	guint64 gpa = sim_frame_resident_gpa(kvm->hm, pfn);
+
+	/* the GPA page holding a frame is where its last SPTE pointed: is that SPTE still there? */
+	if (gpa != G_MAXUINT64) {
+		u64 spte = kvm_tdp_mmu_leaf_spte(kvm, gpa >> PAGE_SHIFT, NULL);
+
+		if (is_shadow_present_pte(spte) && spte_to_pfn(spte) == pfn)
+			kvm_invariant_failed(kvm, "freed_frame_mapped_by_spte",
+					     "pfn 0x%" G_GINT64_MODIFIER "x freed while gfn 0x%"
+					     G_GINT64_MODIFIER "x still maps it (missing MMU notifier)",
+					     pfn, gpa >> PAGE_SHIFT);
+	}
+
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		if (vcpu->requests & (1ul << KVM_REQ_TLB_FLUSH))
+			continue;
+		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
+			struct kvm_stale_tlb_entry *e =
+				&g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
+
+			if (e->pfn == pfn)
+				kvm_invariant_failed(kvm, "freed_frame_still_mapped",
+						     "pfn 0x%" G_GINT64_MODIFIER "x freed while vcpu%d may "
+						     "still map it at gfn 0x%" G_GINT64_MODIFIER
+						     "x (no TLB flush since the zap)", pfn, vcpu->vcpu_id,
+						     e->gfn);
+		}
+	}
+}
+
+static void
+kvm_check_freed_poison(gpointer data, SimPfn pfn, guint offset)
+{
+	kvm_invariant_failed(data, "write_after_free",
+			     "pfn 0x%" G_GINT64_MODIFIER "x was written at offset 0x%x after it was "
+			     "freed", pfn, offset);
+}
+
+struct kvm *
+kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
+	      SimCounters *counters, const struct kvm_hw_ops *hw_ops)
+{
+	struct kvm *kvm = g_new0(struct kvm, 1);
+
+	kvm->sched = sched;
+	kvm->log = sim_sched_log(sched);
+	kvm->counters = counters;
+	kvm->mm = mm;
+	kvm->hm = hm;
+	kvm->pt_pool = pt_pool;
+	kvm->hw_ops = hw_ops;
+	kvm->mmu_lock.name = "mmu_lock";
+	kvm->slots_lock.name = "slots_lock";
+	kvm->srcu.name = "kvm->srcu";
+	kvm->mn_invalidate_lock.name = "mn_invalidate_lock";
+	kvm->memslots = kvm_memslots_new();
+	kvm->mmu_invalidate_range_start = INVALID_GPA;
+	kvm->mmu_invalidate_range_end = INVALID_GPA;
+	kvm->mmio_caching = TRUE;
+	sim_mm_register_notifier(mm, &kvm_mmu_notifier_ops, kvm);
+	sim_hostmem_set_hooks(hm, kvm_check_freed_frame, kvm_check_freed_poison, kvm);
+	return kvm;
+}
+
+void
+kvm_destroy_vm(struct kvm *kvm)
+{
+	if (!kvm)
+		return;
+	sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
+	kvm_tdp_mmu_zap_all(kvm);
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		kvm_mmu_free_memory_cache(kvm, &vcpu->mmu_shadow_page_cache);
+		g_array_free(vcpu->stale_tlb, TRUE);
+		g_free(vcpu);
+	}
+	kvm_memslots_free(kvm->memslots);
+	g_free(kvm);
+}
+
+/* Models kvm_vm_ioctl_create_vcpu(). */
+struct kvm_vcpu *
+kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
+{
+	g_assert(kvm->online_vcpus < KVM_MAX_VCPUS);
+	struct kvm_vcpu *vcpu = g_new0(struct kvm_vcpu, 1);
+
+	vcpu->kvm = kvm;
+	vcpu->vcpu_id = id;
+	vcpu->hw = hw;
+	vcpu->stale_tlb = g_array_new(FALSE, FALSE, sizeof(struct kvm_stale_tlb_entry));
+	kvm->vcpus[kvm->online_vcpus++] = vcpu;
+	return vcpu;
+}
+
+/* A zapped leaf may live on in every vCPU's TLB until that vCPU flushes. */
+void
+kvm_record_stale_translation(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn)
+{
+	struct kvm_stale_tlb_entry e = { gfn, pfn };
+
+	for (int i = 0; i < kvm->online_vcpus; i++)
+		g_array_append_val(kvm->vcpus[i]->stale_tlb, e);
+}
+
+/* Models kvm_make_all_cpus_request(): vCPUs are never in guest mode while this runs, so the
+ * request is all it takes — each serves it before its next entry. */
+void
+kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
+{
+	for (int i = 0; i < kvm->online_vcpus; i++)
+		kvm->vcpus[i]->requests |= 1ul << req;
+}
+
+/* Models kvm_flush_remote_tlbs(). */
+void
+kvm_flush_remote_tlbs(struct kvm *kvm)
+{
+	sim_count(kvm->counters, SIM_CTR_TLB_FLUSHES);
+	sim_log_emit(kvm->log, "sim_flush_remote_tlbs", "request KVM_REQ_TLB_FLUSH on %d vcpus",
+		     kvm->online_vcpus);
+	kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
+}
+
+/* Models kvm_mmu_load() (arch/x86/kvm/mmu/mmu.c): allocate or share the root. */
+u64
+kvm_mmu_load(struct kvm_vcpu *vcpu)
+{
+	if (!vcpu->root) {
+		int r = mmu_topup_memory_caches(vcpu);
+
+		g_assert(r == 0);
+		sim_write_lock(vcpu->kvm->sched, &vcpu->kvm->mmu_lock, "mmu_load.mmu_lock");
+		vcpu->root = kvm_tdp_mmu_alloc_root(vcpu);
+		sim_write_unlock(vcpu->kvm->sched, &vcpu->kvm->mmu_lock, "mmu_load.mmu_unlock");
+	}
+	return vcpu->root->spt_pa;
+}
+
+/* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c. */
+static void
+kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
+{
+	sim_log_emit(vcpu->kvm->log, "sim_tlb_flush", "vcpu %d", vcpu->vcpu_id);
+	vcpu->kvm->hw_ops->flush_tlb_all(vcpu);
+	g_array_set_size(vcpu->stale_tlb, 0);
+}
+
+/* The request handling at the top of vcpu_enter_guest() in arch/x86/kvm/x86.c. */
+void
+kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->requests & (1ul << KVM_REQ_TLB_FLUSH)) {
+		vcpu->requests &= ~(1ul << KVM_REQ_TLB_FLUSH);
+		kvm_vcpu_flush_tlb_all(vcpu);
+	}
+	if (vcpu->stale_tlb->len)
+		sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_ENTRY_WITH_STALE_TLB);
+}
+
+void
+kvm_vcpu_srcu_read_lock(struct kvm_vcpu *vcpu)
+{
+	g_assert(!vcpu->srcu_held);
+	vcpu->srcu_idx = sim_srcu_read_lock(&vcpu->kvm->srcu);
+	vcpu->srcu_held = TRUE;
+}
+
+void
+kvm_vcpu_srcu_read_unlock(struct kvm_vcpu *vcpu)
+{
+	g_assert(vcpu->srcu_held);
+	sim_srcu_read_unlock(&vcpu->kvm->srcu, vcpu->srcu_idx);
+	vcpu->srcu_held = FALSE;
+}

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Memslots with KVM_SET_USER_MEMORY_REGION2 semantics for anonymous memory (virt/kvm/kvm_main.c).
+ * Every change publishes a new immutable struct kvm_memslots and waits with synchronize_srcu() for
+ * the vCPUs still using the old one. DELETE and MOVE first publish the old slot flagged INVALID
+ * (faults that see it retry), then zap the slot's SPTEs: not an mmu_invalidate event — the SRCU
+ * sync guarantees that every fault that used the old, valid slot has finished.
+ */
+#include "mmu/mmu-internal.h"
+
+#include <errno.h>
+
+enum kvm_mr_change {
+	KVM_MR_CREATE,
+	KVM_MR_DELETE,
+	KVM_MR_MOVE,
+	KVM_MR_FLAGS_ONLY,
+};
+
+static const char *const change_names[] = { "create", "delete", "move", "flags" };
+
+struct kvm_memslots *
+kvm_memslots_new(void)
+{
+	return g_new0(struct kvm_memslots, 1);
+}
+
+void
+kvm_memslots_free(struct kvm_memslots *slots)
+{
+	if (!slots)
+		return;
+	for (int i = 0; i < slots->used_slots; i++)
+		g_free(slots->slots[i]);
+	g_free(slots);
+}
+
+/* Models hva_to_gfn_memslot() in include/linux/kvm_host.h. */
+gfn_t
+hva_to_gfn_memslot(hva_t hva, const struct kvm_memory_slot *slot)
+{
+	return slot->base_gfn + ((hva - slot->userspace_addr) >> PAGE_SHIFT);
+}
+
+/* Models __gfn_to_hva_memslot(). */
+hva_t
+gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+
+static struct kvm_memory_slot *
+search_memslots(struct kvm_memslots *slots, gfn_t gfn)
+{
+	for (int i = 0; i < slots->used_slots; i++) {
+		struct kvm_memory_slot *slot = slots->slots[i];
+
+		if (gfn >= slot->base_gfn && gfn < slot->base_gfn + slot->npages)
+			return slot;
+	}
+	return NULL;
+}
+
+/* Models kvm_vcpu_gfn_to_memslot(): the caller holds kvm->srcu. */
+struct kvm_memory_slot *
+kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn)
+{
+	return search_memslots(vcpu->kvm->memslots, gfn);
+}
+
+struct kvm_memory_slot *
+kvm_id_to_memslot(struct kvm *kvm, int id)
+{
+	for (int i = 0; i < kvm->memslots->used_slots; i++)
+		if (kvm->memslots->slots[i]->id == id)
+			return kvm->memslots->slots[i];
+	return NULL;
+}
+
+/* A copy of the current memslots with slot id replaced by repl (NULL: removed). */
+static struct kvm_memslots *
+memslots_with(struct kvm *kvm, int id, const struct kvm_memory_slot *repl)
+{
+	struct kvm_memslots *next = kvm_memslots_new();
+	struct kvm_memslots *cur = kvm->memslots;
+
+	for (int i = 0; i < cur->used_slots; i++) {
+		if (cur->slots[i]->id != id)
+			next->slots[next->used_slots++] = g_memdup2(cur->slots[i], sizeof(*repl));
+	}
+	if (repl) {
+		int pos = next->used_slots;
+
+		while (pos > 0 && next->slots[pos - 1]->base_gfn > repl->base_gfn) {
+			next->slots[pos] = next->slots[pos - 1];
+			pos--;
+		}
+		next->slots[pos] = g_memdup2(repl, sizeof(*repl));
+		next->used_slots++;
+	}
+	return next;
+}
+
+static gboolean
+no_active_invalidations(gpointer data)
+{
+	return ((struct kvm *)data)->mn_active_invalidate_count == 0;
+}
+
+/*
+ * Models kvm_swap_active_memslots(): wait until no MMU-notifier invalidation is between start and
+ * end (their begin/end must see the same memslots), publish, then wait for SRCU readers.
+ */
+static void
+kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *next)
+{
+	sim_spin_lock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_lock");
+	while (kvm->mn_active_invalidate_count) {
+		sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_unlock");
+		sim_wait(kvm->sched, "mn_memslots_update_rcuwait", no_active_invalidations, kvm);
+		sim_spin_lock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_lock");
+	}
+	struct kvm_memslots *old = kvm->memslots;
+
+	kvm->memslots = next;
+	sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_unlock");
+	sim_synchronize_srcu(kvm->sched, &kvm->srcu, "memslot.synchronize_srcu");
+	/* x86 has one address space here (no SMM); MMIO SPTEs die by generation */
+	kvm->memslots_generation++;
+	next->generation = kvm->memslots_generation;
+	kvm_memslots_free(old);
+}
+
+/*
+ * Models kvm_arch_flush_shadow_memslot() with KVM_X86_QUIRK_SLOT_ZAP_ALL disabled: zap the slot's
+ * leaf SPTEs and flush, outside any mmu_invalidate window (slots_lock held instead).
+ */
+static void
+kvm_arch_flush_shadow_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	struct kvm_gfn_range range = {
+		.slot = slot,
+		.start = slot->base_gfn,
+		.end = slot->base_gfn + slot->npages,
+		.may_block = TRUE,
+	};
+
+	sim_write_lock(kvm->sched, &kvm->mmu_lock, "memslot.mmu_lock");
+	if (kvm_unmap_gfn_range(kvm, &range))
+		kvm_flush_remote_tlbs(kvm);
+	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "memslot.mmu_unlock");
+}
+
+/* Models kvm_set_memslot(): publish the change in the kernel's steps. */
+static void
+kvm_set_memslot(struct kvm *kvm, const struct kvm_memory_slot *old,
+		const struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	int id = old ? old->id : new->id;
+
+	sim_log_emit(kvm->log, "sim_memslot",
+		     "%s slot %d gfn 0x%" G_GINT64_MODIFIER "x npages 0x%" G_GINT64_MODIFIER
+		     "x hva 0x%" G_GINT64_MODIFIER "x", change_names[change], id,
+		     (new ? new : old)->base_gfn, (new ? new : old)->npages,
+		     (new ? new : old)->userspace_addr);
+	if (change == KVM_MR_DELETE || change == KVM_MR_MOVE) {
+		struct kvm_memory_slot invalid = *old;
+
+		invalid.flags |= KVM_MEMSLOT_INVALID;
+		kvm_swap_active_memslots(kvm, memslots_with(kvm, id, &invalid));
+		kvm_arch_flush_shadow_memslot(kvm, kvm_id_to_memslot(kvm, id));
+	}
+	kvm_swap_active_memslots(kvm, memslots_with(kvm, id, change == KVM_MR_DELETE ? NULL : new));
+}
+
+static gboolean
+overlaps_other(struct kvm *kvm, int id, gfn_t base, u64 npages)
+{
+	for (int i = 0; i < kvm->memslots->used_slots; i++) {
+		struct kvm_memory_slot *slot = kvm->memslots->slots[i];
+
+		if (slot->id != id && base < slot->base_gfn + slot->npages &&
+		    slot->base_gfn < base + npages)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* kvmsim cannot let two GPA pages hold one frame (see sim/core/hostmem.h): no hva aliasing. */
+static gboolean
+aliases_other(struct kvm *kvm, int id, hva_t hva, u64 npages)
+{
+	for (int i = 0; i < kvm->memslots->used_slots; i++) {
+		struct kvm_memory_slot *slot = kvm->memslots->slots[i];
+
+		if (slot->id != id && hva < slot->userspace_addr + (slot->npages << PAGE_SHIFT) &&
+		    slot->userspace_addr < hva + (npages << PAGE_SHIFT))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Models check_memory_region_flags() for a VM without private memory. */
+static int
+check_memory_region_flags(const struct kvm_userspace_memory_region2 *mem)
+{
+	u32 valid = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+
+	return (mem->flags & ~valid) ? -EINVAL : 0;
+}
+
+/* Models kvm_set_memory_region() + __kvm_set_memory_region(). */
+static int
+__kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
+{
+	int id = (int)(mem->slot & 0xffff);
+	int as_id = (int)(mem->slot >> 16);
+	enum kvm_mr_change change;
+
+	if (check_memory_region_flags(mem))
+		return -EINVAL;
+	if ((mem->memory_size | mem->guest_phys_addr | mem->userspace_addr) & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (as_id != 0 || id >= KVM_USER_MEM_SLOTS)
+		return -EINVAL;
+	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
+		return -EINVAL;
+	u64 npages = mem->memory_size >> PAGE_SHIFT;
+
+	if (npages > KVM_MEM_MAX_NR_PAGES)
+		return -EINVAL;
+	struct kvm_memory_slot *old = kvm_id_to_memslot(kvm, id);
+
+	if (!mem->memory_size) {
+		if (!old || !old->npages)
+			return -EINVAL;
+		kvm_set_memslot(kvm, old, NULL, KVM_MR_DELETE);
+		return 0;
+	}
+	struct kvm_memory_slot new = {
+		.base_gfn = mem->guest_phys_addr >> PAGE_SHIFT,
+		.npages = npages,
+		.userspace_addr = mem->userspace_addr,
+		.flags = mem->flags,
+		.id = (u16)id,
+	};
+
+	if (!old) {
+		change = KVM_MR_CREATE;
+	} else {
+		if (mem->userspace_addr != old->userspace_addr || npages != old->npages ||
+		    ((mem->flags ^ old->flags) & KVM_MEM_READONLY))
+			return -EINVAL;
+		if (new.base_gfn != old->base_gfn)
+			change = KVM_MR_MOVE;
+		else if (new.flags != old->flags)
+			change = KVM_MR_FLAGS_ONLY;
+		else
+			return 0;
+	}
+	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
+	    overlaps_other(kvm, id, new.base_gfn, new.npages))
+		return -EEXIST;
+	if (change == KVM_MR_CREATE && aliases_other(kvm, id, new.userspace_addr, new.npages))
+		return -EINVAL;
+	kvm_set_memslot(kvm, old, &new, change);
+	return 0;
+}
+
+/* Models kvm_set_memory_region(): the whole update runs under slots_lock. */
+int
+kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
+{
+	sim_mutex_lock(kvm->sched, &kvm->slots_lock, "memslot.slots_lock");
+	int r = __kvm_set_memory_region(kvm, mem);
+
+	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "memslot.slots_unlock");
+	return r;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What the files of mmu/ share (arch/x86/kvm/mmu/mmu_internal.h and friends). */
+#ifndef KVMSIM_MMU_MMU_INTERNAL_H
+#define KVMSIM_MMU_MMU_INTERNAL_H
+
+#include "mmu/mmu.h"
+#include "mmu/spte.h"
+#include "sim/core/log.h"
+
+#define KVM_PFN_NOSLOT (~0ull - 1)
+
+/* struct kvm_mmu_page (arch/x86/kvm/mmu/mmu_internal.h), the TDP MMU part. */
+struct kvm_mmu_page {
+	u64 *spt;          /* the 512-entry table */
+	u64 spt_pa;        /* its host-physical address */
+	int level;         /* role.level */
+	gfn_t gfn;         /* first gfn it covers */
+	u64 *ptep;         /* the parent SPTE pointing at this table (NULL for a root) */
+	gboolean invalid;  /* role.invalid */
+	int root_count;    /* references to a root */
+};
+
+/* struct kvm_page_fault (arch/x86/kvm/mmu/mmu_internal.h), the fields the TDP path uses. */
+struct kvm_page_fault {
+	gpa_t addr;
+	u64 error_code;
+	gboolean prefetch;
+	gboolean exec;
+	gboolean write;
+	gboolean present;
+	gboolean rsvd;
+	gboolean user;
+	gfn_t gfn;
+	struct kvm_memory_slot *slot;
+	u8 max_level;
+	u8 req_level;
+	u8 goal_level;
+	unsigned long mmu_seq;  /* mmu_invalidate_seq snapshot */
+	kvm_pfn_t pfn;
+	hva_t hva;
+	gboolean map_writable;
+	gboolean refcounted_page; /* a frame reference taken by faultin, dropped by finish */
+};
+
+/* Models is_access_allowed() in arch/x86/kvm/mmu/mmu.c. */
+static inline gboolean
+is_access_allowed(const struct kvm_page_fault *fault, u64 spte)
+{
+	if (fault->exec)
+		return is_executable_pte(spte);
+	if (fault->write)
+		return is_writable_pte(spte);
+	return (spte & VMX_EPT_READABLE_MASK) != 0;
+}
+
+/* struct kvm_gfn_range (include/linux/kvm_host.h) */
+struct kvm_gfn_range {
+	struct kvm_memory_slot *slot;
+	gfn_t start;
+	gfn_t end;
+	gboolean may_block;
+};
+
+/* struct tdp_iter (arch/x86/kvm/mmu/tdp_iter.h) */
+struct tdp_iter {
+	gfn_t next_last_level_gfn;           /* the gfn the walk is heading for */
+	u64 *pt_path[PT64_ROOT_4LEVEL];      /* tables from the root down to the current level */
+	u64 *sptep;                          /* the current SPTE */
+	gfn_t gfn;                           /* lowest gfn it maps */
+	int root_level;
+	int min_level;                       /* the walk does not descend below this */
+	int level;
+	u64 old_spte;                        /* value read when the iterator reached it */
+	gboolean valid;                      /* FALSE once the walk is done */
+	const SimPtPool *pool;
+};
+
+void tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page *root,
+		    int min_level, gfn_t next_last_level_gfn);
+void tdp_iter_next(struct tdp_iter *iter);
+/* Refresh old_spte and continue from the same place (tdp_iter_restart()). */
+void tdp_iter_restart(struct tdp_iter *iter);
+
+#define for_each_tdp_pte_min_level(iter, kvm, root, min_level, start, end)                       \
+	for (tdp_iter_start(&iter, (kvm)->pt_pool, root, min_level, start);                       \
+	     iter.valid && iter.gfn < (end); tdp_iter_next(&iter))
+#define for_each_tdp_pte(iter, kvm, root, start, end)                                              \
+	for_each_tdp_pte_min_level(iter, kvm, root, PG_LEVEL_4K, start, end)
+
+/* tdp_mmu.c */
+struct kvm_mmu_page *kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu);
+int kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+gboolean kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range,
+				     gboolean flush);
+gboolean kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+gboolean kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
+u64 *kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gfn_t gfn, u64 *spte);
+void kvm_tdp_mmu_zap_all(struct kvm *kvm);
+struct kvm_mmu_page *sptep_to_sp(const struct kvm *kvm, u64 *sptep);
+u64 sptep_pa(const struct kvm *kvm, u64 *sptep);
+void kvm_mmu_free_memory_cache(struct kvm *kvm, struct kvm_mmu_memory_cache *mc);
+int mmu_topup_memory_caches(struct kvm_vcpu *vcpu);
+
+/* invalidate.c */
+void kvm_mmu_invalidate_begin(struct kvm *kvm);
+void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end);
+void kvm_mmu_invalidate_end(struct kvm *kvm);
+gboolean kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+gboolean kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
+gboolean mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
+
+/* notifier.c */
+extern const SimMmuNotifierOps kvm_mmu_notifier_ops;
+
+/* kvm.c */
+void kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req);
+void kvm_record_stale_translation(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn);
+void kvm_invariant_failed(struct kvm *kvm, const char *what, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+/* memslot.c */
+gfn_t hva_to_gfn_memslot(hva_t hva, const struct kvm_memory_slot *slot);
+struct kvm_memslots *kvm_memslots_new(void);
+void kvm_memslots_free(struct kvm_memslots *slots);
+
+#endif

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The KVM x86 MMU model (TDP MMU, EPT), faithful to Linux v6.18: struct kvm and struct kvm_vcpu,
+ * memslots, the page-fault path with the mmu_invalidate_seq protocol, MMU-notifier handlers and
+ * remote TLB flushes. Names follow the kernel so this code can be read next to
+ * arch/x86/kvm/mmu/{mmu.c,tdp_mmu.c,tdp_iter.c,spte.h} and virt/kvm/kvm_main.c.
+ *
+ * The model never touches a CPU emulator: it reaches "hardware" only through struct kvm_hw_ops
+ * (like kvm_x86_ops), and it runs on sim/core's actors, locks, frames and event log.
+ */
+#ifndef KVMSIM_MMU_MMU_H
+#define KVMSIM_MMU_MMU_H
+
+#include <glib.h>
+
+#include "mmu/types.h"
+#include "sim/core/counters.h"
+#include "sim/core/hostmem.h"
+#include "sim/core/lock.h"
+#include "sim/core/mm.h"
+#include "sim/core/ptpool.h"
+#include "sim/core/sched.h"
+
+#define KVM_MAX_VCPUS 64
+#define KVM_USER_MEM_SLOTS 32
+#define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
+
+/* KVM_SET_USER_MEMORY_REGION2 flags (include/uapi/linux/kvm.h) and internal slot flags. */
+#define KVM_MEM_LOG_DIRTY_PAGES (1u << 0)
+#define KVM_MEM_READONLY (1u << 1)
+#define KVM_MEM_GUEST_MEMFD (1u << 2)
+#define KVM_MEMSLOT_INVALID (1u << 16)
+
+/* enum of page-fault results (arch/x86/kvm/mmu/mmu_internal.h, v6.12+ order). */
+enum {
+	RET_PF_CONTINUE = 0,
+	RET_PF_RETRY,
+	RET_PF_EMULATE,
+	RET_PF_WRITE_PROTECTED,
+	RET_PF_INVALID,
+	RET_PF_FIXED,
+	RET_PF_SPURIOUS,
+};
+const char *ret_pf_name(int r);
+
+/* vCPU requests (arch/x86/include/asm/kvm_host.h, reduced). */
+#define KVM_REQ_TLB_FLUSH 0
+
+/* struct kvm_userspace_memory_region2 (include/uapi/linux/kvm.h) */
+struct kvm_userspace_memory_region2 {
+	u32 slot;
+	u32 flags;
+	u64 guest_phys_addr;
+	u64 memory_size;
+	u64 userspace_addr;
+	u64 guest_memfd_offset;
+	u32 guest_memfd;
+};
+
+/* struct kvm_memory_slot (include/linux/kvm_host.h), without dirty bitmap or arch data. */
+struct kvm_memory_slot {
+	gfn_t base_gfn;
+	u64 npages;
+	hva_t userspace_addr;
+	u32 flags;
+	u16 id;
+};
+
+/* One immutable generation of the memslots, swapped under SRCU (struct kvm_memslots). */
+struct kvm_memslots {
+	u64 generation;
+	int used_slots;
+	struct kvm_memory_slot *slots[KVM_USER_MEM_SLOTS]; /* sorted by base_gfn */
+};
+
+/* struct kvm_mmu_memory_cache (include/linux/kvm_types.h): pre-allocated table pages. */
+#define KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE 40
+struct kvm_mmu_memory_cache {
+	int nobjs;
+	u64 pa[KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE];
+};
+
+/* The exits of KVM_RUN that concern memory (struct kvm_run, reduced). */
+#define KVM_EXIT_MEMORY_FAULT 39
+#define KVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)
+struct kvm_run {
+	u32 exit_reason;
+	struct {
+		u64 flags;
+		u64 gpa;
+		u64 size;
+	} memory_fault;
+};
+
+/* A zapped leaf translation a vCPU's TLB may still hold until it flushes. */
+struct kvm_stale_tlb_entry {
+	gfn_t gfn;
+	kvm_pfn_t pfn;
+};
+
+struct kvm_vcpu;
+struct kvm_mmu_page;
+
+/* The hardware below the model (in the spirit of kvm_x86_ops). */
+struct kvm_hw_ops {
+	/* Flush this vCPU's whole TLB before it enters the guest (vmx_flush_tlb_all()). */
+	void (*flush_tlb_all)(struct kvm_vcpu *vcpu);
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+	int vcpu_id;
+	gulong requests;                     /* KVM_REQ_* bits */
+	struct kvm_mmu_memory_cache mmu_shadow_page_cache;
+	struct kvm_mmu_page *root;            /* arch.mmu->root */
+	guint srcu_idx;                       /* held from exit to the next entry */
+	gboolean srcu_held;
+	GArray *stale_tlb;                    /* struct kvm_stale_tlb_entry */
+	u64 rip;                              /* of the exit being handled, for tracepoints */
+	struct kvm_run run;
+	gpointer hw;                          /* the emulated CPU behind this vCPU */
+};
+
+struct kvm {
+	SimSched *sched;
+	SimLog *log;
+	SimCounters *counters;
+	SimMm *mm;
+	SimHostMem *hm;
+	SimPtPool *pt_pool;
+	const struct kvm_hw_ops *hw_ops;
+
+	SimRwlock mmu_lock;                   /* rwlock_t on x86 (KVM_HAVE_MMU_RWLOCK) */
+	SimMutex slots_lock;
+	SimSrcu srcu;
+	struct kvm_memslots *memslots;        /* read under srcu */
+	u64 memslots_generation;
+
+	unsigned long mmu_invalidate_seq;     /* bumped at the end of every invalidation */
+	long mmu_invalidate_in_progress;      /* invalidations between begin and end */
+	gfn_t mmu_invalidate_range_start;     /* union of ranges while in progress */
+	gfn_t mmu_invalidate_range_end;
+	SimSpinlock mn_invalidate_lock;
+	unsigned long mn_active_invalidate_count;
+
+	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
+	int online_vcpus;
+	struct kvm_mmu_page *tdp_root;        /* the one valid root shared by all vCPUs */
+	gboolean mmio_caching;                /* enable_mmio_caching */
+};
+
+/* Create a VM on the given host; registers its MMU notifier with mm. */
+struct kvm *kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
+			  SimCounters *counters, const struct kvm_hw_ops *hw_ops);
+void kvm_destroy_vm(struct kvm *kvm);
+/* KVM_CREATE_VCPU. */
+struct kvm_vcpu *kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw);
+
+/* KVM_SET_USER_MEMORY_REGION2 for anonymous-memory slots: create, delete (size 0), move.
+ * 0 or a negative errno as the ioctl returns it. Called from an actor or during set-up. */
+int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem);
+struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn);
+struct kvm_memory_slot *kvm_id_to_memslot(struct kvm *kvm, int id);
+hva_t gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn);
+
+/* kvm_mmu_load(): make sure the vCPU has a root; returns its physical address (CR3/EPTP). */
+u64 kvm_mmu_load(struct kvm_vcpu *vcpu);
+/* The part of vcpu_enter_guest() that serves requests before entry (arch/x86/kvm/x86.c). */
+void kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu);
+/* SRCU around exit handling, as vcpu_enter_guest() drops it across the guest run. */
+void kvm_vcpu_srcu_read_lock(struct kvm_vcpu *vcpu);
+void kvm_vcpu_srcu_read_unlock(struct kvm_vcpu *vcpu);
+
+/* Models handle_ept_violation() in arch/x86/kvm/vmx/vmx.c: trace, PFERR, kvm_mmu_page_fault().
+ * Returns RET_PF_* (>= 0) or a negative errno for KVM_RUN (run.exit_reason says why). */
+int kvm_handle_ept_violation(struct kvm_vcpu *vcpu, gpa_t gpa, u64 exit_qualification, u64 rip);
+/* Models handle_ept_misconfig(): an MMIO SPTE was hit. */
+int kvm_handle_ept_misconfig(struct kvm_vcpu *vcpu, gpa_t gpa, u64 rip);
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
+
+/* Lockless read of the last SPTE on the walk to gpa (kvm_tdp_mmu_get_walk()); *out_level
+ * receives its level. Used by the "hardware" to tell an EPT misconfig from a violation. */
+u64 kvm_tdp_mmu_read_spte(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
+
+/* Models kvm_flush_remote_tlbs() in virt/kvm/kvm_main.c. */
+void kvm_flush_remote_tlbs(struct kvm *kvm);
+
+/* Tests and dumps: the leaf SPTE that maps gfn in the VM's root, or SHADOW_NONPRESENT_VALUE. */
+u64 kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level);
+/* Number of present leaf SPTEs. */
+guint64 kvm_tdp_mmu_count_present(struct kvm *kvm);
+
+#endif

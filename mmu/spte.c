@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Building and decoding SPTEs in KVM's EPT encoding. */
+#include "mmu/spte.h"
+
+/* Models make_spte() in arch/x86/kvm/mmu/spte.c: a TDP leaf, A/D disabled, write-back RAM;
+ * no shadow-paging unsync and no dirty logging, so write access is never withheld (wrprot). */
+gboolean
+make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
+	  gboolean host_writable, u64 *new_spte)
+{
+	u64 spte = SPTE_MMU_PRESENT_MASK;
+
+	spte |= SPTE_TDP_AD_DISABLED;
+	spte |= shadow_present_mask;
+	if (!prefetch)
+		spte |= shadow_accessed_mask;
+	if (pte_access & ACC_EXEC_MASK)
+		spte |= shadow_x_mask;
+	else
+		spte |= shadow_nx_mask;
+	if (pte_access & ACC_USER_MASK)
+		spte |= shadow_user_mask;
+	if (level > PG_LEVEL_4K)
+		spte |= PT_PAGE_SIZE_MASK;
+	/* vmx_get_mt_mask(): RAM without non-coherent DMA is WB with guest PAT ignored */
+	spte |= ((u64)MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT) | VMX_EPT_IPAT_BIT;
+	if (host_writable)
+		spte |= shadow_host_writable_mask;
+	else
+		pte_access &= ~ACC_WRITE_MASK;
+	spte |= (u64)pfn << PAGE_SHIFT;
+	if (pte_access & ACC_WRITE_MASK)
+		spte |= PT_WRITABLE_MASK | shadow_mmu_writable_mask | spte_shadow_dirty_mask(spte);
+	if (prefetch)
+		spte = mark_spte_for_access_track(spte);
+	*new_spte = spte;
+	return FALSE;
+}
+
+/* Models make_nonleaf_spte() in arch/x86/kvm/mmu/spte.c (A/D disabled), plus the walker's A. */
+u64
+make_nonleaf_spte(u64 child_pa)
+{
+	u64 spte = SPTE_MMU_PRESENT_MASK;
+
+	spte |= child_pa | shadow_present_mask | PT_WRITABLE_MASK | shadow_user_mask | shadow_x_mask;
+	spte |= SPTE_TDP_AD_DISABLED;
+	spte |= SIM_SPTE_WALKER_ACCESSED;
+	return spte;
+}
+
+/* Models make_mmio_spte() in arch/x86/kvm/mmu/spte.c, without the L1TF gfn shuffle. */
+u64
+make_mmio_spte(gfn_t gfn, unsigned int access, u64 gen)
+{
+	u64 spte = shadow_mmio_value;
+
+	gen &= MMIO_SPTE_GEN_MASK;
+	spte |= (gen & ((1ull << MMIO_SPTE_GEN_LOW_BITS) - 1)) << MMIO_SPTE_GEN_LOW_SHIFT;
+	spte |= (gen >> MMIO_SPTE_GEN_LOW_BITS) << MMIO_SPTE_GEN_HIGH_SHIFT;
+	spte |= gfn << PAGE_SHIFT;
+	(void)access; /* EPT MMIO SPTEs carry no access bits (shadow_mmio_access_mask = 0) */
+	return spte;
+}
+
+gfn_t
+get_mmio_spte_gfn(u64 spte)
+{
+	return (spte & SPTE_BASE_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+u64
+get_mmio_spte_generation(u64 spte)
+{
+	u64 gen = (spte >> MMIO_SPTE_GEN_LOW_SHIFT) & ((1ull << MMIO_SPTE_GEN_LOW_BITS) - 1);
+
+	gen |= ((spte >> MMIO_SPTE_GEN_HIGH_SHIFT) & ((1ull << MMIO_SPTE_GEN_HIGH_BITS) - 1))
+	       << MMIO_SPTE_GEN_LOW_BITS;
+	return gen;
+}
+
+/* Models mark_spte_for_access_track() in arch/x86/kvm/mmu/spte.c (v6.12+: also clears A). */
+u64
+mark_spte_for_access_track(u64 spte)
+{
+	if (spte_ad_enabled(spte))
+		return spte & ~shadow_accessed_mask;
+	if (is_access_track_spte(spte))
+		return spte;
+	spte |= (spte & SHADOW_ACC_TRACK_SAVED_BITS_MASK) << SHADOW_ACC_TRACK_SAVED_BITS_SHIFT;
+	spte &= ~(shadow_acc_track_mask | shadow_accessed_mask);
+	return spte;
+}
+
+/* Models restore_acc_track_spte() in arch/x86/kvm/mmu/spte.h: W is never saved. */
+u64
+restore_acc_track_spte(u64 spte)
+{
+	u64 saved = (spte >> SHADOW_ACC_TRACK_SAVED_BITS_SHIFT) & SHADOW_ACC_TRACK_SAVED_BITS_MASK;
+
+	spte &= ~shadow_acc_track_mask;
+	spte &= ~SHADOW_ACC_TRACK_SAVED_MASK;
+	spte |= saved;
+	return spte;
+}
+
+gchar *
+spte_describe(u64 spte, int level)
+{
+	if (spte == SHADOW_NONPRESENT_VALUE)
+		return g_strdup("nonpresent");
+	if (is_frozen_spte(spte))
+		return g_strdup("frozen");
+	if (is_mmio_spte(spte))
+		return g_strdup_printf("mmio gfn 0x%" G_GINT64_MODIFIER "x gen %" G_GUINT64_FORMAT,
+				       get_mmio_spte_gfn(spte), get_mmio_spte_generation(spte));
+	if (!is_shadow_present_pte(spte))
+		return g_strdup_printf("nonpresent 0x%" G_GINT64_MODIFIER "x", spte);
+
+	GString *s = g_string_new(NULL);
+	gboolean leaf = is_last_spte(spte, level);
+
+	g_string_append_printf(s, "%s pfn 0x%" G_GINT64_MODIFIER "x %c%c%c", leaf ? "leaf" : "table",
+			       spte_to_pfn(spte), spte & VMX_EPT_READABLE_MASK ? 'r' : '-',
+			       spte & VMX_EPT_WRITABLE_MASK ? 'w' : '-',
+			       spte & VMX_EPT_EXECUTABLE_MASK ? 'x' : '-');
+	if (leaf) {
+		if (is_access_track_spte(spte))
+			g_string_append(s, " acc-track");
+		if (spte & shadow_accessed_mask)
+			g_string_append(s, " A");
+		if (spte & shadow_host_writable_mask)
+			g_string_append(s, " host-w");
+		if (spte & shadow_mmu_writable_mask)
+			g_string_append(s, " mmu-w");
+		if (is_large_pte(spte))
+			g_string_append(s, " large");
+	}
+	return g_string_free(s, FALSE);
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * SPTEs in KVM's EPT encoding (arch/x86/kvm/mmu/spte.h, arch/x86/include/asm/vmx.h), as configured
+ * by kvm_mmu_set_ept_masks(has_ad_bits = false, has_exec_only = false) on v6.18, with one
+ * difference forced by the emulated CPU: shadow_present_mask does not include
+ * VMX_EPT_SUPPRESS_VE_BIT (bit 63). The emulator walks these very entries as x86-64 paging
+ * without NX, where bit 63 of a present entry is a reserved bit; a CPU without #VE support is what
+ * kvmsim models. The non-present value (bit 63 alone) and the frozen value are the kernel's.
+ *
+ * Non-leaf entries also carry bit 5, which EPT leaves undefined for them: the x86 walker would
+ * otherwise set it as its Accessed bit and so write into the tree behind KVM's back. Leaves need no
+ * such bit: their write-back memtype and IPAT already hold bits 5 and 6 (x86 A and D) set.
+ */
+#ifndef KVMSIM_MMU_SPTE_H
+#define KVMSIM_MMU_SPTE_H
+
+#include <glib.h>
+
+#include "mmu/types.h"
+
+#define VMX_EPT_READABLE_MASK 0x1ull
+#define VMX_EPT_WRITABLE_MASK 0x2ull
+#define VMX_EPT_EXECUTABLE_MASK 0x4ull
+#define VMX_EPT_RWX_MASK (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK | VMX_EPT_EXECUTABLE_MASK)
+#define VMX_EPT_MT_EPTE_SHIFT 3
+#define VMX_EPT_IPAT_BIT (1ull << 6)
+#define VMX_EPT_ACCESS_BIT (1ull << 8)
+#define VMX_EPT_DIRTY_BIT (1ull << 9)
+#define VMX_EPT_SUPPRESS_VE_BIT (1ull << 63)
+#define VMX_EPT_MISCONFIG_WX_VALUE (VMX_EPT_WRITABLE_MASK | VMX_EPT_EXECUTABLE_MASK)
+#define MTRR_TYPE_UNCACHABLE 0
+#define MTRR_TYPE_WRBACK 6
+
+#define PT_WRITABLE_MASK (1ull << 1)
+#define PT_PAGE_SIZE_MASK (1ull << 7)
+
+#define SPTE_MMU_PRESENT_MASK (1ull << 11)
+#define SHADOW_NONPRESENT_VALUE (1ull << 63)
+#define FROZEN_SPTE (SHADOW_NONPRESENT_VALUE | 0x5a0ull)
+
+#define SPTE_TDP_AD_SHIFT 52
+#define SPTE_TDP_AD_MASK (3ull << SPTE_TDP_AD_SHIFT)
+#define SPTE_TDP_AD_ENABLED (0ull << SPTE_TDP_AD_SHIFT)
+#define SPTE_TDP_AD_DISABLED (1ull << SPTE_TDP_AD_SHIFT)
+#define SPTE_TDP_AD_WRPROT_ONLY (2ull << SPTE_TDP_AD_SHIFT)
+
+#define SHADOW_ACC_TRACK_SAVED_BITS_MASK (VMX_EPT_READABLE_MASK | VMX_EPT_EXECUTABLE_MASK)
+#define SHADOW_ACC_TRACK_SAVED_BITS_SHIFT 54
+#define SHADOW_ACC_TRACK_SAVED_MASK                                                                \
+	(SHADOW_ACC_TRACK_SAVED_BITS_MASK << SHADOW_ACC_TRACK_SAVED_BITS_SHIFT)
+
+#define EPT_SPTE_HOST_WRITABLE (1ull << 57)
+#define EPT_SPTE_MMU_WRITABLE (1ull << 58)
+
+#define SPTE_BASE_ADDR_MASK 0x000ffffffffff000ull
+
+/* MMIO generation: gen bits 0-7 in SPTE bits 3-10, gen bits 8-18 in SPTE bits 52-62. */
+#define MMIO_SPTE_GEN_LOW_SHIFT 3
+#define MMIO_SPTE_GEN_LOW_BITS 8
+#define MMIO_SPTE_GEN_HIGH_SHIFT 52
+#define MMIO_SPTE_GEN_HIGH_BITS 11
+#define MMIO_SPTE_GEN_MASK ((1ull << (MMIO_SPTE_GEN_LOW_BITS + MMIO_SPTE_GEN_HIGH_BITS)) - 1)
+
+/* The x86 walker's Accessed bit, preset in non-leaf entries (see above). */
+#define SIM_SPTE_WALKER_ACCESSED (1ull << 5)
+
+/* The masks kvm_mmu_set_ept_masks() sets, kept under the kernel's names. */
+#define shadow_present_mask VMX_EPT_READABLE_MASK
+#define shadow_user_mask VMX_EPT_READABLE_MASK
+#define shadow_x_mask VMX_EPT_EXECUTABLE_MASK
+#define shadow_nx_mask 0ull
+#define shadow_accessed_mask VMX_EPT_ACCESS_BIT
+#define shadow_dirty_mask VMX_EPT_DIRTY_BIT
+#define shadow_acc_track_mask VMX_EPT_RWX_MASK
+#define shadow_host_writable_mask EPT_SPTE_HOST_WRITABLE
+#define shadow_mmu_writable_mask EPT_SPTE_MMU_WRITABLE
+#define shadow_mmio_value VMX_EPT_MISCONFIG_WX_VALUE
+#define shadow_mmio_mask (VMX_EPT_RWX_MASK | VMX_EPT_SUPPRESS_VE_BIT)
+
+/* ACC_* access bits (arch/x86/kvm/mmu/mmu_internal.h / spte.h). */
+#define ACC_EXEC_MASK 1u
+#define ACC_WRITE_MASK 2u
+#define ACC_USER_MASK 4u
+#define ACC_ALL (ACC_EXEC_MASK | ACC_WRITE_MASK | ACC_USER_MASK)
+
+static inline gboolean
+is_shadow_present_pte(u64 pte)
+{
+	return (pte & SPTE_MMU_PRESENT_MASK) != 0;
+}
+
+static inline gboolean
+is_frozen_spte(u64 spte)
+{
+	return spte == FROZEN_SPTE;
+}
+
+static inline gboolean
+is_mmio_spte(u64 spte)
+{
+	return (spte & shadow_mmio_mask) == shadow_mmio_value;
+}
+
+static inline gboolean
+is_large_pte(u64 pte)
+{
+	return (pte & PT_PAGE_SIZE_MASK) != 0;
+}
+
+static inline gboolean
+is_last_spte(u64 pte, int level)
+{
+	return level == PG_LEVEL_4K || is_large_pte(pte);
+}
+
+static inline gboolean
+is_writable_pte(u64 pte)
+{
+	return (pte & PT_WRITABLE_MASK) != 0;
+}
+
+static inline gboolean
+is_mmu_writable_spte(u64 spte)
+{
+	return (spte & shadow_mmu_writable_mask) != 0;
+}
+
+static inline gboolean
+is_executable_pte(u64 spte)
+{
+	return (spte & (shadow_x_mask | shadow_nx_mask)) == shadow_x_mask;
+}
+
+static inline kvm_pfn_t
+spte_to_pfn(u64 pte)
+{
+	return (pte & SPTE_BASE_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+static inline gboolean
+spte_ad_enabled(u64 spte)
+{
+	return (spte & SPTE_TDP_AD_MASK) != SPTE_TDP_AD_DISABLED;
+}
+
+static inline gboolean
+is_access_track_spte(u64 spte)
+{
+	return !spte_ad_enabled(spte) && (spte & shadow_acc_track_mask) == 0;
+}
+
+static inline gboolean
+is_accessed_spte(u64 spte)
+{
+	return (spte & shadow_accessed_mask) != 0;
+}
+
+static inline u64
+spte_shadow_dirty_mask(u64 spte)
+{
+	return spte_ad_enabled(spte) ? shadow_dirty_mask : 0;
+}
+
+/* Models make_spte() in arch/x86/kvm/mmu/spte.c for a TDP MMU leaf (no shadow paging). */
+gboolean make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
+		   gboolean host_writable, u64 *new_spte);
+/* Models make_nonleaf_spte() in arch/x86/kvm/mmu/spte.c; child_pa is the table's address. */
+u64 make_nonleaf_spte(u64 child_pa);
+/* Models make_mmio_spte() in arch/x86/kvm/mmu/spte.c. */
+u64 make_mmio_spte(gfn_t gfn, unsigned int access, u64 gen);
+gfn_t get_mmio_spte_gfn(u64 spte);
+u64 get_mmio_spte_generation(u64 spte);
+/* Models mark_spte_for_access_track() in arch/x86/kvm/mmu/spte.c. */
+u64 mark_spte_for_access_track(u64 spte);
+/* Models restore_acc_track_spte() in arch/x86/kvm/mmu/spte.h. */
+u64 restore_acc_track_spte(u64 spte);
+
+/* "present leaf pfn 0x1234 RWX wb ipat A host-w mmu-w": a short decoding for logs and dumps. */
+gchar *spte_describe(u64 spte, int level);
+
+#endif

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Frames with generations, poison and quarantine; guest RAM windows and frame residency. */
+#include "sim/core/hostmem.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+typedef enum {
+	FRAME_NEVER_USED = 0,
+	FRAME_ALLOCATED,
+	FRAME_FREE,
+} FrameState;
+
+typedef struct {
+	guint32 gen;
+	guint8 state;
+	guint8 zero;          /* content is all zero; storage not written yet */
+	guint8 free_on_put;   /* freed while pinned: free when the last reference goes */
+	guint32 refs;         /* transient pins (GUP) */
+	guint64 resident_gpa; /* GPA page holding the content, or G_MAXUINT64 */
+} SimFrame;
+
+typedef struct {
+	guint64 gpa;
+	guint64 size;
+	guint8 *buf;
+	SimPfn *holder; /* per page */
+} RamWindow;
+
+struct SimHostMem {
+	guint64 nr_frames;
+	guint8 *arena;
+	SimFrame *frames;
+	guint64 never_used;  /* frames [never_used, nr_frames) were never handed out */
+	GQueue free_list;    /* frame indexes, FIFO */
+	GQueue quarantine;   /* frame indexes, FIFO */
+	guint quarantine_len;
+	SimCounters *counters;
+	GArray *windows;     /* RamWindow, sorted by gpa */
+	SimFrameFreeHook on_free;
+	SimFrameCorruptHook on_corrupt;
+	gpointer hook_data;
+};
+
+#define NO_GPA G_MAXUINT64
+
+static void *
+reserve(guint64 bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+SimHostMem *
+sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GError **error)
+{
+	SimHostMem *hm = g_new0(SimHostMem, 1);
+
+	hm->nr_frames = nr_frames;
+	hm->arena = reserve(nr_frames * SIM_PAGE_SIZE);
+	hm->frames = reserve(nr_frames * sizeof(SimFrame));
+	if (!hm->arena || !hm->frames) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
+			    "cannot reserve a frame arena of %" G_GUINT64_FORMAT " MiB",
+			    nr_frames * SIM_PAGE_SIZE >> 20);
+		sim_hostmem_free(hm);
+		return NULL;
+	}
+	g_queue_init(&hm->free_list);
+	g_queue_init(&hm->quarantine);
+	hm->quarantine_len = quarantine;
+	hm->counters = counters;
+	hm->windows = g_array_new(FALSE, TRUE, sizeof(RamWindow));
+	return hm;
+}
+
+void
+sim_hostmem_free(SimHostMem *hm)
+{
+	if (!hm)
+		return;
+	if (hm->arena)
+		munmap(hm->arena, hm->nr_frames * SIM_PAGE_SIZE);
+	if (hm->frames)
+		munmap(hm->frames, hm->nr_frames * sizeof(SimFrame));
+	g_queue_clear(&hm->free_list);
+	g_queue_clear(&hm->quarantine);
+	if (hm->windows) {
+		for (guint i = 0; i < hm->windows->len; i++) {
+			RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
+
+			munmap(w->buf, w->size);
+			munmap(w->holder, (w->size / SIM_PAGE_SIZE) * sizeof(SimPfn));
+		}
+		g_array_free(hm->windows, TRUE);
+	}
+	g_free(hm);
+}
+
+void
+sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCorruptHook on_corrupt,
+		      gpointer data)
+{
+	hm->on_free = on_free;
+	hm->on_corrupt = on_corrupt;
+	hm->hook_data = data;
+}
+
+guint64
+sim_hostmem_nr_frames(const SimHostMem *hm)
+{
+	return hm->nr_frames;
+}
+
+static SimFrame *
+frame_of(const SimHostMem *hm, SimPfn pfn)
+{
+	g_assert(pfn >= SIM_PFN_BASE && pfn - SIM_PFN_BASE < hm->nr_frames);
+	return &hm->frames[pfn - SIM_PFN_BASE];
+}
+
+static guint8 *
+storage_of(const SimHostMem *hm, SimPfn pfn)
+{
+	return hm->arena + (pfn - SIM_PFN_BASE) * SIM_PAGE_SIZE;
+}
+
+static RamWindow *
+window_of(const SimHostMem *hm, guint64 gpa)
+{
+	for (guint i = 0; i < hm->windows->len; i++) {
+		RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
+
+		if (gpa >= w->gpa && gpa - w->gpa < w->size)
+			return w;
+	}
+	return NULL;
+}
+
+/* Where the frame's bytes are right now: a GPA page, or its own storage. */
+static guint8 *
+content_of(SimHostMem *hm, SimPfn pfn)
+{
+	SimFrame *f = frame_of(hm, pfn);
+
+	if (f->resident_gpa != NO_GPA)
+		return sim_hostmem_gpa_ptr(hm, f->resident_gpa);
+	if (f->zero) {
+		memset(storage_of(hm, pfn), 0, SIM_PAGE_SIZE);
+		f->zero = FALSE;
+	}
+	return storage_of(hm, pfn);
+}
+
+/* A frame leaving quarantine must still hold nothing but poison. */
+static void
+check_poison(SimHostMem *hm, guint64 index)
+{
+	const guint8 *p = hm->arena + index * SIM_PAGE_SIZE;
+
+	for (guint off = 0; off < SIM_PAGE_SIZE; off++) {
+		if (p[off] != SIM_POISON_FREE) {
+			if (hm->on_corrupt)
+				hm->on_corrupt(hm->hook_data, SIM_PFN_BASE + index, off);
+			return;
+		}
+	}
+}
+
+SimPfn
+sim_frame_alloc(SimHostMem *hm)
+{
+	guint64 index;
+
+	if (!g_queue_is_empty(&hm->free_list))
+		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->free_list)) - 1;
+	else if (hm->never_used < hm->nr_frames)
+		index = hm->never_used++;
+	else if (!g_queue_is_empty(&hm->quarantine)) /* under pressure, quarantine gives way */
+		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
+	else
+		return SIM_PFN_NONE;
+
+	SimFrame *f = &hm->frames[index];
+	if (f->state == FRAME_FREE)
+		check_poison(hm, index);
+	f->gen++;
+	f->state = FRAME_ALLOCATED;
+	f->zero = TRUE;
+	f->refs = 0;
+	f->free_on_put = FALSE;
+	f->resident_gpa = NO_GPA;
+	if (hm->counters)
+		sim_count(hm->counters, SIM_CTR_FRAMES_ALLOCATED);
+	return SIM_PFN_BASE + index;
+}
+
+void
+sim_frame_free(SimHostMem *hm, SimPfn pfn)
+{
+	SimFrame *f = frame_of(hm, pfn);
+
+	g_assert(f->state == FRAME_ALLOCATED && !f->free_on_put);
+	if (f->refs) {
+		f->free_on_put = TRUE;
+		return;
+	}
+	if (hm->on_free)
+		hm->on_free(hm->hook_data, pfn);
+	if (f->resident_gpa != NO_GPA) {
+		RamWindow *w = window_of(hm, f->resident_gpa);
+
+		memset(sim_hostmem_gpa_ptr(hm, f->resident_gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
+		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = SIM_PFN_NONE;
+		f->resident_gpa = NO_GPA;
+	}
+	memset(storage_of(hm, pfn), SIM_POISON_FREE, SIM_PAGE_SIZE);
+	f->zero = FALSE;
+	f->state = FRAME_FREE;
+	guint64 index = pfn - SIM_PFN_BASE;
+
+	g_queue_push_tail(&hm->quarantine, GSIZE_TO_POINTER(index + 1));
+	if (g_queue_get_length(&hm->quarantine) > hm->quarantine_len) {
+		guint64 out = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
+
+		g_queue_push_tail(&hm->free_list, GSIZE_TO_POINTER(out + 1));
+	}
+	if (hm->counters)
+		sim_count(hm->counters, SIM_CTR_FRAMES_FREED);
+}
+
+void
+sim_frame_get(SimHostMem *hm, SimPfn pfn)
+{
+	SimFrame *f = frame_of(hm, pfn);
+
+	g_assert(f->state == FRAME_ALLOCATED);
+	f->refs++;
+}
+
+void
+sim_frame_put(SimHostMem *hm, SimPfn pfn)
+{
+	SimFrame *f = frame_of(hm, pfn);
+
+	g_assert(f->refs > 0);
+	if (--f->refs == 0 && f->free_on_put) {
+		f->free_on_put = FALSE;
+		sim_frame_free(hm, pfn);
+	}
+}
+
+guint
+sim_frame_refs(const SimHostMem *hm, SimPfn pfn)
+{
+	return frame_of(hm, pfn)->refs;
+}
+
+gboolean
+sim_frame_allocated(const SimHostMem *hm, SimPfn pfn)
+{
+	if (pfn < SIM_PFN_BASE || pfn - SIM_PFN_BASE >= hm->nr_frames)
+		return FALSE;
+	return frame_of(hm, pfn)->state == FRAME_ALLOCATED;
+}
+
+guint32
+sim_frame_gen(const SimHostMem *hm, SimPfn pfn)
+{
+	return frame_of(hm, pfn)->gen;
+}
+
+void
+sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len)
+{
+	g_assert(offset + len <= SIM_PAGE_SIZE);
+	SimFrame *f = frame_of(hm, pfn);
+
+	if (f->zero && f->resident_gpa == NO_GPA)
+		memset(buf, 0, len);
+	else
+		memcpy(buf, content_of(hm, pfn) + offset, len);
+}
+
+void
+sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint len)
+{
+	g_assert(offset + len <= SIM_PAGE_SIZE);
+	memcpy(content_of(hm, pfn) + offset, buf, len);
+}
+
+void
+sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
+{
+	SimFrame *s = frame_of(hm, src);
+
+	if (s->zero && s->resident_gpa == NO_GPA) {
+		SimFrame *d = frame_of(hm, dst);
+
+		if (d->resident_gpa == NO_GPA) {
+			d->zero = TRUE;
+			return;
+		}
+	}
+	memcpy(content_of(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
+}
+
+gboolean
+sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error)
+{
+	if (size == 0 || (gpa | size) & (SIM_PAGE_SIZE - 1)) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "RAM window 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER
+			    "x is not page aligned", gpa, size);
+		return FALSE;
+	}
+	for (guint i = 0; i < hm->windows->len; i++) {
+		RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
+
+		if (gpa < w->gpa + w->size && w->gpa < gpa + size) {
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+				    "RAM window 0x%" G_GINT64_MODIFIER "x overlaps another", gpa);
+			return FALSE;
+		}
+	}
+	RamWindow w = { gpa, size, reserve(size), reserve((size / SIM_PAGE_SIZE) * sizeof(SimPfn)) };
+
+	if (!w.buf || !w.holder) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
+			    "cannot reserve %" G_GUINT64_FORMAT " MiB of guest RAM", size >> 20);
+		if (w.buf)
+			munmap(w.buf, size);
+		if (w.holder)
+			munmap(w.holder, (size / SIM_PAGE_SIZE) * sizeof(SimPfn));
+		return FALSE;
+	}
+	memset(w.holder, 0xff, (size / SIM_PAGE_SIZE) * sizeof(SimPfn)); /* SIM_PFN_NONE */
+	guint pos = 0;
+
+	while (pos < hm->windows->len && g_array_index(hm->windows, RamWindow, pos).gpa < gpa)
+		pos++;
+	g_array_insert_val(hm->windows, pos, w);
+	return TRUE;
+}
+
+guint
+sim_hostmem_nr_windows(const SimHostMem *hm)
+{
+	return hm->windows->len;
+}
+
+guint8 *
+sim_hostmem_window(const SimHostMem *hm, guint i, guint64 *out_gpa, guint64 *out_size)
+{
+	const RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
+
+	*out_gpa = w->gpa;
+	*out_size = w->size;
+	return w->buf;
+}
+
+guint8 *
+sim_hostmem_gpa_ptr(const SimHostMem *hm, guint64 gpa)
+{
+	RamWindow *w = window_of(hm, gpa);
+
+	return w ? w->buf + (gpa - w->gpa) : NULL;
+}
+
+void
+sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
+{
+	RamWindow *w = window_of(hm, gpa);
+	guint64 page_gpa = gpa & ~(guint64)(SIM_PAGE_SIZE - 1);
+
+	g_assert(w != NULL);
+	SimPfn *holder = &w->holder[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
+	guint8 *page = w->buf + (page_gpa - w->gpa);
+
+	if (*holder == pfn)
+		return;
+	if (*holder != SIM_PFN_NONE) {
+		SimFrame *old = frame_of(hm, *holder);
+
+		memcpy(storage_of(hm, *holder), page, SIM_PAGE_SIZE);
+		old->zero = FALSE;
+		old->resident_gpa = NO_GPA;
+	}
+	SimFrame *f = frame_of(hm, pfn);
+
+	g_assert(f->state == FRAME_ALLOCATED);
+	if (f->resident_gpa != NO_GPA) {
+		/* held by another GPA page (aliased memslots): fetch it from there */
+		RamWindow *ow = window_of(hm, f->resident_gpa);
+		guint8 *other = ow->buf + (f->resident_gpa - ow->gpa);
+
+		memcpy(storage_of(hm, pfn), other, SIM_PAGE_SIZE);
+		ow->holder[(f->resident_gpa - ow->gpa) / SIM_PAGE_SIZE] = SIM_PFN_NONE;
+		f->zero = FALSE;
+	}
+	if (f->zero)
+		memset(page, 0, SIM_PAGE_SIZE);
+	else
+		memcpy(page, storage_of(hm, pfn), SIM_PAGE_SIZE);
+	f->zero = FALSE;
+	f->resident_gpa = page_gpa;
+	*holder = pfn;
+}
+
+guint64
+sim_frame_resident_gpa(const SimHostMem *hm, SimPfn pfn)
+{
+	return frame_of(hm, pfn)->resident_gpa;
+}
+
+SimPfn
+sim_hostmem_resident(const SimHostMem *hm, guint64 gpa)
+{
+	RamWindow *w = window_of(hm, gpa);
+
+	return w ? w->holder[(gpa - w->gpa) / SIM_PAGE_SIZE] : SIM_PFN_NONE;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Host physical memory.
+ *
+ * Frames (pfns) are the model's identities for host pages; their storage is an arena reserved with
+ * MAP_NORESERVE. A frame has a generation that changes on every allocation. Freeing a frame fills
+ * its content with the kernel's POISON_FREE byte (0x6b) and keeps it in a quarantine for a while
+ * before it can be handed out again; a frame whose poison was disturbed in quarantine was written
+ * after it was freed, which is reported.
+ *
+ * Guest RAM windows are the buffers the CPU emulator maps at guest-physical addresses. A GPA page
+ * *holds* one frame's content at a time (DESIGN.md §3): making a frame resident in a GPA page writes
+ * the previous frame's content back to its storage and loads the new frame's. A frame's content is
+ * therefore always "wherever it lives", and every accessor here follows it there. Freeing a frame
+ * that a GPA page holds poisons that page too, so a vCPU that still reaches it through a stale
+ * translation reads poison.
+ */
+#ifndef KVMSIM_SIM_CORE_HOSTMEM_H
+#define KVMSIM_SIM_CORE_HOSTMEM_H
+
+#include <glib.h>
+
+#include "sim/core/counters.h"
+
+typedef guint64 SimPfn;
+#define SIM_PFN_NONE G_MAXUINT64
+#define SIM_PAGE_SIZE 4096u
+#define SIM_PAGE_SHIFT 12
+#define SIM_POISON_FREE 0x6b
+
+/* First pfn handed out: frames look like host memory above 2 GiB, never like gfns. */
+#define SIM_PFN_BASE 0x80000ull
+/* Default arena: 4 GiB of frames (address space only; pages are committed when touched). */
+#define SIM_ARENA_DEFAULT_FRAMES (1ull << 20)
+/* Freed frames wait this many further frees before reuse. */
+#define SIM_QUARANTINE_DEFAULT 256
+
+typedef struct SimHostMem SimHostMem;
+
+/* Called when a frame is freed (before it is poisoned), e.g. to check no vCPU may still map it. */
+typedef void (*SimFrameFreeHook)(gpointer data, SimPfn pfn);
+/* Called when a frame's poison was disturbed while it sat in quarantine. */
+typedef void (*SimFrameCorruptHook)(gpointer data, SimPfn pfn, guint offset);
+
+SimHostMem *sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters,
+			    GError **error);
+void sim_hostmem_free(SimHostMem *hm);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimHostMem, sim_hostmem_free)
+
+void sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCorruptHook on_corrupt,
+			   gpointer data);
+guint64 sim_hostmem_nr_frames(const SimHostMem *hm);
+
+/* A zero-filled frame, or SIM_PFN_NONE when the arena is exhausted. */
+SimPfn sim_frame_alloc(SimHostMem *hm);
+/* Drop the mapping's hold on a frame; it is really freed once no reference pins it. */
+void sim_frame_free(SimHostMem *hm, SimPfn pfn);
+/* get_page()/put_page() for transient pins such as GUP's. */
+void sim_frame_get(SimHostMem *hm, SimPfn pfn);
+void sim_frame_put(SimHostMem *hm, SimPfn pfn);
+guint sim_frame_refs(const SimHostMem *hm, SimPfn pfn);
+gboolean sim_frame_allocated(const SimHostMem *hm, SimPfn pfn);
+guint32 sim_frame_gen(const SimHostMem *hm, SimPfn pfn);
+/* Content accessors; they follow the frame to the GPA page that holds it. */
+void sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len);
+void sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint len);
+void sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src);
+
+/* Add a guest RAM window [gpa, gpa + size) (page aligned, not overlapping another). */
+gboolean sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error);
+guint sim_hostmem_nr_windows(const SimHostMem *hm);
+/* Window i: its guest-physical base and size, and the host buffer that backs it. */
+guint8 *sim_hostmem_window(const SimHostMem *hm, guint i, guint64 *out_gpa, guint64 *out_size);
+/* Host address of the byte at gpa in a window, or NULL. */
+guint8 *sim_hostmem_gpa_ptr(const SimHostMem *hm, guint64 gpa);
+
+/* Make the GPA page at gpa hold frame pfn (no-op if it already does). */
+void sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn);
+/* The GPA page that holds frame pfn, or G_MAXUINT64. */
+guint64 sim_frame_resident_gpa(const SimHostMem *hm, SimPfn pfn);
+/* The frame the GPA page holds, or SIM_PFN_NONE. */
+SimPfn sim_hostmem_resident(const SimHostMem *hm, guint64 gpa);
+
+#endif

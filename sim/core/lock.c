@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Locks that block actors on the scheduler instead of spinning. */
+#include "sim/core/lock.h"
+
+static gboolean
+spin_free(gpointer data)
+{
+	return ((SimSpinlock *)data)->owner == NULL;
+}
+
+void
+sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point)
+{
+	sim_yield(sched, point);
+	g_assert(lock->owner != sim_sched_self(sched));
+	sim_wait(sched, lock->name, spin_free, lock);
+	lock->owner = sim_sched_self(sched);
+}
+
+void
+sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point)
+{
+	g_assert(lock->owner == sim_sched_self(sched));
+	lock->owner = NULL;
+	sim_yield(sched, point);
+}
+
+gboolean
+sim_spin_held(const SimSpinlock *lock)
+{
+	return lock->owner != NULL;
+}
+
+static gboolean
+rw_no_writer(gpointer data)
+{
+	return ((SimRwlock *)data)->writer == NULL;
+}
+
+static gboolean
+rw_free(gpointer data)
+{
+	const SimRwlock *lock = data;
+
+	return lock->writer == NULL && lock->readers == 0;
+}
+
+void
+sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
+{
+	sim_yield(sched, point);
+	sim_wait(sched, lock->name, rw_no_writer, lock);
+	lock->readers++;
+}
+
+void
+sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
+{
+	g_assert(lock->readers > 0);
+	lock->readers--;
+	sim_yield(sched, point);
+}
+
+void
+sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
+{
+	sim_yield(sched, point);
+	sim_wait(sched, lock->name, rw_free, lock);
+	lock->writer = sim_sched_self(sched);
+}
+
+void
+sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point)
+{
+	g_assert(lock->writer == sim_sched_self(sched));
+	lock->writer = NULL;
+	sim_yield(sched, point);
+}
+
+gboolean
+sim_rwlock_held(const SimRwlock *lock)
+{
+	return lock->writer != NULL || lock->readers > 0;
+}
+
+gboolean
+sim_rwlock_write_held(const SimRwlock *lock)
+{
+	return lock->writer != NULL;
+}
+
+guint
+sim_srcu_read_lock(SimSrcu *srcu)
+{
+	guint index = srcu->index;
+
+	srcu->readers[index]++;
+	return index;
+}
+
+void
+sim_srcu_read_unlock(SimSrcu *srcu, guint index)
+{
+	g_assert(srcu->readers[index] > 0);
+	srcu->readers[index]--;
+}
+
+typedef struct {
+	SimSrcu *srcu;
+	guint index;
+} SrcuDrain;
+
+static gboolean
+srcu_drained(gpointer data)
+{
+	SrcuDrain *drain = data;
+
+	return drain->srcu->readers[drain->index] == 0;
+}
+
+/* Models synchronize_srcu(): flip the counter new readers use, wait for the old one to drain. */
+void
+sim_synchronize_srcu(SimSched *sched, SimSrcu *srcu, const char *point)
+{
+	SrcuDrain drain = { srcu, srcu->index };
+
+	sim_yield(sched, point);
+	srcu->index ^= 1;
+	sim_wait(sched, srcu->name, srcu_drained, &drain);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The host mm of the VMM process: anonymous VMAs, a host page table hva -> pfn filled on demand,
+ * and the primary-MMU operations that fire MMU notifiers exactly where the kernel does:
+ *
+ *   migrate   (mm/migrate.c)  start, PTE -> migration entry, end, copy, new PTE, free old frame
+ *   dontneed  (mm/madvise.c)  start, clear PTEs, end, free frames (next touch sees zeros)
+ *   age       (mm/rmap.c)     clear the PTE young bit, clear_young notifier (no flush on x86)
+ *   munmap    (mm/mmap.c)     start, clear PTEs, end, free frames, the range is gone
+ *
+ * Locks follow the kernel: mmap_lock (read for faults and madvise, write for munmap; migration
+ * works from the rmap without it) and the page-table lock around every PTE change. A fault that
+ * finds a migration entry waits for the migration to finish (migration_entry_wait()).
+ */
+#ifndef KVMSIM_SIM_CORE_MM_H
+#define KVMSIM_SIM_CORE_MM_H
+
+#include <glib.h>
+
+#include "sim/core/hostmem.h"
+#include "sim/core/lock.h"
+#include "sim/core/sched.h"
+
+/* struct mmu_notifier_ops, reduced to what KVM registers (include/linux/mmu_notifier.h). */
+typedef struct {
+	void (*invalidate_range_start)(gpointer data, guint64 start, guint64 end);
+	void (*invalidate_range_end)(gpointer data, guint64 start, guint64 end);
+	gboolean (*clear_young)(gpointer data, guint64 start, guint64 end);
+	gboolean (*test_young)(gpointer data, guint64 hva);
+} SimMmuNotifierOps;
+
+typedef struct SimMm SimMm;
+
+/* Base of the first anonymous mapping; later ones follow 2 MiB apart. */
+#define SIM_MM_MMAP_BASE 0x7f0000000000ull
+
+SimMm *sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters);
+void sim_mm_free(SimMm *mm);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimMm, sim_mm_free)
+
+void sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data);
+
+/* mmap(MAP_PRIVATE | MAP_ANONYMOUS) of size bytes; the hva is deterministic. */
+gboolean sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error);
+
+/*
+ * hva_to_pfn() of virt/kvm/kvm_main.c with GUP below it: the frame mapped at hva, faulting it in
+ * (zero-filled) if needed, returned with a reference the caller drops with sim_frame_put().
+ * Returns 0, or -EFAULT when no VMA covers hva, -ENOMEM when the arena is exhausted. May block
+ * (locks, migration entries).
+ */
+int sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
+		      gboolean *out_writable);
+/* Peek at the host PTE without faulting: the frame, or SIM_PFN_NONE. */
+SimPfn sim_mm_lookup(const SimMm *mm, guint64 hva);
+/* Is hva inside a mapping? */
+gboolean sim_mm_mapped(const SimMm *mm, guint64 hva);
+
+/* Primary-MMU operations; 0 or a negative errno (-ENOENT: nothing mapped there to act on). */
+int sim_mm_migrate_page(SimMm *mm, guint64 hva);
+int sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len);
+int sim_mm_age(SimMm *mm, guint64 hva, guint64 len, guint *out_young);
+int sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len);
+/* Is the page at hva young in the host PTE or in a secondary MMU? Clears nothing. */
+gboolean sim_mm_test_young(SimMm *mm, guint64 hva);
+
+#endif

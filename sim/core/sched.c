@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Actors as ucontext coroutines and the policies that pick which one runs at each yield point. */
+#include "sim/core/sched.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "sim/core/fiber.h"
+#include "sim/core/log.h"
+
+#define SIM_ACTOR_STACK_SIZE (8u << 20) /* reserved, committed only as touched */
+
+typedef enum {
+	ACTOR_NEW,
+	ACTOR_STARTED,
+	ACTOR_FINISHED,
+} ActorState;
+
+/* Arrivals of the running actor at one yield point since it was switched in. */
+typedef struct {
+	const char *point;
+	guint count;
+} PointCount;
+
+struct SimActor {
+	SimSched *sched;
+	gchar *name;
+	guint index;          /* creation order */
+	SimActorFn fn;
+	gpointer data;
+	ActorState state;
+	ucontext_t ctx;
+	SimFiberStack stack;
+	SimWaitFn wait_fn;    /* non-NULL while blocked */
+	gpointer wait_data;
+	const char *wait_what;
+	guint64 wake_step;    /* sleeping until the clock reaches it; 0 = not sleeping */
+};
+
+struct SimSched {
+	GPtrArray *actors;       /* SimActor *, creation order */
+	SimActor *current;       /* NULL in main */
+	ucontext_t main_ctx;
+	SimFiber main_fiber;
+	guint64 seed;
+	GRand *rng;
+	guint64 now;             /* logical clock: yield points passed */
+	guint64 switches;
+	SimLog *log;
+	SimPolicy policy;
+	/* explicit steps */
+	GArray *steps;           /* SimStep */
+	guint step_index;
+	guint step_arrivals;     /* arrivals of the step's actor at its until point so far */
+	SimPolicy after_steps;
+	/* recording */
+	gboolean recording;
+	GArray *recorded;        /* SimStep */
+	GArray *slice_points;    /* PointCount for the current slice */
+	const char *last_point;  /* where the running actor last yielded */
+	/* outcome */
+	GError *error;
+	gchar *failure;
+};
+
+G_DEFINE_QUARK(kvmsim-sched-error-quark, sim_sched_error)
+
+static void
+clear_step(gpointer p)
+{
+	SimStep *step = p;
+
+	g_free(step->actor);
+	g_free(step->until);
+}
+
+SimSched *
+sim_sched_new(guint64 seed)
+{
+	SimSched *sched = g_new0(SimSched, 1);
+
+	sched->actors = g_ptr_array_new();
+	sched->seed = seed;
+	/* GRand is MT19937: the same 32-bit key sequence gives the same stream everywhere. */
+	guint32 key[2] = { (guint32)seed, (guint32)(seed >> 32) };
+	sched->rng = g_rand_new_with_seed_array(key, 2);
+	sched->policy = SIM_POLICY_RANDOM;
+	sched->steps = g_array_new(FALSE, TRUE, sizeof(SimStep));
+	g_array_set_clear_func(sched->steps, clear_step);
+	sched->recorded = g_array_new(FALSE, TRUE, sizeof(SimStep));
+	g_array_set_clear_func(sched->recorded, clear_step);
+	sched->slice_points = g_array_new(FALSE, TRUE, sizeof(PointCount));
+	return sched;
+}
+
+void
+sim_sched_free(SimSched *sched)
+{
+	if (!sched)
+		return;
+	for (guint i = 0; i < sched->actors->len; i++) {
+		SimActor *actor = g_ptr_array_index(sched->actors, i);
+
+		sim_fiber_stack_free(&actor->stack);
+		g_free(actor->name);
+		g_free(actor);
+	}
+	g_ptr_array_free(sched->actors, TRUE);
+	g_rand_free(sched->rng);
+	g_array_free(sched->steps, TRUE);
+	g_array_free(sched->recorded, TRUE);
+	g_array_free(sched->slice_points, TRUE);
+	g_clear_error(&sched->error);
+	g_free(sched->failure);
+	g_free(sched);
+}
+
+void
+sim_sched_set_log(SimSched *sched, SimLog *log)
+{
+	sched->log = log;
+}
+
+void
+sim_sched_set_policy(SimSched *sched, SimPolicy policy)
+{
+	sched->policy = policy;
+}
+
+void
+sim_sched_set_steps(SimSched *sched, const SimStep *steps, guint n_steps, SimPolicy then)
+{
+	g_array_set_size(sched->steps, 0);
+	for (guint i = 0; i < n_steps; i++) {
+		SimStep copy = { g_strdup(steps[i].actor), g_strdup(steps[i].until),
+				 MAX(steps[i].count, 1) };
+
+		g_array_append_val(sched->steps, copy);
+	}
+	sched->step_index = 0;
+	sched->step_arrivals = 0;
+	sched->policy = SIM_POLICY_STEPS;
+	sched->after_steps = then == SIM_POLICY_STEPS ? SIM_POLICY_ROUND_ROBIN : then;
+}
+
+void
+sim_sched_set_recording(SimSched *sched, gboolean on)
+{
+	sched->recording = on;
+}
+
+static void actor_trampoline(unsigned int lo, unsigned int hi);
+
+SimActor *
+sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
+{
+	SimActor *actor = g_new0(SimActor, 1);
+
+	actor->sched = sched;
+	actor->name = g_strdup(name);
+	actor->index = sched->actors->len;
+	actor->fn = fn;
+	actor->data = data;
+	actor->state = ACTOR_NEW;
+	if (!sim_fiber_stack_alloc(&actor->stack, SIM_ACTOR_STACK_SIZE))
+		g_error("kvmsim: cannot reserve an actor stack");
+	getcontext(&actor->ctx);
+	actor->ctx.uc_stack.ss_sp = actor->stack.base;
+	actor->ctx.uc_stack.ss_size = actor->stack.size;
+	actor->ctx.uc_link = NULL;
+	guintptr p = (guintptr)actor;
+	makecontext(&actor->ctx, (void (*)(void))actor_trampoline, 2, (unsigned int)p,
+		    (unsigned int)(p >> 32));
+	g_ptr_array_add(sched->actors, actor);
+	return actor;
+}
+
+const char *
+sim_actor_name(const SimActor *actor)
+{
+	return actor->name;
+}
+
+guint
+sim_actor_index(const SimActor *actor)
+{
+	return actor->index;
+}
+
+static gboolean
+actor_runnable(const SimSched *sched, const SimActor *actor)
+{
+	if (actor->state == ACTOR_FINISHED)
+		return FALSE;
+	if (actor->wake_step > sched->now)
+		return FALSE;
+	return !actor->wait_fn || actor->wait_fn(actor->wait_data);
+}
+
+static SimActor *
+find_actor(const SimSched *sched, const char *name)
+{
+	for (guint i = 0; i < sched->actors->len; i++) {
+		SimActor *actor = g_ptr_array_index(sched->actors, i);
+
+		if (strcmp(actor->name, name) == 0)
+			return actor;
+	}
+	return NULL;
+}
+
+/* Stop the run with a schedule or deadlock error; the caller switches to main. */
+static void
+set_error(SimSched *sched, SimSchedError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+set_error(SimSched *sched, SimSchedError code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sched->error)
+		return;
+	va_start(ap, fmt);
+	gchar *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	sched->error = g_error_new_literal(SIM_SCHED_ERROR, code, msg);
+	g_free(msg);
+}
+
+/* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
+static SimActor *
+pick_by_policy(SimSched *sched, SimPolicy policy)
+{
+	SimActor *runnable[64];
+	SimActor **list = runnable;
+	guint n = 0;
+	guint nr = sched->actors->len;
+
+	if (nr > G_N_ELEMENTS(runnable))
+		list = g_new(SimActor *, nr);
+	for (guint i = 0; i < nr; i++) {
+		SimActor *actor = g_ptr_array_index(sched->actors, i);
+
+		if (actor_runnable(sched, actor))
+			list[n++] = actor;
+	}
+	SimActor *pick = NULL;
+	if (n == 1) {
+		pick = list[0];
+	} else if (n > 1 && policy == SIM_POLICY_RANDOM) {
+		pick = list[g_rand_int_range(sched->rng, 0, (gint32)n)];
+	} else if (n > 1) {
+		/* round robin: the first runnable actor after the current one */
+		guint cur_index = sched->current ? sched->current->index : G_MAXUINT;
+
+		pick = list[0];
+		for (guint i = 0; i < n; i++) {
+			if (cur_index == G_MAXUINT || list[i]->index > cur_index) {
+				pick = list[i];
+				break;
+			}
+		}
+	}
+	if (list != runnable)
+		g_free(list);
+	return pick;
+}
+
+/* The actor an explicit step asks for, or NULL with an error set. */
+static SimActor *
+step_actor(SimSched *sched)
+{
+	const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
+	SimActor *actor = find_actor(sched, step->actor);
+
+	if (!actor) {
+		set_error(sched, SIM_SCHED_ERROR_SCHEDULE, "schedule step %u names unknown actor '%s'",
+			  sched->step_index + 1, step->actor);
+		return NULL;
+	}
+	if (!actor_runnable(sched, actor)) {
+		set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
+			  "schedule step %u: %s cannot run (%s) and never reaches %s",
+			  sched->step_index + 1, step->actor,
+			  actor->state == ACTOR_FINISHED ? "finished" :
+			  actor->wait_what ? actor->wait_what : "sleeping", step->until);
+		return NULL;
+	}
+	return actor;
+}
+
+static gboolean
+steps_left(const SimSched *sched)
+{
+	return sched->policy == SIM_POLICY_STEPS && sched->step_index < sched->steps->len;
+}
+
+/* Advance the clock to the earliest sleeper when nobody can run but someone sleeps. */
+static gboolean
+wake_sleepers(SimSched *sched)
+{
+	guint64 earliest = G_MAXUINT64;
+
+	for (guint i = 0; i < sched->actors->len; i++) {
+		SimActor *actor = g_ptr_array_index(sched->actors, i);
+
+		if (actor->state != ACTOR_FINISHED && actor->wake_step > sched->now &&
+		    (!actor->wait_fn || actor->wait_fn(actor->wait_data)))
+			earliest = MIN(earliest, actor->wake_step);
+	}
+	if (earliest == G_MAXUINT64)
+		return FALSE;
+	sched->now = earliest;
+	return TRUE;
+}
+
+/* Who runs next when the current actor cannot go on (blocked, finished) or at the start. */
+static SimActor *
+pick_other(SimSched *sched)
+{
+	if (steps_left(sched))
+		return step_actor(sched);
+	SimPolicy policy = sched->policy == SIM_POLICY_STEPS ? sched->after_steps : sched->policy;
+	SimActor *next = pick_by_policy(sched, policy);
+
+	if (!next && wake_sleepers(sched))
+		next = pick_by_policy(sched, policy);
+	if (!next) {
+		GString *who = g_string_new(NULL);
+
+		for (guint i = 0; i < sched->actors->len; i++) {
+			SimActor *actor = g_ptr_array_index(sched->actors, i);
+
+			if (actor->state != ACTOR_FINISHED)
+				g_string_append_printf(who, "%s%s waits for %s", who->len ? ", " : "",
+						       actor->name, actor->wait_what);
+		}
+		if (who->len)
+			set_error(sched, SIM_SCHED_ERROR_DEADLOCK, "deadlock: %s", who->str);
+		g_string_free(who, TRUE);
+	}
+	return next;
+}
+
+static void
+record_switch(SimSched *sched)
+{
+	if (!sched->recording || !sched->current || !sched->last_point)
+		return;
+	guint count = 0;
+
+	for (guint i = 0; i < sched->slice_points->len; i++) {
+		PointCount *pc = &g_array_index(sched->slice_points, PointCount, i);
+
+		if (strcmp(pc->point, sched->last_point) == 0)
+			count = pc->count;
+	}
+	SimStep step = { g_strdup(sched->current->name), g_strdup(sched->last_point), count };
+
+	g_array_append_val(sched->recorded, step);
+}
+
+/* Transfer control from the current context (an actor or main) to next, or to main if NULL. */
+static void
+switch_to(SimSched *sched, SimActor *next, const char *point)
+{
+	SimActor *prev = sched->current;
+
+	if (prev && prev->state != ACTOR_FINISHED)
+		record_switch(sched);
+	g_array_set_size(sched->slice_points, 0);
+	sched->last_point = NULL;
+	if (next && prev)
+		sim_log_emit(sched->log, "sim_switch", "%s -> %s at %s", prev->name, next->name,
+			     point ? point : "-");
+	sched->switches++;
+	sched->current = next;
+
+	ucontext_t *from = prev ? &prev->ctx : &sched->main_ctx;
+	SimFiber *from_fiber = prev ? &prev->stack.fiber : &sched->main_fiber;
+	gboolean dying = prev && prev->state == ACTOR_FINISHED;
+
+	if (next) {
+		sim_fiber_start_switch(from_fiber, &next->stack.fiber, dying);
+		if (next->state == ACTOR_NEW)
+			next->state = ACTOR_STARTED;
+		if (dying)
+			setcontext(&next->ctx);
+		else
+			swapcontext(from, &next->ctx);
+	} else {
+		sim_fiber_start_switch(from_fiber, &sched->main_fiber, dying);
+		if (dying)
+			setcontext(&sched->main_ctx);
+		else
+			swapcontext(from, &sched->main_ctx);
+	}
+	sim_fiber_finish_switch(from_fiber);
+}
+
+static void
+actor_trampoline(unsigned int lo, unsigned int hi)
+{
+	SimActor *actor = (SimActor *)(((guintptr)hi << 32) | lo);
+	SimSched *sched = actor->sched;
+
+	sim_fiber_finish_switch(&actor->stack.fiber);
+	actor->fn(actor, actor->data);
+	actor->state = ACTOR_FINISHED;
+	if (sched->recording) {
+		SimStep step = { g_strdup(actor->name), g_strdup(SIM_UNTIL_EXIT), 1 };
+
+		g_array_append_val(sched->recorded, step);
+	}
+	if (steps_left(sched)) {
+		const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
+
+		if (strcmp(step->actor, actor->name) == 0 && strcmp(step->until, SIM_UNTIL_EXIT) == 0) {
+			sched->step_index++;
+			sched->step_arrivals = 0;
+		} else if (strcmp(step->actor, actor->name) == 0) {
+			set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
+				  "schedule step %u: %s finished before reaching %s",
+				  sched->step_index + 1, actor->name, step->until);
+		}
+	}
+	SimActor *next = sched->error || sched->failure ? NULL : pick_other(sched);
+
+	switch_to(sched, next, "exit");
+	g_assert_not_reached();
+}
+
+gboolean
+sim_sched_run(SimSched *sched, GError **error)
+{
+	g_return_val_if_fail(sched->current == NULL, FALSE);
+	sim_fiber_init_main(&sched->main_fiber);
+	SimActor *first = pick_other(sched);
+
+	if (first)
+		switch_to(sched, first, NULL);
+	if (!sched->error && !sched->failure && steps_left(sched))
+		set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
+			  "schedule step %u (%s until %s) was never reached: every actor finished",
+			  sched->step_index + 1,
+			  g_array_index(sched->steps, SimStep, sched->step_index).actor,
+			  g_array_index(sched->steps, SimStep, sched->step_index).until);
+	if (sched->error) {
+		g_propagate_error(error, g_error_copy(sched->error));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+count_arrival(SimSched *sched, const char *point)
+{
+	sched->last_point = point;
+	if (!sched->recording)
+		return;
+	for (guint i = 0; i < sched->slice_points->len; i++) {
+		PointCount *pc = &g_array_index(sched->slice_points, PointCount, i);
+
+		if (pc->point == point || strcmp(pc->point, point) == 0) {
+			pc->count++;
+			return;
+		}
+	}
+	PointCount pc = { point, 1 };
+	g_array_append_val(sched->slice_points, pc);
+}
+
+/* In steps mode: has the current step just been completed by this arrival? */
+static gboolean
+step_completed(SimSched *sched, const char *point)
+{
+	const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
+
+	if (strcmp(step->actor, sched->current->name) != 0 || strcmp(step->until, point) != 0)
+		return FALSE;
+	if (++sched->step_arrivals < step->count)
+		return FALSE;
+	sched->step_index++;
+	sched->step_arrivals = 0;
+	return TRUE;
+}
+
+void
+sim_yield(SimSched *sched, const char *point)
+{
+	SimActor *cur = sched->current;
+
+	if (!cur)
+		return; /* set-up code outside every actor */
+	sched->now++;
+	count_arrival(sched, point);
+	/* an invariant failed or the schedule broke: unwind to the caller, abandoning the actors */
+	if (sched->error || sched->failure)
+		switch_to(sched, NULL, point);
+
+	SimActor *next;
+	if (steps_left(sched)) {
+		if (!step_completed(sched, point))
+			return;
+		if (!steps_left(sched) && sched->after_steps != SIM_POLICY_STEPS)
+			next = pick_by_policy(sched, sched->after_steps);
+		else
+			next = step_actor(sched);
+	} else {
+		SimPolicy policy = sched->policy == SIM_POLICY_STEPS ? sched->after_steps :
+								       sched->policy;
+		next = pick_by_policy(sched, policy);
+	}
+	if (!next && !sched->error)
+		next = pick_other(sched);
+	if (sched->error)
+		switch_to(sched, NULL, point);
+	else if (next != cur)
+		switch_to(sched, next, point);
+}
+
+void
+sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
+{
+	SimActor *cur = sched->current;
+
+	if (!cur) {
+		/* set-up code runs alone: nobody could ever make cond true */
+		if (!cond(data))
+			g_error("kvmsim: set-up code would block on %s", what);
+		return;
+	}
+	while (!cond(data)) {
+		cur->wait_fn = cond;
+		cur->wait_data = data;
+		cur->wait_what = what;
+		if (steps_left(sched)) {
+			const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
+
+			if (strcmp(step->actor, cur->name) == 0)
+				set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
+					  "schedule step %u: %s blocked (%s) before reaching %s",
+					  sched->step_index + 1, cur->name, what, step->until);
+		}
+		SimActor *next = sched->error ? NULL : pick_other(sched);
+
+		switch_to(sched, next, what);
+	}
+	cur->wait_fn = NULL;
+	cur->wait_data = NULL;
+	cur->wait_what = NULL;
+}
+
+void
+sim_sleep_until(SimSched *sched, guint64 step)
+{
+	SimActor *cur = sched->current;
+
+	g_return_if_fail(cur != NULL);
+	if (step <= sched->now)
+		return;
+	cur->wake_step = step;
+	while (sched->now < cur->wake_step) {
+		SimActor *next = pick_other(sched);
+
+		if (sched->error) {
+			switch_to(sched, NULL, "sleep");
+		} else if (next == NULL || next == cur) {
+			sched->now = cur->wake_step;
+			break;
+		} else {
+			switch_to(sched, next, "sleep");
+		}
+	}
+	cur->wake_step = 0;
+}
+
+void
+sim_sched_fail(SimSched *sched, const char *reason)
+{
+	if (!sched->failure)
+		sched->failure = g_strdup(reason);
+}
+
+gboolean
+sim_sched_failed(const SimSched *sched)
+{
+	return sched->failure != NULL;
+}
+
+const char *
+sim_sched_failure(const SimSched *sched)
+{
+	return sched->failure;
+}
+
+guint64
+sim_sched_now(const SimSched *sched)
+{
+	return sched->now;
+}
+
+SimActor *
+sim_sched_current(const SimSched *sched)
+{
+	return sched->current;
+}
+
+const char *
+sim_sched_current_name(const SimSched *sched)
+{
+	return sched->current ? sched->current->name : "main";
+}
+
+gconstpointer
+sim_sched_self(const SimSched *sched)
+{
+	return sched->current ? (gconstpointer)sched->current : (gconstpointer)sched;
+}
+
+SimLog *
+sim_sched_log(const SimSched *sched)
+{
+	return sched->log;
+}
+
+guint64
+sim_sched_seed(const SimSched *sched)
+{
+	return sched->seed;
+}
+
+guint64
+sim_sched_switches(const SimSched *sched)
+{
+	return sched->switches;
+}
+
+const SimStep *
+sim_sched_recorded(const SimSched *sched, guint *out_n)
+{
+	*out_n = sched->recorded->len;
+	return (const SimStep *)sched->recorded->data;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Actors and the deterministic scheduler that everything in kvmsim runs on.
+ *
+ * An actor is one thread of control of the modeled system (a vCPU, the primary MMU acting on the
+ * VMM's memory, ...). Actors are coroutines with their own stacks; exactly one runs at a time. An
+ * actor gives the scheduler a chance to switch only at a named yield point (sim_yield()) or when
+ * it blocks (sim_wait()). Which actor runs next is decided by a policy from the seed and the
+ * model state only, so a run is a pure function of its inputs.
+ *
+ * The logical clock ("step") advances by one at every yield point. The schedule actually taken is
+ * recorded as a list of steps "actor A ran until it reached yield point P for the N-th time", which
+ * the steps policy replays exactly.
+ */
+#ifndef KVMSIM_SIM_CORE_SCHED_H
+#define KVMSIM_SIM_CORE_SCHED_H
+
+#include <glib.h>
+
+typedef struct SimSched SimSched;
+typedef struct SimActor SimActor;
+typedef struct SimLog SimLog;
+
+typedef void (*SimActorFn)(SimActor *actor, gpointer data);
+/* A wait condition: TRUE once the waiting actor may go on. Must not have side effects. */
+typedef gboolean (*SimWaitFn)(gpointer data);
+
+typedef enum {
+	SIM_POLICY_RANDOM,      /* at every yield point, a seeded uniform choice among runnable actors */
+	SIM_POLICY_ROUND_ROBIN, /* at every yield point, the next runnable actor in creation order */
+	SIM_POLICY_STEPS,       /* an explicit list of steps, then the fallback policy */
+} SimPolicy;
+
+/* One step of an explicit schedule: actor runs until it reaches yield point until count times,
+ * or, with until = SIM_UNTIL_EXIT, until it returns. */
+#define SIM_UNTIL_EXIT "exit"
+typedef struct {
+	gchar *actor;
+	gchar *until;
+	guint count;
+} SimStep;
+
+#define SIM_SCHED_ERROR (sim_sched_error_quark())
+GQuark sim_sched_error_quark(void);
+typedef enum {
+	SIM_SCHED_ERROR_DEADLOCK,  /* every live actor waits */
+	SIM_SCHED_ERROR_SCHEDULE,  /* an explicit step names an actor that cannot run */
+} SimSchedError;
+
+SimSched *sim_sched_new(guint64 seed);
+void sim_sched_free(SimSched *sched);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimSched, sim_sched_free)
+
+void sim_sched_set_log(SimSched *sched, SimLog *log);
+void sim_sched_set_policy(SimSched *sched, SimPolicy policy);
+/* Follow steps first (copied), then continue with policy then. */
+void sim_sched_set_steps(SimSched *sched, const SimStep *steps, guint n_steps, SimPolicy then);
+/* Record the schedule actually taken (off by default: it grows with the run). */
+void sim_sched_set_recording(SimSched *sched, gboolean on);
+
+/* A new actor; it first runs when the scheduler picks it. Actors are never freed before the
+ * scheduler. */
+SimActor *sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data);
+const char *sim_actor_name(const SimActor *actor);
+guint sim_actor_index(const SimActor *actor);
+
+/* Run the actors until every one has returned. FALSE on deadlock or a schedule that cannot be
+ * followed. Called once, from outside any actor. */
+gboolean sim_sched_run(SimSched *sched, GError **error);
+
+/* A yield point: the current actor reached point (a static string); the policy may switch. */
+void sim_yield(SimSched *sched, const char *point);
+/* Block the current actor until cond(data) holds; what names the wait for deadlock reports. */
+void sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data);
+/* Block the current actor until the logical clock reaches step (or nobody else can run). */
+void sim_sleep_until(SimSched *sched, guint64 step);
+
+/* Mark the run failed (an invariant was violated); the first reason is kept. The run stops at
+ * the next yield point: sim_sched_run() returns with the remaining actors abandoned. */
+void sim_sched_fail(SimSched *sched, const char *reason);
+gboolean sim_sched_failed(const SimSched *sched);
+const char *sim_sched_failure(const SimSched *sched);
+
+guint64 sim_sched_now(const SimSched *sched);
+SimActor *sim_sched_current(const SimSched *sched);
+/* Who holds a lock taken now: the running actor, or a token for set-up code outside actors. */
+gconstpointer sim_sched_self(const SimSched *sched);
+/* Name of the running actor, or "main" outside every actor. */
+const char *sim_sched_current_name(const SimSched *sched);
+SimLog *sim_sched_log(const SimSched *sched);
+guint64 sim_sched_seed(const SimSched *sched);
+/* Number of context switches so far. */
+guint64 sim_sched_switches(const SimSched *sched);
+
+/* The recorded schedule (valid until the scheduler is freed). */
+const SimStep *sim_sched_recorded(const SimSched *sched, guint *out_n);
+
+#endif

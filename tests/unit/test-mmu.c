@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The MMU model: SPTE encoding, the TDP MMU, and the fault path racing invalidations. */
+#include <errno.h>
+#include <string.h>
+
+#include "tests/unit/harness.h"
+
+#define MEM (1u << 20)
+#define GPA_A 0x5000ull
+#define GPA_B 0x9000ull
+
+START_TEST(spte_constants_match_the_kernel)
+{
+	ck_assert_uint_eq(SHADOW_NONPRESENT_VALUE, 0x8000000000000000ull);
+	ck_assert_uint_eq(FROZEN_SPTE, 0x80000000000005a0ull);
+	ck_assert_uint_eq(SPTE_MMU_PRESENT_MASK, 0x800);
+	ck_assert_uint_eq(EPT_SPTE_HOST_WRITABLE, 1ull << 57);
+	ck_assert_uint_eq(EPT_SPTE_MMU_WRITABLE, 1ull << 58);
+	ck_assert_uint_eq(SPTE_TDP_AD_DISABLED, 1ull << 52);
+	ck_assert(!is_shadow_present_pte(FROZEN_SPTE));
+	ck_assert(!is_mmio_spte(FROZEN_SPTE));
+	ck_assert(is_frozen_spte(FROZEN_SPTE));
+}
+END_TEST
+
+START_TEST(writable_leaf_has_the_kernel_ept_encoding)
+{
+	u64 spte;
+
+	make_spte(PG_LEVEL_4K, ACC_ALL, 0x12345, FALSE, TRUE, &spte);
+	/* RWX | WB memtype | IPAT | A | MMU-present | A/D disabled | host-w | mmu-w | pfn */
+	ck_assert_uint_eq(spte, 0x0610000012345977ull);
+	ck_assert(is_shadow_present_pte(spte) && is_last_spte(spte, PG_LEVEL_4K));
+	ck_assert_uint_eq(spte_to_pfn(spte), 0x12345);
+}
+END_TEST
+
+START_TEST(host_readonly_leaf_has_no_write_bits)
+{
+	u64 spte;
+
+	make_spte(PG_LEVEL_4K, ACC_ALL, 0x42, FALSE, FALSE, &spte);
+	ck_assert(!is_writable_pte(spte));
+	ck_assert(!(spte & (EPT_SPTE_HOST_WRITABLE | EPT_SPTE_MMU_WRITABLE)));
+	ck_assert(spte & VMX_EPT_READABLE_MASK);
+}
+END_TEST
+
+START_TEST(access_tracking_hides_the_spte_from_hardware_and_restores_rx)
+{
+	u64 spte, tracked, restored;
+
+	make_spte(PG_LEVEL_4K, ACC_ALL, 0x42, FALSE, TRUE, &spte);
+	tracked = mark_spte_for_access_track(spte);
+	ck_assert(is_access_track_spte(tracked));
+	ck_assert(is_shadow_present_pte(tracked));
+	ck_assert_uint_eq(tracked & VMX_EPT_RWX_MASK, 0); /* the walker sees not-present */
+	ck_assert(!is_accessed_spte(tracked));
+	restored = restore_acc_track_spte(tracked);
+	ck_assert_uint_eq(restored & VMX_EPT_RWX_MASK, VMX_EPT_READABLE_MASK | VMX_EPT_EXECUTABLE_MASK);
+	ck_assert(is_mmu_writable_spte(restored)); /* W comes back through the fast path */
+	ck_assert_uint_eq(spte_to_pfn(restored), 0x42);
+}
+END_TEST
+
+START_TEST(mmio_spte_round_trips_gfn_and_generation)
+{
+	u64 spte = make_mmio_spte(0xc0000, ACC_ALL, 0x5abcd);
+
+	ck_assert(is_mmio_spte(spte));
+	ck_assert(!is_shadow_present_pte(spte));
+	ck_assert(!(spte & VMX_EPT_READABLE_MASK)); /* W|X without R: an EPT misconfig */
+	ck_assert_uint_eq(get_mmio_spte_gfn(spte), 0xc0000);
+	ck_assert_uint_eq(get_mmio_spte_generation(spte), 0x5abcd);
+}
+END_TEST
+
+START_TEST(first_fault_installs_one_writable_4k_leaf)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	int level;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	u64 spte = kvm_tdp_mmu_leaf_spte(vm->kvm, GPA_A >> PAGE_SHIFT, &level);
+
+	ck_assert(is_shadow_present_pte(spte) && is_writable_pte(spte));
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	ck_assert_uint_eq(spte_to_pfn(spte), sim_mm_lookup(vm->mm, vm->hva + GPA_A));
+	ck_assert_uint_eq(kvm_tdp_mmu_count_present(vm->kvm), 1);
+	/* the frame's content now lives in the GPA page */
+	ck_assert_uint_eq(sim_hostmem_resident(vm->hm, GPA_A), spte_to_pfn(spte));
+	const char *log = sim_log_text(vm->log);
+
+	ck_assert_ptr_nonnull(strstr(log, "kvm_page_fault: vcpu 0 rip 0x100000 address "
+					  "0x0000000000005000 error_code 0x182"));
+	ck_assert_ptr_nonnull(strstr(log, "kvm_mmu_spte_requested: gfn 5 pfn"));
+	ck_assert_ptr_nonnull(strstr(log, "kvm_tdp_mmu_spte_changed: as id 0 gfn 5 level 1 old_spte "
+					  "8000000000000000"));
+	ck_assert_ptr_nonnull(strstr(log, "kvm_mmu_set_spte: gfn 5"));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(fault_on_a_present_spte_is_spurious_on_the_fast_path)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, FALSE), RET_PF_SPURIOUS);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_FAULTS_FAST], 1);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(zap_clears_the_leaf_keeps_the_tables_and_requests_a_flush)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	guint tables = sim_ptpool_in_use(vm->pool);
+
+	ck_assert_int_eq(sim_mm_dontneed(vm->mm, vm->hva + GPA_A, SIM_PAGE_SIZE), 0);
+	ck_assert_uint_eq(test_vm_spte(vm, GPA_A), SHADOW_NONPRESENT_VALUE);
+	ck_assert_uint_eq(sim_ptpool_in_use(vm->pool), tables);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_ZAPS], 1);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_INVALIDATIONS], 1);
+	ck_assert_uint_eq(vm->kvm->mmu_invalidate_seq, 1);
+	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	kvm_vcpu_enter_guest_prepare(vm->vcpu[0]);
+	ck_assert_uint_eq(vm->flushes[0], 1);
+	ck_assert_uint_eq(vm->vcpu[0]->stale_tlb->len, 0);
+	ck_assert(!sim_sched_failed(vm->sched));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(invalidation_outside_every_memslot_skips_begin_and_end)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	guint64 other;
+
+	ck_assert(sim_mm_mmap_anon(vm->mm, SIM_PAGE_SIZE, &other, NULL));
+	ck_assert_int_eq(sim_mm_dontneed(vm->mm, other, SIM_PAGE_SIZE), 0);
+	ck_assert_uint_eq(vm->kvm->mmu_invalidate_seq, 0);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->log), "kvm_unmap_hva_range"));
+	ck_assert_ptr_null(strstr(sim_log_text(vm->log), "sim_invalidate_begin"));
+	test_vm_free(vm);
+}
+END_TEST
+
+/* One row per yield point of the fault path: what the kernel does when an invalidation of the
+ * faulting gfn runs there. */
+static const struct {
+	const char *point;
+	int expected;
+	gboolean present_after; /* FALSE: retried, or installed then zapped */
+	gboolean installed_then_zapped;
+} fault_points[] = {
+	{ "fault.seq_snapshot", RET_PF_FIXED, TRUE, FALSE },
+	{ "gup.mmap_lock", RET_PF_RETRY, FALSE, FALSE },
+	{ "gup.ptl", RET_PF_RETRY, FALSE, FALSE },
+	{ "gup.ptl_unlock", RET_PF_RETRY, FALSE, FALSE },
+	{ "gup.mmap_unlock", RET_PF_RETRY, FALSE, FALSE },
+	{ "fault.pfn_resolved", RET_PF_RETRY, FALSE, FALSE },
+	{ "fault.mmu_lock", RET_PF_RETRY, FALSE, FALSE },
+	{ "fault.spte_install", RET_PF_FIXED, FALSE, TRUE },
+	{ "fault.mmu_unlock", RET_PF_FIXED, FALSE, TRUE },
+};
+
+START_TEST(invalidation_at_each_fault_yield_point_gives_the_kernel_outcome)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
+	const char *point = fault_points[_i].point;
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	g_autofree gchar *steps =
+		fault_points[_i].installed_then_zapped && strcmp(point, "fault.spte_install") == 0 ?
+			g_strdup_printf("vcpu0:%s,notifier:invalidate.mmu_lock,vcpu0:exit,"
+					"notifier:exit", point) :
+			g_strdup_printf("vcpu0:%s,notifier:exit,vcpu0:exit", point);
+	test_vm_run_steps(vm, steps);
+	ck_assert_msg(f.result == fault_points[_i].expected, "%s: got %s", point,
+		      ret_pf_name(f.result));
+	ck_assert_int_eq(h.result, 0);
+	ck_assert_int_eq(is_shadow_present_pte(test_vm_spte(vm, GPA_A)),
+			 fault_points[_i].present_after);
+	if (fault_points[_i].installed_then_zapped)
+		ck_assert_uint_eq(vm->counters.v[SIM_CTR_ZAPS], 1);
+	ck_assert(!sim_sched_failed(vm->sched));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(unrelated_invalidation_in_progress_does_not_force_a_retry)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_B, -1 };
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	/* the notifier stops between range_start and range_end: in progress, for GPA_B only */
+	test_vm_run_steps(vm, "notifier:invalidate.end,vcpu0:exit,notifier:exit");
+	ck_assert_int_eq(f.result, RET_PF_FIXED);
+	ck_assert(is_shadow_present_pte(test_vm_spte(vm, GPA_A)));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(snapshot_during_a_covering_invalidation_retries_early)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	test_vm_run_steps(vm, "notifier:invalidate.end,vcpu0:exit,notifier:exit");
+	ck_assert_int_eq(f.result, RET_PF_RETRY);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_UNSAFE], 1);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(covering_invalidation_in_progress_at_the_locked_check_forces_a_retry)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	test_vm_run_steps(vm, "vcpu0:fault.mmu_lock,notifier:invalidate.end,vcpu0:exit,notifier:exit");
+	ck_assert_int_eq(f.result, RET_PF_RETRY);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_IN_PROGRESS], 1);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_SEQ_CHANGED], 0);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(completed_unrelated_invalidation_after_the_snapshot_forces_a_retry)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_B, -1 };
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	test_vm_run_steps(vm, "vcpu0:fault.mmu_lock,notifier:exit,vcpu0:exit");
+	ck_assert_int_eq(f.result, RET_PF_RETRY);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_SEQ_CHANGED], 1);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(two_vcpus_racing_on_one_gfn_install_exactly_one_spte)
+{
+	TestVm *vm = test_vm_new(1, 2, MEM);
+	TestFault f0 = { vm, 0, GPA_A, TRUE, -1 }, f1 = { vm, 1, GPA_A, TRUE, -1 };
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f0);
+	sim_actor_new(vm->sched, "vcpu1", test_fault_actor, &f1);
+	test_vm_run_steps(vm, "vcpu0:fault.spte_install,vcpu1:exit,vcpu0:exit");
+	ck_assert_int_eq(f1.result, RET_PF_FIXED);
+	ck_assert_int_eq(f0.result, RET_PF_RETRY);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_SPTE_CMPXCHG_LOST], 1);
+	ck_assert_uint_eq(kvm_tdp_mmu_count_present(vm->kvm), 1);
+	/* exactly one kvm_mmu_set_spte */
+	const char *log = sim_log_text(vm->log);
+	const char *first = strstr(log, "kvm_mmu_set_spte");
+
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_null(strstr(first + 1, "kvm_mmu_set_spte"));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(a_vcpu_that_finds_the_spte_installed_under_the_lock_is_spurious)
+{
+	TestVm *vm = test_vm_new(1, 2, MEM);
+	TestFault f0 = { vm, 0, GPA_A, TRUE, -1 }, f1 = { vm, 1, GPA_A, TRUE, -1 };
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f0);
+	sim_actor_new(vm->sched, "vcpu1", test_fault_actor, &f1);
+	test_vm_run_steps(vm, "vcpu0:fault.mmu_lock,vcpu1:exit,vcpu0:exit");
+	ck_assert_int_eq(f1.result, RET_PF_FIXED);
+	ck_assert_int_eq(f0.result, RET_PF_SPURIOUS);
+	ck_assert_uint_eq(kvm_tdp_mmu_count_present(vm->kvm), 1);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(migration_zaps_and_the_refault_maps_the_new_frame_with_the_same_content)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	guint64 pattern = 0x1122334455667788ull, got = 0;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	kvm_pfn_t old_pfn = spte_to_pfn(test_vm_spte(vm, GPA_A));
+
+	memcpy(sim_hostmem_gpa_ptr(vm->hm, GPA_A + 8), &pattern, 8); /* a guest store */
+	ck_assert_int_eq(sim_mm_migrate_page(vm->mm, vm->hva + GPA_A), 0);
+	ck_assert_uint_eq(test_vm_spte(vm, GPA_A), SHADOW_NONPRESENT_VALUE);
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, FALSE), RET_PF_FIXED);
+	kvm_pfn_t new_pfn = spte_to_pfn(test_vm_spte(vm, GPA_A));
+
+	ck_assert_uint_ne(new_pfn, old_pfn);
+	memcpy(&got, sim_hostmem_gpa_ptr(vm->hm, GPA_A + 8), 8);
+	ck_assert_uint_eq(got, pattern);
+	ck_assert(!sim_frame_allocated(vm->hm, old_pfn));
+	ck_assert(!sim_sched_failed(vm->sched));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(migration_of_a_page_pinned_by_an_inflight_fault_fails_busy)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, TEST_HOST_MIGRATE, GPA_A, -1 };
+
+	/* a first touch: GUP brings the page in and pins it until the fault finishes */
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	test_vm_run_steps(vm, "vcpu0:fault.pfn_resolved,notifier:exit,vcpu0:exit");
+	ck_assert_int_eq(h.result, -EAGAIN);
+	ck_assert_int_eq(f.result, RET_PF_RETRY); /* the failed migration still invalidated */
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_MIGRATE_BUSY], 1);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(fault_on_a_page_under_migration_waits_for_the_new_frame)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, TEST_HOST_MIGRATE, GPA_A, -1 };
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	kvm_pfn_t old_pfn = spte_to_pfn(test_vm_spte(vm, GPA_A));
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	/* the PTE is a migration entry while the notifier copies; vcpu0 then blocks in GUP */
+	test_vm_run_steps(vm, "notifier:migrate.copy,vcpu0:gup.mmap_lock");
+	ck_assert_int_eq(h.result, 0);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_GUP_WAITED_MIGRATION], 1);
+	/* it snapshotted after the migration's invalidation ended: nothing to retry for */
+	ck_assert_int_eq(f.result, RET_PF_FIXED);
+	ck_assert_uint_ne(spte_to_pfn(test_vm_spte(vm, GPA_A)), old_pfn);
+	ck_assert_uint_eq(spte_to_pfn(test_vm_spte(vm, GPA_A)), sim_mm_lookup(vm->mm, vm->hva + GPA_A));
+	test_vm_free(vm);
+}
+END_TEST
+
+/* A rogue actor that frees the frame behind gpa at once: a primary MMU that forgot to wait. */
+static void
+free_frame_actor(SimActor *actor, gpointer data)
+{
+	TestVm *vm = ((TestHost *)data)->vm;
+
+	sim_frame_free(vm->hm, sim_mm_lookup(vm->mm, vm->hva + ((TestHost *)data)->gpa));
+}
+
+START_TEST(freeing_a_frame_before_the_tlb_flush_is_caught)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
+	TestHost rogue = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->sched, "rogue", free_frame_actor, &rogue);
+	/* zapped, not yet flushed: vcpu0's TLB may still hold the translation */
+	test_vm_run_steps(vm, "notifier:zap.spte_cleared,rogue:exit,notifier:exit");
+	ck_assert(sim_sched_failed(vm->sched));
+	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->sched), "freed_frame_still_mapped"));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(freeing_a_frame_an_spte_still_maps_is_caught)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	/* a host that drops its page without telling KVM */
+	sim_frame_free(vm->hm, sim_mm_lookup(vm->mm, vm->hva + GPA_A));
+	ck_assert(sim_sched_failed(vm->sched));
+	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->sched), "freed_frame_mapped_by_spte"));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(aging_access_tracks_the_spte_and_the_fast_path_restores_it)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	guint young = 0;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(sim_mm_age(vm->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
+	ck_assert_uint_eq(young, 2); /* young in the host PTE and in KVM */
+	u64 spte = kvm_tdp_mmu_leaf_spte(vm->kvm, GPA_A >> PAGE_SHIFT, NULL);
+
+	ck_assert(is_access_track_spte(spte));
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TLB_FLUSHES], 0); /* aging never flushes on x86 */
+	ck_assert_uint_eq(vm->kvm->mmu_invalidate_seq, 0);
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_FAULTS_FAST], 1);
+	spte = kvm_tdp_mmu_leaf_spte(vm->kvm, GPA_A >> PAGE_SHIFT, NULL);
+	ck_assert(!is_access_track_spte(spte) && is_writable_pte(spte));
+	ck_assert(sim_mm_test_young(vm->mm, vm->hva + GPA_A));
+	test_vm_free(vm);
+}
+END_TEST
+
+/* A VMM actor deleting memslot 0. */
+static void
+delete_slot_actor(SimActor *actor, gpointer data)
+{
+	TestHost *h = data;
+	struct kvm_userspace_memory_region2 region = { .slot = 0, .memory_size = 0 };
+
+	h->result = kvm_set_memory_region(h->vm->kvm, &region);
+}
+
+START_TEST(memslot_delete_waits_for_the_inflight_fault_then_zaps_its_spte)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, 0, 0, -1 };
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "vmm", delete_slot_actor, &h);
+	test_vm_run_steps(vm, "vcpu0:fault.pfn_resolved,vmm:memslot.synchronize_srcu,vcpu0:exit,"
+			      "vmm:exit");
+	ck_assert_int_eq(h.result, 0);
+	ck_assert_int_eq(f.result, RET_PF_FIXED); /* it used the old, valid slot */
+	ck_assert_uint_eq(test_vm_spte(vm, GPA_A), SHADOW_NONPRESENT_VALUE);
+	ck_assert_ptr_null(kvm_id_to_memslot(vm->kvm, 0));
+	ck_assert_uint_eq(vm->kvm->mmu_invalidate_seq, 0); /* not an mmu_invalidate event */
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(fault_that_sees_the_invalid_memslot_retries)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, 0, 0, -1 };
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "vmm", delete_slot_actor, &h);
+	test_vm_run_steps(vm, "vmm:memslot.synchronize_srcu,vcpu0:exit,vmm:exit");
+	ck_assert_int_eq(f.result, RET_PF_RETRY);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_INVALID_SLOT], 1);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(fault_outside_every_memslot_installs_an_mmio_spte_and_emulates)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	gpa_t mmio = 0xc0000000ull;
+	int level;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, mmio, FALSE), RET_PF_EMULATE);
+	ck_assert(is_mmio_spte(kvm_tdp_mmu_read_spte(vm->vcpu[0], mmio, &level)));
+	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
+	ck_assert_int_eq(kvm_handle_ept_misconfig(vm->vcpu[0], mmio, 0x100000), RET_PF_EMULATE);
+	kvm_vcpu_srcu_read_unlock(vm->vcpu[0]);
+	test_vm_free(vm);
+}
+END_TEST
+
+static Suite *
+mmu_suite(void)
+{
+	Suite *s = suite_create("mmu");
+	TCase *tc = tcase_create("spte");
+
+	tcase_add_test(tc, spte_constants_match_the_kernel);
+	tcase_add_test(tc, writable_leaf_has_the_kernel_ept_encoding);
+	tcase_add_test(tc, host_readonly_leaf_has_no_write_bits);
+	tcase_add_test(tc, access_tracking_hides_the_spte_from_hardware_and_restores_rx);
+	tcase_add_test(tc, mmio_spte_round_trips_gfn_and_generation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tdp");
+	tcase_add_test(tc, first_fault_installs_one_writable_4k_leaf);
+	tcase_add_test(tc, fault_on_a_present_spte_is_spurious_on_the_fast_path);
+	tcase_add_test(tc, zap_clears_the_leaf_keeps_the_tables_and_requests_a_flush);
+	tcase_add_test(tc, invalidation_outside_every_memslot_skips_begin_and_end);
+	tcase_add_test(tc, fault_outside_every_memslot_installs_an_mmio_spte_and_emulates);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("races");
+	tcase_add_loop_test(tc, invalidation_at_each_fault_yield_point_gives_the_kernel_outcome, 0,
+			    G_N_ELEMENTS(fault_points));
+	tcase_add_test(tc, unrelated_invalidation_in_progress_does_not_force_a_retry);
+	tcase_add_test(tc, snapshot_during_a_covering_invalidation_retries_early);
+	tcase_add_test(tc, covering_invalidation_in_progress_at_the_locked_check_forces_a_retry);
+	tcase_add_test(tc, completed_unrelated_invalidation_after_the_snapshot_forces_a_retry);
+	tcase_add_test(tc, two_vcpus_racing_on_one_gfn_install_exactly_one_spte);
+	tcase_add_test(tc, a_vcpu_that_finds_the_spte_installed_under_the_lock_is_spurious);
+	tcase_add_test(tc, migration_zaps_and_the_refault_maps_the_new_frame_with_the_same_content);
+	tcase_add_test(tc, migration_of_a_page_pinned_by_an_inflight_fault_fails_busy);
+	tcase_add_test(tc, fault_on_a_page_under_migration_waits_for_the_new_frame);
+	tcase_add_test(tc, freeing_a_frame_before_the_tlb_flush_is_caught);
+	tcase_add_test(tc, freeing_a_frame_an_spte_still_maps_is_caught);
+	tcase_add_test(tc, aging_access_tracks_the_spte_and_the_fast_path_restores_it);
+	tcase_add_test(tc, memslot_delete_waits_for_the_inflight_fault_then_zaps_its_spte);
+	tcase_add_test(tc, fault_that_sees_the_invalid_memslot_retries);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(mmu_suite());
+
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

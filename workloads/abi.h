@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The contract between kvmsim and the guest programs it runs: the guest-physical layout, the boot
+ * parameters every vCPU is started with, the IO ports and the hypercalls. Included by freestanding
+ * guest code and by the host side, so it uses only fixed-width integer types.
+ *
+ * Guest-physical layout (the guest runs flat: guest-virtual = guest-physical):
+ *
+ *   [0, KVMSIM_BOOT_SIZE)                      memslot 0 "boot": boot parameters, image, stacks
+ *     KVMSIM_BOOT_PARAMS_GPA                   struct kvmsim_boot_params (one page)
+ *     KVMSIM_IMAGE_GPA                         the workload's flat binary; entry at its first byte
+ *                                              (the rest of KVMSIM_IMAGE_MAX reads as zero: .bss)
+ *     KVMSIM_STACKS_GPA + i * STACK_SIZE       vCPU i's stack (grows down from the next one's base)
+ *   [KVMSIM_RAM_GPA, KVMSIM_RAM_GPA + mem)     memslot 1 "ram": the data region (--mem)
+ *   [KVMSIM_MMIO_GPA, + KVMSIM_MMIO_SIZE)      no memslot: the VMM's test device (MMIO exits)
+ */
+#ifndef KVMSIM_WORKLOADS_ABI_H
+#define KVMSIM_WORKLOADS_ABI_H
+
+#include <stdint.h>
+
+#define KVMSIM_PAGE_SIZE 4096ull
+
+#define KVMSIM_BOOT_GPA 0x0ull
+#define KVMSIM_BOOT_SIZE 0x400000ull /* 4 MiB */
+#define KVMSIM_BOOT_PARAMS_GPA 0x1000ull
+#define KVMSIM_IMAGE_GPA 0x100000ull
+#define KVMSIM_IMAGE_MAX 0x40000ull /* 256 KiB */
+#define KVMSIM_STACKS_GPA 0x200000ull
+#define KVMSIM_STACK_SIZE 0x4000ull /* 16 KiB per vCPU */
+#define KVMSIM_MAX_VCPUS 64
+
+#define KVMSIM_RAM_GPA 0x400000ull
+
+#define KVMSIM_MMIO_GPA 0xc0000000ull
+#define KVMSIM_MMIO_SIZE 0x1000ull
+/* Registers of the VMM's test device, offsets into the MMIO window. */
+#define KVMSIM_MMIO_REG_ID 0x0     /* reads KVMSIM_MMIO_ID */
+#define KVMSIM_MMIO_REG_SCRATCH 0x8 /* reads back the last value written */
+#define KVMSIM_MMIO_ID 0x6b766d73696dull /* "kvmsim" */
+
+/* Port IO. */
+#define KVMSIM_PORT_CONSOLE 0xe9 /* out byte: one console character */
+#define KVMSIM_PORT_EXIT 0xf4    /* out dword: end the run; 0 = pass, anything else = fail */
+
+/* Hypercalls (vmcall; KVM ABI: nr in RAX, args in RBX, RCX, RDX, RSI; result in RAX). */
+#define KVM_HC_SCHED_YIELD 11    /* a0 = destination APIC id (ignored): give up the host CPU */
+#define KVM_HC_MAP_GPA_RANGE 12  /* forwarded to the VMM */
+#define KVM_ENOSYS 1000          /* include/uapi/linux/kvm_para.h */
+#define KVM_EINVAL 22
+
+/* Boot parameter flags. */
+#define KVMSIM_BOOT_ZERO_OK (1u << 0) /* pages may be dropped by the host: zeros are not an error */
+
+#define KVMSIM_BOOT_MAGIC 0x746f6f626d69736bull /* "ksimboot" */
+
+/* What every vCPU finds at KVMSIM_BOOT_PARAMS_GPA (RSI points at it, RDI holds its index). */
+struct kvmsim_boot_params {
+	uint64_t magic;      /* KVMSIM_BOOT_MAGIC */
+	uint32_t nr_vcpus;   /* vCPUs running the workload */
+	uint32_t flags;      /* KVMSIM_BOOT_* */
+	uint64_t ram_gpa;    /* start of the data region */
+	uint64_t ram_size;   /* its size in bytes, a multiple of the page size */
+	uint64_t seed;       /* the run's seed, for workloads that vary their pattern */
+	uint64_t params[8];  /* workload parameters (e.g. rounds); 0 = the workload's default */
+	/* Scratch shared by the guest runtime: barrier counters, results. Zero at boot. */
+	uint64_t barrier_count;
+	uint64_t barrier_generation;
+	uint64_t shared[16];
+};
+
+#endif
