@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Helpers the subcommands share. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/cmd.h"
+
+int
+kvmsim_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kvmsim: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return KVMSIM_EXIT_USAGE;
+}
+
+gboolean
+kvmsim_parse_size(const char *text, guint64 *out)
+{
+	gchar *end = NULL;
+	guint64 shift = 0;
+
+	if (!text || !g_ascii_isdigit(text[0]))
+		return FALSE;
+	guint64 n = g_ascii_strtoull(text, &end, 10);
+
+	if (end == text)
+		return FALSE;
+	if (*end) {
+		switch (g_ascii_toupper(*end)) {
+		case 'K':
+			shift = 10;
+			break;
+		case 'M':
+			shift = 20;
+			break;
+		case 'G':
+			shift = 30;
+			break;
+		default:
+			return FALSE;
+		}
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end)
+			return FALSE;
+	}
+	if (n > (G_MAXUINT64 >> shift))
+		return FALSE;
+	*out = n << shift;
+	return TRUE;
+}

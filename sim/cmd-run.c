@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* kvmsim run WORKLOAD: build the machine, run it, report. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/cmd.h"
+#include "sim/core/log.h"
+#include "sim/report/stats.h"
+#include "sim/vmm/vmm.h"
+#include "workloads/workloads.h"
+
+typedef struct {
+	gint vcpus;
+	gchar *mem;
+	gint64 seed;
+	gchar *host_events;
+	gint64 quantum;
+	gint64 max_insns;
+	gchar *policy;
+	gchar *log_path;
+	gchar *stats_path;
+	gchar **rest;
+} RunOptions;
+
+static void
+run_options_clear(RunOptions *o)
+{
+	g_free(o->mem);
+	g_free(o->host_events);
+	g_free(o->policy);
+	g_free(o->log_path);
+	g_free(o->stats_path);
+	g_strfreev(o->rest);
+}
+
+/* Turn the options into a machine configuration; a usage error message otherwise. */
+static gboolean
+make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **error)
+{
+	if (!o->rest || !o->rest[0] || o->rest[1]) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+			    "run takes exactly one WORKLOAD (see kvmsim list)");
+		return FALSE;
+	}
+	cfg->workload = o->rest[0];
+	if (!kvmsim_workload_lookup(cfg->workload)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+			    "unknown workload '%s' (see kvmsim list)", cfg->workload);
+		return FALSE;
+	}
+	if (o->vcpus < 1 || o->vcpus > 64) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--vcpus %d: must be from 1 to 64", o->vcpus);
+		return FALSE;
+	}
+	cfg->nr_vcpus = (guint)o->vcpus;
+	if (o->mem) {
+		if (!kvmsim_parse_size(o->mem, &cfg->mem_size)) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--mem %s: not a size (e.g. 64M, 1G, 65536)", o->mem);
+			return FALSE;
+		}
+		if (cfg->mem_size % SIM_PAGE_SIZE) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--mem %s: not a multiple of 4 KiB", o->mem);
+			return FALSE;
+		}
+		if (cfg->mem_size < SIM_VMM_MIN_MEM || cfg->mem_size > SIM_VMM_MAX_MEM) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--mem %s: %s (guest RAM is %" G_GUINT64_FORMAT " KiB to %"
+				    G_GUINT64_FORMAT " MiB; the frame arena holds %" G_GUINT64_FORMAT
+				    " MiB)", o->mem,
+				    cfg->mem_size < SIM_VMM_MIN_MEM ? "too small" : "exceeds the arena",
+				    (guint64)(SIM_VMM_MIN_MEM >> 10), (guint64)(SIM_VMM_MAX_MEM >> 20),
+				    (guint64)((SIM_ARENA_DEFAULT_FRAMES * SIM_PAGE_SIZE) >> 20));
+			return FALSE;
+		}
+	}
+	if (o->seed < 0) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--seed %" G_GINT64_FORMAT ": must not be negative", o->seed);
+		return FALSE;
+	}
+	cfg->seed = (guint64)o->seed;
+	if (o->quantum < 1 || o->max_insns < 1) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--quantum and --max-insns must be positive");
+		return FALSE;
+	}
+	cfg->quantum = (guint64)o->quantum;
+	cfg->max_insns = (guint64)o->max_insns;
+	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
+		return FALSE;
+	if (!o->policy || strcmp(o->policy, "random") == 0) {
+		*policy = SIM_POLICY_RANDOM;
+	} else if (strcmp(o->policy, "round-robin") == 0) {
+		*policy = SIM_POLICY_ROUND_ROBIN;
+	} else {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--policy %s: must be random or round-robin", o->policy);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+print_summary(const SimVmm *vmm, const SimSched *sched)
+{
+	const SimVmmConfig *cfg = sim_vmm_config(vmm);
+	const guint64 *v = sim_vmm_counters(vmm)->v;
+	g_autofree gchar *console = g_strstrip(g_strdup(sim_vmm_console(vmm)));
+	gchar *last_line = strrchr(console, '\n');
+
+	printf("kvmsim run %s: %u vcpu%s, %" G_GUINT64_FORMAT " MiB, seed %" G_GUINT64_FORMAT "\n",
+	       cfg->workload, cfg->nr_vcpus, cfg->nr_vcpus == 1 ? "" : "s", cfg->mem_size >> 20,
+	       cfg->seed);
+	printf("  guest      %s%s%s\n", sim_guest_result_name(sim_vmm_guest_result(vmm)),
+	       *console ? ": " : "", last_line ? last_line + 1 : console);
+	if (sim_vmm_error(vmm))
+		printf("  error      %s\n", sim_vmm_error(vmm));
+	printf("  exits      ept_violation %" G_GUINT64_FORMAT ", io %" G_GUINT64_FORMAT
+	       ", hypercall %" G_GUINT64_FORMAT ", mmio %" G_GUINT64_FORMAT ", hlt %" G_GUINT64_FORMAT
+	       ", preempt %" G_GUINT64_FORMAT "\n",
+	       v[SIM_CTR_EXITS_EPT_VIOLATION], v[SIM_CTR_EXITS_IO], v[SIM_CTR_EXITS_HYPERCALL],
+	       v[SIM_CTR_EXITS_MMIO], v[SIM_CTR_EXITS_HLT], v[SIM_CTR_EXITS_PREEMPT]);
+	printf("  faults     fixed %" G_GUINT64_FORMAT ", retry %" G_GUINT64_FORMAT
+	       ", spurious %" G_GUINT64_FORMAT ", fast %" G_GUINT64_FORMAT "\n",
+	       v[SIM_CTR_FAULTS_FIXED], v[SIM_CTR_FAULTS_RETRY], v[SIM_CTR_FAULTS_SPURIOUS],
+	       v[SIM_CTR_FAULTS_FAST]);
+	printf("  host       migrate %" G_GUINT64_FORMAT ", dontneed %" G_GUINT64_FORMAT
+	       ", age %" G_GUINT64_FORMAT "; invalidations %" G_GUINT64_FORMAT ", zaps %"
+	       G_GUINT64_FORMAT ", tlb flushes %" G_GUINT64_FORMAT "\n",
+	       v[SIM_CTR_HOST_MIGRATE], v[SIM_CTR_HOST_DONTNEED], v[SIM_CTR_HOST_AGE],
+	       v[SIM_CTR_INVALIDATIONS], v[SIM_CTR_ZAPS], v[SIM_CTR_TLB_FLUSHES]);
+	printf("  scheduler  %" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT
+	       " switches, %" G_GUINT64_FORMAT " guest instructions\n",
+	       sim_sched_now(sched), sim_sched_switches(sched), v[SIM_CTR_GUEST_INSNS]);
+}
+
+int
+kvmsim_cmd_run(int argc, char **argv)
+{
+	RunOptions o = { .vcpus = 1, .seed = 1, .quantum = 10000, .max_insns = 1ll << 32 };
+	const GOptionEntry entries[] = {
+		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (1-64, default 1)",
+		  "N" },
+		{ "mem", 0, 0, G_OPTION_ARG_STRING, &o.mem,
+		  "Guest RAM, a multiple of 4 KiB (default 64M)", "SIZE" },
+		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed of every random choice (default 1)",
+		  "S" },
+		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o.host_events,
+		  "Host mm events on guest memory, e.g. migrate=500,dontneed=20,age=50", "KIND=COUNT,..." },
+		{ "quantum", 0, 0, G_OPTION_ARG_INT64, &o.quantum,
+		  "Instructions a vCPU runs before it is preempted (default 10000)", "INSNS" },
+		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
+		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32)", "N" },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
+		  "Scheduling policy: random (default) or round-robin", "POLICY" },
+		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o.log_path, "Write the event log to FILE",
+		  "FILE" },
+		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o.stats_path, "Write JSON stats to FILE",
+		  "FILE" },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "WORKLOAD" },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("WORKLOAD - run a built-in workload");
+	g_autoptr(GError) error = NULL;
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+	SimPolicy policy;
+	int status;
+
+	g_option_context_set_summary(ctx, "Runs WORKLOAD (see kvmsim list) on vCPUs whose memory "
+					  "goes through the modeled KVM MMU,\nprints a summary and "
+					  "exits 0 if the guest passed.");
+	g_option_context_set_description(ctx, "Example:\n  kvmsim run touch --vcpus 2 --mem 64M "
+					      "--seed 1 --host-events migrate=500 --stats s.json\n");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		run_options_clear(&o);
+		return kvmsim_usage_error("%s", error->message);
+	}
+	if (!make_config(&o, &cfg, &policy, &error)) {
+		run_options_clear(&o);
+		return kvmsim_usage_error("%s", error->message);
+	}
+
+	g_autoptr(SimSched) sched = sim_sched_new(cfg.seed);
+	g_autoptr(SimLog) log = sim_log_new(sched);
+
+	sim_sched_set_policy(sched, policy);
+	if (o.log_path) {
+		if (!sim_log_open_file(log, o.log_path, &error)) {
+			run_options_clear(&o);
+			return kvmsim_usage_error("--log %s", error->message);
+		}
+		sim_log_hash(log);
+	}
+	g_autoptr(SimVmm) vmm = sim_vmm_new(&cfg, sched, &error);
+
+	if (!vmm) {
+		sim_log_abandon(log);
+		fprintf(stderr, "kvmsim: error: cannot build the machine: %s\n", error->message);
+		run_options_clear(&o);
+		return KVMSIM_EXIT_FAIL;
+	}
+	if (!sim_vmm_run(vmm, &error)) {
+		fprintf(stderr, "kvmsim: error: %s\n", error->message);
+		g_clear_error(&error);
+		status = KVMSIM_EXIT_FAIL;
+	} else {
+		status = sim_vmm_guest_result(vmm) == SIM_GUEST_PASS ? KVMSIM_EXIT_OK :
+								       KVMSIM_EXIT_FAIL;
+	}
+	g_autofree gchar *digest = sim_log_digest(log);
+
+	if (!sim_log_finish(log, &error)) {
+		fprintf(stderr, "kvmsim: error: --log %s\n", error->message);
+		g_clear_error(&error);
+		status = KVMSIM_EXIT_FAIL;
+	}
+	if (o.stats_path && !sim_report_write_stats(o.stats_path, vmm, sched, digest, &error)) {
+		fprintf(stderr, "kvmsim: error: --stats %s\n", error->message);
+		g_clear_error(&error);
+		status = KVMSIM_EXIT_FAIL;
+	}
+	print_summary(vmm, sched);
+	if (sim_vmm_error(vmm))
+		fprintf(stderr, "kvmsim: run failed: %s\n", sim_vmm_error(vmm));
+	run_options_clear(&o);
+	return status;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The kvmsim subcommands and what they share. */
+#ifndef KVMSIM_SIM_CMD_H
+#define KVMSIM_SIM_CMD_H
+
+#include <glib.h>
+
+/* Exit statuses: 0 the run passed, 1 it failed (guest, invariant), 2 usage or input error. */
+#define KVMSIM_EXIT_OK 0
+#define KVMSIM_EXIT_FAIL 1
+#define KVMSIM_EXIT_USAGE 2
+
+int kvmsim_cmd_run(int argc, char **argv);
+int kvmsim_cmd_list(int argc, char **argv);
+
+/* One line "kvmsim: error: ..." on stderr; returns KVMSIM_EXIT_USAGE. */
+int kvmsim_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* "64M", "1G", "16K", "4096": bytes; FALSE if not a size or it overflows. */
+gboolean kvmsim_parse_size(const char *text, guint64 *out);
+
+#endif

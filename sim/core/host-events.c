@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The "notifier" actor: seeded host mm events on guest memory. */
+#include "sim/core/host-events.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct SimHostEvents {
+	SimMm *mm;
+	SimSched *sched;
+	GRand *rng;
+	GArray *plan;          /* SimHostEventKind, in the order they will happen */
+	guint64 hva;
+	guint64 pages;
+	guint64 drop_hva;
+	guint64 drop_pages;
+	guint64 mean_interval;
+};
+
+static const char *const kind_names[SIM_HOST_NR_KINDS] = { "migrate", "dontneed", "age" };
+
+const char *
+sim_host_event_name(SimHostEventKind kind)
+{
+	return kind_names[kind];
+}
+
+gboolean
+sim_host_events_parse(const char *spec, SimHostEventCounts *out, GError **error)
+{
+	g_auto(GStrv) items = g_strsplit(spec, ",", -1);
+	gboolean seen[SIM_HOST_NR_KINDS] = { FALSE };
+
+	memset(out, 0, sizeof(*out));
+	for (guint i = 0; items[i]; i++) {
+		const char *eq = strchr(items[i], '=');
+		guint k;
+
+		if (!eq || eq == items[i]) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--host-events: '%s' is not KIND=COUNT", items[i]);
+			return FALSE;
+		}
+		for (k = 0; k < SIM_HOST_NR_KINDS; k++)
+			if (strlen(kind_names[k]) == (gsize)(eq - items[i]) &&
+			    strncmp(items[i], kind_names[k], (gsize)(eq - items[i])) == 0)
+				break;
+		if (k == SIM_HOST_NR_KINDS) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--host-events: unknown kind '%.*s' (known: migrate, dontneed, age)",
+				    (int)(eq - items[i]), items[i]);
+			return FALSE;
+		}
+		guint64 count;
+
+		if (!g_ascii_string_to_unsigned(eq + 1, 10, 0, 1000000, &count, NULL)) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--host-events: count '%s' of %s is not a number from 0 to 1000000",
+				    eq + 1, kind_names[k]);
+			return FALSE;
+		}
+		if (seen[k]) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--host-events: %s is given twice", kind_names[k]);
+			return FALSE;
+		}
+		seen[k] = TRUE;
+		out->count[k] = (guint)count;
+	}
+	return TRUE;
+}
+
+guint
+sim_host_events_total(const SimHostEventCounts *counts)
+{
+	guint n = 0;
+
+	for (guint k = 0; k < SIM_HOST_NR_KINDS; k++)
+		n += counts->count[k];
+	return n;
+}
+
+SimHostEvents *
+sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts, guint64 hva,
+		    guint64 size, guint64 drop_hva, guint64 drop_size, guint64 mean_interval)
+{
+	SimHostEvents *ev = g_new0(SimHostEvents, 1);
+	/* a stream of its own, so adding host events never shifts the scheduler's choices */
+	guint32 key[3] = { (guint32)seed, (guint32)(seed >> 32), 0x686f7374 /* "host" */ };
+
+	ev->mm = mm;
+	ev->rng = g_rand_new_with_seed_array(key, 3);
+	ev->hva = hva;
+	ev->pages = size / SIM_PAGE_SIZE;
+	ev->drop_hva = drop_hva;
+	ev->drop_pages = drop_size / SIM_PAGE_SIZE;
+	ev->mean_interval = MAX(mean_interval, 1);
+	ev->plan = g_array_new(FALSE, FALSE, sizeof(SimHostEventKind));
+	for (guint k = 0; k < SIM_HOST_NR_KINDS; k++)
+		for (guint i = 0; i < counts->count[k]; i++) {
+			SimHostEventKind kind = k;
+
+			g_array_append_val(ev->plan, kind);
+		}
+	/* Fisher-Yates: the kinds interleave in a seeded order */
+	for (guint i = ev->plan->len; i > 1; i--) {
+		guint j = (guint)g_rand_int_range(ev->rng, 0, (gint32)i);
+		SimHostEventKind t = g_array_index(ev->plan, SimHostEventKind, i - 1);
+
+		g_array_index(ev->plan, SimHostEventKind, i - 1) =
+			g_array_index(ev->plan, SimHostEventKind, j);
+		g_array_index(ev->plan, SimHostEventKind, j) = t;
+	}
+	return ev;
+}
+
+void
+sim_host_events_free(SimHostEvents *ev)
+{
+	if (!ev)
+		return;
+	g_rand_free(ev->rng);
+	g_array_free(ev->plan, TRUE);
+	g_free(ev);
+}
+
+static guint64
+random_page(SimHostEvents *ev, guint64 base, guint64 pages)
+{
+	guint64 page = ((guint64)g_rand_int(ev->rng) << 32 | g_rand_int(ev->rng)) % pages;
+
+	return base + page * SIM_PAGE_SIZE;
+}
+
+/* A page with a host mapping to migrate: a random start, then the next present page. */
+static guint64
+present_page(SimHostEvents *ev)
+{
+	guint64 start = random_page(ev, ev->hva, ev->pages);
+
+	for (guint64 i = 0; i < ev->pages; i++) {
+		guint64 hva = ev->hva + ((start - ev->hva) / SIM_PAGE_SIZE + i) % ev->pages * SIM_PAGE_SIZE;
+
+		if (sim_mm_lookup(ev->mm, hva) != SIM_PFN_NONE)
+			return hva;
+	}
+	return 0;
+}
+
+static void
+host_events_actor(SimActor *actor, gpointer data)
+{
+	SimHostEvents *ev = data;
+
+	for (guint i = 0; i < ev->plan->len && !sim_sched_failed(ev->sched); i++) {
+		SimHostEventKind kind = g_array_index(ev->plan, SimHostEventKind, i);
+		guint64 delay = (guint64)g_rand_double_range(ev->rng, 0, 2.0 * ev->mean_interval);
+
+		sim_sleep_until(ev->sched, sim_sched_now(ev->sched) + delay + 1);
+		switch (kind) {
+		case SIM_HOST_MIGRATE: {
+			guint64 hva = present_page(ev);
+
+			/* nothing is mapped yet: give the guest a while to touch memory */
+			for (guint tries = 0; !hva && tries < 64 && !sim_sched_failed(ev->sched);
+			     tries++) {
+				sim_sleep_until(ev->sched, sim_sched_now(ev->sched) + ev->mean_interval);
+				hva = present_page(ev);
+			}
+			if (hva)
+				sim_mm_migrate_page(ev->mm, hva);
+			break;
+		}
+		case SIM_HOST_DONTNEED:
+			if (ev->drop_pages)
+				sim_mm_dontneed(ev->mm, random_page(ev, ev->drop_hva, ev->drop_pages),
+						SIM_PAGE_SIZE);
+			break;
+		case SIM_HOST_AGE:
+			sim_mm_age(ev->mm, random_page(ev, ev->hva, ev->pages), SIM_PAGE_SIZE, NULL);
+			break;
+		case SIM_HOST_NR_KINDS:
+			g_assert_not_reached();
+		}
+	}
+}
+
+SimActor *
+sim_host_events_start(SimHostEvents *ev, SimSched *sched)
+{
+	ev->sched = sched;
+	return sim_actor_new(sched, "notifier", host_events_actor, ev);
+}

@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Capstone on guest code: what an EPT violation would report as the access type, instruction
+ * counts of translation blocks, disassembly for messages, and the MMIO instruction emulator. The
+ * first two are on the exit hot path and cached per RIP / per block in fixed-size direct-mapped
+ * caches; sim_hw_code_changed() drops the entries of a changed range.
+ */
+#define G_LOG_DOMAIN "kvmsim-cpu"
+
+#include <string.h>
+
+#include "sim/cpu/hw-internal.h"
+
+#define HW_PF_WRITE (1u << 1)
+
+/* QEMU's translator stops a block once it spans TARGET_PAGE_SIZE - 32 bytes or 512 insns. */
+#define HW_TB_MAX_BYTES (HW_PAGE_SIZE - 32)
+#define HW_TB_MAX_INSNS 512
+
+typedef enum {
+	HW_DECODED,
+	HW_UNREADABLE,
+	HW_BAD,
+} HwDecodeResult;
+
+/* The Unicorn register behind a Capstone general-purpose register, and which bits of it. */
+typedef struct {
+	guint16 uc;   /* UC_X86_REG_*, 0 (UC_X86_REG_INVALID) if not a general-purpose register */
+	guint8 size;  /* bytes */
+	guint8 shift; /* 8 for AH, BH, CH, DH */
+} HwGpr;
+
+#define HW_GPR(r64, r32, r16, r8)                                                                  \
+	[X86_REG_##r64] = { UC_X86_REG_##r64, 8, 0 }, [X86_REG_##r32] = { UC_X86_REG_##r64, 4, 0 }, \
+	[X86_REG_##r16] = { UC_X86_REG_##r64, 2, 0 }, [X86_REG_##r8] = { UC_X86_REG_##r64, 1, 0 }
+
+static const HwGpr hw_gprs[X86_REG_ENDING] = {
+	HW_GPR(RAX, EAX, AX, AL),       HW_GPR(RBX, EBX, BX, BL),       HW_GPR(RCX, ECX, CX, CL),
+	HW_GPR(RDX, EDX, DX, DL),       HW_GPR(RSI, ESI, SI, SIL),      HW_GPR(RDI, EDI, DI, DIL),
+	HW_GPR(RBP, EBP, BP, BPL),      HW_GPR(RSP, ESP, SP, SPL),      HW_GPR(R8, R8D, R8W, R8B),
+	HW_GPR(R9, R9D, R9W, R9B),      HW_GPR(R10, R10D, R10W, R10B),  HW_GPR(R11, R11D, R11W, R11B),
+	HW_GPR(R12, R12D, R12W, R12B),  HW_GPR(R13, R13D, R13W, R13B),  HW_GPR(R14, R14D, R14W, R14B),
+	HW_GPR(R15, R15D, R15W, R15B),
+	[X86_REG_AH] = { UC_X86_REG_RAX, 1, 8 }, [X86_REG_BH] = { UC_X86_REG_RBX, 1, 8 },
+	[X86_REG_CH] = { UC_X86_REG_RCX, 1, 8 }, [X86_REG_DH] = { UC_X86_REG_RDX, 1, 8 },
+	[X86_REG_RIP] = { UC_X86_REG_RIP, 8, 0 },
+};
+
+/* Opens one Capstone handle for x86-64, with or without operand details. */
+static gboolean
+hw_cs_open(csh *handle, cs_insn **scratch, gboolean detail, GError **error)
+{
+	cs_err err = cs_open(CS_ARCH_X86, CS_MODE_64, handle);
+
+	if (err == CS_ERR_OK && detail)
+		err = cs_option(*handle, CS_OPT_DETAIL, CS_OPT_ON);
+	if (err != CS_ERR_OK) {
+		g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE, "Capstone: %s",
+			    cs_strerror(err));
+		return FALSE;
+	}
+	*scratch = cs_malloc(*handle);
+	return TRUE;
+}
+
+/* Sets up Capstone and empties the caches of a new SimHw. */
+gboolean
+hw_decode_init(SimHw *hw, GError **error)
+{
+	guint i;
+
+	for (i = 0; i < HW_INSN_CACHE_SIZE; i++)
+		hw->insns[i].rip = HW_NO_ADDR;
+	for (i = 0; i < HW_BLOCK_CACHE_SIZE; i++)
+		hw->blocks[i].addr = HW_NO_ADDR;
+	return hw_cs_open(&hw->cs, &hw->insn, TRUE, error) &&
+	       hw_cs_open(&hw->cs_count, &hw->insn_count, FALSE, error);
+}
+
+void
+hw_decode_fini(SimHw *hw)
+{
+	if (hw->insn)
+		cs_free(hw->insn, 1);
+	if (hw->insn_count)
+		cs_free(hw->insn_count, 1);
+	if (hw->cs)
+		cs_close(&hw->cs);
+	if (hw->cs_count)
+		cs_close(&hw->cs_count);
+}
+
+/* Whether [a, a + a_len) and [b, b + b_len) overlap. */
+static gboolean
+hw_ranges_overlap(guint64 a, guint64 a_len, guint64 b, guint64 b_len)
+{
+	return a < b + b_len && b < a + a_len;
+}
+
+/* Drops the cached decodes that looked at any byte of [gpa, gpa + size). */
+void
+hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size)
+{
+	guint i;
+
+	for (i = 0; i < HW_INSN_CACHE_SIZE; i++) {
+		HwInsnInfo *info = &hw->insns[i];
+
+		if (info->rip != HW_NO_ADDR &&
+		    hw_ranges_overlap(info->rip, MAX(HW_MAX_INSN_LEN, info->reach), gpa, size))
+			info->rip = HW_NO_ADDR;
+	}
+	for (i = 0; i < HW_BLOCK_CACHE_SIZE; i++) {
+		HwBlockInfo *block = &hw->blocks[i];
+
+		if (block->addr != HW_NO_ADDR &&
+		    hw_ranges_overlap(block->addr, block->size, gpa, size))
+			block->addr = HW_NO_ADDR;
+	}
+}
+
+/*
+ * Reads up to len bytes of guest code at addr from Unicorn's memory (guest-physical, no walk),
+ * stopping at the first page Unicorn has no mapping for. Returns the number of bytes read.
+ */
+static gsize
+hw_read_code(SimHw *hw, guint64 addr, guint8 *buf, gsize len)
+{
+	gsize done = 0;
+
+	while (done < len) {
+		guint64 at = addr + done;
+		gsize chunk = MIN(len - done, HW_PAGE_SIZE - (at & ~HW_PAGE_MASK));
+
+		if (uc_mem_read(hw->uc, at, buf + done, chunk) != UC_ERR_OK)
+			break;
+		done += chunk;
+	}
+	return done;
+}
+
+/* Decodes the instruction at rip into hw->insn (with details). */
+static HwDecodeResult
+hw_decode_at(SimHw *hw, guint64 rip)
+{
+	guint8 bytes[HW_MAX_INSN_LEN];
+	const guint8 *code = bytes;
+	size_t size = hw_read_code(hw, rip, bytes, sizeof(bytes));
+	guint64 address = rip;
+
+	if (size == 0)
+		return HW_UNREADABLE;
+	return cs_disasm_iter(hw->cs, &code, &size, &address, hw->insn) ? HW_DECODED : HW_BAD;
+}
+
+/*
+ * Whether the instruction writes its memory operand op. Capstone 4 marks the destination of
+ * cmpxchg, cmpxchg8b and cmpxchg16b as read only; the processor always writes it.
+ */
+static gboolean
+hw_operand_written(const cs_insn *insn, const cs_x86_op *op)
+{
+	switch (insn->id) {
+	case X86_INS_CMPXCHG:
+	case X86_INS_CMPXCHG8B:
+	case X86_INS_CMPXCHG16B:
+		return TRUE;
+	default:
+		return (op->access & CS_AC_WRITE) != 0;
+	}
+}
+
+/* Whether the instruction also touches memory through the stack pointer (push, pop, call…). */
+static gboolean
+hw_insn_uses_stack(SimHw *hw, const cs_insn *insn)
+{
+	cs_regs read, written;
+	guint8 nr_read, nr_written, i;
+
+	if (cs_regs_access(hw->cs, insn, read, &nr_read, written, &nr_written) != CS_ERR_OK)
+		return TRUE;
+	for (i = 0; i < nr_read; i++)
+		if (read[i] == X86_REG_RSP)
+			return TRUE;
+	for (i = 0; i < nr_written; i++)
+		if (written[i] == X86_REG_RSP)
+			return TRUE;
+	return FALSE;
+}
+
+/* Keeps what is needed to recompute the address of memory operand op from the registers. */
+static void
+hw_mem_operand_save(HwMemOperand *out, const cs_x86 *x86, const cs_x86_op *op)
+{
+	out->seg = op->mem.segment == X86_REG_FS ? UC_X86_REG_FS_BASE :
+		   op->mem.segment == X86_REG_GS ? UC_X86_REG_GS_BASE : 0;
+	out->base = hw_gprs[op->mem.base].uc;
+	out->index = hw_gprs[op->mem.index].uc;
+	out->scale = op->mem.scale;
+	out->size = op->size;
+	out->addr32 = x86->addr_size == 4;
+	out->disp = op->mem.disp;
+}
+
+/* Decodes the instruction at rip into a cache slot. */
+static void
+hw_insn_fill(SimHw *hw, HwInsnInfo *info, guint64 rip)
+{
+	const cs_insn *insn = hw->insn;
+	const cs_x86 *x86;
+	guint nr_mem = 0;
+	guint8 i;
+
+	memset(info, 0, sizeof(*info));
+	info->rip = rip;
+	if (hw_decode_at(hw, rip) != HW_DECODED)
+		return;
+	x86 = &insn->detail->x86;
+	info->len = insn->size;
+	for (i = 0; i < x86->op_count; i++) {
+		const cs_x86_op *op = &x86->operands[i];
+
+		if (op->type != X86_OP_MEM)
+			continue;
+		nr_mem++;
+		if (!hw_operand_written(insn, op))
+			continue;
+		info->flags |= HW_INSN_WRITES_MEM;
+		if (info->nr_written < G_N_ELEMENTS(info->written))
+			hw_mem_operand_save(&info->written[info->nr_written++], x86, op);
+	}
+	if (nr_mem == 1 && !hw_insn_uses_stack(hw, insn))
+		info->flags |= HW_INSN_SOLE_ACCESS;
+}
+
+/* The cache slot for rip, filled on a miss. */
+static HwInsnInfo *
+hw_insn_lookup(SimHw *hw, guint64 rip)
+{
+	guint slot = (guint)((rip * 0x9e3779b97f4a7c15ull) >> 55) & (HW_INSN_CACHE_SIZE - 1);
+	HwInsnInfo *info = &hw->insns[slot];
+
+	if (G_UNLIKELY(info->rip != rip))
+		hw_insn_fill(hw, info, rip);
+	return info;
+}
+
+/* Whether QEMU's translator ends a block after this instruction. */
+static gboolean
+hw_insn_ends_block(SimHw *hw, const cs_insn *insn)
+{
+	static const guint8 groups[] = { CS_GRP_JUMP, CS_GRP_CALL, CS_GRP_RET,
+					 CS_GRP_INT,  CS_GRP_IRET, CS_GRP_PRIVILEGE };
+	const cs_x86 *x86 = &insn->detail->x86;
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(groups); i++)
+		if (cs_insn_group(hw->cs, insn, groups[i]))
+			return TRUE;
+	/* rep string instructions loop by jumping back to themselves; the others may change
+	 * what later instructions are allowed to do. */
+	if (x86->prefix[0] == X86_PREFIX_REP || x86->prefix[0] == X86_PREFIX_REPNE)
+		return TRUE;
+	switch (insn->id) {
+	case X86_INS_PAUSE:
+	case X86_INS_POPF:
+	case X86_INS_POPFQ:
+	case X86_INS_STI:
+	case X86_INS_UD2:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+/*
+ * Whether the translation block QEMU starts at info->rip runs into the next page: decoding
+ * straight on from rip, an instruction before the block ends has bytes at or past the page
+ * boundary. Computed once per slot; the bytes examined are recorded for invalidation.
+ */
+static gboolean
+hw_insn_reaches_next(SimHw *hw, HwInsnInfo *info)
+{
+	guint64 next_page = (info->rip & HW_PAGE_MASK) + HW_PAGE_SIZE;
+	guint64 pc = info->rip, end = info->rip;
+	gboolean reaches = FALSE;
+	guint nr_insns;
+
+	if (info->flags & HW_INSN_REACH_KNOWN)
+		return (info->flags & HW_INSN_REACHES_NEXT) != 0;
+	for (nr_insns = 0; nr_insns < HW_TB_MAX_INSNS && pc - info->rip < HW_TB_MAX_BYTES;
+	     nr_insns++) {
+		if (pc >= next_page || hw_decode_at(hw, pc) != HW_DECODED) {
+			reaches = pc >= next_page;
+			break;
+		}
+		end = pc + hw->insn->size;
+		if (end > next_page) {
+			reaches = TRUE;
+			break;
+		}
+		if (hw_insn_ends_block(hw, hw->insn))
+			break;
+		pc = end;
+	}
+	info->reach = (guint16)MIN(MAX(pc, end) - info->rip + HW_MAX_INSN_LEN, G_MAXUINT16);
+	info->flags |= HW_INSN_REACH_KNOWN | (reaches ? HW_INSN_REACHES_NEXT : 0);
+	return reaches;
+}
+
+/* The address operand m of the instruction in info accesses, from the current registers. */
+static guint64
+hw_mem_address(SimHw *hw, const HwInsnInfo *info, const HwMemOperand *m)
+{
+	guint64 ea = (guint64)m->disp, value;
+
+	if (m->base == UC_X86_REG_RIP) {
+		ea += info->rip + info->len;
+	} else if (m->base) {
+		uc_reg_read(hw->uc, m->base, &value);
+		ea += value;
+	}
+	if (m->index) {
+		uc_reg_read(hw->uc, m->index, &value);
+		ea += value * m->scale;
+	}
+	if (m->addr32)
+		ea &= G_MAXUINT32;
+	if (m->seg) {
+		uc_reg_read(hw->uc, m->seg, &value);
+		ea += value;
+	}
+	return ea;
+}
+
+SimHwAccessKind
+sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code)
+{
+	guint64 page = gpa & HW_PAGE_MASK;
+	HwInsnInfo *info;
+	guint i;
+
+	if (pf_error_code & HW_PF_WRITE)
+		return SIM_HW_WRITE;
+	/* A read fault on the page being executed can only be its fetch: a data access to a page
+	 * that is not present would have been preceded by the fault of the fetch. */
+	if (page == (rip & HW_PAGE_MASK))
+		return SIM_HW_FETCH;
+	info = hw_insn_lookup(hw, rip);
+	if (gpa - rip < info->len)
+		return SIM_HW_FETCH;
+	if (gpa == (rip & HW_PAGE_MASK) + HW_PAGE_SIZE && hw_insn_reaches_next(hw, info))
+		return SIM_HW_FETCH;
+	if (!(info->flags & HW_INSN_WRITES_MEM))
+		return SIM_HW_READ;
+	/* The #PF came from the load half of a read-modify-write. */
+	if (info->flags & HW_INSN_SOLE_ACCESS)
+		return SIM_HW_WRITE;
+	for (i = 0; i < info->nr_written; i++) {
+		const HwMemOperand *m = &info->written[i];
+		guint64 ea = hw_mem_address(hw, info, m);
+
+		if (page >= (ea & HW_PAGE_MASK) && page <= ((ea + m->size - 1) & HW_PAGE_MASK))
+			return SIM_HW_WRITE;
+	}
+	return SIM_HW_READ;
+}
+
+gboolean
+sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip)
+{
+	static const guint8 vmcall[] = { 0x0f, 0x01, 0xc1 };
+	guint8 bytes[sizeof(vmcall)];
+
+	if (hw_read_code(hw, rip, bytes, sizeof(bytes)) != sizeof(bytes) ||
+	    memcmp(bytes, vmcall, sizeof(vmcall)) != 0)
+		return FALSE;
+	return hw_decode_at(hw, rip) == HW_DECODED && hw->insn->id == X86_INS_VMCALL;
+}
+
+gchar *
+sim_hw_disasm(SimHw *hw, guint64 rip)
+{
+	switch (hw_decode_at(hw, rip)) {
+	case HW_UNREADABLE:
+		return g_strdup("(unreadable)");
+	case HW_BAD:
+		return g_strdup("(bad)");
+	case HW_DECODED:
+		break;
+	}
+	if (hw->insn->op_str[0] == '\0')
+		return g_strdup(hw->insn->mnemonic);
+	return g_strdup_printf("%s %s", hw->insn->mnemonic, hw->insn->op_str);
+}
+
+/* Counts the instructions in [addr, addr + size) with the detail-less handle. */
+static guint32
+hw_count_insns(SimHw *hw, guint64 addr, guint32 size)
+{
+	g_autofree guint8 *bytes = g_malloc(size);
+	const guint8 *code = bytes;
+	size_t left = hw_read_code(hw, addr, bytes, size);
+	guint64 address = addr;
+	guint32 insns = 0;
+
+	while (left > 0) {
+		insns++;
+		/* Undecodable bytes end a block (they raise #UD): count them as its last insn. */
+		if (!cs_disasm_iter(hw->cs_count, &code, &left, &address, hw->insn_count))
+			break;
+	}
+	return insns;
+}
+
+guint32
+sim_hw_block_insns(SimHw *hw, guint64 addr, guint32 size)
+{
+	guint64 key = addr ^ ((guint64)size << 48);
+	guint slot = (guint)((key * 0x9e3779b97f4a7c15ull) >> 54) & (HW_BLOCK_CACHE_SIZE - 1);
+	HwBlockInfo *block = &hw->blocks[slot];
+
+	if (G_LIKELY(block->addr == addr && block->size == size))
+		return block->insns;
+	block->addr = addr;
+	block->size = size;
+	block->insns = size ? hw_count_insns(hw, addr, size) : 0;
+	return block->insns;
+}
+
+/* The value of a general-purpose register as an operand of its size. */
+static guint64
+hw_gpr_read(SimHw *hw, const HwGpr *gpr)
+{
+	guint64 value;
+
+	uc_reg_read(hw->uc, gpr->uc, &value);
+	value >>= gpr->shift;
+	return gpr->size == 8 ? value : value & ((1ull << (gpr->size * 8)) - 1);
+}
+
+/*
+ * Writes value to a general-purpose register with x86 semantics: a 64-bit destination takes it
+ * all, a 32-bit one zero-extends into the full register, 8- and 16-bit ones keep the other bits.
+ */
+static void
+hw_gpr_write(SimHw *hw, const HwGpr *gpr, guint64 value)
+{
+	guint64 full, mask;
+
+	if (gpr->size == 8) {
+		full = value;
+	} else if (gpr->size == 4) {
+		full = value & G_MAXUINT32;
+	} else {
+		mask = ((1ull << (gpr->size * 8)) - 1) << gpr->shift;
+		uc_reg_read(hw->uc, gpr->uc, &full);
+		full = (full & ~mask) | ((value << gpr->shift) & mask);
+	}
+	uc_reg_write(hw->uc, gpr->uc, &full);
+}
+
+/* value, an operand of size bytes, sign-extended to 64 bits. */
+static guint64
+hw_sign_extend(guint64 value, guint size)
+{
+	guint shift = 64 - size * 8;
+
+	return (guint64)((gint64)(value << shift) >> shift);
+}
+
+/* Emulates the decoded hw->insn as an MMIO access at gpa; FALSE if its form is not handled. */
+static gboolean
+hw_mmio_insn(SimHw *hw, guint64 gpa, SimHwMmioRead rd, SimHwMmioWrite wr, void *opaque)
+{
+	const cs_x86 *x86 = &hw->insn->detail->x86;
+	const cs_x86_op *dst = &x86->operands[0], *src = &x86->operands[1];
+	const HwGpr *gpr;
+	guint64 value;
+
+	if (x86->op_count != 2)
+		return FALSE;
+	switch (hw->insn->id) {
+	case X86_INS_MOV:
+		if (dst->type == X86_OP_REG && src->type == X86_OP_MEM) {
+			gpr = &hw_gprs[dst->reg];
+			if (!gpr->uc)
+				return FALSE;
+			hw_gpr_write(hw, gpr, rd(opaque, gpa, src->size));
+		} else if (dst->type == X86_OP_MEM && src->type == X86_OP_REG) {
+			gpr = &hw_gprs[src->reg];
+			if (!gpr->uc)
+				return FALSE;
+			wr(opaque, gpa, dst->size, hw_gpr_read(hw, gpr));
+		} else if (dst->type == X86_OP_MEM && src->type == X86_OP_IMM) {
+			value = (guint64)src->imm;
+			if (dst->size < 8)
+				value &= (1ull << (dst->size * 8)) - 1;
+			wr(opaque, gpa, dst->size, value);
+		} else {
+			return FALSE;
+		}
+		return TRUE;
+	case X86_INS_MOVZX:
+	case X86_INS_MOVSX:
+	case X86_INS_MOVSXD:
+		gpr = &hw_gprs[dst->reg];
+		if (dst->type != X86_OP_REG || src->type != X86_OP_MEM || !gpr->uc)
+			return FALSE;
+		value = rd(opaque, gpa, src->size);
+		if (hw->insn->id != X86_INS_MOVZX)
+			value = hw_sign_extend(value, src->size);
+		hw_gpr_write(hw, gpr, value);
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+gboolean
+sim_hw_emulate_mmio(SimHw *hw, guint64 gpa, SimHwMmioRead rd, SimHwMmioWrite wr, void *opaque,
+		    GError **error)
+{
+	guint64 rip;
+	g_autofree gchar *text = NULL;
+
+	uc_reg_read(hw->uc, UC_X86_REG_RIP, &rip);
+	switch (hw_decode_at(hw, rip)) {
+	case HW_UNREADABLE:
+		g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_UNREADABLE,
+			    "MMIO access to %#" G_GINT64_MODIFIER "x: the instruction at %#"
+			    G_GINT64_MODIFIER "x is not mapped", gpa, rip);
+		return FALSE;
+	case HW_DECODED:
+		if (hw_mmio_insn(hw, gpa, rd, wr, opaque)) {
+			rip += hw->insn->size;
+			uc_reg_write(hw->uc, UC_X86_REG_RIP, &rip);
+			return TRUE;
+		}
+		break;
+	case HW_BAD:
+		break;
+	}
+	text = sim_hw_disasm(hw, rip);
+	g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_UNSUPPORTED,
+		    "MMIO access to %#" G_GINT64_MODIFIER "x by `%s` at %#" G_GINT64_MODIFIER
+		    "x: only mov, movzx and movsx to or from a general-purpose register or an "
+		    "immediate are emulated", gpa, text, rip);
+	return FALSE;
+}

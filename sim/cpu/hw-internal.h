@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What hw.c, hw-decode.c and hw-selftest.c share. Nothing outside sim/cpu includes this. */
+#ifndef KVMSIM_SIM_CPU_HW_INTERNAL_H
+#define KVMSIM_SIM_CPU_HW_INTERNAL_H
+
+#include <capstone/capstone.h>
+
+#include "sim/cpu/hw.h"
+
+#define HW_PAGE_SIZE 4096ull
+#define HW_PAGE_MASK (~(HW_PAGE_SIZE - 1))
+#define HW_MAX_INSN_LEN 15
+
+/* Entry sizes of the decode caches (powers of two). */
+#define HW_INSN_CACHE_SIZE 512
+#define HW_BLOCK_CACHE_SIZE 1024
+
+/* An explicit memory operand, kept so that its address can be recomputed from the registers. */
+typedef struct {
+	guint16 seg;   /* Unicorn register holding the segment base (FS_BASE, GS_BASE), or 0 */
+	guint16 base;  /* Unicorn register, UC_X86_REG_RIP for rip-relative, or 0 */
+	guint16 index; /* Unicorn register, or 0 */
+	guint8 scale;
+	guint8 size;   /* bytes accessed */
+	guint8 addr32; /* 32-bit address size: the address wraps at 4 GiB */
+	gint64 disp;
+} HwMemOperand;
+
+enum {
+	HW_INSN_WRITES_MEM = 1 << 0,   /* some explicit memory operand is written */
+	HW_INSN_SOLE_ACCESS = 1 << 1,  /* one explicit memory operand and no implicit memory access */
+	HW_INSN_REACH_KNOWN = 1 << 2,  /* HW_INSN_REACHES_NEXT has been computed */
+	HW_INSN_REACHES_NEXT = 1 << 3, /* the block from rip runs into the next page */
+};
+
+/* What sim_hw_access_kind() needs to know about the instruction at one RIP. */
+typedef struct {
+	guint64 rip;   /* the key; HW_NO_ADDR when the slot is empty */
+	guint8 len;    /* 0 when the bytes could not be read or decoded */
+	guint8 flags;  /* HW_INSN_* */
+	guint8 nr_written;
+	guint16 reach; /* bytes examined by the next-page check, from rip */
+	HwMemOperand written[2]; /* the explicit memory operands that are written */
+} HwInsnInfo;
+
+/* Instruction count of one translation block. */
+typedef struct {
+	guint64 addr; /* HW_NO_ADDR when the slot is empty */
+	guint32 size;
+	guint32 insns;
+} HwBlockInfo;
+
+#define HW_NO_ADDR G_MAXUINT64
+
+struct SimHw {
+	uc_engine *uc;
+	uc_context *ctx;     /* scratch for sim_hw_pf_ack(): error_code and old_exception live there */
+	gsize ctx_size;
+	guint8 *stub;        /* host memory of the stub region */
+	csh cs;              /* Capstone with CS_OPT_DETAIL */
+	csh cs_count;        /* Capstone without detail, for counting instructions */
+	cs_insn *insn;       /* scratch for cs_disasm_iter() on cs */
+	cs_insn *insn_count; /* scratch for cs_disasm_iter() on cs_count */
+	HwInsnInfo insns[HW_INSN_CACHE_SIZE];
+	HwBlockInfo blocks[HW_BLOCK_CACHE_SIZE];
+};
+
+/*
+ * Offsets of CPUX86State fields from the end of the uc_context blob in 2.0.1 (QEMU 5.0 layout),
+ * measured in shared/reference/unicorn-measurements; sim_hw_selftest() proves them.
+ */
+#define HW_CTX_ERROR_CODE_FROM_END 176
+#define HW_CTX_OLD_EXCEPTION_FROM_END 64
+
+SimHw *hw_new_unchecked(GError **error);
+gint32 hw_ctx_read_int(SimHw *hw, gsize from_end);
+
+gboolean hw_decode_init(SimHw *hw, GError **error);
+void hw_decode_fini(SimHw *hw);
+void hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size);
+
+#endif

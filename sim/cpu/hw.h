@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One Unicorn 2.0.1 x86-64 engine made to behave like a vCPU whose second-level page table (EPT) is
+ * walked by the engine itself (DESIGN.md §3).
+ *
+ * The engine runs with paging on and CR3 pointing at the SPTE tree that mmu/ writes into the table
+ * region (mapped by the caller at SIM_HW_TABLE_GPA in every engine). Unicorn walks that tree as
+ * x86-64 paging: EPT R (bit 0) is Present, W (bit 1) is Writable, bit 7 is the large-page bit (2M
+ * and 1G leaves both work), non-leaf entries hold the child table's address in the table region.
+ * 2.0.1 ignores the leaf's pfn: the page used is always the one at the guest-physical address. A
+ * not-present or read-only entry raises #PF: UC_HOOK_INTR with intno 14, CR2 = the guest-physical
+ * address, RIP = the faulting instruction (exact).
+ *
+ * Measured facts the SPTE encoding must respect (sim_hw_selftest() and tests/unit/test-hw.c check
+ * them on the installed build):
+ *  - Physical-address width: 40 bits (Unicorn's default CPU model). A present entry whose address
+ *    field has any of bits 40..51 set raises #PF with error code 9 (P | RSVD), whether it is a table
+ *    pointer or a leaf's pfn: table addresses and pfns must stay below SIM_HW_PHYS_LIMIT.
+ *  - Bits 52..62 of a present entry are ignored; bit 63 is reserved (EFER.NXE cannot be set), so a
+ *    present entry with bit 63 faults with error code 9 on every access. A not-present entry (bit 0
+ *    clear, e.g. KVM's non-present value with only bit 63) is never checked further.
+ *  - The walker sets A (bit 5) in every entry it walks whose bit 5 is clear, and D (bit 6) in a
+ *    leaf it writes through whose bit 6 is clear, by a 32-bit store to the entry's low half (the
+ *    high half is never written). An entry that already has the bit is not written at all: with
+ *    bit 5 set in non-leaf entries and bits 5 and 6 set in leaves (KVM's write-back memtype plus
+ *    IPAT encoding has both), the walker never modifies the tree.
+ *  - #PF error codes: 0 read of a not-present entry, 2 write to a not-present entry, 3 write to a
+ *    read-only entry, 9 reserved bit. An instruction fetch reports 0 like a read (no I/D bit
+ *    without NX), and a read-modify-write on a not-present entry reports 0 (the load comes first):
+ *    sim_hw_access_kind() reconstructs what an EPT violation would report.
+ *
+ * Rules for the caller's run loop:
+ *  - Start runs with sim_hw_run(). The engine has Unicorn's exit list enabled and empty, so
+ *    uc_emu_start()'s `until` is ignored: with an `until` address, Unicorn walks `until - 1` after
+ *    every run under the guest's CR3, which faults (the SPTE tree never maps it), leaves
+ *    old_exception at 14 and overwrites CR2. Stop runs with uc_emu_stop() or hlt.
+ *  - In the UC_HOOK_INTR callback for intno 14, call sim_hw_pf_ack() (every time), or the next #PF
+ *    is reported as #DF (8) and the one after it as a triple fault (the run just stops).
+ *  - Bound UC_HOOK_BLOCK and UC_HOOK_CODE hooks below SIM_HW_TABLE_GPA (or ignore addresses in
+ *    [SIM_HW_STUB_GPA, SIM_HW_STUB_GPA + SIM_HW_STUB_SIZE)): the TLB flushes run code there, and
+ *    it must run to completion.
+ *  - Give MMIO windows (guest-physical ranges with no memslot) a Unicorn mapping too (any buffer,
+ *    never mapped in the SPTE tree): an access to an address Unicorn has no region for raises
+ *    UC_HOOK_MEM_*_UNMAPPED before the walk, with RIP = the start of the translation block instead
+ *    of the faulting instruction. With a mapping, the access raises #PF with an exact RIP, which is
+ *    what sim_hw_emulate_mmio() needs.
+ *  - The sim_hw_* calls that run the engine (sim_hw_flush_tlb(), sim_hw_flush_tlb_range(),
+ *    sim_hw_code_changed()) are made between runs, never from inside a hook.
+ */
+#ifndef KVMSIM_SIM_CPU_HW_H
+#define KVMSIM_SIM_CPU_HW_H
+
+#include <glib.h>
+#include <unicorn/unicorn.h>
+
+/* Where the SPTE table region is mapped in every engine (64 GiB). */
+#define SIM_HW_TABLE_GPA 0x1000000000ull
+/* hw's private stub region: an identity tree for hw's own use and the flush stub (96 GiB). */
+#define SIM_HW_STUB_GPA 0x1800000000ull
+#define SIM_HW_STUB_SIZE 0x5000ull
+/* Table addresses and leaf pfns (as addresses) must stay below this: 40 physical-address bits. */
+#define SIM_HW_PHYS_LIMIT (1ull << 40)
+
+typedef struct SimHw SimHw;
+
+#define SIM_HW_ERROR (sim_hw_error_quark())
+GQuark sim_hw_error_quark(void);
+
+typedef enum {
+	SIM_HW_ERROR_ENGINE,      /* a Unicorn or Capstone call failed */
+	SIM_HW_ERROR_SELFTEST,    /* this Unicorn build does not behave as kvmsim relies on */
+	SIM_HW_ERROR_UNREADABLE,  /* the instruction bytes are not mapped */
+	SIM_HW_ERROR_UNSUPPORTED, /* an MMIO access by an instruction the emulator does not handle */
+} SimHwError;
+
+typedef enum {
+	SIM_HW_READ,
+	SIM_HW_WRITE,
+	SIM_HW_FETCH,
+} SimHwAccessKind;
+
+/*
+ * A UC_ARCH_X86/UC_MODE_64 engine ready for paging: CR4 = PAE|OSFXSR|OSXMMEXCPT, CR0 =
+ * PG|WP|ET|PE, EFER as Unicorn sets it (LME|LMA), the stub region mapped, CR3 at an empty tree
+ * until sim_hw_load_root(). Runs sim_hw_selftest() first (once per process) and fails with its
+ * error if this build does not pass it.
+ */
+SimHw *sim_hw_new(GError **error);
+void sim_hw_free(SimHw *hw);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimHw, sim_hw_free)
+
+uc_engine *sim_hw_uc(SimHw *hw);
+
+/* Maps host memory at [gpa, gpa + size) with uc_mem_map_ptr(), UC_PROT_ALL. */
+gboolean sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error);
+
+/* Sets CR3 before the first run (a raw register write: it does not flush the TLB). */
+void sim_hw_load_root(SimHw *hw, guint64 cr3);
+
+/* Runs the guest from rip until a hook stops it, hlt, or an error (uc_emu_start() without until). */
+uc_err sim_hw_run(SimHw *hw, guint64 rip);
+
+/*
+ * Flushes the whole softmmu TLB and loads cr3, between runs. RIP, RAX and old_exception are left as
+ * they were. The guest's TLB then holds nothing but a read-only entry for hw's stub code page.
+ */
+void sim_hw_flush_tlb(SimHw *hw, guint64 cr3);
+
+/*
+ * Flushes the TLB entries of the pages of [gpa, gpa + size), between runs, with one invlpg per page
+ * (a full flush past 64 pages). CR3, RIP, RDI, RCX and RFLAGS are left as they were. About a third
+ * of the cost of sim_hw_flush_tlb(), less still once QEMU has grown the TLB to a large working set.
+ */
+void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
+
+/*
+ * In the caller's UC_HOOK_INTR callback for intno 14: returns the #PF error code and resets
+ * old_exception to -1, so the next #PF is reported as #PF again (upstream #1883).
+ */
+guint32 sim_hw_pf_ack(SimHw *hw);
+
+/*
+ * Checks, once per process (the result is cached), on a real paging setup: a fresh context reads -1
+ * at old_exception; error codes 0 (read, not present), 2 (write, not present) and 3 (write,
+ * read-only); the second and third #PF of a run are reported as 14 after sim_hw_pf_ack(); a run
+ * leaves old_exception alone; a zapped PTE stays usable until sim_hw_flush_tlb() and faults after
+ * it, which restores RIP and RAX.
+ */
+gboolean sim_hw_selftest(GError **error);
+
+/*
+ * What a real EPT violation would report for a #PF at gpa with this error code, the instruction at
+ * rip: FETCH if gpa is on the instruction's own bytes or page, or on the next page where the
+ * straight-line code from rip would have to be fetched; WRITE if the error code says write or the
+ * instruction writes the memory operand that covers gpa (read-modify-write, xchg, xadd, cmpxchg,
+ * string destinations); READ otherwise. Decodes with Capstone once per RIP (fixed-size cache).
+ */
+SimHwAccessKind sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code);
+
+/*
+ * The bytes in [gpa, gpa + size) changed behind the guest's back: drops Unicorn's translated code
+ * and hw's cached decodes for the range. Between runs: it walks the range under hw's identity tree
+ * (Unicorn skips the invalidation of a page the guest's tree does not map) and then flushes the
+ * TLB, reloading the CR3 the engine had.
+ */
+void sim_hw_code_changed(SimHw *hw, guint64 gpa, guint64 size);
+
+/* Whether the instruction at rip is vmcall (0f 01 c1). */
+gboolean sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip);
+
+/* The instruction at rip as text ("mov qword ptr [rax], rbx"), "(unreadable)" or "(bad)". */
+gchar *sim_hw_disasm(SimHw *hw, guint64 rip);
+
+/*
+ * Number of instructions in the translation block [addr, addr + size) that a UC_HOOK_BLOCK hook
+ * was handed, cached per block (fixed-size cache).
+ */
+guint32 sim_hw_block_insns(SimHw *hw, guint64 addr, guint32 size);
+
+typedef guint64 (*SimHwMmioRead)(void *opaque, guint64 gpa, guint size);
+typedef void (*SimHwMmioWrite)(void *opaque, guint64 gpa, guint size, guint64 value);
+
+/*
+ * Emulates, between runs, the instruction at RIP whose access to gpa hit MMIO, as KVM's emulator
+ * would: mov reg, [mem] and mov [mem], reg (1, 2, 4, 8 bytes; a 32-bit destination zero-extends,
+ * 8- and 16-bit ones keep the upper bits), mov [mem], imm, movzx, movsx, movsxd. Advances RIP past
+ * it. Anything else fails with SIM_HW_ERROR_UNSUPPORTED naming the instruction.
+ */
+gboolean sim_hw_emulate_mmio(SimHw *hw, guint64 gpa, SimHwMmioRead rd, SimHwMmioWrite wr,
+			     void *opaque, GError **error);
+
+#endif

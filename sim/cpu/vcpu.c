@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The vCPU run loop and the engine hooks that turn guest events into KVM exits. */
+#define G_LOG_DOMAIN "kvmsim-cpu"
+#include "sim/cpu/vcpu.h"
+
+#include <errno.h>
+
+#include "mmu/spte.h"
+#include "sim/core/log.h"
+#include "sim/cpu/hw.h"
+
+/* Why the last run stopped. */
+typedef enum {
+	EXIT_NONE,
+	EXIT_PREEMPT,
+	EXIT_REQUEST,    /* a fault left a request to serve before the next entry */
+	EXIT_HYPERCALL,
+	EXIT_MMIO,
+	EXIT_STOP,       /* the VMM or the scheduler ended the run */
+	EXIT_ERROR,      /* error already set */
+} ExitReason;
+
+/* VMX exit reasons, for the kvm_exit tracepoint. */
+#define EXIT_REASON_EXCEPTION_NMI 0
+#define EXIT_REASON_HLT 12
+#define EXIT_REASON_VMCALL 18
+#define EXIT_REASON_IO_INSTRUCTION 30
+#define EXIT_REASON_EPT_VIOLATION 48
+#define EXIT_REASON_EPT_MISCONFIG 49
+#define EXIT_REASON_PREEMPTION_TIMER 52
+
+struct SimVcpu {
+	struct kvm *kvm;
+	struct kvm_vcpu *kvcpu;
+	SimHw *hw;
+	const SimVcpuExitOps *ops;
+	gpointer ops_data;
+	SimSched *sched;
+	guint8 *mmio_buf;            /* backs the MMIO windows for the engine; never used as RAM */
+	guint64 mmio_buf_size;
+	guint64 rip;
+	guint64 quantum;
+	guint64 budget;
+	gint64 quantum_left;
+	guint64 insns;
+	ExitReason exit;
+	guint64 exit_gpa;            /* MMIO exit */
+	gboolean stop_requested;
+	gchar *error;
+	uc_hook hooks[6];
+};
+
+static void
+trace_kvm_exit(SimVcpu *v, guint reason, const char *name, guint64 rip, guint64 info1)
+{
+	sim_log_emit(v->kvm->log, "kvm_exit",
+		     "vcpu %d reason %s rip 0x%" G_GINT64_MODIFIER "x info1 0x%016" G_GINT64_MODIFIER
+		     "x info2 0x%016x intr_info 0x%08x error_code 0x%08x", v->kvcpu->vcpu_id, name,
+		     rip, info1, 0, reason == EXIT_REASON_EXCEPTION_NMI ? 0x80000000u : 0, 0);
+}
+
+static void
+fail(SimVcpu *v, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* The vCPU stops with an error; the run ends. */
+static void
+fail(SimVcpu *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!v->error) {
+		va_start(ap, fmt);
+		v->error = g_strdup_vprintf(fmt, ap);
+		va_end(ap);
+		sim_log_emit(v->kvm->log, "sim_vcpu_error", "vcpu %d: %s", v->kvcpu->vcpu_id, v->error);
+	}
+	v->exit = EXIT_ERROR;
+	uc_emu_stop(sim_hw_uc(v->hw));
+}
+
+/* What a hardware EPT violation would put in the exit qualification. */
+static guint64
+ept_violation_qualification(SimHwAccessKind kind, u64 spte)
+{
+	guint64 qual = EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED;
+
+	qual |= kind == SIM_HW_WRITE ? EPT_VIOLATION_ACC_WRITE :
+		kind == SIM_HW_FETCH ? EPT_VIOLATION_ACC_INSTR : EPT_VIOLATION_ACC_READ;
+	if (!(spte & SHADOW_NONPRESENT_VALUE)) {
+		qual |= (spte & VMX_EPT_READABLE_MASK) ? EPT_VIOLATION_PROT_READ : 0;
+		qual |= (spte & VMX_EPT_WRITABLE_MASK) ? EPT_VIOLATION_PROT_WRITE : 0;
+		qual |= (spte & VMX_EPT_EXECUTABLE_MASK) ? EPT_VIOLATION_PROT_EXEC : 0;
+	}
+	return qual;
+}
+
+/* An EPT violation or misconfig, handled as KVM does, on this vCPU's coroutine. */
+static void
+handle_page_fault(SimVcpu *v, guint64 rip)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+	guint32 error_code = sim_hw_pf_ack(v->hw);
+	guint64 gpa;
+	int level, r;
+
+	uc_reg_read(uc, UC_X86_REG_CR2, &gpa);
+	if (error_code & PFERR_RSVD_MASK) {
+		fail(v, "reserved bit in the SPTE walk for gpa 0x%" G_GINT64_MODIFIER "x at rip 0x%"
+			G_GINT64_MODIFIER "x", gpa, rip);
+		return;
+	}
+	u64 spte = kvm_tdp_mmu_read_spte(v->kvcpu, gpa, &level);
+
+	kvm_vcpu_srcu_read_lock(v->kvcpu);
+	if (is_mmio_spte(spte)) {
+		trace_kvm_exit(v, EXIT_REASON_EPT_MISCONFIG, "EPT_MISCONFIG", rip, 0);
+		r = kvm_handle_ept_misconfig(v->kvcpu, gpa, rip);
+	} else {
+		SimHwAccessKind kind = sim_hw_access_kind(v->hw, rip, gpa, error_code);
+		guint64 qual = ept_violation_qualification(kind, spte);
+
+		trace_kvm_exit(v, EXIT_REASON_EPT_VIOLATION, "EPT_VIOLATION", rip, qual);
+		r = kvm_handle_ept_violation(v->kvcpu, gpa, qual, rip);
+	}
+	kvm_vcpu_srcu_read_unlock(v->kvcpu);
+
+	if (r < 0) {
+		fail(v, "KVM_RUN failed with %s: EPT violation at gpa 0x%" G_GINT64_MODIFIER
+			"x rip 0x%" G_GINT64_MODIFIER "x", g_strerror(-r), gpa, rip);
+		return;
+	}
+	if (r == RET_PF_EMULATE || r == RET_PF_WRITE_PROTECTED) {
+		v->exit = EXIT_MMIO;
+		v->exit_gpa = gpa;
+		uc_emu_stop(uc);
+		return;
+	}
+	/* retry the instruction in this run unless something must happen between runs */
+	if (v->kvcpu->requests || v->stop_requested || sim_sched_failed(v->sched)) {
+		v->exit = v->kvcpu->requests ? EXIT_REQUEST : EXIT_STOP;
+		uc_emu_stop(uc);
+	}
+}
+
+static void
+hook_intr(uc_engine *uc, guint32 intno, void *data)
+{
+	SimVcpu *v = data;
+	guint64 rip;
+
+	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	if (intno == 14) {
+		handle_page_fault(v, rip);
+		return;
+	}
+	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
+
+	trace_kvm_exit(v, EXIT_REASON_EXCEPTION_NMI, "EXCEPTION_NMI", rip, intno);
+	fail(v, "guest raised exception %u at rip 0x%" G_GINT64_MODIFIER "x (%s)", intno, rip, insn);
+}
+
+static bool
+hook_insn_invalid(uc_engine *uc, void *data)
+{
+	SimVcpu *v = data;
+	guint64 rip;
+
+	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	if (sim_hw_insn_is_vmcall(v->hw, rip)) {
+		v->exit = EXIT_HYPERCALL;
+		return true;
+	}
+	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
+
+	fail(v, "guest raised #UD at rip 0x%" G_GINT64_MODIFIER "x (%s)", rip, insn);
+	return true;
+}
+
+static void
+pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
+{
+	guint64 rip;
+
+	uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RIP, &rip);
+	sim_count(v->kvm->counters, SIM_CTR_EXITS_IO);
+	trace_kvm_exit(v, EXIT_REASON_IO_INSTRUCTION, "IO_INSTRUCTION", rip, port);
+	gboolean go_on = v->ops->pio(v->ops_data, v, in, port, size, value);
+
+	sim_log_emit(v->kvm->log, "kvm_pio", "pio_%s at 0x%x size %u count 1 val 0x%x",
+		     in ? "read" : "write", port, size, *value);
+	if (!go_on) {
+		v->exit = EXIT_STOP;
+		uc_emu_stop(sim_hw_uc(v->hw));
+	}
+}
+
+static void
+hook_out(uc_engine *uc, guint32 port, int size, guint32 value, void *data)
+{
+	pio(data, FALSE, (guint16)port, (guint)size, &value);
+}
+
+static guint32
+hook_in(uc_engine *uc, guint32 port, int size, void *data)
+{
+	guint32 value = 0;
+
+	pio(data, TRUE, (guint16)port, (guint)size, &value);
+	return value;
+}
+
+/* Instruction accounting for the quantum and the budget, one call per translation block. */
+static void
+hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
+{
+	SimVcpu *v = data;
+	guint32 n = sim_hw_block_insns(v->hw, address, size);
+
+	v->insns += n;
+	v->quantum_left -= n;
+	sim_count_add(v->kvm->counters, SIM_CTR_GUEST_INSNS, n);
+	if (G_UNLIKELY(v->insns > v->budget)) {
+		fail(v, "runaway guest: more than %" G_GUINT64_FORMAT " instructions (at rip 0x%"
+			G_GINT64_MODIFIER "x); raise --max-insns if this is expected", v->budget,
+			address);
+	} else if (v->quantum_left <= 0) {
+		v->exit = EXIT_PREEMPT;
+		uc_emu_stop(uc);
+	}
+}
+
+static bool
+hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64 value,
+	      void *data)
+{
+	SimVcpu *v = data;
+	guint64 rip;
+
+	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	fail(v, "guest accessed gpa 0x%" G_GINT64_MODIFIER "x, outside guest memory and every "
+		"MMIO window (near rip 0x%" G_GINT64_MODIFIER "x)", address, rip);
+	return false;
+}
+
+static void
+flush_tlb_all(struct kvm_vcpu *kvcpu)
+{
+	SimVcpu *v = kvcpu->hw;
+
+	sim_hw_flush_tlb(v->hw, kvm_mmu_load(kvcpu));
+}
+
+const struct kvm_hw_ops sim_vcpu_hw_ops = {
+	.flush_tlb_all = flush_tlb_all,
+};
+
+SimVcpu *
+sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_data,
+	     GError **error)
+{
+	g_autoptr(SimHw) hw = sim_hw_new(error);
+
+	if (!hw)
+		return NULL;
+	for (guint i = 0; i < sim_hostmem_nr_windows(kvm->hm); i++) {
+		guint64 gpa, size;
+		guint8 *buf = sim_hostmem_window(kvm->hm, i, &gpa, &size);
+
+		if (!sim_hw_map(hw, gpa, size, buf, error))
+			return NULL;
+	}
+	guint64 pt_pa, pt_size;
+	guint8 *pt = sim_ptpool_region(kvm->pt_pool, &pt_pa, &pt_size);
+
+	if (!sim_hw_map(hw, pt_pa, pt_size, pt, error))
+		return NULL;
+
+	SimVcpu *v = g_new0(SimVcpu, 1);
+	uc_engine *uc = sim_hw_uc(hw);
+
+	v->kvm = kvm;
+	v->hw = g_steal_pointer(&hw);
+	v->ops = ops;
+	v->ops_data = ops_data;
+	v->quantum = SIM_VCPU_DEFAULT_QUANTUM;
+	v->budget = SIM_VCPU_DEFAULT_BUDGET;
+	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
+	uc_hook_add(uc, &v->hooks[0], UC_HOOK_INTR, hook_intr, v, 1, 0);
+	uc_hook_add(uc, &v->hooks[1], UC_HOOK_INSN_INVALID, hook_insn_invalid, v, 1, 0);
+	uc_hook_add(uc, &v->hooks[2], UC_HOOK_INSN, hook_out, v, 1, 0, UC_X86_INS_OUT);
+	uc_hook_add(uc, &v->hooks[3], UC_HOOK_INSN, hook_in, v, 1, 0, UC_X86_INS_IN);
+	/* bounded below the table region: hw's flush stub must not count as guest code */
+	uc_hook_add(uc, &v->hooks[4], UC_HOOK_BLOCK, hook_block, v, 0, SIM_HW_TABLE_GPA - 1);
+	uc_hook_add(uc, &v->hooks[5], UC_HOOK_MEM_UNMAPPED, hook_unmapped, v, 1, 0);
+	sim_hw_load_root(v->hw, kvm_mmu_load(v->kvcpu));
+	return v;
+}
+
+void
+sim_vcpu_free(SimVcpu *v)
+{
+	if (!v)
+		return;
+	sim_hw_free(v->hw);
+	if (v->mmio_buf)
+		g_free(v->mmio_buf);
+	g_free(v->error);
+	g_free(v);
+}
+
+gboolean
+sim_vcpu_map_mmio(SimVcpu *v, guint64 gpa, guint64 size, GError **error)
+{
+	/* one zeroed buffer per vCPU; the SPTE tree never maps it, so it is never read */
+	guint8 *buf = g_malloc0(size);
+
+	if (!sim_hw_map(v->hw, gpa, size, buf, error)) {
+		g_free(buf);
+		return FALSE;
+	}
+	g_free(v->mmio_buf);
+	v->mmio_buf = buf;
+	v->mmio_buf_size = size;
+	return TRUE;
+}
+
+void
+sim_vcpu_set_entry(SimVcpu *v, guint64 rip, guint64 rsp, guint64 rdi, guint64 rsi)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+
+	v->rip = rip;
+	uc_reg_write(uc, UC_X86_REG_RSP, &rsp);
+	uc_reg_write(uc, UC_X86_REG_RDI, &rdi);
+	uc_reg_write(uc, UC_X86_REG_RSI, &rsi);
+}
+
+void
+sim_vcpu_set_limits(SimVcpu *v, guint64 quantum, guint64 budget)
+{
+	v->quantum = quantum;
+	v->budget = budget;
+}
+
+/* KVM_HC_SCHED_YIELD is KVM's own; every other hypercall goes to the VMM. */
+static void
+handle_hypercall(SimVcpu *v)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+	guint64 nr, args[4], ret;
+
+	uc_reg_read(uc, UC_X86_REG_RAX, &nr);
+	uc_reg_read(uc, UC_X86_REG_RBX, &args[0]);
+	uc_reg_read(uc, UC_X86_REG_RCX, &args[1]);
+	uc_reg_read(uc, UC_X86_REG_RDX, &args[2]);
+	uc_reg_read(uc, UC_X86_REG_RSI, &args[3]);
+	sim_count(v->kvm->counters, SIM_CTR_EXITS_HYPERCALL);
+	trace_kvm_exit(v, EXIT_REASON_VMCALL, "VMCALL", v->rip, 0);
+	sim_log_emit(v->kvm->log, "kvm_hypercall",
+		     "nr 0x%" G_GINT64_MODIFIER "x a0 0x%" G_GINT64_MODIFIER "x a1 0x%"
+		     G_GINT64_MODIFIER "x a2 0x%" G_GINT64_MODIFIER "x a3 0x%" G_GINT64_MODIFIER "x",
+		     nr, args[0], args[1], args[2], args[3]);
+	if (nr == 11 /* KVM_HC_SCHED_YIELD */) {
+		ret = 0;
+		sim_yield(v->sched, "vcpu.sched_yield");
+	} else {
+		ret = v->ops->hypercall(v->ops_data, v, nr, args);
+	}
+	uc_reg_write(uc, UC_X86_REG_RAX, &ret);
+	v->rip += 3;
+}
+
+static void
+handle_mmio(SimVcpu *v)
+{
+	GError *error = NULL;
+
+	sim_count(v->kvm->counters, SIM_CTR_EXITS_MMIO);
+	if (!sim_hw_emulate_mmio(v->hw, v->exit_gpa, v->ops->mmio_read, v->ops->mmio_write,
+				 v->ops_data, &error)) {
+		fail(v, "cannot emulate the MMIO access to gpa 0x%" G_GINT64_MODIFIER "x at rip 0x%"
+			G_GINT64_MODIFIER "x: %s", v->exit_gpa, v->rip, error->message);
+		g_error_free(error);
+		return;
+	}
+	uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RIP, &v->rip);
+}
+
+/* After a run that stopped with no exit recorded: hlt, since every hook records its exit. */
+static gboolean
+stopped_on_hlt(SimVcpu *v)
+{
+	guint8 byte = 0;
+
+	return v->rip > 0 && uc_mem_read(sim_hw_uc(v->hw), v->rip - 1, &byte, 1) == UC_ERR_OK &&
+	       byte == 0xf4;
+}
+
+/* One exit of KVM_RUN, handled; FALSE when the vCPU is done. */
+static gboolean
+handle_exit(SimVcpu *v, uc_err err)
+{
+	switch (v->exit) {
+	case EXIT_PREEMPT:
+		sim_count(v->kvm->counters, SIM_CTR_EXITS_PREEMPT);
+		trace_kvm_exit(v, EXIT_REASON_PREEMPTION_TIMER, "PREEMPTION_TIMER", v->rip, 0);
+		return TRUE;
+	case EXIT_REQUEST:
+		return TRUE;
+	case EXIT_HYPERCALL:
+		handle_hypercall(v);
+		return TRUE;
+	case EXIT_MMIO:
+		handle_mmio(v);
+		return v->exit != EXIT_ERROR;
+	case EXIT_STOP:
+	case EXIT_ERROR:
+		return FALSE;
+	case EXIT_NONE:
+		break;
+	}
+	if (err != UC_ERR_OK) {
+		fail(v, "the CPU emulator stopped at rip 0x%" G_GINT64_MODIFIER "x: %s", v->rip,
+		     uc_strerror(err));
+		return FALSE;
+	}
+	if (stopped_on_hlt(v)) {
+		sim_count(v->kvm->counters, SIM_CTR_EXITS_HLT);
+		trace_kvm_exit(v, EXIT_REASON_HLT, "HLT", v->rip - 1, 0);
+		return FALSE;
+	}
+	fail(v, "the CPU emulator stopped at rip 0x%" G_GINT64_MODIFIER "x for no known reason",
+	     v->rip);
+	return FALSE;
+}
+
+/* The KVM_RUN loop (vcpu_run() / vcpu_enter_guest() in arch/x86/kvm/x86.c). */
+static void
+vcpu_actor(SimActor *actor, gpointer data)
+{
+	SimVcpu *v = data;
+	uc_engine *uc = sim_hw_uc(v->hw);
+
+	for (;;) {
+		sim_yield(v->sched, "vcpu.enter");
+		if (v->stop_requested || sim_sched_failed(v->sched))
+			break;
+		kvm_vcpu_enter_guest_prepare(v->kvcpu);
+		v->exit = EXIT_NONE;
+		if (v->quantum_left <= 0)
+			v->quantum_left = (gint64)v->quantum;
+		uc_err err = sim_hw_run(v->hw, v->rip);
+
+		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
+		if (!handle_exit(v, err))
+			break;
+	}
+}
+
+SimActor *
+sim_vcpu_start(SimVcpu *v, SimSched *sched)
+{
+	g_autofree gchar *name = g_strdup_printf("vcpu%d", v->kvcpu->vcpu_id);
+
+	v->sched = sched;
+	return sim_actor_new(sched, name, vcpu_actor, v);
+}
+
+void
+sim_vcpu_request_stop(SimVcpu *v)
+{
+	v->stop_requested = TRUE;
+}
+
+struct kvm_vcpu *
+sim_vcpu_kvm_vcpu(SimVcpu *v)
+{
+	return v->kvcpu;
+}
+
+int
+sim_vcpu_id(const SimVcpu *v)
+{
+	return v->kvcpu->vcpu_id;
+}
+
+guint64
+sim_vcpu_instructions(const SimVcpu *v)
+{
+	return v->insns;
+}
+
+const char *
+sim_vcpu_error(const SimVcpu *v)
+{
+	return v->error;
+}

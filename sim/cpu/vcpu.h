@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A vCPU: one Unicorn engine (sim/cpu/hw.h) run by one actor, in the loop of KVM_RUN. Guest code
+ * runs between two exits and never yields midway. Exits:
+ *
+ *   EPT violation   #PF from the engine's walk of the SPTE tree; handled inside the hook, on the
+ *                   vCPU's own coroutine (a yield in the fault path lets other actors run while
+ *                   this engine waits in its callback), then the instruction is retried
+ *   EPT misconfig   the walk ended on an MMIO SPTE (W|X without R)
+ *   MMIO            the MMU asked for emulation: the VMM's device handles the access
+ *   port IO         out/in, handed to the VMM in the hook
+ *   hypercall       vmcall (#UD, confirmed by Capstone); KVM_HC_SCHED_YIELD yields, others go
+ *                   to the VMM
+ *   HLT             the vCPU stops for good (no interrupts are modeled)
+ *   preemption      the instruction quantum ran out: a yield point between two guest runs
+ *
+ * Before every entry, pending requests are served (KVM_REQ_TLB_FLUSH flushes the engine's TLB).
+ */
+#ifndef KVMSIM_SIM_CPU_VCPU_H
+#define KVMSIM_SIM_CPU_VCPU_H
+
+#include <glib.h>
+
+#include "mmu/mmu.h"
+
+typedef struct SimVcpu SimVcpu;
+
+/* What the VMM does with the exits that reach userspace. */
+typedef struct {
+	/* Port IO: for in, store the value; return FALSE to end the whole run. */
+	gboolean (*pio)(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size,
+			guint32 *value);
+	guint64 (*mmio_read)(void *data, guint64 gpa, guint size);
+	void (*mmio_write)(void *data, guint64 gpa, guint size, guint64 value);
+	/* KVM_EXIT_HYPERCALL: returns the value for RAX. */
+	guint64 (*hypercall)(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4]);
+} SimVcpuExitOps;
+
+/* Defaults: a preemption every 10k instructions, at most 2^32 instructions per vCPU. */
+#define SIM_VCPU_DEFAULT_QUANTUM 10000
+#define SIM_VCPU_DEFAULT_BUDGET (1ull << 32)
+
+/* The ops table the MMU reaches this hardware through. */
+extern const struct kvm_hw_ops sim_vcpu_hw_ops;
+
+/*
+ * A vCPU of kvm (KVM_CREATE_VCPU) on a new engine that maps every guest RAM window of hm, the
+ * MMIO windows, and the table region of pool.
+ */
+SimVcpu *sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_data,
+		      GError **error);
+void sim_vcpu_free(SimVcpu *vcpu);
+
+/* Map a guest-physical MMIO window (no memslot, never RAM) so accesses trap with an exact RIP. */
+gboolean sim_vcpu_map_mmio(SimVcpu *vcpu, guint64 gpa, guint64 size, GError **error);
+/* Initial registers. */
+void sim_vcpu_set_entry(SimVcpu *vcpu, guint64 rip, guint64 rsp, guint64 rdi, guint64 rsi);
+void sim_vcpu_set_limits(SimVcpu *vcpu, guint64 quantum, guint64 budget);
+
+/* Start the vCPU's actor ("vcpuN") on sched. */
+SimActor *sim_vcpu_start(SimVcpu *vcpu, SimSched *sched);
+/* Ask the vCPU to stop at its next exit (the guest ended the run, or another vCPU failed). */
+void sim_vcpu_request_stop(SimVcpu *vcpu);
+
+struct kvm_vcpu *sim_vcpu_kvm_vcpu(SimVcpu *vcpu);
+int sim_vcpu_id(const SimVcpu *vcpu);
+guint64 sim_vcpu_instructions(const SimVcpu *vcpu);
+/* Why the vCPU stopped abnormally (a guest fault, a KVM_RUN error, the budget), or NULL. */
+const char *sim_vcpu_error(const SimVcpu *vcpu);
+
+#endif

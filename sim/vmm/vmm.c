@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Building the machine, the userspace exit handlers, and the run. */
+#define G_LOG_DOMAIN "kvmsim-vmm"
+#include "sim/vmm/vmm.h"
+
+#include <string.h>
+
+#include "mmu/mmu.h"
+#include "sim/core/log.h"
+#include "sim/cpu/vcpu.h"
+#include "workloads/abi.h"
+#include "workloads/workloads.h"
+
+struct SimVmm {
+	SimVmmConfig config;
+	SimCounters counters;
+	SimSched *sched;
+	SimHostMem *hm;
+	SimPtPool *pt_pool;
+	SimMm *mm;
+	struct kvm *kvm;
+	SimVcpu *vcpus[KVMSIM_MAX_VCPUS];
+	SimHostEvents *host_events;
+	guint64 boot_hva;
+	guint64 ram_hva;
+	GString *console;
+	SimGuestResult result;
+	guint32 exit_status;
+	guint64 mmio_scratch;
+	gchar *error;
+};
+
+#define SIM_VMM_ERROR (sim_vmm_error_quark())
+static GQuark sim_vmm_error_quark(void);
+G_DEFINE_QUARK(kvmsim-vmm-error-quark, sim_vmm_error)
+
+const char *
+sim_guest_result_name(SimGuestResult result)
+{
+	static const char *const names[] = { "none", "pass", "fail" };
+
+	return names[result];
+}
+
+/* KVM_EXIT_IO: the console and the exit port. */
+static gboolean
+vmm_pio(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size, guint32 *value)
+{
+	SimVmm *vmm = data;
+
+	if (in) {
+		*value = 0xffffffffu; /* no device behind the port */
+		return TRUE;
+	}
+	if (port == KVMSIM_PORT_CONSOLE) {
+		g_string_append_c(vmm->console, (char)(*value & 0xff));
+		return TRUE;
+	}
+	if (port == KVMSIM_PORT_EXIT) {
+		vmm->exit_status = *value;
+		vmm->result = *value == 0 ? SIM_GUEST_PASS : SIM_GUEST_FAIL;
+		sim_log_emit(sim_sched_log(vmm->sched), "sim_guest_exit", "vcpu %d status %u result %s",
+			     sim_vcpu_id(vcpu), *value, sim_guest_result_name(vmm->result));
+		for (guint i = 0; i < vmm->config.nr_vcpus; i++)
+			sim_vcpu_request_stop(vmm->vcpus[i]);
+		return FALSE;
+	}
+	return TRUE; /* writes to other ports are ignored, as by an absent device */
+}
+
+/* KVM_EXIT_MMIO on the test device. */
+static guint64
+vmm_mmio_read(void *data, guint64 gpa, guint size)
+{
+	SimVmm *vmm = data;
+	guint64 reg = gpa - KVMSIM_MMIO_GPA;
+	guint64 value = reg == KVMSIM_MMIO_REG_ID ? KVMSIM_MMIO_ID :
+			reg == KVMSIM_MMIO_REG_SCRATCH ? vmm->mmio_scratch : ~0ull;
+
+	sim_log_emit(sim_sched_log(vmm->sched), "kvm_mmio",
+		     "mmio read len %u gpa 0x%" G_GINT64_MODIFIER "x val 0x%" G_GINT64_MODIFIER "x",
+		     size, gpa, value);
+	return value;
+}
+
+static void
+vmm_mmio_write(void *data, guint64 gpa, guint size, guint64 value)
+{
+	SimVmm *vmm = data;
+
+	sim_log_emit(sim_sched_log(vmm->sched), "kvm_mmio",
+		     "mmio write len %u gpa 0x%" G_GINT64_MODIFIER "x val 0x%" G_GINT64_MODIFIER "x",
+		     size, gpa, value);
+	if (gpa - KVMSIM_MMIO_GPA == KVMSIM_MMIO_REG_SCRATCH)
+		vmm->mmio_scratch = value;
+}
+
+/* KVM_EXIT_HYPERCALL: nothing is enabled for userspace yet (no private memory to convert). */
+static guint64
+vmm_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
+{
+	return (guint64)-(gint64)KVM_ENOSYS;
+}
+
+static const SimVcpuExitOps vmm_exit_ops = {
+	.pio = vmm_pio,
+	.mmio_read = vmm_mmio_read,
+	.mmio_write = vmm_mmio_write,
+	.hypercall = vmm_hypercall,
+};
+
+/* Anonymous memory for a memslot, registered with KVM_SET_USER_MEMORY_REGION2. */
+static gboolean
+add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_hva,
+	    GError **error)
+{
+	if (!sim_hostmem_add_window(vmm->hm, gpa, size, error) ||
+	    !sim_mm_mmap_anon(vmm->mm, size, out_hva, error))
+		return FALSE;
+	struct kvm_userspace_memory_region2 region = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = *out_hva,
+	};
+	int r = kvm_set_memory_region(vmm->kvm, &region);
+
+	if (r) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "KVM_SET_USER_MEMORY_REGION2 slot %u: %s", slot,
+			    g_strerror(-r));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Write bytes into guest memory as the VMM does: through its own mapping, faulting pages in. */
+static gboolean
+vmm_write_guest(SimVmm *vmm, guint64 hva, const void *buf, gsize len, GError **error)
+{
+	const guint8 *src = buf;
+
+	while (len) {
+		guint off = (guint)(hva & (SIM_PAGE_SIZE - 1));
+		guint chunk = (guint)MIN(len, SIM_PAGE_SIZE - off);
+		SimPfn pfn;
+		gboolean writable;
+
+		if (sim_mm_hva_to_pfn(vmm->mm, hva, TRUE, &pfn, &writable) < 0) {
+			g_set_error(error, SIM_VMM_ERROR, 0, "cannot write guest memory at hva 0x%"
+				    G_GINT64_MODIFIER "x", hva);
+			return FALSE;
+		}
+		sim_frame_write(vmm->hm, pfn, off, src, chunk);
+		sim_frame_put(vmm->hm, pfn);
+		hva += chunk;
+		src += chunk;
+		len -= chunk;
+	}
+	return TRUE;
+}
+
+static gboolean
+load_guest(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
+{
+	struct kvmsim_boot_params params = {
+		.magic = KVMSIM_BOOT_MAGIC,
+		.nr_vcpus = vmm->config.nr_vcpus,
+		.flags = vmm->config.host_events.count[SIM_HOST_DONTNEED] ? KVMSIM_BOOT_ZERO_OK : 0,
+		.ram_gpa = KVMSIM_RAM_GPA,
+		.ram_size = vmm->config.mem_size,
+		.seed = vmm->config.seed,
+	};
+
+	memcpy(params.params, vmm->config.params, sizeof(params.params));
+	return vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_BOOT_PARAMS_GPA, &params, sizeof(params),
+			       error) &&
+	       vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_IMAGE_GPA, wl->image, wl->image_size,
+			       error);
+}
+
+SimVmm *
+sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
+{
+	const KvmsimWorkload *wl = kvmsim_workload_lookup(config->workload);
+
+	if (!wl) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "unknown workload '%s' (see kvmsim list)",
+			    config->workload);
+		return NULL;
+	}
+	g_autoptr(SimVmm) vmm = g_new0(SimVmm, 1);
+
+	vmm->config = *config;
+	vmm->sched = sched;
+	vmm->console = g_string_new(NULL);
+	vmm->hm = sim_hostmem_new(SIM_ARENA_DEFAULT_FRAMES, SIM_QUARANTINE_DEFAULT, &vmm->counters,
+				  error);
+	if (!vmm->hm)
+		return NULL;
+	/* leaf tables for every 2 MiB, upper levels, and the vCPUs' caches */
+	guint64 guest_pages = (KVMSIM_BOOT_SIZE + config->mem_size) / SIM_PAGE_SIZE;
+	guint pt_pages = (guint)(guest_pages / 512 + 64 + config->nr_vcpus * 48);
+
+	vmm->pt_pool = sim_ptpool_new(pt_pages, error);
+	if (!vmm->pt_pool)
+		return NULL;
+	vmm->mm = sim_mm_new(sched, vmm->hm, &vmm->counters);
+	vmm->kvm = kvm_create_vm(sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters,
+				 &sim_vcpu_hw_ops);
+	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
+	    !add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva, error) ||
+	    !load_guest(vmm, wl, error))
+		return NULL;
+	for (guint i = 0; i < config->nr_vcpus; i++) {
+		SimVcpu *vcpu = sim_vcpu_new(vmm->kvm, (int)i, &vmm_exit_ops, vmm, error);
+
+		if (!vcpu)
+			return NULL;
+		vmm->vcpus[i] = vcpu;
+		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
+			return NULL;
+		sim_vcpu_set_entry(vcpu, KVMSIM_IMAGE_GPA,
+				   KVMSIM_STACKS_GPA + (i + 1) * KVMSIM_STACK_SIZE, i,
+				   KVMSIM_BOOT_PARAMS_GPA);
+		sim_vcpu_set_limits(vcpu, config->quantum, config->max_insns);
+		sim_vcpu_start(vcpu, sched);
+	}
+	guint total = sim_host_events_total(&config->host_events);
+
+	if (total) {
+		/* spread the events over about 16 steps per guest page, the length of a touch run */
+		guint64 span = guest_pages * 16;
+
+		vmm->host_events = sim_host_events_new(vmm->mm, config->seed, &config->host_events,
+						       vmm->ram_hva, config->mem_size, vmm->ram_hva,
+						       config->mem_size, span / total);
+		sim_host_events_start(vmm->host_events, sched);
+	}
+	return g_steal_pointer(&vmm);
+}
+
+void
+sim_vmm_free(SimVmm *vmm)
+{
+	if (!vmm)
+		return;
+	for (guint i = 0; i < KVMSIM_MAX_VCPUS; i++)
+		sim_vcpu_free(vmm->vcpus[i]);
+	sim_host_events_free(vmm->host_events);
+	kvm_destroy_vm(vmm->kvm);
+	sim_mm_free(vmm->mm);
+	sim_ptpool_free(vmm->pt_pool);
+	sim_hostmem_free(vmm->hm);
+	if (vmm->console)
+		g_string_free(vmm->console, TRUE);
+	g_free(vmm->error);
+	g_free(vmm);
+}
+
+gboolean
+sim_vmm_run(SimVmm *vmm, GError **error)
+{
+	if (!sim_sched_run(vmm->sched, error))
+		return FALSE;
+	for (guint i = 0; i < vmm->config.nr_vcpus && !vmm->error; i++)
+		if (sim_vcpu_error(vmm->vcpus[i]))
+			vmm->error = g_strdup_printf("vcpu%u: %s", i, sim_vcpu_error(vmm->vcpus[i]));
+	if (!vmm->error && sim_sched_failed(vmm->sched))
+		vmm->error = g_strdup(sim_sched_failure(vmm->sched));
+	if (!vmm->error && vmm->result == SIM_GUEST_NONE)
+		vmm->error = g_strdup("every vCPU halted without the guest reporting a result");
+	return TRUE;
+}
+
+SimGuestResult
+sim_vmm_guest_result(const SimVmm *vmm)
+{
+	return vmm->error ? SIM_GUEST_FAIL : vmm->result;
+}
+
+const char *
+sim_vmm_console(const SimVmm *vmm)
+{
+	return vmm->console->str;
+}
+
+const char *
+sim_vmm_error(const SimVmm *vmm)
+{
+	return vmm->error;
+}
+
+const SimCounters *
+sim_vmm_counters(const SimVmm *vmm)
+{
+	return &vmm->counters;
+}
+
+const SimVmmConfig *
+sim_vmm_config(const SimVmm *vmm)
+{
+	return &vmm->config;
+}

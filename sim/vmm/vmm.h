@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The userspace VMM: it builds the machine (host memory, the VMM's anonymous guest memory,
+ * memslots, vCPUs, the guest image and boot parameters), handles the exits that reach userspace
+ * (port IO: console and the exit port; MMIO: a small test device; hypercalls), and runs
+ * everything — vCPUs and host events — on one deterministic scheduler.
+ */
+#ifndef KVMSIM_SIM_VMM_VMM_H
+#define KVMSIM_SIM_VMM_VMM_H
+
+#include <glib.h>
+
+#include "sim/core/counters.h"
+#include "sim/core/host-events.h"
+#include "sim/core/sched.h"
+
+/* Guest RAM is at most half of the frame arena: the rest absorbs migration and quarantine. */
+#define SIM_VMM_MAX_MEM (SIM_ARENA_DEFAULT_FRAMES * SIM_PAGE_SIZE / 2)
+#define SIM_VMM_MIN_MEM (64ull << 10)
+
+typedef struct {
+	const char *workload;          /* name in the workload registry */
+	guint nr_vcpus;
+	guint64 mem_size;              /* the RAM slot (data region), bytes */
+	guint64 seed;
+	guint64 quantum;               /* instructions per preemption quantum */
+	guint64 max_insns;             /* per-vCPU budget */
+	SimHostEventCounts host_events;
+	guint64 params[8];             /* workload parameters */
+} SimVmmConfig;
+
+#define SIM_VMM_CONFIG_INIT { "touch", 1, 64ull << 20, 1, 10000, 1ull << 32, { { 0 } }, { 0 } }
+
+typedef enum {
+	SIM_GUEST_NONE,   /* the run ended without the guest reporting */
+	SIM_GUEST_PASS,
+	SIM_GUEST_FAIL,
+} SimGuestResult;
+
+typedef struct SimVmm SimVmm;
+
+/* Build the machine; its actors are created on sched (whose log, if any, records the run). */
+SimVmm *sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error);
+void sim_vmm_free(SimVmm *vmm);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimVmm, sim_vmm_free)
+
+/* Run to the end. FALSE only if the scheduler could not (deadlock, broken schedule). */
+gboolean sim_vmm_run(SimVmm *vmm, GError **error);
+
+SimGuestResult sim_vmm_guest_result(const SimVmm *vmm);
+const char *sim_guest_result_name(SimGuestResult result);
+/* What the guest printed on its console. */
+const char *sim_vmm_console(const SimVmm *vmm);
+/* Why the run failed apart from the guest's own verdict (vCPU error, invariant), or NULL. */
+const char *sim_vmm_error(const SimVmm *vmm);
+const SimCounters *sim_vmm_counters(const SimVmm *vmm);
+const SimVmmConfig *sim_vmm_config(const SimVmm *vmm);
+
+#endif
