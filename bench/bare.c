@@ -498,7 +498,8 @@ bench_hw(GError **error)
 		kind[r] = TIME_NS(CALLS, sink += sim_hw_access_kind(f.hw, rip, gpa, 0));
 		changed[r] = TIME_NS(DECODE_CALLS, sim_hw_code_changed(f.hw, rip, 1));
 		/* A decode: a miss after each code_changed, less the cost of that call. */
-		kind_miss[r] = TIME_NS(DECODE_CALLS, sink += access_kind_after_change(&f, rip, gpa));
+		kind_miss[r] = TIME_NS(DECODE_CALLS,
+				       sink += access_kind_after_change(&f, rip, gpa));
 		kind_miss[r] -= changed[r];
 		sink += sim_hw_block_insns(f.hw, rip, 15);
 		blocks[r] = TIME_NS(CALLS, sink += sim_hw_block_insns(f.hw, rip, 15));
@@ -529,7 +530,8 @@ main(int argc, char **argv)
 	if (!g_option_context_parse(context, &argc, &argv, &error) || argc > 2 ||
 	    opt_reps < 1 || opt_faults < 1 || opt_ram_size < (gint64)PAGE ||
 	    opt_ram_size % PAGE) {
-		fprintf(stderr, "bare: %s\n", error ? error->message : "bad arguments (see --help)");
+		fprintf(stderr, "bare: %s\n",
+			error ? error->message : "bad arguments (see --help)");
 		return 2;
 	}
 	if ((argc == 2 && !bench_image(argv[1], &error)) || !bench_faults(&error) ||

@@ -140,9 +140,9 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 int
 kvmsim_cmd_run(int argc, char **argv)
 {
-	RunOptions o = { .vcpus = 1, .seed = 1, .quantum = 10000, .max_insns = 1ll << 32 };
+	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = 1ll << 32 };
 	const GOptionEntry entries[] = {
-		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (1-64, default 1)",
+		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (1-64, default 2)",
 		  "N" },
 		{ "mem", 0, 0, G_OPTION_ARG_STRING, &o.mem,
 		  "Guest RAM, a multiple of 4 KiB (default 64M)", "SIZE" },

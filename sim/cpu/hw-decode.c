@@ -31,15 +31,17 @@ typedef struct {
 } HwGpr;
 
 #define HW_GPR(r64, r32, r16, r8)                                                                  \
-	[X86_REG_##r64] = { UC_X86_REG_##r64, 8, 0 }, [X86_REG_##r32] = { UC_X86_REG_##r64, 4, 0 }, \
-	[X86_REG_##r16] = { UC_X86_REG_##r64, 2, 0 }, [X86_REG_##r8] = { UC_X86_REG_##r64, 1, 0 }
+	[X86_REG_##r64] = { UC_X86_REG_##r64, 8, 0 },                                             \
+	[X86_REG_##r32] = { UC_X86_REG_##r64, 4, 0 },                                             \
+	[X86_REG_##r16] = { UC_X86_REG_##r64, 2, 0 },                                             \
+	[X86_REG_##r8] = { UC_X86_REG_##r64, 1, 0 }
 
 static const HwGpr hw_gprs[X86_REG_ENDING] = {
-	HW_GPR(RAX, EAX, AX, AL),       HW_GPR(RBX, EBX, BX, BL),       HW_GPR(RCX, ECX, CX, CL),
-	HW_GPR(RDX, EDX, DX, DL),       HW_GPR(RSI, ESI, SI, SIL),      HW_GPR(RDI, EDI, DI, DIL),
-	HW_GPR(RBP, EBP, BP, BPL),      HW_GPR(RSP, ESP, SP, SPL),      HW_GPR(R8, R8D, R8W, R8B),
-	HW_GPR(R9, R9D, R9W, R9B),      HW_GPR(R10, R10D, R10W, R10B),  HW_GPR(R11, R11D, R11W, R11B),
-	HW_GPR(R12, R12D, R12W, R12B),  HW_GPR(R13, R13D, R13W, R13B),  HW_GPR(R14, R14D, R14W, R14B),
+	HW_GPR(RAX, EAX, AX, AL),      HW_GPR(RBX, EBX, BX, BL),      HW_GPR(RCX, ECX, CX, CL),
+	HW_GPR(RDX, EDX, DX, DL),      HW_GPR(RSI, ESI, SI, SIL),     HW_GPR(RDI, EDI, DI, DIL),
+	HW_GPR(RBP, EBP, BP, BPL),     HW_GPR(RSP, ESP, SP, SPL),     HW_GPR(R8, R8D, R8W, R8B),
+	HW_GPR(R9, R9D, R9W, R9B),     HW_GPR(R10, R10D, R10W, R10B), HW_GPR(R11, R11D, R11W, R11B),
+	HW_GPR(R12, R12D, R12W, R12B), HW_GPR(R13, R13D, R13W, R13B), HW_GPR(R14, R14D, R14W, R14B),
 	HW_GPR(R15, R15D, R15W, R15B),
 	[X86_REG_AH] = { UC_X86_REG_RAX, 1, 8 }, [X86_REG_BH] = { UC_X86_REG_RBX, 1, 8 },
 	[X86_REG_CH] = { UC_X86_REG_RCX, 1, 8 }, [X86_REG_DH] = { UC_X86_REG_RDX, 1, 8 },
@@ -77,6 +79,7 @@ hw_decode_init(SimHw *hw, GError **error)
 	       hw_cs_open(&hw->cs_count, &hw->insn_count, FALSE, error);
 }
 
+/* Closes Capstone; the caches go with the SimHw. */
 void
 hw_decode_fini(SimHw *hw)
 {
@@ -333,6 +336,10 @@ hw_mem_address(SimHw *hw, const HwInsnInfo *info, const HwMemOperand *m)
 	return ea;
 }
 
+/*
+ * What an EPT violation would report: QEMU gives a fetch the error code of a read, and reports the
+ * load half of a read-modify-write first, so both are recovered from the instruction at rip.
+ */
 SimHwAccessKind
 sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code)
 {
@@ -366,6 +373,7 @@ sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code)
 	return SIM_HW_READ;
 }
 
+/* vmcall raises #UD in Unicorn; this tells it from other invalid opcodes. */
 gboolean
 sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip)
 {
@@ -378,6 +386,7 @@ sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip)
 	return hw_decode_at(hw, rip) == HW_DECODED && hw->insn->id == X86_INS_VMCALL;
 }
 
+/* The instruction at rip in Intel syntax, for messages. */
 gchar *
 sim_hw_disasm(SimHw *hw, guint64 rip)
 {
@@ -413,6 +422,7 @@ hw_count_insns(SimHw *hw, guint64 addr, guint32 size)
 	return insns;
 }
 
+/* Instructions per translation block, for a quantum counted in a UC_HOOK_BLOCK hook. */
 guint32
 sim_hw_block_insns(SimHw *hw, guint64 addr, guint32 size)
 {
@@ -517,6 +527,7 @@ hw_mmio_insn(SimHw *hw, guint64 gpa, SimHwMmioRead rd, SimHwMmioWrite wr, void *
 	}
 }
 
+/* Models the part of KVM's x86 emulator (arch/x86/kvm/emulate.c) that MMIO movs go through. */
 gboolean
 sim_hw_emulate_mmio(SimHw *hw, guint64 gpa, SimHwMmioRead rd, SimHwMmioWrite wr, void *opaque,
 		    GError **error)

@@ -28,7 +28,7 @@ typedef struct {
 
 enum {
 	HW_INSN_WRITES_MEM = 1 << 0,   /* some explicit memory operand is written */
-	HW_INSN_SOLE_ACCESS = 1 << 1,  /* one explicit memory operand and no implicit memory access */
+	HW_INSN_SOLE_ACCESS = 1 << 1,  /* one explicit memory operand, no implicit memory access */
 	HW_INSN_REACH_KNOWN = 1 << 2,  /* HW_INSN_REACHES_NEXT has been computed */
 	HW_INSN_REACHES_NEXT = 1 << 3, /* the block from rip runs into the next page */
 };
@@ -54,7 +54,7 @@ typedef struct {
 
 struct SimHw {
 	uc_engine *uc;
-	uc_context *ctx;     /* scratch for sim_hw_pf_ack(): error_code and old_exception live there */
+	uc_context *ctx;     /* scratch for sim_hw_pf_ack(): holds error_code and old_exception */
 	gsize ctx_size;
 	guint8 *stub;        /* host memory of the stub region */
 	csh cs;              /* Capstone with CS_OPT_DETAIL */

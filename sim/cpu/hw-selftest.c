@@ -104,7 +104,7 @@ st_expect_fault(Selftest *st, guint i, const char *access, guint64 gpa, guint64 
 	return TRUE;
 }
 
-/* Runs the guest from rip: every #PF reported as 14, the run ends at end_rip with nr_faults in all. */
+/* Runs the guest from rip: every #PF must be reported as 14, the run ends at end_rip, nr_faults. */
 static gboolean
 st_run(Selftest *st, guint64 rip, guint64 end_rip, guint nr_faults, GError **error)
 {
@@ -115,9 +115,10 @@ st_run(Selftest *st, guint64 rip, guint64 end_rip, guint nr_faults, GError **err
 	uc_reg_read(sim_hw_uc(st->hw), UC_X86_REG_RIP, &stopped_at);
 	for (i = 0; i < st->nr_faults; i++)
 		if (st->faults[i].intno != 14)
-			return st_fail(error, "#PF %u of the test (CR2 %#" G_GINT64_MODIFIER "x) was "
-				       "reported as intno %u, not 14: resetting old_exception did "
-				       "not work", i + 1, st->faults[i].cr2, st->faults[i].intno);
+			return st_fail(error, "#PF %u of the test (CR2 %#" G_GINT64_MODIFIER
+				       "x) was reported as intno %u, not 14: resetting "
+				       "old_exception did not work", i + 1, st->faults[i].cr2,
+				       st->faults[i].intno);
 	if (err != UC_ERR_OK || stopped_at != end_rip)
 		return st_fail(error, "the run from %#" G_GINT64_MODIFIER "x stopped at %#"
 			       G_GINT64_MODIFIER "x (%s) after %u faults", rip, stopped_at,
@@ -161,7 +162,8 @@ st_check(Selftest *st, GError **error)
 	sim_hw_load_root(st->hw, root);
 
 	if (!st_run(st, ST_CODE, ST_CODE + sizeof(st_code), 3, error) ||
-	    !st_expect_fault(st, 0, "a read of a not-present page", ST_DATA(1), ST_CODE, 0, error) ||
+	    !st_expect_fault(st, 0, "a read of a not-present page", ST_DATA(1), ST_CODE, 0,
+			     error) ||
 	    !st_expect_fault(st, 1, "a write to a not-present page", ST_DATA(2), ST_CODE + 8, 2,
 			     error) ||
 	    !st_expect_fault(st, 2, "a write to a read-only page", ST_DATA(3), ST_CODE + 16, 3,

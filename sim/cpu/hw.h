@@ -14,8 +14,8 @@
  * Measured facts the SPTE encoding must respect (sim_hw_selftest() and tests/unit/test-hw.c check
  * them on the installed build):
  *  - Physical-address width: 40 bits (Unicorn's default CPU model). A present entry whose address
- *    field has any of bits 40..51 set raises #PF with error code 9 (P | RSVD), whether it is a table
- *    pointer or a leaf's pfn: table addresses and pfns must stay below SIM_HW_PHYS_LIMIT.
+ *    field has any of bits 40..51 set raises #PF with error code 9 (P | RSVD), whether it is a
+ *    table pointer or a leaf's pfn: table addresses and pfns must stay below SIM_HW_PHYS_LIMIT.
  *  - Bits 52..62 of a present entry are ignored; bit 63 is reserved (EFER.NXE cannot be set), so a
  *    present entry with bit 63 faults with error code 9 on every access. A not-present entry (bit 0
  *    clear, e.g. KVM's non-present value with only bit 63) is never checked further.
@@ -70,7 +70,7 @@ typedef enum {
 	SIM_HW_ERROR_ENGINE,      /* a Unicorn or Capstone call failed */
 	SIM_HW_ERROR_SELFTEST,    /* this Unicorn build does not behave as kvmsim relies on */
 	SIM_HW_ERROR_UNREADABLE,  /* the instruction bytes are not mapped */
-	SIM_HW_ERROR_UNSUPPORTED, /* an MMIO access by an instruction the emulator does not handle */
+	SIM_HW_ERROR_UNSUPPORTED, /* MMIO by an instruction the emulator does not handle */
 } SimHwError;
 
 typedef enum {
@@ -97,7 +97,7 @@ gboolean sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **err
 /* Sets CR3 before the first run (a raw register write: it does not flush the TLB). */
 void sim_hw_load_root(SimHw *hw, guint64 cr3);
 
-/* Runs the guest from rip until a hook stops it, hlt, or an error (uc_emu_start() without until). */
+/* Runs the guest from rip until a hook stops it, hlt or an error (uc_emu_start(), no until). */
 uc_err sim_hw_run(SimHw *hw, guint64 rip);
 
 /*
@@ -108,8 +108,8 @@ void sim_hw_flush_tlb(SimHw *hw, guint64 cr3);
 
 /*
  * Flushes the TLB entries of the pages of [gpa, gpa + size), between runs, with one invlpg per page
- * (a full flush past 64 pages). CR3, RIP, RDI, RCX and RFLAGS are left as they were. About a third
- * of the cost of sim_hw_flush_tlb(), less still once QEMU has grown the TLB to a large working set.
+ * (a full flush past 16 pages). CR3, RIP, RDI, RCX and RFLAGS are left as they were. For one page
+ * about a third of the cost of sim_hw_flush_tlb(), less still once QEMU has grown the TLB.
  */
 void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
 

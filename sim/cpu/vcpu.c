@@ -209,24 +209,30 @@ hook_in(uc_engine *uc, guint32 port, int size, void *data)
 	return value;
 }
 
-/* Instruction accounting for the quantum and the budget, one call per translation block. */
+/*
+ * Instruction accounting for the quantum and the budget, one call per translation block. A stop
+ * requested here takes effect before the block runs, so a quantum runs out at the start of the
+ * block after the one that used it up: every run makes progress, however small the quantum.
+ */
 static void
 hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
 {
 	SimVcpu *v = data;
+
+	if (v->quantum_left <= 0) {
+		v->exit = EXIT_PREEMPT;
+		uc_emu_stop(uc);
+		return;
+	}
 	guint32 n = sim_hw_block_insns(v->hw, address, size);
 
 	v->insns += n;
 	v->quantum_left -= n;
 	sim_count_add(v->kvm->counters, SIM_CTR_GUEST_INSNS, n);
-	if (G_UNLIKELY(v->insns > v->budget)) {
+	if (G_UNLIKELY(v->insns > v->budget))
 		fail(v, "runaway guest: more than %" G_GUINT64_FORMAT " instructions (at rip 0x%"
 			G_GINT64_MODIFIER "x); raise --max-insns if this is expected", v->budget,
 			address);
-	} else if (v->quantum_left <= 0) {
-		v->exit = EXIT_PREEMPT;
-		uc_emu_stop(uc);
-	}
 }
 
 static bool

@@ -181,8 +181,15 @@ load_guest(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 SimVmm *
 sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 {
-	const KvmsimWorkload *wl = kvmsim_workload_lookup(config->workload);
+	const KvmsimWorkload *named = kvmsim_workload_lookup(config->workload);
+	KvmsimWorkload given = { config->workload, "", config->image, config->image_size };
+	const KvmsimWorkload *wl = config->image ? &given : named;
 
+	if (wl && wl->image_size > KVMSIM_IMAGE_MAX) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "image of %zu bytes exceeds %llu", wl->image_size,
+			    KVMSIM_IMAGE_MAX);
+		return NULL;
+	}
 	if (!wl) {
 		g_set_error(error, SIM_VMM_ERROR, 0, "unknown workload '%s' (see kvmsim list)",
 			    config->workload);
@@ -300,4 +307,26 @@ const SimVmmConfig *
 sim_vmm_config(const SimVmm *vmm)
 {
 	return &vmm->config;
+}
+
+SimMm *
+sim_vmm_mm(const SimVmm *vmm)
+{
+	return vmm->mm;
+}
+
+guint64
+sim_vmm_ram_hva(const SimVmm *vmm)
+{
+	return vmm->ram_hva;
+}
+
+gboolean
+sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len, GError **error)
+{
+	if (offset > vmm->config.mem_size || len > vmm->config.mem_size - offset) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "write beyond the data region");
+		return FALSE;
+	}
+	return vmm_write_guest(vmm, vmm->ram_hva + offset, buf, len, error);
 }

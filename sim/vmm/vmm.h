@@ -27,9 +27,12 @@ typedef struct {
 	guint64 max_insns;             /* per-vCPU budget */
 	SimHostEventCounts host_events;
 	guint64 params[8];             /* workload parameters */
+	const guint8 *image;           /* a flat binary to run instead of the named workload */
+	gsize image_size;
 } SimVmmConfig;
 
-#define SIM_VMM_CONFIG_INIT { "touch", 1, 64ull << 20, 1, 10000, 1ull << 32, { { 0 } }, { 0 } }
+#define SIM_VMM_CONFIG_INIT                                                                        \
+	{ "touch", 2, 64ull << 20, 1, 10000, 1ull << 32, { { 0 } }, { 0 }, NULL, 0 }
 
 typedef enum {
 	SIM_GUEST_NONE,   /* the run ended without the guest reporting */
@@ -55,5 +58,11 @@ const char *sim_vmm_console(const SimVmm *vmm);
 const char *sim_vmm_error(const SimVmm *vmm);
 const SimCounters *sim_vmm_counters(const SimVmm *vmm);
 const SimVmmConfig *sim_vmm_config(const SimVmm *vmm);
+/* The VMM's address space and where the RAM slot (the data region) is mapped in it. */
+SimMm *sim_vmm_mm(const SimVmm *vmm);
+guint64 sim_vmm_ram_hva(const SimVmm *vmm);
+/* Write into the data region at offset, as the VMM does through its own mapping. */
+gboolean sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len,
+			   GError **error);
 
 #endif

@@ -46,7 +46,7 @@ typedef struct {
 	gboolean ack;
 	OnFault on_fault;
 	guint nr_faults;
-	Fault faults[8];
+	Fault faults[64];
 } Fixture;
 
 static Fixture *t;
@@ -358,6 +358,26 @@ START_TEST(flush_tlb_range_flushes_only_its_pages)
 }
 END_TEST
 
+START_TEST(flush_tlb_range_of_many_pages_flushes_them_all)
+{
+	/* 1: mov rdx, [rax]; add rax, 0x1000; dec rcx; jnz 1b; hlt over 40 pages from DATA */
+	CODE_AT(CODE, 0x48, 0x8b, 0x10, 0x48, 0x05, 0x00, 0x10, 0x00, 0x00, 0x48, 0xff, 0xc9, 0x75,
+		0xf2, 0xf4);
+	for (guint64 i = 0; i < 40; i++)
+		*pte(DATA + i * PAGE) = (DATA + i * PAGE) | LEAF_RW;
+	set_reg(UC_X86_REG_RAX, DATA);
+	set_reg(UC_X86_REG_RCX, 40);
+	run(CODE);
+	for (guint64 i = 0; i < 40; i++)
+		*pte(DATA + i * PAGE) = 0;
+	sim_hw_flush_tlb_range(t->hw, DATA, 40 * PAGE);
+	set_reg(UC_X86_REG_RAX, DATA);
+	set_reg(UC_X86_REG_RCX, 40);
+	run(CODE);
+	ck_assert_uint_eq(t->nr_faults, 40);
+}
+END_TEST
+
 START_TEST(flush_tlb_range_restores_registers_and_flags)
 {
 	set_reg(UC_X86_REG_RIP, 0x123456);
@@ -375,7 +395,7 @@ END_TEST
 
 START_TEST(walker_sets_accessed_and_dirty_bits)
 {
-	/* mov rax, [DATA]; hlt at CODE, mov [DATA], rax; hlt at CODE + 0x10, entries without A/D. */
+	/* mov rax, [DATA]; hlt at CODE, mov [DATA], rax; hlt at CODE + 0x10; no A/D bits set. */
 	CODE_AT(CODE, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4);
 	CODE_AT(CODE + 0x10, 0x48, 0x89, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4);
 	*pte(DATA) = DATA | 0x3;
@@ -576,6 +596,20 @@ START_TEST(block_running_into_next_page_is_classified_as_fetch)
 	ck_assert_uint_eq(t->faults[0].error_code, 0);
 	ck_assert_int_eq(t->faults[0].kind, SIM_HW_FETCH);
 	ck_assert_uint_eq(reg(UC_X86_REG_RIP), CODE + 0x1001);
+}
+END_TEST
+
+START_TEST(instruction_crossing_into_next_page_is_classified_as_fetch)
+{
+	/* mov rax, [DATA] (8 bytes) from 3 bytes before a not-present page, then hlt. */
+	CODE_AT(CODE + 0xffd, 0x48, 0x8b, 0x04);
+	memcpy(t->ram + CODE + 0x1000, (const guint8[]){ 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4 }, 6);
+	*pte(DATA) = DATA | LEAF_RW;
+	run(CODE + 0xffd);
+	ck_assert_uint_eq(t->nr_faults, 1);
+	ck_assert_uint_eq(t->faults[0].cr2, CODE + 0x1000);
+	ck_assert_int_eq(t->faults[0].kind, SIM_HW_FETCH);
+	ck_assert_uint_eq(reg(UC_X86_REG_RIP), CODE + 0x1006);
 }
 END_TEST
 
@@ -898,6 +932,7 @@ hw_suite(void)
 	tcase_add_test(tc, flush_tlb_restores_rip_and_rax);
 	tcase_add_test(tc, flush_tlb_switches_to_the_new_root);
 	tcase_add_test(tc, flush_tlb_range_flushes_only_its_pages);
+	tcase_add_test(tc, flush_tlb_range_of_many_pages_flushes_them_all);
 	tcase_add_test(tc, flush_tlb_range_restores_registers_and_flags);
 	tcase_add_test(tc, walker_sets_accessed_and_dirty_bits);
 	tcase_add_test(tc, walker_never_writes_entries_with_accessed_and_dirty_preset);
@@ -915,6 +950,7 @@ hw_suite(void)
 	tcase_add_test(tc, string_copy_within_one_not_present_page_is_classified_as_write);
 	tcase_add_test(tc, fetch_of_not_present_code_page_is_classified_as_fetch);
 	tcase_add_test(tc, block_running_into_next_page_is_classified_as_fetch);
+	tcase_add_test(tc, instruction_crossing_into_next_page_is_classified_as_fetch);
 	tcase_add_test(tc, data_read_of_next_page_is_classified_as_read);
 	tcase_add_test(tc, classification_is_dropped_by_code_changed);
 	tcase_add_test(tc, code_changed_makes_the_guest_run_new_code);

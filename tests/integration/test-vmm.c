@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Whole machines: guests on Unicorn through the MMU model, with host events racing them. */
+#include <check.h>
+#include <string.h>
+
+#include "sim/core/log.h"
+#include "sim/vmm/vmm.h"
+#include "workloads/abi.h"
+
+typedef struct {
+	SimSched *sched;
+	SimLog *log;
+	SimVmm *vmm;
+} Machine;
+
+static Machine *
+machine_new(SimVmmConfig *cfg)
+{
+	Machine *m = g_new0(Machine, 1);
+	GError *error = NULL;
+
+	m->sched = sim_sched_new(cfg->seed);
+	m->log = sim_log_new(m->sched);
+	sim_log_hash(m->log);
+	m->vmm = sim_vmm_new(cfg, m->sched, &error);
+	ck_assert_msg(m->vmm, "%s", error ? error->message : "");
+	return m;
+}
+
+static void
+machine_run(Machine *m)
+{
+	GError *error = NULL;
+
+	ck_assert_msg(sim_vmm_run(m->vmm, &error), "%s", error ? error->message : "");
+}
+
+static void
+machine_free(Machine *m)
+{
+	sim_vmm_free(m->vmm);
+	sim_log_free(m->log);
+	sim_sched_free(m->sched);
+	g_free(m);
+}
+
+static guint64
+counter(Machine *m, SimCounter id)
+{
+	return sim_vmm_counters(m->vmm)->v[id];
+}
+
+/* Run a workload for seeds [first, first + n) with host events; each must pass. */
+static void
+run_seeds(const char *workload, guint vcpus, guint64 mem, const char *events, guint64 first,
+	  guint n, guint64 *retries, guint64 *dropped)
+{
+	for (guint64 seed = first; seed < first + n; seed++) {
+		SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+
+		cfg.workload = workload;
+		cfg.nr_vcpus = vcpus;
+		cfg.mem_size = mem;
+		cfg.seed = seed;
+		ck_assert(sim_host_events_parse(events, &cfg.host_events, NULL));
+		Machine *m = machine_new(&cfg);
+
+		machine_run(m);
+		ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS,
+			      "%s seed %" G_GUINT64_FORMAT ": %s / %s", workload, seed,
+			      sim_vmm_console(m->vmm), sim_vmm_error(m->vmm));
+		ck_assert_ptr_nonnull(strstr(sim_vmm_console(m->vmm), "corrupt=0"));
+		ck_assert_uint_ge(counter(m, SIM_CTR_INVALIDATIONS),
+				  cfg.host_events.count[SIM_HOST_MIGRATE] +
+				  cfg.host_events.count[SIM_HOST_DONTNEED]);
+		*retries += counter(m, SIM_CTR_FAULTS_RETRY);
+		const char *d = strstr(sim_vmm_console(m->vmm), "dropped=");
+
+		if (d)
+			*dropped += g_ascii_strtoull(d + 8, NULL, 10);
+		machine_free(m);
+	}
+}
+
+START_TEST(touch_keeps_every_byte_under_migration_for_many_seeds)
+{
+	guint64 retries = 0, dropped = 0;
+
+	run_seeds("touch", 2, 8u << 20, "migrate=200", 1, 12, &retries, &dropped);
+	ck_assert_uint_gt(retries, 0); /* migrations did race with faults */
+	ck_assert_uint_eq(dropped, 0);
+}
+END_TEST
+
+START_TEST(stress_keeps_every_byte_under_migration_for_many_seeds)
+{
+	guint64 retries = 0, dropped = 0;
+
+	run_seeds("stress", 3, 4u << 20, "migrate=300,age=50", 1, 8, &retries, &dropped);
+	ck_assert_uint_gt(retries, 0);
+}
+END_TEST
+
+START_TEST(dropped_pages_read_back_as_their_last_value_or_zeros)
+{
+	guint64 retries = 0, dropped = 0;
+
+	/* the guests report any page that is neither its last value nor all zeros as corrupt;
+	 * the poison of a freed frame would be such a page */
+	run_seeds("touch", 2, 4u << 20, "dontneed=100", 1, 6, &retries, &dropped);
+	run_seeds("stress", 2, 4u << 20, "dontneed=200,migrate=100", 1, 6, &retries, &dropped);
+	ck_assert_uint_gt(dropped, 0);
+}
+END_TEST
+
+/* The event log of one run of stress with host events. */
+static gchar *
+log_digest_of(guint64 seed)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+
+	cfg.workload = "stress";
+	cfg.mem_size = 1u << 20;
+	cfg.seed = seed;
+	ck_assert(sim_host_events_parse("migrate=50,dontneed=10,age=10", &cfg.host_events, NULL));
+	Machine *m = machine_new(&cfg);
+
+	machine_run(m);
+	gchar *digest = sim_log_digest(m->log);
+
+	ck_assert_uint_gt(sim_log_lines(m->log), 1000);
+	machine_free(m);
+	return digest;
+}
+
+START_TEST(same_seed_gives_a_byte_identical_log_and_another_seed_does_not)
+{
+	g_autofree gchar *a = log_digest_of(7);
+	g_autofree gchar *b = log_digest_of(7);
+	g_autofree gchar *c = log_digest_of(8);
+
+	ck_assert_str_eq(a, b);
+	ck_assert_str_ne(a, c);
+}
+END_TEST
+
+/*
+ * A guest that reads the first qword of the data region six times and reports each value on
+ * port 0x80, one read per run (quantum of 4 instructions):
+ *	mov ecx, 6; 1: mov rax, [KVMSIM_RAM_GPA]; out 0x80, eax; dec ecx; jnz 1b;
+ *	xor eax, eax; out 0xf4, eax; hlt
+ */
+static const guint8 read_loop_guest[] = {
+	0xb9, 0x06, 0x00, 0x00, 0x00, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00,
+	0xe7, 0x80, 0xff, 0xc9, 0x75, 0xf2, 0x31, 0xc0, 0xe7, 0xf4, 0xf4,
+};
+
+typedef struct {
+	SimVmm *vmm;
+} DropData;
+
+static void
+drop_first_page_actor(SimActor *actor, gpointer data)
+{
+	SimVmm *vmm = ((DropData *)data)->vmm;
+
+	sim_mm_dontneed(sim_vmm_mm(vmm), sim_vmm_ram_hva(vmm), SIM_PAGE_SIZE);
+}
+
+/* The events of the log that tell the story: reads, faults on the page, zap, flushes. */
+static gchar *
+story_of(const char *log)
+{
+	g_auto(GStrv) lines = g_strsplit(log, "\n", -1);
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *l = lines[i];
+		const char *v;
+
+		if ((v = strstr(l, "pio_write at 0x80 size 4 count 1 val ")))
+			g_string_append_printf(s, "read %s;", v + strlen("pio_write at 0x80 size 4 count 1 val "));
+		else if (strstr(l, "kvm_page_fault") && strstr(l, "address 0x0000000000400000"))
+			g_string_append(s, "fault;");
+		else if (strstr(l, "kvm_tdp_mmu_spte_changed: as id 0 gfn 400 level 1") &&
+			 strstr(l, "new_spte 8000000000000000"))
+			g_string_append(s, "zap;");
+		else if (strstr(l, "sim_tlb_flush: vcpu 0"))
+			g_string_append(s, "flush;");
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Run m with an explicit schedule "actor:until[:count],...", then round robin. */
+static void
+machine_run_steps(Machine *m, const char *steps)
+{
+	g_auto(GStrv) parts = g_strsplit(steps, ",", -1);
+	guint n = g_strv_length(parts);
+	g_autofree SimStep *list = g_new0(SimStep, n);
+
+	for (guint i = 0; i < n; i++) {
+		g_auto(GStrv) f = g_strsplit(parts[i], ":", 3);
+
+		list[i].actor = g_strdup(f[0]);
+		list[i].until = g_strdup(f[1]);
+		list[i].count = f[2] ? (guint)g_ascii_strtoull(f[2], NULL, 10) : 1;
+	}
+	sim_sched_set_steps(m->sched, list, n, SIM_POLICY_ROUND_ROBIN);
+	for (guint i = 0; i < n; i++) {
+		g_free(list[i].actor);
+		g_free(list[i].until);
+	}
+	GError *error = NULL;
+	gboolean ok = sim_vmm_run(m->vmm, &error);
+
+	if (!ok && g_getenv("KVMSIM_TEST_DUMP"))
+		g_printerr("%s", sim_log_text(m->log));
+	ck_assert_msg(ok, "%s", error ? error->message : "");
+}
+
+START_TEST(zapped_spte_is_used_until_the_tlb_flush_and_never_after)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+	guint64 value = 0x1122334455667788ull;
+
+	cfg.workload = "read-loop";
+	cfg.image = read_loop_guest;
+	cfg.image_size = sizeof(read_loop_guest);
+	cfg.nr_vcpus = 1;
+	cfg.mem_size = 1u << 20;
+	cfg.quantum = 4;
+	Machine *m = machine_new(&cfg);
+	DropData drop = { m->vmm };
+
+	sim_log_capture(m->log);
+	ck_assert(sim_vmm_write_ram(m->vmm, 0, &value, sizeof(value), NULL));
+	sim_actor_new(m->sched, "host", drop_first_page_actor, &drop);
+	/* two reads (the first run ends at the faulting read); the host zaps the SPTE and stops
+	 * before its TLB flush; two more reads; the host finishes (flush, free); two last reads */
+	machine_run_steps(m, "vcpu0:vcpu.enter:4,host:zap.spte_cleared,vcpu0:vcpu.enter:2,"
+			     "host:exit,vcpu0:exit");
+	if (g_getenv("KVMSIM_TEST_DUMP"))
+		g_printerr("%s", sim_log_text(m->log));
+	ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS, "%s", sim_vmm_error(m->vmm));
+	g_autofree gchar *story = story_of(sim_log_text(m->log));
+
+	/* stale reads in the window see the old value with no exit; after the flush the refault
+	 * maps a fresh zero page; the freed frame's poison is never seen */
+	ck_assert_str_eq(story, "fault;read 0x55667788;read 0x55667788;zap;read 0x55667788;"
+				"read 0x55667788;flush;fault;read 0x0;read 0x0;");
+	ck_assert_uint_gt(counter(m, SIM_CTR_PROBE_ENTRY_WITH_STALE_TLB), 0);
+	machine_free(m);
+}
+END_TEST
+
+START_TEST(a_yield_inside_the_fault_hook_lets_other_engines_run_meanwhile)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+
+	cfg.workload = "touch";
+	cfg.nr_vcpus = 2;
+	cfg.mem_size = 1u << 20;
+	Machine *m = machine_new(&cfg);
+
+	sim_log_capture(m->log);
+	/* vcpu0 stops inside its #PF hook; vcpu1 installs 40 SPTEs on its own engine meanwhile */
+	machine_run_steps(m, "vcpu0:fault.pfn_resolved,vcpu1:fault.spte_install:40,"
+			     "vcpu0:fault.mmu_unlock");
+	ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS, "%s", sim_vmm_error(m->vmm));
+	const char *log = sim_log_text(m->log);
+	const char *paused = strstr(log, "vcpu0 -> vcpu1 at fault.pfn_resolved");
+	const char *resumed = strstr(log, "vcpu1 -> vcpu0 at fault.spte_install");
+
+	ck_assert_ptr_nonnull(paused);
+	ck_assert_ptr_nonnull(resumed);
+	guint installs = 0;
+
+	for (const char *p = paused; p && p < resumed; p = strstr(p + 1, "vcpu1     kvm_mmu_set_spte"))
+		installs += p != paused;
+	ck_assert_uint_ge(installs, 39);
+	machine_free(m);
+}
+END_TEST
+
+static Suite *
+vmm_suite(void)
+{
+	Suite *s = suite_create("vmm");
+	TCase *tc = tcase_create("host-events");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, touch_keeps_every_byte_under_migration_for_many_seeds);
+	tcase_add_test(tc, stress_keeps_every_byte_under_migration_for_many_seeds);
+	tcase_add_test(tc, dropped_pages_read_back_as_their_last_value_or_zeros);
+	tcase_add_test(tc, same_seed_gives_a_byte_identical_log_and_another_seed_does_not);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hardware");
+	tcase_add_test(tc, zapped_spte_is_used_until_the_tlb_flush_and_never_after);
+	tcase_add_test(tc, a_yield_inside_the_fault_hook_lets_other_engines_run_meanwhile);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(vmm_suite());
+
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
