@@ -46,6 +46,7 @@ static const GOptionEntry options[] = {
 #define BARE_ERROR (bare_error_quark())
 static G_DEFINE_QUARK(bare-error-quark, bare_error)
 
+/* Wall time for the measurements (bench code only). */
 static guint64
 now_ns(void)
 {
@@ -55,6 +56,7 @@ now_ns(void)
 	return (guint64)ts.tv_sec * 1000000000ull + (guint64)ts.tv_nsec;
 }
 
+/* qsort() order for the medians. */
 static int
 compare_doubles(const void *a, const void *b)
 {
@@ -116,6 +118,7 @@ guest_on_invalid(uc_engine *uc, void *opaque)
 	return g->in_vmcall;
 }
 
+/* Counts guest instructions a block at a time, as kvmsim's quantum does. */
 static void
 guest_on_block(uc_engine *uc, guint64 addr, guint32 size, void *opaque)
 {
@@ -146,6 +149,7 @@ guest_map_identity(Guest *g, guint64 *next_table, guint64 start, guint64 end)
 	}
 }
 
+/* Fails with what was being done if a Unicorn call failed. */
 static gboolean
 guest_check(uc_err err, const char *what, GError **error)
 {
@@ -216,6 +220,7 @@ fail:
 	return NULL;
 }
 
+/* Closes the engine before freeing the memory it maps. */
 static void
 guest_free(Guest *g)
 {
@@ -344,6 +349,7 @@ fault_on_intr(uc_engine *uc, guint32 intno, void *opaque)
 	f->pts[(cr2 - KVMSIM_RAM_GPA) / PAGE] = (cr2 & ADDR_MASK) | LEAF_RW;
 }
 
+/* The fault loop's engine: its code page present, its data pages not, the hook installed. */
 static gboolean
 fault_loop_init(FaultLoop *f, GError **error)
 {
@@ -382,6 +388,7 @@ fault_loop_init(FaultLoop *f, GError **error)
 	return TRUE;
 }
 
+/* Closes the engine before freeing the memory it maps. */
 static void
 fault_loop_fini(FaultLoop *f)
 {
@@ -432,12 +439,10 @@ bench_faults(GError **error)
 	FaultLoop f;
 	gboolean ok = fault_loop_init(&f, error);
 
-	for (gint i = 0; ok && i < opt_reps; i++) {
-		present[i] = fault_loop_pass(&f, TRUE, FALSE, error);
-		retry[i] = fault_loop_pass(&f, FALSE, FALSE, error);
-		restart[i] = fault_loop_pass(&f, FALSE, TRUE, error);
-		ok = present[i] >= 0 && retry[i] >= 0 && restart[i] >= 0;
-	}
+	for (gint i = 0; ok && i < opt_reps; i++)
+		ok = (present[i] = fault_loop_pass(&f, TRUE, FALSE, error)) >= 0 &&
+		     (retry[i] = fault_loop_pass(&f, FALSE, FALSE, error)) >= 0 &&
+		     (restart[i] = fault_loop_pass(&f, FALSE, TRUE, error)) >= 0;
 	if (ok) {
 		report("fault_loop_present", present, opt_reps, "ns/page");
 		report("fault_retry_in_hook", retry, opt_reps, "ns/fault");
@@ -476,20 +481,20 @@ bench_hw(GError **error)
 	g_autofree double *flush_full = g_new(double, opt_reps);
 	g_autofree double *page = g_new(double, opt_reps), *page_full = g_new(double, opt_reps);
 	volatile guint64 sink = 0;
-	guint64 rip = FAULT_CODE_GPA, gpa = KVMSIM_RAM_GPA, rax = KVMSIM_RAM_GPA;
+	guint64 rip = FAULT_CODE_GPA, gpa = KVMSIM_RAM_GPA;
 	FaultLoop f;
+	gboolean ok = fault_loop_init(&f, error);
 
-	if (!fault_loop_init(&f, error))
-		return FALSE;
-	uc_reg_write(sim_hw_uc(f.hw), UC_X86_REG_RAX, &rax);
-	for (gint r = 0; r < opt_reps; r++) {
+	for (gint r = 0; ok && r < opt_reps; r++) {
 		/* The first flush after the TLB was filled with --faults pages costs the most. */
-		if (fault_loop_pass(&f, TRUE, FALSE, error) < 0)
-			return FALSE;
+		ok = fault_loop_pass(&f, TRUE, FALSE, error) >= 0;
+		if (!ok)
+			break;
 		flush_full[r] = TIME_NS(1, sim_hw_flush_tlb(f.hw, SIM_HW_TABLE_GPA));
 		flush[r] = TIME_NS(CALLS, sim_hw_flush_tlb(f.hw, SIM_HW_TABLE_GPA));
-		if (fault_loop_pass(&f, TRUE, FALSE, error) < 0)
-			return FALSE;
+		ok = fault_loop_pass(&f, TRUE, FALSE, error) >= 0;
+		if (!ok)
+			break;
 		page_full[r] = TIME_NS(1, sim_hw_flush_tlb_range(f.hw, gpa, PAGE));
 		page[r] = TIME_NS(CALLS, sim_hw_flush_tlb_range(f.hw, gpa, PAGE));
 		ack[r] = TIME_NS(CALLS, sink += sim_hw_pf_ack(f.hw));
@@ -504,19 +509,22 @@ bench_hw(GError **error)
 		sink += sim_hw_block_insns(f.hw, rip, 15);
 		blocks[r] = TIME_NS(CALLS, sink += sim_hw_block_insns(f.hw, rip, 15));
 	}
-	report("hw_flush_tlb_full", flush_full, opt_reps, "ns");
-	report("hw_flush_tlb", flush, opt_reps, "ns");
-	report("hw_flush_tlb_range_page_full", page_full, opt_reps, "ns");
-	report("hw_flush_tlb_range_page", page, opt_reps, "ns");
-	report("hw_pf_ack", ack, opt_reps, "ns");
-	report("hw_access_kind_hit", kind, opt_reps, "ns");
-	report("hw_access_kind_decode", kind_miss, opt_reps, "ns");
-	report("hw_block_insns_hit", blocks, opt_reps, "ns");
-	report("hw_code_changed_page", changed, opt_reps, "ns");
+	if (ok) {
+		report("hw_flush_tlb_full", flush_full, opt_reps, "ns");
+		report("hw_flush_tlb", flush, opt_reps, "ns");
+		report("hw_flush_tlb_range_page_full", page_full, opt_reps, "ns");
+		report("hw_flush_tlb_range_page", page, opt_reps, "ns");
+		report("hw_pf_ack", ack, opt_reps, "ns");
+		report("hw_access_kind_hit", kind, opt_reps, "ns");
+		report("hw_access_kind_decode", kind_miss, opt_reps, "ns");
+		report("hw_block_insns_hit", blocks, opt_reps, "ns");
+		report("hw_code_changed_page", changed, opt_reps, "ns");
+	}
 	fault_loop_fini(&f);
-	return sink != G_MAXUINT64;
+	return ok;
 }
 
+/* (a) if an image is given, then (b) and (c). */
 int
 main(int argc, char **argv)
 {
@@ -528,8 +536,8 @@ main(int argc, char **argv)
 				     "the minimal demand-fault handler, the hw primitives.");
 	g_option_context_add_main_entries(context, options, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, &error) || argc > 2 ||
-	    opt_reps < 1 || opt_faults < 1 || opt_ram_size < (gint64)PAGE ||
-	    opt_ram_size % PAGE) {
+	    opt_reps < 1 || opt_faults < 1 || opt_faults > 500 * 512 ||
+	    opt_ram_size < (gint64)PAGE || opt_ram_size % PAGE) {
 		fprintf(stderr, "bare: %s\n",
 			error ? error->message : "bad arguments (see --help)");
 		return 2;

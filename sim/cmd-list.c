@@ -2,17 +2,29 @@
 /* kvmsim list: the built-in workloads. */
 #include <stdio.h>
 
+#include <string.h>
+
 #include "sim/cmd.h"
+#include "sim/core/points.h"
 #include "workloads/workloads.h"
 
+/* kvmsim list [--points]: the workloads, or the yield points a schedule may name. */
 int
 kvmsim_cmd_list(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--points") == 0) {
+		guint n;
+		const SimPoint *points = sim_points(&n);
+
+		for (guint i = 0; i < n; i++)
+			printf("%-26s %s\n", points[i].name, points[i].what);
+		return KVMSIM_EXIT_OK;
+	}
+	if (argc > 1)
+		return kvmsim_usage_error("list takes no arguments but --points");
 	size_t n;
 	const KvmsimWorkload *all = kvmsim_workload_all(&n);
 
-	if (argc > 1)
-		return kvmsim_usage_error("list takes no arguments");
 	for (size_t i = 0; i < n; i++)
 		printf("%-8s %s\n", all[i].name, all[i].summary);
 	return KVMSIM_EXIT_OK;

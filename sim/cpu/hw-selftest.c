@@ -222,6 +222,7 @@ st_run_all(GError **error)
 	return ok;
 }
 
+/* Runs the checks once per process and gives every caller the same verdict. */
 gboolean
 sim_hw_selftest(GError **error)
 {

@@ -121,6 +121,7 @@ hw_new_unchecked(GError **error)
 	return g_steal_pointer(&hw);
 }
 
+/* The self-test comes first: an engine is only handed out on a build that passed it. */
 SimHw *
 sim_hw_new(GError **error)
 {
@@ -129,6 +130,7 @@ sim_hw_new(GError **error)
 	return hw_new_unchecked(error);
 }
 
+/* Frees the engine and what hw allocated for it; the caller's mapped memory stays. */
 void
 sim_hw_free(SimHw *hw)
 {
@@ -144,12 +146,14 @@ sim_hw_free(SimHw *hw)
 	g_free(hw);
 }
 
+/* The engine, for the caller's hooks and registers. */
 uc_engine *
 sim_hw_uc(SimHw *hw)
 {
 	return hw->uc;
 }
 
+/* Unicorn regions are keyed by guest-physical address: 2.0.1 uses the linear address as such. */
 gboolean
 sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 {
@@ -163,12 +167,14 @@ sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 	return FALSE;
 }
 
+/* A raw CR3 write, which flushes nothing: right only while the TLB holds nothing yet. */
 void
 sim_hw_load_root(SimHw *hw, guint64 cr3)
 {
 	uc_reg_write(hw->uc, UC_X86_REG_CR3, &cr3);
 }
 
+/* No until: hw's engines have an empty exit list (see hw.h for why). */
 uc_err
 sim_hw_run(SimHw *hw, guint64 rip)
 {

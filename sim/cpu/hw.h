@@ -114,8 +114,9 @@ void sim_hw_flush_tlb(SimHw *hw, guint64 cr3);
 void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
 
 /*
- * In the caller's UC_HOOK_INTR callback for intno 14: returns the #PF error code and resets
- * old_exception to -1, so the next #PF is reported as #PF again (upstream #1883).
+ * In the caller's UC_HOOK_INTR callback for intno 14 (or between runs, before the next one):
+ * returns the #PF error code and resets old_exception to -1, so the next #PF is reported as #PF
+ * again (upstream #1883). Costs a uc_context save and restore, ~0.12 us.
  */
 guint32 sim_hw_pf_ack(SimHw *hw);
 

@@ -82,7 +82,7 @@ sim_report_stats_json(const SimVmm *vmm, const SimSched *sched, const char *log_
 		enter_groups(b, open, sim_counter_name(order[i]), &leaf);
 		json_builder_set_member_name(b, leaf);
 		json_builder_add_int_value(b, (gint64)c->v[order[i]]);
-		if (strcmp(sim_counter_name(order[i]), "guest.instructions") == 0) {
+		if (order[i] == SIM_CTR_GUEST_INSNS) {
 			json_builder_set_member_name(b, "result");
 			json_builder_add_string_value(b,
 				sim_guest_result_name(sim_vmm_guest_result(vmm)));

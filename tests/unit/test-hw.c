@@ -72,6 +72,7 @@ entry(guint64 root, guint64 gpa, int level)
 	}
 }
 
+/* The 4 KiB leaf for gpa in the current tree. */
 static guint64 *
 pte(guint64 gpa)
 {
@@ -102,6 +103,7 @@ code(guint64 gpa, const guint8 *bytes, gsize len)
 		code(gpa, bytes_, sizeof(bytes_));                                                 \
 	} while (0)
 
+/* A guest register, read between runs or from a hook. */
 static guint64
 reg(int id)
 {
@@ -111,6 +113,7 @@ reg(int id)
 	return value;
 }
 
+/* Sets a guest register. */
 static void
 set_reg(int id, guint64 value)
 {
@@ -153,12 +156,14 @@ run(guint64 rip)
 		      uc_strerror(err));
 }
 
+/* The remote TLB flush kvmsim's MMU asks for after a zap. */
 static void
 flush(void)
 {
 	sim_hw_flush_tlb(t->hw, t->root);
 }
 
+/* A fresh engine, guest RAM, table region and MMIO page per test, CR3 at an empty tree. */
 static void
 setup(void)
 {
@@ -181,6 +186,7 @@ setup(void)
 	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_INTR, on_intr, NULL, 1, 0) == UC_ERR_OK);
 }
 
+/* Frees the engine before the memory it maps. */
 static void
 teardown(void)
 {
@@ -191,6 +197,7 @@ teardown(void)
 	g_free(t);
 }
 
+/* Fault i was reported with these values (error_code G_MAXUINT32: not checked). */
 static void
 assert_fault(guint i, guint32 intno, guint64 cr2, guint64 rip, guint32 error_code)
 {
@@ -263,6 +270,19 @@ START_TEST(unacked_page_fault_makes_the_next_a_double_fault)
 	three_faults();
 	ck_assert_uint_eq(t->faults[0].intno, 14);
 	ck_assert_uint_eq(t->faults[1].intno, 8);
+}
+END_TEST
+
+START_TEST(pf_ack_also_works_between_runs)
+{
+	/* mov [DATA], rax; hlt: the hook stops without acking, the run loop acks afterwards. */
+	CODE_AT(CODE, 0x48, 0x89, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4);
+	t->ack = FALSE;
+	t->on_fault = ON_FAULT_STOP;
+	run(CODE);
+	ck_assert_uint_eq(sim_hw_pf_ack(t->hw), 2);
+	run(CODE);
+	assert_fault(1, 14, DATA, CODE, G_MAXUINT32);
 }
 END_TEST
 
@@ -492,6 +512,17 @@ START_TEST(bit_63_of_a_present_leaf_is_reserved)
 }
 END_TEST
 
+START_TEST(kvm_non_present_value_faults_as_not_present)
+{
+	/* KVM's SHADOW_NONPRESENT_VALUE: bit 63 alone. Bit 0 is clear, so bit 63 is not checked. */
+	CODE_AT(CODE, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4);
+	*pte(DATA) = 1ull << 63;
+	t->on_fault = ON_FAULT_STOP;
+	run(CODE);
+	assert_fault(0, 14, DATA, CODE, 0);
+}
+END_TEST
+
 START_TEST(rmw_on_not_present_page_is_classified_as_write)
 {
 	/* add qword [rbx], 5; hlt: the #PF comes from the load, with error code 0. */
@@ -587,11 +618,13 @@ END_TEST
 
 START_TEST(block_running_into_next_page_is_classified_as_fetch)
 {
-	/* Eight nops at the end of a present page, then hlt on a not-present one. */
+	/* Eight nops at the end of a present page, then hlt on a not-present one: the block is
+	 * translated before any of it runs, so RIP is the block's start. */
 	CODE_AT(CODE + 0xff8, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90);
 	t->ram[CODE + 0x1000] = 0xf4;
 	run(CODE + 0xff8);
 	ck_assert_uint_eq(t->nr_faults, 1);
+	ck_assert_uint_eq(t->faults[0].rip, CODE + 0xff8);
 	ck_assert_uint_eq(t->faults[0].cr2, CODE + 0x1000);
 	ck_assert_uint_eq(t->faults[0].error_code, 0);
 	ck_assert_int_eq(t->faults[0].kind, SIM_HW_FETCH);
@@ -606,8 +639,8 @@ START_TEST(instruction_crossing_into_next_page_is_classified_as_fetch)
 	memcpy(t->ram + CODE + 0x1000, (const guint8[]){ 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4 }, 6);
 	*pte(DATA) = DATA | LEAF_RW;
 	run(CODE + 0xffd);
+	assert_fault(0, 14, CODE + 0x1000, CODE + 0xffd, 0);
 	ck_assert_uint_eq(t->nr_faults, 1);
-	ck_assert_uint_eq(t->faults[0].cr2, CODE + 0x1000);
 	ck_assert_int_eq(t->faults[0].kind, SIM_HW_FETCH);
 	ck_assert_uint_eq(reg(UC_X86_REG_RIP), CODE + 0x1006);
 }
@@ -706,12 +739,14 @@ END_TEST
 
 static guint64 block_insns, code_insns;
 
+/* Counts instructions a block at a time, as the vCPU quantum does. */
 static void
 count_block(uc_engine *uc, guint64 addr, guint32 size, void *opaque)
 {
 	block_insns += sim_hw_block_insns(t->hw, addr, size);
 }
 
+/* Counts instructions one at a time: the reference. */
 static void
 count_code(uc_engine *uc, guint64 addr, guint32 size, void *opaque)
 {
@@ -755,6 +790,7 @@ typedef struct {
 	guint64 written;
 } Device;
 
+/* Returns the device's value at the access size. */
 static guint64
 device_read(void *opaque, guint64 gpa, guint size)
 {
@@ -766,6 +802,7 @@ device_read(void *opaque, guint64 gpa, guint size)
 	return size == 8 ? dev->value : dev->value & ((1ull << (size * 8)) - 1);
 }
 
+/* Records the write. */
 static void
 device_write(void *opaque, guint64 gpa, guint size, guint64 value)
 {
@@ -912,6 +949,7 @@ START_TEST(map_over_the_stub_region_fails)
 }
 END_TEST
 
+/* One test per behaviour of sim/cpu/hw. */
 static Suite *
 hw_suite(void)
 {
@@ -926,6 +964,7 @@ hw_suite(void)
 	tcase_add_test(tc, second_page_fault_is_not_reported_as_double_fault);
 	tcase_add_test(tc, third_page_fault_is_not_reported_as_triple_fault);
 	tcase_add_test(tc, unacked_page_fault_makes_the_next_a_double_fault);
+	tcase_add_test(tc, pf_ack_also_works_between_runs);
 	tcase_add_test(tc, first_fault_of_a_later_run_is_a_page_fault);
 	tcase_add_test(tc, guest_code_at_address_zero_runs);
 	tcase_add_test(tc, zapped_pte_is_used_until_flush);
@@ -942,6 +981,7 @@ hw_suite(void)
 	tcase_add_test(tc, table_address_bit_40_is_reserved);
 	tcase_add_test(tc, bits_52_to_62_of_a_present_leaf_are_ignored);
 	tcase_add_test(tc, bit_63_of_a_present_leaf_is_reserved);
+	tcase_add_test(tc, kvm_non_present_value_faults_as_not_present);
 	tcase_add_test(tc, rmw_on_not_present_page_is_classified_as_write);
 	tcase_add_test(tc, locked_and_exchanging_rmw_forms_are_classified_as_write);
 	tcase_add_test(tc, plain_load_and_compare_are_classified_as_read);
@@ -973,6 +1013,7 @@ hw_suite(void)
 	return s;
 }
 
+/* TAP with CK_TAP_LOG_FILE_NAME=-; non-zero exit status on failure. */
 int
 main(void)
 {

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The yield-point registry. Keep sorted; tests/cli checks it against the sources. */
+#include "sim/core/points.h"
+
+#include <string.h>
+
+static const SimPoint points[] = {
+	{ "age.ptl", "aging: before taking the page-table lock to clear young bits" },
+	{ "age.ptl_unlock", "aging: after dropping the page-table lock" },
+	{ "dontneed.mmap_lock", "MADV_DONTNEED: before mmap_lock (read)" },
+	{ "dontneed.mmap_unlock", "MADV_DONTNEED: after mmap_lock, frames freed" },
+	{ "dontneed.ptl", "MADV_DONTNEED: before the PTL, between notifier start and end" },
+	{ "dontneed.ptl_unlock", "MADV_DONTNEED: PTEs cleared, before notifier end" },
+	{ "fast_pf.cmpxchg", "fast_page_fault(): before the lockless compare-exchange" },
+	{ "fault.mmu_lock", "page fault: pfn resolved, before read_lock(mmu_lock)" },
+	{ "fault.mmu_unlock", "page fault: after read_unlock(mmu_lock)" },
+	{ "fault.pfn_resolved", "page fault: hva_to_pfn() done, before the second unsafe check" },
+	{ "fault.seq_snapshot", "page fault: before mmu_invalidate_seq is snapshotted" },
+	{ "fault.spte_install", "page fault: under mmu_lock, leaf built, before its cmpxchg" },
+	{ "gup.mmap_lock", "GUP slow path: before mmap_lock (read)" },
+	{ "gup.mmap_unlock", "GUP slow path: after mmap_lock, page pinned" },
+	{ "gup.ptl", "GUP slow path: before the PTL (fault in, pin)" },
+	{ "gup.ptl_unlock", "GUP slow path: after the PTL, page pinned" },
+	{ "invalidate.end", "notifier range_end: before write_lock(mmu_lock) for invalidate_end" },
+	{ "invalidate.end_unlock", "notifier range_end: seq bumped, after write_unlock" },
+	{ "invalidate.mmu_lock", "notifier range_start: before write_lock(mmu_lock)" },
+	{ "invalidate.mmu_unlock", "notifier range_start: zapped and flushed, after write_unlock" },
+	{ "invalidate.mn_lock", "notifier: before mn_invalidate_lock" },
+	{ "invalidate.mn_unlock", "notifier: after mn_invalidate_lock (count changed)" },
+	{ "memslot.mmu_lock", "memslot delete/move: before write_lock(mmu_lock) to zap the slot" },
+	{ "memslot.mmu_unlock", "memslot delete/move: slot zapped and flushed, after unlock" },
+	{ "memslot.mn_lock", "memslot swap: before mn_invalidate_lock" },
+	{ "memslot.mn_unlock", "memslot swap: after mn_invalidate_lock" },
+	{ "memslot.slots_lock", "KVM_SET_USER_MEMORY_REGION2: before slots_lock" },
+	{ "memslot.slots_unlock", "KVM_SET_USER_MEMORY_REGION2: done, after slots_lock" },
+	{ "memslot.synchronize_srcu", "memslot swap: published, before synchronize_srcu()" },
+	{ "migrate.begin", "migration: before the notifier start" },
+	{ "migrate.copy", "migration: PTE is a migration entry, before copying the content" },
+	{ "migrate.ptl", "migration: before the PTL to install the migration entry" },
+	{ "migrate.ptl_unlock", "migration: migration entry installed" },
+	{ "migrate.remap", "migration: before the PTL to map the new (or old, if busy) frame" },
+	{ "migrate.remap_unlock", "migration: new frame mapped, before the old one is freed" },
+	{ "mmu_load.mmu_lock", "kvm_mmu_load(): before write_lock(mmu_lock) to get a root" },
+	{ "mmu_load.mmu_unlock", "kvm_mmu_load(): root loaded" },
+	{ "munmap.mmap_lock", "munmap: before mmap_lock (write)" },
+	{ "munmap.mmap_unlock", "munmap: range gone, after mmap_lock" },
+	{ "munmap.ptl", "munmap: before the PTL, between notifier start and end" },
+	{ "munmap.ptl_unlock", "munmap: PTEs cleared, before notifier end" },
+	{ "vcpu.enter", "vCPU: before the next entry into the guest (requests not served yet)" },
+	{ "vcpu.sched_yield", "vCPU: the guest made the KVM_HC_SCHED_YIELD hypercall" },
+	{ "zap.begin", "zap: under write mmu_lock, invalidation begun, before the first leaf" },
+	{ "zap.spte_cleared", "zap: one leaf cleared, TLBs not flushed yet" },
+};
+
+const SimPoint *
+sim_points(guint *out_n)
+{
+	*out_n = G_N_ELEMENTS(points);
+	return points;
+}
+
+gboolean
+sim_point_known(const char *name)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(points); i++)
+		if (strcmp(points[i].name, name) == 0)
+			return TRUE;
+	return FALSE;
+}
