@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Every named yield point in kvmsim, with what happens there. A schedule (an explicit step list
- * or a trace) can only name these, plus SIM_UNTIL_EXIT; `kvmsim list --points` prints them.
+ * Every named yield point in kvmsim, with what happens there, and the three pseudo-points that
+ * also end a schedule step (block, sleep, exit). A schedule (an explicit step list or a trace)
+ * can only name these; `kvmsim list --points` prints them.
  */
 #ifndef KVMSIM_SIM_CORE_POINTS_H
 #define KVMSIM_SIM_CORE_POINTS_H

@@ -267,6 +267,8 @@ pick_by_policy(SimSched *sched, SimPolicy policy)
 	return pick;
 }
 
+static gboolean wake_sleepers(SimSched *sched);
+
 /* The actor an explicit step asks for, or NULL with an error set. */
 static SimActor *
 step_actor(SimSched *sched)
@@ -279,6 +281,9 @@ step_actor(SimSched *sched)
 			  sched->step_index + 1, step->actor);
 		return NULL;
 	}
+	/* as under any policy, time jumps to the earliest sleeper when nobody can run */
+	if (!actor_runnable(sched, actor) && !pick_by_policy(sched, SIM_POLICY_ROUND_ROBIN))
+		wake_sleepers(sched);
 	if (!actor_runnable(sched, actor)) {
 		set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
 			  "schedule step %u: %s cannot run (%s) and never reaches %s",
@@ -409,14 +414,14 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 	actor->fn(actor, actor->data);
 	actor->state = ACTOR_FINISHED;
 	if (sched->recording) {
-		SimStep step = { g_strdup(actor->name), g_strdup(SIM_UNTIL_EXIT), 1 };
+		SimStep step = { g_strdup(actor->name), g_strdup(SIM_POINT_EXIT), 1 };
 
 		g_array_append_val(sched->recorded, step);
 	}
 	if (steps_left(sched)) {
 		const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
 
-		if (strcmp(step->actor, actor->name) == 0 && strcmp(step->until, SIM_UNTIL_EXIT) == 0) {
+		if (strcmp(step->actor, actor->name) == 0 && strcmp(step->until, SIM_POINT_EXIT) == 0) {
 			sched->step_index++;
 			sched->step_arrivals = 0;
 		} else if (strcmp(step->actor, actor->name) == 0) {
@@ -520,6 +525,26 @@ sim_yield(SimSched *sched, const char *point)
 		switch_to(sched, next, point);
 }
 
+/*
+ * The current actor is about to stop running without a yield point: it blocks or sleeps. That is
+ * an arrival at a pseudo-point ("block", "sleep") so that a recorded schedule switches exactly
+ * here on replay. In steps mode the step in force must end here, or the schedule is broken.
+ */
+static void
+pseudo_arrival(SimSched *sched, const char *point, const char *why)
+{
+	count_arrival(sched, point);
+	if (!steps_left(sched) || step_completed(sched, point))
+		return;
+	const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
+
+	if (strcmp(step->actor, sched->current->name) == 0)
+		set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
+			  "schedule step %u: %s %s (%s) before reaching %s", sched->step_index + 1,
+			  sched->current->name, strcmp(point, SIM_POINT_SLEEP) ? "blocked" : "slept",
+			  why, step->until);
+}
+
 void
 sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 {
@@ -531,18 +556,12 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 			g_error("kvmsim: set-up code would block on %s", what);
 		return;
 	}
+	if (!cond(data))
+		pseudo_arrival(sched, SIM_POINT_BLOCK, what);
 	while (!cond(data)) {
 		cur->wait_fn = cond;
 		cur->wait_data = data;
 		cur->wait_what = what;
-		if (steps_left(sched)) {
-			const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
-
-			if (strcmp(step->actor, cur->name) == 0)
-				set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
-					  "schedule step %u: %s blocked (%s) before reaching %s",
-					  sched->step_index + 1, cur->name, what, step->until);
-		}
 		SimActor *next = sched->error ? NULL : pick_other(sched);
 
 		switch_to(sched, next, what);
@@ -561,17 +580,16 @@ sim_sleep_until(SimSched *sched, guint64 step)
 	if (step <= sched->now)
 		return;
 	cur->wake_step = step;
+	pseudo_arrival(sched, SIM_POINT_SLEEP, "sleeping");
 	while (sched->now < cur->wake_step) {
-		SimActor *next = pick_other(sched);
+		SimActor *next = sched->error ? NULL : pick_other(sched);
 
-		if (sched->error) {
-			switch_to(sched, NULL, "sleep");
-		} else if (next == NULL || next == cur) {
-			sched->now = cur->wake_step;
-			break;
-		} else {
-			switch_to(sched, next, "sleep");
-		}
+		if (sched->error)
+			switch_to(sched, NULL, SIM_POINT_SLEEP);
+		else if (next == cur)
+			break; /* nobody else could run: the clock jumped to our wake-up */
+		else
+			switch_to(sched, next, SIM_POINT_SLEEP);
 	}
 	cur->wake_step = 0;
 }

@@ -31,9 +31,14 @@ typedef enum {
 	SIM_POLICY_STEPS,       /* an explicit list of steps, then the fallback policy */
 } SimPolicy;
 
-/* One step of an explicit schedule: actor runs until it reaches yield point until count times,
- * or, with until = SIM_UNTIL_EXIT, until it returns. */
-#define SIM_UNTIL_EXIT "exit"
+/*
+ * One step of an explicit schedule: actor runs until it reaches yield point until count times.
+ * Besides the yield points (sim/core/points.h) three pseudo-points end a step: the actor blocks
+ * (a contended lock, a wait), goes to sleep, or returns.
+ */
+#define SIM_POINT_BLOCK "block"
+#define SIM_POINT_SLEEP "sleep"
+#define SIM_POINT_EXIT "exit"
 typedef struct {
 	gchar *actor;
 	gchar *until;
