@@ -11,6 +11,7 @@ struct SimHostEvents {
 	SimSched *sched;
 	GRand *rng;
 	GArray *plan;          /* SimHostEventKind, in the order they will happen */
+	GArray *done;          /* SimHostEvent, as they happened */
 	guint64 hva;
 	guint64 pages;
 	guint64 drop_hva;
@@ -97,6 +98,7 @@ sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts, g
 	ev->drop_pages = drop_size / SIM_PAGE_SIZE;
 	ev->mean_interval = MAX(mean_interval, 1);
 	ev->plan = g_array_new(FALSE, FALSE, sizeof(SimHostEventKind));
+	ev->done = g_array_new(FALSE, FALSE, sizeof(SimHostEvent));
 	for (guint k = 0; k < SIM_HOST_NR_KINDS; k++)
 		for (guint i = 0; i < counts->count[k]; i++) {
 			SimHostEventKind kind = k;
@@ -122,6 +124,7 @@ sim_host_events_free(SimHostEvents *ev)
 		return;
 	g_rand_free(ev->rng);
 	g_array_free(ev->plan, TRUE);
+	g_array_free(ev->done, TRUE);
 	g_free(ev);
 }
 
@@ -148,42 +151,51 @@ present_page(SimHostEvents *ev)
 	return 0;
 }
 
+int
+sim_host_event_perform(SimMm *mm, const SimHostEvent *event)
+{
+	switch (event->kind) {
+	case SIM_HOST_MIGRATE:
+		return event->hva ? sim_mm_migrate_page(mm, event->hva) : -ENOENT;
+	case SIM_HOST_DONTNEED:
+		return sim_mm_dontneed(mm, event->hva, event->size);
+	case SIM_HOST_AGE:
+		return sim_mm_age(mm, event->hva, event->size, NULL);
+	case SIM_HOST_NR_KINDS:
+		break;
+	}
+	g_assert_not_reached();
+}
+
+/* One sleep, then one operation on a page chosen at that moment, for every planned event. */
 static void
 host_events_actor(SimActor *actor, gpointer data)
 {
 	SimHostEvents *ev = data;
 
 	for (guint i = 0; i < ev->plan->len && !sim_sched_failed(ev->sched); i++) {
-		SimHostEventKind kind = g_array_index(ev->plan, SimHostEventKind, i);
+		SimHostEvent e = { g_array_index(ev->plan, SimHostEventKind, i), 0, SIM_PAGE_SIZE, 0 };
 		guint64 delay = (guint64)g_rand_double_range(ev->rng, 0, 2.0 * ev->mean_interval);
 
-		sim_sleep_until(ev->sched, sim_sched_now(ev->sched) + delay + 1);
-		switch (kind) {
-		case SIM_HOST_MIGRATE: {
-			guint64 hva = present_page(ev);
-
-			/* nothing is mapped yet: give the guest a while to touch memory */
-			for (guint tries = 0; !hva && tries < 64 && !sim_sched_failed(ev->sched);
-			     tries++) {
-				sim_sleep_until(ev->sched, sim_sched_now(ev->sched) + ev->mean_interval);
-				hva = present_page(ev);
-			}
-			if (hva)
-				sim_mm_migrate_page(ev->mm, hva);
-			break;
-		}
-		case SIM_HOST_DONTNEED:
-			if (ev->drop_pages)
-				sim_mm_dontneed(ev->mm, random_page(ev, ev->drop_hva, ev->drop_pages),
-						SIM_PAGE_SIZE);
-			break;
-		case SIM_HOST_AGE:
-			sim_mm_age(ev->mm, random_page(ev, ev->hva, ev->pages), SIM_PAGE_SIZE, NULL);
-			break;
-		case SIM_HOST_NR_KINDS:
-			g_assert_not_reached();
-		}
+		e.at = sim_sched_now(ev->sched) + delay + 1;
+		sim_sleep_until(ev->sched, e.at);
+		if (e.kind == SIM_HOST_MIGRATE)
+			e.hva = present_page(ev);
+		else if (e.kind == SIM_HOST_DONTNEED && ev->drop_pages)
+			e.hva = random_page(ev, ev->drop_hva, ev->drop_pages);
+		else if (e.kind == SIM_HOST_AGE)
+			e.hva = random_page(ev, ev->hva, ev->pages);
+		g_array_append_val(ev->done, e);
+		if (e.hva)
+			sim_host_event_perform(ev->mm, &e);
 	}
+}
+
+const SimHostEvent *
+sim_host_events_done(const SimHostEvents *ev, guint *out_n)
+{
+	*out_n = ev->done->len;
+	return (const SimHostEvent *)ev->done->data;
 }
 
 SimActor *

@@ -41,4 +41,17 @@ SimHostEvents *sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCo
 void sim_host_events_free(SimHostEvents *events);
 SimActor *sim_host_events_start(SimHostEvents *events, SimSched *sched);
 
+/* One event as it happened: the actor slept until step at, then acted on hva (0: nothing was
+ * mapped to migrate). Replaying sleep-then-act with these values reproduces the run. */
+typedef struct {
+	SimHostEventKind kind;
+	guint64 hva;
+	guint64 size;
+	guint64 at;
+} SimHostEvent;
+
+const SimHostEvent *sim_host_events_done(const SimHostEvents *events, guint *out_n);
+/* Perform one event now (after the sleep), as the notifier actor does. */
+int sim_host_event_perform(SimMm *mm, const SimHostEvent *event);
+
 #endif

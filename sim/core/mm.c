@@ -17,6 +17,7 @@ enum {
 typedef struct {
 	SimPfn pfn;
 	guint8 flags;
+	guint32 frames;  /* frames mapped here so far: the current one is the frames-th */
 } HostPte;
 
 typedef struct {
@@ -39,7 +40,14 @@ struct SimMm {
 	guint64 next_hva;
 	SimRwlock mmap_lock;
 	SimSpinlock ptl;     /* one page-table lock for the whole mm (split PTLs not modeled) */
+	GHashTable *frame_tags; /* pfn -> FrameTag of the last mapping of that frame (lookups only) */
 };
+
+/* Which host page a frame was mapped at, and the how-manieth frame of that page it was. */
+typedef struct {
+	guint64 hva;
+	guint32 nth;
+} FrameTag;
 
 SimMm *
 sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters)
@@ -52,6 +60,7 @@ sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters)
 	mm->vmas = g_array_new(FALSE, TRUE, sizeof(Vma));
 	mm->notifiers = g_array_new(FALSE, TRUE, sizeof(Notifier));
 	mm->next_hva = SIM_MM_MMAP_BASE;
+	mm->frame_tags = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	mm->mmap_lock.name = "mmap_lock";
 	mm->ptl.name = "ptl";
 	return mm;
@@ -66,6 +75,7 @@ sim_mm_free(SimMm *mm)
 		g_free(g_array_index(mm->vmas, Vma, i).ptes);
 	g_array_free(mm->vmas, TRUE);
 	g_array_free(mm->notifiers, TRUE);
+	g_hash_table_destroy(mm->frame_tags);
 	g_free(mm);
 }
 
@@ -142,6 +152,34 @@ notify_end(SimMm *mm, guint64 start, guint64 end)
 	}
 }
 
+/* A frame is now mapped at hva: it becomes that page's next frame. */
+static void
+pte_install(SimMm *mm, HostPte *pte, guint64 hva, SimPfn pfn)
+{
+	gint64 *key = g_new(gint64, 1);
+	FrameTag *tag = g_new(FrameTag, 1);
+
+	pte->pfn = pfn;
+	pte->frames++;
+	*key = (gint64)pfn;
+	tag->hva = hva & ~(guint64)(SIM_PAGE_SIZE - 1);
+	tag->nth = pte->frames;
+	g_hash_table_replace(mm->frame_tags, key, tag);
+}
+
+gboolean
+sim_mm_frame_tag(const SimMm *mm, SimPfn pfn, guint64 *out_hva, guint *out_nth)
+{
+	gint64 key = (gint64)pfn;
+	const FrameTag *tag = g_hash_table_lookup(mm->frame_tags, &key);
+
+	if (!tag)
+		return FALSE;
+	*out_hva = tag->hva;
+	*out_nth = tag->nth;
+	return TRUE;
+}
+
 static gboolean
 migration_done(gpointer data)
 {
@@ -162,7 +200,7 @@ fault_in(SimMm *mm, HostPte *pte, guint64 hva, gboolean write, SimPfn *out_pfn)
 			sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
 			return -ENOMEM;
 		}
-		pte->pfn = pfn;
+		pte_install(mm, pte, hva, pfn);
 		pte->flags = PTE_PRESENT;
 		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_fault", "hva 0x%" G_GINT64_MODIFIER
 			     "x pfn 0x%" G_GINT64_MODIFIER "x", hva, pfn);
@@ -254,7 +292,7 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	sim_frame_copy(mm->hm, new_pfn, old_pfn);
 	/* remove_migration_ptes(): the new frame takes the old one's place */
 	sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
-	pte->pfn = new_pfn;
+	pte_install(mm, pte, hva, new_pfn);
 	pte->flags = (pte->flags & ~(PTE_MIGRATION | PTE_YOUNG)) | PTE_PRESENT;
 	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",

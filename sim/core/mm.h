@@ -53,6 +53,9 @@ int sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		      gboolean *out_writable);
 /* Peek at the host PTE without faulting: the frame, or SIM_PFN_NONE. */
 SimPfn sim_mm_lookup(const SimMm *mm, guint64 hva);
+/* The host page a frame was last mapped at and which of that page's frames it was (1 for the
+ * first): a name for a frame that does not depend on allocation order ("0x7f0000005000#2"). */
+gboolean sim_mm_frame_tag(const SimMm *mm, SimPfn pfn, guint64 *out_hva, guint *out_nth);
 /* Is hva inside a mapping? */
 gboolean sim_mm_mapped(const SimMm *mm, guint64 hva);
 

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A kvmsim trace in memory: the machine, an optional workload (a full-system trace; without one
+ * the trace drives the MMU model directly with exits: an exit-level trace), the events each actor
+ * performs in order, the schedule, and the expectations. The XML form is described by
+ * traces/kvmsim-trace.rng and docs/trace-format.md; every element remembers its line so that
+ * errors and failed expectations can point at it.
+ */
+#ifndef KVMSIM_SIM_TRACE_TRACE_H
+#define KVMSIM_SIM_TRACE_TRACE_H
+
+#include <glib.h>
+
+#include "sim/core/sched.h"
+
+#define TRACE_FORMAT_VERSION 1
+
+#define TRACE_ERROR (trace_error_quark())
+GQuark trace_error_quark(void);
+typedef enum {
+	TRACE_ERROR_IO,        /* cannot read or write the file */
+	TRACE_ERROR_SYNTAX,    /* not well-formed XML */
+	TRACE_ERROR_SCHEMA,    /* not valid against kvmsim-trace.rng */
+	TRACE_ERROR_SEMANTIC,  /* valid, but impossible (unknown actor, overlapping memslots, ...) */
+} TraceError;
+
+typedef enum {
+	TRACE_EV_EPT_VIOLATION,
+	TRACE_EV_HLT,
+	TRACE_EV_IO,
+	TRACE_EV_HYPERCALL,
+	TRACE_EV_MIGRATE,
+	TRACE_EV_DONTNEED,
+	TRACE_EV_AGE,
+	TRACE_EV_MUNMAP,
+	TRACE_EV_INVALIDATE_START,
+	TRACE_EV_INVALIDATE_END,
+	TRACE_EV_MEMSLOT,         /* KVM_SET_USER_MEMORY_REGION2 with a size: create or move */
+	TRACE_EV_MEMSLOT_DELETE,
+} TraceEventKind;
+
+typedef enum {
+	TRACE_ACCESS_READ,
+	TRACE_ACCESS_WRITE,
+	TRACE_ACCESS_FETCH,
+} TraceAccess;
+
+typedef struct {
+	TraceEventKind kind;
+	gchar *actor;
+	guint line;
+	guint64 at;           /* sleep until this step first; 0: no sleep */
+	guint64 gpa;          /* ept_violation; memslot */
+	TraceAccess access;   /* ept_violation */
+	guint64 hva;          /* host events; memslot */
+	guint64 size;         /* host events (default one page); memslot */
+	guint32 id;           /* memslot, memslot_delete */
+	guint32 flags;        /* memslot */
+	gboolean in;          /* io */
+	guint16 port;         /* io */
+	guint io_size;        /* io */
+	guint32 value;        /* io */
+	guint64 nr;           /* hypercall */
+	guint64 args[4];      /* hypercall */
+} TraceEvent;
+
+typedef struct {
+	guint32 id;
+	guint64 gpa;
+	guint64 size;
+	guint64 hva;
+	guint32 flags;
+	guint line;
+} TraceMemslot;
+
+typedef struct {
+	SimStep step;         /* actor, until, count */
+	guint line;
+} TraceStep;
+
+typedef enum {
+	TRACE_EXPECT_SPTE,
+	TRACE_EXPECT_COUNTER,
+	TRACE_EXPECT_EVENT,
+	TRACE_EXPECT_GUEST,
+	TRACE_EXPECT_LOG_HASH,
+} TraceExpectKind;
+
+typedef struct {
+	TraceExpectKind kind;
+	guint line;
+	/* spte */
+	guint64 gfn;
+	gboolean present;
+	gint writable;        /* -1: not checked */
+	gint level;           /* 0: not checked */
+	guint64 frame_hva;    /* frame: the frame_nth-th frame mapped at frame_hva; 0: not checked */
+	guint frame_nth;
+	/* counter */
+	gchar *counter;
+	guint64 value;
+	/* event */
+	gchar *match;
+	gint count;           /* -1: only present/absent */
+	gboolean want_present;
+	/* guest */
+	gchar *result;
+	/* log_hash */
+	gchar *hash;
+} TraceExpect;
+
+typedef struct {
+	gchar *path;            /* as given, for messages */
+	gchar *comment;         /* the leading comment: what the trace teaches (may be NULL) */
+	gchar *kvmsim_version;  /* who wrote it */
+	guint64 seed;
+	/* the machine */
+	guint nr_vcpus;
+	guint64 mem;            /* full-system: the data region */
+	guint64 quantum;        /* 0: default */
+	guint64 max_insns;      /* 0: default */
+	GArray *memslots;       /* TraceMemslot */
+	guint memslots_line;
+	/* the workload; NULL for an exit-level trace */
+	gchar *workload;
+	guint64 params[8];
+	GArray *events;         /* TraceEvent, document order */
+	/* the schedule */
+	SimPolicy policy;       /* SIM_POLICY_STEPS or the policy to run with */
+	SimPolicy then;         /* after the steps */
+	GArray *steps;          /* TraceStep */
+	GArray *expects;        /* TraceExpect */
+} Trace;
+
+Trace *trace_new(void);
+void trace_free(Trace *trace);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Trace, trace_free)
+
+/* Read, validate against the schema and check for sense. Errors read "FILE:LINE: what". */
+Trace *trace_load(const char *path, GError **error);
+/* Write atomically (temporary name, then rename). */
+gboolean trace_save(const Trace *trace, const char *path, GError **error);
+
+const char *trace_event_kind_name(TraceEventKind kind);
+/* Actors the events and steps of a trace may name: vcpuN (N < vcpus), notifier, vmm. */
+gboolean trace_actor_valid(const Trace *trace, const char *actor);
+
+#endif
