@@ -6,6 +6,9 @@
 
 #include "sim/core/log.h"
 
+static void notify_start(SimMm *mm, guint64 start, guint64 end);
+static void notify_end(SimMm *mm, guint64 start, guint64 end);
+
 enum {
 	PTE_PRESENT = 1 << 0,
 	PTE_YOUNG = 1 << 1,
@@ -103,6 +106,38 @@ sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)
 	return TRUE;
 }
 
+gboolean
+sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
+{
+	if (size == 0 || (hva | size) % SIM_PAGE_SIZE || hva + size < hva) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "mapping 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER
+			    "x is not page aligned", hva, size);
+		return FALSE;
+	}
+	guint pos = 0;
+
+	for (guint i = 0; i < mm->vmas->len; i++) {
+		Vma *vma = &g_array_index(mm->vmas, Vma, i);
+
+		if (hva >= vma->start && hva + size <= vma->end)
+			return TRUE;
+		if (hva < vma->end && vma->start < hva + size) {
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+				    "mapping 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER
+				    "x overlaps part of another", hva, size);
+			return FALSE;
+		}
+		if (vma->start < hva)
+			pos = i + 1;
+	}
+	Vma vma = { hva, hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE) };
+
+	g_array_insert_val(mm->vmas, pos, vma);
+	mm->next_hva = MAX(mm->next_hva, (vma.end + (4ull << 20)) & ~((2ull << 20) - 1));
+	return TRUE;
+}
+
 /* The PTE slot for hva, or NULL if no VMA ever covered it. */
 static HostPte *
 pte_of(const SimMm *mm, guint64 hva)
@@ -130,6 +165,18 @@ sim_mm_lookup(const SimMm *mm, guint64 hva)
 	HostPte *pte = pte_of(mm, hva);
 
 	return pte && (pte->flags & PTE_PRESENT) ? pte->pfn : SIM_PFN_NONE;
+}
+
+void
+sim_mm_notify_invalidate_start(SimMm *mm, guint64 start, guint64 end)
+{
+	notify_start(mm, start, end);
+}
+
+void
+sim_mm_notify_invalidate_end(SimMm *mm, guint64 start, guint64 end)
+{
+	notify_end(mm, start, end);
 }
 
 static void

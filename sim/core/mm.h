@@ -42,6 +42,13 @@ void sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer 
 
 /* mmap(MAP_PRIVATE | MAP_ANONYMOUS) of size bytes; the hva is deterministic. */
 gboolean sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error);
+/* Make sure [hva, hva + size) is anonymous memory: mapped here unless one mapping already covers
+ * it all (MAP_FIXED_NOREPLACE semantics); fails if it would overlap part of another mapping. */
+gboolean sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error);
+/* The notifier calls of a primary-MMU change with nothing else attached (mmu_notifier_invalidate
+ * _range_start()/_end()), for traces that drive invalidations directly. */
+void sim_mm_notify_invalidate_start(SimMm *mm, guint64 start, guint64 end);
+void sim_mm_notify_invalidate_end(SimMm *mm, guint64 start, guint64 end);
 
 /*
  * hva_to_pfn() of virt/kvm/kvm_main.c with GUP below it: the frame mapped at hva, faulting it in

@@ -301,9 +301,9 @@ steps_left(const SimSched *sched)
 	return sched->policy == SIM_POLICY_STEPS && sched->step_index < sched->steps->len;
 }
 
-/* Advance the clock to the earliest sleeper when nobody can run but someone sleeps. */
-static gboolean
-wake_sleepers(SimSched *sched)
+/* The step at which the first sleeper that could then run wakes; G_MAXUINT64 if none. */
+static guint64
+earliest_wake(const SimSched *sched)
 {
 	guint64 earliest = G_MAXUINT64;
 
@@ -314,6 +314,15 @@ wake_sleepers(SimSched *sched)
 		    (!actor->wait_fn || actor->wait_fn(actor->wait_data)))
 			earliest = MIN(earliest, actor->wake_step);
 	}
+	return earliest;
+}
+
+/* Advance the clock to the earliest sleeper when nobody can run but someone sleeps. */
+static gboolean
+wake_sleepers(SimSched *sched)
+{
+	guint64 earliest = earliest_wake(sched);
+
 	if (earliest == G_MAXUINT64)
 		return FALSE;
 	sched->now = earliest;
@@ -580,6 +589,16 @@ sim_sleep_until(SimSched *sched, guint64 step)
 	if (step <= sched->now)
 		return;
 	cur->wake_step = step;
+	/* nobody else can run: the clock jumps and this actor goes on without a switch, so the
+	 * step in force (recorded or explicit) simply continues */
+	if (!pick_by_policy(sched, SIM_POLICY_ROUND_ROBIN) && earliest_wake(sched) == step) {
+		count_arrival(sched, SIM_POINT_SLEEP);
+		if (steps_left(sched))
+			step_completed(sched, SIM_POINT_SLEEP);
+		sched->now = step;
+		cur->wake_step = 0;
+		return;
+	}
 	pseudo_arrival(sched, SIM_POINT_SLEEP, "sleeping");
 	while (sched->now < cur->wake_step) {
 		SimActor *next = sched->error ? NULL : pick_other(sched);
@@ -653,6 +672,12 @@ guint64
 sim_sched_switches(const SimSched *sched)
 {
 	return sched->switches;
+}
+
+guint
+sim_sched_step_index(const SimSched *sched)
+{
+	return sched->step_index;
 }
 
 const SimStep *

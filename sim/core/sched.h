@@ -97,6 +97,8 @@ guint64 sim_sched_seed(const SimSched *sched);
 /* Number of context switches so far. */
 guint64 sim_sched_switches(const SimSched *sched);
 
+/* In steps mode, the index of the step in force (after an error: the step that failed). */
+guint sim_sched_step_index(const SimSched *sched);
 /* The recorded schedule (valid until the scheduler is freed). */
 const SimStep *sim_sched_recorded(const SimSched *sched, guint *out_n);
 

@@ -178,6 +178,117 @@ load_guest(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 			       error);
 }
 
+/* The "hardware" of an exit-level machine: no CPU, so no TLB to flush. */
+static void
+no_cpu_flush_tlb_all(struct kvm_vcpu *vcpu)
+{
+}
+
+static const struct kvm_hw_ops no_cpu_hw_ops = {
+	.flush_tlb_all = no_cpu_flush_tlb_all,
+};
+
+/* Host memory, the page-table pool, the VMM's mm and the VM: what both kinds of machine have. */
+static gboolean
+build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GError **error)
+{
+	const SimVmmConfig *config = &vmm->config;
+
+	vmm->hm = sim_hostmem_new(SIM_ARENA_DEFAULT_FRAMES, SIM_QUARANTINE_DEFAULT, &vmm->counters,
+				  error);
+	if (!vmm->hm)
+		return FALSE;
+	/* leaf tables for every 2 MiB, upper levels, and the vCPUs' caches */
+	guint pt_pages = (guint)(guest_bytes / SIM_PAGE_SIZE / 512 + 64 + config->nr_vcpus * 48);
+
+	vmm->pt_pool = sim_ptpool_new(pt_pages, error);
+	if (!vmm->pt_pool)
+		return FALSE;
+	vmm->mm = sim_mm_new(vmm->sched, vmm->hm, &vmm->counters);
+	vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters, hw_ops);
+	return TRUE;
+}
+
+/* A machine whose vCPUs run the guest on the CPU emulator. */
+static gboolean
+build_full_system(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
+{
+	const SimVmmConfig *config = &vmm->config;
+
+	if (!build_host(vmm, KVMSIM_BOOT_SIZE + config->mem_size, &sim_vcpu_hw_ops, error))
+		return FALSE;
+	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
+	    !add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva, error) ||
+	    !load_guest(vmm, wl, error))
+		return FALSE;
+	for (guint i = 0; i < config->nr_vcpus; i++) {
+		SimVcpu *vcpu = sim_vcpu_new(vmm->kvm, (int)i, &vmm_exit_ops, vmm, error);
+
+		if (!vcpu)
+			return FALSE;
+		vmm->vcpus[i] = vcpu;
+		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
+			return FALSE;
+		sim_vcpu_set_entry(vcpu, KVMSIM_IMAGE_GPA,
+				   KVMSIM_STACKS_GPA + (i + 1) * KVMSIM_STACK_SIZE, i,
+				   KVMSIM_BOOT_PARAMS_GPA);
+		sim_vcpu_set_limits(vcpu, config->quantum, config->max_insns);
+		sim_vcpu_start(vcpu, vmm->sched);
+	}
+	guint total = sim_host_events_total(&config->host_events);
+
+	if (total) {
+		/* spread the events over about 16 steps per guest page, the length of a touch run */
+		guint64 span = (KVMSIM_BOOT_SIZE + config->mem_size) / SIM_PAGE_SIZE * 16;
+
+		vmm->host_events = sim_host_events_new(vmm->mm, config->seed, &config->host_events,
+						       vmm->ram_hva, config->mem_size, vmm->ram_hva,
+						       config->mem_size, span / total);
+		sim_host_events_start(vmm->host_events, vmm->sched);
+	}
+	return TRUE;
+}
+
+/* A machine of the MMU model alone: memslots and vCPUs, no CPU emulation, no guest. */
+static gboolean
+build_exit_level(SimVmm *vmm, GError **error)
+{
+	const SimVmmConfig *config = &vmm->config;
+	guint64 bytes = 0;
+
+	for (guint i = 0; i < config->nr_windows; i++)
+		bytes += config->windows[i].size;
+	if (!build_host(vmm, bytes, &no_cpu_hw_ops, error))
+		return FALSE;
+	for (guint i = 0; i < config->nr_windows; i++)
+		if (!sim_hostmem_add_window(vmm->hm, config->windows[i].gpa, config->windows[i].size,
+					    error))
+			return FALSE;
+	for (guint i = 0; i < config->nr_memslots; i++) {
+		const SimVmmMemslot *ms = &config->memslots[i];
+
+		if (!sim_mm_mmap_anon_at(vmm->mm, ms->hva, ms->size, error))
+			return FALSE;
+		struct kvm_userspace_memory_region2 region = {
+			.slot = ms->id,
+			.flags = ms->flags,
+			.guest_phys_addr = ms->gpa,
+			.memory_size = ms->size,
+			.userspace_addr = ms->hva,
+		};
+		int r = kvm_set_memory_region(vmm->kvm, &region);
+
+		if (r) {
+			g_set_error(error, SIM_VMM_ERROR, 0, "KVM_SET_USER_MEMORY_REGION2 slot %u: %s",
+				    ms->id, g_strerror(-r));
+			return FALSE;
+		}
+	}
+	for (guint i = 0; i < config->nr_vcpus; i++)
+		kvm_mmu_load(kvm_vm_ioctl_create_vcpu(vmm->kvm, (int)i, NULL));
+	return TRUE;
+}
+
 SimVmm *
 sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 {
@@ -185,14 +296,14 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	KvmsimWorkload given = { config->workload, "", config->image, config->image_size };
 	const KvmsimWorkload *wl = config->image ? &given : named;
 
+	if (!config->exit_level && !wl) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "unknown workload '%s' (see kvmsim list)",
+			    config->workload);
+		return NULL;
+	}
 	if (wl && wl->image_size > KVMSIM_IMAGE_MAX) {
 		g_set_error(error, SIM_VMM_ERROR, 0, "image of %zu bytes exceeds %llu", wl->image_size,
 			    KVMSIM_IMAGE_MAX);
-		return NULL;
-	}
-	if (!wl) {
-		g_set_error(error, SIM_VMM_ERROR, 0, "unknown workload '%s' (see kvmsim list)",
-			    config->workload);
 		return NULL;
 	}
 	g_autoptr(SimVmm) vmm = g_new0(SimVmm, 1);
@@ -200,49 +311,9 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	vmm->config = *config;
 	vmm->sched = sched;
 	vmm->console = g_string_new(NULL);
-	vmm->hm = sim_hostmem_new(SIM_ARENA_DEFAULT_FRAMES, SIM_QUARANTINE_DEFAULT, &vmm->counters,
-				  error);
-	if (!vmm->hm)
+	if (config->exit_level ? !build_exit_level(vmm, error) :
+				 !build_full_system(vmm, wl, error))
 		return NULL;
-	/* leaf tables for every 2 MiB, upper levels, and the vCPUs' caches */
-	guint64 guest_pages = (KVMSIM_BOOT_SIZE + config->mem_size) / SIM_PAGE_SIZE;
-	guint pt_pages = (guint)(guest_pages / 512 + 64 + config->nr_vcpus * 48);
-
-	vmm->pt_pool = sim_ptpool_new(pt_pages, error);
-	if (!vmm->pt_pool)
-		return NULL;
-	vmm->mm = sim_mm_new(sched, vmm->hm, &vmm->counters);
-	vmm->kvm = kvm_create_vm(sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters,
-				 &sim_vcpu_hw_ops);
-	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
-	    !add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva, error) ||
-	    !load_guest(vmm, wl, error))
-		return NULL;
-	for (guint i = 0; i < config->nr_vcpus; i++) {
-		SimVcpu *vcpu = sim_vcpu_new(vmm->kvm, (int)i, &vmm_exit_ops, vmm, error);
-
-		if (!vcpu)
-			return NULL;
-		vmm->vcpus[i] = vcpu;
-		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
-			return NULL;
-		sim_vcpu_set_entry(vcpu, KVMSIM_IMAGE_GPA,
-				   KVMSIM_STACKS_GPA + (i + 1) * KVMSIM_STACK_SIZE, i,
-				   KVMSIM_BOOT_PARAMS_GPA);
-		sim_vcpu_set_limits(vcpu, config->quantum, config->max_insns);
-		sim_vcpu_start(vcpu, sched);
-	}
-	guint total = sim_host_events_total(&config->host_events);
-
-	if (total) {
-		/* spread the events over about 16 steps per guest page, the length of a touch run */
-		guint64 span = guest_pages * 16;
-
-		vmm->host_events = sim_host_events_new(vmm->mm, config->seed, &config->host_events,
-						       vmm->ram_hva, config->mem_size, vmm->ram_hva,
-						       config->mem_size, span / total);
-		sim_host_events_start(vmm->host_events, sched);
-	}
 	return g_steal_pointer(&vmm);
 }
 
@@ -274,7 +345,7 @@ sim_vmm_run(SimVmm *vmm, GError **error)
 			vmm->error = g_strdup_printf("vcpu%u: %s", i, sim_vcpu_error(vmm->vcpus[i]));
 	if (!vmm->error && sim_sched_failed(vmm->sched))
 		vmm->error = g_strdup(sim_sched_failure(vmm->sched));
-	if (!vmm->error && vmm->result == SIM_GUEST_NONE)
+	if (!vmm->error && vmm->result == SIM_GUEST_NONE && !vmm->config.exit_level)
 		vmm->error = g_strdup("every vCPU halted without the guest reporting a result");
 	return TRUE;
 }
@@ -329,4 +400,26 @@ sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len, GErro
 		return FALSE;
 	}
 	return vmm_write_guest(vmm, vmm->ram_hva + offset, buf, len, error);
+}
+
+struct kvm *
+sim_vmm_kvm(const SimVmm *vmm)
+{
+	return vmm->kvm;
+}
+
+guint
+sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max)
+{
+	struct kvm_memslots *slots = vmm->kvm->memslots;
+	guint n = 0;
+
+	for (int i = 0; i < slots->used_slots && n < max; i++, n++) {
+		out[n].id = slots->slots[i]->id;
+		out[n].gpa = slots->slots[i]->base_gfn << SIM_PAGE_SHIFT;
+		out[n].size = slots->slots[i]->npages << SIM_PAGE_SHIFT;
+		out[n].hva = slots->slots[i]->userspace_addr;
+		out[n].flags = slots->slots[i]->flags;
+	}
+	return n;
 }

@@ -18,6 +18,21 @@
 #define SIM_VMM_MAX_MEM (SIM_ARENA_DEFAULT_FRAMES * SIM_PAGE_SIZE / 2)
 #define SIM_VMM_MIN_MEM (64ull << 10)
 
+/* A memslot of an exit-level machine, backed by anonymous memory at hva. */
+typedef struct {
+	guint32 id;
+	guint64 gpa;
+	guint64 size;
+	guint64 hva;
+	guint32 flags;
+} SimVmmMemslot;
+
+/* A range of guest-physical address space whose pages can hold frames (sim/core/hostmem.h). */
+typedef struct {
+	guint64 gpa;
+	guint64 size;
+} SimVmmWindow;
+
 typedef struct {
 	const char *workload;          /* name in the workload registry */
 	guint nr_vcpus;
@@ -29,10 +44,18 @@ typedef struct {
 	guint64 params[8];             /* workload parameters */
 	const guint8 *image;           /* a flat binary to run instead of the named workload */
 	gsize image_size;
+	/* An exit-level machine: no CPU emulation and no guest; its vCPUs take the exits a trace
+	 * gives them. It has these memslots, and RAM windows covering every range they will use. */
+	gboolean exit_level;
+	const SimVmmMemslot *memslots;
+	guint nr_memslots;
+	const SimVmmWindow *windows;
+	guint nr_windows;
 } SimVmmConfig;
 
 #define SIM_VMM_CONFIG_INIT                                                                        \
-	{ "touch", 2, 64ull << 20, 1, 10000, 1ull << 32, { { 0 } }, { 0 }, NULL, 0 }
+	{ "touch", 2, 64ull << 20, 1, 10000, 1ull << 32, { { 0 } }, { 0 }, NULL, 0, FALSE, NULL, 0,  \
+	  NULL, 0 }
 
 typedef enum {
 	SIM_GUEST_NONE,   /* the run ended without the guest reporting */
@@ -61,6 +84,9 @@ const SimVmmConfig *sim_vmm_config(const SimVmm *vmm);
 /* The VMM's address space and where the RAM slot (the data region) is mapped in it. */
 SimMm *sim_vmm_mm(const SimVmm *vmm);
 guint64 sim_vmm_ram_hva(const SimVmm *vmm);
+struct kvm *sim_vmm_kvm(const SimVmm *vmm);
+/* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM). */
+guint sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max);
 /* Write into the data region at offset, as the VMM does through its own mapping. */
 gboolean sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len,
 			   GError **error);

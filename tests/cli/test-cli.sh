@@ -7,6 +7,10 @@
 set -u
 
 kvmsim=$1
+case $kvmsim in
+/*) ;;
+*) kvmsim=$(pwd)/$kvmsim ;; # meson passes it relative to the build directory; cases cd away
+esac
 base=${TMPDIR:-/tmp}/kvmsim-cli.$$
 n=0
 failed=0

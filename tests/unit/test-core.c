@@ -182,8 +182,8 @@ START_TEST(explicit_steps_are_followed_exactly_with_counts_and_exit)
 	const SimStep steps[] = {
 		{ "a", "x", 2 },             /* through x, y, and stop at the second x */
 		{ "b", "x", 1 },
-		{ "a", SIM_UNTIL_EXIT, 1 },  /* past y to the end */
-		{ "b", SIM_UNTIL_EXIT, 1 },
+		{ "a", SIM_POINT_EXIT, 1 },  /* past y to the end */
+		{ "b", SIM_POINT_EXIT, 1 },
 	};
 
 	sim_actor_new(sched, "a", script_actor, &a);
@@ -305,8 +305,9 @@ START_TEST(opposite_lock_order_deadlock_names_each_actor_and_its_lock)
 	SimSpinlock lock_a = { "lock_a", NULL }, lock_b = { "lock_b", NULL };
 	Locker a = { sched, &lock_a, &lock_b, { "a.lock_a", "a.lock_b", "a.unlock_a", "a.unlock_b" } };
 	Locker b = { sched, &lock_b, &lock_a, { "b.lock_b", "b.lock_a", "b.unlock_b", "b.unlock_a" } };
-	/* each takes its first lock and stops just before its second */
-	const SimStep steps[] = { { "a", "a.lock_b", 1 }, { "b", "b.lock_a", 1 } };
+	/* each takes its first lock, then each blocks on the other's */
+	const SimStep steps[] = { { "a", "a.lock_b", 1 }, { "b", "b.lock_a", 1 },
+				  { "a", SIM_POINT_BLOCK, 1 }, { "b", SIM_POINT_BLOCK, 1 } };
 
 	sim_actor_new(sched, "a", locker_actor, &a);
 	sim_actor_new(sched, "b", locker_actor, &b);
@@ -378,6 +379,105 @@ START_TEST(clock_jumps_to_the_earliest_sleeper_when_nobody_else_can_run)
 }
 END_TEST
 
+START_TEST(sleeper_that_wakes_earlier_runs_first_though_it_went_to_sleep_first)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Sleeper early = { sched, 200, 0 }, late = { sched, 300, 0 };
+
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "early", sleeper_actor, &early);
+	sim_actor_new(sched, "late", sleeper_actor, &late);
+	run_or_abort(sched);
+	g_autofree gchar *events = log_events(sim_log_text(log));
+
+	ck_assert_uint_eq(early.woke_at, 200);
+	ck_assert_uint_eq(late.woke_at, 300);
+	ck_assert_str_eq(events, "early@sleep late@sleep early@woke late@woke");
+	sim_log_free(log);
+}
+END_TEST
+
+/* Record a random run of make_actors' actors, replay its steps on a fresh scheduler; the steps. */
+typedef void (*MakeActors)(SimSched *sched, gpointer state);
+
+static void
+assert_replay_gives_the_same_log(guint64 seed, MakeActors make_actors, gpointer state1,
+				 gpointer state2, const char *must_record)
+{
+	SimLog *log1, *log2;
+	g_autoptr(SimSched) recorder = sched_with_log(seed, &log1);
+	g_autoptr(SimSched) replay = sched_with_log(seed + 1000, &log2);
+	guint n_steps;
+	gboolean seen = FALSE;
+
+	sim_sched_set_recording(recorder, TRUE);
+	make_actors(recorder, state1);
+	run_or_abort(recorder);
+	const SimStep *steps = sim_sched_recorded(recorder, &n_steps);
+
+	for (guint i = 0; i < n_steps; i++)
+		seen |= strcmp(steps[i].until, must_record) == 0;
+	ck_assert_msg(seen, "seed %" G_GUINT64_FORMAT ": no step ends at %s", seed, must_record);
+	sim_sched_set_steps(replay, steps, n_steps, SIM_POLICY_RANDOM);
+	make_actors(replay, state2);
+	run_or_abort(replay);
+	ck_assert_str_eq(sim_log_text(log2), sim_log_text(log1));
+	sim_log_free(log1);
+	sim_log_free(log2);
+}
+
+typedef struct {
+	SimSpinlock lock;
+	Locker a, b;
+} Contenders;
+
+static void
+make_contenders(SimSched *sched, gpointer state)
+{
+	Contenders *c = state;
+
+	c->lock = (SimSpinlock){ "slots_lock", NULL };
+	c->a = (Locker){ sched, &c->lock, NULL, { "a.lock", "a.hold", "a.unlock" } };
+	c->b = (Locker){ sched, &c->lock, NULL, { "b.lock", "b.hold", "b.unlock" } };
+	sim_actor_new(sched, "a", locker_actor, &c->a);
+	sim_actor_new(sched, "b", locker_actor, &c->b);
+}
+
+START_TEST(recorded_schedule_in_which_an_actor_blocks_replays_to_the_identical_log)
+{
+	Contenders first, second;
+
+	/* seed 1 makes a block on slots_lock (the assertion below checks it does) */
+	assert_replay_gives_the_same_log(1, make_contenders, &first, &second, SIM_POINT_BLOCK);
+}
+END_TEST
+
+typedef struct {
+	Sleeper sleeper;
+	Script ticker;
+} SleepAndTick;
+
+static void
+make_sleep_and_tick(SimSched *sched, gpointer state)
+{
+	SleepAndTick *st = state;
+
+	st->sleeper = (Sleeper){ sched, 4, 0 };
+	st->ticker = (Script){ sched, eight_ticks };
+	sim_actor_new(sched, "s", sleeper_actor, &st->sleeper);
+	sim_actor_new(sched, "t", script_actor, &st->ticker);
+}
+
+START_TEST(recorded_schedule_in_which_an_actor_sleeps_replays_to_the_identical_log)
+{
+	SleepAndTick first, second;
+
+	assert_replay_gives_the_same_log(1, make_sleep_and_tick, &first, &second, SIM_POINT_SLEEP);
+	ck_assert_uint_eq(second.sleeper.woke_at, first.sleeper.woke_at);
+}
+END_TEST
+
 static void
 failing_actor(SimActor *actor, gpointer data)
 {
@@ -414,6 +514,7 @@ END_TEST
  * Locks
  */
 
+/* Takes an rwlock for read or write, yields inside, releases it; says when it got in and out. */
 typedef struct {
 	SimSched *sched;
 	SimRwlock *lock;
@@ -432,25 +533,32 @@ rw_actor(SimActor *actor, gpointer data)
 	else
 		sim_read_lock(u->sched, u->lock, u->points[0]);
 	u->readers_inside = u->lock->readers;
+	emit(u->sched, "in");
 	sim_yield(u->sched, u->points[1]);
+	emit(u->sched, "out");
 	if (u->write)
 		sim_write_unlock(u->sched, u->lock, u->points[2]);
 	else
 		sim_read_unlock(u->sched, u->lock, u->points[2]);
 }
 
-/* Run two rwlock users (first created first) with steps; FALSE and the error if it fails. */
-static gboolean
+/* Run two rwlock users (first created first) with steps; the events, or the error. */
+static gchar *
 run_rw_pair(RwUser *first, const char *first_name, RwUser *second, const char *second_name,
 	    const SimStep *steps, guint n_steps, GError **error)
 {
-	g_autoptr(SimSched) sched = sim_sched_new(1);
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	gchar *events = NULL;
 
 	first->sched = second->sched = sched;
 	sim_actor_new(sched, first_name, rw_actor, first);
 	sim_actor_new(sched, second_name, rw_actor, second);
 	sim_sched_set_steps(sched, steps, n_steps, SIM_POLICY_ROUND_ROBIN);
-	return sim_sched_run(sched, error);
+	if (sim_sched_run(sched, error))
+		events = log_events(sim_log_text(log));
+	sim_log_free(log);
+	return events;
 }
 
 START_TEST(readers_share_the_rwlock)
@@ -459,77 +567,72 @@ START_TEST(readers_share_the_rwlock)
 	SimRwlock lock = { "mmu_lock", 0, NULL };
 	RwUser r1 = { NULL, &lock, FALSE, { "r1.lock", "r1.in", "r1.unlock" }, 0 };
 	RwUser r2 = { NULL, &lock, FALSE, { "r2.lock", "r2.in", "r2.unlock" }, 0 };
+	/* r2 would block (a schedule error) if r1 kept it out */
 	const SimStep steps[] = { { "r1", "r1.in", 1 }, { "r2", "r2.in", 1 } };
+	g_autofree gchar *events =
+		run_rw_pair(&r1, "r1", &r2, "r2", steps, G_N_ELEMENTS(steps), &error);
 
-	ck_assert_msg(run_rw_pair(&r1, "r1", &r2, "r2", steps, G_N_ELEMENTS(steps), &error), "%s",
-		      error ? error->message : "");
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "r1@in r2@in r1@out r2@out");
 	ck_assert_uint_eq(r2.readers_inside, 2);
 	ck_assert(!sim_rwlock_held(&lock));
 }
 END_TEST
 
-START_TEST(writer_keeps_a_reader_out)
+START_TEST(writer_keeps_a_reader_out_until_it_releases)
 {
 	g_autoptr(GError) error = NULL;
 	SimRwlock lock = { "mmu_lock", 0, NULL };
 	RwUser w = { NULL, &lock, TRUE, { "w.lock", "w.in", "w.unlock" }, 0 };
 	RwUser r = { NULL, &lock, FALSE, { "r.lock", "r.in", "r.unlock" }, 0 };
-	const SimStep steps[] = { { "w", "w.in", 1 }, { "r", "r.in", 1 } };
+	/* if r got in, it would finish instead of blocking: "r finished before reaching block" */
+	const SimStep steps[] = { { "w", "w.in", 1 }, { "r", SIM_POINT_BLOCK, 1 },
+				  { "w", SIM_POINT_EXIT, 1 }, { "r", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events =
+		run_rw_pair(&w, "w", &r, "r", steps, G_N_ELEMENTS(steps), &error);
 
-	ck_assert(!run_rw_pair(&w, "w", &r, "r", steps, G_N_ELEMENTS(steps), &error));
-	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_SCHEDULE));
-	ck_assert_str_eq(error->message, "schedule step 2: r blocked (mmu_lock) before reaching r.in");
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "w@in w@out r@in r@out");
 }
 END_TEST
 
-START_TEST(reader_gets_in_once_the_writer_released)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { "mmu_lock", 0, NULL };
-	RwUser w = { NULL, &lock, TRUE, { "w.lock", "w.in", "w.unlock" }, 0 };
-	RwUser r = { NULL, &lock, FALSE, { "r.lock", "r.in", "r.unlock" }, 0 };
-	const SimStep steps[] = { { "w", "w.in", 1 }, { "w", "w.unlock", 1 }, { "r", "r.in", 1 } };
-
-	ck_assert_msg(run_rw_pair(&w, "w", &r, "r", steps, G_N_ELEMENTS(steps), &error), "%s",
-		      error ? error->message : "");
-	ck_assert_uint_eq(r.readers_inside, 1);
-}
-END_TEST
-
-START_TEST(writer_keeps_another_writer_out)
+START_TEST(writer_keeps_another_writer_out_until_it_releases)
 {
 	g_autoptr(GError) error = NULL;
 	SimRwlock lock = { "mmu_lock", 0, NULL };
 	RwUser w1 = { NULL, &lock, TRUE, { "w1.lock", "w1.in", "w1.unlock" }, 0 };
 	RwUser w2 = { NULL, &lock, TRUE, { "w2.lock", "w2.in", "w2.unlock" }, 0 };
-	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "w2", "w2.in", 1 } };
+	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "w2", SIM_POINT_BLOCK, 1 },
+				  { "w1", SIM_POINT_EXIT, 1 }, { "w2", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events =
+		run_rw_pair(&w1, "w1", &w2, "w2", steps, G_N_ELEMENTS(steps), &error);
 
-	ck_assert(!run_rw_pair(&w1, "w1", &w2, "w2", steps, G_N_ELEMENTS(steps), &error));
-	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_SCHEDULE));
-	ck_assert_str_eq(error->message,
-			 "schedule step 2: w2 blocked (mmu_lock) before reaching w2.in");
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "w1@in w1@out w2@in w2@out");
 }
 END_TEST
 
-START_TEST(writer_waits_for_a_reader_inside)
+START_TEST(writer_waits_for_the_reader_inside)
 {
 	g_autoptr(GError) error = NULL;
 	SimRwlock lock = { "mmu_lock", 0, NULL };
 	RwUser r = { NULL, &lock, FALSE, { "r.lock", "r.in", "r.unlock" }, 0 };
 	RwUser w = { NULL, &lock, TRUE, { "w.lock", "w.in", "w.unlock" }, 0 };
-	const SimStep steps[] = { { "r", "r.in", 1 }, { "w", "w.in", 1 } };
+	const SimStep steps[] = { { "r", "r.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
+				  { "r", SIM_POINT_EXIT, 1 }, { "w", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events =
+		run_rw_pair(&r, "r", &w, "w", steps, G_N_ELEMENTS(steps), &error);
 
-	ck_assert(!run_rw_pair(&r, "r", &w, "w", steps, G_N_ELEMENTS(steps), &error));
-	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_SCHEDULE));
-	ck_assert_str_eq(error->message, "schedule step 2: w blocked (mmu_lock) before reaching w.in");
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "r@in r@out w@in w@out");
 }
 END_TEST
 
+/* srcu_read_lock(), a few yields inside, srcu_read_unlock(). */
 typedef struct {
 	SimSched *sched;
 	SimSrcu *srcu;
-	guint in_points;       /* yields inside the read side */
-	gboolean late;         /* yield once before entering */
+	guint in_points; /* yields at "reader.in" inside the read side */
 	gboolean inside;
 } SrcuReader;
 
@@ -537,9 +640,6 @@ static void
 srcu_reader_actor(SimActor *actor, gpointer data)
 {
 	SrcuReader *r = data;
-
-	if (r->late)
-		sim_yield(r->sched, "reader.start");
 	guint idx = sim_srcu_read_lock(r->srcu);
 
 	r->inside = TRUE;
@@ -549,6 +649,7 @@ srcu_reader_actor(SimActor *actor, gpointer data)
 	sim_srcu_read_unlock(r->srcu, idx);
 }
 
+/* synchronize_srcu(), then note which readers are still inside. */
 typedef struct {
 	SimSched *sched;
 	SimSrcu *srcu;
@@ -571,38 +672,40 @@ START_TEST(synchronize_srcu_waits_for_a_reader_that_entered_before_it)
 	g_autoptr(SimSched) sched = sim_sched_new(1);
 	g_autoptr(GError) error = NULL;
 	SimSrcu srcu = { "kvm_srcu", { 0, 0 }, 0 };
-	SrcuReader reader = { sched, &srcu, 1, FALSE, FALSE };
-	SrcuSyncer syncer = { sched, &srcu, &reader, NULL, FALSE, FALSE };
-	const SimStep steps[] = { { "reader", "reader.in", 1 }, { "syncer", SIM_UNTIL_EXIT, 1 } };
+	SrcuReader reader = { sched, &srcu, 1, FALSE };
+	SrcuSyncer syncer = { sched, &srcu, &reader, NULL, TRUE, FALSE };
+	/* a synchronize that did not wait would finish: "syncer finished before reaching block" */
+	const SimStep steps[] = { { "reader", "reader.in", 1 }, { "syncer", SIM_POINT_BLOCK, 1 },
+				  { "reader", SIM_POINT_EXIT, 1 }, { "syncer", SIM_POINT_EXIT, 1 } };
 
 	sim_actor_new(sched, "reader", srcu_reader_actor, &reader);
 	sim_actor_new(sched, "syncer", srcu_syncer_actor, &syncer);
 	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
-	ck_assert(!sim_sched_run(sched, &error));
-	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_SCHEDULE));
-	ck_assert_str_eq(error->message,
-			 "schedule step 2: syncer blocked (kvm_srcu) before reaching exit");
+	ck_assert_msg(sim_sched_run(sched, &error), "%s", error ? error->message : "");
+	ck_assert(!syncer.early_inside_after);
 }
 END_TEST
 
 START_TEST(synchronize_srcu_does_not_wait_for_a_reader_that_entered_after_it)
 {
 	g_autoptr(SimSched) sched = sim_sched_new(1);
+	g_autoptr(GError) error = NULL;
 	SimSrcu srcu = { "kvm_srcu", { 0, 0 }, 0 };
-	SrcuReader early = { sched, &srcu, 3, FALSE, FALSE };
-	SrcuReader late = { sched, &srcu, 6, TRUE, FALSE };
+	SrcuReader early = { sched, &srcu, 1, FALSE };
+	SrcuReader late = { sched, &srcu, 1, FALSE };
 	SrcuSyncer syncer = { sched, &srcu, &early, &late, TRUE, FALSE };
+	/* late enters while syncer waits; syncer must be able to finish while late is inside */
+	const SimStep steps[] = {
+		{ "early", "reader.in", 1 }, { "syncer", SIM_POINT_BLOCK, 1 },
+		{ "late", "reader.in", 1 },  { "early", SIM_POINT_EXIT, 1 },
+		{ "syncer", SIM_POINT_EXIT, 1 }, { "late", SIM_POINT_EXIT, 1 },
+	};
 
-	/*
-	 * Round robin: early enters; syncer reaches "sync"; late reaches "reader.start"; early
-	 * yields; syncer flips the index and blocks on early; late enters on the new index; early
-	 * leaves, which must be enough for syncer, while late is still inside.
-	 */
-	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
 	sim_actor_new(sched, "early", srcu_reader_actor, &early);
 	sim_actor_new(sched, "syncer", srcu_syncer_actor, &syncer);
 	sim_actor_new(sched, "late", srcu_reader_actor, &late);
-	run_or_abort(sched);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert_msg(sim_sched_run(sched, &error), "%s", error ? error->message : "");
 	ck_assert(!syncer.early_inside_after);
 	ck_assert(syncer.late_inside_after);
 }
@@ -1490,21 +1593,23 @@ core_suite(void)
 	tcase_add_test(tc, round_robin_runs_actors_in_creation_order_at_each_yield);
 	tcase_add_test(tc, explicit_steps_are_followed_exactly_with_counts_and_exit);
 	tcase_add_test(tc, recorded_schedule_replays_to_the_identical_log);
+	tcase_add_test(tc, recorded_schedule_in_which_an_actor_blocks_replays_to_the_identical_log);
+	tcase_add_test(tc, recorded_schedule_in_which_an_actor_sleeps_replays_to_the_identical_log);
 	tcase_add_test(tc, step_naming_an_unknown_actor_is_a_schedule_error);
 	tcase_add_test(tc, step_for_an_actor_that_finishes_first_is_a_schedule_error);
 	tcase_add_test(tc, step_whose_actor_blocks_before_its_point_is_a_schedule_error);
 	tcase_add_test(tc, opposite_lock_order_deadlock_names_each_actor_and_its_lock);
 	tcase_add_test(tc, sleeper_wakes_when_the_clock_reaches_its_step);
 	tcase_add_test(tc, clock_jumps_to_the_earliest_sleeper_when_nobody_else_can_run);
+	tcase_add_test(tc, sleeper_that_wakes_earlier_runs_first_though_it_went_to_sleep_first);
 	tcase_add_test(tc, failure_stops_the_run_at_the_next_yield_point);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("locks");
 	tcase_add_test(tc, readers_share_the_rwlock);
-	tcase_add_test(tc, writer_keeps_a_reader_out);
-	tcase_add_test(tc, reader_gets_in_once_the_writer_released);
-	tcase_add_test(tc, writer_keeps_another_writer_out);
-	tcase_add_test(tc, writer_waits_for_a_reader_inside);
+	tcase_add_test(tc, writer_keeps_a_reader_out_until_it_releases);
+	tcase_add_test(tc, writer_keeps_another_writer_out_until_it_releases);
+	tcase_add_test(tc, writer_waits_for_the_reader_inside);
 	tcase_add_test(tc, synchronize_srcu_waits_for_a_reader_that_entered_before_it);
 	tcase_add_test(tc, synchronize_srcu_does_not_wait_for_a_reader_that_entered_after_it);
 	suite_add_tcase(s, tc);
