@@ -110,6 +110,7 @@ kvm_destroy_vm(struct kvm *kvm)
 		g_free(vcpu);
 	}
 	kvm_memslots_free(kvm->memslots);
+	sim_srcu_clear(&kvm->srcu);
 	g_free(kvm);
 }
 
@@ -207,4 +208,52 @@ kvm_vcpu_srcu_read_unlock(struct kvm_vcpu *vcpu)
 	g_assert(vcpu->srcu_held);
 	sim_srcu_read_unlock(&vcpu->kvm->srcu, vcpu->srcu_idx);
 	vcpu->srcu_held = FALSE;
+}
+
+static const char *
+exit_reason_name(u32 reason)
+{
+	switch (reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		return "EXCEPTION_NMI";
+	case EXIT_REASON_HLT:
+		return "HLT";
+	case EXIT_REASON_VMCALL:
+		return "VMCALL";
+	case EXIT_REASON_IO_INSTRUCTION:
+		return "IO_INSTRUCTION";
+	case EXIT_REASON_EPT_VIOLATION:
+		return "EPT_VIOLATION";
+	case EXIT_REASON_EPT_MISCONFIG:
+		return "EPT_MISCONFIG";
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return "PREEMPTION_TIMER";
+	}
+	return "UNKNOWN";
+}
+
+void
+trace_kvm_exit(struct kvm_vcpu *vcpu, u32 exit_reason, u64 rip, u64 info1)
+{
+	sim_log_emit(vcpu->kvm->log, "kvm_exit",
+		     "vcpu %d reason %s rip 0x%" G_GINT64_MODIFIER "x info1 0x%016" G_GINT64_MODIFIER
+		     "x info2 0x%016x intr_info 0x%08x error_code 0x%08x", vcpu->vcpu_id,
+		     exit_reason_name(exit_reason), rip, info1, 0,
+		     exit_reason == EXIT_REASON_EXCEPTION_NMI ? 0x80000000u : 0, 0);
+}
+
+void
+trace_kvm_pio(struct kvm_vcpu *vcpu, gboolean in, u32 port, u32 size, u32 value)
+{
+	sim_log_emit(vcpu->kvm->log, "kvm_pio", "pio_%s at 0x%x size %u count 1 val 0x%x",
+		     in ? "read" : "write", port, size, value);
+}
+
+void
+trace_kvm_hypercall(struct kvm_vcpu *vcpu, u64 nr, const u64 args[4])
+{
+	sim_log_emit(vcpu->kvm->log, "kvm_hypercall",
+		     "nr 0x%" G_GINT64_MODIFIER "x a0 0x%" G_GINT64_MODIFIER "x a1 0x%"
+		     G_GINT64_MODIFIER "x a2 0x%" G_GINT64_MODIFIER "x a3 0x%" G_GINT64_MODIFIER "x",
+		     nr, args[0], args[1], args[2], args[3]);
 }

@@ -113,7 +113,7 @@ struct kvm_vcpu {
 	gulong requests;                     /* KVM_REQ_* bits */
 	struct kvm_mmu_memory_cache mmu_shadow_page_cache;
 	struct kvm_mmu_page *root;            /* arch.mmu->root */
-	guint srcu_idx;                       /* held from exit to the next entry */
+	guint64 srcu_idx;                     /* held from exit to the next entry */
 	gboolean srcu_held;
 	GArray *stale_tlb;                    /* struct kvm_stale_tlb_entry */
 	u64 rip;                              /* of the exit being handled, for tracepoints */
@@ -181,6 +181,22 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 /* Lockless read of the last SPTE on the walk to gpa (kvm_tdp_mmu_get_walk()); *out_level
  * receives its level. Used by the "hardware" to tell an EPT misconfig from a violation. */
 u64 kvm_tdp_mmu_read_spte(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
+
+/* VMX exit reasons (arch/x86/include/uapi/asm/vmx.h) that kvmsim's vCPUs take. */
+#define EXIT_REASON_EXCEPTION_NMI 0
+#define EXIT_REASON_HLT 12
+#define EXIT_REASON_VMCALL 18
+#define EXIT_REASON_IO_INSTRUCTION 30
+#define EXIT_REASON_EPT_VIOLATION 48
+#define EXIT_REASON_EPT_MISCONFIG 49
+#define EXIT_REASON_PREEMPTION_TIMER 52
+
+/* Models the kvm_exit tracepoint (arch/x86/kvm/trace.h), emitted by vmx_handle_exit(). */
+void trace_kvm_exit(struct kvm_vcpu *vcpu, u32 exit_reason, u64 rip, u64 info1);
+
+/* Models the kvm_pio and kvm_hypercall tracepoints (arch/x86/kvm/trace.h). */
+void trace_kvm_pio(struct kvm_vcpu *vcpu, gboolean in, u32 port, u32 size, u32 value);
+void trace_kvm_hypercall(struct kvm_vcpu *vcpu, u64 nr, const u64 args[4]);
 
 /* Models kvm_flush_remote_tlbs() in virt/kvm/kvm_main.c. */
 void kvm_flush_remote_tlbs(struct kvm *kvm);

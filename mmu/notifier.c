@@ -31,7 +31,7 @@ static gboolean
 kvm_handle_hva_range(struct kvm *kvm, const struct kvm_mmu_notifier_range *range)
 {
 	gboolean ret = FALSE, locked = FALSE;
-	guint idx = sim_srcu_read_lock(&kvm->srcu);
+	guint64 idx = sim_srcu_read_lock(&kvm->srcu);
 	struct kvm_memslots *slots = kvm->memslots;
 
 	for (int i = 0; i < slots->used_slots; i++) {

@@ -5,7 +5,9 @@
 
 #include "sim/cmd.h"
 #include "sim/core/log.h"
+#include "sim/core/outfile.h"
 #include "sim/report/stats.h"
+#include "sim/trace/replay.h"
 #include "sim/vmm/vmm.h"
 #include "workloads/workloads.h"
 
@@ -19,6 +21,8 @@ typedef struct {
 	gchar *policy;
 	gchar *log_path;
 	gchar *stats_path;
+	gchar *record_path;
+	gchar **params;
 	gchar **rest;
 } RunOptions;
 
@@ -30,6 +34,8 @@ run_options_clear(RunOptions *o)
 	g_free(o->policy);
 	g_free(o->log_path);
 	g_free(o->stats_path);
+	g_free(o->record_path);
+	g_strfreev(o->params);
 	g_strfreev(o->rest);
 }
 
@@ -91,6 +97,19 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **
 	cfg->max_insns = (guint64)o->max_insns;
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
 		return FALSE;
+	for (guint i = 0; o->params && o->params[i]; i++) {
+		g_auto(GStrv) kv = g_strsplit(o->params[i], "=", 2);
+		guint64 index, value;
+
+		if (!kv[0] || !kv[1] || !g_ascii_string_to_unsigned(kv[0], 10, 0, 7, &index, NULL) ||
+		    !g_ascii_string_to_unsigned(kv[1], 0, 0, G_MAXUINT64, &value, NULL)) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--param %s: must be INDEX=VALUE with INDEX from 0 to 7",
+				    o->params[i]);
+			return FALSE;
+		}
+		cfg->params[index] = value;
+	}
 	if (!o->policy || strcmp(o->policy, "random") == 0) {
 		*policy = SIM_POLICY_RANDOM;
 	} else if (strcmp(o->policy, "round-robin") == 0) {
@@ -156,14 +175,20 @@ kvmsim_cmd_run(int argc, char **argv)
 		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32)", "N" },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
 		  "Scheduling policy: random (default) or round-robin", "POLICY" },
+		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.params,
+		  "Workload parameter INDEX (0-7) = VALUE, e.g. stress rounds: 0=4 (repeatable)",
+		  "INDEX=VALUE" },
 		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o.log_path, "Write the event log to FILE",
 		  "FILE" },
 		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o.stats_path, "Write JSON stats to FILE",
 		  "FILE" },
+		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o.record_path,
+		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "WORKLOAD" },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("WORKLOAD - run a built-in workload");
+	g_autofree gchar *command_line = g_strjoinv(" ", argv);
 	g_autoptr(GError) error = NULL;
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
 	SimPolicy policy;
@@ -188,8 +213,26 @@ kvmsim_cmd_run(int argc, char **argv)
 	g_autoptr(SimLog) log = sim_log_new(sched);
 
 	sim_sched_set_policy(sched, policy);
+	/* output paths are checked before the run, so a bad one costs nothing and leaves nothing */
+	SimOutFile stats_out = { 0 }, record_probe = { 0 };
+
+	if (o.stats_path && !sim_outfile_open(&stats_out, o.stats_path, &error)) {
+		run_options_clear(&o);
+		return kvmsim_usage_error("--stats %s", error->message);
+	}
+	if (o.record_path && !sim_outfile_open(&record_probe, o.record_path, &error)) {
+		sim_outfile_abort(&stats_out);
+		run_options_clear(&o);
+		return kvmsim_usage_error("--record %s", error->message);
+	}
+	sim_outfile_abort(&record_probe);
+	if (o.record_path) {
+		sim_sched_set_recording(sched, TRUE);
+		sim_log_hash(log);
+	}
 	if (o.log_path) {
 		if (!sim_log_open_file(log, o.log_path, &error)) {
+			sim_outfile_abort(&stats_out);
 			run_options_clear(&o);
 			return kvmsim_usage_error("--log %s", error->message);
 		}
@@ -199,6 +242,7 @@ kvmsim_cmd_run(int argc, char **argv)
 
 	if (!vmm) {
 		sim_log_abandon(log);
+		sim_outfile_abort(&stats_out);
 		fprintf(stderr, "kvmsim: error: cannot build the machine: %s\n", error->message);
 		run_options_clear(&o);
 		return KVMSIM_EXIT_FAIL;
@@ -218,10 +262,25 @@ kvmsim_cmd_run(int argc, char **argv)
 		g_clear_error(&error);
 		status = KVMSIM_EXIT_FAIL;
 	}
-	if (o.stats_path && !sim_report_write_stats(o.stats_path, vmm, sched, digest, &error)) {
-		fprintf(stderr, "kvmsim: error: --stats %s\n", error->message);
-		g_clear_error(&error);
-		status = KVMSIM_EXIT_FAIL;
+	if (o.stats_path) {
+		g_autofree gchar *json = sim_report_stats_json(vmm, sched, digest);
+
+		fputs(json, stats_out.fp);
+		if (!sim_outfile_commit(&stats_out, &error)) {
+			fprintf(stderr, "kvmsim: error: --stats %s\n", error->message);
+			g_clear_error(&error);
+			status = KVMSIM_EXIT_FAIL;
+		}
+	}
+	if (o.record_path) {
+		g_autofree gchar *full = g_strconcat("kvmsim ", command_line, NULL);
+		g_autoptr(Trace) trace = trace_from_run(vmm, sched, digest, full);
+
+		if (!trace_save(trace, o.record_path, &error)) {
+			fprintf(stderr, "kvmsim: error: --record %s\n", error->message);
+			g_clear_error(&error);
+			status = KVMSIM_EXIT_FAIL;
+		}
 	}
 	print_summary(vmm, sched);
 	if (sim_vmm_error(vmm))

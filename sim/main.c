@@ -11,6 +11,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "run", kvmsim_cmd_run, "run a built-in workload on the simulated machine" },
+	{ "replay", kvmsim_cmd_replay, "replay traces and check their expectations" },
 	{ "list", kvmsim_cmd_list, "list the built-in workloads" },
 };
 

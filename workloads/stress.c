@@ -21,7 +21,7 @@ void guest_main(uint32_t vcpu_id, struct kvmsim_boot_params *params)
 		uint32_t chunk = (uint32_t)((vcpu_id + round) % nr_vcpus);
 		uint64_t first = guest_share_first(nr_pages, chunk, nr_vcpus);
 		uint64_t end = guest_share_first(nr_pages, chunk + 1, nr_vcpus);
-		/* The salt changes every round, so a page left over from an earlier round is corrupt. */
+		/* A new salt every round: a page left over from an earlier round is corrupt. */
 		uint64_t salt = params->seed + round;
 
 		pattern_fill(params->ram_gpa + first * KVMSIM_PAGE_SIZE, end - first, salt);

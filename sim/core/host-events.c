@@ -136,7 +136,8 @@ random_page(SimHostEvents *ev, guint64 base, guint64 pages)
 	return base + page * SIM_PAGE_SIZE;
 }
 
-/* A page with a host mapping to migrate: a random start, then the next present page. */
+/* A page with a host mapping to migrate: a random start, then the next present page; 0 if no
+ * page is mapped yet. */
 static guint64
 present_page(SimHostEvents *ev)
 {
@@ -156,7 +157,7 @@ sim_host_event_perform(SimMm *mm, const SimHostEvent *event)
 {
 	switch (event->kind) {
 	case SIM_HOST_MIGRATE:
-		return event->hva ? sim_mm_migrate_page(mm, event->hva) : -ENOENT;
+		return sim_mm_migrate_page(mm, event->hva);
 	case SIM_HOST_DONTNEED:
 		return sim_mm_dontneed(mm, event->hva, event->size);
 	case SIM_HOST_AGE:
@@ -167,7 +168,28 @@ sim_host_event_perform(SimMm *mm, const SimHostEvent *event)
 	g_assert_not_reached();
 }
 
-/* One sleep, then one operation on a page chosen at that moment, for every planned event. */
+/* Sleep until at, then perform e on a page chosen at that moment, and remember it. */
+static void
+sleep_and_perform(SimHostEvents *ev, SimHostEvent *e)
+{
+	sim_sleep_until(ev->sched, e->at);
+	if (e->kind == SIM_HOST_MIGRATE) {
+		e->hva = present_page(ev);
+		if (!e->hva) /* nothing mapped yet: a migration that finds nothing to do */
+			e->hva = random_page(ev, ev->hva, ev->pages);
+	} else if (e->kind == SIM_HOST_DONTNEED) {
+		e->hva = random_page(ev, ev->drop_hva, ev->drop_pages);
+	} else {
+		e->hva = random_page(ev, ev->hva, ev->pages);
+	}
+	g_array_append_val(ev->done, *e);
+	sim_host_event_perform(ev->mm, e);
+}
+
+/*
+ * Every planned event after a seeded delay. A migration planned before the guest mapped any
+ * memory is tried again a while later (each try is recorded, so a replay sleeps as often).
+ */
 static void
 host_events_actor(SimActor *actor, gpointer data)
 {
@@ -177,17 +199,16 @@ host_events_actor(SimActor *actor, gpointer data)
 		SimHostEvent e = { g_array_index(ev->plan, SimHostEventKind, i), 0, SIM_PAGE_SIZE, 0 };
 		guint64 delay = (guint64)g_rand_double_range(ev->rng, 0, 2.0 * ev->mean_interval);
 
+		if (e.kind == SIM_HOST_DONTNEED && !ev->drop_pages)
+			continue;
 		e.at = sim_sched_now(ev->sched) + delay + 1;
-		sim_sleep_until(ev->sched, e.at);
-		if (e.kind == SIM_HOST_MIGRATE)
-			e.hva = present_page(ev);
-		else if (e.kind == SIM_HOST_DONTNEED && ev->drop_pages)
-			e.hva = random_page(ev, ev->drop_hva, ev->drop_pages);
-		else if (e.kind == SIM_HOST_AGE)
-			e.hva = random_page(ev, ev->hva, ev->pages);
-		g_array_append_val(ev->done, e);
-		if (e.hva)
-			sim_host_event_perform(ev->mm, &e);
+		sleep_and_perform(ev, &e);
+		for (guint tries = 0; e.kind == SIM_HOST_MIGRATE && tries < 64 &&
+				      sim_mm_lookup(ev->mm, e.hva) == SIM_PFN_NONE &&
+				      !sim_sched_failed(ev->sched); tries++) {
+			e.at = sim_sched_now(ev->sched) + ev->mean_interval;
+			sleep_and_perform(ev, &e);
+		}
 	}
 }
 

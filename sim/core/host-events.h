@@ -41,8 +41,8 @@ SimHostEvents *sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCo
 void sim_host_events_free(SimHostEvents *events);
 SimActor *sim_host_events_start(SimHostEvents *events, SimSched *sched);
 
-/* One event as it happened: the actor slept until step at, then acted on hva (0: nothing was
- * mapped to migrate). Replaying sleep-then-act with these values reproduces the run. */
+/* One event as it happened: the actor slept until step at, then acted on hva (0: no page to act
+ * on). Replaying sleep-then-act with these values reproduces the run. */
 typedef struct {
 	SimHostEventKind kind;
 	guint64 hva;

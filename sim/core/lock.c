@@ -89,25 +89,40 @@ sim_rwlock_write_held(const SimRwlock *lock)
 	return lock->writer != NULL;
 }
 
-guint
+guint64
 sim_srcu_read_lock(SimSrcu *srcu)
 {
-	guint index = srcu->index;
+	guint64 ticket = ++srcu->next_ticket;
 
-	srcu->readers[index]++;
-	return index;
+	if (!srcu->active)
+		srcu->active = g_array_new(FALSE, FALSE, sizeof(guint64));
+	g_array_append_val(srcu->active, ticket);
+	return ticket;
 }
 
 void
-sim_srcu_read_unlock(SimSrcu *srcu, guint index)
+sim_srcu_read_unlock(SimSrcu *srcu, guint64 ticket)
 {
-	g_assert(srcu->readers[index] > 0);
-	srcu->readers[index]--;
+	for (guint i = 0; srcu->active && i < srcu->active->len; i++) {
+		if (g_array_index(srcu->active, guint64, i) == ticket) {
+			g_array_remove_index(srcu->active, i);
+			return;
+		}
+	}
+	g_assert_not_reached();
+}
+
+void
+sim_srcu_clear(SimSrcu *srcu)
+{
+	if (srcu->active)
+		g_array_free(srcu->active, TRUE);
+	srcu->active = NULL;
 }
 
 typedef struct {
 	SimSrcu *srcu;
-	guint index;
+	guint64 cut;
 } SrcuDrain;
 
 static gboolean
@@ -115,16 +130,18 @@ srcu_drained(gpointer data)
 {
 	SrcuDrain *drain = data;
 
-	return drain->srcu->readers[drain->index] == 0;
+	for (guint i = 0; drain->srcu->active && i < drain->srcu->active->len; i++)
+		if (g_array_index(drain->srcu->active, guint64, i) <= drain->cut)
+			return FALSE;
+	return TRUE;
 }
 
-/* Models synchronize_srcu(): flip the counter new readers use, wait for the old one to drain. */
+/* Models synchronize_srcu(): wait until every reader that entered before this call has left. */
 void
 sim_synchronize_srcu(SimSched *sched, SimSrcu *srcu, const char *point)
 {
-	SrcuDrain drain = { srcu, srcu->index };
-
 	sim_yield(sched, point);
-	srcu->index ^= 1;
+	SrcuDrain drain = { srcu, srcu->next_ticket };
+
 	sim_wait(sched, srcu->name, srcu_drained, &drain);
 }

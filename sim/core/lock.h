@@ -26,11 +26,12 @@ typedef struct {
 	gconstpointer writer; /* sim_sched_self() of the writer, NULL when none */
 } SimRwlock;
 
-/* srcu_struct: readers never block; synchronize waits for readers that entered before it. */
+/* srcu_struct: readers never block; synchronize waits for every reader that entered before
+ * it (each reader holds a ticket; overlapping synchronizers each wait for their own cut). */
 typedef struct {
 	const char *name;
-	guint readers[2];
-	guint index;         /* which counter new readers use */
+	guint64 next_ticket;
+	GArray *active;      /* guint64 tickets of readers inside */
 } SimSrcu;
 
 void sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point);
@@ -48,9 +49,10 @@ gboolean sim_rwlock_held(const SimRwlock *lock);
 gboolean sim_rwlock_write_held(const SimRwlock *lock);
 gboolean sim_spin_held(const SimSpinlock *lock);
 
-/* srcu_read_lock()/unlock(); the returned index is passed back to unlock. */
-guint sim_srcu_read_lock(SimSrcu *srcu);
-void sim_srcu_read_unlock(SimSrcu *srcu, guint index);
+/* srcu_read_lock()/unlock(); the returned ticket is passed back to unlock. */
+guint64 sim_srcu_read_lock(SimSrcu *srcu);
+void sim_srcu_read_unlock(SimSrcu *srcu, guint64 ticket);
+void sim_srcu_clear(SimSrcu *srcu);
 void sim_synchronize_srcu(SimSched *sched, SimSrcu *srcu, const char *point);
 
 #endif

@@ -164,7 +164,8 @@ sim_mm_lookup(const SimMm *mm, guint64 hva)
 {
 	HostPte *pte = pte_of(mm, hva);
 
-	return pte && (pte->flags & PTE_PRESENT) ? pte->pfn : SIM_PFN_NONE;
+	return pte && (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION) ? pte->pfn :
+										      SIM_PFN_NONE;
 }
 
 void
@@ -240,6 +241,11 @@ static int
 fault_in(SimMm *mm, HostPte *pte, guint64 hva, gboolean write, SimPfn *out_pfn)
 {
 	sim_spin_lock(mm->sched, &mm->ptl, "gup.ptl");
+	if (pte->flags & PTE_MIGRATION) {
+		/* a migration got here first: wait for it, as the caller does for a fresh entry */
+		sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
+		return -EAGAIN;
+	}
 	if (!(pte->flags & PTE_PRESENT)) {
 		SimPfn pfn = sim_frame_alloc(mm->hm);
 
@@ -288,7 +294,8 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 			continue;
 		}
 		ret = fault_in(mm, pte, hva, write, out_pfn);
-		break;
+		if (ret != -EAGAIN)
+			break;
 	}
 	sim_read_unlock(mm->sched, &mm->mmap_lock, "gup.mmap_unlock");
 	return ret;
@@ -312,7 +319,8 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	notify_start(mm, hva, hva + SIM_PAGE_SIZE);
 	sim_spin_lock(mm->sched, &mm->ptl, "migrate.ptl");
 	SimPfn old_pfn = pte->pfn;
-	gboolean still_mapped = (pte->flags & PTE_PRESENT) != 0;
+	/* another migration or a drop may have got there while the notifier ran */
+	gboolean still_mapped = (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION);
 
 	if (still_mapped)
 		pte->flags |= PTE_MIGRATION;

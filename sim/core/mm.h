@@ -58,7 +58,8 @@ void sim_mm_notify_invalidate_end(SimMm *mm, guint64 start, guint64 end);
  */
 int sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		      gboolean *out_writable);
-/* Peek at the host PTE without faulting: the frame, or SIM_PFN_NONE. */
+/* Peek at the host PTE without faulting: the frame mapped, or SIM_PFN_NONE (also for a page
+ * under migration). */
 SimPfn sim_mm_lookup(const SimMm *mm, guint64 hva);
 /* The host page a frame was last mapped at and which of that page's frames it was (1 for the
  * first): a name for a frame that does not depend on allocation order ("0x7f0000005000#2"). */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 gboolean
@@ -23,6 +24,11 @@ sim_outfile_open(SimOutFile *out, const char *path, GError **error)
 		g_clear_pointer(&out->path, g_free);
 		return FALSE;
 	}
+	/* mkstemp makes the file 0600; give it the mode a plain open() would */
+	mode_t mask = umask(0);
+
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
 	out->fp = fdopen(fd, "w");
 	return TRUE;
 }

@@ -20,15 +20,6 @@ typedef enum {
 	EXIT_ERROR,      /* error already set */
 } ExitReason;
 
-/* VMX exit reasons, for the kvm_exit tracepoint. */
-#define EXIT_REASON_EXCEPTION_NMI 0
-#define EXIT_REASON_HLT 12
-#define EXIT_REASON_VMCALL 18
-#define EXIT_REASON_IO_INSTRUCTION 30
-#define EXIT_REASON_EPT_VIOLATION 48
-#define EXIT_REASON_EPT_MISCONFIG 49
-#define EXIT_REASON_PREEMPTION_TIMER 52
-
 struct SimVcpu {
 	struct kvm *kvm;
 	struct kvm_vcpu *kvcpu;
@@ -51,15 +42,6 @@ struct SimVcpu {
 };
 
 static void
-trace_kvm_exit(SimVcpu *v, guint reason, const char *name, guint64 rip, guint64 info1)
-{
-	sim_log_emit(v->kvm->log, "kvm_exit",
-		     "vcpu %d reason %s rip 0x%" G_GINT64_MODIFIER "x info1 0x%016" G_GINT64_MODIFIER
-		     "x info2 0x%016x intr_info 0x%08x error_code 0x%08x", v->kvcpu->vcpu_id, name,
-		     rip, info1, 0, reason == EXIT_REASON_EXCEPTION_NMI ? 0x80000000u : 0, 0);
-}
-
-static void
 fail(SimVcpu *v, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* The vCPU stops with an error; the run ends. */
@@ -78,14 +60,13 @@ fail(SimVcpu *v, const char *fmt, ...)
 	uc_emu_stop(sim_hw_uc(v->hw));
 }
 
-/* What a hardware EPT violation would put in the exit qualification. */
-static guint64
-ept_violation_qualification(SimHwAccessKind kind, u64 spte)
+guint64
+sim_ept_violation_qualification(gboolean write, gboolean fetch, u64 spte)
 {
 	guint64 qual = EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED;
 
-	qual |= kind == SIM_HW_WRITE ? EPT_VIOLATION_ACC_WRITE :
-		kind == SIM_HW_FETCH ? EPT_VIOLATION_ACC_INSTR : EPT_VIOLATION_ACC_READ;
+	qual |= write ? EPT_VIOLATION_ACC_WRITE : fetch ? EPT_VIOLATION_ACC_INSTR :
+							   EPT_VIOLATION_ACC_READ;
 	if (!(spte & SHADOW_NONPRESENT_VALUE)) {
 		qual |= (spte & VMX_EPT_READABLE_MASK) ? EPT_VIOLATION_PROT_READ : 0;
 		qual |= (spte & VMX_EPT_WRITABLE_MASK) ? EPT_VIOLATION_PROT_WRITE : 0;
@@ -113,13 +94,14 @@ handle_page_fault(SimVcpu *v, guint64 rip)
 
 	kvm_vcpu_srcu_read_lock(v->kvcpu);
 	if (is_mmio_spte(spte)) {
-		trace_kvm_exit(v, EXIT_REASON_EPT_MISCONFIG, "EPT_MISCONFIG", rip, 0);
+		trace_kvm_exit(v->kvcpu, EXIT_REASON_EPT_MISCONFIG, rip, 0);
 		r = kvm_handle_ept_misconfig(v->kvcpu, gpa, rip);
 	} else {
 		SimHwAccessKind kind = sim_hw_access_kind(v->hw, rip, gpa, error_code);
-		guint64 qual = ept_violation_qualification(kind, spte);
+		guint64 qual = sim_ept_violation_qualification(kind == SIM_HW_WRITE,
+							       kind == SIM_HW_FETCH, spte);
 
-		trace_kvm_exit(v, EXIT_REASON_EPT_VIOLATION, "EPT_VIOLATION", rip, qual);
+		trace_kvm_exit(v->kvcpu, EXIT_REASON_EPT_VIOLATION, rip, qual);
 		r = kvm_handle_ept_violation(v->kvcpu, gpa, qual, rip);
 	}
 	kvm_vcpu_srcu_read_unlock(v->kvcpu);
@@ -155,7 +137,7 @@ hook_intr(uc_engine *uc, guint32 intno, void *data)
 	}
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
 
-	trace_kvm_exit(v, EXIT_REASON_EXCEPTION_NMI, "EXCEPTION_NMI", rip, intno);
+	trace_kvm_exit(v->kvcpu, EXIT_REASON_EXCEPTION_NMI, rip, intno);
 	fail(v, "guest raised exception %u at rip 0x%" G_GINT64_MODIFIER "x (%s)", intno, rip, insn);
 }
 
@@ -183,11 +165,10 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 
 	uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RIP, &rip);
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_IO);
-	trace_kvm_exit(v, EXIT_REASON_IO_INSTRUCTION, "IO_INSTRUCTION", rip, port);
+	trace_kvm_exit(v->kvcpu, EXIT_REASON_IO_INSTRUCTION, rip, port);
 	gboolean go_on = v->ops->pio(v->ops_data, v, in, port, size, value);
 
-	sim_log_emit(v->kvm->log, "kvm_pio", "pio_%s at 0x%x size %u count 1 val 0x%x",
-		     in ? "read" : "write", port, size, *value);
+	trace_kvm_pio(v->kvcpu, in, port, size, *value);
 	if (!go_on) {
 		v->exit = EXIT_STOP;
 		uc_emu_stop(sim_hw_uc(v->hw));
@@ -361,11 +342,8 @@ handle_hypercall(SimVcpu *v)
 	uc_reg_read(uc, UC_X86_REG_RDX, &args[2]);
 	uc_reg_read(uc, UC_X86_REG_RSI, &args[3]);
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_HYPERCALL);
-	trace_kvm_exit(v, EXIT_REASON_VMCALL, "VMCALL", v->rip, 0);
-	sim_log_emit(v->kvm->log, "kvm_hypercall",
-		     "nr 0x%" G_GINT64_MODIFIER "x a0 0x%" G_GINT64_MODIFIER "x a1 0x%"
-		     G_GINT64_MODIFIER "x a2 0x%" G_GINT64_MODIFIER "x a3 0x%" G_GINT64_MODIFIER "x",
-		     nr, args[0], args[1], args[2], args[3]);
+	trace_kvm_exit(v->kvcpu, EXIT_REASON_VMCALL, v->rip, 0);
+	trace_kvm_hypercall(v->kvcpu, nr, args);
 	if (nr == 11 /* KVM_HC_SCHED_YIELD */) {
 		ret = 0;
 		sim_yield(v->sched, "vcpu.sched_yield");
@@ -409,7 +387,7 @@ handle_exit(SimVcpu *v, uc_err err)
 	switch (v->exit) {
 	case EXIT_PREEMPT:
 		sim_count(v->kvm->counters, SIM_CTR_EXITS_PREEMPT);
-		trace_kvm_exit(v, EXIT_REASON_PREEMPTION_TIMER, "PREEMPTION_TIMER", v->rip, 0);
+		trace_kvm_exit(v->kvcpu, EXIT_REASON_PREEMPTION_TIMER, v->rip, 0);
 		return TRUE;
 	case EXIT_REQUEST:
 		return TRUE;
@@ -432,7 +410,7 @@ handle_exit(SimVcpu *v, uc_err err)
 	}
 	if (stopped_on_hlt(v)) {
 		sim_count(v->kvm->counters, SIM_CTR_EXITS_HLT);
-		trace_kvm_exit(v, EXIT_REASON_HLT, "HLT", v->rip - 1, 0);
+		trace_kvm_exit(v->kvcpu, EXIT_REASON_HLT, v->rip - 1, 0);
 		return FALSE;
 	}
 	fail(v, "the CPU emulator stopped at rip 0x%" G_GINT64_MODIFIER "x for no known reason",

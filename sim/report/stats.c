@@ -109,13 +109,3 @@ sim_report_stats_json(const SimVmm *vmm, const SimSched *sched, const char *log_
 	g_free(text);
 	return with_nl;
 }
-
-gboolean
-sim_report_write_stats(const char *path, const SimVmm *vmm, const SimSched *sched,
-		       const char *log_digest, GError **error)
-{
-	g_autofree gchar *text = sim_report_stats_json(vmm, sched, log_digest);
-
-	/* g_file_set_contents writes a temporary file and renames it */
-	return g_file_set_contents(path, text, -1, error);
-}

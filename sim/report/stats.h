@@ -10,8 +10,5 @@
 
 /* The stats as JSON text (deterministic: fixed key order, no pointers or times). */
 gchar *sim_report_stats_json(const SimVmm *vmm, const SimSched *sched, const char *log_digest);
-/* Write them to path, atomically. */
-gboolean sim_report_write_stats(const char *path, const SimVmm *vmm, const SimSched *sched,
-				const char *log_digest, GError **error);
 
 #endif

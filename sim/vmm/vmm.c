@@ -341,7 +341,7 @@ sim_vmm_run(SimVmm *vmm, GError **error)
 	if (!sim_sched_run(vmm->sched, error))
 		return FALSE;
 	for (guint i = 0; i < vmm->config.nr_vcpus && !vmm->error; i++)
-		if (sim_vcpu_error(vmm->vcpus[i]))
+		if (vmm->vcpus[i] && sim_vcpu_error(vmm->vcpus[i]))
 			vmm->error = g_strdup_printf("vcpu%u: %s", i, sim_vcpu_error(vmm->vcpus[i]));
 	if (!vmm->error && sim_sched_failed(vmm->sched))
 		vmm->error = g_strdup(sim_sched_failure(vmm->sched));
@@ -422,4 +422,10 @@ sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max)
 		out[n].flags = slots->slots[i]->flags;
 	}
 	return n;
+}
+
+const SimHostEvents *
+sim_vmm_host_events(const SimVmm *vmm)
+{
+	return vmm->host_events;
 }

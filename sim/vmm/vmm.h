@@ -85,6 +85,8 @@ const SimVmmConfig *sim_vmm_config(const SimVmm *vmm);
 SimMm *sim_vmm_mm(const SimVmm *vmm);
 guint64 sim_vmm_ram_hva(const SimVmm *vmm);
 struct kvm *sim_vmm_kvm(const SimVmm *vmm);
+/* The host-events actor of a run with --host-events, or NULL. */
+const SimHostEvents *sim_vmm_host_events(const SimVmm *vmm);
 /* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM). */
 guint sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max);
 /* Write into the data region at offset, as the VMM does through its own mapping. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Self-checking page patterns for the data region: every qword of a page gets a value derived from
- * the page's gpa and a salt, so a page that is lost (reads as zero), stale, poisoned or mapped at the
- * wrong gpa is told apart from an intact one.
+ * the page's gpa and a salt, so a page that is lost (reads as zero), stale, poisoned or mapped at
+ * the wrong gpa is told apart from an intact one.
  */
 #ifndef KVMSIM_WORKLOADS_PATTERN_H
 #define KVMSIM_WORKLOADS_PATTERN_H
@@ -14,15 +14,19 @@
 /* What pattern_check() found, summed over the pages it read. */
 struct pattern_tally {
 	uint64_t pages;    /* pages checked */
-	uint64_t dropped;  /* pages that read as all zero */
-	uint64_t corrupt;  /* pages holding anything else that is not their pattern */
+	uint64_t dropped;  /* pages with zeros where their pattern should be, and nothing else */
+	uint64_t corrupt;  /* pages holding anything that is neither their pattern nor zero */
 	uint64_t checksum; /* over every qword read, in the order read */
 };
 
 /* Write the pattern for salt into nr_pages pages starting at gpa, one 8-byte store per qword. */
 void pattern_fill(uint64_t gpa, uint64_t nr_pages, uint64_t salt);
 
-/* Read nr_pages pages starting at gpa back, classify each, and add the result to tally. */
+/*
+ * Read nr_pages pages starting at gpa back, classify each, and add the result to tally. A page
+ * that is only partly zero still counts as dropped: the host may drop it while it is being written
+ * (the stores before the drop are lost) or read (the rest of the pass reads zeros).
+ */
 void pattern_check(uint64_t gpa, uint64_t nr_pages, uint64_t salt, struct pattern_tally *tally);
 
 /*

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* kvmsim replay TRACE...: run each trace and check every expectation it makes. */
+#include <stdio.h>
+
+#include "sim/cmd.h"
+#include "sim/trace/replay.h"
+
+static const char *
+kind_of(const Trace *trace)
+{
+	return trace->workload ? "full-system" : "exit-level";
+}
+
+int
+kvmsim_cmd_replay(int argc, char **argv)
+{
+	gchar **files = NULL;
+	gchar *log_path = NULL;
+	const GOptionEntry entries[] = {
+		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &log_path,
+		  "Write the event log of the replay to FILE (one TRACE only)", "FILE" },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "TRACE..." },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE... - replay traces");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) traces = g_ptr_array_new_with_free_func((GDestroyNotify)trace_free);
+	guint passed = 0, failed = 0;
+
+	g_option_context_set_summary(ctx, "Replays each TRACE (traces/*.xml, or one written by kvmsim "
+					  "run --record),\nprints PASS or FAIL for every expectation, and "
+					  "exits 0 only if all hold.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		return kvmsim_usage_error("%s", error->message);
+	if (!files || !files[0] || (log_path && files[1])) {
+		g_strfreev(files);
+		g_free(log_path);
+		return kvmsim_usage_error(log_path ? "--log takes exactly one TRACE" :
+						     "replay needs at least one TRACE");
+	}
+	/* every trace is read and checked before any runs */
+	for (guint i = 0; files[i]; i++) {
+		Trace *trace = trace_load(files[i], &error);
+
+		if (!trace) {
+			g_strfreev(files);
+			g_free(log_path);
+			return kvmsim_usage_error("%s", error->message);
+		}
+		g_ptr_array_add(traces, trace);
+	}
+	g_strfreev(files);
+	for (guint i = 0; i < traces->len; i++) {
+		const Trace *trace = g_ptr_array_index(traces, i);
+		TraceReplayReport report;
+
+		printf("%s: %s trace%s%s, %u vCPU%s\n", trace->path, kind_of(trace),
+		       trace->workload ? " of " : "", trace->workload ? trace->workload : "",
+		       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s");
+		if (!trace_replay_logged(trace, log_path, stdout, &report, &error)) {
+			printf("  FAIL  %s\n", error->message);
+			g_clear_error(&error);
+			failed++;
+			continue;
+		}
+		printf("  %u passed, %u failed\n", report.passed, report.failed);
+		if (report.failed)
+			failed++;
+		else
+			passed++;
+	}
+	g_free(log_path);
+	printf("replay: %u passed, %u failed\n", passed, failed);
+	return failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
+}

@@ -1,0 +1,767 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Reading a trace: parse it, validate it against the embedded schema (schema.c), then fill a
+ * Trace element by element, checking what one element can get wrong by itself: numbers that do
+ * not fit, sizes and alignment, actors, and the names of workloads, yield points and counters.
+ * What takes several elements to see (overlapping memslots, unpaired invalidations) is check.c's.
+ * The document is valid when this runs, so every required attribute is there and well-formed.
+ */
+#include "sim/trace/trace-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sim/core/counters.h"
+#include "sim/core/hostmem.h"
+#include "sim/core/points.h"
+#include "workloads/workloads.h"
+
+#define NAME(node) ((const char *)(node)->name)
+#define NR_PARAMS G_N_ELEMENTS(((Trace *)NULL)->params)
+
+typedef struct {
+	const char *path;
+	Trace *trace;
+	GError **error;
+	xmlNode *vm;                       /* the <vm> element */
+	gboolean param_given[NR_PARAMS];
+} Reader;
+
+/* The first error the XML parser reports. */
+typedef struct {
+	gboolean set;
+	int domain;
+	int code;
+	int line;
+	int int1;
+	gchar *message;
+	gchar *str1;
+	gchar *str2;
+} ParseError;
+
+static const char *const access_names[] = { "read", "write", "fetch" };
+static const char *const direction_names[] = { "out", "in" };
+static const char *const boolean_names[] = { "false", "true" };
+static const char *const policy_names[] = {
+	[SIM_POLICY_RANDOM] = "random",
+	[SIM_POLICY_ROUND_ROBIN] = "round-robin",
+	[SIM_POLICY_STEPS] = "steps",
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Parsing
+ */
+
+/* Called with the parser context (its userData): the ParseError hangs off its _private. */
+static void
+on_parse_error(void *data, TraceXmlError *err)
+{
+	ParseError *first = ((xmlParserCtxt *)data)->_private;
+
+	if (err->level < XML_ERR_ERROR || first->set)
+		return;
+	first->set = TRUE;
+	first->domain = err->domain;
+	first->code = err->code;
+	first->line = err->line;
+	first->int1 = err->int1;
+	first->message = g_strchomp(g_strdup(err->message ? err->message : "cannot parse"));
+	first->str1 = g_strdup(err->str1);
+	first->str2 = g_strdup(err->str2);
+}
+
+/* libxml2's words, made plainer for the two mistakes people make most with tags. */
+static gchar *
+parse_message(const ParseError *first)
+{
+	switch (first->code) {
+	case XML_ERR_TAG_NAME_MISMATCH:
+		return g_strdup_printf("</%s> does not close <%s> (opened on line %d)", first->str2,
+				       first->str1, first->int1);
+	case XML_ERR_TAG_NOT_FINISHED:
+		return g_strdup_printf("the file ends inside <%s> (opened on line %d)", first->str1,
+				       first->int1);
+	default:
+		return g_strdup(first->message);
+	}
+}
+
+/* Read and parse path; NULL with the first error if it cannot be read or is not well-formed. */
+static xmlDoc *
+parse_file(const char *path, GError **error)
+{
+	ParseError first = { 0 };
+	xmlParserCtxt *ctxt;
+	struct stat st;
+	xmlDoc *doc;
+	int fd = g_open(path, O_RDONLY, 0);
+
+	if (fd < 0 || (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))) {
+		int err = fd < 0 ? errno : EISDIR;
+
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error, TRACE_ERROR, TRACE_ERROR_IO, "%s: %s", path, g_strerror(err));
+		return NULL;
+	}
+	ctxt = xmlNewParserCtxt();
+	ctxt->sax->serror = on_parse_error;
+	ctxt->_private = &first;
+	doc = xmlCtxtReadFd(ctxt, fd, path, NULL, XML_PARSE_NONET | XML_PARSE_BIG_LINES);
+	xmlFreeParserCtxt(ctxt);
+	close(fd);
+	if (first.set || !doc) {
+		g_autofree gchar *what = first.set ? parse_message(&first) :
+						     g_strdup("cannot parse");
+		TraceError code = first.domain == XML_FROM_IO ? TRACE_ERROR_IO : TRACE_ERROR_SYNTAX;
+
+		trace_set_error(error, code, path, first.line, "%s", what);
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
+	g_free(first.message);
+	g_free(first.str1);
+	g_free(first.str2);
+	return doc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Attributes
+ */
+
+/* A semantic error at the line of node. */
+static gboolean G_GNUC_PRINTF(3, 4)
+fail(Reader *r, xmlNode *node, const char *format, ...)
+{
+	g_autofree gchar *what = NULL;
+	va_list args;
+
+	va_start(args, format);
+	what = g_strdup_vprintf(format, args);
+	va_end(args);
+	trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, xmlGetLineNo(node), "%s", what);
+	return FALSE;
+}
+
+/* Attribute name of node (g_free it), or NULL. */
+static gchar *
+attr(xmlNode *node, const char *name)
+{
+	xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *)name);
+	gchar *copy = g_strdup((const char *)value);
+
+	xmlFree(value);
+	return copy;
+}
+
+/* An error about attribute name of node: "<node> name="value" <what>". */
+static gboolean G_GNUC_PRINTF(4, 5)
+fail_attr(Reader *r, xmlNode *node, const char *name, const char *format, ...)
+{
+	g_autofree gchar *text = attr(node, name);
+	g_autofree gchar *what = NULL;
+	va_list args;
+
+	va_start(args, format);
+	what = g_strdup_vprintf(format, args);
+	va_end(args);
+	return fail(r, node, "<%s> %s=\"%s\" %s", NAME(node), name, text, what);
+}
+
+/* A number as the schema writes it: decimal or 0x-hex; a decimal size may end in K, M or G.
+ * FALSE if it does not fit in 64 bits. */
+static gboolean
+parse_number(const char *text, guint64 *out)
+{
+	guint base = g_str_has_prefix(text, "0x") ? 16 : 10;
+	const char *p = text + (base == 16 ? 2 : 0);
+	guint shift = 0;
+	guint64 v = 0;
+
+	for (; base == 16 ? g_ascii_isxdigit(*p) : g_ascii_isdigit(*p); p++) {
+		guint digit = (guint)g_ascii_xdigit_value(*p);
+
+		if (v > (G_MAXUINT64 - digit) / base)
+			return FALSE;
+		v = v * base + digit;
+	}
+	if (*p)
+		shift = *p == 'K' ? 10 : *p == 'M' ? 20 : 30;
+	if (v > G_MAXUINT64 >> shift)
+		return FALSE;
+	*out = v << shift;
+	return TRUE;
+}
+
+/* Attribute name of node as a number below 2^bits; def if it is absent. */
+static gboolean
+get_number(Reader *r, xmlNode *node, const char *name, guint bits, guint64 def, guint64 *out)
+{
+	g_autofree gchar *text = attr(node, name);
+	guint64 v;
+
+	if (!text) {
+		*out = def;
+		return TRUE;
+	}
+	if (!parse_number(text, &v) || (bits < 64 && v >> bits))
+		return fail_attr(r, node, name, "does not fit in %u bits", bits);
+	*out = v;
+	return TRUE;
+}
+
+/* A size: a non-zero multiple of a page; def if it is absent. */
+static gboolean
+get_size(Reader *r, xmlNode *node, const char *name, guint64 def, guint64 *out)
+{
+	if (!get_number(r, node, name, 64, def, out))
+		return FALSE;
+	if (*out == 0)
+		return fail_attr(r, node, name, "is empty: a size is a non-zero multiple of 4 KiB");
+	if (*out % SIM_PAGE_SIZE)
+		return fail_attr(r, node, name, "is not a multiple of 4 KiB");
+	return TRUE;
+}
+
+/* A page-aligned address (gpa, hva). */
+static gboolean
+get_page_address(Reader *r, xmlNode *node, const char *name, guint64 *out)
+{
+	if (!get_number(r, node, name, 64, 0, out))
+		return FALSE;
+	if (*out % SIM_PAGE_SIZE)
+		return fail_attr(r, node, name, "is not page aligned (4 KiB)");
+	return TRUE;
+}
+
+/* [start, start + size) must end inside the 64-bit address space. */
+static gboolean
+check_range_end(Reader *r, xmlNode *node, const char *name, guint64 start, guint64 size)
+{
+	if (size > G_MAXUINT64 - start)
+		return fail_attr(r, node, name,
+				 "plus the size runs past the end of the address space");
+	return TRUE;
+}
+
+/* The index of name in names: the schema allows no other name there. */
+static guint
+index_of(const char *const *names, guint n, const char *name)
+{
+	for (guint i = 0; i < n; i++)
+		if (names[i] && strcmp(names[i], name) == 0)
+			return i;
+	g_assert_not_reached();
+}
+
+#define INDEX_OF(names, name) index_of(names, G_N_ELEMENTS(names), name)
+
+/* Which of names attribute name has (a token: surrounding spaces do not count); def if absent. */
+static guint
+get_choice(xmlNode *node, const char *name, const char *const *names, guint n, guint def)
+{
+	g_autofree gchar *text = attr(node, name);
+
+	return text ? index_of(names, n, g_strstrip(text)) : def;
+}
+
+#define GET_CHOICE(node, name, names, def) get_choice(node, name, names, G_N_ELEMENTS(names), def)
+
+/* ---------------------------------------------------------------------------------------------
+ * Elements
+ */
+
+/* Who wrote the trace, and the seed of every random choice. */
+static gboolean
+read_header(Reader *r, xmlNode *node)
+{
+	r->trace->kvmsim_version = attr(node, "kvmsim");
+	return get_number(r, node, "seed", 64, 0, &r->trace->seed);
+}
+
+/* A memslot, in <vm> or as an event. */
+static gboolean
+read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
+{
+	guint64 id, flags;
+
+	ms->line = (guint)xmlGetLineNo(node);
+	if (!get_number(r, node, "id", 64, 0, &id) || !get_page_address(r, node, "gpa", &ms->gpa) ||
+	    !get_size(r, node, "size", 0, &ms->size) ||
+	    !get_page_address(r, node, "hva", &ms->hva) ||
+	    !get_number(r, node, "flags", 32, 0, &flags))
+		return FALSE;
+	if (id >= TRACE_MAX_MEMSLOTS)
+		return fail_attr(r, node, "id", "is out of range (0 to %u)",
+				 TRACE_MAX_MEMSLOTS - 1);
+	ms->id = (guint32)id;
+	ms->flags = (guint32)flags;
+	return check_range_end(r, node, "gpa", ms->gpa, ms->size) &&
+	       check_range_end(r, node, "hva", ms->hva, ms->size);
+}
+
+/* The machine: vCPUs, memory, budgets and the memslots it starts with. */
+static gboolean
+read_vm(Reader *r, xmlNode *node)
+{
+	Trace *t = r->trace;
+	guint64 vcpus;
+
+	r->vm = node;
+	t->memslots_line = (guint)xmlGetLineNo(node);
+	if (!get_number(r, node, "vcpus", 64, 0, &vcpus))
+		return FALSE;
+	if (vcpus < 1 || vcpus > TRACE_MAX_VCPUS)
+		return fail_attr(r, node, "vcpus", "is out of range: a VM has 1 to %u vCPUs",
+				 TRACE_MAX_VCPUS);
+	t->nr_vcpus = (guint)vcpus;
+	if (xmlHasProp(node, (const xmlChar *)"mem") && !get_size(r, node, "mem", 0, &t->mem))
+		return FALSE;
+	if (!get_number(r, node, "quantum", 64, 0, &t->quantum) ||
+	    !get_number(r, node, "max-insns", 64, 0, &t->max_insns))
+		return FALSE;
+	trace_for_each_element(child, node) {
+		TraceMemslot ms = { 0 };
+
+		if (!read_memslot(r, child, &ms))
+			return FALSE;
+		g_array_append_val(t->memslots, ms);
+	}
+	return TRUE;
+}
+
+/* One workload parameter: an index below 8, each given once. */
+static gboolean
+read_param(Reader *r, xmlNode *node)
+{
+	guint64 index;
+
+	if (!get_number(r, node, "index", 64, 0, &index))
+		return FALSE;
+	if (index >= NR_PARAMS)
+		return fail_attr(r, node, "index", "is out of range (0 to %u)",
+				 (guint)NR_PARAMS - 1);
+	if (r->param_given[index])
+		return fail_attr(r, node, "index", "is given twice");
+	r->param_given[index] = TRUE;
+	return get_number(r, node, "value", 64, 0, &r->trace->params[index]);
+}
+
+/* A full-system trace: a workload kvmsim knows, run on a machine with memory. */
+static gboolean
+read_workload(Reader *r, xmlNode *node)
+{
+	Trace *t = r->trace;
+	gsize n;
+	const KvmsimWorkload *all = kvmsim_workload_all(&n);
+	TraceNearest near;
+
+	t->workload = attr(node, "name");
+	if (!kvmsim_workload_lookup(t->workload)) {
+		trace_nearest_init(&near, t->workload);
+		for (gsize i = 0; i < n; i++)
+			trace_nearest_add(&near, all[i].name);
+		if (near.best)
+			return fail_attr(r, node, "name", "is not a workload (did you mean '%s'?)",
+					 near.best);
+		return fail_attr(r, node, "name", "is not a workload (kvmsim list shows them)");
+	}
+	if (!t->mem)
+		return fail(r, r->vm, "<vm> has no mem: a full-system trace needs the size of the "
+				      "guest's data region");
+	trace_for_each_element(child, node)
+		if (!read_param(r, child))
+			return FALSE;
+	return TRUE;
+}
+
+/* The kind of event an element of <events> is. */
+static TraceEventKind
+event_kind(xmlNode *node)
+{
+	const char *names[TRACE_EV_COUNT];
+
+	for (guint k = 0; k < TRACE_EV_COUNT; k++)
+		names[k] = trace_event_kind_name(k);
+	return INDEX_OF(names, NAME(node));
+}
+
+/* An actor this machine has: vcpuN (N < vcpus), notifier or vmm. */
+static gboolean
+check_actor(Reader *r, xmlNode *node, const char *actor)
+{
+	guint n = r->trace->nr_vcpus;
+
+	if (trace_actor_valid(r->trace, actor))
+		return TRUE;
+	if (n == 1)
+		return fail(r, node,
+			    "unknown actor '%s' (this VM has 1 vCPU: vcpu0, notifier, vmm)", actor);
+	return fail(r, node,
+		    "unknown actor '%s' (this VM has %u vCPUs: vcpu0-vcpu%u, notifier, vmm)",
+		    actor, n, n - 1);
+}
+
+/* Exits are a vCPU's, host mm events the notifier's, memslot ioctls the vmm's. */
+static gboolean
+check_role(Reader *r, xmlNode *node, const TraceEvent *e)
+{
+	if (trace_event_is_exit(e->kind) && !g_str_has_prefix(e->actor, "vcpu"))
+		return fail(r, node, "<%s> is a vCPU exit: its actor must be a vCPU, not '%s'",
+			    NAME(node), e->actor);
+	if (trace_event_is_host(e->kind) && strcmp(e->actor, "notifier") != 0)
+		return fail(r, node,
+			    "<%s> is a host mm event: its actor must be 'notifier', not '%s'",
+			    NAME(node), e->actor);
+	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
+		return fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
+			    NAME(node), e->actor);
+	return TRUE;
+}
+
+/* A port IO exit. */
+static gboolean
+read_io(Reader *r, xmlNode *node, TraceEvent *e)
+{
+	guint64 port, size, value;
+
+	e->in = GET_CHOICE(node, "direction", direction_names, 0) == 1;
+	if (!get_number(r, node, "port", 16, 0, &port) ||
+	    !get_number(r, node, "size", 8, 0, &size) ||
+	    !get_number(r, node, "value", 32, 0, &value))
+		return FALSE;
+	e->port = (guint16)port;
+	e->io_size = (guint)size;
+	e->value = (guint32)value;
+	return TRUE;
+}
+
+/* A hypercall exit: its number and up to four arguments. */
+static gboolean
+read_hypercall(Reader *r, xmlNode *node, TraceEvent *e)
+{
+	if (!get_number(r, node, "nr", 64, 0, &e->nr))
+		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS(e->args); i++) {
+		char name[] = { 'a', (char)('0' + i), '\0' };
+
+		if (!get_number(r, node, name, 64, 0, &e->args[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* A host mm event on [hva, hva + size); migrate has no size: one page. */
+static gboolean
+read_host_range(Reader *r, xmlNode *node, TraceEvent *e)
+{
+	return get_page_address(r, node, "hva", &e->hva) &&
+	       get_size(r, node, "size", SIM_PAGE_SIZE, &e->size) &&
+	       check_range_end(r, node, "hva", e->hva, e->size);
+}
+
+/* One event, with its actor checked against its kind. */
+static gboolean
+read_event(Reader *r, xmlNode *node)
+{
+	GArray *events = r->trace->events;
+	TraceEvent *e;
+	guint64 id;
+
+	g_array_set_size(events, events->len + 1);
+	e = &g_array_index(events, TraceEvent, events->len - 1);
+	e->kind = event_kind(node);
+	e->line = (guint)xmlGetLineNo(node);
+	e->actor = attr(node, "actor");
+	if (r->trace->workload && trace_event_is_exit(e->kind))
+		return fail(r, node, "<%s> is a vCPU exit: in a full-system trace the guest makes "
+				     "those itself", NAME(node));
+	if (!check_actor(r, node, e->actor) || !check_role(r, node, e) ||
+	    !get_number(r, node, "at", 64, 0, &e->at))
+		return FALSE;
+	switch (e->kind) {
+	case TRACE_EV_EPT_VIOLATION:
+		e->access = GET_CHOICE(node, "access", access_names, 0);
+		return get_number(r, node, "gpa", 64, 0, &e->gpa);
+	case TRACE_EV_HLT:
+		return TRUE;
+	case TRACE_EV_IO:
+		return read_io(r, node, e);
+	case TRACE_EV_HYPERCALL:
+		return read_hypercall(r, node, e);
+	case TRACE_EV_MEMSLOT: {
+		TraceMemslot ms = { 0 };
+
+		if (!read_memslot(r, node, &ms))
+			return FALSE;
+		e->id = ms.id;
+		e->gpa = ms.gpa;
+		e->size = ms.size;
+		e->hva = ms.hva;
+		e->flags = ms.flags;
+		return TRUE;
+	}
+	case TRACE_EV_MEMSLOT_DELETE:
+		if (!get_number(r, node, "id", 64, 0, &id))
+			return FALSE;
+		if (id >= TRACE_MAX_MEMSLOTS)
+			return fail_attr(r, node, "id", "is out of range (0 to %u)",
+					 TRACE_MAX_MEMSLOTS - 1);
+		e->id = (guint32)id;
+		return TRUE;
+	default:
+		return read_host_range(r, node, e);
+	}
+}
+
+/* The events, in document order. */
+static gboolean
+read_events(Reader *r, xmlNode *node)
+{
+	trace_for_each_element(child, node)
+		if (!read_event(r, child))
+			return FALSE;
+	return TRUE;
+}
+
+/* One step: an actor, a yield point it runs to, how many times. */
+static gboolean
+read_step(Reader *r, xmlNode *node)
+{
+	GArray *steps = r->trace->steps;
+	TraceStep *s;
+	guint points;
+	const SimPoint *all = sim_points(&points);
+	TraceNearest near;
+	guint64 count;
+
+	g_array_set_size(steps, steps->len + 1);
+	s = &g_array_index(steps, TraceStep, steps->len - 1);
+	s->line = (guint)xmlGetLineNo(node);
+	s->step.actor = attr(node, "actor");
+	s->step.until = attr(node, "until");
+	if (!check_actor(r, node, s->step.actor))
+		return FALSE;
+	if (!sim_point_known(s->step.until)) {
+		trace_nearest_init(&near, s->step.until);
+		for (guint i = 0; i < points; i++)
+			trace_nearest_add(&near, all[i].name);
+		if (near.best)
+			return fail_attr(r, node, "until",
+					 "is not a yield point (did you mean '%s'?)", near.best);
+		return fail_attr(r, node, "until",
+				 "is not a yield point (kvmsim list --points shows them)");
+	}
+	if (!get_number(r, node, "count", 32, 1, &count))
+		return FALSE;
+	if (count < 1)
+		return fail_attr(r, node, "count",
+				 "is below 1: a step lasts until its actor reaches the point at "
+				 "least once");
+	s->step.count = (guint)count;
+	return TRUE;
+}
+
+/* The policy, and for steps, the steps and what follows them. */
+static gboolean
+read_schedule(Reader *r, xmlNode *node)
+{
+	Trace *t = r->trace;
+
+	t->policy = GET_CHOICE(node, "policy", policy_names, SIM_POLICY_ROUND_ROBIN);
+	t->then = GET_CHOICE(node, "then", policy_names, SIM_POLICY_ROUND_ROBIN);
+	trace_for_each_element(child, node)
+		if (!read_step(r, child))
+			return FALSE;
+	return TRUE;
+}
+
+/* frame="0xHVA#N": the N-th frame mapped at host page HVA, counted from #1. */
+static gboolean
+read_frame(Reader *r, xmlNode *node, TraceExpect *x)
+{
+	g_autofree gchar *text = attr(node, "frame");
+	char *nth;
+	guint64 hva, n;
+
+	if (!text)
+		return TRUE;
+	nth = strchr(text, '#');
+	*nth++ = '\0';
+	if (!parse_number(text, &hva))
+		return fail_attr(r, node, "frame",
+				 "names a host address that does not fit in 64 bits");
+	if (!parse_number(nth, &n) || n > G_MAXUINT)
+		return fail_attr(r, node, "frame",
+				 "has a frame number that does not fit in 32 bits");
+	if (hva % SIM_PAGE_SIZE)
+		return fail_attr(r, node, "frame",
+				 "names host address %s, which is not page aligned", text);
+	if (hva == 0)
+		return fail_attr(r, node, "frame", "names host page 0, which is never mapped");
+	if (n == 0)
+		return fail_attr(r, node, "frame", "counts frames from #1 (the first one mapped)");
+	x->frame_hva = hva;
+	x->frame_nth = (guint)n;
+	return TRUE;
+}
+
+/* What the leaf SPTE of a gfn must be at the end. */
+static gboolean
+read_spte(Reader *r, xmlNode *node, TraceExpect *x)
+{
+	guint64 level;
+
+	x->present = GET_CHOICE(node, "present", boolean_names, 0);
+	x->writable = xmlHasProp(node, (const xmlChar *)"writable") ?
+			      (gint)GET_CHOICE(node, "writable", boolean_names, 0) :
+			      -1;
+	if (!get_number(r, node, "gfn", 64, 0, &x->gfn) ||
+	    !get_number(r, node, "level", 64, 0, &level))
+		return FALSE;
+	if (xmlHasProp(node, (const xmlChar *)"level") && (level < 1 || level > 4))
+		return fail_attr(r, node, "level", "is not a page-table level (1 to 4)");
+	x->level = (gint)level;
+	return read_frame(r, node, x);
+}
+
+/* A counter's final value. */
+static gboolean
+read_counter(Reader *r, xmlNode *node, TraceExpect *x)
+{
+	TraceNearest near;
+	SimCounter id;
+
+	x->counter = attr(node, "name");
+	if (!sim_counter_lookup(x->counter, &id)) {
+		trace_nearest_init(&near, x->counter);
+		for (guint i = 0; i < SIM_CTR_COUNT; i++)
+			trace_nearest_add(&near, sim_counter_name(i));
+		if (near.best)
+			return fail_attr(r, node, "name", "is not a counter (did you mean '%s'?)",
+					 near.best);
+		return fail_attr(r, node, "name",
+				 "is not a counter (docs/trace-format.md lists them)");
+	}
+	return get_number(r, node, "value", 64, 0, &x->value);
+}
+
+/* A log line that must (not) appear, or appear count times. */
+static gboolean
+read_expect_event(Reader *r, xmlNode *node, TraceExpect *x)
+{
+	guint64 count;
+
+	x->match = attr(node, "match");
+	x->count = -1;
+	if (xmlHasProp(node, (const xmlChar *)"present")) {
+		x->want_present = GET_CHOICE(node, "present", boolean_names, 0);
+		return TRUE;
+	}
+	if (!get_number(r, node, "count", 31, 0, &count))
+		return FALSE;
+	x->count = (gint)count;
+	return TRUE;
+}
+
+/* The expectations, each with its line for the report. */
+static gboolean
+read_expect(Reader *r, xmlNode *node)
+{
+	static const char *const kinds[] = {
+		[TRACE_EXPECT_SPTE] = "spte",
+		[TRACE_EXPECT_COUNTER] = "counter",
+		[TRACE_EXPECT_EVENT] = "event",
+		[TRACE_EXPECT_GUEST] = "guest",
+		[TRACE_EXPECT_LOG_HASH] = "log_hash",
+	};
+	GArray *expects = r->trace->expects;
+
+	trace_for_each_element(child, node) {
+		TraceExpect *x;
+		gboolean ok = TRUE;
+
+		g_array_set_size(expects, expects->len + 1);
+		x = &g_array_index(expects, TraceExpect, expects->len - 1);
+		x->line = (guint)xmlGetLineNo(child);
+		x->writable = -1;
+		x->count = -1;
+		x->kind = INDEX_OF(kinds, NAME(child));
+		switch (x->kind) {
+		case TRACE_EXPECT_SPTE:
+			ok = read_spte(r, child, x);
+			break;
+		case TRACE_EXPECT_COUNTER:
+			ok = read_counter(r, child, x);
+			break;
+		case TRACE_EXPECT_EVENT:
+			ok = read_expect_event(r, child, x);
+			break;
+		case TRACE_EXPECT_GUEST:
+			x->result = attr(child, "result");
+			break;
+		case TRACE_EXPECT_LOG_HASH:
+			x->hash = attr(child, "value");
+			break;
+		}
+		if (!ok)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The comment before the root element says what the trace is for; then the root's children. */
+static gboolean
+read_trace(Reader *r, xmlDoc *doc)
+{
+	static const char *const names[] = {
+		"header", "vm", "workload", "events", "schedule", "expect",
+	};
+	static gboolean (*const readers[])(Reader *r, xmlNode *node) = {
+		read_header, read_vm, read_workload, read_events, read_schedule, read_expect,
+	};
+	xmlNode *root = xmlDocGetRootElement(doc);
+
+	for (xmlNode *n = doc->children; n != root; n = n->next) {
+		if (n->type == XML_COMMENT_NODE) {
+			r->trace->comment = g_strdup((const char *)n->content);
+			break;
+		}
+	}
+	trace_for_each_element(child, root)
+		if (!readers[INDEX_OF(names, NAME(child))](r, child))
+			return FALSE;
+	return TRUE;
+}
+
+/* Parse, validate, read element by element, then check across elements. */
+Trace *
+trace_load(const char *path, GError **error)
+{
+	g_autoptr(Trace) trace = NULL;
+	xmlDoc *doc = parse_file(path, error);
+	gboolean ok;
+
+	if (!doc)
+		return NULL;
+	if (!trace_schema_validate(doc, path, error)) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	trace = trace_new();
+	trace->path = g_strdup(path);
+
+	Reader r = { path, trace, error, NULL, { FALSE } };
+
+	ok = read_trace(&r, doc);
+	xmlFreeDoc(doc);
+	if (!ok || !trace_check(trace, error))
+		return NULL;
+	return g_steal_pointer(&trace);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The trace of a finished run: what `kvmsim run --record` writes. */
+#include "sim/trace/replay.h"
+
+#include <string.h>
+
+static const TraceEventKind host_kinds[SIM_HOST_NR_KINDS] = {
+	[SIM_HOST_MIGRATE] = TRACE_EV_MIGRATE,
+	[SIM_HOST_DONTNEED] = TRACE_EV_DONTNEED,
+	[SIM_HOST_AGE] = TRACE_EV_AGE,
+};
+
+static void
+add_expect(Trace *trace, TraceExpect x)
+{
+	g_array_append_val(trace->expects, x);
+}
+
+Trace *
+trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
+	       const char *command_line)
+{
+	const SimVmmConfig *cfg = sim_vmm_config(vmm);
+	Trace *trace = trace_new();
+	SimVmmMemslot slots[8];
+	guint n;
+
+	trace->comment = g_strdup_printf(" Recorded by kvmsim %s: %s\n     Replay with: kvmsim "
+					 "replay FILE ", KVMSIM_VERSION, command_line);
+	trace->kvmsim_version = g_strdup(KVMSIM_VERSION);
+	trace->seed = cfg->seed;
+	trace->nr_vcpus = cfg->nr_vcpus;
+	trace->mem = cfg->mem_size;
+	trace->quantum = cfg->quantum;
+	trace->max_insns = cfg->max_insns;
+	n = sim_vmm_memslots(vmm, slots, G_N_ELEMENTS(slots));
+	for (guint i = 0; i < n; i++) {
+		TraceMemslot ms = { slots[i].id, slots[i].gpa, slots[i].size, slots[i].hva,
+				    slots[i].flags, 0 };
+
+		g_array_append_val(trace->memslots, ms);
+	}
+	trace->workload = g_strdup(cfg->workload);
+	memcpy(trace->params, cfg->params, sizeof(trace->params));
+
+	if (sim_vmm_host_events(vmm)) {
+		const SimHostEvent *done = sim_host_events_done(sim_vmm_host_events(vmm), &n);
+
+		for (guint i = 0; i < n; i++) {
+			TraceEvent e = {
+				.kind = host_kinds[done[i].kind],
+				.actor = g_strdup("notifier"),
+				.at = done[i].at,
+				.hva = done[i].hva,
+				.size = done[i].size,
+			};
+
+			g_array_append_val(trace->events, e);
+		}
+	}
+
+	const SimStep *steps = sim_sched_recorded(sched, &n);
+
+	trace->policy = SIM_POLICY_STEPS;
+	trace->then = SIM_POLICY_ROUND_ROBIN;
+	for (guint i = 0; i < n; i++) {
+		TraceStep step = { { g_strdup(steps[i].actor), g_strdup(steps[i].until),
+				     steps[i].count }, 0 };
+
+		g_array_append_val(trace->steps, step);
+	}
+
+	const SimCounters *counters = sim_vmm_counters(vmm);
+
+	for (guint i = 0; i < SIM_CTR_COUNT; i++)
+		add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_COUNTER,
+						 .counter = g_strdup(sim_counter_name(i)),
+						 .value = counters->v[i] });
+	add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_GUEST,
+					 .result = g_strdup(sim_guest_result_name(
+						 sim_vmm_guest_result(vmm))) });
+	if (log_digest)
+		add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_LOG_HASH,
+						 .hash = g_strdup(log_digest) });
+	return trace;
+}

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Replaying a trace: the machine, one actor per trace actor, the schedule, the expectations. */
+#include "sim/trace/replay.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "mmu/mmu.h"
+#include "mmu/spte.h"
+#include "sim/core/log.h"
+#include "sim/cpu/vcpu.h"
+#include "workloads/abi.h"
+
+/* The events one actor of the trace performs, in order. */
+typedef struct {
+	const Trace *trace;
+	SimVmm *vmm;
+	SimSched *sched;
+	GPtrArray *events; /* const TraceEvent * */
+	int vcpu;          /* vcpuN: N; other actors: -1 */
+	gboolean halted;
+} ReplayActor;
+
+/* One exit of an exit-level vCPU: the guest ran (instantly) and exited for this reason. */
+static void
+replay_exit(ReplayActor *ra, const TraceEvent *e)
+{
+	struct kvm *kvm = sim_vmm_kvm(ra->vmm);
+	struct kvm_vcpu *vcpu = kvm->vcpus[ra->vcpu];
+
+	sim_yield(ra->sched, "vcpu.enter");
+	kvm_vcpu_enter_guest_prepare(vcpu);
+	kvm_vcpu_srcu_read_lock(vcpu);
+	switch (e->kind) {
+	case TRACE_EV_EPT_VIOLATION: {
+		u64 spte = kvm_tdp_mmu_read_spte(vcpu, e->gpa, NULL);
+		u64 qual = sim_ept_violation_qualification(e->access == TRACE_ACCESS_WRITE,
+							   e->access == TRACE_ACCESS_FETCH, spte);
+
+		if (is_mmio_spte(spte)) {
+			trace_kvm_exit(vcpu, EXIT_REASON_EPT_MISCONFIG, 0, 0);
+			kvm_handle_ept_misconfig(vcpu, e->gpa, 0);
+		} else {
+			trace_kvm_exit(vcpu, EXIT_REASON_EPT_VIOLATION, 0, qual);
+			kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
+		}
+		break;
+	}
+	case TRACE_EV_HLT:
+		sim_count(kvm->counters, SIM_CTR_EXITS_HLT);
+		trace_kvm_exit(vcpu, EXIT_REASON_HLT, 0, 0);
+		ra->halted = TRUE;
+		break;
+	case TRACE_EV_IO:
+		sim_count(kvm->counters, SIM_CTR_EXITS_IO);
+		trace_kvm_exit(vcpu, EXIT_REASON_IO_INSTRUCTION, 0, e->port);
+		trace_kvm_pio(vcpu, e->in, e->port, e->io_size, e->in ? 0xffffffffu : e->value);
+		break;
+	case TRACE_EV_HYPERCALL:
+		sim_count(kvm->counters, SIM_CTR_EXITS_HYPERCALL);
+		trace_kvm_exit(vcpu, EXIT_REASON_VMCALL, 0, 0);
+		trace_kvm_hypercall(vcpu, e->nr, e->args);
+		if (e->nr == KVM_HC_SCHED_YIELD)
+			sim_yield(ra->sched, "vcpu.sched_yield");
+		break;
+	default:
+		g_assert_not_reached();
+	}
+	kvm_vcpu_srcu_read_unlock(vcpu);
+}
+
+/* KVM_SET_USER_MEMORY_REGION2 from the VMM, as the trace asks; the result goes to the log. */
+static void
+replay_memslot(ReplayActor *ra, const TraceEvent *e)
+{
+	SimVmm *vmm = ra->vmm;
+	struct kvm_userspace_memory_region2 region = {
+		.slot = e->id,
+		.flags = e->flags,
+		.guest_phys_addr = e->gpa,
+		.memory_size = e->kind == TRACE_EV_MEMSLOT ? e->size : 0,
+		.userspace_addr = e->hva,
+	};
+	int r;
+
+	if (e->kind == TRACE_EV_MEMSLOT && !sim_mm_mmap_anon_at(sim_vmm_mm(vmm), e->hva, e->size,
+								 NULL))
+		r = -EINVAL;
+	else
+		r = kvm_set_memory_region(sim_vmm_kvm(vmm), &region);
+	sim_log_emit(sim_sched_log(ra->sched), "sim_vmm_ioctl",
+		     "KVM_SET_USER_MEMORY_REGION2 slot %u gpa 0x%" G_GINT64_MODIFIER "x size 0x%"
+		     G_GINT64_MODIFIER "x: %d", e->id, region.guest_phys_addr, region.memory_size, r);
+}
+
+/* One event of the notifier or the vmm. */
+static void
+replay_host(ReplayActor *ra, const TraceEvent *e)
+{
+	SimMm *mm = sim_vmm_mm(ra->vmm);
+	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at };
+
+	switch (e->kind) {
+	case TRACE_EV_MIGRATE:
+		sim_host_event_perform(mm, &he);
+		break;
+	case TRACE_EV_DONTNEED:
+		he.kind = SIM_HOST_DONTNEED;
+		sim_host_event_perform(mm, &he);
+		break;
+	case TRACE_EV_AGE:
+		he.kind = SIM_HOST_AGE;
+		sim_host_event_perform(mm, &he);
+		break;
+	case TRACE_EV_MUNMAP:
+		sim_mm_munmap(mm, e->hva, e->size);
+		break;
+	case TRACE_EV_INVALIDATE_START:
+		sim_mm_notify_invalidate_start(mm, e->hva, e->hva + e->size);
+		break;
+	case TRACE_EV_INVALIDATE_END:
+		sim_mm_notify_invalidate_end(mm, e->hva, e->hva + e->size);
+		break;
+	case TRACE_EV_MEMSLOT:
+	case TRACE_EV_MEMSLOT_DELETE:
+		replay_memslot(ra, e);
+		break;
+	default:
+		g_assert_not_reached();
+	}
+}
+
+static void
+replay_actor(SimActor *actor, gpointer data)
+{
+	ReplayActor *ra = data;
+
+	for (guint i = 0; i < ra->events->len && !ra->halted; i++) {
+		const TraceEvent *e = g_ptr_array_index(ra->events, i);
+
+		if (sim_sched_failed(ra->sched))
+			break;
+		if (e->at)
+			sim_sleep_until(ra->sched, e->at);
+		if (ra->vcpu >= 0)
+			replay_exit(ra, e);
+		else
+			replay_host(ra, e);
+	}
+}
+
+/* The union of every guest-physical range the trace's memslots use, as few windows as can be. */
+static GArray *
+windows_of(const Trace *trace)
+{
+	GArray *ranges = g_array_new(FALSE, FALSE, sizeof(SimVmmWindow));
+	GArray *merged = g_array_new(FALSE, FALSE, sizeof(SimVmmWindow));
+
+	for (guint i = 0; i < trace->memslots->len; i++) {
+		const TraceMemslot *ms = &g_array_index(trace->memslots, TraceMemslot, i);
+		SimVmmWindow w = { ms->gpa, ms->size };
+
+		g_array_append_val(ranges, w);
+	}
+	for (guint i = 0; i < trace->events->len; i++) {
+		const TraceEvent *e = &g_array_index(trace->events, TraceEvent, i);
+		SimVmmWindow w = { e->gpa, e->size };
+
+		if (e->kind == TRACE_EV_MEMSLOT)
+			g_array_append_val(ranges, w);
+	}
+	/* sort by start, then merge overlapping or adjacent ranges */
+	for (guint i = 1; i < ranges->len; i++)
+		for (guint j = i; j > 0 && g_array_index(ranges, SimVmmWindow, j - 1).gpa >
+						  g_array_index(ranges, SimVmmWindow, j).gpa; j--) {
+			SimVmmWindow t = g_array_index(ranges, SimVmmWindow, j);
+
+			g_array_index(ranges, SimVmmWindow, j) = g_array_index(ranges, SimVmmWindow, j - 1);
+			g_array_index(ranges, SimVmmWindow, j - 1) = t;
+		}
+	for (guint i = 0; i < ranges->len; i++) {
+		SimVmmWindow w = g_array_index(ranges, SimVmmWindow, i);
+		SimVmmWindow *last = merged->len ?
+			&g_array_index(merged, SimVmmWindow, merged->len - 1) : NULL;
+
+		if (last && w.gpa <= last->gpa + last->size)
+			last->size = MAX(last->size, w.gpa + w.size - last->gpa);
+		else
+			g_array_append_val(merged, w);
+	}
+	g_array_free(ranges, TRUE);
+	return merged;
+}
+
+/* The machine the trace describes. */
+static SimVmm *
+build_machine(const Trace *trace, SimSched *sched, GError **error)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+	g_autoptr(GArray) windows = NULL;
+	g_autoptr(GArray) slots = g_array_new(FALSE, FALSE, sizeof(SimVmmMemslot));
+
+	cfg.nr_vcpus = trace->nr_vcpus;
+	cfg.seed = trace->seed;
+	if (trace->quantum)
+		cfg.quantum = trace->quantum;
+	if (trace->max_insns)
+		cfg.max_insns = trace->max_insns;
+	memcpy(cfg.params, trace->params, sizeof(cfg.params));
+	if (trace->workload) {
+		cfg.workload = trace->workload;
+		cfg.mem_size = trace->mem;
+	} else {
+		cfg.exit_level = TRUE;
+		cfg.workload = "exit-level";
+		for (guint i = 0; i < trace->memslots->len; i++) {
+			const TraceMemslot *ms = &g_array_index(trace->memslots, TraceMemslot, i);
+			SimVmmMemslot s = { ms->id, ms->gpa, ms->size, ms->hva, ms->flags };
+
+			g_array_append_val(slots, s);
+		}
+		windows = windows_of(trace);
+		cfg.memslots = (const SimVmmMemslot *)slots->data;
+		cfg.nr_memslots = slots->len;
+		cfg.windows = (const SimVmmWindow *)windows->data;
+		cfg.nr_windows = windows->len;
+	}
+	SimVmm *vmm = sim_vmm_new(&cfg, sched, error);
+
+	if (!vmm) {
+		g_prefix_error(error, "%s:%u: cannot build the machine: ", trace->path,
+			       trace->memslots_line);
+		return NULL;
+	}
+	return vmm;
+}
+
+/* A full-system trace lists the memslots kvmsim builds for it; they must still be those. */
+static gboolean
+check_machine_memslots(const Trace *trace, SimVmm *vmm, GError **error)
+{
+	SimVmmMemslot built[KVM_USER_MEM_SLOTS];
+	guint n = sim_vmm_memslots(vmm, built, G_N_ELEMENTS(built));
+
+	if (!trace->workload || !trace->memslots->len)
+		return TRUE;
+	for (guint i = 0; i < trace->memslots->len; i++) {
+		const TraceMemslot *ms = &g_array_index(trace->memslots, TraceMemslot, i);
+		gboolean found = FALSE;
+
+		for (guint j = 0; j < n; j++)
+			found |= built[j].id == ms->id && built[j].gpa == ms->gpa &&
+				 built[j].size == ms->size && built[j].hva == ms->hva;
+		if (!found) {
+			g_set_error(error, TRACE_ERROR, TRACE_ERROR_SEMANTIC,
+				    "%s:%u: memslot %u is not the one kvmsim builds for workload %s",
+				    trace->path, ms->line, ms->id, trace->workload);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* One actor per name the events use: vCPUs first, then the others (as in a recorded run). */
+static GPtrArray *
+make_actors(const Trace *trace, SimVmm *vmm, SimSched *sched)
+{
+	GPtrArray *actors = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *names = g_ptr_array_new();
+
+	for (guint i = 0; i < trace->nr_vcpus; i++)
+		g_ptr_array_add(names, g_strdup_printf("vcpu%u", i));
+	g_ptr_array_add(names, g_strdup("notifier"));
+	g_ptr_array_add(names, g_strdup("vmm"));
+	for (guint n = 0; n < names->len; n++) {
+		const char *name = g_ptr_array_index(names, n);
+		ReplayActor *ra = NULL;
+
+		for (guint i = 0; i < trace->events->len; i++) {
+			const TraceEvent *e = &g_array_index(trace->events, TraceEvent, i);
+
+			if (strcmp(e->actor, name) != 0)
+				continue;
+			if (!ra) {
+				ra = g_new0(ReplayActor, 1);
+				ra->trace = trace;
+				ra->vmm = vmm;
+				ra->sched = sched;
+				ra->events = g_ptr_array_new();
+				ra->vcpu = g_str_has_prefix(name, "vcpu") ?
+						   (int)g_ascii_strtoll(name + 4, NULL, 10) : -1;
+				g_ptr_array_add(actors, ra);
+			}
+			g_ptr_array_add(ra->events, (gpointer)e);
+		}
+		if (ra)
+			sim_actor_new(sched, name, replay_actor, ra);
+	}
+	g_ptr_array_free(names, TRUE);
+	return actors;
+}
+
+static void
+free_actors(GPtrArray *actors)
+{
+	for (guint i = 0; i < actors->len; i++)
+		g_ptr_array_free(((ReplayActor *)g_ptr_array_index(actors, i))->events, TRUE);
+	g_ptr_array_free(actors, TRUE);
+}
+
+static guint
+count_matches(const char *log, const char *match)
+{
+	guint n = 0;
+
+	for (const char *p = strstr(log, match); p; p = strstr(p + 1, match))
+		n++;
+	return n;
+}
+
+/* Check one expectation; print its line; TRUE if it holds. */
+static gboolean
+check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimLog *log, FILE *out)
+{
+	g_autofree gchar *what = NULL, *got = NULL;
+	gboolean ok;
+
+	switch (x->kind) {
+	case TRACE_EXPECT_SPTE: {
+		int level;
+		u64 spte = kvm_tdp_mmu_leaf_spte(sim_vmm_kvm(vmm), x->gfn, &level);
+		gboolean present = is_shadow_present_pte(spte);
+		guint64 hva = 0;
+		guint nth = 0;
+
+		if (present)
+			sim_mm_frame_tag(sim_vmm_mm(vmm), spte_to_pfn(spte), &hva, &nth);
+		GString *w = g_string_new(NULL);
+
+		g_string_printf(w, "spte gfn 0x%" G_GINT64_MODIFIER "x %s", x->gfn,
+				x->present ? "present" : "not present");
+		if (x->writable >= 0)
+			g_string_append(w, x->writable ? " writable" : " read-only");
+		if (x->level)
+			g_string_append_printf(w, " level %d", x->level);
+		if (x->frame_hva)
+			g_string_append_printf(w, " frame 0x%" G_GINT64_MODIFIER "x#%u", x->frame_hva,
+					       x->frame_nth);
+		what = g_string_free(w, FALSE);
+		ok = present == x->present;
+		if (present && x->present) {
+			ok &= x->writable < 0 || is_writable_pte(spte) == (gboolean)x->writable;
+			ok &= x->level == 0 || level == x->level;
+			ok &= x->frame_hva == 0 || (hva == x->frame_hva && nth == x->frame_nth);
+		}
+		got = present ? g_strdup_printf("present%s level %d frame 0x%" G_GINT64_MODIFIER
+						"x#%u (spte 0x%" G_GINT64_MODIFIER "x)",
+						is_writable_pte(spte) ? " writable" : " read-only",
+						level, hva, nth, spte) :
+				g_strdup("not present");
+		break;
+	}
+	case TRACE_EXPECT_COUNTER: {
+		SimCounter id;
+		guint64 value = 0;
+
+		if (sim_counter_lookup(x->counter, &id))
+			value = sim_vmm_counters(vmm)->v[id];
+		what = g_strdup_printf("counter %s = %" G_GUINT64_FORMAT, x->counter, x->value);
+		got = g_strdup_printf("%" G_GUINT64_FORMAT, value);
+		ok = value == x->value;
+		break;
+	}
+	case TRACE_EXPECT_EVENT: {
+		guint n = count_matches(sim_log_text(log), x->match);
+
+		if (x->count >= 0)
+			what = g_strdup_printf("event \"%s\" %d time%s", x->match, x->count,
+					       x->count == 1 ? "" : "s");
+		else
+			what = g_strdup_printf("event \"%s\" %s", x->match,
+					       x->want_present ? "present" : "absent");
+		got = g_strdup_printf("%u time%s", n, n == 1 ? "" : "s");
+		ok = x->count >= 0 ? n == (guint)x->count : (n > 0) == x->want_present;
+		break;
+	}
+	case TRACE_EXPECT_GUEST: {
+		const char *result = sim_guest_result_name(sim_vmm_guest_result(vmm));
+
+		what = g_strdup_printf("guest result %s", x->result);
+		got = g_strdup_printf("%s%s%s", result, sim_vmm_error(vmm) ? ": " : "",
+				      sim_vmm_error(vmm) ? sim_vmm_error(vmm) : "");
+		ok = strcmp(result, x->result) == 0;
+		break;
+	}
+	case TRACE_EXPECT_LOG_HASH: {
+		g_autofree gchar *digest = sim_log_digest(log);
+
+		what = g_strdup("log hash");
+		got = g_strdup(digest);
+		ok = strcmp(digest, x->hash) == 0;
+		break;
+	}
+	default:
+		g_assert_not_reached();
+	}
+	if (ok)
+		fprintf(out, "  PASS  %s\n", what);
+	else
+		fprintf(out, "  FAIL  %s: got %s (%s:%u)\n", what, got, trace->path, x->line);
+	return ok;
+}
+
+static gboolean
+needs_log_text(const Trace *trace)
+{
+	for (guint i = 0; i < trace->expects->len; i++)
+		if (g_array_index(trace->expects, TraceExpect, i).kind == TRACE_EXPECT_EVENT)
+			return TRUE;
+	return FALSE;
+}
+
+/* Point a scheduler error at the step of the trace it is about. */
+static void
+locate_schedule_error(const Trace *trace, SimSched *sched, GError **error)
+{
+	guint idx = sim_sched_step_index(sched);
+	guint line = trace->steps->len ?
+			     g_array_index(trace->steps, TraceStep, MIN(idx, trace->steps->len - 1)).line :
+			     0;
+
+	g_prefix_error(error, "%s:%u: ", trace->path, line);
+}
+
+gboolean
+trace_replay(const Trace *trace, FILE *out, TraceReplayReport *report, GError **error)
+{
+	return trace_replay_logged(trace, NULL, out, report, error);
+}
+
+gboolean
+trace_replay_logged(const Trace *trace, const char *log_path, FILE *out,
+		    TraceReplayReport *report, GError **error)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(trace->seed);
+	g_autoptr(SimLog) log = sim_log_new(sched);
+
+	memset(report, 0, sizeof(*report));
+	if (log_path && !sim_log_open_file(log, log_path, error))
+		return FALSE;
+	sim_log_hash(log);
+	if (needs_log_text(trace))
+		sim_log_capture(log);
+	if (trace->policy == SIM_POLICY_STEPS) {
+		g_autofree SimStep *steps = g_new0(SimStep, trace->steps->len);
+
+		for (guint i = 0; i < trace->steps->len; i++)
+			steps[i] = g_array_index(trace->steps, TraceStep, i).step;
+		sim_sched_set_steps(sched, steps, trace->steps->len, trace->then);
+	} else {
+		sim_sched_set_policy(sched, trace->policy);
+	}
+	g_autoptr(SimVmm) vmm = build_machine(trace, sched, error);
+
+	if (!vmm || !check_machine_memslots(trace, vmm, error))
+		return FALSE;
+	GPtrArray *actors = make_actors(trace, vmm, sched);
+	gboolean ran = sim_vmm_run(vmm, error);
+
+	free_actors(actors);
+	if (!ran) {
+		locate_schedule_error(trace, sched, error);
+		sim_log_finish(log, NULL);
+		return FALSE;
+	}
+	if (!sim_log_finish(log, error))
+		return FALSE;
+	for (guint i = 0; i < trace->expects->len; i++) {
+		if (check_expect(trace, &g_array_index(trace->expects, TraceExpect, i), vmm, log, out))
+			report->passed++;
+		else
+			report->failed++;
+	}
+	return TRUE;
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Writing a trace: the schema's element order, two-space indentation, addresses, sizes and flags in
+ * 0x-hex, ids and counts in decimal, optional attributes only where they differ from their default,
+ * and the comment before the root element. The file appears whole or not at all (outfile.h).
+ * Loading what this writes gives back an equal Trace, except that expectations come back grouped
+ * by kind in the schema's order, a step schedule without steps comes back as its then policy, and
+ * a comment with "--" in it comes back with "- -".
+ */
+#include "sim/trace/trace-internal.h"
+
+#include <stdio.h>
+
+#include "sim/core/hostmem.h"
+#include "sim/core/outfile.h"
+
+static const char *const access_names[] = { "read", "write", "fetch" };
+static const char *const policy_names[] = {
+	[SIM_POLICY_RANDOM] = "random",
+	[SIM_POLICY_ROUND_ROBIN] = "round-robin",
+	[SIM_POLICY_STEPS] = "steps",
+};
+
+/* Text as attribute content: markup escaped, and whitespace that attribute normalization would
+ * turn into spaces written as character references. */
+static void
+put_escaped(FILE *fp, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		switch (*p) {
+		case '&':
+			fputs("&amp;", fp);
+			break;
+		case '<':
+			fputs("&lt;", fp);
+			break;
+		case '>':
+			fputs("&gt;", fp);
+			break;
+		case '"':
+			fputs("&quot;", fp);
+			break;
+		case '\t':
+			fputs("&#9;", fp);
+			break;
+		case '\n':
+			fputs("&#10;", fp);
+			break;
+		case '\r':
+			fputs("&#13;", fp);
+			break;
+		default:
+			fputc(*p, fp);
+		}
+	}
+}
+
+/* name="value", escaped. */
+static void
+put_str(FILE *fp, const char *name, const char *value)
+{
+	fprintf(fp, " %s=\"", name);
+	put_escaped(fp, value ? value : "");
+	fputc('"', fp);
+}
+
+/* name="0x..." for addresses, sizes and flags. */
+static void
+put_hex(FILE *fp, const char *name, guint64 value)
+{
+	fprintf(fp, " %s=\"0x%" G_GINT64_MODIFIER "x\"", name, value);
+}
+
+/* name="..." in decimal for ids and counts. */
+static void
+put_dec(FILE *fp, const char *name, guint64 value)
+{
+	fprintf(fp, " %s=\"%" G_GUINT64_FORMAT "\"", name, value);
+}
+
+/* name="true" or name="false". */
+static void
+put_bool(FILE *fp, const char *name, gboolean value)
+{
+	put_str(fp, name, value ? "true" : "false");
+}
+
+/* The attributes of a memslot, in <vm> or as an event. */
+static void
+put_memslot(FILE *fp, guint32 id, guint64 gpa, guint64 size, guint64 hva, guint32 flags)
+{
+	put_dec(fp, "id", id);
+	put_hex(fp, "gpa", gpa);
+	put_hex(fp, "size", size);
+	put_hex(fp, "hva", hva);
+	if (flags)
+		put_hex(fp, "flags", flags);
+}
+
+/* The machine and its initial memslots. */
+static void
+write_vm(FILE *fp, const Trace *t)
+{
+	fputs("  <vm", fp);
+	put_dec(fp, "vcpus", t->nr_vcpus);
+	if (t->mem)
+		put_hex(fp, "mem", t->mem);
+	if (t->quantum)
+		put_dec(fp, "quantum", t->quantum);
+	if (t->max_insns)
+		put_dec(fp, "max-insns", t->max_insns);
+	if (!t->memslots->len) {
+		fputs("/>\n", fp);
+		return;
+	}
+	fputs(">\n", fp);
+	for (guint i = 0; i < t->memslots->len; i++) {
+		const TraceMemslot *ms = &g_array_index(t->memslots, TraceMemslot, i);
+
+		fputs("    <memslot", fp);
+		put_memslot(fp, ms->id, ms->gpa, ms->size, ms->hva, ms->flags);
+		fputs("/>\n", fp);
+	}
+	fputs("  </vm>\n", fp);
+}
+
+/* The workload of a full-system trace, with its non-zero parameters. */
+static void
+write_workload(FILE *fp, const Trace *t)
+{
+	gboolean any = FALSE;
+
+	if (!t->workload)
+		return;
+	fputs("  <workload", fp);
+	put_str(fp, "name", t->workload);
+	for (guint i = 0; i < G_N_ELEMENTS(t->params); i++) {
+		if (!t->params[i])
+			continue;
+		fputs(any ? "    <param" : ">\n    <param", fp);
+		put_dec(fp, "index", i);
+		put_dec(fp, "value", t->params[i]);
+		fputs("/>\n", fp);
+		any = TRUE;
+	}
+	fputs(any ? "  </workload>\n" : "/>\n", fp);
+}
+
+/* One event: its actor, its sleep, and the attributes of its kind. */
+static void
+write_event(FILE *fp, const TraceEvent *e)
+{
+	fprintf(fp, "    <%s", trace_event_kind_name(e->kind));
+	put_str(fp, "actor", e->actor);
+	if (e->at)
+		put_dec(fp, "at", e->at);
+	switch (e->kind) {
+	case TRACE_EV_EPT_VIOLATION:
+		put_hex(fp, "gpa", e->gpa);
+		put_str(fp, "access", access_names[e->access]);
+		break;
+	case TRACE_EV_HLT:
+		break;
+	case TRACE_EV_IO:
+		put_str(fp, "direction", e->in ? "in" : "out");
+		put_hex(fp, "port", e->port);
+		put_dec(fp, "size", e->io_size);
+		if (e->value)
+			put_hex(fp, "value", e->value);
+		break;
+	case TRACE_EV_HYPERCALL:
+		put_dec(fp, "nr", e->nr);
+		for (guint i = 0; i < G_N_ELEMENTS(e->args); i++) {
+			char name[] = { 'a', (char)('0' + i), '\0' };
+
+			if (e->args[i])
+				put_hex(fp, name, e->args[i]);
+		}
+		break;
+	case TRACE_EV_MIGRATE:
+		put_hex(fp, "hva", e->hva);
+		break;
+	case TRACE_EV_MEMSLOT:
+		put_memslot(fp, e->id, e->gpa, e->size, e->hva, e->flags);
+		break;
+	case TRACE_EV_MEMSLOT_DELETE:
+		put_dec(fp, "id", e->id);
+		break;
+	default:
+		put_hex(fp, "hva", e->hva);
+		put_hex(fp, "size", e->size);
+	}
+	fputs("/>\n", fp);
+}
+
+/* The events, in order. */
+static void
+write_events(FILE *fp, const Trace *t)
+{
+	if (!t->events->len) {
+		fputs("  <events/>\n", fp);
+		return;
+	}
+	fputs("  <events>\n", fp);
+	for (guint i = 0; i < t->events->len; i++)
+		write_event(fp, &g_array_index(t->events, TraceEvent, i));
+	fputs("  </events>\n", fp);
+}
+
+/* The policy, and the steps if there are any. */
+static void
+write_schedule(FILE *fp, const Trace *t)
+{
+	fputs("  <schedule", fp);
+	if (t->policy != SIM_POLICY_STEPS || !t->steps->len) {
+		put_str(fp, "policy",
+			policy_names[t->policy == SIM_POLICY_STEPS ? t->then : t->policy]);
+		fputs("/>\n", fp);
+		return;
+	}
+	put_str(fp, "policy", policy_names[SIM_POLICY_STEPS]);
+	put_str(fp, "then", policy_names[t->then]);
+	fputs(">\n", fp);
+	for (guint i = 0; i < t->steps->len; i++) {
+		const SimStep *s = &g_array_index(t->steps, TraceStep, i).step;
+
+		fputs("    <step", fp);
+		put_str(fp, "actor", s->actor);
+		put_str(fp, "until", s->until);
+		if (s->count != 1)
+			put_dec(fp, "count", s->count);
+		fputs("/>\n", fp);
+	}
+	fputs("  </schedule>\n", fp);
+}
+
+/* One expectation, with the optional attributes it checks. */
+static void
+write_expect(FILE *fp, const TraceExpect *x)
+{
+	switch (x->kind) {
+	case TRACE_EXPECT_SPTE:
+		fputs("    <spte", fp);
+		put_hex(fp, "gfn", x->gfn);
+		put_bool(fp, "present", x->present);
+		if (x->writable >= 0)
+			put_bool(fp, "writable", x->writable);
+		if (x->level)
+			put_dec(fp, "level", (guint64)x->level);
+		if (x->frame_hva)
+			fprintf(fp, " frame=\"0x%" G_GINT64_MODIFIER "x#%u\"", x->frame_hva,
+				x->frame_nth);
+		break;
+	case TRACE_EXPECT_COUNTER:
+		fputs("    <counter", fp);
+		put_str(fp, "name", x->counter);
+		put_dec(fp, "value", x->value);
+		break;
+	case TRACE_EXPECT_EVENT:
+		fputs("    <event", fp);
+		put_str(fp, "match", x->match);
+		if (x->count >= 0)
+			put_dec(fp, "count", (guint64)x->count);
+		else
+			put_bool(fp, "present", x->want_present);
+		break;
+	case TRACE_EXPECT_GUEST:
+		fputs("    <guest", fp);
+		put_str(fp, "result", x->result);
+		break;
+	case TRACE_EXPECT_LOG_HASH:
+		fputs("    <log_hash", fp);
+		put_str(fp, "value", x->hash);
+		break;
+	}
+	fputs("/>\n", fp);
+}
+
+/* The comment before the root element. An XML comment cannot hold "--" or end in "-", so a space
+ * goes between such dashes: "kvmsim run --seed 1" is written "kvmsim run - -seed 1". */
+static void
+write_comment(FILE *fp, const char *comment)
+{
+	fputs("<!--", fp);
+	for (const char *p = comment; *p; p++) {
+		if (*p == '-' && p > comment && p[-1] == '-')
+			fputc(' ', fp);
+		fputc(*p, fp);
+	}
+	fputs(g_str_has_suffix(comment, "-") ? " -->\n" : "-->\n", fp);
+}
+
+/* Expectations grouped by kind: the schema wants spte, counter, event, guest, log_hash. */
+static void
+write_expects(FILE *fp, const Trace *t)
+{
+	if (!t->expects->len) {
+		fputs("  <expect/>\n", fp);
+		return;
+	}
+	fputs("  <expect>\n", fp);
+	for (guint kind = TRACE_EXPECT_SPTE; kind <= TRACE_EXPECT_LOG_HASH; kind++) {
+		for (guint i = 0; i < t->expects->len; i++) {
+			const TraceExpect *x = &g_array_index(t->expects, TraceExpect, i);
+
+			if (x->kind == kind)
+				write_expect(fp, x);
+		}
+	}
+	fputs("  </expect>\n", fp);
+}
+
+/* Write the trace to a temporary file, then rename it to path. */
+gboolean
+trace_save(const Trace *trace, const char *path, GError **error)
+{
+	SimOutFile out = { 0 };
+	GError *local = NULL;
+
+	if (!sim_outfile_open(&out, path, &local))
+		goto io_error;
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out.fp);
+	if (trace->comment)
+		write_comment(out.fp, trace->comment);
+	fprintf(out.fp, "<kvmsim-trace format=\"%d\">\n", TRACE_FORMAT_VERSION);
+	fputs("  <header", out.fp);
+	put_str(out.fp, "kvmsim", trace->kvmsim_version);
+	put_dec(out.fp, "seed", trace->seed);
+	fputs(">\n    <mutations/>\n  </header>\n", out.fp);
+	write_vm(out.fp, trace);
+	write_workload(out.fp, trace);
+	write_events(out.fp, trace);
+	write_schedule(out.fp, trace);
+	write_expects(out.fp, trace);
+	fputs("</kvmsim-trace>\n", out.fp);
+	if (sim_outfile_commit(&out, &local))
+		return TRUE;
+io_error:
+	g_set_error_literal(error, TRACE_ERROR, TRACE_ERROR_IO, local->message);
+	g_error_free(local);
+	return FALSE;
+}
