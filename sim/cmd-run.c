@@ -130,9 +130,10 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 	g_autofree gchar *console = g_strstrip(g_strdup(sim_vmm_console(vmm)));
 	gchar *last_line = strrchr(console, '\n');
 
-	printf("kvmsim run %s: %u vcpu%s, %" G_GUINT64_FORMAT " MiB, seed %" G_GUINT64_FORMAT "\n",
-	       cfg->workload, cfg->nr_vcpus, cfg->nr_vcpus == 1 ? "" : "s", cfg->mem_size >> 20,
-	       cfg->seed);
+	g_autofree gchar *mem = g_format_size_full(cfg->mem_size, G_FORMAT_SIZE_IEC_UNITS);
+
+	printf("kvmsim run %s: %u vcpu%s, %s, seed %" G_GUINT64_FORMAT "\n", cfg->workload,
+	       cfg->nr_vcpus, cfg->nr_vcpus == 1 ? "" : "s", mem, cfg->seed);
 	printf("  guest      %s%s%s\n", sim_guest_result_name(sim_vmm_guest_result(vmm)),
 	       *console ? ": " : "", last_line ? last_line + 1 : console);
 	if (sim_vmm_error(vmm))
@@ -188,7 +189,6 @@ kvmsim_cmd_run(int argc, char **argv)
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("WORKLOAD - run a built-in workload");
-	g_autofree gchar *command_line = g_strjoinv(" ", argv);
 	g_autoptr(GError) error = NULL;
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
 	SimPolicy policy;
@@ -273,8 +273,7 @@ kvmsim_cmd_run(int argc, char **argv)
 		}
 	}
 	if (o.record_path) {
-		g_autofree gchar *full = g_strconcat("kvmsim ", command_line, NULL);
-		g_autoptr(Trace) trace = trace_from_run(vmm, sched, digest, full);
+		g_autoptr(Trace) trace = trace_from_run(vmm, sched, digest);
 
 		if (!trace_save(trace, o.record_path, &error)) {
 			fprintf(stderr, "kvmsim: error: --record %s\n", error->message);

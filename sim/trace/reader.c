@@ -63,6 +63,7 @@ static void
 on_parse_error(void *data, TraceXmlError *err)
 {
 	ParseError *first = ((xmlParserCtxt *)data)->_private;
+	const char *message = err->message ? err->message : "cannot parse";
 
 	if (err->level < XML_ERR_ERROR || first->set)
 		return;
@@ -71,7 +72,8 @@ on_parse_error(void *data, TraceXmlError *err)
 	first->code = err->code;
 	first->line = err->line;
 	first->int1 = err->int1;
-	first->message = g_strchomp(g_strdup(err->message ? err->message : "cannot parse"));
+	/* the first line only: some messages go on to quote the document */
+	first->message = g_strndup(message, strcspn(message, "\n"));
 	first->str1 = g_strdup(err->str1);
 	first->str2 = g_strdup(err->str2);
 }
@@ -576,9 +578,22 @@ read_schedule(Reader *r, xmlNode *node)
 
 	t->policy = GET_CHOICE(node, "policy", policy_names, SIM_POLICY_ROUND_ROBIN);
 	t->then = GET_CHOICE(node, "then", policy_names, SIM_POLICY_ROUND_ROBIN);
-	trace_for_each_element(child, node)
+	/* the schema keeps <schedule> flat (a choice of groups makes libxml2's validation of a long
+	 * recorded schedule quadratic), so the pairing of policy and steps is checked here */
+	gboolean steps = t->policy == SIM_POLICY_STEPS;
+	guint n = 0;
+
+	if (!steps && xmlHasProp(node, BAD_CAST "then"))
+		return fail(r, node, "<schedule> takes then only with policy=\"steps\"");
+	trace_for_each_element(child, node) {
+		if (!steps)
+			return fail(r, child, "<step> is only allowed inside <schedule policy=\"steps\">");
 		if (!read_step(r, child))
 			return FALSE;
+		n++;
+	}
+	if (steps && n == 0)
+		return fail(r, node, "<schedule> needs at least one <step>");
 	return TRUE;
 }
 

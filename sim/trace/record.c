@@ -17,16 +17,26 @@ add_expect(Trace *trace, TraceExpect x)
 }
 
 Trace *
-trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
-	       const char *command_line)
+trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 {
 	const SimVmmConfig *cfg = sim_vmm_config(vmm);
 	Trace *trace = trace_new();
 	SimVmmMemslot slots[8];
 	guint n;
 
-	trace->comment = g_strdup_printf(" Recorded by kvmsim %s: %s\n     Replay with: kvmsim "
-					 "replay FILE ", KVMSIM_VERSION, command_line);
+	GString *events = g_string_new(NULL);
+
+	for (guint k = 0; k < SIM_HOST_NR_KINDS; k++)
+		if (cfg->host_events.count[k])
+			g_string_append_printf(events, "%s%s=%u", events->len ? "," : "",
+					       sim_host_event_name(k), cfg->host_events.count[k]);
+	trace->comment = g_strdup_printf(" Recorded by kvmsim %s: workload %s, %u vCPUs, mem %"
+					 G_GUINT64_FORMAT " bytes, seed %" G_GUINT64_FORMAT
+					 ", quantum %" G_GUINT64_FORMAT ", host events %s.\n"
+					 "     Replay it with: kvmsim replay FILE ", KVMSIM_VERSION,
+					 cfg->workload, cfg->nr_vcpus, cfg->mem_size, cfg->seed,
+					 cfg->quantum, events->len ? events->str : "none");
+	g_string_free(events, TRUE);
 	trace->kvmsim_version = g_strdup(KVMSIM_VERSION);
 	trace->seed = cfg->seed;
 	trace->nr_vcpus = cfg->nr_vcpus;

@@ -266,7 +266,7 @@ static GPtrArray *
 make_actors(const Trace *trace, SimVmm *vmm, SimSched *sched)
 {
 	GPtrArray *actors = g_ptr_array_new_with_free_func(g_free);
-	GPtrArray *names = g_ptr_array_new();
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 
 	for (guint i = 0; i < trace->nr_vcpus; i++)
 		g_ptr_array_add(names, g_strdup_printf("vcpu%u", i));

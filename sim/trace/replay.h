@@ -32,7 +32,6 @@ gboolean trace_replay_logged(const Trace *trace, const char *log_path, FILE *out
 
 /* The full-system trace of a finished run: its machine, workload, host events, the schedule it
  * took, and as expectations its counters, the guest's verdict and the log hash. */
-Trace *trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
-		      const char *command_line);
+Trace *trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest);
 
 #endif

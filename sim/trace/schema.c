@@ -294,8 +294,17 @@ explain(TraceGrammar *g, const FirstError *first, long *out_line)
 		return why;
 	if (first->code == XML_RELAXNG_ERR_ELEMWRONG ||
 	    (first->code == XML_RELAXNG_ERR_EXTRACONTENT &&
-	     g_strcmp0(first->str2, NAME(node)) == 0))
-		return explain_position(g, node);
+	     g_strcmp0(first->str2, NAME(node)) == 0)) {
+		why = explain_position(g, node);
+		/* libxml2 sometimes blames the sibling before the element at fault */
+		for (xmlNode *next = trace_element_at(node->next); !why && next;
+		     next = trace_element_at(next->next)) {
+			why = explain_element(g, next);
+			if (why)
+				*out_line = xmlGetLineNo(next);
+		}
+		return why;
+	}
 	if (first->code == XML_RELAXNG_ERR_TEXTWRONG ||
 	    (first->code == XML_RELAXNG_ERR_EXTRACONTENT && g_strcmp0(first->str2, "text") == 0))
 		return g_strdup_printf("text is not allowed inside <%s>", NAME(node));
@@ -309,6 +318,24 @@ explain(TraceGrammar *g, const FirstError *first, long *out_line)
 		}
 	}
 	return explain_missing(g, node);
+}
+
+/* Some errors name an element but carry no node and line 0 ("Element spte failed to validate
+ * attributes"): blame the first element of that name that has something wrong with it. */
+static xmlNode *
+find_element_at_fault(TraceGrammar *g, xmlNode *node, const char *name)
+{
+	for (node = trace_element_at(node); node; node = trace_element_at(node->next)) {
+		g_autofree gchar *why = NULL;
+		xmlNode *found;
+
+		if (strcmp(NAME(node), name) == 0)
+			why = explain_element(g, node);
+		found = why ? node : find_element_at_fault(g, node->children, name);
+		if (found)
+			return found;
+	}
+	return NULL;
 }
 
 /* libxml2's message, reworded where its words mislead. */
@@ -366,16 +393,18 @@ trace_schema_validate(xmlDoc *doc, const char *path, GError **error)
 	if (rc == 0)
 		return TRUE;
 
-	long line = first.node ? xmlGetLineNo(first.node) : first.line;
+	long line = first.line;
 	g_autofree gchar *why = NULL;
+	TraceGrammar g = { 0 };
 
+	trace_grammar_load(&g);
+	if (!first.node && first.str1)
+		first.node = find_element_at_fault(&g, doc->children, first.str1);
 	if (first.node) {
-		TraceGrammar g = { 0 };
-
-		trace_grammar_load(&g);
+		line = xmlGetLineNo(first.node);
 		why = explain(&g, &first, &line);
-		trace_grammar_clear(&g);
 	}
+	trace_grammar_clear(&g);
 	if (!why)
 		why = first.set ? reword(&first) : g_strdup("cannot validate (libxml2 failed)");
 	trace_set_error(error, TRACE_ERROR_SCHEMA, path, line, "%s", why);
