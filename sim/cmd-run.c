@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* kvmsim run WORKLOAD: build the machine, run it, report. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,10 +100,15 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **
 		return FALSE;
 	for (guint i = 0; o->params && o->params[i]; i++) {
 		g_auto(GStrv) kv = g_strsplit(o->params[i], "=", 2);
-		guint64 index, value;
+		guint64 index, value = 0;
+		gchar *end = NULL;
 
+		if (kv[0] && kv[1] && g_ascii_isdigit(kv[1][0])) {
+			errno = 0;
+			value = g_ascii_strtoull(kv[1], &end, 0);
+		}
 		if (!kv[0] || !kv[1] || !g_ascii_string_to_unsigned(kv[0], 10, 0, 7, &index, NULL) ||
-		    !g_ascii_string_to_unsigned(kv[1], 0, 0, G_MAXUINT64, &value, NULL)) {
+		    !end || *end || errno) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 				    "--param %s: must be INDEX=VALUE with INDEX from 0 to 7",
 				    o->params[i]);

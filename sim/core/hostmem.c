@@ -24,7 +24,8 @@ typedef struct {
 	guint64 gpa;
 	guint64 size;
 	guint8 *buf;
-	SimPfn *holder; /* per page */
+	SimPfn *holder;  /* per page */
+	guint8 *touched; /* per page: it has held a frame (else it still reads as mmap's zeros) */
 } RamWindow;
 
 struct SimHostMem {
@@ -93,6 +94,7 @@ sim_hostmem_free(SimHostMem *hm)
 
 			munmap(w->buf, w->size);
 			munmap(w->holder, (w->size / SIM_PAGE_SIZE) * sizeof(SimPfn));
+			g_free(w->touched);
 		}
 		g_array_free(hm->windows, TRUE);
 	}
@@ -325,7 +327,8 @@ sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error
 			return FALSE;
 		}
 	}
-	RamWindow w = { gpa, size, reserve(size), reserve((size / SIM_PAGE_SIZE) * sizeof(SimPfn)) };
+	RamWindow w = { gpa, size, reserve(size), reserve((size / SIM_PAGE_SIZE) * sizeof(SimPfn)),
+			NULL };
 
 	if (!w.buf || !w.holder) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
@@ -337,6 +340,7 @@ sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error
 		return FALSE;
 	}
 	memset(w.holder, 0xff, (size / SIM_PAGE_SIZE) * sizeof(SimPfn)); /* SIM_PFN_NONE */
+	w.touched = g_malloc0(size / SIM_PAGE_SIZE);
 	guint pos = 0;
 
 	while (pos < hm->windows->len && g_array_index(hm->windows, RamWindow, pos).gpa < gpa)
@@ -400,10 +404,14 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		ow->holder[(f->resident_gpa - ow->gpa) / SIM_PAGE_SIZE] = SIM_PFN_NONE;
 		f->zero = FALSE;
 	}
-	if (f->zero)
+	guint8 *touched = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
+
+	/* a page that never held a frame still reads as zeros: leave it for the guest to touch */
+	if (f->zero && *touched)
 		memset(page, 0, SIM_PAGE_SIZE);
-	else
+	else if (!f->zero)
 		memcpy(page, storage_of(hm, pfn), SIM_PAGE_SIZE);
+	*touched = 1;
 	f->zero = FALSE;
 	f->resident_gpa = page_gpa;
 	*holder = pfn;

@@ -236,15 +236,38 @@ hw_insn_fill(SimHw *hw, HwInsnInfo *info, guint64 rip)
 		info->flags |= HW_INSN_SOLE_ACCESS;
 }
 
-/* The cache slot for rip, filled on a miss. */
+/*
+ * The first of the two ways a key may live in, in a cache of size entries. A full 64-bit mixer
+ * (the splitmix64 finalizer): keys that differ only in a few low bits, such as the blocks of one
+ * loop, must not share a set.
+ */
+static guint
+hw_cache_set(guint64 key, guint size)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	key ^= key >> 33;
+	key *= 0xc4ceb9fe1a85ec53ull;
+	key ^= key >> 33;
+	return (guint)key & (size - 2);
+}
+
+/* The cache slot for rip, filled on a miss (two ways; a miss replaces the other way than the
+ * one that hit last). */
 static HwInsnInfo *
 hw_insn_lookup(SimHw *hw, guint64 rip)
 {
-	guint slot = (guint)((rip * 0x9e3779b97f4a7c15ull) >> 55) & (HW_INSN_CACHE_SIZE - 1);
-	HwInsnInfo *info = &hw->insns[slot];
+	guint set = hw_cache_set(rip, HW_INSN_CACHE_SIZE);
+	HwInsnInfo *info = &hw->insns[set];
 
-	if (G_UNLIKELY(info->rip != rip))
-		hw_insn_fill(hw, info, rip);
+	if (G_LIKELY(info->rip == rip))
+		return info;
+	if (G_LIKELY(hw->insns[set + 1].rip == rip))
+		return &hw->insns[set + 1];
+	/* move the way used more recently to the front, fill the back */
+	hw->insns[set + 1] = *info;
+	info = &hw->insns[set];
+	hw_insn_fill(hw, info, rip);
 	return info;
 }
 
@@ -426,12 +449,14 @@ hw_count_insns(SimHw *hw, guint64 addr, guint32 size)
 guint32
 sim_hw_block_insns(SimHw *hw, guint64 addr, guint32 size)
 {
-	guint64 key = addr ^ ((guint64)size << 48);
-	guint slot = (guint)((key * 0x9e3779b97f4a7c15ull) >> 54) & (HW_BLOCK_CACHE_SIZE - 1);
-	HwBlockInfo *block = &hw->blocks[slot];
+	guint set = hw_cache_set(addr ^ ((guint64)size << 48), HW_BLOCK_CACHE_SIZE);
+	HwBlockInfo *block = &hw->blocks[set];
 
 	if (G_LIKELY(block->addr == addr && block->size == size))
 		return block->insns;
+	if (G_LIKELY(hw->blocks[set + 1].addr == addr && hw->blocks[set + 1].size == size))
+		return hw->blocks[set + 1].insns;
+	hw->blocks[set + 1] = *block;
 	block->addr = addr;
 	block->size = size;
 	block->insns = size ? hw_count_insns(hw, addr, size) : 0;

@@ -75,7 +75,7 @@ outputs() {
 	echo "--stats $base/case$((n + 1))/stats.json --log $base/case$((n + 1))/run.log"
 }
 
-echo "1..15"
+echo "1..21"
 
 # shellcheck disable=SC2046 # outputs() is meant to split into words (no spaces in $base)
 usage_error "unknown workload is a usage error" run no-such-workload $(outputs)
@@ -96,6 +96,73 @@ usage_error "unknown command is a usage error" frobnicate $(outputs)
 usage_error "--log in a missing directory is a usage error and writes no stats" \
 	run touch --mem 1M --stats "$base/case$((n + 1))/stats.json" \
 	--log "$base/case$((n + 1))/missing/run.log"
+
+usage_error "--stats in a missing directory is a usage error before the run" \
+	run touch --mem 1M --stats "$base/case$((n + 1))/missing/stats.json"
+usage_error "--record in a missing directory is a usage error before the run" \
+	run touch --mem 1M --record "$base/case$((n + 1))/missing/t.xml"
+
+# A trace with an error on line 14 is rejected as FILE:14: ..., status 2, and --log writes nothing.
+fresh_dir
+cat >"$base/bad.xml" <<'TRACE'
+<?xml version="1.0" encoding="UTF-8"?>
+<kvmsim-trace format="1">
+  <header kvmsim="0.1.0" seed="1">
+    <mutations/>
+  </header>
+  <vm vcpus="1">
+    <memslot id="0" gpa="0x0" size="1M" hva="0x7f0000000000"/>
+  </vm>
+  <events>
+    <ept_violation actor="vcpu0" gpa="0x5000" access="write"/>
+  </events>
+  <schedule policy="steps">
+    <step actor="vcpu0" until="vcpu.enter"/>
+    <step actor="vcpu9" until="exit"/>
+  </schedule>
+  <expect/>
+</kvmsim-trace>
+TRACE
+(cd "$dir" && "$kvmsim" replay "$base/bad.xml" --log "$dir/replay.log" >"$base/out" 2>"$base/err")
+status=$?
+first=$(head -n 1 "$base/err")
+case "$status:$(wc -l <"$base/err" | tr -d ' '):$first:$(ls -A "$dir")" in
+"2:1:kvmsim: error: $base/bad.xml:14: unknown actor 'vcpu9'"*:)
+	ok "a trace with an error on line 14 is reported as FILE:14, status 2, nothing written" ;;
+*)
+	not_ok "a trace with an error on line 14 is reported as FILE:14, status 2, nothing written" \
+		"status $status, stderr: $first, left: $(ls -A "$dir")" ;;
+esac
+
+# A recorded run replays with every expectation met; an edited expectation fails the replay.
+fresh_dir
+(cd "$dir" && "$kvmsim" run touch --vcpus 2 --mem 1M --seed 5 --host-events migrate=16 \
+	--record t.xml >"$base/out" 2>"$base/err")
+status=$?
+if [ "$status" -ne 0 ] || [ ! -s "$dir/t.xml" ]; then
+	not_ok "run --record writes a trace" "status $status" "$(cat "$base/err")"
+else
+	ok "run --record writes a trace"
+fi
+(cd "$dir" && "$kvmsim" replay t.xml >"$base/out" 2>"$base/err")
+status=$?
+if [ "$status" -eq 0 ] && grep -q "PASS  log hash" "$base/out" &&
+	grep -q "^replay: 1 passed, 0 failed" "$base/out"; then
+	ok "the recorded trace replays to the same log hash"
+else
+	not_ok "the recorded trace replays to the same log hash" "status $status" \
+		"$(grep -v PASS "$base/out")"
+fi
+sed 's|<counter name="faults.fixed" value="\([0-9]*\)"/>|<counter name="faults.fixed" value="1\1"/>|' \
+	"$dir/t.xml" >"$dir/edited.xml"
+(cd "$dir" && "$kvmsim" replay edited.xml >"$base/out" 2>"$base/err")
+status=$?
+if [ "$status" -eq 1 ] && grep -q "FAIL  counter faults.fixed" "$base/out"; then
+	ok "an edited expectation makes the replay fail with status 1"
+else
+	not_ok "an edited expectation makes the replay fail with status 1" "status $status" \
+		"$(grep -v PASS "$base/out")"
+fi
 
 # kvmsim list names the workloads, touch and stress among them.
 fresh_dir
