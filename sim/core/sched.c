@@ -40,6 +40,7 @@ struct SimActor {
 
 struct SimSched {
 	GPtrArray *actors;       /* SimActor *, creation order */
+	guint live;              /* actors that have not returned */
 	SimActor *current;       /* NULL in main */
 	ucontext_t main_ctx;
 	SimFiber main_fiber;
@@ -173,6 +174,7 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 	makecontext(&actor->ctx, (void (*)(void))actor_trampoline, 2, (unsigned int)p,
 		    (unsigned int)(p >> 32));
 	g_ptr_array_add(sched->actors, actor);
+	sched->live++;
 	return actor;
 }
 
@@ -422,6 +424,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 	sim_fiber_finish_switch(&actor->stack.fiber);
 	actor->fn(actor, actor->data);
 	actor->state = ACTOR_FINISHED;
+	sched->live--;
 	if (sched->recording) {
 		SimStep step = { g_strdup(actor->name), g_strdup(SIM_POINT_EXIT), 1 };
 
@@ -508,6 +511,12 @@ sim_yield(SimSched *sched, const char *point)
 	if (!cur)
 		return; /* set-up code outside every actor */
 	sched->now++;
+	/* alone (no other actor alive, nothing recorded or followed): nobody to switch to */
+	if (sched->live == 1 && !sched->recording && sched->policy != SIM_POLICY_STEPS &&
+	    !sched->failure) {
+		sched->last_point = point;
+		return;
+	}
 	count_arrival(sched, point);
 	/* an invariant failed or the schedule broke: unwind to the caller, abandoning the actors */
 	if (sched->error || sched->failure)
