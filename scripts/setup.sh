@@ -16,6 +16,6 @@ kvmsim_setup() {
 		$sudo apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 	fi
-	[ -f build/build.ninja ] || meson setup build >/dev/null
+	[ -f build/build.ninja ] || meson setup build -Dwerror=true >/dev/null
 	meson compile -C build >/dev/null
 }

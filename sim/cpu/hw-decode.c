@@ -75,6 +75,7 @@ hw_decode_init(SimHw *hw, GError **error)
 		hw->insns[i].rip = HW_NO_ADDR;
 	for (i = 0; i < HW_BLOCK_CACHE_SIZE; i++)
 		hw->blocks[i].addr = HW_NO_ADDR;
+	hw->last_block.addr = HW_NO_ADDR;
 	return hw_cs_open(&hw->cs, &hw->insn, TRUE, error) &&
 	       hw_cs_open(&hw->cs_count, &hw->insn_count, FALSE, error);
 }
@@ -120,6 +121,7 @@ hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size)
 		    hw_ranges_overlap(block->addr, block->size, gpa, size))
 			block->addr = HW_NO_ADDR;
 	}
+	hw->last_block.addr = HW_NO_ADDR;
 }
 
 /*
@@ -449,17 +451,24 @@ hw_count_insns(SimHw *hw, guint64 addr, guint32 size)
 guint32
 sim_hw_block_insns(SimHw *hw, guint64 addr, guint32 size)
 {
+	/* a hot loop is one block: remember the last one before hashing */
+	if (G_LIKELY(hw->last_block.addr == addr && hw->last_block.size == size))
+		return hw->last_block.insns;
+
 	guint set = hw_cache_set(addr ^ ((guint64)size << 48), HW_BLOCK_CACHE_SIZE);
 	HwBlockInfo *block = &hw->blocks[set];
 
-	if (G_LIKELY(block->addr == addr && block->size == size))
+	if (G_LIKELY(block->addr == addr && block->size == size)) {
+		hw->last_block = *block;
 		return block->insns;
+	}
 	if (G_LIKELY(hw->blocks[set + 1].addr == addr && hw->blocks[set + 1].size == size))
 		return hw->blocks[set + 1].insns;
 	hw->blocks[set + 1] = *block;
 	block->addr = addr;
 	block->size = size;
 	block->insns = size ? hw_count_insns(hw, addr, size) : 0;
+	hw->last_block = *block;
 	return block->insns;
 }
 

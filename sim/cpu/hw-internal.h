@@ -63,6 +63,7 @@ struct SimHw {
 	cs_insn *insn_count; /* scratch for cs_disasm_iter() on cs_count */
 	HwInsnInfo insns[HW_INSN_CACHE_SIZE];
 	HwBlockInfo blocks[HW_BLOCK_CACHE_SIZE];
+	HwBlockInfo last_block; /* the block asked for last, checked first */
 };
 
 /*
