@@ -58,7 +58,7 @@ kvmsim_cmd_replay(int argc, char **argv)
 		printf("%s: %s trace%s%s, %u vCPU%s\n", trace->path, kind_of(trace),
 		       trace->workload ? " of " : "", trace->workload ? trace->workload : "",
 		       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s");
-		if (!trace_replay_logged(trace, log_path, stdout, &report, &error)) {
+		if (!trace_replay(trace, log_path, stdout, &report, &error)) {
 			printf("  FAIL  %s\n", error->message);
 			g_clear_error(&error);
 			failed++;

@@ -110,12 +110,6 @@ sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCorruptH
 	hm->hook_data = data;
 }
 
-guint64
-sim_hostmem_nr_frames(const SimHostMem *hm)
-{
-	return hm->nr_frames;
-}
-
 static SimFrame *
 frame_of(const SimHostMem *hm, SimPfn pfn)
 {

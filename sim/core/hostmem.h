@@ -49,7 +49,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimHostMem, sim_hostmem_free)
 
 void sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCorruptHook on_corrupt,
 			   gpointer data);
-guint64 sim_hostmem_nr_frames(const SimHostMem *hm);
 
 /* A zero-filled frame, or SIM_PFN_NONE when the arena is exhausted. */
 SimPfn sim_frame_alloc(SimHostMem *hm);

@@ -178,18 +178,6 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 	return actor;
 }
 
-const char *
-sim_actor_name(const SimActor *actor)
-{
-	return actor->name;
-}
-
-guint
-sim_actor_index(const SimActor *actor)
-{
-	return actor->index;
-}
-
 static gboolean
 actor_runnable(const SimSched *sched, const SimActor *actor)
 {
@@ -647,12 +635,6 @@ sim_sched_now(const SimSched *sched)
 	return sched->now;
 }
 
-SimActor *
-sim_sched_current(const SimSched *sched)
-{
-	return sched->current;
-}
-
 const char *
 sim_sched_current_name(const SimSched *sched)
 {
@@ -669,12 +651,6 @@ SimLog *
 sim_sched_log(const SimSched *sched)
 {
 	return sched->log;
-}
-
-guint64
-sim_sched_seed(const SimSched *sched)
-{
-	return sched->seed;
 }
 
 guint64

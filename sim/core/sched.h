@@ -66,8 +66,6 @@ void sim_sched_set_recording(SimSched *sched, gboolean on);
 /* A new actor; it first runs when the scheduler picks it. Actors are never freed before the
  * scheduler. */
 SimActor *sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data);
-const char *sim_actor_name(const SimActor *actor);
-guint sim_actor_index(const SimActor *actor);
 
 /* Run the actors until every one has returned. FALSE on deadlock or a schedule that cannot be
  * followed. Called once, from outside any actor. */
@@ -87,13 +85,11 @@ gboolean sim_sched_failed(const SimSched *sched);
 const char *sim_sched_failure(const SimSched *sched);
 
 guint64 sim_sched_now(const SimSched *sched);
-SimActor *sim_sched_current(const SimSched *sched);
 /* Who holds a lock taken now: the running actor, or a token for set-up code outside actors. */
 gconstpointer sim_sched_self(const SimSched *sched);
 /* Name of the running actor, or "main" outside every actor. */
 const char *sim_sched_current_name(const SimSched *sched);
 SimLog *sim_sched_log(const SimSched *sched);
-guint64 sim_sched_seed(const SimSched *sched);
 /* Number of context switches so far. */
 guint64 sim_sched_switches(const SimSched *sched);
 

@@ -456,22 +456,10 @@ sim_vcpu_request_stop(SimVcpu *v)
 	v->stop_requested = TRUE;
 }
 
-struct kvm_vcpu *
-sim_vcpu_kvm_vcpu(SimVcpu *v)
-{
-	return v->kvcpu;
-}
-
 int
 sim_vcpu_id(const SimVcpu *v)
 {
 	return v->kvcpu->vcpu_id;
-}
-
-guint64
-sim_vcpu_instructions(const SimVcpu *v)
-{
-	return v->insns;
 }
 
 const char *

@@ -66,9 +66,7 @@ SimActor *sim_vcpu_start(SimVcpu *vcpu, SimSched *sched);
 /* Ask the vCPU to stop at its next exit (the guest ended the run, or another vCPU failed). */
 void sim_vcpu_request_stop(SimVcpu *vcpu);
 
-struct kvm_vcpu *sim_vcpu_kvm_vcpu(SimVcpu *vcpu);
 int sim_vcpu_id(const SimVcpu *vcpu);
-guint64 sim_vcpu_instructions(const SimVcpu *vcpu);
 /* Why the vCPU stopped abnormally (a guest fault, a KVM_RUN error, the budget), or NULL. */
 const char *sim_vcpu_error(const SimVcpu *vcpu);
 

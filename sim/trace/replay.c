@@ -353,10 +353,11 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimLog *log,
 			ok &= x->level == 0 || level == x->level;
 			ok &= x->frame_hva == 0 || (hva == x->frame_hva && nth == x->frame_nth);
 		}
-		got = present ? g_strdup_printf("present%s level %d frame 0x%" G_GINT64_MODIFIER
-						"x#%u (spte 0x%" G_GINT64_MODIFIER "x)",
-						is_writable_pte(spte) ? " writable" : " read-only",
-						level, hva, nth, spte) :
+		g_autofree gchar *described = spte_describe(spte, level);
+
+		got = present ? g_strdup_printf("level %d frame 0x%" G_GINT64_MODIFIER "x#%u: %s "
+						"(0x%" G_GINT64_MODIFIER "x)", level, hva, nth,
+						described, spte) :
 				g_strdup("not present");
 		break;
 	}
@@ -433,14 +434,8 @@ locate_schedule_error(const Trace *trace, SimSched *sched, GError **error)
 }
 
 gboolean
-trace_replay(const Trace *trace, FILE *out, TraceReplayReport *report, GError **error)
-{
-	return trace_replay_logged(trace, NULL, out, report, error);
-}
-
-gboolean
-trace_replay_logged(const Trace *trace, const char *log_path, FILE *out,
-		    TraceReplayReport *report, GError **error)
+trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayReport *report,
+	     GError **error)
 {
 	g_autoptr(SimSched) sched = sim_sched_new(trace->seed);
 	g_autoptr(SimLog) log = sim_log_new(sched);

@@ -21,14 +21,13 @@ typedef struct {
 } TraceReplayReport;
 
 /*
- * Replay trace and print one line per expectation ("PASS ..." / "FAIL ... (FILE:LINE)") to out.
- * FALSE with a "FILE:LINE: ..." error if it cannot be run to the end (a machine that cannot be
- * built, a schedule the run does not follow): that is a failure too.
+ * Replay trace and print one line per expectation ("PASS ..." / "FAIL ... (FILE:LINE)") to out;
+ * with a log_path, also write the replay's event log there (atomically). FALSE with a
+ * "FILE:LINE: ..." error if it cannot be run to the end (a machine that cannot be built, a
+ * schedule the run does not follow): that is a failure too.
  */
-gboolean trace_replay(const Trace *trace, FILE *out, TraceReplayReport *report, GError **error);
-/* The same, also writing the replay's event log to log_path (atomically). */
-gboolean trace_replay_logged(const Trace *trace, const char *log_path, FILE *out,
-			     TraceReplayReport *report, GError **error);
+gboolean trace_replay(const Trace *trace, const char *log_path, FILE *out,
+		      TraceReplayReport *report, GError **error);
 
 /* The full-system trace of a finished run: its machine, workload, host events, the schedule it
  * took, and as expectations its counters, the guest's verdict and the log hash. */
