@@ -17,6 +17,8 @@ typedef struct {
 	guint8 zero;          /* content is all zero; storage not written yet */
 	guint8 free_on_put;   /* freed while pinned: free when the last reference goes */
 	guint32 refs;         /* transient pins (GUP) */
+	guint32 map_nth;      /* which frame of the host page at map_hva it is; 0: never mapped */
+	guint64 map_hva;
 	guint64 resident_gpa; /* GPA page holding the content, or G_MAXUINT64 */
 } SimFrame;
 
@@ -187,6 +189,7 @@ sim_frame_alloc(SimHostMem *hm)
 	f->zero = TRUE;
 	f->refs = 0;
 	f->free_on_put = FALSE;
+	f->map_nth = 0;
 	f->resident_gpa = NO_GPA;
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_ALLOCATED);
@@ -260,6 +263,27 @@ sim_frame_allocated(const SimHostMem *hm, SimPfn pfn)
 	if (pfn < SIM_PFN_BASE || pfn - SIM_PFN_BASE >= hm->nr_frames)
 		return FALSE;
 	return frame_of(hm, pfn)->state == FRAME_ALLOCATED;
+}
+
+void
+sim_frame_set_mapping(SimHostMem *hm, SimPfn pfn, guint64 hva, guint32 nth)
+{
+	SimFrame *f = frame_of(hm, pfn);
+
+	f->map_hva = hva;
+	f->map_nth = nth;
+}
+
+gboolean
+sim_frame_mapping(const SimHostMem *hm, SimPfn pfn, guint64 *out_hva, guint *out_nth)
+{
+	const SimFrame *f = frame_of(hm, pfn);
+
+	if (!f->map_nth)
+		return FALSE;
+	*out_hva = f->map_hva;
+	*out_nth = f->map_nth;
+	return TRUE;
 }
 
 guint32

@@ -60,6 +60,10 @@ void sim_frame_put(SimHostMem *hm, SimPfn pfn);
 guint sim_frame_refs(const SimHostMem *hm, SimPfn pfn);
 gboolean sim_frame_allocated(const SimHostMem *hm, SimPfn pfn);
 guint32 sim_frame_gen(const SimHostMem *hm, SimPfn pfn);
+/* Where a frame is mapped in a process (page->mapping and ->index in the kernel): the host page
+ * and which of that page's frames it is (1 for the first). */
+void sim_frame_set_mapping(SimHostMem *hm, SimPfn pfn, guint64 hva, guint32 nth);
+gboolean sim_frame_mapping(const SimHostMem *hm, SimPfn pfn, guint64 *out_hva, guint *out_nth);
 /* Content accessors; they follow the frame to the GPA page that holds it. */
 void sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len);
 void sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint len);

@@ -43,14 +43,7 @@ struct SimMm {
 	guint64 next_hva;
 	SimRwlock mmap_lock;
 	SimSpinlock ptl;     /* one page-table lock for the whole mm (split PTLs not modeled) */
-	GHashTable *frame_tags; /* pfn -> FrameTag of the last mapping of that frame (lookups only) */
 };
-
-/* Which host page a frame was mapped at, and the how-manieth frame of that page it was. */
-typedef struct {
-	guint64 hva;
-	guint32 nth;
-} FrameTag;
 
 SimMm *
 sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters)
@@ -63,7 +56,6 @@ sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters)
 	mm->vmas = g_array_new(FALSE, TRUE, sizeof(Vma));
 	mm->notifiers = g_array_new(FALSE, TRUE, sizeof(Notifier));
 	mm->next_hva = SIM_MM_MMAP_BASE;
-	mm->frame_tags = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	mm->mmap_lock.name = "mmap_lock";
 	mm->ptl.name = "ptl";
 	return mm;
@@ -78,7 +70,6 @@ sim_mm_free(SimMm *mm)
 		g_free(g_array_index(mm->vmas, Vma, i).ptes);
 	g_array_free(mm->vmas, TRUE);
 	g_array_free(mm->notifiers, TRUE);
-	g_hash_table_destroy(mm->frame_tags);
 	g_free(mm);
 }
 
@@ -204,28 +195,15 @@ notify_end(SimMm *mm, guint64 start, guint64 end)
 static void
 pte_install(SimMm *mm, HostPte *pte, guint64 hva, SimPfn pfn)
 {
-	gint64 *key = g_new(gint64, 1);
-	FrameTag *tag = g_new(FrameTag, 1);
-
 	pte->pfn = pfn;
 	pte->frames++;
-	*key = (gint64)pfn;
-	tag->hva = hva & ~(guint64)(SIM_PAGE_SIZE - 1);
-	tag->nth = pte->frames;
-	g_hash_table_replace(mm->frame_tags, key, tag);
+	sim_frame_set_mapping(mm->hm, pfn, hva & ~(guint64)(SIM_PAGE_SIZE - 1), pte->frames);
 }
 
 gboolean
 sim_mm_frame_tag(const SimMm *mm, SimPfn pfn, guint64 *out_hva, guint *out_nth)
 {
-	gint64 key = (gint64)pfn;
-	const FrameTag *tag = g_hash_table_lookup(mm->frame_tags, &key);
-
-	if (!tag)
-		return FALSE;
-	*out_hva = tag->hva;
-	*out_nth = tag->nth;
-	return TRUE;
+	return sim_frame_mapping(mm->hm, pfn, out_hva, out_nth);
 }
 
 static gboolean
