@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* sim/core: frames, quarantine, residency in GPA pages, counters and the page-table pool. */
+#include "tests/unit/core-support.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Host memory
+ */
+
+
+typedef struct {
+	guint frees;
+	SimPfn freed;
+	guint corrupts;
+	SimPfn corrupt_pfn;
+	guint corrupt_offset;
+} HookLog;
+
+static void
+on_free(gpointer data, SimPfn pfn)
+{
+	HookLog *h = data;
+
+	h->frees++;
+	h->freed = pfn;
+}
+
+static void
+on_corrupt(gpointer data, SimPfn pfn, guint offset)
+{
+	HookLog *h = data;
+
+	h->corrupts++;
+	h->corrupt_pfn = pfn;
+	h->corrupt_offset = offset;
+}
+
+static SimHostMem *
+hostmem_new(guint64 nr_frames, guint quarantine, HookLog *hooks)
+{
+	g_autoptr(GError) error = NULL;
+	SimHostMem *hm = sim_hostmem_new(nr_frames, quarantine, NULL, &error);
+
+	ck_assert_msg(hm != NULL, "%s", error ? error->message : "");
+	ck_assert(sim_hostmem_add_window(hm, WINDOW_GPA, WINDOW_SIZE, &error));
+	if (hooks)
+		sim_hostmem_set_hooks(hm, on_free, on_corrupt, hooks);
+	return hm;
+}
+
+/* Is every byte of buf equal to byte? */
+START_TEST(new_frame_reads_zeros)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 4, NULL);
+	SimPfn pfn = sim_frame_alloc(hm);
+
+	ck_assert(sim_frame_allocated(hm, pfn));
+	ck_assert(frame_is_filled_with(hm, pfn, 0));
+}
+END_TEST
+
+START_TEST(reused_frame_reads_zeros_not_its_old_content)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 0, NULL);
+	SimPfn pfn = sim_frame_alloc(hm);
+	guint32 gen = sim_frame_gen(hm, pfn);
+
+	sim_frame_write(hm, pfn, 100, "secret", 6);
+	sim_frame_free(hm, pfn);
+	ck_assert_uint_eq(sim_frame_alloc(hm), pfn); /* no quarantine: it comes straight back */
+	ck_assert_uint_eq(sim_frame_gen(hm, pfn), gen + 1);
+	ck_assert(frame_is_filled_with(hm, pfn, 0));
+}
+END_TEST
+
+START_TEST(freed_frame_is_poisoned_in_its_storage)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 4, NULL);
+	SimPfn pfn = sim_frame_alloc(hm);
+
+	sim_frame_write(hm, pfn, 0, "data", 4);
+	sim_frame_free(hm, pfn);
+	ck_assert(!sim_frame_allocated(hm, pfn));
+	ck_assert(frame_is_filled_with(hm, pfn, SIM_POISON_FREE));
+}
+END_TEST
+
+START_TEST(freed_frame_poisons_the_gpa_page_that_holds_it_and_clears_the_holder)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 4, NULL);
+	SimPfn pfn = sim_frame_alloc(hm);
+	guint64 gpa = WINDOW_GPA + 3 * SIM_PAGE_SIZE;
+
+	sim_hostmem_make_resident(hm, gpa, pfn);
+	sim_frame_write(hm, pfn, 0, "data", 4);
+	ck_assert_int_eq(memcmp(sim_hostmem_gpa_ptr(hm, gpa), "data", 4), 0);
+	sim_frame_free(hm, pfn);
+	ck_assert(all_bytes(sim_hostmem_gpa_ptr(hm, gpa), SIM_PAGE_SIZE, SIM_POISON_FREE));
+	ck_assert_uint_eq(sim_hostmem_resident(hm, gpa), SIM_PFN_NONE);
+	ck_assert_uint_eq(sim_frame_resident_gpa(hm, pfn), G_MAXUINT64);
+	ck_assert(frame_is_filled_with(hm, pfn, SIM_POISON_FREE));
+}
+END_TEST
+
+START_TEST(write_after_free_is_reported_once_the_frame_leaves_quarantine)
+{
+	HookLog hooks = { 0 };
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
+	SimPfn victim = sim_frame_alloc(hm);
+	SimPfn other = sim_frame_alloc(hm);
+
+	sim_frame_free(hm, victim);
+	sim_frame_write(hm, victim, 123, "x", 1); /* the use after free */
+	sim_frame_free(hm, other);                /* pushes victim out of the quarantine */
+	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+	ck_assert_uint_eq(hooks.corrupts, 1);
+	ck_assert_uint_eq(hooks.corrupt_pfn, victim);
+	ck_assert_uint_eq(hooks.corrupt_offset, 123);
+}
+END_TEST
+
+START_TEST(untouched_frame_comes_out_of_quarantine_unreported)
+{
+	HookLog hooks = { 0 };
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
+	SimPfn victim = sim_frame_alloc(hm);
+	SimPfn other = sim_frame_alloc(hm);
+
+	sim_frame_free(hm, victim);
+	sim_frame_free(hm, other);
+	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+	ck_assert_uint_eq(hooks.corrupts, 0);
+}
+END_TEST
+
+START_TEST(making_a_frame_resident_writes_the_previous_one_back_and_loads_the_new_one)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 4, NULL);
+	SimPfn first = sim_frame_alloc(hm);
+	SimPfn second = sim_frame_alloc(hm);
+	guint64 gpa = WINDOW_GPA + SIM_PAGE_SIZE;
+	guint8 buf[8];
+
+	sim_frame_write(hm, first, 0, "first", 6);
+	sim_frame_write(hm, second, 0, "second", 7);
+	sim_hostmem_make_resident(hm, gpa, first);
+	ck_assert_str_eq((const char *)sim_hostmem_gpa_ptr(hm, gpa), "first");
+	/* the guest writes through the GPA page */
+	memcpy(sim_hostmem_gpa_ptr(hm, gpa), "FIRST", 6);
+	sim_hostmem_make_resident(hm, gpa, second);
+	ck_assert_str_eq((const char *)sim_hostmem_gpa_ptr(hm, gpa), "second");
+	ck_assert_uint_eq(sim_hostmem_resident(hm, gpa), second);
+	ck_assert_uint_eq(sim_frame_resident_gpa(hm, first), G_MAXUINT64);
+	ck_assert_uint_eq(sim_frame_resident_gpa(hm, second), gpa);
+	sim_frame_read(hm, first, 0, buf, 6);
+	ck_assert_str_eq((const char *)buf, "FIRST");
+}
+END_TEST
+
+START_TEST(frame_pinned_by_get_is_freed_only_at_the_last_put)
+{
+	HookLog hooks = { 0 };
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 4, &hooks);
+	SimPfn pfn = sim_frame_alloc(hm);
+
+	sim_frame_get(hm, pfn);
+	sim_frame_get(hm, pfn);
+	sim_frame_write(hm, pfn, 0, "pinned", 6);
+	sim_frame_free(hm, pfn);
+	ck_assert(sim_frame_allocated(hm, pfn));
+	sim_frame_put(hm, pfn);
+	ck_assert(sim_frame_allocated(hm, pfn));
+	ck_assert_uint_eq(hooks.frees, 0);
+	ck_assert(!frame_is_filled_with(hm, pfn, SIM_POISON_FREE));
+	sim_frame_put(hm, pfn);
+	ck_assert(!sim_frame_allocated(hm, pfn));
+	ck_assert_uint_eq(hooks.frees, 1);
+	ck_assert_uint_eq(hooks.freed, pfn);
+	ck_assert(frame_is_filled_with(hm, pfn, SIM_POISON_FREE));
+}
+END_TEST
+
+START_TEST(allocation_fails_when_the_arena_is_exhausted)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(3, 4, NULL);
+
+	for (guint i = 0; i < 3; i++)
+		ck_assert_uint_ne(sim_frame_alloc(hm), SIM_PFN_NONE);
+	ck_assert_uint_eq(sim_frame_alloc(hm), SIM_PFN_NONE);
+}
+END_TEST
+
+START_TEST(quarantine_gives_way_when_the_arena_is_exhausted)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(2, 8, NULL);
+	SimPfn first = sim_frame_alloc(hm);
+
+	ck_assert_uint_ne(sim_frame_alloc(hm), SIM_PFN_NONE);
+	sim_frame_free(hm, first);
+	ck_assert_uint_eq(sim_frame_alloc(hm), first);
+	ck_assert_uint_eq(sim_frame_alloc(hm), SIM_PFN_NONE);
+}
+END_TEST
+
+/* A fixed script of allocations and frees; the pfns handed out, as text. */
+static gchar *
+allocation_script(void)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(16, 2, NULL);
+	GString *out = g_string_new(NULL);
+	SimPfn p[8];
+
+	for (guint i = 0; i < 4; i++)
+		p[i] = sim_frame_alloc(hm);
+	sim_frame_free(hm, p[1]);
+	sim_frame_free(hm, p[0]);
+	sim_frame_free(hm, p[2]); /* quarantine holds 2: p[1] leaves it first */
+	for (guint i = 4; i < 8; i++)
+		p[i] = sim_frame_alloc(hm);
+	for (guint i = 0; i < 8; i++)
+		g_string_append_printf(out, "%s0x%" G_GINT64_MODIFIER "x", i ? " " : "", p[i]);
+	return g_string_free(out, FALSE);
+}
+
+START_TEST(allocation_order_is_deterministic_and_reuses_frames_fifo)
+{
+	g_autofree gchar *first = allocation_script();
+	g_autofree gchar *second = allocation_script();
+
+	ck_assert_str_eq(first, second);
+	/* four fresh frames; p[1], pushed out of the quarantine by the third free, comes back
+	 * first; then fresh frames again, while p[0] and p[2] wait in the quarantine */
+	ck_assert_str_eq(first, "0x80000 0x80001 0x80002 0x80003 0x80001 0x80004 0x80005 0x80006");
+}
+END_TEST
+
+
+/* ---------------------------------------------------------------------------------------------
+ * Counters and the page-table pool
+ */
+
+START_TEST(every_counter_name_looks_up_to_its_counter)
+{
+	for (guint i = 0; i < SIM_CTR_COUNT; i++) {
+		SimCounter id;
+
+		ck_assert_msg(sim_counter_lookup(sim_counter_name(i), &id), "%s", sim_counter_name(i));
+		ck_assert_uint_eq(id, i);
+	}
+	SimCounter id;
+
+	ck_assert(!sim_counter_lookup("host.migrat", &id));
+	ck_assert_str_eq(sim_counter_name(SIM_CTR_HOST_MIGRATE), "host.migrate");
+}
+END_TEST
+
+START_TEST(ptpool_hands_out_fixed_addresses_and_reuses_released_pages_fifo)
+{
+	g_autoptr(SimPtPool) pool = sim_ptpool_new(3, NULL);
+	guint64 pa[5];
+	guint64 *va[5];
+
+	for (guint i = 0; i < 3; i++) {
+		va[i] = sim_ptpool_alloc(pool, &pa[i]);
+		ck_assert_ptr_nonnull(va[i]);
+		ck_assert_uint_eq(pa[i], SIM_PT_BASE + i * SIM_PAGE_SIZE);
+		ck_assert_ptr_eq(sim_ptpool_va(pool, pa[i]), va[i]);
+		ck_assert_uint_eq(sim_ptpool_pa(pool, va[i] + 7), pa[i]);
+	}
+	ck_assert_ptr_null(sim_ptpool_alloc(pool, &pa[3]));
+	ck_assert_uint_eq(sim_ptpool_in_use(pool), 3);
+	sim_ptpool_set_owner(pool, pa[2], pool);
+	sim_ptpool_release(pool, pa[2]);
+	sim_ptpool_release(pool, pa[0]);
+	ck_assert_ptr_null(sim_ptpool_owner(pool, pa[2]));
+	ck_assert_ptr_nonnull(sim_ptpool_alloc(pool, &pa[3]));
+	ck_assert_ptr_nonnull(sim_ptpool_alloc(pool, &pa[4]));
+	ck_assert_uint_eq(pa[3], pa[2]);
+	ck_assert_uint_eq(pa[4], pa[0]);
+	ck_assert_ptr_null(sim_ptpool_va(pool, SIM_PT_BASE + 3 * SIM_PAGE_SIZE));
+}
+END_TEST
+
+static Suite *
+hostmem_suite(void)
+{
+	Suite *s = suite_create("hostmem");
+	TCase *tc;
+
+	tc = tcase_create("hostmem");
+	tcase_add_test(tc, new_frame_reads_zeros);
+	tcase_add_test(tc, reused_frame_reads_zeros_not_its_old_content);
+	tcase_add_test(tc, freed_frame_is_poisoned_in_its_storage);
+	tcase_add_test(tc, freed_frame_poisons_the_gpa_page_that_holds_it_and_clears_the_holder);
+	tcase_add_test(tc, write_after_free_is_reported_once_the_frame_leaves_quarantine);
+	tcase_add_test(tc, untouched_frame_comes_out_of_quarantine_unreported);
+	tcase_add_test(tc, making_a_frame_resident_writes_the_previous_one_back_and_loads_the_new_one);
+	tcase_add_test(tc, frame_pinned_by_get_is_freed_only_at_the_last_put);
+	tcase_add_test(tc, allocation_fails_when_the_arena_is_exhausted);
+	tcase_add_test(tc, quarantine_gives_way_when_the_arena_is_exhausted);
+	tcase_add_test(tc, allocation_order_is_deterministic_and_reuses_frames_fifo);
+		suite_add_tcase(s, tc);
+	tc = tcase_create("tables");
+	tcase_add_test(tc, every_counter_name_looks_up_to_its_counter);
+	tcase_add_test(tc, ptpool_hands_out_fixed_addresses_and_reuses_released_pages_fifo);
+		suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return core_run_suite(hostmem_suite());
+}

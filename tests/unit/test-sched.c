@@ -1,0 +1,686 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* sim/core: the scheduler (policies, steps, recording, sleep, failure) and its locks. */
+#include "tests/unit/core-support.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Scheduler
+ */
+
+START_TEST(same_seed_gives_a_byte_identical_log)
+{
+	g_autofree gchar *first = run_three(42, SIM_POLICY_RANDOM, FALSE, NULL);
+	g_autofree gchar *second = run_three(42, SIM_POLICY_RANDOM, FALSE, NULL);
+
+	ck_assert_ptr_nonnull(strstr(first, "sim_switch: "));
+	ck_assert_str_eq(first, second);
+}
+END_TEST
+
+static int
+compare_words(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The words of text, sorted: the same events in any order give the same string. */
+static gchar *
+sorted_words(const char *text)
+{
+	g_auto(GStrv) words = g_strsplit(text, " ", -1);
+
+	qsort(words, g_strv_length(words), sizeof(*words), compare_words);
+	return g_strjoinv(" ", words);
+}
+
+START_TEST(different_seed_gives_a_different_interleaving)
+{
+	g_autofree gchar *one = run_three(1, SIM_POLICY_RANDOM, FALSE, NULL);
+	g_autofree gchar *two = run_three(2, SIM_POLICY_RANDOM, FALSE, NULL);
+	g_autofree gchar *one_events = log_events(one);
+	g_autofree gchar *two_events = log_events(two);
+	g_autofree gchar *one_sorted = sorted_words(one_events);
+	g_autofree gchar *two_sorted = sorted_words(two_events);
+
+	ck_assert_str_ne(one_events, two_events);
+	ck_assert_str_eq(one_sorted, two_sorted); /* the same events, in another order */
+}
+END_TEST
+
+START_TEST(round_robin_runs_actors_in_creation_order_at_each_yield)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Script script = { sched, three_points };
+
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "a", script_actor, &script);
+	sim_actor_new(sched, "b", script_actor, &script);
+	sim_actor_new(sched, "c", script_actor, &script);
+	run_or_abort(sched);
+	g_autofree gchar *events = log_events(sim_log_text(log));
+
+	ck_assert_str_eq(events, "a@p1 b@p1 c@p1 a@p2 b@p2 c@p2 a@p3 b@p3 c@p3 a@end b@end c@end");
+	sim_log_free(log);
+}
+END_TEST
+
+static const char *const xyxy_points[] = { "x", "y", "x", "y", NULL };
+static const char *const xy_points[] = { "x", "y", NULL };
+
+START_TEST(explicit_steps_are_followed_exactly_with_counts_and_exit)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Script a = { sched, xyxy_points };
+	Script b = { sched, xy_points };
+	const SimStep steps[] = {
+		{ "a", "x", 2 },             /* through x, y, and stop at the second x */
+		{ "b", "x", 1 },
+		{ "a", SIM_POINT_EXIT, 1 },  /* past y to the end */
+		{ "b", SIM_POINT_EXIT, 1 },
+	};
+
+	sim_actor_new(sched, "a", script_actor, &a);
+	sim_actor_new(sched, "b", script_actor, &b);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	run_or_abort(sched);
+	g_autofree gchar *events = log_events(sim_log_text(log));
+
+	ck_assert_str_eq(events, "a@x a@y a@x b@x a@y a@end b@y b@end");
+	sim_log_free(log);
+}
+END_TEST
+
+START_TEST(recorded_schedule_replays_to_the_identical_log)
+{
+	SimSched *recorder;
+	g_autofree gchar *original = run_three(7, SIM_POLICY_RANDOM, TRUE, &recorder);
+	guint n_steps;
+	const SimStep *steps = sim_sched_recorded(recorder, &n_steps);
+	SimLog *log;
+	/* another seed: the steps alone must decide */
+	g_autoptr(SimSched) replay = sched_with_log(12345, &log);
+	Script script = { replay, three_points };
+
+	ck_assert_uint_gt(n_steps, 3);
+	sim_sched_set_steps(replay, steps, n_steps, SIM_POLICY_ROUND_ROBIN);
+	sim_sched_free(recorder);
+	sim_actor_new(replay, "a", script_actor, &script);
+	sim_actor_new(replay, "b", script_actor, &script);
+	sim_actor_new(replay, "c", script_actor, &script);
+	run_or_abort(replay);
+	ck_assert_str_eq(sim_log_text(log), original);
+	sim_log_free(log);
+}
+END_TEST
+
+START_TEST(step_naming_an_unknown_actor_is_a_schedule_error)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	g_autoptr(GError) error = NULL;
+	Script script = { sched, three_points };
+	const SimStep steps[] = { { "ghost", "p1", 1 } };
+
+	sim_actor_new(sched, "a", script_actor, &script);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(sched, &error));
+	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_SCHEDULE));
+	ck_assert_str_eq(error->message, "schedule step 1 names unknown actor 'ghost'");
+	ck_assert_str_eq(sim_log_text(log), ""); /* nobody ran */
+	sim_log_free(log);
+}
+END_TEST
+
+START_TEST(step_for_an_actor_that_finishes_first_is_a_schedule_error)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	g_autoptr(GError) error = NULL;
+	Script script = { sched, three_points };
+	const SimStep steps[] = { { "a", "p9", 1 } };
+
+	sim_actor_new(sched, "a", script_actor, &script);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(sched, &error));
+	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_SCHEDULE));
+	ck_assert_str_eq(error->message, "schedule step 1: a finished before reaching p9");
+	sim_log_free(log);
+}
+END_TEST
+
+/* Takes a spinlock, yields while holding it, releases it. */
+typedef struct {
+	SimSched *sched;
+	SimSpinlock *first;
+	SimSpinlock *second;    /* NULL: only one lock */
+	const char *points[4];  /* before first, before second (or inside), first unlock, second */
+} Locker;
+
+static void
+locker_actor(SimActor *actor, gpointer data)
+{
+	Locker *l = data;
+
+	sim_spin_lock(l->sched, l->first, l->points[0]);
+	if (l->second)
+		sim_spin_lock(l->sched, l->second, l->points[1]);
+	else
+		sim_yield(l->sched, l->points[1]);
+	emit(l->sched, "locked");
+	sim_spin_unlock(l->sched, l->first, l->points[2]);
+	if (l->second)
+		sim_spin_unlock(l->sched, l->second, l->points[3]);
+}
+
+START_TEST(step_whose_actor_blocks_before_its_point_is_a_schedule_error)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	g_autoptr(GError) error = NULL;
+	SimSpinlock lock = { "slots_lock", NULL };
+	Locker a = { sched, &lock, NULL, { "a.lock", "a.hold", "a.unlock" } };
+	Locker b = { sched, &lock, NULL, { "b.lock", "b.crit", "b.unlock" } };
+	const SimStep steps[] = { { "a", "a.hold", 1 }, { "b", "b.crit", 1 } };
+
+	sim_actor_new(sched, "a", locker_actor, &a);
+	sim_actor_new(sched, "b", locker_actor, &b);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(sched, &error));
+	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_SCHEDULE));
+	ck_assert_str_eq(error->message,
+			 "schedule step 2: b blocked (slots_lock) before reaching b.crit");
+}
+END_TEST
+
+START_TEST(opposite_lock_order_deadlock_names_each_actor_and_its_lock)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	g_autoptr(GError) error = NULL;
+	SimSpinlock lock_a = { "lock_a", NULL }, lock_b = { "lock_b", NULL };
+	Locker a = { sched, &lock_a, &lock_b, { "a.lock_a", "a.lock_b", "a.unlock_a", "a.unlock_b" } };
+	Locker b = { sched, &lock_b, &lock_a, { "b.lock_b", "b.lock_a", "b.unlock_b", "b.unlock_a" } };
+	/* each takes its first lock, then each blocks on the other's */
+	const SimStep steps[] = { { "a", "a.lock_b", 1 }, { "b", "b.lock_a", 1 },
+				  { "a", SIM_POINT_BLOCK, 1 }, { "b", SIM_POINT_BLOCK, 1 } };
+
+	sim_actor_new(sched, "a", locker_actor, &a);
+	sim_actor_new(sched, "b", locker_actor, &b);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(sched, &error));
+	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_DEADLOCK));
+	ck_assert_str_eq(error->message, "deadlock: a waits for lock_b, b waits for lock_a");
+}
+END_TEST
+
+typedef struct {
+	SimSched *sched;
+	guint64 until;
+	guint64 woke_at;
+} Sleeper;
+
+static void
+sleeper_actor(SimActor *actor, gpointer data)
+{
+	Sleeper *s = data;
+
+	emit(s->sched, "sleep");
+	sim_sleep_until(s->sched, s->until);
+	s->woke_at = sim_sched_now(s->sched);
+	emit(s->sched, "woke");
+}
+
+static const char *const eight_ticks[] = { "tick", "tick", "tick", "tick",
+					   "tick", "tick", "tick", "tick", NULL };
+
+START_TEST(sleeper_wakes_when_the_clock_reaches_its_step)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Sleeper s = { sched, 5, 0 };
+	Script ticker = { sched, eight_ticks };
+
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "s", sleeper_actor, &s);
+	sim_actor_new(sched, "t", script_actor, &ticker);
+	run_or_abort(sched);
+	g_autofree gchar *events = log_events(sim_log_text(log));
+
+	ck_assert_uint_eq(s.woke_at, 5);
+	/* each tick advances the clock by one: the sleeper is back after the fifth */
+	ck_assert_str_eq(events, "s@sleep t@tick t@tick t@tick t@tick t@tick s@woke "
+				 "t@tick t@tick t@tick t@end");
+	sim_log_free(log);
+}
+END_TEST
+
+START_TEST(clock_jumps_to_the_earliest_sleeper_when_nobody_else_can_run)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Sleeper late = { sched, 300, 0 }, early = { sched, 200, 0 };
+
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "late", sleeper_actor, &late);
+	sim_actor_new(sched, "early", sleeper_actor, &early);
+	run_or_abort(sched);
+	g_autofree gchar *events = log_events(sim_log_text(log));
+
+	ck_assert_uint_eq(early.woke_at, 200);
+	ck_assert_uint_eq(late.woke_at, 300);
+	ck_assert_uint_eq(sim_sched_now(sched), 300);
+	ck_assert_str_eq(events, "late@sleep early@sleep early@woke late@woke");
+	sim_log_free(log);
+}
+END_TEST
+
+START_TEST(sleeper_that_wakes_earlier_runs_first_though_it_went_to_sleep_first)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Sleeper early = { sched, 200, 0 }, late = { sched, 300, 0 };
+
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "early", sleeper_actor, &early);
+	sim_actor_new(sched, "late", sleeper_actor, &late);
+	run_or_abort(sched);
+	g_autofree gchar *events = log_events(sim_log_text(log));
+
+	ck_assert_uint_eq(early.woke_at, 200);
+	ck_assert_uint_eq(late.woke_at, 300);
+	ck_assert_str_eq(events, "early@sleep late@sleep early@woke late@woke");
+	sim_log_free(log);
+}
+END_TEST
+
+/* Record a random run of make_actors' actors and replay the steps on a fresh scheduler (another
+ * seed, fresh state): some step must end at must_record, and both logs must be identical. */
+typedef void (*MakeActors)(SimSched *sched, gpointer state);
+
+static void
+assert_replay_gives_the_same_log(guint64 seed, MakeActors make_actors, gpointer state1,
+				 gpointer state2, const char *must_record)
+{
+	SimLog *log1, *log2;
+	g_autoptr(SimSched) recorder = sched_with_log(seed, &log1);
+	g_autoptr(SimSched) replay = sched_with_log(seed + 1000, &log2);
+	guint n_steps;
+	gboolean seen = FALSE;
+
+	sim_sched_set_recording(recorder, TRUE);
+	make_actors(recorder, state1);
+	run_or_abort(recorder);
+	const SimStep *steps = sim_sched_recorded(recorder, &n_steps);
+
+	for (guint i = 0; i < n_steps; i++)
+		seen |= strcmp(steps[i].until, must_record) == 0;
+	ck_assert_msg(seen, "seed %" G_GUINT64_FORMAT ": no step ends at %s", seed, must_record);
+	sim_sched_set_steps(replay, steps, n_steps, SIM_POLICY_RANDOM);
+	make_actors(replay, state2);
+	run_or_abort(replay);
+	ck_assert_str_eq(sim_log_text(log2), sim_log_text(log1));
+	sim_log_free(log1);
+	sim_log_free(log2);
+}
+
+typedef struct {
+	SimSpinlock lock;
+	Locker a, b;
+} Contenders;
+
+static void
+make_contenders(SimSched *sched, gpointer state)
+{
+	Contenders *c = state;
+
+	c->lock = (SimSpinlock){ "slots_lock", NULL };
+	c->a = (Locker){ sched, &c->lock, NULL, { "a.lock", "a.hold", "a.unlock" } };
+	c->b = (Locker){ sched, &c->lock, NULL, { "b.lock", "b.hold", "b.unlock" } };
+	sim_actor_new(sched, "a", locker_actor, &c->a);
+	sim_actor_new(sched, "b", locker_actor, &c->b);
+}
+
+START_TEST(recorded_schedule_in_which_an_actor_blocks_replays_to_the_identical_log)
+{
+	Contenders first, second;
+
+	/* seed 1 makes a block on slots_lock (the assertion below checks it does) */
+	assert_replay_gives_the_same_log(1, make_contenders, &first, &second, SIM_POINT_BLOCK);
+}
+END_TEST
+
+typedef struct {
+	Sleeper sleeper;
+	Script ticker;
+} SleepAndTick;
+
+static void
+make_sleep_and_tick(SimSched *sched, gpointer state)
+{
+	SleepAndTick *st = state;
+
+	st->sleeper = (Sleeper){ sched, 4, 0 };
+	st->ticker = (Script){ sched, eight_ticks };
+	sim_actor_new(sched, "s", sleeper_actor, &st->sleeper);
+	sim_actor_new(sched, "t", script_actor, &st->ticker);
+}
+
+START_TEST(recorded_schedule_in_which_an_actor_sleeps_replays_to_the_identical_log)
+{
+	SleepAndTick first, second;
+
+	assert_replay_gives_the_same_log(1, make_sleep_and_tick, &first, &second, SIM_POINT_SLEEP);
+	ck_assert_uint_eq(second.sleeper.woke_at, first.sleeper.woke_at);
+}
+END_TEST
+
+typedef struct {
+	Sleeper sleeper;
+	Script before, after;
+} LoneSleeper;
+
+static void
+lone_sleeper_actor(SimActor *actor, gpointer data)
+{
+	LoneSleeper *l = data;
+
+	script_actor(actor, &l->before);
+	sleeper_actor(actor, &l->sleeper);
+	script_actor(actor, &l->after);
+}
+
+static void
+make_lone_sleeper(SimSched *sched, gpointer state)
+{
+	LoneSleeper *l = state;
+
+	l->sleeper = (Sleeper){ sched, 100, 0 };
+	l->before = l->after = (Script){ sched, three_points };
+	sim_actor_new(sched, "s", lone_sleeper_actor, l);
+}
+
+START_TEST(recorded_schedule_in_which_the_clock_jumps_for_a_lone_sleeper_replays)
+{
+	LoneSleeper first, second;
+
+	assert_replay_gives_the_same_log(1, make_lone_sleeper, &first, &second, SIM_POINT_EXIT);
+	ck_assert_uint_eq(first.sleeper.woke_at, 100);
+	ck_assert_uint_eq(second.sleeper.woke_at, 100);
+}
+END_TEST
+
+static void
+failing_actor(SimActor *actor, gpointer data)
+{
+	SimSched *sched = data;
+
+	emit(sched, "before");
+	sim_sched_fail(sched, "first_invariant");
+	sim_sched_fail(sched, "second_invariant");
+	emit(sched, "after_fail"); /* the run stops at the next yield point, not here */
+	sim_yield(sched, "p1");
+	emit(sched, "never");
+}
+
+START_TEST(failure_stops_the_run_at_the_next_yield_point)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Script other = { sched, three_points };
+
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "f", failing_actor, sched);
+	sim_actor_new(sched, "o", script_actor, &other);
+	run_or_abort(sched); /* a failed run is not a scheduler error */
+	g_autofree gchar *events = log_events(sim_log_text(log));
+
+	ck_assert(sim_sched_failed(sched));
+	ck_assert_str_eq(sim_sched_failure(sched), "first_invariant");
+	ck_assert_str_eq(events, "f@before f@after_fail");
+	sim_log_free(log);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------
+ * Locks
+ */
+
+/* Takes an rwlock for read or write, yields inside, releases it; says when it got in and out. */
+typedef struct {
+	SimSched *sched;
+	SimRwlock *lock;
+	gboolean write;
+	const char *points[3]; /* lock, inside, unlock */
+	guint readers_inside;  /* lock->readers seen inside */
+} RwUser;
+
+static void
+rw_actor(SimActor *actor, gpointer data)
+{
+	RwUser *u = data;
+
+	if (u->write)
+		sim_write_lock(u->sched, u->lock, u->points[0]);
+	else
+		sim_read_lock(u->sched, u->lock, u->points[0]);
+	u->readers_inside = u->lock->readers;
+	emit(u->sched, "in");
+	sim_yield(u->sched, u->points[1]);
+	emit(u->sched, "out");
+	if (u->write)
+		sim_write_unlock(u->sched, u->lock, u->points[2]);
+	else
+		sim_read_unlock(u->sched, u->lock, u->points[2]);
+}
+
+/* Run two rwlock users (first created first) with steps; the events, or the error. */
+static gchar *
+run_rw_pair(RwUser *first, const char *first_name, RwUser *second, const char *second_name,
+	    const SimStep *steps, guint n_steps, GError **error)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	gchar *events = NULL;
+
+	first->sched = second->sched = sched;
+	sim_actor_new(sched, first_name, rw_actor, first);
+	sim_actor_new(sched, second_name, rw_actor, second);
+	sim_sched_set_steps(sched, steps, n_steps, SIM_POLICY_ROUND_ROBIN);
+	if (sim_sched_run(sched, error))
+		events = log_events(sim_log_text(log));
+	sim_log_free(log);
+	return events;
+}
+
+START_TEST(readers_share_the_rwlock)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { "mmu_lock", 0, NULL };
+	RwUser r1 = { NULL, &lock, FALSE, { "r1.lock", "r1.in", "r1.unlock" }, 0 };
+	RwUser r2 = { NULL, &lock, FALSE, { "r2.lock", "r2.in", "r2.unlock" }, 0 };
+	/* r2 would block (a schedule error) if r1 kept it out */
+	const SimStep steps[] = { { "r1", "r1.in", 1 }, { "r2", "r2.in", 1 } };
+	g_autofree gchar *events =
+		run_rw_pair(&r1, "r1", &r2, "r2", steps, G_N_ELEMENTS(steps), &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "r1@in r2@in r1@out r2@out");
+	ck_assert_uint_eq(r2.readers_inside, 2);
+	ck_assert(!sim_rwlock_held(&lock));
+}
+END_TEST
+
+START_TEST(writer_keeps_a_reader_out_until_it_releases)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { "mmu_lock", 0, NULL };
+	RwUser w = { NULL, &lock, TRUE, { "w.lock", "w.in", "w.unlock" }, 0 };
+	RwUser r = { NULL, &lock, FALSE, { "r.lock", "r.in", "r.unlock" }, 0 };
+	/* if r got in, it would finish instead of blocking: "r finished before reaching block" */
+	const SimStep steps[] = { { "w", "w.in", 1 }, { "r", SIM_POINT_BLOCK, 1 },
+				  { "w", SIM_POINT_EXIT, 1 }, { "r", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events =
+		run_rw_pair(&w, "w", &r, "r", steps, G_N_ELEMENTS(steps), &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "w@in w@out r@in r@out");
+}
+END_TEST
+
+START_TEST(writer_keeps_another_writer_out_until_it_releases)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { "mmu_lock", 0, NULL };
+	RwUser w1 = { NULL, &lock, TRUE, { "w1.lock", "w1.in", "w1.unlock" }, 0 };
+	RwUser w2 = { NULL, &lock, TRUE, { "w2.lock", "w2.in", "w2.unlock" }, 0 };
+	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "w2", SIM_POINT_BLOCK, 1 },
+				  { "w1", SIM_POINT_EXIT, 1 }, { "w2", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events =
+		run_rw_pair(&w1, "w1", &w2, "w2", steps, G_N_ELEMENTS(steps), &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "w1@in w1@out w2@in w2@out");
+}
+END_TEST
+
+START_TEST(writer_waits_for_the_reader_inside)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { "mmu_lock", 0, NULL };
+	RwUser r = { NULL, &lock, FALSE, { "r.lock", "r.in", "r.unlock" }, 0 };
+	RwUser w = { NULL, &lock, TRUE, { "w.lock", "w.in", "w.unlock" }, 0 };
+	const SimStep steps[] = { { "r", "r.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
+				  { "r", SIM_POINT_EXIT, 1 }, { "w", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events =
+		run_rw_pair(&r, "r", &w, "w", steps, G_N_ELEMENTS(steps), &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "r@in r@out w@in w@out");
+}
+END_TEST
+
+/* srcu_read_lock(), a few yields inside, srcu_read_unlock(). */
+typedef struct {
+	SimSched *sched;
+	SimSrcu *srcu;
+	guint in_points; /* yields at "reader.in" inside the read side */
+	gboolean inside;
+} SrcuReader;
+
+static void
+srcu_reader_actor(SimActor *actor, gpointer data)
+{
+	SrcuReader *r = data;
+	guint64 idx = sim_srcu_read_lock(r->srcu);
+
+	r->inside = TRUE;
+	for (guint i = 0; i < r->in_points; i++)
+		sim_yield(r->sched, "reader.in");
+	r->inside = FALSE;
+	sim_srcu_read_unlock(r->srcu, idx);
+}
+
+/* synchronize_srcu(), then note which readers are still inside. */
+typedef struct {
+	SimSched *sched;
+	SimSrcu *srcu;
+	SrcuReader *early, *late;
+	gboolean early_inside_after, late_inside_after;
+} SrcuSyncer;
+
+static void
+srcu_syncer_actor(SimActor *actor, gpointer data)
+{
+	SrcuSyncer *s = data;
+
+	sim_synchronize_srcu(s->sched, s->srcu, "sync");
+	s->early_inside_after = s->early->inside;
+	s->late_inside_after = s->late ? s->late->inside : FALSE;
+}
+
+START_TEST(synchronize_srcu_waits_for_a_reader_that_entered_before_it)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	g_autoptr(GError) error = NULL;
+	SimSrcu srcu = { .name = "kvm_srcu" };
+	SrcuReader reader = { sched, &srcu, 1, FALSE };
+	SrcuSyncer syncer = { sched, &srcu, &reader, NULL, TRUE, FALSE };
+	/* a synchronize that did not wait would finish: "syncer finished before reaching block" */
+	const SimStep steps[] = { { "reader", "reader.in", 1 }, { "syncer", SIM_POINT_BLOCK, 1 },
+				  { "reader", SIM_POINT_EXIT, 1 }, { "syncer", SIM_POINT_EXIT, 1 } };
+
+	sim_actor_new(sched, "reader", srcu_reader_actor, &reader);
+	sim_actor_new(sched, "syncer", srcu_syncer_actor, &syncer);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert_msg(sim_sched_run(sched, &error), "%s", error ? error->message : "");
+	ck_assert(!syncer.early_inside_after);
+	sim_srcu_clear(&srcu);
+}
+END_TEST
+
+START_TEST(synchronize_srcu_does_not_wait_for_a_reader_that_entered_after_it)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	g_autoptr(GError) error = NULL;
+	SimSrcu srcu = { .name = "kvm_srcu" };
+	SrcuReader early = { sched, &srcu, 1, FALSE };
+	SrcuReader late = { sched, &srcu, 1, FALSE };
+	SrcuSyncer syncer = { sched, &srcu, &early, &late, TRUE, FALSE };
+	/* late enters while syncer waits; syncer must be able to finish while late is inside */
+	const SimStep steps[] = {
+		{ "early", "reader.in", 1 }, { "syncer", SIM_POINT_BLOCK, 1 },
+		{ "late", "reader.in", 1 },  { "early", SIM_POINT_EXIT, 1 },
+		{ "syncer", SIM_POINT_EXIT, 1 }, { "late", SIM_POINT_EXIT, 1 },
+	};
+
+	sim_actor_new(sched, "early", srcu_reader_actor, &early);
+	sim_actor_new(sched, "syncer", srcu_syncer_actor, &syncer);
+	sim_actor_new(sched, "late", srcu_reader_actor, &late);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert_msg(sim_sched_run(sched, &error), "%s", error ? error->message : "");
+	ck_assert(!syncer.early_inside_after);
+	ck_assert(syncer.late_inside_after);
+	sim_srcu_clear(&srcu);
+}
+END_TEST
+
+static Suite *
+sched_suite(void)
+{
+	Suite *s = suite_create("sched");
+	TCase *tc;
+
+	tc = tcase_create("sched");
+
+	tcase_add_test(tc, same_seed_gives_a_byte_identical_log);
+	tcase_add_test(tc, different_seed_gives_a_different_interleaving);
+	tcase_add_test(tc, round_robin_runs_actors_in_creation_order_at_each_yield);
+	tcase_add_test(tc, explicit_steps_are_followed_exactly_with_counts_and_exit);
+	tcase_add_test(tc, recorded_schedule_replays_to_the_identical_log);
+	tcase_add_test(tc, recorded_schedule_in_which_an_actor_blocks_replays_to_the_identical_log);
+	tcase_add_test(tc, recorded_schedule_in_which_an_actor_sleeps_replays_to_the_identical_log);
+	tcase_add_test(tc, recorded_schedule_in_which_the_clock_jumps_for_a_lone_sleeper_replays);
+	tcase_add_test(tc, step_naming_an_unknown_actor_is_a_schedule_error);
+	tcase_add_test(tc, step_for_an_actor_that_finishes_first_is_a_schedule_error);
+	tcase_add_test(tc, step_whose_actor_blocks_before_its_point_is_a_schedule_error);
+	tcase_add_test(tc, opposite_lock_order_deadlock_names_each_actor_and_its_lock);
+	tcase_add_test(tc, sleeper_wakes_when_the_clock_reaches_its_step);
+	tcase_add_test(tc, clock_jumps_to_the_earliest_sleeper_when_nobody_else_can_run);
+	tcase_add_test(tc, sleeper_that_wakes_earlier_runs_first_though_it_went_to_sleep_first);
+	tcase_add_test(tc, failure_stops_the_run_at_the_next_yield_point);
+		suite_add_tcase(s, tc);
+	tc = tcase_create("locks");
+	tcase_add_test(tc, readers_share_the_rwlock);
+	tcase_add_test(tc, writer_keeps_a_reader_out_until_it_releases);
+	tcase_add_test(tc, writer_keeps_another_writer_out_until_it_releases);
+	tcase_add_test(tc, writer_waits_for_the_reader_inside);
+	tcase_add_test(tc, synchronize_srcu_waits_for_a_reader_that_entered_before_it);
+	tcase_add_test(tc, synchronize_srcu_does_not_wait_for_a_reader_that_entered_after_it);
+		suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return core_run_suite(sched_suite());
+}
