@@ -45,6 +45,8 @@ fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, u64
 	sim_yield(vcpu->kvm->sched, "fast_pf.cmpxchg");
 	if (*sptep != old_spte) {
 		sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_SPTE_CMPXCHG_LOST);
+		if (is_frozen_spte(*sptep))
+			sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 		return FALSE;
 	}
 	*sptep = new_spte;
@@ -64,8 +66,13 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	if (!page_fault_can_be_fast(fault))
 		return ret;
+	guint64 rcu;
+
+	kvm_rcu_read_lock(kvm, &rcu); /* walk_shadow_page_lockless_begin() */
 	do {
 		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->gfn, &old_spte);
+		if (sptep && is_frozen_spte(old_spte))
+			sim_count(kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 		if (!sptep || !is_shadow_present_pte(old_spte))
 			break;
 		struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
@@ -88,6 +95,7 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			break;
 		}
 	} while (++retry_count <= 4);
+	kvm_rcu_read_unlock(kvm, rcu);
 
 	sim_log_emit(kvm->log, "fast_page_fault",
 		     "vcpu %d gva %" G_GINT64_MODIFIER "x error_code %s%s%s sptep %" G_GINT64_MODIFIER
@@ -217,8 +225,13 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	r = RET_PF_RETRY;
 	sim_read_lock(kvm->sched, &kvm->mmu_lock, "fault.mmu_lock");
-	if (!is_page_fault_stale(vcpu, fault))
+	if (!is_page_fault_stale(vcpu, fault)) {
+		guint64 rcu;
+
+		kvm_rcu_read_lock(kvm, &rcu);
 		r = kvm_tdp_mmu_map(vcpu, fault);
+		kvm_rcu_read_unlock(kvm, rcu);
+	}
 	kvm_mmu_finish_page_fault(vcpu, fault, r);
 	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "fault.mmu_unlock");
 	return r;

@@ -45,7 +45,9 @@ kvm_check_freed_frame(gpointer data, SimPfn pfn)
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
-		if (vcpu->requests & (1ul << KVM_REQ_TLB_FLUSH))
+		/* a flush or a new root is due before this vCPU enters again */
+		if (vcpu->requests &
+		    ((1ul << KVM_REQ_TLB_FLUSH) | (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)))
 			continue;
 		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
 			struct kvm_stale_tlb_entry *e =
@@ -87,6 +89,8 @@ kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
 	kvm->srcu.name = "kvm->srcu";
 	kvm->mn_invalidate_lock.name = "mn_invalidate_lock";
 	kvm->memslots = kvm_memslots_new();
+	kvm_mmu_init_tdp_mmu(kvm);
+	kvm->slot_zap_all = TRUE;
 	kvm->mmu_invalidate_range_start = INVALID_GPA;
 	kvm->mmu_invalidate_range_end = INVALID_GPA;
 	kvm->mmio_caching = TRUE;
@@ -101,7 +105,7 @@ kvm_destroy_vm(struct kvm *kvm)
 	if (!kvm)
 		return;
 	sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
-	kvm_tdp_mmu_zap_all(kvm);
+	kvm_mmu_uninit_tdp_mmu(kvm);
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
@@ -173,6 +177,48 @@ kvm_mmu_load(struct kvm_vcpu *vcpu)
 	return vcpu->root->spt_pa;
 }
 
+u64
+kvm_mmu_root_pa(const struct kvm_vcpu *vcpu)
+{
+	return vcpu->root ? vcpu->root->spt_pa : 0;
+}
+
+gboolean
+kvm_mmu_root_valid(const struct kvm_vcpu *vcpu)
+{
+	return vcpu->root && !vcpu->root->invalid;
+}
+
+/* Models kvm_mmu_free_obsolete_roots() for the TDP MMU: drop an invalid root. */
+static void
+kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (!vcpu->root || !vcpu->root->invalid)
+		return;
+	sim_write_lock(kvm->sched, &kvm->mmu_lock, "mmu_unload.mmu_lock");
+	kvm_tdp_mmu_put_root(kvm, vcpu->root);
+	vcpu->root = NULL;
+	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "mmu_unload.mmu_unlock");
+}
+
+/*
+ * Models kvm_mmu_zap_all_fast() (arch/x86/kvm/mmu/mmu.c) for the TDP MMU: make every root
+ * obsolete at once under the write lock and tell the vCPUs, then tear the old roots down under
+ * the read lock. Not an mmu_invalidate event: stale faults are caught by the invalid root.
+ */
+void
+kvm_mmu_zap_all_fast(struct kvm *kvm)
+{
+	sim_write_lock(kvm->sched, &kvm->mmu_lock, "zap_all_fast.mmu_lock");
+	sim_log_emit(kvm->log, "kvm_mmu_zap_all_fast", "invalidate all roots");
+	kvm_tdp_mmu_invalidate_roots(kvm);
+	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "zap_all_fast.mmu_unlock");
+	kvm_tdp_mmu_zap_invalidated_roots(kvm, TRUE);
+}
+
 /* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c. */
 static void
 kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
@@ -182,13 +228,28 @@ kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 	g_array_set_size(vcpu->stale_tlb, 0);
 }
 
-/* The request handling at the top of vcpu_enter_guest() in arch/x86/kvm/x86.c. */
+/*
+ * The request handling at the top of vcpu_enter_guest() in arch/x86/kvm/x86.c, then
+ * kvm_mmu_reload(): a vCPU whose root became obsolete loads a new one, which flushes its TLB.
+ */
 void
 kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
 {
+	if (vcpu->requests & (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) {
+		vcpu->requests &= ~(1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+		kvm_mmu_free_obsolete_roots(vcpu);
+	}
 	if (vcpu->requests & (1ul << KVM_REQ_TLB_FLUSH)) {
 		vcpu->requests &= ~(1ul << KVM_REQ_TLB_FLUSH);
 		kvm_vcpu_flush_tlb_all(vcpu);
+	}
+	if (!vcpu->root) {
+		u64 root_pa = kvm_mmu_load(vcpu);
+
+		sim_log_emit(vcpu->kvm->log, "sim_load_root", "vcpu %d root 0x%" G_GINT64_MODIFIER "x",
+			     vcpu->vcpu_id, root_pa);
+		vcpu->kvm->hw_ops->load_mmu_pgd(vcpu, root_pa);
+		g_array_set_size(vcpu->stale_tlb, 0);
 	}
 	if (vcpu->stale_tlb->len)
 		sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_ENTRY_WITH_STALE_TLB);

@@ -132,12 +132,17 @@ kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *next)
 }
 
 /*
- * Models kvm_arch_flush_shadow_memslot() with KVM_X86_QUIRK_SLOT_ZAP_ALL disabled: zap the slot's
- * leaf SPTEs and flush, outside any mmu_invalidate window (slots_lock held instead).
+ * Models kvm_arch_flush_shadow_memslot(): with KVM_X86_QUIRK_SLOT_ZAP_ALL (the default), a fast
+ * zap of every root; with the quirk off (as for TDX), zap only the slot's leaf SPTEs and flush.
+ * Either way outside any mmu_invalidate window (slots_lock held instead).
  */
 static void
 kvm_arch_flush_shadow_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
+	if (kvm->slot_zap_all) {
+		kvm_mmu_zap_all_fast(kvm);
+		return;
+	}
 	struct kvm_gfn_range range = {
 		.slot = slot,
 		.start = slot->base_gfn,

@@ -18,6 +18,7 @@ struct kvm_mmu_page {
 	u64 *ptep;         /* the parent SPTE pointing at this table (NULL for a root) */
 	gboolean invalid;  /* role.invalid */
 	int root_count;    /* references to a root */
+	gboolean tdp_mmu_scheduled_root_to_zap; /* invalidated, not zapped yet */
 };
 
 /* struct kvm_page_fault (arch/x86/kvm/mmu/mmu_internal.h), the fields the TDP path uses. */
@@ -89,13 +90,20 @@ void tdp_iter_restart(struct tdp_iter *iter);
 
 /* tdp_mmu.c */
 struct kvm_mmu_page *kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu);
+void kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root);
+struct kvm_mmu_page *kvm_tdp_mmu_valid_root(struct kvm *kvm);
+void kvm_tdp_mmu_invalidate_roots(struct kvm *kvm);
+void kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm, gboolean shared);
+void kvm_rcu_read_lock(struct kvm *kvm, guint64 *ticket);
+void kvm_rcu_read_unlock(struct kvm *kvm, guint64 ticket);
 int kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 gboolean kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range,
 				     gboolean flush);
 gboolean kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
 gboolean kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 u64 *kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gfn_t gfn, u64 *spte);
-void kvm_tdp_mmu_zap_all(struct kvm *kvm);
+void kvm_mmu_init_tdp_mmu(struct kvm *kvm);
+void kvm_mmu_uninit_tdp_mmu(struct kvm *kvm);
 struct kvm_mmu_page *sptep_to_sp(const struct kvm *kvm, u64 *sptep);
 u64 sptep_pa(const struct kvm *kvm, u64 *sptep);
 void kvm_mmu_free_memory_cache(struct kvm *kvm, struct kvm_mmu_memory_cache *mc);

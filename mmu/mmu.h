@@ -45,6 +45,7 @@ const char *ret_pf_name(int r);
 
 /* vCPU requests (arch/x86/include/asm/kvm_host.h, reduced). */
 #define KVM_REQ_TLB_FLUSH 0
+#define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS 1
 
 /* struct kvm_userspace_memory_region2 (include/uapi/linux/kvm.h) */
 struct kvm_userspace_memory_region2 {
@@ -105,6 +106,9 @@ struct kvm_mmu_page;
 struct kvm_hw_ops {
 	/* Flush this vCPU's whole TLB before it enters the guest (vmx_flush_tlb_all()). */
 	void (*flush_tlb_all)(struct kvm_vcpu *vcpu);
+	/* Point the vCPU at a new root and flush what the old one left in its TLB
+	 * (vmx_load_mmu_pgd() followed by the flush kvm_mmu_load() asks for). */
+	void (*load_mmu_pgd)(struct kvm_vcpu *vcpu, u64 root_pa);
 };
 
 struct kvm_vcpu {
@@ -145,8 +149,11 @@ struct kvm {
 
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	int online_vcpus;
-	struct kvm_mmu_page *tdp_root;        /* the one valid root shared by all vCPUs */
+	GPtrArray *tdp_mmu_roots;             /* struct kvm_mmu_page *, valid and invalid */
+	SimSrcu rcu;                          /* walkers of the TDP MMU's tables */
+	GArray *rcu_freed;                    /* tables waiting for a grace period */
 	gboolean mmio_caching;                /* enable_mmio_caching */
+	gboolean slot_zap_all;                /* KVM_X86_QUIRK_SLOT_ZAP_ALL (on by default) */
 };
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */
@@ -163,8 +170,14 @@ struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn
 struct kvm_memory_slot *kvm_id_to_memslot(struct kvm *kvm, int id);
 hva_t gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn);
 
+/* Models kvm_mmu_zap_all_fast() in arch/x86/kvm/mmu/mmu.c: invalidate every root at once. */
+void kvm_mmu_zap_all_fast(struct kvm *kvm);
+
 /* kvm_mmu_load(): make sure the vCPU has a root; returns its physical address (CR3/EPTP). */
 u64 kvm_mmu_load(struct kvm_vcpu *vcpu);
+/* The vCPU's root: its physical address (0 if none) and whether it is still valid. */
+u64 kvm_mmu_root_pa(const struct kvm_vcpu *vcpu);
+gboolean kvm_mmu_root_valid(const struct kvm_vcpu *vcpu);
 /* The part of vcpu_enter_guest() that serves requests before entry (arch/x86/kvm/x86.c). */
 void kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu);
 /* SRCU around exit handling, as vcpu_enter_guest() drops it across the guest run. */
@@ -201,7 +214,8 @@ void trace_kvm_hypercall(struct kvm_vcpu *vcpu, u64 nr, const u64 args[4]);
 /* Models kvm_flush_remote_tlbs() in virt/kvm/kvm_main.c. */
 void kvm_flush_remote_tlbs(struct kvm *kvm);
 
-/* Tests and dumps: the leaf SPTE that maps gfn in the VM's root, or SHADOW_NONPRESENT_VALUE. */
+/* Tests and dumps: the leaf SPTE that maps gfn in the VM's valid root, or
+ * SHADOW_NONPRESENT_VALUE. */
 u64 kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level);
 /* Number of present leaf SPTEs. */
 guint64 kvm_tdp_mmu_count_present(struct kvm *kvm);

@@ -4,6 +4,9 @@
 
 #include <errno.h>
 
+/* Past the last gfn of a 4-level (48-bit) guest-physical address space. */
+#define TDP_MAX_GFN (1ull << (48 - PAGE_SHIFT))
+
 struct kvm_mmu_page *
 sptep_to_sp(const struct kvm *kvm, u64 *sptep)
 {
@@ -78,23 +81,93 @@ tdp_mmu_return_sp(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)
 	g_free(sp);
 }
 
-/* Models kvm_tdp_mmu_alloc_root() (one direct root, shared by every vCPU). */
+/* A page table removed from the tree, freed once no walker can still be inside it. */
+typedef struct {
+	struct kvm_mmu_page *sp;
+	guint64 cut;
+} RcuFreed;
+
+/* Free every removed table whose grace period is over (in the order they were removed). */
+static void
+rcu_reclaim(struct kvm *kvm)
+{
+	guint kept = 0;
+
+	for (guint i = 0; i < kvm->rcu_freed->len; i++) {
+		RcuFreed *f = &g_array_index(kvm->rcu_freed, RcuFreed, i);
+
+		if (sim_srcu_grace_period_over(&kvm->rcu, f->cut))
+			tdp_mmu_free_sp(kvm, f->sp);
+		else
+			g_array_index(kvm->rcu_freed, RcuFreed, kept++) = *f;
+	}
+	g_array_set_size(kvm->rcu_freed, kept);
+}
+
+/* Models call_rcu(&sp->rcu_head, tdp_mmu_free_sp_rcu_callback). */
+static void
+call_rcu_free_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	RcuFreed f = { sp, sim_srcu_cut(&kvm->rcu) };
+
+	g_array_append_val(kvm->rcu_freed, f);
+	rcu_reclaim(kvm);
+}
+
+/* rcu_read_lock() around a walk of the tables (the TDP MMU's RCU-protected page tables). */
+void
+kvm_rcu_read_lock(struct kvm *kvm, guint64 *ticket)
+{
+	*ticket = sim_srcu_read_lock(&kvm->rcu);
+}
+
+void
+kvm_rcu_read_unlock(struct kvm *kvm, guint64 ticket)
+{
+	sim_srcu_read_unlock(&kvm->rcu, ticket);
+	rcu_reclaim(kvm);
+}
+
+/* Models kvm_tdp_mmu_alloc_root(): share a valid root, or make a new one. */
 struct kvm_mmu_page *
 kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
 
-	if (kvm->tdp_root) {
-		kvm->tdp_root->root_count++;
-		return kvm->tdp_root;
+	if (root) {
+		root->root_count++;
+		return root;
 	}
-	struct kvm_mmu_page *root = tdp_mmu_alloc_sp(vcpu);
-
+	root = tdp_mmu_alloc_sp(vcpu);
 	root->level = PT64_ROOT_4LEVEL;
 	root->gfn = 0;
 	root->root_count = 1;
-	kvm->tdp_root = root;
+	g_ptr_array_add(kvm->tdp_mmu_roots, root);
+	sim_log_emit(kvm->log, "sim_root", "new root at 0x%" G_GINT64_MODIFIER "x", root->spt_pa);
 	return root;
+}
+
+struct kvm_mmu_page *
+kvm_tdp_mmu_valid_root(struct kvm *kvm)
+{
+	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++) {
+		struct kvm_mmu_page *root = g_ptr_array_index(kvm->tdp_mmu_roots, i);
+
+		if (!root->invalid)
+			return root;
+	}
+	return NULL;
+}
+
+/* Models kvm_tdp_mmu_put_root(): the last reference to an invalid root frees it. */
+void
+kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root)
+{
+	if (--root->root_count || !root->invalid)
+		return;
+	g_ptr_array_remove(kvm->tdp_mmu_roots, root);
+	call_rcu_free_sp(kvm, root);
 }
 
 static void handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared);
@@ -156,8 +229,10 @@ handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 		*sptep = FROZEN_SPTE;
 		handle_changed_spte(kvm, gfn, old_spte, FROZEN_SPTE, sp->level, shared);
 	}
-	/* the kernel frees it after an RCU grace period; no walker can still be inside here */
-	tdp_mmu_free_sp(kvm, sp);
+	/* lockless walkers (the fast path) may still be inside: they see the frozen children now */
+	if (shared)
+		sim_yield(kvm->sched, "zap.pt_frozen");
+	call_rcu_free_sp(kvm, sp);
 }
 
 /* Models __tdp_mmu_set_spte_atomic(): compare-exchange; on failure old_spte is refreshed. */
@@ -338,8 +413,9 @@ tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start, gfn_t
 gboolean
 kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, gboolean flush)
 {
-	if (kvm->tdp_root)
-		flush = tdp_mmu_zap_leafs(kvm, kvm->tdp_root, range->start, range->end, flush);
+	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++)
+		flush = tdp_mmu_zap_leafs(kvm, g_ptr_array_index(kvm->tdp_mmu_roots, i),
+					  range->start, range->end, flush);
 	return flush;
 }
 
@@ -362,20 +438,24 @@ kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)
 static gboolean
 tdp_mmu_age_range(struct kvm *kvm, struct kvm_gfn_range *range, gboolean test_only)
 {
+	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
 	struct tdp_iter iter;
 	gboolean young = FALSE;
+	guint64 rcu;
 
-	if (!kvm->tdp_root)
+	if (!root)
 		return FALSE;
-	for_each_tdp_pte(iter, kvm, kvm->tdp_root, range->start, range->end) {
+	kvm_rcu_read_lock(kvm, &rcu);
+	for_each_tdp_pte(iter, kvm, root, range->start, range->end) {
 		if (!is_shadow_present_pte(iter.old_spte) || !is_last_spte(iter.old_spte, iter.level) ||
 		    !is_accessed_spte(iter.old_spte))
 			continue;
-		if (test_only)
-			return TRUE;
 		young = TRUE;
+		if (test_only)
+			break;
 		kvm_tdp_mmu_age_spte(kvm, &iter);
 	}
+	kvm_rcu_read_unlock(kvm, rcu);
 	return young;
 }
 
@@ -431,11 +511,13 @@ kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level)
 {
 	struct tdp_iter iter;
 
+	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
+
 	if (out_level)
 		*out_level = PG_LEVEL_NONE;
-	if (!kvm->tdp_root)
+	if (!root)
 		return SHADOW_NONPRESENT_VALUE;
-	for_each_tdp_pte(iter, kvm, kvm->tdp_root, gfn, gfn + 1) {
+	for_each_tdp_pte(iter, kvm, root, gfn, gfn + 1) {
 		if (is_shadow_present_pte(iter.old_spte) && is_last_spte(iter.old_spte, iter.level)) {
 			if (out_level)
 				*out_level = iter.level;
@@ -448,36 +530,129 @@ kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level)
 guint64
 kvm_tdp_mmu_count_present(struct kvm *kvm)
 {
+	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
 	struct tdp_iter iter;
 	guint64 n = 0;
 
-	if (!kvm->tdp_root)
+	if (!root)
 		return 0;
-	for_each_tdp_pte(iter, kvm, kvm->tdp_root, 0, G_MAXUINT64 >> PAGE_SHIFT)
+	for_each_tdp_pte(iter, kvm, root, 0, TDP_MAX_GFN)
 		if (is_shadow_present_pte(iter.old_spte) && is_last_spte(iter.old_spte, iter.level))
 			n++;
 	return n;
 }
 
-/* Models kvm_tdp_mmu_zap_all() at VM destruction: every table goes, then the root. */
-void
-kvm_tdp_mmu_zap_all(struct kvm *kvm)
+/*
+ * Models __tdp_mmu_zap_root(): zap every present SPTE at zap_level (1 GiB, then the root level)
+ * in one root; each zap of a table tears its subtree down (handle_removed_pt()).
+ */
+static void
+__tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, gboolean shared, int zap_level)
 {
-	struct kvm_mmu_page *root = kvm->tdp_root;
+	struct tdp_iter iter;
 
-	if (!root)
-		return;
-	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		u64 old_spte = root->spt[i];
-
-		if (!is_shadow_present_pte(old_spte))
+	for_each_tdp_pte_min_level(iter, kvm, root, zap_level, 0, TDP_MAX_GFN) {
+		if (!is_shadow_present_pte(iter.old_spte) || iter.level > zap_level)
 			continue;
-		root->spt[i] = SHADOW_NONPRESENT_VALUE;
-		if (!is_last_spte(old_spte, root->level))
-			handle_removed_pt(kvm,
-					  sim_ptpool_va(kvm->pt_pool, old_spte & SPTE_BASE_ADDR_MASK),
-					  FALSE);
+		if (!shared) {
+			tdp_mmu_iter_set_spte(kvm, &iter, SHADOW_NONPRESENT_VALUE);
+			continue;
+		}
+		/* a lost compare-exchange refreshed old_spte: try again on the fresh value */
+		while (is_shadow_present_pte(iter.old_spte) &&
+		       tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE))
+			;
 	}
-	tdp_mmu_free_sp(kvm, root);
-	kvm->tdp_root = NULL;
+}
+
+/* Models tdp_mmu_zap_root(). */
+static void
+tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, gboolean shared)
+{
+	guint64 rcu;
+
+	kvm_rcu_read_lock(kvm, &rcu);
+	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_1G);
+	__tdp_mmu_zap_root(kvm, root, shared, root->level);
+	kvm_rcu_read_unlock(kvm, rcu);
+}
+
+/*
+ * Models kvm_tdp_mmu_invalidate_roots() (mmu_lock held for write): every valid root becomes
+ * invalid and scheduled for zapping; the zapper gets a reference of its own to each. Faults on
+ * an invalid root are stale (is_page_fault_stale()); vCPUs load a new root before entry.
+ */
+void
+kvm_tdp_mmu_invalidate_roots(struct kvm *kvm)
+{
+	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
+	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++) {
+		struct kvm_mmu_page *root = g_ptr_array_index(kvm->tdp_mmu_roots, i);
+
+		if (root->invalid)
+			continue;
+		root->invalid = TRUE;
+		root->tdp_mmu_scheduled_root_to_zap = TRUE;
+		root->root_count++;
+	}
+}
+
+/*
+ * Models kvm_tdp_mmu_zap_invalidated_roots(): zap the roots invalidated above with mmu_lock held
+ * for read, concurrently with faults on the new root, and drop the zapper's references. No TLB
+ * flush is needed: a vCPU flushes when it loads its new root.
+ */
+void
+kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm, gboolean shared)
+{
+	g_autoptr(GPtrArray) roots = g_ptr_array_copy(kvm->tdp_mmu_roots, NULL, NULL);
+
+	sim_read_lock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_lock");
+	for (guint i = 0; i < roots->len; i++) {
+		struct kvm_mmu_page *root = g_ptr_array_index(roots, i);
+
+		if (!root->tdp_mmu_scheduled_root_to_zap)
+			continue;
+		root->tdp_mmu_scheduled_root_to_zap = FALSE;
+		tdp_mmu_zap_root(kvm, root, shared);
+		kvm_tdp_mmu_put_root(kvm, root);
+	}
+	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_unlock");
+}
+
+/* Models kvm_mmu_init_tdp_mmu(). */
+void
+kvm_mmu_init_tdp_mmu(struct kvm *kvm)
+{
+	kvm->tdp_mmu_roots = g_ptr_array_new();
+	kvm->rcu.name = "rcu";
+	kvm->rcu_freed = g_array_new(FALSE, FALSE, sizeof(RcuFreed));
+}
+
+/* A table and everything below it goes back to the pool, with nothing to model: no lock, no
+ * events (the VM is gone; an abandoned run may even have left mmu_lock held). */
+static void
+tdp_mmu_free_tree(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 spte = sp->spt[i];
+
+		if (is_shadow_present_pte(spte) && !is_last_spte(spte, sp->level))
+			tdp_mmu_free_tree(kvm, sptep_to_sp(kvm, sim_ptpool_va(kvm->pt_pool,
+								     spte & SPTE_BASE_ADDR_MASK)));
+	}
+	tdp_mmu_free_sp(kvm, sp);
+}
+
+/* Models kvm_mmu_uninit_tdp_mmu() at VM destruction. */
+void
+kvm_mmu_uninit_tdp_mmu(struct kvm *kvm)
+{
+	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++)
+		tdp_mmu_free_tree(kvm, g_ptr_array_index(kvm->tdp_mmu_roots, i));
+	for (guint i = 0; i < kvm->rcu_freed->len; i++)
+		tdp_mmu_free_sp(kvm, g_array_index(kvm->rcu_freed, RcuFreed, i).sp);
+	g_array_free(kvm->rcu_freed, TRUE);
+	g_ptr_array_free(kvm->tdp_mmu_roots, TRUE);
+	sim_srcu_clear(&kvm->rcu);
 }

@@ -125,15 +125,27 @@ typedef struct {
 	guint64 cut;
 } SrcuDrain;
 
+guint64
+sim_srcu_cut(const SimSrcu *srcu)
+{
+	return srcu->next_ticket;
+}
+
+gboolean
+sim_srcu_grace_period_over(const SimSrcu *srcu, guint64 cut)
+{
+	for (guint i = 0; srcu->active && i < srcu->active->len; i++)
+		if (g_array_index(srcu->active, guint64, i) <= cut)
+			return FALSE;
+	return TRUE;
+}
+
 static gboolean
 srcu_drained(gpointer data)
 {
 	SrcuDrain *drain = data;
 
-	for (guint i = 0; drain->srcu->active && i < drain->srcu->active->len; i++)
-		if (g_array_index(drain->srcu->active, guint64, i) <= drain->cut)
-			return FALSE;
-	return TRUE;
+	return sim_srcu_grace_period_over(drain->srcu, drain->cut);
 }
 
 /* Models synchronize_srcu(): wait until every reader that entered before this call has left. */

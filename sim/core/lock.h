@@ -54,5 +54,9 @@ guint64 sim_srcu_read_lock(SimSrcu *srcu);
 void sim_srcu_read_unlock(SimSrcu *srcu, guint64 ticket);
 void sim_srcu_clear(SimSrcu *srcu);
 void sim_synchronize_srcu(SimSched *sched, SimSrcu *srcu, const char *point);
+/* call_rcu() bookkeeping: a cut taken now, and whether every reader inside at that cut has
+ * left (the grace period is over). */
+guint64 sim_srcu_cut(const SimSrcu *srcu);
+gboolean sim_srcu_grace_period_over(const SimSrcu *srcu, guint64 cut);
 
 #endif

@@ -44,6 +44,8 @@ static const SimPoint points[] = {
 	{ "migrate.remap_unlock", "migration: new frame mapped, before the old one is freed" },
 	{ "mmu_load.mmu_lock", "kvm_mmu_load(): before write_lock(mmu_lock) to get a root" },
 	{ "mmu_load.mmu_unlock", "kvm_mmu_load(): root loaded" },
+	{ "mmu_unload.mmu_lock", "kvm_mmu_free_obsolete_roots(): before write_lock(mmu_lock)" },
+	{ "mmu_unload.mmu_unlock", "kvm_mmu_free_obsolete_roots(): obsolete root dropped" },
 	{ "munmap.mmap_lock", "munmap: before mmap_lock (write)" },
 	{ "munmap.mmap_unlock", "munmap: range gone, after mmap_lock" },
 	{ "munmap.ptl", "munmap: before the PTL, between notifier start and end" },
@@ -52,7 +54,12 @@ static const SimPoint points[] = {
 	{ "vcpu.enter", "vCPU: before the next entry into the guest (requests not served yet)" },
 	{ "vcpu.sched_yield", "vCPU: the guest made the KVM_HC_SCHED_YIELD hypercall" },
 	{ "zap.begin", "zap: under write mmu_lock, invalidation begun, before the first leaf" },
+	{ "zap.pt_frozen", "zap of an invalid root: a table's entries frozen, before call_rcu" },
 	{ "zap.spte_cleared", "zap: one leaf cleared, TLBs not flushed yet" },
+	{ "zap_all_fast.mmu_lock", "kvm_mmu_zap_all_fast(): before write_lock(mmu_lock)" },
+	{ "zap_all_fast.mmu_unlock", "kvm_mmu_zap_all_fast(): roots invalidated, vCPUs told" },
+	{ "zap_roots.mmu_lock", "zapping invalidated roots: before read_lock(mmu_lock)" },
+	{ "zap_roots.mmu_unlock", "zapping invalidated roots: done, after read_unlock" },
 };
 
 const SimPoint *

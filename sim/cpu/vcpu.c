@@ -237,8 +237,18 @@ flush_tlb_all(struct kvm_vcpu *kvcpu)
 	sim_hw_flush_tlb(v->hw, kvm_mmu_load(kvcpu));
 }
 
+/* A new root: the flush stub loads it into CR3 and flushes what the old one left. */
+static void
+load_mmu_pgd(struct kvm_vcpu *kvcpu, u64 root_pa)
+{
+	SimVcpu *v = kvcpu->hw;
+
+	sim_hw_flush_tlb(v->hw, root_pa);
+}
+
 const struct kvm_hw_ops sim_vcpu_hw_ops = {
 	.flush_tlb_all = flush_tlb_all,
+	.load_mmu_pgd = load_mmu_pgd,
 };
 
 SimVcpu *

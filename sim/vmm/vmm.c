@@ -178,14 +178,20 @@ load_guest(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 			       error);
 }
 
-/* The "hardware" of an exit-level machine: no CPU, so no TLB to flush. */
+/* The "hardware" of an exit-level machine: no CPU, so no TLB to flush and no CR3 to load. */
 static void
 no_cpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 {
 }
 
+static void
+no_cpu_load_mmu_pgd(struct kvm_vcpu *vcpu, u64 root_pa)
+{
+}
+
 static const struct kvm_hw_ops no_cpu_hw_ops = {
 	.flush_tlb_all = no_cpu_flush_tlb_all,
+	.load_mmu_pgd = no_cpu_load_mmu_pgd,
 };
 
 /* Host memory, the page-table pool, the VMM's mm and the VM: what both kinds of machine have. */

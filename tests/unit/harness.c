@@ -10,8 +10,17 @@ count_flush(struct kvm_vcpu *vcpu)
 	vm->flushes[vcpu->vcpu_id]++;
 }
 
+static void
+count_root_load(struct kvm_vcpu *vcpu, u64 root_pa)
+{
+	TestVm *vm = vcpu->hw;
+
+	vm->root_loads[vcpu->vcpu_id]++;
+}
+
 static const struct kvm_hw_ops test_hw_ops = {
 	.flush_tlb_all = count_flush,
+	.load_mmu_pgd = count_root_load,
 };
 
 TestVm *

@@ -24,6 +24,7 @@ typedef struct {
 	guint64 hva;                 /* userspace address of memslot 0 (gpa 0) */
 	guint64 mem_size;
 	guint flushes[TEST_MAX_VCPUS]; /* flush_tlb_all calls per vCPU */
+	guint root_loads[TEST_MAX_VCPUS]; /* load_mmu_pgd calls per vCPU */
 } TestVm;
 
 /* A VM with one memslot [0, mem_size) backed by anonymous memory; the log is captured. */

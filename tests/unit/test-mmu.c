@@ -446,6 +446,123 @@ START_TEST(memslot_delete_waits_for_the_inflight_fault_then_zaps_its_spte)
 }
 END_TEST
 
+START_TEST(memslot_delete_with_the_slot_zap_quirk_gives_every_vcpu_a_new_root)
+{
+	TestVm *vm = test_vm_new(1, 2, MEM);
+	struct kvm_userspace_memory_region2 region = { .slot = 0, .memory_size = 0 };
+	guint tables = sim_ptpool_in_use(vm->pool);
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	u64 old_root = kvm_mmu_root_pa(vm->vcpu[0]);
+
+	ck_assert(vm->kvm->slot_zap_all);
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	/* the old root is invalid and zapped; both vCPUs must drop it before they enter again */
+	ck_assert(!kvm_mmu_root_valid(vm->vcpu[0]));
+	ck_assert(vm->vcpu[1]->requests & (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS));
+	ck_assert_uint_eq(vm->kvm->mmu_invalidate_seq, 0);
+	kvm_vcpu_enter_guest_prepare(vm->vcpu[0]);
+	kvm_vcpu_enter_guest_prepare(vm->vcpu[1]);
+	ck_assert_uint_eq(vm->root_loads[0], 1);
+	ck_assert_uint_eq(vm->root_loads[1], 1);
+	ck_assert_uint_eq(kvm_mmu_root_pa(vm->vcpu[0]), kvm_mmu_root_pa(vm->vcpu[1]));
+	ck_assert(kvm_mmu_root_valid(vm->vcpu[0]));
+	ck_assert_uint_ne(kvm_mmu_root_pa(vm->vcpu[0]), old_root);
+	/* the old tree is gone: only the new root and the vCPUs' caches remain */
+	ck_assert_uint_le(sim_ptpool_in_use(vm->pool), tables);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->log), "kvm_mmu_zap_all_fast"));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(memslot_delete_without_the_quirk_zaps_only_the_slot)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	struct kvm_userspace_memory_region2 region = { .slot = 0, .memory_size = 0 };
+
+	vm->kvm->slot_zap_all = FALSE;
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	u64 root = kvm_mmu_root_pa(vm->vcpu[0]);
+
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	ck_assert_uint_eq(kvm_mmu_root_pa(vm->vcpu[0]), root);
+	ck_assert(kvm_mmu_root_valid(vm->vcpu[0]));
+	ck_assert_uint_eq(test_vm_spte(vm, GPA_A), SHADOW_NONPRESENT_VALUE);
+	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	ck_assert_ptr_null(strstr(sim_log_text(vm->log), "kvm_mmu_zap_all_fast"));
+	test_vm_free(vm);
+}
+END_TEST
+
+static void
+zap_all_fast_actor(SimActor *actor, gpointer data)
+{
+	kvm_mmu_zap_all_fast(((TestVm *)data)->kvm);
+}
+
+START_TEST(fast_path_racing_the_zap_of_an_invalid_root_meets_a_frozen_spte_and_retries)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, FALSE, -1 };
+	guint young;
+
+	/* an access-tracked SPTE: the next read is fixed by fast_page_fault() */
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(sim_mm_age(vm->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "zapper", zap_all_fast_actor, vm);
+	/* vcpu0 read the SPTE locklessly and stops before its compare-exchange; the zapper
+	 * invalidates the root and, under the read lock, freezes the table that holds it */
+	test_vm_run_steps(vm, "vcpu0:fast_pf.cmpxchg,zapper:zap.pt_frozen,vcpu0:exit,zapper:exit");
+	ck_assert_int_eq(f.result, RET_PF_RETRY);
+	ck_assert_uint_ge(vm->counters.v[SIM_CTR_PROBE_SPTE_CMPXCHG_LOST], 1);
+	ck_assert(!sim_sched_failed(vm->sched));
+	/* the next entry loads a new root, and the refault maps the page there */
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, FALSE), RET_PF_FIXED);
+	ck_assert_uint_eq(vm->root_loads[0], 1);
+	ck_assert(is_shadow_present_pte(test_vm_spte(vm, GPA_A)));
+	test_vm_free(vm);
+}
+END_TEST
+
+typedef struct {
+	TestVm *vm;
+	guint in_use;
+} PoolProbe;
+
+static void
+pool_probe_actor(SimActor *actor, gpointer data)
+{
+	PoolProbe *probe = data;
+
+	probe->in_use = sim_ptpool_in_use(probe->vm->pool);
+}
+
+START_TEST(tables_removed_under_a_lockless_walker_are_freed_only_after_it_leaves)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, FALSE, -1 };
+	PoolProbe during = { vm, 0 }, after = { vm, 0 };
+	guint young;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(sim_mm_age(vm->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
+	guint before = sim_ptpool_in_use(vm->pool);
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "zapper", zap_all_fast_actor, vm);
+	sim_actor_new(vm->sched, "during", pool_probe_actor, &during);
+	sim_actor_new(vm->sched, "after", pool_probe_actor, &after);
+	/* the whole zap runs while vcpu0 is inside its RCU read-side section */
+	test_vm_run_steps(vm, "vcpu0:fast_pf.cmpxchg,zapper:exit,during:exit,vcpu0:exit,after:exit");
+	/* the zapped tables (PT, PD, PDPT) wait for vcpu0's grace period, then go */
+	ck_assert_uint_eq(during.in_use, before);
+	ck_assert_uint_le(after.in_use, before - 3);
+	ck_assert_int_eq(f.result, RET_PF_RETRY);
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(fault_that_sees_the_invalid_memslot_retries)
 {
 	TestVm *vm = test_vm_new(1, 1, MEM);
@@ -514,6 +631,11 @@ mmu_suite(void)
 	tcase_add_test(tc, aging_access_tracks_the_spte_and_the_fast_path_restores_it);
 	tcase_add_test(tc, memslot_delete_waits_for_the_inflight_fault_then_zaps_its_spte);
 	tcase_add_test(tc, fault_that_sees_the_invalid_memslot_retries);
+	tcase_add_test(tc, memslot_delete_with_the_slot_zap_quirk_gives_every_vcpu_a_new_root);
+	tcase_add_test(tc, memslot_delete_without_the_quirk_zaps_only_the_slot);
+	tcase_add_test(tc,
+		       fast_path_racing_the_zap_of_an_invalid_root_meets_a_frozen_spte_and_retries);
+	tcase_add_test(tc, tables_removed_under_a_lockless_walker_are_freed_only_after_it_leaves);
 	suite_add_tcase(s, tc);
 	return s;
 }
