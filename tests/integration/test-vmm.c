@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Whole machines: guests on Unicorn through the MMU model, with host events racing them. */
-#include <check.h>
+#include "tests/check-run.h"
 #include <string.h>
 
 #include "sim/core/log.h"
@@ -306,11 +306,5 @@ vmm_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(vmm_suite());
-
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-
-	srunner_free(sr);
-	return failed ? 1 : 0;
+		return check_run_suite(vmm_suite());
 }

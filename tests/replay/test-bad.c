@@ -5,7 +5,7 @@
  * kind its name starts with (syntax-, schema-, semantic-); a new file there is a new test. Then:
  * trace_save() and trace_load() round-trip, and a save that fails leaves nothing behind.
  */
-#include <check.h>
+#include "tests/check-run.h"
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -471,12 +471,8 @@ main(int argc, char **argv)
 	g_dir_close(dir);
 	g_ptr_array_sort(bad_files, compare_names);
 
-	SRunner *sr = srunner_create(trace_suite());
+	int status = check_run_suite(trace_suite());
 
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-
-	srunner_free(sr);
 	g_ptr_array_unref(bad_files);
-	return failed ? 1 : 0;
+	return status;
 }

@@ -104,15 +104,3 @@ frame_is_filled_with(SimHostMem *hm, SimPfn pfn, guint8 byte)
 	sim_frame_read(hm, pfn, 0, page, sizeof(page));
 	return all_bytes(page, sizeof(page), byte);
 }
-
-int
-core_run_suite(Suite *suite)
-{
-	SRunner *sr = srunner_create(suite);
-
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}

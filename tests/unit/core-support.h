@@ -3,7 +3,7 @@
 #ifndef KVMSIM_TESTS_UNIT_CORE_SUPPORT_H
 #define KVMSIM_TESTS_UNIT_CORE_SUPPORT_H
 
-#include <check.h>
+#include "tests/check-run.h"
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -45,7 +45,5 @@ gchar *run_three(guint64 seed, SimPolicy policy, gboolean record, SimSched **out
 gboolean all_bytes(const guint8 *buf, gsize len, guint8 byte);
 gboolean frame_is_filled_with(SimHostMem *hm, SimPfn pfn, guint8 byte);
 
-/* main(): run one suite, exit status 1 if anything failed. */
-int core_run_suite(Suite *suite);
 
 #endif

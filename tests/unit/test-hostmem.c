@@ -309,5 +309,5 @@ hostmem_suite(void)
 int
 main(void)
 {
-	return core_run_suite(hostmem_suite());
+	return check_run_suite(hostmem_suite());
 }

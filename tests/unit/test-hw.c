@@ -5,7 +5,7 @@
  * allocated SPTE tree in a table region at SIM_HW_TABLE_GPA, a one-page MMIO window that Unicorn
  * maps but the tree never does.
  */
-#include <check.h>
+#include "tests/check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -1017,11 +1017,5 @@ hw_suite(void)
 int
 main(void)
 {
-	SRunner *runner = srunner_create(hw_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_ENV);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run_suite(hw_suite());
 }

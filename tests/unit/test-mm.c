@@ -620,5 +620,5 @@ mm_suite(void)
 int
 main(void)
 {
-	return core_run_suite(mm_suite());
+	return check_run_suite(mm_suite());
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The MMU model: SPTE encoding, the TDP MMU, and the fault path racing invalidations. */
+#include "tests/check-run.h"
 #include <errno.h>
 #include <string.h>
 
@@ -643,11 +644,5 @@ mmu_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(mmu_suite());
-
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-
-	srunner_free(sr);
-	return failed ? 1 : 0;
+		return check_run_suite(mmu_suite());
 }

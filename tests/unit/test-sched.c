@@ -682,5 +682,5 @@ sched_suite(void)
 int
 main(void)
 {
-	return core_run_suite(sched_suite());
+	return check_run_suite(sched_suite());
 }
