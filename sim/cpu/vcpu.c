@@ -124,6 +124,22 @@ handle_page_fault(SimVcpu *v, guint64 rip)
 	}
 }
 
+/* The x86 exception a vector number names. */
+static const char *
+exception_name(guint32 vector)
+{
+	static const char *const names[] = {
+		"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+		"#BR bound range", "#UD invalid opcode", "#NM no math coprocessor",
+		"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+		"#NP segment not present", "#SS stack fault", "#GP general protection",
+		"#PF page fault", "reserved", "#MF x87 error", "#AC alignment check",
+		"#MC machine check", "#XM SIMD error",
+	};
+
+	return vector < G_N_ELEMENTS(names) ? names[vector] : "interrupt";
+}
+
 static void
 hook_intr(uc_engine *uc, guint32 intno, void *data)
 {
@@ -138,7 +154,8 @@ hook_intr(uc_engine *uc, guint32 intno, void *data)
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
 
 	trace_kvm_exit(v->kvcpu, EXIT_REASON_EXCEPTION_NMI, rip, intno);
-	fail(v, "guest raised exception %u at rip 0x%" G_GINT64_MODIFIER "x (%s)", intno, rip, insn);
+	fail(v, "guest raised %s (vector %u) at rip 0x%" G_GINT64_MODIFIER "x (%s)",
+	     exception_name(intno), intno, rip, insn);
 }
 
 static bool

@@ -75,7 +75,7 @@ outputs() {
 	echo "--stats $base/case$((n + 1))/stats.json --log $base/case$((n + 1))/run.log"
 }
 
-echo "1..21"
+echo "1..24"
 
 # shellcheck disable=SC2046 # outputs() is meant to split into words (no spaces in $base)
 usage_error "unknown workload is a usage error" run no-such-workload $(outputs)
@@ -163,6 +163,26 @@ else
 	not_ok "an edited expectation makes the replay fail with status 1" "status $status" \
 		"$(grep -v PASS "$base/out")"
 fi
+
+# A guest that crashes fails the run (1) with one line naming what it did and where.
+crash_case() {
+	fresh_dir
+	(cd "$dir" && "$kvmsim" run crash --vcpus 1 --mem 64K --param "0=$1" >"$base/out" \
+		2>"$base/err")
+	status=$?
+	if [ "$status" -eq 1 ] && [ "$(wc -l <"$base/err" | tr -d ' ')" -eq 1 ] &&
+		grep -q "^kvmsim: run failed: vcpu0: $2" "$base/err"; then
+		ok "$3"
+	else
+		not_ok "$3" "status $status" "$(cat "$base/err")"
+	fi
+}
+crash_case 0 "guest raised #DE divide error (vector 0) at rip 0x[0-9a-f]* (div " \
+	"a guest dividing by zero fails the run naming #DE and the instruction"
+crash_case 1 "guest raised #UD at rip 0x[0-9a-f]* (ud2)" \
+	"a guest executing ud2 fails the run naming #UD"
+crash_case 2 "guest accessed gpa 0x800000000000, outside guest memory" \
+	"a guest reading outside all memory fails the run naming the address"
 
 # kvmsim list names the workloads, touch and stress among them.
 fresh_dir
