@@ -24,6 +24,20 @@ ret_pf_name(int r)
 	return r >= 0 && r < (int)G_N_ELEMENTS(names) ? names[r] : "error";
 }
 
+/* Why the fault will not install anything: the state the retry decision was made on. */
+static void
+trace_fault_retry(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, const char *why)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	sim_log_emit(kvm->log, "sim_fault_retry",
+		     "vcpu %d gfn %" G_GINT64_MODIFIER "x %s: mmu_seq %lu seq %lu in_progress %ld "
+		     "range 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id,
+		     fault->gfn, why, fault->mmu_seq, kvm->mmu_invalidate_seq,
+		     kvm->mmu_invalidate_in_progress, kvm->mmu_invalidate_range_start,
+		     kvm->mmu_invalidate_range_end);
+}
+
 /* Models page_fault_can_be_fast() in arch/x86/kvm/mmu/mmu.c, with EPT A/D bits disabled. */
 static gboolean
 page_fault_can_be_fast(const struct kvm_page_fault *fault)
@@ -170,10 +184,12 @@ kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		return kvm_handle_noslot_fault(vcpu, fault);
 	if (fault->slot->flags & KVM_MEMSLOT_INVALID) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_INVALID_SLOT);
+		trace_fault_retry(vcpu, fault, "memslot being deleted or moved");
 		return RET_PF_RETRY;
 	}
 	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_UNSAFE);
+		trace_fault_retry(vcpu, fault, "lockless pre-check before the pfn lookup");
 		return RET_PF_RETRY;
 	}
 	int r = __kvm_mmu_faultin_pfn(vcpu, fault);
@@ -183,6 +199,7 @@ kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	sim_yield(kvm->sched, "fault.pfn_resolved");
 	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_UNSAFE);
+		trace_fault_retry(vcpu, fault, "lockless pre-check after the pfn lookup");
 		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY);
 		return RET_PF_RETRY;
 	}
@@ -195,16 +212,21 @@ is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 
-	if (vcpu->root->invalid)
+	if (vcpu->root->invalid) {
+		trace_fault_retry(vcpu, fault, "stale: the root is obsolete");
 		return TRUE;
-	if (!fault->slot)
+	}
+	if (!fault->slot || !mmu_invalidate_retry_gfn(kvm, fault->mmu_seq, fault->gfn))
 		return FALSE;
 	if (kvm->mmu_invalidate_in_progress && fault->gfn >= kvm->mmu_invalidate_range_start &&
-	    fault->gfn < kvm->mmu_invalidate_range_end)
+	    fault->gfn < kvm->mmu_invalidate_range_end) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_IN_PROGRESS);
-	else if (kvm->mmu_invalidate_seq != fault->mmu_seq)
+		trace_fault_retry(vcpu, fault, "stale: an invalidation covering it is in progress");
+	} else {
 		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_SEQ_CHANGED);
-	return mmu_invalidate_retry_gfn(kvm, fault->mmu_seq, fault->gfn) != 0;
+		trace_fault_retry(vcpu, fault, "stale: mmu_invalidate_seq moved since the snapshot");
+	}
+	return TRUE;
 }
 
 /* Models kvm_tdp_mmu_page_fault() in arch/x86/kvm/mmu/mmu.c. */
@@ -299,6 +321,8 @@ kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	if (r == RET_PF_INVALID)
 		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code & ~PFERR_RSVD_MASK);
 	count_outcome(vcpu->kvm, r);
+	sim_log_emit(vcpu->kvm->log, "sim_page_fault_done", "vcpu %d gfn %" G_GINT64_MODIFIER "x %s",
+		     vcpu->vcpu_id, gpa >> PAGE_SHIFT, r < 0 ? g_strerror(-r) : ret_pf_name(r));
 	return r;
 }
 

@@ -244,8 +244,9 @@ build_full_system(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 	guint total = sim_host_events_total(&config->host_events);
 
 	if (total) {
-		/* spread the events over about 16 steps per guest page, the length of a touch run */
-		guint64 span = (KVMSIM_BOOT_SIZE + config->mem_size) / SIM_PAGE_SIZE * 16;
+		/* spread the events over ~8 steps per page of the data region: a touch run takes
+		 * more than that (~11 with 2 vCPUs), so the events land while the guest works */
+		guint64 span = config->mem_size / SIM_PAGE_SIZE * 8;
 
 		vmm->host_events = sim_host_events_new(vmm->mm, config->seed, &config->host_events,
 						       vmm->ram_hva, config->mem_size, vmm->ram_hva,
