@@ -295,6 +295,7 @@ handle_mmio_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa)
 	return RET_PF_EMULATE;
 }
 
+/* Count a fault by its RET_PF_* outcome (or as an error). */
 static void
 count_outcome(struct kvm *kvm, int r)
 {

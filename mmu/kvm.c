@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* VM and vCPU lifetime, requests and remote TLB flushes (virt/kvm/kvm_main.c, arch/x86/kvm/x86.c). */
+/* VM and vCPU lifetime, requests and remote TLB flushes (virt/kvm/kvm_main.c, x86.c). */
 #include "mmu/mmu-internal.h"
 
 #include <stdarg.h>
@@ -71,6 +71,7 @@ kvm_check_freed_poison(gpointer data, SimPfn pfn, guint offset)
 			     "freed", pfn, offset);
 }
 
+/* Models kvm_create_vm() in virt/kvm/kvm_main.c: the VM, its locks, and its MMU notifier. */
 struct kvm *
 kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
 	      SimCounters *counters, const struct kvm_hw_ops *hw_ops)
@@ -99,6 +100,7 @@ kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
 	return kvm;
 }
 
+/* Models kvm_destroy_vm(): the tables, the vCPUs and the memslots go. */
 void
 kvm_destroy_vm(struct kvm *kvm)
 {
@@ -271,6 +273,7 @@ kvm_vcpu_srcu_read_unlock(struct kvm_vcpu *vcpu)
 	vcpu->srcu_held = FALSE;
 }
 
+/* The name VMX gives an exit reason, as kvm_exit prints it. */
 static const char *
 exit_reason_name(u32 reason)
 {

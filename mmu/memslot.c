@@ -49,6 +49,7 @@ gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn)
 	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 }
 
+/* Models search_memslots(): the slot that holds gfn, or NULL. */
 static struct kvm_memory_slot *
 search_memslots(struct kvm_memslots *slots, gfn_t gfn)
 {
@@ -178,6 +179,7 @@ kvm_set_memslot(struct kvm *kvm, const struct kvm_memory_slot *old,
 	kvm_swap_active_memslots(kvm, memslots_with(kvm, id, change == KVM_MR_DELETE ? NULL : new));
 }
 
+/* Would [base, base + npages) overlap a slot other than id (-EEXIST)? */
 static gboolean
 overlaps_other(struct kvm *kvm, int id, gfn_t base, u64 npages)
 {

@@ -104,6 +104,7 @@ restore_acc_track_spte(u64 spte)
 	return spte;
 }
 
+/* A human decoding of an SPTE for dumps and failed expectations. */
 gchar *
 spte_describe(u64 spte, int level)
 {

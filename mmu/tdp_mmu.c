@@ -148,6 +148,7 @@ kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu)
 	return root;
 }
 
+/* The root vCPUs load now: the first valid one, if any. */
 struct kvm_mmu_page *
 kvm_tdp_mmu_valid_root(struct kvm *kvm)
 {
@@ -297,6 +298,7 @@ tdp_mmu_init_child_sp(struct kvm_mmu_page *child, struct tdp_iter *iter)
 	child->ptep = iter->sptep;
 }
 
+/* Models the kvm_mmu_set_spte tracepoint (arch/x86/kvm/mmu/mmutrace.h). */
 static void
 trace_kvm_mmu_set_spte(struct kvm *kvm, int level, gfn_t gfn, u64 *sptep)
 {
@@ -506,6 +508,7 @@ out:
 	return spte;
 }
 
+/* The leaf SPTE for gfn in the valid root, for dumps and expectations. */
 u64
 kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level)
 {
@@ -527,6 +530,7 @@ kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level)
 	return SHADOW_NONPRESENT_VALUE;
 }
 
+/* How many present leaves the valid root has. */
 guint64
 kvm_tdp_mmu_count_present(struct kvm *kvm)
 {

@@ -6,6 +6,7 @@
 
 #include "sim/cmd.h"
 
+/* A usage or input error: one line on stderr, exit status 2. */
 int
 kvmsim_usage_error(const char *fmt, ...)
 {
@@ -19,6 +20,7 @@ kvmsim_usage_error(const char *fmt, ...)
 	return KVMSIM_EXIT_USAGE;
 }
 
+/* Sizes as users write them: decimal with an optional K, M or G (KiB, MiB, GiB). */
 gboolean
 kvmsim_parse_size(const char *text, guint64 *out)
 {

@@ -11,6 +11,7 @@ kind_of(const Trace *trace)
 	return trace->workload ? "full-system" : "exit-level";
 }
 
+/* Load every trace first (a bad one is a usage error), then replay each and count. */
 int
 kvmsim_cmd_replay(int argc, char **argv)
 {

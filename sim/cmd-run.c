@@ -27,6 +27,7 @@ typedef struct {
 	gchar **rest;
 } RunOptions;
 
+/* Free what GOptionContext filled in. */
 static void
 run_options_clear(RunOptions *o)
 {
@@ -128,6 +129,7 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **
 	return TRUE;
 }
 
+/* The short human summary of a run: verdict, exits, faults, host work, scheduler. */
 static void
 print_summary(const SimVmm *vmm, const SimSched *sched)
 {
@@ -163,6 +165,7 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 	       sim_sched_now(sched), sim_sched_switches(sched), v[SIM_CTR_GUEST_INSNS]);
 }
 
+/* Check every option before anything runs or is written, run, then write outputs. */
 int
 kvmsim_cmd_run(int argc, char **argv)
 {

@@ -24,6 +24,7 @@ usage(FILE *out)
 	fprintf(out, "\n'kvmsim COMMAND --help' describes a command's options.\n");
 }
 
+/* Dispatch to the subcommand named first. */
 int
 main(int argc, char **argv)
 {

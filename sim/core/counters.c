@@ -16,6 +16,7 @@ sim_counter_name(SimCounter id)
 	return counter_names[id];
 }
 
+/* The counter a trace or the stats name, by its dotted name. */
 gboolean
 sim_counter_lookup(const char *name, SimCounter *out)
 {

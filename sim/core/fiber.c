@@ -15,6 +15,7 @@
 #define SIM_VALGRIND 1
 #endif
 
+/* A stack with a guard page below it, registered with valgrind. */
 gboolean
 sim_fiber_stack_alloc(SimFiberStack *stack, gsize size)
 {
@@ -37,6 +38,7 @@ sim_fiber_stack_alloc(SimFiberStack *stack, gsize size)
 	return TRUE;
 }
 
+/* Unregister and unmap a stack. */
 void
 sim_fiber_stack_free(SimFiberStack *stack)
 {
@@ -49,6 +51,7 @@ sim_fiber_stack_free(SimFiberStack *stack)
 	stack->mapping = NULL;
 }
 
+/* The main context's stack bounds, which ASan needs to switch back to it. */
 void
 sim_fiber_init_main(SimFiber *fiber)
 {
@@ -73,6 +76,7 @@ sim_fiber_start_switch(SimFiber *from, const SimFiber *to, gboolean dying)
 #endif
 }
 
+/* Tell ASan the switch into this context is complete. */
 void
 sim_fiber_finish_switch(SimFiber *self)
 {

@@ -27,6 +27,7 @@ sim_host_event_name(SimHostEventKind kind)
 	return kind_names[kind];
 }
 
+/* Parse the --host-events specification, with one precise message per mistake. */
 gboolean
 sim_host_events_parse(const char *spec, SimHostEventCounts *out, GError **error)
 {
@@ -82,6 +83,7 @@ sim_host_events_total(const SimHostEventCounts *counts)
 	return n;
 }
 
+/* The plan of events in a seeded order, with an RNG stream of its own. */
 SimHostEvents *
 sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts, guint64 hva,
 		    guint64 size, guint64 drop_hva, guint64 drop_size, guint64 mean_interval)
@@ -152,6 +154,7 @@ present_page(SimHostEvents *ev)
 	return 0;
 }
 
+/* Carry out one event on the mm (shared by the generator and trace replay). */
 int
 sim_host_event_perform(SimMm *mm, const SimHostEvent *event)
 {

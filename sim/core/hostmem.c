@@ -56,6 +56,7 @@ reserve(guint64 bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Reserve the frame arena and its metadata (committed only as used). */
 SimHostMem *
 sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GError **error)
 {
@@ -79,6 +80,7 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 	return hm;
 }
 
+/* Unmap the arena, the metadata and the RAM windows. */
 void
 sim_hostmem_free(SimHostMem *hm)
 {
@@ -125,6 +127,7 @@ storage_of(const SimHostMem *hm, SimPfn pfn)
 	return hm->arena + (pfn - SIM_PFN_BASE) * SIM_PAGE_SIZE;
 }
 
+/* The RAM window that holds gpa, or NULL. */
 static RamWindow *
 window_of(const SimHostMem *hm, guint64 gpa)
 {
@@ -167,6 +170,7 @@ check_poison(SimHostMem *hm, guint64 index)
 	}
 }
 
+/* A frame from the free list, else a never-used one, else the oldest in quarantine. */
 SimPfn
 sim_frame_alloc(SimHostMem *hm)
 {
@@ -196,6 +200,7 @@ sim_frame_alloc(SimHostMem *hm)
 	return SIM_PFN_BASE + index;
 }
 
+/* Free (or, if pinned, free at the last put): poison wherever it lives, quarantine. */
 void
 sim_frame_free(SimHostMem *hm, SimPfn pfn)
 {
@@ -239,6 +244,7 @@ sim_frame_get(SimHostMem *hm, SimPfn pfn)
 	f->refs++;
 }
 
+/* Drop a pin; the last one carries out a free that was waiting for it. */
 void
 sim_frame_put(SimHostMem *hm, SimPfn pfn)
 {
@@ -274,6 +280,7 @@ sim_frame_set_mapping(SimHostMem *hm, SimPfn pfn, guint64 hva, guint32 nth)
 	f->map_nth = nth;
 }
 
+/* The host page and generation a frame was last mapped at (FALSE: never). */
 gboolean
 sim_frame_mapping(const SimHostMem *hm, SimPfn pfn, guint64 *out_hva, guint *out_nth)
 {
@@ -292,6 +299,7 @@ sim_frame_gen(const SimHostMem *hm, SimPfn pfn)
 	return frame_of(hm, pfn)->gen;
 }
 
+/* Read a frame's bytes from wherever they live (a zero frame reads zeros). */
 void
 sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len)
 {
@@ -311,6 +319,7 @@ sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint
 	memcpy(content_of(hm, pfn) + offset, buf, len);
 }
 
+/* Copy a frame's content (a migration); zero frames stay lazily zero. */
 void
 sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 {
@@ -327,6 +336,7 @@ sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 	memcpy(content_of(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
 }
 
+/* A RAM window: host buffer and per-page holder, both reserved lazily. */
 gboolean
 sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error)
 {
@@ -391,6 +401,7 @@ sim_hostmem_gpa_ptr(const SimHostMem *hm, guint64 gpa)
 	return w ? w->buf + (gpa - w->gpa) : NULL;
 }
 
+/* The GPA page now holds pfn: write the old holder back, load the new content. */
 void
 sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 {

@@ -100,6 +100,7 @@ sim_srcu_read_lock(SimSrcu *srcu)
 	return ticket;
 }
 
+/* Models srcu_read_unlock(): the reader with this ticket leaves. */
 void
 sim_srcu_read_unlock(SimSrcu *srcu, guint64 ticket)
 {

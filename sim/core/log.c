@@ -17,6 +17,7 @@ struct SimLog {
 	guint64 lines;
 };
 
+/* A log without sinks (formatting nothing) attached to sched. */
 SimLog *
 sim_log_new(SimSched *sched)
 {
@@ -29,6 +30,7 @@ sim_log_new(SimSched *sched)
 	return log;
 }
 
+/* Free the log; a file not finished is removed. */
 void
 sim_log_free(SimLog *log)
 {
@@ -92,6 +94,7 @@ sim_log_text(const SimLog *log)
 	return log->capture ? log->capture->str : "";
 }
 
+/* The SHA-256 of every line so far, without disturbing the running hash. */
 gchar *
 sim_log_digest(const SimLog *log)
 {
@@ -110,6 +113,7 @@ sim_log_lines(const SimLog *log)
 	return log->lines;
 }
 
+/* Format one line and hand it to every sink. */
 void
 sim_log_emitf(SimLog *log, const char *event, const char *fmt, ...)
 {

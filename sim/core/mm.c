@@ -45,6 +45,7 @@ struct SimMm {
 	SimSpinlock ptl;     /* one page-table lock for the whole mm (split PTLs not modeled) */
 };
 
+/* The VMM's address space: no VMAs yet. */
 SimMm *
 sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters)
 {
@@ -61,6 +62,7 @@ sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters)
 	return mm;
 }
 
+/* Free the VMAs and their PTEs (frames are the host memory's). */
 void
 sim_mm_free(SimMm *mm)
 {
@@ -81,6 +83,7 @@ sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 	g_array_append_val(mm->notifiers, n);
 }
 
+/* Models mmap(MAP_ANONYMOUS) at the next deterministic address. */
 gboolean
 sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)
 {
@@ -97,6 +100,7 @@ sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)
 	return TRUE;
 }
 
+/* Models mmap(MAP_FIXED_NOREPLACE | MAP_ANONYMOUS) as a trace asks for. */
 gboolean
 sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
 {

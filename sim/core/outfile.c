@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A temporary file beside path, with a normal file mode. */
 gboolean
 sim_outfile_open(SimOutFile *out, const char *path, GError **error)
 {
@@ -33,6 +34,7 @@ sim_outfile_open(SimOutFile *out, const char *path, GError **error)
 	return TRUE;
 }
 
+/* Flush and rename into place; on any failure nothing is left. */
 gboolean
 sim_outfile_commit(SimOutFile *out, GError **error)
 {
@@ -53,6 +55,7 @@ sim_outfile_commit(SimOutFile *out, GError **error)
 	return FALSE;
 }
 
+/* Remove the temporary file. */
 void
 sim_outfile_abort(SimOutFile *out)
 {

@@ -15,6 +15,7 @@ struct SimPtPool {
 	guint in_use;
 };
 
+/* Reserve the table region (committed as tables are used). */
 SimPtPool *
 sim_ptpool_new(guint nr_pages, GError **error)
 {
@@ -45,6 +46,7 @@ sim_ptpool_free(SimPtPool *pool)
 	g_free(pool);
 }
 
+/* A table page: a released one first (FIFO), else the next never used. */
 guint64 *
 sim_ptpool_alloc(SimPtPool *pool, guint64 *out_pa)
 {

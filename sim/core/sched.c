@@ -76,6 +76,7 @@ clear_step(gpointer p)
 	g_free(step->until);
 }
 
+/* A scheduler whose random choices come from its own MT19937 stream. */
 SimSched *
 sim_sched_new(guint64 seed)
 {
@@ -95,6 +96,7 @@ sim_sched_new(guint64 seed)
 	return sched;
 }
 
+/* Free the actors (and their stacks, even if abandoned) and the schedules. */
 void
 sim_sched_free(SimSched *sched)
 {
@@ -129,6 +131,7 @@ sim_sched_set_policy(SimSched *sched, SimPolicy policy)
 	sched->policy = policy;
 }
 
+/* Follow these steps (a count of 0 means 1), then the policy then. */
 void
 sim_sched_set_steps(SimSched *sched, const SimStep *steps, guint n_steps, SimPolicy then)
 {
@@ -153,6 +156,7 @@ sim_sched_set_recording(SimSched *sched, gboolean on)
 
 static void actor_trampoline(unsigned int lo, unsigned int hi);
 
+/* A coroutine on its own stack; it starts when first picked. */
 SimActor *
 sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 {
@@ -188,6 +192,7 @@ actor_runnable(const SimSched *sched, const SimActor *actor)
 	return !actor->wait_fn || actor->wait_fn(actor->wait_data);
 }
 
+/* The actor called name, or NULL. */
 static SimActor *
 find_actor(const SimSched *sched, const char *name)
 {
@@ -347,6 +352,7 @@ pick_other(SimSched *sched)
 	return next;
 }
 
+/* Record the step that just ended: its actor ran until its last point, count times. */
 static void
 record_switch(SimSched *sched)
 {
@@ -403,6 +409,7 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 	sim_fiber_finish_switch(from_fiber);
 }
 
+/* Run the actor's function, then end its step (exit) and hand over for good. */
 static void
 actor_trampoline(unsigned int lo, unsigned int hi)
 {
@@ -436,6 +443,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 	g_assert_not_reached();
 }
 
+/* Start the first actor and return once every actor has finished (or the run broke). */
 gboolean
 sim_sched_run(SimSched *sched, GError **error)
 {
@@ -458,6 +466,7 @@ sim_sched_run(SimSched *sched, GError **error)
 	return TRUE;
 }
 
+/* Note an arrival at point for the step being recorded. */
 static void
 count_arrival(SimSched *sched, const char *point)
 {
@@ -491,6 +500,7 @@ step_completed(SimSched *sched, const char *point)
 	return TRUE;
 }
 
+/* A yield point: advance the clock, then let the policy (or the step list) pick. */
 void
 sim_yield(SimSched *sched, const char *point)
 {
@@ -551,6 +561,7 @@ pseudo_arrival(SimSched *sched, const char *point, const char *why)
 			  why, step->until);
 }
 
+/* Block until cond holds; a blocked step ends at the pseudo-point block. */
 void
 sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 {
@@ -577,6 +588,7 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 	cur->wait_what = NULL;
 }
 
+/* Sleep until a step; alone, the clock simply jumps there. */
 void
 sim_sleep_until(SimSched *sched, guint64 step)
 {

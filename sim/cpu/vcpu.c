@@ -60,6 +60,7 @@ fail(SimVcpu *v, const char *fmt, ...)
 	uc_emu_stop(sim_hw_uc(v->hw));
 }
 
+/* What a hardware EPT violation reports in its exit qualification. */
 guint64
 sim_ept_violation_qualification(gboolean write, gboolean fetch, u64 spte)
 {
@@ -140,6 +141,7 @@ exception_name(guint32 vector)
 	return vector < G_N_ELEMENTS(names) ? names[vector] : "interrupt";
 }
 
+/* Exceptions: #PF is an EPT violation or misconfig; anything else is a guest crash. */
 static void
 hook_intr(uc_engine *uc, guint32 intno, void *data)
 {
@@ -158,6 +160,7 @@ hook_intr(uc_engine *uc, guint32 intno, void *data)
 	     exception_name(intno), intno, rip, insn);
 }
 
+/* #UD: a vmcall (confirmed by Capstone) is a hypercall exit, anything else a crash. */
 static bool
 hook_insn_invalid(uc_engine *uc, void *data)
 {
@@ -175,6 +178,7 @@ hook_insn_invalid(uc_engine *uc, void *data)
 	return true;
 }
 
+/* A port-IO exit, handed to the VMM; it may end the run (the exit port). */
 static void
 pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 {
@@ -233,6 +237,7 @@ hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
 			address);
 }
 
+/* An access outside every Unicorn region: no memslot and no MMIO window. */
 static bool
 hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64 value,
 	      void *data)
@@ -268,6 +273,7 @@ const struct kvm_hw_ops sim_vcpu_hw_ops = {
 	.load_mmu_pgd = load_mmu_pgd,
 };
 
+/* KVM_CREATE_VCPU on a new engine that maps guest RAM, the tables and nothing else. */
 SimVcpu *
 sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_data,
 	     GError **error)
@@ -310,6 +316,7 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	return v;
 }
 
+/* Close the engine. */
 void
 sim_vcpu_free(SimVcpu *v)
 {
@@ -322,6 +329,7 @@ sim_vcpu_free(SimVcpu *v)
 	g_free(v);
 }
 
+/* A window with a zeroed buffer behind it, never mapped in the SPTE tree. */
 gboolean
 sim_vcpu_map_mmio(SimVcpu *v, guint64 gpa, guint64 size, GError **error)
 {
@@ -381,6 +389,7 @@ handle_hypercall(SimVcpu *v)
 	v->rip += 3;
 }
 
+/* Emulate the MMIO access at RIP, as KVM's emulator would, against the VMM's device. */
 static void
 handle_mmio(SimVcpu *v)
 {

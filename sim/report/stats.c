@@ -43,6 +43,7 @@ compare_names(gconstpointer a, gconstpointer b)
 	return strcmp(sim_counter_name(*(const SimCounter *)a), sim_counter_name(*(const SimCounter *)b));
 }
 
+/* The run, then every counter grouped by its dotted name, then the guest's verdict. */
 gchar *
 sim_report_stats_json(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 {

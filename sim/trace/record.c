@@ -16,6 +16,7 @@ add_expect(Trace *trace, TraceExpect x)
 	g_array_append_val(trace->expects, x);
 }
 
+/* The trace of a finished run: machine, workload, host events, steps, expectations. */
 Trace *
 trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 {

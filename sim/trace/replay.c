@@ -130,6 +130,7 @@ replay_host(ReplayActor *ra, const TraceEvent *e)
 	}
 }
 
+/* Perform this actor's events in order, each after its optional sleep. */
 static void
 replay_actor(SimActor *actor, gpointer data)
 {
@@ -433,6 +434,7 @@ locate_schedule_error(const Trace *trace, SimSched *sched, GError **error)
 	g_prefix_error(error, "%s:%u: ", trace->path, line);
 }
 
+/* Build the machine, run the trace's actors on its schedule, check expectations. */
 gboolean
 trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayReport *report,
 	     GError **error)

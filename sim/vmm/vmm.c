@@ -83,6 +83,7 @@ vmm_mmio_read(void *data, guint64 gpa, guint size)
 	return value;
 }
 
+/* A write to the test device: the scratch register keeps it. */
 static void
 vmm_mmio_write(void *data, guint64 gpa, guint size, guint64 value)
 {
@@ -159,6 +160,7 @@ vmm_write_guest(SimVmm *vmm, guint64 hva, const void *buf, gsize len, GError **e
 	return TRUE;
 }
 
+/* Boot parameters and the image, written through the VMM's own mapping. */
 static gboolean
 load_guest(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 {
@@ -296,6 +298,7 @@ build_exit_level(SimVmm *vmm, GError **error)
 	return TRUE;
 }
 
+/* Build the machine the configuration describes (full-system or exit-level). */
 SimVmm *
 sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 {
@@ -324,6 +327,7 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	return g_steal_pointer(&vmm);
 }
 
+/* Tear the machine down in the reverse order of its making. */
 void
 sim_vmm_free(SimVmm *vmm)
 {
@@ -342,6 +346,7 @@ sim_vmm_free(SimVmm *vmm)
 	g_free(vmm);
 }
 
+/* Run the scheduler, then settle why the run failed, if it did. */
 gboolean
 sim_vmm_run(SimVmm *vmm, GError **error)
 {
@@ -415,6 +420,7 @@ sim_vmm_kvm(const SimVmm *vmm)
 	return vmm->kvm;
 }
 
+/* The current memslots, as a trace records them. */
 guint
 sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max)
 {
