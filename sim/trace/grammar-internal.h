@@ -12,13 +12,10 @@ typedef struct {
 	GHashTable *defines; /* name -> <define> */
 } TraceGrammar;
 
-/* Where a pattern occurs: inside optional/zeroOrMore, repeatable, only in a choice branch that
- * fixes an attribute's value (guard_attr="guard_value"). */
+/* Where a pattern occurs: inside optional/zeroOrMore or a choice, repeatable. */
 typedef struct {
 	gboolean optional;
 	gboolean many;
-	const char *guard_attr;
-	const char *guard_value;
 } TraceOccurs;
 
 /* An attribute an element takes. */
@@ -26,8 +23,6 @@ typedef struct {
 	const char *name;
 	GPtrArray *defs; /* its <attribute> patterns, one per choice branch that has it */
 	gboolean required;
-	const char *guard_attr;
-	const char *guard_value;
 } TraceSchemaAttr;
 
 /* A child element an element takes, in schema order. */

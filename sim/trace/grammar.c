@@ -155,25 +155,8 @@ collect_children(TraceGrammar *g, xmlNode *parent, TraceOccurs o, TraceContent *
 		collect(g, p, o, out);
 }
 
-/* A choice branch that is a group fixing one attribute to a value guards the rest of it. */
-static void
-branch_guard(xmlNode *branch, TraceOccurs *o)
-{
-	if (!is(branch, "group"))
-		return;
-	trace_for_each_element(p, branch) {
-		xmlNode *value = is(p, "attribute") ? first_pattern(p) : NULL;
-
-		if (value && is(value, "value") && !trace_element_at(value->next)) {
-			o->guard_attr = pattern_attr(p, "name");
-			o->guard_value = (const char *)value->children->content;
-			return;
-		}
-	}
-}
-
 /* Merge the branches of a choice: an attribute is required if every branch requires it; a child
- * is required only where a guard says which branch applies. */
+ * of any branch is optional. */
 static void
 collect_choice(TraceGrammar *g, xmlNode *choice, TraceOccurs o, TraceContent *out)
 {
@@ -183,11 +166,9 @@ collect_choice(TraceGrammar *g, xmlNode *choice, TraceOccurs o, TraceContent *ou
 
 	trace_for_each_element(b, choice) {
 		g_autoptr(TraceContent) branch = content_new();
-		TraceOccurs bo = o;
 
 		branches++;
-		branch_guard(b, &bo);
-		collect(g, b, bo, branch);
+		collect(g, b, o, branch);
 		if (singles && is(b, "attribute"))
 			g_ptr_array_add(singles, (gpointer)pattern_attr(b, "name"));
 		else
@@ -203,9 +184,6 @@ collect_choice(TraceGrammar *g, xmlNode *choice, TraceOccurs o, TraceContent *ou
 				copy.defs = g_ptr_array_new();
 				g_array_append_val(out->attrs, copy);
 				have = trace_content_attr(out, a->name);
-			} else if (g_strcmp0(have->guard_attr, a->guard_attr) != 0 ||
-				   g_strcmp0(have->guard_value, a->guard_value) != 0) {
-				have->guard_attr = have->guard_value = NULL;
 			}
 			for (guint d = 0; d < a->defs->len; d++)
 				g_ptr_array_add(have->defs, g_ptr_array_index(a->defs, d));
@@ -215,7 +193,7 @@ collect_choice(TraceGrammar *g, xmlNode *choice, TraceOccurs o, TraceContent *ou
 		for (guint i = 0; i < branch->children->len; i++) {
 			TraceSchemaChild ch = g_array_index(branch->children, TraceSchemaChild, i);
 
-			ch.occurs.optional |= !ch.occurs.guard_attr;
+			ch.occurs.optional = TRUE;
 			g_array_append_val(out->children, ch);
 		}
 	}
@@ -237,8 +215,7 @@ static void
 collect(TraceGrammar *g, xmlNode *p, TraceOccurs o, TraceContent *out)
 {
 	if (is(p, "attribute")) {
-		TraceSchemaAttr a = { pattern_attr(p, "name"), g_ptr_array_new(), !o.optional,
-				 o.guard_attr, o.guard_value };
+		TraceSchemaAttr a = { pattern_attr(p, "name"), g_ptr_array_new(), !o.optional };
 
 		g_ptr_array_add(a.defs, p);
 		g_array_append_val(out->attrs, a);
@@ -250,9 +227,7 @@ collect(TraceGrammar *g, xmlNode *p, TraceOccurs o, TraceContent *out)
 		o.optional |= !is(p, "oneOrMore");
 		o.many |= !is(p, "optional");
 		collect_children(g, p, o, out);
-	} else if (is(p, "group") || is(p, "interleave") || is(p, "mixed")) {
-		collect_children(g, p, o, out);
-	} else if (is(p, "ref") || is(p, "parentRef")) {
+	} else if (is(p, "ref")) {
 		collect_children(g, define_of(g, p), o, out);
 	} else if (is(p, "choice")) {
 		collect_choice(g, p, o, out);
@@ -264,7 +239,7 @@ TraceContent *
 trace_grammar_content(TraceGrammar *g, xmlNode *pattern)
 {
 	TraceContent *c = content_new();
-	TraceOccurs once = { FALSE, FALSE, NULL, NULL };
+	TraceOccurs once = { FALSE, FALSE };
 
 	collect_children(g, pattern, once, c);
 	return c;

@@ -58,21 +58,6 @@ on_schema_error(void *data, TraceXmlError *err)
 		err->message);
 }
 
-/* Does node have attr="value" (no attr: no condition)? */
-static gboolean
-guard_holds(xmlNode *node, const char *attr, const char *value)
-{
-	g_autofree gchar *have = NULL;
-	xmlChar *prop;
-
-	if (!attr)
-		return TRUE;
-	prop = xmlGetNoNsProp(node, (const xmlChar *)attr);
-	have = g_strstrip(g_strdup((const char *)prop));
-	xmlFree(prop);
-	return g_strcmp0(have, value) == 0;
-}
-
 /* "a, b, c": the attributes the pattern takes. */
 static gchar *
 attr_names(const TraceContent *c)
@@ -116,8 +101,7 @@ explain_attributes(TraceGrammar *g, xmlNode *node, xmlNode *def)
 	for (guint i = 0; i < c->attrs->len; i++) {
 		TraceSchemaAttr *a = &g_array_index(c->attrs, TraceSchemaAttr, i);
 
-		if (a->required && guard_holds(node, a->guard_attr, a->guard_value) &&
-		    !xmlHasNsProp(node, (const xmlChar *)a->name, NULL))
+		if (a->required && !xmlHasNsProp(node, (const xmlChar *)a->name, NULL))
 			return g_strdup_printf("<%s> is missing the attribute '%s'", NAME(node),
 					       a->name);
 	}
@@ -127,9 +111,6 @@ explain_attributes(TraceGrammar *g, xmlNode *node, xmlNode *def)
 		g_autofree gchar *text = g_strdup(prop ? (const char *)prop : "");
 
 		xmlFree(prop);
-		if (!guard_holds(node, spec->guard_attr, spec->guard_value))
-			return g_strdup_printf("<%s> takes %s only with %s=\"%s\"", NAME(node),
-					       spec->name, spec->guard_attr, spec->guard_value);
 		if (!trace_grammar_accepts(g, spec, text)) {
 			g_autofree gchar *want = trace_grammar_describe(g, spec);
 
@@ -202,15 +183,6 @@ explain_element(TraceGrammar *g, xmlNode *node)
 	return def ? explain_attributes(g, node, def) : explain_unknown_element(g, node);
 }
 
-/* Must the parent have this child, given the choice its attributes make? */
-static gboolean
-slot_required(const TraceSchemaChild *ch, xmlNode *parent)
-{
-	return !ch->occurs.optional ||
-	       (ch->occurs.guard_attr &&
-		guard_holds(parent, ch->occurs.guard_attr, ch->occurs.guard_value));
-}
-
 /* Is there an element called name from first up to (not including) stop? */
 static gboolean
 has_child_named(xmlNode *first, xmlNode *stop, const char *name)
@@ -221,8 +193,8 @@ has_child_named(xmlNode *first, xmlNode *stop, const char *name)
 	return FALSE;
 }
 
-/* A known element in a place its parent's pattern does not allow: guarded, repeated, after a
- * missing one, or out of order. */
+/* A known element in a place its parent's pattern does not allow: repeated, after a missing
+ * one, or out of order. */
 static gchar *
 explain_position(TraceGrammar *g, xmlNode *node)
 {
@@ -235,17 +207,12 @@ explain_position(TraceGrammar *g, xmlNode *node)
 		return NULL;
 	c = trace_grammar_content(g, trace_grammar_element(g, parent));
 	slot = trace_content_child(c, NAME(node), &idx);
-	if (slot->occurs.guard_attr &&
-	    !guard_holds(parent, slot->occurs.guard_attr, slot->occurs.guard_value))
-		return g_strdup_printf("<%s> is only allowed inside <%s %s=\"%s\">", NAME(node),
-				       NAME(parent), slot->occurs.guard_attr,
-				       slot->occurs.guard_value);
 	if (!slot->occurs.many && has_child_named(parent->children, node, NAME(node)))
 		return g_strdup_printf("<%s> can hold only one <%s>", NAME(parent), NAME(node));
 	for (guint i = 0; i < idx; i++) {
 		TraceSchemaChild *before = &g_array_index(c->children, TraceSchemaChild, i);
 
-		if (!slot_required(before, parent) ||
+		if (before->occurs.optional ||
 		    has_child_named(parent->children, node, before->name))
 			continue;
 		if (has_child_named(node->next, NULL, before->name))
@@ -271,7 +238,7 @@ explain_missing(TraceGrammar *g, xmlNode *node)
 	for (guint i = 0; i < c->children->len; i++) {
 		TraceSchemaChild *ch = &g_array_index(c->children, TraceSchemaChild, i);
 
-		if (slot_required(ch, node) && !has_child_named(node->children, NULL, ch->name))
+		if (!ch->occurs.optional && !has_child_named(node->children, NULL, ch->name))
 			return g_strdup_printf(ch->occurs.many ? "<%s> needs at least one <%s>" :
 								 "<%s> is missing <%s>",
 					       NAME(node), ch->name);
