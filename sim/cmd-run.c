@@ -10,6 +10,7 @@
 #include "sim/report/stats.h"
 #include "sim/trace/replay.h"
 #include "sim/vmm/vmm.h"
+#include "workloads/abi.h"
 #include "workloads/workloads.h"
 
 typedef struct {
@@ -56,9 +57,9 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **
 			    "unknown workload '%s' (see kvmsim list)", cfg->workload);
 		return FALSE;
 	}
-	if (o->vcpus < 1 || o->vcpus > 64) {
+	if (o->vcpus < 1 || o->vcpus > KVMSIM_MAX_VCPUS) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--vcpus %d: must be from 1 to 64", o->vcpus);
+			    "--vcpus %d: must be from 1 to %d", o->vcpus, KVMSIM_MAX_VCPUS);
 		return FALSE;
 	}
 	cfg->nr_vcpus = (guint)o->vcpus;
@@ -117,11 +118,8 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **
 		}
 		cfg->params[index] = value;
 	}
-	if (!o->policy || strcmp(o->policy, "random") == 0) {
-		*policy = SIM_POLICY_RANDOM;
-	} else if (strcmp(o->policy, "round-robin") == 0) {
-		*policy = SIM_POLICY_ROUND_ROBIN;
-	} else {
+	*policy = SIM_POLICY_RANDOM;
+	if (o->policy && (!sim_policy_lookup(o->policy, policy) || *policy == SIM_POLICY_STEPS)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--policy %s: must be random or round-robin", o->policy);
 		return FALSE;

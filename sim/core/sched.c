@@ -119,6 +119,31 @@ sim_sched_free(SimSched *sched)
 	g_free(sched);
 }
 
+static const char *const policy_names[] = {
+	[SIM_POLICY_RANDOM] = "random",
+	[SIM_POLICY_ROUND_ROBIN] = "round-robin",
+	[SIM_POLICY_STEPS] = "steps",
+};
+
+const char *
+sim_policy_name(SimPolicy policy)
+{
+	g_return_val_if_fail(policy < G_N_ELEMENTS(policy_names), NULL);
+	return policy_names[policy];
+}
+
+gboolean
+sim_policy_lookup(const char *name, SimPolicy *out)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(policy_names); i++) {
+		if (g_strcmp0(policy_names[i], name) == 0) {
+			*out = (SimPolicy)i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
 void
 sim_sched_set_log(SimSched *sched, SimLog *log)
 {

@@ -56,6 +56,11 @@ SimSched *sim_sched_new(guint64 seed);
 void sim_sched_free(SimSched *sched);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimSched, sim_sched_free)
 
+/* The policy's name in traces and on the command line: random, round-robin or steps. */
+const char *sim_policy_name(SimPolicy policy);
+/* The policy called name; FALSE if there is none. */
+gboolean sim_policy_lookup(const char *name, SimPolicy *out);
+
 void sim_sched_set_log(SimSched *sched, SimLog *log);
 void sim_sched_set_policy(SimSched *sched, SimPolicy policy);
 /* Follow steps first (copied), then continue with policy then. */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mmu/mmu.h"
 #include "sim/core/counters.h"
 #include "sim/core/hostmem.h"
 #include "sim/core/points.h"
@@ -45,14 +46,8 @@ typedef struct {
 	gchar *str2;
 } ParseError;
 
-static const char *const access_names[] = { "read", "write", "fetch" };
 static const char *const direction_names[] = { "out", "in" };
 static const char *const boolean_names[] = { "false", "true" };
-static const char *const policy_names[] = {
-	[SIM_POLICY_RANDOM] = "random",
-	[SIM_POLICY_ROUND_ROBIN] = "round-robin",
-	[SIM_POLICY_STEPS] = "steps",
-};
 
 /* ---------------------------------------------------------------------------------------------
  * Parsing
@@ -275,6 +270,18 @@ get_choice(xmlNode *node, const char *name, const char *const *names, guint n, g
 
 #define GET_CHOICE(node, name, names, def) get_choice(node, name, names, G_N_ELEMENTS(names), def)
 
+/* The scheduling policy attribute name names; round-robin if absent. */
+static SimPolicy
+get_policy(xmlNode *node, const char *name)
+{
+	g_autofree gchar *text = attr(node, name);
+	SimPolicy policy = SIM_POLICY_ROUND_ROBIN;
+
+	if (text && !sim_policy_lookup(g_strstrip(text), &policy))
+		g_assert_not_reached(); /* the schema allows no other name */
+	return policy;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Elements
  */
@@ -299,9 +306,9 @@ read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
 	    !get_page_address(r, node, "hva", &ms->hva) ||
 	    !get_number(r, node, "flags", 32, 0, &flags))
 		return FALSE;
-	if (id >= TRACE_MAX_MEMSLOTS)
+	if (id >= KVM_USER_MEM_SLOTS)
 		return fail_attr(r, node, "id", "is out of range (0 to %u)",
-				 TRACE_MAX_MEMSLOTS - 1);
+				 KVM_USER_MEM_SLOTS - 1);
 	ms->id = (guint32)id;
 	ms->flags = (guint32)flags;
 	return check_range_end(r, node, "gpa", ms->gpa, ms->size) &&
@@ -319,9 +326,9 @@ read_vm(Reader *r, xmlNode *node)
 	t->memslots_line = (guint)xmlGetLineNo(node);
 	if (!get_number(r, node, "vcpus", 64, 0, &vcpus))
 		return FALSE;
-	if (vcpus < 1 || vcpus > TRACE_MAX_VCPUS)
+	if (vcpus < 1 || vcpus > KVM_MAX_VCPUS)
 		return fail_attr(r, node, "vcpus", "is out of range: a VM has 1 to %u vCPUs",
-				 TRACE_MAX_VCPUS);
+				 KVM_MAX_VCPUS);
 	t->nr_vcpus = (guint)vcpus;
 	if (xmlHasProp(node, (const xmlChar *)"mem") && !get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
@@ -489,7 +496,7 @@ read_event(Reader *r, xmlNode *node)
 		return FALSE;
 	switch (e->kind) {
 	case TRACE_EV_EPT_VIOLATION:
-		e->access = GET_CHOICE(node, "access", access_names, 0);
+		e->access = GET_CHOICE(node, "access", trace_access_names, 0);
 		return get_number(r, node, "gpa", 64, 0, &e->gpa);
 	case TRACE_EV_HLT:
 		return TRUE;
@@ -512,9 +519,9 @@ read_event(Reader *r, xmlNode *node)
 	case TRACE_EV_MEMSLOT_DELETE:
 		if (!get_number(r, node, "id", 64, 0, &id))
 			return FALSE;
-		if (id >= TRACE_MAX_MEMSLOTS)
+		if (id >= KVM_USER_MEM_SLOTS)
 			return fail_attr(r, node, "id", "is out of range (0 to %u)",
-					 TRACE_MAX_MEMSLOTS - 1);
+					 KVM_USER_MEM_SLOTS - 1);
 		e->id = (guint32)id;
 		return TRUE;
 	default:
@@ -576,8 +583,8 @@ read_schedule(Reader *r, xmlNode *node)
 {
 	Trace *t = r->trace;
 
-	t->policy = GET_CHOICE(node, "policy", policy_names, SIM_POLICY_ROUND_ROBIN);
-	t->then = GET_CHOICE(node, "then", policy_names, SIM_POLICY_ROUND_ROBIN);
+	t->policy = get_policy(node, "policy");
+	t->then = get_policy(node, "then");
 	/* the schema keeps <schedule> flat (a choice of groups makes libxml2's validation of a long
 	 * recorded schedule quadratic), so the pairing of policy and steps is checked here */
 	gboolean steps = t->policy == SIM_POLICY_STEPS;

@@ -9,8 +9,9 @@
 #include "sim/trace/trace.h"
 
 #define TRACE_EV_COUNT (TRACE_EV_MEMSLOT_DELETE + 1)
-#define TRACE_MAX_VCPUS 64
-#define TRACE_MAX_MEMSLOTS 32
+
+/* Names of TraceAccess values, as the schema spells them. */
+extern const char *const trace_access_names[3];
 
 /* libxml2 2.12 made the error it hands to structured error handlers const. */
 #if LIBXML_VERSION >= 21200

@@ -7,6 +7,12 @@
 
 G_DEFINE_QUARK(kvmsim-trace-error-quark, trace_error)
 
+const char *const trace_access_names[3] = {
+	[TRACE_ACCESS_READ] = "read",
+	[TRACE_ACCESS_WRITE] = "write",
+	[TRACE_ACCESS_FETCH] = "fetch",
+};
+
 static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_EPT_VIOLATION] = "ept_violation",
 	[TRACE_EV_HLT] = "hlt",

@@ -14,12 +14,6 @@
 #include "sim/core/hostmem.h"
 #include "sim/core/outfile.h"
 
-static const char *const access_names[] = { "read", "write", "fetch" };
-static const char *const policy_names[] = {
-	[SIM_POLICY_RANDOM] = "random",
-	[SIM_POLICY_ROUND_ROBIN] = "round-robin",
-	[SIM_POLICY_STEPS] = "steps",
-};
 
 /* Text as attribute content: markup escaped, and whitespace that attribute normalization would
  * turn into spaces written as character references. */
@@ -157,7 +151,7 @@ write_event(FILE *fp, const TraceEvent *e)
 	switch (e->kind) {
 	case TRACE_EV_EPT_VIOLATION:
 		put_hex(fp, "gpa", e->gpa);
-		put_str(fp, "access", access_names[e->access]);
+		put_str(fp, "access", trace_access_names[e->access]);
 		break;
 	case TRACE_EV_HLT:
 		break;
@@ -214,12 +208,12 @@ write_schedule(FILE *fp, const Trace *t)
 	fputs("  <schedule", fp);
 	if (t->policy != SIM_POLICY_STEPS || !t->steps->len) {
 		put_str(fp, "policy",
-			policy_names[t->policy == SIM_POLICY_STEPS ? t->then : t->policy]);
+			sim_policy_name(t->policy == SIM_POLICY_STEPS ? t->then : t->policy));
 		fputs("/>\n", fp);
 		return;
 	}
-	put_str(fp, "policy", policy_names[SIM_POLICY_STEPS]);
-	put_str(fp, "then", policy_names[t->then]);
+	put_str(fp, "policy", sim_policy_name(SIM_POLICY_STEPS));
+	put_str(fp, "then", sim_policy_name(t->then));
 	fputs(">\n", fp);
 	for (guint i = 0; i < t->steps->len; i++) {
 		const SimStep *s = &g_array_index(t->steps, TraceStep, i).step;
