@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "mmu/mmu.h"
+
 static const TraceEventKind host_kinds[SIM_HOST_NR_KINDS] = {
 	[SIM_HOST_MIGRATE] = TRACE_EV_MIGRATE,
 	[SIM_HOST_DONTNEED] = TRACE_EV_DONTNEED,
@@ -22,7 +24,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 {
 	const SimVmmConfig *cfg = sim_vmm_config(vmm);
 	Trace *trace = trace_new();
-	SimVmmMemslot slots[8];
+	SimVmmMemslot slots[KVM_USER_MEM_SLOTS];
 	guint n;
 
 	GString *events = g_string_new(NULL);
