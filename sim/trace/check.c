@@ -171,21 +171,21 @@ check_host_range(const Trace *trace, const GArray *ever, const TraceEvent *e, GE
 		    "host range", trace_event_kind_name(e->kind), e->hva, e->hva + e->size);
 }
 
-/* invalidate_end closes the latest open invalidate_start of the same range by the same actor. */
+/* invalidate_end closes the latest open invalidate_start of the same range (both are the
+ * notifier's: the reader allows no other actor). */
 static gboolean
 check_invalidate_end(const Trace *trace, GPtrArray *open, const TraceEvent *e, GError **error)
 {
 	for (guint i = open->len; i-- > 0;) {
 		const TraceEvent *start = g_ptr_array_index(open, i);
 
-		if (start->hva == e->hva && start->size == e->size &&
-		    g_strcmp0(start->actor, e->actor) == 0) {
+		if (start->hva == e->hva && start->size == e->size) {
 			g_ptr_array_remove_index(open, i);
 			return TRUE;
 		}
 	}
 	return fail(trace, e->line, error, "<invalidate_end> " RANGE " has no earlier "
-		    "<invalidate_start> of that range by '%s'", e->hva, e->hva + e->size, e->actor);
+		    "<invalidate_start> of that range", e->hva, e->hva + e->size);
 }
 
 /* The events in document order, with the memslots as the vmm changes them. */
@@ -220,8 +220,8 @@ check_events(const Trace *trace, GError **error)
 
 		return fail(trace, start->line, error,
 			    "<invalidate_start> " RANGE " is never ended "
-			    "(no later <invalidate_end> of that range by '%s')",
-			    start->hva, start->hva + start->size, start->actor);
+			    "(no later <invalidate_end> of that range)",
+			    start->hva, start->hva + start->size);
 	}
 	return TRUE;
 }

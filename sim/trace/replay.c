@@ -13,7 +13,6 @@
 
 /* The events one actor of the trace performs, in order. */
 typedef struct {
-	const Trace *trace;
 	SimVmm *vmm;
 	SimSched *sched;
 	GPtrArray *events; /* const TraceEvent * */
@@ -150,6 +149,15 @@ replay_actor(SimActor *actor, gpointer data)
 	}
 }
 
+/* Orders windows by their start. */
+static gint
+compare_window_gpa(gconstpointer a, gconstpointer b)
+{
+	guint64 x = ((const SimVmmWindow *)a)->gpa, y = ((const SimVmmWindow *)b)->gpa;
+
+	return x < y ? -1 : x > y;
+}
+
 /* The union of every guest-physical range the trace's memslots use, as few windows as can be. */
 static GArray *
 windows_of(const Trace *trace)
@@ -171,14 +179,7 @@ windows_of(const Trace *trace)
 			g_array_append_val(ranges, w);
 	}
 	/* sort by start, then merge overlapping or adjacent ranges */
-	for (guint i = 1; i < ranges->len; i++)
-		for (guint j = i; j > 0 && g_array_index(ranges, SimVmmWindow, j - 1).gpa >
-						  g_array_index(ranges, SimVmmWindow, j).gpa; j--) {
-			SimVmmWindow t = g_array_index(ranges, SimVmmWindow, j);
-
-			g_array_index(ranges, SimVmmWindow, j) = g_array_index(ranges, SimVmmWindow, j - 1);
-			g_array_index(ranges, SimVmmWindow, j - 1) = t;
-		}
+	g_array_sort(ranges, compare_window_gpa);
 	for (guint i = 0; i < ranges->len; i++) {
 		SimVmmWindow w = g_array_index(ranges, SimVmmWindow, i);
 		SimVmmWindow *last = merged->len ?
@@ -284,7 +285,6 @@ make_actors(const Trace *trace, SimVmm *vmm, SimSched *sched)
 				continue;
 			if (!ra) {
 				ra = g_new0(ReplayActor, 1);
-				ra->trace = trace;
 				ra->vmm = vmm;
 				ra->sched = sched;
 				ra->events = g_ptr_array_new();
@@ -364,10 +364,11 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimLog *log,
 	}
 	case TRACE_EXPECT_COUNTER: {
 		SimCounter id;
-		guint64 value = 0;
 
-		if (sim_counter_lookup(x->counter, &id))
-			value = sim_vmm_counters(vmm)->v[id];
+		if (!sim_counter_lookup(x->counter, &id))
+			g_assert_not_reached(); /* the reader takes only counters that exist */
+		guint64 value = sim_vmm_counters(vmm)->v[id];
+
 		what = g_strdup_printf("counter %s = %" G_GUINT64_FORMAT, x->counter, x->value);
 		got = g_strdup_printf("%" G_GUINT64_FORMAT, value);
 		ok = value == x->value;
