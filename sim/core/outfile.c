@@ -16,22 +16,27 @@ sim_outfile_open(SimOutFile *out, const char *path, GError **error)
 	out->tmp = g_strdup_printf("%s.XXXXXX", path);
 	int fd = g_mkstemp(out->tmp);
 
-	if (fd < 0) {
-		int err = errno;
+	if (fd >= 0) {
+		/* mkstemp makes the file 0600; give it the mode a plain open() would */
+		mode_t mask = umask(0);
 
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "%s: %s", path,
-			    g_strerror(err));
-		g_clear_pointer(&out->tmp, g_free);
-		g_clear_pointer(&out->path, g_free);
-		return FALSE;
+		umask(mask);
+		fchmod(fd, 0666 & ~mask);
+		out->fp = fdopen(fd, "w");
+		if (out->fp)
+			return TRUE;
 	}
-	/* mkstemp makes the file 0600; give it the mode a plain open() would */
-	mode_t mask = umask(0);
+	int err = errno;
 
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
-	out->fp = fdopen(fd, "w");
-	return TRUE;
+	if (fd >= 0) {
+		close(fd);
+		g_unlink(out->tmp);
+	}
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "%s: %s", path,
+		    g_strerror(err));
+	g_clear_pointer(&out->tmp, g_free);
+	g_clear_pointer(&out->path, g_free);
+	return FALSE;
 }
 
 /* Flush and rename into place; on any failure nothing is left. */
