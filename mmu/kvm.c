@@ -218,7 +218,7 @@ kvm_mmu_zap_all_fast(struct kvm *kvm)
 	kvm_tdp_mmu_invalidate_roots(kvm);
 	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "zap_all_fast.mmu_unlock");
-	kvm_tdp_mmu_zap_invalidated_roots(kvm, TRUE);
+	kvm_tdp_mmu_zap_invalidated_roots(kvm);
 }
 
 /* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c. */

@@ -93,7 +93,7 @@ struct kvm_mmu_page *kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu);
 void kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root);
 struct kvm_mmu_page *kvm_tdp_mmu_valid_root(struct kvm *kvm);
 void kvm_tdp_mmu_invalidate_roots(struct kvm *kvm);
-void kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm, gboolean shared);
+void kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm);
 void kvm_rcu_read_lock(struct kvm *kvm, guint64 *ticket);
 void kvm_rcu_read_unlock(struct kvm *kvm, guint64 ticket);
 int kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);

@@ -547,21 +547,18 @@ kvm_tdp_mmu_count_present(struct kvm *kvm)
 }
 
 /*
- * Models __tdp_mmu_zap_root(): zap every present SPTE at zap_level (1 GiB, then the root level)
- * in one root; each zap of a table tears its subtree down (handle_removed_pt()).
+ * Models __tdp_mmu_zap_root() with shared=true (mmu_lock held for read, the only way this model
+ * zaps a whole root): zap every present SPTE at zap_level (1 GiB, then the root level) in one
+ * root; each zap of a table tears its subtree down (handle_removed_pt()).
  */
 static void
-__tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, gboolean shared, int zap_level)
+__tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, int zap_level)
 {
 	struct tdp_iter iter;
 
 	for_each_tdp_pte_min_level(iter, kvm, root, zap_level, 0, TDP_MAX_GFN) {
 		if (!is_shadow_present_pte(iter.old_spte) || iter.level > zap_level)
 			continue;
-		if (!shared) {
-			tdp_mmu_iter_set_spte(kvm, &iter, SHADOW_NONPRESENT_VALUE);
-			continue;
-		}
 		/* a lost compare-exchange refreshed old_spte: try again on the fresh value */
 		while (is_shadow_present_pte(iter.old_spte) &&
 		       tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE))
@@ -571,13 +568,13 @@ __tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, gboolean shared, 
 
 /* Models tdp_mmu_zap_root(). */
 static void
-tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, gboolean shared)
+tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root)
 {
 	guint64 rcu;
 
 	kvm_rcu_read_lock(kvm, &rcu);
-	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_1G);
-	__tdp_mmu_zap_root(kvm, root, shared, root->level);
+	__tdp_mmu_zap_root(kvm, root, PG_LEVEL_1G);
+	__tdp_mmu_zap_root(kvm, root, root->level);
 	kvm_rcu_read_unlock(kvm, rcu);
 }
 
@@ -607,18 +604,20 @@ kvm_tdp_mmu_invalidate_roots(struct kvm *kvm)
  * flush is needed: a vCPU flushes when it loads its new root.
  */
 void
-kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm, gboolean shared)
+kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm)
 {
-	g_autoptr(GPtrArray) roots = g_ptr_array_copy(kvm->tdp_mmu_roots, NULL, NULL);
+	g_autoptr(GPtrArray) roots = NULL;
 
 	sim_read_lock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_lock");
+	/* listed under the lock: a vCPU may free an old root while the zapper waits for it */
+	roots = g_ptr_array_copy(kvm->tdp_mmu_roots, NULL, NULL);
 	for (guint i = 0; i < roots->len; i++) {
 		struct kvm_mmu_page *root = g_ptr_array_index(roots, i);
 
 		if (!root->tdp_mmu_scheduled_root_to_zap)
 			continue;
 		root->tdp_mmu_scheduled_root_to_zap = FALSE;
-		tdp_mmu_zap_root(kvm, root, shared);
+		tdp_mmu_zap_root(kvm, root);
 		kvm_tdp_mmu_put_root(kvm, root);
 	}
 	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_unlock");
