@@ -251,12 +251,15 @@ hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64
 	return false;
 }
 
+/* vmx_flush_tlb_all(): drop every translation; with no root loaded, load_mmu_pgd() will. */
 static void
 flush_tlb_all(struct kvm_vcpu *kvcpu)
 {
 	SimVcpu *v = kvcpu->hw;
+	u64 root_pa = kvm_mmu_root_pa(kvcpu);
 
-	sim_hw_flush_tlb(v->hw, kvm_mmu_load(kvcpu));
+	if (root_pa)
+		sim_hw_flush_tlb(v->hw, root_pa);
 }
 
 /* A new root: the flush stub loads it into CR3 and flushes what the old one left. */
