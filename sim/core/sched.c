@@ -321,19 +321,28 @@ steps_left(const SimSched *sched)
 	return sched->policy == SIM_POLICY_STEPS && sched->step_index < sched->steps->len;
 }
 
-/* The step at which the first sleeper that could then run wakes; G_MAXUINT64 if none. */
+/* The step at which the first sleeper that could then run wakes (G_MAXUINT64 if none), and how
+ * many sleepers wake then. */
 static guint64
-earliest_wake(const SimSched *sched)
+earliest_wake(const SimSched *sched, guint *n_waking)
 {
 	guint64 earliest = G_MAXUINT64;
+	guint n = 0;
 
 	for (guint i = 0; i < sched->actors->len; i++) {
 		SimActor *actor = g_ptr_array_index(sched->actors, i);
 
-		if (actor->state != ACTOR_FINISHED && actor->wake_step > sched->now &&
-		    (!actor->wait_fn || actor->wait_fn(actor->wait_data)))
-			earliest = MIN(earliest, actor->wake_step);
+		if (actor->state == ACTOR_FINISHED || actor->wake_step <= sched->now ||
+		    (actor->wait_fn && !actor->wait_fn(actor->wait_data)))
+			continue;
+		if (actor->wake_step < earliest) {
+			earliest = actor->wake_step;
+			n = 0;
+		}
+		n += actor->wake_step == earliest;
 	}
+	if (n_waking)
+		*n_waking = n;
 	return earliest;
 }
 
@@ -341,7 +350,7 @@ earliest_wake(const SimSched *sched)
 static gboolean
 wake_sleepers(SimSched *sched)
 {
-	guint64 earliest = earliest_wake(sched);
+	guint64 earliest = earliest_wake(sched, NULL);
 
 	if (earliest == G_MAXUINT64)
 		return FALSE;
@@ -623,9 +632,12 @@ sim_sleep_until(SimSched *sched, guint64 step)
 	if (step <= sched->now)
 		return;
 	cur->wake_step = step;
-	/* nobody else can run: the clock jumps and this actor goes on without a switch, so the
-	 * step in force (recorded or explicit) simply continues */
-	if (!pick_by_policy(sched, SIM_POLICY_ROUND_ROBIN) && earliest_wake(sched) == step) {
+	/* nobody else can run and nobody else wakes with it: the clock jumps and this actor goes
+	 * on without a switch, so the step in force (recorded or explicit) simply continues */
+	guint n_waking;
+
+	if (!pick_by_policy(sched, SIM_POLICY_ROUND_ROBIN) &&
+	    earliest_wake(sched, &n_waking) == step && n_waking == 1) {
 		count_arrival(sched, SIM_POINT_SLEEP);
 		if (steps_left(sched))
 			step_completed(sched, SIM_POINT_SLEEP);

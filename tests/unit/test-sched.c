@@ -292,6 +292,37 @@ START_TEST(sleeper_that_wakes_earlier_runs_first_though_it_went_to_sleep_first)
 }
 END_TEST
 
+/* Two sleepers waking at the same step are a real choice: the random policy may wake either
+ * first, whichever went to sleep last. */
+START_TEST(sleepers_waking_together_wake_in_either_order)
+{
+	gboolean last_sleeper_first = FALSE, last_sleeper_second = FALSE;
+
+	for (guint64 seed = 1; seed <= 32; seed++) {
+		SimLog *log;
+		g_autoptr(SimSched) sched = sched_with_log(seed, &log);
+		Sleeper a = { sched, 100, 0 }, b = { sched, 100, 0 };
+
+		sim_actor_new(sched, "a", sleeper_actor, &a);
+		sim_actor_new(sched, "b", sleeper_actor, &b);
+		run_or_abort(sched);
+		g_autofree gchar *events = log_events(sim_log_text(log));
+
+		ck_assert_uint_eq(a.woke_at, 100);
+		ck_assert_uint_eq(b.woke_at, 100);
+		if (strstr(events, "a@sleep b@sleep") || strstr(events, "b@sleep a@sleep")) {
+			gboolean b_last = strstr(events, "a@sleep b@sleep") != NULL;
+			gboolean b_woke_first = strstr(events, "b@woke a@woke") != NULL;
+
+			last_sleeper_first |= b_last == b_woke_first;
+			last_sleeper_second |= b_last != b_woke_first;
+		}
+		sim_log_free(log);
+	}
+	ck_assert(last_sleeper_first && last_sleeper_second);
+}
+END_TEST
+
 /* Record a random run of make_actors' actors and replay the steps on a fresh scheduler (another
  * seed, fresh state): some step must end at must_record, and both logs must be identical. */
 typedef void (*MakeActors)(SimSched *sched, gpointer state);
@@ -666,6 +697,7 @@ sched_suite(void)
 	tcase_add_test(tc, sleeper_wakes_when_the_clock_reaches_its_step);
 	tcase_add_test(tc, clock_jumps_to_the_earliest_sleeper_when_nobody_else_can_run);
 	tcase_add_test(tc, sleeper_that_wakes_earlier_runs_first_though_it_went_to_sleep_first);
+	tcase_add_test(tc, sleepers_waking_together_wake_in_either_order);
 	tcase_add_test(tc, failure_stops_the_run_at_the_next_yield_point);
 		suite_add_tcase(s, tc);
 	tc = tcase_create("locks");
