@@ -405,10 +405,9 @@ sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip)
 	static const guint8 vmcall[] = { 0x0f, 0x01, 0xc1 };
 	guint8 bytes[sizeof(vmcall)];
 
-	if (hw_read_code(hw, rip, bytes, sizeof(bytes)) != sizeof(bytes) ||
-	    memcmp(bytes, vmcall, sizeof(vmcall)) != 0)
-		return FALSE;
-	return hw_decode_at(hw, rip) == HW_DECODED && hw->insn->id == X86_INS_VMCALL;
+	/* no prefix or longer opcode starts with these bytes: they are vmcall */
+	return hw_read_code(hw, rip, bytes, sizeof(bytes)) == sizeof(bytes) &&
+	       memcmp(bytes, vmcall, sizeof(vmcall)) == 0;
 }
 
 /* The instruction at rip in Intel syntax, for messages. */

@@ -8,6 +8,7 @@
 #include "mmu/spte.h"
 #include "sim/core/log.h"
 #include "sim/cpu/hw.h"
+#include "workloads/abi.h"
 
 /* Why the last run stopped. */
 typedef enum {
@@ -28,7 +29,6 @@ struct SimVcpu {
 	gpointer ops_data;
 	SimSched *sched;
 	guint8 *mmio_buf;            /* backs the MMIO windows for the engine; never used as RAM */
-	guint64 mmio_buf_size;
 	guint64 rip;
 	guint64 quantum;
 	guint64 budget;
@@ -38,7 +38,6 @@ struct SimVcpu {
 	guint64 exit_gpa;            /* MMIO exit */
 	gboolean stop_requested;
 	gchar *error;
-	uc_hook hooks[6];
 };
 
 static void
@@ -83,7 +82,7 @@ handle_page_fault(SimVcpu *v, guint64 rip)
 	uc_engine *uc = sim_hw_uc(v->hw);
 	guint32 error_code = sim_hw_pf_ack(v->hw);
 	guint64 gpa;
-	int level, r;
+	int r;
 
 	uc_reg_read(uc, UC_X86_REG_CR2, &gpa);
 	if (error_code & PFERR_RSVD_MASK) {
@@ -91,7 +90,7 @@ handle_page_fault(SimVcpu *v, guint64 rip)
 			G_GINT64_MODIFIER "x", gpa, rip);
 		return;
 	}
-	u64 spte = kvm_tdp_mmu_read_spte(v->kvcpu, gpa, &level);
+	u64 spte = kvm_tdp_mmu_read_spte(v->kvcpu, gpa, NULL);
 
 	kvm_vcpu_srcu_read_lock(v->kvcpu);
 	if (is_mmio_spte(spte)) {
@@ -300,6 +299,7 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 
 	SimVcpu *v = g_new0(SimVcpu, 1);
 	uc_engine *uc = sim_hw_uc(hw);
+	uc_hook hook; /* never removed: the engine goes with the vCPU */
 
 	v->kvm = kvm;
 	v->hw = g_steal_pointer(&hw);
@@ -308,13 +308,13 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->quantum = SIM_VCPU_DEFAULT_QUANTUM;
 	v->budget = SIM_VCPU_DEFAULT_BUDGET;
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
-	uc_hook_add(uc, &v->hooks[0], UC_HOOK_INTR, hook_intr, v, 1, 0);
-	uc_hook_add(uc, &v->hooks[1], UC_HOOK_INSN_INVALID, hook_insn_invalid, v, 1, 0);
-	uc_hook_add(uc, &v->hooks[2], UC_HOOK_INSN, hook_out, v, 1, 0, UC_X86_INS_OUT);
-	uc_hook_add(uc, &v->hooks[3], UC_HOOK_INSN, hook_in, v, 1, 0, UC_X86_INS_IN);
+	uc_hook_add(uc, &hook, UC_HOOK_INTR, hook_intr, v, 1, 0);
+	uc_hook_add(uc, &hook, UC_HOOK_INSN_INVALID, hook_insn_invalid, v, 1, 0);
+	uc_hook_add(uc, &hook, UC_HOOK_INSN, hook_out, v, 1, 0, UC_X86_INS_OUT);
+	uc_hook_add(uc, &hook, UC_HOOK_INSN, hook_in, v, 1, 0, UC_X86_INS_IN);
 	/* bounded below the table region: hw's flush stub must not count as guest code */
-	uc_hook_add(uc, &v->hooks[4], UC_HOOK_BLOCK, hook_block, v, 0, SIM_HW_TABLE_GPA - 1);
-	uc_hook_add(uc, &v->hooks[5], UC_HOOK_MEM_UNMAPPED, hook_unmapped, v, 1, 0);
+	uc_hook_add(uc, &hook, UC_HOOK_BLOCK, hook_block, v, 0, SIM_HW_TABLE_GPA - 1);
+	uc_hook_add(uc, &hook, UC_HOOK_MEM_UNMAPPED, hook_unmapped, v, 1, 0);
 	sim_hw_load_root(v->hw, kvm_mmu_load(v->kvcpu));
 	return v;
 }
@@ -326,8 +326,7 @@ sim_vcpu_free(SimVcpu *v)
 	if (!v)
 		return;
 	sim_hw_free(v->hw);
-	if (v->mmio_buf)
-		g_free(v->mmio_buf);
+	g_free(v->mmio_buf);
 	g_free(v->error);
 	g_free(v);
 }
@@ -336,16 +335,14 @@ sim_vcpu_free(SimVcpu *v)
 gboolean
 sim_vcpu_map_mmio(SimVcpu *v, guint64 gpa, guint64 size, GError **error)
 {
-	/* one zeroed buffer per vCPU; the SPTE tree never maps it, so it is never read */
-	guint8 *buf = g_malloc0(size);
-
-	if (!sim_hw_map(v->hw, gpa, size, buf, error)) {
-		g_free(buf);
+	/* one zeroed buffer per vCPU, mapped as long as the engine lives; the SPTE tree never maps
+	 * it, so it is never read */
+	g_return_val_if_fail(!v->mmio_buf, FALSE);
+	v->mmio_buf = g_malloc0(size);
+	if (!sim_hw_map(v->hw, gpa, size, v->mmio_buf, error)) {
+		g_clear_pointer(&v->mmio_buf, g_free);
 		return FALSE;
 	}
-	g_free(v->mmio_buf);
-	v->mmio_buf = buf;
-	v->mmio_buf_size = size;
 	return TRUE;
 }
 
@@ -382,7 +379,7 @@ handle_hypercall(SimVcpu *v)
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_HYPERCALL);
 	trace_kvm_exit(v->kvcpu, EXIT_REASON_VMCALL, v->rip, 0);
 	trace_kvm_hypercall(v->kvcpu, nr, args);
-	if (nr == 11 /* KVM_HC_SCHED_YIELD */) {
+	if (nr == KVM_HC_SCHED_YIELD) {
 		ret = 0;
 		sim_yield(v->sched, "vcpu.sched_yield");
 	} else {

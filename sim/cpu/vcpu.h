@@ -48,14 +48,15 @@ guint64 sim_ept_violation_qualification(gboolean write, gboolean fetch, u64 spte
 extern const struct kvm_hw_ops sim_vcpu_hw_ops;
 
 /*
- * A vCPU of kvm (KVM_CREATE_VCPU) on a new engine that maps every guest RAM window of hm, the
- * MMIO windows, and the table region of pool.
+ * A vCPU of kvm (KVM_CREATE_VCPU) on a new engine that maps every guest RAM window of hm and
+ * the table region of pool; sim_vcpu_map_mmio() adds the MMIO window.
  */
 SimVcpu *sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_data,
 		      GError **error);
 void sim_vcpu_free(SimVcpu *vcpu);
 
-/* Map a guest-physical MMIO window (no memslot, never RAM) so accesses trap with an exact RIP. */
+/* Map the guest-physical MMIO window (no memslot, never RAM; one per vCPU) so accesses trap
+ * with an exact RIP. */
 gboolean sim_vcpu_map_mmio(SimVcpu *vcpu, guint64 gpa, guint64 size, GError **error);
 /* Initial registers. */
 void sim_vcpu_set_entry(SimVcpu *vcpu, guint64 rip, guint64 rsp, guint64 rdi, guint64 rsi);

@@ -25,7 +25,6 @@ struct SimVmm {
 	guint64 ram_hva;
 	GString *console;
 	SimGuestResult result;
-	guint32 exit_status;
 	guint64 mmio_scratch;
 	gchar *error;
 };
@@ -57,7 +56,6 @@ vmm_pio(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size, gui
 		return TRUE;
 	}
 	if (port == KVMSIM_PORT_EXIT) {
-		vmm->exit_status = *value;
 		vmm->result = *value == 0 ? SIM_GUEST_PASS : SIM_GUEST_FAIL;
 		sim_log_emit(sim_sched_log(vmm->sched), "sim_guest_exit", "vcpu %d status %u result %s",
 			     sim_vcpu_id(vcpu), *value, sim_guest_result_name(vmm->result));
