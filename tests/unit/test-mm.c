@@ -422,6 +422,13 @@ END_TEST
  * Output files and the log file sink
  */
 
+/* For g_ptr_array_sort() of names: it passes pointers to the elements. */
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The names in dir, sorted, space separated. */
 static gchar *
 dir_listing(const char *dir)
@@ -433,7 +440,7 @@ dir_listing(const char *dir)
 	ck_assert_ptr_nonnull(d);
 	while ((name = g_dir_read_name(d)))
 		g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+	g_ptr_array_sort(names, compare_names);
 	g_ptr_array_add(names, NULL);
 	return g_strjoinv(" ", (gchar **)names->pdata);
 }
