@@ -54,16 +54,15 @@ page_fault_can_be_fast(const struct kvm_page_fault *fault)
 /* Models fast_pf_fix_direct_spte(): a compare-exchange that only ever upgrades access. */
 static gboolean
 fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, u64 *sptep,
-			u64 old_spte, u64 new_spte)
+			int level, u64 old_spte, u64 new_spte)
 {
 	sim_yield(vcpu->kvm->sched, "fast_pf.cmpxchg");
-	if (*sptep != old_spte) {
+	if (!tdp_mmu_try_cmpxchg_spte(sptep, &old_spte, new_spte, level)) {
 		sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_SPTE_CMPXCHG_LOST);
-		if (is_frozen_spte(*sptep))
+		if (is_frozen_spte(old_spte))
 			sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 		return FALSE;
 	}
-	*sptep = new_spte;
 	sim_hostmem_make_resident(vcpu->kvm->hm, fault->gfn << PAGE_SHIFT, spte_to_pfn(new_spte));
 	return TRUE;
 }
@@ -76,6 +75,7 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	int ret = RET_PF_INVALID;
 	u64 old_spte = SHADOW_NONPRESENT_VALUE, new_spte = 0;
 	u64 *sptep = NULL;
+	int level = PG_LEVEL_4K;
 	int retry_count = 0;
 
 	if (!page_fault_can_be_fast(fault))
@@ -89,9 +89,8 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			sim_count(kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 		if (!sptep || !is_shadow_present_pte(old_spte))
 			break;
-		struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
-
-		if (!is_last_spte(old_spte, sp->level))
+		level = sptep_to_sp(kvm, sptep)->level;
+		if (!is_last_spte(old_spte, level))
 			break;
 		if (is_access_allowed(fault, old_spte)) {
 			ret = RET_PF_SPURIOUS;
@@ -104,21 +103,16 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			new_spte |= PT_WRITABLE_MASK;
 		if (new_spte == old_spte || !is_access_allowed(fault, new_spte))
 			break;
-		if (fast_pf_fix_direct_spte(vcpu, fault, sptep, old_spte, new_spte)) {
+		if (fast_pf_fix_direct_spte(vcpu, fault, sptep, level, old_spte, new_spte)) {
 			ret = RET_PF_FIXED;
 			break;
 		}
 	} while (++retry_count <= 4);
 	kvm_rcu_read_unlock(kvm, rcu);
 
-	sim_log_emit(kvm->log, "fast_page_fault",
-		     "vcpu %d gva %" G_GINT64_MODIFIER "x error_code %s%s%s sptep %" G_GINT64_MODIFIER
-		     "x old %#" G_GINT64_MODIFIER "x new %" G_GINT64_MODIFIER "x spurious %d fixed %d",
-		     vcpu->vcpu_id, fault->addr, fault->present ? "P" : "",
-		     fault->write ? (fault->present ? "|W" : "W") : "",
-		     fault->exec ? ((fault->present || fault->write) ? "|F" : "F") : "",
-		     sptep ? sptep_pa(kvm, sptep) : 0, old_spte, sptep ? *sptep : 0,
-		     ret == RET_PF_SPURIOUS, ret == RET_PF_FIXED);
+	/* the root is always present, so the walk always ends on some SPTE */
+	trace_fast_page_fault(vcpu, fault, sptep_pa(kvm, sptep), old_spte,
+			      kvm_tdp_mmu_read_spte(sptep, level), ret);
 	if (ret != RET_PF_INVALID)
 		sim_count(kvm->counters, SIM_CTR_FAULTS_FAST);
 	return ret;
@@ -247,13 +241,8 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	r = RET_PF_RETRY;
 	sim_read_lock(kvm->sched, &kvm->mmu_lock, "fault.mmu_lock");
-	if (!is_page_fault_stale(vcpu, fault)) {
-		guint64 rcu;
-
-		kvm_rcu_read_lock(kvm, &rcu);
+	if (!is_page_fault_stale(vcpu, fault))
 		r = kvm_tdp_mmu_map(vcpu, fault);
-		kvm_rcu_read_unlock(kvm, rcu);
-	}
 	kvm_mmu_finish_page_fault(vcpu, fault, r);
 	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "fault.mmu_unlock");
 	return r;
@@ -281,17 +270,36 @@ kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	return kvm_tdp_mmu_page_fault(vcpu, &fault);
 }
 
-/* Models handle_mmio_page_fault(): the MMIO SPTE is current iff its generation matches. */
+/* Models check_mmio_spte(): stale while a memslot update is in progress, or when the
+ * SPTE's generation is not the memslots'. */
+static gboolean
+check_mmio_spte(struct kvm_vcpu *vcpu, u64 spte)
+{
+	u64 gen = vcpu->kvm->memslots->generation;
+
+	if (gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS)
+		return FALSE;
+	unsigned int kvm_gen = (unsigned int)(gen & MMIO_SPTE_GEN_MASK);
+	unsigned int spte_gen = (unsigned int)get_mmio_spte_generation(spte);
+
+	trace_check_mmio_spte(vcpu->kvm, spte, kvm_gen, spte_gen);
+	return kvm_gen == spte_gen;
+}
+
+/* Models handle_mmio_page_fault() for a direct MMU, without the per-vCPU MMIO info cache
+ * (vcpu_cache_mmio_info()), so every MMIO exit reads the SPTE. */
 static int
 handle_mmio_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
 	int level;
-	u64 spte = kvm_tdp_mmu_read_spte(vcpu, gpa, &level);
+	u64 spte = kvm_tdp_mmu_get_walk_last(vcpu, gpa, &level);
 
 	if (!is_mmio_spte(spte))
-		return RET_PF_RETRY; /* changed under us: let the guest fault again */
-	if (get_mmio_spte_generation(spte) != (vcpu->kvm->memslots_generation & MMIO_SPTE_GEN_MASK))
+		return RET_PF_RETRY; /* zapped under us: let the guest fault again */
+	if (!check_mmio_spte(vcpu, spte))
 		return RET_PF_INVALID;
+	trace_handle_mmio_page_fault(vcpu->kvm, 0, get_mmio_spte_gfn(spte),
+				     (unsigned int)(spte & ACC_ALL));
 	return RET_PF_EMULATE;
 }
 
@@ -311,7 +319,8 @@ count_outcome(struct kvm *kvm, int r)
 		sim_count(kvm->counters, by_ret[r]);
 }
 
-/* Models kvm_mmu_page_fault() in arch/x86/kvm/mmu/mmu.c. */
+/* Models kvm_mmu_page_fault() in arch/x86/kvm/mmu/mmu.c: a stale MMIO SPTE falls through to an
+ * ordinary fault that keeps PFERR_RSVD_MASK, so it never takes the fast path. */
 int
 kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 {
@@ -320,7 +329,7 @@ kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	if (error_code & PFERR_RSVD_MASK)
 		r = handle_mmio_page_fault(vcpu, gpa);
 	if (r == RET_PF_INVALID)
-		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code & ~PFERR_RSVD_MASK);
+		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code);
 	count_outcome(vcpu->kvm, r);
 	sim_log_emit(vcpu->kvm->log, "sim_page_fault_done", "vcpu %d gfn %" G_GINT64_MODIFIER "x %s",
 		     vcpu->vcpu_id, gpa >> PAGE_SHIFT, r < 0 ? g_strerror(-r) : ret_pf_name(r));

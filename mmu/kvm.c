@@ -172,9 +172,10 @@ kvm_mmu_load(struct kvm_vcpu *vcpu)
 		int r = mmu_topup_memory_caches(vcpu);
 
 		g_assert(r == 0);
-		sim_write_lock(vcpu->kvm->sched, &vcpu->kvm->mmu_lock, "mmu_load.mmu_lock");
+		/* kvm_tdp_mmu_alloc_root() takes mmu_lock for read (v6.18) */
+		sim_read_lock(vcpu->kvm->sched, &vcpu->kvm->mmu_lock, "mmu_load.mmu_lock");
 		vcpu->root = kvm_tdp_mmu_alloc_root(vcpu);
-		sim_write_unlock(vcpu->kvm->sched, &vcpu->kvm->mmu_lock, "mmu_load.mmu_unlock");
+		sim_read_unlock(vcpu->kvm->sched, &vcpu->kvm->mmu_lock, "mmu_load.mmu_unlock");
 	}
 	return vcpu->root->spt_pa;
 }
@@ -191,7 +192,8 @@ kvm_mmu_root_valid(const struct kvm_vcpu *vcpu)
 	return vcpu->root && !vcpu->root->invalid;
 }
 
-/* Models kvm_mmu_free_obsolete_roots() for the TDP MMU: drop an invalid root. */
+/* Models kvm_mmu_free_obsolete_roots() for the TDP MMU: drop an invalid root; TDP MMU roots
+ * are put with mmu_lock held for read (kvm_mmu_free_roots(), v6.18). */
 static void
 kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
 {
@@ -199,10 +201,10 @@ kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
 
 	if (!vcpu->root || !vcpu->root->invalid)
 		return;
-	sim_write_lock(kvm->sched, &kvm->mmu_lock, "mmu_unload.mmu_lock");
+	sim_read_lock(kvm->sched, &kvm->mmu_lock, "mmu_unload.mmu_lock");
 	kvm_tdp_mmu_put_root(kvm, vcpu->root);
 	vcpu->root = NULL;
-	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "mmu_unload.mmu_unlock");
+	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "mmu_unload.mmu_unlock");
 }
 
 /*
@@ -214,11 +216,12 @@ void
 kvm_mmu_zap_all_fast(struct kvm *kvm)
 {
 	sim_write_lock(kvm->sched, &kvm->mmu_lock, "zap_all_fast.mmu_lock");
-	sim_log_emit(kvm->log, "kvm_mmu_zap_all_fast", "invalidate all roots");
+	trace_kvm_mmu_zap_all_fast(kvm);
+	kvm->mmu_valid_gen = kvm->mmu_valid_gen ? 0 : 1;
 	kvm_tdp_mmu_invalidate_roots(kvm);
 	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "zap_all_fast.mmu_unlock");
-	kvm_tdp_mmu_zap_invalidated_roots(kvm);
+	kvm_tdp_mmu_zap_invalidated_roots(kvm, TRUE);
 }
 
 /* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c. */

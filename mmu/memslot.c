@@ -108,13 +108,32 @@ no_active_invalidations(gpointer data)
 	return ((struct kvm *)data)->mn_active_invalidate_count == 0;
 }
 
+/* Models kvm_arch_memslots_updated() -> kvm_mmu_invalidate_mmio_sptes() on x86: when the MMIO
+ * generation (its address-space bits aside) wraps to 0, old MMIO SPTEs could look current again,
+ * so every root is zapped. */
+static void
+kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)
+{
+	gen &= MMIO_SPTE_GEN_MASK;
+	gen &= ~((u64)KVM_ARCH_NR_MEMSLOT_AS_IDS - 1);
+	if (gen == 0)
+		kvm_mmu_zap_all_fast(kvm);
+}
+
 /*
- * Models kvm_swap_active_memslots(): wait until no MMU-notifier invalidation is between start and
- * end (their begin/end must see the same memslots), publish, then wait for SRCU readers.
+ * Models kvm_swap_active_memslots() (virt/kvm/kvm_main.c, v6.18): wait until no MMU-notifier
+ * invalidation is between start and end (their begin/end must see the same memslots), publish
+ * with KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS set in the generation, wait for SRCU readers, then
+ * step the generation by the number of address spaces with the flag cleared. MMIO SPTEs checked
+ * while the flag is set are stale (check_mmio_spte()).
  */
 static void
 kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *next)
 {
+	u64 gen = kvm->memslots->generation;
+
+	g_assert(!(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS));
+	next->generation = gen | KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS;
 	sim_spin_lock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_lock");
 	while (kvm->mn_active_invalidate_count) {
 		sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_unlock");
@@ -126,9 +145,9 @@ kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *next)
 	kvm->memslots = next;
 	sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_unlock");
 	sim_synchronize_srcu(kvm->sched, &kvm->srcu, "memslot.synchronize_srcu");
-	/* x86 has one address space here (no SMM); MMIO SPTEs die by generation */
-	kvm->memslots_generation++;
-	next->generation = kvm->memslots_generation;
+	gen = (next->generation & ~KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS) + KVM_ARCH_NR_MEMSLOT_AS_IDS;
+	kvm_arch_memslots_updated(kvm, gen);
+	next->generation = gen;
 	kvm_memslots_free(old);
 }
 

@@ -7,7 +7,12 @@
 #include "mmu/spte.h"
 #include "sim/core/log.h"
 
-#define KVM_PFN_NOSLOT (~0ull - 1)
+/* KVM_PFN_NOSLOT (include/linux/kvm_host.h, v6.18): the pfn of a gfn in no memslot. */
+#define KVM_PFN_NOSLOT (1ull << 63)
+
+/* KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS (include/linux/kvm_host.h): set in a memslots
+ * generation between its publication and the end of the SRCU sync that follows. */
+#define KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS (1ull << 63)
 
 /* struct kvm_mmu_page (arch/x86/kvm/mmu/mmu_internal.h), the TDP MMU part. */
 struct kvm_mmu_page {
@@ -20,6 +25,9 @@ struct kvm_mmu_page {
 	int root_count;    /* references to a root */
 	gboolean tdp_mmu_scheduled_root_to_zap; /* invalidated, not zapped yet */
 };
+
+/* The page role every TDP page of a kvmsim VM has (kvm_calc_tdp_mmu_root_page_role()). */
+#define TDP_SP_ROLE_ACCESS ACC_ALL
 
 /* struct kvm_page_fault (arch/x86/kvm/mmu/mmu_internal.h), the fields the TDP path uses. */
 struct kvm_page_fault {
@@ -73,13 +81,20 @@ struct tdp_iter {
 	int level;
 	u64 old_spte;                        /* value read when the iterator reached it */
 	gboolean valid;                      /* FALSE once the walk is done */
+	gboolean yielded;                    /* mmu_lock was dropped: restart from the top */
+	gfn_t yielded_gfn;                   /* next_last_level_gfn when it last yielded */
 	const SimPtPool *pool;
 };
+
+/* The SPTE accessors: every read and write of table memory (tdp_iter.c). */
+u64 kvm_tdp_mmu_read_spte(const u64 *sptep, int level);
+u64 kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level);
+gboolean tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level);
 
 void tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page *root,
 		    int min_level, gfn_t next_last_level_gfn);
 void tdp_iter_next(struct tdp_iter *iter);
-/* Refresh old_spte and continue from the same place (tdp_iter_restart()). */
+/* Walk again from the root to where the walk was heading (tdp_iter_restart()). */
 void tdp_iter_restart(struct tdp_iter *iter);
 
 #define for_each_tdp_pte_min_level(iter, kvm, root, min_level, start, end)                       \
@@ -88,12 +103,31 @@ void tdp_iter_restart(struct tdp_iter *iter);
 #define for_each_tdp_pte(iter, kvm, root, start, end)                                              \
 	for_each_tdp_pte_min_level(iter, kvm, root, PG_LEVEL_4K, start, end)
 
+/* mmutrace.c: the kvmmmu tracepoints */
+void trace_kvm_mmu_get_page(struct kvm *kvm, const struct kvm_mmu_page *sp, gboolean created);
+void trace_kvm_mmu_prepare_zap_page(struct kvm *kvm, const struct kvm_mmu_page *sp);
+void trace_kvm_tdp_mmu_spte_changed(struct kvm *kvm, int as_id, gfn_t gfn, int level,
+				    u64 old_spte, u64 new_spte);
+void trace_kvm_mmu_set_spte(struct kvm *kvm, int level, gfn_t gfn, u64 spte, u64 sptep_pa);
+void trace_kvm_mmu_spte_requested(struct kvm *kvm, const struct kvm_page_fault *fault);
+void trace_mark_mmio_spte(struct kvm *kvm, u64 sptep_pa, gfn_t gfn, u64 spte);
+void trace_check_mmio_spte(struct kvm *kvm, u64 spte, unsigned int kvm_gen,
+			   unsigned int spte_gen);
+void trace_handle_mmio_page_fault(struct kvm *kvm, u64 addr, gfn_t gfn, unsigned int access);
+void trace_kvm_mmu_zap_all_fast(struct kvm *kvm);
+void trace_fast_page_fault(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault,
+			   u64 sptep_pa, u64 old_spte, u64 new_spte, int ret);
+
+/* Models kvm_arch_nr_memslot_as_ids() for x86 with SMM (v6.18): two address spaces, so
+ * memslot generations step by 2 (a VM with protected state would have 1). */
+#define KVM_ARCH_NR_MEMSLOT_AS_IDS 2
+
 /* tdp_mmu.c */
 struct kvm_mmu_page *kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu);
 void kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root);
 struct kvm_mmu_page *kvm_tdp_mmu_valid_root(struct kvm *kvm);
 void kvm_tdp_mmu_invalidate_roots(struct kvm *kvm);
-void kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm);
+void kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm, gboolean shared);
 void kvm_rcu_read_lock(struct kvm *kvm, guint64 *ticket);
 void kvm_rcu_read_unlock(struct kvm *kvm, guint64 ticket);
 int kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);

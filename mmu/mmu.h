@@ -137,8 +137,8 @@ struct kvm {
 	SimRwlock mmu_lock;                   /* rwlock_t on x86 (KVM_HAVE_MMU_RWLOCK) */
 	SimMutex slots_lock;
 	SimSrcu srcu;
-	struct kvm_memslots *memslots;        /* read under srcu */
-	u64 memslots_generation;
+	struct kvm_memslots *memslots;        /* read under srcu; ->generation is the MMIO one */
+	u8 mmu_valid_gen;                     /* arch.mmu_valid_gen, toggled by a fast zap */
 
 	unsigned long mmu_invalidate_seq;     /* bumped at the end of every invalidation */
 	long mmu_invalidate_in_progress;      /* invalidations between begin and end */
@@ -193,7 +193,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 
 /* Lockless read of the last SPTE on the walk to gpa (kvm_tdp_mmu_get_walk()); *out_level
  * receives its level. Used by the "hardware" to tell an EPT misconfig from a violation. */
-u64 kvm_tdp_mmu_read_spte(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
+u64 kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
 
 /* VMX exit reasons (arch/x86/include/uapi/asm/vmx.h) that kvmsim's vCPUs take. */
 #define EXIT_REASON_EXCEPTION_NMI 0

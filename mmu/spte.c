@@ -2,8 +2,9 @@
 /* Building and decoding SPTEs in KVM's EPT encoding. */
 #include "mmu/spte.h"
 
-/* Models make_spte() in arch/x86/kvm/mmu/spte.c: a TDP leaf, A/D disabled, write-back RAM;
- * no shadow-paging unsync and no dirty logging, so write access is never withheld (wrprot). */
+/* Models make_spte() in arch/x86/kvm/mmu/spte.c (v6.18): a TDP leaf, A/D disabled, write-back RAM;
+ * no shadow-paging unsync and no dirty logging, so write access is never withheld (wrprot). A
+ * writable leaf gets the dirty bit with W, whatever the A/D mode (v6.12+). */
 gboolean
 make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 	  gboolean host_writable, u64 *new_spte)
@@ -30,14 +31,14 @@ make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 		pte_access &= ~ACC_WRITE_MASK;
 	spte |= (u64)pfn << PAGE_SHIFT;
 	if (pte_access & ACC_WRITE_MASK)
-		spte |= PT_WRITABLE_MASK | shadow_mmu_writable_mask | spte_shadow_dirty_mask(spte);
+		spte |= PT_WRITABLE_MASK | shadow_mmu_writable_mask | shadow_dirty_mask;
 	if (prefetch)
 		spte = mark_spte_for_access_track(spte);
 	*new_spte = spte;
 	return FALSE;
 }
 
-/* Models make_nonleaf_spte() in arch/x86/kvm/mmu/spte.c (A/D disabled), plus the walker's A. */
+/* Models make_nonleaf_spte() in arch/x86/kvm/mmu/spte.c (A/D disabled). */
 u64
 make_nonleaf_spte(u64 child_pa)
 {
@@ -45,8 +46,40 @@ make_nonleaf_spte(u64 child_pa)
 
 	spte |= child_pa | shadow_present_mask | PT_WRITABLE_MASK | shadow_user_mask | shadow_x_mask;
 	spte |= SPTE_TDP_AD_DISABLED;
-	spte |= SIM_SPTE_WALKER_ACCESSED;
 	return spte;
+}
+
+/* Is this a table entry that the x86 walker follows (present to it, and not a leaf)? */
+static gboolean
+walker_follows(u64 value, int level)
+{
+	return (value & VMX_EPT_READABLE_MASK) && !is_last_spte(value, level);
+}
+
+/* The emulated CPU's view of a kernel SPTE value: see spte.h for the two bits that differ. */
+u64
+spte_to_hw(u64 spte, int level)
+{
+	if (!(spte & VMX_EPT_READABLE_MASK))
+		return spte; /* not present to the walker: it checks no other bit */
+	g_assert(spte & VMX_EPT_SUPPRESS_VE_BIT);
+	spte &= ~VMX_EPT_SUPPRESS_VE_BIT;
+	if (walker_follows(spte, level)) {
+		g_assert(!(spte & SIM_SPTE_WALKER_ACCESSED));
+		spte |= SIM_SPTE_WALKER_ACCESSED;
+	}
+	return spte;
+}
+
+/* The kernel value of what the table memory holds: the inverse of spte_to_hw(). */
+u64
+spte_from_hw(u64 hw, int level)
+{
+	if (!(hw & VMX_EPT_READABLE_MASK))
+		return hw;
+	if (walker_follows(hw, level))
+		hw &= ~SIM_SPTE_WALKER_ACCESSED;
+	return hw | VMX_EPT_SUPPRESS_VE_BIT;
 }
 
 /* Models make_mmio_spte() in arch/x86/kvm/mmu/spte.c, without the L1TF gfn shuffle. */

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * SPTEs in KVM's EPT encoding (arch/x86/kvm/mmu/spte.h, arch/x86/include/asm/vmx.h), as configured
- * by kvm_mmu_set_ept_masks(has_ad_bits = false, has_exec_only = false) on v6.18, with one
- * difference forced by the emulated CPU: shadow_present_mask does not include
- * VMX_EPT_SUPPRESS_VE_BIT (bit 63). The emulator walks these very entries as x86-64 paging
- * without NX, where bit 63 of a present entry is a reserved bit; a CPU without #VE support is what
- * kvmsim models. The non-present value (bit 63 alone) and the frozen value are the kernel's.
+ * by kvm_mmu_set_ept_masks(has_ad_bits = false, has_exec_only = false) on v6.18: every value the
+ * model computes, logs or compares is the value v6.18 would hold.
  *
- * Non-leaf entries also carry bit 5, which EPT leaves undefined for them: the x86 walker would
- * otherwise set it as its Accessed bit and so write into the tree behind KVM's back. Leaves need no
- * such bit: their write-back memtype and IPAT already hold bits 5 and 6 (x86 A and D) set.
+ * The table memory the emulated CPU walks holds a slightly different, *hardware* encoding, and
+ * only the SPTE accessors (kvm_tdp_mmu_read_spte(), kvm_tdp_mmu_write_spte(),
+ * tdp_mmu_try_cmpxchg_spte() in tdp_iter.c) ever see it; spte_to_hw()/spte_from_hw() below are the
+ * whole difference. Unicorn walks the tree as x86-64 paging without EFER.NXE, where bit 63 of a
+ * present entry (SUPPRESS_VE in shadow_present_mask) is reserved, so it is clear in memory; and it
+ * sets the x86 Accessed bit (bit 5) in non-leaf entries it walks, which EPT reserves there, so it is
+ * preset in memory. Leaves need no such bit: their write-back memtype and IPAT already hold bits 5
+ * and 6 (x86 A and D) set.
  */
 #ifndef KVMSIM_MMU_SPTE_H
 #define KVMSIM_MMU_SPTE_H
@@ -61,11 +63,15 @@
 #define MMIO_SPTE_GEN_HIGH_BITS 11
 #define MMIO_SPTE_GEN_MASK ((1ull << (MMIO_SPTE_GEN_LOW_BITS + MMIO_SPTE_GEN_HIGH_BITS)) - 1)
 
-/* The x86 walker's Accessed bit, preset in non-leaf entries (see above). */
+/* The x86 walker's Accessed bit, preset in non-leaf entries of the hardware encoding. */
 #define SIM_SPTE_WALKER_ACCESSED (1ull << 5)
 
-/* The masks kvm_mmu_set_ept_masks() sets, kept under the kernel's names. */
-#define shadow_present_mask VMX_EPT_READABLE_MASK
+/*
+ * The masks kvm_mmu_set_ept_masks() sets (arch/x86/kvm/mmu/spte.c, v6.18), under the kernel's
+ * names. Since v6.12 the accessed and dirty masks are set even with A/D bits disabled: they are
+ * then software bits that KVM sets itself.
+ */
+#define shadow_present_mask (VMX_EPT_SUPPRESS_VE_BIT | VMX_EPT_READABLE_MASK)
 #define shadow_user_mask VMX_EPT_READABLE_MASK
 #define shadow_x_mask VMX_EPT_EXECUTABLE_MASK
 #define shadow_nx_mask 0ull
@@ -74,7 +80,7 @@
 #define shadow_acc_track_mask VMX_EPT_RWX_MASK
 #define shadow_host_writable_mask EPT_SPTE_HOST_WRITABLE
 #define shadow_mmu_writable_mask EPT_SPTE_MMU_WRITABLE
-#define shadow_mmio_value VMX_EPT_MISCONFIG_WX_VALUE
+#define shadow_mmio_value (VMX_EPT_MISCONFIG_WX_VALUE | VMX_EPT_SUPPRESS_VE_BIT)
 #define shadow_mmio_mask (VMX_EPT_RWX_MASK | VMX_EPT_SUPPRESS_VE_BIT)
 
 /* ACC_* access bits (arch/x86/kvm/mmu/mmu_internal.h / spte.h). */
@@ -155,12 +161,6 @@ is_accessed_spte(u64 spte)
 	return (spte & shadow_accessed_mask) != 0;
 }
 
-static inline u64
-spte_shadow_dirty_mask(u64 spte)
-{
-	return spte_ad_enabled(spte) ? shadow_dirty_mask : 0;
-}
-
 /* Models make_spte() in arch/x86/kvm/mmu/spte.c for a TDP MMU leaf (no shadow paging). */
 gboolean make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 		   gboolean host_writable, u64 *new_spte);
@@ -174,6 +174,11 @@ u64 get_mmio_spte_generation(u64 spte);
 u64 mark_spte_for_access_track(u64 spte);
 /* Models restore_acc_track_spte() in arch/x86/kvm/mmu/spte.h. */
 u64 restore_acc_track_spte(u64 spte);
+
+/* The hardware encoding of the kernel value spte at level, as the table memory holds it. */
+u64 spte_to_hw(u64 spte, int level);
+/* The kernel value of the hardware encoding hw at level. */
+u64 spte_from_hw(u64 hw, int level);
 
 /* "present leaf pfn 0x1234 RWX wb ipat A host-w mmu-w": a short decoding for logs and dumps. */
 gchar *spte_describe(u64 spte, int level);

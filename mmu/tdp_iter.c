@@ -1,6 +1,68 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* A pre-order walk over a TDP page table (models arch/x86/kvm/mmu/tdp_iter.c). */
+/*
+ * A pre-order walk over a TDP page table (models arch/x86/kvm/mmu/tdp_iter.c), and the SPTE
+ * accessors of arch/x86/kvm/mmu/tdp_iter.h: the only code that touches table memory, converting
+ * between the hardware encoding it holds and the kernel values the model works with (spte.h).
+ */
 #include "mmu/mmu-internal.h"
+
+/* Models kvm_tdp_mmu_read_spte() (READ_ONCE); the level tells a table entry from a leaf. */
+u64
+kvm_tdp_mmu_read_spte(const u64 *sptep, int level)
+{
+	return spte_from_hw(*sptep, level);
+}
+
+/* Models spte_needs_atomic_update() in arch/x86/kvm/mmu/spte.h (v6.18): can something outside
+ * mmu_lock change this SPTE? The fast path may make an MMU-writable leaf writable, or restore an
+ * access-tracked one; with A/D bits off the CPU itself sets nothing. */
+static gboolean
+spte_needs_atomic_update(u64 spte)
+{
+	if (!is_writable_pte(spte) && is_mmu_writable_spte(spte))
+		return TRUE;
+	if (is_access_track_spte(spte))
+		return TRUE;
+	return spte_ad_enabled(spte);
+}
+
+/* Models kvm_tdp_mmu_spte_need_atomic_write() in arch/x86/kvm/mmu/tdp_iter.h. */
+static gboolean
+kvm_tdp_mmu_spte_need_atomic_write(u64 old_spte, int level)
+{
+	return is_shadow_present_pte(old_spte) && is_last_spte(old_spte, level) &&
+	       spte_needs_atomic_update(old_spte);
+}
+
+/* Models kvm_tdp_mmu_write_spte() (mmu_lock held for write): an exchange when a lockless writer
+ * may race, returning what was really there; else a plain store, returning old_spte. */
+u64
+kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level)
+{
+	if (kvm_tdp_mmu_spte_need_atomic_write(old_spte, level)) {
+		u64 was = kvm_tdp_mmu_read_spte(sptep, level);
+
+		*sptep = spte_to_hw(new_spte, level);
+		return was;
+	}
+	*sptep = spte_to_hw(new_spte, level);
+	return old_spte;
+}
+
+/* Models try_cmpxchg64() on an SPTE: store new_spte iff it still holds *old_spte, else refresh
+ * *old_spte with what it holds. */
+gboolean
+tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level)
+{
+	u64 cur = kvm_tdp_mmu_read_spte(sptep, level);
+
+	if (cur != *old_spte) {
+		*old_spte = cur;
+		return FALSE;
+	}
+	*sptep = spte_to_hw(new_spte, level);
+	return TRUE;
+}
 
 static int
 spte_index(gfn_t gfn, int level)
@@ -18,7 +80,7 @@ static void
 tdp_iter_refresh_sptep(struct tdp_iter *iter)
 {
 	iter->sptep = iter->pt_path[iter->level - 1] + spte_index(iter->gfn, iter->level);
-	iter->old_spte = *iter->sptep;
+	iter->old_spte = kvm_tdp_mmu_read_spte(iter->sptep, iter->level);
 }
 
 /* The child table an SPTE points at, or NULL for a non-present or leaf SPTE. */
@@ -28,6 +90,19 @@ spte_to_child_pt(const SimPtPool *pool, u64 spte, int level)
 	if (!is_shadow_present_pte(spte) || is_last_spte(spte, level))
 		return NULL;
 	return sim_ptpool_va(pool, spte & SPTE_BASE_ADDR_MASK);
+}
+
+/* Models tdp_iter_restart(): walk again from the root towards next_last_level_gfn, as after a
+ * yield, when the tables above may have changed. */
+void
+tdp_iter_restart(struct tdp_iter *iter)
+{
+	iter->yielded = FALSE;
+	iter->yielded_gfn = iter->next_last_level_gfn;
+	iter->level = iter->root_level;
+	iter->gfn = round_gfn_for_level(iter->next_last_level_gfn, iter->level);
+	tdp_iter_refresh_sptep(iter);
+	iter->valid = TRUE;
 }
 
 /* Models tdp_iter_start(). */
@@ -40,20 +115,7 @@ tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page
 	iter->root_level = root->level;
 	iter->min_level = min_level;
 	iter->pt_path[iter->root_level - 1] = root->spt;
-	iter->level = iter->root_level;
-	iter->gfn = round_gfn_for_level(next_last_level_gfn, iter->level);
-	tdp_iter_refresh_sptep(iter);
-	iter->valid = TRUE;
-}
-
-/* Models tdp_iter_restart(). */
-void
-tdp_iter_restart(struct tdp_iter *iter)
-{
-	iter->level = iter->root_level;
-	iter->gfn = round_gfn_for_level(iter->next_last_level_gfn, iter->level);
-	tdp_iter_refresh_sptep(iter);
-	iter->valid = TRUE;
+	tdp_iter_restart(iter);
 }
 
 /* Models try_step_down(): re-read the SPTE, since it may have changed under the walk. */
@@ -62,7 +124,7 @@ try_step_down(struct tdp_iter *iter)
 {
 	if (iter->level == iter->min_level)
 		return FALSE;
-	iter->old_spte = *iter->sptep;
+	iter->old_spte = kvm_tdp_mmu_read_spte(iter->sptep, iter->level);
 	u64 *child = spte_to_child_pt(iter->pool, iter->old_spte, iter->level);
 
 	if (!child)
@@ -83,7 +145,7 @@ try_step_side(struct tdp_iter *iter)
 	iter->gfn += KVM_PAGES_PER_HPAGE(iter->level);
 	iter->next_last_level_gfn = iter->gfn;
 	iter->sptep++;
-	iter->old_spte = *iter->sptep;
+	iter->old_spte = kvm_tdp_mmu_read_spte(iter->sptep, iter->level);
 	return TRUE;
 }
 
@@ -99,10 +161,15 @@ try_step_up(struct tdp_iter *iter)
 	return TRUE;
 }
 
-/* Models tdp_iter_next(): down if possible, else sideways, else up and sideways. */
+/* Models tdp_iter_next(): after a yield restart from the root; else down if possible, else
+ * sideways, else up and sideways. */
 void
 tdp_iter_next(struct tdp_iter *iter)
 {
+	if (iter->yielded) {
+		tdp_iter_restart(iter);
+		return;
+	}
 	if (try_step_down(iter))
 		return;
 	do {

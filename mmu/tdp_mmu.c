@@ -128,23 +128,37 @@ kvm_rcu_read_unlock(struct kvm *kvm, guint64 ticket)
 	rcu_reclaim(kvm);
 }
 
-/* Models kvm_tdp_mmu_alloc_root(): share a valid root, or make a new one. */
+/* Models tdp_mmu_init_sp(): every new TDP page, root or child, is traced as created. */
+static void
+tdp_mmu_init_sp(struct kvm *kvm, struct kvm_mmu_page *sp, u64 *sptep, gfn_t gfn, int level)
+{
+	sp->level = level;
+	sp->gfn = gfn;
+	sp->ptep = sptep;
+	trace_kvm_mmu_get_page(kvm, sp, TRUE);
+}
+
+/*
+ * Models kvm_tdp_mmu_alloc_root() (v6.18, mmu_lock held for read): take a reference to the valid
+ * root, or make one. A new root starts with two references, the vCPU's and the TDP MMU's own,
+ * which it keeps until the root is invalidated. The kernel rechecks under tdp_mmu_pages_lock
+ * before adding; here nothing can run between the check and the add.
+ */
 struct kvm_mmu_page *
 kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
 
+	g_assert(sim_rwlock_held(&kvm->mmu_lock));
 	if (root) {
 		root->root_count++;
 		return root;
 	}
 	root = tdp_mmu_alloc_sp(vcpu);
-	root->level = PT64_ROOT_4LEVEL;
-	root->gfn = 0;
-	root->root_count = 1;
+	root->root_count = 2;
+	tdp_mmu_init_sp(kvm, root, NULL, 0, PT64_ROOT_4LEVEL);
 	g_ptr_array_add(kvm->tdp_mmu_roots, root);
-	sim_log_emit(kvm->log, "sim_root", "new root at 0x%" G_GINT64_MODIFIER "x", root->spt_pa);
 	return root;
 }
 
@@ -161,15 +175,52 @@ kvm_tdp_mmu_valid_root(struct kvm *kvm)
 	return NULL;
 }
 
-/* Models kvm_tdp_mmu_put_root(): the last reference to an invalid root frees it. */
+/* Models kvm_tdp_mmu_put_root(): the last reference, only ever to an invalid root, frees it. */
 void
 kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root)
 {
-	if (--root->root_count || !root->invalid)
+	g_assert(root->root_count > 0);
+	if (--root->root_count)
 		return;
+	g_assert(root->invalid);
 	g_ptr_array_remove(kvm->tdp_mmu_roots, root);
 	call_rcu_free_sp(kvm, root);
 }
+
+/*
+ * Models tdp_mmu_next_root(): the root after prev (or the first), valid only if asked, with a
+ * reference taken on it; then prev's reference is dropped. Holding references is what lets the
+ * loop body drop mmu_lock: a root cannot be freed while the walk is in it.
+ */
+static struct kvm_mmu_page *
+tdp_mmu_next_root(struct kvm *kvm, struct kvm_mmu_page *prev, gboolean only_valid)
+{
+	struct kvm_mmu_page *next = NULL;
+	guint i = 0;
+
+	if (prev) {
+		gboolean found = g_ptr_array_find(kvm->tdp_mmu_roots, prev, &i);
+
+		g_assert(found);
+		i++;
+	}
+	for (; i < kvm->tdp_mmu_roots->len && !next; i++) {
+		struct kvm_mmu_page *root = g_ptr_array_index(kvm->tdp_mmu_roots, i);
+
+		if ((!only_valid || !root->invalid) && root->root_count > 0) {
+			root->root_count++; /* kvm_tdp_mmu_get_root() */
+			next = root;
+		}
+	}
+	if (prev)
+		kvm_tdp_mmu_put_root(kvm, prev);
+	return next;
+}
+
+/* Models for_each_tdp_mmu_root_yield_safe(): every root, valid or not. */
+#define for_each_tdp_mmu_root_yield_safe(kvm, root)                                                \
+	for (root = tdp_mmu_next_root(kvm, NULL, FALSE); root;                                     \
+	     root = tdp_mmu_next_root(kvm, root, FALSE))
 
 static void handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared);
 
@@ -191,9 +242,7 @@ handle_changed_spte(struct kvm *kvm, gfn_t gfn, u64 old_spte, u64 new_spte, int 
 
 	if (old_spte == new_spte)
 		return;
-	sim_log_emit(kvm->log, "kvm_tdp_mmu_spte_changed",
-		     "as id 0 gfn %" G_GINT64_MODIFIER "x level %d old_spte %" G_GINT64_MODIFIER
-		     "x new_spte %" G_GINT64_MODIFIER "x", gfn, level, old_spte, new_spte);
+	trace_kvm_tdp_mmu_spte_changed(kvm, 0, gfn, level, old_spte, new_spte);
 	if (was_leaf && is_leaf && old_pfn != new_pfn) {
 		kvm_invariant_failed(kvm, "spte_pfn_changed",
 				     "gfn 0x%" G_GINT64_MODIFIER "x: present leaf changed pfn 0x%"
@@ -212,22 +261,32 @@ handle_changed_spte(struct kvm *kvm, gfn_t gfn, u64 old_spte, u64 new_spte, int 
 				  shared);
 }
 
-/* Models handle_removed_pt(): freeze every entry of an unlinked table, then free it. */
+/*
+ * Models handle_removed_pt(): freeze the entries of an unlinked table, then free it after RCU.
+ * Shared (read lock), every entry is exchanged with FROZEN_SPTE, present or not, since a lockless
+ * writer could still install one; exclusive, only present entries are, and each change is
+ * handled as the kernel does, so each freeze is logged.
+ */
 static void
 handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 {
 	struct kvm_mmu_page *sp = sptep_to_sp(kvm, pt);
 
-	sim_log_emit(kvm->log, "kvm_mmu_prepare_zap_page",
-		     "sp gfn %" G_GINT64_MODIFIER "x l%d", sp->gfn, sp->level);
+	trace_kvm_mmu_prepare_zap_page(kvm, sp);
 	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
 		u64 *sptep = pt + i;
 		gfn_t gfn = sp->gfn + (u64)i * KVM_PAGES_PER_HPAGE(sp->level);
-		u64 old_spte = *sptep;
+		u64 old_spte = kvm_tdp_mmu_read_spte(sptep, sp->level);
 
 		if (!shared && !is_shadow_present_pte(old_spte))
 			continue;
-		*sptep = FROZEN_SPTE;
+		/* the kernel spins while another thread holds it frozen; nothing here does so
+		 * across a yield point */
+		g_assert(!is_frozen_spte(old_spte));
+		if (shared)
+			tdp_mmu_try_cmpxchg_spte(sptep, &old_spte, FROZEN_SPTE, sp->level);
+		else
+			old_spte = kvm_tdp_mmu_write_spte(sptep, old_spte, FROZEN_SPTE, sp->level);
 		handle_changed_spte(kvm, gfn, old_spte, FROZEN_SPTE, sp->level, shared);
 	}
 	/* lockless walkers (the fast path) may still be inside: they see the frozen children now */
@@ -241,12 +300,10 @@ static int
 __tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 {
 	g_assert(!is_frozen_spte(iter->old_spte));
-	if (*iter->sptep != iter->old_spte) {
-		iter->old_spte = *iter->sptep;
+	if (!tdp_mmu_try_cmpxchg_spte(iter->sptep, &iter->old_spte, new_spte, iter->level)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_SPTE_CMPXCHG_LOST);
 		return -EBUSY;
 	}
-	*iter->sptep = new_spte;
 	return 0;
 }
 
@@ -269,12 +326,8 @@ tdp_mmu_iter_set_spte(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 {
 	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
 	g_assert(!is_frozen_spte(iter->old_spte) && !is_frozen_spte(new_spte));
-	/* kvm_tdp_mmu_write_spte(): an exchange, as the fast path may change the SPTE locklessly */
-	u64 old_spte = *iter->sptep;
-
-	*iter->sptep = new_spte;
-	iter->old_spte = old_spte;
-	handle_changed_spte(kvm, iter->gfn, old_spte, new_spte, iter->level, FALSE);
+	iter->old_spte = kvm_tdp_mmu_write_spte(iter->sptep, iter->old_spte, new_spte, iter->level);
+	handle_changed_spte(kvm, iter->gfn, iter->old_spte, new_spte, iter->level, FALSE);
 }
 
 /* Models tdp_mmu_link_sp(): hook a new table into the tree. */
@@ -291,24 +344,9 @@ tdp_mmu_link_sp(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_page *sp,
 
 /* Models tdp_mmu_init_child_sp(). */
 static void
-tdp_mmu_init_child_sp(struct kvm_mmu_page *child, struct tdp_iter *iter)
+tdp_mmu_init_child_sp(struct kvm *kvm, struct kvm_mmu_page *child, struct tdp_iter *iter)
 {
-	child->level = iter->level - 1;
-	child->gfn = iter->gfn;
-	child->ptep = iter->sptep;
-}
-
-/* Models the kvm_mmu_set_spte tracepoint (arch/x86/kvm/mmu/mmutrace.h). */
-static void
-trace_kvm_mmu_set_spte(struct kvm *kvm, int level, gfn_t gfn, u64 *sptep)
-{
-	u64 spte = *sptep;
-
-	sim_log_emit(kvm->log, "kvm_mmu_set_spte",
-		     "gfn %" G_GINT64_MODIFIER "x spte %" G_GINT64_MODIFIER "x (r%c%c%c) level %d at %"
-		     G_GINT64_MODIFIER "x", gfn, spte, is_writable_pte(spte) ? 'w' : '-',
-		     is_executable_pte(spte) ? 'x' : '-', spte & shadow_user_mask ? 'u' : '-', level,
-		     sptep_pa(kvm, sptep));
+	tdp_mmu_init_sp(kvm, child, iter->sptep, iter->gfn, iter->level - 1);
 }
 
 /* Models tdp_mmu_map_handle_target_level(): install the leaf with a compare-exchange. */
@@ -328,7 +366,7 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 		return RET_PF_SPURIOUS;
 	}
 	if (!fault->slot)
-		new_spte = make_mmio_spte(iter->gfn, ACC_ALL, kvm->memslots_generation);
+		new_spte = make_mmio_spte(iter->gfn, ACC_ALL, kvm->memslots->generation);
 	else
 		wrprot = make_spte(iter->level, ACC_ALL, fault->pfn, fault->prefetch,
 				   fault->map_writable, &new_spte);
@@ -342,50 +380,96 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	if (wrprot && fault->write)
 		ret = RET_PF_WRITE_PROTECTED;
 	if (is_mmio_spte(new_spte)) {
-		sim_log_emit(kvm->log, "mark_mmio_spte",
-			     "sptep:%" G_GINT64_MODIFIER "x gfn %" G_GINT64_MODIFIER
-			     "x access %x gen %" G_GINT64_MODIFIER "x", sptep_pa(kvm, iter->sptep),
-			     iter->gfn, ACC_ALL, get_mmio_spte_generation(new_spte));
+		trace_mark_mmio_spte(kvm, sptep_pa(kvm, iter->sptep), iter->gfn, new_spte);
 		ret = RET_PF_EMULATE;
-	} else if (ret != RET_PF_SPURIOUS) {
-		trace_kvm_mmu_set_spte(kvm, iter->level, iter->gfn, iter->sptep);
+	} else {
+		/* v6.18 traces the SPTE even when the fault found it already installed */
+		trace_kvm_mmu_set_spte(kvm, iter->level, iter->gfn,
+				       kvm_tdp_mmu_read_spte(iter->sptep, iter->level),
+				       sptep_pa(kvm, iter->sptep));
 	}
 	return ret;
 }
 
-/* Models kvm_tdp_mmu_map(): walk to the goal level, linking tables as needed; mmu_lock read. */
+/* Models kvm_tdp_mmu_map(): walk to the goal level inside RCU, linking tables as needed;
+ * mmu_lock held for read. */
 int
 kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_mmu_page *root = vcpu->root;
 	struct tdp_iter iter;
+	int ret = RET_PF_RETRY;
+	guint64 rcu;
 
 	/* kvm_mmu_hugepage_adjust(): 4 KiB leaves only for anonymous memory here */
 	fault->req_level = fault->goal_level = PG_LEVEL_4K;
-	sim_log_emit(kvm->log, "kvm_mmu_spte_requested",
-		     "gfn %" G_GINT64_MODIFIER "x pfn %" G_GINT64_MODIFIER "x level %d", fault->gfn,
-		     fault->slot ? fault->pfn : 0, fault->goal_level);
+	trace_kvm_mmu_spte_requested(kvm, fault);
 
+	kvm_rcu_read_lock(kvm, &rcu);
 	for_each_tdp_pte(iter, kvm, root, fault->gfn, fault->gfn + 1) {
 		if (is_frozen_spte(iter.old_spte)) {
 			sim_count(kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
-			return RET_PF_RETRY;
+			break;
 		}
-		if (iter.level == fault->goal_level)
-			return tdp_mmu_map_handle_target_level(vcpu, fault, &iter);
+		if (iter.level == fault->goal_level) {
+			ret = tdp_mmu_map_handle_target_level(vcpu, fault, &iter);
+			break;
+		}
 		if (is_shadow_present_pte(iter.old_spte) && !is_large_pte(iter.old_spte))
 			continue;
 
 		struct kvm_mmu_page *sp = tdp_mmu_alloc_sp(vcpu);
 
-		tdp_mmu_init_child_sp(sp, &iter);
+		tdp_mmu_init_child_sp(kvm, sp, &iter);
 		if (tdp_mmu_link_sp(kvm, &iter, sp, TRUE)) {
+			/* the kernel frees it; kvmsim gives the page back to the cache */
 			tdp_mmu_return_sp(vcpu, sp);
-			return RET_PF_RETRY;
+			break;
 		}
 	}
-	return RET_PF_RETRY; /* the walk ended above the goal level */
+	kvm_rcu_read_unlock(kvm, rcu);
+	return ret;
+}
+
+/*
+ * Models tdp_mmu_iter_need_resched(): after forward progress, yield if another thread waits for
+ * mmu_lock (rwlock_needbreak()). need_resched() from the scheduler tick is left out: with no
+ * waiter, dropping the lock changes nothing another actor could see but when the pending flush
+ * is done.
+ */
+static gboolean
+tdp_mmu_iter_need_resched(struct kvm *kvm, struct tdp_iter *iter)
+{
+	if (iter->next_last_level_gfn == iter->yielded_gfn)
+		return FALSE;
+	return sim_rwlock_is_contended(&kvm->mmu_lock);
+}
+
+/*
+ * Models tdp_mmu_iter_cond_resched(): flush what is pending, leave RCU, let the waiter have
+ * mmu_lock (cond_resched_rwlock_read/write()), take both back; the walk restarts from the root.
+ */
+static gboolean
+tdp_mmu_iter_cond_resched(struct kvm *kvm, struct tdp_iter *iter, gboolean flush,
+			  gboolean shared, guint64 *rcu)
+{
+	g_assert(!iter->yielded);
+	if (!tdp_mmu_iter_need_resched(kvm, iter))
+		return FALSE;
+	if (flush)
+		kvm_flush_remote_tlbs(kvm);
+	kvm_rcu_read_unlock(kvm, *rcu);
+	if (shared) {
+		sim_read_unlock(kvm->sched, &kvm->mmu_lock, "zap.resched_unlock");
+		sim_read_lock(kvm->sched, &kvm->mmu_lock, "zap.resched_lock");
+	} else {
+		sim_write_unlock(kvm->sched, &kvm->mmu_lock, "zap.resched_unlock");
+		sim_write_lock(kvm->sched, &kvm->mmu_lock, "zap.resched_lock");
+	}
+	kvm_rcu_read_lock(kvm, rcu);
+	iter->yielded = TRUE;
+	return TRUE;
 }
 
 /*
@@ -394,30 +478,40 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
  */
 static gboolean
 tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start, gfn_t end,
-		  gboolean flush)
+		  gboolean can_yield, gboolean flush)
 {
 	struct tdp_iter iter;
+	guint64 rcu;
 
 	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
 	sim_yield(kvm->sched, "zap.begin");
+	kvm_rcu_read_lock(kvm, &rcu);
 	for_each_tdp_pte_min_level(iter, kvm, root, PG_LEVEL_4K, start, end) {
+		if (can_yield && tdp_mmu_iter_cond_resched(kvm, &iter, flush, FALSE, &rcu)) {
+			flush = FALSE;
+			continue;
+		}
 		if (!is_shadow_present_pte(iter.old_spte) || !is_last_spte(iter.old_spte, iter.level))
 			continue;
 		tdp_mmu_iter_set_spte(kvm, &iter, SHADOW_NONPRESENT_VALUE);
+		/* zapping an invalid root needs no flush: see kvm_tdp_mmu_zap_invalidated_roots() */
 		if (!root->invalid)
 			flush = TRUE;
 		sim_yield(kvm->sched, "zap.spte_cleared");
 	}
+	kvm_rcu_read_unlock(kvm, rcu);
 	return flush;
 }
 
-/* Models kvm_tdp_mmu_unmap_gfn_range(): zap the range in every root. */
+/* Models kvm_tdp_mmu_unmap_gfn_range(): zap the range in every root, valid or invalid. */
 gboolean
 kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, gboolean flush)
 {
-	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++)
-		flush = tdp_mmu_zap_leafs(kvm, g_ptr_array_index(kvm->tdp_mmu_roots, i),
-					  range->start, range->end, flush);
+	struct kvm_mmu_page *root;
+
+	for_each_tdp_mmu_root_yield_safe(kvm, root)
+		flush = tdp_mmu_zap_leafs(kvm, root, range->start, range->end, range->may_block,
+					  flush);
 	return flush;
 }
 
@@ -430,10 +524,7 @@ kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)
 	/* a lost race is fine: the SPTE was most likely just used */
 	if (__tdp_mmu_set_spte_atomic(kvm, iter, new_spte))
 		return;
-	sim_log_emit(kvm->log, "kvm_tdp_mmu_spte_changed",
-		     "as id 0 gfn %" G_GINT64_MODIFIER "x level %d old_spte %" G_GINT64_MODIFIER
-		     "x new_spte %" G_GINT64_MODIFIER "x", iter->gfn, iter->level, iter->old_spte,
-		     new_spte);
+	trace_kvm_tdp_mmu_spte_changed(kvm, 0, iter->gfn, iter->level, iter->old_spte, new_spte);
 }
 
 /* Models __kvm_tdp_mmu_age_gfn_range(): age or test every accessed leaf in the range. */
@@ -489,7 +580,7 @@ kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gfn_t gfn, u64 *spte)
 
 /* Models kvm_tdp_mmu_get_walk() reduced to the last level reached. */
 u64
-kvm_tdp_mmu_read_spte(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level)
+kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level)
 {
 	struct tdp_iter iter;
 	u64 spte = SHADOW_NONPRESENT_VALUE;
@@ -547,41 +638,52 @@ kvm_tdp_mmu_count_present(struct kvm *kvm)
 }
 
 /*
- * Models __tdp_mmu_zap_root() with shared=true (mmu_lock held for read, the only way this model
- * zaps a whole root): zap every present SPTE at zap_level (1 GiB, then the root level) in one
- * root; each zap of a table tears its subtree down (handle_removed_pt()).
+ * Models __tdp_mmu_zap_root(): zap every present SPTE at zap_level in root, yielding mmu_lock to
+ * waiters on the way; zapping a table tears its subtree down (handle_removed_pt()).
  */
 static void
-__tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, int zap_level)
+__tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, gboolean shared, int zap_level,
+		   guint64 *rcu)
 {
 	struct tdp_iter iter;
 
 	for_each_tdp_pte_min_level(iter, kvm, root, zap_level, 0, TDP_MAX_GFN) {
+retry:
+		if (tdp_mmu_iter_cond_resched(kvm, &iter, FALSE, shared, rcu))
+			continue;
 		if (!is_shadow_present_pte(iter.old_spte) || iter.level > zap_level)
 			continue;
-		/* a lost compare-exchange refreshed old_spte: try again on the fresh value */
-		while (is_shadow_present_pte(iter.old_spte) &&
-		       tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE))
-			;
+		if (!shared)
+			tdp_mmu_iter_set_spte(kvm, &iter, SHADOW_NONPRESENT_VALUE);
+		else if (tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE))
+			goto retry; /* the lost compare-exchange refreshed old_spte */
 	}
 }
 
-/* Models tdp_mmu_zap_root(). */
+/*
+ * Models tdp_mmu_zap_root() (v6.18): passes of growing granularity, 4K, 2M, 1G, then the root's
+ * own entries, so leaves go first and each table is empty by the time it is removed (which
+ * keeps each removal, and so each stretch without a yield, short).
+ */
 static void
-tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root)
+tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, gboolean shared)
 {
 	guint64 rcu;
 
+	g_assert(shared ? sim_rwlock_held(&kvm->mmu_lock) : sim_rwlock_write_held(&kvm->mmu_lock));
 	kvm_rcu_read_lock(kvm, &rcu);
-	__tdp_mmu_zap_root(kvm, root, PG_LEVEL_1G);
-	__tdp_mmu_zap_root(kvm, root, root->level);
+	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_4K, &rcu);
+	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_2M, &rcu);
+	__tdp_mmu_zap_root(kvm, root, shared, PG_LEVEL_1G, &rcu);
+	__tdp_mmu_zap_root(kvm, root, shared, root->level, &rcu);
 	kvm_rcu_read_unlock(kvm, rcu);
 }
 
 /*
  * Models kvm_tdp_mmu_invalidate_roots() (mmu_lock held for write): every valid root becomes
- * invalid and scheduled for zapping; the zapper gets a reference of its own to each. Faults on
- * an invalid root are stale (is_page_fault_stale()); vCPUs load a new root before entry.
+ * invalid and scheduled for zapping; the TDP MMU's own reference to it now belongs to the
+ * zapper. Faults on an invalid root are stale (is_page_fault_stale()); vCPUs load a new root
+ * before entry.
  */
 void
 kvm_tdp_mmu_invalidate_roots(struct kvm *kvm)
@@ -594,33 +696,35 @@ kvm_tdp_mmu_invalidate_roots(struct kvm *kvm)
 			continue;
 		root->invalid = TRUE;
 		root->tdp_mmu_scheduled_root_to_zap = TRUE;
-		root->root_count++;
 	}
 }
 
 /*
- * Models kvm_tdp_mmu_zap_invalidated_roots(): zap the roots invalidated above with mmu_lock held
- * for read, concurrently with faults on the new root, and drop the zapper's references. No TLB
- * flush is needed: a vCPU flushes when it loads its new root.
+ * Models kvm_tdp_mmu_zap_invalidated_roots(): zap the roots invalidated above, with mmu_lock held
+ * for read when shared (concurrently with faults on the new root), and put the TDP MMU's
+ * reference to each. No TLB flush is needed: a vCPU flushes when it loads its new root.
  */
 void
-kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm)
+kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm, gboolean shared)
 {
-	g_autoptr(GPtrArray) roots = NULL;
+	struct kvm_mmu_page *root;
 
-	sim_read_lock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_lock");
-	/* listed under the lock: a vCPU may free an old root while the zapper waits for it */
-	roots = g_ptr_array_copy(kvm->tdp_mmu_roots, NULL, NULL);
-	for (guint i = 0; i < roots->len; i++) {
-		struct kvm_mmu_page *root = g_ptr_array_index(roots, i);
-
+	if (shared)
+		sim_read_lock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_lock");
+	else
+		sim_write_lock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_lock");
+	for_each_tdp_mmu_root_yield_safe(kvm, root) {
 		if (!root->tdp_mmu_scheduled_root_to_zap)
 			continue;
 		root->tdp_mmu_scheduled_root_to_zap = FALSE;
-		tdp_mmu_zap_root(kvm, root);
+		g_assert(root->invalid);
+		tdp_mmu_zap_root(kvm, root, shared);
 		kvm_tdp_mmu_put_root(kvm, root);
 	}
-	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_unlock");
+	if (shared)
+		sim_read_unlock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_unlock");
+	else
+		sim_write_unlock(kvm->sched, &kvm->mmu_lock, "zap_roots.mmu_unlock");
 }
 
 /* Models kvm_mmu_init_tdp_mmu(). */
@@ -638,7 +742,7 @@ static void
 tdp_mmu_free_tree(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
 	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		u64 spte = sp->spt[i];
+		u64 spte = kvm_tdp_mmu_read_spte(&sp->spt[i], sp->level);
 
 		if (is_shadow_present_pte(spte) && !is_last_spte(spte, sp->level))
 			tdp_mmu_free_tree(kvm, sptep_to_sp(kvm, sim_ptpool_va(kvm->pt_pool,

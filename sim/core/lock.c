@@ -83,6 +83,14 @@ sim_rwlock_held(const SimRwlock *lock)
 	return lock->writer != NULL || lock->readers > 0;
 }
 
+/* PLACEHOLDER until the queued rwlock lands: this lock keeps no waiters. */
+gboolean
+sim_rwlock_is_contended(const SimRwlock *lock)
+{
+	(void)lock;
+	return FALSE;
+}
+
 gboolean
 sim_rwlock_write_held(const SimRwlock *lock)
 {

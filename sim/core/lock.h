@@ -48,6 +48,8 @@ void sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point);
 gboolean sim_rwlock_held(const SimRwlock *lock);
 gboolean sim_rwlock_write_held(const SimRwlock *lock);
 gboolean sim_spin_held(const SimSpinlock *lock);
+/* rwlock_is_contended(): does another actor wait for the lock? */
+gboolean sim_rwlock_is_contended(const SimRwlock *lock);
 
 /* srcu_read_lock()/unlock(); the returned ticket is passed back to unlock. */
 guint64 sim_srcu_read_lock(SimSrcu *srcu);

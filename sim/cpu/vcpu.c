@@ -90,7 +90,7 @@ handle_page_fault(SimVcpu *v, guint64 rip)
 			G_GINT64_MODIFIER "x", gpa, rip);
 		return;
 	}
-	u64 spte = kvm_tdp_mmu_read_spte(v->kvcpu, gpa, NULL);
+	u64 spte = kvm_tdp_mmu_get_walk_last(v->kvcpu, gpa, NULL);
 
 	kvm_vcpu_srcu_read_lock(v->kvcpu);
 	if (is_mmio_spte(spte)) {

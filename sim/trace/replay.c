@@ -32,7 +32,7 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 	kvm_vcpu_srcu_read_lock(vcpu);
 	switch (e->kind) {
 	case TRACE_EV_EPT_VIOLATION: {
-		u64 spte = kvm_tdp_mmu_read_spte(vcpu, e->gpa, NULL);
+		u64 spte = kvm_tdp_mmu_get_walk_last(vcpu, e->gpa, NULL);
 		u64 qual = sim_ept_violation_qualification(e->access == TRACE_ACCESS_WRITE,
 							   e->access == TRACE_ACCESS_FETCH, spte);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The MMU model: SPTE encoding, the TDP MMU, and the fault path racing invalidations. */
+/* The MMU model: the TDP MMU, and the fault path racing invalidations. */
 #include "tests/check-run.h"
 #include <errno.h>
 #include <string.h>
@@ -9,72 +9,6 @@
 #define MEM (1u << 20)
 #define GPA_A 0x5000ull
 #define GPA_B 0x9000ull
-
-START_TEST(spte_constants_match_the_kernel)
-{
-	ck_assert_uint_eq(SHADOW_NONPRESENT_VALUE, 0x8000000000000000ull);
-	ck_assert_uint_eq(FROZEN_SPTE, 0x80000000000005a0ull);
-	ck_assert_uint_eq(SPTE_MMU_PRESENT_MASK, 0x800);
-	ck_assert_uint_eq(EPT_SPTE_HOST_WRITABLE, 1ull << 57);
-	ck_assert_uint_eq(EPT_SPTE_MMU_WRITABLE, 1ull << 58);
-	ck_assert_uint_eq(SPTE_TDP_AD_DISABLED, 1ull << 52);
-	ck_assert(!is_shadow_present_pte(FROZEN_SPTE));
-	ck_assert(!is_mmio_spte(FROZEN_SPTE));
-	ck_assert(is_frozen_spte(FROZEN_SPTE));
-}
-END_TEST
-
-START_TEST(writable_leaf_has_the_kernel_ept_encoding)
-{
-	u64 spte;
-
-	make_spte(PG_LEVEL_4K, ACC_ALL, 0x12345, FALSE, TRUE, &spte);
-	/* RWX | WB memtype | IPAT | A | MMU-present | A/D disabled | host-w | mmu-w | pfn */
-	ck_assert_uint_eq(spte, 0x0610000012345977ull);
-	ck_assert(is_shadow_present_pte(spte) && is_last_spte(spte, PG_LEVEL_4K));
-	ck_assert_uint_eq(spte_to_pfn(spte), 0x12345);
-}
-END_TEST
-
-START_TEST(host_readonly_leaf_has_no_write_bits)
-{
-	u64 spte;
-
-	make_spte(PG_LEVEL_4K, ACC_ALL, 0x42, FALSE, FALSE, &spte);
-	ck_assert(!is_writable_pte(spte));
-	ck_assert(!(spte & (EPT_SPTE_HOST_WRITABLE | EPT_SPTE_MMU_WRITABLE)));
-	ck_assert(spte & VMX_EPT_READABLE_MASK);
-}
-END_TEST
-
-START_TEST(access_tracking_hides_the_spte_from_hardware_and_restores_rx)
-{
-	u64 spte, tracked, restored;
-
-	make_spte(PG_LEVEL_4K, ACC_ALL, 0x42, FALSE, TRUE, &spte);
-	tracked = mark_spte_for_access_track(spte);
-	ck_assert(is_access_track_spte(tracked));
-	ck_assert(is_shadow_present_pte(tracked));
-	ck_assert_uint_eq(tracked & VMX_EPT_RWX_MASK, 0); /* the walker sees not-present */
-	ck_assert(!is_accessed_spte(tracked));
-	restored = restore_acc_track_spte(tracked);
-	ck_assert_uint_eq(restored & VMX_EPT_RWX_MASK, VMX_EPT_READABLE_MASK | VMX_EPT_EXECUTABLE_MASK);
-	ck_assert(is_mmu_writable_spte(restored)); /* W comes back through the fast path */
-	ck_assert_uint_eq(spte_to_pfn(restored), 0x42);
-}
-END_TEST
-
-START_TEST(mmio_spte_round_trips_gfn_and_generation)
-{
-	u64 spte = make_mmio_spte(0xc0000, ACC_ALL, 0x5abcd);
-
-	ck_assert(is_mmio_spte(spte));
-	ck_assert(!is_shadow_present_pte(spte));
-	ck_assert(!(spte & VMX_EPT_READABLE_MASK)); /* W|X without R: an EPT misconfig */
-	ck_assert_uint_eq(get_mmio_spte_gfn(spte), 0xc0000);
-	ck_assert_uint_eq(get_mmio_spte_generation(spte), 0x5abcd);
-}
-END_TEST
 
 START_TEST(first_fault_installs_one_writable_4k_leaf)
 {
@@ -586,7 +520,7 @@ START_TEST(fault_outside_every_memslot_installs_an_mmio_spte_and_emulates)
 	int level;
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, mmio, FALSE), RET_PF_EMULATE);
-	ck_assert(is_mmio_spte(kvm_tdp_mmu_read_spte(vm->vcpu[0], mmio, &level)));
+	ck_assert(is_mmio_spte(kvm_tdp_mmu_get_walk_last(vm->vcpu[0], mmio, &level)));
 	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
 	ck_assert_int_eq(kvm_handle_ept_misconfig(vm->vcpu[0], mmio, 0x100000), RET_PF_EMULATE);
 	kvm_vcpu_srcu_read_unlock(vm->vcpu[0]);
@@ -598,16 +532,7 @@ static Suite *
 mmu_suite(void)
 {
 	Suite *s = suite_create("mmu");
-	TCase *tc = tcase_create("spte");
-
-	tcase_add_test(tc, spte_constants_match_the_kernel);
-	tcase_add_test(tc, writable_leaf_has_the_kernel_ept_encoding);
-	tcase_add_test(tc, host_readonly_leaf_has_no_write_bits);
-	tcase_add_test(tc, access_tracking_hides_the_spte_from_hardware_and_restores_rx);
-	tcase_add_test(tc, mmio_spte_round_trips_gfn_and_generation);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("tdp");
+	TCase *tc = tcase_create("tdp");
 	tcase_add_test(tc, first_fault_installs_one_writable_4k_leaf);
 	tcase_add_test(tc, fault_on_a_present_spte_is_spurious_on_the_fast_path);
 	tcase_add_test(tc, zap_clears_the_leaf_keeps_the_tables_and_requests_a_flush);
