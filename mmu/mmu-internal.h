@@ -89,6 +89,7 @@ struct tdp_iter {
 /* The SPTE accessors: every read and write of table memory (tdp_iter.c). */
 u64 kvm_tdp_mmu_read_spte(const u64 *sptep, int level);
 u64 kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level);
+u64 kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level);
 gboolean tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level);
 
 void tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page *root,

@@ -39,14 +39,20 @@ kvm_tdp_mmu_spte_need_atomic_write(u64 old_spte, int level)
 u64
 kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level)
 {
-	if (kvm_tdp_mmu_spte_need_atomic_write(old_spte, level)) {
-		u64 was = kvm_tdp_mmu_read_spte(sptep, level);
-
-		*sptep = spte_to_hw(new_spte, level);
-		return was;
-	}
+	if (kvm_tdp_mmu_spte_need_atomic_write(old_spte, level))
+		return kvm_tdp_mmu_write_spte_atomic(sptep, new_spte, level);
 	*sptep = spte_to_hw(new_spte, level);
 	return old_spte;
+}
+
+/* Models kvm_tdp_mmu_write_spte_atomic(): an unconditional exchange, returning the old value. */
+u64
+kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level)
+{
+	u64 was = kvm_tdp_mmu_read_spte(sptep, level);
+
+	*sptep = spte_to_hw(new_spte, level);
+	return was;
 }
 
 /* Models try_cmpxchg64() on an SPTE: store new_spte iff it still holds *old_spte, else refresh

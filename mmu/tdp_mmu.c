@@ -279,13 +279,13 @@ handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 		u64 old_spte = kvm_tdp_mmu_read_spte(sptep, sp->level);
 
 		if (!shared && !is_shadow_present_pte(old_spte))
-			continue;
-		/* the kernel spins while another thread holds it frozen; nothing here does so
-		 * across a yield point */
-		g_assert(!is_frozen_spte(old_spte));
-		if (shared)
-			tdp_mmu_try_cmpxchg_spte(sptep, &old_spte, FROZEN_SPTE, sp->level);
-		else
+			continue; /* and write lock: nobody can make it present */
+		if (shared) {
+			/* the kernel spins while another thread holds it frozen; nothing here
+			 * keeps an SPTE frozen across a yield point */
+			old_spte = kvm_tdp_mmu_write_spte_atomic(sptep, FROZEN_SPTE, sp->level);
+			g_assert(!is_frozen_spte(old_spte));
+		} else
 			old_spte = kvm_tdp_mmu_write_spte(sptep, old_spte, FROZEN_SPTE, sp->level);
 		handle_changed_spte(kvm, gfn, old_spte, FROZEN_SPTE, sp->level, shared);
 	}
