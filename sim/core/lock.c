@@ -31,28 +31,65 @@ sim_spin_held(const SimSpinlock *lock)
 	return lock->owner != NULL;
 }
 
+/* A waiter for a queued rwlock's wait_lock. */
+typedef struct {
+	SimRwlock *lock;
+	GList link;
+} QrwWaiter;
+
+/* Is this waiter at the head of the queue with wait_lock free? (a FIFO qspinlock) */
 static gboolean
-rw_no_writer(gpointer data)
+qrw_my_turn(gpointer data)
+{
+	QrwWaiter *w = data;
+
+	return w->lock->wait_queue.head == &w->link && w->lock->wait_owner == NULL;
+}
+
+/* arch_spin_lock(&lock->wait_lock): queue, and take it in turn. */
+static void
+qrw_wait_lock(SimSched *sched, SimRwlock *lock, QrwWaiter *w)
+{
+	w->lock = lock;
+	w->link = (GList){ .data = w };
+	g_queue_push_tail_link(&lock->wait_queue, &w->link);
+	sim_wait(sched, lock->name, qrw_my_turn, w);
+	g_queue_unlink(&lock->wait_queue, &w->link);
+	lock->wait_owner = sim_sched_self(sched);
+}
+
+static gboolean
+qrw_no_writer(gpointer data)
 {
 	return ((SimRwlock *)data)->writer == NULL;
 }
 
 static gboolean
-rw_free(gpointer data)
+qrw_readers_gone(gpointer data)
 {
 	const SimRwlock *lock = data;
 
-	return lock->writer == NULL && lock->readers == 0;
+	return lock->readers == 0 && lock->writer == NULL;
 }
 
+/* Models queued_read_lock() and queued_read_lock_slowpath() for a process-context reader. */
 void
 sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 {
+	QrwWaiter w;
+
 	sim_yield(sched, point);
-	sim_wait(sched, lock->name, rw_no_writer, lock);
+	if (!lock->writer && !lock->writer_waiting) {
+		lock->readers++;
+		return;
+	}
+	qrw_wait_lock(sched, lock, &w);
 	lock->readers++;
+	sim_wait(sched, lock->name, qrw_no_writer, lock);
+	lock->wait_owner = NULL;
 }
 
+/* Models queued_read_unlock(). */
 void
 sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
@@ -61,14 +98,30 @@ sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 	sim_yield(sched, point);
 }
 
+/* Models queued_write_lock() and queued_write_lock_slowpath(). */
 void
 sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 {
+	gconstpointer self = sim_sched_self(sched);
+	QrwWaiter w;
+
 	sim_yield(sched, point);
-	sim_wait(sched, lock->name, rw_free, lock);
-	lock->writer = sim_sched_self(sched);
+	g_assert(lock->writer != self);
+	if (!lock->readers && !lock->writer && !lock->writer_waiting) {
+		lock->writer = self;
+		return;
+	}
+	qrw_wait_lock(sched, lock, &w);
+	if (lock->readers || lock->writer) {
+		lock->writer_waiting = TRUE;
+		sim_wait(sched, lock->name, qrw_readers_gone, lock);
+		lock->writer_waiting = FALSE;
+	}
+	lock->writer = self;
+	lock->wait_owner = NULL;
 }
 
+/* Models queued_write_unlock(): no hand-off, whoever runs first gets the lock. */
 void
 sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
@@ -83,18 +136,66 @@ sim_rwlock_held(const SimRwlock *lock)
 	return lock->writer != NULL || lock->readers > 0;
 }
 
-/* PLACEHOLDER until the queued rwlock lands: this lock keeps no waiters. */
-gboolean
-sim_rwlock_is_contended(const SimRwlock *lock)
-{
-	(void)lock;
-	return FALSE;
-}
-
 gboolean
 sim_rwlock_write_held(const SimRwlock *lock)
 {
 	return lock->writer != NULL;
+}
+
+gboolean
+sim_rwlock_is_contended(const SimRwlock *lock)
+{
+	return lock->wait_owner != NULL || lock->wait_queue.length > 0;
+}
+
+static gboolean
+rwsem_no_writer(gpointer data)
+{
+	return ((SimRwsem *)data)->writer == NULL;
+}
+
+static gboolean
+rwsem_free(gpointer data)
+{
+	const SimRwsem *sem = data;
+
+	return sem->writer == NULL && sem->readers == 0;
+}
+
+/* Models down_read(), reduced as SimRwsem says. */
+void
+sim_down_read(SimSched *sched, SimRwsem *sem, const char *point)
+{
+	sim_yield(sched, point);
+	sim_wait(sched, sem->name, rwsem_no_writer, sem);
+	sem->readers++;
+}
+
+/* Models up_read(). */
+void
+sim_up_read(SimSched *sched, SimRwsem *sem, const char *point)
+{
+	g_assert(sem->readers > 0);
+	sem->readers--;
+	sim_yield(sched, point);
+}
+
+/* Models down_write(). */
+void
+sim_down_write(SimSched *sched, SimRwsem *sem, const char *point)
+{
+	sim_yield(sched, point);
+	sim_wait(sched, sem->name, rwsem_free, sem);
+	sem->writer = sim_sched_self(sched);
+}
+
+/* Models up_write(). */
+void
+sim_up_write(SimSched *sched, SimRwsem *sem, const char *point)
+{
+	g_assert(sem->writer == sim_sched_self(sched));
+	sem->writer = NULL;
+	sim_yield(sched, point);
 }
 
 guint64

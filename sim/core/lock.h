@@ -3,8 +3,9 @@
  * Kernel locks modeled on the scheduler. Every acquire and release is a yield point whose name the
  * caller gives ("fault.mmu_lock", "invalidate.mmu_unlock"), so a schedule can stop an actor just
  * before it takes a lock or just after it dropped one. A contended acquire blocks the actor — it
- * never spins on the real CPU. A failed attempt leaves no trace in the lock (no waiter queue, no
- * writer preference), so a recorded schedule replays exactly.
+ * never spins on the real CPU — and a blocked acquire ends a recorded step at the pseudo-point
+ * block. Who gets a lock next is decided by the lock's own rules, the kernel's, from state that
+ * only the schedule changes, so a recorded schedule replays exactly.
  */
 #ifndef KVMSIM_SIM_CORE_LOCK_H
 #define KVMSIM_SIM_CORE_LOCK_H
@@ -19,12 +20,37 @@ typedef struct {
 	gconstpointer owner; /* sim_sched_self() of the holder, NULL when free */
 } SimSpinlock, SimMutex;
 
-/* rwlock_t / rw_semaphore: many readers or one writer. */
+/*
+ * rwlock_t on x86: the queued rwlock of kernel/locking/qrwlock.c (v6.18; unchanged for years, read
+ * in torvalds/linux). A reader gets in at once unless a writer holds the lock or waits for it; a
+ * writer at once only if the lock is entirely free. Everyone else queues on wait_lock, a FIFO
+ * spinlock. A reader at the head of the queue counts itself in, waits only for the writer holding
+ * the lock to leave, then passes the queue on; a writer at the head announces itself (WAITING),
+ * so no new reader gets in, and takes the lock when the readers inside have left. Readers never
+ * overtake a waiting writer, and writers are served in arrival order; a writer still queued
+ * behind another waiter has not announced itself yet, so new readers may still pass it. Process
+ * context only: an interrupt-context reader, which ignores WAITING, is not modeled.
+ */
+typedef struct {
+	const char *name;
+	guint readers;           /* the reader count (_QR_BIAS units) */
+	gconstpointer writer;    /* _QW_LOCKED: sim_sched_self() of the writer, NULL when none */
+	gboolean writer_waiting; /* _QW_WAITING: the writer holding wait_lock waits for readers */
+	gconstpointer wait_owner; /* who holds wait_lock, NULL when free */
+	GQueue wait_queue;       /* waiters for wait_lock, in arrival order (links on their stacks) */
+} SimRwlock;
+
+/*
+ * struct rw_semaphore (mmap_lock), reduced: many readers or one writer, and a reader gets in
+ * whenever no writer holds it. The kernel's rwsem (kernel/locking/rwsem.c) is less generous: a
+ * reader that finds waiters queues unless it can steal a free or writer-free lock, and a waiting
+ * writer is handed the lock after a timeout. Only munmap takes mmap_lock for write here.
+ */
 typedef struct {
 	const char *name;
 	guint readers;
 	gconstpointer writer; /* sim_sched_self() of the writer, NULL when none */
-} SimRwlock;
+} SimRwsem;
 
 /* srcu_struct: readers never block; synchronize waits for every reader that entered before
  * it (each reader holds a ticket; overlapping synchronizers each wait for their own cut). */
@@ -39,16 +65,23 @@ void sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point);
 #define sim_mutex_lock sim_spin_lock
 #define sim_mutex_unlock sim_spin_unlock
 
+/* read_lock(), read_unlock(), write_lock(), write_unlock() of a queued rwlock. */
 void sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point);
 void sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point);
 void sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point);
 void sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point);
 
+/* down_read(), up_read(), down_write(), up_write(). */
+void sim_down_read(SimSched *sched, SimRwsem *sem, const char *point);
+void sim_up_read(SimSched *sched, SimRwsem *sem, const char *point);
+void sim_down_write(SimSched *sched, SimRwsem *sem, const char *point);
+void sim_up_write(SimSched *sched, SimRwsem *sem, const char *point);
+
 /* lockdep-style checks for modeled code. */
 gboolean sim_rwlock_held(const SimRwlock *lock);
 gboolean sim_rwlock_write_held(const SimRwlock *lock);
 gboolean sim_spin_held(const SimSpinlock *lock);
-/* rwlock_is_contended(): does another actor wait for the lock? */
+/* rwlock_is_contended() (queued_rwlock_is_contended()): is anyone queued on wait_lock? */
 gboolean sim_rwlock_is_contended(const SimRwlock *lock);
 
 /* srcu_read_lock()/unlock(); the returned ticket is passed back to unlock. */

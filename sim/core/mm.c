@@ -41,7 +41,7 @@ struct SimMm {
 	GArray *vmas;        /* Vma, sorted */
 	GArray *notifiers;   /* Notifier */
 	guint64 next_hva;
-	SimRwlock mmap_lock;
+	SimRwsem mmap_lock;
 	SimSpinlock ptl;     /* one page-table lock for the whole mm (split PTLs not modeled) */
 };
 
@@ -263,7 +263,7 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		*out_pfn = pte->pfn;
 		return 0;
 	}
-	sim_read_lock(mm->sched, &mm->mmap_lock, "gup.mmap_lock");
+	sim_down_read(mm->sched, &mm->mmap_lock, "gup.mmap_lock");
 	for (;;) {
 		pte = pte_of(mm, hva);
 		if (!pte || (pte->flags & PTE_UNMAPPED)) {
@@ -279,7 +279,7 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		if (ret != -EAGAIN)
 			break;
 	}
-	sim_read_unlock(mm->sched, &mm->mmap_lock, "gup.mmap_unlock");
+	sim_up_read(mm->sched, &mm->mmap_lock, "gup.mmap_unlock");
 	return ret;
 }
 
@@ -390,7 +390,7 @@ sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
 {
 	if (!range_ok(mm, hva, len))
 		return -ENOENT;
-	sim_read_lock(mm->sched, &mm->mmap_lock, "dontneed.mmap_lock");
+	sim_down_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_lock");
 	notify_start(mm, hva, hva + len);
 	GArray *pfns = clear_ptes(mm, hva, hva + len, FALSE, "dontneed.ptl", "dontneed.ptl_unlock");
 
@@ -399,7 +399,7 @@ sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
 		     "hva 0x%" G_GINT64_MODIFIER "x len 0x%" G_GINT64_MODIFIER "x frames %u", hva,
 		     len, pfns->len);
 	free_frames(mm, pfns); /* tlb_finish_mmu() frees after the notifier end */
-	sim_read_unlock(mm->sched, &mm->mmap_lock, "dontneed.mmap_unlock");
+	sim_up_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_unlock");
 	sim_count(mm->counters, SIM_CTR_HOST_DONTNEED);
 	return 0;
 }
@@ -440,7 +440,7 @@ sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len)
 {
 	if (!range_ok(mm, hva, len))
 		return -ENOENT;
-	sim_write_lock(mm->sched, &mm->mmap_lock, "munmap.mmap_lock");
+	sim_down_write(mm->sched, &mm->mmap_lock, "munmap.mmap_lock");
 	notify_start(mm, hva, hva + len);
 	GArray *pfns = clear_ptes(mm, hva, hva + len, TRUE, "munmap.ptl", "munmap.ptl_unlock");
 
@@ -449,7 +449,7 @@ sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len)
 		     "hva 0x%" G_GINT64_MODIFIER "x len 0x%" G_GINT64_MODIFIER "x frames %u", hva,
 		     len, pfns->len);
 	free_frames(mm, pfns);
-	sim_write_unlock(mm->sched, &mm->mmap_lock, "munmap.mmap_unlock");
+	sim_up_write(mm->sched, &mm->mmap_lock, "munmap.mmap_unlock");
 	sim_count(mm->counters, SIM_CTR_HOST_MUNMAP);
 	return 0;
 }

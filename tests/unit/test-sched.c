@@ -475,120 +475,6 @@ END_TEST
  * Locks
  */
 
-/* Takes an rwlock for read or write, yields inside, releases it; says when it got in and out. */
-typedef struct {
-	SimSched *sched;
-	SimRwlock *lock;
-	gboolean write;
-	const char *points[3]; /* lock, inside, unlock */
-	guint readers_inside;  /* lock->readers seen inside */
-} RwUser;
-
-static void
-rw_actor(SimActor *actor, gpointer data)
-{
-	RwUser *u = data;
-
-	if (u->write)
-		sim_write_lock(u->sched, u->lock, u->points[0]);
-	else
-		sim_read_lock(u->sched, u->lock, u->points[0]);
-	u->readers_inside = u->lock->readers;
-	emit(u->sched, "in");
-	sim_yield(u->sched, u->points[1]);
-	emit(u->sched, "out");
-	if (u->write)
-		sim_write_unlock(u->sched, u->lock, u->points[2]);
-	else
-		sim_read_unlock(u->sched, u->lock, u->points[2]);
-}
-
-/* Run two rwlock users (first created first) with steps; the events, or the error. */
-static gchar *
-run_rw_pair(RwUser *first, const char *first_name, RwUser *second, const char *second_name,
-	    const SimStep *steps, guint n_steps, GError **error)
-{
-	SimLog *log;
-	g_autoptr(SimSched) sched = sched_with_log(1, &log);
-	gchar *events = NULL;
-
-	first->sched = second->sched = sched;
-	sim_actor_new(sched, first_name, rw_actor, first);
-	sim_actor_new(sched, second_name, rw_actor, second);
-	sim_sched_set_steps(sched, steps, n_steps, SIM_POLICY_ROUND_ROBIN);
-	if (sim_sched_run(sched, error))
-		events = log_events(sim_log_text(log));
-	sim_log_free(log);
-	return events;
-}
-
-START_TEST(readers_share_the_rwlock)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { "mmu_lock", 0, NULL };
-	RwUser r1 = { NULL, &lock, FALSE, { "r1.lock", "r1.in", "r1.unlock" }, 0 };
-	RwUser r2 = { NULL, &lock, FALSE, { "r2.lock", "r2.in", "r2.unlock" }, 0 };
-	/* r2 would block (a schedule error) if r1 kept it out */
-	const SimStep steps[] = { { "r1", "r1.in", 1 }, { "r2", "r2.in", 1 } };
-	g_autofree gchar *events =
-		run_rw_pair(&r1, "r1", &r2, "r2", steps, G_N_ELEMENTS(steps), &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "r1@in r2@in r1@out r2@out");
-	ck_assert_uint_eq(r2.readers_inside, 2);
-	ck_assert(!sim_rwlock_held(&lock));
-}
-END_TEST
-
-START_TEST(writer_keeps_a_reader_out_until_it_releases)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { "mmu_lock", 0, NULL };
-	RwUser w = { NULL, &lock, TRUE, { "w.lock", "w.in", "w.unlock" }, 0 };
-	RwUser r = { NULL, &lock, FALSE, { "r.lock", "r.in", "r.unlock" }, 0 };
-	/* if r got in, it would finish instead of blocking: "r finished before reaching block" */
-	const SimStep steps[] = { { "w", "w.in", 1 }, { "r", SIM_POINT_BLOCK, 1 },
-				  { "w", SIM_POINT_EXIT, 1 }, { "r", SIM_POINT_EXIT, 1 } };
-	g_autofree gchar *events =
-		run_rw_pair(&w, "w", &r, "r", steps, G_N_ELEMENTS(steps), &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "w@in w@out r@in r@out");
-}
-END_TEST
-
-START_TEST(writer_keeps_another_writer_out_until_it_releases)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { "mmu_lock", 0, NULL };
-	RwUser w1 = { NULL, &lock, TRUE, { "w1.lock", "w1.in", "w1.unlock" }, 0 };
-	RwUser w2 = { NULL, &lock, TRUE, { "w2.lock", "w2.in", "w2.unlock" }, 0 };
-	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "w2", SIM_POINT_BLOCK, 1 },
-				  { "w1", SIM_POINT_EXIT, 1 }, { "w2", SIM_POINT_EXIT, 1 } };
-	g_autofree gchar *events =
-		run_rw_pair(&w1, "w1", &w2, "w2", steps, G_N_ELEMENTS(steps), &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "w1@in w1@out w2@in w2@out");
-}
-END_TEST
-
-START_TEST(writer_waits_for_the_reader_inside)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { "mmu_lock", 0, NULL };
-	RwUser r = { NULL, &lock, FALSE, { "r.lock", "r.in", "r.unlock" }, 0 };
-	RwUser w = { NULL, &lock, TRUE, { "w.lock", "w.in", "w.unlock" }, 0 };
-	const SimStep steps[] = { { "r", "r.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
-				  { "r", SIM_POINT_EXIT, 1 }, { "w", SIM_POINT_EXIT, 1 } };
-	g_autofree gchar *events =
-		run_rw_pair(&r, "r", &w, "w", steps, G_N_ELEMENTS(steps), &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "r@in r@out w@in w@out");
-}
-END_TEST
-
 /* srcu_read_lock(), a few yields inside, srcu_read_unlock(). */
 typedef struct {
 	SimSched *sched;
@@ -701,10 +587,6 @@ sched_suite(void)
 	tcase_add_test(tc, failure_stops_the_run_at_the_next_yield_point);
 		suite_add_tcase(s, tc);
 	tc = tcase_create("locks");
-	tcase_add_test(tc, readers_share_the_rwlock);
-	tcase_add_test(tc, writer_keeps_a_reader_out_until_it_releases);
-	tcase_add_test(tc, writer_keeps_another_writer_out_until_it_releases);
-	tcase_add_test(tc, writer_waits_for_the_reader_inside);
 	tcase_add_test(tc, synchronize_srcu_waits_for_a_reader_that_entered_before_it);
 	tcase_add_test(tc, synchronize_srcu_does_not_wait_for_a_reader_that_entered_after_it);
 		suite_add_tcase(s, tc);

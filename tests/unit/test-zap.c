@@ -213,6 +213,46 @@ START_TEST(stale_mmio_spte_after_a_memslot_update_is_refaulted_with_rsvd_kept)
 }
 END_TEST
 
+/* MADV_DONTNEED of three pages from 0x5000: one invalidation that zaps three leaves. */
+static void
+dontneed_three_actor(SimActor *actor, gpointer data)
+{
+	TestVm *vm = data;
+
+	ck_assert_int_eq(sim_mm_dontneed(vm->mm, vm->hva + 0x5000, 3 * SIM_PAGE_SIZE), 0);
+}
+
+START_TEST(leaf_zap_flushes_and_yields_mmu_lock_to_a_waiting_fault)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, 0x20000, TRUE, -1 };
+
+	for (gpa_t gpa = 0x5000; gpa < 0x8000; gpa += 0x1000)
+		ck_assert_int_eq(test_vm_fault(vm, 0, gpa, TRUE), RET_PF_FIXED);
+	gsize before = strlen(sim_log_text(vm->log));
+
+	sim_actor_new(vm->sched, "host", dontneed_three_actor, vm);
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	/* the host has zapped gfn 5 under the write lock; vcpu0's fault queues for the read lock,
+	 * so at the next SPTE the zap flushes, lets vcpu0 in, and takes the lock back after it */
+	test_vm_run_steps(vm, "host:zap.spte_cleared,vcpu0:block,host:zap.resched_unlock,"
+			      "vcpu0:exit,host:exit");
+	g_auto(GStrv) lines = g_strsplit(sim_log_text(vm->log) + before, "\n", -1);
+	int zap5 = find_line(lines, 0, "gfn 5 level 1 old_spte 8610", NULL);
+	int flush = find_line(lines, 0, "sim_flush_remote_tlbs", NULL);
+	int install = find_line(lines, 0, "kvm_mmu_set_spte: gfn 20 ", NULL);
+	int zap6 = find_line(lines, 0, "gfn 6 level 1 old_spte 8610", NULL);
+
+	ck_assert_int_eq(f.result, RET_PF_FIXED);
+	ck_assert_int_ge(zap5, 0);
+	ck_assert_int_lt(zap5, flush);
+	ck_assert_int_lt(flush, install);
+	ck_assert_int_lt(install, zap6);
+	ck_assert(!sim_sched_failed(vm->sched));
+	test_vm_free(vm);
+}
+END_TEST
+
 static Suite *
 zap_suite(void)
 {
@@ -222,6 +262,7 @@ zap_suite(void)
 	tcase_add_test(tc, root_zap_clears_4k_then_2m_then_1g_then_root_entries);
 	tcase_add_test(tc, every_new_table_page_is_traced_once_as_created);
 	tcase_add_test(tc, fast_zap_is_traced_with_the_valid_generation_it_toggles);
+	tcase_add_test(tc, leaf_zap_flushes_and_yields_mmu_lock_to_a_waiting_fault);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mmio");

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* mmu_lock as x86's queued rwlock: who gets in, in which order, whatever the policy. */
+#include "tests/unit/core-support.h"
+
+/* Takes an rwlock for read or write, yields inside, releases it; says when it got in and out. */
+typedef struct {
+	SimSched *sched;
+	SimRwlock *lock;
+	gboolean write;
+	const char *points[3]; /* lock, inside, unlock */
+	guint readers_inside;  /* lock->readers seen inside */
+} RwUser;
+
+static void
+rw_actor(SimActor *actor, gpointer data)
+{
+	RwUser *u = data;
+
+	if (u->write)
+		sim_write_lock(u->sched, u->lock, u->points[0]);
+	else
+		sim_read_lock(u->sched, u->lock, u->points[0]);
+	u->readers_inside = u->lock->readers;
+	emit(u->sched, "in");
+	sim_yield(u->sched, u->points[1]);
+	emit(u->sched, "out");
+	if (u->write)
+		sim_write_unlock(u->sched, u->lock, u->points[2]);
+	else
+		sim_read_unlock(u->sched, u->lock, u->points[2]);
+}
+
+/* The yield point name.suffix, as a static string. */
+static const char *
+user_point(const char *name, const char *suffix)
+{
+	g_autofree gchar *point = g_strconcat(name, suffix, NULL);
+
+	return g_intern_string(point);
+}
+
+/* A user named name ("r1", "w"...): a writer iff the name starts with w; points name.lock,
+ * name.in, name.unlock. */
+static RwUser
+rw_user(SimRwlock *lock, const char *name)
+{
+	RwUser u = { NULL, lock, name[0] == 'w', { NULL, NULL, NULL }, 0 };
+
+	u.points[0] = user_point(name, ".lock");
+	u.points[1] = user_point(name, ".in");
+	u.points[2] = user_point(name, ".unlock");
+	return u;
+}
+
+/* Run rwlock users (created in the order given) with steps, then policy; the events, or NULL
+ * and the error. */
+static gchar *
+run_rw_users(RwUser *users, const char *const *names, guint n, const SimStep *steps,
+	     guint n_steps, SimPolicy then, guint64 seed, GError **error)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(seed, &log);
+	gchar *events = NULL;
+
+	for (guint i = 0; i < n; i++) {
+		users[i].sched = sched;
+		sim_actor_new(sched, names[i], rw_actor, &users[i]);
+	}
+	sim_sched_set_steps(sched, steps, n_steps, then);
+	if (sim_sched_run(sched, error))
+		events = log_events(sim_log_text(log));
+	sim_log_free(log);
+	return events;
+}
+
+#define RUN_RW(users, names, steps, error)                                                         \
+	run_rw_users(users, names, G_N_ELEMENTS(names), steps, G_N_ELEMENTS(steps),                \
+		     SIM_POLICY_ROUND_ROBIN, 1, error)
+
+START_TEST(readers_share_the_rwlock)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { .name = "mmu_lock" };
+	const char *const names[] = { "r1", "r2" };
+	RwUser u[] = { rw_user(&lock, "r1"), rw_user(&lock, "r2") };
+	/* r2 would block (a schedule error) if r1 kept it out */
+	const SimStep steps[] = { { "r1", "r1.in", 1 }, { "r2", "r2.in", 1 } };
+	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "r1@in r2@in r1@out r2@out");
+	ck_assert_uint_eq(u[1].readers_inside, 2);
+	ck_assert(!sim_rwlock_held(&lock));
+}
+END_TEST
+
+START_TEST(writer_keeps_a_reader_out_until_it_releases)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { .name = "mmu_lock" };
+	const char *const names[] = { "w", "r" };
+	RwUser u[] = { rw_user(&lock, "w"), rw_user(&lock, "r") };
+	/* if r got in, it would finish instead of blocking: "r finished before reaching block" */
+	const SimStep steps[] = { { "w", "w.in", 1 }, { "r", SIM_POINT_BLOCK, 1 },
+				  { "w", SIM_POINT_EXIT, 1 }, { "r", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "w@in w@out r@in r@out");
+}
+END_TEST
+
+START_TEST(writer_waits_for_the_reader_inside)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { .name = "mmu_lock" };
+	const char *const names[] = { "r", "w" };
+	RwUser u[] = { rw_user(&lock, "r"), rw_user(&lock, "w") };
+	const SimStep steps[] = { { "r", "r.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
+				  { "r", SIM_POINT_EXIT, 1 }, { "w", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "r@in r@out w@in w@out");
+}
+END_TEST
+
+START_TEST(a_reader_queues_behind_a_waiting_writer)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { .name = "mmu_lock" };
+	const char *const names[] = { "r1", "w", "r2" };
+	RwUser u[] = { rw_user(&lock, "r1"), rw_user(&lock, "w"), rw_user(&lock, "r2") };
+	/* r2 must block although only a reader holds the lock: w waits for it */
+	const SimStep steps[] = { { "r1", "r1.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
+				  { "r2", SIM_POINT_BLOCK, 1 }, { "r1", SIM_POINT_EXIT, 1 },
+				  { "w", SIM_POINT_EXIT, 1 }, { "r2", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "r1@in r1@out w@in w@out r2@in r2@out");
+}
+END_TEST
+
+START_TEST(no_schedule_lets_a_reader_overtake_a_waiting_writer)
+{
+	/* whatever the seed, once w waits, r2 gets in only after w is out */
+	for (guint64 seed = 1; seed <= 64; seed++) {
+		g_autoptr(GError) error = NULL;
+		SimRwlock lock = { .name = "mmu_lock" };
+		const char *const names[] = { "r1", "w", "r2" };
+		RwUser u[] = { rw_user(&lock, "r1"), rw_user(&lock, "w"), rw_user(&lock, "r2") };
+		const SimStep steps[] = { { "r1", "r1.in", 1 }, { "w", SIM_POINT_BLOCK, 1 } };
+		g_autofree gchar *events = run_rw_users(u, names, 3, steps, 2, SIM_POLICY_RANDOM,
+							seed, &error);
+
+		ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+		ck_assert_ptr_nonnull(strstr(events, "w@out r2@in"));
+	}
+}
+END_TEST
+
+START_TEST(writers_get_the_lock_in_arrival_order)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { .name = "mmu_lock" };
+	const char *const names[] = { "w1", "w3", "w2" };
+	RwUser u[] = { rw_user(&lock, "w1"), rw_user(&lock, "w3"), rw_user(&lock, "w2") };
+	/* w2 arrives before w3; round-robin afterwards would pick w3 (created first) */
+	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "w2", SIM_POINT_BLOCK, 1 },
+				  { "w3", SIM_POINT_BLOCK, 1 }, { "w1", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "w1@in w1@out w2@in w2@out w3@in w3@out");
+}
+END_TEST
+
+START_TEST(a_new_reader_passes_a_writer_queued_behind_a_reader)
+{
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { .name = "mmu_lock" };
+	const char *const names[] = { "w1", "r1", "w2", "r2" };
+	RwUser u[] = { rw_user(&lock, "w1"), rw_user(&lock, "r1"), rw_user(&lock, "w2"),
+		       rw_user(&lock, "r2") };
+	/* r1 heads the queue (waiting for w1 to leave), w2 is behind it and has not announced
+	 * itself; once w1 is out, a reader arriving finds neither LOCKED nor WAITING set */
+	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "r1", SIM_POINT_BLOCK, 1 },
+				  { "w2", SIM_POINT_BLOCK, 1 }, { "w1", SIM_POINT_EXIT, 1 },
+				  { "r2", "r2.in", 1 }, { "r1", "r1.in", 1 },
+				  { "r2", SIM_POINT_EXIT, 1 }, { "r1", SIM_POINT_EXIT, 1 },
+				  { "w2", SIM_POINT_EXIT, 1 } };
+	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "w1@in w1@out r2@in r1@in r2@out r1@out w2@in w2@out");
+}
+END_TEST
+
+typedef struct {
+	SimRwlock *lock;
+	gboolean contended;
+} ContentionProbe;
+
+static void
+contention_probe_actor(SimActor *actor, gpointer data)
+{
+	ContentionProbe *p = data;
+
+	p->contended = sim_rwlock_is_contended(p->lock);
+}
+
+START_TEST(a_queued_waiter_makes_the_lock_contended)
+{
+	SimRwlock lock = { .name = "mmu_lock" };
+	RwUser u[] = { rw_user(&lock, "r"), rw_user(&lock, "w") };
+	ContentionProbe before = { &lock, TRUE }, during = { &lock, FALSE }, after = { &lock, TRUE };
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	const SimStep steps[] = { { "before", SIM_POINT_EXIT, 1 }, { "r", "r.in", 1 },
+				  { "w", SIM_POINT_BLOCK, 1 },	   { "during", SIM_POINT_EXIT, 1 },
+				  { "r", SIM_POINT_EXIT, 1 },	   { "w", SIM_POINT_EXIT, 1 },
+				  { "after", SIM_POINT_EXIT, 1 } };
+
+	sim_actor_new(sched, "before", contention_probe_actor, &before);
+	for (guint i = 0; i < 2; i++) {
+		u[i].sched = sched;
+		sim_actor_new(sched, i ? "w" : "r", rw_actor, &u[i]);
+	}
+	sim_actor_new(sched, "during", contention_probe_actor, &during);
+	sim_actor_new(sched, "after", contention_probe_actor, &after);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	run_or_abort(sched);
+	ck_assert(!before.contended);
+	ck_assert(during.contended);
+	ck_assert(!after.contended);
+	sim_log_free(log);
+}
+END_TEST
+
+static Suite *
+lock_suite(void)
+{
+	Suite *s = suite_create("lock");
+	TCase *tc = tcase_create("qrwlock");
+
+	tcase_add_test(tc, readers_share_the_rwlock);
+	tcase_add_test(tc, writer_keeps_a_reader_out_until_it_releases);
+	tcase_add_test(tc, writer_waits_for_the_reader_inside);
+	tcase_add_test(tc, a_reader_queues_behind_a_waiting_writer);
+	tcase_add_test(tc, no_schedule_lets_a_reader_overtake_a_waiting_writer);
+	tcase_add_test(tc, writers_get_the_lock_in_arrival_order);
+	tcase_add_test(tc, a_new_reader_passes_a_writer_queued_behind_a_reader);
+	tcase_add_test(tc, a_queued_waiter_makes_the_lock_contended);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run_suite(lock_suite());
+}
