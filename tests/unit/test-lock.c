@@ -8,7 +8,6 @@ typedef struct {
 	SimRwlock *lock;
 	gboolean write;
 	const char *points[3]; /* lock, inside, unlock */
-	guint readers_inside;  /* lock->readers seen inside */
 } RwUser;
 
 static void
@@ -20,7 +19,6 @@ rw_actor(SimActor *actor, gpointer data)
 		sim_write_lock(u->sched, u->lock, u->points[0]);
 	else
 		sim_read_lock(u->sched, u->lock, u->points[0]);
-	u->readers_inside = u->lock->readers;
 	emit(u->sched, "in");
 	sim_yield(u->sched, u->points[1]);
 	emit(u->sched, "out");
@@ -44,7 +42,7 @@ user_point(const char *name, const char *suffix)
 static RwUser
 rw_user(SimRwlock *lock, const char *name)
 {
-	RwUser u = { NULL, lock, name[0] == 'w', { NULL, NULL, NULL }, 0 };
+	RwUser u = { NULL, lock, name[0] == 'w', { NULL, NULL, NULL } };
 
 	u.points[0] = user_point(name, ".lock");
 	u.points[1] = user_point(name, ".in");
@@ -73,72 +71,66 @@ run_rw_users(RwUser *users, const char *const *names, guint n, const SimStep *st
 	return events;
 }
 
-#define RUN_RW(users, names, steps, error)                                                         \
-	run_rw_users(users, names, G_N_ELEMENTS(names), steps, G_N_ELEMENTS(steps),                \
-		     SIM_POLICY_ROUND_ROBIN, 1, error)
+/* A schedule of rwlock users and the order in which they must get in and out. */
+typedef struct {
+	const char *what;
+	const char *users[4];  /* in creation order; NULL-terminated if fewer */
+	SimStep steps[9];      /* NULL actor ends the list */
+	const char *events;    /* what the users must say, in order */
+} RwCase;
 
-START_TEST(readers_share_the_rwlock)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { .name = "mmu_lock" };
-	const char *const names[] = { "r1", "r2" };
-	RwUser u[] = { rw_user(&lock, "r1"), rw_user(&lock, "r2") };
+static const RwCase rw_cases[] = {
 	/* r2 would block (a schedule error) if r1 kept it out */
-	const SimStep steps[] = { { "r1", "r1.in", 1 }, { "r2", "r2.in", 1 } };
-	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "r1@in r2@in r1@out r2@out");
-	ck_assert_uint_eq(u[1].readers_inside, 2);
-	ck_assert(!sim_rwlock_held(&lock));
-}
-END_TEST
-
-START_TEST(writer_keeps_a_reader_out_until_it_releases)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { .name = "mmu_lock" };
-	const char *const names[] = { "w", "r" };
-	RwUser u[] = { rw_user(&lock, "w"), rw_user(&lock, "r") };
+	{ "readers share the lock", { "r1", "r2" },
+	  { { "r1", "r1.in", 1 }, { "r2", "r2.in", 1 } }, "r1@in r2@in r1@out r2@out" },
 	/* if r got in, it would finish instead of blocking: "r finished before reaching block" */
-	const SimStep steps[] = { { "w", "w.in", 1 }, { "r", SIM_POINT_BLOCK, 1 },
-				  { "w", SIM_POINT_EXIT, 1 }, { "r", SIM_POINT_EXIT, 1 } };
-	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "w@in w@out r@in r@out");
-}
-END_TEST
-
-START_TEST(writer_waits_for_the_reader_inside)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { .name = "mmu_lock" };
-	const char *const names[] = { "r", "w" };
-	RwUser u[] = { rw_user(&lock, "r"), rw_user(&lock, "w") };
-	const SimStep steps[] = { { "r", "r.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
-				  { "r", SIM_POINT_EXIT, 1 }, { "w", SIM_POINT_EXIT, 1 } };
-	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "r@in r@out w@in w@out");
-}
-END_TEST
-
-START_TEST(a_reader_queues_behind_a_waiting_writer)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { .name = "mmu_lock" };
-	const char *const names[] = { "r1", "w", "r2" };
-	RwUser u[] = { rw_user(&lock, "r1"), rw_user(&lock, "w"), rw_user(&lock, "r2") };
+	{ "a writer keeps a reader out until it releases", { "w", "r" },
+	  { { "w", "w.in", 1 }, { "r", SIM_POINT_BLOCK, 1 }, { "w", SIM_POINT_EXIT, 1 },
+	    { "r", SIM_POINT_EXIT, 1 } },
+	  "w@in w@out r@in r@out" },
+	{ "a writer waits for the reader inside", { "r", "w" },
+	  { { "r", "r.in", 1 }, { "w", SIM_POINT_BLOCK, 1 }, { "r", SIM_POINT_EXIT, 1 },
+	    { "w", SIM_POINT_EXIT, 1 } },
+	  "r@in r@out w@in w@out" },
 	/* r2 must block although only a reader holds the lock: w waits for it */
-	const SimStep steps[] = { { "r1", "r1.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
-				  { "r2", SIM_POINT_BLOCK, 1 }, { "r1", SIM_POINT_EXIT, 1 },
-				  { "w", SIM_POINT_EXIT, 1 }, { "r2", SIM_POINT_EXIT, 1 } };
-	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
+	{ "a reader queues behind a waiting writer", { "r1", "w", "r2" },
+	  { { "r1", "r1.in", 1 }, { "w", SIM_POINT_BLOCK, 1 }, { "r2", SIM_POINT_BLOCK, 1 },
+	    { "r1", SIM_POINT_EXIT, 1 }, { "w", SIM_POINT_EXIT, 1 }, { "r2", SIM_POINT_EXIT, 1 } },
+	  "r1@in r1@out w@in w@out r2@in r2@out" },
+	/* w2 arrives before w3; round-robin afterwards would pick w3 (created first) */
+	{ "writers get the lock in arrival order", { "w1", "w3", "w2" },
+	  { { "w1", "w1.in", 1 }, { "w2", SIM_POINT_BLOCK, 1 }, { "w3", SIM_POINT_BLOCK, 1 },
+	    { "w1", SIM_POINT_EXIT, 1 } },
+	  "w1@in w1@out w2@in w2@out w3@in w3@out" },
+	/* r1 heads the queue (waiting for w1 to leave), w2 is behind it and has not announced
+	 * itself; once w1 is out, a reader arriving finds neither LOCKED nor WAITING set */
+	{ "a new reader passes a writer queued behind a reader", { "w1", "r1", "w2", "r2" },
+	  { { "w1", "w1.in", 1 }, { "r1", SIM_POINT_BLOCK, 1 }, { "w2", SIM_POINT_BLOCK, 1 },
+	    { "w1", SIM_POINT_EXIT, 1 }, { "r2", "r2.in", 1 }, { "r1", "r1.in", 1 },
+	    { "r2", SIM_POINT_EXIT, 1 }, { "r1", SIM_POINT_EXIT, 1 }, { "w2", SIM_POINT_EXIT, 1 } },
+	  "w1@in w1@out r2@in r1@in r2@out r1@out w2@in w2@out" },
+};
 
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "r1@in r1@out w@in w@out r2@in r2@out");
+START_TEST(rwlock_users_get_in_in_the_kernels_order)
+{
+	const RwCase *c = &rw_cases[_i];
+	g_autoptr(GError) error = NULL;
+	SimRwlock lock = { .name = "mmu_lock" };
+	RwUser users[4];
+	guint n = 0, n_steps = 0;
+
+	while (n < G_N_ELEMENTS(c->users) && c->users[n]) {
+		users[n] = rw_user(&lock, c->users[n]);
+		n++;
+	}
+	while (n_steps < G_N_ELEMENTS(c->steps) && c->steps[n_steps].actor)
+		n_steps++;
+	g_autofree gchar *events = run_rw_users(users, c->users, n, c->steps, n_steps,
+						SIM_POLICY_ROUND_ROBIN, 1, &error);
+
+	ck_assert_msg(events != NULL, "%s: %s", c->what, error ? error->message : "");
+	ck_assert_msg(strcmp(events, c->events) == 0, "%s: %s", c->what, events);
+	ck_assert(!sim_rwlock_held(&lock));
 }
 END_TEST
 
@@ -157,43 +149,6 @@ START_TEST(no_schedule_lets_a_reader_overtake_a_waiting_writer)
 		ck_assert_msg(events != NULL, "%s", error ? error->message : "");
 		ck_assert_ptr_nonnull(strstr(events, "w@out r2@in"));
 	}
-}
-END_TEST
-
-START_TEST(writers_get_the_lock_in_arrival_order)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { .name = "mmu_lock" };
-	const char *const names[] = { "w1", "w3", "w2" };
-	RwUser u[] = { rw_user(&lock, "w1"), rw_user(&lock, "w3"), rw_user(&lock, "w2") };
-	/* w2 arrives before w3; round-robin afterwards would pick w3 (created first) */
-	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "w2", SIM_POINT_BLOCK, 1 },
-				  { "w3", SIM_POINT_BLOCK, 1 }, { "w1", SIM_POINT_EXIT, 1 } };
-	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "w1@in w1@out w2@in w2@out w3@in w3@out");
-}
-END_TEST
-
-START_TEST(a_new_reader_passes_a_writer_queued_behind_a_reader)
-{
-	g_autoptr(GError) error = NULL;
-	SimRwlock lock = { .name = "mmu_lock" };
-	const char *const names[] = { "w1", "r1", "w2", "r2" };
-	RwUser u[] = { rw_user(&lock, "w1"), rw_user(&lock, "r1"), rw_user(&lock, "w2"),
-		       rw_user(&lock, "r2") };
-	/* r1 heads the queue (waiting for w1 to leave), w2 is behind it and has not announced
-	 * itself; once w1 is out, a reader arriving finds neither LOCKED nor WAITING set */
-	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "r1", SIM_POINT_BLOCK, 1 },
-				  { "w2", SIM_POINT_BLOCK, 1 }, { "w1", SIM_POINT_EXIT, 1 },
-				  { "r2", "r2.in", 1 }, { "r1", "r1.in", 1 },
-				  { "r2", SIM_POINT_EXIT, 1 }, { "r1", SIM_POINT_EXIT, 1 },
-				  { "w2", SIM_POINT_EXIT, 1 } };
-	g_autofree gchar *events = RUN_RW(u, names, steps, &error);
-
-	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
-	ck_assert_str_eq(events, "w1@in w1@out r2@in r1@in r2@out r1@out w2@in w2@out");
 }
 END_TEST
 
@@ -244,13 +199,8 @@ lock_suite(void)
 	Suite *s = suite_create("lock");
 	TCase *tc = tcase_create("qrwlock");
 
-	tcase_add_test(tc, readers_share_the_rwlock);
-	tcase_add_test(tc, writer_keeps_a_reader_out_until_it_releases);
-	tcase_add_test(tc, writer_waits_for_the_reader_inside);
-	tcase_add_test(tc, a_reader_queues_behind_a_waiting_writer);
+	tcase_add_loop_test(tc, rwlock_users_get_in_in_the_kernels_order, 0, G_N_ELEMENTS(rw_cases));
 	tcase_add_test(tc, no_schedule_lets_a_reader_overtake_a_waiting_writer);
-	tcase_add_test(tc, writers_get_the_lock_in_arrival_order);
-	tcase_add_test(tc, a_new_reader_passes_a_writer_queued_behind_a_reader);
 	tcase_add_test(tc, a_queued_waiter_makes_the_lock_contended);
 	suite_add_tcase(s, tc);
 	return s;

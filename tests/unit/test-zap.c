@@ -65,7 +65,6 @@ END_TEST
 START_TEST(every_new_table_page_is_traced_once_as_created)
 {
 	TestVm *vm = test_vm_new(1, 1, MEM);
-	guint in_use = sim_ptpool_in_use(vm->pool);
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x5000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x6000, TRUE), RET_PF_FIXED);
@@ -83,7 +82,6 @@ START_TEST(every_new_table_page_is_traced_once_as_created)
 					  "nxe !ad root 2 sync new"));
 	ck_assert_ptr_nonnull(strstr(log, "kvm_mmu_get_page: sp gen 0 gfn 200 l1 8-byte q0 direct "
 					  "wux nxe !ad root 0 sync new"));
-	(void)in_use;
 	test_vm_free(vm);
 }
 END_TEST
@@ -168,18 +166,28 @@ START_TEST(mmio_spte_checked_during_a_memslot_update_takes_the_normal_fault_path
 }
 END_TEST
 
+/* vcpu0 takes an EPT misconfig on the MMIO gpa; the result, and the log it added. */
+static int
+misconfig_and_log(TestVm *vm, const char **out_log)
+{
+	gsize before = strlen(sim_log_text(vm->log));
+
+	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
+	int r = kvm_handle_ept_misconfig(vm->vcpu[0], MMIO_GPA, 0x100000);
+
+	kvm_vcpu_srcu_read_unlock(vm->vcpu[0]);
+	*out_log = sim_log_text(vm->log) + before;
+	return r;
+}
+
 START_TEST(mmio_spte_of_the_current_generation_is_emulated_without_a_fault)
 {
 	TestVm *vm = test_vm_new(1, 1, MEM);
 
+	const char *log;
+
 	ck_assert_int_eq(test_vm_fault(vm, 0, MMIO_GPA, FALSE), RET_PF_EMULATE);
-	gsize before = strlen(sim_log_text(vm->log));
-
-	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
-	ck_assert_int_eq(kvm_handle_ept_misconfig(vm->vcpu[0], MMIO_GPA, 0x100000), RET_PF_EMULATE);
-	kvm_vcpu_srcu_read_unlock(vm->vcpu[0]);
-	const char *log = sim_log_text(vm->log) + before;
-
+	ck_assert_int_eq(misconfig_and_log(vm, &log), RET_PF_EMULATE);
 	ck_assert_ptr_nonnull(strstr(log, "check_mmio_spte: spte "));
 	ck_assert_ptr_nonnull(strstr(log, " valid 1\n"));
 	ck_assert_ptr_nonnull(strstr(log, "handle_mmio_page_fault: addr:0 gfn c0000 access 6\n"));
@@ -198,13 +206,9 @@ START_TEST(stale_mmio_spte_after_a_memslot_update_is_refaulted_with_rsvd_kept)
 	 * creation left (2) */
 	add_slot_actor(NULL, &h);
 	ck_assert_int_eq(h.result, 0);
-	gsize before = strlen(sim_log_text(vm->log));
+	const char *log;
 
-	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
-	ck_assert_int_eq(kvm_handle_ept_misconfig(vm->vcpu[0], MMIO_GPA, 0x100000), RET_PF_EMULATE);
-	kvm_vcpu_srcu_read_unlock(vm->vcpu[0]);
-	const char *log = sim_log_text(vm->log) + before;
-
+	ck_assert_int_eq(misconfig_and_log(vm, &log), RET_PF_EMULATE);
 	ck_assert_ptr_nonnull(strstr(log, "kvm_gen 4 spte-gen 2 valid 0\n"));
 	ck_assert_ptr_null(strstr(log, "fast_page_fault"));
 	ck_assert_ptr_nonnull(strstr(log, "mark_mmio_spte: "));
