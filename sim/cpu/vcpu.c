@@ -67,7 +67,7 @@ sim_ept_violation_qualification(gboolean write, gboolean fetch, u64 spte)
 
 	qual |= write ? EPT_VIOLATION_ACC_WRITE : fetch ? EPT_VIOLATION_ACC_INSTR :
 							   EPT_VIOLATION_ACC_READ;
-	if (!(spte & SHADOW_NONPRESENT_VALUE)) {
+	if (is_shadow_present_pte(spte)) {
 		qual |= (spte & VMX_EPT_READABLE_MASK) ? EPT_VIOLATION_PROT_READ : 0;
 		qual |= (spte & VMX_EPT_WRITABLE_MASK) ? EPT_VIOLATION_PROT_WRITE : 0;
 		qual |= (spte & VMX_EPT_EXECUTABLE_MASK) ? EPT_VIOLATION_PROT_EXEC : 0;
