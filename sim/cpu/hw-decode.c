@@ -231,8 +231,13 @@ hw_insn_fill(SimHw *hw, HwInsnInfo *info, guint64 rip)
 		if (!hw_operand_written(insn, op))
 			continue;
 		info->flags |= HW_INSN_WRITES_MEM;
-		if (info->nr_written < G_N_ELEMENTS(info->written))
-			hw_mem_operand_save(&info->written[info->nr_written++], x86, op);
+		if (info->nr_written < G_N_ELEMENTS(info->written)) {
+			HwMemOperand *m = &info->written[info->nr_written++];
+
+			hw_mem_operand_save(m, x86, op);
+			m->read = (op->access & CS_AC_READ) || insn->id == X86_INS_CMPXCHG ||
+				  insn->id == X86_INS_CMPXCHG8B || insn->id == X86_INS_CMPXCHG16B;
+		}
 	}
 	if (nr_mem == 1 && !hw_insn_uses_stack(hw, insn))
 		info->flags |= HW_INSN_SOLE_ACCESS;
@@ -361,19 +366,42 @@ hw_mem_address(SimHw *hw, const HwInsnInfo *info, const HwMemOperand *m)
 	return ea;
 }
 
+/* The written memory operand of info that covers page, or NULL. */
+static const HwMemOperand *
+hw_written_operand_on(SimHw *hw, const HwInsnInfo *info, guint64 page)
+{
+	for (guint i = 0; i < info->nr_written; i++) {
+		const HwMemOperand *m = &info->written[i];
+		guint64 ea = hw_mem_address(hw, info, m);
+
+		if (page >= (ea & HW_PAGE_MASK) && page <= ((ea + m->size - 1) & HW_PAGE_MASK))
+			return m;
+	}
+	return NULL;
+}
+
+/* A write to page by info: a read-modify-write if the operand written there is also read. */
+static SimHwAccessKind
+hw_write_kind(SimHw *hw, const HwInsnInfo *info, guint64 page)
+{
+	const HwMemOperand *m = hw_written_operand_on(hw, info, page);
+
+	return m && m->read ? SIM_HW_READ_WRITE : SIM_HW_WRITE;
+}
+
 /*
  * What an EPT violation would report: QEMU gives a fetch the error code of a read, and reports the
- * load half of a read-modify-write first, so both are recovered from the instruction at rip.
+ * load half of a read-modify-write first, so both are recovered from the instruction at rip. A
+ * read-modify-write reports both its read and its write, whichever half faulted.
  */
 SimHwAccessKind
 sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code)
 {
 	guint64 page = gpa & HW_PAGE_MASK;
 	HwInsnInfo *info;
-	guint i;
 
 	if (pf_error_code & HW_PF_WRITE)
-		return SIM_HW_WRITE;
+		return hw_write_kind(hw, hw_insn_lookup(hw, rip), page);
 	/* A read fault on the page being executed can only be its fetch: a data access to a page
 	 * that is not present would have been preceded by the fault of the fetch. */
 	if (page == (rip & HW_PAGE_MASK))
@@ -385,17 +413,13 @@ sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code)
 		return SIM_HW_FETCH;
 	if (!(info->flags & HW_INSN_WRITES_MEM))
 		return SIM_HW_READ;
-	/* The #PF came from the load half of a read-modify-write. */
+	/* The #PF came from the load half of a read-modify-write, or from a plain read beside a
+	 * write elsewhere (a string move's source): hardware reports that read alone. */
 	if (info->flags & HW_INSN_SOLE_ACCESS)
-		return SIM_HW_WRITE;
-	for (i = 0; i < info->nr_written; i++) {
-		const HwMemOperand *m = &info->written[i];
-		guint64 ea = hw_mem_address(hw, info, m);
+		return info->written[0].read ? SIM_HW_READ_WRITE : SIM_HW_WRITE;
+	const HwMemOperand *m = hw_written_operand_on(hw, info, page);
 
-		if (page >= (ea & HW_PAGE_MASK) && page <= ((ea + m->size - 1) & HW_PAGE_MASK))
-			return SIM_HW_WRITE;
-	}
-	return SIM_HW_READ;
+	return m && m->read ? SIM_HW_READ_WRITE : SIM_HW_READ;
 }
 
 /* vmcall raises #UD in Unicorn; this tells it from other invalid opcodes. */

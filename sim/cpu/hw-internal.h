@@ -23,6 +23,7 @@ typedef struct {
 	guint8 scale;
 	guint8 size;   /* bytes accessed */
 	guint8 addr32; /* 32-bit address size: the address wraps at 4 GiB */
+	guint8 read;   /* also read: a read-modify-write of this operand */
 	gint64 disp;
 } HwMemOperand;
 

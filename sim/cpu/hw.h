@@ -77,6 +77,7 @@ typedef enum {
 	SIM_HW_READ,
 	SIM_HW_WRITE,
 	SIM_HW_FETCH,
+	SIM_HW_READ_WRITE, /* a read-modify-write of one memory operand (add [m], xchg, cmpxchg) */
 } SimHwAccessKind;
 
 /*

@@ -59,14 +59,16 @@ fail(SimVcpu *v, const char *fmt, ...)
 	uc_emu_stop(sim_hw_uc(v->hw));
 }
 
-/* What a hardware EPT violation reports in its exit qualification. */
+/* What a hardware EPT violation reports in its exit qualification (SDM 28.3.3.2: a
+ * read-modify-write sets both the read and the write bit). */
 guint64
-sim_ept_violation_qualification(gboolean write, gboolean fetch, u64 spte)
+sim_ept_violation_qualification(gboolean read, gboolean write, gboolean fetch, u64 spte)
 {
 	guint64 qual = EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED;
 
-	qual |= write ? EPT_VIOLATION_ACC_WRITE : fetch ? EPT_VIOLATION_ACC_INSTR :
-							   EPT_VIOLATION_ACC_READ;
+	qual |= read ? EPT_VIOLATION_ACC_READ : 0;
+	qual |= write ? EPT_VIOLATION_ACC_WRITE : 0;
+	qual |= fetch ? EPT_VIOLATION_ACC_INSTR : 0;
 	if (is_shadow_present_pte(spte)) {
 		qual |= (spte & VMX_EPT_READABLE_MASK) ? EPT_VIOLATION_PROT_READ : 0;
 		qual |= (spte & VMX_EPT_WRITABLE_MASK) ? EPT_VIOLATION_PROT_WRITE : 0;
@@ -98,8 +100,9 @@ handle_page_fault(SimVcpu *v, guint64 rip)
 		r = kvm_handle_ept_misconfig(v->kvcpu, gpa, rip);
 	} else {
 		SimHwAccessKind kind = sim_hw_access_kind(v->hw, rip, gpa, error_code);
-		guint64 qual = sim_ept_violation_qualification(kind == SIM_HW_WRITE,
-							       kind == SIM_HW_FETCH, spte);
+		guint64 qual = sim_ept_violation_qualification(
+			kind == SIM_HW_READ || kind == SIM_HW_READ_WRITE,
+			kind == SIM_HW_WRITE || kind == SIM_HW_READ_WRITE, kind == SIM_HW_FETCH, spte);
 
 		trace_kvm_exit(v->kvcpu, EXIT_REASON_EPT_VIOLATION, rip, qual);
 		r = kvm_handle_ept_violation(v->kvcpu, gpa, qual, rip);

@@ -41,8 +41,9 @@ typedef struct {
 #define SIM_VCPU_DEFAULT_BUDGET (1ull << 32)
 
 /* What an EPT violation's exit qualification says for an access that hit spte (the last entry
- * of the walk): the access type, the entry's R/W/X permissions, a translated linear address. */
-guint64 sim_ept_violation_qualification(gboolean write, gboolean fetch, u64 spte);
+ * of the walk): the access type (read and write both for a read-modify-write), the entry's R/W/X
+ * permissions, a translated linear address. */
+guint64 sim_ept_violation_qualification(gboolean read, gboolean write, gboolean fetch, u64 spte);
 
 /* The ops table the MMU reaches this hardware through. */
 extern const struct kvm_hw_ops sim_vcpu_hw_ops;

@@ -33,7 +33,8 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 	switch (e->kind) {
 	case TRACE_EV_EPT_VIOLATION: {
 		u64 spte = kvm_tdp_mmu_get_walk_last(vcpu, e->gpa, NULL);
-		u64 qual = sim_ept_violation_qualification(e->access == TRACE_ACCESS_WRITE,
+		u64 qual = sim_ept_violation_qualification(e->access == TRACE_ACCESS_READ,
+							   e->access == TRACE_ACCESS_WRITE,
 							   e->access == TRACE_ACCESS_FETCH, spte);
 
 		if (is_mmio_spte(spte)) {

@@ -523,14 +523,14 @@ START_TEST(kvm_non_present_value_faults_as_not_present)
 }
 END_TEST
 
-START_TEST(rmw_on_not_present_page_is_classified_as_write)
+START_TEST(rmw_on_not_present_page_is_classified_as_read_write)
 {
 	/* add qword [rbx], 5; hlt: the #PF comes from the load, with error code 0. */
 	CODE_AT(CODE, 0x48, 0x83, 0x03, 0x05, 0xf4);
 	set_reg(UC_X86_REG_RBX, DATA);
 	run(CODE);
 	assert_fault(0, 14, DATA, CODE, 0);
-	ck_assert_int_eq(t->faults[0].kind, SIM_HW_WRITE);
+	ck_assert_int_eq(t->faults[0].kind, SIM_HW_READ_WRITE);
 }
 END_TEST
 
@@ -549,15 +549,18 @@ kind_of(const guint8 *bytes, gsize len)
 		kind_of(bytes_, sizeof(bytes_));                                                   \
 	})
 
-START_TEST(locked_and_exchanging_rmw_forms_are_classified_as_write)
+START_TEST(locked_and_exchanging_rmw_forms_are_classified_as_read_write)
 {
-	ck_assert_int_eq(KIND_OF(0x48, 0x87, 0x03), SIM_HW_WRITE);             /* xchg [rbx], rax */
+	ck_assert_int_eq(KIND_OF(0x48, 0x87, 0x03), SIM_HW_READ_WRITE);        /* xchg [rbx], rax */
 	sim_hw_code_changed(t->hw, CODE, 16);
-	ck_assert_int_eq(KIND_OF(0xf0, 0x48, 0x0f, 0xc1, 0x03), SIM_HW_WRITE); /* lock xadd */
+	ck_assert_int_eq(KIND_OF(0xf0, 0x48, 0x0f, 0xc1, 0x03), SIM_HW_READ_WRITE); /* lock xadd */
 	sim_hw_code_changed(t->hw, CODE, 16);
-	ck_assert_int_eq(KIND_OF(0xf0, 0x48, 0x0f, 0xb1, 0x0b), SIM_HW_WRITE); /* lock cmpxchg */
+	ck_assert_int_eq(KIND_OF(0xf0, 0x48, 0x0f, 0xb1, 0x0b), SIM_HW_READ_WRITE); /* cmpxchg */
 	sim_hw_code_changed(t->hw, CODE, 16);
-	ck_assert_int_eq(KIND_OF(0xff, 0x03), SIM_HW_WRITE);                   /* inc dword [rbx] */
+	ck_assert_int_eq(KIND_OF(0xff, 0x03), SIM_HW_READ_WRITE);              /* inc dword [rbx] */
+	sim_hw_code_changed(t->hw, CODE, 16);
+	/* the store half faulted (a read-only page): still both */
+	ck_assert_int_eq(sim_hw_access_kind(t->hw, CODE, DATA, 2), SIM_HW_READ_WRITE);
 }
 END_TEST
 
@@ -590,16 +593,17 @@ START_TEST(string_copy_source_fault_is_read)
 }
 END_TEST
 
-START_TEST(string_copy_within_one_not_present_page_is_classified_as_write)
+START_TEST(string_copy_within_one_not_present_page_is_classified_as_read)
 {
-	/* rep movsb with source and destination on DATA: the read faults first. */
+	/* rep movsb with source and destination on DATA: the read faults first, and hardware
+	 * reports it as a read (the write is a different operand). */
 	CODE_AT(CODE, 0xf3, 0xa4, 0xf4);
 	set_reg(UC_X86_REG_RSI, DATA);
 	set_reg(UC_X86_REG_RDI, DATA + 0x800);
 	set_reg(UC_X86_REG_RCX, 16);
 	run(CODE);
 	assert_fault(0, 14, DATA, CODE, 0);
-	ck_assert_int_eq(t->faults[0].kind, SIM_HW_WRITE);
+	ck_assert_int_eq(t->faults[0].kind, SIM_HW_READ);
 }
 END_TEST
 
@@ -665,7 +669,7 @@ START_TEST(classification_is_dropped_by_code_changed)
 	/* Rewritten to add dword [rbx], 1 behind the cache's back, then reported. */
 	ck_assert_int_eq(KIND_OF(0x83, 0x03, 0x01), SIM_HW_READ);
 	sim_hw_code_changed(t->hw, CODE, 3);
-	ck_assert_int_eq(sim_hw_access_kind(t->hw, CODE, DATA, 0), SIM_HW_WRITE);
+	ck_assert_int_eq(sim_hw_access_kind(t->hw, CODE, DATA, 0), SIM_HW_READ_WRITE);
 }
 END_TEST
 
@@ -982,12 +986,12 @@ hw_suite(void)
 	tcase_add_test(tc, bits_52_to_62_of_a_present_leaf_are_ignored);
 	tcase_add_test(tc, bit_63_of_a_present_leaf_is_reserved);
 	tcase_add_test(tc, kvm_non_present_value_faults_as_not_present);
-	tcase_add_test(tc, rmw_on_not_present_page_is_classified_as_write);
-	tcase_add_test(tc, locked_and_exchanging_rmw_forms_are_classified_as_write);
+	tcase_add_test(tc, rmw_on_not_present_page_is_classified_as_read_write);
+	tcase_add_test(tc, locked_and_exchanging_rmw_forms_are_classified_as_read_write);
 	tcase_add_test(tc, plain_load_and_compare_are_classified_as_read);
 	tcase_add_test(tc, write_error_code_is_classified_as_write);
 	tcase_add_test(tc, string_copy_source_fault_is_read);
-	tcase_add_test(tc, string_copy_within_one_not_present_page_is_classified_as_write);
+	tcase_add_test(tc, string_copy_within_one_not_present_page_is_classified_as_read);
 	tcase_add_test(tc, fetch_of_not_present_code_page_is_classified_as_fetch);
 	tcase_add_test(tc, block_running_into_next_page_is_classified_as_fetch);
 	tcase_add_test(tc, instruction_crossing_into_next_page_is_classified_as_fetch);
