@@ -63,12 +63,18 @@ kvm_check_freed_frame(gpointer data, SimPfn pfn)
 	}
 }
 
+/* A freed frame's poison, or the zero page's zeros, were overwritten. */
 static void
 kvm_check_freed_poison(gpointer data, SimPfn pfn, guint offset)
 {
-	kvm_invariant_failed(data, "write_after_free",
-			     "pfn 0x%" G_GINT64_MODIFIER "x was written at offset 0x%x after it was "
-			     "freed", pfn, offset);
+	if (pfn == SIM_ZERO_PFN)
+		kvm_invariant_failed(data, "zero_page_written",
+				     "the zero page was written at offset 0x%x (it is never mapped "
+				     "writable: a stale writable translation)", offset);
+	else
+		kvm_invariant_failed(data, "write_after_free",
+				     "pfn 0x%" G_GINT64_MODIFIER "x was written at offset 0x%x after it "
+				     "was freed", pfn, offset);
 }
 
 /* Models kvm_create_vm() in virt/kvm/kvm_main.c: the VM, its locks, and its MMU notifier. */

@@ -154,10 +154,12 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 	       v[SIM_CTR_FAULTS_FIXED], v[SIM_CTR_FAULTS_RETRY], v[SIM_CTR_FAULTS_SPURIOUS],
 	       v[SIM_CTR_FAULTS_FAST]);
 	printf("  host       migrate %" G_GUINT64_FORMAT ", dontneed %" G_GUINT64_FORMAT
-	       ", age %" G_GUINT64_FORMAT "; invalidations %" G_GUINT64_FORMAT ", zaps %"
-	       G_GUINT64_FORMAT ", tlb flushes %" G_GUINT64_FORMAT "\n",
+	       ", age %" G_GUINT64_FORMAT ", zero page %" G_GUINT64_FORMAT ", cow %"
+	       G_GUINT64_FORMAT "; invalidations %" G_GUINT64_FORMAT ", zaps %" G_GUINT64_FORMAT
+	       ", tlb flushes %" G_GUINT64_FORMAT "\n",
 	       v[SIM_CTR_HOST_MIGRATE], v[SIM_CTR_HOST_DONTNEED], v[SIM_CTR_HOST_AGE],
-	       v[SIM_CTR_INVALIDATIONS], v[SIM_CTR_ZAPS], v[SIM_CTR_TLB_FLUSHES]);
+	       v[SIM_CTR_HOST_ZERO_PAGE], v[SIM_CTR_HOST_COW], v[SIM_CTR_INVALIDATIONS],
+	       v[SIM_CTR_ZAPS], v[SIM_CTR_TLB_FLUSHES]);
 	printf("  scheduler  %" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT
 	       " switches, %" G_GUINT64_FORMAT " guest instructions\n",
 	       sim_sched_now(sched), sim_sched_switches(sched), v[SIM_CTR_GUEST_INSNS]);

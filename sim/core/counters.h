@@ -31,6 +31,8 @@
 	X(HOST_DONTNEED, "host.dontneed")                                                          \
 	X(HOST_AGE, "host.age")                                                                    \
 	X(HOST_MUNMAP, "host.munmap")                                                              \
+	X(HOST_COW, "host.cow")                                                                    \
+	X(HOST_ZERO_PAGE, "host.zero_page")                                                        \
 	X(FRAMES_ALLOCATED, "frames.allocated")                                                    \
 	X(FRAMES_FREED, "frames.freed")                                                            \
 	X(GUEST_INSNS, "guest.instructions")                                                       \

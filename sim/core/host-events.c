@@ -138,8 +138,17 @@ random_page(SimHostEvents *ev, guint64 base, guint64 pages)
 	return base + page * SIM_PAGE_SIZE;
 }
 
-/* A page with a host mapping to migrate: a random start, then the next present page; 0 if no
- * page is mapped yet. */
+/* Whether the host page at hva has a frame a migration could move (not the zero page). */
+static gboolean
+migratable(SimHostEvents *ev, guint64 hva)
+{
+	SimPfn pfn = sim_mm_lookup(ev->mm, hva);
+
+	return pfn != SIM_PFN_NONE && pfn != SIM_ZERO_PFN;
+}
+
+/* A page with a host mapping to migrate: a random start, then the next migratable page; 0 if
+ * there is none yet. */
 static guint64
 present_page(SimHostEvents *ev)
 {
@@ -148,7 +157,7 @@ present_page(SimHostEvents *ev)
 	for (guint64 i = 0; i < ev->pages; i++) {
 		guint64 hva = ev->hva + ((start - ev->hva) / SIM_PAGE_SIZE + i) % ev->pages * SIM_PAGE_SIZE;
 
-		if (sim_mm_lookup(ev->mm, hva) != SIM_PFN_NONE)
+		if (migratable(ev, hva))
 			return hva;
 	}
 	return 0;
@@ -207,7 +216,7 @@ host_events_actor(SimActor *actor, gpointer data)
 		e.at = sim_sched_now(ev->sched) + delay + 1;
 		sleep_and_perform(ev, &e);
 		for (guint tries = 0; e.kind == SIM_HOST_MIGRATE && tries < 64 &&
-				      sim_mm_lookup(ev->mm, e.hva) == SIM_PFN_NONE &&
+				      !migratable(ev, e.hva) &&
 				      !sim_sched_failed(ev->sched); tries++) {
 			e.at = sim_sched_now(ev->sched) + ev->mean_interval;
 			sleep_and_perform(ev, &e);

@@ -34,6 +34,7 @@ struct SimHostMem {
 	guint64 nr_frames;
 	guint8 *arena;
 	SimFrame *frames;
+	SimFrame *zero_frame;  /* SIM_ZERO_PFN: content is always zeros, so it has no storage */
 	guint64 never_used;  /* frames [never_used, nr_frames) were never handed out */
 	GQueue free_list;    /* frame indexes, FIFO */
 	GQueue quarantine;   /* frame indexes, FIFO */
@@ -77,6 +78,11 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 	hm->quarantine_len = quarantine;
 	hm->counters = counters;
 	hm->windows = g_array_new(FALSE, TRUE, sizeof(RamWindow));
+	hm->zero_frame = g_new0(SimFrame, 1);
+	hm->zero_frame->gen = 1;
+	hm->zero_frame->state = FRAME_ALLOCATED;
+	hm->zero_frame->zero = TRUE;
+	hm->zero_frame->resident_gpa = NO_GPA;
 	return hm;
 }
 
@@ -92,6 +98,7 @@ sim_hostmem_free(SimHostMem *hm)
 		munmap(hm->frames, hm->nr_frames * sizeof(SimFrame));
 	g_queue_clear(&hm->free_list);
 	g_queue_clear(&hm->quarantine);
+	g_free(hm->zero_frame);
 	if (hm->windows) {
 		for (guint i = 0; i < hm->windows->len; i++) {
 			RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
@@ -117,6 +124,8 @@ sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCorruptH
 static SimFrame *
 frame_of(const SimHostMem *hm, SimPfn pfn)
 {
+	if (pfn == SIM_ZERO_PFN)
+		return hm->zero_frame;
 	g_assert(pfn >= SIM_PFN_BASE && pfn - SIM_PFN_BASE < hm->nr_frames);
 	return &hm->frames[pfn - SIM_PFN_BASE];
 }
@@ -124,6 +133,7 @@ frame_of(const SimHostMem *hm, SimPfn pfn)
 static guint8 *
 storage_of(const SimHostMem *hm, SimPfn pfn)
 {
+	g_assert(pfn != SIM_ZERO_PFN);
 	return hm->arena + (pfn - SIM_PFN_BASE) * SIM_PAGE_SIZE;
 }
 
@@ -155,19 +165,24 @@ content_of(SimHostMem *hm, SimPfn pfn)
 	return storage_of(hm, pfn);
 }
 
+/* Report to the corrupt hook the first byte of page that is not byte, if any. */
+static void
+check_filled(SimHostMem *hm, const guint8 *page, guint8 byte, SimPfn pfn)
+{
+	for (guint off = 0; off < SIM_PAGE_SIZE; off++) {
+		if (page[off] != byte) {
+			if (hm->on_corrupt)
+				hm->on_corrupt(hm->hook_data, pfn, off);
+			return;
+		}
+	}
+}
+
 /* A frame leaving quarantine must still hold nothing but poison. */
 static void
 check_poison(SimHostMem *hm, guint64 index)
 {
-	const guint8 *p = hm->arena + index * SIM_PAGE_SIZE;
-
-	for (guint off = 0; off < SIM_PAGE_SIZE; off++) {
-		if (p[off] != SIM_POISON_FREE) {
-			if (hm->on_corrupt)
-				hm->on_corrupt(hm->hook_data, SIM_PFN_BASE + index, off);
-			return;
-		}
-	}
+	check_filled(hm, hm->arena + index * SIM_PAGE_SIZE, SIM_POISON_FREE, SIM_PFN_BASE + index);
 }
 
 /* A frame from the free list, else a never-used one, else the oldest in quarantine. */
@@ -206,6 +221,8 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 {
 	SimFrame *f = frame_of(hm, pfn);
 
+	/* the zero page is reserved: put_page() never drops its last reference */
+	g_assert(pfn != SIM_ZERO_PFN);
 	g_assert(f->state == FRAME_ALLOCATED && !f->free_on_put);
 	if (f->refs) {
 		f->free_on_put = TRUE;
@@ -266,6 +283,8 @@ sim_frame_refs(const SimHostMem *hm, SimPfn pfn)
 gboolean
 sim_frame_allocated(const SimHostMem *hm, SimPfn pfn)
 {
+	if (pfn == SIM_ZERO_PFN)
+		return TRUE;
 	if (pfn < SIM_PFN_BASE || pfn - SIM_PFN_BASE >= hm->nr_frames)
 		return FALSE;
 	return frame_of(hm, pfn)->state == FRAME_ALLOCATED;
@@ -275,6 +294,8 @@ void
 sim_frame_set_mapping(SimHostMem *hm, SimPfn pfn, guint64 hva, guint32 nth)
 {
 	SimFrame *f = frame_of(hm, pfn);
+
+	g_assert(pfn != SIM_ZERO_PFN); /* the zero page has no page->mapping */
 
 	f->map_hva = hva;
 	f->map_nth = nth;
@@ -315,7 +336,7 @@ sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len)
 void
 sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint len)
 {
-	g_assert(offset + len <= SIM_PAGE_SIZE);
+	g_assert(offset + len <= SIM_PAGE_SIZE && pfn != SIM_ZERO_PFN);
 	memcpy(content_of(hm, pfn) + offset, buf, len);
 }
 
@@ -325,6 +346,7 @@ sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 {
 	SimFrame *s = frame_of(hm, src);
 
+	g_assert(dst != SIM_ZERO_PFN && src != SIM_ZERO_PFN); /* the zero page is not migrated */
 	if (s->zero && s->resident_gpa == NO_GPA) {
 		SimFrame *d = frame_of(hm, dst);
 
@@ -401,7 +423,11 @@ sim_hostmem_gpa_ptr(const SimHostMem *hm, guint64 gpa)
 	return w ? w->buf + (gpa - w->gpa) : NULL;
 }
 
-/* The GPA page now holds pfn: write the old holder back, load the new content. */
+/*
+ * The GPA page now holds pfn: write the old holder back, load the new content. The zero page is
+ * never written back: the page must still read as zeros (the guest has no writable mapping of it,
+ * so anything else was written through a stale translation), and it stays nobody's resident.
+ */
 void
 sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 {
@@ -411,15 +437,25 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	g_assert(w != NULL);
 	SimPfn *holder = &w->holder[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
 	guint8 *page = w->buf + (page_gpa - w->gpa);
+	guint8 *touched = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
 
 	if (*holder == pfn)
 		return;
-	if (*holder != SIM_PFN_NONE) {
+	if (*holder == SIM_ZERO_PFN) {
+		check_filled(hm, page, 0, SIM_ZERO_PFN);
+	} else if (*holder != SIM_PFN_NONE) {
 		SimFrame *old = frame_of(hm, *holder);
 
 		memcpy(storage_of(hm, *holder), page, SIM_PAGE_SIZE);
 		old->zero = FALSE;
 		old->resident_gpa = NO_GPA;
+	}
+	if (pfn == SIM_ZERO_PFN) {
+		if (*touched)
+			memset(page, 0, SIM_PAGE_SIZE);
+		*touched = 1;
+		*holder = pfn;
+		return;
 	}
 	SimFrame *f = frame_of(hm, pfn);
 
@@ -433,8 +469,6 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		ow->holder[(f->resident_gpa - ow->gpa) / SIM_PAGE_SIZE] = SIM_PFN_NONE;
 		f->zero = FALSE;
 	}
-	guint8 *touched = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
-
 	/* a page that never held a frame still reads as zeros: leave it for the guest to touch */
 	if (f->zero && *touched)
 		memset(page, 0, SIM_PAGE_SIZE);

@@ -14,6 +14,11 @@
  * therefore always "wherever it lives", and every accessor here follows it there. Freeing a frame
  * that a GPA page holds poisons that page too, so a vCPU that still reaches it through a stale
  * translation reads poison.
+ *
+ * The shared zero page (the kernel's empty_zero_page, my_zero_pfn()) is one more frame, outside
+ * the arena: always allocated, never freed or poisoned, always zeros. A read of untouched anonymous
+ * memory maps it read-only, so many GPA pages may hold it at once; none may write it. A GPA page
+ * that stops holding it must still read as zeros, else the corrupt hook reports it.
  */
 #ifndef KVMSIM_SIM_CORE_HOSTMEM_H
 #define KVMSIM_SIM_CORE_HOSTMEM_H
@@ -32,6 +37,8 @@ typedef guint64 SimPfn;
 #define SIM_PFN_BASE 0x80000ull
 /* Default arena: 4 GiB of frames (address space only; pages are committed when touched). */
 #define SIM_ARENA_DEFAULT_FRAMES (1ull << 20)
+/* The zero page: just below the arena, like a page of the kernel image below RAM. */
+#define SIM_ZERO_PFN (SIM_PFN_BASE - 1)
 /* Freed frames wait this many further frees before reuse. */
 #define SIM_QUARANTINE_DEFAULT 256
 
@@ -39,7 +46,8 @@ typedef struct SimHostMem SimHostMem;
 
 /* Called when a frame is freed (before it is poisoned), e.g. to check no vCPU may still map it. */
 typedef void (*SimFrameFreeHook)(gpointer data, SimPfn pfn);
-/* Called when a frame's poison was disturbed while it sat in quarantine. */
+/* Called when a frame's poison was disturbed while it sat in quarantine, or (pfn SIM_ZERO_PFN)
+ * when a GPA page that held the zero page no longer reads as zeros. */
 typedef void (*SimFrameCorruptHook)(gpointer data, SimPfn pfn, guint offset);
 
 SimHostMem *sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters,
@@ -52,7 +60,8 @@ void sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCor
 
 /* A zero-filled frame, or SIM_PFN_NONE when the arena is exhausted. */
 SimPfn sim_frame_alloc(SimHostMem *hm);
-/* Drop the mapping's hold on a frame; it is really freed once no reference pins it. */
+/* Drop the mapping's hold on a frame; it is really freed once no reference pins it. Never the
+ * zero page. */
 void sim_frame_free(SimHostMem *hm, SimPfn pfn);
 /* get_page()/put_page() for transient pins such as GUP's. */
 void sim_frame_get(SimHostMem *hm, SimPfn pfn);
@@ -64,7 +73,8 @@ guint32 sim_frame_gen(const SimHostMem *hm, SimPfn pfn);
  * and which of that page's frames it is (1 for the first). */
 void sim_frame_set_mapping(SimHostMem *hm, SimPfn pfn, guint64 hva, guint32 nth);
 gboolean sim_frame_mapping(const SimHostMem *hm, SimPfn pfn, guint64 *out_hva, guint *out_nth);
-/* Content accessors; they follow the frame to the GPA page that holds it. */
+/* Content accessors; they follow the frame to the GPA page that holds it. Nothing writes or copies
+ * the zero page. */
 void sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len);
 void sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint len);
 void sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src);
@@ -77,9 +87,10 @@ guint8 *sim_hostmem_window(const SimHostMem *hm, guint i, guint64 *out_gpa, guin
 /* Host address of the byte at gpa in a window, or NULL. */
 guint8 *sim_hostmem_gpa_ptr(const SimHostMem *hm, guint64 gpa);
 
-/* Make the GPA page at gpa hold frame pfn (no-op if it already does). */
+/* Make the GPA page at gpa hold frame pfn (no-op if it already does). Any number of GPA pages
+ * may hold the zero page at once. */
 void sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn);
-/* The GPA page that holds frame pfn, or G_MAXUINT64. */
+/* The GPA page that holds frame pfn, or G_MAXUINT64 (also for the zero page, held by any number). */
 guint64 sim_frame_resident_gpa(const SimHostMem *hm, SimPfn pfn);
 /* The frame the GPA page holds, or SIM_PFN_NONE. */
 SimPfn sim_hostmem_resident(const SimHostMem *hm, guint64 gpa);

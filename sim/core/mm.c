@@ -216,12 +216,82 @@ migration_done(gpointer data)
 	return !(((HostPte *)data)->flags & PTE_MIGRATION);
 }
 
-/* Models the GUP slow path under the PTL: handle_mm_fault() for a missing anonymous PTE (a
- * zeroed frame, mapped writable), then a reference on whatever is mapped, taken before the
- * PTL is dropped so the frame cannot go away in between. */
+/* Models do_anonymous_page() (mm/memory.c) under the PTL: a read maps the shared zero page
+ * read-only (a special PTE: no frame of this page, no reference), a write a new zeroed frame.
+ * Read in ColinIanKing/linux-next (6.19-cycle snapshot, unchanged in this from v6.9). */
+static int
+do_anonymous_page(SimMm *mm, HostPte *pte, guint64 hva, gboolean write)
+{
+	if (!write) {
+		pte->pfn = SIM_ZERO_PFN;
+		pte->flags = PTE_PRESENT;
+		sim_count(mm->counters, SIM_CTR_HOST_ZERO_PAGE);
+		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_fault", "hva 0x%" G_GINT64_MODIFIER
+			     "x pfn 0x%" G_GINT64_MODIFIER "x zero page", hva, (SimPfn)SIM_ZERO_PFN);
+		return 0;
+	}
+	SimPfn pfn = sim_frame_alloc(mm->hm);
+
+	if (pfn == SIM_PFN_NONE)
+		return -ENOMEM;
+	pte_install(mm, pte, hva, pfn);
+	pte->flags = PTE_PRESENT;
+	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_fault", "hva 0x%" G_GINT64_MODIFIER
+		     "x pfn 0x%" G_GINT64_MODIFIER "x", hva, pfn);
+	return 0;
+}
+
+/*
+ * Models wp_page_copy() (mm/memory.c) for a write to a zero-page PTE, called by do_wp_page()
+ * after it dropped the PTL: the new frame is allocated zeroed (folio_prealloc(): nothing to copy)
+ * *before* mmu_notifier_invalidate_range_start() of that one page; under the PTL, if the PTE still
+ * maps the zero page, it is cleared and flushed and the new frame mapped writable and dirty;
+ * the notifier end follows the PTL, and an unused new frame is freed after it. Read in
+ * ColinIanKing/linux-next (6.19-cycle snapshot; v6.9 has the same order).
+ */
+static int
+wp_page_copy(SimMm *mm, HostPte *pte, guint64 hva)
+{
+	guint64 page = hva & ~(guint64)(SIM_PAGE_SIZE - 1);
+	SimPfn new_pfn = sim_frame_alloc(mm->hm);
+
+	if (new_pfn == SIM_PFN_NONE)
+		return -ENOMEM;
+	sim_yield(mm->sched, "cow.mmu_notifier");
+	notify_start(mm, page, page + SIM_PAGE_SIZE);
+	sim_spin_lock(mm->sched, &mm->ptl, "cow.ptl");
+	/* pte_same() against the zero-page PTE do_wp_page() saw */
+	gboolean same = (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION) &&
+			pte->pfn == SIM_ZERO_PFN;
+
+	if (same) {
+		/* ptep_clear_flush(), then set_pte_at() of the new frame */
+		pte_install(mm, pte, page, new_pfn);
+		pte->flags = PTE_PRESENT | PTE_YOUNG | PTE_DIRTY;
+		sim_count(mm->counters, SIM_CTR_HOST_COW);
+		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_cow",
+			     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
+			     "x -> 0x%" G_GINT64_MODIFIER "x", page, (SimPfn)SIM_ZERO_PFN, new_pfn);
+	}
+	sim_spin_unlock(mm->sched, &mm->ptl, "cow.ptl_unlock");
+	notify_end(mm, page, page + SIM_PAGE_SIZE);
+	if (!same)
+		sim_frame_free(mm->hm, new_pfn);
+	return 0;
+}
+
+/*
+ * Models one pass of the GUP slow path under the PTL: handle_mm_fault() for a missing
+ * anonymous PTE, then a reference on whatever is mapped, taken before the PTL is dropped so the
+ * frame cannot go away in between (follow_page_pte() -> try_grab_folio(), which takes a plain
+ * reference on the zero page too for FOLL_GET). A write that finds the zero page breaks COW
+ * instead. -EAGAIN: look at the PTE again (a migration entry, or a COW that replaced it).
+ */
 static int
 fault_in(SimMm *mm, HostPte *pte, guint64 hva, gboolean write, SimPfn *out_pfn)
 {
+	int r = 0;
+
 	sim_spin_lock(mm->sched, &mm->ptl, "gup.ptl");
 	if (pte->flags & PTE_MIGRATION) {
 		/* a migration got here first: wait for it, as the caller does for a fresh entry */
@@ -229,40 +299,57 @@ fault_in(SimMm *mm, HostPte *pte, guint64 hva, gboolean write, SimPfn *out_pfn)
 		return -EAGAIN;
 	}
 	if (!(pte->flags & PTE_PRESENT)) {
-		SimPfn pfn = sim_frame_alloc(mm->hm);
-
-		if (pfn == SIM_PFN_NONE) {
-			sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
-			return -ENOMEM;
-		}
-		pte_install(mm, pte, hva, pfn);
-		pte->flags = PTE_PRESENT;
-		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_fault", "hva 0x%" G_GINT64_MODIFIER
-			     "x pfn 0x%" G_GINT64_MODIFIER "x", hva, pfn);
+		r = do_anonymous_page(mm, pte, hva, write);
+	} else if (write && pte->pfn == SIM_ZERO_PFN) {
+		/* do_wp_page(): the zero page has no page to reuse, so copy with the PTL dropped */
+		sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
+		r = wp_page_copy(mm, pte, hva);
+		return r ? r : -EAGAIN;
 	}
+	if (r == 0) {
+		pte->flags |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+		sim_frame_get(mm->hm, pte->pfn);
+		*out_pfn = pte->pfn;
+	}
+	sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
+	return r;
+}
+
+/* Models get_user_page_fast_only(FOLL_WRITE) (gup_fast_pte_range() in mm/gup.c): lockless, and
+ * only a present, writable PTE that is not special; the zero page is read-only and special. */
+static gboolean
+gup_fast_write(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn)
+{
+	HostPte *pte = pte_of(mm, hva);
+
+	if (!pte || !(pte->flags & PTE_PRESENT) || (pte->flags & PTE_MIGRATION) ||
+	    pte->pfn == SIM_ZERO_PFN)
+		return FALSE;
 	pte->flags |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
 	sim_frame_get(mm->hm, pte->pfn);
 	*out_pfn = pte->pfn;
-	sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
-	return 0;
+	return TRUE;
 }
 
-/* Models hva_to_pfn() (virt/kvm/kvm_main.c): GUP-fast without locks, else the slow path. The
- * frame comes back pinned (FOLL_GET): the caller drops the reference with sim_frame_put(). */
+/*
+ * Models hva_to_pfn() (virt/kvm/kvm_main.c, read in ColinIanKing/linux-next, 6.18-cycle). x86
+ * always asks whether a read may be mapped writable, so hva_to_pfn_fast() tries GUP-fast for
+ * write even on a read. Else hva_to_pfn_slow(): GUP with FOLL_WRITE only for a write, then, for a
+ * read, GUP-fast for write once more, which wins only if the PTE is writable by now (it may be a
+ * page a COW break just mapped: that page replaces the one found). The frame comes back pinned
+ * (FOLL_GET): the caller drops the reference with sim_frame_put().
+ */
 int
 sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		  gboolean *out_writable)
 {
-	HostPte *pte = pte_of(mm, hva);
+	HostPte *pte;
+	SimPfn writable_pfn;
 	int ret = 0;
 
-	*out_writable = TRUE; /* private anonymous memory, no mprotect modeled */
-	if (pte && (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION)) {
-		pte->flags |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
-		sim_frame_get(mm->hm, pte->pfn);
-		*out_pfn = pte->pfn;
+	*out_writable = TRUE; /* a writable PTE: private anonymous memory, no mprotect modeled */
+	if (gup_fast_write(mm, hva, write, out_pfn))
 		return 0;
-	}
 	sim_down_read(mm->sched, &mm->mmap_lock, "gup.mmap_lock");
 	for (;;) {
 		pte = pte_of(mm, hva);
@@ -280,10 +367,22 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 			break;
 	}
 	sim_up_read(mm->sched, &mm->mmap_lock, "gup.mmap_unlock");
-	return ret;
+	if (ret || write)
+		return ret;
+	if (gup_fast_write(mm, hva, FALSE, &writable_pfn)) {
+		sim_frame_put(mm->hm, *out_pfn);
+		*out_pfn = writable_pfn;
+	} else {
+		*out_writable = FALSE;
+	}
+	return 0;
 }
 
-/* Models migrate_pages() of one anonymous page (mm/migrate.c), content preserved. */
+/*
+ * Models migrate_pages() of one anonymous page (mm/migrate.c), content preserved. The zero page
+ * is never migrated: it is on no LRU list to isolate, and move_pages() reports it as -EFAULT
+ * (__add_folio_for_migration(), read in ColinIanKing/linux-next, 6.19-cycle snapshot).
+ */
 int
 sim_mm_migrate_page(SimMm *mm, guint64 hva)
 {
@@ -292,6 +391,8 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 
 	if (!pte || (pte->flags & (PTE_UNMAPPED | PTE_MIGRATION)) || !(pte->flags & PTE_PRESENT))
 		return -ENOENT;
+	if (pte->pfn == SIM_ZERO_PFN)
+		return -EFAULT;
 	sim_yield(mm->sched, "migrate.begin");
 	SimPfn new_pfn = sim_frame_alloc(mm->hm);
 
@@ -301,8 +402,10 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	notify_start(mm, hva, hva + SIM_PAGE_SIZE);
 	sim_spin_lock(mm->sched, &mm->ptl, "migrate.ptl");
 	SimPfn old_pfn = pte->pfn;
-	/* another migration or a drop may have got there while the notifier ran */
-	gboolean still_mapped = (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION);
+	/* another migration or a drop (and maybe a read refault of the zero page) may have got
+	 * there while the notifier ran */
+	gboolean still_mapped = (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION) &&
+				pte->pfn != SIM_ZERO_PFN;
 
 	if (still_mapped)
 		pte->flags |= PTE_MIGRATION;
@@ -356,7 +459,8 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 		/* a page under migration is left to the migration (simplified) */
 		if (pte->flags & PTE_MIGRATION)
 			continue;
-		if (pte->flags & PTE_PRESENT)
+		/* zap_present_ptes(): the zero page has no page to put */
+		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN)
 			g_array_append_val(pfns, pte->pfn);
 		pte->flags = unmap ? PTE_UNMAPPED : 0;
 		pte->pfn = 0;
@@ -404,30 +508,57 @@ sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
 	return 0;
 }
 
-/* Models page aging by reclaim: folio_referenced() clearing young in the PTE and in KVM. */
+/* clear_young of every secondary MMU over [start, end); how many found it young. */
+static guint
+notify_clear_young(SimMm *mm, guint64 start, guint64 end)
+{
+	guint young = 0;
+
+	for (guint i = 0; i < mm->notifiers->len; i++) {
+		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
+
+		if (n->ops->clear_young(n->data, start, end))
+			young++;
+	}
+	return young;
+}
+
+/*
+ * Models page aging by reclaim: folio_referenced() clearing young in the PTE and in KVM. The zero
+ * page is never aged: it is on no LRU list and has no rmap, and MGLRU's PTE walks skip it
+ * (get_pte_pfn() in mm/vmscan.c, used by lru_gen_look_around(), read in ColinIanKing/linux-next).
+ * So its PTE stays young and the notifiers hear only of the runs of pages around it.
+ */
 int
 sim_mm_age(SimMm *mm, guint64 hva, guint64 len, guint *out_young)
 {
+	g_autoptr(GArray) runs = g_array_new(FALSE, FALSE, sizeof(guint64)); /* start, end, ... */
+	guint64 run_start = hva;
 	guint young = 0;
 
 	if (!range_ok(mm, hva, len))
 		return -ENOENT;
 	sim_spin_lock(mm->sched, &mm->ptl, "age.ptl");
-	for (guint64 a = hva; a < hva + len; a += SIM_PAGE_SIZE) {
-		HostPte *pte = pte_of(mm, a);
+	for (guint64 a = hva; a <= hva + len; a += SIM_PAGE_SIZE) {
+		HostPte *pte = a < hva + len ? pte_of(mm, a) : NULL;
+		gboolean zero = pte && (pte->flags & PTE_PRESENT) && pte->pfn == SIM_ZERO_PFN;
 
-		if (pte && (pte->flags & PTE_YOUNG)) {
+		if (pte && !zero && (pte->flags & PTE_YOUNG)) {
 			pte->flags &= ~PTE_YOUNG;
 			young++;
 		}
+		if (a < hva + len && !zero)
+			continue;
+		if (run_start < a) {
+			g_array_append_val(runs, run_start);
+			g_array_append_val(runs, a);
+		}
+		run_start = a + SIM_PAGE_SIZE;
 	}
 	sim_spin_unlock(mm->sched, &mm->ptl, "age.ptl_unlock");
-	for (guint i = 0; i < mm->notifiers->len; i++) {
-		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
-
-		if (n->ops->clear_young(n->data, hva, hva + len))
-			young++;
-	}
+	for (guint i = 0; i < runs->len; i += 2)
+		young += notify_clear_young(mm, g_array_index(runs, guint64, i),
+					    g_array_index(runs, guint64, i + 1));
 	sim_count(mm->counters, SIM_CTR_HOST_AGE);
 	if (out_young)
 		*out_young = young;

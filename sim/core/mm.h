@@ -7,6 +7,10 @@
  *   dontneed  (mm/madvise.c)  start, clear PTEs, end, free frames (next touch sees zeros)
  *   age       (mm/rmap.c)     clear the PTE young bit, clear_young notifier (no flush on x86)
  *   munmap    (mm/mmap.c)     start, clear PTEs, end, free frames, the range is gone
+ *   COW       (mm/memory.c)   a write to the zero page: new frame, start, new PTE, end
+ *
+ * A read fault on a page never written maps the shared zero page (SIM_ZERO_PFN) read-only; the
+ * first write breaks COW (wp_page_copy()). The zero page is never freed, migrated or aged.
  *
  * Locks follow the kernel: mmap_lock (read for faults and madvise, write for munmap; migration
  * works from the rmap without it) and the page-table lock around every PTE change. A fault that
@@ -52,14 +56,15 @@ void sim_mm_notify_invalidate_end(SimMm *mm, guint64 start, guint64 end);
 
 /*
  * hva_to_pfn() of virt/kvm/kvm_main.c with GUP below it: the frame mapped at hva, faulting it in
- * (zero-filled) if needed, returned with a reference the caller drops with sim_frame_put().
- * Returns 0, or -EFAULT when no VMA covers hva, -ENOMEM when the arena is exhausted. May block
- * (locks, migration entries).
+ * if needed, returned with a reference the caller drops with sim_frame_put(). A read of a page
+ * never written gets the zero page and out_writable FALSE; a write gets a writable frame of its
+ * own (breaking COW: an MMU-notifier invalidation of that page). Returns 0, or -EFAULT when no
+ * VMA covers hva, -ENOMEM when the arena is exhausted. May block (locks, migration entries).
  */
 int sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		      gboolean *out_writable);
-/* Peek at the host PTE without faulting: the frame mapped, or SIM_PFN_NONE (also for a page
- * under migration). */
+/* Peek at the host PTE without faulting: the frame mapped (maybe SIM_ZERO_PFN), or SIM_PFN_NONE
+ * (also for a page under migration). */
 SimPfn sim_mm_lookup(const SimMm *mm, guint64 hva);
 /* The host page a frame was last mapped at and which of that page's frames it was (1 for the
  * first): a name for a frame that does not depend on allocation order ("0x7f0000005000#2"). */
@@ -67,7 +72,8 @@ gboolean sim_mm_frame_tag(const SimMm *mm, SimPfn pfn, guint64 *out_hva, guint *
 /* Is hva inside a mapping? */
 gboolean sim_mm_mapped(const SimMm *mm, guint64 hva);
 
-/* Primary-MMU operations; 0 or a negative errno (-ENOENT: nothing mapped there to act on). */
+/* Primary-MMU operations; 0 or a negative errno (-ENOENT: nothing mapped there to act on;
+ * -EFAULT from migrate: the page is the zero page, as move_pages() says of it). */
 int sim_mm_migrate_page(SimMm *mm, guint64 hva);
 int sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len);
 int sim_mm_age(SimMm *mm, guint64 hva, guint64 len, guint *out_young);

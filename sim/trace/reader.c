@@ -604,7 +604,8 @@ read_schedule(Reader *r, xmlNode *node)
 	return TRUE;
 }
 
-/* frame="0xHVA#N": the N-th frame mapped at host page HVA, counted from #1. */
+/* frame="0xHVA#N": the N-th frame mapped at host page HVA, counted from #1; frame="zero": the
+ * shared zero page. */
 static gboolean
 read_frame(Reader *r, xmlNode *node, TraceExpect *x)
 {
@@ -614,6 +615,10 @@ read_frame(Reader *r, xmlNode *node, TraceExpect *x)
 
 	if (!text)
 		return TRUE;
+	if (strcmp(text, "zero") == 0) {
+		x->frame_zero = TRUE;
+		return TRUE;
+	}
 	nth = strchr(text, '#');
 	*nth++ = '\0';
 	if (!parse_number(text, &hva))

@@ -348,19 +348,26 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimLog *log,
 		if (x->frame_hva)
 			g_string_append_printf(w, " frame 0x%" G_GINT64_MODIFIER "x#%u", x->frame_hva,
 					       x->frame_nth);
+		if (x->frame_zero)
+			g_string_append(w, " frame zero page");
 		what = g_string_free(w, FALSE);
 		ok = present == x->present;
 		if (present && x->present) {
 			ok &= x->writable < 0 || is_writable_pte(spte) == (gboolean)x->writable;
 			ok &= x->level == 0 || level == x->level;
 			ok &= x->frame_hva == 0 || (hva == x->frame_hva && nth == x->frame_nth);
+			ok &= !x->frame_zero || spte_to_pfn(spte) == SIM_ZERO_PFN;
 		}
 		g_autofree gchar *described = spte_describe(spte, level);
 
-		got = present ? g_strdup_printf("level %d frame 0x%" G_GINT64_MODIFIER "x#%u: %s "
-						"(0x%" G_GINT64_MODIFIER "x)", level, hva, nth,
-						described, spte) :
-				g_strdup("not present");
+		if (!present)
+			got = g_strdup("not present");
+		else if (spte_to_pfn(spte) == SIM_ZERO_PFN)
+			got = g_strdup_printf("level %d frame zero page: %s (0x%" G_GINT64_MODIFIER
+					      "x)", level, described, spte);
+		else
+			got = g_strdup_printf("level %d frame 0x%" G_GINT64_MODIFIER "x#%u: %s (0x%"
+					      G_GINT64_MODIFIER "x)", level, hva, nth, described, spte);
 		break;
 	}
 	case TRACE_EXPECT_COUNTER: {

@@ -96,6 +96,7 @@ typedef struct {
 	gint level;           /* 0: not checked */
 	guint64 frame_hva;    /* frame: the frame_nth-th frame mapped at frame_hva; 0: not checked */
 	guint frame_nth;
+	gboolean frame_zero;  /* frame="zero": the shared zero page */
 	/* counter */
 	gchar *counter;
 	guint64 value;

@@ -244,6 +244,8 @@ write_expect(FILE *fp, const TraceExpect *x)
 		if (x->frame_hva)
 			fprintf(fp, " frame=\"0x%" G_GINT64_MODIFIER "x#%u\"", x->frame_hva,
 				x->frame_nth);
+		if (x->frame_zero)
+			fputs(" frame=\"zero\"", fp);
 		break;
 	case TRACE_EXPECT_COUNTER:
 		fputs("    <counter", fp);

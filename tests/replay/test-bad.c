@@ -177,6 +177,8 @@ exit_level_trace(void)
 				     .frame_nth = 2, .count = -1 });
 	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_SPTE, .gfn = 0x100, .present = FALSE,
 				     .writable = -1, .count = -1 });
+	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_SPTE, .gfn = 2, .present = TRUE,
+				     .writable = 0, .frame_zero = TRUE, .count = -1 });
 	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_COUNTER, .writable = -1, .count = -1,
 				     .counter = g_strdup("faults.fixed"), .value = 2 });
 	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_EVENT, .writable = -1,
@@ -237,7 +239,7 @@ assert_expects_equal(const TraceExpect *a, const TraceExpect *b, guint i)
 	ck_assert_msg(a->kind == b->kind, "expectation %u: kind", i);
 	ck_assert_msg(a->gfn == b->gfn && a->present == b->present && a->writable == b->writable &&
 			      a->level == b->level && a->frame_hva == b->frame_hva &&
-			      a->frame_nth == b->frame_nth,
+			      a->frame_nth == b->frame_nth && a->frame_zero == b->frame_zero,
 		      "expectation %u: spte fields differ", i);
 	ck_assert_msg(a->value == b->value && a->count == b->count &&
 			      a->want_present == b->want_present,

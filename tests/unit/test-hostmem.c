@@ -179,6 +179,41 @@ START_TEST(frame_pinned_by_get_is_freed_only_at_the_last_put)
 }
 END_TEST
 
+START_TEST(zero_page_is_shared_by_gpa_pages_and_reads_zeros)
+{
+	HookLog hooks = { 0 };
+	g_autoptr(SimHostMem) hm = hostmem_new(4, 4, &hooks);
+
+	ck_assert(sim_frame_allocated(hm, SIM_ZERO_PFN));
+	sim_hostmem_make_resident(hm, WINDOW_GPA, SIM_ZERO_PFN);
+	sim_hostmem_make_resident(hm, WINDOW_GPA + SIM_PAGE_SIZE, SIM_ZERO_PFN);
+	ck_assert_uint_eq(sim_hostmem_resident(hm, WINDOW_GPA), SIM_ZERO_PFN);
+	ck_assert_uint_eq(sim_hostmem_resident(hm, WINDOW_GPA + SIM_PAGE_SIZE), SIM_ZERO_PFN);
+	ck_assert_uint_eq(sim_frame_resident_gpa(hm, SIM_ZERO_PFN), G_MAXUINT64);
+	ck_assert(frame_is_filled_with(hm, SIM_ZERO_PFN, 0));
+	/* leaving it for a real frame checks it still reads as zeros: it does */
+	sim_hostmem_make_resident(hm, WINDOW_GPA, sim_frame_alloc(hm));
+	ck_assert_uint_eq(hooks.corrupts, 0);
+}
+END_TEST
+
+START_TEST(a_write_to_a_gpa_page_holding_the_zero_page_is_reported)
+{
+	HookLog hooks = { 0 };
+	g_autoptr(SimHostMem) hm = hostmem_new(4, 4, &hooks);
+
+	sim_hostmem_make_resident(hm, WINDOW_GPA, SIM_ZERO_PFN);
+	/* what a stale writable translation would let the guest do */
+	sim_hostmem_gpa_ptr(hm, WINDOW_GPA)[0x123] = 0x5a;
+	sim_hostmem_make_resident(hm, WINDOW_GPA, sim_frame_alloc(hm));
+	ck_assert_uint_eq(hooks.corrupts, 1);
+	ck_assert_uint_eq(hooks.corrupt_pfn, SIM_ZERO_PFN);
+	ck_assert_uint_eq(hooks.corrupt_offset, 0x123);
+	/* the new holder starts from zeros, not from what was written */
+	ck_assert_uint_eq(sim_hostmem_gpa_ptr(hm, WINDOW_GPA)[0x123], 0);
+}
+END_TEST
+
 START_TEST(allocation_fails_when_the_arena_is_exhausted)
 {
 	g_autoptr(SimHostMem) hm = hostmem_new(3, 4, NULL);
@@ -295,6 +330,8 @@ hostmem_suite(void)
 	tcase_add_test(tc, untouched_frame_comes_out_of_quarantine_unreported);
 	tcase_add_test(tc, making_a_frame_resident_writes_the_previous_one_back_and_loads_the_new_one);
 	tcase_add_test(tc, frame_pinned_by_get_is_freed_only_at_the_last_put);
+	tcase_add_test(tc, zero_page_is_shared_by_gpa_pages_and_reads_zeros);
+	tcase_add_test(tc, a_write_to_a_gpa_page_holding_the_zero_page_is_reported);
 	tcase_add_test(tc, allocation_fails_when_the_arena_is_exhausted);
 	tcase_add_test(tc, quarantine_gives_way_when_the_arena_is_exhausted);
 	tcase_add_test(tc, allocation_order_is_deterministic_and_reuses_frames_fifo);

@@ -254,6 +254,89 @@ assert_call(const NotifierCall *call, gboolean start, guint64 range_start, guint
 	ck_assert_uint_eq(call->range_end, range_end);
 }
 
+START_TEST(a_read_of_a_page_never_written_maps_the_zero_page_read_only)
+{
+	MmEnv *env = mm_env_new();
+	SimPfn pfn = SIM_PFN_NONE;
+	gboolean writable = TRUE;
+
+	ck_assert_int_eq(sim_mm_hva_to_pfn(env->mm, env->hva, FALSE, &pfn, &writable), 0);
+	ck_assert_uint_eq(pfn, SIM_ZERO_PFN);
+	ck_assert(!writable);
+	ck_assert_uint_eq(sim_mm_lookup(env->mm, env->hva), SIM_ZERO_PFN);
+	ck_assert_uint_eq(env->counters.v[SIM_CTR_HOST_ZERO_PAGE], 1);
+	ck_assert_uint_eq(env->counters.v[SIM_CTR_FRAMES_ALLOCATED], 0);
+	ck_assert_uint_eq(env->fake.n_calls, 0);
+	sim_frame_put(env->hm, pfn);
+	/* a second read finds it through the slow path again: GUP-fast wants a writable PTE */
+	ck_assert_int_eq(sim_mm_hva_to_pfn(env->mm, env->hva, FALSE, &pfn, &writable), 0);
+	ck_assert_uint_eq(pfn, SIM_ZERO_PFN);
+	ck_assert(!writable);
+	sim_frame_put(env->hm, pfn);
+	ck_assert_uint_eq(env->counters.v[SIM_CTR_HOST_ZERO_PAGE], 1);
+	mm_env_free(env);
+}
+END_TEST
+
+START_TEST(a_write_after_a_read_breaks_cow_under_a_notifier_of_that_page)
+{
+	MmEnv *env = mm_env_new();
+	guint64 hva = env->hva + SIM_PAGE_SIZE;
+	SimPfn pfn = SIM_PFN_NONE;
+	gboolean writable = FALSE;
+
+	ck_assert_int_eq(sim_mm_hva_to_pfn(env->mm, hva + 8, FALSE, &pfn, &writable), 0);
+	sim_frame_put(env->hm, pfn);
+	watch(env, hva);
+	ck_assert_uint_eq(env->fake.watch_pfn, SIM_ZERO_PFN);
+	ck_assert_int_eq(sim_mm_hva_to_pfn(env->mm, hva + 8, TRUE, &pfn, &writable), 0);
+	ck_assert(writable);
+	ck_assert_uint_ne(pfn, SIM_ZERO_PFN);
+	ck_assert(frame_is_filled_with(env->hm, pfn, 0));
+	ck_assert_uint_eq(env->counters.v[SIM_CTR_HOST_COW], 1);
+	/* wp_page_copy(): start while the zero page is still mapped, end once the copy is */
+	ck_assert_uint_eq(env->fake.n_calls, 2);
+	assert_call(&env->fake.calls[0], TRUE, hva, hva + SIM_PAGE_SIZE);
+	ck_assert_uint_eq(env->fake.calls[0].mapped, SIM_ZERO_PFN);
+	assert_call(&env->fake.calls[1], FALSE, hva, hva + SIM_PAGE_SIZE);
+	ck_assert_uint_eq(env->fake.calls[1].mapped, pfn);
+	sim_frame_put(env->hm, pfn);
+	/* a read now finds the writable copy on the fast path */
+	ck_assert_int_eq(sim_mm_hva_to_pfn(env->mm, hva, FALSE, &pfn, &writable), 0);
+	ck_assert(writable);
+	ck_assert_uint_eq(pfn, sim_mm_lookup(env->mm, hva));
+	sim_frame_put(env->hm, pfn);
+	ck_assert_uint_eq(env->counters.v[SIM_CTR_HOST_COW], 1);
+	mm_env_free(env);
+}
+END_TEST
+
+START_TEST(the_zero_page_is_never_migrated_freed_or_aged)
+{
+	MmEnv *env = mm_env_new();
+	SimPfn pfn = SIM_PFN_NONE;
+	gboolean writable;
+	guint young = 99;
+
+	ck_assert_int_eq(sim_mm_hva_to_pfn(env->mm, env->hva, FALSE, &pfn, &writable), 0);
+	sim_frame_put(env->hm, pfn);
+	touch(env, env->hva + 2 * SIM_PAGE_SIZE);
+	/* move_pages() says -EFAULT of the zero page, and no notifier hears of it */
+	ck_assert_int_eq(sim_mm_migrate_page(env->mm, env->hva), -EFAULT);
+	ck_assert_uint_eq(env->fake.n_calls, 0);
+	/* aging skips it: young only for the written page, the notifier told of the rest */
+	ck_assert_int_eq(sim_mm_age(env->mm, env->hva, MM_PAGES * SIM_PAGE_SIZE, &young), 0);
+	ck_assert_uint_eq(young, 1);
+	ck_assert_uint_eq(env->fake.clear_young_calls, 1);
+	/* zapping its PTE drops no frame */
+	ck_assert_int_eq(sim_mm_dontneed(env->mm, env->hva, SIM_PAGE_SIZE), 0);
+	ck_assert_uint_eq(env->counters.v[SIM_CTR_FRAMES_FREED], 0);
+	ck_assert_uint_eq(sim_mm_lookup(env->mm, env->hva), SIM_PFN_NONE);
+	ck_assert(sim_frame_allocated(env->hm, SIM_ZERO_PFN));
+	mm_env_free(env);
+}
+END_TEST
+
 START_TEST(dontneed_notifies_start_while_mapped_and_end_when_cleared_then_frees)
 {
 	MmEnv *env = mm_env_new();
@@ -598,6 +681,9 @@ mm_suite(void)
 	tcase_add_test(tc, dontneed_makes_the_next_gup_return_a_new_zeroed_frame);
 	tcase_add_test(tc, munmap_makes_gup_fail_with_efault);
 	tcase_add_test(tc, age_clears_young_and_reports_it_once);
+	tcase_add_test(tc, a_read_of_a_page_never_written_maps_the_zero_page_read_only);
+	tcase_add_test(tc, a_write_after_a_read_breaks_cow_under_a_notifier_of_that_page);
+	tcase_add_test(tc, the_zero_page_is_never_migrated_freed_or_aged);
 	tcase_add_test(tc, dontneed_notifies_start_while_mapped_and_end_when_cleared_then_frees);
 	tcase_add_test(tc, munmap_notifies_start_while_mapped_and_end_when_cleared_then_frees);
 	tcase_add_test(tc,
