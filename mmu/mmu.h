@@ -43,9 +43,12 @@ enum {
 };
 const char *ret_pf_name(int r);
 
-/* vCPU requests (arch/x86/include/asm/kvm_host.h, reduced). */
+/* vCPU requests, numbered as v6.18 numbers them (KVM_REQUEST_MASK bits of include/linux/kvm_host.h
+ * and arch/x86/include/asm/kvm_host.h), so kvm_exit's requests field shows the kernel's bits. */
+#define KVM_REQUEST_ARCH_BASE 8
+#define KVM_ARCH_REQ(nr) ((nr) + KVM_REQUEST_ARCH_BASE)
 #define KVM_REQ_TLB_FLUSH 0
-#define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS 1
+#define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS KVM_ARCH_REQ(31)
 
 /* struct kvm_userspace_memory_region2 (include/uapi/linux/kvm.h) */
 struct kvm_userspace_memory_region2 {
@@ -197,17 +200,42 @@ u64 kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
 
 /* VMX exit reasons (arch/x86/include/uapi/asm/vmx.h) that kvmsim's vCPUs take. */
 #define EXIT_REASON_EXCEPTION_NMI 0
+#define EXIT_REASON_EXTERNAL_INTERRUPT 1
+#define EXIT_REASON_TRIPLE_FAULT 2
 #define EXIT_REASON_HLT 12
 #define EXIT_REASON_VMCALL 18
 #define EXIT_REASON_IO_INSTRUCTION 30
 #define EXIT_REASON_EPT_VIOLATION 48
 #define EXIT_REASON_EPT_MISCONFIG 49
-#define EXIT_REASON_PREEMPTION_TIMER 52
 
-/* Models the kvm_exit tracepoint (arch/x86/kvm/trace.h), emitted by vmx_handle_exit(). */
-void trace_kvm_exit(struct kvm_vcpu *vcpu, u32 exit_reason, u64 rip, u64 info1);
+/* VM-exit interruption information (arch/x86/include/asm/vmx.h). */
+#define INTR_INFO_VALID_MASK 0x80000000u
+#define INTR_INFO_DELIVER_CODE_MASK 0x800u
+#define INTR_TYPE_EXT_INTR (0u << 8)
+#define INTR_TYPE_HARD_EXCEPTION (3u << 8)
+/* The host's local APIC timer vector (arch/x86/include/asm/irq_vectors.h). */
+#define LOCAL_TIMER_VECTOR 0xec
 
-/* Models the kvm_pio and kvm_hypercall tracepoints (arch/x86/kvm/trace.h). */
+/* I/O exit qualification (SDM 28.2.1, table 28-5; the kernel's handle_io() decodes it). */
+#define IO_QUAL_SIZE_MASK 0x7u       /* access size - 1 */
+#define IO_QUAL_IN (1u << 3)
+#define IO_QUAL_STRING (1u << 4)
+#define IO_QUAL_REP (1u << 5)
+#define IO_QUAL_IMM (1u << 6)        /* port from an immediate, not DX */
+#define IO_QUAL_PORT_SHIFT 16
+
+/* What vmx_get_exit_info() reports about one exit; info2 (IDT vectoring) is always zero here. */
+struct kvm_exit_info {
+	u32 reason;
+	u64 rip;
+	u64 info1;      /* exit qualification */
+	u32 intr_info;  /* exit interruption information */
+	u32 error_code; /* its error code, if it delivers one */
+};
+
+/* The kvm tracepoints (arch/x86/kvm/trace.h) as v6.18 prints them; see mmu/x86trace.c. */
+void trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *exit);
+void trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip);
 void trace_kvm_pio(struct kvm_vcpu *vcpu, gboolean in, u32 port, u32 size, u32 value);
 void trace_kvm_hypercall(struct kvm_vcpu *vcpu, u64 nr, const u64 args[4]);
 

@@ -422,6 +422,38 @@ sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code)
 	return m && m->read ? SIM_HW_READ_WRITE : SIM_HW_READ;
 }
 
+/* The string, rep and immediate-port bits of an I/O exit qualification, from the instruction. */
+SimHwIoForm
+sim_hw_io_form(SimHw *hw, guint64 rip, guint *out_len)
+{
+	SimHwIoForm form = 0;
+
+	*out_len = 0;
+	if (hw_decode_at(hw, rip) != HW_DECODED)
+		return 0;
+	const cs_x86 *x86 = &hw->insn->detail->x86;
+
+	*out_len = hw->insn->size;
+	switch (hw->insn->id) {
+	case X86_INS_INSB:
+	case X86_INS_INSW:
+	case X86_INS_INSD:
+	case X86_INS_OUTSB:
+	case X86_INS_OUTSW:
+	case X86_INS_OUTSD:
+		form |= SIM_HW_IO_STRING;
+		if (x86->prefix[0] == X86_PREFIX_REP)
+			form |= SIM_HW_IO_REP;
+		break;
+	default:
+		for (guint i = 0; i < x86->op_count; i++)
+			if (x86->operands[i].type == X86_OP_IMM)
+				form |= SIM_HW_IO_IMM;
+		break;
+	}
+	return form;
+}
+
 /* vmcall raises #UD in Unicorn; this tells it from other invalid opcodes. */
 gboolean
 sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip)

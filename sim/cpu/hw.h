@@ -147,6 +147,17 @@ SimHwAccessKind sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 
  */
 void sim_hw_code_changed(SimHw *hw, guint64 gpa, guint64 size);
 
+/* The form of a port-I/O instruction, as its exit qualification reports it. */
+typedef enum {
+	SIM_HW_IO_STRING = 1 << 0, /* ins/outs */
+	SIM_HW_IO_REP = 1 << 1,    /* with a rep prefix */
+	SIM_HW_IO_IMM = 1 << 2,    /* the port is an immediate, not dx */
+} SimHwIoForm;
+
+/* The form of the in/out/ins/outs at rip and its length in *out_len (0 and 0 if it cannot be
+ * decoded). */
+SimHwIoForm sim_hw_io_form(SimHw *hw, guint64 rip, guint *out_len);
+
 /* Whether the instruction at rip is vmcall (0f 01 c1). */
 gboolean sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip);
 

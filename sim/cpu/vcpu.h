@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "mmu/mmu.h"
+#include "sim/cpu/hw.h"
 
 typedef struct SimVcpu SimVcpu;
 
@@ -44,6 +45,9 @@ typedef struct {
  * of the walk): the access type (read and write both for a read-modify-write), the entry's R/W/X
  * permissions, a translated linear address. */
 guint64 sim_ept_violation_qualification(gboolean read, gboolean write, gboolean fetch, u64 spte);
+
+/* What an I/O exit's qualification says for an access of size bytes to port in this form. */
+guint64 sim_io_exit_qualification(gboolean in, guint16 port, guint size, SimHwIoForm form);
 
 /* The ops table the MMU reaches this hardware through. */
 extern const struct kvm_hw_ops sim_vcpu_hw_ops;

@@ -27,8 +27,11 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 	struct kvm *kvm = sim_vmm_kvm(ra->vmm);
 	struct kvm_vcpu *vcpu = kvm->vcpus[ra->vcpu];
 
+	struct kvm_exit_info x = { 0 };
+
 	sim_yield(ra->sched, "vcpu.enter");
 	kvm_vcpu_enter_guest_prepare(vcpu);
+	trace_kvm_entry(vcpu, 0);
 	kvm_vcpu_srcu_read_lock(vcpu);
 	switch (e->kind) {
 	case TRACE_EV_EPT_VIOLATION: {
@@ -38,27 +41,35 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 							   e->access == TRACE_ACCESS_FETCH, spte);
 
 		if (is_mmio_spte(spte)) {
-			trace_kvm_exit(vcpu, EXIT_REASON_EPT_MISCONFIG, 0, 0);
+			x.reason = EXIT_REASON_EPT_MISCONFIG;
+			trace_kvm_exit(vcpu, &x);
 			kvm_handle_ept_misconfig(vcpu, e->gpa, 0);
 		} else {
-			trace_kvm_exit(vcpu, EXIT_REASON_EPT_VIOLATION, 0, qual);
+			x.reason = EXIT_REASON_EPT_VIOLATION;
+			x.info1 = qual;
+			trace_kvm_exit(vcpu, &x);
 			kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
 		}
 		break;
 	}
 	case TRACE_EV_HLT:
 		sim_count(kvm->counters, SIM_CTR_EXITS_HLT);
-		trace_kvm_exit(vcpu, EXIT_REASON_HLT, 0, 0);
+		x.reason = EXIT_REASON_HLT;
+		trace_kvm_exit(vcpu, &x);
 		ra->halted = TRUE;
 		break;
 	case TRACE_EV_IO:
 		sim_count(kvm->counters, SIM_CTR_EXITS_IO);
-		trace_kvm_exit(vcpu, EXIT_REASON_IO_INSTRUCTION, 0, e->port);
+		/* a trace names no string or immediate form: a plain in/out through dx */
+		x.reason = EXIT_REASON_IO_INSTRUCTION;
+		x.info1 = sim_io_exit_qualification(e->in, e->port, e->io_size, 0);
+		trace_kvm_exit(vcpu, &x);
 		trace_kvm_pio(vcpu, e->in, e->port, e->io_size, e->in ? 0xffffffffu : e->value);
 		break;
 	case TRACE_EV_HYPERCALL:
 		sim_count(kvm->counters, SIM_CTR_EXITS_HYPERCALL);
-		trace_kvm_exit(vcpu, EXIT_REASON_VMCALL, 0, 0);
+		x.reason = EXIT_REASON_VMCALL;
+		trace_kvm_exit(vcpu, &x);
 		trace_kvm_hypercall(vcpu, e->nr, e->args);
 		if (e->nr == KVM_HC_SCHED_YIELD)
 			sim_yield(ra->sched, "vcpu.sched_yield");
