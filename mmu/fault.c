@@ -298,6 +298,7 @@ handle_mmio_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa)
 		return RET_PF_RETRY; /* zapped under us: let the guest fault again */
 	if (!check_mmio_spte(vcpu, spte))
 		return RET_PF_INVALID;
+	/* addr 0: a direct MMU has no gva to report, so the kernel zeroes it before the trace */
 	trace_handle_mmio_page_fault(vcpu->kvm, 0, get_mmio_spte_gfn(spte),
 				     (unsigned int)(spte & ACC_ALL));
 	return RET_PF_EMULATE;

@@ -327,6 +327,71 @@ START_TEST(every_kvm_event_kvmsim_logs_matches_the_kernel_format)
 }
 END_TEST
 
+/* Whether v is a value v6.18 holds in an EPT SPTE at level (A/D bits disabled): not present,
+ * a non-leaf entry or a 4K leaf of RAM. Spelled out bit by bit, independent of mmu/spte.h. */
+static gboolean
+is_v6_18_spte(guint64 v, int level)
+{
+	const guint64 nonpresent = 1ull << 63;               /* SHADOW_NONPRESENT_VALUE */
+	const guint64 present = (1ull << 63) | (1ull << 52) | (1ull << 11); /* #VE off, !AD, MMU */
+	const guint64 addr = v & 0x000ffffffffff000ull;
+
+	if (v == nonpresent)
+		return TRUE;
+	if (level > 1)
+		return v == (present | addr | 0x7); /* RWX, no memtype, no A/D, no bit 5 */
+	guint64 rest = v & ~(present | addr);
+	guint64 rx = 0x100 | 0x70 | 0x5;        /* accessed, WB + IPAT, R and X */
+	guint64 w = (1ull << 58) | (1ull << 57) | 0x200 | 0x2; /* MMU-, host-writable, dirty, W */
+
+	return (v & present) == present && (rest == rx || rest == (rx | w));
+}
+
+START_TEST(spte_values_of_a_run_decode_as_v6_18_holds_them)
+{
+	const char *const args[] = { "run", "touch", "--vcpus", "1", "--mem", "1M", NULL };
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = g_dir_make_tmp("kvmsim-spte-XXXXXX", &error);
+	g_autofree gchar *log = g_build_filename(dir, "t.log", NULL);
+	g_autofree gchar *log_opt = g_strdup_printf("--log=%s", log);
+	g_autofree gchar *text = NULL;
+	const char *argv[] = { kvmsim, args[0], args[1], args[2], args[3], args[4], args[5], log_opt,
+			       NULL };
+	guint changed = 0, tables = 0, get_page = 0;
+
+	ck_assert(g_spawn_sync(NULL, (gchar **)argv, NULL,
+			       G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+			       NULL, NULL, NULL, &error));
+	ck_assert(g_file_get_contents(log, &text, NULL, &error));
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *l = strstr(lines[i], "kvm_tdp_mmu_spte_changed: ");
+		guint64 gfn, old_spte, new_spte;
+		int as_id, level;
+
+		if (strstr(lines[i], "kvm_mmu_get_page: ") && strstr(lines[i], " new"))
+			get_page++;
+		if (!l)
+			continue;
+		ck_assert_int_eq(sscanf(l, "kvm_tdp_mmu_spte_changed: as id %d gfn %" G_GINT64_MODIFIER
+					"x level %d old_spte %" G_GINT64_MODIFIER "x new_spte %"
+					G_GINT64_MODIFIER "x", &as_id, &gfn, &level, &old_spte,
+					&new_spte), 5);
+		ck_assert_msg(is_v6_18_spte(old_spte, level) && is_v6_18_spte(new_spte, level),
+			      "not a v6.18 value: %s", l);
+		changed++;
+		if (level > 1 && old_spte == 1ull << 63 && new_spte != 1ull << 63)
+			tables++;
+	}
+	ck_assert_uint_gt(changed, 256);
+	/* one kvm_mmu_get_page per table: the root, then each table a non-leaf entry links */
+	ck_assert_uint_eq(get_page, tables + 1);
+	g_unlink(log);
+	g_rmdir(dir);
+}
+END_TEST
+
 static Suite *
 formats_suite(void)
 {
@@ -337,6 +402,7 @@ formats_suite(void)
 	tcase_add_test(tc, each_kernel_example_matches_its_format);
 	tcase_add_test(tc, a_line_off_its_format_does_not_match);
 	tcase_add_test(tc, every_kvm_event_kvmsim_logs_matches_the_kernel_format);
+	tcase_add_test(tc, spte_values_of_a_run_decode_as_v6_18_holds_them);
 	suite_add_tcase(s, tc);
 	return s;
 }
