@@ -8,12 +8,14 @@
  * format becomes an anchored regular expression with the kernel's vsnprintf() rules; the example
  * must match it, and so must every line of that event in the logs of a set of kvmsim runs and of
  * the replay of every trace in traces/. An event with no row, or a row no run produced, fails.
+ * On a 6.18 host with tracefs mounted, each row's format must also be the running kernel's.
  *
  * usage: test-formats PATH/TO/kvmsim PATH/TO/traces
  */
 #include <glib/gstdio.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "tests/check-run.h"
 #include "tests/unit/harness.h"
@@ -186,6 +188,89 @@ START_TEST(a_line_off_its_format_does_not_match)
 	/* glibc's %#016lx of zero; the kernel prints 0x00000000000000 */
 	ck_assert(!g_regex_match_simple(unmap, "mmu notifier unmap range: 0000000000000000 -- "
 					"0x00000000001000", 0, 0));
+}
+END_TEST
+
+/* The first C string literal (with adjacent literals joined) at p, unescaped; NULL if none. */
+static gchar *
+c_string_at(const char *p)
+{
+	GString *out = g_string_new(NULL);
+	gboolean any = FALSE;
+
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p != '"')
+			break;
+		any = TRUE;
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			g_string_append_c(out, *p);
+		}
+		if (*p == '"')
+			p++;
+	}
+	return g_string_free(out, !any);
+}
+
+/* The format a running kernel's tracefs gives for event, with an inner trace_seq_printf()
+ * format (KVM_MMU_PAGE_PRINTK()) put in place of the first %s; NULL if tracefs lacks it. */
+static gchar *
+tracefs_format(const char *tracefs, const char *event)
+{
+	static const char *const systems[] = { "kvm", "kvmmmu" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(systems); i++) {
+		g_autofree gchar *path = g_build_filename(tracefs, "events", systems[i], event,
+							  "format", NULL);
+		g_autofree gchar *text = NULL;
+
+		if (!g_file_get_contents(path, &text, NULL, NULL))
+			continue;
+		const char *fmt = strstr(text, "print fmt: ");
+		const char *inner = strstr(text, "trace_seq_printf(p, ");
+
+		if (!fmt)
+			return NULL;
+		g_autofree gchar *outer = c_string_at(fmt + strlen("print fmt: "));
+		g_autofree gchar *seq = inner ? c_string_at(inner + strlen("trace_seq_printf(p, "))
+					      : NULL;
+		const char *first_s = outer ? strstr(outer, "%s") : NULL;
+
+		if (!seq || !first_s)
+			return g_steal_pointer(&outer);
+		return g_strdup_printf("%.*s%s%s", (int)(first_s - outer), outer, seq,
+				       first_s + 2);
+	}
+	return NULL;
+}
+
+START_TEST(table_formats_are_the_running_v6_18_kernels)
+{
+	const char *tracefs = "/sys/kernel/tracing";
+	g_autofree gchar *probe = g_build_filename(tracefs, "events", "kvm", "kvm_exit", "format",
+						   NULL);
+	struct utsname uts;
+
+	/* only a 6.18 kernel with tracefs mounted can say; anything else is a printed skip */
+	if (uname(&uts) != 0 || !g_str_has_prefix(uts.release, "6.18") ||
+	    !g_file_test(probe, G_FILE_TEST_EXISTS)) {
+		printf("# skipped: no 6.18 kernel with tracefs at %s (release %s); mount tracefs "
+		       "there on a 6.18 host to compare the table with the kernel's formats\n",
+		       tracefs, uts.release);
+		fflush(stdout);
+		return;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(formats); i++) {
+		g_autofree gchar *kernel = tracefs_format(tracefs, formats[i].event);
+
+		ck_assert_msg(kernel != NULL, "tracefs has no format for %s", formats[i].event);
+		ck_assert_msg(strcmp(kernel, formats[i].format) == 0,
+			      "%s: the table says \"%s\", the running kernel \"%s\"",
+			      formats[i].event, formats[i].format, kernel);
+	}
 }
 END_TEST
 
@@ -401,6 +486,7 @@ formats_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, each_kernel_example_matches_its_format);
 	tcase_add_test(tc, a_line_off_its_format_does_not_match);
+	tcase_add_test(tc, table_formats_are_the_running_v6_18_kernels);
 	tcase_add_test(tc, every_kvm_event_kvmsim_logs_matches_the_kernel_format);
 	tcase_add_test(tc, spte_values_of_a_run_decode_as_v6_18_holds_them);
 	suite_add_tcase(s, tc);
