@@ -8,6 +8,15 @@
  *
  * Yield points: fault.seq_snapshot, fault.pfn_resolved, fault.mmu_lock, fault.spte_install,
  * fault.mmu_unlock, and fast_pf.cmpxchg on the lockless path.
+ *
+ * Kernel functions named below were read in ColinIanKing/linux-next, arch/x86/kvm/mmu/mmu.c at
+ * 1c60d04a (the tdp_mmu.c commit), unless a comment says otherwise: 6.18 cycle by its content
+ * (EXPORT_SYMBOL_FOR_KVM_INTERNAL; kvm_tdp_map_page() still exported, which the 16 Oct 2025
+ * series for the next cycle un-exports; possible_nx_huge_pages per KVM_NR_MMU_TYPES). Its
+ * private-memory path is still kvm_mmu_faultin_pfn_private(), older than the guest_memfd-mmap
+ * path v6.18 has; kvmsim models neither. The shared-memory fault path modeled here (seq
+ * snapshot, both unsafe pre-checks, is_page_fault_stale(), kvm_tdp_mmu_page_fault()) reads the
+ * same in that repo's older mmu.c at a7626239 (6.15-era: EXPORT_SYMBOL_GPL, shadow_memtype_mask).
  */
 #include "mmu/mmu-internal.h"
 
@@ -248,7 +257,7 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	return r;
 }
 
-/* Models kvm_mmu_do_page_fault() in arch/x86/kvm/mmu/mmu_internal.h (direct MMU). */
+/* Models kvm_mmu_do_page_fault() in arch/x86/kvm/mmu/mmu_internal.h (direct MMU; no tree read). */
 static int
 kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 {
@@ -287,7 +296,9 @@ check_mmio_spte(struct kvm_vcpu *vcpu, u64 spte)
 }
 
 /* Models handle_mmio_page_fault() for a direct MMU, without the per-vCPU MMIO info cache
- * (vcpu_cache_mmio_info()), so every MMIO exit reads the SPTE. */
+ * (vcpu_cache_mmio_info()), so every MMIO exit reads the SPTE. The kernel traces access as
+ * get_mmio_spte_access(), spte & shadow_mmio_access_mask, which is 0 with EPT; the call below
+ * passes the SPTE's low ACC_ALL bits instead. */
 static int
 handle_mmio_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
@@ -337,7 +348,11 @@ kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	return r;
 }
 
-/* Models handle_ept_violation() and __vmx_handle_ept_violation() (arch/x86/kvm/vmx/). */
+/* Models handle_ept_violation() (vmx.c; no tree read) and __vmx_handle_ept_violation(), read
+ * in torvalds/linux arch/x86/kvm/vmx/common.h at 1a2f09ae:
+ * 6.15 or later (EPT_VIOLATION_PROT_MASK, the EPT_VIOLATION_GVA_IS_VALID test) and older than
+ * the MBEC rework in kvm-x86/linux at 09c6f74e, after which a read no longer sets
+ * PFERR_USER_MASK. */
 int
 kvm_handle_ept_violation(struct kvm_vcpu *vcpu, gpa_t gpa, u64 exit_qualification, u64 rip)
 {
@@ -362,7 +377,8 @@ kvm_handle_ept_violation(struct kvm_vcpu *vcpu, gpa_t gpa, u64 exit_qualificatio
 	return kvm_mmu_page_fault(vcpu, gpa, error_code);
 }
 
-/* Models handle_ept_misconfig(): an MMIO SPTE was hit; the RSVD path decides. */
+/* Models handle_ept_misconfig() (vmx.c; no tree read): an MMIO SPTE was hit; the RSVD path
+ * decides. */
 int
 kvm_handle_ept_misconfig(struct kvm_vcpu *vcpu, gpa_t gpa, u64 rip)
 {

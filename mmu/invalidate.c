@@ -4,6 +4,11 @@
  * raises in_progress and grows a range under the write lock at begin; it bumps seq and only then
  * drops in_progress at end. A fault snapshots seq before it looks at the host page and rechecks
  * under mmu_lock: an in-progress range covering its gfn or any change of seq means retry.
+ *
+ * kvm_mmu_invalidate_begin(), _range_add(), _end() and kvm_mmu_unmap_gfn_range() were read in
+ * ColinIanKing/linux-next, virt/kvm/kvm_main.c at 03b9d314 (6.18 cycle or later: it exports with
+ * EXPORT_SYMBOL_FOR_KVM_INTERNAL); mmu_invalidate_retry_gfn() and mmu_invalidate_retry_gfn_unsafe()
+ * in include/linux/kvm_host.h at a66ec810 (6.18 or later: kvm_memslot_is_gmem_only()).
  */
 #include "mmu/mmu-internal.h"
 
@@ -55,7 +60,7 @@ kvm_mmu_invalidate_end(struct kvm *kvm)
 		     kvm->mmu_invalidate_seq, kvm->mmu_invalidate_in_progress);
 }
 
-/* Models kvm_unmap_gfn_range() in arch/x86/kvm/mmu/mmu.c (TDP MMU only). */
+/* Models kvm_unmap_gfn_range() in arch/x86/kvm/mmu/mmu.c (TDP MMU only; no tree read). */
 gboolean
 kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 {
@@ -88,7 +93,8 @@ mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
 	return kvm->mmu_invalidate_seq != mmu_seq;
 }
 
-/* Models mmu_invalidate_retry_gfn_unsafe(): a lockless hint, always followed by the real check. */
+/* Models mmu_invalidate_retry_gfn_unsafe(): a lockless hint, always followed by the real check
+ * (READ_ONCE of in_progress and seq in the kernel; the range is read plainly). */
 gboolean
 mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
 {

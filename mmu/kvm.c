@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* VM and vCPU lifetime, requests and remote TLB flushes (virt/kvm/kvm_main.c, x86.c). */
+/*
+ * VM and vCPU lifetime, requests and remote TLB flushes (virt/kvm/kvm_main.c, x86.c).
+ *
+ * kvm_main.c functions named below were read in ColinIanKing/linux-next at 03b9d314 (6.18 cycle
+ * or later: EXPORT_SYMBOL_FOR_KVM_INTERNAL), mmu.c and tdp_mmu.c functions at 1c60d04a (see
+ * fault.c). arch/x86/kvm/x86.c: no tree read.
+ */
 #include "mmu/mmu-internal.h"
 
 #include <stdarg.h>
@@ -126,7 +132,7 @@ kvm_destroy_vm(struct kvm *kvm)
 	g_free(kvm);
 }
 
-/* Models kvm_vm_ioctl_create_vcpu(). */
+/* Models kvm_vm_ioctl_create_vcpu() (no tree read). */
 struct kvm_vcpu *
 kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
 {
@@ -230,7 +236,7 @@ kvm_mmu_zap_all_fast(struct kvm *kvm)
 	kvm_tdp_mmu_zap_invalidated_roots(kvm, TRUE);
 }
 
-/* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c. */
+/* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (no tree read). */
 static void
 kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 {
@@ -241,7 +247,8 @@ kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 
 /*
  * The request handling at the top of vcpu_enter_guest() in arch/x86/kvm/x86.c, then
- * kvm_mmu_reload(): a vCPU whose root became obsolete loads a new one, which flushes its TLB.
+ * kvm_mmu_reload(): a vCPU whose root became obsolete loads a new one, which flushes its TLB
+ * (x86.c: no tree read).
  */
 void
 kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)

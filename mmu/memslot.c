@@ -5,6 +5,11 @@
  * the vCPUs still using the old one. DELETE and MOVE first publish the old slot flagged INVALID
  * (faults that see it retry), then zap the slot's SPTEs: not an mmu_invalidate event — the SRCU
  * sync guarantees that every fault that used the old, valid slot has finished.
+ *
+ * Kernel functions named below were read in ColinIanKing/linux-next, virt/kvm/kvm_main.c at
+ * 03b9d314 (6.18 cycle or later: EXPORT_SYMBOL_FOR_KVM_INTERNAL), include/linux/kvm_host.h at
+ * a66ec810 (6.18 or later: kvm_memslot_is_gmem_only()) and arch/x86/kvm/mmu/mmu.c at 1c60d04a
+ * (see fault.c), unless a comment says otherwise.
  */
 #include "mmu/mmu-internal.h"
 
@@ -62,7 +67,7 @@ search_memslots(struct kvm_memslots *slots, gfn_t gfn)
 	return NULL;
 }
 
-/* Models kvm_vcpu_gfn_to_memslot(): the caller holds kvm->srcu. */
+/* Models kvm_vcpu_gfn_to_memslot() (kvm_main.c; no tree read): the caller holds kvm->srcu. */
 struct kvm_memory_slot *
 kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
@@ -108,9 +113,9 @@ no_active_invalidations(gpointer data)
 	return ((struct kvm *)data)->mn_active_invalidate_count == 0;
 }
 
-/* Models kvm_arch_memslots_updated() -> kvm_mmu_invalidate_mmio_sptes() on x86: when the MMIO
- * generation (its address-space bits aside) wraps to 0, old MMIO SPTEs could look current again,
- * so every root is zapped. */
+/* Models kvm_arch_memslots_updated() (x86.c; no tree read) ->
+ * kvm_mmu_invalidate_mmio_sptes() (mmu.c): when the MMIO generation (its address-space bits
+ * aside) wraps to 0, old MMIO SPTEs could look current again, so every root is zapped. */
 static void
 kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)
 {
@@ -121,7 +126,7 @@ kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)
 }
 
 /*
- * Models kvm_swap_active_memslots() (virt/kvm/kvm_main.c, v6.18): wait until no MMU-notifier
+ * Models kvm_swap_active_memslots() (virt/kvm/kvm_main.c): wait until no MMU-notifier
  * invalidation is between start and end (their begin/end must see the same memslots), publish
  * with KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS set in the generation, wait for SRCU readers, then
  * step the generation by the number of address spaces with the flag cleared. MMIO SPTEs checked
@@ -226,7 +231,9 @@ aliases_other(struct kvm *kvm, int id, hva_t hva, u64 npages)
 	return FALSE;
 }
 
-/* Models check_memory_region_flags() for a VM without private memory. */
+/* Models check_memory_region_flags() without guest_memfd: the kernel also accepts
+ * KVM_MEM_GUEST_MEMFD when built with CONFIG_KVM_GUEST_MEMFD (and then not with
+ * KVM_MEM_READONLY); kvmsim has no guest_memfd, so the flag is refused. */
 static int
 check_memory_region_flags(const struct kvm_userspace_memory_region2 *mem)
 {
@@ -235,7 +242,9 @@ check_memory_region_flags(const struct kvm_userspace_memory_region2 *mem)
 	return (mem->flags & ~valid) ? -EINVAL : 0;
 }
 
-/* Models kvm_set_memory_region() + __kvm_set_memory_region(). */
+/* Models kvm_set_memory_region(), which in the tree read is the whole update with slots_lock
+ * already held (there is no __kvm_set_memory_region() any more). Simplified: as_id 1 (SMM) is
+ * refused. */
 static int
 __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
 {
@@ -293,7 +302,7 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 	return 0;
 }
 
-/* Models kvm_set_memory_region(): the whole update runs under slots_lock. */
+/* Models kvm_vm_ioctl_set_memory_region(): the whole update runs under slots_lock. */
 int
 kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
 {

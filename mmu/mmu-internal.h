@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* What the files of mmu/ share (arch/x86/kvm/mmu/mmu_internal.h and friends). */
+/*
+ * What the files of mmu/ share (arch/x86/kvm/mmu/mmu_internal.h and friends).
+ *
+ * include/linux/kvm_host.h definitions below were read in ColinIanKing/linux-next at a66ec810
+ * (6.18 or later: kvm_memslot_is_gmem_only()). arch/x86/kvm/mmu/mmu_internal.h: no tree read
+ * (no 6.18-era copy found in the search index).
+ */
 #ifndef KVMSIM_MMU_MMU_INTERNAL_H
 #define KVMSIM_MMU_MMU_INTERNAL_H
 
@@ -7,7 +13,7 @@
 #include "mmu/spte.h"
 #include "sim/core/log.h"
 
-/* KVM_PFN_NOSLOT (include/linux/kvm_host.h, v6.18): the pfn of a gfn in no memslot. */
+/* KVM_PFN_NOSLOT (include/linux/kvm_host.h): the pfn of a gfn in no memslot. */
 #define KVM_PFN_NOSLOT (1ull << 63)
 
 /* KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS (include/linux/kvm_host.h): set in a memslots
@@ -51,7 +57,8 @@ struct kvm_page_fault {
 	gboolean refcounted_page; /* a frame reference taken by faultin, dropped by finish */
 };
 
-/* Models is_access_allowed() in arch/x86/kvm/mmu/mmu.c. */
+/* Models is_access_allowed(), an inline of arch/x86/kvm/mmu/spte.h (JonKohler/linux at
+ * 04f9dc50, see spte.h): a read needs PT_PRESENT_MASK, bit 0, EPT's R. */
 static inline gboolean
 is_access_allowed(const struct kvm_page_fault *fault, u64 spte)
 {
@@ -119,8 +126,10 @@ void trace_kvm_mmu_zap_all_fast(struct kvm *kvm);
 void trace_fast_page_fault(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault,
 			   u64 sptep_pa, u64 old_spte, u64 new_spte, int ret);
 
-/* Models kvm_arch_nr_memslot_as_ids() for x86 with SMM (v6.18): two address spaces, so
- * memslot generations step by 2 (a VM with protected state would have 1). */
+/* Models kvm_arch_nr_memslot_as_ids() for x86 with SMM: two address spaces, so memslot
+ * generations step by 2 (a VM with protected state would have 1). kvm_swap_active_memslots()
+ * (kvm_main.c at 03b9d314) adds it to the generation. The x86 definition
+ * (arch/x86/include/asm/kvm_host.h): no tree read. */
 #define KVM_ARCH_NR_MEMSLOT_AS_IDS 2
 
 /* tdp_mmu.c */

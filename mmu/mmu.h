@@ -3,7 +3,8 @@
  * The KVM x86 MMU model (TDP MMU, EPT), faithful to Linux v6.18: struct kvm and struct kvm_vcpu,
  * memslots, the page-fault path with the mmu_invalidate_seq protocol, MMU-notifier handlers and
  * remote TLB flushes. Names follow the kernel so this code can be read next to
- * arch/x86/kvm/mmu/{mmu.c,tdp_mmu.c,tdp_iter.c,spte.h} and virt/kvm/kvm_main.c.
+ * arch/x86/kvm/mmu/{mmu.c,tdp_mmu.c,tdp_iter.c,spte.h} and virt/kvm/kvm_main.c. Each file's
+ * header names the tree its kernel functions were read in, and how that tree was dated.
  *
  * The model never touches a CPU emulator: it reaches "hardware" only through struct kvm_hw_ops
  * (like kvm_x86_ops), and it runs on sim/core's actors, locks, frames and event log.
@@ -21,6 +22,8 @@
 #include "sim/core/ptpool.h"
 #include "sim/core/sched.h"
 
+/* kvmsim's own limits, not the kernel's: include/linux/kvm_host.h (ColinIanKing/linux-next at
+ * a66ec810) defines KVM_USER_MEM_SLOTS as SHRT_MAX less the arch's internal slots. */
 #define KVM_MAX_VCPUS 64
 #define KVM_USER_MEM_SLOTS 32
 #define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
@@ -31,7 +34,9 @@
 #define KVM_MEM_GUEST_MEMFD (1u << 2)
 #define KVM_MEMSLOT_INVALID (1u << 16)
 
-/* enum of page-fault results (arch/x86/kvm/mmu/mmu_internal.h, v6.12+ order). */
+/* enum of page-fault results (arch/x86/kvm/mmu/mmu_internal.h, v6.12+ order; no tree read for
+ * mmu_internal.h). The order matches the TRACE_DEFINE_ENUM list of mmutrace.h in JonKohler/linux
+ * at 3bc467de. */
 enum {
 	RET_PF_CONTINUE = 0,
 	RET_PF_RETRY,
@@ -44,7 +49,9 @@ enum {
 const char *ret_pf_name(int r);
 
 /* vCPU requests, numbered as v6.18 numbers them (KVM_REQUEST_MASK bits of include/linux/kvm_host.h
- * and arch/x86/include/asm/kvm_host.h), so kvm_exit's requests field shows the kernel's bits. */
+ * and arch/x86/include/asm/kvm_host.h), so kvm_exit's requests field shows the kernel's bits.
+ * KVM_REQUEST_ARCH_BASE and KVM_REQ_TLB_FLUSH's bit were read in kvm_host.h at a66ec810
+ * (ColinIanKing/linux-next); KVM_REQ_MMU_FREE_OBSOLETE_ROOTS' x86 number: no tree read. */
 #define KVM_REQUEST_ARCH_BASE 8
 #define KVM_ARCH_REQ(nr) ((nr) + KVM_REQUEST_ARCH_BASE)
 #define KVM_REQ_TLB_FLUSH 0
@@ -187,7 +194,8 @@ void kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu);
 void kvm_vcpu_srcu_read_lock(struct kvm_vcpu *vcpu);
 void kvm_vcpu_srcu_read_unlock(struct kvm_vcpu *vcpu);
 
-/* Models handle_ept_violation() in arch/x86/kvm/vmx/vmx.c: trace, PFERR, kvm_mmu_page_fault().
+/* Models handle_ept_violation() in arch/x86/kvm/vmx/vmx.c: trace, PFERR (computed by
+ * __vmx_handle_ept_violation() in vmx/common.h, see fault.c), kvm_mmu_page_fault().
  * Returns RET_PF_* (>= 0) or a negative errno for KVM_RUN (run.exit_reason says why). */
 int kvm_handle_ept_violation(struct kvm_vcpu *vcpu, gpa_t gpa, u64 exit_qualification, u64 rip);
 /* Models handle_ept_misconfig(): an MMIO SPTE was hit. */

@@ -7,11 +7,18 @@
  * Pointers: tracefs prints %p hashed (the default hash-ptr option) as 16 zero-padded hex
  * digits; kvmsim prints the SPTE's host-physical address in that shape instead, which is
  * deterministic and names the same SPTE as kvm_mmu_set_spte's "at" field.
+ *
+ * Payloads (TP_fast_assign) were read in JonKohler/linux, arch/x86/kvm/mmu/mmutrace.h at
+ * 3bc467de, for the events that tree leaves as upstream has them: mark_mmio_spte,
+ * handle_mmio_page_fault, check_mmio_spte, fast_page_fault, kvm_mmu_zap_all_fast,
+ * kvm_mmu_spte_requested, kvm_tdp_mmu_spte_changed. That developer tree carries unmerged MBEC
+ * changes to KVM_MMU_PAGE_PRINTK() and kvm_mmu_set_spte, so for those two only the 6.18 tracefs
+ * formats stand. The call sites are in ColinIanKing/linux-next at 1c60d04a (see fault.c).
  */
 #include "mmu/mmu-internal.h"
 
-/* The page-role bits kvmsim's TDP pages share (kvm_calc_tdp_mmu_root_page_role(), v6.18):
- * direct, 8-byte gptes, quadrant 0, access ACC_ALL, efer_nx set, A/D disabled. */
+/* The page-role bits kvmsim's TDP pages share (kvm_calc_tdp_mmu_root_page_role(), mmu.c; no
+ * tree read): direct, 8-byte gptes, quadrant 0, access ACC_ALL, efer_nx set, A/D disabled. */
 static const char *const access_str[] = { "---", "--x", "w--", "w-x", "-u-", "-ux", "wu-", "wux" };
 
 /* The description KVM_MMU_PAGE_PRINTK() prints for a TDP MMU page. For TDP pages

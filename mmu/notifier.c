@@ -3,6 +3,10 @@
  * KVM's MMU-notifier handlers (virt/kvm/kvm_main.c): the primary MMU tells KVM that host
  * mappings of guest memory change. invalidate_range_start zaps SPTEs inside an mmu_invalidate
  * window and flushes remote TLBs before it drops mmu_lock; invalidate_range_end closes the window.
+ *
+ * Kernel functions named below were read in ColinIanKing/linux-next, virt/kvm/kvm_main.c at
+ * 03b9d314 (6.18 cycle or later: EXPORT_SYMBOL_FOR_KVM_INTERNAL; aging lockless under
+ * CONFIG_KVM_MMU_LOCKLESS_AGING), unless a comment says otherwise.
  */
 #include "mmu/mmu-internal.h"
 
@@ -115,21 +119,22 @@ kvm_mmu_notifier_invalidate_range_end(gpointer data, guint64 start, guint64 end)
 	sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "invalidate.mn_unlock");
 }
 
-/* Models kvm_age_gfn() in arch/x86/kvm/mmu/mmu.c. */
+/* Models kvm_age_gfn() in arch/x86/kvm/mmu/mmu.c (no tree read). */
 static gboolean
 kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	return kvm_tdp_mmu_age_gfn_range(kvm, range);
 }
 
-/* Models kvm_test_age_gfn() in arch/x86/kvm/mmu/mmu.c. */
+/* Models kvm_test_age_gfn() in arch/x86/kvm/mmu/mmu.c (no tree read). */
 static gboolean
 kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	return kvm_tdp_mmu_test_age_gfn(kvm, range);
 }
 
-/* Models kvm_mmu_notifier_clear_young(): lockless on v6.15+ x86, and never flushes. */
+/* Models kvm_mmu_notifier_clear_young(): lockless on v6.15+ x86 (kvm_age_hva_range() sets
+ * .lockless from CONFIG_KVM_MMU_LOCKLESS_AGING), and never flushes. */
 static gboolean
 kvm_mmu_notifier_clear_young(gpointer data, guint64 start, guint64 end)
 {

@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Building and decoding SPTEs in KVM's EPT encoding. */
+/*
+ * Building and decoding SPTEs in KVM's EPT encoding.
+ *
+ * make_spte(), make_nonleaf_spte(), make_mmio_spte() and mark_spte_for_access_track() were read in
+ * kernelorg-mirror/virt_kvm_kvm (kvm.git), arch/x86/kvm/mmu/spte.c at 1d86dc79: 6.18 or a little
+ * later by its content (EXPORT_SYMBOL_FOR_KVM_INTERNAL, and make_spte() already tests
+ * X86_FEATURE_CLEAR_CPU_BUF_VM_MMIO); restore_acc_track_spte() in JonKohler/linux spte.h (see
+ * spte.h).
+ */
 #include "mmu/spte.h"
 
-/* Models make_spte() in arch/x86/kvm/mmu/spte.c (v6.18): a TDP leaf, A/D disabled, write-back RAM;
- * no shadow-paging unsync and no dirty logging, so write access is never withheld (wrprot). A
- * writable leaf gets the dirty bit with W, whatever the A/D mode (v6.12+). */
+/* Models make_spte() in arch/x86/kvm/mmu/spte.c: a TDP leaf, A/D disabled, write-back RAM; no
+ * shadow-paging unsync and no dirty logging, so write access is never withheld (wrprot). A
+ * writable leaf gets shadow_dirty_mask with W, whatever the A/D mode (v6.12+; the tree read sets
+ * it with PT_WRITABLE_MASK and shadow_mmu_writable_mask in one statement). */
 gboolean
 make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 	  gboolean host_writable, u64 *new_spte)
@@ -23,7 +32,8 @@ make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 		spte |= shadow_user_mask;
 	if (level > PG_LEVEL_4K)
 		spte |= PT_PAGE_SIZE_MASK;
-	/* vmx_get_mt_mask(): RAM without non-coherent DMA is WB with guest PAT ignored */
+	/* vmx_get_mt_mask(): RAM without non-coherent DMA is WB with guest PAT ignored (vmx.c,
+	 * no tree read) */
 	spte |= ((u64)MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT) | VMX_EPT_IPAT_BIT;
 	if (host_writable)
 		spte |= shadow_host_writable_mask;
@@ -112,7 +122,8 @@ get_mmio_spte_generation(u64 spte)
 	return gen;
 }
 
-/* Models mark_spte_for_access_track() in arch/x86/kvm/mmu/spte.c (v6.12+: also clears A). */
+/* Models mark_spte_for_access_track() in arch/x86/kvm/mmu/spte.c (v6.12+: also clears A, as the
+ * tree read does: it clears shadow_acc_track_mask | shadow_accessed_mask). */
 u64
 mark_spte_for_access_track(u64 spte)
 {
@@ -125,7 +136,8 @@ mark_spte_for_access_track(u64 spte)
 	return spte;
 }
 
-/* Models restore_acc_track_spte() in arch/x86/kvm/mmu/spte.h: W is never saved. */
+/* Models restore_acc_track_spte() in arch/x86/kvm/mmu/spte.h: W is never saved (R and X are,
+ * SHADOW_ACC_TRACK_SAVED_BITS_MASK). */
 u64
 restore_acc_track_spte(u64 spte)
 {

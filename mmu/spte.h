@@ -12,6 +12,12 @@
  * sets the x86 Accessed bit (bit 5) in non-leaf entries it walks, which EPT reserves there, so it is
  * preset in memory. Leaves need no such bit: their write-back memtype and IPAT already hold bits 5
  * and 6 (x86 A and D) set.
+ *
+ * The kernel definitions mirrored below were read in JonKohler/linux, arch/x86/kvm/mmu/spte.h at
+ * 04f9dc50 (6.17 cycle or later: it has kvm_vcpu_can_access_host_mmio() and declares
+ * spte_needs_atomic_update()); the same definitions are in Aarav90-cpu/linux-kotlin at a663adb6.
+ * The masks are those kvm_mmu_set_ept_masks() sets in kernelorg-mirror/virt_kvm_kvm spte.c at
+ * 1d86dc79 (see spte.c). The VMX_EPT_* values (arch/x86/include/asm/vmx.h): no tree read.
  */
 #ifndef KVMSIM_MMU_SPTE_H
 #define KVMSIM_MMU_SPTE_H
@@ -67,9 +73,11 @@
 #define SIM_SPTE_WALKER_ACCESSED (1ull << 5)
 
 /*
- * The masks kvm_mmu_set_ept_masks() sets (arch/x86/kvm/mmu/spte.c, v6.18), under the kernel's
- * names. Since v6.12 the accessed and dirty masks are set even with A/D bits disabled: they are
- * then software bits that KVM sets itself.
+ * The masks kvm_mmu_set_ept_masks() sets (arch/x86/kvm/mmu/spte.c), under the kernel's names.
+ * Since v6.12 the accessed and dirty masks are set even with A/D bits disabled: they are then
+ * software bits that KVM sets itself. In the tree read, the MMIO value passed to
+ * kvm_mmu_set_mmio_spte_mask() is VMX_EPT_MISCONFIG_WX_VALUE alone; SUPPRESS_VE is only in the
+ * mask, so the kernel's MMIO SPTEs have bit 63 clear (shadow_mmio_value below differs).
  */
 #define shadow_present_mask (VMX_EPT_SUPPRESS_VE_BIT | VMX_EPT_READABLE_MASK)
 #define shadow_user_mask VMX_EPT_READABLE_MASK

@@ -3,6 +3,13 @@
  * A pre-order walk over a TDP page table (models arch/x86/kvm/mmu/tdp_iter.c), and the SPTE
  * accessors of arch/x86/kvm/mmu/tdp_iter.h: the only code that touches table memory, converting
  * between the hardware encoding it holds and the kernel values the model works with (spte.h).
+ *
+ * The walk (tdp_iter_start(), tdp_iter_next(), try_step_*()): no tree read. The accessors were
+ * checked against the newest tdp_iter.h the index holds, intel-lab-lkp/linux at
+ * 072baca3 (6.14-era: kvm_tdp_mmu_spte_need_atomic_write() still calls spte_has_volatile_bits()),
+ * and against the 6.15 change that makes it call spte_needs_atomic_update(), read in its kvm@vger
+ * review thread (Feb 2025); spte_needs_atomic_update() itself was read in
+ * kernelorg-mirror/virt_kvm_kvm, arch/x86/kvm/mmu/spte.c at 1d86dc79 (see spte.c).
  */
 #include "mmu/mmu-internal.h"
 
@@ -13,9 +20,11 @@ kvm_tdp_mmu_read_spte(const u64 *sptep, int level)
 	return spte_from_hw(*sptep, level);
 }
 
-/* Models spte_needs_atomic_update() in arch/x86/kvm/mmu/spte.h (v6.18): can something outside
- * mmu_lock change this SPTE? The fast path may make an MMU-writable leaf writable, or restore an
- * access-tracked one; with A/D bits off the CPU itself sets nothing. */
+/* Models spte_needs_atomic_update(), defined in arch/x86/kvm/mmu/spte.c (declared in spte.h):
+ * can something outside mmu_lock change this SPTE? The fast path may make an MMU-writable leaf
+ * writable, or restore an access-tracked one; with A/D bits off the CPU itself sets nothing.
+ * The kernel answers yes for every A/D-disabled SPTE, since lockless aging may access-track it;
+ * this version answers yes only for one already access-tracked. */
 static gboolean
 spte_needs_atomic_update(u64 spte)
 {

@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The TDP MMU: map, link, zap and age SPTEs (models arch/x86/kvm/mmu/tdp_mmu.c). */
+/*
+ * The TDP MMU: map, link, zap and age SPTEs (models arch/x86/kvm/mmu/tdp_mmu.c).
+ *
+ * Kernel functions named below were read in ColinIanKing/linux-next, tdp_mmu.c at 1c60d04a,
+ * unless a comment says otherwise. Dated to the 6.18 cycle by its content: it exports with
+ * EXPORT_SYMBOL_FOR_KVM_INTERNAL (the kvm@vger patch adding it is dated 18 Sep 2025) and still
+ * has kvm_tdp_mmu_gpa_is_mapped(), which a series posted on 16 Oct 2025 for the next cycle removes.
+ */
 #include "mmu/mmu-internal.h"
 
 #include <errno.h>
@@ -20,7 +27,8 @@ sptep_pa(const struct kvm *kvm, u64 *sptep)
 	return sim_ptpool_pa(kvm->pt_pool, sptep) + ((guintptr)sptep & (PAGE_SIZE - 1));
 }
 
-/* Models kvm_mmu_topup_memory_cache() with the shadow-page cache's init value. */
+/* Models kvm_mmu_topup_memory_cache() (virt/kvm/kvm_main.c, ColinIanKing/linux-next at 03b9d314)
+ * with the shadow-page cache's init value, SHADOW_NONPRESENT_VALUE (kvm_mmu_create(), mmu.c). */
 int
 mmu_topup_memory_caches(struct kvm_vcpu *vcpu)
 {
@@ -434,9 +442,10 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 /*
  * Models tdp_mmu_iter_need_resched(): after forward progress, yield if another thread waits for
- * mmu_lock (rwlock_needbreak()). need_resched() from the scheduler tick is left out: with no
- * waiter, dropping the lock changes nothing another actor could see but when the pending flush
- * is done.
+ * mmu_lock (rwlock_needbreak(): contention counts only on a preemptible kernel, the case
+ * kvmsim models; include/linux/sched.h: no tree read). need_resched() from the scheduler tick
+ * is left out: with no waiter, dropping the lock changes nothing another actor
+ * could see but when the pending flush is done.
  */
 static gboolean
 tdp_mmu_iter_need_resched(struct kvm *kvm, struct tdp_iter *iter)
@@ -661,9 +670,10 @@ retry:
 }
 
 /*
- * Models tdp_mmu_zap_root() (v6.18): passes of growing granularity, 4K, 2M, 1G, then the root's
- * own entries, so leaves go first and each table is empty by the time it is removed (which
- * keeps each removal, and so each stretch without a yield, short).
+ * Models tdp_mmu_zap_root(): passes at 4K, 2M, 1G, then the root's own level (the kernel skips
+ * the 4K and 2M passes only with CONFIG_KVM_PROVE_MMU), so leaves go first and each table is
+ * empty by the time it is removed (which keeps each removal, and so each stretch without a
+ * yield, short).
  */
 static void
 tdp_mmu_zap_root(struct kvm *kvm, struct kvm_mmu_page *root, gboolean shared)

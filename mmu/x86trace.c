@@ -2,6 +2,7 @@
 /*
  * The kvm tracepoints of arch/x86/kvm/trace.h that kvmsim's vCPUs hit, with v6.18's formats and
  * payloads as the running 6.18 kernel's tracefs shows them (events/kvm/<event>/format).
+ * arch/x86/kvm/trace.h itself: no tree read; vmx.c is named where read.
  */
 #include "mmu/mmu-internal.h"
 

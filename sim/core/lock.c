@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Locks that block actors on the scheduler instead of spinning. */
+/* Locks that block actors on the scheduler instead of spinning. The trees the kernel lock
+ * functions named below were read in are given in lock.h; kernel/locking/rwsem.c and the SRCU
+ * code: no tree read. */
 #include "sim/core/lock.h"
 
 static gboolean

@@ -21,15 +21,18 @@ typedef struct {
 } SimSpinlock, SimMutex;
 
 /*
- * rwlock_t on x86: the queued rwlock of kernel/locking/qrwlock.c (v6.18; unchanged for years, read
- * in torvalds/linux). A reader gets in at once unless a writer holds the lock or waits for it; a
- * writer at once only if the lock is entirely free. Everyone else queues on wait_lock, a FIFO
- * spinlock. A reader at the head of the queue counts itself in, waits only for the writer holding
- * the lock to leave, then passes the queue on; a writer at the head announces itself (WAITING),
- * so no new reader gets in, and takes the lock when the readers inside have left. Readers never
- * overtake a waiting writer, and writers are served in arrival order; a writer still queued
- * behind another waiter has not announced itself yet, so new readers may still pass it. Process
- * context only: an interrupt-context reader, which ignores WAITING, is not modeled.
+ * rwlock_t on x86: the queued rwlock of kernel/locking/qrwlock.c and
+ * include/asm-generic/qrwlock.h, read in torvalds/linux at 0d3001e2 and 019bc1f6 (the index's
+ * stored copies, v5.15 or later: the write slowpath waits with atomic_cond_read_relaxed() and
+ * try_cmpxchg; no 6.18-era copy was found in the index). A reader gets in at once unless a
+ * writer holds the lock or waits for it; a writer at once only if the lock is entirely free.
+ * Everyone else queues on wait_lock, a FIFO spinlock. A reader at the head of the queue counts
+ * itself in, waits only for the writer holding the lock to leave, then passes the queue on; a
+ * writer at the head announces itself (WAITING), so no new reader gets in, and takes the lock when
+ * the readers inside have left. Readers never overtake a waiting writer, and writers are served in
+ * arrival order; a writer still queued behind another waiter has not announced itself yet, so new
+ * readers may still pass it. Process context only: an interrupt-context reader, which ignores
+ * WAITING, is not modeled.
  */
 typedef struct {
 	const char *name;
@@ -81,7 +84,8 @@ void sim_up_write(SimSched *sched, SimRwsem *sem, const char *point);
 gboolean sim_rwlock_held(const SimRwlock *lock);
 gboolean sim_rwlock_write_held(const SimRwlock *lock);
 gboolean sim_spin_held(const SimSpinlock *lock);
-/* rwlock_is_contended() (queued_rwlock_is_contended()): is anyone queued on wait_lock? */
+/* rwlock_is_contended() (queued_rwlock_is_contended(): arch_spin_is_locked(&wait_lock)): is
+ * anyone holding or queued on wait_lock? */
 gboolean sim_rwlock_is_contended(const SimRwlock *lock);
 
 /* srcu_read_lock()/unlock(); the returned ticket is passed back to unlock. */

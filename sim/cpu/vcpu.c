@@ -516,7 +516,7 @@ handle_exit(SimVcpu *v, uc_err err)
 	return FALSE;
 }
 
-/* The KVM_RUN loop (vcpu_run() / vcpu_enter_guest() in arch/x86/kvm/x86.c). */
+/* The KVM_RUN loop (vcpu_run() / vcpu_enter_guest() in arch/x86/kvm/x86.c; no tree read). */
 static void
 vcpu_actor(SimActor *actor, gpointer data)
 {
