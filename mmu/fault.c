@@ -296,9 +296,9 @@ check_mmio_spte(struct kvm_vcpu *vcpu, u64 spte)
 }
 
 /* Models handle_mmio_page_fault() for a direct MMU, without the per-vCPU MMIO info cache
- * (vcpu_cache_mmio_info()), so every MMIO exit reads the SPTE. The kernel traces access as
- * get_mmio_spte_access(), spte & shadow_mmio_access_mask, which is 0 with EPT; the call below
- * passes the SPTE's low ACC_ALL bits instead. */
+ * (vcpu_cache_mmio_info()), so every MMIO exit reads the SPTE. Access is traced as
+ * get_mmio_spte_access(), spte & shadow_mmio_access_mask: 0 with EPT (mmu.c, read in
+ * ColinIanKing/linux-next at 1c60d04a). */
 static int
 handle_mmio_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
@@ -311,7 +311,7 @@ handle_mmio_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa)
 		return RET_PF_INVALID;
 	/* addr 0: a direct MMU has no gva to report, so the kernel zeroes it before the trace */
 	trace_handle_mmio_page_fault(vcpu->kvm, 0, get_mmio_spte_gfn(spte),
-				     (unsigned int)(spte & ACC_ALL));
+				     (unsigned int)(spte & shadow_mmio_access_mask));
 	return RET_PF_EMULATE;
 }
 

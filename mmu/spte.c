@@ -102,7 +102,8 @@ make_mmio_spte(gfn_t gfn, unsigned int access, u64 gen)
 	spte |= (gen & ((1ull << MMIO_SPTE_GEN_LOW_BITS) - 1)) << MMIO_SPTE_GEN_LOW_SHIFT;
 	spte |= (gen >> MMIO_SPTE_GEN_LOW_BITS) << MMIO_SPTE_GEN_HIGH_SHIFT;
 	spte |= gfn << PAGE_SHIFT;
-	(void)access; /* EPT MMIO SPTEs carry no access bits (shadow_mmio_access_mask = 0) */
+	access &= shadow_mmio_access_mask; /* 0 with EPT: no access bits */
+	spte |= access;
 	return spte;
 }
 

@@ -77,7 +77,8 @@
  * Since v6.12 the accessed and dirty masks are set even with A/D bits disabled: they are then
  * software bits that KVM sets itself. In the tree read, the MMIO value passed to
  * kvm_mmu_set_mmio_spte_mask() is VMX_EPT_MISCONFIG_WX_VALUE alone; SUPPRESS_VE is only in the
- * mask, so the kernel's MMIO SPTEs have bit 63 clear (shadow_mmio_value below differs).
+ * mask, so MMIO SPTEs have bit 63 clear and a non-present SPTE (bit 63 alone) is never MMIO. The
+ * MMIO access mask is 0: EPT MMIO SPTEs carry no access bits.
  */
 #define shadow_present_mask (VMX_EPT_SUPPRESS_VE_BIT | VMX_EPT_READABLE_MASK)
 #define shadow_user_mask VMX_EPT_READABLE_MASK
@@ -88,8 +89,9 @@
 #define shadow_acc_track_mask VMX_EPT_RWX_MASK
 #define shadow_host_writable_mask EPT_SPTE_HOST_WRITABLE
 #define shadow_mmu_writable_mask EPT_SPTE_MMU_WRITABLE
-#define shadow_mmio_value (VMX_EPT_MISCONFIG_WX_VALUE | VMX_EPT_SUPPRESS_VE_BIT)
+#define shadow_mmio_value VMX_EPT_MISCONFIG_WX_VALUE
 #define shadow_mmio_mask (VMX_EPT_RWX_MASK | VMX_EPT_SUPPRESS_VE_BIT)
+#define shadow_mmio_access_mask 0ull
 
 /* ACC_* access bits (arch/x86/kvm/mmu/mmu_internal.h / spte.h). */
 #define ACC_EXEC_MASK 1u

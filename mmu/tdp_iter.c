@@ -22,17 +22,16 @@ kvm_tdp_mmu_read_spte(const u64 *sptep, int level)
 
 /* Models spte_needs_atomic_update(), defined in arch/x86/kvm/mmu/spte.c (declared in spte.h):
  * can something outside mmu_lock change this SPTE? The fast path may make an MMU-writable leaf
- * writable, or restore an access-tracked one; with A/D bits off the CPU itself sets nothing.
- * The kernel answers yes for every A/D-disabled SPTE, since lockless aging may access-track it;
- * this version answers yes only for one already access-tracked. */
+ * writable; lockless aging may access-track any A/D-disabled SPTE and the fast path restore it;
+ * with A/D bits on, the CPU may set Dirty on a writable SPTE that lacks it. */
 static gboolean
 spte_needs_atomic_update(u64 spte)
 {
 	if (!is_writable_pte(spte) && is_mmu_writable_spte(spte))
 		return TRUE;
-	if (is_access_track_spte(spte))
+	if (!spte_ad_enabled(spte))
 		return TRUE;
-	return spte_ad_enabled(spte);
+	return is_writable_pte(spte) && !(spte & shadow_dirty_mask);
 }
 
 /* Models kvm_tdp_mmu_spte_need_atomic_write() in arch/x86/kvm/mmu/tdp_iter.h. */

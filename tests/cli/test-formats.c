@@ -78,7 +78,7 @@ static const EventFormat formats[] = {
 	{ "mark_mmio_spte", "sptep:%p gfn %llx access %x gen %x", { NULL },
 	  "sptep:00000000b3a1d6a0 gfn fee00 access 6 gen 2" },
 	{ "handle_mmio_page_fault", "addr:%llx gfn %llx access %x", { NULL },
-	  "addr:fee000b0 gfn fee00 access 6" },
+	  "addr:0 gfn fee00 access 0" },
 	{ "check_mmio_spte", "spte %llx kvm_gen %x spte-gen %x valid %d", { NULL },
 	  "spte 8000000fee00366 kvm_gen 2 spte-gen 2 valid 1" },
 };

@@ -190,7 +190,7 @@ START_TEST(mmio_spte_of_the_current_generation_is_emulated_without_a_fault)
 	ck_assert_int_eq(misconfig_and_log(vm, &log), RET_PF_EMULATE);
 	ck_assert_ptr_nonnull(strstr(log, "check_mmio_spte: spte "));
 	ck_assert_ptr_nonnull(strstr(log, " valid 1\n"));
-	ck_assert_ptr_nonnull(strstr(log, "handle_mmio_page_fault: addr:0 gfn c0000 access 6\n"));
+	ck_assert_ptr_nonnull(strstr(log, "handle_mmio_page_fault: addr:0 gfn c0000 access 0\n"));
 	ck_assert_ptr_null(strstr(log, "kvm_mmu_spte_requested"));
 	test_vm_free(vm);
 }
