@@ -91,13 +91,13 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **
 		return FALSE;
 	}
 	cfg->seed = (guint64)o->seed;
-	if (o->quantum < 1 || o->max_insns < 1) {
+	if (o->quantum < 1 || (o->max_insns < 1 && o->max_insns != G_MININT64)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--quantum and --max-insns must be positive");
 		return FALSE;
 	}
 	cfg->quantum = (guint64)o->quantum;
-	cfg->max_insns = (guint64)o->max_insns;
+	cfg->max_insns = o->max_insns == G_MININT64 ? 0 : (guint64)o->max_insns; /* 0: scaled to --mem */
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
 		return FALSE;
 	for (guint i = 0; o->params && o->params[i]; i++) {
@@ -169,7 +169,7 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 int
 kvmsim_cmd_run(int argc, char **argv)
 {
-	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = 1ll << 32 };
+	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = G_MININT64 };
 	const GOptionEntry entries[] = {
 		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (1-64, default 2)",
 		  "N" },
@@ -182,7 +182,8 @@ kvmsim_cmd_run(int argc, char **argv)
 		{ "quantum", 0, 0, G_OPTION_ARG_INT64, &o.quantum,
 		  "Instructions a vCPU runs before it is preempted (default 10000)", "INSNS" },
 		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
-		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32)", "N" },
+		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
+		  "byte of --mem)", "N" },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
 		  "Scheduling policy: random (default) or round-robin", "POLICY" },
 		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.params,

@@ -296,6 +296,12 @@ build_exit_level(SimVmm *vmm, GError **error)
 	return TRUE;
 }
 
+guint64
+sim_vmm_default_max_insns(guint64 mem_size)
+{
+	return (1ull << 32) + 32 * mem_size;
+}
+
 /* Build the machine the configuration describes (full-system or exit-level). */
 SimVmm *
 sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
@@ -317,6 +323,8 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	g_autoptr(SimVmm) vmm = g_new0(SimVmm, 1);
 
 	vmm->config = *config;
+	if (!vmm->config.max_insns)
+		vmm->config.max_insns = sim_vmm_default_max_insns(config->mem_size);
 	vmm->sched = sched;
 	vmm->console = g_string_new(NULL);
 	if (config->exit_level ? !build_exit_level(vmm, error) :

@@ -39,7 +39,7 @@ typedef struct {
 	guint64 mem_size;              /* the RAM slot (data region), bytes */
 	guint64 seed;
 	guint64 quantum;               /* instructions per preemption quantum */
-	guint64 max_insns;             /* per-vCPU budget */
+	guint64 max_insns;             /* per-vCPU budget; 0: sim_vmm_default_max_insns() */
 	SimHostEventCounts host_events;
 	guint64 params[8];             /* workload parameters */
 	const guint8 *image;           /* a flat binary to run instead of the named workload */
@@ -54,8 +54,17 @@ typedef struct {
 } SimVmmConfig;
 
 #define SIM_VMM_CONFIG_INIT                                                                        \
-	{ "touch", 2, 64ull << 20, 1, 10000, 1ull << 32, { { 0 } }, { 0 }, NULL, 0, FALSE, NULL, 0,  \
+	{ "touch", 2, 64ull << 20, 1, 10000, 0, { { 0 } }, { 0 }, NULL, 0, FALSE, NULL, 0,  \
 	  NULL, 0 }
+
+/*
+ * The per-vCPU instruction budget a run gets unless it names one: 2^32 plus 32 instructions per
+ * byte of the data region. The built-in workloads' work grows with it, not with the vCPUs (touch
+ * has every vCPU read all of it back, ~2.7 instructions a byte; stress rewrites and re-reads it in
+ * 8 rounds, ~21 a byte), so `touch --mem 2G` is no runaway while a guest spinning for ever still
+ * ends within minutes.
+ */
+guint64 sim_vmm_default_max_insns(guint64 mem_size);
 
 typedef enum {
 	SIM_GUEST_NONE,   /* the run ended without the guest reporting */
