@@ -215,6 +215,20 @@ build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GE
 	return TRUE;
 }
 
+/* Has the guest ended: reported its result, or every vCPU halted or failed? */
+static gboolean
+guest_ended(gpointer data)
+{
+	SimVmm *vmm = data;
+	guint stopped = (guint)vmm->counters.v[SIM_CTR_EXITS_HLT];
+
+	if (vmm->result != SIM_GUEST_NONE)
+		return TRUE;
+	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
+		stopped += sim_vcpu_error(vmm->vcpus[i]) != NULL;
+	return stopped >= vmm->config.nr_vcpus;
+}
+
 /* A machine whose vCPUs run the guest on the CPU emulator. */
 static gboolean
 build_full_system(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
@@ -247,10 +261,17 @@ build_full_system(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 		/* spread the events over ~8 steps per page of the data region: a touch run takes
 		 * more than that (~11 with 2 vCPUs), so the events land while the guest works */
 		guint64 span = config->mem_size / SIM_PAGE_SIZE * 8;
+		/* all of the VMM's guest memory; only the data region may be dropped, and the
+		 * guest is told so (KVMSIM_BOOT_ZERO_OK): zeros in its code, data or stack would
+		 * break any program */
+		const SimHostEventTarget targets[] = {
+			{ vmm->boot_hva, FALSE },
+			{ vmm->ram_hva, TRUE },
+		};
 
 		vmm->host_events = sim_host_events_new(vmm->mm, config->seed, &config->host_events,
-						       vmm->ram_hva, config->mem_size, vmm->ram_hva,
-						       config->mem_size, span / total);
+						       targets, G_N_ELEMENTS(targets), span / total,
+						       guest_ended, vmm);
 		sim_host_events_start(vmm->host_events, vmm->sched);
 	}
 	return TRUE;
