@@ -22,7 +22,8 @@
 #include "sim/core/sched.h"
 
 #define KVM_MAX_VCPUS 64
-#define KVM_USER_MEM_SLOTS 32
+/* x86 allows 32764; kvmsim's machines use 2 + one stack slot per vCPU (workloads/abi.h) */
+#define KVM_USER_MEM_SLOTS 128
 #define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
 
 /* KVM_SET_USER_MEMORY_REGION2 flags (include/uapi/linux/kvm.h) and internal slot flags. */

@@ -54,6 +54,9 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 		g_array_append_val(trace->memslots, ms);
 	}
 	trace->workload = g_strdup(cfg->workload);
+	trace->guest = cfg->guest_path ? g_canonicalize_filename(cfg->guest_path, NULL) : NULL;
+	trace->image_sha256 = g_strdup(sim_vmm_image_sha256(vmm));
+	trace->arg = g_strdup(cfg->arg);
 	memcpy(trace->params, cfg->params, sizeof(trace->params));
 
 	if (sim_vmm_host_events(vmm)) {
