@@ -172,6 +172,7 @@ migratable(SimHostEvents *ev, guint64 hva)
 	return pfn != SIM_PFN_NONE && pfn != SIM_ZERO_PFN;
 }
 
+/* Has the guest ended (or the run failed)? Events after that would race nothing. */
 static gboolean
 guest_done(SimHostEvents *ev)
 {

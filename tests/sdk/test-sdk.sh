@@ -97,9 +97,9 @@ status=$?
 if [ $status -eq 0 ] && grep -q "^  guest      pass: sumcheck: arg=hello world len=11$" out &&
 	grep -q "^             sumcheck: result=pass$" out &&
 	[ "$(cat con)" = "$(printf 'sumcheck: arg=hello world len=11\nsumcheck: vcpus=2 rounds=40 mean=1950 bad=0\nsumcheck: result=pass')" ]; then
-	ok "the guest runs, reads --arg, and its whole console is shown and written to --console"
+	ok "the guest (2 MiB of .data and .bss, past the old 256 KiB image limit) runs, reads --arg, and its whole console is shown and written to --console"
 else
-	not_ok "the guest runs, reads --arg, and its whole console is shown and written to --console" \
+	not_ok "the guest (2 MiB of .data and .bss, past the old 256 KiB image limit) runs, reads --arg, and its whole console is shown and written to --console" \
 		"exit $status" "$(cat out err con)"
 fi
 
@@ -164,6 +164,36 @@ fi
 # The same program as a flat binary: entered at its first byte.
 objcopy -O binary sumcheck.elf sumcheck.bin
 check "the guest also runs as a flat binary" "$kvmsim" run --guest sumcheck.bin --mem 1M
+
+# Programs kvmsim cannot run, and misused options: one error line, exit status 2, before any run.
+usage_case() { # usage_case DESCRIPTION EXPECTED-STDERR-PATTERN ARGS...
+	what=$1 pattern=$2
+	shift 2
+	"$kvmsim" run "$@" >out 2>err
+	status=$?
+	if [ $status -eq 2 ] && [ "$(wc -l <err)" -eq 1 ] && grep -q "^kvmsim: error: $pattern" err; then
+		ok "$what"
+	else
+		not_ok "$what" "exit $status" "$(cat err)"
+	fi
+}
+: >empty
+gcc -o dynamic.elf sumcheck.o -nostartfiles -nostdlib -shared 2>/dev/null || cp /bin/sh dynamic.elf
+usage_case "a missing --guest file is a usage error" "--guest: .*missing.elf" \
+	--guest missing.elf
+usage_case "an empty --guest file is a usage error" "--guest empty: flat image of 0 bytes" \
+	--guest empty
+usage_case "a --guest ELF that is not a static executable is a usage error" \
+	"--guest dynamic.elf: .*\(ET_EXEC\|dynamically linked\)" --guest dynamic.elf
+usage_case "a WORKLOAD and --guest together are a usage error" "run takes a WORKLOAD or --guest" \
+	touch --guest sumcheck.elf
+usage_case "an unknown --host-events-on region is a usage error" \
+	"--host-events-on: 'heap' is not a region (image, stacks, data)" touch --host-events-on heap
+usage_case "a negative --host-events-every is a usage error" "--host-events-every -1" \
+	touch --host-events-every -1
+long=$(head -c 70000 /dev/zero | tr '\0' 'a')
+usage_case "an --arg of 64 KiB or more is a usage error" "--arg: 70000 bytes, at most 65535" \
+	touch --arg "$long"
 
 echo "1..$n"
 exit $failed
