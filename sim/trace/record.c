@@ -37,7 +37,8 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 					 G_GUINT64_FORMAT " bytes, seed %" G_GUINT64_FORMAT
 					 ", quantum %" G_GUINT64_FORMAT ", host events %s.\n"
 					 "     Replay it with: kvmsim replay FILE ", KVMSIM_VERSION,
-					 cfg->workload, cfg->nr_vcpus, cfg->mem_size, cfg->seed,
+					 cfg->guest_path ? cfg->guest_path : cfg->workload,
+					 cfg->nr_vcpus, cfg->mem_size, cfg->seed,
 					 cfg->quantum, events->len ? events->str : "none");
 	g_string_free(events, TRUE);
 	trace->kvmsim_version = g_strdup(KVMSIM_VERSION);

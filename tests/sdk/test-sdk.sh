@@ -185,6 +185,13 @@ usage_case "an empty --guest file is a usage error" "--guest empty: flat image o
 	--guest empty
 usage_case "a --guest ELF that is not a static executable is a usage error" \
 	"--guest dynamic.elf: .*\(ET_EXEC\|dynamically linked\)" --guest dynamic.elf
+# linked without the SDK's script: ld's default base, 0x400000, is past the image window
+sdk=${pc%/*}/../kvmsim
+gcc -o outside.elf sumcheck.o -nostdlib -static -no-pie "$sdk/kvmsim-crt0.o" \
+	"$sdk/libkvmsim-guest.a" -lgcc
+usage_case "a --guest ELF with a segment outside the image window is a usage error" \
+	"--guest outside.elf: PT_LOAD segment [0-9]* at 0x4[0-9a-f]*+0x[0-9a-f]* is outside the image window 0x100000-0x400000" \
+	--guest outside.elf
 usage_case "a WORKLOAD and --guest together are a usage error" "run takes a WORKLOAD or --guest" \
 	touch --guest sumcheck.elf
 usage_case "an unknown --host-events-on region is a usage error" \
