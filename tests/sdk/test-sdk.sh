@@ -149,6 +149,17 @@ else
 		"$(cat out)"
 fi
 
+mv sumcheck.elf moved.elf
+"$kvmsim" replay all.xml >out 2>&1
+status=$?
+mv moved.elf sumcheck.elf
+if [ $status -ne 0 ] && grep -q "all.xml:[0-9]*: <workload> guest: .*sumcheck.elf" out; then
+	ok "replaying when the program file is gone fails naming the trace line and the file"
+else
+	not_ok "replaying when the program file is gone fails naming the trace line and the file" \
+		"exit $status" "$(cat out)"
+fi
+
 # A stack overflow runs into the unmapped guard below the stack (vCPU 0's: the first 64 KiB at
 # 4 GiB) and is reported, instead of writing into another vCPU's stack.
 "$kvmsim" run --guest sumcheck.elf --mem 1M --arg overflow >out 2>err
@@ -192,6 +203,8 @@ gcc -o outside.elf sumcheck.o -nostdlib -static -no-pie "$sdk/kvmsim-crt0.o" \
 usage_case "a --guest ELF with a segment outside the image window is a usage error" \
 	"--guest outside.elf: PT_LOAD segment [0-9]* at 0x4[0-9a-f]*+0x[0-9a-f]* is outside the image window 0x100000-0x400000" \
 	--guest outside.elf
+usage_case "an unusable --console path is a usage error" "--console no/such/dir/con" \
+	touch --mem 1M --console no/such/dir/con
 usage_case "a WORKLOAD and --guest together are a usage error" "run takes a WORKLOAD or --guest" \
 	touch --guest sumcheck.elf
 usage_case "an unknown --host-events-on region is a usage error" \
