@@ -141,12 +141,14 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		return FALSE;
 	}
 	cfg->quantum = (guint64)o->quantum;
-	cfg->max_insns = o->max_insns == G_MININT64 ? 0 : (guint64)o->max_insns; /* 0: scaled to --mem */
+	/* not given: 0, the default scaled to --mem */
+	cfg->max_insns = o->max_insns == G_MININT64 ? 0 : (guint64)o->max_insns;
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
 		return FALSE;
 	if (o->host_events_every < 0 || o->host_events_every > (1ll << 32)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--host-events-every %" G_GINT64_FORMAT ": must be from 1 to 2^32 steps",
+			    "--host-events-every %" G_GINT64_FORMAT ": must be from 1 to 2^32 steps "
+			    "(0: the default)",
 			    o->host_events_every);
 		return FALSE;
 	}

@@ -9,9 +9,10 @@
  *   [0, KVMSIM_BOOT_SIZE)                      memslot 0 "boot": boot parameters, --arg, image
  *     KVMSIM_BOOT_PARAMS_GPA                   struct kvmsim_boot_params (one page)
  *     KVMSIM_ARG_GPA                           the --arg string, NUL-terminated (params->arg_gpa)
- *     [KVMSIM_IMAGE_GPA, KVMSIM_IMAGE_END)     the program: a flat binary entered at its first byte,
- *                                              or an ELF's PT_LOAD segments entered at e_entry;
- *                                              .text, .data and .bss (zero at boot, not in the file)
+ *     [KVMSIM_IMAGE_GPA, KVMSIM_IMAGE_END)     the program: a flat binary entered at its first
+ *                                              byte, or an ELF's PT_LOAD segments entered at
+ *                                              e_entry; .text, .data and .bss (zero at boot,
+ *                                              not in the file)
  *   [KVMSIM_RAM_GPA, KVMSIM_RAM_GPA + mem)     memslot 1 "ram": the data region (--mem)
  *   [KVMSIM_MMIO_GPA, + KVMSIM_MMIO_SIZE)      no memslot: the VMM's test device (MMIO exits)
  *   KVMSIM_STACK_GPA(i)                        memslot 2 + i: vCPU i's stack, KVMSIM_STACK_SIZE

@@ -155,7 +155,8 @@ pick_page(SimHostEvents *ev, gboolean only_droppable)
 
 	for (guint i = 0;; i++) {
 		const SimHostEventTarget *t = &g_array_index(ev->targets, SimHostEventTarget, i);
-		guint64 n = t->droppable || !only_droppable ? sim_mm_nr_resident(ev->mm, t->hva) : 0;
+		guint64 n = t->droppable || !only_droppable ?
+				    sim_mm_nr_resident(ev->mm, t->hva) : 0;
 
 		if (pick < n)
 			return sim_mm_resident_page(ev->mm, t->hva, pick);
@@ -201,8 +202,8 @@ static void
 sleep_and_perform(SimHostEvents *ev, SimHostEvent *e)
 {
 	sim_sleep_until(ev->sched, e->at);
-	/* the guest ended while the actor slept: the wake-up stays in the record (a replay sleeps as
-	 * long) with no page to act on */
+	/* the guest ended while the actor slept: the wake-up stays in the record (a replay
+	 * sleeps as long) with no page to act on */
 	e->hva = guest_done(ev) ? 0 : pick_page(ev, e->kind == SIM_HOST_DONTNEED);
 	g_array_append_val(ev->done, *e);
 	sim_host_event_perform(ev->mm, e);

@@ -56,13 +56,15 @@ elf_layout(const guint8 *image, gsize size, SimImageLayout *out, GError **error)
 
 		memcpy(&ph, image + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC) {
-			g_set_error(error, SIM_IMAGE_ERROR, 0, "the ELF is dynamically linked: link "
-				    "the guest static (-static -nostdlib)");
+			g_set_error(error, SIM_IMAGE_ERROR, 0,
+				    "the ELF is dynamically linked: link the guest static "
+				    "(-static -nostdlib)");
 			return FALSE;
 		}
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		if (ph.p_filesz > ph.p_memsz || ph.p_offset > size || ph.p_filesz > size - ph.p_offset) {
+		if (ph.p_filesz > ph.p_memsz || ph.p_offset > size ||
+		    ph.p_filesz > size - ph.p_offset) {
 			g_set_error(error, SIM_IMAGE_ERROR, 0, "PT_LOAD segment %u: its bytes lie "
 				    "outside the file", i);
 			return FALSE;
@@ -87,8 +89,9 @@ elf_layout(const guint8 *image, gsize size, SimImageLayout *out, GError **error)
 			       eh.e_entry - ph.p_paddr < ph.p_filesz;
 	}
 	if (!entry_found) {
-		g_set_error(error, SIM_IMAGE_ERROR, 0, "entry point 0x%" G_GINT64_MODIFIER "x is in "
-			    "no executable PT_LOAD segment", (guint64)eh.e_entry);
+		g_set_error(error, SIM_IMAGE_ERROR, 0,
+			    "entry point 0x%" G_GINT64_MODIFIER "x is in no executable PT_LOAD segment",
+			    (guint64)eh.e_entry);
 		return FALSE;
 	}
 	return TRUE;
