@@ -22,7 +22,7 @@
 #include "workloads/abi.h"
 
 #define PAGE KVMSIM_PAGE_SIZE
-#define STACK_TOP (KVMSIM_STACKS_GPA + KVMSIM_STACK_SIZE)
+#define STACK_TOP KVMSIM_BOOT_SIZE /* bare maps boot and RAM only: the stack tops the boot memory */
 #define NONLEAF 0x27ull /* KVM's EPT encodings: R|W|X (+ bit 5) */
 #define LEAF_RW 0x77ull /* R|W|X, write-back, ignore PAT */
 #define ADDR_MASK 0x000ffffffffff000ull

@@ -54,14 +54,22 @@ gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn)
 	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 }
 
-/* Models search_memslots(): the slot that holds gfn, or NULL. */
+/* Models search_memslots() (include/linux/kvm_host.h, a walk of the gfn tree): a binary search
+ * of the slots sorted by base_gfn; the slot that holds gfn, or NULL. */
 static struct kvm_memory_slot *
 search_memslots(struct kvm_memslots *slots, gfn_t gfn)
 {
-	for (int i = 0; i < slots->used_slots; i++) {
-		struct kvm_memory_slot *slot = slots->slots[i];
+	int lo = 0, hi = slots->used_slots;
 
-		if (gfn >= slot->base_gfn && gfn < slot->base_gfn + slot->npages)
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		struct kvm_memory_slot *slot = slots->slots[mid];
+
+		if (gfn < slot->base_gfn)
+			hi = mid;
+		else if (gfn >= slot->base_gfn + slot->npages)
+			lo = mid + 1;
+		else
 			return slot;
 	}
 	return NULL;

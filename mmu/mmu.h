@@ -22,10 +22,12 @@
 #include "sim/core/ptpool.h"
 #include "sim/core/sched.h"
 
-/* kvmsim's own limits, not the kernel's: include/linux/kvm_host.h (ColinIanKing/linux-next at
- * a66ec810) defines KVM_USER_MEM_SLOTS as SHRT_MAX less the arch's internal slots. */
+/* kvmsim's own limits, not the kernel's: x86 sizes KVM_MAX_VCPUS by CONFIG_KVM_MAX_NR_VCPUS, and
+ * include/linux/kvm_host.h (ColinIanKing/linux-next at a66ec810) defines KVM_USER_MEM_SLOTS as
+ * SHRT_MAX less the arch's 3 internal slots (32764); kvmsim's machines use 2 memslots plus one
+ * stack slot per vCPU (workloads/abi.h). */
 #define KVM_MAX_VCPUS 64
-#define KVM_USER_MEM_SLOTS 32
+#define KVM_USER_MEM_SLOTS 128
 #define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
 
 /* KVM_SET_USER_MEMORY_REGION2 flags (include/uapi/linux/kvm.h) and internal slot flags. */

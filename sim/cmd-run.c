@@ -9,6 +9,7 @@
 #include "sim/core/outfile.h"
 #include "sim/report/stats.h"
 #include "sim/trace/replay.h"
+#include "sim/vmm/image.h"
 #include "sim/vmm/vmm.h"
 #include "workloads/abi.h"
 #include "workloads/workloads.h"
@@ -18,12 +19,17 @@ typedef struct {
 	gchar *mem;
 	gint64 seed;
 	gchar *host_events;
+	gint64 host_events_every;
+	gchar *host_events_on;
 	gint64 quantum;
 	gint64 max_insns;
 	gchar *policy;
 	gchar *log_path;
 	gchar *stats_path;
 	gchar *record_path;
+	gchar *console_path;
+	gchar *guest_path;
+	gchar *arg;
 	gchar **params;
 	gchar **rest;
 } RunOptions;
@@ -34,25 +40,63 @@ run_options_clear(RunOptions *o)
 {
 	g_free(o->mem);
 	g_free(o->host_events);
+	g_free(o->host_events_on);
 	g_free(o->policy);
 	g_free(o->log_path);
 	g_free(o->stats_path);
 	g_free(o->record_path);
+	g_free(o->console_path);
+	g_free(o->guest_path);
+	g_free(o->arg);
 	g_strfreev(o->params);
 	g_strfreev(o->rest);
 }
 
-/* Turn the options into a machine configuration; a usage error message otherwise. */
+/*
+ * Turn the options into a machine configuration; a usage error message otherwise. A --guest
+ * image is read into *out_image (the configuration points into it).
+ */
 static gboolean
-make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **error)
+make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **out_image,
+	    GError **error)
 {
-	if (!o->rest || !o->rest[0] || o->rest[1]) {
+	if (o->guest_path) {
+		gchar *bytes;
+		gsize size;
+
+		if (o->rest && o->rest[0]) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+				    "run takes a WORKLOAD or --guest FILE, not both");
+			return FALSE;
+		}
+		if (!g_file_get_contents(o->guest_path, &bytes, &size, error)) {
+			g_prefix_error(error, "--guest: ");
+			return FALSE;
+		}
+		*out_image = g_bytes_new_take(bytes, size);
+		SimImageLayout layout;
+
+		if (!sim_image_layout((const guint8 *)bytes, size, &layout, error)) {
+			g_prefix_error(error, "--guest %s: ", o->guest_path);
+			return FALSE;
+		}
+		cfg->workload = "guest";
+		cfg->guest_path = o->guest_path;
+		cfg->image = g_bytes_get_data(*out_image, &cfg->image_size);
+	} else if (!o->rest || !o->rest[0] || o->rest[1]) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-			    "run takes exactly one WORKLOAD (see kvmsim list)");
+			    "run takes exactly one WORKLOAD (see kvmsim list) or --guest FILE");
+		return FALSE;
+	} else {
+		cfg->workload = o->rest[0];
+	}
+	if (o->arg && strlen(o->arg) >= KVMSIM_ARG_MAX) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--arg: %zu bytes, at most %llu", strlen(o->arg), KVMSIM_ARG_MAX - 1);
 		return FALSE;
 	}
-	cfg->workload = o->rest[0];
-	if (!kvmsim_workload_lookup(cfg->workload)) {
+	cfg->arg = o->arg;
+	if (!o->guest_path && !kvmsim_workload_lookup(cfg->workload)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
 			    "unknown workload '%s' (see kvmsim list)", cfg->workload);
 		return FALSE;
@@ -91,15 +135,29 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **
 		return FALSE;
 	}
 	cfg->seed = (guint64)o->seed;
-	if (o->quantum < 1 || o->max_insns < 1) {
+	if (o->quantum < 1 || (o->max_insns < 1 && o->max_insns != G_MININT64)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--quantum and --max-insns must be positive");
 		return FALSE;
 	}
 	cfg->quantum = (guint64)o->quantum;
-	cfg->max_insns = (guint64)o->max_insns;
+	/* not given: 0, the default scaled to --mem */
+	cfg->max_insns = o->max_insns == G_MININT64 ? 0 : (guint64)o->max_insns;
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
 		return FALSE;
+	if (o->host_events_every < 0 || o->host_events_every > (1ll << 32)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--host-events-every %" G_GINT64_FORMAT ": must be from 1 to 2^32 steps "
+			    "(0: the default)",
+			    o->host_events_every);
+		return FALSE;
+	}
+	cfg->host_event_interval = (guint64)o->host_events_every;
+	if (o->host_events_on &&
+	    !sim_vmm_parse_regions(o->host_events_on, &cfg->host_event_regions, error)) {
+		g_prefix_error(error, "--host-events-on: ");
+		return FALSE;
+	}
 	for (guint i = 0; o->params && o->params[i]; i++) {
 		g_auto(GStrv) kv = g_strsplit(o->params[i], "=", 2);
 		guint64 index, value = 0;
@@ -133,15 +191,18 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 {
 	const SimVmmConfig *cfg = sim_vmm_config(vmm);
 	const guint64 *v = sim_vmm_counters(vmm)->v;
-	g_autofree gchar *console = g_strstrip(g_strdup(sim_vmm_console(vmm)));
-	gchar *last_line = strrchr(console, '\n');
-
+	g_autofree gchar *console = g_strchomp(g_strdup(sim_vmm_console(vmm)));
+	g_auto(GStrv) lines = g_strsplit(console, "\n", -1);
 	g_autofree gchar *mem = g_format_size_full(cfg->mem_size, G_FORMAT_SIZE_IEC_UNITS);
 
-	printf("kvmsim run %s: %u vcpu%s, %s, seed %" G_GUINT64_FORMAT "\n", cfg->workload,
-	       cfg->nr_vcpus, cfg->nr_vcpus == 1 ? "" : "s", mem, cfg->seed);
+	printf("kvmsim run %s: %u vcpu%s, %s, seed %" G_GUINT64_FORMAT "\n",
+	       cfg->guest_path ? cfg->guest_path : cfg->workload, cfg->nr_vcpus,
+	       cfg->nr_vcpus == 1 ? "" : "s", mem, cfg->seed);
+	/* the whole console: the verdict's line ends with the first line, the others follow */
 	printf("  guest      %s%s%s\n", sim_guest_result_name(sim_vmm_guest_result(vmm)),
-	       *console ? ": " : "", last_line ? last_line + 1 : console);
+	       *console ? ": " : "", *console ? lines[0] : "");
+	for (guint i = 1; *console && lines[i]; i++)
+		printf("             %s\n", lines[i]);
 	if (sim_vmm_error(vmm))
 		printf("  error      %s\n", sim_vmm_error(vmm));
 	printf("  exits      ept_violation %" G_GUINT64_FORMAT ", io %" G_GUINT64_FORMAT
@@ -169,7 +230,8 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 int
 kvmsim_cmd_run(int argc, char **argv)
 {
-	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = 1ll << 32 };
+	g_autoptr(GBytes) image = NULL;
+	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = G_MININT64 };
 	const GOptionEntry entries[] = {
 		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (1-64, default 2)",
 		  "N" },
@@ -179,12 +241,24 @@ kvmsim_cmd_run(int argc, char **argv)
 		  "S" },
 		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o.host_events,
 		  "Host mm events on guest memory, e.g. migrate=500,dontneed=20,age=50", "KIND=COUNT,..." },
+		{ "host-events-every", 0, 0, G_OPTION_ARG_INT64, &o.host_events_every,
+		  "Mean logical steps between two host events (default: 8 per page of --mem, "
+		  "divided among the events)", "STEPS" },
+		{ "host-events-on", 0, 0, G_OPTION_ARG_STRING, &o.host_events_on,
+		  "Where host events land: image, stacks, data, comma separated (default all)",
+		  "REGION,..." },
 		{ "quantum", 0, 0, G_OPTION_ARG_INT64, &o.quantum,
 		  "Instructions a vCPU runs before it is preempted (default 10000)", "INSNS" },
 		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
-		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32)", "N" },
+		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
+		  "byte of --mem)", "N" },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
 		  "Scheduling policy: random (default) or round-robin", "POLICY" },
+		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o.guest_path,
+		  "Run this program instead of a built-in workload: a static ELF64 or a flat binary "
+		  "(docs/guests.md)", "FILE" },
+		{ "arg", 0, 0, G_OPTION_ARG_STRING, &o.arg,
+		  "A string the guest reads (params->arg_gpa, guest_arg())", "STRING" },
 		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.params,
 		  "Workload parameter INDEX (0-7) = VALUE, e.g. stress rounds: 0=4 (repeatable)",
 		  "INDEX=VALUE" },
@@ -192,12 +266,15 @@ kvmsim_cmd_run(int argc, char **argv)
 		  "FILE" },
 		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o.stats_path, "Write JSON stats to FILE",
 		  "FILE" },
+		{ "console", 0, 0, G_OPTION_ARG_FILENAME, &o.console_path,
+		  "Write what the guest printed on its console to FILE", "FILE" },
 		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o.record_path,
 		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "WORKLOAD" },
 		{ NULL },
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("WORKLOAD - run a built-in workload");
+	g_autoptr(GOptionContext) ctx =
+		g_option_context_new("WORKLOAD|--guest FILE - run a built-in workload or your own");
 	g_autoptr(GError) error = NULL;
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
 	SimPolicy policy;
@@ -213,7 +290,7 @@ kvmsim_cmd_run(int argc, char **argv)
 		run_options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}
-	if (!make_config(&o, &cfg, &policy, &error)) {
+	if (!make_config(&o, &cfg, &policy, &image, &error)) {
 		run_options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}
@@ -223,14 +300,20 @@ kvmsim_cmd_run(int argc, char **argv)
 
 	sim_sched_set_policy(sched, policy);
 	/* output paths are checked before the run, so a bad one costs nothing and leaves nothing */
-	SimOutFile stats_out = { 0 }, record_probe = { 0 };
+	SimOutFile stats_out = { 0 }, record_probe = { 0 }, console_out = { 0 };
 
 	if (o.stats_path && !sim_outfile_open(&stats_out, o.stats_path, &error)) {
 		run_options_clear(&o);
 		return kvmsim_usage_error("--stats %s", error->message);
 	}
+	if (o.console_path && !sim_outfile_open(&console_out, o.console_path, &error)) {
+		sim_outfile_abort(&stats_out);
+		run_options_clear(&o);
+		return kvmsim_usage_error("--console %s", error->message);
+	}
 	if (o.record_path && !sim_outfile_open(&record_probe, o.record_path, &error)) {
 		sim_outfile_abort(&stats_out);
+		sim_outfile_abort(&console_out);
 		run_options_clear(&o);
 		return kvmsim_usage_error("--record %s", error->message);
 	}
@@ -242,6 +325,7 @@ kvmsim_cmd_run(int argc, char **argv)
 	if (o.log_path) {
 		if (!sim_log_open_file(log, o.log_path, &error)) {
 			sim_outfile_abort(&stats_out);
+			sim_outfile_abort(&console_out);
 			run_options_clear(&o);
 			return kvmsim_usage_error("--log %s", error->message);
 		}
@@ -252,6 +336,7 @@ kvmsim_cmd_run(int argc, char **argv)
 	if (!vmm) {
 		sim_log_abandon(log);
 		sim_outfile_abort(&stats_out);
+		sim_outfile_abort(&console_out);
 		fprintf(stderr, "kvmsim: error: cannot build the machine: %s\n", error->message);
 		run_options_clear(&o);
 		return KVMSIM_EXIT_FAIL;
@@ -277,6 +362,14 @@ kvmsim_cmd_run(int argc, char **argv)
 		fputs(json, stats_out.fp);
 		if (!sim_outfile_commit(&stats_out, &error)) {
 			fprintf(stderr, "kvmsim: error: --stats %s\n", error->message);
+			g_clear_error(&error);
+			status = KVMSIM_EXIT_FAIL;
+		}
+	}
+	if (o.console_path) {
+		fputs(sim_vmm_console(vmm), console_out.fp);
+		if (!sim_outfile_commit(&console_out, &error)) {
+			fprintf(stderr, "kvmsim: error: --console %s\n", error->message);
 			g_clear_error(&error);
 			status = KVMSIM_EXIT_FAIL;
 		}

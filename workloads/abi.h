@@ -6,13 +6,20 @@
  *
  * Guest-physical layout (the guest runs flat: guest-virtual = guest-physical):
  *
- *   [0, KVMSIM_BOOT_SIZE)                      memslot 0 "boot": boot parameters, image, stacks
+ *   [0, KVMSIM_BOOT_SIZE)                      memslot 0 "boot": boot parameters, --arg, image
  *     KVMSIM_BOOT_PARAMS_GPA                   struct kvmsim_boot_params (one page)
- *     KVMSIM_IMAGE_GPA                         the workload's flat binary; entry at its first byte
- *                                              (the rest of KVMSIM_IMAGE_MAX reads as zero: .bss)
- *     KVMSIM_STACKS_GPA + i * STACK_SIZE       vCPU i's stack (grows down from the next one's base)
+ *     KVMSIM_ARG_GPA                           the --arg string, NUL-terminated (params->arg_gpa)
+ *     [KVMSIM_IMAGE_GPA, KVMSIM_IMAGE_END)     the program: a flat binary entered at its first
+ *                                              byte, or an ELF's PT_LOAD segments entered at
+ *                                              e_entry; .text, .data and .bss (zero at boot,
+ *                                              not in the file)
  *   [KVMSIM_RAM_GPA, KVMSIM_RAM_GPA + mem)     memslot 1 "ram": the data region (--mem)
  *   [KVMSIM_MMIO_GPA, + KVMSIM_MMIO_SIZE)      no memslot: the VMM's test device (MMIO exits)
+ *   KVMSIM_STACK_GPA(i)                        memslot 2 + i: vCPU i's stack, KVMSIM_STACK_SIZE
+ *                                              bytes; the KVMSIM_STACK_GUARD bytes below it are in
+ *                                              no memslot, so an overflow faults (is reported)
+ *
+ * Host events (--host-events) act on all of it; dontneed drops pages of the data region only.
  */
 #ifndef KVMSIM_WORKLOADS_ABI_H
 #define KVMSIM_WORKLOADS_ABI_H
@@ -24,10 +31,16 @@
 #define KVMSIM_BOOT_GPA 0x0ull
 #define KVMSIM_BOOT_SIZE 0x400000ull /* 4 MiB */
 #define KVMSIM_BOOT_PARAMS_GPA 0x1000ull
+#define KVMSIM_ARG_GPA 0x2000ull
+#define KVMSIM_ARG_MAX 0x10000ull /* 64 KiB with the NUL */
 #define KVMSIM_IMAGE_GPA 0x100000ull
-#define KVMSIM_IMAGE_MAX 0x40000ull /* 256 KiB */
-#define KVMSIM_STACKS_GPA 0x200000ull
-#define KVMSIM_STACK_SIZE 0x4000ull /* 16 KiB per vCPU */
+#define KVMSIM_IMAGE_END KVMSIM_BOOT_SIZE
+#define KVMSIM_IMAGE_MAX (KVMSIM_IMAGE_END - KVMSIM_IMAGE_GPA) /* 3 MiB, .bss included */
+#define KVMSIM_STACKS_GPA 0x100000000ull /* 4 GiB: above the largest data region and MMIO */
+#define KVMSIM_STACK_SIZE 0x10000ull     /* 64 KiB per vCPU */
+#define KVMSIM_STACK_GUARD 0x10000ull    /* unmapped below each stack */
+#define KVMSIM_STACK_GPA(i) (KVMSIM_STACKS_GPA + (i) * (KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE) + \
+			     KVMSIM_STACK_GUARD)
 #define KVMSIM_MAX_VCPUS 64
 
 #define KVMSIM_RAM_GPA 0x400000ull
@@ -67,6 +80,8 @@ struct kvmsim_boot_params {
 	uint64_t barrier_count;
 	uint64_t barrier_generation;
 	uint64_t shared[16];
+	uint64_t arg_gpa;    /* the --arg string (NUL-terminated, empty if none) */
+	uint64_t arg_size;   /* its length without the NUL */
 };
 
 #endif

@@ -12,11 +12,11 @@ struct SimHostEvents {
 	GRand *rng;
 	GArray *plan;          /* SimHostEventKind, in the order they will happen */
 	GArray *done;          /* SimHostEvent, as they happened */
-	guint64 hva;
-	guint64 pages;
-	guint64 drop_hva;
-	guint64 drop_pages;
+	GArray *targets;       /* SimHostEventTarget */
+	gboolean droppable;    /* some target is */
 	guint64 mean_interval;
+	SimWaitFn guest_done;
+	gpointer guest_data;
 };
 
 static const char *const kind_names[SIM_HOST_NR_KINDS] = { "migrate", "dontneed", "age" };
@@ -85,8 +85,9 @@ sim_host_events_total(const SimHostEventCounts *counts)
 
 /* The plan of events in a seeded order, with an RNG stream of its own. */
 SimHostEvents *
-sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts, guint64 hva,
-		    guint64 size, guint64 drop_hva, guint64 drop_size, guint64 mean_interval)
+sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts,
+		    const SimHostEventTarget *targets, guint nr_targets, guint64 mean_interval,
+		    SimWaitFn guest_done, gpointer data)
 {
 	SimHostEvents *ev = g_new0(SimHostEvents, 1);
 	/* a stream of its own, so adding host events never shifts the scheduler's choices */
@@ -94,11 +95,13 @@ sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts, g
 
 	ev->mm = mm;
 	ev->rng = g_rand_new_with_seed_array(key, 3);
-	ev->hva = hva;
-	ev->pages = size / SIM_PAGE_SIZE;
-	ev->drop_hva = drop_hva;
-	ev->drop_pages = drop_size / SIM_PAGE_SIZE;
+	ev->targets = g_array_new(FALSE, FALSE, sizeof(SimHostEventTarget));
+	g_array_append_vals(ev->targets, targets, nr_targets);
+	for (guint i = 0; i < nr_targets; i++)
+		ev->droppable |= targets[i].droppable;
 	ev->mean_interval = MAX(mean_interval, 1);
+	ev->guest_done = guest_done;
+	ev->guest_data = data;
 	ev->plan = g_array_new(FALSE, FALSE, sizeof(SimHostEventKind));
 	ev->done = g_array_new(FALSE, FALSE, sizeof(SimHostEvent));
 	for (guint k = 0; k < SIM_HOST_NR_KINDS; k++)
@@ -127,15 +130,38 @@ sim_host_events_free(SimHostEvents *ev)
 	g_rand_free(ev->rng);
 	g_array_free(ev->plan, TRUE);
 	g_array_free(ev->done, TRUE);
+	g_array_free(ev->targets, TRUE);
 	g_free(ev);
 }
 
+/*
+ * A page picked uniformly among the pages that hold a frame of their own in the targets (only the
+ * droppable ones if only_droppable), in O(targets); 0 if there is none.
+ */
 static guint64
-random_page(SimHostEvents *ev, guint64 base, guint64 pages)
+pick_page(SimHostEvents *ev, gboolean only_droppable)
 {
-	guint64 page = ((guint64)g_rand_int(ev->rng) << 32 | g_rand_int(ev->rng)) % pages;
+	guint64 total = 0;
 
-	return base + page * SIM_PAGE_SIZE;
+	for (guint i = 0; i < ev->targets->len; i++) {
+		const SimHostEventTarget *t = &g_array_index(ev->targets, SimHostEventTarget, i);
+
+		if (t->droppable || !only_droppable)
+			total += sim_mm_nr_resident(ev->mm, t->hva);
+	}
+	if (!total)
+		return 0;
+	guint64 pick = ((guint64)g_rand_int(ev->rng) << 32 | g_rand_int(ev->rng)) % total;
+
+	for (guint i = 0;; i++) {
+		const SimHostEventTarget *t = &g_array_index(ev->targets, SimHostEventTarget, i);
+		guint64 n = t->droppable || !only_droppable ?
+				    sim_mm_nr_resident(ev->mm, t->hva) : 0;
+
+		if (pick < n)
+			return sim_mm_resident_page(ev->mm, t->hva, pick);
+		pick -= n;
+	}
 }
 
 /* Whether the host page at hva has a frame a migration could move (not the zero page). */
@@ -147,20 +173,11 @@ migratable(SimHostEvents *ev, guint64 hva)
 	return pfn != SIM_PFN_NONE && pfn != SIM_ZERO_PFN;
 }
 
-/* A page with a host mapping to migrate: a random start, then the next migratable page; 0 if
- * there is none yet. */
-static guint64
-present_page(SimHostEvents *ev)
+/* Has the guest ended (or the run failed)? Events after that would race nothing. */
+static gboolean
+guest_done(SimHostEvents *ev)
 {
-	guint64 start = random_page(ev, ev->hva, ev->pages);
-
-	for (guint64 i = 0; i < ev->pages; i++) {
-		guint64 hva = ev->hva + ((start - ev->hva) / SIM_PAGE_SIZE + i) % ev->pages * SIM_PAGE_SIZE;
-
-		if (migratable(ev, hva))
-			return hva;
-	}
-	return 0;
+	return sim_sched_failed(ev->sched) || (ev->guest_done && ev->guest_done(ev->guest_data));
 }
 
 /* Carry out one event on the mm (shared by the generator and trace replay). */
@@ -185,39 +202,33 @@ static void
 sleep_and_perform(SimHostEvents *ev, SimHostEvent *e)
 {
 	sim_sleep_until(ev->sched, e->at);
-	if (e->kind == SIM_HOST_MIGRATE) {
-		e->hva = present_page(ev);
-		if (!e->hva) /* nothing mapped yet: a migration that finds nothing to do */
-			e->hva = random_page(ev, ev->hva, ev->pages);
-	} else if (e->kind == SIM_HOST_DONTNEED) {
-		e->hva = random_page(ev, ev->drop_hva, ev->drop_pages);
-	} else {
-		e->hva = random_page(ev, ev->hva, ev->pages);
-	}
+	/* the guest ended while the actor slept: the wake-up stays in the record (a replay
+	 * sleeps as long) with no page to act on */
+	e->hva = guest_done(ev) ? 0 : pick_page(ev, e->kind == SIM_HOST_DONTNEED);
 	g_array_append_val(ev->done, *e);
 	sim_host_event_perform(ev->mm, e);
 }
 
 /*
- * Every planned event after a seeded delay. A migration planned before the guest mapped any
- * memory is tried again a while later (each try is recorded, so a replay sleeps as often).
+ * Every planned event after a seeded delay, until the guest ends. A migration planned before the
+ * guest wrote any memory is tried again a while later (each try is recorded, so a replay sleeps
+ * as often).
  */
 static void
 host_events_actor(SimActor *actor, gpointer data)
 {
 	SimHostEvents *ev = data;
 
-	for (guint i = 0; i < ev->plan->len && !sim_sched_failed(ev->sched); i++) {
+	for (guint i = 0; i < ev->plan->len && !guest_done(ev); i++) {
 		SimHostEvent e = { g_array_index(ev->plan, SimHostEventKind, i), 0, SIM_PAGE_SIZE, 0 };
 		guint64 delay = (guint64)g_rand_double_range(ev->rng, 0, 2.0 * ev->mean_interval);
 
-		if (e.kind == SIM_HOST_DONTNEED && !ev->drop_pages)
+		if (e.kind == SIM_HOST_DONTNEED && !ev->droppable)
 			continue;
 		e.at = sim_sched_now(ev->sched) + delay + 1;
 		sleep_and_perform(ev, &e);
 		for (guint tries = 0; e.kind == SIM_HOST_MIGRATE && tries < 64 &&
-				      !migratable(ev, e.hva) &&
-				      !sim_sched_failed(ev->sched); tries++) {
+				      !migratable(ev, e.hva) && !guest_done(ev); tries++) {
 			e.at = sim_sched_now(ev->sched) + ev->mean_interval;
 			sleep_and_perform(ev, &e);
 		}

@@ -30,19 +30,28 @@ guint sim_host_events_total(const SimHostEventCounts *counts);
 
 typedef struct SimHostEvents SimHostEvents;
 
+/* One mapping of the VMM's guest memory that host events act on. */
+typedef struct {
+	guint64 hva;        /* any address inside the mapping (sim_mm_mmap_anon()) */
+	gboolean droppable; /* dontneed may drop its pages: the guest accepts zeros there */
+} SimHostEventTarget;
+
 /*
- * Events over the pages of [hva, hva + size); dontneed only on [drop_hva, drop_hva + drop_size)
- * (memory the guest treats as droppable). Between two events the actor sleeps a seeded-random
- * number of logical steps with mean mean_interval.
+ * Events on the pages of the target mappings, each on a page picked uniformly among those that
+ * hold a frame of their own at that moment (sim_mm_nr_resident()); dontneed only on droppable
+ * targets. Between two events the actor sleeps a seeded-random number of logical steps with mean
+ * mean_interval. Once guest_done(data) holds, the actor stops: events after the guest has ended
+ * would race nothing.
  */
 SimHostEvents *sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts,
-				   guint64 hva, guint64 size, guint64 drop_hva, guint64 drop_size,
-				   guint64 mean_interval);
+				   const SimHostEventTarget *targets, guint nr_targets,
+				   guint64 mean_interval, SimWaitFn guest_done, gpointer data);
 void sim_host_events_free(SimHostEvents *events);
 SimActor *sim_host_events_start(SimHostEvents *events, SimSched *sched);
 
 /* One event as it happened: the actor slept until step at, then acted on hva (0: no page to act
- * on). Replaying sleep-then-act with these values reproduces the run. */
+ * on, or the guest had ended meanwhile). Replaying sleep-then-act with these values reproduces
+ * the run. */
 typedef struct {
 	SimHostEventKind kind;
 	guint64 hva;

@@ -137,14 +137,22 @@ storage_of(const SimHostMem *hm, SimPfn pfn)
 	return hm->arena + (pfn - SIM_PFN_BASE) * SIM_PAGE_SIZE;
 }
 
-/* The RAM window that holds gpa, or NULL. */
+/* The RAM window that holds gpa, or NULL: a binary search (windows are sorted and disjoint; a
+ * machine has one per vCPU stack). */
 static RamWindow *
 window_of(const SimHostMem *hm, guint64 gpa)
 {
-	for (guint i = 0; i < hm->windows->len; i++) {
-		RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
+	guint lo = 0, hi = hm->windows->len;
 
-		if (gpa >= w->gpa && gpa - w->gpa < w->size)
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		RamWindow *w = &g_array_index(hm->windows, RamWindow, mid);
+
+		if (gpa < w->gpa)
+			hi = mid;
+		else if (gpa - w->gpa >= w->size)
+			lo = mid + 1;
+		else
 			return w;
 	}
 	return NULL;

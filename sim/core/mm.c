@@ -21,12 +21,14 @@ typedef struct {
 	SimPfn pfn;
 	guint8 flags;
 	guint32 frames;  /* frames mapped here so far: the current one is the frames-th */
+	guint32 resident; /* 1 + this page's place in its VMA's resident list, 0 if not on it */
 } HostPte;
 
 typedef struct {
 	guint64 start;
 	guint64 end;
 	HostPte *ptes;
+	GArray *resident; /* guint32 page indices of the pages holding a frame of their own */
 } Vma;
 
 typedef struct {
@@ -68,8 +70,10 @@ sim_mm_free(SimMm *mm)
 {
 	if (!mm)
 		return;
-	for (guint i = 0; i < mm->vmas->len; i++)
+	for (guint i = 0; i < mm->vmas->len; i++) {
 		g_free(g_array_index(mm->vmas, Vma, i).ptes);
+		g_array_free(g_array_index(mm->vmas, Vma, i).resident, TRUE);
+	}
 	g_array_free(mm->vmas, TRUE);
 	g_array_free(mm->notifiers, TRUE);
 	g_free(mm);
@@ -92,7 +96,8 @@ sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)
 			    "mmap size %" G_GUINT64_FORMAT " is not a multiple of 4 KiB", size);
 		return FALSE;
 	}
-	Vma vma = { mm->next_hva, mm->next_hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE) };
+	Vma vma = { mm->next_hva, mm->next_hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
+		    g_array_new(FALSE, FALSE, sizeof(guint32)) };
 
 	g_array_append_val(mm->vmas, vma);
 	mm->next_hva = (vma.end + (4ull << 20)) & ~((2ull << 20) - 1);
@@ -126,24 +131,79 @@ sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
 		if (vma->start < hva)
 			pos = i + 1;
 	}
-	Vma vma = { hva, hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE) };
+	Vma vma = { hva, hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
+		    g_array_new(FALSE, FALSE, sizeof(guint32)) };
 
 	g_array_insert_val(mm->vmas, pos, vma);
 	mm->next_hva = MAX(mm->next_hva, (vma.end + (4ull << 20)) & ~((2ull << 20) - 1));
 	return TRUE;
 }
 
-/* The PTE slot for hva, or NULL if no VMA ever covered it. */
-static HostPte *
-pte_of(const SimMm *mm, guint64 hva)
+/* The VMA that covers (or once covered) hva, or NULL. */
+static Vma *
+vma_of(const SimMm *mm, guint64 hva)
 {
 	for (guint i = 0; i < mm->vmas->len; i++) {
 		Vma *vma = &g_array_index(mm->vmas, Vma, i);
 
 		if (hva >= vma->start && hva < vma->end)
-			return &vma->ptes[(hva - vma->start) / SIM_PAGE_SIZE];
+			return vma;
 	}
 	return NULL;
+}
+
+/* The PTE slot for hva, or NULL if no VMA ever covered it. */
+static HostPte *
+pte_of(const SimMm *mm, guint64 hva)
+{
+	Vma *vma = vma_of(mm, hva);
+
+	return vma ? &vma->ptes[(hva - vma->start) / SIM_PAGE_SIZE] : NULL;
+}
+
+/* The page at hva now holds a frame of its own: put it on its VMA's resident list. */
+static void
+resident_add(SimMm *mm, HostPte *pte, guint64 hva)
+{
+	Vma *vma = vma_of(mm, hva);
+	guint32 index = (guint32)((hva - vma->start) / SIM_PAGE_SIZE);
+
+	if (pte->resident)
+		return;
+	g_array_append_val(vma->resident, index);
+	pte->resident = vma->resident->len;
+}
+
+/* The page at hva lost its frame: the last page on the list takes its place there. */
+static void
+resident_remove(SimMm *mm, HostPte *pte, guint64 hva)
+{
+	if (!pte->resident)
+		return;
+	Vma *vma = vma_of(mm, hva);
+	guint32 last = g_array_index(vma->resident, guint32, vma->resident->len - 1);
+
+	g_array_index(vma->resident, guint32, pte->resident - 1) = last;
+	vma->ptes[last].resident = pte->resident;
+	g_array_set_size(vma->resident, vma->resident->len - 1);
+	pte->resident = 0;
+}
+
+guint64
+sim_mm_nr_resident(const SimMm *mm, guint64 hva)
+{
+	Vma *vma = vma_of(mm, hva);
+
+	return vma ? vma->resident->len : 0;
+}
+
+guint64
+sim_mm_resident_page(const SimMm *mm, guint64 hva, guint64 index)
+{
+	Vma *vma = vma_of(mm, hva);
+
+	g_return_val_if_fail(vma && index < vma->resident->len, 0);
+	return vma->start + (guint64)g_array_index(vma->resident, guint32, index) * SIM_PAGE_SIZE;
 }
 
 gboolean
@@ -201,6 +261,7 @@ pte_install(SimMm *mm, HostPte *pte, guint64 hva, SimPfn pfn)
 {
 	pte->pfn = pfn;
 	pte->frames++;
+	resident_add(mm, pte, hva & ~(guint64)(SIM_PAGE_SIZE - 1));
 	sim_frame_set_mapping(mm->hm, pfn, hva & ~(guint64)(SIM_PAGE_SIZE - 1), pte->frames);
 }
 
@@ -462,6 +523,7 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 		/* zap_present_ptes(): the zero page has no page to put */
 		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN)
 			g_array_append_val(pfns, pte->pfn);
+		resident_remove(mm, pte, hva);
 		pte->flags = unmap ? PTE_UNMAPPED : 0;
 		pte->pfn = 0;
 	}

@@ -69,6 +69,13 @@ SimPfn sim_mm_lookup(const SimMm *mm, guint64 hva);
 /* The host page a frame was last mapped at and which of that page's frames it was (1 for the
  * first): a name for a frame that does not depend on allocation order ("0x7f0000005000#2"). */
 gboolean sim_mm_frame_tag(const SimMm *mm, SimPfn pfn, guint64 *out_hva, guint *out_nth);
+/*
+ * The pages of the mapping that covers hva which hold a frame of their own (written since they
+ * were last dropped; not the zero page): how many, and the index-th of them, in O(1), in an order
+ * that depends only on the run. What host events pick from.
+ */
+guint64 sim_mm_nr_resident(const SimMm *mm, guint64 hva);
+guint64 sim_mm_resident_page(const SimMm *mm, guint64 hva, guint64 index);
 /* Is hva inside a mapping? */
 gboolean sim_mm_mapped(const SimMm *mm, guint64 hva);
 

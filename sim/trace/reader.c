@@ -372,7 +372,11 @@ read_workload(Reader *r, xmlNode *node)
 	TraceNearest near;
 
 	t->workload = attr(node, "name");
-	if (!kvmsim_workload_lookup(t->workload)) {
+	t->guest = attr(node, "guest");
+	t->image_sha256 = attr(node, "image-sha256");
+	t->arg = attr(node, "arg");
+	t->workload_line = xmlGetLineNo(node);
+	if (!t->guest && !kvmsim_workload_lookup(t->workload)) {
 		trace_nearest_init(&near, t->workload);
 		for (gsize i = 0; i < n; i++)
 			trace_nearest_add(&near, all[i].name);

@@ -37,7 +37,8 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 					 G_GUINT64_FORMAT " bytes, seed %" G_GUINT64_FORMAT
 					 ", quantum %" G_GUINT64_FORMAT ", host events %s.\n"
 					 "     Replay it with: kvmsim replay FILE ", KVMSIM_VERSION,
-					 cfg->workload, cfg->nr_vcpus, cfg->mem_size, cfg->seed,
+					 cfg->guest_path ? cfg->guest_path : cfg->workload,
+					 cfg->nr_vcpus, cfg->mem_size, cfg->seed,
 					 cfg->quantum, events->len ? events->str : "none");
 	g_string_free(events, TRUE);
 	trace->kvmsim_version = g_strdup(KVMSIM_VERSION);
@@ -54,6 +55,9 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 		g_array_append_val(trace->memslots, ms);
 	}
 	trace->workload = g_strdup(cfg->workload);
+	trace->guest = cfg->guest_path ? g_canonicalize_filename(cfg->guest_path, NULL) : NULL;
+	trace->image_sha256 = g_strdup(sim_vmm_image_sha256(vmm));
+	trace->arg = g_strdup(cfg->arg);
 	memcpy(trace->params, cfg->params, sizeof(trace->params));
 
 	if (sim_vmm_host_events(vmm)) {

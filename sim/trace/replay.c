@@ -206,11 +206,47 @@ windows_of(const Trace *trace)
 	return merged;
 }
 
+/*
+ * The program of a --guest trace, read again from its file. A trace records the SHA-256 of the
+ * image it ran: a program rebuilt since takes other paths, so it is refused with both hashes
+ * rather than left to fail the replay somewhere without saying why.
+ */
+static GBytes *
+load_guest_image(const Trace *trace, GError **error)
+{
+	gchar *bytes;
+	gsize size;
+
+	if (!g_file_get_contents(trace->guest, &bytes, &size, error)) {
+		g_prefix_error(error, "%s:%u: <workload> guest: ", trace->path,
+			       trace->workload_line);
+		return NULL;
+	}
+	return g_bytes_new_take(bytes, size);
+}
+
+/* The program the machine was built with must be the one the trace recorded. */
+static gboolean
+check_image(const Trace *trace, SimVmm *vmm, GError **error)
+{
+	const char *built = sim_vmm_image_sha256(vmm);
+
+	if (!trace->image_sha256 || !built || strcmp(built, trace->image_sha256) == 0)
+		return TRUE;
+	g_set_error(error, TRACE_ERROR, TRACE_ERROR_SEMANTIC,
+		    "%s:%u: %s has SHA-256 %s, but the trace was recorded with image-sha256 %s: "
+		    "the program changed since (rebuilt?), so its run cannot replay",
+		    trace->path, trace->workload_line,
+		    trace->guest ? trace->guest : trace->workload, built, trace->image_sha256);
+	return FALSE;
+}
+
 /* The machine the trace describes. */
 static SimVmm *
 build_machine(const Trace *trace, SimSched *sched, GError **error)
 {
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+	g_autoptr(GBytes) image = NULL;
 	g_autoptr(GArray) windows = NULL;
 	g_autoptr(GArray) slots = g_array_new(FALSE, FALSE, sizeof(SimVmmMemslot));
 
@@ -224,6 +260,14 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 	if (trace->workload) {
 		cfg.workload = trace->workload;
 		cfg.mem_size = trace->mem;
+		cfg.arg = trace->arg;
+		if (trace->guest) {
+			image = load_guest_image(trace, error);
+			if (!image)
+				return NULL;
+			cfg.guest_path = trace->guest;
+			cfg.image = g_bytes_get_data(image, &cfg.image_size);
+		}
 	} else {
 		cfg.exit_level = TRUE;
 		cfg.workload = "exit-level";
@@ -244,6 +288,10 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 	if (!vmm) {
 		g_prefix_error(error, "%s:%u: cannot build the machine: ", trace->path,
 			       trace->memslots_line);
+		return NULL;
+	}
+	if (!check_image(trace, vmm, error)) {
+		sim_vmm_free(vmm);
 		return NULL;
 	}
 	return vmm;

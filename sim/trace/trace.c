@@ -88,6 +88,9 @@ trace_free(Trace *trace)
 	g_free(trace->kvmsim_version);
 	g_array_free(trace->memslots, TRUE);
 	g_free(trace->workload);
+	g_free(trace->guest);
+	g_free(trace->image_sha256);
+	g_free(trace->arg);
 	g_array_free(trace->events, TRUE);
 	g_array_free(trace->steps, TRUE);
 	g_array_free(trace->expects, TRUE);

@@ -124,6 +124,10 @@ typedef struct {
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */
 	gchar *workload;
+	gchar *guest;           /* the program of `run --guest FILE`: FILE, or NULL for a built-in */
+	gchar *image_sha256;    /* the SHA-256 of the program recorded, or NULL (not checked) */
+	gchar *arg;             /* the --arg string, or NULL */
+	guint workload_line;
 	guint64 params[8];
 	GArray *events;         /* TraceEvent, document order */
 	/* the schedule */

@@ -128,6 +128,12 @@ write_workload(FILE *fp, const Trace *t)
 		return;
 	fputs("  <workload", fp);
 	put_str(fp, "name", t->workload);
+	if (t->guest)
+		put_str(fp, "guest", t->guest);
+	if (t->image_sha256)
+		put_str(fp, "image-sha256", t->image_sha256);
+	if (t->arg)
+		put_str(fp, "arg", t->arg);
 	for (guint i = 0; i < G_N_ELEMENTS(t->params); i++) {
 		if (!t->params[i])
 			continue;

@@ -8,6 +8,7 @@
 #include "mmu/mmu.h"
 #include "sim/core/log.h"
 #include "sim/cpu/vcpu.h"
+#include "sim/vmm/image.h"
 #include "workloads/abi.h"
 #include "workloads/workloads.h"
 
@@ -23,6 +24,12 @@ struct SimVmm {
 	SimHostEvents *host_events;
 	guint64 boot_hva;
 	guint64 ram_hva;
+	guint64 stacks_hva;            /* one mapping for all stacks, a guard gap below each */
+	SimImageLayout layout;
+	gchar *image_sha256;
+	GBytes *image;                 /* the program (a copy: config.image points into it) */
+	gchar *guest_path;             /* copies of the configuration's strings */
+	gchar *arg;
 	GString *console;
 	SimGuestResult result;
 	guint64 mmio_scratch;
@@ -108,19 +115,17 @@ static const SimVcpuExitOps vmm_exit_ops = {
 	.hypercall = vmm_hypercall,
 };
 
-/* Anonymous memory for a memslot, registered with KVM_SET_USER_MEMORY_REGION2. */
+/* KVM_SET_USER_MEMORY_REGION2 of [gpa, gpa + size) onto the VMM's memory at hva. */
 static gboolean
-add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_hva,
-	    GError **error)
+set_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 hva, GError **error)
 {
-	if (!sim_hostmem_add_window(vmm->hm, gpa, size, error) ||
-	    !sim_mm_mmap_anon(vmm->mm, size, out_hva, error))
+	if (!sim_hostmem_add_window(vmm->hm, gpa, size, error))
 		return FALSE;
 	struct kvm_userspace_memory_region2 region = {
 		.slot = slot,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
-		.userspace_addr = *out_hva,
+		.userspace_addr = hva,
 	};
 	int r = kvm_set_memory_region(vmm->kvm, &region);
 
@@ -129,6 +134,31 @@ add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_h
 			    g_strerror(-r));
 		return FALSE;
 	}
+	return TRUE;
+}
+
+/* Anonymous memory for a memslot, registered with KVM_SET_USER_MEMORY_REGION2. */
+static gboolean
+add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_hva,
+	    GError **error)
+{
+	return sim_mm_mmap_anon(vmm->mm, size, out_hva, error) &&
+	       set_memslot(vmm, slot, gpa, size, *out_hva, error);
+}
+
+/* The vCPUs' stacks: one mapping, and a memslot per stack that leaves out the guard below it,
+ * so a stack overflow reaches no memory and is reported instead of corrupting a neighbour. */
+static gboolean
+add_stacks(SimVmm *vmm, GError **error)
+{
+	const guint64 stride = KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE;
+
+	if (!sim_mm_mmap_anon(vmm->mm, vmm->config.nr_vcpus * stride, &vmm->stacks_hva, error))
+		return FALSE;
+	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
+		if (!set_memslot(vmm, 2 + i, KVMSIM_STACK_GPA(i), KVMSIM_STACK_SIZE,
+				 vmm->stacks_hva + i * stride + KVMSIM_STACK_GUARD, error))
+			return FALSE;
 	return TRUE;
 }
 
@@ -158,10 +188,11 @@ vmm_write_guest(SimVmm *vmm, guint64 hva, const void *buf, gsize len, GError **e
 	return TRUE;
 }
 
-/* Boot parameters and the image, written through the VMM's own mapping. */
+/* Boot parameters, the --arg string and the image, written through the VMM's own mapping. */
 static gboolean
-load_guest(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
+load_guest(SimVmm *vmm, GError **error)
 {
+	const char *arg = vmm->config.arg ? vmm->config.arg : "";
 	struct kvmsim_boot_params params = {
 		.magic = KVMSIM_BOOT_MAGIC,
 		.nr_vcpus = vmm->config.nr_vcpus,
@@ -169,13 +200,23 @@ load_guest(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 		.ram_gpa = KVMSIM_RAM_GPA,
 		.ram_size = vmm->config.mem_size,
 		.seed = vmm->config.seed,
+		.arg_gpa = KVMSIM_ARG_GPA,
+		.arg_size = strlen(arg),
 	};
 
 	memcpy(params.params, vmm->config.params, sizeof(params.params));
-	return vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_BOOT_PARAMS_GPA, &params, sizeof(params),
-			       error) &&
-	       vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_IMAGE_GPA, wl->image, wl->image_size,
-			       error);
+	if (!vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_BOOT_PARAMS_GPA, &params, sizeof(params),
+			     error) ||
+	    !vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_ARG_GPA, arg, params.arg_size + 1, error))
+		return FALSE;
+	for (guint i = 0; i < vmm->layout.nr_segments; i++) {
+		const SimImageSegment *seg = &vmm->layout.segments[i];
+
+		if (seg->file_size && !vmm_write_guest(vmm, vmm->boot_hva + seg->gpa, seg->bytes,
+						       seg->file_size, error))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 /* The "hardware" of an exit-level machine: no CPU, so no TLB to flush and no CR3 to load. */
@@ -215,17 +256,59 @@ build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GE
 	return TRUE;
 }
 
+gboolean
+sim_vmm_parse_regions(const char *spec, guint *out, GError **error)
+{
+	static const char *const names[] = { "image", "stacks", "data" };
+	g_auto(GStrv) items = g_strsplit(spec, ",", -1);
+
+	*out = 0;
+	for (guint i = 0; items[i]; i++) {
+		guint k = 0;
+
+		while (k < G_N_ELEMENTS(names) && strcmp(items[i], names[k]) != 0)
+			k++;
+		if (k == G_N_ELEMENTS(names)) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "'%s' is not a region (image, stacks, data)", items[i]);
+			return FALSE;
+		}
+		*out |= 1u << k;
+	}
+	if (!*out) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "names no region (image, stacks, data)");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Has the guest ended: reported its result, or every vCPU halted or failed? */
+static gboolean
+guest_ended(gpointer data)
+{
+	SimVmm *vmm = data;
+	guint stopped = (guint)vmm->counters.v[SIM_CTR_EXITS_HLT];
+
+	if (vmm->result != SIM_GUEST_NONE)
+		return TRUE;
+	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
+		stopped += sim_vcpu_error(vmm->vcpus[i]) != NULL;
+	return stopped >= vmm->config.nr_vcpus;
+}
+
 /* A machine whose vCPUs run the guest on the CPU emulator. */
 static gboolean
-build_full_system(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
+build_full_system(SimVmm *vmm, GError **error)
 {
 	const SimVmmConfig *config = &vmm->config;
 
-	if (!build_host(vmm, KVMSIM_BOOT_SIZE + config->mem_size, &sim_vcpu_hw_ops, error))
+	if (!build_host(vmm, KVMSIM_BOOT_SIZE + config->mem_size +
+				     config->nr_vcpus * KVMSIM_STACK_SIZE, &sim_vcpu_hw_ops, error))
 		return FALSE;
 	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
 	    !add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva, error) ||
-	    !load_guest(vmm, wl, error))
+	    !add_stacks(vmm, error) || !load_guest(vmm, error))
 		return FALSE;
 	for (guint i = 0; i < config->nr_vcpus; i++) {
 		SimVcpu *vcpu = sim_vcpu_new(vmm->kvm, (int)i, &vmm_exit_ops, vmm, error);
@@ -235,9 +318,8 @@ build_full_system(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 		vmm->vcpus[i] = vcpu;
 		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
 			return FALSE;
-		sim_vcpu_set_entry(vcpu, KVMSIM_IMAGE_GPA,
-				   KVMSIM_STACKS_GPA + (i + 1) * KVMSIM_STACK_SIZE, i,
-				   KVMSIM_BOOT_PARAMS_GPA);
+		sim_vcpu_set_entry(vcpu, vmm->layout.entry, KVMSIM_STACK_GPA(i) + KVMSIM_STACK_SIZE,
+				   i, KVMSIM_BOOT_PARAMS_GPA);
 		sim_vcpu_set_limits(vcpu, config->quantum, config->max_insns);
 		sim_vcpu_start(vcpu, vmm->sched);
 	}
@@ -247,10 +329,23 @@ build_full_system(SimVmm *vmm, const KvmsimWorkload *wl, GError **error)
 		/* spread the events over ~8 steps per page of the data region: a touch run takes
 		 * more than that (~11 with 2 vCPUs), so the events land while the guest works */
 		guint64 span = config->mem_size / SIM_PAGE_SIZE * 8;
+		guint64 interval = config->host_event_interval ? config->host_event_interval :
+								  span / total;
+		guint regions = config->host_event_regions ? config->host_event_regions : ~0u;
+		/* all of the VMM's guest memory (or the regions asked for); only the data region
+		 * may be dropped, and the guest is told so (KVMSIM_BOOT_ZERO_OK): zeros in its
+		 * code, data or stack would break any program */
+		SimHostEventTarget targets[3];
+		guint n = 0;
 
+		if (regions & SIM_VMM_REGION_IMAGE)
+			targets[n++] = (SimHostEventTarget){ vmm->boot_hva, FALSE };
+		if (regions & SIM_VMM_REGION_STACKS)
+			targets[n++] = (SimHostEventTarget){ vmm->stacks_hva, FALSE };
+		if (regions & SIM_VMM_REGION_DATA)
+			targets[n++] = (SimHostEventTarget){ vmm->ram_hva, TRUE };
 		vmm->host_events = sim_host_events_new(vmm->mm, config->seed, &config->host_events,
-						       vmm->ram_hva, config->mem_size, vmm->ram_hva,
-						       config->mem_size, span / total);
+						       targets, n, interval, guest_ended, vmm);
 		sim_host_events_start(vmm->host_events, vmm->sched);
 	}
 	return TRUE;
@@ -296,6 +391,12 @@ build_exit_level(SimVmm *vmm, GError **error)
 	return TRUE;
 }
 
+guint64
+sim_vmm_default_max_insns(guint64 mem_size)
+{
+	return (1ull << 32) + 32 * mem_size;
+}
+
 /* Build the machine the configuration describes (full-system or exit-level). */
 SimVmm *
 sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
@@ -309,18 +410,28 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 			    config->workload);
 		return NULL;
 	}
-	if (wl && wl->image_size > KVMSIM_IMAGE_MAX) {
-		g_set_error(error, SIM_VMM_ERROR, 0, "image of %zu bytes exceeds %llu", wl->image_size,
-			    KVMSIM_IMAGE_MAX);
-		return NULL;
-	}
 	g_autoptr(SimVmm) vmm = g_new0(SimVmm, 1);
 
 	vmm->config = *config;
+	if (!config->exit_level) {
+		vmm->image = g_bytes_new(wl->image, wl->image_size);
+		vmm->config.image = g_bytes_get_data(vmm->image, &vmm->config.image_size);
+		vmm->config.guest_path = vmm->guest_path = g_strdup(config->guest_path);
+		vmm->config.arg = vmm->arg = g_strdup(config->arg);
+		if (!sim_image_layout(vmm->config.image, vmm->config.image_size, &vmm->layout,
+				      error)) {
+			g_prefix_error(error, "%s: ", config->guest_path ? config->guest_path :
+									   config->workload);
+			return NULL;
+		}
+		vmm->image_sha256 = sim_image_sha256(vmm->config.image, vmm->config.image_size);
+	}
+	if (!vmm->config.max_insns)
+		vmm->config.max_insns = sim_vmm_default_max_insns(config->mem_size);
 	vmm->sched = sched;
 	vmm->console = g_string_new(NULL);
 	if (config->exit_level ? !build_exit_level(vmm, error) :
-				 !build_full_system(vmm, wl, error))
+				 !build_full_system(vmm, error))
 		return NULL;
 	return g_steal_pointer(&vmm);
 }
@@ -341,6 +452,11 @@ sim_vmm_free(SimVmm *vmm)
 	if (vmm->console)
 		g_string_free(vmm->console, TRUE);
 	g_free(vmm->error);
+	g_free(vmm->image_sha256);
+	if (vmm->image)
+		g_bytes_unref(vmm->image);
+	g_free(vmm->guest_path);
+	g_free(vmm->arg);
 	g_free(vmm);
 }
 
@@ -364,6 +480,12 @@ SimGuestResult
 sim_vmm_guest_result(const SimVmm *vmm)
 {
 	return vmm->error ? SIM_GUEST_FAIL : vmm->result;
+}
+
+const char *
+sim_vmm_image_sha256(const SimVmm *vmm)
+{
+	return vmm->image_sha256;
 }
 
 const char *

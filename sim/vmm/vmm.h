@@ -39,11 +39,14 @@ typedef struct {
 	guint64 mem_size;              /* the RAM slot (data region), bytes */
 	guint64 seed;
 	guint64 quantum;               /* instructions per preemption quantum */
-	guint64 max_insns;             /* per-vCPU budget */
+	guint64 max_insns;             /* per-vCPU budget; 0: sim_vmm_default_max_insns() */
 	SimHostEventCounts host_events;
 	guint64 params[8];             /* workload parameters */
-	const guint8 *image;           /* a flat binary to run instead of the named workload */
+	const guint8 *image;           /* a program to run instead of the named workload: a flat
+					* binary or a static ELF64 (sim/vmm/image.h) */
 	gsize image_size;
+	const char *guest_path;        /* the file image was read from (for traces), or NULL */
+	const char *arg;               /* the --arg string the guest reads, or NULL */
 	/* An exit-level machine: no CPU emulation and no guest; its vCPUs take the exits a trace
 	 * gives them. It has these memslots, and RAM windows covering every range they will use. */
 	gboolean exit_level;
@@ -51,11 +54,31 @@ typedef struct {
 	guint nr_memslots;
 	const SimVmmWindow *windows;
 	guint nr_windows;
+	/* Host events: the mean number of logical steps between two (0: 8 per page of the data
+	 * region), and where they land (SIM_VMM_REGION_* bits; 0: all guest memory). */
+	guint64 host_event_interval;
+	guint host_event_regions;
 } SimVmmConfig;
 
+/* The parts of a full-system machine's guest memory host events may act on. */
+#define SIM_VMM_REGION_IMAGE (1u << 0)  /* memslot 0: boot parameters, --arg, the program */
+#define SIM_VMM_REGION_STACKS (1u << 1) /* the vCPUs' stacks */
+#define SIM_VMM_REGION_DATA (1u << 2)   /* memslot 1: the data region (dontneed only here) */
+/* "image,stacks,data" and any part of it: the SIM_VMM_REGION_* bits; FALSE if a name is unknown. */
+gboolean sim_vmm_parse_regions(const char *spec, guint *out, GError **error);
+
 #define SIM_VMM_CONFIG_INIT                                                                        \
-	{ "touch", 2, 64ull << 20, 1, 10000, 1ull << 32, { { 0 } }, { 0 }, NULL, 0, FALSE, NULL, 0,  \
-	  NULL, 0 }
+	{ "touch", 2, 64ull << 20, 1, 10000, 0, { { 0 } }, { 0 }, NULL, 0, NULL, NULL, FALSE,    \
+	  NULL, 0, NULL, 0, 0, 0 }
+
+/*
+ * The per-vCPU instruction budget a run gets unless it names one: 2^32 plus 32 instructions per
+ * byte of the data region. The built-in workloads' work grows with it, not with the vCPUs (touch
+ * has every vCPU read all of it back, ~2.7 instructions a byte; stress rewrites and re-reads it in
+ * 8 rounds, ~21 a byte), so `touch --mem 2G` is no runaway while a guest spinning for ever still
+ * ends within minutes.
+ */
+guint64 sim_vmm_default_max_insns(guint64 mem_size);
 
 typedef enum {
 	SIM_GUEST_NONE,   /* the run ended without the guest reporting */
@@ -75,6 +98,8 @@ gboolean sim_vmm_run(SimVmm *vmm, GError **error);
 
 SimGuestResult sim_vmm_guest_result(const SimVmm *vmm);
 const char *sim_guest_result_name(SimGuestResult result);
+/* The SHA-256 (hex) of the guest's image, built-in or given; NULL for an exit-level machine. */
+const char *sim_vmm_image_sha256(const SimVmm *vmm);
 /* What the guest printed on its console. */
 const char *sim_vmm_console(const SimVmm *vmm);
 /* Why the run failed apart from the guest's own verdict (vCPU error, invariant), or NULL. */
@@ -87,7 +112,8 @@ guint64 sim_vmm_ram_hva(const SimVmm *vmm);
 struct kvm *sim_vmm_kvm(const SimVmm *vmm);
 /* The host-events actor of a run with --host-events, or NULL. */
 const SimHostEvents *sim_vmm_host_events(const SimVmm *vmm);
-/* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM). */
+/* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM, slot 2 + i vCPU
+ * i's stack). */
 guint sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max);
 /* Write into the data region at offset, as the VMM does through its own mapping. */
 gboolean sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len,

@@ -209,6 +209,52 @@ START_TEST(dontneed_makes_the_next_gup_return_a_new_zeroed_frame)
 }
 END_TEST
 
+/* The resident list of the mapping, as a bit per page; each page is on it at most once. */
+static guint
+resident_mask(MmEnv *env)
+{
+	guint mask = 0;
+
+	for (guint64 i = 0; i < sim_mm_nr_resident(env->mm, env->hva); i++) {
+		guint64 hva = sim_mm_resident_page(env->mm, env->hva + 3 * SIM_PAGE_SIZE, i);
+		guint bit = 1u << ((hva - env->hva) / SIM_PAGE_SIZE);
+
+		ck_assert_uint_eq(mask & bit, 0);
+		mask |= bit;
+	}
+	return mask;
+}
+
+/* Issue 7 item 15: host events pick from this list in O(1), so it must hold exactly the pages
+ * with a frame of their own: written, migrated, not the zero page, not dropped or unmapped. */
+START_TEST(resident_pages_are_exactly_those_holding_a_frame_of_their_own)
+{
+	MmEnv *env = mm_env_new();
+	SimPfn pfn = SIM_PFN_NONE;
+	gboolean writable;
+
+	ck_assert_uint_eq(resident_mask(env), 0);
+	touch(env, env->hva);
+	touch(env, env->hva + 2 * SIM_PAGE_SIZE);
+	touch(env, env->hva + 3 * SIM_PAGE_SIZE);
+	/* a read maps the zero page: nothing of its own */
+	ck_assert_int_eq(sim_mm_hva_to_pfn(env->mm, env->hva + SIM_PAGE_SIZE, FALSE, &pfn,
+					   &writable), 0);
+	sim_frame_put(env->hm, pfn);
+	ck_assert_uint_eq(resident_mask(env), 0xd);
+	ck_assert_int_eq(sim_mm_migrate_page(env->mm, env->hva + 2 * SIM_PAGE_SIZE), 0);
+	ck_assert_uint_eq(resident_mask(env), 0xd);
+	ck_assert_int_eq(sim_mm_dontneed(env->mm, env->hva, SIM_PAGE_SIZE), 0);
+	ck_assert_uint_eq(resident_mask(env), 0xc);
+	touch(env, env->hva + SIM_PAGE_SIZE); /* breaks COW */
+	ck_assert_uint_eq(resident_mask(env), 0xe);
+	ck_assert_int_eq(sim_mm_munmap(env->mm, env->hva + 2 * SIM_PAGE_SIZE, 2 * SIM_PAGE_SIZE), 0);
+	ck_assert_uint_eq(resident_mask(env), 0x2);
+	ck_assert_uint_eq(sim_mm_nr_resident(env->mm, 0x1000), 0);
+	mm_env_free(env);
+}
+END_TEST
+
 START_TEST(munmap_makes_gup_fail_with_efault)
 {
 	MmEnv *env = mm_env_new();
@@ -679,6 +725,7 @@ mm_suite(void)
 	tcase_add_test(tc, migration_preserves_the_content_and_changes_the_pfn);
 	tcase_add_test(tc, migration_of_a_resident_frame_copies_what_the_guest_wrote);
 	tcase_add_test(tc, dontneed_makes_the_next_gup_return_a_new_zeroed_frame);
+	tcase_add_test(tc, resident_pages_are_exactly_those_holding_a_frame_of_their_own);
 	tcase_add_test(tc, munmap_makes_gup_fail_with_efault);
 	tcase_add_test(tc, age_clears_young_and_reports_it_once);
 	tcase_add_test(tc, a_read_of_a_page_never_written_maps_the_zero_page_read_only);

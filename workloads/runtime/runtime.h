@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The guest runtime: what a freestanding guest program may call. No libc; general registers only
- * (the simulator owns paging, SSE/x87 state is never set up).
+ * The guest runtime: what a freestanding guest program may call, besides the C library subset of
+ * workloads/runtime/libc.h. The simulator owns paging; _start enables SSE (CR0.MP, CR4.OSFXSR and
+ * OSXMMEXCPT) on every vCPU, so guest code may use it (the runtime itself does not).
  *
  * A guest program defines guest_main(). Every vCPU enters it concurrently; returning halts that
- * vCPU for good, kvmsim_exit() ends the whole run.
+ * vCPU for good, guest_exit() ends the whole run.
  */
 #ifndef KVMSIM_WORKLOADS_RUNTIME_H
 #define KVMSIM_WORKLOADS_RUNTIME_H
@@ -25,11 +26,7 @@ static inline void guest_putc(char c)
 /* Print a NUL-terminated string on the console, without adding a newline. */
 void guest_puts(const char *s);
 
-/*
- * printf for the console: %c %s %d %u %x with an optional '0' flag, width (numbers only) and l/ll
- * length, and %%.
- * Nothing else.
- */
+/* printf for the console, with the conversions of vsnprintf() (workloads/runtime/libc.h). */
 void guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* End the whole run with status (0 = pass); never returns. */
@@ -48,6 +45,21 @@ static inline long guest_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64
 		     : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3)
 		     : "memory");
 	return ret;
+}
+
+/* The string given with `kvmsim run --arg STRING` ("" without one). */
+static inline const char *guest_arg(const struct kvmsim_boot_params *params)
+{
+	return (const char *)(uintptr_t)params->arg_gpa;
+}
+
+/* The time stamp counter: plain rdtsc, so what it counts is whatever kvmsim's vCPUs make it. */
+static inline uint64_t guest_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
 }
 
 /* Let the simulator run another vCPU: call this in every spin loop. */

@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Guest entry: every vCPU starts here at once, with RDI = its index, RSI = the boot parameters and
- * RSP = the top of its own 16-byte aligned stack. Nothing to set up (see guest.ld for why .bss
- * needs no zeroing), so go straight to the program and halt this vCPU for good if it returns.
+ * RSP = the top of its own 16-byte aligned stack. Enable SSE for the program (CR0: clear EM, set
+ * MP; CR4: OSFXSR and OSXMMEXCPT), then go to the program and halt this vCPU for good if it
+ * returns. .bss needs no zeroing: the loader puts the image into memory that is zero elsewhere.
  */
 	.section .text.start, "ax"
 	.globl _start
 	.type _start, @function
 _start:
 	xorl %ebp, %ebp
+	movq %cr0, %rax
+	andq $~(1 << 2), %rax
+	orq $(1 << 1), %rax
+	movq %rax, %cr0
+	movq %cr4, %rax
+	orq $(1 << 9 | 1 << 10), %rax
+	movq %rax, %cr4
 	call guest_main
 1:	hlt
 	jmp 1b
