@@ -14,6 +14,7 @@
 /* Entry sizes of the decode caches (powers of two). */
 #define HW_INSN_CACHE_SIZE 512
 #define HW_BLOCK_CACHE_SIZE 1024
+#define HW_INDEX_CACHE_SIZE 256
 
 /* An explicit memory operand, kept so that its address can be recomputed from the registers. */
 typedef struct {
@@ -44,12 +45,13 @@ typedef struct {
 	HwMemOperand written[2]; /* the explicit memory operands that are written */
 } HwInsnInfo;
 
-/* Instruction count of one translation block. */
+/* The position of one instruction in the translation block it was found in. */
 typedef struct {
-	guint64 addr; /* HW_NO_ADDR when the slot is empty */
-	guint32 size;
-	guint32 insns;
-} HwBlockInfo;
+	guint64 rip;        /* the key, with block_addr and block_size; HW_NO_ADDR when empty */
+	guint64 block_addr;
+	guint32 block_size;
+	guint32 index;      /* instructions in [block_addr, rip) */
+} HwIndexInfo;
 
 #define HW_NO_ADDR G_MAXUINT64
 
@@ -63,8 +65,13 @@ struct SimHw {
 	cs_insn *insn;       /* scratch for cs_disasm_iter() on cs */
 	cs_insn *insn_count; /* scratch for cs_disasm_iter() on cs_count */
 	HwInsnInfo insns[HW_INSN_CACHE_SIZE];
-	HwBlockInfo blocks[HW_BLOCK_CACHE_SIZE];
-	HwBlockInfo last_block; /* the block asked for last, checked first */
+	SimHwBlock blocks[HW_BLOCK_CACHE_SIZE];
+	SimHwBlock last_block; /* the block asked for last, checked first */
+	HwIndexInfo indexes[HW_INDEX_CACHE_SIZE];
+	SimHwTscRead tsc_read; /* rdtsc emulation (sim_hw_emulate_tsc()), or NULL */
+	void *tsc_opaque;
+	GArray *tsc_hooked;    /* guint64 addresses of rdtsc and rdtscp with a code hook */
+	GArray *tsc_pending;   /* guint64 addresses of those found since the last run, no hook yet */
 };
 
 /*
@@ -80,5 +87,6 @@ gint32 hw_ctx_read_int(SimHw *hw, gsize from_end);
 gboolean hw_decode_init(SimHw *hw, GError **error);
 void hw_decode_fini(SimHw *hw);
 void hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size);
+gboolean hw_tsc_site_known(SimHw *hw, guint64 addr);
 
 #endif

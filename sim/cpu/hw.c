@@ -297,3 +297,88 @@ sim_hw_code_changed(SimHw *hw, guint64 gpa, guint64 size)
 	}
 	sim_hw_flush_tlb(hw, cr3);
 }
+
+/* Whether the rdtsc or rdtscp at addr has a hook or is waiting for one. */
+gboolean
+hw_tsc_site_known(SimHw *hw, guint64 addr)
+{
+	guint i;
+
+	for (i = 0; i < hw->tsc_hooked->len; i++)
+		if (g_array_index(hw->tsc_hooked, guint64, i) == addr)
+			return TRUE;
+	for (i = 0; i < hw->tsc_pending->len; i++)
+		if (g_array_index(hw->tsc_pending, guint64, i) == addr)
+			return TRUE;
+	return FALSE;
+}
+
+#define HW_MSR_TSC_AUX 0xc0000103u
+
+/*
+ * The code hook of one rdtsc or rdtscp: the instruction's last bytes tell which (prefixes come
+ * first), and a site whose code has changed since it was hooked runs as whatever it now is.
+ */
+static void
+hw_tsc_hook(uc_engine *uc, guint64 address, guint32 size, void *opaque)
+{
+	static const guint8 rdtsc[] = { 0x0f, 0x31 }, rdtscp[] = { 0x0f, 0x01, 0xf9 };
+	SimHw *hw = opaque;
+	guint8 bytes[HW_MAX_INSN_LEN];
+	gboolean is_rdtscp;
+	guint64 tsc, low, high, rip = address + size;
+
+	if (size < sizeof(rdtsc) || size > sizeof(bytes) ||
+	    uc_mem_read(uc, address, bytes, size) != UC_ERR_OK)
+		return;
+	is_rdtscp = size >= sizeof(rdtscp) &&
+		    memcmp(bytes + size - sizeof(rdtscp), rdtscp, sizeof(rdtscp)) == 0;
+	if (!is_rdtscp && memcmp(bytes + size - sizeof(rdtsc), rdtsc, sizeof(rdtsc)) != 0)
+		return;
+	tsc = hw->tsc_read(hw->tsc_opaque, address);
+	low = tsc & G_MAXUINT32;
+	high = tsc >> 32;
+	uc_reg_write(uc, UC_X86_REG_RAX, &low);
+	uc_reg_write(uc, UC_X86_REG_RDX, &high);
+	if (is_rdtscp) {
+		uc_x86_msr aux = { .rid = HW_MSR_TSC_AUX };
+
+		uc_reg_read(uc, UC_X86_REG_MSR, &aux);
+		aux.value &= G_MAXUINT32;
+		uc_reg_write(uc, UC_X86_REG_RCX, &aux.value);
+	}
+	/* ends the block here; the run resumes past the instruction */
+	uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+}
+
+/* From now on, blocks decoded note their rdtsc and rdtscp for sim_hw_hook_tsc(). */
+void
+sim_hw_emulate_tsc(SimHw *hw, SimHwTscRead read, void *opaque)
+{
+	hw->tsc_read = read;
+	hw->tsc_opaque = opaque;
+}
+
+gboolean
+sim_hw_tsc_pending(SimHw *hw)
+{
+	return hw->tsc_pending->len > 0;
+}
+
+/*
+ * Hooks are looked up when a block is translated, so the translations that hold a new site are
+ * dropped: every block that runs it again is translated with the hook in it.
+ */
+void
+sim_hw_hook_tsc(SimHw *hw)
+{
+	for (guint i = 0; i < hw->tsc_pending->len; i++) {
+		guint64 addr = g_array_index(hw->tsc_pending, guint64, i);
+		uc_hook hook; /* never removed: it goes with the engine */
+
+		uc_hook_add(hw->uc, &hook, UC_HOOK_CODE, hw_tsc_hook, hw, addr, addr);
+		g_array_append_val(hw->tsc_hooked, addr);
+		sim_hw_code_changed(hw, addr, HW_MAX_INSN_LEN);
+	}
+	g_array_set_size(hw->tsc_pending, 0);
+}
