@@ -6,6 +6,8 @@
  */
 #include "mmu/mmu-internal.h"
 
+u64 tdp_mmu_spte_writes;
+
 /* Models kvm_tdp_mmu_read_spte() (READ_ONCE); the level tells a table entry from a leaf. */
 u64
 kvm_tdp_mmu_read_spte(const u64 *sptep, int level)
@@ -41,6 +43,7 @@ kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level)
 {
 	if (kvm_tdp_mmu_spte_need_atomic_write(old_spte, level))
 		return kvm_tdp_mmu_write_spte_atomic(sptep, new_spte, level);
+	tdp_mmu_spte_writes++;
 	*sptep = spte_to_hw(new_spte, level);
 	return old_spte;
 }
@@ -51,6 +54,7 @@ kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level)
 {
 	u64 was = kvm_tdp_mmu_read_spte(sptep, level);
 
+	tdp_mmu_spte_writes++;
 	*sptep = spte_to_hw(new_spte, level);
 	return was;
 }
@@ -66,6 +70,7 @@ tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level)
 		*old_spte = cur;
 		return FALSE;
 	}
+	tdp_mmu_spte_writes++;
 	*sptep = spte_to_hw(new_spte, level);
 	return TRUE;
 }

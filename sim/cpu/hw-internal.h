@@ -59,6 +59,8 @@ struct SimHw {
 	uc_engine *uc;
 	uc_context *ctx;     /* scratch for sim_hw_pf_ack(): holds error_code and old_exception */
 	gsize ctx_size;
+	guint8 *env;         /* the engine's live CPUX86State (hw_env_locate()), or NULL */
+	gsize env_size;      /* bytes of it a context holds: the fields are env_size - *_FROM_END */
 	guint8 *stub;        /* host memory of the stub region */
 	csh cs;              /* Capstone with CS_OPT_DETAIL */
 	csh cs_count;        /* Capstone without detail, for counting instructions */

@@ -4,8 +4,11 @@
  * #PF acknowledgement. Decoding lives in hw-decode.c, the start-up self-test in hw-selftest.c.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
+#define _GNU_SOURCE /* process_vm_readv(), memmem() */
 
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "sim/cpu/hw-internal.h"
 
@@ -88,6 +91,123 @@ hw_check(uc_err err, const char *what, GError **error)
 	return FALSE;
 }
 
+/*
+ * sim_hw_pf_ack() without copying the CPU state: uc_context_save() is a memcpy of the first
+ * bytes of the engine's CPUX86State (uc->cpu->env_ptr in 2.0.1's uc.c), and the two fields it
+ * patches have no register id. Where that state lives is found once per process, by the content
+ * a saved context gives it: a pointer in struct uc_struct (the CPUState) and the offset of env in
+ * the X86CPU it points to. Memory is only read through process_vm_readv(), which fails instead
+ * of faulting on an address that is not mapped. Each new engine checks the layout against a
+ * context of its own; if anything does not match, sim_hw_pf_ack() copies contexts as before.
+ */
+#define HW_ENV_SCAN_UC 0x4000u   /* bytes of struct uc_struct searched for the CPUState pointer */
+#define HW_ENV_SCAN_CPU 0x20000u /* bytes of X86CPU searched for env */
+#define HW_ENV_MAGIC 0x6b766d73696d0000ull /* "kvmsim", in RAX..R15 while searching */
+
+static struct {
+	gboolean searched;
+	gboolean found;
+	gsize cpu_field;  /* offset of the CPUState pointer in struct uc_struct */
+	gsize env_offset; /* offset of env in the X86CPU */
+} hw_env_layout;
+
+/* Copies up to len bytes at addr; returns how many could be read before an unmapped page. */
+static gsize
+hw_read_mapped(guintptr addr, void *buf, gsize len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+	return n < 0 ? 0 : (gsize)n;
+}
+
+/*
+ * Searches the engine's memory for the state data (env_size bytes) a context just saved. Other
+ * heap pointers of struct uc_struct also lead to it, from farther away and not in every engine
+ * alike: the one it is nearest to is its own X86CPU.
+ */
+static void
+hw_env_search(SimHw *hw, const guint8 *data, gsize env_size)
+{
+	g_autofree guint8 *uc = g_malloc(HW_ENV_SCAN_UC), *cpu = g_malloc(HW_ENV_SCAN_CPU);
+	g_autofree guint8 *check = g_malloc(env_size);
+	gsize uc_len = hw_read_mapped((guintptr)hw->uc, uc, HW_ENV_SCAN_UC);
+	gsize best = HW_ENV_SCAN_CPU;
+
+	for (gsize field = 0; field + sizeof(guint64) <= uc_len; field += sizeof(guint64)) {
+		guint64 ptr;
+
+		memcpy(&ptr, uc + field, sizeof(ptr));
+		if (ptr < 0x10000 || ptr % sizeof(guint64))
+			continue;
+		gsize cpu_len = hw_read_mapped((guintptr)ptr, cpu, best);
+
+		/* env starts with the 16 general-purpose registers, which hold the magic */
+		const guint8 *hit = memmem(cpu, cpu_len, data, 16 * sizeof(guint64));
+		gsize at = hit ? (gsize)(hit - cpu) : best;
+
+		if (at < best && at % sizeof(guint64) == 0 &&
+		    hw_read_mapped((guintptr)ptr + at, check, env_size) == env_size &&
+		    memcmp(check, data, env_size) == 0) {
+			hw_env_layout.found = TRUE;
+			hw_env_layout.cpu_field = field;
+			hw_env_layout.env_offset = at;
+			best = at;
+		}
+	}
+}
+
+/* Sets hw->env if this engine's state is where the layout says and holds what a context does. */
+static void
+hw_env_locate(SimHw *hw)
+{
+	int regs[16];
+	guint64 values[16], zero = 0;
+	void *ptrs[16], *zeros[16];
+	const guint8 *blob = (const guint8 *)hw->ctx;
+	const guint8 *data;
+	gsize env_size;
+	guint8 *env;
+	guint i;
+
+	for (i = 0; i < 16; i++) {
+		static const int gprs[16] = {
+			UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+			UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+			UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+			UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+		};
+
+		regs[i] = gprs[i];
+		values[i] = HW_ENV_MAGIC | i;
+		ptrs[i] = &values[i];
+		zeros[i] = &zero;
+	}
+	uc_reg_write_batch(hw->uc, regs, ptrs, 16);
+	uc_context_save(hw->uc, hw->ctx);
+	/* the context's data (a copy of env, regs first) follows a small header */
+	data = memmem(blob, hw->ctx_size, values, sizeof(values));
+	if (data) {
+		env_size = hw->ctx_size - (gsize)(data - blob);
+		if (!hw_env_layout.searched) {
+			hw_env_layout.searched = TRUE;
+			hw_env_search(hw, data, env_size);
+		}
+		if (hw_env_layout.found) {
+			memcpy(&env, (const guint8 *)hw->uc + hw_env_layout.cpu_field, sizeof(env));
+			env += hw_env_layout.env_offset;
+			g_autofree guint8 *live = g_malloc(env_size);
+
+			if (hw_read_mapped((guintptr)env, live, env_size) == env_size &&
+			    memcmp(live, data, env_size) == 0) {
+				hw->env = env;
+				hw->env_size = env_size;
+			}
+		}
+	}
+	uc_reg_write_batch(hw->uc, regs, zeros, 16);
+}
+
 /* Builds an engine as sim_hw_new() does, without the self-test (which itself needs one). */
 SimHw *
 hw_new_unchecked(GError **error)
@@ -107,6 +227,7 @@ hw_new_unchecked(GError **error)
 	if (!hw_check(uc_context_alloc(hw->uc, &hw->ctx), "uc_context_alloc", error))
 		return NULL;
 	hw->ctx_size = uc_context_size(hw->uc);
+	hw_env_locate(hw);
 
 	hw->stub = g_aligned_alloc0(1, SIM_HW_STUB_SIZE, HW_PAGE_SIZE);
 	hw_stub_build(hw->stub);
@@ -269,6 +390,12 @@ sim_hw_pf_ack(SimHw *hw)
 	guint8 *blob = (guint8 *)hw->ctx;
 	gint32 error_code, none = -1;
 
+	if (G_LIKELY(hw->env)) {
+		memcpy(&error_code, hw->env + hw->env_size - HW_CTX_ERROR_CODE_FROM_END,
+		       sizeof(error_code));
+		memcpy(hw->env + hw->env_size - HW_CTX_OLD_EXCEPTION_FROM_END, &none, sizeof(none));
+		return error_code;
+	}
 	uc_context_save(hw->uc, hw->ctx);
 	memcpy(&error_code, blob + hw->ctx_size - HW_CTX_ERROR_CODE_FROM_END, sizeof(error_code));
 	memcpy(blob + hw->ctx_size - HW_CTX_OLD_EXCEPTION_FROM_END, &none, sizeof(none));
