@@ -399,6 +399,10 @@ hw_written_operand_on(SimHw *hw, const HwInsnInfo *info, guint64 page)
 static SimHwAccessKind
 hw_write_kind(SimHw *hw, const HwInsnInfo *info, guint64 page)
 {
+	/* its one memory access is the one that faulted: no need to compute where it goes */
+	if ((info->flags & HW_INSN_SOLE_ACCESS) && info->nr_written == 1)
+		return info->written[0].read ? SIM_HW_READ_WRITE : SIM_HW_WRITE;
+
 	const HwMemOperand *m = hw_written_operand_on(hw, info, page);
 
 	return m && m->read ? SIM_HW_READ_WRITE : SIM_HW_WRITE;

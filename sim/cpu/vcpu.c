@@ -37,6 +37,7 @@ struct SimVcpu {
 	guint64 quantum_end;         /* insns at which the running quantum is used up */
 	guint64 insns;               /* guest instructions retired, the running block counted whole */
 	SimHwBlock block;            /* what runs of the running block (addr G_MAXUINT64: none yet) */
+	guint64 block_limit;         /* below it, charging block preempts nothing and fails nothing */
 	guint64 random_state;        /* rdrand/rdseed stream (splitmix64) */
 	ExitReason exit;
 	guint64 exit_gpa;            /* MMIO exit */
@@ -80,6 +81,7 @@ block_cut(SimVcpu *v, guint64 rip)
 	v->insns -= v->block.insns - ran;
 	v->block.size = (guint32)(rip - v->block.addr);
 	v->block.insns = ran;
+	v->block_limit = 0;
 }
 
 /* What a hardware EPT violation reports in its exit qualification (SDM 28.3.3.2: a
@@ -320,7 +322,36 @@ block_switch(SimVcpu *v, guint64 address, guint32 size)
 	if (next.flags & SIM_HW_BLOCK_SINGLE_STEP)
 		block_cut(v, address);
 	v->block = next;
+	v->block_limit = 0;
 	return TRUE;
+}
+
+/* The budget ran out: the guest is a runaway. */
+G_NO_INLINE static void
+runaway(SimVcpu *v, guint64 address)
+{
+	fail(v, "runaway guest: more than %" G_GUINT64_FORMAT " instructions (at rip 0x%"
+		G_GINT64_MODIFIER "x); raise --max-insns if this is expected", v->budget, address);
+}
+
+/* hook_block() for a block other than the last one, or one that preempts or fails. */
+G_NO_INLINE static void
+hook_block_slow(SimVcpu *v, guint64 address, guint32 size)
+{
+	if ((v->block.addr != address || v->block.size != size) && !block_switch(v, address, size))
+		return;
+	if (v->insns >= v->quantum_end) {
+		v->exit = EXIT_PREEMPT;
+		uc_emu_stop(sim_hw_uc(v->hw));
+		return;
+	}
+	v->insns += v->block.insns;
+	if (v->insns > v->budget) {
+		runaway(v, address);
+		return;
+	}
+	/* the next run of this block takes the fast path if it starts below both limits */
+	v->block_limit = MIN(v->quantum_end, v->budget - v->block.insns + 1);
 }
 
 /*
@@ -328,26 +359,20 @@ block_switch(SimVcpu *v, guint64 address, guint32 size)
  * block is charged whole when it starts and refunded what did not run if it is cut short. A stop
  * requested here takes effect before the block runs, so a quantum runs out at the start of the
  * block after the one that used it up: every run makes progress, however small the quantum. The
- * fast path (the block that ran last, a hot loop) stays in this function.
+ * fast path (the block that ran last, a hot loop, well inside the quantum and the budget) is a
+ * few instructions; everything else is hook_block_slow().
  */
 static void
 hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
 {
 	SimVcpu *v = data;
 
-	if (G_UNLIKELY(v->block.addr != address || v->block.size != size) &&
-	    !block_switch(v, address, size))
-		return;
-	if (G_UNLIKELY(v->insns >= v->quantum_end)) {
-		v->exit = EXIT_PREEMPT;
-		uc_emu_stop(uc);
+	if (G_LIKELY(v->block.addr == address && v->block.size == size &&
+		     v->insns < v->block_limit)) {
+		v->insns += v->block.insns;
 		return;
 	}
-	v->insns += v->block.insns;
-	if (G_UNLIKELY(v->insns > v->budget))
-		fail(v, "runaway guest: more than %" G_GUINT64_FORMAT " instructions (at rip 0x%"
-			G_GINT64_MODIFIER "x); raise --max-insns if this is expected", v->budget,
-			address);
+	hook_block_slow(v, address, size);
 }
 
 /*
@@ -634,6 +659,7 @@ run_guest(SimVcpu *v)
 	for (;;) {
 		v->exit = EXIT_NONE;
 		v->block.addr = G_MAXUINT64;
+		v->block_limit = 0;
 		err = sim_hw_run(v->hw, v->rip);
 		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
 		if (v->exit == EXIT_HOOK_TSC)
