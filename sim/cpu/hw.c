@@ -20,6 +20,7 @@
  *   +0x3000  an empty PML4: the CR3 of an engine nobody gave a root yet (every access faults)
  *   +0x4000  the flush stub: mov cr3, rax; hlt
  *   +0x4010  the ranged flush stub: 1: invlpg [rdi]; add rdi, 4096; dec rcx; jnz 1b; hlt
+ *   +0x4020  the CPUID stub: cpuid; hlt (what Unicorn's CPU model answers, for sim_hw_set_cpuid())
  * The identity tree covers all 40 physical-address bits, so the stub runs under it and
  * uc_ctl_remove_cache() can translate any address. Its leaves are read-only, so the one TLB entry
  * the stub leaves behind (the fetch of its hlt) cannot be written through.
@@ -30,6 +31,8 @@
 #define HW_STUB_CODE_END (HW_STUB_CODE + 4) /* RIP once the hlt has run */
 #define HW_STUB_RANGE_CODE (SIM_HW_STUB_GPA + 0x4010)
 #define HW_STUB_RANGE_CODE_END (HW_STUB_RANGE_CODE + 16)
+#define HW_STUB_CPUID_CODE (SIM_HW_STUB_GPA + 0x4020)
+#define HW_STUB_CPUID_CODE_END (HW_STUB_CPUID_CODE + 3)
 
 /*
  * Past this many pages a ranged flush is a full one: each invlpg costs ~0.1 us (it ends a
@@ -60,6 +63,8 @@ hw_stub_build(guint8 *stub)
 {
 	static const guint8 flush_code[] = { 0x0f, 0x22, 0xd8, /* mov cr3, rax */
 					     0xf4 };            /* hlt */
+	static const guint8 cpuid_code[] = { 0x0f, 0xa2, /* cpuid */
+					     0xf4 };      /* hlt */
 	static const guint8 range_code[] = {
 		0x0f, 0x01, 0x3f,                         /* 1: invlpg [rdi] */
 		0x48, 0x81, 0xc7, 0x00, 0x10, 0x00, 0x00, /* add rdi, 4096 */
@@ -78,6 +83,7 @@ hw_stub_build(guint8 *stub)
 		pdpt[i] = ((guint64)i << 30) | HW_PTE_P | HW_PTE_A | HW_PTE_D | HW_PTE_PS;
 	memcpy(stub + (HW_STUB_CODE - SIM_HW_STUB_GPA), flush_code, sizeof(flush_code));
 	memcpy(stub + (HW_STUB_RANGE_CODE - SIM_HW_STUB_GPA), range_code, sizeof(range_code));
+	memcpy(stub + (HW_STUB_CPUID_CODE - SIM_HW_STUB_GPA), cpuid_code, sizeof(cpuid_code));
 }
 
 /* Fails with SIM_HW_ERROR_ENGINE naming the Unicorn call, if err says it failed. */
@@ -508,4 +514,78 @@ sim_hw_hook_tsc(SimHw *hw)
 		sim_hw_code_changed(hw, addr, HW_MAX_INSN_LEN);
 	}
 	g_array_set_size(hw->tsc_pending, 0);
+}
+
+/* CPUID.01H:ECX.RDRAND[bit 30], CPUID.(EAX=07H,ECX=0):EBX.RDSEED[bit 18] (SDM Vol. 2A CPUID). */
+#define HW_CPUID_1_ECX_RDRAND (1u << 30)
+#define HW_CPUID_7_EBX_RDSEED (1u << 18)
+
+/* What Unicorn's CPU model answers for leaf/subleaf, between runs, through the CPUID stub. */
+static void
+hw_cpuid_native(SimHw *hw, guint32 leaf, guint32 subleaf, guint32 out[4])
+{
+	int regs[] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
+		       UC_X86_REG_RIP, UC_X86_REG_CR3, UC_X86_REG_EFLAGS };
+	guint64 saved[G_N_ELEMENTS(regs)], values[4] = { leaf, 0, subleaf, 0 };
+	guint64 root = HW_STUB_IDENTITY_ROOT;
+	void *saved_ptrs[G_N_ELEMENTS(regs)], *value_ptrs[4];
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(regs); i++)
+		saved_ptrs[i] = &saved[i];
+	for (i = 0; i < 4; i++)
+		value_ptrs[i] = &values[i];
+	uc_reg_read_batch(hw->uc, regs, saved_ptrs, G_N_ELEMENTS(regs));
+	uc_reg_write_batch(hw->uc, regs, value_ptrs, 4);
+	uc_reg_write(hw->uc, UC_X86_REG_CR3, &root);
+	hw_stub_run(hw, HW_STUB_CPUID_CODE, HW_STUB_CPUID_CODE_END);
+	uc_reg_read_batch(hw->uc, regs, value_ptrs, 4);
+	for (i = 0; i < 4; i++)
+		out[i] = (guint32)values[i];
+	uc_reg_write_batch(hw->uc, regs, saved_ptrs, G_N_ELEMENTS(regs));
+}
+
+/* The guest's cpuid: leaves 1 and 7.0 from hw's table, every other one as Unicorn answers it. */
+static int
+hw_cpuid_hook(uc_engine *uc, void *opaque)
+{
+	SimHw *hw = opaque;
+	int regs[] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX };
+	guint64 leaf, subleaf, values[4];
+	void *ptrs[4] = { &values[0], &values[1], &values[2], &values[3] };
+	const guint32 *answer;
+
+	uc_reg_read(uc, UC_X86_REG_RAX, &leaf);
+	uc_reg_read(uc, UC_X86_REG_RCX, &subleaf);
+	if ((guint32)leaf == 1)
+		answer = hw->cpuid_1;
+	else if ((guint32)leaf == 7 && (guint32)subleaf == 0)
+		answer = hw->cpuid_7;
+	else
+		return 0;
+	for (guint i = 0; i < 4; i++)
+		values[i] = answer[i];
+	uc_reg_write_batch(uc, regs, ptrs, 4);
+	return 1;
+}
+
+/*
+ * Unicorn's CPUID is its CPU model's, never the host's, so it is the same in every run already;
+ * but every engine is CPU 0 to it. KVM gives each vCPU its own APIC ID (userspace sets it with
+ * KVM_SET_CPUID2), and kvmsim emulates rdrand and rdseed, so the table says so.
+ */
+void
+sim_hw_set_cpuid(SimHw *hw, guint32 apic_id)
+{
+	uc_hook hook; /* never removed: it goes with the engine */
+
+	hw_cpuid_native(hw, 1, 0, hw->cpuid_1);
+	hw_cpuid_native(hw, 7, 0, hw->cpuid_7);
+	/* CPUID.01H:EBX[31:24] is the initial APIC ID */
+	hw->cpuid_1[1] = (hw->cpuid_1[1] & 0x00ffffffu) | (apic_id << 24);
+	hw->cpuid_1[2] |= HW_CPUID_1_ECX_RDRAND;
+	hw->cpuid_7[1] |= HW_CPUID_7_EBX_RDSEED;
+	if (!hw->cpuid_hooked)
+		uc_hook_add(hw->uc, &hook, UC_HOOK_INSN, hw_cpuid_hook, hw, 1, 0, UC_X86_INS_CPUID);
+	hw->cpuid_hooked = TRUE;
 }

@@ -215,6 +215,13 @@ gboolean sim_hw_tsc_pending(SimHw *hw);
 /* Between runs: hooks the pending rdtsc and rdtscp and drops the translations that hold them. */
 void sim_hw_hook_tsc(SimHw *hw);
 
+/*
+ * Between runs: from now on cpuid answers as Unicorn's CPU model does, except that leaf 1 gives
+ * apic_id as the initial APIC ID and both it and leaf 7.0 advertise rdrand and rdseed (which the
+ * vCPU emulates, sim_hw_emulate_random()).
+ */
+void sim_hw_set_cpuid(SimHw *hw, guint32 apic_id);
+
 /* What an instruction that raised #UD and that hw emulates between runs is. */
 typedef enum {
 	SIM_HW_UD_OTHER,

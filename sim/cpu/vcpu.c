@@ -492,6 +492,8 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->block.addr = G_MAXUINT64;
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
 	sim_hw_emulate_tsc(v->hw, tsc_read, v);
+	/* vCPU i has APIC ID i, as a VMM's KVM_SET_CPUID2 usually gives it */
+	sim_hw_set_cpuid(v->hw, (guint32)id);
 	uc_hook_add(uc, &hook, UC_HOOK_INTR, hook_intr, v, 1, 0);
 	uc_hook_add(uc, &hook, UC_HOOK_INSN_INVALID, hook_insn_invalid, v, 1, 0);
 	uc_hook_add(uc, &hook, UC_HOOK_INSN, hook_out, v, 1, 0, UC_X86_INS_OUT);

@@ -89,13 +89,13 @@ static const guint8 time_guest[] = {
 /* Instructions retired before the second rdtsc: 6 before the loop, 2 per iteration. */
 #define TIME_GUEST_SECOND_TSC (6 + 1 + 2 * 100)
 
-/* The four values vcpu reported in its hypercall. */
+/* The four values vcpu reported in its hypercall nr (42 unless said otherwise). */
 static void
-reported(Machine *m, int vcpu, guint64 out[4])
+reported_nr(Machine *m, int vcpu, guint64 nr, guint64 out[4])
 {
 	g_autofree gchar *actor = g_strdup_printf(" vcpu%d ", vcpu);
 	g_auto(GStrv) lines = g_strsplit(sim_log_text(m->log), "\n", -1);
-	const char *field = "kvm_hypercall: nr 0x2a ";
+	g_autofree gchar *field = g_strdup_printf("kvm_hypercall: nr 0x%" G_GINT64_MODIFIER "x ", nr);
 
 	for (guint i = 0; lines[i]; i++) {
 		const char *at = strstr(lines[i], field);
@@ -108,7 +108,13 @@ reported(Machine *m, int vcpu, guint64 out[4])
 					&out[0], &out[1], &out[2], &out[3]), 4);
 		return;
 	}
-	ck_abort_msg("vcpu%d made no hypercall 42", vcpu);
+	ck_abort_msg("vcpu%d made no hypercall %" G_GUINT64_FORMAT, vcpu, nr);
+}
+
+static void
+reported(Machine *m, int vcpu, guint64 out[4])
+{
+	reported_nr(m, vcpu, 42, out);
 }
 
 START_TEST(tsc_and_random_numbers_are_the_same_in_the_same_run_and_move_forward)
@@ -166,6 +172,33 @@ START_TEST(random_numbers_follow_the_seed_and_each_vcpu_has_its_own_stream)
 	machine_free(one);
 	machine_free(two);
 	machine_free(other);
+}
+END_TEST
+
+/*
+ * Reports CPUID leaf 1's EBX and ECX and leaf 7.0's EBX in hypercall 43:
+ *	mov eax, 1; cpuid; mov r8, rbx; mov r9, rcx; mov eax, 7; xor ecx, ecx; cpuid;
+ *	mov rdx, rbx; mov rbx, r8; mov rcx, r9; xor esi, esi; mov eax, 43; vmcall; hlt
+ */
+static const guint8 cpuid_guest[] = {
+	0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0xa2, 0x49, 0x89, 0xd8, 0x49, 0x89, 0xc9, 0xb8, 0x07,
+	0x00, 0x00, 0x00, 0x31, 0xc9, 0x0f, 0xa2, 0x48, 0x89, 0xda, 0x4c, 0x89, 0xc3, 0x4c, 0x89,
+	0xc9, 0x31, 0xf6, 0xb8, 0x2b, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0xf4,
+};
+
+START_TEST(cpuid_gives_each_vcpu_its_apic_id_and_advertises_rdrand_and_rdseed)
+{
+	Machine *m = machine_run_image(cpuid_guest, sizeof(cpuid_guest), 3, 1, 10000, 1 << 20);
+	guint64 v[3][4];
+
+	for (int i = 0; i < 3; i++) {
+		reported_nr(m, i, 43, v[i]);
+		ck_assert_uint_eq(v[i][0] >> 24, i);
+		ck_assert_uint_eq(v[i][0] & 0xffffff, v[0][0] & 0xffffff);
+		ck_assert(v[i][1] & (1u << 30));
+		ck_assert(v[i][2] & (1u << 18));
+	}
+	machine_free(m);
 }
 END_TEST
 
@@ -237,6 +270,7 @@ vcpu_suite(void)
 	tcase_add_test(tc, tsc_and_random_numbers_are_the_same_in_the_same_run_and_move_forward);
 	tcase_add_test(tc, tsc_counts_retired_instructions_whatever_the_quantum);
 	tcase_add_test(tc, random_numbers_follow_the_seed_and_each_vcpu_has_its_own_stream);
+	tcase_add_test(tc, cpuid_gives_each_vcpu_its_apic_id_and_advertises_rdrand_and_rdseed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("instruction-accounting");
