@@ -118,6 +118,24 @@ static struct {
 } hw_env_layout;
 
 /* Copies up to len bytes at addr; returns how many could be read before an unmapped page. */
+static gsize hw_read_mapped(guintptr addr, void *buf, gsize len);
+
+/*
+ * Whether env (holding what a context just saved, data) is the engine's live state and not a
+ * copy of it: a register written through Unicorn shows there.
+ */
+static gboolean
+hw_env_is_live(SimHw *hw, guintptr env, const guint8 *data)
+{
+	guint64 rax, probe = ~HW_ENV_MAGIC, seen = 0;
+
+	memcpy(&rax, data, sizeof(rax));
+	uc_reg_write(hw->uc, UC_X86_REG_RAX, &probe);
+	hw_read_mapped(env, &seen, sizeof(seen));
+	uc_reg_write(hw->uc, UC_X86_REG_RAX, &rax);
+	return seen == probe;
+}
+
 static gsize
 hw_read_mapped(guintptr addr, void *buf, gsize len)
 {
@@ -154,7 +172,7 @@ hw_env_search(SimHw *hw, const guint8 *data, gsize env_size)
 
 		if (at < best && at % sizeof(guint64) == 0 &&
 		    hw_read_mapped((guintptr)ptr + at, check, env_size) == env_size &&
-		    memcmp(check, data, env_size) == 0) {
+		    memcmp(check, data, env_size) == 0 && hw_env_is_live(hw, (guintptr)ptr + at, data)) {
 			hw_env_layout.found = TRUE;
 			hw_env_layout.cpu_field = field;
 			hw_env_layout.env_offset = at;
@@ -205,7 +223,7 @@ hw_env_locate(SimHw *hw)
 			g_autofree guint8 *live = g_malloc(env_size);
 
 			if (hw_read_mapped((guintptr)env, live, env_size) == env_size &&
-			    memcmp(live, data, env_size) == 0) {
+			    memcmp(live, data, env_size) == 0 && hw_env_is_live(hw, (guintptr)env, data)) {
 				hw->env = env;
 				hw->env_size = env_size;
 			}
