@@ -97,6 +97,9 @@ extern u64 tdp_mmu_spte_writes;
 void tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page *root,
 		    int min_level, gfn_t next_last_level_gfn);
 void tdp_iter_next(struct tdp_iter *iter);
+/* The last SPTE on the path from root to gfn (*out_spte, at *out_level). */
+u64 *tdp_walk_last(const SimPtPool *pool, struct kvm_mmu_page *root, gfn_t gfn, u64 *out_spte,
+		   int *out_level);
 /* Walk again from the root to where the walk was heading (tdp_iter_restart()). */
 void tdp_iter_restart(struct tdp_iter *iter);
 

@@ -103,6 +103,29 @@ spte_to_child_pt(const SimPtPool *pool, u64 spte, int level)
 	return sim_ptpool_va(pool, spte & SPTE_BASE_ADDR_MASK);
 }
 
+/*
+ * The SPTEs for_each_tdp_pte() visits over [gfn, gfn + 1) end with the last one on the path to
+ * gfn: this goes straight down to it, for the walks that only want that one (the CPU's, and
+ * kvm_tdp_mmu_fast_pf_get_last_sptep()'s).
+ */
+u64 *
+tdp_walk_last(const SimPtPool *pool, struct kvm_mmu_page *root, gfn_t gfn, u64 *out_spte,
+	      int *out_level)
+{
+	u64 *pt = root->spt, *sptep, *child;
+	int level = root->level;
+
+	for (;;) {
+		sptep = pt + spte_index(gfn, level);
+		*out_spte = kvm_tdp_mmu_read_spte(sptep, level);
+		*out_level = level;
+		if (level == PG_LEVEL_4K || !(child = spte_to_child_pt(pool, *out_spte, level)))
+			return sptep;
+		pt = child;
+		level--;
+	}
+}
+
 /* Models tdp_iter_restart(): walk again from the root towards next_last_level_gfn, as after a
  * yield, when the tables above may have changed. */
 void

@@ -572,22 +572,14 @@ kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 static void
 tdp_mmu_walk_last(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
-	struct tdp_iter iter;
-
 	if (vcpu->last_walk.root == vcpu->root && vcpu->last_walk.gfn == gfn &&
 	    vcpu->last_walk.spte_writes == tdp_mmu_spte_writes)
 		return;
 	vcpu->last_walk.root = vcpu->root;
 	vcpu->last_walk.gfn = gfn;
-	vcpu->last_walk.sptep = NULL;
-	vcpu->last_walk.spte = SHADOW_NONPRESENT_VALUE;
-	vcpu->last_walk.level = PT64_ROOT_4LEVEL;
 	vcpu->last_walk.spte_writes = tdp_mmu_spte_writes;
-	for_each_tdp_pte(iter, vcpu->kvm, vcpu->root, gfn, gfn + 1) {
-		vcpu->last_walk.sptep = iter.sptep;
-		vcpu->last_walk.spte = iter.old_spte;
-		vcpu->last_walk.level = iter.level;
-	}
+	vcpu->last_walk.sptep = tdp_walk_last(vcpu->kvm->pt_pool, vcpu->root, gfn,
+					      &vcpu->last_walk.spte, &vcpu->last_walk.level);
 }
 
 /* Models kvm_tdp_mmu_fast_pf_get_last_sptep(): the last SPTE on the walk to gfn, lockless. */

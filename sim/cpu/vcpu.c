@@ -37,6 +37,8 @@ struct SimVcpu {
 	guint64 quantum_end;         /* insns at which the running quantum is used up */
 	guint64 insns;               /* guest instructions retired, the running block counted whole */
 	SimHwBlock block;            /* what runs of the running block (addr G_MAXUINT64: none yet) */
+	SimHwBlock block_whole;      /* the running block as decoded */
+	SimHwBlock prev_block;       /* the one before it in this run, as decoded */
 	guint64 block_limit;         /* below it, charging block preempts nothing and fails nothing */
 	guint64 random_state;        /* rdrand/rdseed stream (splitmix64) */
 	ExitReason exit;
@@ -113,14 +115,12 @@ trace_exit(SimVcpu *v, u32 reason, guint64 rip, guint64 qual, guint32 intr_info,
 
 /* An EPT violation or misconfig, handled as KVM does, on this vCPU's coroutine. */
 static void
-handle_page_fault(SimVcpu *v, guint64 rip)
+handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 {
 	uc_engine *uc = sim_hw_uc(v->hw);
 	guint32 error_code = sim_hw_pf_ack(v->hw);
-	guint64 gpa;
 	int r;
 
-	uc_reg_read(uc, UC_X86_REG_CR2, &gpa);
 	if (error_code & PFERR_RSVD_MASK) {
 		fail(v, "reserved bit in the SPTE walk for gpa 0x%" G_GINT64_MODIFIER "x at rip 0x%"
 			G_GINT64_MODIFIER "x", gpa, rip);
@@ -218,11 +218,13 @@ static void
 hook_intr(uc_engine *uc, guint32 intno, void *data)
 {
 	SimVcpu *v = data;
-	guint64 rip;
+	int regs[] = { UC_X86_REG_RIP, UC_X86_REG_CR2 };
+	guint64 rip, cr2;
+	void *values[] = { &rip, &cr2 };
 
-	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	uc_reg_read_batch(uc, regs, values, intno == 14 ? 2 : 1);
 	if (intno == 14) {
-		handle_page_fault(v, rip);
+		handle_page_fault(v, rip, cr2);
 		return;
 	}
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
@@ -312,16 +314,23 @@ hook_in(uc_engine *uc, guint32 port, int size, void *data)
 static gboolean
 block_switch(SimVcpu *v, guint64 address, guint32 size)
 {
-	SimHwBlock next = sim_hw_block(v->hw, address, size);
+	SimHwBlock next;
 
-	if (G_UNLIKELY(sim_hw_tsc_pending(v->hw))) {
-		v->exit = EXIT_HOOK_TSC;
-		uc_emu_stop(sim_hw_uc(v->hw));
-		return FALSE;
+	/* a fault and its retry alternate between two blocks */
+	if (v->prev_block.addr == address && v->prev_block.size == size) {
+		next = v->prev_block;
+	} else {
+		next = sim_hw_block(v->hw, address, size);
+		if (G_UNLIKELY(sim_hw_tsc_pending(v->hw))) {
+			v->exit = EXIT_HOOK_TSC;
+			uc_emu_stop(sim_hw_uc(v->hw));
+			return FALSE;
+		}
 	}
 	if (next.flags & SIM_HW_BLOCK_SINGLE_STEP)
 		block_cut(v, address);
-	v->block = next;
+	v->prev_block = v->block_whole;
+	v->block = v->block_whole = next;
 	v->block_limit = 0;
 	return TRUE;
 }
@@ -489,7 +498,7 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->ops_data = ops_data;
 	v->quantum = SIM_VCPU_DEFAULT_QUANTUM;
 	v->budget = SIM_VCPU_DEFAULT_BUDGET;
-	v->block.addr = G_MAXUINT64;
+	v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
 	sim_hw_emulate_tsc(v->hw, tsc_read, v);
 	/* vCPU i has APIC ID i, as a VMM's KVM_SET_CPUID2 usually gives it */
@@ -660,7 +669,7 @@ run_guest(SimVcpu *v)
 
 	for (;;) {
 		v->exit = EXIT_NONE;
-		v->block.addr = G_MAXUINT64;
+		v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
 		v->block_limit = 0;
 		err = sim_hw_run(v->hw, v->rip);
 		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
