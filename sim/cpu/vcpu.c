@@ -267,7 +267,9 @@ sim_io_exit_qualification(gboolean in, guint16 port, guint size, SimHwIoForm for
 }
 
 /* A port-IO exit, handed to the VMM; it may end the run (the exit port). Unicorn carries on
- * after the hook: the re-entry past the instruction. */
+ * after the hook: the re-entry past the instruction. RIP in this hook is where 2.0.1 last
+ * synced it (often the block's start, not the in/out), so a run the exit port ends is charged
+ * its last block whole. */
 static void
 pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 {
