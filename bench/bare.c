@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "sim/cpu/hw.h"
@@ -33,6 +34,7 @@ static gint opt_reps = 3;
 static gint opt_faults = 16384;
 static gint64 opt_param;
 static gint64 opt_seed;
+static gchar *opt_only;
 
 static const GOptionEntry options[] = {
 	{ "ram-size", 0, 0, G_OPTION_ARG_INT64, &opt_ram_size, "Data region size in bytes", "N" },
@@ -40,6 +42,9 @@ static const GOptionEntry options[] = {
 	{ "faults", 0, 0, G_OPTION_ARG_INT, &opt_faults, "Pages the fault loop touches", "N" },
 	{ "param", 0, 0, G_OPTION_ARG_INT64, &opt_param, "params[0] of the boot parameters", "N" },
 	{ "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "seed of the boot parameters", "N" },
+	{ "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
+	  "Run one configuration, once, for callgrind: image-off, image-on, image-counted, "
+	  "fault-present, fault-retry or fault-restart", "NAME" },
 	{ NULL },
 };
 
@@ -290,6 +295,13 @@ image_run(GBytes *image, gboolean paging, gboolean count, double *ns, guint64 *i
 	return ok;
 }
 
+/* With --only, whether name is the configuration to run (without it, every one runs). */
+static gboolean
+only(const char *name)
+{
+	return !opt_only || g_strcmp0(opt_only, name) == 0;
+}
+
 /* (a) the image with paging off, paging on, and paging on with a block-hook instruction count. */
 static gboolean
 bench_image(const char *path, GError **error)
@@ -309,9 +321,10 @@ bench_image(const char *path, GError **error)
 		return FALSE;
 	}
 	for (gint i = 0; i < opt_reps; i++)
-		if (!image_run(image, FALSE, FALSE, &off[i], &unused, error) ||
-		    !image_run(image, TRUE, FALSE, &on[i], &unused, error) ||
-		    !image_run(image, TRUE, TRUE, &counted[i], &insns, error))
+		if ((only("image-off") && !image_run(image, FALSE, FALSE, &off[i], &unused, error)) ||
+		    (only("image-on") && !image_run(image, TRUE, FALSE, &on[i], &unused, error)) ||
+		    (only("image-counted") &&
+		     !image_run(image, TRUE, TRUE, &counted[i], &insns, error)))
 			return FALSE;
 	report("image_paging_off", off, opt_reps, "ns");
 	report("image_paging_on", on, opt_reps, "ns");
@@ -364,7 +377,14 @@ fault_loop_init(FaultLoop *f, GError **error)
 	if (!f->hw)
 		return FALSE;
 	f->ram_size = KVMSIM_RAM_GPA + (gsize)opt_faults * PAGE;
-	f->ram = g_aligned_alloc0(1, f->ram_size, PAGE);
+	/* anonymous memory, as kvmsim's guest RAM: zero pages the kernel fills on first touch */
+	f->ram = mmap(NULL, f->ram_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (f->ram == MAP_FAILED) {
+		f->ram = NULL;
+		g_set_error(error, BARE_ERROR, 0, "cannot map %zu bytes of guest RAM", f->ram_size);
+		return FALSE;
+	}
 	/* PML4, PDPT, PD, the PT of the code, then the data PTs. */
 	f->tables_size = (4 + nr_pts) * PAGE;
 	f->tables = g_aligned_alloc0(1, f->tables_size, PAGE);
@@ -393,7 +413,8 @@ static void
 fault_loop_fini(FaultLoop *f)
 {
 	sim_hw_free(f->hw);
-	g_aligned_free(f->ram);
+	if (f->ram)
+		munmap(f->ram, f->ram_size);
 	g_aligned_free(f->tables);
 }
 
@@ -407,6 +428,9 @@ fault_loop_pass(FaultLoop *f, gboolean present, gboolean stop, GError **error)
 
 	for (gint i = 0; i < opt_faults; i++)
 		f->pts[i] = present ? (KVMSIM_RAM_GPA + (guint64)i * PAGE) | LEAF_RW : 0;
+	/* like kvmsim's first touches, a fault pass writes fresh memory the kernel must populate */
+	if (!present)
+		madvise(f->ram + KVMSIM_RAM_GPA, (gsize)opt_faults * PAGE, MADV_DONTNEED);
 	sim_hw_flush_tlb(f->hw, SIM_HW_TABLE_GPA);
 	f->stop = stop;
 	f->nr_faults = 0;
@@ -440,9 +464,12 @@ bench_faults(GError **error)
 	gboolean ok = fault_loop_init(&f, error);
 
 	for (gint i = 0; ok && i < opt_reps; i++)
-		ok = (present[i] = fault_loop_pass(&f, TRUE, FALSE, error)) >= 0 &&
-		     (retry[i] = fault_loop_pass(&f, FALSE, FALSE, error)) >= 0 &&
-		     (restart[i] = fault_loop_pass(&f, FALSE, TRUE, error)) >= 0;
+		ok = (!only("fault-present") ||
+		      (present[i] = fault_loop_pass(&f, TRUE, FALSE, error)) >= 0) &&
+		     (!only("fault-retry") ||
+		      (retry[i] = fault_loop_pass(&f, FALSE, FALSE, error)) >= 0) &&
+		     (!only("fault-restart") ||
+		      (restart[i] = fault_loop_pass(&f, FALSE, TRUE, error)) >= 0);
 	if (ok) {
 		report("fault_loop_present", present, opt_reps, "ns/page");
 		report("fault_retry_in_hook", retry, opt_reps, "ns/fault");
@@ -541,6 +568,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "bare: %s\n",
 			error ? error->message : "bad arguments (see --help)");
 		return 2;
+	}
+	if (opt_only) {
+		/* one configuration, one run: a callgrind count, not a timing */
+		opt_reps = 1;
+		if ((argc == 2 && g_str_has_prefix(opt_only, "image-") &&
+		     !bench_image(argv[1], &error)) ||
+		    (g_str_has_prefix(opt_only, "fault-") && !bench_faults(&error))) {
+			fprintf(stderr, "bare: %s\n", error->message);
+			return 1;
+		}
+		return 0;
 	}
 	if ((argc == 2 && !bench_image(argv[1], &error)) || !bench_faults(&error) ||
 	    !bench_hw(&error)) {

@@ -98,10 +98,15 @@ u64 kvm_tdp_mmu_read_spte(const u64 *sptep, int level);
 u64 kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level);
 u64 kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level);
 gboolean tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level);
+/* Bumped by every SPTE write above, so that a remembered walk can tell it is still true. */
+extern u64 tdp_mmu_spte_writes;
 
 void tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page *root,
 		    int min_level, gfn_t next_last_level_gfn);
 void tdp_iter_next(struct tdp_iter *iter);
+/* The last SPTE on the path from root to gfn (*out_spte, at *out_level). */
+u64 *tdp_walk_last(const SimPtPool *pool, struct kvm_mmu_page *root, gfn_t gfn, u64 *out_spte,
+		   int *out_level);
 /* Walk again from the root to where the walk was heading (tdp_iter_restart()). */
 void tdp_iter_restart(struct tdp_iter *iter);
 

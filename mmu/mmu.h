@@ -135,6 +135,14 @@ struct kvm_vcpu {
 	u64 rip;                              /* of the exit being handled, for tracepoints */
 	struct kvm_run run;
 	gpointer hw;                          /* the emulated CPU behind this vCPU */
+	struct {                              /* the last kvm_tdp_mmu_get_walk_last() */
+		struct kvm_mmu_page *root;    /* NULL: none */
+		gfn_t gfn;
+		u64 *sptep;
+		u64 spte;
+		int level;
+		u64 spte_writes;              /* tdp_mmu_spte_writes then */
+	} last_walk;
 };
 
 struct kvm {

@@ -13,6 +13,8 @@
  */
 #include "mmu/mmu-internal.h"
 
+u64 tdp_mmu_spte_writes;
+
 /* Models kvm_tdp_mmu_read_spte() (READ_ONCE); the level tells a table entry from a leaf. */
 u64
 kvm_tdp_mmu_read_spte(const u64 *sptep, int level)
@@ -49,6 +51,7 @@ kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level)
 {
 	if (kvm_tdp_mmu_spte_need_atomic_write(old_spte, level))
 		return kvm_tdp_mmu_write_spte_atomic(sptep, new_spte, level);
+	tdp_mmu_spte_writes++;
 	*sptep = spte_to_hw(new_spte, level);
 	return old_spte;
 }
@@ -59,6 +62,7 @@ kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level)
 {
 	u64 was = kvm_tdp_mmu_read_spte(sptep, level);
 
+	tdp_mmu_spte_writes++;
 	*sptep = spte_to_hw(new_spte, level);
 	return was;
 }
@@ -74,6 +78,7 @@ tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level)
 		*old_spte = cur;
 		return FALSE;
 	}
+	tdp_mmu_spte_writes++;
 	*sptep = spte_to_hw(new_spte, level);
 	return TRUE;
 }
@@ -104,6 +109,29 @@ spte_to_child_pt(const SimPtPool *pool, u64 spte, int level)
 	if (!is_shadow_present_pte(spte) || is_last_spte(spte, level))
 		return NULL;
 	return sim_ptpool_va(pool, spte & SPTE_BASE_ADDR_MASK);
+}
+
+/*
+ * The SPTEs for_each_tdp_pte() visits over [gfn, gfn + 1) end with the last one on the path to
+ * gfn: this goes straight down to it, for the walks that only want that one (the CPU's, and
+ * kvm_tdp_mmu_fast_pf_get_last_sptep()'s).
+ */
+u64 *
+tdp_walk_last(const SimPtPool *pool, struct kvm_mmu_page *root, gfn_t gfn, u64 *out_spte,
+	      int *out_level)
+{
+	u64 *pt = root->spt, *sptep, *child;
+	int level = root->level;
+
+	for (;;) {
+		sptep = pt + spte_index(gfn, level);
+		*out_spte = kvm_tdp_mmu_read_spte(sptep, level);
+		*out_level = level;
+		if (level == PG_LEVEL_4K || !(child = spte_to_child_pt(pool, *out_spte, level)))
+			return sptep;
+		pt = child;
+		level--;
+	}
 }
 
 /* Models tdp_iter_restart(): walk again from the root towards next_last_level_gfn, as after a

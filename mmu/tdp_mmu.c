@@ -573,36 +573,46 @@ kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 	return tdp_mmu_age_range(kvm, range, TRUE);
 }
 
+/*
+ * The walk to gfn under vcpu->root, remembered: the vCPU's "hardware" walks it to report an exit
+ * and fast_page_fault() walks it again right after, with nothing in between that could change the
+ * tables (no SPTE was written since, as tdp_mmu_spte_writes says).
+ */
+static void
+tdp_mmu_walk_last(struct kvm_vcpu *vcpu, gfn_t gfn)
+{
+	if (vcpu->last_walk.root == vcpu->root && vcpu->last_walk.gfn == gfn &&
+	    vcpu->last_walk.spte_writes == tdp_mmu_spte_writes)
+		return;
+	vcpu->last_walk.root = vcpu->root;
+	vcpu->last_walk.gfn = gfn;
+	vcpu->last_walk.spte_writes = tdp_mmu_spte_writes;
+	vcpu->last_walk.sptep = tdp_walk_last(vcpu->kvm->pt_pool, vcpu->root, gfn,
+					      &vcpu->last_walk.spte, &vcpu->last_walk.level);
+}
+
 /* Models kvm_tdp_mmu_fast_pf_get_last_sptep(): the last SPTE on the walk to gfn, lockless. */
 u64 *
 kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gfn_t gfn, u64 *spte)
 {
-	struct tdp_iter iter;
-	u64 *sptep = NULL;
-
-	for_each_tdp_pte(iter, vcpu->kvm, vcpu->root, gfn, gfn + 1) {
-		sptep = iter.sptep;
-		*spte = iter.old_spte;
-	}
-	return sptep;
+	tdp_mmu_walk_last(vcpu, gfn);
+	if (vcpu->last_walk.sptep)
+		*spte = vcpu->last_walk.spte;
+	return vcpu->last_walk.sptep;
 }
 
 /* Models kvm_tdp_mmu_get_walk() reduced to the last level reached. */
 u64
 kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level)
 {
-	struct tdp_iter iter;
 	u64 spte = SHADOW_NONPRESENT_VALUE;
 	int level = PT64_ROOT_4LEVEL;
-	gfn_t gfn = gpa >> PAGE_SHIFT;
 
-	if (!vcpu->root)
-		goto out;
-	for_each_tdp_pte(iter, vcpu->kvm, vcpu->root, gfn, gfn + 1) {
-		spte = iter.old_spte;
-		level = iter.level;
+	if (vcpu->root) {
+		tdp_mmu_walk_last(vcpu, gpa >> PAGE_SHIFT);
+		spte = vcpu->last_walk.spte;
+		level = vcpu->last_walk.level;
 	}
-out:
 	if (out_level)
 		*out_level = level;
 	return spte;

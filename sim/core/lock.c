@@ -200,24 +200,28 @@ sim_up_write(SimSched *sched, SimRwsem *sem, const char *point)
 	sim_yield(sched, point);
 }
 
+/* Models srcu_read_lock(): on the fault path twice per fault, so no allocation once warm. */
 guint64
 sim_srcu_read_lock(SimSrcu *srcu)
 {
 	guint64 ticket = ++srcu->next_ticket;
 
-	if (!srcu->active)
-		srcu->active = g_array_new(FALSE, FALSE, sizeof(guint64));
-	g_array_append_val(srcu->active, ticket);
+	if (G_UNLIKELY(srcu->nr_active == srcu->max_active)) {
+		srcu->max_active = MAX(8, srcu->max_active * 2);
+		srcu->active = g_renew(guint64, srcu->active, srcu->max_active);
+	}
+	srcu->active[srcu->nr_active++] = ticket;
 	return ticket;
 }
 
-/* Models srcu_read_unlock(): the reader with this ticket leaves. */
+/* Models srcu_read_unlock(): the reader with this ticket leaves (the last one in moves to its
+ * slot: the order of the tickets does not matter). */
 void
 sim_srcu_read_unlock(SimSrcu *srcu, guint64 ticket)
 {
-	for (guint i = 0; srcu->active && i < srcu->active->len; i++) {
-		if (g_array_index(srcu->active, guint64, i) == ticket) {
-			g_array_remove_index(srcu->active, i);
+	for (guint i = srcu->nr_active; i-- > 0;) {
+		if (srcu->active[i] == ticket) {
+			srcu->active[i] = srcu->active[--srcu->nr_active];
 			return;
 		}
 	}
@@ -227,9 +231,9 @@ sim_srcu_read_unlock(SimSrcu *srcu, guint64 ticket)
 void
 sim_srcu_clear(SimSrcu *srcu)
 {
-	if (srcu->active)
-		g_array_free(srcu->active, TRUE);
-	srcu->active = NULL;
+	g_clear_pointer(&srcu->active, g_free);
+	srcu->nr_active = 0;
+	srcu->max_active = 0;
 }
 
 typedef struct {
@@ -246,8 +250,8 @@ sim_srcu_cut(const SimSrcu *srcu)
 gboolean
 sim_srcu_grace_period_over(const SimSrcu *srcu, guint64 cut)
 {
-	for (guint i = 0; srcu->active && i < srcu->active->len; i++)
-		if (g_array_index(srcu->active, guint64, i) <= cut)
+	for (guint i = 0; i < srcu->nr_active; i++)
+		if (srcu->active[i] <= cut)
 			return FALSE;
 	return TRUE;
 }

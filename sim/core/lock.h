@@ -60,7 +60,9 @@ typedef struct {
 typedef struct {
 	const char *name;
 	guint64 next_ticket;
-	GArray *active;      /* guint64 tickets of readers inside */
+	guint64 *active;     /* tickets of readers inside, in no order (a fault enters two) */
+	guint nr_active;
+	guint max_active;    /* allocated entries of active */
 } SimSrcu;
 
 void sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point);

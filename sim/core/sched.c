@@ -96,6 +96,12 @@ sim_sched_new(guint64 seed)
 	return sched;
 }
 
+guint64
+sim_sched_seed(const SimSched *sched)
+{
+	return sched->seed;
+}
+
 /* Free the actors (and their stacks, even if abandoned) and the schedules. */
 void
 sim_sched_free(SimSched *sched)

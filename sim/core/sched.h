@@ -54,6 +54,8 @@ typedef enum {
 
 SimSched *sim_sched_new(guint64 seed);
 void sim_sched_free(SimSched *sched);
+/* The run's seed, for other seeded streams (a vCPU's rdrand). */
+guint64 sim_sched_seed(const SimSched *sched);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimSched, sim_sched_free)
 
 /* The policy's name in traces and on the command line: random, round-robin or steps. */

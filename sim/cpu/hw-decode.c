@@ -76,6 +76,10 @@ hw_decode_init(SimHw *hw, GError **error)
 	for (i = 0; i < HW_BLOCK_CACHE_SIZE; i++)
 		hw->blocks[i].addr = HW_NO_ADDR;
 	hw->last_block.addr = HW_NO_ADDR;
+	for (i = 0; i < HW_INDEX_CACHE_SIZE; i++)
+		hw->indexes[i].rip = HW_NO_ADDR;
+	hw->tsc_hooked = g_array_new(FALSE, FALSE, sizeof(guint64));
+	hw->tsc_pending = g_array_new(FALSE, FALSE, sizeof(guint64));
 	return hw_cs_open(&hw->cs, &hw->insn, TRUE, error) &&
 	       hw_cs_open(&hw->cs_count, &hw->insn_count, FALSE, error);
 }
@@ -92,6 +96,10 @@ hw_decode_fini(SimHw *hw)
 		cs_close(&hw->cs);
 	if (hw->cs_count)
 		cs_close(&hw->cs_count);
+	if (hw->tsc_hooked)
+		g_array_free(hw->tsc_hooked, TRUE);
+	if (hw->tsc_pending)
+		g_array_free(hw->tsc_pending, TRUE);
 }
 
 /* Whether [a, a + a_len) and [b, b + b_len) overlap. */
@@ -115,11 +123,18 @@ hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size)
 			info->rip = HW_NO_ADDR;
 	}
 	for (i = 0; i < HW_BLOCK_CACHE_SIZE; i++) {
-		HwBlockInfo *block = &hw->blocks[i];
+		SimHwBlock *block = &hw->blocks[i];
 
 		if (block->addr != HW_NO_ADDR &&
 		    hw_ranges_overlap(block->addr, block->size, gpa, size))
 			block->addr = HW_NO_ADDR;
+	}
+	for (i = 0; i < HW_INDEX_CACHE_SIZE; i++) {
+		HwIndexInfo *index = &hw->indexes[i];
+
+		if (index->rip != HW_NO_ADDR &&
+		    hw_ranges_overlap(index->block_addr, index->block_size, gpa, size))
+			index->rip = HW_NO_ADDR;
 	}
 	hw->last_block.addr = HW_NO_ADDR;
 }
@@ -384,6 +399,10 @@ hw_written_operand_on(SimHw *hw, const HwInsnInfo *info, guint64 page)
 static SimHwAccessKind
 hw_write_kind(SimHw *hw, const HwInsnInfo *info, guint64 page)
 {
+	/* its one memory access is the one that faulted: no need to compute where it goes */
+	if ((info->flags & HW_INSN_SOLE_ACCESS) && info->nr_written == 1)
+		return info->written[0].read ? SIM_HW_READ_WRITE : SIM_HW_WRITE;
+
 	const HwMemOperand *m = hw_written_operand_on(hw, info, page);
 
 	return m && m->read ? SIM_HW_READ_WRITE : SIM_HW_WRITE;
@@ -483,48 +502,117 @@ sim_hw_disasm(SimHw *hw, guint64 rip)
 	return g_strdup_printf("%s %s", hw->insn->mnemonic, hw->insn->op_str);
 }
 
-/* Counts the instructions in [addr, addr + size) with the detail-less handle. */
-static guint32
-hw_count_insns(SimHw *hw, guint64 addr, guint32 size)
+/* Notes an rdtsc or rdtscp at addr for sim_hw_hook_tsc(), unless it is hooked or noted already. */
+static void
+hw_tsc_site_found(SimHw *hw, guint64 addr)
 {
-	g_autofree guint8 *bytes = g_malloc(size);
-	const guint8 *code = bytes;
-	size_t left = hw_read_code(hw, addr, bytes, size);
-	guint64 address = addr;
-	guint32 insns = 0;
+	if (hw->tsc_read && !hw_tsc_site_known(hw, addr))
+		g_array_append_val(hw->tsc_pending, addr);
+}
 
+/* Whether the block of one instruction at addr is shorter than QEMU's translator makes it. */
+static gboolean
+hw_block_is_single_step(SimHw *hw, guint64 addr)
+{
+	return hw_decode_at(hw, addr) == HW_DECODED && !hw_insn_ends_block(hw, hw->insn);
+}
+
+/*
+ * Decodes [block->addr, + block->size) with the detail-less handle: counts its instructions, notes
+ * its rdtsc and rdtscp, and flags a single-step block.
+ */
+static void
+hw_block_fill(SimHw *hw, SimHwBlock *block)
+{
+	g_autofree guint8 *bytes = g_malloc(MAX(block->size, 1));
+	const guint8 *code = bytes;
+	size_t left = hw_read_code(hw, block->addr, bytes, block->size);
+	guint64 address = block->addr;
+
+	block->insns = 0;
+	block->flags = 0;
 	while (left > 0) {
-		insns++;
+		guint64 at = address;
+
+		block->insns++;
 		/* Undecodable bytes end a block (they raise #UD): count them as its last insn. */
 		if (!cs_disasm_iter(hw->cs_count, &code, &left, &address, hw->insn_count))
 			break;
+		if (hw->insn_count->id == X86_INS_RDTSC || hw->insn_count->id == X86_INS_RDTSCP)
+			hw_tsc_site_found(hw, at);
 	}
-	return insns;
+	if (block->insns == 1 && hw_block_is_single_step(hw, block->addr))
+		block->flags |= SIM_HW_BLOCK_SINGLE_STEP;
+}
+
+/* A translation block, decoded once: a hot loop is one block, so the last one is checked first. */
+SimHwBlock
+sim_hw_block(SimHw *hw, guint64 addr, guint32 size)
+{
+	if (G_LIKELY(hw->last_block.addr == addr && hw->last_block.size == size))
+		return hw->last_block;
+
+	guint set = hw_cache_set(addr ^ ((guint64)size << 48), HW_BLOCK_CACHE_SIZE);
+	SimHwBlock *block = &hw->blocks[set];
+
+	if (G_LIKELY(block->addr == addr && block->size == size)) {
+		hw->last_block = *block;
+		return *block;
+	}
+	if (G_LIKELY(hw->blocks[set + 1].addr == addr && hw->blocks[set + 1].size == size))
+		return hw->blocks[set + 1];
+	hw->blocks[set + 1] = *block;
+	block->addr = addr;
+	block->size = size;
+	hw_block_fill(hw, block);
+	hw->last_block = *block;
+	return *block;
 }
 
 /* Instructions per translation block, for a quantum counted in a UC_HOOK_BLOCK hook. */
 guint32
 sim_hw_block_insns(SimHw *hw, guint64 addr, guint32 size)
 {
-	/* a hot loop is one block: remember the last one before hashing */
-	if (G_LIKELY(hw->last_block.addr == addr && hw->last_block.size == size))
-		return hw->last_block.insns;
+	return sim_hw_block(hw, addr, size).insns;
+}
 
-	guint set = hw_cache_set(addr ^ ((guint64)size << 48), HW_BLOCK_CACHE_SIZE);
-	HwBlockInfo *block = &hw->blocks[set];
+/* Counts the instructions from block->addr up to rip, decoding straight on. */
+static guint32
+hw_count_up_to(SimHw *hw, const SimHwBlock *block, guint64 rip)
+{
+	g_autofree guint8 *bytes = g_malloc(MAX(block->size, 1));
+	const guint8 *code = bytes;
+	size_t left = hw_read_code(hw, block->addr, bytes, block->size);
+	guint64 address = block->addr;
+	guint32 index = 0;
 
-	if (G_LIKELY(block->addr == addr && block->size == size)) {
-		hw->last_block = *block;
-		return block->insns;
+	while (left > 0 && address < rip && index < block->insns) {
+		index++;
+		if (!cs_disasm_iter(hw->cs_count, &code, &left, &address, hw->insn_count))
+			break;
 	}
-	if (G_LIKELY(hw->blocks[set + 1].addr == addr && hw->blocks[set + 1].size == size))
-		return hw->blocks[set + 1].insns;
-	hw->blocks[set + 1] = *block;
-	block->addr = addr;
-	block->size = size;
-	block->insns = size ? hw_count_insns(hw, addr, size) : 0;
-	hw->last_block = *block;
-	return block->insns;
+	return index;
+}
+
+/* Where rip is in a block, for charging only what ran of a block that was cut short. */
+guint32
+sim_hw_block_index(SimHw *hw, const SimHwBlock *block, guint64 rip)
+{
+	HwIndexInfo *info;
+
+	if (rip <= block->addr)
+		return 0;
+	if (rip >= block->addr + block->size)
+		return block->insns;
+	info = &hw->indexes[hw_cache_set(rip ^ (block->addr << 20), HW_INDEX_CACHE_SIZE)];
+	if (info->rip != rip || info->block_addr != block->addr ||
+	    info->block_size != block->size) {
+		info->rip = rip;
+		info->block_addr = block->addr;
+		info->block_size = block->size;
+		info->index = hw_count_up_to(hw, block, rip);
+	}
+	return info->index;
 }
 
 /* The value of a general-purpose register as an operand of its size. */
@@ -647,4 +735,45 @@ sim_hw_emulate_mmio(SimHw *hw, guint64 gpa, SimHwMmioRead rd, SimHwMmioWrite wr,
 		    "x: only mov, movzx and movsx to or from a general-purpose register or an "
 		    "immediate are emulated", gpa, text, rip);
 	return FALSE;
+}
+
+/*
+ * rdrand r and rdseed r (0f c7 /6 and /7 with a register operand, no 66/f3/f2 for the 32/64-bit
+ * forms) as hardware executes them when they succeed (SDM Vol. 2B RDRAND, RDSEED).
+ */
+SimHwUdInsn
+sim_hw_emulate_random(SimHw *hw, SimHwRandomRead read, void *opaque)
+{
+	const cs_x86 *x86;
+	const HwGpr *gpr;
+	SimHwUdInsn which;
+	guint64 rip, rflags;
+
+	uc_reg_read(hw->uc, UC_X86_REG_RIP, &rip);
+	if (hw_decode_at(hw, rip) != HW_DECODED)
+		return SIM_HW_UD_OTHER;
+	x86 = &hw->insn->detail->x86;
+	switch (hw->insn->id) {
+	case X86_INS_RDRAND:
+		which = SIM_HW_UD_RDRAND;
+		break;
+	case X86_INS_RDSEED:
+		which = SIM_HW_UD_RDSEED;
+		break;
+	default:
+		return SIM_HW_UD_OTHER;
+	}
+	if (x86->op_count != 1 || x86->operands[0].type != X86_OP_REG)
+		return SIM_HW_UD_OTHER;
+	gpr = &hw_gprs[x86->operands[0].reg];
+	if (!gpr->uc)
+		return SIM_HW_UD_OTHER;
+	rip += hw->insn->size;
+	hw_gpr_write(hw, gpr, read(opaque, which));
+	/* CF = 1; OF, SF, ZF, AF, PF = 0 */
+	uc_reg_read(hw->uc, UC_X86_REG_EFLAGS, &rflags);
+	rflags = (rflags & ~0x8d5ull) | 0x1;
+	uc_reg_write(hw->uc, UC_X86_REG_EFLAGS, &rflags);
+	uc_reg_write(hw->uc, UC_X86_REG_RIP, &rip);
+	return which;
 }

@@ -14,6 +14,7 @@
 /* Entry sizes of the decode caches (powers of two). */
 #define HW_INSN_CACHE_SIZE 512
 #define HW_BLOCK_CACHE_SIZE 1024
+#define HW_INDEX_CACHE_SIZE 256
 
 /* An explicit memory operand, kept so that its address can be recomputed from the registers. */
 typedef struct {
@@ -44,12 +45,13 @@ typedef struct {
 	HwMemOperand written[2]; /* the explicit memory operands that are written */
 } HwInsnInfo;
 
-/* Instruction count of one translation block. */
+/* The position of one instruction in the translation block it was found in. */
 typedef struct {
-	guint64 addr; /* HW_NO_ADDR when the slot is empty */
-	guint32 size;
-	guint32 insns;
-} HwBlockInfo;
+	guint64 rip;        /* the key, with block_addr and block_size; HW_NO_ADDR when empty */
+	guint64 block_addr;
+	guint32 block_size;
+	guint32 index;      /* instructions in [block_addr, rip) */
+} HwIndexInfo;
 
 #define HW_NO_ADDR G_MAXUINT64
 
@@ -57,14 +59,24 @@ struct SimHw {
 	uc_engine *uc;
 	uc_context *ctx;     /* scratch for sim_hw_pf_ack(): holds error_code and old_exception */
 	gsize ctx_size;
+	guint8 *env;         /* the engine's live CPUX86State (hw_env_locate()), or NULL */
+	gsize env_size;      /* bytes of it a context holds: the fields are env_size - *_FROM_END */
 	guint8 *stub;        /* host memory of the stub region */
 	csh cs;              /* Capstone with CS_OPT_DETAIL */
 	csh cs_count;        /* Capstone without detail, for counting instructions */
 	cs_insn *insn;       /* scratch for cs_disasm_iter() on cs */
 	cs_insn *insn_count; /* scratch for cs_disasm_iter() on cs_count */
 	HwInsnInfo insns[HW_INSN_CACHE_SIZE];
-	HwBlockInfo blocks[HW_BLOCK_CACHE_SIZE];
-	HwBlockInfo last_block; /* the block asked for last, checked first */
+	SimHwBlock blocks[HW_BLOCK_CACHE_SIZE];
+	SimHwBlock last_block; /* the block asked for last, checked first */
+	HwIndexInfo indexes[HW_INDEX_CACHE_SIZE];
+	SimHwTscRead tsc_read; /* rdtsc emulation (sim_hw_emulate_tsc()), or NULL */
+	void *tsc_opaque;
+	GArray *tsc_hooked;    /* guint64 addresses of rdtsc and rdtscp with a code hook */
+	GArray *tsc_pending;   /* guint64 addresses of those found since the last run, no hook yet */
+	guint32 cpuid_1[4];    /* EAX, EBX, ECX, EDX of leaf 1 and leaf 7.0 (sim_hw_set_cpuid()) */
+	guint32 cpuid_7[4];
+	gboolean cpuid_hooked;
 };
 
 /*
@@ -80,5 +92,6 @@ gint32 hw_ctx_read_int(SimHw *hw, gsize from_end);
 gboolean hw_decode_init(SimHw *hw, GError **error);
 void hw_decode_fini(SimHw *hw);
 void hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size);
+gboolean hw_tsc_site_known(SimHw *hw, guint64 addr);
 
 #endif

@@ -4,8 +4,11 @@
  * #PF acknowledgement. Decoding lives in hw-decode.c, the start-up self-test in hw-selftest.c.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
+#define _GNU_SOURCE /* process_vm_readv(), memmem() */
 
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "sim/cpu/hw-internal.h"
 
@@ -17,6 +20,7 @@
  *   +0x3000  an empty PML4: the CR3 of an engine nobody gave a root yet (every access faults)
  *   +0x4000  the flush stub: mov cr3, rax; hlt
  *   +0x4010  the ranged flush stub: 1: invlpg [rdi]; add rdi, 4096; dec rcx; jnz 1b; hlt
+ *   +0x4020  the CPUID stub: cpuid; hlt (what Unicorn's CPU model answers, for sim_hw_set_cpuid())
  * The identity tree covers all 40 physical-address bits, so the stub runs under it and
  * uc_ctl_remove_cache() can translate any address. Its leaves are read-only, so the one TLB entry
  * the stub leaves behind (the fetch of its hlt) cannot be written through.
@@ -27,6 +31,8 @@
 #define HW_STUB_CODE_END (HW_STUB_CODE + 4) /* RIP once the hlt has run */
 #define HW_STUB_RANGE_CODE (SIM_HW_STUB_GPA + 0x4010)
 #define HW_STUB_RANGE_CODE_END (HW_STUB_RANGE_CODE + 16)
+#define HW_STUB_CPUID_CODE (SIM_HW_STUB_GPA + 0x4020)
+#define HW_STUB_CPUID_CODE_END (HW_STUB_CPUID_CODE + 3)
 
 /*
  * Past this many pages a ranged flush is a full one: each invlpg costs ~0.1 us (it ends a
@@ -57,6 +63,8 @@ hw_stub_build(guint8 *stub)
 {
 	static const guint8 flush_code[] = { 0x0f, 0x22, 0xd8, /* mov cr3, rax */
 					     0xf4 };            /* hlt */
+	static const guint8 cpuid_code[] = { 0x0f, 0xa2, /* cpuid */
+					     0xf4 };      /* hlt */
 	static const guint8 range_code[] = {
 		0x0f, 0x01, 0x3f,                         /* 1: invlpg [rdi] */
 		0x48, 0x81, 0xc7, 0x00, 0x10, 0x00, 0x00, /* add rdi, 4096 */
@@ -75,6 +83,7 @@ hw_stub_build(guint8 *stub)
 		pdpt[i] = ((guint64)i << 30) | HW_PTE_P | HW_PTE_A | HW_PTE_D | HW_PTE_PS;
 	memcpy(stub + (HW_STUB_CODE - SIM_HW_STUB_GPA), flush_code, sizeof(flush_code));
 	memcpy(stub + (HW_STUB_RANGE_CODE - SIM_HW_STUB_GPA), range_code, sizeof(range_code));
+	memcpy(stub + (HW_STUB_CPUID_CODE - SIM_HW_STUB_GPA), cpuid_code, sizeof(cpuid_code));
 }
 
 /* Fails with SIM_HW_ERROR_ENGINE naming the Unicorn call, if err says it failed. */
@@ -86,6 +95,141 @@ hw_check(uc_err err, const char *what, GError **error)
 	g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE, "Unicorn: %s: %s", what,
 		    uc_strerror(err));
 	return FALSE;
+}
+
+/*
+ * sim_hw_pf_ack() without copying the CPU state: uc_context_save() is a memcpy of the first
+ * bytes of the engine's CPUX86State (uc->cpu->env_ptr in 2.0.1's uc.c), and the two fields it
+ * patches have no register id. Where that state lives is found once per process, by the content
+ * a saved context gives it: a pointer in struct uc_struct (the CPUState) and the offset of env in
+ * the X86CPU it points to. Memory is only read through process_vm_readv(), which fails instead
+ * of faulting on an address that is not mapped. Each new engine checks the layout against a
+ * context of its own; if anything does not match, sim_hw_pf_ack() copies contexts as before.
+ */
+#define HW_ENV_SCAN_UC 0x4000u   /* bytes of struct uc_struct searched for the CPUState pointer */
+#define HW_ENV_SCAN_CPU 0x20000u /* bytes of X86CPU searched for env */
+#define HW_ENV_MAGIC 0x6b766d73696d0000ull /* "kvmsim", in RAX..R15 while searching */
+
+static struct {
+	gboolean searched;
+	gboolean found;
+	gsize cpu_field;  /* offset of the CPUState pointer in struct uc_struct */
+	gsize env_offset; /* offset of env in the X86CPU */
+} hw_env_layout;
+
+/* Copies up to len bytes at addr; returns how many could be read before an unmapped page. */
+static gsize hw_read_mapped(guintptr addr, void *buf, gsize len);
+
+/*
+ * Whether env (holding what a context just saved, data) is the engine's live state and not a
+ * copy of it: a register written through Unicorn shows there.
+ */
+static gboolean
+hw_env_is_live(SimHw *hw, guintptr env, const guint8 *data)
+{
+	guint64 rax, probe = ~HW_ENV_MAGIC, seen = 0;
+
+	memcpy(&rax, data, sizeof(rax));
+	uc_reg_write(hw->uc, UC_X86_REG_RAX, &probe);
+	hw_read_mapped(env, &seen, sizeof(seen));
+	uc_reg_write(hw->uc, UC_X86_REG_RAX, &rax);
+	return seen == probe;
+}
+
+static gsize
+hw_read_mapped(guintptr addr, void *buf, gsize len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+	return n < 0 ? 0 : (gsize)n;
+}
+
+/*
+ * Searches the engine's memory for the state data (env_size bytes) a context just saved. Other
+ * heap pointers of struct uc_struct also lead to it, from farther away and not in every engine
+ * alike: the one it is nearest to is its own X86CPU.
+ */
+static void
+hw_env_search(SimHw *hw, const guint8 *data, gsize env_size)
+{
+	g_autofree guint8 *uc = g_malloc(HW_ENV_SCAN_UC), *cpu = g_malloc(HW_ENV_SCAN_CPU);
+	g_autofree guint8 *check = g_malloc(env_size);
+	gsize uc_len = hw_read_mapped((guintptr)hw->uc, uc, HW_ENV_SCAN_UC);
+	gsize best = HW_ENV_SCAN_CPU;
+
+	for (gsize field = 0; field + sizeof(guint64) <= uc_len; field += sizeof(guint64)) {
+		guint64 ptr;
+
+		memcpy(&ptr, uc + field, sizeof(ptr));
+		if (ptr < 0x10000 || ptr % sizeof(guint64))
+			continue;
+		gsize cpu_len = hw_read_mapped((guintptr)ptr, cpu, best);
+
+		/* env starts with the 16 general-purpose registers, which hold the magic */
+		const guint8 *hit = memmem(cpu, cpu_len, data, 16 * sizeof(guint64));
+		gsize at = hit ? (gsize)(hit - cpu) : best;
+
+		if (at < best && at % sizeof(guint64) == 0 &&
+		    hw_read_mapped((guintptr)ptr + at, check, env_size) == env_size &&
+		    memcmp(check, data, env_size) == 0 && hw_env_is_live(hw, (guintptr)ptr + at, data)) {
+			hw_env_layout.found = TRUE;
+			hw_env_layout.cpu_field = field;
+			hw_env_layout.env_offset = at;
+			best = at;
+		}
+	}
+}
+
+/* Sets hw->env if this engine's state is where the layout says and holds what a context does. */
+static void
+hw_env_locate(SimHw *hw)
+{
+	int regs[16];
+	guint64 values[16], zero = 0;
+	void *ptrs[16], *zeros[16];
+	const guint8 *blob = (const guint8 *)hw->ctx;
+	const guint8 *data;
+	gsize env_size;
+	guint8 *env;
+	guint i;
+
+	for (i = 0; i < 16; i++) {
+		static const int gprs[16] = {
+			UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+			UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+			UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+			UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+		};
+
+		regs[i] = gprs[i];
+		values[i] = HW_ENV_MAGIC | i;
+		ptrs[i] = &values[i];
+		zeros[i] = &zero;
+	}
+	uc_reg_write_batch(hw->uc, regs, ptrs, 16);
+	uc_context_save(hw->uc, hw->ctx);
+	/* the context's data (a copy of env, regs first) follows a small header */
+	data = memmem(blob, hw->ctx_size, values, sizeof(values));
+	if (data) {
+		env_size = hw->ctx_size - (gsize)(data - blob);
+		if (!hw_env_layout.searched) {
+			hw_env_layout.searched = TRUE;
+			hw_env_search(hw, data, env_size);
+		}
+		if (hw_env_layout.found) {
+			memcpy(&env, (const guint8 *)hw->uc + hw_env_layout.cpu_field, sizeof(env));
+			env += hw_env_layout.env_offset;
+			g_autofree guint8 *live = g_malloc(env_size);
+
+			if (hw_read_mapped((guintptr)env, live, env_size) == env_size &&
+			    memcmp(live, data, env_size) == 0 && hw_env_is_live(hw, (guintptr)env, data)) {
+				hw->env = env;
+				hw->env_size = env_size;
+			}
+		}
+	}
+	uc_reg_write_batch(hw->uc, regs, zeros, 16);
 }
 
 /* Builds an engine as sim_hw_new() does, without the self-test (which itself needs one). */
@@ -107,6 +251,7 @@ hw_new_unchecked(GError **error)
 	if (!hw_check(uc_context_alloc(hw->uc, &hw->ctx), "uc_context_alloc", error))
 		return NULL;
 	hw->ctx_size = uc_context_size(hw->uc);
+	hw_env_locate(hw);
 
 	hw->stub = g_aligned_alloc0(1, SIM_HW_STUB_SIZE, HW_PAGE_SIZE);
 	hw_stub_build(hw->stub);
@@ -269,6 +414,12 @@ sim_hw_pf_ack(SimHw *hw)
 	guint8 *blob = (guint8 *)hw->ctx;
 	gint32 error_code, none = -1;
 
+	if (G_LIKELY(hw->env)) {
+		memcpy(&error_code, hw->env + hw->env_size - HW_CTX_ERROR_CODE_FROM_END,
+		       sizeof(error_code));
+		memcpy(hw->env + hw->env_size - HW_CTX_OLD_EXCEPTION_FROM_END, &none, sizeof(none));
+		return error_code;
+	}
 	uc_context_save(hw->uc, hw->ctx);
 	memcpy(&error_code, blob + hw->ctx_size - HW_CTX_ERROR_CODE_FROM_END, sizeof(error_code));
 	memcpy(blob + hw->ctx_size - HW_CTX_OLD_EXCEPTION_FROM_END, &none, sizeof(none));
@@ -296,4 +447,163 @@ sim_hw_code_changed(SimHw *hw, guint64 gpa, guint64 size)
 		uc_ctl_remove_cache(hw->uc, start, end);
 	}
 	sim_hw_flush_tlb(hw, cr3);
+}
+
+/* Whether the rdtsc or rdtscp at addr has a hook or is waiting for one. */
+gboolean
+hw_tsc_site_known(SimHw *hw, guint64 addr)
+{
+	guint i;
+
+	for (i = 0; i < hw->tsc_hooked->len; i++)
+		if (g_array_index(hw->tsc_hooked, guint64, i) == addr)
+			return TRUE;
+	for (i = 0; i < hw->tsc_pending->len; i++)
+		if (g_array_index(hw->tsc_pending, guint64, i) == addr)
+			return TRUE;
+	return FALSE;
+}
+
+#define HW_MSR_TSC_AUX 0xc0000103u
+
+/*
+ * The code hook of one rdtsc or rdtscp: the instruction's last bytes tell which (prefixes come
+ * first), and a site whose code has changed since it was hooked runs as whatever it now is.
+ */
+static void
+hw_tsc_hook(uc_engine *uc, guint64 address, guint32 size, void *opaque)
+{
+	static const guint8 rdtsc[] = { 0x0f, 0x31 }, rdtscp[] = { 0x0f, 0x01, 0xf9 };
+	SimHw *hw = opaque;
+	guint8 bytes[HW_MAX_INSN_LEN];
+	gboolean is_rdtscp;
+	guint64 tsc, low, high, rip = address + size;
+
+	if (size < sizeof(rdtsc) || size > sizeof(bytes) ||
+	    uc_mem_read(uc, address, bytes, size) != UC_ERR_OK)
+		return;
+	is_rdtscp = size >= sizeof(rdtscp) &&
+		    memcmp(bytes + size - sizeof(rdtscp), rdtscp, sizeof(rdtscp)) == 0;
+	if (!is_rdtscp && memcmp(bytes + size - sizeof(rdtsc), rdtsc, sizeof(rdtsc)) != 0)
+		return;
+	tsc = hw->tsc_read(hw->tsc_opaque, address);
+	low = tsc & G_MAXUINT32;
+	high = tsc >> 32;
+	uc_reg_write(uc, UC_X86_REG_RAX, &low);
+	uc_reg_write(uc, UC_X86_REG_RDX, &high);
+	if (is_rdtscp) {
+		uc_x86_msr aux = { .rid = HW_MSR_TSC_AUX };
+
+		uc_reg_read(uc, UC_X86_REG_MSR, &aux);
+		aux.value &= G_MAXUINT32;
+		uc_reg_write(uc, UC_X86_REG_RCX, &aux.value);
+	}
+	/* ends the block here; the run resumes past the instruction */
+	uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+}
+
+/* From now on, blocks decoded note their rdtsc and rdtscp for sim_hw_hook_tsc(). */
+void
+sim_hw_emulate_tsc(SimHw *hw, SimHwTscRead read, void *opaque)
+{
+	hw->tsc_read = read;
+	hw->tsc_opaque = opaque;
+}
+
+gboolean
+sim_hw_tsc_pending(SimHw *hw)
+{
+	return hw->tsc_pending->len > 0;
+}
+
+/*
+ * Hooks are looked up when a block is translated, so the translations that hold a new site are
+ * dropped: every block that runs it again is translated with the hook in it.
+ */
+void
+sim_hw_hook_tsc(SimHw *hw)
+{
+	for (guint i = 0; i < hw->tsc_pending->len; i++) {
+		guint64 addr = g_array_index(hw->tsc_pending, guint64, i);
+		uc_hook hook; /* never removed: it goes with the engine */
+
+		uc_hook_add(hw->uc, &hook, UC_HOOK_CODE, hw_tsc_hook, hw, addr, addr);
+		g_array_append_val(hw->tsc_hooked, addr);
+		sim_hw_code_changed(hw, addr, HW_MAX_INSN_LEN);
+	}
+	g_array_set_size(hw->tsc_pending, 0);
+}
+
+/* CPUID.01H:ECX.RDRAND[bit 30], CPUID.(EAX=07H,ECX=0):EBX.RDSEED[bit 18] (SDM Vol. 2A CPUID). */
+#define HW_CPUID_1_ECX_RDRAND (1u << 30)
+#define HW_CPUID_7_EBX_RDSEED (1u << 18)
+
+/* What Unicorn's CPU model answers for leaf/subleaf, between runs, through the CPUID stub. */
+static void
+hw_cpuid_native(SimHw *hw, guint32 leaf, guint32 subleaf, guint32 out[4])
+{
+	int regs[] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
+		       UC_X86_REG_RIP, UC_X86_REG_CR3, UC_X86_REG_EFLAGS };
+	guint64 saved[G_N_ELEMENTS(regs)], values[4] = { leaf, 0, subleaf, 0 };
+	guint64 root = HW_STUB_IDENTITY_ROOT;
+	void *saved_ptrs[G_N_ELEMENTS(regs)], *value_ptrs[4];
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(regs); i++)
+		saved_ptrs[i] = &saved[i];
+	for (i = 0; i < 4; i++)
+		value_ptrs[i] = &values[i];
+	uc_reg_read_batch(hw->uc, regs, saved_ptrs, G_N_ELEMENTS(regs));
+	uc_reg_write_batch(hw->uc, regs, value_ptrs, 4);
+	uc_reg_write(hw->uc, UC_X86_REG_CR3, &root);
+	hw_stub_run(hw, HW_STUB_CPUID_CODE, HW_STUB_CPUID_CODE_END);
+	uc_reg_read_batch(hw->uc, regs, value_ptrs, 4);
+	for (i = 0; i < 4; i++)
+		out[i] = (guint32)values[i];
+	uc_reg_write_batch(hw->uc, regs, saved_ptrs, G_N_ELEMENTS(regs));
+}
+
+/* The guest's cpuid: leaves 1 and 7.0 from hw's table, every other one as Unicorn answers it. */
+static int
+hw_cpuid_hook(uc_engine *uc, void *opaque)
+{
+	SimHw *hw = opaque;
+	int regs[] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX };
+	guint64 leaf, subleaf, values[4];
+	void *ptrs[4] = { &values[0], &values[1], &values[2], &values[3] };
+	const guint32 *answer;
+
+	uc_reg_read(uc, UC_X86_REG_RAX, &leaf);
+	uc_reg_read(uc, UC_X86_REG_RCX, &subleaf);
+	if ((guint32)leaf == 1)
+		answer = hw->cpuid_1;
+	else if ((guint32)leaf == 7 && (guint32)subleaf == 0)
+		answer = hw->cpuid_7;
+	else
+		return 0;
+	for (guint i = 0; i < 4; i++)
+		values[i] = answer[i];
+	uc_reg_write_batch(uc, regs, ptrs, 4);
+	return 1;
+}
+
+/*
+ * Unicorn's CPUID is its CPU model's, never the host's, so it is the same in every run already;
+ * but every engine is CPU 0 to it. KVM gives each vCPU its own APIC ID (userspace sets it with
+ * KVM_SET_CPUID2), and kvmsim emulates rdrand and rdseed, so the table says so.
+ */
+void
+sim_hw_set_cpuid(SimHw *hw, guint32 apic_id)
+{
+	uc_hook hook; /* never removed: it goes with the engine */
+
+	hw_cpuid_native(hw, 1, 0, hw->cpuid_1);
+	hw_cpuid_native(hw, 7, 0, hw->cpuid_7);
+	/* CPUID.01H:EBX[31:24] is the initial APIC ID */
+	hw->cpuid_1[1] = (hw->cpuid_1[1] & 0x00ffffffu) | (apic_id << 24);
+	hw->cpuid_1[2] |= HW_CPUID_1_ECX_RDRAND;
+	hw->cpuid_7[1] |= HW_CPUID_7_EBX_RDSEED;
+	if (!hw->cpuid_hooked)
+		uc_hook_add(hw->uc, &hook, UC_HOOK_INSN, hw_cpuid_hook, hw, 1, 0, UC_X86_INS_CPUID);
+	hw->cpuid_hooked = TRUE;
 }

@@ -164,11 +164,81 @@ gboolean sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip);
 /* The instruction at rip as text ("mov qword ptr [rax], rbx"), "(unreadable)" or "(bad)". */
 gchar *sim_hw_disasm(SimHw *hw, guint64 rip);
 
-/*
- * Number of instructions in the translation block [addr, addr + size) that a UC_HOOK_BLOCK hook
- * was handed, cached per block (fixed-size cache).
- */
+/* A translation block as a UC_HOOK_BLOCK hook is handed it, decoded. */
+typedef struct {
+	guint64 addr;  /* G_MAXUINT64 for no block */
+	guint32 size;
+	guint32 insns; /* instructions in [addr, addr + size) */
+	guint32 flags; /* SIM_HW_BLOCK_* */
+} SimHwBlock;
+
+enum {
+	/*
+	 * One instruction where QEMU's translator would have made a longer block: the block QEMU
+	 * builds to re-run alone a store that modified the block it was running (self-modifying
+	 * code: the rest of that block never ran).
+	 */
+	SIM_HW_BLOCK_SINGLE_STEP = 1 << 0,
+};
+
+/* The block [addr, addr + size), decoded once and cached per block (fixed-size cache). */
+SimHwBlock sim_hw_block(SimHw *hw, guint64 addr, guint32 size);
+
+/* Its number of instructions. */
 guint32 sim_hw_block_insns(SimHw *hw, guint64 addr, guint32 size);
+
+/*
+ * The instructions of block that come before rip (rip inside the block; block->insns if rip is
+ * past its end), cached per (block, rip) (fixed-size cache).
+ */
+guint32 sim_hw_block_index(SimHw *hw, const SimHwBlock *block, guint64 rip);
+
+/* The value an rdtsc or rdtscp at rip reads, in the vCPU's own terms. */
+typedef guint64 (*SimHwTscRead)(void *opaque, guint64 rip);
+
+/*
+ * Emulates rdtsc and rdtscp, which Unicorn 2.0.1 runs on the host's TSC and cannot hook: every
+ * one that sim_hw_block() decodes gets, before it runs, a UC_HOOK_CODE hook of its own that
+ * loads EDX:EAX with read(opaque, rip) (and ECX with IA32_TSC_AUX for rdtscp) and moves RIP past
+ * it. Writing RIP in a code hook ends the translation block there and resumes at the new RIP
+ * (measured on 2.0.1), so the rest of the block runs as a block of its own.
+ */
+void sim_hw_emulate_tsc(SimHw *hw, SimHwTscRead read, void *opaque);
+
+/*
+ * Whether a block decoded since the last sim_hw_hook_tsc() holds an rdtsc or rdtscp with no hook
+ * yet. Its translation has no hook either: stop the run before the block runs and call
+ * sim_hw_hook_tsc().
+ */
+gboolean sim_hw_tsc_pending(SimHw *hw);
+
+/* Between runs: hooks the pending rdtsc and rdtscp and drops the translations that hold them. */
+void sim_hw_hook_tsc(SimHw *hw);
+
+/*
+ * Between runs: from now on cpuid answers as Unicorn's CPU model does, except that leaf 1 gives
+ * apic_id as the initial APIC ID and both it and leaf 7.0 advertise rdrand and rdseed (which the
+ * vCPU emulates, sim_hw_emulate_random()).
+ */
+void sim_hw_set_cpuid(SimHw *hw, guint32 apic_id);
+
+/* What an instruction that raised #UD and that hw emulates between runs is. */
+typedef enum {
+	SIM_HW_UD_OTHER,
+	SIM_HW_UD_RDRAND,
+	SIM_HW_UD_RDSEED,
+} SimHwUdInsn;
+
+/* The value an rdrand or rdseed reads. */
+typedef guint64 (*SimHwRandomRead)(void *opaque, SimHwUdInsn insn);
+
+/*
+ * Emulates, between runs, the rdrand or rdseed at RIP (both raise #UD in 2.0.1: its CPU model has
+ * neither): the destination register takes read(opaque, which) at its size (a 32-bit destination
+ * zero-extends), CF is set and OF, SF, ZF, AF, PF cleared (success), RIP moves past it. Returns
+ * which it was; for SIM_HW_UD_OTHER nothing is read or changed.
+ */
+SimHwUdInsn sim_hw_emulate_random(SimHw *hw, SimHwRandomRead read, void *opaque);
 
 typedef guint64 (*SimHwMmioRead)(void *opaque, guint64 gpa, guint size);
 typedef void (*SimHwMmioWrite)(void *opaque, guint64 gpa, guint size, guint64 value);

@@ -16,6 +16,8 @@ typedef enum {
 	EXIT_PREEMPT,
 	EXIT_REQUEST,    /* a fault left a request to serve before the next entry */
 	EXIT_HYPERCALL,
+	EXIT_UD,         /* #UD that is not vmcall: rdrand, rdseed (emulated) or a crash */
+	EXIT_HOOK_TSC,   /* a block about to run holds an rdtsc that needs its hook first */
 	EXIT_MMIO,
 	EXIT_STOP,       /* the VMM or the scheduler ended the run */
 	EXIT_ERROR,      /* error already set */
@@ -32,8 +34,13 @@ struct SimVcpu {
 	guint64 rip;
 	guint64 quantum;
 	guint64 budget;
-	gint64 quantum_left;
-	guint64 insns;
+	guint64 quantum_end;         /* insns at which the running quantum is used up */
+	guint64 insns;               /* guest instructions retired, the running block counted whole */
+	SimHwBlock block;            /* what runs of the running block (addr G_MAXUINT64: none yet) */
+	SimHwBlock block_whole;      /* the running block as decoded */
+	SimHwBlock prev_block;       /* the one before it in this run, as decoded */
+	guint64 block_limit;         /* below it, charging block preempts nothing and fails nothing */
+	guint64 random_state;        /* rdrand/rdseed stream (splitmix64) */
 	ExitReason exit;
 	guint64 exit_gpa;            /* MMIO exit */
 	gboolean stop_requested;
@@ -57,6 +64,26 @@ fail(SimVcpu *v, const char *fmt, ...)
 	}
 	v->exit = EXIT_ERROR;
 	uc_emu_stop(sim_hw_uc(v->hw));
+}
+
+/*
+ * The running block was left at rip, before the instruction there retired (a fault, an rdtsc
+ * emulated by its hook, a store that modified the block): only the instructions before rip are
+ * charged, and the block shrinks to them so that nothing is refunded twice.
+ */
+static void
+block_cut(SimVcpu *v, guint64 rip)
+{
+	guint32 ran;
+
+	if (v->block.addr == G_MAXUINT64 || rip < v->block.addr ||
+	    rip >= v->block.addr + v->block.size)
+		return;
+	ran = sim_hw_block_index(v->hw, &v->block, rip);
+	v->insns -= v->block.insns - ran;
+	v->block.size = (guint32)(rip - v->block.addr);
+	v->block.insns = ran;
+	v->block_limit = 0;
 }
 
 /* What a hardware EPT violation reports in its exit qualification (SDM 28.3.3.2: a
@@ -88,27 +115,30 @@ trace_exit(SimVcpu *v, u32 reason, guint64 rip, guint64 qual, guint32 intr_info,
 
 /* An EPT violation or misconfig, handled as KVM does, on this vCPU's coroutine. */
 static void
-handle_page_fault(SimVcpu *v, guint64 rip)
+handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 {
 	uc_engine *uc = sim_hw_uc(v->hw);
 	guint32 error_code = sim_hw_pf_ack(v->hw);
-	guint64 gpa;
 	int r;
 
-	uc_reg_read(uc, UC_X86_REG_CR2, &gpa);
 	if (error_code & PFERR_RSVD_MASK) {
 		fail(v, "reserved bit in the SPTE walk for gpa 0x%" G_GINT64_MODIFIER "x at rip 0x%"
 			G_GINT64_MODIFIER "x", gpa, rip);
 		return;
 	}
 	u64 spte = kvm_tdp_mmu_get_walk_last(v->kvcpu, gpa, NULL);
+	gboolean mmio = is_mmio_spte(spte);
+	SimHwAccessKind kind = mmio ? SIM_HW_READ : sim_hw_access_kind(v->hw, rip, gpa, error_code);
 
+	/* A fetch faults while a block is translated, before it runs; a data access cuts the
+	 * running block short at rip. */
+	if (kind != SIM_HW_FETCH)
+		block_cut(v, rip);
 	kvm_vcpu_srcu_read_lock(v->kvcpu);
-	if (is_mmio_spte(spte)) {
+	if (mmio) {
 		trace_exit(v, EXIT_REASON_EPT_MISCONFIG, rip, 0, 0, 0);
 		r = kvm_handle_ept_misconfig(v->kvcpu, gpa, rip);
 	} else {
-		SimHwAccessKind kind = sim_hw_access_kind(v->hw, rip, gpa, error_code);
 		guint64 qual = sim_ept_violation_qualification(
 			kind == SIM_HW_READ || kind == SIM_HW_READ_WRITE,
 			kind == SIM_HW_WRITE || kind == SIM_HW_READ_WRITE, kind == SIM_HW_FETCH, spte);
@@ -188,11 +218,13 @@ static void
 hook_intr(uc_engine *uc, guint32 intno, void *data)
 {
 	SimVcpu *v = data;
-	guint64 rip;
+	int regs[] = { UC_X86_REG_RIP, UC_X86_REG_CR2 };
+	guint64 rip, cr2;
+	void *values[] = { &rip, &cr2 };
 
-	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	uc_reg_read_batch(uc, regs, values, intno == 14 ? 2 : 1);
 	if (intno == 14) {
-		handle_page_fault(v, rip);
+		handle_page_fault(v, rip, cr2);
 		return;
 	}
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
@@ -202,7 +234,8 @@ hook_intr(uc_engine *uc, guint32 intno, void *data)
 	     exception_name(intno), intno, rip, insn);
 }
 
-/* #UD: a vmcall (confirmed by Capstone) is a hypercall exit, anything else a crash. */
+/* #UD stops the run at the instruction: a vmcall is a hypercall exit; rdrand and rdseed are
+ * emulated between runs; anything else is a crash. */
 static bool
 hook_insn_invalid(uc_engine *uc, void *data)
 {
@@ -210,15 +243,18 @@ hook_insn_invalid(uc_engine *uc, void *data)
 	guint64 rip;
 
 	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-	if (sim_hw_insn_is_vmcall(v->hw, rip)) {
-		v->exit = EXIT_HYPERCALL;
-		return true;
-	}
-	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
-
-	trace_exception_exit(v, rip, 6);
-	fail(v, "guest raised #UD at rip 0x%" G_GINT64_MODIFIER "x (%s)", rip, insn);
+	v->exit = sim_hw_insn_is_vmcall(v->hw, rip) ? EXIT_HYPERCALL : EXIT_UD;
 	return true;
+}
+
+/* A #UD that is not emulated: the guest crashed. */
+static void
+invalid_opcode(SimVcpu *v)
+{
+	g_autofree gchar *insn = sim_hw_disasm(v->hw, v->rip);
+
+	trace_exception_exit(v, v->rip, 6);
+	fail(v, "guest raised #UD at rip 0x%" G_GINT64_MODIFIER "x (%s)", v->rip, insn);
 }
 
 /* What an I/O exit's qualification says (the kernel's handle_io() reads it back). */
@@ -231,7 +267,9 @@ sim_io_exit_qualification(gboolean in, guint16 port, guint size, SimHwIoForm for
 }
 
 /* A port-IO exit, handed to the VMM; it may end the run (the exit port). Unicorn carries on
- * after the hook: the re-entry past the instruction. */
+ * after the hook: the re-entry past the instruction. RIP in this hook is where 2.0.1 last
+ * synced it (often the block's start, not the in/out), so a run the exit port ends is charged
+ * its last block whole. */
 static void
 pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 {
@@ -271,29 +309,124 @@ hook_in(uc_engine *uc, guint32 port, int size, void *data)
 }
 
 /*
- * Instruction accounting for the quantum and the budget, one call per translation block. A stop
+ * A block other than the last one starts. A store that modified the block it ran in is re-run by
+ * QEMU as a block of its own (SIM_HW_BLOCK_SINGLE_STEP) inside the block it cut short. Returns
+ * FALSE if the run stops before the block: it holds an rdtsc whose hook must be added first.
+ */
+static gboolean
+block_switch(SimVcpu *v, guint64 address, guint32 size)
+{
+	SimHwBlock next;
+
+	/* a fault and its retry alternate between two blocks */
+	if (v->prev_block.addr == address && v->prev_block.size == size) {
+		next = v->prev_block;
+	} else {
+		next = sim_hw_block(v->hw, address, size);
+		if (G_UNLIKELY(sim_hw_tsc_pending(v->hw))) {
+			v->exit = EXIT_HOOK_TSC;
+			uc_emu_stop(sim_hw_uc(v->hw));
+			return FALSE;
+		}
+	}
+	if (next.flags & SIM_HW_BLOCK_SINGLE_STEP)
+		block_cut(v, address);
+	v->prev_block = v->block_whole;
+	v->block = v->block_whole = next;
+	v->block_limit = 0;
+	return TRUE;
+}
+
+/* The budget ran out: the guest is a runaway. */
+G_NO_INLINE static void
+runaway(SimVcpu *v, guint64 address)
+{
+	fail(v, "runaway guest: more than %" G_GUINT64_FORMAT " instructions (at rip 0x%"
+		G_GINT64_MODIFIER "x); raise --max-insns if this is expected", v->budget, address);
+}
+
+/* hook_block() for a block other than the last one, or one that preempts or fails. */
+G_NO_INLINE static void
+hook_block_slow(SimVcpu *v, guint64 address, guint32 size)
+{
+	if ((v->block.addr != address || v->block.size != size) && !block_switch(v, address, size))
+		return;
+	if (v->insns >= v->quantum_end) {
+		v->exit = EXIT_PREEMPT;
+		uc_emu_stop(sim_hw_uc(v->hw));
+		return;
+	}
+	v->insns += v->block.insns;
+	if (v->insns > v->budget) {
+		runaway(v, address);
+		return;
+	}
+	/* the next run of this block takes the fast path if it starts below both limits */
+	v->block_limit = MIN(v->quantum_end, v->budget - v->block.insns + 1);
+}
+
+/*
+ * Instruction accounting for the quantum and the budget, one call per translation block: the
+ * block is charged whole when it starts and refunded what did not run if it is cut short. A stop
  * requested here takes effect before the block runs, so a quantum runs out at the start of the
- * block after the one that used it up: every run makes progress, however small the quantum.
+ * block after the one that used it up: every run makes progress, however small the quantum. The
+ * fast path (the block that ran last, a hot loop, well inside the quantum and the budget) is a
+ * few instructions; everything else is hook_block_slow().
  */
 static void
 hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
 {
 	SimVcpu *v = data;
 
-	if (v->quantum_left <= 0) {
-		v->exit = EXIT_PREEMPT;
-		uc_emu_stop(uc);
+	if (G_LIKELY(v->block.addr == address && v->block.size == size &&
+		     v->insns < v->block_limit)) {
+		v->insns += v->block.insns;
 		return;
 	}
-	guint32 n = sim_hw_block_insns(v->hw, address, size);
+	hook_block_slow(v, address, size);
+}
 
-	v->insns += n;
-	v->quantum_left -= n;
-	sim_count_add(v->kvm->counters, SIM_CTR_GUEST_INSNS, n);
-	if (G_UNLIKELY(v->insns > v->budget))
-		fail(v, "runaway guest: more than %" G_GUINT64_FORMAT " instructions (at rip 0x%"
-			G_GINT64_MODIFIER "x); raise --max-insns if this is expected", v->budget,
-			address);
+/*
+ * The TSC an rdtsc or rdtscp at rip reads: SIM_VCPU_TSC_PER_INSN ticks per guest instruction this
+ * vCPU retired before it, from 0 at creation (KVM starts a new VM's TSC at 0:
+ * kvm_synchronize_tsc() from kvm_arch_vcpu_postcreate(), arch/x86/kvm/x86.c, v6.18). The
+ * instruction itself then retires.
+ */
+static guint64
+tsc_read(void *data, guint64 rip)
+{
+	SimVcpu *v = data;
+	guint64 tsc;
+
+	block_cut(v, rip);
+	tsc = v->insns * SIM_VCPU_TSC_PER_INSN;
+	v->insns++;
+	return tsc;
+}
+
+/* splitmix64's output function (Steele, Lea, Flood 2014). */
+static guint64
+splitmix64_mix(guint64 z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+#define SPLITMIX64_GAMMA 0x9e3779b97f4a7c15ull
+
+/*
+ * What rdrand and rdseed read: one splitmix64 stream per vCPU, started from the run's seed and
+ * the vCPU id, so a vCPU reads the same values whatever the other vCPUs draw and whatever the
+ * schedule. Both always succeed.
+ */
+static guint64
+random_read(void *data, SimHwUdInsn insn)
+{
+	SimVcpu *v = data;
+
+	v->random_state += SPLITMIX64_GAMMA;
+	return splitmix64_mix(v->random_state);
 }
 
 /* An access outside every Unicorn region: no memslot and no MMIO window. */
@@ -367,7 +500,11 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->ops_data = ops_data;
 	v->quantum = SIM_VCPU_DEFAULT_QUANTUM;
 	v->budget = SIM_VCPU_DEFAULT_BUDGET;
+	v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
+	sim_hw_emulate_tsc(v->hw, tsc_read, v);
+	/* vCPU i has APIC ID i, as a VMM's KVM_SET_CPUID2 usually gives it */
+	sim_hw_set_cpuid(v->hw, (guint32)id);
 	uc_hook_add(uc, &hook, UC_HOOK_INTR, hook_intr, v, 1, 0);
 	uc_hook_add(uc, &hook, UC_HOOK_INSN_INVALID, hook_insn_invalid, v, 1, 0);
 	uc_hook_add(uc, &hook, UC_HOOK_INSN, hook_out, v, 1, 0, UC_X86_INS_OUT);
@@ -492,11 +629,17 @@ handle_exit(SimVcpu *v, uc_err err)
 	case EXIT_HYPERCALL:
 		handle_hypercall(v);
 		return TRUE;
+	case EXIT_UD:
+		invalid_opcode(v);
+		return FALSE;
 	case EXIT_MMIO:
+		/* the emulated instruction retires */
+		v->insns++;
 		handle_mmio(v);
 		return v->exit != EXIT_ERROR;
 	case EXIT_STOP:
 	case EXIT_ERROR:
+	case EXIT_HOOK_TSC: /* handled by run_guest() */
 		return FALSE;
 	case EXIT_NONE:
 		break;
@@ -516,12 +659,36 @@ handle_exit(SimVcpu *v, uc_err err)
 	return FALSE;
 }
 
+/*
+ * Runs the guest until it exits. What hardware does without a VM exit is done here and the run
+ * resumed: an rdtsc about to run for the first time gets its hook, rdrand and rdseed are emulated.
+ */
+static uc_err
+run_guest(SimVcpu *v)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+	uc_err err;
+
+	for (;;) {
+		v->exit = EXIT_NONE;
+		v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
+		v->block_limit = 0;
+		err = sim_hw_run(v->hw, v->rip);
+		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
+		if (v->exit == EXIT_HOOK_TSC)
+			sim_hw_hook_tsc(v->hw);
+		else if (v->exit != EXIT_UD ||
+			 sim_hw_emulate_random(v->hw, random_read, v) == SIM_HW_UD_OTHER)
+			return err;
+		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
+	}
+}
+
 /* The KVM_RUN loop (vcpu_run() / vcpu_enter_guest() in arch/x86/kvm/x86.c; no tree read). */
 static void
 vcpu_actor(SimActor *actor, gpointer data)
 {
 	SimVcpu *v = data;
-	uc_engine *uc = sim_hw_uc(v->hw);
 
 	for (;;) {
 		sim_yield(v->sched, "vcpu.enter");
@@ -529,12 +696,12 @@ vcpu_actor(SimActor *actor, gpointer data)
 			break;
 		kvm_vcpu_enter_guest_prepare(v->kvcpu);
 		trace_kvm_entry(v->kvcpu, v->rip);
-		v->exit = EXIT_NONE;
-		if (v->quantum_left <= 0)
-			v->quantum_left = (gint64)v->quantum;
-		uc_err err = sim_hw_run(v->hw, v->rip);
+		if (v->insns >= v->quantum_end)
+			v->quantum_end = v->insns + v->quantum;
+		guint64 insns = v->insns;
+		uc_err err = run_guest(v);
 
-		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
+		sim_count_add(v->kvm->counters, SIM_CTR_GUEST_INSNS, v->insns - insns);
 		if (!handle_exit(v, err))
 			break;
 	}
@@ -546,6 +713,8 @@ sim_vcpu_start(SimVcpu *v, SimSched *sched)
 	g_autofree gchar *name = g_strdup_printf("vcpu%d", v->kvcpu->vcpu_id);
 
 	v->sched = sched;
+	v->random_state = splitmix64_mix(sim_sched_seed(sched) ^
+					 splitmix64_mix((guint64)v->kvcpu->vcpu_id));
 	return sim_actor_new(sched, name, vcpu_actor, v);
 }
 

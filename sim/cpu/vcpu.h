@@ -11,6 +11,9 @@
  *   port IO         out/in, handed to the VMM in the hook
  *   hypercall       vmcall (#UD, confirmed by Capstone); KVM_HC_SCHED_YIELD yields, others go
  *                   to the VMM
+ *   (none)          rdtsc, rdtscp (a code hook per instruction), rdrand, rdseed (#UD) are
+ *                   emulated without an exit, deterministically: the TSC counts retired
+ *                   instructions, rdrand and rdseed read a per-vCPU stream seeded by the run
  *   HLT             the vCPU stops for good (no interrupts are modeled)
  *   preemption      the instruction quantum ran out: a yield point between two guest runs
  *
@@ -36,6 +39,13 @@ typedef struct {
 	/* KVM_EXIT_HYPERCALL: returns the value for RAX. */
 	guint64 (*hypercall)(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4]);
 } SimVcpuExitOps;
+
+/*
+ * The guest's TSC (rdtsc, rdtscp) counts the instructions its vCPU retired: a 1 GHz TSC on a CPU
+ * that retires one instruction per nanosecond. Per vCPU, from 0; the same run reads the same
+ * values.
+ */
+#define SIM_VCPU_TSC_PER_INSN 1
 
 /* Defaults: a preemption every 10k instructions, at most 2^32 instructions per vCPU. */
 #define SIM_VCPU_DEFAULT_QUANTUM 10000

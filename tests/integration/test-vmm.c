@@ -245,9 +245,10 @@ START_TEST(zapped_spte_is_used_until_the_tlb_flush_and_never_after)
 	sim_log_capture(m->log);
 	ck_assert(sim_vmm_write_ram(m->vmm, 0, &value, sizeof(value), NULL));
 	sim_actor_new(m->sched, "host", drop_first_page_actor, &drop);
-	/* two reads (the first run ends at the faulting read); the host zaps the SPTE and stops
-	 * before its TLB flush; two more reads; the host finishes (flush, free); two last reads */
-	machine_run_steps(m, "vcpu0:vcpu.enter:4,host:zap.spte_cleared,vcpu0:vcpu.enter:2,"
+	/* three entries (the code fault, the data fault and the first read, the second read); the
+	 * host zaps the SPTE and stops before its TLB flush; two more reads; the host finishes
+	 * (flush, free); two last reads */
+	machine_run_steps(m, "vcpu0:vcpu.enter:3,host:zap.spte_cleared,vcpu0:vcpu.enter:2,"
 			     "host:exit,vcpu0:exit");
 	if (g_getenv("KVMSIM_TEST_DUMP"))
 		g_printerr("%s", sim_log_text(m->log));

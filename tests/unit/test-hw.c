@@ -785,6 +785,134 @@ START_TEST(block_insn_count_is_dropped_by_code_changed)
 }
 END_TEST
 
+START_TEST(block_index_counts_the_instructions_before_rip)
+{
+	/* nop; mov eax, 1; nop; hlt */
+	CODE_AT(CODE, 0x90, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x90, 0xf4);
+	SimHwBlock block = sim_hw_block(t->hw, CODE, 8);
+
+	ck_assert_uint_eq(block.insns, 4);
+	ck_assert_uint_eq(sim_hw_block_index(t->hw, &block, CODE), 0);
+	ck_assert_uint_eq(sim_hw_block_index(t->hw, &block, CODE + 1), 1);
+	ck_assert_uint_eq(sim_hw_block_index(t->hw, &block, CODE + 6), 2);
+	ck_assert_uint_eq(sim_hw_block_index(t->hw, &block, CODE + 7), 3);
+	ck_assert_uint_eq(sim_hw_block_index(t->hw, &block, CODE + 8), 4);
+}
+END_TEST
+
+START_TEST(a_lone_store_is_a_single_step_block_and_a_lone_jump_is_not)
+{
+	CODE_AT(CODE, 0x88, 0x00, 0x90, 0xf4);  /* mov [rax], al; nop; hlt */
+	CODE_AT(CODE + 0x10, 0xeb, 0xfe);       /* jmp . */
+	ck_assert(sim_hw_block(t->hw, CODE, 2).flags & SIM_HW_BLOCK_SINGLE_STEP);
+	ck_assert(!(sim_hw_block(t->hw, CODE, 4).flags & SIM_HW_BLOCK_SINGLE_STEP));
+	ck_assert(!(sim_hw_block(t->hw, CODE + 0x10, 2).flags & SIM_HW_BLOCK_SINGLE_STEP));
+}
+END_TEST
+
+static guint64 tsc_reads[4];
+static guint nr_tsc_reads;
+
+/* The TSC a test hands out: a distinct value per read, with both halves set. */
+static guint64
+read_tsc(void *opaque, guint64 rip)
+{
+	tsc_reads[nr_tsc_reads] = rip;
+	return 0x1122334455667700ull + nr_tsc_reads++;
+}
+
+/* Decodes every block, as the vCPU's quantum does, and stops before one with a new rdtsc. */
+static void
+block_finds_tsc(uc_engine *uc, guint64 addr, guint32 size, void *opaque)
+{
+	sim_hw_block(t->hw, addr, size);
+	if (sim_hw_tsc_pending(t->hw))
+		uc_emu_stop(uc);
+}
+
+/* Runs from rip to the hlt, hooking each rdtsc the first time a block holds it. */
+static guint
+run_hooking_tsc(guint64 rip)
+{
+	uc_hook hook;
+	guint stops = 0;
+
+	nr_tsc_reads = 0;
+	sim_hw_emulate_tsc(t->hw, read_tsc, NULL);
+	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_BLOCK, block_finds_tsc, NULL, 0,
+			      SIM_HW_TABLE_GPA - 1) == UC_ERR_OK);
+	for (;;) {
+		run(rip);
+		if (!sim_hw_tsc_pending(t->hw))
+			return stops;
+		stops++;
+		sim_hw_hook_tsc(t->hw);
+		rip = reg(UC_X86_REG_RIP);
+	}
+}
+
+START_TEST(rdtsc_reads_its_hook_and_the_block_goes_on_after_it)
+{
+	/* mov ecx, 3; 1: rdtsc; mov rbx, rax; mov rsi, rdx; dec ecx; jnz 1b; hlt */
+	CODE_AT(CODE, 0xb9, 0x03, 0x00, 0x00, 0x00, 0x0f, 0x31, 0x48, 0x89, 0xc3, 0x48, 0x89, 0xd6,
+		0xff, 0xc9, 0x75, 0xf4, 0xf4);
+	ck_assert_uint_eq(run_hooking_tsc(CODE), 1);
+	ck_assert_uint_eq(nr_tsc_reads, 3);
+	ck_assert_uint_eq(tsc_reads[0], CODE + 5);
+	ck_assert_uint_eq(tsc_reads[2], CODE + 5);
+	ck_assert_uint_eq(reg(UC_X86_REG_RBX), 0x55667702);
+	ck_assert_uint_eq(reg(UC_X86_REG_RSI), 0x11223344);
+	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 0);
+	ck_assert_uint_eq(reg(UC_X86_REG_RIP), CODE + 18);
+}
+END_TEST
+
+START_TEST(rdtscp_also_reads_tsc_aux)
+{
+	uc_x86_msr aux = { .rid = 0xc0000103, .value = 7 };
+
+	/* rdtscp; hlt */
+	CODE_AT(CODE, 0x0f, 0x01, 0xf9, 0xf4);
+	ck_assert(uc_reg_write(t->uc, UC_X86_REG_MSR, &aux) == UC_ERR_OK);
+	run_hooking_tsc(CODE);
+	ck_assert_uint_eq(nr_tsc_reads, 1);
+	ck_assert_uint_eq(reg(UC_X86_REG_RAX), 0x55667700);
+	ck_assert_uint_eq(reg(UC_X86_REG_RDX), 0x11223344);
+	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 7);
+}
+END_TEST
+
+/* What the test's rdrand and rdseed read. */
+static guint64
+read_random(void *opaque, SimHwUdInsn insn)
+{
+	return insn == SIM_HW_UD_RDSEED ? 0xfedcba9876543210ull : 0x0123456789abcdefull;
+}
+
+START_TEST(rdrand_and_rdseed_are_emulated_at_their_operand_size)
+{
+	/* rdrand eax; rdseed cx; rdrand r9; ud2 */
+	CODE_AT(CODE, 0x0f, 0xc7, 0xf0, 0x66, 0x0f, 0xc7, 0xf9, 0x49, 0x0f, 0xc7, 0xf1, 0x0f, 0x0b);
+	set_reg(UC_X86_REG_RAX, G_MAXUINT64);
+	set_reg(UC_X86_REG_RCX, G_MAXUINT64);
+	set_reg(UC_X86_REG_EFLAGS, 0x8d4 | 0x2);
+	for (guint64 rip = CODE; rip < CODE + 11;) {
+		ck_assert(sim_hw_run(t->hw, rip) == UC_ERR_INSN_INVALID);
+		ck_assert_uint_eq(reg(UC_X86_REG_RIP), rip);
+		ck_assert_uint_ne(sim_hw_emulate_random(t->hw, read_random, NULL), SIM_HW_UD_OTHER);
+		rip = reg(UC_X86_REG_RIP);
+	}
+	ck_assert_uint_eq(reg(UC_X86_REG_RAX), 0x89abcdef);
+	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 0xffffffffffff3210ull);
+	ck_assert_uint_eq(reg(UC_X86_REG_R9), 0x0123456789abcdefull);
+	ck_assert_uint_eq(reg(UC_X86_REG_EFLAGS) & 0x8d5, 0x1);
+	/* ud2 is none of them and is left alone */
+	ck_assert(sim_hw_run(t->hw, CODE + 11) == UC_ERR_INSN_INVALID);
+	ck_assert_uint_eq(sim_hw_emulate_random(t->hw, read_random, NULL), SIM_HW_UD_OTHER);
+	ck_assert_uint_eq(reg(UC_X86_REG_RIP), CODE + 11);
+}
+END_TEST
+
 /* The MMIO device the emulator talks to. */
 typedef struct {
 	guint64 value;  /* what reads return */
@@ -1005,6 +1133,11 @@ hw_suite(void)
 	tcase_add_test(tc, disasm_of_an_unmapped_address_is_unreadable);
 	tcase_add_test(tc, block_insn_count_matches_capstone);
 	tcase_add_test(tc, block_insn_count_is_dropped_by_code_changed);
+	tcase_add_test(tc, block_index_counts_the_instructions_before_rip);
+	tcase_add_test(tc, a_lone_store_is_a_single_step_block_and_a_lone_jump_is_not);
+	tcase_add_test(tc, rdtsc_reads_its_hook_and_the_block_goes_on_after_it);
+	tcase_add_test(tc, rdtscp_also_reads_tsc_aux);
+	tcase_add_test(tc, rdrand_and_rdseed_are_emulated_at_their_operand_size);
 	tcase_add_test(tc, mmio_mov_load_zero_extends_32bit_destination);
 	tcase_add_test(tc, mmio_mov_load_keeps_upper_bits_of_8_and_16bit_destinations);
 	tcase_add_test(tc, mmio_mov_load_of_64_bits_fills_an_extended_register);

@@ -36,6 +36,24 @@ START_TEST(first_fault_installs_one_writable_4k_leaf)
 }
 END_TEST
 
+START_TEST(a_remembered_walk_is_not_reused_once_an_spte_was_written)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	int level;
+
+	/* the CPU's walk finds nothing; the fault installs the leaf; the next walk sees it */
+	ck_assert(!is_shadow_present_pte(kvm_tdp_mmu_get_walk_last(vm->vcpu[0], GPA_A, &level)));
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	u64 spte = kvm_tdp_mmu_get_walk_last(vm->vcpu[0], GPA_A, &level);
+
+	ck_assert(is_shadow_present_pte(spte) && is_writable_pte(spte));
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	/* the fast path reuses that walk: the leaf is there, the fault is spurious */
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, FALSE), RET_PF_SPURIOUS);
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(fault_on_a_present_spte_is_spurious_on_the_fast_path)
 {
 	TestVm *vm = test_vm_new(1, 1, MEM);
@@ -534,6 +552,7 @@ mmu_suite(void)
 	Suite *s = suite_create("mmu");
 	TCase *tc = tcase_create("tdp");
 	tcase_add_test(tc, first_fault_installs_one_writable_4k_leaf);
+	tcase_add_test(tc, a_remembered_walk_is_not_reused_once_an_spte_was_written);
 	tcase_add_test(tc, fault_on_a_present_spte_is_spurious_on_the_fast_path);
 	tcase_add_test(tc, zap_clears_the_leaf_keeps_the_tables_and_requests_a_flush);
 	tcase_add_test(tc, invalidation_outside_every_memslot_skips_begin_and_end);

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The vCPU as a guest sees it: hand-assembled flat images run on whole machines. What the guest
+ * can read of time and randomness (rdtsc, rdtscp, rdrand, rdseed) is the same in the same run and
+ * moves forward, and instructions are charged to the quantum as they retire.
+ */
+#include "tests/check-run.h"
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/core/log.h"
+#include "sim/cpu/vcpu.h"
+#include "sim/vmm/vmm.h"
+#include "workloads/abi.h"
+
+typedef struct {
+	SimSched *sched;
+	SimLog *log;
+	SimVmm *vmm;
+} Machine;
+
+/* Runs image on a machine with this many vCPUs, quantum and budget; the log is captured. */
+static Machine *
+machine_run_image(const guint8 *image, gsize size, guint vcpus, guint64 seed, guint64 quantum,
+		  guint64 max_insns)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+	Machine *m = g_new0(Machine, 1);
+	GError *error = NULL;
+
+	cfg.workload = "image";
+	cfg.image = image;
+	cfg.image_size = size;
+	cfg.nr_vcpus = vcpus;
+	cfg.mem_size = 1 << 20;
+	cfg.seed = seed;
+	cfg.quantum = quantum;
+	cfg.max_insns = max_insns;
+	m->sched = sim_sched_new(seed);
+	m->log = sim_log_new(m->sched);
+	sim_log_capture(m->log);
+	m->vmm = sim_vmm_new(&cfg, m->sched, &error);
+	ck_assert_msg(m->vmm, "%s", error ? error->message : "");
+	ck_assert_msg(sim_vmm_run(m->vmm, &error), "%s", error ? error->message : "");
+	return m;
+}
+
+static void
+machine_free(Machine *m)
+{
+	sim_vmm_free(m->vmm);
+	sim_log_free(m->log);
+	sim_sched_free(m->sched);
+	g_free(m);
+}
+
+static guint64
+counter(Machine *m, SimCounter id)
+{
+	return sim_vmm_counters(m->vmm)->v[id];
+}
+
+/*
+ * Reads the TSC and a random number, loops 100 times, reads both again (rdtscp and rdseed) and
+ * reports the four values in a hypercall (nr 42: a0 = first TSC, a1 = first rdrand, a2 = second
+ * TSC, a3 = rdseed); then halts.
+ */
+static const guint8 time_guest[] = {
+	0x0f, 0x31,                   /* rdtsc */
+	0x48, 0xc1, 0xe2, 0x20,       /* shl rdx, 32 */
+	0x48, 0x09, 0xd0,             /* or rax, rdx */
+	0x49, 0x89, 0xc0,             /* mov r8, rax */
+	0x48, 0x0f, 0xc7, 0xf1,       /* rdrand rcx */
+	0x49, 0x89, 0xc9,             /* mov r9, rcx */
+	0xb9, 0x64, 0x00, 0x00, 0x00, /* mov ecx, 100 */
+	0xff, 0xc9,                   /* 1: dec ecx */
+	0x75, 0xfc,                   /* jnz 1b */
+	0x0f, 0x01, 0xf9,             /* rdtscp */
+	0x48, 0xc1, 0xe2, 0x20,       /* shl rdx, 32 */
+	0x48, 0x09, 0xc2,             /* or rdx, rax */
+	0x48, 0x0f, 0xc7, 0xfe,       /* rdseed rsi */
+	0x4c, 0x89, 0xc3,             /* mov rbx, r8 */
+	0x4c, 0x89, 0xc9,             /* mov rcx, r9 */
+	0xb8, 0x2a, 0x00, 0x00, 0x00, /* mov eax, 42 */
+	0x0f, 0x01, 0xc1,             /* vmcall */
+	0xf4,                         /* hlt */
+};
+
+/* Instructions retired before the second rdtsc: 6 before the loop, 2 per iteration. */
+#define TIME_GUEST_SECOND_TSC (6 + 1 + 2 * 100)
+
+/* The four values vcpu reported in its hypercall nr (42 unless said otherwise). */
+static void
+reported_nr(Machine *m, int vcpu, guint64 nr, guint64 out[4])
+{
+	g_autofree gchar *actor = g_strdup_printf(" vcpu%d ", vcpu);
+	g_auto(GStrv) lines = g_strsplit(sim_log_text(m->log), "\n", -1);
+	g_autofree gchar *field = g_strdup_printf("kvm_hypercall: nr 0x%" G_GINT64_MODIFIER "x ", nr);
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *at = strstr(lines[i], field);
+
+		if (!at || !strstr(lines[i], actor))
+			continue;
+		ck_assert_int_eq(sscanf(at + strlen(field),
+					"a0 0x%" G_GINT64_MODIFIER "x a1 0x%" G_GINT64_MODIFIER
+					"x a2 0x%" G_GINT64_MODIFIER "x a3 0x%" G_GINT64_MODIFIER "x",
+					&out[0], &out[1], &out[2], &out[3]), 4);
+		return;
+	}
+	ck_abort_msg("vcpu%d made no hypercall %" G_GUINT64_FORMAT, vcpu, nr);
+}
+
+static void
+reported(Machine *m, int vcpu, guint64 out[4])
+{
+	reported_nr(m, vcpu, 42, out);
+}
+
+START_TEST(tsc_and_random_numbers_are_the_same_in_the_same_run_and_move_forward)
+{
+	Machine *a = machine_run_image(time_guest, sizeof(time_guest), 1, 5, 10000, 1 << 20);
+	Machine *b = machine_run_image(time_guest, sizeof(time_guest), 1, 5, 10000, 1 << 20);
+	guint64 va[4], vb[4];
+
+	ck_assert_str_eq(sim_log_text(a->log), sim_log_text(b->log));
+	reported(a, 0, va);
+	reported(b, 0, vb);
+	/* the TSC counts the instructions retired before it, from 0 */
+	ck_assert_uint_eq(va[0], 0);
+	ck_assert_uint_eq(va[2], TIME_GUEST_SECOND_TSC * SIM_VCPU_TSC_PER_INSN);
+	ck_assert_uint_ne(va[1], va[3]);
+	ck_assert_mem_eq(va, vb, sizeof(va));
+	machine_free(a);
+	machine_free(b);
+}
+END_TEST
+
+START_TEST(tsc_counts_retired_instructions_whatever_the_quantum)
+{
+	Machine *m = machine_run_image(time_guest, sizeof(time_guest), 1, 5, 3, 1 << 20);
+	guint64 v[4];
+
+	reported(m, 0, v);
+	ck_assert_uint_eq(v[0], 0);
+	ck_assert_uint_eq(v[2], TIME_GUEST_SECOND_TSC * SIM_VCPU_TSC_PER_INSN);
+	ck_assert_uint_gt(counter(m, SIM_CTR_EXITS_PREEMPT), 50);
+	machine_free(m);
+}
+END_TEST
+
+START_TEST(random_numbers_follow_the_seed_and_each_vcpu_has_its_own_stream)
+{
+	Machine *one = machine_run_image(time_guest, sizeof(time_guest), 1, 5, 10000, 1 << 20);
+	Machine *two = machine_run_image(time_guest, sizeof(time_guest), 2, 5, 7, 1 << 20);
+	Machine *other = machine_run_image(time_guest, sizeof(time_guest), 1, 6, 10000, 1 << 20);
+	guint64 v1[4], v2_0[4], v2_1[4], w[4];
+
+	reported(one, 0, v1);
+	reported(two, 0, v2_0);
+	reported(two, 1, v2_1);
+	reported(other, 0, w);
+	/* another vCPU and another schedule leave vCPU 0's values as they were */
+	ck_assert_mem_eq(v1, v2_0, sizeof(v1));
+	ck_assert_uint_ne(v2_1[1], v2_0[1]);
+	ck_assert_uint_ne(v2_1[3], v2_0[3]);
+	/* another seed: other random numbers, the same TSC */
+	ck_assert_uint_ne(w[1], v1[1]);
+	ck_assert_uint_ne(w[3], v1[3]);
+	ck_assert_uint_eq(w[0], v1[0]);
+	ck_assert_uint_eq(w[2], v1[2]);
+	machine_free(one);
+	machine_free(two);
+	machine_free(other);
+}
+END_TEST
+
+/*
+ * Reports CPUID leaf 1's EBX and ECX and leaf 7.0's EBX in hypercall 43:
+ *	mov eax, 1; cpuid; mov r8, rbx; mov r9, rcx; mov eax, 7; xor ecx, ecx; cpuid;
+ *	mov rdx, rbx; mov rbx, r8; mov rcx, r9; xor esi, esi; mov eax, 43; vmcall; hlt
+ */
+static const guint8 cpuid_guest[] = {
+	0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0xa2, 0x49, 0x89, 0xd8, 0x49, 0x89, 0xc9, 0xb8, 0x07,
+	0x00, 0x00, 0x00, 0x31, 0xc9, 0x0f, 0xa2, 0x48, 0x89, 0xda, 0x4c, 0x89, 0xc3, 0x4c, 0x89,
+	0xc9, 0x31, 0xf6, 0xb8, 0x2b, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0xf4,
+};
+
+START_TEST(cpuid_gives_each_vcpu_its_apic_id_and_advertises_rdrand_and_rdseed)
+{
+	Machine *m = machine_run_image(cpuid_guest, sizeof(cpuid_guest), 3, 1, 10000, 1 << 20);
+	guint64 v[3][4];
+
+	for (int i = 0; i < 3; i++) {
+		reported_nr(m, i, 43, v[i]);
+		ck_assert_uint_eq(v[i][0] >> 24, i);
+		ck_assert_uint_eq(v[i][0] & 0xffffff, v[0][0] & 0xffffff);
+		ck_assert(v[i][1] & (1u << 30));
+		ck_assert(v[i][2] & (1u << 18));
+	}
+	machine_free(m);
+}
+END_TEST
+
+/*
+ * Stores into its own translation block 1000 times (a nop over a nop, so the code stays what it
+ * was): QEMU ends the block at the store, re-runs the store alone and translates the rest anew.
+ *	mov ecx, 1000
+ *	1: lea rax, [rip + 7]; mov byte [rax], 0x90; nop x 4; nop (the target); dec ecx; jnz 1b
+ *	hlt
+ * (It ends with hlt, not the exit port: RIP in an out hook is not the out's in 2.0.1, so a run
+ * the exit port ends charges the whole block of the out.)
+ */
+static const guint8 self_modifying_guest[] = {
+	0xb9, 0xe8, 0x03, 0x00, 0x00, 0x48, 0x8d, 0x05, 0x07, 0x00, 0x00, 0x00, 0xc6,
+	0x00, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xff, 0xc9, 0x75, 0xed, 0xf4,
+};
+
+/* mov ecx; 1000 iterations of 9 instructions; hlt. */
+#define SELF_MODIFYING_GUEST_INSNS (1 + 1000 * 9 + 1)
+
+/* The run ended with every vCPU halted (a runaway or a crash does not halt). */
+static void
+assert_halted(Machine *m, guint vcpus)
+{
+	ck_assert_msg(counter(m, SIM_CTR_EXITS_HLT) == vcpus, "%s", sim_vmm_error(m->vmm));
+}
+
+START_TEST(store_into_its_own_block_completes_with_a_quantum_smaller_than_the_block)
+{
+	for (guint64 quantum = 1; quantum <= 12; quantum++) {
+		Machine *m = machine_run_image(self_modifying_guest, sizeof(self_modifying_guest), 1,
+					       1, quantum, 1 << 20);
+
+		assert_halted(m, 1);
+		ck_assert_uint_eq(counter(m, SIM_CTR_GUEST_INSNS), SELF_MODIFYING_GUEST_INSNS);
+		machine_free(m);
+	}
+}
+END_TEST
+
+/*
+ * Touches 64 pages, one first-touch fault each in the middle of the loop's block:
+ *	mov ecx, 64; mov rax, KVMSIM_RAM_GPA; 1: inc rdx; mov [rax], rdx; add rax, 4096; dec ecx;
+ *	jnz 1b; hlt
+ */
+static const guint8 touch_guest[] = {
+	0xb9, 0x40, 0x00, 0x00, 0x00, 0x48, 0xc7, 0xc0, 0x00, 0x00, 0x40, 0x00, 0x48, 0xff, 0xc2,
+	0x48, 0x89, 0x10, 0x48, 0x05, 0x00, 0x10, 0x00, 0x00, 0xff, 0xc9, 0x75, 0xf0, 0xf4,
+};
+
+START_TEST(faults_charge_only_the_instructions_that_retired)
+{
+	Machine *m = machine_run_image(touch_guest, sizeof(touch_guest), 1, 1, 10000, 1 << 20);
+
+	assert_halted(m, 1);
+	ck_assert_uint_ge(counter(m, SIM_CTR_EXITS_EPT_VIOLATION), 64);
+	ck_assert_uint_eq(counter(m, SIM_CTR_GUEST_INSNS), 2 + 64 * 5 + 1);
+	machine_free(m);
+}
+END_TEST
+
+static Suite *
+vcpu_suite(void)
+{
+	Suite *s = suite_create("vcpu");
+	TCase *tc = tcase_create("time-and-randomness");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, tsc_and_random_numbers_are_the_same_in_the_same_run_and_move_forward);
+	tcase_add_test(tc, tsc_counts_retired_instructions_whatever_the_quantum);
+	tcase_add_test(tc, random_numbers_follow_the_seed_and_each_vcpu_has_its_own_stream);
+	tcase_add_test(tc, cpuid_gives_each_vcpu_its_apic_id_and_advertises_rdrand_and_rdseed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("instruction-accounting");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, store_into_its_own_block_completes_with_a_quantum_smaller_than_the_block);
+	tcase_add_test(tc, faults_charge_only_the_instructions_that_retired);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run_suite(vcpu_suite());
+}
