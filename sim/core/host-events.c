@@ -196,6 +196,7 @@ sleep_and_perform(SimHostEvents *ev, SimHostEvent *e)
 	}
 	g_array_append_val(ev->done, *e);
 	sim_host_event_perform(ev->mm, e);
+	sim_sched_progress(ev->sched);
 }
 
 /*

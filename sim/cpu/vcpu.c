@@ -123,6 +123,8 @@ handle_page_fault(SimVcpu *v, guint64 rip)
 			"x rip 0x%" G_GINT64_MODIFIER "x", g_strerror(-r), gpa, rip);
 		return;
 	}
+	if (r != RET_PF_RETRY)
+		sim_sched_progress(v->sched);
 	if (r == RET_PF_EMULATE || r == RET_PF_WRITE_PROTECTED) {
 		v->exit = EXIT_MMIO;
 		v->exit_gpa = gpa;
@@ -532,9 +534,14 @@ vcpu_actor(SimActor *actor, gpointer data)
 		v->exit = EXIT_NONE;
 		if (v->quantum_left <= 0)
 			v->quantum_left = (gint64)v->quantum;
+		guint64 entry_rip = v->rip;
 		uc_err err = sim_hw_run(v->hw, v->rip);
 
 		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
+		/* the guest moved on, or left for something other than the timer: progress (a
+		 * fault retried until the quantum ran out leaves it where it entered) */
+		if (v->rip != entry_rip || v->exit != EXIT_PREEMPT)
+			sim_sched_progress(v->sched);
 		if (!handle_exit(v, err))
 			break;
 	}
