@@ -141,6 +141,10 @@ struct kvm {
 	SimMutex slots_lock;
 	SimSrcu srcu;
 	struct kvm_memslots *memslots;        /* read under srcu; ->generation is the MMIO one */
+	struct kvm_memslots *memslots_swapping[2]; /* a swap's next (not yet published) and old
+						    * (published over, awaiting SRCU) generations:
+						    * kvm_destroy_vm() frees them if the swapping
+						    * actor was abandoned */
 	u8 mmu_valid_gen;                     /* arch.mmu_valid_gen, toggled by a fast zap */
 
 	unsigned long mmu_invalidate_seq;     /* bumped at the end of every invalidation */
