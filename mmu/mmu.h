@@ -159,6 +159,9 @@ struct kvm {
 	GPtrArray *tdp_mmu_roots;             /* struct kvm_mmu_page *, valid and invalid */
 	SimSrcu rcu;                          /* walkers of the TDP MMU's tables */
 	GArray *rcu_freed;                    /* tables waiting for a grace period */
+	GPtrArray *tdp_mmu_removing;          /* tables unlinked, not yet handed to RCU (a shared
+					       * zap yields in between): freed at VM destruction
+					       * if their zapper was abandoned */
 	gboolean mmio_caching;                /* enable_mmio_caching */
 	gboolean slot_zap_all;                /* KVM_X86_QUIRK_SLOT_ZAP_ALL (on by default) */
 };

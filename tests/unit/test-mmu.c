@@ -502,6 +502,25 @@ START_TEST(fast_path_racing_the_zap_of_an_invalid_root_meets_a_frozen_spte_and_r
 }
 END_TEST
 
+START_TEST(vm_destroyed_with_a_zapper_abandoned_between_freeze_and_call_rcu_frees_its_tables)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	const SimStep steps[] = {
+		{ "zapper", "zap.pt_frozen", 1 }, /* a table unlinked and frozen, not yet in RCU */
+		{ "nobody", SIM_POINT_EXIT, 1 },  /* breaks the schedule there: zapper abandoned */
+	};
+	g_autoptr(GError) error = NULL;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	sim_actor_new(vm->sched, "zapper", zap_all_fast_actor, vm);
+	sim_sched_set_steps(vm->sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(vm->sched, &error));
+	ck_assert_uint_ge(vm->kvm->tdp_mmu_removing->len, 1);
+	/* under LeakSanitizer a table left unfreed fails this test */
+	test_vm_free(vm);
+}
+END_TEST
+
 typedef struct {
 	TestVm *vm;
 	guint in_use;
@@ -606,6 +625,8 @@ mmu_suite(void)
 	tcase_add_test(tc,
 		       fast_path_racing_the_zap_of_an_invalid_root_meets_a_frozen_spte_and_retries);
 	tcase_add_test(tc, tables_removed_under_a_lockless_walker_are_freed_only_after_it_leaves);
+	tcase_add_test(tc,
+		       vm_destroyed_with_a_zapper_abandoned_between_freeze_and_call_rcu_frees_its_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }
