@@ -102,28 +102,32 @@ check_machine(const Trace *trace, GError **error)
 		if (!check_memslot(trace, "memslot", ms->flags, ms->gpa, ms->size, ms->line, error))
 			return FALSE;
 	}
-	if (!trace->workload && guest_bytes(trace) > arena / 2)
+	guint64 memory = guest_bytes(trace);
+
+	if (!trace->workload && memory > arena / 2)
 		return fail(trace, trace->memslots_line, error,
 			    "the memslots hold %" G_GUINT64_FORMAT " MiB, more than kvmsim's frame "
 			    "arena can back (%" G_GUINT64_FORMAT " MiB, half of its %" G_GUINT64_FORMAT
-			    " MiB)", guest_bytes(trace) >> 20, (arena / 2) >> 20, arena >> 20);
+			    " MiB)", memory >> 20, (arena / 2) >> 20, arena >> 20);
 	return TRUE;
 }
 
-/* One event: a sleep a run can reach, a host range no larger than guest memory, a memslot KVM
- * accepts, and no exit of a vCPU after its hlt (halted[] holds the hlt's line). */
+/* One event: a sleep a run can reach, a host range no larger than the guest's memory (memory
+ * bytes), a memslot KVM accepts, and no exit of a vCPU after its hlt (halted[] holds the hlt's
+ * line). */
 static gboolean
-check_event(const Trace *trace, const TraceEvent *e, guint *halted, GError **error)
+check_event(const Trace *trace, const TraceEvent *e, guint64 memory, guint *halted,
+	    GError **error)
 {
 	if (e->at >> TRACE_MAX_AT_BITS)
 		return fail(trace, e->line, error,
 			    "<%s> at step %" G_GUINT64_FORMAT " is past step 2^%u, which no run "
 			    "reaches", trace_event_kind_name(e->kind), e->at, TRACE_MAX_AT_BITS);
-	if (trace_event_is_host(e->kind) && e->size > guest_bytes(trace))
+	if (trace_event_is_host(e->kind) && e->size > memory)
 		return fail(trace, e->line, error,
 			    "<%s> size 0x%" G_GINT64_MODIFIER "x is larger than the guest's memory "
 			    "(0x%" G_GINT64_MODIFIER "x)", trace_event_kind_name(e->kind), e->size,
-			    guest_bytes(trace));
+			    memory);
 	if (e->kind == TRACE_EV_MEMSLOT &&
 	    !check_memslot(trace, "memslot", e->flags, e->gpa, e->size, e->line, error))
 		return FALSE;
@@ -176,11 +180,13 @@ gboolean
 trace_check_bounds(const Trace *trace, GError **error)
 {
 	guint halted[KVM_MAX_VCPUS] = { 0 };
+	guint64 memory = guest_bytes(trace);
 
 	if (!check_machine(trace, error))
 		return FALSE;
 	for (guint i = 0; i < trace->events->len; i++)
-		if (!check_event(trace, &g_array_index(trace->events, TraceEvent, i), halted, error))
+		if (!check_event(trace, &g_array_index(trace->events, TraceEvent, i), memory, halted,
+				 error))
 			return FALSE;
 	for (guint i = 0; i < trace->steps->len; i++)
 		if (!check_step(trace, &g_array_index(trace->steps, TraceStep, i), error))
