@@ -46,6 +46,7 @@ typedef struct {
 	gchar *str1;
 	gchar *str2;
 	int dtd_line;      /* the line of a <!DOCTYPE>, which a trace may not have */
+	gboolean encoding; /* libxml2's encoder failed (it says so only to its generic handler) */
 } ParseError;
 
 static const char *const direction_names[] = { "out", "in" };
@@ -142,6 +143,18 @@ ignore_structured_error(void *data, TraceXmlError *err)
 {
 }
 
+/* While parsing, errors raised without the parser (libxml2's encoder: "input conversion
+ * failed", "encoder error") come here; the parser's own error that follows would name the wrong
+ * cause, so note it. */
+static void
+on_global_error(void *data, TraceXmlError *err)
+{
+	ParseError *first = data;
+
+	if (err->domain == XML_FROM_I18N || err->code == XML_IO_ENCODER)
+		first->encoding = TRUE;
+}
+
 /* Read and parse path; NULL with the first error if it cannot be read or is not well-formed. */
 static xmlDoc *
 parse_file(const char *path, GError **error)
@@ -161,7 +174,7 @@ parse_file(const char *path, GError **error)
 		return NULL;
 	}
 	xmlSetGenericErrorFunc(NULL, ignore_generic_error);
-	xmlSetStructuredErrorFunc(NULL, ignore_structured_error);
+	xmlSetStructuredErrorFunc(&first, on_global_error);
 	ctxt = xmlNewParserCtxt();
 	ctxt->sax->serror = on_parse_error;
 	ctxt->sax->internalSubset = on_internal_subset;
@@ -169,8 +182,14 @@ parse_file(const char *path, GError **error)
 	ctxt->_private = &first;
 	doc = xmlCtxtReadFd(ctxt, fd, path, NULL, XML_PARSE_NONET | XML_PARSE_BIG_LINES);
 	xmlFreeParserCtxt(ctxt);
+	xmlSetStructuredErrorFunc(NULL, ignore_structured_error); /* first is about to go */
 	close(fd);
-	if (first.dtd_line) { /* before any other error: a DOCTYPE comes before the root */
+	if (first.encoding) {
+		trace_set_error(error, TRACE_ERROR_SYNTAX, path, first.set ? first.line : 1,
+				"bytes that are not text in the declared encoding");
+		free_doc(doc);
+		doc = NULL;
+	} else if (first.dtd_line) { /* before any other error: a DOCTYPE comes before the root */
 		trace_set_error(error, TRACE_ERROR_SYNTAX, path, first.dtd_line,
 				"a trace has no <!DOCTYPE> (no DTD, no entities)");
 		free_doc(doc);

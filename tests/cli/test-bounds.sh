@@ -67,7 +67,7 @@ usage_error() {
 	fi
 }
 
-echo "1..8"
+echo "1..10"
 
 # vcpu1 alone reaches touch's barrier and spins there waiting for vcpu0, which the step keeps
 # from running: main spun to the 2^32-instruction budget (~30 minutes).
@@ -131,5 +131,18 @@ cat >"$base/entity.xml" <<'TRACE'
 <kvmsim-trace format="1">&ext;</kvmsim-trace>
 TRACE
 usage_error "a trace with a DTD is one error line, nothing from libxml2" replay "$base/entity.xml"
+
+# Bytes its declared encoding cannot convert: libxml2's encoder printed three lines of its own
+# ("encoding error : input conversion failed ...", "I/O error : encoder error") on main.
+printf '<?xml version="1.0" encoding="SHIFT_JIS"?>\n<kvmsim-trace format="1">\201\000\377\376</kvmsim-trace>\n' \
+	>"$base/encoding.xml"
+usage_error "bytes the declared encoding cannot convert are one error line, nothing from libxml2" \
+	replay "$base/encoding.xml"
+if grep -q "not text in the declared encoding" "$base/err"; then
+	ok "an encoding error is reported as one, not as the parser's next complaint"
+else
+	not_ok "an encoding error is reported as one, not as the parser's next complaint" \
+		"$(cat "$base/err")"
+fi
 
 exit $failed
