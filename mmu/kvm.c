@@ -128,6 +128,9 @@ kvm_destroy_vm(struct kvm *kvm)
 		g_free(vcpu);
 	}
 	kvm_memslots_free(kvm->memslots);
+	/* a swap whose actor was abandoned (a run that stopped mid-ioctl) still holds these */
+	kvm_memslots_free(kvm->memslots_swapping[0]);
+	kvm_memslots_free(kvm->memslots_swapping[1]);
 	sim_srcu_clear(&kvm->srcu);
 	g_free(kvm);
 }

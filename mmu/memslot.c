@@ -147,6 +147,7 @@ kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *next)
 
 	g_assert(!(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS));
 	next->generation = gen | KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS;
+	kvm->memslots_swapping[0] = next;
 	sim_spin_lock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_lock");
 	while (kvm->mn_active_invalidate_count) {
 		sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_unlock");
@@ -156,11 +157,14 @@ kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *next)
 	struct kvm_memslots *old = kvm->memslots;
 
 	kvm->memslots = next;
+	kvm->memslots_swapping[0] = NULL;
+	kvm->memslots_swapping[1] = old;
 	sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_unlock");
 	sim_synchronize_srcu(kvm->sched, &kvm->srcu, "memslot.synchronize_srcu");
 	gen = (next->generation & ~KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS) + KVM_ARCH_NR_MEMSLOT_AS_IDS;
 	kvm_arch_memslots_updated(kvm, gen);
 	next->generation = gen;
+	kvm->memslots_swapping[1] = NULL;
 	kvm_memslots_free(old);
 }
 
@@ -250,6 +254,25 @@ check_memory_region_flags(const struct kvm_userspace_memory_region2 *mem)
 	return (mem->flags & ~valid) ? -EINVAL : 0;
 }
 
+/* Models kvm_mmu_max_gfn() (arch/x86/kvm/mmu.h): with TDP, the host's physical-address bits
+ * (shadow_phys_bits), which kvmsim's 4-level EPT fixes at 48. */
+static gfn_t
+kvm_mmu_max_gfn(void)
+{
+	return (1ull << (48 - PAGE_SHIFT)) - 1;
+}
+
+/* Models the x86 kvm_arch_prepare_memory_region() (arch/x86/kvm/x86.c, read in the v6.3-v6.10
+ * patches on the kvm list): a created or moved slot must end at or below kvm_mmu_max_gfn(). */
+static int
+kvm_arch_prepare_memory_region(const struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
+	    new->base_gfn + new->npages - 1 > kvm_mmu_max_gfn())
+		return -EINVAL;
+	return 0;
+}
+
 /* Models kvm_set_memory_region(), which in the tree read is the whole update with slots_lock
  * already held (there is no __kvm_set_memory_region() any more). Simplified: as_id 1 (SMM) is
  * refused. */
@@ -305,6 +328,8 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 	    overlaps_other(kvm, id, new.base_gfn, new.npages))
 		return -EEXIST;
 	if (change == KVM_MR_CREATE && aliases_other(kvm, id, new.userspace_addr, new.npages))
+		return -EINVAL;
+	if (kvm_arch_prepare_memory_region(&new, change))
 		return -EINVAL;
 	kvm_set_memslot(kvm, old, &new, change);
 	return 0;

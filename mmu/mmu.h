@@ -158,6 +158,10 @@ struct kvm {
 	SimMutex slots_lock;
 	SimSrcu srcu;
 	struct kvm_memslots *memslots;        /* read under srcu; ->generation is the MMIO one */
+	struct kvm_memslots *memslots_swapping[2]; /* a swap's next (not yet published) and old
+						    * (published over, awaiting SRCU) generations:
+						    * kvm_destroy_vm() frees them if the swapping
+						    * actor was abandoned */
 	u8 mmu_valid_gen;                     /* arch.mmu_valid_gen, toggled by a fast zap */
 
 	unsigned long mmu_invalidate_seq;     /* bumped at the end of every invalidation */
@@ -172,6 +176,9 @@ struct kvm {
 	GPtrArray *tdp_mmu_roots;             /* struct kvm_mmu_page *, valid and invalid */
 	SimSrcu rcu;                          /* walkers of the TDP MMU's tables */
 	GArray *rcu_freed;                    /* tables waiting for a grace period */
+	GPtrArray *tdp_mmu_removing;          /* tables unlinked, not yet handed to RCU (a shared
+					       * zap yields in between): freed at VM destruction
+					       * if their zapper was abandoned */
 	gboolean mmio_caching;                /* enable_mmio_caching */
 	gboolean slot_zap_all;                /* KVM_X86_QUIRK_SLOT_ZAP_ALL (on by default) */
 };

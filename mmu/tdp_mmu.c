@@ -280,6 +280,7 @@ handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 {
 	struct kvm_mmu_page *sp = sptep_to_sp(kvm, pt);
 
+	g_ptr_array_add(kvm->tdp_mmu_removing, sp);
 	trace_kvm_mmu_prepare_zap_page(kvm, sp);
 	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
 		u64 *sptep = pt + i;
@@ -300,6 +301,7 @@ handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 	/* lockless walkers (the fast path) may still be inside: they see the frozen children now */
 	if (shared)
 		sim_yield(kvm->sched, "zap.pt_frozen");
+	g_ptr_array_remove_fast(kvm->tdp_mmu_removing, sp);
 	call_rcu_free_sp(kvm, sp);
 }
 
@@ -754,6 +756,7 @@ kvm_mmu_init_tdp_mmu(struct kvm *kvm)
 	kvm->tdp_mmu_roots = g_ptr_array_new();
 	kvm->rcu.name = "rcu";
 	kvm->rcu_freed = g_array_new(FALSE, FALSE, sizeof(RcuFreed));
+	kvm->tdp_mmu_removing = g_ptr_array_new();
 }
 
 /* A table and everything below it goes back to the pool, with nothing to model: no lock, no
@@ -780,6 +783,11 @@ kvm_mmu_uninit_tdp_mmu(struct kvm *kvm)
 	for (guint i = 0; i < kvm->rcu_freed->len; i++)
 		tdp_mmu_free_sp(kvm, g_array_index(kvm->rcu_freed, RcuFreed, i).sp);
 	g_array_free(kvm->rcu_freed, TRUE);
+	/* unlinked by a zapper that was abandoned before it handed them to RCU, with the children
+	 * it had not frozen yet (those it had are here or above) */
+	for (guint i = 0; i < kvm->tdp_mmu_removing->len; i++)
+		tdp_mmu_free_tree(kvm, g_ptr_array_index(kvm->tdp_mmu_removing, i));
+	g_ptr_array_free(kvm->tdp_mmu_removing, TRUE);
 	g_ptr_array_free(kvm->tdp_mmu_roots, TRUE);
 	sim_srcu_clear(&kvm->rcu);
 }

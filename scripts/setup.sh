@@ -2,10 +2,13 @@
 # then configure and build into build/. Sourced, not run.
 kvmsim_packages="meson ninja-build pkg-config gcc libc6-dev binutils python3 libunicorn-dev
 libcapstone-dev libglib2.0-dev check libxml2-dev libxml2-utils libjson-glib-dev"
+# What only the test suite needs: clang's libFuzzer for the trace reader's fuzz test.
+kvmsim_test_packages="clang libclang-rt-14-dev"
 
+# kvmsim_setup [EXTRA_PACKAGES]: install what is missing, configure, build.
 kvmsim_setup() {
 	missing=""
-	for p in $kvmsim_packages; do
+	for p in $kvmsim_packages ${1:-}; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 			missing="$missing $p"
 	done

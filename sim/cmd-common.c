@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Helpers the subcommands share. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,9 +30,10 @@ kvmsim_parse_size(const char *text, guint64 *out)
 
 	if (!text || !g_ascii_isdigit(text[0]))
 		return FALSE;
+	errno = 0;
 	guint64 n = g_ascii_strtoull(text, &end, 10);
 
-	if (end == text)
+	if (end == text || errno == ERANGE) /* saturated at 2^64 - 1: too large */
 		return FALSE;
 	if (*end) {
 		switch (g_ascii_toupper(*end)) {

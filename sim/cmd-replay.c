@@ -17,7 +17,11 @@ kvmsim_cmd_replay(int argc, char **argv)
 {
 	gchar **files = NULL;
 	gchar *log_path = NULL;
+	gint64 watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	const GOptionEntry entries[] = {
+		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &watchdog,
+		  "Yield points without progress before a step or a livelock fails (default 65536)",
+		  "N" },
 		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &log_path,
 		  "Write the event log of the replay to FILE (one TRACE only)", "FILE" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "TRACE..." },
@@ -34,6 +38,11 @@ kvmsim_cmd_replay(int argc, char **argv)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		return kvmsim_usage_error("%s", error->message);
+	if (watchdog < 1) {
+		g_strfreev(files);
+		g_free(log_path);
+		return kvmsim_usage_error("--watchdog must be positive");
+	}
 	if (!files || !files[0] || (log_path && files[1])) {
 		g_strfreev(files);
 		g_free(log_path);
@@ -49,6 +58,7 @@ kvmsim_cmd_replay(int argc, char **argv)
 			g_free(log_path);
 			return kvmsim_usage_error("%s", error->message);
 		}
+		trace->watchdog = (guint64)watchdog;
 		g_ptr_array_add(traces, trace);
 	}
 	g_strfreev(files);

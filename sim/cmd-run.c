@@ -23,6 +23,7 @@ typedef struct {
 	gchar *host_events_on;
 	gint64 quantum;
 	gint64 max_insns;
+	gint64 watchdog;
 	gchar *policy;
 	gchar *log_path;
 	gchar *stats_path;
@@ -135,9 +136,9 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		return FALSE;
 	}
 	cfg->seed = (guint64)o->seed;
-	if (o->quantum < 1 || (o->max_insns < 1 && o->max_insns != G_MININT64)) {
+	if (o->quantum < 1 || (o->max_insns < 1 && o->max_insns != G_MININT64) || o->watchdog < 1) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--quantum and --max-insns must be positive");
+			    "--quantum, --max-insns and --watchdog must be positive");
 		return FALSE;
 	}
 	cfg->quantum = (guint64)o->quantum;
@@ -162,13 +163,20 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		g_auto(GStrv) kv = g_strsplit(o->params[i], "=", 2);
 		guint64 index, value = 0;
 		gchar *end = NULL;
+		int overflow = 0;
 
 		if (kv[0] && kv[1] && g_ascii_isdigit(kv[1][0])) {
 			errno = 0;
 			value = g_ascii_strtoull(kv[1], &end, 0);
+			overflow = errno; /* read now: the index parse below clears errno */
+		}
+		if (overflow) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--param %s: the value does not fit in 64 bits", o->params[i]);
+			return FALSE;
 		}
 		if (!kv[0] || !kv[1] || !g_ascii_string_to_unsigned(kv[0], 10, 0, 7, &index, NULL) ||
-		    !end || *end || errno) {
+		    !end || *end) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 				    "--param %s: must be INDEX=VALUE with INDEX from 0 to 7",
 				    o->params[i]);
@@ -231,7 +239,8 @@ int
 kvmsim_cmd_run(int argc, char **argv)
 {
 	g_autoptr(GBytes) image = NULL;
-	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = G_MININT64 };
+	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = G_MININT64,
+			 .watchdog = SIM_SCHED_DEFAULT_WATCHDOG };
 	const GOptionEntry entries[] = {
 		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (1-64, default 2)",
 		  "N" },
@@ -259,6 +268,9 @@ kvmsim_cmd_run(int argc, char **argv)
 		  "(docs/guests.md)", "FILE" },
 		{ "arg", 0, 0, G_OPTION_ARG_STRING, &o.arg,
 		  "A string the guest reads (params->arg_gpa, guest_arg())", "STRING" },
+		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &o.watchdog,
+		  "Yield points without progress before a livelock is reported (default 65536)",
+		  "N" },
 		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.params,
 		  "Workload parameter INDEX (0-7) = VALUE, e.g. stress rounds: 0=4 (repeatable)",
 		  "INDEX=VALUE" },
@@ -299,6 +311,7 @@ kvmsim_cmd_run(int argc, char **argv)
 	g_autoptr(SimLog) log = sim_log_new(sched);
 
 	sim_sched_set_policy(sched, policy);
+	sim_sched_set_watchdog(sched, (guint64)o.watchdog);
 	/* output paths are checked before the run, so a bad one costs nothing and leaves nothing */
 	SimOutFile stats_out = { 0 }, record_probe = { 0 }, console_out = { 0 };
 

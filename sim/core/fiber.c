@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define SIM_ASAN 1
 #endif
@@ -38,12 +39,17 @@ sim_fiber_stack_alloc(SimFiberStack *stack, gsize size)
 	return TRUE;
 }
 
-/* Unregister and unmap a stack. */
+/* Unregister and unmap a stack. An abandoned coroutine never unwound its frames, so ASan's
+ * shadow still marks their redzones: clear it, or the next mapping at this address (another
+ * actor's stack) reports its own frames as buffer underflows. */
 void
 sim_fiber_stack_free(SimFiberStack *stack)
 {
 	if (!stack->mapping)
 		return;
+#ifdef SIM_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(stack->base, stack->size);
+#endif
 #ifdef SIM_VALGRIND
 	VALGRIND_STACK_DEREGISTER(stack->valgrind_id);
 #endif

@@ -207,6 +207,7 @@ sleep_and_perform(SimHostEvents *ev, SimHostEvent *e)
 	e->hva = guest_done(ev) ? 0 : pick_page(ev, e->kind == SIM_HOST_DONTNEED);
 	g_array_append_val(ev->done, *e);
 	sim_host_event_perform(ev->mm, e);
+	sim_sched_progress(ev->sched);
 }
 
 /*

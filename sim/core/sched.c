@@ -36,6 +36,7 @@ struct SimActor {
 	gpointer wait_data;
 	const char *wait_what;
 	guint64 wake_step;    /* sleeping until the clock reaches it; 0 = not sleeping */
+	const char *last_point; /* where it last yielded (for the livelock report) */
 };
 
 struct SimSched {
@@ -60,6 +61,11 @@ struct SimSched {
 	GArray *recorded;        /* SimStep */
 	GArray *slice_points;    /* PointCount for the current slice */
 	const char *last_point;  /* where the running actor last yielded */
+	/* watchdog (yield points without progress) */
+	guint64 watchdog;
+	guint64 step_stall;      /* yields of the step's actor since it last reached its point */
+	guint step_suspect;      /* consecutive samples of step_stall that found others runnable */
+	guint64 last_progress;   /* clock at the last progress of any actor */
 	/* outcome */
 	GError *error;
 	gchar *failure;
@@ -88,6 +94,7 @@ sim_sched_new(guint64 seed)
 	guint32 key[2] = { (guint32)seed, (guint32)(seed >> 32) };
 	sched->rng = g_rand_new_with_seed_array(key, 2);
 	sched->policy = SIM_POLICY_RANDOM;
+	sched->watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	sched->steps = g_array_new(FALSE, TRUE, sizeof(SimStep));
 	g_array_set_clear_func(sched->steps, clear_step);
 	sched->recorded = g_array_new(FALSE, TRUE, sizeof(SimStep));
@@ -177,6 +184,18 @@ sim_sched_set_steps(SimSched *sched, const SimStep *steps, guint n_steps, SimPol
 	sched->step_arrivals = 0;
 	sched->policy = SIM_POLICY_STEPS;
 	sched->after_steps = then == SIM_POLICY_STEPS ? SIM_POLICY_ROUND_ROBIN : then;
+}
+
+void
+sim_sched_set_watchdog(SimSched *sched, guint64 yields)
+{
+	sched->watchdog = yields;
+}
+
+void
+sim_sched_progress(SimSched *sched)
+{
+	sched->last_progress = sched->now;
 }
 
 void
@@ -327,8 +346,8 @@ steps_left(const SimSched *sched)
 	return sched->policy == SIM_POLICY_STEPS && sched->step_index < sched->steps->len;
 }
 
-/* The step at which the first sleeper that could then run wakes (G_MAXUINT64 if none), and how
- * many sleepers wake then. */
+/* The step at which the first sleeper that could then run wakes, and how many sleepers wake
+ * then (0: nobody sleeps; a sleep may last until any step, G_MAXUINT64 included). */
 static guint64
 earliest_wake(const SimSched *sched, guint *n_waking)
 {
@@ -341,7 +360,7 @@ earliest_wake(const SimSched *sched, guint *n_waking)
 		if (actor->state == ACTOR_FINISHED || actor->wake_step <= sched->now ||
 		    (actor->wait_fn && !actor->wait_fn(actor->wait_data)))
 			continue;
-		if (actor->wake_step < earliest) {
+		if (n == 0 || actor->wake_step < earliest) {
 			earliest = actor->wake_step;
 			n = 0;
 		}
@@ -352,16 +371,33 @@ earliest_wake(const SimSched *sched, guint *n_waking)
 	return earliest;
 }
 
-/* Advance the clock to the earliest sleeper when nobody can run but someone sleeps. */
+/* Advance the clock to the earliest sleeper when nobody can run but someone sleeps (a wake-up is
+ * progress: the clock moved for it). */
 static gboolean
 wake_sleepers(SimSched *sched)
 {
-	guint64 earliest = earliest_wake(sched, NULL);
+	guint n_waking;
+	guint64 earliest = earliest_wake(sched, &n_waking);
 
-	if (earliest == G_MAXUINT64)
+	if (n_waking == 0)
 		return FALSE;
 	sched->now = earliest;
+	sched->last_progress = earliest;
 	return TRUE;
+}
+
+/* What a live actor is doing, for error messages: "NAME waits for X", "NAME sleeps until step
+ * N", "NAME at POINT". */
+static void
+describe_actor(GString *out, const SimSched *sched, const SimActor *actor)
+{
+	g_string_append_printf(out, "%s%s ", out->len ? ", " : "", actor->name);
+	if (actor->wait_fn)
+		g_string_append_printf(out, "waits for %s", actor->wait_what);
+	else if (actor->wake_step > sched->now)
+		g_string_append_printf(out, "sleeps until step %" G_GUINT64_FORMAT, actor->wake_step);
+	else
+		g_string_append_printf(out, "at %s", actor->last_point ? actor->last_point : "start");
 }
 
 /* Who runs next when the current actor cannot go on (blocked, finished) or at the start. */
@@ -382,8 +418,7 @@ pick_other(SimSched *sched)
 			SimActor *actor = g_ptr_array_index(sched->actors, i);
 
 			if (actor->state != ACTOR_FINISHED)
-				g_string_append_printf(who, "%s%s waits for %s", who->len ? ", " : "",
-						       actor->name, actor->wait_what);
+				describe_actor(who, sched, actor);
 		}
 		if (who->len)
 			set_error(sched, SIM_SCHED_ERROR_DEADLOCK, "deadlock: %s", who->str);
@@ -460,6 +495,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 	actor->fn(actor, actor->data);
 	actor->state = ACTOR_FINISHED;
 	sched->live--;
+	sched->last_progress = sched->now;
 	if (sched->recording) {
 		SimStep step = { g_strdup(actor->name), g_strdup(SIM_POINT_EXIT), 1 };
 
@@ -471,6 +507,8 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 		if (strcmp(step->actor, actor->name) == 0 && strcmp(step->until, SIM_POINT_EXIT) == 0) {
 			sched->step_index++;
 			sched->step_arrivals = 0;
+			sched->step_stall = 0;
+			sched->step_suspect = 0;
 		} else if (strcmp(step->actor, actor->name) == 0) {
 			set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
 				  "schedule step %u: %s finished before reaching %s",
@@ -537,7 +575,72 @@ step_completed(SimSched *sched, const char *point)
 		return FALSE;
 	sched->step_index++;
 	sched->step_arrivals = 0;
+	sched->step_stall = 0;
+	sched->step_suspect = 0;
 	return TRUE;
+}
+
+/* The other live actors that could run now, "a, b"; empty if none. */
+static GString *
+others_runnable(const SimSched *sched)
+{
+	GString *who = g_string_new(NULL);
+
+	for (guint i = 0; i < sched->actors->len; i++) {
+		SimActor *actor = g_ptr_array_index(sched->actors, i);
+
+		if (actor != sched->current && actor_runnable(sched, actor))
+			g_string_append_printf(who, "%s%s", who->len ? ", " : "", actor->name);
+	}
+	return who;
+}
+
+#define WATCHDOG_SAMPLE 1024u
+
+/*
+ * The step watchdog, at a yield of the step's actor that did not reach the step's point. Every
+ * WATCHDOG_SAMPLE such yields it looks whether another actor could run: a recorded step never
+ * keeps one waiting for long (the policy would have switched), so a step that does so for the
+ * watchdog's yields can never reach its point. An actor alone is bounded by its own budgets.
+ */
+static void
+step_watchdog(SimSched *sched)
+{
+	if (!sched->watchdog || ++sched->step_stall % WATCHDOG_SAMPLE)
+		return;
+	g_autoptr(GString) who = others_runnable(sched);
+
+	sched->step_suspect = who->len ? sched->step_suspect + 1 : 0;
+	if ((guint64)sched->step_suspect * WATCHDOG_SAMPLE < sched->watchdog)
+		return;
+	const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
+
+	set_error(sched, SIM_SCHED_ERROR_WATCHDOG,
+		  "schedule step %u (%s until %s): %s passed %" G_GUINT64_FORMAT " yield points "
+		  "without reaching %s while %s could run (watchdog: --watchdog raises it)",
+		  sched->step_index + 1, step->actor, step->until, step->actor, sched->step_stall,
+		  step->until, who->str);
+}
+
+/* The livelock watchdog: no actor made progress for the watchdog's yield points. */
+static void
+livelock_watchdog(SimSched *sched)
+{
+	if (!sched->watchdog || sched->now - sched->last_progress < sched->watchdog)
+		return;
+	g_autoptr(GString) who = g_string_new(NULL);
+
+	for (guint i = 0; i < sched->actors->len; i++) {
+		SimActor *actor = g_ptr_array_index(sched->actors, i);
+
+		if (actor->state != ACTOR_FINISHED)
+			describe_actor(who, sched, actor);
+	}
+	set_error(sched, SIM_SCHED_ERROR_LIVELOCK,
+		  "livelock: no progress (no guest instruction retired, no event performed) in the "
+		  "%" G_GUINT64_FORMAT " yield points since step %" G_GUINT64_FORMAT ": %s "
+		  "(watchdog: --watchdog raises it)", sched->watchdog, sched->last_progress,
+		  who->str);
 }
 
 /* A yield point: advance the clock, then let the policy (or the step list) pick. */
@@ -549,9 +652,11 @@ sim_yield(SimSched *sched, const char *point)
 	if (!cur)
 		return; /* set-up code outside every actor */
 	sched->now++;
+	cur->last_point = point;
+	livelock_watchdog(sched);
 	/* alone (no other actor alive, nothing recorded or followed): nobody to switch to */
 	if (sched->live == 1 && !sched->recording && sched->policy != SIM_POLICY_STEPS &&
-	    !sched->failure) {
+	    !sched->failure && !sched->error) {
 		sched->last_point = point;
 		return;
 	}
@@ -562,8 +667,19 @@ sim_yield(SimSched *sched, const char *point)
 
 	SimActor *next;
 	if (steps_left(sched)) {
-		if (!step_completed(sched, point))
+		guint arrivals = sched->step_arrivals;
+
+		if (!step_completed(sched, point)) {
+			if (sched->step_arrivals != arrivals) {
+				sched->step_stall = 0;
+				sched->step_suspect = 0;
+				return;
+			}
+			step_watchdog(sched);
+			if (sched->error)
+				switch_to(sched, NULL, point);
 			return;
+		}
 		if (!steps_left(sched) && sched->after_steps != SIM_POLICY_STEPS)
 			next = pick_by_policy(sched, sched->after_steps);
 		else
@@ -648,6 +764,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 		if (steps_left(sched))
 			step_completed(sched, SIM_POINT_SLEEP);
 		sched->now = step;
+		sched->last_progress = step;
 		cur->wake_step = 0;
 		return;
 	}

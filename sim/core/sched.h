@@ -50,7 +50,14 @@ GQuark sim_sched_error_quark(void);
 typedef enum {
 	SIM_SCHED_ERROR_DEADLOCK,  /* every live actor waits */
 	SIM_SCHED_ERROR_SCHEDULE,  /* an explicit step names an actor that cannot run */
+	SIM_SCHED_ERROR_WATCHDOG,  /* a step's actor passed the watchdog's yield points without
+				    * reaching its point while others could have run */
+	SIM_SCHED_ERROR_LIVELOCK,  /* no actor made progress in the watchdog's yield points */
 } SimSchedError;
+
+/* Yield points a run may pass without progress before the watchdog ends it: a step that never
+ * reaches its point, or a livelock. A recorded step passes a few; a fault retries in a few. */
+#define SIM_SCHED_DEFAULT_WATCHDOG (1u << 16)
 
 SimSched *sim_sched_new(guint64 seed);
 void sim_sched_free(SimSched *sched);
@@ -67,6 +74,12 @@ void sim_sched_set_log(SimSched *sched, SimLog *log);
 void sim_sched_set_policy(SimSched *sched, SimPolicy policy);
 /* Follow steps first (copied), then continue with policy then. */
 void sim_sched_set_steps(SimSched *sched, const SimStep *steps, guint n_steps, SimPolicy then);
+/* Yield points without progress before the run stops (0: never); SIM_SCHED_DEFAULT_WATCHDOG
+ * unless set. */
+void sim_sched_set_watchdog(SimSched *sched, guint64 yields);
+/* The running actor made progress (the guest retired instructions, an event was performed): the
+ * livelock watchdog starts counting again. */
+void sim_sched_progress(SimSched *sched);
 /* Record the schedule actually taken (off by default: it grows with the run). */
 void sim_sched_set_recording(SimSched *sched, gboolean on);
 

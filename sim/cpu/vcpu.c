@@ -153,6 +153,8 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 			"x rip 0x%" G_GINT64_MODIFIER "x", g_strerror(-r), gpa, rip);
 		return;
 	}
+	if (r != RET_PF_RETRY)
+		sim_sched_progress(v->sched);
 	if (r == RET_PF_EMULATE || r == RET_PF_WRITE_PROTECTED) {
 		v->exit = EXIT_MMIO;
 		v->exit_gpa = gpa;
@@ -698,10 +700,14 @@ vcpu_actor(SimActor *actor, gpointer data)
 		trace_kvm_entry(v->kvcpu, v->rip);
 		if (v->insns >= v->quantum_end)
 			v->quantum_end = v->insns + v->quantum;
-		guint64 insns = v->insns;
+		guint64 insns = v->insns, entry_rip = v->rip;
 		uc_err err = run_guest(v);
 
 		sim_count_add(v->kvm->counters, SIM_CTR_GUEST_INSNS, v->insns - insns);
+		/* the guest moved on, or left for something other than the timer: progress (a
+		 * fault retried until the quantum ran out leaves it where it entered) */
+		if (v->rip != entry_rip || v->exit != EXIT_PREEMPT)
+			sim_sched_progress(v->sched);
 		if (!handle_exit(v, err))
 			break;
 	}

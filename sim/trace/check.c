@@ -230,5 +230,6 @@ check_events(const Trace *trace, GError **error)
 gboolean
 trace_check(const Trace *trace, GError **error)
 {
-	return check_vm_memslots(trace, error) && check_events(trace, error);
+	return check_vm_memslots(trace, error) && check_events(trace, error) &&
+	       trace_check_bounds(trace, error);
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <stdarg.h>
 #include <string.h>
@@ -44,6 +45,8 @@ typedef struct {
 	gchar *message;
 	gchar *str1;
 	gchar *str2;
+	int dtd_line;      /* the line of a <!DOCTYPE>, which a trace may not have */
+	gboolean encoding; /* libxml2's encoder failed (it says so only to its generic handler) */
 } ParseError;
 
 static const char *const direction_names[] = { "out", "in" };
@@ -89,6 +92,69 @@ parse_message(const ParseError *first)
 	}
 }
 
+/* A <!DOCTYPE>: entities declared there would put content where neither the schema nor the
+ * reader sees it, so a trace has none; remember where it was. */
+static void
+on_internal_subset(void *data, const xmlChar *name, const xmlChar *external_id,
+		   const xmlChar *system_id)
+{
+	ParseError *first = ((xmlParserCtxt *)data)->_private;
+
+	if (!first->dtd_line)
+		first->dtd_line = xmlSAX2GetLineNumber(data);
+}
+
+/* An element: libxml2 keeps lines in an unsigned short, so past 65,534 the document's table
+ * (doc->_private) holds the real line (trace_node_line()). */
+static void
+on_start_element(void *data, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+		 int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+		 int nb_defaulted, const xmlChar **attributes)
+{
+	xmlParserCtxt *ctxt = data;
+	int line = xmlSAX2GetLineNumber(data);
+
+	xmlSAX2StartElementNs(data, localname, prefix, uri, nb_namespaces, namespaces,
+			      nb_attributes, nb_defaulted, attributes);
+	if (line < 65535 || !ctxt->myDoc || !ctxt->node)
+		return;
+	if (!ctxt->myDoc->_private)
+		ctxt->myDoc->_private = g_hash_table_new(NULL, NULL);
+	g_hash_table_insert(ctxt->myDoc->_private, ctxt->node, GINT_TO_POINTER(line));
+}
+
+/* Free a document and its table of long lines. */
+static void
+free_doc(xmlDoc *doc)
+{
+	if (doc && doc->_private)
+		g_hash_table_destroy(doc->_private);
+	xmlFreeDoc(doc);
+}
+
+/* libxml2 reports through the handlers above; nothing of its own reaches stderr. */
+static void
+ignore_generic_error(void *data, const char *format, ...)
+{
+}
+
+static void
+ignore_structured_error(void *data, TraceXmlError *err)
+{
+}
+
+/* While parsing, errors raised without the parser (libxml2's encoder: "input conversion
+ * failed", "encoder error") come here; the parser's own error that follows would name the wrong
+ * cause, so note it. */
+static void
+on_global_error(void *data, TraceXmlError *err)
+{
+	ParseError *first = data;
+
+	if (err->domain == XML_FROM_I18N || err->code == XML_IO_ENCODER)
+		first->encoding = TRUE;
+}
+
 /* Read and parse path; NULL with the first error if it cannot be read or is not well-formed. */
 static xmlDoc *
 parse_file(const char *path, GError **error)
@@ -107,19 +173,34 @@ parse_file(const char *path, GError **error)
 		g_set_error(error, TRACE_ERROR, TRACE_ERROR_IO, "%s: %s", path, g_strerror(err));
 		return NULL;
 	}
+	xmlSetGenericErrorFunc(NULL, ignore_generic_error);
+	xmlSetStructuredErrorFunc(&first, on_global_error);
 	ctxt = xmlNewParserCtxt();
 	ctxt->sax->serror = on_parse_error;
+	ctxt->sax->internalSubset = on_internal_subset;
+	ctxt->sax->startElementNs = on_start_element;
 	ctxt->_private = &first;
 	doc = xmlCtxtReadFd(ctxt, fd, path, NULL, XML_PARSE_NONET | XML_PARSE_BIG_LINES);
 	xmlFreeParserCtxt(ctxt);
+	xmlSetStructuredErrorFunc(NULL, ignore_structured_error); /* first is about to go */
 	close(fd);
-	if (first.set || !doc) {
+	if (first.encoding) {
+		trace_set_error(error, TRACE_ERROR_SYNTAX, path, first.set ? first.line : 1,
+				"bytes that are not text in the declared encoding");
+		free_doc(doc);
+		doc = NULL;
+	} else if (first.dtd_line) { /* before any other error: a DOCTYPE comes before the root */
+		trace_set_error(error, TRACE_ERROR_SYNTAX, path, first.dtd_line,
+				"a trace has no <!DOCTYPE> (no DTD, no entities)");
+		free_doc(doc);
+		doc = NULL;
+	} else if (first.set || !doc) {
 		g_autofree gchar *what = first.set ? parse_message(&first) :
 						     g_strdup("cannot parse");
 		TraceError code = first.domain == XML_FROM_IO ? TRACE_ERROR_IO : TRACE_ERROR_SYNTAX;
 
 		trace_set_error(error, code, path, first.line, "%s", what);
-		xmlFreeDoc(doc);
+		free_doc(doc);
 		doc = NULL;
 	}
 	g_free(first.message);
@@ -142,19 +223,29 @@ fail(Reader *r, xmlNode *node, const char *format, ...)
 	va_start(args, format);
 	what = g_strdup_vprintf(format, args);
 	va_end(args);
-	trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, xmlGetLineNo(node), "%s", what);
+	trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, trace_node_line(node), "%s", what);
 	return FALSE;
 }
 
-/* Attribute name of node (g_free it), or NULL. */
+/* Attribute name of node as written (g_free it), or NULL. */
 static gchar *
-attr(xmlNode *node, const char *name)
+attr_text(xmlNode *node, const char *name)
 {
 	xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *)name);
 	gchar *copy = g_strdup((const char *)value);
 
 	xmlFree(value);
 	return copy;
+}
+
+/* Attribute name of node as a token: the schema's datatypes ignore surrounding white space, so
+ * the reader does too (g_free it), or NULL. */
+static gchar *
+attr(xmlNode *node, const char *name)
+{
+	gchar *copy = attr_text(node, name);
+
+	return copy ? g_strstrip(copy) : NULL;
 }
 
 /* An error about attribute name of node: "<node> name="value" <what>". */
@@ -188,8 +279,13 @@ parse_number(const char *text, guint64 *out)
 			return FALSE;
 		v = v * base + digit;
 	}
-	if (*p)
+	if (p == text + (base == 16 ? 2 : 0))
+		return FALSE;
+	if (*p) {
+		if (base == 16 || p[1] || !strchr("KMG", *p))
+			return FALSE; /* the schema's patterns allow nothing else */
 		shift = *p == 'K' ? 10 : *p == 'M' ? 20 : 30;
+	}
 	if (v > G_MAXUINT64 >> shift)
 		return FALSE;
 	*out = v << shift;
@@ -300,7 +396,7 @@ read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
 {
 	guint64 id, flags;
 
-	ms->line = (guint)xmlGetLineNo(node);
+	ms->line = (guint)trace_node_line(node);
 	if (!get_number(r, node, "id", 64, 0, &id) || !get_page_address(r, node, "gpa", &ms->gpa) ||
 	    !get_size(r, node, "size", 0, &ms->size) ||
 	    !get_page_address(r, node, "hva", &ms->hva) ||
@@ -323,7 +419,7 @@ read_vm(Reader *r, xmlNode *node)
 	guint64 vcpus;
 
 	r->vm = node;
-	t->memslots_line = (guint)xmlGetLineNo(node);
+	t->memslots_line = (guint)trace_node_line(node);
 	if (!get_number(r, node, "vcpus", 64, 0, &vcpus))
 		return FALSE;
 	if (vcpus < 1 || vcpus > KVM_MAX_VCPUS)
@@ -490,7 +586,7 @@ read_event(Reader *r, xmlNode *node)
 	g_array_set_size(events, events->len + 1);
 	e = &g_array_index(events, TraceEvent, events->len - 1);
 	e->kind = event_kind(node);
-	e->line = (guint)xmlGetLineNo(node);
+	e->line = (guint)trace_node_line(node);
 	e->actor = attr(node, "actor");
 	if (r->trace->workload && trace_event_is_exit(e->kind))
 		return fail(r, node, "<%s> is a vCPU exit: in a full-system trace the guest makes "
@@ -556,7 +652,7 @@ read_step(Reader *r, xmlNode *node)
 
 	g_array_set_size(steps, steps->len + 1);
 	s = &g_array_index(steps, TraceStep, steps->len - 1);
-	s->line = (guint)xmlGetLineNo(node);
+	s->line = (guint)trace_node_line(node);
 	s->step.actor = attr(node, "actor");
 	s->step.until = attr(node, "until");
 	if (!check_actor(r, node, s->step.actor))
@@ -689,7 +785,7 @@ read_expect_event(Reader *r, xmlNode *node, TraceExpect *x)
 {
 	guint64 count;
 
-	x->match = attr(node, "match");
+	x->match = attr_text(node, "match");
 	x->count = -1;
 	if (xmlHasProp(node, (const xmlChar *)"present")) {
 		x->want_present = GET_CHOICE(node, "present", boolean_names, 0);
@@ -720,7 +816,7 @@ read_expect(Reader *r, xmlNode *node)
 
 		g_array_set_size(expects, expects->len + 1);
 		x = &g_array_index(expects, TraceExpect, expects->len - 1);
-		x->line = (guint)xmlGetLineNo(child);
+		x->line = (guint)trace_node_line(child);
 		x->writable = -1;
 		x->count = -1;
 		x->kind = INDEX_OF(kinds, NAME(child));
@@ -782,7 +878,7 @@ trace_load(const char *path, GError **error)
 	if (!doc)
 		return NULL;
 	if (!trace_schema_validate(doc, path, error)) {
-		xmlFreeDoc(doc);
+		free_doc(doc);
 		return NULL;
 	}
 	trace = trace_new();
@@ -791,7 +887,7 @@ trace_load(const char *path, GError **error)
 	Reader r = { path, trace, error, NULL, { FALSE } };
 
 	ok = read_trace(&r, doc);
-	xmlFreeDoc(doc);
+	free_doc(doc);
 	if (!ok || !trace_check(trace, error))
 		return NULL;
 	return g_steal_pointer(&trace);

@@ -158,6 +158,7 @@ replay_actor(SimActor *actor, gpointer data)
 			replay_exit(ra, e);
 		else
 			replay_host(ra, e);
+		sim_sched_progress(ra->sched);
 	}
 }
 
@@ -495,11 +496,12 @@ static void
 locate_schedule_error(const Trace *trace, SimSched *sched, GError **error)
 {
 	guint idx = sim_sched_step_index(sched);
-	guint line = trace->steps->len ?
-			     g_array_index(trace->steps, TraceStep, MIN(idx, trace->steps->len - 1)).line :
-			     0;
 
-	g_prefix_error(error, "%s:%u: ", trace->path, line);
+	if (!trace->steps->len || idx >= trace->steps->len) {
+		g_prefix_error(error, "%s: ", trace->path); /* no step of the trace was in force */
+		return;
+	}
+	g_prefix_error(error, "%s:%u: ", trace->path, g_array_index(trace->steps, TraceStep, idx).line);
 }
 
 /* Build the machine, run the trace's actors on its schedule, check expectations. */
@@ -511,6 +513,8 @@ trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayRep
 	g_autoptr(SimLog) log = sim_log_new(sched);
 
 	memset(report, 0, sizeof(*report));
+	if (trace->watchdog)
+		sim_sched_set_watchdog(sched, trace->watchdog);
 	if (log_path && !sim_log_open_file(log, log_path, error))
 		return FALSE;
 	sim_log_hash(log);

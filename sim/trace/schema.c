@@ -268,7 +268,7 @@ explain(TraceGrammar *g, const FirstError *first, long *out_line)
 		     next = trace_element_at(next->next)) {
 			why = explain_element(g, next);
 			if (why)
-				*out_line = xmlGetLineNo(next);
+				*out_line = trace_node_line(next);
 		}
 		return why;
 	}
@@ -280,7 +280,7 @@ explain(TraceGrammar *g, const FirstError *first, long *out_line)
 			continue;
 		why = explain_element(g, child);
 		if (why) {
-			*out_line = xmlGetLineNo(child);
+			*out_line = trace_node_line(child);
 			return why;
 		}
 	}
@@ -368,7 +368,7 @@ trace_schema_validate(xmlDoc *doc, const char *path, GError **error)
 	if (!first.node && first.str1)
 		first.node = find_element_at_fault(&g, doc->children, first.str1);
 	if (first.node) {
-		line = xmlGetLineNo(first.node);
+		line = trace_node_line(first.node);
 		why = explain(&g, &first, &line);
 	}
 	trace_grammar_clear(&g);

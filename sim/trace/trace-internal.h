@@ -33,6 +33,17 @@ trace_element_at(xmlNode *node)
 	return node;
 }
 
+/* The line of node, also past 65,535 (the reader keeps those in doc->_private). */
+static inline long
+trace_node_line(xmlNode *node)
+{
+	gpointer line = node->doc && node->doc->_private && node->line == 65535 ?
+				g_hash_table_lookup(node->doc->_private, node) :
+				NULL;
+
+	return line ? GPOINTER_TO_INT(line) : xmlGetLineNo(node);
+}
+
 #define trace_for_each_element(child, parent)                                                      \
 	for (xmlNode *child = trace_element_at((parent)->children); child;                         \
 	     child = trace_element_at(child->next))
@@ -59,5 +70,7 @@ gboolean trace_schema_validate(xmlDoc *doc, const char *path, GError **error);
 
 /* check.c: the checks that look at several elements (memslots, ranges, invalidation pairs). */
 gboolean trace_check(const Trace *trace, GError **error);
+/* bounds.c: what the trace asks of the machine (memory, memslots, sleeps, steps) can be run. */
+gboolean trace_check_bounds(const Trace *trace, GError **error);
 
 #endif

@@ -152,7 +152,23 @@ trace_set_error(GError **error, TraceError code, const char *path, long line, co
 	va_start(args, format);
 	what = g_strdup_vprintf(format, args);
 	va_end(args);
-	g_set_error(error, TRACE_ERROR, code, "%s:%ld: %s", path, line, what);
+	/* one line, whatever an attribute quoted in it holds: control characters escaped */
+	GString *one_line = g_string_new(NULL);
+
+	for (const char *p = what; *p; p++) {
+		if (*p == '\n')
+			g_string_append(one_line, "\\n");
+		else if (*p == '\r')
+			g_string_append(one_line, "\\r");
+		else if (*p == '\t')
+			g_string_append(one_line, "\\t");
+		else if ((guchar)*p < 0x20 || *p == 0x7f)
+			g_string_append_printf(one_line, "\\x%02x", (guchar)*p);
+		else
+			g_string_append_c(one_line, *p);
+	}
+	g_set_error(error, TRACE_ERROR, code, "%s:%ld: %s", path, line, one_line->str);
+	g_string_free(one_line, TRUE);
 }
 
 /* Start looking for the candidate nearest to word. */

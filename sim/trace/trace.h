@@ -135,6 +135,7 @@ typedef struct {
 	SimPolicy then;         /* after the steps */
 	GArray *steps;          /* TraceStep */
 	GArray *expects;        /* TraceExpect */
+	guint64 watchdog;       /* not in the file: replay's --watchdog; 0: the default */
 } Trace;
 
 Trace *trace_new(void);

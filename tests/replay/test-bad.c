@@ -81,6 +81,35 @@ START_TEST(loading_a_missing_file_is_an_io_error_naming_it)
 }
 END_TEST
 
+START_TEST(attribute_tokens_are_read_without_their_surrounding_spaces)
+{
+	static const char text[] =
+		"<?xml version=\"1.0\"?>\n<kvmsim-trace format=\"1\">\n"
+		"  <header kvmsim=\"0.1.0\" seed=\"7\"><mutations/></header>\n"
+		"  <vm vcpus=\"1\"><memslot id=\"0\" gpa=\"0x0\" size=\"1M\" "
+		"hva=\"0x7f0000000000\"/></vm>\n"
+		"  <events><io actor=\"vcpu0\" direction=\"out\" port=\"0xe9\" size=\" 4 \" "
+		"value=\"1\"/></events>\n"
+		"  <schedule policy=\"round-robin\"/>\n"
+		"  <expect><event match=\" kvm_pio \" present=\"true\"/><guest result=\" none \"/>"
+		"</expect>\n</kvmsim-trace>\n";
+	g_autofree gchar *dir = g_dir_make_tmp("kvmsim-trace-XXXXXX", NULL);
+	g_autofree gchar *path = g_build_filename(dir, "spaces.xml", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Trace) trace = NULL;
+
+	ck_assert(g_file_set_contents(path, text, -1, NULL));
+	trace = trace_load(path, &error);
+	ck_assert_msg(trace, "%s", error ? error->message : "");
+	ck_assert_uint_eq(g_array_index(trace->events, TraceEvent, 0).io_size, 4);
+	/* a match is text, not a token: its spaces are part of what must appear */
+	ck_assert_str_eq(g_array_index(trace->expects, TraceExpect, 0).match, " kvm_pio ");
+	ck_assert_str_eq(g_array_index(trace->expects, TraceExpect, 1).result, "none");
+	g_unlink(path);
+	g_rmdir(dir);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------------
  * Round trips
  */
@@ -139,7 +168,6 @@ exit_level_trace(void)
 	e->gpa = 0x1000;
 	e->access = TRACE_ACCESS_FETCH;
 	e->at = 5;
-	add_event(t, TRACE_EV_HLT, "vcpu1")->at = 7;
 	e = add_event(t, TRACE_EV_IO, "vcpu0");
 	e->in = TRUE;
 	e->port = 0x3f8;
@@ -152,6 +180,7 @@ exit_level_trace(void)
 	e->nr = 11;
 	e->args[0] = 1;
 	e->args[2] = G_MAXUINT64;
+	add_event(t, TRACE_EV_HLT, "vcpu1")->at = 7; /* its last exit: a halted vCPU takes none */
 	e = add_event(t, TRACE_EV_MIGRATE, "notifier");
 	e->hva = 0x7f0000001000;
 	e->at = 3;
@@ -425,6 +454,7 @@ trace_suite(void)
 	tcase_add_loop_test(tc, bad_trace_fails_with_exactly_the_error_its_comment_states, 0,
 			    (int)bad_files->len);
 	tcase_add_test(tc, loading_a_missing_file_is_an_io_error_naming_it);
+	tcase_add_test(tc, attribute_tokens_are_read_without_their_surrounding_spaces);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("round-trip");

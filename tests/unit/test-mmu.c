@@ -399,6 +399,48 @@ START_TEST(memslot_delete_waits_for_the_inflight_fault_then_zaps_its_spte)
 }
 END_TEST
 
+START_TEST(vm_destroyed_with_the_vmm_abandoned_in_synchronize_srcu_frees_both_generations)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
+	TestHost h = { vm, 0, 0, -1 };
+	const SimStep steps[] = {
+		{ "vcpu0", "fault.pfn_resolved", 1 }, /* inside the SRCU read side */
+		{ "vmm", SIM_POINT_BLOCK, 1 },        /* published, waits for vcpu0 to leave */
+		{ "vcpu0", "never", 1 },              /* breaks the schedule: the vmm is abandoned */
+	};
+	g_autoptr(GError) error = NULL;
+
+	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->sched, "vmm", delete_slot_actor, &h);
+	sim_sched_set_steps(vm->sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(vm->sched, &error));
+	ck_assert_int_eq(h.result, -1); /* the ioctl never returned */
+	ck_assert_ptr_nonnull(vm->kvm->memslots_swapping[1]);
+	/* under LeakSanitizer a generation left unfreed fails this test */
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(memslot_ending_above_the_48_bit_reach_is_refused)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 5,
+		.guest_phys_addr = (1ull << 48) - 0x1000,
+		.memory_size = 0x2000,
+		.userspace_addr = 0x7f1000000000,
+	};
+
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), -EINVAL);
+	ck_assert_ptr_null(kvm_id_to_memslot(vm->kvm, 5));
+	region.memory_size = 0x1000; /* its last gfn is kvm_mmu_max_gfn() itself */
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	ck_assert_ptr_nonnull(kvm_id_to_memslot(vm->kvm, 5));
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(memslot_delete_with_the_slot_zap_quirk_gives_every_vcpu_a_new_root)
 {
 	TestVm *vm = test_vm_new(1, 2, MEM);
@@ -474,6 +516,25 @@ START_TEST(fast_path_racing_the_zap_of_an_invalid_root_meets_a_frozen_spte_and_r
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, FALSE), RET_PF_FIXED);
 	ck_assert_uint_eq(vm->root_loads[0], 1);
 	ck_assert(is_shadow_present_pte(test_vm_spte(vm, GPA_A)));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(vm_destroyed_with_a_zapper_abandoned_between_freeze_and_call_rcu_frees_its_tables)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	const SimStep steps[] = {
+		{ "zapper", "zap.pt_frozen", 1 }, /* a table unlinked and frozen, not yet in RCU */
+		{ "nobody", SIM_POINT_EXIT, 1 },  /* breaks the schedule there: zapper abandoned */
+	};
+	g_autoptr(GError) error = NULL;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	sim_actor_new(vm->sched, "zapper", zap_all_fast_actor, vm);
+	sim_sched_set_steps(vm->sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(vm->sched, &error));
+	ck_assert_uint_ge(vm->kvm->tdp_mmu_removing->len, 1);
+	/* under LeakSanitizer a table left unfreed fails this test */
 	test_vm_free(vm);
 }
 END_TEST
@@ -577,10 +638,14 @@ mmu_suite(void)
 	tcase_add_test(tc, memslot_delete_waits_for_the_inflight_fault_then_zaps_its_spte);
 	tcase_add_test(tc, fault_that_sees_the_invalid_memslot_retries);
 	tcase_add_test(tc, memslot_delete_with_the_slot_zap_quirk_gives_every_vcpu_a_new_root);
+	tcase_add_test(tc, vm_destroyed_with_the_vmm_abandoned_in_synchronize_srcu_frees_both_generations);
+	tcase_add_test(tc, memslot_ending_above_the_48_bit_reach_is_refused);
 	tcase_add_test(tc, memslot_delete_without_the_quirk_zaps_only_the_slot);
 	tcase_add_test(tc,
 		       fast_path_racing_the_zap_of_an_invalid_root_meets_a_frozen_spte_and_retries);
 	tcase_add_test(tc, tables_removed_under_a_lockless_walker_are_freed_only_after_it_leaves);
+	tcase_add_test(tc,
+		       vm_destroyed_with_a_zapper_abandoned_between_freeze_and_call_rcu_frees_its_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -471,6 +471,154 @@ START_TEST(failure_stops_the_run_at_the_next_yield_point)
 }
 END_TEST
 
+/* Yields at "spin" up to limit times (the watchdog must stop it long before), then returns;
+ * with progress, like a guest that spins on a flag: it retires instructions every time. */
+typedef struct {
+	SimSched *sched;
+	guint limit;
+	gboolean progress;
+	guint spins;
+} Spinner;
+
+static void
+spinner_actor(SimActor *actor, gpointer data)
+{
+	Spinner *sp = data;
+
+	for (sp->spins = 0; sp->spins < sp->limit; sp->spins++) {
+		if (sp->progress)
+			sim_sched_progress(sp->sched);
+		sim_yield(sp->sched, "spin");
+	}
+}
+
+START_TEST(step_whose_actor_never_reaches_its_point_is_stopped_by_the_watchdog)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	g_autoptr(GError) error = NULL;
+	Spinner a = { sched, 1u << 30, TRUE, 0 };
+	Script b = { sched, three_points };
+	const SimStep steps[] = { { "a", "never", 1 }, { "b", SIM_POINT_EXIT, 1 } };
+
+	sim_sched_set_watchdog(sched, 4096);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "a", spinner_actor, &a);
+	sim_actor_new(sched, "b", script_actor, &b);
+	ck_assert(!sim_sched_run(sched, &error));
+	ck_assert_int_eq(error->code, SIM_SCHED_ERROR_WATCHDOG);
+	ck_assert_str_eq(error->message,
+			 "schedule step 1 (a until never): a passed 4096 yield points without "
+			 "reaching never while b could run (watchdog: --watchdog raises it)");
+	ck_assert_uint_eq(a.spins + 1, 4096); /* stopped at its 4096th yield */
+}
+END_TEST
+
+START_TEST(step_of_a_lone_actor_is_not_stopped_by_the_step_watchdog)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	Spinner a = { sched, 20000, TRUE, 0 };
+	Script b = { sched, three_points };
+	const SimStep steps[] = { { "b", SIM_POINT_EXIT, 1 }, { "a", SIM_POINT_EXIT, 1 } };
+
+	sim_sched_set_watchdog(sched, 4096);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "a", spinner_actor, &a);
+	sim_actor_new(sched, "b", script_actor, &b);
+	run_or_abort(sched);
+	ck_assert_uint_eq(a.spins, 20000);
+}
+END_TEST
+
+START_TEST(livelock_names_each_actor_and_what_it_waits_for)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	g_autoptr(GError) error = NULL;
+	Spinner a = { sched, 1u << 30, FALSE, 0 };
+	Sleeper s = { sched, G_MAXUINT64 - 4096, 0 };
+
+	sim_sched_set_watchdog(sched, 1000);
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "a", spinner_actor, &a);
+	sim_actor_new(sched, "s", sleeper_actor, &s);
+	ck_assert(!sim_sched_run(sched, &error));
+	ck_assert_int_eq(error->code, SIM_SCHED_ERROR_LIVELOCK);
+	ck_assert_str_eq(error->message,
+			 "livelock: no progress (no guest instruction retired, no event performed) "
+			 "in the 1000 yield points since step 0: a at spin, s sleeps until step "
+			 "18446744073709547519 (watchdog: --watchdog raises it)");
+}
+END_TEST
+
+START_TEST(sleep_until_the_last_step_wakes_instead_of_deadlocking)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Sleeper s = { sched, G_MAXUINT64, 0 };
+	Script t = { sched, three_points };
+
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "s", sleeper_actor, &s);
+	sim_actor_new(sched, "t", script_actor, &t);
+	run_or_abort(sched);
+	ck_assert_uint_eq(s.woke_at, G_MAXUINT64);
+	sim_log_free(log);
+}
+END_TEST
+
+/* Frames with redzones all down the stack (each a buffer ASan guards), then a failed run
+ * abandons the actor right there, its frames never unwound. */
+static guint
+park_deep(SimSched *sched, guint depth)
+{
+	volatile char frame[1024];
+
+	frame[depth % sizeof(frame)] = (char)depth;
+	if (depth == 0) {
+		sim_sched_fail(sched, "abandon");
+		sim_yield(sched, "parked");
+		return 0;
+	}
+	return park_deep(sched, depth - 1) + (guint)frame[depth % sizeof(frame)];
+}
+
+static void
+parking_actor(SimActor *actor, gpointer data)
+{
+	park_deep(data, 128);
+}
+
+/* A large frame, written end to end: every byte of it must be addressable. */
+static void
+large_frame_actor(SimActor *actor, gpointer data)
+{
+	char frame[256 << 10];
+
+	memset(frame, 0x5a, sizeof(frame));
+	*(guint *)data = (guint)frame[sizeof(frame) - 1] + (guint)frame[0];
+}
+
+START_TEST(stack_of_an_abandoned_actor_is_reused_without_its_redzones)
+{
+	guint sum = 0;
+
+	for (guint round = 0; round < 4; round++) {
+		g_autoptr(SimSched) parked = sim_sched_new(1);
+
+		sim_actor_new(parked, "parked", parking_actor, parked);
+		sim_actor_new(parked, "other", parking_actor, parked);
+		run_or_abort(parked);
+		ck_assert(sim_sched_failed(parked));
+	}
+	/* the next scheduler's stacks take the unmapped ones' addresses (under ASan a stale
+	 * redzone there is a stack-buffer-underflow report) */
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+
+	sim_actor_new(sched, "large", large_frame_actor, &sum);
+	run_or_abort(sched);
+	ck_assert_uint_eq(sum, 2 * 0x5a);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------------
  * Locks
  */
@@ -585,6 +733,11 @@ sched_suite(void)
 	tcase_add_test(tc, sleeper_that_wakes_earlier_runs_first_though_it_went_to_sleep_first);
 	tcase_add_test(tc, sleepers_waking_together_wake_in_either_order);
 	tcase_add_test(tc, failure_stops_the_run_at_the_next_yield_point);
+	tcase_add_test(tc, stack_of_an_abandoned_actor_is_reused_without_its_redzones);
+	tcase_add_test(tc, step_whose_actor_never_reaches_its_point_is_stopped_by_the_watchdog);
+	tcase_add_test(tc, step_of_a_lone_actor_is_not_stopped_by_the_step_watchdog);
+	tcase_add_test(tc, livelock_names_each_actor_and_what_it_waits_for);
+	tcase_add_test(tc, sleep_until_the_last_step_wakes_instead_of_deadlocking);
 		suite_add_tcase(s, tc);
 	tc = tcase_create("locks");
 	tcase_add_test(tc, synchronize_srcu_waits_for_a_reader_that_entered_before_it);

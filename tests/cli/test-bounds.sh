@@ -1,0 +1,148 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Nothing runs unbounded and nothing is misread: a schedule step that can never be reached and a
+# livelocked replay end with a FAIL naming what waited (not after the 2^32-instruction budget),
+# numbers that overflow are usage errors, and libxml2 adds nothing to kvmsim's one error line.
+# TAP output.
+#
+# usage: test-bounds.sh PATH/TO/kvmsim
+set -u
+
+kvmsim=$1
+base=${TMPDIR:-/tmp}/kvmsim-bounds.$$
+n=0
+failed=0
+
+mkdir "$base" || exit 1
+trap 'rm -rf "$base"' EXIT INT TERM
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=1
+	echo "not ok $n - $1"
+	shift
+	for line in "$@"; do
+		echo "# $line"
+	done
+}
+
+# kvmsim's own stderr, without the notice an AddressSanitizer build prints for fibers.
+own_stderr() {
+	grep -v '^==[0-9]*==WARNING: ASan' "$base/err" >"$base/err.own"
+	mv "$base/err.own" "$base/err"
+}
+
+# replay_fails NAME TRACE PATTERN: the replay exits 1 with a FAIL line matching PATTERN.
+replay_fails() {
+	"$kvmsim" replay "$2" >"$base/out" 2>"$base/err"
+	status=$?
+	if [ "$status" -ne 1 ]; then
+		not_ok "$1" "exit status $status, expected 1" "$(cat "$base/out" "$base/err")"
+	elif ! grep -q "^  FAIL  .*$3" "$base/out"; then
+		not_ok "$1" "no FAIL line matching '$3':" "$(cat "$base/out")"
+	else
+		ok "$1"
+	fi
+}
+
+# usage_error NAME ARG...: exit status 2 and exactly one "kvmsim: error: " line on stderr.
+usage_error() {
+	name=$1
+	shift
+	"$kvmsim" "$@" >"$base/out" 2>"$base/err"
+	status=$?
+	own_stderr
+	lines=$(wc -l <"$base/err" | tr -d ' ')
+	if [ "$status" -ne 2 ]; then
+		not_ok "$name" "exit status $status, expected 2" "$(cat "$base/err")"
+	elif [ "$lines" -ne 1 ] || ! grep -q '^kvmsim: error: ' "$base/err"; then
+		not_ok "$name" "stderr is not one 'kvmsim: error: ' line:" "$(cat "$base/err")"
+	else
+		ok "$name"
+	fi
+}
+
+echo "1..10"
+
+# vcpu1 alone reaches touch's barrier and spins there waiting for vcpu0, which the step keeps
+# from running: main spun to the 2^32-instruction budget (~30 minutes).
+cat >"$base/step.xml" <<'TRACE'
+<?xml version="1.0" encoding="UTF-8"?>
+<kvmsim-trace format="1">
+  <header kvmsim="0.1.0" seed="1">
+    <mutations/>
+  </header>
+  <vm vcpus="2" mem="64K" quantum="1000"/>
+  <workload name="touch"/>
+  <events/>
+  <schedule policy="steps">
+    <step actor="vcpu1" until="exit"/>
+  </schedule>
+  <expect/>
+</kvmsim-trace>
+TRACE
+replay_fails "a step its actor cannot reach fails by the watchdog, naming who could run" \
+	"$base/step.xml" "step.xml:10: schedule step 1 (vcpu1 until exit): vcpu1 passed 65536 yield points without reaching exit while vcpu0 could run"
+
+# An invalidation of the whole data region that ends at step 2^40: every fault retries, and the
+# notifier sleeps; retries are not progress. Main retried forever.
+cat >"$base/livelock.xml" <<'TRACE'
+<?xml version="1.0" encoding="UTF-8"?>
+<kvmsim-trace format="1">
+  <header kvmsim="0.1.0" seed="1">
+    <mutations/>
+  </header>
+  <vm vcpus="1" mem="1M"/>
+  <workload name="touch"/>
+  <events>
+    <invalidate_start actor="notifier" hva="0x7f0000800000" size="1M"/>
+    <invalidate_end actor="notifier" hva="0x7f0000800000" size="1M" at="0x10000000000"/>
+  </events>
+  <schedule policy="round-robin"/>
+  <expect/>
+</kvmsim-trace>
+TRACE
+replay_fails "faults that retry while the invalidation sleeps are reported as a livelock" \
+	"$base/livelock.xml" "livelock.xml: livelock: .* vcpu0 at fault\.[a-z_]*, notifier sleeps until step 1099511627776"
+
+"$kvmsim" replay --watchdog 4096 "$base/livelock.xml" >"$base/out" 2>&1
+if grep -q "in the 4096 yield points" "$base/out"; then
+	ok "--watchdog sets how many yield points without progress are a livelock"
+else
+	not_ok "--watchdog sets how many yield points without progress are a livelock" \
+		"$(cat "$base/out")"
+fi
+
+usage_error "--watchdog 0 is a usage error" replay --watchdog 0 "$base/livelock.xml"
+usage_error "--param whose value overflows 64 bits is a usage error" \
+	run touch --mem 1M --param 0=99999999999999999999999
+usage_error "--mem that overflows 64 bits is a usage error" run touch --mem 99999999999999999999999
+usage_error "--mem whose suffix overflows 64 bits is a usage error" run touch --mem 18014398509481984K
+
+# An external entity in a DTD: the one line is kvmsim's, libxml2 prints nothing of its own.
+cat >"$base/entity.xml" <<'TRACE'
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE kvmsim-trace [ <!ENTITY ext SYSTEM "/nonexistent/kvmsim-entity"> ]>
+<kvmsim-trace format="1">&ext;</kvmsim-trace>
+TRACE
+usage_error "a trace with a DTD is one error line, nothing from libxml2" replay "$base/entity.xml"
+
+# Bytes its declared encoding cannot convert: libxml2's encoder printed three lines of its own
+# ("encoding error : input conversion failed ...", "I/O error : encoder error") on main.
+printf '<?xml version="1.0" encoding="SHIFT_JIS"?>\n<kvmsim-trace format="1">\201\000\377\376</kvmsim-trace>\n' \
+	>"$base/encoding.xml"
+usage_error "bytes the declared encoding cannot convert are one error line, nothing from libxml2" \
+	replay "$base/encoding.xml"
+if grep -q "not text in the declared encoding" "$base/err"; then
+	ok "an encoding error is reported as one, not as the parser's next complaint"
+else
+	not_ok "an encoding error is reported as one, not as the parser's next complaint" \
+		"$(cat "$base/err")"
+fi
+
+exit $failed
