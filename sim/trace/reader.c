@@ -21,6 +21,7 @@
 #include "sim/core/counters.h"
 #include "sim/core/hostmem.h"
 #include "sim/core/points.h"
+#include "workloads/abi.h"
 #include "workloads/workloads.h"
 
 #define NAME(node) ((const char *)(node)->name)
@@ -370,6 +371,7 @@ read_workload(Reader *r, xmlNode *node)
 	gsize n;
 	const KvmsimWorkload *all = kvmsim_workload_all(&n);
 	TraceNearest near;
+	guint64 flags;
 
 	t->workload = attr(node, "name");
 	if (!kvmsim_workload_lookup(t->workload)) {
@@ -384,6 +386,12 @@ read_workload(Reader *r, xmlNode *node)
 	if (!t->mem)
 		return fail(r, r->vm, "<vm> has no mem: a full-system trace needs the size of the "
 				      "guest's data region");
+	if (!get_number(r, node, "flags", 32, 0, &flags))
+		return FALSE;
+	if (flags & ~(guint64)KVMSIM_BOOT_ZERO_OK)
+		return fail_attr(r, node, "flags", "has boot flags kvmsim does not know (it knows "
+				 "0x%x: pages may be dropped)", KVMSIM_BOOT_ZERO_OK);
+	t->boot_flags = (guint32)flags;
 	trace_for_each_element(child, node)
 		if (!read_param(r, child))
 			return FALSE;

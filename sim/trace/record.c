@@ -55,6 +55,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 	}
 	trace->workload = g_strdup(cfg->workload);
 	memcpy(trace->params, cfg->params, sizeof(trace->params));
+	trace->boot_flags = sim_vmm_config_boot_flags(cfg);
 
 	if (sim_vmm_host_events(vmm)) {
 		const SimHostEvent *done = sim_host_events_done(sim_vmm_host_events(vmm), &n);

@@ -224,6 +224,7 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 	if (trace->workload) {
 		cfg.workload = trace->workload;
 		cfg.mem_size = trace->mem;
+		cfg.boot_flags = trace->boot_flags;
 	} else {
 		cfg.exit_level = TRUE;
 		cfg.workload = "exit-level";

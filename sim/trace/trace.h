@@ -125,6 +125,7 @@ typedef struct {
 	/* the workload; NULL for an exit-level trace */
 	gchar *workload;
 	guint64 params[8];
+	guint32 boot_flags;     /* KVMSIM_BOOT_* the guest boots with (workloads/abi.h) */
 	GArray *events;         /* TraceEvent, document order */
 	/* the schedule */
 	SimPolicy policy;       /* SIM_POLICY_STEPS or the policy to run with */

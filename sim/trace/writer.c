@@ -128,6 +128,8 @@ write_workload(FILE *fp, const Trace *t)
 		return;
 	fputs("  <workload", fp);
 	put_str(fp, "name", t->workload);
+	if (t->boot_flags)
+		put_hex(fp, "flags", t->boot_flags);
 	for (guint i = 0; i < G_N_ELEMENTS(t->params); i++) {
 		if (!t->params[i])
 			continue;

@@ -51,11 +51,14 @@ typedef struct {
 	guint nr_memslots;
 	const SimVmmWindow *windows;
 	guint nr_windows;
+	/* KVMSIM_BOOT_* flags the guest gets besides those the host events imply (a replay gives
+	 * the ones its trace recorded: the run's outcome depends on them) */
+	guint32 boot_flags;
 } SimVmmConfig;
 
 #define SIM_VMM_CONFIG_INIT                                                                        \
 	{ "touch", 2, 64ull << 20, 1, 10000, 1ull << 32, { { 0 } }, { 0 }, NULL, 0, FALSE, NULL, 0,  \
-	  NULL, 0 }
+	  NULL, 0, 0 }
 
 typedef enum {
 	SIM_GUEST_NONE,   /* the run ended without the guest reporting */
@@ -81,6 +84,9 @@ const char *sim_vmm_console(const SimVmm *vmm);
 const char *sim_vmm_error(const SimVmm *vmm);
 const SimCounters *sim_vmm_counters(const SimVmm *vmm);
 const SimVmmConfig *sim_vmm_config(const SimVmm *vmm);
+/* The KVMSIM_BOOT_* flags a machine built from config gives its guest: boot_flags, plus
+ * KVMSIM_BOOT_ZERO_OK when the host will drop pages (dontneed events). */
+guint32 sim_vmm_config_boot_flags(const SimVmmConfig *config);
 /* The VMM's address space and where the RAM slot (the data region) is mapped in it. */
 SimMm *sim_vmm_mm(const SimVmm *vmm);
 guint64 sim_vmm_ram_hva(const SimVmm *vmm);

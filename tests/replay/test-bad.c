@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "sim/trace/trace.h"
+#include "workloads/abi.h"
+#include "workloads/workloads.h"
 
 static const char *bad_dir;
 static GPtrArray *bad_files; /* names in bad_dir, sorted */
@@ -206,6 +208,7 @@ full_system_trace(void)
 	t->workload = g_strdup("stress");
 	t->params[0] = 3;
 	t->params[5] = G_MAXUINT64;
+	t->boot_flags = KVMSIM_BOOT_ZERO_OK;
 	e = add_event(t, TRACE_EV_DONTNEED, "notifier");
 	e->at = 120;
 	t->policy = SIM_POLICY_RANDOM;
@@ -270,6 +273,7 @@ assert_traces_equal(const Trace *a, const Trace *b)
 	}
 	ck_assert_pstr_eq(a->workload, b->workload);
 	ck_assert_mem_eq(a->params, b->params, sizeof(a->params));
+	ck_assert_uint_eq(a->boot_flags, b->boot_flags);
 	ck_assert_uint_eq(a->events->len, b->events->len);
 	for (guint i = 0; i < a->events->len; i++)
 		assert_events_equal(&g_array_index(a->events, TraceEvent, i),
@@ -369,6 +373,63 @@ START_TEST(comment_dashes_are_spaced_so_the_file_stays_xml)
 }
 END_TEST
 
+/* Save trace under a temporary directory and load it back; the error (if any) in *error. */
+static Trace *
+save_and_load(const Trace *trace, GError **error)
+{
+	g_autofree gchar *dir = g_dir_make_tmp("kvmsim-trace-XXXXXX", NULL);
+	g_autofree gchar *path = g_build_filename(dir, "t.xml", NULL);
+	Trace *loaded;
+
+	ck_assert(trace_save(trace, path, NULL));
+	loaded = trace_load(path, error);
+	g_unlink(path);
+	g_rmdir(dir);
+	return loaded;
+}
+
+START_TEST(every_workload_name_kvmsim_can_record_loads_back)
+{
+	gsize n;
+	const KvmsimWorkload *all = kvmsim_workload_all(&n);
+
+	for (gsize i = 0; i < n; i++) {
+		g_autoptr(Trace) trace = full_system_trace();
+		g_autoptr(Trace) loaded = NULL;
+		g_autoptr(GError) error = NULL;
+
+		g_free(trace->workload);
+		trace->workload = g_strdup(all[i].name);
+		loaded = save_and_load(trace, &error);
+		ck_assert_msg(loaded, "%s", error ? error->message : "");
+		ck_assert_str_eq(loaded->workload, all[i].name);
+	}
+}
+END_TEST
+
+/* A workload's name may hold '-', '.' and '+' (embed-images.py builds in any such name): the
+ * schema takes it, so only the check that the workload exists can turn it down. */
+START_TEST(workload_name_with_dashes_dots_and_plus_passes_the_schema)
+{
+	static const char *const names[] = { "dirty-log", "sha256.v2", "c++", "2mb-pages", "A_b" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autoptr(Trace) trace = full_system_trace();
+		g_autoptr(Trace) loaded = NULL;
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *want = g_strdup_printf("<workload> name=\"%s\" is not a workload",
+							 names[i]);
+
+		g_free(trace->workload);
+		trace->workload = g_strdup(names[i]);
+		loaded = save_and_load(trace, &error);
+		ck_assert_ptr_null(loaded);
+		ck_assert_msg(error->code == TRACE_ERROR_SEMANTIC && strstr(error->message, want),
+			      "%s", error->message);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------------
  * Failed saves
  */
@@ -432,6 +493,8 @@ trace_suite(void)
 	tcase_add_test(tc, full_system_trace_round_trips);
 	tcase_add_test(tc, loaded_trace_remembers_the_line_of_each_element);
 	tcase_add_test(tc, comment_dashes_are_spaced_so_the_file_stays_xml);
+	tcase_add_test(tc, every_workload_name_kvmsim_can_record_loads_back);
+	tcase_add_test(tc, workload_name_with_dashes_dots_and_plus_passes_the_schema);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("save");
