@@ -24,6 +24,7 @@ typedef struct {
 	gchar *log_path;
 	gchar *stats_path;
 	gchar *record_path;
+	gchar *record_expect;
 	gchar **params;
 	gchar **rest;
 } RunOptions;
@@ -38,13 +39,15 @@ run_options_clear(RunOptions *o)
 	g_free(o->log_path);
 	g_free(o->stats_path);
 	g_free(o->record_path);
+	g_free(o->record_expect);
 	g_strfreev(o->params);
 	g_strfreev(o->rest);
 }
 
 /* Turn the options into a machine configuration; a usage error message otherwise. */
 static gboolean
-make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **error)
+make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, TraceRecordExpect *expect,
+	    GError **error)
 {
 	if (!o->rest || !o->rest[0] || o->rest[1]) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
@@ -117,6 +120,12 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GError **
 			return FALSE;
 		}
 		cfg->params[index] = value;
+	}
+	*expect = TRACE_RECORD_EXPECT_AUTO;
+	if (o->record_expect && !trace_record_expect_lookup(o->record_expect, expect)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--record-expect %s: must be minimal or full", o->record_expect);
+		return FALSE;
 	}
 	*policy = SIM_POLICY_RANDOM;
 	if (o->policy && (!sim_policy_lookup(o->policy, policy) || *policy == SIM_POLICY_STEPS)) {
@@ -194,6 +203,10 @@ kvmsim_cmd_run(int argc, char **argv)
 		  "FILE" },
 		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o.record_path,
 		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
+		{ "record-expect", 0, 0, G_OPTION_ARG_STRING, &o.record_expect,
+		  "What the trace expects: full (the same run: counters, log hash; the default if "
+		  "the run passed) or minimal (the guest passes, no invariant fails; the default if "
+		  "it failed)", "minimal|full" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "WORKLOAD" },
 		{ NULL },
 	};
@@ -201,6 +214,8 @@ kvmsim_cmd_run(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
 	SimPolicy policy;
+	TraceRecordExpect expect;
+	g_autoptr(TraceRecording) recording = NULL;
 	int status;
 
 	g_option_context_set_summary(ctx, "Runs WORKLOAD (see kvmsim list) on vCPUs whose memory "
@@ -213,7 +228,7 @@ kvmsim_cmd_run(int argc, char **argv)
 		run_options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}
-	if (!make_config(&o, &cfg, &policy, &error)) {
+	if (!make_config(&o, &cfg, &policy, &expect, &error)) {
 		run_options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}
@@ -238,6 +253,7 @@ kvmsim_cmd_run(int argc, char **argv)
 	if (o.record_path) {
 		sim_sched_set_recording(sched, TRUE);
 		sim_log_hash(log);
+		recording = trace_recording_start(sched);
 	}
 	if (o.log_path) {
 		if (!sim_log_open_file(log, o.log_path, &error)) {
@@ -282,7 +298,7 @@ kvmsim_cmd_run(int argc, char **argv)
 		}
 	}
 	if (o.record_path) {
-		g_autoptr(Trace) trace = trace_from_run(vmm, sched, digest);
+		g_autoptr(Trace) trace = trace_from_run(vmm, sched, digest, recording, expect);
 
 		if (!trace_save(trace, o.record_path, &error)) {
 			fprintf(stderr, "kvmsim: error: --record %s\n", error->message);

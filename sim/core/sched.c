@@ -60,6 +60,10 @@ struct SimSched {
 	GArray *recorded;        /* SimStep */
 	GArray *slice_points;    /* PointCount for the current slice */
 	const char *last_point;  /* where the running actor last yielded */
+	/* marks: every mark_every-th step, mark_fn(sched, step, mark_data) */
+	guint mark_every;
+	SimMarkFn mark_fn;
+	gpointer mark_data;
 	/* outcome */
 	GError *error;
 	gchar *failure;
@@ -177,6 +181,15 @@ void
 sim_sched_set_recording(SimSched *sched, gboolean on)
 {
 	sched->recording = on;
+}
+
+void
+sim_sched_set_marks(SimSched *sched, guint every, SimMarkFn fn, gpointer data)
+{
+	g_return_if_fail(every > 0);
+	sched->mark_every = every;
+	sched->mark_fn = fn;
+	sched->mark_data = data;
 }
 
 static void actor_trampoline(unsigned int lo, unsigned int hi);
@@ -386,6 +399,14 @@ pick_other(SimSched *sched)
 	return next;
 }
 
+/* Step number step is about to begin (recorded or followed): a mark if it is due. */
+static void
+mark_step(SimSched *sched, guint step)
+{
+	if (sched->mark_fn && step % sched->mark_every == 0)
+		sched->mark_fn(sched, step, sched->mark_data);
+}
+
 /* Record the step that just ended: its actor ran until its last point, count times. */
 static void
 record_switch(SimSched *sched)
@@ -403,6 +424,7 @@ record_switch(SimSched *sched)
 	SimStep step = { g_strdup(sched->current->name), g_strdup(sched->last_point), count };
 
 	g_array_append_val(sched->recorded, step);
+	mark_step(sched, sched->recorded->len);
 }
 
 /* Transfer control from the current context (an actor or main) to next, or to main if NULL. */
@@ -458,6 +480,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 		SimStep step = { g_strdup(actor->name), g_strdup(SIM_POINT_EXIT), 1 };
 
 		g_array_append_val(sched->recorded, step);
+		mark_step(sched, sched->recorded->len);
 	}
 	if (steps_left(sched)) {
 		const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
@@ -465,6 +488,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 		if (strcmp(step->actor, actor->name) == 0 && strcmp(step->until, SIM_POINT_EXIT) == 0) {
 			sched->step_index++;
 			sched->step_arrivals = 0;
+			mark_step(sched, sched->step_index);
 		} else if (strcmp(step->actor, actor->name) == 0) {
 			set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
 				  "schedule step %u: %s finished before reaching %s",
@@ -531,6 +555,7 @@ step_completed(SimSched *sched, const char *point)
 		return FALSE;
 	sched->step_index++;
 	sched->step_arrivals = 0;
+	mark_step(sched, sched->step_index);
 	return TRUE;
 }
 

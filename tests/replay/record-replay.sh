@@ -6,6 +6,8 @@
 # Part 2, a matrix: every built-in workload under every host-event kind (and all three at once),
 # both policies, vCPU counts 1 to 4 and quanta from 50 instructions to the default, each replayed
 # against everything the run recorded (--record-expect full: counters, verdict, log hash).
+# Part 3: what a recording expects (--record-expect), that a replay whose log parts from the
+# recording says at which step and event, and that a recorded schedule is compact.
 set -u
 kvmsim=$1
 dir=$(mktemp -d "${TMPDIR:-/tmp}/kvmsim-record-replay.XXXXXX")
@@ -35,7 +37,7 @@ check() {
 
 workloads=$("$kvmsim" list | cut -d' ' -f1)
 set -- $workloads
-echo "1..$((3 * 2 * 20 + 4 * 2 * $#))"
+echo "1..$((3 * 2 * 20 + 4 * 2 * $# + 6))"
 
 for kind in migrate dontneed age; do
 	for policy in random round-robin; do
@@ -65,8 +67,85 @@ for wl in $workloads; do
 			# a failing guest (crash) must replay to the same failure: expect everything
 			check 0 "$wl $events $policy $vcpus vCPUs quantum $quantum" "$wl" $params \
 				--mem 1M --vcpus "$vcpus" --quantum "$quantum" --seed "$i" \
-				--host-events "$events" --policy "$policy"
+				--host-events "$events" --policy "$policy" --record-expect full
 		done
 	done
 done
+
+# result NAME COMMAND...: one TAP line, passing if COMMAND succeeds; its output as diagnostics.
+result() {
+	what=$1
+	shift
+	n=$((n + 1))
+	if out=$("$@" 2>&1); then
+		echo "ok $n - $what"
+	else
+		echo "not ok $n - $what"
+		echo "$out" | sed 's/^/# /'
+		status=1
+	fi
+}
+
+# A failing run's trace expects a passing guest and no failed invariant (a test that fails until
+# the bug is fixed), not its failure: replaying it fails.
+crash_default() {
+	"$kvmsim" run crash --vcpus 1 --record "$dir/crash.xml" >/dev/null 2>&1
+	grep -q '<guest result="pass"/>' "$dir/crash.xml" &&
+	grep -q '<invariants hold="true"/>' "$dir/crash.xml" &&
+	! grep -q '<log_hash' "$dir/crash.xml" &&
+	! "$kvmsim" replay "$dir/crash.xml"
+}
+result "a failing run's trace expects the guest to pass, by default" crash_default
+
+# minimal: the guest's verdict and the invariants, nothing the model's details decide.
+touch_minimal() {
+	"$kvmsim" run touch --mem 1M --host-events dontneed=5 --record-expect minimal \
+		--record "$dir/min.xml" >/dev/null &&
+	[ "$(grep -c '<counter \|<log_hash \|<event \|<spte ' "$dir/min.xml")" -eq 0 ] &&
+	grep -q '<guest result="pass"/>' "$dir/min.xml" &&
+	grep -q '<invariants hold="true"/>' "$dir/min.xml" &&
+	"$kvmsim" replay "$dir/min.xml"
+}
+result "--record-expect minimal expects only a passing guest and holding invariants" touch_minimal
+
+bad_expect() {
+	"$kvmsim" run touch --mem 1M --record-expect some --record "$dir/x.xml"
+	[ $? -eq 2 ] && [ ! -e "$dir/x.xml" ]
+}
+result "--record-expect takes only minimal or full" bad_expect
+
+# A replay whose log parts from the recording (a host event moved to another page) names the
+# first step that differs and shows what the replay logged in it, from the trace alone.
+diverging_replay() {
+	"$kvmsim" run touch --mem 1M --seed 4 --host-events migrate=40 --record "$dir/d.xml" \
+		>/dev/null || return 1
+	line=$(grep -n '<migrate' "$dir/d.xml" | sed -n 30p | cut -d: -f1)
+	case $(sed -n "${line}p" "$dir/d.xml") in
+	*'hva="0x7f0000801000"'*) to=0x7f0000802000 ;;
+	*) to=0x7f0000801000 ;;
+	esac
+	sed "${line}s/hva=\"[0-9a-fx]*\"/hva=\"$to\"/" "$dir/d.xml" >"$dir/d2.xml"
+	out=$("$kvmsim" replay "$dir/d2.xml")
+	echo "$out"
+	! "$kvmsim" replay "$dir/d2.xml" >/dev/null &&
+	echo "$out" | grep -q "first differing step: [0-9]* (notifier until .*d2.xml:[0-9]*)" &&
+	echo "$out" | grep -A4 "first differing step" | grep -q "range: 0x00${to#0x} "
+}
+result "a diverging replay names the first step that differs and the event there" diverging_replay
+
+# The recorded schedule is a few bytes a step (it was 50 with one <step> element each).
+compact() {
+	out=$("$kvmsim" run stress --mem 1M --param 0=2 --host-events migrate=50 \
+		--record "$dir/s.xml") || return 1
+	switches=$(echo "$out" | sed -n 's/.* steps, \([0-9]*\) switches.*/\1/p')
+	bytes=$(sed -n '/<schedule/,/<\/schedule>/p' "$dir/s.xml" | wc -c)
+	echo "schedule: $bytes bytes for $switches switches"
+	[ "$bytes" -lt $((switches * 6)) ]
+}
+result "a recorded trace takes under 6 bytes a schedule step" compact
+
+compact_replays() {
+	"$kvmsim" replay "$dir/s.xml" >/dev/null
+}
+result "the compact recording replays" compact_replays
 exit $status

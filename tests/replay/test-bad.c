@@ -189,8 +189,36 @@ exit_level_trace(void)
 				     .match = g_strdup("zap"), .want_present = FALSE });
 	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_GUEST, .writable = -1, .count = -1,
 				     .result = g_strdup("none") });
+	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_INVARIANTS, .writable = -1, .count = -1,
+				     .hold = TRUE });
 	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_LOG_HASH, .writable = -1, .count = -1,
 				     .hash = g_strconcat("sha256:", hash, NULL) });
+	return t;
+}
+
+/* A long schedule as a recording writes it: packed, with a mark per chunk and a sum per step. */
+static Trace *
+packed_trace(void)
+{
+	Trace *t = exit_level_trace();
+	static const char *const points[] = { "fault.mmu_lock", "vcpu.enter", "block" };
+	guint n = 2 * TRACE_MARK_EVERY + 100;
+
+	g_array_set_size(t->steps, 0);
+	for (guint i = 0; i < n; i++)
+		add_step(t, i % 2 ? "vcpu1" : "vcpu0", points[i % 3], i % 5 ? 1 : 2);
+	t->packed = TRUE;
+	t->step_sums = g_malloc(n + 1);
+	for (guint i = 0; i < n; i++)
+		t->step_sums[i] = "0123456789abcdef"[(i * 7) % 16];
+	t->step_sums[n] = '\0';
+	for (guint i = 0; i < 3; i++) {
+		TraceMark m = { i * TRACE_MARK_EVERY, i > 0, 1000 * i, 3000 * i, "", 0 };
+
+		if (i)
+			g_strlcpy(m.log, i == 1 ? "0123456789abcdef" : "fedcba9876543210", sizeof(m.log));
+		g_array_append_val(t->marks, m);
+	}
 	return t;
 }
 
@@ -245,7 +273,7 @@ assert_expects_equal(const TraceExpect *a, const TraceExpect *b, guint i)
 			      a->frame_nth == b->frame_nth && a->frame_zero == b->frame_zero,
 		      "expectation %u: spte fields differ", i);
 	ck_assert_msg(a->value == b->value && a->count == b->count &&
-			      a->want_present == b->want_present,
+			      a->want_present == b->want_present && a->hold == b->hold,
 		      "expectation %u: value, count or want_present differ", i);
 	ck_assert_pstr_eq(a->counter, b->counter);
 	ck_assert_pstr_eq(a->match, b->match);
@@ -289,6 +317,17 @@ assert_traces_equal(const Trace *a, const Trace *b)
 		ck_assert_str_eq(x->until, y->until);
 		ck_assert_uint_eq(x->count, y->count);
 	}
+	ck_assert_int_eq(a->packed, b->packed);
+	ck_assert_pstr_eq(a->step_sums, b->step_sums);
+	ck_assert_uint_eq(a->marks->len, b->marks->len);
+	for (guint i = 0; i < a->marks->len; i++) {
+		const TraceMark *x = &g_array_index(a->marks, TraceMark, i);
+		const TraceMark *y = &g_array_index(b->marks, TraceMark, i);
+
+		ck_assert_msg(x->step == y->step && x->known == y->known && x->clock == y->clock &&
+				      x->lines == y->lines && strcmp(x->log, y->log) == 0,
+			      "mark %u differs", i);
+	}
 	ck_assert_uint_eq(a->expects->len, b->expects->len);
 	for (guint i = 0; i < a->expects->len; i++)
 		assert_expects_equal(&g_array_index(a->expects, TraceExpect, i),
@@ -324,6 +363,12 @@ assert_round_trip(Trace *(*make)(void))
 START_TEST(exit_level_trace_with_every_element_round_trips)
 {
 	assert_round_trip(exit_level_trace);
+}
+END_TEST
+
+START_TEST(packed_schedule_with_marks_and_sums_round_trips)
+{
+	assert_round_trip(packed_trace);
 }
 END_TEST
 
@@ -491,6 +536,7 @@ trace_suite(void)
 	tc = tcase_create("round-trip");
 	tcase_add_test(tc, exit_level_trace_with_every_element_round_trips);
 	tcase_add_test(tc, full_system_trace_round_trips);
+	tcase_add_test(tc, packed_schedule_with_marks_and_sums_round_trips);
 	tcase_add_test(tc, loaded_trace_remembers_the_line_of_each_element);
 	tcase_add_test(tc, comment_dashes_are_spaced_so_the_file_stays_xml);
 	tcase_add_test(tc, every_workload_name_kvmsim_can_record_loads_back);
