@@ -630,10 +630,14 @@ read_steps(Reader *r, xmlNode *node, GArray *moves, GString *sums)
 			break;
 		for (start = p; g_ascii_isdigit(*p) && n <= moves->len; p++)
 			n = n * 10 + (guint64)(*p - '0');
-		if (!g_ascii_isdigit(*start) || n >= moves->len) {
+		if (!g_ascii_isdigit(*start) || (*p && !g_ascii_isspace(*p) && !g_ascii_isdigit(*p)) ||
+		    n >= moves->len) {
 			g_autofree gchar *token = g_strndup(start, strcspn(start, " \t\r\n"));
 
-			if (moves->len)
+			if (!g_ascii_isdigit(*start) || strspn(token, "0123456789") < strlen(token))
+				trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, line,
+						"<steps> holds '%s', which is not a move number", token);
+			else if (moves->len)
 				trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, line,
 						"<steps> names move %s, but the moves are 0 to %u",
 						token, moves->len - 1);
@@ -653,6 +657,8 @@ read_steps(Reader *r, xmlNode *node, GArray *moves, GString *sums)
 		g_array_append_val(r->trace->steps, s);
 	}
 	xmlFree(content);
+	if (ok && chunk_sums && strspn(chunk_sums, "0123456789abcdef") < strlen(chunk_sums))
+		return fail_attr(r, node, "sums", "is not hex digits (0-9, a-f)");
 	if (ok && chunk_sums && strlen(chunk_sums) != r->trace->steps->len - first)
 		return fail_attr(r, node, "sums", "has %zu digits for %u steps", strlen(chunk_sums),
 				 r->trace->steps->len - first);

@@ -329,12 +329,6 @@ reword(const FirstError *first)
 	case XML_RELAXNG_ERR_INVALIDATTR:
 		return g_strdup_printf("<%s> may not have the attribute '%s' here", first->str2,
 				       first->str1);
-	case XML_RELAXNG_ERR_DATATYPE:
-		/* the only element whose text the schema types: a packed schedule's chunk */
-		if (node && node->type == XML_ELEMENT_NODE && strcmp(NAME(node), "steps") == 0)
-			return g_strdup("<steps> holds something other than move numbers (decimal, "
-					"separated by spaces)");
-		return g_strdup(first->message);
 	case XML_RELAXNG_ERR_NOELEM:
 		return g_strdup_printf("<%s> is missing a child element",
 				       node ? NAME(node) : first->str1);
