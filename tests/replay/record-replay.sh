@@ -15,24 +15,39 @@ trap 'rm -rf "$dir"' EXIT
 n=0
 status=0
 
-# check STRICT DESCRIPTION RUN-ARGS...: run with --record, then replay, which must pass; with
-# STRICT=1 the run must pass too, otherwise (a guest that fails on purpose) it need only record.
-check() {
+tab=$(printf '\t')
+
+# add STRICT DESCRIPTION RUN-ARGS...: a case: run with --record, then replay, which must pass;
+# with STRICT=1 the run must pass too, otherwise (a guest that fails on purpose) it need only
+# record. No argument holds a space.
+add() {
 	strict=$1
 	what=$2
 	shift 2
-	n=$((n + 1))
-	rm -f "$dir/t.xml"
-	out=$("$kvmsim" run "$@" --record "$dir/t.xml" 2>&1)
-	ran=$?
-	if { [ "$strict" = 0 ] || [ $ran -eq 0 ]; } && [ -f "$dir/t.xml" ] &&
-	   out=$("$kvmsim" replay "$dir/t.xml" 2>&1); then
-		echo "ok $n - $what"
-	else
-		echo "not ok $n - $what"
-		echo "$out" | grep -v '^  PASS' | sed 's/^/# /'
-		status=1
-	fi
+	echo "$strict$tab$what$tab$*" >>"$dir/cases"
+}
+
+# run_cases WORKER: the cases whose number is WORKER modulo 2, each into its own result file
+# (two at a time: a machine has more than one core).
+run_cases() {
+	k=0
+	while IFS=$tab read -r strict what args; do
+		k=$((k + 1))
+		[ $((k % 2)) -eq "$1" ] || continue
+		t=$dir/t$k.xml
+		out=$("$kvmsim" run $args --record "$t" 2>&1)
+		ran=$?
+		if { [ "$strict" = 0 ] || [ $ran -eq 0 ]; } && [ -f "$t" ] &&
+		   out=$("$kvmsim" replay "$t" 2>&1); then
+			echo "ok $k - $what" >"$dir/res$k"
+		else
+			{
+				echo "not ok $k - $what"
+				echo "$out" | grep -v '^  PASS' | sed 's/^/# /'
+			} >"$dir/res$k"
+		fi
+		rm -f "$t"
+	done <"$dir/cases"
 }
 
 workloads=$("$kvmsim" list | cut -d' ' -f1)
@@ -42,7 +57,7 @@ echo "1..$((3 * 2 * 20 + 4 * 2 * $# + 6))"
 for kind in migrate dontneed age; do
 	for policy in random round-robin; do
 		for seed in $(seq 1 20); do
-			check 1 "touch $kind=20 $policy seed $seed" touch --mem 1M \
+			add 1 "touch $kind=20 $policy seed $seed" touch --mem 1M \
 				--host-events "$kind=20" --policy "$policy" --seed "$seed"
 		done
 	done
@@ -65,11 +80,20 @@ for wl in $workloads; do
 			*) quantum=50 ;;
 			esac
 			# a failing guest (crash) must replay to the same failure: expect everything
-			check 0 "$wl $events $policy $vcpus vCPUs quantum $quantum" "$wl" $params \
+			add 0 "$wl $events $policy $vcpus vCPUs quantum $quantum" "$wl" $params \
 				--mem 1M --vcpus "$vcpus" --quantum "$quantum" --seed "$i" \
 				--host-events "$events" --policy "$policy" --record-expect full
 		done
 	done
+done
+
+run_cases 0 &
+run_cases 1
+wait
+while [ -f "$dir/res$((n + 1))" ]; do
+	n=$((n + 1))
+	cat "$dir/res$n"
+	grep -q '^not ok' "$dir/res$n" && status=1
 done
 
 # result NAME COMMAND...: one TAP line, passing if COMMAND succeeds; its output as diagnostics.
