@@ -31,6 +31,7 @@ typedef struct {
 	gchar *console_path;
 	gchar *guest_path;
 	gchar *arg;
+	gchar *record_expect;
 	gchar **params;
 	gchar **rest;
 } RunOptions;
@@ -49,6 +50,7 @@ run_options_clear(RunOptions *o)
 	g_free(o->console_path);
 	g_free(o->guest_path);
 	g_free(o->arg);
+	g_free(o->record_expect);
 	g_strfreev(o->params);
 	g_strfreev(o->rest);
 }
@@ -59,6 +61,7 @@ run_options_clear(RunOptions *o)
  */
 static gboolean
 make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **out_image,
+	    TraceRecordExpect *expect,
 	    GError **error)
 {
 	if (o->guest_path) {
@@ -184,6 +187,12 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		}
 		cfg->params[index] = value;
 	}
+	*expect = TRACE_RECORD_EXPECT_AUTO;
+	if (o->record_expect && !trace_record_expect_lookup(o->record_expect, expect)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--record-expect %s: must be minimal or full", o->record_expect);
+		return FALSE;
+	}
 	*policy = SIM_POLICY_RANDOM;
 	if (o->policy && (!sim_policy_lookup(o->policy, policy) || *policy == SIM_POLICY_STEPS)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -282,6 +291,10 @@ kvmsim_cmd_run(int argc, char **argv)
 		  "Write what the guest printed on its console to FILE", "FILE" },
 		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o.record_path,
 		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
+		{ "record-expect", 0, 0, G_OPTION_ARG_STRING, &o.record_expect,
+		  "What the trace expects: full (the same run: counters, log hash; the default if "
+		  "the run passed) or minimal (the guest passes, no invariant fails; the default if "
+		  "it failed)", "minimal|full" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "WORKLOAD" },
 		{ NULL },
 	};
@@ -290,6 +303,8 @@ kvmsim_cmd_run(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
 	SimPolicy policy;
+	TraceRecordExpect expect;
+	g_autoptr(TraceRecording) recording = NULL;
 	int status;
 
 	g_option_context_set_summary(ctx, "Runs WORKLOAD (see kvmsim list) on vCPUs whose memory "
@@ -302,7 +317,7 @@ kvmsim_cmd_run(int argc, char **argv)
 		run_options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}
-	if (!make_config(&o, &cfg, &policy, &image, &error)) {
+	if (!make_config(&o, &cfg, &policy, &image, &expect, &error)) {
 		run_options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}
@@ -334,6 +349,7 @@ kvmsim_cmd_run(int argc, char **argv)
 	if (o.record_path) {
 		sim_sched_set_recording(sched, TRUE);
 		sim_log_hash(log);
+		recording = trace_recording_start(sched);
 	}
 	if (o.log_path) {
 		if (!sim_log_open_file(log, o.log_path, &error)) {
@@ -388,7 +404,7 @@ kvmsim_cmd_run(int argc, char **argv)
 		}
 	}
 	if (o.record_path) {
-		g_autoptr(Trace) trace = trace_from_run(vmm, sched, digest);
+		g_autoptr(Trace) trace = trace_from_run(vmm, sched, digest, recording, expect);
 
 		if (!trace_save(trace, o.record_path, &error)) {
 			fprintf(stderr, "kvmsim: error: --record %s\n", error->message);

@@ -94,6 +94,19 @@ sim_log_text(const SimLog *log)
 	return log->capture ? log->capture->str : "";
 }
 
+gsize
+sim_log_text_len(const SimLog *log)
+{
+	return log->capture ? log->capture->len : 0;
+}
+
+void
+sim_log_capture_drop(SimLog *log)
+{
+	if (log->capture)
+		g_string_truncate(log->capture, 0);
+}
+
 /* The SHA-256 of every line so far, without disturbing the running hash. */
 gchar *
 sim_log_digest(const SimLog *log)

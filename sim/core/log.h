@@ -37,6 +37,9 @@ void sim_log_abandon(SimLog *log);
 
 /* Captured text so far ("" when not capturing). */
 const char *sim_log_text(const SimLog *log);
+/* Its length in bytes; forget it (capture goes on: what follows is captured from empty). */
+gsize sim_log_text_len(const SimLog *log);
+void sim_log_capture_drop(SimLog *log);
 /* "sha256:<hex>" of every line so far; NULL unless hashing. */
 gchar *sim_log_digest(const SimLog *log);
 guint64 sim_log_lines(const SimLog *log);

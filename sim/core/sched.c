@@ -66,6 +66,10 @@ struct SimSched {
 	guint64 step_stall;      /* yields of the step's actor since it last reached its point */
 	guint step_suspect;      /* consecutive samples of step_stall that found others runnable */
 	guint64 last_progress;   /* clock at the last progress of any actor */
+	/* marks: every mark_every-th step, mark_fn(sched, step, mark_data) */
+	guint mark_every;
+	SimMarkFn mark_fn;
+	gpointer mark_data;
 	/* outcome */
 	GError *error;
 	gchar *failure;
@@ -202,6 +206,15 @@ void
 sim_sched_set_recording(SimSched *sched, gboolean on)
 {
 	sched->recording = on;
+}
+
+void
+sim_sched_set_marks(SimSched *sched, guint every, SimMarkFn fn, gpointer data)
+{
+	g_return_if_fail(every > 0);
+	sched->mark_every = every;
+	sched->mark_fn = fn;
+	sched->mark_data = data;
 }
 
 static void actor_trampoline(unsigned int lo, unsigned int hi);
@@ -427,6 +440,14 @@ pick_other(SimSched *sched)
 	return next;
 }
 
+/* Step number step is about to begin (recorded or followed): a mark if it is due. */
+static void
+mark_step(SimSched *sched, guint step)
+{
+	if (sched->mark_fn && step % sched->mark_every == 0)
+		sched->mark_fn(sched, step, sched->mark_data);
+}
+
 /* Record the step that just ended: its actor ran until its last point, count times. */
 static void
 record_switch(SimSched *sched)
@@ -444,6 +465,7 @@ record_switch(SimSched *sched)
 	SimStep step = { g_strdup(sched->current->name), g_strdup(sched->last_point), count };
 
 	g_array_append_val(sched->recorded, step);
+	mark_step(sched, sched->recorded->len);
 }
 
 /* Transfer control from the current context (an actor or main) to next, or to main if NULL. */
@@ -500,6 +522,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 		SimStep step = { g_strdup(actor->name), g_strdup(SIM_POINT_EXIT), 1 };
 
 		g_array_append_val(sched->recorded, step);
+		mark_step(sched, sched->recorded->len);
 	}
 	if (steps_left(sched)) {
 		const SimStep *step = &g_array_index(sched->steps, SimStep, sched->step_index);
@@ -509,6 +532,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 			sched->step_arrivals = 0;
 			sched->step_stall = 0;
 			sched->step_suspect = 0;
+			mark_step(sched, sched->step_index);
 		} else if (strcmp(step->actor, actor->name) == 0) {
 			set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
 				  "schedule step %u: %s finished before reaching %s",
@@ -577,6 +601,7 @@ step_completed(SimSched *sched, const char *point)
 	sched->step_arrivals = 0;
 	sched->step_stall = 0;
 	sched->step_suspect = 0;
+	mark_step(sched, sched->step_index);
 	return TRUE;
 }
 

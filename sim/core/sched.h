@@ -82,6 +82,14 @@ void sim_sched_set_watchdog(SimSched *sched, guint64 yields);
 void sim_sched_progress(SimSched *sched);
 /* Record the schedule actually taken (off by default: it grows with the run). */
 void sim_sched_set_recording(SimSched *sched, gboolean on);
+/*
+ * Call fn every every-th step of the schedule (step every, 2 * every, ...), just as that step
+ * begins: when recording, once the step before it is recorded; when following steps, once the
+ * step before it is complete. Both happen at the same point of a run and of its replay (before
+ * the switch is logged), so what the log holds then can be compared between the two.
+ */
+typedef void (*SimMarkFn)(SimSched *sched, guint step, gpointer data);
+void sim_sched_set_marks(SimSched *sched, guint every, SimMarkFn fn, gpointer data);
 
 /* A new actor; it first runs when the scheduler picks it. Actors are never freed before the
  * scheduler. */

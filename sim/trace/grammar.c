@@ -22,6 +22,7 @@ static const struct {
 	{ "number", "a number (decimal or 0x-hex)" },
 	{ "size", "a size (decimal or 0x-hex; decimal may end in K, M or G)" },
 	{ "name", "a name (a lowercase letter, then lowercase letters, digits or _)" },
+	{ "workload-name", "a workload name (a letter or digit, then letters, digits or _.+-)" },
 };
 
 /* Is pattern node a <name>? */

@@ -22,6 +22,7 @@
 #include "sim/core/counters.h"
 #include "sim/core/hostmem.h"
 #include "sim/core/points.h"
+#include "workloads/abi.h"
 #include "workloads/workloads.h"
 
 #define NAME(node) ((const char *)(node)->name)
@@ -466,6 +467,7 @@ read_workload(Reader *r, xmlNode *node)
 	gsize n;
 	const KvmsimWorkload *all = kvmsim_workload_all(&n);
 	TraceNearest near;
+	guint64 flags;
 
 	t->workload = attr(node, "name");
 	t->guest = attr(node, "guest");
@@ -484,6 +486,12 @@ read_workload(Reader *r, xmlNode *node)
 	if (!t->mem)
 		return fail(r, r->vm, "<vm> has no mem: a full-system trace needs the size of the "
 				      "guest's data region");
+	if (!get_number(r, node, "flags", 32, 0, &flags))
+		return FALSE;
+	if (flags & ~(guint64)KVMSIM_BOOT_ZERO_OK)
+		return fail_attr(r, node, "flags", "has boot flags kvmsim does not know (it knows "
+				 "0x%x: pages may be dropped)", KVMSIM_BOOT_ZERO_OK);
+	t->boot_flags = (guint32)flags;
 	trace_for_each_element(child, node)
 		if (!read_param(r, child))
 			return FALSE;
@@ -639,11 +647,10 @@ read_events(Reader *r, xmlNode *node)
 	return TRUE;
 }
 
-/* One step: an actor, a yield point it runs to, how many times. */
+/* One step (or move): an actor, a yield point it runs to, how many times; appended to steps. */
 static gboolean
-read_step(Reader *r, xmlNode *node)
+read_step(Reader *r, xmlNode *node, GArray *steps)
 {
-	GArray *steps = r->trace->steps;
 	TraceStep *s;
 	guint points;
 	const SimPoint *all = sim_points(&points);
@@ -677,7 +684,92 @@ read_step(Reader *r, xmlNode *node)
 	return TRUE;
 }
 
-/* The policy, and for steps, the steps and what follows them. */
+/* The mark a <steps> chunk opens with: all of clock, lines and log, or none. */
+static gboolean
+read_mark(Reader *r, xmlNode *node, TraceMark *m)
+{
+	g_autofree gchar *log = attr(node, "log");
+	guint given = (guint)!!xmlHasProp(node, BAD_CAST "clock") +
+		      !!xmlHasProp(node, BAD_CAST "lines") + (log != NULL);
+
+	m->line = (guint)xmlGetLineNo(node);
+	if (!get_number(r, node, "step", 64, 0, &m->step))
+		return FALSE;
+	if (m->step != r->trace->steps->len)
+		return fail_attr(r, node, "step", "but it comes after %u step%s",
+				 r->trace->steps->len, r->trace->steps->len == 1 ? "" : "s");
+	if (given && given < 3)
+		return fail(r, node, "<steps> takes clock, lines and log together (a mark) or none");
+	m->known = given == 3;
+	if (log)
+		g_strlcpy(m->log, log, sizeof(m->log));
+	return get_number(r, node, "clock", 64, 0, &m->clock) &&
+	       get_number(r, node, "lines", 64, 0, &m->lines);
+}
+
+/* A chunk of a packed schedule: move numbers, each the step that <move> describes. The line of
+ * each step is the line its number is on. */
+static gboolean
+read_steps(Reader *r, xmlNode *node, GArray *moves, GString *sums)
+{
+	g_autofree gchar *chunk_sums = attr(node, "sums");
+	guint first = r->trace->steps->len;
+	xmlChar *content = xmlNodeGetContent(node);
+	const char *p = (const char *)content;
+	guint line = (guint)xmlGetLineNo(node);
+	TraceMark m = { 0 };
+	gboolean ok = read_mark(r, node, &m);
+
+	while (ok && *p) {
+		guint64 n = 0;
+		const char *start;
+
+		for (; g_ascii_isspace(*p); p++)
+			line += *p == '\n';
+		if (!*p)
+			break;
+		for (start = p; g_ascii_isdigit(*p) && n <= moves->len; p++)
+			n = n * 10 + (guint64)(*p - '0');
+		if (!g_ascii_isdigit(*start) || (*p && !g_ascii_isspace(*p) && !g_ascii_isdigit(*p)) ||
+		    n >= moves->len) {
+			g_autofree gchar *token = g_strndup(start, strcspn(start, " \t\r\n"));
+
+			if (!g_ascii_isdigit(*start) || strspn(token, "0123456789") < strlen(token))
+				trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, line,
+						"<steps> holds '%s', which is not a move number", token);
+			else if (moves->len)
+				trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, line,
+						"<steps> names move %s, but the moves are 0 to %u",
+						token, moves->len - 1);
+			else
+				trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, line,
+						"<steps> names move %s, but the schedule has no <move>",
+						token);
+			ok = FALSE;
+			break;
+		}
+		for (; g_ascii_isdigit(*p); p++)
+			;
+		const TraceStep *move = &g_array_index(moves, TraceStep, n);
+		TraceStep s = { { g_strdup(move->step.actor), g_strdup(move->step.until),
+				  move->step.count }, line };
+
+		g_array_append_val(r->trace->steps, s);
+	}
+	xmlFree(content);
+	if (ok && chunk_sums && strspn(chunk_sums, "0123456789abcdef") < strlen(chunk_sums))
+		return fail_attr(r, node, "sums", "is not hex digits (0-9, a-f)");
+	if (ok && chunk_sums && strlen(chunk_sums) != r->trace->steps->len - first)
+		return fail_attr(r, node, "sums", "has %zu digits for %u steps", strlen(chunk_sums),
+				 r->trace->steps->len - first);
+	if (ok && sums && chunk_sums)
+		g_string_append(sums, chunk_sums);
+	if (ok)
+		g_array_append_val(r->trace->marks, m);
+	return ok;
+}
+
+/* The policy, and for steps, the steps (as <step>s, or packed) and what follows them. */
 static gboolean
 read_schedule(Reader *r, xmlNode *node)
 {
@@ -688,18 +780,34 @@ read_schedule(Reader *r, xmlNode *node)
 	/* the schema keeps <schedule> flat (a choice of groups makes libxml2's validation of a long
 	 * recorded schedule quadratic), so the pairing of policy and steps is checked here */
 	gboolean steps = t->policy == SIM_POLICY_STEPS;
-	guint n = 0;
+	g_autoptr(GArray) moves = g_array_new(FALSE, TRUE, sizeof(TraceStep));
+	gboolean ok = TRUE;
+	g_autoptr(GString) sums = g_string_new(NULL);
 
+	g_array_set_clear_func(moves, trace_step_clear);
 	if (!steps && xmlHasProp(node, BAD_CAST "then"))
 		return fail(r, node, "<schedule> takes then only with policy=\"steps\"");
 	trace_for_each_element(child, node) {
 		if (!steps)
-			return fail(r, child, "<step> is only allowed inside <schedule policy=\"steps\">");
-		if (!read_step(r, child))
+			return fail(r, child, "<%s> is only allowed inside <schedule policy=\"steps\">",
+				    NAME(child));
+		if (strcmp(NAME(child), "step") == 0 && (moves->len || t->marks->len))
+			return fail(r, child, "<step> cannot be mixed with <move> and <steps>");
+		if (strcmp(NAME(child), "step") == 0)
+			ok = read_step(r, child, t->steps);
+		else if (strcmp(NAME(child), "move") == 0 && t->steps->len)
+			return fail(r, child, "<move> cannot be mixed with <step>");
+		else if (strcmp(NAME(child), "move") == 0)
+			ok = read_step(r, child, moves);
+		else
+			ok = read_steps(r, child, moves, sums);
+		if (!ok)
 			return FALSE;
-		n++;
 	}
-	if (steps && n == 0)
+	t->packed = t->marks->len > 0;
+	if (t->packed && sums->len == t->steps->len)
+		t->step_sums = g_strdup(sums->str);
+	if (steps && t->steps->len == 0)
 		return fail(r, node, "<schedule> needs at least one <step>");
 	return TRUE;
 }
@@ -806,6 +914,7 @@ read_expect(Reader *r, xmlNode *node)
 		[TRACE_EXPECT_COUNTER] = "counter",
 		[TRACE_EXPECT_EVENT] = "event",
 		[TRACE_EXPECT_GUEST] = "guest",
+		[TRACE_EXPECT_INVARIANTS] = "invariants",
 		[TRACE_EXPECT_LOG_HASH] = "log_hash",
 	};
 	GArray *expects = r->trace->expects;
@@ -832,6 +941,9 @@ read_expect(Reader *r, xmlNode *node)
 			break;
 		case TRACE_EXPECT_GUEST:
 			x->result = attr(child, "result");
+			break;
+		case TRACE_EXPECT_INVARIANTS:
+			x->hold = GET_CHOICE(child, "hold", boolean_names, 0);
 			break;
 		case TRACE_EXPECT_LOG_HASH:
 			x->hash = attr(child, "value");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The trace of a finished run: what `kvmsim run --record` writes. */
 #include "sim/trace/replay.h"
+#include "sim/trace/trace-internal.h"
 
 #include <string.h>
 
@@ -18,9 +19,63 @@ add_expect(Trace *trace, TraceExpect x)
 	g_array_append_val(trace->expects, x);
 }
 
+static const char *const expect_names[] = {
+	[TRACE_RECORD_EXPECT_MINIMAL] = "minimal",
+	[TRACE_RECORD_EXPECT_FULL] = "full",
+};
+
+gboolean
+trace_record_expect_lookup(const char *name, TraceRecordExpect *out)
+{
+	for (guint i = TRACE_RECORD_EXPECT_MINIMAL; i < G_N_ELEMENTS(expect_names); i++) {
+		if (strcmp(name, expect_names[i]) == 0) {
+			*out = i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* The expectations of a recorded run. Full: every counter, the guest's verdict, whether an
+ * invariant failed, the log hash; the replay must be the same run. Minimal: the guest passes and
+ * no invariant fails, whatever this run did; a regression test that survives model changes, and
+ * the default for a run that failed (its trace fails until the bug is fixed). */
+static void
+add_expects(Trace *trace, const SimVmm *vmm, const SimSched *sched, const char *log_digest,
+	    TraceRecordExpect expect)
+{
+	SimGuestResult result = sim_vmm_guest_result(vmm);
+	gboolean passed = result == SIM_GUEST_PASS && !sim_sched_failed(sched) &&
+			  !sim_vmm_error(vmm);
+
+	if (expect == TRACE_RECORD_EXPECT_AUTO)
+		expect = passed ? TRACE_RECORD_EXPECT_FULL : TRACE_RECORD_EXPECT_MINIMAL;
+	if (expect == TRACE_RECORD_EXPECT_MINIMAL) {
+		add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_GUEST,
+						 .result = g_strdup(sim_guest_result_name(
+							 SIM_GUEST_PASS)) });
+		add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_INVARIANTS, .hold = TRUE });
+		return;
+	}
+	const SimCounters *counters = sim_vmm_counters(vmm);
+
+	for (guint i = 0; i < SIM_CTR_COUNT; i++)
+		add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_COUNTER,
+						 .counter = g_strdup(sim_counter_name(i)),
+						 .value = counters->v[i] });
+	add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_GUEST,
+					 .result = g_strdup(sim_guest_result_name(result)) });
+	add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_INVARIANTS,
+					 .hold = !sim_sched_failed(sched) });
+	if (log_digest)
+		add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_LOG_HASH,
+						 .hash = g_strdup(log_digest) });
+}
+
 /* The trace of a finished run: machine, workload, host events, steps, expectations. */
 Trace *
-trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
+trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
+	       const TraceRecording *rec, TraceRecordExpect expect)
 {
 	const SimVmmConfig *cfg = sim_vmm_config(vmm);
 	Trace *trace = trace_new();
@@ -59,6 +114,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 	trace->image_sha256 = g_strdup(sim_vmm_image_sha256(vmm));
 	trace->arg = g_strdup(cfg->arg);
 	memcpy(trace->params, cfg->params, sizeof(trace->params));
+	trace->boot_flags = sim_vmm_config_boot_flags(cfg);
 
 	if (sim_vmm_host_events(vmm)) {
 		const SimHostEvent *done = sim_host_events_done(sim_vmm_host_events(vmm), &n);
@@ -87,17 +143,9 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest)
 		g_array_append_val(trace->steps, step);
 	}
 
-	const SimCounters *counters = sim_vmm_counters(vmm);
-
-	for (guint i = 0; i < SIM_CTR_COUNT; i++)
-		add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_COUNTER,
-						 .counter = g_strdup(sim_counter_name(i)),
-						 .value = counters->v[i] });
-	add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_GUEST,
-					 .result = g_strdup(sim_guest_result_name(
-						 sim_vmm_guest_result(vmm))) });
-	if (log_digest)
-		add_expect(trace, (TraceExpect){ .kind = TRACE_EXPECT_LOG_HASH,
-						 .hash = g_strdup(log_digest) });
+	trace->packed = TRUE;
+	if (rec)
+		trace_recording_apply(rec, trace);
+	add_expects(trace, vmm, sched, log_digest, expect);
 	return trace;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Replaying a trace: the machine, one actor per trace actor, the schedule, the expectations. */
 #include "sim/trace/replay.h"
+#include "sim/trace/trace-internal.h"
 
 #include <errno.h>
 #include <string.h>
@@ -269,6 +270,7 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 			cfg.guest_path = trace->guest;
 			cfg.image = g_bytes_get_data(image, &cfg.image_size);
 		}
+		cfg.boot_flags = trace->boot_flags;
 	} else {
 		cfg.exit_level = TRUE;
 		cfg.workload = "exit-level";
@@ -382,7 +384,8 @@ count_matches(const char *log, const char *match)
 
 /* Check one expectation; print its line; TRUE if it holds. */
 static gboolean
-check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimLog *log, FILE *out)
+check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimSched *sched, SimLog *log,
+	     TraceDivergence *divergence, FILE *out)
 {
 	g_autofree gchar *what = NULL, *got = NULL;
 	gboolean ok;
@@ -464,6 +467,14 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimLog *log,
 		ok = strcmp(result, x->result) == 0;
 		break;
 	}
+	case TRACE_EXPECT_INVARIANTS: {
+		const char *failure = sim_sched_failure(sched);
+
+		what = g_strdup(x->hold ? "invariants hold" : "an invariant fails");
+		got = g_strdup(failure ? failure : "every invariant held");
+		ok = (failure == NULL) == x->hold;
+		break;
+	}
 	case TRACE_EXPECT_LOG_HASH: {
 		g_autofree gchar *digest = sim_log_digest(log);
 
@@ -479,6 +490,8 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimLog *log,
 		fprintf(out, "  PASS  %s\n", what);
 	else
 		fprintf(out, "  FAIL  %s: got %s (%s:%u)\n", what, got, trace->path, x->line);
+	if (!ok && x->kind == TRACE_EXPECT_LOG_HASH && divergence)
+		trace_divergence_print(divergence, out);
 	return ok;
 }
 
@@ -534,21 +547,32 @@ trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayRep
 	if (!vmm || !check_machine_memslots(trace, vmm, error))
 		return FALSE;
 	GPtrArray *actors = make_actors(trace, vmm, sched);
+	TraceDivergence *divergence = trace_divergence_watch(trace, sched, log,
+							     needs_log_text(trace));
 	gboolean ran = sim_vmm_run(vmm, error);
 
 	free_actors(actors);
 	if (!ran) {
 		locate_schedule_error(trace, sched, error);
 		sim_log_finish(log, NULL);
+		/* a schedule that cannot be followed is what a changed model does most: say where
+		 * the logs had already parted, if they had */
+		if (divergence)
+			trace_divergence_print(divergence, out);
+		trace_divergence_free(divergence);
 		return FALSE;
 	}
-	if (!sim_log_finish(log, error))
+	if (!sim_log_finish(log, error)) {
+		trace_divergence_free(divergence);
 		return FALSE;
+	}
 	for (guint i = 0; i < trace->expects->len; i++) {
-		if (check_expect(trace, &g_array_index(trace->expects, TraceExpect, i), vmm, log, out))
+		if (check_expect(trace, &g_array_index(trace->expects, TraceExpect, i), vmm, sched,
+				 log, divergence, out))
 			report->passed++;
 		else
 			report->failed++;
 	}
+	trace_divergence_free(divergence);
 	return TRUE;
 }

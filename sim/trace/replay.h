@@ -29,8 +29,26 @@ typedef struct {
 gboolean trace_replay(const Trace *trace, const char *log_path, FILE *out,
 		      TraceReplayReport *report, GError **error);
 
+/* What a recorded trace expects (kvmsim run --record-expect). */
+typedef enum {
+	TRACE_RECORD_EXPECT_AUTO,    /* full if the run passed, minimal if it failed */
+	TRACE_RECORD_EXPECT_MINIMAL, /* the guest passes and no invariant fails */
+	TRACE_RECORD_EXPECT_FULL,    /* what the run did: counters, verdict, invariants, log hash */
+} TraceRecordExpect;
+
+/* Parse minimal or full; FALSE for anything else. */
+gboolean trace_record_expect_lookup(const char *name, TraceRecordExpect *out);
+
+/* The marks of a run being recorded: what its log held as each step ended, so that a replay
+ * that parts from it can say where. Start it on a sched that records, with a log that hashes. */
+typedef struct TraceRecording TraceRecording;
+TraceRecording *trace_recording_start(SimSched *sched);
+void trace_recording_free(TraceRecording *rec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TraceRecording, trace_recording_free)
+
 /* The full-system trace of a finished run: its machine, workload, host events, the schedule it
- * took, and as expectations its counters, the guest's verdict and the log hash. */
-Trace *trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest);
+ * took (packed, with the marks of rec), and the expectations expect asks for. */
+Trace *trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
+		      const TraceRecording *rec, TraceRecordExpect expect);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+#include <stdio.h>
 
 #include "sim/trace/trace.h"
 
@@ -56,6 +57,9 @@ gboolean trace_event_is_exit(TraceEventKind kind);
 gboolean trace_event_is_host(TraceEventKind kind);
 gboolean trace_event_is_memslot(TraceEventKind kind);
 
+/* Free what a TraceStep owns (a GArray clear function). */
+void trace_step_clear(gpointer data);
+
 /* The candidate nearest to word, if near enough to be a typo of it; fed one candidate at a time. */
 typedef struct {
 	const char *word;
@@ -67,6 +71,16 @@ void trace_nearest_add(TraceNearest *near, const char *candidate);
 
 /* schema.c: validate doc against the embedded schema; the first problem as "PATH:LINE: what". */
 gboolean trace_schema_validate(xmlDoc *doc, const char *path, GError **error);
+
+/* marks.c: the marks a recording gives its trace; where a replay's log parts from the recorded
+ * one. */
+struct TraceRecording;
+void trace_recording_apply(const struct TraceRecording *rec, Trace *trace);
+typedef struct TraceDivergence TraceDivergence;
+TraceDivergence *trace_divergence_watch(const Trace *trace, SimSched *sched, SimLog *log,
+					gboolean keep_text);
+void trace_divergence_print(TraceDivergence *d, FILE *out);
+void trace_divergence_free(TraceDivergence *d);
 
 /* check.c: the checks that look at several elements (memslots, ranges, invalidation pairs). */
 gboolean trace_check(const Trace *trace, GError **error);

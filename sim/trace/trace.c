@@ -38,8 +38,8 @@ clear_event(gpointer data)
 }
 
 /* Free what a TraceStep owns. */
-static void
-clear_step(gpointer data)
+void
+trace_step_clear(gpointer data)
 {
 	TraceStep *s = data;
 
@@ -71,7 +71,8 @@ trace_new(void)
 	trace->policy = SIM_POLICY_ROUND_ROBIN;
 	trace->then = SIM_POLICY_ROUND_ROBIN;
 	trace->steps = g_array_new(FALSE, TRUE, sizeof(TraceStep));
-	g_array_set_clear_func(trace->steps, clear_step);
+	g_array_set_clear_func(trace->steps, trace_step_clear);
+	trace->marks = g_array_new(FALSE, TRUE, sizeof(TraceMark));
 	trace->expects = g_array_new(FALSE, TRUE, sizeof(TraceExpect));
 	g_array_set_clear_func(trace->expects, clear_expect);
 	return trace;
@@ -93,6 +94,8 @@ trace_free(Trace *trace)
 	g_free(trace->arg);
 	g_array_free(trace->events, TRUE);
 	g_array_free(trace->steps, TRUE);
+	g_array_free(trace->marks, TRUE);
+	g_free(trace->step_sums);
 	g_array_free(trace->expects, TRUE);
 	g_free(trace);
 }

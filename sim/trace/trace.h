@@ -78,11 +78,25 @@ typedef struct {
 	guint line;
 } TraceStep;
 
+/* A recorded schedule is written in <steps> chunks of this many steps, each opening with a mark. */
+#define TRACE_MARK_EVERY 1024
+
+/* Where a chunk of a packed schedule begins; with known, what the run's log was there. */
+typedef struct {
+	guint64 step;         /* steps before the chunk */
+	gboolean known;       /* the attributes below were recorded */
+	guint64 clock;        /* the logical clock as the chunk's first step began */
+	guint64 lines;        /* event log lines before it */
+	gchar log[17];        /* the first 16 hex digits of the SHA-256 of those lines */
+	guint line;
+} TraceMark;
+
 typedef enum {
 	TRACE_EXPECT_SPTE,
 	TRACE_EXPECT_COUNTER,
 	TRACE_EXPECT_EVENT,
 	TRACE_EXPECT_GUEST,
+	TRACE_EXPECT_INVARIANTS,
 	TRACE_EXPECT_LOG_HASH,
 } TraceExpectKind;
 
@@ -106,6 +120,8 @@ typedef struct {
 	gboolean want_present;
 	/* guest */
 	gchar *result;
+	/* invariants */
+	gboolean hold;
 	/* log_hash */
 	gchar *hash;
 } TraceExpect;
@@ -129,11 +145,16 @@ typedef struct {
 	gchar *arg;             /* the --arg string, or NULL */
 	guint workload_line;
 	guint64 params[8];
+	guint32 boot_flags;     /* KVMSIM_BOOT_* the guest boots with (workloads/abi.h) */
 	GArray *events;         /* TraceEvent, document order */
 	/* the schedule */
 	SimPolicy policy;       /* SIM_POLICY_STEPS or the policy to run with */
 	SimPolicy then;         /* after the steps */
 	GArray *steps;          /* TraceStep */
+	gboolean packed;        /* steps written as <move>s and <steps> tokens */
+	GArray *marks;          /* TraceMark, one per <steps> chunk, by step */
+	gchar *step_sums;       /* per step, the first hex digit of the SHA-256 of the log as it
+				 * ended; NULL if not recorded */
 	GArray *expects;        /* TraceExpect */
 	guint64 watchdog;       /* not in the file: replay's --watchdog; 0: the default */
 } Trace;

@@ -10,6 +10,7 @@
 #include "sim/trace/trace-internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "sim/core/hostmem.h"
 #include "sim/core/outfile.h"
@@ -134,6 +135,8 @@ write_workload(FILE *fp, const Trace *t)
 		put_str(fp, "image-sha256", t->image_sha256);
 	if (t->arg)
 		put_str(fp, "arg", t->arg);
+	if (t->boot_flags)
+		put_hex(fp, "flags", t->boot_flags);
 	for (guint i = 0; i < G_N_ELEMENTS(t->params); i++) {
 		if (!t->params[i])
 			continue;
@@ -207,6 +210,96 @@ write_events(FILE *fp, const Trace *t)
 	fputs("  </events>\n", fp);
 }
 
+/* A step as a key of the move table: the same actor, point and count are the same move. */
+static gchar *
+move_key(const SimStep *s)
+{
+	return g_strdup_printf("%s %s %u", s->actor, s->until, s->count);
+}
+
+/* One <step> or <move>: actor, point, count where it is not 1. */
+static void
+write_step(FILE *fp, const char *element, const SimStep *s)
+{
+	fprintf(fp, "    <%s", element);
+	put_str(fp, "actor", s->actor);
+	put_str(fp, "until", s->until);
+	if (s->count != 1)
+		put_dec(fp, "count", s->count);
+	fputs("/>\n", fp);
+}
+
+/* The opening tag of the <steps> chunk of steps [step, end), with its mark and sums if known. */
+static void
+write_chunk_start(FILE *fp, const Trace *t, guint step, guint end, const TraceMark *mark)
+{
+	fputs("    <steps", fp);
+	put_dec(fp, "step", step);
+	if (mark && mark->known) {
+		put_dec(fp, "clock", mark->clock);
+		put_dec(fp, "lines", mark->lines);
+		put_str(fp, "log", mark->log);
+	}
+	if (t->step_sums && strlen(t->step_sums) == t->steps->len)
+		fprintf(fp, " sums=\"%.*s\"", (int)(end - step), t->step_sums + step);
+	fputs(">", fp);
+}
+
+/* Where the chunk that starts at step ends: at the next mark, or TRACE_MARK_EVERY on. */
+static guint
+chunk_end(const Trace *t, guint step, guint next_mark)
+{
+	for (guint i = next_mark; i < t->marks->len; i++)
+		if (g_array_index(t->marks, TraceMark, i).step > step)
+			return (guint)MIN(g_array_index(t->marks, TraceMark, i).step, t->steps->len);
+	if (t->marks->len)
+		return t->steps->len;
+	return MIN(step + TRACE_MARK_EVERY, t->steps->len);
+}
+
+/* A packed schedule: each distinct (actor, until, count) once as a <move>, in order of first use,
+ * then the steps as move numbers in <steps> chunks, one per mark (or every TRACE_MARK_EVERY
+ * steps if there are no marks), twenty numbers a line. */
+static void
+write_packed_steps(FILE *fp, const Trace *t)
+{
+	g_autoptr(GHashTable) moves = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autofree guint *token = g_new(guint, t->steps->len);
+	guint mark = 0, on_line = 0;
+
+	for (guint i = 0; i < t->steps->len; i++) {
+		const SimStep *s = &g_array_index(t->steps, TraceStep, i).step;
+		gchar *key = move_key(s);
+		gpointer found;
+
+		if (g_hash_table_lookup_extended(moves, key, NULL, &found)) {
+			g_free(key);
+			token[i] = GPOINTER_TO_UINT(found);
+			continue;
+		}
+		token[i] = g_hash_table_size(moves);
+		g_hash_table_insert(moves, key, GUINT_TO_POINTER(token[i]));
+		write_step(fp, "move", s);
+	}
+	for (guint i = 0; i < t->steps->len; i++) {
+		const TraceMark *m = mark < t->marks->len ?
+					     &g_array_index(t->marks, TraceMark, mark) : NULL;
+		gboolean at_mark = m && m->step == i;
+
+		if (i == 0 || at_mark || (!t->marks->len && i % TRACE_MARK_EVERY == 0)) {
+			if (i)
+				fputs("\n    </steps>\n", fp);
+			write_chunk_start(fp, t, i, chunk_end(t, i, mark), at_mark ? m : NULL);
+			mark += at_mark;
+			on_line = 0;
+		}
+		fputs(on_line % 20 ? " " : "\n      ", fp);
+		fprintf(fp, "%u", token[i]);
+		on_line++;
+	}
+	fputs("\n    </steps>\n", fp);
+}
+
 /* The policy, and the steps if there are any. */
 static void
 write_schedule(FILE *fp, const Trace *t)
@@ -221,16 +314,11 @@ write_schedule(FILE *fp, const Trace *t)
 	put_str(fp, "policy", sim_policy_name(SIM_POLICY_STEPS));
 	put_str(fp, "then", sim_policy_name(t->then));
 	fputs(">\n", fp);
-	for (guint i = 0; i < t->steps->len; i++) {
-		const SimStep *s = &g_array_index(t->steps, TraceStep, i).step;
-
-		fputs("    <step", fp);
-		put_str(fp, "actor", s->actor);
-		put_str(fp, "until", s->until);
-		if (s->count != 1)
-			put_dec(fp, "count", s->count);
-		fputs("/>\n", fp);
-	}
+	if (t->packed)
+		write_packed_steps(fp, t);
+	else
+		for (guint i = 0; i < t->steps->len; i++)
+			write_step(fp, "step", &g_array_index(t->steps, TraceStep, i).step);
 	fputs("  </schedule>\n", fp);
 }
 
@@ -270,6 +358,10 @@ write_expect(FILE *fp, const TraceExpect *x)
 		fputs("    <guest", fp);
 		put_str(fp, "result", x->result);
 		break;
+	case TRACE_EXPECT_INVARIANTS:
+		fputs("    <invariants", fp);
+		put_bool(fp, "hold", x->hold);
+		break;
 	case TRACE_EXPECT_LOG_HASH:
 		fputs("    <log_hash", fp);
 		put_str(fp, "value", x->hash);
@@ -292,7 +384,8 @@ write_comment(FILE *fp, const char *comment)
 	fputs(g_str_has_suffix(comment, "-") ? " -->\n" : "-->\n", fp);
 }
 
-/* Expectations grouped by kind: the schema wants spte, counter, event, guest, log_hash. */
+/* Expectations grouped by kind: the schema wants spte, counter, event, guest, invariants,
+ * log_hash. */
 static void
 write_expects(FILE *fp, const Trace *t)
 {

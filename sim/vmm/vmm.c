@@ -188,6 +188,14 @@ vmm_write_guest(SimVmm *vmm, guint64 hva, const void *buf, gsize len, GError **e
 	return TRUE;
 }
 
+/* What the guest is told at boot besides its parameters: a recorded trace keeps it. */
+guint32
+sim_vmm_config_boot_flags(const SimVmmConfig *config)
+{
+	return config->boot_flags |
+	       (config->host_events.count[SIM_HOST_DONTNEED] ? KVMSIM_BOOT_ZERO_OK : 0);
+}
+
 /* Boot parameters, the --arg string and the image, written through the VMM's own mapping. */
 static gboolean
 load_guest(SimVmm *vmm, GError **error)
@@ -196,7 +204,7 @@ load_guest(SimVmm *vmm, GError **error)
 	struct kvmsim_boot_params params = {
 		.magic = KVMSIM_BOOT_MAGIC,
 		.nr_vcpus = vmm->config.nr_vcpus,
-		.flags = vmm->config.host_events.count[SIM_HOST_DONTNEED] ? KVMSIM_BOOT_ZERO_OK : 0,
+		.flags = sim_vmm_config_boot_flags(&vmm->config),
 		.ram_gpa = KVMSIM_RAM_GPA,
 		.ram_size = vmm->config.mem_size,
 		.seed = vmm->config.seed,

@@ -58,6 +58,9 @@ typedef struct {
 	 * region), and where they land (SIM_VMM_REGION_* bits; 0: all guest memory). */
 	guint64 host_event_interval;
 	guint host_event_regions;
+	/* KVMSIM_BOOT_* flags the guest gets besides those the host events imply (a replay gives
+	 * the ones its trace recorded: the run's outcome depends on them) */
+	guint32 boot_flags;
 } SimVmmConfig;
 
 /* The parts of a full-system machine's guest memory host events may act on. */
@@ -68,8 +71,7 @@ typedef struct {
 gboolean sim_vmm_parse_regions(const char *spec, guint *out, GError **error);
 
 #define SIM_VMM_CONFIG_INIT                                                                        \
-	{ "touch", 2, 64ull << 20, 1, 10000, 0, { { 0 } }, { 0 }, NULL, 0, NULL, NULL, FALSE,    \
-	  NULL, 0, NULL, 0, 0, 0 }
+	{ .workload = "touch", .nr_vcpus = 2, .mem_size = 64ull << 20, .seed = 1, .quantum = 10000 }
 
 /*
  * The per-vCPU instruction budget a run gets unless it names one: 2^32 plus 32 instructions per
@@ -106,6 +108,9 @@ const char *sim_vmm_console(const SimVmm *vmm);
 const char *sim_vmm_error(const SimVmm *vmm);
 const SimCounters *sim_vmm_counters(const SimVmm *vmm);
 const SimVmmConfig *sim_vmm_config(const SimVmm *vmm);
+/* The KVMSIM_BOOT_* flags a machine built from config gives its guest: boot_flags, plus
+ * KVMSIM_BOOT_ZERO_OK when the host will drop pages (dontneed events). */
+guint32 sim_vmm_config_boot_flags(const SimVmmConfig *config);
 /* The VMM's address space and where the RAM slot (the data region) is mapped in it. */
 SimMm *sim_vmm_mm(const SimVmm *vmm);
 guint64 sim_vmm_ram_hva(const SimVmm *vmm);

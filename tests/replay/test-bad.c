@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "sim/trace/trace.h"
+#include "workloads/abi.h"
+#include "workloads/workloads.h"
 
 static const char *bad_dir;
 static GPtrArray *bad_files; /* names in bad_dir, sorted */
@@ -216,8 +218,36 @@ exit_level_trace(void)
 				     .match = g_strdup("zap"), .want_present = FALSE });
 	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_GUEST, .writable = -1, .count = -1,
 				     .result = g_strdup("none") });
+	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_INVARIANTS, .writable = -1, .count = -1,
+				     .hold = TRUE });
 	add_expect(t, (TraceExpect){ .kind = TRACE_EXPECT_LOG_HASH, .writable = -1, .count = -1,
 				     .hash = g_strconcat("sha256:", hash, NULL) });
+	return t;
+}
+
+/* A long schedule as a recording writes it: packed, with a mark per chunk and a sum per step. */
+static Trace *
+packed_trace(void)
+{
+	Trace *t = exit_level_trace();
+	static const char *const points[] = { "fault.mmu_lock", "vcpu.enter", "block" };
+	guint n = 2 * TRACE_MARK_EVERY + 100;
+
+	g_array_set_size(t->steps, 0);
+	for (guint i = 0; i < n; i++)
+		add_step(t, i % 2 ? "vcpu1" : "vcpu0", points[i % 3], i % 5 ? 1 : 2);
+	t->packed = TRUE;
+	t->step_sums = g_malloc(n + 1);
+	for (guint i = 0; i < n; i++)
+		t->step_sums[i] = "0123456789abcdef"[(i * 7) % 16];
+	t->step_sums[n] = '\0';
+	for (guint i = 0; i < 3; i++) {
+		TraceMark m = { i * TRACE_MARK_EVERY, i > 0, 1000 * i, 3000 * i, "", 0 };
+
+		if (i)
+			g_strlcpy(m.log, i == 1 ? "0123456789abcdef" : "fedcba9876543210", sizeof(m.log));
+		g_array_append_val(t->marks, m);
+	}
 	return t;
 }
 
@@ -235,6 +265,7 @@ full_system_trace(void)
 	t->workload = g_strdup("stress");
 	t->params[0] = 3;
 	t->params[5] = G_MAXUINT64;
+	t->boot_flags = KVMSIM_BOOT_ZERO_OK;
 	e = add_event(t, TRACE_EV_DONTNEED, "notifier");
 	e->at = 120;
 	t->policy = SIM_POLICY_RANDOM;
@@ -271,7 +302,7 @@ assert_expects_equal(const TraceExpect *a, const TraceExpect *b, guint i)
 			      a->frame_nth == b->frame_nth && a->frame_zero == b->frame_zero,
 		      "expectation %u: spte fields differ", i);
 	ck_assert_msg(a->value == b->value && a->count == b->count &&
-			      a->want_present == b->want_present,
+			      a->want_present == b->want_present && a->hold == b->hold,
 		      "expectation %u: value, count or want_present differ", i);
 	ck_assert_pstr_eq(a->counter, b->counter);
 	ck_assert_pstr_eq(a->match, b->match);
@@ -299,6 +330,7 @@ assert_traces_equal(const Trace *a, const Trace *b)
 	}
 	ck_assert_pstr_eq(a->workload, b->workload);
 	ck_assert_mem_eq(a->params, b->params, sizeof(a->params));
+	ck_assert_uint_eq(a->boot_flags, b->boot_flags);
 	ck_assert_uint_eq(a->events->len, b->events->len);
 	for (guint i = 0; i < a->events->len; i++)
 		assert_events_equal(&g_array_index(a->events, TraceEvent, i),
@@ -313,6 +345,17 @@ assert_traces_equal(const Trace *a, const Trace *b)
 		ck_assert_str_eq(x->actor, y->actor);
 		ck_assert_str_eq(x->until, y->until);
 		ck_assert_uint_eq(x->count, y->count);
+	}
+	ck_assert_int_eq(a->packed, b->packed);
+	ck_assert_pstr_eq(a->step_sums, b->step_sums);
+	ck_assert_uint_eq(a->marks->len, b->marks->len);
+	for (guint i = 0; i < a->marks->len; i++) {
+		const TraceMark *x = &g_array_index(a->marks, TraceMark, i);
+		const TraceMark *y = &g_array_index(b->marks, TraceMark, i);
+
+		ck_assert_msg(x->step == y->step && x->known == y->known && x->clock == y->clock &&
+				      x->lines == y->lines && strcmp(x->log, y->log) == 0,
+			      "mark %u differs", i);
 	}
 	ck_assert_uint_eq(a->expects->len, b->expects->len);
 	for (guint i = 0; i < a->expects->len; i++)
@@ -349,6 +392,12 @@ assert_round_trip(Trace *(*make)(void))
 START_TEST(exit_level_trace_with_every_element_round_trips)
 {
 	assert_round_trip(exit_level_trace);
+}
+END_TEST
+
+START_TEST(packed_schedule_with_marks_and_sums_round_trips)
+{
+	assert_round_trip(packed_trace);
 }
 END_TEST
 
@@ -395,6 +444,63 @@ START_TEST(comment_dashes_are_spaced_so_the_file_stays_xml)
 	ck_assert_str_eq(loaded->comment, " kvmsim run stress - -seed 7 - ");
 	g_unlink(path);
 	g_rmdir(dir);
+}
+END_TEST
+
+/* Save trace under a temporary directory and load it back; the error (if any) in *error. */
+static Trace *
+save_and_load(const Trace *trace, GError **error)
+{
+	g_autofree gchar *dir = g_dir_make_tmp("kvmsim-trace-XXXXXX", NULL);
+	g_autofree gchar *path = g_build_filename(dir, "t.xml", NULL);
+	Trace *loaded;
+
+	ck_assert(trace_save(trace, path, NULL));
+	loaded = trace_load(path, error);
+	g_unlink(path);
+	g_rmdir(dir);
+	return loaded;
+}
+
+START_TEST(every_workload_name_kvmsim_can_record_loads_back)
+{
+	gsize n;
+	const KvmsimWorkload *all = kvmsim_workload_all(&n);
+
+	for (gsize i = 0; i < n; i++) {
+		g_autoptr(Trace) trace = full_system_trace();
+		g_autoptr(Trace) loaded = NULL;
+		g_autoptr(GError) error = NULL;
+
+		g_free(trace->workload);
+		trace->workload = g_strdup(all[i].name);
+		loaded = save_and_load(trace, &error);
+		ck_assert_msg(loaded, "%s", error ? error->message : "");
+		ck_assert_str_eq(loaded->workload, all[i].name);
+	}
+}
+END_TEST
+
+/* A workload's name may hold '-', '.' and '+' (embed-images.py builds in any such name): the
+ * schema takes it, so only the check that the workload exists can turn it down. */
+START_TEST(workload_name_with_dashes_dots_and_plus_passes_the_schema)
+{
+	static const char *const names[] = { "dirty-log", "sha256.v2", "c++", "2mb-pages", "A_b" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autoptr(Trace) trace = full_system_trace();
+		g_autoptr(Trace) loaded = NULL;
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *want = g_strdup_printf("<workload> name=\"%s\" is not a workload",
+							 names[i]);
+
+		g_free(trace->workload);
+		trace->workload = g_strdup(names[i]);
+		loaded = save_and_load(trace, &error);
+		ck_assert_ptr_null(loaded);
+		ck_assert_msg(error->code == TRACE_ERROR_SEMANTIC && strstr(error->message, want),
+			      "%s", error->message);
+	}
 }
 END_TEST
 
@@ -460,8 +566,11 @@ trace_suite(void)
 	tc = tcase_create("round-trip");
 	tcase_add_test(tc, exit_level_trace_with_every_element_round_trips);
 	tcase_add_test(tc, full_system_trace_round_trips);
+	tcase_add_test(tc, packed_schedule_with_marks_and_sums_round_trips);
 	tcase_add_test(tc, loaded_trace_remembers_the_line_of_each_element);
 	tcase_add_test(tc, comment_dashes_are_spaced_so_the_file_stays_xml);
+	tcase_add_test(tc, every_workload_name_kvmsim_can_record_loads_back);
+	tcase_add_test(tc, workload_name_with_dashes_dots_and_plus_passes_the_schema);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("save");
