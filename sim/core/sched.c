@@ -2,6 +2,7 @@
 /* Actors as ucontext coroutines and the policies that pick which one runs at each yield point. */
 #include "sim/core/sched.h"
 
+#include <setjmp.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -30,7 +31,8 @@ struct SimActor {
 	SimActorFn fn;
 	gpointer data;
 	ActorState state;
-	ucontext_t ctx;
+	ucontext_t ctx;       /* where it starts: entered once, with setcontext() */
+	sigjmp_buf resume;    /* where it stopped: every later switch jumps here */
 	SimFiberStack stack;
 	SimWaitFn wait_fn;    /* non-NULL while blocked */
 	gpointer wait_data;
@@ -52,7 +54,7 @@ struct SimSched {
 				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
 	gboolean ready_stale;
 	SimActor *current;       /* NULL in main */
-	ucontext_t main_ctx;
+	sigjmp_buf main_resume;  /* where sim_sched_run() waits for the actors */
 	SimFiber main_fiber;
 	guint64 seed;
 	GRand *rng;
@@ -530,6 +532,19 @@ record_switch(SimSched *sched)
 	g_array_append_val(sched->recorded, step);
 }
 
+/* Continue next where it stopped (main if NULL), or start it. */
+static G_NORETURN void
+jump_to(SimSched *sched, SimActor *next)
+{
+	if (!next)
+		siglongjmp(sched->main_resume, 1);
+	if (next->state != ACTOR_NEW)
+		siglongjmp(next->resume, 1);
+	next->state = ACTOR_STARTED;
+	setcontext(&next->ctx);
+	g_error("kvmsim: cannot start actor %s", next->name);
+}
+
 /* Transfer control from the current context (an actor or main) to next, or to main if NULL. */
 static void
 switch_to(SimSched *sched, SimActor *next, const char *point)
@@ -546,25 +561,21 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 	sched->switches++;
 	sched->current = next;
 
-	ucontext_t *from = prev ? &prev->ctx : &sched->main_ctx;
+	/*
+	 * A switch saves where this context stopped with sigsetjmp() and jumps to where the next
+	 * one did, without saving signal masks: swapcontext() makes a sigprocmask system call at
+	 * every switch, which at one switch per yield point costs more than the model's work. Only
+	 * an actor's first entry goes through its ucontext.
+	 */
+	sigjmp_buf *from = prev ? &prev->resume : &sched->main_resume;
 	SimFiber *from_fiber = prev ? &prev->stack.fiber : &sched->main_fiber;
 	gboolean dying = prev && prev->state == ACTOR_FINISHED;
 
-	if (next) {
-		sim_fiber_start_switch(from_fiber, &next->stack.fiber, dying);
-		if (next->state == ACTOR_NEW)
-			next->state = ACTOR_STARTED;
-		if (dying)
-			setcontext(&next->ctx);
-		else
-			swapcontext(from, &next->ctx);
-	} else {
-		sim_fiber_start_switch(from_fiber, &sched->main_fiber, dying);
-		if (dying)
-			setcontext(&sched->main_ctx);
-		else
-			swapcontext(from, &sched->main_ctx);
-	}
+	sim_fiber_start_switch(from_fiber, next ? &next->stack.fiber : &sched->main_fiber, dying);
+	if (dying)
+		jump_to(sched, next);
+	if (sigsetjmp(*from, 0) == 0)
+		jump_to(sched, next);
 	sim_fiber_finish_switch(from_fiber);
 }
 
