@@ -159,24 +159,29 @@ fresh_dir
 usage_error "replay --log in a missing directory is a usage error, not a FAIL line" \
 	replay "$traces/01-invalidation-before-snapshot.xml" --log missing/replay.log
 
-# killed_run NAME SIGNAL: a long run with --log and --stats, stopped by SIGNAL once its
-# temporaries exist, dies of it and leaves nothing in its directory.
+# killed_run NAME SIGNAL: a long run writing --stats into its directory and --log into a FIFO
+# outside it, stopped by SIGNAL while it runs, dies of it and leaves its directory empty. The
+# FIFO says when to stop it, without sleeping: kvmsim opens the log after the stats' temporary,
+# and a line read from it means the run is under way.
 killed_run() {
 	fresh_dir
+	fifo=$base/killed$((n + 1)).fifo
+	mkfifo "$fifo"
 	(cd "$dir" && exec env --default-signal="$2" "$kvmsim" run steady --vcpus 1 --mem 1M \
-		--param 0=4000000000 --log run.log --stats stats.json >"$base/out" 2>"$base/err") &
+		--param 0=4000000000 --log "$fifo" --stats stats.json >"$base/out" 2>"$base/err") &
 	pid=$!
-	tries=0
-	while [ -z "$(ls -A "$dir")" ] && [ $tries -lt 200 ]; do
-		tries=$((tries + 1))
-		sleep 0.05
-	done
+	exec 3<"$fifo"
+	head -n 1 <&3 >/dev/null
+	had_tmp=$(ls -A "$dir")
 	kill -s "$2" $pid
 	wait $pid
 	status=$?
+	exec 3<&-
 	left=$(ls -A "$dir")
-	[ -z "$left" ] && [ "$status" -gt 128 ]
-	check "$1" $? "status $status, left: $left" "$(cat "$base/err")"
+	case "$had_tmp" in stats.json.*) ;; *) had_tmp="" ;; esac
+	[ -n "$had_tmp" ] && [ -z "$left" ] && [ "$status" -gt 128 ]
+	check "$1" $? "status $status, temporary while running: $had_tmp, left: $left" \
+		"$(cat "$base/err")"
 }
 
 # 10-11
