@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "sim/cmd.h"
+#include "sim/core/outfile.h"
 #include "sim/trace/replay.h"
 
 static const char *
@@ -48,6 +49,12 @@ kvmsim_cmd_replay(int argc, char **argv)
 		g_free(log_path);
 		return kvmsim_usage_error(log_path ? "--log takes exactly one TRACE" :
 						     "replay needs at least one TRACE");
+	}
+	/* the log's path is checked before anything runs: a bad one is a usage error, not a FAIL */
+	if (log_path && !sim_outfile_check(log_path, &error)) {
+		g_strfreev(files);
+		g_free(log_path);
+		return kvmsim_usage_error("--log %s", error->message);
 	}
 	/* every trace is read and checked before any runs */
 	for (guint i = 0; files[i]; i++) {

@@ -328,8 +328,28 @@ kvmsim_cmd_run(int argc, char **argv)
 	sim_sched_set_policy(sched, policy);
 	sim_sched_set_watchdog(sched, (guint64)o.watchdog);
 	/* output paths are checked before the run, so a bad one costs nothing and leaves nothing */
-	SimOutFile stats_out = { 0 }, record_probe = { 0 }, console_out = { 0 };
+	SimOutFile stats_out = { 0 }, console_out = { 0 };
+	const char *const out_options[] = { "--log", "--stats", "--record", "--console" };
+	const char *const out_paths[] = { o.log_path, o.stats_path, o.record_path, o.console_path };
 
+	for (guint i = 0; i < G_N_ELEMENTS(out_paths); i++) {
+		if (out_paths[i] && !sim_outfile_check(out_paths[i], &error)) {
+			int status_usage = kvmsim_usage_error("%s %s", out_options[i], error->message);
+
+			run_options_clear(&o);
+			return status_usage;
+		}
+		for (guint j = 0; j < i; j++) {
+			if (out_paths[i] && out_paths[j] && sim_outfile_same(out_paths[i], out_paths[j])) {
+				int status_usage = kvmsim_usage_error(
+					"%s %s and %s %s name the same file", out_options[j],
+					out_paths[j], out_options[i], out_paths[i]);
+
+				run_options_clear(&o);
+				return status_usage;
+			}
+		}
+	}
 	if (o.stats_path && !sim_outfile_open(&stats_out, o.stats_path, &error)) {
 		run_options_clear(&o);
 		return kvmsim_usage_error("--stats %s", error->message);
@@ -339,13 +359,6 @@ kvmsim_cmd_run(int argc, char **argv)
 		run_options_clear(&o);
 		return kvmsim_usage_error("--console %s", error->message);
 	}
-	if (o.record_path && !sim_outfile_open(&record_probe, o.record_path, &error)) {
-		sim_outfile_abort(&stats_out);
-		sim_outfile_abort(&console_out);
-		run_options_clear(&o);
-		return kvmsim_usage_error("--record %s", error->message);
-	}
-	sim_outfile_abort(&record_probe);
 	if (o.record_path) {
 		sim_sched_set_recording(sched, TRUE);
 		sim_log_hash(log);

@@ -173,15 +173,26 @@ content_of(SimHostMem *hm, SimPfn pfn)
 	return storage_of(hm, pfn);
 }
 
-/* Report to the corrupt hook the first byte of page that is not byte, if any. */
+/* Report to the corrupt hook the first byte of page that is not byte, if any. Eight bytes at a
+ * time: this runs on every frame leaving quarantine and every zero page replaced. */
 static void
 check_filled(SimHostMem *hm, const guint8 *page, guint8 byte, SimPfn pfn)
 {
-	for (guint off = 0; off < SIM_PAGE_SIZE; off++) {
-		if (page[off] != byte) {
-			if (hm->on_corrupt)
-				hm->on_corrupt(hm->hook_data, pfn, off);
-			return;
+	const guint64 pattern = 0x0101010101010101ull * byte;
+
+	for (guint off = 0; off < SIM_PAGE_SIZE; off += 4 * sizeof(guint64)) {
+		guint64 w[4];
+
+		memcpy(w, page + off, sizeof(w));
+		if (G_LIKELY(((w[0] ^ pattern) | (w[1] ^ pattern) | (w[2] ^ pattern) |
+			      (w[3] ^ pattern)) == 0))
+			continue;
+		for (guint b = off;; b++) {
+			if (page[b] != byte) {
+				if (hm->on_corrupt)
+					hm->on_corrupt(hm->hook_data, pfn, b);
+				return;
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@
 /* Actors as ucontext coroutines and the policies that pick which one runs at each yield point. */
 #include "sim/core/sched.h"
 
+#include <setjmp.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -30,7 +31,8 @@ struct SimActor {
 	SimActorFn fn;
 	gpointer data;
 	ActorState state;
-	ucontext_t ctx;
+	ucontext_t ctx;       /* where it starts: entered once, with setcontext() */
+	sigjmp_buf resume;    /* where it stopped: every later switch jumps here */
 	SimFiberStack stack;
 	SimWaitFn wait_fn;    /* non-NULL while blocked */
 	gpointer wait_data;
@@ -42,13 +44,24 @@ struct SimActor {
 struct SimSched {
 	GPtrArray *actors;       /* SimActor *, creation order */
 	guint live;              /* actors that have not returned */
+	/* The runnable set kept incrementally, one bit per actor by creation index, so that a pick
+	 * costs a few words and the waiters' conditions rather than a scan of every actor: */
+	guint64 *ready;          /* started or new, neither waiting nor sleeping: runnable */
+	guint64 *blocked;        /* waiting or sleeping: runnable only if its condition holds now */
+	guint64 *candidates;     /* scratch for pick_by_policy() */
+	guint words;             /* length of the three bitmaps */
+	guint nr_blocked;        /* bits set in blocked */
+	GArray *ready_list;      /* guint: the ready set's indices in order, while ready_stale is
+				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
+	gboolean ready_stale;
 	SimActor *current;       /* NULL in main */
-	ucontext_t main_ctx;
+	sigjmp_buf main_resume;  /* where sim_sched_run() waits for the actors */
 	SimFiber main_fiber;
 	guint64 seed;
 	GRand *rng;
 	guint64 now;             /* logical clock: yield points passed */
 	guint64 switches;
+	guint64 examined;        /* actors looked at by pick_by_policy() */
 	SimLog *log;
 	SimPolicy policy;
 	/* explicit steps */
@@ -104,6 +117,7 @@ sim_sched_new(guint64 seed)
 	sched->recorded = g_array_new(FALSE, TRUE, sizeof(SimStep));
 	g_array_set_clear_func(sched->recorded, clear_step);
 	sched->slice_points = g_array_new(FALSE, TRUE, sizeof(PointCount));
+	sched->ready_list = g_array_new(FALSE, FALSE, sizeof(guint));
 	return sched;
 }
 
@@ -127,6 +141,10 @@ sim_sched_free(SimSched *sched)
 		g_free(actor);
 	}
 	g_ptr_array_free(sched->actors, TRUE);
+	g_free(sched->ready);
+	g_free(sched->blocked);
+	g_free(sched->candidates);
+	g_array_free(sched->ready_list, TRUE);
 	g_rand_free(sched->rng);
 	g_array_free(sched->steps, TRUE);
 	g_array_free(sched->recorded, TRUE);
@@ -219,6 +237,29 @@ sim_sched_set_marks(SimSched *sched, guint every, SimMarkFn fn, gpointer data)
 
 static void actor_trampoline(unsigned int lo, unsigned int hi);
 
+/* Put the actor's bit in ready or blocked (or neither, once it finished) after its state, wait
+ * or sleep changed. */
+static void
+actor_update_sets(SimSched *sched, const SimActor *actor)
+{
+	guint w = actor->index / 64;
+	guint64 bit = 1ull << (actor->index % 64);
+	gboolean live = actor->state != ACTOR_FINISHED;
+	gboolean waits = actor->wait_fn || actor->wake_step;
+	guint64 ready = (live && !waits) ? sched->ready[w] | bit : sched->ready[w] & ~bit;
+	guint64 blocked = (live && waits) ? sched->blocked[w] | bit : sched->blocked[w] & ~bit;
+
+	sched->ready_stale |= ready != sched->ready[w];
+	if ((blocked ^ sched->blocked[w]) & bit) {
+		if (blocked & bit)
+			sched->nr_blocked++;
+		else
+			sched->nr_blocked--;
+	}
+	sched->ready[w] = ready;
+	sched->blocked[w] = blocked;
+}
+
 /* A coroutine on its own stack; it starts when first picked. */
 SimActor *
 sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
@@ -242,6 +283,16 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 		    (unsigned int)(p >> 32));
 	g_ptr_array_add(sched->actors, actor);
 	sched->live++;
+	if (sched->actors->len > sched->words * 64) {
+		guint old = sched->words;
+
+		sched->words++;
+		sched->ready = g_renew(guint64, sched->ready, sched->words);
+		sched->blocked = g_renew(guint64, sched->blocked, sched->words);
+		sched->candidates = g_renew(guint64, sched->candidates, sched->words);
+		sched->ready[old] = sched->blocked[old] = 0;
+	}
+	actor_update_sets(sched, actor);
 	return actor;
 }
 
@@ -286,43 +337,115 @@ set_error(SimSched *sched, SimSchedError code, const char *fmt, ...)
 	g_free(msg);
 }
 
-/* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
+/* Set bits of a word (SWAR: the build targets baseline x86-64, which has no popcnt). */
+static inline guint
+popcount64(guint64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (guint)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* The index of the nth set bit (from 0) of bits[0..words): whole words, then bytes, then bits. */
+static guint
+nth_set_bit(const guint64 *bits, guint words, guint nth)
+{
+	for (guint w = 0; w < words; w++) {
+		guint64 word = bits[w];
+		guint in_word = popcount64(word), shift = 0;
+
+		if (nth >= in_word) {
+			nth -= in_word;
+			continue;
+		}
+		for (guint in_byte; nth >= (in_byte = popcount64((word >> shift) & 0xff)); shift += 8)
+			nth -= in_byte;
+		word >>= shift;
+		while (nth--)
+			word &= word - 1;
+		return w * 64 + shift + (guint)__builtin_ctzll(word);
+	}
+	g_assert_not_reached();
+}
+
+/* The random policy while nobody is blocked: the runnable actors are the ready list. */
+static SimActor *
+pick_ready_at_random(SimSched *sched)
+{
+	GArray *list = sched->ready_list;
+
+	if (sched->ready_stale) {
+		g_array_set_size(list, 0);
+		for (guint w = 0; w < sched->words; w++) {
+			for (guint64 bits = sched->ready[w]; bits; bits &= bits - 1) {
+				guint i = w * 64 + (guint)__builtin_ctzll(bits);
+
+				g_array_append_val(list, i);
+			}
+		}
+		sched->examined += list->len;
+		sched->ready_stale = FALSE;
+	}
+	sched->examined++;
+	if (list->len == 0)
+		return NULL;
+	guint nth = list->len == 1 ? 0 :
+		    (guint)g_rand_int_range(sched->rng, 0, (gint32)list->len);
+
+	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
+}
+
+/*
+ * Seeded or round-robin choice among runnable actors; NULL if none can run now. The runnable
+ * actors, in creation order, are the ready set plus the blocked actors whose wait condition
+ * holds (or whose wake-up step came): the n-th of them is the same actor a scan of every actor
+ * would list n-th, so the seeded choice is unchanged.
+ */
 static SimActor *
 pick_by_policy(SimSched *sched, SimPolicy policy)
 {
-	SimActor *runnable[64];
-	SimActor **list = runnable;
+	guint64 *cand = sched->candidates;
 	guint n = 0;
-	guint nr = sched->actors->len;
 
-	if (nr > G_N_ELEMENTS(runnable))
-		list = g_new(SimActor *, nr);
-	for (guint i = 0; i < nr; i++) {
-		SimActor *actor = g_ptr_array_index(sched->actors, i);
+	if (sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
+		return pick_ready_at_random(sched);
 
-		if (actor_runnable(sched, actor))
-			list[n++] = actor;
+	for (guint w = 0; w < sched->words; w++) {
+		guint64 blocked = sched->blocked[w];
+
+		cand[w] = sched->ready[w];
+		for (; blocked; blocked &= blocked - 1) {
+			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
+
+			if (actor_runnable(sched, g_ptr_array_index(sched->actors, i)))
+				cand[w] |= 1ull << (i % 64);
+			sched->examined++;
+		}
+		sched->examined++;
+		n += popcount64(cand[w]);
 	}
-	SimActor *pick = NULL;
-	if (n == 1) {
-		pick = list[0];
-	} else if (n > 1 && policy == SIM_POLICY_RANDOM) {
-		pick = list[g_rand_int_range(sched->rng, 0, (gint32)n)];
-	} else if (n > 1) {
-		/* round robin: the first runnable actor after the current one */
-		guint cur_index = sched->current ? sched->current->index : G_MAXUINT;
+	if (n == 0)
+		return NULL;
+	guint nth = 0;
 
-		pick = list[0];
-		for (guint i = 0; i < n; i++) {
-			if (cur_index == G_MAXUINT || list[i]->index > cur_index) {
-				pick = list[i];
-				break;
-			}
+	if (n > 1 && policy == SIM_POLICY_RANDOM) {
+		nth = (guint)g_rand_int_range(sched->rng, 0, (gint32)n);
+	} else if (n > 1 && sched->current) {
+		/* round robin: the first runnable actor after the current one, else the first */
+		guint after = sched->current->index + 1;
+
+		for (guint w = after / 64; w < sched->words; w++) {
+			guint64 word = cand[w];
+
+			if (w == after / 64)
+				word &= after % 64 ? ~0ull << (after % 64) : ~0ull;
+			if (word)
+				return g_ptr_array_index(sched->actors,
+							 w * 64 + (guint)__builtin_ctzll(word));
 		}
 	}
-	if (list != runnable)
-		g_free(list);
-	return pick;
+	return g_ptr_array_index(sched->actors, nth_set_bit(cand, sched->words, nth));
 }
 
 static gboolean wake_sleepers(SimSched *sched);
@@ -367,17 +490,21 @@ earliest_wake(const SimSched *sched, guint *n_waking)
 	guint64 earliest = G_MAXUINT64;
 	guint n = 0;
 
-	for (guint i = 0; i < sched->actors->len; i++) {
-		SimActor *actor = g_ptr_array_index(sched->actors, i);
+	/* only blocked actors sleep: the ready ones have wake_step 0 */
+	for (guint w = 0; w < sched->words; w++) {
+		for (guint64 bits = sched->blocked[w]; bits; bits &= bits - 1) {
+			SimActor *actor = g_ptr_array_index(sched->actors,
+							    w * 64 + (guint)__builtin_ctzll(bits));
 
-		if (actor->state == ACTOR_FINISHED || actor->wake_step <= sched->now ||
-		    (actor->wait_fn && !actor->wait_fn(actor->wait_data)))
-			continue;
-		if (n == 0 || actor->wake_step < earliest) {
-			earliest = actor->wake_step;
-			n = 0;
+			if (actor->state == ACTOR_FINISHED || actor->wake_step <= sched->now ||
+			    (actor->wait_fn && !actor->wait_fn(actor->wait_data)))
+				continue;
+			if (n == 0 || actor->wake_step < earliest) {
+				earliest = actor->wake_step;
+				n = 0;
+			}
+			n += actor->wake_step == earliest;
 		}
-		n += actor->wake_step == earliest;
 	}
 	if (n_waking)
 		*n_waking = n;
@@ -468,6 +595,19 @@ record_switch(SimSched *sched)
 	mark_step(sched, sched->recorded->len);
 }
 
+/* Continue next where it stopped (main if NULL), or start it. */
+static G_NORETURN void
+jump_to(SimSched *sched, SimActor *next)
+{
+	if (!next)
+		siglongjmp(sched->main_resume, 1);
+	if (next->state != ACTOR_NEW)
+		siglongjmp(next->resume, 1);
+	next->state = ACTOR_STARTED;
+	setcontext(&next->ctx);
+	g_error("kvmsim: cannot start actor %s", next->name);
+}
+
 /* Transfer control from the current context (an actor or main) to next, or to main if NULL. */
 static void
 switch_to(SimSched *sched, SimActor *next, const char *point)
@@ -484,25 +624,21 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 	sched->switches++;
 	sched->current = next;
 
-	ucontext_t *from = prev ? &prev->ctx : &sched->main_ctx;
+	/*
+	 * A switch saves where this context stopped with sigsetjmp() and jumps to where the next
+	 * one did, without saving signal masks: swapcontext() makes a sigprocmask system call at
+	 * every switch, which at one switch per yield point costs more than the model's work. Only
+	 * an actor's first entry goes through its ucontext.
+	 */
+	sigjmp_buf *from = prev ? &prev->resume : &sched->main_resume;
 	SimFiber *from_fiber = prev ? &prev->stack.fiber : &sched->main_fiber;
 	gboolean dying = prev && prev->state == ACTOR_FINISHED;
 
-	if (next) {
-		sim_fiber_start_switch(from_fiber, &next->stack.fiber, dying);
-		if (next->state == ACTOR_NEW)
-			next->state = ACTOR_STARTED;
-		if (dying)
-			setcontext(&next->ctx);
-		else
-			swapcontext(from, &next->ctx);
-	} else {
-		sim_fiber_start_switch(from_fiber, &sched->main_fiber, dying);
-		if (dying)
-			setcontext(&sched->main_ctx);
-		else
-			swapcontext(from, &sched->main_ctx);
-	}
+	sim_fiber_start_switch(from_fiber, next ? &next->stack.fiber : &sched->main_fiber, dying);
+	if (dying)
+		jump_to(sched, next);
+	if (sigsetjmp(*from, 0) == 0)
+		jump_to(sched, next);
 	sim_fiber_finish_switch(from_fiber);
 }
 
@@ -516,6 +652,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 	sim_fiber_finish_switch(&actor->stack.fiber);
 	actor->fn(actor, actor->data);
 	actor->state = ACTOR_FINISHED;
+	actor_update_sets(sched, actor);
 	sched->live--;
 	sched->last_progress = sched->now;
 	if (sched->recording) {
@@ -760,6 +897,7 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 		cur->wait_fn = cond;
 		cur->wait_data = data;
 		cur->wait_what = what;
+		actor_update_sets(sched, cur);
 		SimActor *next = sched->error ? NULL : pick_other(sched);
 
 		switch_to(sched, next, what);
@@ -767,6 +905,7 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 	cur->wait_fn = NULL;
 	cur->wait_data = NULL;
 	cur->wait_what = NULL;
+	actor_update_sets(sched, cur);
 }
 
 /* Sleep until a step; alone, the clock simply jumps there. */
@@ -779,6 +918,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 	if (step <= sched->now)
 		return;
 	cur->wake_step = step;
+	actor_update_sets(sched, cur);
 	/* nobody else can run and nobody else wakes with it: the clock jumps and this actor goes
 	 * on without a switch, so the step in force (recorded or explicit) simply continues */
 	guint n_waking;
@@ -791,6 +931,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 		sched->now = step;
 		sched->last_progress = step;
 		cur->wake_step = 0;
+		actor_update_sets(sched, cur);
 		return;
 	}
 	pseudo_arrival(sched, SIM_POINT_SLEEP, "sleeping");
@@ -805,6 +946,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 			switch_to(sched, next, SIM_POINT_SLEEP);
 	}
 	cur->wake_step = 0;
+	actor_update_sets(sched, cur);
 }
 
 void
@@ -854,6 +996,12 @@ guint64
 sim_sched_switches(const SimSched *sched)
 {
 	return sched->switches;
+}
+
+guint64
+sim_sched_examined(const SimSched *sched)
+{
+	return sched->examined;
 }
 
 guint

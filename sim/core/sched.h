@@ -120,6 +120,9 @@ const char *sim_sched_current_name(const SimSched *sched);
 SimLog *sim_sched_log(const SimSched *sched);
 /* Number of context switches so far. */
 guint64 sim_sched_switches(const SimSched *sched);
+/* Actors the policy looked at to make its choices so far: the scheduler's own work, which
+ * grows with the actors that wait or sleep, not with the number that could run. */
+guint64 sim_sched_examined(const SimSched *sched);
 
 /* In steps mode, the index of the step in force (after an error: the step that failed). */
 guint sim_sched_step_index(const SimSched *sched);

@@ -118,6 +118,31 @@ START_TEST(write_after_free_is_reported_once_the_frame_leaves_quarantine)
 }
 END_TEST
 
+/* The poison check reads eight bytes at a time: it must still name the first byte written,
+ * wherever in a word or block it lies, even when one bit of it differs from poison. */
+START_TEST(write_after_free_reports_the_first_byte_written_at_any_offset)
+{
+	static const guint offsets[] = { 0, 1, 7, 8, 31, 32, 33, 2047, 4088, 4095 };
+
+	for (guint i = 0; i < G_N_ELEMENTS(offsets); i++) {
+		HookLog hooks = { 0 };
+		g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
+		SimPfn victim = sim_frame_alloc(hm);
+		SimPfn other = sim_frame_alloc(hm);
+		guint8 one_bit_off = SIM_POISON_FREE ^ 0x80;
+
+		sim_frame_free(hm, victim);
+		sim_frame_write(hm, victim, offsets[i], &one_bit_off, 1);
+		if (offsets[i] + 3 < SIM_PAGE_SIZE)
+			sim_frame_write(hm, victim, offsets[i] + 3, "z", 1);
+		sim_frame_free(hm, other);
+		ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+		ck_assert_uint_eq(hooks.corrupts, 1);
+		ck_assert_uint_eq(hooks.corrupt_offset, offsets[i]);
+	}
+}
+END_TEST
+
 START_TEST(untouched_frame_comes_out_of_quarantine_unreported)
 {
 	HookLog hooks = { 0 };
@@ -327,6 +352,7 @@ hostmem_suite(void)
 	tcase_add_test(tc, freed_frame_is_poisoned_in_its_storage);
 	tcase_add_test(tc, freed_frame_poisons_the_gpa_page_that_holds_it_and_clears_the_holder);
 	tcase_add_test(tc, write_after_free_is_reported_once_the_frame_leaves_quarantine);
+	tcase_add_test(tc, write_after_free_reports_the_first_byte_written_at_any_offset);
 	tcase_add_test(tc, untouched_frame_comes_out_of_quarantine_unreported);
 	tcase_add_test(tc, making_a_frame_resident_writes_the_previous_one_back_and_loads_the_new_one);
 	tcase_add_test(tc, frame_pinned_by_get_is_freed_only_at_the_last_put);

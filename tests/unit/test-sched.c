@@ -452,6 +452,94 @@ failing_actor(SimActor *actor, gpointer data)
 	emit(sched, "never");
 }
 
+/* One of many actors: yields, and depending on its index sleeps or contends for a lock. */
+typedef struct {
+	SimSched *sched;
+	SimSpinlock *lock;
+	guint index;
+} Crowd;
+
+static void
+crowd_actor(SimActor *actor, gpointer data)
+{
+	Crowd *c = data;
+
+	for (guint round = 0; round < 4; round++) {
+		sim_yield(c->sched, "crowd.a");
+		if (c->index % 5 == round)
+			sim_sleep_until(c->sched, sim_sched_now(c->sched) + 3 + c->index % 11);
+		if (c->index % 3 == 0) {
+			sim_spin_lock(c->sched, c->lock, "crowd.lock");
+			sim_yield(c->sched, "crowd.hold");
+			sim_spin_unlock(c->sched, c->lock, "crowd.unlock");
+		}
+	}
+	emit(c->sched, "end");
+}
+
+/* The log of 70 actors (two bitmap words) that yield, sleep and contend, under policy. */
+static gchar *
+run_crowd(SimPolicy policy)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(7, &log);
+	SimSpinlock lock = { "crowd_lock", NULL };
+	Crowd crowd[70];
+
+	sim_sched_set_policy(sched, policy);
+	for (guint i = 0; i < G_N_ELEMENTS(crowd); i++) {
+		g_autofree gchar *name = g_strdup_printf("c%02u", i);
+
+		crowd[i] = (Crowd){ sched, &lock, i };
+		sim_actor_new(sched, name, crowd_actor, &crowd[i]);
+	}
+	run_or_abort(sched);
+	gchar *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, sim_log_text(log), -1);
+
+	sim_log_free(log);
+	return digest;
+}
+
+/* The seeded choice is the n-th runnable actor in creation order, as a scan of every actor
+ * found it: the digests are those of the scheduler that scanned (kvmsim before issue 7). */
+START_TEST(many_actors_that_sleep_and_block_take_the_scan_s_interleaving)
+{
+	g_autofree gchar *random = run_crowd(SIM_POLICY_RANDOM);
+	g_autofree gchar *round_robin = run_crowd(SIM_POLICY_ROUND_ROBIN);
+
+	ck_assert_str_eq(random,
+			 "7d6dddc68c6cbdedc80a4a90dbbc0496bcb333fa9aad844245691b01dc5625f3");
+	ck_assert_str_eq(round_robin,
+			 "12afff5ad79fc38d7033fd7748a0423e9d06ed5f7a948d15f6032c8a6c118e58");
+}
+END_TEST
+
+/* A pick costs the same whether 2 or 70 actors can run: the scheduler keeps the runnable set
+ * as actors block, sleep and finish instead of asking every actor at every yield point. */
+START_TEST(a_pick_looks_at_the_waiters_not_at_every_actor)
+{
+	const char *ticks[65];
+
+	for (guint i = 0; i < 64; i++)
+		ticks[i] = "tick";
+	ticks[64] = NULL;
+	for (guint n = 2; n <= 70; n += 68) {
+		g_autoptr(SimSched) sched = sim_sched_new(3);
+		Script script = { sched, ticks };
+
+		for (guint i = 0; i < n; i++) {
+			g_autofree gchar *name = g_strdup_printf("t%02u", i);
+
+			sim_actor_new(sched, name, script_actor, &script);
+		}
+		run_or_abort(sched);
+		/* one look per pick, and a rebuild of the ready list after each finish */
+		ck_assert_uint_eq(sim_sched_now(sched), 64 * n);
+		ck_assert_uint_le(sim_sched_examined(sched), 2 * 64 * n);
+	}
+}
+END_TEST
+
 START_TEST(failure_stops_the_run_at_the_next_yield_point)
 {
 	SimLog *log;
@@ -738,6 +826,8 @@ sched_suite(void)
 	tcase_add_test(tc, step_of_a_lone_actor_is_not_stopped_by_the_step_watchdog);
 	tcase_add_test(tc, livelock_names_each_actor_and_what_it_waits_for);
 	tcase_add_test(tc, sleep_until_the_last_step_wakes_instead_of_deadlocking);
+	tcase_add_test(tc, many_actors_that_sleep_and_block_take_the_scan_s_interleaving);
+	tcase_add_test(tc, a_pick_looks_at_the_waiters_not_at_every_actor);
 		suite_add_tcase(s, tc);
 	tc = tcase_create("locks");
 	tcase_add_test(tc, synchronize_srcu_waits_for_a_reader_that_entered_before_it);
