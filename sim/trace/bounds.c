@@ -7,7 +7,6 @@
  */
 #include "sim/trace/trace-internal.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #include "mmu/mmu.h"
@@ -25,20 +24,6 @@
 /* A step a run can reach: far past any run, far from the clock's wrap. */
 #define TRACE_MAX_AT_BITS 48
 
-/* A semantic error at line of the trace. */
-static gboolean G_GNUC_PRINTF(4, 5)
-fail(const Trace *trace, guint line, GError **error, const char *format, ...)
-{
-	g_autofree gchar *what = NULL;
-	va_list args;
-
-	va_start(args, format);
-	what = g_strdup_vprintf(format, args);
-	va_end(args);
-	trace_set_error(error, TRACE_ERROR_SEMANTIC, trace->path, line, "%s", what);
-	return FALSE;
-}
-
 /* A memslot KVM_SET_USER_MEMORY_REGION2 accepts: known flags, within the guest-physical reach. */
 static gboolean
 check_memslot(const Trace *trace, const char *element, guint32 flags, guint64 gpa, guint64 size,
@@ -47,16 +32,16 @@ check_memslot(const Trace *trace, const char *element, guint32 flags, guint64 gp
 	guint32 known = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
 
 	if (flags & ~known)
-		return fail(trace, line, error,
-			    "<%s> flags 0x%x has bits KVM does not know (KVM_MEM_LOG_DIRTY_PAGES 0x1, "
-			    "KVM_MEM_READONLY 0x2): KVM_SET_USER_MEMORY_REGION2 fails with -EINVAL",
-			    element, flags);
+		return trace_semantic_fail(trace, line, error,
+					   "<%s> flags 0x%x has bits KVM does not know (KVM_MEM_LOG_DIRTY_PAGES 0x1, "
+					   "KVM_MEM_READONLY 0x2): KVM_SET_USER_MEMORY_REGION2 fails with -EINVAL",
+					   element, flags);
 	if (gpa + size > (1ull << TRACE_GPA_BITS))
-		return fail(trace, line, error,
-			    "<%s> ends at gpa 0x%" G_GINT64_MODIFIER "x, above the %u-bit "
-			    "guest-physical reach of 4-level EPT: KVM returns -EINVAL "
-			    "(kvm_arch_prepare_memory_region() against kvm_mmu_max_gfn())",
-			    element, gpa + size, TRACE_GPA_BITS);
+		return trace_semantic_fail(trace, line, error,
+					   "<%s> ends at gpa 0x%" G_GINT64_MODIFIER "x, above the %u-bit "
+					   "guest-physical reach of 4-level EPT: KVM returns -EINVAL "
+					   "(kvm_arch_prepare_memory_region() against kvm_mmu_max_gfn())",
+					   element, gpa + size, TRACE_GPA_BITS);
 	return TRUE;
 }
 
@@ -87,15 +72,15 @@ check_machine(const Trace *trace, GError **error)
 	guint64 arena = SIM_ARENA_DEFAULT_FRAMES * SIM_PAGE_SIZE;
 
 	if (trace->workload && (trace->mem < SIM_VMM_MIN_MEM || trace->mem > SIM_VMM_MAX_MEM))
-		return fail(trace, trace->memslots_line, error,
-			    "<vm> mem 0x%" G_GINT64_MODIFIER "x is outside what kvmsim can build "
-			    "(guest RAM is %" G_GUINT64_FORMAT " KiB to %" G_GUINT64_FORMAT " MiB)",
-			    trace->mem, (guint64)(SIM_VMM_MIN_MEM >> 10),
-			    (guint64)(SIM_VMM_MAX_MEM >> 20));
+		return trace_semantic_fail(trace, trace->memslots_line, error,
+					   "<vm> mem 0x%" G_GINT64_MODIFIER "x is outside what kvmsim can build "
+					   "(guest RAM is %" G_GUINT64_FORMAT " KiB to %" G_GUINT64_FORMAT " MiB)",
+					   trace->mem, (guint64)(SIM_VMM_MIN_MEM >> 10),
+					   (guint64)(SIM_VMM_MAX_MEM >> 20));
 	if (trace->quantum >> 63)
-		return fail(trace, trace->memslots_line, error,
-			    "<vm> quantum %" G_GUINT64_FORMAT " does not fit in 63 bits",
-			    trace->quantum);
+		return trace_semantic_fail(trace, trace->memslots_line, error,
+					   "<vm> quantum %" G_GUINT64_FORMAT " does not fit in 63 bits",
+					   trace->quantum);
 	for (guint i = 0; i < trace->memslots->len; i++) {
 		const TraceMemslot *ms = &g_array_index(trace->memslots, TraceMemslot, i);
 
@@ -105,10 +90,10 @@ check_machine(const Trace *trace, GError **error)
 	guint64 memory = guest_bytes(trace);
 
 	if (!trace->workload && memory > arena / 2)
-		return fail(trace, trace->memslots_line, error,
-			    "the memslots hold %" G_GUINT64_FORMAT " MiB, more than kvmsim's frame "
-			    "arena can back (%" G_GUINT64_FORMAT " MiB, half of its %" G_GUINT64_FORMAT
-			    " MiB)", memory >> 20, (arena / 2) >> 20, arena >> 20);
+		return trace_semantic_fail(trace, trace->memslots_line, error,
+					   "the memslots hold %" G_GUINT64_FORMAT " MiB, more than kvmsim's frame "
+					   "arena can back (%" G_GUINT64_FORMAT " MiB, half of its %" G_GUINT64_FORMAT
+					   " MiB)", memory >> 20, (arena / 2) >> 20, arena >> 20);
 	return TRUE;
 }
 
@@ -120,14 +105,14 @@ check_event(const Trace *trace, const TraceEvent *e, guint64 memory, guint *halt
 	    GError **error)
 {
 	if (e->at >> TRACE_MAX_AT_BITS)
-		return fail(trace, e->line, error,
-			    "<%s> at step %" G_GUINT64_FORMAT " is past step 2^%u, which no run "
-			    "reaches", trace_event_kind_name(e->kind), e->at, TRACE_MAX_AT_BITS);
+		return trace_semantic_fail(trace, e->line, error,
+					   "<%s> at step %" G_GUINT64_FORMAT " is past step 2^%u, which no run "
+					   "reaches", trace_event_kind_name(e->kind), e->at, TRACE_MAX_AT_BITS);
 	if (trace_event_is_host(e->kind) && e->size > memory)
-		return fail(trace, e->line, error,
-			    "<%s> size 0x%" G_GINT64_MODIFIER "x is larger than the guest's memory "
-			    "(0x%" G_GINT64_MODIFIER "x)", trace_event_kind_name(e->kind), e->size,
-			    memory);
+		return trace_semantic_fail(trace, e->line, error,
+					   "<%s> size 0x%" G_GINT64_MODIFIER "x is larger than the guest's memory "
+					   "(0x%" G_GINT64_MODIFIER "x)", trace_event_kind_name(e->kind), e->size,
+					   memory);
 	if (e->kind == TRACE_EV_MEMSLOT &&
 	    !check_memslot(trace, "memslot", e->flags, e->gpa, e->size, e->line, error))
 		return FALSE;
@@ -136,9 +121,9 @@ check_event(const Trace *trace, const TraceEvent *e, guint64 memory, guint *halt
 	guint vcpu = (guint)g_ascii_strtoull(e->actor + strlen("vcpu"), NULL, 10);
 
 	if (halted[vcpu])
-		return fail(trace, e->line, error,
-			    "<%s> of %s comes after its <hlt> on line %u: a halted vCPU takes no "
-			    "more exits", trace_event_kind_name(e->kind), e->actor, halted[vcpu]);
+		return trace_semantic_fail(trace, e->line, error,
+					   "<%s> of %s comes after its <hlt> on line %u: a halted vCPU takes no "
+					   "more exits", trace_event_kind_name(e->kind), e->actor, halted[vcpu]);
 	if (e->kind == TRACE_EV_HLT)
 		halted[vcpu] = e->line;
 	return TRUE;
@@ -167,10 +152,10 @@ check_step(const Trace *trace, const TraceStep *s, GError **error)
 			continue;
 		if (g_str_has_prefix(s->step.actor, owner))
 			return TRUE;
-		return fail(trace, s->line, error,
-			    "<step> %s never reaches %s: only %s reaches %s* points", s->step.actor,
-			    s->step.until, strcmp(owner, "vcpu") == 0 ? "a vCPU" : owner,
-			    point_owners[i].prefix);
+		return trace_semantic_fail(trace, s->line, error,
+					   "<step> %s never reaches %s: only %s reaches %s* points", s->step.actor,
+					   s->step.until, strcmp(owner, "vcpu") == 0 ? "a vCPU" : owner,
+					   point_owners[i].prefix);
 	}
 	return TRUE;
 }

@@ -11,9 +11,9 @@
 
 #define RANGE "[0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER "x)"
 
-/* A semantic error at line of the trace. */
-static gboolean G_GNUC_PRINTF(4, 5)
-fail(const Trace *trace, guint line, GError **error, const char *format, ...)
+/* A semantic error at line of the trace; FALSE, for the caller to return. */
+gboolean
+trace_semantic_fail(const Trace *trace, guint line, GError **error, const char *format, ...)
 {
 	g_autofree gchar *what = NULL;
 	va_list args;
@@ -44,15 +44,15 @@ check_fits(const Trace *trace, const GArray *live, const TraceMemslot *ms, guint
 		if (o->id == ms->id)
 			continue;
 		if (overlap(ms->gpa, ms->size, o->gpa, o->size))
-			return fail(trace, line, error,
-				    "memslot %u " RANGE " overlaps memslot %u " RANGE, ms->id,
-				    ms->gpa, ms->gpa + ms->size, o->id, o->gpa, o->gpa + o->size);
+			return trace_semantic_fail(trace, line, error,
+						   "memslot %u " RANGE " overlaps memslot %u " RANGE, ms->id,
+						   ms->gpa, ms->gpa + ms->size, o->id, o->gpa, o->gpa + o->size);
 		if (overlap(ms->hva, ms->size, o->hva, o->size))
-			return fail(trace, line, error,
-				    "memslot %u host range " RANGE
-				    " aliases memslot %u host range " RANGE,
-				    ms->id, ms->hva, ms->hva + ms->size, o->id, o->hva,
-				    o->hva + o->size);
+			return trace_semantic_fail(trace, line, error,
+						   "memslot %u host range " RANGE
+						   " aliases memslot %u host range " RANGE,
+						   ms->id, ms->hva, ms->hva + ms->size, o->id, o->hva,
+						   o->hva + o->size);
 	}
 	return TRUE;
 }
@@ -78,9 +78,9 @@ check_vm_memslots(const Trace *trace, GError **error)
 		gint twin = find_slot(live, ms->id);
 
 		if (twin >= 0)
-			return fail(trace, ms->line, error,
-				    "memslot id %u is used twice (first on line %u)", ms->id,
-				    g_array_index(live, TraceMemslot, twin).line);
+			return trace_semantic_fail(trace, ms->line, error,
+						   "memslot id %u is used twice (first on line %u)", ms->id,
+						   g_array_index(live, TraceMemslot, twin).line);
 		if (!check_fits(trace, live, ms, ms->line, error))
 			return FALSE;
 		g_array_append_val(live, *ms);
@@ -121,9 +121,9 @@ check_memslot_event(const Trace *trace, GArray *live, const TraceEvent *e, GErro
 
 	if (e->kind == TRACE_EV_MEMSLOT_DELETE) {
 		if (i < 0)
-			return fail(trace, e->line, error,
-				    "<memslot_delete> memslot %u does not exist at this point",
-				    e->id);
+			return trace_semantic_fail(trace, e->line, error,
+						   "<memslot_delete> memslot %u does not exist at this point",
+						   e->id);
 		g_array_remove_index(live, (guint)i);
 		return TRUE;
 	}
@@ -148,9 +148,9 @@ check_exit_gpa(const Trace *trace, const GArray *ever, const TraceEvent *e, GErr
 		if (overlap(e->gpa, 1, ms->gpa, ms->size))
 			return TRUE;
 	}
-	return fail(trace, e->line, error,
-		    "<ept_violation> gpa 0x%" G_GINT64_MODIFIER "x is outside every memslot",
-		    e->gpa);
+	return trace_semantic_fail(trace, e->line, error,
+				   "<ept_violation> gpa 0x%" G_GINT64_MODIFIER "x is outside every memslot",
+				   e->gpa);
 }
 
 /* A host event must touch some memslot's host range. hva 0 names no page: a recorded event that
@@ -167,8 +167,9 @@ check_host_range(const Trace *trace, const GArray *ever, const TraceEvent *e, GE
 		if (overlap(e->hva, e->size, ms->hva, ms->size))
 			return TRUE;
 	}
-	return fail(trace, e->line, error, "<%s> host range " RANGE " is outside every memslot's "
-		    "host range", trace_event_kind_name(e->kind), e->hva, e->hva + e->size);
+	return trace_semantic_fail(trace, e->line, error,
+				   "<%s> host range " RANGE " is outside every memslot's host range",
+				   trace_event_kind_name(e->kind), e->hva, e->hva + e->size);
 }
 
 /* invalidate_end closes the latest open invalidate_start of the same range (both are the
@@ -184,8 +185,8 @@ check_invalidate_end(const Trace *trace, GPtrArray *open, const TraceEvent *e, G
 			return TRUE;
 		}
 	}
-	return fail(trace, e->line, error, "<invalidate_end> " RANGE " has no earlier "
-		    "<invalidate_start> of that range", e->hva, e->hva + e->size);
+	return trace_semantic_fail(trace, e->line, error, "<invalidate_end> " RANGE " has no earlier "
+				   "<invalidate_start> of that range", e->hva, e->hva + e->size);
 }
 
 /* The events in document order, with the memslots as the vmm changes them. */
@@ -218,10 +219,10 @@ check_events(const Trace *trace, GError **error)
 	if (open->len) {
 		const TraceEvent *start = g_ptr_array_index(open, 0);
 
-		return fail(trace, start->line, error,
-			    "<invalidate_start> " RANGE " is never ended "
-			    "(no later <invalidate_end> of that range)",
-			    start->hva, start->hva + start->size);
+		return trace_semantic_fail(trace, start->line, error,
+					   "<invalidate_start> " RANGE " is never ended "
+					   "(no later <invalidate_end> of that range)",
+					   start->hva, start->hva + start->size);
 	}
 	return TRUE;
 }

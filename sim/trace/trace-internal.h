@@ -50,6 +50,9 @@ trace_node_line(xmlNode *node)
 	     child = trace_element_at(child->next))
 
 /* trace.c */
+/* A semantic error at line of the trace; FALSE, for the caller to return. */
+gboolean trace_semantic_fail(const Trace *trace, guint line, GError **error, const char *format,
+			     ...) G_GNUC_PRINTF(4, 5);
 void trace_set_error(GError **error, TraceError code, const char *path, long line,
 		     const char *format, ...) G_GNUC_PRINTF(5, 6);
 /* An exit a vCPU takes; a host mm event (the notifier's); a memslot ioctl (the vmm's). */

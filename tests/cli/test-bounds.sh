@@ -8,34 +8,9 @@
 # usage: test-bounds.sh PATH/TO/kvmsim
 set -u
 
-kvmsim=$1
-base=${TMPDIR:-/tmp}/kvmsim-bounds.$$
-n=0
-failed=0
-
-mkdir "$base" || exit 1
-trap 'rm -rf "$base"' EXIT INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
-
-# kvmsim's own stderr, without the notice an AddressSanitizer build prints for fibers.
-own_stderr() {
-	grep -v '^==[0-9]*==WARNING: ASan' "$base/err" >"$base/err.own"
-	mv "$base/err.own" "$base/err"
-}
+. "$(dirname "$0")/../tap.sh"
+kvmsim=$(tap_abs "$1")
+tap_init bounds
 
 # replay_fails NAME TRACE PATTERN: the replay exits 1 with a FAIL line matching PATTERN.
 replay_fails() {

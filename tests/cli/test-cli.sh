@@ -6,39 +6,9 @@
 # usage: test-cli.sh PATH/TO/kvmsim
 set -u
 
-kvmsim=$1
-case $kvmsim in
-/*) ;;
-*) kvmsim=$(pwd)/$kvmsim ;; # meson passes it relative to the build directory; cases cd away
-esac
-base=${TMPDIR:-/tmp}/kvmsim-cli.$$
-n=0
-failed=0
-
-mkdir "$base" || exit 1
-trap 'rm -rf "$base"' EXIT INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
-
-# kvmsim's own stderr: drops the notice an AddressSanitizer build prints once when the first
-# vCPU fiber starts (the line starts "==PID=="), so sanitized builds test the same output.
-own_stderr() {
-	grep -v '^==[0-9]*==WARNING: ASan' "$base/err" >"$base/err.own"
-	mv "$base/err.own" "$base/err"
-}
+. "$(dirname "$0")/../tap.sh"
+kvmsim=$(tap_abs "$1")
+tap_init cli
 
 # A fresh, empty directory for case $n + 1; kvmsim runs inside it.
 fresh_dir() {

@@ -9,42 +9,10 @@
 # usage: test-outputs.sh PATH/TO/kvmsim TRACES_DIR
 set -u
 
-kvmsim=$1
-traces=$2
-case $kvmsim in
-/*) ;;
-*) kvmsim=$(pwd)/$kvmsim ;;
-esac
-case $traces in
-/*) ;;
-*) traces=$(pwd)/$traces ;;
-esac
-base=${TMPDIR:-/tmp}/kvmsim-outputs.$$
-n=0
-failed=0
-
-mkdir "$base" || exit 1
-trap 'rm -rf "$base"' EXIT INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
+. "$(dirname "$0")/../tap.sh"
+kvmsim=$(tap_abs "$1")
+traces=$(tap_abs "$2")
+tap_init outputs
 
 # check NAME CONDITION-STATUS DETAIL...: ok if the status is 0.
 check() {

@@ -8,16 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/core/log.h"
 #include "sim/cpu/vcpu.h"
-#include "sim/vmm/vmm.h"
+#include "tests/integration/machine.h"
 #include "workloads/abi.h"
-
-typedef struct {
-	SimSched *sched;
-	SimLog *log;
-	SimVmm *vmm;
-} Machine;
 
 /* Runs image on a machine with this many vCPUs, quantum and budget; the log is captured. */
 static Machine *
@@ -25,8 +18,7 @@ machine_run_image(const guint8 *image, gsize size, guint vcpus, guint64 seed, gu
 		  guint64 max_insns)
 {
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
-	Machine *m = g_new0(Machine, 1);
-	GError *error = NULL;
+	Machine *m;
 
 	cfg.workload = "image";
 	cfg.image = image;
@@ -36,28 +28,9 @@ machine_run_image(const guint8 *image, gsize size, guint vcpus, guint64 seed, gu
 	cfg.seed = seed;
 	cfg.quantum = quantum;
 	cfg.max_insns = max_insns;
-	m->sched = sim_sched_new(seed);
-	m->log = sim_log_new(m->sched);
-	sim_log_capture(m->log);
-	m->vmm = sim_vmm_new(&cfg, m->sched, &error);
-	ck_assert_msg(m->vmm, "%s", error ? error->message : "");
-	ck_assert_msg(sim_vmm_run(m->vmm, &error), "%s", error ? error->message : "");
+	m = machine_new(&cfg, TRUE);
+	machine_run(m);
 	return m;
-}
-
-static void
-machine_free(Machine *m)
-{
-	sim_vmm_free(m->vmm);
-	sim_log_free(m->log);
-	sim_sched_free(m->sched);
-	g_free(m);
-}
-
-static guint64
-counter(Machine *m, SimCounter id)
-{
-	return sim_vmm_counters(m->vmm)->v[id];
 }
 
 /*
@@ -144,7 +117,7 @@ START_TEST(tsc_counts_retired_instructions_whatever_the_quantum)
 	reported(m, 0, v);
 	ck_assert_uint_eq(v[0], 0);
 	ck_assert_uint_eq(v[2], TIME_GUEST_SECOND_TSC * SIM_VCPU_TSC_PER_INSN);
-	ck_assert_uint_gt(counter(m, SIM_CTR_EXITS_PREEMPT), 50);
+	ck_assert_uint_gt(machine_counter(m, SIM_CTR_EXITS_PREEMPT), 50);
 	machine_free(m);
 }
 END_TEST
@@ -223,7 +196,7 @@ static const guint8 self_modifying_guest[] = {
 static void
 assert_halted(Machine *m, guint vcpus)
 {
-	ck_assert_msg(counter(m, SIM_CTR_EXITS_HLT) == vcpus, "%s", sim_vmm_error(m->vmm));
+	ck_assert_msg(machine_counter(m, SIM_CTR_EXITS_HLT) == vcpus, "%s", sim_vmm_error(m->vmm));
 }
 
 START_TEST(store_into_its_own_block_completes_with_a_quantum_smaller_than_the_block)
@@ -233,7 +206,7 @@ START_TEST(store_into_its_own_block_completes_with_a_quantum_smaller_than_the_bl
 					       1, quantum, 1 << 20);
 
 		assert_halted(m, 1);
-		ck_assert_uint_eq(counter(m, SIM_CTR_GUEST_INSNS), SELF_MODIFYING_GUEST_INSNS);
+		ck_assert_uint_eq(machine_counter(m, SIM_CTR_GUEST_INSNS), SELF_MODIFYING_GUEST_INSNS);
 		machine_free(m);
 	}
 }
@@ -254,8 +227,8 @@ START_TEST(faults_charge_only_the_instructions_that_retired)
 	Machine *m = machine_run_image(touch_guest, sizeof(touch_guest), 1, 1, 10000, 1 << 20);
 
 	assert_halted(m, 1);
-	ck_assert_uint_ge(counter(m, SIM_CTR_EXITS_EPT_VIOLATION), 64);
-	ck_assert_uint_eq(counter(m, SIM_CTR_GUEST_INSNS), 2 + 64 * 5 + 1);
+	ck_assert_uint_ge(machine_counter(m, SIM_CTR_EXITS_EPT_VIOLATION), 64);
+	ck_assert_uint_eq(machine_counter(m, SIM_CTR_GUEST_INSNS), 2 + 64 * 5 + 1);
 	machine_free(m);
 }
 END_TEST

@@ -3,52 +3,8 @@
 #include "tests/check-run.h"
 #include <string.h>
 
-#include "sim/core/log.h"
-#include "sim/vmm/vmm.h"
+#include "tests/integration/machine.h"
 #include "workloads/abi.h"
-
-typedef struct {
-	SimSched *sched;
-	SimLog *log;
-	SimVmm *vmm;
-} Machine;
-
-static Machine *
-machine_new(SimVmmConfig *cfg)
-{
-	Machine *m = g_new0(Machine, 1);
-	GError *error = NULL;
-
-	m->sched = sim_sched_new(cfg->seed);
-	m->log = sim_log_new(m->sched);
-	sim_log_hash(m->log);
-	m->vmm = sim_vmm_new(cfg, m->sched, &error);
-	ck_assert_msg(m->vmm, "%s", error ? error->message : "");
-	return m;
-}
-
-static void
-machine_run(Machine *m)
-{
-	GError *error = NULL;
-
-	ck_assert_msg(sim_vmm_run(m->vmm, &error), "%s", error ? error->message : "");
-}
-
-static void
-machine_free(Machine *m)
-{
-	sim_vmm_free(m->vmm);
-	sim_log_free(m->log);
-	sim_sched_free(m->sched);
-	g_free(m);
-}
-
-static guint64
-counter(Machine *m, SimCounter id)
-{
-	return sim_vmm_counters(m->vmm)->v[id];
-}
 
 /* Run a workload for seeds [first, first + n) with host events; each must pass. */
 static void
@@ -63,7 +19,7 @@ run_seeds(const char *workload, guint vcpus, guint64 mem, const char *events, gu
 		cfg.mem_size = mem;
 		cfg.seed = seed;
 		ck_assert(sim_host_events_parse(events, &cfg.host_events, NULL));
-		Machine *m = machine_new(&cfg);
+		Machine *m = machine_new(&cfg, FALSE);
 
 		machine_run(m);
 		ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS,
@@ -78,8 +34,8 @@ run_seeds(const char *workload, guint vcpus, guint64 mem, const char *events, gu
 		for (guint i = 0; i < n_done; i++)
 			acted += done[i].hva && done[i].kind != SIM_HOST_AGE;
 		ck_assert_uint_gt(acted, 0);
-		ck_assert_uint_ge(counter(m, SIM_CTR_INVALIDATIONS), acted);
-		*retries += counter(m, SIM_CTR_FAULTS_RETRY);
+		ck_assert_uint_ge(machine_counter(m, SIM_CTR_INVALIDATIONS), acted);
+		*retries += machine_counter(m, SIM_CTR_FAULTS_RETRY);
 		const char *d = strstr(sim_vmm_console(m->vmm), "dropped=");
 
 		if (d)
@@ -129,7 +85,7 @@ log_digest_of(guint64 seed)
 	cfg.mem_size = 1u << 20;
 	cfg.seed = seed;
 	ck_assert(sim_host_events_parse("migrate=50,dontneed=10,age=10", &cfg.host_events, NULL));
-	Machine *m = machine_new(&cfg);
+	Machine *m = machine_new(&cfg, FALSE);
 
 	machine_run(m);
 	gchar *digest = sim_log_digest(m->log);
@@ -239,7 +195,7 @@ START_TEST(zapped_spte_is_used_until_the_tlb_flush_and_never_after)
 	cfg.nr_vcpus = 1;
 	cfg.mem_size = 1u << 20;
 	cfg.quantum = 4;
-	Machine *m = machine_new(&cfg);
+	Machine *m = machine_new(&cfg, FALSE);
 	DropData drop = { m->vmm };
 
 	sim_log_capture(m->log);
@@ -260,7 +216,7 @@ START_TEST(zapped_spte_is_used_until_the_tlb_flush_and_never_after)
 	 * frame's poison is never seen */
 	ck_assert_str_eq(story, "fault;read 0x55667788;read 0x55667788;zap;read 0x55667788;"
 				"read 0x55667788;flush;fault;read 0x0;read 0x0;");
-	ck_assert_uint_gt(counter(m, SIM_CTR_PROBE_ENTRY_WITH_STALE_TLB), 0);
+	ck_assert_uint_gt(machine_counter(m, SIM_CTR_PROBE_ENTRY_WITH_STALE_TLB), 0);
 	machine_free(m);
 }
 END_TEST
@@ -272,7 +228,7 @@ START_TEST(a_yield_inside_the_fault_hook_lets_other_engines_run_meanwhile)
 	cfg.workload = "touch";
 	cfg.nr_vcpus = 2;
 	cfg.mem_size = 1u << 20;
-	Machine *m = machine_new(&cfg);
+	Machine *m = machine_new(&cfg, FALSE);
 
 	sim_log_capture(m->log);
 	/* vcpu0 stops inside its #PF hook; vcpu1 installs 40 SPTEs on its own engine meanwhile */
@@ -307,7 +263,7 @@ START_TEST(host_events_land_on_all_guest_memory_uniformly_and_stop_with_the_gues
 
 	cfg.mem_size = 1ull << 20;
 	ck_assert(sim_host_events_parse("migrate=2000", &cfg.host_events, NULL));
-	Machine *m = machine_new(&cfg);
+	Machine *m = machine_new(&cfg, FALSE);
 
 	machine_run(m);
 	ck_assert_int_eq(sim_vmm_guest_result(m->vmm), SIM_GUEST_PASS);
@@ -328,7 +284,7 @@ START_TEST(host_events_land_on_all_guest_memory_uniformly_and_stop_with_the_gues
 	/* the guest ends long before 2,000 events: at most one wake-up after it, acting on nothing */
 	ck_assert_uint_lt(n, 1000);
 	ck_assert_uint_le(nothing, 2);
-	ck_assert_uint_eq(counter(m, SIM_CTR_HOST_MIGRATE), n - nothing);
+	ck_assert_uint_eq(machine_counter(m, SIM_CTR_HOST_MIGRATE), n - nothing);
 	ck_assert_uint_ge(boot, 1);
 	ck_assert_uint_le(share_first, n / 20);
 	machine_free(m);
@@ -350,12 +306,12 @@ START_TEST(default_budget_scales_with_the_data_region)
 	/* a run given none gets the scaled budget, and touch at 1M measures well inside it */
 	cfg.mem_size = 1ull << 20;
 	cfg.nr_vcpus = 1;
-	Machine *m = machine_new(&cfg);
+	Machine *m = machine_new(&cfg, FALSE);
 
 	ck_assert_uint_eq(sim_vmm_config(m->vmm)->max_insns, sim_vmm_default_max_insns(1ull << 20));
 	machine_run(m);
 	ck_assert_int_eq(sim_vmm_guest_result(m->vmm), SIM_GUEST_PASS);
-	ck_assert_uint_lt(counter(m, SIM_CTR_GUEST_INSNS), 4 * cfg.mem_size);
+	ck_assert_uint_lt(machine_counter(m, SIM_CTR_GUEST_INSNS), 4 * cfg.mem_size);
 	machine_free(m);
 }
 END_TEST

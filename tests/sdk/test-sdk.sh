@@ -11,27 +11,8 @@ set -u
 
 build=$1
 src=$2
-base=${TMPDIR:-/tmp}/kvmsim-sdk.$$
-n=0
-failed=0
-
-mkdir "$base" || exit 1
-trap 'rm -rf "$base"' EXIT INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "# $line"
-	done
-}
+. "$(dirname "$0")/../tap.sh"
+tap_init sdk
 
 check() { # check DESCRIPTION COMMAND...: ok if the command succeeds
 	what=$1
