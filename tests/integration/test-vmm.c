@@ -221,6 +221,119 @@ START_TEST(zapped_spte_is_used_until_the_tlb_flush_and_never_after)
 }
 END_TEST
 
+/*
+ * A guest that reads page A (the data region's first page) and page C (its third), then page B
+ * (its second) four times and A once more, reporting each of the last five reads on port 0x80
+ * (quantum of 4 instructions):
+ *	mov rax, [A]; mov rax, [C]; mov ecx, 4; 1: mov rax, [B]; out 0x80, eax; dec ecx; jnz 1b;
+ *	mov rax, [A]; out 0x80, eax; xor eax, eax; out 0xf4, eax; hlt
+ */
+static const guint8 flush_then_window_guest[] = {
+	0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x20, 0x40,
+	0x00, 0xb9, 0x04, 0x00, 0x00, 0x00, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x40, 0x00, 0xe7,
+	0x80, 0xff, 0xc9, 0x75, 0xf2, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00, 0xe7, 0x80,
+	0x31, 0xc0, 0xe7, 0xf4, 0xf4,
+};
+
+typedef struct {
+	SimVmm *vmm;
+	guint64 offset;
+} DropPageData;
+
+/* Drops one page of the data region (MADV_DONTNEED). */
+static void
+drop_page_actor(SimActor *actor, gpointer data)
+{
+	DropPageData *d = data;
+
+	sim_mm_dontneed(sim_vmm_mm(d->vmm), sim_vmm_ram_hva(d->vmm) + d->offset, SIM_PAGE_SIZE);
+}
+
+/* One vCPU running flush_then_window_guest over A, B and C holding distinct values, log captured. */
+static Machine *
+flush_window_machine(void)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+	guint64 a = 0xaaaaaaaa11111111ull, b = 0xbbbbbbbb22222222ull, c = 0xcccccccc33333333ull;
+
+	cfg.workload = "flush-window";
+	cfg.image = flush_then_window_guest;
+	cfg.image_size = sizeof(flush_then_window_guest);
+	cfg.nr_vcpus = 1;
+	cfg.mem_size = 1u << 20;
+	cfg.quantum = 4;
+	Machine *m = machine_new(&cfg);
+
+	sim_log_capture(m->log);
+	ck_assert(sim_vmm_write_ram(m->vmm, 0, &a, sizeof(a), NULL));
+	ck_assert(sim_vmm_write_ram(m->vmm, SIM_PAGE_SIZE, &b, sizeof(b), NULL));
+	ck_assert(sim_vmm_write_ram(m->vmm, 2 * SIM_PAGE_SIZE, &c, sizeof(c), NULL));
+	return m;
+}
+
+/*
+ * A TLB flush drops every translation, not only those of the zaps that asked for it: after a
+ * flush asked for by C's drop, the vCPU does not touch A, so when A is zapped and the vCPU runs
+ * before A's own flush, its read of A misses the TLB and faults. A flush that kept A's
+ * translation (it was still allowed then) would let that read see A's old value with no exit.
+ */
+START_TEST(a_flush_drops_translations_its_request_did_not_name)
+{
+	Machine *m = flush_window_machine();
+	DropPageData drop_c = { m->vmm, 2 * SIM_PAGE_SIZE }, drop_a = { m->vmm, 0 };
+
+	sim_actor_new(m->sched, "hostc", drop_page_actor, &drop_c);
+	sim_actor_new(m->sched, "hosta", drop_page_actor, &drop_a);
+	/* the vCPU maps A, C and B and reads B once; C is dropped (zap, flush request); the vCPU
+	 * flushes and reads B twice more; A is zapped, its flush not yet asked for; the vCPU reads
+	 * B a last time and then A, which faults; A's drop finishes, then the guest */
+	machine_run_steps(m, "vcpu0:vcpu.enter:2,hostc:exit,vcpu0:vcpu.enter:2,"
+			     "hosta:zap.spte_cleared,vcpu0:fault.seq_snapshot,hosta:exit,vcpu0:exit");
+	if (g_getenv("KVMSIM_TEST_DUMP"))
+		g_printerr("%s", sim_log_text(m->log));
+	ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS, "%s", sim_vmm_error(m->vmm));
+	g_autofree gchar *story = story_of(sim_log_text(m->log));
+
+	ck_assert_str_eq(story, "fault;read 0x22222222;flush;read 0x22222222;read 0x22222222;zap;"
+				"read 0x22222222;fault;flush;read 0x0;");
+	machine_free(m);
+}
+END_TEST
+
+/* Ages the data region's first page (clear young; no TLB flush on x86). */
+static void
+age_first_page_actor(SimActor *actor, gpointer data)
+{
+	SimVmm *vmm = data;
+
+	sim_mm_age(sim_vmm_mm(vmm), sim_vmm_ram_hva(vmm), SIM_PAGE_SIZE, NULL);
+}
+
+/*
+ * The same for aging, which access-tracks an SPTE and flushes nothing: after the flush C's drop
+ * asked for, A's aged SPTE is walked afresh, so the read of A faults and the fast path restores it.
+ */
+START_TEST(a_flush_drops_what_a_later_unflushed_age_would_leave_usable)
+{
+	Machine *m = flush_window_machine();
+	DropPageData drop_c = { m->vmm, 2 * SIM_PAGE_SIZE };
+
+	sim_actor_new(m->sched, "hostc", drop_page_actor, &drop_c);
+	sim_actor_new(m->sched, "ager", age_first_page_actor, m->vmm);
+	/* as above, but A is aged where it was zapped */
+	machine_run_steps(m, "vcpu0:vcpu.enter:2,hostc:exit,vcpu0:vcpu.enter:2,ager:exit,"
+			     "vcpu0:exit");
+	if (g_getenv("KVMSIM_TEST_DUMP"))
+		g_printerr("%s", sim_log_text(m->log));
+	ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS, "%s", sim_vmm_error(m->vmm));
+	g_autofree gchar *story = story_of(sim_log_text(m->log));
+
+	ck_assert_str_eq(story, "fault;read 0x22222222;flush;read 0x22222222;read 0x22222222;"
+				"read 0x22222222;fault;read 0x11111111;");
+	machine_free(m);
+}
+END_TEST
+
 START_TEST(a_yield_inside_the_fault_hook_lets_other_engines_run_meanwhile)
 {
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
@@ -328,6 +441,8 @@ vmm_suite(void)
 	tcase_add_test(tc, dropped_pages_read_back_as_their_last_value_or_zeros);
 	tcase_add_test(tc, same_seed_gives_a_byte_identical_log_and_another_seed_does_not);
 	tcase_add_test(tc, default_budget_scales_with_the_data_region);
+	tcase_add_test(tc, a_flush_drops_translations_its_request_did_not_name);
+	tcase_add_test(tc, a_flush_drops_what_a_later_unflushed_age_would_leave_usable);
 	tcase_add_test(tc, host_events_land_on_all_guest_memory_uniformly_and_stop_with_the_guest);
 	suite_add_tcase(s, tc);
 
