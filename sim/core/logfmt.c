@@ -49,15 +49,24 @@ put_field(Out *o, const char *prefix, gsize prefix_len, const char *body, gsize 
 	return !left || pad(o, ' ', fill);
 }
 
-/* Digits of v in base 10 or 16, written backwards ending at end; returns where they start. */
+/* Digits of v in base 10 or 16, written backwards ending at end; returns where they start. Each
+ * base has its own loop so that the compiler divides by a constant (a multiply, or a shift) rather
+ * than with a division instruction per digit. */
 static char *
 digits(char *end, guint64 v, guint base, gboolean upper)
 {
 	const char *set = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 
+	if (base == 16) {
+		do {
+			*--end = set[v & 15];
+			v >>= 4;
+		} while (v);
+		return end;
+	}
 	do {
-		*--end = set[v % base];
-		v /= base;
+		*--end = (char)('0' + v % 10);
+		v /= 10;
 	} while (v);
 	return end;
 }
