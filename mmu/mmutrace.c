@@ -17,6 +17,8 @@
  */
 #include "mmu/mmu-internal.h"
 
+#include <string.h>
+
 /* The page-role bits kvmsim's TDP pages share (kvm_calc_tdp_mmu_root_page_role(), mmu.c; no
  * tree read): direct, 8-byte gptes, quadrant 0, access ACC_ALL, efer_nx set, A/D disabled. */
 static const char *const access_str[] = { "---", "--x", "w--", "w-x", "-u-", "-ux", "wu-", "wux" };
@@ -137,21 +139,35 @@ static const struct {
 };
 
 /* __print_flags() as trace_print_flags_seq() does it: known names joined by "|", then whatever
- * bits are left as one hex number. */
-static void
-print_pferr_flags(GString *s, u64 flags)
+ * bits are left as one hex number. Written into buf (PFERR_FLAGS_LEN bytes) without a GString:
+ * every fast_page_fault line prints it. */
+#define PFERR_FLAGS_LEN 64
+static const char *
+print_pferr_flags(char *buf, u64 flags)
 {
-	gboolean first = TRUE;
+	char *p = buf;
 
 	for (guint i = 0; i < G_N_ELEMENTS(pferr_flags) && flags; i++) {
 		if ((flags & pferr_flags[i].mask) != pferr_flags[i].mask)
 			continue;
 		flags &= ~pferr_flags[i].mask;
-		g_string_append_printf(s, "%s%s", first ? "" : "|", pferr_flags[i].name);
-		first = FALSE;
+		if (p != buf)
+			*p++ = '|';
+		p = stpcpy(p, pferr_flags[i].name);
 	}
-	if (flags)
-		g_string_append_printf(s, "%s0x%" G_GINT64_MODIFIER "x", first ? "" : "|", flags);
+	if (flags) {
+		int shift = 60;
+
+		if (p != buf)
+			*p++ = '|';
+		p = stpcpy(p, "0x");
+		while (!(flags >> shift))
+			shift -= 4;
+		for (; shift >= 0; shift -= 4)
+			*p++ = "0123456789abcdef"[(flags >> shift) & 15];
+	}
+	*p = '\0';
+	return buf;
 }
 
 /* Models trace_fast_page_fault(): new_spte is read from the SPTE at trace time. */
@@ -163,12 +179,12 @@ trace_fast_page_fault(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault,
 
 	if (!sim_log_on(kvm->log))
 		return;
-	g_autoptr(GString) err = g_string_new(NULL);
+	char err[PFERR_FLAGS_LEN];
 
-	print_pferr_flags(err, fault->error_code);
 	sim_log_emitf(kvm->log, "fast_page_fault",
 		      "vcpu %d gva %" G_GINT64_MODIFIER "x error_code %s sptep %016" G_GINT64_MODIFIER
 		      "x old 0x%" G_GINT64_MODIFIER "x new %" G_GINT64_MODIFIER "x spurious %d fixed %d",
-		      vcpu->vcpu_id, fault->addr, err->str, sptep_pa, old_spte, new_spte,
+		      vcpu->vcpu_id, fault->addr, print_pferr_flags(err, fault->error_code),
+		      sptep_pa, old_spte, new_spte,
 		      ret == RET_PF_SPURIOUS, ret == RET_PF_FIXED);
 }

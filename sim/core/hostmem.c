@@ -137,8 +137,7 @@ storage_of(const SimHostMem *hm, SimPfn pfn)
 	return hm->arena + (pfn - SIM_PFN_BASE) * SIM_PAGE_SIZE;
 }
 
-/* The RAM window that holds gpa, or NULL: a binary search (windows are sorted and disjoint; a
- * machine has one per vCPU stack). */
+/* The RAM window that holds gpa, or NULL: a binary search (windows are sorted and disjoint). */
 static RamWindow *
 window_of(const SimHostMem *hm, guint64 gpa)
 {

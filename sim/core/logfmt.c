@@ -10,28 +10,36 @@ typedef struct {
 	char *end;
 } Out;
 
-static inline gboolean
+/* Pieces of a log line are a few bytes long: a loop costs less than a call to memcpy(). */
+static inline __attribute__((always_inline)) gboolean
 put(Out *o, const char *s, gsize n)
 {
 	if ((gsize)(o->end - o->p) < n)
 		return FALSE;
-	memcpy(o->p, s, n);
+	if (n > 32) {
+		memcpy(o->p, s, n);
+		o->p += n;
+		return TRUE;
+	}
+	for (gsize i = 0; i < n; i++)
+		o->p[i] = s[i];
 	o->p += n;
 	return TRUE;
 }
 
-static inline gboolean
+static inline __attribute__((always_inline)) gboolean
 pad(Out *o, char c, gsize n)
 {
 	if ((gsize)(o->end - o->p) < n)
 		return FALSE;
-	memset(o->p, c, n);
+	for (gsize i = 0; i < n; i++)
+		o->p[i] = c;
 	o->p += n;
 	return TRUE;
 }
 
 /* One field: prefix (sign or 0x), zero padding, digits or text, space padding, per printf. */
-static gboolean
+static inline __attribute__((always_inline)) gboolean
 put_field(Out *o, const char *prefix, gsize prefix_len, const char *body, gsize len, gsize width,
 	  gboolean left, gboolean zero)
 {
@@ -49,15 +57,24 @@ put_field(Out *o, const char *prefix, gsize prefix_len, const char *body, gsize 
 	return !left || pad(o, ' ', fill);
 }
 
-/* Digits of v in base 10 or 16, written backwards ending at end; returns where they start. */
+/* Digits of v in base 10 or 16, written backwards ending at end; returns where they start. Each
+ * base has its own loop so that the compiler divides by a constant (a multiply, or a shift) rather
+ * than with a division instruction per digit. */
 static char *
 digits(char *end, guint64 v, guint base, gboolean upper)
 {
 	const char *set = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 
+	if (base == 16) {
+		do {
+			*--end = set[v & 15];
+			v >>= 4;
+		} while (v);
+		return end;
+	}
 	do {
-		*--end = set[v % base];
-		v /= base;
+		*--end = (char)('0' + v % 10);
+		v /= 10;
 	} while (v);
 	return end;
 }
@@ -68,13 +85,15 @@ sim_logfmt(char *buf, gsize cap, const char *fmt, va_list ap)
 	Out o = { buf, buf + cap };
 
 	for (const char *f = fmt; *f;) {
-		const char *pct = strchr(f, '%');
-
-		if (!pct)
-			return put(&o, f, strlen(f)) ? o.p - buf : -1;
-		if (!put(&o, f, (gsize)(pct - f)))
-			return -1;
-		f = pct + 1;
+		/* the text up to the next conversion, copied as it is scanned */
+		while (*f != '%') {
+			if (!*f)
+				return o.p - buf;
+			if (o.p == o.end)
+				return -1;
+			*o.p++ = *f++;
+		}
+		f++;
 
 		gboolean left = FALSE, zero = FALSE, alt = FALSE;
 		gsize width = 0;

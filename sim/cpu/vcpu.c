@@ -31,6 +31,10 @@ struct SimVcpu {
 	gpointer ops_data;
 	SimSched *sched;
 	guint8 *mmio_buf;            /* backs the MMIO windows for the engine; never used as RAM */
+	guint64 guard_gpa;           /* guard gaps in a mapped window: guard_count of guard_size */
+	guint64 guard_stride;        /* bytes, one every guard_stride from guard_gpa */
+	guint64 guard_size;
+	guint64 guard_count;
 	guint64 rip;
 	guint64 quantum;
 	guint64 budget;
@@ -113,6 +117,24 @@ trace_exit(SimVcpu *v, u32 reason, guint64 rip, guint64 qual, guint32 intr_info,
 	trace_kvm_exit(v->kvcpu, &x);
 }
 
+/* Whether gpa is in one of the guard gaps sim_vcpu_set_guards() gave. */
+static inline gboolean
+in_guard(const SimVcpu *v, guint64 gpa)
+{
+	guint64 off = gpa - v->guard_gpa;
+
+	return off / v->guard_stride < v->guard_count && off % v->guard_stride < v->guard_size;
+}
+
+/* An access outside guest memory, as hook_unmapped() reports it (the running block is charged
+ * whole, as it is when Unicorn raises UC_HOOK_MEM_*_UNMAPPED). */
+static void
+outside_memory(SimVcpu *v, guint64 gpa, guint64 rip)
+{
+	fail(v, "guest accessed gpa 0x%" G_GINT64_MODIFIER "x, outside guest memory and every "
+		"MMIO window (near rip 0x%" G_GINT64_MODIFIER "x)", gpa, rip);
+}
+
 /* An EPT violation or misconfig, handled as KVM does, on this vCPU's coroutine. */
 static void
 handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
@@ -121,6 +143,10 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 	guint32 error_code = sim_hw_pf_ack(v->hw);
 	int r;
 
+	if (G_UNLIKELY(v->guard_count && in_guard(v, gpa))) {
+		outside_memory(v, gpa, rip);
+		return;
+	}
 	if (error_code & PFERR_RSVD_MASK) {
 		fail(v, "reserved bit in the SPTE walk for gpa 0x%" G_GINT64_MODIFIER "x at rip 0x%"
 			G_GINT64_MODIFIER "x", gpa, rip);
@@ -440,8 +466,7 @@ hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64
 	guint64 rip;
 
 	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-	fail(v, "guest accessed gpa 0x%" G_GINT64_MODIFIER "x, outside guest memory and every "
-		"MMIO window (near rip 0x%" G_GINT64_MODIFIER "x)", address, rip);
+	outside_memory(v, address, rip);
 	return false;
 }
 
@@ -543,6 +568,16 @@ sim_vcpu_map_mmio(SimVcpu *v, guint64 gpa, guint64 size, GError **error)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+void
+sim_vcpu_set_guards(SimVcpu *v, guint64 gpa, guint64 stride, guint64 size, guint64 count)
+{
+	g_return_if_fail(stride && size <= stride);
+	v->guard_gpa = gpa;
+	v->guard_stride = stride;
+	v->guard_size = size;
+	v->guard_count = count;
 }
 
 void

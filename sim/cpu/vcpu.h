@@ -73,6 +73,12 @@ void sim_vcpu_free(SimVcpu *vcpu);
 /* Map the guest-physical MMIO window (no memslot, never RAM; one per vCPU) so accesses trap
  * with an exact RIP. */
 gboolean sim_vcpu_map_mmio(SimVcpu *vcpu, guint64 gpa, guint64 size, GError **error);
+/* Guard gaps inside a RAM window the engine maps but no memslot covers: count gaps of size bytes,
+ * one every stride bytes from gpa. The window is one Unicorn region (one per gap and piece
+ * between made setting up 64 vCPUs cost 10x); an access to a gap is still reported as one
+ * outside guest memory, without an exit, as if no region covered it. */
+void sim_vcpu_set_guards(SimVcpu *vcpu, guint64 gpa, guint64 stride, guint64 size,
+			 guint64 count);
 /* Initial registers. */
 void sim_vcpu_set_entry(SimVcpu *vcpu, guint64 rip, guint64 rsp, guint64 rdi, guint64 rsi);
 void sim_vcpu_set_limits(SimVcpu *vcpu, guint64 quantum, guint64 budget);

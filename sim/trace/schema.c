@@ -337,10 +337,13 @@ reword(const FirstError *first)
 	}
 }
 
-/* Validate doc; on failure, explain the first error libxml2 reports. */
+/* Validate doc (the fast path first); on failure, explain the first error libxml2 reports. */
 gboolean
 trace_schema_validate(xmlDoc *doc, const char *path, GError **error)
 {
+	if (trace_schema_fast_validate(doc))
+		return TRUE;
+
 	xmlRelaxNGParserCtxt *parser = xmlRelaxNGNewMemParserCtxt(trace_schema_rng,
 								   (int)trace_schema_rng_len);
 	FirstError first = { 0 };

@@ -74,6 +74,9 @@ void trace_nearest_add(TraceNearest *near, const char *candidate);
 
 /* schema.c: validate doc against the embedded schema; the first problem as "PATH:LINE: what". */
 gboolean trace_schema_validate(xmlDoc *doc, const char *path, GError **error);
+/* schema-fast.c: whether doc is certainly valid, checked without libxml2 compiling a pattern per
+ * value; FALSE leaves it to trace_schema_validate()'s full validation. */
+gboolean trace_schema_fast_validate(xmlDoc *doc);
 
 /* marks.c: the marks a recording gives its trace; where a replay's log parts from the recorded
  * one. */

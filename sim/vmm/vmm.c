@@ -115,12 +115,11 @@ static const SimVcpuExitOps vmm_exit_ops = {
 	.hypercall = vmm_hypercall,
 };
 
-/* KVM_SET_USER_MEMORY_REGION2 of [gpa, gpa + size) onto the VMM's memory at hva. */
+/* KVM_SET_USER_MEMORY_REGION2 of [gpa, gpa + size), inside a RAM window, onto the VMM's memory
+ * at hva. */
 static gboolean
-set_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 hva, GError **error)
+set_region(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 hva, GError **error)
 {
-	if (!sim_hostmem_add_window(vmm->hm, gpa, size, error))
-		return FALSE;
 	struct kvm_userspace_memory_region2 region = {
 		.slot = slot,
 		.guest_phys_addr = gpa,
@@ -143,21 +142,25 @@ add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_h
 	    GError **error)
 {
 	return sim_mm_mmap_anon(vmm->mm, size, out_hva, error) &&
-	       set_memslot(vmm, slot, gpa, size, *out_hva, error);
+	       sim_hostmem_add_window(vmm->hm, gpa, size, error) &&
+	       set_region(vmm, slot, gpa, size, *out_hva, error);
 }
 
-/* The vCPUs' stacks: one mapping, and a memslot per stack that leaves out the guard below it,
- * so a stack overflow reaches no memory and is reported instead of corrupting a neighbour. */
+/* The vCPUs' stacks: one mapping, one RAM window (so one Unicorn region per engine), and a
+ * memslot per stack that leaves out the guard below it, so a stack overflow reaches no memory and
+ * is reported instead of corrupting a neighbour (each vCPU is told where the guards are). */
 static gboolean
 add_stacks(SimVmm *vmm, GError **error)
 {
 	const guint64 stride = KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE;
 
-	if (!sim_mm_mmap_anon(vmm->mm, vmm->config.nr_vcpus * stride, &vmm->stacks_hva, error))
+	if (!sim_mm_mmap_anon(vmm->mm, vmm->config.nr_vcpus * stride, &vmm->stacks_hva, error) ||
+	    !sim_hostmem_add_window(vmm->hm, KVMSIM_STACKS_GPA, vmm->config.nr_vcpus * stride,
+				    error))
 		return FALSE;
 	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
-		if (!set_memslot(vmm, 2 + i, KVMSIM_STACK_GPA(i), KVMSIM_STACK_SIZE,
-				 vmm->stacks_hva + i * stride + KVMSIM_STACK_GUARD, error))
+		if (!set_region(vmm, 2 + i, KVMSIM_STACK_GPA(i), KVMSIM_STACK_SIZE,
+				vmm->stacks_hva + i * stride + KVMSIM_STACK_GUARD, error))
 			return FALSE;
 	return TRUE;
 }
@@ -326,6 +329,8 @@ build_full_system(SimVmm *vmm, GError **error)
 		vmm->vcpus[i] = vcpu;
 		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
 			return FALSE;
+		sim_vcpu_set_guards(vcpu, KVMSIM_STACKS_GPA, KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE,
+				    KVMSIM_STACK_GUARD, config->nr_vcpus);
 		sim_vcpu_set_entry(vcpu, vmm->layout.entry, KVMSIM_STACK_GPA(i) + KVMSIM_STACK_SIZE,
 				   i, KVMSIM_BOOT_PARAMS_GPA);
 		sim_vcpu_set_limits(vcpu, config->quantum, config->max_insns);

@@ -153,6 +153,23 @@ else
 	not_ok "a stack overflow faults in the guard below the stack" "exit $status" "$(cat err)"
 fi
 
+# With 4 vCPUs all overflowing, each faults in its own guard (vCPU i's at 4 GiB + i * 128 KiB),
+# though the stacks and guards are one region of the CPU emulator, and no stack is written
+# through by its neighbour.
+"$kvmsim" run --vcpus 4 --guest sumcheck.elf --mem 1M --arg overflow --log log4 >out 2>err
+status=$?
+guards=$(sed -n 's/.*sim_vcpu_error: vcpu \([0-9]*\): guest accessed gpa \(0x[0-9a-f]*\), outside guest memory.*/\1 \2/p' log4 |
+	while read -r id gpa; do
+		lo=$((0x100000000 + id * 0x20000))
+		[ $((gpa)) -ge $lo ] && [ $((gpa)) -lt $((lo + 0x10000)) ] && echo "$id"
+	done | sort -u | tr '\n' ' ')
+if [ $status -eq 1 ] && [ "$guards" = "0 1 2 3 " ]; then
+	ok "each vCPU's stack overflow faults in its own guard"
+else
+	not_ok "each vCPU's stack overflow faults in its own guard" "exit $status, guards hit: $guards" \
+		"$(grep sim_vcpu_error log4)"
+fi
+
 # The same program as a flat binary: entered at its first byte.
 objcopy -O binary sumcheck.elf sumcheck.bin
 check "the guest also runs as a flat binary" "$kvmsim" run --guest sumcheck.bin --mem 1M

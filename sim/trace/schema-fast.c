@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Validation's fast path: most of a large trace is attributes of the schema's `number` and `name`
+ * types, and libxml2 (2.9.14, relaxng.c: xmlRelaxNGSchemaFacetCheck()) compiles a type's pattern
+ * afresh for every value it checks, which cost more than the rest of loading a trace. Here the
+ * schema is validated with those two patterns left out, and kvmsim matches every value of those
+ * types against the patterns compiled once. A trace this accepts is one the whole schema accepts;
+ * anything else goes to schema.c's full validation, which finds and explains the first error as
+ * before.
+ */
+#include "sim/trace/trace-internal.h"
+
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+#include <libxml/xmlregexp.h>
+#include <string.h>
+
+#define NAME(node) ((const char *)(node)->name)
+
+/* The value types whose patterns are matched here rather than by libxml2. */
+static const char *const fast_types[] = { "number", "name" };
+
+typedef struct {
+	xmlRegexp *patterns[G_N_ELEMENTS(fast_types)];
+	GHashTable *checks; /* attribute name -> GPtrArray of the xmlRegexp its values must match */
+	gboolean sound;     /* every value of a fast type is an attribute's whole value */
+} FastChecks;
+
+/* An attribute of a schema element (name="..."), or NULL. */
+static const char *
+schema_attr(const xmlNode *p, const char *name)
+{
+	for (const xmlAttr *a = p->properties; a; a = a->next)
+		if (strcmp(NAME(a), name) == 0 && a->children)
+			return (const char *)a->children->content;
+	return NULL;
+}
+
+/* Which fast type a schema element is a <ref> to, or -1. */
+static int
+fast_ref(const xmlNode *p)
+{
+	const char *name = strcmp(NAME(p), "ref") == 0 ? schema_attr(p, "name") : NULL;
+
+	for (guint i = 0; name && i < G_N_ELEMENTS(fast_types); i++)
+		if (strcmp(name, fast_types[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Take a fast type's <define> out of libxml2's hands: compile its pattern, drop the <param>. */
+static void
+take_define(FastChecks *fc, xmlNode *define, guint type)
+{
+	xmlNode *data = trace_element_at(define->children);
+	xmlNode *param = data ? trace_element_at(data->children) : NULL;
+
+	g_assert(param && strcmp(NAME(param), "param") == 0 && !trace_element_at(param->next));
+	g_autofree xmlChar *pattern = xmlNodeGetContent(param);
+
+	fc->patterns[type] = xmlRegexpCompile(pattern);
+	g_assert(fc->patterns[type]);
+	xmlUnlinkNode(param);
+	xmlFreeNode(param);
+}
+
+/* Note, for every <attribute> of the schema under p, the patterns its values must match. */
+static void
+gather_checks(FastChecks *fc, xmlNode *p)
+{
+	trace_for_each_element(child, p) {
+		int type = fast_ref(child);
+
+		if (type >= 0) {
+			const char *attr = strcmp(NAME(p), "attribute") == 0 ? schema_attr(p, "name")
+									   : NULL;
+			GPtrArray *list;
+
+			if (!attr || trace_element_at(child->next) || trace_element_at(p->children) != child) {
+				fc->sound = FALSE; /* a value of the type that is not a whole attribute */
+				continue;
+			}
+			list = g_hash_table_lookup(fc->checks, attr);
+			if (!list) {
+				list = g_ptr_array_new();
+				g_hash_table_insert(fc->checks, (gpointer)attr, list);
+			}
+			if (!g_ptr_array_find(list, fc->patterns[type], NULL))
+				g_ptr_array_add(list, fc->patterns[type]);
+		}
+		gather_checks(fc, child);
+	}
+}
+
+/* Whether every attribute of node and its descendants matches the patterns its name has. */
+static gboolean
+values_match(const FastChecks *fc, xmlNode *node)
+{
+	for (; node; node = node->next) {
+		if (node->type != XML_ELEMENT_NODE)
+			continue;
+		for (xmlAttr *a = node->properties; a; a = a->next) {
+			GPtrArray *list = g_hash_table_lookup(fc->checks, NAME(a));
+
+			if (!list)
+				continue;
+			xmlNode *text = a->children;
+			gboolean plain = text && text->type == XML_TEXT_NODE && !text->next;
+			xmlChar *value = plain ? text->content : xmlNodeListGetString(node->doc, text, 1);
+			gboolean ok = value != NULL;
+
+			for (guint i = 0; ok && i < list->len; i++)
+				ok = xmlRegexpExec(g_ptr_array_index(list, i), value ? value : BAD_CAST "") == 1;
+			if (!plain)
+				xmlFree(value);
+			if (!ok)
+				return FALSE;
+		}
+		if (!values_match(fc, node->children))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Errors of the fast path are not reported: the full validation reports them. */
+static void
+ignore_error(void *data, TraceXmlError *err)
+{
+}
+
+/* Whether doc is certainly valid; FALSE: let the full validation decide and explain. */
+gboolean
+trace_schema_fast_validate(xmlDoc *doc)
+{
+	FastChecks fc = { .sound = TRUE };
+	xmlDoc *rng = xmlReadMemory(trace_schema_rng, (int)trace_schema_rng_len,
+				    "kvmsim-trace.rng", NULL, XML_PARSE_NONET);
+	gboolean valid = FALSE;
+
+	g_assert(rng);
+	fc.checks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					  (GDestroyNotify)g_ptr_array_unref);
+	trace_for_each_element(p, xmlDocGetRootElement(rng)) {
+		const char *name = strcmp(NAME(p), "define") == 0 ? schema_attr(p, "name") : NULL;
+
+		for (guint i = 0; name && i < G_N_ELEMENTS(fast_types); i++)
+			if (strcmp(name, fast_types[i]) == 0)
+				take_define(&fc, p, i);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(fast_types); i++)
+		g_assert(fc.patterns[i]);
+	gather_checks(&fc, xmlDocGetRootElement(rng));
+
+	if (fc.sound) {
+		xmlRelaxNGParserCtxt *parser = xmlRelaxNGNewDocParserCtxt(rng);
+		xmlRelaxNG *schema;
+		xmlRelaxNGValidCtxt *ctxt;
+
+		xmlRelaxNGSetParserStructuredErrors(parser, ignore_error, NULL);
+		schema = xmlRelaxNGParse(parser);
+		xmlRelaxNGFreeParserCtxt(parser);
+		g_assert(schema);
+		ctxt = xmlRelaxNGNewValidCtxt(schema);
+		xmlRelaxNGSetValidStructuredErrors(ctxt, ignore_error, NULL);
+		valid = xmlRelaxNGValidateDoc(ctxt, doc) == 0 && values_match(&fc, doc->children);
+		xmlRelaxNGFreeValidCtxt(ctxt);
+		xmlRelaxNGFree(schema);
+	}
+	g_hash_table_unref(fc.checks);
+	for (guint i = 0; i < G_N_ELEMENTS(fast_types); i++)
+		xmlRegFreeRegexp(fc.patterns[i]);
+	xmlFreeDoc(rng);
+	return valid;
+}
