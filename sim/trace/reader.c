@@ -94,7 +94,8 @@ parse_message(const ParseError *first)
 }
 
 /* A <!DOCTYPE>: entities declared there would put content where neither the schema nor the
- * reader sees it, so a trace has none; remember where it was. */
+ * reader sees it, so a trace has none; remember where it was. The DTD node is still made, so
+ * what libxml2 adds to it (a comment in the subset) is freed with the document. */
 static void
 on_internal_subset(void *data, const xmlChar *name, const xmlChar *external_id,
 		   const xmlChar *system_id)
@@ -103,6 +104,7 @@ on_internal_subset(void *data, const xmlChar *name, const xmlChar *external_id,
 
 	if (!first->dtd_line)
 		first->dtd_line = xmlSAX2GetLineNumber(data);
+	xmlSAX2InternalSubset(data, name, external_id, system_id);
 }
 
 /* An element: libxml2 keeps lines in an unsigned short, so past 65,534 the document's table

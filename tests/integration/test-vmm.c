@@ -262,7 +262,7 @@ flush_window_machine(void)
 	cfg.nr_vcpus = 1;
 	cfg.mem_size = 1u << 20;
 	cfg.quantum = 4;
-	Machine *m = machine_new(&cfg);
+	Machine *m = machine_new(&cfg, FALSE);
 
 	sim_log_capture(m->log);
 	ck_assert(sim_vmm_write_ram(m->vmm, 0, &a, sizeof(a), NULL));
