@@ -50,6 +50,11 @@ trace_node_line(xmlNode *node)
 	     child = trace_element_at(child->next))
 
 /* trace.c */
+/* Parse path (parse.c); NULL with one error naming the file and line if it cannot be read or is
+ * not well-formed XML without a DOCTYPE. */
+xmlDoc *trace_parse_file(const char *path, GError **error);
+/* Free a parsed document and its table of long lines. */
+void trace_free_doc(xmlDoc *doc);
 /* A semantic error at line of the trace; FALSE, for the caller to return. */
 gboolean trace_semantic_fail(const Trace *trace, guint line, GError **error, const char *format,
 			     ...) G_GNUC_PRINTF(4, 5);
