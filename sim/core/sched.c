@@ -1,92 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Actors as ucontext coroutines and the policies that pick which one runs at each yield point. */
-#include "sim/core/sched.h"
+/* Actors as ucontext coroutines, yield points, explicit steps, the watchdogs and recording. */
+#include "sim/core/sched-internal.h"
 
-#include <setjmp.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 
-#include "sim/core/fiber.h"
 #include "sim/core/log.h"
-
-#define SIM_ACTOR_STACK_SIZE (8u << 20) /* reserved, committed only as touched */
-
-typedef enum {
-	ACTOR_NEW,
-	ACTOR_STARTED,
-	ACTOR_FINISHED,
-} ActorState;
-
-/* Arrivals of the running actor at one yield point since it was switched in. */
-typedef struct {
-	const char *point;
-	guint count;
-} PointCount;
-
-struct SimActor {
-	SimSched *sched;
-	gchar *name;
-	guint index;          /* creation order */
-	SimActorFn fn;
-	gpointer data;
-	ActorState state;
-	ucontext_t ctx;       /* where it starts: entered once, with setcontext() */
-	sigjmp_buf resume;    /* where it stopped: every later switch jumps here */
-	SimFiberStack stack;
-	SimWaitFn wait_fn;    /* non-NULL while blocked */
-	gpointer wait_data;
-	const char *wait_what;
-	guint64 wake_step;    /* sleeping until the clock reaches it; 0 = not sleeping */
-	const char *last_point; /* where it last yielded (for the livelock report) */
-};
-
-struct SimSched {
-	GPtrArray *actors;       /* SimActor *, creation order */
-	guint live;              /* actors that have not returned */
-	/* The runnable set kept incrementally, one bit per actor by creation index, so that a pick
-	 * costs a few words and the waiters' conditions rather than a scan of every actor: */
-	guint64 *ready;          /* started or new, neither waiting nor sleeping: runnable */
-	guint64 *blocked;        /* waiting or sleeping: runnable only if its condition holds now */
-	guint64 *candidates;     /* scratch for pick_by_policy() */
-	guint words;             /* length of the three bitmaps */
-	guint nr_blocked;        /* bits set in blocked */
-	GArray *ready_list;      /* guint: the ready set's indices in order, while ready_stale is
-				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
-	gboolean ready_stale;
-	SimActor *current;       /* NULL in main */
-	sigjmp_buf main_resume;  /* where sim_sched_run() waits for the actors */
-	SimFiber main_fiber;
-	guint64 seed;
-	GRand *rng;
-	guint64 now;             /* logical clock: yield points passed */
-	guint64 switches;
-	guint64 examined;        /* actors looked at by pick_by_policy() */
-	SimLog *log;
-	SimPolicy policy;
-	/* explicit steps */
-	GArray *steps;           /* SimStep */
-	guint step_index;
-	guint step_arrivals;     /* arrivals of the step's actor at its until point so far */
-	SimPolicy after_steps;
-	/* recording */
-	gboolean recording;
-	GArray *recorded;        /* SimStep */
-	GArray *slice_points;    /* PointCount for the current slice */
-	const char *last_point;  /* where the running actor last yielded */
-	/* watchdog (yield points without progress) */
-	guint64 watchdog;
-	guint64 step_stall;      /* yields of the step's actor since it last reached its point */
-	guint step_suspect;      /* consecutive samples of step_stall that found others runnable */
-	guint64 last_progress;   /* clock at the last progress of any actor */
-	/* marks: every mark_every-th step, mark_fn(sched, step, mark_data) */
-	guint mark_every;
-	SimMarkFn mark_fn;
-	gpointer mark_data;
-	/* outcome */
-	GError *error;
-	gchar *failure;
-};
 
 G_DEFINE_QUARK(kvmsim-sched-error-quark, sim_sched_error)
 
@@ -237,29 +156,6 @@ sim_sched_set_marks(SimSched *sched, guint every, SimMarkFn fn, gpointer data)
 
 static void actor_trampoline(unsigned int lo, unsigned int hi);
 
-/* Put the actor's bit in ready or blocked (or neither, once it finished) after its state, wait
- * or sleep changed. */
-static void
-actor_update_sets(SimSched *sched, const SimActor *actor)
-{
-	guint w = actor->index / 64;
-	guint64 bit = 1ull << (actor->index % 64);
-	gboolean live = actor->state != ACTOR_FINISHED;
-	gboolean waits = actor->wait_fn || actor->wake_step;
-	guint64 ready = (live && !waits) ? sched->ready[w] | bit : sched->ready[w] & ~bit;
-	guint64 blocked = (live && waits) ? sched->blocked[w] | bit : sched->blocked[w] & ~bit;
-
-	sched->ready_stale |= ready != sched->ready[w];
-	if ((blocked ^ sched->blocked[w]) & bit) {
-		if (blocked & bit)
-			sched->nr_blocked++;
-		else
-			sched->nr_blocked--;
-	}
-	sched->ready[w] = ready;
-	sched->blocked[w] = blocked;
-}
-
 /* A coroutine on its own stack; it starts when first picked. */
 SimActor *
 sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
@@ -292,18 +188,8 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 		sched->candidates = g_renew(guint64, sched->candidates, sched->words);
 		sched->ready[old] = sched->blocked[old] = 0;
 	}
-	actor_update_sets(sched, actor);
+	sched_update_sets(sched, actor);
 	return actor;
-}
-
-static gboolean
-actor_runnable(const SimSched *sched, const SimActor *actor)
-{
-	if (actor->state == ACTOR_FINISHED)
-		return FALSE;
-	if (actor->wake_step > sched->now)
-		return FALSE;
-	return !actor->wait_fn || actor->wait_fn(actor->wait_data);
 }
 
 /* The actor called name, or NULL. */
@@ -337,117 +223,6 @@ set_error(SimSched *sched, SimSchedError code, const char *fmt, ...)
 	g_free(msg);
 }
 
-/* Set bits of a word (SWAR: the build targets baseline x86-64, which has no popcnt). */
-static inline guint
-popcount64(guint64 x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ull);
-	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-	return (guint)((x * 0x0101010101010101ull) >> 56);
-}
-
-/* The index of the nth set bit (from 0) of bits[0..words): whole words, then bytes, then bits. */
-static guint
-nth_set_bit(const guint64 *bits, guint words, guint nth)
-{
-	for (guint w = 0; w < words; w++) {
-		guint64 word = bits[w];
-		guint in_word = popcount64(word), shift = 0;
-
-		if (nth >= in_word) {
-			nth -= in_word;
-			continue;
-		}
-		for (guint in_byte; nth >= (in_byte = popcount64((word >> shift) & 0xff)); shift += 8)
-			nth -= in_byte;
-		word >>= shift;
-		while (nth--)
-			word &= word - 1;
-		return w * 64 + shift + (guint)__builtin_ctzll(word);
-	}
-	g_assert_not_reached();
-}
-
-/* The random policy while nobody is blocked: the runnable actors are the ready list. */
-static SimActor *
-pick_ready_at_random(SimSched *sched)
-{
-	GArray *list = sched->ready_list;
-
-	if (sched->ready_stale) {
-		g_array_set_size(list, 0);
-		for (guint w = 0; w < sched->words; w++) {
-			for (guint64 bits = sched->ready[w]; bits; bits &= bits - 1) {
-				guint i = w * 64 + (guint)__builtin_ctzll(bits);
-
-				g_array_append_val(list, i);
-			}
-		}
-		sched->examined += list->len;
-		sched->ready_stale = FALSE;
-	}
-	sched->examined++;
-	if (list->len == 0)
-		return NULL;
-	guint nth = list->len == 1 ? 0 :
-		    (guint)g_rand_int_range(sched->rng, 0, (gint32)list->len);
-
-	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
-}
-
-/*
- * Seeded or round-robin choice among runnable actors; NULL if none can run now. The runnable
- * actors, in creation order, are the ready set plus the blocked actors whose wait condition
- * holds (or whose wake-up step came): the n-th of them is the same actor a scan of every actor
- * would list n-th, so the seeded choice is unchanged.
- */
-static SimActor *
-pick_by_policy(SimSched *sched, SimPolicy policy)
-{
-	guint64 *cand = sched->candidates;
-	guint n = 0;
-
-	if (sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
-		return pick_ready_at_random(sched);
-
-	for (guint w = 0; w < sched->words; w++) {
-		guint64 blocked = sched->blocked[w];
-
-		cand[w] = sched->ready[w];
-		for (; blocked; blocked &= blocked - 1) {
-			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
-
-			if (actor_runnable(sched, g_ptr_array_index(sched->actors, i)))
-				cand[w] |= 1ull << (i % 64);
-			sched->examined++;
-		}
-		sched->examined++;
-		n += popcount64(cand[w]);
-	}
-	if (n == 0)
-		return NULL;
-	guint nth = 0;
-
-	if (n > 1 && policy == SIM_POLICY_RANDOM) {
-		nth = (guint)g_rand_int_range(sched->rng, 0, (gint32)n);
-	} else if (n > 1 && sched->current) {
-		/* round robin: the first runnable actor after the current one, else the first */
-		guint after = sched->current->index + 1;
-
-		for (guint w = after / 64; w < sched->words; w++) {
-			guint64 word = cand[w];
-
-			if (w == after / 64)
-				word &= after % 64 ? ~0ull << (after % 64) : ~0ull;
-			if (word)
-				return g_ptr_array_index(sched->actors,
-							 w * 64 + (guint)__builtin_ctzll(word));
-		}
-	}
-	return g_ptr_array_index(sched->actors, nth_set_bit(cand, sched->words, nth));
-}
-
 static gboolean wake_sleepers(SimSched *sched);
 
 /* The actor an explicit step asks for, or NULL with an error set. */
@@ -463,9 +238,9 @@ step_actor(SimSched *sched)
 		return NULL;
 	}
 	/* as under any policy, time jumps to the earliest sleeper when nobody can run */
-	if (!actor_runnable(sched, actor) && !pick_by_policy(sched, SIM_POLICY_ROUND_ROBIN))
+	if (!sched_actor_runnable(sched, actor) && !sched_pick_by_policy(sched, SIM_POLICY_ROUND_ROBIN))
 		wake_sleepers(sched);
-	if (!actor_runnable(sched, actor)) {
+	if (!sched_actor_runnable(sched, actor)) {
 		set_error(sched, SIM_SCHED_ERROR_SCHEDULE,
 			  "schedule step %u: %s cannot run (%s) and never reaches %s",
 			  sched->step_index + 1, step->actor,
@@ -482,42 +257,13 @@ steps_left(const SimSched *sched)
 	return sched->policy == SIM_POLICY_STEPS && sched->step_index < sched->steps->len;
 }
 
-/* The step at which the first sleeper that could then run wakes, and how many sleepers wake
- * then (0: nobody sleeps; a sleep may last until any step, G_MAXUINT64 included). */
-static guint64
-earliest_wake(const SimSched *sched, guint *n_waking)
-{
-	guint64 earliest = G_MAXUINT64;
-	guint n = 0;
-
-	/* only blocked actors sleep: the ready ones have wake_step 0 */
-	for (guint w = 0; w < sched->words; w++) {
-		for (guint64 bits = sched->blocked[w]; bits; bits &= bits - 1) {
-			SimActor *actor = g_ptr_array_index(sched->actors,
-							    w * 64 + (guint)__builtin_ctzll(bits));
-
-			if (actor->state == ACTOR_FINISHED || actor->wake_step <= sched->now ||
-			    (actor->wait_fn && !actor->wait_fn(actor->wait_data)))
-				continue;
-			if (n == 0 || actor->wake_step < earliest) {
-				earliest = actor->wake_step;
-				n = 0;
-			}
-			n += actor->wake_step == earliest;
-		}
-	}
-	if (n_waking)
-		*n_waking = n;
-	return earliest;
-}
-
 /* Advance the clock to the earliest sleeper when nobody can run but someone sleeps (a wake-up is
  * progress: the clock moved for it). */
 static gboolean
 wake_sleepers(SimSched *sched)
 {
 	guint n_waking;
-	guint64 earliest = earliest_wake(sched, &n_waking);
+	guint64 earliest = sched_earliest_wake(sched, &n_waking);
 
 	if (n_waking == 0)
 		return FALSE;
@@ -547,10 +293,10 @@ pick_other(SimSched *sched)
 	if (steps_left(sched))
 		return step_actor(sched);
 	SimPolicy policy = sched->policy == SIM_POLICY_STEPS ? sched->after_steps : sched->policy;
-	SimActor *next = pick_by_policy(sched, policy);
+	SimActor *next = sched_pick_by_policy(sched, policy);
 
 	if (!next && wake_sleepers(sched))
-		next = pick_by_policy(sched, policy);
+		next = sched_pick_by_policy(sched, policy);
 	if (!next) {
 		GString *who = g_string_new(NULL);
 
@@ -652,7 +398,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 	sim_fiber_finish_switch(&actor->stack.fiber);
 	actor->fn(actor, actor->data);
 	actor->state = ACTOR_FINISHED;
-	actor_update_sets(sched, actor);
+	sched_update_sets(sched, actor);
 	sched->live--;
 	sched->last_progress = sched->now;
 	if (sched->recording) {
@@ -751,7 +497,7 @@ others_runnable(const SimSched *sched)
 	for (guint i = 0; i < sched->actors->len; i++) {
 		SimActor *actor = g_ptr_array_index(sched->actors, i);
 
-		if (actor != sched->current && actor_runnable(sched, actor))
+		if (actor != sched->current && sched_actor_runnable(sched, actor))
 			g_string_append_printf(who, "%s%s", who->len ? ", " : "", actor->name);
 	}
 	return who;
@@ -843,13 +589,13 @@ sim_yield(SimSched *sched, const char *point)
 			return;
 		}
 		if (!steps_left(sched) && sched->after_steps != SIM_POLICY_STEPS)
-			next = pick_by_policy(sched, sched->after_steps);
+			next = sched_pick_by_policy(sched, sched->after_steps);
 		else
 			next = step_actor(sched);
 	} else {
 		SimPolicy policy = sched->policy == SIM_POLICY_STEPS ? sched->after_steps :
 								       sched->policy;
-		next = pick_by_policy(sched, policy);
+		next = sched_pick_by_policy(sched, policy);
 	}
 	if (!next && !sched->error)
 		next = pick_other(sched);
@@ -897,7 +643,7 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 		cur->wait_fn = cond;
 		cur->wait_data = data;
 		cur->wait_what = what;
-		actor_update_sets(sched, cur);
+		sched_update_sets(sched, cur);
 		SimActor *next = sched->error ? NULL : pick_other(sched);
 
 		switch_to(sched, next, what);
@@ -905,7 +651,7 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 	cur->wait_fn = NULL;
 	cur->wait_data = NULL;
 	cur->wait_what = NULL;
-	actor_update_sets(sched, cur);
+	sched_update_sets(sched, cur);
 }
 
 /* Sleep until a step; alone, the clock simply jumps there. */
@@ -918,20 +664,20 @@ sim_sleep_until(SimSched *sched, guint64 step)
 	if (step <= sched->now)
 		return;
 	cur->wake_step = step;
-	actor_update_sets(sched, cur);
+	sched_update_sets(sched, cur);
 	/* nobody else can run and nobody else wakes with it: the clock jumps and this actor goes
 	 * on without a switch, so the step in force (recorded or explicit) simply continues */
 	guint n_waking;
 
-	if (!pick_by_policy(sched, SIM_POLICY_ROUND_ROBIN) &&
-	    earliest_wake(sched, &n_waking) == step && n_waking == 1) {
+	if (!sched_pick_by_policy(sched, SIM_POLICY_ROUND_ROBIN) &&
+	    sched_earliest_wake(sched, &n_waking) == step && n_waking == 1) {
 		count_arrival(sched, SIM_POINT_SLEEP);
 		if (steps_left(sched))
 			step_completed(sched, SIM_POINT_SLEEP);
 		sched->now = step;
 		sched->last_progress = step;
 		cur->wake_step = 0;
-		actor_update_sets(sched, cur);
+		sched_update_sets(sched, cur);
 		return;
 	}
 	pseudo_arrival(sched, SIM_POINT_SLEEP, "sleeping");
@@ -946,7 +692,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 			switch_to(sched, next, SIM_POINT_SLEEP);
 	}
 	cur->wake_step = 0;
-	actor_update_sets(sched, cur);
+	sched_update_sets(sched, cur);
 }
 
 void

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What the scheduler's files share: the actor and scheduler structures (sched.c, sched-pick.c). */
+#ifndef KVMSIM_SIM_CORE_SCHED_INTERNAL_H
+#define KVMSIM_SIM_CORE_SCHED_INTERNAL_H
+
+#include <setjmp.h>
+#include <ucontext.h>
+
+#include "sim/core/fiber.h"
+#include "sim/core/sched.h"
+
+#define SIM_ACTOR_STACK_SIZE (8u << 20) /* reserved, committed only as touched */
+
+typedef enum {
+	ACTOR_NEW,
+	ACTOR_STARTED,
+	ACTOR_FINISHED,
+} ActorState;
+
+/* Arrivals of the running actor at one yield point since it was switched in. */
+typedef struct {
+	const char *point;
+	guint count;
+} PointCount;
+
+struct SimActor {
+	SimSched *sched;
+	gchar *name;
+	guint index;          /* creation order */
+	SimActorFn fn;
+	gpointer data;
+	ActorState state;
+	ucontext_t ctx;       /* where it starts: entered once, with setcontext() */
+	sigjmp_buf resume;    /* where it stopped: every later switch jumps here */
+	SimFiberStack stack;
+	SimWaitFn wait_fn;    /* non-NULL while blocked */
+	gpointer wait_data;
+	const char *wait_what;
+	guint64 wake_step;    /* sleeping until the clock reaches it; 0 = not sleeping */
+	const char *last_point; /* where it last yielded (for the livelock report) */
+};
+
+struct SimSched {
+	GPtrArray *actors;       /* SimActor *, creation order */
+	guint live;              /* actors that have not returned */
+	/* The runnable set kept incrementally, one bit per actor by creation index, so that a pick
+	 * costs a few words and the waiters' conditions rather than a scan of every actor: */
+	guint64 *ready;          /* started or new, neither waiting nor sleeping: runnable */
+	guint64 *blocked;        /* waiting or sleeping: runnable only if its condition holds now */
+	guint64 *candidates;     /* scratch for pick_by_policy() */
+	guint words;             /* length of the three bitmaps */
+	guint nr_blocked;        /* bits set in blocked */
+	GArray *ready_list;      /* guint: the ready set's indices in order, while ready_stale is
+				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
+	gboolean ready_stale;
+	SimActor *current;       /* NULL in main */
+	sigjmp_buf main_resume;  /* where sim_sched_run() waits for the actors */
+	SimFiber main_fiber;
+	guint64 seed;
+	GRand *rng;
+	guint64 now;             /* logical clock: yield points passed */
+	guint64 switches;
+	guint64 examined;        /* actors looked at by pick_by_policy() */
+	SimLog *log;
+	SimPolicy policy;
+	/* explicit steps */
+	GArray *steps;           /* SimStep */
+	guint step_index;
+	guint step_arrivals;     /* arrivals of the step's actor at its until point so far */
+	SimPolicy after_steps;
+	/* recording */
+	gboolean recording;
+	GArray *recorded;        /* SimStep */
+	GArray *slice_points;    /* PointCount for the current slice */
+	const char *last_point;  /* where the running actor last yielded */
+	/* watchdog (yield points without progress) */
+	guint64 watchdog;
+	guint64 step_stall;      /* yields of the step's actor since it last reached its point */
+	guint step_suspect;      /* consecutive samples of step_stall that found others runnable */
+	guint64 last_progress;   /* clock at the last progress of any actor */
+	/* marks: every mark_every-th step, mark_fn(sched, step, mark_data) */
+	guint mark_every;
+	SimMarkFn mark_fn;
+	gpointer mark_data;
+	/* outcome */
+	GError *error;
+	gchar *failure;
+};
+
+/* Put the actor in the ready or blocked set (or neither) after its state, wait or sleep changed. */
+void sched_update_sets(SimSched *sched, const SimActor *actor);
+gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
+/* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
+SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
+/* The step the first sleeper that could then run wakes at, and how many wake then. */
+guint64 sched_earliest_wake(const SimSched *sched, guint *n_waking);
+
+#endif

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The runnable set, kept incrementally as bitmaps, and the policies' pick among it. */
+#include "sim/core/sched-internal.h"
+
+/* Put the actor's bit in ready or blocked (or neither, once it finished) after its state, wait
+ * or sleep changed. */
+void
+sched_update_sets(SimSched *sched, const SimActor *actor)
+{
+	guint w = actor->index / 64;
+	guint64 bit = 1ull << (actor->index % 64);
+	gboolean live = actor->state != ACTOR_FINISHED;
+	gboolean waits = actor->wait_fn || actor->wake_step;
+	guint64 ready = (live && !waits) ? sched->ready[w] | bit : sched->ready[w] & ~bit;
+	guint64 blocked = (live && waits) ? sched->blocked[w] | bit : sched->blocked[w] & ~bit;
+
+	sched->ready_stale |= ready != sched->ready[w];
+	if ((blocked ^ sched->blocked[w]) & bit) {
+		if (blocked & bit)
+			sched->nr_blocked++;
+		else
+			sched->nr_blocked--;
+	}
+	sched->ready[w] = ready;
+	sched->blocked[w] = blocked;
+}
+
+/* Can the actor run now: live, not sleeping past the clock, its wait condition true? */
+gboolean
+sched_actor_runnable(const SimSched *sched, const SimActor *actor)
+{
+	if (actor->state == ACTOR_FINISHED)
+		return FALSE;
+	if (actor->wake_step > sched->now)
+		return FALSE;
+	return !actor->wait_fn || actor->wait_fn(actor->wait_data);
+}
+
+/* Set bits of a word (SWAR: the build targets baseline x86-64, which has no popcnt). */
+static inline guint
+popcount64(guint64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (guint)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* The index of the nth set bit (from 0) of bits[0..words): whole words, then bytes, then bits. */
+static guint
+nth_set_bit(const guint64 *bits, guint words, guint nth)
+{
+	for (guint w = 0; w < words; w++) {
+		guint64 word = bits[w];
+		guint in_word = popcount64(word), shift = 0;
+
+		if (nth >= in_word) {
+			nth -= in_word;
+			continue;
+		}
+		for (guint in_byte; nth >= (in_byte = popcount64((word >> shift) & 0xff)); shift += 8)
+			nth -= in_byte;
+		word >>= shift;
+		while (nth--)
+			word &= word - 1;
+		return w * 64 + shift + (guint)__builtin_ctzll(word);
+	}
+	g_assert_not_reached();
+}
+
+/* The random policy while nobody is blocked: the runnable actors are the ready list. */
+static SimActor *
+pick_ready_at_random(SimSched *sched)
+{
+	GArray *list = sched->ready_list;
+
+	if (sched->ready_stale) {
+		g_array_set_size(list, 0);
+		for (guint w = 0; w < sched->words; w++) {
+			for (guint64 bits = sched->ready[w]; bits; bits &= bits - 1) {
+				guint i = w * 64 + (guint)__builtin_ctzll(bits);
+
+				g_array_append_val(list, i);
+			}
+		}
+		sched->examined += list->len;
+		sched->ready_stale = FALSE;
+	}
+	sched->examined++;
+	if (list->len == 0)
+		return NULL;
+	guint nth = list->len == 1 ? 0 :
+		    (guint)g_rand_int_range(sched->rng, 0, (gint32)list->len);
+
+	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
+}
+
+/*
+ * Seeded or round-robin choice among runnable actors; NULL if none can run now. The runnable
+ * actors, in creation order, are the ready set plus the blocked actors whose wait condition
+ * holds (or whose wake-up step came): the n-th of them is the same actor a scan of every actor
+ * would list n-th, so the seeded choice is unchanged.
+ */
+SimActor *
+sched_pick_by_policy(SimSched *sched, SimPolicy policy)
+{
+	guint64 *cand = sched->candidates;
+	guint n = 0;
+
+	if (sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
+		return pick_ready_at_random(sched);
+
+	for (guint w = 0; w < sched->words; w++) {
+		guint64 blocked = sched->blocked[w];
+
+		cand[w] = sched->ready[w];
+		for (; blocked; blocked &= blocked - 1) {
+			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
+
+			if (sched_actor_runnable(sched, g_ptr_array_index(sched->actors, i)))
+				cand[w] |= 1ull << (i % 64);
+			sched->examined++;
+		}
+		sched->examined++;
+		n += popcount64(cand[w]);
+	}
+	if (n == 0)
+		return NULL;
+	guint nth = 0;
+
+	if (n > 1 && policy == SIM_POLICY_RANDOM) {
+		nth = (guint)g_rand_int_range(sched->rng, 0, (gint32)n);
+	} else if (n > 1 && sched->current) {
+		/* round robin: the first runnable actor after the current one, else the first */
+		guint after = sched->current->index + 1;
+
+		for (guint w = after / 64; w < sched->words; w++) {
+			guint64 word = cand[w];
+
+			if (w == after / 64)
+				word &= after % 64 ? ~0ull << (after % 64) : ~0ull;
+			if (word)
+				return g_ptr_array_index(sched->actors,
+							 w * 64 + (guint)__builtin_ctzll(word));
+		}
+	}
+	return g_ptr_array_index(sched->actors, nth_set_bit(cand, sched->words, nth));
+}
+
+/* The step at which the first sleeper that could then run wakes, and how many sleepers wake
+ * then (0: nobody sleeps; a sleep may last until any step, G_MAXUINT64 included). */
+guint64
+sched_earliest_wake(const SimSched *sched, guint *n_waking)
+{
+	guint64 earliest = G_MAXUINT64;
+	guint n = 0;
+
+	/* only blocked actors sleep: the ready ones have wake_step 0 */
+	for (guint w = 0; w < sched->words; w++) {
+		for (guint64 bits = sched->blocked[w]; bits; bits &= bits - 1) {
+			SimActor *actor = g_ptr_array_index(sched->actors,
+							    w * 64 + (guint)__builtin_ctzll(bits));
+
+			if (actor->state == ACTOR_FINISHED || actor->wake_step <= sched->now ||
+			    (actor->wait_fn && !actor->wait_fn(actor->wait_data)))
+				continue;
+			if (n == 0 || actor->wake_step < earliest) {
+				earliest = actor->wake_step;
+				n = 0;
+			}
+			n += actor->wake_step == earliest;
+		}
+	}
+	if (n_waking)
+		*n_waking = n;
+	return earliest;
+}
