@@ -473,6 +473,39 @@ sim_hw_io_form(SimHw *hw, guint64 rip, guint *out_len)
 	return form;
 }
 
+/* Is the decoded instruction a port-I/O one (in, out, ins, outs)? */
+static gboolean
+hw_insn_is_io(const cs_insn *insn)
+{
+	switch (insn->id) {
+	case X86_INS_IN:
+	case X86_INS_OUT:
+	case X86_INS_INSB:
+	case X86_INS_INSW:
+	case X86_INS_INSD:
+	case X86_INS_OUTSB:
+	case X86_INS_OUTSW:
+	case X86_INS_OUTSD:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+/* Walks the block's instructions to its nth port-I/O one: the I/O hooks of Unicorn 2.0.1 see
+ * the RIP of the block's start (the last sync), not the in/out's own. */
+guint64
+sim_hw_nth_io_insn(SimHw *hw, guint64 addr, guint32 size, guint nth)
+{
+	for (guint64 pc = addr; pc < addr + size; pc += hw->insn->size) {
+		if (hw_decode_at(hw, pc) != HW_DECODED)
+			break;
+		if (hw_insn_is_io(hw->insn) && nth-- == 0)
+			return pc;
+	}
+	return G_MAXUINT64;
+}
+
 /* vmcall raises #UD in Unicorn; this tells it from other invalid opcodes. */
 gboolean
 sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip)

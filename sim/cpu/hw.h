@@ -157,6 +157,9 @@ typedef enum {
 /* The form of the in/out/ins/outs at rip and its length in *out_len (0 and 0 if it cannot be
  * decoded). */
 SimHwIoForm sim_hw_io_form(SimHw *hw, guint64 rip, guint *out_len);
+/* The address of the nth (from 0) port-I/O instruction of the block [addr, addr + size), or
+ * G_MAXUINT64 if it has fewer. */
+guint64 sim_hw_nth_io_insn(SimHw *hw, guint64 addr, guint32 size, guint nth);
 
 /* Whether the instruction at rip is vmcall (0f 01 c1). */
 gboolean sim_hw_insn_is_vmcall(SimHw *hw, guint64 rip);

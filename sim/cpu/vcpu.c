@@ -44,6 +44,7 @@ struct SimVcpu {
 	SimHwBlock block_whole;      /* the running block as decoded */
 	SimHwBlock prev_block;       /* the one before it in this run, as decoded */
 	guint64 block_limit;         /* below it, charging block preempts nothing and fails nothing */
+	guint block_io;              /* port-I/O instructions the running block has reached */
 	guint64 random_state;        /* rdrand/rdseed stream (splitmix64) */
 	ExitReason exit;
 	guint64 exit_gpa;            /* MMIO exit */
@@ -296,15 +297,16 @@ sim_io_exit_qualification(gboolean in, guint16 port, guint size, SimHwIoForm for
 
 /* A port-IO exit, handed to the VMM; it may end the run (the exit port). Unicorn carries on
  * after the hook: the re-entry past the instruction. RIP in this hook is where 2.0.1 last
- * synced it (often the block's start, not the in/out), so a run the exit port ends is charged
- * its last block whole. */
+ * synced it (the block's start, not the in/out), so the instruction is found as the block's
+ * nth I/O one, and a run the exit port ends is charged its last block whole. */
 static void
 pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 {
-	guint64 rip;
+	guint64 rip = sim_hw_nth_io_insn(v->hw, v->block.addr, v->block.size, v->block_io++);
 	guint len;
 
-	uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RIP, &rip);
+	if (rip == G_MAXUINT64)
+		uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RIP, &rip);
 	SimHwIoForm form = sim_hw_io_form(v->hw, rip, &len);
 
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_IO);
@@ -406,6 +408,7 @@ hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
 {
 	SimVcpu *v = data;
 
+	v->block_io = 0;
 	if (G_LIKELY(v->block.addr == address && v->block.size == size &&
 		     v->insns < v->block_limit)) {
 		v->insns += v->block.insns;

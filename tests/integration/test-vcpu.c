@@ -192,6 +192,30 @@ static const guint8 self_modifying_guest[] = {
 /* mov ecx; 1000 iterations of 9 instructions; hlt. */
 #define SELF_MODIFYING_GUEST_INSNS (1 + 1000 * 9 + 1)
 
+/*
+ * Two port-I/O instructions in one block, neither first in it:
+ *	mov al, 0x41; nop; out 0xe9, al; mov dx, 0xe9; out dx, al; hlt
+ */
+static const guint8 io_guest[] = {
+	0xb0, 0x41, 0x90, 0xe6, 0xe9, 0x66, 0xba, 0xe9, 0x00, 0xee, 0xf4,
+};
+
+START_TEST(io_exits_name_the_in_or_out_itself_and_its_form)
+{
+	Machine *m = machine_run_image(io_guest, sizeof(io_guest), 1, 1, 10000, 1 << 20);
+	const char *log = sim_log_text(m->log);
+	g_autofree gchar *imm = g_strdup_printf("reason IO_INSTRUCTION rip 0x%x info1 "
+						"0x0000000000e90040 ", (guint)KVMSIM_IMAGE_GPA + 3);
+	g_autofree gchar *dx = g_strdup_printf("reason IO_INSTRUCTION rip 0x%x info1 "
+					       "0x0000000000e90000 ", (guint)KVMSIM_IMAGE_GPA + 9);
+	g_autofree gchar *entry = g_strdup_printf("kvm_entry: vcpu 0, rip 0x%x ",
+						  (guint)KVMSIM_IMAGE_GPA + 10);
+
+	ck_assert_msg(strstr(log, imm) && strstr(log, dx) && strstr(log, entry), "%s", log);
+	machine_free(m);
+}
+END_TEST
+
 /* The run ended with every vCPU halted (a runaway or a crash does not halt). */
 static void
 assert_halted(Machine *m, guint vcpus)
@@ -250,6 +274,7 @@ vcpu_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, store_into_its_own_block_completes_with_a_quantum_smaller_than_the_block);
 	tcase_add_test(tc, faults_charge_only_the_instructions_that_retired);
+	tcase_add_test(tc, io_exits_name_the_in_or_out_itself_and_its_form);
 	suite_add_tcase(s, tc);
 	return s;
 }
