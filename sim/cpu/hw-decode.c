@@ -441,6 +441,23 @@ sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code)
 	return m && m->read ? SIM_HW_READ_WRITE : SIM_HW_READ;
 }
 
+/* Is the decoded instruction a string port-I/O one (ins, outs)? */
+static gboolean
+hw_insn_is_string_io(const cs_insn *insn)
+{
+	switch (insn->id) {
+	case X86_INS_INSB:
+	case X86_INS_INSW:
+	case X86_INS_INSD:
+	case X86_INS_OUTSB:
+	case X86_INS_OUTSW:
+	case X86_INS_OUTSD:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
 /* The string, rep and immediate-port bits of an I/O exit qualification, from the instruction. */
 SimHwIoForm
 sim_hw_io_form(SimHw *hw, guint64 rip, guint *out_len)
@@ -453,23 +470,15 @@ sim_hw_io_form(SimHw *hw, guint64 rip, guint *out_len)
 	const cs_x86 *x86 = &hw->insn->detail->x86;
 
 	*out_len = hw->insn->size;
-	switch (hw->insn->id) {
-	case X86_INS_INSB:
-	case X86_INS_INSW:
-	case X86_INS_INSD:
-	case X86_INS_OUTSB:
-	case X86_INS_OUTSW:
-	case X86_INS_OUTSD:
+	if (hw_insn_is_string_io(hw->insn)) {
 		form |= SIM_HW_IO_STRING;
 		if (x86->prefix[0] == X86_PREFIX_REP)
 			form |= SIM_HW_IO_REP;
-		break;
-	default:
-		for (guint i = 0; i < x86->op_count; i++)
-			if (x86->operands[i].type == X86_OP_IMM)
-				form |= SIM_HW_IO_IMM;
-		break;
+		return form;
 	}
+	for (guint i = 0; i < x86->op_count; i++)
+		if (x86->operands[i].type == X86_OP_IMM)
+			form |= SIM_HW_IO_IMM;
 	return form;
 }
 
@@ -477,19 +486,7 @@ sim_hw_io_form(SimHw *hw, guint64 rip, guint *out_len)
 static gboolean
 hw_insn_is_io(const cs_insn *insn)
 {
-	switch (insn->id) {
-	case X86_INS_IN:
-	case X86_INS_OUT:
-	case X86_INS_INSB:
-	case X86_INS_INSW:
-	case X86_INS_INSD:
-	case X86_INS_OUTSB:
-	case X86_INS_OUTSW:
-	case X86_INS_OUTSD:
-		return TRUE;
-	default:
-		return FALSE;
-	}
+	return insn->id == X86_INS_IN || insn->id == X86_INS_OUT || hw_insn_is_string_io(insn);
 }
 
 /* Walks the block's instructions to its nth port-I/O one: the I/O hooks of Unicorn 2.0.1 see

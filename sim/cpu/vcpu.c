@@ -44,7 +44,9 @@ struct SimVcpu {
 	SimHwBlock block_whole;      /* the running block as decoded */
 	SimHwBlock prev_block;       /* the one before it in this run, as decoded */
 	guint64 block_limit;         /* below it, charging block preempts nothing and fails nothing */
-	guint block_io;              /* port-I/O instructions the running block has reached */
+	guint64 io_block_insns;      /* insns when the block of the last port I/O started: a block
+				      * run charges at least one, so this names the run */
+	guint block_io;              /* port-I/O instructions that run of the block has reached */
 	guint64 random_state;        /* rdrand/rdseed stream (splitmix64) */
 	ExitReason exit;
 	guint64 exit_gpa;            /* MMIO exit */
@@ -89,6 +91,7 @@ block_cut(SimVcpu *v, guint64 rip)
 	v->block.size = (guint32)(rip - v->block.addr);
 	v->block.insns = ran;
 	v->block_limit = 0;
+	v->block_io = 0; /* insns went back: the next block may start from the same count */
 }
 
 /* What a hardware EPT violation reports in its exit qualification (SDM 28.3.3.2: a
@@ -302,8 +305,14 @@ sim_io_exit_qualification(gboolean in, guint16 port, guint size, SimHwIoForm for
 static void
 pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 {
-	guint64 rip = sim_hw_nth_io_insn(v->hw, v->block.addr, v->block.size, v->block_io++);
+	guint64 rip;
 	guint len;
+
+	if (v->io_block_insns != v->insns) { /* the first port I/O of this run of the block */
+		v->io_block_insns = v->insns;
+		v->block_io = 0;
+	}
+	rip = sim_hw_nth_io_insn(v->hw, v->block.addr, v->block.size, v->block_io++);
 
 	if (rip == G_MAXUINT64)
 		uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RIP, &rip);
@@ -408,7 +417,6 @@ hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
 {
 	SimVcpu *v = data;
 
-	v->block_io = 0;
 	if (G_LIKELY(v->block.addr == address && v->block.size == size &&
 		     v->insns < v->block_limit)) {
 		v->insns += v->block.insns;
