@@ -23,9 +23,9 @@
 #include "sim/core/sched.h"
 
 /* kvmsim's own limits, not the kernel's: x86's KVM_MAX_VCPUS was not read in any tree here (it
- * is far above 64), and include/linux/kvm_host.h (ColinIanKing/linux-next at a66ec810) defines KVM_USER_MEM_SLOTS as
- * SHRT_MAX less the arch's 3 internal slots (32764); kvmsim's machines use 2 memslots plus one
- * stack slot per vCPU (workloads/abi.h). */
+ * is far above 64), and include/linux/kvm_host.h (ColinIanKing/linux-next at a66ec810) defines
+ * KVM_USER_MEM_SLOTS as SHRT_MAX less the arch's 3 internal slots (32764); kvmsim's machines use
+ * 2 memslots plus one stack slot per vCPU (workloads/abi.h). */
 #define KVM_MAX_VCPUS 64
 #define KVM_USER_MEM_SLOTS 128
 #define KVM_MEM_MAX_NR_PAGES ((1ull << 31) - 1)
