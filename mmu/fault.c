@@ -72,7 +72,9 @@ fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, u64
 			sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 		return FALSE;
 	}
-	sim_hostmem_make_resident(vcpu->kvm->hm, fault->gfn << PAGE_SHIFT, spte_to_pfn(new_spte));
+	sim_hostmem_make_resident(vcpu->kvm->hm, fault->gfn << PAGE_SHIFT,
+				  spte_to_pfn(new_spte) +
+				  (fault->gfn & (KVM_PAGES_PER_HPAGE(level) - 1)));
 	return TRUE;
 }
 
@@ -145,7 +147,7 @@ kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, i
 {
 	if (!fault->refcounted_page)
 		return;
-	sim_frame_put(vcpu->kvm->hm, fault->pfn);
+	sim_frame_put(vcpu->kvm->hm, fault_pfn_4k(fault));
 	fault->refcounted_page = FALSE;
 }
 
@@ -269,7 +271,7 @@ kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		.present = (error_code & PFERR_PRESENT_MASK) != 0,
 		.rsvd = (error_code & PFERR_RSVD_MASK) != 0,
 		.user = (error_code & PFERR_USER_MASK) != 0,
-		.max_level = PG_LEVEL_4K,
+		.max_level = KVM_MAX_HUGEPAGE_LEVEL,
 		.req_level = PG_LEVEL_4K,
 		.goal_level = PG_LEVEL_4K,
 		.gfn = gpa >> PAGE_SHIFT,

@@ -39,9 +39,11 @@ kvm_check_freed_frame(gpointer data, SimPfn pfn)
 
 	/* the GPA page holding a frame is where its last SPTE pointed: is that SPTE still there? */
 	if (gpa != G_MAXUINT64) {
-		u64 spte = kvm_tdp_mmu_leaf_spte(kvm, gpa >> PAGE_SHIFT, NULL);
+		int level;
+		u64 spte = kvm_tdp_mmu_leaf_spte(kvm, gpa >> PAGE_SHIFT, &level);
+		gfn_t in_leaf = (gpa >> PAGE_SHIFT) & (KVM_PAGES_PER_HPAGE(MAX(level, 1)) - 1);
 
-		if (is_shadow_present_pte(spte) && spte_to_pfn(spte) == pfn)
+		if (is_shadow_present_pte(spte) && spte_to_pfn(spte) + in_leaf == pfn)
 			kvm_invariant_failed(kvm, "freed_frame_mapped_by_spte",
 					     "pfn 0x%" G_GINT64_MODIFIER "x freed while gfn 0x%"
 					     G_GINT64_MODIFIER "x still maps it (missing MMU notifier)",
@@ -107,6 +109,7 @@ kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
 	kvm->mmu_invalidate_range_start = INVALID_GPA;
 	kvm->mmu_invalidate_range_end = INVALID_GPA;
 	kvm->mmio_caching = TRUE;
+	kvm->lpage_info_arrays = g_ptr_array_new_with_free_func(g_free);
 	sim_mm_register_notifier(mm, &kvm_mmu_notifier_ops, kvm);
 	sim_hostmem_set_hooks(hm, kvm_check_freed_frame, kvm_check_freed_poison, kvm);
 	return kvm;
@@ -131,6 +134,7 @@ kvm_destroy_vm(struct kvm *kvm)
 	/* a swap whose actor was abandoned (a run that stopped mid-ioctl) still holds these */
 	kvm_memslots_free(kvm->memslots_swapping[0]);
 	kvm_memslots_free(kvm->memslots_swapping[1]);
+	g_ptr_array_free(kvm->lpage_info_arrays, TRUE);
 	sim_srcu_clear(&kvm->srcu);
 	g_free(kvm);
 }

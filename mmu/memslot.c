@@ -14,6 +14,7 @@
 #include "mmu/mmu-internal.h"
 
 #include <errno.h>
+#include <string.h>
 
 enum kvm_mr_change {
 	KVM_MR_CREATE,
@@ -265,11 +266,17 @@ kvm_mmu_max_gfn(void)
 /* Models the x86 kvm_arch_prepare_memory_region() (arch/x86/kvm/x86.c, read in the v6.3-v6.10
  * patches on the kvm list): a created or moved slot must end at or below kvm_mmu_max_gfn(). */
 static int
-kvm_arch_prepare_memory_region(const struct kvm_memory_slot *new, enum kvm_mr_change change)
+kvm_arch_prepare_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
+			       struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
 	    new->base_gfn + new->npages - 1 > kvm_mmu_max_gfn())
 		return -EINVAL;
+	/* a new place needs new lpage_info; a flags change keeps the old slot's arch data */
+	if (change == KVM_MR_CREATE || change == KVM_MR_MOVE)
+		kvm_alloc_memslot_metadata(kvm, new);
+	else if (change == KVM_MR_FLAGS_ONLY)
+		memcpy(new->lpage_info, old->lpage_info, sizeof(new->lpage_info));
 	return 0;
 }
 
@@ -329,7 +336,7 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 		return -EEXIST;
 	if (change == KVM_MR_CREATE && aliases_other(kvm, id, new.userspace_addr, new.npages))
 		return -EINVAL;
-	if (kvm_arch_prepare_memory_region(&new, change))
+	if (kvm_arch_prepare_memory_region(kvm, old, &new, change))
 		return -EINVAL;
 	kvm_set_memslot(kvm, old, &new, change);
 	return 0;

@@ -45,6 +45,7 @@ struct kvm_page_fault {
 	gboolean present;
 	gboolean rsvd;
 	gboolean user;
+	gboolean is_private;    /* a private access (always FALSE until private memory exists) */
 	gfn_t gfn;
 	struct kvm_memory_slot *slot;
 	u8 max_level;
@@ -123,6 +124,7 @@ void trace_kvm_tdp_mmu_spte_changed(struct kvm *kvm, int as_id, gfn_t gfn, int l
 				    u64 old_spte, u64 new_spte);
 void trace_kvm_mmu_set_spte(struct kvm *kvm, int level, gfn_t gfn, u64 spte, u64 sptep_pa);
 void trace_kvm_mmu_spte_requested(struct kvm *kvm, const struct kvm_page_fault *fault);
+void trace_kvm_mmu_split_huge_page(struct kvm *kvm, gfn_t gfn, u64 spte, int level, int errno_);
 void trace_mark_mmio_spte(struct kvm *kvm, u64 sptep_pa, gfn_t gfn, u64 spte);
 void trace_check_mmio_spte(struct kvm *kvm, u64 spte, unsigned int kvm_gen,
 			   unsigned int spte_gen);
@@ -175,6 +177,22 @@ void kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req);
 void kvm_record_stale_translation(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn);
 void kvm_invariant_failed(struct kvm *kvm, const char *what, const char *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
+
+/* huge_page.c */
+/* KVM_MAX_HUGEPAGE_LEVEL on x86 (arch/x86/include/asm/kvm_host.h). */
+#define KVM_MAX_HUGEPAGE_LEVEL PG_LEVEL_1G
+struct kvm_lpage_info *lpage_info_slot(gfn_t gfn, const struct kvm_memory_slot *slot, int level);
+void kvm_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot);
+int kvm_mmu_max_mapping_level(struct kvm *kvm, struct kvm_page_fault *fault,
+			      const struct kvm_memory_slot *slot, gfn_t gfn);
+void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+/* The 4K pfn of the faulting gfn inside fault->pfn's goal-level page (the page faultin took a
+ * reference on, and what kvm_mmu_spte_requested reports). */
+static inline kvm_pfn_t
+fault_pfn_4k(const struct kvm_page_fault *fault)
+{
+	return fault->pfn | (fault->gfn & (KVM_PAGES_PER_HPAGE(fault->goal_level) - 1));
+}
 
 /* memslot.c */
 gfn_t hva_to_gfn_memslot(hva_t hva, const struct kvm_memory_slot *slot);

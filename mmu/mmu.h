@@ -70,13 +70,26 @@ struct kvm_userspace_memory_region2 {
 	u32 guest_memfd;
 };
 
-/* struct kvm_memory_slot (include/linux/kvm_host.h), without dirty bitmap or arch data. */
+/* struct kvm_lpage_info (arch/x86/include/asm/kvm_host.h): why a huge page may not map one
+ * huge-page frame of a memslot; non-zero forbids it. KVM_LPAGE_MIXED_FLAG marks a frame whose
+ * gfns' memory attributes differ. */
+#define KVM_LPAGE_MIXED_FLAG (1u << 31)
+struct kvm_lpage_info {
+	u32 disallow_lpage;
+};
+
+/* KVM_NR_PAGE_SIZES on x86: 4K, 2M, 1G. */
+#define KVM_NR_PAGE_SIZES 3
+
+/* struct kvm_memory_slot (include/linux/kvm_host.h), without dirty bitmap; of the arch data,
+ * lpage_info (per level from 2M, one entry per huge-page frame the slot touches). */
 struct kvm_memory_slot {
 	gfn_t base_gfn;
 	u64 npages;
 	hva_t userspace_addr;
 	u32 flags;
 	u16 id;
+	struct kvm_lpage_info *lpage_info[KVM_NR_PAGE_SIZES - 1];
 };
 
 /* One immutable generation of the memslots, swapped under SRCU (struct kvm_memslots). */
@@ -179,6 +192,12 @@ struct kvm {
 	GPtrArray *tdp_mmu_removing;          /* tables unlinked, not yet handed to RCU (a shared
 					       * zap yields in between): freed at VM destruction
 					       * if their zapper was abandoned */
+	GPtrArray *lpage_info_arrays;         /* every lpage_info array made: the copies of a
+					       * slot share them, so the VM owns them */
+	/* kvm_get_memory_attributes(): the per-gfn attributes (KVM_MEMORY_ATTRIBUTE_*), set by
+	 * whoever keeps them; NULL when the VM has no private memory (kvm_arch_has_private_mem()
+	 * false: no mixed-attribute tracking). */
+	unsigned long (*get_memory_attributes)(struct kvm *kvm, gfn_t gfn);
 	gboolean mmio_caching;                /* enable_mmio_caching */
 	gboolean slot_zap_all;                /* KVM_X86_QUIRK_SLOT_ZAP_ALL (on by default) */
 };
@@ -196,6 +215,28 @@ int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_reg
 struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn);
 struct kvm_memory_slot *kvm_id_to_memslot(struct kvm *kvm, int id);
 hva_t gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn);
+
+/* KVM_MEMORY_ATTRIBUTE_PRIVATE (include/uapi/linux/kvm.h). */
+#define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ul << 3)
+
+/*
+ * The huge-page side of KVM_SET_MEMORY_ATTRIBUTES (mmu/huge_page.c, kvm_arch_*_set_memory_
+ * attributes() of arch/x86/kvm/mmu/mmu.c), for the code that stores attributes to call:
+ *  - before zapping a changed range of a slot (under mmu_lock for write, inside the
+ *    invalidation): add to it the huge-page frames at its head and tail that may be mapped huge
+ *    now, so no fault maps them huge meanwhile;
+ *  - after the new attributes are stored (mmu_lock for write and slots_lock held, after
+ *    kvm_mmu_invalidate_end()): recompute KVM_LPAGE_MIXED_FLAG over the range. attrs is what
+ *    the range was set to (the kernel passes it in range->arg.attributes). Returns FALSE: no
+ *    flush needed.
+ * Both need kvm->get_memory_attributes to read the attributes of the other gfns.
+ */
+struct kvm_gfn_range;
+void kvm_mmu_hugepage_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range);
+gboolean kvm_arch_post_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range,
+					     unsigned long attrs);
+/* Models kvm_max_level_for_order() (mmu.c): the largest level a folio of that order can map. */
+int kvm_max_level_for_order(int order);
 
 /* Models kvm_mmu_zap_all_fast() in arch/x86/kvm/mmu/mmu.c: invalidate every root at once. */
 void kvm_mmu_zap_all_fast(struct kvm *kvm);

@@ -87,8 +87,18 @@ trace_kvm_mmu_spte_requested(struct kvm *kvm, const struct kvm_page_fault *fault
 {
 	sim_log_emit(kvm->log, "kvm_mmu_spte_requested",
 		     "gfn %" G_GINT64_MODIFIER "x pfn %" G_GINT64_MODIFIER "x level %d", fault->gfn,
-		     (u64)(fault->pfn | (fault->gfn & (KVM_PAGES_PER_HPAGE(fault->goal_level) - 1))),
+		     (u64)fault_pfn_4k(fault),
 		     fault->goal_level);
+}
+
+/* Models trace_kvm_mmu_split_huge_page() (mmutrace.h): the huge SPTE being split, its level, and
+ * 0 or the errno of the failed split. */
+void
+trace_kvm_mmu_split_huge_page(struct kvm *kvm, gfn_t gfn, u64 spte, int level, int errno_)
+{
+	sim_log_emit(kvm->log, "kvm_mmu_split_huge_page",
+		     "gfn %" G_GINT64_MODIFIER "x spte %" G_GINT64_MODIFIER "x level %d errno %d",
+		     gfn, spte, level, errno_);
 }
 
 /* Models trace_mark_mmio_spte(): access is the SPTE's low ACC_ALL bits, as the kernel takes it. */

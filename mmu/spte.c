@@ -48,6 +48,21 @@ make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 	return FALSE;
 }
 
+/* Models make_small_spte() in arch/x86/kvm/mmu/spte.c: the huge SPTE with the index-th
+ * child's offset ORed into its address, and bit 7 cleared for a 4K child. Without the NX
+ * huge-page mitigation there is no execute permission to restore. */
+u64
+make_small_spte(u64 huge_spte, int child_level, int index)
+{
+	u64 child_spte = huge_spte;
+
+	g_assert(is_shadow_present_pte(huge_spte) && is_large_pte(huge_spte));
+	child_spte |= ((u64)index * KVM_PAGES_PER_HPAGE(child_level)) << PAGE_SHIFT;
+	if (child_level == PG_LEVEL_4K)
+		child_spte &= ~PT_PAGE_SIZE_MASK;
+	return child_spte;
+}
+
 /* Models make_nonleaf_spte() in arch/x86/kvm/mmu/spte.c (A/D disabled). */
 u64
 make_nonleaf_spte(u64 child_pa)

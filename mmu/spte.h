@@ -174,6 +174,9 @@ is_accessed_spte(u64 spte)
 /* Models make_spte() in arch/x86/kvm/mmu/spte.c for a TDP MMU leaf (no shadow paging). */
 gboolean make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 		   gboolean host_writable, u64 *new_spte);
+/* Models make_small_spte() in arch/x86/kvm/mmu/spte.c: child index of a huge SPTE being split
+ * into a table of child_level entries. */
+u64 make_small_spte(u64 huge_spte, int child_level, int index);
 /* Models make_nonleaf_spte() in arch/x86/kvm/mmu/spte.c; child_pa is the table's address. */
 u64 make_nonleaf_spte(u64 child_pa);
 /* Models make_mmio_spte() in arch/x86/kvm/mmu/spte.c. */

@@ -78,11 +78,15 @@ tdp_mmu_free_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
 	g_free(sp);
 }
 
-/* An SP that lost its link race goes back to the vCPU's cache, still all non-present. */
+/* An SP that lost its link race goes back to the vCPU's cache, all non-present again (a lost
+ * split had filled it). */
 static void
 tdp_mmu_return_sp(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)
 {
 	struct kvm_mmu_memory_cache *mc = &vcpu->mmu_shadow_page_cache;
+
+	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++)
+		sp->spt[i] = SHADOW_NONPRESENT_VALUE;
 
 	sim_ptpool_set_owner(vcpu->kvm->pt_pool, sp->spt_pa, NULL);
 	mc->pa[mc->nobjs++] = sp->spt_pa;
@@ -258,11 +262,19 @@ handle_changed_spte(struct kvm *kvm, gfn_t gfn, u64 old_spte, u64 new_spte, int 
 				     "x without a zap (missing MMU notifier)", gfn, old_pfn, new_pfn);
 		return;
 	}
-	if (is_leaf && level == PG_LEVEL_4K)
-		sim_hostmem_make_resident(kvm->hm, gfn << PAGE_SHIFT, new_pfn);
-	if (was_leaf && !is_leaf) {
+	/* a huge leaf maps every GPA page of its range: the CPU walks it without exits */
+	for (u64 i = 0; is_leaf && i < KVM_PAGES_PER_HPAGE(level); i++)
+		sim_hostmem_make_resident(kvm->hm, (gfn + i) << PAGE_SHIFT, new_pfn + i);
+	if (is_leaf && !was_leaf && level > PG_LEVEL_4K)
+		sim_count(kvm->counters, level == PG_LEVEL_2M ? SIM_CTR_TDP_MMU_LEAVES_2M :
+							      SIM_CTR_TDP_MMU_LEAVES_1G);
+	/* a leaf replaced by a table of the same translations (a split) is not a zap */
+	if (was_leaf && !is_present) {
 		sim_count(kvm->counters, SIM_CTR_ZAPS);
-		kvm_record_stale_translation(kvm, gfn, old_pfn);
+		if (level > PG_LEVEL_4K)
+			sim_count(kvm->counters, SIM_CTR_TDP_MMU_HUGE_ZAPPED);
+		for (u64 i = 0; i < KVM_PAGES_PER_HPAGE(level); i++)
+			kvm_record_stale_translation(kvm, gfn + i, old_pfn + i);
 	}
 	if (was_present && !was_leaf && (!is_present || is_leaf))
 		handle_removed_pt(kvm, sim_ptpool_va(kvm->pt_pool, old_spte & SPTE_BASE_ADDR_MASK),
@@ -359,6 +371,29 @@ tdp_mmu_init_child_sp(struct kvm *kvm, struct kvm_mmu_page *child, struct tdp_it
 	tdp_mmu_init_sp(kvm, child, iter->sptep, iter->gfn, iter->level - 1);
 }
 
+/*
+ * Models tdp_mmu_split_huge_page(): fill the new table with the huge SPTE's translations, one
+ * level down, then link it in place of the huge SPTE. No TLB flush: a vCPU may use either the
+ * huge or the small translations meanwhile, and they agree. The children are written before the
+ * table is reachable, so they are neither atomic nor traced as changes.
+ */
+static int
+tdp_mmu_split_huge_page(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_page *sp,
+			gboolean shared)
+{
+	const u64 huge_spte = iter->old_spte;
+	const int level = iter->level;
+
+	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++)
+		sp->spt[i] = spte_to_hw(make_small_spte(huge_spte, level - 1, i), level - 1);
+	int ret = tdp_mmu_link_sp(kvm, iter, sp, shared);
+
+	if (!ret)
+		sim_count(kvm->counters, SIM_CTR_TDP_MMU_HUGE_SPLIT);
+	trace_kvm_mmu_split_huge_page(kvm, iter->gfn, huge_spte, level, ret);
+	return ret;
+}
+
 /* Models tdp_mmu_map_handle_target_level(): install the leaf with a compare-exchange. */
 static int
 tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
@@ -412,8 +447,7 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	int ret = RET_PF_RETRY;
 	guint64 rcu;
 
-	/* kvm_mmu_hugepage_adjust(): 4 KiB leaves only for anonymous memory here */
-	fault->req_level = fault->goal_level = PG_LEVEL_4K;
+	kvm_mmu_hugepage_adjust(vcpu, fault);
 	trace_kvm_mmu_spte_requested(kvm, fault);
 
 	kvm_rcu_read_lock(kvm, &rcu);
@@ -429,10 +463,16 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		if (is_shadow_present_pte(iter.old_spte) && !is_large_pte(iter.old_spte))
 			continue;
 
+		/* non-present, or a huge leaf above the goal that must be split */
 		struct kvm_mmu_page *sp = tdp_mmu_alloc_sp(vcpu);
+		int r;
 
 		tdp_mmu_init_child_sp(kvm, sp, &iter);
-		if (tdp_mmu_link_sp(kvm, &iter, sp, TRUE)) {
+		if (is_shadow_present_pte(iter.old_spte))
+			r = tdp_mmu_split_huge_page(kvm, &iter, sp, TRUE);
+		else
+			r = tdp_mmu_link_sp(kvm, &iter, sp, TRUE);
+		if (r) {
 			/* the kernel frees it; kvmsim gives the page back to the cache */
 			tdp_mmu_return_sp(vcpu, sp);
 			break;

@@ -203,6 +203,8 @@ check_poison(SimHostMem *hm, guint64 index)
 	check_filled(hm, hm->arena + index * SIM_PAGE_SIZE, SIM_POISON_FREE, SIM_PFN_BASE + index);
 }
 
+static SimPfn frame_take(SimHostMem *hm, guint64 index);
+
 /* A frame from the free list, else a never-used one, else the oldest in quarantine. */
 SimPfn
 sim_frame_alloc(SimHostMem *hm)
@@ -217,8 +219,15 @@ sim_frame_alloc(SimHostMem *hm)
 		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
 	else
 		return SIM_PFN_NONE;
+	return frame_take(hm, index);
+}
 
+/* Hand out frame index: zero-filled, a new generation, no pins, no mapping, not resident. */
+static SimPfn
+frame_take(SimHostMem *hm, guint64 index)
+{
 	SimFrame *f = &hm->frames[index];
+
 	if (f->state == FRAME_FREE)
 		check_poison(hm, index);
 	f->gen++;
@@ -231,6 +240,32 @@ sim_frame_alloc(SimHostMem *hm)
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_ALLOCATED);
 	return SIM_PFN_BASE + index;
+}
+
+/*
+ * nr naturally aligned, physically contiguous frames, as the buddy allocator hands out a
+ * folio of order log2(nr) (mm/page_alloc.c): taken from the frames never handed out, whose
+ * cursor is first rounded up to the alignment; the frames skipped on the way go to the free
+ * list, in order. SIM_PFN_NONE when the never-used frames cannot supply the run: the arena
+ * does not compact freed frames, so a caller falls back to single frames, as a THP fault does.
+ */
+SimPfn
+sim_frame_alloc_contig(SimHostMem *hm, guint nr)
+{
+	g_assert(nr > 0 && (nr & (nr - 1)) == 0 && SIM_PFN_BASE % nr == 0);
+	guint64 first = (hm->never_used + nr - 1) & ~(guint64)(nr - 1);
+
+	if (first + nr > hm->nr_frames)
+		return SIM_PFN_NONE;
+	for (guint64 i = hm->never_used; i < first; i++)
+		g_queue_push_tail(&hm->free_list, GSIZE_TO_POINTER(i + 1));
+	hm->never_used = first;
+	for (guint i = 0; i < nr; i++) {
+		SimPfn pfn = frame_take(hm, hm->never_used++);
+
+		g_assert(pfn == SIM_PFN_BASE + first + i);
+	}
+	return SIM_PFN_BASE + first;
 }
 
 /* Free (or, if pinned, free at the last put): poison wherever it lives, quarantine. */

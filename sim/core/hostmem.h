@@ -60,6 +60,9 @@ void sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCor
 
 /* A zero-filled frame, or SIM_PFN_NONE when the arena is exhausted. */
 SimPfn sim_frame_alloc(SimHostMem *hm);
+/* nr (a power of two) contiguous zero-filled frames, the first aligned to nr, or SIM_PFN_NONE:
+ * a huge folio's frames. Each is then a frame of its own (freed one by one). */
+SimPfn sim_frame_alloc_contig(SimHostMem *hm, guint nr);
 /* Drop the mapping's hold on a frame; it is really freed once no reference pins it. Never the
  * zero page. */
 void sim_frame_free(SimHostMem *hm, SimPfn pfn);

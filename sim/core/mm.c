@@ -29,7 +29,21 @@ typedef struct {
 	guint64 end;
 	HostPte *ptes;
 	GArray *resident; /* guint32 page indices of the pages holding a frame of their own */
+	gboolean hugepage; /* VM_HUGEPAGE: madvise(MADV_HUGEPAGE) asked for THPs */
+	guint8 *pmds;      /* enum PmdState per 2 MiB from start rounded down (VM_HUGEPAGE only) */
 } Vma;
+
+/* What a PMD of a VM_HUGEPAGE mapping holds. */
+enum PmdState {
+	PMD_NONE = 0,  /* pmd_none(): nothing below it yet */
+	PMD_TABLE,     /* a PTE table: the pages are mapped 4 KiB at a time */
+	PMD_HUGE,      /* pmd_trans_huge(): one 2 MiB folio of contiguous frames */
+};
+
+/* HPAGE_PMD_SIZE on x86-64: a PMD maps 2 MiB, HPAGE_PMD_NR pages. */
+#define HPAGE_PMD_SIZE (2ull << 20)
+#define HPAGE_PMD_NR (HPAGE_PMD_SIZE / SIM_PAGE_SIZE)
+#define HPAGE_PMD_MASK (~(HPAGE_PMD_SIZE - 1))
 
 typedef struct {
 	const SimMmuNotifierOps *ops;
@@ -72,6 +86,7 @@ sim_mm_free(SimMm *mm)
 		return;
 	for (guint i = 0; i < mm->vmas->len; i++) {
 		g_free(g_array_index(mm->vmas, Vma, i).ptes);
+		g_free(g_array_index(mm->vmas, Vma, i).pmds);
 		g_array_free(g_array_index(mm->vmas, Vma, i).resident, TRUE);
 	}
 	g_array_free(mm->vmas, TRUE);
@@ -97,7 +112,7 @@ sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)
 		return FALSE;
 	}
 	Vma vma = { mm->next_hva, mm->next_hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
-		    g_array_new(FALSE, FALSE, sizeof(guint32)) };
+		    g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, NULL };
 
 	g_array_append_val(mm->vmas, vma);
 	mm->next_hva = (vma.end + (4ull << 20)) & ~((2ull << 20) - 1);
@@ -132,7 +147,7 @@ sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
 			pos = i + 1;
 	}
 	Vma vma = { hva, hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
-		    g_array_new(FALSE, FALSE, sizeof(guint32)) };
+		    g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, NULL };
 
 	g_array_insert_val(mm->vmas, pos, vma);
 	mm->next_hva = MAX(mm->next_hva, (vma.end + (4ull << 20)) & ~((2ull << 20) - 1));
@@ -159,6 +174,52 @@ pte_of(const SimMm *mm, guint64 hva)
 	Vma *vma = vma_of(mm, hva);
 
 	return vma ? &vma->ptes[(hva - vma->start) / SIM_PAGE_SIZE] : NULL;
+}
+
+/* The PMD state of hva in its VMA, or NULL when the VMA does not track PMDs (no THPs). */
+static guint8 *
+pmd_of(const Vma *vma, guint64 hva)
+{
+	if (!vma || !vma->pmds)
+		return NULL;
+	return &vma->pmds[(hva - (vma->start & HPAGE_PMD_MASK)) / HPAGE_PMD_SIZE];
+}
+
+static gboolean
+pmd_trans_huge(const SimMm *mm, guint64 hva)
+{
+	guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
+
+	return pmd && *pmd == PMD_HUGE;
+}
+
+/* Models madvise(MADV_HUGEPAGE) -> hugepage_madvise() (mm/khugepaged.c): the VMA gets
+ * VM_HUGEPAGE, so its faults may allocate PMD-sized folios. Set-up time only. */
+int
+sim_mm_madvise_hugepage(SimMm *mm, guint64 hva, guint64 len)
+{
+	Vma *vma = vma_of(mm, hva);
+
+	if (!vma || len == 0 || hva + len > vma->end || (hva | len) % SIM_PAGE_SIZE)
+		return -EINVAL;
+	if (!vma->pmds)
+		vma->pmds = g_new0(guint8, (vma->end - (vma->start & HPAGE_PMD_MASK) +
+					    HPAGE_PMD_SIZE - 1) / HPAGE_PMD_SIZE);
+	vma->hugepage = TRUE;
+	return 0;
+}
+
+/* Models host_pfn_mapping_level()'s view of the host page table: PG_LEVEL_2M (2) for a present
+ * huge PMD, else PG_LEVEL_4K (1); a PMD migration entry is not present. Lockless, like the
+ * kernel's READ_ONCE walk: the caller consumes it only after its mmu_invalidate check. */
+int
+sim_mm_host_mapping_level(const SimMm *mm, guint64 hva)
+{
+	HostPte *pte = pte_of(mm, hva);
+
+	if (!pmd_trans_huge(mm, hva) || !pte || (pte->flags & PTE_MIGRATION))
+		return 1;
+	return 2;
 }
 
 /* The page at hva now holds a frame of its own: put it on its VMA's resident list. */
@@ -277,6 +338,54 @@ migration_done(gpointer data)
 	return !(((HostPte *)data)->flags & PTE_MIGRATION);
 }
 
+/*
+ * Models do_huge_pmd_anonymous_page() (mm/huge_memory.c) for a VM_HUGEPAGE mapping whose PMD is
+ * still none and whose 2 MiB around hva lies inside the VMA (thp_vma_suitable_order()): one
+ * PMD-sized folio of 512 contiguous frames, mapped young and dirty. With
+ * transparent_hugepage/use_zero_page off, a read allocates the folio too (no huge zero page).
+ * Returns 0, or 1 for VM_FAULT_FALLBACK: the fault goes on at 4 KiB (the folio could not be
+ * allocated, or the PMD is not none).
+ */
+static int
+do_huge_pmd_anonymous_page(SimMm *mm, guint64 hva)
+{
+	Vma *vma = vma_of(mm, hva);
+	guint64 haddr = hva & HPAGE_PMD_MASK;
+	guint8 *pmd = pmd_of(vma, hva);
+
+	if (!vma->hugepage || haddr < vma->start || haddr + HPAGE_PMD_SIZE > vma->end ||
+	    *pmd != PMD_NONE)
+		return 1;
+	SimPfn head = sim_frame_alloc_contig(mm->hm, HPAGE_PMD_NR);
+
+	if (head == SIM_PFN_NONE) {
+		sim_count(mm->counters, SIM_CTR_THP_FAULT_FALLBACK);
+		return 1;
+	}
+	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
+		HostPte *pte = pte_of(mm, haddr + i * SIM_PAGE_SIZE);
+
+		pte_install(mm, pte, haddr + i * SIM_PAGE_SIZE, head + i);
+		pte->flags = PTE_PRESENT | PTE_YOUNG | PTE_DIRTY;
+	}
+	*pmd = PMD_HUGE;
+	sim_count(mm->counters, SIM_CTR_THP_FAULT_ALLOC);
+	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_fault", "hva 0x%" G_GINT64_MODIFIER
+		     "x pfn 0x%" G_GINT64_MODIFIER "x thp", haddr, head);
+	return 0;
+}
+
+/* A PTE is about to be set under a none PMD of a VM_HUGEPAGE mapping: it now has a PTE table
+ * (__pte_alloc()), so later faults in that 2 MiB stay at 4 KiB. */
+static void
+pmd_populate(SimMm *mm, guint64 hva)
+{
+	guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
+
+	if (pmd && *pmd == PMD_NONE)
+		*pmd = PMD_TABLE;
+}
+
 /* Models do_anonymous_page() (mm/memory.c) under the PTL: a read maps the shared zero page
  * read-only (a special PTE: no frame of this page, no reference), a write a new zeroed frame.
  * Read in ColinIanKing/linux-next (6.19-cycle snapshot, unchanged in this from v6.9). */
@@ -360,7 +469,11 @@ fault_in(SimMm *mm, HostPte *pte, guint64 hva, gboolean write, SimPfn *out_pfn)
 		return -EAGAIN;
 	}
 	if (!(pte->flags & PTE_PRESENT)) {
-		r = do_anonymous_page(mm, pte, hva, write);
+		/* __handle_mm_fault(): a none PMD may take a huge folio, else a PTE table */
+		if (do_huge_pmd_anonymous_page(mm, hva) != 0) {
+			pmd_populate(mm, hva);
+			r = do_anonymous_page(mm, pte, hva, write);
+		}
 	} else if (write && pte->pfn == SIM_ZERO_PFN) {
 		/* do_wp_page(): the zero page has no page to reuse, so copy with the PTL dropped */
 		sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
@@ -440,6 +553,131 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 }
 
 /*
+ * Models __split_huge_pmd() (mm/huge_memory.c): an MMU-notifier invalidation of the whole 2 MiB
+ * around hva brackets, under the PMD lock, the replacement of a present huge PMD by a PTE table
+ * whose 512 PTEs map the folio's frames one by one (same frames, same young and dirty bits). A
+ * PMD whose folio is being migrated is left to the migration (simplified, as for PTEs).
+ */
+static void
+split_huge_pmd(SimMm *mm, guint64 hva)
+{
+	guint64 haddr = hva & HPAGE_PMD_MASK;
+	guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
+	HostPte *head = pte_of(mm, haddr);
+
+	if (!pmd || *pmd != PMD_HUGE || (head->flags & PTE_MIGRATION))
+		return;
+	notify_start(mm, haddr, haddr + HPAGE_PMD_SIZE);
+	sim_spin_lock(mm->sched, &mm->ptl, "split_pmd.ptl");
+	gboolean split = *pmd == PMD_HUGE && !(head->flags & PTE_MIGRATION);
+
+	if (split)
+		*pmd = PMD_TABLE;
+	sim_spin_unlock(mm->sched, &mm->ptl, "split_pmd.ptl_unlock");
+	notify_end(mm, haddr, haddr + HPAGE_PMD_SIZE);
+	if (!split)
+		return;
+	sim_count(mm->counters, SIM_CTR_THP_SPLIT_PMD);
+	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_split_huge_pmd",
+		     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER "x", haddr, head->pfn);
+}
+
+/*
+ * The huge PMDs that [start, end) covers only in part are split first, as zap_pmd_range()
+ * splits them before it zaps their PTEs; each such folio loses pages and is split as well
+ * (deferred_split_folio() queues it and the shrinker splits it later: kvmsim splits it at once,
+ * which is what lets the dropped pages' frames be freed now; that split's own unmap of the
+ * remaining pages is not modeled). Fully covered huge PMDs are zapped whole by the caller.
+ */
+static void
+split_partial_huge_pmds(SimMm *mm, guint64 start, guint64 end)
+{
+	guint64 ends[2] = { start, end - 1 };
+
+	for (guint i = 0; i < 2; i++) {
+		guint64 haddr = ends[i] & HPAGE_PMD_MASK;
+
+		if (i == 1 && haddr == (start & HPAGE_PMD_MASK))
+			break;
+		if (!pmd_trans_huge(mm, haddr) || (haddr >= start && haddr + HPAGE_PMD_SIZE <= end))
+			continue;
+		split_huge_pmd(mm, haddr);
+		if (!pmd_trans_huge(mm, haddr))
+			sim_count(mm->counters, SIM_CTR_THP_SPLIT_PAGE);
+	}
+}
+
+/*
+ * Models migrate_pages() of a PMD-mapped THP (mm/migrate.c; x86-64 has THP migration): the
+ * whole folio moves to a new huge folio, under one notifier over its 2 MiB and a PMD migration
+ * entry; a reference on any of its pages makes it busy. If no huge folio can be allocated the
+ * kernel splits it (migrate_pages_batch() -> try_split_folio() on -ENOMEM) and migrates the page
+ * alone: 1 tells the caller to go on at 4 KiB.
+ */
+static int
+migrate_huge_folio(SimMm *mm, guint64 hva)
+{
+	guint64 haddr = hva & HPAGE_PMD_MASK;
+	HostPte *ptes = pte_of(mm, haddr);
+	guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
+
+	sim_yield(mm->sched, "migrate.begin");
+	SimPfn new_head = sim_frame_alloc_contig(mm->hm, HPAGE_PMD_NR);
+
+	if (new_head == SIM_PFN_NONE) {
+		split_huge_pmd(mm, hva);
+		sim_count(mm->counters, SIM_CTR_THP_SPLIT_PAGE);
+		return 1;
+	}
+	notify_start(mm, haddr, haddr + HPAGE_PMD_SIZE);
+	sim_spin_lock(mm->sched, &mm->ptl, "migrate.ptl");
+	SimPfn old_head = ptes[0].pfn;
+	/* a split (a dontneed of part of it) may have got there while the notifier ran */
+	gboolean still_huge = *pmd == PMD_HUGE && !(ptes[0].flags & PTE_MIGRATION);
+
+	for (guint64 i = 0; still_huge && i < HPAGE_PMD_NR; i++)
+		ptes[i].flags |= PTE_MIGRATION;
+	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.ptl_unlock");
+	notify_end(mm, haddr, haddr + HPAGE_PMD_SIZE);
+	gboolean busy = FALSE;
+
+	for (guint64 i = 0; still_huge && i < HPAGE_PMD_NR; i++)
+		busy |= sim_frame_refs(mm->hm, old_head + i) > 0;
+	if (!still_huge || busy) {
+		sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
+		for (guint64 i = 0; still_huge && i < HPAGE_PMD_NR; i++)
+			ptes[i].flags &= ~PTE_MIGRATION;
+		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
+		for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
+			sim_frame_free(mm->hm, new_head + i);
+		if (busy) {
+			sim_count(mm->counters, SIM_CTR_PROBE_MIGRATE_BUSY);
+			sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
+				     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
+				     "x thp busy", haddr, old_head);
+		}
+		return -EAGAIN;
+	}
+	sim_yield(mm->sched, "migrate.copy");
+	for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
+		sim_frame_copy(mm->hm, new_head + i, old_head + i);
+	sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
+	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
+		pte_install(mm, &ptes[i], haddr + i * SIM_PAGE_SIZE, new_head + i);
+		ptes[i].flags = (ptes[i].flags & ~(PTE_MIGRATION | PTE_YOUNG)) | PTE_PRESENT;
+	}
+	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
+	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
+		     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
+		     "x -> 0x%" G_GINT64_MODIFIER "x thp", haddr, old_head, new_head);
+	for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
+		sim_frame_free(mm->hm, old_head + i);
+	sim_count(mm->counters, SIM_CTR_HOST_MIGRATE);
+	sim_count(mm->counters, SIM_CTR_THP_MIGRATION);
+	return 0;
+}
+
+/*
  * Models migrate_pages() of one anonymous page (mm/migrate.c), content preserved. The zero page
  * is never migrated: it is on no LRU list to isolate, and move_pages() reports it as -EFAULT
  * (__add_folio_for_migration(), read in ColinIanKing/linux-next, 6.19-cycle snapshot).
@@ -454,6 +692,12 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 		return -ENOENT;
 	if (pte->pfn == SIM_ZERO_PFN)
 		return -EFAULT;
+	if (pmd_trans_huge(mm, hva)) {
+		int r = migrate_huge_folio(mm, hva);
+
+		if (r <= 0)
+			return r;
+	}
 	sim_yield(mm->sched, "migrate.begin");
 	SimPfn new_pfn = sim_frame_alloc(mm->hm);
 
@@ -526,6 +770,11 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 		resident_remove(mm, pte, hva);
 		pte->flags = unmap ? PTE_UNMAPPED : 0;
 		pte->pfn = 0;
+		/* zap_huge_pmd(): a huge PMD the range covers whole goes with its folio */
+		guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
+
+		if (pmd && *pmd == PMD_HUGE)
+			*pmd = PMD_NONE;
 	}
 	sim_spin_unlock(mm->sched, &mm->ptl, unlock_point);
 	return pfns;
@@ -558,6 +807,7 @@ sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
 		return -ENOENT;
 	sim_down_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_lock");
 	notify_start(mm, hva, hva + len);
+	split_partial_huge_pmds(mm, hva, hva + len);
 	GArray *pfns = clear_ptes(mm, hva, hva + len, FALSE, "dontneed.ptl", "dontneed.ptl_unlock");
 
 	notify_end(mm, hva, hva + len);
@@ -583,6 +833,37 @@ notify_clear_young(SimMm *mm, guint64 start, guint64 end)
 			young++;
 	}
 	return young;
+}
+
+/*
+ * A huge PMD is aged whole: pmdp_clear_flush_young_notify() (include/linux/mmu_notifier.h)
+ * clears its young bit and tells the notifiers about its whole 2 MiB. So the runs grow to the
+ * huge PMDs at their ends (runs stay sorted and disjoint, merged where they now touch), and
+ * the pages they grow over lose their young bit too. PTL held.
+ */
+static void
+widen_runs_to_huge_pmds(SimMm *mm, GArray *runs)
+{
+	guint kept = 0;
+
+	for (guint i = 0; i < runs->len; i += 2) {
+		guint64 s = g_array_index(runs, guint64, i), e = g_array_index(runs, guint64, i + 1);
+
+		if (pmd_trans_huge(mm, s))
+			s &= HPAGE_PMD_MASK;
+		if (pmd_trans_huge(mm, e - 1))
+			e = ((e - 1) & HPAGE_PMD_MASK) + HPAGE_PMD_SIZE;
+		for (guint64 a = s; a < e; a += SIM_PAGE_SIZE)
+			if (pmd_trans_huge(mm, a))
+				pte_of(mm, a)->flags &= ~PTE_YOUNG;
+		if (kept && g_array_index(runs, guint64, kept - 1) >= s) {
+			g_array_index(runs, guint64, kept - 1) = e;
+			continue;
+		}
+		g_array_index(runs, guint64, kept++) = s;
+		g_array_index(runs, guint64, kept++) = e;
+	}
+	g_array_set_size(runs, kept);
 }
 
 /*
@@ -617,6 +898,7 @@ sim_mm_age(SimMm *mm, guint64 hva, guint64 len, guint *out_young)
 		}
 		run_start = a + SIM_PAGE_SIZE;
 	}
+	widen_runs_to_huge_pmds(mm, runs);
 	sim_spin_unlock(mm->sched, &mm->ptl, "age.ptl_unlock");
 	for (guint i = 0; i < runs->len; i += 2)
 		young += notify_clear_young(mm, g_array_index(runs, guint64, i),
@@ -634,6 +916,8 @@ sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len)
 	if (!range_ok(mm, hva, len))
 		return -ENOENT;
 	sim_down_write(mm->sched, &mm->mmap_lock, "munmap.mmap_lock");
+	/* __split_vma() splits a huge PMD that straddles the new VMA boundary first */
+	split_partial_huge_pmds(mm, hva, hva + len);
 	notify_start(mm, hva, hva + len);
 	GArray *pfns = clear_ptes(mm, hva, hva + len, TRUE, "munmap.ptl", "munmap.ptl_unlock");
 

@@ -4,6 +4,9 @@
  * and the primary-MMU operations that fire MMU notifiers exactly where the kernel does:
  *
  *   migrate   (mm/migrate.c)  start, PTE -> migration entry, end, copy, new PTE, free old frame
+ *   THP       (mm/huge_memory.c) a 2 MiB folio per empty PMD of a MADV_HUGEPAGE mapping; a
+ *             dontneed or munmap of part of it splits the PMD first (start/end over its 2 MiB);
+ *             migrate moves it whole (start/end over its 2 MiB); aging clears it whole
  *   dontneed  (mm/madvise.c)  start, clear PTEs, end, free frames (next touch sees zeros)
  *   age       (mm/rmap.c)     clear the PTE young bit, clear_young notifier (no flush on x86)
  *   munmap    (mm/mmap.c)     start, clear PTEs, end, free frames, the range is gone
@@ -78,6 +81,13 @@ guint64 sim_mm_nr_resident(const SimMm *mm, guint64 hva);
 guint64 sim_mm_resident_page(const SimMm *mm, guint64 hva, guint64 index);
 /* Is hva inside a mapping? */
 gboolean sim_mm_mapped(const SimMm *mm, guint64 hva);
+
+/* madvise(MADV_HUGEPAGE) of part of one mapping, at set-up: its faults may then map 2 MiB
+ * folios (transparent huge pages) where a whole, 2 MiB-aligned PMD of the mapping is still
+ * empty. 0 or -EINVAL. */
+int sim_mm_madvise_hugepage(SimMm *mm, guint64 hva, guint64 len);
+/* The host page-table level that maps hva: 2 for a present huge PMD, else 1 (lockless peek). */
+int sim_mm_host_mapping_level(const SimMm *mm, guint64 hva);
 
 /* Primary-MMU operations; 0 or a negative errno (-ENOENT: nothing mapped there to act on;
  * -EFAULT from migrate: the page is the zero page, as move_pages() says of it). */
