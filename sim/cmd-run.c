@@ -22,6 +22,7 @@ typedef struct {
 	gint64 host_events_every;
 	gchar *host_events_on;
 	gint64 quantum;
+	gboolean thp;
 	gint64 max_insns;
 	gint64 watchdog;
 	gchar *policy;
@@ -145,6 +146,7 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		return FALSE;
 	}
 	cfg->quantum = (guint64)o->quantum;
+	cfg->thp = o->thp;
 	/* not given: 0, the default scaled to --mem */
 	cfg->max_insns = o->max_insns == G_MININT64 ? 0 : (guint64)o->max_insns;
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
@@ -267,6 +269,9 @@ kvmsim_cmd_run(int argc, char **argv)
 		  "REGION,..." },
 		{ "quantum", 0, 0, G_OPTION_ARG_INT64, &o.quantum,
 		  "Instructions a vCPU runs before it is preempted (default 10000)", "INSNS" },
+		{ "thp", 0, 0, G_OPTION_ARG_NONE, &o.thp,
+		  "Back guest RAM with transparent huge pages (madvise(MADV_HUGEPAGE), as QEMU does)",
+		  NULL },
 		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
 		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
 		  "byte of --mem)", "N" },

@@ -41,8 +41,8 @@
 	X(THP_SPLIT_PMD, "thp.split_pmd")                                                          \
 	X(THP_SPLIT_PAGE, "thp.split_page")                                                        \
 	X(THP_MIGRATION, "thp.migration_success")                                                  \
-	X(TDP_MMU_LEAVES_2M, "tdp_mmu.leaves_2m")                                                  \
-	X(TDP_MMU_LEAVES_1G, "tdp_mmu.leaves_1g")                                                  \
+	X(TDP_MMU_LEAVES_2M, "tdp_mmu.huge_leaves")                                                \
+	X(TDP_MMU_LEAVES_1G, "tdp_mmu.gigantic_leaves")                                            \
 	X(TDP_MMU_HUGE_ZAPPED, "tdp_mmu.huge_zapped")                                              \
 	X(TDP_MMU_HUGE_SPLIT, "tdp_mmu.huge_split")                                                \
 	X(PROBE_FAULT_RETRY_SEQ_CHANGED, "probes.fault_retry_seq_changed")                         \

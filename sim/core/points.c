@@ -54,6 +54,8 @@ static const SimPoint points[] = {
 	{ "munmap.ptl", "munmap: before the PTL, between notifier start and end" },
 	{ "munmap.ptl_unlock", "munmap: PTEs cleared, before notifier end" },
 	{ "sleep", "pseudo-point: the actor sleeps until a later step" },
+	{ "split_pmd.ptl", "split_huge_pmd(): notifier started over the 2 MiB, before the PMD lock" },
+	{ "split_pmd.ptl_unlock", "split_huge_pmd(): PMD replaced by a PTE table, before notifier end" },
 	{ "vcpu.enter", "vCPU: before the next entry into the guest (requests not served yet)" },
 	{ "vcpu.sched_yield", "vCPU: the guest made the KVM_HC_SCHED_YIELD hypercall" },
 	{ "zap.begin", "zap: under write mmu_lock, invalidation begun, before the first leaf" },

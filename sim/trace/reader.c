@@ -252,9 +252,13 @@ read_vm(Reader *r, xmlNode *node)
 	t->nr_vcpus = (guint)vcpus;
 	if (xmlHasProp(node, (const xmlChar *)"mem") && !get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
+	guint64 thp;
+
 	if (!get_number(r, node, "quantum", 64, 0, &t->quantum) ||
-	    !get_number(r, node, "max-insns", 64, 0, &t->max_insns))
+	    !get_number(r, node, "max-insns", 64, 0, &t->max_insns) ||
+	    !get_number(r, node, "thp", 1, 0, &thp))
 		return FALSE;
+	t->thp = thp != 0;
 	trace_for_each_element(child, node) {
 		TraceMemslot ms = { 0 };
 

@@ -90,11 +90,12 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 					       sim_host_event_name(k), cfg->host_events.count[k]);
 	trace->comment = g_strdup_printf(" Recorded by kvmsim %s: workload %s, %u vCPUs, mem %"
 					 G_GUINT64_FORMAT " bytes, seed %" G_GUINT64_FORMAT
-					 ", quantum %" G_GUINT64_FORMAT ", host events %s.\n"
+					 ", quantum %" G_GUINT64_FORMAT "%s, host events %s.\n"
 					 "     Replay it with: kvmsim replay FILE ", KVMSIM_VERSION,
 					 cfg->guest_path ? cfg->guest_path : cfg->workload,
 					 cfg->nr_vcpus, cfg->mem_size, cfg->seed,
-					 cfg->quantum, events->len ? events->str : "none");
+					 cfg->quantum, cfg->thp ? ", thp" : "",
+					 events->len ? events->str : "none");
 	g_string_free(events, TRUE);
 	trace->kvmsim_version = g_strdup(KVMSIM_VERSION);
 	trace->seed = cfg->seed;
@@ -102,6 +103,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	trace->mem = cfg->mem_size;
 	trace->quantum = cfg->quantum;
 	trace->max_insns = cfg->max_insns;
+	trace->thp = cfg->thp;
 	n = sim_vmm_memslots(vmm, slots, G_N_ELEMENTS(slots));
 	for (guint i = 0; i < n; i++) {
 		TraceMemslot ms = { slots[i].id, slots[i].gpa, slots[i].size, slots[i].hva,

@@ -258,6 +258,7 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 		cfg.quantum = trace->quantum;
 	if (trace->max_insns)
 		cfg.max_insns = trace->max_insns;
+	cfg.thp = trace->thp;
 	memcpy(cfg.params, trace->params, sizeof(cfg.params));
 	if (trace->workload) {
 		cfg.workload = trace->workload;

@@ -136,6 +136,7 @@ typedef struct {
 	guint64 mem;            /* full-system: the data region */
 	guint64 quantum;        /* 0: default */
 	guint64 max_insns;      /* 0: default */
+	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

@@ -104,6 +104,8 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "quantum", t->quantum);
 	if (t->max_insns)
 		put_dec(fp, "max-insns", t->max_insns);
+	if (t->thp)
+		put_dec(fp, "thp", 1);
 	if (!t->memslots->len) {
 		fputs("/>\n", fp);
 		return;

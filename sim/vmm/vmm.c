@@ -142,6 +142,7 @@ add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_h
 	    GError **error)
 {
 	return sim_mm_mmap_anon(vmm->mm, size, out_hva, error) &&
+	       (!vmm->config.thp || sim_mm_madvise_hugepage(vmm->mm, *out_hva, size) == 0) &&
 	       sim_hostmem_add_window(vmm->hm, gpa, size, error) &&
 	       set_region(vmm, slot, gpa, size, *out_hva, error);
 }
@@ -384,6 +385,8 @@ build_exit_level(SimVmm *vmm, GError **error)
 
 		if (!sim_mm_mmap_anon_at(vmm->mm, ms->hva, ms->size, error))
 			return FALSE;
+		if (config->thp)
+			sim_mm_madvise_hugepage(vmm->mm, ms->hva, ms->size);
 		struct kvm_userspace_memory_region2 region = {
 			.slot = ms->id,
 			.flags = ms->flags,
