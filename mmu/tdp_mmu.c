@@ -422,6 +422,10 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 		ret = RET_PF_SPURIOUS;
 	else if (tdp_mmu_set_spte_atomic(kvm, iter, new_spte))
 		return RET_PF_RETRY;
+	else if (is_shadow_present_pte(iter->old_spte) && !is_last_spte(iter->old_spte, iter->level))
+		/* a table replaced by a huge leaf: kvm_flush_remote_tlbs_gfn(), a full flush on
+		 * VMX without Hyper-V's ranged flush */
+		kvm_flush_remote_tlbs(kvm);
 	if (wrprot && fault->write)
 		ret = RET_PF_WRITE_PROTECTED;
 	if (is_mmio_spte(new_spte)) {

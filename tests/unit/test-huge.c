@@ -169,12 +169,20 @@ START_TEST(mixed_attributes_force_4k_until_the_frame_is_uniform_again)
 	leaf(vm, 0x300000, &level);
 	ck_assert_int_eq(level, PG_LEVEL_4K);
 	ck_assert_int_eq(sim_mm_host_mapping_level(vm->mm, vm->hva + 0x300000), 2);
-	/* back to shared: the frame is uniform, the next fault in it may go huge */
+	/* back to shared: the frame is uniform, the next fault in it goes huge, replacing the
+	 * table that holds the 4K leaf (removed, its leaf frozen) and flushing */
 	set_attrs(vm, 0x205, 0x206, FALSE);
 	ck_assert_uint_eq(lpage_info_slot(0x200, slot, PG_LEVEL_2M)->disallow_lpage, 0);
-	ck_assert_int_eq(test_vm_fault(vm, 0, 0x000000, TRUE), RET_PF_FIXED);
-	leaf(vm, 0x000000, &level);
+	gsize from = strlen(sim_log_text(vm->log));
+	guint64 flushes = vm->counters.v[SIM_CTR_TLB_FLUSHES];
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, 0x301000, TRUE), RET_PF_FIXED);
+	leaf(vm, 0x300000, &level);
 	ck_assert_int_eq(level, PG_LEVEL_2M);
+	ck_assert_ptr_nonnull(strstr(log_since(vm, from), "kvm_mmu_prepare_zap_page: sp gen 0 "
+							   "gfn 200 l1 "));
+	ck_assert_ptr_nonnull(strstr(log_since(vm, from), "gfn 300 level 1 old_spte 8610"));
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TLB_FLUSHES], flushes + 1);
 	test_vm_free(vm);
 }
 END_TEST
