@@ -52,7 +52,7 @@ run_cases() {
 
 workloads=$("$kvmsim" list | cut -d' ' -f1)
 set -- $workloads
-echo "1..$((3 * 2 * 20 + 4 * 2 * $# + 6))"
+echo "1..$((3 * 2 * 20 + 4 * 2 * $# + 4 + 6))"
 
 for kind in migrate dontneed age; do
 	for policy in random round-robin; do
@@ -85,6 +85,16 @@ for wl in $workloads; do
 				--host-events "$events" --policy "$policy" --record-expect full
 		done
 	done
+done
+
+# huge pages: guest RAM on transparent huge pages, split and migrated whole by the host events
+for policy in random round-robin; do
+	i=$((i + 1))
+	add 1 "touch --thp $policy" touch --thp --mem 4M --vcpus 2 --seed "$i" \
+		--host-events migrate=30,dontneed=10,age=10 --policy "$policy"
+	i=$((i + 1))
+	add 1 "stress --thp $policy" stress --thp --param 0=2 --mem 4M --vcpus 3 --seed "$i" \
+		--host-events migrate=30,dontneed=10,age=10 --policy "$policy"
 done
 
 run_cases 0 &
