@@ -52,24 +52,17 @@ lpage_info_slot(gfn_t gfn, const struct kvm_memory_slot *slot, int level)
 	return &slot->lpage_info[level - 2][gfn_to_index(gfn, slot->base_gfn, level)];
 }
 
-/* Models kvm_arch_has_private_mem(): the VM keeps memory attributes. */
+/* Models kvm_arch_has_private_mem(). */
 static gboolean
 kvm_arch_has_private_mem(const struct kvm *kvm)
 {
-	return kvm->get_memory_attributes != NULL;
-}
-
-/* Models kvm_get_memory_attributes() (include/linux/kvm_host.h). */
-static unsigned long
-kvm_get_memory_attributes(struct kvm *kvm, gfn_t gfn)
-{
-	return kvm_arch_has_private_mem(kvm) ? kvm->get_memory_attributes(kvm, gfn) : 0;
+	return kvm->has_private_mem;
 }
 
 /* Models kvm_range_has_memory_attributes() (virt/kvm/kvm_main.c) with mask ~0: does every gfn
  * of [start, end) have exactly attrs? */
 static gboolean
-kvm_range_has_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end, unsigned long attrs)
+kvm_range_has_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end, u64 attrs)
 {
 	for (gfn_t gfn = start; gfn < end; gfn++)
 		if (kvm_get_memory_attributes(kvm, gfn) != attrs)
@@ -96,7 +89,7 @@ hugepage_set_mixed(const struct kvm_memory_slot *slot, gfn_t gfn, int level, gbo
  * none of its 2M frames is mixed and each starts with attrs (lower levels are done first). */
 static gboolean
 hugepage_has_attrs(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn, int level,
-		   unsigned long attrs)
+		   u64 attrs)
 {
 	gfn_t end = gfn + KVM_PAGES_PER_HPAGE(level);
 
@@ -124,7 +117,7 @@ kvm_mmu_init_memslot_memory_attributes(struct kvm *kvm, struct kvm_memory_slot *
 		if (start < slot->base_gfn)
 			start += nr_pages;
 		for (gfn_t gfn = start; gfn < end; gfn += nr_pages) {
-			unsigned long attrs = kvm_get_memory_attributes(kvm, gfn);
+			u64 attrs = kvm_get_memory_attributes(kvm, gfn);
 
 			hugepage_set_mixed(slot, gfn, level,
 					   !hugepage_has_attrs(kvm, slot, gfn, level, attrs));
@@ -174,9 +167,9 @@ host_pfn_mapping_level(struct kvm *kvm, gfn_t gfn, const struct kvm_memory_slot 
 /*
  * Models v6.18's kvm_mmu_max_mapping_level() for a fault: the fault's max_level, clamped to
  * max_huge_page_level, walked down while lpage_info disallows it; then the host mapping level
- * for shared memory. For a private fault guest_memfd decides (kvm_gmem_max_mapping_level() with
- * a fault returns fault->max_level, which faultin already limited to the folio's order; a
- * software-protected VM has no CoCo limit).
+ * for shared memory. For a private fault, or any fault on a gmem-only slot, guest_memfd decides
+ * (kvm_gmem_max_mapping_level() with a fault returns fault->max_level, which faultin already
+ * limited to the folio's order; a software-protected VM has no CoCo limit).
  */
 int
 kvm_mmu_max_mapping_level(struct kvm *kvm, struct kvm_page_fault *fault,
@@ -191,7 +184,7 @@ kvm_mmu_max_mapping_level(struct kvm *kvm, struct kvm_page_fault *fault,
 			break;
 	if (max_level == PG_LEVEL_4K)
 		return PG_LEVEL_4K;
-	if (fault->is_private)
+	if (fault->is_private || kvm_memslot_is_gmem_only(slot))
 		host_level = fault->max_level;
 	else
 		host_level = host_pfn_mapping_level(kvm, gfn, slot);
@@ -237,18 +230,22 @@ kvm_max_level_for_order(int order)
 }
 
 /*
- * The huge-page part of kvm_arch_pre_set_memory_attributes(): a head or tail frame the range
- * covers only in part, wholly inside the slot and not mixed (so it may be mapped huge right now)
- * joins the ongoing invalidation, so that no fault maps it huge over gfns whose attributes are
- * changing. The zap of the range itself removes any huge SPTE over it.
+ * Models kvm_arch_pre_set_memory_attributes(): zap even a slot that cannot be private (making
+ * memory private must stop shared access; making it shared changes where huge pages may go). A
+ * head or tail frame the range covers only in part, wholly inside the slot and not mixed (so it
+ * may be mapped huge right now) joins the ongoing invalidation, so that no fault maps it huge
+ * over gfns whose attributes are changing; the zap of the range itself removes any huge SPTE
+ * over it, whole. Only mappings of the old kind are zapped (attr_filter).
  */
-void
-kvm_mmu_hugepage_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range)
+gboolean
+kvm_arch_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	const struct kvm_memory_slot *slot = range->slot;
 	gfn_t slot_end = slot->base_gfn + slot->npages;
 
-	g_assert(sim_rwlock_write_held(&kvm->mmu_lock) && range->end > range->start);
+	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
+	if (!kvm_arch_has_private_mem(kvm) || range->end <= range->start)
+		return FALSE;
 	for (int level = PG_LEVEL_2M; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {
 		gfn_t nr_pages = KVM_PAGES_PER_HPAGE(level);
 		gfn_t start = range->start & ~(nr_pages - 1);
@@ -264,12 +261,15 @@ kvm_mmu_hugepage_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range
 		    !hugepage_test_mixed(slot, end, level))
 			kvm_mmu_invalidate_range_add(kvm, end, end + nr_pages);
 	}
+	range->attr_filter = (range->attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) ?
+				     KVM_FILTER_SHARED : KVM_FILTER_PRIVATE;
+	return kvm_unmap_gfn_range(kvm, range);
 }
 
 /* Recompute the mixed flag of the frame at gfn if the slot holds all of it. */
 static void
 hugepage_update_mixed(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn, int level,
-		      unsigned long attrs)
+		      u64 attrs)
 {
 	if (gfn < slot->base_gfn || gfn + KVM_PAGES_PER_HPAGE(level) > slot->base_gfn + slot->npages)
 		return;
@@ -279,13 +279,13 @@ hugepage_update_mixed(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t
 /*
  * Models kvm_arch_post_set_memory_attributes(): per level from 2M up (upper levels read the
  * lower ones' flags), the head and tail frames the range covers in part are rechecked; frames
- * it covers whole now hold only attrs, so they are not mixed.
+ * it covers whole now hold only the range's attributes, so they are not mixed.
  */
 gboolean
-kvm_arch_post_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range,
-				    unsigned long attrs)
+kvm_arch_post_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	const struct kvm_memory_slot *slot = range->slot;
+	u64 attrs = range->attributes;
 
 	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
 	g_assert(sim_spin_held(&kvm->slots_lock));

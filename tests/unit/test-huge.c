@@ -125,33 +125,25 @@ START_TEST(without_thp_or_with_dirty_logging_the_fault_maps_4k)
 }
 END_TEST
 
-/* A test attribute store: gfns [priv_start, priv_end) are private. */
-static gfn_t priv_start, priv_end;
-
-static unsigned long
-test_attributes(struct kvm *kvm, gfn_t gfn)
+/* Make the harness's VM one with private memory, as KVM_X86_SW_PROTECTED_VM is created. */
+static void
+make_private_capable(TestVm *vm)
 {
-	return gfn >= priv_start && gfn < priv_end ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	vm->kvm->vm_type = KVM_X86_SW_PROTECTED_VM;
+	vm->kvm->has_private_mem = TRUE;
 }
 
-/* Set [start, end) private (or shared) and run the post pass as KVM_SET_MEMORY_ATTRIBUTES does. */
+/* KVM_SET_MEMORY_ATTRIBUTES over [start, end) gfns: private or shared. */
 static void
 set_attrs(TestVm *vm, gfn_t start, gfn_t end, gboolean private)
 {
-	struct kvm_gfn_range range = { kvm_id_to_memslot(vm->kvm, 0), start, end, TRUE };
+	struct kvm_memory_attributes a = {
+		.address = start << PAGE_SHIFT,
+		.size = (end - start) << PAGE_SHIFT,
+		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+	};
 
-	if (private) {
-		priv_start = start;
-		priv_end = end;
-	} else {
-		priv_start = priv_end = 0;
-	}
-	sim_mutex_lock(vm->sched, &vm->kvm->slots_lock, "memslot.slots_lock");
-	sim_write_lock(vm->sched, &vm->kvm->mmu_lock, "invalidate.mmu_lock");
-	ck_assert(!kvm_arch_post_set_memory_attributes(vm->kvm, &range,
-						       private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0));
-	sim_write_unlock(vm->sched, &vm->kvm->mmu_lock, "invalidate.mmu_unlock");
-	sim_mutex_unlock(vm->sched, &vm->kvm->slots_lock, "memslot.slots_unlock");
+	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(vm->kvm, &a), 0);
 }
 
 START_TEST(mixed_attributes_force_4k_until_the_frame_is_uniform_again)
@@ -160,7 +152,7 @@ START_TEST(mixed_attributes_force_4k_until_the_frame_is_uniform_again)
 	struct kvm_memory_slot *slot = kvm_id_to_memslot(vm->kvm, 0);
 	int level;
 
-	vm->kvm->get_memory_attributes = test_attributes;
+	make_private_capable(vm);
 	set_attrs(vm, 0x205, 0x206, TRUE);
 	ck_assert(lpage_info_slot(0x200, slot, PG_LEVEL_2M)->disallow_lpage & KVM_LPAGE_MIXED_FLAG);
 	ck_assert(!(lpage_info_slot(0x0, slot, PG_LEVEL_2M)->disallow_lpage & KVM_LPAGE_MIXED_FLAG));
@@ -190,17 +182,28 @@ END_TEST
 START_TEST(attribute_change_widens_the_invalidation_to_huge_head_and_tail_frames)
 {
 	TestVm *vm = huge_vm(TRUE);
-	struct kvm_gfn_range range = { kvm_id_to_memslot(vm->kvm, 0), 0x205, 0x206, TRUE };
+	struct kvm_gfn_range range = {
+		.slot = kvm_id_to_memslot(vm->kvm, 0),
+		.start = 0x205,
+		.end = 0x206,
+		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+		.may_block = TRUE,
+	};
 
-	vm->kvm->get_memory_attributes = test_attributes;
-	sim_write_lock(vm->sched, &vm->kvm->mmu_lock, "invalidate.mmu_lock");
+	make_private_capable(vm);
+	ck_assert_int_eq(test_vm_fault(vm, 0, 0x300000, TRUE), RET_PF_FIXED);
+	sim_write_lock(vm->sched, &vm->kvm->mmu_lock, "attr.mmu_lock");
 	kvm_mmu_invalidate_begin(vm->kvm);
 	kvm_mmu_invalidate_range_add(vm->kvm, range.start, range.end);
-	kvm_mmu_hugepage_pre_set_memory_attributes(vm->kvm, &range);
+	/* the 2M frame is not mixed yet: it joins the invalidation; its huge leaf is zapped */
+	ck_assert(kvm_arch_pre_set_memory_attributes(vm->kvm, &range));
 	ck_assert_uint_eq(vm->kvm->mmu_invalidate_range_start, 0x200);
 	ck_assert_uint_eq(vm->kvm->mmu_invalidate_range_end, 0x400);
+	ck_assert_uint_eq(range.attr_filter, KVM_FILTER_SHARED);
+	ck_assert_uint_eq(leaf(vm, 0x300000, NULL), SHADOW_NONPRESENT_VALUE);
+	kvm_flush_remote_tlbs(vm->kvm);
 	kvm_mmu_invalidate_end(vm->kvm);
-	sim_write_unlock(vm->sched, &vm->kvm->mmu_lock, "invalidate.mmu_unlock");
+	sim_write_unlock(vm->sched, &vm->kvm->mmu_lock, "attr.mmu_unlock");
 	test_vm_free(vm);
 }
 END_TEST
