@@ -130,8 +130,11 @@ kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn, kvm_p
 	if (!r) {
 		*pfn = folio->pfn;
 		if (max_order)
-			*max_order = 0;
-		if (!folio->uptodate)
+			*max_order = f->inode->page_order ?
+					     gmem_hugetlb_max_order(f->inode, index) : 0;
+		if (!folio->uptodate && f->inode->page_order)
+			gmem_hugetlb_prepare_folio(f->inode, folio);
+		else if (!folio->uptodate)
 			kvm_gmem_prepare_folio(f->inode, folio);
 		sim_frame_get(f->inode->hm, folio->pfn);
 	}

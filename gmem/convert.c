@@ -108,7 +108,12 @@ __kvm_gmem_set_attributes(struct gmem_inode *inode, struct kvm_memory_attributes
 	sim_log_emit(inode->log, "sim_gmem_convert", "ino %u index 0x%" G_GINT64_MODIFIER "x-0x%"
 		     G_GINT64_MODIFIER "x to %s mode 0x%" G_GINT64_MODIFIER "x", inode->ino, start,
 		     end, to_private ? "private" : "shared", attrs->flags);
-	kvm_gmem_invalidate_begin(inode, start, end, KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
+	/* HugeTLB (PROPOSED): KVM may map whole huge folios, so its window covers them */
+	u64 inv_start = start, inv_end = end;
+
+	if (inode->page_order)
+		gmem_hugetlb_round_range(inode, &inv_start, &inv_end);
+	kvm_gmem_invalidate_begin(inode, inv_start, inv_end, KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
 	sim_yield(inode->sched, "gmem.convert_store");
 	kvm_gmem_check_unmapped(inode, start, end, "converted_page_still_mapped");
 	if (attrs->flags & KVM_SET_MEMORY_ATTRIBUTES2_MODE_ZERO) {
@@ -125,7 +130,11 @@ __kvm_gmem_set_attributes(struct gmem_inode *inode, struct kvm_memory_attributes
 	kvm_range_map_set(inode->attributes, start, end, target);
 	sim_count_add(inode->counters, to_private ? SIM_CTR_GMEM_CONVERTED_TO_PRIVATE :
 			     SIM_CTR_GMEM_CONVERTED_TO_SHARED, count.changed);
-	kvm_gmem_invalidate_end(inode, start, end);
+	if (inode->page_order && to_private)
+		gmem_hugetlb_merge_range(inode, start, end);
+	else if (inode->page_order)
+		gmem_hugetlb_split_range(inode, start, end);
+	kvm_gmem_invalidate_end(inode, inv_start, inv_end);
 out:
 	sim_up_write(inode->sched, &inode->invalidate_lock, "gmem.invalidate_unlock");
 	return r;

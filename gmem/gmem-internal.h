@@ -35,6 +35,8 @@ struct gmem_inode {
 	GPtrArray *vmas;             /* GmemVma: host mappings, for unmap_mapping_pages() */
 	SimRwsem invalidate_lock;    /* mapping->invalidate_lock: filemap_invalidate_lock() */
 	int i_count;                 /* files on the inode; it and its memory go at 0 */
+	guint page_order;            /* PROPOSED HugeTLB folios: 9 or 18; 0: order-0 folios */
+	GTree *huge_folios;          /* u64 first index -> struct gmem_huge_folio (hugetlb.c) */
 };
 
 /* struct gmem_file plus struct file's reference count. */
@@ -83,6 +85,16 @@ void gmem_truncate_range(struct gmem_inode *inode, u64 start, u64 end);
 gboolean kvm_gmem_supports_mmap(const struct gmem_inode *inode);
 gboolean kvm_gmem_is_shared_mem(const struct gmem_inode *inode, u64 index);
 void kvm_gmem_release(struct gmem_file *file);
+
+/* hugetlb.c: PROPOSED HugeTLB folios (gmem/proposed.h) */
+int gmem_hugetlb_order(u64 flags);
+struct gmem_folio *gmem_hugetlb_get_folio(struct gmem_inode *inode, u64 index);
+void gmem_hugetlb_prepare_folio(struct gmem_inode *inode, struct gmem_folio *folio);
+int gmem_hugetlb_max_order(struct gmem_inode *inode, u64 index);
+void gmem_hugetlb_round_range(const struct gmem_inode *inode, u64 *start, u64 *end);
+void gmem_hugetlb_split_range(struct gmem_inode *inode, u64 start, u64 end);
+void gmem_hugetlb_merge_range(struct gmem_inode *inode, u64 start, u64 end);
+void gmem_hugetlb_truncate(struct gmem_inode *inode, u64 start, u64 end);
 
 /* invalidate.c */
 unsigned int kvm_gmem_get_invalidate_filter(const struct gmem_inode *inode);

@@ -36,6 +36,8 @@ gmem_inode_new(struct kvm *kvm, u64 size, u64 flags)
 	inode->files = g_ptr_array_new();
 	inode->vmas = g_ptr_array_new();
 	inode->invalidate_lock.name = "invalidate_lock";
+	inode->page_order = (guint)MAX(gmem_hugetlb_order(flags), 0);
+	inode->huge_folios = g_tree_new_full(compare_index, NULL, NULL, g_free);
 	return inode;
 }
 
@@ -61,7 +63,8 @@ gmem_file_new(struct kvm *kvm, struct gmem_inode *inode)
 u64
 kvm_gmem_get_supported_flags(struct kvm *kvm)
 {
-	u64 flags = GUEST_MEMFD_FLAG_MMAP;
+	u64 flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_HUGETLB |
+		    (GUESTMEM_HUGETLB_FLAG_MASK << GUESTMEM_HUGETLB_FLAG_SHIFT);
 
 	if (!kvm || !kvm->has_private_mem)
 		flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
@@ -75,6 +78,11 @@ kvm_gmem_create(struct kvm *kvm, const struct kvm_create_guest_memfd *args)
 	if (args->flags & ~kvm_gmem_get_supported_flags(kvm))
 		return -EINVAL;
 	if ((gint64)args->size <= 0 || (args->size & (PAGE_SIZE - 1)))
+		return -EINVAL;
+	/* PROPOSED HugeTLB: a size x86 has a page for, and a file of whole huge pages */
+	int order = gmem_hugetlb_order(args->flags);
+
+	if (order < 0 || (args->size & ((PAGE_SIZE << order) - 1)))
 		return -EINVAL;
 	struct gmem_inode *inode = gmem_inode_new(kvm, args->size, args->flags);
 	struct gmem_file *f = gmem_file_new(kvm, inode);
@@ -139,6 +147,8 @@ kvm_gmem_get_folio(struct gmem_inode *inode, u64 index)
 
 	if (folio)
 		return folio;
+	if (inode->page_order)
+		return gmem_hugetlb_get_folio(inode, index);
 	SimPfn pfn = sim_frame_alloc(inode->hm);
 
 	if (pfn == SIM_PFN_NONE)
@@ -195,6 +205,10 @@ void
 gmem_truncate_range(struct gmem_inode *inode, u64 start, u64 end)
 {
 	gmem_unmap_mapping_pages(inode, start, end);
+	if (inode->page_order) {
+		gmem_hugetlb_truncate(inode, start, end);
+		return;
+	}
 	GPtrArray *victims = folios_in(inode, start, end);
 
 	for (guint i = 0; i < victims->len; i++) {
@@ -220,6 +234,7 @@ gmem_inode_put(struct gmem_inode *inode)
 		     g_tree_nnodes(inode->folios));
 	gmem_truncate_range(inode, 0, G_MAXUINT64);
 	g_tree_destroy(inode->folios);
+	g_tree_destroy(inode->huge_folios);
 	kvm_range_map_free(inode->attributes);
 	g_ptr_array_free(inode->files, TRUE);
 	g_ptr_array_free(inode->vmas, TRUE);

@@ -46,4 +46,16 @@ struct kvm_link_guest_memfd {
 	u64 reserved[6];
 };
 
+/*
+ * HugeTLB folios: Ackerley Tng, "[RFC PATCH v2] 1G page support for guest_memfd" (2025-05-14):
+ * a creation flag, and the huge page size as log2 in bits 58-63 of the flags, in
+ * hugetlb-encode style (include/uapi/linux/guestmem.h of the series, read in its kvm@vger
+ * patches). x86 has 2 MiB and 1 GiB pages.
+ */
+#define GUEST_MEMFD_FLAG_HUGETLB (1ull << 2)
+#define GUESTMEM_HUGETLB_FLAG_SHIFT 58
+#define GUESTMEM_HUGETLB_FLAG_MASK 0x3full
+#define GUESTMEM_HUGETLB_FLAG_2MB (21ull << GUESTMEM_HUGETLB_FLAG_SHIFT)
+#define GUESTMEM_HUGETLB_FLAG_1GB (30ull << GUESTMEM_HUGETLB_FLAG_SHIFT)
+
 #endif

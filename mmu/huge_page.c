@@ -146,7 +146,10 @@ kvm_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot)
 			linfo[0].disallow_lpage = 1;
 		if ((slot->base_gfn + slot->npages) & mask)
 			linfo[lpages - 1].disallow_lpage = 1;
-		if ((slot->base_gfn ^ ugfn) & mask)
+		/* PROPOSED (the HugeTLB guest_memfd series, see gmem/hugetlb.c): the gmem offset
+		 * must be congruent with the gfn too */
+		if (((slot->base_gfn ^ ugfn) & mask) ||
+		    ((slot->flags & KVM_MEM_GUEST_MEMFD) && ((slot->base_gfn ^ slot->gmem.pgoff) & mask)))
 			for (u64 j = 0; j < lpages; j++)
 				linfo[j].disallow_lpage = 1;
 	}

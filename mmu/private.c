@@ -18,7 +18,8 @@ void
 kvm_mmu_check_private_spte(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
-	u64 spte = kvm_tdp_mmu_leaf_spte(kvm, fault->gfn, NULL);
+	int level;
+	u64 spte = kvm_tdp_mmu_leaf_spte(kvm, fault->gfn, &level);
 	SimPfn folio_pfn;
 	gboolean index_private;
 
@@ -31,13 +32,23 @@ kvm_mmu_check_private_spte(struct kvm_vcpu *vcpu, const struct kvm_page_fault *f
 				     fault->is_private ? "shared" : "private");
 	if (!fault->is_private && !kvm_memslot_is_gmem_only(fault->slot))
 		return;
-	if (!kvm_gmem_slot_folio(fault->slot, fault->gfn, &folio_pfn, &index_private) ||
-	    folio_pfn != spte_to_pfn(spte))
+	/* a huge leaf maps each of its gfns to the page at that offset (mmu/huge_page.c) */
+	gfn_t base = fault->gfn & ~(KVM_PAGES_PER_HPAGE(level) - 1);
+
+	for (gfn_t gfn = base; gfn < base + KVM_PAGES_PER_HPAGE(level); gfn++) {
+		kvm_pfn_t pfn = spte_to_pfn(spte) + (gfn - base);
+
+		if (kvm_gmem_slot_folio(fault->slot, gfn, &folio_pfn, &index_private) &&
+		    folio_pfn == pfn)
+			continue;
 		kvm_invariant_failed(kvm, "private_spte_not_gmem",
 				     "gfn 0x%" G_GINT64_MODIFIER "x maps pfn 0x%" G_GINT64_MODIFIER
 				     "x, not the folio of its index in the slot's active guest_memfd",
-				     fault->gfn, spte_to_pfn(spte));
-	else if (!kvm->vm_memory_attributes && index_private != fault->is_private)
+				     gfn, pfn);
+		return;
+	}
+	kvm_gmem_slot_folio(fault->slot, fault->gfn, &folio_pfn, &index_private);
+	if (!kvm->vm_memory_attributes && index_private != fault->is_private)
 		kvm_invariant_failed(kvm, "spte_type_mismatch",
 				     "gfn 0x%" G_GINT64_MODIFIER "x mapped %s, its gmem page is %s",
 				     fault->gfn, fault->is_private ? "private" : "shared",

@@ -63,7 +63,9 @@
 	X(GMEM_CONVERTED_TO_PRIVATE, "gmem.converted_to_private")                                  \
 	X(GMEM_CONVERTED_TO_SHARED, "gmem.converted_to_shared")                                    \
 	X(GMEM_CONVERT_EAGAIN, "gmem.convert_eagain")                                              \
-	X(GMEM_HOST_SIGBUS, "gmem.host_sigbus")
+	X(GMEM_HOST_SIGBUS, "gmem.host_sigbus")                                                    \
+	X(GMEM_HUGE_SPLIT, "gmem.huge_split")                                                      \
+	X(GMEM_HUGE_MERGE, "gmem.huge_merge")
 
 typedef enum {
 #define SIM_COUNTER_ENUM(id, name) SIM_CTR_##id,
