@@ -113,7 +113,8 @@ __kvm_gmem_set_attributes(struct gmem_inode *inode, struct kvm_memory_attributes
 
 	if (inode->page_order)
 		gmem_hugetlb_round_range(inode, &inv_start, &inv_end);
-	kvm_gmem_invalidate_begin(inode, inv_start, inv_end, KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
+	kvm_gmem_invalidate_begin(inode, inv_start, inv_end,
+				  KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
 	sim_yield(inode->sched, "gmem.convert_store");
 	kvm_gmem_check_unmapped(inode, start, end, "converted_page_still_mapped");
 	if (attrs->flags & KVM_SET_MEMORY_ATTRIBUTES2_MODE_ZERO) {

@@ -149,7 +149,8 @@ kvm_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot)
 		/* PROPOSED (the HugeTLB guest_memfd series, see gmem/hugetlb.c): the gmem offset
 		 * must be congruent with the gfn too */
 		if (((slot->base_gfn ^ ugfn) & mask) ||
-		    ((slot->flags & KVM_MEM_GUEST_MEMFD) && ((slot->base_gfn ^ slot->gmem.pgoff) & mask)))
+		    ((slot->flags & KVM_MEM_GUEST_MEMFD) &&
+		     ((slot->base_gfn ^ slot->gmem.pgoff) & mask)))
 			for (u64 j = 0; j < lpages; j++)
 				linfo[j].disallow_lpage = 1;
 	}
