@@ -179,7 +179,10 @@ kvm_destroy_vm(struct kvm *kvm)
 		return;
 	/* a guest_memfd file still open on this VM would keep a dangling reference */
 	g_warn_if_fail(kvm->users_count <= 1);
-	sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
+	/* a VM made while this one lived on (a reboot on the same guest_memfd) keeps its hooks */
+	if (sim_hostmem_hook_data(kvm->hm) == kvm)
+		sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
+	sim_mm_unregister_notifier(kvm->mm, kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
