@@ -47,7 +47,9 @@ kvm_gmem_slot_folio(const struct kvm_memory_slot *slot, gfn_t gfn, SimPfn *out_p
 {
 	struct gmem_file *f = slot->gmem.file;
 
-	if (!f || f->f_count == 0)
+	/* a file whose last reference went but whose release has not run yet still backs the
+	 * slot: the release zaps what it maps */
+	if (!f)
 		return FALSE;
 	u64 index = kvm_gmem_get_index(slot, gfn);
 	struct gmem_folio *folio = gmem_folio_lookup(f->inode, index);

@@ -324,6 +324,8 @@ kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 void
 kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
 {
+	/* xfer_to_guest_mode_handle_work(): task work first, with SRCU not held */
+	kvm_gmem_task_work_run(vcpu->kvm);
 	if (vcpu->requests & (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) {
 		vcpu->requests &= ~(1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 		kvm_mmu_free_obsolete_roots(vcpu);

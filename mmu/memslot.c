@@ -381,5 +381,6 @@ kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2
 	int r = __kvm_set_memory_region(kvm, mem);
 
 	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "memslot.slots_unlock");
+	kvm_gmem_task_work_run(kvm); /* a bind or unbind may have dropped a file's last reference */
 	return r;
 }

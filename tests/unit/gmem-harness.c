@@ -121,6 +121,7 @@ gm_fault(GmVm *vm, int vcpu, gpa_t gpa, gboolean write)
 	int r = kvm_handle_ept_violation(v, gpa, qual, 0x100000);
 
 	kvm_vcpu_srcu_read_unlock(v);
+	kvm_gmem_task_work_run(vm->kvm); /* KVM_RUN returns to user mode */
 	return r;
 }
 

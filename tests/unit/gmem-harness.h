@@ -42,7 +42,8 @@ void gm_vm_add_anon_slot(GmVm *vm);
 /* Close the VM fd (kvm_put_kvm()); the VM is destroyed once no gmem file holds it. */
 void gm_vm_put(GmVm *vm);
 
-/* One EPT violation (srcu held around it, requests served first). */
+/* One EPT violation (srcu held around it, requests served first), then the return to user
+ * mode (task work). */
 int gm_fault(GmVm *vm, int vcpu, gpa_t gpa, gboolean write);
 u64 gm_spte(GmVm *vm, gpa_t gpa);
 int gm_set_private(GmVm *vm, gpa_t gpa, u64 size, gboolean private);

@@ -278,16 +278,62 @@ START_TEST(release_racing_a_fault_that_holds_the_file_waits_for_it)
 	kvm_get_kvm(kvm); /* keep the VM to look at it after the release */
 	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
 	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
-	/* close(2) while get_pfn holds the file: the fd goes, the release waits for the fput,
-	 * which the fault does; then the fault retries (the release's window) */
+	/* close(2) while get_pfn holds the file: the fd goes, the fault keeps the file and maps
+	 * the page; its last fput leaves the release to its return to user mode, which zaps */
 	gm_run_steps(host, "vcpu0:gmem.get_pfn_folio,vmm:exit,vcpu0:exit");
+	ck_assert_msg(!sim_sched_failed(host->sched), "%s", sim_sched_failure(host->sched));
 	ck_assert_int_eq(v.result, 0);
-	ck_assert_int_eq(f.result, RET_PF_RETRY);
+	ck_assert_int_eq(f.result, RET_PF_FIXED);
 	ck_assert_ptr_null(kvm_id_to_memslot(kvm, 0)->gmem.file);
 	ck_assert(!is_shadow_present_pte(kvm_tdp_mmu_leaf_spte(kvm, 1, NULL)));
 	ck_assert_int_eq(gm_fault(vm, 0, PAGE, TRUE), -EFAULT);
 	ck_assert(!sim_sched_failed(host->sched));
 	kvm_put_kvm(kvm);
+	gm_vm_put(vm);
+	gm_host_free(host);
+}
+END_TEST
+
+START_TEST(a_leaf_left_in_a_converted_range_is_reported)
+{
+	GmHost *host = gm_host_new(1);
+	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+
+	gm_vm_add_gmem_slot(vm, 0);
+	ck_assert_int_eq(gm_fault(vm, 0, 3 * PAGE, TRUE), RET_PF_FIXED);
+	kvm_mmu_check_range_unmapped(vm->kvm, 0, 3, "converted_page_still_mapped");
+	ck_assert(!sim_sched_failed(host->sched));
+	kvm_mmu_check_range_unmapped(vm->kvm, 3, 4, "converted_page_still_mapped");
+	ck_assert(sim_sched_failed(host->sched));
+	ck_assert_ptr_nonnull(strstr(sim_log_text(host->log),
+				     "sim_invariant: converted_page_still_mapped: gfn 0x3"));
+	gm_vm_put(vm);
+	gm_host_free(host);
+}
+END_TEST
+
+START_TEST(an_unflushed_translation_of_a_zapped_page_is_reported)
+{
+	GmHost *host = gm_host_new(1);
+	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 2);
+	struct kvm *kvm = vm->kvm;
+
+	gm_vm_add_gmem_slot(vm, 0);
+	ck_assert_int_eq(gm_fault(vm, 1, 3 * PAGE, TRUE), RET_PF_FIXED);
+	struct kvm_gfn_range range = {
+		.slot = kvm_id_to_memslot(kvm, 0), .start = 3, .end = 4, .may_block = TRUE,
+	};
+
+	/* zapped inside a window, but nobody asked the vCPUs to flush */
+	sim_write_lock(kvm->sched, &kvm->mmu_lock, "gmem.inval_mmu_lock");
+	kvm_mmu_invalidate_begin(kvm);
+	ck_assert(kvm_mmu_unmap_gfn_range(kvm, &range));
+	kvm_mmu_check_range_unmapped(kvm, 3, 4, "punched_page_still_mapped");
+	kvm_mmu_invalidate_end(kvm);
+	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "gmem.inval_mmu_unlock");
+	ck_assert(sim_sched_failed(host->sched));
+	ck_assert_ptr_nonnull(strstr(sim_log_text(host->log), "punched_page_still_mapped: vcpu0 "
+				     "may still map gfn 0x3"));
 	gm_vm_put(vm);
 	gm_host_free(host);
 }
@@ -312,6 +358,10 @@ gmem_fault_suite(void)
 	tcase_add_test(tc, a_private_access_that_meets_a_shared_gfn_exits_to_userspace);
 	tcase_add_test(tc, in_place_conversion_racing_a_private_fault_retries);
 	tcase_add_test(tc, release_racing_a_fault_that_holds_the_file_waits_for_it);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("invariants");
+	tcase_add_test(tc, a_leaf_left_in_a_converted_range_is_reported);
+	tcase_add_test(tc, an_unflushed_translation_of_a_zapped_page_is_reported);
 	suite_add_tcase(s, tc);
 	return s;
 }
