@@ -13,6 +13,7 @@
 
 #include <errno.h>
 
+/* The memslot a binding value names (id + 1) in the VM's current memslots. */
 struct kvm_memory_slot *
 gmem_binding_slot(struct gmem_file *f, u64 value)
 {

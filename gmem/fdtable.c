@@ -12,6 +12,7 @@
 
 #define GMEM_FIRST_FD 3
 
+/* A new process's table, with stdin, stdout and stderr open. */
 GmemFdTable *
 gmem_fdtable_new(void)
 {
@@ -64,12 +65,14 @@ gmem_fd_install(GmemFdTable *files, struct gmem_file *file)
 	return (int)files->fds->len - 1;
 }
 
+/* An open fd of another kind (an eventfd, a socket): f_op is not kvm_gmem_fops. */
 int
 gmem_fd_install_other(GmemFdTable *files)
 {
 	return gmem_fd_install(files, NULL);
 }
 
+/* The table entry of fd, or NULL if it is not open. */
 static GmemFd *
 fd_entry(GmemFdTable *files, int fd)
 {
@@ -95,11 +98,21 @@ gmem_fget(GmemFdTable *files, int fd, struct gmem_file **out)
 	return 0;
 }
 
+/* Models get_file(): one more reference on a file that has some. */
 void
 gmem_get_file(struct gmem_file *file)
 {
 	g_assert(file->f_count > 0);
 	file->f_count++;
+}
+
+/* The file behind fd without a reference (inspection only). */
+struct gmem_file *
+gmem_fd_peek(GmemFdTable *files, int fd)
+{
+	GmemFd *entry = fd_entry(files, fd);
+
+	return entry ? entry->file : NULL;
 }
 
 /* Models get_file_active(): fails once the count reached zero (release may be running). */

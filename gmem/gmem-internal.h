@@ -70,9 +70,14 @@ struct gmem_vma {
 	GTree *ptes;                 /* u64 index -> SimPfn (boxed in a u64) */
 };
 
+/* GTree order of u64 page indices (folios, host PTEs). */
+gint gmem_compare_index(gconstpointer a, gconstpointer b, gpointer unused);
+
 /* fdtable.c */
 #define GMEM_FD_NOT_GMEM (-1000) /* gmem_fget(): the fd is open but is no guest_memfd */
 int gmem_fget(GmemFdTable *files, int fd, struct gmem_file **out);
+/* The guest_memfd file behind fd without taking a reference, or NULL (inspection only). */
+struct gmem_file *gmem_fd_peek(GmemFdTable *files, int fd);
 /* get_file_active(): a reference unless the count already reached zero. */
 gboolean gmem_get_file_active(struct gmem_file *file);
 void gmem_get_file(struct gmem_file *file);

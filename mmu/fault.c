@@ -161,8 +161,9 @@ kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 }
 
 /* Models kvm_mmu_prepare_memory_fault_exit() and kvm_prepare_memory_fault_exit()
- * (include/linux/kvm_host.h at a66ec810): [gpa, gpa + PAGE_SIZE), flags PRIVATE iff the access
- * was private; RWX flags are not reported. */
+ * (include/linux/kvm_host.h, as patches in the search index quote it around v6.18): [gpa,
+ * gpa + PAGE_SIZE), flags PRIVATE iff the access was private; RWX flags "are not (yet) defined"
+ * (a READ/WRITE/EXEC proposal is not modelled). */
 static void
 kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault)
 {
