@@ -100,6 +100,8 @@ START_TEST(bind_checks_each_condition_with_the_kernels_errno)
 	ck_assert_int_eq(bind(vm, 2, KVM_MEM_GUEST_MEMFD, 4 * PAGE, 2 * PAGE, fd, 3 * PAGE),
 			 -EINVAL);
 	ck_assert_int_eq(bind(vm, 2, KVM_MEM_GUEST_MEMFD, 4 * PAGE, 2 * PAGE, fd, 4 * PAGE), 0);
+	/* an overlapping slot is refused before its file is looked at */
+	ck_assert_int_eq(bind(vm, 3, KVM_MEM_GUEST_MEMFD, PAGE, PAGE, 99, 0), -EEXIST);
 	/* nothing was left half-bound by the refusals */
 	ck_assert_uint_eq(kvm_id_to_memslot(vm->kvm, 1)->gmem.pgoff, 2);
 	ck_assert(!(kvm_id_to_memslot(vm->kvm, 1)->flags & KVM_MEMSLOT_GMEM_ONLY));
@@ -183,6 +185,8 @@ START_TEST(fallocate_refuses_bad_modes_and_ranges)
 
 	gm_vm_add_gmem_slot(vm, 0);
 	ck_assert_int_eq(kvm_gmem_fallocate(host->files, 42, keep, 0, PAGE), -EBADF);
+	ck_assert_int_eq(kvm_gmem_fallocate(host->files, gmem_fd_install_other(host->files), keep,
+					    0, PAGE), -EOPNOTSUPP);
 	ck_assert_int_eq(kvm_gmem_fallocate(host->files, vm->fd, 0, 0, PAGE), -EOPNOTSUPP);
 	ck_assert_int_eq(kvm_gmem_fallocate(host->files, vm->fd, FALLOC_FL_PUNCH_HOLE, 0, PAGE),
 			 -EOPNOTSUPP);
@@ -273,6 +277,9 @@ START_TEST(host_faults_on_private_pages_or_beyond_eof_are_sigbus)
 			 GMEM_VM_FAULT_SIGBUS); /* beyond i_size */
 	ck_assert_int_eq(kvm_gmem_host_access(private_vma, 0, &back, 1, FALSE),
 			 GMEM_VM_FAULT_SIGBUS);
+	SimPfn unused;
+
+	ck_assert_int_eq(kvm_gmem_fault_user_mapping(private_vma, 2, &unused), -EFAULT);
 	ck_assert_uint_eq(kvm_gmem_nr_folios(host->files, private), 0);
 	ck_assert_uint_eq(host->counters.v[SIM_CTR_GMEM_HOST_SIGBUS], 2);
 	/* the mapped page holds a reference; munmap drops it */
@@ -372,6 +379,7 @@ START_TEST(set_attributes2_refuses_bad_input_with_the_rfc_errnos)
 
 	ck_assert_int_eq(attrs2(host, legacy_fd, &a), -ENOTTY);
 	ck_assert_int_eq(attrs2(host, 55, &a), -EBADF);
+	ck_assert_int_eq(attrs2(host, gmem_fd_install_other(host->files), &a), -ENOTTY);
 	a.reserved[3] = 1;
 	ck_assert_int_eq(attrs2(host, fd, &a), -EINVAL);
 	a.reserved[3] = 0;
@@ -519,6 +527,32 @@ START_TEST(link_and_reboot_keep_private_content)
 }
 END_TEST
 
+START_TEST(get_pfn_and_fallocate_report_exhausted_host_memory)
+{
+	GmHost *host = gm_host_new(1);
+	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GArray *hoard = g_array_new(FALSE, FALSE, sizeof(SimPfn));
+	kvm_pfn_t pfn;
+	SimPfn got;
+
+	gm_vm_add_gmem_slot(vm, 0);
+	while ((got = sim_frame_alloc(host->hm)) != SIM_PFN_NONE)
+		g_array_append_val(hoard, got);
+	ck_assert_int_eq(kvm_gmem_get_pfn(vm->kvm, kvm_id_to_memslot(vm->kvm, 0), 1, &pfn, NULL),
+			 -ENOMEM);
+	ck_assert_int_eq(kvm_gmem_fallocate(host->files, vm->fd, FALLOC_FL_KEEP_SIZE, 0, PAGE),
+			 -ENOMEM);
+	ck_assert_int_eq(gm_set_private(vm, 0, PAGE, TRUE), 0);
+	ck_assert_int_eq(gm_fault(vm, 0, 0, TRUE), -ENOMEM); /* a memory-fault exit with it */
+	ck_assert_uint_eq(vm->vcpu[0]->run.exit_reason, KVM_EXIT_MEMORY_FAULT);
+	for (guint i = 0; i < hoard->len; i++)
+		sim_frame_free(host->hm, g_array_index(hoard, SimPfn, i));
+	g_array_free(hoard, TRUE);
+	gm_vm_put(vm);
+	gm_host_free(host);
+}
+END_TEST
+
 static Suite *
 gmem_suite(void)
 {
@@ -531,6 +565,7 @@ gmem_suite(void)
 	tcase_add_test(tc, gmem_slots_are_immutable_and_delete_unbinds);
 	tcase_add_test(tc, get_pfn_allocates_zeroes_once_and_returns_a_reference);
 	tcase_add_test(tc, get_pfn_for_a_slot_the_index_is_not_bound_to_is_eio);
+	tcase_add_test(tc, get_pfn_and_fallocate_report_exhausted_host_memory);
 	tcase_add_test(tc, fallocate_refuses_bad_modes_and_ranges);
 	tcase_add_test(tc, punch_hole_zaps_the_private_spte_and_frees_the_folio);
 	tcase_add_test(tc, mmap_needs_the_flag_and_a_shared_mapping);
