@@ -119,6 +119,7 @@ START_TEST(gmem_slots_are_immutable_and_delete_unbinds)
 	gm_vm_add_gmem_slot(vm, GUEST_MEMFD_FLAG_MMAP);
 	ck_assert(kvm_id_to_memslot(vm->kvm, 0)->flags & KVM_MEMSLOT_GMEM_ONLY);
 	ck_assert_int_eq(bind(vm, 0, KVM_MEM_GUEST_MEMFD, 0, GM_MEM, vm->fd, 0), -EINVAL);
+	ck_assert_int_eq(bind(vm, 0, 0, 0, GM_MEM, vm->fd, 0), -EINVAL); /* dropping the flag */
 	ck_assert_int_eq(bind(vm, 0, 0, 0, 0, vm->fd, 0), 0); /* delete */
 	ck_assert_ptr_null(kvm_id_to_memslot(vm->kvm, 0));
 	/* the file's pages are free to bind again */
