@@ -554,6 +554,40 @@ START_TEST(get_pfn_and_fallocate_report_exhausted_host_memory)
 }
 END_TEST
 
+START_TEST(punch_hole_invalidates_every_vm_with_a_file_on_the_inode)
+{
+	GmHost *host = gm_host_new(1);
+	GmVm *a = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GmVm *b = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GError *error = NULL;
+
+	gm_vm_add_gmem_slot(a, 0);
+	struct kvm_link_guest_memfd link = { .fd = (u64)a->fd };
+
+	b->fd = kvm_gmem_link(b->kvm, &link);
+	ck_assert(sim_mm_mmap_anon(host->mm, GM_MEM, &b->hva, &error));
+	ck_assert_int_eq(bind(b, 0, KVM_MEM_GUEST_MEMFD, 0, GM_MEM, b->fd, 0), 0);
+	ck_assert_int_eq(gm_set_private(a, 0, GM_MEM, TRUE), 0);
+	ck_assert_int_eq(gm_set_private(b, 0, GM_MEM, TRUE), 0);
+	ck_assert_int_eq(gm_fault(a, 0, 4 * PAGE, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(gm_fault(b, 0, 4 * PAGE, TRUE), RET_PF_FIXED);
+	ck_assert_uint_eq(spte_to_pfn(gm_spte(a, 4 * PAGE)), spte_to_pfn(gm_spte(b, 4 * PAGE)));
+	unsigned long seq_a = a->kvm->mmu_invalidate_seq, seq_b = b->kvm->mmu_invalidate_seq;
+
+	ck_assert_int_eq(kvm_gmem_fallocate(host->files, b->fd,
+					    FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 4 * PAGE,
+					    PAGE), 0);
+	ck_assert(!is_shadow_present_pte(gm_spte(a, 4 * PAGE)));
+	ck_assert(!is_shadow_present_pte(gm_spte(b, 4 * PAGE)));
+	ck_assert_uint_eq(a->kvm->mmu_invalidate_seq, seq_a + 1);
+	ck_assert_uint_eq(b->kvm->mmu_invalidate_seq, seq_b + 1);
+	ck_assert(!sim_sched_failed(host->sched));
+	gm_vm_put(a);
+	gm_vm_put(b);
+	gm_host_free(host);
+}
+END_TEST
+
 static Suite *
 gmem_suite(void)
 {
@@ -569,6 +603,7 @@ gmem_suite(void)
 	tcase_add_test(tc, get_pfn_and_fallocate_report_exhausted_host_memory);
 	tcase_add_test(tc, fallocate_refuses_bad_modes_and_ranges);
 	tcase_add_test(tc, punch_hole_zaps_the_private_spte_and_frees_the_folio);
+	tcase_add_test(tc, punch_hole_invalidates_every_vm_with_a_file_on_the_inode);
 	tcase_add_test(tc, mmap_needs_the_flag_and_a_shared_mapping);
 	tcase_add_test(tc, host_faults_on_private_pages_or_beyond_eof_are_sigbus);
 	tcase_add_test(tc, release_while_bound_unbinds_zaps_and_later_faults_exit_efault);
