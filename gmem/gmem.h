@@ -53,6 +53,11 @@ void gmem_fdtable_free(GmemFdTable *files);
 int gmem_fd_install_other(GmemFdTable *files);
 /* close(2): 0, or -EBADF. Dropping the last reference releases the file (kvm_gmem_release()). */
 int gmem_close(GmemFdTable *files, int fd);
+/* task_work_run() of the calling actor: releases of files whose last reference a guest fault or
+ * a memslot update dropped (the kernel defers __fput() to the task's return to user mode or
+ * next guest entry). kvm_vcpu_enter_guest_prepare() and kvm_set_memory_region() run it; call it
+ * when KVM_RUN returns to the VMM. */
+void kvm_gmem_task_work_run(struct kvm *kvm);
 
 /* Models kvm_gmem_get_supported_flags(): MMAP always; INIT_SHARED only for VMs without
  * private memory (kvm_arch_supports_gmem_init_shared() on x86). */
@@ -120,7 +125,7 @@ SimPfn kvm_gmem_folio_pfn(GmemFdTable *files, int fd, u64 index); /* SIM_PFN_NON
 gboolean kvm_gmem_index_is_private(GmemFdTable *files, int fd, u64 index);
 guint64 kvm_gmem_nr_folios(GmemFdTable *files, int fd);
 /* For mmu/ invariants: the frame of the folio at index of the file bound to slot, and whether
- * that index is private, or FALSE if the slot has no active file. */
+ * that index is private, or FALSE if the slot has no file (never bound, or released). */
 gboolean kvm_gmem_slot_folio(const struct kvm_memory_slot *slot, gfn_t gfn, SimPfn *out_pfn,
 			     gboolean *out_private);
 
