@@ -38,7 +38,7 @@ gmem_inode_new(struct kvm *kvm, u64 size, u64 flags)
 	inode->vmas = g_ptr_array_new();
 	inode->invalidate_lock.name = "invalidate_lock";
 	inode->page_order = (guint)MAX(gmem_hugetlb_order(flags), 0);
-	inode->huge_folios = g_tree_new_full(compare_index, NULL, NULL, g_free);
+	inode->huge_folios = g_tree_new_full(gmem_compare_index, NULL, NULL, g_free);
 	return inode;
 }
 
@@ -64,8 +64,12 @@ gmem_file_new(struct kvm *kvm, struct gmem_inode *inode)
 u64
 kvm_gmem_get_supported_flags(struct kvm *kvm)
 {
-	u64 flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_HUGETLB |
-		    (GUESTMEM_HUGETLB_FLAG_MASK << GUESTMEM_HUGETLB_FLAG_SHIFT);
+	u64 flags = GUEST_MEMFD_FLAG_MMAP;
+
+	/* PROPOSED: the 1G series' HugeTLB flag and its size bits, when kvmsim is told to have it */
+	if (kvm && kvm->gmem_hugetlb)
+		flags |= GUEST_MEMFD_FLAG_HUGETLB |
+			 (GUESTMEM_HUGETLB_FLAG_MASK << GUESTMEM_HUGETLB_FLAG_SHIFT);
 
 	if (!kvm || !kvm->has_private_mem)
 		flags |= GUEST_MEMFD_FLAG_INIT_SHARED;

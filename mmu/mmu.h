@@ -231,6 +231,9 @@ struct kvm {
 	GPtrArray *tdp_mmu_removing;          /* tables unlinked, not yet handed to RCU (a shared
 					       * zap yields in between): freed at VM destruction
 					       * if their zapper was abandoned */
+	gboolean gmem_hugetlb;                /* PROPOSED HugeTLB guest_memfd folios available
+					       * (CONFIG_KVM_GMEM_HUGETLB with the 1G series,
+					       * gmem/hugetlb.c); off: v6.18's guest_memfd */
 	GPtrArray *lpage_info_arrays;         /* every lpage_info array made: the copies of a
 					       * slot share them, so the VM owns them */
 	gboolean mmio_caching;                /* enable_mmio_caching */

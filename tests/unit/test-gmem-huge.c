@@ -60,6 +60,7 @@ machine_new(gboolean in_place, u64 gmem_flags)
 	args.files = m->files;
 	ck_assert_int_eq(kvm_create_vm_with(m->sched, m->hm, m->pool, m->mm, &m->counters, &hw_ops,
 					    &args, &m->kvm), 0);
+	m->kvm->gmem_hugetlb = TRUE;
 	m->vcpu = kvm_vm_ioctl_create_vcpu(m->kvm, 0, m);
 	kvm_mmu_load(m->vcpu);
 	const struct kvm_create_guest_memfd create = { .size = MEM, .flags = gmem_flags };
@@ -137,7 +138,13 @@ convert(Machine *m, gpa_t gpa, u64 size, gboolean private)
 START_TEST(hugetlb_flags_are_checked_at_creation)
 {
 	Machine *m = machine_new(TRUE, GUEST_MEMFD_FLAG_MMAP);
-	struct kvm_create_guest_memfd c = { .size = MEM, .flags = GUEST_MEMFD_FLAG_HUGETLB };
+	struct kvm_create_guest_memfd c = { .size = MEM, .flags = HUGE_2M };
+
+	/* v6.18 has no HugeTLB flag: only a kvmsim told to have the series accepts it */
+	m->kvm->gmem_hugetlb = FALSE;
+	ck_assert_int_eq(kvm_gmem_create(m->kvm, &c), -EINVAL);
+	m->kvm->gmem_hugetlb = TRUE;
+	c.flags = GUEST_MEMFD_FLAG_HUGETLB;
 
 	/* no size, a size x86 has no page for, a size without the flag, a partial huge page */
 	ck_assert_int_eq(kvm_gmem_create(m->kvm, &c), -EINVAL);
