@@ -345,6 +345,36 @@ START_TEST(migrating_a_page_of_a_thp_moves_the_whole_folio_under_one_2m_notifier
 }
 END_TEST
 
+START_TEST(migrating_a_thp_page_without_a_free_huge_folio_splits_it_first)
+{
+	TestVm *vm = huge_vm(TRUE);
+	Recorder rec = { vm->hva, g_string_new(NULL) };
+
+	sim_mm_register_notifier(vm->mm, &recorder_ops, &rec);
+	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
+	SimPfn head = sim_mm_lookup(vm->mm, vm->hva + 0x200000);
+
+	/* no aligned run of 512 frames is left, one single frame is */
+	SimPfn run, last = SIM_PFN_NONE;
+
+	while ((run = sim_frame_alloc_contig(vm->hm, 512)) != SIM_PFN_NONE)
+		last = run;
+	ck_assert_uint_ne(last, SIM_PFN_NONE);
+	sim_frame_free(vm->hm, last);
+	ck_assert_int_eq(host_op(vm, TEST_HOST_MIGRATE, 0x205000), 0);
+	ck_assert_str_eq(rec.calls->str, "s:200000-400000 e:200000-400000 s:205000-206000 "
+					 "e:205000-206000 ");
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_THP_SPLIT_PMD], 1);
+	ck_assert_uint_eq(vm->counters.v[SIM_CTR_THP_MIGRATION], 0);
+	ck_assert_uint_ne(sim_mm_lookup(vm->mm, vm->hva + 0x205000), head + 5);
+	ck_assert_uint_eq(sim_mm_lookup(vm->mm, vm->hva + 0x206000), head + 6);
+	ck_assert_int_eq(sim_mm_host_mapping_level(vm->mm, vm->hva + 0x206000), 1);
+	ck_assert(!sim_sched_failed(vm->sched));
+	g_string_free(rec.calls, TRUE);
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(aging_a_page_of_a_thp_ages_the_whole_pmd)
 {
 	TestVm *vm = huge_vm(TRUE);
@@ -428,6 +458,7 @@ huge_suite(void)
 	tc = tcase_create("thp");
 	tcase_add_test(tc, dontneed_of_one_page_splits_the_pmd_under_a_2m_notifier);
 	tcase_add_test(tc, migrating_a_page_of_a_thp_moves_the_whole_folio_under_one_2m_notifier);
+	tcase_add_test(tc, migrating_a_thp_page_without_a_free_huge_folio_splits_it_first);
 	tcase_add_test(tc, aging_a_page_of_a_thp_ages_the_whole_pmd);
 	suite_add_tcase(s, tc);
 	return s;
