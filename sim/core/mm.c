@@ -355,6 +355,8 @@ migration_done(gpointer data)
  * still none and whose 2 MiB around hva lies inside the VMA (thp_vma_suitable_order()): one
  * PMD-sized folio of 512 contiguous frames, mapped young and dirty. With
  * transparent_hugepage/use_zero_page off, a read allocates the folio too (no huge zero page).
+ * Read in ColinIanKing/linux-next, mm/huge_memory.c at 0153b4ea (6.18 era: TVA_PAGEFAULT,
+ * mm_flags_test()).
  * Returns 0, or 1 for VM_FAULT_FALLBACK: the fault goes on at 4 KiB (the folio could not be
  * allocated, or the PMD is not none).
  */
@@ -565,10 +567,11 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 }
 
 /*
- * Models __split_huge_pmd() (mm/huge_memory.c): an MMU-notifier invalidation of the whole 2 MiB
- * around hva brackets, under the PMD lock, the replacement of a present huge PMD by a PTE table
- * whose 512 PTEs map the folio's frames one by one (same frames, same young and dirty bits). A
- * PMD whose folio is being migrated is left to the migration (simplified, as for PTEs).
+ * Models __split_huge_pmd() (mm/huge_memory.c; its notifier range, the 2 MiB around the address,
+ * is the same in every copy the search index holds, v5.x to 6.x): an MMU-notifier invalidation
+ * of the whole 2 MiB brackets, under the PMD lock, the replacement of a present huge PMD by a
+ * PTE table whose 512 PTEs map the folio's frames one by one (same frames, same young and dirty
+ * bits). A PMD whose folio is being migrated is left to the migration (simplified, as for PTEs).
  */
 static void
 split_huge_pmd(SimMm *mm, guint64 hva)
@@ -596,10 +599,12 @@ split_huge_pmd(SimMm *mm, guint64 hva)
 
 /*
  * The huge PMDs that [start, end) covers only in part are split first, as zap_pmd_range()
- * splits them before it zaps their PTEs; each such folio loses pages and is split as well
- * (deferred_split_folio() queues it and the shrinker splits it later: kvmsim splits it at once,
- * which is what lets the dropped pages' frames be freed now; that split's own unmap of the
- * remaining pages is not modeled). Fully covered huge PMDs are zapped whole by the caller.
+ * splits them before it zaps their PTEs (mm/memory.c; no tree read). Each such folio loses pages
+ * and is split as well, counted as __folio_split() counts THP_SPLIT_PAGE (huge_memory.c at
+ * 0153b4ea): the kernel queues it (deferred_split_folio()) for the shrinker to split later;
+ * kvmsim splits it at once, which is what lets the dropped pages' frames be freed now, and does
+ * not model that split's own unmap of the remaining pages. Fully covered huge PMDs are zapped
+ * whole by the caller.
  */
 static void
 split_partial_huge_pmds(SimMm *mm, guint64 start, guint64 end)
@@ -620,9 +625,10 @@ split_partial_huge_pmds(SimMm *mm, guint64 start, guint64 end)
 }
 
 /*
- * Models migrate_pages() of a PMD-mapped THP (mm/migrate.c; x86-64 has THP migration): the
- * whole folio moves to a new huge folio, under one notifier over its 2 MiB and a PMD migration
- * entry; a reference on any of its pages makes it busy. If no huge folio can be allocated the
+ * Models migrate_pages() of a PMD-mapped THP (mm/migrate.c, no tree read; x86-64 has THP
+ * migration, ARCH_ENABLE_THP_MIGRATION): the whole folio moves to a new huge folio, under one
+ * notifier over its 2 MiB and a PMD migration entry; a reference on any of its pages makes it
+ * busy. If no huge folio can be allocated the
  * kernel splits it (migrate_pages_batch() -> try_split_folio() on -ENOMEM) and migrates the page
  * alone: 1 tells the caller to go on at 4 KiB.
  */
@@ -848,7 +854,8 @@ notify_clear_young(SimMm *mm, guint64 start, guint64 end)
 }
 
 /*
- * A huge PMD is aged whole: pmdp_clear_flush_young_notify() (include/linux/mmu_notifier.h)
+ * A huge PMD is aged whole: pmdp_clear_flush_young_notify() (include/linux/mmu_notifier.h; no
+ * tree read)
  * clears its young bit and tells the notifiers about its whole 2 MiB. So the runs grow to the
  * huge PMDs at their ends (runs stay sorted and disjoint, merged where they now touch), and
  * the pages they grow over lose their young bit too. PTL held.
