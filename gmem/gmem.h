@@ -93,11 +93,11 @@ int kvm_gmem_mmap(GmemFdTable *files, int fd, u64 pgoff, u64 npages, gboolean sh
 /* munmap(2): drop every host PTE and the mapping's file reference. */
 void kvm_gmem_munmap(GmemVma *vma);
 /* Models kvm_gmem_fault_user_mapping(): map the page at file index pgoff (a host PTE holding a
- * page reference). 0 and *out, GMEM_VM_FAULT_SIGBUS (beyond EOF, outside the VMA, or not shared),
- * or -ENOMEM. */
+ * page reference). 0 and *out, GMEM_VM_FAULT_SIGBUS (beyond EOF, or not shared), -ENOMEM, or
+ * -EFAULT for an index outside the mapping (no VMA there: a SIGSEGV, not this handler). */
 int kvm_gmem_fault_user_mapping(GmemVma *vma, u64 pgoff, SimPfn *out);
-/* A VMM load or store through the mapping at byte offset (within one page), faulting the page
- * in if its PTE is gone: 0 or GMEM_VM_FAULT_SIGBUS (or -ENOMEM). */
+/* A VMM load or store through the mapping at byte offset from its start (within one page),
+ * faulting the page in if its PTE is gone: 0 or GMEM_VM_FAULT_SIGBUS (or -ENOMEM, -EFAULT). */
 int kvm_gmem_host_access(GmemVma *vma, u64 offset, void *buf, guint len, gboolean write);
 
 /*

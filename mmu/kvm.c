@@ -180,7 +180,16 @@ kvm_destroy_vm(struct kvm *kvm)
 {
 	if (!kvm)
 		return;
-	/* a guest_memfd file still open on this VM would keep a dangling reference */
+	/* the VM's own file table goes first, while the VM is whole for its files' releases; the
+	 * extra reference keeps their kvm_put_kvm() from destroying it a second time */
+	if (kvm->files_owned) {
+		kvm->users_count++;
+		gmem_fdtable_free(kvm->files);
+		kvm->files = NULL;
+		kvm->files_owned = FALSE;
+		kvm->users_count--;
+	}
+	/* a guest_memfd file still open elsewhere on this VM would keep a dangling reference */
 	g_warn_if_fail(kvm->users_count <= 1);
 	/* a VM made while this one lived on (a reboot on the same guest_memfd) keeps its hooks */
 	if (sim_hostmem_hook_data(kvm->hm) == kvm)
@@ -201,9 +210,6 @@ kvm_destroy_vm(struct kvm *kvm)
 	g_ptr_array_free(kvm->lpage_info_arrays, TRUE);
 	sim_srcu_clear(&kvm->srcu);
 	kvm_range_map_free(kvm->mem_attr_array);
-	/* the VM's own table can hold no file of this VM: each would pin it */
-	if (kvm->files_owned)
-		gmem_fdtable_free(kvm->files);
 	g_free(kvm);
 }
 

@@ -588,6 +588,36 @@ START_TEST(punch_hole_invalidates_every_vm_with_a_file_on_the_inode)
 }
 END_TEST
 
+START_TEST(destroying_a_vm_closes_the_gmem_files_of_its_own_table_first)
+{
+	GmHost *host = gm_host_new(1);
+	struct kvm *kvm;
+	const struct kvm_create_vm_args args = { .type = KVM_X86_SW_PROTECTED_VM };
+	const struct kvm_create_guest_memfd create_args = { .size = 4 * PAGE };
+	guint64 hva;
+	GError *error = NULL;
+
+	ck_assert_int_eq(kvm_create_vm_with(host->sched, host->hm, host->pool, host->mm,
+					    &host->counters, NULL, &args, &kvm), 0);
+	int fd = kvm_gmem_create(kvm, &create_args);
+
+	ck_assert(sim_mm_mmap_anon(host->mm, 4 * PAGE, &hva, &error));
+	struct kvm_userspace_memory_region2 region = {
+		.flags = KVM_MEM_GUEST_MEMFD, .memory_size = 4 * PAGE, .userspace_addr = hva,
+		.guest_memfd = (u32)fd,
+	};
+
+	ck_assert_int_eq(kvm_set_memory_region(kvm, &region), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(kvm->files, fd, FALLOC_FL_KEEP_SIZE, 0, PAGE), 0);
+	SimPfn pfn = kvm_gmem_folio_pfn(kvm->files, fd, 0);
+
+	ck_assert_int_eq(kvm->users_count, 2);
+	kvm_destroy_vm(kvm); /* the VMM exits: its files close, then the VM goes */
+	ck_assert(!sim_frame_allocated(host->hm, pfn));
+	gm_host_free(host);
+}
+END_TEST
+
 static Suite *
 gmem_suite(void)
 {
@@ -612,6 +642,7 @@ gmem_suite(void)
 	tcase_add_test(tc, conversion_to_private_fails_eagain_while_a_page_is_pinned);
 	tcase_add_test(tc, conversion_to_shared_with_mode_zero_clears_and_preserve_keeps);
 	tcase_add_test(tc, link_and_reboot_keep_private_content);
+	tcase_add_test(tc, destroying_a_vm_closes_the_gmem_files_of_its_own_table_first);
 	suite_add_tcase(s, tc);
 	return s;
 }
