@@ -35,6 +35,21 @@
 #define KVM_MEM_READONLY (1u << 1)
 #define KVM_MEM_GUEST_MEMFD (1u << 2)
 #define KVM_MEMSLOT_INVALID (1u << 16)
+/* The slot's guest_memfd is mmap-able: shared faults are served from it too (kvm_host.h). */
+#define KVM_MEMSLOT_GMEM_ONLY (1u << 17)
+
+/* VM types, KVM_CREATE_VM's argument on x86 (arch/x86/include/uapi/asm/kvm.h). */
+#define KVM_X86_DEFAULT_VM 0
+#define KVM_X86_SW_PROTECTED_VM 1
+
+/* KVM_SET_MEMORY_ATTRIBUTES (include/uapi/linux/kvm.h, v6.18). */
+#define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ull << 3)
+struct kvm_memory_attributes {
+	u64 address;
+	u64 size;
+	u64 attributes;
+	u64 flags;
+};
 
 /* enum of page-fault results (arch/x86/kvm/mmu/mmu_internal.h, v6.12+ order; no tree read for
  * mmu_internal.h). The order matches the TRACE_DEFINE_ENUM list of mmutrace.h in JonKohler/linux
@@ -70,6 +85,10 @@ struct kvm_userspace_memory_region2 {
 	u32 guest_memfd;
 };
 
+struct gmem_file;
+struct gmem_fdtable;
+typedef struct KvmRangeMap KvmRangeMap;
+
 /* struct kvm_memory_slot (include/linux/kvm_host.h), without dirty bitmap or arch data. */
 struct kvm_memory_slot {
 	gfn_t base_gfn;
@@ -77,7 +96,24 @@ struct kvm_memory_slot {
 	hva_t userspace_addr;
 	u32 flags;
 	u16 id;
+	struct {
+		struct gmem_file *file; /* NULL: no guest_memfd, or its file was released */
+		u64 pgoff;              /* file page of base_gfn */
+	} gmem;
 };
+
+/* Models kvm_slot_has_gmem() and kvm_memslot_is_gmem_only() (include/linux/kvm_host.h). */
+static inline gboolean
+kvm_slot_has_gmem(const struct kvm_memory_slot *slot)
+{
+	return slot && (slot->flags & KVM_MEM_GUEST_MEMFD);
+}
+
+static inline gboolean
+kvm_memslot_is_gmem_only(const struct kvm_memory_slot *slot)
+{
+	return slot && (slot->flags & KVM_MEMSLOT_GMEM_ONLY);
+}
 
 /* One immutable generation of the memslots, swapped under SRCU (struct kvm_memslots). */
 struct kvm_memslots {
@@ -93,7 +129,10 @@ struct kvm_mmu_memory_cache {
 	u64 pa[KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE];
 };
 
-/* The exits of KVM_RUN that concern memory (struct kvm_run, reduced). */
+/* The exits of KVM_RUN that concern memory (struct kvm_run, reduced). A fault that ends in
+ * KVM_EXIT_MEMORY_FAULT returns -EFAULT (or -EHWPOISON) from kvm_handle_ept_violation(): KVM_RUN
+ * returns -1 with that errno, and memory_fault says [gpa, gpa + size) and whether the access was
+ * private. */
 #define KVM_EXIT_MEMORY_FAULT 39
 #define KVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)
 struct kvm_run {
@@ -181,17 +220,54 @@ struct kvm {
 					       * if their zapper was abandoned */
 	gboolean mmio_caching;                /* enable_mmio_caching */
 	gboolean slot_zap_all;                /* KVM_X86_QUIRK_SLOT_ZAP_ALL (on by default) */
+
+	unsigned long vm_type;                /* arch.vm_type: KVM_X86_*_VM */
+	gboolean has_private_mem;             /* arch.has_private_mem */
+	gboolean vm_memory_attributes;        /* PROPOSED module param (RFC v3): TRUE keeps the
+					       * per-VM attributes below (legacy); FALSE asks the
+					       * gmem inode (in-place conversion) */
+	KvmRangeMap *mem_attr_array;          /* gfn -> KVM_MEMORY_ATTRIBUTE_* (0 = shared) */
+	int users_count;                      /* kvm_get_kvm()/kvm_put_kvm() */
+	struct gmem_fdtable *files;           /* current->files of the VMM that made the VM */
+	gboolean files_owned;                 /* created with the VM, freed with it */
 };
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */
 struct kvm *kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
 			  SimCounters *counters, const struct kvm_hw_ops *hw_ops);
+/* KVM_CREATE_VM's argument and what the VMM process brings. */
+struct kvm_create_vm_args {
+	unsigned long type;          /* KVM_X86_DEFAULT_VM or KVM_X86_SW_PROTECTED_VM */
+	gboolean gmem_attributes;    /* in-place conversion: !vm_memory_attributes (RFC v3) */
+	struct gmem_fdtable *files;  /* the VMM's file table (gmem fds); NULL: the VM's own */
+};
+/* kvm_create_vm() with a type: 0 and *out, or -EINVAL for a type x86 does not support
+ * (kvm_arch_init_vm() via kvm_is_vm_type_supported()). */
+int kvm_create_vm_with(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
+		       SimCounters *counters, const struct kvm_hw_ops *hw_ops,
+		       const struct kvm_create_vm_args *args, struct kvm **out);
+/* The final teardown; with guest_memfd files open use kvm_put_kvm() instead: each file holds
+ * a reference, and the VM goes when the last one is dropped. */
 void kvm_destroy_vm(struct kvm *kvm);
+void kvm_get_kvm(struct kvm *kvm);
+void kvm_put_kvm(struct kvm *kvm);
+
+/* KVM_SET_MEMORY_ATTRIBUTES (kvm_vm_ioctl_set_mem_attributes()): 0, or -EINVAL (flags,
+ * attributes the VM does not support, size 0, overflow, misalignment). Zaps the range in every
+ * memslot inside an mmu_invalidate window, then stores. Call from an actor. */
+int kvm_vm_ioctl_set_mem_attributes(struct kvm *kvm, const struct kvm_memory_attributes *attrs);
+/* Models kvm_get_memory_attributes() and kvm_mem_is_private() (include/linux/kvm_host.h). */
+u64 kvm_get_memory_attributes(struct kvm *kvm, gfn_t gfn);
+gboolean kvm_mem_is_private(struct kvm *kvm, gfn_t gfn);
+/* Models kvm_supported_mem_attributes() (kvm_main.c). */
+u64 kvm_supported_mem_attributes(struct kvm *kvm);
 /* KVM_CREATE_VCPU. */
 struct kvm_vcpu *kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw);
 
-/* KVM_SET_USER_MEMORY_REGION2 for anonymous-memory slots: create, delete (size 0), move.
- * 0 or a negative errno as the ioctl returns it. Called from an actor or during set-up. */
+/* KVM_SET_USER_MEMORY_REGION2: create, delete (size 0), move, flags; KVM_MEM_GUEST_MEMFD slots
+ * bind [guest_memfd_offset, +memory_size) of the fd guest_memfd (in kvm->files) and can only be
+ * created or deleted. 0 or a negative errno as the ioctl returns it. Called from an actor or
+ * during set-up. */
 int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem);
 struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn);
 struct kvm_memory_slot *kvm_id_to_memslot(struct kvm *kvm, int id);
