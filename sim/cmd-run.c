@@ -32,6 +32,9 @@ typedef struct {
 	gchar *guest_path;
 	gchar *arg;
 	gchar *record_expect;
+	gchar *vm_type;
+	gchar *gmem_conversion;
+	gboolean compare_conversions;
 	gchar **params;
 	gchar **rest;
 } RunOptions;
@@ -51,6 +54,8 @@ run_options_clear(RunOptions *o)
 	g_free(o->guest_path);
 	g_free(o->arg);
 	g_free(o->record_expect);
+	g_free(o->vm_type);
+	g_free(o->gmem_conversion);
 	g_strfreev(o->params);
 	g_strfreev(o->rest);
 }
@@ -147,8 +152,43 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 	cfg->quantum = (guint64)o->quantum;
 	/* not given: 0, the default scaled to --mem */
 	cfg->max_insns = o->max_insns == G_MININT64 ? 0 : (guint64)o->max_insns;
+	if (o->vm_type && strcmp(o->vm_type, "default") != 0 &&
+	    strcmp(o->vm_type, "sw-protected") != 0) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--vm-type %s: must be default or sw-protected", o->vm_type);
+		return FALSE;
+	}
+	cfg->vm_type = o->vm_type && strcmp(o->vm_type, "sw-protected") == 0 ?
+			       SIM_VM_SW_PROTECTED : SIM_VM_DEFAULT;
+	if (o->gmem_conversion && strcmp(o->gmem_conversion, "legacy") != 0 &&
+	    strcmp(o->gmem_conversion, "in-place") != 0) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--gmem-conversion %s: must be legacy or in-place", o->gmem_conversion);
+		return FALSE;
+	}
+	if ((o->gmem_conversion || o->compare_conversions) && cfg->vm_type != SIM_VM_SW_PROTECTED) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "%s: needs --vm-type sw-protected (a default VM has no private memory "
+			    "to convert)",
+			    o->gmem_conversion ? "--gmem-conversion" : "--compare-conversions");
+		return FALSE;
+	}
+	if (o->gmem_conversion && o->compare_conversions) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--compare-conversions runs both designs: drop --gmem-conversion");
+		return FALSE;
+	}
+	cfg->gmem_conversion = o->gmem_conversion && strcmp(o->gmem_conversion, "in-place") == 0 ?
+				       SIM_GMEM_CONV_IN_PLACE : SIM_GMEM_CONV_LEGACY;
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
 		return FALSE;
+	if ((cfg->host_events.count[SIM_HOST_PUNCH] || cfg->host_events.count[SIM_HOST_CONVERT]) &&
+	    cfg->vm_type != SIM_VM_SW_PROTECTED) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--host-events: punch and convert act on the guest_memfd: they need "
+			    "--vm-type sw-protected");
+		return FALSE;
+	}
 	if (o->host_events_every < 0 || o->host_events_every > (1ll << 32)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--host-events-every %" G_GINT64_FORMAT ": must be from 1 to 2^32 steps "
@@ -270,6 +310,16 @@ kvmsim_cmd_run(int argc, char **argv)
 		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
 		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
 		  "byte of --mem)", "N" },
+		{ "vm-type", 0, 0, G_OPTION_ARG_STRING, &o.vm_type,
+		  "KVM_CREATE_VM's type: default, or sw-protected (KVM_X86_SW_PROTECTED_VM: the data "
+		  "region is bound to a guest_memfd and converts between shared and private)",
+		  "TYPE" },
+		{ "gmem-conversion", 0, 0, G_OPTION_ARG_STRING, &o.gmem_conversion,
+		  "How the VMM converts private memory: legacy (v6.18, the default) or in-place "
+		  "(proposed: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd)", "DESIGN" },
+		{ "compare-conversions", 0, 0, G_OPTION_ARG_NONE, &o.compare_conversions,
+		  "Run the workload under both conversion designs and print them side by side",
+		  NULL },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
 		  "Scheduling policy: random (default) or round-robin", "POLICY" },
 		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o.guest_path,

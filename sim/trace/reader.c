@@ -250,6 +250,11 @@ read_vm(Reader *r, xmlNode *node)
 		return fail_attr(r, node, "vcpus", "is out of range: a VM has 1 to %u vCPUs",
 				 KVM_MAX_VCPUS);
 	t->nr_vcpus = (guint)vcpus;
+	t->vm_type = GET_CHOICE(node, "type", trace_vm_type_names, 0);
+	t->gmem_conversion = GET_CHOICE(node, "gmem-conversion", trace_gmem_conversion_names, 0);
+	if (t->gmem_conversion && !t->vm_type)
+		return fail_attr(r, node, "gmem-conversion", "needs type=\"sw-protected\": a "
+				 "default VM has no private memory to convert");
 	if (xmlHasProp(node, (const xmlChar *)"mem") && !get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
 	if (!get_number(r, node, "quantum", 64, 0, &t->quantum) ||
@@ -311,9 +316,13 @@ read_workload(Reader *r, xmlNode *node)
 				      "guest's data region");
 	if (!get_number(r, node, "flags", 32, 0, &flags))
 		return FALSE;
-	if (flags & ~(guint64)KVMSIM_BOOT_ZERO_OK)
+	if (flags & ~(guint64)(KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_PRIVATE_MEM |
+			       KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS))
 		return fail_attr(r, node, "flags", "has boot flags kvmsim does not know (it knows "
-				 "0x%x: pages may be dropped)", KVMSIM_BOOT_ZERO_OK);
+				 "0x%x: pages may be dropped, private memory, conversions keep "
+				 "content, the host converts)",
+				 KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_PRIVATE_MEM |
+				 KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS);
 	t->boot_flags = (guint32)flags;
 	trace_for_each_element(child, node)
 		if (!read_param(r, child))
@@ -359,6 +368,10 @@ check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 		return fail(r, node,
 			    "<%s> is a host mm event: its actor must be 'notifier', not '%s'",
 			    NAME(node), e->actor);
+	if (trace_event_is_gmem(e->kind) && strcmp(e->actor, "vmm") != 0 &&
+	    strcmp(e->actor, "notifier") != 0)
+		return fail(r, node, "<%s> acts on the guest_memfd: its actor must be 'vmm' or "
+				     "'notifier', not '%s'", NAME(node), e->actor);
 	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
 		return fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
 			    NAME(node), e->actor);
@@ -404,6 +417,37 @@ read_host_range(Reader *r, xmlNode *node, TraceEvent *e)
 	return get_page_address(r, node, "hva", &e->hva) &&
 	       get_size(r, node, "size", SIM_PAGE_SIZE, &e->size) &&
 	       check_range_end(r, node, "hva", e->hva, e->size);
+}
+
+/*
+ * A hole punch or a conversion of [gpa, + size): page aligned, inside the data region of a VM
+ * with private memory (the guest_memfd binds only that; the kernel would refuse the rest:
+ * EINVAL from kvm_gmem_fallocate() beyond the file, and a conversion of an unbound range has
+ * no file offset to act on).
+ */
+static gboolean
+read_gmem_event(Reader *r, xmlNode *node, TraceEvent *e)
+{
+	const Trace *t = r->trace;
+
+	if (!t->vm_type)
+		return fail(r, node, "<%s> needs a VM with private memory (<vm type=\"sw-protected\">)",
+			    NAME(node));
+	if (!t->workload)
+		return fail(r, node, "<%s> needs a full-system trace: the guest_memfd is the one "
+				     "kvmsim binds to the data region", NAME(node));
+	if (!get_page_address(r, node, "gpa", &e->gpa) ||
+	    !get_size(r, node, "size", SIM_PAGE_SIZE, &e->size))
+		return FALSE;
+	if (e->gpa < KVMSIM_RAM_GPA || e->gpa - KVMSIM_RAM_GPA >= t->mem ||
+	    e->size > t->mem - (e->gpa - KVMSIM_RAM_GPA))
+		return fail_attr(r, node, "gpa", "0x%" G_GINT64_MODIFIER "x + 0x%" G_GINT64_MODIFIER
+				 "x is not inside the data region [0x%llx, 0x%" G_GINT64_MODIFIER
+				 "x), the only range bound to the guest_memfd", e->gpa, e->size,
+				 (unsigned long long)KVMSIM_RAM_GPA, (guint64)KVMSIM_RAM_GPA + t->mem);
+	if (e->kind == TRACE_EV_CONVERT)
+		e->to_private = GET_CHOICE(node, "to", trace_convert_names, 0) == 1;
+	return TRUE;
 }
 
 /* One event, with its actor checked against its kind. */
@@ -455,6 +499,9 @@ read_event(Reader *r, xmlNode *node)
 					 KVM_USER_MEM_SLOTS - 1);
 		e->id = (guint32)id;
 		return TRUE;
+	case TRACE_EV_PUNCH_HOLE:
+	case TRACE_EV_CONVERT:
+		return read_gmem_event(r, node, e);
 	default:
 		return read_host_range(r, node, e);
 	}

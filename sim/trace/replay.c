@@ -110,7 +110,7 @@ static void
 replay_host(ReplayActor *ra, const TraceEvent *e)
 {
 	SimMm *mm = sim_vmm_mm(ra->vmm);
-	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at };
+	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at, e->to_private };
 
 	switch (e->kind) {
 	case TRACE_EV_MIGRATE:
@@ -136,6 +136,12 @@ replay_host(ReplayActor *ra, const TraceEvent *e)
 	case TRACE_EV_MEMSLOT:
 	case TRACE_EV_MEMSLOT_DELETE:
 		replay_memslot(ra, e);
+		break;
+	case TRACE_EV_PUNCH_HOLE:
+	case TRACE_EV_CONVERT:
+		he.kind = e->kind == TRACE_EV_PUNCH_HOLE ? SIM_HOST_PUNCH : SIM_HOST_CONVERT;
+		he.hva = e->gpa;
+		sim_vmm_gmem_event(ra->vmm, &he);
 		break;
 	default:
 		g_assert_not_reached();
@@ -253,6 +259,8 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 	g_autoptr(GArray) slots = g_array_new(FALSE, FALSE, sizeof(SimVmmMemslot));
 
 	cfg.nr_vcpus = trace->nr_vcpus;
+	cfg.vm_type = trace->vm_type;
+	cfg.gmem_conversion = trace->gmem_conversion;
 	cfg.seed = trace->seed;
 	if (trace->quantum)
 		cfg.quantum = trace->quantum;

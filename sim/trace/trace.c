@@ -26,7 +26,13 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_INVALIDATE_END] = "invalidate_end",
 	[TRACE_EV_MEMSLOT] = "memslot",
 	[TRACE_EV_MEMSLOT_DELETE] = "memslot_delete",
+	[TRACE_EV_PUNCH_HOLE] = "punch_hole",
+	[TRACE_EV_CONVERT] = "convert",
 };
+
+const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
+const char *const trace_gmem_conversion_names[2] = { "legacy", "in-place" };
+const char *const trace_convert_names[2] = { "shared", "private" };
 
 /* Free what a TraceEvent owns. */
 static void
@@ -120,6 +126,13 @@ gboolean
 trace_event_is_host(TraceEventKind kind)
 {
 	return kind >= TRACE_EV_MIGRATE && kind <= TRACE_EV_INVALIDATE_END;
+}
+
+/* punch_hole, convert: the guest_memfd, through the VMM. */
+gboolean
+trace_event_is_gmem(TraceEventKind kind)
+{
+	return kind == TRACE_EV_PUNCH_HOLE || kind == TRACE_EV_CONVERT;
 }
 
 /* memslot, memslot_delete. */

@@ -37,6 +37,8 @@ typedef enum {
 	TRACE_EV_INVALIDATE_END,
 	TRACE_EV_MEMSLOT,         /* KVM_SET_USER_MEMORY_REGION2 with a size: create or move */
 	TRACE_EV_MEMSLOT_DELETE,
+	TRACE_EV_PUNCH_HOLE,      /* fallocate(PUNCH_HOLE) of the guest_memfd behind [gpa, + size) */
+	TRACE_EV_CONVERT,         /* [gpa, + size) converted by the VMM to private or shared */
 } TraceEventKind;
 
 typedef enum {
@@ -62,6 +64,7 @@ typedef struct {
 	guint32 value;        /* io */
 	guint64 nr;           /* hypercall */
 	guint64 args[4];      /* hypercall */
+	gboolean to_private;  /* convert */
 } TraceEvent;
 
 typedef struct {
@@ -133,6 +136,8 @@ typedef struct {
 	guint64 seed;
 	/* the machine */
 	guint nr_vcpus;
+	guint vm_type;          /* KVM_CREATE_VM's type: 0 default, 1 sw-protected */
+	guint gmem_conversion;  /* SimGmemConversion: legacy (0) or in-place */
 	guint64 mem;            /* full-system: the data region */
 	guint64 quantum;        /* 0: default */
 	guint64 max_insns;      /* 0: default */

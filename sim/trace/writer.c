@@ -98,6 +98,10 @@ write_vm(FILE *fp, const Trace *t)
 {
 	fputs("  <vm", fp);
 	put_dec(fp, "vcpus", t->nr_vcpus);
+	if (t->vm_type)
+		put_str(fp, "type", trace_vm_type_names[t->vm_type]);
+	if (t->gmem_conversion)
+		put_str(fp, "gmem-conversion", trace_gmem_conversion_names[t->gmem_conversion]);
 	if (t->mem)
 		put_hex(fp, "mem", t->mem);
 	if (t->quantum)
@@ -188,6 +192,14 @@ write_event(FILE *fp, const TraceEvent *e)
 		break;
 	case TRACE_EV_MEMSLOT_DELETE:
 		put_dec(fp, "id", e->id);
+		break;
+	case TRACE_EV_PUNCH_HOLE:
+	case TRACE_EV_CONVERT:
+		put_hex(fp, "gpa", e->gpa);
+		if (e->size != SIM_PAGE_SIZE)
+			put_hex(fp, "size", e->size);
+		if (e->kind == TRACE_EV_CONVERT)
+			put_str(fp, "to", trace_convert_names[e->to_private]);
 		break;
 	default:
 		put_hex(fp, "hva", e->hva);

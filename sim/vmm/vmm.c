@@ -9,32 +9,10 @@
 #include "sim/core/log.h"
 #include "sim/cpu/vcpu.h"
 #include "sim/vmm/image.h"
+#include "sim/vmm/vmm-internal.h"
 #include "workloads/abi.h"
 #include "workloads/workloads.h"
 
-struct SimVmm {
-	SimVmmConfig config;
-	SimCounters counters;
-	SimSched *sched;
-	SimHostMem *hm;
-	SimPtPool *pt_pool;
-	SimMm *mm;
-	struct kvm *kvm;
-	SimVcpu *vcpus[KVMSIM_MAX_VCPUS];
-	SimHostEvents *host_events;
-	guint64 boot_hva;
-	guint64 ram_hva;
-	guint64 stacks_hva;            /* one mapping for all stacks, a guard gap below each */
-	SimImageLayout layout;
-	gchar *image_sha256;
-	GBytes *image;                 /* the program (a copy: config.image points into it) */
-	gchar *guest_path;             /* copies of the configuration's strings */
-	gchar *arg;
-	GString *console;
-	SimGuestResult result;
-	guint64 mmio_scratch;
-	gchar *error;
-};
 
 #define SIM_VMM_ERROR (sim_vmm_error_quark())
 static GQuark sim_vmm_error_quark(void);
@@ -101,11 +79,25 @@ vmm_mmio_write(void *data, guint64 gpa, guint size, guint64 value)
 		vmm->mmio_scratch = value;
 }
 
-/* KVM_EXIT_HYPERCALL: nothing is enabled for userspace yet (no private memory to convert). */
+/* KVM_EXIT_HYPERCALL: KVM_HC_MAP_GPA_RANGE converts (sim/vmm/conv.c); nothing else is
+ * handled. */
 static guint64
 vmm_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
 {
+	SimVmm *vmm = data;
+
+	if (nr == KVM_HC_MAP_GPA_RANGE && vmm->files)
+		return sim_vmm_map_gpa_range(vmm, args);
 	return (guint64)-(gint64)KVM_ENOSYS;
+}
+
+/* KVM_EXIT_MEMORY_FAULT: an implicit conversion (sim/vmm/conv.c), on a VM with private memory. */
+static gboolean
+vmm_memory_fault(gpointer data, SimVcpu *vcpu, int error, const struct kvm_run *run)
+{
+	SimVmm *vmm = data;
+
+	return vmm->files && sim_vmm_memory_fault(vmm, error, run);
 }
 
 static const SimVcpuExitOps vmm_exit_ops = {
@@ -113,6 +105,7 @@ static const SimVcpuExitOps vmm_exit_ops = {
 	.mmio_read = vmm_mmio_read,
 	.mmio_write = vmm_mmio_write,
 	.hypercall = vmm_hypercall,
+	.memory_fault = vmm_memory_fault,
 };
 
 /* KVM_SET_USER_MEMORY_REGION2 of [gpa, gpa + size), inside a RAM window, onto the VMM's memory
@@ -195,8 +188,16 @@ vmm_write_guest(SimVmm *vmm, guint64 hva, const void *buf, gsize len, GError **e
 guint32
 sim_vmm_config_boot_flags(const SimVmmConfig *config)
 {
+	gboolean private_mem = config->vm_type == SIM_VM_SW_PROTECTED;
+
 	return config->boot_flags |
-	       (config->host_events.count[SIM_HOST_DONTNEED] ? KVMSIM_BOOT_ZERO_OK : 0);
+	       (config->host_events.count[SIM_HOST_DONTNEED] ? KVMSIM_BOOT_ZERO_OK : 0) |
+	       (private_mem ? KVMSIM_BOOT_PRIVATE_MEM : 0) |
+	       (private_mem && config->gmem_conversion == SIM_GMEM_CONV_IN_PLACE ?
+			KVMSIM_BOOT_CONVERT_KEEPS : 0) |
+	       (private_mem && (config->host_events.count[SIM_HOST_PUNCH] ||
+				config->host_events.count[SIM_HOST_CONVERT]) ?
+			KVMSIM_BOOT_HOST_CONVERTS : 0);
 }
 
 /* Boot parameters, the --arg string and the image, written through the VMM's own mapping. */
@@ -263,7 +264,26 @@ build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GE
 	if (!vmm->pt_pool)
 		return FALSE;
 	vmm->mm = sim_mm_new(vmm->sched, vmm->hm, &vmm->counters);
-	vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters, hw_ops);
+	if (config->vm_type == SIM_VM_DEFAULT) {
+		vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm,
+					 &vmm->counters, hw_ops);
+		return TRUE;
+	}
+	/* KVM_CREATE_VM(KVM_X86_SW_PROTECTED_VM), the in-place design's attributes kept by the
+	 * guest_memfd (RFC v3's vm_memory_attributes=0), and the VMM's file table */
+	struct kvm_create_vm_args args = {
+		.type = KVM_X86_SW_PROTECTED_VM,
+		.gmem_attributes = config->gmem_conversion == SIM_GMEM_CONV_IN_PLACE,
+		.files = vmm->files = gmem_fdtable_new(),
+	};
+	int r = kvm_create_vm_with(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters,
+				   hw_ops, &args, &vmm->kvm);
+
+	if (r) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "KVM_CREATE_VM type %lu: %s", args.type,
+			    g_strerror(-r));
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -318,7 +338,9 @@ build_full_system(SimVmm *vmm, GError **error)
 				     config->nr_vcpus * KVMSIM_STACK_SIZE, &sim_vcpu_hw_ops, error))
 		return FALSE;
 	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
-	    !add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva, error) ||
+	    !(vmm->files ? sim_vmm_conv_setup(vmm, error) :
+			   add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva,
+				       error)) ||
 	    !add_stacks(vmm, error) || !load_guest(vmm, error))
 		return FALSE;
 	for (guint i = 0; i < config->nr_vcpus; i++) {
@@ -327,6 +349,8 @@ build_full_system(SimVmm *vmm, GError **error)
 		if (!vcpu)
 			return FALSE;
 		vmm->vcpus[i] = vcpu;
+		if (vmm->files)
+			sim_vmm_conv_enable_vcpu(vmm, vcpu);
 		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
 			return FALSE;
 		sim_vcpu_set_guards(vcpu, KVMSIM_STACKS_GPA, KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE,
@@ -355,10 +379,15 @@ build_full_system(SimVmm *vmm, GError **error)
 			targets[n++] = (SimHostEventTarget){ vmm->boot_hva, FALSE };
 		if (regions & SIM_VMM_REGION_STACKS)
 			targets[n++] = (SimHostEventTarget){ vmm->stacks_hva, FALSE };
-		if (regions & SIM_VMM_REGION_DATA)
+		/* in-place, the data region's memory is the guest_memfd: punch and convert act
+		 * there, the mm events have nothing of it to act on */
+		if ((regions & SIM_VMM_REGION_DATA) &&
+		    !(vmm->files && config->gmem_conversion == SIM_GMEM_CONV_IN_PLACE))
 			targets[n++] = (SimHostEventTarget){ vmm->ram_hva, TRUE };
 		vmm->host_events = sim_host_events_new(vmm->mm, config->seed, &config->host_events,
 						       targets, n, interval, guest_ended, vmm);
+		if (vmm->files && (regions & SIM_VMM_REGION_DATA))
+			sim_host_events_set_gmem(vmm->host_events, &sim_vmm_gmem_ops, vmm);
 		sim_host_events_start(vmm->host_events, vmm->sched);
 	}
 	return TRUE;
@@ -458,7 +487,15 @@ sim_vmm_free(SimVmm *vmm)
 	for (guint i = 0; i < KVMSIM_MAX_VCPUS; i++)
 		sim_vcpu_free(vmm->vcpus[i]);
 	sim_host_events_free(vmm->host_events);
-	kvm_destroy_vm(vmm->kvm);
+	if (vmm->files) {
+		/* the guest_memfd's release drops its hold on the VM, the VM fd's close the last */
+		sim_vmm_conv_free(vmm);
+		gmem_fdtable_free(vmm->files);
+		if (vmm->kvm)
+			kvm_put_kvm(vmm->kvm);
+	} else {
+		kvm_destroy_vm(vmm->kvm);
+	}
 	sim_mm_free(vmm->mm);
 	sim_ptpool_free(vmm->pt_pool);
 	sim_hostmem_free(vmm->hm);

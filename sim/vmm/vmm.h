@@ -33,9 +33,28 @@ typedef struct {
 	guint64 size;
 } SimVmmWindow;
 
+/* KVM_CREATE_VM's type (arch/x86/include/uapi/asm/kvm.h: KVM_X86_DEFAULT_VM,
+ * KVM_X86_SW_PROTECTED_VM). */
+typedef enum {
+	SIM_VM_DEFAULT = 0,
+	SIM_VM_SW_PROTECTED = 1,
+} SimVmType;
+
+/* How the VMM converts guest memory between shared and private (docs/guest-memfd.md). */
+typedef enum {
+	/* v6.18: per-VM attributes (KVM_SET_MEMORY_ATTRIBUTES), shared memory from the memslot's
+	 * userspace_addr, private from the guest_memfd; the old backing is discarded */
+	SIM_GMEM_CONV_LEGACY,
+	/* proposed (KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd, Ackerley Tng's RFC v3, 2026-03):
+	 * the inode owns shareability, its mmap is the shared memory, content is kept */
+	SIM_GMEM_CONV_IN_PLACE,
+} SimGmemConversion;
+
 typedef struct {
 	const char *workload;          /* name in the workload registry */
 	guint nr_vcpus;
+	SimVmType vm_type;             /* sw-protected: the data region is bound to a guest_memfd */
+	SimGmemConversion gmem_conversion;
 	guint64 mem_size;              /* the RAM slot (data region), bytes */
 	guint64 seed;
 	guint64 quantum;               /* instructions per preemption quantum */
@@ -120,6 +139,9 @@ const SimHostEvents *sim_vmm_host_events(const SimVmm *vmm);
 /* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM, slot 2 + i vCPU
  * i's stack). */
 guint sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max);
+/* Perform a guest_memfd host event (punch, convert; event->hva is the page's gpa) now, as the
+ * host-events actor does; a negative errno if the VMM's ioctl failed. */
+int sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event);
 /* Write into the data region at offset, as the VMM does through its own mapping. */
 gboolean sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len,
 			   GError **error);

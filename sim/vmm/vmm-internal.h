@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The VMM's state, shared by its files (vmm.c builds and runs the machine, conv.c converts). */
+#ifndef KVMSIM_SIM_VMM_VMM_INTERNAL_H
+#define KVMSIM_SIM_VMM_VMM_INTERNAL_H
+
+#include "gmem/gmem.h"
+#include "mmu/mmu.h"
+#include "sim/cpu/vcpu.h"
+#include "sim/vmm/image.h"
+#include "sim/vmm/vmm.h"
+#include "workloads/abi.h"
+
+struct SimVmm {
+	SimVmmConfig config;
+	SimCounters counters;
+	SimSched *sched;
+	SimHostMem *hm;
+	SimPtPool *pt_pool;
+	SimMm *mm;
+	struct kvm *kvm;
+	SimVcpu *vcpus[KVMSIM_MAX_VCPUS];
+	SimHostEvents *host_events;
+	guint64 boot_hva;
+	guint64 ram_hva;
+	guint64 stacks_hva;            /* one mapping for all stacks, a guard gap below each */
+	SimImageLayout layout;
+	gchar *image_sha256;
+	GBytes *image;                 /* the program (a copy: config.image points into it) */
+	gchar *guest_path;             /* copies of the configuration's strings */
+	gchar *arg;
+	GString *console;
+	SimGuestResult result;
+	guint64 mmio_scratch;
+	gchar *error;
+	/* private memory (--vm-type sw-protected): sim/vmm/conv.c */
+	GmemFdTable *files;            /* the VMM process's open files: the guest_memfd */
+	int gmem_fd;                   /* backs the data region (memslot 1), offset 0 */
+	GmemVma *gmem_vma;             /* in-place: the VMM's shared mapping of it */
+	guint8 *private_pages;         /* per page of the data region: private now? (the VMM's
+					* own record, as QEMU keeps one: KVM has no GET ioctl) */
+	guint64 hypercall_exit;        /* KVM_CAP_EXIT_HYPERCALL as enabled */
+	guint64 fault_gpa;             /* the last memory fault resolved, and how often it came */
+	guint fault_repeats;           /* back in a row */
+};
+
+/* conv.c: private memory. Create the guest_memfd of the data region and bind it as memslot 1
+ * (instead of anonymous memory alone); enable the MAP_GPA_RANGE exit on every vCPU. */
+gboolean sim_vmm_conv_setup(SimVmm *vmm, GError **error);
+void sim_vmm_conv_enable_vcpu(SimVmm *vmm, SimVcpu *vcpu);
+void sim_vmm_conv_free(SimVmm *vmm);
+/* The exits that reach the VMM for private memory. */
+guint64 sim_vmm_map_gpa_range(SimVmm *vmm, const guint64 args[4]);
+gboolean sim_vmm_memory_fault(SimVmm *vmm, int error, const struct kvm_run *run);
+/* What the host-events actor calls for punch and convert. */
+extern const SimHostGmemOps sim_vmm_gmem_ops;
+
+#endif
