@@ -283,6 +283,115 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 	       sim_sched_now(sched), sim_sched_switches(sched), v[SIM_CTR_GUEST_INSNS]);
 }
 
+/* The rows of --compare-conversions: what a conversion costs, by counter. */
+static const struct {
+	const char *label;
+	const char *counter;
+} compare_rows[] = {
+	{ "exits: ept_violation", "exits.ept_violation" },
+	{ "exits: hypercall (vmcall)", "exits.hypercall" },
+	{ "exits: KVM_EXIT_HYPERCALL", "exits.user_hypercall" },
+	{ "exits: KVM_EXIT_MEMORY_FAULT", "exits.memory_fault" },
+	{ "exits: io", "exits.io" },
+	{ "exits: preempt", "exits.preempt" },
+	{ "faults: fixed", "faults.fixed" },
+	{ "faults: retry", "faults.retry" },
+	{ "invalidations", "invalidations" },
+	{ "zaps", "zaps" },
+	{ "tlb flushes", "tlb_flushes" },
+	{ "gmem: pages allocated (zeroed)", "gmem.allocated" },
+	{ "gmem: pages punched", "gmem.punched" },
+	{ "gmem: converted to private", "gmem.converted_to_private" },
+	{ "gmem: converted to shared", "gmem.converted_to_shared" },
+	{ "gmem: pages zeroed by a conversion", "gmem.zeroed" },
+	{ "anon: frames allocated (zero-filled)", "frames.allocated" },
+	{ "anon: pages dropped (MADV_DONTNEED)", "host.dontneed" },
+	{ "host: pages migrated (copied)", "host.migrate" },
+	{ "vmm: conversions retried (EAGAIN)", "vmm.convert_retry" },
+	{ "guest instructions", "guest.instructions" },
+};
+
+/* One run of cfg on a scheduler of its own, without outputs; NULL if it could not be built. */
+static SimVmm *
+run_quietly(const SimVmmConfig *cfg, SimPolicy policy, gint64 watchdog, SimSched **out_sched,
+	    GError **error)
+{
+	SimSched *sched = sim_sched_new(cfg->seed);
+	SimVmm *vmm;
+
+	sim_sched_set_policy(sched, policy);
+	sim_sched_set_watchdog(sched, (guint64)watchdog);
+	vmm = sim_vmm_new(cfg, sched, error);
+	if (!vmm || !sim_vmm_run(vmm, error)) {
+		sim_vmm_free(vmm);
+		sim_sched_free(sched);
+		return NULL;
+	}
+	*out_sched = sched;
+	return vmm;
+}
+
+/*
+ * --compare-conversions: the same workload, seed and host events under the legacy and the
+ * in-place design, one after the other in this process, and their counters side by side.
+ */
+static int
+run_compare(const SimVmmConfig *base, SimPolicy policy, gint64 watchdog)
+{
+	static const char *const names[] = { "legacy", "in-place" };
+	SimVmm *vmms[2] = { NULL, NULL };
+	SimSched *scheds[2] = { NULL, NULL };
+	int status = KVMSIM_EXIT_OK;
+
+	for (guint d = 0; d < 2; d++) {
+		SimVmmConfig cfg = *base;
+		g_autoptr(GError) error = NULL;
+
+		cfg.gmem_conversion = d ? SIM_GMEM_CONV_IN_PLACE : SIM_GMEM_CONV_LEGACY;
+		vmms[d] = run_quietly(&cfg, policy, watchdog, &scheds[d], &error);
+		if (!vmms[d]) {
+			fprintf(stderr, "kvmsim: error: %s: %s\n", names[d], error->message);
+			status = KVMSIM_EXIT_FAIL;
+		}
+	}
+	if (status == KVMSIM_EXIT_OK) {
+		g_autofree gchar *mem = g_format_size_full(base->mem_size,
+							   G_FORMAT_SIZE_IEC_UNITS);
+
+		printf("kvmsim run %s --compare-conversions: %u vcpus, %s, seed %" G_GUINT64_FORMAT
+		       "\n\n", base->workload, base->nr_vcpus, mem, base->seed);
+		printf("| %-38s | %12s | %12s |\n", "", names[0], names[1]);
+		printf("|%.40s|%.14s|%.14s|\n", "----------------------------------------",
+		       "-------------:", "-------------:");
+		for (guint i = 0; i < G_N_ELEMENTS(compare_rows); i++) {
+			SimCounter c;
+
+			if (!sim_counter_lookup(compare_rows[i].counter, &c))
+				continue;
+			printf("| %-38s | %12" G_GUINT64_FORMAT " | %12" G_GUINT64_FORMAT " |\n",
+			       compare_rows[i].label, sim_vmm_counters(vmms[0])->v[c],
+			       sim_vmm_counters(vmms[1])->v[c]);
+		}
+		for (guint d = 0; d < 2; d++) {
+			g_autofree gchar *console = g_strchomp(g_strdup(sim_vmm_console(vmms[d])));
+
+			printf("\n%-9s %s%s%s\n", names[d],
+			       sim_guest_result_name(sim_vmm_guest_result(vmms[d])),
+			       *console ? ": " : "", console);
+			if (sim_vmm_error(vmms[d]))
+				printf("          error: %s\n", sim_vmm_error(vmms[d]));
+			if (sim_vmm_guest_result(vmms[d]) != SIM_GUEST_PASS)
+				status = KVMSIM_EXIT_FAIL;
+		}
+	}
+	for (guint d = 0; d < 2; d++) {
+		sim_vmm_free(vmms[d]);
+		if (scheds[d])
+			sim_sched_free(scheds[d]);
+	}
+	return status;
+}
+
 /* Check every option before anything runs or is written, run, then write outputs. */
 int
 kvmsim_cmd_run(int argc, char **argv)
@@ -372,6 +481,17 @@ kvmsim_cmd_run(int argc, char **argv)
 		return kvmsim_usage_error("%s", error->message);
 	}
 
+	if (o.compare_conversions) {
+		if (o.log_path || o.stats_path || o.record_path || o.console_path) {
+			run_options_clear(&o);
+			return kvmsim_usage_error("--compare-conversions prints a table: --log, "
+						  "--stats, --record and --console need a run of "
+						  "one design (--gmem-conversion)");
+		}
+		status = run_compare(&cfg, policy, o.watchdog);
+		run_options_clear(&o);
+		return status;
+	}
 	g_autoptr(SimSched) sched = sim_sched_new(cfg.seed);
 	g_autoptr(SimLog) log = sim_log_new(sched);
 

@@ -31,6 +31,15 @@ check_memslot(const Trace *trace, const char *element, guint32 flags, guint64 gp
 {
 	guint32 known = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
 
+	/* a guest_memfd slot: only where there is a guest_memfd to bind (<guest_memfd>, or the
+	 * data region of a full-system VM with private memory) */
+	if (trace->gmem_size || (trace->workload && trace->vm_type))
+		known |= KVM_MEM_GUEST_MEMFD;
+	if ((flags & KVM_MEM_GUEST_MEMFD) && (flags & KVM_MEM_READONLY))
+		return trace_semantic_fail(trace, line, error,
+					   "<%s> flags 0x%x: KVM_MEM_GUEST_MEMFD with KVM_MEM_READONLY: "
+					   "KVM_SET_USER_MEMORY_REGION2 fails with -EINVAL "
+					   "(check_memory_region_flags())", element, flags);
 	if (flags & ~known)
 		return trace_semantic_fail(trace, line, error,
 					   "<%s> flags 0x%x has bits KVM does not know (KVM_MEM_LOG_DIRTY_PAGES 0x1, "

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "gmem/gmem.h"
 #include "mmu/mmu.h"
 #include "sim/core/counters.h"
 #include "sim/core/hostmem.h"
@@ -231,8 +232,49 @@ read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
 				 KVM_USER_MEM_SLOTS - 1);
 	ms->id = (guint32)id;
 	ms->flags = (guint32)flags;
+	if (!get_number(r, node, "gmem-offset", 64, 0, &ms->gmem_offset))
+		return FALSE;
+	if (xmlHasProp(node, (const xmlChar *)"gmem-offset") && !(flags & KVM_MEM_GUEST_MEMFD))
+		return fail_attr(r, node, "gmem-offset", "needs flags with KVM_MEM_GUEST_MEMFD (0x4)");
+	if ((flags & KVM_MEM_GUEST_MEMFD) && !r->trace->workload &&
+	    (ms->gmem_offset % SIM_PAGE_SIZE || ms->gmem_offset > r->trace->gmem_size ||
+	     ms->size > r->trace->gmem_size - ms->gmem_offset))
+		return fail_attr(r, node, "gmem-offset", "0x%" G_GINT64_MODIFIER "x + size 0x%"
+				 G_GINT64_MODIFIER "x is not page aligned or ends beyond the "
+				 "guest_memfd (0x%" G_GINT64_MODIFIER "x bytes): kvm_gmem_bind() "
+				 "returns -EINVAL", ms->gmem_offset, ms->size, r->trace->gmem_size);
 	return check_range_end(r, node, "gpa", ms->gpa, ms->size) &&
 	       check_range_end(r, node, "hva", ms->hva, ms->size);
+}
+
+/*
+ * The guest_memfd of an exit-level VM (KVM_CREATE_GUEST_MEMFD): a positive page-aligned size and
+ * the flags kvm_gmem_get_supported_flags() allows (MMAP; INIT_SHARED only on a VM without private
+ * memory), else the ioctl's -EINVAL.
+ */
+static gboolean
+read_guest_memfd(Reader *r, xmlNode *node)
+{
+	Trace *t = r->trace;
+
+	if (!get_size(r, node, "size", 0, &t->gmem_size) ||
+	    !get_number(r, node, "flags", 64, 0, &t->gmem_flags))
+		return FALSE;
+	if (!t->gmem_size || t->gmem_size % SIM_PAGE_SIZE)
+		return fail_attr(r, node, "size", "must be a positive multiple of 4 KiB: "
+				 "KVM_CREATE_GUEST_MEMFD returns -EINVAL");
+	if (t->gmem_flags & ~(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED))
+		return fail_attr(r, node, "flags", "0x%" G_GINT64_MODIFIER "x has bits KVM does not "
+				 "know (MMAP 0x1, INIT_SHARED 0x2): KVM_CREATE_GUEST_MEMFD returns "
+				 "-EINVAL", t->gmem_flags);
+	if ((t->gmem_flags & GUEST_MEMFD_FLAG_INIT_SHARED) && t->vm_type)
+		return fail_attr(r, node, "flags", "INIT_SHARED (0x2) on a VM with private memory: "
+				 "kvm_gmem_get_supported_flags() does not offer it there, "
+				 "KVM_CREATE_GUEST_MEMFD returns -EINVAL");
+	if (t->gmem_conversion && !(t->gmem_flags & GUEST_MEMFD_FLAG_MMAP))
+		return fail_attr(r, node, "flags", "in-place conversion needs MMAP (0x1): the file "
+				 "is the shared memory");
+	return TRUE;
 }
 
 /* The machine: vCPUs, memory, budgets and the memslots it starts with. */
@@ -263,6 +305,11 @@ read_vm(Reader *r, xmlNode *node)
 	trace_for_each_element(child, node) {
 		TraceMemslot ms = { 0 };
 
+		if (strcmp(NAME(child), "guest_memfd") == 0) {
+			if (!read_guest_memfd(r, child))
+				return FALSE;
+			continue;
+		}
 		if (!read_memslot(r, child, &ms))
 			return FALSE;
 		g_array_append_val(t->memslots, ms);
@@ -370,8 +417,8 @@ check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 			    NAME(node), e->actor);
 	if (trace_event_is_gmem(e->kind) && strcmp(e->actor, "vmm") != 0 &&
 	    strcmp(e->actor, "notifier") != 0)
-		return fail(r, node, "<%s> acts on the guest_memfd: its actor must be 'vmm' or "
-				     "'notifier', not '%s'", NAME(node), e->actor);
+		return fail(r, node, "<%s> is the VMM's call on private memory: its actor must be "
+				     "'vmm' or 'notifier', not '%s'", NAME(node), e->actor);
 	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
 		return fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
 			    NAME(node), e->actor);
@@ -419,34 +466,54 @@ read_host_range(Reader *r, xmlNode *node, TraceEvent *e)
 	       check_range_end(r, node, "hva", e->hva, e->size);
 }
 
+/* Whether [gpa, gpa + size) lies in one memslot bound to the guest_memfd (full-system: the data
+ * region). */
+static gboolean
+gmem_range_bound(const Trace *t, guint64 gpa, guint64 size)
+{
+	if (t->workload)
+		return gpa >= KVMSIM_RAM_GPA && gpa - KVMSIM_RAM_GPA < t->mem &&
+		       size <= t->mem - (gpa - KVMSIM_RAM_GPA);
+	for (guint i = 0; i < t->memslots->len; i++) {
+		const TraceMemslot *ms = &g_array_index(t->memslots, TraceMemslot, i);
+
+		if ((ms->flags & KVM_MEM_GUEST_MEMFD) && gpa >= ms->gpa &&
+		    gpa - ms->gpa < ms->size && size <= ms->size - (gpa - ms->gpa))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /*
- * A hole punch or a conversion of [gpa, + size): page aligned, inside the data region of a VM
- * with private memory (the guest_memfd binds only that; the kernel would refuse the rest:
- * EINVAL from kvm_gmem_fallocate() beyond the file, and a conversion of an unbound range has
- * no file offset to act on).
+ * An event of the VMM on private memory: a hole punch or a conversion of [gpa, + size), page
+ * aligned and inside a memslot bound to the guest_memfd (the kernel would refuse the rest: there
+ * is no file range behind it); KVM_SET_MEMORY_ATTRIBUTES of any range; closing the guest_memfd.
  */
 static gboolean
 read_gmem_event(Reader *r, xmlNode *node, TraceEvent *e)
 {
 	const Trace *t = r->trace;
 
-	if (!t->vm_type)
-		return fail(r, node, "<%s> needs a VM with private memory (<vm type=\"sw-protected\">)",
+	if (!t->vm_type && e->kind != TRACE_EV_PUNCH_HOLE && e->kind != TRACE_EV_GMEM_CLOSE)
+		return fail(r, node, "<%s> needs a VM with private memory (<vm type=\"sw-protected\">):"
+				     " KVM_SET_MEMORY_ATTRIBUTES returns -EINVAL on a default VM",
 			    NAME(node));
-	if (!t->workload)
-		return fail(r, node, "<%s> needs a full-system trace: the guest_memfd is the one "
-				     "kvmsim binds to the data region", NAME(node));
+	if (!t->workload && !t->gmem_size)
+		return fail(r, node, "<%s> needs a guest_memfd (<guest_memfd> in <vm>)", NAME(node));
+	if (e->kind == TRACE_EV_GMEM_CLOSE)
+		return TRUE;
 	if (!get_page_address(r, node, "gpa", &e->gpa) ||
 	    !get_size(r, node, "size", SIM_PAGE_SIZE, &e->size))
 		return FALSE;
-	if (e->gpa < KVMSIM_RAM_GPA || e->gpa - KVMSIM_RAM_GPA >= t->mem ||
-	    e->size > t->mem - (e->gpa - KVMSIM_RAM_GPA))
-		return fail_attr(r, node, "gpa", "0x%" G_GINT64_MODIFIER "x + 0x%" G_GINT64_MODIFIER
-				 "x is not inside the data region [0x%llx, 0x%" G_GINT64_MODIFIER
-				 "x), the only range bound to the guest_memfd", e->gpa, e->size,
-				 (unsigned long long)KVMSIM_RAM_GPA, (guint64)KVMSIM_RAM_GPA + t->mem);
-	if (e->kind == TRACE_EV_CONVERT)
+	if (e->kind == TRACE_EV_CONVERT || e->kind == TRACE_EV_SET_ATTRIBUTES)
 		e->to_private = GET_CHOICE(node, "to", trace_convert_names, 0) == 1;
+	if (e->kind == TRACE_EV_SET_ATTRIBUTES)
+		return check_range_end(r, node, "gpa", e->gpa, e->size);
+	if (!gmem_range_bound(t, e->gpa, e->size))
+		return fail_attr(r, node, "gpa", "[0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER
+				 "x) is not inside a memslot bound to the guest_memfd: there is no "
+				 "file range to %s", e->gpa, e->gpa + e->size,
+				 e->kind == TRACE_EV_PUNCH_HOLE ? "punch" : "convert");
 	return TRUE;
 }
 
@@ -501,6 +568,8 @@ read_event(Reader *r, xmlNode *node)
 		return TRUE;
 	case TRACE_EV_PUNCH_HOLE:
 	case TRACE_EV_CONVERT:
+	case TRACE_EV_SET_ATTRIBUTES:
+	case TRACE_EV_GMEM_CLOSE:
 		return read_gmem_event(r, node, e);
 	default:
 		return read_host_range(r, node, e);
@@ -781,6 +850,7 @@ read_expect(Reader *r, xmlNode *node)
 {
 	static const char *const kinds[] = {
 		[TRACE_EXPECT_SPTE] = "spte",
+		[TRACE_EXPECT_ATTRIBUTE] = "attribute",
 		[TRACE_EXPECT_COUNTER] = "counter",
 		[TRACE_EXPECT_EVENT] = "event",
 		[TRACE_EXPECT_GUEST] = "guest",
@@ -802,6 +872,12 @@ read_expect(Reader *r, xmlNode *node)
 		switch (x->kind) {
 		case TRACE_EXPECT_SPTE:
 			ok = read_spte(r, child, x);
+			break;
+		case TRACE_EXPECT_ATTRIBUTE:
+			ok = get_number(r, child, "gfn", 64, 0, &x->gfn);
+			x->is_private = GET_CHOICE(child, "private", boolean_names, 0);
+			if (ok && !r->trace->vm_type)
+				ok = fail(r, child, "<attribute> needs a VM with private memory");
 			break;
 		case TRACE_EXPECT_COUNTER:
 			ok = read_counter(r, child, x);

@@ -109,7 +109,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	n = sim_vmm_memslots(vmm, slots, G_N_ELEMENTS(slots));
 	for (guint i = 0; i < n; i++) {
 		TraceMemslot ms = { slots[i].id, slots[i].gpa, slots[i].size, slots[i].hva,
-				    slots[i].flags, 0 };
+				    slots[i].flags, 0, slots[i].gmem_offset };
 
 		g_array_append_val(trace->memslots, ms);
 	}

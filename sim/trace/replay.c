@@ -49,7 +49,12 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 			x.reason = EXIT_REASON_EPT_VIOLATION;
 			x.info1 = qual;
 			trace_kvm_exit(vcpu, &x);
-			kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
+			vcpu->run.exit_reason = 0;
+			int r = kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
+
+			/* KVM_RUN returns -1: the trace's vmm decides what to do about it */
+			if (r < 0 && vcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT)
+				sim_vmm_log_memory_fault(ra->vmm, r, &vcpu->run);
 		}
 		break;
 	}
@@ -142,6 +147,12 @@ replay_host(ReplayActor *ra, const TraceEvent *e)
 		he.kind = e->kind == TRACE_EV_PUNCH_HOLE ? SIM_HOST_PUNCH : SIM_HOST_CONVERT;
 		he.hva = e->gpa;
 		sim_vmm_gmem_event(ra->vmm, &he);
+		break;
+	case TRACE_EV_SET_ATTRIBUTES:
+		sim_vmm_set_memory_attributes(ra->vmm, e->gpa, e->size, e->to_private);
+		break;
+	case TRACE_EV_GMEM_CLOSE:
+		sim_vmm_close_gmem(ra->vmm);
 		break;
 	default:
 		g_assert_not_reached();
@@ -261,6 +272,8 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 	cfg.nr_vcpus = trace->nr_vcpus;
 	cfg.vm_type = trace->vm_type;
 	cfg.gmem_conversion = trace->gmem_conversion;
+	cfg.gmem_size = trace->gmem_size;
+	cfg.gmem_flags = trace->gmem_flags;
 	cfg.seed = trace->seed;
 	if (trace->quantum)
 		cfg.quantum = trace->quantum;
@@ -284,7 +297,8 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 		cfg.workload = "exit-level";
 		for (guint i = 0; i < trace->memslots->len; i++) {
 			const TraceMemslot *ms = &g_array_index(trace->memslots, TraceMemslot, i);
-			SimVmmMemslot s = { ms->id, ms->gpa, ms->size, ms->hva, ms->flags };
+			SimVmmMemslot s = { ms->id, ms->gpa, ms->size, ms->hva, ms->flags,
+					    ms->gmem_offset };
 
 			g_array_append_val(slots, s);
 		}
@@ -439,6 +453,15 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimSched *sc
 		else
 			got = g_strdup_printf("level %d frame 0x%" G_GINT64_MODIFIER "x#%u: %s (0x%"
 					      G_GINT64_MODIFIER "x)", level, hva, nth, described, spte);
+		break;
+	}
+	case TRACE_EXPECT_ATTRIBUTE: {
+		gboolean is_private = kvm_mem_is_private(sim_vmm_kvm(vmm), x->gfn);
+
+		what = g_strdup_printf("attribute gfn 0x%" G_GINT64_MODIFIER "x %s", x->gfn,
+				       x->is_private ? "private" : "shared");
+		got = g_strdup(is_private ? "private" : "shared");
+		ok = is_private == x->is_private;
 		break;
 	}
 	case TRACE_EXPECT_COUNTER: {

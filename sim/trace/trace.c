@@ -28,6 +28,8 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_MEMSLOT_DELETE] = "memslot_delete",
 	[TRACE_EV_PUNCH_HOLE] = "punch_hole",
 	[TRACE_EV_CONVERT] = "convert",
+	[TRACE_EV_SET_ATTRIBUTES] = "set_memory_attributes",
+	[TRACE_EV_GMEM_CLOSE] = "close_guest_memfd",
 };
 
 const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
@@ -128,11 +130,12 @@ trace_event_is_host(TraceEventKind kind)
 	return kind >= TRACE_EV_MIGRATE && kind <= TRACE_EV_INVALIDATE_END;
 }
 
-/* punch_hole, convert: the guest_memfd, through the VMM. */
+/* punch_hole, convert, set_memory_attributes, close_guest_memfd: private memory, by the VMM. */
 gboolean
 trace_event_is_gmem(TraceEventKind kind)
 {
-	return kind == TRACE_EV_PUNCH_HOLE || kind == TRACE_EV_CONVERT;
+	return kind == TRACE_EV_PUNCH_HOLE || kind == TRACE_EV_CONVERT ||
+	       kind == TRACE_EV_SET_ATTRIBUTES || kind == TRACE_EV_GMEM_CLOSE;
 }
 
 /* memslot, memslot_delete. */

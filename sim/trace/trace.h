@@ -39,6 +39,8 @@ typedef enum {
 	TRACE_EV_MEMSLOT_DELETE,
 	TRACE_EV_PUNCH_HOLE,      /* fallocate(PUNCH_HOLE) of the guest_memfd behind [gpa, + size) */
 	TRACE_EV_CONVERT,         /* [gpa, + size) converted by the VMM to private or shared */
+	TRACE_EV_SET_ATTRIBUTES,  /* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size), nothing else */
+	TRACE_EV_GMEM_CLOSE,      /* the VMM closes the guest_memfd (its release, if last) */
 } TraceEventKind;
 
 typedef enum {
@@ -74,6 +76,7 @@ typedef struct {
 	guint64 hva;
 	guint32 flags;
 	guint line;
+	guint64 gmem_offset;  /* with KVM_MEM_GUEST_MEMFD in flags: where in the guest_memfd */
 } TraceMemslot;
 
 typedef struct {
@@ -96,6 +99,7 @@ typedef struct {
 
 typedef enum {
 	TRACE_EXPECT_SPTE,
+	TRACE_EXPECT_ATTRIBUTE,
 	TRACE_EXPECT_COUNTER,
 	TRACE_EXPECT_EVENT,
 	TRACE_EXPECT_GUEST,
@@ -114,6 +118,8 @@ typedef struct {
 	guint64 frame_hva;    /* frame: the frame_nth-th frame mapped at frame_hva; 0: not checked */
 	guint frame_nth;
 	gboolean frame_zero;  /* frame="zero": the shared zero page */
+	/* attribute: gfn's private/shared state as KVM sees it (kvm_mem_is_private()) */
+	gboolean is_private;
 	/* counter */
 	gchar *counter;
 	guint64 value;
@@ -139,6 +145,8 @@ typedef struct {
 	guint vm_type;          /* KVM_CREATE_VM's type: 0 default, 1 sw-protected */
 	guint gmem_conversion;  /* SimGmemConversion: legacy (0) or in-place */
 	guint64 mem;            /* full-system: the data region */
+	guint64 gmem_size;      /* exit-level: the guest_memfd <vm> creates (0: none) */
+	guint64 gmem_flags;     /* and its KVM_CREATE_GUEST_MEMFD flags */
 	guint64 quantum;        /* 0: default */
 	guint64 max_insns;      /* 0: default */
 	GArray *memslots;       /* TraceMemslot */

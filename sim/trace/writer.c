@@ -108,16 +108,25 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "quantum", t->quantum);
 	if (t->max_insns)
 		put_dec(fp, "max-insns", t->max_insns);
-	if (!t->memslots->len) {
+	if (!t->memslots->len && !t->gmem_size) {
 		fputs("/>\n", fp);
 		return;
 	}
 	fputs(">\n", fp);
+	if (t->gmem_size) {
+		fputs("    <guest_memfd", fp);
+		put_hex(fp, "size", t->gmem_size);
+		if (t->gmem_flags)
+			put_hex(fp, "flags", t->gmem_flags);
+		fputs("/>\n", fp);
+	}
 	for (guint i = 0; i < t->memslots->len; i++) {
 		const TraceMemslot *ms = &g_array_index(t->memslots, TraceMemslot, i);
 
 		fputs("    <memslot", fp);
 		put_memslot(fp, ms->id, ms->gpa, ms->size, ms->hva, ms->flags);
+		if (ms->gmem_offset)
+			put_hex(fp, "gmem-offset", ms->gmem_offset);
 		fputs("/>\n", fp);
 	}
 	fputs("  </vm>\n", fp);
@@ -195,11 +204,14 @@ write_event(FILE *fp, const TraceEvent *e)
 		break;
 	case TRACE_EV_PUNCH_HOLE:
 	case TRACE_EV_CONVERT:
+	case TRACE_EV_SET_ATTRIBUTES:
 		put_hex(fp, "gpa", e->gpa);
 		if (e->size != SIM_PAGE_SIZE)
 			put_hex(fp, "size", e->size);
-		if (e->kind == TRACE_EV_CONVERT)
+		if (e->kind != TRACE_EV_PUNCH_HOLE)
 			put_str(fp, "to", trace_convert_names[e->to_private]);
+		break;
+	case TRACE_EV_GMEM_CLOSE:
 		break;
 	default:
 		put_hex(fp, "hva", e->hva);
@@ -352,6 +364,11 @@ write_expect(FILE *fp, const TraceExpect *x)
 				x->frame_nth);
 		if (x->frame_zero)
 			fputs(" frame=\"zero\"", fp);
+		break;
+	case TRACE_EXPECT_ATTRIBUTE:
+		fputs("    <attribute", fp);
+		put_hex(fp, "gfn", x->gfn);
+		put_bool(fp, "private", x->is_private);
 		break;
 	case TRACE_EXPECT_COUNTER:
 		fputs("    <counter", fp);

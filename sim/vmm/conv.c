@@ -35,12 +35,33 @@ in_place(const SimVmm *vmm)
 	return vmm->config.gmem_conversion == SIM_GMEM_CONV_IN_PLACE;
 }
 
-/* Whether [gpa, gpa + size) is inside the data region, the range bound to the guest_memfd. */
+/*
+ * The guest_memfd offset behind [gpa, gpa + size), which must lie in one memslot bound to it:
+ * the data region (memslot 1, offset 0) of a full-system machine, or an exit-level machine's
+ * KVM_MEM_GUEST_MEMFD slots. FALSE if it does not (no file range to act on).
+ */
 static gboolean
-in_data_region(const SimVmm *vmm, guint64 gpa, guint64 size)
+gpa_to_offset(const SimVmm *vmm, guint64 gpa, guint64 size, guint64 *offset)
 {
-	return gpa >= KVMSIM_RAM_GPA && gpa - KVMSIM_RAM_GPA < vmm->config.mem_size && size &&
-	       size <= vmm->config.mem_size - (gpa - KVMSIM_RAM_GPA);
+	const SimVmmConfig *c = &vmm->config;
+
+	if (!size)
+		return FALSE;
+	if (!c->exit_level) {
+		*offset = gpa - KVMSIM_RAM_GPA;
+		return gpa >= KVMSIM_RAM_GPA && *offset < c->mem_size &&
+		       size <= c->mem_size - *offset;
+	}
+	for (guint i = 0; i < c->nr_memslots; i++) {
+		const SimVmmMemslot *ms = &c->memslots[i];
+
+		if ((ms->flags & KVM_MEM_GUEST_MEMFD) && gpa >= ms->gpa && gpa - ms->gpa < ms->size &&
+		    size <= ms->size - (gpa - ms->gpa)) {
+			*offset = ms->gmem_offset + (gpa - ms->gpa);
+			return TRUE;
+		}
+	}
+	return FALSE;
 }
 
 /* One line of the event log for an ioctl or syscall of the VMM, with its result. */
@@ -56,11 +77,10 @@ log_ioctl(SimVmm *vmm, int r, const char *fmt, ...)
 	sim_log_emit(sim_sched_log(vmm->sched), "sim_vmm_ioctl", "%s: %d", what, r);
 }
 
-/* The guest_memfd's PUNCH_HOLE over the file range behind [gpa, + size). */
+/* The guest_memfd's PUNCH_HOLE over the file range at offset. */
 static int
-punch_hole(SimVmm *vmm, guint64 gpa, guint64 size)
+punch_hole(SimVmm *vmm, guint64 offset, guint64 size)
 {
-	guint64 offset = gpa - KVMSIM_RAM_GPA;
 	int r = kvm_gmem_fallocate(vmm->files, vmm->gmem_fd,
 				   FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, offset, size);
 
@@ -69,9 +89,21 @@ punch_hole(SimVmm *vmm, guint64 gpa, guint64 size)
 	return r;
 }
 
+/* The VMM's address of gpa in the memslot's userspace_addr (the shared half, legacy). */
+static guint64
+gpa_to_hva(const SimVmm *vmm, guint64 gpa)
+{
+	const SimVmmConfig *c = &vmm->config;
+
+	for (guint i = 0; c->exit_level && i < c->nr_memslots; i++)
+		if (gpa >= c->memslots[i].gpa && gpa - c->memslots[i].gpa < c->memslots[i].size)
+			return c->memslots[i].hva + (gpa - c->memslots[i].gpa);
+	return vmm->ram_hva + (gpa - KVMSIM_RAM_GPA);
+}
+
 /* Legacy: set the per-VM attribute, then discard the backing that went stale. */
 static int
-convert_legacy(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private)
+convert_legacy(SimVmm *vmm, guint64 gpa, guint64 offset, guint64 size, gboolean to_private)
 {
 	struct kvm_memory_attributes attrs = {
 		.address = gpa,
@@ -86,8 +118,8 @@ convert_legacy(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private)
 	if (r)
 		return r;
 	if (!to_private)
-		return punch_hole(vmm, gpa, size);
-	guint64 hva = vmm->ram_hva + (gpa - KVMSIM_RAM_GPA);
+		return punch_hole(vmm, offset, size);
+	guint64 hva = gpa_to_hva(vmm, gpa);
 
 	r = sim_mm_dontneed(vmm->mm, hva, size);
 	log_ioctl(vmm, r, "madvise MADV_DONTNEED hva 0x%" G_GINT64_MODIFIER "x len 0x%"
@@ -97,13 +129,13 @@ convert_legacy(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private)
 
 /* In-place: flip the inode's shareability, keeping content; retry what a reference refused. */
 static int
-convert_in_place(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private)
+convert_in_place(SimVmm *vmm, guint64 offset, guint64 size, gboolean to_private)
 {
 	int r = -EAGAIN;
 
 	for (guint tries = 0; tries < CONV_EAGAIN_TRIES && r == -EAGAIN; tries++) {
 		struct kvm_memory_attributes2 attrs = {
-			.offset = gpa - KVMSIM_RAM_GPA,
+			.offset = offset,
 			.size = size,
 			.attributes = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
 			.flags = KVM_SET_MEMORY_ATTRIBUTES2_MODE_PRESERVE,
@@ -120,15 +152,20 @@ convert_in_place(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private)
 	return r;
 }
 
-/* Convert [gpa, + size) of the data region under the run's design; the VMM's record follows. */
+/* Convert [gpa, + size) of guest_memfd-backed memory under the run's design; the VMM's record
+ * follows. -EINVAL if no bound memslot holds the range. */
 static int
 convert(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private)
 {
-	int r = in_place(vmm) ? convert_in_place(vmm, gpa, size, to_private) :
-				convert_legacy(vmm, gpa, size, to_private);
+	guint64 offset;
+	int r;
 
+	if (!gpa_to_offset(vmm, gpa, size, &offset))
+		return -EINVAL;
+	r = in_place(vmm) ? convert_in_place(vmm, offset, size, to_private) :
+			    convert_legacy(vmm, gpa, offset, size, to_private);
 	if (!r)
-		memset(vmm->private_pages + ((gpa - KVMSIM_RAM_GPA) >> SIM_PAGE_SHIFT), to_private,
+		memset(vmm->private_pages + (offset >> SIM_PAGE_SHIFT), to_private,
 		       size >> SIM_PAGE_SHIFT);
 	return r;
 }
@@ -145,8 +182,7 @@ sim_vmm_map_gpa_range(SimVmm *vmm, const guint64 args[4])
 	const guint64 known = KVM_MAP_GPA_RANGE_ENCRYPTED | KVM_MAP_GPA_RANGE_PAGE_SZ_2M |
 			      KVM_MAP_GPA_RANGE_PAGE_SZ_1G;
 
-	if ((attrs & ~known) || npages > vmm->config.mem_size >> SIM_PAGE_SHIFT ||
-	    !in_data_region(vmm, gpa, npages << SIM_PAGE_SHIFT))
+	if ((attrs & ~known) || npages > vmm->gmem_size >> SIM_PAGE_SHIFT)
 		return (guint64)-(gint64)KVM_EINVAL;
 	if (convert(vmm, gpa, npages << SIM_PAGE_SHIFT, !!(attrs & KVM_MAP_GPA_RANGE_ENCRYPTED)))
 		return (guint64)-(gint64)KVM_EINVAL;
@@ -164,8 +200,8 @@ sim_vmm_memory_fault(SimVmm *vmm, int error, const struct kvm_run *run)
 	guint64 gpa = run->memory_fault.gpa, size = run->memory_fault.size;
 	gboolean to_private = !!(run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE);
 
-	if (error != -EFAULT || !in_data_region(vmm, gpa, size) || size % SIM_PAGE_SIZE ||
-	    gpa % SIM_PAGE_SIZE)
+	sim_vmm_log_memory_fault(vmm, error, run);
+	if (error != -EFAULT || size % SIM_PAGE_SIZE || gpa % SIM_PAGE_SIZE)
 		return FALSE;
 	if (gpa == vmm->fault_gpa && ++vmm->fault_repeats >= CONV_FAULT_REPEATS)
 		return FALSE;
@@ -183,6 +219,15 @@ page_in_use(SimVmm *vmm, guint64 page)
 	return kvm_gmem_folio_pfn(vmm->files, vmm->gmem_fd, page) != SIM_PFN_NONE ||
 	       (!in_place(vmm) &&
 		sim_mm_lookup(vmm->mm, vmm->ram_hva + (page << SIM_PAGE_SHIFT)) != SIM_PFN_NONE);
+}
+
+void
+sim_vmm_log_memory_fault(SimVmm *vmm, int error, const struct kvm_run *run)
+{
+	sim_log_emit(sim_sched_log(vmm->sched), "sim_vmm_memory_fault",
+		     "errno %d flags 0x%" G_GINT64_MODIFIER "x gpa 0x%" G_GINT64_MODIFIER "x size 0x%"
+		     G_GINT64_MODIFIER "x", -error, run->memory_fault.flags, run->memory_fault.gpa,
+		     run->memory_fault.size);
 }
 
 /* A page for a host event: uniform among the pages in use (one draw from rng), 0 if none. */
@@ -211,12 +256,13 @@ static int
 gmem_perform(gpointer data, const SimHostEvent *event)
 {
 	SimVmm *vmm = data;
+	guint64 offset;
 
-	if (!in_data_region(vmm, event->hva, event->size))
+	if (!gpa_to_offset(vmm, event->hva, event->size, &offset))
 		return -EINVAL;
 	if (event->kind == SIM_HOST_PUNCH) {
 		sim_count(&vmm->counters, SIM_CTR_HOST_PUNCH);
-		return punch_hole(vmm, event->hva, event->size);
+		return punch_hole(vmm, offset, event->size);
 	}
 	sim_count(&vmm->counters, SIM_CTR_HOST_CONVERT);
 	return convert(vmm, event->hva, event->size, event->to_private);
@@ -230,9 +276,39 @@ const SimHostGmemOps sim_vmm_gmem_ops = {
 int
 sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event)
 {
-	if (!vmm->files || !event->hva)
+	if (vmm->gmem_fd < 0 || !event->hva)
 		return -EINVAL;
 	return gmem_perform(vmm, event);
+}
+
+int
+sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private)
+{
+	struct kvm_memory_attributes attrs = {
+		.address = gpa,
+		.size = size,
+		.attributes = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+	};
+	int r = kvm_vm_ioctl_set_mem_attributes(vmm->kvm, &attrs);
+
+	log_ioctl(vmm, r, "KVM_SET_MEMORY_ATTRIBUTES address 0x%" G_GINT64_MODIFIER "x size 0x%"
+		  G_GINT64_MODIFIER "x attributes 0x%" G_GINT64_MODIFIER "x", gpa, size,
+		  attrs.attributes);
+	return r;
+}
+
+int
+sim_vmm_close_gmem(SimVmm *vmm)
+{
+	int r;
+
+	if (vmm->gmem_vma)
+		kvm_gmem_munmap(vmm->gmem_vma);
+	vmm->gmem_vma = NULL;
+	r = vmm->gmem_fd >= 0 ? gmem_close(vmm->files, vmm->gmem_fd) : -EBADF;
+	log_ioctl(vmm, r, "close guest_memfd %d", vmm->gmem_fd);
+	vmm->gmem_fd = -1;
+	return r;
 }
 
 /*
@@ -244,22 +320,47 @@ sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event)
  * pages start shared (the per-VM attributes are 0).
  */
 gboolean
-sim_vmm_conv_setup(SimVmm *vmm, GError **error)
+sim_vmm_conv_create(SimVmm *vmm, guint64 size, guint64 flags, GError **error)
 {
-	guint64 size = vmm->config.mem_size, nr_pages = size >> SIM_PAGE_SHIFT;
-	struct kvm_create_guest_memfd args = {
-		.size = size,
-		.flags = in_place(vmm) ? GUEST_MEMFD_FLAG_MMAP : 0,
-	};
+	guint64 nr_pages = size >> SIM_PAGE_SHIFT;
+	struct kvm_create_guest_memfd args = { .size = size, .flags = flags };
 	int fd = kvm_gmem_create(vmm->kvm, &args);
 
 	if (fd < 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-fd),
-			    "KVM_CREATE_GUEST_MEMFD size 0x%" G_GINT64_MODIFIER "x: %s", size,
-			    g_strerror(-fd));
+			    "KVM_CREATE_GUEST_MEMFD size 0x%" G_GINT64_MODIFIER "x flags 0x%"
+			    G_GINT64_MODIFIER "x: %s", size, flags, g_strerror(-fd));
 		return FALSE;
 	}
 	vmm->gmem_fd = fd;
+	vmm->gmem_size = size;
+	if (in_place(vmm)) {
+		int r = kvm_gmem_mmap(vmm->files, fd, 0, nr_pages, TRUE, &vmm->gmem_vma);
+
+		if (r) {
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r),
+				    "mmap of guest_memfd %d: %s", fd, g_strerror(-r));
+			return FALSE;
+		}
+	}
+	/* without INIT_SHARED the file starts private: what the VM sees in-place; legacy, the
+	 * per-VM attributes start at 0 (shared) whatever the file says */
+	vmm->private_pages = g_malloc(nr_pages);
+	memset(vmm->private_pages, in_place(vmm) && !(flags & GUEST_MEMFD_FLAG_INIT_SHARED),
+	       nr_pages);
+	vmm->hypercall_exit = 1ull << KVM_HC_MAP_GPA_RANGE;
+	return TRUE;
+}
+
+gboolean
+sim_vmm_conv_setup(SimVmm *vmm, GError **error)
+{
+	guint64 size = vmm->config.mem_size;
+	int fd;
+
+	if (!sim_vmm_conv_create(vmm, size, in_place(vmm) ? GUEST_MEMFD_FLAG_MMAP : 0, error))
+		return FALSE;
+	fd = vmm->gmem_fd;
 	if (!sim_mm_mmap_anon(vmm->mm, size, &vmm->ram_hva, error) ||
 	    !sim_hostmem_add_window(vmm->hm, KVMSIM_RAM_GPA, size, error))
 		return FALSE;
@@ -280,17 +381,6 @@ sim_vmm_conv_setup(SimVmm *vmm, GError **error)
 			    g_strerror(-r));
 		return FALSE;
 	}
-	if (in_place(vmm)) {
-		r = kvm_gmem_mmap(vmm->files, fd, 0, nr_pages, TRUE, &vmm->gmem_vma);
-		if (r) {
-			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r),
-				    "mmap of guest_memfd %d: %s", fd, g_strerror(-r));
-			return FALSE;
-		}
-	}
-	vmm->private_pages = g_malloc(nr_pages);
-	memset(vmm->private_pages, in_place(vmm), nr_pages);
-	vmm->hypercall_exit = 1ull << KVM_HC_MAP_GPA_RANGE;
 	return TRUE;
 }
 

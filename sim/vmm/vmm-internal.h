@@ -34,7 +34,8 @@ struct SimVmm {
 	gchar *error;
 	/* private memory (--vm-type sw-protected): sim/vmm/conv.c */
 	GmemFdTable *files;            /* the VMM process's open files: the guest_memfd */
-	int gmem_fd;                   /* backs the data region (memslot 1), offset 0 */
+	int gmem_fd;                   /* backs the data region (memslot 1), offset 0; -1: none */
+	guint64 gmem_size;
 	GmemVma *gmem_vma;             /* in-place: the VMM's shared mapping of it */
 	guint8 *private_pages;         /* per page of the data region: private now? (the VMM's
 					* own record, as QEMU keeps one: KVM has no GET ioctl) */
@@ -46,6 +47,9 @@ struct SimVmm {
 /* conv.c: private memory. Create the guest_memfd of the data region and bind it as memslot 1
  * (instead of anonymous memory alone); enable the MAP_GPA_RANGE exit on every vCPU. */
 gboolean sim_vmm_conv_setup(SimVmm *vmm, GError **error);
+/* KVM_CREATE_GUEST_MEMFD of size bytes with flags, as the VMM's one guest_memfd (in-place: also
+ * mapped), the VMM's record of private pages at the file's initial state. */
+gboolean sim_vmm_conv_create(SimVmm *vmm, guint64 size, guint64 flags, GError **error);
 void sim_vmm_conv_enable_vcpu(SimVmm *vmm, SimVcpu *vcpu);
 void sim_vmm_conv_free(SimVmm *vmm);
 /* The exits that reach the VMM for private memory. */

@@ -408,6 +408,9 @@ build_exit_level(SimVmm *vmm, GError **error)
 		if (!sim_hostmem_add_window(vmm->hm, config->windows[i].gpa, config->windows[i].size,
 					    error))
 			return FALSE;
+	if (config->gmem_size &&
+	    !sim_vmm_conv_create(vmm, config->gmem_size, config->gmem_flags, error))
+		return FALSE;
 	for (guint i = 0; i < config->nr_memslots; i++) {
 		const SimVmmMemslot *ms = &config->memslots[i];
 
@@ -419,6 +422,8 @@ build_exit_level(SimVmm *vmm, GError **error)
 			.guest_phys_addr = ms->gpa,
 			.memory_size = ms->size,
 			.userspace_addr = ms->hva,
+			.guest_memfd_offset = ms->gmem_offset,
+			.guest_memfd = (u32)vmm->gmem_fd,
 		};
 		int r = kvm_set_memory_region(vmm->kvm, &region);
 
@@ -471,6 +476,7 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	if (!vmm->config.max_insns)
 		vmm->config.max_insns = sim_vmm_default_max_insns(config->mem_size);
 	vmm->sched = sched;
+	vmm->gmem_fd = -1;
 	vmm->console = g_string_new(NULL);
 	if (config->exit_level ? !build_exit_level(vmm, error) :
 				 !build_full_system(vmm, error))
@@ -487,13 +493,14 @@ sim_vmm_free(SimVmm *vmm)
 	for (guint i = 0; i < KVMSIM_MAX_VCPUS; i++)
 		sim_vcpu_free(vmm->vcpus[i]);
 	sim_host_events_free(vmm->host_events);
-	if (vmm->files) {
+	if (vmm->files && vmm->kvm) {
 		/* the guest_memfd's release drops its hold on the VM, the VM fd's close the last */
 		sim_vmm_conv_free(vmm);
 		gmem_fdtable_free(vmm->files);
-		if (vmm->kvm)
-			kvm_put_kvm(vmm->kvm);
+		kvm_put_kvm(vmm->kvm);
 	} else {
+		if (vmm->files)
+			gmem_fdtable_free(vmm->files);
 		kvm_destroy_vm(vmm->kvm);
 	}
 	sim_mm_free(vmm->mm);
@@ -602,7 +609,9 @@ sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max)
 		out[n].gpa = slots->slots[i]->base_gfn << SIM_PAGE_SHIFT;
 		out[n].size = slots->slots[i]->npages << SIM_PAGE_SHIFT;
 		out[n].hva = slots->slots[i]->userspace_addr;
-		out[n].flags = slots->slots[i]->flags;
+		/* the uAPI flags: KVM_MEMSLOT_* are the kernel's own */
+		out[n].flags = slots->slots[i]->flags & 0xffff;
+		out[n].gmem_offset = slots->slots[i]->gmem.pgoff << SIM_PAGE_SHIFT;
 	}
 	return n;
 }

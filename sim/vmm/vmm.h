@@ -14,6 +14,8 @@
 #include "sim/core/host-events.h"
 #include "sim/core/sched.h"
 
+struct kvm_run;
+
 /* Guest RAM is at most half of the frame arena: the rest absorbs migration and quarantine. */
 #define SIM_VMM_MAX_MEM (SIM_ARENA_DEFAULT_FRAMES * SIM_PAGE_SIZE / 2)
 #define SIM_VMM_MIN_MEM (64ull << 10)
@@ -25,6 +27,7 @@ typedef struct {
 	guint64 size;
 	guint64 hva;
 	guint32 flags;
+	guint64 gmem_offset;           /* flags has KVM_MEM_GUEST_MEMFD: bound there */
 } SimVmmMemslot;
 
 /* A range of guest-physical address space whose pages can hold frames (sim/core/hostmem.h). */
@@ -73,6 +76,10 @@ typedef struct {
 	guint nr_memslots;
 	const SimVmmWindow *windows;
 	guint nr_windows;
+	/* and its guest_memfd (KVM_CREATE_GUEST_MEMFD size and flags; size 0: none), which its
+	 * KVM_MEM_GUEST_MEMFD memslots bind */
+	guint64 gmem_size;
+	guint64 gmem_flags;
 	/* Host events: the mean number of logical steps between two (0: 8 per page of the data
 	 * region), and where they land (SIM_VMM_REGION_* bits; 0: all guest memory). */
 	guint64 host_event_interval;
@@ -142,6 +149,14 @@ guint sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max);
 /* Perform a guest_memfd host event (punch, convert; event->hva is the page's gpa) now, as the
  * host-events actor does; a negative errno if the VMM's ioctl failed. */
 int sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event);
+/* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size) alone (no discard), as a trace's vmm asks. */
+int sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private);
+/* close() of the VMM's guest_memfd fd (and its mapping): the file's release if it was the last
+ * reference. */
+int sim_vmm_close_gmem(SimVmm *vmm);
+/* The log lines of a KVM_RUN that returned -1 with KVM_EXIT_MEMORY_FAULT (exit-level replays log
+ * what the vCPU actor logs for a full-system run). */
+void sim_vmm_log_memory_fault(SimVmm *vmm, int error, const struct kvm_run *run);
 /* Write into the data region at offset, as the VMM does through its own mapping. */
 gboolean sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len,
 			   GError **error);
