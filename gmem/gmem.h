@@ -123,8 +123,5 @@ guint64 kvm_gmem_nr_folios(GmemFdTable *files, int fd);
  * that index is private, or FALSE if the slot has no active file. */
 gboolean kvm_gmem_slot_folio(const struct kvm_memory_slot *slot, gfn_t gfn, SimPfn *out_pfn,
 			     gboolean *out_private);
-/* Whether pfn is a folio of any live gmem inode of the VM's table, at which index. */
-gboolean kvm_gmem_pfn_owner(struct kvm *kvm, SimPfn pfn, struct gmem_inode **out_inode,
-			    u64 *out_index);
 
 #endif

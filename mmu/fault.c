@@ -7,7 +7,17 @@
  *   kvm_tdp_mmu_map() (compare-exchange install) -> finish -> unlock
  *
  * Yield points: fault.seq_snapshot, fault.pfn_resolved, fault.mmu_lock, fault.spte_install,
- * fault.mmu_unlock, and fast_pf.cmpxchg on the lockless path.
+ * fault.mmu_unlock, and fast_pf.cmpxchg on the lockless path (gmem.get_pfn_folio inside a
+ * guest_memfd lookup).
+ *
+ * Private memory: a SW-protected VM's fault is private when the gfn's attribute says so at
+ * fault entry (kvm_mmu_page_fault()); after the seq snapshot, an access type that disagrees
+ * with the attribute is a KVM_EXIT_MEMORY_FAULT, and private or gmem-only faults take their pfn
+ * from guest_memfd (kvm_mmu_faultin_pfn_gmem()). The mismatch check after the snapshot and the
+ * gmem path were read in kvm-x86/linux arch/x86/kvm/mmu/mmu.c at 04f2bbf1 (6.9-era:
+ * kvm_faultin_pfn(), the mismatch check already after the snapshot) and in Fuad Tabba's patch
+ * "KVM: x86/mmu: Handle guest page faults for guest_memfd with shared memory" (kvm list,
+ * 2025-07, merged for 6.18: kvm_mmu_faultin_pfn_gmem(), kvm_memslot_is_gmem_only()).
  *
  * Kernel functions named below were read in ColinIanKing/linux-next, arch/x86/kvm/mmu/mmu.c at
  * 1c60d04a (the tdp_mmu.c commit), unless a comment says otherwise: 6.18 cycle by its content
@@ -21,6 +31,8 @@
 #include "mmu/mmu-internal.h"
 
 #include <errno.h>
+
+#include "gmem/gmem.h"
 
 const char *
 ret_pf_name(int r)
@@ -127,15 +139,73 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	return ret;
 }
 
-/* Models kvm_handle_noslot_fault(): prepare an MMIO SPTE, or emulate right away. */
+static void kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu,
+					      const struct kvm_page_fault *fault);
+
+/* Models kvm_handle_noslot_fault(): prepare an MMIO SPTE, or emulate right away. Emulated MMIO
+ * is shared-only: a private access to a gfn without a slot is a memory-fault exit (v6.10+; the
+ * 6.9-era tree read has the mismatch check but not this one: from the guest_memfd series). */
 static int
 kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
+	if (fault->is_private) {
+		kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
+		return -EFAULT;
+	}
 	if (!vcpu->kvm->mmio_caching)
 		return RET_PF_EMULATE;
 	fault->slot = NULL;
 	fault->pfn = KVM_PFN_NOSLOT;
 	fault->map_writable = FALSE;
+	return RET_PF_CONTINUE;
+}
+
+/* Models kvm_mmu_prepare_memory_fault_exit() and kvm_prepare_memory_fault_exit()
+ * (include/linux/kvm_host.h at a66ec810): [gpa, gpa + PAGE_SIZE), flags PRIVATE iff the access
+ * was private; RWX flags are not reported. */
+static void
+kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault)
+{
+	struct kvm_run *run = &vcpu->run;
+
+	run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+	run->memory_fault.gpa = fault->gfn << PAGE_SHIFT;
+	run->memory_fault.size = PAGE_SIZE;
+	run->memory_fault.flags = fault->is_private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+	sim_count(vcpu->kvm->counters, SIM_CTR_EXITS_MEMORY_FAULT);
+	sim_log_emit(vcpu->kvm->log, "sim_memory_fault_exit",
+		     "vcpu %d gpa 0x%" G_GINT64_MODIFIER "x size 0x%" G_GINT64_MODIFIER
+		     "x flags 0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id, run->memory_fault.gpa,
+		     run->memory_fault.size, run->memory_fault.flags);
+}
+
+/* Models kvm_max_level_for_order() for order-0 folios: 4K. */
+static u8
+kvm_max_level_for_order(int order)
+{
+	return order >= (int)(2 * SPTE_LEVEL_BITS) ? PG_LEVEL_1G :
+	       order >= (int)SPTE_LEVEL_BITS ? PG_LEVEL_2M : PG_LEVEL_4K;
+}
+
+/* Models kvm_mmu_faultin_pfn_gmem(): a slot without guest_memfd, or an error from it, is a
+ * memory-fault exit with that error. */
+static int
+kvm_mmu_faultin_pfn_gmem(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	int max_order, r;
+
+	if (!kvm_slot_has_gmem(fault->slot)) {
+		kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
+		return -EFAULT;
+	}
+	r = kvm_gmem_get_pfn(vcpu->kvm, fault->slot, fault->gfn, &fault->pfn, &max_order);
+	if (r) {
+		kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
+		return r;
+	}
+	fault->refcounted_page = TRUE;
+	fault->map_writable = !(fault->slot->flags & KVM_MEM_READONLY);
+	fault->max_level = MIN(fault->max_level, kvm_max_level_for_order(max_order));
 	return RET_PF_CONTINUE;
 }
 
@@ -149,13 +219,17 @@ kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, i
 	fault->refcounted_page = FALSE;
 }
 
-/* Models __kvm_mmu_faultin_pfn() for shared memory: hva_to_pfn() with a page reference. */
+/* Models __kvm_mmu_faultin_pfn(): private and gmem-only faults from guest_memfd, the rest
+ * with hva_to_pfn() and a page reference. */
 static int
 __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 	gboolean writable = FALSE;
 	SimPfn pfn;
+
+	if (fault->is_private || kvm_memslot_is_gmem_only(fault->slot))
+		return kvm_mmu_faultin_pfn_gmem(vcpu, fault);
 
 	/* a write to a read-only slot has no pfn: KVM_PFN_ERR_RO_FAULT -> emulate */
 	if (fault->write && (fault->slot->flags & KVM_MEM_READONLY))
@@ -183,6 +257,11 @@ kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	sim_yield(kvm->sched, "fault.seq_snapshot");
 	fault->mmu_seq = kvm->mmu_invalidate_seq;
 
+	/* the snapshot also covers attribute changes: check the access type against it now */
+	if (fault->is_private != kvm_mem_is_private(kvm, fault->gfn)) {
+		kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
+		return -EFAULT;
+	}
 	if (!fault->slot)
 		return kvm_handle_noslot_fault(vcpu, fault);
 	if (fault->slot->flags & KVM_MEMSLOT_INVALID) {
@@ -250,8 +329,11 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	r = RET_PF_RETRY;
 	sim_read_lock(kvm->sched, &kvm->mmu_lock, "fault.mmu_lock");
-	if (!is_page_fault_stale(vcpu, fault))
+	if (!is_page_fault_stale(vcpu, fault)) {
 		r = kvm_tdp_mmu_map(vcpu, fault);
+		if (r == RET_PF_FIXED)
+			kvm_mmu_check_private_spte(vcpu, fault);
+	}
 	kvm_mmu_finish_page_fault(vcpu, fault, r);
 	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "fault.mmu_unlock");
 	return r;
@@ -273,6 +355,7 @@ kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		.req_level = PG_LEVEL_4K,
 		.goal_level = PG_LEVEL_4K,
 		.gfn = gpa >> PAGE_SHIFT,
+		.is_private = (error_code & PFERR_PRIVATE_ACCESS) != 0,
 	};
 
 	fault.slot = kvm_vcpu_gfn_to_memslot(vcpu, fault.gfn);
@@ -332,12 +415,19 @@ count_outcome(struct kvm *kvm, int r)
 }
 
 /* Models kvm_mmu_page_fault() in arch/x86/kvm/mmu/mmu.c: a stale MMIO SPTE falls through to an
- * ordinary fault that keeps PFERR_RSVD_MASK, so it never takes the fast path. */
+ * ordinary fault that keeps PFERR_RSVD_MASK, so it never takes the fast path. The
+ * PFERR_PRIVATE_ACCESS rule for SW-protected VMs (not for reserved, i.e. MMIO, faults) was read in
+ * the 2024 patch that moved it here for 6.10 (Sean Christopherson's reply on the TDX series, its
+ * code as found in the search index). */
 int
 kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 {
 	int r = RET_PF_INVALID;
 
+	/* a SW-protected VM's access is private when the gfn is (emulated MMIO is shared-only) */
+	if (!(error_code & PFERR_RSVD_MASK) && vcpu->kvm->vm_type == KVM_X86_SW_PROTECTED_VM &&
+	    kvm_mem_is_private(vcpu->kvm, gpa >> PAGE_SHIFT))
+		error_code |= PFERR_PRIVATE_ACCESS;
 	if (error_code & PFERR_RSVD_MASK)
 		r = handle_mmio_page_fault(vcpu, gpa);
 	if (r == RET_PF_INVALID)

@@ -8,7 +8,11 @@
  */
 #include "mmu/mmu-internal.h"
 
+#include <errno.h>
 #include <stdarg.h>
+
+#include "gmem/gmem.h"
+#include "mmu/range_map.h"
 
 /* Record an invariant violation as an event and fail the run (STYLE.md, tier 3). */
 void
@@ -83,11 +87,24 @@ kvm_check_freed_poison(gpointer data, SimPfn pfn, guint offset)
 				     "was freed", pfn, offset);
 }
 
-/* Models kvm_create_vm() in virt/kvm/kvm_main.c: the VM, its locks, and its MMU notifier. */
-struct kvm *
-kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
-	      SimCounters *counters, const struct kvm_hw_ops *hw_ops)
+/* Models kvm_is_vm_type_supported() for x86 with CONFIG_KVM_SW_PROTECTED_VM (x86.c; no tree
+ * read): the default VM and the software-protected one; SEV, SNP and TDX are not modeled. */
+static gboolean
+kvm_is_vm_type_supported(unsigned long type)
 {
+	return type == KVM_X86_DEFAULT_VM || type == KVM_X86_SW_PROTECTED_VM;
+}
+
+/* Models kvm_create_vm() in virt/kvm/kvm_main.c with kvm_arch_init_vm()'s type check: the VM,
+ * its locks, its memory attributes and its MMU notifier. */
+int
+kvm_create_vm_with(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
+		   SimCounters *counters, const struct kvm_hw_ops *hw_ops,
+		   const struct kvm_create_vm_args *args, struct kvm **out)
+{
+	*out = NULL;
+	if (!kvm_is_vm_type_supported(args->type))
+		return -EINVAL;
 	struct kvm *kvm = g_new0(struct kvm, 1);
 
 	kvm->sched = sched;
@@ -107,17 +124,61 @@ kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
 	kvm->mmu_invalidate_range_start = INVALID_GPA;
 	kvm->mmu_invalidate_range_end = INVALID_GPA;
 	kvm->mmio_caching = TRUE;
+	kvm->vm_type = args->type;
+	kvm->has_private_mem = args->type == KVM_X86_SW_PROTECTED_VM;
+	kvm->vm_memory_attributes = !args->gmem_attributes;
+	kvm->mem_attr_array = kvm_range_map_new(0);
+	kvm->users_count = 1;
+	kvm->files = args->files;
+	if (!kvm->files) {
+		kvm->files = gmem_fdtable_new();
+		kvm->files_owned = TRUE;
+	}
 	sim_mm_register_notifier(mm, &kvm_mmu_notifier_ops, kvm);
 	sim_hostmem_set_hooks(hm, kvm_check_freed_frame, kvm_check_freed_poison, kvm);
+	if (args->type != KVM_X86_DEFAULT_VM || args->gmem_attributes)
+		sim_log_emit(kvm->log, "sim_create_vm", "type %lu%s", args->type,
+			     args->gmem_attributes ? " gmem_attributes" : "");
+	*out = kvm;
+	return 0;
+}
+
+/* kvm_create_vm() for the default VM type, with per-VM memory attributes. */
+struct kvm *
+kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
+	      SimCounters *counters, const struct kvm_hw_ops *hw_ops)
+{
+	const struct kvm_create_vm_args args = { .type = KVM_X86_DEFAULT_VM };
+	struct kvm *kvm;
+
+	kvm_create_vm_with(sched, hm, pt_pool, mm, counters, hw_ops, &args, &kvm);
 	return kvm;
 }
 
-/* Models kvm_destroy_vm(): the tables, the vCPUs and the memslots go. */
+/* Models kvm_get_kvm(). */
+void
+kvm_get_kvm(struct kvm *kvm)
+{
+	kvm->users_count++;
+}
+
+/* Models kvm_put_kvm(): the last reference destroys the VM. */
+void
+kvm_put_kvm(struct kvm *kvm)
+{
+	g_assert(kvm->users_count > 0);
+	if (--kvm->users_count == 0)
+		kvm_destroy_vm(kvm);
+}
+
+/* Models kvm_destroy_vm(): the tables, the vCPUs, the memslots and the attributes go. */
 void
 kvm_destroy_vm(struct kvm *kvm)
 {
 	if (!kvm)
 		return;
+	/* a guest_memfd file still open on this VM would keep a dangling reference */
+	g_warn_if_fail(kvm->users_count <= 1);
 	sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
 	kvm_mmu_uninit_tdp_mmu(kvm);
 	for (int i = 0; i < kvm->online_vcpus; i++) {
@@ -132,6 +193,10 @@ kvm_destroy_vm(struct kvm *kvm)
 	kvm_memslots_free(kvm->memslots_swapping[0]);
 	kvm_memslots_free(kvm->memslots_swapping[1]);
 	sim_srcu_clear(&kvm->srcu);
+	kvm_range_map_free(kvm->mem_attr_array);
+	/* the VM's own table can hold no file of this VM: each would pin it */
+	if (kvm->files_owned)
+		gmem_fdtable_free(kvm->files);
 	g_free(kvm);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Memslots with KVM_SET_USER_MEMORY_REGION2 semantics for anonymous memory (virt/kvm/kvm_main.c).
+ * Memslots with KVM_SET_USER_MEMORY_REGION2 semantics (virt/kvm/kvm_main.c), for anonymous
+ * memory and guest_memfd.
  * Every change publishes a new immutable struct kvm_memslots and waits with synchronize_srcu() for
  * the vCPUs still using the old one. DELETE and MOVE first publish the old slot flagged INVALID
  * (faults that see it retry), then zap the slot's SPTEs: not an mmu_invalidate event — the SRCU
@@ -14,6 +15,8 @@
 #include "mmu/mmu-internal.h"
 
 #include <errno.h>
+
+#include "gmem/gmem.h"
 
 enum kvm_mr_change {
 	KVM_MR_CREATE,
@@ -80,6 +83,14 @@ struct kvm_memory_slot *
 kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
 	return search_memslots(vcpu->kvm->memslots, gfn);
+}
+
+/* Models gfn_to_memslot() (kvm_main.c at 03b9d314): the caller holds kvm->srcu or
+ * slots_lock. */
+struct kvm_memory_slot *
+gfn_to_memslot(struct kvm *kvm, gfn_t gfn)
+{
+	return search_memslots(kvm->memslots, gfn);
 }
 
 struct kvm_memory_slot *
@@ -199,6 +210,8 @@ kvm_set_memslot(struct kvm *kvm, const struct kvm_memory_slot *old,
 		const struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	int id = old ? old->id : new->id;
+	/* old is freed with its generation by the first swap below */
+	struct kvm_memory_slot deleted = old ? *old : (struct kvm_memory_slot){ 0 };
 
 	sim_log_emit(kvm->log, "sim_memslot",
 		     "%s slot %d gfn 0x%" G_GINT64_MODIFIER "x npages 0x%" G_GINT64_MODIFIER
@@ -213,6 +226,9 @@ kvm_set_memslot(struct kvm *kvm, const struct kvm_memory_slot *old,
 		kvm_arch_flush_shadow_memslot(kvm, kvm_id_to_memslot(kvm, id));
 	}
 	kvm_swap_active_memslots(kvm, memslots_with(kvm, id, change == KVM_MR_DELETE ? NULL : new));
+	/* kvm_commit_memory_region() -> kvm_free_memslot(): a deleted slot unbinds its gmem */
+	if (change == KVM_MR_DELETE && (deleted.flags & KVM_MEM_GUEST_MEMFD))
+		kvm_gmem_unbind(&deleted);
 }
 
 /* Would [base, base + npages) overlap a slot other than id (-EEXIST)? */
@@ -243,14 +259,18 @@ aliases_other(struct kvm *kvm, int id, hva_t hva, u64 npages)
 	return FALSE;
 }
 
-/* Models check_memory_region_flags() without guest_memfd: the kernel also accepts
- * KVM_MEM_GUEST_MEMFD when built with CONFIG_KVM_GUEST_MEMFD (and then not with
- * KVM_MEM_READONLY); kvmsim has no guest_memfd, so the flag is refused. */
+/* Models check_memory_region_flags() with CONFIG_KVM_GUEST_MEMFD: no dirty logging of gmem
+ * slots, and READONLY only without GUEST_MEMFD (x86 has read-only memory for every VM type
+ * kvmsim models: kvm_arch_has_readonly_mem() is false only for protected-state VMs). */
 static int
-check_memory_region_flags(const struct kvm_userspace_memory_region2 *mem)
+check_memory_region_flags(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
 {
-	u32 valid = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+	u32 valid = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_GUEST_MEMFD;
 
+	if (mem->flags & KVM_MEM_GUEST_MEMFD)
+		valid &= ~KVM_MEM_LOG_DIRTY_PAGES;
+	if (!(mem->flags & KVM_MEM_GUEST_MEMFD))
+		valid |= KVM_MEM_READONLY;
 	return (mem->flags & ~valid) ? -EINVAL : 0;
 }
 
@@ -275,7 +295,8 @@ kvm_arch_prepare_memory_region(const struct kvm_memory_slot *new, enum kvm_mr_ch
 
 /* Models kvm_set_memory_region(), which in the tree read is the whole update with slots_lock
  * already held (there is no __kvm_set_memory_region() any more). Simplified: as_id 1 (SMM) is
- * refused. */
+ * refused. A KVM_MEM_GUEST_MEMFD slot is bound before it is published (kvm_gmem_bind() on the
+ * new slot), and unbound if publishing fails. */
 static int
 __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
 {
@@ -283,9 +304,13 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 	int as_id = (int)(mem->slot >> 16);
 	enum kvm_mr_change change;
 
-	if (check_memory_region_flags(mem))
+	if (check_memory_region_flags(kvm, mem))
 		return -EINVAL;
 	if ((mem->memory_size | mem->guest_phys_addr | mem->userspace_addr) & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if ((mem->flags & KVM_MEM_GUEST_MEMFD) &&
+	    ((mem->guest_memfd_offset & (PAGE_SIZE - 1)) ||
+	     mem->guest_memfd_offset + mem->memory_size < mem->guest_memfd_offset))
 		return -EINVAL;
 	if (as_id != 0 || id >= KVM_USER_MEM_SLOTS)
 		return -EINVAL;
@@ -314,6 +339,9 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 	if (!old) {
 		change = KVM_MR_CREATE;
 	} else {
+		/* gmem slots are immutable: they can only be deleted */
+		if (mem->flags & KVM_MEM_GUEST_MEMFD)
+			return -EINVAL;
 		if (mem->userspace_addr != old->userspace_addr || npages != old->npages ||
 		    ((mem->flags ^ old->flags) & KVM_MEM_READONLY))
 			return -EINVAL;
@@ -329,8 +357,18 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 		return -EEXIST;
 	if (change == KVM_MR_CREATE && aliases_other(kvm, id, new.userspace_addr, new.npages))
 		return -EINVAL;
-	if (kvm_arch_prepare_memory_region(&new, change))
+	if (mem->flags & KVM_MEM_GUEST_MEMFD) {
+		int r = kvm_gmem_bind(kvm, &new, mem->guest_memfd, mem->guest_memfd_offset);
+
+		if (r)
+			return r;
+	}
+	/* kvm_prepare_memory_region() fails inside kvm_set_memslot(): out_unbind */
+	if (kvm_arch_prepare_memory_region(&new, change)) {
+		if (mem->flags & KVM_MEM_GUEST_MEMFD)
+			kvm_gmem_unbind(&new);
 		return -EINVAL;
+	}
 	kvm_set_memslot(kvm, old, &new, change);
 	return 0;
 }

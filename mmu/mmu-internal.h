@@ -55,6 +55,7 @@ struct kvm_page_fault {
 	hva_t hva;
 	gboolean map_writable;
 	gboolean refcounted_page; /* a frame reference taken by faultin, dropped by finish */
+	gboolean is_private;      /* the access is private (PFERR_PRIVATE_ACCESS) */
 };
 
 /* Models is_access_allowed(), an inline of arch/x86/kvm/mmu/spte.h (JonKohler/linux at
@@ -69,13 +70,6 @@ is_access_allowed(const struct kvm_page_fault *fault, u64 spte)
 	return (spte & VMX_EPT_READABLE_MASK) != 0;
 }
 
-/* struct kvm_gfn_range (include/linux/kvm_host.h) */
-struct kvm_gfn_range {
-	struct kvm_memory_slot *slot;
-	gfn_t start;
-	gfn_t end;
-	gboolean may_block;
-};
 
 /* struct tdp_iter (arch/x86/kvm/mmu/tdp_iter.h) */
 struct tdp_iter {
@@ -158,11 +152,7 @@ u64 sptep_pa(const struct kvm *kvm, u64 *sptep);
 void kvm_mmu_free_memory_cache(struct kvm *kvm, struct kvm_mmu_memory_cache *mc);
 int mmu_topup_memory_caches(struct kvm_vcpu *vcpu);
 
-/* invalidate.c */
-void kvm_mmu_invalidate_begin(struct kvm *kvm);
-void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end);
-void kvm_mmu_invalidate_end(struct kvm *kvm);
-gboolean kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+/* invalidate.c (the window and kvm_mmu_unmap_gfn_range() are public: gmem/ uses them) */
 gboolean kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
 int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
 gboolean mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
@@ -175,6 +165,9 @@ void kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req);
 void kvm_record_stale_translation(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn);
 void kvm_invariant_failed(struct kvm *kvm, const char *what, const char *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
+
+/* private.c */
+void kvm_mmu_check_private_spte(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault);
 
 /* memslot.c */
 gfn_t hva_to_gfn_memslot(hva_t hva, const struct kvm_memory_slot *slot);

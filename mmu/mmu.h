@@ -270,6 +270,7 @@ struct kvm_vcpu *kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw);
  * during set-up. */
 int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem);
 struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn);
+struct kvm_memory_slot *gfn_to_memslot(struct kvm *kvm, gfn_t gfn);
 struct kvm_memory_slot *kvm_id_to_memslot(struct kvm *kvm, int id);
 hva_t gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn);
 
@@ -342,6 +343,35 @@ void trace_kvm_hypercall(struct kvm_vcpu *vcpu, u64 nr, const u64 args[4]);
 
 /* Models kvm_flush_remote_tlbs() in virt/kvm/kvm_main.c. */
 void kvm_flush_remote_tlbs(struct kvm *kvm);
+
+/* enum kvm_gfn_range_filter (include/linux/kvm_host.h): which mappings an invalidation is
+ * about. Only VMs with mirrored TDP (TDX) pick roots by it; SW-protected VMs zap everything in
+ * range (kvm_gfn_range_filter_to_root_types()). */
+#define KVM_FILTER_SHARED (1u << 0)
+#define KVM_FILTER_PRIVATE (1u << 1)
+
+/* struct kvm_gfn_range (include/linux/kvm_host.h) */
+struct kvm_gfn_range {
+	struct kvm_memory_slot *slot;
+	gfn_t start;
+	gfn_t end;
+	u64 attributes;           /* arg.attributes of a memory-attribute change */
+	unsigned int attr_filter; /* KVM_FILTER_* */
+	gboolean may_block;
+};
+
+/* The mmu_invalidate window (virt/kvm/kvm_main.c), for MMU notifiers and guest_memfd: begin
+ * and end with mmu_lock held for write; kvm_mmu_unmap_gfn_range() adds the range and zaps it,
+ * returning whether a TLB flush is due. */
+void kvm_mmu_invalidate_begin(struct kvm *kvm);
+void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end);
+void kvm_mmu_invalidate_end(struct kvm *kvm);
+gboolean kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+
+/* Invariant (a punched or converted page is unreachable): no present leaf SPTE maps a gfn of
+ * [start, end), and no vCPU without a pending flush may still hold a zapped translation of one.
+ * Reported under the invariant name why. */
+void kvm_mmu_check_range_unmapped(struct kvm *kvm, gfn_t start, gfn_t end, const char *why);
 
 /* Tests and dumps: the leaf SPTE that maps gfn in the VM's valid root, or
  * SHADOW_NONPRESENT_VALUE. */

@@ -51,6 +51,8 @@ kvm_handle_hva_range(struct kvm *kvm, const struct kvm_mmu_notifier_range *range
 			.start = hva_to_gfn_memslot(hva_start, slot),
 			.end = hva_to_gfn_memslot(hva_end + PAGE_SIZE - 1, slot),
 			.may_block = range->may_block,
+			/* v6.18: notifiers are about the shared (HVA-backed) mappings */
+			.attr_filter = KVM_FILTER_SHARED,
 		};
 
 		if (!locked) {

@@ -49,7 +49,16 @@
 	X(PROBE_FAULT_SPURIOUS_PRESENT, "probes.fault_spurious_present")                           \
 	X(PROBE_ENTRY_WITH_STALE_TLB, "probes.entry_with_stale_tlb")                               \
 	X(PROBE_MIGRATE_BUSY, "probes.migrate_busy")                                             \
-	X(PROBE_GUP_WAITED_MIGRATION, "probes.gup_waited_migration")
+	X(PROBE_GUP_WAITED_MIGRATION, "probes.gup_waited_migration")                             \
+	X(EXITS_MEMORY_FAULT, "exits.memory_fault")                                                \
+	X(GMEM_ALLOCATED, "gmem.allocated")                                                        \
+	X(GMEM_ZEROED, "gmem.zeroed")                                                              \
+	X(GMEM_PUNCHED, "gmem.punched")                                                            \
+	X(GMEM_FREED, "gmem.freed")                                                                \
+	X(GMEM_CONVERTED_TO_PRIVATE, "gmem.converted_to_private")                                  \
+	X(GMEM_CONVERTED_TO_SHARED, "gmem.converted_to_shared")                                    \
+	X(GMEM_CONVERT_EAGAIN, "gmem.convert_eagain")                                              \
+	X(GMEM_HOST_SIGBUS, "gmem.host_sigbus")
 
 typedef enum {
 #define SIM_COUNTER_ENUM(id, name) SIM_CTR_##id,

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A process's open files (struct files_struct) and struct file reference counting, reduced to
+ * what guest_memfd needs: fds 0-2 are taken (stdin, stdout, stderr), a new fd is the lowest free
+ * number (get_unused_fd_flags()), and a file is released when its last reference goes (fput();
+ * the kernel defers __fput() to task work, kvmsim runs it in the actor that dropped the
+ * reference).
+ */
+#include "gmem/gmem-internal.h"
+
+#include <errno.h>
+
+#define GMEM_FIRST_FD 3
+
+GmemFdTable *
+gmem_fdtable_new(void)
+{
+	GmemFdTable *files = g_new0(GmemFdTable, 1);
+
+	files->fds = g_ptr_array_new();
+	for (int i = 0; i < GMEM_FIRST_FD; i++)
+		g_ptr_array_add(files->fds, g_new0(GmemFd, 1)); /* stdin, stdout, stderr */
+	return files;
+}
+
+/* Closing everything at exit, in fd order. */
+void
+gmem_fdtable_free(GmemFdTable *files)
+{
+	if (!files)
+		return;
+	for (guint fd = GMEM_FIRST_FD; fd < files->fds->len; fd++)
+		if (g_ptr_array_index(files->fds, fd))
+			gmem_close(files, (int)fd);
+	for (guint fd = 0; fd < GMEM_FIRST_FD; fd++)
+		g_free(g_ptr_array_index(files->fds, fd));
+	g_ptr_array_free(files->fds, TRUE);
+	g_free(files);
+}
+
+/* Models fd_install() after get_unused_fd_flags(0): the lowest free number. */
+int
+gmem_fd_install(GmemFdTable *files, struct gmem_file *file)
+{
+	GmemFd *entry = g_new0(GmemFd, 1);
+
+	entry->file = file;
+	for (guint fd = GMEM_FIRST_FD; fd < files->fds->len; fd++) {
+		if (!g_ptr_array_index(files->fds, fd)) {
+			g_ptr_array_index(files->fds, fd) = entry;
+			return (int)fd;
+		}
+	}
+	g_ptr_array_add(files->fds, entry);
+	return (int)files->fds->len - 1;
+}
+
+int
+gmem_fd_install_other(GmemFdTable *files)
+{
+	return gmem_fd_install(files, NULL);
+}
+
+static GmemFd *
+fd_entry(GmemFdTable *files, int fd)
+{
+	if (!files || fd < 0 || (guint)fd >= files->fds->len)
+		return NULL;
+	return g_ptr_array_index(files->fds, fd);
+}
+
+/* Models fget(): a reference to the file behind fd; -EBADF, or GMEM_FD_NOT_GMEM for an open fd
+ * whose f_op is not kvm_gmem_fops (no reference is taken then). */
+int
+gmem_fget(GmemFdTable *files, int fd, struct gmem_file **out)
+{
+	GmemFd *entry = fd_entry(files, fd);
+
+	*out = NULL;
+	if (!entry)
+		return -EBADF;
+	if (!entry->file)
+		return GMEM_FD_NOT_GMEM;
+	gmem_get_file(entry->file);
+	*out = entry->file;
+	return 0;
+}
+
+void
+gmem_get_file(struct gmem_file *file)
+{
+	g_assert(file->f_count > 0);
+	file->f_count++;
+}
+
+/* Models get_file_active(): fails once the count reached zero (release may be running). */
+gboolean
+gmem_get_file_active(struct gmem_file *file)
+{
+	if (!file || file->f_count == 0)
+		return FALSE;
+	file->f_count++;
+	return TRUE;
+}
+
+/* Models fput(): the last reference releases the file (kvm_gmem_release()). */
+void
+gmem_fput(struct gmem_file *file)
+{
+	g_assert(file->f_count > 0);
+	if (--file->f_count == 0)
+		kvm_gmem_release(file);
+}
+
+/* Models close_fd(): the fd goes at once, the file with its last reference. */
+int
+gmem_close(GmemFdTable *files, int fd)
+{
+	GmemFd *entry = fd_entry(files, fd);
+
+	if (!entry || fd < GMEM_FIRST_FD)
+		return -EBADF;
+	g_ptr_array_index(files->fds, fd) = NULL;
+	struct gmem_file *file = entry->file;
+
+	g_free(entry);
+	if (file)
+		gmem_fput(file);
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Invariants of private memory (issue 8 item 7), checked where the events happen:
+ *  - a leaf installed for a private fault maps the folio at the gfn's index of the slot's bound,
+ *    active guest_memfd file, and one installed for a shared fault on a gmem-only slot maps that
+ *    folio too; either way the access type equals the gfn's current attribute (a shared SPTE
+ *    never maps a private page, a private SPTE never a shared one);
+ *  - inside the window of a hole punch or a conversion, after its zap, no SPTE maps the range and
+ *    no vCPU that will enter without flushing may still hold a translation of it.
+ * Frees of punched frames are also checked by kvm_check_freed_frame() (kvm.c).
+ */
+#include "mmu/mmu-internal.h"
+
+#include "gmem/gmem.h"
+
+/* Called under mmu_lock right after a fault installed its leaf (RET_PF_FIXED). */
+void
+kvm_mmu_check_private_spte(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	u64 spte = kvm_tdp_mmu_leaf_spte(kvm, fault->gfn, NULL);
+	SimPfn folio_pfn;
+	gboolean index_private;
+
+	if (!fault->slot || !is_shadow_present_pte(spte))
+		return;
+	if (fault->is_private != kvm_mem_is_private(kvm, fault->gfn))
+		kvm_invariant_failed(kvm, "spte_type_mismatch",
+				     "gfn 0x%" G_GINT64_MODIFIER "x mapped %s while its attribute "
+				     "says %s", fault->gfn, fault->is_private ? "private" : "shared",
+				     fault->is_private ? "shared" : "private");
+	if (!fault->is_private && !kvm_memslot_is_gmem_only(fault->slot))
+		return;
+	if (!kvm_gmem_slot_folio(fault->slot, fault->gfn, &folio_pfn, &index_private) ||
+	    folio_pfn != spte_to_pfn(spte))
+		kvm_invariant_failed(kvm, "private_spte_not_gmem",
+				     "gfn 0x%" G_GINT64_MODIFIER "x maps pfn 0x%" G_GINT64_MODIFIER
+				     "x, not the folio of its index in the slot's active guest_memfd",
+				     fault->gfn, spte_to_pfn(spte));
+	else if (!kvm->vm_memory_attributes && index_private != fault->is_private)
+		kvm_invariant_failed(kvm, "spte_type_mismatch",
+				     "gfn 0x%" G_GINT64_MODIFIER "x mapped %s, its gmem page is %s",
+				     fault->gfn, fault->is_private ? "private" : "shared",
+				     index_private ? "private" : "shared");
+}
+
+/* No present leaf in [start, end) in any root, valid or not. */
+static void
+check_no_leaf(struct kvm *kvm, gfn_t start, gfn_t end, const char *why)
+{
+	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++) {
+		struct kvm_mmu_page *root = g_ptr_array_index(kvm->tdp_mmu_roots, i);
+		struct tdp_iter iter;
+
+		for_each_tdp_pte(iter, kvm, root, start, end) {
+			if (!is_shadow_present_pte(iter.old_spte) ||
+			    !is_last_spte(iter.old_spte, iter.level))
+				continue;
+			kvm_invariant_failed(kvm, why, "gfn 0x%" G_GINT64_MODIFIER "x still mapped "
+					     "to pfn 0x%" G_GINT64_MODIFIER "x inside the window",
+					     iter.gfn, spte_to_pfn(iter.old_spte));
+			return;
+		}
+	}
+}
+
+void
+kvm_mmu_check_range_unmapped(struct kvm *kvm, gfn_t start, gfn_t end, const char *why)
+{
+	if (start >= end)
+		return;
+	check_no_leaf(kvm, start, end, why);
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		/* a flush or a new root is due before this vCPU enters again */
+		if (vcpu->requests &
+		    ((1ul << KVM_REQ_TLB_FLUSH) | (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)))
+			continue;
+		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
+			struct kvm_stale_tlb_entry *e =
+				&g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
+
+			if (e->gfn >= start && e->gfn < end)
+				kvm_invariant_failed(kvm, why, "vcpu%d may still map gfn 0x%"
+						     G_GINT64_MODIFIER "x (no TLB flush since the "
+						     "zap)", vcpu->vcpu_id, e->gfn);
+		}
+	}
+}
