@@ -286,29 +286,29 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 /* The rows of --compare-conversions: what a conversion costs, by counter. */
 static const struct {
 	const char *label;
-	const char *counter;
+	SimCounter counter;
 } compare_rows[] = {
-	{ "exits: ept_violation", "exits.ept_violation" },
-	{ "exits: hypercall (vmcall)", "exits.hypercall" },
-	{ "exits: KVM_EXIT_HYPERCALL", "exits.user_hypercall" },
-	{ "exits: KVM_EXIT_MEMORY_FAULT", "exits.memory_fault" },
-	{ "exits: io", "exits.io" },
-	{ "exits: preempt", "exits.preempt" },
-	{ "faults: fixed", "faults.fixed" },
-	{ "faults: retry", "faults.retry" },
-	{ "invalidations", "invalidations" },
-	{ "zaps", "zaps" },
-	{ "tlb flushes", "tlb_flushes" },
-	{ "gmem: pages allocated (zeroed)", "gmem.allocated" },
-	{ "gmem: pages punched", "gmem.punched" },
-	{ "gmem: converted to private", "gmem.converted_to_private" },
-	{ "gmem: converted to shared", "gmem.converted_to_shared" },
-	{ "gmem: pages zeroed by a conversion", "gmem.zeroed" },
-	{ "anon: frames allocated (zero-filled)", "frames.allocated" },
-	{ "anon: pages dropped (MADV_DONTNEED)", "host.dontneed" },
-	{ "host: pages migrated (copied)", "host.migrate" },
-	{ "vmm: conversions retried (EAGAIN)", "vmm.convert_retry" },
-	{ "guest instructions", "guest.instructions" },
+	{ "exits: ept_violation", SIM_CTR_EXITS_EPT_VIOLATION },
+	{ "exits: hypercall (vmcall)", SIM_CTR_EXITS_HYPERCALL },
+	{ "exits: KVM_EXIT_HYPERCALL", SIM_CTR_EXITS_USER_HYPERCALL },
+	{ "exits: KVM_EXIT_MEMORY_FAULT", SIM_CTR_EXITS_MEMORY_FAULT },
+	{ "exits: io", SIM_CTR_EXITS_IO },
+	{ "exits: preempt", SIM_CTR_EXITS_PREEMPT },
+	{ "faults: fixed", SIM_CTR_FAULTS_FIXED },
+	{ "faults: retry", SIM_CTR_FAULTS_RETRY },
+	{ "invalidations", SIM_CTR_INVALIDATIONS },
+	{ "zaps", SIM_CTR_ZAPS },
+	{ "tlb flushes", SIM_CTR_TLB_FLUSHES },
+	{ "gmem: pages allocated (zeroed)", SIM_CTR_GMEM_ALLOCATED },
+	{ "gmem: pages punched", SIM_CTR_GMEM_PUNCHED },
+	{ "gmem: converted to private", SIM_CTR_GMEM_CONVERTED_TO_PRIVATE },
+	{ "gmem: converted to shared", SIM_CTR_GMEM_CONVERTED_TO_SHARED },
+	{ "gmem: pages zeroed", SIM_CTR_GMEM_ZEROED },
+	{ "anon: frames allocated (zero-filled)", SIM_CTR_FRAMES_ALLOCATED },
+	{ "anon: pages dropped (MADV_DONTNEED)", SIM_CTR_HOST_DONTNEED },
+	{ "host: pages migrated (copied)", SIM_CTR_HOST_MIGRATE },
+	{ "vmm: conversions retried (EAGAIN)", SIM_CTR_VMM_CONVERT_RETRY },
+	{ "guest instructions", SIM_CTR_GUEST_INSNS },
 };
 
 /* One run of cfg on a scheduler of its own, without outputs; NULL if it could not be built. */
@@ -364,10 +364,8 @@ run_compare(const SimVmmConfig *base, SimPolicy policy, gint64 watchdog)
 		printf("|%.40s|%.14s|%.14s|\n", "----------------------------------------",
 		       "-------------:", "-------------:");
 		for (guint i = 0; i < G_N_ELEMENTS(compare_rows); i++) {
-			SimCounter c;
+			SimCounter c = compare_rows[i].counter;
 
-			if (!sim_counter_lookup(compare_rows[i].counter, &c))
-				continue;
 			printf("| %-38s | %12" G_GUINT64_FORMAT " | %12" G_GUINT64_FORMAT " |\n",
 			       compare_rows[i].label, sim_vmm_counters(vmms[0])->v[c],
 			       sim_vmm_counters(vmms[1])->v[c]);

@@ -11,9 +11,17 @@
  *            guest wrote before the conversion is still there after it
  *
  * When the host punches holes and converts pages behind the guest's back (KVMSIM_BOOT_HOST_
- * CONVERTS) or drops shared pages (KVMSIM_BOOT_ZERO_OK), a page may also read zeros, or the
- * content the guest last wrote where it expected zeros (the host converted it first, so the
- * guest's conversion found nothing to discard); anything else is corrupt.
+ * CONVERTS) or drops shared pages (KVMSIM_BOOT_ZERO_OK), a page may also read zeros, the content
+ * the guest last wrote where it expected zeros (the host converted it first, so the guest's
+ * conversion found nothing to discard), or a mix of the two (the host converted it while the
+ * guest was filling it: the stores before went to the discarded backing); anything else is
+ * corrupt.
+ *
+ * Between rounds every vCPU also races its neighbour on one scratch page past its window: it
+ * converts its own scratch page back and forth while loading from the neighbour's. A load whose
+ * fault began before the neighbour's conversion and checks the attribute after it leaves KVM
+ * with KVM_EXIT_MEMORY_FAULT, which the VMM resolves with an implicit conversion. Scratch
+ * content is never checked: the implicit conversion may undo the neighbour's own.
  *
  * vCPU 0 also makes the calls KVM must refuse without an exit (-KVM_EINVAL: a gpa not page
  * aligned, no pages, a range that wraps). On a VM without private memory the hypercall is not
@@ -32,7 +40,7 @@
 /* Slots of params->shared this workload uses (pattern_merge() is not used here). */
 enum { SHARED_CORRUPT = 2, SHARED_ZEROED, SHARED_KEPT, SHARED_ERRORS };
 
-enum page_state { PAGE_PATTERN, PAGE_ZERO, PAGE_OTHER };
+enum page_state { PAGE_PATTERN, PAGE_ZERO, PAGE_TORN, PAGE_OTHER };
 
 struct tally {
 	uint64_t kept;    /* pages that held their content across a conversion */
@@ -58,25 +66,43 @@ static void fill_page(uint64_t gpa, uint64_t salt)
 		q[i] = v;
 }
 
-/* What one page holds, every qword read once: the pattern of (gpa, salt), zeros, or else. */
+/* What one page holds, every qword read once: the pattern of (gpa, salt), zeros, a mix of the
+ * two (torn), or anything else. */
 static enum page_state page_state(uint64_t gpa, uint64_t salt)
 {
 	const uint64_t *q = (const uint64_t *)(uintptr_t)gpa;
 	uint64_t v = mix64(gpa ^ mix64(salt));
-	int pattern = 1, zero = 1;
+	int pattern = 1, zero = 1, mixed = 1;
 
 	for (uint64_t i = 0; i < QWORDS_PER_PAGE; i++, v += GOLDEN) {
 		uint64_t x = q[i];
 
 		pattern &= x == v;
 		zero &= x == 0;
+		mixed &= x == v || x == 0;
 	}
-	return pattern ? PAGE_PATTERN : zero ? PAGE_ZERO : PAGE_OTHER;
+	return pattern ? PAGE_PATTERN : zero ? PAGE_ZERO : mixed ? PAGE_TORN : PAGE_OTHER;
 }
 
 static long map_gpa_range(uint64_t gpa, uint64_t npages, uint64_t attrs)
 {
 	return guest_hypercall(KVM_HC_MAP_GPA_RANGE, gpa, npages, attrs, 0);
+}
+
+/* Say what the first corrupt page held: which qword first differs, and how. */
+static void report(uint64_t page, int to_private, uint64_t salt, enum page_state s)
+{
+	const uint64_t *q = (const uint64_t *)(uintptr_t)page;
+	uint64_t v = mix64(page ^ mix64(salt)), i;
+
+	for (i = 0; i < QWORDS_PER_PAGE - 1; i++, v += GOLDEN)
+		if (s == PAGE_OTHER ? q[i] != v && q[i] != 0 : q[i] != v)
+			break;
+	guest_printf("private: page 0x%lx after a conversion to %s holds %s: qword %lu reads "
+		     "0x%lx, its content 0x%lx\n", page, to_private ? "private" : "shared",
+		     s == PAGE_PATTERN ? "its old content (a leak)" :
+		     s == PAGE_ZERO ? "zeros (content lost)" :
+		     s == PAGE_TORN ? "its content partly zeroed" : "garbage", i, q[i], v);
 }
 
 /*
@@ -108,14 +134,11 @@ static void convert_and_check(uint64_t gpa, uint64_t npages, int to_private, uin
 
 		if (s == PAGE_PATTERN && (keeps || lenient))
 			t->kept++;
-		else if (s == PAGE_ZERO && (!keeps || lenient))
+		else if ((s == PAGE_ZERO && (!keeps || lenient)) || (s == PAGE_TORN && lenient))
 			t->zeroed++;
 		else {
 			if (!t->corrupt)
-				guest_printf("private: page 0x%lx after a conversion to %s holds %s\n",
-					     page, to_private ? "private" : "shared",
-					     s == PAGE_PATTERN ? "its old content (a leak)" :
-					     s == PAGE_ZERO ? "zeros (content lost)" : "garbage");
+				report(page, to_private, salt, s);
 			t->corrupt++;
 		}
 	}
@@ -142,6 +165,21 @@ static void bad_arguments(uint64_t gpa, struct tally *t)
 				     cases[i].what, r);
 			t->errors++;
 		}
+	}
+}
+
+/*
+ * Convert this vCPU's scratch page back and forth while loading from the neighbour's; only the
+ * hypercalls' results are checked.
+ */
+static void race_scratch(uint64_t mine, uint64_t theirs, uint64_t times, struct tally *t)
+{
+	for (uint64_t i = 0; i < times; i++) {
+		if (map_gpa_range(mine, 1, i & 1 ? KVM_MAP_GPA_RANGE_DECRYPTED :
+						   KVM_MAP_GPA_RANGE_ENCRYPTED) != 0)
+			t->errors++;
+		for (int k = 0; k < 4; k++)
+			(void)*(volatile uint64_t *)(uintptr_t)(theirs + k * 64);
 	}
 }
 
@@ -184,7 +222,18 @@ void guest_main(uint32_t vcpu_id, struct kvmsim_boot_params *params)
 	/* a known start whatever the design's initial state: everything shared */
 	if (npages && map_gpa_range(gpa, npages, KVM_MAP_GPA_RANGE_DECRYPTED) != 0)
 		t.errors++;
+	/* the scratch page past the window, if the share has one; the neighbour's likewise */
+	uint32_t next = (vcpu_id + 1) % params->nr_vcpus;
+	uint64_t next_first = guest_share_first(nr_pages, next, params->nr_vcpus);
+	uint64_t next_share = guest_share_first(nr_pages, next + 1, params->nr_vcpus) - next_first;
+	int scratch = share > npages && next_share > (want < next_share ? want : next_share);
+	uint64_t mine = gpa + npages * PAGE;
+	uint64_t theirs = params->ram_gpa +
+			  (next_first + (want < next_share ? want : next_share)) * PAGE;
+
 	for (uint64_t round = 0; round < rounds; round++) {
+		if (scratch)
+			race_scratch(mine, theirs, 16, &t);
 		uint64_t salt_shared = mix64(params->seed ^ (round * 2 + 1) ^ vcpu_id * GOLDEN);
 		uint64_t salt_private = mix64(params->seed ^ (round * 2 + 2) ^ vcpu_id * GOLDEN);
 

@@ -479,9 +479,13 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	/* folio_migrate_mapping(): a page someone pins (a fault between GUP and its finish) stays */
 	if (sim_frame_refs(mm->hm, old_pfn) > 0) {
 		sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
+		gboolean zapped = !(pte->flags & PTE_MIGRATION);
+
 		pte->flags &= ~PTE_MIGRATION;
 		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
 		sim_frame_free(mm->hm, new_pfn);
+		if (zapped) /* the zap left the old frame to the migration */
+			sim_frame_free(mm->hm, old_pfn);
 		sim_count(mm->counters, SIM_CTR_PROBE_MIGRATE_BUSY);
 		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
 			     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER "x busy", hva,
@@ -491,8 +495,18 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	/* move_to_new_folio(): copy the content, wherever it lives */
 	sim_yield(mm->sched, "migrate.copy");
 	sim_frame_copy(mm->hm, new_pfn, old_pfn);
-	/* remove_migration_ptes(): the new frame takes the old one's place */
+	/* remove_migration_ptes(): the new frame takes the old one's place, unless a zap
+	 * (MADV_DONTNEED, munmap) cleared the migration entry meanwhile: both frames go */
 	sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
+	if (!(pte->flags & PTE_MIGRATION)) {
+		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
+		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
+			     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
+			     "x zapped during the migration", hva, old_pfn);
+		sim_frame_free(mm->hm, new_pfn);
+		sim_frame_free(mm->hm, old_pfn);
+		return -ENOENT;
+	}
 	pte_install(mm, pte, hva, new_pfn);
 	pte->flags = (pte->flags & ~(PTE_MIGRATION | PTE_YOUNG)) | PTE_PRESENT;
 	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
@@ -517,11 +531,10 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 
 		if (!pte || (pte->flags & PTE_UNMAPPED))
 			continue;
-		/* a page under migration is left to the migration (simplified) */
-		if (pte->flags & PTE_MIGRATION)
-			continue;
-		/* zap_present_ptes(): the zero page has no page to put */
-		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN)
+		/* zap_nonpresent_ptes() clears a migration entry too: the migration, which owns the
+		 * old frame, then finds nothing to restore. A page under migration is not put. */
+		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN &&
+		    !(pte->flags & PTE_MIGRATION))
 			g_array_append_val(pfns, pte->pfn);
 		resident_remove(mm, pte, hva);
 		pte->flags = unmap ? PTE_UNMAPPED : 0;

@@ -236,13 +236,13 @@ read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
 		return FALSE;
 	if (xmlHasProp(node, (const xmlChar *)"gmem-offset") && !(flags & KVM_MEM_GUEST_MEMFD))
 		return fail_attr(r, node, "gmem-offset", "needs flags with KVM_MEM_GUEST_MEMFD (0x4)");
-	if ((flags & KVM_MEM_GUEST_MEMFD) && !r->trace->workload &&
+	if ((flags & KVM_MEM_GUEST_MEMFD) && r->trace->gmem_size &&
 	    (ms->gmem_offset % SIM_PAGE_SIZE || ms->gmem_offset > r->trace->gmem_size ||
 	     ms->size > r->trace->gmem_size - ms->gmem_offset))
-		return fail_attr(r, node, "gmem-offset", "0x%" G_GINT64_MODIFIER "x + size 0x%"
-				 G_GINT64_MODIFIER "x is not page aligned or ends beyond the "
-				 "guest_memfd (0x%" G_GINT64_MODIFIER "x bytes): kvm_gmem_bind() "
-				 "returns -EINVAL", ms->gmem_offset, ms->size, r->trace->gmem_size);
+		return fail_attr(r, node, "gmem-offset", "plus the size 0x%" G_GINT64_MODIFIER
+				 "x is not page aligned or ends beyond the guest_memfd (0x%"
+				 G_GINT64_MODIFIER "x bytes): kvm_gmem_bind() returns -EINVAL",
+				 ms->size, r->trace->gmem_size);
 	return check_range_end(r, node, "gpa", ms->gpa, ms->size) &&
 	       check_range_end(r, node, "hva", ms->hva, ms->size);
 }
@@ -264,11 +264,10 @@ read_guest_memfd(Reader *r, xmlNode *node)
 		return fail_attr(r, node, "size", "must be a positive multiple of 4 KiB: "
 				 "KVM_CREATE_GUEST_MEMFD returns -EINVAL");
 	if (t->gmem_flags & ~(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED))
-		return fail_attr(r, node, "flags", "0x%" G_GINT64_MODIFIER "x has bits KVM does not "
-				 "know (MMAP 0x1, INIT_SHARED 0x2): KVM_CREATE_GUEST_MEMFD returns "
-				 "-EINVAL", t->gmem_flags);
+		return fail_attr(r, node, "flags", "has bits KVM does not know (MMAP 0x1, "
+				 "INIT_SHARED 0x2): KVM_CREATE_GUEST_MEMFD returns -EINVAL");
 	if ((t->gmem_flags & GUEST_MEMFD_FLAG_INIT_SHARED) && t->vm_type)
-		return fail_attr(r, node, "flags", "INIT_SHARED (0x2) on a VM with private memory: "
+		return fail_attr(r, node, "flags", "has INIT_SHARED (0x2) on a VM with private memory: "
 				 "kvm_gmem_get_supported_flags() does not offer it there, "
 				 "KVM_CREATE_GUEST_MEMFD returns -EINVAL");
 	if (t->gmem_conversion && !(t->gmem_flags & GUEST_MEMFD_FLAG_MMAP))
