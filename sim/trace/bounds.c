@@ -139,15 +139,16 @@ check_event(const Trace *trace, const TraceEvent *e, guint64 memory, guint *halt
 }
 
 /* Which actors reach the points of a subsystem; a point not listed may be reached by several
- * (invalidate.*: the notifier, and a vCPU whose write breaks COW; zap.*: whoever zaps). */
+ * (invalidate.*: the notifier, and a vCPU whose write breaks COW; zap.*: whoever zaps;
+ * dontneed.*: the notifier, and the VMM discarding shared memory in a vCPU's conversion exit). */
 static const struct {
 	const char *prefix;
 	const char *actor; /* "vcpu" (any vCPU), "notifier" or "vmm" */
 } point_owners[] = {
 	{ "vcpu.", "vcpu" },          { "fault.", "vcpu" },       { "fast_pf.", "vcpu" },
 	{ "gup.", "vcpu" },           { "cow.", "vcpu" },         { "mmu_load.", "vcpu" },
-	{ "mmu_unload.", "vcpu" },    { "migrate.", "notifier" }, { "dontneed.", "notifier" },
-	{ "munmap.", "notifier" },    { "age.", "notifier" },     { "memslot.", "vmm" },
+	{ "mmu_unload.", "vcpu" },    { "migrate.", "notifier" }, { "munmap.", "notifier" },
+	{ "age.", "notifier" },       { "memslot.", "vmm" },
 };
 
 /* A step's actor must be of the kind that reaches its point. */
