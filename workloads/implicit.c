@@ -14,12 +14,12 @@
  *
  * What a load may return: the value this vCPU stored last, or zero when a conversion or a hole
  * punch discarded the page (legacy conversions discard; KVMSIM_BOOT_HOST_CONVERTS); anything
- * else is corrupt. params[0] = passes over the pages (64), params[1] = pages (16).
+ * else is corrupt. params[0] = passes over the pages (2000), params[1] = pages (16).
  */
 #include "workloads/runtime/runtime.h"
 
 #define PAGE ((uint64_t)KVMSIM_PAGE_SIZE)
-#define DEFAULT_PASSES 64
+#define DEFAULT_PASSES 2000
 #define DEFAULT_PAGES 16
 
 enum { SHARED_CORRUPT = 2, SHARED_LOST, SHARED_OK };
