@@ -148,17 +148,17 @@ static void convert_and_check(uint64_t gpa, uint64_t npages, int to_private, uin
 static void bad_arguments(uint64_t gpa, struct tally *t)
 {
 	static const struct {
-		uint64_t gpa_delta, gpa_set, npages;
+		uint64_t gpa_delta, npages;
 		const char *what;
 	} cases[] = {
-		{ 8, 0, 1, "gpa not page aligned" },
-		{ 0, 0, 0, "no pages" },
-		{ 0, 0xfffffffffffff000ull, 2, "a range that wraps" },
+		{ 8, 1, "gpa not page aligned" },
+		{ 0, 0, "no pages" },
+		{ 0, ~0ull, "a gfn range that wraps" },
 	};
 
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint64_t g = cases[i].gpa_set ? cases[i].gpa_set : gpa + cases[i].gpa_delta;
-		long r = map_gpa_range(g, cases[i].npages, KVM_MAP_GPA_RANGE_ENCRYPTED);
+		long r = map_gpa_range(gpa + cases[i].gpa_delta, cases[i].npages,
+				       KVM_MAP_GPA_RANGE_ENCRYPTED);
 
 		if (r != -KVM_EINVAL) {
 			guest_printf("private: MAP_GPA_RANGE with %s returned %ld, not -KVM_EINVAL\n",

@@ -638,19 +638,34 @@ trace_userspace_exit(SimVcpu *v, u32 reason, const char *name, int r)
  * lands in RAX on the next entry (complete_hypercall_exit()). Simplified: the exit and the
  * re-entry are one step; a 64-bit guest, so flags carries KVM_EXIT_HYPERCALL_LONG_MODE.
  */
-static guint64
-map_gpa_range(SimVcpu *v, const guint64 args[4])
+gboolean
+sim_kvm_map_gpa_range_exits(guint64 hypercall_exit, const guint64 args[4], guint64 *ret)
 {
 	guint64 gpa = args[0], npages = args[1];
 
-	if (!(v->hypercall_exit & (1ull << KVM_HC_MAP_GPA_RANGE)))
-		return (guint64)-(gint64)KVM_ENOSYS;
-	if ((gpa & (SIM_PAGE_SIZE - 1)) || !npages ||
-	    (gpa >> SIM_PAGE_SHIFT) + npages <= (gpa >> SIM_PAGE_SHIFT))
-		return (guint64)-(gint64)KVM_EINVAL;
-	sim_count(v->kvm->counters, SIM_CTR_EXITS_USER_HYPERCALL);
-	trace_userspace_exit(v, 3, "KVM_EXIT_HYPERCALL", 0);
-	return v->ops->hypercall(v->ops_data, v, KVM_HC_MAP_GPA_RANGE, args);
+	*ret = 0;
+	if (!(hypercall_exit & (1ull << KVM_HC_MAP_GPA_RANGE)))
+		*ret = (guint64)-(gint64)KVM_ENOSYS;
+	else if ((gpa & (SIM_PAGE_SIZE - 1)) || !npages ||
+		 (gpa >> SIM_PAGE_SHIFT) + npages <= (gpa >> SIM_PAGE_SHIFT))
+		*ret = (guint64)-(gint64)KVM_EINVAL;
+	return *ret == 0;
+}
+
+/* MAP_GPA_RANGE on this vCPU: KVM's checks, then the VMM's exit; the guest's RAX. */
+static guint64
+map_gpa_range(SimVcpu *v, const guint64 args[4])
+{
+	guint64 ret;
+
+	if (sim_kvm_map_gpa_range_exits(v->hypercall_exit, args, &ret)) {
+		sim_count(v->kvm->counters, SIM_CTR_EXITS_USER_HYPERCALL);
+		trace_userspace_exit(v, 3, "KVM_EXIT_HYPERCALL", 0);
+		ret = v->ops->hypercall(v->ops_data, v, KVM_HC_MAP_GPA_RANGE, args);
+	}
+	sim_log_emit(v->kvm->log, "sim_hypercall_ret", "vcpu %d nr 12 ret 0x%" G_GINT64_MODIFIER
+		     "x", v->kvcpu->vcpu_id, ret);
+	return ret;
 }
 
 /*

@@ -88,6 +88,11 @@ void sim_vcpu_set_guards(SimVcpu *vcpu, guint64 gpa, guint64 stride, guint64 siz
 void sim_vcpu_set_entry(SimVcpu *vcpu, guint64 rip, guint64 rsp, guint64 rdi, guint64 rsi);
 void sim_vcpu_set_limits(SimVcpu *vcpu, guint64 quantum, guint64 budget);
 
+/* Models __kvm_emulate_hypercall()'s KVM_HC_MAP_GPA_RANGE checks (arch/x86/kvm/x86.c): TRUE if
+ * KVM exits to userspace with it; else *ret is what the guest gets in RAX (-KVM_ENOSYS: the exit
+ * is not enabled; -KVM_EINVAL: gpa not page aligned, no pages, or a gfn range that wraps). */
+gboolean sim_kvm_map_gpa_range_exits(guint64 hypercall_exit, const guint64 args[4], guint64 *ret);
+
 /* KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL) as the VMM made it: the hypercalls (bit nr) KVM hands
  * to userspace. Kept per vCPU until struct kvm holds it (arch.hypercall_exit_enabled). */
 void sim_vcpu_set_hypercall_exit(SimVcpu *vcpu, guint64 mask);

@@ -21,6 +21,22 @@ typedef struct {
 	gboolean halted;
 } ReplayActor;
 
+/* KVM_HC_MAP_GPA_RANGE as the vCPU's KVM_RUN handles it: KVM's checks, then the VMM's exit. */
+static void
+replay_map_gpa_range(ReplayActor *ra, struct kvm_vcpu *vcpu, const TraceEvent *e)
+{
+	guint64 ret;
+
+	if (sim_kvm_map_gpa_range_exits(sim_vmm_hypercall_exit(ra->vmm), e->args, &ret)) {
+		sim_count(vcpu->kvm->counters, SIM_CTR_EXITS_USER_HYPERCALL);
+		sim_log_emit(sim_sched_log(ra->sched), "kvm_userspace_exit",
+			     "reason KVM_EXIT_HYPERCALL (3)");
+		ret = sim_vmm_hypercall(ra->vmm, e->nr, e->args);
+	}
+	sim_log_emit(sim_sched_log(ra->sched), "sim_hypercall_ret",
+		     "vcpu %d nr 12 ret 0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id, ret);
+}
+
 /* One exit of an exit-level vCPU: the guest ran (instantly) and exited for this reason. */
 static void
 replay_exit(ReplayActor *ra, const TraceEvent *e)
@@ -53,8 +69,11 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 			int r = kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
 
 			/* KVM_RUN returns -1: the trace's vmm decides what to do about it */
-			if (r < 0 && vcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT)
+			if (r < 0 && vcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT) {
+				sim_log_emit(sim_sched_log(ra->sched), "kvm_userspace_exit",
+					     "reason error (%d)", -r);
 				sim_vmm_log_memory_fault(ra->vmm, r, &vcpu->run);
+			}
 		}
 		break;
 	}
@@ -84,6 +103,9 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 		g_assert_not_reached();
 	}
 	kvm_vcpu_srcu_read_unlock(vcpu);
+	/* the exit to userspace and back happens outside the vCPU's SRCU read side */
+	if (e->kind == TRACE_EV_HYPERCALL && e->nr == KVM_HC_MAP_GPA_RANGE)
+		replay_map_gpa_range(ra, vcpu, e);
 }
 
 /* KVM_SET_USER_MEMORY_REGION2 from the VMM, as the trace asks; the result goes to the log. */

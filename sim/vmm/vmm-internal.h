@@ -28,6 +28,7 @@ struct SimVmm {
 	GBytes *image;                 /* the program (a copy: config.image points into it) */
 	gchar *guest_path;             /* copies of the configuration's strings */
 	gchar *arg;
+	SimVmmMemslot *memslots;       /* the configuration's, copied */
 	GString *console;
 	SimGuestResult result;
 	guint64 mmio_scratch;

@@ -81,14 +81,24 @@ vmm_mmio_write(void *data, guint64 gpa, guint size, guint64 value)
 
 /* KVM_EXIT_HYPERCALL: KVM_HC_MAP_GPA_RANGE converts (sim/vmm/conv.c); nothing else is
  * handled. */
+guint64
+sim_vmm_hypercall(SimVmm *vmm, guint64 nr, const guint64 args[4])
+{
+	if (nr == KVM_HC_MAP_GPA_RANGE && vmm->gmem_fd >= 0)
+		return sim_vmm_map_gpa_range(vmm, args);
+	return (guint64)-(gint64)KVM_ENOSYS;
+}
+
 static guint64
 vmm_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
 {
-	SimVmm *vmm = data;
+	return sim_vmm_hypercall(data, nr, args);
+}
 
-	if (nr == KVM_HC_MAP_GPA_RANGE && vmm->files)
-		return sim_vmm_map_gpa_range(vmm, args);
-	return (guint64)-(gint64)KVM_ENOSYS;
+guint64
+sim_vmm_hypercall_exit(const SimVmm *vmm)
+{
+	return vmm->hypercall_exit;
 }
 
 /* KVM_EXIT_MEMORY_FAULT: an implicit conversion (sim/vmm/conv.c), on a VM with private memory. */
@@ -460,6 +470,9 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	g_autoptr(SimVmm) vmm = g_new0(SimVmm, 1);
 
 	vmm->config = *config;
+	/* a copy of the memslots: conversions map gpas to guest_memfd offsets through them */
+	vmm->memslots = g_memdup2(config->memslots, config->nr_memslots * sizeof(SimVmmMemslot));
+	vmm->config.memslots = vmm->memslots;
 	if (!config->exit_level) {
 		vmm->image = g_bytes_new(wl->image, wl->image_size);
 		vmm->config.image = g_bytes_get_data(vmm->image, &vmm->config.image_size);
@@ -481,6 +494,9 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	if (config->exit_level ? !build_exit_level(vmm, error) :
 				 !build_full_system(vmm, error))
 		return NULL;
+	/* the caller's windows were needed only to build */
+	vmm->config.windows = NULL;
+	vmm->config.nr_windows = 0;
 	return g_steal_pointer(&vmm);
 }
 
@@ -514,6 +530,7 @@ sim_vmm_free(SimVmm *vmm)
 		g_bytes_unref(vmm->image);
 	g_free(vmm->guest_path);
 	g_free(vmm->arg);
+	g_free(vmm->memslots);
 	g_free(vmm);
 }
 

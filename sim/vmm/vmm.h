@@ -149,6 +149,10 @@ guint sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max);
 /* Perform a guest_memfd host event (punch, convert; event->hva is the page's gpa) now, as the
  * host-events actor does; a negative errno if the VMM's ioctl failed. */
 int sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event);
+/* KVM_CAP_EXIT_HYPERCALL as this VMM enables it (bit KVM_HC_MAP_GPA_RANGE with private memory). */
+guint64 sim_vmm_hypercall_exit(const SimVmm *vmm);
+/* The VMM's KVM_EXIT_HYPERCALL handler: what it puts in hypercall.ret. */
+guint64 sim_vmm_hypercall(SimVmm *vmm, guint64 nr, const guint64 args[4]);
 /* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size) alone (no discard), as a trace's vmm asks. */
 int sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private);
 /* close() of the VMM's guest_memfd fd (and its mapping): the file's release if it was the last
