@@ -54,6 +54,7 @@ struct SimVcpu {
 	int exit_error;              /* memory-fault exit: KVM_RUN's -errno */
 	guint64 hypercall_exit;      /* KVM_CAP_EXIT_HYPERCALL's mask */
 	gboolean stop_requested;
+	gboolean finished;           /* its actor returned: KVM_RUN will not be called again */
 	gchar *error;
 };
 
@@ -845,6 +846,7 @@ vcpu_actor(SimActor *actor, gpointer data)
 		if (!handle_exit(v, err))
 			break;
 	}
+	v->finished = TRUE;
 }
 
 SimActor *
@@ -868,6 +870,12 @@ int
 sim_vcpu_id(const SimVcpu *v)
 {
 	return v->kvcpu->vcpu_id;
+}
+
+gboolean
+sim_vcpu_finished(const SimVcpu *v)
+{
+	return v->finished;
 }
 
 const char *

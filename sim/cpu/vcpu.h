@@ -103,6 +103,8 @@ SimActor *sim_vcpu_start(SimVcpu *vcpu, SimSched *sched);
 void sim_vcpu_request_stop(SimVcpu *vcpu);
 
 int sim_vcpu_id(const SimVcpu *vcpu);
+/* Whether the vCPU's actor has returned (it stopped, halted or failed). */
+gboolean sim_vcpu_finished(const SimVcpu *vcpu);
 /* Why the vCPU stopped abnormally (a guest fault, a KVM_RUN error, the budget), or NULL. */
 const char *sim_vcpu_error(const SimVcpu *vcpu);
 

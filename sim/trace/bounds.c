@@ -140,14 +140,16 @@ check_event(const Trace *trace, const TraceEvent *e, guint64 memory, guint *halt
 
 /* Which actors reach the points of a subsystem; a point not listed may be reached by several
  * (invalidate.*: the notifier, and a vCPU whose write breaks COW; zap.*: whoever zaps;
- * dontneed.*: the notifier, and the VMM discarding shared memory in a vCPU's conversion exit). */
+ * dontneed.*: the notifier, and the VMM discarding shared memory in a vCPU's conversion exit;
+ * mmu_load.*: a vCPU, and the vmm creating the vCPUs of a rebooted VM; gup.*: a vCPU, and the
+ * vmm writing the rebooted guest's boot parameters through its own mapping). */
 static const struct {
 	const char *prefix;
 	const char *actor; /* "vcpu" (any vCPU), "notifier" or "vmm" */
 } point_owners[] = {
 	{ "vcpu.", "vcpu" },          { "fault.", "vcpu" },       { "fast_pf.", "vcpu" },
-	{ "gup.", "vcpu" },           { "cow.", "vcpu" },         { "mmu_load.", "vcpu" },
-	{ "mmu_unload.", "vcpu" },    { "migrate.", "notifier" }, { "munmap.", "notifier" },
+	{ "cow.", "vcpu" },           { "mmu_unload.", "vcpu" },
+	{ "migrate.", "notifier" },   { "munmap.", "notifier" },
 	{ "age.", "notifier" },       { "memslot.", "vmm" },
 };
 

@@ -238,6 +238,8 @@ gmem_pick(gpointer data, SimHostEventKind kind, GRand *rng, gboolean *to_private
 	guint64 nr_pages = vmm->config.mem_size >> SIM_PAGE_SHIFT, used = 0;
 	guint64 draw = (guint64)g_rand_int(rng) << 32 | g_rand_int(rng);
 
+	if (vmm->rebooting) /* no VM to act on between the two */
+		return 0;
 	for (guint64 page = 0; page < nr_pages; page++)
 		used += page_in_use(vmm, page);
 	if (!used)
@@ -356,19 +358,24 @@ gboolean
 sim_vmm_conv_setup(SimVmm *vmm, GError **error)
 {
 	guint64 size = vmm->config.mem_size;
-	int fd;
 
 	if (!sim_vmm_conv_create(vmm, size, in_place(vmm) ? GUEST_MEMFD_FLAG_MMAP : 0, error))
 		return FALSE;
-	fd = vmm->gmem_fd;
-	if (!sim_mm_mmap_anon(vmm->mm, size, &vmm->ram_hva, error) ||
-	    !sim_hostmem_add_window(vmm->hm, KVMSIM_RAM_GPA, size, error))
-		return FALSE;
+	return sim_mm_mmap_anon(vmm->mm, size, &vmm->ram_hva, error) &&
+	       sim_hostmem_add_window(vmm->hm, KVMSIM_RAM_GPA, size, error) &&
+	       sim_vmm_conv_bind(vmm, error);
+}
+
+/* KVM_SET_USER_MEMORY_REGION2 of the data region as memslot 1, bound to the guest_memfd. */
+gboolean
+sim_vmm_conv_bind(SimVmm *vmm, GError **error)
+{
+	int fd = vmm->gmem_fd;
 	struct kvm_userspace_memory_region2 region = {
 		.slot = 1,
 		.flags = KVM_MEM_GUEST_MEMFD,
 		.guest_phys_addr = KVMSIM_RAM_GPA,
-		.memory_size = size,
+		.memory_size = vmm->config.mem_size,
 		.userspace_addr = vmm->ram_hva,
 		.guest_memfd_offset = 0,
 		.guest_memfd = (u32)fd,
@@ -389,6 +396,41 @@ void
 sim_vmm_conv_enable_vcpu(SimVmm *vmm, SimVcpu *vcpu)
 {
 	sim_vcpu_set_hypercall_exit(vcpu, vmm->hypercall_exit);
+}
+
+/*
+ * After a reboot onto a new VM: legacy, the new VM's attributes start shared, so the VMM sets
+ * PRIVATE again on every range its record says is private (the guest_memfd kept the content);
+ * in-place, the inode kept shareability, and only the VMM's mapping of the new file is made.
+ */
+gboolean
+sim_vmm_conv_restore(SimVmm *vmm, GError **error)
+{
+	guint64 nr_pages = vmm->gmem_size >> SIM_PAGE_SHIFT;
+
+	if (in_place(vmm)) {
+		int r = kvm_gmem_mmap(vmm->files, vmm->gmem_fd, 0, nr_pages, TRUE, &vmm->gmem_vma);
+
+		if (r)
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r),
+				    "mmap of guest_memfd %d: %s", vmm->gmem_fd, g_strerror(-r));
+		return r == 0;
+	}
+	for (guint64 first = 0; first < nr_pages;) {
+		guint64 end = first;
+
+		while (end < nr_pages && vmm->private_pages[end] == vmm->private_pages[first])
+			end++;
+		if (vmm->private_pages[first] &&
+		    sim_vmm_set_memory_attributes(vmm, KVMSIM_RAM_GPA + (first << SIM_PAGE_SHIFT),
+						  (end - first) << SIM_PAGE_SHIFT, TRUE)) {
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+				    "KVM_SET_MEMORY_ATTRIBUTES on the new VM failed");
+			return FALSE;
+		}
+		first = end;
+	}
+	return TRUE;
 }
 
 /* Unmap and close the guest_memfd (the file's release drops its hold on the VM). */

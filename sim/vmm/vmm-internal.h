@@ -43,11 +43,28 @@ struct SimVmm {
 	guint64 hypercall_exit;        /* KVM_CAP_EXIT_HYPERCALL as enabled */
 	guint64 fault_gpa;             /* the last memory fault resolved, and how often it came */
 	guint fault_repeats;           /* back in a row */
+	gboolean rebooting;            /* between the guest's reboot request and the new VM */
+	guint rebooted;                /* reboots so far */
+	guint64 hlt_base;              /* exits.hlt when the current VM booted */
+	struct kvm *old_kvm;           /* the VM before the reboot, its fd still open */
 };
+
+/* vmm.c: the steps of building a machine that a reboot takes again. */
+gboolean sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error);
+gboolean sim_vmm_set_region(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 hva,
+			    GError **error);
+gboolean sim_vmm_bind_stacks(SimVmm *vmm, GError **error);
+gboolean sim_vmm_write_params(SimVmm *vmm, guint32 extra_flags, GError **error);
+gboolean sim_vmm_start_vcpus(SimVmm *vmm, GError **error);
 
 /* conv.c: private memory. Create the guest_memfd of the data region and bind it as memslot 1
  * (instead of anonymous memory alone); enable the MAP_GPA_RANGE exit on every vCPU. */
 gboolean sim_vmm_conv_setup(SimVmm *vmm, GError **error);
+gboolean sim_vmm_conv_bind(SimVmm *vmm, GError **error);
+gboolean sim_vmm_conv_restore(SimVmm *vmm, GError **error);
+/* reboot.c: KVMSIM_PORT_REBOOT: stop the vCPUs, then (in the "vmm" actor) destroy the VM and
+ * boot a new one on the same guest_memfd inode. */
+void sim_vmm_reboot(SimVmm *vmm);
 /* KVM_CREATE_GUEST_MEMFD of size bytes with flags, as the VMM's one guest_memfd (in-place: also
  * mapped), the VMM's record of private pages at the file's initial state. */
 gboolean sim_vmm_conv_create(SimVmm *vmm, guint64 size, guint64 flags, GError **error);

@@ -40,6 +40,12 @@ vmm_pio(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size, gui
 		g_string_append_c(vmm->console, (char)(*value & 0xff));
 		return TRUE;
 	}
+	if (port == KVMSIM_PORT_REBOOT && vmm->files && !vmm->rebooted && !vmm->rebooting) {
+		sim_log_emit(sim_sched_log(vmm->sched), "sim_guest_reboot", "vcpu %d",
+			     sim_vcpu_id(vcpu));
+		sim_vmm_reboot(vmm);
+		return FALSE;
+	}
 	if (port == KVMSIM_PORT_EXIT) {
 		vmm->result = *value == 0 ? SIM_GUEST_PASS : SIM_GUEST_FAIL;
 		sim_log_emit(sim_sched_log(vmm->sched), "sim_guest_exit", "vcpu %d status %u result %s",
@@ -120,8 +126,9 @@ static const SimVcpuExitOps vmm_exit_ops = {
 
 /* KVM_SET_USER_MEMORY_REGION2 of [gpa, gpa + size), inside a RAM window, onto the VMM's memory
  * at hva. */
-static gboolean
-set_region(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 hva, GError **error)
+gboolean
+sim_vmm_set_region(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 hva,
+		   GError **error)
 {
 	struct kvm_userspace_memory_region2 region = {
 		.slot = slot,
@@ -146,7 +153,7 @@ add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_h
 {
 	return sim_mm_mmap_anon(vmm->mm, size, out_hva, error) &&
 	       sim_hostmem_add_window(vmm->hm, gpa, size, error) &&
-	       set_region(vmm, slot, gpa, size, *out_hva, error);
+	       sim_vmm_set_region(vmm, slot, gpa, size, *out_hva, error);
 }
 
 /* The vCPUs' stacks: one mapping, one RAM window (so one Unicorn region per engine), and a
@@ -157,12 +164,20 @@ add_stacks(SimVmm *vmm, GError **error)
 {
 	const guint64 stride = KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE;
 
-	if (!sim_mm_mmap_anon(vmm->mm, vmm->config.nr_vcpus * stride, &vmm->stacks_hva, error) ||
-	    !sim_hostmem_add_window(vmm->hm, KVMSIM_STACKS_GPA, vmm->config.nr_vcpus * stride,
-				    error))
-		return FALSE;
+	return sim_mm_mmap_anon(vmm->mm, vmm->config.nr_vcpus * stride, &vmm->stacks_hva, error) &&
+	       sim_hostmem_add_window(vmm->hm, KVMSIM_STACKS_GPA, vmm->config.nr_vcpus * stride,
+				      error) &&
+	       sim_vmm_bind_stacks(vmm, error);
+}
+
+/* A memslot per vCPU stack, leaving out the guard below it. */
+gboolean
+sim_vmm_bind_stacks(SimVmm *vmm, GError **error)
+{
+	const guint64 stride = KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE;
+
 	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
-		if (!set_region(vmm, 2 + i, KVMSIM_STACK_GPA(i), KVMSIM_STACK_SIZE,
+		if (!sim_vmm_set_region(vmm, 2 + i, KVMSIM_STACK_GPA(i), KVMSIM_STACK_SIZE,
 				vmm->stacks_hva + i * stride + KVMSIM_STACK_GUARD, error))
 			return FALSE;
 	return TRUE;
@@ -210,15 +225,15 @@ sim_vmm_config_boot_flags(const SimVmmConfig *config)
 			KVMSIM_BOOT_HOST_CONVERTS : 0);
 }
 
-/* Boot parameters, the --arg string and the image, written through the VMM's own mapping. */
-static gboolean
-load_guest(SimVmm *vmm, GError **error)
+/* The boot parameters (a fresh copy: barrier and scratch at zero), with extra boot flags. */
+gboolean
+sim_vmm_write_params(SimVmm *vmm, guint32 extra_flags, GError **error)
 {
 	const char *arg = vmm->config.arg ? vmm->config.arg : "";
 	struct kvmsim_boot_params params = {
 		.magic = KVMSIM_BOOT_MAGIC,
 		.nr_vcpus = vmm->config.nr_vcpus,
-		.flags = sim_vmm_config_boot_flags(&vmm->config),
+		.flags = sim_vmm_config_boot_flags(&vmm->config) | extra_flags,
 		.ram_gpa = KVMSIM_RAM_GPA,
 		.ram_size = vmm->config.mem_size,
 		.seed = vmm->config.seed,
@@ -227,9 +242,18 @@ load_guest(SimVmm *vmm, GError **error)
 	};
 
 	memcpy(params.params, vmm->config.params, sizeof(params.params));
-	if (!vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_BOOT_PARAMS_GPA, &params, sizeof(params),
-			     error) ||
-	    !vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_ARG_GPA, arg, params.arg_size + 1, error))
+	return vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_BOOT_PARAMS_GPA, &params,
+			       sizeof(params), error);
+}
+
+/* Boot parameters, the --arg string and the image, written through the VMM's own mapping. */
+static gboolean
+load_guest(SimVmm *vmm, GError **error)
+{
+	const char *arg = vmm->config.arg ? vmm->config.arg : "";
+
+	if (!sim_vmm_write_params(vmm, 0, error) ||
+	    !vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_ARG_GPA, arg, strlen(arg) + 1, error))
 		return FALSE;
 	for (guint i = 0; i < vmm->layout.nr_segments; i++) {
 		const SimImageSegment *seg = &vmm->layout.segments[i];
@@ -274,17 +298,28 @@ build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GE
 	if (!vmm->pt_pool)
 		return FALSE;
 	vmm->mm = sim_mm_new(vmm->sched, vmm->hm, &vmm->counters);
+	if (config->vm_type != SIM_VM_DEFAULT)
+		vmm->files = gmem_fdtable_new();
+	return sim_vmm_create_vm(vmm, hw_ops, error);
+}
+
+/* KVM_CREATE_VM on the machine's host: the default type, or a SW-protected VM with the in-place
+ * design's attributes kept by the guest_memfd (RFC v3's vm_memory_attributes=0) and the VMM's
+ * file table. */
+gboolean
+sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
+{
+	const SimVmmConfig *config = &vmm->config;
+
 	if (config->vm_type == SIM_VM_DEFAULT) {
 		vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm,
 					 &vmm->counters, hw_ops);
 		return TRUE;
 	}
-	/* KVM_CREATE_VM(KVM_X86_SW_PROTECTED_VM), the in-place design's attributes kept by the
-	 * guest_memfd (RFC v3's vm_memory_attributes=0), and the VMM's file table */
 	struct kvm_create_vm_args args = {
 		.type = KVM_X86_SW_PROTECTED_VM,
 		.gmem_attributes = config->gmem_conversion == SIM_GMEM_CONV_IN_PLACE,
-		.files = vmm->files = gmem_fdtable_new(),
+		.files = vmm->files,
 	};
 	int r = kvm_create_vm_with(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters,
 				   hw_ops, &args, &vmm->kvm);
@@ -329,30 +364,24 @@ static gboolean
 guest_ended(gpointer data)
 {
 	SimVmm *vmm = data;
-	guint stopped = (guint)vmm->counters.v[SIM_CTR_EXITS_HLT];
+	guint stopped = (guint)(vmm->counters.v[SIM_CTR_EXITS_HLT] - vmm->hlt_base);
 
 	if (vmm->result != SIM_GUEST_NONE)
 		return TRUE;
+	if (vmm->rebooting)
+		return FALSE;
 	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
-		stopped += sim_vcpu_error(vmm->vcpus[i]) != NULL;
+		stopped += vmm->vcpus[i] && sim_vcpu_error(vmm->vcpus[i]) != NULL;
 	return stopped >= vmm->config.nr_vcpus;
 }
 
-/* A machine whose vCPUs run the guest on the CPU emulator. */
-static gboolean
-build_full_system(SimVmm *vmm, GError **error)
+/* The vCPUs of a full-system machine, on the VM, each at the image's entry on its own stack,
+ * started on the scheduler. */
+gboolean
+sim_vmm_start_vcpus(SimVmm *vmm, GError **error)
 {
 	const SimVmmConfig *config = &vmm->config;
 
-	if (!build_host(vmm, KVMSIM_BOOT_SIZE + config->mem_size +
-				     config->nr_vcpus * KVMSIM_STACK_SIZE, &sim_vcpu_hw_ops, error))
-		return FALSE;
-	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
-	    !(vmm->files ? sim_vmm_conv_setup(vmm, error) :
-			   add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva,
-				       error)) ||
-	    !add_stacks(vmm, error) || !load_guest(vmm, error))
-		return FALSE;
 	for (guint i = 0; i < config->nr_vcpus; i++) {
 		SimVcpu *vcpu = sim_vcpu_new(vmm->kvm, (int)i, &vmm_exit_ops, vmm, error);
 
@@ -370,6 +399,24 @@ build_full_system(SimVmm *vmm, GError **error)
 		sim_vcpu_set_limits(vcpu, config->quantum, config->max_insns);
 		sim_vcpu_start(vcpu, vmm->sched);
 	}
+	return TRUE;
+}
+
+/* A machine whose vCPUs run the guest on the CPU emulator. */
+static gboolean
+build_full_system(SimVmm *vmm, GError **error)
+{
+	const SimVmmConfig *config = &vmm->config;
+
+	if (!build_host(vmm, KVMSIM_BOOT_SIZE + config->mem_size +
+				     config->nr_vcpus * KVMSIM_STACK_SIZE, &sim_vcpu_hw_ops, error))
+		return FALSE;
+	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
+	    !(vmm->files ? sim_vmm_conv_setup(vmm, error) :
+			   add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva,
+				       error)) ||
+	    !add_stacks(vmm, error) || !load_guest(vmm, error) || !sim_vmm_start_vcpus(vmm, error))
+		return FALSE;
 	guint total = sim_host_events_total(&config->host_events);
 
 	if (total) {
@@ -514,6 +561,8 @@ sim_vmm_free(SimVmm *vmm)
 		sim_vmm_conv_free(vmm);
 		gmem_fdtable_free(vmm->files);
 		kvm_put_kvm(vmm->kvm);
+		if (vmm->old_kvm)
+			kvm_put_kvm(vmm->old_kvm);
 	} else {
 		if (vmm->files)
 			gmem_fdtable_free(vmm->files);

@@ -53,7 +53,7 @@ run_cases() {
 }
 
 workloads=$("$kvmsim" list | cut -d' ' -f1)
-gmem_workloads="private implicit"
+gmem_workloads="private implicit reboot"
 set -- $gmem_workloads
 gmem_cases=$((2 * 3 * 2 * $#))
 set -- $workloads
