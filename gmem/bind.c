@@ -13,6 +13,7 @@
 
 #include <errno.h>
 
+/* The memslot a binding value names (id + 1) in the VM's current memslots. */
 struct kvm_memory_slot *
 gmem_binding_slot(struct gmem_file *f, u64 value)
 {
@@ -58,7 +59,7 @@ kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot, unsigned int fd, u6
 		     slot->npages, (slot->flags & KVM_MEMSLOT_GMEM_ONLY) ? " gmem_only" : "");
 	r = 0;
 out:
-	gmem_fput(f);
+	gmem_fput_deferred(f);
 	return r;
 }
 
@@ -92,7 +93,7 @@ kvm_gmem_unbind(struct kvm_memory_slot *slot)
 	sim_down_write(inode->sched, &inode->invalidate_lock, "gmem.invalidate_lock");
 	__kvm_gmem_unbind(slot, f);
 	sim_up_write(inode->sched, &inode->invalidate_lock, "gmem.invalidate_unlock");
-	gmem_fput(f);
+	gmem_fput_deferred(f);
 }
 
 /* Models __kvm_gmem_get_pfn(): the slot must still name this file and bind this index. */
@@ -143,7 +144,7 @@ kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn, kvm_p
 		sim_log_emit(kvm->log, "sim_gmem_get_pfn", "gfn 0x%" G_GINT64_MODIFIER "x ino %u "
 			     "index 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER "x", gfn,
 			     f->inode->ino, index, *pfn);
-	gmem_fput(f);
+	gmem_fput_deferred(f);
 	return r;
 }
 

@@ -12,12 +12,14 @@
 
 #define GMEM_FIRST_FD 3
 
+/* A new process's table, with stdin, stdout and stderr open. */
 GmemFdTable *
 gmem_fdtable_new(void)
 {
 	GmemFdTable *files = g_new0(GmemFdTable, 1);
 
 	files->fds = g_ptr_array_new();
+	files->deferred = g_array_new(FALSE, FALSE, sizeof(GmemDeferredFput));
 	for (int i = 0; i < GMEM_FIRST_FD; i++)
 		g_ptr_array_add(files->fds, g_new0(GmemFd, 1)); /* stdin, stdout, stderr */
 	return files;
@@ -29,6 +31,14 @@ gmem_fdtable_free(GmemFdTable *files)
 {
 	if (!files)
 		return;
+	/* exit_task_work() of every task: releases still pending run first */
+	while (files->deferred->len) {
+		GmemDeferredFput d = g_array_index(files->deferred, GmemDeferredFput, 0);
+
+		g_array_remove_index(files->deferred, 0);
+		kvm_gmem_release(d.file);
+	}
+	g_array_free(files->deferred, TRUE);
 	for (guint fd = GMEM_FIRST_FD; fd < files->fds->len; fd++)
 		if (g_ptr_array_index(files->fds, fd))
 			gmem_close(files, (int)fd);
@@ -55,12 +65,14 @@ gmem_fd_install(GmemFdTable *files, struct gmem_file *file)
 	return (int)files->fds->len - 1;
 }
 
+/* An open fd of another kind (an eventfd, a socket): f_op is not kvm_gmem_fops. */
 int
 gmem_fd_install_other(GmemFdTable *files)
 {
 	return gmem_fd_install(files, NULL);
 }
 
+/* The table entry of fd, or NULL if it is not open. */
 static GmemFd *
 fd_entry(GmemFdTable *files, int fd)
 {
@@ -86,11 +98,21 @@ gmem_fget(GmemFdTable *files, int fd, struct gmem_file **out)
 	return 0;
 }
 
+/* Models get_file(): one more reference on a file that has some. */
 void
 gmem_get_file(struct gmem_file *file)
 {
 	g_assert(file->f_count > 0);
 	file->f_count++;
+}
+
+/* The file behind fd without a reference (inspection only). */
+struct gmem_file *
+gmem_fd_peek(GmemFdTable *files, int fd)
+{
+	GmemFd *entry = fd_entry(files, fd);
+
+	return entry ? entry->file : NULL;
 }
 
 /* Models get_file_active(): fails once the count reached zero (release may be running). */
@@ -112,7 +134,42 @@ gmem_fput(struct gmem_file *file)
 		kvm_gmem_release(file);
 }
 
-/* Models close_fd(): the fd goes at once, the file with its last reference. */
+/* Models fput() from a task inside the kernel: the last reference queues __fput() as task
+ * work (kvm_gmem_release() takes slots_lock, which a memslot update already holds, and must not
+ * run inside a guest fault's SRCU section). */
+void
+gmem_fput_deferred(struct gmem_file *file)
+{
+	g_assert(file->f_count > 0);
+	if (--file->f_count)
+		return;
+	GmemFdTable *files = file->kvm->files;
+	GmemDeferredFput d = { file, sim_sched_self(file->kvm->sched) };
+
+	g_array_append_val(files->deferred, d);
+}
+
+/* Models task_work_run() for the calling actor: its deferred releases, in order. */
+void
+kvm_gmem_task_work_run(struct kvm *kvm)
+{
+	GmemFdTable *files = kvm->files;
+	gconstpointer self = sim_sched_self(kvm->sched);
+
+	for (guint i = 0; i < files->deferred->len;) {
+		GmemDeferredFput d = g_array_index(files->deferred, GmemDeferredFput, i);
+
+		if (d.task != self) {
+			i++;
+			continue;
+		}
+		g_array_remove_index(files->deferred, i);
+		kvm_gmem_release(d.file);
+	}
+}
+
+/* Models close_fd(): the fd goes at once, the file with its last reference (close(2)'s __fput
+ * runs on the way back to user mode, with nothing else left to do in between). */
 int
 gmem_close(GmemFdTable *files, int fd)
 {

@@ -50,9 +50,16 @@ typedef struct {
 	struct gmem_file *file;      /* NULL: an open fd that is not a guest_memfd */
 } GmemFd;
 
+/* A last reference dropped inside the kernel: __fput() waits for the task's task_work. */
+typedef struct {
+	struct gmem_file *file;
+	gconstpointer task;          /* sim_sched_self() of the actor that dropped it */
+} GmemDeferredFput;
+
 struct gmem_fdtable {
 	GPtrArray *fds;              /* GmemFd or NULL, indexed by fd number */
 	guint next_ino;              /* inode numbers for logs, per process: deterministic */
+	GArray *deferred;            /* GmemDeferredFput, in the order the references went */
 };
 
 /* A host mmap() of a guest_memfd: its PTEs, each holding a page reference. */
@@ -63,13 +70,21 @@ struct gmem_vma {
 	GTree *ptes;                 /* u64 index -> SimPfn (boxed in a u64) */
 };
 
+/* GTree order of u64 page indices (folios, host PTEs). */
+gint gmem_compare_index(gconstpointer a, gconstpointer b, gpointer unused);
+
 /* fdtable.c */
 #define GMEM_FD_NOT_GMEM (-1000) /* gmem_fget(): the fd is open but is no guest_memfd */
 int gmem_fget(GmemFdTable *files, int fd, struct gmem_file **out);
+/* The guest_memfd file behind fd without taking a reference, or NULL (inspection only). */
+struct gmem_file *gmem_fd_peek(GmemFdTable *files, int fd);
 /* get_file_active(): a reference unless the count already reached zero. */
 gboolean gmem_get_file_active(struct gmem_file *file);
 void gmem_get_file(struct gmem_file *file);
 void gmem_fput(struct gmem_file *file);
+/* fput() from kernel code that holds locks (a memslot update, a guest fault): a last reference
+ * leaves the release to the task's next return to user mode or guest entry. */
+void gmem_fput_deferred(struct gmem_file *file);
 int gmem_fd_install(GmemFdTable *files, struct gmem_file *file);
 
 /* inode.c */

@@ -53,6 +53,11 @@ void gmem_fdtable_free(GmemFdTable *files);
 int gmem_fd_install_other(GmemFdTable *files);
 /* close(2): 0, or -EBADF. Dropping the last reference releases the file (kvm_gmem_release()). */
 int gmem_close(GmemFdTable *files, int fd);
+/* task_work_run() of the calling actor: releases of files whose last reference a guest fault or
+ * a memslot update dropped (the kernel defers __fput() to the task's return to user mode or
+ * next guest entry). kvm_vcpu_enter_guest_prepare() and kvm_set_memory_region() run it; call it
+ * when KVM_RUN returns to the VMM. */
+void kvm_gmem_task_work_run(struct kvm *kvm);
 
 /* Models kvm_gmem_get_supported_flags(): MMAP always; INIT_SHARED only for VMs without
  * private memory (kvm_arch_supports_gmem_init_shared() on x86). */
@@ -88,11 +93,11 @@ int kvm_gmem_mmap(GmemFdTable *files, int fd, u64 pgoff, u64 npages, gboolean sh
 /* munmap(2): drop every host PTE and the mapping's file reference. */
 void kvm_gmem_munmap(GmemVma *vma);
 /* Models kvm_gmem_fault_user_mapping(): map the page at file index pgoff (a host PTE holding a
- * page reference). 0 and *out, GMEM_VM_FAULT_SIGBUS (beyond EOF, outside the VMA, or not shared),
- * or -ENOMEM. */
+ * page reference). 0 and *out, GMEM_VM_FAULT_SIGBUS (beyond EOF, or not shared), -ENOMEM, or
+ * -EFAULT for an index outside the mapping (no VMA there: a SIGSEGV, not this handler). */
 int kvm_gmem_fault_user_mapping(GmemVma *vma, u64 pgoff, SimPfn *out);
-/* A VMM load or store through the mapping at byte offset (within one page), faulting the page
- * in if its PTE is gone: 0 or GMEM_VM_FAULT_SIGBUS (or -ENOMEM). */
+/* A VMM load or store through the mapping at byte offset from its start (within one page),
+ * faulting the page in if its PTE is gone: 0 or GMEM_VM_FAULT_SIGBUS (or -ENOMEM, -EFAULT). */
 int kvm_gmem_host_access(GmemVma *vma, u64 offset, void *buf, guint len, gboolean write);
 
 /*
@@ -120,7 +125,7 @@ SimPfn kvm_gmem_folio_pfn(GmemFdTable *files, int fd, u64 index); /* SIM_PFN_NON
 gboolean kvm_gmem_index_is_private(GmemFdTable *files, int fd, u64 index);
 guint64 kvm_gmem_nr_folios(GmemFdTable *files, int fd);
 /* For mmu/ invariants: the frame of the folio at index of the file bound to slot, and whether
- * that index is private, or FALSE if the slot has no active file. */
+ * that index is private, or FALSE if the slot has no file (never bound, or released). */
 gboolean kvm_gmem_slot_folio(const struct kvm_memory_slot *slot, gfn_t gfn, SimPfn *out_pfn,
 			     gboolean *out_private);
 

@@ -8,8 +8,9 @@
 
 #include <errno.h>
 
-static gint
-compare_index(gconstpointer a, gconstpointer b, gpointer unused)
+/* Page-index order for the GTrees of folios and host PTEs. */
+gint
+gmem_compare_index(gconstpointer a, gconstpointer b, gpointer unused)
 {
 	u64 x = *(const u64 *)a, y = *(const u64 *)b;
 
@@ -30,7 +31,7 @@ gmem_inode_new(struct kvm *kvm, u64 size, u64 flags)
 	inode->ino = ++kvm->files->next_ino;
 	inode->size = size;
 	inode->flags = flags;
-	inode->folios = g_tree_new_full(compare_index, NULL, NULL, g_free);
+	inode->folios = g_tree_new_full(gmem_compare_index, NULL, NULL, g_free);
 	inode->attributes = kvm_range_map_new((flags & GUEST_MEMFD_FLAG_INIT_SHARED) ?
 					      0 : KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	inode->files = g_ptr_array_new();
@@ -109,6 +110,7 @@ kvm_gmem_link(struct kvm *kvm, const struct kvm_link_guest_memfd *args)
 	return fd;
 }
 
+/* Models kvm_gmem_supports_mmap(). */
 gboolean
 kvm_gmem_supports_mmap(const struct gmem_inode *inode)
 {
@@ -124,6 +126,7 @@ kvm_gmem_is_shared_mem(const struct gmem_inode *inode, u64 index)
 	return !(kvm_range_map_get(inode->attributes, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE);
 }
 
+/* filemap_get_folio() without creating: the folio at index, or NULL. */
 struct gmem_folio *
 gmem_folio_lookup(struct gmem_inode *inode, u64 index)
 {
@@ -163,6 +166,7 @@ kvm_gmem_prepare_folio(struct gmem_inode *inode, struct gmem_folio *folio)
 	sim_count(inode->counters, SIM_CTR_GMEM_ZEROED);
 }
 
+/* g_tree_foreach() callback: every folio, in index order. */
 static gboolean
 collect_folio(gpointer key, gpointer value, gpointer data)
 {

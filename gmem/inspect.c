@@ -6,16 +6,12 @@
 static struct gmem_inode *
 fd_inode(GmemFdTable *files, int fd)
 {
-	struct gmem_file *f;
+	struct gmem_file *f = gmem_fd_peek(files, fd);
 
-	if (gmem_fget(files, fd, &f))
-		return NULL;
-	struct gmem_inode *inode = f->inode;
-
-	f->f_count--; /* fget()'s reference, dropped without release: the fd still holds one */
-	return inode;
+	return f ? f->inode : NULL;
 }
 
+/* The frame of the folio at index, or SIM_PFN_NONE. */
 SimPfn
 kvm_gmem_folio_pfn(GmemFdTable *files, int fd, u64 index)
 {
@@ -25,6 +21,7 @@ kvm_gmem_folio_pfn(GmemFdTable *files, int fd, u64 index)
 	return folio ? folio->pfn : SIM_PFN_NONE;
 }
 
+/* The inode's shareability of index. */
 gboolean
 kvm_gmem_index_is_private(GmemFdTable *files, int fd, u64 index)
 {
@@ -33,6 +30,7 @@ kvm_gmem_index_is_private(GmemFdTable *files, int fd, u64 index)
 	return inode && !kvm_gmem_is_shared_mem(inode, index);
 }
 
+/* Folios in the page cache. */
 guint64
 kvm_gmem_nr_folios(GmemFdTable *files, int fd)
 {
@@ -41,13 +39,16 @@ kvm_gmem_nr_folios(GmemFdTable *files, int fd)
 	return inode ? g_tree_nnodes(inode->folios) : 0;
 }
 
+/* What backs gfn in slot's guest_memfd, for the MMU's invariants. */
 gboolean
 kvm_gmem_slot_folio(const struct kvm_memory_slot *slot, gfn_t gfn, SimPfn *out_pfn,
 		    gboolean *out_private)
 {
 	struct gmem_file *f = slot->gmem.file;
 
-	if (!f || f->f_count == 0)
+	/* a file whose last reference went but whose release has not run yet still backs the
+	 * slot: the release zaps what it maps */
+	if (!f)
 		return FALSE;
 	u64 index = kvm_gmem_get_index(slot, gfn);
 	struct gmem_folio *folio = gmem_folio_lookup(f->inode, index);

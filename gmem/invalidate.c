@@ -105,6 +105,7 @@ typedef struct {
 	const char *why;
 } CheckWalk;
 
+/* One run of bindings: the invariant over its slot's gfns. */
 static void
 check_run(u64 run_start, u64 run_end, u64 value, gpointer data)
 {

@@ -10,14 +10,6 @@
 #include <errno.h>
 #include <string.h>
 
-static gint
-compare_index(gconstpointer a, gconstpointer b, gpointer unused)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Models kvm_gmem_mmap(): only with GUEST_MEMFD_FLAG_MMAP, only shared mappings. */
 int
 kvm_gmem_mmap(GmemFdTable *files, int fd, u64 pgoff, u64 npages, gboolean shared, GmemVma **out)
@@ -45,7 +37,7 @@ kvm_gmem_mmap(GmemFdTable *files, int fd, u64 pgoff, u64 npages, gboolean shared
 	vma->file = f; /* the mapping keeps the reference fget() took */
 	vma->pgoff = pgoff;
 	vma->npages = npages;
-	vma->ptes = g_tree_new_full(compare_index, NULL, g_free, NULL);
+	vma->ptes = g_tree_new_full(gmem_compare_index, NULL, g_free, NULL);
 	g_ptr_array_add(f->inode->vmas, vma);
 	*out = vma;
 	return 0;
@@ -56,6 +48,7 @@ typedef struct {
 	GArray *keys;
 } PteWalk;
 
+/* g_tree_foreach() callback: the PTE indices of [start, end), in order. */
 static gboolean
 collect_pte(gpointer key, gpointer value, gpointer data)
 {
@@ -95,6 +88,7 @@ gmem_unmap_mapping_pages(struct gmem_inode *inode, u64 start, u64 end)
 		vma_zap(g_ptr_array_index(inode->vmas, i), start, end);
 }
 
+/* Models munmap() of the whole mapping: zap its PTEs, drop vma->vm_file. */
 void
 kvm_gmem_munmap(GmemVma *vma)
 {

@@ -125,6 +125,7 @@ typedef struct {
 	u64 changed;
 } AttrCount;
 
+/* Count the pages of a run whose attributes change. */
 static void
 count_attr_change(u64 start, u64 end, u64 value, gpointer data)
 {

@@ -177,9 +177,21 @@ kvm_destroy_vm(struct kvm *kvm)
 {
 	if (!kvm)
 		return;
-	/* a guest_memfd file still open on this VM would keep a dangling reference */
+	/* the VM's own file table goes first, while the VM is whole for its files' releases; the
+	 * extra reference keeps their kvm_put_kvm() from destroying it a second time */
+	if (kvm->files_owned) {
+		kvm->users_count++;
+		gmem_fdtable_free(kvm->files);
+		kvm->files = NULL;
+		kvm->files_owned = FALSE;
+		kvm->users_count--;
+	}
+	/* a guest_memfd file still open elsewhere on this VM would keep a dangling reference */
 	g_warn_if_fail(kvm->users_count <= 1);
-	sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
+	/* a VM made while this one lived on (a reboot on the same guest_memfd) keeps its hooks */
+	if (sim_hostmem_hook_data(kvm->hm) == kvm)
+		sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
+	sim_mm_unregister_notifier(kvm->mm, kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
@@ -194,9 +206,6 @@ kvm_destroy_vm(struct kvm *kvm)
 	kvm_memslots_free(kvm->memslots_swapping[1]);
 	sim_srcu_clear(&kvm->srcu);
 	kvm_range_map_free(kvm->mem_attr_array);
-	/* the VM's own table can hold no file of this VM: each would pin it */
-	if (kvm->files_owned)
-		gmem_fdtable_free(kvm->files);
 	g_free(kvm);
 }
 
@@ -321,6 +330,8 @@ kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 void
 kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
 {
+	/* xfer_to_guest_mode_handle_work(): task work first, with SRCU not held */
+	kvm_gmem_task_work_run(vcpu->kvm);
 	if (vcpu->requests & (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)) {
 		vcpu->requests &= ~(1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 		kvm_mmu_free_obsolete_roots(vcpu);

@@ -342,6 +342,11 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 		/* gmem slots are immutable: they can only be deleted */
 		if (mem->flags & KVM_MEM_GUEST_MEMFD)
 			return -EINVAL;
+		/* Deviation: the tree read lets a modify drop KVM_MEM_GUEST_MEMFD from a gmem slot
+		 * (a FLAGS_ONLY or MOVE change), after which the file's bindings name the freed old
+		 * slot; kvmsim refuses that instead of modelling a use after free. */
+		if (old->flags & KVM_MEM_GUEST_MEMFD)
+			return -EINVAL;
 		if (mem->userspace_addr != old->userspace_addr || npages != old->npages ||
 		    ((mem->flags ^ old->flags) & KVM_MEM_READONLY))
 			return -EINVAL;
@@ -381,5 +386,6 @@ kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2
 	int r = __kvm_set_memory_region(kvm, mem);
 
 	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "memslot.slots_unlock");
+	kvm_gmem_task_work_run(kvm); /* a bind or unbind may have dropped a file's last reference */
 	return r;
 }

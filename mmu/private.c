@@ -64,6 +64,7 @@ check_no_leaf(struct kvm *kvm, gfn_t start, gfn_t end, const char *why)
 	}
 }
 
+/* See mmu.h: the leaf walk, then every vCPU's zapped-but-unflushed translations. */
 void
 kvm_mmu_check_range_unmapped(struct kvm *kvm, gfn_t start, gfn_t end, const char *why)
 {

@@ -13,6 +13,7 @@ struct KvmRangeMap {
 	GArray *runs; /* Run, sorted by start, disjoint, no two adjacent runs with equal values */
 };
 
+/* An empty map: every index has the default. */
 KvmRangeMap *
 kvm_range_map_new(u64 dflt)
 {
@@ -23,6 +24,7 @@ kvm_range_map_new(u64 dflt)
 	return map;
 }
 
+/* Free the map (NULL is fine). */
 void
 kvm_range_map_free(KvmRangeMap *map)
 {
@@ -32,6 +34,7 @@ kvm_range_map_free(KvmRangeMap *map)
 	g_free(map);
 }
 
+/* The i-th run. */
 static Run *
 run_at(const KvmRangeMap *map, guint i)
 {
@@ -55,6 +58,7 @@ first_run_ending_after(const KvmRangeMap *map, u64 index)
 	return lo;
 }
 
+/* The value of one index. */
 u64
 kvm_range_map_get(const KvmRangeMap *map, u64 index)
 {
@@ -81,6 +85,8 @@ merge_around(KvmRangeMap *map, guint i)
 	}
 }
 
+/* Cut the runs that overlap [start, end), then insert the new one unless it is the default,
+ * merging it with equal neighbours. */
 void
 kvm_range_map_set(KvmRangeMap *map, u64 start, u64 end, u64 value)
 {
@@ -113,6 +119,7 @@ kvm_range_map_set(KvmRangeMap *map, u64 start, u64 end, u64 value)
 	merge_around(map, i);
 }
 
+/* Walk runs and the default-valued gaps between them from start. */
 u64
 kvm_range_map_find_not(const KvmRangeMap *map, u64 start, u64 end, u64 value)
 {
@@ -138,6 +145,7 @@ kvm_range_map_find_not(const KvmRangeMap *map, u64 start, u64 end, u64 value)
 	return end;
 }
 
+/* Gaps are reported as runs of the default. */
 void
 kvm_range_map_foreach(const KvmRangeMap *map, u64 start, u64 end, KvmRangeFunc fn,
 		      gpointer data)

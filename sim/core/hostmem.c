@@ -121,6 +121,12 @@ sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCorruptH
 	hm->hook_data = data;
 }
 
+gpointer
+sim_hostmem_hook_data(const SimHostMem *hm)
+{
+	return hm->hook_data;
+}
+
 static SimFrame *
 frame_of(const SimHostMem *hm, SimPfn pfn)
 {

@@ -57,6 +57,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimHostMem, sim_hostmem_free)
 
 void sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCorruptHook on_corrupt,
 			   gpointer data);
+/* Whose hooks are set (a VM destroyed after another was created must not clear the newer's). */
+gpointer sim_hostmem_hook_data(const SimHostMem *hm);
 
 /* A zero-filled frame, or SIM_PFN_NONE when the arena is exhausted. */
 SimPfn sim_frame_alloc(SimHostMem *hm);

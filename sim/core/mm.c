@@ -87,6 +87,18 @@ sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 	g_array_append_val(mm->notifiers, n);
 }
 
+/* mmu_notifier_unregister(): the VM is going (a second VM may live on in the same process). */
+void
+sim_mm_unregister_notifier(SimMm *mm, gpointer data)
+{
+	for (guint i = 0; i < mm->notifiers->len; i++) {
+		if (g_array_index(mm->notifiers, Notifier, i).data == data) {
+			g_array_remove_index(mm->notifiers, i);
+			return;
+		}
+	}
+}
+
 /* Models mmap(MAP_ANONYMOUS) at the next deterministic address. */
 gboolean
 sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)

@@ -43,6 +43,7 @@ void sim_mm_free(SimMm *mm);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimMm, sim_mm_free)
 
 void sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data);
+void sim_mm_unregister_notifier(SimMm *mm, gpointer data);
 
 /* mmap(MAP_PRIVATE | MAP_ANONYMOUS) of size bytes; the hva is deterministic. */
 gboolean sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error);
