@@ -8,11 +8,6 @@
  * the legacy design) the per-VM attributes do not, and the VMM restores the latter from its own
  * record. The same image is entered again with fresh boot parameters that say
  * KVMSIM_BOOT_REBOOTED (a warm reboot: the image in the boot memslot is kept).
- *
- * The old VM's file is closed (kvm_gmem_release() unbinds and zaps it, and drops the file's
- * reference on the VM), but the VMM keeps the old VM fd until it exits: the MMU model's
- * kvm_destroy_vm() does not yet unregister the VM's MMU notifier or leave another VM's host-memory
- * hooks alone, so a VM cannot be destroyed while a second one lives (asked of gmem-core).
  */
 #define G_LOG_DOMAIN "kvmsim-vmm"
 #include <errno.h>
@@ -53,7 +48,7 @@ reboot(SimVmm *vmm, GError **error)
 		return FALSE;
 	}
 	sim_vmm_close_gmem(vmm); /* the old file: kvm_gmem_release() drops its VM reference */
-	vmm->old_kvm = old;      /* the VM fd, closed when the VMM exits */
+	kvm_put_kvm(old);        /* the VM fd: the last reference, the VM is destroyed */
 	vmm->gmem_fd = fd;
 	vmm->hlt_base = vmm->counters.v[SIM_CTR_EXITS_HLT];
 	return sim_vmm_set_region(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, vmm->boot_hva, error) &&

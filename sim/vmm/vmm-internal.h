@@ -46,7 +46,6 @@ struct SimVmm {
 	gboolean rebooting;            /* between the guest's reboot request and the new VM */
 	guint rebooted;                /* reboots so far */
 	guint64 hlt_base;              /* exits.hlt when the current VM booted */
-	struct kvm *old_kvm;           /* the VM before the reboot, its fd still open */
 };
 
 /* vmm.c: the steps of building a machine that a reboot takes again. */

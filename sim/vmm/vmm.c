@@ -561,8 +561,6 @@ sim_vmm_free(SimVmm *vmm)
 		sim_vmm_conv_free(vmm);
 		gmem_fdtable_free(vmm->files);
 		kvm_put_kvm(vmm->kvm);
-		if (vmm->old_kvm)
-			kvm_put_kvm(vmm->old_kvm);
 	} else {
 		if (vmm->files)
 			gmem_fdtable_free(vmm->files);
