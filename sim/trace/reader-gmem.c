@@ -86,3 +86,23 @@ reader_read_gmem_event(Reader *r, xmlNode *node, TraceEvent *e)
 	return TRUE;
 }
 
+
+/* What the guest_memfd must say of the page at a file offset: page aligned, inside the file. */
+gboolean
+reader_read_shareability(Reader *r, xmlNode *node, TraceExpect *x)
+{
+	const Trace *t = r->trace;
+	guint64 size = t->workload ? t->mem : t->gmem_size;
+	static const char *const boolean_names[] = { "false", "true" };
+
+	if (!t->vm_type || !size)
+		return reader_fail(r, node, "<shareability> needs a VM with private memory and its "
+					    "guest_memfd");
+	if (!reader_get_page_address(r, node, "offset", &x->offset))
+		return FALSE;
+	if (x->offset >= size)
+		return reader_fail_attr(r, node, "offset", "is beyond the guest_memfd (0x%"
+					G_GINT64_MODIFIER "x bytes)", size);
+	x->is_private = GET_CHOICE(node, "private", boolean_names, 0);
+	return TRUE;
+}

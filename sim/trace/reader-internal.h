@@ -49,5 +49,6 @@ guint reader_get_choice(xmlNode *node, const char *name, const char *const *name
 /* reader-gmem.c: private memory in a trace. */
 gboolean reader_read_guest_memfd(Reader *r, xmlNode *node);
 gboolean reader_read_gmem_event(Reader *r, xmlNode *node, TraceEvent *e);
+gboolean reader_read_shareability(Reader *r, xmlNode *node, TraceExpect *x);
 
 #endif

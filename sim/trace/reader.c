@@ -604,6 +604,7 @@ read_expect(Reader *r, xmlNode *node)
 	static const char *const kinds[] = {
 		[TRACE_EXPECT_SPTE] = "spte",
 		[TRACE_EXPECT_ATTRIBUTE] = "attribute",
+		[TRACE_EXPECT_SHAREABILITY] = "shareability",
 		[TRACE_EXPECT_COUNTER] = "counter",
 		[TRACE_EXPECT_EVENT] = "event",
 		[TRACE_EXPECT_GUEST] = "guest",
@@ -631,6 +632,9 @@ read_expect(Reader *r, xmlNode *node)
 			x->is_private = GET_CHOICE(child, "private", boolean_names, 0);
 			if (ok && !r->trace->vm_type)
 				ok = reader_fail(r, child, "<attribute> needs a VM with private memory");
+			break;
+		case TRACE_EXPECT_SHAREABILITY:
+			ok = reader_read_shareability(r, child, x);
 			break;
 		case TRACE_EXPECT_COUNTER:
 			ok = read_counter(r, child, x);

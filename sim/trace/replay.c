@@ -486,6 +486,16 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimSched *sc
 		ok = is_private == x->is_private;
 		break;
 	}
+	case TRACE_EXPECT_SHAREABILITY: {
+		int is_private = sim_vmm_gmem_is_private(vmm, x->offset);
+
+		what = g_strdup_printf("shareability offset 0x%" G_GINT64_MODIFIER "x %s", x->offset,
+				       x->is_private ? "private" : "shared");
+		got = g_strdup(is_private < 0 ? "no guest_memfd open" :
+			       is_private ? "private" : "shared");
+		ok = is_private == (int)x->is_private;
+		break;
+	}
 	case TRACE_EXPECT_COUNTER: {
 		SimCounter id;
 

@@ -100,6 +100,7 @@ typedef struct {
 typedef enum {
 	TRACE_EXPECT_SPTE,
 	TRACE_EXPECT_ATTRIBUTE,
+	TRACE_EXPECT_SHAREABILITY,
 	TRACE_EXPECT_COUNTER,
 	TRACE_EXPECT_EVENT,
 	TRACE_EXPECT_GUEST,
@@ -118,8 +119,10 @@ typedef struct {
 	guint64 frame_hva;    /* frame: the frame_nth-th frame mapped at frame_hva; 0: not checked */
 	guint frame_nth;
 	gboolean frame_zero;  /* frame="zero": the shared zero page */
-	/* attribute: gfn's private/shared state as KVM sees it (kvm_mem_is_private()) */
+	/* attribute: gfn's private/shared state as KVM sees it (kvm_mem_is_private());
+	 * shareability: the guest_memfd's at offset (its inode's, in-place) */
 	gboolean is_private;
+	guint64 offset;
 	/* counter */
 	gchar *counter;
 	guint64 value;

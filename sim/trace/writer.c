@@ -370,6 +370,11 @@ write_expect(FILE *fp, const TraceExpect *x)
 		put_hex(fp, "gfn", x->gfn);
 		put_bool(fp, "private", x->is_private);
 		break;
+	case TRACE_EXPECT_SHAREABILITY:
+		fputs("    <shareability", fp);
+		put_hex(fp, "offset", x->offset);
+		put_bool(fp, "private", x->is_private);
+		break;
 	case TRACE_EXPECT_COUNTER:
 		fputs("    <counter", fp);
 		put_str(fp, "name", x->counter);

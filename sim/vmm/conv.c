@@ -284,6 +284,14 @@ sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event)
 }
 
 int
+sim_vmm_gmem_is_private(const SimVmm *vmm, guint64 offset)
+{
+	if (vmm->gmem_fd < 0 || offset >= vmm->gmem_size)
+		return -1;
+	return kvm_gmem_index_is_private(vmm->files, vmm->gmem_fd, offset >> SIM_PAGE_SHIFT);
+}
+
+int
 sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private)
 {
 	struct kvm_memory_attributes attrs = {

@@ -153,6 +153,9 @@ int sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event);
 guint64 sim_vmm_hypercall_exit(const SimVmm *vmm);
 /* The VMM's KVM_EXIT_HYPERCALL handler: what it puts in hypercall.ret. */
 guint64 sim_vmm_hypercall(SimVmm *vmm, guint64 nr, const guint64 args[4]);
+/* Whether the VMM's guest_memfd holds the page at offset private (its inode's shareability):
+ * 1 or 0, -1 if no guest_memfd is open. */
+int sim_vmm_gmem_is_private(const SimVmm *vmm, guint64 offset);
 /* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size) alone (no discard), as a trace's vmm asks. */
 int sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private);
 /* close() of the VMM's guest_memfd fd (and its mapping): the file's release if it was the last
