@@ -45,6 +45,8 @@ struct SimMm {
 	guint64 next_hva;
 	SimRwsem mmap_lock;
 	SimSpinlock ptl;     /* one page-table lock for the whole mm (split PTLs not modeled) */
+	guint invalidating;  /* invalidate_range_start()s not yet ended */
+	guint notifying;     /* notifier walks under way (the SRCU read side of mn_hlist_*()) */
 };
 
 /* The VMM's address space: no VMAs yet. */
@@ -79,11 +81,30 @@ sim_mm_free(SimMm *mm)
 	g_free(mm);
 }
 
+/* Whether no invalidate_range_start() is waiting for its end. */
+static gboolean
+no_invalidation(gpointer data)
+{
+	return ((SimMm *)data)->invalidating == 0;
+}
+
+/* Whether no walk of the notifiers is under way. */
+static gboolean
+no_walk(gpointer data)
+{
+	return ((SimMm *)data)->notifying == 0;
+}
+
 void
 sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 {
 	Notifier n = { ops, data };
 
+	/* __mmu_notifier_register() runs under mmap_write_lock and mm_take_all_locks(), which no
+	 * invalidation holds across its start and end: a new subscriber never sees an end without
+	 * its start (a second VM created while the host invalidates: the reboot workload) */
+	if (mm->invalidating)
+		sim_wait(mm->sched, "no invalidation in progress", no_invalidation, mm);
 	g_array_append_val(mm->notifiers, n);
 }
 
@@ -91,6 +112,9 @@ sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 void
 sim_mm_unregister_notifier(SimMm *mm, gpointer data)
 {
+	/* synchronize_srcu(): a walk that may be inside this subscriber's callback ends first */
+	if (mm->notifying)
+		sim_wait(mm->sched, "no notifier walk under way", no_walk, mm);
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		if (g_array_index(mm->notifiers, Notifier, i).data == data) {
 			g_array_remove_index(mm->notifiers, i);
@@ -250,21 +274,27 @@ sim_mm_notify_invalidate_end(SimMm *mm, guint64 start, guint64 end)
 static void
 notify_start(SimMm *mm, guint64 start, guint64 end)
 {
+	mm->invalidating++;
+	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
 
 		n->ops->invalidate_range_start(n->data, start, end);
 	}
+	mm->notifying--;
 }
 
 static void
 notify_end(SimMm *mm, guint64 start, guint64 end)
 {
+	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
 
 		n->ops->invalidate_range_end(n->data, start, end);
 	}
+	mm->notifying--;
+	mm->invalidating--;
 }
 
 /* A frame is now mapped at hva: it becomes that page's next frame. */
@@ -601,12 +631,14 @@ notify_clear_young(SimMm *mm, guint64 start, guint64 end)
 {
 	guint young = 0;
 
+	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
 
 		if (n->ops->clear_young(n->data, start, end))
 			young++;
 	}
+	mm->notifying--;
 	return young;
 }
 
@@ -679,10 +711,12 @@ sim_mm_test_young(SimMm *mm, guint64 hva)
 	HostPte *pte = pte_of(mm, hva);
 	gboolean young = pte && (pte->flags & PTE_YOUNG);
 
+	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
 
 		young |= n->ops->test_young(n->data, hva);
 	}
+	mm->notifying--;
 	return young;
 }

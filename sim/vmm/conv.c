@@ -253,21 +253,29 @@ gmem_pick(gpointer data, SimHostEventKind kind, GRand *rng, gboolean *to_private
 	}
 }
 
-/* A host punch or conversion of the page event->hva names. */
+/* A host punch or conversion of the page event->hva names; none while the VM reboots (the
+ * reboot waits for one under way: the ioctl holds the VM, as its fd reference would). */
 static int
 gmem_perform(gpointer data, const SimHostEvent *event)
 {
 	SimVmm *vmm = data;
 	guint64 offset;
+	int r;
 
+	if (vmm->rebooting)
+		return -EBUSY;
 	if (!gpa_to_offset(vmm, event->hva, event->size, &offset))
 		return -EINVAL;
+	vmm->host_ioctls++;
 	if (event->kind == SIM_HOST_PUNCH) {
 		sim_count(&vmm->counters, SIM_CTR_HOST_PUNCH);
-		return punch_hole(vmm, offset, event->size);
+		r = punch_hole(vmm, offset, event->size);
+	} else {
+		sim_count(&vmm->counters, SIM_CTR_HOST_CONVERT);
+		r = convert(vmm, event->hva, event->size, event->to_private);
 	}
-	sim_count(&vmm->counters, SIM_CTR_HOST_CONVERT);
-	return convert(vmm, event->hva, event->size, event->to_private);
+	vmm->host_ioctls--;
+	return r;
 }
 
 const SimHostGmemOps sim_vmm_gmem_ops = {

@@ -15,12 +15,15 @@
 #include "sim/core/log.h"
 #include "sim/vmm/vmm-internal.h"
 
-/* Whether every vCPU of the old VM has left KVM_RUN for good. */
+/* Whether every vCPU of the old VM has left KVM_RUN for good, and no host event is inside a
+ * guest_memfd call on it. */
 static gboolean
 vcpus_finished(gpointer data)
 {
 	SimVmm *vmm = data;
 
+	if (vmm->host_ioctls)
+		return FALSE;
 	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
 		if (vmm->vcpus[i] && !sim_vcpu_finished(vmm->vcpus[i]))
 			return FALSE;

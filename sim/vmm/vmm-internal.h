@@ -44,6 +44,7 @@ struct SimVmm {
 	guint64 fault_gpa;             /* the last memory fault resolved, and how often it came */
 	guint fault_repeats;           /* back in a row */
 	gboolean rebooting;            /* between the guest's reboot request and the new VM */
+	guint host_ioctls;             /* host events' guest_memfd calls under way */
 	guint rebooted;                /* reboots so far */
 	guint64 hlt_base;              /* exits.hlt when the current VM booted */
 };
