@@ -81,6 +81,13 @@ sim_mm_free(SimMm *mm)
 	g_free(mm);
 }
 
+/* Whether an actor runs this (set-up and teardown code runs outside, and cannot wait). */
+static gboolean
+in_actor(const SimMm *mm)
+{
+	return sim_sched_self(mm->sched) != (gconstpointer)mm->sched;
+}
+
 /* Whether no invalidate_range_start() is waiting for its end. */
 static gboolean
 no_invalidation(gpointer data)
@@ -103,7 +110,7 @@ sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 	/* __mmu_notifier_register() runs under mmap_write_lock and mm_take_all_locks(), which no
 	 * invalidation holds across its start and end: a new subscriber never sees an end without
 	 * its start (a second VM created while the host invalidates: the reboot workload) */
-	if (mm->invalidating)
+	if (mm->invalidating && in_actor(mm))
 		sim_wait(mm->sched, "no invalidation in progress", no_invalidation, mm);
 	g_array_append_val(mm->notifiers, n);
 }
@@ -112,8 +119,9 @@ sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 void
 sim_mm_unregister_notifier(SimMm *mm, gpointer data)
 {
-	/* synchronize_srcu(): a walk that may be inside this subscriber's callback ends first */
-	if (mm->notifying)
+	/* synchronize_srcu(): a walk that may be inside this subscriber's callback ends first
+	 * (outside the actors, at teardown, a walk left under way was abandoned with its run) */
+	if (mm->notifying && in_actor(mm))
 		sim_wait(mm->sched, "no notifier walk under way", no_walk, mm);
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		if (g_array_index(mm->notifiers, Notifier, i).data == data) {

@@ -272,6 +272,14 @@ START_TEST(table_formats_are_the_running_v6_18_kernels)
 	for (guint i = 0; i < G_N_ELEMENTS(formats); i++) {
 		g_autofree gchar *kernel = tracefs_format(tracefs, formats[i].event);
 
+		/* kvm_vm_set_mem_attributes exists only with CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
+		 * (a kernel built for private-memory VMs) */
+		if (!kernel && strcmp(formats[i].event, "kvm_vm_set_mem_attributes") == 0) {
+			printf("# skipped %s: the running kernel has no such event (built without "
+			       "CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES)\n", formats[i].event);
+			fflush(stdout);
+			continue;
+		}
 		ck_assert_msg(kernel != NULL, "tracefs has no format for %s", formats[i].event);
 		ck_assert_msg(strcmp(kernel, formats[i].format) == 0,
 			      "%s: the table says \"%s\", the running kernel \"%s\"",
