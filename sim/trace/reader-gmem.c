@@ -106,3 +106,33 @@ reader_read_shareability(Reader *r, xmlNode *node, TraceExpect *x)
 	x->is_private = GET_CHOICE(node, "private", boolean_names, 0);
 	return TRUE;
 }
+
+/* KVM_HC_MAP_GPA_RANGE as a vCPU makes it: any gpa and page count (KVM checks them, so a trace
+ * may give bad ones), to private or shared, or attrs as the guest writes a2. */
+gboolean
+reader_read_map_gpa_range(Reader *r, xmlNode *node, TraceEvent *e)
+{
+	e->nr = KVM_HC_MAP_GPA_RANGE;
+	if (!reader_get_number(r, node, "gpa", 64, 0, &e->args[0]) ||
+	    !reader_get_number(r, node, "pages", 64, 0, &e->args[1]))
+		return FALSE;
+	e->to_private = GET_CHOICE(node, "to", trace_convert_names, 0) == 1;
+	e->args[2] = e->to_private ? KVM_MAP_GPA_RANGE_ENCRYPTED : KVM_MAP_GPA_RANGE_DECRYPTED;
+	return reader_get_number(r, node, "attrs", 64, e->args[2], &e->args[2]);
+}
+
+/* How many KVM_EXIT_MEMORY_FAULTs the run must have had at a gfn, for a private or a shared
+ * access. */
+gboolean
+reader_read_memory_fault(Reader *r, xmlNode *node, TraceExpect *x)
+{
+	static const char *const boolean_names[] = { "false", "true" };
+	guint64 count;
+
+	if (!reader_get_number(r, node, "gfn", 52, 0, &x->gfn) ||
+	    !reader_get_number(r, node, "count", 31, 1, &count))
+		return FALSE;
+	x->is_private = GET_CHOICE(node, "private", boolean_names, 0);
+	x->count = (gint)count;
+	return TRUE;
+}

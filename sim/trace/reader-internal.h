@@ -50,5 +50,7 @@ guint reader_get_choice(xmlNode *node, const char *name, const char *const *name
 gboolean reader_read_guest_memfd(Reader *r, xmlNode *node);
 gboolean reader_read_gmem_event(Reader *r, xmlNode *node, TraceEvent *e);
 gboolean reader_read_shareability(Reader *r, xmlNode *node, TraceExpect *x);
+gboolean reader_read_map_gpa_range(Reader *r, xmlNode *node, TraceEvent *e);
+gboolean reader_read_memory_fault(Reader *r, xmlNode *node, TraceExpect *x);
 
 #endif

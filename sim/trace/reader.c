@@ -299,6 +299,8 @@ read_event(Reader *r, xmlNode *node)
 		return read_io(r, node, e);
 	case TRACE_EV_HYPERCALL:
 		return read_hypercall(r, node, e);
+	case TRACE_EV_MAP_GPA_RANGE:
+		return reader_read_map_gpa_range(r, node, e);
 	case TRACE_EV_MEMSLOT: {
 		TraceMemslot ms = { 0 };
 
@@ -605,6 +607,7 @@ read_expect(Reader *r, xmlNode *node)
 		[TRACE_EXPECT_SPTE] = "spte",
 		[TRACE_EXPECT_ATTRIBUTE] = "attribute",
 		[TRACE_EXPECT_SHAREABILITY] = "shareability",
+		[TRACE_EXPECT_MEMORY_FAULT] = "memory_fault",
 		[TRACE_EXPECT_COUNTER] = "counter",
 		[TRACE_EXPECT_EVENT] = "event",
 		[TRACE_EXPECT_GUEST] = "guest",
@@ -635,6 +638,9 @@ read_expect(Reader *r, xmlNode *node)
 			break;
 		case TRACE_EXPECT_SHAREABILITY:
 			ok = reader_read_shareability(r, child, x);
+			break;
+		case TRACE_EXPECT_MEMORY_FAULT:
+			ok = reader_read_memory_fault(r, child, x);
 			break;
 		case TRACE_EXPECT_COUNTER:
 			ok = read_counter(r, child, x);

@@ -92,6 +92,7 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 		trace_kvm_pio(vcpu, e->in, e->port, e->io_size, e->in ? 0xffffffffu : e->value);
 		break;
 	case TRACE_EV_HYPERCALL:
+	case TRACE_EV_MAP_GPA_RANGE:
 		sim_count(kvm->counters, SIM_CTR_EXITS_HYPERCALL);
 		x.reason = EXIT_REASON_VMCALL;
 		trace_kvm_exit(vcpu, &x);
@@ -104,7 +105,8 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 	}
 	kvm_vcpu_srcu_read_unlock(vcpu);
 	/* the exit to userspace and back happens outside the vCPU's SRCU read side */
-	if (e->kind == TRACE_EV_HYPERCALL && e->nr == KVM_HC_MAP_GPA_RANGE)
+	if ((e->kind == TRACE_EV_HYPERCALL || e->kind == TRACE_EV_MAP_GPA_RANGE) &&
+	    e->nr == KVM_HC_MAP_GPA_RANGE)
 		replay_map_gpa_range(ra, vcpu, e);
 }
 
@@ -496,6 +498,20 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimSched *sc
 		ok = is_private == (int)x->is_private;
 		break;
 	}
+	case TRACE_EXPECT_MEMORY_FAULT: {
+		/* the VMM's line for each exit (sim_vmm_log_memory_fault()) */
+		g_autofree gchar *match = g_strdup_printf(
+			"sim_vmm_memory_fault: errno 14 flags 0x%x gpa 0x%" G_GINT64_MODIFIER "x ",
+			x->is_private ? 8 : 0, x->gfn << SIM_PAGE_SHIFT);
+		guint n = count_matches(sim_log_text(log), match);
+
+		what = g_strdup_printf("memory fault gfn 0x%" G_GINT64_MODIFIER "x %s %d time%s",
+				       x->gfn, x->is_private ? "private" : "shared", x->count,
+				       x->count == 1 ? "" : "s");
+		got = g_strdup_printf("%u time%s", n, n == 1 ? "" : "s");
+		ok = n == (guint)x->count;
+		break;
+	}
 	case TRACE_EXPECT_COUNTER: {
 		SimCounter id;
 
@@ -562,7 +578,8 @@ static gboolean
 needs_log_text(const Trace *trace)
 {
 	for (guint i = 0; i < trace->expects->len; i++)
-		if (g_array_index(trace->expects, TraceExpect, i).kind == TRACE_EXPECT_EVENT)
+		if (g_array_index(trace->expects, TraceExpect, i).kind == TRACE_EXPECT_EVENT ||
+		    g_array_index(trace->expects, TraceExpect, i).kind == TRACE_EXPECT_MEMORY_FAULT)
 			return TRUE;
 	return FALSE;
 }

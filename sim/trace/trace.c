@@ -30,6 +30,7 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_CONVERT] = "convert",
 	[TRACE_EV_SET_ATTRIBUTES] = "set_memory_attributes",
 	[TRACE_EV_GMEM_CLOSE] = "close_guest_memfd",
+	[TRACE_EV_MAP_GPA_RANGE] = "map_gpa_range",
 };
 
 const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
@@ -116,11 +117,11 @@ trace_event_kind_name(TraceEventKind kind)
 	return kind_names[kind];
 }
 
-/* ept_violation, hlt, io, hypercall. */
+/* ept_violation, hlt, io, hypercall, map_gpa_range. */
 gboolean
 trace_event_is_exit(TraceEventKind kind)
 {
-	return kind <= TRACE_EV_HYPERCALL;
+	return kind <= TRACE_EV_HYPERCALL || kind == TRACE_EV_MAP_GPA_RANGE;
 }
 
 /* migrate, dontneed, age, munmap, invalidate_start, invalidate_end. */

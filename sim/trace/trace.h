@@ -41,6 +41,7 @@ typedef enum {
 	TRACE_EV_CONVERT,         /* [gpa, + size) converted by the VMM to private or shared */
 	TRACE_EV_SET_ATTRIBUTES,  /* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size), nothing else */
 	TRACE_EV_GMEM_CLOSE,      /* the VMM closes the guest_memfd (its release, if last) */
+	TRACE_EV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
 } TraceEventKind;
 
 typedef enum {
@@ -101,6 +102,7 @@ typedef enum {
 	TRACE_EXPECT_SPTE,
 	TRACE_EXPECT_ATTRIBUTE,
 	TRACE_EXPECT_SHAREABILITY,
+	TRACE_EXPECT_MEMORY_FAULT,
 	TRACE_EXPECT_COUNTER,
 	TRACE_EXPECT_EVENT,
 	TRACE_EXPECT_GUEST,
@@ -120,7 +122,8 @@ typedef struct {
 	guint frame_nth;
 	gboolean frame_zero;  /* frame="zero": the shared zero page */
 	/* attribute: gfn's private/shared state as KVM sees it (kvm_mem_is_private());
-	 * shareability: the guest_memfd's at offset (its inode's, in-place) */
+	 * shareability: the guest_memfd's at offset (its inode's, in-place); memory_fault: count
+	 * KVM_EXIT_MEMORY_FAULTs at gfn (private: flags KVM_MEMORY_EXIT_FLAG_PRIVATE) */
 	gboolean is_private;
 	guint64 offset;
 	/* counter */

@@ -14,6 +14,7 @@
 
 #include "sim/core/hostmem.h"
 #include "sim/core/outfile.h"
+#include "workloads/abi.h"
 
 
 /* Text as attribute content: markup escaped, and whitespace that attribute normalization would
@@ -183,6 +184,13 @@ write_event(FILE *fp, const TraceEvent *e)
 		put_dec(fp, "size", e->io_size);
 		if (e->value)
 			put_hex(fp, "value", e->value);
+		break;
+	case TRACE_EV_MAP_GPA_RANGE:
+		put_hex(fp, "gpa", e->args[0]);
+		put_hex(fp, "pages", e->args[1]);
+		put_str(fp, "to", trace_convert_names[e->to_private]);
+		if (e->args[2] != (e->to_private ? KVM_MAP_GPA_RANGE_ENCRYPTED : 0))
+			put_hex(fp, "attrs", e->args[2]);
 		break;
 	case TRACE_EV_HYPERCALL:
 		put_dec(fp, "nr", e->nr);
@@ -374,6 +382,12 @@ write_expect(FILE *fp, const TraceExpect *x)
 		fputs("    <shareability", fp);
 		put_hex(fp, "offset", x->offset);
 		put_bool(fp, "private", x->is_private);
+		break;
+	case TRACE_EXPECT_MEMORY_FAULT:
+		fputs("    <memory_fault", fp);
+		put_hex(fp, "gfn", x->gfn);
+		put_bool(fp, "private", x->is_private);
+		put_dec(fp, "count", (guint64)x->count);
 		break;
 	case TRACE_EXPECT_COUNTER:
 		fputs("    <counter", fp);
