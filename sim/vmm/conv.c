@@ -127,7 +127,47 @@ convert_legacy(SimVmm *vmm, guint64 gpa, guint64 offset, guint64 size, gboolean 
 	return r;
 }
 
-/* In-place: flip the inode's shareability, keeping content; retry what a reference refused. */
+/*
+ * In-place: the VMM's device model takes a long-term pin on the first page of a range the guest
+ * shares with MAP_GPA_RANGE (its I/O buffer, as vhost or VFIO pin guest memory with
+ * FOLL_LONGTERM): the page is faulted in through the VMM's mapping of the guest_memfd and its
+ * frame referenced. A later conversion to private meets it (-EAGAIN) and the VMM drops it.
+ */
+static void
+pin_shared_page(SimVmm *vmm, guint64 offset)
+{
+	guint64 index = offset >> SIM_PAGE_SHIFT;
+	SimPfn pfn;
+	int r;
+
+	if (!vmm->gmem_vma || vmm->pins[index] != SIM_PFN_NONE)
+		return;
+	r = kvm_gmem_fault_user_mapping(vmm->gmem_vma, index, &pfn);
+	if (r == 0) {
+		sim_frame_get(vmm->hm, pfn);
+		vmm->pins[index] = pfn;
+	}
+	log_ioctl(vmm, r, "pin_user_pages offset 0x%" G_GINT64_MODIFIER "x", offset);
+}
+
+/* Drop the VMM's pin on the page at offset; FALSE if it held none. */
+static gboolean
+unpin_page(SimVmm *vmm, guint64 offset)
+{
+	guint64 index = offset >> SIM_PAGE_SHIFT;
+
+	if (!vmm->pins || index >= vmm->gmem_size >> SIM_PAGE_SHIFT ||
+	    vmm->pins[index] == SIM_PFN_NONE)
+		return FALSE;
+	sim_frame_put(vmm->hm, vmm->pins[index]);
+	vmm->pins[index] = SIM_PFN_NONE;
+	log_ioctl(vmm, 0, "unpin_user_page offset 0x%" G_GINT64_MODIFIER "x", offset);
+	return TRUE;
+}
+
+/* In-place: flip the inode's shareability, keeping content; on -EAGAIN drop the VMM's pin on
+ * the page error_offset names, if it holds one, and try again (a transient reference may also
+ * refuse it: guest-memfd.md §3.5). */
 static int
 convert_in_place(SimVmm *vmm, guint64 offset, guint64 size, gboolean to_private)
 {
@@ -146,8 +186,10 @@ convert_in_place(SimVmm *vmm, guint64 offset, guint64 size, gboolean to_private)
 			  "x size 0x%" G_GINT64_MODIFIER "x attributes 0x%" G_GINT64_MODIFIER
 			  "x flags PRESERVE error_offset 0x%" G_GINT64_MODIFIER "x", attrs.offset,
 			  size, attrs.attributes, attrs.error_offset);
-		if (r == -EAGAIN)
+		if (r == -EAGAIN) {
 			sim_count(&vmm->counters, SIM_CTR_VMM_CONVERT_RETRY);
+			unpin_page(vmm, attrs.error_offset);
+		}
 	}
 	return r;
 }
@@ -186,6 +228,8 @@ sim_vmm_map_gpa_range(SimVmm *vmm, const guint64 args[4])
 		return (guint64)-(gint64)KVM_EINVAL;
 	if (convert(vmm, gpa, npages << SIM_PAGE_SHIFT, !!(attrs & KVM_MAP_GPA_RANGE_ENCRYPTED)))
 		return (guint64)-(gint64)KVM_EINVAL;
+	if (!(attrs & KVM_MAP_GPA_RANGE_ENCRYPTED) && in_place(vmm) && !vmm->config.exit_level)
+		pin_shared_page(vmm, gpa - KVMSIM_RAM_GPA);
 	return 0;
 }
 
@@ -361,6 +405,11 @@ sim_vmm_conv_create(SimVmm *vmm, guint64 size, guint64 flags, GError **error)
 			return FALSE;
 		}
 	}
+	if (in_place(vmm)) {
+		vmm->pins = g_new(SimPfn, nr_pages);
+		for (guint64 i = 0; i < nr_pages; i++)
+			vmm->pins[i] = SIM_PFN_NONE;
+	}
 	/* without INIT_SHARED the file starts private: what the VM sees in-place; legacy, the
 	 * per-VM attributes start at 0 (shared) whatever the file says */
 	vmm->private_pages = g_malloc(nr_pages);
@@ -449,13 +498,17 @@ sim_vmm_conv_restore(SimVmm *vmm, GError **error)
 	return TRUE;
 }
 
-/* Unmap and close the guest_memfd (the file's release drops its hold on the VM). */
+/* Drop the VMM's pins and its mapping of the guest_memfd (closing the fd is the file table's). */
 void
 sim_vmm_conv_free(SimVmm *vmm)
 {
 	if (vmm->gmem_vma)
 		kvm_gmem_munmap(vmm->gmem_vma);
 	vmm->gmem_vma = NULL;
+	for (guint64 i = 0; vmm->pins && i < vmm->gmem_size >> SIM_PAGE_SHIFT; i++)
+		if (vmm->pins[i] != SIM_PFN_NONE)
+			sim_frame_put(vmm->hm, vmm->pins[i]);
+	g_clear_pointer(&vmm->pins, g_free);
 	g_free(vmm->private_pages);
 	vmm->private_pages = NULL;
 }

@@ -40,6 +40,8 @@ struct SimVmm {
 	GmemVma *gmem_vma;             /* in-place: the VMM's shared mapping of it */
 	guint8 *private_pages;         /* per page of the data region: private now? (the VMM's
 					* own record, as QEMU keeps one: KVM has no GET ioctl) */
+	SimPfn *pins;                  /* in-place, per page: the frame the VMM's device model pins
+					* (SIM_PFN_NONE: none) */
 	guint64 hypercall_exit;        /* KVM_CAP_EXIT_HYPERCALL as enabled */
 	guint64 fault_gpa;             /* the last memory fault resolved, and how often it came */
 	guint fault_repeats;           /* back in a row */
