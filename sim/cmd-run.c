@@ -405,7 +405,8 @@ kvmsim_cmd_run(int argc, char **argv)
 		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed of every random choice (default 1)",
 		  "S" },
 		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o.host_events,
-		  "Host mm events on guest memory, e.g. migrate=500,dontneed=20,age=50", "KIND=COUNT,..." },
+		  "Host events on guest memory, e.g. migrate=500,dontneed=20,age=50; with --vm-type "
+		  "sw-protected also punch and convert (on the guest_memfd)", "KIND=COUNT,..." },
 		{ "host-events-every", 0, 0, G_OPTION_ARG_INT64, &o.host_events_every,
 		  "Mean logical steps between two host events (default: 8 per page of --mem, "
 		  "divided among the events)", "STEPS" },
