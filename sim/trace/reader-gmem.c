@@ -63,6 +63,9 @@ reader_read_gmem_event(Reader *r, xmlNode *node, TraceEvent *e)
 {
 	const Trace *t = r->trace;
 
+	if (e->kind == TRACE_EV_PIN && t->gmem_conversion != 1)
+		return reader_fail(r, node, "<pin> needs the in-place design (gmem-conversion="
+				   "\"in-place\"): the VMM pins through its mapping of the guest_memfd");
 	if (!t->vm_type && e->kind != TRACE_EV_PUNCH_HOLE && e->kind != TRACE_EV_GMEM_CLOSE)
 		return reader_fail(r, node, "<%s> needs a VM with private memory (<vm type=\"sw-protected\">):"
 				     " KVM_SET_MEMORY_ATTRIBUTES returns -EINVAL on a default VM",
@@ -82,7 +85,8 @@ reader_read_gmem_event(Reader *r, xmlNode *node, TraceEvent *e)
 		return reader_fail_attr(r, node, "gpa", "[0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER
 				 "x) is not inside a memslot bound to the guest_memfd: there is no "
 				 "file range to %s", e->gpa, e->gpa + e->size,
-				 e->kind == TRACE_EV_PUNCH_HOLE ? "punch" : "convert");
+				 e->kind == TRACE_EV_PUNCH_HOLE ? "punch" :
+				 e->kind == TRACE_EV_PIN ? "pin" : "convert");
 	return TRUE;
 }
 

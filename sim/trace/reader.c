@@ -325,6 +325,7 @@ read_event(Reader *r, xmlNode *node)
 	case TRACE_EV_CONVERT:
 	case TRACE_EV_SET_ATTRIBUTES:
 	case TRACE_EV_GMEM_CLOSE:
+	case TRACE_EV_PIN:
 		return reader_read_gmem_event(r, node, e);
 	default:
 		return read_host_range(r, node, e);

@@ -178,6 +178,9 @@ replay_host(ReplayActor *ra, const TraceEvent *e)
 	case TRACE_EV_GMEM_CLOSE:
 		sim_vmm_close_gmem(ra->vmm);
 		break;
+	case TRACE_EV_PIN:
+		sim_vmm_pin(ra->vmm, e->gpa);
+		break;
 	default:
 		g_assert_not_reached();
 	}

@@ -31,6 +31,7 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_SET_ATTRIBUTES] = "set_memory_attributes",
 	[TRACE_EV_GMEM_CLOSE] = "close_guest_memfd",
 	[TRACE_EV_MAP_GPA_RANGE] = "map_gpa_range",
+	[TRACE_EV_PIN] = "pin",
 };
 
 const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
@@ -131,12 +132,14 @@ trace_event_is_host(TraceEventKind kind)
 	return kind >= TRACE_EV_MIGRATE && kind <= TRACE_EV_INVALIDATE_END;
 }
 
-/* punch_hole, convert, set_memory_attributes, close_guest_memfd: private memory, by the VMM. */
+/* punch_hole, convert, set_memory_attributes, close_guest_memfd, pin: private memory, by the
+ * VMM. */
 gboolean
 trace_event_is_gmem(TraceEventKind kind)
 {
 	return kind == TRACE_EV_PUNCH_HOLE || kind == TRACE_EV_CONVERT ||
-	       kind == TRACE_EV_SET_ATTRIBUTES || kind == TRACE_EV_GMEM_CLOSE;
+	       kind == TRACE_EV_SET_ATTRIBUTES || kind == TRACE_EV_GMEM_CLOSE ||
+	       kind == TRACE_EV_PIN;
 }
 
 /* memslot, memslot_delete. */

@@ -42,6 +42,7 @@ typedef enum {
 	TRACE_EV_SET_ATTRIBUTES,  /* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size), nothing else */
 	TRACE_EV_GMEM_CLOSE,      /* the VMM closes the guest_memfd (its release, if last) */
 	TRACE_EV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
+	TRACE_EV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
 } TraceEventKind;
 
 typedef enum {

@@ -213,10 +213,11 @@ write_event(FILE *fp, const TraceEvent *e)
 	case TRACE_EV_PUNCH_HOLE:
 	case TRACE_EV_CONVERT:
 	case TRACE_EV_SET_ATTRIBUTES:
+	case TRACE_EV_PIN:
 		put_hex(fp, "gpa", e->gpa);
 		if (e->size != SIM_PAGE_SIZE)
 			put_hex(fp, "size", e->size);
-		if (e->kind != TRACE_EV_PUNCH_HOLE)
+		if (e->kind == TRACE_EV_CONVERT || e->kind == TRACE_EV_SET_ATTRIBUTES)
 			put_str(fp, "to", trace_convert_names[e->to_private]);
 		break;
 	case TRACE_EV_GMEM_CLOSE:

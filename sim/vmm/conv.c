@@ -335,6 +335,15 @@ sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event)
 	return gmem_perform(vmm, event);
 }
 
+void
+sim_vmm_pin(SimVmm *vmm, guint64 gpa)
+{
+	guint64 offset;
+
+	if (vmm->pins && gpa_to_offset(vmm, gpa, SIM_PAGE_SIZE, &offset))
+		pin_shared_page(vmm, offset);
+}
+
 int
 sim_vmm_gmem_is_private(const SimVmm *vmm, guint64 offset)
 {

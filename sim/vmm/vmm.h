@@ -158,6 +158,10 @@ guint64 sim_vmm_hypercall(SimVmm *vmm, guint64 nr, const guint64 args[4]);
 int sim_vmm_gmem_is_private(const SimVmm *vmm, guint64 offset);
 /* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size) alone (no discard), as a trace's vmm asks. */
 int sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private);
+/* In-place: the VMM pins the page behind gpa (a long-term GUP pin through its mapping of the
+ * guest_memfd), as its device model does with a range the guest shares; the next conversion of
+ * it to private fails with -EAGAIN, and the VMM drops the pin and retries. */
+void sim_vmm_pin(SimVmm *vmm, guint64 gpa);
 /* close() of the VMM's guest_memfd fd (and its mapping): the file's release if it was the last
  * reference. */
 int sim_vmm_close_gmem(SimVmm *vmm);
