@@ -29,6 +29,7 @@
  * resolving faults should guard against getting the same annotated fault repeatedly). */
 #define CONV_FAULT_REPEATS 16
 
+/* Whether this run converts in place (else legacy). */
 static gboolean
 in_place(const SimVmm *vmm)
 {

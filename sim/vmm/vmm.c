@@ -95,6 +95,7 @@ sim_vmm_hypercall(SimVmm *vmm, guint64 nr, const guint64 args[4])
 	return (guint64)-(gint64)KVM_ENOSYS;
 }
 
+/* The vCPU's KVM_EXIT_HYPERCALL, to the handler above. */
 static guint64
 vmm_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
 {
