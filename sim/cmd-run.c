@@ -33,6 +33,9 @@ typedef struct {
 	gchar *guest_path;
 	gchar *arg;
 	gchar *record_expect;
+	gchar *vm_type;
+	gchar *gmem_conversion;
+	gboolean compare_conversions;
 	gchar **params;
 	gchar **rest;
 } RunOptions;
@@ -52,6 +55,8 @@ run_options_clear(RunOptions *o)
 	g_free(o->guest_path);
 	g_free(o->arg);
 	g_free(o->record_expect);
+	g_free(o->vm_type);
+	g_free(o->gmem_conversion);
 	g_strfreev(o->params);
 	g_strfreev(o->rest);
 }
@@ -149,8 +154,43 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 	cfg->thp = o->thp;
 	/* not given: 0, the default scaled to --mem */
 	cfg->max_insns = o->max_insns == G_MININT64 ? 0 : (guint64)o->max_insns;
+	if (o->vm_type && strcmp(o->vm_type, "default") != 0 &&
+	    strcmp(o->vm_type, "sw-protected") != 0) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--vm-type %s: must be default or sw-protected", o->vm_type);
+		return FALSE;
+	}
+	cfg->vm_type = o->vm_type && strcmp(o->vm_type, "sw-protected") == 0 ?
+			       SIM_VM_SW_PROTECTED : SIM_VM_DEFAULT;
+	if (o->gmem_conversion && strcmp(o->gmem_conversion, "legacy") != 0 &&
+	    strcmp(o->gmem_conversion, "in-place") != 0) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--gmem-conversion %s: must be legacy or in-place", o->gmem_conversion);
+		return FALSE;
+	}
+	if ((o->gmem_conversion || o->compare_conversions) && cfg->vm_type != SIM_VM_SW_PROTECTED) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "%s: needs --vm-type sw-protected (a default VM has no private memory "
+			    "to convert)",
+			    o->gmem_conversion ? "--gmem-conversion" : "--compare-conversions");
+		return FALSE;
+	}
+	if (o->gmem_conversion && o->compare_conversions) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--compare-conversions runs both designs: drop --gmem-conversion");
+		return FALSE;
+	}
+	cfg->gmem_conversion = o->gmem_conversion && strcmp(o->gmem_conversion, "in-place") == 0 ?
+				       SIM_GMEM_CONV_IN_PLACE : SIM_GMEM_CONV_LEGACY;
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
 		return FALSE;
+	if ((cfg->host_events.count[SIM_HOST_PUNCH] || cfg->host_events.count[SIM_HOST_CONVERT]) &&
+	    cfg->vm_type != SIM_VM_SW_PROTECTED) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--host-events: punch and convert act on the guest_memfd: they need "
+			    "--vm-type sw-protected");
+		return FALSE;
+	}
 	if (o->host_events_every < 0 || o->host_events_every > (1ll << 32)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--host-events-every %" G_GINT64_FORMAT ": must be from 1 to 2^32 steps "
@@ -245,6 +285,113 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 	       sim_sched_now(sched), sim_sched_switches(sched), v[SIM_CTR_GUEST_INSNS]);
 }
 
+/* The rows of --compare-conversions: what a conversion costs, by counter. */
+static const struct {
+	const char *label;
+	SimCounter counter;
+} compare_rows[] = {
+	{ "exits: ept_violation", SIM_CTR_EXITS_EPT_VIOLATION },
+	{ "exits: hypercall (vmcall)", SIM_CTR_EXITS_HYPERCALL },
+	{ "exits: KVM_EXIT_HYPERCALL", SIM_CTR_EXITS_USER_HYPERCALL },
+	{ "exits: KVM_EXIT_MEMORY_FAULT", SIM_CTR_EXITS_MEMORY_FAULT },
+	{ "exits: io", SIM_CTR_EXITS_IO },
+	{ "exits: preempt", SIM_CTR_EXITS_PREEMPT },
+	{ "faults: fixed", SIM_CTR_FAULTS_FIXED },
+	{ "faults: retry", SIM_CTR_FAULTS_RETRY },
+	{ "invalidations", SIM_CTR_INVALIDATIONS },
+	{ "zaps", SIM_CTR_ZAPS },
+	{ "tlb flushes", SIM_CTR_TLB_FLUSHES },
+	{ "gmem: pages allocated (zeroed)", SIM_CTR_GMEM_ALLOCATED },
+	{ "gmem: pages punched", SIM_CTR_GMEM_PUNCHED },
+	{ "gmem: converted to private", SIM_CTR_GMEM_CONVERTED_TO_PRIVATE },
+	{ "gmem: converted to shared", SIM_CTR_GMEM_CONVERTED_TO_SHARED },
+	{ "gmem: pages zeroed", SIM_CTR_GMEM_ZEROED },
+	{ "host frames allocated", SIM_CTR_FRAMES_ALLOCATED },
+	{ "pages dropped (MADV_DONTNEED)", SIM_CTR_HOST_DONTNEED },
+	{ "host: pages migrated (copied)", SIM_CTR_HOST_MIGRATE },
+	{ "vmm: conversions retried (EAGAIN)", SIM_CTR_VMM_CONVERT_RETRY },
+	{ "guest instructions", SIM_CTR_GUEST_INSNS },
+};
+
+/* One run of cfg on a scheduler of its own, without outputs; NULL if it could not be built. */
+static SimVmm *
+run_quietly(const SimVmmConfig *cfg, SimPolicy policy, gint64 watchdog, SimSched **out_sched,
+	    GError **error)
+{
+	SimSched *sched = sim_sched_new(cfg->seed);
+	SimVmm *vmm;
+
+	sim_sched_set_policy(sched, policy);
+	sim_sched_set_watchdog(sched, (guint64)watchdog);
+	vmm = sim_vmm_new(cfg, sched, error);
+	if (!vmm || !sim_vmm_run(vmm, error)) {
+		sim_vmm_free(vmm);
+		sim_sched_free(sched);
+		return NULL;
+	}
+	*out_sched = sched;
+	return vmm;
+}
+
+/*
+ * --compare-conversions: the same workload, seed and host events under the legacy and the
+ * in-place design, one after the other in this process, and their counters side by side.
+ */
+static int
+run_compare(const SimVmmConfig *base, SimPolicy policy, gint64 watchdog)
+{
+	static const char *const names[] = { "legacy", "in-place" };
+	SimVmm *vmms[2] = { NULL, NULL };
+	SimSched *scheds[2] = { NULL, NULL };
+	int status = KVMSIM_EXIT_OK;
+
+	for (guint d = 0; d < 2; d++) {
+		SimVmmConfig cfg = *base;
+		g_autoptr(GError) error = NULL;
+
+		cfg.gmem_conversion = d ? SIM_GMEM_CONV_IN_PLACE : SIM_GMEM_CONV_LEGACY;
+		vmms[d] = run_quietly(&cfg, policy, watchdog, &scheds[d], &error);
+		if (!vmms[d]) {
+			fprintf(stderr, "kvmsim: error: %s: %s\n", names[d], error->message);
+			status = KVMSIM_EXIT_FAIL;
+		}
+	}
+	if (status == KVMSIM_EXIT_OK) {
+		g_autofree gchar *mem = g_format_size_full(base->mem_size,
+							   G_FORMAT_SIZE_IEC_UNITS);
+
+		printf("kvmsim run %s --compare-conversions: %u vcpus, %s, seed %" G_GUINT64_FORMAT
+		       "\n\n", base->workload, base->nr_vcpus, mem, base->seed);
+		printf("| %-38s | %12s | %12s |\n", "", names[0], names[1]);
+		printf("|%.40s|%.14s|%.14s|\n", "----------------------------------------",
+		       "-------------:", "-------------:");
+		for (guint i = 0; i < G_N_ELEMENTS(compare_rows); i++) {
+			SimCounter c = compare_rows[i].counter;
+
+			printf("| %-38s | %12" G_GUINT64_FORMAT " | %12" G_GUINT64_FORMAT " |\n",
+			       compare_rows[i].label, sim_vmm_counters(vmms[0])->v[c],
+			       sim_vmm_counters(vmms[1])->v[c]);
+		}
+		for (guint d = 0; d < 2; d++) {
+			g_autofree gchar *console = g_strchomp(g_strdup(sim_vmm_console(vmms[d])));
+
+			printf("\n%-9s %s%s%s\n", names[d],
+			       sim_guest_result_name(sim_vmm_guest_result(vmms[d])),
+			       *console ? ": " : "", console);
+			if (sim_vmm_error(vmms[d]))
+				printf("          error: %s\n", sim_vmm_error(vmms[d]));
+			if (sim_vmm_guest_result(vmms[d]) != SIM_GUEST_PASS)
+				status = KVMSIM_EXIT_FAIL;
+		}
+	}
+	for (guint d = 0; d < 2; d++) {
+		sim_vmm_free(vmms[d]);
+		if (scheds[d])
+			sim_sched_free(scheds[d]);
+	}
+	return status;
+}
+
 /* Check every option before anything runs or is written, run, then write outputs. */
 int
 kvmsim_cmd_run(int argc, char **argv)
@@ -260,7 +407,8 @@ kvmsim_cmd_run(int argc, char **argv)
 		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed of every random choice (default 1)",
 		  "S" },
 		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o.host_events,
-		  "Host mm events on guest memory, e.g. migrate=500,dontneed=20,age=50", "KIND=COUNT,..." },
+		  "Host events on guest memory, e.g. migrate=500,dontneed=20,age=50; with --vm-type "
+		  "sw-protected also punch and convert (on the guest_memfd)", "KIND=COUNT,..." },
 		{ "host-events-every", 0, 0, G_OPTION_ARG_INT64, &o.host_events_every,
 		  "Mean logical steps between two host events (default: 8 per page of --mem, "
 		  "divided among the events)", "STEPS" },
@@ -275,6 +423,16 @@ kvmsim_cmd_run(int argc, char **argv)
 		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
 		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
 		  "byte of --mem)", "N" },
+		{ "vm-type", 0, 0, G_OPTION_ARG_STRING, &o.vm_type,
+		  "KVM_CREATE_VM's type: default, or sw-protected (KVM_X86_SW_PROTECTED_VM: the data "
+		  "region is bound to a guest_memfd and converts between shared and private)",
+		  "TYPE" },
+		{ "gmem-conversion", 0, 0, G_OPTION_ARG_STRING, &o.gmem_conversion,
+		  "How the VMM converts private memory: legacy (v6.18, the default) or in-place "
+		  "(proposed: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd)", "DESIGN" },
+		{ "compare-conversions", 0, 0, G_OPTION_ARG_NONE, &o.compare_conversions,
+		  "Run the workload under both conversion designs and print them side by side",
+		  NULL },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
 		  "Scheduling policy: random (default) or round-robin", "POLICY" },
 		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o.guest_path,
@@ -327,6 +485,17 @@ kvmsim_cmd_run(int argc, char **argv)
 		return kvmsim_usage_error("%s", error->message);
 	}
 
+	if (o.compare_conversions) {
+		if (o.log_path || o.stats_path || o.record_path || o.console_path) {
+			run_options_clear(&o);
+			return kvmsim_usage_error("--compare-conversions prints a table: --log, "
+						  "--stats, --record and --console need a run of "
+						  "one design (--gmem-conversion)");
+		}
+		status = run_compare(&cfg, policy, o.watchdog);
+		run_options_clear(&o);
+		return status;
+	}
 	g_autoptr(SimSched) sched = sim_sched_new(cfg.seed);
 	g_autoptr(SimLog) log = sim_log_new(sched);
 

@@ -55,15 +55,35 @@
 /* Port IO. */
 #define KVMSIM_PORT_CONSOLE 0xe9 /* out byte: one console character */
 #define KVMSIM_PORT_EXIT 0xf4    /* out dword: end the run; 0 = pass, anything else = fail */
+#define KVMSIM_PORT_REBOOT 0xf5  /* out dword (any): destroy this VM and boot a new one on the
+				  * same guest_memfd (needs KVMSIM_BOOT_PRIVATE_MEM) */
 
 /* Hypercalls (vmcall; KVM ABI: nr in RAX, args in RBX, RCX, RDX, RSI; result in RAX). */
 #define KVM_HC_SCHED_YIELD 11    /* a0 = destination APIC id (ignored): give up the host CPU */
-#define KVM_HC_MAP_GPA_RANGE 12  /* forwarded to the VMM */
+#define KVM_HC_MAP_GPA_RANGE 12  /* a0 gpa, a1 pages, a2 attributes: forwarded to the VMM */
 #define KVM_ENOSYS 1000          /* include/uapi/linux/kvm_para.h */
 #define KVM_EINVAL 22
+/* KVM_HC_MAP_GPA_RANGE's attributes (arch/x86/include/uapi/asm/kvm_para.h) */
+#define KVM_MAP_GPA_RANGE_PAGE_SZ_4K 0
+#define KVM_MAP_GPA_RANGE_PAGE_SZ_2M (1u << 0)
+#define KVM_MAP_GPA_RANGE_PAGE_SZ_1G (1u << 1)
+#define KVM_MAP_GPA_RANGE_ENCRYPTED (1u << 4) /* to private */
+#define KVM_MAP_GPA_RANGE_DECRYPTED (0u << 4) /* to shared */
 
 /* Boot parameter flags. */
 #define KVMSIM_BOOT_ZERO_OK (1u << 0) /* pages may be dropped by the host: zeros are not an error */
+/* A KVM_X86_SW_PROTECTED_VM (--vm-type sw-protected): the data region is bound to a guest_memfd
+ * and KVM_HC_MAP_GPA_RANGE converts its pages between shared and private. */
+#define KVMSIM_BOOT_PRIVATE_MEM (1u << 1)
+/* Conversions keep the page's content (--gmem-conversion in-place: one page, its shareability
+ * flipped); without it they destroy it (legacy: the VMM discards the old backing, so the page
+ * reads zeros in its new state). */
+#define KVMSIM_BOOT_CONVERT_KEEPS (1u << 2)
+/* The host converts and punches pages behind the guest's back (--host-events punch, convert):
+ * a page may read zeros, or change state, where the guest expects its own content. */
+#define KVMSIM_BOOT_HOST_CONVERTS (1u << 3)
+/* This is the second boot of the VM on the same guest_memfd (the reboot workload). */
+#define KVMSIM_BOOT_REBOOTED (1u << 4)
 
 #define KVMSIM_BOOT_MAGIC 0x746f6f626d69736bull /* "ksimboot" */
 

@@ -18,6 +18,7 @@
 	X(EXITS_HYPERCALL, "exits.hypercall")                                                      \
 	X(EXITS_MMIO, "exits.mmio")                                                                \
 	X(EXITS_PREEMPT, "exits.preempt")                                                          \
+	X(EXITS_USER_HYPERCALL, "exits.user_hypercall")                                            \
 	X(FAULTS_FIXED, "faults.fixed")                                                            \
 	X(FAULTS_RETRY, "faults.retry")                                                            \
 	X(FAULTS_SPURIOUS, "faults.spurious")                                                      \
@@ -33,6 +34,9 @@
 	X(HOST_MUNMAP, "host.munmap")                                                              \
 	X(HOST_COW, "host.cow")                                                                    \
 	X(HOST_ZERO_PAGE, "host.zero_page")                                                        \
+	X(HOST_PUNCH, "host.punch")                                                                \
+	X(HOST_CONVERT, "host.convert")                                                            \
+	X(VMM_CONVERT_RETRY, "vmm.convert_retry")                                                  \
 	X(FRAMES_ALLOCATED, "frames.allocated")                                                    \
 	X(FRAMES_FREED, "frames.freed")                                                            \
 	X(GUEST_INSNS, "guest.instructions")                                                       \

@@ -17,14 +17,24 @@ struct SimHostEvents {
 	guint64 mean_interval;
 	SimWaitFn guest_done;
 	gpointer guest_data;
+	const SimHostGmemOps *gmem;
+	gpointer gmem_data;
 };
 
-static const char *const kind_names[SIM_HOST_NR_KINDS] = { "migrate", "dontneed", "age" };
+static const char *const kind_names[SIM_HOST_NR_KINDS] = {
+	"migrate", "dontneed", "age", "punch", "convert",
+};
 
 const char *
 sim_host_event_name(SimHostEventKind kind)
 {
 	return kind_names[kind];
+}
+
+gboolean
+sim_host_event_is_gmem(SimHostEventKind kind)
+{
+	return kind == SIM_HOST_PUNCH || kind == SIM_HOST_CONVERT;
 }
 
 /* Parse the --host-events specification, with one precise message per mistake. */
@@ -50,7 +60,8 @@ sim_host_events_parse(const char *spec, SimHostEventCounts *out, GError **error)
 				break;
 		if (k == SIM_HOST_NR_KINDS) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-				    "--host-events: unknown kind '%.*s' (known: migrate, dontneed, age)",
+				    "--host-events: unknown kind '%.*s' (known: migrate, dontneed, "
+				    "age, punch, convert)",
 				    (int)(eq - items[i]), items[i]);
 			return FALSE;
 		}
@@ -123,6 +134,13 @@ sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts,
 }
 
 void
+sim_host_events_set_gmem(SimHostEvents *ev, const SimHostGmemOps *ops, gpointer gmem_data)
+{
+	ev->gmem = ops;
+	ev->gmem_data = gmem_data;
+}
+
+void
 sim_host_events_free(SimHostEvents *ev)
 {
 	if (!ev)
@@ -191,10 +209,22 @@ sim_host_event_perform(SimMm *mm, const SimHostEvent *event)
 		return sim_mm_dontneed(mm, event->hva, event->size);
 	case SIM_HOST_AGE:
 		return sim_mm_age(mm, event->hva, event->size, NULL);
+	case SIM_HOST_PUNCH:
+	case SIM_HOST_CONVERT: /* the VMM's: perform_event() */
 	case SIM_HOST_NR_KINDS:
 		break;
 	}
 	g_assert_not_reached();
+}
+
+/* Perform e through the mm, or the VMM for the guest_memfd kinds; no page: nothing to do. */
+static void
+perform_event(SimHostEvents *ev, const SimHostEvent *e)
+{
+	if (!sim_host_event_is_gmem(e->kind))
+		sim_host_event_perform(ev->mm, e);
+	else if (e->hva)
+		ev->gmem->perform(ev->gmem_data, e);
 }
 
 /* Sleep until at, then perform e on a page chosen at that moment, and remember it. */
@@ -204,9 +234,14 @@ sleep_and_perform(SimHostEvents *ev, SimHostEvent *e)
 	sim_sleep_until(ev->sched, e->at);
 	/* the guest ended while the actor slept: the wake-up stays in the record (a replay
 	 * sleeps as long) with no page to act on */
-	e->hva = guest_done(ev) ? 0 : pick_page(ev, e->kind == SIM_HOST_DONTNEED);
+	if (guest_done(ev))
+		e->hva = 0;
+	else if (sim_host_event_is_gmem(e->kind))
+		e->hva = ev->gmem->pick(ev->gmem_data, e->kind, ev->rng, &e->to_private);
+	else
+		e->hva = pick_page(ev, e->kind == SIM_HOST_DONTNEED);
 	g_array_append_val(ev->done, *e);
-	sim_host_event_perform(ev->mm, e);
+	perform_event(ev, e);
 	sim_sched_progress(ev->sched);
 }
 
@@ -221,10 +256,12 @@ host_events_actor(SimActor *actor, gpointer data)
 	SimHostEvents *ev = data;
 
 	for (guint i = 0; i < ev->plan->len && !guest_done(ev); i++) {
-		SimHostEvent e = { g_array_index(ev->plan, SimHostEventKind, i), 0, SIM_PAGE_SIZE, 0 };
+		SimHostEvent e = { g_array_index(ev->plan, SimHostEventKind, i), 0, SIM_PAGE_SIZE, 0,
+				   FALSE };
 		guint64 delay = (guint64)g_rand_double_range(ev->rng, 0, 2.0 * ev->mean_interval);
 
-		if (e.kind == SIM_HOST_DONTNEED && !ev->droppable)
+		if ((e.kind == SIM_HOST_DONTNEED && !ev->droppable) ||
+		    (sim_host_event_is_gmem(e.kind) && !ev->gmem))
 			continue;
 		e.at = sim_sched_now(ev->sched) + delay + 1;
 		sleep_and_perform(ev, &e);

@@ -59,6 +59,8 @@ struct SimMm {
 	guint64 next_hva;
 	SimRwsem mmap_lock;
 	SimSpinlock ptl;     /* one page-table lock for the whole mm (split PTLs not modeled) */
+	guint invalidating;  /* invalidate_range_start()s not yet ended */
+	guint notifying;     /* notifier walks under way (the SRCU read side of mn_hlist_*()) */
 };
 
 /* The VMM's address space: no VMAs yet. */
@@ -94,11 +96,37 @@ sim_mm_free(SimMm *mm)
 	g_free(mm);
 }
 
+/* Whether an actor runs this (set-up and teardown code runs outside, and cannot wait). */
+static gboolean
+in_actor(const SimMm *mm)
+{
+	return sim_sched_self(mm->sched) != (gconstpointer)mm->sched;
+}
+
+/* Whether no invalidate_range_start() is waiting for its end. */
+static gboolean
+no_invalidation(gpointer data)
+{
+	return ((SimMm *)data)->invalidating == 0;
+}
+
+/* Whether no walk of the notifiers is under way. */
+static gboolean
+no_walk(gpointer data)
+{
+	return ((SimMm *)data)->notifying == 0;
+}
+
 void
 sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 {
 	Notifier n = { ops, data };
 
+	/* __mmu_notifier_register() runs under mmap_write_lock and mm_take_all_locks(), which no
+	 * invalidation holds across its start and end: a new subscriber never sees an end without
+	 * its start (a second VM created while the host invalidates: the reboot workload) */
+	if (mm->invalidating && in_actor(mm))
+		sim_wait(mm->sched, "no invalidation in progress", no_invalidation, mm);
 	g_array_append_val(mm->notifiers, n);
 }
 
@@ -106,6 +134,10 @@ sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 void
 sim_mm_unregister_notifier(SimMm *mm, gpointer data)
 {
+	/* synchronize_srcu(): a walk that may be inside this subscriber's callback ends first
+	 * (outside the actors, at teardown, a walk left under way was abandoned with its run) */
+	if (mm->notifying && in_actor(mm))
+		sim_wait(mm->sched, "no notifier walk under way", no_walk, mm);
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		if (g_array_index(mm->notifiers, Notifier, i).data == data) {
 			g_array_remove_index(mm->notifiers, i);
@@ -311,21 +343,27 @@ sim_mm_notify_invalidate_end(SimMm *mm, guint64 start, guint64 end)
 static void
 notify_start(SimMm *mm, guint64 start, guint64 end)
 {
+	mm->invalidating++;
+	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
 
 		n->ops->invalidate_range_start(n->data, start, end);
 	}
+	mm->notifying--;
 }
 
 static void
 notify_end(SimMm *mm, guint64 start, guint64 end)
 {
+	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
 
 		n->ops->invalidate_range_end(n->data, start, end);
 	}
+	mm->notifying--;
+	mm->invalidating--;
 }
 
 /* A frame is now mapped at hva: it becomes that page's next frame. */
@@ -741,9 +779,13 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	/* folio_migrate_mapping(): a page someone pins (a fault between GUP and its finish) stays */
 	if (sim_frame_refs(mm->hm, old_pfn) > 0) {
 		sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
+		gboolean zapped = !(pte->flags & PTE_MIGRATION);
+
 		pte->flags &= ~PTE_MIGRATION;
 		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
 		sim_frame_free(mm->hm, new_pfn);
+		if (zapped) /* the zap left the old frame to the migration */
+			sim_frame_free(mm->hm, old_pfn);
 		sim_count(mm->counters, SIM_CTR_PROBE_MIGRATE_BUSY);
 		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
 			     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER "x busy", hva,
@@ -753,8 +795,18 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	/* move_to_new_folio(): copy the content, wherever it lives */
 	sim_yield(mm->sched, "migrate.copy");
 	sim_frame_copy(mm->hm, new_pfn, old_pfn);
-	/* remove_migration_ptes(): the new frame takes the old one's place */
+	/* remove_migration_ptes(): the new frame takes the old one's place, unless a zap
+	 * (MADV_DONTNEED, munmap) cleared the migration entry meanwhile: both frames go */
 	sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
+	if (!(pte->flags & PTE_MIGRATION)) {
+		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
+		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
+			     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
+			     "x zapped during the migration", hva, old_pfn);
+		sim_frame_free(mm->hm, new_pfn);
+		sim_frame_free(mm->hm, old_pfn);
+		return -ENOENT;
+	}
 	pte_install(mm, pte, hva, new_pfn);
 	pte->flags = (pte->flags & ~(PTE_MIGRATION | PTE_YOUNG)) | PTE_PRESENT;
 	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
@@ -779,11 +831,10 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 
 		if (!pte || (pte->flags & PTE_UNMAPPED))
 			continue;
-		/* a page under migration is left to the migration (simplified) */
-		if (pte->flags & PTE_MIGRATION)
-			continue;
-		/* zap_present_ptes(): the zero page has no page to put */
-		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN)
+		/* zap_nonpresent_ptes() clears a migration entry too: the migration, which owns the
+		 * old frame, then finds nothing to restore. A page under migration is not put. */
+		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN &&
+		    !(pte->flags & PTE_MIGRATION))
 			g_array_append_val(pfns, pte->pfn);
 		resident_remove(mm, pte, hva);
 		pte->flags = unmap ? PTE_UNMAPPED : 0;
@@ -844,12 +895,14 @@ notify_clear_young(SimMm *mm, guint64 start, guint64 end)
 {
 	guint young = 0;
 
+	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
 
 		if (n->ops->clear_young(n->data, start, end))
 			young++;
 	}
+	mm->notifying--;
 	return young;
 }
 
@@ -957,10 +1010,12 @@ sim_mm_test_young(SimMm *mm, guint64 hva)
 	HostPte *pte = pte_of(mm, hva);
 	gboolean young = pte && (pte->flags & PTE_YOUNG);
 
+	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
 
 		young |= n->ops->test_young(n->data, hva);
 	}
+	mm->notifying--;
 	return young;
 }

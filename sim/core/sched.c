@@ -192,17 +192,23 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 	return actor;
 }
 
-/* The actor called name, or NULL. */
+/* The actor called name, or NULL. A name can come back once its actor has returned (the vCPUs
+ * of a VM booted again): the one that has not finished is meant. */
 static SimActor *
 find_actor(const SimSched *sched, const char *name)
 {
+	SimActor *found = NULL;
+
 	for (guint i = 0; i < sched->actors->len; i++) {
 		SimActor *actor = g_ptr_array_index(sched->actors, i);
 
-		if (strcmp(actor->name, name) == 0)
+		if (strcmp(actor->name, name) != 0)
+			continue;
+		if (actor->state != ACTOR_FINISHED)
 			return actor;
+		found = found ? found : actor;
 	}
-	return NULL;
+	return found;
 }
 
 /* Stop the run with a schedule or deadlock error; the caller switches to main. */

@@ -19,6 +19,7 @@ typedef enum {
 	EXIT_UD,         /* #UD that is not vmcall: rdrand, rdseed (emulated) or a crash */
 	EXIT_HOOK_TSC,   /* a block about to run holds an rdtsc that needs its hook first */
 	EXIT_MMIO,
+	EXIT_MEMORY_FAULT, /* KVM_RUN returned -EFAULT/-EHWPOISON with KVM_EXIT_MEMORY_FAULT */
 	EXIT_STOP,       /* the VMM or the scheduler ended the run */
 	EXIT_ERROR,      /* error already set */
 } ExitReason;
@@ -50,7 +51,10 @@ struct SimVcpu {
 	guint64 random_state;        /* rdrand/rdseed stream (splitmix64) */
 	ExitReason exit;
 	guint64 exit_gpa;            /* MMIO exit */
+	int exit_error;              /* memory-fault exit: KVM_RUN's -errno */
+	guint64 hypercall_exit;      /* KVM_CAP_EXIT_HYPERCALL's mask */
 	gboolean stop_requested;
+	gboolean finished;           /* its actor returned: KVM_RUN will not be called again */
 	gchar *error;
 };
 
@@ -178,6 +182,13 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 	}
 	kvm_vcpu_srcu_read_unlock(v->kvcpu);
 
+	if ((r == -EFAULT || r == -EHWPOISON) &&
+	    v->kvcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT && v->ops->memory_fault) {
+		v->exit = EXIT_MEMORY_FAULT;
+		v->exit_error = r;
+		uc_emu_stop(uc);
+		return;
+	}
 	if (r < 0) {
 		fail(v, "KVM_RUN failed with %s: EPT violation at gpa 0x%" G_GINT64_MODIFIER
 			"x rip 0x%" G_GINT64_MODIFIER "x", g_strerror(-r), gpa, rip);
@@ -609,7 +620,81 @@ sim_vcpu_set_limits(SimVcpu *v, guint64 quantum, guint64 budget)
 	v->budget = budget;
 }
 
-/* KVM_HC_SCHED_YIELD is KVM's own; every other hypercall goes to the VMM. */
+/* Models trace_kvm_userspace_exit() (include/trace/events/kvm.h, read in torvalds/linux):
+ * KVM_RUN returning to userspace with the exit reason, or "error" and the errno. */
+static void
+trace_userspace_exit(SimVcpu *v, u32 reason, const char *name, int r)
+{
+	if (r < 0)
+		sim_log_emit(v->kvm->log, "kvm_userspace_exit", "reason error (%d)", -r);
+	else
+		sim_log_emit(v->kvm->log, "kvm_userspace_exit", "reason %s (%u)", name, reason);
+}
+
+/*
+ * KVM_HC_MAP_GPA_RANGE as __kvm_emulate_hypercall() (arch/x86/kvm/x86.c, read in
+ * ColinIanKing/linux-next at 046408cf) handles it: -KVM_ENOSYS unless userspace enabled the exit
+ * (user_exit_on_hypercall()), -KVM_EINVAL for a gpa not page aligned, no pages, or a gfn range
+ * that wraps, all without leaving KVM; else KVM_EXIT_HYPERCALL, and the VMM's hypercall.ret
+ * lands in RAX on the next entry (complete_hypercall_exit()). Simplified: the exit and the
+ * re-entry are one step; a 64-bit guest, so flags carries KVM_EXIT_HYPERCALL_LONG_MODE.
+ */
+gboolean
+sim_kvm_map_gpa_range_exits(guint64 hypercall_exit, const guint64 args[4], guint64 *ret)
+{
+	guint64 gpa = args[0], npages = args[1];
+
+	*ret = 0;
+	if (!(hypercall_exit & (1ull << KVM_HC_MAP_GPA_RANGE)))
+		*ret = (guint64)-(gint64)KVM_ENOSYS;
+	else if ((gpa & (SIM_PAGE_SIZE - 1)) || !npages ||
+		 (gpa >> SIM_PAGE_SHIFT) + npages <= (gpa >> SIM_PAGE_SHIFT))
+		*ret = (guint64)-(gint64)KVM_EINVAL;
+	return *ret == 0;
+}
+
+/* MAP_GPA_RANGE on this vCPU: KVM's checks, then the VMM's exit; the guest's RAX. */
+static guint64
+map_gpa_range(SimVcpu *v, const guint64 args[4])
+{
+	guint64 ret;
+
+	if (sim_kvm_map_gpa_range_exits(v->hypercall_exit, args, &ret)) {
+		sim_count(v->kvm->counters, SIM_CTR_EXITS_USER_HYPERCALL);
+		trace_userspace_exit(v, 3, "KVM_EXIT_HYPERCALL", 0);
+		ret = v->ops->hypercall(v->ops_data, v, KVM_HC_MAP_GPA_RANGE, args);
+	}
+	sim_log_emit(v->kvm->log, "sim_hypercall_ret", "vcpu %d nr 12 ret 0x%" G_GINT64_MODIFIER
+		     "x", v->kvcpu->vcpu_id, ret);
+	return ret;
+}
+
+/*
+ * KVM_EXIT_MEMORY_FAULT: KVM_RUN returned -1 with errno, the VMM resolves it and runs the vCPU
+ * again at the same instruction (it never retired), or stops it.
+ */
+static gboolean
+handle_memory_fault(SimVcpu *v)
+{
+	trace_userspace_exit(v, KVM_EXIT_MEMORY_FAULT, NULL, v->exit_error);
+	if (!v->ops->memory_fault(v->ops_data, v, v->exit_error, &v->kvcpu->run)) {
+		fail(v, "KVM_RUN failed with %s: KVM_EXIT_MEMORY_FAULT flags 0x%" G_GINT64_MODIFIER
+			"x gpa 0x%" G_GINT64_MODIFIER "x size 0x%" G_GINT64_MODIFIER "x at rip 0x%"
+			G_GINT64_MODIFIER "x, not resolved by the VMM", g_strerror(-v->exit_error),
+		     v->kvcpu->run.memory_fault.flags, v->kvcpu->run.memory_fault.gpa,
+		     v->kvcpu->run.memory_fault.size, v->rip);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void
+sim_vcpu_set_hypercall_exit(SimVcpu *v, guint64 mask)
+{
+	v->hypercall_exit = mask;
+}
+
+/* KVM_HC_SCHED_YIELD and KVM_HC_MAP_GPA_RANGE are KVM's own; any other goes to the VMM. */
 static void
 handle_hypercall(SimVcpu *v)
 {
@@ -627,6 +712,8 @@ handle_hypercall(SimVcpu *v)
 	if (nr == KVM_HC_SCHED_YIELD) {
 		ret = 0;
 		sim_yield(v->sched, "vcpu.sched_yield");
+	} else if (nr == KVM_HC_MAP_GPA_RANGE) {
+		ret = map_gpa_range(v, args);
 	} else {
 		ret = v->ops->hypercall(v->ops_data, v, nr, args);
 	}
@@ -677,6 +764,8 @@ handle_exit(SimVcpu *v, uc_err err)
 	case EXIT_HYPERCALL:
 		handle_hypercall(v);
 		return TRUE;
+	case EXIT_MEMORY_FAULT:
+		return handle_memory_fault(v);
 	case EXIT_UD:
 		invalid_opcode(v);
 		return FALSE;
@@ -757,6 +846,7 @@ vcpu_actor(SimActor *actor, gpointer data)
 		if (!handle_exit(v, err))
 			break;
 	}
+	v->finished = TRUE;
 }
 
 SimActor *
@@ -780,6 +870,12 @@ int
 sim_vcpu_id(const SimVcpu *v)
 {
 	return v->kvcpu->vcpu_id;
+}
+
+gboolean
+sim_vcpu_finished(const SimVcpu *v)
+{
+	return v->finished;
 }
 
 const char *

@@ -38,6 +38,11 @@ typedef struct {
 	void (*mmio_write)(void *data, guint64 gpa, guint size, guint64 value);
 	/* KVM_EXIT_HYPERCALL: returns the value for RAX. */
 	guint64 (*hypercall)(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4]);
+	/* KVM_RUN returned -1 with errno (EFAULT or EHWPOISON) and KVM_EXIT_MEMORY_FAULT in run:
+	 * resolve it (e.g. an implicit conversion) and return TRUE to run the vCPU again, FALSE
+	 * to stop it (the VMM has said why). NULL: the vCPU fails. */
+	gboolean (*memory_fault)(gpointer data, SimVcpu *vcpu, int error,
+				 const struct kvm_run *run);
 } SimVcpuExitOps;
 
 /*
@@ -83,12 +88,23 @@ void sim_vcpu_set_guards(SimVcpu *vcpu, guint64 gpa, guint64 stride, guint64 siz
 void sim_vcpu_set_entry(SimVcpu *vcpu, guint64 rip, guint64 rsp, guint64 rdi, guint64 rsi);
 void sim_vcpu_set_limits(SimVcpu *vcpu, guint64 quantum, guint64 budget);
 
+/* Models __kvm_emulate_hypercall()'s KVM_HC_MAP_GPA_RANGE checks (arch/x86/kvm/x86.c): TRUE if
+ * KVM exits to userspace with it; else *ret is what the guest gets in RAX (-KVM_ENOSYS: the exit
+ * is not enabled; -KVM_EINVAL: gpa not page aligned, no pages, or a gfn range that wraps). */
+gboolean sim_kvm_map_gpa_range_exits(guint64 hypercall_exit, const guint64 args[4], guint64 *ret);
+
+/* KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL) as the VMM made it: the hypercalls (bit nr) KVM hands
+ * to userspace. Kept per vCPU until struct kvm holds it (arch.hypercall_exit_enabled). */
+void sim_vcpu_set_hypercall_exit(SimVcpu *vcpu, guint64 mask);
+
 /* Start the vCPU's actor ("vcpuN") on sched. */
 SimActor *sim_vcpu_start(SimVcpu *vcpu, SimSched *sched);
 /* Ask the vCPU to stop at its next exit (the guest ended the run, or another vCPU failed). */
 void sim_vcpu_request_stop(SimVcpu *vcpu);
 
 int sim_vcpu_id(const SimVcpu *vcpu);
+/* Whether the vCPU's actor has returned (it stopped, halted or failed). */
+gboolean sim_vcpu_finished(const SimVcpu *vcpu);
 /* Why the vCPU stopped abnormally (a guest fault, a KVM_RUN error, the budget), or NULL. */
 const char *sim_vcpu_error(const SimVcpu *vcpu);
 

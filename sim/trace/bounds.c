@@ -31,6 +31,15 @@ check_memslot(const Trace *trace, const char *element, guint32 flags, guint64 gp
 {
 	guint32 known = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
 
+	/* a guest_memfd slot: only where there is a guest_memfd to bind (<guest_memfd>, or the
+	 * data region of a full-system VM with private memory) */
+	if (trace->gmem_size || (trace->workload && trace->vm_type))
+		known |= KVM_MEM_GUEST_MEMFD;
+	if ((flags & KVM_MEM_GUEST_MEMFD) && (flags & KVM_MEM_READONLY))
+		return trace_semantic_fail(trace, line, error,
+					   "<%s> flags 0x%x: KVM_MEM_GUEST_MEMFD with KVM_MEM_READONLY: "
+					   "KVM_SET_USER_MEMORY_REGION2 fails with -EINVAL "
+					   "(check_memory_region_flags())", element, flags);
 	if (flags & ~known)
 		return trace_semantic_fail(trace, line, error,
 					   "<%s> flags 0x%x has bits KVM does not know (KVM_MEM_LOG_DIRTY_PAGES 0x1, "
@@ -130,15 +139,18 @@ check_event(const Trace *trace, const TraceEvent *e, guint64 memory, guint *halt
 }
 
 /* Which actors reach the points of a subsystem; a point not listed may be reached by several
- * (invalidate.*: the notifier, and a vCPU whose write breaks COW; zap.*: whoever zaps). */
+ * (invalidate.*: the notifier, and a vCPU whose write breaks COW; zap.*: whoever zaps;
+ * dontneed.*: the notifier, and the VMM discarding shared memory in a vCPU's conversion exit;
+ * mmu_load.*: a vCPU, and the vmm creating the vCPUs of a rebooted VM; gup.*: a vCPU, and the
+ * vmm writing the rebooted guest's boot parameters through its own mapping). */
 static const struct {
 	const char *prefix;
 	const char *actor; /* "vcpu" (any vCPU), "notifier" or "vmm" */
 } point_owners[] = {
 	{ "vcpu.", "vcpu" },          { "fault.", "vcpu" },       { "fast_pf.", "vcpu" },
-	{ "gup.", "vcpu" },           { "cow.", "vcpu" },         { "mmu_load.", "vcpu" },
-	{ "mmu_unload.", "vcpu" },    { "migrate.", "notifier" }, { "dontneed.", "notifier" },
-	{ "munmap.", "notifier" },    { "age.", "notifier" },     { "memslot.", "vmm" },
+	{ "cow.", "vcpu" },           { "mmu_unload.", "vcpu" },
+	{ "migrate.", "notifier" },   { "munmap.", "notifier" },
+	{ "age.", "notifier" },       { "memslot.", "vmm" },
 };
 
 /* A step's actor must be of the kind that reaches its point. */

@@ -92,7 +92,7 @@ check_vm_memslots(const Trace *trace, GError **error)
 static TraceMemslot
 slot_of(const TraceEvent *e)
 {
-	return (TraceMemslot){ e->id, e->gpa, e->size, e->hva, e->flags, e->line };
+	return (TraceMemslot){ e->id, e->gpa, e->size, e->hva, e->flags, e->line, 0 };
 }
 
 /* Every memslot the trace ever has: those of <vm> and those its memslot events create. */

@@ -6,12 +6,13 @@
  * What takes several elements to see (overlapping memslots, unpaired invalidations) is check.c's.
  * The document is valid when this runs, so every required attribute is there and well-formed.
  */
-#include "sim/trace/trace-internal.h"
+#include "sim/trace/reader-internal.h"
 
 #include <libxml/parser.h>
 #include <stdarg.h>
 #include <string.h>
 
+#include "gmem/gmem.h"
 #include "mmu/mmu.h"
 #include "sim/core/counters.h"
 #include "sim/core/hostmem.h"
@@ -19,182 +20,15 @@
 #include "workloads/abi.h"
 #include "workloads/workloads.h"
 
-#define NAME(node) ((const char *)(node)->name)
-#define NR_PARAMS G_N_ELEMENTS(((Trace *)NULL)->params)
-
-typedef struct {
-	const char *path;
-	Trace *trace;
-	GError **error;
-	xmlNode *vm;                       /* the <vm> element */
-	gboolean param_given[NR_PARAMS];
-} Reader;
 
 static const char *const direction_names[] = { "out", "in" };
 static const char *const boolean_names[] = { "false", "true" };
-
-/* ---------------------------------------------------------------------------------------------
- * Attributes
- */
-
-/* A semantic error at the line of node. */
-static gboolean G_GNUC_PRINTF(3, 4)
-fail(Reader *r, xmlNode *node, const char *format, ...)
-{
-	g_autofree gchar *what = NULL;
-	va_list args;
-
-	va_start(args, format);
-	what = g_strdup_vprintf(format, args);
-	va_end(args);
-	trace_set_error(r->error, TRACE_ERROR_SEMANTIC, r->path, trace_node_line(node), "%s", what);
-	return FALSE;
-}
-
-/* Attribute name of node as written (g_free it), or NULL. */
-static gchar *
-attr_text(xmlNode *node, const char *name)
-{
-	xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *)name);
-	gchar *copy = g_strdup((const char *)value);
-
-	xmlFree(value);
-	return copy;
-}
-
-/* Attribute name of node as a token: the schema's datatypes ignore surrounding white space, so
- * the reader does too (g_free it), or NULL. */
-static gchar *
-attr(xmlNode *node, const char *name)
-{
-	gchar *copy = attr_text(node, name);
-
-	return copy ? g_strstrip(copy) : NULL;
-}
-
-/* An error about attribute name of node: "<node> name="value" <what>". */
-static gboolean G_GNUC_PRINTF(4, 5)
-fail_attr(Reader *r, xmlNode *node, const char *name, const char *format, ...)
-{
-	g_autofree gchar *text = attr(node, name);
-	g_autofree gchar *what = NULL;
-	va_list args;
-
-	va_start(args, format);
-	what = g_strdup_vprintf(format, args);
-	va_end(args);
-	return fail(r, node, "<%s> %s=\"%s\" %s", NAME(node), name, text, what);
-}
-
-/* A number as the schema writes it: decimal or 0x-hex; a decimal size may end in K, M or G.
- * FALSE if it does not fit in 64 bits. */
-static gboolean
-parse_number(const char *text, guint64 *out)
-{
-	guint base = g_str_has_prefix(text, "0x") ? 16 : 10;
-	const char *p = text + (base == 16 ? 2 : 0);
-	guint shift = 0;
-	guint64 v = 0;
-
-	for (; base == 16 ? g_ascii_isxdigit(*p) : g_ascii_isdigit(*p); p++) {
-		guint digit = (guint)g_ascii_xdigit_value(*p);
-
-		if (v > (G_MAXUINT64 - digit) / base)
-			return FALSE;
-		v = v * base + digit;
-	}
-	if (p == text + (base == 16 ? 2 : 0))
-		return FALSE;
-	if (*p) {
-		if (base == 16 || p[1] || !strchr("KMG", *p))
-			return FALSE; /* the schema's patterns allow nothing else */
-		shift = *p == 'K' ? 10 : *p == 'M' ? 20 : 30;
-	}
-	if (v > G_MAXUINT64 >> shift)
-		return FALSE;
-	*out = v << shift;
-	return TRUE;
-}
-
-/* Attribute name of node as a number below 2^bits; def if it is absent. */
-static gboolean
-get_number(Reader *r, xmlNode *node, const char *name, guint bits, guint64 def, guint64 *out)
-{
-	g_autofree gchar *text = attr(node, name);
-	guint64 v;
-
-	if (!text) {
-		*out = def;
-		return TRUE;
-	}
-	if (!parse_number(text, &v) || (bits < 64 && v >> bits))
-		return fail_attr(r, node, name, "does not fit in %u bits", bits);
-	*out = v;
-	return TRUE;
-}
-
-/* A size: a non-zero multiple of a page; def if it is absent. */
-static gboolean
-get_size(Reader *r, xmlNode *node, const char *name, guint64 def, guint64 *out)
-{
-	if (!get_number(r, node, name, 64, def, out))
-		return FALSE;
-	if (*out == 0)
-		return fail_attr(r, node, name, "is empty: a size is a non-zero multiple of 4 KiB");
-	if (*out % SIM_PAGE_SIZE)
-		return fail_attr(r, node, name, "is not a multiple of 4 KiB");
-	return TRUE;
-}
-
-/* A page-aligned address (gpa, hva). */
-static gboolean
-get_page_address(Reader *r, xmlNode *node, const char *name, guint64 *out)
-{
-	if (!get_number(r, node, name, 64, 0, out))
-		return FALSE;
-	if (*out % SIM_PAGE_SIZE)
-		return fail_attr(r, node, name, "is not page aligned (4 KiB)");
-	return TRUE;
-}
-
-/* [start, start + size) must end inside the 64-bit address space. */
-static gboolean
-check_range_end(Reader *r, xmlNode *node, const char *name, guint64 start, guint64 size)
-{
-	if (size > G_MAXUINT64 - start)
-		return fail_attr(r, node, name,
-				 "plus the size runs past the end of the address space");
-	return TRUE;
-}
-
-/* The index of name in names: the schema allows no other name there. */
-static guint
-index_of(const char *const *names, guint n, const char *name)
-{
-	for (guint i = 0; i < n; i++)
-		if (names[i] && strcmp(names[i], name) == 0)
-			return i;
-	g_assert_not_reached();
-}
-
-#define INDEX_OF(names, name) index_of(names, G_N_ELEMENTS(names), name)
-
-/* Which of names attribute name has (a token: surrounding spaces do not count); def if absent. */
-static guint
-get_choice(xmlNode *node, const char *name, const char *const *names, guint n, guint def)
-{
-	g_autofree gchar *text = attr(node, name);
-
-	return text ? index_of(names, n, g_strstrip(text)) : def;
-}
-
-#define GET_CHOICE(node, name, names, def) get_choice(node, name, names, G_N_ELEMENTS(names), def)
 
 /* The scheduling policy attribute name names; round-robin if absent. */
 static SimPolicy
 get_policy(xmlNode *node, const char *name)
 {
-	g_autofree gchar *text = attr(node, name);
+	g_autofree gchar *text = reader_attr(node, name);
 	SimPolicy policy = SIM_POLICY_ROUND_ROBIN;
 
 	if (text && !sim_policy_lookup(g_strstrip(text), &policy))
@@ -210,8 +44,8 @@ get_policy(xmlNode *node, const char *name)
 static gboolean
 read_header(Reader *r, xmlNode *node)
 {
-	r->trace->kvmsim_version = attr(node, "kvmsim");
-	return get_number(r, node, "seed", 64, 0, &r->trace->seed);
+	r->trace->kvmsim_version = reader_attr(node, "kvmsim");
+	return reader_get_number(r, node, "seed", 64, 0, &r->trace->seed);
 }
 
 /* A memslot, in <vm> or as an event. */
@@ -221,18 +55,30 @@ read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
 	guint64 id, flags;
 
 	ms->line = (guint)trace_node_line(node);
-	if (!get_number(r, node, "id", 64, 0, &id) || !get_page_address(r, node, "gpa", &ms->gpa) ||
-	    !get_size(r, node, "size", 0, &ms->size) ||
-	    !get_page_address(r, node, "hva", &ms->hva) ||
-	    !get_number(r, node, "flags", 32, 0, &flags))
+	if (!reader_get_number(r, node, "id", 64, 0, &id) ||
+	    !reader_get_page_address(r, node, "gpa", &ms->gpa) ||
+	    !reader_get_size(r, node, "size", 0, &ms->size) ||
+	    !reader_get_page_address(r, node, "hva", &ms->hva) ||
+	    !reader_get_number(r, node, "flags", 32, 0, &flags))
 		return FALSE;
 	if (id >= KVM_USER_MEM_SLOTS)
-		return fail_attr(r, node, "id", "is out of range (0 to %u)",
+		return reader_fail_attr(r, node, "id", "is out of range (0 to %u)",
 				 KVM_USER_MEM_SLOTS - 1);
 	ms->id = (guint32)id;
 	ms->flags = (guint32)flags;
-	return check_range_end(r, node, "gpa", ms->gpa, ms->size) &&
-	       check_range_end(r, node, "hva", ms->hva, ms->size);
+	if (!reader_get_number(r, node, "gmem-offset", 64, 0, &ms->gmem_offset))
+		return FALSE;
+	if (xmlHasProp(node, (const xmlChar *)"gmem-offset") && !(flags & KVM_MEM_GUEST_MEMFD))
+		return reader_fail_attr(r, node, "gmem-offset", "needs flags with KVM_MEM_GUEST_MEMFD (0x4)");
+	if ((flags & KVM_MEM_GUEST_MEMFD) && r->trace->gmem_size &&
+	    (ms->gmem_offset % SIM_PAGE_SIZE || ms->gmem_offset > r->trace->gmem_size ||
+	     ms->size > r->trace->gmem_size - ms->gmem_offset))
+		return reader_fail_attr(r, node, "gmem-offset", "plus the size 0x%" G_GINT64_MODIFIER
+				 "x is not page aligned or ends beyond the guest_memfd (0x%"
+				 G_GINT64_MODIFIER "x bytes): kvm_gmem_bind() returns -EINVAL",
+				 ms->size, r->trace->gmem_size);
+	return reader_check_range_end(r, node, "gpa", ms->gpa, ms->size) &&
+	       reader_check_range_end(r, node, "hva", ms->hva, ms->size);
 }
 
 /* The machine: vCPUs, memory, budgets and the memslots it starts with. */
@@ -244,24 +90,34 @@ read_vm(Reader *r, xmlNode *node)
 
 	r->vm = node;
 	t->memslots_line = (guint)trace_node_line(node);
-	if (!get_number(r, node, "vcpus", 64, 0, &vcpus))
+	if (!reader_get_number(r, node, "vcpus", 64, 0, &vcpus))
 		return FALSE;
 	if (vcpus < 1 || vcpus > KVM_MAX_VCPUS)
-		return fail_attr(r, node, "vcpus", "is out of range: a VM has 1 to %u vCPUs",
+		return reader_fail_attr(r, node, "vcpus", "is out of range: a VM has 1 to %u vCPUs",
 				 KVM_MAX_VCPUS);
 	t->nr_vcpus = (guint)vcpus;
-	if (xmlHasProp(node, (const xmlChar *)"mem") && !get_size(r, node, "mem", 0, &t->mem))
+	t->vm_type = GET_CHOICE(node, "type", trace_vm_type_names, 0);
+	t->gmem_conversion = GET_CHOICE(node, "gmem-conversion", trace_gmem_conversion_names, 0);
+	if (t->gmem_conversion && !t->vm_type)
+		return reader_fail_attr(r, node, "gmem-conversion", "needs type=\"sw-protected\": a "
+				 "default VM has no private memory to convert");
+	if (xmlHasProp(node, (const xmlChar *)"mem") && !reader_get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
 	guint64 thp;
 
-	if (!get_number(r, node, "quantum", 64, 0, &t->quantum) ||
-	    !get_number(r, node, "max-insns", 64, 0, &t->max_insns) ||
-	    !get_number(r, node, "thp", 1, 0, &thp))
+	if (!reader_get_number(r, node, "quantum", 64, 0, &t->quantum) ||
+	    !reader_get_number(r, node, "max-insns", 64, 0, &t->max_insns) ||
+	    !reader_get_number(r, node, "thp", 1, 0, &thp))
 		return FALSE;
 	t->thp = thp != 0;
 	trace_for_each_element(child, node) {
 		TraceMemslot ms = { 0 };
 
+		if (strcmp(NAME(child), "guest_memfd") == 0) {
+			if (!reader_read_guest_memfd(r, child))
+				return FALSE;
+			continue;
+		}
 		if (!read_memslot(r, child, &ms))
 			return FALSE;
 		g_array_append_val(t->memslots, ms);
@@ -275,15 +131,15 @@ read_param(Reader *r, xmlNode *node)
 {
 	guint64 index;
 
-	if (!get_number(r, node, "index", 64, 0, &index))
+	if (!reader_get_number(r, node, "index", 64, 0, &index))
 		return FALSE;
 	if (index >= NR_PARAMS)
-		return fail_attr(r, node, "index", "is out of range (0 to %u)",
+		return reader_fail_attr(r, node, "index", "is out of range (0 to %u)",
 				 (guint)NR_PARAMS - 1);
 	if (r->param_given[index])
-		return fail_attr(r, node, "index", "is given twice");
+		return reader_fail_attr(r, node, "index", "is given twice");
 	r->param_given[index] = TRUE;
-	return get_number(r, node, "value", 64, 0, &r->trace->params[index]);
+	return reader_get_number(r, node, "value", 64, 0, &r->trace->params[index]);
 }
 
 /* A full-system trace: a workload kvmsim knows, run on a machine with memory. */
@@ -296,28 +152,32 @@ read_workload(Reader *r, xmlNode *node)
 	TraceNearest near;
 	guint64 flags;
 
-	t->workload = attr(node, "name");
-	t->guest = attr(node, "guest");
-	t->image_sha256 = attr(node, "image-sha256");
-	t->arg = attr(node, "arg");
+	t->workload = reader_attr(node, "name");
+	t->guest = reader_attr(node, "guest");
+	t->image_sha256 = reader_attr(node, "image-sha256");
+	t->arg = reader_attr(node, "arg");
 	t->workload_line = xmlGetLineNo(node);
 	if (!t->guest && !kvmsim_workload_lookup(t->workload)) {
 		trace_nearest_init(&near, t->workload);
 		for (gsize i = 0; i < n; i++)
 			trace_nearest_add(&near, all[i].name);
 		if (near.best)
-			return fail_attr(r, node, "name", "is not a workload (did you mean '%s'?)",
+			return reader_fail_attr(r, node, "name", "is not a workload (did you mean '%s'?)",
 					 near.best);
-		return fail_attr(r, node, "name", "is not a workload (kvmsim list shows them)");
+		return reader_fail_attr(r, node, "name", "is not a workload (kvmsim list shows them)");
 	}
 	if (!t->mem)
-		return fail(r, r->vm, "<vm> has no mem: a full-system trace needs the size of the "
+		return reader_fail(r, r->vm, "<vm> has no mem: a full-system trace needs the size of the "
 				      "guest's data region");
-	if (!get_number(r, node, "flags", 32, 0, &flags))
+	if (!reader_get_number(r, node, "flags", 32, 0, &flags))
 		return FALSE;
-	if (flags & ~(guint64)KVMSIM_BOOT_ZERO_OK)
-		return fail_attr(r, node, "flags", "has boot flags kvmsim does not know (it knows "
-				 "0x%x: pages may be dropped)", KVMSIM_BOOT_ZERO_OK);
+	if (flags & ~(guint64)(KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_PRIVATE_MEM |
+			       KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS))
+		return reader_fail_attr(r, node, "flags", "has boot flags kvmsim does not know (it knows "
+				 "0x%x: pages may be dropped, private memory, conversions keep "
+				 "content, the host converts)",
+				 KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_PRIVATE_MEM |
+				 KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS);
 	t->boot_flags = (guint32)flags;
 	trace_for_each_element(child, node)
 		if (!read_param(r, child))
@@ -345,9 +205,9 @@ check_actor(Reader *r, xmlNode *node, const char *actor)
 	if (trace_actor_valid(r->trace, actor))
 		return TRUE;
 	if (n == 1)
-		return fail(r, node,
+		return reader_fail(r, node,
 			    "unknown actor '%s' (this VM has 1 vCPU: vcpu0, notifier, vmm)", actor);
-	return fail(r, node,
+	return reader_fail(r, node,
 		    "unknown actor '%s' (this VM has %u vCPUs: vcpu0-vcpu%u, notifier, vmm)",
 		    actor, n, n - 1);
 }
@@ -357,14 +217,18 @@ static gboolean
 check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 {
 	if (trace_event_is_exit(e->kind) && !g_str_has_prefix(e->actor, "vcpu"))
-		return fail(r, node, "<%s> is a vCPU exit: its actor must be a vCPU, not '%s'",
+		return reader_fail(r, node, "<%s> is a vCPU exit: its actor must be a vCPU, not '%s'",
 			    NAME(node), e->actor);
 	if (trace_event_is_host(e->kind) && strcmp(e->actor, "notifier") != 0)
-		return fail(r, node,
+		return reader_fail(r, node,
 			    "<%s> is a host mm event: its actor must be 'notifier', not '%s'",
 			    NAME(node), e->actor);
+	if (trace_event_is_gmem(e->kind) && strcmp(e->actor, "vmm") != 0 &&
+	    strcmp(e->actor, "notifier") != 0)
+		return reader_fail(r, node, "<%s> is the VMM's call on private memory: its actor must be "
+				     "'vmm' or 'notifier', not '%s'", NAME(node), e->actor);
 	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
-		return fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
+		return reader_fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
 			    NAME(node), e->actor);
 	return TRUE;
 }
@@ -376,9 +240,9 @@ read_io(Reader *r, xmlNode *node, TraceEvent *e)
 	guint64 port, size, value;
 
 	e->in = GET_CHOICE(node, "direction", direction_names, 0) == 1;
-	if (!get_number(r, node, "port", 16, 0, &port) ||
-	    !get_number(r, node, "size", 8, 0, &size) ||
-	    !get_number(r, node, "value", 32, 0, &value))
+	if (!reader_get_number(r, node, "port", 16, 0, &port) ||
+	    !reader_get_number(r, node, "size", 8, 0, &size) ||
+	    !reader_get_number(r, node, "value", 32, 0, &value))
 		return FALSE;
 	e->port = (guint16)port;
 	e->io_size = (guint)size;
@@ -390,12 +254,12 @@ read_io(Reader *r, xmlNode *node, TraceEvent *e)
 static gboolean
 read_hypercall(Reader *r, xmlNode *node, TraceEvent *e)
 {
-	if (!get_number(r, node, "nr", 64, 0, &e->nr))
+	if (!reader_get_number(r, node, "nr", 64, 0, &e->nr))
 		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS(e->args); i++) {
 		char name[] = { 'a', (char)('0' + i), '\0' };
 
-		if (!get_number(r, node, name, 64, 0, &e->args[i]))
+		if (!reader_get_number(r, node, name, 64, 0, &e->args[i]))
 			return FALSE;
 	}
 	return TRUE;
@@ -405,9 +269,9 @@ read_hypercall(Reader *r, xmlNode *node, TraceEvent *e)
 static gboolean
 read_host_range(Reader *r, xmlNode *node, TraceEvent *e)
 {
-	return get_page_address(r, node, "hva", &e->hva) &&
-	       get_size(r, node, "size", SIM_PAGE_SIZE, &e->size) &&
-	       check_range_end(r, node, "hva", e->hva, e->size);
+	return reader_get_page_address(r, node, "hva", &e->hva) &&
+	       reader_get_size(r, node, "size", SIM_PAGE_SIZE, &e->size) &&
+	       reader_check_range_end(r, node, "hva", e->hva, e->size);
 }
 
 /* One event, with its actor checked against its kind. */
@@ -422,23 +286,25 @@ read_event(Reader *r, xmlNode *node)
 	e = &g_array_index(events, TraceEvent, events->len - 1);
 	e->kind = event_kind(node);
 	e->line = (guint)trace_node_line(node);
-	e->actor = attr(node, "actor");
+	e->actor = reader_attr(node, "actor");
 	if (r->trace->workload && trace_event_is_exit(e->kind))
-		return fail(r, node, "<%s> is a vCPU exit: in a full-system trace the guest makes "
+		return reader_fail(r, node, "<%s> is a vCPU exit: in a full-system trace the guest makes "
 				     "those itself", NAME(node));
 	if (!check_actor(r, node, e->actor) || !check_role(r, node, e) ||
-	    !get_number(r, node, "at", 64, 0, &e->at))
+	    !reader_get_number(r, node, "at", 64, 0, &e->at))
 		return FALSE;
 	switch (e->kind) {
 	case TRACE_EV_EPT_VIOLATION:
 		e->access = GET_CHOICE(node, "access", trace_access_names, 0);
-		return get_number(r, node, "gpa", 64, 0, &e->gpa);
+		return reader_get_number(r, node, "gpa", 64, 0, &e->gpa);
 	case TRACE_EV_HLT:
 		return TRUE;
 	case TRACE_EV_IO:
 		return read_io(r, node, e);
 	case TRACE_EV_HYPERCALL:
 		return read_hypercall(r, node, e);
+	case TRACE_EV_MAP_GPA_RANGE:
+		return reader_read_map_gpa_range(r, node, e);
 	case TRACE_EV_MEMSLOT: {
 		TraceMemslot ms = { 0 };
 
@@ -452,13 +318,19 @@ read_event(Reader *r, xmlNode *node)
 		return TRUE;
 	}
 	case TRACE_EV_MEMSLOT_DELETE:
-		if (!get_number(r, node, "id", 64, 0, &id))
+		if (!reader_get_number(r, node, "id", 64, 0, &id))
 			return FALSE;
 		if (id >= KVM_USER_MEM_SLOTS)
-			return fail_attr(r, node, "id", "is out of range (0 to %u)",
+			return reader_fail_attr(r, node, "id", "is out of range (0 to %u)",
 					 KVM_USER_MEM_SLOTS - 1);
 		e->id = (guint32)id;
 		return TRUE;
+	case TRACE_EV_PUNCH_HOLE:
+	case TRACE_EV_CONVERT:
+	case TRACE_EV_SET_ATTRIBUTES:
+	case TRACE_EV_GMEM_CLOSE:
+	case TRACE_EV_PIN:
+		return reader_read_gmem_event(r, node, e);
 	default:
 		return read_host_range(r, node, e);
 	}
@@ -487,8 +359,8 @@ read_step(Reader *r, xmlNode *node, GArray *steps)
 	g_array_set_size(steps, steps->len + 1);
 	s = &g_array_index(steps, TraceStep, steps->len - 1);
 	s->line = (guint)trace_node_line(node);
-	s->step.actor = attr(node, "actor");
-	s->step.until = attr(node, "until");
+	s->step.actor = reader_attr(node, "actor");
+	s->step.until = reader_attr(node, "until");
 	if (!check_actor(r, node, s->step.actor))
 		return FALSE;
 	if (!sim_point_known(s->step.until)) {
@@ -496,15 +368,15 @@ read_step(Reader *r, xmlNode *node, GArray *steps)
 		for (guint i = 0; i < points; i++)
 			trace_nearest_add(&near, all[i].name);
 		if (near.best)
-			return fail_attr(r, node, "until",
+			return reader_fail_attr(r, node, "until",
 					 "is not a yield point (did you mean '%s'?)", near.best);
-		return fail_attr(r, node, "until",
+		return reader_fail_attr(r, node, "until",
 				 "is not a yield point (kvmsim list --points shows them)");
 	}
-	if (!get_number(r, node, "count", 32, 1, &count))
+	if (!reader_get_number(r, node, "count", 32, 1, &count))
 		return FALSE;
 	if (count < 1)
-		return fail_attr(r, node, "count",
+		return reader_fail_attr(r, node, "count",
 				 "is below 1: a step lasts until its actor reaches the point at "
 				 "least once");
 	s->step.count = (guint)count;
@@ -515,23 +387,23 @@ read_step(Reader *r, xmlNode *node, GArray *steps)
 static gboolean
 read_mark(Reader *r, xmlNode *node, TraceMark *m)
 {
-	g_autofree gchar *log = attr(node, "log");
+	g_autofree gchar *log = reader_attr(node, "log");
 	guint given = (guint)!!xmlHasProp(node, BAD_CAST "clock") +
 		      !!xmlHasProp(node, BAD_CAST "lines") + (log != NULL);
 
 	m->line = (guint)xmlGetLineNo(node);
-	if (!get_number(r, node, "step", 64, 0, &m->step))
+	if (!reader_get_number(r, node, "step", 64, 0, &m->step))
 		return FALSE;
 	if (m->step != r->trace->steps->len)
-		return fail_attr(r, node, "step", "but it comes after %u step%s",
+		return reader_fail_attr(r, node, "step", "but it comes after %u step%s",
 				 r->trace->steps->len, r->trace->steps->len == 1 ? "" : "s");
 	if (given && given < 3)
-		return fail(r, node, "<steps> takes clock, lines and log together (a mark) or none");
+		return reader_fail(r, node, "<steps> takes clock, lines and log together (a mark) or none");
 	m->known = given == 3;
 	if (log)
 		g_strlcpy(m->log, log, sizeof(m->log));
-	return get_number(r, node, "clock", 64, 0, &m->clock) &&
-	       get_number(r, node, "lines", 64, 0, &m->lines);
+	return reader_get_number(r, node, "clock", 64, 0, &m->clock) &&
+	       reader_get_number(r, node, "lines", 64, 0, &m->lines);
 }
 
 /* A chunk of a packed schedule: move numbers, each the step that <move> describes. The line of
@@ -539,7 +411,7 @@ read_mark(Reader *r, xmlNode *node, TraceMark *m)
 static gboolean
 read_steps(Reader *r, xmlNode *node, GArray *moves, GString *sums)
 {
-	g_autofree gchar *chunk_sums = attr(node, "sums");
+	g_autofree gchar *chunk_sums = reader_attr(node, "sums");
 	guint first = r->trace->steps->len;
 	xmlChar *content = xmlNodeGetContent(node);
 	const char *p = (const char *)content;
@@ -585,9 +457,9 @@ read_steps(Reader *r, xmlNode *node, GArray *moves, GString *sums)
 	}
 	xmlFree(content);
 	if (ok && chunk_sums && strspn(chunk_sums, "0123456789abcdef") < strlen(chunk_sums))
-		return fail_attr(r, node, "sums", "is not hex digits (0-9, a-f)");
+		return reader_fail_attr(r, node, "sums", "is not hex digits (0-9, a-f)");
 	if (ok && chunk_sums && strlen(chunk_sums) != r->trace->steps->len - first)
-		return fail_attr(r, node, "sums", "has %zu digits for %u steps", strlen(chunk_sums),
+		return reader_fail_attr(r, node, "sums", "has %zu digits for %u steps", strlen(chunk_sums),
 				 r->trace->steps->len - first);
 	if (ok && sums && chunk_sums)
 		g_string_append(sums, chunk_sums);
@@ -613,17 +485,17 @@ read_schedule(Reader *r, xmlNode *node)
 
 	g_array_set_clear_func(moves, trace_step_clear);
 	if (!steps && xmlHasProp(node, BAD_CAST "then"))
-		return fail(r, node, "<schedule> takes then only with policy=\"steps\"");
+		return reader_fail(r, node, "<schedule> takes then only with policy=\"steps\"");
 	trace_for_each_element(child, node) {
 		if (!steps)
-			return fail(r, child, "<%s> is only allowed inside <schedule policy=\"steps\">",
+			return reader_fail(r, child, "<%s> is only allowed inside <schedule policy=\"steps\">",
 				    NAME(child));
 		if (strcmp(NAME(child), "step") == 0 && (moves->len || t->marks->len))
-			return fail(r, child, "<step> cannot be mixed with <move> and <steps>");
+			return reader_fail(r, child, "<step> cannot be mixed with <move> and <steps>");
 		if (strcmp(NAME(child), "step") == 0)
 			ok = read_step(r, child, t->steps);
 		else if (strcmp(NAME(child), "move") == 0 && t->steps->len)
-			return fail(r, child, "<move> cannot be mixed with <step>");
+			return reader_fail(r, child, "<move> cannot be mixed with <step>");
 		else if (strcmp(NAME(child), "move") == 0)
 			ok = read_step(r, child, moves);
 		else
@@ -635,7 +507,7 @@ read_schedule(Reader *r, xmlNode *node)
 	if (t->packed && sums->len == t->steps->len)
 		t->step_sums = g_strdup(sums->str);
 	if (steps && t->steps->len == 0)
-		return fail(r, node, "<schedule> needs at least one <step>");
+		return reader_fail(r, node, "<schedule> needs at least one <step>");
 	return TRUE;
 }
 
@@ -644,7 +516,7 @@ read_schedule(Reader *r, xmlNode *node)
 static gboolean
 read_frame(Reader *r, xmlNode *node, TraceExpect *x)
 {
-	g_autofree gchar *text = attr(node, "frame");
+	g_autofree gchar *text = reader_attr(node, "frame");
 	char *nth;
 	guint64 hva, n;
 
@@ -656,19 +528,19 @@ read_frame(Reader *r, xmlNode *node, TraceExpect *x)
 	}
 	nth = strchr(text, '#');
 	*nth++ = '\0';
-	if (!parse_number(text, &hva))
-		return fail_attr(r, node, "frame",
+	if (!reader_parse_number(text, &hva))
+		return reader_fail_attr(r, node, "frame",
 				 "names a host address that does not fit in 64 bits");
-	if (!parse_number(nth, &n) || n > G_MAXUINT)
-		return fail_attr(r, node, "frame",
+	if (!reader_parse_number(nth, &n) || n > G_MAXUINT)
+		return reader_fail_attr(r, node, "frame",
 				 "has a frame number that does not fit in 32 bits");
 	if (hva % SIM_PAGE_SIZE)
-		return fail_attr(r, node, "frame",
+		return reader_fail_attr(r, node, "frame",
 				 "names host address %s, which is not page aligned", text);
 	if (hva == 0)
-		return fail_attr(r, node, "frame", "names host page 0, which is never mapped");
+		return reader_fail_attr(r, node, "frame", "names host page 0, which is never mapped");
 	if (n == 0)
-		return fail_attr(r, node, "frame", "counts frames from #1 (the first one mapped)");
+		return reader_fail_attr(r, node, "frame", "counts frames from #1 (the first one mapped)");
 	x->frame_hva = hva;
 	x->frame_nth = (guint)n;
 	return TRUE;
@@ -684,11 +556,11 @@ read_spte(Reader *r, xmlNode *node, TraceExpect *x)
 	x->writable = xmlHasProp(node, (const xmlChar *)"writable") ?
 			      (gint)GET_CHOICE(node, "writable", boolean_names, 0) :
 			      -1;
-	if (!get_number(r, node, "gfn", 64, 0, &x->gfn) ||
-	    !get_number(r, node, "level", 64, 0, &level))
+	if (!reader_get_number(r, node, "gfn", 64, 0, &x->gfn) ||
+	    !reader_get_number(r, node, "level", 64, 0, &level))
 		return FALSE;
 	if (xmlHasProp(node, (const xmlChar *)"level") && (level < 1 || level > 4))
-		return fail_attr(r, node, "level", "is not a page-table level (1 to 4)");
+		return reader_fail_attr(r, node, "level", "is not a page-table level (1 to 4)");
 	x->level = (gint)level;
 	return read_frame(r, node, x);
 }
@@ -700,18 +572,18 @@ read_counter(Reader *r, xmlNode *node, TraceExpect *x)
 	TraceNearest near;
 	SimCounter id;
 
-	x->counter = attr(node, "name");
+	x->counter = reader_attr(node, "name");
 	if (!sim_counter_lookup(x->counter, &id)) {
 		trace_nearest_init(&near, x->counter);
 		for (guint i = 0; i < SIM_CTR_COUNT; i++)
 			trace_nearest_add(&near, sim_counter_name(i));
 		if (near.best)
-			return fail_attr(r, node, "name", "is not a counter (did you mean '%s'?)",
+			return reader_fail_attr(r, node, "name", "is not a counter (did you mean '%s'?)",
 					 near.best);
-		return fail_attr(r, node, "name",
+		return reader_fail_attr(r, node, "name",
 				 "is not a counter (docs/trace-format.md lists them)");
 	}
-	return get_number(r, node, "value", 64, 0, &x->value);
+	return reader_get_number(r, node, "value", 64, 0, &x->value);
 }
 
 /* A log line that must (not) appear, or appear count times. */
@@ -720,13 +592,13 @@ read_expect_event(Reader *r, xmlNode *node, TraceExpect *x)
 {
 	guint64 count;
 
-	x->match = attr_text(node, "match");
+	x->match = reader_attr_text(node, "match");
 	x->count = -1;
 	if (xmlHasProp(node, (const xmlChar *)"present")) {
 		x->want_present = GET_CHOICE(node, "present", boolean_names, 0);
 		return TRUE;
 	}
-	if (!get_number(r, node, "count", 31, 0, &count))
+	if (!reader_get_number(r, node, "count", 31, 0, &count))
 		return FALSE;
 	x->count = (gint)count;
 	return TRUE;
@@ -738,6 +610,9 @@ read_expect(Reader *r, xmlNode *node)
 {
 	static const char *const kinds[] = {
 		[TRACE_EXPECT_SPTE] = "spte",
+		[TRACE_EXPECT_ATTRIBUTE] = "attribute",
+		[TRACE_EXPECT_SHAREABILITY] = "shareability",
+		[TRACE_EXPECT_MEMORY_FAULT] = "memory_fault",
 		[TRACE_EXPECT_COUNTER] = "counter",
 		[TRACE_EXPECT_EVENT] = "event",
 		[TRACE_EXPECT_GUEST] = "guest",
@@ -760,6 +635,18 @@ read_expect(Reader *r, xmlNode *node)
 		case TRACE_EXPECT_SPTE:
 			ok = read_spte(r, child, x);
 			break;
+		case TRACE_EXPECT_ATTRIBUTE:
+			ok = reader_get_number(r, child, "gfn", 64, 0, &x->gfn);
+			x->is_private = GET_CHOICE(child, "private", boolean_names, 0);
+			if (ok && !r->trace->vm_type)
+				ok = reader_fail(r, child, "<attribute> needs a VM with private memory");
+			break;
+		case TRACE_EXPECT_SHAREABILITY:
+			ok = reader_read_shareability(r, child, x);
+			break;
+		case TRACE_EXPECT_MEMORY_FAULT:
+			ok = reader_read_memory_fault(r, child, x);
+			break;
 		case TRACE_EXPECT_COUNTER:
 			ok = read_counter(r, child, x);
 			break;
@@ -767,13 +654,13 @@ read_expect(Reader *r, xmlNode *node)
 			ok = read_expect_event(r, child, x);
 			break;
 		case TRACE_EXPECT_GUEST:
-			x->result = attr(child, "result");
+			x->result = reader_attr(child, "result");
 			break;
 		case TRACE_EXPECT_INVARIANTS:
 			x->hold = GET_CHOICE(child, "hold", boolean_names, 0);
 			break;
 		case TRACE_EXPECT_LOG_HASH:
-			x->hash = attr(child, "value");
+			x->hash = reader_attr(child, "value");
 			break;
 		}
 		if (!ok)

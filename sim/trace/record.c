@@ -11,6 +11,8 @@ static const TraceEventKind host_kinds[SIM_HOST_NR_KINDS] = {
 	[SIM_HOST_MIGRATE] = TRACE_EV_MIGRATE,
 	[SIM_HOST_DONTNEED] = TRACE_EV_DONTNEED,
 	[SIM_HOST_AGE] = TRACE_EV_AGE,
+	[SIM_HOST_PUNCH] = TRACE_EV_PUNCH_HOLE,
+	[SIM_HOST_CONVERT] = TRACE_EV_CONVERT,
 };
 
 static void
@@ -100,6 +102,8 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	trace->kvmsim_version = g_strdup(KVMSIM_VERSION);
 	trace->seed = cfg->seed;
 	trace->nr_vcpus = cfg->nr_vcpus;
+	trace->vm_type = cfg->vm_type;
+	trace->gmem_conversion = cfg->gmem_conversion;
 	trace->mem = cfg->mem_size;
 	trace->quantum = cfg->quantum;
 	trace->max_insns = cfg->max_insns;
@@ -107,7 +111,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	n = sim_vmm_memslots(vmm, slots, G_N_ELEMENTS(slots));
 	for (guint i = 0; i < n; i++) {
 		TraceMemslot ms = { slots[i].id, slots[i].gpa, slots[i].size, slots[i].hva,
-				    slots[i].flags, 0 };
+				    slots[i].flags, 0, slots[i].gmem_offset };
 
 		g_array_append_val(trace->memslots, ms);
 	}
@@ -129,6 +133,16 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 				.hva = done[i].hva,
 				.size = done[i].size,
 			};
+
+			if (sim_host_event_is_gmem(done[i].kind)) {
+				/* no page: a sleep with nothing to do, kept as a zero-sized
+				 * age of nothing would not replay; an age of hva 0 does */
+				if (!done[i].hva)
+					e.kind = TRACE_EV_AGE;
+				else
+					e.gpa = done[i].hva, e.hva = 0;
+				e.to_private = done[i].to_private;
+			}
 
 			g_array_append_val(trace->events, e);
 		}

@@ -21,6 +21,22 @@ typedef struct {
 	gboolean halted;
 } ReplayActor;
 
+/* KVM_HC_MAP_GPA_RANGE as the vCPU's KVM_RUN handles it: KVM's checks, then the VMM's exit. */
+static void
+replay_map_gpa_range(ReplayActor *ra, struct kvm_vcpu *vcpu, const TraceEvent *e)
+{
+	guint64 ret;
+
+	if (sim_kvm_map_gpa_range_exits(sim_vmm_hypercall_exit(ra->vmm), e->args, &ret)) {
+		sim_count(vcpu->kvm->counters, SIM_CTR_EXITS_USER_HYPERCALL);
+		sim_log_emit(sim_sched_log(ra->sched), "kvm_userspace_exit",
+			     "reason KVM_EXIT_HYPERCALL (3)");
+		ret = sim_vmm_hypercall(ra->vmm, e->nr, e->args);
+	}
+	sim_log_emit(sim_sched_log(ra->sched), "sim_hypercall_ret",
+		     "vcpu %d nr 12 ret 0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id, ret);
+}
+
 /* One exit of an exit-level vCPU: the guest ran (instantly) and exited for this reason. */
 static void
 replay_exit(ReplayActor *ra, const TraceEvent *e)
@@ -49,7 +65,15 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 			x.reason = EXIT_REASON_EPT_VIOLATION;
 			x.info1 = qual;
 			trace_kvm_exit(vcpu, &x);
-			kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
+			vcpu->run.exit_reason = 0;
+			int r = kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
+
+			/* KVM_RUN returns -1: the trace's vmm decides what to do about it */
+			if (r < 0 && vcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT) {
+				sim_log_emit(sim_sched_log(ra->sched), "kvm_userspace_exit",
+					     "reason error (%d)", -r);
+				sim_vmm_log_memory_fault(ra->vmm, r, &vcpu->run);
+			}
 		}
 		break;
 	}
@@ -68,6 +92,7 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 		trace_kvm_pio(vcpu, e->in, e->port, e->io_size, e->in ? 0xffffffffu : e->value);
 		break;
 	case TRACE_EV_HYPERCALL:
+	case TRACE_EV_MAP_GPA_RANGE:
 		sim_count(kvm->counters, SIM_CTR_EXITS_HYPERCALL);
 		x.reason = EXIT_REASON_VMCALL;
 		trace_kvm_exit(vcpu, &x);
@@ -79,6 +104,10 @@ replay_exit(ReplayActor *ra, const TraceEvent *e)
 		g_assert_not_reached();
 	}
 	kvm_vcpu_srcu_read_unlock(vcpu);
+	/* the exit to userspace and back happens outside the vCPU's SRCU read side */
+	if ((e->kind == TRACE_EV_HYPERCALL || e->kind == TRACE_EV_MAP_GPA_RANGE) &&
+	    e->nr == KVM_HC_MAP_GPA_RANGE)
+		replay_map_gpa_range(ra, vcpu, e);
 }
 
 /* KVM_SET_USER_MEMORY_REGION2 from the VMM, as the trace asks; the result goes to the log. */
@@ -110,7 +139,7 @@ static void
 replay_host(ReplayActor *ra, const TraceEvent *e)
 {
 	SimMm *mm = sim_vmm_mm(ra->vmm);
-	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at };
+	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at, e->to_private };
 
 	switch (e->kind) {
 	case TRACE_EV_MIGRATE:
@@ -136,6 +165,21 @@ replay_host(ReplayActor *ra, const TraceEvent *e)
 	case TRACE_EV_MEMSLOT:
 	case TRACE_EV_MEMSLOT_DELETE:
 		replay_memslot(ra, e);
+		break;
+	case TRACE_EV_PUNCH_HOLE:
+	case TRACE_EV_CONVERT:
+		he.kind = e->kind == TRACE_EV_PUNCH_HOLE ? SIM_HOST_PUNCH : SIM_HOST_CONVERT;
+		he.hva = e->gpa;
+		sim_vmm_gmem_event(ra->vmm, &he);
+		break;
+	case TRACE_EV_SET_ATTRIBUTES:
+		sim_vmm_set_memory_attributes(ra->vmm, e->gpa, e->size, e->to_private);
+		break;
+	case TRACE_EV_GMEM_CLOSE:
+		sim_vmm_close_gmem(ra->vmm);
+		break;
+	case TRACE_EV_PIN:
+		sim_vmm_pin(ra->vmm, e->gpa);
 		break;
 	default:
 		g_assert_not_reached();
@@ -253,6 +297,10 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 	g_autoptr(GArray) slots = g_array_new(FALSE, FALSE, sizeof(SimVmmMemslot));
 
 	cfg.nr_vcpus = trace->nr_vcpus;
+	cfg.vm_type = trace->vm_type;
+	cfg.gmem_conversion = trace->gmem_conversion;
+	cfg.gmem_size = trace->gmem_size;
+	cfg.gmem_flags = trace->gmem_flags;
 	cfg.seed = trace->seed;
 	if (trace->quantum)
 		cfg.quantum = trace->quantum;
@@ -277,7 +325,8 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 		cfg.workload = "exit-level";
 		for (guint i = 0; i < trace->memslots->len; i++) {
 			const TraceMemslot *ms = &g_array_index(trace->memslots, TraceMemslot, i);
-			SimVmmMemslot s = { ms->id, ms->gpa, ms->size, ms->hva, ms->flags };
+			SimVmmMemslot s = { ms->id, ms->gpa, ms->size, ms->hva, ms->flags,
+					    ms->gmem_offset };
 
 			g_array_append_val(slots, s);
 		}
@@ -434,6 +483,39 @@ check_expect(const Trace *trace, const TraceExpect *x, SimVmm *vmm, SimSched *sc
 					      G_GINT64_MODIFIER "x)", level, hva, nth, described, spte);
 		break;
 	}
+	case TRACE_EXPECT_ATTRIBUTE: {
+		gboolean is_private = kvm_mem_is_private(sim_vmm_kvm(vmm), x->gfn);
+
+		what = g_strdup_printf("attribute gfn 0x%" G_GINT64_MODIFIER "x %s", x->gfn,
+				       x->is_private ? "private" : "shared");
+		got = g_strdup(is_private ? "private" : "shared");
+		ok = is_private == x->is_private;
+		break;
+	}
+	case TRACE_EXPECT_SHAREABILITY: {
+		int is_private = sim_vmm_gmem_is_private(vmm, x->offset);
+
+		what = g_strdup_printf("shareability offset 0x%" G_GINT64_MODIFIER "x %s", x->offset,
+				       x->is_private ? "private" : "shared");
+		got = g_strdup(is_private < 0 ? "no guest_memfd open" :
+			       is_private ? "private" : "shared");
+		ok = is_private == (int)x->is_private;
+		break;
+	}
+	case TRACE_EXPECT_MEMORY_FAULT: {
+		/* the VMM's line for each exit (sim_vmm_log_memory_fault()) */
+		g_autofree gchar *match = g_strdup_printf(
+			"sim_vmm_memory_fault: errno 14 flags 0x%x gpa 0x%" G_GINT64_MODIFIER "x ",
+			x->is_private ? 8 : 0, x->gfn << SIM_PAGE_SHIFT);
+		guint n = count_matches(sim_log_text(log), match);
+
+		what = g_strdup_printf("memory fault gfn 0x%" G_GINT64_MODIFIER "x %s %d time%s",
+				       x->gfn, x->is_private ? "private" : "shared", x->count,
+				       x->count == 1 ? "" : "s");
+		got = g_strdup_printf("%u time%s", n, n == 1 ? "" : "s");
+		ok = n == (guint)x->count;
+		break;
+	}
 	case TRACE_EXPECT_COUNTER: {
 		SimCounter id;
 
@@ -500,7 +582,8 @@ static gboolean
 needs_log_text(const Trace *trace)
 {
 	for (guint i = 0; i < trace->expects->len; i++)
-		if (g_array_index(trace->expects, TraceExpect, i).kind == TRACE_EXPECT_EVENT)
+		if (g_array_index(trace->expects, TraceExpect, i).kind == TRACE_EXPECT_EVENT ||
+		    g_array_index(trace->expects, TraceExpect, i).kind == TRACE_EXPECT_MEMORY_FAULT)
 			return TRUE;
 	return FALSE;
 }

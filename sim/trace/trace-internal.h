@@ -9,7 +9,7 @@
 
 #include "sim/trace/trace.h"
 
-#define TRACE_EV_COUNT (TRACE_EV_MEMSLOT_DELETE + 1)
+#define TRACE_EV_COUNT (TRACE_EV_PIN + 1)
 
 /* Names of TraceAccess values, as the schema spells them. */
 extern const char *const trace_access_names[3];
@@ -64,6 +64,11 @@ void trace_set_error(GError **error, TraceError code, const char *path, long lin
 gboolean trace_event_is_exit(TraceEventKind kind);
 gboolean trace_event_is_host(TraceEventKind kind);
 gboolean trace_event_is_memslot(TraceEventKind kind);
+gboolean trace_event_is_gmem(TraceEventKind kind);
+/* The names of <vm type> and <vm gmem-conversion>, by value. */
+extern const char *const trace_vm_type_names[2];
+extern const char *const trace_gmem_conversion_names[2];
+extern const char *const trace_convert_names[2];
 
 /* Free what a TraceStep owns (a GArray clear function). */
 void trace_step_clear(gpointer data);

@@ -26,7 +26,17 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_INVALIDATE_END] = "invalidate_end",
 	[TRACE_EV_MEMSLOT] = "memslot",
 	[TRACE_EV_MEMSLOT_DELETE] = "memslot_delete",
+	[TRACE_EV_PUNCH_HOLE] = "punch_hole",
+	[TRACE_EV_CONVERT] = "convert",
+	[TRACE_EV_SET_ATTRIBUTES] = "set_memory_attributes",
+	[TRACE_EV_GMEM_CLOSE] = "close_guest_memfd",
+	[TRACE_EV_MAP_GPA_RANGE] = "map_gpa_range",
+	[TRACE_EV_PIN] = "pin",
 };
+
+const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
+const char *const trace_gmem_conversion_names[2] = { "legacy", "in-place" };
+const char *const trace_convert_names[2] = { "shared", "private" };
 
 /* Free what a TraceEvent owns. */
 static void
@@ -108,11 +118,11 @@ trace_event_kind_name(TraceEventKind kind)
 	return kind_names[kind];
 }
 
-/* ept_violation, hlt, io, hypercall. */
+/* ept_violation, hlt, io, hypercall, map_gpa_range. */
 gboolean
 trace_event_is_exit(TraceEventKind kind)
 {
-	return kind <= TRACE_EV_HYPERCALL;
+	return kind <= TRACE_EV_HYPERCALL || kind == TRACE_EV_MAP_GPA_RANGE;
 }
 
 /* migrate, dontneed, age, munmap, invalidate_start, invalidate_end. */
@@ -120,6 +130,16 @@ gboolean
 trace_event_is_host(TraceEventKind kind)
 {
 	return kind >= TRACE_EV_MIGRATE && kind <= TRACE_EV_INVALIDATE_END;
+}
+
+/* punch_hole, convert, set_memory_attributes, close_guest_memfd, pin: private memory, by the
+ * VMM. */
+gboolean
+trace_event_is_gmem(TraceEventKind kind)
+{
+	return kind == TRACE_EV_PUNCH_HOLE || kind == TRACE_EV_CONVERT ||
+	       kind == TRACE_EV_SET_ATTRIBUTES || kind == TRACE_EV_GMEM_CLOSE ||
+	       kind == TRACE_EV_PIN;
 }
 
 /* memslot, memslot_delete. */

@@ -37,6 +37,12 @@ typedef enum {
 	TRACE_EV_INVALIDATE_END,
 	TRACE_EV_MEMSLOT,         /* KVM_SET_USER_MEMORY_REGION2 with a size: create or move */
 	TRACE_EV_MEMSLOT_DELETE,
+	TRACE_EV_PUNCH_HOLE,      /* fallocate(PUNCH_HOLE) of the guest_memfd behind [gpa, + size) */
+	TRACE_EV_CONVERT,         /* [gpa, + size) converted by the VMM to private or shared */
+	TRACE_EV_SET_ATTRIBUTES,  /* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size), nothing else */
+	TRACE_EV_GMEM_CLOSE,      /* the VMM closes the guest_memfd (its release, if last) */
+	TRACE_EV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
+	TRACE_EV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
 } TraceEventKind;
 
 typedef enum {
@@ -62,6 +68,7 @@ typedef struct {
 	guint32 value;        /* io */
 	guint64 nr;           /* hypercall */
 	guint64 args[4];      /* hypercall */
+	gboolean to_private;  /* convert */
 } TraceEvent;
 
 typedef struct {
@@ -71,6 +78,7 @@ typedef struct {
 	guint64 hva;
 	guint32 flags;
 	guint line;
+	guint64 gmem_offset;  /* with KVM_MEM_GUEST_MEMFD in flags: where in the guest_memfd */
 } TraceMemslot;
 
 typedef struct {
@@ -93,6 +101,9 @@ typedef struct {
 
 typedef enum {
 	TRACE_EXPECT_SPTE,
+	TRACE_EXPECT_ATTRIBUTE,
+	TRACE_EXPECT_SHAREABILITY,
+	TRACE_EXPECT_MEMORY_FAULT,
 	TRACE_EXPECT_COUNTER,
 	TRACE_EXPECT_EVENT,
 	TRACE_EXPECT_GUEST,
@@ -111,6 +122,11 @@ typedef struct {
 	guint64 frame_hva;    /* frame: the frame_nth-th frame mapped at frame_hva; 0: not checked */
 	guint frame_nth;
 	gboolean frame_zero;  /* frame="zero": the shared zero page */
+	/* attribute: gfn's private/shared state as KVM sees it (kvm_mem_is_private());
+	 * shareability: the guest_memfd's at offset (its inode's, in-place); memory_fault: count
+	 * KVM_EXIT_MEMORY_FAULTs at gfn (private: flags KVM_MEMORY_EXIT_FLAG_PRIVATE) */
+	gboolean is_private;
+	guint64 offset;
 	/* counter */
 	gchar *counter;
 	guint64 value;
@@ -133,7 +149,11 @@ typedef struct {
 	guint64 seed;
 	/* the machine */
 	guint nr_vcpus;
+	guint vm_type;          /* KVM_CREATE_VM's type: 0 default, 1 sw-protected */
+	guint gmem_conversion;  /* SimGmemConversion: legacy (0) or in-place */
 	guint64 mem;            /* full-system: the data region */
+	guint64 gmem_size;      /* exit-level: the guest_memfd <vm> creates (0: none) */
+	guint64 gmem_flags;     /* and its KVM_CREATE_GUEST_MEMFD flags */
 	guint64 quantum;        /* 0: default */
 	guint64 max_insns;      /* 0: default */
 	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */

@@ -14,6 +14,7 @@
 
 #include "sim/core/hostmem.h"
 #include "sim/core/outfile.h"
+#include "workloads/abi.h"
 
 
 /* Text as attribute content: markup escaped, and whitespace that attribute normalization would
@@ -98,6 +99,10 @@ write_vm(FILE *fp, const Trace *t)
 {
 	fputs("  <vm", fp);
 	put_dec(fp, "vcpus", t->nr_vcpus);
+	if (t->vm_type)
+		put_str(fp, "type", trace_vm_type_names[t->vm_type]);
+	if (t->gmem_conversion)
+		put_str(fp, "gmem-conversion", trace_gmem_conversion_names[t->gmem_conversion]);
 	if (t->mem)
 		put_hex(fp, "mem", t->mem);
 	if (t->quantum)
@@ -106,16 +111,25 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "max-insns", t->max_insns);
 	if (t->thp)
 		put_dec(fp, "thp", 1);
-	if (!t->memslots->len) {
+	if (!t->memslots->len && !t->gmem_size) {
 		fputs("/>\n", fp);
 		return;
 	}
 	fputs(">\n", fp);
+	if (t->gmem_size) {
+		fputs("    <guest_memfd", fp);
+		put_hex(fp, "size", t->gmem_size);
+		if (t->gmem_flags)
+			put_hex(fp, "flags", t->gmem_flags);
+		fputs("/>\n", fp);
+	}
 	for (guint i = 0; i < t->memslots->len; i++) {
 		const TraceMemslot *ms = &g_array_index(t->memslots, TraceMemslot, i);
 
 		fputs("    <memslot", fp);
 		put_memslot(fp, ms->id, ms->gpa, ms->size, ms->hva, ms->flags);
+		if (ms->gmem_offset)
+			put_hex(fp, "gmem-offset", ms->gmem_offset);
 		fputs("/>\n", fp);
 	}
 	fputs("  </vm>\n", fp);
@@ -173,6 +187,13 @@ write_event(FILE *fp, const TraceEvent *e)
 		if (e->value)
 			put_hex(fp, "value", e->value);
 		break;
+	case TRACE_EV_MAP_GPA_RANGE:
+		put_hex(fp, "gpa", e->args[0]);
+		put_hex(fp, "pages", e->args[1]);
+		put_str(fp, "to", trace_convert_names[e->to_private]);
+		if (e->args[2] != (e->to_private ? KVM_MAP_GPA_RANGE_ENCRYPTED : 0))
+			put_hex(fp, "attrs", e->args[2]);
+		break;
 	case TRACE_EV_HYPERCALL:
 		put_dec(fp, "nr", e->nr);
 		for (guint i = 0; i < G_N_ELEMENTS(e->args); i++) {
@@ -190,6 +211,18 @@ write_event(FILE *fp, const TraceEvent *e)
 		break;
 	case TRACE_EV_MEMSLOT_DELETE:
 		put_dec(fp, "id", e->id);
+		break;
+	case TRACE_EV_PUNCH_HOLE:
+	case TRACE_EV_CONVERT:
+	case TRACE_EV_SET_ATTRIBUTES:
+	case TRACE_EV_PIN:
+		put_hex(fp, "gpa", e->gpa);
+		if (e->size != SIM_PAGE_SIZE)
+			put_hex(fp, "size", e->size);
+		if (e->kind == TRACE_EV_CONVERT || e->kind == TRACE_EV_SET_ATTRIBUTES)
+			put_str(fp, "to", trace_convert_names[e->to_private]);
+		break;
+	case TRACE_EV_GMEM_CLOSE:
 		break;
 	default:
 		put_hex(fp, "hva", e->hva);
@@ -342,6 +375,22 @@ write_expect(FILE *fp, const TraceExpect *x)
 				x->frame_nth);
 		if (x->frame_zero)
 			fputs(" frame=\"zero\"", fp);
+		break;
+	case TRACE_EXPECT_ATTRIBUTE:
+		fputs("    <attribute", fp);
+		put_hex(fp, "gfn", x->gfn);
+		put_bool(fp, "private", x->is_private);
+		break;
+	case TRACE_EXPECT_SHAREABILITY:
+		fputs("    <shareability", fp);
+		put_hex(fp, "offset", x->offset);
+		put_bool(fp, "private", x->is_private);
+		break;
+	case TRACE_EXPECT_MEMORY_FAULT:
+		fputs("    <memory_fault", fp);
+		put_hex(fp, "gfn", x->gfn);
+		put_bool(fp, "private", x->is_private);
+		put_dec(fp, "count", (guint64)x->count);
 		break;
 	case TRACE_EXPECT_COUNTER:
 		fputs("    <counter", fp);

@@ -9,32 +9,10 @@
 #include "sim/core/log.h"
 #include "sim/cpu/vcpu.h"
 #include "sim/vmm/image.h"
+#include "sim/vmm/vmm-internal.h"
 #include "workloads/abi.h"
 #include "workloads/workloads.h"
 
-struct SimVmm {
-	SimVmmConfig config;
-	SimCounters counters;
-	SimSched *sched;
-	SimHostMem *hm;
-	SimPtPool *pt_pool;
-	SimMm *mm;
-	struct kvm *kvm;
-	SimVcpu *vcpus[KVMSIM_MAX_VCPUS];
-	SimHostEvents *host_events;
-	guint64 boot_hva;
-	guint64 ram_hva;
-	guint64 stacks_hva;            /* one mapping for all stacks, a guard gap below each */
-	SimImageLayout layout;
-	gchar *image_sha256;
-	GBytes *image;                 /* the program (a copy: config.image points into it) */
-	gchar *guest_path;             /* copies of the configuration's strings */
-	gchar *arg;
-	GString *console;
-	SimGuestResult result;
-	guint64 mmio_scratch;
-	gchar *error;
-};
 
 #define SIM_VMM_ERROR (sim_vmm_error_quark())
 static GQuark sim_vmm_error_quark(void);
@@ -61,6 +39,12 @@ vmm_pio(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size, gui
 	if (port == KVMSIM_PORT_CONSOLE) {
 		g_string_append_c(vmm->console, (char)(*value & 0xff));
 		return TRUE;
+	}
+	if (port == KVMSIM_PORT_REBOOT && vmm->files && !vmm->rebooted && !vmm->rebooting) {
+		sim_log_emit(sim_sched_log(vmm->sched), "sim_guest_reboot", "vcpu %d",
+			     sim_vcpu_id(vcpu));
+		sim_vmm_reboot(vmm);
+		return FALSE;
 	}
 	if (port == KVMSIM_PORT_EXIT) {
 		vmm->result = *value == 0 ? SIM_GUEST_PASS : SIM_GUEST_FAIL;
@@ -101,11 +85,36 @@ vmm_mmio_write(void *data, guint64 gpa, guint size, guint64 value)
 		vmm->mmio_scratch = value;
 }
 
-/* KVM_EXIT_HYPERCALL: nothing is enabled for userspace yet (no private memory to convert). */
+/* KVM_EXIT_HYPERCALL: KVM_HC_MAP_GPA_RANGE converts (sim/vmm/conv.c); nothing else is
+ * handled. */
+guint64
+sim_vmm_hypercall(SimVmm *vmm, guint64 nr, const guint64 args[4])
+{
+	if (nr == KVM_HC_MAP_GPA_RANGE && vmm->gmem_fd >= 0)
+		return sim_vmm_map_gpa_range(vmm, args);
+	return (guint64)-(gint64)KVM_ENOSYS;
+}
+
+/* The vCPU's KVM_EXIT_HYPERCALL, to the handler above. */
 static guint64
 vmm_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
 {
-	return (guint64)-(gint64)KVM_ENOSYS;
+	return sim_vmm_hypercall(data, nr, args);
+}
+
+guint64
+sim_vmm_hypercall_exit(const SimVmm *vmm)
+{
+	return vmm->hypercall_exit;
+}
+
+/* KVM_EXIT_MEMORY_FAULT: an implicit conversion (sim/vmm/conv.c), on a VM with private memory. */
+static gboolean
+vmm_memory_fault(gpointer data, SimVcpu *vcpu, int error, const struct kvm_run *run)
+{
+	SimVmm *vmm = data;
+
+	return vmm->files && sim_vmm_memory_fault(vmm, error, run);
 }
 
 static const SimVcpuExitOps vmm_exit_ops = {
@@ -113,12 +122,14 @@ static const SimVcpuExitOps vmm_exit_ops = {
 	.mmio_read = vmm_mmio_read,
 	.mmio_write = vmm_mmio_write,
 	.hypercall = vmm_hypercall,
+	.memory_fault = vmm_memory_fault,
 };
 
 /* KVM_SET_USER_MEMORY_REGION2 of [gpa, gpa + size), inside a RAM window, onto the VMM's memory
  * at hva. */
-static gboolean
-set_region(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 hva, GError **error)
+gboolean
+sim_vmm_set_region(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 hva,
+		   GError **error)
 {
 	struct kvm_userspace_memory_region2 region = {
 		.slot = slot,
@@ -144,7 +155,7 @@ add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_h
 	return sim_mm_mmap_anon(vmm->mm, size, out_hva, error) &&
 	       (!vmm->config.thp || sim_mm_madvise_hugepage(vmm->mm, *out_hva, size) == 0) &&
 	       sim_hostmem_add_window(vmm->hm, gpa, size, error) &&
-	       set_region(vmm, slot, gpa, size, *out_hva, error);
+	       sim_vmm_set_region(vmm, slot, gpa, size, *out_hva, error);
 }
 
 /* The vCPUs' stacks: one mapping, one RAM window (so one Unicorn region per engine), and a
@@ -155,12 +166,20 @@ add_stacks(SimVmm *vmm, GError **error)
 {
 	const guint64 stride = KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE;
 
-	if (!sim_mm_mmap_anon(vmm->mm, vmm->config.nr_vcpus * stride, &vmm->stacks_hva, error) ||
-	    !sim_hostmem_add_window(vmm->hm, KVMSIM_STACKS_GPA, vmm->config.nr_vcpus * stride,
-				    error))
-		return FALSE;
+	return sim_mm_mmap_anon(vmm->mm, vmm->config.nr_vcpus * stride, &vmm->stacks_hva, error) &&
+	       sim_hostmem_add_window(vmm->hm, KVMSIM_STACKS_GPA, vmm->config.nr_vcpus * stride,
+				      error) &&
+	       sim_vmm_bind_stacks(vmm, error);
+}
+
+/* A memslot per vCPU stack, leaving out the guard below it. */
+gboolean
+sim_vmm_bind_stacks(SimVmm *vmm, GError **error)
+{
+	const guint64 stride = KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE;
+
 	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
-		if (!set_region(vmm, 2 + i, KVMSIM_STACK_GPA(i), KVMSIM_STACK_SIZE,
+		if (!sim_vmm_set_region(vmm, 2 + i, KVMSIM_STACK_GPA(i), KVMSIM_STACK_SIZE,
 				vmm->stacks_hva + i * stride + KVMSIM_STACK_GUARD, error))
 			return FALSE;
 	return TRUE;
@@ -196,19 +215,27 @@ vmm_write_guest(SimVmm *vmm, guint64 hva, const void *buf, gsize len, GError **e
 guint32
 sim_vmm_config_boot_flags(const SimVmmConfig *config)
 {
+	gboolean private_mem = config->vm_type == SIM_VM_SW_PROTECTED;
+
 	return config->boot_flags |
-	       (config->host_events.count[SIM_HOST_DONTNEED] ? KVMSIM_BOOT_ZERO_OK : 0);
+	       (config->host_events.count[SIM_HOST_DONTNEED] ? KVMSIM_BOOT_ZERO_OK : 0) |
+	       (private_mem ? KVMSIM_BOOT_PRIVATE_MEM : 0) |
+	       (private_mem && config->gmem_conversion == SIM_GMEM_CONV_IN_PLACE ?
+			KVMSIM_BOOT_CONVERT_KEEPS : 0) |
+	       (private_mem && (config->host_events.count[SIM_HOST_PUNCH] ||
+				config->host_events.count[SIM_HOST_CONVERT]) ?
+			KVMSIM_BOOT_HOST_CONVERTS : 0);
 }
 
-/* Boot parameters, the --arg string and the image, written through the VMM's own mapping. */
-static gboolean
-load_guest(SimVmm *vmm, GError **error)
+/* The boot parameters (a fresh copy: barrier and scratch at zero), with extra boot flags. */
+gboolean
+sim_vmm_write_params(SimVmm *vmm, guint32 extra_flags, GError **error)
 {
 	const char *arg = vmm->config.arg ? vmm->config.arg : "";
 	struct kvmsim_boot_params params = {
 		.magic = KVMSIM_BOOT_MAGIC,
 		.nr_vcpus = vmm->config.nr_vcpus,
-		.flags = sim_vmm_config_boot_flags(&vmm->config),
+		.flags = sim_vmm_config_boot_flags(&vmm->config) | extra_flags,
 		.ram_gpa = KVMSIM_RAM_GPA,
 		.ram_size = vmm->config.mem_size,
 		.seed = vmm->config.seed,
@@ -217,9 +244,18 @@ load_guest(SimVmm *vmm, GError **error)
 	};
 
 	memcpy(params.params, vmm->config.params, sizeof(params.params));
-	if (!vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_BOOT_PARAMS_GPA, &params, sizeof(params),
-			     error) ||
-	    !vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_ARG_GPA, arg, params.arg_size + 1, error))
+	return vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_BOOT_PARAMS_GPA, &params,
+			       sizeof(params), error);
+}
+
+/* Boot parameters, the --arg string and the image, written through the VMM's own mapping. */
+static gboolean
+load_guest(SimVmm *vmm, GError **error)
+{
+	const char *arg = vmm->config.arg ? vmm->config.arg : "";
+
+	if (!sim_vmm_write_params(vmm, 0, error) ||
+	    !vmm_write_guest(vmm, vmm->boot_hva + KVMSIM_ARG_GPA, arg, strlen(arg) + 1, error))
 		return FALSE;
 	for (guint i = 0; i < vmm->layout.nr_segments; i++) {
 		const SimImageSegment *seg = &vmm->layout.segments[i];
@@ -264,7 +300,37 @@ build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GE
 	if (!vmm->pt_pool)
 		return FALSE;
 	vmm->mm = sim_mm_new(vmm->sched, vmm->hm, &vmm->counters);
-	vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters, hw_ops);
+	if (config->vm_type != SIM_VM_DEFAULT)
+		vmm->files = gmem_fdtable_new();
+	return sim_vmm_create_vm(vmm, hw_ops, error);
+}
+
+/* KVM_CREATE_VM on the machine's host: the default type, or a SW-protected VM with the in-place
+ * design's attributes kept by the guest_memfd (RFC v3's vm_memory_attributes=0) and the VMM's
+ * file table. */
+gboolean
+sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
+{
+	const SimVmmConfig *config = &vmm->config;
+
+	if (config->vm_type == SIM_VM_DEFAULT) {
+		vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm,
+					 &vmm->counters, hw_ops);
+		return TRUE;
+	}
+	struct kvm_create_vm_args args = {
+		.type = KVM_X86_SW_PROTECTED_VM,
+		.gmem_attributes = config->gmem_conversion == SIM_GMEM_CONV_IN_PLACE,
+		.files = vmm->files,
+	};
+	int r = kvm_create_vm_with(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters,
+				   hw_ops, &args, &vmm->kvm);
+
+	if (r) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "KVM_CREATE_VM type %lu: %s", args.type,
+			    g_strerror(-r));
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -300,13 +366,42 @@ static gboolean
 guest_ended(gpointer data)
 {
 	SimVmm *vmm = data;
-	guint stopped = (guint)vmm->counters.v[SIM_CTR_EXITS_HLT];
+	guint stopped = (guint)(vmm->counters.v[SIM_CTR_EXITS_HLT] - vmm->hlt_base);
 
 	if (vmm->result != SIM_GUEST_NONE)
 		return TRUE;
+	if (vmm->rebooting)
+		return FALSE;
 	for (guint i = 0; i < vmm->config.nr_vcpus; i++)
-		stopped += sim_vcpu_error(vmm->vcpus[i]) != NULL;
+		stopped += vmm->vcpus[i] && sim_vcpu_error(vmm->vcpus[i]) != NULL;
 	return stopped >= vmm->config.nr_vcpus;
+}
+
+/* The vCPUs of a full-system machine, on the VM, each at the image's entry on its own stack,
+ * started on the scheduler. */
+gboolean
+sim_vmm_start_vcpus(SimVmm *vmm, GError **error)
+{
+	const SimVmmConfig *config = &vmm->config;
+
+	for (guint i = 0; i < config->nr_vcpus; i++) {
+		SimVcpu *vcpu = sim_vcpu_new(vmm->kvm, (int)i, &vmm_exit_ops, vmm, error);
+
+		if (!vcpu)
+			return FALSE;
+		vmm->vcpus[i] = vcpu;
+		if (vmm->files)
+			sim_vmm_conv_enable_vcpu(vmm, vcpu);
+		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
+			return FALSE;
+		sim_vcpu_set_guards(vcpu, KVMSIM_STACKS_GPA, KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE,
+				    KVMSIM_STACK_GUARD, config->nr_vcpus);
+		sim_vcpu_set_entry(vcpu, vmm->layout.entry, KVMSIM_STACK_GPA(i) + KVMSIM_STACK_SIZE,
+				   i, KVMSIM_BOOT_PARAMS_GPA);
+		sim_vcpu_set_limits(vcpu, config->quantum, config->max_insns);
+		sim_vcpu_start(vcpu, vmm->sched);
+	}
+	return TRUE;
 }
 
 /* A machine whose vCPUs run the guest on the CPU emulator. */
@@ -319,24 +414,11 @@ build_full_system(SimVmm *vmm, GError **error)
 				     config->nr_vcpus * KVMSIM_STACK_SIZE, &sim_vcpu_hw_ops, error))
 		return FALSE;
 	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
-	    !add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva, error) ||
-	    !add_stacks(vmm, error) || !load_guest(vmm, error))
+	    !(vmm->files ? sim_vmm_conv_setup(vmm, error) :
+			   add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva,
+				       error)) ||
+	    !add_stacks(vmm, error) || !load_guest(vmm, error) || !sim_vmm_start_vcpus(vmm, error))
 		return FALSE;
-	for (guint i = 0; i < config->nr_vcpus; i++) {
-		SimVcpu *vcpu = sim_vcpu_new(vmm->kvm, (int)i, &vmm_exit_ops, vmm, error);
-
-		if (!vcpu)
-			return FALSE;
-		vmm->vcpus[i] = vcpu;
-		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
-			return FALSE;
-		sim_vcpu_set_guards(vcpu, KVMSIM_STACKS_GPA, KVMSIM_STACK_GUARD + KVMSIM_STACK_SIZE,
-				    KVMSIM_STACK_GUARD, config->nr_vcpus);
-		sim_vcpu_set_entry(vcpu, vmm->layout.entry, KVMSIM_STACK_GPA(i) + KVMSIM_STACK_SIZE,
-				   i, KVMSIM_BOOT_PARAMS_GPA);
-		sim_vcpu_set_limits(vcpu, config->quantum, config->max_insns);
-		sim_vcpu_start(vcpu, vmm->sched);
-	}
 	guint total = sim_host_events_total(&config->host_events);
 
 	if (total) {
@@ -356,10 +438,15 @@ build_full_system(SimVmm *vmm, GError **error)
 			targets[n++] = (SimHostEventTarget){ vmm->boot_hva, FALSE };
 		if (regions & SIM_VMM_REGION_STACKS)
 			targets[n++] = (SimHostEventTarget){ vmm->stacks_hva, FALSE };
-		if (regions & SIM_VMM_REGION_DATA)
+		/* in-place, the data region's memory is the guest_memfd: punch and convert act
+		 * there, the mm events have nothing of it to act on */
+		if ((regions & SIM_VMM_REGION_DATA) &&
+		    !(vmm->files && config->gmem_conversion == SIM_GMEM_CONV_IN_PLACE))
 			targets[n++] = (SimHostEventTarget){ vmm->ram_hva, TRUE };
 		vmm->host_events = sim_host_events_new(vmm->mm, config->seed, &config->host_events,
 						       targets, n, interval, guest_ended, vmm);
+		if (vmm->files && (regions & SIM_VMM_REGION_DATA))
+			sim_host_events_set_gmem(vmm->host_events, &sim_vmm_gmem_ops, vmm);
 		sim_host_events_start(vmm->host_events, vmm->sched);
 	}
 	return TRUE;
@@ -380,6 +467,9 @@ build_exit_level(SimVmm *vmm, GError **error)
 		if (!sim_hostmem_add_window(vmm->hm, config->windows[i].gpa, config->windows[i].size,
 					    error))
 			return FALSE;
+	if (config->gmem_size &&
+	    !sim_vmm_conv_create(vmm, config->gmem_size, config->gmem_flags, error))
+		return FALSE;
 	for (guint i = 0; i < config->nr_memslots; i++) {
 		const SimVmmMemslot *ms = &config->memslots[i];
 
@@ -393,6 +483,8 @@ build_exit_level(SimVmm *vmm, GError **error)
 			.guest_phys_addr = ms->gpa,
 			.memory_size = ms->size,
 			.userspace_addr = ms->hva,
+			.guest_memfd_offset = ms->gmem_offset,
+			.guest_memfd = (u32)vmm->gmem_fd,
 		};
 		int r = kvm_set_memory_region(vmm->kvm, &region);
 
@@ -429,6 +521,9 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	g_autoptr(SimVmm) vmm = g_new0(SimVmm, 1);
 
 	vmm->config = *config;
+	/* a copy of the memslots: conversions map gpas to guest_memfd offsets through them */
+	vmm->memslots = g_memdup2(config->memslots, config->nr_memslots * sizeof(SimVmmMemslot));
+	vmm->config.memslots = vmm->memslots;
 	if (!config->exit_level) {
 		vmm->image = g_bytes_new(wl->image, wl->image_size);
 		vmm->config.image = g_bytes_get_data(vmm->image, &vmm->config.image_size);
@@ -445,10 +540,14 @@ sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 	if (!vmm->config.max_insns)
 		vmm->config.max_insns = sim_vmm_default_max_insns(config->mem_size);
 	vmm->sched = sched;
+	vmm->gmem_fd = -1;
 	vmm->console = g_string_new(NULL);
 	if (config->exit_level ? !build_exit_level(vmm, error) :
 				 !build_full_system(vmm, error))
 		return NULL;
+	/* the caller's windows were needed only to build */
+	vmm->config.windows = NULL;
+	vmm->config.nr_windows = 0;
 	return g_steal_pointer(&vmm);
 }
 
@@ -461,7 +560,16 @@ sim_vmm_free(SimVmm *vmm)
 	for (guint i = 0; i < KVMSIM_MAX_VCPUS; i++)
 		sim_vcpu_free(vmm->vcpus[i]);
 	sim_host_events_free(vmm->host_events);
-	kvm_destroy_vm(vmm->kvm);
+	if (vmm->files && vmm->kvm) {
+		/* the guest_memfd's release drops its hold on the VM, the VM fd's close the last */
+		sim_vmm_conv_free(vmm);
+		gmem_fdtable_free(vmm->files);
+		kvm_put_kvm(vmm->kvm);
+	} else {
+		if (vmm->files)
+			gmem_fdtable_free(vmm->files);
+		kvm_destroy_vm(vmm->kvm);
+	}
 	sim_mm_free(vmm->mm);
 	sim_ptpool_free(vmm->pt_pool);
 	sim_hostmem_free(vmm->hm);
@@ -473,6 +581,7 @@ sim_vmm_free(SimVmm *vmm)
 		g_bytes_unref(vmm->image);
 	g_free(vmm->guest_path);
 	g_free(vmm->arg);
+	g_free(vmm->memslots);
 	g_free(vmm);
 }
 
@@ -568,7 +677,9 @@ sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max)
 		out[n].gpa = slots->slots[i]->base_gfn << SIM_PAGE_SHIFT;
 		out[n].size = slots->slots[i]->npages << SIM_PAGE_SHIFT;
 		out[n].hva = slots->slots[i]->userspace_addr;
-		out[n].flags = slots->slots[i]->flags;
+		/* the uAPI flags: KVM_MEMSLOT_* are the kernel's own */
+		out[n].flags = slots->slots[i]->flags & 0xffff;
+		out[n].gmem_offset = slots->slots[i]->gmem.pgoff << SIM_PAGE_SHIFT;
 	}
 	return n;
 }

@@ -14,6 +14,8 @@
 #include "sim/core/host-events.h"
 #include "sim/core/sched.h"
 
+struct kvm_run;
+
 /* Guest RAM is at most half of the frame arena: the rest absorbs migration and quarantine. */
 #define SIM_VMM_MAX_MEM (SIM_ARENA_DEFAULT_FRAMES * SIM_PAGE_SIZE / 2)
 #define SIM_VMM_MIN_MEM (64ull << 10)
@@ -25,6 +27,7 @@ typedef struct {
 	guint64 size;
 	guint64 hva;
 	guint32 flags;
+	guint64 gmem_offset;           /* flags has KVM_MEM_GUEST_MEMFD: bound there */
 } SimVmmMemslot;
 
 /* A range of guest-physical address space whose pages can hold frames (sim/core/hostmem.h). */
@@ -33,9 +36,28 @@ typedef struct {
 	guint64 size;
 } SimVmmWindow;
 
+/* KVM_CREATE_VM's type (arch/x86/include/uapi/asm/kvm.h: KVM_X86_DEFAULT_VM,
+ * KVM_X86_SW_PROTECTED_VM). */
+typedef enum {
+	SIM_VM_DEFAULT = 0,
+	SIM_VM_SW_PROTECTED = 1,
+} SimVmType;
+
+/* How the VMM converts guest memory between shared and private (docs/guest-memfd.md). */
+typedef enum {
+	/* v6.18: per-VM attributes (KVM_SET_MEMORY_ATTRIBUTES), shared memory from the memslot's
+	 * userspace_addr, private from the guest_memfd; the old backing is discarded */
+	SIM_GMEM_CONV_LEGACY,
+	/* proposed (KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd, Ackerley Tng's RFC v3, 2026-03):
+	 * the inode owns shareability, its mmap is the shared memory, content is kept */
+	SIM_GMEM_CONV_IN_PLACE,
+} SimGmemConversion;
+
 typedef struct {
 	const char *workload;          /* name in the workload registry */
 	guint nr_vcpus;
+	SimVmType vm_type;             /* sw-protected: the data region is bound to a guest_memfd */
+	SimGmemConversion gmem_conversion;
 	guint64 mem_size;              /* the RAM slot (data region), bytes */
 	guint64 seed;
 	guint64 quantum;               /* instructions per preemption quantum */
@@ -56,6 +78,10 @@ typedef struct {
 	guint nr_memslots;
 	const SimVmmWindow *windows;
 	guint nr_windows;
+	/* and its guest_memfd (KVM_CREATE_GUEST_MEMFD size and flags; size 0: none), which its
+	 * KVM_MEM_GUEST_MEMFD memslots bind */
+	guint64 gmem_size;
+	guint64 gmem_flags;
 	/* Host events: the mean number of logical steps between two (0: 8 per page of the data
 	 * region), and where they land (SIM_VMM_REGION_* bits; 0: all guest memory). */
 	guint64 host_event_interval;
@@ -122,6 +148,28 @@ const SimHostEvents *sim_vmm_host_events(const SimVmm *vmm);
 /* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM, slot 2 + i vCPU
  * i's stack). */
 guint sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max);
+/* Perform a guest_memfd host event (punch, convert; event->hva is the page's gpa) now, as the
+ * host-events actor does; a negative errno if the VMM's ioctl failed. */
+int sim_vmm_gmem_event(SimVmm *vmm, const SimHostEvent *event);
+/* KVM_CAP_EXIT_HYPERCALL as this VMM enables it (bit KVM_HC_MAP_GPA_RANGE with private memory). */
+guint64 sim_vmm_hypercall_exit(const SimVmm *vmm);
+/* The VMM's KVM_EXIT_HYPERCALL handler: what it puts in hypercall.ret. */
+guint64 sim_vmm_hypercall(SimVmm *vmm, guint64 nr, const guint64 args[4]);
+/* Whether the VMM's guest_memfd holds the page at offset private (its inode's shareability):
+ * 1 or 0, -1 if no guest_memfd is open. */
+int sim_vmm_gmem_is_private(const SimVmm *vmm, guint64 offset);
+/* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size) alone (no discard), as a trace's vmm asks. */
+int sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private);
+/* In-place: the VMM pins the page behind gpa (a long-term GUP pin through its mapping of the
+ * guest_memfd), as its device model does with a range the guest shares; the next conversion of
+ * it to private fails with -EAGAIN, and the VMM drops the pin and retries. */
+void sim_vmm_pin(SimVmm *vmm, guint64 gpa);
+/* close() of the VMM's guest_memfd fd (and its mapping): the file's release if it was the last
+ * reference. */
+int sim_vmm_close_gmem(SimVmm *vmm);
+/* The log lines of a KVM_RUN that returned -1 with KVM_EXIT_MEMORY_FAULT (exit-level replays log
+ * what the vCPU actor logs for a full-system run). */
+void sim_vmm_log_memory_fault(SimVmm *vmm, int error, const struct kvm_run *run);
 /* Write into the data region at offset, as the VMM does through its own mapping. */
 gboolean sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len,
 			   GError **error);

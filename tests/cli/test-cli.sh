@@ -52,7 +52,7 @@ outputs() {
 	echo "--stats $base/case$((n + 1))/stats.json --log $base/case$((n + 1))/run.log"
 }
 
-echo "1..24"
+echo "1..30"
 
 # shellcheck disable=SC2046 # outputs() is meant to split into words (no spaces in $base)
 usage_error "unknown workload is a usage error" run no-such-workload $(outputs)
@@ -61,6 +61,18 @@ usage_error "--vcpus 65 is a usage error" run touch --vcpus 65 $(outputs)
 usage_error "--mem that is not a multiple of 4 KiB is a usage error" run touch --mem 1000 $(outputs)
 usage_error "--mem beyond the arena is a usage error" run touch --mem 3G $(outputs)
 usage_error "--mem with an unknown suffix is a usage error" run touch --mem 12Q $(outputs)
+usage_error "--vm-type with an unknown type is a usage error" \
+	run private --vm-type tdx $(outputs)
+usage_error "--gmem-conversion with an unknown design is a usage error" \
+	run private --vm-type sw-protected --gmem-conversion copy $(outputs)
+usage_error "--gmem-conversion on a default VM is a usage error" \
+	run private --gmem-conversion in-place $(outputs)
+usage_error "--compare-conversions on a default VM is a usage error" \
+	run private --compare-conversions $(outputs)
+usage_error "--host-events punch on a default VM is a usage error" \
+	run private --host-events punch=1 $(outputs)
+usage_error "--compare-conversions with --stats is a usage error" \
+	run private --vm-type sw-protected --compare-conversions $(outputs)
 usage_error "--host-events without a count is a usage error" \
 	run touch --host-events migrate $(outputs)
 usage_error "--host-events with an unknown kind is a usage error" \

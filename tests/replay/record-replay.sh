@@ -6,6 +6,8 @@
 # Part 2, a matrix: every built-in workload under every host-event kind (and all three at once),
 # both policies, vCPU counts 1 to 4 and quanta from 50 instructions to the default, each replayed
 # against everything the run recorded (--record-expect full: counters, verdict, log hash).
+# Part 2b (issue 8): the private-memory workloads on a KVM_X86_SW_PROTECTED_VM under both
+# conversion designs, with the guest_memfd host events (punch, convert) among the mm ones.
 # Part 3: what a recording expects (--record-expect), that a replay whose log parts from the
 # recording says at which step and event, and that a recorded schedule is compact.
 set -u
@@ -51,8 +53,11 @@ run_cases() {
 }
 
 workloads=$("$kvmsim" list | cut -d' ' -f1)
+gmem_workloads="private implicit reboot"
+set -- $gmem_workloads
+gmem_cases=$((2 * 3 * 2 * $#))
 set -- $workloads
-echo "1..$((3 * 2 * 20 + 4 * 2 * $# + 4 + 6))"
+echo "1..$((3 * 2 * 20 + 4 * 2 * $# + gmem_cases + 4 + 6))"
 
 for kind in migrate dontneed age; do
 	for policy in random round-robin; do
@@ -88,6 +93,7 @@ for wl in $workloads; do
 done
 
 # huge pages: guest RAM on transparent huge pages, split and migrated whole by the host events
+# huge pages: guest RAM on transparent huge pages, split and migrated whole by the host events
 for policy in random round-robin; do
 	i=$((i + 1))
 	add 1 "touch --thp $policy" touch --thp --mem 4M --vcpus 2 --seed "$i" \
@@ -95,6 +101,21 @@ for policy in random round-robin; do
 	i=$((i + 1))
 	add 1 "stress --thp $policy" stress --thp --param 0=2 --mem 4M --vcpus 3 --seed "$i" \
 		--host-events migrate=30,dontneed=10,age=10 --policy "$policy"
+done
+
+# private memory: every guest_memfd workload under both conversion designs
+for wl in $gmem_workloads; do
+	for design in legacy in-place; do
+		for events in migrate=20,punch=10,convert=10,age=10 punch=20 convert=20; do
+			for policy in random round-robin; do
+				i=$((i + 1))
+				add 1 "$wl $design $events $policy" "$wl" --vm-type sw-protected \
+					--gmem-conversion "$design" --mem 1M --vcpus 2 --param 1=16 \
+					--seed "$i" --host-events "$events" --host-events-every 20 \
+					--policy "$policy" --record-expect full
+			done
+		done
+	done
 done
 
 run_cases 0 &

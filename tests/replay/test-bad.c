@@ -150,8 +150,8 @@ exit_level_trace(void)
 {
 	Trace *t = trace_new();
 	TraceMemslot slots[] = {
-		{ 0, 0x0, 0x100000, 0x7f0000000000, 0, 0 },
-		{ 1, 0x100000, 0x200000, 0x7f0000100000, 1, 0 },
+		{ 0, 0x0, 0x100000, 0x7f0000000000, 0, 0, 0 },
+		{ 1, 0x100000, 0x200000, 0x7f0000100000, 1, 0, 0 },
 	};
 	g_autofree gchar *hash = g_strnfill(64, 'a');
 	TraceEvent *e;
