@@ -93,7 +93,6 @@ for wl in $workloads; do
 done
 
 # huge pages: guest RAM on transparent huge pages, split and migrated whole by the host events
-# huge pages: guest RAM on transparent huge pages, split and migrated whole by the host events
 for policy in random round-robin; do
 	i=$((i + 1))
 	add 1 "touch --thp $policy" touch --thp --mem 4M --vcpus 2 --seed "$i" \
