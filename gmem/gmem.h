@@ -96,6 +96,10 @@ void kvm_gmem_munmap(GmemVma *vma);
  * page reference). 0 and *out, GMEM_VM_FAULT_SIGBUS (beyond EOF, or not shared), -ENOMEM, or
  * -EFAULT for an index outside the mapping (no VMA there: a SIGSEGV, not this handler). */
 int kvm_gmem_fault_user_mapping(GmemVma *vma, u64 pgoff, SimPfn *out);
+/* Models pin_user_pages(FOLL_LONGTERM) of the page at file index pgoff: faulted in as above
+ * and referenced while its PTE is present. 0 and *out (drop with sim_frame_put()), or the
+ * fault's error. */
+int kvm_gmem_pin_user_page(GmemVma *vma, u64 pgoff, SimPfn *out);
 /* A VMM load or store through the mapping at byte offset from its start (within one page),
  * faulting the page in if its PTE is gone: 0 or GMEM_VM_FAULT_SIGBUS (or -ENOMEM, -EFAULT). */
 int kvm_gmem_host_access(GmemVma *vma, u64 offset, void *buf, guint len, gboolean write);

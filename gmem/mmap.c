@@ -147,6 +147,44 @@ kvm_gmem_fault_user_mapping(GmemVma *vma, u64 pgoff, SimPfn *out)
 	return r;
 }
 
+/* The frame a host PTE of vma maps at pgoff, or SIM_PFN_NONE: follow_page_pte() without a
+ * fault, under the page-table lock (no yield point). */
+static SimPfn
+gmem_follow_pte(GmemVma *vma, u64 pgoff)
+{
+	gpointer pte = g_tree_lookup(vma->ptes, &pgoff);
+
+	return pte ? (SimPfn)(guintptr)pte : SIM_PFN_NONE;
+}
+
+/* How often a user access may fault a page in and find it gone again (a punch or conversion
+ * won each time) before kvmsim calls it a livelock. */
+#define GMEM_USER_FAULT_BUDGET 1024
+
+/*
+ * Models the user-access half of GUP (__get_user_pages(): follow_page_pte(), else
+ * handle_mm_fault() and look again): the fault drops the invalidate lock before it returns, so a
+ * punch or conversion may unmap the page again before the access; the access happens only on a
+ * PTE found present, with the page table lock held. 0 and *out, or the fault's error.
+ */
+static int
+gmem_fault_in_and_follow(GmemVma *vma, u64 pgoff, SimPfn *out)
+{
+	for (guint tries = 0; tries < GMEM_USER_FAULT_BUDGET; tries++) {
+		*out = gmem_follow_pte(vma, pgoff);
+		if (*out != SIM_PFN_NONE)
+			return 0;
+		int r = kvm_gmem_fault_user_mapping(vma, pgoff, out);
+
+		if (r)
+			return r;
+	}
+	sim_sched_fail(vma->file->inode->sched, "livelock: a host access to a guest_memfd page "
+		       "lost its page to a punch or conversion " G_STRINGIFY(GMEM_USER_FAULT_BUDGET)
+		       " times");
+	return -EFAULT;
+}
+
 /* A VMM load or store through the mapping (one page at most). */
 int
 kvm_gmem_host_access(GmemVma *vma, u64 offset, void *buf, guint len, gboolean write)
@@ -156,7 +194,7 @@ kvm_gmem_host_access(GmemVma *vma, u64 offset, void *buf, guint len, gboolean wr
 	SimPfn pfn;
 
 	g_assert(in_page + len <= PAGE_SIZE);
-	int r = kvm_gmem_fault_user_mapping(vma, pgoff, &pfn);
+	int r = gmem_fault_in_and_follow(vma, pgoff, &pfn);
 
 	if (r)
 		return r;
@@ -165,4 +203,17 @@ kvm_gmem_host_access(GmemVma *vma, u64 offset, void *buf, guint len, gboolean wr
 	else
 		sim_frame_read(vma->file->inode->hm, pfn, in_page, buf, len);
 	return 0;
+}
+
+/* Models pin_user_pages(FOLL_LONGTERM) of one page of the mapping: the reference is taken on a
+ * PTE found present, so no punch can free the frame in between. 0 and *out, or the fault's
+ * error. The caller drops the pin with sim_frame_put(). */
+int
+kvm_gmem_pin_user_page(GmemVma *vma, u64 pgoff, SimPfn *out)
+{
+	int r = gmem_fault_in_and_follow(vma, pgoff, out);
+
+	if (!r)
+		sim_frame_get(vma->file->inode->hm, *out);
+	return r;
 }

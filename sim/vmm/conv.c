@@ -143,11 +143,9 @@ pin_shared_page(SimVmm *vmm, guint64 offset)
 
 	if (!vmm->gmem_vma || vmm->pins[index] != SIM_PFN_NONE)
 		return;
-	r = kvm_gmem_fault_user_mapping(vmm->gmem_vma, index, &pfn);
-	if (r == 0) {
-		sim_frame_get(vmm->hm, pfn);
+	r = kvm_gmem_pin_user_page(vmm->gmem_vma, index, &pfn);
+	if (r == 0)
 		vmm->pins[index] = pfn;
-	}
 	log_ioctl(vmm, r, "pin_user_pages offset 0x%" G_GINT64_MODIFIER "x", offset);
 }
 
