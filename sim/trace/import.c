@@ -20,59 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMPORT_MAX_VCPUS 64
-#define IMPORT_HVA_BASE 0x7f0000000000ull
-#define IMPORT_SLOT_ALIGN 512ull              /* gfns: 2 MiB */
-#define IMPORT_MAX_SLOTS_BYTES (2ull << 30)   /* what an exit-level trace may hold */
-#define SPTE_MMU_PRESENT (1ull << 11)
-#define SPTE_WRITABLE (1ull << 1)
-#define SPTE_LARGE (1ull << 7)
-#define SPTE_PFN(s) (((s) >> 12) & ((1ull << 40) - 1))
-
-typedef enum { EXIT_NONE, EXIT_EPT, EXIT_HLT, EXIT_IO, EXIT_HC } ExitKind;
-
-/* An exit opened by kvm_exit, filled by the lines after it. */
-typedef struct {
-	ExitKind kind;
-	guint order;        /* record index of its kvm_exit */
-	guint line;
-	guint64 info1;
-	gboolean have_info1;
-	gboolean filled;    /* the line that completes it came */
-	TraceEvent ev;
-} Pending;
-
-/* One imported event and where it goes in the schedule. */
-typedef struct {
-	guint order;
-	guint line;
-	TraceEvent ev;
-} Imported;
-
-/* The leaf SPTE a gfn has at this point of the capture. */
-typedef struct {
-	gboolean present;
-	gboolean writable;
-	int level;
-	guint64 pfn;
-} Leaf;
-
-typedef struct {
-	const char *path;
-	ImportReport *rep;
-	GHashTable *pid_vcpu;     /* pid -> vcpu + 1 */
-	guint nr_vcpus;
-	gboolean svm;
-	Pending pending[IMPORT_MAX_VCPUS];
-	GArray *imported;         /* Imported */
-	GHashTable *leaves;       /* gfn -> Leaf * */
-	GHashTable *gfn_pfns;     /* gfn -> GArray of distinct pfns, in order */
-	GHashTable *pfn_ro_gfns;  /* pfn -> GHashTable of gfns mapping it read-only */
-	GArray *gfns;             /* every gfn the capture names */
-	GArray *slots;            /* TraceMemslot */
-	GArray *unmaps;           /* Imported: kvm_unmap_hva_range, before the memslots are known */
-} Importer;
-
 void
 import_report_clear(ImportReport *report)
 {
@@ -130,10 +77,8 @@ bad:
 }
 
 /* A line kvmsim does not model. */
-static void
-note(Importer *im, const ImportRecord *r, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static void
-note(Importer *im, const ImportRecord *r, const char *fmt, ...)
+void
+import_note(Importer *im, const ImportRecord *r, const char *fmt, ...)
 {
 	va_list ap;
 	ImportNote n = { r->line, g_strdup(r->event), NULL };
@@ -264,7 +209,7 @@ flush_exit(Importer *im, gint vcpu, const ImportRecord *at)
 	} else {
 		ImportRecord r = { .line = p->line, .event = (gchar *)"kvm_exit" };
 
-		note(im, &r, "%s exit without the line that says %s (elided?): not imported",
+		import_note(im, &r, "%s exit without the line that says %s (elided?): not imported",
 		     p->kind == EXIT_EPT ? "EPT violation" : p->kind == EXIT_IO ? "IO" : "hypercall",
 		     p->kind == EXIT_EPT ? "its gpa (kvm_page_fault)" :
 		     p->kind == EXIT_IO ? "its port (kvm_pio)" : "its number (kvm_hypercall)");
@@ -296,7 +241,7 @@ on_kvm_exit(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 
 	flush_exit(im, vcpu, r);
 	if (!reason || !rip) {
-		note(im, r, "kvm_exit in no format kvmsim knows");
+		import_note(im, r, "kvm_exit in no format kvmsim knows");
 		return;
 	}
 	g_autofree gchar *name = g_strndup(reason + 7, (gsize)(rip - reason - 7));
@@ -323,9 +268,9 @@ on_kvm_exit(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 		return;
 	}
 	if (!strcmp(name, "EPT_MISCONFIG"))
-		note(im, r, "MMIO exit (EPT misconfig): an exit-level trace has no MMIO event");
+		import_note(im, r, "MMIO exit (EPT misconfig): an exit-level trace has no MMIO event");
 	else
-		note(im, r, "exit reason %s: not an exit an exit-level trace takes", name);
+		import_note(im, r, "exit reason %s: not an exit an exit-level trace takes", name);
 }
 
 /* kvm_page_fault, any of its three formats: "address %lx error_code %x" (until v5.x),
@@ -342,7 +287,7 @@ on_page_fault(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 		re = g_regex_new("^(?:vcpu \\d+ rip 0x[0-9a-f]+ )?address (?:0x)?([0-9a-f]+) "
 				 "error_code (?:0x)?([0-9a-f]+)$", G_REGEX_OPTIMIZE, 0, NULL);
 	if (!g_regex_match(re, r->body, 0, &m)) {
-		note(im, r, "kvm_page_fault in no format kvmsim knows");
+		import_note(im, r, "kvm_page_fault in no format kvmsim knows");
 		return;
 	}
 	g_autofree gchar *addr = g_match_info_fetch(m, 1);
@@ -350,7 +295,7 @@ on_page_fault(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 	guint64 gpa = g_ascii_strtoull(addr, NULL, 16), err = g_ascii_strtoull(code, NULL, 16);
 
 	if (p->kind != EXIT_EPT && p->kind != EXIT_NONE) {
-		note(im, r, "page fault on a non-EPT exit (shadow paging): not modelled");
+		import_note(im, r, "page fault on a non-EPT exit (shadow paging): not modelled");
 		return;
 	}
 	if (p->kind == EXIT_NONE) {
@@ -381,11 +326,11 @@ on_pio(Importer *im, const ImportRecord *r, gint vcpu)
 		return; /* an emulated access, no exit of its own */
 	if (sscanf(r->body, "pio_%7[a-z] at 0x%x size %d count %d val 0x%x", rw, &port, &size, &count,
 		   &val) != 5 || (size != 1 && size != 2 && size != 4) || port > 0xffff) {
-		note(im, r, "kvm_pio in no format kvmsim knows");
+		import_note(im, r, "kvm_pio in no format kvmsim knows");
 		return;
 	}
 	if (count > 1)
-		note(im, r, "string IO (count %d): imported as one access", count);
+		import_note(im, r, "string IO (count %d): imported as one access", count);
 	p->ev.in = strcmp(rw, "read") == 0;
 	p->ev.port = (guint16)port;
 	p->ev.io_size = (guint)size;
@@ -403,7 +348,7 @@ on_hypercall(Importer *im, const ImportRecord *r, gint vcpu)
 		return;
 	if (sscanf(r->body, "nr 0x%llx a0 0x%llx a1 0x%llx a2 0x%llx a3 0x%llx", &v[0], &v[1], &v[2],
 		   &v[3], &v[4]) != 5) {
-		note(im, r, "kvm_hypercall in no format kvmsim knows");
+		import_note(im, r, "kvm_hypercall in no format kvmsim knows");
 		return;
 	}
 	p->ev.nr = v[0];
@@ -490,17 +435,17 @@ on_spte(Importer *im, const ImportRecord *r)
 	char perm[8], err[128];
 
 	if (im->svm) {
-		note(im, r, "SPTE of an AMD NPT capture: kvmsim models EPT encodings only");
+		import_note(im, r, "SPTE of an AMD NPT capture: kvmsim models EPT encodings only");
 		return;
 	}
 	if (!strcmp(r->event, "kvm_tdp_mmu_spte_changed")) {
 		if (sscanf(r->body, "as id %d gfn %llx level %d old_spte %llx new_spte %llx", &as_id,
 			   &gfn, &level, &old, &new_spte) != 5 || level < 1 || level > 5) {
-			note(im, r, "kvm_tdp_mmu_spte_changed in no format kvmsim knows");
+			import_note(im, r, "kvm_tdp_mmu_spte_changed in no format kvmsim knows");
 			return;
 		}
 		if (as_id != 0) {
-			note(im, r, "SPTE of address space %d (SMM): not modelled", as_id);
+			import_note(im, r, "SPTE of address space %d (SMM): not modelled", as_id);
 			return;
 		}
 		if (level == 1 || new_spte & SPTE_LARGE || old & SPTE_LARGE)
@@ -510,7 +455,7 @@ on_spte(Importer *im, const ImportRecord *r)
 	} else if (!strcmp(r->event, "kvm_mmu_set_spte")) {
 		if (sscanf(r->body, "gfn %llx spte %llx (%7[rwxu-]) level %d at %llx", &gfn, &new_spte,
 			   perm, &level, &sptep) != 5 || level < 1 || level > 5) {
-			note(im, r, "kvm_mmu_set_spte in no format kvmsim knows");
+			import_note(im, r, "kvm_mmu_set_spte in no format kvmsim knows");
 			return;
 		}
 		set_leaf(im, gfn, level, new_spte);
@@ -518,7 +463,7 @@ on_spte(Importer *im, const ImportRecord *r)
 		if (sscanf(r->body, "vcpu %*d gva %llx error_code %127s sptep %llx old %llx new %llx "
 			   "spurious %d fixed %d", &gfn, err, &sptep, &old, &new_spte, &spurious,
 			   &fixed) != 7) {
-			note(im, r, "fast_page_fault in no format kvmsim knows");
+			import_note(im, r, "fast_page_fault in no format kvmsim knows");
 			return;
 		}
 		if (fixed)
@@ -539,7 +484,7 @@ on_sim_memslot(Importer *im, const ImportRecord *r)
 		   &npages, &hva) != 5)
 		return;
 	if (strcmp(change, "create") != 0) {
-		note(im, r, "memslot %s during the capture: not imported", change);
+		import_note(im, r, "memslot %s during the capture: not imported", change);
 		return;
 	}
 	ms.id = (guint32)id;
@@ -571,7 +516,7 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 		return;
 	}
 	if (is_vcpu_event(r->event) && vcpu < 0) {
-		note(im, r, "more than %d vCPUs", IMPORT_MAX_VCPUS);
+		import_note(im, r, "more than %d vCPUs", IMPORT_MAX_VCPUS);
 		return;
 	}
 	if (!strcmp(r->event, "kvm_exit")) {
@@ -588,7 +533,7 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 
 		if (sscanf(r->body, "mmu notifier unmap range: 0x%llx -- 0x%llx", &start, &end) != 2 ||
 		    end <= start || (start | end) & 0xfff) {
-			note(im, r, "kvm_unmap_hva_range in no format kvmsim knows");
+			import_note(im, r, "kvm_unmap_hva_range in no format kvmsim knows");
 			return;
 		}
 		imp.ev.kind = TRACE_EV_INVALIDATE_START;
@@ -601,268 +546,23 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 		on_spte(im, r);
 	} else if (!strcmp(r->event, "kvm_mmu_get_page") && strstr(r->body, " direct") == NULL &&
 		   strstr(r->body, "FAILED TO PARSE") == NULL) {
-		note(im, r, "an indirect shadow page (shadow paging): not modelled");
+		import_note(im, r, "an indirect shadow page (shadow paging): not modelled");
 	} else {
 		for (guint i = 0; i < G_N_ELEMENTS(ignored); i++)
 			if (!strcmp(r->event, ignored[i]))
 				return;
 		if (g_str_has_prefix(r->event, "kvm_nested") || strstr(r->event, "vmenter"))
-			note(im, r, "nested virtualization: not modelled");
+			import_note(im, r, "nested virtualization: not modelled");
 		else if (g_str_has_prefix(r->event, "kvm_smm"))
-			note(im, r, "SMM: not modelled");
+			import_note(im, r, "SMM: not modelled");
 		else if (strstr(r->event, "mmio"))
-			note(im, r, "MMIO: an exit-level trace has no MMIO event");
+			import_note(im, r, "MMIO: an exit-level trace has no MMIO event");
 		else if (strstr(r->event, "pagetable_walk") || strstr(r->event, "paging_element") ||
 			 strstr(r->event, "walker_error") || strstr(r->event, "sync_page"))
-			note(im, r, "guest page-table walk (shadow paging): not modelled");
+			import_note(im, r, "guest page-table walk (shadow paging): not modelled");
 		else
-			note(im, r, "%s: not modelled", r->event);
+			import_note(im, r, "%s: not modelled", r->event);
 	}
-}
-
-static gint
-compare_u64(gconstpointer a, gconstpointer b)
-{
-	guint64 x = *(const guint64 *)a, y = *(const guint64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Memslots from the gfns the capture names: 2 MiB-aligned runs, split at gaps over 2 MiB;
- * the host address of gpa is IMPORT_HVA_BASE + gpa. */
-static gboolean
-infer_memslots(Importer *im, GError **error)
-{
-	guint64 total = 0;
-
-	g_array_sort(im->gfns, compare_u64);
-	for (guint i = 0; i < im->gfns->len;) {
-		guint64 first = g_array_index(im->gfns, guint64, i), last = first;
-		TraceMemslot ms = { 0 };
-
-		for (i++; i < im->gfns->len; i++) {
-			guint64 g = g_array_index(im->gfns, guint64, i);
-
-			if (g > last + IMPORT_SLOT_ALIGN)
-				break;
-			last = g;
-		}
-		ms.id = im->slots->len;
-		ms.gpa = (first & ~(IMPORT_SLOT_ALIGN - 1)) << 12;
-		ms.size = (((last + IMPORT_SLOT_ALIGN) & ~(IMPORT_SLOT_ALIGN - 1)) << 12) - ms.gpa;
-		ms.hva = IMPORT_HVA_BASE + ms.gpa;
-		total += ms.size;
-		if (ms.gpa + ms.size > 1ull << 48 || total > IMPORT_MAX_SLOTS_BYTES ||
-		    ms.id >= 128) {
-			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "%s: the capture's gfns need memslots beyond what an exit-level "
-				    "trace holds (2 GiB, 128 slots, below 2^48): give --memslot",
-				    im->path);
-			return FALSE;
-		}
-		g_array_append_val(im->slots, ms);
-	}
-	return TRUE;
-}
-
-static const TraceMemslot *
-slot_of_gpa(const Importer *im, guint64 gpa)
-{
-	for (guint i = 0; i < im->slots->len; i++) {
-		const TraceMemslot *ms = &g_array_index(im->slots, TraceMemslot, i);
-
-		if (gpa >= ms->gpa && gpa - ms->gpa < ms->size)
-			return ms;
-	}
-	return NULL;
-}
-
-static gint
-compare_imported(gconstpointer a, gconstpointer b)
-{
-	guint x = ((const Imported *)a)->order, y = ((const Imported *)b)->order;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Notifier invalidations whose host range touches a memslot: start and end, next to each
- * other (the capture has only the start; its end came before anything else of the notifier). */
-static void
-place_unmaps(Importer *im)
-{
-	for (guint i = 0; i < im->unmaps->len; i++) {
-		Imported *u = &g_array_index(im->unmaps, Imported, i);
-		gboolean touches = FALSE;
-
-		for (guint j = 0; j < im->slots->len && !touches; j++) {
-			const TraceMemslot *ms = &g_array_index(im->slots, TraceMemslot, j);
-
-			touches = u->ev.hva < ms->hva + ms->size && ms->hva < u->ev.hva + u->ev.size;
-		}
-		if (!touches) {
-			ImportRecord r = { .line = u->line, .event = (gchar *)"kvm_unmap_hva_range" };
-
-			note(im, &r, "hva range 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER "x is "
-			     "in no memslot's host range (a capture gives no hva: give --memslot)",
-			     u->ev.hva, u->ev.hva + u->ev.size);
-			continue;
-		}
-		Imported start = *u, end = *u;
-
-		start.ev.actor = g_strdup("notifier");
-		end.ev.actor = g_strdup("notifier");
-		end.ev.kind = TRACE_EV_INVALIDATE_END;
-		g_array_append_val(im->imported, start);
-		g_array_append_val(im->imported, end);
-		im->rep->invalidations++;
-	}
-}
-
-static void
-add_step(Trace *trace, const char *actor, const char *until, guint count)
-{
-	TraceStep s = { { g_strdup(actor), g_strdup(until), count ? count : 1 }, 0 };
-
-	g_array_append_val(trace->steps, s);
-}
-
-/*
- * The schedule in the capture's order: one step per run of one actor's events. A vCPU passes
- * vcpu.enter once at the start of each exit, the notifier invalidate.mn_lock at the start and
- * at the end of each invalidation: a step stops its actor at the start of its next event, so
- * the first step of an actor counts one more; an actor's last step runs it to its exit.
- */
-static void
-make_schedule(Trace *trace, GArray *events)
-{
-	g_autoptr(GHashTable) started = g_hash_table_new(g_str_hash, g_str_equal);
-	g_autoptr(GHashTable) remaining = g_hash_table_new(g_str_hash, g_str_equal);
-
-	for (guint i = 0; i < events->len; i++) {
-		const TraceEvent *e = &g_array_index(events, TraceEvent, i);
-
-		g_hash_table_insert(remaining, e->actor,
-				    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(
-							     remaining, e->actor)) + 1));
-	}
-	for (guint i = 0; i < events->len;) {
-		const char *actor = g_array_index(events, TraceEvent, i).actor;
-		gboolean notifier = !strcmp(actor, "notifier");
-		guint n = 0, units = 0;
-
-		for (; i < events->len && !strcmp(g_array_index(events, TraceEvent, i).actor, actor);
-		     i++) {
-			n++;
-			units += !notifier || g_array_index(events, TraceEvent, i).kind ==
-						     TRACE_EV_INVALIDATE_START;
-		}
-		guint left = GPOINTER_TO_UINT(g_hash_table_lookup(remaining, actor)) - n;
-		gboolean first = !g_hash_table_contains(started, actor);
-
-		g_hash_table_insert(remaining, (gpointer)actor, GUINT_TO_POINTER(left));
-		g_hash_table_add(started, (gpointer)actor);
-		if (!left)
-			add_step(trace, actor, SIM_POINT_EXIT, 1);
-		else if (notifier)
-			add_step(trace, actor, "invalidate.mn_lock", 2 * units + first);
-		else
-			add_step(trace, actor, "vcpu.enter", units + first);
-	}
-	trace->policy = SIM_POLICY_STEPS;
-	trace->then = SIM_POLICY_ROUND_ROBIN;
-}
-
-/* A HLT ends an exit-level vCPU: only a vCPU's last exit may be one. */
-static GArray *
-final_events(Importer *im)
-{
-	GArray *events = g_array_new(FALSE, TRUE, sizeof(TraceEvent));
-
-	g_array_sort(im->imported, compare_imported);
-	for (guint i = 0; i < im->imported->len; i++) {
-		Imported *imp = &g_array_index(im->imported, Imported, i);
-		gboolean later = FALSE;
-
-		if (imp->ev.kind == TRACE_EV_EPT_VIOLATION && !slot_of_gpa(im, imp->ev.gpa)) {
-			ImportRecord r = { .line = imp->line, .event = (gchar *)"kvm_page_fault" };
-
-			note(im, &r, "gpa 0x%" G_GINT64_MODIFIER "x is in no memslot", imp->ev.gpa);
-			g_free(imp->ev.actor);
-			continue;
-		}
-		for (guint j = i + 1; j < im->imported->len && imp->ev.kind == TRACE_EV_HLT && !later;
-		     j++)
-			later = !strcmp(g_array_index(im->imported, Imported, j).ev.actor,
-					imp->ev.actor);
-		if (later) {
-			ImportRecord r = { .line = imp->line, .event = (gchar *)"kvm_exit" };
-
-			note(im, &r, "HLT before more exits of %s (kvmsim's exit-level HLT ends the "
-			     "vCPU): not imported", imp->ev.actor);
-			g_free(imp->ev.actor);
-			continue;
-		}
-		g_array_append_val(events, imp->ev);
-	}
-	return events;
-}
-
-static gint
-compare_gfn_keys(gconstpointer a, gconstpointer b)
-{
-	return compare_u64(*(gconstpointer const *)a, *(gconstpointer const *)b);
-}
-
-/* <spte> expectations: each gfn's last leaf, the pfn as a frame tag (its rank among the pfns
- * the gfn had; a pfn several gfns map read-only is the shared zero page). */
-static void
-make_expectations(Importer *im, Trace *trace)
-{
-	guint n = 0;
-	g_autofree gpointer *keys = g_hash_table_get_keys_as_array(im->leaves, &n);
-
-	qsort(keys, n, sizeof(gpointer), compare_gfn_keys);
-	for (guint i = 0; i < n; i++) {
-		guint64 gfn = *(guint64 *)keys[i];
-		const Leaf *l = g_hash_table_lookup(im->leaves, &gfn);
-		const TraceMemslot *ms = slot_of_gpa(im, gfn << 12);
-		TraceExpect x = { .kind = TRACE_EXPECT_SPTE, .gfn = gfn, .present = l->present,
-				  .writable = -1, .count = -1 };
-
-		if (!ms)
-			continue;
-		if (l->present) {
-			GHashTable *ro = g_hash_table_lookup(im->pfn_ro_gfns, &l->pfn);
-			GArray *pfns = g_hash_table_lookup(im->gfn_pfns, &gfn);
-
-			x.writable = l->writable;
-			x.level = l->level;
-			if (ro && g_hash_table_size(ro) > 1) {
-				x.frame_zero = TRUE;
-			} else if (l->level == 1) {
-				guint nth = 0;
-
-				for (guint j = 0; pfns && j < pfns->len; j++) {
-					guint64 p = g_array_index(pfns, guint64, j);
-					GHashTable *z = g_hash_table_lookup(im->pfn_ro_gfns, &p);
-
-					if (z && g_hash_table_size(z) > 1)
-						continue;
-					nth++;
-					if (p == l->pfn)
-						break;
-				}
-				x.frame_hva = ms->hva + ((gfn << 12) - ms->gpa);
-				x.frame_nth = nth;
-			}
-		}
-		g_array_append_val(trace->expects, x);
-		im->rep->sptes++;
-	}
-	TraceExpect inv = { .kind = TRACE_EXPECT_INVARIANTS, .hold = TRUE, .writable = -1,
-			    .count = -1 };
-
-	g_array_append_val(trace->expects, inv);
 }
 
 static void
@@ -928,12 +628,12 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 
 			g_array_append_val(im.slots, ms);
 		}
-	} else if (!im.slots->len && !infer_memslots(&im, error)) {
+	} else if (!im.slots->len && !import_infer_memslots(&im, error)) {
 		importer_clear(&im);
 		return NULL;
 	}
-	place_unmaps(&im);
-	GArray *events = final_events(&im);
+	import_place_unmaps(&im);
+	GArray *events = import_final_events(&im);
 
 	if (!events->len) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
@@ -954,8 +654,8 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 	for (guint i = 0; i < im.slots->len; i++)
 		g_array_append_val(trace->memslots, g_array_index(im.slots, TraceMemslot, i));
 	g_array_append_vals(trace->events, events->data, events->len);
-	make_schedule(trace, trace->events);
-	make_expectations(&im, trace);
+	import_make_schedule(trace, trace->events);
+	import_make_expectations(&im, trace);
 	trace->comment = g_strdup_printf(
 		"\n  Imported by kvmsim import from %s (%s): %u events, %u kvm; %u exits and %u "
 		"notifier\n  invalidations in the capture's order, %u SPTE states as expectations; "
