@@ -219,13 +219,18 @@ import_make_expectations(Importer *im, Trace *trace)
 
 		if (!ms)
 			continue;
-		if (l->present) {
+		if (l->present && l->host_unknown) {
+			x.level = l->level; /* the host's part (new frame, zero page) is unknown */
+		} else if (l->present) {
 			GHashTable *ro = g_hash_table_lookup(im->pfn_ro_gfns, &l->pfn);
 			GArray *pfns = g_hash_table_lookup(im->gfn_pfns, &gfn);
 
 			x.writable = l->writable;
 			x.level = l->level;
-			if (ro && g_hash_table_size(ro) > 1) {
+			/* the zero page: mapped read-only by a read or fetch fault of a page the host
+			 * never populated, shared by every such gfn */
+			if ((ro && g_hash_table_size(ro) > 1) ||
+			    (l->read_first && !l->writable && l->level == 1 && pfns && pfns->len == 1)) {
 				x.frame_zero = TRUE;
 			} else if (l->level == 1) {
 				guint nth = 0;

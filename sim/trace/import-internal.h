@@ -56,6 +56,10 @@ typedef struct {
 	gboolean writable;
 	int level;
 	guint64 pfn;
+	/* what the host did to the page is not in the capture: a notifier invalidation covered
+	 * it after it was mapped, or a read fault found it already populated (mapped writable) */
+	gboolean host_unknown;
+	gboolean read_first;   /* its first fault in the capture was a read or a fetch */
 } Leaf;
 
 typedef struct {
@@ -70,7 +74,9 @@ typedef struct {
 	GHashTable *gfn_pfns;     /* gfn -> GArray of distinct pfns, in order */
 	GHashTable *pfn_ro_gfns;  /* pfn -> GHashTable of gfns mapping it read-only */
 	GArray *gfns;             /* every gfn the capture names */
+	GHashTable *read_first;   /* gfns whose first fault in the capture was a read */
 	GArray *slots;            /* TraceMemslot */
+	gboolean slots_given;     /* --memslot: the capture's own memslot lines are not used */
 	GArray *unmaps;           /* Imported: kvm_unmap_hva_range, before the memslots are known */
 } Importer;
 

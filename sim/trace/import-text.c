@@ -83,7 +83,8 @@ import_read_text(const char *path, ImportReport *report, GError **error)
 		if (!g_regex_match(record_re, line, 0, &m)) {
 			if (last) {
 				/* a soft wrap: the mail client broke the line at a space */
-				gchar *joined = g_strconcat(g_strchomp(last->body), " ", line, NULL);
+				const char *sep = *g_strchomp(last->body) ? " " : "";
+				gchar *joined = g_strconcat(last->body, sep, line, NULL);
 
 				g_free(last->body);
 				last->body = joined;

@@ -312,6 +312,15 @@ on_page_fault(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 		       err & (im->svm ? 0x10 : 0x4) ? TRACE_ACCESS_FETCH : TRACE_ACCESS_READ;
 	p->filled = TRUE;
 	add_gfn(im, gpa >> 12);
+	if (!g_hash_table_contains(im->leaves, &(guint64){ gpa >> 12 })) {
+		guint64 *key = g_new(guint64, 1);
+
+		*key = gpa >> 12;
+		if (p->ev.access != TRACE_ACCESS_WRITE)
+			g_hash_table_add(im->read_first, key);
+		else
+			g_free(key);
+	}
 }
 
 static void
@@ -369,6 +378,10 @@ set_leaf(Importer *im, guint64 gfn, int level, guint64 spte)
 		*key = gfn;
 		l = g_new0(Leaf, 1);
 		g_hash_table_insert(im->leaves, key, l);
+		/* a read or fetch fault of a page the host never populated maps the zero page */
+		l->read_first = g_hash_table_contains(im->read_first, &gfn);
+		l->host_unknown = (spte & SPTE_MMU_PRESENT) && (spte & SPTE_WRITABLE) &&
+				  l->read_first;
 	}
 	l->present = (spte & SPTE_MMU_PRESENT) != 0;
 	l->writable = (spte & SPTE_WRITABLE) != 0;
@@ -480,7 +493,8 @@ on_sim_memslot(Importer *im, const ImportRecord *r)
 	int id;
 	TraceMemslot ms = { 0 };
 
-	if (sscanf(r->body, "%15s slot %d gfn 0x%llx npages 0x%llx hva 0x%llx", change, &id, &gfn,
+	if (im->slots_given ||
+	    sscanf(r->body, "%15s slot %d gfn 0x%llx npages 0x%llx hva 0x%llx", change, &id, &gfn,
 		   &npages, &hva) != 5)
 		return;
 	if (strcmp(change, "create") != 0) {
@@ -493,6 +507,28 @@ on_sim_memslot(Importer *im, const ImportRecord *r)
 	ms.hva = hva;
 	ms.line = r->line;
 	g_array_append_val(im->slots, ms);
+}
+
+/* The leaves the memslots known so far map in host range [start, end): the capture does not
+ * say what the host did to their pages (moved, dropped), so their frames are not expected. */
+static void
+mark_host_unknown(Importer *im, guint64 start, guint64 end)
+{
+	GHashTableIter it;
+	gpointer key, value;
+
+	g_hash_table_iter_init(&it, im->leaves);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		guint64 gpa = *(guint64 *)key << 12;
+
+		for (guint i = 0; i < im->slots->len; i++) {
+			const TraceMemslot *ms = &g_array_index(im->slots, TraceMemslot, i);
+			guint64 hva = ms->hva + (gpa - ms->gpa);
+
+			if (gpa >= ms->gpa && gpa - ms->gpa < ms->size && hva >= start && hva < end)
+				((Leaf *)value)->host_unknown = TRUE;
+		}
+	}
 }
 
 /* One record of the capture. */
@@ -536,6 +572,7 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 			import_note(im, r, "kvm_unmap_hva_range in no format kvmsim knows");
 			return;
 		}
+		mark_host_unknown(im, start, end);
 		imp.ev.kind = TRACE_EV_INVALIDATE_START;
 		imp.ev.hva = start;
 		imp.ev.size = end - start;
@@ -555,6 +592,8 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 			import_note(im, r, "nested virtualization: not modelled");
 		else if (g_str_has_prefix(r->event, "kvm_smm"))
 			import_note(im, r, "SMM: not modelled");
+		else if (!strcmp(r->event, "kvm_age_hva") || !strcmp(r->event, "kvm_test_age_hva"))
+			import_note(im, r, "aging: modelled by kvmsim, not imported yet");
 		else if (strstr(r->event, "mmio"))
 			import_note(im, r, "MMIO: an exit-level trace has no MMIO event");
 		else if (strstr(r->event, "pagetable_walk") || strstr(r->event, "paging_element") ||
@@ -574,6 +613,7 @@ importer_clear(Importer *im)
 	g_hash_table_destroy(im->gfn_pfns);
 	g_hash_table_destroy(im->pfn_ro_gfns);
 	g_array_unref(im->gfns);
+	g_hash_table_destroy(im->read_first);
 	g_array_unref(im->slots);
 	g_array_unref(im->unmaps);
 }
@@ -603,8 +643,16 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 	im.pfn_ro_gfns = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
 					       (GDestroyNotify)g_hash_table_destroy);
 	im.gfns = g_array_new(FALSE, FALSE, sizeof(guint64));
+	im.read_first = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	im.slots = g_array_new(FALSE, TRUE, sizeof(TraceMemslot));
 	im.unmaps = g_array_new(FALSE, TRUE, sizeof(Imported));
+	for (guint i = 0; options && options->memslots && i < options->memslots->len; i++) {
+		const ImportMemslot *m = &g_array_index(options->memslots, ImportMemslot, i);
+		TraceMemslot ms = { i, m->gpa, m->size, m->hva, 0, 0 };
+
+		g_array_append_val(im.slots, ms);
+		im.slots_given = TRUE;
+	}
 	map_vcpus(&im, records);
 	for (guint i = 0; i < records->len; i++)
 		on_record(&im, g_ptr_array_index(records, i), i);
@@ -620,15 +668,7 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 		importer_clear(&im);
 		return NULL;
 	}
-	if (options && options->memslots && options->memslots->len) {
-		g_array_set_size(im.slots, 0);
-		for (guint i = 0; i < options->memslots->len; i++) {
-			const ImportMemslot *m = &g_array_index(options->memslots, ImportMemslot, i);
-			TraceMemslot ms = { i, m->gpa, m->size, m->hva, 0, 0 };
-
-			g_array_append_val(im.slots, ms);
-		}
-	} else if (!im.slots->len && !import_infer_memslots(&im, error)) {
+	if (!im.slots_given && !im.slots->len && !import_infer_memslots(&im, error)) {
 		importer_clear(&im);
 		return NULL;
 	}
