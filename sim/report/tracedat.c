@@ -255,9 +255,8 @@ append_fields(GString *s, const TdField *fields, guint n)
 			g_string_append_c(s, '\n');
 			continue;
 		}
-		g_string_append_printf(s, "\tfield:%s%s%s;\toffset:%u;\tsize:%u;\tsigned:%d;\n",
-				       f->type, g_str_has_suffix(f->type, "*") ? "" : " ", f->name,
-				       f->offset, f->size, f->is_signed);
+		g_string_append_printf(s, "\tfield:%s %s;\toffset:%u;\tsize:%u;\tsigned:%d;\n",
+				       f->type, f->name, f->offset, f->size, f->is_signed);
 	}
 }
 
