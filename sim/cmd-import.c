@@ -78,18 +78,19 @@ kvmsim_cmd_import(int argc, char **argv)
 	gchar **memslots = NULL, **files = NULL;
 	gboolean strict = FALSE, do_explain = FALSE;
 	const GOptionEntry entries[] = {
-		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the trace to FILE",
-		  "FILE" },
-		{ "memslot", 0, 0, G_OPTION_ARG_STRING_ARRAY, &memslots,
-		  "A memslot of the captured VM: guest-physical GPA, SIZE bytes at host address HVA "
-		  "(repeatable; default: from the capture)", "GPA,SIZE,HVA" },
-		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
-		  "Fail (exit 2, no trace) if any kvm line is not modelled", NULL },
-		{ "explain", 0, 0, G_OPTION_ARG_NONE, &do_explain,
-		  "Replay the trace and say per expectation whether kvmsim agrees with the capture",
-		  NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "CAPTURE" },
-		{ NULL },
+		{"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the trace to FILE",
+		 "FILE"},
+		{"memslot", 0, 0, G_OPTION_ARG_STRING_ARRAY, &memslots,
+		 "A memslot of the captured VM: guest-physical GPA, SIZE bytes at host address HVA "
+		 "(repeatable; default: from the capture)",
+		 "GPA,SIZE,HVA"},
+		{"strict", 0, 0, G_OPTION_ARG_NONE, &strict,
+		 "Fail (exit 2, no trace) if any kvm line is not modelled", NULL},
+		{"explain", 0, 0, G_OPTION_ARG_NONE, &do_explain,
+		 "Replay the trace and say per expectation whether kvmsim agrees with the capture",
+		 NULL},
+		{G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "CAPTURE"},
+		{NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("CAPTURE -o TRACE.xml - import a "
 							     "kvm/kvmmmu capture");
@@ -97,8 +98,8 @@ kvmsim_cmd_import(int argc, char **argv)
 	g_autoptr(GArray) slots = g_array_new(FALSE, FALSE, sizeof(ImportMemslot));
 	g_autofree gchar *output_owned = NULL;
 	g_auto(GStrv) memslots_owned = NULL, files_owned = NULL;
-	ImportOptions options = { slots };
-	ImportReport report = { 0 };
+	ImportOptions options = {slots};
+	ImportReport report = {0};
 	g_autoptr(Trace) trace = NULL;
 	int status;
 
@@ -127,8 +128,8 @@ kvmsim_cmd_import(int argc, char **argv)
 
 			if (m.gpa < o->gpa + o->size && o->gpa < m.gpa + m.size)
 				return kvmsim_usage_error("--memslot %s: overlaps the memslot at "
-							  "0x%" G_GINT64_MODIFIER "x", memslots[i],
-							  o->gpa);
+							  "0x%" G_GINT64_MODIFIER "x",
+							  memslots[i], o->gpa);
 		}
 		g_array_append_val(slots, m);
 	}

@@ -29,17 +29,18 @@ static const struct {
 	guint32 nr;
 	const char *name;
 } vmx_reasons[] = {
-	{ 0, "EXCEPTION_NMI" }, { 1, "EXTERNAL_INTERRUPT" }, { 2, "TRIPLE_FAULT" }, { 12, "HLT" },
-	{ 18, "VMCALL" },       { 30, "IO_INSTRUCTION" },    { 48, "EPT_VIOLATION" },
-	{ 49, "EPT_MISCONFIG" },
+	{0, "EXCEPTION_NMI"},  {1, "EXTERNAL_INTERRUPT"},
+	{2, "TRIPLE_FAULT"},   {12, "HLT"},
+	{18, "VMCALL"},	       {30, "IO_INSTRUCTION"},
+	{48, "EPT_VIOLATION"}, {49, "EPT_MISCONFIG"},
 };
 
 /* sscanf() of body that must consume all of it. */
-#define SCAN_ALL(body, fmt, ...)                                                                   \
-	({                                                                                         \
-		int end_ = -1;                                                                     \
-		sscanf((body), fmt "%n", __VA_ARGS__, &end_);                                      \
-		end_ >= 0 && (body)[end_] == '\0';                                                 \
+#define SCAN_ALL(body, fmt, ...)                              \
+	({                                                    \
+		int end_ = -1;                                \
+		sscanf((body), fmt "%n", __VA_ARGS__, &end_); \
+		end_ >= 0 && (body)[end_] == '\0';            \
 	})
 
 static gboolean
@@ -49,9 +50,10 @@ encode_kvm_exit(const char *body, guint8 *rec)
 	unsigned long long rip, info1, info2, req;
 	char reason[40];
 
-	if (!SCAN_ALL(body, "vcpu %u reason %39s rip 0x%llx info1 0x%llx info2 0x%llx intr_info "
-		      "0x%x error_code 0x%x requests 0x%llx", &vcpu, reason, &rip, &info1, &info2,
-		      &intr, &err, &req))
+	if (!SCAN_ALL(body,
+		      "vcpu %u reason %39s rip 0x%llx info1 0x%llx info2 0x%llx intr_info "
+		      "0x%x error_code 0x%x requests 0x%llx",
+		      &vcpu, reason, &rip, &info1, &info2, &intr, &err, &req))
 		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS(vmx_reasons); i++) {
 		if (strcmp(vmx_reasons[i].name, reason) != 0)
@@ -74,20 +76,22 @@ encode_kvm_exit(const char *body, guint8 *rec)
 static gchar *
 kvm_exit_print_fmt(void)
 {
-	GString *s = g_string_new("\"vcpu %u reason %s%s%s rip 0x%lx info1 0x%016llx info2 "
-				  "0x%016llx intr_info 0x%08x error_code 0x%08x requests 0x%016llx\", "
-				  "REC->vcpu_id, (REC->isa == 1) ? __print_symbolic(REC->exit_reason "
-				  "& 0xffff");
+	GString *s =
+		g_string_new("\"vcpu %u reason %s%s%s rip 0x%lx info1 0x%016llx info2 "
+			     "0x%016llx intr_info 0x%08x error_code 0x%08x requests 0x%016llx\", "
+			     "REC->vcpu_id, (REC->isa == 1) ? __print_symbolic(REC->exit_reason "
+			     "& 0xffff");
 
 	for (guint i = 0; i < G_N_ELEMENTS(vmx_reasons); i++)
-		g_string_append_printf(s, ", { %u, \"%s\" }", vmx_reasons[i].nr, vmx_reasons[i].name);
+		g_string_append_printf(s, ", { %u, \"%s\" }", vmx_reasons[i].nr,
+				       vmx_reasons[i].name);
 	g_string_append(s, ") : __print_symbolic(REC->exit_reason, { 0x060, \"interrupt\" }, "
-			"{ 0x078, \"hlt\" }, { 0x07b, \"io\" }, { 0x07f, \"shutdown\" }, "
-			"{ 0x081, \"hypercall\" }, { 0x400, \"npf\" }), (REC->isa == 1 && "
-			"REC->exit_reason & ~0xffff) ? \" \" : \"\", (REC->isa == 1) ? "
-			"__print_flags(REC->exit_reason & ~0xffff, \" \", { 0x80000000, "
-			"\"FAILED_VMENTRY\" }) : \"\", REC->guest_rip, REC->info1, REC->info2, "
-			"REC->intr_info, REC->error_code, REC->requests");
+			   "{ 0x078, \"hlt\" }, { 0x07b, \"io\" }, { 0x07f, \"shutdown\" }, "
+			   "{ 0x081, \"hypercall\" }, { 0x400, \"npf\" }), (REC->isa == 1 && "
+			   "REC->exit_reason & ~0xffff) ? \" \" : \"\", (REC->isa == 1) ? "
+			   "__print_flags(REC->exit_reason & ~0xffff, \" \", { 0x80000000, "
+			   "\"FAILED_VMENTRY\" }) : \"\", REC->guest_rip, REC->info1, REC->info2, "
+			   "REC->intr_info, REC->error_code, REC->requests");
 	return g_string_free(s, FALSE);
 }
 
@@ -99,7 +103,8 @@ encode_kvm_entry(const char *body, guint8 *rec)
 	int n = -1;
 
 	if (sscanf(body, "vcpu %u, rip 0x%llx intr_info 0x%x error_code 0x%x%n", &vcpu, &rip, &intr,
-		   &err, &n) != 4 || n < 0)
+		   &err, &n) != 4 ||
+	    n < 0)
 		return FALSE;
 	put(rec, 8, 4, vcpu);
 	put(rec, 16, 8, rip);
@@ -116,8 +121,9 @@ encode_kvm_pio(const char *body, guint8 *rec)
 	unsigned int port, val;
 	int size, count, n = -1;
 
-	if (sscanf(body, "pio_%7[a-z] at 0x%x size %d count %d val 0x%x %n", rw, &port, &size, &count,
-		   &val, &n) != 5 || n < 0)
+	if (sscanf(body, "pio_%7[a-z] at 0x%x size %d count %d val 0x%x %n", rw, &port, &size,
+		   &count, &val, &n) != 5 ||
+	    n < 0)
 		return FALSE;
 	put(rec, 8, 4, strcmp(rw, "write") == 0);
 	put(rec, 12, 4, port);
@@ -132,8 +138,8 @@ encode_kvm_hypercall(const char *body, guint8 *rec)
 {
 	unsigned long long v[5];
 
-	if (!SCAN_ALL(body, "nr 0x%llx a0 0x%llx a1 0x%llx a2 0x%llx a3 0x%llx", &v[0], &v[1], &v[2],
-		      &v[3], &v[4]))
+	if (!SCAN_ALL(body, "nr 0x%llx a0 0x%llx a1 0x%llx a2 0x%llx a3 0x%llx", &v[0], &v[1],
+		      &v[2], &v[3], &v[4]))
 		return FALSE;
 	for (guint i = 0; i < 5; i++)
 		put(rec, 8 + 8 * i, 8, v[i]);
@@ -143,7 +149,7 @@ encode_kvm_hypercall(const char *body, guint8 *rec)
 static gboolean
 encode_kvm_mmio(const char *body, guint8 *rec)
 {
-	static const char *const types[] = { "unsatisfied-read", "read", "write" };
+	static const char *const types[] = {"unsatisfied-read", "read", "write"};
 	char type[20];
 	unsigned int len;
 	unsigned long long gpa, val;
@@ -168,8 +174,8 @@ encode_kvm_page_fault(const char *body, guint8 *rec)
 	unsigned int vcpu;
 	unsigned long long rip, addr, err;
 
-	if (!SCAN_ALL(body, "vcpu %u rip 0x%llx address 0x%llx error_code 0x%llx", &vcpu, &rip, &addr,
-		      &err))
+	if (!SCAN_ALL(body, "vcpu %u rip 0x%llx address 0x%llx error_code 0x%llx", &vcpu, &rip,
+		      &addr, &err))
 		return FALSE;
 	put(rec, 8, 4, vcpu);
 	put(rec, 16, 8, rip);
@@ -233,8 +239,8 @@ static const struct {
 	guint64 mask;
 	const char *name;
 } pferr_flags[] = {
-	{ 1ull << 0, "P" },   { 1ull << 1, "W" },    { 1ull << 2, "U" },    { 1ull << 5, "PK" },
-	{ 1ull << 6, "SS" },  { 1ull << 15, "SGX" }, { 1ull << 3, "RSVD" }, { 1ull << 4, "F" },
+	{1ull << 0, "P"},  {1ull << 1, "W"},	{1ull << 2, "U"},    {1ull << 5, "PK"},
+	{1ull << 6, "SS"}, {1ull << 15, "SGX"}, {1ull << 3, "RSVD"}, {1ull << 4, "F"},
 };
 
 /* __print_flags() output back to the value: names and one trailing hex remainder. */
@@ -273,9 +279,10 @@ encode_fast_page_fault(const char *body, guint8 *rec)
 	char err[128];
 	guint64 code;
 
-	if (!SCAN_ALL(body, "vcpu %d gva %llx error_code %127s sptep %llx old 0x%llx new %llx "
-		      "spurious %d fixed %d", &vcpu, &gva, err, &sptep, &old, &new_spte, &spurious,
-		      &fixed) ||
+	if (!SCAN_ALL(body,
+		      "vcpu %d gva %llx error_code %127s sptep %llx old 0x%llx new %llx "
+		      "spurious %d fixed %d",
+		      &vcpu, &gva, err, &sptep, &old, &new_spte, &spurious, &fixed) ||
 	    !parse_pferr(err, &code))
 		return FALSE;
 	put(rec, 8, 4, (guint32)vcpu);
@@ -347,16 +354,17 @@ encode_kvm_mmu_set_spte(const char *body, guint8 *rec)
 static gboolean
 encode_sp(const char *body, guint8 *rec, const char **rest)
 {
-	static const char *const access_str[] = { "---", "--x", "w--", "w-x",
-						   "-u-", "-ux", "wu-", "wux" };
+	static const char *const access_str[] = {"---", "--x", "w--", "w-x",
+						 "-u-", "-ux", "wu-", "wux"};
 	unsigned int gen, level, bytes, quadrant, root;
 	unsigned long long gfn;
 	char direct[8], access[4], sync[8];
 	int n = -1, m = -1;
 	guint32 role;
 
-	if (sscanf(body, "sp gen %u gfn %llx l%u %u-byte q%u%n", &gen, &gfn, &level, &bytes, &quadrant,
-		   &n) != 5 || n < 0)
+	if (sscanf(body, "sp gen %u gfn %llx l%u %u-byte q%u%n", &gen, &gfn, &level, &bytes,
+		   &quadrant, &n) != 5 ||
+	    n < 0)
 		return FALSE;
 	body += n;
 	direct[0] = '\0';
@@ -492,13 +500,15 @@ encode_kvm_mmu_split_huge_page(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* clang-format off */
 #define SP_PRINTK                                                                                  \
 	"({ const char *saved_ptr = trace_seq_buffer_ptr(p); static const char *access_str[] = { " \
 	"\"---\", \"--x\", \"w--\", \"w-x\", \"-u-\", \"-ux\", \"wu-\", \"wux\" }; union "         \
 	"kvm_mmu_page_role role; role.word = REC->role; trace_seq_printf(p, \"sp gen %u gfn %llx " \
 	"l%u %u-byte q%u%s %s%s\" \" %snxe %sad root %u %s%c\", REC->mmu_valid_gen, REC->gfn, "    \
 	"role.level, role.has_4_byte_gpte ? 4 : 8, role.quadrant, role.direct ? \" direct\" : "    \
-	"\"\", access_str[role.access], role.invalid ? \" invalid\" : \"\", role.efer_nx ? \"\" : " \
+	"\"\", access_str[role.access], role.invalid ? \" invalid\" : \"\", "                      \
+	"role.efer_nx ? \"\" : "                                                                  \
 	"\"!\", role.ad_disabled ? \"!\" : \"\", REC->root_count, REC->unsync ? \"unsync\" : "     \
 	"\"sync\", 0); saved_ptr; })"
 
@@ -541,7 +551,8 @@ static const TdEvent events[] = {
 	  { { "u32", "type", 8, 4, 0 }, { "u32", "len", 12, 4, 0 }, { "u64", "gpa", 16, 8, 0 },
 	    { "u64", "val", 24, 8, 0 } },
 	  "\"mmio %s len %u gpa 0x%llx val 0x%llx\", __print_symbolic(REC->type, { 0, "
-	  "\"unsatisfied-read\" }, { 1, \"read\" }, { 2, \"write\" }), REC->len, REC->gpa, REC->val",
+	  "\"unsatisfied-read\" }, { 1, \"read\" }, { 2, \"write\" }), REC->len, REC->gpa, "
+	  "REC->val",
 	  NULL, encode_kvm_mmio },
 	{ "kvm", "kvm_page_fault", 40,
 	  { { "unsigned int", "vcpu_id", 8, 4, 0 }, { "unsigned long", "guest_rip", 16, 8, 0 },
@@ -571,7 +582,8 @@ static const TdEvent events[] = {
 	  "REC->vcpu_id, REC->cr2_or_gpa, __print_flags(REC->error_code, \"|\", { ((((1UL))) << "
 	  "(0)), \"P\" }, { ((((1UL))) << (1)), \"W\" }, { ((((1UL))) << (2)), \"U\" }, { "
 	  "((((1UL))) << (5)), \"PK\" }, { ((((1UL))) << (6)), \"SS\" }, { ((((1UL))) << (15)), "
-	  "\"SGX\" }, { ((((1UL))) << (3)), \"RSVD\" }, { ((((1UL))) << (4)), \"F\" }), REC->sptep, "
+	  "\"SGX\" }, { ((((1UL))) << (3)), \"RSVD\" }, { ((((1UL))) << (4)), \"F\" }), "
+	  "REC->sptep, "
 	  "REC->old_spte, REC->new_spte, REC->ret == 6, REC->ret == 5",
 	  NULL, encode_fast_page_fault },
 	{ "kvmmmu", "kvm_tdp_mmu_spte_changed", 40,
@@ -590,7 +602,8 @@ static const TdEvent events[] = {
 	    { "u8", "level", 32, 1, 0 }, { "bool", "r", 33, 1, 0 }, { "bool", "x", 34, 1, 0 },
 	    { "signed char", "u", 35, 1, 1 } },
 	  "\"gfn %llx spte %llx (%s%s%s%s) level %d at %llx\", REC->gfn, REC->spte, REC->r ? \"r\" "
-	  ": \"-\", REC->spte & (1ULL << 1) ? \"w\" : \"-\", REC->x ? \"x\" : \"-\", REC->u == -1 ? "
+	  ": \"-\", REC->spte & (1ULL << 1) ? \"w\" : \"-\", REC->x ? \"x\" : \"-\", "
+	  "REC->u == -1 ? "
 	  "\"\" : (REC->u ? \"u\" : \"-\"), REC->level, REC->sptep",
 	  NULL, encode_kvm_mmu_set_spte },
 	{ "kvmmmu", "kvm_mmu_get_page", 40,
@@ -625,6 +638,8 @@ static const TdEvent events[] = {
 	  "\"gfn %llx spte %llx level %d errno %d\", REC->gfn, REC->spte, REC->level, REC->errno",
 	  NULL, encode_kvm_mmu_split_huge_page },
 };
+
+/* clang-format on */
 
 const TdEvent *
 td_event_lookup(const char *name)

@@ -22,11 +22,11 @@
 #define TD_NS_PER_STEP 1000u
 
 typedef struct {
-	GByteArray *pages;  /* whole pages */
-	guint64 page_ts;    /* the current page's timestamp */
-	guint64 last_ts;    /* of the last event written */
-	gsize used;         /* data bytes of the current page */
-	gboolean open;      /* a page is open */
+	GByteArray *pages; /* whole pages */
+	guint64 page_ts;   /* the current page's timestamp */
+	guint64 last_ts;   /* of the last event written */
+	gsize used;	   /* data bytes of the current page */
+	gboolean open;	   /* a page is open */
 	gchar *comm;
 } TdCpu;
 
@@ -38,12 +38,12 @@ typedef struct {
 } TdType;
 
 struct SimTraceDat {
-	GPtrArray *cpus;    /* TdCpu *, by actor number */
-	GPtrArray *types;   /* TdType *, by first use */
-	GHashTable *by_name;/* name -> TdType * */
-	gchar *error;       /* the first line that could not be encoded */
-	guint64 step;       /* of the last line */
-	guint64 in_step;    /* lines before it in that step */
+	GPtrArray *cpus;     /* TdCpu *, by actor number */
+	GPtrArray *types;    /* TdType *, by first use */
+	GHashTable *by_name; /* name -> TdType * */
+	gchar *error;	     /* the first line that could not be encoded */
+	guint64 step;	     /* of the last line */
+	guint64 in_step;     /* lines before it in that step */
 };
 
 /* Event ids: above the kernel's dynamic range of a running system, so no reader confuses them. */
@@ -157,7 +157,8 @@ append_record(TdCpu *c, guint64 ts, const guint8 *data, gsize len)
 	delta = ts - c->last_ts;
 	if (delta >> TD_DELTA_BITS) {
 		p = reserve(c, ts, 8);
-		put_le(p, 4, TD_TYPE_TIME_EXTEND | (guint32)(delta & ((1u << TD_DELTA_BITS) - 1)) << 5);
+		put_le(p, 4,
+		       TD_TYPE_TIME_EXTEND | (guint32)(delta & ((1u << TD_DELTA_BITS) - 1)) << 5);
 		put_le(p + 4, 4, delta >> TD_DELTA_BITS);
 		delta = 0;
 	}
@@ -191,12 +192,12 @@ type_of(SimTraceDat *td, const char *event)
 }
 
 void
-sim_tracedat_tap(gpointer data, guint64 step, const char *actor, guint actor_nr,
-		 const char *event, const char *body)
+sim_tracedat_tap(gpointer data, guint64 step, const char *actor, guint actor_nr, const char *event,
+		 const char *body)
 {
 	SimTraceDat *td = data;
 	TdType *t = type_of(td, event);
-	guint8 rec[256] = { 0 };
+	guint8 rec[256] = {0};
 	g_autoptr(GByteArray) text = NULL;
 	const guint8 *bytes = rec;
 	gsize len;
@@ -240,16 +241,17 @@ static void
 append_fields(GString *s, const TdField *fields, guint n)
 {
 	static const TdField common[] = {
-		{ "unsigned short", "common_type", 0, 2, 0 },
-		{ "unsigned char", "common_flags", 2, 1, 0 },
-		{ "unsigned char", "common_preempt_count", 3, 1, 0 },
-		{ "int", "common_pid", 4, 4, 1 },
+		{"unsigned short", "common_type", 0, 2, 0},
+		{"unsigned char", "common_flags", 2, 1, 0},
+		{"unsigned char", "common_preempt_count", 3, 1, 0},
+		{"int", "common_pid", 4, 4, 1},
 	};
 
 	g_string_append(s, "format:\n");
 	for (guint i = 0; i < G_N_ELEMENTS(common) + 1 + n; i++) {
-		const TdField *f = i < G_N_ELEMENTS(common) ? &common[i] :
-				   i == G_N_ELEMENTS(common) ? NULL : &fields[i - 5];
+		const TdField *f = i < G_N_ELEMENTS(common)    ? &common[i]
+				   : i == G_N_ELEMENTS(common) ? NULL
+							       : &fields[i - 5];
 
 		if (!f) {
 			g_string_append_c(s, '\n');
@@ -285,7 +287,7 @@ sim_tracedat_format_text(const char *event, guint id, const char **system)
 static gchar *
 kvmsim_format_text(const char *event, guint id)
 {
-	static const TdField msg[] = { { "__data_loc char[]", "msg", 8, 4, 0 } };
+	static const TdField msg[] = {{"__data_loc char[]", "msg", 8, 4, 0}};
 	GString *s = g_string_new(NULL);
 
 	g_string_append_printf(s, "name: %s\nID: %u\n", event, id);
@@ -345,8 +347,8 @@ put_system(GByteArray *b, SimTraceDat *td, const char *system)
 
 		if (g_strcmp0(t->kernel ? t->kernel->system : "kvmsim", system) != 0)
 			continue;
-		text = t->kernel ? sim_tracedat_format_text(t->name, t->id, NULL) :
-				   kvmsim_format_text(t->name, t->id);
+		text = t->kernel ? sim_tracedat_format_text(t->name, t->id, NULL)
+				 : kvmsim_format_text(t->name, t->id);
 		put_sized(b, text);
 	}
 }
@@ -360,16 +362,15 @@ file_header(SimTraceDat *td, gsize *flyrecord_at)
 		"\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
 		"\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
 		"\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n";
-	static const char header_event[] =
-		"# compressed entry header\n"
-		"\ttype_len    :    5 bits\n"
-		"\ttime_delta  :   27 bits\n"
-		"\tarray       :   32 bits\n\n"
-		"\tpadding     : type == 29\n"
-		"\ttime_extend : type == 30\n"
-		"\ttime_stamp : type == 31\n"
-		"\tdata max type_len  == 28\n";
-	static const char *const systems[] = { "kvm", "kvmmmu", "kvmsim" };
+	static const char header_event[] = "# compressed entry header\n"
+					   "\ttype_len    :    5 bits\n"
+					   "\ttime_delta  :   27 bits\n"
+					   "\tarray       :   32 bits\n\n"
+					   "\tpadding     : type == 29\n"
+					   "\ttime_extend : type == 30\n"
+					   "\ttime_stamp : type == 31\n"
+					   "\tdata max type_len  == 28\n";
+	static const char *const systems[] = {"kvm", "kvmmmu", "kvmsim"};
 	GByteArray *b = g_byte_array_new();
 	guint n_systems = 0;
 
@@ -427,7 +428,7 @@ file_header(SimTraceDat *td, gsize *flyrecord_at)
 gboolean
 sim_tracedat_write(SimTraceDat *td, const char *path, GError **error)
 {
-	SimOutFile out = { 0 };
+	SimOutFile out = {0};
 	gsize table;
 
 	if (td->error) {

@@ -26,7 +26,7 @@ import_infer_memslots(Importer *im, GError **error)
 	g_array_sort(im->gfns, compare_u64);
 	for (guint i = 0; i < im->gfns->len;) {
 		guint64 first = g_array_index(im->gfns, guint64, i), last = first;
-		TraceMemslot ms = { 0 };
+		TraceMemslot ms = {0};
 
 		for (i++; i < im->gfns->len; i++) {
 			guint64 g = g_array_index(im->gfns, guint64, i);
@@ -42,10 +42,11 @@ import_infer_memslots(Importer *im, GError **error)
 		total += ms.size;
 		if (ms.gpa + ms.size > 1ull << 48 || total > IMPORT_MAX_SLOTS_BYTES ||
 		    ms.id >= 128) {
-			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "%s: the capture's gfns need memslots beyond what an exit-level "
-				    "trace holds (2 GiB, 128 slots, below 2^48): give --memslot",
-				    im->path);
+			g_set_error(
+				error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+				"%s: the capture's gfns need memslots beyond what an exit-level "
+				"trace holds (2 GiB, 128 slots, below 2^48): give --memslot",
+				im->path);
 			return FALSE;
 		}
 		g_array_append_val(im->slots, ms);
@@ -85,14 +86,18 @@ import_place_unmaps(Importer *im)
 		for (guint j = 0; j < im->slots->len && !touches; j++) {
 			const TraceMemslot *ms = &g_array_index(im->slots, TraceMemslot, j);
 
-			touches = u->ev.hva < ms->hva + ms->size && ms->hva < u->ev.hva + u->ev.size;
+			touches =
+				u->ev.hva < ms->hva + ms->size && ms->hva < u->ev.hva + u->ev.size;
 		}
 		if (!touches) {
-			ImportRecord r = { .line = u->line, .event = (gchar *)"kvm_unmap_hva_range" };
+			ImportRecord r = {.line = u->line, .event = (gchar *)"kvm_unmap_hva_range"};
 
-			import_note(im, &r, "hva range 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER "x is "
-			     "in no memslot's host range (a capture gives no hva: give --memslot)",
-			     u->ev.hva, u->ev.hva + u->ev.size);
+			import_note(im, &r,
+				    "hva range 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER
+				    "x is "
+				    "in no memslot's host range (a capture gives no hva: give "
+				    "--memslot)",
+				    u->ev.hva, u->ev.hva + u->ev.size);
 			continue;
 		}
 		Imported start = *u, end = *u;
@@ -109,7 +114,7 @@ import_place_unmaps(Importer *im)
 static void
 add_step(Trace *trace, const char *actor, const char *until, guint count)
 {
-	TraceStep s = { { g_strdup(actor), g_strdup(until), count ? count : 1 }, 0 };
+	TraceStep s = {{g_strdup(actor), g_strdup(until), count ? count : 1}, 0};
 
 	g_array_append_val(trace->steps, s);
 }
@@ -129,20 +134,22 @@ import_make_schedule(Trace *trace, GArray *events)
 	for (guint i = 0; i < events->len; i++) {
 		const TraceEvent *e = &g_array_index(events, TraceEvent, i);
 
-		g_hash_table_insert(remaining, e->actor,
-				    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(
-							     remaining, e->actor)) + 1));
+		g_hash_table_insert(
+			remaining, e->actor,
+			GUINT_TO_POINTER(
+				GPOINTER_TO_UINT(g_hash_table_lookup(remaining, e->actor)) + 1));
 	}
 	for (guint i = 0; i < events->len;) {
 		const char *actor = g_array_index(events, TraceEvent, i).actor;
 		gboolean notifier = !strcmp(actor, "notifier");
 		guint n = 0, units = 0;
 
-		for (; i < events->len && !strcmp(g_array_index(events, TraceEvent, i).actor, actor);
+		for (;
+		     i < events->len && !strcmp(g_array_index(events, TraceEvent, i).actor, actor);
 		     i++) {
 			n++;
 			units += !notifier || g_array_index(events, TraceEvent, i).kind ==
-						     TRACE_EV_INVALIDATE_START;
+						      TRACE_EV_INVALIDATE_START;
 		}
 		guint left = GPOINTER_TO_UINT(g_hash_table_lookup(remaining, actor)) - n;
 		gboolean first = !g_hash_table_contains(started, actor);
@@ -172,21 +179,24 @@ import_final_events(Importer *im)
 		gboolean later = FALSE;
 
 		if (imp->ev.kind == TRACE_EV_EPT_VIOLATION && !slot_of_gpa(im, imp->ev.gpa)) {
-			ImportRecord r = { .line = imp->line, .event = (gchar *)"kvm_page_fault" };
+			ImportRecord r = {.line = imp->line, .event = (gchar *)"kvm_page_fault"};
 
-			import_note(im, &r, "gpa 0x%" G_GINT64_MODIFIER "x is in no memslot", imp->ev.gpa);
+			import_note(im, &r, "gpa 0x%" G_GINT64_MODIFIER "x is in no memslot",
+				    imp->ev.gpa);
 			g_free(imp->ev.actor);
 			continue;
 		}
-		for (guint j = i + 1; j < im->imported->len && imp->ev.kind == TRACE_EV_HLT && !later;
-		     j++)
+		for (guint j = i + 1;
+		     j < im->imported->len && imp->ev.kind == TRACE_EV_HLT && !later; j++)
 			later = !strcmp(g_array_index(im->imported, Imported, j).ev.actor,
 					imp->ev.actor);
 		if (later) {
-			ImportRecord r = { .line = imp->line, .event = (gchar *)"kvm_exit" };
+			ImportRecord r = {.line = imp->line, .event = (gchar *)"kvm_exit"};
 
-			import_note(im, &r, "HLT before more exits of %s (kvmsim's exit-level HLT ends the "
-			     "vCPU): not imported", imp->ev.actor);
+			import_note(im, &r,
+				    "HLT before more exits of %s (kvmsim's exit-level HLT ends the "
+				    "vCPU): not imported",
+				    imp->ev.actor);
 			g_free(imp->ev.actor);
 			continue;
 		}
@@ -214,8 +224,11 @@ import_make_expectations(Importer *im, Trace *trace)
 		guint64 gfn = *(guint64 *)keys[i];
 		const Leaf *l = g_hash_table_lookup(im->leaves, &gfn);
 		const TraceMemslot *ms = slot_of_gpa(im, gfn << 12);
-		TraceExpect x = { .kind = TRACE_EXPECT_SPTE, .gfn = gfn, .present = l->present,
-				  .writable = -1, .count = -1 };
+		TraceExpect x = {.kind = TRACE_EXPECT_SPTE,
+				 .gfn = gfn,
+				 .present = l->present,
+				 .writable = -1,
+				 .count = -1};
 
 		if (!ms)
 			continue;
@@ -227,10 +240,11 @@ import_make_expectations(Importer *im, Trace *trace)
 
 			x.writable = l->writable;
 			x.level = l->level;
-			/* the zero page: mapped read-only by a read or fetch fault of a page the host
-			 * never populated, shared by every such gfn */
+			/* the zero page: mapped read-only by a read or fetch fault of a page the
+			 * host never populated, shared by every such gfn */
 			if ((ro && g_hash_table_size(ro) > 1) ||
-			    (l->read_first && !l->writable && l->level == 1 && pfns && pfns->len == 1)) {
+			    (l->read_first && !l->writable && l->level == 1 && pfns &&
+			     pfns->len == 1)) {
 				x.frame_zero = TRUE;
 			} else if (l->level == 1) {
 				guint nth = 0;
@@ -252,9 +266,8 @@ import_make_expectations(Importer *im, Trace *trace)
 		g_array_append_val(trace->expects, x);
 		im->rep->sptes++;
 	}
-	TraceExpect inv = { .kind = TRACE_EXPECT_INVARIANTS, .hold = TRUE, .writable = -1,
-			    .count = -1 };
+	TraceExpect inv = {
+		.kind = TRACE_EXPECT_INVARIANTS, .hold = TRUE, .writable = -1, .count = -1};
 
 	g_array_append_val(trace->expects, inv);
 }
-

@@ -62,7 +62,7 @@ GPtrArray *
 import_read_dat(const char *path, ImportReport *report, GError **error)
 {
 	struct tracecmd_input *handle;
-	DatReader d = { 0 };
+	DatReader d = {0};
 
 	tracecmd_set_loglevel(TEP_LOG_NONE);
 	handle = tracecmd_open(path, TRACECMD_FL_LOAD_NO_PLUGINS);

@@ -36,8 +36,8 @@ is_header(const char *line)
 static gboolean
 is_elision(const char *line)
 {
-	return g_regex_match_simple("^(\\.{3,}|-{2,}|\\[\\.\\.\\.\\]|\\[snip\\]|<snip>|\u2026)$", line, 0,
-				    0);
+	return g_regex_match_simple("^(\\.{3,}|-{2,}|\\[\\.\\.\\.\\]|\\[snip\\]|<snip>|\u2026)$",
+				    line, 0, 0);
 }
 
 GPtrArray *
@@ -52,23 +52,24 @@ import_read_text(const char *path, ImportReport *report, GError **error)
 		return NULL;
 	}
 	if (!g_utf8_validate(text, (gssize)len, NULL)) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:1: not text (and no trace.dat)",
-			    path);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "%s:1: not text (and no trace.dat)", path);
 		return NULL;
 	}
 	/* comm may hold spaces and dashes ("CPU 0/KVM", "qemu-system-x86"): the last "-PID" before
 	 * the cpu column ends it */
 	g_autoptr(GRegex) record_re = g_regex_new(
 		"^\\s*(.+)-(\\d+)\\s+(?:\\(\\s*[\\d-]+\\)\\s+)?\\[(\\d+)\\]\\s+(?:[\\w.]{4,5}\\s+)?"
-		"(\\d+)\\.(\\d+):\\s+(\\w+):\\s*(.*)$", G_REGEX_OPTIMIZE, 0, NULL);
+		"(\\d+)\\.(\\d+):\\s+(\\w+):\\s*(.*)$",
+		G_REGEX_OPTIMIZE, 0, NULL);
 	g_autoptr(GRegex) quote_re = g_regex_new("^(>\\s?)+", G_REGEX_OPTIMIZE, 0, NULL);
 	GPtrArray *records = g_ptr_array_new_with_free_func(import_record_free);
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 	ImportRecord *last = NULL;
 
 	for (guint i = 0; lines[i]; i++) {
-		g_autofree gchar *unquoted = g_regex_replace_literal(quote_re, lines[i], -1, 0, "", 0,
-								     NULL);
+		g_autofree gchar *unquoted =
+			g_regex_replace_literal(quote_re, lines[i], -1, 0, "", 0, NULL);
 		gchar *line = g_strstrip(unquoted);
 		g_autoptr(GMatchInfo) m = NULL;
 
@@ -90,8 +91,8 @@ import_read_text(const char *path, ImportReport *report, GError **error)
 				last->body = joined;
 				report->joined++;
 			} else {
-				ImportNote note = { i + 1, g_strdup("-"),
-						    g_strdup("not a trace line (skipped)") };
+				ImportNote note = {i + 1, g_strdup("-"),
+						   g_strdup("not a trace line (skipped)")};
 
 				g_array_append_val(report->notes, note);
 			}

@@ -63,7 +63,8 @@ import_memslot_parse(const char *text, ImportMemslot *out, GError **error)
 	    v[0] + v[1] > 1ull << 48 || v[2] + v[1] < v[2]) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--memslot %s: GPA, SIZE and HVA must be page aligned, SIZE and HVA "
-			    "not 0, and the slot below 2^48", text);
+			    "not 0, and the slot below 2^48",
+			    text);
 		return FALSE;
 	}
 	out->gpa = v[0];
@@ -81,7 +82,7 @@ void
 import_note(Importer *im, const ImportRecord *r, const char *fmt, ...)
 {
 	va_list ap;
-	ImportNote n = { r->line, g_strdup(r->event), NULL };
+	ImportNote n = {r->line, g_strdup(r->event), NULL};
 
 	va_start(ap, fmt);
 	n.reason = g_strdup_vprintf(fmt, ap);
@@ -93,8 +94,8 @@ import_note(Importer *im, const ImportRecord *r, const char *fmt, ...)
 static gboolean
 is_kvm_event(const ImportRecord *r)
 {
-	static const char *const kvmmmu[] = { "fast_page_fault", "mark_mmio_spte",
-					      "handle_mmio_page_fault", "check_mmio_spte" };
+	static const char *const kvmmmu[] = {"fast_page_fault", "mark_mmio_spte",
+					     "handle_mmio_page_fault", "check_mmio_spte"};
 
 	if (r->system)
 		return !strcmp(r->system, "kvm") || !strcmp(r->system, "kvmmmu") ||
@@ -124,8 +125,10 @@ body_vcpu(const ImportRecord *r)
 static gboolean
 is_vcpu_event(const char *event)
 {
-	static const char *const names[] = { "kvm_exit", "kvm_entry", "kvm_page_fault", "kvm_pio",
-					     "kvm_hypercall", "kvm_mmio", "fast_page_fault" };
+	static const char *const names[] = {
+		"kvm_exit", "kvm_entry", "kvm_page_fault", "kvm_pio",
+		"kvm_hypercall", "kvm_mmio", "fast_page_fault",
+	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++)
 		if (!strcmp(event, names[i]))
@@ -137,7 +140,7 @@ is_vcpu_event(const char *event)
 static void
 map_vcpus(Importer *im, GPtrArray *records)
 {
-	gboolean used[IMPORT_MAX_VCPUS] = { FALSE };
+	gboolean used[IMPORT_MAX_VCPUS] = {FALSE};
 
 	for (guint i = 0; i < records->len; i++) {
 		const ImportRecord *r = g_ptr_array_index(records, i);
@@ -200,19 +203,22 @@ flush_exit(Importer *im, gint vcpu, const ImportRecord *at)
 	if (p->kind == EXIT_HLT)
 		p->filled = TRUE;
 	if (p->filled) {
-		Imported imp = { p->order, p->line, p->ev };
+		Imported imp = {p->order, p->line, p->ev};
 
 		imp.ev.actor = g_strdup_printf("vcpu%d", vcpu);
 		imp.ev.line = p->line;
 		g_array_append_val(im->imported, imp);
 		im->rep->exits++;
 	} else {
-		ImportRecord r = { .line = p->line, .event = (gchar *)"kvm_exit" };
+		ImportRecord r = {.line = p->line, .event = (gchar *)"kvm_exit"};
 
 		import_note(im, &r, "%s exit without the line that says %s (elided?): not imported",
-		     p->kind == EXIT_EPT ? "EPT violation" : p->kind == EXIT_IO ? "IO" : "hypercall",
-		     p->kind == EXIT_EPT ? "its gpa (kvm_page_fault)" :
-		     p->kind == EXIT_IO ? "its port (kvm_pio)" : "its number (kvm_hypercall)");
+			    p->kind == EXIT_EPT	 ? "EPT violation"
+			    : p->kind == EXIT_IO ? "IO"
+						 : "hypercall",
+			    p->kind == EXIT_EPT	 ? "its gpa (kvm_page_fault)"
+			    : p->kind == EXIT_IO ? "its port (kvm_pio)"
+						 : "its number (kvm_hypercall)");
 	}
 	memset(p, 0, sizeof(*p));
 	(void)at;
@@ -227,11 +233,15 @@ on_kvm_exit(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 		ExitKind kind;
 		gboolean svm;
 	} reasons[] = {
-		{ "EPT_VIOLATION", EXIT_EPT, FALSE }, { "HLT", EXIT_HLT, FALSE },
-		{ "IO_INSTRUCTION", EXIT_IO, FALSE }, { "VMCALL", EXIT_HC, FALSE },
-		{ "npf", EXIT_EPT, TRUE },            { "hlt", EXIT_HLT, TRUE },
-		{ "io", EXIT_IO, TRUE },              { "hypercall", EXIT_HC, TRUE },
-		{ "vmmcall", EXIT_HC, TRUE },
+		{"EPT_VIOLATION", EXIT_EPT, FALSE},
+		{"HLT", EXIT_HLT, FALSE},
+		{"IO_INSTRUCTION", EXIT_IO, FALSE},
+		{"VMCALL", EXIT_HC, FALSE},
+		{"npf", EXIT_EPT, TRUE},
+		{"hlt", EXIT_HLT, TRUE},
+		{"io", EXIT_IO, TRUE},
+		{"hypercall", EXIT_HC, TRUE},
+		{"vmmcall", EXIT_HC, TRUE},
 	};
 	const char *reason = strstr(r->body, "reason ");
 	const char *rip = reason ? strstr(reason, " rip ") : NULL;
@@ -254,9 +264,10 @@ on_kvm_exit(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 		p->kind = reasons[i].kind;
 		p->order = order;
 		p->line = r->line;
-		p->ev.kind = p->kind == EXIT_EPT ? TRACE_EV_EPT_VIOLATION :
-			     p->kind == EXIT_HLT ? TRACE_EV_HLT :
-			     p->kind == EXIT_IO  ? TRACE_EV_IO : TRACE_EV_HYPERCALL;
+		p->ev.kind = p->kind == EXIT_EPT   ? TRACE_EV_EPT_VIOLATION
+			     : p->kind == EXIT_HLT ? TRACE_EV_HLT
+			     : p->kind == EXIT_IO  ? TRACE_EV_IO
+						   : TRACE_EV_HYPERCALL;
 		if ((info = strstr(rip, " info1 0x")) && sscanf(info, " info1 0x%llx", &a) == 1) {
 			p->info1 = a;
 			p->have_info1 = TRUE;
@@ -268,7 +279,8 @@ on_kvm_exit(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 		return;
 	}
 	if (!strcmp(name, "EPT_MISCONFIG"))
-		import_note(im, r, "MMIO exit (EPT misconfig): an exit-level trace has no MMIO event");
+		import_note(im, r,
+			    "MMIO exit (EPT misconfig): an exit-level trace has no MMIO event");
 	else
 		import_note(im, r, "exit reason %s: not an exit an exit-level trace takes", name);
 }
@@ -285,7 +297,8 @@ on_page_fault(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 
 	if (!re)
 		re = g_regex_new("^(?:vcpu \\d+ rip 0x[0-9a-f]+ )?address (?:0x)?([0-9a-f]+) "
-				 "error_code (?:0x)?([0-9a-f]+)$", G_REGEX_OPTIMIZE, 0, NULL);
+				 "error_code (?:0x)?([0-9a-f]+)$",
+				 G_REGEX_OPTIMIZE, 0, NULL);
 	if (!g_regex_match(re, r->body, 0, &m)) {
 		import_note(im, r, "kvm_page_fault in no format kvmsim knows");
 		return;
@@ -308,11 +321,12 @@ on_page_fault(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 	p->ev.gpa = gpa;
 	/* VMX: the exit qualification (bit 1 write, bit 2 fetch); SVM: the NPF error code
 	 * (PFERR_WRITE bit 1, PFERR_FETCH bit 4) */
-	p->ev.access = err & 2 ? TRACE_ACCESS_WRITE :
-		       err & (im->svm ? 0x10 : 0x4) ? TRACE_ACCESS_FETCH : TRACE_ACCESS_READ;
+	p->ev.access = err & 2			      ? TRACE_ACCESS_WRITE
+		       : err & (im->svm ? 0x10 : 0x4) ? TRACE_ACCESS_FETCH
+						      : TRACE_ACCESS_READ;
 	p->filled = TRUE;
 	add_gfn(im, gpa >> 12);
-	if (!g_hash_table_contains(im->leaves, &(guint64){ gpa >> 12 })) {
+	if (!g_hash_table_contains(im->leaves, &(guint64){gpa >> 12})) {
 		guint64 *key = g_new(guint64, 1);
 
 		*key = gpa >> 12;
@@ -333,8 +347,9 @@ on_pio(Importer *im, const ImportRecord *r, gint vcpu)
 
 	if (p->kind != EXIT_IO)
 		return; /* an emulated access, no exit of its own */
-	if (sscanf(r->body, "pio_%7[a-z] at 0x%x size %d count %d val 0x%x", rw, &port, &size, &count,
-		   &val) != 5 || (size != 1 && size != 2 && size != 4) || port > 0xffff) {
+	if (sscanf(r->body, "pio_%7[a-z] at 0x%x size %d count %d val 0x%x", rw, &port, &size,
+		   &count, &val) != 5 ||
+	    (size != 1 && size != 2 && size != 4) || port > 0xffff) {
 		import_note(im, r, "kvm_pio in no format kvmsim knows");
 		return;
 	}
@@ -355,8 +370,8 @@ on_hypercall(Importer *im, const ImportRecord *r, gint vcpu)
 
 	if (p->kind != EXIT_HC)
 		return;
-	if (sscanf(r->body, "nr 0x%llx a0 0x%llx a1 0x%llx a2 0x%llx a3 0x%llx", &v[0], &v[1], &v[2],
-		   &v[3], &v[4]) != 5) {
+	if (sscanf(r->body, "nr 0x%llx a0 0x%llx a1 0x%llx a2 0x%llx a3 0x%llx", &v[0], &v[1],
+		   &v[2], &v[3], &v[4]) != 5) {
 		import_note(im, r, "kvm_hypercall in no format kvmsim knows");
 		return;
 	}
@@ -380,8 +395,8 @@ set_leaf(Importer *im, guint64 gfn, int level, guint64 spte)
 		g_hash_table_insert(im->leaves, key, l);
 		/* a read or fetch fault of a page the host never populated maps the zero page */
 		l->read_first = g_hash_table_contains(im->read_first, &gfn);
-		l->host_unknown = (spte & SPTE_MMU_PRESENT) && (spte & SPTE_WRITABLE) &&
-				  l->read_first;
+		l->host_unknown =
+			(spte & SPTE_MMU_PRESENT) && (spte & SPTE_WRITABLE) && l->read_first;
 	}
 	l->present = (spte & SPTE_MMU_PRESENT) != 0;
 	l->writable = (spte & SPTE_WRITABLE) != 0;
@@ -452,8 +467,9 @@ on_spte(Importer *im, const ImportRecord *r)
 		return;
 	}
 	if (!strcmp(r->event, "kvm_tdp_mmu_spte_changed")) {
-		if (sscanf(r->body, "as id %d gfn %llx level %d old_spte %llx new_spte %llx", &as_id,
-			   &gfn, &level, &old, &new_spte) != 5 || level < 1 || level > 5) {
+		if (sscanf(r->body, "as id %d gfn %llx level %d old_spte %llx new_spte %llx",
+			   &as_id, &gfn, &level, &old, &new_spte) != 5 ||
+		    level < 1 || level > 5) {
 			import_note(im, r, "kvm_tdp_mmu_spte_changed in no format kvmsim knows");
 			return;
 		}
@@ -466,16 +482,18 @@ on_spte(Importer *im, const ImportRecord *r)
 		else if (old & SPTE_MMU_PRESENT && !(new_spte & SPTE_MMU_PRESENT))
 			drop_below(im, gfn, level);
 	} else if (!strcmp(r->event, "kvm_mmu_set_spte")) {
-		if (sscanf(r->body, "gfn %llx spte %llx (%7[rwxu-]) level %d at %llx", &gfn, &new_spte,
-			   perm, &level, &sptep) != 5 || level < 1 || level > 5) {
+		if (sscanf(r->body, "gfn %llx spte %llx (%7[rwxu-]) level %d at %llx", &gfn,
+			   &new_spte, perm, &level, &sptep) != 5 ||
+		    level < 1 || level > 5) {
 			import_note(im, r, "kvm_mmu_set_spte in no format kvmsim knows");
 			return;
 		}
 		set_leaf(im, gfn, level, new_spte);
 	} else {
-		if (sscanf(r->body, "vcpu %*d gva %llx error_code %127s sptep %llx old %llx new %llx "
-			   "spurious %d fixed %d", &gfn, err, &sptep, &old, &new_spte, &spurious,
-			   &fixed) != 7) {
+		if (sscanf(r->body,
+			   "vcpu %*d gva %llx error_code %127s sptep %llx old %llx new %llx "
+			   "spurious %d fixed %d",
+			   &gfn, err, &sptep, &old, &new_spte, &spurious, &fixed) != 7) {
 			import_note(im, r, "fast_page_fault in no format kvmsim knows");
 			return;
 		}
@@ -491,11 +509,10 @@ on_sim_memslot(Importer *im, const ImportRecord *r)
 	unsigned long long gfn, npages, hva;
 	char change[16];
 	int id;
-	TraceMemslot ms = { 0 };
+	TraceMemslot ms = {0};
 
-	if (im->slots_given ||
-	    sscanf(r->body, "%15s slot %d gfn 0x%llx npages 0x%llx hva 0x%llx", change, &id, &gfn,
-		   &npages, &hva) != 5)
+	if (im->slots_given || sscanf(r->body, "%15s slot %d gfn 0x%llx npages 0x%llx hva 0x%llx",
+				      change, &id, &gfn, &npages, &hva) != 5)
 		return;
 	if (strcmp(change, "create") != 0) {
 		import_note(im, r, "memslot %s during the capture: not imported", change);
@@ -536,8 +553,12 @@ static void
 on_record(Importer *im, const ImportRecord *r, guint order)
 {
 	static const char *const ignored[] = {
-		"kvm_entry", "kvm_mmu_spte_requested", "kvm_mmu_prepare_zap_page",
-		"kvm_mmu_zap_all_fast", "kvm_mmu_split_huge_page", "kvm_mmu_get_page",
+		"kvm_entry",
+		"kvm_mmu_spte_requested",
+		"kvm_mmu_prepare_zap_page",
+		"kvm_mmu_zap_all_fast",
+		"kvm_mmu_split_huge_page",
+		"kvm_mmu_get_page",
 	};
 	gint vcpu = vcpu_of(im, r);
 
@@ -565,9 +586,10 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 		on_hypercall(im, r, vcpu);
 	} else if (!strcmp(r->event, "kvm_unmap_hva_range")) {
 		unsigned long long start, end;
-		Imported imp = { order, r->line, { 0 } };
+		Imported imp = {order, r->line, {0}};
 
-		if (sscanf(r->body, "mmu notifier unmap range: 0x%llx -- 0x%llx", &start, &end) != 2 ||
+		if (sscanf(r->body, "mmu notifier unmap range: 0x%llx -- 0x%llx", &start, &end) !=
+			    2 ||
 		    end <= start || (start | end) & 0xfff) {
 			import_note(im, r, "kvm_unmap_hva_range in no format kvmsim knows");
 			return;
@@ -619,19 +641,18 @@ importer_clear(Importer *im)
 }
 
 Trace *
-trace_import(const char *path, const ImportOptions *options, ImportReport *report,
-	     GError **error)
+trace_import(const char *path, const ImportOptions *options, ImportReport *report, GError **error)
 {
 	g_autoptr(GPtrArray) records = NULL;
-	Importer im = { 0 };
+	Importer im = {0};
 	Trace *trace;
 
 	im.path = path;
 	im.rep = report;
 	memset(report, 0, sizeof(*report));
 	report->notes = g_array_new(FALSE, TRUE, sizeof(ImportNote));
-	records = import_is_trace_dat(path) ? import_read_dat(path, report, error) :
-					      import_read_text(path, report, error);
+	records = import_is_trace_dat(path) ? import_read_dat(path, report, error)
+					    : import_read_text(path, report, error);
 	if (!records)
 		return NULL;
 	report->records = records->len;
@@ -648,7 +669,7 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 	im.unmaps = g_array_new(FALSE, TRUE, sizeof(Imported));
 	for (guint i = 0; options && options->memslots && i < options->memslots->len; i++) {
 		const ImportMemslot *m = &g_array_index(options->memslots, ImportMemslot, i);
-		TraceMemslot ms = { i, m->gpa, m->size, m->hva, 0, 0 };
+		TraceMemslot ms = {i, m->gpa, m->size, m->hva, 0, 0};
 
 		g_array_append_val(im.slots, ms);
 		im.slots_given = TRUE;
@@ -658,8 +679,10 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 		on_record(&im, g_ptr_array_index(records, i), i);
 	for (guint v = 0; v < IMPORT_MAX_VCPUS; v++)
 		flush_exit(&im, (gint)v, NULL);
-	guint last_line = records->len ?
-		((const ImportRecord *)g_ptr_array_index(records, records->len - 1))->line : 1;
+	guint last_line =
+		records->len
+			? ((const ImportRecord *)g_ptr_array_index(records, records->len - 1))->line
+			: 1;
 
 	if (!report->kvm_records) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
@@ -678,8 +701,8 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 	if (!events->len) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 			    "%s:%u: no exit or invalidation kvmsim can import (%u kvm events, %u "
-			    "not modelled)", path, last_line, report->kvm_records,
-			    report->notes->len);
+			    "not modelled)",
+			    path, last_line, report->kvm_records, report->notes->len);
 		g_array_unref(events);
 		importer_clear(&im);
 		return NULL;
@@ -699,9 +722,10 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 	trace->comment = g_strdup_printf(
 		"\n  Imported by kvmsim import from %s (%s): %u events, %u kvm; %u exits and %u "
 		"notifier\n  invalidations in the capture's order, %u SPTE states as expectations; "
-		"%u lines not modelled.\n", base,
-		report->trace_dat ? "trace.dat" : "text", report->records, report->kvm_records,
-		report->exits, report->invalidations, report->sptes, report->notes->len);
+		"%u lines not modelled.\n",
+		base, report->trace_dat ? "trace.dat" : "text", report->records,
+		report->kvm_records, report->exits, report->invalidations, report->sptes,
+		report->notes->len);
 	g_array_unref(events);
 	importer_clear(&im);
 	return trace;

@@ -45,8 +45,8 @@ after_format(const char *text)
 START_TEST(formats_are_the_running_v6_18_kernels)
 {
 	const char *tracefs = "/sys/kernel/tracing";
-	g_autofree gchar *probe = g_build_filename(tracefs, "events", "kvm", "kvm_exit", "format",
-						   NULL);
+	g_autofree gchar *probe =
+		g_build_filename(tracefs, "events", "kvm", "kvm_exit", "format", NULL);
 	const char *const *events = sim_tracedat_kernel_events();
 	struct utsname uts;
 	guint compared = 0;
@@ -55,15 +55,16 @@ START_TEST(formats_are_the_running_v6_18_kernels)
 	    !g_file_test(probe, G_FILE_TEST_EXISTS)) {
 		printf("# skipped: no 6.18 kernel with tracefs at %s (release %s); mount tracefs "
 		       "there on a 6.18 host to compare kvmsim's trace.dat formats with the "
-		       "kernel's\n", tracefs, uts.release);
+		       "kernel's\n",
+		       tracefs, uts.release);
 		fflush(stdout);
 		return;
 	}
 	for (guint i = 0; events[i]; i++) {
 		const char *system = NULL;
 		g_autofree gchar *ours = sim_tracedat_format_text(events[i], 0, &system);
-		g_autofree gchar *path = g_build_filename(tracefs, "events", system, events[i],
-							  "format", NULL);
+		g_autofree gchar *path =
+			g_build_filename(tracefs, "events", system, events[i], "format", NULL);
 		g_autofree gchar *kernel = NULL;
 
 		if (!g_file_get_contents(path, &kernel, NULL, NULL)) {
@@ -79,7 +80,8 @@ START_TEST(formats_are_the_running_v6_18_kernels)
 		ck_assert_msg(strcmp(our_rest, kernel_rest) == 0,
 			      "%s: kvmsim writes\n%s\nthe kernel has\n%s", events[i], our_rest,
 			      kernel_rest);
-		/* a symbol table may be a part of the kernel's (kvm_exit's reasons), in its order */
+		/* a symbol table may be a part of the kernel's (kvm_exit's reasons), in its order
+		 */
 		for (guint j = 0, k = 0; j < our_pairs->len; j++, k++) {
 			while (k < kernel_pairs->len &&
 			       strcmp(our_pairs->pdata[j], kernel_pairs->pdata[k]) != 0)
@@ -109,10 +111,10 @@ read_one(struct tracecmd_input *handle, struct tep_record *record, int cpu, void
 	trace_seq_reset(&rb->seq);
 	tep_print_event(rb->tep, &rb->seq, record, "%s", TEP_PRINT_INFO);
 	trace_seq_terminate(&rb->seq);
-	g_ptr_array_add(rb->lines, g_strdup_printf("%d %s %s/%s: %s", cpu,
-						   tep_data_comm_from_pid(rb->tep, pid),
-						   ev ? ev->system : "?", ev ? ev->name : "?",
-						   rb->seq.buffer));
+	g_ptr_array_add(rb->lines,
+			g_strdup_printf("%d %s %s/%s: %s", cpu,
+					tep_data_comm_from_pid(rb->tep, pid), ev ? ev->system : "?",
+					ev ? ev->name : "?", rb->seq.buffer));
 	return 0;
 }
 
@@ -133,10 +135,11 @@ START_TEST(a_run_reads_back_with_libtracecmd)
 	g_autofree gchar *log = g_build_filename(dir, "t.log", NULL);
 	g_autofree gchar *dat_opt = g_strdup_printf("--trace-dat=%s", dat);
 	g_autofree gchar *log_opt = g_strdup_printf("--log=%s", log);
-	const char *argv[] = { kvmsim, "run", "touch", "--vcpus", "2", "--mem", "256K",
-			       "--host-events", "migrate=4,age=4", dat_opt, log_opt, NULL };
+	const char *argv[] = {kvmsim,  "run",  "touch",		"--vcpus",	   "2",
+			      "--mem", "256K", "--host-events", "migrate=4,age=4", dat_opt,
+			      log_opt, NULL};
 	g_autofree gchar *text = NULL;
-	ReadBack rb = { 0 };
+	ReadBack rb = {0};
 	struct tracecmd_input *handle;
 	guint kvm = 0;
 
