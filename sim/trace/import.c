@@ -723,7 +723,7 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 		"\n  Imported by kvmsim import from %s (%s): %u events, %u kvm; %u exits and %u "
 		"notifier\n  invalidations in the capture's order, %u SPTE states as expectations; "
 		"%u lines not modelled.\n",
-		base, report->trace_dat ? "trace.dat" : "text", report->records,
+		base, report->trace_dat ? "a trace.dat" : "text", report->records,
 		report->kvm_records, report->exits, report->invalidations, report->sptes,
 		report->notes->len);
 	g_array_unref(events);
