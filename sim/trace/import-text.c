@@ -29,15 +29,24 @@ is_header(const char *line)
 {
 	return line[0] == '#' || g_str_has_prefix(line, "cpus=") ||
 	       g_str_has_prefix(line, "version =") ||
-	       g_regex_match_simple("^CPU:? ?\\d+ (is empty|\\[LOST \\d+ EVENTS\\])", line, 0, 0) ||
-	       g_regex_match_simple("^CPU \\d+ buffer started", line, 0, 0);
+	       (g_str_has_prefix(line, "CPU") &&
+		(strstr(line, " is empty") || strstr(line, " EVENTS]") ||
+		 strstr(line, " buffer started")));
 }
 
 static gboolean
 is_elision(const char *line)
 {
-	return g_regex_match_simple("^(\\.{3,}|-{2,}|\\[\\.\\.\\.\\]|\\[snip\\]|<snip>|\u2026)$",
-				    line, 0, 0);
+	static const char *const markers[] = { "[...]", "[snip]", "<snip>", "\u2026" };
+
+	if (strspn(line, ".") >= 3 && !line[strspn(line, ".")])
+		return TRUE;
+	if (strspn(line, "-") >= 2 && !line[strspn(line, "-")])
+		return TRUE;
+	for (guint i = 0; i < G_N_ELEMENTS(markers); i++)
+		if (!strcmp(line, markers[i]))
+			return TRUE;
+	return FALSE;
 }
 
 GPtrArray *
@@ -61,8 +70,8 @@ import_read_text(const char *path, ImportReport *report, GError **error)
 	g_autoptr(GRegex) record_re = g_regex_new(
 		"^\\s*(.+)-(\\d+)\\s+(?:\\(\\s*[\\d-]+\\)\\s+)?\\[(\\d+)\\]\\s+(?:[\\w.]{4,5}\\s+)?"
 		"(\\d+)\\.(\\d+):\\s+(\\w+):\\s*(.*)$",
-		G_REGEX_OPTIMIZE, 0, NULL);
-	g_autoptr(GRegex) quote_re = g_regex_new("^(>\\s?)+", G_REGEX_OPTIMIZE, 0, NULL);
+		0, 0, NULL);
+	g_autoptr(GRegex) quote_re = g_regex_new("^(>\\s?)+", 0, 0, NULL);
 	GPtrArray *records = g_ptr_array_new_with_free_func(import_record_free);
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 	ImportRecord *last = NULL;

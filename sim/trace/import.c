@@ -298,7 +298,7 @@ on_page_fault(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 	if (!re)
 		re = g_regex_new("^(?:vcpu \\d+ rip 0x[0-9a-f]+ )?address (?:0x)?([0-9a-f]+) "
 				 "error_code (?:0x)?([0-9a-f]+)$",
-				 G_REGEX_OPTIMIZE, 0, NULL);
+				 0, 0, NULL);
 	if (!g_regex_match(re, r->body, 0, &m)) {
 		import_note(im, r, "kvm_page_fault in no format kvmsim knows");
 		return;
