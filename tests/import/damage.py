@@ -12,6 +12,8 @@ usage: damage.py MODE IN OUT, MODE one of:
   amd         SVM exit names (npf, hlt, io, hypercall, interrupt) and NPF error codes
   raw         tracefs's raw trace layout: a flags column, unpadded event names
   quote       every line quoted with "> " (a reply)
+  qemu        QEMU's task names and pids: "CPU 0/KVM-4243" for vcpu0, "qemu-system-x86-4242"
+              for the other actors
 Every mode keeps each kvm event's meaning: the importer must read the same exits from it.
 """
 import re
@@ -110,6 +112,20 @@ def raw(lines):
     return out
 
 
+def qemu(lines):
+    task = re.compile(r"^(\s*)(\S+)-(\d+)(\s+\[)")
+    out = []
+    for line in lines:
+        m = task.match(line)
+        if m:
+            v = re.match(r"vcpu(\d+)$", m.group(2))
+            comm, pid = ("CPU %s/KVM" % v.group(1), 4243 + int(v.group(1))) if v else \
+                ("qemu-system-x86", 4242)
+            line = "%16s-%-5d%s" % (comm, pid, line[m.end(3):])
+        out.append(line)
+    return out
+
+
 def main():
     mode, src, dst = sys.argv[1:4]
     with open(src) as f:
@@ -118,7 +134,7 @@ def main():
         lines.pop()
     fn = {"wrap": wrap, "elide": elide, "interleave": interleave,
           "pf-gen1": lambda l: rewrite_pf(l, 1), "pf-gen2": lambda l: rewrite_pf(l, 2),
-          "amd": amd, "raw": raw, "quote": lambda l: ["> " + x for x in l]}[mode]
+          "amd": amd, "raw": raw, "quote": lambda l: ["> " + x for x in l], "qemu": qemu}[mode]
     with open(dst, "w") as f:
         f.write("\n".join(fn(lines)) + "\n")
 

@@ -139,7 +139,7 @@ fi
 
 # --- import: damaged captures read as the clean one -------------------------------------------
 trace_body f.xml >f.body
-for mode in wrap elide interleave pf-gen1 pf-gen2 raw quote; do
+for mode in wrap elide interleave pf-gen1 pf-gen2 raw quote qemu; do
 	$damage "$mode" f.log "d-$mode.txt"
 	"$kvmsim" import "d-$mode.txt" -o "d-$mode.xml" >"d-$mode.out" 2>err
 	trace_body "d-$mode.xml" >"d-$mode.body" 2>/dev/null
