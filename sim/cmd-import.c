@@ -30,28 +30,35 @@ print_notes(const char *path, const ImportReport *rep)
 		       (const char *)order->pdata[i]);
 }
 
-/* Replay the written trace and say, per expectation, whether kvmsim's model and the captured
- * kernel agree (same) or not (different); what is not modelled was listed above. */
+/* Replay the written trace: per event of the capture and per expectation, whether kvmsim's
+ * model and the captured kernel agree (same) or not (different); what is not modelled was
+ * listed above. */
 static int
-explain(const char *trace_path)
+explain(const char *capture, const ImportReport *rep, const char *trace_path)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(Trace) trace = trace_load(trace_path, &error);
 	TraceReplayReport rr;
 	char *text = NULL;
 	size_t len = 0;
+	guint different = 0;
 	FILE *out;
 	gboolean ran;
 
 	if (!trace)
 		return kvmsim_usage_error("%s", error->message);
+	printf("replay of %s against the capture, per event:\n", trace_path);
 	out = open_memstream(&text, &len);
-	ran = trace_replay(trace, NULL, out, &rr, &error);
+	ran = import_explain(capture, rep, trace, out, stdout, &rr, &different, &error);
 	fclose(out);
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 
 	free(text);
-	printf("replay of %s against the capture:\n", trace_path);
+	if (!ran) {
+		printf("  the replay stopped: %s\n", error->message);
+		return KVMSIM_EXIT_FAIL;
+	}
+	printf("per expectation:\n");
 	for (guint i = 0; lines[i]; i++) {
 		const char *l = g_strchug(lines[i]);
 
@@ -62,12 +69,9 @@ explain(const char *trace_path)
 		else if (*l)
 			printf("  %s\n", l);
 	}
-	if (!ran) {
-		printf("  the replay stopped: %s\n", error->message);
-		return KVMSIM_EXIT_FAIL;
-	}
-	printf("  %u same, %u different\n", rr.passed, rr.failed);
-	return rr.failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
+	printf("  %u same, %u different; %u event lines different\n", rr.passed, rr.failed,
+	       different);
+	return rr.failed || different ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
 }
 
 /* Check the options, import, write the trace whole (or nothing), report. */
@@ -168,6 +172,7 @@ kvmsim_cmd_import(int argc, char **argv)
 	       report.joined, trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s",
 	       trace->memslots->len, trace->memslots->len == 1 ? "" : "s", report.exits,
 	       report.invalidations, report.sptes, report.notes->len, output);
+	status = do_explain ? explain(files[0], &report, output) : KVMSIM_EXIT_OK;
 	import_report_clear(&report);
-	return do_explain ? explain(output) : KVMSIM_EXIT_OK;
+	return status;
 }

@@ -10,7 +10,9 @@
 #define KVMSIM_SIM_TRACE_IMPORT_H
 
 #include <glib.h>
+#include <stdio.h>
 
+#include "sim/trace/replay.h"
 #include "sim/trace/trace.h"
 
 typedef struct {
@@ -52,5 +54,16 @@ gboolean import_memslot_parse(const char *text, ImportMemslot *out, GError **err
  * reads "PATH:LINE: reason" (or "PATH: reason"); nothing kvm in the capture is one. */
 Trace *trace_import(const char *path, const ImportOptions *options, ImportReport *report,
 		    GError **error);
+
+/*
+ * Replay trace (imported from capture with report) and hold its log against the capture: each
+ * line that differs to out as "CAPTURE:LINE: event: different: body", then a table per event
+ * of same, different, not modelled and only-in-kvmsim lines; the replay's expectation lines go
+ * to expectations. FALSE with an error if the capture cannot be read again or the replay does
+ * not run to its end.
+ */
+gboolean import_explain(const char *capture, const ImportReport *report, Trace *trace,
+			FILE *expectations, FILE *out, TraceReplayReport *rr, guint *different,
+			GError **error);
 
 #endif
