@@ -44,6 +44,7 @@ struct SimTraceDat {
 	gchar *error;	     /* the first line that could not be encoded */
 	guint64 step;	     /* of the last line */
 	guint64 in_step;     /* lines before it in that step */
+	guint64 lines;	     /* recorded so far */
 };
 
 /* Event ids: above the kernel's dynamic range of a running system, so no reader confuses them. */
@@ -231,7 +232,8 @@ sim_tracedat_tap(gpointer data, guint64 step, const char *actor, guint actor_nr,
 		len = text->len;
 	}
 	/* the step in microseconds, as report prints it; the nanoseconds keep the log's order */
-	td->in_step = step == td->step ? td->in_step + 1 : 0;
+	td->in_step = td->lines && step == td->step ? td->in_step + 1 : 0;
+	td->lines++;
 	td->step = step;
 	append_record(c, step * TD_NS_PER_STEP + MIN(td->in_step, TD_NS_PER_STEP - 1), bytes, len);
 }

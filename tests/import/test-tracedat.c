@@ -194,6 +194,81 @@ START_TEST(a_run_reads_back_with_libtracecmd)
 }
 END_TEST
 
+typedef struct {
+	GArray *ts;
+	GPtrArray *bodies;
+	struct tep_handle *tep;
+	struct trace_seq seq;
+} Stamps;
+
+static int
+read_stamp(struct tracecmd_input *handle, struct tep_record *record, int cpu, void *data)
+{
+	Stamps *st = data;
+	guint64 ts = record->ts;
+
+	g_array_append_val(st->ts, ts);
+	trace_seq_reset(&st->seq);
+	tep_print_event(st->tep, &st->seq, record, "%d %s", TEP_PRINT_CPU, TEP_PRINT_INFO);
+	trace_seq_terminate(&st->seq);
+	g_ptr_array_add(st->bodies, g_strdup(st->seq.buffer));
+	return 0;
+}
+
+START_TEST(time_extends_and_page_boundaries_read_back)
+{
+	/* steps far apart (deltas past the 27 bits of an entry header: time extends), several
+	 * lines a step, and bodies long enough to fill many 4 KiB pages */
+	g_autoptr(SimTraceDat) td = sim_tracedat_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = g_dir_make_tmp("kvmsim-tracedat-XXXXXX", &error);
+	g_autofree gchar *dat = g_build_filename(dir, "t.dat", NULL);
+	Stamps st = {g_array_new(FALSE, FALSE, sizeof(guint64)),
+		     g_ptr_array_new_with_free_func(g_free),
+		     NULL,
+		     {0}};
+	struct tracecmd_input *handle;
+	guint n = 0;
+
+	for (guint64 step = 0; step < 3000; step++) {
+		guint64 at = step * step * 997; /* up to about 9e9 steps: 2.5 hours of clock */
+
+		for (guint k = 0; k < 1 + step % 3; k++, n++) {
+			g_autofree gchar *body =
+				g_strdup_printf("line %u %0*u", n, (int)(step % 200), 0u);
+
+			sim_tracedat_tap(td, at, step % 2 ? "vcpu1" : "vcpu0", (guint)(step % 2),
+					 "sim_test", body);
+		}
+	}
+	ck_assert(sim_tracedat_write(td, dat, &error));
+	handle = tracecmd_open(dat, TRACECMD_FL_LOAD_NO_PLUGINS);
+	ck_assert(handle != NULL);
+	st.tep = tracecmd_get_tep(handle);
+	trace_seq_init(&st.seq);
+	tracecmd_iterate_events(handle, NULL, 0, read_stamp, &st);
+	trace_seq_destroy(&st.seq);
+	tracecmd_close(handle);
+	ck_assert_uint_eq(st.ts->len, n);
+	n = 0;
+	for (guint64 step = 0; step < 3000; step++) {
+		guint64 at = step * step * 997;
+
+		for (guint k = 0; k < 1 + step % 3; k++, n++) {
+			g_autofree gchar *body = g_strdup_printf(
+				"%u line %u %0*u", (guint)(step % 2), n, (int)(step % 200), 0u);
+
+			ck_assert_uint_eq(g_array_index(st.ts, guint64, n), at * 1000 + k);
+			ck_assert_str_eq(g_ptr_array_index(st.bodies, n), body);
+		}
+	}
+	g_array_unref(st.ts);
+	g_ptr_array_unref(st.bodies);
+	g_unlink(dat);
+	g_rmdir(dir);
+}
+END_TEST
+
 START_TEST(a_line_off_the_kernels_format_is_an_error)
 {
 	g_autoptr(SimTraceDat) td = sim_tracedat_new();
@@ -214,6 +289,7 @@ tracedat_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, formats_are_the_running_v6_18_kernels);
 	tcase_add_test(tc, a_run_reads_back_with_libtracecmd);
+	tcase_add_test(tc, time_extends_and_page_boundaries_read_back);
 	tcase_add_test(tc, a_line_off_the_kernels_format_is_an_error);
 	suite_add_tcase(s, tc);
 	return s;
