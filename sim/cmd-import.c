@@ -164,6 +164,8 @@ kvmsim_cmd_import(int argc, char **argv)
 			error->message);
 		return KVMSIM_EXIT_FAIL;
 	}
+	for (guint i = 0; i < report.invalidated->len; i++)
+		printf("%s:%s\n", files[0], (const char *)report.invalidated->pdata[i]);
 	print_notes(files[0], &report);
 	printf("%s: %u events (%u kvm, %u others skipped, %u elisions, %u wrapped lines joined); "
 	       "%u vCPU%s, %u memslot%s, %u exits, %u invalidations, %u SPTE expectations, %u "

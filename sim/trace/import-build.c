@@ -94,14 +94,31 @@ import_place_unmaps(Importer *im)
 
 			import_note(im, &r,
 				    "hva range 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER
-				    "x is "
-				    "in no memslot's host range (a capture gives no hva: give "
-				    "--memslot)",
+				    "x is in no memslot's host range (a capture gives no hva: "
+				    "give --memslot)",
 				    u->ev.hva, u->ev.hva + u->ev.size);
 			continue;
 		}
 		Imported start = *u, end = *u;
 
+		/* the gfns it zaps: each memslot's part of the range */
+		for (guint j = 0; j < im->slots->len; j++) {
+			const TraceMemslot *ms = &g_array_index(im->slots, TraceMemslot, j);
+			guint64 lo = MAX(u->ev.hva, ms->hva),
+				hi = MIN(u->ev.hva + u->ev.size, ms->hva + ms->size);
+
+			if (lo < hi)
+				g_ptr_array_add(
+					im->rep->invalidated,
+					g_strdup_printf(
+						"%u: kvm_unmap_hva_range: hva 0x%" G_GINT64_MODIFIER
+						"x-0x%" G_GINT64_MODIFIER
+						"x zaps memslot %u gfns 0x%" G_GINT64_MODIFIER
+						"x-0x%" G_GINT64_MODIFIER "x",
+						u->line, lo, hi, ms->id,
+						(ms->gpa + lo - ms->hva) >> 12,
+						(ms->gpa + hi - ms->hva) >> 12));
+		}
 		start.ev.actor = g_strdup("notifier");
 		end.ev.actor = g_strdup("notifier");
 		end.ev.kind = TRACE_EV_INVALIDATE_END;

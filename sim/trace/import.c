@@ -33,6 +33,7 @@ import_report_clear(ImportReport *report)
 	}
 	g_array_unref(report->notes);
 	report->notes = NULL;
+	g_clear_pointer(&report->invalidated, g_ptr_array_unref);
 }
 
 gboolean
@@ -126,8 +127,8 @@ static gboolean
 is_vcpu_event(const char *event)
 {
 	static const char *const names[] = {
-		"kvm_exit", "kvm_entry", "kvm_page_fault", "kvm_pio",
-		"kvm_hypercall", "kvm_mmio", "fast_page_fault",
+		"kvm_exit",	 "kvm_entry", "kvm_page_fault",	 "kvm_pio",
+		"kvm_hypercall", "kvm_mmio",  "fast_page_fault",
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++)
@@ -651,6 +652,7 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 	im.rep = report;
 	memset(report, 0, sizeof(*report));
 	report->notes = g_array_new(FALSE, TRUE, sizeof(ImportNote));
+	report->invalidated = g_ptr_array_new_with_free_func(g_free);
 	records = import_is_trace_dat(path) ? import_read_dat(path, report, error)
 					    : import_read_text(path, report, error);
 	if (!records)

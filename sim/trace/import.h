@@ -34,6 +34,7 @@ typedef struct {
 
 typedef struct {
 	GArray *notes;      /* ImportNote, in capture order */
+	GPtrArray *invalidated; /* "LINE: hva A-B: memslot N gfn G-H" per imported invalidation */
 	guint records;      /* events read */
 	guint kvm_records;  /* of them kvm, kvmmmu or kvmsim events */
 	guint other;        /* other events (sched_switch, ...): skipped */

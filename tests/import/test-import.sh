@@ -122,6 +122,21 @@ if [ "$status" -eq 0 ] && grep -q 'spte gfn' replay.out; then
 else
 	not_ok "replay of the import: status $status" "$(grep -m 3 'FAIL' replay.out)"
 fi
+# each invalidation's gfns through the memslots: gfn = (gpa of the slot + hva - slot hva) >> 12
+unmaps=$(grep -c ' kvm_unmap_hva_range: ' f.log)
+wrong=0
+grep ' zaps memslot ' f.out | sed -E 's/.* hva (0x[0-9a-f]+)-.* memslot ([0-9]+) gfns (0x[0-9a-f]+)-.*/\1 \2 \3/' >zaps
+while read -r hva slot gfn; do
+	line=$(grep "<memslot id=\"$slot\"" f.xml)
+	gpa=$(echo "$line" | sed -E 's/.* gpa="([^"]*)".*/\1/')
+	shva=$(echo "$line" | sed -E 's/.* hva="([^"]*)".*/\1/')
+	[ $(((gpa + hva - shva) >> 12)) -eq $((gfn)) ] || wrong=$((wrong + 1))
+done <zaps
+if [ "$unmaps" -gt 0 ] && [ "$(wc -l <zaps)" -eq "$unmaps" ] && [ "$wrong" -eq 0 ]; then
+	ok "each kvm_unmap_hva_range is reported with the gfns it zaps ($unmaps)"
+else
+	not_ok "invalidated gfns: $(wc -l <zaps) of $unmaps reported, $wrong wrong"
+fi
 interrupts=$(grep -c 'reason EXTERNAL_INTERRUPT' f.log)
 noted=$(grep -c '^f\.log:[0-9]*: kvm_exit: exit reason EXTERNAL_INTERRUPT: ' f.out)
 if [ "$interrupts" -gt 0 ] && [ "$noted" -eq "$interrupts" ] &&
