@@ -168,12 +168,13 @@ kvmsim_cmd_import(int argc, char **argv)
 		printf("%s:%s\n", files[0], (const char *)report.invalidated->pdata[i]);
 	print_notes(files[0], &report);
 	printf("%s: %u events (%u kvm, %u others skipped, %u elisions, %u wrapped lines joined); "
-	       "%u vCPU%s, %u memslot%s, %u exits, %u invalidations, %u SPTE expectations, %u "
+	       "%u vCPU%s, %u memslot%s, %u exits, %u invalidations, %u agings, %u SPTE "
+	       "expectations, %u "
 	       "lines not modelled -> %s\n",
 	       files[0], report.records, report.kvm_records, report.other, report.elisions,
 	       report.joined, trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s",
 	       trace->memslots->len, trace->memslots->len == 1 ? "" : "s", report.exits,
-	       report.invalidations, report.sptes, report.notes->len, output);
+	       report.invalidations, report.ages, report.sptes, report.notes->len, output);
 	status = do_explain ? explain(files[0], &report, output) : KVMSIM_EXIT_OK;
 	import_report_clear(&report);
 	return status;

@@ -99,6 +99,14 @@ import_place_unmaps(Importer *im)
 				    u->ev.hva, u->ev.hva + u->ev.size);
 			continue;
 		}
+		if (u->ev.kind == TRACE_EV_AGE) {
+			Imported age = *u;
+
+			age.ev.actor = g_strdup("notifier");
+			g_array_append_val(im->imported, age);
+			im->rep->ages++;
+			continue;
+		}
 		Imported start = *u, end = *u;
 
 		/* the gfns it zaps: each memslot's part of the range */
@@ -136,49 +144,70 @@ add_step(Trace *trace, const char *actor, const char *until, guint count)
 	g_array_append_val(trace->steps, s);
 }
 
+/* The yield point an event of an exit-level trace passes first: the vCPU's entry, the
+ * notifier's mn_invalidate_lock (range start and end each take it once), aging's PTL. */
+static const char *
+first_point(const TraceEvent *e)
+{
+	switch (e->kind) {
+	case TRACE_EV_INVALIDATE_START:
+	case TRACE_EV_INVALIDATE_END:
+		return "invalidate.mn_lock";
+	case TRACE_EV_AGE:
+		return "age.ptl";
+	default:
+		return "vcpu.enter";
+	}
+}
+
 /*
- * The schedule in the capture's order: one step per run of one actor's events. A vCPU passes
- * vcpu.enter once at the start of each exit, the notifier invalidate.mn_lock at the start and
- * at the end of each invalidation: a step stops its actor at the start of its next event, so
- * the first step of an actor counts one more; an actor's last step runs it to its exit.
+ * The schedule in the capture's order: one step per run of one actor's events, stopping the
+ * actor at the first point of its next event. Every event passes its own first point once and
+ * no other event's (aging is lockless: no mn_invalidate_lock), so the count is the run's events
+ * with that point, plus the next event's, less the run's first event if the actor is already
+ * stopped there. An actor's last step runs it to its exit.
  */
 void
 import_make_schedule(Trace *trace, GArray *events)
 {
 	g_autoptr(GHashTable) started = g_hash_table_new(g_str_hash, g_str_equal);
-	g_autoptr(GHashTable) remaining = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GHashTable) later = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autofree guint *next = g_new(guint, events->len + 1); /* same actor's next; len: none */
 
-	for (guint i = 0; i < events->len; i++) {
+	for (guint i = events->len; i-- > 0;) {
 		const TraceEvent *e = &g_array_index(events, TraceEvent, i);
 
-		g_hash_table_insert(
-			remaining, e->actor,
-			GUINT_TO_POINTER(
-				GPOINTER_TO_UINT(g_hash_table_lookup(remaining, e->actor)) + 1));
+		next[i] = g_hash_table_contains(later, e->actor)
+				  ? GPOINTER_TO_UINT(g_hash_table_lookup(later, e->actor))
+				  : events->len;
+		g_hash_table_insert(later, e->actor, GUINT_TO_POINTER(i));
 	}
 	for (guint i = 0; i < events->len;) {
-		const char *actor = g_array_index(events, TraceEvent, i).actor;
-		gboolean notifier = !strcmp(actor, "notifier");
-		guint n = 0, units = 0;
+		const TraceEvent *first = &g_array_index(events, TraceEvent, i);
+		const char *actor = first->actor;
+		guint last = i;
 
-		for (;
-		     i < events->len && !strcmp(g_array_index(events, TraceEvent, i).actor, actor);
-		     i++) {
-			n++;
-			units += !notifier || g_array_index(events, TraceEvent, i).kind ==
-						      TRACE_EV_INVALIDATE_START;
-		}
-		guint left = GPOINTER_TO_UINT(g_hash_table_lookup(remaining, actor)) - n;
-		gboolean first = !g_hash_table_contains(started, actor);
+		while (last + 1 < events->len &&
+		       !strcmp(g_array_index(events, TraceEvent, last + 1).actor, actor))
+			last++;
+		gboolean parked = g_hash_table_contains(started, actor);
 
-		g_hash_table_insert(remaining, (gpointer)actor, GUINT_TO_POINTER(left));
 		g_hash_table_add(started, (gpointer)actor);
-		if (!left)
+		if (next[last] == events->len) {
 			add_step(trace, actor, SIM_POINT_EXIT, 1);
-		else if (notifier)
-			add_step(trace, actor, "invalidate.mn_lock", 2 * units + first);
-		else
-			add_step(trace, actor, "vcpu.enter", units + first);
+		} else {
+			const char *point =
+				first_point(&g_array_index(events, TraceEvent, next[last]));
+			guint count = 1;
+
+			for (guint k = i; k <= last; k++)
+				count += !strcmp(first_point(&g_array_index(events, TraceEvent, k)),
+						 point);
+			if (parked && !strcmp(first_point(first), point))
+				count--;
+			add_step(trace, actor, point, count);
+		}
+		i = last + 1;
 	}
 	trace->policy = SIM_POLICY_STEPS;
 	trace->then = SIM_POLICY_ROUND_ROBIN;

@@ -64,7 +64,7 @@ explain_key(const char *event, const char *body, gboolean svm)
 								: "read");
 	}
 	if (!strcmp(event, "kvm_pio") || !strcmp(event, "kvm_hypercall") ||
-	    !strcmp(event, "kvm_unmap_hva_range")) {
+	    !strcmp(event, "kvm_unmap_hva_range") || !strcmp(event, "kvm_age_hva")) {
 		/* kvm_pio ends in a space a pasted capture loses */
 		g_autofree gchar *text = g_strstrip(g_strdup(body));
 

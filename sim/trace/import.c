@@ -601,6 +601,20 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 		imp.ev.size = end - start;
 		imp.ev.line = r->line;
 		g_array_append_val(im->unmaps, imp);
+	} else if (!strcmp(r->event, "kvm_age_hva")) {
+		unsigned long long start, end;
+		Imported imp = {order, r->line, {0}};
+
+		if (sscanf(r->body, "mmu notifier age hva: 0x%llx -- 0x%llx", &start, &end) != 2 ||
+		    end <= start || (start | end) & 0xfff) {
+			import_note(im, r, "kvm_age_hva in no format kvmsim knows");
+			return;
+		}
+		imp.ev.kind = TRACE_EV_AGE;
+		imp.ev.hva = start;
+		imp.ev.size = end - start;
+		imp.ev.line = r->line;
+		g_array_append_val(im->unmaps, imp);
 	} else if (!strcmp(r->event, "kvm_tdp_mmu_spte_changed") ||
 		   !strcmp(r->event, "kvm_mmu_set_spte") || !strcmp(r->event, "fast_page_fault")) {
 		on_spte(im, r);
@@ -615,8 +629,8 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 			import_note(im, r, "nested virtualization: not modelled");
 		else if (g_str_has_prefix(r->event, "kvm_smm"))
 			import_note(im, r, "SMM: not modelled");
-		else if (!strcmp(r->event, "kvm_age_hva") || !strcmp(r->event, "kvm_test_age_hva"))
-			import_note(im, r, "aging: modelled by kvmsim, not imported yet");
+		else if (!strcmp(r->event, "kvm_test_age_hva"))
+			import_note(im, r, "a test of young (no change): no trace event says it");
 		else if (strstr(r->event, "mmio"))
 			import_note(im, r, "MMIO: an exit-level trace has no MMIO event");
 		else if (strstr(r->event, "pagetable_walk") || strstr(r->event, "paging_element") ||

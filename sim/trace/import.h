@@ -42,6 +42,7 @@ typedef struct {
 	guint joined;       /* soft-wrapped lines joined to the line before (text) */
 	guint exits;        /* exits imported */
 	guint invalidations;/* notifier invalidations imported */
+	guint ages;         /* aging (clear_young) imported */
 	guint sptes;        /* SPTE expectations written */
 	gboolean trace_dat; /* the capture was a trace.dat: "lines" are record numbers */
 } ImportReport;

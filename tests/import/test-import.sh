@@ -47,7 +47,7 @@ must_fail() {
 }
 
 # --- captures: a run with host events, and its replay-free twin without the new options -----
-run="run touch --vcpus 2 --mem 256K --seed 4 --host-events migrate=8,dontneed=4"
+run="run touch --vcpus 2 --mem 256K --seed 5 --host-events migrate=6,dontneed=4,age=6"
 "$kvmsim" $run --log plain.log >/dev/null 2>&1
 "$kvmsim" $run --log k.log --log-format kvmsim --trace-dat t.dat >/dev/null 2>&1
 "$kvmsim" $run --log f.log --log-format ftrace >/dev/null 2>&1
@@ -110,8 +110,9 @@ fi
 status=$?
 if [ "$status" -eq 0 ] && xmllint --noout --relaxng "$rng" f.xml 2>/dev/null &&
    grep -q '<kvm_unmap\|<invalidate_start actor="notifier"' f.xml &&
-   grep -q '<step actor="notifier" until="invalidate.mn_lock"' f.xml; then
-	ok "an ftrace capture imports into a trace that validates, with the notifier's invalidations"
+   grep -q '<step actor="notifier" until="invalidate.mn_lock"' f.xml &&
+   grep -q '<age actor="notifier"' f.xml; then
+	ok "an ftrace capture imports into a trace that validates, with the notifier's invalidations and aging"
 else
 	not_ok "importing f.log: status $status" "$(head -n 3 err)"
 fi
