@@ -19,7 +19,8 @@ print_notes(const char *path, const ImportReport *rep)
 		const ImportNote *n = &g_array_index(rep->notes, ImportNote, i);
 		guint c = GPOINTER_TO_UINT(g_hash_table_lookup(counts, n->reason));
 
-		printf("%s:%u: %s: %s\n", path, n->line, n->event, n->reason);
+		printf("%s:%u: %s: %s%s%s\n", path, n->line, n->event, n->reason,
+		       n->detail ? ": " : "", n->detail ? n->detail : "");
 		if (!c)
 			g_ptr_array_add(order, n->reason);
 		g_hash_table_insert(counts, n->reason, GUINT_TO_POINTER(c + 1));
@@ -145,8 +146,9 @@ kvmsim_cmd_import(int argc, char **argv)
 	if (strict && report.notes->len) {
 		const ImportNote *n = &g_array_index(report.notes, ImportNote, 0);
 
-		status = kvmsim_usage_error("%s:%u: %s: %s (--strict; %u such lines)", files[0],
-					    n->line, n->event, n->reason, report.notes->len);
+		status = kvmsim_usage_error("%s:%u: %s: %s%s%s (--strict; %u such lines)", files[0],
+					    n->line, n->event, n->reason, n->detail ? ": " : "",
+					    n->detail ? n->detail : "", report.notes->len);
 		import_report_clear(&report);
 		return status;
 	}

@@ -90,12 +90,15 @@ import_place_unmaps(Importer *im)
 				u->ev.hva < ms->hva + ms->size && ms->hva < u->ev.hva + u->ev.size;
 		}
 		if (!touches) {
-			ImportRecord r = {.line = u->line, .event = (gchar *)"kvm_unmap_hva_range"};
+			ImportRecord r = {.line = u->line,
+					  .event = u->ev.kind == TRACE_EV_AGE
+							   ? (gchar *)"kvm_age_hva"
+							   : (gchar *)"kvm_unmap_hva_range"};
 
 			import_note(im, &r,
-				    "hva range 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER
-				    "x is in no memslot's host range (a capture gives no hva: "
-				    "give --memslot)",
+				    "hva range in no memslot's host range (a capture gives no hva: "
+				    "give --memslot)|hva 0x%" G_GINT64_MODIFIER
+				    "x-0x%" G_GINT64_MODIFIER "x",
 				    u->ev.hva, u->ev.hva + u->ev.size);
 			continue;
 		}
@@ -227,7 +230,7 @@ import_final_events(Importer *im)
 		if (imp->ev.kind == TRACE_EV_EPT_VIOLATION && !slot_of_gpa(im, imp->ev.gpa)) {
 			ImportRecord r = {.line = imp->line, .event = (gchar *)"kvm_page_fault"};
 
-			import_note(im, &r, "gpa 0x%" G_GINT64_MODIFIER "x is in no memslot",
+			import_note(im, &r, "gpa in no memslot|gpa 0x%" G_GINT64_MODIFIER "x",
 				    imp->ev.gpa);
 			g_free(imp->ev.actor);
 			continue;
@@ -239,10 +242,11 @@ import_final_events(Importer *im)
 		if (later) {
 			ImportRecord r = {.line = imp->line, .event = (gchar *)"kvm_exit"};
 
-			import_note(im, &r,
-				    "HLT before more exits of %s (kvmsim's exit-level HLT ends the "
-				    "vCPU): not imported",
-				    imp->ev.actor);
+			import_note(
+				im, &r,
+				"HLT before more exits of its vCPU (kvmsim's exit-level HLT ends "
+				"the vCPU): not imported|%s",
+				imp->ev.actor);
 			g_free(imp->ev.actor);
 			continue;
 		}

@@ -82,6 +82,8 @@ typedef struct {
 
 /* A line (record) of the capture kvmsim does not model, with the reason. */
 void import_note(Importer *im, const ImportRecord *r, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* Sort the notes by line. */
+void import_sort_notes(ImportReport *report);
 /* Memslots from the gfns seen; FALSE if they would not fit an exit-level trace. */
 gboolean import_infer_memslots(Importer *im, GError **error);
 /* kvm_unmap_hva_range as start and end events, where a memslot maps the range. */

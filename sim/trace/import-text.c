@@ -37,7 +37,7 @@ is_header(const char *line)
 static gboolean
 is_elision(const char *line)
 {
-	static const char *const markers[] = { "[...]", "[snip]", "<snip>", "\u2026" };
+	static const char *const markers[] = {"[...]", "[snip]", "<snip>", "\u2026"};
 
 	if (strspn(line, ".") >= 3 && !line[strspn(line, ".")])
 		return TRUE;
@@ -101,7 +101,7 @@ import_read_text(const char *path, ImportReport *report, GError **error)
 				report->joined++;
 			} else {
 				ImportNote note = {i + 1, g_strdup("-"),
-						   g_strdup("not a trace line (skipped)")};
+						   g_strdup("not a trace line (skipped)"), NULL};
 
 				g_array_append_val(report->notes, note);
 			}

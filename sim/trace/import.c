@@ -30,6 +30,7 @@ import_report_clear(ImportReport *report)
 
 		g_free(n->event);
 		g_free(n->reason);
+		g_free(n->detail);
 	}
 	g_array_unref(report->notes);
 	report->notes = NULL;
@@ -83,12 +84,35 @@ void
 import_note(Importer *im, const ImportRecord *r, const char *fmt, ...)
 {
 	va_list ap;
-	ImportNote n = {r->line, g_strdup(r->event), NULL};
+	ImportNote n = {r->line, g_strdup(r->event), NULL, NULL};
 
 	va_start(ap, fmt);
 	n.reason = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
+	/* "REASON|DETAIL": the reason is what notes are counted by, the detail is this line's */
+	gchar *bar = strchr(n.reason, '|');
+
+	if (bar) {
+		*bar = '\0';
+		n.detail = g_strdup(bar + 1);
+	}
 	g_array_append_val(im->rep->notes, n);
+}
+
+static gint
+compare_notes(gconstpointer a, gconstpointer b)
+{
+	guint x = ((const ImportNote *)a)->line, y = ((const ImportNote *)b)->line;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Notes in capture order (those of the second pass come late); stable, so a line's own notes
+ * keep theirs. */
+void
+import_sort_notes(ImportReport *report)
+{
+	g_array_sort(report->notes, compare_notes);
 }
 
 /* Whether an event name is one of the kvm or kvmmmu tracepoints (text has no system). */
@@ -355,7 +379,7 @@ on_pio(Importer *im, const ImportRecord *r, gint vcpu)
 		return;
 	}
 	if (count > 1)
-		import_note(im, r, "string IO (count %d): imported as one access", count);
+		import_note(im, r, "string IO: imported as one access|count %d", count);
 	p->ev.in = strcmp(rw, "read") == 0;
 	p->ev.port = (guint16)port;
 	p->ev.io_size = (guint)size;
@@ -713,6 +737,8 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 	}
 	import_place_unmaps(&im);
 	GArray *events = import_final_events(&im);
+
+	import_sort_notes(report);
 
 	if (!events->len) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,

@@ -29,7 +29,8 @@ typedef struct {
 typedef struct {
 	guint line;
 	gchar *event;
-	gchar *reason;
+	gchar *reason;      /* what notes are counted by */
+	gchar *detail;      /* this line's particulars, or NULL */
 } ImportNote;
 
 typedef struct {

@@ -220,6 +220,30 @@ else
 	not_ok "--memslot $slots" "$(head -n 2 err)"
 fi
 
+# --- a capture as a kernel gives it: no kvmsim events, so no memslots and no host addresses --
+grep -v ' sim_' f.log >kernel.txt
+"$kvmsim" import kernel.txt -o kernel.xml >kernel.out 2>err
+status=$?
+unplaced=$(grep -c "hva range in no memslot's host range" kernel.out)
+hva_lines=$(grep -cE ' (kvm_unmap_hva_range|kvm_age_hva): ' kernel.txt)
+"$kvmsim" replay kernel.xml >kernel.replay 2>&1
+rstatus=$?
+if [ "$status" -eq 0 ] && xmllint --noout --relaxng "$rng" kernel.xml 2>/dev/null &&
+   grep -q '<memslot id="0" gpa="0x0" size="0x200000" hva="0x7f0000000000"/>' kernel.xml &&
+   [ "$unplaced" -eq "$hva_lines" ] && [ "$rstatus" -le 1 ] &&
+   ! grep -q 'FAIL  .*step' kernel.replay; then
+	ok "a capture without memslots gets them inferred (2 MiB runs) and replays; its $hva_lines host ranges are reported"
+else
+	not_ok "the capture without memslots: import $status, replay $rstatus, $unplaced of $hva_lines reported" \
+		"$(head -n 2 err)" "$(grep -m 2 FAIL kernel.replay)"
+fi
+"$kvmsim" import kernel.txt $slots -o kernel-m.xml >/dev/null 2>err
+if trace_body kernel-m.xml | cmp -s f.body -; then
+	ok "with --memslot, a capture without kvmsim's lines imports as the one with them"
+else
+	not_ok "kernel.txt with --memslot imports differently" "$(head -n 2 err)"
+fi
+
 # --- bad input -------------------------------------------------------------------------------
 must_fail "an unreadable capture" missing.txt
 printf '          <idle>-0     [000]     1.000000: sched_switch:         prev_comm=a\n' >other.txt
