@@ -43,6 +43,7 @@ static const struct {
 		end_ >= 0 && (body)[end_] == '\0';            \
 	})
 
+/* kvm_exit: the VMX reason back to its number, isa KVM_ISA_VMX. */
 static gboolean
 encode_kvm_exit(const char *body, guint8 *rec)
 {
@@ -95,6 +96,7 @@ kvm_exit_print_fmt(void)
 	return g_string_free(s, FALSE);
 }
 
+/* kvm_entry: "[immediate exit]" back to immediate_exit. */
 static gboolean
 encode_kvm_entry(const char *body, guint8 *rec)
 {
@@ -114,6 +116,7 @@ encode_kvm_entry(const char *body, guint8 *rec)
 	return body[n] == '\0' || strcmp(body + n, "[immediate exit]") == 0;
 }
 
+/* kvm_pio: read or write back to rw. */
 static gboolean
 encode_kvm_pio(const char *body, guint8 *rec)
 {
@@ -133,6 +136,7 @@ encode_kvm_pio(const char *body, guint8 *rec)
 	return strcmp(body + n, count > 1 ? "(...)" : "") == 0;
 }
 
+/* kvm_hypercall: nr and a0-a3. */
 static gboolean
 encode_kvm_hypercall(const char *body, guint8 *rec)
 {
@@ -146,6 +150,7 @@ encode_kvm_hypercall(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* kvm_mmio: the type's name back to its number. */
 static gboolean
 encode_kvm_mmio(const char *body, guint8 *rec)
 {
@@ -168,6 +173,7 @@ encode_kvm_mmio(const char *body, guint8 *rec)
 	return FALSE;
 }
 
+/* kvm_page_fault: vcpu, rip, address, error code. */
 static gboolean
 encode_kvm_page_fault(const char *body, guint8 *rec)
 {
@@ -198,18 +204,21 @@ encode_range(const char *body, const char *prefix, guint8 *rec)
 	return TRUE;
 }
 
+/* kvm_unmap_hva_range: start and end. */
 static gboolean
 encode_kvm_unmap_hva_range(const char *body, guint8 *rec)
 {
 	return encode_range(body, "mmu notifier unmap range: ", rec);
 }
 
+/* kvm_age_hva: start and end. */
 static gboolean
 encode_kvm_age_hva(const char *body, guint8 *rec)
 {
 	return encode_range(body, "mmu notifier age hva: ", rec);
 }
 
+/* kvm_test_age_hva: the hva. */
 static gboolean
 encode_kvm_test_age_hva(const char *body, guint8 *rec)
 {
@@ -221,6 +230,7 @@ encode_kvm_test_age_hva(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* kvm_vm_set_mem_attributes: start, end, attributes. */
 static gboolean
 encode_kvm_vm_set_mem_attributes(const char *body, guint8 *rec)
 {
@@ -271,6 +281,7 @@ parse_pferr(const char *text, guint64 *out)
 	return TRUE;
 }
 
+/* fast_page_fault: the error code's flags back to bits, spurious/fixed back to ret. */
 static gboolean
 encode_fast_page_fault(const char *body, guint8 *rec)
 {
@@ -295,6 +306,7 @@ encode_fast_page_fault(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* kvm_tdp_mmu_spte_changed: gfn, old and new SPTE, level, address space. */
 static gboolean
 encode_kvm_tdp_mmu_spte_changed(const char *body, guint8 *rec)
 {
@@ -312,6 +324,7 @@ encode_kvm_tdp_mmu_spte_changed(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* kvm_mmu_spte_requested: gfn, pfn, level. */
 static gboolean
 encode_kvm_mmu_spte_requested(const char *body, guint8 *rec)
 {
@@ -326,6 +339,7 @@ encode_kvm_mmu_spte_requested(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* kvm_mmu_set_spte: r, x and u back from "(rwxu)"; w is the SPTE's bit 1. */
 static gboolean
 encode_kvm_mmu_set_spte(const char *body, guint8 *rec)
 {
@@ -408,6 +422,7 @@ encode_sp(const char *body, guint8 *rec, const char **rest)
 	return TRUE;
 }
 
+/* kvm_mmu_get_page: the shadow page, and created from "new". */
 static gboolean
 encode_kvm_mmu_get_page(const char *body, guint8 *rec)
 {
@@ -419,6 +434,7 @@ encode_kvm_mmu_get_page(const char *body, guint8 *rec)
 	return strcmp(rest, " new") == 0 || strcmp(rest, " existing") == 0;
 }
 
+/* kvm_mmu_prepare_zap_page: the shadow page. */
 static gboolean
 encode_kvm_mmu_prepare_zap_page(const char *body, guint8 *rec)
 {
@@ -427,6 +443,7 @@ encode_kvm_mmu_prepare_zap_page(const char *body, guint8 *rec)
 	return encode_sp(body, rec, &rest) && *rest == '\0';
 }
 
+/* kvm_mmu_zap_all_fast: the generation and the pages in use. */
 static gboolean
 encode_kvm_mmu_zap_all_fast(const char *body, guint8 *rec)
 {
@@ -439,6 +456,7 @@ encode_kvm_mmu_zap_all_fast(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* mark_mmio_spte: sptep, gfn, access, generation. */
 static gboolean
 encode_mark_mmio_spte(const char *body, guint8 *rec)
 {
@@ -454,6 +472,7 @@ encode_mark_mmio_spte(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* handle_mmio_page_fault: address, gfn, access. */
 static gboolean
 encode_handle_mmio_page_fault(const char *body, guint8 *rec)
 {
@@ -468,6 +487,7 @@ encode_handle_mmio_page_fault(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* check_mmio_spte: the SPTE and both generations (valid is computed). */
 static gboolean
 encode_check_mmio_spte(const char *body, guint8 *rec)
 {
@@ -485,6 +505,7 @@ encode_check_mmio_spte(const char *body, guint8 *rec)
 	return TRUE;
 }
 
+/* kvm_mmu_split_huge_page: gfn, SPTE, level, errno. */
 static gboolean
 encode_kvm_mmu_split_huge_page(const char *body, guint8 *rec)
 {
@@ -641,6 +662,7 @@ static const TdEvent events[] = {
 
 /* clang-format on */
 
+/* The table row of a kvm/kvmmmu event, or NULL. */
 const TdEvent *
 td_event_lookup(const char *name)
 {
@@ -650,12 +672,14 @@ td_event_lookup(const char *name)
 	return NULL;
 }
 
+/* The row's print fmt text (built for kvm_exit). */
 gchar *
 td_event_print_fmt(const TdEvent *ev)
 {
 	return ev->print_fmt ? g_strdup(ev->print_fmt) : ev->print_fmt_fn();
 }
 
+/* The names of the table's events. */
 const char *const *
 sim_tracedat_kernel_events(void)
 {

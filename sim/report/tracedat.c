@@ -50,6 +50,7 @@ struct SimTraceDat {
 /* Event ids: above the kernel's dynamic range of a running system, so no reader confuses them. */
 #define TD_FIRST_ID 1000
 
+/* Free a CPU's pages. */
 static void
 td_cpu_free(gpointer p)
 {
@@ -60,6 +61,7 @@ td_cpu_free(gpointer p)
 	g_free(c);
 }
 
+/* Free an event type. */
 static void
 td_type_free(gpointer p)
 {
@@ -69,6 +71,7 @@ td_type_free(gpointer p)
 	g_free(t);
 }
 
+/* An empty recording. */
 SimTraceDat *
 sim_tracedat_new(void)
 {
@@ -80,6 +83,7 @@ sim_tracedat_new(void)
 	return td;
 }
 
+/* Free the recording (nothing is written). */
 void
 sim_tracedat_free(SimTraceDat *td)
 {
@@ -92,12 +96,14 @@ sim_tracedat_free(SimTraceDat *td)
 	g_free(td);
 }
 
+/* Tap log: every line it emits from now on becomes a record. */
 void
 sim_tracedat_attach(SimTraceDat *td, SimLog *log)
 {
 	sim_log_set_tap(log, sim_tracedat_tap, td);
 }
 
+/* Store the low size bytes of v little-endian. */
 static void
 put_le(guint8 *p, guint size, guint64 v)
 {
@@ -192,6 +198,7 @@ type_of(SimTraceDat *td, const char *event)
 	return t;
 }
 
+/* One log line as a record on its actor's CPU (kvm/kvmmmu encoded, others as text). */
 void
 sim_tracedat_tap(gpointer data, guint64 step, const char *actor, guint actor_nr, const char *event,
 		 const char *body)
@@ -264,6 +271,7 @@ append_fields(GString *s, const TdField *fields, guint n)
 	}
 }
 
+/* A kvm/kvmmmu event's format file, as tracefs shows it, from the table. */
 gchar *
 sim_tracedat_format_text(const char *event, guint id, const char **system)
 {
@@ -427,6 +435,7 @@ file_header(SimTraceDat *td, gsize *flyrecord_at)
 	return b;
 }
 
+/* Close the pages, write the header, the formats and the CPU data (tracedat.h). */
 gboolean
 sim_tracedat_write(SimTraceDat *td, const char *path, GError **error)
 {

@@ -54,6 +54,7 @@ import_infer_memslots(Importer *im, GError **error)
 	return TRUE;
 }
 
+/* The memslot holding gpa, or NULL. */
 static const TraceMemslot *
 slot_of_gpa(const Importer *im, guint64 gpa)
 {
@@ -66,6 +67,7 @@ slot_of_gpa(const Importer *im, guint64 gpa)
 	return NULL;
 }
 
+/* Orders imported events by their place in the capture. */
 static gint
 compare_imported(gconstpointer a, gconstpointer b)
 {
@@ -139,6 +141,7 @@ import_place_unmaps(Importer *im)
 	}
 }
 
+/* Append the step "actor runs until it passes until count times". */
 static void
 add_step(Trace *trace, const char *actor, const char *until, guint count)
 {
@@ -255,6 +258,7 @@ import_final_events(Importer *im)
 	return events;
 }
 
+/* Orders gfn keys (pointers to guint64) by value. */
 static gint
 compare_gfn_keys(gconstpointer a, gconstpointer b)
 {

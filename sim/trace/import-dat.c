@@ -10,6 +10,7 @@
 #include <string.h>
 #include <trace-cmd.h>
 
+/* Whether the file starts with the trace.dat magic (0x17 0x08 0x44 "tracing"). */
 gboolean
 import_is_trace_dat(const char *path)
 {
@@ -58,6 +59,7 @@ read_record(struct tracecmd_input *handle, struct tep_record *record, int cpu, v
 	return 0;
 }
 
+/* Every record of the file, in time order, as ImportRecords. */
 GPtrArray *
 import_read_dat(const char *path, ImportReport *report, GError **error)
 {

@@ -96,6 +96,7 @@ typedef struct {
 	GHashTable *counts; /* key -> number of replay lines with it */
 } ReplayKeys;
 
+/* The replay's log tap: count each line's key. */
 static void
 explain_tap(gpointer data, guint64 step, const char *actor, guint actor_nr, const char *event,
 	    const char *body)
@@ -110,6 +111,7 @@ explain_tap(gpointer data, guint64 step, const char *actor, guint actor_nr, cons
 		GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(rk->counts, key)) + 1));
 }
 
+/* Trace.log_hook of the replay: tap its log. */
 static void
 explain_hook(SimLog *log, gpointer data)
 {
@@ -122,6 +124,7 @@ typedef struct {
 	guint n[4];
 } Tally;
 
+/* The tally of event, made on first use (in order of first use: deterministic). */
 static Tally *
 tally_of(GPtrArray *tallies, const char *event)
 {
@@ -138,6 +141,7 @@ tally_of(GPtrArray *tallies, const char *event)
 	return t;
 }
 
+/* Free a tally. */
 static void
 tally_free(gpointer p)
 {
@@ -147,12 +151,14 @@ tally_free(gpointer p)
 	g_free(t);
 }
 
+/* Orders C strings (for qsort of a key array). */
 static int
 compare_strings(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Replay the import and compare its log with the capture line by line (import.h). */
 gboolean
 import_explain(const char *capture, const ImportReport *rep, Trace *trace, FILE *expectations,
 	       FILE *out, TraceReplayReport *rr, guint *different, GError **error)

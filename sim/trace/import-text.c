@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+/* Free an ImportRecord (GDestroyNotify). */
 void
 import_record_free(gpointer p)
 {
@@ -34,6 +35,8 @@ is_header(const char *line)
 		 strstr(line, " buffer started")));
 }
 
+/* Whether a line is an elision marker: "...", "....", "--", "[...]", "[snip]", "<snip>", an
+ * ellipsis. */
 static gboolean
 is_elision(const char *line)
 {
@@ -49,6 +52,7 @@ is_elision(const char *line)
 	return FALSE;
 }
 
+/* Every event line of a text capture, wrapped lines joined, as ImportRecords. */
 GPtrArray *
 import_read_text(const char *path, ImportReport *report, GError **error)
 {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Free what a report holds (the notes, the invalidated ranges). */
 void
 import_report_clear(ImportReport *report)
 {
@@ -37,6 +38,7 @@ import_report_clear(ImportReport *report)
 	g_clear_pointer(&report->invalidated, g_ptr_array_unref);
 }
 
+/* Parse --memslot GPA,SIZE,HVA: page-aligned, SIZE and HVA not 0, below 2^48. */
 gboolean
 import_memslot_parse(const char *text, ImportMemslot *out, GError **error)
 {
@@ -99,6 +101,7 @@ import_note(Importer *im, const ImportRecord *r, const char *fmt, ...)
 	g_array_append_val(im->rep->notes, n);
 }
 
+/* Orders notes by line. */
 static gint
 compare_notes(gconstpointer a, gconstpointer b)
 {
@@ -196,12 +199,14 @@ map_vcpus(Importer *im, GPtrArray *records)
 			im->nr_vcpus = v + 1;
 }
 
+/* The vCPU the record's task is (map_vcpus()), or -1. */
 static gint
 vcpu_of(Importer *im, const ImportRecord *r)
 {
 	return GPOINTER_TO_INT(g_hash_table_lookup(im->pid_vcpu, GINT_TO_POINTER(r->pid))) - 1;
 }
 
+/* Remember a gfn the capture names (for memslot inference). */
 static void
 add_gfn(Importer *im, guint64 gfn)
 {
@@ -362,6 +367,7 @@ on_page_fault(Importer *im, const ImportRecord *r, guint order, gint vcpu)
 	}
 }
 
+/* kvm_pio: the port, size, direction and value of the vCPU's open IO exit. */
 static void
 on_pio(Importer *im, const ImportRecord *r, gint vcpu)
 {
@@ -387,6 +393,7 @@ on_pio(Importer *im, const ImportRecord *r, gint vcpu)
 	p->filled = TRUE;
 }
 
+/* kvm_hypercall: the number and arguments of the vCPU's open VMCALL exit. */
 static void
 on_hypercall(Importer *im, const ImportRecord *r, gint vcpu)
 {
@@ -665,6 +672,7 @@ on_record(Importer *im, const ImportRecord *r, guint order)
 	}
 }
 
+/* Free what the importer holds (not the report). */
 static void
 importer_clear(Importer *im)
 {
@@ -679,6 +687,7 @@ importer_clear(Importer *im)
 	g_array_unref(im->unmaps);
 }
 
+/* Read the capture, import its records in order, then build the trace (import.h). */
 Trace *
 trace_import(const char *path, const ImportOptions *options, ImportReport *report, GError **error)
 {
