@@ -20,6 +20,7 @@
 #define TD_TYPE_TIME_EXTEND 30
 #define TD_MAX_SMALL 28 /* type_len 1-28: 4-byte words of data */
 #define TD_NS_PER_STEP 1000u
+#define TD_IN_STEP 500u /* lines a step whose order the nanoseconds keep */
 
 typedef struct {
 	GByteArray *pages; /* whole pages */
@@ -238,11 +239,12 @@ sim_tracedat_tap(gpointer data, guint64 step, const char *actor, guint actor_nr,
 		bytes = text->data;
 		len = text->len;
 	}
-	/* the step in microseconds, as report prints it; the nanoseconds keep the log's order */
+	/* the step in microseconds, as report prints it; the nanoseconds keep the log's order of
+	 * up to TD_IN_STEP lines a step (report rounds to the nearest microsecond) */
 	td->in_step = td->lines && step == td->step ? td->in_step + 1 : 0;
 	td->lines++;
 	td->step = step;
-	append_record(c, step * TD_NS_PER_STEP + MIN(td->in_step, TD_NS_PER_STEP - 1), bytes, len);
+	append_record(c, step * TD_NS_PER_STEP + MIN(td->in_step, TD_IN_STEP - 1), bytes, len);
 }
 
 /* The common fields and the event's own, as tracefs writes a format. */

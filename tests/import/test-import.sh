@@ -90,6 +90,23 @@ else
 		not_ok "trace-cmd report -N differs from --log-format ftrace" \
 			"$(wc -l <n.txt) vs $(wc -l <f.log) lines" "$(diff n.cmp f.cmp | head -n 4)"
 	fi
+	# more of the table: MMIO SPTEs, the fast zap of all roots, memslot deletion, aging
+	for cmd in "run mmio --vcpus 1" "replay $src/traces/11-fast-zap-frozen-spte.xml" \
+		"replay $src/traces/10-memslot-delete-inflight-fault.xml" \
+		"replay $src/traces/09-aging-access-tracking.xml"; do
+		rm -f more.dat more.log
+		"$kvmsim" $cmd --log-format ftrace --log more.log --trace-dat more.dat >/dev/null 2>&1
+		trace-cmd report -N more.dat 2>/dev/null | tail -n +2 |
+			grep -vE ' (kvm_mmu_get_page|kvm_mmu_prepare_zap_page): ' |
+			sed -E "$norm_p" >more.n
+		grep -vE ' (kvm_mmu_get_page|kvm_mmu_prepare_zap_page): ' more.log |
+			sed -E "$norm_p" >more.f
+		if [ -s more.f ] && cmp -s more.n more.f; then
+			ok "kvmsim $cmd --trace-dat: trace-cmd report -N prints its ftrace log"
+		else
+			not_ok "kvmsim $cmd --trace-dat differs" "$(diff more.n more.f | head -n 4)"
+		fi
+	done
 	trace-cmd report t.dat 2>/dev/null | tail -n +2 >report.txt
 	plugin='(kvm_exit|kvm_entry|kvm_mmu_get_page|kvm_mmu_prepare_zap_page)'
 	bodies report.txt | grep -E '^(kvm|fast_page_fault|mark_mmio|handle_mmio|check_mmio)' |
