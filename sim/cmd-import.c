@@ -121,6 +121,10 @@ kvmsim_cmd_import(int argc, char **argv)
 		return kvmsim_usage_error("import takes exactly one CAPTURE");
 	if (!output)
 		return kvmsim_usage_error("import needs -o TRACE.xml");
+	if (!strcmp(output, "-"))
+		return kvmsim_usage_error(
+			"-o -: the trace must be a file (it is loaded back to check "
+			"it)");
 	if (!sim_outfile_check(output, &error))
 		return kvmsim_usage_error("-o %s", error->message);
 	for (guint i = 0; memslots && memslots[i]; i++) {

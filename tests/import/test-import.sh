@@ -277,6 +277,12 @@ if grep -qE '^kvmsim: error: f\.log:[0-9]+: kvm_exit: exit reason EXTERNAL_INTER
 else
 	not_ok "--strict's message" "$(cat err)"
 fi
+"$kvmsim" import f.log -o - >out 2>err
+if [ $? -eq 2 ] && [ "$(wc -l <err)" -eq 1 ] && [ ! -s out ]; then
+	ok "-o - is refused (the trace is loaded back from its file)"
+else
+	not_ok "-o -" "$(cat err)"
+fi
 rm -f out.xml
 if "$kvmsim" import f.log -o missing-dir/out.xml >/dev/null 2>err; then
 	not_ok "-o in a missing directory succeeded"
