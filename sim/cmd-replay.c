@@ -3,7 +3,9 @@
 #include <stdio.h>
 
 #include "sim/cmd.h"
+#include "sim/core/log.h"
 #include "sim/core/outfile.h"
+#include "sim/report/tracedat.h"
 #include "sim/trace/replay.h"
 
 static const char *
@@ -12,12 +14,30 @@ kind_of(const Trace *trace)
 	return trace->workload ? "full-system" : "exit-level";
 }
 
+/* What --log-format and --trace-dat ask of the replay's log. */
+typedef struct {
+	SimLogFormat format;
+	SimTraceDat *trace_dat;
+} ReplayLogSetup;
+
+static void
+setup_log(SimLog *log, gpointer data)
+{
+	const ReplayLogSetup *setup = data;
+
+	sim_log_set_format(log, setup->format);
+	if (setup->trace_dat)
+		sim_tracedat_attach(setup->trace_dat, log);
+}
+
 /* Load every trace first (a bad one is a usage error), then replay each and count. */
 int
 kvmsim_cmd_replay(int argc, char **argv)
 {
 	gchar **files = NULL;
 	gchar *log_path = NULL;
+	gchar *log_format = NULL;
+	gchar *trace_dat_path = NULL;
 	gint64 watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	const GOptionEntry entries[] = {
 		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &watchdog,
@@ -25,6 +45,11 @@ kvmsim_cmd_replay(int argc, char **argv)
 		  "N" },
 		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &log_path,
 		  "Write the event log of the replay to FILE (one TRACE only)", "FILE" },
+		{ "log-format", 0, 0, G_OPTION_ARG_STRING, &log_format,
+		  "Layout of --log: kvmsim (default) or ftrace (trace-cmd report's prefix)",
+		  "kvmsim|ftrace" },
+		{ "trace-dat", 0, 0, G_OPTION_ARG_FILENAME, &trace_dat_path,
+		  "Write the replay as a trace-cmd trace.dat to FILE (one TRACE only)", "FILE" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "TRACE..." },
 		{ NULL },
 	};
@@ -32,6 +57,9 @@ kvmsim_cmd_replay(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) traces = g_ptr_array_new_with_free_func((GDestroyNotify)trace_free);
 	guint passed = 0, failed = 0;
+	ReplayLogSetup setup = { SIM_LOG_KVMSIM, NULL };
+	g_autoptr(SimTraceDat) trace_dat = NULL;
+	g_autofree gchar *log_format_owned = NULL, *trace_dat_owned = NULL;
 
 	g_option_context_set_summary(ctx, "Replays each TRACE (traces/*.xml, or one written by kvmsim "
 					  "run --record),\nprints PASS or FAIL for every expectation, and "
@@ -39,6 +67,25 @@ kvmsim_cmd_replay(int argc, char **argv)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		return kvmsim_usage_error("%s", error->message);
+	log_format_owned = log_format;
+	trace_dat_owned = trace_dat_path;
+	if (log_format && !sim_log_format_lookup(log_format, &setup.format)) {
+		g_strfreev(files);
+		g_free(log_path);
+		return kvmsim_usage_error("--log-format %s: must be kvmsim or ftrace", log_format);
+	}
+	if (trace_dat_path && (!files || !files[0] || files[1])) {
+		g_strfreev(files);
+		g_free(log_path);
+		return kvmsim_usage_error("--trace-dat takes exactly one TRACE");
+	}
+	if (trace_dat_path && !sim_outfile_check(trace_dat_path, &error)) {
+		g_strfreev(files);
+		g_free(log_path);
+		return kvmsim_usage_error("--trace-dat %s", error->message);
+	}
+	if (trace_dat_path)
+		setup.trace_dat = trace_dat = sim_tracedat_new();
 	if (watchdog < 1) {
 		g_strfreev(files);
 		g_free(log_path);
@@ -66,6 +113,8 @@ kvmsim_cmd_replay(int argc, char **argv)
 			return kvmsim_usage_error("%s", error->message);
 		}
 		trace->watchdog = (guint64)watchdog;
+		trace->log_hook = setup_log;
+		trace->log_hook_data = &setup;
 		g_ptr_array_add(traces, trace);
 	}
 	g_strfreev(files);
@@ -89,6 +138,10 @@ kvmsim_cmd_replay(int argc, char **argv)
 			passed++;
 	}
 	g_free(log_path);
+	if (trace_dat && !sim_tracedat_write(trace_dat, trace_dat_path, &error)) {
+		fprintf(stderr, "kvmsim: error: --trace-dat %s\n", error->message);
+		failed++;
+	}
 	printf("replay: %u passed, %u failed\n", passed, failed);
 	return failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include "sim/core/log.h"
 #include "sim/core/outfile.h"
 #include "sim/report/stats.h"
+#include "sim/report/tracedat.h"
 #include "sim/trace/replay.h"
 #include "sim/vmm/image.h"
 #include "sim/vmm/vmm.h"
@@ -36,6 +37,8 @@ typedef struct {
 	gchar *vm_type;
 	gchar *gmem_conversion;
 	gboolean compare_conversions;
+	gchar *log_format;
+	gchar *trace_dat_path;
 	gchar **params;
 	gchar **rest;
 } RunOptions;
@@ -57,6 +60,8 @@ run_options_clear(RunOptions *o)
 	g_free(o->record_expect);
 	g_free(o->vm_type);
 	g_free(o->gmem_conversion);
+	g_free(o->log_format);
+	g_free(o->trace_dat_path);
 	g_strfreev(o->params);
 	g_strfreev(o->rest);
 }
@@ -448,6 +453,12 @@ kvmsim_cmd_run(int argc, char **argv)
 		  "INDEX=VALUE" },
 		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o.log_path, "Write the event log to FILE",
 		  "FILE" },
+		{ "log-format", 0, 0, G_OPTION_ARG_STRING, &o.log_format,
+		  "Layout of --log: kvmsim (default) or ftrace (trace-cmd report's prefix)",
+		  "kvmsim|ftrace" },
+		{ "trace-dat", 0, 0, G_OPTION_ARG_FILENAME, &o.trace_dat_path,
+		  "Write the run as a trace-cmd trace.dat to FILE (trace-cmd report, KernelShark)",
+		  "FILE" },
 		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o.stats_path, "Write JSON stats to FILE",
 		  "FILE" },
 		{ "console", 0, 0, G_OPTION_ARG_FILENAME, &o.console_path,
@@ -503,8 +514,21 @@ kvmsim_cmd_run(int argc, char **argv)
 	sim_sched_set_watchdog(sched, (guint64)o.watchdog);
 	/* output paths are checked before the run, so a bad one costs nothing and leaves nothing */
 	SimOutFile stats_out = { 0 }, console_out = { 0 };
-	const char *const out_options[] = { "--log", "--stats", "--record", "--console" };
-	const char *const out_paths[] = { o.log_path, o.stats_path, o.record_path, o.console_path };
+	const char *const out_options[] = { "--log", "--stats", "--record", "--console",
+					    "--trace-dat" };
+	const char *const out_paths[] = { o.log_path, o.stats_path, o.record_path, o.console_path,
+					  o.trace_dat_path };
+	SimLogFormat log_format = SIM_LOG_KVMSIM;
+	g_autoptr(SimTraceDat) trace_dat = NULL;
+
+	if (o.log_format && !sim_log_format_lookup(o.log_format, &log_format)) {
+		int status_usage = kvmsim_usage_error("--log-format %s: must be kvmsim or ftrace",
+						      o.log_format);
+
+		run_options_clear(&o);
+		return status_usage;
+	}
+	sim_log_set_format(log, log_format);
 
 	for (guint i = 0; i < G_N_ELEMENTS(out_paths); i++) {
 		if (out_paths[i] && !sim_outfile_check(out_paths[i], &error)) {
@@ -532,6 +556,10 @@ kvmsim_cmd_run(int argc, char **argv)
 		sim_outfile_abort(&stats_out);
 		run_options_clear(&o);
 		return kvmsim_usage_error("--console %s", error->message);
+	}
+	if (o.trace_dat_path) {
+		trace_dat = sim_tracedat_new();
+		sim_tracedat_attach(trace_dat, log);
 	}
 	if (o.record_path) {
 		sim_sched_set_recording(sched, TRUE);
@@ -581,6 +609,11 @@ kvmsim_cmd_run(int argc, char **argv)
 			g_clear_error(&error);
 			status = KVMSIM_EXIT_FAIL;
 		}
+	}
+	if (trace_dat && !sim_tracedat_write(trace_dat, o.trace_dat_path, &error)) {
+		fprintf(stderr, "kvmsim: error: --trace-dat %s\n", error->message);
+		g_clear_error(&error);
+		status = KVMSIM_EXIT_FAIL;
 	}
 	if (o.console_path) {
 		fputs(sim_vmm_console(vmm), console_out.fp);

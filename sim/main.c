@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
 	{ "run", kvmsim_cmd_run, "run a built-in workload on the simulated machine" },
 	{ "replay", kvmsim_cmd_replay, "replay traces and check their expectations" },
+	{ "import", kvmsim_cmd_import, "import a kvm/kvmmmu capture (trace.dat or text) as a trace" },
 	{ "list", kvmsim_cmd_list, "list the built-in workloads" },
 };
 

@@ -28,6 +28,10 @@ struct SimLog {
 	char *chunk;        /* lines not yet written to the file nor hashed */
 	gsize chunk_len;
 	guint64 lines;
+	SimLogFormat format;
+	SimLogTapFn tap;
+	gpointer tap_data;
+	GHashTable *actor_nrs; /* actor name -> its number + 1, in order of first appearance */
 };
 
 /* A log without sinks (formatting nothing) attached to sched. */
@@ -53,6 +57,8 @@ sim_log_free(SimLog *log)
 	if (log->capture)
 		g_string_free(log->capture, TRUE);
 	EVP_MD_CTX_free(log->sha);
+	if (log->actor_nrs)
+		g_hash_table_destroy(log->actor_nrs);
 	g_free(log->chunk);
 	g_free(log);
 }
@@ -72,6 +78,32 @@ sim_log_capture(SimLog *log)
 {
 	if (!log->capture)
 		log->capture = g_string_new(NULL);
+	log->head.on = TRUE;
+}
+
+gboolean
+sim_log_format_lookup(const char *name, SimLogFormat *out)
+{
+	if (g_strcmp0(name, "kvmsim") == 0)
+		*out = SIM_LOG_KVMSIM;
+	else if (g_strcmp0(name, "ftrace") == 0)
+		*out = SIM_LOG_FTRACE;
+	else
+		return FALSE;
+	return TRUE;
+}
+
+void
+sim_log_set_format(SimLog *log, SimLogFormat format)
+{
+	log->format = format;
+}
+
+void
+sim_log_set_tap(SimLog *log, SimLogTapFn fn, gpointer data)
+{
+	log->tap = fn;
+	log->tap_data = data;
 	log->head.on = TRUE;
 }
 
@@ -213,6 +245,57 @@ emit_whole_line(SimLog *log, const char *line, gsize len)
 		g_error("kvmsim: OpenSSL SHA-256 update failed");
 }
 
+/* The number of actor: 0, 1, ... in the order actors first log a line (deterministic: the log
+ * is). It is the ftrace cpu and, plus one, the pid. */
+static guint
+actor_nr(SimLog *log, const char *actor)
+{
+	gpointer nr;
+
+	if (!log->actor_nrs)
+		log->actor_nrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	nr = g_hash_table_lookup(log->actor_nrs, actor);
+	if (!nr) {
+		nr = GUINT_TO_POINTER(g_hash_table_size(log->actor_nrs) + 1);
+		g_hash_table_insert(log->actor_nrs, g_strdup(actor), nr);
+	}
+	return GPOINTER_TO_UINT(nr) - 1;
+}
+
+/* A line for a tap or in the ftrace layout: formatted on the heap, off the fast path. */
+static void
+emit_slow(SimLog *log, guint64 step, const char *actor, const char *event, const char *fmt,
+	  va_list ap)
+{
+	g_autofree gchar *body = g_strdup_vprintf(fmt, ap);
+	guint nr = actor_nr(log, actor);
+	g_autofree gchar *line = NULL;
+
+	if (log->tap)
+		log->tap(log->tap_data, step, actor, nr, event, body);
+	if (!log->to_file && !log->capture && !log->sha) {
+		log->lines++;
+		return;
+	}
+	line = g_strdup_printf("%8" G_GUINT64_FORMAT " %-9s %s: %s\n", step, actor, event, body);
+	if (log->format != SIM_LOG_FTRACE || !log->to_file) {
+		emit_whole_line(log, line, strlen(line));
+		return;
+	}
+	/* the file takes the ftrace layout; the capture and the hash stay kvmsim's, so that what a
+	 * trace expects of the log (events, log_hash, marks) does not depend on the layout */
+	g_autofree gchar *name = g_strdup_printf("%s:", event);
+	g_autofree gchar *ftrace = g_strdup_printf("%16s-%-5u [%03u] %5" G_GUINT64_FORMAT ".%06"
+						   G_GUINT64_FORMAT ": %-21s %s\n", actor, nr + 1,
+						   nr, step / 1000000, step % 1000000, name, body);
+
+	flush_chunk(log);
+	log->to_file = FALSE;
+	emit_whole_line(log, line, strlen(line));
+	log->to_file = TRUE;
+	fputs(ftrace, log->file.fp);
+}
+
 /* Format one line into the chunk (or, past LOG_LINE_ROOM, on the heap) and hand it to every
  * sink: the capture now, the file and the hash when the chunk fills. */
 void
@@ -222,6 +305,12 @@ sim_log_emitf(SimLog *log, const char *event, const char *fmt, ...)
 	guint64 step = log->sched ? sim_sched_now(log->sched) : 0;
 	va_list ap, again;
 
+	if (log->tap || log->format != SIM_LOG_KVMSIM) {
+		va_start(ap, fmt);
+		emit_slow(log, step, actor, event, fmt, ap);
+		va_end(ap);
+		return;
+	}
 	if (strlen(actor) + strlen(event) + 40 > LOG_LINE_ROOM) {
 		g_autofree gchar *body = NULL;
 

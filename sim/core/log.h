@@ -30,6 +30,27 @@ gboolean sim_log_open_file(SimLog *log, const char *path, GError **error);
 void sim_log_capture(SimLog *log);
 void sim_log_hash(SimLog *log);
 
+/*
+ * How lines are laid out. SIM_LOG_KVMSIM (the default) is "STEP ACTOR event: body". SIM_LOG_FTRACE
+ * writes `trace-cmd report`'s prefix instead, "comm-pid [cpu] secs.usecs: event: body" (the
+ * event name padded as report pads it), with the actor as comm, the actor's number (in order of
+ * first appearance; docs/import.md) as cpu and pid-1, and the logical step as microseconds, so a
+ * kvmsim log and a real capture line up in diff. The body is the same in both.
+ */
+typedef enum {
+	SIM_LOG_KVMSIM,
+	SIM_LOG_FTRACE,
+} SimLogFormat;
+/* "kvmsim" or "ftrace"; FALSE for anything else. */
+gboolean sim_log_format_lookup(const char *name, SimLogFormat *out);
+void sim_log_set_format(SimLog *log, SimLogFormat format);
+
+/* A tap sees every line as its parts: the step, the actor, its number (as the ftrace cpu), the
+ * event and the body (no newline). It turns the log on. One tap per log. */
+typedef void (*SimLogTapFn)(gpointer data, guint64 step, const char *actor, guint actor_nr,
+			    const char *event, const char *body);
+void sim_log_set_tap(SimLog *log, SimLogTapFn fn, gpointer data);
+
 /* Write the file into place (if any). */
 gboolean sim_log_finish(SimLog *log, GError **error);
 /* Drop a half-written file. */

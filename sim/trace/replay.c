@@ -614,6 +614,8 @@ trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayRep
 		sim_sched_set_watchdog(sched, trace->watchdog);
 	if (log_path && !sim_log_open_file(log, log_path, error))
 		return FALSE;
+	if (trace->log_hook)
+		trace->log_hook(log, trace->log_hook_data);
 	sim_log_hash(log);
 	if (needs_log_text(trace))
 		sim_log_capture(log);

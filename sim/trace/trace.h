@@ -178,6 +178,9 @@ typedef struct {
 				 * ended; NULL if not recorded */
 	GArray *expects;        /* TraceExpect */
 	guint64 watchdog;       /* not in the file: replay's --watchdog; 0: the default */
+	/* not in the file: called on the replay's log before it runs (--log-format, --trace-dat) */
+	void (*log_hook)(SimLog *log, gpointer data);
+	gpointer log_hook_data;
 } Trace;
 
 Trace *trace_new(void);
