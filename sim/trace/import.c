@@ -718,7 +718,7 @@ trace_import(const char *path, const ImportOptions *options, ImportReport *repor
 	im.unmaps = g_array_new(FALSE, TRUE, sizeof(Imported));
 	for (guint i = 0; options && options->memslots && i < options->memslots->len; i++) {
 		const ImportMemslot *m = &g_array_index(options->memslots, ImportMemslot, i);
-		TraceMemslot ms = {i, m->gpa, m->size, m->hva, 0, 0};
+		TraceMemslot ms = { .id = i, .gpa = m->gpa, .size = m->size, .hva = m->hva };
 
 		g_array_append_val(im.slots, ms);
 		im.slots_given = TRUE;
