@@ -95,8 +95,8 @@ machine_events(const Trace *trace)
 }
 
 /* The machine the trace describes, with its event actors (sim/vmm/machine.h). */
-static SimMachine *
-build_machine(const Trace *trace, SimSched *sched, GError **error)
+SimMachine *
+trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 {
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
 	g_autoptr(GBytes) image = NULL;
@@ -346,11 +346,14 @@ trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayRep
 	} else {
 		sim_sched_set_policy(sched, trace->policy);
 	}
-	g_autoptr(SimMachine) machine = build_machine(trace, sched, error);
+	g_autoptr(SimMachine) machine = trace_machine_new(trace, sched, error);
 
 	if (!machine)
 		return FALSE;
 	SimVmm *vmm = sim_machine_vmm(machine);
+	/* an exit-level machine is small: it is checked at every step, as explore checks it */
+	if (!trace->workload)
+		sim_machine_check_every_step(machine, 0);
 	TraceDivergence *divergence = trace_divergence_watch(trace, sched, log,
 							     needs_log_text(trace));
 	gboolean ran = sim_machine_run(machine, error);

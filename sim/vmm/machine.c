@@ -3,6 +3,7 @@
 #include "sim/vmm/machine.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "mmu/mmu.h"
@@ -13,6 +14,14 @@
 
 struct SimMachine {
 	SimVmm *vmm;
+	SimSched *sched;
+	/* the checks at every step */
+	guint64 actor_budget;
+	guint nr_actors;
+	guint64 *yields;         /* per actor */
+	const char **last_point; /* per actor */
+	gint last_actor;
+	unsigned long last_seq;
 	SimMachineEvent *events; /* a copy of the events the actors perform */
 	GPtrArray *actors;       /* MachineActor * */
 };
@@ -279,6 +288,8 @@ sim_machine_new(const SimVmmConfig *config, const SimMachineEvent *events, guint
 	SimMachine *m = g_new0(SimMachine, 1);
 
 	m->vmm = vmm;
+	m->sched = sched;
+	m->last_actor = -1;
 	m->events = g_memdup2(events, n_events * sizeof(*events));
 	m->actors = make_actors(m->events, n_events, cfg.nr_vcpus, vmm, sched);
 	return m;
@@ -292,6 +303,8 @@ sim_machine_free(SimMachine *m)
 	free_actors(m->actors);
 	sim_vmm_free(m->vmm);
 	g_free(m->events);
+	g_free(m->yields);
+	g_free(m->last_point);
 	g_free(m);
 }
 
@@ -305,4 +318,79 @@ gboolean
 sim_machine_run(SimMachine *m, GError **error)
 {
 	return sim_vmm_run(m->vmm, error);
+}
+
+/* Fail the run from a check of this file, as the model's own checks do: an event, then the fail. */
+static void
+machine_fail(SimMachine *m, const char *invariant, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+machine_fail(SimMachine *m, const char *invariant, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_autofree gchar *detail = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_autofree gchar *reason = g_strdup_printf("invariant %s violated: %s", invariant, detail);
+
+	sim_log_emit(sim_sched_log(m->sched), "sim_invariant", "%s: %s", invariant, detail);
+	sim_sched_fail(m->sched, reason);
+}
+
+/* At every yield point: the actor's step budget, the MMU audit, mmu_invalidate_seq. */
+static void
+machine_step(SimSched *sched, const char *point, gpointer data)
+{
+	SimMachine *m = data;
+	struct kvm *kvm = sim_vmm_kvm(m->vmm);
+	gint cur = sim_sched_current_index(sched);
+
+	if (cur < 0 || sim_sched_failed(sched))
+		return;
+	if ((guint)cur >= m->nr_actors) { /* an actor created during the run */
+		m->yields = g_renew(guint64, m->yields, cur + 1);
+		m->last_point = g_renew(const char *, m->last_point, cur + 1);
+		for (guint i = m->nr_actors; i <= (guint)cur; i++) {
+			m->yields[i] = 0;
+			m->last_point[i] = NULL;
+		}
+		m->nr_actors = cur + 1;
+	}
+	m->last_actor = cur;
+	m->last_point[cur] = point;
+	if (++m->yields[cur] > m->actor_budget) {
+		machine_fail(m, "livelock", "%s passed %" G_GUINT64_FORMAT " yield points (its budget)",
+			     sim_sched_current_name(sched), m->actor_budget);
+		return;
+	}
+	if (!kvm_mmu_audit(kvm))
+		return;
+	if (kvm->mmu_invalidate_seq < m->last_seq)
+		machine_fail(m, "invalidate_seq_monotonic", "mmu_invalidate_seq went from %lu to %lu",
+			     m->last_seq, kvm->mmu_invalidate_seq);
+	m->last_seq = kvm->mmu_invalidate_seq;
+}
+
+void
+sim_machine_check_every_step(SimMachine *m, guint64 actor_budget)
+{
+	m->actor_budget = actor_budget ? actor_budget : SIM_MACHINE_DEFAULT_ACTOR_BUDGET;
+	m->nr_actors = sim_sched_nr_actors(m->sched);
+	m->yields = g_new0(guint64, m->nr_actors);
+	m->last_point = g_new0(const char *, m->nr_actors);
+	m->last_seq = sim_vmm_kvm(m->vmm)->mmu_invalidate_seq;
+	sim_sched_set_step_hook(m->sched, machine_step, m);
+}
+
+const char *
+sim_machine_last_point(const SimMachine *m, guint index)
+{
+	return m->last_point && index < m->nr_actors ? m->last_point[index] : NULL;
+}
+
+gint
+sim_machine_last_actor(const SimMachine *m)
+{
+	return m->last_actor;
 }

@@ -67,6 +67,20 @@ void sim_machine_free(SimMachine *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimMachine, sim_machine_free)
 
 SimVmm *sim_machine_vmm(const SimMachine *m);
+
+/*
+ * Check at every yield point, besides the checks the model makes on its own paths: the MMU audit
+ * (kvm_mmu_audit(): no SPTE of any root maps a freed frame, the valid root's leaves map what the
+ * primary MMU maps, no vCPU holds a translation to a freed frame, in_progress >= 0), that
+ * mmu_invalidate_seq never goes back, and that no actor passes actor_budget yield points (0: 2^20).
+ * A failure emits "sim_invariant" and fails the run; nothing is logged otherwise. Call before the
+ * run; it takes the scheduler's step hook.
+ */
+#define SIM_MACHINE_DEFAULT_ACTOR_BUDGET (1u << 20)
+void sim_machine_check_every_step(SimMachine *m, guint64 actor_budget);
+/* Where actor index last yielded (NULL: not yet), and the last actor that yielded (-1: none). */
+const char *sim_machine_last_point(const SimMachine *m, guint index);
+gint sim_machine_last_actor(const SimMachine *m);
 /* Run to the end (sim_vmm_run()). */
 gboolean sim_machine_run(SimMachine *m, GError **error);
 
