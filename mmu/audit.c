@@ -80,14 +80,39 @@ audit_root(struct kvm *kvm, struct kvm_mmu_page *root)
 }
 
 /*
+ * What the walks below depend on: SPTE writes, frames allocated and freed (the primary MMU maps
+ * another frame only through one of these), the memslots. While it stays the same, a walk finds
+ * what the last one found.
+ */
+static guint64
+audit_epoch(const struct kvm *kvm)
+{
+	return tdp_mmu_spte_writes + kvm->counters->v[SIM_CTR_FRAMES_ALLOCATED] +
+	       kvm->counters->v[SIM_CTR_FRAMES_FREED] + kvm->memslots->generation;
+}
+
+/*
  * kvmsim's audit of the MMU at one step: no SPTE of any root maps a freed or quarantined frame;
  * every present leaf of the valid root maps what the primary MMU maps; no vCPU without a pending
  * flush holds a zapped translation to a freed frame; in_progress is not negative. FALSE (and the
- * run failed) at the first violation.
+ * run failed) at the first violation. With epoch, the walks are skipped while nothing they
+ * depend on changed since the audit that set *epoch.
  */
 gboolean
-kvm_mmu_audit(struct kvm *kvm)
+kvm_mmu_audit(struct kvm *kvm, guint64 *epoch)
 {
+	if (kvm->mmu_invalidate_in_progress < 0) {
+		kvm_invariant_failed(kvm, "invalidate_unbalanced", "in_progress is %ld",
+				     kvm->mmu_invalidate_in_progress);
+		return FALSE;
+	}
+	if (epoch) {
+		guint64 now = audit_epoch(kvm);
+
+		if (*epoch == now)
+			return TRUE;
+		*epoch = now;
+	}
 	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++) {
 		struct kvm_mmu_page *root = g_ptr_array_index(kvm->tdp_mmu_roots, i);
 
@@ -113,11 +138,6 @@ kvm_mmu_audit(struct kvm *kvm)
 				return FALSE;
 			}
 		}
-	}
-	if (kvm->mmu_invalidate_in_progress < 0) {
-		kvm_invariant_failed(kvm, "invalidate_unbalanced", "in_progress is %ld",
-				     kvm->mmu_invalidate_in_progress);
-		return FALSE;
 	}
 	return TRUE;
 }

@@ -22,6 +22,7 @@ struct SimMachine {
 	const char **last_point; /* per actor */
 	gint last_actor;
 	unsigned long last_seq;
+	guint64 audit_epoch;
 	SimMachineEvent *events; /* a copy of the events the actors perform */
 	GPtrArray *actors;       /* MachineActor * */
 };
@@ -364,7 +365,7 @@ machine_step(SimSched *sched, const char *point, gpointer data)
 			     sim_sched_current_name(sched), m->actor_budget);
 		return;
 	}
-	if (!kvm_mmu_audit(kvm))
+	if (!kvm_mmu_audit(kvm, &m->audit_epoch))
 		return;
 	if (kvm->mmu_invalidate_seq < m->last_seq)
 		machine_fail(m, "invalidate_seq_monotonic", "mmu_invalidate_seq went from %lu to %lu",
@@ -380,6 +381,7 @@ sim_machine_check_every_step(SimMachine *m, guint64 actor_budget)
 	m->yields = g_new0(guint64, m->nr_actors);
 	m->last_point = g_new0(const char *, m->nr_actors);
 	m->last_seq = sim_vmm_kvm(m->vmm)->mmu_invalidate_seq;
+	m->audit_epoch = G_MAXUINT64;
 	sim_sched_set_step_hook(m->sched, machine_step, m);
 }
 
