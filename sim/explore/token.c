@@ -71,7 +71,7 @@ explore_token_decode(const char *token, GError **error)
 	    strspn(token + strlen(TOKEN_PREFIX), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 					      "0123456789-_") != strlen(token + strlen(TOKEN_PREFIX))) {
 		g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_TOKEN,
-			    "not a replay token (they read " TOKEN_PREFIX "...)");
+			    "not a replay token (a token starts with " TOKEN_PREFIX ")");
 		return NULL;
 	}
 	GString *text = g_string_new(token + strlen(TOKEN_PREFIX));
