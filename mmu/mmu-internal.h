@@ -13,6 +13,13 @@
 #include "mmu/spte.h"
 #include "sim/core/log.h"
 
+/* Is mutation m planted in this VM? (sim/core/mutations.h; 0 for the faithful model) */
+static inline gboolean
+kvm_mutated(const struct kvm *kvm, SimMutation m)
+{
+	return sim_mutated(kvm->mutations, m);
+}
+
 /* KVM_PFN_NOSLOT (include/linux/kvm_host.h): the pfn of a gfn in no memslot. */
 #define KVM_PFN_NOSLOT (1ull << 63)
 
