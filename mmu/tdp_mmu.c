@@ -656,6 +656,23 @@ kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level)
 	return SHADOW_NONPRESENT_VALUE;
 }
 
+/* Does a present leaf of any root, valid or invalid (a fast zap may not have torn it down yet),
+ * map gfn to pfn? */
+gboolean
+kvm_tdp_mmu_any_root_maps(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn)
+{
+	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++) {
+		struct kvm_mmu_page *root = g_ptr_array_index(kvm->tdp_mmu_roots, i);
+		struct tdp_iter iter;
+
+		for_each_tdp_pte(iter, kvm, root, gfn, gfn + 1)
+			if (is_shadow_present_pte(iter.old_spte) &&
+			    is_last_spte(iter.old_spte, iter.level) && spte_to_pfn(iter.old_spte) == pfn)
+				return TRUE;
+	}
+	return FALSE;
+}
+
 /* How many present leaves the valid root has. */
 guint64
 kvm_tdp_mmu_count_present(struct kvm *kvm)

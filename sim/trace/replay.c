@@ -254,6 +254,7 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 
 	cfg.nr_vcpus = trace->nr_vcpus;
 	cfg.seed = trace->seed;
+	cfg.mutations = trace->mutations;
 	if (trace->quantum)
 		cfg.quantum = trace->quantum;
 	if (trace->max_insns)
