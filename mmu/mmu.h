@@ -19,6 +19,7 @@
 #include "sim/core/hostmem.h"
 #include "sim/core/lock.h"
 #include "sim/core/mm.h"
+#include "sim/core/mutations.h"
 #include "sim/core/ptpool.h"
 #include "sim/core/sched.h"
 
@@ -181,6 +182,7 @@ struct kvm {
 					       * if their zapper was abandoned */
 	gboolean mmio_caching;                /* enable_mmio_caching */
 	gboolean slot_zap_all;                /* KVM_X86_QUIRK_SLOT_ZAP_ALL (on by default) */
+	SimMutations mutations;               /* bugs planted on purpose (sim/core/mutations.h) */
 };
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */

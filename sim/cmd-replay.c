@@ -51,8 +51,10 @@ int
 kvmsim_cmd_replay(int argc, char **argv)
 {
 	gchar **files = NULL;
+	gchar **mutate = NULL;
 	gchar *log_path = NULL;
 	gchar *token = NULL;
+	SimMutations mutations;
 	gint64 watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	const GOptionEntry entries[] = {
 		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &watchdog,
@@ -63,6 +65,9 @@ kvmsim_cmd_replay(int argc, char **argv)
 		{ "token", 0, 0, G_OPTION_ARG_STRING, &token,
 		  "Replay TRACE under the schedule of a replay token from kvmsim explore "
 		  "(one TRACE)", "TOKEN" },
+		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &mutate,
+		  "Plant this protocol bug too, besides the trace's <mutations> (see kvmsim list "
+		  "--mutations; repeatable)", "NAME" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "TRACE..." },
 		{ NULL },
 	};
@@ -77,6 +82,15 @@ kvmsim_cmd_replay(int argc, char **argv)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		return kvmsim_usage_error("%s", error->message);
+	gboolean mutations_ok = kvmsim_parse_mutations(mutate, &mutations, &error);
+
+	g_strfreev(mutate);
+	if (!mutations_ok) {
+		g_strfreev(files);
+		g_free(log_path);
+		g_free(token);
+		return kvmsim_usage_error("%s", error->message);
+	}
 	if (watchdog < 1) {
 		g_strfreev(files);
 		g_free(log_path);
@@ -110,6 +124,7 @@ kvmsim_cmd_replay(int argc, char **argv)
 			return kvmsim_usage_error("%s", error->message);
 		}
 		trace->watchdog = (guint64)watchdog;
+		trace->mutations |= mutations;
 		g_ptr_array_add(traces, trace);
 	}
 	g_strfreev(files);
@@ -123,9 +138,12 @@ kvmsim_cmd_replay(int argc, char **argv)
 		const Trace *trace = g_ptr_array_index(traces, i);
 		TraceReplayReport report;
 
-		printf("%s: %s trace%s%s, %u vCPU%s\n", trace->path, kind_of(trace),
+		g_autofree gchar *mutated = sim_mutations_format(trace->mutations);
+
+		printf("%s: %s trace%s%s, %u vCPU%s%s%s\n", trace->path, kind_of(trace),
 		       trace->workload ? " of " : "", trace->workload ? trace->workload : "",
-		       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s");
+		       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s",
+		       trace->mutations ? ", mutations " : "", mutated);
 		if (!trace_replay(trace, log_path, stdout, &report, &error)) {
 			printf("  FAIL  %s\n", error->message);
 			g_clear_error(&error);

@@ -33,6 +33,7 @@ typedef struct {
 	gchar *arg;
 	gchar *record_expect;
 	gchar **params;
+	gchar **mutate;
 	gchar **rest;
 } RunOptions;
 
@@ -52,6 +53,7 @@ run_options_clear(RunOptions *o)
 	g_free(o->arg);
 	g_free(o->record_expect);
 	g_strfreev(o->params);
+	g_strfreev(o->mutate);
 	g_strfreev(o->rest);
 }
 
@@ -187,6 +189,8 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		}
 		cfg->params[index] = value;
 	}
+	if (!kvmsim_parse_mutations(o->mutate, &cfg->mutations, error))
+		return FALSE;
 	*expect = TRACE_RECORD_EXPECT_AUTO;
 	if (o->record_expect && !trace_record_expect_lookup(o->record_expect, expect)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -238,6 +242,11 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 	       v[SIM_CTR_HOST_MIGRATE], v[SIM_CTR_HOST_DONTNEED], v[SIM_CTR_HOST_AGE],
 	       v[SIM_CTR_HOST_ZERO_PAGE], v[SIM_CTR_HOST_COW], v[SIM_CTR_INVALIDATIONS],
 	       v[SIM_CTR_ZAPS], v[SIM_CTR_TLB_FLUSHES]);
+	if (cfg->mutations) {
+		g_autofree gchar *names = sim_mutations_format(cfg->mutations);
+
+		printf("  mutations  %s\n", names);
+	}
 	printf("  scheduler  %" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT
 	       " switches, %" G_GUINT64_FORMAT " guest instructions\n",
 	       sim_sched_now(sched), sim_sched_switches(sched), v[SIM_CTR_GUEST_INSNS]);
@@ -283,6 +292,9 @@ kvmsim_cmd_run(int argc, char **argv)
 		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.params,
 		  "Workload parameter INDEX (0-7) = VALUE, e.g. stress rounds: 0=4 (repeatable)",
 		  "INDEX=VALUE" },
+		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.mutate,
+		  "Plant this protocol bug in the model (see kvmsim list --mutations; repeatable)",
+		  "NAME" },
 		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o.log_path, "Write the event log to FILE",
 		  "FILE" },
 		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o.stats_path, "Write JSON stats to FILE",

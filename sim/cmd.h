@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "sim/core/mutations.h"
+
 /* Exit statuses: 0 the run passed, 1 it failed (guest, invariant), 2 usage or input error. */
 #define KVMSIM_EXIT_OK 0
 #define KVMSIM_EXIT_FAIL 1
@@ -17,6 +19,9 @@ int kvmsim_cmd_explore(int argc, char **argv);
 
 /* One line "kvmsim: error: ..." on stderr; returns KVMSIM_EXIT_USAGE. */
 int kvmsim_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* The --mutate NAME options given (NULL: none) as a set; FALSE with a usage message in *error
+ * if a name is unknown. */
+gboolean kvmsim_parse_mutations(gchar **names, SimMutations *out, GError **error);
 /* "64M", "1G", "16K", "4096": bytes; FALSE if not a size or it overflows. */
 gboolean kvmsim_parse_size(const char *text, guint64 *out);
 

@@ -23,6 +23,7 @@
 
 #include "sim/core/hostmem.h"
 #include "sim/core/lock.h"
+#include "sim/core/mutations.h"
 #include "sim/core/sched.h"
 
 /* struct mmu_notifier_ops, reduced to what KVM registers (include/linux/mmu_notifier.h). */
@@ -42,6 +43,8 @@ SimMm *sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters);
 void sim_mm_free(SimMm *mm);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimMm, sim_mm_free)
 
+/* The protocol mutations this mm plants (sim/core/mutations.h; 0: none). */
+void sim_mm_set_mutations(SimMm *mm, SimMutations set);
 void sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data);
 
 /* mmap(MAP_PRIVATE | MAP_ANONYMOUS) of size bytes; the hva is deterministic. */

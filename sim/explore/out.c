@@ -13,6 +13,7 @@ copy_target(const Trace *t)
 	out->comment = g_strdup(t->comment);
 	out->kvmsim_version = g_strdup(KVMSIM_VERSION);
 	out->seed = t->seed;
+	out->mutations = t->mutations;
 	out->nr_vcpus = t->nr_vcpus;
 	out->mem = t->mem;
 	out->quantum = t->quantum;

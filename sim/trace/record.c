@@ -98,6 +98,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	g_string_free(events, TRUE);
 	trace->kvmsim_version = g_strdup(KVMSIM_VERSION);
 	trace->seed = cfg->seed;
+	trace->mutations = cfg->mutations;
 	trace->nr_vcpus = cfg->nr_vcpus;
 	trace->mem = cfg->mem_size;
 	trace->quantum = cfg->quantum;

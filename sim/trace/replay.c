@@ -105,6 +105,7 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 
 	cfg.nr_vcpus = trace->nr_vcpus;
 	cfg.seed = trace->seed;
+	cfg.mutations = trace->mutations;
 	if (trace->quantum)
 		cfg.quantum = trace->quantum;
 	if (trace->max_insns)

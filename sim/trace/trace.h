@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "sim/core/mutations.h"
 #include "sim/core/sched.h"
 
 #define TRACE_FORMAT_VERSION 1
@@ -131,6 +132,7 @@ typedef struct {
 	gchar *comment;         /* the leading comment: what the trace teaches (may be NULL) */
 	gchar *kvmsim_version;  /* who wrote it */
 	guint64 seed;
+	SimMutations mutations; /* <header><mutations>: the bugs the model runs with */
 	/* the machine */
 	guint nr_vcpus;
 	guint64 mem;            /* full-system: the data region */

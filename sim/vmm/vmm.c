@@ -264,6 +264,8 @@ build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GE
 		return FALSE;
 	vmm->mm = sim_mm_new(vmm->sched, vmm->hm, &vmm->counters);
 	vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm, &vmm->counters, hw_ops);
+	vmm->kvm->mutations = config->mutations;
+	sim_mm_set_mutations(vmm->mm, config->mutations);
 	return TRUE;
 }
 
