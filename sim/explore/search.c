@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #define NR_PAIR_WORDS (EXPLORE_MAX_POINTS * EXPLORE_MAX_POINTS / 64)
+/* PCT: schedules run before the rest to learn k (the most choices a run makes) */
+#define PCT_CALIBRATION 64
 
 /* What the parent needs of one schedule. Pairs: only those its worker had not seen before (the
  * union over any prefix of schedules is the same). */
@@ -321,24 +323,30 @@ explore_search(const ExploreTarget *target, const ExploreOptions *opts, ExploreR
 		guint64 first = 0;
 
 		if (opts->strategy == EXPLORE_PCT) {
-			/* schedule 0 (non-preemptive) is run here first: it sets n and k for all */
-			ExploreRun run;
-			Record rec;
+			/* the first PCT_CALIBRATION schedules run here: the non-preemptive one, which
+			 * tells n and a first k, then PCT ones with the k learned so far; what they
+			 * learn is the k of every later schedule, whichever process runs it */
 			g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+			gboolean more = TRUE;
 
-			ok = run_nth(&s, 0, &run, error);
-			if (!ok)
-				goto out;
-			s.nr_actors = run.nr_actors;
-			s.k = MAX(run.choices->len, 1);
+			for (; more && first < PCT_CALIBRATION && (!budget || first < budget);
+			     first++) {
+				ExploreRun run;
+				Record rec;
+
+				ok = run_nth(&s, first, &run, error);
+				if (!ok)
+					goto out;
+				if (first == 0)
+					s.nr_actors = run.nr_actors;
+				s.k = MAX(s.k, MAX(run.choices->len, 1));
+				make_record(&s, first, &run, &rec, pairs);
+				explore_run_clear(&run);
+				more = take_record(&s, &rec, (const guint32 *)pairs->data);
+			}
 			result->nr_actors = s.nr_actors;
 			result->pct_k = s.k;
-			make_record(&s, 0, &run, &rec, pairs);
-			explore_run_clear(&run);
-			memset(s.seen, 0, sizeof(s.seen));
-			first = 1;
-			if (!take_record(&s, &rec, (const guint32 *)pairs->data) ||
-			    (budget && budget <= 1)) {
+			if (!more || (budget && first >= budget)) {
 				ok = TRUE;
 				goto found;
 			}
