@@ -79,7 +79,8 @@ static void
 put_row(GString *out, const ExploreRun *run, guint step, const char *until, gint actor,
 	const GString *lines, gboolean failing)
 {
-	g_string_append_printf(out, "<tr%s><td class=\"n\">%u<br>", failing ? " class=\"fail\"" : "",
+	g_string_append_printf(out, "<tr%s><td class=\"n\">%u<br>",
+			       failing ? " class=\"fail\" id=\"failing-step\"" : "",
 			       step);
 	put_escaped(out, until ? until : "", -1);
 	g_string_append(out, "</td>");
@@ -171,7 +172,12 @@ explore_report_html(const ExploreTarget *target, const ExploreRun *run, const ch
 			actor = a;
 		if (inv)
 			g_string_append(cell, "<span class=\"inv\">");
-		put_escaped(cell, lines[i], -1);
+		/* the lane names the actor: the line keeps its step and event */
+		const char *num = lines[i] + strspn(lines[i], " ");
+
+		put_escaped(cell, num, (gssize)strspn(num, "0123456789"));
+		g_string_append_c(cell, ' ');
+		put_escaped(cell, rest, -1);
 		g_string_append(cell, inv ? "</span>\n" : "\n");
 	}
 	if (actor >= 0)
