@@ -149,14 +149,17 @@ read_all(int fd, void *buf, gsize len)
 	return TRUE;
 }
 
-/* A worker: schedules w, w + J, ... up to the budget or its first failure, one record each. */
+/* A worker: the schedules i >= first with i mod J = w, up to the budget or its first failure, one
+ * record each. */
 static G_NORETURN void
-worker(Search *s, guint w, guint jobs, guint64 budget, int fd)
+worker(Search *s, guint w, guint jobs, guint64 first, guint64 budget, int fd)
 {
 	g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
 
 	memset(s->seen, 0, sizeof(s->seen));
-	for (guint64 i = w; !budget || i < budget; i += jobs) {
+	/* the schedules from first on that are w modulo jobs */
+	for (guint64 i = first + (w + jobs - first % jobs) % jobs; !budget || i < budget;
+	     i += jobs) {
 		ExploreRun run;
 		Record rec;
 
@@ -200,7 +203,7 @@ search_jobs(Search *s, guint64 first, guint64 budget, GError **error)
 			for (guint v = 0; v < w; v++)
 				close(fds[v]);
 			close(p[0]);
-			worker(s, w, s->opts->jobs, budget, p[1]);
+			worker(s, w, s->opts->jobs, first, budget, p[1]);
 		}
 		close(p[1]);
 		fds[w] = p[0];
