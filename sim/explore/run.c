@@ -22,18 +22,18 @@ typedef struct {
 	SimMachine *machine;
 	ExploreRun *out;
 	guint nr_actors;
-	guint streak;              /* choices in a row the running actor went on, others waiting */
+	GArray *waited;            /* guint per actor: choices it could have run at, passed over */
 } RunState;
 
 /*
- * Fairness (as CHESS schedules fairly, Musuvathi and Qadeer, PLDI'08): an actor that went on at
- * this many choices in a row while others could run is switched out, to the next runnable actor
- * in creation order. Without it a strategy that favours one actor (the default pick, PCT's
- * priorities) starves the others whenever that actor waits for them by spinning: a vCPU retrying
- * a fault while an invalidation is in progress, a guest at a barrier. The switch is a choice like
- * any other: it is recorded, and a replay makes it again.
+ * Fairness (as CHESS schedules fairly, Musuvathi and Qadeer, PLDI'08): an actor passed over at
+ * this many choices in a row while it could run is run next (the one passed over longest, the
+ * first created among equals). Without it a strategy that favours some actors (the default pick,
+ * PCT's priorities) starves another whenever they wait for it by spinning: vCPUs retrying a fault
+ * while the notifier's invalidation is in progress, a guest at a barrier. The switch is a choice
+ * like any other: it is recorded, and a replay makes it again.
  */
-#define FAIR_STREAK 256
+#define FAIR_WAIT 256
 
 /* The registry index of a point (a static string from the model), or START_POINT. */
 static guint
@@ -69,11 +69,22 @@ run_choose(SimSched *sched, const SimChoice *c, gpointer data)
 				def = i;
 	guint pos = st->pick(st->pick_data, c, def, out->choices->len);
 
-	st->streak = c->preempt && c->runnable[pos] == (guint)c->current ? st->streak + 1 : 0;
-	if (st->streak > FAIR_STREAK) {
-		pos = (def + 1) % c->n;
-		st->streak = 0;
+	guint longest = 0;
+
+	if (st->waited->len <= c->runnable[c->n - 1])
+		g_array_set_size(st->waited, c->runnable[c->n - 1] + 1);
+	for (guint i = 0; i < c->n; i++) {
+		guint *w = &g_array_index(st->waited, guint, c->runnable[i]);
+
+		if (*w > longest) {
+			longest = *w;
+			if (longest > FAIR_WAIT)
+				pos = i;
+		}
 	}
+	for (guint i = 0; i < c->n; i++)
+		g_array_index(st->waited, guint, c->runnable[i]) = i == pos ? 0 :
+			g_array_index(st->waited, guint, c->runnable[i]) + 1;
 	ExploreChoice ch = {
 		.cur = c->current < 0 ? EXPLORE_NO_ACTOR : (guint)c->current,
 		.arrivals = c->arrivals,
@@ -170,6 +181,7 @@ explore_run_with(const ExploreTarget *target, ExplorePickFn pick, gpointer pick_
 			.out = out };
 
 	memset(out, 0, sizeof(*out));
+	st.waited = g_array_new(FALSE, TRUE, sizeof(guint));
 	out->choices = g_array_new(FALSE, FALSE, sizeof(ExploreChoice));
 	out->deviations = g_array_new(FALSE, FALSE, sizeof(ExploreChoice));
 	out->actor_names = g_ptr_array_new_with_free_func(g_free);
@@ -181,10 +193,13 @@ explore_run_with(const ExploreTarget *target, ExplorePickFn pick, gpointer pick_
 	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
 	sim_sched_set_recording(sched, record);
 	st.machine = trace_machine_new(trace, sched, error);
-	if (!st.machine)
+	if (!st.machine) {
+		g_array_free(st.waited, TRUE);
 		return FALSE;
+	}
 	if (target->hook && !target->hook(st.machine, target->hook_data, error)) {
 		sim_machine_free(st.machine);
+		g_array_free(st.waited, TRUE);
 		return FALSE;
 	}
 	st.nr_actors = sim_sched_nr_actors(sched);
@@ -217,6 +232,7 @@ explore_run_with(const ExploreTarget *target, ExplorePickFn pick, gpointer pick_
 		out->log = g_strdup(sim_log_text(slog));
 	}
 	sim_machine_free(st.machine);
+	g_array_free(st.waited, TRUE);
 	return TRUE;
 }
 

@@ -15,13 +15,16 @@
 
 #include <string.h>
 
-/* Runs a shrinking may make at most; past it the smallest failing set so far is kept. */
+/* Runs, and logical steps over them, a shrinking may make at most; past either the smallest
+ * failing set so far is kept. Steps bound the work on long (full-system) targets. */
 #define SHRINK_MAX_RUNS 5000
+#define SHRINK_MAX_STEPS (20ull << 20)
 
 typedef struct {
 	const ExploreTarget *target;
 	const char *invariant;
 	guint runs;
+	guint64 steps;
 	GError *error;
 } Shrink;
 
@@ -32,11 +35,12 @@ fails(Shrink *s, const ExploreChoice *devs, guint n)
 	ExploreRun run;
 	gboolean failed;
 
-	if (s->error || s->runs >= SHRINK_MAX_RUNS)
+	if (s->error || s->runs >= SHRINK_MAX_RUNS || s->steps >= SHRINK_MAX_STEPS)
 		return FALSE;
 	s->runs++;
 	if (!explore_run_schedule(s->target, devs, n, FALSE, FALSE, &run, &s->error))
 		return FALSE;
+	s->steps += run.steps;
 	failed = run.failed && strcmp(run.invariant, s->invariant) == 0;
 	explore_run_clear(&run);
 	return failed;
@@ -130,13 +134,14 @@ dfs_find(Shrink *s, guint bound, GArray *found)
 	ExploreDfs *dfs = explore_dfs_new(bound);
 	gboolean hit = FALSE;
 
-	while (!s->error && s->runs < SHRINK_MAX_RUNS) {
+	while (!s->error && s->runs < SHRINK_MAX_RUNS && s->steps < SHRINK_MAX_STEPS) {
 		ExploreRun run;
 
 		s->runs++;
 		if (!explore_run_with(s->target, explore_dfs_pick, dfs, FALSE, FALSE, &run,
 				      &s->error))
 			break;
+		s->steps += run.steps;
 		hit = run.failed && strcmp(run.invariant, s->invariant) == 0;
 		if (hit) {
 			g_array_set_size(found, 0);
