@@ -22,7 +22,8 @@ typedef struct {
 	gboolean no_shrink;
 	gchar *out_path;
 	gchar *html_path;
-	gchar **rest;
+	gchar *token;
+	gchar **mutate;
 } ExploreCmdOptions;
 
 static void
@@ -31,7 +32,8 @@ options_clear(ExploreCmdOptions *o)
 	g_free(o->strategy);
 	g_free(o->out_path);
 	g_free(o->html_path);
-	g_strfreev(o->rest);
+	g_free(o->token);
+	g_strfreev(o->mutate);
 }
 
 /* The options as search options; a usage error message otherwise. */
@@ -86,12 +88,32 @@ make_options(const ExploreCmdOptions *o, ExploreOptions *opts, GError **error)
 }
 
 /* The outcome, in a fixed order and nothing that depends on wall time or on --jobs. */
-static void
-print_result(const Trace *trace, const ExploreTarget *target, const ExploreOptions *opts,
-	     const ExploreResult *r)
+/* What the target is, for the first line. */
+static const char *
+target_kind(const ExploreTarget *t)
 {
-	printf("explore %s: %s, strategy %s", trace->path,
-	       trace->workload ? "full-system trace" : "exit-level trace",
+	return !t->trace ? "workload" : t->trace->workload ? "full-system trace" : "exit-level trace";
+}
+
+/* How to run a token again: replay takes a trace; a workload's goes through explore. */
+static void
+print_token(const ExploreTarget *target, const ExploreRun *s, const char *again)
+{
+	g_autofree gchar *token = explore_token_encode(
+		(const ExploreChoice *)s->deviations->data, s->deviations->len);
+
+	printf("token: %s\n", token);
+	if (target->trace)
+		printf("replay: kvmsim replay --token %s %s\n", token, target->name);
+	else
+		printf("replay: kvmsim explore %s --token %s\n", again, token);
+}
+
+static void
+print_result(const ExploreTarget *target, const ExploreOptions *opts, const ExploreResult *r,
+	     const char *again)
+{
+	printf("explore %s: %s, strategy %s", target->name, target_kind(target),
 	       explore_strategy_name(opts->strategy));
 	if (opts->strategy == EXPLORE_PCT)
 		printf(" depth %u", opts->depth);
@@ -152,20 +174,14 @@ print_result(const Trace *trace, const ExploreTarget *target, const ExploreOptio
 			printf(" (%u times)", st->count);
 		printf("\n");
 	}
-	g_autofree gchar *token = explore_token_encode(
-		(const ExploreChoice *)s->deviations->data, s->deviations->len);
-
-	printf("token: %s\n", token);
-	printf("replay: kvmsim replay --token %s %s\n", token, trace->path);
+	print_token(target, s, again);
 }
 
 /* Write what was asked for: the shrunk schedule as a trace, the HTML report. */
 static gboolean
-write_outputs(const ExploreCmdOptions *o, const ExploreTarget *target, const ExploreResult *r,
+write_outputs(const ExploreCmdOptions *o, const ExploreTarget *target, ExploreRun *s,
 	      GError **error)
 {
-	const ExploreRun *s = &r->shrunk;
-
 	if (o->out_path) {
 		g_autoptr(Trace) out = explore_run_to_trace(target, s);
 
@@ -190,6 +206,78 @@ write_outputs(const ExploreCmdOptions *o, const ExploreTarget *target, const Exp
 	return TRUE;
 }
 
+/* --token: run the token's schedule once, print its verdict, write what was asked for. */
+static int
+explore_token_run(const ExploreCmdOptions *o, const ExploreTarget *target, const char *again)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) devs = explore_token_decode(o->token, &error);
+	ExploreRun run;
+	int status;
+
+	if (!devs)
+		return kvmsim_usage_error("--token: %s", error->message);
+	if (!explore_run_schedule(target, (const ExploreChoice *)devs->data, devs->len, TRUE,
+				  FALSE, &run, &error))
+		return kvmsim_usage_error("%s", error->message);
+	printf("explore %s: %s, the schedule of token %s\n", target->name, target_kind(target),
+	       o->token);
+	if (run.failed)
+		printf("FAIL invariant %s at step %" G_GUINT64_FORMAT ", actor %s\n  %s\n",
+		       run.invariant, run.step, run.actor ? run.actor : "-", run.detail);
+	else
+		printf("verdict: every invariant held (%" G_GUINT64_FORMAT " steps)\n", run.steps);
+	status = run.failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
+	if (!write_outputs(o, target, &run, &error)) {
+		fflush(stdout);
+		status = kvmsim_usage_error("%s", error->message);
+	}
+	explore_run_clear(&run);
+	return status;
+}
+
+/*
+ * The target: a trace file, or a workload with kvmsim run's options (whatever explore does not
+ * take itself is run's). Loaded into *trace or *cfg (and *image); a usage error message otherwise.
+ */
+static gboolean
+load_target(int argc, char **argv, const ExploreCmdOptions *o, ExploreTarget *target,
+	    Trace **trace, SimVmmConfig *cfg, GBytes **image, GError **error)
+{
+	SimMutations mutations;
+
+	if (!kvmsim_parse_mutations(o->mutate, &mutations, error))
+		return FALSE;
+	if (argc < 2) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+			    "explore takes one TARGET: a trace, or a workload (see kvmsim list)");
+		return FALSE;
+	}
+	if (g_str_has_suffix(argv[1], ".xml") || g_file_test(argv[1], G_FILE_TEST_EXISTS)) {
+		if (argc > 2) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+				    "%s: a trace target takes no %s (kvmsim run's options go with a "
+				    "workload target)", argv[2], argv[2][0] == '-' ? "option" :
+				    "second target");
+			return FALSE;
+		}
+		*trace = trace_load(argv[1], error);
+		if (!*trace)
+			return FALSE;
+		(*trace)->mutations |= mutations;
+		target->trace = *trace;
+		target->name = (*trace)->path;
+		return TRUE;
+	}
+	*cfg = (SimVmmConfig)SIM_VMM_CONFIG_INIT;
+	if (!kvmsim_run_config(argc, argv, o->seed >= 0 ? (guint64)o->seed : 1, cfg, image, error))
+		return FALSE;
+	cfg->mutations |= mutations;
+	target->config = cfg;
+	target->name = cfg->guest_path ? cfg->guest_path : cfg->workload;
+	return TRUE;
+}
+
 int
 kvmsim_cmd_explore(int argc, char **argv)
 {
@@ -201,8 +289,8 @@ kvmsim_cmd_explore(int argc, char **argv)
 		{ "depth", 0, 0, G_OPTION_ARG_INT64, &o.depth, "PCT: bug depth (default 2)", "D" },
 		{ "preemption-bound", 0, 0, G_OPTION_ARG_INT64, &o.bound,
 		  "DFS: preemptions per schedule at most (default 2)", "K" },
-		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed of random and PCT (default 1)",
-		  "N" },
+		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed,
+		  "Seed of random and PCT, and a workload machine's (default 1)", "N" },
 		{ "budget", 0, 0, G_OPTION_ARG_INT64, &o.budget,
 		  "Schedules at most (random, PCT default 1000; DFS: until exhausted)", "N" },
 		{ "time-budget", 0, 0, G_OPTION_ARG_INT64, &o.time_budget,
@@ -214,37 +302,58 @@ kvmsim_cmd_explore(int argc, char **argv)
 		  "N" },
 		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &o.watchdog,
 		  "Yield points without progress before a livelock (default 65536)", "N" },
+		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.mutate,
+		  "Plant this protocol bug (kvmsim list --mutations; repeatable)", "NAME" },
 		{ "no-shrink", 0, 0, G_OPTION_ARG_NONE, &o.no_shrink,
 		  "Report the failing schedule as found", NULL },
+		{ "token", 0, 0, G_OPTION_ARG_STRING, &o.token,
+		  "Run the schedule of this replay token once instead of searching", "TOKEN" },
 		{ "out", 0, 0, G_OPTION_ARG_FILENAME, &o.out_path,
 		  "Write the (shrunk) failing schedule as a trace that replays the failure", "FILE" },
 		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &o.html_path,
 		  "Write a self-contained HTML report of the failing schedule", "FILE" },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.rest, NULL, "TARGET" },
 		{ NULL },
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("TARGET - search interleavings");
+	g_autoptr(GOptionContext) ctx = g_option_context_new("TARGET [RUN-OPTION...] - search "
+							     "interleavings");
 	g_autoptr(GError) error = NULL;
+	g_autoptr(Trace) trace = NULL;
+	g_autoptr(GBytes) image = NULL;
+	SimVmmConfig cfg;
+	ExploreTarget target = { 0 };
 	ExploreOptions opts;
 	ExploreResult result;
 	int status;
 
-	g_option_context_set_summary(ctx, "Runs TARGET (a trace: its machine and events; its schedule "
-					  "is replaced by the\nsearch) under many schedules and checks "
-					  "every invariant (kvmsim list --invariants)\nat every step. "
-					  "Exits 1 if one breaks, with a shrunk schedule and a replay "
-					  "token.");
+	g_option_context_set_summary(ctx, "Runs TARGET under many schedules and checks every "
+					  "invariant (kvmsim list --invariants)\nat every step; exits 1 "
+					  "if one breaks, with a shrunk schedule and a replay token.\n"
+					  "TARGET is a trace (its machine and events; its schedule is "
+					  "replaced by the\nsearch) or a workload followed by kvmsim "
+					  "run's options (kvmsim run --help).");
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_ignore_unknown_options(ctx, TRUE);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}
 	if (!o.strategy)
 		o.strategy = g_strdup("random");
-	if (!make_options(&o, &opts, &error) || !o.rest || !o.rest[0] || o.rest[1]) {
+	/* how to name this target again: the command line's target and run options (parsing
+	 * run's options takes them out of argv) */
+	g_autofree gchar *rest = g_strjoinv(" ", argv + 1);
+	GString *name_again = g_string_new(rest);
+
+	if (o.seed >= 0)
+		g_string_append_printf(name_again, " --seed %" G_GINT64_FORMAT, o.seed);
+	for (guint i = 0; o.mutate && o.mutate[i]; i++)
+		g_string_append_printf(name_again, " --mutate %s", o.mutate[i]);
+	g_autofree gchar *again = g_string_free(name_again, FALSE);
+
+	if (!make_options(&o, &opts, &error) ||
+	    !load_target(argc, argv, &o, &target, &trace, &cfg, &image, &error)) {
 		options_clear(&o);
-		return kvmsim_usage_error("%s", error ? error->message :
-						   "explore takes exactly one TARGET");
+		return kvmsim_usage_error("%s", error->message);
 	}
 	const char *paths[] = { o.out_path, o.html_path };
 	const char *names[] = { "--out", "--html" };
@@ -255,25 +364,21 @@ kvmsim_cmd_explore(int argc, char **argv)
 			return kvmsim_usage_error("%s %s", names[i], error->message);
 		}
 	}
-	g_autoptr(Trace) trace = trace_load(o.rest[0], &error);
-
-	if (!trace) {
+	target.watchdog = o.watchdog > 0 ? (guint64)o.watchdog : 0;
+	target.actor_budget = o.actor_budget > 0 ? (guint64)o.actor_budget : 0;
+	if (o.token) {
+		status = explore_token_run(&o, &target, again);
 		options_clear(&o);
-		return kvmsim_usage_error("%s", error->message);
+		return status;
 	}
-	if (o.watchdog > 0)
-		trace->watchdog = (guint64)o.watchdog;
-	ExploreTarget target = { .trace = trace,
-				 .actor_budget = o.actor_budget > 0 ? (guint64)o.actor_budget : 0 };
-
 	if (!explore_search(&target, &opts, &result, &error)) {
 		options_clear(&o);
 		explore_result_clear(&result);
 		return kvmsim_usage_error("%s", error->message);
 	}
-	print_result(trace, &target, &opts, &result);
+	print_result(&target, &opts, &result, again);
 	status = result.failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
-	if (result.failed && !write_outputs(&o, &target, &result, &error)) {
+	if (result.failed && !write_outputs(&o, &target, &result.shrunk, &error)) {
 		fflush(stdout);
 		status = kvmsim_usage_error("%s", error->message);
 	}

@@ -206,6 +206,104 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 	return TRUE;
 }
 
+/* kvmsim run's options, filling in o (a copy the caller frees). */
+static GOptionEntry *
+run_entries(RunOptions *o)
+{
+	const GOptionEntry entries[] = {
+		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o->vcpus, "Number of vCPUs (1-64, default 2)",
+		  "N" },
+		{ "mem", 0, 0, G_OPTION_ARG_STRING, &o->mem,
+		  "Guest RAM, a multiple of 4 KiB (default 64M)", "SIZE" },
+		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o->seed, "Seed of every random choice (default 1)",
+		  "S" },
+		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o->host_events,
+		  "Host mm events on guest memory, e.g. migrate=500,dontneed=20,age=50", "KIND=COUNT,..." },
+		{ "host-events-every", 0, 0, G_OPTION_ARG_INT64, &o->host_events_every,
+		  "Mean logical steps between two host events (default: 8 per page of --mem, "
+		  "divided among the events)", "STEPS" },
+		{ "host-events-on", 0, 0, G_OPTION_ARG_STRING, &o->host_events_on,
+		  "Where host events land: image, stacks, data, comma separated (default all)",
+		  "REGION,..." },
+		{ "quantum", 0, 0, G_OPTION_ARG_INT64, &o->quantum,
+		  "Instructions a vCPU runs before it is preempted (default 10000)", "INSNS" },
+		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o->max_insns,
+		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
+		  "byte of --mem)", "N" },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o->policy,
+		  "Scheduling policy: random (default) or round-robin", "POLICY" },
+		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o->guest_path,
+		  "Run this program instead of a built-in workload: a static ELF64 or a flat binary "
+		  "(docs/guests.md)", "FILE" },
+		{ "arg", 0, 0, G_OPTION_ARG_STRING, &o->arg,
+		  "A string the guest reads (params->arg_gpa, guest_arg())", "STRING" },
+		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &o->watchdog,
+		  "Yield points without progress before a livelock is reported (default 65536)",
+		  "N" },
+		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->params,
+		  "Workload parameter INDEX (0-7) = VALUE, e.g. stress rounds: 0=4 (repeatable)",
+		  "INDEX=VALUE" },
+		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->mutate,
+		  "Plant this protocol bug in the model (see kvmsim list --mutations; repeatable)",
+		  "NAME" },
+		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o->log_path, "Write the event log to FILE",
+		  "FILE" },
+		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o->stats_path, "Write JSON stats to FILE",
+		  "FILE" },
+		{ "console", 0, 0, G_OPTION_ARG_FILENAME, &o->console_path,
+		  "Write what the guest printed on its console to FILE", "FILE" },
+		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o->record_path,
+		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
+		{ "record-expect", 0, 0, G_OPTION_ARG_STRING, &o->record_expect,
+		  "What the trace expects: full (the same run: counters, log hash; the default if "
+		  "the run passed) or minimal (the guest passes, no invariant fails; the default if "
+		  "it failed)", "minimal|full" },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->rest, NULL, "WORKLOAD" },
+		{ NULL },
+	};
+
+	return g_memdup2(entries, sizeof(entries));
+}
+
+/*
+ * The machine kvmsim run would build from argv (WORKLOAD and run's options; argv[0] is skipped),
+ * for explore: seed is the machine's seed. The outputs run writes are not options here. A usage
+ * error message otherwise; *out_image holds a --guest program the configuration points into.
+ */
+gboolean
+kvmsim_run_config(int argc, char **argv, guint64 seed, SimVmmConfig *cfg, GBytes **out_image,
+		  GError **error)
+{
+	RunOptions o = { .vcpus = 2, .seed = (gint64)seed, .quantum = 10000,
+			 .max_insns = G_MININT64, .watchdog = SIM_SCHED_DEFAULT_WATCHDOG };
+	g_autofree GOptionEntry *entries = run_entries(&o);
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	SimPolicy policy;
+	TraceRecordExpect expect;
+	gboolean ok;
+
+	g_option_context_set_help_enabled(ctx, FALSE);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	ok = g_option_context_parse(ctx, &argc, &argv, error);
+	if (ok && (o.log_path || o.stats_path || o.record_path || o.console_path || o.policy ||
+		   o.record_expect)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--log, --stats, --record, --console, --policy and --record-expect are "
+			    "kvmsim run's, not explore's");
+		ok = FALSE;
+	}
+	if (ok)
+		ok = make_config(&o, cfg, &policy, out_image, &expect, error);
+	if (ok) {
+		/* the strings the configuration points to outlive o */
+		cfg->workload = g_intern_string(cfg->workload);
+		cfg->arg = g_intern_string(cfg->arg);
+		cfg->guest_path = g_intern_string(cfg->guest_path);
+	}
+	run_options_clear(&o);
+	return ok;
+}
+
 /* The short human summary of a run: verdict, exits, faults, host work, scheduler. */
 static void
 print_summary(const SimVmm *vmm, const SimSched *sched)
@@ -259,57 +357,7 @@ kvmsim_cmd_run(int argc, char **argv)
 	g_autoptr(GBytes) image = NULL;
 	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = G_MININT64,
 			 .watchdog = SIM_SCHED_DEFAULT_WATCHDOG };
-	const GOptionEntry entries[] = {
-		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (1-64, default 2)",
-		  "N" },
-		{ "mem", 0, 0, G_OPTION_ARG_STRING, &o.mem,
-		  "Guest RAM, a multiple of 4 KiB (default 64M)", "SIZE" },
-		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed of every random choice (default 1)",
-		  "S" },
-		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o.host_events,
-		  "Host mm events on guest memory, e.g. migrate=500,dontneed=20,age=50", "KIND=COUNT,..." },
-		{ "host-events-every", 0, 0, G_OPTION_ARG_INT64, &o.host_events_every,
-		  "Mean logical steps between two host events (default: 8 per page of --mem, "
-		  "divided among the events)", "STEPS" },
-		{ "host-events-on", 0, 0, G_OPTION_ARG_STRING, &o.host_events_on,
-		  "Where host events land: image, stacks, data, comma separated (default all)",
-		  "REGION,..." },
-		{ "quantum", 0, 0, G_OPTION_ARG_INT64, &o.quantum,
-		  "Instructions a vCPU runs before it is preempted (default 10000)", "INSNS" },
-		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
-		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
-		  "byte of --mem)", "N" },
-		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
-		  "Scheduling policy: random (default) or round-robin", "POLICY" },
-		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o.guest_path,
-		  "Run this program instead of a built-in workload: a static ELF64 or a flat binary "
-		  "(docs/guests.md)", "FILE" },
-		{ "arg", 0, 0, G_OPTION_ARG_STRING, &o.arg,
-		  "A string the guest reads (params->arg_gpa, guest_arg())", "STRING" },
-		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &o.watchdog,
-		  "Yield points without progress before a livelock is reported (default 65536)",
-		  "N" },
-		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.params,
-		  "Workload parameter INDEX (0-7) = VALUE, e.g. stress rounds: 0=4 (repeatable)",
-		  "INDEX=VALUE" },
-		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.mutate,
-		  "Plant this protocol bug in the model (see kvmsim list --mutations; repeatable)",
-		  "NAME" },
-		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o.log_path, "Write the event log to FILE",
-		  "FILE" },
-		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o.stats_path, "Write JSON stats to FILE",
-		  "FILE" },
-		{ "console", 0, 0, G_OPTION_ARG_FILENAME, &o.console_path,
-		  "Write what the guest printed on its console to FILE", "FILE" },
-		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o.record_path,
-		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
-		{ "record-expect", 0, 0, G_OPTION_ARG_STRING, &o.record_expect,
-		  "What the trace expects: full (the same run: counters, log hash; the default if "
-		  "the run passed) or minimal (the guest passes, no invariant fails; the default if "
-		  "it failed)", "minimal|full" },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "WORKLOAD" },
-		{ NULL },
-	};
+	g_autofree GOptionEntry *entries = run_entries(&o);
 	g_autoptr(GOptionContext) ctx =
 		g_option_context_new("WORKLOAD|--guest FILE - run a built-in workload or your own");
 	g_autoptr(GError) error = NULL;

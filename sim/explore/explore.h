@@ -32,9 +32,12 @@ typedef enum {
 /* Called on every machine a run builds, before it runs: where mutations are switched on. */
 typedef gboolean (*ExploreMachineHook)(SimMachine *machine, gpointer data, GError **error);
 
-/* What is explored. */
+/* What is explored: a trace, or a workload's machine as `kvmsim run` builds it. */
 typedef struct {
 	const Trace *trace;        /* machine, events, seed, watchdog; schedule and expects unused */
+	const SimVmmConfig *config; /* instead of trace: a full-system machine (its host events) */
+	const char *name;          /* for messages: the trace's path or the workload */
+	guint64 watchdog;          /* 0: the trace's, else the default */
 	ExploreMachineHook hook;   /* optional */
 	gpointer hook_data;
 	guint64 actor_budget;      /* livelock: yield points one actor may pass; 0: 1 << 20 */
@@ -60,6 +63,7 @@ typedef struct {
 	guint64 step;              /* the logical clock when the run stopped */
 	gchar *actor;              /* the actor running when it failed */
 	gchar *actors;             /* every actor and its last point: "vcpu0 at X, vcpu1 at Y" */
+	const char *guest_result;  /* full-system: the guest's result (pass, fail, none) */
 	guint64 steps;             /* logical steps the run took */
 	guint nr_actors;
 	GPtrArray *actor_names;    /* gchar *, by creation index */
@@ -71,6 +75,7 @@ typedef struct {
 	guint64 pairs[EXPLORE_MAX_POINTS * EXPLORE_MAX_POINTS / 64];
 	guint64 probes;            /* bit i: the i-th probe counter (probes.*) was non-zero */
 	GPtrArray *steps_taken;    /* SimStep *, the schedule as a trace writes it (recorded) */
+	Trace *recorded;           /* a config target's run as a trace (recorded) */
 	gchar *log;                /* the event log text if it was asked for, else NULL */
 } ExploreRun;
 
@@ -144,10 +149,11 @@ gchar *explore_token_encode(const ExploreChoice *devs, guint n);
 GArray *explore_token_decode(const char *token, GError **error);
 
 /*
- * The target as a trace that replays the run: the target's machine and events, the run's steps
- * as its schedule, and the expectation that an invariant fails (with the sim_invariant event of
- * the invariant that did), or that they hold.
+ * A trace that replays a recorded run: the target's machine and events (a workload's: its host
+ * events as the run made them), the run's steps as its schedule, and the expectation that an
+ * invariant fails (with the sim_invariant event of the invariant that did), or that they hold.
+ * It takes run->recorded, if there is one.
  */
-Trace *explore_run_to_trace(const ExploreTarget *target, const ExploreRun *run);
+Trace *explore_run_to_trace(const ExploreTarget *target, ExploreRun *run);
 
 #endif

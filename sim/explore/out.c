@@ -35,31 +35,47 @@ copy_target(const Trace *t)
 }
 
 Trace *
-explore_run_to_trace(const ExploreTarget *target, const ExploreRun *run)
+explore_run_to_trace(const ExploreTarget *target, ExploreRun *run)
 {
-	Trace *trace = copy_target(target->trace);
+	Trace *trace;
+
+	if (run->recorded) {
+		trace = run->recorded;
+		run->recorded = NULL;
+		g_array_set_size(trace->expects, 0);
+	} else {
+		trace = copy_target(target->trace);
+		trace->policy = SIM_POLICY_STEPS;
+		trace->then = SIM_POLICY_ROUND_ROBIN;
+		trace->packed = TRUE;
+		for (guint i = 0; run->steps_taken && i < run->steps_taken->len; i++) {
+			const SimStep *s = g_ptr_array_index(run->steps_taken, i);
+			TraceStep ts = { { g_strdup(s->actor), g_strdup(s->until), s->count }, 0 };
+
+			g_array_append_val(trace->steps, ts);
+		}
+	}
 	g_autofree gchar *was = trace->comment;
 
 	trace->comment = g_strdup_printf("\n  Written by kvmsim explore from %s: %s%s%s.\n%s",
-					 target->trace->path, run->failed ?
+					 target->name, run->failed ?
 					 "a shrunk schedule under which invariant " : "a schedule",
 					 run->failed ? run->invariant : "", run->failed ? " fails" : "",
 					 was ? was : "");
-
-	trace->policy = SIM_POLICY_STEPS;
-	trace->then = SIM_POLICY_ROUND_ROBIN;
-	trace->packed = TRUE;
-	for (guint i = 0; run->steps_taken && i < run->steps_taken->len; i++) {
-		const SimStep *s = g_ptr_array_index(run->steps_taken, i);
-		TraceStep ts = { { g_strdup(s->actor), g_strdup(s->until), s->count }, 0 };
-
-		g_array_append_val(trace->steps, ts);
-	}
 	TraceExpect hold = { .kind = TRACE_EXPECT_INVARIANTS, .hold = !run->failed };
 
+	if (run->failed && strcmp(run->invariant, "guest_verdict") == 0) {
+		/* what failed is the guest: the trace expects its result, the invariants held */
+		TraceExpect guest = { .kind = TRACE_EXPECT_GUEST,
+				      .result = g_strdup(run->guest_result) };
+
+		g_array_append_val(trace->expects, guest);
+		hold.hold = TRUE;
+		g_array_append_val(trace->expects, hold);
+		return trace;
+	}
 	g_array_append_val(trace->expects, hold);
-	if (run->failed && strcmp(run->invariant, "deadlock") != 0 &&
-	    strcmp(run->invariant, "guest_verdict") != 0) {
+	if (run->failed && strcmp(run->invariant, "deadlock") != 0) {
 		TraceExpect ev = { .kind = TRACE_EXPECT_EVENT, .count = -1, .want_present = TRUE,
 				   .match = g_strdup_printf("sim_invariant: %s: ", run->invariant) };
 

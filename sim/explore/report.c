@@ -111,7 +111,7 @@ explore_report_html(const ExploreTarget *target, const ExploreRun *run, const ch
 	put_escaped(out, run->failed ? run->invariant : "no failure", -1);
 	g_string_append_printf(out, "</title><style>%s</style></head><body>\n<h1>kvmsim explore: ",
 			       style);
-	put_escaped(out, target->trace->path, -1);
+	put_escaped(out, target->name, -1);
 	g_string_append(out, "</h1>\n<div class=\"box\">");
 	if (run->failed) {
 		g_string_append(out, "Invariant <span class=\"inv\">");

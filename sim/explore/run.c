@@ -123,6 +123,8 @@ run_verdict(RunState *st, gboolean ran, const GError *err)
 	char name[64];
 
 	out->steps = sim_sched_now(sched);
+	if (!sim_vmm_config(vmm)->exit_level)
+		out->guest_result = sim_guest_result_name(sim_vmm_guest_result(vmm));
 	if (!ran) {
 		gboolean deadlock = g_error_matches(err, SIM_SCHED_ERROR, SIM_SCHED_ERROR_DEADLOCK);
 
@@ -175,7 +177,7 @@ explore_run_with(const ExploreTarget *target, ExplorePickFn pick, gpointer pick_
 		 gboolean record, gboolean log, ExploreRun *out, GError **error)
 {
 	const Trace *trace = target->trace;
-	g_autoptr(SimSched) sched = sim_sched_new(trace->seed);
+	g_autoptr(SimSched) sched = sim_sched_new(trace ? trace->seed : target->config->seed);
 	g_autoptr(SimLog) slog = log ? sim_log_new(sched) : NULL;
 	RunState st = { .target = target, .pick = pick, .pick_data = pick_data, .sched = sched,
 			.out = out };
@@ -188,11 +190,13 @@ explore_run_with(const ExploreTarget *target, ExplorePickFn pick, gpointer pick_
 	out->hash = 0xcbf29ce484222325ull;
 	if (slog)
 		sim_log_capture(slog);
-	sim_sched_set_watchdog(sched, trace->watchdog ? trace->watchdog :
-					  SIM_SCHED_DEFAULT_WATCHDOG);
+	sim_sched_set_watchdog(sched, target->watchdog ? target->watchdog :
+				      trace && trace->watchdog ? trace->watchdog :
+				      SIM_SCHED_DEFAULT_WATCHDOG);
 	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
 	sim_sched_set_recording(sched, record);
-	st.machine = trace_machine_new(trace, sched, error);
+	st.machine = trace ? trace_machine_new(trace, sched, error) :
+			     sim_machine_new(target->config, NULL, 0, sched, error);
 	if (!st.machine) {
 		g_array_free(st.waited, TRUE);
 		return FALSE;
@@ -227,6 +231,9 @@ explore_run_with(const ExploreTarget *target, ExplorePickFn pick, gpointer pick_
 			s->until = g_strdup(s->until);
 		}
 	}
+	if (record && !trace)
+		out->recorded = trace_from_run(sim_machine_vmm(st.machine), sched, NULL, NULL,
+					       TRACE_RECORD_EXPECT_MINIMAL);
 	if (slog) {
 		sim_log_finish(slog, NULL);
 		out->log = g_strdup(sim_log_text(slog));
@@ -265,6 +272,7 @@ explore_run_clear(ExploreRun *run)
 	if (run->deviations)
 		g_array_free(run->deviations, TRUE);
 	free_steps(run->steps_taken);
+	trace_free(run->recorded);
 	g_free(run->log);
 	memset(run, 0, sizeof(*run));
 }

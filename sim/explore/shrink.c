@@ -18,7 +18,7 @@
 /* Runs, and logical steps over them, a shrinking may make at most; past either the smallest
  * failing set so far is kept. Steps bound the work on long (full-system) targets. */
 #define SHRINK_MAX_RUNS 5000
-#define SHRINK_MAX_STEPS (20ull << 20)
+#define SHRINK_MAX_STEPS (1ull << 20)
 
 typedef struct {
 	const ExploreTarget *target;

@@ -55,7 +55,7 @@ usage_error() {
 	fi
 }
 
-echo "1..28"
+echo "1..34"
 
 # 1-2: the faithful model is safe for every schedule with at most two preemptions
 if explore_status "dfs on the canonical race exits 0" 0 "$canonical" --strategy dfs \
@@ -168,7 +168,34 @@ else
 	not_ok "every invariant the sources raise is listed" "missing:$missing"
 fi
 
-# 19-28: bad input is one error line and exit status 2
+# 19-22: a workload target with kvmsim run's options (its host events replayed from a trace)
+workload="touch --vcpus 2 --mem 256K --host-events migrate=20"
+# shellcheck disable=SC2086 # the workload's options split on purpose
+explore_status "a workload target with run's options" 0 $workload --budget 10 --jobs 2 &&
+	has "a workload target with run's options" "^verdict: every invariant held"
+# shellcheck disable=SC2086
+if explore_status "a planted bug in a workload is found" 1 $workload --mutate no_stale_check \
+	--budget 200 --out "$base/w.xml"; then
+	has "a planted bug in a workload is found" "^FAIL invariant spte_matches_primary"
+fi
+cp "$base/out" "$base/wfound"
+"$kvmsim" replay "$base/w.xml" >"$base/out" 2>&1
+if [ $? -eq 0 ] && grep -q "PASS  an invariant fails" "$base/out" &&
+	grep -q 'PASS  event "sim_invariant: spte_matches_primary: " present' "$base/out"; then
+	ok "the workload's --out trace replays to the same failure"
+else
+	not_ok "the workload's --out trace replays to the same failure" "$(cat "$base/out")"
+fi
+again=$(sed -n 's/^replay: kvmsim explore //p' "$base/wfound")
+# shellcheck disable=SC2086
+"$kvmsim" explore $again >"$base/out" 2>&1
+if [ $? -eq 1 ] && grep -q "^FAIL invariant spte_matches_primary at step" "$base/out"; then
+	ok "the workload's token replays through explore --token"
+else
+	not_ok "the workload's token replays through explore --token" "$again" "$(cat "$base/out")"
+fi
+
+# 23-34: bad input is one error line and exit status 2
 usage_error "unknown strategy" explore "$canonical" --strategy bfs
 usage_error "--depth 0" explore "$canonical" --strategy pct --depth 0
 usage_error "--depth with dfs" explore "$canonical" --strategy dfs --depth 2
@@ -179,5 +206,7 @@ usage_error "two targets" explore "$canonical" "$canonical"
 usage_error "a missing target" explore "$base/missing.xml"
 usage_error "a damaged token" replay --token kx1.AAAB "$canonical"
 usage_error "--out into a missing directory" explore "$planted" --out "$base/no/such.xml"
+usage_error "an unknown workload" explore nosuchworkload --budget 1
+usage_error "run's options with a trace target" explore "$canonical" --vcpus 3
 
 exit $failed
