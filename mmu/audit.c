@@ -64,18 +64,26 @@ audit_leaf(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u64 npages, gboolean check
 	return TRUE;
 }
 
-/* Every present leaf of one root (valid or invalid). */
+/* Every present leaf under one table (of a root, valid or invalid): a walk of the present
+ * entries only, through the SPTE accessor (the table memory holds the hardware encoding). */
 static gboolean
-audit_root(struct kvm *kvm, struct kvm_mmu_page *root)
+audit_table(struct kvm *kvm, const u64 *pt, int level, gfn_t base, gboolean valid_root)
 {
-	struct tdp_iter iter;
+	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 spte = kvm_tdp_mmu_read_spte(&pt[i], level);
+		gfn_t gfn = base + ((gfn_t)i << ((level - 1) * SPTE_LEVEL_BITS));
 
-	for_each_tdp_pte(iter, kvm, root, 0, 1ull << (48 - PAGE_SHIFT)) {
-		if (!is_shadow_present_pte(iter.old_spte) || !is_last_spte(iter.old_spte, iter.level))
+		if (!is_shadow_present_pte(spte))
 			continue;
-		if (!audit_leaf(kvm, iter.gfn, spte_to_pfn(iter.old_spte),
-				KVM_PAGES_PER_HPAGE(iter.level), !root->invalid))
+		if (is_last_spte(spte, level)) {
+			if (!audit_leaf(kvm, gfn, spte_to_pfn(spte), KVM_PAGES_PER_HPAGE(level),
+					valid_root))
+				return FALSE;
+		} else if (!audit_table(kvm, sim_ptpool_va(kvm->pt_pool,
+							     spte & SPTE_BASE_ADDR_MASK),
+					level - 1, gfn, valid_root)) {
 			return FALSE;
+		}
 	}
 	return TRUE;
 }
@@ -117,7 +125,8 @@ kvm_mmu_audit(struct kvm *kvm, guint64 *epoch)
 	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++) {
 		struct kvm_mmu_page *root = g_ptr_array_index(kvm->tdp_mmu_roots, i);
 
-		if (root->root_count > 0 && !audit_root(kvm, root))
+		if (root->root_count > 0 && !audit_table(kvm, root->spt, root->level, 0,
+							   !root->invalid))
 			return FALSE;
 	}
 	for (int i = 0; i < kvm->online_vcpus; i++) {
