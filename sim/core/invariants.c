@@ -27,7 +27,8 @@ static const SimInvariant invariants[] = {
 	  "watchdog's yield points", "scheduler watchdog; every step (explore, exit-level replay)" },
 	{ "spte_matches_primary",
 	  "a present leaf of the valid root maps the frame the primary MMU maps at its hva (what "
-	  "it mapped at install time, or the SPTE was invalidated since)", "every step (explore, exit-level replay)" },
+	  "it mapped at install time, or the SPTE was invalidated since)",
+	  "every step (explore, exit-level replay)" },
 	{ "spte_pfn_changed", "a present leaf never changes pfn without being zapped first",
 	  "every SPTE change" },
 	{ "write_after_free", "nobody writes a frame while it sits freed in quarantine",

@@ -29,17 +29,12 @@ typedef enum {
 	EXPLORE_ERROR_JOBS,      /* a worker process failed */
 } ExploreError;
 
-/* Called on every machine a run builds, before it runs: where mutations are switched on. */
-typedef gboolean (*ExploreMachineHook)(SimMachine *machine, gpointer data, GError **error);
-
 /* What is explored: a trace, or a workload's machine as `kvmsim run` builds it. */
 typedef struct {
 	const Trace *trace;        /* machine, events, seed, watchdog; schedule and expects unused */
 	const SimVmmConfig *config; /* instead of trace: a full-system machine (its host events) */
 	const char *name;          /* for messages: the trace's path or the workload */
 	guint64 watchdog;          /* 0: the trace's, else the default */
-	ExploreMachineHook hook;   /* optional */
-	gpointer hook_data;
 	guint64 actor_budget;      /* livelock: yield points one actor may pass; 0: 1 << 20 */
 } ExploreTarget;
 

@@ -201,11 +201,6 @@ explore_run_with(const ExploreTarget *target, ExplorePickFn pick, gpointer pick_
 		g_array_free(st.waited, TRUE);
 		return FALSE;
 	}
-	if (target->hook && !target->hook(st.machine, target->hook_data, error)) {
-		sim_machine_free(st.machine);
-		g_array_free(st.waited, TRUE);
-		return FALSE;
-	}
 	st.nr_actors = sim_sched_nr_actors(sched);
 	for (guint i = 0; i < st.nr_actors; i++)
 		g_ptr_array_add(out->actor_names, g_strdup(sim_sched_actor_name(sched, i)));
