@@ -95,23 +95,29 @@ target_kind(const ExploreTarget *t)
 	return !t->trace ? "workload" : t->trace->workload ? "full-system trace" : "exit-level trace";
 }
 
-/* How to run a token again: replay takes a trace; a workload's goes through explore. */
+/* How to run a token again: replay takes a trace (and the mutations planted on top of its
+ * own); a workload's goes through explore. */
 static void
-print_token(const ExploreTarget *target, const ExploreRun *s, const char *again)
+print_token(const ExploreTarget *target, const ExploreRun *s, const char *again,
+	    gchar **mutate)
 {
 	g_autofree gchar *token = explore_token_encode(
 		(const ExploreChoice *)s->deviations->data, s->deviations->len);
 
 	printf("token: %s\n", token);
-	if (target->trace)
-		printf("replay: kvmsim replay --token %s %s\n", token, target->name);
-	else
+	if (!target->trace) {
 		printf("replay: kvmsim explore %s --token %s\n", again, token);
+		return;
+	}
+	printf("replay: kvmsim replay");
+	for (guint i = 0; mutate && mutate[i]; i++)
+		printf(" --mutate %s", mutate[i]);
+	printf(" --token %s %s\n", token, target->name);
 }
 
 static void
 print_result(const ExploreTarget *target, const ExploreOptions *opts, const ExploreResult *r,
-	     const char *again)
+	     const char *again, gchar **mutate)
 {
 	printf("explore %s: %s, strategy %s", target->name, target_kind(target),
 	       explore_strategy_name(opts->strategy));
@@ -174,7 +180,7 @@ print_result(const ExploreTarget *target, const ExploreOptions *opts, const Expl
 			printf(" (%u times)", st->count);
 		printf("\n");
 	}
-	print_token(target, s, again);
+	print_token(target, s, again, mutate);
 }
 
 /* Write what was asked for: the shrunk schedule as a trace, the HTML report. */
@@ -376,7 +382,7 @@ kvmsim_cmd_explore(int argc, char **argv)
 		explore_result_clear(&result);
 		return kvmsim_usage_error("%s", error->message);
 	}
-	print_result(&target, &opts, &result, again);
+	print_result(&target, &opts, &result, again, o.mutate);
 	status = result.failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
 	if (result.failed && !write_outputs(&o, &target, &result.shrunk, &error)) {
 		fflush(stdout);
