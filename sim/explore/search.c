@@ -361,8 +361,16 @@ explore_search(const ExploreTarget *target, const ExploreOptions *opts, ExploreR
 				      search_here(&s, first, budget, error);
 	}
 found:
-	if (ok && result->failed && opts->strategy != EXPLORE_DFS)
+	if (ok && result->failed && opts->strategy != EXPLORE_DFS) {
 		ok = run_nth(&s, result->failing_schedule - 1, &result->found, error);
+		/* the failing schedule runs again here: a self-check of determinism */
+		if (ok && !result->found.failed) {
+			g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_TARGET,
+				    "schedule %" G_GUINT64_FORMAT " failed once and passed when run "
+				    "again: the model is not deterministic", result->failing_schedule);
+			ok = FALSE;
+		}
+	}
 	if (ok && result->failed) {
 		if (opts->shrink) {
 			ok = explore_shrink(target, &result->found, FALSE, &result->shrunk,
