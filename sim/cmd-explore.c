@@ -56,7 +56,7 @@ make_options(const ExploreCmdOptions *o, ExploreOptions *opts, GError **error)
 		{ "--seed", o->seed, 0, G_MAXINT64, TRUE },
 		{ "--budget", o->budget, 1, G_MAXINT64, TRUE },
 		{ "--time-budget", o->time_budget, 1, G_MAXINT64, TRUE },
-		{ "--jobs", o->jobs, 1, 64, opts->strategy != EXPLORE_DFS },
+		{ "--jobs", o->jobs, 1, 64, TRUE },
 		{ "--actor-budget", o->actor_budget, 1, G_MAXINT64, TRUE },
 		{ "--watchdog", o->watchdog, 1, G_MAXINT64, TRUE },
 	};
@@ -302,7 +302,7 @@ kvmsim_cmd_explore(int argc, char **argv)
 		{ "time-budget", 0, 0, G_OPTION_ARG_INT64, &o.time_budget,
 		  "Logical steps over all schedules at most", "STEPS" },
 		{ "jobs", 0, 0, G_OPTION_ARG_INT64, &o.jobs,
-		  "Worker processes for random and PCT (output does not depend on it)", "J" },
+		  "Worker processes (the output does not depend on it)", "J" },
 		{ "actor-budget", 0, 0, G_OPTION_ARG_INT64, &o.actor_budget,
 		  "Yield points one actor may pass before it counts as a livelock (default 2^20)",
 		  "N" },

@@ -100,3 +100,47 @@ explore_dfs_next(ExploreDfs *d)
 	}
 	return FALSE;
 }
+
+/*
+ * For a parallel search: after the first run, the schedules that first part from it at choice i
+ * (picking a there instead) form one subtree, and a sequential DFS runs the subtrees in the order
+ * i = last .. 0, a ascending. explore_dfs_alternatives() lists the a of choice i within the bound;
+ * explore_dfs_subtree() is a DFS of one subtree alone.
+ */
+guint
+explore_dfs_nr_frames(const ExploreDfs *d)
+{
+	return d->frames->len;
+}
+
+guint64
+explore_dfs_alternatives(const ExploreDfs *d, guint i)
+{
+	const Frame *f = &g_array_index(d->frames, Frame, i);
+	guint64 alternatives = 0;
+
+	for (guint a = 0; a < 64; a++) {
+		guint64 bit = 1ull << a;
+
+		if ((f->runnable & bit) && a != f->pick &&
+		    f->preemptions_before + (f->preempt && (gint)a != f->cur) <= d->bound)
+			alternatives |= bit;
+	}
+	return alternatives;
+}
+
+ExploreDfs *
+explore_dfs_subtree(const ExploreDfs *d, guint i, guint a)
+{
+	ExploreDfs *sub = explore_dfs_new(d->bound);
+
+	g_array_append_vals(sub->frames, d->frames->data, i + 1);
+	for (guint j = 0; j <= i; j++) { /* nothing to go back to at or above choice i */
+		Frame *f = &g_array_index(sub->frames, Frame, j);
+
+		f->tried = f->runnable;
+	}
+	g_array_index(sub->frames, Frame, i).pick = a;
+	sub->prefix = i + 1;
+	return sub;
+}

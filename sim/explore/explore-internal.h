@@ -44,5 +44,10 @@ void explore_dfs_free(ExploreDfs *d);
 guint explore_dfs_pick(gpointer data, const SimChoice *c, guint def, guint index);
 /* After a run: set up the next schedule; FALSE when every one within the bound was run. */
 gboolean explore_dfs_next(ExploreDfs *d);
+/* After the first run: its choices, the picks within the bound at choice i other than its own
+ * (bit per actor), and a DFS of the schedules that first part from it with pick a at choice i. */
+guint explore_dfs_nr_frames(const ExploreDfs *d);
+guint64 explore_dfs_alternatives(const ExploreDfs *d, guint i);
+ExploreDfs *explore_dfs_subtree(const ExploreDfs *d, guint i, guint a);
 
 #endif

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,20 +134,85 @@ write_all(int fd, const void *buf, gsize len)
 	return TRUE;
 }
 
-static gboolean
-read_all(int fd, void *buf, gsize len)
+/*
+ * The parent's end of the workers' pipes. It takes records in schedule order, which is not the
+ * order workers write them in: whatever any worker wrote is read as soon as it is there and kept
+ * until its turn, so no worker waits on a full pipe for the parent to come to it.
+ */
+typedef struct {
+	int *fds;
+	GByteArray **bufs;
+	gsize *used;        /* bytes of bufs[w] already taken */
+	guint n;
+} Channels;
+
+static void
+channels_init(Channels *c, int *fds, guint n)
 {
-	guint8 *p = buf;
+	c->fds = fds;
+	c->n = n;
+	c->bufs = g_new0(GByteArray *, n);
+	c->used = g_new0(gsize, n);
+	for (guint w = 0; w < n; w++)
+		c->bufs[w] = g_byte_array_new();
+}
 
-	while (len) {
-		ssize_t n = read(fd, p, len);
+static void
+channels_clear(Channels *c)
+{
+	for (guint w = 0; w < c->n; w++)
+		g_byte_array_free(c->bufs[w], TRUE);
+	g_free(c->bufs);
+	g_free(c->used);
+}
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+/* Read what is there from every worker that wrote something (waiting for one to); FALSE when
+ * every pipe is closed. */
+static gboolean
+channels_fill(Channels *c)
+{
+	g_autofree struct pollfd *pfd = g_new0(struct pollfd, c->n);
+	guint8 chunk[65536];
+	gboolean open = FALSE;
+
+	for (guint w = 0; w < c->n; w++) {
+		pfd[w].fd = c->fds[w];
+		pfd[w].events = POLLIN;
+		open |= c->fds[w] >= 0;
+	}
+	if (!open)
+		return FALSE;
+	while (poll(pfd, c->n, -1) < 0)
+		if (errno != EINTR)
 			return FALSE;
-		p += n;
-		len -= (gsize)n;
+	for (guint w = 0; w < c->n; w++) {
+		if (!(pfd[w].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		ssize_t got = read(c->fds[w], chunk, sizeof(chunk));
+
+		if (got > 0) {
+			g_byte_array_append(c->bufs[w], chunk, (guint)got);
+		} else if (got == 0 || errno != EINTR) {
+			close(c->fds[w]);
+			c->fds[w] = -1;
+		}
+	}
+	return TRUE;
+}
+
+/* len bytes of worker w's stream, waiting for them; FALSE if it ended before. */
+static gboolean
+channels_read(Channels *c, guint w, void *out, gsize len)
+{
+	while (c->bufs[w]->len - c->used[w] < len) {
+		if (c->fds[w] < 0 || !channels_fill(c))
+			return FALSE;
+	}
+	memcpy(out, c->bufs[w]->data + c->used[w], len);
+	c->used[w] += len;
+	if (c->used[w] == c->bufs[w]->len || c->used[w] > (1u << 20)) {
+		g_byte_array_remove_range(c->bufs[w], 0, (guint)c->used[w]);
+		c->used[w] = 0;
 	}
 	return TRUE;
 }
@@ -210,18 +276,21 @@ search_jobs(Search *s, guint64 first, guint64 budget, GError **error)
 		close(p[1]);
 		fds[w] = p[0];
 	}
+	Channels ch;
+
+	channels_init(&ch, fds, jobs);
 	for (guint64 i = first; ok && more && (!budget || i < budget); i++) {
 		Record rec;
 		guint w = (guint)(i % s->opts->jobs);
 
-		if (!read_all(fds[w], &rec, sizeof(rec)) || rec.index != i) {
+		if (!channels_read(&ch, w, &rec, sizeof(rec)) || rec.index != i) {
 			g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_JOBS,
 				    "worker %u stopped before schedule %" G_GUINT64_FORMAT, w, i + 1);
 			ok = FALSE;
 			break;
 		}
 		g_array_set_size(pairs, rec.nr_pairs);
-		if (!read_all(fds[w], pairs->data, rec.nr_pairs * sizeof(guint32))) {
+		if (!channels_read(&ch, w, pairs->data, rec.nr_pairs * sizeof(guint32))) {
 			g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_JOBS,
 				    "worker %u stopped in schedule %" G_GUINT64_FORMAT, w, i + 1);
 			ok = FALSE;
@@ -230,10 +299,12 @@ search_jobs(Search *s, guint64 first, guint64 budget, GError **error)
 		more = take_record(s, &rec, (const guint32 *)pairs->data);
 	}
 	for (guint w = 0; w < jobs; w++) {
-		close(fds[w]);
+		if (fds[w] >= 0)
+			close(fds[w]);
 		kill(pids[w], SIGKILL);
 		waitpid(pids[w], NULL, 0);
 	}
+	channels_clear(&ch);
 	return ok;
 }
 
@@ -257,7 +328,171 @@ search_here(Search *s, guint64 first, guint64 budget, GError **error)
 	return TRUE;
 }
 
-/* DFS: one process, the stack of the last run decides the next. */
+/* One subtree of a parallel DFS: the schedules that first part from the first run at choice
+ * frame, picking pick there. */
+typedef struct {
+	guint frame;
+	guint pick;
+} Unit;
+
+/* A DFS worker: the subtrees u with u mod J = w, in order, each to its end (or its first failure,
+ * after which the worker stops): a record per schedule (a failing one followed by its number of
+ * deviations and the deviations), then an end-of-subtree record (index G_MAXUINT64). */
+static G_NORETURN void
+dfs_worker(Search *s, const GArray *units, guint w, guint jobs, int fd)
+{
+	g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+	const Record end = { .index = G_MAXUINT64 };
+
+	memset(s->seen, 0, sizeof(s->seen));
+	for (guint u = w; u < units->len; u += jobs) {
+		const Unit *unit = &g_array_index(units, Unit, u);
+		ExploreDfs *d = explore_dfs_subtree(s->dfs, unit->frame, unit->pick);
+		gboolean more = TRUE;
+
+		while (more) {
+			ExploreRun run;
+			Record rec;
+
+			if (!explore_run_with(s->target, explore_dfs_pick, d, FALSE, FALSE, &run, NULL))
+				_exit(3);
+			make_record(s, u, &run, &rec, pairs);
+			guint32 n = run.deviations->len;
+
+			if (!write_all(fd, &rec, sizeof(rec)) ||
+			    !write_all(fd, pairs->data, pairs->len * sizeof(guint32)) ||
+			    (rec.failed && (!write_all(fd, &n, sizeof(n)) ||
+					    !write_all(fd, run.deviations->data,
+						       n * sizeof(ExploreChoice)))))
+				_exit(0);
+			explore_run_clear(&run);
+			if (rec.failed)
+				_exit(0);
+			more = explore_dfs_next(d);
+		}
+		explore_dfs_free(d);
+		if (!write_all(fd, &end, sizeof(end)))
+			_exit(0);
+	}
+	_exit(0);
+}
+
+/* The subtrees of the first run, in the order a sequential DFS runs them. */
+static GArray *
+dfs_units(const ExploreDfs *first)
+{
+	GArray *units = g_array_new(FALSE, FALSE, sizeof(Unit));
+
+	for (guint i = explore_dfs_nr_frames(first); i-- > 0;) {
+		for (guint64 alt = explore_dfs_alternatives(first, i); alt; alt &= alt - 1) {
+			Unit u = { i, (guint)__builtin_ctzll(alt) };
+
+			g_array_append_val(units, u);
+		}
+	}
+	return units;
+}
+
+/* Read the rest of a failing DFS schedule's record: its deviations, run again here as found. */
+static gboolean
+dfs_read_failure(Search *s, Channels *ch, guint w, GError **error)
+{
+	guint32 n;
+	g_autoptr(GArray) devs = g_array_new(FALSE, FALSE, sizeof(ExploreChoice));
+
+	if (!channels_read(ch, w, &n, sizeof(n)))
+		return FALSE;
+	g_array_set_size(devs, n);
+	if (!channels_read(ch, w, devs->data, n * sizeof(ExploreChoice)))
+		return FALSE;
+	return explore_run_schedule(s->target, (const ExploreChoice *)devs->data, n, FALSE, FALSE,
+				    &s->result->found, error);
+}
+
+/* The subtrees over worker processes, taken in their order: what one process would count. */
+static gboolean
+search_dfs_jobs(Search *s, guint64 budget, GError **error)
+{
+	g_autoptr(GArray) units = dfs_units(s->dfs);
+	guint jobs = MIN(s->opts->jobs, MAX(units->len, 1));
+	g_autofree pid_t *pids = g_new0(pid_t, jobs);
+	g_autofree int *fds = g_new0(int, jobs);
+	g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+	gboolean ok = TRUE, more = TRUE;
+	guint started = 0;
+
+	fflush(stdout);
+	fflush(stderr);
+	for (; started < jobs; started++) {
+		int p[2];
+
+		if (pipe(p) < 0) {
+			g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_JOBS, "pipe: %s",
+				    g_strerror(errno));
+			ok = FALSE;
+			break;
+		}
+		pids[started] = fork();
+		if (pids[started] == 0) {
+			for (guint v = 0; v < started; v++)
+				close(fds[v]);
+			close(p[0]);
+			dfs_worker(s, units, started, jobs, p[1]);
+		}
+		close(p[1]);
+		fds[started] = p[0];
+	}
+	Channels ch;
+
+	channels_init(&ch, fds, started);
+	for (guint u = 0; ok && more && u < units->len; u++) {
+		guint w = u % jobs;
+
+		for (;;) {
+			Record rec;
+
+			if (!channels_read(&ch, w, &rec, sizeof(rec)) ||
+			    (rec.index != u && rec.index != G_MAXUINT64)) {
+				g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_JOBS,
+					    "DFS worker %u stopped in subtree %u", u % jobs, u + 1);
+				ok = FALSE;
+				break;
+			}
+			if (rec.index == G_MAXUINT64)
+				break;
+			g_array_set_size(pairs, rec.nr_pairs);
+			if (!channels_read(&ch, w, pairs->data, rec.nr_pairs * sizeof(guint32)) ||
+			    (rec.failed && !dfs_read_failure(s, &ch, w, error))) {
+				if (error && !*error)
+					g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_JOBS,
+						    "DFS worker %u stopped in subtree %u", u % jobs,
+						    u + 1);
+				ok = FALSE;
+				break;
+			}
+			/* one schedule more than the budget: the search ends, not exhausted */
+			more = !budget || s->result->schedules < budget;
+			if (!more)
+				break;
+			rec.index = s->result->schedules; /* its number in the sequential order */
+			more = take_record(s, &rec, (const guint32 *)pairs->data);
+			if (!more)
+				break;
+		}
+	}
+	s->result->exhausted = ok && more;
+	for (guint w = 0; w < started; w++) {
+		if (fds[w] >= 0)
+			close(fds[w]);
+		kill(pids[w], SIGKILL);
+		waitpid(pids[w], NULL, 0);
+	}
+	channels_clear(&ch);
+	return ok;
+}
+
+/* DFS: the first run here, then its subtrees: one by one from the stack of the last run, or
+ * over worker processes. */
 static gboolean
 search_dfs(Search *s, guint64 budget, GError **error)
 {
@@ -279,6 +514,8 @@ search_dfs(Search *s, guint64 budget, GError **error)
 		}
 		if (!take_record(s, &rec, (const guint32 *)pairs->data))
 			return TRUE;
+		if (i == 0 && s->opts->jobs > 1 && (!budget || budget > 1))
+			return search_dfs_jobs(s, budget, error);
 		if (!explore_dfs_next(s->dfs)) {
 			s->result->exhausted = TRUE;
 			return TRUE;
