@@ -431,6 +431,7 @@ actor_trampoline(unsigned int lo, unsigned int hi)
 
 	sim_fiber_finish_switch(&actor->stack.fiber);
 	actor->fn(actor, actor->data);
+	actor->arrivals++; /* the pseudo-point exit: a choice made now is not its last yield's */
 	actor->state = ACTOR_FINISHED;
 	sched_update_sets(sched, actor);
 	sched->live--;

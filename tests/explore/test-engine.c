@@ -8,7 +8,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "sim/explore/explore.h"
+#include "sim/explore/explore-internal.h"
 #include "tests/check-run.h"
 
 static const char *target_dir;
@@ -122,6 +122,36 @@ START_TEST(test_same_schedule_same_run)
 }
 END_TEST
 
+/* Any run's deviations name its schedule: replayed, they make the same choices (the names of
+ * choices are unique), for random runs of every target kind here. */
+START_TEST(test_deviations_name_the_run)
+{
+	const char *names[] = { "canonical-race.xml", "planted-no-stale-check.xml" };
+
+	for (guint n = 0; n < G_N_ELEMENTS(names); n++) {
+		g_autoptr(Trace) trace = load(names[n]);
+		ExploreTarget t = { .trace = trace, .name = trace->path };
+
+		for (guint i = 0; i < 300; i++) {
+			ExploreRandom rnd;
+			ExploreRun run, again;
+
+			explore_random_init(&rnd, i + 1, 0);
+			ck_assert(explore_run_with(&t, explore_random_pick, &rnd, FALSE, FALSE, &run,
+						   NULL));
+			explore_random_clear(&rnd);
+			ck_assert(explore_run_schedule(&t, (const ExploreChoice *)run.deviations->data,
+						       run.deviations->len, FALSE, FALSE, &again,
+						       NULL));
+			ck_assert_uint_eq(again.hash, run.hash);
+			ck_assert_uint_eq(again.failed, run.failed);
+			explore_run_clear(&run);
+			explore_run_clear(&again);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_default_is_non_preemptive)
 {
 	g_autoptr(Trace) trace = load("canonical-race.xml");
@@ -174,6 +204,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_shrunk_is_one_minimal);
 	tcase_add_test(tc, test_token_round_trip);
 	tcase_add_test(tc, test_same_schedule_same_run);
+	tcase_add_test(tc, test_deviations_name_the_run);
 	tcase_add_test(tc, test_default_is_non_preemptive);
 	tcase_add_test(tc, test_dfs_bounds_grow);
 	suite_add_tcase(s, tc);
