@@ -228,6 +228,10 @@ explore_token_run(const ExploreCmdOptions *o, const ExploreTarget *target, const
 		return kvmsim_usage_error("%s", error->message);
 	printf("explore %s: %s, the schedule of token %s\n", target->name, target_kind(target),
 	       o->token);
+	if (explore_token_unapplied(devs, &run))
+		printf("note: %u of the token's %u deviations did not apply: it was made on another "
+		       "target, or the model changed since\n", explore_token_unapplied(devs, &run),
+		       devs->len);
 	if (run.failed)
 		printf("FAIL invariant %s at step %" G_GUINT64_FORMAT ", actor %s\n  %s\n",
 		       run.invariant, run.step, run.actor ? run.actor : "-", run.detail);

@@ -35,6 +35,11 @@ replay_token(const Trace *trace, const char *token)
 		return KVMSIM_EXIT_FAIL;
 	}
 	int status = run.failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
+	guint unapplied = explore_token_unapplied(devs, &run);
+
+	if (unapplied)
+		printf("  note  %u of the token's %u deviations did not apply: it was made on another "
+		       "target, or the model changed since\n", unapplied, devs->len);
 
 	if (run.failed)
 		printf("  FAIL  invariant %s at step %" G_GUINT64_FORMAT ", actor %s: %s\n",

@@ -142,6 +142,9 @@ gboolean explore_shrink(const ExploreTarget *target, const ExploreRun *failing, 
 /* The printable replay token of a schedule (its deviations), and back. */
 gchar *explore_token_encode(const ExploreChoice *devs, guint n);
 GArray *explore_token_decode(const char *token, GError **error);
+/* Deviations of a token (decoded) that the run it named did not make: not 0 when the token was
+ * made on another target, or the model changed since. */
+guint explore_token_unapplied(const GArray *devs, const ExploreRun *run);
 
 /*
  * A trace that replays a recorded run: the target's machine and events (a workload's: its host

@@ -115,3 +115,24 @@ explore_token_decode(const char *token, GError **error)
 	}
 	return devs;
 }
+
+/* How many of a token's deviations the run it named did not make (its moment never came, or
+ * its actor could not run then): 0 when the token fits the target. */
+guint
+explore_token_unapplied(const GArray *devs, const ExploreRun *run)
+{
+	guint missing = 0;
+
+	for (guint i = 0; i < devs->len; i++) {
+		const ExploreChoice *d = &g_array_index(devs, ExploreChoice, i);
+		gboolean made = FALSE;
+
+		for (guint j = 0; j < run->choices->len && !made; j++) {
+			const ExploreChoice *c = &g_array_index(run->choices, ExploreChoice, j);
+
+			made = c->cur == d->cur && c->arrivals == d->arrivals && c->pick == d->pick;
+		}
+		missing += !made;
+	}
+	return missing;
+}

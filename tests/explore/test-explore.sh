@@ -55,7 +55,7 @@ usage_error() {
 	fi
 }
 
-echo "1..36"
+echo "1..37"
 
 # 1-2: the faithful model is safe for every schedule with at most two preemptions
 if explore_status "dfs on the canonical race exits 0" 0 "$canonical" --strategy dfs \
@@ -123,7 +123,12 @@ else
 	not_ok "the same token on the faithful model passes" "$(cat "$base/out" "$base/err")"
 fi
 
-# 12-17: the output is the same bytes for --jobs 1 and --jobs 2, failing or not
+# 12: a token made on another target says that its deviations did not apply
+"$kvmsim" replay --token "$token" "$(dirname "$dir")/../traces/06-two-vcpus-one-gfn.xml" \
+	>"$base/out" 2>&1
+has "a token on another target says so" "^  note  [1-9][0-9]* of the token's"
+
+# 13-18: the output is the same bytes for --jobs 1 and --jobs 2, failing or not
 for args in "--strategy random --budget 400" "--strategy pct --depth 2 --budget 400" \
 	"--strategy dfs --preemption-bound 2"; do
 	for target in "$canonical" "$planted"; do
@@ -140,7 +145,7 @@ for args in "--strategy random --budget 400" "--strategy pct --depth 2 --budget 
 	done
 done
 
-# 18: a time budget in logical steps ends the search at the same schedule every time
+# 19: a time budget in logical steps ends the search at the same schedule every time
 "$kvmsim" explore "$canonical" --time-budget 5000 >"$base/t1" 2>&1
 "$kvmsim" explore "$canonical" --time-budget 5000 --jobs 2 >"$base/t2" 2>&1
 if cmp -s "$base/t1" "$base/t2" && grep -q "^time budget: 5000 logical steps" "$base/t1"; then
@@ -150,12 +155,12 @@ else
 		"$(cat "$base/t1" "$base/t2")"
 fi
 
-# 19: a run's coverage: yield-point pairs and probes are reported
+# 20: a run's coverage: yield-point pairs and probes are reported
 "$kvmsim" explore "$canonical" --strategy dfs >"$base/out" 2>&1
 has "dfs reports yield-point pairs and probes reached" \
 	"^coverage: [1-9][0-9]* yield-point pairs, [1-9][0-9]* probes: "
 
-# 20: every invariant the sources raise is in kvmsim list --invariants
+# 21: every invariant the sources raise is in kvmsim list --invariants
 "$kvmsim" list --invariants >"$base/list" 2>&1
 src=$(dirname "$dir")/..
 missing=""
@@ -169,7 +174,7 @@ else
 	not_ok "every invariant the sources raise is listed" "missing:$missing"
 fi
 
-# 21-24: a workload target with kvmsim run's options (its host events replayed from a trace)
+# 22-25: a workload target with kvmsim run's options (its host events replayed from a trace)
 workload="touch --vcpus 2 --mem 256K --host-events migrate=20"
 # shellcheck disable=SC2086 # the workload's options split on purpose
 explore_status "a workload target with run's options" 0 $workload --budget 10 --jobs 2 &&
@@ -196,7 +201,7 @@ else
 	not_ok "the workload's token replays through explore --token" "$again" "$(cat "$base/out")"
 fi
 
-# 25-36: bad input is one error line and exit status 2
+# 26-37: bad input is one error line and exit status 2
 usage_error "unknown strategy" explore "$canonical" --strategy bfs
 usage_error "--depth 0" explore "$canonical" --strategy pct --depth 0
 usage_error "--depth with dfs" explore "$canonical" --strategy dfs --depth 2
