@@ -26,7 +26,8 @@ audit_gfn_to_memslot(const struct kvm *kvm, gfn_t gfn)
  * must be the frame the primary MMU maps at the page's hva now. Under the mmu_invalidate protocol
  * the primary changes a page only between invalidate_range_start, which zapped the SPTE, and
  * invalidate_range_end; a fault cannot install from a lookup that raced with it. So at every
- * yield point a present leaf of a gfn in a memslot names the primary's current frame.
+ * yield point a present leaf of a gfn in a memslot names the primary's current frame (unless the
+ * memslot has a guest_memfd, whose file provides the pfns).
  */
 static gboolean
 audit_leaf(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u64 npages, gboolean check_primary)
@@ -44,8 +45,10 @@ audit_leaf(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u64 npages, gboolean check
 			continue;
 		const struct kvm_memory_slot *slot = audit_gfn_to_memslot(kvm, gfn + i);
 
-		if (!slot)
-			continue; /* a deleted slot's leaves are zapped after the new slots are out */
+		/* a deleted slot's leaves are zapped after the new slots are out; a guest_memfd
+		 * slot's pfns come from its file, not from the primary MMU */
+		if (!slot || (slot->flags & KVM_MEM_GUEST_MEMFD))
+			continue;
 		hva_t hva = gfn_to_hva_memslot(slot, gfn + i);
 		SimPfn primary = sim_mm_lookup(kvm->mm, hva);
 
