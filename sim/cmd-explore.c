@@ -143,9 +143,10 @@ print_result(const ExploreTarget *target, const ExploreOptions *opts, const Expl
 
 		for (guint i = 1; i < opts->depth; i++)
 			denom *= (gdouble)r->pct_k;
-		printf("pct: n %u actors, k %" G_GUINT64_FORMAT " choices (the most of the first 64 "
-		       "schedules), depth %u: a schedule finds a depth-%u bug with probability >= "
-		       "1/%.0f\n", r->nr_actors, r->pct_k, opts->depth, opts->depth, denom);
+		printf("pct: n %u actors, k %" G_GUINT64_FORMAT " choices (the most of the first %u "
+		       "schedule%s), depth %u: a schedule finds a depth-%u bug with probability >= "
+		       "1/%.0f\n", r->nr_actors, r->pct_k, r->pct_calibration,
+		       r->pct_calibration == 1 ? "" : "s", opts->depth, opts->depth, denom);
 	}
 	if (opts->strategy == EXPLORE_DFS && !r->failed)
 		printf("dfs: %s\n", r->exhausted ? "exhausted: every schedule within the bound ran" :

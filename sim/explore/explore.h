@@ -118,6 +118,7 @@ typedef struct {
 	gboolean stopped_by_time;  /* the time budget ended the search */
 	guint nr_actors;           /* PCT: n */
 	guint64 pct_k;             /* PCT: k, the choices of the longest run seen */
+	guint pct_calibration;     /* PCT: the schedules k was learned from */
 	gboolean failed;
 	guint64 failing_schedule;  /* 1-based number of the failing schedule */
 	ExploreRun found;          /* the failing run as found */

@@ -589,6 +589,7 @@ explore_search(const ExploreTarget *target, const ExploreOptions *opts, ExploreR
 			}
 			result->nr_actors = s.nr_actors;
 			result->pct_k = s.k;
+			result->pct_calibration = (guint)first;
 			if (!more || (budget && first >= budget)) {
 				ok = TRUE;
 				goto found;
