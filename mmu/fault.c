@@ -255,7 +255,8 @@ kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	struct kvm *kvm = vcpu->kvm;
 
 	sim_yield(kvm->sched, "fault.seq_snapshot");
-	fault->mmu_seq = kvm->mmu_invalidate_seq;
+	if (!kvm_mutated(kvm, SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN))
+		fault->mmu_seq = kvm->mmu_invalidate_seq;
 
 	/* the snapshot also covers attribute changes: check the access type against it now */
 	if (fault->is_private != kvm_mem_is_private(kvm, fault->gfn)) {
@@ -269,7 +270,9 @@ kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		trace_fault_retry(vcpu, fault, "memslot being deleted or moved");
 		return RET_PF_RETRY;
 	}
-	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
+	if (!kvm_mutated(kvm, SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN) &&
+	    !kvm_mutated(kvm, SIM_MUT_NO_UNSAFE_PRECHECK) &&
+	    mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_UNSAFE);
 		trace_fault_retry(vcpu, fault, "lockless pre-check before the pfn lookup");
 		return RET_PF_RETRY;
@@ -279,7 +282,10 @@ kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (r != RET_PF_CONTINUE)
 		return r;
 	sim_yield(kvm->sched, "fault.pfn_resolved");
-	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
+	if (kvm_mutated(kvm, SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN))
+		fault->mmu_seq = kvm->mmu_invalidate_seq;
+	if (!kvm_mutated(kvm, SIM_MUT_NO_UNSAFE_PRECHECK) &&
+	    mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_UNSAFE);
 		trace_fault_retry(vcpu, fault, "lockless pre-check after the pfn lookup");
 		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY);
@@ -298,7 +304,8 @@ is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		trace_fault_retry(vcpu, fault, "stale: the root is obsolete");
 		return TRUE;
 	}
-	if (!fault->slot || !mmu_invalidate_retry_gfn(kvm, fault->mmu_seq, fault->gfn))
+	if (!fault->slot || kvm_mutated(kvm, SIM_MUT_NO_STALE_CHECK) ||
+	    !mmu_invalidate_retry_gfn(kvm, fault->mmu_seq, fault->gfn))
 		return FALSE;
 	if (kvm->mmu_invalidate_in_progress && fault->gfn >= kvm->mmu_invalidate_range_start &&
 	    fault->gfn < kvm->mmu_invalidate_range_end) {
@@ -328,8 +335,12 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		return r;
 
 	r = RET_PF_RETRY;
+	/* mutation stale_check_unlocked: the check runs before the lock, not under it */
+	gboolean unlocked = kvm_mutated(kvm, SIM_MUT_STALE_CHECK_UNLOCKED);
+	gboolean stale = unlocked && is_page_fault_stale(vcpu, fault);
+
 	sim_read_lock(kvm->sched, &kvm->mmu_lock, "fault.mmu_lock");
-	if (!is_page_fault_stale(vcpu, fault)) {
+	if (!stale && (unlocked || !is_page_fault_stale(vcpu, fault))) {
 		r = kvm_tdp_mmu_map(vcpu, fault);
 		if (r == RET_PF_FIXED)
 			kvm_mmu_check_private_spte(vcpu, fault);

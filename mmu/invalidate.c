@@ -18,6 +18,8 @@ kvm_mmu_invalidate_begin(struct kvm *kvm)
 {
 	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
 	kvm->mmu_invalidate_in_progress++;
+	if (kvm_mutated(kvm, SIM_MUT_SEQ_BUMP_AT_BEGIN))
+		kvm->mmu_invalidate_seq++;
 	if (kvm->mmu_invalidate_in_progress == 1) {
 		kvm->mmu_invalidate_range_start = INVALID_GPA;
 		kvm->mmu_invalidate_range_end = INVALID_GPA;
@@ -50,12 +52,21 @@ kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end)
 void
 kvm_mmu_invalidate_end(struct kvm *kvm)
 {
+	gboolean swapped = kvm_mutated(kvm, SIM_MUT_SEQ_BUMP_ORDER_SWAPPED);
+	gboolean bump = !kvm_mutated(kvm, SIM_MUT_SEQ_BUMP_AT_BEGIN);
+
 	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
-	kvm->mmu_invalidate_seq++;
+	if (bump && !swapped)
+		kvm->mmu_invalidate_seq++;
 	kvm->mmu_invalidate_in_progress--;
+	if (bump && swapped)
+		kvm->mmu_invalidate_seq++;
 	if (kvm->mmu_invalidate_in_progress < 0)
 		kvm_invariant_failed(kvm, "invalidate_unbalanced", "in_progress went negative");
-	g_warn_if_fail(kvm->mmu_invalidate_range_start != INVALID_GPA);
+	/* the kernel's WARN_ON_ONCE: not adding a range between begin and end is a KVM bug */
+	if (kvm->mmu_invalidate_range_start == INVALID_GPA)
+		kvm_invariant_failed(kvm, "invalidate_without_range",
+				     "invalidate_end with no range added since begin");
 	sim_log_emit(kvm->log, "sim_invalidate_end", "seq %lu in_progress %ld",
 		     kvm->mmu_invalidate_seq, kvm->mmu_invalidate_in_progress);
 }
@@ -75,7 +86,8 @@ kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 gboolean
 kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 {
-	kvm_mmu_invalidate_range_add(kvm, range->start, range->end);
+	if (!kvm_mutated(kvm, SIM_MUT_NO_RANGE_ADD))
+		kvm_mmu_invalidate_range_add(kvm, range->start, range->end);
 	return kvm_unmap_gfn_range(kvm, range);
 }
 
@@ -83,11 +95,13 @@ kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 int
 mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
 {
-	g_assert(sim_rwlock_held(&kvm->mmu_lock));
-	if (kvm->mmu_invalidate_in_progress) {
+	g_assert(sim_rwlock_held(&kvm->mmu_lock) || kvm_mutated(kvm, SIM_MUT_STALE_CHECK_UNLOCKED));
+	if (kvm->mmu_invalidate_in_progress && !kvm_mutated(kvm, SIM_MUT_STALE_IGNORES_IN_PROGRESS)) {
 		if (kvm->mmu_invalidate_range_start == INVALID_GPA ||
 		    kvm->mmu_invalidate_range_end == INVALID_GPA) {
-			g_warning("kvmsim: invalidation in progress without a range");
+			/* the kernel WARNs (a begin whose range_add did not follow) and retries */
+			kvm_invariant_failed(kvm, "invalidate_without_range",
+					     "a fault found an invalidation in progress with no range");
 			return 1;
 		}
 		if (gfn >= kvm->mmu_invalidate_range_start && gfn < kvm->mmu_invalidate_range_end)

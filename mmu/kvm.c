@@ -41,13 +41,10 @@ kvm_check_freed_frame(gpointer data, SimPfn pfn)
 	struct kvm *kvm = data;
 	guint64 gpa = sim_frame_resident_gpa(kvm->hm, pfn);
 
-	/* the GPA page holding a frame is where its last SPTE pointed: is that SPTE still there? */
+	/* the GPA page holding a frame is where its last SPTE pointed: is that SPTE still there,
+	 * in any root (an invalid one still maps until it is torn down)? */
 	if (gpa != G_MAXUINT64) {
-		int level;
-		u64 spte = kvm_tdp_mmu_leaf_spte(kvm, gpa >> PAGE_SHIFT, &level);
-		gfn_t in_leaf = (gpa >> PAGE_SHIFT) & (KVM_PAGES_PER_HPAGE(MAX(level, 1)) - 1);
-
-		if (is_shadow_present_pte(spte) && spte_to_pfn(spte) + in_leaf == pfn)
+		if (kvm_tdp_mmu_any_root_maps(kvm, gpa >> PAGE_SHIFT, pfn))
 			kvm_invariant_failed(kvm, "freed_frame_mapped_by_spte",
 					     "pfn 0x%" G_GINT64_MODIFIER "x freed while gfn 0x%"
 					     G_GINT64_MODIFIER "x still maps it (missing MMU notifier)",

@@ -13,6 +13,13 @@
 #include "mmu/spte.h"
 #include "sim/core/log.h"
 
+/* Is mutation m planted in this VM? (sim/core/mutations.h; 0 for the faithful model) */
+static inline gboolean
+kvm_mutated(const struct kvm *kvm, SimMutation m)
+{
+	return sim_mutated(kvm->mutations, m);
+}
+
 /* KVM_PFN_NOSLOT (include/linux/kvm_host.h): the pfn of a gfn in no memslot. */
 #define KVM_PFN_NOSLOT (1ull << 63)
 
@@ -146,6 +153,7 @@ gboolean kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *rang
 gboolean kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
 gboolean kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 u64 *kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gfn_t gfn, u64 *spte);
+gboolean kvm_tdp_mmu_any_root_maps(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn);
 void kvm_mmu_init_tdp_mmu(struct kvm *kvm);
 void kvm_mmu_uninit_tdp_mmu(struct kvm *kvm);
 struct kvm_mmu_page *sptep_to_sp(const struct kvm *kvm, u64 *sptep);

@@ -19,6 +19,7 @@
 #include "sim/core/hostmem.h"
 #include "sim/core/lock.h"
 #include "sim/core/mm.h"
+#include "sim/core/mutations.h"
 #include "sim/core/ptpool.h"
 #include "sim/core/sched.h"
 
@@ -248,6 +249,7 @@ struct kvm {
 	int users_count;                      /* kvm_get_kvm()/kvm_put_kvm() */
 	struct gmem_fdtable *files;           /* current->files of the VMM that made the VM */
 	gboolean files_owned;                 /* created with the VM, freed with it */
+	SimMutations mutations;               /* bugs planted on purpose (sim/core/mutations.h) */
 };
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */
@@ -409,5 +411,8 @@ void kvm_mmu_check_range_unmapped(struct kvm *kvm, gfn_t start, gfn_t end, const
 u64 kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level);
 /* Number of present leaf SPTEs. */
 guint64 kvm_tdp_mmu_count_present(struct kvm *kvm);
+/* kvmsim's per-step audit (mmu/audit.c): FALSE, with the run failed, at a broken invariant;
+ * with epoch, the walks run only when what they read changed since (*epoch 0: the first). */
+gboolean kvm_mmu_audit(struct kvm *kvm, guint64 *epoch);
 
 #endif

@@ -66,10 +66,15 @@ kvm_handle_hva_range(struct kvm *kvm, const struct kvm_mmu_notifier_range *range
 		}
 		ret |= range->handler(kvm, &gfn_range);
 	}
-	if (range->flush_on_ret && ret)
+	gboolean flush = range->flush_on_ret && ret && !kvm_mutated(kvm, SIM_MUT_NO_REMOTE_FLUSH);
+	gboolean flush_late = kvm_mutated(kvm, SIM_MUT_FLUSH_AFTER_UNLOCK);
+
+	if (flush && !flush_late)
 		kvm_flush_remote_tlbs(kvm);
 	if (locked && !range->lockless)
 		sim_write_unlock(kvm->sched, &kvm->mmu_lock, range->unlock_point);
+	if (flush && flush_late)
+		kvm_flush_remote_tlbs(kvm);
 	sim_srcu_read_unlock(&kvm->srcu, idx);
 	return ret;
 }

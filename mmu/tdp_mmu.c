@@ -352,6 +352,15 @@ tdp_mmu_iter_set_spte(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 	handle_changed_spte(kvm, iter->gfn, iter->old_spte, new_spte, iter->level, FALSE);
 }
 
+/* The mutation install_plain_store: a plain store under the read lock, and bookkeeping from the
+ * value read before, whatever another writer put there since. */
+static void
+tdp_mmu_set_spte_plain(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
+{
+	kvm_tdp_mmu_write_spte(iter->sptep, iter->old_spte, new_spte, iter->level);
+	handle_changed_spte(kvm, iter->gfn, iter->old_spte, new_spte, iter->level, TRUE);
+}
+
 /* Models tdp_mmu_link_sp(): hook a new table into the tree. */
 static int
 tdp_mmu_link_sp(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_page *sp, gboolean shared)
@@ -420,6 +429,8 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	sim_yield(kvm->sched, "fault.spte_install");
 	if (new_spte == iter->old_spte)
 		ret = RET_PF_SPURIOUS;
+	else if (kvm_mutated(kvm, SIM_MUT_INSTALL_PLAIN_STORE))
+		tdp_mmu_set_spte_plain(kvm, iter, new_spte);
 	else if (tdp_mmu_set_spte_atomic(kvm, iter, new_spte))
 		return RET_PF_RETRY;
 	else if (is_shadow_present_pte(iter->old_spte) && !is_last_spte(iter->old_spte, iter->level))
@@ -512,7 +523,7 @@ tdp_mmu_iter_cond_resched(struct kvm *kvm, struct tdp_iter *iter, gboolean flush
 	g_assert(!iter->yielded);
 	if (!tdp_mmu_iter_need_resched(kvm, iter))
 		return FALSE;
-	if (flush)
+	if (flush && !kvm_mutated(kvm, SIM_MUT_YIELD_DROPS_FLUSH))
 		kvm_flush_remote_tlbs(kvm);
 	kvm_rcu_read_unlock(kvm, *rcu);
 	if (shared) {
@@ -564,9 +575,12 @@ kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, gboole
 {
 	struct kvm_mmu_page *root;
 
-	for_each_tdp_mmu_root_yield_safe(kvm, root)
+	for_each_tdp_mmu_root_yield_safe(kvm, root) {
+		if (root->invalid && kvm_mutated(kvm, SIM_MUT_UNMAP_VALID_ROOTS_ONLY))
+			continue;
 		flush = tdp_mmu_zap_leafs(kvm, root, range->start, range->end, range->may_block,
 					  flush);
+	}
 	return flush;
 }
 
@@ -684,6 +698,25 @@ kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level)
 		}
 	}
 	return SHADOW_NONPRESENT_VALUE;
+}
+
+/* Does a present leaf of any root, valid or invalid (a fast zap may not have torn it down yet),
+ * map gfn to pfn (a huge leaf maps gfn to its head pfn plus gfn's offset in it)? */
+gboolean
+kvm_tdp_mmu_any_root_maps(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn)
+{
+	for (guint i = 0; i < kvm->tdp_mmu_roots->len; i++) {
+		struct kvm_mmu_page *root = g_ptr_array_index(kvm->tdp_mmu_roots, i);
+		struct tdp_iter iter;
+
+		for_each_tdp_pte(iter, kvm, root, gfn, gfn + 1)
+			if (is_shadow_present_pte(iter.old_spte) &&
+			    is_last_spte(iter.old_spte, iter.level) &&
+			    spte_to_pfn(iter.old_spte) +
+			    (gfn & (KVM_PAGES_PER_HPAGE(iter.level) - 1)) == pfn)
+				return TRUE;
+	}
+	return FALSE;
 }
 
 /* How many present leaves the valid root has. */

@@ -62,3 +62,22 @@ kvmsim_parse_size(const char *text, guint64 *out)
 	*out = n << shift;
 	return TRUE;
 }
+
+/* --mutate NAME, repeatable: the names as a set of protocol mutations. */
+gboolean
+kvmsim_parse_mutations(gchar **names, SimMutations *out, GError **error)
+{
+	*out = 0;
+	for (guint i = 0; names && names[i]; i++) {
+		SimMutation m;
+
+		if (!sim_mutation_lookup(names[i], &m)) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--mutate %s: no such mutation (see kvmsim list --mutations)",
+				    names[i]);
+			return FALSE;
+		}
+		*out |= SIM_MUTATION_BIT(m);
+	}
+	return TRUE;
+}

@@ -6,6 +6,7 @@
 #include "sim/core/log.h"
 #include "sim/core/outfile.h"
 #include "sim/report/tracedat.h"
+#include "sim/explore/explore.h"
 #include "sim/trace/replay.h"
 
 static const char *
@@ -30,14 +31,55 @@ setup_log(SimLog *log, gpointer data)
 		sim_tracedat_attach(setup->trace_dat, log);
 }
 
+/* kvmsim replay --token TOKEN TRACE: the trace's machine and events under the token's schedule
+ * (kvmsim explore printed it), checked as explore checks; its expectations are not. */
+static int
+replay_token(const Trace *trace, const char *token)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) devs = explore_token_decode(token, &error);
+	ExploreTarget target = { .trace = trace };
+	ExploreRun run;
+
+	if (!devs)
+		return kvmsim_usage_error("--token: %s", error->message);
+	printf("%s: %s trace%s%s, %u vCPU%s, the schedule of token %s\n", trace->path,
+	       kind_of(trace), trace->workload ? " of " : "", trace->workload ? trace->workload : "",
+	       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s", token);
+	if (!explore_run_schedule(&target, (const ExploreChoice *)devs->data, devs->len, FALSE,
+				  FALSE, &run, &error)) {
+		printf("  FAIL  %s\n", error->message);
+		printf("replay: 0 passed, 1 failed\n");
+		return KVMSIM_EXIT_FAIL;
+	}
+	int status = run.failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
+	guint unapplied = explore_token_unapplied(devs, &run);
+
+	if (unapplied)
+		printf("  note  %u of the token's %u deviations did not apply: it was made on another "
+		       "target, or the model changed since\n", unapplied, devs->len);
+
+	if (run.failed)
+		printf("  FAIL  invariant %s at step %" G_GUINT64_FORMAT ", actor %s: %s\n",
+		       run.invariant, run.step, run.actor ? run.actor : "-", run.detail);
+	else
+		printf("  PASS  every invariant held (%" G_GUINT64_FORMAT " steps)\n", run.steps);
+	printf("replay: %u passed, %u failed\n", !run.failed, run.failed);
+	explore_run_clear(&run);
+	return status;
+}
+
 /* Load every trace first (a bad one is a usage error), then replay each and count. */
 int
 kvmsim_cmd_replay(int argc, char **argv)
 {
 	gchar **files = NULL;
+	gchar **mutate = NULL;
 	gchar *log_path = NULL;
 	gchar *log_format = NULL;
 	gchar *trace_dat_path = NULL;
+	gchar *token = NULL;
+	SimMutations mutations;
 	gint64 watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	const GOptionEntry entries[] = {
 		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &watchdog,
@@ -50,6 +92,12 @@ kvmsim_cmd_replay(int argc, char **argv)
 		  "kvmsim|ftrace" },
 		{ "trace-dat", 0, 0, G_OPTION_ARG_FILENAME, &trace_dat_path,
 		  "Write the replay as a trace-cmd trace.dat to FILE (one TRACE only)", "FILE" },
+		{ "token", 0, 0, G_OPTION_ARG_STRING, &token,
+		  "Replay TRACE under the schedule of a replay token from kvmsim explore "
+		  "(one TRACE)", "TOKEN" },
+		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &mutate,
+		  "Plant this protocol bug too, besides the trace's <mutations> (see kvmsim list "
+		  "--mutations; repeatable)", "NAME" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "TRACE..." },
 		{ NULL },
 	};
@@ -69,19 +117,31 @@ kvmsim_cmd_replay(int argc, char **argv)
 		return kvmsim_usage_error("%s", error->message);
 	log_format_owned = log_format;
 	trace_dat_owned = trace_dat_path;
+	gboolean mutations_ok = kvmsim_parse_mutations(mutate, &mutations, &error);
+
+	g_strfreev(mutate);
+	if (!mutations_ok) {
+		g_strfreev(files);
+		g_free(log_path);
+		g_free(token);
+		return kvmsim_usage_error("%s", error->message);
+	}
 	if (log_format && !sim_log_format_lookup(log_format, &setup.format)) {
 		g_strfreev(files);
 		g_free(log_path);
+		g_free(token);
 		return kvmsim_usage_error("--log-format %s: must be kvmsim or ftrace", log_format);
 	}
 	if (trace_dat_path && (!files || !files[0] || files[1])) {
 		g_strfreev(files);
 		g_free(log_path);
+		g_free(token);
 		return kvmsim_usage_error("--trace-dat takes exactly one TRACE");
 	}
 	if (trace_dat_path && !sim_outfile_check(trace_dat_path, &error)) {
 		g_strfreev(files);
 		g_free(log_path);
+		g_free(token);
 		return kvmsim_usage_error("--trace-dat %s", error->message);
 	}
 	if (trace_dat_path)
@@ -89,18 +149,23 @@ kvmsim_cmd_replay(int argc, char **argv)
 	if (watchdog < 1) {
 		g_strfreev(files);
 		g_free(log_path);
+		g_free(token);
 		return kvmsim_usage_error("--watchdog must be positive");
 	}
-	if (!files || !files[0] || (log_path && files[1])) {
+	if (!files || !files[0] || ((log_path || token) && files[1]) || (log_path && token)) {
 		g_strfreev(files);
 		g_free(log_path);
-		return kvmsim_usage_error(log_path ? "--log takes exactly one TRACE" :
+		g_free(token);
+		return kvmsim_usage_error(log_path && token ? "--log and --token do not go together" :
+					  token ? "--token takes exactly one TRACE" :
+					  log_path ? "--log takes exactly one TRACE" :
 						     "replay needs at least one TRACE");
 	}
 	/* the log's path is checked before anything runs: a bad one is a usage error, not a FAIL */
 	if (log_path && !sim_outfile_check(log_path, &error)) {
 		g_strfreev(files);
 		g_free(log_path);
+		g_free(token);
 		return kvmsim_usage_error("--log %s", error->message);
 	}
 	/* every trace is read and checked before any runs */
@@ -110,21 +175,32 @@ kvmsim_cmd_replay(int argc, char **argv)
 		if (!trace) {
 			g_strfreev(files);
 			g_free(log_path);
+			g_free(token);
 			return kvmsim_usage_error("%s", error->message);
 		}
 		trace->watchdog = (guint64)watchdog;
 		trace->log_hook = setup_log;
 		trace->log_hook_data = &setup;
+		trace->mutations |= mutations;
 		g_ptr_array_add(traces, trace);
 	}
 	g_strfreev(files);
+	if (token) {
+		int status = replay_token(g_ptr_array_index(traces, 0), token);
+
+		g_free(token);
+		return status;
+	}
 	for (guint i = 0; i < traces->len; i++) {
 		const Trace *trace = g_ptr_array_index(traces, i);
 		TraceReplayReport report;
 
-		printf("%s: %s trace%s%s, %u vCPU%s\n", trace->path, kind_of(trace),
+		g_autofree gchar *mutated = sim_mutations_format(trace->mutations);
+
+		printf("%s: %s trace%s%s, %u vCPU%s%s%s\n", trace->path, kind_of(trace),
 		       trace->workload ? " of " : "", trace->workload ? trace->workload : "",
-		       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s");
+		       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s",
+		       trace->mutations ? ", mutations " : "", mutated);
 		if (!trace_replay(trace, log_path, stdout, &report, &error)) {
 			printf("  FAIL  %s\n", error->message);
 			g_clear_error(&error);

@@ -40,6 +40,7 @@ typedef struct {
 	gchar *log_format;
 	gchar *trace_dat_path;
 	gchar **params;
+	gchar **mutate;
 	gchar **rest;
 } RunOptions;
 
@@ -63,6 +64,7 @@ run_options_clear(RunOptions *o)
 	g_free(o->log_format);
 	g_free(o->trace_dat_path);
 	g_strfreev(o->params);
+	g_strfreev(o->mutate);
 	g_strfreev(o->rest);
 }
 
@@ -234,6 +236,8 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		}
 		cfg->params[index] = value;
 	}
+	if (!kvmsim_parse_mutations(o->mutate, &cfg->mutations, error))
+		return FALSE;
 	*expect = TRACE_RECORD_EXPECT_AUTO;
 	if (o->record_expect && !trace_record_expect_lookup(o->record_expect, expect)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -247,6 +251,124 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* kvmsim run's options, filling in o (a copy the caller frees). */
+static GOptionEntry *
+run_entries(RunOptions *o)
+{
+	const GOptionEntry entries[] = {
+		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o->vcpus, "Number of vCPUs (1-64, default 2)",
+		  "N" },
+		{ "mem", 0, 0, G_OPTION_ARG_STRING, &o->mem,
+		  "Guest RAM, a multiple of 4 KiB (default 64M)", "SIZE" },
+		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o->seed, "Seed of every random choice (default 1)",
+		  "S" },
+		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o->host_events,
+		  "Host events on guest memory, e.g. migrate=500,dontneed=20,age=50; with --vm-type "
+		  "sw-protected also punch and convert (on the guest_memfd)", "KIND=COUNT,..." },
+		{ "host-events-every", 0, 0, G_OPTION_ARG_INT64, &o->host_events_every,
+		  "Mean logical steps between two host events (default: 8 per page of --mem, "
+		  "divided among the events)", "STEPS" },
+		{ "host-events-on", 0, 0, G_OPTION_ARG_STRING, &o->host_events_on,
+		  "Where host events land: image, stacks, data, comma separated (default all)",
+		  "REGION,..." },
+		{ "quantum", 0, 0, G_OPTION_ARG_INT64, &o->quantum,
+		  "Instructions a vCPU runs before it is preempted (default 10000)", "INSNS" },
+		{ "thp", 0, 0, G_OPTION_ARG_NONE, &o->thp,
+		  "Back guest RAM with transparent huge pages (madvise(MADV_HUGEPAGE), as QEMU does)",
+		  NULL },
+		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o->max_insns,
+		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
+		  "byte of --mem)", "N" },
+		{ "vm-type", 0, 0, G_OPTION_ARG_STRING, &o->vm_type,
+		  "KVM_CREATE_VM's type: default, or sw-protected (KVM_X86_SW_PROTECTED_VM: the data "
+		  "region is bound to a guest_memfd and converts between shared and private)",
+		  "TYPE" },
+		{ "gmem-conversion", 0, 0, G_OPTION_ARG_STRING, &o->gmem_conversion,
+		  "How the VMM converts private memory: legacy (v6.18, the default) or in-place "
+		  "(proposed: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd)", "DESIGN" },
+		{ "compare-conversions", 0, 0, G_OPTION_ARG_NONE, &o->compare_conversions,
+		  "Run the workload under both conversion designs and print them side by side",
+		  NULL },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o->policy,
+		  "Scheduling policy: random (default) or round-robin", "POLICY" },
+		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o->guest_path,
+		  "Run this program instead of a built-in workload: a static ELF64 or a flat binary "
+		  "(docs/guests.md)", "FILE" },
+		{ "arg", 0, 0, G_OPTION_ARG_STRING, &o->arg,
+		  "A string the guest reads (params->arg_gpa, guest_arg())", "STRING" },
+		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &o->watchdog,
+		  "Yield points without progress before a livelock is reported (default 65536)",
+		  "N" },
+		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->params,
+		  "Workload parameter INDEX (0-7) = VALUE, e.g. stress rounds: 0=4 (repeatable)",
+		  "INDEX=VALUE" },
+		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->mutate,
+		  "Plant this protocol bug in the model (see kvmsim list --mutations; repeatable)",
+		  "NAME" },
+		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o->log_path, "Write the event log to FILE",
+		  "FILE" },
+		{ "log-format", 0, 0, G_OPTION_ARG_STRING, &o->log_format,
+		  "Layout of --log: kvmsim (default) or ftrace (trace-cmd report's prefix)",
+		  "kvmsim|ftrace" },
+		{ "trace-dat", 0, 0, G_OPTION_ARG_FILENAME, &o->trace_dat_path,
+		  "Write the run as a trace-cmd trace.dat to FILE (trace-cmd report, KernelShark)",
+		  "FILE" },
+		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o->stats_path, "Write JSON stats to FILE",
+		  "FILE" },
+		{ "console", 0, 0, G_OPTION_ARG_FILENAME, &o->console_path,
+		  "Write what the guest printed on its console to FILE", "FILE" },
+		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o->record_path,
+		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
+		{ "record-expect", 0, 0, G_OPTION_ARG_STRING, &o->record_expect,
+		  "What the trace expects: full (the same run: counters, log hash; the default if "
+		  "the run passed) or minimal (the guest passes, no invariant fails; the default if "
+		  "it failed)", "minimal|full" },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->rest, NULL, "WORKLOAD" },
+		{ NULL },
+	};
+
+	return g_memdup2(entries, sizeof(entries));
+}
+
+/*
+ * The machine kvmsim run would build from argv (WORKLOAD and run's options; argv[0] is skipped),
+ * for explore: seed is the machine's seed. The outputs run writes are not options here. A usage
+ * error message otherwise; *out_image holds a --guest program the configuration points into.
+ */
+gboolean
+kvmsim_run_config(int argc, char **argv, guint64 seed, SimVmmConfig *cfg, GBytes **out_image,
+		  GError **error)
+{
+	RunOptions o = { .vcpus = 2, .seed = (gint64)seed, .quantum = 10000,
+			 .max_insns = G_MININT64, .watchdog = SIM_SCHED_DEFAULT_WATCHDOG };
+	g_autofree GOptionEntry *entries = run_entries(&o);
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	SimPolicy policy;
+	TraceRecordExpect expect;
+	gboolean ok;
+
+	g_option_context_set_help_enabled(ctx, FALSE);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	ok = g_option_context_parse(ctx, &argc, &argv, error);
+	if (ok && (o.log_path || o.stats_path || o.record_path || o.console_path || o.policy ||
+		   o.record_expect)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--log, --stats, --record, --console, --policy and --record-expect are "
+			    "kvmsim run's, not explore's");
+		ok = FALSE;
+	}
+	if (ok)
+		ok = make_config(&o, cfg, &policy, out_image, &expect, error);
+	if (ok) {
+		/* the strings the configuration points to outlive o */
+		cfg->workload = g_intern_string(cfg->workload);
+		cfg->arg = g_intern_string(cfg->arg);
+		cfg->guest_path = g_intern_string(cfg->guest_path);
+	}
+	run_options_clear(&o);
+	return ok;
 }
 
 /* The short human summary of a run: verdict, exits, faults, host work, scheduler. */
@@ -285,6 +407,11 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 	       v[SIM_CTR_HOST_MIGRATE], v[SIM_CTR_HOST_DONTNEED], v[SIM_CTR_HOST_AGE],
 	       v[SIM_CTR_HOST_ZERO_PAGE], v[SIM_CTR_HOST_COW], v[SIM_CTR_INVALIDATIONS],
 	       v[SIM_CTR_ZAPS], v[SIM_CTR_TLB_FLUSHES]);
+	if (cfg->mutations) {
+		g_autofree gchar *names = sim_mutations_format(cfg->mutations);
+
+		printf("  mutations  %s\n", names);
+	}
 	printf("  scheduler  %" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT
 	       " switches, %" G_GUINT64_FORMAT " guest instructions\n",
 	       sim_sched_now(sched), sim_sched_switches(sched), v[SIM_CTR_GUEST_INSNS]);
@@ -404,74 +531,7 @@ kvmsim_cmd_run(int argc, char **argv)
 	g_autoptr(GBytes) image = NULL;
 	RunOptions o = { .vcpus = 2, .seed = 1, .quantum = 10000, .max_insns = G_MININT64,
 			 .watchdog = SIM_SCHED_DEFAULT_WATCHDOG };
-	const GOptionEntry entries[] = {
-		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (1-64, default 2)",
-		  "N" },
-		{ "mem", 0, 0, G_OPTION_ARG_STRING, &o.mem,
-		  "Guest RAM, a multiple of 4 KiB (default 64M)", "SIZE" },
-		{ "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed of every random choice (default 1)",
-		  "S" },
-		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o.host_events,
-		  "Host events on guest memory, e.g. migrate=500,dontneed=20,age=50; with --vm-type "
-		  "sw-protected also punch and convert (on the guest_memfd)", "KIND=COUNT,..." },
-		{ "host-events-every", 0, 0, G_OPTION_ARG_INT64, &o.host_events_every,
-		  "Mean logical steps between two host events (default: 8 per page of --mem, "
-		  "divided among the events)", "STEPS" },
-		{ "host-events-on", 0, 0, G_OPTION_ARG_STRING, &o.host_events_on,
-		  "Where host events land: image, stacks, data, comma separated (default all)",
-		  "REGION,..." },
-		{ "quantum", 0, 0, G_OPTION_ARG_INT64, &o.quantum,
-		  "Instructions a vCPU runs before it is preempted (default 10000)", "INSNS" },
-		{ "thp", 0, 0, G_OPTION_ARG_NONE, &o.thp,
-		  "Back guest RAM with transparent huge pages (madvise(MADV_HUGEPAGE), as QEMU does)",
-		  NULL },
-		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
-		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
-		  "byte of --mem)", "N" },
-		{ "vm-type", 0, 0, G_OPTION_ARG_STRING, &o.vm_type,
-		  "KVM_CREATE_VM's type: default, or sw-protected (KVM_X86_SW_PROTECTED_VM: the data "
-		  "region is bound to a guest_memfd and converts between shared and private)",
-		  "TYPE" },
-		{ "gmem-conversion", 0, 0, G_OPTION_ARG_STRING, &o.gmem_conversion,
-		  "How the VMM converts private memory: legacy (v6.18, the default) or in-place "
-		  "(proposed: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd)", "DESIGN" },
-		{ "compare-conversions", 0, 0, G_OPTION_ARG_NONE, &o.compare_conversions,
-		  "Run the workload under both conversion designs and print them side by side",
-		  NULL },
-		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy,
-		  "Scheduling policy: random (default) or round-robin", "POLICY" },
-		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o.guest_path,
-		  "Run this program instead of a built-in workload: a static ELF64 or a flat binary "
-		  "(docs/guests.md)", "FILE" },
-		{ "arg", 0, 0, G_OPTION_ARG_STRING, &o.arg,
-		  "A string the guest reads (params->arg_gpa, guest_arg())", "STRING" },
-		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &o.watchdog,
-		  "Yield points without progress before a livelock is reported (default 65536)",
-		  "N" },
-		{ "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.params,
-		  "Workload parameter INDEX (0-7) = VALUE, e.g. stress rounds: 0=4 (repeatable)",
-		  "INDEX=VALUE" },
-		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o.log_path, "Write the event log to FILE",
-		  "FILE" },
-		{ "log-format", 0, 0, G_OPTION_ARG_STRING, &o.log_format,
-		  "Layout of --log: kvmsim (default) or ftrace (trace-cmd report's prefix)",
-		  "kvmsim|ftrace" },
-		{ "trace-dat", 0, 0, G_OPTION_ARG_FILENAME, &o.trace_dat_path,
-		  "Write the run as a trace-cmd trace.dat to FILE (trace-cmd report, KernelShark)",
-		  "FILE" },
-		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &o.stats_path, "Write JSON stats to FILE",
-		  "FILE" },
-		{ "console", 0, 0, G_OPTION_ARG_FILENAME, &o.console_path,
-		  "Write what the guest printed on its console to FILE", "FILE" },
-		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o.record_path,
-		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
-		{ "record-expect", 0, 0, G_OPTION_ARG_STRING, &o.record_expect,
-		  "What the trace expects: full (the same run: counters, log hash; the default if "
-		  "the run passed) or minimal (the guest passes, no invariant fails; the default if "
-		  "it failed)", "minimal|full" },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "WORKLOAD" },
-		{ NULL },
-	};
+	g_autofree GOptionEntry *entries = run_entries(&o);
 	g_autoptr(GOptionContext) ctx =
 		g_option_context_new("WORKLOAD|--guest FILE - run a built-in workload or your own");
 	g_autoptr(GError) error = NULL;

@@ -5,6 +5,9 @@
 
 #include <glib.h>
 
+#include "sim/core/mutations.h"
+#include "sim/vmm/vmm.h"
+
 /* Exit statuses: 0 the run passed, 1 it failed (guest, invariant), 2 usage or input error. */
 #define KVMSIM_EXIT_OK 0
 #define KVMSIM_EXIT_FAIL 1
@@ -14,9 +17,18 @@ int kvmsim_cmd_run(int argc, char **argv);
 int kvmsim_cmd_list(int argc, char **argv);
 int kvmsim_cmd_replay(int argc, char **argv);
 int kvmsim_cmd_import(int argc, char **argv);
+int kvmsim_cmd_explore(int argc, char **argv);
+
+/* The machine `kvmsim run` would build from argv (argv[1] the WORKLOAD, then run's options),
+ * with seed as its seed: how explore takes a workload target. A usage error message otherwise. */
+gboolean kvmsim_run_config(int argc, char **argv, guint64 seed, SimVmmConfig *cfg,
+			   GBytes **out_image, GError **error);
 
 /* One line "kvmsim: error: ..." on stderr; returns KVMSIM_EXIT_USAGE. */
 int kvmsim_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* The --mutate NAME options given (NULL: none) as a set; FALSE with a usage message in *error
+ * if a name is unknown. */
+gboolean kvmsim_parse_mutations(gchar **names, SimMutations *out, GError **error);
 /* "64M", "1G", "16K", "4096": bytes; FALSE if not a size or it overflows. */
 gboolean kvmsim_parse_size(const char *text, guint64 *out);
 

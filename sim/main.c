@@ -13,6 +13,8 @@ static const struct {
 	{ "run", kvmsim_cmd_run, "run a built-in workload on the simulated machine" },
 	{ "replay", kvmsim_cmd_replay, "replay traces and check their expectations" },
 	{ "import", kvmsim_cmd_import, "import a kvm/kvmmmu capture (trace.dat or text) as a trace" },
+	{ "explore", kvmsim_cmd_explore,
+	  "search the interleavings of a trace or workload for a broken invariant" },
 	{ "list", kvmsim_cmd_list, "list the built-in workloads" },
 };
 

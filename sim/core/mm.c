@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "sim/core/log.h"
+#include "sim/core/mutations.h"
 
 static void notify_start(SimMm *mm, guint64 start, guint64 end);
 static void notify_end(SimMm *mm, guint64 start, guint64 end);
@@ -61,6 +62,7 @@ struct SimMm {
 	SimSpinlock ptl;     /* one page-table lock for the whole mm (split PTLs not modeled) */
 	guint invalidating;  /* invalidate_range_start()s not yet ended */
 	guint notifying;     /* notifier walks under way (the SRCU read side of mn_hlist_*()) */
+	SimMutations mutations; /* bugs planted on purpose (free_before_end) */
 };
 
 /* The VMM's address space: no VMAs yet. */
@@ -115,6 +117,12 @@ static gboolean
 no_walk(gpointer data)
 {
 	return ((SimMm *)data)->notifying == 0;
+}
+
+void
+sim_mm_set_mutations(SimMm *mm, SimMutations set)
+{
+	mm->mutations = set;
 }
 
 void
@@ -860,12 +868,15 @@ range_ok(const SimMm *mm, guint64 hva, guint64 len)
 	return FALSE;
 }
 
+/* Free the frames pfns lists (once: the list is emptied), then the list if done. */
 static void
-free_frames(SimMm *mm, GArray *pfns)
+free_frames(SimMm *mm, GArray *pfns, gboolean done)
 {
 	for (guint i = 0; i < pfns->len; i++)
 		sim_frame_free(mm->hm, g_array_index(pfns, SimPfn, i));
-	g_array_free(pfns, TRUE);
+	g_array_set_size(pfns, 0);
+	if (done)
+		g_array_free(pfns, TRUE);
 }
 
 /* Models madvise(MADV_DONTNEED) -> zap_page_range_single() (mm/madvise.c, mm/memory.c). */
@@ -878,12 +889,15 @@ sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
 	notify_start(mm, hva, hva + len);
 	split_partial_huge_pmds(mm, hva, hva + len);
 	GArray *pfns = clear_ptes(mm, hva, hva + len, FALSE, "dontneed.ptl", "dontneed.ptl_unlock");
+	guint nr = pfns->len;
 
+	if (sim_mutated(mm->mutations, SIM_MUT_FREE_BEFORE_END))
+		free_frames(mm, pfns, FALSE);
 	notify_end(mm, hva, hva + len);
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_dontneed",
 		     "hva 0x%" G_GINT64_MODIFIER "x len 0x%" G_GINT64_MODIFIER "x frames %u", hva,
-		     len, pfns->len);
-	free_frames(mm, pfns); /* tlb_finish_mmu() frees after the notifier end */
+		     len, nr);
+	free_frames(mm, pfns, TRUE); /* tlb_finish_mmu() frees after the notifier end */
 	sim_up_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_unlock");
 	sim_count(mm->counters, SIM_CTR_HOST_DONTNEED);
 	return 0;
@@ -992,12 +1006,15 @@ sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len)
 	split_partial_huge_pmds(mm, hva, hva + len);
 	notify_start(mm, hva, hva + len);
 	GArray *pfns = clear_ptes(mm, hva, hva + len, TRUE, "munmap.ptl", "munmap.ptl_unlock");
+	guint nr = pfns->len;
 
+	if (sim_mutated(mm->mutations, SIM_MUT_FREE_BEFORE_END))
+		free_frames(mm, pfns, FALSE);
 	notify_end(mm, hva, hva + len);
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_munmap",
 		     "hva 0x%" G_GINT64_MODIFIER "x len 0x%" G_GINT64_MODIFIER "x frames %u", hva,
-		     len, pfns->len);
-	free_frames(mm, pfns);
+		     len, nr);
+	free_frames(mm, pfns, TRUE);
 	sim_up_write(mm->sched, &mm->mmap_lock, "munmap.mmap_unlock");
 	sim_count(mm->counters, SIM_CTR_HOST_MUNMAP);
 	return 0;

@@ -26,6 +26,7 @@
 
 #include "sim/core/hostmem.h"
 #include "sim/core/lock.h"
+#include "sim/core/mutations.h"
 #include "sim/core/sched.h"
 
 /* struct mmu_notifier_ops, reduced to what KVM registers (include/linux/mmu_notifier.h). */
@@ -45,6 +46,8 @@ SimMm *sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters);
 void sim_mm_free(SimMm *mm);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimMm, sim_mm_free)
 
+/* The protocol mutations this mm plants (sim/core/mutations.h; 0: none). */
+void sim_mm_set_mutations(SimMm *mm, SimMutations set);
 void sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data);
 void sim_mm_unregister_notifier(SimMm *mm, gpointer data);
 

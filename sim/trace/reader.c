@@ -40,12 +40,35 @@ get_policy(xmlNode *node, const char *name)
  * Elements
  */
 
-/* Who wrote the trace, and the seed of every random choice. */
+/* The protocol mutations of <mutations>: each a name kvmsim knows, once. */
+static gboolean
+read_mutations(Reader *r, xmlNode *node)
+{
+	trace_for_each_element(child, node) {
+		g_autofree gchar *name = reader_attr(child, "name");
+		SimMutation m;
+
+		if (!sim_mutation_lookup(name, &m))
+			return reader_fail_attr(r, child, "name", "is no mutation kvmsim knows "
+				"(kvmsim list --mutations)");
+		if (r->trace->mutations & SIM_MUTATION_BIT(m))
+			return reader_fail_attr(r, child, "name", "is named twice");
+		r->trace->mutations |= SIM_MUTATION_BIT(m);
+	}
+	return TRUE;
+}
+
+/* Who wrote the trace, the seed of every random choice, and the mutations. */
 static gboolean
 read_header(Reader *r, xmlNode *node)
 {
 	r->trace->kvmsim_version = reader_attr(node, "kvmsim");
-	return reader_get_number(r, node, "seed", 64, 0, &r->trace->seed);
+	if (!reader_get_number(r, node, "seed", 64, 0, &r->trace->seed))
+		return FALSE;
+	trace_for_each_element(child, node)
+		if (!read_mutations(r, child))
+			return FALSE;
+	return TRUE;
 }
 
 /* A memslot, in <vm> or as an event. */
@@ -212,14 +235,19 @@ check_actor(Reader *r, xmlNode *node, const char *actor)
 		    actor, n, n - 1);
 }
 
-/* Exits are a vCPU's, host mm events the notifier's, memslot ioctls the vmm's. */
+/* Exits are a vCPU's, host mm events the notifier's, memslot ioctls the vmm's; MADV_DONTNEED and
+ * munmap are system calls the VMM makes too, so the vmm may also do those (a second invalidator
+ * of the same pages, concurrent with the notifier's). */
 static gboolean
 check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 {
+	gboolean vmm_syscall = (e->kind == TRACE_EV_DONTNEED || e->kind == TRACE_EV_MUNMAP) &&
+			       strcmp(e->actor, "vmm") == 0;
+
 	if (trace_event_is_exit(e->kind) && !g_str_has_prefix(e->actor, "vcpu"))
 		return reader_fail(r, node, "<%s> is a vCPU exit: its actor must be a vCPU, not '%s'",
 			    NAME(node), e->actor);
-	if (trace_event_is_host(e->kind) && strcmp(e->actor, "notifier") != 0)
+	if (trace_event_is_host(e->kind) && strcmp(e->actor, "notifier") != 0 && !vmm_syscall)
 		return reader_fail(r, node,
 			    "<%s> is a host mm event: its actor must be 'notifier', not '%s'",
 			    NAME(node), e->actor);

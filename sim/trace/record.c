@@ -101,6 +101,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	g_string_free(events, TRUE);
 	trace->kvmsim_version = g_strdup(KVMSIM_VERSION);
 	trace->seed = cfg->seed;
+	trace->mutations = cfg->mutations;
 	trace->nr_vcpus = cfg->nr_vcpus;
 	trace->vm_type = cfg->vm_type;
 	trace->gmem_conversion = cfg->gmem_conversion;

@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "sim/core/mutations.h"
 #include "sim/core/sched.h"
 
 #define TRACE_FORMAT_VERSION 1
@@ -147,6 +148,7 @@ typedef struct {
 	gchar *comment;         /* the leading comment: what the trace teaches (may be NULL) */
 	gchar *kvmsim_version;  /* who wrote it */
 	guint64 seed;
+	SimMutations mutations; /* <header><mutations>: the bugs the model runs with */
 	/* the machine */
 	guint nr_vcpus;
 	guint vm_type;          /* KVM_CREATE_VM's type: 0 default, 1 sw-protected */

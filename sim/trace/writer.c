@@ -456,6 +456,21 @@ write_expects(FILE *fp, const Trace *t)
 	fputs("  </expect>\n", fp);
 }
 
+/* <mutations>, with a <mutation> for each of set in catalogue order. */
+static void
+write_mutations(FILE *fp, SimMutations set)
+{
+	if (!set) {
+		fputs("    <mutations/>\n", fp);
+		return;
+	}
+	fputs("    <mutations>\n", fp);
+	for (guint m = 0; m < SIM_MUT_COUNT; m++)
+		if (set & SIM_MUTATION_BIT(m))
+			fprintf(fp, "      <mutation name=\"%s\"/>\n", sim_mutation_info(m)->name);
+	fputs("    </mutations>\n", fp);
+}
+
 /* Write the trace to a temporary file, then rename it to path. */
 gboolean
 trace_save(const Trace *trace, const char *path, GError **error)
@@ -472,7 +487,9 @@ trace_save(const Trace *trace, const char *path, GError **error)
 	fputs("  <header", out.fp);
 	put_str(out.fp, "kvmsim", trace->kvmsim_version);
 	put_dec(out.fp, "seed", trace->seed);
-	fputs(">\n    <mutations/>\n  </header>\n", out.fp);
+	fputs(">\n", out.fp);
+	write_mutations(out.fp, trace->mutations);
+	fputs("  </header>\n", out.fp);
 	write_vm(out.fp, trace);
 	write_workload(out.fp, trace);
 	write_events(out.fp, trace);

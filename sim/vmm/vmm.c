@@ -300,6 +300,7 @@ build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GE
 	if (!vmm->pt_pool)
 		return FALSE;
 	vmm->mm = sim_mm_new(vmm->sched, vmm->hm, &vmm->counters);
+	sim_mm_set_mutations(vmm->mm, config->mutations);
 	if (config->vm_type != SIM_VM_DEFAULT)
 		vmm->files = gmem_fdtable_new();
 	return sim_vmm_create_vm(vmm, hw_ops, error);
@@ -316,6 +317,7 @@ sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
 	if (config->vm_type == SIM_VM_DEFAULT) {
 		vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm,
 					 &vmm->counters, hw_ops);
+		vmm->kvm->mutations = config->mutations;
 		return TRUE;
 	}
 	struct kvm_create_vm_args args = {
@@ -331,6 +333,7 @@ sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
 			    g_strerror(-r));
 		return FALSE;
 	}
+	vmm->kvm->mutations = config->mutations;
 	return TRUE;
 }
 

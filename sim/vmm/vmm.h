@@ -12,6 +12,7 @@
 
 #include "sim/core/counters.h"
 #include "sim/core/host-events.h"
+#include "sim/core/mutations.h"
 #include "sim/core/sched.h"
 
 struct kvm_run;
@@ -89,6 +90,8 @@ typedef struct {
 	/* KVMSIM_BOOT_* flags the guest gets besides those the host events imply (a replay gives
 	 * the ones its trace recorded: the run's outcome depends on them) */
 	guint32 boot_flags;
+	/* protocol mutations the model plants (sim/core/mutations.h); 0: the faithful model */
+	SimMutations mutations;
 } SimVmmConfig;
 
 /* The parts of a full-system machine's guest memory host events may act on. */

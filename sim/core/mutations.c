@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The catalogue of protocol mutations. Each entry says, in kvmsim's words, what the planted bug
+ * does and which kernel code it perverts; the hook that plants it sits next to the code it
+ * changes (mmu/fault.c, mmu/invalidate.c, mmu/notifier.c, mmu/tdp_mmu.c, sim/core/mm.c).
+ *
+ * Kernel code named here was read in ColinIanKing/linux-next: virt/kvm/kvm_main.c at 03b9d314
+ * (kvm_handle_hva_range(), kvm_mmu_invalidate_begin/range_add/end(),
+ * kvm_mmu_notifier_invalidate_range_start/end()); arch/x86/kvm/mmu/mmu.c at 1c60d04a
+ * (kvm_mmu_faultin_pfn(), is_page_fault_stale(), kvm_tdp_mmu_page_fault()); tdp_mmu.c at
+ * 1c60d04a (tdp_mmu_iter_cond_resched(), tdp_mmu_zap_leafs(), kvm_tdp_mmu_unmap_gfn_range(),
+ * tdp_mmu_map_handle_target_level()); include/linux/kvm_host.h at a66ec810
+ * (mmu_invalidate_retry_gfn() and its _unsafe() twin). The two historical fixes named
+ * (d62007edf01f, a835429cda91) are cited as issue 9 gives them; their commit text was not read
+ * here, only the v6.18 code that carries the fix.
+ */
+#include "sim/core/mutations.h"
+
+#include <string.h>
+
+static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
+	[SIM_MUT_NO_STALE_CHECK] = {
+		"no_stale_check",
+		"is_page_fault_stale() never asks mmu_invalidate_retry_gfn() under mmu_lock: an "
+		"invalidation that starts after the lockless pre-checks lets a stale pfn be mapped",
+		FALSE, NULL },
+	[SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN] = {
+		"seq_snapshot_after_pfn",
+		"kvm_mmu_faultin_pfn() reads mmu_invalidate_seq after hva_to_pfn(), not before (and "
+		"so without the pre-check that needs it): an invalidation that ends while the pfn is "
+		"looked up is never seen",
+		FALSE, NULL },
+	[SIM_MUT_STALE_IGNORES_IN_PROGRESS] = {
+		"stale_ignores_in_progress",
+		"mmu_invalidate_retry_gfn() compares only the seq, not the in-progress range: a fault "
+		"that takes mmu_lock between an invalidation's start and end maps the page being "
+		"taken away",
+		FALSE, NULL },
+	[SIM_MUT_SEQ_BUMP_AT_BEGIN] = {
+		"seq_bump_at_begin",
+		"kvm_mmu_invalidate_begin() bumps mmu_invalidate_seq, _end() does not: a fault that "
+		"snapshots inside the window (its gfn not yet in the range, e.g. a second memslot "
+		"of one hva range) passes every check once the window closes",
+		FALSE, NULL },
+	[SIM_MUT_STALE_CHECK_UNLOCKED] = {
+		"stale_check_unlocked",
+		"kvm_tdp_mmu_page_fault() runs is_page_fault_stale() before read_lock(mmu_lock): an "
+		"invalidation that starts while the fault waits for the lock is not seen (lockdep "
+		"would flag the kernel; kvmsim waives its assertion to show the race)",
+		FALSE, NULL },
+	[SIM_MUT_SEQ_BUMP_ORDER_SWAPPED] = {
+		"seq_bump_order_swapped",
+		"kvm_mmu_invalidate_end() drops mmu_invalidate_in_progress before it bumps the seq",
+		TRUE,
+		"both stores happen under the write lock with no yield point between them, so no "
+		"check, locked or lockless, can run in between; in the kernel only the lockless hint "
+		"could, and is_page_fault_stale() under mmu_lock decides" },
+	[SIM_MUT_NO_RANGE_ADD] = {
+		"no_range_add",
+		"kvm_mmu_unmap_gfn_range() zaps without kvm_mmu_invalidate_range_add(): the window "
+		"has no range, which the kernel's WARN in kvm_mmu_invalidate_end() reports (and the "
+		"locked check turns into a retry of every fault meanwhile)",
+		FALSE, NULL },
+	[SIM_MUT_FLUSH_AFTER_UNLOCK] = {
+		"flush_after_unlock",
+		"kvm_handle_hva_range() requests the remote TLB flush after dropping mmu_lock: a "
+		"second invalidation of the page finds nothing left to zap, skips its flush and "
+		"frees the frame a vCPU TLB still maps",
+		FALSE, NULL },
+	[SIM_MUT_NO_REMOTE_FLUSH] = {
+		"no_remote_flush",
+		"kvm_handle_hva_range() never calls kvm_flush_remote_tlbs() after a zap: vCPU TLBs "
+		"keep translations to frames the host then frees",
+		FALSE, NULL },
+	[SIM_MUT_FREE_BEFORE_END] = {
+		"free_before_end",
+		"MADV_DONTNEED and munmap free the frames before invalidate_range_end(), not after",
+		TRUE,
+		"KVM zaps and flushes in invalidate_range_start(); until its end the in-progress "
+		"range keeps every fault of those gfns from mapping, and a frame a fault has pinned "
+		"is freed only at its last put, so nothing of KVM can reach the frame any more" },
+	[SIM_MUT_INSTALL_PLAIN_STORE] = {
+		"install_plain_store",
+		"tdp_mmu_map_handle_target_level() writes the leaf with a plain store, not "
+		"tdp_mmu_set_spte_atomic()'s compare-exchange: a fault overwrites what another "
+		"installed meanwhile (in kvmsim always the same translation, so an expectation, "
+		"not an invariant, sees the second install)",
+		FALSE, NULL },
+	[SIM_MUT_UNMAP_VALID_ROOTS_ONLY] = {
+		"unmap_valid_roots_only",
+		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots (the bug d62007edf01f fixed): "
+		"a root a fast zap invalidated but has not torn down yet keeps mapping a frame the "
+		"host frees",
+		FALSE, NULL },
+	[SIM_MUT_YIELD_DROPS_FLUSH] = {
+		"yield_drops_flush",
+		"tdp_mmu_iter_cond_resched() yields mmu_lock without the pending flush while its "
+		"caller forgets it (the bug a835429cda91 fixed): zapped translations outlive the "
+		"invalidation",
+		FALSE, NULL },
+	[SIM_MUT_NO_UNSAFE_PRECHECK] = {
+		"no_unsafe_precheck",
+		"kvm_mmu_faultin_pfn() skips both lockless mmu_invalidate_retry_gfn_unsafe() "
+		"pre-checks",
+		TRUE,
+		"they only spare a doomed fault the pfn lookup and mmu_lock (the kernel's comments "
+		"say so); is_page_fault_stale() under mmu_lock sees everything they would" },
+};
+
+const SimMutationInfo *
+sim_mutation_info(SimMutation m)
+{
+	g_return_val_if_fail(m < SIM_MUT_COUNT, NULL);
+	return &catalogue[m];
+}
+
+gboolean
+sim_mutation_lookup(const char *name, SimMutation *out)
+{
+	for (guint m = 0; m < SIM_MUT_COUNT; m++) {
+		if (strcmp(catalogue[m].name, name) == 0) {
+			*out = m;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+gchar *
+sim_mutations_format(SimMutations set)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint m = 0; m < SIM_MUT_COUNT; m++)
+		if (set & SIM_MUTATION_BIT(m))
+			g_string_append_printf(s, "%s%s", s->len ? "," : "", catalogue[m].name);
+	return g_string_free(s, FALSE);
+}
