@@ -5,6 +5,10 @@
 #include <string.h>
 
 static const SimInvariant invariants[] = {
+	{ "converted_page_still_mapped",
+	  "inside a conversion's window, after its zap, no SPTE of any root maps the range and no "
+	  "vCPU that enters without flushing may still hold a translation of it",
+	  "KVM_SET_MEMORY_ATTRIBUTES, guest_memfd conversions" },
 	{ "deadlock", "some actor can still run: not every live actor waits",
 	  "scheduler, whenever it picks" },
 	{ "freed_frame_mapped_by_spte",
@@ -25,12 +29,24 @@ static const SimInvariant invariants[] = {
 	{ "livelock",
 	  "every actor progresses: none passes its step budget, and progress happens within the "
 	  "watchdog's yield points", "scheduler watchdog; every step (explore, exit-level replay)" },
+	{ "private_spte_not_gmem",
+	  "a leaf installed for a private fault (or a shared one on a gmem-only slot) maps the "
+	  "folio at the gfn's index of the slot's bound, active guest_memfd",
+	  "every private or gmem-only fault's install" },
+	{ "punched_page_still_mapped",
+	  "inside a hole punch's window, after its zap, no SPTE of any root maps the range and no "
+	  "vCPU that enters without flushing may still hold a translation of it",
+	  "fallocate(PUNCH_HOLE) of a guest_memfd" },
 	{ "spte_matches_primary",
 	  "a present leaf of the valid root maps the frame the primary MMU maps at its hva (what "
 	  "it mapped at install time, or the SPTE was invalidated since)",
 	  "every step (explore, exit-level replay)" },
 	{ "spte_pfn_changed", "a present leaf never changes pfn without being zapped first",
 	  "every SPTE change" },
+	{ "spte_type_mismatch",
+	  "a fault's SPTE has the access type of the gfn's attribute (or of its guest_memfd page): "
+	  "no shared SPTE maps a private page, no private SPTE a shared one",
+	  "every fault's install on a VM with private memory" },
 	{ "write_after_free", "nobody writes a frame while it sits freed in quarantine",
 	  "when a quarantined frame is checked or reused" },
 	{ "zero_page_written", "the shared zero page is never written", "when it is checked" },
