@@ -667,7 +667,8 @@ kvm_tdp_mmu_any_root_maps(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn)
 
 		for_each_tdp_pte(iter, kvm, root, gfn, gfn + 1)
 			if (is_shadow_present_pte(iter.old_spte) &&
-			    is_last_spte(iter.old_spte, iter.level) && spte_to_pfn(iter.old_spte) == pfn)
+			    is_last_spte(iter.old_spte, iter.level) &&
+			    spte_to_pfn(iter.old_spte) == pfn)
 				return TRUE;
 	}
 	return FALSE;

@@ -26,25 +26,30 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		FALSE, NULL },
 	[SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN] = {
 		"seq_snapshot_after_pfn",
-		"kvm_mmu_faultin_pfn() reads mmu_invalidate_seq after hva_to_pfn(), not before (and "
-		"so without the pre-check that needs it): an invalidation that ends while the pfn is "
+		"kvm_mmu_faultin_pfn() reads mmu_invalidate_seq after hva_to_pfn(), not before "
+		"(and "
+		"so without the pre-check that needs it): an invalidation that ends while the pfn "
+		"is "
 		"looked up is never seen",
 		FALSE, NULL },
 	[SIM_MUT_STALE_IGNORES_IN_PROGRESS] = {
 		"stale_ignores_in_progress",
-		"mmu_invalidate_retry_gfn() compares only the seq, not the in-progress range: a fault "
+		"mmu_invalidate_retry_gfn() compares only the seq, not the in-progress range: a "
+		"fault "
 		"that takes mmu_lock between an invalidation's start and end maps the page being "
 		"taken away",
 		FALSE, NULL },
 	[SIM_MUT_SEQ_BUMP_AT_BEGIN] = {
 		"seq_bump_at_begin",
-		"kvm_mmu_invalidate_begin() bumps mmu_invalidate_seq, _end() does not: a fault that "
+		"kvm_mmu_invalidate_begin() bumps mmu_invalidate_seq, _end() does not: a fault "
+		"that "
 		"snapshots inside the window (its gfn not yet in the range, e.g. a second memslot "
 		"of one hva range) passes every check once the window closes",
 		FALSE, NULL },
 	[SIM_MUT_STALE_CHECK_UNLOCKED] = {
 		"stale_check_unlocked",
-		"kvm_tdp_mmu_page_fault() runs is_page_fault_stale() before read_lock(mmu_lock): an "
+		"kvm_tdp_mmu_page_fault() runs is_page_fault_stale() before read_lock(mmu_lock): "
+		"an "
 		"invalidation that starts while the fault waits for the lock is not seen (lockdep "
 		"would flag the kernel; kvmsim waives its assertion to show the race)",
 		FALSE, NULL },
@@ -53,12 +58,14 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"kvm_mmu_invalidate_end() drops mmu_invalidate_in_progress before it bumps the seq",
 		TRUE,
 		"both stores happen under the write lock with no yield point between them, so no "
-		"check, locked or lockless, can run in between; in the kernel only the lockless hint "
+		"check, locked or lockless, can run in between; in the kernel only the lockless "
+		"hint "
 		"could, and is_page_fault_stale() under mmu_lock decides" },
 	[SIM_MUT_NO_RANGE_ADD] = {
 		"no_range_add",
 		"kvm_mmu_unmap_gfn_range() zaps without kvm_mmu_invalidate_range_add(): the window "
-		"has no range, which the kernel's WARN in kvm_mmu_invalidate_end() reports (and the "
+		"has no range, which the kernel's WARN in kvm_mmu_invalidate_end() reports (and "
+		"the "
 		"locked check turns into a retry of every fault meanwhile)",
 		FALSE, NULL },
 	[SIM_MUT_FLUSH_AFTER_UNLOCK] = {
@@ -77,7 +84,8 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"MADV_DONTNEED and munmap free the frames before invalidate_range_end(), not after",
 		TRUE,
 		"KVM zaps and flushes in invalidate_range_start(); until its end the in-progress "
-		"range keeps every fault of those gfns from mapping, and a frame a fault has pinned "
+		"range keeps every fault of those gfns from mapping, and a frame a fault has "
+		"pinned "
 		"is freed only at its last put, so nothing of KVM can reach the frame any more" },
 	[SIM_MUT_INSTALL_PLAIN_STORE] = {
 		"install_plain_store",
@@ -88,7 +96,8 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		FALSE, NULL },
 	[SIM_MUT_UNMAP_VALID_ROOTS_ONLY] = {
 		"unmap_valid_roots_only",
-		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots (the bug d62007edf01f fixed): "
+		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots (the bug d62007edf01f "
+		"fixed): "
 		"a root a fast zap invalidated but has not torn down yet keeps mapping a frame the "
 		"host frees",
 		FALSE, NULL },
