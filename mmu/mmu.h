@@ -274,5 +274,8 @@ void kvm_flush_remote_tlbs(struct kvm *kvm);
 u64 kvm_tdp_mmu_leaf_spte(struct kvm *kvm, gfn_t gfn, int *out_level);
 /* Number of present leaf SPTEs. */
 guint64 kvm_tdp_mmu_count_present(struct kvm *kvm);
+/* kvmsim's per-step audit (mmu/audit.c): FALSE, with the run failed, at a broken invariant;
+ * with epoch, the walks run only when what they read changed since (*epoch 0: the first). */
+gboolean kvm_mmu_audit(struct kvm *kvm, guint64 *epoch);
 
 #endif

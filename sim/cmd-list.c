@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sim/cmd.h"
+#include "sim/core/invariants.h"
 #include "sim/core/points.h"
 #include "workloads/workloads.h"
 
@@ -22,8 +23,8 @@ list_mutations(void)
 	return KVMSIM_EXIT_OK;
 }
 
-/* kvmsim list [--points|--mutations]: the workloads, the yield points a schedule may name, or
- * the protocol mutations. */
+/* kvmsim list [--points|--mutations|--invariants]: the workloads, the yield points a schedule may
+ * name, the protocol mutations, or the invariants runs are checked against. */
 int
 kvmsim_cmd_list(int argc, char **argv)
 {
@@ -37,8 +38,17 @@ kvmsim_cmd_list(int argc, char **argv)
 			printf("%-26s %s\n", points[i].name, points[i].what);
 		return KVMSIM_EXIT_OK;
 	}
+	if (argc == 2 && strcmp(argv[1], "--invariants") == 0) {
+		guint n;
+		const SimInvariant *inv = sim_invariants(&n);
+
+		for (guint i = 0; i < n; i++)
+			printf("%-26s %s (checked: %s)\n", inv[i].name, inv[i].what, inv[i].where);
+		return KVMSIM_EXIT_OK;
+	}
 	if (argc > 1)
-		return kvmsim_usage_error("list takes no arguments but --points or --mutations");
+		return kvmsim_usage_error("list takes no arguments but --points, --mutations or "
+					  "--invariants");
 	size_t n;
 	const KvmsimWorkload *all = kvmsim_workload_all(&n);
 

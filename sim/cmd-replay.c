@@ -4,12 +4,46 @@
 
 #include "sim/cmd.h"
 #include "sim/core/outfile.h"
+#include "sim/explore/explore.h"
 #include "sim/trace/replay.h"
 
 static const char *
 kind_of(const Trace *trace)
 {
 	return trace->workload ? "full-system" : "exit-level";
+}
+
+/* kvmsim replay --token TOKEN TRACE: the trace's machine and events under the token's schedule
+ * (kvmsim explore printed it), checked as explore checks; its expectations are not. */
+static int
+replay_token(const Trace *trace, const char *token)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) devs = explore_token_decode(token, &error);
+	ExploreTarget target = { .trace = trace };
+	ExploreRun run;
+
+	if (!devs)
+		return kvmsim_usage_error("--token: %s", error->message);
+	printf("%s: %s trace%s%s, %u vCPU%s, the schedule of token %s\n", trace->path,
+	       kind_of(trace), trace->workload ? " of " : "", trace->workload ? trace->workload : "",
+	       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s", token);
+	if (!explore_run_schedule(&target, (const ExploreChoice *)devs->data, devs->len, FALSE,
+				  FALSE, &run, &error)) {
+		printf("  FAIL  %s\n", error->message);
+		printf("replay: 0 passed, 1 failed\n");
+		return KVMSIM_EXIT_FAIL;
+	}
+	int status = run.failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
+
+	if (run.failed)
+		printf("  FAIL  invariant %s at step %" G_GUINT64_FORMAT ", actor %s: %s\n",
+		       run.invariant, run.step, run.actor ? run.actor : "-", run.detail);
+	else
+		printf("  PASS  every invariant held (%" G_GUINT64_FORMAT " steps)\n", run.steps);
+	printf("replay: %u passed, %u failed\n", !run.failed, run.failed);
+	explore_run_clear(&run);
+	return status;
 }
 
 /* Load every trace first (a bad one is a usage error), then replay each and count. */
@@ -19,6 +53,7 @@ kvmsim_cmd_replay(int argc, char **argv)
 	gchar **files = NULL;
 	gchar **mutate = NULL;
 	gchar *log_path = NULL;
+	gchar *token = NULL;
 	SimMutations mutations;
 	gint64 watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	const GOptionEntry entries[] = {
@@ -27,6 +62,9 @@ kvmsim_cmd_replay(int argc, char **argv)
 		  "N" },
 		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &log_path,
 		  "Write the event log of the replay to FILE (one TRACE only)", "FILE" },
+		{ "token", 0, 0, G_OPTION_ARG_STRING, &token,
+		  "Replay TRACE under the schedule of a replay token from kvmsim explore "
+		  "(one TRACE)", "TOKEN" },
 		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &mutate,
 		  "Plant this protocol bug too, besides the trace's <mutations> (see kvmsim list "
 		  "--mutations; repeatable)", "NAME" },
@@ -50,23 +88,29 @@ kvmsim_cmd_replay(int argc, char **argv)
 	if (!mutations_ok) {
 		g_strfreev(files);
 		g_free(log_path);
+		g_free(token);
 		return kvmsim_usage_error("%s", error->message);
 	}
 	if (watchdog < 1) {
 		g_strfreev(files);
 		g_free(log_path);
+		g_free(token);
 		return kvmsim_usage_error("--watchdog must be positive");
 	}
-	if (!files || !files[0] || (log_path && files[1])) {
+	if (!files || !files[0] || ((log_path || token) && files[1]) || (log_path && token)) {
 		g_strfreev(files);
 		g_free(log_path);
-		return kvmsim_usage_error(log_path ? "--log takes exactly one TRACE" :
+		g_free(token);
+		return kvmsim_usage_error(log_path && token ? "--log and --token do not go together" :
+					  token ? "--token takes exactly one TRACE" :
+					  log_path ? "--log takes exactly one TRACE" :
 						     "replay needs at least one TRACE");
 	}
 	/* the log's path is checked before anything runs: a bad one is a usage error, not a FAIL */
 	if (log_path && !sim_outfile_check(log_path, &error)) {
 		g_strfreev(files);
 		g_free(log_path);
+		g_free(token);
 		return kvmsim_usage_error("--log %s", error->message);
 	}
 	/* every trace is read and checked before any runs */
@@ -76,6 +120,7 @@ kvmsim_cmd_replay(int argc, char **argv)
 		if (!trace) {
 			g_strfreev(files);
 			g_free(log_path);
+			g_free(token);
 			return kvmsim_usage_error("%s", error->message);
 		}
 		trace->watchdog = (guint64)watchdog;
@@ -83,6 +128,12 @@ kvmsim_cmd_replay(int argc, char **argv)
 		g_ptr_array_add(traces, trace);
 	}
 	g_strfreev(files);
+	if (token) {
+		int status = replay_token(g_ptr_array_index(traces, 0), token);
+
+		g_free(token);
+		return status;
+	}
 	for (guint i = 0; i < traces->len; i++) {
 		const Trace *trace = g_ptr_array_index(traces, i);
 		TraceReplayReport report;

@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
 	{ "run", kvmsim_cmd_run, "run a built-in workload on the simulated machine" },
 	{ "replay", kvmsim_cmd_replay, "replay traces and check their expectations" },
+	{ "explore", kvmsim_cmd_explore, "search a trace's interleavings for a broken invariant" },
 	{ "list", kvmsim_cmd_list, "list the built-in workloads" },
 };
 

@@ -16,6 +16,17 @@
 #define SIM_VALGRIND 1
 #endif
 
+/*
+ * Stacks freed, kept for the next actors (at most SPARE_STACKS): a search runs thousands of short
+ * machines, and a fresh mapping costs the page faults of every stack page an actor touches.
+ */
+#define SPARE_STACKS 16
+static struct {
+	void *mapping;
+	gsize size;
+} spare_stacks[SPARE_STACKS];
+static guint nr_spare_stacks;
+
 /* A stack with a guard page below it, registered with valgrind. */
 gboolean
 sim_fiber_stack_alloc(SimFiberStack *stack, gsize size)
@@ -23,12 +34,22 @@ sim_fiber_stack_alloc(SimFiberStack *stack, gsize size)
 	gsize page = 4096;
 
 	stack->mapping_size = size + page;
-	stack->mapping = mmap(NULL, stack->mapping_size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (stack->mapping == MAP_FAILED)
-		return FALSE;
-	/* guard page below the stack catches overflows */
-	mprotect(stack->mapping, page, PROT_NONE);
+	stack->mapping = NULL;
+	for (guint i = nr_spare_stacks; i-- > 0;) {
+		if (spare_stacks[i].size != stack->mapping_size)
+			continue;
+		stack->mapping = spare_stacks[i].mapping;
+		spare_stacks[i] = spare_stacks[--nr_spare_stacks];
+		break;
+	}
+	if (!stack->mapping) {
+		stack->mapping = mmap(NULL, stack->mapping_size, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (stack->mapping == MAP_FAILED)
+			return FALSE;
+		/* guard page below the stack catches overflows */
+		mprotect(stack->mapping, page, PROT_NONE);
+	}
 	stack->base = (guint8 *)stack->mapping + page;
 	stack->size = size;
 	stack->fiber.bottom = stack->base;
@@ -53,22 +74,31 @@ sim_fiber_stack_free(SimFiberStack *stack)
 #ifdef SIM_VALGRIND
 	VALGRIND_STACK_DEREGISTER(stack->valgrind_id);
 #endif
-	munmap(stack->mapping, stack->mapping_size);
+	if (nr_spare_stacks < SPARE_STACKS) {
+		spare_stacks[nr_spare_stacks].mapping = stack->mapping;
+		spare_stacks[nr_spare_stacks++].size = stack->mapping_size;
+	} else {
+		munmap(stack->mapping, stack->mapping_size);
+	}
 	stack->mapping = NULL;
 }
 
-/* The main context's stack bounds, which ASan needs to switch back to it. */
+/* The main context's stack bounds, which ASan needs to switch back to it. Looked up once per
+ * thread: glibc reads /proc/self/maps for the main thread's, which an explorer running thousands
+ * of short runs would pay for at each. */
 void
 sim_fiber_init_main(SimFiber *fiber)
 {
+	static __thread void *addr;
+	static __thread size_t size;
+	static __thread gboolean known;
 	pthread_attr_t attr;
-	void *addr = NULL;
-	size_t size = 0;
 
 	fiber->fake_stack = NULL;
-	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+	if (!known && pthread_getattr_np(pthread_self(), &attr) == 0) {
 		pthread_attr_getstack(&attr, &addr, &size);
 		pthread_attr_destroy(&attr);
+		known = TRUE;
 	}
 	fiber->bottom = addr;
 	fiber->size = size;

@@ -15,6 +15,15 @@ struct SimPtPool {
 	guint in_use;
 };
 
+/*
+ * The region of the last pool freed, kept for the next pool of the same size: a search runs
+ * thousands of short machines one after the other, and a fresh region costs a page fault (and a
+ * zeroed page) per table page used. Nothing reads a table page before mmu_topup_memory_caches()
+ * fills it, so what a reused region holds does not matter.
+ */
+static guint8 *spare_region;
+static guint spare_pages;
+
 /* Reserve the table region (committed as tables are used). */
 SimPtPool *
 sim_ptpool_new(guint nr_pages, GError **error)
@@ -22,8 +31,13 @@ sim_ptpool_new(guint nr_pages, GError **error)
 	SimPtPool *pool = g_new0(SimPtPool, 1);
 
 	pool->nr_pages = nr_pages;
-	pool->region = mmap(NULL, (gsize)nr_pages * SIM_PAGE_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (spare_region && spare_pages == nr_pages) {
+		pool->region = spare_region;
+		spare_region = NULL;
+	} else {
+		pool->region = mmap(NULL, (gsize)nr_pages * SIM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
 	if (pool->region == MAP_FAILED) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
 			    "cannot reserve %u page-table pages", nr_pages);
@@ -40,7 +54,12 @@ sim_ptpool_free(SimPtPool *pool)
 {
 	if (!pool)
 		return;
-	munmap(pool->region, (gsize)pool->nr_pages * SIM_PAGE_SIZE);
+	if (!spare_region) {
+		spare_region = pool->region;
+		spare_pages = pool->nr_pages;
+	} else {
+		munmap(pool->region, (gsize)pool->nr_pages * SIM_PAGE_SIZE);
+	}
 	g_free(pool->owners);
 	g_queue_clear(&pool->free_pages);
 	g_free(pool);

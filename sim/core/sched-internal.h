@@ -38,6 +38,7 @@ struct SimActor {
 	const char *wait_what;
 	guint64 wake_step;    /* sleeping until the clock reaches it; 0 = not sleeping */
 	const char *last_point; /* where it last yielded (for the livelock report) */
+	guint64 arrivals;     /* yield points and pseudo-points reached (for a chooser) */
 };
 
 struct SimSched {
@@ -82,6 +83,12 @@ struct SimSched {
 	guint mark_every;
 	SimMarkFn mark_fn;
 	gpointer mark_data;
+	/* an external chooser and a per-step hook (sim/explore) */
+	SimChooseFn choose_fn;
+	gpointer choose_data;
+	guint *choice_list;      /* scratch: the runnable indices offered to choose_fn */
+	SimStepHook step_hook;
+	gpointer step_data;
 	/* outcome */
 	GError *error;
 	gchar *failure;
@@ -92,6 +99,8 @@ void sched_update_sets(SimSched *sched, const SimActor *actor);
 gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
 /* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
 SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
+/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's. */
+SimActor *sched_pick(SimSched *sched, SimPolicy policy);
 /* The step the first sleeper that could then run wakes at, and how many wake then. */
 guint64 sched_earliest_wake(const SimSched *sched, guint *n_waking);
 

@@ -175,3 +175,61 @@ sched_earliest_wake(const SimSched *sched, guint *n_waking)
 		*n_waking = n;
 	return earliest;
 }
+
+/* The runnable actors into sched->candidates; how many there are. */
+static guint
+collect_candidates(SimSched *sched)
+{
+	guint n = 0;
+
+	for (guint w = 0; w < sched->words; w++) {
+		guint64 blocked = sched->blocked[w];
+
+		sched->candidates[w] = sched->ready[w];
+		for (; blocked; blocked &= blocked - 1) {
+			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
+
+			if (sched_actor_runnable(sched, g_ptr_array_index(sched->actors, i)))
+				sched->candidates[w] |= 1ull << (i % 64);
+			sched->examined++;
+		}
+		sched->examined++;
+		n += popcount64(sched->candidates[w]);
+	}
+	return n;
+}
+
+/*
+ * At a real choice: the external chooser's pick among two or more runnable actors if one is set,
+ * else the policy's. What the chooser is told (the current actor, whether it could go on, how
+ * many points it reached) is what it needs to count preemptions and to name the choice.
+ */
+SimActor *
+sched_pick(SimSched *sched, SimPolicy policy)
+{
+	if (!sched->choose_fn)
+		return sched_pick_by_policy(sched, policy);
+	guint n = collect_candidates(sched), k = 0;
+
+	if (n == 0)
+		return NULL;
+	sched->choice_list = g_renew(guint, sched->choice_list, sched->words * 64);
+	for (guint w = 0; w < sched->words; w++)
+		for (guint64 bits = sched->candidates[w]; bits; bits &= bits - 1)
+			sched->choice_list[k++] = w * 64 + (guint)__builtin_ctzll(bits);
+	if (n == 1)
+		return g_ptr_array_index(sched->actors, sched->choice_list[0]);
+	SimActor *cur = sched->current;
+	SimChoice choice = {
+		.runnable = sched->choice_list,
+		.n = n,
+		.current = cur ? (gint)cur->index : -1,
+		.preempt = cur && sched_actor_runnable(sched, cur),
+		.arrivals = cur ? cur->arrivals : 0,
+		.point = cur ? cur->last_point : NULL,
+	};
+	guint pos = sched->choose_fn(sched, &choice, sched->choose_data);
+
+	g_return_val_if_fail(pos < n, NULL);
+	return g_ptr_array_index(sched->actors, sched->choice_list[pos]);
+}

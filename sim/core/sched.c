@@ -64,6 +64,7 @@ sim_sched_free(SimSched *sched)
 	g_free(sched->blocked);
 	g_free(sched->candidates);
 	g_array_free(sched->ready_list, TRUE);
+	g_free(sched->choice_list);
 	g_rand_free(sched->rng);
 	g_array_free(sched->steps, TRUE);
 	g_array_free(sched->recorded, TRUE);
@@ -152,6 +153,39 @@ sim_sched_set_marks(SimSched *sched, guint every, SimMarkFn fn, gpointer data)
 	sched->mark_every = every;
 	sched->mark_fn = fn;
 	sched->mark_data = data;
+}
+
+void
+sim_sched_set_chooser(SimSched *sched, SimChooseFn fn, gpointer data)
+{
+	sched->choose_fn = fn;
+	sched->choose_data = data;
+}
+
+void
+sim_sched_set_step_hook(SimSched *sched, SimStepHook fn, gpointer data)
+{
+	sched->step_hook = fn;
+	sched->step_data = data;
+}
+
+guint
+sim_sched_nr_actors(const SimSched *sched)
+{
+	return sched->actors->len;
+}
+
+const char *
+sim_sched_actor_name(const SimSched *sched, guint index)
+{
+	g_return_val_if_fail(index < sched->actors->len, NULL);
+	return ((const SimActor *)g_ptr_array_index(sched->actors, index))->name;
+}
+
+gint
+sim_sched_current_index(const SimSched *sched)
+{
+	return sched->current ? (gint)sched->current->index : -1;
 }
 
 static void actor_trampoline(unsigned int lo, unsigned int hi);
@@ -293,10 +327,10 @@ pick_other(SimSched *sched)
 	if (steps_left(sched))
 		return step_actor(sched);
 	SimPolicy policy = sched->policy == SIM_POLICY_STEPS ? sched->after_steps : sched->policy;
-	SimActor *next = sched_pick_by_policy(sched, policy);
+	SimActor *next = sched_pick(sched, policy);
 
 	if (!next && wake_sleepers(sched))
-		next = sched_pick_by_policy(sched, policy);
+		next = sched_pick(sched, policy);
 	if (!next) {
 		GString *who = g_string_new(NULL);
 
@@ -561,6 +595,9 @@ sim_yield(SimSched *sched, const char *point)
 		return; /* set-up code outside every actor */
 	sched->now++;
 	cur->last_point = point;
+	cur->arrivals++;
+	if (sched->step_hook)
+		sched->step_hook(sched, point, sched->step_data);
 	livelock_watchdog(sched);
 	/* alone (no other actor alive, nothing recorded or followed): nobody to switch to */
 	if (sched->live == 1 && !sched->recording && sched->policy != SIM_POLICY_STEPS &&
@@ -589,13 +626,13 @@ sim_yield(SimSched *sched, const char *point)
 			return;
 		}
 		if (!steps_left(sched) && sched->after_steps != SIM_POLICY_STEPS)
-			next = sched_pick_by_policy(sched, sched->after_steps);
+			next = sched_pick(sched, sched->after_steps);
 		else
 			next = step_actor(sched);
 	} else {
 		SimPolicy policy = sched->policy == SIM_POLICY_STEPS ? sched->after_steps :
 								       sched->policy;
-		next = sched_pick_by_policy(sched, policy);
+		next = sched_pick(sched, policy);
 	}
 	if (!next && !sched->error)
 		next = pick_other(sched);
@@ -613,6 +650,7 @@ sim_yield(SimSched *sched, const char *point)
 static void
 pseudo_arrival(SimSched *sched, const char *point, const char *why)
 {
+	sched->current->arrivals++;
 	count_arrival(sched, point);
 	if (!steps_left(sched) || step_completed(sched, point))
 		return;

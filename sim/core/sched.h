@@ -61,6 +61,32 @@ typedef enum {
 
 SimSched *sim_sched_new(guint64 seed);
 void sim_sched_free(SimSched *sched);
+/*
+ * An external chooser (sim/explore's strategies): where the policy would pick among two or more
+ * runnable actors, and no explicit step is in force, fn picks instead. Choices with one runnable
+ * actor are not offered. Without a chooser (the default) nothing changes.
+ */
+typedef struct {
+	const guint *runnable;  /* creation indices of the runnable actors, ascending; n > 1 */
+	guint n;
+	gint current;           /* creation index of the running actor; -1 before the first */
+	gboolean preempt;       /* the current actor could go on: picking another preempts it */
+	guint64 arrivals;       /* yield points and pseudo-points the current actor reached */
+	const char *point;      /* the point it is at (NULL before the first) */
+} SimChoice;
+/* Returns a position in choice->runnable. */
+typedef guint (*SimChooseFn)(SimSched *sched, const SimChoice *choice, gpointer data);
+void sim_sched_set_chooser(SimSched *sched, SimChooseFn fn, gpointer data);
+/* Called at every yield point, after the clock advanced and before the pick: where invariants
+ * are checked at every step (a failure found there stops the run at this point). */
+typedef void (*SimStepHook)(SimSched *sched, const char *point, gpointer data);
+void sim_sched_set_step_hook(SimSched *sched, SimStepHook fn, gpointer data);
+/* Actors so far, and the name of the one created index-th. */
+guint sim_sched_nr_actors(const SimSched *sched);
+const char *sim_sched_actor_name(const SimSched *sched, guint index);
+/* Creation index of the running actor; -1 outside every actor. */
+gint sim_sched_current_index(const SimSched *sched);
+
 /* The run's seed, for other seeded streams (a vCPU's rdrand). */
 guint64 sim_sched_seed(const SimSched *sched);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimSched, sim_sched_free)

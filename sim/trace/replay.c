@@ -9,204 +9,7 @@
 #include "mmu/mmu.h"
 #include "mmu/spte.h"
 #include "sim/core/log.h"
-#include "sim/cpu/vcpu.h"
-#include "workloads/abi.h"
-
-/* The events one actor of the trace performs, in order. */
-typedef struct {
-	SimVmm *vmm;
-	SimSched *sched;
-	GPtrArray *events; /* const TraceEvent * */
-	int vcpu;          /* vcpuN: N; other actors: -1 */
-	gboolean halted;
-} ReplayActor;
-
-/* One exit of an exit-level vCPU: the guest ran (instantly) and exited for this reason. */
-static void
-replay_exit(ReplayActor *ra, const TraceEvent *e)
-{
-	struct kvm *kvm = sim_vmm_kvm(ra->vmm);
-	struct kvm_vcpu *vcpu = kvm->vcpus[ra->vcpu];
-
-	struct kvm_exit_info x = { 0 };
-
-	sim_yield(ra->sched, "vcpu.enter");
-	kvm_vcpu_enter_guest_prepare(vcpu);
-	trace_kvm_entry(vcpu, 0);
-	kvm_vcpu_srcu_read_lock(vcpu);
-	switch (e->kind) {
-	case TRACE_EV_EPT_VIOLATION: {
-		u64 spte = kvm_tdp_mmu_get_walk_last(vcpu, e->gpa, NULL);
-		u64 qual = sim_ept_violation_qualification(e->access == TRACE_ACCESS_READ,
-							   e->access == TRACE_ACCESS_WRITE,
-							   e->access == TRACE_ACCESS_FETCH, spte);
-
-		if (is_mmio_spte(spte)) {
-			x.reason = EXIT_REASON_EPT_MISCONFIG;
-			trace_kvm_exit(vcpu, &x);
-			kvm_handle_ept_misconfig(vcpu, e->gpa, 0);
-		} else {
-			x.reason = EXIT_REASON_EPT_VIOLATION;
-			x.info1 = qual;
-			trace_kvm_exit(vcpu, &x);
-			kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
-		}
-		break;
-	}
-	case TRACE_EV_HLT:
-		sim_count(kvm->counters, SIM_CTR_EXITS_HLT);
-		x.reason = EXIT_REASON_HLT;
-		trace_kvm_exit(vcpu, &x);
-		ra->halted = TRUE;
-		break;
-	case TRACE_EV_IO:
-		sim_count(kvm->counters, SIM_CTR_EXITS_IO);
-		/* a trace names no string or immediate form: a plain in/out through dx */
-		x.reason = EXIT_REASON_IO_INSTRUCTION;
-		x.info1 = sim_io_exit_qualification(e->in, e->port, e->io_size, 0);
-		trace_kvm_exit(vcpu, &x);
-		trace_kvm_pio(vcpu, e->in, e->port, e->io_size, e->in ? 0xffffffffu : e->value);
-		break;
-	case TRACE_EV_HYPERCALL:
-		sim_count(kvm->counters, SIM_CTR_EXITS_HYPERCALL);
-		x.reason = EXIT_REASON_VMCALL;
-		trace_kvm_exit(vcpu, &x);
-		trace_kvm_hypercall(vcpu, e->nr, e->args);
-		if (e->nr == KVM_HC_SCHED_YIELD)
-			sim_yield(ra->sched, "vcpu.sched_yield");
-		break;
-	default:
-		g_assert_not_reached();
-	}
-	kvm_vcpu_srcu_read_unlock(vcpu);
-}
-
-/* KVM_SET_USER_MEMORY_REGION2 from the VMM, as the trace asks; the result goes to the log. */
-static void
-replay_memslot(ReplayActor *ra, const TraceEvent *e)
-{
-	SimVmm *vmm = ra->vmm;
-	struct kvm_userspace_memory_region2 region = {
-		.slot = e->id,
-		.flags = e->flags,
-		.guest_phys_addr = e->gpa,
-		.memory_size = e->kind == TRACE_EV_MEMSLOT ? e->size : 0,
-		.userspace_addr = e->hva,
-	};
-	int r;
-
-	if (e->kind == TRACE_EV_MEMSLOT && !sim_mm_mmap_anon_at(sim_vmm_mm(vmm), e->hva, e->size,
-								 NULL))
-		r = -EINVAL;
-	else
-		r = kvm_set_memory_region(sim_vmm_kvm(vmm), &region);
-	sim_log_emit(sim_sched_log(ra->sched), "sim_vmm_ioctl",
-		     "KVM_SET_USER_MEMORY_REGION2 slot %u gpa 0x%" G_GINT64_MODIFIER "x size 0x%"
-		     G_GINT64_MODIFIER "x: %d", e->id, region.guest_phys_addr, region.memory_size, r);
-}
-
-/* One event of the notifier or the vmm. */
-static void
-replay_host(ReplayActor *ra, const TraceEvent *e)
-{
-	SimMm *mm = sim_vmm_mm(ra->vmm);
-	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at };
-
-	switch (e->kind) {
-	case TRACE_EV_MIGRATE:
-		sim_host_event_perform(mm, &he);
-		break;
-	case TRACE_EV_DONTNEED:
-		he.kind = SIM_HOST_DONTNEED;
-		sim_host_event_perform(mm, &he);
-		break;
-	case TRACE_EV_AGE:
-		he.kind = SIM_HOST_AGE;
-		sim_host_event_perform(mm, &he);
-		break;
-	case TRACE_EV_MUNMAP:
-		sim_mm_munmap(mm, e->hva, e->size);
-		break;
-	case TRACE_EV_INVALIDATE_START:
-		sim_mm_notify_invalidate_start(mm, e->hva, e->hva + e->size);
-		break;
-	case TRACE_EV_INVALIDATE_END:
-		sim_mm_notify_invalidate_end(mm, e->hva, e->hva + e->size);
-		break;
-	case TRACE_EV_MEMSLOT:
-	case TRACE_EV_MEMSLOT_DELETE:
-		replay_memslot(ra, e);
-		break;
-	default:
-		g_assert_not_reached();
-	}
-}
-
-/* Perform this actor's events in order, each after its optional sleep. */
-static void
-replay_actor(SimActor *actor, gpointer data)
-{
-	ReplayActor *ra = data;
-
-	for (guint i = 0; i < ra->events->len && !ra->halted; i++) {
-		const TraceEvent *e = g_ptr_array_index(ra->events, i);
-
-		if (sim_sched_failed(ra->sched))
-			break;
-		if (e->at)
-			sim_sleep_until(ra->sched, e->at);
-		if (ra->vcpu >= 0)
-			replay_exit(ra, e);
-		else
-			replay_host(ra, e);
-		sim_sched_progress(ra->sched);
-	}
-}
-
-/* Orders windows by their start. */
-static gint
-compare_window_gpa(gconstpointer a, gconstpointer b)
-{
-	guint64 x = ((const SimVmmWindow *)a)->gpa, y = ((const SimVmmWindow *)b)->gpa;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The union of every guest-physical range the trace's memslots use, as few windows as can be. */
-static GArray *
-windows_of(const Trace *trace)
-{
-	GArray *ranges = g_array_new(FALSE, FALSE, sizeof(SimVmmWindow));
-	GArray *merged = g_array_new(FALSE, FALSE, sizeof(SimVmmWindow));
-
-	for (guint i = 0; i < trace->memslots->len; i++) {
-		const TraceMemslot *ms = &g_array_index(trace->memslots, TraceMemslot, i);
-		SimVmmWindow w = { ms->gpa, ms->size };
-
-		g_array_append_val(ranges, w);
-	}
-	for (guint i = 0; i < trace->events->len; i++) {
-		const TraceEvent *e = &g_array_index(trace->events, TraceEvent, i);
-		SimVmmWindow w = { e->gpa, e->size };
-
-		if (e->kind == TRACE_EV_MEMSLOT)
-			g_array_append_val(ranges, w);
-	}
-	/* sort by start, then merge overlapping or adjacent ranges */
-	g_array_sort(ranges, compare_window_gpa);
-	for (guint i = 0; i < ranges->len; i++) {
-		SimVmmWindow w = g_array_index(ranges, SimVmmWindow, i);
-		SimVmmWindow *last = merged->len ?
-			&g_array_index(merged, SimVmmWindow, merged->len - 1) : NULL;
-
-		if (last && w.gpa <= last->gpa + last->size)
-			last->size = MAX(last->size, w.gpa + w.size - last->gpa);
-		else
-			g_array_append_val(merged, w);
-	}
-	g_array_free(ranges, TRUE);
-	return merged;
-}
+#include "sim/vmm/machine.h"
 
 /*
  * The program of a --guest trace, read again from its file. A trace records the SHA-256 of the
@@ -243,14 +46,62 @@ check_image(const Trace *trace, SimVmm *vmm, GError **error)
 	return FALSE;
 }
 
-/* The machine the trace describes. */
-static SimVmm *
-build_machine(const Trace *trace, SimSched *sched, GError **error)
+static gboolean check_machine_memslots(const Trace *trace, SimVmm *vmm, GError **error);
+
+/* The events of the trace as the machine builder takes them (actor names borrowed). */
+static GArray *
+machine_events(const Trace *trace)
+{
+	GArray *out = g_array_sized_new(FALSE, TRUE, sizeof(SimMachineEvent), trace->events->len);
+
+	for (guint i = 0; i < trace->events->len; i++) {
+		const TraceEvent *e = &g_array_index(trace->events, TraceEvent, i);
+		static const SimMachineEventKind kinds[TRACE_EV_COUNT] = {
+			[TRACE_EV_EPT_VIOLATION] = SIM_MEV_EPT_VIOLATION,
+			[TRACE_EV_HLT] = SIM_MEV_HLT,
+			[TRACE_EV_IO] = SIM_MEV_IO,
+			[TRACE_EV_HYPERCALL] = SIM_MEV_HYPERCALL,
+			[TRACE_EV_MIGRATE] = SIM_MEV_MIGRATE,
+			[TRACE_EV_DONTNEED] = SIM_MEV_DONTNEED,
+			[TRACE_EV_AGE] = SIM_MEV_AGE,
+			[TRACE_EV_MUNMAP] = SIM_MEV_MUNMAP,
+			[TRACE_EV_INVALIDATE_START] = SIM_MEV_INVALIDATE_START,
+			[TRACE_EV_INVALIDATE_END] = SIM_MEV_INVALIDATE_END,
+			[TRACE_EV_MEMSLOT] = SIM_MEV_MEMSLOT,
+			[TRACE_EV_MEMSLOT_DELETE] = SIM_MEV_MEMSLOT_DELETE,
+		};
+		SimMachineEvent me = {
+			.kind = kinds[e->kind],
+			.actor = e->actor,
+			.at = e->at,
+			.gpa = e->gpa,
+			.access = e->access == TRACE_ACCESS_WRITE ? SIM_MEV_WRITE :
+				  e->access == TRACE_ACCESS_FETCH ? SIM_MEV_FETCH : SIM_MEV_READ,
+			.hva = e->hva,
+			.size = e->size,
+			.id = e->id,
+			.flags = e->flags,
+			.in = e->in,
+			.port = e->port,
+			.io_size = e->io_size,
+			.value = e->value,
+			.nr = e->nr,
+		};
+
+		memcpy(me.args, e->args, sizeof(me.args));
+		g_array_append_val(out, me);
+	}
+	return out;
+}
+
+/* The machine the trace describes, with its event actors (sim/vmm/machine.h). */
+SimMachine *
+trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 {
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
 	g_autoptr(GBytes) image = NULL;
-	g_autoptr(GArray) windows = NULL;
 	g_autoptr(GArray) slots = g_array_new(FALSE, FALSE, sizeof(SimVmmMemslot));
+	g_autoptr(GArray) events = machine_events(trace);
 
 	cfg.nr_vcpus = trace->nr_vcpus;
 	cfg.seed = trace->seed;
@@ -281,24 +132,23 @@ build_machine(const Trace *trace, SimSched *sched, GError **error)
 
 			g_array_append_val(slots, s);
 		}
-		windows = windows_of(trace);
 		cfg.memslots = (const SimVmmMemslot *)slots->data;
 		cfg.nr_memslots = slots->len;
-		cfg.windows = (const SimVmmWindow *)windows->data;
-		cfg.nr_windows = windows->len;
 	}
-	SimVmm *vmm = sim_vmm_new(&cfg, sched, error);
+	SimMachine *m = sim_machine_new(&cfg, (const SimMachineEvent *)events->data, events->len,
+					sched, error);
 
-	if (!vmm) {
+	if (!m) {
 		g_prefix_error(error, "%s:%u: cannot build the machine: ", trace->path,
 			       trace->memslots_line);
 		return NULL;
 	}
-	if (!check_image(trace, vmm, error)) {
-		sim_vmm_free(vmm);
+	if (!check_image(trace, sim_machine_vmm(m), error) ||
+	    !check_machine_memslots(trace, sim_machine_vmm(m), error)) {
+		sim_machine_free(m);
 		return NULL;
 	}
-	return vmm;
+	return m;
 }
 
 /* A full-system trace lists the memslots kvmsim builds for it; they must still be those. */
@@ -325,52 +175,6 @@ check_machine_memslots(const Trace *trace, SimVmm *vmm, GError **error)
 		}
 	}
 	return TRUE;
-}
-
-/* One actor per name the events use: vCPUs first, then the others (as in a recorded run). */
-static GPtrArray *
-make_actors(const Trace *trace, SimVmm *vmm, SimSched *sched)
-{
-	GPtrArray *actors = g_ptr_array_new_with_free_func(g_free);
-	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-
-	for (guint i = 0; i < trace->nr_vcpus; i++)
-		g_ptr_array_add(names, g_strdup_printf("vcpu%u", i));
-	g_ptr_array_add(names, g_strdup("notifier"));
-	g_ptr_array_add(names, g_strdup("vmm"));
-	for (guint n = 0; n < names->len; n++) {
-		const char *name = g_ptr_array_index(names, n);
-		ReplayActor *ra = NULL;
-
-		for (guint i = 0; i < trace->events->len; i++) {
-			const TraceEvent *e = &g_array_index(trace->events, TraceEvent, i);
-
-			if (strcmp(e->actor, name) != 0)
-				continue;
-			if (!ra) {
-				ra = g_new0(ReplayActor, 1);
-				ra->vmm = vmm;
-				ra->sched = sched;
-				ra->events = g_ptr_array_new();
-				ra->vcpu = g_str_has_prefix(name, "vcpu") ?
-						   (int)g_ascii_strtoll(name + 4, NULL, 10) : -1;
-				g_ptr_array_add(actors, ra);
-			}
-			g_ptr_array_add(ra->events, (gpointer)e);
-		}
-		if (ra)
-			sim_actor_new(sched, name, replay_actor, ra);
-	}
-	g_ptr_array_free(names, TRUE);
-	return actors;
-}
-
-static void
-free_actors(GPtrArray *actors)
-{
-	for (guint i = 0; i < actors->len; i++)
-		g_ptr_array_free(((ReplayActor *)g_ptr_array_index(actors, i))->events, TRUE);
-	g_ptr_array_free(actors, TRUE);
 }
 
 static guint
@@ -546,16 +350,18 @@ trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayRep
 	} else {
 		sim_sched_set_policy(sched, trace->policy);
 	}
-	g_autoptr(SimVmm) vmm = build_machine(trace, sched, error);
+	g_autoptr(SimMachine) machine = trace_machine_new(trace, sched, error);
 
-	if (!vmm || !check_machine_memslots(trace, vmm, error))
+	if (!machine)
 		return FALSE;
-	GPtrArray *actors = make_actors(trace, vmm, sched);
+	SimVmm *vmm = sim_machine_vmm(machine);
+	/* an exit-level machine is small: it is checked at every step, as explore checks it */
+	if (!trace->workload)
+		sim_machine_check_every_step(machine, 0);
 	TraceDivergence *divergence = trace_divergence_watch(trace, sched, log,
 							     needs_log_text(trace));
-	gboolean ran = sim_vmm_run(vmm, error);
+	gboolean ran = sim_machine_run(machine, error);
 
-	free_actors(actors);
 	if (!ran) {
 		locate_schedule_error(trace, sched, error);
 		sim_log_finish(log, NULL);

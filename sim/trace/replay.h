@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "sim/trace/trace.h"
-#include "sim/vmm/vmm.h"
+#include "sim/vmm/machine.h"
 
 typedef struct {
 	guint passed;
@@ -28,6 +28,13 @@ typedef struct {
  */
 gboolean trace_replay(const Trace *trace, const char *log_path, FILE *out,
 		      TraceReplayReport *report, GError **error);
+
+/*
+ * The machine a trace describes, with one actor per actor its events name, on sched (whose
+ * policy, log and chooser the caller sets). Errors read "FILE:LINE: ...". Shared by replay and
+ * explore.
+ */
+SimMachine *trace_machine_new(const Trace *trace, SimSched *sched, GError **error);
 
 /* What a recorded trace expects (kvmsim run --record-expect). */
 typedef enum {

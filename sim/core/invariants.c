@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The invariant registry. Keep sorted; tests/explore checks it against the sources. */
+#include "sim/core/invariants.h"
+
+#include <string.h>
+
+static const SimInvariant invariants[] = {
+	{ "deadlock", "some actor can still run: not every live actor waits",
+	  "scheduler, whenever it picks" },
+	{ "freed_frame_mapped_by_spte",
+	  "no SPTE (a leaf of any root, valid or invalid) maps a freed or quarantined frame",
+	  "when a frame is freed; every step (explore, exit-level replay)" },
+	{ "freed_frame_still_mapped",
+	  "no vCPU without a pending flush can still hold a TLB translation to a freed frame",
+	  "when a frame is freed; every step (explore, exit-level replay)" },
+	{ "guest_verdict", "a full-system guest reports that it passed", "end of run (explore)" },
+	{ "invalidate_seq_monotonic", "mmu_invalidate_seq never goes backwards",
+	  "every step (explore, exit-level replay)" },
+	{ "invalidate_unbalanced", "mmu_invalidate_in_progress is never negative",
+	  "invalidate_end; every step (explore, exit-level replay)" },
+	{ "livelock",
+	  "every actor progresses: none passes its step budget, and progress happens within the "
+	  "watchdog's yield points", "scheduler watchdog; every step (explore, exit-level replay)" },
+	{ "spte_matches_primary",
+	  "a present leaf of the valid root maps the frame the primary MMU maps at its hva (what "
+	  "it mapped at install time, or the SPTE was invalidated since)", "every step (explore, exit-level replay)" },
+	{ "spte_pfn_changed", "a present leaf never changes pfn without being zapped first",
+	  "every SPTE change" },
+	{ "write_after_free", "nobody writes a frame while it sits freed in quarantine",
+	  "when a quarantined frame is checked or reused" },
+	{ "zero_page_written", "the shared zero page is never written", "when it is checked" },
+};
+
+const SimInvariant *
+sim_invariants(guint *out_n)
+{
+	*out_n = G_N_ELEMENTS(invariants);
+	return invariants;
+}
+
+const SimInvariant *
+sim_invariant_lookup(const char *name)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(invariants); i++)
+		if (strcmp(invariants[i].name, name) == 0)
+			return &invariants[i];
+	return NULL;
+}
+
+gboolean
+sim_invariant_of_reason(const char *reason, char *out, gsize len)
+{
+	static const char prefix[] = "invariant ";
+	const char *end;
+
+	if (!reason || !g_str_has_prefix(reason, prefix))
+		return FALSE;
+	reason += strlen(prefix);
+	end = strstr(reason, " violated");
+	if (!end || (gsize)(end - reason) >= len)
+		return FALSE;
+	memcpy(out, reason, end - reason);
+	out[end - reason] = '\0';
+	return TRUE;
+}

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The search: schedules in order, each summed up as a record (verdict, steps, hash, coverage); the
+ * first failing one is shrunk. With --jobs J, schedule i runs in worker i mod J (fork()ed) and the
+ * parent takes the records in the order of i, so what it reports (first failure, counts, coverage)
+ * is what one process would report: only schedules up to the one that ends the search count.
+ */
+#include "sim/explore/explore-internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NR_PAIR_WORDS (EXPLORE_MAX_POINTS * EXPLORE_MAX_POINTS / 64)
+
+/* What the parent needs of one schedule. Pairs: only those its worker had not seen before (the
+ * union over any prefix of schedules is the same). */
+typedef struct {
+	guint64 index;
+	guint64 steps;
+	guint64 hash;
+	guint64 probes;
+	guint32 failed;
+	guint32 nr_pairs;
+} Record;
+
+/* The search's state: options, what PCT learned, the DFS stack, the merged results. */
+typedef struct {
+	const ExploreTarget *target;
+	const ExploreOptions *opts;
+	guint nr_actors;
+	guint64 k;
+	ExploreDfs *dfs;
+	guint64 seen[NR_PAIR_WORDS]; /* pairs this process has seen (worker-local in a worker) */
+	GArray *hashes;              /* guint64, parent */
+	ExploreResult *result;
+} Search;
+
+/* Run schedule i of a random or PCT search. */
+static gboolean
+run_nth(Search *s, guint64 i, ExploreRun *run, GError **error)
+{
+	gboolean ok;
+
+	if (s->opts->strategy == EXPLORE_RANDOM) {
+		ExploreRandom r;
+
+		explore_random_init(&r, s->opts->seed, i);
+		ok = explore_run_with(s->target, explore_random_pick, &r, FALSE, FALSE, run, error);
+		explore_random_clear(&r);
+	} else if (i == 0) {
+		/* PCT's first schedule is the non-preemptive run, which tells n and k */
+		ok = explore_run_with(s->target, explore_default_pick, NULL, FALSE, FALSE, run,
+				      error);
+	} else {
+		ExplorePct p;
+
+		explore_pct_init(&p, s->opts->seed, i, s->nr_actors, s->opts->depth, s->k);
+		ok = explore_run_with(s->target, explore_pct_pick, &p, FALSE, FALSE, run, error);
+		explore_pct_clear(&p);
+	}
+	return ok;
+}
+
+/* The record of a finished run; pairs new to this process go to *new_pairs. */
+static void
+make_record(Search *s, guint64 i, const ExploreRun *run, Record *rec, GArray *new_pairs)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->index = i;
+	rec->steps = run->steps;
+	rec->hash = run->hash;
+	rec->probes = run->probes;
+	rec->failed = run->failed;
+	g_array_set_size(new_pairs, 0);
+	for (guint w = 0; w < NR_PAIR_WORDS; w++) {
+		for (guint64 bits = run->pairs[w] & ~s->seen[w]; bits; bits &= bits - 1) {
+			guint32 bit = w * 64 + (guint)__builtin_ctzll(bits);
+
+			g_array_append_val(new_pairs, bit);
+		}
+		s->seen[w] |= run->pairs[w];
+	}
+	rec->nr_pairs = new_pairs->len;
+}
+
+/* Count a record into the result; TRUE if the search goes on after it. */
+static gboolean
+take_record(Search *s, const Record *rec, const guint32 *pairs)
+{
+	ExploreResult *r = s->result;
+
+	r->schedules++;
+	r->steps += rec->steps;
+	r->probe_bits |= rec->probes;
+	g_array_append_val(s->hashes, rec->hash);
+	for (guint i = 0; i < rec->nr_pairs; i++)
+		s->seen[pairs[i] / 64] |= 1ull << (pairs[i] % 64);
+	if (rec->failed) {
+		r->failed = TRUE;
+		r->failing_schedule = rec->index + 1;
+		return FALSE;
+	}
+	if (s->opts->time_budget && r->steps >= s->opts->time_budget) {
+		r->stopped_by_time = TRUE;
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+write_all(int fd, const void *buf, gsize len)
+{
+	const guint8 *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		p += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+static gboolean
+read_all(int fd, void *buf, gsize len)
+{
+	guint8 *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		p += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+/* A worker: schedules w, w + J, ... up to the budget or its first failure, one record each. */
+static G_NORETURN void
+worker(Search *s, guint w, guint jobs, guint64 budget, int fd)
+{
+	g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+	memset(s->seen, 0, sizeof(s->seen));
+	for (guint64 i = w; !budget || i < budget; i += jobs) {
+		ExploreRun run;
+		Record rec;
+
+		if (!run_nth(s, i, &run, NULL))
+			_exit(3);
+		make_record(s, i, &run, &rec, pairs);
+		explore_run_clear(&run);
+		if (!write_all(fd, &rec, sizeof(rec)) ||
+		    !write_all(fd, pairs->data, pairs->len * sizeof(guint32)))
+			_exit(0);
+		if (rec.failed)
+			break;
+	}
+	_exit(0);
+}
+
+/* Random or PCT over worker processes; records merged in schedule order. */
+static gboolean
+search_jobs(Search *s, guint64 first, guint64 budget, GError **error)
+{
+	guint jobs = s->opts->jobs;
+	g_autofree pid_t *pids = g_new0(pid_t, jobs);
+	g_autofree int *fds = g_new0(int, jobs);
+	gboolean ok = TRUE, more = TRUE;
+	g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+	fflush(stdout);
+	fflush(stderr);
+	for (guint w = 0; w < jobs; w++) {
+		int p[2];
+
+		if (pipe(p) < 0) {
+			g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_JOBS, "pipe: %s",
+				    g_strerror(errno));
+			jobs = w;
+			ok = FALSE;
+			break;
+		}
+		pids[w] = fork();
+		if (pids[w] == 0) {
+			for (guint v = 0; v < w; v++)
+				close(fds[v]);
+			close(p[0]);
+			worker(s, w, s->opts->jobs, budget, p[1]);
+		}
+		close(p[1]);
+		fds[w] = p[0];
+	}
+	for (guint64 i = first; ok && more && (!budget || i < budget); i++) {
+		Record rec;
+		guint w = (guint)(i % s->opts->jobs);
+
+		if (!read_all(fds[w], &rec, sizeof(rec)) || rec.index != i) {
+			g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_JOBS,
+				    "worker %u stopped before schedule %" G_GUINT64_FORMAT, w, i + 1);
+			ok = FALSE;
+			break;
+		}
+		g_array_set_size(pairs, rec.nr_pairs);
+		if (!read_all(fds[w], pairs->data, rec.nr_pairs * sizeof(guint32))) {
+			g_set_error(error, EXPLORE_ERROR, EXPLORE_ERROR_JOBS,
+				    "worker %u stopped in schedule %" G_GUINT64_FORMAT, w, i + 1);
+			ok = FALSE;
+			break;
+		}
+		more = take_record(s, &rec, (const guint32 *)pairs->data);
+	}
+	for (guint w = 0; w < jobs; w++) {
+		close(fds[w]);
+		kill(pids[w], SIGKILL);
+		waitpid(pids[w], NULL, 0);
+	}
+	return ok;
+}
+
+/* Random or PCT in this process. */
+static gboolean
+search_here(Search *s, guint64 first, guint64 budget, GError **error)
+{
+	g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+	for (guint64 i = first; !budget || i < budget; i++) {
+		ExploreRun run;
+		Record rec;
+
+		if (!run_nth(s, i, &run, error))
+			return FALSE;
+		make_record(s, i, &run, &rec, pairs);
+		explore_run_clear(&run);
+		if (!take_record(s, &rec, (const guint32 *)pairs->data))
+			break;
+	}
+	return TRUE;
+}
+
+/* DFS: one process, the stack of the last run decides the next. */
+static gboolean
+search_dfs(Search *s, guint64 budget, GError **error)
+{
+	g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+	s->dfs = explore_dfs_new(s->opts->preemption_bound);
+	for (guint64 i = 0; !budget || i < budget; i++) {
+		ExploreRun run;
+		Record rec;
+
+		if (!explore_run_with(s->target, explore_dfs_pick, s->dfs, FALSE, FALSE, &run, error))
+			return FALSE;
+		make_record(s, i, &run, &rec, pairs);
+		if (rec.failed) {
+			/* keep the failing run itself: a DFS schedule has no number to re-run from */
+			s->result->found = run;
+		} else {
+			explore_run_clear(&run);
+		}
+		if (!take_record(s, &rec, (const guint32 *)pairs->data))
+			return TRUE;
+		if (!explore_dfs_next(s->dfs)) {
+			s->result->exhausted = TRUE;
+			return TRUE;
+		}
+	}
+	return TRUE;
+}
+
+static gint
+compare_u64(gconstpointer a, gconstpointer b)
+{
+	guint64 x = *(const guint64 *)a, y = *(const guint64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Distinct hashes, pairs and probes reached: the coverage of the schedules that counted. */
+static void
+sum_up(Search *s)
+{
+	ExploreResult *r = s->result;
+
+	g_array_sort(s->hashes, compare_u64);
+	for (guint i = 0; i < s->hashes->len; i++)
+		r->distinct += i == 0 || g_array_index(s->hashes, guint64, i) !=
+						 g_array_index(s->hashes, guint64, i - 1);
+	for (guint w = 0; w < NR_PAIR_WORDS; w++)
+		r->pairs += (guint)__builtin_popcountll(s->seen[w]);
+	r->probes = (guint)__builtin_popcountll(r->probe_bits);
+}
+
+gboolean
+explore_search(const ExploreTarget *target, const ExploreOptions *opts, ExploreResult *result,
+	       GError **error)
+{
+	Search s = { .target = target, .opts = opts, .result = result };
+	guint64 budget = opts->budget;
+	gboolean ok;
+
+	memset(result, 0, sizeof(*result));
+	s.hashes = g_array_new(FALSE, FALSE, sizeof(guint64));
+	if (!budget && opts->strategy != EXPLORE_DFS && !opts->time_budget)
+		budget = EXPLORE_DEFAULT_BUDGET;
+	if (opts->strategy == EXPLORE_DFS) {
+		ok = search_dfs(&s, budget, error);
+	} else {
+		guint64 first = 0;
+
+		if (opts->strategy == EXPLORE_PCT) {
+			/* schedule 0 (non-preemptive) is run here first: it sets n and k for all */
+			ExploreRun run;
+			Record rec;
+			g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+			ok = run_nth(&s, 0, &run, error);
+			if (!ok)
+				goto out;
+			s.nr_actors = run.nr_actors;
+			s.k = MAX(run.choices->len, 1);
+			result->nr_actors = s.nr_actors;
+			result->pct_k = s.k;
+			make_record(&s, 0, &run, &rec, pairs);
+			explore_run_clear(&run);
+			memset(s.seen, 0, sizeof(s.seen));
+			first = 1;
+			if (!take_record(&s, &rec, (const guint32 *)pairs->data) ||
+			    (budget && budget <= 1)) {
+				ok = TRUE;
+				goto found;
+			}
+		}
+		ok = opts->jobs > 1 ? search_jobs(&s, first, budget, error) :
+				      search_here(&s, first, budget, error);
+	}
+found:
+	if (ok && result->failed && opts->strategy != EXPLORE_DFS)
+		ok = run_nth(&s, result->failing_schedule - 1, &result->found, error);
+	if (ok && result->failed) {
+		if (opts->shrink) {
+			ok = explore_shrink(target, &result->found, FALSE, &result->shrunk,
+					    &result->shrink_runs, error);
+		} else {
+			const GArray *d = result->found.deviations;
+
+			ok = explore_run_schedule(target, (const ExploreChoice *)d->data, d->len,
+						  TRUE, FALSE, &result->shrunk, error);
+		}
+	}
+	sum_up(&s);
+out:
+	g_array_free(s.hashes, TRUE);
+	explore_dfs_free(s.dfs);
+	return ok;
+}
+
+void
+explore_result_clear(ExploreResult *r)
+{
+	explore_run_clear(&r->found);
+	explore_run_clear(&r->shrunk);
+}

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* A machine and the actors that perform its events: what replay and explore run. */
+#include "sim/vmm/machine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "mmu/mmu.h"
+#include "mmu/spte.h"
+#include "sim/core/log.h"
+#include "sim/cpu/vcpu.h"
+#include "workloads/abi.h"
+
+struct SimMachine {
+	SimVmm *vmm;
+	SimSched *sched;
+	/* the checks at every step */
+	guint64 actor_budget;
+	guint nr_actors;
+	guint64 *yields;         /* per actor */
+	const char **last_point; /* per actor */
+	gint last_actor;
+	unsigned long last_seq;
+	guint64 audit_epoch;
+	SimMachineEvent *events; /* a copy of the events the actors perform */
+	GPtrArray *actors;       /* MachineActor * */
+};
+
+/* The events one actor of the machine performs, in order. */
+typedef struct {
+	SimVmm *vmm;
+	SimSched *sched;
+	GPtrArray *events; /* const SimMachineEvent * */
+	int vcpu;          /* vcpuN: N; other actors: -1 */
+	gboolean halted;
+} MachineActor;
+
+/* One exit of an exit-level vCPU: the guest ran (instantly) and exited for this reason. */
+static void
+machine_exit(MachineActor *ma, const SimMachineEvent *e)
+{
+	struct kvm *kvm = sim_vmm_kvm(ma->vmm);
+	struct kvm_vcpu *vcpu = kvm->vcpus[ma->vcpu];
+
+	struct kvm_exit_info x = { 0 };
+
+	sim_yield(ma->sched, "vcpu.enter");
+	kvm_vcpu_enter_guest_prepare(vcpu);
+	trace_kvm_entry(vcpu, 0);
+	kvm_vcpu_srcu_read_lock(vcpu);
+	switch (e->kind) {
+	case SIM_MEV_EPT_VIOLATION: {
+		u64 spte = kvm_tdp_mmu_get_walk_last(vcpu, e->gpa, NULL);
+		u64 qual = sim_ept_violation_qualification(e->access == SIM_MEV_READ,
+							   e->access == SIM_MEV_WRITE,
+							   e->access == SIM_MEV_FETCH, spte);
+
+		if (is_mmio_spte(spte)) {
+			x.reason = EXIT_REASON_EPT_MISCONFIG;
+			trace_kvm_exit(vcpu, &x);
+			kvm_handle_ept_misconfig(vcpu, e->gpa, 0);
+		} else {
+			x.reason = EXIT_REASON_EPT_VIOLATION;
+			x.info1 = qual;
+			trace_kvm_exit(vcpu, &x);
+			kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
+		}
+		break;
+	}
+	case SIM_MEV_HLT:
+		sim_count(kvm->counters, SIM_CTR_EXITS_HLT);
+		x.reason = EXIT_REASON_HLT;
+		trace_kvm_exit(vcpu, &x);
+		ma->halted = TRUE;
+		break;
+	case SIM_MEV_IO:
+		sim_count(kvm->counters, SIM_CTR_EXITS_IO);
+		/* a trace names no string or immediate form: a plain in/out through dx */
+		x.reason = EXIT_REASON_IO_INSTRUCTION;
+		x.info1 = sim_io_exit_qualification(e->in, e->port, e->io_size, 0);
+		trace_kvm_exit(vcpu, &x);
+		trace_kvm_pio(vcpu, e->in, e->port, e->io_size, e->in ? 0xffffffffu : e->value);
+		break;
+	case SIM_MEV_HYPERCALL:
+		sim_count(kvm->counters, SIM_CTR_EXITS_HYPERCALL);
+		x.reason = EXIT_REASON_VMCALL;
+		trace_kvm_exit(vcpu, &x);
+		trace_kvm_hypercall(vcpu, e->nr, e->args);
+		if (e->nr == KVM_HC_SCHED_YIELD)
+			sim_yield(ma->sched, "vcpu.sched_yield");
+		break;
+	default:
+		g_assert_not_reached();
+	}
+	kvm_vcpu_srcu_read_unlock(vcpu);
+}
+
+/* KVM_SET_USER_MEMORY_REGION2 from the VMM, as the event asks; the result goes to the log. */
+static void
+machine_memslot(MachineActor *ma, const SimMachineEvent *e)
+{
+	SimVmm *vmm = ma->vmm;
+	struct kvm_userspace_memory_region2 region = {
+		.slot = e->id,
+		.flags = e->flags,
+		.guest_phys_addr = e->gpa,
+		.memory_size = e->kind == SIM_MEV_MEMSLOT ? e->size : 0,
+		.userspace_addr = e->hva,
+	};
+	int r;
+
+	if (e->kind == SIM_MEV_MEMSLOT && !sim_mm_mmap_anon_at(sim_vmm_mm(vmm), e->hva, e->size,
+								 NULL))
+		r = -EINVAL;
+	else
+		r = kvm_set_memory_region(sim_vmm_kvm(vmm), &region);
+	sim_log_emit(sim_sched_log(ma->sched), "sim_vmm_ioctl",
+		     "KVM_SET_USER_MEMORY_REGION2 slot %u gpa 0x%" G_GINT64_MODIFIER "x size 0x%"
+		     G_GINT64_MODIFIER "x: %d", e->id, region.guest_phys_addr, region.memory_size, r);
+}
+
+/* One event of the notifier or the vmm. */
+static void
+machine_host(MachineActor *ma, const SimMachineEvent *e)
+{
+	SimMm *mm = sim_vmm_mm(ma->vmm);
+	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at };
+
+	switch (e->kind) {
+	case SIM_MEV_MIGRATE:
+		sim_host_event_perform(mm, &he);
+		break;
+	case SIM_MEV_DONTNEED:
+		he.kind = SIM_HOST_DONTNEED;
+		sim_host_event_perform(mm, &he);
+		break;
+	case SIM_MEV_AGE:
+		he.kind = SIM_HOST_AGE;
+		sim_host_event_perform(mm, &he);
+		break;
+	case SIM_MEV_MUNMAP:
+		sim_mm_munmap(mm, e->hva, e->size);
+		break;
+	case SIM_MEV_INVALIDATE_START:
+		sim_mm_notify_invalidate_start(mm, e->hva, e->hva + e->size);
+		break;
+	case SIM_MEV_INVALIDATE_END:
+		sim_mm_notify_invalidate_end(mm, e->hva, e->hva + e->size);
+		break;
+	case SIM_MEV_MEMSLOT:
+	case SIM_MEV_MEMSLOT_DELETE:
+		machine_memslot(ma, e);
+		break;
+	default:
+		g_assert_not_reached();
+	}
+}
+
+/* Perform this actor's events in order, each after its optional sleep. */
+static void
+machine_actor(SimActor *actor, gpointer data)
+{
+	MachineActor *ma = data;
+
+	for (guint i = 0; i < ma->events->len && !ma->halted; i++) {
+		const SimMachineEvent *e = g_ptr_array_index(ma->events, i);
+
+		if (sim_sched_failed(ma->sched))
+			break;
+		if (e->at)
+			sim_sleep_until(ma->sched, e->at);
+		if (ma->vcpu >= 0)
+			machine_exit(ma, e);
+		else
+			machine_host(ma, e);
+		sim_sched_progress(ma->sched);
+	}
+}
+
+/* Orders windows by their start. */
+static gint
+compare_window_gpa(gconstpointer a, gconstpointer b)
+{
+	guint64 x = ((const SimVmmWindow *)a)->gpa, y = ((const SimVmmWindow *)b)->gpa;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The union of every guest-physical range the memslots use, as few windows as can be. */
+static GArray *
+windows_of(const SimVmmConfig *config, const SimMachineEvent *events, guint n_events)
+{
+	GArray *ranges = g_array_new(FALSE, FALSE, sizeof(SimVmmWindow));
+	GArray *merged = g_array_new(FALSE, FALSE, sizeof(SimVmmWindow));
+
+	for (guint i = 0; i < config->nr_memslots; i++) {
+		SimVmmWindow w = { config->memslots[i].gpa, config->memslots[i].size };
+
+		g_array_append_val(ranges, w);
+	}
+	for (guint i = 0; i < n_events; i++) {
+		const SimMachineEvent *e = &events[i];
+		SimVmmWindow w = { e->gpa, e->size };
+
+		if (e->kind == SIM_MEV_MEMSLOT)
+			g_array_append_val(ranges, w);
+	}
+	/* sort by start, then merge overlapping or adjacent ranges */
+	g_array_sort(ranges, compare_window_gpa);
+	for (guint i = 0; i < ranges->len; i++) {
+		SimVmmWindow w = g_array_index(ranges, SimVmmWindow, i);
+		SimVmmWindow *last = merged->len ?
+			&g_array_index(merged, SimVmmWindow, merged->len - 1) : NULL;
+
+		if (last && w.gpa <= last->gpa + last->size)
+			last->size = MAX(last->size, w.gpa + w.size - last->gpa);
+		else
+			g_array_append_val(merged, w);
+	}
+	g_array_free(ranges, TRUE);
+	return merged;
+}
+
+/* One actor per name the events use: vCPUs first, then the others (as in a recorded run). */
+static GPtrArray *
+make_actors(const SimMachineEvent *events, guint n_events, guint nr_vcpus, SimVmm *vmm,
+	    SimSched *sched)
+{
+	GPtrArray *actors = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < nr_vcpus; i++)
+		g_ptr_array_add(names, g_strdup_printf("vcpu%u", i));
+	g_ptr_array_add(names, g_strdup("notifier"));
+	g_ptr_array_add(names, g_strdup("vmm"));
+	for (guint n = 0; n < names->len; n++) {
+		const char *name = g_ptr_array_index(names, n);
+		MachineActor *ma = NULL;
+
+		for (guint i = 0; i < n_events; i++) {
+			const SimMachineEvent *e = &events[i];
+
+			if (strcmp(e->actor, name) != 0)
+				continue;
+			if (!ma) {
+				ma = g_new0(MachineActor, 1);
+				ma->vmm = vmm;
+				ma->sched = sched;
+				ma->events = g_ptr_array_new();
+				ma->vcpu = g_str_has_prefix(name, "vcpu") ?
+						   (int)g_ascii_strtoll(name + 4, NULL, 10) : -1;
+				g_ptr_array_add(actors, ma);
+			}
+			g_ptr_array_add(ma->events, (gpointer)e);
+		}
+		if (ma)
+			sim_actor_new(sched, name, machine_actor, ma);
+	}
+	g_ptr_array_free(names, TRUE);
+	return actors;
+}
+
+static void
+free_actors(GPtrArray *actors)
+{
+	for (guint i = 0; i < actors->len; i++)
+		g_ptr_array_free(((MachineActor *)g_ptr_array_index(actors, i))->events, TRUE);
+	g_ptr_array_free(actors, TRUE);
+}
+
+/* Build the machine and its event actors. */
+SimMachine *
+sim_machine_new(const SimVmmConfig *config, const SimMachineEvent *events, guint n_events,
+		SimSched *sched, GError **error)
+{
+	SimVmmConfig cfg = *config;
+	g_autoptr(GArray) windows = NULL;
+
+	if (cfg.exit_level && !cfg.nr_windows) {
+		windows = windows_of(&cfg, events, n_events);
+		cfg.windows = (const SimVmmWindow *)windows->data;
+		cfg.nr_windows = windows->len;
+	}
+	SimVmm *vmm = sim_vmm_new(&cfg, sched, error);
+
+	if (!vmm)
+		return NULL;
+	SimMachine *m = g_new0(SimMachine, 1);
+
+	m->vmm = vmm;
+	m->sched = sched;
+	m->last_actor = -1;
+	m->events = g_memdup2(events, n_events * sizeof(*events));
+	m->actors = make_actors(m->events, n_events, cfg.nr_vcpus, vmm, sched);
+	return m;
+}
+
+void
+sim_machine_free(SimMachine *m)
+{
+	if (!m)
+		return;
+	free_actors(m->actors);
+	sim_vmm_free(m->vmm);
+	g_free(m->events);
+	g_free(m->yields);
+	g_free(m->last_point);
+	g_free(m);
+}
+
+SimVmm *
+sim_machine_vmm(const SimMachine *m)
+{
+	return m->vmm;
+}
+
+gboolean
+sim_machine_run(SimMachine *m, GError **error)
+{
+	return sim_vmm_run(m->vmm, error);
+}
+
+/* Fail the run from a check of this file, as the model's own checks do: an event, then the fail. */
+static void
+machine_fail(SimMachine *m, const char *invariant, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+machine_fail(SimMachine *m, const char *invariant, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_autofree gchar *detail = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_autofree gchar *reason = g_strdup_printf("invariant %s violated: %s", invariant, detail);
+
+	sim_log_emit(sim_sched_log(m->sched), "sim_invariant", "%s: %s", invariant, detail);
+	sim_sched_fail(m->sched, reason);
+}
+
+/* At every yield point: the actor's step budget, the MMU audit, mmu_invalidate_seq. */
+static void
+machine_step(SimSched *sched, const char *point, gpointer data)
+{
+	SimMachine *m = data;
+	struct kvm *kvm = sim_vmm_kvm(m->vmm);
+	gint cur = sim_sched_current_index(sched);
+
+	if (cur < 0 || sim_sched_failed(sched))
+		return;
+	if ((guint)cur >= m->nr_actors) { /* an actor created during the run */
+		m->yields = g_renew(guint64, m->yields, cur + 1);
+		m->last_point = g_renew(const char *, m->last_point, cur + 1);
+		for (guint i = m->nr_actors; i <= (guint)cur; i++) {
+			m->yields[i] = 0;
+			m->last_point[i] = NULL;
+		}
+		m->nr_actors = cur + 1;
+	}
+	m->last_actor = cur;
+	m->last_point[cur] = point;
+	if (++m->yields[cur] > m->actor_budget) {
+		machine_fail(m, "livelock", "%s passed %" G_GUINT64_FORMAT " yield points (its budget)",
+			     sim_sched_current_name(sched), m->actor_budget);
+		return;
+	}
+	if (!kvm_mmu_audit(kvm, &m->audit_epoch))
+		return;
+	if (kvm->mmu_invalidate_seq < m->last_seq)
+		machine_fail(m, "invalidate_seq_monotonic", "mmu_invalidate_seq went from %lu to %lu",
+			     m->last_seq, kvm->mmu_invalidate_seq);
+	m->last_seq = kvm->mmu_invalidate_seq;
+}
+
+void
+sim_machine_check_every_step(SimMachine *m, guint64 actor_budget)
+{
+	m->actor_budget = actor_budget ? actor_budget : SIM_MACHINE_DEFAULT_ACTOR_BUDGET;
+	m->nr_actors = sim_sched_nr_actors(m->sched);
+	m->yields = g_new0(guint64, m->nr_actors);
+	m->last_point = g_new0(const char *, m->nr_actors);
+	m->last_seq = sim_vmm_kvm(m->vmm)->mmu_invalidate_seq;
+	m->audit_epoch = G_MAXUINT64;
+	sim_sched_set_step_hook(m->sched, machine_step, m);
+}
+
+const char *
+sim_machine_last_point(const SimMachine *m, guint index)
+{
+	return m->last_point && index < m->nr_actors ? m->last_point[index] : NULL;
+}
+
+gint
+sim_machine_last_actor(const SimMachine *m)
+{
+	return m->last_actor;
+}
