@@ -18,6 +18,9 @@ static const SimInvariant invariants[] = {
 	  "every step (explore, exit-level replay)" },
 	{ "invalidate_unbalanced", "mmu_invalidate_in_progress is never negative",
 	  "invalidate_end; every step (explore, exit-level replay)" },
+	{ "invalidate_without_range",
+	  "an invalidation in progress has a range: kvm_mmu_invalidate_range_add() followed its "
+	  "begin (the kernel WARNs otherwise)", "invalidate_end; mmu_invalidate_retry_gfn()" },
 	{ "livelock",
 	  "every actor progresses: none passes its step budget, and progress happens within the "
 	  "watchdog's yield points", "scheduler watchdog; every step (explore, exit-level replay)" },
