@@ -64,7 +64,7 @@ done <"$base/catalogue"
 sed 's|<mutations/>|<mutations><mutation name="no_stale_check"/></mutations>|' "$canonical" \
 	>"$base/mutated.xml"
 "$kvmsim" replay "$base/mutated.xml" >"$base/out" 2>&1
-if [ $? -eq 1 ] && grep -q 'invariant freed_frame_mapped_by_spte violated' "$base/out"; then
+if [ $? -eq 1 ] && grep -q 'invariant .* violated' "$base/out"; then
 	ok "a trace naming no_stale_check in <mutations> fails as --mutate does"
 else
 	not_ok "a trace naming no_stale_check in <mutations> fails as --mutate does" \
