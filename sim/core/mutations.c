@@ -90,8 +90,9 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"kvm_handle_hva_range() never calls kvm_flush_remote_tlbs() after a zap: vCPU TLBs "
 		"keep translations to frames the host then frees",
 		FALSE, NULL },
-	/* mm/memory.c zap_page_range_single() (read in ColinIanKing/linux-next): notifier start,
-	 * unmap, notifier end, then tlb_finish_mmu() frees the pages. */
+	/* mm/memory.c zap_page_range_single(): tlb_gather_mmu(), then notifier start, unmap,
+	 * notifier end (zap_page_range_single_batched()), then tlb_finish_mmu() frees the pages (as
+	 * linux-mm patch context of 2026 quotes it; no tree read). */
 	[SIM_MUT_FREE_BEFORE_END] = {
 		"free_before_end",
 		"MADV_DONTNEED and munmap free the frames before invalidate_range_end(), not after",
