@@ -216,7 +216,7 @@ score_strategies(const ExploreCmdOptions *o, GError **error)
 				so.jobs = kind != EXPLORE_DFS ? o->jobs : -1;
 			}
 			if (!make_options(&so, &s.search, error)) {
-				g_prefix_error(error, "--mutation-score: ");
+				g_prefix_error(error, "--mutation-score (random, pct, dfs or steps): ");
 				return NULL;
 			}
 		}

@@ -28,7 +28,7 @@ killed_by() {
 	grep '^  FAIL  ' "$base/out" | grep -vq ': schedule step'
 }
 
-echo "1..$(($(wc -l <"$base/catalogue") + 5))"
+echo "1..$(($(wc -l <"$base/catalogue") + 7))"
 while read -r name verdict; do
 	if [ "$verdict" = safe ]; then
 		bad=
@@ -93,6 +93,25 @@ if [ $status -eq 2 ] && grep -q -- '--mutate no_such_bug: no such mutation' "$ba
 	ok "an unknown --mutate name is a usage error"
 else
 	not_ok "an unknown --mutate name is a usage error" "status $status" "$(cat "$base/err")"
+fi
+
+"$kvmsim" explore --mutation-score --strategy dfs,bogus "$canonical" >"$base/out" 2>"$base/err"
+status=$?
+own_stderr
+if [ $status -eq 2 ] && grep -q "'bogus' is not random, pct or dfs" "$base/err" &&
+	[ ! -s "$base/out" ]; then
+	ok "an unknown score strategy is a usage error"
+else
+	not_ok "an unknown score strategy is a usage error" "status $status" "$(cat "$base/err")"
+fi
+
+"$kvmsim" explore --mutation-score >"$base/out" 2>"$base/err"
+status=$?
+own_stderr
+if [ $status -eq 2 ] && grep -q -- '--mutation-score needs at least one TARGET' "$base/err"; then
+	ok "the score without a target is a usage error"
+else
+	not_ok "the score without a target is a usage error" "status $status" "$(cat "$base/err")"
 fi
 
 # --record writes the run's mutations, and the trace replays with them.
