@@ -50,13 +50,14 @@ audit_leaf(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u64 npages, gboolean check
 		SimPfn primary = sim_mm_lookup(kvm->mm, hva);
 
 		if (primary != p) {
+			g_autofree gchar *what = primary == SIM_PFN_NONE ? g_strdup("nothing") :
+				g_strdup_printf("pfn 0x%" G_GINT64_MODIFIER "x", primary);
+
 			kvm_invariant_failed(kvm, "spte_matches_primary",
 					     "gfn 0x%" G_GINT64_MODIFIER "x maps pfn 0x%"
 					     G_GINT64_MODIFIER "x but the primary MMU maps hva 0x%"
-					     G_GINT64_MODIFIER "x to %s0x%" G_GINT64_MODIFIER "x "
-					     "(installed from a stale lookup, or not invalidated)",
-					     gfn + i, p, hva, primary == SIM_PFN_NONE ? "nothing, " : "",
-					     primary == SIM_PFN_NONE ? 0 : primary);
+					     G_GINT64_MODIFIER "x to %s (installed from a stale lookup, "
+					     "or not invalidated)", gfn + i, p, hva, what);
 			return FALSE;
 		}
 	}

@@ -120,7 +120,7 @@ print_result(const Trace *trace, const ExploreTarget *target, const ExploreOptio
 		for (guint i = 1; i < opts->depth; i++)
 			denom *= (gdouble)r->pct_k;
 		printf("pct: n %u actors, k %" G_GUINT64_FORMAT " choices, depth %u: a schedule finds "
-		       "a depth-%u bug with probability >= 1/%.0f\n", r->nr_actors, r->pct_k,
+		       "a depth-%u bug with probability >= 1/%.0f (k: the most choices of the first 64 schedules)\n", r->nr_actors, r->pct_k,
 		       opts->depth, opts->depth, denom);
 	}
 	if (opts->strategy == EXPLORE_DFS && !r->failed)

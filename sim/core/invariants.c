@@ -19,8 +19,9 @@ static const SimInvariant invariants[] = {
 	{ "invalidate_unbalanced", "mmu_invalidate_in_progress is never negative",
 	  "invalidate_end; every step (explore, exit-level replay)" },
 	{ "invalidate_without_range",
-	  "an invalidation in progress has a range: kvm_mmu_invalidate_range_add() followed its "
-	  "begin (the kernel WARNs otherwise)", "invalidate_end; mmu_invalidate_retry_gfn()" },
+	  "an invalidation window has a range: what it zaps was added to it (the kernel WARNs in "
+	  "kvm_mmu_invalidate_end() and mmu_invalidate_retry_gfn())",
+	  "invalidate_end, the stale check" },
 	{ "livelock",
 	  "every actor progresses: none passes its step budget, and progress happens within the "
 	  "watchdog's yield points", "scheduler watchdog; every step (explore, exit-level replay)" },

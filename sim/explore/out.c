@@ -38,6 +38,13 @@ Trace *
 explore_run_to_trace(const ExploreTarget *target, const ExploreRun *run)
 {
 	Trace *trace = copy_target(target->trace);
+	g_autofree gchar *was = trace->comment;
+
+	trace->comment = g_strdup_printf("\n  Written by kvmsim explore from %s: %s%s%s.\n%s",
+					 target->trace->path, run->failed ?
+					 "a shrunk schedule under which invariant " : "a schedule",
+					 run->failed ? run->invariant : "", run->failed ? " fails" : "",
+					 was ? was : "");
 
 	trace->policy = SIM_POLICY_STEPS;
 	trace->then = SIM_POLICY_ROUND_ROBIN;

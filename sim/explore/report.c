@@ -79,7 +79,8 @@ static void
 put_row(GString *out, const ExploreRun *run, guint step, const char *until, gint actor,
 	const GString *lines, gboolean failing)
 {
-	g_string_append_printf(out, "<tr%s><td class=\"n\">%u<br>", failing ? " class=\"fail\"" : "",
+	g_string_append_printf(out, "<tr%s><td class=\"n\">%u<br>",
+			       failing ? " class=\"fail\" id=\"failing-step\"" : "",
 			       step);
 	put_escaped(out, until ? until : "", -1);
 	g_string_append(out, "</td>");
@@ -133,8 +134,23 @@ explore_report_html(const ExploreTarget *target, const ExploreRun *run, const ch
 		g_string_append(out, "</th>");
 	}
 	g_string_append(out, "</tr>\n");
-	/* the log splits into steps at each sim_switch line (a switch ends a step) */
-	for (guint i = 0; lines[i]; i++) {
+	/* set-up lines (actor main) first, in a row of their own */
+	guint i = 0;
+
+	for (; lines[i]; i++) {
+		const char *rest;
+
+		if (lines[i][0] && line_actor(run, lines[i], &rest) >= 0)
+			break;
+		put_escaped(cell, lines[i], -1);
+		g_string_append_c(cell, '\n');
+	}
+	if (cell->len)
+		g_string_append_printf(out, "<tr><td class=\"n\">set-up</td><td colspan=\"%u\"><pre>"
+				       "%s</pre></td></tr>\n", run->actor_names->len, cell->str);
+	g_string_truncate(cell, 0);
+	/* then the steps: the log splits at each sim_switch line (a switch ends a step) */
+	for (; lines[i]; i++) {
 		const char *rest;
 		gint a = line_actor(run, lines[i], &rest);
 		gboolean inv = strstr(rest, "sim_invariant:") == rest;
@@ -156,7 +172,12 @@ explore_report_html(const ExploreTarget *target, const ExploreRun *run, const ch
 			actor = a;
 		if (inv)
 			g_string_append(cell, "<span class=\"inv\">");
-		put_escaped(cell, lines[i], -1);
+		/* the lane names the actor: the line keeps its step and event */
+		const char *num = lines[i] + strspn(lines[i], " ");
+
+		put_escaped(cell, num, (gssize)strspn(num, "0123456789"));
+		g_string_append_c(cell, ' ');
+		put_escaped(cell, rest, -1);
 		g_string_append(cell, inv ? "</span>\n" : "\n");
 	}
 	if (actor >= 0)

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #define NR_PAIR_WORDS (EXPLORE_MAX_POINTS * EXPLORE_MAX_POINTS / 64)
+/* PCT: schedules run before the rest to learn k (the most choices a run makes) */
+#define PCT_CALIBRATION 64
 
 /* What the parent needs of one schedule. Pairs: only those its worker had not seen before (the
  * union over any prefix of schedules is the same). */
@@ -147,14 +149,17 @@ read_all(int fd, void *buf, gsize len)
 	return TRUE;
 }
 
-/* A worker: schedules w, w + J, ... up to the budget or its first failure, one record each. */
+/* A worker: the schedules i >= first with i mod J = w, up to the budget or its first failure, one
+ * record each. */
 static G_NORETURN void
-worker(Search *s, guint w, guint jobs, guint64 budget, int fd)
+worker(Search *s, guint w, guint jobs, guint64 first, guint64 budget, int fd)
 {
 	g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
 
 	memset(s->seen, 0, sizeof(s->seen));
-	for (guint64 i = w; !budget || i < budget; i += jobs) {
+	/* the schedules from first on that are w modulo jobs */
+	for (guint64 i = first + (w + jobs - first % jobs) % jobs; !budget || i < budget;
+	     i += jobs) {
 		ExploreRun run;
 		Record rec;
 
@@ -198,7 +203,7 @@ search_jobs(Search *s, guint64 first, guint64 budget, GError **error)
 			for (guint v = 0; v < w; v++)
 				close(fds[v]);
 			close(p[0]);
-			worker(s, w, s->opts->jobs, budget, p[1]);
+			worker(s, w, s->opts->jobs, first, budget, p[1]);
 		}
 		close(p[1]);
 		fds[w] = p[0];
@@ -321,24 +326,30 @@ explore_search(const ExploreTarget *target, const ExploreOptions *opts, ExploreR
 		guint64 first = 0;
 
 		if (opts->strategy == EXPLORE_PCT) {
-			/* schedule 0 (non-preemptive) is run here first: it sets n and k for all */
-			ExploreRun run;
-			Record rec;
+			/* the first PCT_CALIBRATION schedules run here: the non-preemptive one, which
+			 * tells n and a first k, then PCT ones with the k learned so far; what they
+			 * learn is the k of every later schedule, whichever process runs it */
 			g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(guint32));
+			gboolean more = TRUE;
 
-			ok = run_nth(&s, 0, &run, error);
-			if (!ok)
-				goto out;
-			s.nr_actors = run.nr_actors;
-			s.k = MAX(run.choices->len, 1);
+			for (; more && first < PCT_CALIBRATION && (!budget || first < budget);
+			     first++) {
+				ExploreRun run;
+				Record rec;
+
+				ok = run_nth(&s, first, &run, error);
+				if (!ok)
+					goto out;
+				if (first == 0)
+					s.nr_actors = run.nr_actors;
+				s.k = MAX(s.k, MAX(run.choices->len, 1));
+				make_record(&s, first, &run, &rec, pairs);
+				explore_run_clear(&run);
+				more = take_record(&s, &rec, (const guint32 *)pairs->data);
+			}
 			result->nr_actors = s.nr_actors;
 			result->pct_k = s.k;
-			make_record(&s, 0, &run, &rec, pairs);
-			explore_run_clear(&run);
-			memset(s.seen, 0, sizeof(s.seen));
-			first = 1;
-			if (!take_record(&s, &rec, (const guint32 *)pairs->data) ||
-			    (budget && budget <= 1)) {
+			if (!more || (budget && first >= budget)) {
 				ok = TRUE;
 				goto found;
 			}

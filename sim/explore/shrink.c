@@ -4,6 +4,12 @@
  * Isolating Failure-Inducing Input", TSE 2002, the ddmin algorithm) over its deviations from the
  * default pick. A subset "fails" if the run it names breaks the same invariant. The result is
  * 1-minimal: removing any single deviation makes that failure disappear.
+ *
+ * 1-minimal is not smallest: a deviation is named by the running actor's count of points, and once
+ * an early one goes the later ones name other moments. So the shrinking then looks for a schedule
+ * with fewer preemptions than the one it has: a DFS bounded by each smaller number of preemptions
+ * in turn (within the run budget); a failure it finds is shrunk the same way, and the shorter of
+ * the two kept.
  */
 #include "sim/explore/explore-internal.h"
 
@@ -85,34 +91,89 @@ ddmin(Shrink *s, GArray *c)
 	}
 }
 
+/* ddmin until a pass changes nothing: a kept deviation may no longer be one in the run it names;
+ * *preemptions: those of the result's run. */
+static void
+shrink_set(Shrink *s, GArray *c, const GArray *fallback, guint *preemptions)
+{
+	const ExploreTarget *target = s->target;
+
+	for (;;) {
+		guint before = c->len;
+		ExploreRun run;
+
+		ddmin(s, c);
+		if (s->error)
+			break;
+		if (!explore_run_schedule(target, (const ExploreChoice *)c->data, c->len, FALSE,
+					  FALSE, &run, &s->error))
+			break;
+		s->runs++;
+		g_array_set_size(c, 0);
+		if (run.failed && strcmp(run.invariant, s->invariant) == 0) {
+			g_array_append_vals(c, run.deviations->data, run.deviations->len);
+			*preemptions = run.preemptions;
+		} else { /* cannot happen: ddmin kept a failing set */
+			g_array_append_vals(c, fallback->data, fallback->len);
+		}
+		explore_run_clear(&run);
+		if (c->len >= before)
+			break;
+	}
+}
+
+/* A failing schedule with at most bound preemptions, by bounded DFS within the run budget; its
+ * deviations into found. */
+static gboolean
+dfs_find(Shrink *s, guint bound, GArray *found)
+{
+	ExploreDfs *dfs = explore_dfs_new(bound);
+	gboolean hit = FALSE;
+
+	while (!s->error && s->runs < SHRINK_MAX_RUNS) {
+		ExploreRun run;
+
+		s->runs++;
+		if (!explore_run_with(s->target, explore_dfs_pick, dfs, FALSE, FALSE, &run,
+				      &s->error))
+			break;
+		hit = run.failed && strcmp(run.invariant, s->invariant) == 0;
+		if (hit) {
+			g_array_set_size(found, 0);
+			g_array_append_vals(found, run.deviations->data, run.deviations->len);
+		}
+		explore_run_clear(&run);
+		if (hit || !explore_dfs_next(dfs))
+			break;
+	}
+	explore_dfs_free(dfs);
+	return hit;
+}
+
 gboolean
 explore_shrink(const ExploreTarget *target, const ExploreRun *failing, gboolean log,
 	       ExploreRun *out, guint *runs, GError **error)
 {
 	Shrink s = { .target = target, .invariant = failing->invariant };
 	g_autoptr(GArray) c = g_array_new(FALSE, FALSE, sizeof(ExploreChoice));
+	g_autoptr(GArray) other = g_array_new(FALSE, FALSE, sizeof(ExploreChoice));
+	guint preemptions = failing->preemptions, other_preemptions = 0;
 
 	g_array_append_vals(c, failing->deviations->data, failing->deviations->len);
-	/* until a pass changes nothing: a kept deviation may no longer be one in the run it names */
-	for (;;) {
-		guint before = c->len;
-		ExploreRun run;
+	shrink_set(&s, c, failing->deviations, &preemptions);
+	for (guint bound = 0; bound < preemptions && !s.error; bound++) {
+		if (!dfs_find(&s, bound, other))
+			continue;
+		g_autoptr(GArray) fallback = g_array_copy(other);
 
-		ddmin(&s, c);
-		if (s.error)
-			break;
-		if (!explore_run_schedule(target, (const ExploreChoice *)c->data, c->len, FALSE,
-					  FALSE, &run, &s.error))
-			break;
-		s.runs++;
-		g_array_set_size(c, 0);
-		if (run.failed && strcmp(run.invariant, failing->invariant) == 0)
-			g_array_append_vals(c, run.deviations->data, run.deviations->len);
-		else /* cannot happen: ddmin kept a failing set */
-			g_array_append_vals(c, failing->deviations->data, failing->deviations->len);
-		explore_run_clear(&run);
-		if (c->len >= before)
-			break;
+		shrink_set(&s, other, fallback, &other_preemptions);
+		if (!s.error && (other->len < c->len ||
+				 (other->len == c->len && other_preemptions < preemptions))) {
+			g_array_set_size(c, 0);
+			g_array_append_vals(c, other->data, other->len);
+			preemptions = other_preemptions;
+		}
+		break;
 	}
 	if (runs)
 		*runs = s.runs;

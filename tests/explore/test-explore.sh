@@ -1,0 +1,183 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# kvmsim explore (issue 9): DFS exhausts the canonical race on the faithful model; random, PCT
+# and DFS find the planted bug; the shrunk schedule written with --out replays to the same
+# failure, and so does its token; the output does not depend on --jobs; the HTML report is one
+# self-contained page; bad options are one error line and exit 2. TAP output.
+#
+# usage: test-explore.sh PATH/TO/kvmsim PATH/TO/tests/explore
+set -u
+
+. "$(dirname "$0")/../tap.sh"
+kvmsim=$(tap_abs "$1")
+dir=$(tap_abs "$2")
+tap_init explore
+canonical=$dir/canonical-race.xml
+planted=$dir/planted-no-stale-check.xml
+
+# explore_status NAME STATUS ARG...: kvmsim explore ARG... exits STATUS; output in $base/out.
+explore_status() {
+	name=$1
+	want=$2
+	shift 2
+	"$kvmsim" explore "$@" >"$base/out" 2>"$base/err"
+	status=$?
+	if [ "$status" -ne "$want" ]; then
+		not_ok "$name" "exit status $status, expected $want" "$(cat "$base/out" "$base/err")"
+		return 1
+	fi
+	return 0
+}
+
+# has NAME PATTERN: $base/out has a line matching PATTERN.
+has() {
+	if grep -q -- "$2" "$base/out"; then
+		ok "$1"
+	else
+		not_ok "$1" "no line matching '$2':" "$(cat "$base/out")"
+	fi
+}
+
+# usage_error NAME ARG...: exit status 2 and exactly one "kvmsim: error: " line on stderr.
+usage_error() {
+	name=$1
+	shift
+	"$kvmsim" "$@" >"$base/out" 2>"$base/err"
+	status=$?
+	own_stderr
+	lines=$(wc -l <"$base/err" | tr -d ' ')
+	if [ "$status" -ne 2 ]; then
+		not_ok "$name" "exit status $status, expected 2" "$(cat "$base/err")"
+	elif [ "$lines" -ne 1 ] || ! grep -q '^kvmsim: error: ' "$base/err"; then
+		not_ok "$name" "stderr is not one 'kvmsim: error: ' line:" "$(cat "$base/err")"
+	else
+		ok "$name"
+	fi
+}
+
+echo "1..28"
+
+# 1-2: the faithful model is safe for every schedule with at most two preemptions
+if explore_status "dfs on the canonical race exits 0" 0 "$canonical" --strategy dfs \
+	--preemption-bound 2; then
+	ok "dfs on the canonical race exits 0"
+fi
+if grep -q "^dfs: exhausted" "$base/out" && grep -q "^verdict: every invariant held" "$base/out"
+then
+	ok "dfs reports the canonical race exhausted and safe"
+else
+	not_ok "dfs reports the canonical race exhausted and safe" "$(cat "$base/out")"
+fi
+
+# 3-5: each strategy finds the planted bug (no_stale_check: an install from a stale lookup)
+for s in "random" "pct --depth 3" "dfs --preemption-bound 2"; do
+	# shellcheck disable=SC2086 # the strategy's options split on purpose
+	if explore_status "$s finds the planted bug" 1 "$planted" --strategy $s --budget 10000; then
+		has "$s finds the planted bug" "^FAIL invariant spte_matches_primary in schedule"
+	fi
+done
+
+# 6-10: the shrunk counterexample: as a trace, by its token, in HTML
+explore_status "random with --out and --html exits 1" 1 "$planted" --strategy random \
+	--seed 3 --budget 10000 --out "$base/cex.xml" --html "$base/cex.html" &&
+	ok "random with --out and --html exits 1"
+cp "$base/out" "$base/found"
+token=$(sed -n 's/^token: //p' "$base/found")
+inv=$(sed -n 's/^FAIL invariant \([a-z_]*\) .*/\1/p' "$base/found")
+shrunk=$(sed -n 's/^shrunk: \([0-9]*\) deviation.*/\1/p' "$base/found")
+if [ -n "$shrunk" ] && [ "$shrunk" -le 3 ]; then
+	ok "the shrunk schedule has at most 3 deviations (DFS's shortest is 2 or 3)"
+else
+	not_ok "the shrunk schedule has at most 3 deviations (DFS's shortest is 2 or 3)" \
+		"$(cat "$base/found")"
+fi
+"$kvmsim" replay "$base/cex.xml" >"$base/out" 2>"$base/err"
+status=$?
+if [ "$status" -eq 0 ] && grep -q "PASS  an invariant fails" "$base/out" &&
+	grep -q "PASS  event \"sim_invariant: $inv: \" present" "$base/out"; then
+	ok "the --out trace replays to the same failure ($inv)"
+else
+	not_ok "the --out trace replays to the same failure ($inv)" "exit status $status" \
+		"$(cat "$base/out" "$base/err")"
+fi
+"$kvmsim" replay --token "$token" "$planted" >"$base/out" 2>"$base/err"
+status=$?
+if [ "$status" -eq 1 ] && grep -q "^  FAIL  invariant $inv at step" "$base/out"; then
+	ok "the token replays to the same failure"
+else
+	not_ok "the token replays to the same failure" "exit status $status" \
+		"$(cat "$base/out" "$base/err")"
+fi
+if grep -q 'id="failing-step"' "$base/cex.html" && grep -q "class=\"inv\">$inv" "$base/cex.html" &&
+	! grep -Eqi '(src|href)=|<script|@import|url\(' "$base/cex.html"; then
+	ok "the HTML report highlights the failing step and loads nothing from outside"
+else
+	not_ok "the HTML report highlights the failing step and loads nothing from outside"
+fi
+
+# 11: the token's schedule on the faithful target: the same interleaving breaks nothing
+"$kvmsim" replay --token "$token" "$canonical" >"$base/out" 2>"$base/err"
+if [ $? -eq 0 ] && grep -q "PASS  every invariant held" "$base/out"; then
+	ok "the same token on the faithful model passes"
+else
+	not_ok "the same token on the faithful model passes" "$(cat "$base/out" "$base/err")"
+fi
+
+# 12-15: the output is the same bytes for --jobs 1 and --jobs 2, failing or not
+for args in "--strategy random --budget 400" "--strategy pct --depth 2 --budget 400"; do
+	for target in "$canonical" "$planted"; do
+		# shellcheck disable=SC2086
+		"$kvmsim" explore "$target" $args --jobs 1 >"$base/j1" 2>&1
+		# shellcheck disable=SC2086
+		"$kvmsim" explore "$target" $args --jobs 2 >"$base/j2" 2>&1
+		if cmp -s "$base/j1" "$base/j2"; then
+			ok "$(basename "$target") $args: --jobs 1 and --jobs 2 print the same"
+		else
+			not_ok "$(basename "$target") $args: --jobs 1 and --jobs 2 print the same" \
+				"$(diff "$base/j1" "$base/j2" | head -20)"
+		fi
+	done
+done
+
+# 16: a time budget in logical steps ends the search at the same schedule every time
+"$kvmsim" explore "$canonical" --time-budget 5000 >"$base/t1" 2>&1
+"$kvmsim" explore "$canonical" --time-budget 5000 --jobs 2 >"$base/t2" 2>&1
+if cmp -s "$base/t1" "$base/t2" && grep -q "^time budget: 5000 logical steps" "$base/t1"; then
+	ok "--time-budget stops at the same schedule whatever --jobs"
+else
+	not_ok "--time-budget stops at the same schedule whatever --jobs" \
+		"$(cat "$base/t1" "$base/t2")"
+fi
+
+# 17: a run's coverage: yield-point pairs and probes are reported
+"$kvmsim" explore "$canonical" --strategy dfs >"$base/out" 2>&1
+has "dfs reports yield-point pairs and probes reached" \
+	"^coverage: [1-9][0-9]* yield-point pairs, [1-9][0-9]* probes: "
+
+# 18: every invariant the sources raise is in kvmsim list --invariants
+"$kvmsim" list --invariants >"$base/list" 2>&1
+src=$(dirname "$dir")/..
+missing=""
+for name in $(grep -ho '\(kvm_invariant_failed([a-z]*, \|machine_fail(m, \)"[a-z_]*"' \
+	"$src"/mmu/*.c "$src"/sim/vmm/*.c | sed 's/.*"\([a-z_]*\)"/\1/' | sort -u); do
+	grep -q "^$name " "$base/list" || missing="$missing $name"
+done
+if [ -z "$missing" ] && grep -q "^spte_matches_primary " "$base/list"; then
+	ok "every invariant the sources raise is listed"
+else
+	not_ok "every invariant the sources raise is listed" "missing:$missing"
+fi
+
+# 19-28: bad input is one error line and exit status 2
+usage_error "unknown strategy" explore "$canonical" --strategy bfs
+usage_error "--depth 0" explore "$canonical" --strategy pct --depth 0
+usage_error "--depth with dfs" explore "$canonical" --strategy dfs --depth 2
+usage_error "--preemption-bound with random" explore "$canonical" --preemption-bound 1
+usage_error "--jobs 0" explore "$canonical" --jobs 0
+usage_error "no target" explore --strategy dfs
+usage_error "two targets" explore "$canonical" "$canonical"
+usage_error "a missing target" explore "$base/missing.xml"
+usage_error "a damaged token" replay --token kx1.AAAB "$canonical"
+usage_error "--out into a missing directory" explore "$planted" --out "$base/no/such.xml"
+
+exit $failed
