@@ -92,7 +92,7 @@ make_options(const ExploreCmdOptions *o, ExploreOptions *opts, GError **error)
 /* The outcome, in a fixed order and nothing that depends on wall time or on --jobs. */
 static void
 print_result(const Trace *trace, const ExploreTarget *target, const ExploreOptions *opts,
-	     const ExploreResult *r)
+	     const ExploreResult *r, SimMutations mutate)
 {
 	printf("explore %s: %s, strategy %s", trace->path,
 	       trace->workload ? "full-system trace" : "exit-level trace",
@@ -160,7 +160,12 @@ print_result(const Trace *trace, const ExploreTarget *target, const ExploreOptio
 		(const ExploreChoice *)s->deviations->data, s->deviations->len);
 
 	printf("token: %s\n", token);
-	printf("replay: kvmsim replay --token %s %s\n", token, trace->path);
+	/* the mutations --mutate added: the trace's own are in the file */
+	printf("replay: kvmsim replay --token %s", token);
+	for (guint m = 0; m < SIM_MUT_COUNT; m++)
+		if (mutate & SIM_MUTATION_BIT(m))
+			printf(" --mutate %s", sim_mutation_info(m)->name);
+	printf(" %s\n", trace->path);
 }
 
 /* Write what was asked for: the shrunk schedule as a trace, the HTML report. */
@@ -372,7 +377,7 @@ kvmsim_cmd_explore(int argc, char **argv)
 		explore_result_clear(&result);
 		return kvmsim_usage_error("%s", error->message);
 	}
-	print_result(trace, &target, &opts, &result);
+	print_result(trace, &target, &opts, &result, mutations);
 	status = result.failed ? KVMSIM_EXIT_FAIL : KVMSIM_EXIT_OK;
 	if (result.failed && !write_outputs(&o, &target, &result, &error)) {
 		fflush(stdout);

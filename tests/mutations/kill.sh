@@ -28,7 +28,7 @@ killed_by() {
 	grep '^  FAIL  ' "$base/out" | grep -vq ': schedule step'
 }
 
-echo "1..$(($(wc -l <"$base/catalogue") + 7))"
+echo "1..$(($(wc -l <"$base/catalogue") + 8))"
 while read -r name verdict; do
 	if [ "$verdict" = safe ]; then
 		bad=
@@ -112,6 +112,20 @@ if [ $status -eq 2 ] && grep -q -- '--mutation-score needs at least one TARGET' 
 	ok "the score without a target is a usage error"
 else
 	not_ok "the score without a target is a usage error" "status $status" "$(cat "$base/err")"
+fi
+
+# explore --mutate: the shrunk schedule written with --out names the mutation and re-fails;
+# the replay line it prints carries --mutate.
+"$kvmsim" explore --strategy dfs --mutate yield_drops_flush --out "$base/found.xml" \
+	tests/mutations/yield-drops-flush.xml >"$base/out" 2>&1
+status=$?
+if [ $status -eq 1 ] && grep -q '<mutation name="yield_drops_flush"/>' "$base/found.xml" &&
+	grep -q '^replay: kvmsim replay --token .* --mutate yield_drops_flush ' "$base/out" &&
+	! "$kvmsim" replay "$base/found.xml" >"$base/out2" 2>&1; then
+	ok "explore --mutate: --out names the mutation and re-fails, the replay line has --mutate"
+else
+	not_ok "explore --mutate: --out names the mutation and re-fails, the replay line has --mutate" \
+		"status $status" "$(tail -3 "$base/out")"
 fi
 
 # --record writes the run's mutations, and the trace replays with them.
