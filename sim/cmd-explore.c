@@ -215,13 +215,14 @@ score_strategies(const ExploreCmdOptions *o, GError **error)
 		if (!s.steps) {
 			so.strategy = names[i];
 			if (explore_strategy_lookup(names[i], &kind)) {
-				/* an option of another strategy in the list is not this one's error */
+				/* another strategy's option is not an error of this one */
 				so.depth = kind == EXPLORE_PCT ? o->depth : -1;
 				so.bound = kind == EXPLORE_DFS ? o->bound : -1;
 				so.jobs = kind != EXPLORE_DFS ? o->jobs : -1;
 			}
 			if (!make_options(&so, &s.search, error)) {
-				g_prefix_error(error, "--mutation-score (random, pct, dfs or steps): ");
+				g_prefix_error(error,
+					       "--mutation-score (random, pct, dfs or steps): ");
 				return NULL;
 			}
 		}

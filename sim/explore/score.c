@@ -159,8 +159,10 @@ explore_score_print(FILE *out, Trace *const *targets, guint n,
 			unsafe++;
 			killed += r->killed;
 		}
-		fprintf(out, "%-26s %-8s %-9s", info->name, info->safe ? "safe" : "unsafe",
-			r->killed ? (good ? "killed" : "KILLED!") : (good ? "survived" : "SURVIVED!"));
+		const char *verdict = r->killed ? (good ? "killed" : "KILLED!") :
+						  (good ? "survived" : "SURVIVED!");
+
+		fprintf(out, "%-26s %-8s %-9s", info->name, info->safe ? "safe" : "unsafe", verdict);
 		if (!r->killed) {
 			fprintf(out, " %-6s %-9s %-10s %-14s %s\n", "-", "-", "-", "-", "-");
 			continue;
