@@ -22,7 +22,18 @@ typedef struct {
 	SimMachine *machine;
 	ExploreRun *out;
 	guint nr_actors;
+	guint streak;              /* choices in a row the running actor went on, others waiting */
 } RunState;
+
+/*
+ * Fairness (as CHESS schedules fairly, Musuvathi and Qadeer, PLDI'08): an actor that went on at
+ * this many choices in a row while others could run is switched out, to the next runnable actor
+ * in creation order. Without it a strategy that favours one actor (the default pick, PCT's
+ * priorities) starves the others whenever that actor waits for them by spinning: a vCPU retrying
+ * a fault while an invalidation is in progress, a guest at a barrier. The switch is a choice like
+ * any other: it is recorded, and a replay makes it again.
+ */
+#define FAIR_STREAK 256
 
 /* The registry index of a point (a static string from the model), or START_POINT. */
 static guint
@@ -57,6 +68,12 @@ run_choose(SimSched *sched, const SimChoice *c, gpointer data)
 			if (c->runnable[i] == (guint)c->current)
 				def = i;
 	guint pos = st->pick(st->pick_data, c, def, out->choices->len);
+
+	st->streak = c->preempt && c->runnable[pos] == (guint)c->current ? st->streak + 1 : 0;
+	if (st->streak > FAIR_STREAK) {
+		pos = (def + 1) % c->n;
+		st->streak = 0;
+	}
 	ExploreChoice ch = {
 		.cur = c->current < 0 ? EXPLORE_NO_ACTOR : (guint)c->current,
 		.arrivals = c->arrivals,

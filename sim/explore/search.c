@@ -35,6 +35,7 @@ typedef struct {
 	const ExploreOptions *opts;
 	guint nr_actors;
 	guint64 k;
+	guint64 calibration_k[PCT_CALIBRATION]; /* the k each calibration schedule ran with */
 	ExploreDfs *dfs;
 	guint64 seen[NR_PAIR_WORDS]; /* pairs this process has seen (worker-local in a worker) */
 	GArray *hashes;              /* guint64, parent */
@@ -60,7 +61,8 @@ run_nth(Search *s, guint64 i, ExploreRun *run, GError **error)
 	} else {
 		ExplorePct p;
 
-		explore_pct_init(&p, s->opts->seed, i, s->nr_actors, s->opts->depth, s->k);
+		explore_pct_init(&p, s->opts->seed, i, s->nr_actors, s->opts->depth,
+				 i < PCT_CALIBRATION ? s->calibration_k[i] : s->k);
 		ok = explore_run_with(s->target, explore_pct_pick, &p, FALSE, FALSE, run, error);
 		explore_pct_clear(&p);
 	}
@@ -337,6 +339,7 @@ explore_search(const ExploreTarget *target, const ExploreOptions *opts, ExploreR
 				ExploreRun run;
 				Record rec;
 
+				s.calibration_k[first] = s.k;
 				ok = run_nth(&s, first, &run, error);
 				if (!ok)
 					goto out;
