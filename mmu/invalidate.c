@@ -95,13 +95,17 @@ kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 int
 mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
 {
-	g_assert(sim_rwlock_held(&kvm->mmu_lock) || kvm_mutated(kvm, SIM_MUT_STALE_CHECK_UNLOCKED));
-	if (kvm->mmu_invalidate_in_progress && !kvm_mutated(kvm, SIM_MUT_STALE_IGNORES_IN_PROGRESS)) {
+	/* lockdep_assert_held(), waived for the mutation that moves the check out of the lock */
+	g_assert(sim_rwlock_held(&kvm->mmu_lock) ||
+		 kvm_mutated(kvm, SIM_MUT_STALE_CHECK_UNLOCKED));
+	if (kvm->mmu_invalidate_in_progress &&
+	    !kvm_mutated(kvm, SIM_MUT_STALE_IGNORES_IN_PROGRESS)) {
 		if (kvm->mmu_invalidate_range_start == INVALID_GPA ||
 		    kvm->mmu_invalidate_range_end == INVALID_GPA) {
 			/* the kernel WARNs (a begin whose range_add did not follow) and retries */
 			kvm_invariant_failed(kvm, "invalidate_without_range",
-					     "a fault found an invalidation in progress with no range");
+					     "a fault found an invalidation in progress with no "
+					     "range");
 			return 1;
 		}
 		if (gfn >= kvm->mmu_invalidate_range_start && gfn < kvm->mmu_invalidate_range_end)

@@ -8,6 +8,7 @@
 #include "sim/core/outfile.h"
 #include "sim/explore/explore.h"
 #include "sim/explore/report.h"
+#include "sim/explore/score.h"
 
 typedef struct {
 	gchar *strategy;
@@ -24,6 +25,7 @@ typedef struct {
 	gchar *html_path;
 	gchar *token;
 	gchar **mutate;
+	gboolean mutation_score;
 } ExploreCmdOptions;
 
 static void
@@ -289,6 +291,83 @@ load_target(int argc, char **argv, const ExploreCmdOptions *o, ExploreTarget *ta
 	return TRUE;
 }
 
+/* --strategy for the score: a comma-separated list of searches and "steps" (default
+ * "dfs,steps"), each search with the options that apply to it. */
+static GArray *
+score_strategies(const ExploreCmdOptions *o, GError **error)
+{
+	g_auto(GStrv) names = g_strsplit(o->strategy ? o->strategy : "dfs,steps", ",", -1);
+	g_autoptr(GArray) list = g_array_new(FALSE, TRUE, sizeof(ExploreScoreStrategy));
+
+	for (guint i = 0; names[i]; i++) {
+		ExploreScoreStrategy s = { .steps = strcmp(names[i], "steps") == 0 };
+		ExploreCmdOptions so = *o;
+		ExploreStrategy kind;
+
+		if (!s.steps) {
+			so.strategy = names[i];
+			if (explore_strategy_lookup(names[i], &kind)) {
+				/* another strategy's option is not an error of this one */
+				so.depth = kind == EXPLORE_PCT ? o->depth : -1;
+				so.bound = kind == EXPLORE_DFS ? o->bound : -1;
+				so.jobs = kind != EXPLORE_DFS ? o->jobs : -1;
+			}
+			if (!make_options(&so, &s.search, error)) {
+				g_prefix_error(error,
+					       "--mutation-score (random, pct, dfs or steps): ");
+				return NULL;
+			}
+		}
+		g_array_append_val(list, s);
+	}
+	return g_steal_pointer(&list);
+}
+
+/* kvmsim explore --mutation-score TARGET...: the table of which target and strategy kill each
+ * mutation; exit 0 only if every unsafe one was killed and no safe one. */
+static int
+mutation_score(const ExploreCmdOptions *o, char **paths)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) strategies = score_strategies(o, &error);
+	g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func((GDestroyNotify)trace_free);
+	g_autoptr(GArray) rows = g_array_new(FALSE, TRUE, sizeof(ExploreScoreRow));
+	SimMutations base;
+
+	if (!strategies)
+		return kvmsim_usage_error("%s", error->message);
+	if (!kvmsim_parse_mutations(o->mutate, &base, &error))
+		return kvmsim_usage_error("%s", error->message);
+	if (o->out_path || o->html_path || o->token)
+		return kvmsim_usage_error("--out, --html and --token are for one search, not the "
+					  "score");
+	for (guint i = 0; paths[i]; i++) {
+		Trace *trace = trace_load(paths[i], &error);
+
+		if (!trace)
+			return kvmsim_usage_error("%s", error->message);
+		if (o->watchdog > 0)
+			trace->watchdog = (guint64)o->watchdog;
+		trace->mutations |= base;
+		g_ptr_array_add(targets, trace);
+	}
+	if (!targets->len)
+		return kvmsim_usage_error("--mutation-score needs at least one TARGET");
+	if (!explore_mutation_score((Trace *const *)targets->pdata, targets->len,
+				    (const ExploreScoreStrategy *)strategies->data, strategies->len,
+				    o->actor_budget > 0 ? (guint64)o->actor_budget : 0, rows,
+				    &error)) {
+		explore_score_rows_clear(rows);
+		return kvmsim_usage_error("%s", error->message);
+	}
+	gboolean good = explore_score_print(stdout, (Trace *const *)targets->pdata, targets->len,
+					    (const ExploreScoreStrategy *)strategies->data,
+					    strategies->len, rows);
+
+	explore_score_rows_clear(rows);
+	return good ? KVMSIM_EXIT_OK : KVMSIM_EXIT_FAIL;
+}
+
 int
 kvmsim_cmd_explore(int argc, char **argv)
 {
@@ -323,6 +402,9 @@ kvmsim_cmd_explore(int argc, char **argv)
 		  "Write the (shrunk) failing schedule as a trace that replays the failure", "FILE" },
 		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &o.html_path,
 		  "Write a self-contained HTML report of the failing schedule", "FILE" },
+		{ "mutation-score", 0, 0, G_OPTION_ARG_NONE, &o.mutation_score,
+		  "Run every protocol mutation against TARGET... (traces) and print which target "
+		  "and strategy kill it (--strategy: a list, default dfs,steps)", NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("TARGET [RUN-OPTION...] - search "
@@ -347,6 +429,11 @@ kvmsim_cmd_explore(int argc, char **argv)
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
+	}
+	if (o.mutation_score) {
+		status = mutation_score(&o, argv + 1);
+		options_clear(&o);
+		return status;
 	}
 	if (!o.strategy)
 		o.strategy = g_strdup("random");

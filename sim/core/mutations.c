@@ -19,66 +19,90 @@
 #include <string.h>
 
 static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
+	/* mmu.c is_page_fault_stale(): after the obsolete-root tests it returns fault->slot &&
+	 * mmu_invalidate_retry_gfn(); kvm_tdp_mmu_page_fault() calls it under read_lock. */
 	[SIM_MUT_NO_STALE_CHECK] = {
 		"no_stale_check",
 		"is_page_fault_stale() never asks mmu_invalidate_retry_gfn() under mmu_lock: an "
 		"invalidation that starts after the lockless pre-checks lets a stale pfn be mapped",
 		FALSE, NULL },
+	/* mmu.c kvm_mmu_faultin_pfn(): fault->mmu_seq = mmu_invalidate_seq; smp_rmb(); first, then
+	 * the unsafe pre-check, __kvm_mmu_faultin_pfn(), the second pre-check. */
 	[SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN] = {
 		"seq_snapshot_after_pfn",
-		"kvm_mmu_faultin_pfn() reads mmu_invalidate_seq after hva_to_pfn(), not before (and "
-		"so without the pre-check that needs it): an invalidation that ends while the pfn is "
-		"looked up is never seen",
+		"kvm_mmu_faultin_pfn() reads mmu_invalidate_seq after hva_to_pfn(), not before "
+		"(and so without the pre-check that needs it): an invalidation that ends while the "
+		"pfn is looked up is never seen",
 		FALSE, NULL },
+	/* kvm_host.h mmu_invalidate_retry_gfn(): if in_progress, retry when the gfn is in
+	 * [range_start, range_end); then retry when the seq moved. */
 	[SIM_MUT_STALE_IGNORES_IN_PROGRESS] = {
 		"stale_ignores_in_progress",
-		"mmu_invalidate_retry_gfn() compares only the seq, not the in-progress range: a fault "
-		"that takes mmu_lock between an invalidation's start and end maps the page being "
-		"taken away",
+		"mmu_invalidate_retry_gfn() compares only the seq, not the in-progress range: a "
+		"fault that takes mmu_lock between an invalidation's start and end maps the page "
+		"being taken away",
 		FALSE, NULL },
+	/* kvm_main.c kvm_mmu_invalidate_begin() only raises in_progress (and resets the range at 0
+	 * -> 1); kvm_mmu_invalidate_end() does seq++, smp_wmb(), in_progress--. */
 	[SIM_MUT_SEQ_BUMP_AT_BEGIN] = {
 		"seq_bump_at_begin",
-		"kvm_mmu_invalidate_begin() bumps mmu_invalidate_seq, _end() does not: a fault that "
-		"snapshots inside the window (its gfn not yet in the range, e.g. a second memslot "
-		"of one hva range) passes every check once the window closes",
+		"kvm_mmu_invalidate_begin() bumps mmu_invalidate_seq, _end() does not: a fault "
+		"that snapshots inside the window (its gfn not yet in the range, e.g. a second "
+		"memslot of one hva range) passes every check once the window closes",
 		FALSE, NULL },
+	/* mmu.c kvm_tdp_mmu_page_fault(): read_lock(&kvm->mmu_lock), then is_page_fault_stale();
+	 * mmu_invalidate_retry_gfn() asserts the lock (lockdep). */
 	[SIM_MUT_STALE_CHECK_UNLOCKED] = {
 		"stale_check_unlocked",
-		"kvm_tdp_mmu_page_fault() runs is_page_fault_stale() before read_lock(mmu_lock): an "
-		"invalidation that starts while the fault waits for the lock is not seen (lockdep "
-		"would flag the kernel; kvmsim waives its assertion to show the race)",
+		"kvm_tdp_mmu_page_fault() runs is_page_fault_stale() before read_lock(mmu_lock): "
+		"an invalidation that starts while the fault waits for the lock is not seen "
+		"(lockdep would flag the kernel; kvmsim waives its assertion to show the race)",
 		FALSE, NULL },
+	/* kvm_main.c kvm_mmu_invalidate_end(): seq++, smp_wmb(), then in_progress-- (the wmb pairs
+	 * with the rmb of the lockless mmu_invalidate_retry()). */
 	[SIM_MUT_SEQ_BUMP_ORDER_SWAPPED] = {
 		"seq_bump_order_swapped",
 		"kvm_mmu_invalidate_end() drops mmu_invalidate_in_progress before it bumps the seq",
 		TRUE,
 		"both stores happen under the write lock with no yield point between them, so no "
-		"check, locked or lockless, can run in between; in the kernel only the lockless hint "
-		"could, and is_page_fault_stale() under mmu_lock decides" },
+		"check, locked or lockless, can run in between; in the kernel only the lockless "
+		"hint could, and is_page_fault_stale() under mmu_lock decides" },
+	/* kvm_main.c kvm_mmu_unmap_gfn_range(): kvm_mmu_invalidate_range_add() then
+	 * kvm_unmap_gfn_range(); kvm_mmu_invalidate_end() WARNs if range_start is INVALID_GPA. */
 	[SIM_MUT_NO_RANGE_ADD] = {
 		"no_range_add",
 		"kvm_mmu_unmap_gfn_range() zaps without kvm_mmu_invalidate_range_add(): the window "
-		"has no range, which the kernel's WARN in kvm_mmu_invalidate_end() reports (and the "
-		"locked check turns into a retry of every fault meanwhile)",
+		"has no range, which the kernel's WARN in kvm_mmu_invalidate_end() reports (and "
+		"the locked check turns into a retry of every fault meanwhile)",
 		FALSE, NULL },
+	/* kvm_main.c kvm_handle_hva_range(): if (flush_on_ret && ret) kvm_flush_remote_tlbs(), then
+	 * KVM_MMU_UNLOCK(). */
 	[SIM_MUT_FLUSH_AFTER_UNLOCK] = {
 		"flush_after_unlock",
 		"kvm_handle_hva_range() requests the remote TLB flush after dropping mmu_lock: a "
 		"second invalidation of the page finds nothing left to zap, skips its flush and "
 		"frees the frame a vCPU TLB still maps",
 		FALSE, NULL },
+	/* kvm_main.c kvm_mmu_notifier_invalidate_range_start(): flush_on_ret = true, so
+	 * kvm_handle_hva_range() flushes whenever the unmap handler zapped something. */
 	[SIM_MUT_NO_REMOTE_FLUSH] = {
 		"no_remote_flush",
 		"kvm_handle_hva_range() never calls kvm_flush_remote_tlbs() after a zap: vCPU TLBs "
 		"keep translations to frames the host then frees",
 		FALSE, NULL },
+	/* mm/memory.c zap_page_range_single(): tlb_gather_mmu(), then notifier start, unmap,
+	 * notifier end (zap_page_range_single_batched()), then tlb_finish_mmu() frees the pages (as
+	 * linux-mm patch context of 2026 quotes it; no tree read). */
 	[SIM_MUT_FREE_BEFORE_END] = {
 		"free_before_end",
 		"MADV_DONTNEED and munmap free the frames before invalidate_range_end(), not after",
 		TRUE,
 		"KVM zaps and flushes in invalidate_range_start(); until its end the in-progress "
-		"range keeps every fault of those gfns from mapping, and a frame a fault has pinned "
-		"is freed only at its last put, so nothing of KVM can reach the frame any more" },
+		"range keeps every fault of those gfns from mapping, and a frame a fault has "
+		"pinned is freed only at its last put, so nothing of KVM can reach the frame any "
+		"more" },
+	/* tdp_mmu.c tdp_mmu_map_handle_target_level(): the leaf goes in with
+	 * tdp_mmu_set_spte_atomic() (try_cmpxchg64); failure -> RET_PF_RETRY. */
 	[SIM_MUT_INSTALL_PLAIN_STORE] = {
 		"install_plain_store",
 		"tdp_mmu_map_handle_target_level() writes the leaf with a plain store, not "
@@ -86,18 +110,24 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"installed meanwhile (in kvmsim always the same translation, so an expectation, "
 		"not an invariant, sees the second install)",
 		FALSE, NULL },
+	/* tdp_mmu.c kvm_tdp_mmu_unmap_gfn_range(): root types from the attribute filter |
+	 * KVM_INVALID_ROOTS, so invalid roots are zapped too. */
 	[SIM_MUT_UNMAP_VALID_ROOTS_ONLY] = {
 		"unmap_valid_roots_only",
-		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots (the bug d62007edf01f fixed): "
-		"a root a fast zap invalidated but has not torn down yet keeps mapping a frame the "
-		"host frees",
+		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots (the bug d62007edf01f "
+		"fixed): a root a fast zap invalidated but has not torn down yet keeps mapping a "
+		"frame the host frees",
 		FALSE, NULL },
+	/* tdp_mmu.c tdp_mmu_iter_cond_resched(): "if (flush) kvm_flush_remote_tlbs(kvm)" before
+	 * dropping mmu_lock; tdp_mmu_zap_leafs() then clears flush. */
 	[SIM_MUT_YIELD_DROPS_FLUSH] = {
 		"yield_drops_flush",
 		"tdp_mmu_iter_cond_resched() yields mmu_lock without the pending flush while its "
 		"caller forgets it (the bug a835429cda91 fixed): zapped translations outlive the "
 		"invalidation",
 		FALSE, NULL },
+	/* mmu.c kvm_mmu_faultin_pfn(): the two mmu_invalidate_retry_gfn_unsafe() calls, commented
+	 * as avoiding mmu_lock contention; is_page_fault_stale() is "one last time". */
 	[SIM_MUT_NO_UNSAFE_PRECHECK] = {
 		"no_unsafe_precheck",
 		"kvm_mmu_faultin_pfn() skips both lockless mmu_invalidate_retry_gfn_unsafe() "

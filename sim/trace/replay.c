@@ -375,6 +375,9 @@ locate_schedule_error(const Trace *trace, SimSched *sched, GError **error)
 {
 	guint idx = sim_sched_step_index(sched);
 
+	/* an invariant that failed stops the run, and so the schedule: name it first */
+	if (sim_sched_failed(sched))
+		g_prefix_error(error, "%s, which stopped the run: ", sim_sched_failure(sched));
 	if (!trace->steps->len || idx >= trace->steps->len) {
 		g_prefix_error(error, "%s: ", trace->path); /* no step of the trace was in force */
 		return;
