@@ -49,8 +49,7 @@ read_mutations(Reader *r, xmlNode *node)
 		SimMutation m;
 
 		if (!sim_mutation_lookup(name, &m))
-			return reader_fail_attr(r, child, "name", "is no mutation kvmsim knows "
-				"(kvmsim list --mutations)");
+			return reader_fail_attr(r, child, "name", "is no mutation kvmsim knows");
 		if (r->trace->mutations & SIM_MUTATION_BIT(m))
 			return reader_fail_attr(r, child, "name", "is named twice");
 		r->trace->mutations |= SIM_MUTATION_BIT(m);

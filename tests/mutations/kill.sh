@@ -121,7 +121,7 @@ fi
 	tests/mutations/yield-drops-flush.xml >"$base/out" 2>&1
 status=$?
 if [ $status -eq 1 ] && grep -q '<mutation name="yield_drops_flush"/>' "$base/found.xml" &&
-	grep -q '^replay: kvmsim replay --token .* --mutate yield_drops_flush ' "$base/out" &&
+	grep -q '^replay: kvmsim replay .*--mutate yield_drops_flush .*--token ' "$base/out" &&
 	"$kvmsim" replay "$base/found.xml" >"$base/out2" 2>&1 &&
 	grep -q "freed_frame_still_mapped" "$base/out2"; then
 	ok "explore --mutate: --out names the mutation and replays its failure"
