@@ -7,6 +7,7 @@
 #include <ucontext.h>
 
 #include "sim/core/fiber.h"
+#include "sim/core/observe.h"
 #include "sim/core/sched.h"
 
 #define SIM_ACTOR_STACK_SIZE (8u << 20) /* reserved, committed only as touched */
@@ -82,6 +83,9 @@ struct SimSched {
 	guint mark_every;
 	SimMarkFn mark_fn;
 	gpointer mark_data;
+	/* a report watching the run (observe.h) */
+	const SimObserver *observer;
+	gpointer observer_data;
 	/* outcome */
 	GError *error;
 	gchar *failure;

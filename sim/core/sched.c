@@ -154,6 +154,22 @@ sim_sched_set_marks(SimSched *sched, guint every, SimMarkFn fn, gpointer data)
 	sched->mark_data = data;
 }
 
+void
+sim_sched_set_observer(SimSched *sched, const SimObserver *obs, gpointer data)
+{
+	sched->observer = obs;
+	sched->observer_data = data;
+}
+
+/* Tell the observer, if any, about a lock operation of the running actor. */
+void
+sim_sched_observe_lock(SimSched *sched, const char *lock, gboolean write, SimLockOp op)
+{
+	if (G_UNLIKELY(sched->observer && sched->observer->lock))
+		sched->observer->lock(sched->observer_data, sched->now,
+				      sim_sched_current_name(sched), lock, write, op);
+}
+
 static void actor_trampoline(unsigned int lo, unsigned int hi);
 
 /* A coroutine on its own stack; it starts when first picked. */
@@ -561,6 +577,8 @@ sim_yield(SimSched *sched, const char *point)
 		return; /* set-up code outside every actor */
 	sched->now++;
 	cur->last_point = point;
+	if (G_UNLIKELY(sched->observer && sched->observer->yield))
+		sched->observer->yield(sched->observer_data, sched->now, cur->name, point);
 	livelock_watchdog(sched);
 	/* alone (no other actor alive, nothing recorded or followed): nobody to switch to */
 	if (sched->live == 1 && !sched->recording && sched->policy != SIM_POLICY_STEPS &&

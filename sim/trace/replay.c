@@ -518,10 +518,17 @@ locate_schedule_error(const Trace *trace, SimSched *sched, GError **error)
 	g_prefix_error(error, "%s:%u: ", trace->path, g_array_index(trace->steps, TraceStep, idx).line);
 }
 
-/* Build the machine, run the trace's actors on its schedule, check expectations. */
 gboolean
 trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayReport *report,
 	     GError **error)
+{
+	return trace_replay_hooked(trace, log_path, out, report, NULL, error);
+}
+
+/* Build the machine, run the trace's actors on its schedule, check expectations. */
+gboolean
+trace_replay_hooked(const Trace *trace, const char *log_path, FILE *out,
+		    TraceReplayReport *report, const TraceReplayHooks *hooks, GError **error)
 {
 	g_autoptr(SimSched) sched = sim_sched_new(trace->seed);
 	g_autoptr(SimLog) log = sim_log_new(sched);
@@ -550,8 +557,12 @@ trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayRep
 	GPtrArray *actors = make_actors(trace, vmm, sched);
 	TraceDivergence *divergence = trace_divergence_watch(trace, sched, log,
 							     needs_log_text(trace));
+	if (hooks && hooks->start)
+		hooks->start(sched, log, vmm, hooks->data);
 	gboolean ran = sim_vmm_run(vmm, error);
 
+	if (hooks && hooks->finish)
+		hooks->finish(sched, vmm, ran, hooks->data);
 	free_actors(actors);
 	if (!ran) {
 		locate_schedule_error(trace, sched, error);
