@@ -149,6 +149,8 @@ u64 *kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gfn_t gfn, u64 *s
 void kvm_mmu_init_tdp_mmu(struct kvm *kvm);
 void kvm_mmu_uninit_tdp_mmu(struct kvm *kvm);
 struct kvm_mmu_page *sptep_to_sp(const struct kvm *kvm, u64 *sptep);
+/* Dumps: the i-th table waiting for its RCU grace period, NULL past the last. */
+struct kvm_mmu_page *kvm_tdp_mmu_rcu_pending(const struct kvm *kvm, guint i);
 u64 sptep_pa(const struct kvm *kvm, u64 *sptep);
 void kvm_mmu_free_memory_cache(struct kvm *kvm, struct kvm_mmu_memory_cache *mc);
 int mmu_topup_memory_caches(struct kvm_vcpu *vcpu);

@@ -2,8 +2,9 @@
 # then configure and build into build/. Sourced, not run.
 kvmsim_packages="meson ninja-build pkg-config gcc libc6-dev binutils python3 libunicorn-dev
 libcapstone-dev libglib2.0-dev check libxml2-dev libxml2-utils libjson-glib-dev libssl-dev"
-# What only the test suite needs: clang's libFuzzer for the trace reader's fuzz test.
-kvmsim_test_packages="clang libclang-rt-14-dev"
+# What only the test suite needs: clang's libFuzzer for the trace reader's fuzz test, graphviz
+# for kvmsim show tree --png.
+kvmsim_test_packages="clang libclang-rt-14-dev graphviz"
 
 # kvmsim_setup [EXTRA_PACKAGES]: install what is missing, configure, build.
 kvmsim_setup() {

@@ -13,6 +13,7 @@
 int kvmsim_cmd_run(int argc, char **argv);
 int kvmsim_cmd_list(int argc, char **argv);
 int kvmsim_cmd_replay(int argc, char **argv);
+int kvmsim_cmd_show(int argc, char **argv);
 
 /* One line "kvmsim: error: ..." on stderr; returns KVMSIM_EXIT_USAGE. */
 int kvmsim_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

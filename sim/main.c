@@ -13,6 +13,7 @@ static const struct {
 	{ "run", kvmsim_cmd_run, "run a built-in workload on the simulated machine" },
 	{ "replay", kvmsim_cmd_replay, "replay traces and check their expectations" },
 	{ "list", kvmsim_cmd_list, "list the built-in workloads" },
+	{ "show", kvmsim_cmd_show, "decode an SPTE, draw a trace's SPTE tree, list yield points" },
 };
 
 static void
