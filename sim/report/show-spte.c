@@ -156,8 +156,10 @@ sim_show_spte(const char *text, int level, GString *out, GError **error)
 		     "not present: zapped or never set (bit 63 alone, SUPPRESS_VE)");
 	} else if (is_frozen_spte(spte)) {
 		line(out, &covered, 63, 63, "1", "SHADOW_NONPRESENT_VALUE", "not present");
+		/* named REMOVED_SPTE in older trees (torvalds/linux spte.h as the search index
+		 * holds it, v6.9 or earlier) */
 		line(out, &covered, 5, 10, "0x5a0", "FROZEN_SPTE",
-		     "frozen (REMOVED_SPTE): being zapped or its table torn down; walkers retry");
+		     "frozen (formerly REMOVED_SPTE): being zapped or torn down; walkers retry");
 	} else if (is_mmio_spte(spte)) {
 		decode_mmio(out, &covered, spte);
 	} else if (is_shadow_present_pte(spte)) {
