@@ -65,10 +65,10 @@ decode_present(GString *out, guint64 *covered, u64 spte, int level)
 		     level == 3 ? "huge leaf: 1 GiB" : level == 2 ? "huge leaf: 2 MiB" :
 				  "huge leaf (2 MiB at level 2, 1 GiB at level 3)");
 	flag(out, covered, spte, 8, "VMX_EPT_ACCESS_BIT",
-	     "accessed (shadow_accessed_mask; with A/D off a software bit KVM sets)");
+	     "accessed (software with A/D off)");
 	flag(out, covered, spte, 9, "VMX_EPT_DIRTY_BIT",
-	     "dirty (shadow_dirty_mask; with A/D off set on every writable leaf)");
-	flag(out, covered, spte, 10, "-", "not used with EPT (DEFAULT_SPTE_MMU_WRITABLE elsewhere)");
+	     "dirty (software with A/D off)");
+	flag(out, covered, spte, 10, "-", "unused with EPT");
 	line(out, covered, 11, 11, "1", "SPTE_MMU_PRESENT_MASK", "present to KVM");
 	g_snprintf(value, sizeof(value), "0x%" G_GINT64_MODIFIER "x", spte_to_pfn(spte));
 	if (spte & SPTE_BASE_ADDR_MASK)
@@ -97,16 +97,16 @@ decode_present(GString *out, guint64 *covered, u64 spte, int level)
 		g_snprintf(value, sizeof(value), "%s%s%s", saved & 1 ? "R" : "", saved & 2 ? "W" : "",
 			   saved & 4 ? "X" : "");
 		line(out, covered, 54, 56, value, "SHADOW_ACC_TRACK_SAVED_MASK",
-		     "R and X saved while access-tracked (restore_acc_track_spte())");
+		     "R, X saved while access-tracked");
 	}
 	flag(out, covered, spte, 57, "EPT_SPTE_HOST_WRITABLE",
-	     "host-writable: the host mapping was writable (shadow_host_writable_mask)");
+	     "host PTE writable (shadow_host_writable_mask)");
 	flag(out, covered, spte, 58, "EPT_SPTE_MMU_WRITABLE",
-	     "MMU-writable: KVM may make it writable (shadow_mmu_writable_mask)");
+	     "KVM may set W (shadow_mmu_writable_mask)");
 	if (spte & (0xfull << 59))
 		line(out, covered, 59, 62, "set", "-", "not used by KVM in a present SPTE");
 	flag(out, covered, spte, 63, "VMX_EPT_SUPPRESS_VE_BIT",
-	     "no #VE for this entry (part of shadow_present_mask)");
+	     "no #VE (part of shadow_present_mask)");
 }
 
 /* An MMIO SPTE: the W|X misconfiguration with the memslot generation and the gfn. */
@@ -116,11 +116,11 @@ decode_mmio(GString *out, guint64 *covered, u64 spte)
 	gchar value[40];
 
 	line(out, covered, 0, 2, "W|X", "VMX_EPT_MISCONFIG_WX_VALUE",
-	     "shadow_mmio_value: writable, executable, not readable: an EPT misconfiguration");
+	     "shadow_mmio_value: W|X without R misconfigures");
 	g_snprintf(value, sizeof(value), "gen %" G_GUINT64_FORMAT, get_mmio_spte_generation(spte));
 	if (spte & (0xffull << MMIO_SPTE_GEN_LOW_SHIFT))
 		line(out, covered, 3, 10, value, "MMIO_SPTE_GEN_LOW_MASK", "memslots generation, bits 0-7");
-	flag(out, covered, spte, 11, "SPTE_MMU_PRESENT_MASK", "present (never in an MMIO SPTE)");
+	flag(out, covered, spte, 11, "SPTE_MMU_PRESENT_MASK", "never in an MMIO SPTE");
 	g_snprintf(value, sizeof(value), "gfn 0x%" G_GINT64_MODIFIER "x", get_mmio_spte_gfn(spte));
 	if (spte & SPTE_BASE_ADDR_MASK)
 		line(out, covered, 12, 51, value, "SPTE_BASE_ADDR_MASK", "the gfn of the MMIO access");
@@ -153,13 +153,13 @@ sim_show_spte(const char *text, int level, GString *out, GError **error)
 			       summary);
 	if (spte == SHADOW_NONPRESENT_VALUE) {
 		line(out, &covered, 63, 63, "1", "SHADOW_NONPRESENT_VALUE",
-		     "not present: zapped or never set (bit 63 alone, SUPPRESS_VE)");
+		     "not present: zapped or never set");
 	} else if (is_frozen_spte(spte)) {
 		line(out, &covered, 63, 63, "1", "SHADOW_NONPRESENT_VALUE", "not present");
 		/* named REMOVED_SPTE in older trees (torvalds/linux spte.h as the search index
 		 * holds it, v6.9 or earlier) */
 		line(out, &covered, 5, 10, "0x5a0", "FROZEN_SPTE",
-		     "frozen (formerly REMOVED_SPTE): being zapped or torn down; walkers retry");
+		     "frozen (was REMOVED_SPTE): walkers retry");
 	} else if (is_mmio_spte(spte)) {
 		decode_mmio(out, &covered, spte);
 	} else if (is_shadow_present_pte(spte)) {
@@ -171,7 +171,7 @@ sim_show_spte(const char *text, int level, GString *out, GError **error)
 		for (int b = 0; b < 64; b++)
 			if (spte & (1ull << b))
 				line(out, &covered, b, b, "1", "-",
-				     "set in a non-present, non-MMIO SPTE: not a value KVM writes");
+				     "not a value KVM writes");
 		if (!spte)
 			g_string_append(out, "  no bit set: not present (KVM's TDP MMU writes "
 					     "SHADOW_NONPRESENT_VALUE instead)\n");
