@@ -7,6 +7,8 @@ In a markdown file two markers tie a fenced block to a command:
     <!-- run -->            the ```sh block below is run (a shell script); it must exit 0
     <!-- excerpt: CMD -->   the fenced block below must be exactly what CMD prints
                             (stdout and stderr; CMD may pipe through grep, sed, cut...)
+    <!-- options: CMD -->   the table below lists in its first column exactly the --options
+                            CMD prints (a command's --help), --help itself aside
 
 Each file's blocks run in order, in one scratch directory laid out like the repository root
 (build/kvmsim, traces/, docs/, ... are links), so a block may read what an earlier one wrote
@@ -26,6 +28,8 @@ import tempfile
 
 RUN = re.compile(r"^<!-- run -->\s*$")
 EXCERPT = re.compile(r"^<!-- excerpt: (.*) -->\s*$")
+OPTIONS = re.compile(r"^<!-- options: (.*) -->\s*$")
+OPTION = re.compile(r"--[a-z][a-z0-9-]*")
 FENCE = re.compile(r"^(```+)(.*)$")
 KVMSIM_LINE = re.compile(r"(^|\s|/)kvmsim (run|replay|list|show|import|explore)\b")
 TIMEOUT = 600
@@ -77,6 +81,24 @@ def blocks(lines):
         i += 1
 
 
+def check_options(lines, at, cmd, cwd):
+    """The --options of the table after line at, against those cmd prints: (missing from the
+    table, not printed by cmd)."""
+    table = []
+    for line in lines[at + 1:]:
+        if not line.startswith("|"):
+            if table:
+                break
+            continue
+        table.append(line)
+    documented = set()
+    for row in table[2:]:
+        documented |= set(OPTION.findall(row.split("|")[1]))
+    _, output = run(cmd, cwd)
+    printed = set(OPTION.findall(output)) - {"--help", "--help-all"}
+    return sorted(printed - documented), sorted(documented - printed)
+
+
 def check_file(path, args, strict, counter):
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
@@ -85,6 +107,18 @@ def check_file(path, args, strict, counter):
     failed = False
     out_lines = list(lines)
     shift = 0
+    for at, line in enumerate(lines):
+        m = OPTIONS.match(line)
+        if not m:
+            continue
+        counter[0] += 1
+        missing, extra = check_options(lines, at, m.group(1), cwd)
+        if missing or extra:
+            failed = True
+            print(f"not ok {counter[0]} - {rel}:{at + 1} options table differs from "
+                  f"{m.group(1)}: not in the table {missing}, not in the command {extra}")
+        else:
+            print(f"ok {counter[0]} - {rel}:{at + 1} options table: {m.group(1)}")
     for kind, arg, at, start, end in list(blocks(lines)):
         body = "\n".join(lines[start:end])
         where = f"{rel}:{at + 1}"

@@ -16,7 +16,7 @@ check() {
 		>"$base/out" 2>&1
 }
 
-echo "1..5"
+echo "1..6"
 printf '%s\n' '<!-- excerpt: build/kvmsim show spte 0x8000000000000000 | head -1 -->' '```' \
 	'0x8000000000000000 at level 1: nonpresent' '```' >"$base/good.md"
 if check "$base/good.md"; then ok "a true excerpt passes"; else not_ok "true excerpt" \
@@ -50,5 +50,15 @@ if check --update "$base/fixed.md" && cmp -s "$base/fixed.md" "$base/good.md" &&
 	ok "--update rewrites a stale excerpt"
 else
 	not_ok "--update" "$(diff "$base/fixed.md" "$base/good.md")"
+fi
+# 6: an options table must list exactly the options the command prints.
+printf '%s\n' '<!-- options: build/kvmsim show spte --help -->' '| option | meaning |' \
+	'| --- | --- |' '| `--level N` | level |' >"$base/options.md"
+sed 's/--level/--lever/' "$base/options.md" >"$base/options-bad.md"
+if check "$base/options.md" && ! check "$base/options-bad.md" &&
+	grep -q "not in the table \['--level'\], not in the command \['--lever'\]" "$base/out"; then
+	ok "an options table is checked against the command's --help"
+else
+	not_ok "options table" "$(cat "$base/out")"
 fi
 exit $failed
