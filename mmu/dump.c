@@ -30,6 +30,7 @@ visit_entries(struct kvm *kvm, u64 *pt, int level, gfn_t base, KvmDumpKind kind,
 	}
 }
 
+/* One table, then its entries and, depth first, its children. */
 static void
 visit_table(struct kvm *kvm, const struct kvm_mmu_page *sp, KvmDumpKind kind, int depth,
 	    const KvmDumpOps *ops, gpointer data)
@@ -41,6 +42,7 @@ visit_table(struct kvm *kvm, const struct kvm_mmu_page *sp, KvmDumpKind kind, in
 	visit_entries(kvm, sp->spt, sp->level, sp->gfn, kind, depth, ops, data);
 }
 
+/* Roots in list order, then tables being torn down, then those waiting for RCU. */
 void
 kvm_tdp_mmu_dump(struct kvm *kvm, const KvmDumpOps *ops, gpointer data)
 {

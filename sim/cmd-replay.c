@@ -7,6 +7,7 @@
 #include "sim/report/timeline.h"
 #include "sim/trace/replay.h"
 
+/* A trace with a workload runs a whole machine; one without, the MMU alone. */
 static const char *
 kind_of(const Trace *trace)
 {
@@ -19,6 +20,7 @@ typedef struct {
 	SimTimeline *timeline;
 } ReplayTimeline;
 
+/* The machine is built: start watching. */
 static void
 timeline_start(SimSched *sched, SimLog *log, SimVmm *vmm, gpointer data)
 {
@@ -28,6 +30,7 @@ timeline_start(SimSched *sched, SimLog *log, SimVmm *vmm, gpointer data)
 	rt->timeline = sim_timeline_new(sched, log, rt->title);
 }
 
+/* The run is over: stop watching before the scheduler goes. */
 static void
 timeline_finish(SimSched *sched, SimVmm *vmm, gboolean ran, gpointer data)
 {

@@ -30,6 +30,7 @@ static const struct {
 	{ "points", show_points, "the yield points a schedule step can name" },
 };
 
+/* The views, one line each. */
 static void
 show_usage(FILE *out)
 {
@@ -128,6 +129,7 @@ typedef struct {
 	gchar *where;
 } TreeShot;
 
+/* Draw the tree now, saying where the replay is. */
 static void
 take_picture(TreeShot *shot, guint64 step, const char *actor, const char *point)
 {
@@ -146,6 +148,7 @@ take_picture(TreeShot *shot, guint64 step, const char *actor, const char *point)
 	}
 }
 
+/* At each yield point: is this the step or the arrival --at asks for? */
 static void
 tree_on_yield(gpointer data, guint64 step, const char *actor, const char *point)
 {
@@ -160,6 +163,7 @@ tree_on_yield(gpointer data, guint64 step, const char *actor, const char *point)
 
 static const SimObserver tree_observer = { .yield = tree_on_yield };
 
+/* The machine is built: remember its VM, watch the yield points if --at was given. */
 static void
 tree_start(SimSched *sched, SimLog *log, SimVmm *vmm, gpointer data)
 {
@@ -172,6 +176,7 @@ tree_start(SimSched *sched, SimLog *log, SimVmm *vmm, gpointer data)
 		sim_sched_set_observer(sched, &tree_observer, shot);
 }
 
+/* The replay is over: without a picture yet, take it now (the end). */
 static void
 tree_finish(SimSched *sched, SimVmm *vmm, gboolean ran, gpointer data)
 {

@@ -29,6 +29,7 @@ flag(GString *out, guint64 *covered, u64 spte, int b, const char *name, const ch
 		line(out, covered, b, b, "1", name, meaning);
 }
 
+/* The EPT memory type's name (MTRR_TYPE_* values). */
 static const char *
 memtype_name(unsigned int mt)
 {
@@ -130,6 +131,7 @@ decode_mmio(GString *out, guint64 *covered, u64 spte)
 		     "memslots generation, bits 8-18");
 }
 
+/* The summary line, then a line per set bit or field, by kind of SPTE. */
 gboolean
 sim_show_spte(const char *text, int level, GString *out, GError **error)
 {

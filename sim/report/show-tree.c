@@ -61,6 +61,7 @@ dot_run(Walk *w, const KvmDumpEntry *e, int n, const char *what)
 			       "x_%d [label=\"%s\"];\n", parent, parent, e->index, index);
 }
 
+/* Print the run of entries pending, if any. */
 static void
 flush_run(Walk *w)
 {
@@ -76,6 +77,7 @@ flush_run(Walk *w)
 		text_run(w, &w->first, w->last_index - w->first.index + 1, what);
 }
 
+/* A table: a header line for a root or an unlinked table, a box in DOT. */
 static void
 walk_table(const KvmDumpTable *t, gpointer data)
 {
@@ -102,6 +104,7 @@ walk_table(const KvmDumpTable *t, gpointer data)
 				       kind_names[t->kind]);
 }
 
+/* An entry: joins the pending run, or starts one; a table entry is printed at once. */
 static void
 walk_entry(const KvmDumpEntry *e, gpointer data)
 {
@@ -137,6 +140,7 @@ walk_entry(const KvmDumpEntry *e, gpointer data)
 
 static const KvmDumpOps walk_ops = { walk_table, walk_entry };
 
+/* The tree as indented text. */
 void
 sim_show_tree_text(struct kvm *kvm, GString *out)
 {
@@ -149,6 +153,7 @@ sim_show_tree_text(struct kvm *kvm, GString *out)
 		g_string_append(out, "no roots: nothing has been mapped\n");
 }
 
+/* The tree as a Graphviz digraph titled title. */
 void
 sim_show_tree_dot(struct kvm *kvm, const char *title, GString *out)
 {

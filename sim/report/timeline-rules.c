@@ -88,6 +88,7 @@ instant(SimTimeline *tl, TlTrack *t, guint64 ts, gchar *name, JsonObject *args)
 	tl_add(tl, 'i', t, ts, name, "kvmsim", args);
 }
 
+/* A process-wide counter sample. */
 static void
 counter(SimTimeline *tl, guint64 ts, const char *name, guint64 value)
 {
@@ -97,6 +98,7 @@ counter(SimTimeline *tl, guint64 ts, const char *name, guint64 value)
 	tl_add(tl, 'C', NULL, ts, g_strdup(name), "kvmsim", args);
 }
 
+/* The seq and in_progress of a sim_invalidate_begin/end line, as counter samples. */
 static void
 counters(SimTimeline *tl, guint64 ts, const char *body, gsize len)
 {

@@ -10,6 +10,7 @@
 /* The one process every track belongs to. */
 #define TL_PID 1
 
+/* An event's name and arguments, when the store is freed. */
 static void
 clear_event(gpointer p)
 {
@@ -20,6 +21,7 @@ clear_event(gpointer p)
 		json_object_unref(e->args);
 }
 
+/* A track and its stacks. */
 static void
 free_track(gpointer p)
 {
@@ -31,6 +33,7 @@ free_track(gpointer p)
 	g_free(t);
 }
 
+/* Attach to the scheduler's and the log's observer hooks (the log is switched on). */
 SimTimeline *
 sim_timeline_new(SimSched *sched, SimLog *log, const char *title)
 {
@@ -49,6 +52,7 @@ sim_timeline_new(SimSched *sched, SimLog *log, const char *title)
 	return tl;
 }
 
+/* No more events: the run is over, or the scheduler goes away. */
 void
 sim_timeline_detach(SimTimeline *tl)
 {
@@ -57,6 +61,7 @@ sim_timeline_detach(SimTimeline *tl)
 	tl->sched = NULL;
 }
 
+/* Detach if still attached, and free everything gathered. */
 void
 sim_timeline_free(SimTimeline *tl)
 {
@@ -71,6 +76,7 @@ sim_timeline_free(SimTimeline *tl)
 	g_free(tl);
 }
 
+/* The logical timestamp of an event at step (timeline.h says why lines count). */
 guint64
 tl_now(SimTimeline *tl, guint64 step)
 {
@@ -99,6 +105,7 @@ tl_track(SimTimeline *tl, const char *actor)
 	return t;
 }
 
+/* Append one event to the store; track NULL for process-wide events (counters). */
 guint
 tl_add(SimTimeline *tl, char ph, const TlTrack *track, guint64 ts, gchar *name, const char *cat,
        JsonObject *args)
@@ -110,6 +117,7 @@ tl_add(SimTimeline *tl, char ph, const TlTrack *track, guint64 ts, gchar *name, 
 	return tl->events->len - 1;
 }
 
+/* A B event, pushed on the track's stack of open slices. */
 void
 tl_open(SimTimeline *tl, TlTrack *track, guint64 ts, const char *key, gchar *name,
 	JsonObject *args)
@@ -134,6 +142,7 @@ close_top(SimTimeline *tl, TlTrack *track, guint64 ts)
 	g_array_set_size(track->stack, track->stack->len - 1);
 }
 
+/* Close by key: what is open inside closes first, so B/E always nest. */
 gboolean
 tl_close(SimTimeline *tl, TlTrack *track, guint64 ts, const char *key)
 {
@@ -147,6 +156,7 @@ tl_close(SimTimeline *tl, TlTrack *track, guint64 ts, const char *key)
 	return FALSE;
 }
 
+/* The B event of the innermost open slice with key (to rename it), or NULL. */
 TlEvent *
 tl_find_open(SimTimeline *tl, TlTrack *track, const char *key)
 {
@@ -159,6 +169,7 @@ tl_find_open(SimTimeline *tl, TlTrack *track, const char *key)
 	return NULL;
 }
 
+/* Whether the innermost open slice has key. */
 gboolean
 tl_top_is(const TlTrack *track, const char *key)
 {
@@ -207,6 +218,7 @@ metadata(const char *name, guint tid, const char *key, JsonNode *value)
 	return node;
 }
 
+/* One event as a Trace Event Format object. */
 static JsonNode *
 event_node(const TlEvent *e)
 {
@@ -250,6 +262,7 @@ by_ts(gconstpointer a, gconstpointer b, gpointer data)
 	return ia < ib ? -1 : ia > ib;
 }
 
+/* Close what is open, then the whole file: metadata, then the events by time. */
 gchar *
 sim_timeline_to_json(SimTimeline *tl)
 {
@@ -295,6 +308,7 @@ sim_timeline_to_json(SimTimeline *tl)
 	return json_generator_to_data(gen, NULL);
 }
 
+/* The JSON into path, whole or not at all. */
 gboolean
 sim_timeline_write(SimTimeline *tl, const char *path, GError **error)
 {
