@@ -262,27 +262,45 @@ by_ts(gconstpointer a, gconstpointer b, gpointer data)
 	return ia < ib ? -1 : ia > ib;
 }
 
-/* Close what is open, then the whole file: metadata, then the events by time. */
-gchar *
-sim_timeline_to_json(SimTimeline *tl)
+/* Append one node's JSON text to out. */
+static void
+put_node(GString *out, JsonGenerator *gen, JsonNode *node, gboolean first)
 {
-	JsonArray *all = json_array_new();
-	JsonObject *root = json_object_new();
-	JsonObject *other = json_object_new();
+	g_autofree gchar *text = NULL;
+
+	json_generator_set_root(gen, node);
+	text = json_generator_to_data(gen, NULL);
+	g_string_append(out, first ? "\n" : ",\n");
+	g_string_append(out, text);
+	json_node_unref(node);
+}
+
+/*
+ * Close what is open, then the whole file: metadata, then the events by time, one object per
+ * line. Each object goes through json-glib's generator on its own, so a long run never holds a
+ * second, JSON-tree copy of its events; flush(out, data), if given, takes the text as it grows.
+ */
+static void
+write_json(SimTimeline *tl, GString *out, void (*flush)(GString *out, gpointer data),
+	   gpointer data)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(GArray) order = g_array_new(FALSE, FALSE, sizeof(guint));
+	JsonObject *other = json_object_new();
+	JsonNode *node;
 
 	close_everything(tl);
-	json_array_add_element(all, metadata("process_name", 0, "name",
-					     json_node_init_string(json_node_alloc(), tl->title)));
+	g_string_append(out, "{\"traceEvents\":[");
+	put_node(out, gen, metadata("process_name", 0, "name",
+				    json_node_init_string(json_node_alloc(), tl->title)), TRUE);
 	for (guint i = 0; i < tl->tracks->len; i++) {
 		const TlTrack *t = g_ptr_array_index(tl->tracks, i);
 
-		json_array_add_element(all, metadata("thread_name", t->tid, "name",
-						     json_node_init_string(json_node_alloc(),
-									   t->name)));
-		json_array_add_element(all, metadata("thread_sort_index", t->tid, "sort_index",
-						     json_node_init_int(json_node_alloc(),
-									t->tid)));
+		put_node(out, gen, metadata("thread_name", t->tid, "name",
+					    json_node_init_string(json_node_alloc(), t->name)),
+			 FALSE);
+		put_node(out, gen, metadata("thread_sort_index", t->tid, "sort_index",
+					    json_node_init_int(json_node_alloc(), t->tid)), FALSE);
 	}
 	for (guint i = 0; i < tl->events->len; i++)
 		g_array_append_val(order, i);
@@ -291,21 +309,40 @@ sim_timeline_to_json(SimTimeline *tl)
 		const TlEvent *e = &g_array_index(tl->events, TlEvent, g_array_index(order, guint, i));
 
 		if (!e->dropped)
-			json_array_add_element(all, event_node(e));
+			put_node(out, gen, event_node(e), FALSE);
+		if (flush && out->len > (64u << 10))
+			flush(out, data);
 	}
-	json_object_set_array_member(root, "traceEvents", all);
-	json_object_set_string_member(root, "displayTimeUnit", "ns");
 	json_object_set_string_member(other, "generator", "kvmsim");
 	json_object_set_string_member(other, "clock",
 				      "logical: step (yield points passed) + log lines before");
-	json_object_set_object_member(root, "otherData", other);
-
-	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-
-	json_node_take_object(node, root);
+	node = json_node_new(JSON_NODE_OBJECT);
+	json_node_take_object(node, other);
 	json_generator_set_root(gen, node);
-	return json_generator_to_data(gen, NULL);
+	g_autofree gchar *text = json_generator_to_data(gen, NULL);
+
+	json_node_unref(node);
+	g_string_append_printf(out, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":%s}\n", text);
+	if (flush)
+		flush(out, data);
+}
+
+/* The JSON text, whole. */
+gchar *
+sim_timeline_to_json(SimTimeline *tl)
+{
+	GString *out = g_string_new(NULL);
+
+	write_json(tl, out, NULL, NULL);
+	return g_string_free(out, FALSE);
+}
+
+/* Hand the text so far to the file. */
+static void
+flush_to_file(GString *out, gpointer data)
+{
+	fwrite(out->str, 1, out->len, data);
+	g_string_truncate(out, 0);
 }
 
 /* The JSON into path, whole or not at all. */
@@ -313,11 +350,10 @@ gboolean
 sim_timeline_write(SimTimeline *tl, const char *path, GError **error)
 {
 	SimOutFile out = { 0 };
-	g_autofree gchar *json = sim_timeline_to_json(tl);
+	g_autoptr(GString) text = g_string_new(NULL);
 
 	if (!sim_outfile_open(&out, path, error))
 		return FALSE;
-	fputs(json, out.fp);
-	fputc('\n', out.fp);
+	write_json(tl, text, flush_to_file, out.fp);
 	return sim_outfile_commit(&out, error);
 }
