@@ -157,6 +157,8 @@ gboolean kvm_tdp_mmu_any_root_maps(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn);
 void kvm_mmu_init_tdp_mmu(struct kvm *kvm);
 void kvm_mmu_uninit_tdp_mmu(struct kvm *kvm);
 struct kvm_mmu_page *sptep_to_sp(const struct kvm *kvm, u64 *sptep);
+/* Dumps: the i-th table waiting for its RCU grace period, NULL past the last. */
+struct kvm_mmu_page *kvm_tdp_mmu_rcu_pending(const struct kvm *kvm, guint i);
 u64 sptep_pa(const struct kvm *kvm, u64 *sptep);
 void kvm_mmu_free_memory_cache(struct kvm *kvm, struct kvm_mmu_memory_cache *mc);
 int mmu_topup_memory_caches(struct kvm_vcpu *vcpu);

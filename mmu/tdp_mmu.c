@@ -868,3 +868,10 @@ kvm_mmu_uninit_tdp_mmu(struct kvm *kvm)
 	g_ptr_array_free(kvm->tdp_mmu_roots, TRUE);
 	sim_srcu_clear(&kvm->rcu);
 }
+
+/* Dumps (mmu/dump.c): the i-th table waiting for its RCU grace period, NULL past the last. */
+struct kvm_mmu_page *
+kvm_tdp_mmu_rcu_pending(const struct kvm *kvm, guint i)
+{
+	return i < kvm->rcu_freed->len ? g_array_index(kvm->rcu_freed, RcuFreed, i).sp : NULL;
+}

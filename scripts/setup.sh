@@ -4,8 +4,9 @@ kvmsim_packages="meson ninja-build pkg-config gcc libc6-dev binutils python3 lib
 libcapstone-dev libglib2.0-dev check libxml2-dev libxml2-utils libjson-glib-dev libssl-dev
 libtraceevent-dev libtracefs-dev libtracecmd-dev"
 # What only the test suite needs: clang's libFuzzer for the trace reader's fuzz test; trace-cmd
-# for the import suite (trace-cmd report of kvmsim's trace.dat files).
-kvmsim_test_packages="clang libclang-rt-14-dev trace-cmd"
+# for the import suite (trace-cmd report of kvmsim's trace.dat files); graphviz for kvmsim show
+# tree --png.
+kvmsim_test_packages="clang libclang-rt-14-dev trace-cmd graphviz"
 
 # kvmsim_setup [EXTRA_PACKAGES]: install what is missing, configure, build.
 kvmsim_setup() {

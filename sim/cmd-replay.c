@@ -7,8 +7,10 @@
 #include "sim/core/outfile.h"
 #include "sim/report/tracedat.h"
 #include "sim/explore/explore.h"
+#include "sim/report/timeline.h"
 #include "sim/trace/replay.h"
 
+/* A trace with a workload runs a whole machine; one without, the MMU alone. */
 static const char *
 kind_of(const Trace *trace)
 {
@@ -69,6 +71,32 @@ replay_token(const Trace *trace, const char *token)
 	return status;
 }
 
+/* A timeline of the replay, made once its machine is built. */
+typedef struct {
+	const char *title;
+	SimTimeline *timeline;
+} ReplayTimeline;
+
+/* The machine is built: start watching. */
+static void
+timeline_start(SimSched *sched, SimLog *log, SimVmm *vmm, gpointer data)
+{
+	ReplayTimeline *rt = data;
+
+	(void)vmm;
+	rt->timeline = sim_timeline_new(sched, log, rt->title);
+}
+
+/* The run is over: stop watching before the scheduler goes. */
+static void
+timeline_finish(SimSched *sched, SimVmm *vmm, gboolean ran, gpointer data)
+{
+	ReplayTimeline *rt = data;
+
+	(void)sched, (void)vmm, (void)ran;
+	sim_timeline_detach(rt->timeline);
+}
+
 /* Load every trace first (a bad one is a usage error), then replay each and count. */
 int
 kvmsim_cmd_replay(int argc, char **argv)
@@ -80,6 +108,7 @@ kvmsim_cmd_replay(int argc, char **argv)
 	gchar *trace_dat_path = NULL;
 	gchar *token = NULL;
 	SimMutations mutations;
+	g_autofree gchar *timeline_path = NULL;
 	gint64 watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	const GOptionEntry entries[] = {
 		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &watchdog,
@@ -98,6 +127,8 @@ kvmsim_cmd_replay(int argc, char **argv)
 		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &mutate,
 		  "Plant this protocol bug too, besides the trace's <mutations> (see kvmsim list "
 		  "--mutations; repeatable)", "NAME" },
+		{ "timeline", 0, 0, G_OPTION_ARG_FILENAME, &timeline_path,
+		  "Write the replay as Chrome trace-event JSON to FILE (one TRACE only)", "FILE" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "TRACE..." },
 		{ NULL },
 	};
@@ -152,6 +183,23 @@ kvmsim_cmd_replay(int argc, char **argv)
 		g_free(token);
 		return kvmsim_usage_error("--watchdog must be positive");
 	}
+	if (timeline_path && (!files || !files[0] || files[1])) {
+		g_strfreev(files);
+		g_free(log_path);
+		g_free(token);
+		return kvmsim_usage_error("--timeline takes exactly one TRACE");
+	}
+	if (timeline_path && (!sim_outfile_check(timeline_path, &error) ||
+			      (log_path && sim_outfile_same(log_path, timeline_path)))) {
+		int usage = error ? kvmsim_usage_error("--timeline %s", error->message) :
+				    kvmsim_usage_error("--log %s and --timeline %s name the same "
+						       "file", log_path, timeline_path);
+
+		g_strfreev(files);
+		g_free(log_path);
+		g_free(token);
+		return usage;
+	}
 	if (!files || !files[0] || ((log_path || token) && files[1]) || (log_path && token)) {
 		g_strfreev(files);
 		g_free(log_path);
@@ -201,8 +249,22 @@ kvmsim_cmd_replay(int argc, char **argv)
 		       trace->workload ? " of " : "", trace->workload ? trace->workload : "",
 		       trace->nr_vcpus, trace->nr_vcpus == 1 ? "" : "s",
 		       trace->mutations ? ", mutations " : "", mutated);
-		if (!trace_replay(trace, log_path, stdout, &report, &error)) {
-			printf("  FAIL  %s\n", error->message);
+		ReplayTimeline rt = { trace->path, NULL };
+		const TraceReplayHooks hooks = { timeline_start, timeline_finish, &rt };
+		gboolean ok = trace_replay_hooked(trace, log_path, stdout, &report,
+						  timeline_path ? &hooks : NULL, &error);
+
+		if (rt.timeline) {
+			g_autoptr(GError) werr = NULL;
+
+			if (!sim_timeline_write(rt.timeline, timeline_path, &werr)) {
+				fprintf(stderr, "kvmsim: error: --timeline %s\n", werr->message);
+				ok = FALSE;
+			}
+			sim_timeline_free(rt.timeline);
+		}
+		if (!ok) {
+			printf("  FAIL  %s\n", error ? error->message : "--timeline not written");
 			g_clear_error(&error);
 			failed++;
 			continue;

@@ -9,6 +9,7 @@
 #include "sim/core/outfile.h"
 #include "sim/report/stats.h"
 #include "sim/report/tracedat.h"
+#include "sim/report/timeline.h"
 #include "sim/trace/replay.h"
 #include "sim/vmm/image.h"
 #include "sim/vmm/vmm.h"
@@ -31,6 +32,7 @@ typedef struct {
 	gchar *stats_path;
 	gchar *record_path;
 	gchar *console_path;
+	gchar *timeline_path;
 	gchar *guest_path;
 	gchar *arg;
 	gchar *record_expect;
@@ -56,6 +58,7 @@ run_options_clear(RunOptions *o)
 	g_free(o->stats_path);
 	g_free(o->record_path);
 	g_free(o->console_path);
+	g_free(o->timeline_path);
 	g_free(o->guest_path);
 	g_free(o->arg);
 	g_free(o->record_expect);
@@ -319,6 +322,9 @@ run_entries(RunOptions *o)
 		  "FILE" },
 		{ "console", 0, 0, G_OPTION_ARG_FILENAME, &o->console_path,
 		  "Write what the guest printed on its console to FILE", "FILE" },
+		{ "timeline", 0, 0, G_OPTION_ARG_FILENAME, &o->timeline_path,
+		  "Write the run as Chrome trace-event JSON to FILE (Perfetto, speedscope)",
+		  "FILE" },
 		{ "record", 0, 0, G_OPTION_ARG_FILENAME, &o->record_path,
 		  "Write a trace of the run to FILE (replay it with kvmsim replay)", "FILE" },
 		{ "record-expect", 0, 0, G_OPTION_ARG_STRING, &o->record_expect,
@@ -575,9 +581,9 @@ kvmsim_cmd_run(int argc, char **argv)
 	/* output paths are checked before the run, so a bad one costs nothing and leaves nothing */
 	SimOutFile stats_out = { 0 }, console_out = { 0 };
 	const char *const out_options[] = { "--log", "--stats", "--record", "--console",
-					    "--trace-dat" };
+					    "--trace-dat", "--timeline" };
 	const char *const out_paths[] = { o.log_path, o.stats_path, o.record_path, o.console_path,
-					  o.trace_dat_path };
+					  o.trace_dat_path, o.timeline_path };
 	SimLogFormat log_format = SIM_LOG_KVMSIM;
 	g_autoptr(SimTraceDat) trace_dat = NULL;
 
@@ -635,6 +641,8 @@ kvmsim_cmd_run(int argc, char **argv)
 		}
 		sim_log_hash(log);
 	}
+	g_autoptr(SimTimeline) timeline =
+		o.timeline_path ? sim_timeline_new(sched, log, cfg.workload) : NULL;
 	g_autoptr(SimVmm) vmm = sim_vmm_new(&cfg, sched, &error);
 
 	if (!vmm) {
@@ -688,6 +696,14 @@ kvmsim_cmd_run(int argc, char **argv)
 
 		if (!trace_save(trace, o.record_path, &error)) {
 			fprintf(stderr, "kvmsim: error: --record %s\n", error->message);
+			g_clear_error(&error);
+			status = KVMSIM_EXIT_FAIL;
+		}
+	}
+	if (timeline) {
+		sim_timeline_detach(timeline);
+		if (!sim_timeline_write(timeline, o.timeline_path, &error)) {
+			fprintf(stderr, "kvmsim: error: --timeline %s\n", error->message);
 			g_clear_error(&error);
 			status = KVMSIM_EXIT_FAIL;
 		}

@@ -23,6 +23,7 @@ int kvmsim_cmd_explore(int argc, char **argv);
  * with seed as its seed: how explore takes a workload target. A usage error message otherwise. */
 gboolean kvmsim_run_config(int argc, char **argv, guint64 seed, SimVmmConfig *cfg,
 			   GBytes **out_image, GError **error);
+int kvmsim_cmd_show(int argc, char **argv);
 
 /* One line "kvmsim: error: ..." on stderr; returns KVMSIM_EXIT_USAGE. */
 int kvmsim_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

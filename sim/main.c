@@ -16,6 +16,7 @@ static const struct {
 	{ "explore", kvmsim_cmd_explore,
 	  "search the interleavings of a trace or workload for a broken invariant" },
 	{ "list", kvmsim_cmd_list, "list the built-in workloads" },
+	{ "show", kvmsim_cmd_show, "decode an SPTE, draw a trace's SPTE tree, list yield points" },
 };
 
 static void

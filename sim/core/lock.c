@@ -4,6 +4,8 @@
  * code: no tree read. */
 #include "sim/core/lock.h"
 
+#include "sim/core/observe.h"
+
 static gboolean
 spin_free(gpointer data)
 {
@@ -81,14 +83,17 @@ sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	QrwWaiter w;
 
 	sim_yield(sched, point);
+	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ATTEMPT);
 	if (!lock->writer && !lock->writer_waiting) {
 		lock->readers++;
+		sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 		return;
 	}
 	qrw_wait_lock(sched, lock, &w);
 	lock->readers++;
 	sim_wait(sched, lock->name, qrw_no_writer, lock);
 	lock->wait_owner = NULL;
+	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 }
 
 /* Models queued_read_unlock(). */
@@ -97,6 +102,7 @@ sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
 	g_assert(lock->readers > 0);
 	lock->readers--;
+	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
 }
 
@@ -109,8 +115,10 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 
 	sim_yield(sched, point);
 	g_assert(lock->writer != self);
+	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ATTEMPT);
 	if (!lock->readers && !lock->writer && !lock->writer_waiting) {
 		lock->writer = self;
+		sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
 		return;
 	}
 	qrw_wait_lock(sched, lock, &w);
@@ -121,6 +129,7 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	}
 	lock->writer = self;
 	lock->wait_owner = NULL;
+	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
 }
 
 /* Models queued_write_unlock(): no hand-off, whoever runs first gets the lock. */
@@ -129,6 +138,7 @@ sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
 	g_assert(lock->writer == sim_sched_self(sched));
 	lock->writer = NULL;
+	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
 }
 

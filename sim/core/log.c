@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "sim/core/logfmt.h"
+#include "sim/core/observe.h"
+#include "sim/core/sched-internal.h"
 #include "sim/core/outfile.h"
 
 #define LOG_CHUNK_SIZE (64u << 10)
@@ -25,6 +27,7 @@ struct SimLog {
 	gboolean to_file;
 	GString *capture;
 	EVP_MD_CTX *sha;    /* every line up to the chunk */
+	gboolean observed;  /* lines go to the scheduler's observer too */
 	char *chunk;        /* lines not yet written to the file nor hashed */
 	gsize chunk_len;
 	guint64 lines;
@@ -105,6 +108,23 @@ sim_log_set_tap(SimLog *log, SimLogTapFn fn, gpointer data)
 	log->tap = fn;
 	log->tap_data = data;
 	log->head.on = TRUE;
+}
+
+void
+sim_log_observe(SimLog *log)
+{
+	log->observed = TRUE;
+	log->head.on = TRUE;
+}
+
+/* Hand a line's event and fields to the scheduler's observer, if one watches. */
+static void
+observe_line(SimLog *log, guint64 step, const char *actor, const char *event, const char *body,
+	     gsize len)
+{
+	if (log->observed && log->sched && log->sched->observer && log->sched->observer->event)
+		log->sched->observer->event(log->sched->observer_data, step, actor, event, body,
+					    len);
 }
 
 /* A running SHA-256 of every line from now on (OpenSSL's: 4x glib's speed per byte). */
@@ -321,6 +341,7 @@ sim_log_emitf(SimLog *log, const char *event, const char *fmt, ...)
 							 actor, event, body);
 
 		emit_whole_line(log, line, strlen(line));
+		observe_line(log, step, actor, event, body, strlen(body));
 		return;
 	}
 	if (LOG_CHUNK_SIZE - log->chunk_len < LOG_LINE_ROOM)
@@ -344,6 +365,7 @@ sim_log_emitf(SimLog *log, const char *event, const char *fmt, ...)
 			g_autofree gchar *whole = g_strdup_printf("%.*s%s\n", (int)head, line, text);
 
 			emit_whole_line(log, whole, strlen(whole));
+			observe_line(log, step, actor, event, text, len);
 			return;
 		}
 		memcpy(line + head, text, len);
@@ -358,6 +380,7 @@ sim_log_emitf(SimLog *log, const char *event, const char *fmt, ...)
 	log->chunk_len += len;
 	if (log->capture)
 		g_string_append_len(log->capture, line, (gssize)len);
+	observe_line(log, step, actor, event, line + head, (gsize)body);
 	if (!log->to_file && !log->sha)
 		log->chunk_len = 0;
 }

@@ -7,6 +7,7 @@
 #include <ucontext.h>
 
 #include "sim/core/fiber.h"
+#include "sim/core/observe.h"
 #include "sim/core/sched.h"
 
 #define SIM_ACTOR_STACK_SIZE (8u << 20) /* reserved, committed only as touched */
@@ -89,6 +90,9 @@ struct SimSched {
 	guint *choice_list;      /* scratch: the runnable indices offered to choose_fn */
 	SimStepHook step_hook;
 	gpointer step_data;
+	/* a report watching the run (observe.h) */
+	const SimObserver *observer;
+	gpointer observer_data;
 	/* outcome */
 	GError *error;
 	gchar *failure;

@@ -188,6 +188,22 @@ sim_sched_current_index(const SimSched *sched)
 	return sched->current ? (gint)sched->current->index : -1;
 }
 
+void
+sim_sched_set_observer(SimSched *sched, const SimObserver *obs, gpointer data)
+{
+	sched->observer = obs;
+	sched->observer_data = data;
+}
+
+/* Tell the observer, if any, about a lock operation of the running actor. */
+void
+sim_sched_observe_lock(SimSched *sched, const char *lock, gboolean write, SimLockOp op)
+{
+	if (G_UNLIKELY(sched->observer && sched->observer->lock))
+		sched->observer->lock(sched->observer_data, sched->now,
+				      sim_sched_current_name(sched), lock, write, op);
+}
+
 static void actor_trampoline(unsigned int lo, unsigned int hi);
 
 /* A coroutine on its own stack; it starts when first picked. */
@@ -603,6 +619,8 @@ sim_yield(SimSched *sched, const char *point)
 	sched->now++;
 	cur->last_point = point;
 	cur->arrivals++;
+	if (G_UNLIKELY(sched->observer && sched->observer->yield))
+		sched->observer->yield(sched->observer_data, sched->now, cur->name, point);
 	if (sched->step_hook)
 		sched->step_hook(sched, point, sched->step_data);
 	livelock_watchdog(sched);

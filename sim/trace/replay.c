@@ -385,10 +385,17 @@ locate_schedule_error(const Trace *trace, SimSched *sched, GError **error)
 	g_prefix_error(error, "%s:%u: ", trace->path, g_array_index(trace->steps, TraceStep, idx).line);
 }
 
-/* Build the machine, run the trace's actors on its schedule, check expectations. */
 gboolean
 trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayReport *report,
 	     GError **error)
+{
+	return trace_replay_hooked(trace, log_path, out, report, NULL, error);
+}
+
+/* Build the machine, run the trace's actors on its schedule, check expectations. */
+gboolean
+trace_replay_hooked(const Trace *trace, const char *log_path, FILE *out,
+		    TraceReplayReport *report, const TraceReplayHooks *hooks, GError **error)
 {
 	g_autoptr(SimSched) sched = sim_sched_new(trace->seed);
 	g_autoptr(SimLog) log = sim_log_new(sched);
@@ -423,8 +430,12 @@ trace_replay(const Trace *trace, const char *log_path, FILE *out, TraceReplayRep
 		sim_machine_check_every_step(machine, 0);
 	TraceDivergence *divergence = trace_divergence_watch(trace, sched, log,
 							     needs_log_text(trace));
+	if (hooks && hooks->start)
+		hooks->start(sched, log, vmm, hooks->data);
 	gboolean ran = sim_machine_run(machine, error);
 
+	if (hooks && hooks->finish)
+		hooks->finish(sched, vmm, ran, hooks->data);
 	if (!ran) {
 		locate_schedule_error(trace, sched, error);
 		sim_log_finish(log, NULL);

@@ -36,6 +36,20 @@ gboolean trace_replay(const Trace *trace, const char *log_path, FILE *out,
  */
 SimMachine *trace_machine_new(const Trace *trace, SimSched *sched, GError **error);
 
+/* What a report (a timeline, kvmsim show) does around a replay: start() once the machine is
+ * built, before anything runs; finish() after the run (ran: it reached the end), before the
+ * machine is freed. Either may be NULL. */
+typedef struct {
+	void (*start)(SimSched *sched, SimLog *log, SimVmm *vmm, gpointer data);
+	void (*finish)(SimSched *sched, SimVmm *vmm, gboolean ran, gpointer data);
+	gpointer data;
+} TraceReplayHooks;
+
+/* trace_replay() with hooks (NULL: none). */
+gboolean trace_replay_hooked(const Trace *trace, const char *log_path, FILE *out,
+			     TraceReplayReport *report, const TraceReplayHooks *hooks,
+			     GError **error);
+
 /* What a recorded trace expects (kvmsim run --record-expect). */
 typedef enum {
 	TRACE_RECORD_EXPECT_AUTO,    /* full if the run passed, minimal if it failed */
