@@ -28,6 +28,7 @@ import tempfile
 
 RUN = re.compile(r"^<!-- run -->\s*$")
 EXCERPT = re.compile(r"^<!-- excerpt: (.*) -->\s*$")
+HELP_LINE = re.compile(r"^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)")
 OPTIONS = re.compile(r"^<!-- options: (.*) -->\s*$")
 OPTION = re.compile(r"--[a-z][a-z0-9-]*")
 FENCE = re.compile(r"^(```+)(.*)$")
@@ -95,7 +96,9 @@ def check_options(lines, at, cmd, cwd):
     for row in table[2:]:
         documented |= set(OPTION.findall(row.split("|")[1]))
     _, output = run(cmd, cwd)
-    printed = set(OPTION.findall(output)) - {"--help", "--help-all"}
+    # an option is what a help line starts with, not one its description mentions
+    printed = {m.group(1) for m in map(HELP_LINE.match, output.split("\n")) if m}
+    printed -= {"--help", "--help-all"}
     return sorted(printed - documented), sorted(documented - printed)
 
 
