@@ -276,6 +276,34 @@ START_TEST(punching_frees_whole_huge_folios_and_zeroes_partial_ones)
 }
 END_TEST
 
+/* A 4K punch on a HugeTLB inode opens its window over the whole folio: a fault on another gfn
+ * of it inside the window must retry, not map a 2M leaf over the page being punched (private
+ * legacy, seed 13 of the private workload with 512 pages: punched_page_still_mapped). */
+START_TEST(a_4k_punch_invalidates_the_whole_huge_folio)
+{
+	Machine *m = machine_new(FALSE, HUGE_2M);
+	const struct kvm_memory_attributes all = {
+		.address = 0, .size = MEM, .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+
+	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &all), 0);
+	ck_assert_int_eq(fault(m, 0x206000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_2M);
+	gsize from = strlen(sim_log_text(m->log));
+
+	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE |
+					    FALLOC_FL_PUNCH_HOLE, 0x205000, PAGE_SIZE), 0);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(m->log) + from,
+				     "sim_invalidate_range_add: gfn 0x200-0x400"));
+	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_NONE);
+	/* the folio stays whole (a partial punch zeroes): the next fault maps it huge again */
+	ck_assert_int_eq(fault(m, 0x206000, FALSE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x205000), PG_LEVEL_2M);
+	assert_invariants_hold(m);
+	machine_free(m);
+}
+END_TEST
+
 static Suite *
 gmem_huge_suite(void)
 {
@@ -288,6 +316,7 @@ gmem_huge_suite(void)
 	tcase_add_test(tc, a_pinned_page_keeps_the_folio_split);
 	tcase_add_test(tc, legacy_attributes_keep_the_folio_but_mixed_frames_map_4k);
 	tcase_add_test(tc, punching_frees_whole_huge_folios_and_zeroes_partial_ones);
+	tcase_add_test(tc, a_4k_punch_invalidates_the_whole_huge_folio);
 	suite_add_tcase(s, tc);
 	return s;
 }
