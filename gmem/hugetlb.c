@@ -22,11 +22,13 @@
 
 #include <errno.h>
 
-/* A huge folio of the inode: its first index, its head frame, and whether it is split. */
+/* A huge folio of the inode: its first index, its head frame, whether it is split, and whether
+ * every page of it is uptodate (a page never goes back to !uptodate while the folio lives). */
 struct gmem_huge_folio {
 	u64 base;
 	SimPfn head;
 	gboolean split;
+	gboolean prepared;
 };
 
 /* The folio order the creation flags ask for: 0 without GUEST_MEMFD_FLAG_HUGETLB, 9 for 2 MiB,
@@ -96,22 +98,26 @@ gmem_hugetlb_get_folio(struct gmem_inode *inode, u64 index)
 }
 
 /* Models the series' kvm_gmem_prepare_folio() of a huge folio: the whole unsplit folio is
- * zeroed and marked uptodate at once; a split one page by page. */
+ * zeroed and marked uptodate at once; a split one page by page. kvmsim keeps uptodate per page
+ * (a page the host faulted in, or a ZERO conversion, prepares only its own), so the pages of an
+ * unsplit folio that are not uptodate are prepared here, and those that are keep their content. */
 void
 gmem_hugetlb_prepare_folio(struct gmem_inode *inode, struct gmem_folio *folio)
 {
 	struct gmem_huge_folio *huge = huge_lookup(inode, folio->index);
 
 	if (!huge || huge->split) {
-		kvm_gmem_prepare_folio(inode, folio);
+		if (!folio->uptodate)
+			kvm_gmem_prepare_folio(inode, folio);
 		return;
 	}
-	for (u64 i = 0; i < nr_pages(inode); i++) {
+	for (u64 i = 0; !huge->prepared && i < nr_pages(inode); i++) {
 		struct gmem_folio *page = gmem_folio_lookup(inode, huge->base + i);
 
 		if (!page->uptodate)
 			kvm_gmem_prepare_folio(inode, page);
 	}
+	huge->prepared = TRUE;
 }
 
 /* Models kvm_gmem_mapping_order() (the series): the folio's order while it is unsplit and its

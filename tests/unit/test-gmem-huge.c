@@ -304,6 +304,35 @@ START_TEST(a_4k_punch_invalidates_the_whole_huge_folio)
 }
 END_TEST
 
+/* A host fault prepares only its own page of an unsplit folio; a huge mapping of the folio by
+ * KVM must prepare the rest before the guest writes them, never later over what it wrote
+ * (in-place, --gmem-hugepage 2M --param 1=512: the VMM's pin of a page made shared before the
+ * folio existed; the guest's content was zeroed by the next get_pfn of each page). */
+START_TEST(a_huge_mapping_prepares_the_whole_folio_first)
+{
+	Machine *m = machine_new(TRUE, GUEST_MEMFD_FLAG_MMAP | HUGE_2M);
+	GmemVma *vma;
+	guint8 byte = 0x5a, back = 0;
+
+	ck_assert_int_eq(convert(m, 0x200000, 0x200000, FALSE), 0);
+	ck_assert_int_eq(kvm_gmem_mmap(m->files, m->fd, 0, MEM >> PAGE_SHIFT, TRUE, &vma), 0);
+	ck_assert_int_eq(kvm_gmem_host_access(vma, 0x200000, &byte, 1, TRUE), 0);
+	ck_assert_int_eq(fault(m, 0x200000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x201000), PG_LEVEL_2M);
+	/* the guest writes gfn 0x201 through the huge leaf */
+	SimPfn pfn = kvm_gmem_folio_pfn(m->files, m->fd, 0x201);
+
+	sim_frame_write(m->hm, pfn, 8, &byte, 1);
+	ck_assert_int_eq(convert(m, 0x201000, PAGE_SIZE, TRUE), 0);
+	ck_assert_int_eq(fault(m, 0x201000, FALSE), RET_PF_FIXED);
+	sim_frame_read(m->hm, pfn, 8, &back, 1);
+	ck_assert_uint_eq(back, byte);
+	kvm_gmem_munmap(vma);
+	assert_invariants_hold(m);
+	machine_free(m);
+}
+END_TEST
+
 static Suite *
 gmem_huge_suite(void)
 {
@@ -317,6 +346,7 @@ gmem_huge_suite(void)
 	tcase_add_test(tc, legacy_attributes_keep_the_folio_but_mixed_frames_map_4k);
 	tcase_add_test(tc, punching_frees_whole_huge_folios_and_zeroes_partial_ones);
 	tcase_add_test(tc, a_4k_punch_invalidates_the_whole_huge_folio);
+	tcase_add_test(tc, a_huge_mapping_prepares_the_whole_folio_first);
 	suite_add_tcase(s, tc);
 	return s;
 }
