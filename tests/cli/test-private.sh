@@ -29,7 +29,7 @@ run_stats() {
 	"$kvmsim" run "$@" --stats "$base/s.json" >"$base/out" 2>&1
 }
 
-echo "1..13"
+echo "1..15"
 events=migrate=100,punch=20,convert=20,age=20
 for design in legacy in-place; do
 	private_ok() {
@@ -81,6 +81,16 @@ for design in legacy in-place; do
 		fi
 	}
 	check "private $design --gmem-hugepage 2M maps 2M private leaves and zaps them" huge_ok
+
+	# without host events the guest accepts nothing but what the design promises
+	huge_strict_ok() {
+		run_stats private --vm-type sw-protected --gmem-conversion "$design" \
+			--gmem-hugepage 2M --mem 4M --param 0=2 --param 1=512 &&
+		grep -q "corrupt=0 errors=0 result=pass" "$base/out" &&
+		[ "$(stat "$base/s.json" tdp_mmu huge_leaves)" -gt 0 ]
+	}
+	check "private $design --gmem-hugepage 2M without host events: content as designed" \
+		huge_strict_ok
 done
 
 # usage_error ARGS...: kvmsim run ARGS exits 2 with one line on stderr
