@@ -63,8 +63,10 @@ huge_lookup(const struct gmem_inode *inode, u64 index)
 
 /*
  * The folio at index of a HugeTLB inode: its huge folio is allocated whole, one page-cache entry
- * per page, if it has none (gmem_hugetlb_alloc_folio() in the series); NULL when no contiguous
- * run of frames is left (-ENOMEM).
+ * per page, if it has none (gmem_hugetlb_alloc_folio() in the series), and split at once if any
+ * page of its range is already shared (the series' kvm_gmem_get_folio() calls
+ * kvm_gmem_try_split_folio_in_filemap(), read in a kvm@vger review quoting the RFC v2 patch);
+ * NULL when no contiguous run of frames is left (-ENOMEM).
  */
 struct gmem_folio *
 gmem_hugetlb_get_folio(struct gmem_inode *inode, u64 index)
@@ -94,6 +96,9 @@ gmem_hugetlb_get_folio(struct gmem_inode *inode, u64 index)
 	sim_log_emit(inode->log, "sim_gmem_huge_folio", "ino %u index 0x%" G_GINT64_MODIFIER
 		     "x pfn 0x%" G_GINT64_MODIFIER "x order %u", inode->ino, base, head,
 		     inode->page_order);
+	if (kvm_range_map_find_not(inode->attributes, base, base + nr_pages(inode),
+				   KVM_MEMORY_ATTRIBUTE_PRIVATE) != base + nr_pages(inode))
+		gmem_hugetlb_split_range(inode, base, base + 1);
 	return gmem_folio_lookup(inode, index);
 }
 

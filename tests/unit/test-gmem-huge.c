@@ -304,30 +304,56 @@ START_TEST(a_4k_punch_invalidates_the_whole_huge_folio)
 }
 END_TEST
 
-/* A host fault prepares only its own page of an unsplit folio; a huge mapping of the folio by
- * KVM must prepare the rest before the guest writes them, never later over what it wrote
- * (in-place, --gmem-hugepage 2M --param 1=512: the VMM's pin of a page made shared before the
- * folio existed; the guest's content was zeroed by the next get_pfn of each page). */
+/* A page prepared alone (a partial punch zeroes it) must not let KVM map its unsplit folio huge
+ * over pages never prepared: they are prepared first, never later over what the guest wrote
+ * (first seen in-place with the VMM's pin of a page made shared before the folio existed, which
+ * now splits the folio at allocation). */
 START_TEST(a_huge_mapping_prepares_the_whole_folio_first)
 {
-	Machine *m = machine_new(TRUE, GUEST_MEMFD_FLAG_MMAP | HUGE_2M);
-	GmemVma *vma;
+	Machine *m = machine_new(FALSE, HUGE_2M);
+	const struct kvm_memory_attributes all = {
+		.address = 0, .size = MEM, .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+	const struct kvm_memory_attributes one = { .address = 0x205000, .size = PAGE_SIZE };
 	guint8 byte = 0x5a, back = 0;
 
-	ck_assert_int_eq(convert(m, 0x200000, 0x200000, FALSE), 0);
-	ck_assert_int_eq(kvm_gmem_mmap(m->files, m->fd, 0, MEM >> PAGE_SHIFT, TRUE, &vma), 0);
-	ck_assert_int_eq(kvm_gmem_host_access(vma, 0x200000, &byte, 1, TRUE), 0);
-	ck_assert_int_eq(fault(m, 0x200000, TRUE), RET_PF_FIXED);
-	ck_assert_int_eq(level_of(m, 0x201000), PG_LEVEL_2M);
-	/* the guest writes gfn 0x201 through the huge leaf */
-	SimPfn pfn = kvm_gmem_folio_pfn(m->files, m->fd, 0x201);
+	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &all), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE, 0x200000,
+					    0x200000), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE |
+					    FALLOC_FL_PUNCH_HOLE, 0x201000, PAGE_SIZE), 0);
+	ck_assert_int_eq(fault(m, 0x201000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x202000), PG_LEVEL_2M);
+	/* the guest writes gfn 0x202 through the huge leaf */
+	SimPfn pfn = kvm_gmem_folio_pfn(m->files, m->fd, 0x202);
 
 	sim_frame_write(m->hm, pfn, 8, &byte, 1);
-	ck_assert_int_eq(convert(m, 0x201000, PAGE_SIZE, TRUE), 0);
-	ck_assert_int_eq(fault(m, 0x201000, FALSE), RET_PF_FIXED);
+	/* a 4K conversion elsewhere in the frame zaps the leaf; gfn 0x202 refaults at 4K */
+	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &one), 0);
+	ck_assert_int_eq(fault(m, 0x202000, FALSE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x202000), PG_LEVEL_4K);
 	sim_frame_read(m->hm, pfn, 8, &back, 1);
 	ck_assert_uint_eq(back, byte);
-	kvm_gmem_munmap(vma);
+	assert_invariants_hold(m);
+	machine_free(m);
+}
+END_TEST
+
+/* A huge folio allocated where a page is already shared is split at once (the series'
+ * kvm_gmem_try_split_folio_in_filemap()): shared pages are never mapped huge. */
+START_TEST(a_folio_allocated_over_shared_pages_is_split)
+{
+	Machine *m = machine_new(TRUE, GUEST_MEMFD_FLAG_MMAP | HUGE_2M);
+
+	ck_assert_int_eq(convert(m, 0x201000, PAGE_SIZE, FALSE), 0);
+	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 0);
+	ck_assert_int_eq(fault(m, 0x205000, TRUE), RET_PF_FIXED);
+	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 1);
+	ck_assert_int_eq(level_of(m, 0x205000), PG_LEVEL_4K);
+	ck_assert_int_eq(convert(m, 0x201000, PAGE_SIZE, TRUE), 0);
+	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_MERGE], 1);
+	ck_assert_int_eq(fault(m, 0x206000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_2M);
 	assert_invariants_hold(m);
 	machine_free(m);
 }
@@ -347,6 +373,7 @@ gmem_huge_suite(void)
 	tcase_add_test(tc, punching_frees_whole_huge_folios_and_zeroes_partial_ones);
 	tcase_add_test(tc, a_4k_punch_invalidates_the_whole_huge_folio);
 	tcase_add_test(tc, a_huge_mapping_prepares_the_whole_folio_first);
+	tcase_add_test(tc, a_folio_allocated_over_shared_pages_is_split);
 	suite_add_tcase(s, tc);
 	return s;
 }
