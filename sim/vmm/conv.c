@@ -388,11 +388,17 @@ static const guint64 hugetlb_flags[] = {
 	[SIM_GMEM_HUGEPAGE_1G] = GUEST_MEMFD_FLAG_HUGETLB | GUESTMEM_HUGETLB_FLAG_1GB,
 };
 
+/* The bytes of one huge page of that size. */
 guint64
 sim_vmm_gmem_hugepage_size(SimGmemHugepage size)
 {
-	return size == SIM_GMEM_HUGEPAGE_2M ? 2ull << 20 : size == SIM_GMEM_HUGEPAGE_1G ? 1ull << 30 :
-									       0;
+	static const guint64 bytes[] = {
+		[SIM_GMEM_HUGEPAGE_NONE] = 0,
+		[SIM_GMEM_HUGEPAGE_2M] = 2ull << 20,
+		[SIM_GMEM_HUGEPAGE_1G] = 1ull << 30,
+	};
+
+	return bytes[size];
 }
 
 /*
