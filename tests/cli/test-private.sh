@@ -29,7 +29,7 @@ run_stats() {
 	"$kvmsim" run "$@" --stats "$base/s.json" >"$base/out" 2>&1
 }
 
-echo "1..15"
+echo "1..16"
 events=migrate=100,punch=20,convert=20,age=20
 for design in legacy in-place; do
 	private_ok() {
@@ -92,6 +92,14 @@ for design in legacy in-place; do
 	check "private $design --gmem-hugepage 2M without host events: content as designed" \
 		huge_strict_ok
 done
+
+# legacy --thp: the shared half of the data region is the memslot's anonymous memory,
+# madvise(MADV_HUGEPAGE)d like any guest RAM; a conversion's MADV_DONTNEED splits its PMD
+thp_shared_ok() {
+	run_stats private --vm-type sw-protected --gmem-conversion legacy --thp --mem 4M &&
+	[ "$(stat "$base/s.json" thp split_pmd)" -gt 0 ]
+}
+check "private legacy --thp: the shared half gets THP, split by the discards" thp_shared_ok
 
 # usage_error ARGS...: kvmsim run ARGS exits 2 with one line on stderr
 usage_error() {
