@@ -133,7 +133,8 @@ kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn, kvm_p
 		if (max_order)
 			*max_order = f->inode->page_order ?
 					     gmem_hugetlb_max_order(f->inode, index) : 0;
-		if (!folio->uptodate && f->inode->page_order)
+		/* HugeTLB: the whole folio KVM may map huge, even if this page is uptodate */
+		if (f->inode->page_order)
 			gmem_hugetlb_prepare_folio(f->inode, folio);
 		else if (!folio->uptodate)
 			kvm_gmem_prepare_folio(f->inode, folio);

@@ -22,11 +22,13 @@
 
 #include <errno.h>
 
-/* A huge folio of the inode: its first index, its head frame, and whether it is split. */
+/* A huge folio of the inode: its first index, its head frame, whether it is split, and whether
+ * every page of it is uptodate (a page never goes back to !uptodate while the folio lives). */
 struct gmem_huge_folio {
 	u64 base;
 	SimPfn head;
 	gboolean split;
+	gboolean prepared;
 };
 
 /* The folio order the creation flags ask for: 0 without GUEST_MEMFD_FLAG_HUGETLB, 9 for 2 MiB,
@@ -61,8 +63,10 @@ huge_lookup(const struct gmem_inode *inode, u64 index)
 
 /*
  * The folio at index of a HugeTLB inode: its huge folio is allocated whole, one page-cache entry
- * per page, if it has none (gmem_hugetlb_alloc_folio() in the series); NULL when no contiguous
- * run of frames is left (-ENOMEM).
+ * per page, if it has none (gmem_hugetlb_alloc_folio() in the series), and split at once if any
+ * page of its range is already shared (the series' kvm_gmem_get_folio() calls
+ * kvm_gmem_try_split_folio_in_filemap(), read in a kvm@vger review quoting the RFC v2 patch);
+ * NULL when no contiguous run of frames is left (-ENOMEM).
  */
 struct gmem_folio *
 gmem_hugetlb_get_folio(struct gmem_inode *inode, u64 index)
@@ -92,26 +96,33 @@ gmem_hugetlb_get_folio(struct gmem_inode *inode, u64 index)
 	sim_log_emit(inode->log, "sim_gmem_huge_folio", "ino %u index 0x%" G_GINT64_MODIFIER
 		     "x pfn 0x%" G_GINT64_MODIFIER "x order %u", inode->ino, base, head,
 		     inode->page_order);
+	if (kvm_range_map_find_not(inode->attributes, base, base + nr_pages(inode),
+				   KVM_MEMORY_ATTRIBUTE_PRIVATE) != base + nr_pages(inode))
+		gmem_hugetlb_split_range(inode, base, base + 1);
 	return gmem_folio_lookup(inode, index);
 }
 
 /* Models the series' kvm_gmem_prepare_folio() of a huge folio: the whole unsplit folio is
- * zeroed and marked uptodate at once; a split one page by page. */
+ * zeroed and marked uptodate at once; a split one page by page. kvmsim keeps uptodate per page
+ * (a page the host faulted in, or a ZERO conversion, prepares only its own), so the pages of an
+ * unsplit folio that are not uptodate are prepared here, and those that are keep their content. */
 void
 gmem_hugetlb_prepare_folio(struct gmem_inode *inode, struct gmem_folio *folio)
 {
 	struct gmem_huge_folio *huge = huge_lookup(inode, folio->index);
 
 	if (!huge || huge->split) {
-		kvm_gmem_prepare_folio(inode, folio);
+		if (!folio->uptodate)
+			kvm_gmem_prepare_folio(inode, folio);
 		return;
 	}
-	for (u64 i = 0; i < nr_pages(inode); i++) {
+	for (u64 i = 0; !huge->prepared && i < nr_pages(inode); i++) {
 		struct gmem_folio *page = gmem_folio_lookup(inode, huge->base + i);
 
 		if (!page->uptodate)
 			kvm_gmem_prepare_folio(inode, page);
 	}
+	huge->prepared = TRUE;
 }
 
 /* Models kvm_gmem_mapping_order() (the series): the folio's order while it is unsplit and its

@@ -38,6 +38,7 @@ typedef struct {
 	gchar *record_expect;
 	gchar *vm_type;
 	gchar *gmem_conversion;
+	gchar *gmem_hugepage;
 	gboolean compare_conversions;
 	gchar *log_format;
 	gchar *trace_dat_path;
@@ -66,9 +67,50 @@ run_options_clear(RunOptions *o)
 	g_free(o->gmem_conversion);
 	g_free(o->log_format);
 	g_free(o->trace_dat_path);
+	g_free(o->gmem_hugepage);
 	g_strfreev(o->params);
 	g_strfreev(o->mutate);
 	g_strfreev(o->rest);
+}
+
+/*
+ * --gmem-hugepage 2M|1G: the PROPOSED HugeTLB guest_memfd (gmem/proposed.h) behind the data
+ * region. The series' kvm_gmem_create() refuses a size that is not a whole number of huge pages
+ * with -EINVAL, so --mem must be one.
+ */
+static gboolean
+hugepage_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
+{
+	static const char *const names[] = { [SIM_GMEM_HUGEPAGE_2M] = "2M",
+					     [SIM_GMEM_HUGEPAGE_1G] = "1G" };
+	guint64 huge;
+
+	if (!o->gmem_hugepage)
+		return TRUE;
+	if (strcmp(o->gmem_hugepage, "2M") != 0 && strcmp(o->gmem_hugepage, "1G") != 0) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--gmem-hugepage %s: must be 2M or 1G", o->gmem_hugepage);
+		return FALSE;
+	}
+	if (cfg->vm_type != SIM_VM_SW_PROTECTED) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--gmem-hugepage: needs --vm-type sw-protected (only private memory comes "
+			    "from a guest_memfd)");
+		return FALSE;
+	}
+	cfg->gmem_hugepage = strcmp(o->gmem_hugepage, "2M") == 0 ? SIM_GMEM_HUGEPAGE_2M :
+								   SIM_GMEM_HUGEPAGE_1G;
+	huge = sim_vmm_gmem_hugepage_size(cfg->gmem_hugepage);
+	if (cfg->mem_size % huge) {
+		g_autofree gchar *mem = g_format_size_full(cfg->mem_size, G_FORMAT_SIZE_IEC_UNITS);
+
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--gmem-hugepage %s: --mem %s is not a whole number of %s pages "
+			    "(KVM_CREATE_GUEST_MEMFD refuses the size: EINVAL)",
+			    names[cfg->gmem_hugepage], mem, names[cfg->gmem_hugepage]);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /*
@@ -192,6 +234,8 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 	}
 	cfg->gmem_conversion = o->gmem_conversion && strcmp(o->gmem_conversion, "in-place") == 0 ?
 				       SIM_GMEM_CONV_IN_PLACE : SIM_GMEM_CONV_LEGACY;
+	if (!hugepage_config(o, cfg, error))
+		return FALSE;
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
 		return FALSE;
 	if ((cfg->host_events.count[SIM_HOST_PUNCH] || cfg->host_events.count[SIM_HOST_CONVERT]) &&
@@ -291,6 +335,9 @@ run_entries(RunOptions *o)
 		{ "gmem-conversion", 0, 0, G_OPTION_ARG_STRING, &o->gmem_conversion,
 		  "How the VMM converts private memory: legacy (v6.18, the default) or in-place "
 		  "(proposed: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd)", "DESIGN" },
+		{ "gmem-hugepage", 0, 0, G_OPTION_ARG_STRING, &o->gmem_hugepage,
+		  "Back the guest_memfd with HugeTLB pages of this size, 2M or 1G (proposed: "
+		  "GUEST_MEMFD_FLAG_HUGETLB; needs --vm-type sw-protected)", "SIZE" },
 		{ "compare-conversions", 0, 0, G_OPTION_ARG_NONE, &o->compare_conversions,
 		  "Run the workload under both conversion designs and print them side by side",
 		  NULL },

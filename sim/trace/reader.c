@@ -103,6 +103,22 @@ read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
 	       reader_check_range_end(r, node, "hva", ms->hva, ms->size);
 }
 
+/* <vm gmem-hugepage>: the guest_memfd (the data region's, or <guest_memfd>) must be a whole
+ * number of huge pages, or the HugeTLB series' KVM_CREATE_GUEST_MEMFD returns -EINVAL. */
+static gboolean
+check_gmem_hugepage(Reader *r, xmlNode *node)
+{
+	const Trace *t = r->trace;
+	guint64 huge = t->gmem_hugepage == 1 ? 2ull << 20 : 1ull << 30;
+	guint64 size = t->gmem_size ? t->gmem_size : t->mem;
+
+	if (!t->gmem_hugepage || size % huge == 0)
+		return TRUE;
+	return reader_fail_attr(r, node, "gmem-hugepage", "needs a guest_memfd of whole %s pages "
+				"(its size is 0x%" G_GINT64_MODIFIER "x): KVM_CREATE_GUEST_MEMFD "
+				"returns -EINVAL", trace_gmem_hugepage_names[t->gmem_hugepage], size);
+}
+
 /* The machine: vCPUs, memory, budgets and the memslots it starts with. */
 static gboolean
 read_vm(Reader *r, xmlNode *node)
@@ -123,6 +139,10 @@ read_vm(Reader *r, xmlNode *node)
 	if (t->gmem_conversion && !t->vm_type)
 		return reader_fail_attr(r, node, "gmem-conversion", "needs type=\"sw-protected\": a "
 				 "default VM has no private memory to convert");
+	t->gmem_hugepage = GET_CHOICE(node, "gmem-hugepage", trace_gmem_hugepage_names, 0);
+	if (t->gmem_hugepage && !t->vm_type)
+		return reader_fail_attr(r, node, "gmem-hugepage", "needs type=\"sw-protected\": only "
+				 "private memory comes from a guest_memfd");
 	if (xmlHasProp(node, (const xmlChar *)"mem") && !reader_get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
 	guint64 thp;
@@ -144,7 +164,7 @@ read_vm(Reader *r, xmlNode *node)
 			return FALSE;
 		g_array_append_val(t->memslots, ms);
 	}
-	return TRUE;
+	return check_gmem_hugepage(r, node);
 }
 
 /* One workload parameter: an index below 8, each given once. */

@@ -105,6 +105,7 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	trace->nr_vcpus = cfg->nr_vcpus;
 	trace->vm_type = cfg->vm_type;
 	trace->gmem_conversion = cfg->gmem_conversion;
+	trace->gmem_hugepage = cfg->gmem_hugepage;
 	trace->mem = cfg->mem_size;
 	trace->quantum = cfg->quantum;
 	trace->max_insns = cfg->max_insns;

@@ -113,6 +113,7 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 	cfg.nr_vcpus = trace->nr_vcpus;
 	cfg.vm_type = trace->vm_type;
 	cfg.gmem_conversion = trace->gmem_conversion;
+	cfg.gmem_hugepage = trace->gmem_hugepage;
 	cfg.gmem_size = trace->gmem_size;
 	cfg.gmem_flags = trace->gmem_flags;
 	cfg.seed = trace->seed;

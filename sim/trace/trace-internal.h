@@ -68,6 +68,8 @@ gboolean trace_event_is_gmem(TraceEventKind kind);
 /* The names of <vm type> and <vm gmem-conversion>, by value. */
 extern const char *const trace_vm_type_names[2];
 extern const char *const trace_gmem_conversion_names[2];
+/* <vm gmem-hugepage>, by SimGmemHugepage ("none" is never written) */
+extern const char *const trace_gmem_hugepage_names[3];
 extern const char *const trace_convert_names[2];
 
 /* Free what a TraceStep owns (a GArray clear function). */

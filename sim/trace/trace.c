@@ -36,6 +36,7 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 
 const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
 const char *const trace_gmem_conversion_names[2] = { "legacy", "in-place" };
+const char *const trace_gmem_hugepage_names[3] = { "none", "2M", "1G" };
 const char *const trace_convert_names[2] = { "shared", "private" };
 
 /* Free what a TraceEvent owns. */

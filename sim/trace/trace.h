@@ -153,6 +153,7 @@ typedef struct {
 	guint nr_vcpus;
 	guint vm_type;          /* KVM_CREATE_VM's type: 0 default, 1 sw-protected */
 	guint gmem_conversion;  /* SimGmemConversion: legacy (0) or in-place */
+	guint gmem_hugepage;    /* SimGmemHugepage: none (0), 2M or 1G HugeTLB guest_memfd */
 	guint64 mem;            /* full-system: the data region */
 	guint64 gmem_size;      /* exit-level: the guest_memfd <vm> creates (0: none) */
 	guint64 gmem_flags;     /* and its KVM_CREATE_GUEST_MEMFD flags */

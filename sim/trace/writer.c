@@ -103,6 +103,8 @@ write_vm(FILE *fp, const Trace *t)
 		put_str(fp, "type", trace_vm_type_names[t->vm_type]);
 	if (t->gmem_conversion)
 		put_str(fp, "gmem-conversion", trace_gmem_conversion_names[t->gmem_conversion]);
+	if (t->gmem_hugepage)
+		put_str(fp, "gmem-hugepage", trace_gmem_hugepage_names[t->gmem_hugepage]);
 	if (t->mem)
 		put_hex(fp, "mem", t->mem);
 	if (t->quantum)

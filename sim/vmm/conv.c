@@ -381,6 +381,26 @@ sim_vmm_close_gmem(SimVmm *vmm)
 	return r;
 }
 
+/* KVM_CREATE_GUEST_MEMFD's flags for the run's --gmem-hugepage (PROPOSED, gmem/proposed.h). */
+static const guint64 hugetlb_flags[] = {
+	[SIM_GMEM_HUGEPAGE_NONE] = 0,
+	[SIM_GMEM_HUGEPAGE_2M] = GUEST_MEMFD_FLAG_HUGETLB | GUESTMEM_HUGETLB_FLAG_2MB,
+	[SIM_GMEM_HUGEPAGE_1G] = GUEST_MEMFD_FLAG_HUGETLB | GUESTMEM_HUGETLB_FLAG_1GB,
+};
+
+/* The bytes of one huge page of that size. */
+guint64
+sim_vmm_gmem_hugepage_size(SimGmemHugepage size)
+{
+	static const guint64 bytes[] = {
+		[SIM_GMEM_HUGEPAGE_NONE] = 0,
+		[SIM_GMEM_HUGEPAGE_2M] = 2ull << 20,
+		[SIM_GMEM_HUGEPAGE_1G] = 1ull << 30,
+	};
+
+	return bytes[size];
+}
+
 /*
  * The data region of a VM with private memory: a guest_memfd of its size (MMAP for in-place, so
  * the slot is KVM_MEMSLOT_GMEM_ONLY and shared faults come from the file too), bound at offset 0
@@ -393,13 +413,20 @@ gboolean
 sim_vmm_conv_create(SimVmm *vmm, guint64 size, guint64 flags, GError **error)
 {
 	guint64 nr_pages = size >> SIM_PAGE_SHIFT;
-	struct kvm_create_guest_memfd args = { .size = size, .flags = flags };
+	SimGmemHugepage huge = vmm->config.gmem_hugepage;
+	struct kvm_create_guest_memfd args = {
+		.size = size,
+		.flags = flags | hugetlb_flags[huge],
+	};
 	int fd = kvm_gmem_create(vmm->kvm, &args);
 
 	if (fd < 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-fd),
 			    "KVM_CREATE_GUEST_MEMFD size 0x%" G_GINT64_MODIFIER "x flags 0x%"
-			    G_GINT64_MODIFIER "x: %s", size, flags, g_strerror(-fd));
+			    G_GINT64_MODIFIER "x: %s%s", size, args.flags, g_strerror(-fd),
+			    huge && size % sim_vmm_gmem_hugepage_size(huge) ?
+				    " (a HugeTLB guest_memfd's size is a whole number of huge pages)" :
+				    "");
 		return FALSE;
 	}
 	vmm->gmem_fd = fd;
@@ -434,7 +461,9 @@ sim_vmm_conv_setup(SimVmm *vmm, GError **error)
 
 	if (!sim_vmm_conv_create(vmm, size, in_place(vmm) ? GUEST_MEMFD_FLAG_MMAP : 0, error))
 		return FALSE;
+	/* --thp: the shared half (legacy) is madvise(MADV_HUGEPAGE)d like any guest RAM */
 	return sim_mm_mmap_anon(vmm->mm, size, &vmm->ram_hva, error) &&
+	       (!vmm->config.thp || sim_mm_madvise_hugepage(vmm->mm, vmm->ram_hva, size) == 0) &&
 	       sim_hostmem_add_window(vmm->hm, KVMSIM_RAM_GPA, size, error) &&
 	       sim_vmm_conv_bind(vmm, error);
 }

@@ -334,6 +334,8 @@ sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
 		return FALSE;
 	}
 	vmm->kvm->mutations = config->mutations;
+	/* a kernel with the PROPOSED HugeTLB guest_memfd series (kvm->gmem_hugetlb, mmu/mmu.h) */
+	vmm->kvm->gmem_hugetlb = config->gmem_hugepage != SIM_GMEM_HUGEPAGE_NONE;
 	return TRUE;
 }
 

@@ -54,11 +54,20 @@ typedef enum {
 	SIM_GMEM_CONV_IN_PLACE,
 } SimGmemConversion;
 
+/* PROPOSED HugeTLB guest_memfd (Ackerley Tng's 1G series, gmem/proposed.h): the huge page size
+ * the VMM asks KVM_CREATE_GUEST_MEMFD for (--gmem-hugepage, <vm gmem-hugepage>). */
+typedef enum {
+	SIM_GMEM_HUGEPAGE_NONE,
+	SIM_GMEM_HUGEPAGE_2M,
+	SIM_GMEM_HUGEPAGE_1G,
+} SimGmemHugepage;
+
 typedef struct {
 	const char *workload;          /* name in the workload registry */
 	guint nr_vcpus;
 	SimVmType vm_type;             /* sw-protected: the data region is bound to a guest_memfd */
 	SimGmemConversion gmem_conversion;
+	SimGmemHugepage gmem_hugepage; /* sw-protected: the guest_memfd's HugeTLB page size */
 	guint64 mem_size;              /* the RAM slot (data region), bytes */
 	guint64 seed;
 	guint64 quantum;               /* instructions per preemption quantum */
@@ -161,6 +170,9 @@ guint64 sim_vmm_hypercall(SimVmm *vmm, guint64 nr, const guint64 args[4]);
 /* Whether the VMM's guest_memfd holds the page at offset private (its inode's shareability):
  * 1 or 0, -1 if no guest_memfd is open. */
 int sim_vmm_gmem_is_private(const SimVmm *vmm, guint64 offset);
+
+/* The bytes of one HugeTLB page of that size (0 for SIM_GMEM_HUGEPAGE_NONE). */
+guint64 sim_vmm_gmem_hugepage_size(SimGmemHugepage size);
 /* KVM_SET_MEMORY_ATTRIBUTES of [gpa, + size) alone (no discard), as a trace's vmm asks. */
 int sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboolean to_private);
 /* In-place: the VMM pins the page behind gpa (a long-term GUP pin through its mapping of the

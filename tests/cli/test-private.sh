@@ -29,7 +29,7 @@ run_stats() {
 	"$kvmsim" run "$@" --stats "$base/s.json" >"$base/out" 2>&1
 }
 
-echo "1..9"
+echo "1..16"
 events=migrate=100,punch=20,convert=20,age=20
 for design in legacy in-place; do
 	private_ok() {
@@ -61,6 +61,54 @@ for design in legacy in-place; do
 	}
 	check "reboot $design: the private pages outlive the first VM" reboot_ok
 done
+
+# --gmem-hugepage 2M: each vCPU converts a whole 2 MiB frame (--param 1=512), so a frame is
+# uniformly private at times: 2M private leaves (bit 7 in the log's level-2 SPTEs), zapped by
+# 4K conversions and punches; in-place, the folios split on shared and merge back on private
+leaf_2m="kvm_tdp_mmu_spte_changed: as id 0 gfn [0-9a-f]* level 2 old_spte [0-9a-f]* "
+leaf_2m="${leaf_2m}new_spte [0-9a-f]*[89a-f][0-9a-f]$" # bit 7: a 2M leaf
+for design in legacy in-place; do
+	huge_ok() {
+		run_stats private --vm-type sw-protected --gmem-conversion "$design" \
+			--gmem-hugepage 2M --mem 4M --param 0=2 --param 1=512 --seed 3 \
+			--host-events "$events" --log "$base/huge.log" &&
+		[ "$(stat "$base/s.json" tdp_mmu huge_leaves)" -gt 0 ] &&
+		[ "$(stat "$base/s.json" tdp_mmu huge_zapped)" -gt 0 ] &&
+		grep -q "$leaf_2m" "$base/huge.log" &&
+		if [ "$design" = in-place ]; then
+			[ "$(stat "$base/s.json" gmem huge_split)" -gt 0 ] &&
+			[ "$(stat "$base/s.json" gmem huge_merge)" -gt 0 ]
+		fi
+	}
+	check "private $design --gmem-hugepage 2M maps 2M private leaves and zaps them" huge_ok
+
+	# without host events the guest accepts nothing but what the design promises
+	huge_strict_ok() {
+		run_stats private --vm-type sw-protected --gmem-conversion "$design" \
+			--gmem-hugepage 2M --mem 4M --param 0=2 --param 1=512 &&
+		grep -q "corrupt=0 errors=0 result=pass" "$base/out" &&
+		[ "$(stat "$base/s.json" tdp_mmu huge_leaves)" -gt 0 ]
+	}
+	check "private $design --gmem-hugepage 2M without host events: content as designed" \
+		huge_strict_ok
+done
+
+# legacy --thp: the shared half of the data region is the memslot's anonymous memory,
+# madvise(MADV_HUGEPAGE)d like any guest RAM; a conversion's MADV_DONTNEED splits its PMD
+thp_shared_ok() {
+	run_stats private --vm-type sw-protected --gmem-conversion legacy --thp --mem 4M &&
+	[ "$(stat "$base/s.json" thp split_pmd)" -gt 0 ]
+}
+check "private legacy --thp: the shared half gets THP, split by the discards" thp_shared_ok
+
+# usage_error ARGS...: kvmsim run ARGS exits 2 with one line on stderr
+usage_error() {
+	"$kvmsim" run private "$@" >"$base/out" 2>"$base/err"
+	[ $? -eq 2 ] && [ "$(wc -l <"$base/err")" -eq 1 ]
+}
+check "--gmem-hugepage on a default VM is a usage error" usage_error --gmem-hugepage 2M
+check "--gmem-hugepage 1G with --mem 64M (not whole 1 GiB pages) is a usage error" \
+	usage_error --vm-type sw-protected --gmem-hugepage 1G --mem 64M
 
 default_ok() {
 	"$kvmsim" run private --mem 1M >"$base/out" 2>&1 &&

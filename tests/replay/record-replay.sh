@@ -57,7 +57,7 @@ gmem_workloads="private implicit reboot"
 set -- $gmem_workloads
 gmem_cases=$((2 * 3 * 2 * $#))
 set -- $workloads
-echo "1..$((3 * 2 * 20 + 4 * 2 * $# + gmem_cases + 4 + 6))"
+echo "1..$((3 * 2 * 20 + 4 * 2 * $# + gmem_cases + 4 + 4 + 6))"
 
 for kind in migrate dontneed age; do
 	for policy in random round-robin; do
@@ -114,6 +114,20 @@ for wl in $gmem_workloads; do
 					--policy "$policy" --record-expect full
 			done
 		done
+	done
+done
+
+# private memory on a HugeTLB guest_memfd (--gmem-hugepage 2M): each vCPU converts a whole 2 MiB
+# frame (512 pages), so 2M private leaves are made, zapped by 4K conversions and punches, and the
+# folios split and merge (in-place)
+for design in legacy in-place; do
+	for policy in random round-robin; do
+		i=$((i + 1))
+		add 1 "private --gmem-hugepage 2M $design $policy" private --vm-type sw-protected \
+			--gmem-conversion "$design" --gmem-hugepage 2M --mem 4M --vcpus 2 \
+			--param 0=2 --param 1=512 --seed "$i" \
+			--host-events migrate=20,punch=10,convert=10,age=10 --policy "$policy" \
+			--record-expect full
 	done
 done
 

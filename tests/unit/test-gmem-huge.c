@@ -276,6 +276,89 @@ START_TEST(punching_frees_whole_huge_folios_and_zeroes_partial_ones)
 }
 END_TEST
 
+/* A 4K punch on a HugeTLB inode opens its window over the whole folio: a fault on another gfn
+ * of it inside the window must retry, not map a 2M leaf over the page being punched (private
+ * legacy, seed 13 of the private workload with 512 pages: punched_page_still_mapped). */
+START_TEST(a_4k_punch_invalidates_the_whole_huge_folio)
+{
+	Machine *m = machine_new(FALSE, HUGE_2M);
+	const struct kvm_memory_attributes all = {
+		.address = 0, .size = MEM, .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+
+	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &all), 0);
+	ck_assert_int_eq(fault(m, 0x206000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_2M);
+	gsize from = strlen(sim_log_text(m->log));
+
+	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE |
+					    FALLOC_FL_PUNCH_HOLE, 0x205000, PAGE_SIZE), 0);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(m->log) + from,
+				     "sim_invalidate_range_add: gfn 0x200-0x400"));
+	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_NONE);
+	/* the folio stays whole (a partial punch zeroes): the next fault maps it huge again */
+	ck_assert_int_eq(fault(m, 0x206000, FALSE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x205000), PG_LEVEL_2M);
+	assert_invariants_hold(m);
+	machine_free(m);
+}
+END_TEST
+
+/* A page prepared alone (a partial punch zeroes it) must not let KVM map its unsplit folio huge
+ * over pages never prepared: they are prepared first, never later over what the guest wrote
+ * (first seen in-place with the VMM's pin of a page made shared before the folio existed, which
+ * now splits the folio at allocation). */
+START_TEST(a_huge_mapping_prepares_the_whole_folio_first)
+{
+	Machine *m = machine_new(FALSE, HUGE_2M);
+	const struct kvm_memory_attributes all = {
+		.address = 0, .size = MEM, .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+	const struct kvm_memory_attributes one = { .address = 0x205000, .size = PAGE_SIZE };
+	guint8 byte = 0x5a, back = 0;
+
+	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &all), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE, 0x200000,
+					    0x200000), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE |
+					    FALLOC_FL_PUNCH_HOLE, 0x201000, PAGE_SIZE), 0);
+	ck_assert_int_eq(fault(m, 0x201000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x202000), PG_LEVEL_2M);
+	/* the guest writes gfn 0x202 through the huge leaf */
+	SimPfn pfn = kvm_gmem_folio_pfn(m->files, m->fd, 0x202);
+
+	sim_frame_write(m->hm, pfn, 8, &byte, 1);
+	/* a 4K conversion elsewhere in the frame zaps the leaf; gfn 0x202 refaults at 4K */
+	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &one), 0);
+	ck_assert_int_eq(fault(m, 0x202000, FALSE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x202000), PG_LEVEL_4K);
+	sim_frame_read(m->hm, pfn, 8, &back, 1);
+	ck_assert_uint_eq(back, byte);
+	assert_invariants_hold(m);
+	machine_free(m);
+}
+END_TEST
+
+/* A huge folio allocated where a page is already shared is split at once (the series'
+ * kvm_gmem_try_split_folio_in_filemap()): shared pages are never mapped huge. */
+START_TEST(a_folio_allocated_over_shared_pages_is_split)
+{
+	Machine *m = machine_new(TRUE, GUEST_MEMFD_FLAG_MMAP | HUGE_2M);
+
+	ck_assert_int_eq(convert(m, 0x201000, PAGE_SIZE, FALSE), 0);
+	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 0);
+	ck_assert_int_eq(fault(m, 0x205000, TRUE), RET_PF_FIXED);
+	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 1);
+	ck_assert_int_eq(level_of(m, 0x205000), PG_LEVEL_4K);
+	ck_assert_int_eq(convert(m, 0x201000, PAGE_SIZE, TRUE), 0);
+	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_MERGE], 1);
+	ck_assert_int_eq(fault(m, 0x206000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_2M);
+	assert_invariants_hold(m);
+	machine_free(m);
+}
+END_TEST
+
 static Suite *
 gmem_huge_suite(void)
 {
@@ -288,6 +371,9 @@ gmem_huge_suite(void)
 	tcase_add_test(tc, a_pinned_page_keeps_the_folio_split);
 	tcase_add_test(tc, legacy_attributes_keep_the_folio_but_mixed_frames_map_4k);
 	tcase_add_test(tc, punching_frees_whole_huge_folios_and_zeroes_partial_ones);
+	tcase_add_test(tc, a_4k_punch_invalidates_the_whole_huge_folio);
+	tcase_add_test(tc, a_huge_mapping_prepares_the_whole_folio_first);
+	tcase_add_test(tc, a_folio_allocated_over_shared_pages_is_split);
 	suite_add_tcase(s, tc);
 	return s;
 }
