@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* process_vm_readv(), memmem() */
 
 #include <string.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -84,6 +85,26 @@ hw_stub_build(guint8 *stub)
 	memcpy(stub + (HW_STUB_CODE - SIM_HW_STUB_GPA), flush_code, sizeof(flush_code));
 	memcpy(stub + (HW_STUB_RANGE_CODE - SIM_HW_STUB_GPA), range_code, sizeof(range_code));
 	memcpy(stub + (HW_STUB_CPUID_CODE - SIM_HW_STUB_GPA), cpuid_code, sizeof(cpuid_code));
+}
+
+/*
+ * The time of day every caller in a process with an engine sees: always the epoch. Unicorn
+ * 2.0.1's softmmu TLB resizes itself at a flush by a wall-clock window (tlb_mmu_resize_locked()
+ * in qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at 024cb28f: a TLB used under 30 %
+ * for 100 ms of get_clock_realtime(), which is gettimeofday(), shrinks). The size of a
+ * direct-mapped TLB decides which translations conflicts evict, and kvmsim's vCPUs, like real
+ * ones, keep a zapped translation until they flush: a loaded host made a replay take other
+ * faults than its recording. This definition in the executable takes precedence over libc's
+ * for the engine's calls, so the window never expires and the TLB only grows, by its own use:
+ * the same run, the same TLB. Nothing in kvmsim may read the wall clock anyway.
+ */
+int
+gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+	(void)tz;
+	tv->tv_sec = 0; /* glibc declares tv nonnull */
+	tv->tv_usec = 0;
+	return 0;
 }
 
 /* Fails with SIM_HW_ERROR_ENGINE naming the Unicorn call, if err says it failed. */
