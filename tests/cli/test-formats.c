@@ -412,8 +412,8 @@ START_TEST(every_kvm_event_kvmsim_logs_matches_the_kernel_format)
 	TestVm *vm = test_vm_new(1, 1, 1 << 20);
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x5000, TRUE), RET_PF_FIXED);
-	ck_assert(sim_mm_test_young(vm->mm, vm->hva + 0x5000));
-	check_log(&c, "the MMU model's test_young", sim_log_text(vm->log));
+	ck_assert(sim_mm_test_young(vm->host->mm, vm->hva + 0x5000));
+	check_log(&c, "the MMU model's test_young", sim_log_text(vm->host->log));
 	test_vm_free(vm);
 
 	for (guint i = 0; i < G_N_ELEMENTS(formats); i++)
