@@ -63,6 +63,16 @@ gm_vm_add_anon_slot(GmVm *vm)
 	add_slot(vm, 0);
 }
 
+GmVm *
+gm_private_vm(TestMachine *host)
+{
+	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+
+	gm_vm_add_gmem_slot(vm, 0);
+	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
+	return vm;
+}
+
 void
 gm_vm_put(GmVm *vm)
 {
@@ -140,4 +150,11 @@ gm_vmm_actor(SimActor *actor, gpointer data)
 		v->result = gmem_close(v->vm->host->files, v->vm->fd);
 		break;
 	}
+}
+
+void
+gm_race(TestMachine *host, GmFault *fault, GmVmm *vmm)
+{
+	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, fault);
+	sim_actor_new(host->sched, "vmm", gm_vmm_actor, vmm);
 }

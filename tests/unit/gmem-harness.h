@@ -25,6 +25,8 @@ GmVm *gm_vm_new(TestMachine *host, unsigned long type, gboolean in_place, int vc
 void gm_vm_add_gmem_slot(GmVm *vm, u64 gmem_flags);
 /* Slot 0 as plain anonymous memory. */
 void gm_vm_add_anon_slot(GmVm *vm);
+/* A legacy SW-protected VM with one vCPU whose slot 0 is a guest_memfd (flags 0), all private. */
+GmVm *gm_private_vm(TestMachine *host);
 /* Close the VM fd (kvm_put_kvm()); the VM is destroyed once no gmem file holds it. */
 void gm_vm_put(GmVm *vm);
 
@@ -53,5 +55,7 @@ typedef struct {
 	int result;
 } GmVmm;
 void gm_vmm_actor(SimActor *actor, gpointer data);
+/* The two actors of a race: "vcpu0" takes fault, "vmm" performs vmm. */
+void gm_race(TestMachine *host, GmFault *fault, GmVmm *vmm);
 
 #endif

@@ -137,18 +137,15 @@ static const struct {
 START_TEST(punch_hole_racing_get_pfn_never_leaves_a_stale_private_spte)
 {
 	TestMachine *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, 2 * PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_PUNCH, 2 * PAGE, -1 };
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
 	ck_assert_int_eq(kvm_gmem_fallocate(host->files, vm->fd, FALLOC_FL_KEEP_SIZE, 2 * PAGE,
 					    PAGE), 0);
 	SimPfn old = kvm_gmem_folio_pfn(host->files, vm->fd, 2);
 
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	test_machine_run_steps(host, punch_races[_i].steps);
 	ck_assert_int_eq(v.result, 0);
 	ck_assert_msg(f.result == punch_races[_i].expected, "%s: got %d", punch_races[_i].steps,
@@ -169,14 +166,11 @@ END_TEST
 START_TEST(attribute_change_racing_a_private_fault_retries)
 {
 	TestMachine *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, 4 * PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_SET_SHARED, 4 * PAGE, -1 };
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	/* the fault resolved its private pfn; the page turns shared before mmu_lock */
 	test_machine_run_steps(host, "vcpu0:fault.mmu_lock,vmm:exit,vcpu0:exit");
 	ck_assert_int_eq(v.result, 0);
@@ -196,14 +190,11 @@ END_TEST
 START_TEST(attribute_change_inside_the_window_at_the_locked_check_retries)
 {
 	TestMachine *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, 4 * PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_SET_SHARED, 4 * PAGE, -1 };
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	/* the window is open (zapped, not stored) while the fault checks under mmu_lock */
 	test_machine_run_steps(host, "vcpu0:fault.mmu_lock,vmm:attr.store,vcpu0:exit,vmm:exit");
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
@@ -218,14 +209,11 @@ END_TEST
 START_TEST(a_private_access_that_meets_a_shared_gfn_exits_to_userspace)
 {
 	TestMachine *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, 6 * PAGE + 8, FALSE, -1 };
 	GmVmm v = { vm, GM_SET_SHARED, 6 * PAGE, -1 };
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	/* the access was private at entry; the gfn is shared by the snapshot */
 	test_machine_run_steps(host, "vcpu0:fault.seq_snapshot,vmm:exit,vcpu0:exit");
 	ck_assert_int_eq(f.result, -EFAULT);
@@ -247,8 +235,7 @@ START_TEST(in_place_conversion_racing_a_private_fault_retries)
 
 	gm_vm_add_gmem_slot(vm, GUEST_MEMFD_FLAG_MMAP);
 	ck_assert(kvm_mem_is_private(vm->kvm, 9)); /* the inode answers: private at creation */
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	test_machine_run_steps(host, "vcpu0:fault.mmu_lock,vmm:gmem.convert_store,vcpu0:exit,vmm:exit");
 	ck_assert_int_eq(v.result, 0);
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
@@ -268,16 +255,13 @@ END_TEST
 START_TEST(release_racing_a_fault_that_holds_the_file_waits_for_it)
 {
 	TestMachine *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_CLOSE, 0, -1 };
 	struct kvm *kvm = vm->kvm;
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
 	kvm_get_kvm(kvm); /* keep the VM to look at it after the release */
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	/* close(2) while get_pfn holds the file: the fd goes, the fault keeps the file and maps
 	 * the page; its last fput leaves the release to its return to user mode, which zaps */
 	test_machine_run_steps(host, "vcpu0:gmem.get_pfn_folio,vmm:exit,vcpu0:exit");

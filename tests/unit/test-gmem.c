@@ -211,11 +211,9 @@ END_TEST
 START_TEST(punch_hole_zaps_the_private_spte_and_frees_the_folio)
 {
 	TestMachine *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	GmVm *vm = gm_private_vm(host);
 	guint8 byte = 0x77, back = 0xff;
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
 	ck_assert_int_eq(gm_fault(vm, 0, 2 * PAGE, TRUE), RET_PF_FIXED);
 	SimPfn pfn = kvm_gmem_folio_pfn(host->files, vm->fd, 2);
 
