@@ -20,6 +20,37 @@ gmem_binding_slot(struct gmem_file *f, u64 value)
 	return kvm_id_to_memslot(f->kvm, (int)(value - 1));
 }
 
+typedef struct {
+	struct gmem_file *f;
+	GmemBindingFunc fn;
+	gpointer data;
+} BindingWalk;
+
+/* One run of bindings: its slot and the gfns of the slot the run's indices cover. */
+static void
+binding_run(u64 run_start, u64 run_end, u64 value, gpointer data)
+{
+	BindingWalk *w = data;
+	struct kvm_memory_slot *slot = value ? gmem_binding_slot(w->f, value) : NULL;
+
+	if (!slot)
+		return;
+	u64 pgoff = slot->gmem.pgoff;
+
+	w->fn(slot, slot->base_gfn + MAX(pgoff, run_start) - pgoff,
+	      slot->base_gfn + MIN(pgoff + slot->npages, run_end) - pgoff, w->data);
+}
+
+/* The walk of f->bindings the kernel's callers do with xa_for_each_range() (a slot is bound to
+ * one run of indices, so each slot comes once). */
+void
+gmem_foreach_binding(struct gmem_file *f, u64 start, u64 end, GmemBindingFunc fn, gpointer data)
+{
+	BindingWalk w = { f, fn, data };
+
+	kvm_range_map_foreach(f->bindings, start, end, binding_run, &w);
+}
+
 /* Models kvm_gmem_bind(): each check in the kernel's order; the file reference is dropped
  * even on success (memslots do not pin the file). */
 int

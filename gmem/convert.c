@@ -61,21 +61,6 @@ first_unsafe_index(struct gmem_inode *inode, u64 start, u64 end)
 	return end;
 }
 
-typedef struct {
-	u64 target;
-	u64 changed;
-} ChangeCount;
-
-/* Count the pages of a run that the conversion changes. */
-static void
-count_changed(u64 start, u64 end, u64 value, gpointer data)
-{
-	ChangeCount *c = data;
-
-	if (value != c->target)
-		c->changed += end - start;
-}
-
 /* Models __kvm_gmem_set_attributes() (RFC v3) once the arguments passed. */
 static int
 __kvm_gmem_set_attributes(struct gmem_inode *inode, struct kvm_memory_attributes2 *attrs)
@@ -125,12 +110,11 @@ __kvm_gmem_set_attributes(struct gmem_inode *inode, struct kvm_memory_attributes
 				kvm_gmem_prepare_folio(inode, folio);
 		}
 	}
-	ChangeCount count = { .target = target };
+	u64 changed = kvm_range_map_count_not(inode->attributes, start, end, target);
 
-	kvm_range_map_foreach(inode->attributes, start, end, count_changed, &count);
 	kvm_range_map_set(inode->attributes, start, end, target);
 	sim_count_add(inode->counters, to_private ? SIM_CTR_GMEM_CONVERTED_TO_PRIVATE :
-			     SIM_CTR_GMEM_CONVERTED_TO_SHARED, count.changed);
+			     SIM_CTR_GMEM_CONVERTED_TO_SHARED, changed);
 	if (inode->page_order && to_private)
 		gmem_hugetlb_merge_range(inode, start, end);
 	else if (inode->page_order)

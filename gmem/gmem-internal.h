@@ -127,6 +127,12 @@ void gmem_unmap_mapping_pages(struct gmem_inode *inode, u64 start, u64 end);
 
 /* The slot a binding value names, in the file's VM's current memslots. */
 struct kvm_memory_slot *gmem_binding_slot(struct gmem_file *f, u64 value);
+/* Called for each memslot bound within a range of a file, with the gfns the range covers in it. */
+typedef void (*GmemBindingFunc)(struct kvm_memory_slot *slot, gfn_t start, gfn_t end,
+				gpointer data);
+/* fn on each memslot bound within [start, end) of f's indices, in index order. */
+void gmem_foreach_binding(struct gmem_file *f, u64 start, u64 end, GmemBindingFunc fn,
+			  gpointer data);
 
 static inline u64
 kvm_gmem_get_index(const struct kvm_memory_slot *slot, gfn_t gfn)

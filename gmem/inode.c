@@ -249,14 +249,11 @@ gmem_inode_put(struct gmem_inode *inode)
 	g_free(inode);
 }
 
-/* Set slot->gmem.file = NULL for each memslot this file binds (one call per run of a slot). */
+/* Set slot->gmem.file = NULL for each memslot this file binds. */
 static void
-clear_slot_file(u64 start, u64 end, u64 value, gpointer data)
+clear_slot_file(struct kvm_memory_slot *slot, gfn_t start, gfn_t end, gpointer data)
 {
-	struct kvm_memory_slot *slot = value ? gmem_binding_slot(data, value) : NULL;
-
-	if (slot)
-		slot->gmem.file = NULL;
+	slot->gmem.file = NULL;
 }
 
 /*
@@ -273,7 +270,7 @@ kvm_gmem_release(struct gmem_file *f)
 	sim_mutex_lock(kvm->sched, &kvm->slots_lock, "gmem.release_slots_lock");
 	sim_down_write(inode->sched, &inode->invalidate_lock, "gmem.invalidate_lock");
 	sim_log_emit(inode->log, "sim_gmem_release", "ino %u", inode->ino);
-	kvm_range_map_foreach(f->bindings, 0, G_MAXUINT64, clear_slot_file, f);
+	gmem_foreach_binding(f, 0, G_MAXUINT64, clear_slot_file, NULL);
 	__kvm_gmem_invalidate_begin(f, 0, G_MAXUINT64, kvm_gmem_get_invalidate_filter(inode));
 	__kvm_gmem_invalidate_end(f, 0, G_MAXUINT64);
 	g_ptr_array_remove(inode->files, f);

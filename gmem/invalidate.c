@@ -20,27 +20,21 @@ kvm_gmem_get_invalidate_filter(const struct gmem_inode *inode)
 
 typedef struct {
 	struct gmem_file *f;
-	u64 start, end;
 	unsigned int attr_filter;
 	gboolean found_memslot;
 	gboolean flush;
 } InvalidateWalk;
 
-/* One run of bindings: the gfns of its slot that [start, end) covers. */
+/* One bound slot: the gfns of it that [start, end) covers. */
 static void
-invalidate_run(u64 run_start, u64 run_end, u64 value, gpointer data)
+invalidate_slot(struct kvm_memory_slot *slot, gfn_t start, gfn_t end, gpointer data)
 {
 	InvalidateWalk *w = data;
 	struct kvm *kvm = w->f->kvm;
-	struct kvm_memory_slot *slot = value ? gmem_binding_slot(w->f, value) : NULL;
-
-	if (!slot)
-		return;
-	u64 pgoff = slot->gmem.pgoff;
 	struct kvm_gfn_range range = {
 		.slot = slot,
-		.start = slot->base_gfn + MAX(pgoff, run_start) - pgoff,
-		.end = slot->base_gfn + MIN(pgoff + slot->npages, run_end) - pgoff,
+		.start = start,
+		.end = end,
 		.may_block = TRUE,
 		.attr_filter = w->attr_filter,
 	};
@@ -58,10 +52,10 @@ invalidate_run(u64 run_start, u64 run_end, u64 value, gpointer data)
 void
 __kvm_gmem_invalidate_begin(struct gmem_file *f, u64 start, u64 end, unsigned int attr_filter)
 {
-	InvalidateWalk w = { .f = f, .start = start, .end = end, .attr_filter = attr_filter };
+	InvalidateWalk w = { .f = f, .attr_filter = attr_filter };
 	struct kvm *kvm = f->kvm;
 
-	kvm_range_map_foreach(f->bindings, start, end, invalidate_run, &w);
+	gmem_foreach_binding(f, start, end, invalidate_slot, &w);
 	if (w.flush)
 		kvm_flush_remote_tlbs(kvm);
 	if (w.found_memslot)
@@ -101,24 +95,17 @@ kvm_gmem_invalidate_end(struct gmem_inode *inode, u64 start, u64 end)
 }
 
 typedef struct {
-	struct gmem_file *f;
+	struct kvm *kvm;
 	const char *why;
 } CheckWalk;
 
-/* One run of bindings: the invariant over its slot's gfns. */
+/* One bound slot: the invariant over the gfns of it the range covers. */
 static void
-check_run(u64 run_start, u64 run_end, u64 value, gpointer data)
+check_slot(struct kvm_memory_slot *slot, gfn_t start, gfn_t end, gpointer data)
 {
 	CheckWalk *w = data;
-	struct kvm_memory_slot *slot = value ? gmem_binding_slot(w->f, value) : NULL;
 
-	if (!slot)
-		return;
-	u64 pgoff = slot->gmem.pgoff;
-
-	kvm_mmu_check_range_unmapped(w->f->kvm, slot->base_gfn + MAX(pgoff, run_start) - pgoff,
-				     slot->base_gfn + MIN(pgoff + slot->npages, run_end) - pgoff,
-				     w->why);
+	kvm_mmu_check_range_unmapped(w->kvm, start, end, w->why);
 }
 
 /* Invariant: inside the window, after the zap, nothing in any VM maps [start, end) of inode. */
@@ -126,9 +113,10 @@ void
 kvm_gmem_check_unmapped(struct gmem_inode *inode, u64 start, u64 end, const char *why)
 {
 	for (guint i = 0; i < inode->files->len; i++) {
-		CheckWalk w = { g_ptr_array_index(inode->files, i), why };
+		struct gmem_file *f = g_ptr_array_index(inode->files, i);
+		CheckWalk w = { f->kvm, why };
 
-		kvm_range_map_foreach(w.f->bindings, start, end, check_run, &w);
+		gmem_foreach_binding(f, start, end, check_slot, &w);
 	}
 }
 

@@ -99,21 +99,6 @@ kvm_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range)
 	return kvm_arch_pre_set_memory_attributes(kvm, range);
 }
 
-typedef struct {
-	u64 target;
-	u64 changed;
-} AttrCount;
-
-/* Count the pages of a run whose attributes change. */
-static void
-count_attr_change(u64 start, u64 end, u64 value, gpointer data)
-{
-	AttrCount *c = data;
-
-	if (value != c->target)
-		c->changed += end - start;
-}
-
 /* Models kvm_vm_set_mem_attributes(): nothing to do if the range has them already; otherwise
  * zap under an open window, store, close the window; slots_lock throughout. */
 static int
@@ -150,13 +135,12 @@ kvm_vm_set_mem_attributes(struct kvm *kvm, gfn_t start, gfn_t end, u64 attribute
 	kvm_handle_gfn_range(kvm, &pre_set_range);
 	sim_yield(kvm->sched, "attr.store");
 	kvm_mmu_check_range_unmapped(kvm, start, end, "converted_page_still_mapped");
-	AttrCount count = { .target = attributes };
+	u64 changed = kvm_range_map_count_not(kvm->mem_attr_array, start, end, attributes);
 
-	kvm_range_map_foreach(kvm->mem_attr_array, start, end, count_attr_change, &count);
 	kvm_range_map_set(kvm->mem_attr_array, start, end, attributes);
 	sim_count_add(kvm->counters, (attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) ?
 			     SIM_CTR_GMEM_CONVERTED_TO_PRIVATE : SIM_CTR_GMEM_CONVERTED_TO_SHARED,
-		      count.changed);
+		      changed);
 	kvm_handle_gfn_range(kvm, &post_set_range);
 out_unlock:
 	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "attr.slots_unlock");

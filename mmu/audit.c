@@ -132,24 +132,18 @@ kvm_mmu_audit(struct kvm *kvm, guint64 *epoch)
 							   !root->invalid))
 			return FALSE;
 	}
-	for (int i = 0; i < kvm->online_vcpus; i++) {
-		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+	struct kvm_unflushed_tlb_iter iter;
 
-		if (vcpu->requests &
-		    ((1ul << KVM_REQ_TLB_FLUSH) | (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)))
-			continue;
-		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
-			struct kvm_stale_tlb_entry *e =
-				&g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
+	for_each_unflushed_tlb_entry(iter, kvm) {
+		const struct kvm_stale_tlb_entry *e = iter.entry;
 
-			if (e->pfn != SIM_ZERO_PFN && !sim_frame_allocated(kvm->hm, e->pfn)) {
-				kvm_invariant_failed(kvm, "freed_frame_still_mapped",
-						     "vcpu%d may still map gfn 0x%" G_GINT64_MODIFIER
-						     "x to pfn 0x%" G_GINT64_MODIFIER "x, which was "
-						     "freed (no TLB flush since the zap)",
-						     vcpu->vcpu_id, e->gfn, e->pfn);
-				return FALSE;
-			}
+		if (e->pfn != SIM_ZERO_PFN && !sim_frame_allocated(kvm->hm, e->pfn)) {
+			kvm_invariant_failed(kvm, "freed_frame_still_mapped",
+					     "vcpu%d may still map gfn 0x%" G_GINT64_MODIFIER
+					     "x to pfn 0x%" G_GINT64_MODIFIER "x, which was "
+					     "freed (no TLB flush since the zap)",
+					     iter.vcpu->vcpu_id, e->gfn, e->pfn);
+			return FALSE;
 		}
 	}
 	return TRUE;

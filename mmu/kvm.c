@@ -40,6 +40,7 @@ kvm_check_freed_frame(gpointer data, SimPfn pfn)
 {
 	struct kvm *kvm = data;
 	guint64 gpa = sim_frame_resident_gpa(kvm->hm, pfn);
+	struct kvm_unflushed_tlb_iter iter;
 
 	/* the GPA page holding a frame is where its last SPTE pointed: is that SPTE still there,
 	 * in any root (an invalid one still maps until it is torn down)? */
@@ -51,25 +52,35 @@ kvm_check_freed_frame(gpointer data, SimPfn pfn)
 					     pfn, gpa >> PAGE_SHIFT);
 	}
 
-	for (int i = 0; i < kvm->online_vcpus; i++) {
-		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+	for_each_unflushed_tlb_entry(iter, kvm) {
+		if (iter.entry->pfn == pfn)
+			kvm_invariant_failed(kvm, "freed_frame_still_mapped",
+					     "pfn 0x%" G_GINT64_MODIFIER "x freed while vcpu%d may "
+					     "still map it at gfn 0x%" G_GINT64_MODIFIER
+					     "x (no TLB flush since the zap)", pfn, iter.vcpu->vcpu_id,
+					     iter.entry->gfn);
+	}
+}
+
+/* See mmu-internal.h: the next entry of a vCPU with no flush and no new root due, or FALSE. */
+gboolean
+kvm_unflushed_tlb_next(struct kvm_unflushed_tlb_iter *iter)
+{
+	const gulong flush_due = (1ul << KVM_REQ_TLB_FLUSH) |
+				 (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+
+	for (; iter->vcpu_idx < iter->kvm->online_vcpus; iter->vcpu_idx++, iter->entry_idx = 0) {
+		struct kvm_vcpu *vcpu = iter->kvm->vcpus[iter->vcpu_idx];
 
 		/* a flush or a new root is due before this vCPU enters again */
-		if (vcpu->requests &
-		    ((1ul << KVM_REQ_TLB_FLUSH) | (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)))
+		if ((vcpu->requests & flush_due) || iter->entry_idx >= vcpu->stale_tlb->len)
 			continue;
-		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
-			struct kvm_stale_tlb_entry *e =
-				&g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
-
-			if (e->pfn == pfn)
-				kvm_invariant_failed(kvm, "freed_frame_still_mapped",
-						     "pfn 0x%" G_GINT64_MODIFIER "x freed while vcpu%d may "
-						     "still map it at gfn 0x%" G_GINT64_MODIFIER
-						     "x (no TLB flush since the zap)", pfn, vcpu->vcpu_id,
-						     e->gfn);
-		}
+		iter->vcpu = vcpu;
+		iter->entry = &g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry,
+					     iter->entry_idx++);
+		return TRUE;
 	}
+	return FALSE;
 }
 
 /* A freed frame's poison, or the zero page's zeros, were overwritten. */

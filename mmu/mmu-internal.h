@@ -117,6 +117,25 @@ void tdp_iter_restart(struct tdp_iter *iter);
 #define for_each_tdp_pte(iter, kvm, root, start, end)                                              \
 	for_each_tdp_pte_min_level(iter, kvm, root, PG_LEVEL_4K, start, end)
 
+/*
+ * kvm.c: walks the zapped translations a vCPU may still use, those held by a vCPU with neither a
+ * TLB flush nor a new root due before it enters again (kvmsim's own bookkeeping, no kernel
+ * counterpart). vcpu and entry name the current one.
+ */
+struct kvm_unflushed_tlb_iter {
+	struct kvm *kvm;
+	int vcpu_idx;                                /* kvm->vcpus[] index being walked */
+	guint entry_idx;                             /* next entry of that vCPU's stale_tlb */
+	struct kvm_vcpu *vcpu;                       /* the vCPU holding entry */
+	const struct kvm_stale_tlb_entry *entry;
+};
+
+gboolean kvm_unflushed_tlb_next(struct kvm_unflushed_tlb_iter *iter);
+
+#define for_each_unflushed_tlb_entry(iter, _kvm)                                                   \
+	for (iter = (struct kvm_unflushed_tlb_iter){ .kvm = (_kvm) };                              \
+	     kvm_unflushed_tlb_next(&iter);)
+
 /* mmutrace.c: the kvmmmu tracepoints */
 void trace_kvm_mmu_get_page(struct kvm *kvm, const struct kvm_mmu_page *sp, gboolean created);
 void trace_kvm_mmu_prepare_zap_page(struct kvm *kvm, const struct kvm_mmu_page *sp);

@@ -79,24 +79,15 @@ check_no_leaf(struct kvm *kvm, gfn_t start, gfn_t end, const char *why)
 void
 kvm_mmu_check_range_unmapped(struct kvm *kvm, gfn_t start, gfn_t end, const char *why)
 {
+	struct kvm_unflushed_tlb_iter iter;
+
 	if (start >= end)
 		return;
 	check_no_leaf(kvm, start, end, why);
-	for (int i = 0; i < kvm->online_vcpus; i++) {
-		struct kvm_vcpu *vcpu = kvm->vcpus[i];
-
-		/* a flush or a new root is due before this vCPU enters again */
-		if (vcpu->requests &
-		    ((1ul << KVM_REQ_TLB_FLUSH) | (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS)))
-			continue;
-		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
-			struct kvm_stale_tlb_entry *e =
-				&g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
-
-			if (e->gfn >= start && e->gfn < end)
-				kvm_invariant_failed(kvm, why, "vcpu%d may still map gfn 0x%"
-						     G_GINT64_MODIFIER "x (no TLB flush since the "
-						     "zap)", vcpu->vcpu_id, e->gfn);
-		}
+	for_each_unflushed_tlb_entry(iter, kvm) {
+		if (iter.entry->gfn >= start && iter.entry->gfn < end)
+			kvm_invariant_failed(kvm, why, "vcpu%d may still map gfn 0x%"
+					     G_GINT64_MODIFIER "x (no TLB flush since the "
+					     "zap)", iter.vcpu->vcpu_id, iter.entry->gfn);
 	}
 }

@@ -119,30 +119,56 @@ kvm_range_map_set(KvmRangeMap *map, u64 start, u64 end, u64 value)
 	merge_around(map, i);
 }
 
+/*
+ * One step of a walk from at towards end: the end of the run of equal values at 'at' (clipped to
+ * end) and, in *value, its value; a gap between runs holds the default. *i is the first run
+ * ending after at, and is moved past the run returned.
+ */
+static u64
+next_run(const KvmRangeMap *map, guint *i, u64 at, u64 end, u64 *value)
+{
+	if (*i >= map->runs->len) {
+		*value = map->dflt;
+		return end;
+	}
+	const Run *run = run_at(map, *i);
+
+	if (at < run->start) {
+		*value = map->dflt;
+		return MIN(run->start, end);
+	}
+	(*i)++;
+	*value = run->value;
+	return MIN(run->end, end);
+}
+
 /* Walk runs and the default-valued gaps between them from start. */
 u64
 kvm_range_map_find_not(const KvmRangeMap *map, u64 start, u64 end, u64 value)
 {
-	u64 at = start;
+	guint i = first_run_ending_after(map, start);
 
-	for (guint i = first_run_ending_after(map, start); at < end; i++) {
-		gboolean more = i < map->runs->len;
-		const Run *run = more ? run_at(map, i) : NULL;
-		u64 gap_end = more ? MIN(run->start, end) : end;
-
-		/* a gap before the next run holds the default */
-		if (at < gap_end) {
-			if (map->dflt != value)
-				return at;
-			at = gap_end;
-		}
-		if (!more || at >= end)
-			break;
-		if (run->value != value)
-			return MAX(at, run->start);
-		at = MAX(at, run->end);
+	for (u64 at = start, run_end, run_value; at < end; at = run_end) {
+		run_end = next_run(map, &i, at, end, &run_value);
+		if (run_value != value)
+			return at;
 	}
 	return end;
+}
+
+/* The same walk, adding up the runs whose value differs. */
+u64
+kvm_range_map_count_not(const KvmRangeMap *map, u64 start, u64 end, u64 value)
+{
+	guint i = first_run_ending_after(map, start);
+	u64 count = 0;
+
+	for (u64 at = start, run_end, run_value; at < end; at = run_end) {
+		run_end = next_run(map, &i, at, end, &run_value);
+		if (run_value != value)
+			count += run_end - at;
+	}
+	return count;
 }
 
 /* Gaps are reported as runs of the default. */
@@ -150,22 +176,10 @@ void
 kvm_range_map_foreach(const KvmRangeMap *map, u64 start, u64 end, KvmRangeFunc fn,
 		      gpointer data)
 {
-	u64 at = start;
+	guint i = first_run_ending_after(map, start);
 
-	for (guint i = first_run_ending_after(map, start); at < end; i++) {
-		gboolean more = i < map->runs->len;
-		const Run *run = more ? run_at(map, i) : NULL;
-		u64 gap_end = more ? MIN(run->start, end) : end;
-
-		if (at < gap_end) {
-			fn(at, gap_end, map->dflt, data);
-			at = gap_end;
-		}
-		if (!more || at >= end)
-			break;
-		u64 run_end = MIN(run->end, end);
-
-		fn(MAX(at, run->start), run_end, run->value, data);
-		at = run_end;
+	for (u64 at = start, run_end, run_value; at < end; at = run_end) {
+		run_end = next_run(map, &i, at, end, &run_value);
+		fn(at, run_end, run_value, data);
 	}
 }

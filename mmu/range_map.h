@@ -22,6 +22,8 @@ u64 kvm_range_map_get(const KvmRangeMap *map, u64 index);
 void kvm_range_map_set(KvmRangeMap *map, u64 start, u64 end, u64 value);
 /* The first index in [start, end) whose value is not value, or end. */
 u64 kvm_range_map_find_not(const KvmRangeMap *map, u64 start, u64 end, u64 value);
+/* How many indices in [start, end) have a value other than value. */
+u64 kvm_range_map_count_not(const KvmRangeMap *map, u64 start, u64 end, u64 value);
 /* Call fn on each maximal run of equal values clipped to [start, end), in index order. */
 typedef void (*KvmRangeFunc)(u64 start, u64 end, u64 value, gpointer data);
 void kvm_range_map_foreach(const KvmRangeMap *map, u64 start, u64 end, KvmRangeFunc fn,

@@ -47,3 +47,22 @@ own_stderr() {
 	grep -v '^==[0-9]*==WARNING: ASan' "$base/err" >"$base/err.own"
 	mv "$base/err.own" "$base/err"
 }
+
+# usage_error NAME ARG...: "$kvmsim" ARG... exits 2 with exactly one "kvmsim: error: " line on
+# stderr. (test-cli.sh and test-outputs.sh replace it with stricter ones that also check what the
+# command left in their directory.)
+usage_error() {
+	name=$1
+	shift
+	"$kvmsim" "$@" >"$base/out" 2>"$base/err"
+	status=$?
+	own_stderr
+	lines=$(wc -l <"$base/err" | tr -d ' ')
+	if [ "$status" -ne 2 ]; then
+		not_ok "$name" "exit status $status, expected 2" "$(cat "$base/err")"
+	elif [ "$lines" -ne 1 ] || ! grep -q '^kvmsim: error: ' "$base/err"; then
+		not_ok "$name" "stderr is not one 'kvmsim: error: ' line:" "$(cat "$base/err")"
+	else
+		ok "$name"
+	fi
+}

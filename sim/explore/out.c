@@ -15,9 +15,14 @@ copy_target(const Trace *t)
 	out->seed = t->seed;
 	out->mutations = t->mutations;
 	out->nr_vcpus = t->nr_vcpus;
+	out->vm_type = t->vm_type;
+	out->gmem_conversion = t->gmem_conversion;
 	out->mem = t->mem;
+	out->gmem_size = t->gmem_size;
+	out->gmem_flags = t->gmem_flags;
 	out->quantum = t->quantum;
 	out->max_insns = t->max_insns;
+	out->thp = t->thp;
 	g_array_append_vals(out->memslots, t->memslots->data, t->memslots->len);
 	out->workload = g_strdup(t->workload);
 	out->guest = g_strdup(t->guest);

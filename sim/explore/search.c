@@ -166,6 +166,18 @@ channels_clear(Channels *c)
 	g_free(c->used);
 }
 
+/* Close the parent's ends of the pipes of n workers, stop the workers and reap them. */
+static void
+workers_stop(const int *fds, const pid_t *pids, guint n)
+{
+	for (guint w = 0; w < n; w++) {
+		if (fds[w] >= 0)
+			close(fds[w]);
+		kill(pids[w], SIGKILL);
+		waitpid(pids[w], NULL, 0);
+	}
+}
+
 /* Read what is there from every worker that wrote something (waiting for one to); FALSE when
  * every pipe is closed. */
 static gboolean
@@ -298,12 +310,7 @@ search_jobs(Search *s, guint64 first, guint64 budget, GError **error)
 		}
 		more = take_record(s, &rec, (const guint32 *)pairs->data);
 	}
-	for (guint w = 0; w < jobs; w++) {
-		if (fds[w] >= 0)
-			close(fds[w]);
-		kill(pids[w], SIGKILL);
-		waitpid(pids[w], NULL, 0);
-	}
+	workers_stop(fds, pids, jobs);
 	channels_clear(&ch);
 	return ok;
 }
@@ -481,12 +488,7 @@ search_dfs_jobs(Search *s, guint64 budget, GError **error)
 		}
 	}
 	s->result->exhausted = ok && more;
-	for (guint w = 0; w < started; w++) {
-		if (fds[w] >= 0)
-			close(fds[w]);
-		kill(pids[w], SIGKILL);
-		waitpid(pids[w], NULL, 0);
-	}
+	workers_stop(fds, pids, started);
 	channels_clear(&ch);
 	return ok;
 }

@@ -106,16 +106,8 @@ gpa_to_hva(const SimVmm *vmm, guint64 gpa)
 static int
 convert_legacy(SimVmm *vmm, guint64 gpa, guint64 offset, guint64 size, gboolean to_private)
 {
-	struct kvm_memory_attributes attrs = {
-		.address = gpa,
-		.size = size,
-		.attributes = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
-	};
-	int r = kvm_vm_ioctl_set_mem_attributes(vmm->kvm, &attrs);
+	int r = sim_vmm_set_memory_attributes(vmm, gpa, size, to_private);
 
-	log_ioctl(vmm, r, "KVM_SET_MEMORY_ATTRIBUTES address 0x%" G_GINT64_MODIFIER "x size 0x%"
-		  G_GINT64_MODIFIER "x attributes 0x%" G_GINT64_MODIFIER "x", gpa, size,
-		  attrs.attributes);
 	if (r)
 		return r;
 	if (!to_private)

@@ -25,23 +25,6 @@ replay_fails() {
 	fi
 }
 
-# usage_error NAME ARG...: exit status 2 and exactly one "kvmsim: error: " line on stderr.
-usage_error() {
-	name=$1
-	shift
-	"$kvmsim" "$@" >"$base/out" 2>"$base/err"
-	status=$?
-	own_stderr
-	lines=$(wc -l <"$base/err" | tr -d ' ')
-	if [ "$status" -ne 2 ]; then
-		not_ok "$name" "exit status $status, expected 2" "$(cat "$base/err")"
-	elif [ "$lines" -ne 1 ] || ! grep -q '^kvmsim: error: ' "$base/err"; then
-		not_ok "$name" "stderr is not one 'kvmsim: error: ' line:" "$(cat "$base/err")"
-	else
-		ok "$name"
-	fi
-}
-
 echo "1..10"
 
 # vcpu1 alone reaches touch's barrier and spins there waiting for vcpu0, which the step keeps

@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 
 #include "tests/check-run.h"
+#include "tests/spawn-kvmsim.h"
 #include "tests/unit/harness.h"
 
 typedef struct {
@@ -350,24 +351,9 @@ static void
 check_kvmsim(Checked *c, const char *dir, const char *const *args)
 {
 	g_autofree gchar *log = g_build_filename(dir, "log", NULL);
-	g_autofree gchar *log_opt = g_strdup_printf("--log=%s", log);
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autofree gchar *what = g_strjoinv(" ", (gchar **)args);
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *text = NULL;
-	gint status;
+	g_autofree gchar *text = spawn_kvmsim_log(kvmsim, args, log);
 
-	g_ptr_array_add(argv, (gpointer)kvmsim);
-	for (guint i = 0; args[i]; i++)
-		g_ptr_array_add(argv, (gpointer)args[i]);
-	g_ptr_array_add(argv, log_opt);
-	g_ptr_array_add(argv, NULL);
-	ck_assert_msg(g_spawn_sync(NULL, (gchar **)argv->pdata, NULL,
-				   G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-				   NULL, NULL, &status, &error),
-		      "kvmsim %s: %s", what, error ? error->message : "");
-	ck_assert_msg(g_file_get_contents(log, &text, NULL, &error), "kvmsim %s wrote no log: %s",
-		      what, error ? error->message : "");
 	check_log(c, what, text);
 	g_unlink(log);
 }
@@ -412,8 +398,8 @@ START_TEST(every_kvm_event_kvmsim_logs_matches_the_kernel_format)
 	TestVm *vm = test_vm_new(1, 1, 1 << 20);
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x5000, TRUE), RET_PF_FIXED);
-	ck_assert(sim_mm_test_young(vm->mm, vm->hva + 0x5000));
-	check_log(&c, "the MMU model's test_young", sim_log_text(vm->log));
+	ck_assert(sim_mm_test_young(vm->host->mm, vm->hva + 0x5000));
+	check_log(&c, "the MMU model's test_young", sim_log_text(vm->host->log));
 	test_vm_free(vm);
 
 	for (guint i = 0; i < G_N_ELEMENTS(formats); i++)
@@ -452,16 +438,8 @@ START_TEST(spte_values_of_a_run_decode_as_v6_18_holds_them)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *dir = g_dir_make_tmp("kvmsim-spte-XXXXXX", &error);
 	g_autofree gchar *log = g_build_filename(dir, "t.log", NULL);
-	g_autofree gchar *log_opt = g_strdup_printf("--log=%s", log);
-	g_autofree gchar *text = NULL;
-	const char *argv[] = { kvmsim, args[0], args[1], args[2], args[3], args[4], args[5], log_opt,
-			       NULL };
+	g_autofree gchar *text = spawn_kvmsim_log(kvmsim, args, log);
 	guint changed = 0, tables = 0, get_page = 0;
-
-	ck_assert(g_spawn_sync(NULL, (gchar **)argv, NULL,
-			       G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-			       NULL, NULL, NULL, &error));
-	ck_assert(g_file_get_contents(log, &text, NULL, &error));
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 
 	for (guint i = 0; lines[i]; i++) {

@@ -38,24 +38,7 @@ has() {
 	fi
 }
 
-# usage_error NAME ARG...: exit status 2 and exactly one "kvmsim: error: " line on stderr.
-usage_error() {
-	name=$1
-	shift
-	"$kvmsim" "$@" >"$base/out" 2>"$base/err"
-	status=$?
-	own_stderr
-	lines=$(wc -l <"$base/err" | tr -d ' ')
-	if [ "$status" -ne 2 ]; then
-		not_ok "$name" "exit status $status, expected 2" "$(cat "$base/err")"
-	elif [ "$lines" -ne 1 ] || ! grep -q '^kvmsim: error: ' "$base/err"; then
-		not_ok "$name" "stderr is not one 'kvmsim: error: ' line:" "$(cat "$base/err")"
-	else
-		ok "$name"
-	fi
-}
-
-echo "1..37"
+echo "1..38"
 
 # 1-2: the faithful model is safe for every schedule with at most two preemptions
 if explore_status "dfs on the canonical race exits 0" 0 "$canonical" --strategy dfs \
@@ -211,6 +194,17 @@ usage_error "no target" explore --strategy dfs
 usage_error "two targets" explore "$canonical" "$canonical"
 usage_error "a missing target" explore "$base/missing.xml"
 usage_error "a damaged token" replay --token kx1.AAAB "$canonical"
+# --out keeps the target's machine: a guest_memfd trace's failure replays from the file
+"$kvmsim" explore --strategy dfs --budget 300 --mutate no_range_add --out "$base/gmem.xml" \
+	"$dir/../../traces/16-punch-hole-racing-get-pfn.xml" >"$base/out" 2>"$base/err"
+"$kvmsim" replay "$base/gmem.xml" >"$base/out2" 2>"$base/err2"
+status=$?
+if [ "$status" -eq 0 ] && grep -q "PASS  an invariant fails" "$base/out2"; then
+	ok "the --out trace of a guest_memfd target keeps its VM type and replays its failure"
+else
+	not_ok "the --out trace of a guest_memfd target keeps its VM type and replays its failure" \
+		"exit status $status" "$(cat "$base/out" "$base/out2" "$base/err2")"
+fi
 usage_error "--out into a missing directory" explore "$planted" --out "$base/no/such.xml"
 usage_error "an unknown workload" explore nosuchworkload --budget 1
 usage_error "run's options with a trace target" explore "$canonical" --vcpus 3

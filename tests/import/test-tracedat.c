@@ -15,6 +15,7 @@
 
 #include "sim/report/tracedat.h"
 #include "tests/check-run.h"
+#include "tests/spawn-kvmsim.h"
 
 static const char *kvmsim;
 
@@ -134,19 +135,13 @@ START_TEST(a_run_reads_back_with_libtracecmd)
 	g_autofree gchar *dat = g_build_filename(dir, "t.dat", NULL);
 	g_autofree gchar *log = g_build_filename(dir, "t.log", NULL);
 	g_autofree gchar *dat_opt = g_strdup_printf("--trace-dat=%s", dat);
-	g_autofree gchar *log_opt = g_strdup_printf("--log=%s", log);
-	const char *argv[] = {kvmsim,  "run",  "touch",		"--vcpus",	   "2",
-			      "--mem", "256K", "--host-events", "migrate=4,age=4", dat_opt,
-			      log_opt, NULL};
-	g_autofree gchar *text = NULL;
+	const char *args[] = { "run", "touch", "--vcpus", "2", "--mem", "256K", "--host-events",
+			       "migrate=4,age=4", dat_opt, NULL };
+	g_autofree gchar *text = spawn_kvmsim_log(kvmsim, args, log);
 	ReadBack rb = {0};
 	struct tracecmd_input *handle;
 	guint kvm = 0;
 
-	ck_assert(g_spawn_sync(NULL, (gchar **)argv, NULL,
-			       G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-			       NULL, NULL, NULL, &error));
-	ck_assert(g_file_get_contents(log, &text, NULL, &error));
 	handle = tracecmd_open(dat, TRACECMD_FL_LOAD_NO_PLUGINS);
 	ck_assert_msg(handle != NULL, "libtracecmd cannot open kvmsim's trace.dat");
 	rb.tep = tracecmd_get_tep(handle);

@@ -4,53 +4,14 @@
 
 #include <errno.h>
 
-static void
-no_flush(struct kvm_vcpu *vcpu)
-{
-}
-
-static void
-no_root_load(struct kvm_vcpu *vcpu, u64 root_pa)
-{
-}
-
-static const struct kvm_hw_ops gm_hw_ops = {
-	.flush_tlb_all = no_flush,
-	.load_mmu_pgd = no_root_load,
-};
-
-GmHost *
+TestMachine *
 gm_host_new(guint64 seed)
 {
-	GmHost *host = g_new0(GmHost, 1);
-	GError *error = NULL;
-
-	host->sched = sim_sched_new(seed);
-	host->log = sim_log_new(host->sched);
-	sim_log_capture(host->log);
-	host->hm = sim_hostmem_new(4096, 16, &host->counters, &error);
-	ck_assert_ptr_nonnull(host->hm);
-	ck_assert(sim_hostmem_add_window(host->hm, 0, GM_MEM, &error));
-	host->pool = sim_ptpool_new(512, &error);
-	host->mm = sim_mm_new(host->sched, host->hm, &host->counters);
-	host->files = gmem_fdtable_new();
-	return host;
-}
-
-void
-gm_host_free(GmHost *host)
-{
-	gmem_fdtable_free(host->files);
-	sim_mm_free(host->mm);
-	sim_ptpool_free(host->pool);
-	sim_hostmem_free(host->hm);
-	sim_log_free(host->log);
-	sim_sched_free(host->sched);
-	g_free(host);
+	return test_machine_new(seed, 4096, GM_MEM);
 }
 
 GmVm *
-gm_vm_new(GmHost *host, unsigned long type, gboolean in_place, int vcpus)
+gm_vm_new(TestMachine *host, unsigned long type, gboolean in_place, int vcpus)
 {
 	GmVm *vm = g_new0(GmVm, 1);
 	const struct kvm_create_vm_args args = {
@@ -60,7 +21,7 @@ gm_vm_new(GmHost *host, unsigned long type, gboolean in_place, int vcpus)
 	vm->host = host;
 	vm->fd = -1;
 	ck_assert_int_eq(kvm_create_vm_with(host->sched, host->hm, host->pool, host->mm,
-					    &host->counters, &gm_hw_ops, &args, &vm->kvm), 0);
+					    &host->counters, &test_nop_hw_ops, &args, &vm->kvm), 0);
 	vm->nr_vcpus = vcpus;
 	for (int i = 0; i < vcpus; i++) {
 		vm->vcpu[i] = kvm_vm_ioctl_create_vcpu(vm->kvm, i, vm);
@@ -102,6 +63,16 @@ gm_vm_add_anon_slot(GmVm *vm)
 	add_slot(vm, 0);
 }
 
+GmVm *
+gm_private_vm(TestMachine *host)
+{
+	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+
+	gm_vm_add_gmem_slot(vm, 0);
+	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
+	return vm;
+}
+
 void
 gm_vm_put(GmVm *vm)
 {
@@ -112,15 +83,8 @@ gm_vm_put(GmVm *vm)
 int
 gm_fault(GmVm *vm, int vcpu, gpa_t gpa, gboolean write)
 {
-	struct kvm_vcpu *v = vm->vcpu[vcpu];
-	u64 qual = (write ? EPT_VIOLATION_ACC_WRITE : EPT_VIOLATION_ACC_READ) |
-		   EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED;
+	int r = test_vcpu_fault(vm->vcpu[vcpu], gpa, write);
 
-	kvm_vcpu_enter_guest_prepare(v);
-	kvm_vcpu_srcu_read_lock(v);
-	int r = kvm_handle_ept_violation(v, gpa, qual, 0x100000);
-
-	kvm_vcpu_srcu_read_unlock(v);
 	kvm_gmem_task_work_run(vm->kvm); /* KVM_RUN returns to user mode */
 	return r;
 }
@@ -189,26 +153,8 @@ gm_vmm_actor(SimActor *actor, gpointer data)
 }
 
 void
-gm_run_steps(GmHost *host, const char *steps)
+gm_race(TestMachine *host, GmFault *fault, GmVmm *vmm)
 {
-	g_auto(GStrv) parts = g_strsplit(steps, ",", -1);
-	guint n = g_strv_length(parts);
-	SimStep *list = g_new0(SimStep, n);
-	GError *error = NULL;
-
-	for (guint i = 0; i < n; i++) {
-		g_auto(GStrv) kv = g_strsplit(parts[i], ":", 2);
-
-		list[i].actor = g_strdup(kv[0]);
-		list[i].until = g_strdup(kv[1]);
-		list[i].count = 1;
-	}
-	sim_sched_set_steps(host->sched, list, n, SIM_POLICY_ROUND_ROBIN);
-	for (guint i = 0; i < n; i++) {
-		g_free(list[i].actor);
-		g_free(list[i].until);
-	}
-	g_free(list);
-	if (!sim_sched_run(host->sched, &error))
-		ck_abort_msg("schedule %s: %s", steps, error->message);
+	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, fault);
+	sim_actor_new(host->sched, "vmm", gm_vmm_actor, vmm);
 }

@@ -3,27 +3,13 @@
 #ifndef KVMSIM_TESTS_UNIT_GMEM_HARNESS_H
 #define KVMSIM_TESTS_UNIT_GMEM_HARNESS_H
 
-#include <check.h>
-
-#include "gmem/gmem.h"
-#include "mmu/spte.h"
-#include "sim/core/log.h"
+#include "tests/unit/harness.h"
 
 #define GM_MEM (64u * 4096u)  /* one memslot at gpa 0, bound to a gmem file of the same size */
 #define GM_MAX_VCPUS 2
 
 typedef struct {
-	SimCounters counters;
-	SimSched *sched;
-	SimLog *log;
-	SimHostMem *hm;
-	SimPtPool *pool;
-	SimMm *mm;
-	GmemFdTable *files;           /* the VMM process's open files */
-} GmHost;
-
-typedef struct {
-	GmHost *host;
+	TestMachine *host;
 	struct kvm *kvm;
 	struct kvm_vcpu *vcpu[GM_MAX_VCPUS];
 	int nr_vcpus;
@@ -31,14 +17,16 @@ typedef struct {
 	int fd;                       /* the guest_memfd bound to slot 0, or -1 */
 } GmVm;
 
-GmHost *gm_host_new(guint64 seed);
-void gm_host_free(GmHost *host);
+/* A host whose window holds GM_MEM. */
+TestMachine *gm_host_new(guint64 seed);
 /* A VM of type with vcpus vCPUs (no memslot yet); in_place selects gmem attributes. */
-GmVm *gm_vm_new(GmHost *host, unsigned long type, gboolean in_place, int vcpus);
+GmVm *gm_vm_new(TestMachine *host, unsigned long type, gboolean in_place, int vcpus);
 /* A gmem fd of GM_MEM bytes with flags, bound to slot 0 at gpa 0 (with anon memory at hva). */
 void gm_vm_add_gmem_slot(GmVm *vm, u64 gmem_flags);
 /* Slot 0 as plain anonymous memory. */
 void gm_vm_add_anon_slot(GmVm *vm);
+/* A legacy SW-protected VM with one vCPU whose slot 0 is a guest_memfd (flags 0), all private. */
+GmVm *gm_private_vm(TestMachine *host);
 /* Close the VM fd (kvm_put_kvm()); the VM is destroyed once no gmem file holds it. */
 void gm_vm_put(GmVm *vm);
 
@@ -67,8 +55,7 @@ typedef struct {
 	int result;
 } GmVmm;
 void gm_vmm_actor(SimActor *actor, gpointer data);
-
-/* Run with an explicit schedule "actor:until[,...]"; fails the test on error. */
-void gm_run_steps(GmHost *host, const char *steps);
+/* The two actors of a race: "vcpu0" takes fault, "vmm" performs vmm. */
+void gm_race(TestMachine *host, GmFault *fault, GmVmm *vmm);
 
 #endif

@@ -5,12 +5,15 @@
 
 #include <check.h>
 
+#include "gmem/gmem.h"
 #include "mmu/mmu.h"
 #include "mmu/spte.h"
 #include "sim/core/log.h"
 
 #define TEST_MAX_VCPUS 4
 
+/* What VMs run on: the scheduler, the event log (captured), host memory with one window at
+ * physical 0, the page-table pool, the host mm and the VMM process's open files. */
 typedef struct {
 	SimCounters counters;
 	SimSched *sched;
@@ -18,6 +21,25 @@ typedef struct {
 	SimHostMem *hm;
 	SimPtPool *pool;
 	SimMm *mm;
+	GmemFdTable *files;
+} TestMachine;
+
+/* A host with frames frames and a window [0, window) of host memory. */
+TestMachine *test_machine_new(guint64 seed, guint frames, guint64 window);
+void test_machine_free(TestMachine *host);
+
+/* Run with an explicit schedule "actor:until[,actor:until...]"; fails the test on error. */
+void test_machine_run_steps(TestMachine *host, const char *steps);
+
+/* hw ops for VMs with no CPU emulator below: nothing to flush or load. */
+extern const struct kvm_hw_ops test_nop_hw_ops;
+
+/* One EPT violation, as the exit handler would take it (requests served first, srcu held
+ * around it). */
+int test_vcpu_fault(struct kvm_vcpu *vcpu, gpa_t gpa, gboolean write);
+
+typedef struct {
+	TestMachine *host;
 	struct kvm *kvm;
 	struct kvm_vcpu *vcpu[TEST_MAX_VCPUS];
 	int nr_vcpus;
@@ -54,7 +76,7 @@ typedef struct {
 } TestHost;
 void test_host_actor(SimActor *actor, gpointer data);
 
-/* Run with an explicit schedule "actor:until[,actor:until...]"; fails the test on error. */
+/* test_machine_run_steps() on the VM's host. */
 void test_vm_run_steps(TestVm *vm, const char *steps);
 
 /* The leaf SPTE for gpa (SHADOW_NONPRESENT_VALUE if none). */

@@ -11,7 +11,7 @@
 
 START_TEST(set_memory_attributes_refuses_bad_input)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GmVm *dflt = gm_vm_new(host, KVM_X86_DEFAULT_VM, FALSE, 1);
 	GmVm *in_place = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, TRUE, 1);
@@ -45,13 +45,13 @@ START_TEST(set_memory_attributes_refuses_bad_input)
 	gm_vm_put(vm);
 	gm_vm_put(dflt);
 	gm_vm_put(in_place);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(setting_attributes_zaps_every_slot_inside_a_window_then_stores)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 
 	gm_vm_add_gmem_slot(vm, 0);
@@ -77,13 +77,13 @@ START_TEST(setting_attributes_zaps_every_slot_inside_a_window_then_stores)
 			  kvm_gmem_folio_pfn(host->files, vm->fd, 3));
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(private_gfn_without_guest_memfd_is_a_memory_fault_exit)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 
 	gm_vm_add_anon_slot(vm);
@@ -97,13 +97,13 @@ START_TEST(private_gfn_without_guest_memfd_is_a_memory_fault_exit)
 	ck_assert_int_eq(gm_fault(vm, 0, GM_MEM, FALSE), -EFAULT);
 	ck_assert_uint_eq(host->counters.v[SIM_CTR_EXITS_MEMORY_FAULT], 2);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(gmem_only_slot_serves_shared_faults_from_the_file)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_DEFAULT_VM, FALSE, 1);
 
 	gm_vm_add_gmem_slot(vm, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
@@ -112,7 +112,7 @@ START_TEST(gmem_only_slot_serves_shared_faults_from_the_file)
 			  kvm_gmem_folio_pfn(host->files, vm->fd, 7));
 	ck_assert_uint_eq(sim_mm_lookup(host->mm, vm->hva + 7 * PAGE), SIM_PFN_NONE);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
@@ -136,20 +136,17 @@ static const struct {
 
 START_TEST(punch_hole_racing_get_pfn_never_leaves_a_stale_private_spte)
 {
-	GmHost *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	TestMachine *host = gm_host_new(1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, 2 * PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_PUNCH, 2 * PAGE, -1 };
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
 	ck_assert_int_eq(kvm_gmem_fallocate(host->files, vm->fd, FALLOC_FL_KEEP_SIZE, 2 * PAGE,
 					    PAGE), 0);
 	SimPfn old = kvm_gmem_folio_pfn(host->files, vm->fd, 2);
 
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
-	gm_run_steps(host, punch_races[_i].steps);
+	gm_race(host, &f, &v);
+	test_machine_run_steps(host, punch_races[_i].steps);
 	ck_assert_int_eq(v.result, 0);
 	ck_assert_msg(f.result == punch_races[_i].expected, "%s: got %d", punch_races[_i].steps,
 		      f.result);
@@ -162,23 +159,20 @@ START_TEST(punch_hole_racing_get_pfn_never_leaves_a_stale_private_spte)
 	ck_assert(!sim_frame_allocated(host->hm, old));
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(attribute_change_racing_a_private_fault_retries)
 {
-	GmHost *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	TestMachine *host = gm_host_new(1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, 4 * PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_SET_SHARED, 4 * PAGE, -1 };
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	/* the fault resolved its private pfn; the page turns shared before mmu_lock */
-	gm_run_steps(host, "vcpu0:fault.mmu_lock,vmm:exit,vcpu0:exit");
+	test_machine_run_steps(host, "vcpu0:fault.mmu_lock,vmm:exit,vcpu0:exit");
 	ck_assert_int_eq(v.result, 0);
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
 	ck_assert(!is_shadow_present_pte(gm_spte(vm, 4 * PAGE)));
@@ -189,67 +183,60 @@ START_TEST(attribute_change_racing_a_private_fault_retries)
 			  sim_mm_lookup(host->mm, vm->hva + 4 * PAGE));
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(attribute_change_inside_the_window_at_the_locked_check_retries)
 {
-	GmHost *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	TestMachine *host = gm_host_new(1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, 4 * PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_SET_SHARED, 4 * PAGE, -1 };
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	/* the window is open (zapped, not stored) while the fault checks under mmu_lock */
-	gm_run_steps(host, "vcpu0:fault.mmu_lock,vmm:attr.store,vcpu0:exit,vmm:exit");
+	test_machine_run_steps(host, "vcpu0:fault.mmu_lock,vmm:attr.store,vcpu0:exit,vmm:exit");
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
 	ck_assert_uint_eq(host->counters.v[SIM_CTR_PROBE_FAULT_RETRY_IN_PROGRESS], 1);
 	ck_assert(!is_shadow_present_pte(gm_spte(vm, 4 * PAGE)));
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(a_private_access_that_meets_a_shared_gfn_exits_to_userspace)
 {
-	GmHost *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	TestMachine *host = gm_host_new(1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, 6 * PAGE + 8, FALSE, -1 };
 	GmVmm v = { vm, GM_SET_SHARED, 6 * PAGE, -1 };
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	/* the access was private at entry; the gfn is shared by the snapshot */
-	gm_run_steps(host, "vcpu0:fault.seq_snapshot,vmm:exit,vcpu0:exit");
+	test_machine_run_steps(host, "vcpu0:fault.seq_snapshot,vmm:exit,vcpu0:exit");
 	ck_assert_int_eq(f.result, -EFAULT);
 	ck_assert_uint_eq(vm->vcpu[0]->run.exit_reason, KVM_EXIT_MEMORY_FAULT);
 	ck_assert_uint_eq(vm->vcpu[0]->run.memory_fault.gpa, 6 * PAGE);
 	ck_assert_uint_eq(vm->vcpu[0]->run.memory_fault.size, PAGE);
 	ck_assert_uint_eq(vm->vcpu[0]->run.memory_fault.flags, KVM_MEMORY_EXIT_FLAG_PRIVATE);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(in_place_conversion_racing_a_private_fault_retries)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, TRUE, 1);
 	GmFault f = { vm, 0, 9 * PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_CONVERT_SHARED, 9 * PAGE, -1 };
 
 	gm_vm_add_gmem_slot(vm, GUEST_MEMFD_FLAG_MMAP);
 	ck_assert(kvm_mem_is_private(vm->kvm, 9)); /* the inode answers: private at creation */
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
-	gm_run_steps(host, "vcpu0:fault.mmu_lock,vmm:gmem.convert_store,vcpu0:exit,vmm:exit");
+	gm_race(host, &f, &v);
+	test_machine_run_steps(host, "vcpu0:fault.mmu_lock,vmm:gmem.convert_store,vcpu0:exit,vmm:exit");
 	ck_assert_int_eq(v.result, 0);
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
 	ck_assert(!is_shadow_present_pte(gm_spte(vm, 9 * PAGE)));
@@ -261,26 +248,23 @@ START_TEST(in_place_conversion_racing_a_private_fault_retries)
 			  kvm_gmem_folio_pfn(host->files, vm->fd, 9));
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(release_racing_a_fault_that_holds_the_file_waits_for_it)
 {
-	GmHost *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	TestMachine *host = gm_host_new(1);
+	GmVm *vm = gm_private_vm(host);
 	GmFault f = { vm, 0, PAGE, TRUE, -1 };
 	GmVmm v = { vm, GM_CLOSE, 0, -1 };
 	struct kvm *kvm = vm->kvm;
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
 	kvm_get_kvm(kvm); /* keep the VM to look at it after the release */
-	sim_actor_new(host->sched, "vcpu0", gm_fault_actor, &f);
-	sim_actor_new(host->sched, "vmm", gm_vmm_actor, &v);
+	gm_race(host, &f, &v);
 	/* close(2) while get_pfn holds the file: the fd goes, the fault keeps the file and maps
 	 * the page; its last fput leaves the release to its return to user mode, which zaps */
-	gm_run_steps(host, "vcpu0:gmem.get_pfn_folio,vmm:exit,vcpu0:exit");
+	test_machine_run_steps(host, "vcpu0:gmem.get_pfn_folio,vmm:exit,vcpu0:exit");
 	ck_assert_msg(!sim_sched_failed(host->sched), "%s", sim_sched_failure(host->sched));
 	ck_assert_int_eq(v.result, 0);
 	ck_assert_int_eq(f.result, RET_PF_FIXED);
@@ -290,13 +274,13 @@ START_TEST(release_racing_a_fault_that_holds_the_file_waits_for_it)
 	ck_assert(!sim_sched_failed(host->sched));
 	kvm_put_kvm(kvm);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(a_leaf_left_in_a_converted_range_is_reported)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 
 	gm_vm_add_gmem_slot(vm, 0);
@@ -308,13 +292,13 @@ START_TEST(a_leaf_left_in_a_converted_range_is_reported)
 	ck_assert_ptr_nonnull(strstr(sim_log_text(host->log),
 				     "sim_invariant: converted_page_still_mapped: gfn 0x3"));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(an_unflushed_translation_of_a_zapped_page_is_reported)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 2);
 	struct kvm *kvm = vm->kvm;
 
@@ -335,7 +319,7 @@ START_TEST(an_unflushed_translation_of_a_zapped_page_is_reported)
 	ck_assert_ptr_nonnull(strstr(sim_log_text(host->log), "punched_page_still_mapped: vcpu0 "
 				     "may still map gfn 0x3"));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 

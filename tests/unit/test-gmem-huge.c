@@ -8,34 +8,17 @@
 #include "gmem/gmem.h"
 #include "mmu/mmu-internal.h"
 #include "sim/core/log.h"
+#include "tests/unit/harness.h"
 
 #define MEM (4u << 20)
 #define HUGE_2M (GUEST_MEMFD_FLAG_HUGETLB | GUESTMEM_HUGETLB_FLAG_2MB)
 
 typedef struct {
-	SimCounters counters;
-	SimSched *sched;
-	SimLog *log;
-	SimHostMem *hm;
-	SimPtPool *pool;
-	SimMm *mm;
-	GmemFdTable *files;
+	TestMachine *host;
 	struct kvm *kvm;
 	struct kvm_vcpu *vcpu;
 	int fd;
 } Machine;
-
-static void
-no_flush(struct kvm_vcpu *vcpu)
-{
-}
-
-static void
-no_root_load(struct kvm_vcpu *vcpu, u64 root_pa)
-{
-}
-
-static const struct kvm_hw_ops hw_ops = { .flush_tlb_all = no_flush, .load_mmu_pgd = no_root_load };
 
 /* A SW-protected VM, in-place or legacy attributes, with [0, MEM) bound to a guest_memfd made
  * with gmem_flags (MMAP: a gmem-only slot). */
@@ -44,22 +27,15 @@ machine_new(gboolean in_place, u64 gmem_flags)
 {
 	Machine *m = g_new0(Machine, 1);
 	GError *error = NULL;
-	struct kvm_create_vm_args args = {
-		.type = KVM_X86_SW_PROTECTED_VM, .gmem_attributes = in_place,
+	TestMachine *host = test_machine_new(1, 8192, MEM);
+	const struct kvm_create_vm_args args = {
+		.type = KVM_X86_SW_PROTECTED_VM, .gmem_attributes = in_place, .files = host->files,
 	};
 	guint64 hva;
 
-	m->sched = sim_sched_new(1);
-	m->log = sim_log_new(m->sched);
-	sim_log_capture(m->log);
-	m->hm = sim_hostmem_new(8192, 16, &m->counters, &error);
-	ck_assert(sim_hostmem_add_window(m->hm, 0, MEM, &error));
-	m->pool = sim_ptpool_new(512, &error);
-	m->mm = sim_mm_new(m->sched, m->hm, &m->counters);
-	m->files = gmem_fdtable_new();
-	args.files = m->files;
-	ck_assert_int_eq(kvm_create_vm_with(m->sched, m->hm, m->pool, m->mm, &m->counters, &hw_ops,
-					    &args, &m->kvm), 0);
+	m->host = host;
+	ck_assert_int_eq(kvm_create_vm_with(host->sched, host->hm, host->pool, host->mm,
+					    &host->counters, &test_nop_hw_ops, &args, &m->kvm), 0);
 	m->kvm->gmem_hugetlb = TRUE;
 	m->vcpu = kvm_vm_ioctl_create_vcpu(m->kvm, 0, m);
 	kvm_mmu_load(m->vcpu);
@@ -67,7 +43,7 @@ machine_new(gboolean in_place, u64 gmem_flags)
 
 	m->fd = kvm_gmem_create(m->kvm, &create);
 	ck_assert_int_ge(m->fd, 0);
-	ck_assert(sim_mm_mmap_anon(m->mm, MEM, &hva, &error));
+	ck_assert(sim_mm_mmap_anon(m->host->mm, MEM, &hva, &error));
 	struct kvm_userspace_memory_region2 region = {
 		.flags = KVM_MEM_GUEST_MEMFD, .memory_size = MEM, .userspace_addr = hva,
 		.guest_memfd = (u32)m->fd,
@@ -81,12 +57,7 @@ static void
 machine_free(Machine *m)
 {
 	kvm_put_kvm(m->kvm);
-	gmem_fdtable_free(m->files);
-	sim_mm_free(m->mm);
-	sim_ptpool_free(m->pool);
-	sim_hostmem_free(m->hm);
-	sim_log_free(m->log);
-	sim_sched_free(m->sched);
+	test_machine_free(m->host);
 	g_free(m);
 }
 
@@ -94,9 +65,9 @@ machine_free(Machine *m)
 static void
 assert_invariants_hold(Machine *m)
 {
-	const char *bad = strstr(sim_log_text(m->log), "sim_invariant");
+	const char *bad = strstr(sim_log_text(m->host->log), "sim_invariant");
 
-	ck_assert_msg(!sim_sched_failed(m->sched), "%.300s", bad ? bad : "?");
+	ck_assert_msg(!sim_sched_failed(m->host->sched), "%.300s", bad ? bad : "?");
 }
 
 /* One EPT violation (the fault path decides private or shared from the attributes). */
@@ -132,7 +103,7 @@ convert(Machine *m, gpa_t gpa, u64 size, gboolean private)
 		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
 	};
 
-	return kvm_gmem_set_memory_attributes2(m->files, m->fd, &a);
+	return kvm_gmem_set_memory_attributes2(m->host->files, m->fd, &a);
 }
 
 START_TEST(hugetlb_flags_are_checked_at_creation)
@@ -168,14 +139,15 @@ START_TEST(private_fault_on_a_huge_folio_maps_a_2m_leaf)
 
 	ck_assert_int_eq(fault(m, 0x205000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x205000), PG_LEVEL_2M);
-	SimPfn head = kvm_gmem_folio_pfn(m->files, m->fd, 0x200);
+	SimPfn head = kvm_gmem_folio_pfn(m->host->files, m->fd, 0x200);
 
 	ck_assert_uint_eq(head % 512, 0);
-	ck_assert_uint_eq(kvm_gmem_folio_pfn(m->files, m->fd, 0x3ff), head + 511);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_ALLOCATED], 512);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_TDP_MMU_LEAVES_2M], 1);
-	ck_assert_ptr_nonnull(strstr(sim_log_text(m->log), "kvm_tdp_mmu_spte_changed: as id 0 gfn 200 "
-						       "level 2 old_spte 8000000000000000"));
+	ck_assert_uint_eq(kvm_gmem_folio_pfn(m->host->files, m->fd, 0x3ff), head + 511);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_ALLOCATED], 512);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_TDP_MMU_LEAVES_2M], 1);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(m->host->log),
+				     "kvm_tdp_mmu_spte_changed: as id 0 gfn 200 "
+				     "level 2 old_spte 8000000000000000"));
 	machine_free(m);
 }
 END_TEST
@@ -185,18 +157,18 @@ START_TEST(a_4k_shared_conversion_splits_folio_and_leaf_and_converting_back_merg
 	Machine *m = machine_new(TRUE, GUEST_MEMFD_FLAG_MMAP | HUGE_2M);
 
 	ck_assert_int_eq(fault(m, 0x205000, TRUE), RET_PF_FIXED);
-	gsize from = strlen(sim_log_text(m->log));
+	gsize from = strlen(sim_log_text(m->host->log));
 
 	ck_assert_int_eq(convert(m, 0x205000, PAGE_SIZE, FALSE), 0);
-	const char *log = sim_log_text(m->log) + from;
+	const char *log = sim_log_text(m->host->log) + from;
 
 	/* the window covers the whole folio; the huge leaf goes whole */
 	ck_assert_ptr_nonnull(strstr(log, "sim_invalidate_range_add: gfn 0x200-0x400"));
 	ck_assert_ptr_nonnull(strstr(log, "gfn 200 level 2 old_spte 8"));
 	ck_assert_int_eq(level_of(m, 0x205000), PG_LEVEL_NONE);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 1);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 1);
 	/* private and shared pages of the split folio fault in at 4K, on the folio's frames */
-	SimPfn head = kvm_gmem_folio_pfn(m->files, m->fd, 0x200);
+	SimPfn head = kvm_gmem_folio_pfn(m->host->files, m->fd, 0x200);
 
 	ck_assert_int_eq(fault(m, 0x206000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_4K);
@@ -205,7 +177,7 @@ START_TEST(a_4k_shared_conversion_splits_folio_and_leaf_and_converting_back_merg
 	ck_assert_uint_eq(spte_to_pfn(kvm_tdp_mmu_leaf_spte(m->kvm, 0x205, NULL)), head + 5);
 	/* back to private: the folio is whole again, and so is the next mapping */
 	ck_assert_int_eq(convert(m, 0x205000, PAGE_SIZE, TRUE), 0);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_MERGE], 1);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_HUGE_MERGE], 1);
 	ck_assert_int_eq(fault(m, 0x207000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x205000), PG_LEVEL_2M);
 	assert_invariants_hold(m);
@@ -219,14 +191,14 @@ START_TEST(a_pinned_page_keeps_the_folio_split)
 
 	ck_assert_int_eq(fault(m, 0x205000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(convert(m, 0x205000, PAGE_SIZE, FALSE), 0);
-	SimPfn pinned = kvm_gmem_folio_pfn(m->files, m->fd, 0x300);
+	SimPfn pinned = kvm_gmem_folio_pfn(m->host->files, m->fd, 0x300);
 
-	sim_frame_get(m->hm, pinned);
+	sim_frame_get(m->host->hm, pinned);
 	ck_assert_int_eq(convert(m, 0x205000, PAGE_SIZE, TRUE), 0);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_MERGE], 0);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_HUGE_MERGE], 0);
 	ck_assert_int_eq(fault(m, 0x207000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x207000), PG_LEVEL_4K);
-	sim_frame_put(m->hm, pinned);
+	sim_frame_put(m->host->hm, pinned);
 	machine_free(m);
 }
 END_TEST
@@ -246,7 +218,7 @@ START_TEST(legacy_attributes_keep_the_folio_but_mixed_frames_map_4k)
 	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_NONE);
 	ck_assert_int_eq(fault(m, 0x206000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_4K);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 0);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 0);
 	machine_free(m);
 }
 END_TEST
@@ -259,18 +231,18 @@ START_TEST(punching_frees_whole_huge_folios_and_zeroes_partial_ones)
 
 	ck_assert_int_eq(fault(m, 0x005000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(fault(m, 0x205000, TRUE), RET_PF_FIXED);
-	SimPfn low = kvm_gmem_folio_pfn(m->files, m->fd, 0x005);
+	SimPfn low = kvm_gmem_folio_pfn(m->host->files, m->fd, 0x005);
 
-	sim_frame_write(m->hm, low, 0, &byte, 1);
-	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE |
+	sim_frame_write(m->host->hm, low, 0, &byte, 1);
+	ck_assert_int_eq(kvm_gmem_fallocate(m->host->files, m->fd, FALLOC_FL_KEEP_SIZE |
 					    FALLOC_FL_PUNCH_HOLE, 0x5000, PAGE_SIZE), 0);
-	ck_assert_uint_eq(kvm_gmem_folio_pfn(m->files, m->fd, 0x005), low);
-	sim_frame_read(m->hm, low, 0, &back, 1);
+	ck_assert_uint_eq(kvm_gmem_folio_pfn(m->host->files, m->fd, 0x005), low);
+	sim_frame_read(m->host->hm, low, 0, &back, 1);
 	ck_assert_uint_eq(back, 0);
-	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE |
+	ck_assert_int_eq(kvm_gmem_fallocate(m->host->files, m->fd, FALLOC_FL_KEEP_SIZE |
 					    FALLOC_FL_PUNCH_HOLE, 0x200000, 0x200000), 0);
-	ck_assert_uint_eq(kvm_gmem_folio_pfn(m->files, m->fd, 0x205), SIM_PFN_NONE);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_FREED], 512);
+	ck_assert_uint_eq(kvm_gmem_folio_pfn(m->host->files, m->fd, 0x205), SIM_PFN_NONE);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_FREED], 512);
 	assert_invariants_hold(m);
 	machine_free(m);
 }

@@ -35,7 +35,7 @@ bind(GmVm *vm, u32 slot, u32 flags, gpa_t gpa, u64 size, int fd, u64 offset)
 
 START_TEST(create_rejects_unknown_flags_and_bad_sizes)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 
 	ck_assert_int_eq(create(vm, PAGE, 1ull << 2), -EINVAL);
@@ -54,26 +54,26 @@ START_TEST(create_rejects_unknown_flags_and_bad_sizes)
 	ck_assert_int_eq(create(dflt, PAGE, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED),
 			 5);
 	gm_vm_put(dflt);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(vm_types_other_than_default_and_sw_protected_are_refused)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	const struct kvm_create_vm_args args = { .type = 4 /* KVM_X86_SNP_VM */ };
 	struct kvm *kvm = (struct kvm *)&args;
 
 	ck_assert_int_eq(kvm_create_vm_with(host->sched, host->hm, host->pool, host->mm,
 					    &host->counters, NULL, &args, &kvm), -EINVAL);
 	ck_assert_ptr_null(kvm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(bind_checks_each_condition_with_the_kernels_errno)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GmVm *other = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GError *error = NULL;
@@ -107,13 +107,13 @@ START_TEST(bind_checks_each_condition_with_the_kernels_errno)
 	ck_assert(!(kvm_id_to_memslot(vm->kvm, 1)->flags & KVM_MEMSLOT_GMEM_ONLY));
 	gm_vm_put(vm);
 	gm_vm_put(other);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(gmem_slots_are_immutable_and_delete_unbinds)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 
 	gm_vm_add_gmem_slot(vm, GUEST_MEMFD_FLAG_MMAP);
@@ -125,13 +125,13 @@ START_TEST(gmem_slots_are_immutable_and_delete_unbinds)
 	/* the file's pages are free to bind again */
 	ck_assert_int_eq(bind(vm, 3, KVM_MEM_GUEST_MEMFD, 0, GM_MEM, vm->fd, 0), 0);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(get_pfn_allocates_zeroes_once_and_returns_a_reference)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	struct kvm_memory_slot *slot;
 	kvm_pfn_t pfn, again;
@@ -155,13 +155,13 @@ START_TEST(get_pfn_allocates_zeroes_once_and_returns_a_reference)
 	sim_frame_put(host->hm, again);
 	ck_assert_uint_eq(kvm_gmem_folio_pfn(host->files, vm->fd, 3), pfn);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(get_pfn_for_a_slot_the_index_is_not_bound_to_is_eio)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	kvm_pfn_t pfn;
 
@@ -174,13 +174,13 @@ START_TEST(get_pfn_for_a_slot_the_index_is_not_bound_to_is_eio)
 	ck_assert_int_eq(kvm_gmem_get_pfn(vm->kvm, &impostor, 0, &pfn, NULL), -EFAULT);
 	ck_assert_uint_eq(kvm_gmem_nr_folios(host->files, vm->fd), 0);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(fallocate_refuses_bad_modes_and_ranges)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	int keep = FALLOC_FL_KEEP_SIZE, punch = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
 
@@ -204,18 +204,16 @@ START_TEST(fallocate_refuses_bad_modes_and_ranges)
 	ck_assert_uint_eq(kvm_gmem_nr_folios(host->files, vm->fd), 4);
 	ck_assert_uint_eq(host->counters.v[SIM_CTR_GMEM_ZEROED], 0);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(punch_hole_zaps_the_private_spte_and_frees_the_folio)
 {
-	GmHost *host = gm_host_new(1);
-	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
+	TestMachine *host = gm_host_new(1);
+	GmVm *vm = gm_private_vm(host);
 	guint8 byte = 0x77, back = 0xff;
 
-	gm_vm_add_gmem_slot(vm, 0);
-	ck_assert_int_eq(gm_set_private(vm, 0, GM_MEM, TRUE), 0);
 	ck_assert_int_eq(gm_fault(vm, 0, 2 * PAGE, TRUE), RET_PF_FIXED);
 	SimPfn pfn = kvm_gmem_folio_pfn(host->files, vm->fd, 2);
 
@@ -237,13 +235,13 @@ START_TEST(punch_hole_zaps_the_private_spte_and_frees_the_folio)
 	ck_assert_uint_eq(back, 0);
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(mmap_needs_the_flag_and_a_shared_mapping)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GmemVma *vma = NULL;
 	int plain = create(vm, PAGE, 0), mappable = create(vm, PAGE, GUEST_MEMFD_FLAG_MMAP);
@@ -256,13 +254,13 @@ START_TEST(mmap_needs_the_flag_and_a_shared_mapping)
 	ck_assert_int_eq(kvm_gmem_mmap(host->files, mappable, 0, 1, TRUE, &vma), 0);
 	kvm_gmem_munmap(vma);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(host_faults_on_private_pages_or_beyond_eof_are_sigbus)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_DEFAULT_VM, FALSE, 1);
 	GmemVma *shared_vma, *private_vma;
 	guint8 byte = 0x42, back = 0;
@@ -291,13 +289,13 @@ START_TEST(host_faults_on_private_pages_or_beyond_eof_are_sigbus)
 	kvm_gmem_munmap(private_vma);
 	ck_assert_uint_eq(sim_frame_refs(host->hm, pfn), 0);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(release_while_bound_unbinds_zaps_and_later_faults_exit_efault)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GmemVma *vma;
 	struct kvm *kvm = vm->kvm;
@@ -326,13 +324,13 @@ START_TEST(release_while_bound_unbinds_zaps_and_later_faults_exit_efault)
 	ck_assert_uint_eq(host->counters.v[SIM_CTR_EXITS_MEMORY_FAULT], 1);
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(memory_lives_with_the_inode_across_linked_files)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *a = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GmVm *b = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	struct kvm_link_guest_memfd link = { .fd = 0 };
@@ -360,19 +358,19 @@ START_TEST(memory_lives_with_the_inode_across_linked_files)
 	ck_assert(!sim_frame_allocated(host->hm, pfn));
 	gm_vm_put(a);
 	gm_vm_put(b);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 static int
-attrs2(GmHost *host, int fd, struct kvm_memory_attributes2 *a)
+attrs2(TestMachine *host, int fd, struct kvm_memory_attributes2 *a)
 {
 	return kvm_gmem_set_memory_attributes2(host->files, fd, a);
 }
 
 START_TEST(set_attributes2_refuses_bad_input_with_the_rfc_errnos)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *legacy = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, TRUE, 1);
 	int legacy_fd = create(legacy, 4 * PAGE, 0), fd = create(vm, 4 * PAGE, 0);
@@ -415,13 +413,13 @@ START_TEST(set_attributes2_refuses_bad_input_with_the_rfc_errnos)
 	ck_assert_uint_eq(host->counters.v[SIM_CTR_GMEM_CONVERTED_TO_PRIVATE], 0);
 	gm_vm_put(legacy);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(conversion_to_private_fails_eagain_while_a_page_is_pinned)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, TRUE, 1);
 	GmemVma *vma;
 	guint8 byte = 0x99, back = 0;
@@ -455,13 +453,13 @@ START_TEST(conversion_to_private_fails_eagain_while_a_page_is_pinned)
 	ck_assert_uint_eq(back, 0x99);
 	kvm_gmem_munmap(vma);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(conversion_to_shared_with_mode_zero_clears_and_preserve_keeps)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, TRUE, 1);
 	guint8 byte = 0x31, back = 0xff;
 
@@ -489,13 +487,13 @@ START_TEST(conversion_to_shared_with_mode_zero_clears_and_preserve_keeps)
 			  kvm_gmem_folio_pfn(host->files, vm->fd, 1));
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(link_and_reboot_keep_private_content)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *first = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, TRUE, 1);
 	guint8 byte = 0xc3, back = 0;
 
@@ -524,13 +522,13 @@ START_TEST(link_and_reboot_keep_private_content)
 	ck_assert_uint_eq(back, 0xc3);
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(second);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(get_pfn_and_fallocate_report_exhausted_host_memory)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *vm = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GArray *hoard = g_array_new(FALSE, FALSE, sizeof(SimPfn));
 	kvm_pfn_t pfn;
@@ -550,13 +548,13 @@ START_TEST(get_pfn_and_fallocate_report_exhausted_host_memory)
 		sim_frame_free(host->hm, g_array_index(hoard, SimPfn, i));
 	g_array_free(hoard, TRUE);
 	gm_vm_put(vm);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(punch_hole_invalidates_every_vm_with_a_file_on_the_inode)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	GmVm *a = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GmVm *b = gm_vm_new(host, KVM_X86_SW_PROTECTED_VM, FALSE, 1);
 	GError *error = NULL;
@@ -584,13 +582,13 @@ START_TEST(punch_hole_invalidates_every_vm_with_a_file_on_the_inode)
 	ck_assert(!sim_sched_failed(host->sched));
 	gm_vm_put(a);
 	gm_vm_put(b);
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 
 START_TEST(destroying_a_vm_closes_the_gmem_files_of_its_own_table_first)
 {
-	GmHost *host = gm_host_new(1);
+	TestMachine *host = gm_host_new(1);
 	struct kvm *kvm;
 	const struct kvm_create_vm_args args = { .type = KVM_X86_SW_PROTECTED_VM };
 	const struct kvm_create_guest_memfd create_args = { .size = 4 * PAGE };
@@ -614,7 +612,7 @@ START_TEST(destroying_a_vm_closes_the_gmem_files_of_its_own_table_first)
 	ck_assert_int_eq(kvm->users_count, 2);
 	kvm_destroy_vm(kvm); /* the VMM exits: its files close, then the VM goes */
 	ck_assert(!sim_frame_allocated(host->hm, pfn));
-	gm_host_free(host);
+	test_machine_free(host);
 }
 END_TEST
 

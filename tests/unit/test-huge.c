@@ -17,7 +17,7 @@ huge_vm(gboolean thp)
 	TestVm *vm = test_vm_new(1, 1, MEM);
 
 	if (thp)
-		ck_assert_int_eq(sim_mm_madvise_hugepage(vm->mm, vm->hva, MEM), 0);
+		ck_assert_int_eq(sim_mm_madvise_hugepage(vm->host->mm, vm->hva, MEM), 0);
 	return vm;
 }
 
@@ -32,7 +32,7 @@ leaf(TestVm *vm, gpa_t gpa, int *level)
 static const char *
 log_since(TestVm *vm, gsize from)
 {
-	return sim_log_text(vm->log) + from;
+	return sim_log_text(vm->host->log) + from;
 }
 
 START_TEST(lpage_info_disallows_head_tail_and_misaligned_hva)
@@ -72,16 +72,16 @@ START_TEST(thp_backed_fault_maps_a_2m_leaf_with_every_page_resident)
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
 	u64 spte = leaf(vm, 0x3ff000, &level);
-	SimPfn head = sim_mm_lookup(vm->mm, vm->hva + 0x200000);
+	SimPfn head = sim_mm_lookup(vm->host->mm, vm->hva + 0x200000);
 
 	ck_assert_int_eq(level, PG_LEVEL_2M);
 	ck_assert(is_large_pte(spte));
 	ck_assert_uint_eq(head % 512, 0);
 	ck_assert_uint_eq(spte_to_pfn(spte), head);
-	ck_assert_uint_eq(sim_mm_lookup(vm->mm, vm->hva + 0x205000), head + 5);
+	ck_assert_uint_eq(sim_mm_lookup(vm->host->mm, vm->hva + 0x205000), head + 5);
 	for (guint64 i = 0; i < 512; i++)
-		ck_assert_uint_eq(sim_hostmem_resident(vm->hm, 0x200000 + i * PAGE_SIZE), head + i);
-	const char *log = sim_log_text(vm->log);
+		ck_assert_uint_eq(sim_hostmem_resident(vm->host->hm, 0x200000 + i * PAGE_SIZE), head + i);
+	const char *log = sim_log_text(vm->host->log);
 	g_autofree gchar *req = g_strdup_printf("kvm_mmu_spte_requested: gfn 205 pfn %"
 						G_GINT64_MODIFIER "x level 2\n", head + 5);
 	g_autofree gchar *chg = g_strdup_printf("kvm_tdp_mmu_spte_changed: as id 0 gfn 200 level 2 "
@@ -90,10 +90,10 @@ START_TEST(thp_backed_fault_maps_a_2m_leaf_with_every_page_resident)
 
 	ck_assert_ptr_nonnull(strstr(log, req));
 	ck_assert_ptr_nonnull(strstr(log, chg));
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_THP_FAULT_ALLOC], 1);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TDP_MMU_LEAVES_2M], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_THP_FAULT_ALLOC], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_TDP_MMU_LEAVES_2M], 1);
 	/* the reference faultin took on the 4K page was dropped */
-	ck_assert_uint_eq(sim_frame_refs(vm->hm, head + 5), 0);
+	ck_assert_uint_eq(sim_frame_refs(vm->host->hm, head + 5), 0);
 	test_vm_free(vm);
 }
 END_TEST
@@ -106,7 +106,7 @@ START_TEST(without_thp_or_with_dirty_logging_the_fault_maps_4k)
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
 	leaf(vm, 0x205000, &level);
 	ck_assert_int_eq(level, PG_LEVEL_4K);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TDP_MMU_LEAVES_2M], 0);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_TDP_MMU_LEAVES_2M], 0);
 	test_vm_free(vm);
 
 	vm = huge_vm(TRUE);
@@ -120,7 +120,7 @@ START_TEST(without_thp_or_with_dirty_logging_the_fault_maps_4k)
 	leaf(vm, 0x205000, &level);
 	ck_assert_int_eq(level, PG_LEVEL_4K);
 	/* the host still maps a THP: only KVM's decision differs */
-	ck_assert_int_eq(sim_mm_host_mapping_level(vm->mm, vm->hva + 0x205000), 2);
+	ck_assert_int_eq(sim_mm_host_mapping_level(vm->host->mm, vm->hva + 0x205000), 2);
 	test_vm_free(vm);
 }
 END_TEST
@@ -160,13 +160,13 @@ START_TEST(mixed_attributes_force_4k_until_the_frame_is_uniform_again)
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x300000, TRUE), RET_PF_FIXED);
 	leaf(vm, 0x300000, &level);
 	ck_assert_int_eq(level, PG_LEVEL_4K);
-	ck_assert_int_eq(sim_mm_host_mapping_level(vm->mm, vm->hva + 0x300000), 2);
+	ck_assert_int_eq(sim_mm_host_mapping_level(vm->host->mm, vm->hva + 0x300000), 2);
 	/* back to shared: the frame is uniform, the next fault in it goes huge, replacing the
 	 * table that holds the 4K leaf (removed, its leaf frozen) and flushing */
 	set_attrs(vm, 0x205, 0x206, FALSE);
 	ck_assert_uint_eq(lpage_info_slot(0x200, slot, PG_LEVEL_2M)->disallow_lpage, 0);
-	gsize from = strlen(sim_log_text(vm->log));
-	guint64 flushes = vm->counters.v[SIM_CTR_TLB_FLUSHES];
+	gsize from = strlen(sim_log_text(vm->host->log));
+	guint64 flushes = vm->host->counters.v[SIM_CTR_TLB_FLUSHES];
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x301000, TRUE), RET_PF_FIXED);
 	leaf(vm, 0x300000, &level);
@@ -174,7 +174,7 @@ START_TEST(mixed_attributes_force_4k_until_the_frame_is_uniform_again)
 	ck_assert_ptr_nonnull(strstr(log_since(vm, from), "kvm_mmu_prepare_zap_page: sp gen 0 "
 							   "gfn 200 l1 "));
 	ck_assert_ptr_nonnull(strstr(log_since(vm, from), "gfn 300 level 1 old_spte 8610"));
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TLB_FLUSHES], flushes + 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_TLB_FLUSHES], flushes + 1);
 	test_vm_free(vm);
 }
 END_TEST
@@ -192,7 +192,7 @@ START_TEST(attribute_change_widens_the_invalidation_to_huge_head_and_tail_frames
 
 	make_private_capable(vm);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x300000, TRUE), RET_PF_FIXED);
-	sim_write_lock(vm->sched, &vm->kvm->mmu_lock, "attr.mmu_lock");
+	sim_write_lock(vm->host->sched, &vm->kvm->mmu_lock, "attr.mmu_lock");
 	kvm_mmu_invalidate_begin(vm->kvm);
 	kvm_mmu_invalidate_range_add(vm->kvm, range.start, range.end);
 	/* the 2M frame is not mixed yet: it joins the invalidation; its huge leaf is zapped */
@@ -203,7 +203,7 @@ START_TEST(attribute_change_widens_the_invalidation_to_huge_head_and_tail_frames
 	ck_assert_uint_eq(leaf(vm, 0x300000, NULL), SHADOW_NONPRESENT_VALUE);
 	kvm_flush_remote_tlbs(vm->kvm);
 	kvm_mmu_invalidate_end(vm->kvm);
-	sim_write_unlock(vm->sched, &vm->kvm->mmu_lock, "attr.mmu_unlock");
+	sim_write_unlock(vm->host->sched, &vm->kvm->mmu_lock, "attr.mmu_unlock");
 	test_vm_free(vm);
 }
 END_TEST
@@ -213,19 +213,19 @@ START_TEST(partial_invalidation_zaps_the_whole_2m_leaf)
 	TestVm *vm = huge_vm(TRUE);
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
-	SimPfn head = sim_mm_lookup(vm->mm, vm->hva + 0x200000);
-	gsize from = strlen(sim_log_text(vm->log));
+	SimPfn head = sim_mm_lookup(vm->host->mm, vm->hva + 0x200000);
+	gsize from = strlen(sim_log_text(vm->host->log));
 
-	sim_mm_notify_invalidate_start(vm->mm, vm->hva + 0x3ff000, vm->hva + 0x400000);
+	sim_mm_notify_invalidate_start(vm->host->mm, vm->hva + 0x3ff000, vm->hva + 0x400000);
 	ck_assert(strstr(log_since(vm, from), "gfn 200 level 2 old_spte 8610"));
 	ck_assert(strstr(log_since(vm, from), "new_spte 8000000000000000\n"));
 	ck_assert_uint_eq(leaf(vm, 0x205000, NULL), SHADOW_NONPRESENT_VALUE);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TDP_MMU_HUGE_ZAPPED], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_TDP_MMU_HUGE_ZAPPED], 1);
 	/* every 4K translation of the leaf may live on in the vCPU's TLB until it flushes */
 	ck_assert_uint_eq(vm->vcpu[0]->stale_tlb->len, 512);
 	ck_assert_uint_eq(g_array_index(vm->vcpu[0]->stale_tlb, struct kvm_stale_tlb_entry, 7).pfn,
 			  head + 7);
-	sim_mm_notify_invalidate_end(vm->mm, vm->hva + 0x3ff000, vm->hva + 0x400000);
+	sim_mm_notify_invalidate_end(vm->host->mm, vm->hva + 0x3ff000, vm->hva + 0x400000);
 	test_vm_free(vm);
 }
 END_TEST
@@ -278,7 +278,7 @@ host_op(TestVm *vm, TestHostOp op, gpa_t gpa)
 {
 	TestHost h = { vm, op, gpa, -1 };
 
-	sim_actor_new(vm->sched, "host", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "host", test_host_actor, &h);
 	test_vm_run_steps(vm, "host:exit");
 	return h.result;
 }
@@ -289,26 +289,26 @@ START_TEST(dontneed_of_one_page_splits_the_pmd_under_a_2m_notifier)
 	Recorder rec = { vm->hva, g_string_new(NULL) };
 	int level;
 
-	sim_mm_register_notifier(vm->mm, &recorder_ops, &rec);
+	sim_mm_register_notifier(vm->host->mm, &recorder_ops, &rec);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
-	SimPfn head = sim_mm_lookup(vm->mm, vm->hva + 0x200000);
+	SimPfn head = sim_mm_lookup(vm->host->mm, vm->hva + 0x200000);
 
 	ck_assert_int_eq(host_op(vm, TEST_HOST_DONTNEED, 0x205000), 0);
 	/* the dontneed's own window holds the split's, over the whole 2 MiB */
 	ck_assert_str_eq(rec.calls->str, "s:205000-206000 s:200000-400000 e:200000-400000 "
 					 "e:205000-206000 ");
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_THP_SPLIT_PMD], 1);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_THP_SPLIT_PAGE], 1);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TDP_MMU_HUGE_ZAPPED], 1);
-	ck_assert_int_eq(sim_mm_host_mapping_level(vm->mm, vm->hva + 0x206000), 1);
-	ck_assert_uint_eq(sim_mm_lookup(vm->mm, vm->hva + 0x206000), head + 6);
-	ck_assert_uint_eq(sim_mm_lookup(vm->mm, vm->hva + 0x205000), SIM_PFN_NONE);
-	ck_assert(!sim_frame_allocated(vm->hm, head + 5));
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_THP_SPLIT_PMD], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_THP_SPLIT_PAGE], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_TDP_MMU_HUGE_ZAPPED], 1);
+	ck_assert_int_eq(sim_mm_host_mapping_level(vm->host->mm, vm->hva + 0x206000), 1);
+	ck_assert_uint_eq(sim_mm_lookup(vm->host->mm, vm->hva + 0x206000), head + 6);
+	ck_assert_uint_eq(sim_mm_lookup(vm->host->mm, vm->hva + 0x205000), SIM_PFN_NONE);
+	ck_assert(!sim_frame_allocated(vm->host->hm, head + 5));
 	/* the rest of the folio refaults at 4K, on the same frames */
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x206000, FALSE), RET_PF_FIXED);
 	ck_assert_uint_eq(spte_to_pfn(leaf(vm, 0x206000, &level)), head + 6);
 	ck_assert_int_eq(level, PG_LEVEL_4K);
-	ck_assert(!sim_sched_failed(vm->sched));
+	ck_assert(!sim_sched_failed(vm->host->sched));
 	g_string_free(rec.calls, TRUE);
 	test_vm_free(vm);
 }
@@ -321,25 +321,25 @@ START_TEST(migrating_a_page_of_a_thp_moves_the_whole_folio_under_one_2m_notifier
 	const guint8 pattern[4] = { 1, 2, 3, 4 };
 	guint8 back[4];
 
-	sim_mm_register_notifier(vm->mm, &recorder_ops, &rec);
+	sim_mm_register_notifier(vm->host->mm, &recorder_ops, &rec);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
-	SimPfn head = sim_mm_lookup(vm->mm, vm->hva + 0x200000);
+	SimPfn head = sim_mm_lookup(vm->host->mm, vm->hva + 0x200000);
 
-	sim_frame_write(vm->hm, head + 300, 8, pattern, sizeof(pattern));
+	sim_frame_write(vm->host->hm, head + 300, 8, pattern, sizeof(pattern));
 	ck_assert_int_eq(host_op(vm, TEST_HOST_MIGRATE, 0x205000), 0);
 	ck_assert_str_eq(rec.calls->str, "s:200000-400000 e:200000-400000 ");
-	SimPfn new_head = sim_mm_lookup(vm->mm, vm->hva + 0x200000);
+	SimPfn new_head = sim_mm_lookup(vm->host->mm, vm->hva + 0x200000);
 
 	ck_assert_uint_ne(new_head, head);
 	ck_assert_uint_eq(new_head % 512, 0);
-	ck_assert_uint_eq(sim_mm_lookup(vm->mm, vm->hva + 0x3ff000), new_head + 511);
-	ck_assert_int_eq(sim_mm_host_mapping_level(vm->mm, vm->hva + 0x205000), 2);
-	sim_frame_read(vm->hm, new_head + 300, 8, back, sizeof(back));
+	ck_assert_uint_eq(sim_mm_lookup(vm->host->mm, vm->hva + 0x3ff000), new_head + 511);
+	ck_assert_int_eq(sim_mm_host_mapping_level(vm->host->mm, vm->hva + 0x205000), 2);
+	sim_frame_read(vm->host->hm, new_head + 300, 8, back, sizeof(back));
 	ck_assert_mem_eq(back, pattern, sizeof(pattern));
-	ck_assert(!sim_frame_allocated(vm->hm, head));
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_THP_MIGRATION], 1);
+	ck_assert(!sim_frame_allocated(vm->host->hm, head));
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_THP_MIGRATION], 1);
 	ck_assert_uint_eq(leaf(vm, 0x205000, NULL), SHADOW_NONPRESENT_VALUE);
-	ck_assert(!sim_sched_failed(vm->sched));
+	ck_assert(!sim_sched_failed(vm->host->sched));
 	g_string_free(rec.calls, TRUE);
 	test_vm_free(vm);
 }
@@ -350,26 +350,26 @@ START_TEST(migrating_a_thp_page_without_a_free_huge_folio_splits_it_first)
 	TestVm *vm = huge_vm(TRUE);
 	Recorder rec = { vm->hva, g_string_new(NULL) };
 
-	sim_mm_register_notifier(vm->mm, &recorder_ops, &rec);
+	sim_mm_register_notifier(vm->host->mm, &recorder_ops, &rec);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
-	SimPfn head = sim_mm_lookup(vm->mm, vm->hva + 0x200000);
+	SimPfn head = sim_mm_lookup(vm->host->mm, vm->hva + 0x200000);
 
 	/* no aligned run of 512 frames is left, one single frame is */
 	SimPfn run, last = SIM_PFN_NONE;
 
-	while ((run = sim_frame_alloc_contig(vm->hm, 512)) != SIM_PFN_NONE)
+	while ((run = sim_frame_alloc_contig(vm->host->hm, 512)) != SIM_PFN_NONE)
 		last = run;
 	ck_assert_uint_ne(last, SIM_PFN_NONE);
-	sim_frame_free(vm->hm, last);
+	sim_frame_free(vm->host->hm, last);
 	ck_assert_int_eq(host_op(vm, TEST_HOST_MIGRATE, 0x205000), 0);
 	ck_assert_str_eq(rec.calls->str, "s:200000-400000 e:200000-400000 s:205000-206000 "
 					 "e:205000-206000 ");
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_THP_SPLIT_PMD], 1);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_THP_MIGRATION], 0);
-	ck_assert_uint_ne(sim_mm_lookup(vm->mm, vm->hva + 0x205000), head + 5);
-	ck_assert_uint_eq(sim_mm_lookup(vm->mm, vm->hva + 0x206000), head + 6);
-	ck_assert_int_eq(sim_mm_host_mapping_level(vm->mm, vm->hva + 0x206000), 1);
-	ck_assert(!sim_sched_failed(vm->sched));
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_THP_SPLIT_PMD], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_THP_MIGRATION], 0);
+	ck_assert_uint_ne(sim_mm_lookup(vm->host->mm, vm->hva + 0x205000), head + 5);
+	ck_assert_uint_eq(sim_mm_lookup(vm->host->mm, vm->hva + 0x206000), head + 6);
+	ck_assert_int_eq(sim_mm_host_mapping_level(vm->host->mm, vm->hva + 0x206000), 1);
+	ck_assert(!sim_sched_failed(vm->host->sched));
 	g_string_free(rec.calls, TRUE);
 	test_vm_free(vm);
 }
@@ -380,12 +380,12 @@ START_TEST(aging_a_page_of_a_thp_ages_the_whole_pmd)
 	TestVm *vm = huge_vm(TRUE);
 	Recorder rec = { vm->hva, g_string_new(NULL) };
 
-	sim_mm_register_notifier(vm->mm, &recorder_ops, &rec);
+	sim_mm_register_notifier(vm->host->mm, &recorder_ops, &rec);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(host_op(vm, TEST_HOST_AGE, 0x205000), 0);
 	ck_assert_str_eq(rec.calls->str, "y:200000-400000 ");
 	/* a page outside the aged range lost its young bit with its PMD, in the host and in KVM */
-	ck_assert(!sim_mm_test_young(vm->mm, vm->hva + 0x3ff000));
+	ck_assert(!sim_mm_test_young(vm->host->mm, vm->hva + 0x3ff000));
 	ck_assert(is_access_track_spte(leaf(vm, 0x3ff000, NULL)));
 	g_string_free(rec.calls, TRUE);
 	test_vm_free(vm);
@@ -404,8 +404,8 @@ START_TEST(fault_below_a_huge_leaf_splits_it_in_place_without_a_zap)
 	/* the frame may no longer be huge (as after an attribute change) while its leaf stays:
 	 * a read of a present page takes the slow path, whose goal is now 4K */
 	lpage_info_slot(0x200, slot, PG_LEVEL_2M)->disallow_lpage |= KVM_LPAGE_MIXED_FLAG;
-	gsize from = strlen(sim_log_text(vm->log));
-	guint64 zaps = vm->counters.v[SIM_CTR_ZAPS];
+	gsize from = strlen(sim_log_text(vm->host->log));
+	guint64 zaps = vm->host->counters.v[SIM_CTR_ZAPS];
 
 	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
 	int r = kvm_handle_ept_violation(vm->vcpu[0], 0x207000,
@@ -421,8 +421,8 @@ START_TEST(fault_below_a_huge_leaf_splits_it_in_place_without_a_zap)
 
 	ck_assert_int_eq(level, PG_LEVEL_4K);
 	ck_assert_uint_eq(small, (huge & ~PT_PAGE_SIZE_MASK) + (7ull << PAGE_SHIFT));
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TDP_MMU_HUGE_SPLIT], 1);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_ZAPS], zaps);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_TDP_MMU_HUGE_SPLIT], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_ZAPS], zaps);
 	ck_assert_uint_eq(vm->vcpu[0]->stale_tlb->len, 0);
 	test_vm_free(vm);
 }

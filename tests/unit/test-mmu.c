@@ -20,11 +20,11 @@ START_TEST(first_fault_installs_one_writable_4k_leaf)
 
 	ck_assert(is_shadow_present_pte(spte) && is_writable_pte(spte));
 	ck_assert_int_eq(level, PG_LEVEL_4K);
-	ck_assert_uint_eq(spte_to_pfn(spte), sim_mm_lookup(vm->mm, vm->hva + GPA_A));
+	ck_assert_uint_eq(spte_to_pfn(spte), sim_mm_lookup(vm->host->mm, vm->hva + GPA_A));
 	ck_assert_uint_eq(kvm_tdp_mmu_count_present(vm->kvm), 1);
 	/* the frame's content now lives in the GPA page */
-	ck_assert_uint_eq(sim_hostmem_resident(vm->hm, GPA_A), spte_to_pfn(spte));
-	const char *log = sim_log_text(vm->log);
+	ck_assert_uint_eq(sim_hostmem_resident(vm->host->hm, GPA_A), spte_to_pfn(spte));
+	const char *log = sim_log_text(vm->host->log);
 
 	ck_assert_ptr_nonnull(strstr(log, "kvm_page_fault: vcpu 0 rip 0x100000 address "
 					  "0x0000000000005000 error_code 0x182"));
@@ -60,7 +60,7 @@ START_TEST(fault_on_a_present_spte_is_spurious_on_the_fast_path)
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, FALSE), RET_PF_SPURIOUS);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_FAULTS_FAST], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_FAULTS_FAST], 1);
 	test_vm_free(vm);
 }
 END_TEST
@@ -70,19 +70,19 @@ START_TEST(zap_clears_the_leaf_keeps_the_tables_and_requests_a_flush)
 	TestVm *vm = test_vm_new(1, 1, MEM);
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
-	guint tables = sim_ptpool_in_use(vm->pool);
+	guint tables = sim_ptpool_in_use(vm->host->pool);
 
-	ck_assert_int_eq(sim_mm_dontneed(vm->mm, vm->hva + GPA_A, SIM_PAGE_SIZE), 0);
+	ck_assert_int_eq(sim_mm_dontneed(vm->host->mm, vm->hva + GPA_A, SIM_PAGE_SIZE), 0);
 	ck_assert_uint_eq(test_vm_spte(vm, GPA_A), SHADOW_NONPRESENT_VALUE);
-	ck_assert_uint_eq(sim_ptpool_in_use(vm->pool), tables);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_ZAPS], 1);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_INVALIDATIONS], 1);
+	ck_assert_uint_eq(sim_ptpool_in_use(vm->host->pool), tables);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_ZAPS], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_INVALIDATIONS], 1);
 	ck_assert_uint_eq(vm->kvm->mmu_invalidate_seq, 1);
 	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
 	kvm_vcpu_enter_guest_prepare(vm->vcpu[0]);
 	ck_assert_uint_eq(vm->flushes[0], 1);
 	ck_assert_uint_eq(vm->vcpu[0]->stale_tlb->len, 0);
-	ck_assert(!sim_sched_failed(vm->sched));
+	ck_assert(!sim_sched_failed(vm->host->sched));
 	test_vm_free(vm);
 }
 END_TEST
@@ -92,11 +92,11 @@ START_TEST(invalidation_outside_every_memslot_skips_begin_and_end)
 	TestVm *vm = test_vm_new(1, 1, MEM);
 	guint64 other;
 
-	ck_assert(sim_mm_mmap_anon(vm->mm, SIM_PAGE_SIZE, &other, NULL));
-	ck_assert_int_eq(sim_mm_dontneed(vm->mm, other, SIM_PAGE_SIZE), 0);
+	ck_assert(sim_mm_mmap_anon(vm->host->mm, SIM_PAGE_SIZE, &other, NULL));
+	ck_assert_int_eq(sim_mm_dontneed(vm->host->mm, other, SIM_PAGE_SIZE), 0);
 	ck_assert_uint_eq(vm->kvm->mmu_invalidate_seq, 0);
-	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->log), "kvm_unmap_hva_range"));
-	ck_assert_ptr_null(strstr(sim_log_text(vm->log), "sim_invalidate_begin"));
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log), "kvm_unmap_hva_range"));
+	ck_assert_ptr_null(strstr(sim_log_text(vm->host->log), "sim_invalidate_begin"));
 	test_vm_free(vm);
 }
 END_TEST
@@ -127,8 +127,8 @@ START_TEST(invalidation_at_each_fault_yield_point_gives_the_kernel_outcome)
 	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
 	const char *point = fault_points[_i].point;
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "notifier", test_host_actor, &h);
 	g_autofree gchar *steps =
 		fault_points[_i].installed_then_zapped && strcmp(point, "fault.spte_install") == 0 ?
 			g_strdup_printf("vcpu0:%s,notifier:invalidate.mmu_lock,vcpu0:exit,"
@@ -141,8 +141,8 @@ START_TEST(invalidation_at_each_fault_yield_point_gives_the_kernel_outcome)
 	ck_assert_int_eq(is_shadow_present_pte(test_vm_spte(vm, GPA_A)),
 			 fault_points[_i].present_after);
 	if (fault_points[_i].installed_then_zapped)
-		ck_assert_uint_eq(vm->counters.v[SIM_CTR_ZAPS], 1);
-	ck_assert(!sim_sched_failed(vm->sched));
+		ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_ZAPS], 1);
+	ck_assert(!sim_sched_failed(vm->host->sched));
 	test_vm_free(vm);
 }
 END_TEST
@@ -153,8 +153,8 @@ START_TEST(unrelated_invalidation_in_progress_does_not_force_a_retry)
 	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
 	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_B, -1 };
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "notifier", test_host_actor, &h);
 	/* the notifier stops between range_start and range_end: in progress, for GPA_B only */
 	test_vm_run_steps(vm, "notifier:invalidate.end,vcpu0:exit,notifier:exit");
 	ck_assert_int_eq(f.result, RET_PF_FIXED);
@@ -169,11 +169,11 @@ START_TEST(snapshot_during_a_covering_invalidation_retries_early)
 	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
 	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "notifier", test_host_actor, &h);
 	test_vm_run_steps(vm, "notifier:invalidate.end,vcpu0:exit,notifier:exit");
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_UNSAFE], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_PROBE_FAULT_RETRY_UNSAFE], 1);
 	test_vm_free(vm);
 }
 END_TEST
@@ -184,12 +184,12 @@ START_TEST(covering_invalidation_in_progress_at_the_locked_check_forces_a_retry)
 	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
 	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "notifier", test_host_actor, &h);
 	test_vm_run_steps(vm, "vcpu0:fault.mmu_lock,notifier:invalidate.end,vcpu0:exit,notifier:exit");
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_IN_PROGRESS], 1);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_SEQ_CHANGED], 0);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_PROBE_FAULT_RETRY_IN_PROGRESS], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_PROBE_FAULT_RETRY_SEQ_CHANGED], 0);
 	test_vm_free(vm);
 }
 END_TEST
@@ -200,11 +200,11 @@ START_TEST(completed_unrelated_invalidation_after_the_snapshot_forces_a_retry)
 	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
 	TestHost h = { vm, TEST_HOST_DONTNEED, GPA_B, -1 };
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "notifier", test_host_actor, &h);
 	test_vm_run_steps(vm, "vcpu0:fault.mmu_lock,notifier:exit,vcpu0:exit");
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_SEQ_CHANGED], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_PROBE_FAULT_RETRY_SEQ_CHANGED], 1);
 	test_vm_free(vm);
 }
 END_TEST
@@ -214,15 +214,15 @@ START_TEST(two_vcpus_racing_on_one_gfn_install_exactly_one_spte)
 	TestVm *vm = test_vm_new(1, 2, MEM);
 	TestFault f0 = { vm, 0, GPA_A, TRUE, -1 }, f1 = { vm, 1, GPA_A, TRUE, -1 };
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f0);
-	sim_actor_new(vm->sched, "vcpu1", test_fault_actor, &f1);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f0);
+	sim_actor_new(vm->host->sched, "vcpu1", test_fault_actor, &f1);
 	test_vm_run_steps(vm, "vcpu0:fault.spte_install,vcpu1:exit,vcpu0:exit");
 	ck_assert_int_eq(f1.result, RET_PF_FIXED);
 	ck_assert_int_eq(f0.result, RET_PF_RETRY);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_SPTE_CMPXCHG_LOST], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_PROBE_SPTE_CMPXCHG_LOST], 1);
 	ck_assert_uint_eq(kvm_tdp_mmu_count_present(vm->kvm), 1);
 	/* exactly one kvm_mmu_set_spte */
-	const char *log = sim_log_text(vm->log);
+	const char *log = sim_log_text(vm->host->log);
 	const char *first = strstr(log, "kvm_mmu_set_spte");
 
 	ck_assert_ptr_nonnull(first);
@@ -236,8 +236,8 @@ START_TEST(a_vcpu_that_finds_the_spte_installed_under_the_lock_is_spurious)
 	TestVm *vm = test_vm_new(1, 2, MEM);
 	TestFault f0 = { vm, 0, GPA_A, TRUE, -1 }, f1 = { vm, 1, GPA_A, TRUE, -1 };
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f0);
-	sim_actor_new(vm->sched, "vcpu1", test_fault_actor, &f1);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f0);
+	sim_actor_new(vm->host->sched, "vcpu1", test_fault_actor, &f1);
 	test_vm_run_steps(vm, "vcpu0:fault.mmu_lock,vcpu1:exit,vcpu0:exit");
 	ck_assert_int_eq(f1.result, RET_PF_FIXED);
 	ck_assert_int_eq(f0.result, RET_PF_SPURIOUS);
@@ -254,17 +254,17 @@ START_TEST(migration_zaps_and_the_refault_maps_the_new_frame_with_the_same_conte
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
 	kvm_pfn_t old_pfn = spte_to_pfn(test_vm_spte(vm, GPA_A));
 
-	memcpy(sim_hostmem_gpa_ptr(vm->hm, GPA_A + 8), &pattern, 8); /* a guest store */
-	ck_assert_int_eq(sim_mm_migrate_page(vm->mm, vm->hva + GPA_A), 0);
+	memcpy(sim_hostmem_gpa_ptr(vm->host->hm, GPA_A + 8), &pattern, 8); /* a guest store */
+	ck_assert_int_eq(sim_mm_migrate_page(vm->host->mm, vm->hva + GPA_A), 0);
 	ck_assert_uint_eq(test_vm_spte(vm, GPA_A), SHADOW_NONPRESENT_VALUE);
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, FALSE), RET_PF_FIXED);
 	kvm_pfn_t new_pfn = spte_to_pfn(test_vm_spte(vm, GPA_A));
 
 	ck_assert_uint_ne(new_pfn, old_pfn);
-	memcpy(&got, sim_hostmem_gpa_ptr(vm->hm, GPA_A + 8), 8);
+	memcpy(&got, sim_hostmem_gpa_ptr(vm->host->hm, GPA_A + 8), 8);
 	ck_assert_uint_eq(got, pattern);
-	ck_assert(!sim_frame_allocated(vm->hm, old_pfn));
-	ck_assert(!sim_sched_failed(vm->sched));
+	ck_assert(!sim_frame_allocated(vm->host->hm, old_pfn));
+	ck_assert(!sim_sched_failed(vm->host->sched));
 	test_vm_free(vm);
 }
 END_TEST
@@ -276,12 +276,12 @@ START_TEST(migration_of_a_page_pinned_by_an_inflight_fault_fails_busy)
 	TestHost h = { vm, TEST_HOST_MIGRATE, GPA_A, -1 };
 
 	/* a first touch: GUP brings the page in and pins it until the fault finishes */
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "notifier", test_host_actor, &h);
 	test_vm_run_steps(vm, "vcpu0:fault.pfn_resolved,notifier:exit,vcpu0:exit");
 	ck_assert_int_eq(h.result, -EAGAIN);
 	ck_assert_int_eq(f.result, RET_PF_RETRY); /* the failed migration still invalidated */
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_MIGRATE_BUSY], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_PROBE_MIGRATE_BUSY], 1);
 	test_vm_free(vm);
 }
 END_TEST
@@ -295,16 +295,17 @@ START_TEST(fault_on_a_page_under_migration_waits_for_the_new_frame)
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
 	kvm_pfn_t old_pfn = spte_to_pfn(test_vm_spte(vm, GPA_A));
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "notifier", test_host_actor, &h);
 	/* the PTE is a migration entry while the notifier copies; vcpu0 then blocks in GUP */
 	test_vm_run_steps(vm, "notifier:migrate.copy,vcpu0:gup.mmap_lock");
 	ck_assert_int_eq(h.result, 0);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_GUP_WAITED_MIGRATION], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_PROBE_GUP_WAITED_MIGRATION], 1);
 	/* it snapshotted after the migration's invalidation ended: nothing to retry for */
 	ck_assert_int_eq(f.result, RET_PF_FIXED);
 	ck_assert_uint_ne(spte_to_pfn(test_vm_spte(vm, GPA_A)), old_pfn);
-	ck_assert_uint_eq(spte_to_pfn(test_vm_spte(vm, GPA_A)), sim_mm_lookup(vm->mm, vm->hva + GPA_A));
+	ck_assert_uint_eq(spte_to_pfn(test_vm_spte(vm, GPA_A)),
+			  sim_mm_lookup(vm->host->mm, vm->hva + GPA_A));
 	test_vm_free(vm);
 }
 END_TEST
@@ -315,7 +316,7 @@ free_frame_actor(SimActor *actor, gpointer data)
 {
 	TestVm *vm = ((TestHost *)data)->vm;
 
-	sim_frame_free(vm->hm, sim_mm_lookup(vm->mm, vm->hva + ((TestHost *)data)->gpa));
+	sim_frame_free(vm->host->hm, sim_mm_lookup(vm->host->mm, vm->hva + ((TestHost *)data)->gpa));
 }
 
 START_TEST(freeing_a_frame_before_the_tlb_flush_is_caught)
@@ -325,12 +326,12 @@ START_TEST(freeing_a_frame_before_the_tlb_flush_is_caught)
 	TestHost rogue = { vm, TEST_HOST_DONTNEED, GPA_A, -1 };
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
-	sim_actor_new(vm->sched, "notifier", test_host_actor, &h);
-	sim_actor_new(vm->sched, "rogue", free_frame_actor, &rogue);
+	sim_actor_new(vm->host->sched, "notifier", test_host_actor, &h);
+	sim_actor_new(vm->host->sched, "rogue", free_frame_actor, &rogue);
 	/* zapped, not yet flushed: vcpu0's TLB may still hold the translation */
 	test_vm_run_steps(vm, "notifier:zap.spte_cleared,rogue:exit,notifier:exit");
-	ck_assert(sim_sched_failed(vm->sched));
-	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->sched), "freed_frame_still_mapped"));
+	ck_assert(sim_sched_failed(vm->host->sched));
+	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->host->sched), "freed_frame_still_mapped"));
 	test_vm_free(vm);
 }
 END_TEST
@@ -341,9 +342,9 @@ START_TEST(freeing_a_frame_an_spte_still_maps_is_caught)
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
 	/* a host that drops its page without telling KVM */
-	sim_frame_free(vm->hm, sim_mm_lookup(vm->mm, vm->hva + GPA_A));
-	ck_assert(sim_sched_failed(vm->sched));
-	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->sched), "freed_frame_mapped_by_spte"));
+	sim_frame_free(vm->host->hm, sim_mm_lookup(vm->host->mm, vm->hva + GPA_A));
+	ck_assert(sim_sched_failed(vm->host->sched));
+	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->host->sched), "freed_frame_mapped_by_spte"));
 	test_vm_free(vm);
 }
 END_TEST
@@ -354,18 +355,18 @@ START_TEST(aging_access_tracks_the_spte_and_the_fast_path_restores_it)
 	guint young = 0;
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
-	ck_assert_int_eq(sim_mm_age(vm->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
+	ck_assert_int_eq(sim_mm_age(vm->host->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
 	ck_assert_uint_eq(young, 2); /* young in the host PTE and in KVM */
 	u64 spte = kvm_tdp_mmu_leaf_spte(vm->kvm, GPA_A >> PAGE_SHIFT, NULL);
 
 	ck_assert(is_access_track_spte(spte));
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_TLB_FLUSHES], 0); /* aging never flushes on x86 */
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_TLB_FLUSHES], 0); /* aging never flushes on x86 */
 	ck_assert_uint_eq(vm->kvm->mmu_invalidate_seq, 0);
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_FAULTS_FAST], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_FAULTS_FAST], 1);
 	spte = kvm_tdp_mmu_leaf_spte(vm->kvm, GPA_A >> PAGE_SHIFT, NULL);
 	ck_assert(!is_access_track_spte(spte) && is_writable_pte(spte));
-	ck_assert(sim_mm_test_young(vm->mm, vm->hva + GPA_A));
+	ck_assert(sim_mm_test_young(vm->host->mm, vm->hva + GPA_A));
 	test_vm_free(vm);
 }
 END_TEST
@@ -386,8 +387,8 @@ START_TEST(memslot_delete_waits_for_the_inflight_fault_then_zaps_its_spte)
 	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
 	TestHost h = { vm, 0, 0, -1 };
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "vmm", delete_slot_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "vmm", delete_slot_actor, &h);
 	test_vm_run_steps(vm, "vcpu0:fault.pfn_resolved,vmm:memslot.synchronize_srcu,vcpu0:exit,"
 			      "vmm:exit");
 	ck_assert_int_eq(h.result, 0);
@@ -411,10 +412,10 @@ START_TEST(vm_destroyed_with_the_vmm_abandoned_in_synchronize_srcu_frees_both_ge
 	};
 	g_autoptr(GError) error = NULL;
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "vmm", delete_slot_actor, &h);
-	sim_sched_set_steps(vm->sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
-	ck_assert(!sim_sched_run(vm->sched, &error));
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "vmm", delete_slot_actor, &h);
+	sim_sched_set_steps(vm->host->sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(vm->host->sched, &error));
 	ck_assert_int_eq(h.result, -1); /* the ioctl never returned */
 	ck_assert_ptr_nonnull(vm->kvm->memslots_swapping[1]);
 	/* under LeakSanitizer a generation left unfreed fails this test */
@@ -445,7 +446,7 @@ START_TEST(memslot_delete_with_the_slot_zap_quirk_gives_every_vcpu_a_new_root)
 {
 	TestVm *vm = test_vm_new(1, 2, MEM);
 	struct kvm_userspace_memory_region2 region = { .slot = 0, .memory_size = 0 };
-	guint tables = sim_ptpool_in_use(vm->pool);
+	guint tables = sim_ptpool_in_use(vm->host->pool);
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
 	u64 old_root = kvm_mmu_root_pa(vm->vcpu[0]);
@@ -464,8 +465,8 @@ START_TEST(memslot_delete_with_the_slot_zap_quirk_gives_every_vcpu_a_new_root)
 	ck_assert(kvm_mmu_root_valid(vm->vcpu[0]));
 	ck_assert_uint_ne(kvm_mmu_root_pa(vm->vcpu[0]), old_root);
 	/* the old tree is gone: only the new root and the vCPUs' caches remain */
-	ck_assert_uint_le(sim_ptpool_in_use(vm->pool), tables);
-	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->log), "kvm_mmu_zap_all_fast"));
+	ck_assert_uint_le(sim_ptpool_in_use(vm->host->pool), tables);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log), "kvm_mmu_zap_all_fast"));
 	test_vm_free(vm);
 }
 END_TEST
@@ -484,7 +485,7 @@ START_TEST(memslot_delete_without_the_quirk_zaps_only_the_slot)
 	ck_assert(kvm_mmu_root_valid(vm->vcpu[0]));
 	ck_assert_uint_eq(test_vm_spte(vm, GPA_A), SHADOW_NONPRESENT_VALUE);
 	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
-	ck_assert_ptr_null(strstr(sim_log_text(vm->log), "kvm_mmu_zap_all_fast"));
+	ck_assert_ptr_null(strstr(sim_log_text(vm->host->log), "kvm_mmu_zap_all_fast"));
 	test_vm_free(vm);
 }
 END_TEST
@@ -503,15 +504,15 @@ START_TEST(fast_path_racing_the_zap_of_an_invalid_root_meets_a_frozen_spte_and_r
 
 	/* an access-tracked SPTE: the next read is fixed by fast_page_fault() */
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
-	ck_assert_int_eq(sim_mm_age(vm->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "zapper", zap_all_fast_actor, vm);
+	ck_assert_int_eq(sim_mm_age(vm->host->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "zapper", zap_all_fast_actor, vm);
 	/* vcpu0 read the SPTE locklessly and stops before its compare-exchange; the zapper
 	 * invalidates the root and, under the read lock, freezes the table that holds it */
 	test_vm_run_steps(vm, "vcpu0:fast_pf.cmpxchg,zapper:zap.pt_frozen,vcpu0:exit,zapper:exit");
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
-	ck_assert_uint_ge(vm->counters.v[SIM_CTR_PROBE_SPTE_CMPXCHG_LOST], 1);
-	ck_assert(!sim_sched_failed(vm->sched));
+	ck_assert_uint_ge(vm->host->counters.v[SIM_CTR_PROBE_SPTE_CMPXCHG_LOST], 1);
+	ck_assert(!sim_sched_failed(vm->host->sched));
 	/* the next entry loads a new root, and the refault maps the page there */
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, FALSE), RET_PF_FIXED);
 	ck_assert_uint_eq(vm->root_loads[0], 1);
@@ -530,9 +531,9 @@ START_TEST(vm_destroyed_with_a_zapper_abandoned_between_freeze_and_call_rcu_free
 	g_autoptr(GError) error = NULL;
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
-	sim_actor_new(vm->sched, "zapper", zap_all_fast_actor, vm);
-	sim_sched_set_steps(vm->sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
-	ck_assert(!sim_sched_run(vm->sched, &error));
+	sim_actor_new(vm->host->sched, "zapper", zap_all_fast_actor, vm);
+	sim_sched_set_steps(vm->host->sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(vm->host->sched, &error));
 	ck_assert_uint_ge(vm->kvm->tdp_mmu_removing->len, 1);
 	/* under LeakSanitizer a table left unfreed fails this test */
 	test_vm_free(vm);
@@ -549,7 +550,7 @@ pool_probe_actor(SimActor *actor, gpointer data)
 {
 	PoolProbe *probe = data;
 
-	probe->in_use = sim_ptpool_in_use(probe->vm->pool);
+	probe->in_use = sim_ptpool_in_use(probe->vm->host->pool);
 }
 
 START_TEST(tables_removed_under_a_lockless_walker_are_freed_only_after_it_leaves)
@@ -560,13 +561,13 @@ START_TEST(tables_removed_under_a_lockless_walker_are_freed_only_after_it_leaves
 	guint young;
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
-	ck_assert_int_eq(sim_mm_age(vm->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
-	guint before = sim_ptpool_in_use(vm->pool);
+	ck_assert_int_eq(sim_mm_age(vm->host->mm, vm->hva + GPA_A, SIM_PAGE_SIZE, &young), 0);
+	guint before = sim_ptpool_in_use(vm->host->pool);
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "zapper", zap_all_fast_actor, vm);
-	sim_actor_new(vm->sched, "during", pool_probe_actor, &during);
-	sim_actor_new(vm->sched, "after", pool_probe_actor, &after);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "zapper", zap_all_fast_actor, vm);
+	sim_actor_new(vm->host->sched, "during", pool_probe_actor, &during);
+	sim_actor_new(vm->host->sched, "after", pool_probe_actor, &after);
 	/* the whole zap runs while vcpu0 is inside its RCU read-side section */
 	test_vm_run_steps(vm, "vcpu0:fast_pf.cmpxchg,zapper:exit,during:exit,vcpu0:exit,after:exit");
 	/* the zapped tables (PT, PD, PDPT) wait for vcpu0's grace period, then go */
@@ -583,11 +584,11 @@ START_TEST(fault_that_sees_the_invalid_memslot_retries)
 	TestFault f = { vm, 0, GPA_A, TRUE, -1 };
 	TestHost h = { vm, 0, 0, -1 };
 
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
-	sim_actor_new(vm->sched, "vmm", delete_slot_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "vmm", delete_slot_actor, &h);
 	test_vm_run_steps(vm, "vmm:memslot.synchronize_srcu,vcpu0:exit,vmm:exit");
 	ck_assert_int_eq(f.result, RET_PF_RETRY);
-	ck_assert_uint_eq(vm->counters.v[SIM_CTR_PROBE_FAULT_RETRY_INVALID_SLOT], 1);
+	ck_assert_uint_eq(vm->host->counters.v[SIM_CTR_PROBE_FAULT_RETRY_INVALID_SLOT], 1);
 	test_vm_free(vm);
 }
 END_TEST

@@ -69,6 +69,22 @@ START_TEST(find_not_returns_the_first_index_with_another_value)
 }
 END_TEST
 
+START_TEST(count_not_adds_up_the_indices_with_another_value)
+{
+	KvmRangeMap *map = kvm_range_map_new(0);
+
+	ck_assert_uint_eq(kvm_range_map_count_not(map, 0, 100, 0), 0);
+	ck_assert_uint_eq(kvm_range_map_count_not(map, 0, 100, 8), 100);
+	kvm_range_map_set(map, 10, 20, 8);
+	kvm_range_map_set(map, 30, 35, 3);
+	/* 15..20 is 8; 20..30 and 35..40 hold the default; 30..35 is 3 */
+	ck_assert_uint_eq(kvm_range_map_count_not(map, 15, 40, 8), 20);
+	ck_assert_uint_eq(kvm_range_map_count_not(map, 15, 40, 0), 10);
+	ck_assert_uint_eq(kvm_range_map_count_not(map, 12, 18, 8), 0);
+	kvm_range_map_free(map);
+}
+END_TEST
+
 static Suite *
 range_map_suite(void)
 {
@@ -77,6 +93,7 @@ range_map_suite(void)
 
 	tcase_add_test(tc, set_splits_overlapped_runs_and_merges_equal_neighbours);
 	tcase_add_test(tc, find_not_returns_the_first_index_with_another_value);
+	tcase_add_test(tc, count_not_adds_up_the_indices_with_another_value);
 	suite_add_tcase(s, tc);
 	return s;
 }

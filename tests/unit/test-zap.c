@@ -37,10 +37,10 @@ START_TEST(root_zap_clears_4k_then_2m_then_1g_then_root_entries)
 	/* two 2 MiB regions: two page tables under one page directory */
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x5000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
-	gsize before = strlen(sim_log_text(vm->log));
+	gsize before = strlen(sim_log_text(vm->host->log));
 
 	kvm_mmu_zap_all_fast(vm->kvm);
-	g_auto(GStrv) lines = g_strsplit(sim_log_text(vm->log) + before, "\n", -1);
+	g_auto(GStrv) lines = g_strsplit(sim_log_text(vm->host->log) + before, "\n", -1);
 	int last_leaf = find_last_line(lines, "level 1 old_spte 8610", "new_spte 8000000000000000");
 	int first_2m = find_line(lines, 0, "level 2 old_spte 8010", "new_spte 8000000000000000");
 	int last_2m = find_last_line(lines, "level 2 old_spte 8010", "new_spte 8000000000000000");
@@ -69,7 +69,7 @@ START_TEST(every_new_table_page_is_traced_once_as_created)
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x5000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x6000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
-	const char *log = sim_log_text(vm->log);
+	const char *log = sim_log_text(vm->host->log);
 	guint created = 0;
 
 	for (const char *p = log; (p = strstr(p, "kvm_mmu_get_page: ")); p++) {
@@ -92,7 +92,7 @@ START_TEST(fast_zap_is_traced_with_the_valid_generation_it_toggles)
 
 	kvm_mmu_zap_all_fast(vm->kvm);
 	kvm_mmu_zap_all_fast(vm->kvm);
-	const char *log = sim_log_text(vm->log);
+	const char *log = sim_log_text(vm->host->log);
 	const char *first = strstr(log, "kvm_mmu_zap_all_fast: kvm-mmu-valid-gen 0 used_pages 0\n");
 
 	ck_assert_ptr_nonnull(first);
@@ -113,7 +113,7 @@ add_slot_actor(SimActor *actor, gpointer data)
 		.userspace_addr = h->vm->hva + 0x10000000ull,
 	};
 
-	ck_assert(sim_mm_mmap_anon_at(h->vm->mm, region.userspace_addr, 0x1000, NULL));
+	ck_assert(sim_mm_mmap_anon_at(h->vm->host->mm, region.userspace_addr, 0x1000, NULL));
 	h->result = kvm_set_memory_region(h->vm->kvm, &region);
 }
 
@@ -148,13 +148,13 @@ START_TEST(mmio_spte_checked_during_a_memslot_update_takes_the_normal_fault_path
 	TestFault f = { vm, 0, MMIO_GPA, FALSE, -1 };
 
 	ck_assert_int_eq(test_vm_fault(vm, 0, MMIO_GPA, FALSE), RET_PF_EMULATE);
-	gsize before = strlen(sim_log_text(vm->log));
+	gsize before = strlen(sim_log_text(vm->host->log));
 
-	sim_actor_new(vm->sched, "vmm", add_slot_actor, &h);
-	sim_actor_new(vm->sched, "vcpu0", misconfig_actor, &f);
+	sim_actor_new(vm->host->sched, "vmm", add_slot_actor, &h);
+	sim_actor_new(vm->host->sched, "vcpu0", misconfig_actor, &f);
 	/* the new memslots are published, the SRCU sync has not finished: update in progress */
 	test_vm_run_steps(vm, "vmm:memslot.synchronize_srcu,vcpu0:exit,vmm:exit");
-	const char *log = sim_log_text(vm->log) + before;
+	const char *log = sim_log_text(vm->host->log) + before;
 
 	ck_assert_int_eq(f.result, RET_PF_EMULATE);
 	ck_assert_ptr_null(strstr(log, "handle_mmio_page_fault"));
@@ -170,13 +170,13 @@ END_TEST
 static int
 misconfig_and_log(TestVm *vm, const char **out_log)
 {
-	gsize before = strlen(sim_log_text(vm->log));
+	gsize before = strlen(sim_log_text(vm->host->log));
 
 	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
 	int r = kvm_handle_ept_misconfig(vm->vcpu[0], MMIO_GPA, 0x100000);
 
 	kvm_vcpu_srcu_read_unlock(vm->vcpu[0]);
-	*out_log = sim_log_text(vm->log) + before;
+	*out_log = sim_log_text(vm->host->log) + before;
 	return r;
 }
 
@@ -223,7 +223,7 @@ dontneed_three_actor(SimActor *actor, gpointer data)
 {
 	TestVm *vm = data;
 
-	ck_assert_int_eq(sim_mm_dontneed(vm->mm, vm->hva + 0x5000, 3 * SIM_PAGE_SIZE), 0);
+	ck_assert_int_eq(sim_mm_dontneed(vm->host->mm, vm->hva + 0x5000, 3 * SIM_PAGE_SIZE), 0);
 }
 
 START_TEST(leaf_zap_flushes_and_yields_mmu_lock_to_a_waiting_fault)
@@ -233,15 +233,15 @@ START_TEST(leaf_zap_flushes_and_yields_mmu_lock_to_a_waiting_fault)
 
 	for (gpa_t gpa = 0x5000; gpa < 0x8000; gpa += 0x1000)
 		ck_assert_int_eq(test_vm_fault(vm, 0, gpa, TRUE), RET_PF_FIXED);
-	gsize before = strlen(sim_log_text(vm->log));
+	gsize before = strlen(sim_log_text(vm->host->log));
 
-	sim_actor_new(vm->sched, "host", dontneed_three_actor, vm);
-	sim_actor_new(vm->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(vm->host->sched, "host", dontneed_three_actor, vm);
+	sim_actor_new(vm->host->sched, "vcpu0", test_fault_actor, &f);
 	/* the host has zapped gfn 5 under the write lock; vcpu0's fault queues for the read lock,
 	 * so at the next SPTE the zap flushes, lets vcpu0 in, and takes the lock back after it */
 	test_vm_run_steps(vm, "host:zap.spte_cleared,vcpu0:block,host:zap.resched_unlock,"
 			      "vcpu0:exit,host:exit");
-	g_auto(GStrv) lines = g_strsplit(sim_log_text(vm->log) + before, "\n", -1);
+	g_auto(GStrv) lines = g_strsplit(sim_log_text(vm->host->log) + before, "\n", -1);
 	int zap5 = find_line(lines, 0, "gfn 5 level 1 old_spte 8610", NULL);
 	int flush = find_line(lines, 0, "sim_flush_remote_tlbs", NULL);
 	int install = find_line(lines, 0, "kvm_mmu_set_spte: gfn 20 ", NULL);
@@ -252,7 +252,7 @@ START_TEST(leaf_zap_flushes_and_yields_mmu_lock_to_a_waiting_fault)
 	ck_assert_int_lt(zap5, flush);
 	ck_assert_int_lt(flush, install);
 	ck_assert_int_lt(install, zap6);
-	ck_assert(!sim_sched_failed(vm->sched));
+	ck_assert(!sim_sched_failed(vm->host->sched));
 	test_vm_free(vm);
 }
 END_TEST
