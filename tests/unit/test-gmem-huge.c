@@ -261,11 +261,11 @@ START_TEST(a_4k_punch_invalidates_the_whole_huge_folio)
 	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &all), 0);
 	ck_assert_int_eq(fault(m, 0x206000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_2M);
-	gsize from = strlen(sim_log_text(m->log));
+	gsize from = strlen(sim_log_text(m->host->log));
 
-	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE |
+	ck_assert_int_eq(kvm_gmem_fallocate(m->host->files, m->fd, FALLOC_FL_KEEP_SIZE |
 					    FALLOC_FL_PUNCH_HOLE, 0x205000, PAGE_SIZE), 0);
-	ck_assert_ptr_nonnull(strstr(sim_log_text(m->log) + from,
+	ck_assert_ptr_nonnull(strstr(sim_log_text(m->host->log) + from,
 				     "sim_invalidate_range_add: gfn 0x200-0x400"));
 	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_NONE);
 	/* the folio stays whole (a partial punch zeroes): the next fault maps it huge again */
@@ -290,21 +290,21 @@ START_TEST(a_huge_mapping_prepares_the_whole_folio_first)
 	guint8 byte = 0x5a, back = 0;
 
 	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &all), 0);
-	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE, 0x200000,
+	ck_assert_int_eq(kvm_gmem_fallocate(m->host->files, m->fd, FALLOC_FL_KEEP_SIZE, 0x200000,
 					    0x200000), 0);
-	ck_assert_int_eq(kvm_gmem_fallocate(m->files, m->fd, FALLOC_FL_KEEP_SIZE |
+	ck_assert_int_eq(kvm_gmem_fallocate(m->host->files, m->fd, FALLOC_FL_KEEP_SIZE |
 					    FALLOC_FL_PUNCH_HOLE, 0x201000, PAGE_SIZE), 0);
 	ck_assert_int_eq(fault(m, 0x201000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x202000), PG_LEVEL_2M);
 	/* the guest writes gfn 0x202 through the huge leaf */
-	SimPfn pfn = kvm_gmem_folio_pfn(m->files, m->fd, 0x202);
+	SimPfn pfn = kvm_gmem_folio_pfn(m->host->files, m->fd, 0x202);
 
-	sim_frame_write(m->hm, pfn, 8, &byte, 1);
+	sim_frame_write(m->host->hm, pfn, 8, &byte, 1);
 	/* a 4K conversion elsewhere in the frame zaps the leaf; gfn 0x202 refaults at 4K */
 	ck_assert_int_eq(kvm_vm_ioctl_set_mem_attributes(m->kvm, &one), 0);
 	ck_assert_int_eq(fault(m, 0x202000, FALSE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x202000), PG_LEVEL_4K);
-	sim_frame_read(m->hm, pfn, 8, &back, 1);
+	sim_frame_read(m->host->hm, pfn, 8, &back, 1);
 	ck_assert_uint_eq(back, byte);
 	assert_invariants_hold(m);
 	machine_free(m);
@@ -318,12 +318,12 @@ START_TEST(a_folio_allocated_over_shared_pages_is_split)
 	Machine *m = machine_new(TRUE, GUEST_MEMFD_FLAG_MMAP | HUGE_2M);
 
 	ck_assert_int_eq(convert(m, 0x201000, PAGE_SIZE, FALSE), 0);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 0);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 0);
 	ck_assert_int_eq(fault(m, 0x205000, TRUE), RET_PF_FIXED);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 1);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_HUGE_SPLIT], 1);
 	ck_assert_int_eq(level_of(m, 0x205000), PG_LEVEL_4K);
 	ck_assert_int_eq(convert(m, 0x201000, PAGE_SIZE, TRUE), 0);
-	ck_assert_uint_eq(m->counters.v[SIM_CTR_GMEM_HUGE_MERGE], 1);
+	ck_assert_uint_eq(m->host->counters.v[SIM_CTR_GMEM_HUGE_MERGE], 1);
 	ck_assert_int_eq(fault(m, 0x206000, TRUE), RET_PF_FIXED);
 	ck_assert_int_eq(level_of(m, 0x206000), PG_LEVEL_2M);
 	assert_invariants_hold(m);
