@@ -111,8 +111,7 @@ qrw_trace_wait(SimSched *sched, const SimRwlock *lock, gboolean write, const cha
 				       readers - named, readers - named == 1 ? "" : "s");
 	if (lock->wait_owner)
 		g_string_append_printf(waiting, "%s (%s)", self_name(sched, lock->wait_owner),
-				       lock->writer_waiting ? "write, waiting for the readers: no new "
-							      "reader gets in" :
+				       lock->writer_waiting ? "write, announced: no new reader gets in" :
 							      "read, waiting for the writer");
 	for (const GList *l = lock->wait_queue.head; l; l = l->next) {
 		const QrwWaiter *w = l->data;

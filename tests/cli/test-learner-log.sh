@@ -68,7 +68,7 @@ stale_ok() {
 check "trace 07: the vCPU enters with the zapped gfn 0x400 still cached, the flush ends it" stale_ok
 
 lock_ok() {
-	writer="notifier (write, waiting for the readers: no new reader gets in)"
+	writer="notifier (write, announced: no new reader gets in)"
 	replay 12 &&
 	has "notifier  sim_lock_wait: mmu_lock for write waits for the readers to leave: held by \
 vcpu0 (read); waiters in order: $writer" &&
