@@ -59,6 +59,25 @@ trace_fault_retry(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, const cha
 		     kvm->mmu_invalidate_range_end);
 }
 
+/* The fault's snapshot of mmu_invalidate_seq, and what was in progress when it was taken: the
+ * state the stale checks will compare against. */
+static void
+trace_fault_seq_snapshot(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (kvm->mmu_invalidate_in_progress)
+		sim_log_emit(kvm->log, "sim_fault_seq_snapshot",
+			     "vcpu %d gfn %" G_GINT64_MODIFIER "x mmu_seq %lu in_progress %ld range "
+			     "0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id,
+			     fault->gfn, fault->mmu_seq, kvm->mmu_invalidate_in_progress,
+			     kvm->mmu_invalidate_range_start, kvm->mmu_invalidate_range_end);
+	else
+		sim_log_emit(kvm->log, "sim_fault_seq_snapshot",
+			     "vcpu %d gfn %" G_GINT64_MODIFIER "x mmu_seq %lu in_progress 0",
+			     vcpu->vcpu_id, fault->gfn, fault->mmu_seq);
+}
+
 /* Models page_fault_can_be_fast() in arch/x86/kvm/mmu/mmu.c, with EPT A/D bits disabled. A VM
  * with private memory leaves an access whose type disagrees with the gfn's attribute to the slow
  * path, which reports it (Michael Roth's v2 patch of May 2024 for the SNP series, 6.10, as the
@@ -82,9 +101,13 @@ static gboolean
 fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, u64 *sptep,
 			int level, u64 old_spte, u64 new_spte)
 {
+	const u64 expected = old_spte;
+
 	sim_yield(vcpu->kvm->sched, "fast_pf.cmpxchg");
 	if (!tdp_mmu_try_cmpxchg_spte(sptep, &old_spte, new_spte, level)) {
 		sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_SPTE_CMPXCHG_LOST);
+		trace_spte_cmpxchg_lost(vcpu->kvm, "fast_page_fault", fault->gfn, level, expected,
+					old_spte, new_spte);
 		if (is_frozen_spte(old_spte))
 			sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 		return FALSE;
@@ -255,8 +278,10 @@ kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	struct kvm *kvm = vcpu->kvm;
 
 	sim_yield(kvm->sched, "fault.seq_snapshot");
-	if (!kvm_mutated(kvm, SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN))
+	if (!kvm_mutated(kvm, SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN)) {
 		fault->mmu_seq = kvm->mmu_invalidate_seq;
+		trace_fault_seq_snapshot(vcpu, fault);
+	}
 
 	/* the snapshot also covers attribute changes: check the access type against it now */
 	if (fault->is_private != kvm_mem_is_private(kvm, fault->gfn)) {
@@ -282,8 +307,10 @@ kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (r != RET_PF_CONTINUE)
 		return r;
 	sim_yield(kvm->sched, "fault.pfn_resolved");
-	if (kvm_mutated(kvm, SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN))
+	if (kvm_mutated(kvm, SIM_MUT_SEQ_SNAPSHOT_AFTER_PFN)) {
 		fault->mmu_seq = kvm->mmu_invalidate_seq;
+		trace_fault_seq_snapshot(vcpu, fault);
+	}
 	if (!kvm_mutated(kvm, SIM_MUT_NO_UNSAFE_PRECHECK) &&
 	    mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_FAULT_RETRY_UNSAFE);

@@ -240,7 +240,7 @@ kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
 void
 kvm_record_stale_translation(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn)
 {
-	struct kvm_stale_tlb_entry e = { gfn, pfn };
+	struct kvm_stale_tlb_entry e = { gfn, pfn, sim_sched_now(kvm->sched) };
 
 	for (int i = 0; i < kvm->online_vcpus; i++)
 		g_array_append_val(kvm->vcpus[i]->stale_tlb, e);
@@ -325,13 +325,71 @@ kvm_mmu_zap_all_fast(struct kvm *kvm)
 	kvm_tdp_mmu_zap_invalidated_roots(kvm, TRUE);
 }
 
+/*
+ * The stale-TLB window, for the log: the vCPU enters the guest while its TLB may still hold
+ * translations zapped since its last flush (a zap whose flush is not requested yet). One line
+ * per such entry, with the translations as runs of consecutive gfns and pfns zapped at one step.
+ */
+static void
+trace_stale_tlb_enter(struct kvm_vcpu *vcpu)
+{
+	const guint max_runs = 4;
+	GString *s = g_string_new(NULL);
+	guint runs = 0, i = 0;
+
+	while (i < vcpu->stale_tlb->len) {
+		const struct kvm_stale_tlb_entry *e =
+			&g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, i);
+		guint n = 1;
+
+		for (; i + n < vcpu->stale_tlb->len; n++) {
+			const struct kvm_stale_tlb_entry *f = e + n;
+
+			if (f->gfn != e->gfn + n || f->pfn != e->pfn + n || f->zap_step != e->zap_step)
+				break;
+		}
+		if (runs++ < max_runs) {
+			g_string_append_printf(s, "%sgfn 0x%" G_GINT64_MODIFIER "x", runs > 1 ? ", " : "",
+					       e->gfn);
+			if (n > 1)
+				g_string_append_printf(s, "-0x%" G_GINT64_MODIFIER "x", e->gfn + n - 1);
+			g_string_append_printf(s, " pfn 0x%" G_GINT64_MODIFIER "x", e->pfn);
+			if (n > 1)
+				g_string_append_printf(s, "-0x%" G_GINT64_MODIFIER "x", e->pfn + n - 1);
+			g_string_append_printf(s, " zapped at step %" G_GUINT64_FORMAT, e->zap_step);
+		}
+		i += n;
+	}
+	if (runs > max_runs)
+		g_string_append_printf(s, ", and %u more runs", runs - max_runs);
+	sim_log_emitf(vcpu->kvm->log, "sim_stale_tlb_enter",
+		      "vcpu %d enters the guest with %u zapped translation%s still in its TLB "
+		      "(no flush yet): %s", vcpu->vcpu_id, vcpu->stale_tlb->len,
+		      vcpu->stale_tlb->len == 1 ? "" : "s", s->str);
+	g_string_free(s, TRUE);
+}
+
+/* The vCPU's TLB no longer holds a zapped translation: the stale-TLB window, if the vCPU
+ * entered the guest in it, ends here (how says what flushed). */
+static void
+kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how)
+{
+	if (vcpu->stale_entered)
+		sim_log_emit(vcpu->kvm->log, "sim_stale_tlb_end",
+			     "vcpu %d: %s drops %u zapped translation%s; stale since its entry at "
+			     "step %" G_GUINT64_FORMAT, vcpu->vcpu_id, how, vcpu->stale_tlb->len,
+			     vcpu->stale_tlb->len == 1 ? "" : "s", vcpu->stale_entry_step);
+	vcpu->stale_entered = FALSE;
+	g_array_set_size(vcpu->stale_tlb, 0);
+}
+
 /* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (no tree read). */
 static void
 kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 {
 	sim_log_emit(vcpu->kvm->log, "sim_tlb_flush", "vcpu %d", vcpu->vcpu_id);
 	vcpu->kvm->hw_ops->flush_tlb_all(vcpu);
-	g_array_set_size(vcpu->stale_tlb, 0);
+	kvm_vcpu_stale_tlb_flushed(vcpu, "the TLB flush");
 }
 
 /*
@@ -358,10 +416,17 @@ kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
 		sim_log_emit(vcpu->kvm->log, "sim_load_root", "vcpu %d root 0x%" G_GINT64_MODIFIER "x",
 			     vcpu->vcpu_id, root_pa);
 		vcpu->kvm->hw_ops->load_mmu_pgd(vcpu, root_pa);
-		g_array_set_size(vcpu->stale_tlb, 0);
+		kvm_vcpu_stale_tlb_flushed(vcpu, "loading the new root");
 	}
-	if (vcpu->stale_tlb->len)
+	if (vcpu->stale_tlb->len) {
 		sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_ENTRY_WITH_STALE_TLB);
+		if (!vcpu->stale_entered) {
+			vcpu->stale_entered = TRUE;
+			vcpu->stale_entry_step = sim_sched_now(vcpu->kvm->sched);
+		}
+		if (sim_log_on(vcpu->kvm->log))
+			trace_stale_tlb_enter(vcpu);
+	}
 }
 
 void

@@ -99,6 +99,10 @@ u64 kvm_tdp_mmu_read_spte(const u64 *sptep, int level);
 u64 kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level);
 u64 kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level);
 gboolean tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level);
+/* Log a lost compare-exchange of the SPTE of gfn at level: what it held (found) instead of
+ * expected, and why (tdp_mmu.c); path names the path that lost. */
+void trace_spte_cmpxchg_lost(struct kvm *kvm, const char *path, gfn_t gfn, int level,
+			     u64 expected, u64 found, u64 wanted);
 /* Bumped by every SPTE write above, so that a remembered walk can tell it is still true. */
 extern u64 tdp_mmu_spte_writes;
 

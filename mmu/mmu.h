@@ -162,6 +162,7 @@ struct kvm_run {
 struct kvm_stale_tlb_entry {
 	gfn_t gfn;
 	kvm_pfn_t pfn;
+	guint64 zap_step; /* the logical step of the zap (for the log) */
 };
 
 struct kvm_vcpu;
@@ -185,6 +186,9 @@ struct kvm_vcpu {
 	guint64 srcu_idx;                     /* held from exit to the next entry */
 	gboolean srcu_held;
 	GArray *stale_tlb;                    /* struct kvm_stale_tlb_entry */
+	gboolean stale_entered;               /* entered the guest with stale_tlb non-empty
+					       * since its last flush (for the log) */
+	guint64 stale_entry_step;             /* the first such entry's step */
 	u64 rip;                              /* of the exit being handled, for tracepoints */
 	struct kvm_run run;
 	gpointer hw;                          /* the emulated CPU behind this vCPU */

@@ -317,13 +317,51 @@ handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 	call_rcu_free_sp(kvm, sp);
 }
 
+/* What another writer did to an SPTE between its read (expected) and a compare-exchange that
+ * found found there instead. */
+static const char *
+spte_cmpxchg_lost_reason(u64 expected, u64 found, int level)
+{
+	if (is_frozen_spte(found))
+		return "frozen: a zap under the read lock is removing it";
+	if (!is_shadow_present_pte(found))
+		return is_mmio_spte(found) && !is_mmio_spte(expected) ?
+			       "another install: an MMIO SPTE" : "a zap";
+	if (!is_shadow_present_pte(expected))
+		return is_last_spte(found, level) ? "another install: a leaf" :
+						    "another install: a table";
+	if (is_last_spte(expected, level) && is_last_spte(found, level) &&
+	    spte_to_pfn(expected) == spte_to_pfn(found))
+		return "the same translation with other bits (aging or a fast page fault)";
+	if (is_last_spte(expected, level) && !is_last_spte(found, level))
+		return "another writer split the huge page";
+	return "a zap, then another install";
+}
+
+/* A compare-exchange of an SPTE lost: what the SPTE held instead, and who could have put it
+ * there (path names the kvmsim path that lost). */
+void
+trace_spte_cmpxchg_lost(struct kvm *kvm, const char *path, gfn_t gfn, int level, u64 expected,
+			u64 found, u64 wanted)
+{
+	sim_log_emit(kvm->log, "sim_spte_cmpxchg_lost",
+		     "%s gfn 0x%" G_GINT64_MODIFIER "x level %d expected 0x%" G_GINT64_MODIFIER
+		     "x found 0x%" G_GINT64_MODIFIER "x wanted 0x%" G_GINT64_MODIFIER "x: %s",
+		     path, gfn, level, expected, found, wanted,
+		     spte_cmpxchg_lost_reason(expected, found, level));
+}
+
 /* Models __tdp_mmu_set_spte_atomic(): compare-exchange; on failure old_spte is refreshed. */
 static int
 __tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 {
+	const u64 expected = iter->old_spte;
+
 	g_assert(!is_frozen_spte(iter->old_spte));
 	if (!tdp_mmu_try_cmpxchg_spte(iter->sptep, &iter->old_spte, new_spte, iter->level)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_SPTE_CMPXCHG_LOST);
+		trace_spte_cmpxchg_lost(kvm, "tdp_mmu", iter->gfn, iter->level, expected,
+					iter->old_spte, new_spte);
 		return -EBUSY;
 	}
 	return 0;

@@ -4,7 +4,9 @@
  * code: no tree read. */
 #include "sim/core/lock.h"
 
+#include "sim/core/log.h"
 #include "sim/core/observe.h"
+#include "sim/core/sched-internal.h"
 
 static gboolean
 spin_free(gpointer data)
@@ -39,7 +41,91 @@ sim_spin_held(const SimSpinlock *lock)
 typedef struct {
 	SimRwlock *lock;
 	GList link;
+	gconstpointer who;  /* sim_sched_self() of the waiter */
+	gboolean write;
 } QrwWaiter;
+
+/* The name of the actor sim_sched_self() returned as self. */
+static const char *
+self_name(const SimSched *sched, gconstpointer self)
+{
+	return self == (gconstpointer)sched ? "main" : ((const SimActor *)self)->name;
+}
+
+/* The running actor now holds lock for read (remembered for the log's lock lines). */
+static void
+qrw_reader_in(SimSched *sched, const SimRwlock *lock)
+{
+	SimActor *a = sched->current;
+
+	if (a && a->nr_read_held < G_N_ELEMENTS(a->read_held))
+		a->read_held[a->nr_read_held++] = lock;
+}
+
+/* The running actor dropped its read hold of lock. */
+static void
+qrw_reader_out(SimSched *sched, const SimRwlock *lock)
+{
+	SimActor *a = sched->current;
+
+	for (guint i = a ? a->nr_read_held : 0; i-- > 0;) {
+		if (a->read_held[i] == lock) {
+			a->read_held[i] = a->read_held[--a->nr_read_held];
+			return;
+		}
+	}
+}
+
+/*
+ * The running actor blocks on a queued rwlock: log who holds it in which mode and who waits, in
+ * the order they will get it (the holder of wait_lock first: it is let in as soon as what it
+ * waits for leaves; then wait_lock's queue). why says what this actor waits for.
+ */
+static void
+qrw_trace_wait(SimSched *sched, const SimRwlock *lock, gboolean write, const char *why)
+{
+	SimLog *log = sim_sched_log(sched);
+	/* a reader holding wait_lock has counted itself in, but waits */
+	guint readers = lock->readers - (lock->wait_owner && !lock->writer_waiting && lock->readers);
+	guint named = 0;
+
+	if (!sim_log_on(log))
+		return;
+	GString *held = g_string_new(NULL), *waiting = g_string_new(NULL);
+
+	if (lock->writer)
+		g_string_append_printf(held, "%s (write)", self_name(sched, lock->writer));
+	for (guint i = 0; i < sched->actors->len; i++) {
+		const SimActor *a = g_ptr_array_index(sched->actors, i);
+
+		for (guint j = 0; j < a->nr_read_held; j++) {
+			if (a->read_held[j] == lock) {
+				g_string_append_printf(held, "%s%s (read)", held->len ? ", " : "",
+						       a->name);
+				named++;
+			}
+		}
+	}
+	if (readers > named)
+		g_string_append_printf(held, "%s%u more reader%s", held->len ? ", " : "",
+				       readers - named, readers - named == 1 ? "" : "s");
+	if (lock->wait_owner)
+		g_string_append_printf(waiting, "%s (%s)", self_name(sched, lock->wait_owner),
+				       lock->writer_waiting ? "write, announced: no new reader gets in" :
+							      "read, waiting for the writer");
+	for (const GList *l = lock->wait_queue.head; l; l = l->next) {
+		const QrwWaiter *w = l->data;
+
+		g_string_append_printf(waiting, "%s%s (%s, queued on wait_lock)",
+				       waiting->len ? ", " : "", self_name(sched, w->who),
+				       w->write ? "write" : "read");
+	}
+	sim_log_emitf(log, "sim_lock_wait", "%s for %s %s: held by %s; waiters in order: %s",
+		      lock->name, write ? "write" : "read", why, held->len ? held->str : "nobody",
+		      waiting->str);
+	g_string_free(held, TRUE);
+	g_string_free(waiting, TRUE);
+}
 
 /* Is this waiter at the head of the queue with wait_lock free? (a FIFO qspinlock) */
 static gboolean
@@ -52,11 +138,15 @@ qrw_my_turn(gpointer data)
 
 /* arch_spin_lock(&lock->wait_lock): queue, and take it in turn. */
 static void
-qrw_wait_lock(SimSched *sched, SimRwlock *lock, QrwWaiter *w)
+qrw_wait_lock(SimSched *sched, SimRwlock *lock, QrwWaiter *w, gboolean write)
 {
 	w->lock = lock;
 	w->link = (GList){ .data = w };
+	w->who = sim_sched_self(sched);
+	w->write = write;
 	g_queue_push_tail_link(&lock->wait_queue, &w->link);
+	if (!qrw_my_turn(w))
+		qrw_trace_wait(sched, lock, write, "queues on wait_lock");
 	sim_wait(sched, lock->name, qrw_my_turn, w);
 	g_queue_unlink(&lock->wait_queue, &w->link);
 	lock->wait_owner = sim_sched_self(sched);
@@ -86,13 +176,17 @@ sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ATTEMPT);
 	if (!lock->writer && !lock->writer_waiting) {
 		lock->readers++;
+		qrw_reader_in(sched, lock);
 		sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 		return;
 	}
-	qrw_wait_lock(sched, lock, &w);
+	qrw_wait_lock(sched, lock, &w, FALSE);
 	lock->readers++;
+	if (lock->writer)
+		qrw_trace_wait(sched, lock, FALSE, "waits for the writer to leave");
 	sim_wait(sched, lock->name, qrw_no_writer, lock);
 	lock->wait_owner = NULL;
+	qrw_reader_in(sched, lock);
 	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 }
 
@@ -102,6 +196,7 @@ sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
 	g_assert(lock->readers > 0);
 	lock->readers--;
+	qrw_reader_out(sched, lock);
 	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
 }
@@ -121,9 +216,11 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 		sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
 		return;
 	}
-	qrw_wait_lock(sched, lock, &w);
+	qrw_wait_lock(sched, lock, &w, TRUE);
 	if (lock->readers || lock->writer) {
 		lock->writer_waiting = TRUE;
+		qrw_trace_wait(sched, lock, TRUE, lock->writer ? "waits for the writer to leave" :
+								"waits for the readers to leave");
 		sim_wait(sched, lock->name, qrw_readers_gone, lock);
 		lock->writer_waiting = FALSE;
 	}

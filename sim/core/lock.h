@@ -32,7 +32,8 @@ typedef struct {
  * the readers inside have left. Readers never overtake a waiting writer, and writers are served in
  * arrival order; a writer still queued behind another waiter has not announced itself yet, so new
  * readers may still pass it. Process context only: an interrupt-context reader, which ignores
- * WAITING, is not modeled.
+ * WAITING, is not modeled. An actor that blocks on one logs sim_lock_wait: the holders (readers
+ * are remembered per actor for it), their modes and the waiters in the order they get in.
  */
 typedef struct {
 	const char *name;

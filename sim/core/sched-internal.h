@@ -40,6 +40,9 @@ struct SimActor {
 	guint64 wake_step;    /* sleeping until the clock reaches it; 0 = not sleeping */
 	const char *last_point; /* where it last yielded (for the livelock report) */
 	guint64 arrivals;     /* yield points and pseudo-points reached (for a chooser) */
+	gconstpointer read_held[4]; /* rwlocks it holds for read, for the log's lock lines
+				     * (lock.c); a fifth nested one goes unnamed */
+	guint nr_read_held;
 };
 
 struct SimSched {

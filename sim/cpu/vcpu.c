@@ -125,6 +125,49 @@ trace_exit(SimVcpu *v, u32 reason, guint64 rip, guint64 qual, guint32 intr_info,
 	trace_kvm_exit(v->kvcpu, &x);
 }
 
+/* The access an EPT violation reports, as the log names it. */
+static const char *
+access_name(SimHwAccessKind kind)
+{
+	switch (kind) {
+	case SIM_HW_READ:
+		return "read";
+	case SIM_HW_WRITE:
+		return "write";
+	case SIM_HW_READ_WRITE:
+		return "read-modify-write";
+	case SIM_HW_FETCH:
+		return "fetch";
+	}
+	return "access";
+}
+
+/*
+ * The instruction behind an EPT violation or misconfig (mmio) exit, for the log, on a line of
+ * its own after kvm_exit (whose format is the kernel's). Disassembled only when a log is on:
+ * Capstone costs more than the exit. A fetch faults before its bytes are mapped: the bytes at
+ * rip are not yet the guest's, so the line says so instead of decoding them.
+ */
+static void
+trace_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboolean mmio)
+{
+	if (!sim_log_on(v->kvm->log))
+		return;
+	if (kind == SIM_HW_FETCH && !mmio) {
+		sim_log_emitf(v->kvm->log, "sim_exit_insn",
+			      "vcpu %d rip 0x%" G_GINT64_MODIFIER "x: instruction fetch from gpa 0x%"
+			      G_GINT64_MODIFIER "x (its bytes are not mapped yet)",
+			      v->kvcpu->vcpu_id, rip, gpa);
+		return;
+	}
+	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
+
+	sim_log_emitf(v->kvm->log, "sim_exit_insn",
+		      "vcpu %d rip 0x%" G_GINT64_MODIFIER "x: %s (%s of gpa 0x%" G_GINT64_MODIFIER
+		      "x)", v->kvcpu->vcpu_id, rip, insn, mmio ? "MMIO access" : access_name(kind),
+		      gpa);
+}
+
 /* Whether gpa is in one of the guard gaps sim_vcpu_set_guards() gave. */
 static inline gboolean
 in_guard(const SimVcpu *v, guint64 gpa)
@@ -171,6 +214,7 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 	kvm_vcpu_srcu_read_lock(v->kvcpu);
 	if (mmio) {
 		trace_exit(v, EXIT_REASON_EPT_MISCONFIG, rip, 0, 0, 0);
+		trace_exit_insn(v, rip, gpa, kind, TRUE);
 		r = kvm_handle_ept_misconfig(v->kvcpu, gpa, rip);
 	} else {
 		guint64 qual = sim_ept_violation_qualification(
@@ -178,6 +222,7 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 			kind == SIM_HW_WRITE || kind == SIM_HW_READ_WRITE, kind == SIM_HW_FETCH, spte);
 
 		trace_exit(v, EXIT_REASON_EPT_VIOLATION, rip, qual, 0, 0);
+		trace_exit_insn(v, rip, gpa, kind, FALSE);
 		r = kvm_handle_ept_violation(v->kvcpu, gpa, qual, rip);
 	}
 	kvm_vcpu_srcu_read_unlock(v->kvcpu);

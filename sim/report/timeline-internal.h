@@ -43,6 +43,8 @@ typedef struct {
 	GArray *stack;    /* TlOpen */
 	GArray *windows;  /* TlWindow, oldest first */
 	guint64 attempt_ts; /* of the mmu_lock acquire in progress */
+	gboolean stale_open; /* a vCPU's stale-TLB window is open (sim_stale_tlb_enter) */
+	guint stale_b;      /* its b event */
 } TlTrack;
 
 /* Where an invalidation moved the seq: the source of the retry flows it causes. */
@@ -73,6 +75,8 @@ guint tl_add(SimTimeline *tl, char ph, const TlTrack *track, guint64 ts, gchar *
 /* Open a slice closed by key. */
 void tl_open(SimTimeline *tl, TlTrack *track, guint64 ts, const char *key, gchar *name,
 	     JsonObject *args);
+/* Close the track's open stale-TLB window at ts (timeline-rules.c). */
+void tl_stale_window_end(SimTimeline *tl, TlTrack *t, guint64 ts);
 /* Close the innermost open slice with key, and what is open inside it; FALSE if none. */
 gboolean tl_close(SimTimeline *tl, TlTrack *track, guint64 ts, const char *key);
 /* The innermost open slice with key, or NULL. */

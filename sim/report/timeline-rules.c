@@ -170,6 +170,43 @@ window_end(SimTimeline *tl, TlTrack *t, guint64 ts, const char *body, gsize len)
 	}
 }
 
+/* sim_stale_tlb_enter: a vCPU's first entry with zapped translations in its TLB opens its
+ * stale-TLB window (an async slice: it spans guest runs and exits). */
+static void
+stale_window_begin(SimTimeline *tl, TlTrack *t, guint64 ts)
+{
+	if (t->stale_open)
+		return;
+	t->stale_b = tl_add(tl, 'b', t, ts, g_strdup("stale TLB window"), "tlb", NULL);
+	g_array_index(tl->events, TlEvent, t->stale_b).id = tl->next_id++;
+	t->stale_open = TRUE;
+}
+
+/* sim_stale_tlb_end (or the end of the run): the flush closes it. */
+void
+tl_stale_window_end(SimTimeline *tl, TlTrack *t, guint64 ts)
+{
+	if (!t->stale_open)
+		return;
+	guint64 id = g_array_index(tl->events, TlEvent, t->stale_b).id;
+	guint e = tl_add(tl, 'e', t, ts, g_strdup("stale TLB window"), "tlb", NULL);
+
+	g_array_index(tl->events, TlEvent, e).id = id;
+	t->stale_open = FALSE;
+}
+
+/* sim_lock_wait: the wait slice open on the track says who held mmu_lock and who waited. */
+static void
+lock_wait_detail(SimTimeline *tl, TlTrack *t, const char *body, gsize len)
+{
+	TlEvent *wait = tl_find_open(tl, t, K_WAIT);
+	gchar *detail = g_strndup(body, len);
+
+	if (wait && !wait->args)
+		wait->args = args1("detail", detail);
+	g_free(detail);
+}
+
 /* A flow arrow from (tid, ts) to the retry at (t, ts). */
 static void
 flow(SimTimeline *tl, guint from_tid, guint64 from_ts, TlTrack *t, guint64 ts, const char *name)
@@ -322,6 +359,17 @@ on_event(gpointer data, guint64 step, const char *actor, const char *event, cons
 	} else if (strcmp(event, "sim_flush_remote_tlbs") == 0 ||
 		   strcmp(event, "sim_tlb_flush") == 0 || strcmp(event, "kvm_mmu_zap_all_fast") == 0) {
 		instant(tl, t, ts, g_strdup(event), NULL);
+	} else if (strcmp(event, "sim_stale_tlb_enter") == 0) {
+		stale_window_begin(tl, t, ts);
+	} else if (strcmp(event, "sim_stale_tlb_end") == 0) {
+		tl_stale_window_end(tl, t, ts);
+	} else if (strcmp(event, "sim_lock_wait") == 0) {
+		lock_wait_detail(tl, t, body, len);
+	} else if (strcmp(event, "sim_spte_cmpxchg_lost") == 0) {
+		gchar *detail = g_strndup(body, len);
+
+		instant(tl, t, ts, g_strdup("cmpxchg lost"), args1("detail", detail));
+		g_free(detail);
 	} else if (strcmp(event, "sim_invariant") == 0) {
 		gchar *what = g_strndup(body, len);
 

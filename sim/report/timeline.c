@@ -194,6 +194,8 @@ close_everything(SimTimeline *tl)
 			g_array_index(tl->events, TlEvent, e).id = win->id;
 		}
 		g_array_set_size(t->windows, 0);
+		if (t->stale_open)
+			tl_stale_window_end(tl, t, tl->last_ts);
 	}
 }
 

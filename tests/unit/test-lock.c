@@ -193,6 +193,57 @@ START_TEST(a_queued_waiter_makes_the_lock_contended)
 }
 END_TEST
 
+/* The sim_lock_wait lines of a run's log (their bodies, one per line). */
+static gchar *
+lock_wait_lines(const char *text)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *body = strstr(lines[i], "sim_lock_wait: ");
+
+		if (body)
+			g_string_append_printf(out, "%s\n", body + strlen("sim_lock_wait: "));
+	}
+	return g_string_free(out, FALSE);
+}
+
+START_TEST(a_block_logs_the_holder_and_the_waiters_in_order)
+{
+	/* w1 holds it; r1 heads the queue and has counted itself in (not a holder); w2 queues,
+	 * then waits for r1, inside, to leave */
+	SimRwlock lock = { .name = "mmu_lock" };
+	const char *const names[] = { "w1", "r1", "w2" };
+	RwUser u[] = { rw_user(&lock, "w1"), rw_user(&lock, "r1"), rw_user(&lock, "w2") };
+	const SimStep steps[] = { { "w1", "w1.in", 1 }, { "r1", SIM_POINT_BLOCK, 1 },
+				  { "w2", SIM_POINT_BLOCK, 1 }, { "w1", SIM_POINT_EXIT, 1 },
+				  { "r1", "r1.in", 1 },		{ "w2", SIM_POINT_BLOCK, 1 },
+				  { "r1", SIM_POINT_EXIT, 1 },	{ "w2", SIM_POINT_EXIT, 1 } };
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+
+	for (guint i = 0; i < 3; i++) {
+		u[i].sched = sched;
+		sim_actor_new(sched, names[i], rw_actor, &u[i]);
+	}
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	run_or_abort(sched);
+	g_autofree gchar *waits = lock_wait_lines(sim_log_text(log));
+
+	ck_assert_msg(strcmp(waits,
+			 "mmu_lock for read waits for the writer to leave: held by w1 (write); "
+			 "waiters in order: r1 (read, waiting for the writer)\n"
+			 "mmu_lock for write queues on wait_lock: held by w1 (write); waiters in "
+			 "order: r1 (read, waiting for the writer), w2 (write, queued on "
+			 "wait_lock)\n"
+			 "mmu_lock for write waits for the readers to leave: held by r1 (read); "
+			 "waiters in order: w2 (write, announced: no new reader gets in)\n") == 0,
+		      "%s", g_strdelimit(g_strdup(waits), "\n", '|'));
+	sim_log_free(log);
+}
+END_TEST
+
 static Suite *
 lock_suite(void)
 {
@@ -202,6 +253,7 @@ lock_suite(void)
 	tcase_add_loop_test(tc, rwlock_users_get_in_in_the_kernels_order, 0, G_N_ELEMENTS(rw_cases));
 	tcase_add_test(tc, no_schedule_lets_a_reader_overtake_a_waiting_writer);
 	tcase_add_test(tc, a_queued_waiter_makes_the_lock_contended);
+	tcase_add_test(tc, a_block_logs_the_holder_and_the_waiters_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
