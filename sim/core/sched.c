@@ -418,7 +418,8 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 
 	if (prev && prev->state != ACTOR_FINISHED)
 		record_switch(sched);
-	g_array_set_size(sched->slice_points, 0);
+	if (sched->slice_points->len)
+		g_array_set_size(sched->slice_points, 0);
 	sched->last_point = NULL;
 	if (next && prev)
 		sim_log_emit(sched->log, "sim_switch", "%s -> %s at %s", prev->name, next->name,
@@ -700,8 +701,9 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 			g_error("kvmsim: set-up code would block on %s", what);
 		return;
 	}
-	if (!cond(data))
-		pseudo_arrival(sched, SIM_POINT_BLOCK, what);
+	if (cond(data))
+		return; /* no wait: wait_fn is already NULL, the sets unchanged */
+	pseudo_arrival(sched, SIM_POINT_BLOCK, what);
 	while (!cond(data)) {
 		cur->wait_fn = cond;
 		cur->wait_data = data;
