@@ -402,9 +402,9 @@ static G_NORETURN void
 jump_to(SimSched *sched, SimActor *next)
 {
 	if (!next)
-		siglongjmp(sched->main_resume, 1);
+		__builtin_longjmp(sched->main_resume, 1);
 	if (next->state != ACTOR_NEW)
-		siglongjmp(next->resume, 1);
+		__builtin_longjmp(next->resume, 1);
 	next->state = ACTOR_STARTED;
 	setcontext(&next->ctx);
 	g_error("kvmsim: cannot start actor %s", next->name);
@@ -428,19 +428,20 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 	sched->current = next;
 
 	/*
-	 * A switch saves where this context stopped with sigsetjmp() and jumps to where the next
-	 * one did, without saving signal masks: swapcontext() makes a sigprocmask system call at
-	 * every switch, which at one switch per yield point costs more than the model's work. Only
-	 * an actor's first entry goes through its ucontext.
+	 * A switch saves where this context stopped with __builtin_setjmp() and jumps to where the
+	 * next one did: swapcontext() makes a sigprocmask system call at every switch, and glibc's
+	 * siglongjmp() walks the pthread cleanup handlers, which at one switch per yield point
+	 * costs more than the model's work (no signal mask or cleanup handler changes across a
+	 * switch). Only an actor's first entry goes through its ucontext.
 	 */
-	sigjmp_buf *from = prev ? &prev->resume : &sched->main_resume;
+	void **from = prev ? prev->resume : sched->main_resume;
 	SimFiber *from_fiber = prev ? &prev->stack.fiber : &sched->main_fiber;
 	gboolean dying = prev && prev->state == ACTOR_FINISHED;
 
 	sim_fiber_start_switch(from_fiber, next ? &next->stack.fiber : &sched->main_fiber, dying);
 	if (dying)
 		jump_to(sched, next);
-	if (sigsetjmp(*from, 0) == 0)
+	if (__builtin_setjmp(from) == 0)
 		jump_to(sched, next);
 	sim_fiber_finish_switch(from_fiber);
 }
