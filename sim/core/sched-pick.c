@@ -207,6 +207,8 @@ collect_candidates(SimSched *sched)
 SimActor *
 sched_pick(SimSched *sched, SimPolicy policy)
 {
+	if (!sched->choose_fn && sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
+		return pick_ready_at_random(sched); /* the common case, one call less */
 	if (!sched->choose_fn)
 		return sched_pick_by_policy(sched, policy);
 	guint n = collect_candidates(sched), k = 0;
