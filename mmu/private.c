@@ -19,13 +19,21 @@ kvm_mmu_check_private_spte(struct kvm_vcpu *vcpu, const struct kvm_page_fault *f
 {
 	struct kvm *kvm = vcpu->kvm;
 	int level;
-	u64 spte = kvm_tdp_mmu_leaf_spte(kvm, fault->gfn, &level);
+	u64 spte;
 	SimPfn folio_pfn;
 	gboolean index_private;
 
-	if (!fault->slot || !is_shadow_present_pte(spte))
+	if (!fault->slot)
 		return;
-	if (fault->is_private != kvm_mem_is_private(kvm, fault->gfn))
+	gboolean mismatch = fault->is_private != kvm_mem_is_private(kvm, fault->gfn);
+
+	/* a shared fault on a shared slot with the right type has nothing to check: skip the walk */
+	if (!mismatch && !fault->is_private && !kvm_memslot_is_gmem_only(fault->slot))
+		return;
+	spte = kvm_tdp_mmu_leaf_spte(kvm, fault->gfn, &level);
+	if (!is_shadow_present_pte(spte))
+		return;
+	if (mismatch)
 		kvm_invariant_failed(kvm, "spte_type_mismatch",
 				     "gfn 0x%" G_GINT64_MODIFIER "x mapped %s while its attribute "
 				     "says %s", fault->gfn, fault->is_private ? "private" : "shared",

@@ -96,17 +96,6 @@ spte_to_hw(u64 spte, int level)
 	return spte;
 }
 
-/* The kernel value of what the table memory holds: the inverse of spte_to_hw(). */
-u64
-spte_from_hw(u64 hw, int level)
-{
-	if (!(hw & VMX_EPT_READABLE_MASK))
-		return hw;
-	if (walker_follows(hw, level))
-		hw &= ~SIM_SPTE_WALKER_ACCESSED;
-	return hw | VMX_EPT_SUPPRESS_VE_BIT;
-}
-
 /* Models make_mmio_spte() in arch/x86/kvm/mmu/spte.c, without the L1TF gfn shuffle. */
 u64
 make_mmio_spte(gfn_t gfn, unsigned int access, u64 gen)

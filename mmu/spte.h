@@ -190,8 +190,17 @@ u64 restore_acc_track_spte(u64 spte);
 
 /* The hardware encoding of the kernel value spte at level, as the table memory holds it. */
 u64 spte_to_hw(u64 spte, int level);
-/* The kernel value of the hardware encoding hw at level. */
-u64 spte_from_hw(u64 hw, int level);
+/* The kernel value of the hardware encoding hw at level: the inverse of spte_to_hw(). Inline:
+ * every SPTE read of a walk goes through it. */
+static inline u64
+spte_from_hw(u64 hw, int level)
+{
+	if (!(hw & VMX_EPT_READABLE_MASK))
+		return hw;
+	if (!is_last_spte(hw, level)) /* a table entry the walker follows */
+		hw &= ~SIM_SPTE_WALKER_ACCESSED;
+	return hw | VMX_EPT_SUPPRESS_VE_BIT;
+}
 
 /* "present leaf pfn 0x1234 RWX wb ipat A host-w mmu-w": a short decoding for logs and dumps. */
 gchar *spte_describe(u64 spte, int level);

@@ -105,6 +105,8 @@ rcu_reclaim(struct kvm *kvm)
 {
 	guint kept = 0;
 
+	if (kvm->rcu_freed->len == 0)
+		return; /* the common case on the fault path: nothing waits for a grace period */
 	for (guint i = 0; i < kvm->rcu_freed->len; i++) {
 		RcuFreed *f = &g_array_index(kvm->rcu_freed, RcuFreed, i);
 

@@ -104,23 +104,22 @@ sim_fiber_init_main(SimFiber *fiber)
 	fiber->size = size;
 }
 
+#ifdef SIM_ASAN
+/* Tell ASan a switch to another stack begins (inline no-ops in fiber.h without ASan). */
 void
 sim_fiber_start_switch(SimFiber *from, const SimFiber *to, gboolean dying)
 {
-#ifdef SIM_ASAN
 	__sanitizer_start_switch_fiber(dying ? NULL : &from->fake_stack, to->bottom, to->size);
-#endif
 }
 
 /* Tell ASan the switch into this context is complete. */
 void
 sim_fiber_finish_switch(SimFiber *self)
 {
-#ifdef SIM_ASAN
 	const void *old_bottom = NULL;
 	size_t old_size = 0;
 
 	__sanitizer_finish_switch_fiber(self->fake_stack, &old_bottom, &old_size);
 	self->fake_stack = NULL;
-#endif
 }
+#endif

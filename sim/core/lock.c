@@ -307,32 +307,46 @@ sim_up_write(SimSched *sched, SimRwsem *sem, const char *point)
 	sim_yield(sched, point);
 }
 
+/* A free slot of SimSrcu.active holds this bit and 1 + the next free slot (0: the last). */
+#define SRCU_FREE_SLOT (1ull << 63)
+/* The handle a reader gets back: its ticket above SRCU_SLOT_BITS, its slot below them, so that
+ * leaving is O(1) however many readers (vCPUs) are inside. */
+#define SRCU_SLOT_BITS 20
+
 /* Models srcu_read_lock(): on the fault path twice per fault, so no allocation once warm. */
 guint64
 sim_srcu_read_lock(SimSrcu *srcu)
 {
 	guint64 ticket = ++srcu->next_ticket;
 
-	if (G_UNLIKELY(srcu->nr_active == srcu->max_active)) {
-		srcu->max_active = MAX(8, srcu->max_active * 2);
+	if (G_UNLIKELY(srcu->free_slot == 0)) {
+		guint old = srcu->max_active;
+
+		srcu->max_active = MAX(8, old * 2);
+		g_assert(srcu->max_active <= 1u << SRCU_SLOT_BITS);
 		srcu->active = g_renew(guint64, srcu->active, srcu->max_active);
+		for (guint i = old; i < srcu->max_active; i++)
+			srcu->active[i] = SRCU_FREE_SLOT | (i + 1 < srcu->max_active ? i + 2 : 0);
+		srcu->free_slot = old + 1;
 	}
-	srcu->active[srcu->nr_active++] = ticket;
-	return ticket;
+	guint slot = srcu->free_slot - 1;
+
+	srcu->free_slot = (guint)(srcu->active[slot] & ~SRCU_FREE_SLOT);
+	srcu->active[slot] = ticket;
+	srcu->nr_active++;
+	return ticket << SRCU_SLOT_BITS | slot;
 }
 
-/* Models srcu_read_unlock(): the reader with this ticket leaves (the last one in moves to its
- * slot: the order of the tickets does not matter). */
+/* Models srcu_read_unlock(): the reader with this handle leaves; its slot becomes free. */
 void
-sim_srcu_read_unlock(SimSrcu *srcu, guint64 ticket)
+sim_srcu_read_unlock(SimSrcu *srcu, guint64 handle)
 {
-	for (guint i = srcu->nr_active; i-- > 0;) {
-		if (srcu->active[i] == ticket) {
-			srcu->active[i] = srcu->active[--srcu->nr_active];
-			return;
-		}
-	}
-	g_assert_not_reached();
+	guint slot = (guint)(handle & ((1u << SRCU_SLOT_BITS) - 1));
+
+	g_assert(slot < srcu->max_active && srcu->active[slot] == handle >> SRCU_SLOT_BITS);
+	srcu->active[slot] = SRCU_FREE_SLOT | srcu->free_slot;
+	srcu->free_slot = slot + 1;
+	srcu->nr_active--;
 }
 
 void
@@ -341,6 +355,7 @@ sim_srcu_clear(SimSrcu *srcu)
 	g_clear_pointer(&srcu->active, g_free);
 	srcu->nr_active = 0;
 	srcu->max_active = 0;
+	srcu->free_slot = 0;
 }
 
 typedef struct {
@@ -357,8 +372,8 @@ sim_srcu_cut(const SimSrcu *srcu)
 gboolean
 sim_srcu_grace_period_over(const SimSrcu *srcu, guint64 cut)
 {
-	for (guint i = 0; i < srcu->nr_active; i++)
-		if (srcu->active[i] <= cut)
+	for (guint i = 0; i < srcu->max_active && srcu->nr_active; i++)
+		if (!(srcu->active[i] & SRCU_FREE_SLOT) && srcu->active[i] <= cut)
 			return FALSE;
 	return TRUE;
 }

@@ -61,9 +61,10 @@ typedef struct {
 typedef struct {
 	const char *name;
 	guint64 next_ticket;
-	guint64 *active;     /* tickets of readers inside, in no order (a fault enters two) */
+	guint64 *active;     /* per slot: the ticket of the reader inside, or a free-list link */
 	guint nr_active;
 	guint max_active;    /* allocated entries of active */
+	guint free_slot;     /* 1 + the first free slot of active, 0 if none */
 } SimSrcu;
 
 void sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point);

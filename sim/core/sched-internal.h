@@ -3,7 +3,6 @@
 #ifndef KVMSIM_SIM_CORE_SCHED_INTERNAL_H
 #define KVMSIM_SIM_CORE_SCHED_INTERNAL_H
 
-#include <setjmp.h>
 #include <ucontext.h>
 
 #include "sim/core/fiber.h"
@@ -32,7 +31,7 @@ struct SimActor {
 	gpointer data;
 	ActorState state;
 	ucontext_t ctx;       /* where it starts: entered once, with setcontext() */
-	sigjmp_buf resume;    /* where it stopped: every later switch jumps here */
+	void *resume[5];      /* where it stopped (__builtin_setjmp): later switches jump here */
 	SimFiberStack stack;
 	SimWaitFn wait_fn;    /* non-NULL while blocked */
 	gpointer wait_data;
@@ -59,7 +58,7 @@ struct SimSched {
 				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
 	gboolean ready_stale;
 	SimActor *current;       /* NULL in main */
-	sigjmp_buf main_resume;  /* where sim_sched_run() waits for the actors */
+	void *main_resume[5];    /* where sim_sched_run() waits for the actors */
 	SimFiber main_fiber;
 	guint64 seed;
 	GRand *rng;

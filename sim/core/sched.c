@@ -402,9 +402,9 @@ static G_NORETURN void
 jump_to(SimSched *sched, SimActor *next)
 {
 	if (!next)
-		siglongjmp(sched->main_resume, 1);
+		__builtin_longjmp(sched->main_resume, 1);
 	if (next->state != ACTOR_NEW)
-		siglongjmp(next->resume, 1);
+		__builtin_longjmp(next->resume, 1);
 	next->state = ACTOR_STARTED;
 	setcontext(&next->ctx);
 	g_error("kvmsim: cannot start actor %s", next->name);
@@ -418,7 +418,8 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 
 	if (prev && prev->state != ACTOR_FINISHED)
 		record_switch(sched);
-	g_array_set_size(sched->slice_points, 0);
+	if (sched->slice_points->len)
+		g_array_set_size(sched->slice_points, 0);
 	sched->last_point = NULL;
 	if (next && prev)
 		sim_log_emit(sched->log, "sim_switch", "%s -> %s at %s", prev->name, next->name,
@@ -427,19 +428,20 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 	sched->current = next;
 
 	/*
-	 * A switch saves where this context stopped with sigsetjmp() and jumps to where the next
-	 * one did, without saving signal masks: swapcontext() makes a sigprocmask system call at
-	 * every switch, which at one switch per yield point costs more than the model's work. Only
-	 * an actor's first entry goes through its ucontext.
+	 * A switch saves where this context stopped with __builtin_setjmp() and jumps to where the
+	 * next one did: swapcontext() makes a sigprocmask system call at every switch, and glibc's
+	 * siglongjmp() walks the pthread cleanup handlers, which at one switch per yield point
+	 * costs more than the model's work (no signal mask or cleanup handler changes across a
+	 * switch). Only an actor's first entry goes through its ucontext.
 	 */
-	sigjmp_buf *from = prev ? &prev->resume : &sched->main_resume;
+	void **from = prev ? prev->resume : sched->main_resume;
 	SimFiber *from_fiber = prev ? &prev->stack.fiber : &sched->main_fiber;
 	gboolean dying = prev && prev->state == ACTOR_FINISHED;
 
 	sim_fiber_start_switch(from_fiber, next ? &next->stack.fiber : &sched->main_fiber, dying);
 	if (dying)
 		jump_to(sched, next);
-	if (sigsetjmp(*from, 0) == 0)
+	if (__builtin_setjmp(from) == 0)
 		jump_to(sched, next);
 	sim_fiber_finish_switch(from_fiber);
 }
@@ -508,13 +510,11 @@ sim_sched_run(SimSched *sched, GError **error)
 	return TRUE;
 }
 
-/* Note an arrival at point for the step being recorded. */
-static void
-count_arrival(SimSched *sched, const char *point)
+/* Count an arrival at point in the step being recorded (count_arrival() without a recording
+ * only notes the point: inline, no call at each yield). */
+static G_GNUC_NO_INLINE void
+count_recorded_arrival(SimSched *sched, const char *point)
 {
-	sched->last_point = point;
-	if (!sched->recording)
-		return;
 	for (guint i = 0; i < sched->slice_points->len; i++) {
 		PointCount *pc = &g_array_index(sched->slice_points, PointCount, i);
 
@@ -525,6 +525,15 @@ count_arrival(SimSched *sched, const char *point)
 	}
 	PointCount pc = { point, 1 };
 	g_array_append_val(sched->slice_points, pc);
+}
+
+/* Note an arrival at point for the step being recorded. */
+static inline void
+count_arrival(SimSched *sched, const char *point)
+{
+	sched->last_point = point;
+	if (sched->recording)
+		count_recorded_arrival(sched, point);
 }
 
 /* In steps mode: has the current step just been completed by this arrival? */
@@ -700,8 +709,9 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 			g_error("kvmsim: set-up code would block on %s", what);
 		return;
 	}
-	if (!cond(data))
-		pseudo_arrival(sched, SIM_POINT_BLOCK, what);
+	if (cond(data))
+		return; /* no wait: wait_fn is already NULL, the sets unchanged */
+	pseudo_arrival(sched, SIM_POINT_BLOCK, what);
 	while (!cond(data)) {
 		cur->wait_fn = cond;
 		cur->wait_data = data;
