@@ -20,6 +20,7 @@ gmem_fdtable_new(void)
 
 	files->fds = g_ptr_array_new();
 	files->deferred = g_array_new(FALSE, FALSE, sizeof(GmemDeferredFput));
+	files->opened = g_ptr_array_new();
 	for (int i = 0; i < GMEM_FIRST_FD; i++)
 		g_ptr_array_add(files->fds, g_new0(GmemFd, 1)); /* stdin, stdout, stderr */
 	return files;
@@ -42,6 +43,10 @@ gmem_fdtable_free(GmemFdTable *files)
 	for (guint fd = GMEM_FIRST_FD; fd < files->fds->len; fd++)
 		if (g_ptr_array_index(files->fds, fd))
 			gmem_close(files, (int)fd);
+	/* what is left was held by an actor the run abandoned inside a call */
+	while (files->opened->len)
+		gmem_file_abandon(g_ptr_array_index(files->opened, 0));
+	g_ptr_array_free(files->opened, TRUE);
 	for (guint fd = 0; fd < GMEM_FIRST_FD; fd++)
 		g_free(g_ptr_array_index(files->fds, fd));
 	g_ptr_array_free(files->fds, TRUE);

@@ -62,6 +62,7 @@ struct gmem_fdtable {
 	GPtrArray *fds;              /* GmemFd or NULL, indexed by fd number */
 	guint next_ino;              /* inode numbers for logs, per process: deterministic */
 	GArray *deferred;            /* GmemDeferredFput, in the order the references went */
+	GPtrArray *opened;           /* every file of its VMs not yet released, in creation order */
 };
 
 /* A host mmap() of a guest_memfd: its PTEs, each holding a page reference. */
@@ -93,6 +94,8 @@ int gmem_fd_install(GmemFdTable *files, struct gmem_file *file);
 struct gmem_inode *gmem_inode_new(struct kvm *kvm, u64 size, u64 flags);
 struct gmem_file *gmem_file_new(struct kvm *kvm, struct gmem_inode *inode);
 void gmem_inode_put(struct gmem_inode *inode);
+/* At exit: a file that an actor stopped mid-call still referenced goes, with nothing modelled. */
+void gmem_file_abandon(struct gmem_file *f);
 struct gmem_folio *kvm_gmem_get_folio(struct gmem_inode *inode, u64 index);
 struct gmem_folio *gmem_folio_lookup(struct gmem_inode *inode, u64 index);
 void kvm_gmem_prepare_folio(struct gmem_inode *inode, struct gmem_folio *folio);

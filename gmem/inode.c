@@ -55,6 +55,7 @@ gmem_file_new(struct kvm *kvm, struct gmem_inode *inode)
 	f->f_count = 1;
 	inode->i_count++;
 	g_ptr_array_add(inode->files, f);
+	g_ptr_array_add(kvm->files->opened, f);
 	return f;
 }
 
@@ -256,6 +257,8 @@ clear_slot_file(struct kvm_memory_slot *slot, gfn_t start, gfn_t end, gpointer d
 	slot->gmem.file = NULL;
 }
 
+static void gmem_file_free(struct gmem_file *f);
+
 /*
  * Models kvm_gmem_release(): the last reference to the file is gone. Under slots_lock and the
  * invalidate lock, every slot bound to it loses its file and every SPTE the file backs is zapped;
@@ -276,8 +279,33 @@ kvm_gmem_release(struct gmem_file *f)
 	g_ptr_array_remove(inode->files, f);
 	sim_up_write(inode->sched, &inode->invalidate_lock, "gmem.invalidate_unlock");
 	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "gmem.release_slots_unlock");
+	gmem_file_free(f);
+}
+
+/* The file's memory goes, then its holds on the VM and the inode. */
+static void
+gmem_file_free(struct gmem_file *f)
+{
+	struct kvm *kvm = f->kvm;
+	struct gmem_inode *inode = f->inode;
+
+	if (kvm->files)
+		g_ptr_array_remove(kvm->files->opened, f);
 	kvm_range_map_free(f->bindings);
 	g_free(f);
 	kvm_put_kvm(kvm);
 	gmem_inode_put(inode);
+}
+
+/*
+ * A run stopped with an actor inside a call that held a reference (fallocate, a fault's
+ * get_pfn): at exit no call finishes, so the file goes without its release's locks and zap
+ * (they may be held by that actor; the VM's tables go with the VM). Its slots forget it first.
+ */
+void
+gmem_file_abandon(struct gmem_file *f)
+{
+	gmem_foreach_binding(f, 0, G_MAXUINT64, clear_slot_file, NULL);
+	g_ptr_array_remove(f->inode->files, f);
+	gmem_file_free(f);
 }
