@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What vcpu.c (creation, the KVM_RUN loop, instruction accounting), vcpu-exit.c (the exits) and
+ * vcpu-emulate.c (what runs without an exit: rdtsc, rdrand, rdseed) share. Nothing outside
+ * sim/cpu includes this.
+ */
+#ifndef KVMSIM_SIM_CPU_VCPU_INTERNAL_H
+#define KVMSIM_SIM_CPU_VCPU_INTERNAL_H
+
+#include <unicorn/unicorn.h>
+
+#include "sim/cpu/hw.h"
+#include "sim/cpu/vcpu.h"
+
+/* Why the last run stopped. */
+typedef enum {
+	EXIT_NONE,
+	EXIT_PREEMPT,
+	EXIT_REQUEST,    /* a fault left a request to serve before the next entry */
+	EXIT_HYPERCALL,
+	EXIT_UD,         /* #UD that is not vmcall: rdrand, rdseed (emulated) or a crash */
+	EXIT_HOOK_TSC,   /* a block about to run holds an rdtsc that needs its hook first */
+	EXIT_MMIO,
+	EXIT_MEMORY_FAULT, /* KVM_RUN returned -EFAULT/-EHWPOISON with KVM_EXIT_MEMORY_FAULT */
+	EXIT_STOP,       /* the VMM or the scheduler ended the run */
+	EXIT_ERROR,      /* error already set */
+} ExitReason;
+
+struct SimVcpu {
+	struct kvm *kvm;
+	struct kvm_vcpu *kvcpu;
+	SimHw *hw;
+	const SimVcpuExitOps *ops;
+	gpointer ops_data;
+	SimSched *sched;
+	guint8 *mmio_buf;            /* backs the MMIO windows for the engine; never used as RAM */
+	guint64 guard_gpa;           /* guard gaps in a mapped window: guard_count of guard_size */
+	guint64 guard_stride;        /* bytes, one every guard_stride from guard_gpa */
+	guint64 guard_size;
+	guint64 guard_count;
+	guint64 rip;
+	guint64 quantum;
+	guint64 budget;
+	guint64 quantum_end;         /* insns at which the running quantum is used up */
+	guint64 insns;               /* guest instructions retired, the running block counted whole */
+	SimHwBlock block;            /* what runs of the running block (addr G_MAXUINT64: none yet) */
+	SimHwBlock block_whole;      /* the running block as decoded */
+	SimHwBlock prev_block;       /* the one before it in this run, as decoded */
+	guint64 block_limit;         /* below it, charging block preempts nothing and fails nothing */
+	guint64 io_block_insns;      /* insns when the block of the last port I/O started: a block
+				      * run charges at least one, so this names the run */
+	guint block_io;              /* port-I/O instructions that run of the block has reached */
+	guint64 random_state;        /* rdrand/rdseed stream (splitmix64) */
+	ExitReason exit;
+	guint64 exit_gpa;            /* MMIO exit */
+	int exit_error;              /* memory-fault exit: KVM_RUN's -errno */
+	guint64 hypercall_exit;      /* KVM_CAP_EXIT_HYPERCALL's mask */
+	gboolean stop_requested;
+	gboolean finished;           /* its actor returned: KVM_RUN will not be called again */
+	gchar *error;
+};
+
+/* vcpu.c */
+void vcpu_fail(SimVcpu *v, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void vcpu_block_cut(SimVcpu *v, guint64 rip);
+
+/* vcpu-exit.c: the engine hooks that turn guest events into exits, and the exits */
+void vcpu_hook_intr(uc_engine *uc, guint32 intno, void *data);
+bool vcpu_hook_insn_invalid(uc_engine *uc, void *data);
+void vcpu_hook_out(uc_engine *uc, guint32 port, int size, guint32 value, void *data);
+guint32 vcpu_hook_in(uc_engine *uc, guint32 port, int size, void *data);
+bool vcpu_hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64 value,
+			void *data);
+gboolean vcpu_handle_exit(SimVcpu *v, uc_err err);
+
+/* vcpu-emulate.c */
+guint64 vcpu_tsc_read(void *data, guint64 rip);
+guint64 vcpu_random_read(void *data, SimHwUdInsn insn);
+void vcpu_random_seed(SimVcpu *v, guint64 seed);
+
+#endif
