@@ -1,69 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The VMM's address space and the primary-MMU operations that fire MMU notifiers. */
-#include "sim/core/mm.h"
+/* The VMM's address space: VMAs, PTEs, MMU notifier registration, and faulting pages in (the
+ * primary-MMU operations that fire the notifiers are in mm-ops.c). */
+#include "sim/core/mm-internal.h"
 
 #include <errno.h>
 
 #include "sim/core/log.h"
 #include "sim/core/mutations.h"
-
-static void notify_start(SimMm *mm, guint64 start, guint64 end);
-static void notify_end(SimMm *mm, guint64 start, guint64 end);
-
-enum {
-	PTE_PRESENT = 1 << 0,
-	PTE_YOUNG = 1 << 1,
-	PTE_DIRTY = 1 << 2,
-	PTE_MIGRATION = 1 << 3, /* a migration entry: pfn is the frame being migrated */
-	PTE_UNMAPPED = 1 << 4,  /* no VMA covers this page any more */
-};
-
-typedef struct {
-	SimPfn pfn;
-	guint8 flags;
-	guint32 frames;  /* frames mapped here so far: the current one is the frames-th */
-	guint32 resident; /* 1 + this page's place in its VMA's resident list, 0 if not on it */
-} HostPte;
-
-typedef struct {
-	guint64 start;
-	guint64 end;
-	HostPte *ptes;
-	GArray *resident; /* guint32 page indices of the pages holding a frame of their own */
-	gboolean hugepage; /* VM_HUGEPAGE: madvise(MADV_HUGEPAGE) asked for THPs */
-	guint8 *pmds;      /* enum PmdState per 2 MiB from start rounded down (VM_HUGEPAGE only) */
-} Vma;
-
-/* What a PMD of a VM_HUGEPAGE mapping holds. */
-enum PmdState {
-	PMD_NONE = 0,  /* pmd_none(): nothing below it yet */
-	PMD_TABLE,     /* a PTE table: the pages are mapped 4 KiB at a time */
-	PMD_HUGE,      /* pmd_trans_huge(): one 2 MiB folio of contiguous frames */
-};
-
-/* HPAGE_PMD_SIZE on x86-64: a PMD maps 2 MiB, HPAGE_PMD_NR pages. */
-#define HPAGE_PMD_SIZE (2ull << 20)
-#define HPAGE_PMD_NR (HPAGE_PMD_SIZE / SIM_PAGE_SIZE)
-#define HPAGE_PMD_MASK (~(HPAGE_PMD_SIZE - 1))
-
-typedef struct {
-	const SimMmuNotifierOps *ops;
-	gpointer data;
-} Notifier;
-
-struct SimMm {
-	SimSched *sched;
-	SimHostMem *hm;
-	SimCounters *counters;
-	GArray *vmas;        /* Vma, sorted */
-	GArray *notifiers;   /* Notifier */
-	guint64 next_hva;
-	SimRwsem mmap_lock;
-	SimSpinlock ptl;     /* one page-table lock for the whole mm (split PTLs not modeled) */
-	guint invalidating;  /* invalidate_range_start()s not yet ended */
-	guint notifying;     /* notifier walks under way (the SRCU read side of mn_hlist_*()) */
-	SimMutations mutations; /* bugs planted on purpose (free_before_end) */
-};
 
 /* The VMM's address space: no VMAs yet. */
 SimMm *
@@ -207,8 +150,8 @@ sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
 }
 
 /* The VMA that covers (or once covered) hva, or NULL. */
-static Vma *
-vma_of(const SimMm *mm, guint64 hva)
+Vma *
+mm_vma_of(const SimMm *mm, guint64 hva)
 {
 	for (guint i = 0; i < mm->vmas->len; i++) {
 		Vma *vma = &g_array_index(mm->vmas, Vma, i);
@@ -220,27 +163,28 @@ vma_of(const SimMm *mm, guint64 hva)
 }
 
 /* The PTE slot for hva, or NULL if no VMA ever covered it. */
-static HostPte *
-pte_of(const SimMm *mm, guint64 hva)
+HostPte *
+mm_pte_of(const SimMm *mm, guint64 hva)
 {
-	Vma *vma = vma_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
 
 	return vma ? &vma->ptes[(hva - vma->start) / SIM_PAGE_SIZE] : NULL;
 }
 
 /* The PMD state of hva in its VMA, or NULL when the VMA does not track PMDs (no THPs). */
-static guint8 *
-pmd_of(const Vma *vma, guint64 hva)
+guint8 *
+mm_pmd_of(const Vma *vma, guint64 hva)
 {
 	if (!vma || !vma->pmds)
 		return NULL;
 	return &vma->pmds[(hva - (vma->start & HPAGE_PMD_MASK)) / HPAGE_PMD_SIZE];
 }
 
-static gboolean
-pmd_trans_huge(const SimMm *mm, guint64 hva)
+/* Whether a huge PMD (a 2 MiB folio) maps hva, as pmd_trans_huge() says of a PMD. */
+gboolean
+mm_pmd_trans_huge(const SimMm *mm, guint64 hva)
 {
-	guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
+	guint8 *pmd = mm_pmd_of(mm_vma_of(mm, hva), hva);
 
 	return pmd && *pmd == PMD_HUGE;
 }
@@ -250,7 +194,7 @@ pmd_trans_huge(const SimMm *mm, guint64 hva)
 int
 sim_mm_madvise_hugepage(SimMm *mm, guint64 hva, guint64 len)
 {
-	Vma *vma = vma_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
 
 	if (!vma || len == 0 || hva + len > vma->end || (hva | len) % SIM_PAGE_SIZE)
 		return -EINVAL;
@@ -267,9 +211,9 @@ sim_mm_madvise_hugepage(SimMm *mm, guint64 hva, guint64 len)
 int
 sim_mm_host_mapping_level(const SimMm *mm, guint64 hva)
 {
-	HostPte *pte = pte_of(mm, hva);
+	HostPte *pte = mm_pte_of(mm, hva);
 
-	if (!pmd_trans_huge(mm, hva) || !pte || (pte->flags & PTE_MIGRATION))
+	if (!mm_pmd_trans_huge(mm, hva) || !pte || (pte->flags & PTE_MIGRATION))
 		return 1;
 	return 2;
 }
@@ -278,7 +222,7 @@ sim_mm_host_mapping_level(const SimMm *mm, guint64 hva)
 static void
 resident_add(SimMm *mm, HostPte *pte, guint64 hva)
 {
-	Vma *vma = vma_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
 	guint32 index = (guint32)((hva - vma->start) / SIM_PAGE_SIZE);
 
 	if (pte->resident)
@@ -288,12 +232,12 @@ resident_add(SimMm *mm, HostPte *pte, guint64 hva)
 }
 
 /* The page at hva lost its frame: the last page on the list takes its place there. */
-static void
-resident_remove(SimMm *mm, HostPte *pte, guint64 hva)
+void
+mm_resident_remove(SimMm *mm, HostPte *pte, guint64 hva)
 {
 	if (!pte->resident)
 		return;
-	Vma *vma = vma_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
 	guint32 last = g_array_index(vma->resident, guint32, vma->resident->len - 1);
 
 	g_array_index(vma->resident, guint32, pte->resident - 1) = last;
@@ -305,7 +249,7 @@ resident_remove(SimMm *mm, HostPte *pte, guint64 hva)
 guint64
 sim_mm_nr_resident(const SimMm *mm, guint64 hva)
 {
-	Vma *vma = vma_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
 
 	return vma ? vma->resident->len : 0;
 }
@@ -313,7 +257,7 @@ sim_mm_nr_resident(const SimMm *mm, guint64 hva)
 guint64
 sim_mm_resident_page(const SimMm *mm, guint64 hva, guint64 index)
 {
-	Vma *vma = vma_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
 
 	g_return_val_if_fail(vma && index < vma->resident->len, 0);
 	return vma->start + (guint64)g_array_index(vma->resident, guint32, index) * SIM_PAGE_SIZE;
@@ -322,7 +266,7 @@ sim_mm_resident_page(const SimMm *mm, guint64 hva, guint64 index)
 gboolean
 sim_mm_mapped(const SimMm *mm, guint64 hva)
 {
-	HostPte *pte = pte_of(mm, hva);
+	HostPte *pte = mm_pte_of(mm, hva);
 
 	return pte && !(pte->flags & PTE_UNMAPPED);
 }
@@ -330,7 +274,7 @@ sim_mm_mapped(const SimMm *mm, guint64 hva)
 SimPfn
 sim_mm_lookup(const SimMm *mm, guint64 hva)
 {
-	HostPte *pte = pte_of(mm, hva);
+	HostPte *pte = mm_pte_of(mm, hva);
 
 	return pte && (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION) ? pte->pfn :
 										      SIM_PFN_NONE;
@@ -339,17 +283,18 @@ sim_mm_lookup(const SimMm *mm, guint64 hva)
 void
 sim_mm_notify_invalidate_start(SimMm *mm, guint64 start, guint64 end)
 {
-	notify_start(mm, start, end);
+	mm_notify_start(mm, start, end);
 }
 
 void
 sim_mm_notify_invalidate_end(SimMm *mm, guint64 start, guint64 end)
 {
-	notify_end(mm, start, end);
+	mm_notify_end(mm, start, end);
 }
 
-static void
-notify_start(SimMm *mm, guint64 start, guint64 end)
+/* Calls every registered notifier's invalidate_range_start() for [start, end). */
+void
+mm_notify_start(SimMm *mm, guint64 start, guint64 end)
 {
 	mm->invalidating++;
 	mm->notifying++;
@@ -361,8 +306,9 @@ notify_start(SimMm *mm, guint64 start, guint64 end)
 	mm->notifying--;
 }
 
-static void
-notify_end(SimMm *mm, guint64 start, guint64 end)
+/* Calls every registered notifier's invalidate_range_end() for [start, end). */
+void
+mm_notify_end(SimMm *mm, guint64 start, guint64 end)
 {
 	mm->notifying++;
 	for (guint i = 0; i < mm->notifiers->len; i++) {
@@ -375,8 +321,8 @@ notify_end(SimMm *mm, guint64 start, guint64 end)
 }
 
 /* A frame is now mapped at hva: it becomes that page's next frame. */
-static void
-pte_install(SimMm *mm, HostPte *pte, guint64 hva, SimPfn pfn)
+void
+mm_pte_install(SimMm *mm, HostPte *pte, guint64 hva, SimPfn pfn)
 {
 	pte->pfn = pfn;
 	pte->frames++;
@@ -409,9 +355,9 @@ migration_done(gpointer data)
 static int
 do_huge_pmd_anonymous_page(SimMm *mm, guint64 hva)
 {
-	Vma *vma = vma_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
 	guint64 haddr = hva & HPAGE_PMD_MASK;
-	guint8 *pmd = pmd_of(vma, hva);
+	guint8 *pmd = mm_pmd_of(vma, hva);
 
 	if (!vma->hugepage || haddr < vma->start || haddr + HPAGE_PMD_SIZE > vma->end ||
 	    *pmd != PMD_NONE)
@@ -423,9 +369,9 @@ do_huge_pmd_anonymous_page(SimMm *mm, guint64 hva)
 		return 1;
 	}
 	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
-		HostPte *pte = pte_of(mm, haddr + i * SIM_PAGE_SIZE);
+		HostPte *pte = mm_pte_of(mm, haddr + i * SIM_PAGE_SIZE);
 
-		pte_install(mm, pte, haddr + i * SIM_PAGE_SIZE, head + i);
+		mm_pte_install(mm, pte, haddr + i * SIM_PAGE_SIZE, head + i);
 		pte->flags = PTE_PRESENT | PTE_YOUNG | PTE_DIRTY;
 	}
 	*pmd = PMD_HUGE;
@@ -440,7 +386,7 @@ do_huge_pmd_anonymous_page(SimMm *mm, guint64 hva)
 static void
 pmd_populate(SimMm *mm, guint64 hva)
 {
-	guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
+	guint8 *pmd = mm_pmd_of(mm_vma_of(mm, hva), hva);
 
 	if (pmd && *pmd == PMD_NONE)
 		*pmd = PMD_TABLE;
@@ -464,7 +410,7 @@ do_anonymous_page(SimMm *mm, HostPte *pte, guint64 hva, gboolean write)
 
 	if (pfn == SIM_PFN_NONE)
 		return -ENOMEM;
-	pte_install(mm, pte, hva, pfn);
+	mm_pte_install(mm, pte, hva, pfn);
 	pte->flags = PTE_PRESENT;
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_fault", "hva 0x%" G_GINT64_MODIFIER
 		     "x pfn 0x%" G_GINT64_MODIFIER "x", hva, pfn);
@@ -488,7 +434,7 @@ wp_page_copy(SimMm *mm, HostPte *pte, guint64 hva)
 	if (new_pfn == SIM_PFN_NONE)
 		return -ENOMEM;
 	sim_yield(mm->sched, "cow.mmu_notifier");
-	notify_start(mm, page, page + SIM_PAGE_SIZE);
+	mm_notify_start(mm, page, page + SIM_PAGE_SIZE);
 	sim_spin_lock(mm->sched, &mm->ptl, "cow.ptl");
 	/* pte_same() against the zero-page PTE do_wp_page() saw */
 	gboolean same = (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION) &&
@@ -496,7 +442,7 @@ wp_page_copy(SimMm *mm, HostPte *pte, guint64 hva)
 
 	if (same) {
 		/* ptep_clear_flush(), then set_pte_at() of the new frame */
-		pte_install(mm, pte, page, new_pfn);
+		mm_pte_install(mm, pte, page, new_pfn);
 		pte->flags = PTE_PRESENT | PTE_YOUNG | PTE_DIRTY;
 		sim_count(mm->counters, SIM_CTR_HOST_COW);
 		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_cow",
@@ -504,7 +450,7 @@ wp_page_copy(SimMm *mm, HostPte *pte, guint64 hva)
 			     "x -> 0x%" G_GINT64_MODIFIER "x", page, (SimPfn)SIM_ZERO_PFN, new_pfn);
 	}
 	sim_spin_unlock(mm->sched, &mm->ptl, "cow.ptl_unlock");
-	notify_end(mm, page, page + SIM_PAGE_SIZE);
+	mm_notify_end(mm, page, page + SIM_PAGE_SIZE);
 	if (!same)
 		sim_frame_free(mm->hm, new_pfn);
 	return 0;
@@ -554,7 +500,7 @@ fault_in(SimMm *mm, HostPte *pte, guint64 hva, gboolean write, SimPfn *out_pfn)
 static gboolean
 gup_fast_write(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn)
 {
-	HostPte *pte = pte_of(mm, hva);
+	HostPte *pte = mm_pte_of(mm, hva);
 
 	if (!pte || !(pte->flags & PTE_PRESENT) || (pte->flags & PTE_MIGRATION) ||
 	    pte->pfn == SIM_ZERO_PFN)
@@ -586,7 +532,7 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		return 0;
 	sim_down_read(mm->sched, &mm->mmap_lock, "gup.mmap_lock");
 	for (;;) {
-		pte = pte_of(mm, hva);
+		pte = mm_pte_of(mm, hva);
 		if (!pte || (pte->flags & PTE_UNMAPPED)) {
 			ret = -EFAULT;
 			break;
@@ -610,429 +556,4 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		*out_writable = FALSE;
 	}
 	return 0;
-}
-
-/*
- * Models __split_huge_pmd() (mm/huge_memory.c; its notifier range, the 2 MiB around the address,
- * is the same in every copy the search index holds, v5.x to 6.x): an MMU-notifier invalidation
- * of the whole 2 MiB brackets, under the PMD lock, the replacement of a present huge PMD by a
- * PTE table whose 512 PTEs map the folio's frames one by one (same frames, same young and dirty
- * bits). A PMD whose folio is being migrated is left to the migration (simplified, as for PTEs).
- */
-static void
-split_huge_pmd(SimMm *mm, guint64 hva)
-{
-	guint64 haddr = hva & HPAGE_PMD_MASK;
-	guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
-	HostPte *head = pte_of(mm, haddr);
-
-	if (!pmd || *pmd != PMD_HUGE || (head->flags & PTE_MIGRATION))
-		return;
-	notify_start(mm, haddr, haddr + HPAGE_PMD_SIZE);
-	sim_spin_lock(mm->sched, &mm->ptl, "split_pmd.ptl");
-	gboolean split = *pmd == PMD_HUGE && !(head->flags & PTE_MIGRATION);
-
-	if (split)
-		*pmd = PMD_TABLE;
-	sim_spin_unlock(mm->sched, &mm->ptl, "split_pmd.ptl_unlock");
-	notify_end(mm, haddr, haddr + HPAGE_PMD_SIZE);
-	if (!split)
-		return;
-	sim_count(mm->counters, SIM_CTR_THP_SPLIT_PMD);
-	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_split_huge_pmd",
-		     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER "x", haddr, head->pfn);
-}
-
-/*
- * The huge PMDs that [start, end) covers only in part are split first, as zap_pmd_range()
- * splits them before it zaps their PTEs (mm/memory.c; no tree read). Each such folio loses pages
- * and is split as well, counted as __folio_split() counts THP_SPLIT_PAGE (huge_memory.c at
- * 0153b4ea): the kernel queues it (deferred_split_folio()) for the shrinker to split later;
- * kvmsim splits it at once, which is what lets the dropped pages' frames be freed now, and does
- * not model that split's own unmap of the remaining pages. Fully covered huge PMDs are zapped
- * whole by the caller.
- */
-static void
-split_partial_huge_pmds(SimMm *mm, guint64 start, guint64 end)
-{
-	guint64 ends[2] = { start, end - 1 };
-
-	for (guint i = 0; i < 2; i++) {
-		guint64 haddr = ends[i] & HPAGE_PMD_MASK;
-
-		if (i == 1 && haddr == (start & HPAGE_PMD_MASK))
-			break;
-		if (!pmd_trans_huge(mm, haddr) || (haddr >= start && haddr + HPAGE_PMD_SIZE <= end))
-			continue;
-		split_huge_pmd(mm, haddr);
-		if (!pmd_trans_huge(mm, haddr))
-			sim_count(mm->counters, SIM_CTR_THP_SPLIT_PAGE);
-	}
-}
-
-/*
- * Models migrate_pages() of a PMD-mapped THP (mm/migrate.c, no tree read; x86-64 has THP
- * migration, ARCH_ENABLE_THP_MIGRATION): the whole folio moves to a new huge folio, under one
- * notifier over its 2 MiB and a PMD migration entry; a reference on any of its pages makes it
- * busy. If no huge folio can be allocated the
- * kernel splits it (migrate_pages_batch() -> try_split_folio() on -ENOMEM) and migrates the page
- * alone: 1 tells the caller to go on at 4 KiB.
- */
-static int
-migrate_huge_folio(SimMm *mm, guint64 hva)
-{
-	guint64 haddr = hva & HPAGE_PMD_MASK;
-	HostPte *ptes = pte_of(mm, haddr);
-	guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
-
-	sim_yield(mm->sched, "migrate.begin");
-	SimPfn new_head = sim_frame_alloc_contig(mm->hm, HPAGE_PMD_NR);
-
-	if (new_head == SIM_PFN_NONE) {
-		split_huge_pmd(mm, hva);
-		sim_count(mm->counters, SIM_CTR_THP_SPLIT_PAGE);
-		return 1;
-	}
-	notify_start(mm, haddr, haddr + HPAGE_PMD_SIZE);
-	sim_spin_lock(mm->sched, &mm->ptl, "migrate.ptl");
-	SimPfn old_head = ptes[0].pfn;
-	/* a split (a dontneed of part of it) may have got there while the notifier ran */
-	gboolean still_huge = *pmd == PMD_HUGE && !(ptes[0].flags & PTE_MIGRATION);
-
-	for (guint64 i = 0; still_huge && i < HPAGE_PMD_NR; i++)
-		ptes[i].flags |= PTE_MIGRATION;
-	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.ptl_unlock");
-	notify_end(mm, haddr, haddr + HPAGE_PMD_SIZE);
-	gboolean busy = FALSE;
-
-	for (guint64 i = 0; still_huge && i < HPAGE_PMD_NR; i++)
-		busy |= sim_frame_refs(mm->hm, old_head + i) > 0;
-	if (!still_huge || busy) {
-		sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
-		for (guint64 i = 0; still_huge && i < HPAGE_PMD_NR; i++)
-			ptes[i].flags &= ~PTE_MIGRATION;
-		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
-		for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
-			sim_frame_free(mm->hm, new_head + i);
-		if (busy) {
-			sim_count(mm->counters, SIM_CTR_PROBE_MIGRATE_BUSY);
-			sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
-				     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
-				     "x thp busy", haddr, old_head);
-		}
-		return -EAGAIN;
-	}
-	sim_yield(mm->sched, "migrate.copy");
-	for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
-		sim_frame_copy(mm->hm, new_head + i, old_head + i);
-	sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
-	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
-		pte_install(mm, &ptes[i], haddr + i * SIM_PAGE_SIZE, new_head + i);
-		ptes[i].flags = (ptes[i].flags & ~(PTE_MIGRATION | PTE_YOUNG)) | PTE_PRESENT;
-	}
-	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
-	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
-		     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
-		     "x -> 0x%" G_GINT64_MODIFIER "x thp", haddr, old_head, new_head);
-	for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
-		sim_frame_free(mm->hm, old_head + i);
-	sim_count(mm->counters, SIM_CTR_HOST_MIGRATE);
-	sim_count(mm->counters, SIM_CTR_THP_MIGRATION);
-	return 0;
-}
-
-/*
- * Models migrate_pages() of one anonymous page (mm/migrate.c), content preserved. The zero page
- * is never migrated: it is on no LRU list to isolate, and move_pages() reports it as -EFAULT
- * (__add_folio_for_migration(), read in ColinIanKing/linux-next, 6.19-cycle snapshot).
- */
-int
-sim_mm_migrate_page(SimMm *mm, guint64 hva)
-{
-	hva &= ~(guint64)(SIM_PAGE_SIZE - 1);
-	HostPte *pte = pte_of(mm, hva);
-
-	if (!pte || (pte->flags & (PTE_UNMAPPED | PTE_MIGRATION)) || !(pte->flags & PTE_PRESENT))
-		return -ENOENT;
-	if (pte->pfn == SIM_ZERO_PFN)
-		return -EFAULT;
-	if (pmd_trans_huge(mm, hva)) {
-		int r = migrate_huge_folio(mm, hva);
-
-		if (r <= 0)
-			return r;
-	}
-	sim_yield(mm->sched, "migrate.begin");
-	SimPfn new_pfn = sim_frame_alloc(mm->hm);
-
-	if (new_pfn == SIM_PFN_NONE)
-		return -ENOMEM;
-	/* try_to_migrate(): notifier around replacing the PTE with a migration entry */
-	notify_start(mm, hva, hva + SIM_PAGE_SIZE);
-	sim_spin_lock(mm->sched, &mm->ptl, "migrate.ptl");
-	SimPfn old_pfn = pte->pfn;
-	/* another migration or a drop (and maybe a read refault of the zero page) may have got
-	 * there while the notifier ran */
-	gboolean still_mapped = (pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION) &&
-				pte->pfn != SIM_ZERO_PFN;
-
-	if (still_mapped)
-		pte->flags |= PTE_MIGRATION;
-	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.ptl_unlock");
-	notify_end(mm, hva, hva + SIM_PAGE_SIZE);
-	if (!still_mapped) {
-		sim_frame_free(mm->hm, new_pfn);
-		return -ENOENT;
-	}
-	/* folio_migrate_mapping(): a page someone pins (a fault between GUP and its finish) stays */
-	if (sim_frame_refs(mm->hm, old_pfn) > 0) {
-		sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
-		gboolean zapped = !(pte->flags & PTE_MIGRATION);
-
-		pte->flags &= ~PTE_MIGRATION;
-		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
-		sim_frame_free(mm->hm, new_pfn);
-		if (zapped) /* the zap left the old frame to the migration */
-			sim_frame_free(mm->hm, old_pfn);
-		sim_count(mm->counters, SIM_CTR_PROBE_MIGRATE_BUSY);
-		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
-			     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER "x busy", hva,
-			     old_pfn);
-		return -EAGAIN;
-	}
-	/* move_to_new_folio(): copy the content, wherever it lives */
-	sim_yield(mm->sched, "migrate.copy");
-	sim_frame_copy(mm->hm, new_pfn, old_pfn);
-	/* remove_migration_ptes(): the new frame takes the old one's place, unless a zap
-	 * (MADV_DONTNEED, munmap) cleared the migration entry meanwhile: both frames go */
-	sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
-	if (!(pte->flags & PTE_MIGRATION)) {
-		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
-		sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
-			     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
-			     "x zapped during the migration", hva, old_pfn);
-		sim_frame_free(mm->hm, new_pfn);
-		sim_frame_free(mm->hm, old_pfn);
-		return -ENOENT;
-	}
-	pte_install(mm, pte, hva, new_pfn);
-	pte->flags = (pte->flags & ~(PTE_MIGRATION | PTE_YOUNG)) | PTE_PRESENT;
-	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
-	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
-		     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
-		     "x -> 0x%" G_GINT64_MODIFIER "x", hva, old_pfn, new_pfn);
-	sim_frame_free(mm->hm, old_pfn);
-	sim_count(mm->counters, SIM_CTR_HOST_MIGRATE);
-	return 0;
-}
-
-/* Clear the present PTEs of [start, end) under the PTL; returns the frames they mapped. */
-static GArray *
-clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *point,
-	   const char *unlock_point)
-{
-	GArray *pfns = g_array_new(FALSE, FALSE, sizeof(SimPfn));
-
-	sim_spin_lock(mm->sched, &mm->ptl, point);
-	for (guint64 hva = start; hva < end; hva += SIM_PAGE_SIZE) {
-		HostPte *pte = pte_of(mm, hva);
-
-		if (!pte || (pte->flags & PTE_UNMAPPED))
-			continue;
-		/* zap_nonpresent_ptes() clears a migration entry too: the migration, which owns the
-		 * old frame, then finds nothing to restore. A page under migration is not put. */
-		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN &&
-		    !(pte->flags & PTE_MIGRATION))
-			g_array_append_val(pfns, pte->pfn);
-		resident_remove(mm, pte, hva);
-		pte->flags = unmap ? PTE_UNMAPPED : 0;
-		pte->pfn = 0;
-		/* zap_huge_pmd(): a huge PMD the range covers whole goes with its folio */
-		guint8 *pmd = pmd_of(vma_of(mm, hva), hva);
-
-		if (pmd && *pmd == PMD_HUGE)
-			*pmd = PMD_NONE;
-	}
-	sim_spin_unlock(mm->sched, &mm->ptl, unlock_point);
-	return pfns;
-}
-
-static gboolean
-range_ok(const SimMm *mm, guint64 hva, guint64 len)
-{
-	if (len == 0 || (hva | len) % SIM_PAGE_SIZE)
-		return FALSE;
-	for (guint64 a = hva; a < hva + len; a += SIM_PAGE_SIZE)
-		if (sim_mm_mapped(mm, a))
-			return TRUE;
-	return FALSE;
-}
-
-/* Free the frames pfns lists (once: the list is emptied), then the list if done. */
-static void
-free_frames(SimMm *mm, GArray *pfns, gboolean done)
-{
-	for (guint i = 0; i < pfns->len; i++)
-		sim_frame_free(mm->hm, g_array_index(pfns, SimPfn, i));
-	g_array_set_size(pfns, 0);
-	if (done)
-		g_array_free(pfns, TRUE);
-}
-
-/* Models madvise(MADV_DONTNEED) -> zap_page_range_single() (mm/madvise.c, mm/memory.c). */
-int
-sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
-{
-	if (!range_ok(mm, hva, len))
-		return -ENOENT;
-	sim_down_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_lock");
-	notify_start(mm, hva, hva + len);
-	split_partial_huge_pmds(mm, hva, hva + len);
-	GArray *pfns = clear_ptes(mm, hva, hva + len, FALSE, "dontneed.ptl", "dontneed.ptl_unlock");
-	guint nr = pfns->len;
-
-	if (sim_mutated(mm->mutations, SIM_MUT_FREE_BEFORE_END))
-		free_frames(mm, pfns, FALSE);
-	notify_end(mm, hva, hva + len);
-	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_dontneed",
-		     "hva 0x%" G_GINT64_MODIFIER "x len 0x%" G_GINT64_MODIFIER "x frames %u", hva,
-		     len, nr);
-	free_frames(mm, pfns, TRUE); /* tlb_finish_mmu() frees after the notifier end */
-	sim_up_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_unlock");
-	sim_count(mm->counters, SIM_CTR_HOST_DONTNEED);
-	return 0;
-}
-
-/* clear_young of every secondary MMU over [start, end); how many found it young. */
-static guint
-notify_clear_young(SimMm *mm, guint64 start, guint64 end)
-{
-	guint young = 0;
-
-	mm->notifying++;
-	for (guint i = 0; i < mm->notifiers->len; i++) {
-		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
-
-		if (n->ops->clear_young(n->data, start, end))
-			young++;
-	}
-	mm->notifying--;
-	return young;
-}
-
-/*
- * A huge PMD is aged whole: pmdp_clear_flush_young_notify() (include/linux/mmu_notifier.h; no
- * tree read)
- * clears its young bit and tells the notifiers about its whole 2 MiB. So the runs grow to the
- * huge PMDs at their ends (runs stay sorted and disjoint, merged where they now touch), and
- * the pages they grow over lose their young bit too. PTL held.
- */
-static void
-widen_runs_to_huge_pmds(SimMm *mm, GArray *runs)
-{
-	guint kept = 0;
-
-	for (guint i = 0; i < runs->len; i += 2) {
-		guint64 s = g_array_index(runs, guint64, i), e = g_array_index(runs, guint64, i + 1);
-
-		if (pmd_trans_huge(mm, s))
-			s &= HPAGE_PMD_MASK;
-		if (pmd_trans_huge(mm, e - 1))
-			e = ((e - 1) & HPAGE_PMD_MASK) + HPAGE_PMD_SIZE;
-		for (guint64 a = s; a < e; a += SIM_PAGE_SIZE)
-			if (pmd_trans_huge(mm, a))
-				pte_of(mm, a)->flags &= ~PTE_YOUNG;
-		if (kept && g_array_index(runs, guint64, kept - 1) >= s) {
-			g_array_index(runs, guint64, kept - 1) = e;
-			continue;
-		}
-		g_array_index(runs, guint64, kept++) = s;
-		g_array_index(runs, guint64, kept++) = e;
-	}
-	g_array_set_size(runs, kept);
-}
-
-/*
- * Models page aging by reclaim: folio_referenced() clearing young in the PTE and in KVM. The zero
- * page is never aged: it is on no LRU list and has no rmap, and MGLRU's PTE walks skip it
- * (get_pte_pfn() in mm/vmscan.c, used by lru_gen_look_around(), read in ColinIanKing/linux-next).
- * So its PTE stays young and the notifiers hear only of the runs of pages around it.
- */
-int
-sim_mm_age(SimMm *mm, guint64 hva, guint64 len, guint *out_young)
-{
-	g_autoptr(GArray) runs = g_array_new(FALSE, FALSE, sizeof(guint64)); /* start, end, ... */
-	guint64 run_start = hva;
-	guint young = 0;
-
-	if (!range_ok(mm, hva, len))
-		return -ENOENT;
-	sim_spin_lock(mm->sched, &mm->ptl, "age.ptl");
-	for (guint64 a = hva; a <= hva + len; a += SIM_PAGE_SIZE) {
-		HostPte *pte = a < hva + len ? pte_of(mm, a) : NULL;
-		gboolean zero = pte && (pte->flags & PTE_PRESENT) && pte->pfn == SIM_ZERO_PFN;
-
-		if (pte && !zero && (pte->flags & PTE_YOUNG)) {
-			pte->flags &= ~PTE_YOUNG;
-			young++;
-		}
-		if (a < hva + len && !zero)
-			continue;
-		if (run_start < a) {
-			g_array_append_val(runs, run_start);
-			g_array_append_val(runs, a);
-		}
-		run_start = a + SIM_PAGE_SIZE;
-	}
-	widen_runs_to_huge_pmds(mm, runs);
-	sim_spin_unlock(mm->sched, &mm->ptl, "age.ptl_unlock");
-	for (guint i = 0; i < runs->len; i += 2)
-		young += notify_clear_young(mm, g_array_index(runs, guint64, i),
-					    g_array_index(runs, guint64, i + 1));
-	sim_count(mm->counters, SIM_CTR_HOST_AGE);
-	if (out_young)
-		*out_young = young;
-	return 0;
-}
-
-/* Models munmap() of part of an anonymous mapping (mm/mmap.c: unmap_region()). */
-int
-sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len)
-{
-	if (!range_ok(mm, hva, len))
-		return -ENOENT;
-	sim_down_write(mm->sched, &mm->mmap_lock, "munmap.mmap_lock");
-	/* __split_vma() splits a huge PMD that straddles the new VMA boundary first */
-	split_partial_huge_pmds(mm, hva, hva + len);
-	notify_start(mm, hva, hva + len);
-	GArray *pfns = clear_ptes(mm, hva, hva + len, TRUE, "munmap.ptl", "munmap.ptl_unlock");
-	guint nr = pfns->len;
-
-	if (sim_mutated(mm->mutations, SIM_MUT_FREE_BEFORE_END))
-		free_frames(mm, pfns, FALSE);
-	notify_end(mm, hva, hva + len);
-	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_munmap",
-		     "hva 0x%" G_GINT64_MODIFIER "x len 0x%" G_GINT64_MODIFIER "x frames %u", hva,
-		     len, nr);
-	free_frames(mm, pfns, TRUE);
-	sim_up_write(mm->sched, &mm->mmap_lock, "munmap.mmap_unlock");
-	sim_count(mm->counters, SIM_CTR_HOST_MUNMAP);
-	return 0;
-}
-
-/* Models mmu_notifier_test_young() as page_idle uses it: is the page young anywhere? */
-gboolean
-sim_mm_test_young(SimMm *mm, guint64 hva)
-{
-	HostPte *pte = pte_of(mm, hva);
-	gboolean young = pte && (pte->flags & PTE_YOUNG);
-
-	mm->notifying++;
-	for (guint i = 0; i < mm->notifiers->len; i++) {
-		Notifier *n = &g_array_index(mm->notifiers, Notifier, i);
-
-		young |= n->ops->test_young(n->data, hva);
-	}
-	mm->notifying--;
-	return young;
 }
