@@ -2,7 +2,7 @@
 /*
  * The catalogue of protocol mutations. Each entry says, in kvmsim's words, what the planted bug
  * does and which kernel code it perverts; the hook that plants it sits next to the code it
- * changes (mmu/fault.c, mmu/invalidate.c, mmu/notifier.c, mmu/tdp_mmu.c, sim/core/mm.c).
+ * changes (mmu/fault.c, mmu/invalidate.c, mmu/notifier.c, mmu/tdp_mmu.c, sim/core/mm-ops.c).
  *
  * Kernel code named here was read in ColinIanKing/linux-next: virt/kvm/kvm_main.c at 03b9d314
  * (kvm_handle_hva_range(), kvm_mmu_invalidate_begin/range_add/end(),
