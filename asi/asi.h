@@ -4,7 +4,10 @@
  * of an mm, the global nonsensitive tables, a restricted PGD per (mm, class), host objects with a
  * sensitivity, asi_map/asi_unmap with TLB shootdown, per-CPU TLBs tagged by PCID, and the
  * enter/relax/exit state machine in the order of the ASI v2 RFC (reference/asi.md §2.3).
- * Kernel functions were read in bjackman/linux (branch asi/6.16) at 003868f6, arch/x86/mm/asi.c.
+ * Kernel functions were read in bjackman/linux (the [branch] of reference/asi.md): arch/x86/mm/asi.c
+ * at 003868f6, arch/x86/include/asm/asi.h at 0c9d9480, include/linux/asi_exit.h at 1705e86e; and
+ * the v2 RFC's #PF patch (arch/x86/mm/fault.c exc_page_fault, kernel_access_ok,
+ * warn_if_bad_asi_pf) as the index holds it.
  * Not wired into the run loop: callers own the yield points via AsiOps.step.
  */
 #ifndef KVMSIM_ASI_ASI_H
@@ -170,7 +173,7 @@ typedef struct {
 typedef struct {
 	guint64 exits[NR_ASI_EXIT_REASONS]; /* asi.exits.{page_fault,...} */
 	guint64 enter_real, enter_nop;      /* asi.enter.{real,nop} */
-	guint64 cr3_writes;                 /* asi.cr3_writes */
+	guint64 cr3_writes;                 /* asi.cr3_writes: by __asi_enter and asi_exit */
 	guint64 ibpb, rsb, l1d;             /* asi.flushes.{ibpb,rsb,l1d} */
 	guint64 tlb_shootdowns;             /* remote flushes sent by asi_unmap */
 } AsiStats;
@@ -179,7 +182,9 @@ AsiHost *asi_host_new(const AsiConfig *config, const AsiOps *ops);
 void asi_host_free(AsiHost *host);
 AsiCpu *asi_host_cpu(AsiHost *host, guint id);
 const AsiStats *asi_host_stats(const AsiHost *host);
-const AsiConfig *asi_host_config(const AsiHost *host);
+/* The n-th --stats key of issue 10 item 10 ("asi.exits.page_fault", ..., "asi.flushes.l1d") and
+ * its value, in a fixed order; FALSE past the last. */
+gboolean asi_stats_nth(const AsiHost *host, guint n, const char **out_key, guint64 *out_value);
 /* Violations recorded so far, in order ("name" strings, owned by the host). */
 const GPtrArray *asi_host_violations(const AsiHost *host);
 const char *asi_exit_reason_name(enum asi_exit_reason reason);

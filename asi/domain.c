@@ -91,10 +91,29 @@ asi_host_stats(const AsiHost *host)
 	return &host->stats;
 }
 
-const AsiConfig *
-asi_host_config(const AsiHost *host)
+gboolean
+asi_stats_nth(const AsiHost *host, guint n, const char **out_key, guint64 *out_value)
 {
-	return &host->config;
+	static const char *const keys[] = {
+		"asi.exits.page_fault", "asi.exits.user_ret", "asi.exits.context_switch",
+		"asi.exits.tlb_flush",  "asi.exits.misc",     "asi.enter.real",
+		"asi.enter.nop",        "asi.cr3_writes",     "asi.flushes.ibpb",
+		"asi.flushes.rsb",      "asi.flushes.l1d",
+	};
+	const AsiStats *s = &host->stats;
+	const guint64 values[] = {
+		s->exits[ASI_EXIT_PAGE_FAULT], s->exits[ASI_EXIT_USER_RET],
+		s->exits[ASI_EXIT_CONTEXT_SWITCH], s->exits[ASI_EXIT_TLB_FLUSH],
+		s->exits[ASI_EXIT_MISC], s->enter_real, s->enter_nop, s->cr3_writes, s->ibpb, s->rsb,
+		s->l1d,
+	};
+
+	G_STATIC_ASSERT(G_N_ELEMENTS(keys) == G_N_ELEMENTS(values));
+	if (n >= G_N_ELEMENTS(keys))
+		return FALSE;
+	*out_key = keys[n];
+	*out_value = values[n];
+	return TRUE;
 }
 
 const GPtrArray *
@@ -206,7 +225,8 @@ asi_mm_free(AsiHost *host, struct asi_mm *mm)
 	g_free(mm);
 }
 
-/* Models asi_init() + __asi_init_user_pgds() in arch/x86/mm/asi.c (branch): refcounted; the
+/* Models asi_init() + __asi_init_user_pgds() in arch/x86/mm/asi.c (branch at 003868f6; renamed
+ * asi_init_domain() by 0c9d9480): refcounted; the
  * kernel half copies the global nonsensitive PGD; the user half shares the mm's tables only for
  * classes that map user addresses. Simplified: one page for the PGD (no KPTI second page). */
 int

@@ -41,6 +41,7 @@ asi_cpu_switch_to(AsiCpu *cpu, AsiTask *task)
 	}
 }
 
+/* Models asi_is_relaxed() (asm/asi.h): no target. */
 gboolean
 asi_is_relaxed(const AsiCpu *cpu)
 {
@@ -112,6 +113,7 @@ __asi_enter(AsiCpu *cpu)
 	maybe_flush_control(cpu, target);
 	cr3 = build_cr3(target->pgd, asi_pcid(target, cpu->loaded_mm->asid));
 	write_cr3_raw(cpu, cr3);
+	host->stats.cr3_writes++;
 	asi_step(cpu, ASI_STEP_CR3_WRITE, "asi.enter.cr3", cr3, 0);
 	maybe_flush_data(cpu, target);
 	set_taints(cpu, cpu->taints | host->policies[target->class_id]->set);
@@ -149,9 +151,10 @@ asi_relax(AsiCpu *cpu)
 	asi_step(cpu, ASI_STEP_CLEAR_TARGET, "asi.relax.target", 0, 0);
 }
 
-/* Models asi_exit(reason) (branch asi.c; the reason and its per-CPU stat as the reference's
- * §2.1 gives the newest branch): control flush, KERNEL_DATA before the unrestricted CR3 write,
- * curr_asi cleared after it. TRUE when it switched. Simplified: preempt_disable_notrace elided. */
+/* Models asi_exit() (branch asi.c at 003868f6; the reason argument from include/linux/asi_exit.h
+ * at 1705e86e, counted per reason as reference §2.1 describes the stat): control flush,
+ * KERNEL_DATA before the unrestricted CR3 write, curr_asi cleared after it. Simplified:
+ * preempt_disable_notrace elided; returns whether it switched (the kernel's returns void). */
 gboolean
 asi_exit(AsiCpu *cpu, enum asi_exit_reason reason)
 {
@@ -166,6 +169,7 @@ asi_exit(AsiCpu *cpu, enum asi_exit_reason reason)
 	set_taints(cpu, cpu->taints | ASI_TAINT_KERNEL_DATA);
 	cr3 = build_cr3(cpu->loaded_mm->pgd, kern_pcid(cpu->loaded_mm->asid));
 	write_cr3_raw(cpu, cr3);
+	host->stats.cr3_writes++;
 	asi_step(cpu, ASI_STEP_CR3_WRITE, "asi.exit.cr3", cr3, 0);
 	cpu->curr_asi = NULL;
 	asi_step(cpu, ASI_STEP_CLEAR_CURR, "asi.exit.curr", 0, 0);
@@ -211,22 +215,23 @@ exc_double_fault(AsiCpu *cpu)
 	asi_exit(cpu, ASI_EXIT_MISC);
 }
 
-/* Models asi_intr_enter() (v2 05/29): count nesting only while tense. */
+/* Models asi_intr_enter() (asm/asi.h at 0c9d9480, v2 05/29): count nesting only while tense. */
 void
 asi_intr_enter(AsiCpu *cpu)
 {
-	if (cpu->current->target)
+	if (!asi_is_relaxed(cpu))
 		cpu->current->intr_nest_depth++;
 }
 
-/* Models asi_intr_exit() (v2 05/29): on the outermost return into a tense region, __asi_enter
- * restores the restricted space the handler may have left (§8.6 checked after). */
+/* Models asi_intr_exit() (asm/asi.h at 0c9d9480, v2 05/29): on the outermost return into a tense
+ * region, __asi_enter restores the restricted space the handler may have left (§8.6 checked
+ * after). The kernel's two compiler barriers are the order of these statements here. */
 void
 asi_intr_exit(AsiCpu *cpu)
 {
 	AsiTask *task = cpu->current;
 
-	if (!task->target)
+	if (asi_is_relaxed(cpu))
 		return;
 	if (--task->intr_nest_depth == 0) {
 		__asi_enter(cpu);

@@ -47,7 +47,7 @@ sound_level(AsiHost *host, struct asi *asi, guint64 table, int level, guint64 ba
 		if (level == 4 && i >= KERNEL_PGD_BOUNDARY)
 			va |= 0xffff000000000000ull;
 		if (level == 4 && i < KERNEL_PGD_BOUNDARY && asi_maps_user_addr(asi->class_id))
-			continue; /* the mm's own user tables, shared (__asi_clone_user_pgd) */
+			continue; /* the mm's own user tables, shared (asi_clone_user_pgtbl) */
 		if (level > 1 && !(page[i] & _PAGE_PSE)) {
 			ok &= sound_level(host, asi, page[i] & PTE_PFN_MASK, level - 1, va);
 			continue;

@@ -66,8 +66,8 @@ asi_free_pages(AsiHost *host, AsiCpu *cpu, guint64 va, guint npages)
 }
 
 /* Models the user-half mapping of an mm (handle_mm_fault's set_pte_at) for memory whose kernel
- * alias is kva, plus __asi_clone_user_pgd() (branch): a new PGD entry is copied into the mm's
- * userspace-class domain. */
+ * alias is kva, plus asi_clone_user_pgtbl() (branch asi.c): a changed user PGD entry is copied
+ * into every domain of the mm whose class maps user addresses. */
 void
 asi_mm_map_user(AsiHost *host, struct asi_mm *mm, guint64 uva, guint64 kva, guint npages)
 {

@@ -50,14 +50,13 @@ asi_tlb_flush_va(AsiCpu *cpu, guint64 va)
 }
 
 /* Models write_cr3_raw() as the hardware takes it: without NOFLUSH, the new PCID's non-global
- * entries are invalidated (SDM vol. 3 4.10.4.1). Counted as asi.cr3_writes. */
+ * entries are invalidated (SDM vol. 3 4.10.4.1). */
 void
 write_cr3_raw(AsiCpu *cpu, guint64 cr3)
 {
 	cpu->cr3 = cr3 & ~X86_CR3_PCID_NOFLUSH;
 	if (!(cr3 & X86_CR3_PCID_NOFLUSH))
 		asi_tlb_flush_pcid(cpu, (guint16)(cr3 & X86_CR3_PCID_MASK));
-	cpu->host->stats.cr3_writes++;
 }
 
 /* Whether cpu caches a translation of va tagged pcid. */
@@ -144,7 +143,7 @@ warn_if_bad_asi_pf(AsiCpu *cpu, guint64 error_code, guint64 va)
 		asi_report(cpu->host, "asi_sensitive_access_in_critical_section");
 }
 
-/* Models exc_page_fault()'s ASI part (v1 12/26; branch arch/x86/mm/fault.c) for a kernel-mode
+/* Models exc_page_fault()'s ASI part (v2 RFC #PF patch, arch/x86/mm/fault.c) for a kernel-mode
  * fault: IDT entry (asi_intr_enter), asi_exit, re-walk of the now-current tables; if the access
  * would now succeed, return so it retries. Simplified: no normal fault handling after (a kernel
  * access to an address no table maps is an oops: -EFAULT). TRUE when the retry may succeed. */

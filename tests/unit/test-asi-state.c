@@ -61,13 +61,14 @@ START_TEST(reentry_after_relax_is_a_nop_without_cr3_write_or_flush)
 }
 END_TEST
 
-START_TEST(steady_check_fails_on_a_cr3_write_without_an_exit)
+START_TEST(steady_check_fails_when_entries_switch_domains_without_an_exit)
 {
 	AsiStats before;
 
 	fix_enter_relax(fx.kvm);
 	before = *stats();
-	write_cr3_raw(fx.cpu, fx.cpu->cr3);
+	fix_enter_relax(fx.user);
+	fix_enter_relax(fx.kvm);
 	ck_assert(!asi_check_steady_nop(fx.host, &before));
 	ck_assert(fix_has_violation("asi_steady_state_not_nop"));
 }
@@ -75,13 +76,37 @@ END_TEST
 
 START_TEST(userspace_to_kvm_switch_goes_restricted_to_restricted_with_a_data_flush)
 {
-	fix_enter_relax(fx.user);
-	SEQ_EQ("target curr cr3:R taint:12 relax");
 	asi_preempt_disable(fx.cpu);
+	asi_enter_userspace(fx.cpu);
+	ck_assert_ptr_eq(fx.cpu->curr_asi, fx.user);
+	asi_relax(fx.cpu);
+	SEQ_EQ("target curr cr3:R taint:12 relax");
 	asi_enter(fx.cpu, fx.kvm);
 	SEQ_EQ("target curr cr3:R l1d taint:10 taint:30");
 	ck_assert_uint_eq(fx.cpu->cr3 & X86_CR3_PCID_MASK, asi_pcid(fx.kvm, fx.mm->asid));
-	ck_assert_uint_eq(stats()->cr3_writes, 3); /* switch_mm, user domain, kvm domain */
+	ck_assert_uint_eq(stats()->cr3_writes, 2); /* user domain, kvm domain: no exit between */
+}
+END_TEST
+
+START_TEST(stats_keys_name_each_counter_in_a_fixed_order)
+{
+	const char *key;
+	guint64 value;
+	guint n = 0;
+	GString *all = g_string_new(NULL);
+
+	fix_enter_relax(fx.kvm);
+	ck_assert_int_eq(asi_host_access(fx.cpu, fx.guest, 0), 0);
+	fix_enter_relax(fx.kvm);
+	fix_enter_relax(fx.kvm);
+	while (asi_stats_nth(fx.host, n++, &key, &value))
+		g_string_append_printf(all, "%s=%" G_GUINT64_FORMAT " ", key, value);
+	ck_assert_str_eq(all->str, "asi.exits.page_fault=1 asi.exits.user_ret=0 "
+				   "asi.exits.context_switch=0 asi.exits.tlb_flush=0 asi.exits.misc=0 "
+				   "asi.enter.real=2 asi.enter.nop=1 asi.cr3_writes=3 "
+				   "asi.flushes.ibpb=1 asi.flushes.rsb=1 asi.flushes.l1d=1 ");
+	ck_assert_str_eq(asi_exit_reason_name(ASI_EXIT_CONTEXT_SWITCH), "context_switch");
+	g_string_free(all, TRUE);
 }
 END_TEST
 
@@ -429,9 +454,10 @@ asi_state_suite(void)
 		       enter_sets_target_then_curr_then_flushes_control_then_cr3_then_data_then_taints);
 	tcase_add_test(tc, exit_flushes_control_taints_kernel_data_writes_cr3_then_clears_curr);
 	tcase_add_test(tc, reentry_after_relax_is_a_nop_without_cr3_write_or_flush);
-	tcase_add_test(tc, steady_check_fails_on_a_cr3_write_without_an_exit);
+	tcase_add_test(tc, steady_check_fails_when_entries_switch_domains_without_an_exit);
 	tcase_add_test(tc, userspace_to_kvm_switch_goes_restricted_to_restricted_with_a_data_flush);
 	tcase_add_test(tc, kvm_policy_follows_the_vmexit_mitigations);
+	tcase_add_test(tc, stats_keys_name_each_counter_in_a_fixed_order);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("interrupts");
