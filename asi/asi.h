@@ -267,6 +267,7 @@ asi_preempt_enable(AsiCpu *cpu)
 gboolean asi_check_vmenter_restricted(AsiCpu *cpu, struct asi *kvm_asi, guint64 host_cr3);
 gboolean asi_check_vmenter_taints(AsiCpu *cpu, struct asi *kvm_asi);
 gboolean asi_check_restricted_sound(AsiHost *host, struct asi *asi);
+gboolean asi_check_intr_return(AsiCpu *cpu);
 gboolean asi_check_after_exit(AsiCpu *cpu);
 gboolean asi_check_taint_rules(AsiHost *host, asi_taints_t taints);
 gboolean asi_check_unrestricted(AsiCpu *cpu, const char *where);

@@ -41,6 +41,13 @@ asi_cpu_switch_to(AsiCpu *cpu, AsiTask *task)
 	}
 }
 
+/* Models preemptible() (include/linux/preempt.h): preempt count zero and IRQs on. */
+static gboolean
+asi_preemptible(const AsiCpu *cpu)
+{
+	return cpu->current->preempt_count == 0 && !cpu->irqs_disabled;
+}
+
 /* Models asi_is_relaxed() (asm/asi.h): no target. */
 gboolean
 asi_is_relaxed(const AsiCpu *cpu)
@@ -101,7 +108,7 @@ __asi_enter(AsiCpu *cpu)
 	struct asi *target = cpu->current->target;
 	guint64 cr3;
 
-	asi_warn(host, cpu->current->preempt_count == 0, "asi_enter_preemptible");
+	asi_warn(host, asi_preemptible(cpu), "asi_enter_preemptible");
 	asi_warn(host, cpu->current->intr_nest_depth != 0, "asi_enter_nested");
 	if (!target || target == cpu->curr_asi) {
 		host->stats.enter_nop++;
@@ -183,7 +190,7 @@ asi_handle_switch_mm(AsiCpu *cpu)
 {
 	asi_taints_t t = cpu->taints, add = 0;
 
-	asi_warn(cpu->host, cpu->current->preempt_count == 0, "asi_switch_mm_preemptible");
+	asi_warn(cpu->host, asi_preemptible(cpu), "asi_switch_mm_preemptible");
 	if (t & ASI_TAINTS_CONTROL_MASK)
 		add |= ASI_TAINT_OTHER_MM_CONTROL;
 	if (t & ASI_TAINTS_DATA_MASK)
@@ -198,7 +205,7 @@ asi_handle_switch_mm(AsiCpu *cpu)
 void
 asi_context_switch(AsiCpu *cpu, AsiTask *next)
 {
-	asi_warn(cpu->host, cpu->current->preempt_count == 0, "context_switch_preemptible");
+	asi_warn(cpu->host, asi_preemptible(cpu), "context_switch_preemptible");
 	asi_exit(cpu, ASI_EXIT_CONTEXT_SWITCH);
 	asi_check_unrestricted(cpu, "context_switch");
 	if (next->mm && next->mm != cpu->loaded_mm)
@@ -235,6 +242,6 @@ asi_intr_exit(AsiCpu *cpu)
 		return;
 	if (--task->intr_nest_depth == 0) {
 		__asi_enter(cpu);
-		asi_warn(cpu->host, cpu->curr_asi != task->target, "asi_intr_return_not_restored");
+		asi_check_intr_return(cpu);
 	}
 }

@@ -64,6 +64,17 @@ asi_check_restricted_sound(AsiHost *host, struct asi *asi)
 	return held(host, sound_level(host, asi, asi->pgd, 4, 0), "asi_restricted_unsound");
 }
 
+/* §8.6: back in a tense process context (depth 0), the target is the current domain. */
+gboolean
+asi_check_intr_return(AsiCpu *cpu)
+{
+	AsiTask *task = cpu->current;
+
+	return held(cpu->host, !task->target || task->intr_nest_depth != 0 ||
+				       cpu->curr_asi == task->target,
+		    "asi_intr_return_not_restored");
+}
+
 /* §8.8: right after asi_exit no control taint is left and KERNEL_DATA is set. */
 gboolean
 asi_check_after_exit(AsiCpu *cpu)

@@ -277,6 +277,20 @@ START_TEST(vmenter_check_fails_when_an_nmi_exits_before_the_critical_section_sta
 }
 END_TEST
 
+START_TEST(interrupt_return_check_fails_when_tense_but_unrestricted)
+{
+	asi_preempt_disable(fx.cpu);
+	asi_enter(fx.cpu, fx.kvm);
+	ck_assert(asi_check_intr_return(fx.cpu));
+	asi_intr_enter(fx.cpu);
+	asi_exit(fx.cpu, ASI_EXIT_MISC);
+	ck_assert(asi_check_intr_return(fx.cpu)); /* still inside the handler */
+	fx.task.intr_nest_depth = 0;              /* a return that skipped asi_intr_exit */
+	ck_assert(!asi_check_intr_return(fx.cpu));
+	ck_assert(fix_has_violation("asi_intr_return_not_restored"));
+}
+END_TEST
+
 START_TEST(vmenter_taint_check_fails_with_kernel_data_left)
 {
 	fix_enter_relax(fx.kvm);
@@ -298,6 +312,11 @@ END_TEST
 
 START_TEST(enter_and_relax_pairing_violations_are_reported)
 {
+	fx.cpu->irqs_disabled = TRUE; /* IRQs off is not preemptible either */
+	asi_enter(fx.cpu, fx.kvm);
+	ck_assert(!fix_has_violation("asi_enter_preemptible"));
+	asi_relax(fx.cpu);
+	fx.cpu->irqs_disabled = FALSE;
 	asi_enter(fx.cpu, fx.kvm);
 	ck_assert(fix_has_violation("asi_enter_preemptible"));
 	asi_preempt_disable(fx.cpu);
@@ -477,6 +496,7 @@ asi_state_suite(void)
 	tcase_add_checked_fixture(tc, fix_setup, fix_teardown);
 	tcase_add_test(tc, vmenter_check_fails_when_an_nmi_exits_before_the_critical_section_starts);
 	tcase_add_test(tc, vmenter_taint_check_fails_with_kernel_data_left);
+	tcase_add_test(tc, interrupt_return_check_fails_when_tense_but_unrestricted);
 	tcase_add_test(tc, after_exit_check_fails_with_a_control_taint_left);
 	tcase_add_test(tc, enter_and_relax_pairing_violations_are_reported);
 	tcase_add_test(tc, exit_inside_the_critical_section_is_reported);
