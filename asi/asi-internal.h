@@ -5,16 +5,18 @@
 
 #include "asi/asi.h"
 
-/* Table pages live at host-physical ASI_PT_BASE + index * 4K; object frames at ASI_FRAME_BASE. */
+/* Table pages live at host-physical ASI_PT_BASE + index * 4K; frames asi_alloc_pages() hands
+ * out start at ASI_FRAME_BASE, above any sim/core frame a caller tracks (asi_track_frames). */
 #define ASI_PT_BASE 0x2000000000ull
-#define ASI_FRAME_BASE 0x100000ull
+#define ASI_FRAME_BASE 0x40000000000ull
 
 struct AsiHost {
 	AsiConfig config;
 	AsiOps ops;
 	GPtrArray *pt_pages;     /* guint64[512] per table page, index = (pa - ASI_PT_BASE) / 4K */
 	GArray *pt_free;         /* released table page indices, reused last-in first-out */
-	GByteArray *frame_kind;  /* per object frame: AsiObjKind + 1, 0 = free */
+	GHashTable *frames;      /* pfn → AsiObjKind + 1 of each live object frame (lookups only) */
+	guint64 next_pfn;        /* asi_alloc_pages()'s next frame */
 	guint64 init_pgd;        /* init_mm's PGD: the kernel half every mm copies */
 	guint64 nonsensitive_pgd;/* asi_global_nonsensitive_pgd */
 	struct asi_taint_policy *policies[ASI_MAX_NUM_CLASSES];

@@ -216,6 +216,7 @@ int kvm_x86_init_asi_class(AsiHost *host);
 void asi_init_userspace_class(AsiHost *host);
 
 /* Host objects (objects.c): pages in the direct map with a sensitivity. */
+guint64 asi_track_frames(AsiHost *host, guint64 pfn, guint npages, AsiObjKind kind);
 guint64 asi_alloc_pages(AsiHost *host, AsiObjKind kind, guint npages);
 void asi_free_pages(AsiHost *host, AsiCpu *cpu, guint64 va, guint npages);
 gboolean asi_page_sensitive(AsiHost *host, guint64 pa);

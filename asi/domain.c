@@ -45,7 +45,8 @@ asi_host_new(const AsiConfig *config, const AsiOps *ops)
 		host->ops = *ops;
 	host->pt_pages = g_ptr_array_new_with_free_func(g_free);
 	host->pt_free = g_array_new(FALSE, FALSE, sizeof(guint));
-	host->frame_kind = g_byte_array_new();
+	host->frames = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	host->next_pfn = ASI_FRAME_BASE >> 12;
 	host->mms = g_ptr_array_new();
 	host->violations = g_ptr_array_new_with_free_func(g_free);
 	host->next_asid = 0;
@@ -72,7 +73,7 @@ asi_host_free(AsiHost *host)
 	g_free(host->cpus);
 	g_ptr_array_free(host->mms, TRUE);
 	g_ptr_array_free(host->violations, TRUE);
-	g_byte_array_free(host->frame_kind, TRUE);
+	g_hash_table_destroy(host->frames);
 	g_array_free(host->pt_free, TRUE);
 	g_ptr_array_free(host->pt_pages, TRUE);
 	g_free(host);

@@ -9,60 +9,69 @@
 #define ASI_PAGE_KERNEL (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX)
 #define ASI_PAGE_USER (ASI_PAGE_KERNEL | _PAGE_USER)
 
-static guint64
-frame_index(guint64 pa)
-{
-	return (pa - ASI_FRAME_BASE) / ASI_PAGE_SIZE;
-}
-
-/* Models alloc_pages() with or without __GFP_SENSITIVE (v2 14/29): the frames are mapped in the
- * direct map and, when nonsensitive, into the global nonsensitive tables as well. Simplified:
- * frames are handed out in order and never reused. Returns the direct-map address. */
+/* Models the direct map and alloc_pages()'s __GFP_SENSITIVE (v2 14/29) for frames pfn..pfn+n
+ * the caller owns (sim/core's frames): mapped at PAGE_OFFSET + pa and, when the kind is
+ * nonsensitive, in the global nonsensitive tables too. The direct-map address. */
 guint64
-asi_alloc_pages(AsiHost *host, AsiObjKind kind, guint npages)
+asi_track_frames(AsiHost *host, guint64 pfn, guint npages, AsiObjKind kind)
 {
-	guint64 first = host->frame_kind->len;
-	guint64 va = ASI_PAGE_OFFSET + ASI_FRAME_BASE + first * ASI_PAGE_SIZE;
-	guint8 tag = (guint8)(kind + 1);
+	guint64 va = ASI_PAGE_OFFSET + (pfn << 12);
 
 	for (guint i = 0; i < npages; i++) {
-		guint64 pa = ASI_FRAME_BASE + (first + i) * ASI_PAGE_SIZE;
+		guint64 *key = g_new(guint64, 1);
 
-		g_byte_array_append(host->frame_kind, &tag, 1);
+		*key = pfn + i;
+		asi_warn(host, g_hash_table_contains(host->frames, key), "asi_frame_tracked_twice");
+		g_hash_table_replace(host->frames, key, GUINT_TO_POINTER(kind + 1));
 		*asi_pt_lookup(host, host->init_pgd, va + i * ASI_PAGE_SIZE, TRUE) =
-			pa | ASI_PAGE_KERNEL;
+			((pfn + i) << 12) | ASI_PAGE_KERNEL;
 	}
 	if (!host->config.sensitive[kind])
 		asi_map(host, NULL, va, (guint64)npages * ASI_PAGE_SIZE);
 	return va;
 }
 
-/* Whether the frame at pa was allocated sensitive (free frames count as not). */
+/* Models alloc_pages(): frames of the model's own, tracked as above. Simplified: frames are
+ * handed out in order and never reused. */
+guint64
+asi_alloc_pages(AsiHost *host, AsiObjKind kind, guint npages)
+{
+	guint64 pfn = host->next_pfn;
+
+	host->next_pfn += npages;
+	return asi_track_frames(host, pfn, npages, kind);
+}
+
+static guint
+frame_tag(AsiHost *host, guint64 pfn)
+{
+	return GPOINTER_TO_UINT(g_hash_table_lookup(host->frames, &pfn));
+}
+
+/* Whether the frame at pa was allocated sensitive (untracked frames count as not). */
 gboolean
 asi_page_sensitive(AsiHost *host, guint64 pa)
 {
-	guint64 idx;
+	guint tag = frame_tag(host, pa >> 12);
 
-	if (pa < ASI_FRAME_BASE)
-		return FALSE;
-	idx = frame_index(pa);
-	if (idx >= host->frame_kind->len || !host->frame_kind->data[idx])
-		return FALSE;
-	return host->config.sensitive[host->frame_kind->data[idx] - 1];
+	return tag && host->config.sensitive[tag - 1];
 }
 
 /* Models __free_pages() of a nonsensitive page (v2 14/29): asi_unmap and a TLB flush first,
  * which need IRQs on (the kernel defers such frees to a workqueue; here the caller must be able
- * to flush). cpu is the CPU freeing, or NULL outside any CPU's context. */
+ * to flush). cpu is the CPU freeing, or NULL outside any CPU's context. The direct map stays. */
 void
 asi_free_pages(AsiHost *host, AsiCpu *cpu, guint64 va, guint npages)
 {
-	guint64 pa = va - ASI_PAGE_OFFSET;
+	guint64 pfn = (va - ASI_PAGE_OFFSET) >> 12;
 
-	if (!asi_page_sensitive(host, pa))
+	if (!asi_page_sensitive(host, pfn << 12))
 		asi_unmap(host, cpu, va, (guint64)npages * ASI_PAGE_SIZE);
-	for (guint i = 0; i < npages; i++)
-		host->frame_kind->data[frame_index(pa) + i] = 0;
+	for (guint i = 0; i < npages; i++) {
+		guint64 key = pfn + i;
+
+		asi_warn(host, !g_hash_table_remove(host->frames, &key), "asi_free_untracked_frame");
+	}
 }
 
 /* Models the user-half mapping of an mm (handle_mm_fault's set_pte_at) for memory whose kernel

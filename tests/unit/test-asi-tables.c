@@ -111,6 +111,28 @@ START_TEST(sensitivity_is_configurable_per_object_kind)
 }
 END_TEST
 
+START_TEST(tracked_sim_frames_are_direct_mapped_with_their_kinds_sensitivity)
+{
+	guint64 ram = asi_track_frames(fx.host, 0x1234, 2, ASI_OBJ_GUEST_RAM);
+	guint64 table = asi_track_frames(fx.host, 0x2000, 1, ASI_OBJ_KERNEL);
+	guint64 pa = 0;
+
+	ck_assert_uint_eq(ram, ASI_PAGE_OFFSET + 0x1234000);
+	ck_assert(asi_pt_walk(fx.host, fx.mm->pgd, ram + ASI_PAGE_SIZE + 8, NULL, &pa));
+	ck_assert_uint_eq(pa, 0x1235008);
+	ck_assert(asi_page_sensitive(fx.host, 0x1235000));
+	ck_assert(!kernel_access_ok(fx.host, 0, ram, fx.kvm->pgd));
+	ck_assert(kernel_access_ok(fx.host, 0, table, fx.kvm->pgd));
+	ck_assert(asi_check_restricted_sound(fx.host, fx.kvm));
+	asi_track_frames(fx.host, 0x2000, 1, ASI_OBJ_KERNEL);
+	ck_assert(fix_has_violation("asi_frame_tracked_twice"));
+	asi_free_pages(fx.host, fx.cpu, ram, 2);
+	ck_assert(!asi_page_sensitive(fx.host, 0x1235000));
+	asi_free_pages(fx.host, fx.cpu, ram, 1);
+	ck_assert(fix_has_violation("asi_free_untracked_frame"));
+}
+END_TEST
+
 START_TEST(soundness_check_fails_when_a_sensitive_page_is_mapped_restricted)
 {
 	asi_map(fx.host, NULL, fx.guest, ASI_PAGE_SIZE);
@@ -237,6 +259,7 @@ asi_tables_suite(void)
 	tcase_add_test(tc, kernel_half_is_shared_so_later_allocations_appear_in_existing_domains);
 	tcase_add_test(tc, userspace_domain_maps_the_user_half_and_kvm_domain_does_not);
 	tcase_add_test(tc, sensitivity_is_configurable_per_object_kind);
+	tcase_add_test(tc, tracked_sim_frames_are_direct_mapped_with_their_kinds_sensitivity);
 	tcase_add_test(tc, soundness_check_fails_when_a_sensitive_page_is_mapped_restricted);
 	tcase_add_test(tc, destroy_is_refcounted_and_reports_a_domain_still_current);
 	tcase_add_test(tc, class_must_be_initialised_before_a_domain);
