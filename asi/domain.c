@@ -35,6 +35,7 @@ asi_global_init(AsiHost *host)
 	}
 }
 
+/* A host with config.nr_cpus CPUs, each on init_mm's tables with empty TLBs. */
 AsiHost *
 asi_host_new(const AsiConfig *config, const AsiOps *ops)
 {
@@ -61,6 +62,7 @@ asi_host_new(const AsiConfig *config, const AsiOps *ops)
 	return host;
 }
 
+/* Free the host, its mms, domains, tables and CPUs. */
 void
 asi_host_free(AsiHost *host)
 {
@@ -79,6 +81,7 @@ asi_host_free(AsiHost *host)
 	g_free(host);
 }
 
+/* Host CPU id. */
 AsiCpu *
 asi_host_cpu(AsiHost *host, guint id)
 {
@@ -86,12 +89,14 @@ asi_host_cpu(AsiHost *host, guint id)
 	return &host->cpus[id];
 }
 
+/* The counters of the run so far. */
 const AsiStats *
 asi_host_stats(const AsiHost *host)
 {
 	return &host->stats;
 }
 
+/* The n-th --stats key and value (asi.h). */
 gboolean
 asi_stats_nth(const AsiHost *host, guint n, const char **out_key, guint64 *out_value)
 {
@@ -117,12 +122,14 @@ asi_stats_nth(const AsiHost *host, guint n, const char **out_key, guint64 *out_v
 	return TRUE;
 }
 
+/* The named violations reported so far, in order. */
 const GPtrArray *
 asi_host_violations(const AsiHost *host)
 {
 	return host->violations;
 }
 
+/* The --stats suffix of an exit reason (asi.exits.<name>). */
 const char *
 asi_exit_reason_name(enum asi_exit_reason reason)
 {
@@ -132,6 +139,7 @@ asi_exit_reason_name(enum asi_exit_reason reason)
 	return names[reason];
 }
 
+/* Models asi_global_nonsensitive_pgd (branch asi.c): the PGD every domain copies. */
 guint64
 asi_global_nonsensitive_pgd(const AsiHost *host)
 {
@@ -213,6 +221,7 @@ asi_mm_new(AsiHost *host)
 	return mm;
 }
 
+/* Models __mmdrop(): the mm's domains, user tables and PGD go. */
 void
 asi_mm_free(AsiHost *host, struct asi_mm *mm)
 {
@@ -271,6 +280,7 @@ asi_destroy(AsiHost *host, struct asi *asi)
 	}
 }
 
+/* Models asi_pgd() (asm/asi.h): the domain's PGD. */
 guint64
 asi_pgd(const struct asi *asi)
 {
@@ -286,6 +296,7 @@ asi_report(AsiHost *host, const char *name)
 		host->ops.violation(host, name, host->ops.data);
 }
 
+/* A kernel WARN/VM_BUG_ON: report name when cond holds; returns cond. */
 gboolean
 asi_warn(AsiHost *host, gboolean cond, const char *name)
 {

@@ -6,6 +6,7 @@
  */
 #include "asi/asi-internal.h"
 
+/* Tell the ops a step is done: where the run loop yields and an interrupt may arrive. */
 void
 asi_step(AsiCpu *cpu, AsiStepKind kind, const char *point, guint64 cr3, guint64 addr)
 {
@@ -15,6 +16,7 @@ asi_step(AsiCpu *cpu, AsiStepKind kind, const char *point, guint64 cr3, guint64 
 		cpu->host->ops.step(cpu, &step, cpu->host->ops.data);
 }
 
+/* Models this_cpu_or/and(asi_taints): a change is a step of its own. */
 static void
 set_taints(AsiCpu *cpu, asi_taints_t taints)
 {
@@ -24,6 +26,7 @@ set_taints(AsiCpu *cpu, asi_taints_t taints)
 	asi_step(cpu, ASI_STEP_TAINT, "asi.taint", 0, 0);
 }
 
+/* Models asi_init_thread_state(): relaxed, not nested, preemptible. */
 void
 asi_task_init(AsiTask *task, struct asi_mm *mm)
 {

@@ -2,6 +2,7 @@
 /* The invariants of reference/asi.md §8 as checks: TRUE when held, else reported by name. */
 #include "asi/asi-internal.h"
 
+/* Report name unless ok; returns ok. */
 static gboolean
 held(AsiHost *host, gboolean ok, const char *name)
 {
@@ -58,6 +59,7 @@ sound_level(AsiHost *host, struct asi *asi, guint64 table, int level, guint64 ba
 	return ok;
 }
 
+/* §8.4 over the whole domain. */
 gboolean
 asi_check_restricted_sound(AsiHost *host, struct asi *asi)
 {

@@ -42,6 +42,7 @@ asi_alloc_pages(AsiHost *host, AsiObjKind kind, guint npages)
 	return asi_track_frames(host, pfn, npages, kind);
 }
 
+/* The kind tag of a tracked frame, 0 if untracked. */
 static guint
 frame_tag(AsiHost *host, guint64 pfn)
 {

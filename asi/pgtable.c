@@ -23,6 +23,7 @@ asi_pt_alloc(AsiHost *host)
 	return ASI_PT_BASE + (guint64)idx * ASI_PAGE_SIZE;
 }
 
+/* Give a table page back for reuse. */
 void
 asi_pt_release(AsiHost *host, guint64 pa)
 {
@@ -40,6 +41,7 @@ asi_pt_va(AsiHost *host, guint64 pa)
 	return host->pt_pages->pdata[(pa - ASI_PT_BASE) / ASI_PAGE_SIZE];
 }
 
+/* The index of va in a table of the given level (4 = PGD). */
 static guint
 pt_index(guint64 va, int level)
 {
@@ -133,6 +135,7 @@ pt_free_level(AsiHost *host, guint64 table, int level)
 	asi_pt_release(host, table);
 }
 
+/* Release every user-half table under pgd and clear its entries. */
 void
 asi_pt_free_user_half(AsiHost *host, guint64 pgd)
 {

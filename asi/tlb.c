@@ -25,6 +25,7 @@ build_cr3(guint64 pgd, guint16 pcid)
 	return pgd | pcid;
 }
 
+/* Drop the non-global entries tagged pcid (what a flushing CR3 write does). */
 void
 asi_tlb_flush_pcid(AsiCpu *cpu, guint16 pcid)
 {
@@ -37,6 +38,7 @@ asi_tlb_flush_pcid(AsiCpu *cpu, guint16 pcid)
 	cpu->tlb_used = kept;
 }
 
+/* Models invlpg in every PCID (invalidate_other, v2 20/29): drop va's entries. */
 void
 asi_tlb_flush_va(AsiCpu *cpu, guint64 va)
 {
@@ -94,6 +96,7 @@ asi_flush_tlb_kernel_range(AsiHost *host, guint64 va, guint64 len)
 	host->stats.tlb_shootdowns++;
 }
 
+/* Cache a translation, evicting the oldest entry when full (deterministic). */
 static void
 tlb_insert(AsiCpu *cpu, guint16 pcid, guint64 va, guint64 pte)
 {
@@ -122,7 +125,8 @@ hw_translate(AsiCpu *cpu, guint64 va, guint64 error_code)
 		AsiTlbEntry *e = &cpu->tlb[i];
 
 		if (e->vpn == va >> 12 && (e->pcid == pcid || (e->pte & _PAGE_GLOBAL)) &&
-		    (!(error_code & X86_PF_WRITE) || (e->pte & _PAGE_RW)))
+		    (!(error_code & X86_PF_WRITE) || (e->pte & _PAGE_RW)) &&
+		    (!(error_code & X86_PF_INSTR) || !(e->pte & _PAGE_NX)))
 			return TRUE;
 	}
 	if (!kernel_access_ok(cpu->host, error_code, va, pgd))
@@ -153,6 +157,7 @@ exc_page_fault(AsiCpu *cpu, guint64 va, guint64 error_code)
 	gboolean ok;
 
 	asi_intr_enter(cpu);
+	/* [inference] the branch's asi_exit_pf tracepoint fires when this exit switched */
 	if (asi_exit(cpu, ASI_EXIT_PAGE_FAULT)) {
 		AsiStep step = { ASI_STEP_EXIT_PF, "asi.exit_pf", 0, cpu->taints, va };
 

@@ -13,6 +13,7 @@ nmi_handler(AsiCpu *cpu)
 	asi_intr_exit(cpu);
 }
 
+/* Record each step by name; fire the NMI once at the chosen step. */
 static void
 record_step(AsiCpu *cpu, const AsiStep *step, gpointer data)
 {
@@ -42,6 +43,7 @@ record_step(AsiCpu *cpu, const AsiStep *step, gpointer data)
 	}
 }
 
+/* A fresh fixture (asi-fixture.h). */
 void
 fix_setup(void)
 {
@@ -65,6 +67,7 @@ fix_setup(void)
 	fx.seq = g_string_new(NULL);
 }
 
+/* Free the fixture. */
 void
 fix_teardown(void)
 {
@@ -72,6 +75,7 @@ fix_teardown(void)
 	asi_host_free(fx.host);
 }
 
+/* The recorded steps, then restart the recording. */
 char *
 fix_take_seq(void)
 {
@@ -81,6 +85,7 @@ fix_take_seq(void)
 	return s;
 }
 
+/* Whether a violation called name was reported. */
 gboolean
 fix_has_violation(const char *name)
 {
@@ -93,6 +98,7 @@ fix_has_violation(const char *name)
 	return FALSE;
 }
 
+/* One VM entry's asi_enter and asi_relax, with preemption and IRQs off. */
 void
 fix_enter_relax(struct asi *asi)
 {
