@@ -6,8 +6,8 @@
  * enter/relax/exit state machine in the order of the ASI v2 RFC (reference/asi.md §2.3).
  * Kernel functions were read in bjackman/linux (the [branch] of reference/asi.md):
  * arch/x86/mm/asi.c at 003868f6, arch/x86/include/asm/asi.h at 0c9d9480,
- * include/linux/asi_exit.h at 1705e86e; and the v2 RFC's #PF patch (arch/x86/mm/fault.c exc_page_fault, kernel_access_ok,
- * warn_if_bad_asi_pf) as the index holds it.
+ * include/linux/asi_exit.h at 1705e86e; and the v2 RFC's #PF patch (arch/x86/mm/fault.c
+ * exc_page_fault, kernel_access_ok, warn_if_bad_asi_pf) as the index holds it.
  * Not wired into the run loop: callers own the yield points via AsiOps.step.
  */
 #ifndef KVMSIM_ASI_ASI_H
