@@ -40,6 +40,13 @@ kvm_mmu_check_private_spte(struct kvm_vcpu *vcpu, const struct kvm_page_fault *f
 				     fault->is_private ? "shared" : "private");
 	if (!fault->is_private && !kvm_memslot_is_gmem_only(fault->slot))
 		return;
+	/*
+	 * kvm_gmem_release() clears the slot's file before its invalidation window opens (it waits
+	 * for mmu_lock, which this fault holds): a leaf installed from a pfn got before the clear is
+	 * legal, and the window zaps it; a fault after the window retries or exits (no file).
+	 */
+	if (kvm_slot_has_gmem(fault->slot) && !fault->slot->gmem.file)
+		return;
 	/* a huge leaf maps each of its gfns to the page at that offset (mmu/huge_page.c) */
 	gfn_t base = fault->gfn & ~(KVM_PAGES_PER_HPAGE(level) - 1);
 
