@@ -101,12 +101,12 @@ timeline_finish(SimSched *sched, SimVmm *vmm, gboolean ran, gpointer data)
 int
 kvmsim_cmd_replay(int argc, char **argv)
 {
-	gchar **files = NULL;
-	gchar **mutate = NULL;
-	gchar *log_path = NULL;
-	gchar *log_format = NULL;
-	gchar *trace_dat_path = NULL;
-	gchar *token = NULL;
+	g_auto(GStrv) files = NULL;
+	g_auto(GStrv) mutate = NULL;
+	g_autofree gchar *log_path = NULL;
+	g_autofree gchar *log_format = NULL;
+	g_autofree gchar *trace_dat_path = NULL;
+	g_autofree gchar *token = NULL;
 	SimMutations mutations;
 	g_autofree gchar *timeline_path = NULL;
 	gint64 watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
@@ -138,7 +138,6 @@ kvmsim_cmd_replay(int argc, char **argv)
 	guint passed = 0, failed = 0;
 	ReplayLogSetup setup = { SIM_LOG_KVMSIM, NULL };
 	g_autoptr(SimTraceDat) trace_dat = NULL;
-	g_autofree gchar *log_format_owned = NULL, *trace_dat_owned = NULL;
 
 	g_option_context_set_summary(ctx, "Replays each TRACE (traces/*.xml, or one written by kvmsim "
 					  "run --record),\nprints PASS or FAIL for every expectation, and "
@@ -146,99 +145,47 @@ kvmsim_cmd_replay(int argc, char **argv)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		return kvmsim_usage_error("%s", error->message);
-	log_format_owned = log_format;
-	trace_dat_owned = trace_dat_path;
-	gboolean mutations_ok = kvmsim_parse_mutations(mutate, &mutations, &error);
-
-	g_strfreev(mutate);
-	if (!mutations_ok) {
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
+	if (!kvmsim_parse_mutations(mutate, &mutations, &error))
 		return kvmsim_usage_error("%s", error->message);
-	}
-	if (log_format && !sim_log_format_lookup(log_format, &setup.format)) {
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
+	if (log_format && !sim_log_format_lookup(log_format, &setup.format))
 		return kvmsim_usage_error("--log-format %s: must be kvmsim or ftrace", log_format);
-	}
-	if (trace_dat_path && (!files || !files[0] || files[1])) {
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
+	if (trace_dat_path && (!files || !files[0] || files[1]))
 		return kvmsim_usage_error("--trace-dat takes exactly one TRACE");
-	}
-	if (trace_dat_path && !sim_outfile_check(trace_dat_path, &error)) {
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
+	if (trace_dat_path && !sim_outfile_check(trace_dat_path, &error))
 		return kvmsim_usage_error("--trace-dat %s", error->message);
-	}
 	if (trace_dat_path)
 		setup.trace_dat = trace_dat = sim_tracedat_new();
-	if (watchdog < 1) {
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
+	if (watchdog < 1)
 		return kvmsim_usage_error("--watchdog must be positive");
-	}
-	if (timeline_path && (!files || !files[0] || files[1])) {
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
+	if (timeline_path && (!files || !files[0] || files[1]))
 		return kvmsim_usage_error("--timeline takes exactly one TRACE");
-	}
 	if (timeline_path && (!sim_outfile_check(timeline_path, &error) ||
-			      (log_path && sim_outfile_same(log_path, timeline_path)))) {
-		int usage = error ? kvmsim_usage_error("--timeline %s", error->message) :
-				    kvmsim_usage_error("--log %s and --timeline %s name the same "
-						       "file", log_path, timeline_path);
-
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
-		return usage;
-	}
-	if (!files || !files[0] || ((log_path || token) && files[1]) || (log_path && token)) {
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
+			      (log_path && sim_outfile_same(log_path, timeline_path))))
+		return error ? kvmsim_usage_error("--timeline %s", error->message) :
+			       kvmsim_usage_error("--log %s and --timeline %s name the same file",
+						  log_path, timeline_path);
+	if (!files || !files[0] || ((log_path || token) && files[1]) || (log_path && token))
 		return kvmsim_usage_error(log_path && token ? "--log and --token do not go together" :
 					  token ? "--token takes exactly one TRACE" :
 					  log_path ? "--log takes exactly one TRACE" :
 						     "replay needs at least one TRACE");
-	}
 	/* the log's path is checked before anything runs: a bad one is a usage error, not a FAIL */
-	if (log_path && !sim_outfile_check(log_path, &error)) {
-		g_strfreev(files);
-		g_free(log_path);
-		g_free(token);
+	if (log_path && !sim_outfile_check(log_path, &error))
 		return kvmsim_usage_error("--log %s", error->message);
-	}
 	/* every trace is read and checked before any runs */
 	for (guint i = 0; files[i]; i++) {
 		Trace *trace = trace_load(files[i], &error);
 
-		if (!trace) {
-			g_strfreev(files);
-			g_free(log_path);
-			g_free(token);
+		if (!trace)
 			return kvmsim_usage_error("%s", error->message);
-		}
 		trace->watchdog = (guint64)watchdog;
 		trace->log_hook = setup_log;
 		trace->log_hook_data = &setup;
 		trace->mutations |= mutations;
 		g_ptr_array_add(traces, trace);
 	}
-	g_strfreev(files);
-	if (token) {
-		int status = replay_token(g_ptr_array_index(traces, 0), token);
-
-		g_free(token);
-		return status;
-	}
+	if (token)
+		return replay_token(g_ptr_array_index(traces, 0), token);
 	for (guint i = 0; i < traces->len; i++) {
 		const Trace *trace = g_ptr_array_index(traces, i);
 		TraceReplayReport report;
@@ -275,7 +222,6 @@ kvmsim_cmd_replay(int argc, char **argv)
 		else
 			passed++;
 	}
-	g_free(log_path);
 	if (trace_dat && !sim_tracedat_write(trace_dat, trace_dat_path, &error)) {
 		fprintf(stderr, "kvmsim: error: --trace-dat %s\n", error->message);
 		failed++;
