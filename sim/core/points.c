@@ -78,6 +78,8 @@ static const SimPoint points[] = {
 	{ "munmap.mmap_unlock", "munmap: range gone, after mmap_lock" },
 	{ "munmap.ptl", "munmap: before the PTL, between notifier start and end" },
 	{ "munmap.ptl_unlock", "munmap: PTEs cleared, before notifier end" },
+	{ "nmi.handler", "NMI handler: entered (asi_intr_enter done), before its memory access" },
+	{ "nmi.iret", "nmiN actor: one NMI returned (IRET), the interrupted actor may go on" },
 	{ "sleep", "pseudo-point: the actor sleeps until a later step" },
 	{ "split_pmd.ptl", "split_huge_pmd(): notifier started over the 2 MiB, before the PMD lock" },
 	{ "split_pmd.ptl_unlock", "split_huge_pmd(): PMD replaced by a PTE table, before notifier end" },

@@ -42,6 +42,7 @@ struct SimActor {
 	gconstpointer read_held[4]; /* rwlocks it holds for read, for the log's lock lines
 				     * (lock.c); a fifth nested one goes unnamed */
 	guint nr_read_held;
+	guint held;           /* an interrupt handler runs on its CPU (sim_actor_hold) */
 };
 
 struct SimSched {

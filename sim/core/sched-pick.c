@@ -10,7 +10,7 @@ sched_update_sets(SimSched *sched, const SimActor *actor)
 	guint w = actor->index / 64;
 	guint64 bit = 1ull << (actor->index % 64);
 	gboolean live = actor->state != ACTOR_FINISHED;
-	gboolean waits = actor->wait_fn || actor->wake_step;
+	gboolean waits = actor->wait_fn || actor->wake_step || actor->held;
 	guint64 ready = (live && !waits) ? sched->ready[w] | bit : sched->ready[w] & ~bit;
 	guint64 blocked = (live && waits) ? sched->blocked[w] | bit : sched->blocked[w] & ~bit;
 
@@ -29,7 +29,7 @@ sched_update_sets(SimSched *sched, const SimActor *actor)
 gboolean
 sched_actor_runnable(const SimSched *sched, const SimActor *actor)
 {
-	if (actor->state == ACTOR_FINISHED)
+	if (actor->state == ACTOR_FINISHED || actor->held)
 		return FALSE;
 	if (actor->wake_step > sched->now)
 		return FALSE;
@@ -169,7 +169,8 @@ sched_earliest_wake(const SimSched *sched, guint *n_waking)
 			SimActor *actor = g_ptr_array_index(sched->actors,
 							    w * 64 + (guint)__builtin_ctzll(bits));
 
-			if (actor->state == ACTOR_FINISHED || actor->wake_step <= sched->now ||
+			if (actor->state == ACTOR_FINISHED || actor->held ||
+			    actor->wake_step <= sched->now ||
 			    (actor->wait_fn && !actor->wait_fn(actor->wait_data)))
 				continue;
 			if (n == 0 || actor->wake_step < earliest) {

@@ -242,6 +242,46 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 	return actor;
 }
 
+/* An interrupt handler starts (hold) or returns (release) on the CPU actor runs on. */
+void
+sim_actor_hold(SimActor *actor)
+{
+	actor->held++;
+	sched_update_sets(actor->sched, actor);
+}
+
+/* The handler returned: one hold less. */
+void
+sim_actor_release(SimActor *actor)
+{
+	g_return_if_fail(actor->held > 0);
+	actor->held--;
+	sched_update_sets(actor->sched, actor);
+}
+
+/* The actor's name, as schedules and the log write it. */
+const char *
+sim_actor_name(const SimActor *actor)
+{
+	return actor->name;
+}
+
+static SimActor *find_actor(const SimSched *sched, const char *name);
+
+/* Where the actor last yielded (NULL: not yet). */
+const char *
+sim_actor_last_point(const SimActor *actor)
+{
+	return actor->last_point;
+}
+
+/* find_actor() for other modules. */
+SimActor *
+sim_sched_find_actor(const SimSched *sched, const char *name)
+{
+	return find_actor(sched, name);
+}
+
 /* The actor called name, or NULL. A name can come back once its actor has returned (the vCPUs
  * of a VM booted again): the one that has not finished is meant. */
 static SimActor *
@@ -301,6 +341,7 @@ step_actor(SimSched *sched)
 			  "schedule step %u: %s cannot run (%s) and never reaches %s",
 			  sched->step_index + 1, step->actor,
 			  actor->state == ACTOR_FINISHED ? "finished" :
+			  actor->held ? "an interrupt handler runs on its CPU" :
 			  actor->wait_what ? actor->wait_what : "sleeping", step->until);
 		return NULL;
 	}
@@ -334,6 +375,8 @@ static void
 describe_actor(GString *out, const SimSched *sched, const SimActor *actor)
 {
 	g_string_append_printf(out, "%s%s ", out->len ? ", " : "", actor->name);
+	if (actor->held)
+		g_string_append(out, "is interrupted ");
 	if (actor->wait_fn)
 		g_string_append_printf(out, "waits for %s", actor->wait_what);
 	else if (actor->wake_step > sched->now)

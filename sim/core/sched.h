@@ -121,6 +121,15 @@ void sim_sched_set_marks(SimSched *sched, guint every, SimMarkFn fn, gpointer da
  * scheduler. */
 SimActor *sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data);
 
+/* An interrupt handler (an NMI actor, asi/nmi.h) runs on the CPU actor runs on: until the handler
+ * returns, actor cannot run (holds nest). */
+void sim_actor_hold(SimActor *actor);
+void sim_actor_release(SimActor *actor);
+const char *sim_actor_name(const SimActor *actor);
+const char *sim_actor_last_point(const SimActor *actor);
+/* The actor called name (the live one if a name came back), or NULL. */
+SimActor *sim_sched_find_actor(const SimSched *sched, const char *name);
+
 /* Run the actors until every one has returned. FALSE on deadlock or a schedule that cannot be
  * followed. Called once, from outside any actor. */
 gboolean sim_sched_run(SimSched *sched, GError **error);
