@@ -292,7 +292,8 @@ gboolean
 asi_nmis_stats_nth(const AsiNmis *nmis, guint n, const char **key, guint64 *value)
 {
 	static const char *const keys[] = {
-		"nmi.handled", "nmi.latched", "nmi.lost", "nmi.left_unrestricted",
+		"asi.nmi.handled", "asi.nmi.latched", "asi.nmi.lost",
+		"asi.nmi.left_unrestricted",
 	};
 	const guint64 values[] = {
 		nmis->stats.handled, nmis->stats.latched, nmis->stats.lost,

@@ -69,7 +69,7 @@ typedef struct {
 	guint64 handled, latched, lost, left_unrestricted;
 } AsiNmiStats;
 const AsiNmiStats *asi_nmis_stats(const AsiNmis *nmis);
-/* The n-th --stats key ("nmi.handled", ...) and its value; FALSE past the last. */
+/* The n-th --stats key ("asi.nmi.handled", ...) and its value; FALSE past the last. */
 gboolean asi_nmis_stats_nth(const AsiNmis *nmis, guint n, const char **key, guint64 *value);
 
 #endif

@@ -247,11 +247,12 @@ check_actor(Reader *r, xmlNode *node, const char *actor)
 	if (trace_actor_valid(r->trace, actor))
 		return TRUE;
 	if (n == 1)
-		return reader_fail(r, node,
-			    "unknown actor '%s' (this VM has 1 vCPU: vcpu0, notifier, vmm)", actor);
+		return reader_fail(r, node, "unknown actor '%s' (this VM has 1 vCPU: vcpu0, notifier, "
+				   "vmm, and the NMIs of its 3 host CPUs: nmi0-nmi2)", actor);
 	return reader_fail(r, node,
-		    "unknown actor '%s' (this VM has %u vCPUs: vcpu0-vcpu%u, notifier, vmm)",
-		    actor, n, n - 1);
+		    "unknown actor '%s' (this VM has %u vCPUs: vcpu0-vcpu%u, notifier, vmm, and the "
+		    "NMIs of its %u host CPUs: nmi0-nmi%u)", actor, n, n - 1,
+		    trace_nr_host_cpus(r->trace), trace_nr_host_cpus(r->trace) - 1);
 }
 
 /* Exits are a vCPU's, host mm events the notifier's, memslot ioctls the vmm's; MADV_DONTNEED and
@@ -277,6 +278,11 @@ check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
 		return reader_fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
 			    NAME(node), e->actor);
+	if ((e->kind == TRACE_EV_NMI) != g_str_has_prefix(e->actor, "nmi"))
+		return reader_fail(r, node, e->kind == TRACE_EV_NMI ?
+				   "<nmi> arrives on a host CPU: its actor must be nmiN, not '%s'" :
+				   "%s is a host CPU's NMI line: it only delivers <nmi> events",
+				   e->actor);
 	return TRUE;
 }
 
@@ -345,6 +351,9 @@ read_event(Reader *r, xmlNode *node)
 		e->access = GET_CHOICE(node, "access", trace_access_names, 0);
 		return reader_get_number(r, node, "gpa", 64, 0, &e->gpa);
 	case TRACE_EV_HLT:
+		return TRUE;
+	case TRACE_EV_NMI:
+		e->touch = GET_CHOICE(node, "touch", trace_nmi_touch_names, 0);
 		return TRUE;
 	case TRACE_EV_IO:
 		return read_io(r, node, e);

@@ -75,6 +75,7 @@ machine_events(const Trace *trace)
 			[TRACE_EV_GMEM_CLOSE] = SIM_MEV_GMEM_CLOSE,
 			[TRACE_EV_MAP_GPA_RANGE] = SIM_MEV_MAP_GPA_RANGE,
 			[TRACE_EV_PIN] = SIM_MEV_PIN,
+			[TRACE_EV_NMI] = SIM_MEV_NMI,
 		};
 		SimMachineEvent me = {
 			.kind = kinds[e->kind],
@@ -93,6 +94,7 @@ machine_events(const Trace *trace)
 			.value = e->value,
 			.nr = e->nr,
 			.to_private = e->to_private,
+			.touch = e->touch,
 		};
 
 		memcpy(me.args, e->args, sizeof(me.args));

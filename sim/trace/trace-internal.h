@@ -9,10 +9,12 @@
 
 #include "sim/trace/trace.h"
 
-#define TRACE_EV_COUNT (TRACE_EV_PIN + 1)
+#define TRACE_EV_COUNT (TRACE_EV_NMI + 1)
 
 /* Names of TraceAccess values, as the schema spells them. */
 extern const char *const trace_access_names[3];
+/* Names of AsiNmiTouch values (asi/nmi.h), as the schema spells them. */
+extern const char *const trace_nmi_touch_names[5];
 
 /* libxml2 2.12 made the error it hands to structured error handlers const. */
 #if LIBXML_VERSION >= 21200
@@ -65,6 +67,9 @@ gboolean trace_event_is_exit(TraceEventKind kind);
 gboolean trace_event_is_host(TraceEventKind kind);
 gboolean trace_event_is_memslot(TraceEventKind kind);
 gboolean trace_event_is_gmem(TraceEventKind kind);
+/* Host CPUs of an exit-level machine: one per vCPU, then the notifier's and the vmm's. The
+ * NMI actors nmiN, N below it. */
+guint trace_nr_host_cpus(const Trace *trace);
 /* The names of <vm type> and <vm gmem-conversion>, by value. */
 extern const char *const trace_vm_type_names[2];
 extern const char *const trace_gmem_conversion_names[2];

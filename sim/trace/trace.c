@@ -32,8 +32,12 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_GMEM_CLOSE] = "close_guest_memfd",
 	[TRACE_EV_MAP_GPA_RANGE] = "map_gpa_range",
 	[TRACE_EV_PIN] = "pin",
+	[TRACE_EV_NMI] = "nmi",
 };
 
+const char *const trace_nmi_touch_names[5] = {
+	"none", "kernel", "user", "page-cache", "guest-ram",
+};
 const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
 const char *const trace_gmem_conversion_names[2] = { "legacy", "in-place" };
 const char *const trace_gmem_hugepage_names[3] = { "none", "2M", "1G" };
@@ -150,7 +154,15 @@ trace_event_is_memslot(TraceEventKind kind)
 	return kind == TRACE_EV_MEMSLOT || kind == TRACE_EV_MEMSLOT_DELETE;
 }
 
-/* vcpuN with N < nr_vcpus written without leading zeros, notifier or vmm. */
+/* One host CPU per vCPU, one for the notifier, one for the vmm. */
+guint
+trace_nr_host_cpus(const Trace *trace)
+{
+	return trace->nr_vcpus + 2;
+}
+
+/* vcpuN with N < nr_vcpus written without leading zeros, notifier, vmm, or nmiN with N a host
+ * CPU. */
 gboolean
 trace_actor_valid(const Trace *trace, const char *actor)
 {
@@ -158,6 +170,10 @@ trace_actor_valid(const Trace *trace, const char *actor)
 
 	if (strcmp(actor, "notifier") == 0 || strcmp(actor, "vmm") == 0)
 		return TRUE;
+	if (g_str_has_prefix(actor, "nmi") && g_ascii_isdigit(actor[3]) &&
+	    (actor[3] != '0' || !actor[4]))
+		return g_ascii_string_to_unsigned(actor + 3, 10, 0, G_MAXUINT, &n, NULL) &&
+		       n < trace_nr_host_cpus(trace);
 	if (!g_str_has_prefix(actor, "vcpu") || !g_ascii_isdigit(actor[4]) ||
 	    (actor[4] == '0' && actor[5]))
 		return FALSE;

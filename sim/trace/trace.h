@@ -44,6 +44,7 @@ typedef enum {
 	TRACE_EV_GMEM_CLOSE,      /* the VMM closes the guest_memfd (its release, if last) */
 	TRACE_EV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
 	TRACE_EV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
+	TRACE_EV_NMI,             /* an NMI on host CPU N, delivered by actor nmiN (asi/nmi.h) */
 } TraceEventKind;
 
 typedef enum {
@@ -70,6 +71,7 @@ typedef struct {
 	guint64 nr;           /* hypercall */
 	guint64 args[4];      /* hypercall */
 	gboolean to_private;  /* convert */
+	guint touch;          /* nmi: what the handler reads (AsiNmiTouch) */
 } TraceEvent;
 
 typedef struct {

@@ -226,6 +226,9 @@ write_event(FILE *fp, const TraceEvent *e)
 		break;
 	case TRACE_EV_GMEM_CLOSE:
 		break;
+	case TRACE_EV_NMI:
+		put_str(fp, "touch", trace_nmi_touch_names[e->touch]);
+		break;
 	default:
 		put_hex(fp, "hva", e->hva);
 		put_hex(fp, "size", e->size);

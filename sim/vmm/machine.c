@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "asi/nmi.h"
 #include "mmu/mmu.h"
 #include "mmu/spte.h"
 #include "sim/core/log.h"
@@ -25,6 +26,8 @@ struct SimMachine {
 	guint64 audit_epoch;
 	SimMachineEvent *events; /* a copy of the events the actors perform */
 	GPtrArray *actors;       /* MachineActor * */
+	AsiNmis *nmis;           /* the nmiN actors' state (NULL: no NMI event) */
+	guint nr_vcpus;
 };
 
 /* The events one actor of the machine performs, in order. */
@@ -266,6 +269,42 @@ windows_of(const SimVmmConfig *config, const SimMachineEvent *events, guint n_ev
 	return merged;
 }
 
+/* The actor on host CPU cpu: vcpuN on N, then the notifier, then the vmm (trace-format.md). */
+static SimActor *
+machine_cpu_actor(guint cpu, gpointer data)
+{
+	SimMachine *m = data;
+	g_autofree gchar *name = cpu < m->nr_vcpus ? g_strdup_printf("vcpu%u", cpu) :
+				 g_strdup(cpu == m->nr_vcpus ? "notifier" : "vmm");
+
+	return sim_sched_find_actor(m->sched, name);
+}
+
+/* The nmiN actors, one per host CPU some NMI event names, in CPU order (after the others). */
+static void
+make_nmi_actors(SimMachine *m, const SimMachineEvent *events, guint n_events)
+{
+	guint nr_cpus = m->nr_vcpus + 2;
+	g_autoptr(GArray) plan = g_array_new(FALSE, FALSE, sizeof(AsiNmi));
+
+	for (guint cpu = 0; cpu < nr_cpus; cpu++) {
+		g_autofree gchar *name = g_strdup_printf("nmi%u", cpu);
+
+		g_array_set_size(plan, 0);
+		for (guint i = 0; i < n_events; i++) {
+			AsiNmi nmi = { cpu, events[i].touch, events[i].at };
+
+			if (events[i].kind == SIM_MEV_NMI && strcmp(events[i].actor, name) == 0)
+				g_array_append_val(plan, nmi);
+		}
+		if (!plan->len)
+			continue;
+		if (!m->nmis)
+			m->nmis = asi_nmis_new(m->sched, NULL, machine_cpu_actor, m);
+		asi_nmi_actor_new(m->nmis, cpu, (const AsiNmi *)plan->data, plan->len);
+	}
+}
+
 /* One actor per name the events use: vCPUs first, then the others (as in a recorded run). */
 static GPtrArray *
 make_actors(const SimMachineEvent *events, guint n_events, guint nr_vcpus, SimVmm *vmm,
@@ -336,7 +375,9 @@ sim_machine_new(const SimVmmConfig *config, const SimMachineEvent *events, guint
 	m->sched = sched;
 	m->last_actor = -1;
 	m->events = g_memdup2(events, n_events * sizeof(*events));
+	m->nr_vcpus = cfg.nr_vcpus;
 	m->actors = make_actors(m->events, n_events, cfg.nr_vcpus, vmm, sched);
+	make_nmi_actors(m, m->events, n_events);
 	return m;
 }
 
@@ -346,6 +387,7 @@ sim_machine_free(SimMachine *m)
 	if (!m)
 		return;
 	free_actors(m->actors);
+	asi_nmis_free(m->nmis);
 	sim_vmm_free(m->vmm);
 	g_free(m->events);
 	g_free(m->yields);

@@ -32,6 +32,7 @@ typedef enum {
 	SIM_MEV_GMEM_CLOSE,      /* the VMM closes the guest_memfd (its release, if last) */
 	SIM_MEV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
 	SIM_MEV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
+	SIM_MEV_NMI,             /* an NMI on host CPU N (actor nmiN, asi/nmi.h) */
 } SimMachineEventKind;
 
 typedef enum {
@@ -58,6 +59,7 @@ typedef struct {
 	guint64 nr;              /* hypercall */
 	guint64 args[4];         /* hypercall */
 	gboolean to_private;     /* convert, set_attributes */
+	guint touch;             /* nmi: AsiNmiTouch */
 } SimMachineEvent;
 
 typedef struct SimMachine SimMachine;
