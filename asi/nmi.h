@@ -49,7 +49,7 @@ AsiNmis *asi_nmis_new(SimSched *sched, AsiHost *host, AsiNmiCpuActorFn cpu_actor
 void asi_nmis_free(AsiNmis *nmis);
 
 /* One NMI an nmiN actor delivers, in order; it first sleeps until step at (0: no sleep). */
-typedef struct {
+typedef struct AsiNmi {
 	guint cpu;
 	AsiNmiTouch touch;
 	guint64 at;

@@ -7,6 +7,8 @@
 
 #include "sim/cmd.h"
 
+#include "asi/nmi.h"
+
 /* A usage or input error: one line on stderr, exit status 2. */
 int
 kvmsim_usage_error(const char *fmt, ...)
@@ -79,5 +81,34 @@ kvmsim_parse_mutations(gchar **names, SimMutations *out, GError **error)
 		}
 		*out |= SIM_MUTATION_BIT(m);
 	}
+	return TRUE;
+}
+
+/* --nmi K and --nmi-touch KIND (run's and explore's): K from 0 to 100000, a kind of
+ * asi_nmi_touch_lookup() (default user); FALSE with a usage message otherwise. */
+gboolean
+kvmsim_parse_nmi(gint64 count, const char *touch, guint *out_count, guint *out_touch,
+		 GError **error)
+{
+	AsiNmiTouch t = ASI_NMI_TOUCH_USER;
+
+	if (count < 0 || count > 100000) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--nmi %" G_GINT64_FORMAT ": must be from 0 to 100000", count);
+		return FALSE;
+	}
+	if (touch && !asi_nmi_touch_lookup(touch, &t)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--nmi-touch %s: must be none, kernel, user, page-cache or guest-ram",
+			    touch);
+		return FALSE;
+	}
+	if (touch && !count) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--nmi-touch needs --nmi K with K > 0");
+		return FALSE;
+	}
+	*out_count = (guint)count;
+	*out_touch = t;
 	return TRUE;
 }

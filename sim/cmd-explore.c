@@ -26,6 +26,8 @@ typedef struct {
 	gchar *token;
 	gchar **mutate;
 	gboolean mutation_score;
+	gint64 nmi;
+	gchar *nmi_touch;
 } ExploreCmdOptions;
 
 static void
@@ -36,6 +38,7 @@ options_clear(ExploreCmdOptions *o)
 	g_free(o->html_path);
 	g_free(o->token);
 	g_strfreev(o->mutate);
+	g_free(o->nmi_touch);
 }
 
 /* The options as search options; a usage error message otherwise. */
@@ -107,7 +110,7 @@ print_token(const ExploreTarget *target, const ExploreRun *s, const char *again,
 		(const ExploreChoice *)s->deviations->data, s->deviations->len);
 
 	printf("token: %s\n", token);
-	if (!target->trace) {
+	if (!target->trace || target->amended) {
 		printf("replay: kvmsim explore %s --token %s\n", again, token);
 		return;
 	}
@@ -249,6 +252,20 @@ explore_token_run(const ExploreCmdOptions *o, const ExploreTarget *target, const
 	return status;
 }
 
+/* --nmi K on a trace target: K <nmi> events, the i-th on vcpu(i mod vCPUs)'s host CPU, with no
+ * sleep: every strategy then chooses at which yield point each fires. */
+static void
+add_nmis(Trace *trace, guint count, guint touch)
+{
+	for (guint i = 0; i < count; i++) {
+		TraceEvent e = { .kind = TRACE_EV_NMI,
+				 .actor = g_strdup_printf("nmi%u", i % trace->nr_vcpus),
+				 .touch = touch };
+
+		g_array_append_val(trace->events, e);
+	}
+}
+
 /*
  * The target: a trace file, or a workload with kvmsim run's options (whatever explore does not
  * take itself is run's). Loaded into *trace or *cfg (and *image); a usage error message otherwise.
@@ -258,8 +275,10 @@ load_target(int argc, char **argv, const ExploreCmdOptions *o, ExploreTarget *ta
 	    Trace **trace, SimVmmConfig *cfg, GBytes **image, GError **error)
 {
 	SimMutations mutations;
+	guint nmis, touch;
 
-	if (!kvmsim_parse_mutations(o->mutate, &mutations, error))
+	if (!kvmsim_parse_mutations(o->mutate, &mutations, error) ||
+	    !kvmsim_parse_nmi(o->nmi, o->nmi_touch, &nmis, &touch, error))
 		return FALSE;
 	if (argc < 2) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
@@ -278,6 +297,8 @@ load_target(int argc, char **argv, const ExploreCmdOptions *o, ExploreTarget *ta
 		if (!*trace)
 			return FALSE;
 		(*trace)->mutations |= mutations;
+		add_nmis(*trace, nmis, touch);
+		target->amended = nmis > 0;
 		target->trace = *trace;
 		target->name = (*trace)->path;
 		return TRUE;
@@ -286,6 +307,10 @@ load_target(int argc, char **argv, const ExploreCmdOptions *o, ExploreTarget *ta
 	if (!kvmsim_run_config(argc, argv, o->seed >= 0 ? (guint64)o->seed : 1, cfg, image, error))
 		return FALSE;
 	cfg->mutations |= mutations;
+	if (nmis) {
+		cfg->nr_nmis = nmis;
+		cfg->nmi_touch = touch;
+	}
 	target->config = cfg;
 	target->name = cfg->guest_path ? cfg->guest_path : cfg->workload;
 	return TRUE;
@@ -394,6 +419,12 @@ kvmsim_cmd_explore(int argc, char **argv)
 		  "Yield points without progress before a livelock (default 65536)", "N" },
 		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.mutate,
 		  "Plant this protocol bug (kvmsim list --mutations; repeatable)", "NAME" },
+		{ "nmi", 0, 0, G_OPTION_ARG_INT64, &o.nmi,
+		  "Add K NMIs: to a trace, on its vCPUs' host CPUs, fired wherever the strategy "
+		  "picks; to a workload, as kvmsim run --nmi does", "K" },
+		{ "nmi-touch", 0, 0, G_OPTION_ARG_STRING, &o.nmi_touch,
+		  "What their handlers read: none, kernel, user (default), page-cache, guest-ram",
+		  "KIND" },
 		{ "no-shrink", 0, 0, G_OPTION_ARG_NONE, &o.no_shrink,
 		  "Report the failing schedule as found", NULL },
 		{ "token", 0, 0, G_OPTION_ARG_STRING, &o.token,
@@ -446,6 +477,10 @@ kvmsim_cmd_explore(int argc, char **argv)
 		g_string_append_printf(name_again, " --seed %" G_GINT64_FORMAT, o.seed);
 	for (guint i = 0; o.mutate && o.mutate[i]; i++)
 		g_string_append_printf(name_again, " --mutate %s", o.mutate[i]);
+	if (o.nmi > 0)
+		g_string_append_printf(name_again, " --nmi %" G_GINT64_FORMAT "%s%s", o.nmi,
+				       o.nmi_touch ? " --nmi-touch " : "",
+				       o.nmi_touch ? o.nmi_touch : "");
 	g_autofree gchar *again = g_string_free(name_again, FALSE);
 
 	if (!make_options(&o, &opts, &error) ||

@@ -45,6 +45,8 @@ typedef struct {
 	gchar **params;
 	gchar **mutate;
 	gchar **rest;
+	gint64 nmi;
+	gchar *nmi_touch;
 } RunOptions;
 
 /* Free what GOptionContext filled in. */
@@ -68,6 +70,7 @@ run_options_clear(RunOptions *o)
 	g_free(o->log_format);
 	g_free(o->trace_dat_path);
 	g_free(o->gmem_hugepage);
+	g_free(o->nmi_touch);
 	g_strfreev(o->params);
 	g_strfreev(o->mutate);
 	g_strfreev(o->rest);
@@ -285,6 +288,8 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 	}
 	if (!kvmsim_parse_mutations(o->mutate, &cfg->mutations, error))
 		return FALSE;
+	if (!kvmsim_parse_nmi(o->nmi, o->nmi_touch, &cfg->nr_nmis, &cfg->nmi_touch, error))
+		return FALSE;
 	*expect = TRACE_RECORD_EXPECT_AUTO;
 	if (o->record_expect && !trace_record_expect_lookup(o->record_expect, expect)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -378,6 +383,11 @@ run_entries(RunOptions *o)
 		  "What the trace expects: full (the same run: counters, log hash; the default if "
 		  "the run passed) or minimal (the guest passes, no invariant fails; the default if "
 		  "it failed)", "minimal|full" },
+		{ "nmi", 0, 0, G_OPTION_ARG_INT64, &o->nmi,
+		  "NMIs on the vCPUs' host CPUs, each at a seeded step (asi/nmi.h; default 0)", "K" },
+		{ "nmi-touch", 0, 0, G_OPTION_ARG_STRING, &o->nmi_touch,
+		  "What an NMI handler reads: none, kernel, user (default: a perf sample of user "
+		  "memory), page-cache or guest-ram", "KIND" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->rest, NULL, "WORKLOAD" },
 		{ NULL },
 	};

@@ -30,6 +30,10 @@ int kvmsim_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* The --mutate NAME options given (NULL: none) as a set; FALSE with a usage message in *error
  * if a name is unknown. */
 gboolean kvmsim_parse_mutations(gchar **names, SimMutations *out, GError **error);
+/* --nmi K and --nmi-touch KIND: the count and the AsiNmiTouch (asi/nmi.h); FALSE with a usage
+ * message in *error if out of range or unknown. */
+gboolean kvmsim_parse_nmi(gint64 count, const char *touch, guint *out_count, guint *out_touch,
+			  GError **error);
 /* "64M", "1G", "16K", "4096": bytes; FALSE if not a size or it overflows. */
 gboolean kvmsim_parse_size(const char *text, guint64 *out);
 

@@ -36,6 +36,8 @@ typedef struct {
 	const char *name;          /* for messages: the trace's path or the workload */
 	guint64 watchdog;          /* 0: the trace's, else the default */
 	guint64 actor_budget;      /* livelock: yield points one actor may pass; 0: 1 << 20 */
+	gboolean amended;          /* the trace has events the file lacks (explore --nmi): a
+				    * token replays through explore, not replay */
 } ExploreTarget;
 
 /* One choice: when actor cur (creation index; EXPLORE_NO_ACTOR before the first) had reached

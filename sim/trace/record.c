@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "asi/nmi.h"
 #include "mmu/mmu.h"
 
 static const TraceEventKind host_kinds[SIM_HOST_NR_KINDS] = {
@@ -148,6 +149,16 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 
 			g_array_append_val(trace->events, e);
 		}
+	}
+
+	/* --nmi: each NMI as its actor delivers it (a replay makes the same actors, last) */
+	const AsiNmi *nmi = sim_vmm_nmi_plan(vmm, &n);
+
+	for (guint i = 0; i < n; i++) {
+		TraceEvent e = { .kind = TRACE_EV_NMI, .actor = g_strdup_printf("nmi%u", nmi[i].cpu),
+				 .at = nmi[i].at, .touch = nmi[i].touch };
+
+		g_array_append_val(trace->events, e);
 	}
 
 	const SimStep *steps = sim_sched_recorded(sched, &n);

@@ -26,7 +26,6 @@ struct SimMachine {
 	guint64 audit_epoch;
 	SimMachineEvent *events; /* a copy of the events the actors perform */
 	GPtrArray *actors;       /* MachineActor * */
-	AsiNmis *nmis;           /* the nmiN actors' state (NULL: no NMI event) */
 	guint nr_vcpus;
 };
 
@@ -269,17 +268,6 @@ windows_of(const SimVmmConfig *config, const SimMachineEvent *events, guint n_ev
 	return merged;
 }
 
-/* The actor on host CPU cpu: vcpuN on N, then the notifier, then the vmm (trace-format.md). */
-static SimActor *
-machine_cpu_actor(guint cpu, gpointer data)
-{
-	SimMachine *m = data;
-	g_autofree gchar *name = cpu < m->nr_vcpus ? g_strdup_printf("vcpu%u", cpu) :
-				 g_strdup(cpu == m->nr_vcpus ? "notifier" : "vmm");
-
-	return sim_sched_find_actor(m->sched, name);
-}
-
 /* The nmiN actors, one per host CPU some NMI event names, in CPU order (after the others). */
 static void
 make_nmi_actors(SimMachine *m, const SimMachineEvent *events, guint n_events)
@@ -297,11 +285,9 @@ make_nmi_actors(SimMachine *m, const SimMachineEvent *events, guint n_events)
 			if (events[i].kind == SIM_MEV_NMI && strcmp(events[i].actor, name) == 0)
 				g_array_append_val(plan, nmi);
 		}
-		if (!plan->len)
-			continue;
-		if (!m->nmis)
-			m->nmis = asi_nmis_new(m->sched, NULL, machine_cpu_actor, m);
-		asi_nmi_actor_new(m->nmis, cpu, (const AsiNmi *)plan->data, plan->len);
+		if (plan->len)
+			asi_nmi_actor_new(sim_vmm_nmis(m->vmm), cpu, (const AsiNmi *)plan->data,
+					  plan->len);
 	}
 }
 
@@ -387,7 +373,6 @@ sim_machine_free(SimMachine *m)
 	if (!m)
 		return;
 	free_actors(m->actors);
-	asi_nmis_free(m->nmis);
 	sim_vmm_free(m->vmm);
 	g_free(m->events);
 	g_free(m->yields);

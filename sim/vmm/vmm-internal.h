@@ -49,7 +49,13 @@ struct SimVmm {
 	guint host_ioctls;             /* host events' guest_memfd calls under way */
 	guint rebooted;                /* reboots so far */
 	guint64 hlt_base;              /* exits.hlt when the current VM booted */
+	struct AsiNmis *nmis;          /* nmiN actors' state (sim/vmm/nmi.c), NULL until used */
+	GArray *nmi_plan;              /* AsiNmi: a full-system run's --nmi, as planned */
 };
+
+/* nmi.c: the nmiN actors of a full-system run's --nmi; freeing the NMI state. */
+void sim_vmm_start_nmis(SimVmm *vmm);
+void sim_vmm_free_nmis(SimVmm *vmm);
 
 /* vmm.c: the steps of building a machine that a reboot takes again. */
 gboolean sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error);

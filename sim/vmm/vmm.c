@@ -454,6 +454,7 @@ build_full_system(SimVmm *vmm, GError **error)
 			sim_host_events_set_gmem(vmm->host_events, &sim_vmm_gmem_ops, vmm);
 		sim_host_events_start(vmm->host_events, vmm->sched);
 	}
+	sim_vmm_start_nmis(vmm);
 	return TRUE;
 }
 
@@ -565,6 +566,7 @@ sim_vmm_free(SimVmm *vmm)
 	for (guint i = 0; i < KVMSIM_MAX_VCPUS; i++)
 		sim_vcpu_free(vmm->vcpus[i]);
 	sim_host_events_free(vmm->host_events);
+	sim_vmm_free_nmis(vmm);
 	if (vmm->files && vmm->kvm) {
 		/* the guest_memfd's release drops its hold on the VM, the VM fd's close the last */
 		sim_vmm_conv_free(vmm);

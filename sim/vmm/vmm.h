@@ -101,6 +101,10 @@ typedef struct {
 	guint32 boot_flags;
 	/* protocol mutations the model plants (sim/core/mutations.h); 0: the faithful model */
 	SimMutations mutations;
+	/* NMIs (asi/nmi.h) a full-system run adds: how many, each on a vCPU's host CPU at a
+	 * seeded step (--nmi), and what their handlers read (AsiNmiTouch, --nmi-touch) */
+	guint nr_nmis;
+	guint nmi_touch;
 } SimVmmConfig;
 
 /* The parts of a full-system machine's guest memory host events may act on. */
@@ -157,6 +161,10 @@ guint64 sim_vmm_ram_hva(const SimVmm *vmm);
 struct kvm *sim_vmm_kvm(const SimVmm *vmm);
 /* The host-events actor of a run with --host-events, or NULL. */
 const SimHostEvents *sim_vmm_host_events(const SimVmm *vmm);
+/* The NMI state of the machine (created on first use; sim/vmm/nmi.c), and the NMIs a
+ * full-system run planned (config nr_nmis), in the order their actors deliver them. */
+struct AsiNmis *sim_vmm_nmis(SimVmm *vmm);
+const struct AsiNmi *sim_vmm_nmi_plan(const SimVmm *vmm, guint *out_n);
 /* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM, slot 2 + i vCPU
  * i's stack). */
 guint sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max);
