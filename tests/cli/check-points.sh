@@ -5,7 +5,8 @@
 set -eu
 kvmsim=$1
 src=$2
-used=$(grep -rhoE '"[a-z_]+\.[a-z_]+"' "$src/sim" "$src/mmu" "$src/gmem" --include=*.c \
+used=$(grep -rhoE '"[a-z_]+\.[a-z_]+"' "$src/sim" "$src/mmu" "$src/gmem" "$src/asi/nmi.c" \
+	--include=*.c \
 	--exclude=points.c | tr -d '"' | sort -u)
 known=$("$kvmsim" list --points | awk '{print $1}' | grep '\.' | sort -u)
 if [ "$used" != "$known" ]; then
