@@ -97,6 +97,18 @@ sim_report_stats_json(const SimVmm *vmm, const SimSched *sched, const char *log_
 		}
 	}
 	close_groups(b, open);
+	/* --asi on: issue 10's asi.* keys, in asi_sim_stats_nth()'s order */
+	if (sim_vmm_asi(vmm)) {
+		const char *key;
+		guint64 value;
+
+		for (guint n = 0; asi_sim_stats_nth(sim_vmm_asi(vmm), n, &key, &value); n++) {
+			enter_groups(b, open, key, &leaf);
+			json_builder_set_member_name(b, leaf);
+			json_builder_add_int_value(b, (gint64)value);
+		}
+		close_groups(b, open);
+	}
 	json_builder_end_object(b);
 
 	g_autoptr(JsonGenerator) gen = json_generator_new();

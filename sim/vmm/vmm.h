@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "asi/asi-sim.h"
 #include "sim/core/counters.h"
 #include "sim/core/host-events.h"
 #include "sim/core/mutations.h"
@@ -101,6 +102,8 @@ typedef struct {
 	guint32 boot_flags;
 	/* protocol mutations the model plants (sim/core/mutations.h); 0: the faithful model */
 	SimMutations mutations;
+	/* ASI (--asi, <asi>): off unless asi.on; set with asi_sim_config_init() first */
+	AsiSimConfig asi;
 } SimVmmConfig;
 
 /* The parts of a full-system machine's guest memory host events may act on. */
@@ -155,6 +158,8 @@ guint32 sim_vmm_config_boot_flags(const SimVmmConfig *config);
 SimMm *sim_vmm_mm(const SimVmm *vmm);
 guint64 sim_vmm_ram_hva(const SimVmm *vmm);
 struct kvm *sim_vmm_kvm(const SimVmm *vmm);
+/* The ASI model of a machine built with --asi on, or NULL. */
+AsiSim *sim_vmm_asi(const SimVmm *vmm);
 /* The host-events actor of a run with --host-events, or NULL. */
 const SimHostEvents *sim_vmm_host_events(const SimVmm *vmm);
 /* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM, slot 2 + i vCPU
