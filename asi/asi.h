@@ -8,7 +8,7 @@
  * arch/x86/mm/asi.c at 003868f6, arch/x86/include/asm/asi.h at 0c9d9480,
  * include/linux/asi_exit.h at 1705e86e; and the v2 RFC's #PF patch (arch/x86/mm/fault.c
  * exc_page_fault, kernel_access_ok, warn_if_bad_asi_pf) as the index holds it.
- * Not wired into the run loop: callers own the yield points via AsiOps.step.
+ * The simulator's wiring (yield points, invariants, log, the KVM run loop) is asi/asi-sim.h.
  */
 #ifndef KVMSIM_ASI_ASI_H
 #define KVMSIM_ASI_ASI_H
@@ -114,6 +114,7 @@ typedef struct {
 	int intr_nest_depth;  /* interrupts nested inside a tense region */
 	int preempt_count;    /* > 0: preemption disabled */
 	struct asi_mm *mm;
+	struct asi *started;  /* --asi-api critical: between asi_start() and asi_end() */
 } AsiTask;
 
 typedef struct {
@@ -151,15 +152,17 @@ typedef enum {
 	ASI_STEP_RSB_FILL,    /* "asi.flush.rsb" */
 	ASI_STEP_L1D_FLUSH,   /* "asi.flush.l1d" */
 	ASI_STEP_TAINT,       /* "asi.taint": taints changed (value in AsiStep.taints) */
-	ASI_STEP_EXIT_PF,     /* tracepoint asi_exit_pf: address in AsiStep.addr */
+	ASI_STEP_EXIT_PF,     /* tracepoint asi_exit_pf (no yield point): AsiStep.addr, .ip */
 } AsiStepKind;
 
 typedef struct {
 	AsiStepKind kind;
-	const char *point; /* the yield-point name the run loop will use */
-	guint64 cr3;       /* for CR3_WRITE */
+	const char *point; /* the yield-point name the run loop will use; NULL: none */
+	guint64 cr3;       /* for CR3_WRITE; for EXIT_PF the #PF error code */
 	asi_taints_t taints;
 	guint64 addr;
+	enum asi_exit_reason reason; /* for the steps of asi_exit */
+	const char *ip;    /* for EXIT_PF: the modelled kernel code that faulted */
 } AsiStep;
 
 typedef struct {
@@ -236,6 +239,8 @@ gboolean asi_tlb_cached(const AsiCpu *cpu, guint16 pcid, guint64 va);
 /* Touch host memory at va through the current CR3 (TLB, then walk); a miss raises the modelled
  * #PF. 0 on success, -EFAULT when the fault path cannot fix it. */
 int asi_host_access(AsiCpu *cpu, guint64 va, guint64 error_code);
+/* The same, naming the kernel code that accesses (asi_exit_pf's ip). */
+int asi_host_access_ip(AsiCpu *cpu, guint64 va, guint64 error_code, const char *ip);
 
 /* State machine (enter-exit.c, intr.c). */
 void asi_task_init(AsiTask *task, struct asi_mm *mm);
@@ -250,6 +255,14 @@ void asi_intr_exit(AsiCpu *cpu);
 void asi_handle_switch_mm(AsiCpu *cpu);
 void asi_context_switch(AsiCpu *cpu, AsiTask *next);
 void exc_double_fault(AsiCpu *cpu);
+/* The converged API shape (reference §2.5, critical.c). */
+void asi_start(AsiCpu *cpu, struct asi *asi);
+void asi_start_critical(AsiCpu *cpu);
+void asi_end_critical(AsiCpu *cpu);
+void asi_end(AsiCpu *cpu, enum asi_exit_reason reason);
+/* Junaid's broken order, planted by the asi_critical_after_enter mutation: the address space is
+ * switched first and the target (the critical section) set after. */
+void asi_enter_before_target(AsiCpu *cpu, struct asi *asi);
 gboolean asi_is_relaxed(const AsiCpu *cpu);
 gboolean asi_in_critical_section(const AsiCpu *cpu);
 guint64 asi_pgd(const struct asi *asi);

@@ -96,32 +96,6 @@ asi_host_stats(const AsiHost *host)
 	return &host->stats;
 }
 
-/* The n-th --stats key and value (asi.h). */
-gboolean
-asi_stats_nth(const AsiHost *host, guint n, const char **out_key, guint64 *out_value)
-{
-	static const char *const keys[] = {
-		"asi.exits.page_fault", "asi.exits.user_ret", "asi.exits.context_switch",
-		"asi.exits.tlb_flush",  "asi.exits.misc",     "asi.enter.real",
-		"asi.enter.nop",        "asi.cr3_writes",     "asi.flushes.ibpb",
-		"asi.flushes.rsb",      "asi.flushes.l1d",
-	};
-	const AsiStats *s = &host->stats;
-	const guint64 values[] = {
-		s->exits[ASI_EXIT_PAGE_FAULT], s->exits[ASI_EXIT_USER_RET],
-		s->exits[ASI_EXIT_CONTEXT_SWITCH], s->exits[ASI_EXIT_TLB_FLUSH],
-		s->exits[ASI_EXIT_MISC], s->enter_real, s->enter_nop, s->cr3_writes, s->ibpb, s->rsb,
-		s->l1d,
-	};
-
-	G_STATIC_ASSERT(G_N_ELEMENTS(keys) == G_N_ELEMENTS(values));
-	if (n >= G_N_ELEMENTS(keys))
-		return FALSE;
-	*out_key = keys[n];
-	*out_value = values[n];
-	return TRUE;
-}
-
 /* The named violations reported so far, in order. */
 const GPtrArray *
 asi_host_violations(const AsiHost *host)

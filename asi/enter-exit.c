@@ -10,7 +10,18 @@
 void
 asi_step(AsiCpu *cpu, AsiStepKind kind, const char *point, guint64 cr3, guint64 addr)
 {
-	AsiStep step = { kind, point, cr3, cpu->taints, addr };
+	AsiStep step = { kind, point, cr3, cpu->taints, addr, NR_ASI_EXIT_REASONS, NULL };
+
+	if (cpu->host->ops.step)
+		cpu->host->ops.step(cpu, &step, cpu->host->ops.data);
+}
+
+/* A step of asi_exit, which says why it exits. */
+static void
+exit_step(AsiCpu *cpu, AsiStepKind kind, const char *point, guint64 cr3,
+	  enum asi_exit_reason reason)
+{
+	AsiStep step = { kind, point, cr3, cpu->taints, 0, reason, NULL };
 
 	if (cpu->host->ops.step)
 		cpu->host->ops.step(cpu, &step, cpu->host->ops.data);
@@ -101,6 +112,8 @@ maybe_flush_data(AsiCpu *cpu, struct asi *next)
 	set_taints(cpu, cpu->taints & ~ASI_TAINTS_DATA_MASK);
 }
 
+static void asi_switch(AsiCpu *cpu, struct asi *target);
+
 /* Models __asi_enter() (branch asi.c): NOP when the target is already current, otherwise
  * curr_asi, control flush, restricted CR3 (class PCID, no NOFLUSH), data flush, taints OR-ed.
  * Also the direct restricted→restricted switch (v2). */
@@ -109,7 +122,6 @@ __asi_enter(AsiCpu *cpu)
 {
 	AsiHost *host = cpu->host;
 	struct asi *target = cpu->current->target;
-	guint64 cr3;
 
 	asi_warn(host, asi_preemptible(cpu), "asi_enter_preemptible");
 	asi_warn(host, cpu->current->intr_nest_depth != 0, "asi_enter_nested");
@@ -117,6 +129,16 @@ __asi_enter(AsiCpu *cpu)
 		host->stats.enter_nop++;
 		return;
 	}
+	asi_switch(cpu, target);
+}
+
+/* __asi_enter()'s switch to target from "curr_asi = target" on. */
+static void
+asi_switch(AsiCpu *cpu, struct asi *target)
+{
+	AsiHost *host = cpu->host;
+	guint64 cr3;
+
 	host->stats.enter_real++;
 	cpu->curr_asi = target;
 	asi_step(cpu, ASI_STEP_SET_CURR, "asi.enter.curr", 0, 0);
@@ -143,6 +165,25 @@ asi_enter(AsiCpu *cpu, struct asi *asi)
 	cpu->current->target = asi;
 	asi_step(cpu, ASI_STEP_SET_TARGET, "asi.enter.target", 0, 0);
 	__asi_enter(cpu);
+}
+
+/* The asi_critical_after_enter mutation (js-1's "asi_enter; asi_start_critical; vmenter"): the
+ * switch runs with no target set, so an NMI that faults in between exits for good (its return
+ * finds the task relaxed) and the target is set on an unrestricted CPU. */
+void
+asi_enter_before_target(AsiCpu *cpu, struct asi *asi)
+{
+	AsiHost *host = cpu->host;
+
+	asi_warn(host, cpu->current->intr_nest_depth != 0, "asi_enter_in_interrupt");
+	asi_warn(host, cpu->current->target != NULL, "asi_enter_without_relax");
+	asi_warn(host, asi_preemptible(cpu), "asi_enter_preemptible");
+	if (asi != cpu->curr_asi)
+		asi_switch(cpu, asi);
+	else
+		host->stats.enter_nop++;
+	cpu->current->target = asi;
+	asi_step(cpu, ASI_STEP_SET_TARGET, "asi.enter.target", 0, 0);
 }
 
 /* Models asi_enter_userspace() (v2 "restricted execution for bare-metal processes"). */
@@ -180,9 +221,9 @@ asi_exit(AsiCpu *cpu, enum asi_exit_reason reason)
 	cr3 = build_cr3(cpu->loaded_mm->pgd, kern_pcid(cpu->loaded_mm->asid));
 	write_cr3_raw(cpu, cr3);
 	host->stats.cr3_writes++;
-	asi_step(cpu, ASI_STEP_CR3_WRITE, "asi.exit.cr3", cr3, 0);
+	exit_step(cpu, ASI_STEP_CR3_WRITE, "asi.exit.cr3", cr3, reason);
 	cpu->curr_asi = NULL;
-	asi_step(cpu, ASI_STEP_CLEAR_CURR, "asi.exit.curr", 0, 0);
+	exit_step(cpu, ASI_STEP_CLEAR_CURR, "asi.exit.curr", 0, reason);
 	return TRUE;
 }
 

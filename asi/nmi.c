@@ -144,7 +144,7 @@ nmi_body(AsiNmis *nmis, AsiCpu *acpu, AsiNmiTouch touch)
 	sim_yield(nmis->sched, "nmi.handler");
 	if (touch == ASI_NMI_TOUCH_NONE || !acpu)
 		return;
-	int r = asi_host_access(acpu, nmis->page[touch], 0);
+	int r = asi_host_access_ip(acpu, nmis->page[touch], 0, "default_do_nmi");
 
 	sim_log_emit(sim_sched_log(nmis->sched), "sim_nmi_access",
 		     "cpu %u touch %s va 0x%" G_GINT64_MODIFIER "x: %d", acpu->id,
@@ -285,24 +285,4 @@ const AsiNmiStats *
 asi_nmis_stats(const AsiNmis *nmis)
 {
 	return &nmis->stats;
-}
-
-/* The --stats keys of the NMIs, in a fixed order. */
-gboolean
-asi_nmis_stats_nth(const AsiNmis *nmis, guint n, const char **key, guint64 *value)
-{
-	static const char *const keys[] = {
-		"asi.nmi.handled", "asi.nmi.latched", "asi.nmi.lost",
-		"asi.nmi.left_unrestricted",
-	};
-	const guint64 values[] = {
-		nmis->stats.handled, nmis->stats.latched, nmis->stats.lost,
-		nmis->stats.left_unrestricted,
-	};
-
-	if (n >= G_N_ELEMENTS(keys))
-		return FALSE;
-	*key = keys[n];
-	*value = values[n];
-	return TRUE;
 }

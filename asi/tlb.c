@@ -152,14 +152,15 @@ warn_if_bad_asi_pf(AsiCpu *cpu, guint64 error_code, guint64 va)
  * would now succeed, return so it retries. Simplified: no normal fault handling after (a kernel
  * access to an address no table maps is an oops: -EFAULT). TRUE when the retry may succeed. */
 static gboolean
-exc_page_fault(AsiCpu *cpu, guint64 va, guint64 error_code)
+exc_page_fault(AsiCpu *cpu, guint64 va, guint64 error_code, const char *ip)
 {
 	gboolean ok;
 
 	asi_intr_enter(cpu);
 	/* [inference] the branch's asi_exit_pf tracepoint fires when this exit switched */
 	if (asi_exit(cpu, ASI_EXIT_PAGE_FAULT)) {
-		AsiStep step = { ASI_STEP_EXIT_PF, "asi.exit_pf", 0, cpu->taints, va };
+		AsiStep step = { ASI_STEP_EXIT_PF, NULL, error_code, cpu->taints, va,
+				 ASI_EXIT_PAGE_FAULT, ip };
 
 		if (cpu->host->ops.step)
 			cpu->host->ops.step(cpu, &step, cpu->host->ops.data);
@@ -178,14 +179,21 @@ exc_page_fault(AsiCpu *cpu, guint64 va, guint64 error_code)
 /* The one accessor: modelled kernel code touching host memory at va. 0, or -EFAULT (with
  * "asi_pf_loop" reported when the budget ran out). */
 int
-asi_host_access(AsiCpu *cpu, guint64 va, guint64 error_code)
+asi_host_access_ip(AsiCpu *cpu, guint64 va, guint64 error_code, const char *ip)
 {
 	for (guint tries = 0; tries < ASI_PF_RETRY_BUDGET; tries++) {
 		if (hw_translate(cpu, va, error_code))
 			return 0;
-		if (!exc_page_fault(cpu, va, error_code))
+		if (!exc_page_fault(cpu, va, error_code, ip))
 			return -EFAULT;
 	}
 	asi_report(cpu->host, "asi_pf_loop");
 	return -EFAULT;
+}
+
+/* asi_host_access_ip() with no name for the accessing code. */
+int
+asi_host_access(AsiCpu *cpu, guint64 va, guint64 error_code)
+{
+	return asi_host_access_ip(cpu, va, error_code, NULL);
 }

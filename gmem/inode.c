@@ -176,6 +176,7 @@ kvm_gmem_prepare_folio(struct gmem_inode *inode, struct gmem_folio *folio)
 {
 	static const guint8 zeros[SIM_PAGE_SIZE];
 
+	sim_frame_kernel_access(inode->hm, folio->pfn, TRUE, "clear_highpage");
 	sim_frame_write(inode->hm, folio->pfn, 0, zeros, SIM_PAGE_SIZE);
 	folio->uptodate = TRUE;
 	sim_count(inode->counters, SIM_CTR_GMEM_ZEROED);

@@ -44,6 +44,11 @@ typedef struct {
 	gchar *trace_dat_path;
 	gchar **params;
 	gchar **mutate;
+	gchar *asi;
+	gchar *asi_api;
+	gchar *asi_l1tf;
+	gchar *asi_ibpb;
+	gchar *asi_cost;
 	gchar **rest;
 	gint64 nmi;
 	gchar *nmi_touch;
@@ -73,6 +78,11 @@ run_options_clear(RunOptions *o)
 	g_free(o->nmi_touch);
 	g_strfreev(o->params);
 	g_strfreev(o->mutate);
+	g_free(o->asi);
+	g_free(o->asi_api);
+	g_free(o->asi_l1tf);
+	g_free(o->asi_ibpb);
+	g_free(o->asi_cost);
 	g_strfreev(o->rest);
 }
 
@@ -111,6 +121,52 @@ hugepage_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
 			    "--gmem-hugepage %s: --mem %s is not a whole number of %s pages "
 			    "(KVM_CREATE_GUEST_MEMFD refuses the size: EINVAL)",
 			    names[cfg->gmem_hugepage], mem, names[cfg->gmem_hugepage]);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* "on"/"off" of option name into *out (unchanged when value is NULL). */
+static gboolean
+on_off(const char *name, const char *value, gboolean *out, GError **error)
+{
+	if (!value)
+		return TRUE;
+	if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s %s: must be on or off",
+			    name, value);
+		return FALSE;
+	}
+	*out = strcmp(value, "on") == 0;
+	return TRUE;
+}
+
+/* --asi on|off and the options that shape it (asi/asi-sim.h); those need --asi on. */
+static gboolean
+asi_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
+{
+	asi_sim_config_init(&cfg->asi);
+	if (!on_off("--asi", o->asi, &cfg->asi.on, error) ||
+	    !on_off("--asi-l1tf", o->asi_l1tf, &cfg->asi.l1tf, error) ||
+	    !on_off("--asi-ibpb", o->asi_ibpb, &cfg->asi.ibpb, error))
+		return FALSE;
+	if (o->asi_api && !asi_api_lookup(o->asi_api, &cfg->asi.api)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--asi-api %s: must be v2 or critical", o->asi_api);
+		return FALSE;
+	}
+	if (o->asi_cost && !asi_costs_parse(o->asi_cost, &cfg->asi.costs, error)) {
+		g_prefix_error(error, "--asi-cost %s: ", o->asi_cost);
+		return FALSE;
+	}
+	if (!cfg->asi.on && (o->asi_api || o->asi_l1tf || o->asi_ibpb || o->asi_cost)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--asi-api, --asi-l1tf, --asi-ibpb and --asi-cost need --asi on");
+		return FALSE;
+	}
+	if (sim_mutated(cfg->mutations, SIM_MUT_ASI_CRITICAL_AFTER_ENTER) && !cfg->asi.on) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--mutate asi_critical_after_enter: needs --asi on");
 		return FALSE;
 	}
 	return TRUE;
@@ -288,6 +344,8 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 	}
 	if (!kvmsim_parse_mutations(o->mutate, &cfg->mutations, error))
 		return FALSE;
+	if (!asi_config(o, cfg, error))
+		return FALSE;
 	if (!kvmsim_parse_nmi(o->nmi, o->nmi_touch, &cfg->nr_nmis, &cfg->nmi_touch, error))
 		return FALSE;
 	*expect = TRACE_RECORD_EXPECT_AUTO;
@@ -362,6 +420,19 @@ run_entries(RunOptions *o)
 		{ "mutate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->mutate,
 		  "Plant this protocol bug in the model (see kvmsim list --mutations; repeatable)",
 		  "NAME" },
+		{ "asi", 0, 0, G_OPTION_ARG_STRING, &o->asi,
+		  "Run KVM in ASI's restricted address space (default off)", "on|off" },
+		{ "asi-api", 0, 0, G_OPTION_ARG_STRING, &o->asi_api,
+		  "ASI's API shape: v2 (asi_enter/asi_relax/asi_exit, the default) or critical "
+		  "(asi_start/asi_start_critical/asi_end_critical/asi_end)", "v2|critical" },
+		{ "asi-l1tf", 0, 0, G_OPTION_ARG_STRING, &o->asi_l1tf,
+		  "ASI: the host CPU has L1TF, the data flush is an L1D flush (default on)",
+		  "on|off" },
+		{ "asi-ibpb", 0, 0, G_OPTION_ARG_STRING, &o->asi_ibpb,
+		  "ASI: the host CPU has IBPB, the control flush issues one (default on)", "on|off" },
+		{ "asi-cost", 0, 0, G_OPTION_ARG_STRING, &o->asi_cost,
+		  "ASI cost model, cycles per action (default cr3_write=250,ibpb=4000,rsb=100,"
+		  "l1d=2000,page_fault=1000; all guesses, asi/stats.c)", "NAME=CYCLES,..." },
 		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &o->log_path, "Write the event log to FILE",
 		  "FILE" },
 		{ "log-format", 0, 0, G_OPTION_ARG_STRING, &o->log_format,
@@ -474,6 +545,17 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 		g_autofree gchar *names = sim_mutations_format(cfg->mutations);
 
 		printf("  mutations  %s\n", names);
+	}
+	if (sim_vmm_asi(vmm)) {
+		GString *line = g_string_new(NULL);
+		const char *key;
+		guint64 value;
+
+		for (guint n = 0; asi_sim_stats_nth(sim_vmm_asi(vmm), n, &key, &value); n++)
+			g_string_append_printf(line, "%s%s %" G_GUINT64_FORMAT, n ? ", " : "",
+					       key + 4, value);
+		printf("  asi        %s (api %s)\n", line->str, asi_api_name(cfg->asi.api));
+		g_string_free(line, TRUE);
 	}
 	printf("  scheduler  %" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT
 	       " switches, %" G_GUINT64_FORMAT " guest instructions\n",

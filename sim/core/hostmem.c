@@ -44,6 +44,8 @@ struct SimHostMem {
 	SimFrameFreeHook on_free;
 	SimFrameCorruptHook on_corrupt;
 	gpointer hook_data;
+	const SimFrameAsiOps *asi_ops;
+	gpointer asi_data;
 };
 
 #define NO_GPA G_MAXUINT64
@@ -245,6 +247,8 @@ frame_take(SimHostMem *hm, guint64 index)
 	f->resident_gpa = NO_GPA;
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_ALLOCATED);
+	if (hm->asi_ops)
+		hm->asi_ops->alloc(hm->asi_data, SIM_PFN_BASE + index);
 	return SIM_PFN_BASE + index;
 }
 
@@ -289,6 +293,8 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 	}
 	if (hm->on_free)
 		hm->on_free(hm->hook_data, pfn);
+	if (hm->asi_ops)
+		hm->asi_ops->free(hm->asi_data, pfn);
 	if (f->resident_gpa != NO_GPA) {
 		RamWindow *w = window_of(hm, f->resident_gpa);
 
@@ -309,6 +315,20 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 	}
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_FREED);
+}
+
+void
+sim_hostmem_set_asi(SimHostMem *hm, const SimFrameAsiOps *ops, gpointer data)
+{
+	hm->asi_ops = ops;
+	hm->asi_data = data;
+}
+
+void
+sim_frame_kernel_access(SimHostMem *hm, SimPfn pfn, gboolean write, const char *ip)
+{
+	if (hm->asi_ops)
+		hm->asi_ops->access(hm->asi_data, pfn, write, ip);
 }
 
 void

@@ -5,6 +5,59 @@
 #include <string.h>
 
 static const SimInvariant invariants[] = {
+	{ "asi_cr3_stable",
+	  "ASI §8.11: no read-modify-write of CR3 (a local TLB flush) inside a critical section",
+	  "native_flush_tlb_local (--asi on)" },
+	{ "asi_critical_section_sensitive",
+	  "ASI §8.3: the critical section (target set, no interrupt) never touches memory its domain "
+	  "does not map (warn_if_bad_asi_pf; a #PF loop is one)",
+	  "every #PF the accessor takes (--asi on)" },
+	{ "asi_enter_relax_pairing",
+	  "ASI §8.5: asi_enter only relaxed, not nested, preemption off; asi_relax and asi_exit not "
+	  "inside an interrupt or the critical section; asi_map/unmap, switch_mm and context_switch in "
+	  "their contexts (the kernel's WARNs)",
+	  "each ASI call (--asi on)" },
+	{ "asi_exit_flushes_control",
+	  "ASI §8.8: right after asi_exit no control taint is set and KERNEL_DATA is",
+	  "every asi_exit (--asi on)" },
+	{ "asi_intr_return_restores",
+	  "ASI §8.6: the outermost return from an interrupt into a tense region finds curr_asi == "
+	  "target",
+	  "asi_intr_exit (--asi on)" },
+	{ "asi_lifecycle",
+	  "ASI §8.14: a class exists before its domains, a domain is destroyed only when no CPU is in "
+	  "it and not below zero references; every frame is tracked once and freed once",
+	  "set-up, asi_destroy, frame allocation and free (--asi on)" },
+	{ "asi_order",
+	  "ASI §8.7: curr_asi names the domain before asi_enter writes its CR3, and is cleared only "
+	  "after asi_exit writes the unrestricted CR3",
+	  "every ASI CR3 write (--asi on)" },
+	{ "asi_pcid_distinct",
+	  "ASI §8.13: the restricted and unrestricted PCIDs of an mm differ and fit below the PTI bit",
+	  "domain set-up (--asi on)" },
+	{ "asi_restricted_sound",
+	  "ASI §8.4: no sensitive frame is mapped in a restricted PGD, and every restricted PTE equals "
+	  "the unrestricted one",
+	  "end of run (--asi on)" },
+	{ "asi_steady_state_nop",
+	  "ASI §8.12: between two VM entries on a CPU with no asi_exit in between, no CR3 write and no "
+	  "ASI flush",
+	  "every VM entry (--asi on)" },
+	{ "asi_taint_rules",
+	  "ASI §8.9: the taint relations of the branch's KUnit test (data taints of the kernel or "
+	  "another mm never with user or guest control taints, ...)",
+	  "every taint change (--asi on)" },
+	{ "asi_unrestricted_at_switch",
+	  "ASI §8.10: unrestricted when context_switch() switches tasks and at exit_to_user_mode after "
+	  "KVM_RUN",
+	  "context switches, returns to the VMM (--asi on)" },
+	{ "asi_vmenter_restricted",
+	  "ASI §8.1: VM entry only in the restricted space: curr_asi is the VM's domain, CR3 its PGD "
+	  "and ASI PCID, and HOST_CR3 equals CR3",
+	  "every VM entry (--asi on)" },
+	{ "asi_vmenter_untainted",
+	  "ASI §8.2: no taint the KVM class flushes (protect_data, prevent_control) is left at VM entry",
+	  "every VM entry (--asi on)" },
 	{ "converted_page_still_mapped",
 	  "inside a conversion's window, after its zap, no SPTE of any root maps the range and no "
 	  "vCPU that enters without flushing may still hold a translation of it",

@@ -121,8 +121,12 @@ migrate_huge_folio(SimMm *mm, guint64 hva)
 		return -EAGAIN;
 	}
 	sim_yield(mm->sched, "migrate.copy");
-	for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
+	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
+		/* folio_copy(): copy_page() through the direct map, on the migrating CPU */
+		sim_frame_kernel_access(mm->hm, old_head + i, FALSE, "copy_page");
+		sim_frame_kernel_access(mm->hm, new_head + i, TRUE, "copy_page");
 		sim_frame_copy(mm->hm, new_head + i, old_head + i);
+	}
 	sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
 	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
 		mm_pte_install(mm, &ptes[i], haddr + i * SIM_PAGE_SIZE, new_head + i);
@@ -200,6 +204,8 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	}
 	/* move_to_new_folio(): copy the content, wherever it lives */
 	sim_yield(mm->sched, "migrate.copy");
+	sim_frame_kernel_access(mm->hm, old_pfn, FALSE, "copy_page");
+	sim_frame_kernel_access(mm->hm, new_pfn, TRUE, "copy_page");
 	sim_frame_copy(mm->hm, new_pfn, old_pfn);
 	/* remove_migration_ptes(): the new frame takes the old one's place, unless a zap
 	 * (MADV_DONTNEED, munmap) cleared the migration entry meanwhile: both frames go */

@@ -368,6 +368,9 @@ do_huge_pmd_anonymous_page(SimMm *mm, guint64 hva)
 		sim_count(mm->counters, SIM_CTR_THP_FAULT_FALLBACK);
 		return 1;
 	}
+	/* vma_alloc_anon_folio_pmd() → folio_zero_user(): every page through the direct map */
+	for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
+		sim_frame_kernel_access(mm->hm, head + i, TRUE, "clear_page");
 	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
 		HostPte *pte = mm_pte_of(mm, haddr + i * SIM_PAGE_SIZE);
 
@@ -410,6 +413,8 @@ do_anonymous_page(SimMm *mm, HostPte *pte, guint64 hva, gboolean write)
 
 	if (pfn == SIM_PFN_NONE)
 		return -ENOMEM;
+	/* vma_alloc_zeroed_movable_folio(): the kernel clears it through the direct map */
+	sim_frame_kernel_access(mm->hm, pfn, TRUE, "clear_page");
 	mm_pte_install(mm, pte, hva, pfn);
 	pte->flags = PTE_PRESENT;
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_fault", "hva 0x%" G_GINT64_MODIFIER
@@ -433,6 +438,7 @@ wp_page_copy(SimMm *mm, HostPte *pte, guint64 hva)
 
 	if (new_pfn == SIM_PFN_NONE)
 		return -ENOMEM;
+	sim_frame_kernel_access(mm->hm, new_pfn, TRUE, "clear_page");
 	sim_yield(mm->sched, "cow.mmu_notifier");
 	mm_notify_start(mm, page, page + SIM_PAGE_SIZE);
 	sim_spin_lock(mm->sched, &mm->ptl, "cow.ptl");

@@ -135,6 +135,16 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		TRUE,
 		"they only spare a doomed fault the pfn lookup and mmu_lock (the kernel's comments "
 		"say so); is_page_fault_stale() under mmu_lock sees everything they would" },
+	/* Junaid Shahid's reply to ASI v2 03/29 (reference/asi.md §2.5, js-1): asi_enter()
+	 * sets the target before the CR3 switch; the order asi_enter; asi_start_critical;
+	 * vmenter is broken. The hook is asi/kvm-run.c's asi_kvm_vmenter(); needs --asi on. */
+	[SIM_MUT_ASI_CRITICAL_AFTER_ENTER] = {
+		"asi_critical_after_enter",
+		"the VM entry switches to the restricted space before it sets the target (js-1's "
+		"\"asi_enter; asi_start_critical; vmenter\"): an NMI that faults in between exits "
+		"for good, its return finds no target to restore, and the vCPU VM-enters "
+		"unrestricted (asi_vmenter_restricted)",
+		FALSE, NULL },
 };
 
 const SimMutationInfo *

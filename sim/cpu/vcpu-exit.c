@@ -126,6 +126,7 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 	 * running block short at rip. */
 	if (kind != SIM_HW_FETCH)
 		vcpu_block_cut(v, rip);
+	asi_kvm_vmexit(v->asi, (guint)v->kvcpu->vcpu_id);
 	kvm_vcpu_srcu_read_lock(v->kvcpu);
 	if (mmio) {
 		trace_exit(v, EXIT_REASON_EPT_MISCONFIG, rip, 0, 0, 0);
@@ -168,6 +169,7 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 		uc_emu_stop(uc);
 		return;
 	}
+	asi_kvm_vmenter(v->asi, (guint)v->kvcpu->vcpu_id);
 	trace_kvm_entry(v->kvcpu, rip);
 }
 
@@ -290,8 +292,11 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 	SimHwIoForm form = sim_hw_io_form(v->hw, rip, &len);
 
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_IO);
+	asi_kvm_vmexit(v->asi, (guint)v->kvcpu->vcpu_id);
 	trace_exit(v, EXIT_REASON_IO_INSTRUCTION, rip, sim_io_exit_qualification(in, port, size, form),
 		   0, 0);
+	/* KVM_EXIT_IO: KVM_RUN returns to the VMM and is called again */
+	asi_kvm_run_exit(v->asi, (guint)v->kvcpu->vcpu_id);
 	gboolean go_on = v->ops->pio(v->ops_data, v, in, port, size, value);
 
 	trace_kvm_pio(v->kvcpu, in, port, size, *value);
@@ -300,6 +305,8 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 		uc_emu_stop(sim_hw_uc(v->hw));
 		return;
 	}
+	asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
+	asi_kvm_vmenter(v->asi, (guint)v->kvcpu->vcpu_id);
 	trace_kvm_entry(v->kvcpu, rip + len);
 }
 
@@ -374,8 +381,10 @@ map_gpa_range(SimVcpu *v, const guint64 args[4])
 
 	if (sim_kvm_map_gpa_range_exits(v->hypercall_exit, args, &ret)) {
 		sim_count(v->kvm->counters, SIM_CTR_EXITS_USER_HYPERCALL);
+		asi_kvm_run_exit(v->asi, (guint)v->kvcpu->vcpu_id);
 		trace_userspace_exit(v, 3, "KVM_EXIT_HYPERCALL", 0);
 		ret = v->ops->hypercall(v->ops_data, v, KVM_HC_MAP_GPA_RANGE, args);
+		asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
 	}
 	sim_log_emit(v->kvm->log, "sim_hypercall_ret", "vcpu %d nr 12 ret 0x%" G_GINT64_MODIFIER
 		     "x", v->kvcpu->vcpu_id, ret);
@@ -389,6 +398,7 @@ map_gpa_range(SimVcpu *v, const guint64 args[4])
 static gboolean
 handle_memory_fault(SimVcpu *v)
 {
+	asi_kvm_run_exit(v->asi, (guint)v->kvcpu->vcpu_id);
 	trace_userspace_exit(v, KVM_EXIT_MEMORY_FAULT, NULL, v->exit_error);
 	if (!v->ops->memory_fault(v->ops_data, v, v->exit_error, &v->kvcpu->run)) {
 		vcpu_fail(v, "KVM_RUN failed with %s: KVM_EXIT_MEMORY_FAULT flags 0x%" G_GINT64_MODIFIER
@@ -398,6 +408,7 @@ handle_memory_fault(SimVcpu *v)
 		     v->kvcpu->run.memory_fault.size, v->rip);
 		return FALSE;
 	}
+	asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
 	return TRUE;
 }
 
@@ -422,21 +433,46 @@ handle_hypercall(SimVcpu *v)
 	} else if (nr == KVM_HC_MAP_GPA_RANGE) {
 		ret = map_gpa_range(v, args);
 	} else {
+		/* KVM_EXIT_HYPERCALL to the VMM */
+		asi_kvm_run_exit(v->asi, (guint)v->kvcpu->vcpu_id);
 		ret = v->ops->hypercall(v->ops_data, v, nr, args);
+		asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
 	}
 	uc_reg_write(uc, UC_X86_REG_RAX, &ret);
 	v->rip += 3;
 }
 
-/* Emulate the MMIO access at RIP, as KVM's emulator would, against the VMM's device. */
+/* KVM's emulator fetches the instruction at rip from guest memory (x86_decode_insn() →
+ * kvm_fetch_guest_virt() → kvm_vcpu_read_guest_page(), a copy_from_user() of the HVA; no tree
+ * read): a kernel access to guest RAM, through the accessor. Simplified: the frame is reached
+ * through its direct-map alias, which the KVM domain leaves unmapped as it does the user half. */
+static void
+fetch_insn(SimVcpu *v)
+{
+	gfn_t gfn = v->rip >> SIM_PAGE_SHIFT;
+	struct kvm_memory_slot *slot = kvm_vcpu_gfn_to_memslot(v->kvcpu, gfn);
+	SimPfn pfn = slot ? sim_mm_lookup(v->kvm->mm, gfn_to_hva_memslot(slot, gfn)) : SIM_PFN_NONE;
+
+	if (pfn != SIM_PFN_NONE)
+		sim_frame_kernel_access(v->kvm->hm, pfn, FALSE, "kvm_fetch_guest_virt");
+}
+
+/* Emulate the MMIO access at RIP, as KVM's emulator would, against the VMM's device: the
+ * instruction is fetched in KVM, the device access is a KVM_EXIT_MMIO to the VMM. */
 static void
 handle_mmio(SimVcpu *v)
 {
 	GError *error = NULL;
+	gboolean ok;
 
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_MMIO);
-	if (!sim_hw_emulate_mmio(v->hw, v->exit_gpa, v->ops->mmio_read, v->ops->mmio_write,
-				 v->ops_data, &error)) {
+	if (v->asi)
+		fetch_insn(v);
+	asi_kvm_run_exit(v->asi, (guint)v->kvcpu->vcpu_id);
+	ok = sim_hw_emulate_mmio(v->hw, v->exit_gpa, v->ops->mmio_read, v->ops->mmio_write,
+				 v->ops_data, &error);
+	asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
+	if (!ok) {
 		vcpu_fail(v, "cannot emulate the MMIO access to gpa 0x%" G_GINT64_MODIFIER "x at rip 0x%"
 			G_GINT64_MODIFIER "x: %s", v->exit_gpa, v->rip, error->message);
 		g_error_free(error);
@@ -496,6 +532,7 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 	if (stopped_on_hlt(v)) {
 		sim_count(v->kvm->counters, SIM_CTR_EXITS_HLT);
 		trace_exit(v, EXIT_REASON_HLT, v->rip - 1, 0, 0, 0);
+		asi_kvm_halt(v->asi, (guint)v->kvcpu->vcpu_id);
 		return FALSE;
 	}
 	vcpu_fail(v, "the CPU emulator stopped at rip 0x%" G_GINT64_MODIFIER "x for no known reason",

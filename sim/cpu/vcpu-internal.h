@@ -55,6 +55,7 @@ struct SimVcpu {
 	guint64 exit_gpa;            /* MMIO exit */
 	int exit_error;              /* memory-fault exit: KVM_RUN's -errno */
 	guint64 hypercall_exit;      /* KVM_CAP_EXIT_HYPERCALL's mask */
+	AsiSim *asi;                 /* --asi on: the run loop's ASI calls; NULL: off */
 	gboolean stop_requested;
 	gboolean finished;           /* its actor returned: KVM_RUN will not be called again */
 	gchar *error;

@@ -255,6 +255,12 @@ sim_vcpu_set_hypercall_exit(SimVcpu *v, guint64 mask)
 	v->hypercall_exit = mask;
 }
 
+void
+sim_vcpu_set_asi(SimVcpu *v, AsiSim *asi)
+{
+	v->asi = asi;
+}
+
 /*
  * Runs the guest until it exits. What hardware does without a VM exit is done here and the run
  * resumed: an rdtsc about to run for the first time gets its hook, rdrand and rdseed are emulated.
@@ -280,23 +286,28 @@ run_guest(SimVcpu *v)
 	}
 }
 
-/* The KVM_RUN loop (vcpu_run() / vcpu_enter_guest() in arch/x86/kvm/x86.c; no tree read). */
+/* The KVM_RUN loop (vcpu_run() / vcpu_enter_guest() in arch/x86/kvm/x86.c; no tree read), with
+ * ASI's calls around each VM entry and exit and at the return to the VMM (asi/asi-sim.h). */
 static void
 vcpu_actor(SimActor *actor, gpointer data)
 {
 	SimVcpu *v = data;
+	guint id = (guint)v->kvcpu->vcpu_id;
 
+	asi_kvm_run_enter(v->asi, id);
 	for (;;) {
 		sim_yield(v->sched, "vcpu.enter");
 		if (v->stop_requested || sim_sched_failed(v->sched))
 			break;
 		kvm_vcpu_enter_guest_prepare(v->kvcpu);
+		asi_kvm_vmenter(v->asi, id);
 		trace_kvm_entry(v->kvcpu, v->rip);
 		if (v->insns >= v->quantum_end)
 			v->quantum_end = v->insns + v->quantum;
 		guint64 insns = v->insns, entry_rip = v->rip;
 		uc_err err = run_guest(v);
 
+		asi_kvm_vmexit(v->asi, id); /* unless an exit inside the run did */
 		sim_count_add(v->kvm->counters, SIM_CTR_GUEST_INSNS, v->insns - insns);
 		/* the guest moved on, or left for something other than the timer: progress (a
 		 * fault retried until the quantum ran out leaves it where it entered) */
@@ -305,6 +316,7 @@ vcpu_actor(SimActor *actor, gpointer data)
 		if (!vcpu_handle_exit(v, err))
 			break;
 	}
+	asi_kvm_run_exit(v->asi, id);
 	v->finished = TRUE;
 }
 

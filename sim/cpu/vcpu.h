@@ -24,6 +24,7 @@
 
 #include <glib.h>
 
+#include "asi/asi-sim.h"
 #include "mmu/mmu.h"
 #include "sim/cpu/hw.h"
 
@@ -96,6 +97,9 @@ gboolean sim_kvm_map_gpa_range_exits(guint64 hypercall_exit, const guint64 args[
 /* KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL) as the VMM made it: the hypercalls (bit nr) KVM hands
  * to userspace. Kept per vCPU until struct kvm holds it (arch.hypercall_exit_enabled). */
 void sim_vcpu_set_hypercall_exit(SimVcpu *vcpu, guint64 mask);
+
+/* Run KVM_RUN with ASI (--asi on): the run loop's asi/asi-sim.h calls. NULL: off. */
+void sim_vcpu_set_asi(SimVcpu *vcpu, AsiSim *asi);
 
 /* Start the vCPU's actor ("vcpuN") on sched. */
 SimActor *sim_vcpu_start(SimVcpu *vcpu, SimSched *sched);

@@ -2,6 +2,8 @@
 /* Stats JSON with json-glib. */
 #include "sim/report/stats.h"
 
+#include "asi/nmi.h"
+
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -94,6 +96,29 @@ sim_report_stats_json(const SimVmm *vmm, const SimSched *sched, const char *log_
 				json_builder_add_string_value(b, sim_vmm_error(vmm));
 			else
 				json_builder_add_null_value(b);
+		}
+	}
+	close_groups(b, open);
+	/* --asi on: issue 10's asi.* keys, in asi_sim_stats_nth()'s order */
+	if (sim_vmm_asi(vmm)) {
+		const char *key;
+		guint64 value;
+
+		for (guint n = 0; asi_sim_stats_nth(sim_vmm_asi(vmm), n, &key, &value); n++) {
+			enter_groups(b, open, key, &leaf);
+			json_builder_set_member_name(b, leaf);
+			json_builder_add_int_value(b, (gint64)value);
+		}
+	}
+	/* NMIs (--nmi, <nmi>): asi.nmi.* (asi/nmi.h), in the same "asi" object */
+	if (sim_vmm_nmi_state(vmm)) {
+		const char *key;
+		guint64 value;
+
+		for (guint n = 0; asi_nmis_stats_nth(sim_vmm_nmi_state(vmm), n, &key, &value); n++) {
+			enter_groups(b, open, key, &leaf);
+			json_builder_set_member_name(b, leaf);
+			json_builder_add_int_value(b, (gint64)value);
 		}
 	}
 	close_groups(b, open);

@@ -46,26 +46,32 @@ machine_map_gpa_range(MachineActor *ma, struct kvm_vcpu *vcpu, const SimMachineE
 
 	if (sim_kvm_map_gpa_range_exits(sim_vmm_hypercall_exit(ma->vmm), e->args, &ret)) {
 		sim_count(vcpu->kvm->counters, SIM_CTR_EXITS_USER_HYPERCALL);
+		asi_kvm_run_exit(sim_vmm_asi(ma->vmm), (guint)ma->vcpu);
 		sim_log_emit(sim_sched_log(ma->sched), "kvm_userspace_exit",
 			     "reason KVM_EXIT_HYPERCALL (3)");
 		ret = sim_vmm_hypercall(ma->vmm, e->nr, e->args);
+		asi_kvm_run_enter(sim_vmm_asi(ma->vmm), (guint)ma->vcpu);
 	}
 	sim_log_emit(sim_sched_log(ma->sched), "sim_hypercall_ret",
 		     "vcpu %d nr 12 ret 0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id, ret);
 }
 
-/* One exit of an exit-level vCPU: the guest ran (instantly) and exited for this reason. */
+/* One exit of an exit-level vCPU: the guest ran (instantly) and exited for this reason. With
+ * --asi on, the run loop's ASI calls as a full-system vCPU makes them (asi/asi-sim.h). */
 static void
 machine_exit(MachineActor *ma, const SimMachineEvent *e)
 {
 	struct kvm *kvm = sim_vmm_kvm(ma->vmm);
 	struct kvm_vcpu *vcpu = kvm->vcpus[ma->vcpu];
+	AsiSim *asi = sim_vmm_asi(ma->vmm);
 
 	struct kvm_exit_info x = { 0 };
 
 	sim_yield(ma->sched, "vcpu.enter");
 	kvm_vcpu_enter_guest_prepare(vcpu);
+	asi_kvm_vmenter(asi, (guint)ma->vcpu);
 	trace_kvm_entry(vcpu, 0);
+	asi_kvm_vmexit(asi, (guint)ma->vcpu);
 	kvm_vcpu_srcu_read_lock(vcpu);
 	switch (e->kind) {
 	case SIM_MEV_EPT_VIOLATION: {
@@ -87,9 +93,11 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 
 			/* KVM_RUN returns -1: the machine's vmm decides what to do about it */
 			if (r < 0 && vcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT) {
+				asi_kvm_run_exit(asi, (guint)ma->vcpu);
 				sim_log_emit(sim_sched_log(ma->sched), "kvm_userspace_exit",
 					     "reason error (%d)", -r);
 				sim_vmm_log_memory_fault(ma->vmm, r, &vcpu->run);
+				asi_kvm_run_enter(asi, (guint)ma->vcpu);
 			}
 		}
 		break;
@@ -98,6 +106,7 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 		sim_count(kvm->counters, SIM_CTR_EXITS_HLT);
 		x.reason = EXIT_REASON_HLT;
 		trace_kvm_exit(vcpu, &x);
+		asi_kvm_halt(asi, (guint)ma->vcpu);
 		ma->halted = TRUE;
 		break;
 	case SIM_MEV_IO:
@@ -107,6 +116,9 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 		x.info1 = sim_io_exit_qualification(e->in, e->port, e->io_size, 0);
 		trace_kvm_exit(vcpu, &x);
 		trace_kvm_pio(vcpu, e->in, e->port, e->io_size, e->in ? 0xffffffffu : e->value);
+		/* KVM_EXIT_IO: to the VMM and back into KVM_RUN */
+		asi_kvm_run_exit(asi, (guint)ma->vcpu);
+		asi_kvm_run_enter(asi, (guint)ma->vcpu);
 		break;
 	case SIM_MEV_HYPERCALL:
 	case SIM_MEV_MAP_GPA_RANGE:
@@ -222,6 +234,8 @@ machine_actor(SimActor *actor, gpointer data)
 			machine_host(ma, e);
 		sim_sched_progress(ma->sched);
 	}
+	if (ma->vcpu >= 0)
+		asi_kvm_run_exit(sim_vmm_asi(ma->vmm), (guint)ma->vcpu);
 }
 
 /* Orders windows by their start. */

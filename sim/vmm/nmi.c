@@ -24,7 +24,14 @@ AsiNmis *
 sim_vmm_nmis(SimVmm *vmm)
 {
 	if (!vmm->nmis)
-		vmm->nmis = asi_nmis_new(vmm->sched, NULL, vmm_cpu_actor, vmm);
+		vmm->nmis = asi_nmis_new(vmm->sched, vmm->asi ? asi_sim_host(vmm->asi) : NULL,
+					 vmm_cpu_actor, vmm);
+	return vmm->nmis;
+}
+
+const AsiNmis *
+sim_vmm_nmi_state(const SimVmm *vmm)
+{
 	return vmm->nmis;
 }
 

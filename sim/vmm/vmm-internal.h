@@ -20,6 +20,7 @@ struct SimVmm {
 	struct kvm *kvm;
 	SimVcpu *vcpus[KVMSIM_MAX_VCPUS];
 	SimHostEvents *host_events;
+	AsiSim *asi;                   /* --asi on: the ASI model; NULL: off */
 	guint64 boot_hva;
 	guint64 ram_hva;
 	guint64 stacks_hva;            /* one mapping for all stacks, a guard gap below each */

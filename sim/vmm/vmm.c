@@ -299,6 +299,14 @@ build_host(SimVmm *vmm, guint64 guest_bytes, const struct kvm_hw_ops *hw_ops, GE
 	vmm->pt_pool = sim_ptpool_new(pt_pages, error);
 	if (!vmm->pt_pool)
 		return FALSE;
+	if (config->asi.on) {
+		guint64 pt_pa, pt_size;
+
+		vmm->asi = asi_sim_new(&config->asi, vmm->sched, vmm->hm, config->nr_vcpus,
+				       config->mutations);
+		sim_ptpool_region(vmm->pt_pool, &pt_pa, &pt_size);
+		asi_sim_track_tables(vmm->asi, pt_pa, pt_size);
+	}
 	vmm->mm = sim_mm_new(vmm->sched, vmm->hm, &vmm->counters);
 	sim_mm_set_mutations(vmm->mm, config->mutations);
 	if (config->vm_type != SIM_VM_DEFAULT)
@@ -395,6 +403,7 @@ sim_vmm_start_vcpus(SimVmm *vmm, GError **error)
 		if (!vcpu)
 			return FALSE;
 		vmm->vcpus[i] = vcpu;
+		sim_vcpu_set_asi(vcpu, vmm->asi);
 		if (vmm->files)
 			sim_vmm_conv_enable_vcpu(vmm, vcpu);
 		if (!sim_vcpu_map_mmio(vcpu, KVMSIM_MMIO_GPA, KVMSIM_MMIO_SIZE, error))
@@ -578,6 +587,8 @@ sim_vmm_free(SimVmm *vmm)
 		kvm_destroy_vm(vmm->kvm);
 	}
 	sim_mm_free(vmm->mm);
+	/* after everything that frees frames, before the frames */
+	asi_sim_free(vmm->asi);
 	sim_ptpool_free(vmm->pt_pool);
 	sim_hostmem_free(vmm->hm);
 	if (vmm->console)
@@ -598,6 +609,8 @@ sim_vmm_run(SimVmm *vmm, GError **error)
 {
 	if (!sim_sched_run(vmm->sched, error))
 		return FALSE;
+	if (vmm->asi && !sim_sched_failed(vmm->sched))
+		asi_sim_finish(vmm->asi);
 	for (guint i = 0; i < vmm->config.nr_vcpus && !vmm->error; i++)
 		if (vmm->vcpus[i] && sim_vcpu_error(vmm->vcpus[i]))
 			vmm->error = g_strdup_printf("vcpu%u: %s", i, sim_vcpu_error(vmm->vcpus[i]));
@@ -689,6 +702,12 @@ sim_vmm_memslots(const SimVmm *vmm, SimVmmMemslot *out, guint max)
 		out[n].gmem_offset = slots->slots[i]->gmem.pgoff << SIM_PAGE_SHIFT;
 	}
 	return n;
+}
+
+AsiSim *
+sim_vmm_asi(const SimVmm *vmm)
+{
+	return vmm->asi;
 }
 
 const SimHostEvents *

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "asi/asi-sim.h"
 #include "sim/core/counters.h"
 #include "sim/core/host-events.h"
 #include "sim/core/mutations.h"
@@ -101,6 +102,8 @@ typedef struct {
 	guint32 boot_flags;
 	/* protocol mutations the model plants (sim/core/mutations.h); 0: the faithful model */
 	SimMutations mutations;
+	/* ASI (--asi, <asi>): off unless asi.on; set with asi_sim_config_init() first */
+	AsiSimConfig asi;
 	/* NMIs (asi/nmi.h) a full-system run adds: how many, each on a vCPU's host CPU at a
 	 * seeded step (--nmi), and what their handlers read (AsiNmiTouch, --nmi-touch) */
 	guint nr_nmis;
@@ -159,11 +162,15 @@ guint32 sim_vmm_config_boot_flags(const SimVmmConfig *config);
 SimMm *sim_vmm_mm(const SimVmm *vmm);
 guint64 sim_vmm_ram_hva(const SimVmm *vmm);
 struct kvm *sim_vmm_kvm(const SimVmm *vmm);
+/* The ASI model of a machine built with --asi on, or NULL. */
+AsiSim *sim_vmm_asi(const SimVmm *vmm);
 /* The host-events actor of a run with --host-events, or NULL. */
 const SimHostEvents *sim_vmm_host_events(const SimVmm *vmm);
 /* The NMI state of the machine (created on first use; sim/vmm/nmi.c), and the NMIs a
  * full-system run planned (config nr_nmis), in the order their actors deliver them. */
 struct AsiNmis *sim_vmm_nmis(SimVmm *vmm);
+/* The same without making it: NULL when the machine has no NMI. */
+const struct AsiNmis *sim_vmm_nmi_state(const SimVmm *vmm);
 const struct AsiNmi *sim_vmm_nmi_plan(const SimVmm *vmm, guint *out_n);
 /* The memslots a full-system machine is built with (slot 0 boot, slot 1 RAM, slot 2 + i vCPU
  * i's stack). */

@@ -33,7 +33,7 @@ record_step(AsiCpu *cpu, const AsiStep *step, gpointer data)
 		g_string_append_printf(fx.seq, "taint:%02x", step->taints);
 	else
 		g_string_append(fx.seq, names[step->kind]);
-	if (!fx.nmi_fired && fx.nmi_point && g_str_equal(step->point, fx.nmi_point)) {
+	if (!fx.nmi_fired && fx.nmi_point && !g_strcmp0(step->point, fx.nmi_point)) {
 		if (fx.nmi_skip-- == 0) {
 			fx.nmi_fired = TRUE;
 			g_string_append(fx.seq, " [nmi");

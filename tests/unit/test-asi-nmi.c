@@ -42,7 +42,8 @@ step_yield(AsiCpu *cpu, const AsiStep *step, gpointer data)
 	(void)data;
 	if (cpu->current && cpu->current->intr_nest_depth > t.max_depth)
 		t.max_depth = cpu->current->intr_nest_depth;
-	sim_yield(t.sched, step->point);
+	if (step->point)
+		sim_yield(t.sched, step->point);
 }
 
 /* Which actor runs on a host CPU: vcpu0 on 0, other on 1. */

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The KVM run loop with ASI (reference §4.1; v2 21/29 "KVM: x86: asi: Restricted address space
+ * for VM execution", as reference/asi.md gives its call sites): kvm_arch_vcpu_ioctl_run() →
+ * vcpu_run() → vcpu_enter_guest() → vmx_vcpu_enter_exit(), whose asi_enter() comes before the
+ * HOST_CR3 refresh and VMLAUNCH/VMRESUME and whose asi_relax() follows the VM exit; exits are
+ * handled in whatever space the CPU is in (the accessor exits on a sensitive touch), and
+ * kvm_arch_vcpu_ioctl_run() calls asi_exit() before the return to userspace.
+ */
+#include "asi/sim-internal.h"
+
+#include "sim/core/log.h"
+
+void
+asi_kvm_run_enter(AsiSim *sim, guint vcpu)
+{
+	AsiSimVcpu *sv;
+
+	if (!sim)
+		return;
+	sv = &sim->vcpus[vcpu];
+	if (sv->in_run)
+		return;
+	sv->in_run = TRUE;
+	/* [inference] the converged shape's asi_start() where KVM_RUN begins (bp-4's
+	 * "asi_start; loop { ... }; asi_end") */
+	if (sim->config.api == ASI_API_CRITICAL)
+		asi_start(asi_sim_vcpu_cpu(sim, vcpu), sim->kvm_asi);
+}
+
+/* §8.12 on this CPU: no asi_exit since its last VM entry, so neither a CR3 write nor a flush. */
+static void
+check_steady(AsiSim *sim, AsiCpu *cpu)
+{
+	AsiSimCpu *pc = &sim->percpu[cpu->id];
+
+	if (pc->entered && pc->exits == pc->seen_exits &&
+	    (pc->cr3_writes != pc->seen_cr3_writes || pc->flushes != pc->seen_flushes))
+		asi_report(sim->host, "asi_steady_state_not_nop");
+	pc->entered = TRUE;
+	pc->seen_exits = pc->exits;
+	pc->seen_cr3_writes = pc->cr3_writes;
+	pc->seen_flushes = pc->flushes;
+}
+
+/*
+ * Models vcpu_enter_guest() (arch/x86/kvm/x86.c) up to the VM entry: preempt_disable() and
+ * local_irq_disable(), then vmx_vcpu_enter_exit() with v2 21/29: asi_enter(kvm->arch.asi) and
+ * the HOST_CR3 refresh after it (so the VM exit lands in the restricted space). The v2 API's
+ * asi_enter, the converged API's asi_start_critical, or (the asi_critical_after_enter mutation)
+ * the switch before the target. Then the VM-entry invariants (§8.1, §8.2, §8.12).
+ */
+void
+asi_kvm_vmenter(AsiSim *sim, guint vcpu)
+{
+	AsiSimVcpu *sv;
+	AsiCpu *cpu;
+	guint64 real;
+
+	if (!sim)
+		return;
+	sv = &sim->vcpus[vcpu];
+	cpu = asi_sim_vcpu_cpu(sim, vcpu);
+	if (sv->in_guest)
+		return;
+	asi_kvm_run_enter(sim, vcpu);
+	real = asi_host_stats(sim->host)->enter_real;
+	asi_preempt_disable(cpu);
+	cpu->irqs_disabled = TRUE;
+	if (sim_mutated(sim->mutations, SIM_MUT_ASI_CRITICAL_AFTER_ENTER))
+		asi_enter_before_target(cpu, sim->kvm_asi);
+	else if (sim->config.api == ASI_API_CRITICAL)
+		asi_start_critical(cpu);
+	else
+		asi_enter(cpu, sim->kvm_asi);
+	/* vmx_vcpu_enter_exit(): HOST_CR3 := __get_current_cr3_fast() if it changed */
+	if (sv->host_cr3 != cpu->cr3)
+		sv->host_cr3 = cpu->cr3;
+	sim_log_emit(sim_sched_log(sim->sched), "sim_asi_enter",
+		     "cpu %u vcpu %u %s taints 0x%02x host_cr3 0x%" G_GINT64_MODIFIER "x", cpu->id,
+		     vcpu, asi_host_stats(sim->host)->enter_real != real ? "real" : "nop",
+		     cpu->taints, sv->host_cr3);
+	asi_check_vmenter_restricted(cpu, sim->kvm_asi, sv->host_cr3);
+	asi_check_vmenter_taints(cpu, sim->kvm_asi);
+	check_steady(sim, cpu);
+	sv->in_guest = TRUE;
+}
+
+/*
+ * The VM exit: the CPU loads HOST_CR3 (without a TLB flush: the host's PCID entries stay), then
+ * vmx_vcpu_enter_exit() calls asi_relax() (asi_end_critical), and vcpu_enter_guest() turns
+ * IRQs and preemption back on. The exit is then handled in the space the CPU is in.
+ */
+void
+asi_kvm_vmexit(AsiSim *sim, guint vcpu)
+{
+	AsiSimVcpu *sv;
+	AsiCpu *cpu;
+
+	if (!sim || !sim->vcpus[vcpu].in_guest)
+		return;
+	sv = &sim->vcpus[vcpu];
+	cpu = asi_sim_vcpu_cpu(sim, vcpu);
+	sv->in_guest = FALSE;
+	cpu->cr3 = sv->host_cr3;
+	if (sim->config.api == ASI_API_CRITICAL)
+		asi_end_critical(cpu);
+	else
+		asi_relax(cpu);
+	cpu->irqs_disabled = FALSE;
+	asi_preempt_enable(cpu);
+}
+
+/* Models kvm_arch_vcpu_ioctl_run()'s "r = vcpu_run(vcpu); asi_exit();" (v2 21/29; the
+ * converged API's asi_end()), then exit_to_user_mode: unrestricted there (§8.10). */
+void
+asi_kvm_run_exit(AsiSim *sim, guint vcpu)
+{
+	AsiCpu *cpu;
+
+	if (!sim || !sim->vcpus[vcpu].in_run)
+		return;
+	asi_kvm_vmexit(sim, vcpu);
+	cpu = asi_sim_vcpu_cpu(sim, vcpu);
+	if (sim->config.api == ASI_API_CRITICAL)
+		asi_end(cpu, ASI_EXIT_USER_RET);
+	else
+		asi_exit(cpu, ASI_EXIT_USER_RET);
+	asi_check_unrestricted(cpu, "exit_to_user_mode");
+	sim->vcpus[vcpu].in_run = FALSE;
+}
+
+/*
+ * HLT: kvm_vcpu_halt() → kvm_vcpu_block() → schedule(), which (preemption off in __schedule())
+ * finds only the idle task on this CPU: context_switch() → asi_exit(CONTEXT_SWITCH) (v2 03/29).
+ * kvmsim's guests halt for good: the vCPU thread never wakes, so it stays in KVM_RUN.
+ */
+void
+asi_kvm_halt(AsiSim *sim, guint vcpu)
+{
+	AsiSimVcpu *sv;
+	AsiCpu *cpu;
+
+	if (!sim)
+		return;
+	sv = &sim->vcpus[vcpu];
+	cpu = asi_sim_vcpu_cpu(sim, vcpu);
+	asi_kvm_vmexit(sim, vcpu);
+	asi_preempt_disable(cpu);
+	asi_context_switch(cpu, &sim->percpu[cpu->id].idle);
+	sv->task.preempt_count--; /* the blocked task's own count, should it ever run again */
+	sv->in_run = FALSE;
+}
+
+gboolean
+asi_kvm_in_run(const AsiSim *sim, guint vcpu)
+{
+	return sim && sim->vcpus[vcpu].in_run;
+}
