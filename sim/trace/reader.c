@@ -40,7 +40,8 @@ get_policy(xmlNode *node, const char *name)
  * Elements
  */
 
-/* The protocol mutations of <mutations>: each a name kvmsim knows, once. */
+/* The protocol mutations of <mutations>: each a name kvmsim knows, once (asi_critical_after_enter
+ * needs <asi>: checked once <vm> is read). */
 static gboolean
 read_mutations(Reader *r, xmlNode *node)
 {
@@ -119,6 +120,29 @@ check_gmem_hugepage(Reader *r, xmlNode *node)
 				"returns -EINVAL", trace_gmem_hugepage_names[t->gmem_hugepage], size);
 }
 
+/* <asi>: ASI on, with its options (the schema allows only their values; the costs are checked
+ * here). */
+static gboolean
+read_asi(Reader *r, xmlNode *node)
+{
+	static const char *const apis[] = { "v2", "critical" };
+	g_autofree gchar *l1tf = reader_attr(node, "l1tf");
+	g_autofree gchar *ibpb = reader_attr(node, "ibpb");
+	g_autofree gchar *cost = reader_attr(node, "cost");
+	g_autoptr(GError) error = NULL;
+	AsiSimConfig *asi = &r->trace->asi;
+
+	asi->on = TRUE;
+	asi->api = GET_CHOICE(node, "api", apis, ASI_API_V2) ? ASI_API_CRITICAL : ASI_API_V2;
+	if (l1tf)
+		asi->l1tf = strcmp(l1tf, "true") == 0;
+	if (ibpb)
+		asi->ibpb = strcmp(ibpb, "true") == 0;
+	if (cost && !asi_costs_parse(cost, &asi->costs, &error))
+		return reader_fail_attr(r, node, "cost", "%s", error->message);
+	return TRUE;
+}
+
 /* The machine: vCPUs, memory, budgets and the memslots it starts with. */
 static gboolean
 read_vm(Reader *r, xmlNode *node)
@@ -160,10 +184,17 @@ read_vm(Reader *r, xmlNode *node)
 				return FALSE;
 			continue;
 		}
+		if (strcmp(NAME(child), "asi") == 0) {
+			if (!read_asi(r, child))
+				return FALSE;
+			continue;
+		}
 		if (!read_memslot(r, child, &ms))
 			return FALSE;
 		g_array_append_val(t->memslots, ms);
 	}
+	if (sim_mutated(t->mutations, SIM_MUT_ASI_CRITICAL_AFTER_ENTER) && !t->asi.on)
+		return reader_fail(r, node, "the mutation asi_critical_after_enter needs <asi> in <vm>");
 	return check_gmem_hugepage(r, node);
 }
 

@@ -83,6 +83,7 @@ trace_new(void)
 	trace->memslots = g_array_new(FALSE, TRUE, sizeof(TraceMemslot));
 	trace->events = g_array_new(FALSE, TRUE, sizeof(TraceEvent));
 	g_array_set_clear_func(trace->events, clear_event);
+	asi_sim_config_init(&trace->asi);
 	trace->policy = SIM_POLICY_ROUND_ROBIN;
 	trace->then = SIM_POLICY_ROUND_ROBIN;
 	trace->steps = g_array_new(FALSE, TRUE, sizeof(TraceStep));

@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "asi/asi-sim.h"
 #include "sim/core/mutations.h"
 #include "sim/core/sched.h"
 
@@ -160,6 +161,7 @@ typedef struct {
 	guint64 gmem_size;      /* exit-level: the guest_memfd <vm> creates (0: none) */
 	guint64 gmem_flags;     /* and its KVM_CREATE_GUEST_MEMFD flags */
 	guint64 quantum;        /* 0: default */
+	AsiSimConfig asi;       /* <vm><asi>: present is asi.on */
 	guint64 max_insns;      /* 0: default */
 	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */
 	GArray *memslots;       /* TraceMemslot */

@@ -113,11 +113,21 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "max-insns", t->max_insns);
 	if (t->thp)
 		put_dec(fp, "thp", 1);
-	if (!t->memslots->len && !t->gmem_size) {
+	if (!t->memslots->len && !t->gmem_size && !t->asi.on) {
 		fputs("/>\n", fp);
 		return;
 	}
 	fputs(">\n", fp);
+	if (t->asi.on) {
+		g_autofree gchar *costs = asi_costs_format(&t->asi.costs);
+
+		fputs("    <asi", fp);
+		put_str(fp, "api", asi_api_name(t->asi.api));
+		put_str(fp, "l1tf", t->asi.l1tf ? "true" : "false");
+		put_str(fp, "ibpb", t->asi.ibpb ? "true" : "false");
+		put_str(fp, "cost", costs);
+		fputs("/>\n", fp);
+	}
 	if (t->gmem_size) {
 		fputs("    <guest_memfd", fp);
 		put_hex(fp, "size", t->gmem_size);
