@@ -126,13 +126,16 @@ nmi_cpu(AsiNmis *nmis, guint cpu)
 	return &nmis->cpus[cpu];
 }
 
-/* "restricted" or "unrestricted", and the task's ASI state, for the log. */
+/* The CPU's address space (by its CR3: a restricted PGD is no mm's), curr_asi, and the task's
+ * ASI state, for the log. */
 static void
 describe_cpu(GString *out, const AsiCpu *cpu)
 {
-	g_string_append_printf(out, "%s target %s depth %d",
-			       cpu->curr_asi ? "restricted" : "unrestricted",
-			       cpu->current->target ? "set" : "none",
+	gboolean restricted = cpu->loaded_mm && (cpu->cr3 & PTE_PFN_MASK) != cpu->loaded_mm->pgd;
+
+	g_string_append_printf(out, "cr3 %s curr_asi %s target %s depth %d",
+			       restricted ? "restricted" : "unrestricted",
+			       cpu->curr_asi ? "set" : "none", cpu->current->target ? "set" : "none",
 			       cpu->current->intr_nest_depth);
 }
 

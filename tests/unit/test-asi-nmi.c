@@ -261,10 +261,10 @@ START_TEST(another_cpu_runs_while_the_handler_does)
 				"vcpu0:exit", &error), "%s", error ? error->message : "");
 	ck_assert_uint_eq(t.vmenter_bad, 0);
 	ck_assert_ptr_nonnull(strstr(sim_log_text(t.log),
-				     "sim_nmi: cpu 0 interrupts vcpu0 at asi.enter.cr3: restricted "
-				     "target set depth 0, touch guest-ram"));
+				     "sim_nmi: cpu 0 interrupts vcpu0 at asi.enter.cr3: cr3 restricted "
+				     "curr_asi set target set depth 0, touch guest-ram"));
 	ck_assert_ptr_nonnull(strstr(sim_log_text(t.log), "sim_nmi_iret: cpu 0 back to vcpu0: "
-				     "restricted target set depth 0"));
+				     "cr3 restricted curr_asi set target set depth 0"));
 }
 END_TEST
 
