@@ -217,19 +217,21 @@ deliver(NmiActor *na, const AsiNmi *nmi)
 	AsiCpu *acpu = nmis->host && na->cpu < nmis->host->config.nr_cpus ?
 			       asi_host_cpu(nmis->host, na->cpu) : NULL;
 
+	if (victim && !sim_actor_live(victim))
+		victim = NULL; /* its thread is gone: the CPU idles */
 	if (victim)
 		sim_actor_hold(victim);
 	if (sim_log_on(log)) {
 		g_autoptr(GString) state = g_string_new(NULL);
+		g_autofree gchar *where = victim ? g_strdup_printf(
+			"%s at %s", sim_actor_name(victim), sim_actor_last_point(victim) ?
+			sim_actor_last_point(victim) : "start") : g_strdup("the idle task");
 
 		if (acpu && acpu->current)
 			describe_cpu(state, acpu);
 		else
 			g_string_append(state, "no ASI");
-		sim_log_emitf(log, "sim_nmi", "cpu %u interrupts %s at %s: %s, touch %s", na->cpu,
-			      victim ? sim_actor_name(victim) : "idle",
-			      victim && sim_actor_last_point(victim) ? sim_actor_last_point(victim) :
-								       "start",
+		sim_log_emitf(log, "sim_nmi", "cpu %u interrupts %s: %s, touch %s", na->cpu, where,
 			      state->str, touch_names[nmi->touch]);
 	}
 	asi_nmi_raise(nmis, na->cpu, nmi->touch);
@@ -241,7 +243,7 @@ deliver(NmiActor *na, const AsiNmi *nmi)
 		else
 			g_string_append(state, "no ASI");
 		sim_log_emitf(log, "sim_nmi_iret", "cpu %u back to %s: %s", na->cpu,
-			      victim ? sim_actor_name(victim) : "idle", state->str);
+			      victim ? sim_actor_name(victim) : "the idle task", state->str);
 	}
 	if (victim)
 		sim_actor_release(victim);

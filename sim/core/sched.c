@@ -268,6 +268,13 @@ sim_actor_name(const SimActor *actor)
 
 static SimActor *find_actor(const SimSched *sched, const char *name);
 
+/* Whether the actor has not returned yet. */
+gboolean
+sim_actor_live(const SimActor *actor)
+{
+	return actor->state != ACTOR_FINISHED;
+}
+
 /* Where the actor last yielded (NULL: not yet). */
 const char *
 sim_actor_last_point(const SimActor *actor)

@@ -127,6 +127,7 @@ void sim_actor_hold(SimActor *actor);
 void sim_actor_release(SimActor *actor);
 const char *sim_actor_name(const SimActor *actor);
 const char *sim_actor_last_point(const SimActor *actor);
+gboolean sim_actor_live(const SimActor *actor);
 /* The actor called name (the live one if a name came back), or NULL. */
 SimActor *sim_sched_find_actor(const SimSched *sched, const char *name);
 

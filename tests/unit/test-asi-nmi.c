@@ -365,7 +365,7 @@ START_TEST(asi_off_nmi_runs_and_returns)
 	setup_run(FALSE, 1, ASI_NMI_TOUCH_GUEST_RAM);
 	ck_assert(run_steps("other:test.other nmi0:exit other:exit", &error));
 	ck_assert_uint_eq(asi_nmis_stats(t.nmis)->handled, 1);
-	ck_assert_ptr_nonnull(strstr(sim_log_text(t.log), "sim_nmi: cpu 0 interrupts idle at start: "
+	ck_assert_ptr_nonnull(strstr(sim_log_text(t.log), "sim_nmi: cpu 0 interrupts the idle task: "
 				     "no ASI, touch guest-ram"));
 }
 END_TEST
