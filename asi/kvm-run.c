@@ -109,6 +109,7 @@ asi_kvm_vmexit(AsiSim *sim, guint vcpu)
 		asi_relax(cpu);
 	cpu->irqs_disabled = FALSE;
 	asi_preempt_enable(cpu);
+	asi_sim_flush_pending(sim, cpu);
 }
 
 /* Models kvm_arch_vcpu_ioctl_run()'s "r = vcpu_run(vcpu); asi_exit();" (v2 21/29; the

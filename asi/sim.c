@@ -84,15 +84,18 @@ sim_violation(AsiHost *host, const char *name, gpointer data)
 	sim_sched_fail(sim->sched, reason);
 }
 
-/* §8.7 at a CR3 write: asi_enter's comes after curr_asi names the domain it loads, asi_exit's
- * before curr_asi is cleared. */
+/* §8.7: asi_enter's CR3 write comes after curr_asi names the domain it loads; asi_exit clears
+ * curr_asi only once the unrestricted CR3 is in. (Not "curr_asi still set at the exit's CR3
+ * write": an exit nested in another one's window, an NMI's #PF, clears it first, and the outer
+ * exit's CR3 write is then a redundant one the branch's asi_exit() allows by design.) */
 static void
 check_order(AsiSim *sim, AsiCpu *cpu, const AsiStep *step)
 {
-	if (step->reason == NR_ASI_EXIT_REASONS) {
+	if (step->kind == ASI_STEP_CR3_WRITE && step->reason == NR_ASI_EXIT_REASONS) {
 		if (!cpu->curr_asi || (step->cr3 & PTE_PFN_MASK) != cpu->curr_asi->pgd)
 			asi_report(sim->host, "asi_order_enter");
-	} else if (!cpu->curr_asi) {
+	} else if (step->kind == ASI_STEP_CLEAR_CURR &&
+		   (cpu->cr3 & PTE_PFN_MASK) != cpu->loaded_mm->pgd) {
 		asi_report(sim->host, "asi_order_exit");
 	}
 }
@@ -151,6 +154,7 @@ sim_step(AsiCpu *cpu, const AsiStep *step, gpointer data)
 		break;
 	case ASI_STEP_CLEAR_CURR:
 		pc->exits++;
+		check_order(sim, cpu, step);
 		asi_check_after_exit(cpu);
 		break;
 	case ASI_STEP_TAINT:
@@ -194,7 +198,62 @@ frame_access(gpointer data, SimPfn pfn, gboolean write, const char *ip)
 			   write ? X86_PF_WRITE : 0, ip);
 }
 
-static const SimFrameAsiOps frame_ops = { frame_alloc, frame_free, frame_access };
+/* The TLB-flush IPI's handler, flush_tlb_func() (arch/x86/mm/tlb.c) when it flushes everything:
+ * an interrupt (asi_intr_enter/exit) whose flush_tlb_local() exits first (v2 20/29). */
+static void
+flush_ipi(gpointer data)
+{
+	AsiCpu *cpu = data;
+
+	asi_intr_enter(cpu);
+	native_flush_tlb_local(cpu);
+	asi_intr_exit(cpu);
+}
+
+void
+asi_sim_flush_pending(AsiSim *sim, AsiCpu *cpu)
+{
+	if (!sim->percpu[cpu->id].flush_pending)
+		return;
+	sim->percpu[cpu->id].flush_pending = FALSE;
+	asi_sim_run_on(sim, cpu->id, flush_ipi, cpu);
+}
+
+/* The ceiling in pages above which flush_tlb_mm_range() flushes everything rather than page by
+ * page (tlb_single_page_flush_ceiling in arch/x86/mm/tlb.c, read in torvalds/linux). */
+#define TLB_SINGLE_PAGE_FLUSH_CEILING 33
+
+/*
+ * SimFrameAsiOps.flush_tlb_mm: flush_tlb_mm_range() of the VMM's mm. Up to the ceiling, INVLPG
+ * page by page, which leaves ASI alone (and kvmsim's CPUs cache no user translations). Above
+ * it, a full local flush on this CPU and, by IPI, on every other CPU whose current task has the
+ * mm loaded (lazy ones, such as an idle task after HLT, are skipped); a CPU with IRQs off takes
+ * the IPI when they come back on. Each flush is a CR3 reload: asi_exit(TLB_FLUSH) first.
+ */
+static void
+frame_flush_tlb_mm(gpointer data, guint64 npages)
+{
+	AsiSim *sim = data;
+	guint self = sim_hostcpu_current(sim->cpus);
+
+	if (npages <= TLB_SINGLE_PAGE_FLUSH_CEILING)
+		return;
+	for (guint c = 0; c < sim_hostcpus_nr(sim->cpus); c++) {
+		AsiCpu *cpu = asi_host_cpu(sim->host, c);
+
+		if (cpu->loaded_mm != sim->mm || !cpu->current->mm)
+			continue;
+		if (c == self)
+			native_flush_tlb_local(cpu);
+		else if (cpu->irqs_disabled)
+			sim->percpu[c].flush_pending = TRUE;
+		else
+			asi_sim_run_on(sim, c, flush_ipi, cpu);
+	}
+}
+
+static const SimFrameAsiOps frame_ops = { frame_alloc, frame_free, frame_access,
+					  frame_flush_tlb_mm };
 
 void
 asi_sim_config_init(AsiSimConfig *config)
