@@ -11,6 +11,7 @@
 
 #include "sim/core/log.h"
 
+/* Models the KVM_RUN ioctl's entry from userspace: the vCPU is in KVM_RUN again. */
 void
 asi_kvm_run_enter(AsiSim *sim, guint vcpu)
 {
@@ -153,6 +154,7 @@ asi_kvm_halt(AsiSim *sim, guint vcpu)
 	sv->in_run = FALSE;
 }
 
+/* Whether the vCPU is inside KVM_RUN. */
 gboolean
 asi_kvm_in_run(const AsiSim *sim, guint vcpu)
 {

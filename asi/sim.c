@@ -210,6 +210,7 @@ flush_ipi(gpointer data)
 	asi_intr_exit(cpu);
 }
 
+/* Deliver the TLB-flush IPI a CPU held while its IRQs were off. */
 void
 asi_sim_flush_pending(AsiSim *sim, AsiCpu *cpu)
 {
@@ -255,6 +256,7 @@ frame_flush_tlb_mm(gpointer data, guint64 npages)
 static const SimFrameAsiOps frame_ops = { frame_alloc, frame_free, frame_access,
 					  frame_flush_tlb_mm };
 
+/* --asi off; when turned on: v2, an L1TF CPU with IBPB, the default costs. */
 void
 asi_sim_config_init(AsiSimConfig *config)
 {
@@ -262,12 +264,14 @@ asi_sim_config_init(AsiSimConfig *config)
 	asi_costs_parse("", &config->costs, NULL);
 }
 
+/* The --asi-api and <asi api> name of an API shape. */
 const char *
 asi_api_name(AsiApi api)
 {
 	return api == ASI_API_CRITICAL ? "critical" : "v2";
 }
 
+/* The API shape called name; FALSE for none. */
 gboolean
 asi_api_lookup(const char *name, AsiApi *out)
 {
@@ -327,6 +331,7 @@ asi_sim_new(const AsiSimConfig *config, SimSched *sched, SimHostMem *hm, guint n
 	return sim;
 }
 
+/* Unhook from host memory, then free the host, its CPUs and tasks. */
 void
 asi_sim_free(AsiSim *sim)
 {
@@ -348,60 +353,70 @@ asi_sim_track_tables(AsiSim *sim, guint64 pa, guint64 size)
 	asi_track_frames(sim->host, pa >> 12, (guint)(size >> 12), ASI_OBJ_KERNEL);
 }
 
+/* End of run: §8.4 over the VM's domain (a walk of its whole tables). */
 void
 asi_sim_finish(AsiSim *sim)
 {
 	asi_check_restricted_sound(sim->host, sim->kvm_asi);
 }
 
+/* The ASI host (asi/asi.h) behind the wiring. */
 AsiHost *
 asi_sim_host(AsiSim *sim)
 {
 	return sim->host;
 }
 
+/* The options the machine was built with. */
 const AsiSimConfig *
 asi_sim_config(const AsiSim *sim)
 {
 	return &sim->config;
 }
 
+/* Which CPU each actor runs on. */
 SimHostCpus *
 asi_sim_hostcpus(AsiSim *sim)
 {
 	return sim->cpus;
 }
 
+/* Host CPU cpu's ASI state. */
 AsiCpu *
 asi_sim_cpu(AsiSim *sim, guint cpu)
 {
 	return asi_host_cpu(sim->host, cpu);
 }
 
+/* The ASI state of the CPU the running code is on. */
 AsiCpu *
 asi_sim_current_cpu(AsiSim *sim)
 {
 	return asi_host_cpu(sim->host, sim_hostcpu_current(sim->cpus));
 }
 
+/* The ASI state of the CPU an actor of this name runs on. */
 AsiCpu *
 asi_sim_actor_cpu(AsiSim *sim, const char *actor)
 {
 	return asi_host_cpu(sim->host, sim_hostcpu_of_actor(sim->cpus, actor));
 }
 
+/* Run fn(data) on CPU cpu (an interrupt handler on the CPU it interrupts). */
 void
 asi_sim_run_on(AsiSim *sim, guint cpu, void (*fn)(gpointer data), gpointer data)
 {
 	sim_hostcpu_run_on(sim->cpus, cpu, fn, data);
 }
 
+/* kvm->arch.asi: the VM's restricted address space. */
 struct asi *
 asi_sim_kvm_domain(AsiSim *sim)
 {
 	return sim->kvm_asi;
 }
 
+/* vCPU vcpu runs on host CPU vcpu. */
 AsiCpu *
 asi_sim_vcpu_cpu(AsiSim *sim, guint vcpu)
 {
