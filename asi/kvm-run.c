@@ -11,6 +11,7 @@
 
 #include "sim/core/log.h"
 
+/* Models the KVM_RUN ioctl's entry from userspace: the vCPU is in KVM_RUN again. */
 void
 asi_kvm_run_enter(AsiSim *sim, guint vcpu)
 {
@@ -109,6 +110,7 @@ asi_kvm_vmexit(AsiSim *sim, guint vcpu)
 		asi_relax(cpu);
 	cpu->irqs_disabled = FALSE;
 	asi_preempt_enable(cpu);
+	asi_sim_flush_pending(sim, cpu);
 }
 
 /* Models kvm_arch_vcpu_ioctl_run()'s "r = vcpu_run(vcpu); asi_exit();" (v2 21/29; the
@@ -152,6 +154,7 @@ asi_kvm_halt(AsiSim *sim, guint vcpu)
 	sv->in_run = FALSE;
 }
 
+/* Whether the vCPU is inside KVM_RUN. */
 gboolean
 asi_kvm_in_run(const AsiSim *sim, guint vcpu)
 {

@@ -19,6 +19,7 @@ typedef struct {
 	guint64 exits, cr3_writes, flushes;
 	guint64 seen_exits, seen_cr3_writes, seen_flushes; /* at its last VM entry */
 	gboolean entered;
+	gboolean flush_pending; /* a TLB-flush IPI waits for IRQs on */
 } AsiSimCpu;
 
 struct AsiSim {
@@ -39,5 +40,7 @@ struct AsiSim {
 
 /* The CPU vCPU index vcpu runs on. */
 AsiCpu *asi_sim_vcpu_cpu(AsiSim *sim, guint vcpu);
+/* The TLB-flush IPI a CPU took with IRQs off, now that they are on (kvm-run.c's VM exit). */
+void asi_sim_flush_pending(AsiSim *sim, AsiCpu *cpu);
 
 #endif

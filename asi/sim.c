@@ -198,8 +198,65 @@ frame_access(gpointer data, SimPfn pfn, gboolean write, const char *ip)
 			   write ? X86_PF_WRITE : 0, ip);
 }
 
-static const SimFrameAsiOps frame_ops = { frame_alloc, frame_free, frame_access };
+/* The TLB-flush IPI's handler, flush_tlb_func() (arch/x86/mm/tlb.c) when it flushes everything:
+ * an interrupt (asi_intr_enter/exit) whose flush_tlb_local() exits first (v2 20/29). */
+static void
+flush_ipi(gpointer data)
+{
+	AsiCpu *cpu = data;
 
+	asi_intr_enter(cpu);
+	native_flush_tlb_local(cpu);
+	asi_intr_exit(cpu);
+}
+
+/* Deliver the TLB-flush IPI a CPU held while its IRQs were off. */
+void
+asi_sim_flush_pending(AsiSim *sim, AsiCpu *cpu)
+{
+	if (!sim->percpu[cpu->id].flush_pending)
+		return;
+	sim->percpu[cpu->id].flush_pending = FALSE;
+	asi_sim_run_on(sim, cpu->id, flush_ipi, cpu);
+}
+
+/* The ceiling in pages above which flush_tlb_mm_range() flushes everything rather than page by
+ * page (tlb_single_page_flush_ceiling in arch/x86/mm/tlb.c, read in torvalds/linux). */
+#define TLB_SINGLE_PAGE_FLUSH_CEILING 33
+
+/*
+ * SimFrameAsiOps.flush_tlb_mm: flush_tlb_mm_range() of the VMM's mm. Up to the ceiling, INVLPG
+ * page by page, which leaves ASI alone (and kvmsim's CPUs cache no user translations). Above
+ * it, a full local flush on this CPU and, by IPI, on every other CPU whose current task has the
+ * mm loaded (lazy ones, such as an idle task after HLT, are skipped); a CPU with IRQs off takes
+ * the IPI when they come back on. Each flush is a CR3 reload: asi_exit(TLB_FLUSH) first.
+ */
+static void
+frame_flush_tlb_mm(gpointer data, guint64 npages)
+{
+	AsiSim *sim = data;
+	guint self = sim_hostcpu_current(sim->cpus);
+
+	if (npages <= TLB_SINGLE_PAGE_FLUSH_CEILING)
+		return;
+	for (guint c = 0; c < sim_hostcpus_nr(sim->cpus); c++) {
+		AsiCpu *cpu = asi_host_cpu(sim->host, c);
+
+		if (cpu->loaded_mm != sim->mm || !cpu->current->mm)
+			continue;
+		if (c == self)
+			native_flush_tlb_local(cpu);
+		else if (cpu->irqs_disabled)
+			sim->percpu[c].flush_pending = TRUE;
+		else
+			asi_sim_run_on(sim, c, flush_ipi, cpu);
+	}
+}
+
+static const SimFrameAsiOps frame_ops = { frame_alloc, frame_free, frame_access,
+					  frame_flush_tlb_mm };
+
+/* --asi off; when turned on: v2, an L1TF CPU with IBPB, the default costs. */
 void
 asi_sim_config_init(AsiSimConfig *config)
 {
@@ -207,12 +264,14 @@ asi_sim_config_init(AsiSimConfig *config)
 	asi_costs_parse("", &config->costs, NULL);
 }
 
+/* The --asi-api and <asi api> name of an API shape. */
 const char *
 asi_api_name(AsiApi api)
 {
 	return api == ASI_API_CRITICAL ? "critical" : "v2";
 }
 
+/* The API shape called name; FALSE for none. */
 gboolean
 asi_api_lookup(const char *name, AsiApi *out)
 {
@@ -272,6 +331,7 @@ asi_sim_new(const AsiSimConfig *config, SimSched *sched, SimHostMem *hm, guint n
 	return sim;
 }
 
+/* Unhook from host memory, then free the host, its CPUs and tasks. */
 void
 asi_sim_free(AsiSim *sim)
 {
@@ -293,60 +353,70 @@ asi_sim_track_tables(AsiSim *sim, guint64 pa, guint64 size)
 	asi_track_frames(sim->host, pa >> 12, (guint)(size >> 12), ASI_OBJ_KERNEL);
 }
 
+/* End of run: §8.4 over the VM's domain (a walk of its whole tables). */
 void
 asi_sim_finish(AsiSim *sim)
 {
 	asi_check_restricted_sound(sim->host, sim->kvm_asi);
 }
 
+/* The ASI host (asi/asi.h) behind the wiring. */
 AsiHost *
 asi_sim_host(AsiSim *sim)
 {
 	return sim->host;
 }
 
+/* The options the machine was built with. */
 const AsiSimConfig *
 asi_sim_config(const AsiSim *sim)
 {
 	return &sim->config;
 }
 
+/* Which CPU each actor runs on. */
 SimHostCpus *
 asi_sim_hostcpus(AsiSim *sim)
 {
 	return sim->cpus;
 }
 
+/* Host CPU cpu's ASI state. */
 AsiCpu *
 asi_sim_cpu(AsiSim *sim, guint cpu)
 {
 	return asi_host_cpu(sim->host, cpu);
 }
 
+/* The ASI state of the CPU the running code is on. */
 AsiCpu *
 asi_sim_current_cpu(AsiSim *sim)
 {
 	return asi_host_cpu(sim->host, sim_hostcpu_current(sim->cpus));
 }
 
+/* The ASI state of the CPU an actor of this name runs on. */
 AsiCpu *
 asi_sim_actor_cpu(AsiSim *sim, const char *actor)
 {
 	return asi_host_cpu(sim->host, sim_hostcpu_of_actor(sim->cpus, actor));
 }
 
+/* Run fn(data) on CPU cpu (an interrupt handler on the CPU it interrupts). */
 void
 asi_sim_run_on(AsiSim *sim, guint cpu, void (*fn)(gpointer data), gpointer data)
 {
 	sim_hostcpu_run_on(sim->cpus, cpu, fn, data);
 }
 
+/* kvm->arch.asi: the VM's restricted address space. */
 struct asi *
 asi_sim_kvm_domain(AsiSim *sim)
 {
 	return sim->kvm_asi;
 }
 
+/* vCPU vcpu runs on host CPU vcpu. */
 AsiCpu *
 asi_sim_vcpu_cpu(AsiSim *sim, guint vcpu)
 {

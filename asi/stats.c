@@ -98,6 +98,7 @@ asi_stats_nth(const AsiHost *host, guint n, const char **out_key, guint64 *out_v
 	return TRUE;
 }
 
+/* asi.cost: each action's count times its cost. */
 guint64
 asi_sim_cost(const AsiSim *sim)
 {
@@ -108,6 +109,7 @@ asi_sim_cost(const AsiSim *sim)
 	       s->l1d * c->l1d + s->exits[ASI_EXIT_PAGE_FAULT] * c->page_fault;
 }
 
+/* The asi.* --stats keys, then asi.cost. */
 gboolean
 asi_sim_stats_nth(const AsiSim *sim, guint n, const char **out_key, guint64 *out_value)
 {

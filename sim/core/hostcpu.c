@@ -13,6 +13,7 @@ struct SimHostCpus {
 	guint main_run_on;
 };
 
+/* The CPUs of a machine with nr_vcpus vCPUs on sched. */
 SimHostCpus *
 sim_hostcpus_new(SimSched *sched, guint nr_vcpus)
 {
@@ -26,6 +27,7 @@ sim_hostcpus_new(SimSched *sched, guint nr_vcpus)
 	return cpus;
 }
 
+/* Free the table. */
 void
 sim_hostcpus_free(SimHostCpus *cpus)
 {
@@ -36,6 +38,7 @@ sim_hostcpus_free(SimHostCpus *cpus)
 	g_free(cpus);
 }
 
+/* One CPU per vCPU, one for the notifier, one for the vmm. */
 guint
 sim_hostcpus_nr(const SimHostCpus *cpus)
 {
@@ -54,6 +57,7 @@ numbered(const SimHostCpus *cpus, const char *name, const char *prefix)
 	return (guint)n;
 }
 
+/* The CPU of an actor by its name (hostcpu.h's table). */
 guint
 sim_hostcpu_of_actor(const SimHostCpus *cpus, const char *name)
 {
@@ -79,6 +83,7 @@ run_on_slot(SimHostCpus *cpus, gint index)
 	return &g_array_index(cpus->run_on, guint, index);
 }
 
+/* The CPU the running code is on (cached per actor). */
 guint
 sim_hostcpu_current(SimHostCpus *cpus)
 {
@@ -100,6 +105,7 @@ sim_hostcpu_current(SimHostCpus *cpus)
 	return *slot;
 }
 
+/* Run fn(data) as if on cpu: restored afterwards, even if fn yielded. */
 void
 sim_hostcpu_run_on(SimHostCpus *cpus, guint cpu, void (*fn)(gpointer data), gpointer data)
 {

@@ -332,6 +332,13 @@ sim_frame_kernel_access(SimHostMem *hm, SimPfn pfn, gboolean write, const char *
 }
 
 void
+sim_hostmem_flush_tlb_mm(SimHostMem *hm, guint64 npages)
+{
+	if (hm->asi_ops)
+		hm->asi_ops->flush_tlb_mm(hm->asi_data, npages);
+}
+
+void
 sim_frame_get(SimHostMem *hm, SimPfn pfn)
 {
 	SimFrame *f = frame_of(hm, pfn);

@@ -58,17 +58,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimHostMem, sim_hostmem_free)
 void sim_hostmem_set_hooks(SimHostMem *hm, SimFrameFreeHook on_free, SimFrameCorruptHook on_corrupt,
 			   gpointer data);
 /* What the ASI model (asi/asi-sim.h, with --asi on) is told about frames: one handed out, one
- * really freed (before it is poisoned), and modelled kernel code touching one through the direct
- * map (sim_frame_kernel_access()). Unset: nothing is told and nothing changes. */
+ * really freed (before it is poisoned), modelled kernel code touching one through the direct
+ * map (sim_frame_kernel_access()), and the primary MMU flushing the TLBs of the VMM's mm over
+ * npages 4 KiB pages (sim_hostmem_flush_tlb_mm()). Unset: nothing is told, nothing changes. */
 typedef struct {
 	void (*alloc)(gpointer data, SimPfn pfn);
 	void (*free)(gpointer data, SimPfn pfn);
 	void (*access)(gpointer data, SimPfn pfn, gboolean write, const char *ip);
+	void (*flush_tlb_mm)(gpointer data, guint64 npages);
 } SimFrameAsiOps;
 void sim_hostmem_set_asi(SimHostMem *hm, const SimFrameAsiOps *ops, gpointer data);
 /* Modelled kernel code (named by ip, e.g. "clear_page") reads or writes frame pfn through the
  * direct map: with ASI on, that access walks the current CR3 (asi_host_access()). */
 void sim_frame_kernel_access(SimHostMem *hm, SimPfn pfn, gboolean write, const char *ip);
+/* flush_tlb_mm_range() of npages 4 KiB pages of the VMM's mm, on every CPU that has it loaded. */
+void sim_hostmem_flush_tlb_mm(SimHostMem *hm, guint64 npages);
 /* Whose hooks are set (a VM destroyed after another was created must not clear the newer's). */
 gpointer sim_hostmem_hook_data(const SimHostMem *hm);
 

@@ -258,6 +258,9 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 			*pmd = PMD_NONE;
 	}
 	sim_spin_unlock(mm->sched, &mm->ptl, unlock_point);
+	/* tlb_finish_mmu() → flush_tlb_mm_range() of the range (mm/mmu_gather.c; no tree read):
+	 * with ASI, a long one is a local flush on each CPU, which exits (asi/asi-sim.h) */
+	sim_hostmem_flush_tlb_mm(mm->hm, (end - start) / SIM_PAGE_SIZE);
 	return pfns;
 }
 

@@ -285,6 +285,30 @@ START_TEST(halt_is_a_context_switch_that_exits)
 }
 END_TEST
 
+START_TEST(a_long_tlb_flush_of_the_mm_exits_by_ipi_once_irqs_are_on)
+{
+	AsiCpu *cpu0;
+
+	setup(ASI_API_V2, 0);
+	cpu0 = asi_sim_cpu(rf.sim, 0);
+	asi_kvm_vmenter(rf.sim, 0); /* IRQs off until the VM exit */
+	sim_hostmem_flush_tlb_mm(rf.hm, 64);
+	ck_assert_ptr_eq(cpu0->curr_asi, asi_sim_kvm_domain(rf.sim));
+	ck_assert_uint_eq(stat("asi.exits.tlb_flush"), 0);
+	asi_kvm_vmexit(rf.sim, 0);
+	ck_assert_ptr_null(cpu0->curr_asi);
+	ck_assert_uint_eq(stat("asi.exits.tlb_flush"), 1);
+	/* up to 33 pages the flush goes page by page: no CR3 reload, no exit */
+	asi_kvm_vmenter(rf.sim, 0);
+	asi_kvm_vmexit(rf.sim, 0);
+	sim_hostmem_flush_tlb_mm(rf.hm, 33);
+	ck_assert_ptr_eq(cpu0->curr_asi, asi_sim_kvm_domain(rf.sim));
+	ck_assert_uint_eq(stat("asi.exits.tlb_flush"), 1);
+	ck_assert(!sim_sched_failed(rf.sched));
+	teardown();
+}
+END_TEST
+
 START_TEST(costs_parse_defaults_overrides_and_refusals)
 {
 	AsiCosts c;
@@ -321,6 +345,7 @@ asi_run_suite(void)
 	tcase_add_test(tc, junaids_order_vm_enters_unrestricted_when_an_nmi_faults_before_the_target);
 	tcase_add_test(tc, junaids_order_without_an_nmi_is_not_seen);
 	tcase_add_test(tc, halt_is_a_context_switch_that_exits);
+	tcase_add_test(tc, a_long_tlb_flush_of_the_mm_exits_by_ipi_once_irqs_are_on);
 	tcase_add_test(tc, costs_parse_defaults_overrides_and_refusals);
 	suite_add_tcase(s, tc);
 	return s;
