@@ -33,6 +33,7 @@
 #include <errno.h>
 
 #include "gmem/gmem.h"
+#include "mmu/async_pf.h"
 
 const char *
 ret_pf_name(int r)
@@ -258,6 +259,11 @@ __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (fault->write && (fault->slot->flags & KVM_MEM_READONLY))
 		return RET_PF_EMULATE;
 	fault->hva = gfn_to_hva_memslot(fault->slot, fault->gfn);
+	/* GUP with FOLL_NOWAIT failed with KVM_PFN_ERR_NEEDS_IO: try an async #PF (mmu.c) */
+	if (kvm->apf_mode == KVM_APF_MODE_KERNEL && kvm->apf_source && !fault->prefetch &&
+	    kvm->apf_source->needs_io(kvm->apf_source->data, fault->hva) &&
+	    kvm_async_pf_try(vcpu, fault->addr, fault->gfn, fault->hva, fault->error_code))
+		return RET_PF_RETRY;
 	int r = sim_mm_hva_to_pfn(kvm->mm, fault->hva, fault->write, &pfn, &writable);
 
 	if (r < 0)
@@ -379,11 +385,12 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 /* Models kvm_mmu_do_page_fault() in arch/x86/kvm/mmu/mmu_internal.h (direct MMU; no tree read). */
 static int
-kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, gboolean prefetch)
 {
 	struct kvm_page_fault fault = {
 		.addr = gpa,
 		.error_code = error_code,
+		.prefetch = prefetch,
 		.exec = (error_code & PFERR_FETCH_MASK) != 0,
 		.write = (error_code & PFERR_WRITE_MASK) != 0,
 		.present = (error_code & PFERR_PRESENT_MASK) != 0,
@@ -469,10 +476,24 @@ kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	if (error_code & PFERR_RSVD_MASK)
 		r = handle_mmio_page_fault(vcpu, gpa);
 	if (r == RET_PF_INVALID)
-		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code);
+		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, FALSE);
 	count_outcome(vcpu->kvm, r);
 	sim_log_emit(vcpu->kvm->log, "sim_page_fault_done", "vcpu %d gfn %" G_GINT64_MODIFIER "x %s",
 		     vcpu->vcpu_id, gpa >> PAGE_SHIFT, r < 0 ? g_strerror(-r) : ret_pf_name(r));
+	return r;
+}
+
+/* The prefetch fault of kvm_arch_async_page_ready() (mmu.c, ColinIanKing/linux-next at
+ * 1c60d04a): kvm_mmu_do_page_fault() with prefetch, outcome counted like any fault. */
+int
+kvm_mmu_prefault_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+{
+	int r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, TRUE);
+
+	count_outcome(vcpu->kvm, r);
+	sim_log_emit(vcpu->kvm->log, "sim_page_fault_done", "vcpu %d gfn %" G_GINT64_MODIFIER
+		     "x %s (async PF prefault)", vcpu->vcpu_id, gpa >> PAGE_SHIFT,
+		     r < 0 ? g_strerror(-r) : ret_pf_name(r));
 	return r;
 }
 

@@ -175,6 +175,17 @@ struct kvm_hw_ops {
 	/* Point the vCPU at a new root and flush what the old one left in its TLB
 	 * (vmx_load_mmu_pgd() followed by the flush kvm_mmu_load() asks for). */
 	void (*load_mmu_pgd)(struct kvm_vcpu *vcpu, u64 root_pa);
+	/* Async PF (mmu/async_pf.h); NULL in a machine without event injection. */
+	/* kvm_inject_page_fault() of an async PF: #PF with CR2 = address, queued for the entry. */
+	void (*queue_page_fault)(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
+	/* kvm_apic_set_irq(): a fixed vector made pending in the local APIC. */
+	void (*apic_set_irq)(struct kvm_vcpu *vcpu, u8 vector);
+	/* kvm_arch_interrupt_allowed(): RFLAGS.IF set and no interrupt shadow. */
+	gboolean (*interrupt_allowed)(struct kvm_vcpu *vcpu);
+	/* kvm_event_needs_reinjection() || kvm_is_exception_pending(). */
+	gboolean (*event_pending)(struct kvm_vcpu *vcpu);
+	/* get_cpl(). */
+	int (*get_cpl)(struct kvm_vcpu *vcpu);
 };
 
 struct kvm_vcpu {
@@ -192,6 +203,7 @@ struct kvm_vcpu {
 	u64 rip;                              /* of the exit being handled, for tracepoints */
 	struct kvm_run run;
 	gpointer hw;                          /* the emulated CPU behind this vCPU */
+	struct kvm_vcpu_async_pf *async_pf;   /* async_pf and arch.apf (mmu/async_pf.h) */
 	struct {                              /* the last kvm_tdp_mmu_get_walk_last() */
 		struct kvm_mmu_page *root;    /* NULL: none */
 		gfn_t gfn;
@@ -254,6 +266,8 @@ struct kvm {
 	struct gmem_fdtable *files;           /* current->files of the VMM that made the VM */
 	gboolean files_owned;                 /* created with the VM, freed with it */
 	SimMutations mutations;               /* bugs planted on purpose (sim/core/mutations.h) */
+	int apf_mode;                         /* KvmApfMode (mmu/async_pf.h); 0: none */
+	const struct kvm_async_pf_source *apf_source; /* GUP's FOLL_NOWAIT answer, or NULL */
 };
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */
@@ -322,6 +336,8 @@ int kvm_handle_ept_violation(struct kvm_vcpu *vcpu, gpa_t gpa, u64 exit_qualific
 /* Models handle_ept_misconfig(): an MMIO SPTE was hit. */
 int kvm_handle_ept_misconfig(struct kvm_vcpu *vcpu, gpa_t gpa, u64 rip);
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
+/* The prefetch fault of kvm_arch_async_page_ready(). */
+int kvm_mmu_prefault_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 
 /* Lockless read of the last SPTE on the walk to gpa (kvm_tdp_mmu_get_walk()); *out_level
  * receives its level. Used by the "hardware" to tell an EPT misconfig from a violation. */

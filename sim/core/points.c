@@ -7,6 +7,9 @@
 static const SimPoint points[] = {
 	{ "age.ptl", "aging: before taking the page-table lock to clear young bits" },
 	{ "age.ptl_unlock", "aging: after dropping the page-table lock" },
+	{ "apf.execute", "async PF work item: before its blocking GUP (async_pf_execute())" },
+	{ "apf.lock", "async PF: before vcpu->async_pf.lock (the done list)" },
+	{ "apf.unlock", "async PF: after vcpu->async_pf.lock" },
 	{ "attr.end_lock", "KVM_SET_MEMORY_ATTRIBUTES: stored, before write_lock(mmu_lock) to end" },
 	{ "attr.end_unlock", "KVM_SET_MEMORY_ATTRIBUTES: window ended, after write_unlock" },
 	{ "attr.mmu_lock", "KVM_SET_MEMORY_ATTRIBUTES: before write_lock(mmu_lock) to begin the window" },

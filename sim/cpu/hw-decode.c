@@ -568,7 +568,8 @@ hw_block_fill(SimHw *hw, SimHwBlock *block)
 		/* Undecodable bytes end a block (they raise #UD): count them as its last insn. */
 		if (!cs_disasm_iter(hw->cs_count, &code, &left, &address, hw->insn_count))
 			break;
-		if (hw->insn_count->id == X86_INS_RDTSC || hw->insn_count->id == X86_INS_RDTSCP)
+		if (hw->insn_count->id == X86_INS_RDTSC || hw->insn_count->id == X86_INS_RDTSCP ||
+		    (hw->insn_count->id == X86_INS_WRMSR && hw->wrmsr))
 			hw_tsc_site_found(hw, at);
 	}
 	if (block->insns == 1 && hw_block_is_single_step(hw, block->addr))

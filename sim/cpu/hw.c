@@ -495,6 +495,7 @@ static void
 hw_tsc_hook(uc_engine *uc, guint64 address, guint32 size, void *opaque)
 {
 	static const guint8 rdtsc[] = { 0x0f, 0x31 }, rdtscp[] = { 0x0f, 0x01, 0xf9 };
+	static const guint8 wrmsr[] = { 0x0f, 0x30 };
 	SimHw *hw = opaque;
 	guint8 bytes[HW_MAX_INSN_LEN];
 	gboolean is_rdtscp;
@@ -503,6 +504,17 @@ hw_tsc_hook(uc_engine *uc, guint64 address, guint32 size, void *opaque)
 	if (size < sizeof(rdtsc) || size > sizeof(bytes) ||
 	    uc_mem_read(uc, address, bytes, size) != UC_ERR_OK)
 		return;
+	if (hw->wrmsr && memcmp(bytes + size - sizeof(wrmsr), wrmsr, sizeof(wrmsr)) == 0) {
+		guint64 rcx, rax, rdx;
+
+		uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+		uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+		uc_reg_read(uc, UC_X86_REG_RDX, &rdx);
+		hw->wrmsr(hw->wrmsr_opaque, address, (guint32)rcx,
+			  (rdx & G_MAXUINT32) << 32 | (rax & G_MAXUINT32));
+		uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+		return;
+	}
 	is_rdtscp = size >= sizeof(rdtscp) &&
 		    memcmp(bytes + size - sizeof(rdtscp), rdtscp, sizeof(rdtscp)) == 0;
 	if (!is_rdtscp && memcmp(bytes + size - sizeof(rdtsc), rdtsc, sizeof(rdtsc)) != 0)
@@ -529,6 +541,13 @@ sim_hw_emulate_tsc(SimHw *hw, SimHwTscRead read, void *opaque)
 {
 	hw->tsc_read = read;
 	hw->tsc_opaque = opaque;
+}
+
+void
+sim_hw_intercept_wrmsr(SimHw *hw, SimHwWrmsr fn, void *opaque)
+{
+	hw->wrmsr = fn;
+	hw->wrmsr_opaque = opaque;
 }
 
 gboolean

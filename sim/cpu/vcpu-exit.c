@@ -228,6 +228,7 @@ vcpu_hook_intr(uc_engine *uc, guint32 intno, void *data)
 	uc_reg_read_batch(uc, regs, values, intno == 14 ? 2 : 1);
 	if (intno == 14) {
 		handle_page_fault(v, rip, cr2);
+		vcpu_restore_cr2(v);
 		return;
 	}
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
@@ -481,6 +482,8 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 		v->insns++;
 		handle_mmio(v);
 		return v->exit != EXIT_ERROR;
+	case EXIT_WRMSR:
+		return vcpu_handle_wrmsr(v);
 	case EXIT_STOP:
 	case EXIT_ERROR:
 	case EXIT_HOOK_TSC: /* handled by run_guest() */
@@ -496,7 +499,7 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 	if (stopped_on_hlt(v)) {
 		sim_count(v->kvm->counters, SIM_CTR_EXITS_HLT);
 		trace_exit(v, EXIT_REASON_HLT, v->rip - 1, 0, 0, 0);
-		return FALSE;
+		return vcpu_halt(v);
 	}
 	vcpu_fail(v, "the CPU emulator stopped at rip 0x%" G_GINT64_MODIFIER "x for no known reason",
 	     v->rip);
