@@ -212,8 +212,13 @@ vcpu_inject_pending(SimVcpu *v)
 		}
 		return TRUE;
 	}
-	if (!vcpu_irq_pending(v) || !vcpu_interrupt_allowed(v->kvcpu))
+	v->irq_window = FALSE;
+	if (!vcpu_irq_pending(v))
 		return TRUE;
+	if (!vcpu_interrupt_allowed(v->kvcpu)) {
+		v->irq_window = TRUE; /* enable_irq_window() */
+		return TRUE;
+	}
 	for (int word = 3; word >= 0; word--) {
 		if (!v->irr[word])
 			continue;

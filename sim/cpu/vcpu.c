@@ -92,13 +92,22 @@ hook_block_slow(SimVcpu *v, guint64 address, guint32 size)
 		uc_emu_stop(sim_hw_uc(v->hw));
 		return;
 	}
+	/* an open interrupt window (an interrupt was pending with IF clear): exit once it can be
+	 * taken, as interrupt-window exiting does */
+	if (G_UNLIKELY(v->irq_window) && vcpu_interrupt_allowed(v->kvcpu)) {
+		v->exit = EXIT_REQUEST;
+		uc_emu_stop(sim_hw_uc(v->hw));
+		return;
+	}
 	v->insns += v->block.insns;
 	if (v->insns > v->budget) {
 		runaway(v, address);
 		return;
 	}
-	/* the next run of this block takes the fast path if it starts below both limits */
-	v->block_limit = MIN(v->quantum_end, v->budget - v->block.insns + 1);
+	/* the next run of this block takes the fast path if it starts below both limits (never
+	 * while an interrupt window is open) */
+	if (G_LIKELY(!v->irq_window))
+		v->block_limit = MIN(v->quantum_end, v->budget - v->block.insns + 1);
 }
 
 /*
