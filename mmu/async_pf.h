@@ -58,14 +58,6 @@ typedef enum {
 	KVM_APF_MODE_USER_V2,   /* the later iteration: userspace accepts or completes it */
 } KvmApfMode;
 
-/* The VMM side of the page source: what GUP with FOLL_NOWAIT would say of hva. */
-struct kvm_async_pf_source {
-	/* TRUE if faulting hva in would wait for I/O (KVM_PFN_ERR_NEEDS_IO): a missing page of a
-	 * userfaultfd-registered range whose content has not been supplied yet. */
-	gboolean (*needs_io)(gpointer data, hva_t hva);
-	gpointer data;
-};
-
 /* struct kvm_async_pf (include/linux/kvm_host.h) with the x86 arch part. */
 struct kvm_async_pf {
 	struct kvm_vcpu *vcpu;     /* NULL once the work has run (async_pf_execute()) */

@@ -170,9 +170,6 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	return ret;
 }
 
-static void kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu,
-					      const struct kvm_page_fault *fault);
-
 /* Models kvm_handle_noslot_fault(): prepare an MMIO SPTE, or emulate right away. Emulated MMIO
  * is shared-only: a private access to a gfn without a slot is a memory-fault exit (v6.10+; the
  * 6.9-era tree read has the mismatch check but not this one: from the guest_memfd series). */
@@ -195,7 +192,7 @@ kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
  * (include/linux/kvm_host.h, as patches in the search index quote it around v6.18): [gpa,
  * gpa + PAGE_SIZE), flags PRIVATE iff the access was private; RWX flags "are not (yet) defined"
  * (a READ/WRITE/EXEC proposal is not modelled). */
-static void
+void
 kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault)
 {
 	struct kvm_run *run = &vcpu->run;
@@ -252,6 +249,9 @@ __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	gboolean writable = FALSE;
 	SimPfn pfn;
 
+	/* PROPOSED KVM Userfault (v3): the bitmap first, before private or shared (userfault.c) */
+	if (kvm_do_userfault(vcpu, fault))
+		return -EFAULT;
 	if (fault->is_private || kvm_memslot_is_gmem_only(fault->slot))
 		return kvm_mmu_faultin_pfn_gmem(vcpu, fault);
 
@@ -259,13 +259,27 @@ __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (fault->write && (fault->slot->flags & KVM_MEM_READONLY))
 		return RET_PF_EMULATE;
 	fault->hva = gfn_to_hva_memslot(fault->slot, fault->gfn);
-	/* GUP with FOLL_NOWAIT failed with KVM_PFN_ERR_NEEDS_IO: try an async #PF (mmu.c) */
-	if (kvm->apf_mode == KVM_APF_MODE_KERNEL && kvm->apf_source && !fault->prefetch &&
-	    kvm->apf_source->needs_io(kvm->apf_source->data, fault->hva) &&
-	    kvm_async_pf_try(vcpu, fault->addr, fault->gfn, fault->hva, fault->error_code))
-		return RET_PF_RETRY;
-	int r = sim_mm_hva_to_pfn(kvm->mm, fault->hva, fault->write, &pfn, &writable);
+	/* PROPOSED exit-on-missing (v7): a guest-context fault on such a slot looks up atomically,
+	 * and a miss is an annotated memory-fault exit (v7 07/14, kvm_handle_error_pfn()) */
+	gboolean atomic = kvm_is_slot_exit_on_missing(kvm, fault->slot);
+	gboolean nowait = !atomic && kvm->apf_mode == KVM_APF_MODE_KERNEL && !fault->prefetch;
+	int r = sim_mm_hva_to_pfn_flags(kvm->mm, fault->hva, fault->write,
+					atomic ? SIM_GUP_FAST_ONLY : nowait ? SIM_GUP_NOWAIT : 0,
+					&pfn, &writable);
 
+	/* FOLL_NOWAIT: I/O is needed (KVM_PFN_ERR_NEEDS_IO): an async #PF, or wait after all */
+	if (r == -EAGAIN && nowait) {
+		if (kvm_async_pf_try(vcpu, fault->addr, fault->gfn, fault->hva, fault->error_code))
+			return RET_PF_RETRY;
+		r = sim_mm_hva_to_pfn_flags(kvm->mm, fault->hva, fault->write, 0, &pfn, &writable);
+	}
+
+	if (r < 0 && atomic) {
+		kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
+		sim_log_emit(kvm->log, "sim_exit_on_missing", "vcpu %d gfn %" G_GINT64_MODIFIER "x",
+			     vcpu->vcpu_id, fault->gfn);
+		return -EFAULT;
+	}
 	if (r < 0)
 		return r; /* kvm_handle_error_pfn(): -EFAULT back to userspace */
 	fault->pfn = pfn;

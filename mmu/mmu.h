@@ -35,6 +35,11 @@
 #define KVM_MEM_LOG_DIRTY_PAGES (1u << 0)
 #define KVM_MEM_READONLY (1u << 1)
 #define KVM_MEM_GUEST_MEMFD (1u << 2)
+/* PROPOSED, both on bit 3 (guest-memfd.md §4.2, §4.3): which one a slot's bit 3 means is the
+ * kernel's series, kvm->postcopy_uapi. KVM_MEM_EXIT_ON_MISSING: Anish Moorthy's v7 (2024-02);
+ * KVM_MEM_USERFAULT: James Houghton's v3 (2025-06-18). */
+#define KVM_MEM_EXIT_ON_MISSING (1u << 3)
+#define KVM_MEM_USERFAULT (1u << 3)
 #define KVM_MEMSLOT_INVALID (1u << 16)
 /* The slot's guest_memfd is mmap-able: shared faults are served from it too (kvm_host.h). */
 #define KVM_MEMSLOT_GMEM_ONLY (1u << 17)
@@ -84,6 +89,7 @@ struct kvm_userspace_memory_region2 {
 	u64 userspace_addr;
 	u64 guest_memfd_offset;
 	u32 guest_memfd;
+	unsigned long *userfault_bitmap; /* PROPOSED (KVM Userfault v3, from pad2): a user pointer */
 };
 
 struct gmem_file;
@@ -114,6 +120,7 @@ struct kvm_memory_slot {
 		u64 pgoff;              /* file page of base_gfn */
 	} gmem;
 	struct kvm_lpage_info *lpage_info[KVM_NR_PAGE_SIZES - 1];
+	unsigned long *userfault_bitmap;  /* KVM_MEM_USERFAULT: the VMM's bitmap, one bit a page */
 };
 
 /* Models kvm_slot_has_gmem() and kvm_memslot_is_gmem_only() (include/linux/kvm_host.h). */
@@ -149,6 +156,8 @@ struct kvm_mmu_memory_cache {
  * private. */
 #define KVM_EXIT_MEMORY_FAULT 39
 #define KVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)
+/* PROPOSED (KVM Userfault v3): the exit is for a gfn whose userfault bit was set */
+#define KVM_MEMORY_EXIT_FLAG_USERFAULT (1ull << 4)
 struct kvm_run {
 	u32 exit_reason;
 	struct {
@@ -266,9 +275,22 @@ struct kvm {
 	struct gmem_fdtable *files;           /* current->files of the VMM that made the VM */
 	gboolean files_owned;                 /* created with the VM, freed with it */
 	SimMutations mutations;               /* bugs planted on purpose (sim/core/mutations.h) */
+	int postcopy_uapi;                    /* enum kvm_postcopy_uapi: the PROPOSED series this
+					       * kernel carries (what memslot flag bit 3 means) */
 	int apf_mode;                         /* KvmApfMode (mmu/async_pf.h); 0: none */
-	const struct kvm_async_pf_source *apf_source; /* GUP's FOLL_NOWAIT answer, or NULL */
 };
+
+/* The PROPOSED userspace fault series a kernel may carry (mmu/userfault.c). */
+enum kvm_postcopy_uapi {
+	KVM_POSTCOPY_UAPI_NONE,            /* v6.18: bit 3 is refused */
+	KVM_POSTCOPY_UAPI_EXIT_ON_MISSING, /* Anish Moorthy's v7: KVM_CAP_EXIT_ON_MISSING (236) */
+	KVM_POSTCOPY_UAPI_USERFAULT,       /* James Houghton's v3: KVM_CAP_USERFAULT */
+};
+
+/* Models kvm_is_slot_exit_on_missing() (v7, include/linux/kvm_host.h). */
+gboolean kvm_is_slot_exit_on_missing(const struct kvm *kvm, const struct kvm_memory_slot *slot);
+/* Models kvm_is_userfault_memslot() (KVM Userfault v3, include/linux/kvm_host.h). */
+gboolean kvm_is_userfault_memslot(const struct kvm *kvm, const struct kvm_memory_slot *slot);
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */
 struct kvm *kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,

@@ -70,6 +70,13 @@
 	X(GMEM_HOST_SIGBUS, "gmem.host_sigbus")                                                    \
 	X(GMEM_HUGE_SPLIT, "gmem.huge_split")                                                      \
 	X(GMEM_HUGE_MERGE, "gmem.huge_merge")                                                      \
+	X(UFFD_FAULTS, "uffd.faults")                                                              \
+	X(UFFD_WAKEUPS, "uffd.wakeups")                                                            \
+	X(UFFD_WQ_LOCK_BLOCKED, "uffd.wq_lock_blocked")                                            \
+	X(POSTCOPY_FETCHED, "postcopy.fetched")                                                    \
+	X(POSTCOPY_EXITS, "postcopy.exits")                                                        \
+	X(POSTCOPY_SPURIOUS_EXITS, "postcopy.spurious_exits")                                      \
+	X(POSTCOPY_REFILLS, "postcopy.refills")                                                    \
 	X(APF_NOT_PRESENT, "apf.not_present")                                                      \
 	X(APF_INJECTED, "apf.not_present_injected")                                                \
 	X(APF_READY, "apf.ready")                                                                  \

@@ -119,6 +119,25 @@ check_gmem_hugepage(Reader *r, xmlNode *node)
 				"returns -EINVAL", trace_gmem_hugepage_names[t->gmem_hugepage], size);
 }
 
+/* <postcopy mech fetch_steps>: guest RAM starts remote (sim/vmm/postcopy.h), on a default VM.
+ * The mechanism's name is the VMM's to know: building the machine refuses one it lacks. */
+static gboolean
+read_postcopy(Reader *r, xmlNode *node)
+{
+	Trace *t = r->trace;
+	g_autofree gchar *mech = reader_attr(node, "mech");
+
+	if (t->vm_type)
+		return reader_fail(r, node, "<postcopy> needs a default VM: the remote memory is the "
+				   "VMM's anonymous memory");
+	if (!reader_get_number(r, node, "fetch_steps", 32, 0, &t->postcopy_fetch_steps))
+		return FALSE;
+	if (xmlHasProp(node, (const xmlChar *)"fetch_steps") && !t->postcopy_fetch_steps)
+		return reader_fail_attr(r, node, "fetch_steps", "must be positive");
+	t->postcopy = g_steal_pointer(&mech);
+	return TRUE;
+}
+
 /* The machine: vCPUs, memory, budgets and the memslots it starts with. */
 static gboolean
 read_vm(Reader *r, xmlNode *node)
@@ -157,6 +176,11 @@ read_vm(Reader *r, xmlNode *node)
 
 		if (strcmp(NAME(child), "guest_memfd") == 0) {
 			if (!reader_read_guest_memfd(r, child))
+				return FALSE;
+			continue;
+		}
+		if (strcmp(NAME(child), "postcopy") == 0) {
+			if (!read_postcopy(r, child))
 				return FALSE;
 			continue;
 		}

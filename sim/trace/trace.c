@@ -103,6 +103,7 @@ trace_free(Trace *trace)
 	g_free(trace->guest);
 	g_free(trace->image_sha256);
 	g_free(trace->arg);
+	g_free(trace->postcopy);
 	g_array_free(trace->events, TRUE);
 	g_array_free(trace->steps, TRUE);
 	g_array_free(trace->marks, TRUE);
@@ -157,6 +158,9 @@ trace_actor_valid(const Trace *trace, const char *actor)
 	guint64 n;
 
 	if (strcmp(actor, "notifier") == 0 || strcmp(actor, "vmm") == 0)
+		return TRUE;
+	/* post-copy's actors (sim/vmm/postcopy.h): the VMM's I/O thread and userfaultfd reader */
+	if (trace->postcopy && (strcmp(actor, "vmm_io") == 0 || strcmp(actor, "uffd") == 0))
 		return TRUE;
 	if (!g_str_has_prefix(actor, "vcpu") || !g_ascii_isdigit(actor[4]) ||
 	    (actor[4] == '0' && actor[5]))

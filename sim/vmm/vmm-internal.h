@@ -49,6 +49,7 @@ struct SimVmm {
 	guint host_ioctls;             /* host events' guest_memfd calls under way */
 	guint rebooted;                /* reboots so far */
 	guint64 hlt_base;              /* exits.hlt when the current VM booted */
+	struct SimPostcopy *postcopy;  /* --postcopy: the page source (sim/vmm/postcopy.h) */
 };
 
 /* vmm.c: the steps of building a machine that a reboot takes again. */
