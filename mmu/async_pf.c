@@ -524,6 +524,41 @@ kvm_async_pf_injected(struct kvm_vcpu *vcpu)
 	apf->injecting = NULL;
 }
 
+int
+kvm_async_pf_user_fault(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 error_code)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_async_pf *work;
+
+	if (kvm->apf_mode < KVM_APF_MODE_USER ||
+	    !(vcpu->run.memory_fault.flags & KVM_MEMORY_EXIT_FLAG_USERFAULT))
+		return -EFAULT;
+	if (!kvm_can_do_async_pf(vcpu)) {
+		sim_count(kvm->counters, SIM_CTR_APF_SYNC_FALLBACK);
+		return -EFAULT;
+	}
+	trace_apf_get_page(kvm, "kvm_try_async_get_page", gpa, gfn);
+	if (kvm_find_async_pf_gfn(vcpu, gfn)) {
+		trace_apf_get_page(kvm, "kvm_async_pf_repeated_fault", gpa, gfn);
+		sim_count(kvm->counters, SIM_CTR_APF_REPEATED_FAULTS);
+		vcpu->requests |= 1ul << KVM_REQ_APF_HALT;
+		vcpu->run.exit_reason = 0;
+		return RET_PF_RETRY;
+	}
+	work = kvm_setup_async_pf(vcpu, gpa, gfn, hva, error_code, TRUE);
+	if (!work) {
+		sim_count(kvm->counters, SIM_CTR_APF_SYNC_FALLBACK);
+		return -EFAULT;
+	}
+	vcpu->run.memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_ASYNC_PF_USER;
+	vcpu->run.memory_fault.async_pf_user_token = work->arch.token;
+	sim_count(kvm->counters, SIM_CTR_APF_USER_EXITS);
+	sim_log_emit(kvm->log, "sim_async_pf_user_exit", "vcpu %d gfn %" G_GINT64_MODIFIER
+		     "x token %#x%s", vcpu->vcpu_id, gfn, work->arch.token,
+		     work->notpresent_injected ? " ('not present' #PF queued)" : "");
+	return -EFAULT;
+}
+
 struct kvm_async_pf *
 kvm_async_pf_user_find(struct kvm_vcpu *vcpu, u32 token)
 {

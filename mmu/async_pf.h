@@ -46,8 +46,8 @@
 #define KVM_APF_DATA_FLAGS 0
 #define KVM_APF_DATA_TOKEN 4
 
-/* PROPOSED (guest-memfd.md §4.4): the exit flag and the token of async PF user. */
-#define KVM_MEMORY_EXIT_FLAG_USERFAULT (1ull << 4)
+/* PROPOSED (guest-memfd.md §4.4): the exit flag of async PF user. Variant 2's
+ * KVM_MEMORY_EXIT_FLAG_APF has no value in the reference: kvmsim gives it the same bit. */
 #define KVM_MEMORY_EXIT_FLAG_ASYNC_PF_USER (1ull << 5)
 
 /* Which protocol a VM's vCPUs use when a fault needs the page from elsewhere. */
@@ -144,7 +144,16 @@ gboolean kvm_async_pf_enter_guest(struct kvm_vcpu *vcpu);
 /* The hardware delivered the queued 'not present' #PF (for the useless-injection count). */
 void kvm_async_pf_injected(struct kvm_vcpu *vcpu);
 
-/* PROPOSED async PF user: the token of the work the last userfault exit set up (0: none). */
+/*
+ * PROPOSED async PF user, on a KVM Userfault exit KVM has prepared (run.memory_fault): a work
+ * item whose page userspace brings, its token in the exit with KVM_MEMORY_EXIT_FLAG_ASYNC_PF_USER
+ * (returns -EFAULT: the exit); or, for a gfn already outstanding on this vCPU, the
+ * double-fault rule: KVM_REQ_APF_HALT and RET_PF_RETRY, no exit. Without async PF user, or when
+ * it cannot be used (interrupts off, the limit), the plain userfault exit (-EFAULT).
+ */
+int kvm_async_pf_user_fault(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva,
+			    u64 error_code);
+/* The work of a user token still waiting for userspace, or NULL. */
 struct kvm_async_pf *kvm_async_pf_user_find(struct kvm_vcpu *vcpu, u32 token);
 /* KVM_ASYNC_PF_USER_READY (RFC v1) / KVM_APF_OP_READY: 0 or -ENOENT. */
 int kvm_vcpu_ioctl_async_pf_user_ready(struct kvm_vcpu *vcpu, u32 token);

@@ -201,6 +201,7 @@ kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_f
 	run->memory_fault.gpa = fault->gfn << PAGE_SHIFT;
 	run->memory_fault.size = PAGE_SIZE;
 	run->memory_fault.flags = fault->is_private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+	run->memory_fault.async_pf_user_token = 0;
 	sim_count(vcpu->kvm->counters, SIM_CTR_EXITS_MEMORY_FAULT);
 	sim_log_emit(vcpu->kvm->log, "sim_memory_fault_exit",
 		     "vcpu %d gpa 0x%" G_GINT64_MODIFIER "x size 0x%" G_GINT64_MODIFIER
@@ -251,7 +252,9 @@ __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	/* PROPOSED KVM Userfault (v3): the bitmap first, before private or shared (userfault.c) */
 	if (kvm_do_userfault(vcpu, fault))
-		return -EFAULT;
+		return kvm_async_pf_user_fault(vcpu, fault->addr, fault->gfn,
+					       gfn_to_hva_memslot(fault->slot, fault->gfn),
+					       fault->error_code);
 	if (fault->is_private || kvm_memslot_is_gmem_only(fault->slot))
 		return kvm_mmu_faultin_pfn_gmem(vcpu, fault);
 

@@ -164,6 +164,7 @@ struct kvm_run {
 		u64 flags;
 		u64 gpa;
 		u64 size;
+		u32 async_pf_user_token; /* PROPOSED async PF user (RFC, guest-memfd.md §4.4) */
 	} memory_fault;
 };
 
@@ -372,6 +373,7 @@ u64 kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
 #define EXIT_REASON_HLT 12
 #define EXIT_REASON_VMCALL 18
 #define EXIT_REASON_IO_INSTRUCTION 30
+#define EXIT_REASON_MSR_WRITE 32
 #define EXIT_REASON_EPT_VIOLATION 48
 #define EXIT_REASON_EPT_MISCONFIG 49
 

@@ -100,6 +100,8 @@ hw_decode_fini(SimHw *hw)
 		g_array_free(hw->tsc_hooked, TRUE);
 	if (hw->tsc_pending)
 		g_array_free(hw->tsc_pending, TRUE);
+	if (hw->wrmsr_exits)
+		g_array_free(hw->wrmsr_exits, TRUE);
 }
 
 /* Whether [a, a + a_len) and [b, b + b_len) overlap. */

@@ -495,7 +495,6 @@ static void
 hw_tsc_hook(uc_engine *uc, guint64 address, guint32 size, void *opaque)
 {
 	static const guint8 rdtsc[] = { 0x0f, 0x31 }, rdtscp[] = { 0x0f, 0x01, 0xf9 };
-	static const guint8 wrmsr[] = { 0x0f, 0x30 };
 	SimHw *hw = opaque;
 	guint8 bytes[HW_MAX_INSN_LEN];
 	gboolean is_rdtscp;
@@ -504,17 +503,6 @@ hw_tsc_hook(uc_engine *uc, guint64 address, guint32 size, void *opaque)
 	if (size < sizeof(rdtsc) || size > sizeof(bytes) ||
 	    uc_mem_read(uc, address, bytes, size) != UC_ERR_OK)
 		return;
-	if (hw->wrmsr && memcmp(bytes + size - sizeof(wrmsr), wrmsr, sizeof(wrmsr)) == 0) {
-		guint64 rcx, rax, rdx;
-
-		uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
-		uc_reg_read(uc, UC_X86_REG_RAX, &rax);
-		uc_reg_read(uc, UC_X86_REG_RDX, &rdx);
-		hw->wrmsr(hw->wrmsr_opaque, address, (guint32)rcx,
-			  (rdx & G_MAXUINT32) << 32 | (rax & G_MAXUINT32));
-		uc_reg_write(uc, UC_X86_REG_RIP, &rip);
-		return;
-	}
 	is_rdtscp = size >= sizeof(rdtscp) &&
 		    memcmp(bytes + size - sizeof(rdtscp), rdtscp, sizeof(rdtscp)) == 0;
 	if (!is_rdtscp && memcmp(bytes + size - sizeof(rdtsc), rdtsc, sizeof(rdtsc)) != 0)
@@ -544,10 +532,30 @@ sim_hw_emulate_tsc(SimHw *hw, SimHwTscRead read, void *opaque)
 }
 
 void
-sim_hw_intercept_wrmsr(SimHw *hw, SimHwWrmsr fn, void *opaque)
+sim_hw_intercept_wrmsr(SimHw *hw)
 {
-	hw->wrmsr = fn;
-	hw->wrmsr_opaque = opaque;
+	hw->wrmsr = TRUE;
+}
+
+gboolean
+sim_hw_wrmsr_at(SimHw *hw, guint64 rip)
+{
+	if (!hw->wrmsr_exits)
+		return FALSE;
+	for (guint i = 0; i < hw->wrmsr_exits->len; i++)
+		if (g_array_index(hw->wrmsr_exits, guint64, i) == rip)
+			return TRUE;
+	return FALSE;
+}
+
+/* Whether the instruction at addr is wrmsr (0f 30). */
+static gboolean
+hw_is_wrmsr(SimHw *hw, guint64 addr)
+{
+	guint8 bytes[2];
+
+	return uc_mem_read(hw->uc, addr, bytes, sizeof(bytes)) == UC_ERR_OK && bytes[0] == 0x0f &&
+	       bytes[1] == 0x30;
 }
 
 gboolean
@@ -567,7 +575,15 @@ sim_hw_hook_tsc(SimHw *hw)
 		guint64 addr = g_array_index(hw->tsc_pending, guint64, i);
 		uc_hook hook; /* never removed: it goes with the engine */
 
-		uc_hook_add(hw->uc, &hook, UC_HOOK_CODE, hw_tsc_hook, hw, addr, addr);
+		if (hw->wrmsr && hw_is_wrmsr(hw, addr)) {
+			if (!hw->wrmsr_exits)
+				hw->wrmsr_exits = g_array_new(FALSE, FALSE, sizeof(guint64));
+			g_array_append_val(hw->wrmsr_exits, addr);
+			uc_ctl_set_exits(hw->uc, (guint64 *)(void *)hw->wrmsr_exits->data,
+					 hw->wrmsr_exits->len);
+		} else {
+			uc_hook_add(hw->uc, &hook, UC_HOOK_CODE, hw_tsc_hook, hw, addr, addr);
+		}
 		g_array_append_val(hw->tsc_hooked, addr);
 		sim_hw_code_changed(hw, addr, HW_MAX_INSN_LEN);
 	}

@@ -217,15 +217,18 @@ gboolean sim_hw_tsc_pending(SimHw *hw);
 
 /* Between runs: hooks the pending rdtsc and rdtscp and drops the translations that hold them. */
 void sim_hw_hook_tsc(SimHw *hw);
-/* A wrmsr at rip about to run: ECX and EDX:EAX as the instruction would write them. */
-typedef void (*SimHwWrmsr)(void *opaque, guint64 rip, guint32 index, guint64 value);
 /*
- * Intercepts wrmsr (which 2.0.1 cannot hook with UC_HOOK_INSN, and which it runs as a no-op for
- * an MSR it does not know): from now on, blocks decoded note their wrmsr as they note rdtsc
- * (sim_hw_tsc_pending(), sim_hw_hook_tsc()), and the code hook calls fn before the instruction
- * runs, then moves RIP past it. fn stops the run for the exit.
+ * Intercepts wrmsr, which 2.0.1 can neither hook with UC_HOOK_INSN nor refuse (it runs as a
+ * no-op for an MSR it does not know): from now on, blocks decoded note their wrmsr as they note
+ * rdtsc (sim_hw_tsc_pending(), sim_hw_hook_tsc()), and each one becomes an exit address of the
+ * engine: a run that reaches it stops there, before it runs, with no hook called
+ * (sim_hw_wrmsr_at() tells). Not a UC_HOOK_CODE hook: in 2.0.1 the mere existence of one makes a
+ * stop requested in a UC_HOOK_BLOCK hook land mid-block with RIP back at the block's start
+ * (measured: touch --mem 1M then overruns its fill loop), which breaks the preemption quantum.
  */
-void sim_hw_intercept_wrmsr(SimHw *hw, SimHwWrmsr fn, void *opaque);
+void sim_hw_intercept_wrmsr(SimHw *hw);
+/* Whether rip is a wrmsr made an exit address by sim_hw_intercept_wrmsr(). */
+gboolean sim_hw_wrmsr_at(SimHw *hw, guint64 rip);
 
 /*
  * Between runs: from now on cpuid answers as Unicorn's CPU model does, except that leaf 1 gives

@@ -11,7 +11,8 @@
  * on their own stack, with no IST); a gate's selector must be the running CS (no far transfer);
  * the local APIC is an IRR and nothing more (no ISR, TPR or EOI: the async PF protocol's ACK MSR
  * is what paces page-ready interrupts); the STI interrupt shadow is taken to be in force when
- * the byte before RIP is sti (0xfb), which at worst delays an interrupt by one entry.
+ * the byte before RIP is sti (0xfb), which at worst delays an interrupt by one entry; an EPT
+ * violation during delivery is logged without its IDT-vectoring information (info2 0).
  *
  * Also here: the wrmsr exit (EXIT_REASON_MSR_WRITE) for the async PF MSRs, and the halts that
  * interrupts and async PF can end (kvm_vcpu_halt() and the KVM_REQ_APF_HALT block, x86.c).
@@ -31,7 +32,6 @@
 #define RFLAGS_RF (1ull << 16)
 #define IDT_GATE_INTR 0xe
 #define IDT_GATE_TRAP 0xf
-#define EXIT_REASON_MSR_WRITE 32
 /* Attempts at one guest access during delivery before the vCPU fails (each is a fault). */
 #define DELIVERY_FAULT_BUDGET 64
 
@@ -276,18 +276,21 @@ vcpu_get_cpl(struct kvm_vcpu *kvcpu)
 	return (int)(cs & 3);
 }
 
-/* The wrmsr code hook: an MSR-write exit before the instruction runs (it never does). */
+/* The run stopped at a wrmsr (its exit address): the MSR-write exit, before it runs. */
 void
-vcpu_wrmsr(void *opaque, guint64 rip, guint32 index, guint64 value)
+vcpu_wrmsr_exit(SimVcpu *v)
 {
-	SimVcpu *v = opaque;
+	uc_engine *uc = sim_hw_uc(v->hw);
+	guint64 rcx, rax, rdx;
 
-	vcpu_block_cut(v, rip);
+	uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+	uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+	uc_reg_read(uc, UC_X86_REG_RDX, &rdx);
+	vcpu_block_cut(v, v->rip);
 	v->insns++; /* it retires with the exit */
-	v->msr_index = index;
-	v->msr_value = value;
-	v->exit = EXIT_WRMSR;
-	uc_emu_stop(sim_hw_uc(v->hw));
+	v->msr_index = (guint32)rcx;
+	v->msr_value = (rdx & G_MAXUINT32) << 32 | (rax & G_MAXUINT32);
+	v->msr_rip = v->rip;
 }
 
 /*
@@ -298,9 +301,10 @@ vcpu_wrmsr(void *opaque, guint64 rip, guint32 index, guint64 value)
 gboolean
 vcpu_handle_wrmsr(SimVcpu *v)
 {
-	struct kvm_exit_info x = { EXIT_REASON_MSR_WRITE, v->rip - 2, 0, 0, 0 };
+	struct kvm_exit_info x = { EXIT_REASON_MSR_WRITE, v->msr_rip, 0, 0, 0 };
 	int r = 1;
 
+	v->rip = v->msr_rip + 2; /* kvm_skip_emulated_instruction() */
 	trace_kvm_exit(v->kvcpu, &x);
 	if (v->msr_index == MSR_KVM_ASYNC_PF_EN || v->msr_index == MSR_KVM_ASYNC_PF_INT ||
 	    v->msr_index == MSR_KVM_ASYNC_PF_ACK) {
@@ -313,7 +317,7 @@ vcpu_handle_wrmsr(SimVcpu *v)
 	if (r) {
 		vcpu_fail(v, "guest wrote MSR 0x%x = 0x%" G_GINT64_MODIFIER "x at rip 0x%"
 			  G_GINT64_MODIFIER "x: KVM would inject #GP", v->msr_index, v->msr_value,
-			  v->rip - 2);
+			  v->msr_rip);
 		return FALSE;
 	}
 	return TRUE;

@@ -482,8 +482,6 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 		v->insns++;
 		handle_mmio(v);
 		return v->exit != EXIT_ERROR;
-	case EXIT_WRMSR:
-		return vcpu_handle_wrmsr(v);
 	case EXIT_STOP:
 	case EXIT_ERROR:
 	case EXIT_HOOK_TSC: /* handled by run_guest() */
@@ -496,10 +494,17 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 		     uc_strerror(err));
 		return FALSE;
 	}
+	if (sim_hw_wrmsr_at(v->hw, v->rip)) {
+		vcpu_wrmsr_exit(v);
+		return vcpu_handle_wrmsr(v);
+	}
 	if (stopped_on_hlt(v)) {
-		sim_count(v->kvm->counters, SIM_CTR_EXITS_HLT);
 		trace_exit(v, EXIT_REASON_HLT, v->rip - 1, 0, 0, 0);
-		return vcpu_halt(v);
+		/* exits.hlt counts the halts that stop a vCPU (the VMM's end of the guest) */
+		if (vcpu_halt(v))
+			return TRUE;
+		sim_count(v->kvm->counters, SIM_CTR_EXITS_HLT);
+		return FALSE;
 	}
 	vcpu_fail(v, "the CPU emulator stopped at rip 0x%" G_GINT64_MODIFIER "x for no known reason",
 	     v->rip);

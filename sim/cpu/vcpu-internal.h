@@ -23,7 +23,6 @@ typedef enum {
 	EXIT_MMIO,
 	EXIT_MEMORY_FAULT, /* KVM_RUN returned -EFAULT/-EHWPOISON with KVM_EXIT_MEMORY_FAULT */
 	EXIT_STOP,       /* the VMM or the scheduler ended the run */
-	EXIT_WRMSR,      /* wrmsr (EXIT_REASON_MSR_WRITE): msr_index, msr_value */
 	EXIT_ERROR,      /* error already set */
 } ExitReason;
 
@@ -58,6 +57,7 @@ struct SimVcpu {
 	guint64 hypercall_exit;      /* KVM_CAP_EXIT_HYPERCALL's mask */
 	guint32 msr_index;           /* wrmsr exit */
 	guint64 msr_value;
+	guint64 msr_rip;
 	/* event injection (inject.c) */
 	gboolean exc_pending;        /* an exception queued for the next entry */
 	guint8 exc_vector;
@@ -94,7 +94,7 @@ gboolean vcpu_event_pending(struct kvm_vcpu *kvcpu);
 int vcpu_get_cpl(struct kvm_vcpu *kvcpu);
 gboolean vcpu_inject_pending(SimVcpu *v);
 gboolean vcpu_irq_pending(const SimVcpu *v);
-void vcpu_wrmsr(void *opaque, guint64 rip, guint32 index, guint64 value);
+void vcpu_wrmsr_exit(SimVcpu *v);
 gboolean vcpu_handle_wrmsr(SimVcpu *v);
 gboolean vcpu_halt(SimVcpu *v);
 gboolean vcpu_apf_block(SimVcpu *v);

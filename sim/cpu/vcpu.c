@@ -196,7 +196,7 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
 	sim_hw_emulate_tsc(v->hw, vcpu_tsc_read, v);
-	sim_hw_intercept_wrmsr(v->hw, vcpu_wrmsr, v);
+	sim_hw_intercept_wrmsr(v->hw);
 	/* vCPU i has APIC ID i, as a VMM's KVM_SET_CPUID2 usually gives it */
 	sim_hw_set_cpuid(v->hw, (guint32)id);
 	uc_hook_add(uc, &hook, UC_HOOK_INTR, vcpu_hook_intr, v, 1, 0);

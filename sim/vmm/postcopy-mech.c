@@ -53,28 +53,44 @@ userfault_fault(SimPostcopy *pc, int vcpu_id, int error, const struct kvm_run *r
 
 static const SimPostcopyMech mechs[] = {
 	{ "uffd", "userfaultfd MISSING: vCPU faults sleep on the uffd wait queue (merged)",
-	  KVM_POSTCOPY_UAPI_NONE, 0, FALSE, NULL },
+	  KVM_POSTCOPY_UAPI_NONE, 0, FALSE, NULL, 0, NULL },
 	{ "exit-on-missing",
 	  "KVM_MEM_EXIT_ON_MISSING: GUP-fast only, KVM_EXIT_MEMORY_FAULT on a miss (v7, proposed)",
 	  KVM_POSTCOPY_UAPI_EXIT_ON_MISSING, KVM_MEM_EXIT_ON_MISSING, FALSE,
-	  exit_on_missing_fault },
+	  exit_on_missing_fault, 0, NULL },
 	{ "userfault",
 	  "KVM_MEM_USERFAULT: a set bit in the slot's bitmap exits (v3, proposed)",
-	  KVM_POSTCOPY_UAPI_USERFAULT, KVM_MEM_USERFAULT, TRUE, userfault_fault },
+	  KVM_POSTCOPY_UAPI_USERFAULT, KVM_MEM_USERFAULT, TRUE, userfault_fault, 0, NULL },
 };
 
+/* This table, then the async PF rows (sim/vmm/apf-user.c), in one array built once. */
 const SimPostcopyMech *
 sim_postcopy_mechs(guint *out_n)
 {
-	*out_n = G_N_ELEMENTS(mechs);
-	return mechs;
+	static SimPostcopyMech all[G_N_ELEMENTS(mechs) + 8];
+	static guint n;
+
+	if (!n) {
+		guint n_apf;
+		const SimPostcopyMech *apf = sim_apf_mechs(&n_apf);
+
+		g_assert(n_apf <= 8);
+		memcpy(all, mechs, sizeof(mechs));
+		memcpy(all + G_N_ELEMENTS(mechs), apf, n_apf * sizeof(*apf));
+		n = G_N_ELEMENTS(mechs) + n_apf;
+	}
+	*out_n = n;
+	return all;
 }
 
 const SimPostcopyMech *
 sim_postcopy_mech_lookup(const char *name)
 {
-	for (guint i = 0; name && i < G_N_ELEMENTS(mechs); i++)
-		if (strcmp(mechs[i].name, name) == 0)
-			return &mechs[i];
+	guint n;
+	const SimPostcopyMech *all = sim_postcopy_mechs(&n);
+
+	for (guint i = 0; name && i < n; i++)
+		if (strcmp(all[i].name, name) == 0)
+			return &all[i];
 	return NULL;
 }

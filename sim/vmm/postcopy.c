@@ -47,6 +47,8 @@ struct SimPostcopy {
 	SimPostcopyPlacedFn placed_fn;
 	gpointer placed_data;
 	SimPostcopyStats stats;
+	gpointer mech_data;         /* the mechanism's own state (setup) */
+	GDestroyNotify mech_data_destroy;
 };
 
 /* Pages checked per step by sim_postcopy_check(). */
@@ -87,7 +89,29 @@ sim_postcopy_new(const SimPostcopyMech *mech, guint64 fetch_steps, guint64 seed,
 		memset(pc->bitmap, 0xff, longs * sizeof(unsigned long));
 	}
 	kvm->postcopy_uapi = mech->kvm_uapi;
+	kvm->apf_mode = mech->apf_mode;
+	if (mech->setup)
+		mech->setup(pc);
 	return pc;
+}
+
+struct kvm *
+sim_postcopy_kvm(const SimPostcopy *pc)
+{
+	return pc->kvm;
+}
+
+gpointer
+sim_postcopy_mech_data(const SimPostcopy *pc)
+{
+	return pc->mech_data;
+}
+
+void
+sim_postcopy_set_mech_data(SimPostcopy *pc, gpointer data, GDestroyNotify destroy)
+{
+	pc->mech_data = data;
+	pc->mech_data_destroy = destroy;
 }
 
 void
@@ -95,6 +119,8 @@ sim_postcopy_free(SimPostcopy *pc)
 {
 	if (!pc)
 		return;
+	if (pc->mech_data_destroy)
+		pc->mech_data_destroy(pc->mech_data);
 	sim_uffd_free(pc->uffd);
 	g_queue_clear(&pc->requests);
 	g_free(pc->state);

@@ -47,6 +47,9 @@ typedef struct {
 	 * TRUE: run the vCPU again. NULL: the mechanism never exits for a remote page. */
 	gboolean (*memory_fault)(SimPostcopy *pc, int vcpu_id, int error,
 				 const struct kvm_run *run);
+	int apf_mode;       /* KvmApfMode (mmu/async_pf.h): async PF of this mechanism, 0: none */
+	/* Set-up of the mechanism's own VMM state (sim_postcopy_set_mech_data()), or NULL. */
+	void (*setup)(SimPostcopy *pc);
 } SimPostcopyMech;
 
 /* The mechanisms, in the order the comparison prints them. */
@@ -91,6 +94,12 @@ void sim_postcopy_wait(SimPostcopy *pc, guint64 gpa);
 /* Called on the I/O actor after every page placed (and its bit cleared). */
 typedef void (*SimPostcopyPlacedFn)(SimPostcopy *pc, guint64 gpa, gpointer data);
 void sim_postcopy_set_placed_hook(SimPostcopy *pc, SimPostcopyPlacedFn fn, gpointer data);
+/* The VM, and a mechanism's own state (freed with destroy when the source goes). */
+struct kvm *sim_postcopy_kvm(const SimPostcopy *pc);
+gpointer sim_postcopy_mech_data(const SimPostcopy *pc);
+void sim_postcopy_set_mech_data(SimPostcopy *pc, gpointer data, GDestroyNotify destroy);
+/* The async PF mechanisms' rows (sim/vmm/apf-user.c). */
+const SimPostcopyMech *sim_apf_mechs(guint *out_n);
 /* The vCPU thread's handling of a memory-fault exit in the range (the mechanism's handler). */
 gboolean sim_postcopy_memory_fault(SimPostcopy *pc, int vcpu_id, int error,
 				   const struct kvm_run *run);

@@ -286,6 +286,15 @@ vmm_write_guest(SimVmm *vmm, guint64 hva, const void *buf, gsize len, GError **e
 }
 
 /* What the guest is told at boot besides its parameters: a recorded trace keeps it. */
+/* The post-copy mechanism offers the guest async page faults (sim/vmm/apf-user.c). */
+static gboolean
+config_async_pf(const SimVmmConfig *config)
+{
+	const SimPostcopyMech *mech = sim_postcopy_mech_lookup(config->postcopy);
+
+	return mech && mech->apf_mode;
+}
+
 guint32
 sim_vmm_config_boot_flags(const SimVmmConfig *config)
 {
@@ -298,7 +307,8 @@ sim_vmm_config_boot_flags(const SimVmmConfig *config)
 			KVMSIM_BOOT_CONVERT_KEEPS : 0) |
 	       (private_mem && (config->host_events.count[SIM_HOST_PUNCH] ||
 				config->host_events.count[SIM_HOST_CONVERT]) ?
-			KVMSIM_BOOT_HOST_CONVERTS : 0);
+			KVMSIM_BOOT_HOST_CONVERTS : 0) |
+	       (config_async_pf(config) ? KVMSIM_BOOT_ASYNC_PF : 0);
 }
 
 /* The boot parameters (a fresh copy: barrier and scratch at zero), with extra boot flags. */
@@ -602,6 +612,12 @@ SimVmm *
 sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 {
 	const KvmsimWorkload *named = kvmsim_workload_lookup(config->workload);
+	/* a guest offered async PF runs the program's build with the async PF runtime */
+	g_autofree gchar *apf_name = g_strconcat(config->workload ? config->workload : "", "+apf",
+						 NULL);
+
+	if (config_async_pf(config) && kvmsim_workload_lookup(apf_name))
+		named = kvmsim_workload_lookup(apf_name);
 	KvmsimWorkload given = { config->workload, "", config->image, config->image_size };
 	const KvmsimWorkload *wl = config->image ? &given : named;
 
