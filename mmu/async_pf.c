@@ -2,7 +2,7 @@
 /*
  * Async page faults: the common work-item machinery of virt/kvm/async_pf.c and the x86 part of
  * arch/x86/kvm/x86.c and mmu/mmu.c (trees and commits in mmu/async_pf.h). A work item runs as an
- * actor of its own ("apfV.N", vCPU V, token id N), as schedule_work() hands each item to a
+ * actor of its own ("apfV_N", vCPU V, token id N), as schedule_work() hands each item to a
  * kworker that may sleep in GUP independently of the others. Simplified: no kvm_get_kvm()/mmget()
  * references (the VM outlives its workers in kvmsim), no nested guests, the LAPIC is always in
  * the kernel and enabled, the vCPU is always in 64-bit mode with paging.
@@ -302,7 +302,7 @@ kvm_setup_async_pf(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 e
 	if (!user || vcpu->kvm->apf_mode != KVM_APF_MODE_USER_V2)
 		work->notpresent_injected = kvm_arch_async_page_not_present(vcpu, work);
 	if (!user) {
-		g_autofree gchar *name = g_strdup_printf("apf%d.%u", vcpu->vcpu_id,
+		g_autofree gchar *name = g_strdup_printf("apf%d_%u", vcpu->vcpu_id,
 							 work->arch.token >> 12);
 
 		sim_actor_new(vcpu->kvm->sched, name, async_pf_execute, work);

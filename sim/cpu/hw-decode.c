@@ -100,8 +100,6 @@ hw_decode_fini(SimHw *hw)
 		g_array_free(hw->tsc_hooked, TRUE);
 	if (hw->tsc_pending)
 		g_array_free(hw->tsc_pending, TRUE);
-	if (hw->wrmsr_exits)
-		g_array_free(hw->wrmsr_exits, TRUE);
 }
 
 /* Whether [a, a + a_len) and [b, b + b_len) overlap. */
@@ -570,9 +568,11 @@ hw_block_fill(SimHw *hw, SimHwBlock *block)
 		/* Undecodable bytes end a block (they raise #UD): count them as its last insn. */
 		if (!cs_disasm_iter(hw->cs_count, &code, &left, &address, hw->insn_count))
 			break;
-		if (hw->insn_count->id == X86_INS_RDTSC || hw->insn_count->id == X86_INS_RDTSCP ||
-		    (hw->insn_count->id == X86_INS_WRMSR && hw->wrmsr))
+		if (hw->insn_count->id == X86_INS_RDTSC || hw->insn_count->id == X86_INS_RDTSCP)
 			hw_tsc_site_found(hw, at);
+		if (hw->insn_count->id == X86_INS_WRMSR && hw->wrmsr)
+			block->flags |= at == block->addr ? SIM_HW_BLOCK_WRMSR :
+							    SIM_HW_BLOCK_WRMSR_INSIDE;
 	}
 	if (block->insns == 1 && hw_block_is_single_step(hw, block->addr))
 		block->flags |= SIM_HW_BLOCK_SINGLE_STEP;

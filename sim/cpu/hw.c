@@ -538,27 +538,6 @@ sim_hw_intercept_wrmsr(SimHw *hw)
 }
 
 gboolean
-sim_hw_wrmsr_at(SimHw *hw, guint64 rip)
-{
-	if (!hw->wrmsr_exits)
-		return FALSE;
-	for (guint i = 0; i < hw->wrmsr_exits->len; i++)
-		if (g_array_index(hw->wrmsr_exits, guint64, i) == rip)
-			return TRUE;
-	return FALSE;
-}
-
-/* Whether the instruction at addr is wrmsr (0f 30). */
-static gboolean
-hw_is_wrmsr(SimHw *hw, guint64 addr)
-{
-	guint8 bytes[2];
-
-	return uc_mem_read(hw->uc, addr, bytes, sizeof(bytes)) == UC_ERR_OK && bytes[0] == 0x0f &&
-	       bytes[1] == 0x30;
-}
-
-gboolean
 sim_hw_tsc_pending(SimHw *hw)
 {
 	return hw->tsc_pending->len > 0;
@@ -575,15 +554,7 @@ sim_hw_hook_tsc(SimHw *hw)
 		guint64 addr = g_array_index(hw->tsc_pending, guint64, i);
 		uc_hook hook; /* never removed: it goes with the engine */
 
-		if (hw->wrmsr && hw_is_wrmsr(hw, addr)) {
-			if (!hw->wrmsr_exits)
-				hw->wrmsr_exits = g_array_new(FALSE, FALSE, sizeof(guint64));
-			g_array_append_val(hw->wrmsr_exits, addr);
-			uc_ctl_set_exits(hw->uc, (guint64 *)(void *)hw->wrmsr_exits->data,
-					 hw->wrmsr_exits->len);
-		} else {
-			uc_hook_add(hw->uc, &hook, UC_HOOK_CODE, hw_tsc_hook, hw, addr, addr);
-		}
+		uc_hook_add(hw->uc, &hook, UC_HOOK_CODE, hw_tsc_hook, hw, addr, addr);
 		g_array_append_val(hw->tsc_hooked, addr);
 		sim_hw_code_changed(hw, addr, HW_MAX_INSN_LEN);
 	}

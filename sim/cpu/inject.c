@@ -276,7 +276,8 @@ vcpu_get_cpl(struct kvm_vcpu *kvcpu)
 	return (int)(cs & 3);
 }
 
-/* The run stopped at a wrmsr (its exit address): the MSR-write exit, before it runs. */
+/* The run stopped before a block that starts with wrmsr: the MSR-write exit, before it runs
+ * (the block was not charged). */
 void
 vcpu_wrmsr_exit(SimVcpu *v)
 {
@@ -286,7 +287,6 @@ vcpu_wrmsr_exit(SimVcpu *v)
 	uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
 	uc_reg_read(uc, UC_X86_REG_RAX, &rax);
 	uc_reg_read(uc, UC_X86_REG_RDX, &rdx);
-	vcpu_block_cut(v, v->rip);
 	v->insns++; /* it retires with the exit */
 	v->msr_index = (guint32)rcx;
 	v->msr_value = (rdx & G_MAXUINT32) << 32 | (rax & G_MAXUINT32);

@@ -482,6 +482,9 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 		v->insns++;
 		handle_mmio(v);
 		return v->exit != EXIT_ERROR;
+	case EXIT_WRMSR:
+		vcpu_wrmsr_exit(v);
+		return vcpu_handle_wrmsr(v);
 	case EXIT_STOP:
 	case EXIT_ERROR:
 	case EXIT_HOOK_TSC: /* handled by run_guest() */
@@ -493,10 +496,6 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 		vcpu_fail(v, "the CPU emulator stopped at rip 0x%" G_GINT64_MODIFIER "x: %s", v->rip,
 		     uc_strerror(err));
 		return FALSE;
-	}
-	if (sim_hw_wrmsr_at(v->hw, v->rip)) {
-		vcpu_wrmsr_exit(v);
-		return vcpu_handle_wrmsr(v);
 	}
 	if (stopped_on_hlt(v)) {
 		trace_exit(v, EXIT_REASON_HLT, v->rip - 1, 0, 0, 0);

@@ -23,6 +23,7 @@ typedef enum {
 	EXIT_MMIO,
 	EXIT_MEMORY_FAULT, /* KVM_RUN returned -EFAULT/-EHWPOISON with KVM_EXIT_MEMORY_FAULT */
 	EXIT_STOP,       /* the VMM or the scheduler ended the run */
+	EXIT_WRMSR,      /* a block starting with wrmsr is next (EXIT_REASON_MSR_WRITE) */
 	EXIT_ERROR,      /* error already set */
 } ExitReason;
 

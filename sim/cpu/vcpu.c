@@ -65,6 +65,16 @@ block_switch(SimVcpu *v, guint64 address, guint32 size)
 			return FALSE;
 		}
 	}
+	if (G_UNLIKELY(next.flags & (SIM_HW_BLOCK_WRMSR | SIM_HW_BLOCK_WRMSR_INSIDE))) {
+		/* an MSR-write exit before the block runs (sim_hw_intercept_wrmsr()) */
+		if (next.flags & SIM_HW_BLOCK_WRMSR_INSIDE)
+			vcpu_fail(v, "wrmsr inside the block at 0x%" G_GINT64_MODIFIER "x: kvmsim "
+				  "intercepts only a wrmsr that starts a block (jump to it)", address);
+		else
+			v->exit = EXIT_WRMSR;
+		uc_emu_stop(sim_hw_uc(v->hw));
+		return FALSE;
+	}
 	if (next.flags & SIM_HW_BLOCK_SINGLE_STEP)
 		vcpu_block_cut(v, address);
 	v->prev_block = v->block_whole;

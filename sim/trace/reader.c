@@ -238,12 +238,14 @@ read_workload(Reader *r, xmlNode *node)
 	if (!reader_get_number(r, node, "flags", 32, 0, &flags))
 		return FALSE;
 	if (flags & ~(guint64)(KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_PRIVATE_MEM |
-			       KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS))
+			       KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS |
+			       KVMSIM_BOOT_ASYNC_PF))
 		return reader_fail_attr(r, node, "flags", "has boot flags kvmsim does not know (it knows "
 				 "0x%x: pages may be dropped, private memory, conversions keep "
-				 "content, the host converts)",
+				 "content, the host converts, async PF offered)",
 				 KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_PRIVATE_MEM |
-				 KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS);
+				 KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS |
+				 KVMSIM_BOOT_ASYNC_PF);
 	t->boot_flags = (guint32)flags;
 	trace_for_each_element(child, node)
 		if (!read_param(r, child))

@@ -250,7 +250,7 @@ START_TEST(page_ready_waits_for_the_free_token_slot_and_the_ack)
 	ck_assert(kvm_async_pf_try(vcpu, 0x8000, 8, vm->hva + 0x8000, 0));
 	ck_assert(kvm_async_pf_try(vcpu, 0x9000, 9, vm->hva + 0x9000, 0));
 	/* both work items run (their actors) */
-	test_vm_run_steps(vm, "apf0.1:exit,apf0.2:exit");
+	test_vm_run_steps(vm, "apf0_1:exit,apf0_2:exit");
 	ck_assert(vcpu->requests & (1ul << KVM_REQ_APF_READY));
 	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log), "kvm_async_pf_completed: gva "
 				     "0x8000 address"));

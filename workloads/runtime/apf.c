@@ -61,10 +61,12 @@ static struct apf_cpu *this_cpu(void)
 	return &cpus[b >> 24];
 }
 
+/* wrmsr as the first instruction of a translation block (a jump to it): the only wrmsr kvmsim
+ * can intercept on Unicorn 2.0.1 (sim/cpu/hw.h). */
 static void wrmsr(uint32_t msr, uint64_t value)
 {
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
-		     : "memory");
+	asm volatile("jmp 1f\n1:\twrmsr" : : "c"(msr), "a"((uint32_t)value),
+		     "d"((uint32_t)(value >> 32)) : "memory");
 }
 
 /* A 64-bit interrupt gate to handler, selector 0x08 (apf-start.S's code segment), DPL 0. */
