@@ -151,6 +151,21 @@ trace_event_is_memslot(TraceEventKind kind)
 	return kind == TRACE_EV_MEMSLOT || kind == TRACE_EV_MEMSLOT_DELETE;
 }
 
+/* apfV_N: V a vCPU of the trace, N a token id (both without leading zeros). */
+static gboolean
+trace_apf_actor_valid(const Trace *trace, const char *actor)
+{
+	g_auto(GStrv) parts = g_strsplit(actor + 3, "_", -1);
+	guint64 v, n;
+
+	return g_strv_length(parts) == 2 && g_ascii_isdigit(parts[0][0]) &&
+	       g_ascii_isdigit(parts[1][0]) && (parts[0][0] != '0' || !parts[0][1]) &&
+	       parts[1][0] != '0' &&
+	       g_ascii_string_to_unsigned(parts[0], 10, 0, G_MAXUINT, &v, NULL) &&
+	       g_ascii_string_to_unsigned(parts[1], 10, 1, G_MAXUINT32, &n, NULL) &&
+	       v < trace->nr_vcpus;
+}
+
 /* vcpuN with N < nr_vcpus written without leading zeros, notifier or vmm. */
 gboolean
 trace_actor_valid(const Trace *trace, const char *actor)
@@ -161,6 +176,9 @@ trace_actor_valid(const Trace *trace, const char *actor)
 		return TRUE;
 	/* post-copy's actors (sim/vmm/postcopy.h): the VMM's I/O thread and userfaultfd reader */
 	if (trace->postcopy && (strcmp(actor, "vmm_io") == 0 || strcmp(actor, "uffd") == 0))
+		return TRUE;
+	/* async PF work items (mmu/async_pf.c): apfV_N, vCPU V, token id N */
+	if (trace->postcopy && g_str_has_prefix(actor, "apf") && trace_apf_actor_valid(trace, actor))
 		return TRUE;
 	if (!g_str_has_prefix(actor, "vcpu") || !g_ascii_isdigit(actor[4]) ||
 	    (actor[4] == '0' && actor[5]))
