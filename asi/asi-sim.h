@@ -84,12 +84,14 @@ gboolean asi_sim_stats_nth(const AsiSim *sim, guint n, const char **out_key, gui
  *   asi_kvm_run_exit   kvm_arch_vcpu_ioctl_run's asi_exit (critical: asi_end) before the return
  *                      to the VMM, then exit_to_user_mode (§8.10)
  *   asi_kvm_halt       HLT: kvm_vcpu_halt() blocks, schedule() switches to the idle task
+ *   asi_kvm_unhalt     the halted vCPU woken: schedule() switches back to its thread
  */
 void asi_kvm_run_enter(AsiSim *sim, guint vcpu);
 void asi_kvm_vmenter(AsiSim *sim, guint vcpu);
 void asi_kvm_vmexit(AsiSim *sim, guint vcpu);
 void asi_kvm_run_exit(AsiSim *sim, guint vcpu);
 void asi_kvm_halt(AsiSim *sim, guint vcpu);
+void asi_kvm_unhalt(AsiSim *sim, guint vcpu);
 /* Whether the vCPU is inside KVM_RUN (between run_enter and run_exit). */
 gboolean asi_kvm_in_run(const AsiSim *sim, guint vcpu);
 

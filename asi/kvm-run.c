@@ -154,6 +154,28 @@ asi_kvm_halt(AsiSim *sim, guint vcpu)
 	sv->in_run = FALSE;
 }
 
+/*
+ * The wake from a halt (an async PF guest halted with interrupts on): schedule() on the vCPU's
+ * CPU switches from the idle task back to the vCPU thread, context_switch() → asi_exit (a NOP:
+ * the idle task ran unrestricted), and kvm_vcpu_halt() returns into vcpu_run()'s loop, whose
+ * next entry enters the restricted space again.
+ */
+void
+asi_kvm_unhalt(AsiSim *sim, guint vcpu)
+{
+	AsiSimVcpu *sv;
+	AsiCpu *cpu;
+
+	if (!sim)
+		return;
+	sv = &sim->vcpus[vcpu];
+	cpu = asi_sim_vcpu_cpu(sim, vcpu);
+	asi_preempt_disable(cpu);
+	asi_context_switch(cpu, &sv->task);
+	sim->percpu[cpu->id].idle.preempt_count--; /* the idle task's schedule() count */
+	sv->in_run = TRUE;
+}
+
 /* Whether the vCPU is inside KVM_RUN. */
 gboolean
 asi_kvm_in_run(const AsiSim *sim, guint vcpu)

@@ -33,6 +33,7 @@
 #include <errno.h>
 
 #include "gmem/gmem.h"
+#include "mmu/async_pf.h"
 
 const char *
 ret_pf_name(int r)
@@ -169,9 +170,6 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	return ret;
 }
 
-static void kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu,
-					      const struct kvm_page_fault *fault);
-
 /* Models kvm_handle_noslot_fault(): prepare an MMIO SPTE, or emulate right away. Emulated MMIO
  * is shared-only: a private access to a gfn without a slot is a memory-fault exit (v6.10+; the
  * 6.9-era tree read has the mismatch check but not this one: from the guest_memfd series). */
@@ -194,7 +192,7 @@ kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
  * (include/linux/kvm_host.h, as patches in the search index quote it around v6.18): [gpa,
  * gpa + PAGE_SIZE), flags PRIVATE iff the access was private; RWX flags "are not (yet) defined"
  * (a READ/WRITE/EXEC proposal is not modelled). */
-static void
+void
 kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault)
 {
 	struct kvm_run *run = &vcpu->run;
@@ -203,6 +201,7 @@ kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_f
 	run->memory_fault.gpa = fault->gfn << PAGE_SHIFT;
 	run->memory_fault.size = PAGE_SIZE;
 	run->memory_fault.flags = fault->is_private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+	run->memory_fault.async_pf_user_token = 0;
 	sim_count(vcpu->kvm->counters, SIM_CTR_EXITS_MEMORY_FAULT);
 	sim_log_emit(vcpu->kvm->log, "sim_memory_fault_exit",
 		     "vcpu %d gpa 0x%" G_GINT64_MODIFIER "x size 0x%" G_GINT64_MODIFIER
@@ -251,6 +250,11 @@ __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	gboolean writable = FALSE;
 	SimPfn pfn;
 
+	/* PROPOSED KVM Userfault (v3): the bitmap first, before private or shared (userfault.c) */
+	if (kvm_do_userfault(vcpu, fault))
+		return kvm_async_pf_user_fault(vcpu, fault->addr, fault->gfn,
+					       gfn_to_hva_memslot(fault->slot, fault->gfn),
+					       fault->error_code);
 	if (fault->is_private || kvm_memslot_is_gmem_only(fault->slot))
 		return kvm_mmu_faultin_pfn_gmem(vcpu, fault);
 
@@ -258,8 +262,27 @@ __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (fault->write && (fault->slot->flags & KVM_MEM_READONLY))
 		return RET_PF_EMULATE;
 	fault->hva = gfn_to_hva_memslot(fault->slot, fault->gfn);
-	int r = sim_mm_hva_to_pfn(kvm->mm, fault->hva, fault->write, &pfn, &writable);
+	/* PROPOSED exit-on-missing (v7): a guest-context fault on such a slot looks up atomically,
+	 * and a miss is an annotated memory-fault exit (v7 07/14, kvm_handle_error_pfn()) */
+	gboolean atomic = kvm_is_slot_exit_on_missing(kvm, fault->slot);
+	gboolean nowait = !atomic && kvm->apf_mode == KVM_APF_MODE_KERNEL && !fault->prefetch;
+	int r = sim_mm_hva_to_pfn_flags(kvm->mm, fault->hva, fault->write,
+					atomic ? SIM_GUP_FAST_ONLY : nowait ? SIM_GUP_NOWAIT : 0,
+					&pfn, &writable);
 
+	/* FOLL_NOWAIT: I/O is needed (KVM_PFN_ERR_NEEDS_IO): an async #PF, or wait after all */
+	if (r == -EAGAIN && nowait) {
+		if (kvm_async_pf_try(vcpu, fault->addr, fault->gfn, fault->hva, fault->error_code))
+			return RET_PF_RETRY;
+		r = sim_mm_hva_to_pfn_flags(kvm->mm, fault->hva, fault->write, 0, &pfn, &writable);
+	}
+
+	if (r < 0 && atomic) {
+		kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
+		sim_log_emit(kvm->log, "sim_exit_on_missing", "vcpu %d gfn %" G_GINT64_MODIFIER "x",
+			     vcpu->vcpu_id, fault->gfn);
+		return -EFAULT;
+	}
 	if (r < 0)
 		return r; /* kvm_handle_error_pfn(): -EFAULT back to userspace */
 	fault->pfn = pfn;
@@ -379,11 +402,12 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 /* Models kvm_mmu_do_page_fault() in arch/x86/kvm/mmu/mmu_internal.h (direct MMU; no tree read). */
 static int
-kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, gboolean prefetch)
 {
 	struct kvm_page_fault fault = {
 		.addr = gpa,
 		.error_code = error_code,
+		.prefetch = prefetch,
 		.exec = (error_code & PFERR_FETCH_MASK) != 0,
 		.write = (error_code & PFERR_WRITE_MASK) != 0,
 		.present = (error_code & PFERR_PRESENT_MASK) != 0,
@@ -469,10 +493,24 @@ kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	if (error_code & PFERR_RSVD_MASK)
 		r = handle_mmio_page_fault(vcpu, gpa);
 	if (r == RET_PF_INVALID)
-		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code);
+		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, FALSE);
 	count_outcome(vcpu->kvm, r);
 	sim_log_emit(vcpu->kvm->log, "sim_page_fault_done", "vcpu %d gfn %" G_GINT64_MODIFIER "x %s",
 		     vcpu->vcpu_id, gpa >> PAGE_SHIFT, r < 0 ? g_strerror(-r) : ret_pf_name(r));
+	return r;
+}
+
+/* The prefetch fault of kvm_arch_async_page_ready() (mmu.c, ColinIanKing/linux-next at
+ * 1c60d04a): kvm_mmu_do_page_fault() with prefetch, outcome counted like any fault. */
+int
+kvm_mmu_prefault_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+{
+	int r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, TRUE);
+
+	count_outcome(vcpu->kvm, r);
+	sim_log_emit(vcpu->kvm->log, "sim_page_fault_done", "vcpu %d gfn %" G_GINT64_MODIFIER
+		     "x %s (async PF prefault)", vcpu->vcpu_id, gpa >> PAGE_SHIFT,
+		     r < 0 ? g_strerror(-r) : ret_pf_name(r));
 	return r;
 }
 

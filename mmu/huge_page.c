@@ -210,7 +210,8 @@ kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		return;
 	if (fault->pfn == KVM_PFN_NOSLOT)
 		return;
-	if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES)
+	/* PROPOSED KVM Userfault v3: 4K only while KVM_MEM_USERFAULT is on */
+	if ((slot->flags & KVM_MEM_LOG_DIRTY_PAGES) || kvm_is_userfault_memslot(vcpu->kvm, slot))
 		return;
 	fault->req_level = (u8)kvm_mmu_max_mapping_level(vcpu->kvm, fault, slot, fault->gfn);
 	if (fault->req_level == PG_LEVEL_4K)

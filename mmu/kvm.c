@@ -12,6 +12,7 @@
 #include <stdarg.h>
 
 #include "gmem/gmem.h"
+#include "mmu/async_pf.h"
 #include "mmu/range_map.h"
 
 /* Record an invariant violation as an event and fail the run (STYLE.md, tier 3). */
@@ -208,6 +209,7 @@ kvm_destroy_vm(struct kvm *kvm)
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
 		kvm_mmu_free_memory_cache(kvm, &vcpu->mmu_shadow_page_cache);
+		kvm_async_pf_vcpu_destroy(vcpu);
 		g_array_free(vcpu->stale_tlb, TRUE);
 		g_free(vcpu);
 	}
@@ -232,6 +234,7 @@ kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
 	vcpu->vcpu_id = id;
 	vcpu->hw = hw;
 	vcpu->stale_tlb = g_array_new(FALSE, FALSE, sizeof(struct kvm_stale_tlb_entry));
+	kvm_async_pf_vcpu_init(vcpu);
 	kvm->vcpus[kvm->online_vcpus++] = vcpu;
 	return vcpu;
 }

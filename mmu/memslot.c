@@ -227,6 +227,11 @@ kvm_set_memslot(struct kvm *kvm, const struct kvm_memory_slot *old,
 		kvm_arch_flush_shadow_memslot(kvm, kvm_id_to_memslot(kvm, id));
 	}
 	kvm_swap_active_memslots(kvm, memslots_with(kvm, id, change == KVM_MR_DELETE ? NULL : new));
+	/* PROPOSED KVM Userfault v3, kvm_commit_memory_region(): turning the flag on zaps the slot
+	 * (kvm_arch_userfault_enabled(), by default kvm_arch_flush_shadow_memslot()) */
+	if (change == KVM_MR_FLAGS_ONLY && !kvm_is_userfault_memslot(kvm, &deleted) &&
+	    kvm_is_userfault_memslot(kvm, new))
+		kvm_arch_flush_shadow_memslot(kvm, kvm_id_to_memslot(kvm, id));
 	/* kvm_commit_memory_region() -> kvm_free_memslot(): a deleted slot unbinds its gmem */
 	if (change == KVM_MR_DELETE && (deleted.flags & KVM_MEM_GUEST_MEMFD))
 		kvm_gmem_unbind(&deleted);
@@ -272,6 +277,11 @@ check_memory_region_flags(struct kvm *kvm, const struct kvm_userspace_memory_reg
 		valid &= ~KVM_MEM_LOG_DIRTY_PAGES;
 	if (!(mem->flags & KVM_MEM_GUEST_MEMFD))
 		valid |= KVM_MEM_READONLY;
+	/* PROPOSED bit 3 (mmu/userfault.c) */
+	if (kvm->postcopy_uapi != KVM_POSTCOPY_UAPI_NONE)
+		valid |= KVM_MEM_EXIT_ON_MISSING;
+	if (kvm_postcopy_check_flags(kvm, mem->flags, NULL))
+		return -EINVAL;
 	return (mem->flags & ~valid) ? -EINVAL : 0;
 }
 
@@ -341,8 +351,19 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 		.userspace_addr = mem->userspace_addr,
 		.flags = mem->flags,
 		.id = (u16)id,
+		.userfault_bitmap = mem->userfault_bitmap,
 	};
 
+	if (old && (old->flags & KVM_MEM_GUEST_MEMFD) &&
+	    kvm_userfault_flags_only(kvm, old, mem->flags)) {
+		/* PROPOSED KVM Userfault v3: a gmem slot may toggle KVM_MEM_USERFAULT, nothing else */
+		new = *old;
+		new.flags = (old->flags & ~KVM_MEM_USERFAULT) | (mem->flags & KVM_MEM_USERFAULT);
+		new.userfault_bitmap = mem->userfault_bitmap;
+		kvm_arch_prepare_memory_region(kvm, old, &new, KVM_MR_FLAGS_ONLY);
+		kvm_set_memslot(kvm, old, &new, KVM_MR_FLAGS_ONLY);
+		return 0;
+	}
 	if (!old) {
 		change = KVM_MR_CREATE;
 	} else {

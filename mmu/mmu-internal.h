@@ -211,6 +211,15 @@ void kvm_alloc_memslot_metadata(struct kvm *kvm, struct kvm_memory_slot *slot);
 int kvm_mmu_max_mapping_level(struct kvm *kvm, struct kvm_page_fault *fault,
 			      const struct kvm_memory_slot *slot, gfn_t gfn);
 void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+/* Models kvm_mmu_prepare_memory_fault_exit() (fault.c): KVM_EXIT_MEMORY_FAULT for the fault. */
+void kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault);
+
+/* userfault.c: the PROPOSED post-copy exits (KVM_MEM_EXIT_ON_MISSING, KVM_MEM_USERFAULT). */
+#define BITS_PER_LONG 64
+gboolean kvm_do_userfault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+int kvm_postcopy_check_flags(const struct kvm *kvm, u32 flags, const struct kvm_memory_slot *old);
+gboolean kvm_userfault_flags_only(const struct kvm *kvm, const struct kvm_memory_slot *old,
+				  u32 flags);
 /* The 4K pfn of the faulting gfn inside fault->pfn's goal-level page (the page faultin took a
  * reference on, and what kvm_mmu_spte_requested reports). */
 static inline kvm_pfn_t

@@ -35,6 +35,11 @@
 #define KVM_MEM_LOG_DIRTY_PAGES (1u << 0)
 #define KVM_MEM_READONLY (1u << 1)
 #define KVM_MEM_GUEST_MEMFD (1u << 2)
+/* PROPOSED, both on bit 3 (guest-memfd.md §4.2, §4.3): which one a slot's bit 3 means is the
+ * kernel's series, kvm->postcopy_uapi. KVM_MEM_EXIT_ON_MISSING: Anish Moorthy's v7 (2024-02);
+ * KVM_MEM_USERFAULT: James Houghton's v3 (2025-06-18). */
+#define KVM_MEM_EXIT_ON_MISSING (1u << 3)
+#define KVM_MEM_USERFAULT (1u << 3)
 #define KVM_MEMSLOT_INVALID (1u << 16)
 /* The slot's guest_memfd is mmap-able: shared faults are served from it too (kvm_host.h). */
 #define KVM_MEMSLOT_GMEM_ONLY (1u << 17)
@@ -84,6 +89,7 @@ struct kvm_userspace_memory_region2 {
 	u64 userspace_addr;
 	u64 guest_memfd_offset;
 	u32 guest_memfd;
+	unsigned long *userfault_bitmap; /* PROPOSED (KVM Userfault v3, from pad2): a user pointer */
 };
 
 struct gmem_file;
@@ -114,6 +120,7 @@ struct kvm_memory_slot {
 		u64 pgoff;              /* file page of base_gfn */
 	} gmem;
 	struct kvm_lpage_info *lpage_info[KVM_NR_PAGE_SIZES - 1];
+	unsigned long *userfault_bitmap;  /* KVM_MEM_USERFAULT: the VMM's bitmap, one bit a page */
 };
 
 /* Models kvm_slot_has_gmem() and kvm_memslot_is_gmem_only() (include/linux/kvm_host.h). */
@@ -149,12 +156,15 @@ struct kvm_mmu_memory_cache {
  * private. */
 #define KVM_EXIT_MEMORY_FAULT 39
 #define KVM_MEMORY_EXIT_FLAG_PRIVATE (1ull << 3)
+/* PROPOSED (KVM Userfault v3): the exit is for a gfn whose userfault bit was set */
+#define KVM_MEMORY_EXIT_FLAG_USERFAULT (1ull << 4)
 struct kvm_run {
 	u32 exit_reason;
 	struct {
 		u64 flags;
 		u64 gpa;
 		u64 size;
+		u32 async_pf_user_token; /* PROPOSED async PF user (RFC, guest-memfd.md §4.4) */
 	} memory_fault;
 };
 
@@ -175,6 +185,17 @@ struct kvm_hw_ops {
 	/* Point the vCPU at a new root and flush what the old one left in its TLB
 	 * (vmx_load_mmu_pgd() followed by the flush kvm_mmu_load() asks for). */
 	void (*load_mmu_pgd)(struct kvm_vcpu *vcpu, u64 root_pa);
+	/* Async PF (mmu/async_pf.h); NULL in a machine without event injection. */
+	/* kvm_inject_page_fault() of an async PF: #PF with CR2 = address, queued for the entry. */
+	void (*queue_page_fault)(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
+	/* kvm_apic_set_irq(): a fixed vector made pending in the local APIC. */
+	void (*apic_set_irq)(struct kvm_vcpu *vcpu, u8 vector);
+	/* kvm_arch_interrupt_allowed(): RFLAGS.IF set and no interrupt shadow. */
+	gboolean (*interrupt_allowed)(struct kvm_vcpu *vcpu);
+	/* kvm_event_needs_reinjection() || kvm_is_exception_pending(). */
+	gboolean (*event_pending)(struct kvm_vcpu *vcpu);
+	/* get_cpl(). */
+	int (*get_cpl)(struct kvm_vcpu *vcpu);
 };
 
 struct kvm_vcpu {
@@ -192,6 +213,7 @@ struct kvm_vcpu {
 	u64 rip;                              /* of the exit being handled, for tracepoints */
 	struct kvm_run run;
 	gpointer hw;                          /* the emulated CPU behind this vCPU */
+	struct kvm_vcpu_async_pf *async_pf;   /* async_pf and arch.apf (mmu/async_pf.h) */
 	struct {                              /* the last kvm_tdp_mmu_get_walk_last() */
 		struct kvm_mmu_page *root;    /* NULL: none */
 		gfn_t gfn;
@@ -254,7 +276,22 @@ struct kvm {
 	struct gmem_fdtable *files;           /* current->files of the VMM that made the VM */
 	gboolean files_owned;                 /* created with the VM, freed with it */
 	SimMutations mutations;               /* bugs planted on purpose (sim/core/mutations.h) */
+	int postcopy_uapi;                    /* enum kvm_postcopy_uapi: the PROPOSED series this
+					       * kernel carries (what memslot flag bit 3 means) */
+	int apf_mode;                         /* KvmApfMode (mmu/async_pf.h); 0: none */
 };
+
+/* The PROPOSED userspace fault series a kernel may carry (mmu/userfault.c). */
+enum kvm_postcopy_uapi {
+	KVM_POSTCOPY_UAPI_NONE,            /* v6.18: bit 3 is refused */
+	KVM_POSTCOPY_UAPI_EXIT_ON_MISSING, /* Anish Moorthy's v7: KVM_CAP_EXIT_ON_MISSING (236) */
+	KVM_POSTCOPY_UAPI_USERFAULT,       /* James Houghton's v3: KVM_CAP_USERFAULT */
+};
+
+/* Models kvm_is_slot_exit_on_missing() (v7, include/linux/kvm_host.h). */
+gboolean kvm_is_slot_exit_on_missing(const struct kvm *kvm, const struct kvm_memory_slot *slot);
+/* Models kvm_is_userfault_memslot() (KVM Userfault v3, include/linux/kvm_host.h). */
+gboolean kvm_is_userfault_memslot(const struct kvm *kvm, const struct kvm_memory_slot *slot);
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */
 struct kvm *kvm_create_vm(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *mm,
@@ -322,6 +359,8 @@ int kvm_handle_ept_violation(struct kvm_vcpu *vcpu, gpa_t gpa, u64 exit_qualific
 /* Models handle_ept_misconfig(): an MMIO SPTE was hit. */
 int kvm_handle_ept_misconfig(struct kvm_vcpu *vcpu, gpa_t gpa, u64 rip);
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
+/* The prefetch fault of kvm_arch_async_page_ready(). */
+int kvm_mmu_prefault_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
 
 /* Lockless read of the last SPTE on the walk to gpa (kvm_tdp_mmu_get_walk()); *out_level
  * receives its level. Used by the "hardware" to tell an EPT misconfig from a violation. */
@@ -334,6 +373,7 @@ u64 kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
 #define EXIT_REASON_HLT 12
 #define EXIT_REASON_VMCALL 18
 #define EXIT_REASON_IO_INSTRUCTION 30
+#define EXIT_REASON_MSR_WRITE 32
 #define EXIT_REASON_EPT_VIOLATION 48
 #define EXIT_REASON_EPT_MISCONFIG 49
 

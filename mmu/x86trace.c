@@ -23,6 +23,8 @@ exit_reason_name(u32 reason)
 		return "VMCALL";
 	case EXIT_REASON_IO_INSTRUCTION:
 		return "IO_INSTRUCTION";
+	case EXIT_REASON_MSR_WRITE:
+		return "MSR_WRITE";
 	case EXIT_REASON_EPT_VIOLATION:
 		return "EPT_VIOLATION";
 	case EXIT_REASON_EPT_MISCONFIG:

@@ -12,6 +12,7 @@
 #include "sim/report/timeline.h"
 #include "sim/trace/replay.h"
 #include "sim/vmm/image.h"
+#include "sim/vmm/postcopy.h"
 #include "sim/vmm/vmm.h"
 #include "workloads/abi.h"
 #include "workloads/workloads.h"
@@ -40,6 +41,8 @@ typedef struct {
 	gchar *gmem_conversion;
 	gchar *gmem_hugepage;
 	gboolean compare_conversions;
+	gchar *postcopy;
+	gint64 postcopy_fetch_steps;
 	gchar *log_format;
 	gchar *trace_dat_path;
 	gchar **params;
@@ -76,6 +79,7 @@ run_options_clear(RunOptions *o)
 	g_free(o->trace_dat_path);
 	g_free(o->gmem_hugepage);
 	g_free(o->nmi_touch);
+	g_free(o->postcopy);
 	g_strfreev(o->params);
 	g_strfreev(o->mutate);
 	g_free(o->asi);
@@ -176,6 +180,41 @@ asi_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
  * Turn the options into a machine configuration; a usage error message otherwise. A --guest
  * image is read into *out_image (the configuration points into it).
  */
+/* --postcopy MECH and --postcopy-fetch-steps N (sim/vmm/postcopy.h): guest RAM starts remote. */
+static gboolean
+postcopy_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
+{
+	if (o->postcopy_fetch_steps < 0 || (o->postcopy_fetch_steps && !o->postcopy)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--postcopy-fetch-steps: must be positive, with --postcopy");
+		return FALSE;
+	}
+	if (!o->postcopy)
+		return TRUE;
+	const SimPostcopyMech *mech = sim_postcopy_mech_lookup(o->postcopy);
+
+	if (!mech) {
+		guint n;
+		const SimPostcopyMech *all = sim_postcopy_mechs(&n);
+		g_autoptr(GString) names = g_string_new(NULL);
+
+		for (guint i = 0; i < n; i++)
+			g_string_append_printf(names, "%s%s", i ? ", " : "", all[i].name);
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--postcopy %s: must be one of %s", o->postcopy, names->str);
+		return FALSE;
+	}
+	if (cfg->vm_type != SIM_VM_DEFAULT) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--postcopy: needs a default VM (the remote memory is the VMM's "
+			    "anonymous memory)");
+		return FALSE;
+	}
+	cfg->postcopy = mech->name;
+	cfg->postcopy_fetch_steps = (guint64)o->postcopy_fetch_steps;
+	return TRUE;
+}
+
 static gboolean
 make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **out_image,
 	    TraceRecordExpect *expect,
@@ -297,6 +336,8 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 		return FALSE;
 	if (o->host_events && !sim_host_events_parse(o->host_events, &cfg->host_events, error))
 		return FALSE;
+	if (!postcopy_config(o, cfg, error))
+		return FALSE;
 	if ((cfg->host_events.count[SIM_HOST_PUNCH] || cfg->host_events.count[SIM_HOST_CONVERT]) &&
 	    cfg->vm_type != SIM_VM_SW_PROTECTED) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -404,6 +445,11 @@ run_entries(RunOptions *o)
 		{ "compare-conversions", 0, 0, G_OPTION_ARG_NONE, &o->compare_conversions,
 		  "Run the workload under both conversion designs and print them side by side",
 		  NULL },
+		{ "postcopy", 0, 0, G_OPTION_ARG_STRING, &o->postcopy,
+		  "Guest RAM starts remote; fetch pages with MECH (uffd, exit-on-missing, userfault)",
+		  "MECH" },
+		{ "postcopy-fetch-steps", 0, 0, G_OPTION_ARG_INT64, &o->postcopy_fetch_steps,
+		  "Logical steps one remote page takes to arrive (default 16)", "N" },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o->policy,
 		  "Scheduling policy: random (default) or round-robin", "POLICY" },
 		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o->guest_path,
@@ -556,6 +602,17 @@ print_summary(const SimVmm *vmm, const SimSched *sched)
 					       key + 4, value);
 		printf("  asi        %s (api %s)\n", line->str, asi_api_name(cfg->asi.api));
 		g_string_free(line, TRUE);
+	}
+	if (sim_vmm_postcopy(vmm)) {
+		SimPostcopyStats st;
+
+		sim_postcopy_stats(sim_vmm_postcopy(vmm), &st);
+		printf("  postcopy   %s: fetched %" G_GUINT64_FORMAT ", exits %" G_GUINT64_FORMAT
+		       ", wake-ups %" G_GUINT64_FORMAT ", wq lock blocked %" G_GUINT64_FORMAT
+		       ", spurious %" G_GUINT64_FORMAT ", refills %" G_GUINT64_FORMAT
+		       ", finished at step %" G_GUINT64_FORMAT "\n",
+		       cfg->postcopy, st.fetched, st.exits, st.wakeups, st.lock_blocked,
+		       st.spurious, st.refills, st.finished_at);
 	}
 	printf("  scheduler  %" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT
 	       " switches, %" G_GUINT64_FORMAT " guest instructions\n",

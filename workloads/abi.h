@@ -85,6 +85,21 @@
 /* This is the second boot of the VM on the same guest_memfd (the reboot workload). */
 #define KVMSIM_BOOT_REBOOTED (1u << 4)
 
+/* The VMM offers async page faults (--postcopy=async-pf, async-pf-user...): a guest built with
+ * the async PF runtime (workloads/runtime/apf.h) enables them through the MSRs below. */
+#define KVMSIM_BOOT_ASYNC_PF (1u << 5)
+
+/* The KVM PV async PF ABI (arch/x86/include/uapi/asm/kvm_para.h, as mmu/async_pf.h has it). */
+#define MSR_KVM_ASYNC_PF_EN 0x4b564d02
+#define MSR_KVM_ASYNC_PF_INT 0x4b564d06
+#define MSR_KVM_ASYNC_PF_ACK 0x4b564d07
+#define KVM_ASYNC_PF_ENABLED (1 << 0)
+#define KVM_ASYNC_PF_SEND_ALWAYS (1 << 1)
+#define KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT (1 << 2)
+#define KVM_ASYNC_PF_DELIVERY_AS_INT (1 << 3)
+#define KVM_PV_REASON_PAGE_NOT_PRESENT 1
+#define KVM_PV_REASON_PAGE_READY 2
+
 #define KVMSIM_BOOT_MAGIC 0x746f6f626d69736bull /* "ksimboot" */
 
 /* What every vCPU finds at KVMSIM_BOOT_PARAMS_GPA (RSI points at it, RDI holds its index). */

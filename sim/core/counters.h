@@ -69,7 +69,24 @@
 	X(GMEM_CONVERT_EAGAIN, "gmem.convert_eagain")                                              \
 	X(GMEM_HOST_SIGBUS, "gmem.host_sigbus")                                                    \
 	X(GMEM_HUGE_SPLIT, "gmem.huge_split")                                                      \
-	X(GMEM_HUGE_MERGE, "gmem.huge_merge")
+	X(GMEM_HUGE_MERGE, "gmem.huge_merge")                                                      \
+	X(UFFD_FAULTS, "uffd.faults")                                                              \
+	X(UFFD_WAKEUPS, "uffd.wakeups")                                                            \
+	X(UFFD_WQ_LOCK_BLOCKED, "uffd.wq_lock_blocked")                                            \
+	X(POSTCOPY_FETCHED, "postcopy.fetched")                                                    \
+	X(POSTCOPY_EXITS, "postcopy.exits")                                                        \
+	X(POSTCOPY_SPURIOUS_EXITS, "postcopy.spurious_exits")                                      \
+	X(POSTCOPY_REFILLS, "postcopy.refills")                                                    \
+	X(APF_NOT_PRESENT, "apf.not_present")                                                      \
+	X(APF_INJECTED, "apf.not_present_injected")                                                \
+	X(APF_READY, "apf.ready")                                                                  \
+	X(APF_COMPLETED, "apf.completed")                                                          \
+	X(APF_HALTS, "apf.halts")                                                                  \
+	X(APF_REPEATED_FAULTS, "apf.repeated_faults")                                              \
+	X(APF_SYNC_FALLBACK, "apf.sync_fallback")                                                  \
+	X(APF_USELESS_INJECTIONS, "apf.useless_injections")                                        \
+	X(APF_USER_EXITS, "apf.user_exits")                                                        \
+	X(APF_GUEST_WAKEUPS, "apf.wakeups")
 
 typedef enum {
 #define SIM_COUNTER_ENUM(id, name) SIM_CTR_##id,

@@ -82,6 +82,12 @@ static const SimInvariant invariants[] = {
 	{ "livelock",
 	  "every actor progresses: none passes its step budget, and progress happens within the "
 	  "watchdog's yield points", "scheduler watchdog; every step (explore, exit-level replay)" },
+	{ "postcopy_fetched_twice",
+	  "post-copy: no remote page is fetched a second time unless the model names why (a "
+	  "request with a reason)", "every fetch of the VMM's I/O actor" },
+	{ "postcopy_mapped_before_content",
+	  "post-copy: no page of the remote range is mapped, in the VMM's page table or by a present "
+	  "SPTE, before its content arrived", "every step, on a rolling window of 8 pages" },
 	{ "private_spte_not_gmem",
 	  "a leaf installed for a private fault (or a shared one on a gmem-only slot) maps the "
 	  "folio at the gfn's index of the slot's bound, active guest_memfd",

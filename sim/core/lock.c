@@ -23,6 +23,20 @@ sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point)
 	lock->owner = sim_sched_self(sched);
 }
 
+/* sim_spin_lock() that says whether the acquire found the lock held (it blocked). */
+gboolean
+sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
+{
+	gboolean held;
+
+	sim_yield(sched, point);
+	g_assert(lock->owner != sim_sched_self(sched));
+	held = lock->owner != NULL;
+	sim_wait(sched, lock->name, spin_free, lock);
+	lock->owner = sim_sched_self(sched);
+	return held;
+}
+
 void
 sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point)
 {

@@ -69,6 +69,8 @@ typedef struct {
 
 void sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point);
 void sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point);
+/* sim_spin_lock(), returning whether the acquire found the lock held and so blocked. */
+gboolean sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point);
 #define sim_mutex_lock sim_spin_lock
 #define sim_mutex_unlock sim_spin_unlock
 

@@ -30,6 +30,7 @@ typedef struct {
 	GArray *resident; /* guint32 page indices of the pages holding a frame of their own */
 	gboolean hugepage; /* VM_HUGEPAGE: madvise(MADV_HUGEPAGE) asked for THPs */
 	guint8 *pmds;      /* enum PmdState per 2 MiB from start rounded down (VM_HUGEPAGE only) */
+	gboolean uffd_missing; /* VM_UFFD_MISSING: registered with the mm's userfaultfd */
 } Vma;
 
 /* What a PMD of a VM_HUGEPAGE mapping holds. */
@@ -61,6 +62,7 @@ struct SimMm {
 	guint invalidating;  /* invalidate_range_start()s not yet ended */
 	guint notifying;     /* notifier walks under way (the SRCU read side of mn_hlist_*()) */
 	SimMutations mutations; /* bugs planted on purpose (free_before_end) */
+	struct SimUffd *uffd;   /* the userfaultfd context, if the VMM opened one (sim/core/uffd.h) */
 };
 
 /* mm.c */

@@ -7,6 +7,10 @@
 
 #include "sim/core/log.h"
 #include "sim/core/mutations.h"
+#include "sim/core/uffd.h"
+
+/* fault_in(): the PTE is none in a VM_UFFD_MISSING range, handle_userfault() decides. */
+#define MM_FAULT_USERFAULT 1
 
 /* The VMM's address space: no VMAs yet. */
 SimMm *
@@ -107,7 +111,7 @@ sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)
 		return FALSE;
 	}
 	Vma vma = { mm->next_hva, mm->next_hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
-		    g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, NULL };
+		    g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, NULL, FALSE };
 
 	g_array_append_val(mm->vmas, vma);
 	mm->next_hva = (vma.end + (4ull << 20)) & ~((2ull << 20) - 1);
@@ -142,7 +146,7 @@ sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
 			pos = i + 1;
 	}
 	Vma vma = { hva, hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
-		    g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, NULL };
+		    g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, NULL, FALSE };
 
 	g_array_insert_val(mm->vmas, pos, vma);
 	mm->next_hva = MAX(mm->next_hva, (vma.end + (4ull << 20)) & ~((2ull << 20) - 1));
@@ -480,6 +484,11 @@ fault_in(SimMm *mm, HostPte *pte, guint64 hva, gboolean write, SimPfn *out_pfn)
 		sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
 		return -EAGAIN;
 	}
+	if (!(pte->flags & PTE_PRESENT) && mm_vma_of(mm, hva)->uffd_missing && mm->uffd) {
+		/* do_anonymous_page() and do_huge_pmd_anonymous_page(): userfaultfd_missing() */
+		sim_spin_unlock(mm->sched, &mm->ptl, "gup.ptl_unlock");
+		return MM_FAULT_USERFAULT;
+	}
 	if (!(pte->flags & PTE_PRESENT)) {
 		/* __handle_mm_fault(): a none PMD may take a huge folio, else a PTE table */
 		if (do_huge_pmd_anonymous_page(mm, hva) != 0) {
@@ -524,10 +533,14 @@ gup_fast_write(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn)
  * read, GUP-fast for write once more, which wins only if the PTE is writable by now (it may be a
  * page a COW break just mapped: that page replaces the one found). The frame comes back pinned
  * (FOLL_GET): the caller drops the reference with sim_frame_put().
+ *
+ * SIM_GUP_FAST_ONLY is the atomic lookup (hva_to_pfn() with atomic: hva_to_pfn_fast() alone,
+ * KVM_PFN_ERR_FAULT -> -EFAULT when it fails). SIM_GUP_NOWAIT is FOLL_NOWAIT: a fault that
+ * would sleep in userfaultfd returns -EAGAIN at once instead (the async-PF probe).
  */
 int
-sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
-		  gboolean *out_writable)
+sim_mm_hva_to_pfn_flags(SimMm *mm, guint64 hva, gboolean write, guint flags, SimPfn *out_pfn,
+			gboolean *out_writable)
 {
 	HostPte *pte;
 	SimPfn writable_pfn;
@@ -536,6 +549,8 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 	*out_writable = TRUE; /* a writable PTE: private anonymous memory, no mprotect modeled */
 	if (gup_fast_write(mm, hva, write, out_pfn))
 		return 0;
+	if (flags & SIM_GUP_FAST_ONLY)
+		return -EFAULT;
 	sim_down_read(mm->sched, &mm->mmap_lock, "gup.mmap_lock");
 	for (;;) {
 		pte = mm_pte_of(mm, hva);
@@ -549,6 +564,14 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 			continue;
 		}
 		ret = fault_in(mm, pte, hva, write, out_pfn);
+		if (ret == MM_FAULT_USERFAULT) {
+			/* VM_FAULT_RETRY: mmap_lock was dropped; GUP takes it again and retries */
+			sim_uffd_handle_userfault(mm->uffd, hva, write, (flags & SIM_GUP_NOWAIT) != 0);
+			if (flags & SIM_GUP_NOWAIT)
+				return -EAGAIN;
+			sim_down_read(mm->sched, &mm->mmap_lock, "gup.mmap_lock");
+			continue;
+		}
 		if (ret != -EAGAIN)
 			break;
 	}
@@ -562,4 +585,11 @@ sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		*out_writable = FALSE;
 	}
 	return 0;
+}
+
+int
+sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
+		  gboolean *out_writable)
+{
+	return sim_mm_hva_to_pfn_flags(mm, hva, write, 0, out_pfn, out_writable);
 }

@@ -70,6 +70,13 @@ void sim_mm_notify_invalidate_end(SimMm *mm, guint64 start, guint64 end);
  */
 int sim_mm_hva_to_pfn(SimMm *mm, guint64 hva, gboolean write, SimPfn *out_pfn,
 		      gboolean *out_writable);
+/* sim_mm_hva_to_pfn() with GUP flags: SIM_GUP_FAST_ONLY (the atomic lookup: -EFAULT unless a
+ * present writable PTE is there), SIM_GUP_NOWAIT (FOLL_NOWAIT: -EAGAIN where the fault would
+ * sleep in userfaultfd). */
+#define SIM_GUP_FAST_ONLY (1u << 0)
+#define SIM_GUP_NOWAIT (1u << 1)
+int sim_mm_hva_to_pfn_flags(SimMm *mm, guint64 hva, gboolean write, guint flags,
+			    SimPfn *out_pfn, gboolean *out_writable);
 /* Peek at the host PTE without faulting: the frame mapped (maybe SIM_ZERO_PFN), or SIM_PFN_NONE
  * (also for a page under migration). */
 SimPfn sim_mm_lookup(const SimMm *mm, guint64 hva);

@@ -570,6 +570,9 @@ hw_block_fill(SimHw *hw, SimHwBlock *block)
 			break;
 		if (hw->insn_count->id == X86_INS_RDTSC || hw->insn_count->id == X86_INS_RDTSCP)
 			hw_tsc_site_found(hw, at);
+		if (hw->insn_count->id == X86_INS_WRMSR && hw->wrmsr)
+			block->flags |= at == block->addr ? SIM_HW_BLOCK_WRMSR :
+							    SIM_HW_BLOCK_WRMSR_INSIDE;
 	}
 	if (block->insns == 1 && hw_block_is_single_step(hw, block->addr))
 		block->flags |= SIM_HW_BLOCK_SINGLE_STEP;

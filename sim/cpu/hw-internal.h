@@ -74,6 +74,7 @@ struct SimHw {
 	void *tsc_opaque;
 	GArray *tsc_hooked;    /* guint64 addresses of rdtsc and rdtscp with a code hook */
 	GArray *tsc_pending;   /* guint64 addresses of those found since the last run, no hook yet */
+	gboolean wrmsr;        /* wrmsr interception (sim_hw_intercept_wrmsr()) */
 	guint32 cpuid_1[4];    /* EAX, EBX, ECX, EDX of leaf 1 and leaf 7.0 (sim_hw_set_cpuid()) */
 	guint32 cpuid_7[4];
 	gboolean cpuid_hooked;

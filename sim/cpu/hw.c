@@ -531,6 +531,12 @@ sim_hw_emulate_tsc(SimHw *hw, SimHwTscRead read, void *opaque)
 	hw->tsc_opaque = opaque;
 }
 
+void
+sim_hw_intercept_wrmsr(SimHw *hw)
+{
+	hw->wrmsr = TRUE;
+}
+
 gboolean
 sim_hw_tsc_pending(SimHw *hw)
 {

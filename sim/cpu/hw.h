@@ -182,6 +182,9 @@ enum {
 	 * code: the rest of that block never ran).
 	 */
 	SIM_HW_BLOCK_SINGLE_STEP = 1 << 0,
+	/* (sim_hw_intercept_wrmsr()) the block starts with wrmsr / holds one further in */
+	SIM_HW_BLOCK_WRMSR = 1 << 1,
+	SIM_HW_BLOCK_WRMSR_INSIDE = 1 << 2,
 };
 
 /* The block [addr, addr + size), decoded once and cached per block (fixed-size cache). */
@@ -217,6 +220,19 @@ gboolean sim_hw_tsc_pending(SimHw *hw);
 
 /* Between runs: hooks the pending rdtsc and rdtscp and drops the translations that hold them. */
 void sim_hw_hook_tsc(SimHw *hw);
+/*
+ * Intercepts wrmsr, which 2.0.1 can neither hook with UC_HOOK_INSN nor refuse (it runs as a
+ * no-op for an MSR it does not know): from now on sim_hw_block() flags a block that starts with
+ * wrmsr (SIM_HW_BLOCK_WRMSR), which the caller stops before it runs (as for a quantum), and one
+ * that holds a wrmsr further in (SIM_HW_BLOCK_WRMSR_INSIDE), which kvmsim cannot intercept: a
+ * guest puts each wrmsr at the start of a block (a jump to it: workloads/runtime/apf.h). Not a
+ * UC_HOOK_CODE hook: in 2.0.1 the mere existence of one makes a stop requested in a
+ * UC_HOOK_BLOCK hook land mid-block with RIP back at the block's start (measured: touch --mem 1M
+ * then overruns its fill loop). Not an exit address either: after every run 2.0.1 walks the
+ * exits under the guest's CR3, which refills the TLB with a translation KVM may have zapped
+ * (measured: a migrated code page then ran as freed memory).
+ */
+void sim_hw_intercept_wrmsr(SimHw *hw);
 
 /*
  * Between runs: from now on cpuid answers as Unicorn's CPU model does, except that leaf 1 gives

@@ -230,6 +230,7 @@ vcpu_hook_intr(uc_engine *uc, guint32 intno, void *data)
 	uc_reg_read_batch(uc, regs, values, intno == 14 ? 2 : 1);
 	if (intno == 14) {
 		handle_page_fault(v, rip, cr2);
+		vcpu_restore_cr2(v);
 		return;
 	}
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
@@ -517,6 +518,9 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 		v->insns++;
 		handle_mmio(v);
 		return v->exit != EXIT_ERROR;
+	case EXIT_WRMSR:
+		vcpu_wrmsr_exit(v);
+		return vcpu_handle_wrmsr(v);
 	case EXIT_STOP:
 	case EXIT_ERROR:
 	case EXIT_HOOK_TSC: /* handled by run_guest() */
@@ -530,9 +534,14 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 		return FALSE;
 	}
 	if (stopped_on_hlt(v)) {
-		sim_count(v->kvm->counters, SIM_CTR_EXITS_HLT);
 		trace_exit(v, EXIT_REASON_HLT, v->rip - 1, 0, 0, 0);
 		asi_kvm_halt(v->asi, (guint)v->kvcpu->vcpu_id);
+		/* exits.hlt counts the halts that stop a vCPU (the VMM's end of the guest) */
+		if (vcpu_halt(v)) {
+			asi_kvm_unhalt(v->asi, (guint)v->kvcpu->vcpu_id);
+			return TRUE;
+		}
+		sim_count(v->kvm->counters, SIM_CTR_EXITS_HLT);
 		return FALSE;
 	}
 	vcpu_fail(v, "the CPU emulator stopped at rip 0x%" G_GINT64_MODIFIER "x for no known reason",

@@ -23,6 +23,7 @@ typedef enum {
 	EXIT_MMIO,
 	EXIT_MEMORY_FAULT, /* KVM_RUN returned -EFAULT/-EHWPOISON with KVM_EXIT_MEMORY_FAULT */
 	EXIT_STOP,       /* the VMM or the scheduler ended the run */
+	EXIT_WRMSR,      /* a block starting with wrmsr is next (EXIT_REASON_MSR_WRITE) */
 	EXIT_ERROR,      /* error already set */
 } ExitReason;
 
@@ -56,6 +57,19 @@ struct SimVcpu {
 	int exit_error;              /* memory-fault exit: KVM_RUN's -errno */
 	guint64 hypercall_exit;      /* KVM_CAP_EXIT_HYPERCALL's mask */
 	AsiSim *asi;                 /* --asi on: the run loop's ASI calls; NULL: off */
+	guint32 msr_index;           /* wrmsr exit */
+	guint64 msr_value;
+	guint64 msr_rip;
+	/* event injection (inject.c) */
+	gboolean exc_pending;        /* an exception queued for the next entry */
+	guint8 exc_vector;
+	guint32 exc_error_code;      /* pushed (#PF has one) */
+	guint64 exc_cr2;             /* loaded into CR2 with a #PF */
+	guint64 irr[4];              /* the local APIC's IRR: fixed vectors pending */
+	gboolean irq_window;         /* one is pending but IF was clear at entry: exit at IF=1 */
+	gboolean cr2_owned;          /* the guest's CR2 is guest_cr2 (an injected #PF's); the
+				      * engine's own #PFs (EPT violations) must not change it */
+	guint64 guest_cr2;
 	gboolean stop_requested;
 	gboolean finished;           /* its actor returned: KVM_RUN will not be called again */
 	gchar *error;
@@ -73,6 +87,20 @@ guint32 vcpu_hook_in(uc_engine *uc, guint32 port, int size, void *data);
 bool vcpu_hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64 value,
 			void *data);
 gboolean vcpu_handle_exit(SimVcpu *v, uc_err err);
+
+/* inject.c */
+void vcpu_queue_page_fault(struct kvm_vcpu *kvcpu, u64 address, u32 error_code);
+void vcpu_apic_set_irq(struct kvm_vcpu *kvcpu, u8 vector);
+gboolean vcpu_interrupt_allowed(struct kvm_vcpu *kvcpu);
+gboolean vcpu_event_pending(struct kvm_vcpu *kvcpu);
+int vcpu_get_cpl(struct kvm_vcpu *kvcpu);
+gboolean vcpu_inject_pending(SimVcpu *v);
+gboolean vcpu_irq_pending(const SimVcpu *v);
+void vcpu_wrmsr_exit(SimVcpu *v);
+gboolean vcpu_handle_wrmsr(SimVcpu *v);
+gboolean vcpu_halt(SimVcpu *v);
+gboolean vcpu_apf_block(SimVcpu *v);
+void vcpu_restore_cr2(SimVcpu *v);
 
 /* vcpu-emulate.c */
 guint64 vcpu_tsc_read(void *data, guint64 rip);

@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "kvmsim-cpu"
 #include "sim/cpu/vcpu-internal.h"
 
+#include "mmu/async_pf.h"
 #include "sim/core/log.h"
 
 /* The vCPU stops with an error; the run ends. */
@@ -64,6 +65,16 @@ block_switch(SimVcpu *v, guint64 address, guint32 size)
 			return FALSE;
 		}
 	}
+	if (G_UNLIKELY(next.flags & (SIM_HW_BLOCK_WRMSR | SIM_HW_BLOCK_WRMSR_INSIDE))) {
+		/* an MSR-write exit before the block runs (sim_hw_intercept_wrmsr()) */
+		if (next.flags & SIM_HW_BLOCK_WRMSR_INSIDE)
+			vcpu_fail(v, "wrmsr inside the block at 0x%" G_GINT64_MODIFIER "x: kvmsim "
+				  "intercepts only a wrmsr that starts a block (jump to it)", address);
+		else
+			v->exit = EXIT_WRMSR;
+		uc_emu_stop(sim_hw_uc(v->hw));
+		return FALSE;
+	}
 	if (next.flags & SIM_HW_BLOCK_SINGLE_STEP)
 		vcpu_block_cut(v, address);
 	v->prev_block = v->block_whole;
@@ -91,13 +102,22 @@ hook_block_slow(SimVcpu *v, guint64 address, guint32 size)
 		uc_emu_stop(sim_hw_uc(v->hw));
 		return;
 	}
+	/* an open interrupt window (an interrupt was pending with IF clear): exit once it can be
+	 * taken, as interrupt-window exiting does */
+	if (G_UNLIKELY(v->irq_window) && vcpu_interrupt_allowed(v->kvcpu)) {
+		v->exit = EXIT_REQUEST;
+		uc_emu_stop(sim_hw_uc(v->hw));
+		return;
+	}
 	v->insns += v->block.insns;
 	if (v->insns > v->budget) {
 		runaway(v, address);
 		return;
 	}
-	/* the next run of this block takes the fast path if it starts below both limits */
-	v->block_limit = MIN(v->quantum_end, v->budget - v->block.insns + 1);
+	/* the next run of this block takes the fast path if it starts below both limits (never
+	 * while an interrupt window is open) */
+	if (G_LIKELY(!v->irq_window))
+		v->block_limit = MIN(v->quantum_end, v->budget - v->block.insns + 1);
 }
 
 /*
@@ -144,6 +164,11 @@ load_mmu_pgd(struct kvm_vcpu *kvcpu, u64 root_pa)
 const struct kvm_hw_ops sim_vcpu_hw_ops = {
 	.flush_tlb_all = flush_tlb_all,
 	.load_mmu_pgd = load_mmu_pgd,
+	.queue_page_fault = vcpu_queue_page_fault,
+	.apic_set_irq = vcpu_apic_set_irq,
+	.interrupt_allowed = vcpu_interrupt_allowed,
+	.event_pending = vcpu_event_pending,
+	.get_cpl = vcpu_get_cpl,
 };
 
 /* KVM_CREATE_VCPU on a new engine that maps guest RAM, the tables and nothing else. */
@@ -181,6 +206,7 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
 	sim_hw_emulate_tsc(v->hw, vcpu_tsc_read, v);
+	sim_hw_intercept_wrmsr(v->hw);
 	/* vCPU i has APIC ID i, as a VMM's KVM_SET_CPUID2 usually gives it */
 	sim_hw_set_cpuid(v->hw, (guint32)id);
 	uc_hook_add(uc, &hook, UC_HOOK_INTR, vcpu_hook_intr, v, 1, 0);
@@ -298,6 +324,14 @@ vcpu_actor(SimActor *actor, gpointer data)
 	for (;;) {
 		sim_yield(v->sched, "vcpu.enter");
 		if (v->stop_requested || sim_sched_failed(v->sched))
+			break;
+		if (G_UNLIKELY(v->kvcpu->async_pf->msr_en_val || v->kvcpu->async_pf->queued) &&
+		    kvm_async_pf_enter_guest(v->kvcpu)) {
+			if (!vcpu_apf_block(v))
+				break;
+			continue;
+		}
+		if (G_UNLIKELY(v->exc_pending || vcpu_irq_pending(v)) && !vcpu_inject_pending(v))
 			break;
 		kvm_vcpu_enter_guest_prepare(v->kvcpu);
 		asi_kvm_vmenter(v->asi, id);

@@ -31,6 +31,11 @@ check_memslot(const Trace *trace, const char *element, guint32 flags, guint64 gp
 {
 	guint32 known = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
 
+	/* post-copy: bit 3 is a PROPOSED mechanism's slot flag (mmu/userfault.c); whether this
+	 * kernel has one is the mechanism's, checked when the machine is built */
+	if (trace->postcopy)
+		known |= KVM_MEM_EXIT_ON_MISSING;
+
 	/* a guest_memfd slot: only where there is a guest_memfd to bind (<guest_memfd>, or the
 	 * data region of a full-system VM with private memory) */
 	if (trace->gmem_size || (trace->workload && trace->vm_type))

@@ -143,6 +143,25 @@ read_asi(Reader *r, xmlNode *node)
 	return TRUE;
 }
 
+/* <postcopy mech fetch_steps>: guest RAM starts remote (sim/vmm/postcopy.h), on a default VM.
+ * The mechanism's name is the VMM's to know: building the machine refuses one it lacks. */
+static gboolean
+read_postcopy(Reader *r, xmlNode *node)
+{
+	Trace *t = r->trace;
+	g_autofree gchar *mech = reader_attr(node, "mech");
+
+	if (t->vm_type)
+		return reader_fail(r, node, "<postcopy> needs a default VM: the remote memory is the "
+				   "VMM's anonymous memory");
+	if (!reader_get_number(r, node, "fetch_steps", 32, 0, &t->postcopy_fetch_steps))
+		return FALSE;
+	if (xmlHasProp(node, (const xmlChar *)"fetch_steps") && !t->postcopy_fetch_steps)
+		return reader_fail_attr(r, node, "fetch_steps", "must be positive");
+	t->postcopy = g_steal_pointer(&mech);
+	return TRUE;
+}
+
 /* The machine: vCPUs, memory, budgets and the memslots it starts with. */
 static gboolean
 read_vm(Reader *r, xmlNode *node)
@@ -186,6 +205,11 @@ read_vm(Reader *r, xmlNode *node)
 		}
 		if (strcmp(NAME(child), "asi") == 0) {
 			if (!read_asi(r, child))
+				return FALSE;
+			continue;
+		}
+		if (strcmp(NAME(child), "postcopy") == 0) {
+			if (!read_postcopy(r, child))
 				return FALSE;
 			continue;
 		}
@@ -245,12 +269,14 @@ read_workload(Reader *r, xmlNode *node)
 	if (!reader_get_number(r, node, "flags", 32, 0, &flags))
 		return FALSE;
 	if (flags & ~(guint64)(KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_PRIVATE_MEM |
-			       KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS))
+			       KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS |
+			       KVMSIM_BOOT_ASYNC_PF))
 		return reader_fail_attr(r, node, "flags", "has boot flags kvmsim does not know (it knows "
 				 "0x%x: pages may be dropped, private memory, conversions keep "
-				 "content, the host converts)",
+				 "content, the host converts, async PF offered)",
 				 KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_PRIVATE_MEM |
-				 KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS);
+				 KVMSIM_BOOT_CONVERT_KEEPS | KVMSIM_BOOT_HOST_CONVERTS |
+				 KVMSIM_BOOT_ASYNC_PF);
 	t->boot_flags = (guint32)flags;
 	trace_for_each_element(child, node)
 		if (!read_param(r, child))

@@ -126,6 +126,8 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 		cfg.max_insns = trace->max_insns;
 	cfg.thp = trace->thp;
 	cfg.asi = trace->asi;
+	cfg.postcopy = trace->postcopy;
+	cfg.postcopy_fetch_steps = trace->postcopy_fetch_steps;
 	memcpy(cfg.params, trace->params, sizeof(cfg.params));
 	if (trace->workload) {
 		cfg.workload = trace->workload;

@@ -108,6 +108,7 @@ trace_free(Trace *trace)
 	g_free(trace->guest);
 	g_free(trace->image_sha256);
 	g_free(trace->arg);
+	g_free(trace->postcopy);
 	g_array_free(trace->events, TRUE);
 	g_array_free(trace->steps, TRUE);
 	g_array_free(trace->marks, TRUE);
@@ -162,8 +163,23 @@ trace_nr_host_cpus(const Trace *trace)
 	return trace->nr_vcpus + 2;
 }
 
-/* vcpuN with N < nr_vcpus written without leading zeros, notifier, vmm, or nmiN with N a host
- * CPU. */
+/* apfV_N: V a vCPU of the trace, N a token id (both without leading zeros). */
+static gboolean
+trace_apf_actor_valid(const Trace *trace, const char *actor)
+{
+	g_auto(GStrv) parts = g_strsplit(actor + 3, "_", -1);
+	guint64 v, n;
+
+	return g_strv_length(parts) == 2 && g_ascii_isdigit(parts[0][0]) &&
+	       g_ascii_isdigit(parts[1][0]) && (parts[0][0] != '0' || !parts[0][1]) &&
+	       parts[1][0] != '0' &&
+	       g_ascii_string_to_unsigned(parts[0], 10, 0, G_MAXUINT, &v, NULL) &&
+	       g_ascii_string_to_unsigned(parts[1], 10, 1, G_MAXUINT32, &n, NULL) &&
+	       v < trace->nr_vcpus;
+}
+
+/* vcpuN with N < nr_vcpus written without leading zeros, notifier, vmm, nmiN with N a host
+ * CPU, and post-copy's actors when the trace has post-copy. */
 gboolean
 trace_actor_valid(const Trace *trace, const char *actor)
 {
@@ -175,6 +191,12 @@ trace_actor_valid(const Trace *trace, const char *actor)
 	    (actor[3] != '0' || !actor[4]))
 		return g_ascii_string_to_unsigned(actor + 3, 10, 0, G_MAXUINT, &n, NULL) &&
 		       n < trace_nr_host_cpus(trace);
+	/* post-copy's actors (sim/vmm/postcopy.h): the VMM's I/O thread and userfaultfd reader */
+	if (trace->postcopy && (strcmp(actor, "vmm_io") == 0 || strcmp(actor, "uffd") == 0))
+		return TRUE;
+	/* async PF work items (mmu/async_pf.c): apfV_N, vCPU V, token id N */
+	if (trace->postcopy && g_str_has_prefix(actor, "apf") && trace_apf_actor_valid(trace, actor))
+		return TRUE;
 	if (!g_str_has_prefix(actor, "vcpu") || !g_ascii_isdigit(actor[4]) ||
 	    (actor[4] == '0' && actor[5]))
 		return FALSE;

@@ -164,6 +164,8 @@ typedef struct {
 	AsiSimConfig asi;       /* <vm><asi>: present is asi.on */
 	guint64 max_insns;      /* 0: default */
 	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */
+	gchar *postcopy;        /* <postcopy mech>: the post-copy mechanism, or NULL */
+	guint64 postcopy_fetch_steps; /* <postcopy fetch_steps> (0: the default) */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

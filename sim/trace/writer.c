@@ -113,7 +113,7 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "max-insns", t->max_insns);
 	if (t->thp)
 		put_dec(fp, "thp", 1);
-	if (!t->memslots->len && !t->gmem_size && !t->asi.on) {
+	if (!t->memslots->len && !t->gmem_size && !t->asi.on && !t->postcopy) {
 		fputs("/>\n", fp);
 		return;
 	}
@@ -133,6 +133,13 @@ write_vm(FILE *fp, const Trace *t)
 		put_hex(fp, "size", t->gmem_size);
 		if (t->gmem_flags)
 			put_hex(fp, "flags", t->gmem_flags);
+		fputs("/>\n", fp);
+	}
+	if (t->postcopy) {
+		fputs("    <postcopy", fp);
+		put_str(fp, "mech", t->postcopy);
+		if (t->postcopy_fetch_steps)
+			put_dec(fp, "fetch_steps", t->postcopy_fetch_steps);
 		fputs("/>\n", fp);
 	}
 	for (guint i = 0; i < t->memslots->len; i++) {

@@ -11,6 +11,7 @@
 #include "mmu/spte.h"
 #include "sim/core/log.h"
 #include "sim/cpu/vcpu.h"
+#include "sim/vmm/postcopy.h"
 #include "workloads/abi.h"
 
 struct SimMachine {
@@ -27,6 +28,7 @@ struct SimMachine {
 	SimMachineEvent *events; /* a copy of the events the actors perform */
 	GPtrArray *actors;       /* MachineActor * */
 	guint nr_vcpus;
+	guint live;              /* actors that have not returned yet */
 };
 
 /* The events one actor of the machine performs, in order. */
@@ -36,7 +38,11 @@ typedef struct {
 	GPtrArray *events; /* const SimMachineEvent * */
 	int vcpu;          /* vcpuN: N; other actors: -1 */
 	gboolean halted;
+	guint *live;       /* the machine's count of actors still running */
 } MachineActor;
+
+/* Times the VMM runs a vCPU again after resolving a post-copy exit, for one ept_violation. */
+#define MACHINE_POSTCOPY_RERUNS 16
 
 /* KVM_HC_MAP_GPA_RANGE as the vCPU's KVM_RUN handles it: KVM's checks, then the VMM's exit. */
 static void
@@ -91,13 +97,32 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 			vcpu->run.exit_reason = 0;
 			int r = kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
 
-			/* KVM_RUN returns -1: the machine's vmm decides what to do about it */
-			if (r < 0 && vcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT) {
+			/* KVM_RUN returns -1: the machine's vmm decides what to do about it; a
+			 * post-copy exit is resolved on this vCPU's thread and the vCPU re-runs the
+			 * access, which faults again */
+			for (guint n = 0; r < 0 && vcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT;
+			     n++) {
+				struct SimPostcopy *pc = sim_vmm_postcopy(ma->vmm);
+
 				asi_kvm_run_exit(asi, (guint)ma->vcpu);
 				sim_log_emit(sim_sched_log(ma->sched), "kvm_userspace_exit",
 					     "reason error (%d)", -r);
 				sim_vmm_log_memory_fault(ma->vmm, r, &vcpu->run);
+				kvm_vcpu_srcu_read_unlock(vcpu);
+				gboolean again = pc && n < MACHINE_POSTCOPY_RERUNS &&
+						 sim_postcopy_memory_fault(pc, vcpu->vcpu_id, r,
+									   &vcpu->run);
+
+				kvm_vcpu_srcu_read_lock(vcpu);
 				asi_kvm_run_enter(asi, (guint)ma->vcpu);
+				if (!again)
+					break;
+				asi_kvm_vmenter(asi, (guint)ma->vcpu);
+				trace_kvm_entry(vcpu, 0);
+				asi_kvm_vmexit(asi, (guint)ma->vcpu);
+				trace_kvm_exit(vcpu, &x);
+				vcpu->run.exit_reason = 0;
+				r = kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);
 			}
 		}
 		break;
@@ -236,6 +261,14 @@ machine_actor(SimActor *actor, gpointer data)
 	}
 	if (ma->vcpu >= 0)
 		asi_kvm_run_exit(sim_vmm_asi(ma->vmm), (guint)ma->vcpu);
+	(*ma->live)--;
+}
+
+/* Whether every actor of the machine returned (post-copy's actors then end too). */
+static gboolean
+machine_ended(gpointer data)
+{
+	return ((SimMachine *)data)->live == 0;
 }
 
 /* Orders windows by their start. */
@@ -308,7 +341,7 @@ make_nmi_actors(SimMachine *m, const SimMachineEvent *events, guint n_events)
 /* One actor per name the events use: vCPUs first, then the others (as in a recorded run). */
 static GPtrArray *
 make_actors(const SimMachineEvent *events, guint n_events, guint nr_vcpus, SimVmm *vmm,
-	    SimSched *sched)
+	    SimSched *sched, guint *live)
 {
 	GPtrArray *actors = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
@@ -333,6 +366,8 @@ make_actors(const SimMachineEvent *events, guint n_events, guint nr_vcpus, SimVm
 				ma->events = g_ptr_array_new();
 				ma->vcpu = g_str_has_prefix(name, "vcpu") ?
 						   (int)g_ascii_strtoll(name + 4, NULL, 10) : -1;
+				ma->live = live;
+				(*live)++;
 				g_ptr_array_add(actors, ma);
 			}
 			g_ptr_array_add(ma->events, (gpointer)e);
@@ -376,8 +411,11 @@ sim_machine_new(const SimVmmConfig *config, const SimMachineEvent *events, guint
 	m->last_actor = -1;
 	m->events = g_memdup2(events, n_events * sizeof(*events));
 	m->nr_vcpus = cfg.nr_vcpus;
-	m->actors = make_actors(m->events, n_events, cfg.nr_vcpus, vmm, sched);
+	m->actors = make_actors(m->events, n_events, cfg.nr_vcpus, vmm, sched, &m->live);
 	make_nmi_actors(m, m->events, n_events);
+	/* a full-system machine started its post-copy actors with its vCPUs */
+	if (cfg.exit_level)
+		sim_vmm_postcopy_start(vmm, machine_ended, m);
 	return m;
 }
 
@@ -450,7 +488,7 @@ machine_step(SimSched *sched, const char *point, gpointer data)
 			     sim_sched_current_name(sched), m->actor_budget);
 		return;
 	}
-	if (!kvm_mmu_audit(kvm, &m->audit_epoch))
+	if (!kvm_mmu_audit(kvm, &m->audit_epoch) || !sim_vmm_postcopy_check(m->vmm))
 		return;
 	if (kvm->mmu_invalidate_seq < m->last_seq)
 		machine_fail(m, "invalidate_seq_monotonic", "mmu_invalidate_seq went from %lu to %lu",

@@ -52,6 +52,7 @@ struct SimVmm {
 	guint64 hlt_base;              /* exits.hlt when the current VM booted */
 	struct AsiNmis *nmis;          /* nmiN actors' state (sim/vmm/nmi.c), NULL until used */
 	GArray *nmi_plan;              /* AsiNmi: a full-system run's --nmi, as planned */
+	struct SimPostcopy *postcopy;  /* --postcopy: the page source (sim/vmm/postcopy.h) */
 };
 
 /* nmi.c: the nmiN actors of a full-system run's --nmi; freeing the NMI state. */

@@ -9,6 +9,7 @@
 #include "sim/core/log.h"
 #include "sim/cpu/vcpu.h"
 #include "sim/vmm/image.h"
+#include "sim/vmm/postcopy.h"
 #include "sim/vmm/vmm-internal.h"
 #include "workloads/abi.h"
 #include "workloads/workloads.h"
@@ -48,6 +49,8 @@ vmm_pio(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size, gui
 	}
 	if (port == KVMSIM_PORT_EXIT) {
 		vmm->result = *value == 0 ? SIM_GUEST_PASS : SIM_GUEST_FAIL;
+		if (vmm->postcopy)
+			sim_postcopy_finished(vmm->postcopy, sim_sched_now(vmm->sched));
 		sim_log_emit(sim_sched_log(vmm->sched), "sim_guest_exit", "vcpu %d status %u result %s",
 			     sim_vcpu_id(vcpu), *value, sim_guest_result_name(vmm->result));
 		for (guint i = 0; i < vmm->config.nr_vcpus; i++)
@@ -114,6 +117,8 @@ vmm_memory_fault(gpointer data, SimVcpu *vcpu, int error, const struct kvm_run *
 {
 	SimVmm *vmm = data;
 
+	if (vmm->postcopy && sim_postcopy_covers(vmm->postcopy, run->memory_fault.gpa))
+		return sim_postcopy_memory_fault(vmm->postcopy, sim_vcpu_id(vcpu), error, run);
 	return vmm->files && sim_vmm_memory_fault(vmm, error, run);
 }
 
@@ -156,6 +161,75 @@ add_memslot(SimVmm *vmm, guint32 slot, guint64 gpa, guint64 size, guint64 *out_h
 	       (!vmm->config.thp || sim_mm_madvise_hugepage(vmm->mm, *out_hva, size) == 0) &&
 	       sim_hostmem_add_window(vmm->hm, gpa, size, error) &&
 	       sim_vmm_set_region(vmm, slot, gpa, size, *out_hva, error);
+}
+
+/*
+ * Post-copy: the memslot's memory is remote (sim/vmm/postcopy.h). The mapping is registered with
+ * userfaultfd before KVM_SET_USER_MEMORY_REGION2, which carries the mechanism's flags (and the
+ * KVM Userfault bitmap). An exit-level slot is mapped at hva already (hva != 0).
+ */
+static gboolean
+add_remote_memslot(SimVmm *vmm, guint32 slot, guint32 flags, guint64 gpa, guint64 size,
+		   guint64 *hva, GError **error)
+{
+	const SimPostcopyMech *mech = sim_postcopy_mech_lookup(vmm->config.postcopy);
+
+	if (!mech) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "unknown post-copy mechanism '%s'",
+			    vmm->config.postcopy);
+		return FALSE;
+	}
+	if (!*hva && (!sim_mm_mmap_anon(vmm->mm, size, hva, error) ||
+		      (vmm->config.thp && sim_mm_madvise_hugepage(vmm->mm, *hva, size) != 0) ||
+		      !sim_hostmem_add_window(vmm->hm, gpa, size, error)))
+		return FALSE;
+	vmm->postcopy = sim_postcopy_new(mech, vmm->config.postcopy_fetch_steps, vmm->config.seed,
+					 vmm->sched, vmm->mm, vmm->kvm, &vmm->counters, *hva, gpa,
+					 size, error);
+	if (!vmm->postcopy)
+		return FALSE;
+	struct kvm_userspace_memory_region2 region = {
+		.slot = slot,
+		.flags = flags | sim_postcopy_slot_flags(vmm->postcopy),
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = *hva,
+		.userfault_bitmap = sim_postcopy_bitmap(vmm->postcopy),
+	};
+	int r = kvm_set_memory_region(vmm->kvm, &region);
+
+	if (r) {
+		g_set_error(error, SIM_VMM_ERROR, 0, "KVM_SET_USER_MEMORY_REGION2 slot %u: %s", slot,
+			    g_strerror(-r));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+struct SimPostcopy *
+sim_vmm_postcopy(const SimVmm *vmm)
+{
+	return vmm->postcopy;
+}
+
+void
+sim_vmm_postcopy_start(SimVmm *vmm, SimWaitFn ended, gpointer data)
+{
+	if (vmm->postcopy)
+		sim_postcopy_start(vmm->postcopy, vmm->sched, ended, data);
+}
+
+gboolean
+sim_vmm_postcopy_check(SimVmm *vmm)
+{
+	return !vmm->postcopy || sim_sched_failed(vmm->sched) || sim_postcopy_check(vmm->postcopy);
+}
+
+/* The step hook of a post-copy run that nothing else checks at every step (kvmsim run). */
+static void
+postcopy_step(SimSched *sched, const char *point, gpointer data)
+{
+	sim_vmm_postcopy_check(data);
 }
 
 /* The vCPUs' stacks: one mapping, one RAM window (so one Unicorn region per engine), and a
@@ -212,6 +286,15 @@ vmm_write_guest(SimVmm *vmm, guint64 hva, const void *buf, gsize len, GError **e
 }
 
 /* What the guest is told at boot besides its parameters: a recorded trace keeps it. */
+/* The post-copy mechanism offers the guest async page faults (sim/vmm/apf-user.c). */
+static gboolean
+config_async_pf(const SimVmmConfig *config)
+{
+	const SimPostcopyMech *mech = sim_postcopy_mech_lookup(config->postcopy);
+
+	return mech && mech->apf_mode;
+}
+
 guint32
 sim_vmm_config_boot_flags(const SimVmmConfig *config)
 {
@@ -224,7 +307,8 @@ sim_vmm_config_boot_flags(const SimVmmConfig *config)
 			KVMSIM_BOOT_CONVERT_KEEPS : 0) |
 	       (private_mem && (config->host_events.count[SIM_HOST_PUNCH] ||
 				config->host_events.count[SIM_HOST_CONVERT]) ?
-			KVMSIM_BOOT_HOST_CONVERTS : 0);
+			KVMSIM_BOOT_HOST_CONVERTS : 0) |
+	       (config_async_pf(config) ? KVMSIM_BOOT_ASYNC_PF : 0);
 }
 
 /* The boot parameters (a fresh copy: barrier and scratch at zero), with extra boot flags. */
@@ -429,10 +513,16 @@ build_full_system(SimVmm *vmm, GError **error)
 		return FALSE;
 	if (!add_memslot(vmm, 0, KVMSIM_BOOT_GPA, KVMSIM_BOOT_SIZE, &vmm->boot_hva, error) ||
 	    !(vmm->files ? sim_vmm_conv_setup(vmm, error) :
+	      config->postcopy ? add_remote_memslot(vmm, 1, 0, KVMSIM_RAM_GPA, config->mem_size,
+						    &vmm->ram_hva, error) :
 			   add_memslot(vmm, 1, KVMSIM_RAM_GPA, config->mem_size, &vmm->ram_hva,
 				       error)) ||
 	    !add_stacks(vmm, error) || !load_guest(vmm, error) || !sim_vmm_start_vcpus(vmm, error))
 		return FALSE;
+	if (vmm->postcopy) {
+		sim_vmm_postcopy_start(vmm, guest_ended, vmm);
+		sim_sched_set_step_hook(vmm->sched, postcopy_step, vmm);
+	}
 	guint total = sim_host_events_total(&config->host_events);
 
 	if (total) {
@@ -487,11 +577,18 @@ build_exit_level(SimVmm *vmm, GError **error)
 		return FALSE;
 	for (guint i = 0; i < config->nr_memslots; i++) {
 		const SimVmmMemslot *ms = &config->memslots[i];
+		guint64 hva = ms->hva;
 
 		if (!sim_mm_mmap_anon_at(vmm->mm, ms->hva, ms->size, error))
 			return FALSE;
 		if (config->thp)
 			sim_mm_madvise_hugepage(vmm->mm, ms->hva, ms->size);
+		if (i == 0 && config->postcopy) {
+			if (!add_remote_memslot(vmm, ms->id, ms->flags & ~KVM_MEM_EXIT_ON_MISSING,
+						ms->gpa, ms->size, &hva, error))
+				return FALSE;
+			continue;
+		}
 		struct kvm_userspace_memory_region2 region = {
 			.slot = ms->id,
 			.flags = ms->flags,
@@ -525,6 +622,12 @@ SimVmm *
 sim_vmm_new(const SimVmmConfig *config, SimSched *sched, GError **error)
 {
 	const KvmsimWorkload *named = kvmsim_workload_lookup(config->workload);
+	/* a guest offered async PF runs the program's build with the async PF runtime */
+	g_autofree gchar *apf_name = g_strconcat(config->workload ? config->workload : "", "+apf",
+						 NULL);
+
+	if (config_async_pf(config) && kvmsim_workload_lookup(apf_name))
+		named = kvmsim_workload_lookup(apf_name);
 	KvmsimWorkload given = { config->workload, "", config->image, config->image_size };
 	const KvmsimWorkload *wl = config->image ? &given : named;
 
@@ -576,6 +679,7 @@ sim_vmm_free(SimVmm *vmm)
 		sim_vcpu_free(vmm->vcpus[i]);
 	sim_host_events_free(vmm->host_events);
 	sim_vmm_free_nmis(vmm);
+	sim_postcopy_free(vmm->postcopy);
 	if (vmm->files && vmm->kvm) {
 		/* the guest_memfd's release drops its hold on the VM, the VM fd's close the last */
 		sim_vmm_conv_free(vmm);

@@ -108,6 +108,11 @@ typedef struct {
 	 * seeded step (--nmi), and what their handlers read (AsiNmiTouch, --nmi-touch) */
 	guint nr_nmis;
 	guint nmi_touch;
+	/* post-copy (sim/vmm/postcopy.h): the mechanism's name (NULL: guest RAM is local), and the
+	 * logical steps one page takes to arrive (0: SIM_POSTCOPY_DEFAULT_FETCH_STEPS). The remote
+	 * range is the data region, or an exit-level machine's first memslot. */
+	const char *postcopy;
+	guint64 postcopy_fetch_steps;
 } SimVmmConfig;
 
 /* The parts of a full-system machine's guest memory host events may act on. */
@@ -200,6 +205,13 @@ int sim_vmm_close_gmem(SimVmm *vmm);
 /* The log lines of a KVM_RUN that returned -1 with KVM_EXIT_MEMORY_FAULT (exit-level replays log
  * what the vCPU actor logs for a full-system run). */
 void sim_vmm_log_memory_fault(SimVmm *vmm, int error, const struct kvm_run *run);
+/* The post-copy page source of a --postcopy machine, or NULL. */
+struct SimPostcopy *sim_vmm_postcopy(const SimVmm *vmm);
+/* Start its actors (an exit-level machine, once its own actors exist); they end once
+ * ended(data) holds and nobody waits for a page. */
+void sim_vmm_postcopy_start(SimVmm *vmm, SimWaitFn ended, gpointer data);
+/* Its invariants, on a few pages a step (TRUE without post-copy; FALSE: the run failed). */
+gboolean sim_vmm_postcopy_check(SimVmm *vmm);
 /* Write into the data region at offset, as the VMM does through its own mapping. */
 gboolean sim_vmm_write_ram(SimVmm *vmm, guint64 offset, const void *buf, gsize len,
 			   GError **error);

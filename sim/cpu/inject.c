@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Event injection into the guest, the way the CPU delivers an event at VM entry (SDM Vol. 3A
+ * 6.14, 64-bit mode): Unicorn 2.0.1 hands every exception to the UC_HOOK_INTR hook instead of the
+ * guest's IDT, so kvmsim does the delivery itself between two runs: read the gate from the IDT
+ * (IDTR), align RSP down to 16, push SS, RSP, RFLAGS, CS, RIP and the error code, clear IF (an
+ * interrupt gate), TF, NT and RF, and start the next run at the handler. A #PF also loads CR2.
+ * The IDT and the stack are reached through the SPTE tree as the CPU would: an access the tree
+ * does not allow is an EPT violation during delivery (KVM handles it, then delivers again).
+ * Simplified: IST, privilege changes and the TSS are not modelled (kvmsim's guests run at CPL 0
+ * on their own stack, with no IST); a gate's selector must be the running CS (no far transfer);
+ * the local APIC is an IRR and nothing more (no ISR, TPR or EOI: the async PF protocol's ACK MSR
+ * is what paces page-ready interrupts); the STI interrupt shadow is taken to be in force when
+ * the byte before RIP is sti (0xfb), which at worst delays an interrupt by one entry; an EPT
+ * violation during delivery is logged without its IDT-vectoring information (info2 0).
+ *
+ * Also here: the wrmsr exit (EXIT_REASON_MSR_WRITE) for the async PF MSRs, and the halts that
+ * interrupts and async PF can end (kvm_vcpu_halt() and the KVM_REQ_APF_HALT block, x86.c).
+ */
+#define G_LOG_DOMAIN "kvmsim-cpu"
+#include "sim/cpu/vcpu-internal.h"
+
+#include <errno.h>
+
+#include "mmu/async_pf.h"
+#include "mmu/spte.h"
+#include "sim/core/log.h"
+
+#define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_NT (1ull << 14)
+#define RFLAGS_RF (1ull << 16)
+#define IDT_GATE_INTR 0xe
+#define IDT_GATE_TRAP 0xf
+/* Attempts at one guest access during delivery before the vCPU fails (each is a fault). */
+#define DELIVERY_FAULT_BUDGET 64
+
+/* What the SPTE tree allows for an access of gpa by the CPU itself (event delivery). */
+static gboolean
+delivery_access_allowed(SimVcpu *v, guint64 gpa, gboolean write)
+{
+	u64 spte = kvm_tdp_mmu_get_walk_last(v->kvcpu, gpa, NULL);
+
+	return is_shadow_present_pte(spte) && !is_mmio_spte(spte) &&
+	       (spte & VMX_EPT_READABLE_MASK) && (!write || (spte & VMX_EPT_WRITABLE_MASK));
+}
+
+/*
+ * A guest-physical access made by event delivery, one page at a time: an EPT violation (logged
+ * as such) until the tree allows it, then the bytes at the GPA, which hold the frame the SPTE
+ * maps (DESIGN §3). FALSE if KVM could not resolve it (the vCPU has failed).
+ */
+static gboolean
+delivery_access(SimVcpu *v, guint64 gpa, void *buf, guint len, gboolean write)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+	guint done = 0;
+
+	while (done < len) {
+		guint64 at = gpa + done;
+		guint chunk = (guint)MIN(len - done, SIM_PAGE_SIZE - (at & (SIM_PAGE_SIZE - 1)));
+		int tries = 0;
+
+		while (!delivery_access_allowed(v, at, write)) {
+			u64 spte = kvm_tdp_mmu_get_walk_last(v->kvcpu, at, NULL);
+			guint64 qual = sim_ept_violation_qualification(!write, write, FALSE, spte);
+			struct kvm_exit_info x = { EXIT_REASON_EPT_VIOLATION, v->rip, qual, 0, 0 };
+			int r;
+
+			if (++tries > DELIVERY_FAULT_BUDGET) {
+				vcpu_fail(v, "event delivery: gpa 0x%" G_GINT64_MODIFIER "x still not "
+					  "mapped after %d EPT violations", at, DELIVERY_FAULT_BUDGET);
+				return FALSE;
+			}
+			trace_kvm_exit(v->kvcpu, &x);
+			kvm_vcpu_srcu_read_lock(v->kvcpu);
+			r = kvm_handle_ept_violation(v->kvcpu, at, qual, v->rip);
+			kvm_vcpu_srcu_read_unlock(v->kvcpu);
+			if (r < 0 || r == RET_PF_EMULATE) {
+				vcpu_fail(v, "event delivery: KVM cannot map gpa 0x%" G_GINT64_MODIFIER
+					  "x for the CPU (%s)", at, r < 0 ? g_strerror(-r) :
+					  "emulation");
+				return FALSE;
+			}
+		}
+		if (write)
+			uc_mem_write(uc, at, (guint8 *)buf + done, chunk);
+		else
+			uc_mem_read(uc, at, (guint8 *)buf + done, chunk);
+		done += chunk;
+	}
+	return TRUE;
+}
+
+/* Models the logged part of kvm_inj_exception / kvm_inj_virq (arch/x86/kvm/trace.h; no tree
+ * read for their formats): which event the entry delivers. */
+static void
+trace_delivery(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code, guint64 handler)
+{
+	if (exception)
+		sim_log_emit(v->kvm->log, "kvm_inj_exception", "vcpu %d #PF (0x%x) cr2 0x%"
+			     G_GINT64_MODIFIER "x handler 0x%" G_GINT64_MODIFIER "x",
+			     v->kvcpu->vcpu_id, error_code, v->exc_cr2, handler);
+	else
+		sim_log_emit(v->kvm->log, "kvm_inj_virq", "vcpu %d irq %u handler 0x%"
+			     G_GINT64_MODIFIER "x", v->kvcpu->vcpu_id, vector, handler);
+}
+
+/* Delivers vector through the guest's IDT; FALSE if the vCPU failed. */
+static gboolean
+deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+	uc_x86_mmr idtr;
+	guint64 rsp, rflags, cs = 0, ss = 0, gate[2], frame[6], handler;
+	guint n = 0;
+
+	uc_reg_read(uc, UC_X86_REG_IDTR, &idtr);
+	uc_reg_read(uc, UC_X86_REG_RSP, &rsp);
+	uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
+	uc_reg_read(uc, UC_X86_REG_CS, &cs);
+	uc_reg_read(uc, UC_X86_REG_SS, &ss);
+	if ((guint64)vector * 16 + 15 > idtr.limit) {
+		vcpu_fail(v, "event delivery: vector %u is past the IDT limit 0x%x (a triple fault)",
+			  vector, idtr.limit);
+		return FALSE;
+	}
+	if (!delivery_access(v, idtr.base + (guint64)vector * 16, gate, sizeof(gate), FALSE))
+		return FALSE;
+	guint type = (guint)(gate[0] >> 40) & 0xf;
+
+	if (!(gate[0] & (1ull << 47)) || (type != IDT_GATE_INTR && type != IDT_GATE_TRAP)) {
+		vcpu_fail(v, "event delivery: IDT gate %u is not a present 64-bit interrupt or trap "
+			  "gate (a triple fault)", vector);
+		return FALSE;
+	}
+	if (((gate[0] >> 16) & 0xffff) != (cs & 0xffff)) {
+		vcpu_fail(v, "event delivery: IDT gate %u selector 0x%x is not CS 0x%x (far "
+			  "transfers are not modelled)", vector, (guint)((gate[0] >> 16) & 0xffff),
+			  (guint)cs);
+		return FALSE;
+	}
+	handler = (gate[0] & 0xffff) | ((gate[0] >> 32) & 0xffff0000ull) | (gate[1] << 32);
+	/* pushed from the top: SS, RSP, RFLAGS, CS, RIP, error code */
+	if (exception && vector == 14)
+		frame[n++] = error_code;
+	frame[n++] = v->rip;
+	frame[n++] = cs & 0xffff;
+	frame[n++] = rflags;
+	frame[n++] = rsp;
+	frame[n++] = ss & 0xffff;
+	guint64 new_rsp = (rsp & ~0xfull) - n * 8;
+
+	if (!delivery_access(v, new_rsp, frame, n * 8, TRUE))
+		return FALSE;
+	trace_delivery(v, vector, exception, error_code, handler);
+	rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF);
+	if (type == IDT_GATE_INTR)
+		rflags &= ~RFLAGS_IF;
+	uc_reg_write(uc, UC_X86_REG_RSP, &new_rsp);
+	uc_reg_write(uc, UC_X86_REG_RFLAGS, &rflags);
+	v->rip = handler;
+	return TRUE;
+}
+
+/* The STI shadow, as far as kvmsim can see it (file comment). */
+static gboolean
+in_sti_shadow(SimVcpu *v)
+{
+	guint8 byte = 0;
+
+	return v->rip > 0 && uc_mem_read(sim_hw_uc(v->hw), v->rip - 1, &byte, 1) == UC_ERR_OK &&
+	       byte == 0xfb;
+}
+
+gboolean
+vcpu_irq_pending(const SimVcpu *v)
+{
+	return (v->irr[0] | v->irr[1] | v->irr[2] | v->irr[3]) != 0;
+}
+
+/* Models interrupt_allowed(): RFLAGS.IF and no shadow. */
+gboolean
+vcpu_interrupt_allowed(struct kvm_vcpu *kvcpu)
+{
+	SimVcpu *v = kvcpu->hw;
+	guint64 rflags;
+
+	uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RFLAGS, &rflags);
+	return (rflags & RFLAGS_IF) && !in_sti_shadow(v);
+}
+
+/*
+ * Models inject_pending_event() (x86.c; no tree read): an exception first, whatever IF says;
+ * else the highest pending interrupt if interrupts are allowed. FALSE if the vCPU failed.
+ */
+gboolean
+vcpu_inject_pending(SimVcpu *v)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+
+	v->kvcpu->requests &= ~(1ul << KVM_REQ_EVENT);
+	if (v->exc_pending) {
+		v->exc_pending = FALSE;
+		if (!deliver(v, v->exc_vector, TRUE, v->exc_error_code))
+			return FALSE;
+		if (v->exc_vector == 14) {
+			uc_reg_write(uc, UC_X86_REG_CR2, &v->exc_cr2);
+			v->guest_cr2 = v->exc_cr2;
+			v->cr2_owned = TRUE;
+			kvm_async_pf_injected(v->kvcpu);
+		}
+		return TRUE;
+	}
+	v->irq_window = FALSE;
+	if (!vcpu_irq_pending(v))
+		return TRUE;
+	if (!vcpu_interrupt_allowed(v->kvcpu)) {
+		v->irq_window = TRUE; /* enable_irq_window() */
+		return TRUE;
+	}
+	for (int word = 3; word >= 0; word--) {
+		if (!v->irr[word])
+			continue;
+		guint8 vector = (guint8)(word * 64 + 63 - __builtin_clzll(v->irr[word]));
+
+		v->irr[word] &= ~(1ull << (vector % 64));
+		return deliver(v, vector, FALSE, 0);
+	}
+	return TRUE;
+}
+
+/* The engine's own #PF (an EPT violation) overwrote CR2: give the guest back its own. */
+void
+vcpu_restore_cr2(SimVcpu *v)
+{
+	if (v->cr2_owned)
+		uc_reg_write(sim_hw_uc(v->hw), UC_X86_REG_CR2, &v->guest_cr2);
+}
+
+/* kvm_queue_exception_e_p() of #PF for an async PF. */
+void
+vcpu_queue_page_fault(struct kvm_vcpu *kvcpu, u64 address, u32 error_code)
+{
+	SimVcpu *v = kvcpu->hw;
+
+	v->exc_pending = TRUE;
+	v->exc_vector = 14;
+	v->exc_error_code = error_code;
+	v->exc_cr2 = address;
+}
+
+/* kvm_apic_set_irq() of a fixed vector: set in the IRR (the kick is the next entry). */
+void
+vcpu_apic_set_irq(struct kvm_vcpu *kvcpu, u8 vector)
+{
+	SimVcpu *v = kvcpu->hw;
+
+	v->irr[vector / 64] |= 1ull << (vector % 64);
+}
+
+gboolean
+vcpu_event_pending(struct kvm_vcpu *kvcpu)
+{
+	return ((SimVcpu *)kvcpu->hw)->exc_pending;
+}
+
+/* CPL: CS.RPL (kvmsim's guests run at 0). */
+int
+vcpu_get_cpl(struct kvm_vcpu *kvcpu)
+{
+	SimVcpu *v = kvcpu->hw;
+	guint64 cs = 0;
+
+	uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_CS, &cs);
+	return (int)(cs & 3);
+}
+
+/* The run stopped before a block that starts with wrmsr: the MSR-write exit, before it runs
+ * (the block was not charged). */
+void
+vcpu_wrmsr_exit(SimVcpu *v)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+	guint64 rcx, rax, rdx;
+
+	uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+	uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+	uc_reg_read(uc, UC_X86_REG_RDX, &rdx);
+	v->insns++; /* it retires with the exit */
+	v->msr_index = (guint32)rcx;
+	v->msr_value = (rdx & G_MAXUINT32) << 32 | (rax & G_MAXUINT32);
+	v->msr_rip = v->rip;
+}
+
+/*
+ * Models handle_wrmsr() -> kvm_set_msr_common() for the async PF MSRs (x86.c at 046408cf); any
+ * other MSR, or a value KVM refuses, would inject #GP: the guest has no handler for it in
+ * kvmsim, so the vCPU fails saying so. trace_kvm_msr's format: no tree read.
+ */
+gboolean
+vcpu_handle_wrmsr(SimVcpu *v)
+{
+	struct kvm_exit_info x = { EXIT_REASON_MSR_WRITE, v->msr_rip, 0, 0, 0 };
+	int r = 1;
+
+	v->rip = v->msr_rip + 2; /* kvm_skip_emulated_instruction() */
+	trace_kvm_exit(v->kvcpu, &x);
+	if (v->msr_index == MSR_KVM_ASYNC_PF_EN || v->msr_index == MSR_KVM_ASYNC_PF_INT ||
+	    v->msr_index == MSR_KVM_ASYNC_PF_ACK) {
+		kvm_vcpu_srcu_read_lock(v->kvcpu);
+		r = kvm_async_pf_set_msr(v->kvcpu, v->msr_index, v->msr_value);
+		kvm_vcpu_srcu_read_unlock(v->kvcpu);
+	}
+	sim_log_emit(v->kvm->log, "kvm_msr", "msr_write %x = 0x%" G_GINT64_MODIFIER "x%s",
+		     v->msr_index, v->msr_value, r ? " (#GP)" : "");
+	if (r) {
+		vcpu_fail(v, "guest wrote MSR 0x%x = 0x%" G_GINT64_MODIFIER "x at rip 0x%"
+			  G_GINT64_MODIFIER "x: KVM would inject #GP", v->msr_index, v->msr_value,
+			  v->msr_rip);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* kvm_vcpu_has_events() for a halted vCPU: an interrupt it can take, or async PF work done. */
+static gboolean
+halt_wakes(gpointer data)
+{
+	SimVcpu *v = data;
+
+	return v->stop_requested || sim_sched_failed(v->sched) || vcpu_irq_pending(v) ||
+	       kvm_async_pf_vcpu_runnable(v->kvcpu) ||
+	       (v->kvcpu->requests & (1ul << KVM_REQ_APF_READY));
+}
+
+/*
+ * A guest hlt. With interrupts off, or a vCPU that never enabled async PF (nothing could ever
+ * wake it: kvmsim models no timer or IPI), the vCPU stops for good as before. Else
+ * kvm_vcpu_halt(): block until an event arrives, then run on after the hlt. FALSE: stopped.
+ */
+gboolean
+vcpu_halt(SimVcpu *v)
+{
+	guint64 rflags;
+
+	uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RFLAGS, &rflags);
+	if (!(rflags & RFLAGS_IF) || !v->kvcpu->async_pf || !v->kvcpu->async_pf->msr_en_val)
+		return FALSE;
+	sim_log_emit(v->kvm->log, "sim_vcpu_halt", "vcpu %d halted with interrupts on",
+		     v->kvcpu->vcpu_id);
+	sim_wait(v->sched, "kvm_vcpu_halt", halt_wakes, v);
+	sim_count(v->kvm->counters, SIM_CTR_APF_GUEST_WAKEUPS);
+	return !v->stop_requested && !sim_sched_failed(v->sched);
+}
+
+static gboolean
+apf_halt_wakes(gpointer data)
+{
+	SimVcpu *v = data;
+
+	return v->stop_requested || sim_sched_failed(v->sched) ||
+	       kvm_async_pf_vcpu_runnable(v->kvcpu);
+}
+
+/* KVM_REQ_APF_HALT: vcpu_block() until kvm_arch_vcpu_runnable() (a page is ready). */
+gboolean
+vcpu_apf_block(SimVcpu *v)
+{
+	sim_wait(v->sched, "kvm_vcpu_block", apf_halt_wakes, v);
+	v->kvcpu->async_pf->halted = FALSE;
+	return !v->stop_requested && !sim_sched_failed(v->sched);
+}
