@@ -189,6 +189,30 @@ kvm_tdp_mmu_valid_root(struct kvm *kvm)
 	return NULL;
 }
 
+static void tdp_mmu_free_tree(struct kvm *kvm, struct kvm_mmu_page *sp);
+
+/*
+ * A root about to be freed must be empty: kvm_tdp_mmu_zap_invalidated_roots() zapped it, and the
+ * kernel frees only the root page, so anything linked since would leak (kvmsim's check, as
+ * kmemleak would see it). On a violation the tables are given back to the pool.
+ */
+static void
+tdp_mmu_check_freed_root(struct kvm *kvm, struct kvm_mmu_page *root)
+{
+	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 spte = kvm_tdp_mmu_read_spte(&root->spt[i], root->level);
+
+		if (!is_shadow_present_pte(spte))
+			continue;
+		kvm_invariant_failed(kvm, "freed_root_not_empty",
+				     "an invalid root is freed while its entry %d still links a table "
+				     "(installed after the zap of invalidated roots passed it)", i);
+		tdp_mmu_free_tree(kvm, sptep_to_sp(kvm, sim_ptpool_va(kvm->pt_pool,
+							      spte & SPTE_BASE_ADDR_MASK)));
+		root->spt[i] = spte_to_hw(SHADOW_NONPRESENT_VALUE, root->level);
+	}
+}
+
 /* Models kvm_tdp_mmu_put_root(): the last reference, only ever to an invalid root, frees it. */
 void
 kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root)
@@ -197,6 +221,7 @@ kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root)
 	if (--root->root_count)
 		return;
 	g_assert(root->invalid);
+	tdp_mmu_check_freed_root(kvm, root);
 	g_ptr_array_remove(kvm->tdp_mmu_roots, root);
 	call_rcu_free_sp(kvm, root);
 }
@@ -563,7 +588,7 @@ tdp_mmu_iter_cond_resched(struct kvm *kvm, struct tdp_iter *iter, gboolean flush
 	g_assert(!iter->yielded);
 	if (!tdp_mmu_iter_need_resched(kvm, iter))
 		return FALSE;
-	if (flush && !kvm_mutated(kvm, SIM_MUT_YIELD_DROPS_FLUSH))
+	if (flush && !kvm_mutated(kvm, SIM_MUT_PRE_A835429CDA91))
 		kvm_flush_remote_tlbs(kvm);
 	kvm_rcu_read_unlock(kvm, *rcu);
 	if (shared) {
@@ -616,7 +641,7 @@ kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, gboole
 	struct kvm_mmu_page *root;
 
 	for_each_tdp_mmu_root_yield_safe(kvm, root) {
-		if (root->invalid && kvm_mutated(kvm, SIM_MUT_UNMAP_VALID_ROOTS_ONLY))
+		if (root->invalid && kvm_mutated(kvm, SIM_MUT_PRE_D62007EDF01F))
 			continue;
 		flush = tdp_mmu_zap_leafs(kvm, root, range->start, range->end, range->may_block,
 					  flush);

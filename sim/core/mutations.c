@@ -10,9 +10,10 @@
  * (kvm_mmu_faultin_pfn(), is_page_fault_stale(), kvm_tdp_mmu_page_fault()); tdp_mmu.c at
  * 1c60d04a (tdp_mmu_iter_cond_resched(), tdp_mmu_zap_leafs(), kvm_tdp_mmu_unmap_gfn_range(),
  * tdp_mmu_map_handle_target_level()); include/linux/kvm_host.h at a66ec810
- * (mmu_invalidate_retry_gfn() and its _unsafe() twin). The two historical fixes named
- * (d62007edf01f, a835429cda91) are cited as issue 9 gives them; their commit text was not read
- * here, only the v6.18 code that carries the fix.
+ * (mmu_invalidate_retry_gfn() and its _unsafe() twin). The historical fixes (pre-<commit>
+ * entries, docs/historical-races.md) were read as their patches and stable backports appear on
+ * the kvm, linux-kernel and stable lists (the search index's list archives) and, for the
+ * version ranges, in the merge logs listing them.
  */
 #include "sim/core/mutations.h"
 
@@ -112,19 +113,22 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		FALSE, NULL },
 	/* tdp_mmu.c kvm_tdp_mmu_unmap_gfn_range(): root types from the attribute filter |
 	 * KVM_INVALID_ROOTS, so invalid roots are zapped too. */
-	[SIM_MUT_UNMAP_VALID_ROOTS_ONLY] = {
-		"unmap_valid_roots_only",
-		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots (the bug d62007edf01f "
-		"fixed): a root a fast zap invalidated but has not torn down yet keeps mapping a "
-		"frame the host frees",
+	[SIM_MUT_PRE_D62007EDF01F] = {
+		"pre-d62007edf01f",
+		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots, as before \"KVM: x86/mmu: "
+		"Zap _all_ roots when unmapping gfn range in TDP MMU\" (d62007edf01f, v5.16; "
+		"affected v5.13-v5.15, since the TDP MMU's fast zap): a root a fast zap "
+		"invalidated but has not torn down yet keeps mapping a frame the host frees",
 		FALSE, NULL },
 	/* tdp_mmu.c tdp_mmu_iter_cond_resched(): "if (flush) kvm_flush_remote_tlbs(kvm)" before
 	 * dropping mmu_lock; tdp_mmu_zap_leafs() then clears flush. */
-	[SIM_MUT_YIELD_DROPS_FLUSH] = {
-		"yield_drops_flush",
-		"tdp_mmu_iter_cond_resched() yields mmu_lock without the pending flush while its "
-		"caller forgets it (the bug a835429cda91 fixed): zapped translations outlive the "
-		"invalidation",
+	[SIM_MUT_PRE_A835429CDA91] = {
+		"pre-a835429cda91",
+		"a zap yields mmu_lock with its pending flush unserved and never serves it, the "
+		"effect of the code before \"KVM: x86/mmu: Ensure TLBs are flushed when yielding "
+		"during GFN range zap\" (a835429cda91, v5.12-rc6; affected v5.10-v5.12-rc5), whose "
+		"per-root zap did not inherit the flush an earlier root owed (kvmsim has one valid "
+		"root, so the plant drops the flush at the yield of that root's walk)",
 		FALSE, NULL },
 	/* mmu.c kvm_mmu_faultin_pfn(): the two mmu_invalidate_retry_gfn_unsafe() calls, commented
 	 * as avoiding mmu_lock contention; is_page_fault_stale() is "one last time". */
@@ -135,6 +139,26 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		TRUE,
 		"they only spare a doomed fault the pfn lookup and mmu_lock (the kernel's comments "
 		"say so); is_page_fault_stale() under mmu_lock sees everything they would" },
+	/* mmu.c is_page_fault_stale(): is_obsolete_sp(vcpu->kvm, root_to_sp(vcpu->arch.mmu->root))
+	 * first, under mmu_lock. */
+	[SIM_MUT_PRE_A955CAD84CDA] = {
+		"pre-a955cad84cda",
+		"is_page_fault_stale() does not check that the vCPU's root is still valid, as before "
+		"\"KVM: x86/mmu: Retry page fault if root is invalidated by memslot update\" "
+		"(a955cad84cda, v5.16-rc; affected v5.13-v5.15): a fault that resolved its pfn "
+		"before a fast zap installs into the invalidated root behind the zapper, and the "
+		"root is freed still linking the new tables",
+		FALSE, NULL },
+	/* mmu.c: kvm_tdp_mmu_page_fault() takes mmu_lock for read and never calls
+	 * make_mmu_pages_available(); direct_page_fault() (shadow paging) takes it for write
+	 * and does. */
+	[SIM_MUT_PRE_47B0C2E4C220] = {
+		"pre-47b0c2e4c220",
+		"the TDP MMU fault path calls make_mmu_pages_available() under mmu_lock held for "
+		"read, as direct_page_fault() did before \"KVM: x86/mmu: Fix race condition in "
+		"direct_page_fault\" (47b0c2e4c220, v6.1; affected v5.12-v6.0): write-lock-only "
+		"shadow-page reclaim runs concurrently in two vCPUs (lockdep-style check)",
+		FALSE, NULL },
 };
 
 const SimMutationInfo *
