@@ -17,6 +17,10 @@ static const SimInvariant invariants[] = {
 	{ "freed_frame_still_mapped",
 	  "no vCPU without a pending flush can still hold a TLB translation to a freed frame",
 	  "when a frame is freed; every step (explore, exit-level replay)" },
+	{ "freed_root_not_empty",
+	  "an invalid root is empty when its last reference goes: nothing was installed into it "
+	  "after the zap of invalidated roots (its tables would leak; kmemleak would see them)",
+	  "the last put of a root" },
 	{ "guest_verdict", "a full-system guest reports that it passed", "end of run (explore)" },
 	{ "invalidate_seq_monotonic", "mmu_invalidate_seq never goes backwards",
 	  "every step (explore, exit-level replay)" },
@@ -29,6 +33,10 @@ static const SimInvariant invariants[] = {
 	{ "livelock",
 	  "every actor progresses: none passes its step budget, and progress happens within the "
 	  "watchdog's yield points", "scheduler watchdog; every step (explore, exit-level replay)" },
+	{ "mmu_lock_held_for_write",
+	  "write-lock-only MMU work (shadow-page reclaim, make_mmu_pages_available()) never runs "
+	  "with mmu_lock held for read (lockdep_assert_held_write)",
+	  "make_mmu_pages_available()" },
 	{ "private_spte_not_gmem",
 	  "a leaf installed for a private fault (or a shared one on a gmem-only slot) maps the "
 	  "folio at the gfn's index of the slot's bound, active guest_memfd",

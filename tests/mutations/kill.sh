@@ -42,7 +42,8 @@ while read -r name verdict; do
 		fi
 		continue
 	fi
-	mine=$(awk -v m="$name" '$1 == m { print $2 }' "$targets")
+	# one line: a mutation may have several targets (a hand-written one and its pinned trace)
+	mine=$(awk -v m="$name" '$1 == m { printf "%s%s", sep, $2; sep = " " }' "$targets")
 	if [ -z "$mine" ]; then
 		not_ok "unsafe mutation $name is killed by its target" "no target in $targets"
 		continue
