@@ -417,7 +417,11 @@ kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		.goal_level = PG_LEVEL_4K,
 		.gfn = gpa >> PAGE_SHIFT,
 		.is_private = (error_code & PFERR_PRIVATE_ACCESS) != 0,
+		.nx_huge_page_workaround_enabled = vcpu->kvm->nx_huge_pages,
 	};
+
+	/* the NX huge page mitigation: an exec fault maps 4K pages */
+	fault.huge_page_disallowed = fault.exec && fault.nx_huge_page_workaround_enabled;
 
 	fault.slot = kvm_vcpu_gfn_to_memslot(vcpu, fault.gfn);
 	return kvm_tdp_mmu_page_fault(vcpu, &fault);

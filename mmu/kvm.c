@@ -145,6 +145,10 @@ kvm_create_vm_with(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *m
 		kvm->files_owned = TRUE;
 	}
 	kvm->lpage_info_arrays = g_ptr_array_new_with_free_func(g_free);
+	kvm->tdp_mmu_pages_lock.name = "tdp_mmu_pages_lock";
+	kvm->possible_nx_huge_pages = g_ptr_array_new();
+	/* nx_huge_pages_recovery_ratio's default (mmu.c, ColinIanKing/linux-next at 1c60d04a) */
+	kvm->nx_huge_pages_recovery_ratio = 60;
 	sim_mm_register_notifier(mm, &kvm_mmu_notifier_ops, kvm);
 	sim_hostmem_set_hooks(hm, kvm_check_freed_frame, kvm_check_freed_poison, kvm);
 	if (args->type != KVM_X86_DEFAULT_VM || args->gmem_attributes)
@@ -204,11 +208,13 @@ kvm_destroy_vm(struct kvm *kvm)
 		sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
 	sim_mm_unregister_notifier(kvm->mm, kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
+	g_ptr_array_free(kvm->possible_nx_huge_pages, TRUE);
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
 		kvm_mmu_free_memory_cache(kvm, &vcpu->mmu_shadow_page_cache);
 		g_array_free(vcpu->stale_tlb, TRUE);
+		g_ptr_array_free(vcpu->stale_tables, TRUE);
 		g_free(vcpu);
 	}
 	kvm_memslots_free(kvm->memslots);
@@ -232,6 +238,7 @@ kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
 	vcpu->vcpu_id = id;
 	vcpu->hw = hw;
 	vcpu->stale_tlb = g_array_new(FALSE, FALSE, sizeof(struct kvm_stale_tlb_entry));
+	vcpu->stale_tables = g_ptr_array_new();
 	kvm->vcpus[kvm->online_vcpus++] = vcpu;
 	return vcpu;
 }
@@ -244,6 +251,48 @@ kvm_record_stale_translation(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn)
 
 	for (int i = 0; i < kvm->online_vcpus; i++)
 		g_array_append_val(kvm->vcpus[i]->stale_tlb, e);
+}
+
+/* The root a table hangs from (its parents' chain ends at a root, whose ptep is NULL). */
+static const struct kvm_mmu_page *
+sp_root(struct kvm *kvm, const struct kvm_mmu_page *sp)
+{
+	while (sp->ptep)
+		sp = sptep_to_sp(kvm, sp->ptep);
+	return sp;
+}
+
+/* A table unlinked from the valid root may be cached by every vCPU's paging-structure caches
+ * until it flushes. Tables of an invalid root need no record: every vCPU on it has
+ * KVM_REQ_MMU_FREE_OBSOLETE_ROOTS pending and flushes when it loads its new root. */
+void
+kvm_record_stale_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
+{
+	if (sp_root(kvm, sp)->invalid)
+		return;
+	for (int i = 0; i < kvm->online_vcpus; i++)
+		g_ptr_array_add(kvm->vcpus[i]->stale_tables, (gpointer)sp);
+}
+
+/* A table is being freed (its RCU grace period is over): no vCPU without a pending flush may
+ * still cache it, or the hardware walker reads freed memory. */
+void
+kvm_check_freed_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
+{
+	const gulong flush_due = (1ul << KVM_REQ_TLB_FLUSH) |
+				 (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		if (!g_ptr_array_remove(vcpu->stale_tables, (gpointer)sp) ||
+		    (vcpu->requests & flush_due))
+			continue;
+		kvm_invariant_failed(kvm, "freed_table_still_cached",
+				     "the level-%d table for gfn 0x%" G_GINT64_MODIFIER "x is freed "
+				     "while vcpu%d may still cache it (no TLB flush since it was "
+				     "unlinked)", sp->level, sp->gfn, vcpu->vcpu_id);
+	}
 }
 
 /* Models kvm_make_all_cpus_request(): vCPUs are never in guest mode while this runs, so the
@@ -381,6 +430,7 @@ kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how)
 			     vcpu->stale_tlb->len == 1 ? "" : "s", vcpu->stale_entry_step);
 	vcpu->stale_entered = FALSE;
 	g_array_set_size(vcpu->stale_tlb, 0);
+	g_ptr_array_set_size(vcpu->stale_tables, 0);
 }
 
 /* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (no tree read). */

@@ -186,6 +186,9 @@ struct kvm_vcpu {
 	guint64 srcu_idx;                     /* held from exit to the next entry */
 	gboolean srcu_held;
 	GArray *stale_tlb;                    /* struct kvm_stale_tlb_entry */
+	GPtrArray *stale_tables;              /* struct kvm_mmu_page * unlinked from the valid
+					       * root since the last flush (paging-structure
+					       * caches); never logged */
 	gboolean stale_entered;               /* entered the guest with stale_tlb non-empty
 					       * since its last flush (for the log) */
 	guint64 stale_entry_step;             /* the first such entry's step */
@@ -254,6 +257,13 @@ struct kvm {
 	struct gmem_fdtable *files;           /* current->files of the VMM that made the VM */
 	gboolean files_owned;                 /* created with the VM, freed with it */
 	SimMutations mutations;               /* bugs planted on purpose (sim/core/mutations.h) */
+	gboolean nx_huge_pages;               /* the nx_huge_pages module param (iTLB multihit
+					       * mitigation): exec faults map 4K, huge leaves are
+					       * not executable; off by default in kvmsim */
+	unsigned int nx_huge_pages_recovery_ratio; /* module param: 1/ratio of the possible NX
+						    * huge pages are zapped per worker pass */
+	SimSpinlock tdp_mmu_pages_lock;       /* arch.tdp_mmu_pages_lock */
+	GPtrArray *possible_nx_huge_pages;    /* struct kvm_mmu_page *, oldest first */
 };
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */
@@ -367,6 +377,11 @@ void trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *exit);
 void trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip);
 void trace_kvm_pio(struct kvm_vcpu *vcpu, gboolean in, u32 port, u32 size, u32 value);
 void trace_kvm_hypercall(struct kvm_vcpu *vcpu, u64 nr, const u64 args[4]);
+
+/* One pass of the NX huge page recovery worker (kvm_nx_huge_page_recovery_worker() ->
+ * kvm_recover_nx_huge_pages(), arch/x86/kvm/mmu/mmu.c): zap 1/ratio of the page tables exec
+ * faults made, so that the memory can be mapped huge again. Call from an actor. */
+void kvm_nx_huge_page_recovery_worker(struct kvm *kvm);
 
 /* Models kvm_flush_remote_tlbs() in virt/kvm/kvm_main.c. */
 void kvm_flush_remote_tlbs(struct kvm *kvm);

@@ -110,8 +110,10 @@ rcu_reclaim(struct kvm *kvm)
 	for (guint i = 0; i < kvm->rcu_freed->len; i++) {
 		RcuFreed *f = &g_array_index(kvm->rcu_freed, RcuFreed, i);
 
-		if (sim_srcu_grace_period_over(&kvm->rcu, f->cut))
+		if (sim_srcu_grace_period_over(&kvm->rcu, f->cut)) {
+			kvm_check_freed_table(kvm, f->sp);
 			tdp_mmu_free_sp(kvm, f->sp);
+		}
 		else
 			g_array_index(kvm->rcu_freed, RcuFreed, kept++) = *f;
 	}
@@ -308,6 +310,18 @@ handle_changed_spte(struct kvm *kvm, gfn_t gfn, u64 old_spte, u64 new_spte, int 
 				  shared);
 }
 
+/* Models tdp_mmu_unlink_sp(): a page table leaving the tree is no possible NX huge page. */
+static void
+tdp_mmu_unlink_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	if (!sp->nx_huge_page_disallowed)
+		return;
+	sim_spin_lock(kvm->sched, &kvm->tdp_mmu_pages_lock, "zap.pages_lock");
+	sp->nx_huge_page_disallowed = FALSE;
+	untrack_possible_nx_huge_page(kvm, sp);
+	sim_spin_unlock(kvm->sched, &kvm->tdp_mmu_pages_lock, "zap.pages_unlock");
+}
+
 /*
  * Models handle_removed_pt(): freeze the entries of an unlinked table, then free it after RCU.
  * Shared (read lock), every entry is exchanged with FROZEN_SPTE, present or not, since a lockless
@@ -321,6 +335,8 @@ handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 
 	g_ptr_array_add(kvm->tdp_mmu_removing, sp);
 	trace_kvm_mmu_prepare_zap_page(kvm, sp);
+	tdp_mmu_unlink_sp(kvm, sp);
+	kvm_record_stale_table(kvm, sp);
 	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
 		u64 *sptep = pt + i;
 		gfn_t gfn = sp->gfn + (u64)i * KVM_PAGES_PER_HPAGE(sp->level);
@@ -384,7 +400,15 @@ __tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 {
 	const u64 expected = iter->old_spte;
 
-	g_assert(!is_frozen_spte(iter->old_spte));
+	/* the WARN_ON_ONCE() of __tdp_mmu_set_spte_atomic(): only the task that froze an SPTE may
+	 * write it (before f5d16bb9be68 a fault could get here with a frozen SPTE) */
+	if (is_frozen_spte(iter->old_spte)) {
+		kvm_invariant_failed(kvm, "frozen_spte_written",
+				     "gfn 0x%" G_GINT64_MODIFIER "x level %d: a compare-exchange "
+				     "over FROZEN_SPTE, which another task owns", iter->gfn,
+				     iter->level);
+		return -EBUSY;
+	}
 	if (!tdp_mmu_try_cmpxchg_spte(iter->sptep, &iter->old_spte, new_spte, iter->level)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_SPTE_CMPXCHG_LOST);
 		trace_spte_cmpxchg_lost(kvm, "tdp_mmu", iter->gfn, iter->level, expected,
@@ -458,8 +482,15 @@ tdp_mmu_split_huge_page(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_p
 	const u64 huge_spte = iter->old_spte;
 	const int level = iter->level;
 
-	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++)
-		sp->spt[i] = spte_to_hw(make_small_spte(huge_spte, level - 1, i), level - 1);
+	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 child = make_small_spte(huge_spte, level - 1, i);
+
+		/* make_small_spte(): a huge page that is non-executable only because of the NX
+		 * mitigation has executable 4K pages (make_spte_executable()) */
+		if (level - 1 == PG_LEVEL_4K && kvm->nx_huge_pages && !is_access_track_spte(child))
+			child = (child & ~shadow_nx_mask) | shadow_x_mask;
+		sp->spt[i] = spte_to_hw(child, level - 1);
+	}
 	int ret = tdp_mmu_link_sp(kvm, iter, sp, shared);
 
 	if (!ret)
@@ -487,8 +518,11 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	if (!fault->slot)
 		new_spte = make_mmio_spte(iter->gfn, ACC_ALL, kvm->memslots->generation);
 	else
-		wrprot = make_spte(iter->level, ACC_ALL, fault->pfn, fault->prefetch,
-				   fault->map_writable, &new_spte);
+		/* make_spte(): a huge page is not executable under the NX mitigation */
+		wrprot = make_spte(iter->level,
+				   iter->level > PG_LEVEL_4K && kvm->nx_huge_pages ?
+					   ACC_ALL & ~ACC_EXEC_MASK : ACC_ALL,
+				   fault->pfn, fault->prefetch, fault->map_writable, &new_spte);
 
 	/* another vCPU may install or a lockless path may change the SPTE right here */
 	sim_yield(kvm->sched, "fault.spte_install");
@@ -532,6 +566,16 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	kvm_rcu_read_lock(kvm, &rcu);
 	for_each_tdp_pte(iter, kvm, root, fault->gfn, fault->gfn + 1) {
+		/* with the NX recovery worker, tables of the valid root go under the read lock */
+		if (kvm->nx_huge_pages)
+			iter.step_down_sched = kvm->sched;
+		if (fault->nx_huge_page_workaround_enabled)
+			disallowed_hugepage_adjust(kvm, fault, iter.old_spte, iter.level);
+		/* before f5d16bb9be68 the goal level was tested first */
+		if (iter.level == fault->goal_level && kvm_mutated(kvm, SIM_MUT_PRE_F5D16BB9BE68)) {
+			ret = tdp_mmu_map_handle_target_level(vcpu, fault, &iter);
+			break;
+		}
 		if (is_frozen_spte(iter.old_spte)) {
 			sim_count(kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 			break;
@@ -548,6 +592,8 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		int r;
 
 		tdp_mmu_init_child_sp(kvm, sp, &iter);
+		/* set before the table is reachable, for disallowed_hugepage_adjust() */
+		sp->nx_huge_page_disallowed = fault->huge_page_disallowed;
 		if (is_shadow_present_pte(iter.old_spte))
 			r = tdp_mmu_split_huge_page(kvm, &iter, sp, TRUE);
 		else
@@ -556,6 +602,14 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			/* the kernel frees it; kvmsim gives the page back to the cache */
 			tdp_mmu_return_sp(vcpu, sp);
 			break;
+		}
+		if (fault->huge_page_disallowed && fault->req_level >= iter.level) {
+			/* a task that zapped the table meanwhile cleared the flag
+			 * (tdp_mmu_unlink_sp()): re-checked under the lock, 21a36ac6b6c7 */
+			sim_spin_lock(kvm->sched, &kvm->tdp_mmu_pages_lock, "fault.pages_lock");
+			if (sp->nx_huge_page_disallowed)
+				track_possible_nx_huge_page(kvm, sp);
+			sim_spin_unlock(kvm->sched, &kvm->tdp_mmu_pages_lock, "fault.pages_unlock");
 		}
 	}
 	kvm_rcu_read_unlock(kvm, rcu);
@@ -588,9 +642,13 @@ tdp_mmu_iter_cond_resched(struct kvm *kvm, struct tdp_iter *iter, gboolean flush
 	g_assert(!iter->yielded);
 	if (!tdp_mmu_iter_need_resched(kvm, iter))
 		return FALSE;
+	/* before bd29677952fa RCU was left first */
+	if (kvm_mutated(kvm, SIM_MUT_PRE_BD29677952FA))
+		kvm_rcu_read_unlock(kvm, *rcu);
 	if (flush && !kvm_mutated(kvm, SIM_MUT_PRE_A835429CDA91))
 		kvm_flush_remote_tlbs(kvm);
-	kvm_rcu_read_unlock(kvm, *rcu);
+	if (!kvm_mutated(kvm, SIM_MUT_PRE_BD29677952FA))
+		kvm_rcu_read_unlock(kvm, *rcu);
 	if (shared) {
 		sim_read_unlock(kvm->sched, &kvm->mmu_lock, "zap.resched_unlock");
 		sim_read_lock(kvm->sched, &kvm->mmu_lock, "zap.resched_lock");
@@ -647,6 +705,31 @@ kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, gboole
 					  flush);
 	}
 	return flush;
+}
+
+/*
+ * Models kvm_tdp_mmu_zap_possible_nx_huge_page() (v6.18, mmu_lock held for read): zap the
+ * parent SPTE of sp only if it still points at sp's table (another task may have replaced it
+ * meanwhile, e.g. a fault mapping the range huge), with a compare-exchange. Returns whether a
+ * TLB flush is due; the table is freed by RCU callback.
+ */
+gboolean
+kvm_tdp_mmu_zap_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	struct tdp_iter iter = {
+		.sptep = sp->ptep,
+		.level = sp->level + 1,
+		.gfn = sp->gfn,
+		.pool = kvm->pt_pool,
+	};
+
+	g_assert(sim_rwlock_held(&kvm->mmu_lock) && !sim_rwlock_write_held(&kvm->mmu_lock));
+	g_assert(sp->ptep);
+	iter.old_spte = kvm_tdp_mmu_read_spte(sp->ptep, iter.level);
+	if (!is_shadow_present_pte(iter.old_spte) || is_last_spte(iter.old_spte, iter.level) ||
+	    (iter.old_spte & SPTE_BASE_ADDR_MASK) != sp->spt_pa)
+		return FALSE;
+	return tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE) == 0;
 }
 
 /* Models kvm_tdp_mmu_age_spte() (v6.15+, lockless): access-track an A/D-disabled SPTE. */

@@ -159,6 +159,26 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"direct_page_fault\" (47b0c2e4c220, v6.1; affected v5.12-v6.0): write-lock-only "
 		"shadow-page reclaim runs concurrently in two vCPUs (lockdep-style check)",
 		FALSE, NULL },
+	/* tdp_mmu.c kvm_tdp_mmu_map(): "if (is_frozen_spte(iter.old_spte)) goto retry;" comes
+	 * before "if (iter.level == fault->goal_level) goto map_target_level;". */
+	[SIM_MUT_PRE_F5D16BB9BE68] = {
+		"pre-f5d16bb9be68",
+		"kvm_tdp_mmu_map() stops at the goal level before it tests for a frozen SPTE, as "
+		"before \"KVM: x86/mmu: Don't attempt to map leaf if target TDP MMU SPTE is "
+		"frozen\" (f5d16bb9be68, v6.2; affected v6.0-v6.1, since 63d28a25e04c): a fault "
+		"compare-exchanges its leaf over a FROZEN_SPTE that a read-lock zapper owns",
+		FALSE, NULL },
+	/* tdp_mmu.c tdp_mmu_iter_cond_resched() and mmu.c kvm_recover_nx_huge_pages(): the pending
+	 * flush, then rcu_read_unlock(), then the rwlock yield. */
+	[SIM_MUT_PRE_BD29677952FA] = {
+		"pre-bd29677952fa",
+		"a walk that yields leaves RCU before it serves its pending TLB flush, as "
+		"tdp_mmu_iter_cond_resched() did before \"KVM: x86/mmu: Do remote TLB flush before "
+		"dropping RCU in TDP MMU resched\" (bd29677952fa, v5.18; affected v5.12-v5.17): a "
+		"page table it unlinked is freed while vCPUs may still cache it (planted in "
+		"tdp_mmu_iter_cond_resched() and in the NX recovery loop, v6.18's walk that unlinks "
+		"tables of the valid root with a flush owed across a yield)",
+		FALSE, NULL },
 };
 
 const SimMutationInfo *

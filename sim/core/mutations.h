@@ -32,6 +32,8 @@ typedef enum {
 	/* historical fixes (docs/historical-races.md), named pre-<commit> */
 	SIM_MUT_PRE_A955CAD84CDA,
 	SIM_MUT_PRE_47B0C2E4C220,
+	SIM_MUT_PRE_F5D16BB9BE68,
+	SIM_MUT_PRE_BD29677952FA,
 	SIM_MUT_COUNT,
 } SimMutation;
 

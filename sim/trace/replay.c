@@ -75,6 +75,7 @@ machine_events(const Trace *trace)
 			[TRACE_EV_GMEM_CLOSE] = SIM_MEV_GMEM_CLOSE,
 			[TRACE_EV_MAP_GPA_RANGE] = SIM_MEV_MAP_GPA_RANGE,
 			[TRACE_EV_PIN] = SIM_MEV_PIN,
+			[TRACE_EV_NX_RECOVER] = SIM_MEV_NX_RECOVER,
 		};
 		SimMachineEvent me = {
 			.kind = kinds[e->kind],
@@ -123,6 +124,7 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 	if (trace->max_insns)
 		cfg.max_insns = trace->max_insns;
 	cfg.thp = trace->thp;
+	cfg.nx_huge_pages = trace->nx_huge_pages;
 	memcpy(cfg.params, trace->params, sizeof(cfg.params));
 	if (trace->workload) {
 		cfg.workload = trace->workload;

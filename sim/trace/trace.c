@@ -32,6 +32,7 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_GMEM_CLOSE] = "close_guest_memfd",
 	[TRACE_EV_MAP_GPA_RANGE] = "map_gpa_range",
 	[TRACE_EV_PIN] = "pin",
+	[TRACE_EV_NX_RECOVER] = "nx_recover",
 };
 
 const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
@@ -156,7 +157,8 @@ trace_actor_valid(const Trace *trace, const char *actor)
 {
 	guint64 n;
 
-	if (strcmp(actor, "notifier") == 0 || strcmp(actor, "vmm") == 0)
+	if (strcmp(actor, "notifier") == 0 || strcmp(actor, "vmm") == 0 ||
+	    strcmp(actor, "nx_recovery") == 0)
 		return TRUE;
 	if (!g_str_has_prefix(actor, "vcpu") || !g_ascii_isdigit(actor[4]) ||
 	    (actor[4] == '0' && actor[5]))

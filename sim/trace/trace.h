@@ -44,6 +44,7 @@ typedef enum {
 	TRACE_EV_GMEM_CLOSE,      /* the VMM closes the guest_memfd (its release, if last) */
 	TRACE_EV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
 	TRACE_EV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
+	TRACE_EV_NX_RECOVER,      /* one pass of the NX huge page recovery worker */
 } TraceEventKind;
 
 typedef enum {
@@ -160,6 +161,7 @@ typedef struct {
 	guint64 quantum;        /* 0: default */
 	guint64 max_insns;      /* 0: default */
 	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */
+	gboolean nx_huge_pages; /* the NX huge page mitigation (nx_huge_pages module param) */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

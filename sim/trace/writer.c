@@ -113,6 +113,8 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "max-insns", t->max_insns);
 	if (t->thp)
 		put_dec(fp, "thp", 1);
+	if (t->nx_huge_pages)
+		put_dec(fp, "nx-huge-pages", 1);
 	if (!t->memslots->len && !t->gmem_size) {
 		fputs("/>\n", fp);
 		return;
@@ -225,6 +227,7 @@ write_event(FILE *fp, const TraceEvent *e)
 			put_str(fp, "to", trace_convert_names[e->to_private]);
 		break;
 	case TRACE_EV_GMEM_CLOSE:
+	case TRACE_EV_NX_RECOVER:
 		break;
 	default:
 		put_hex(fp, "hva", e->hva);
