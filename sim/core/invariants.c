@@ -17,10 +17,17 @@ static const SimInvariant invariants[] = {
 	{ "freed_frame_still_mapped",
 	  "no vCPU without a pending flush can still hold a TLB translation to a freed frame",
 	  "when a frame is freed; every step (explore, exit-level replay)" },
+	{ "freed_table_still_cached",
+	  "a page table unlinked from the valid root is freed only once every vCPU flushed (or has "
+	  "a flush pending): the hardware walker may cache it until then",
+	  "when an RCU grace period frees a table" },
 	{ "freed_root_not_empty",
 	  "an invalid root is empty when its last reference goes: nothing was installed into it "
 	  "after the zap of invalidated roots (its tables would leak; kmemleak would see them)",
 	  "the last put of a root" },
+	{ "frozen_spte_written",
+	  "only the task that froze an SPTE writes it (the WARN of __tdp_mmu_set_spte_atomic())",
+	  "every SPTE compare-exchange of the TDP MMU" },
 	{ "guest_verdict", "a full-system guest reports that it passed", "end of run (explore)" },
 	{ "invalidate_seq_monotonic", "mmu_invalidate_seq never goes backwards",
 	  "every step (explore, exit-level replay)" },

@@ -428,6 +428,69 @@ START_TEST(fault_below_a_huge_leaf_splits_it_in_place_without_a_zap)
 }
 END_TEST
 
+/* One EPT violation of vCPU 0 at gpa; qual the exit qualification's access bits. */
+static int
+ept_violation(TestVm *vm, gpa_t gpa, u64 qual)
+{
+	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
+	int r = kvm_handle_ept_violation(vm->vcpu[0], gpa, qual, 0);
+
+	kvm_vcpu_srcu_read_unlock(vm->vcpu[0]);
+	return r;
+}
+
+START_TEST(nx_mitigation_maps_exec_4k_until_recovery_lets_the_frame_go_huge)
+{
+	TestVm *vm = huge_vm(TRUE);
+	int level;
+
+	vm->kvm->nx_huge_pages = TRUE;
+	/* an exec fault where a 2M page could go maps 4K, executable, and tracks the table */
+	ck_assert_int_eq(ept_violation(vm, 0x205000, EPT_VIOLATION_ACC_INSTR), RET_PF_FIXED);
+	ck_assert(is_executable_pte(leaf(vm, 0x205000, &level)));
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 1);
+	/* a read next to it keeps to 4K too (disallowed_hugepage_adjust()) */
+	ck_assert_int_eq(ept_violation(vm, 0x207000, EPT_VIOLATION_ACC_READ), RET_PF_FIXED);
+	leaf(vm, 0x207000, &level);
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	/* the worker zaps the table and flushes; the frame then maps 2M, not executable */
+	vm->vcpu[0]->requests = 0;
+	kvm_nx_huge_page_recovery_worker(vm->kvm);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 0);
+	ck_assert(!is_shadow_present_pte(leaf(vm, 0x205000, NULL)));
+	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	ck_assert_int_eq(ept_violation(vm, 0x207000, EPT_VIOLATION_ACC_READ), RET_PF_FIXED);
+	u64 huge = leaf(vm, 0x207000, &level);
+
+	ck_assert_int_eq(level, PG_LEVEL_2M);
+	ck_assert(!is_executable_pte(huge));
+	/* executing from it splits it: the 4K pages are executable again, the table tracked */
+	ck_assert_int_eq(ept_violation(vm, 0x205000, EPT_VIOLATION_ACC_INSTR |
+				       EPT_VIOLATION_PROT_READ | EPT_VIOLATION_PROT_WRITE),
+			 RET_PF_SPURIOUS);
+	ck_assert(is_executable_pte(leaf(vm, 0x205000, &level)));
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 1);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(without_the_nx_mitigation_an_exec_fault_maps_huge_and_recovery_does_nothing)
+{
+	TestVm *vm = huge_vm(TRUE);
+	int level;
+
+	ck_assert_int_eq(ept_violation(vm, 0x205000, EPT_VIOLATION_ACC_INSTR), RET_PF_FIXED);
+	ck_assert(is_executable_pte(leaf(vm, 0x205000, &level)));
+	ck_assert_int_eq(level, PG_LEVEL_2M);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 0);
+	kvm_nx_huge_page_recovery_worker(vm->kvm);
+	ck_assert(is_shadow_present_pte(leaf(vm, 0x205000, NULL)));
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(max_level_for_order)
 {
 	ck_assert_int_eq(kvm_max_level_for_order(0), PG_LEVEL_4K);
@@ -453,6 +516,11 @@ huge_suite(void)
 	tc = tcase_create("leaves");
 	tcase_add_test(tc, partial_invalidation_zaps_the_whole_2m_leaf);
 	tcase_add_test(tc, fault_below_a_huge_leaf_splits_it_in_place_without_a_zap);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nx");
+	tcase_add_test(tc, nx_mitigation_maps_exec_4k_until_recovery_lets_the_frame_go_huge);
+	tcase_add_test(tc, without_the_nx_mitigation_an_exec_fault_maps_huge_and_recovery_does_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thp");
