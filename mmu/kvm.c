@@ -304,10 +304,74 @@ kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
 		kvm->vcpus[i]->requests |= 1ul << req;
 }
 
-/* Models kvm_flush_remote_tlbs(). */
+static void kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how);
+
+/*
+ * Models hv_flush_remote_tlbs() and hv_flush_remote_tlbs_range() (arch/x86/kvm/kvm_onhyperv.c;
+ * no tree read, the names and the hypercalls as the kernel's kvm_x86_ops hooks and Hyper-V's
+ * TLFS give them): HvCallFlushGuestPhysicalAddressSpace / ...AddressList. The hypervisor flushes
+ * every vCPU at once, no request involved. A ranged flush drops the translations of the range
+ * and the cached page tables whose range meets it (as an address-specific invalidation drops the
+ * paging-structure-cache entries used for its addresses). The CPU engines are flushed whole:
+ * more than the range, which only the bookkeeping (the invariants) keeps exact.
+ */
+static void
+hv_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages)
+{
+	gfn_t end = gfn + nr_pages;
+
+	sim_log_emit(kvm->log, "sim_hv_flush_remote_tlbs", "gfn 0x%" G_GINT64_MODIFIER "x pages 0x%"
+		     G_GINT64_MODIFIER "x on %d vcpus", gfn, nr_pages, kvm->online_vcpus);
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+		guint kept = 0;
+
+		kvm->hw_ops->flush_tlb_all(vcpu);
+		if (gfn == 0 && nr_pages == G_MAXUINT64) {
+			kvm_vcpu_stale_tlb_flushed(vcpu, "the hypervisor's flush");
+			continue;
+		}
+		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
+			struct kvm_stale_tlb_entry e =
+				g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
+
+			if (e.gfn < gfn || e.gfn >= end)
+				g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, kept++) = e;
+		}
+		g_array_set_size(vcpu->stale_tlb, kept);
+		for (guint j = vcpu->stale_tables->len; j-- > 0;) {
+			const struct kvm_mmu_page *sp = g_ptr_array_index(vcpu->stale_tables, j);
+
+			if (sp->gfn < end && gfn < sp->gfn + KVM_PAGES_PER_HPAGE(sp->level + 1))
+				g_ptr_array_remove_index(vcpu->stale_tables, j);
+		}
+		if (!vcpu->stale_tlb->len)
+			kvm_vcpu_stale_tlb_flushed(vcpu, "the hypervisor's ranged flush");
+	}
+}
+
+/* Models kvm_flush_remote_tlbs_range(): the arch's ranged flush, or everything. */
+void
+kvm_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages)
+{
+	if (!kvm->hv_tlb_flush) {
+		kvm_flush_remote_tlbs(kvm);
+		return;
+	}
+	sim_count(kvm->counters, SIM_CTR_TLB_FLUSHES);
+	hv_flush_remote_tlbs_range(kvm, gfn, nr_pages);
+}
+
+/* Models kvm_flush_remote_tlbs(): the hypervisor's flush of everything, or a request to every
+ * vCPU (kvm_arch_flush_remote_tlbs() fails without it). */
 void
 kvm_flush_remote_tlbs(struct kvm *kvm)
 {
+	if (kvm->hv_tlb_flush) {
+		sim_count(kvm->counters, SIM_CTR_TLB_FLUSHES);
+		hv_flush_remote_tlbs_range(kvm, 0, G_MAXUINT64);
+		return;
+	}
 	sim_count(kvm->counters, SIM_CTR_TLB_FLUSHES);
 	sim_log_emit(kvm->log, "sim_flush_remote_tlbs", "request KVM_REQ_TLB_FLUSH on %d vcpus",
 		     kvm->online_vcpus);

@@ -213,6 +213,8 @@ void kvm_mmu_check_private_spte(struct kvm_vcpu *vcpu, const struct kvm_page_fau
 void track_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
 void untrack_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
 void unaccount_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+/* A table being freed must be off possible_nx_huge_pages (else: use-after-free by the worker). */
+void kvm_nx_check_freed_sp(struct kvm *kvm, struct kvm_mmu_page *sp);
 void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault, u64 spte,
 				int cur_level);
 /* tdp_mmu.c: zap the parent SPTE of a possible NX huge page, mmu_lock held for read; whether a

@@ -257,6 +257,10 @@ struct kvm {
 	struct gmem_fdtable *files;           /* current->files of the VMM that made the VM */
 	gboolean files_owned;                 /* created with the VM, freed with it */
 	SimMutations mutations;               /* bugs planted on purpose (sim/core/mutations.h) */
+	gboolean hv_tlb_flush;                /* KVM runs on Hyper-V with the enlightened
+					       * (ranged) EPT flush: kvm_x86_ops'
+					       * flush_remote_tlbs(_range) are hv_*(); off: VMX's
+					       * KVM_REQ_TLB_FLUSH requests */
 	gboolean nx_huge_pages;               /* the nx_huge_pages module param (iTLB multihit
 					       * mitigation): exec faults map 4K, huge leaves are
 					       * not executable; off by default in kvmsim */
@@ -385,6 +389,9 @@ void kvm_nx_huge_page_recovery_worker(struct kvm *kvm);
 
 /* Models kvm_flush_remote_tlbs() in virt/kvm/kvm_main.c. */
 void kvm_flush_remote_tlbs(struct kvm *kvm);
+/* Models kvm_flush_remote_tlbs_range() (kvm_main.c): the hypervisor's ranged flush of
+ * [gfn, gfn + nr_pages) with hv_tlb_flush, else a whole flush. */
+void kvm_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages);
 
 /* enum kvm_gfn_range_filter (include/linux/kvm_host.h): which mappings an invalidation is
  * about. Only VMs with mirrored TDP (TDX) pick roots by it; SW-protected VMs zap everything in

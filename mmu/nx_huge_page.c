@@ -51,6 +51,20 @@ unaccount_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 	untrack_possible_nx_huge_page(kvm, sp);
 }
 
+/* A table is freed (RCU callback): if it is still on possible_nx_huge_pages the worker will
+ * take freed memory (the list corruption of 21a36ac6b6c7's report); kvmsim unlinks it. */
+void
+kvm_nx_check_freed_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	if (!sp->possible_nx_huge_page)
+		return;
+	kvm_invariant_failed(kvm, "freed_sp_on_nx_list",
+			     "the level-%d table for gfn 0x%" G_GINT64_MODIFIER "x is freed while "
+			     "on possible_nx_huge_pages", sp->level, sp->gfn);
+	sp->possible_nx_huge_page = FALSE;
+	g_ptr_array_remove(kvm->possible_nx_huge_pages, sp);
+}
+
 /*
  * Models disallowed_hugepage_adjust(): a fault that would map huge where an exec fault's page
  * table (still disallowing huge pages) stands goes one level down instead, so the memory does not

@@ -74,6 +74,9 @@ tdp_mmu_alloc_sp(struct kvm_vcpu *vcpu)
 static void
 tdp_mmu_free_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
+	/* a table freed without an RCU grace period (VM destruction, a leaked tree) */
+	if (sp->possible_nx_huge_page)
+		g_ptr_array_remove(kvm->possible_nx_huge_pages, sp);
 	sim_ptpool_release(kvm->pt_pool, sp->spt_pa);
 	g_free(sp);
 }
@@ -112,6 +115,7 @@ rcu_reclaim(struct kvm *kvm)
 
 		if (sim_srcu_grace_period_over(&kvm->rcu, f->cut)) {
 			kvm_check_freed_table(kvm, f->sp);
+			kvm_nx_check_freed_sp(kvm, f->sp);
 			tdp_mmu_free_sp(kvm, f->sp);
 		}
 		else
@@ -499,6 +503,22 @@ tdp_mmu_split_huge_page(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_p
 	return ret;
 }
 
+/*
+ * A table was replaced by a huge leaf: models kvm_flush_remote_tlbs_gfn() (mmu.c) over the range
+ * the table mapped, a whole flush on VMX without Hyper-V's ranged flush. last_entry_start: start
+ * at the table's last entry instead, as handle_removed_tdp_mmu_page() did before 574c3c55e969
+ * (its flush used the loop's gfn after the loop, not the table's base).
+ */
+static void
+kvm_flush_remote_tlbs_gfn(struct kvm *kvm, gfn_t gfn, int level, gboolean last_entry_start)
+{
+	gfn_t start = gfn & ~(KVM_PAGES_PER_HPAGE(level) - 1);
+
+	if (last_entry_start)
+		start += (SPTE_ENT_PER_PAGE - 1) * KVM_PAGES_PER_HPAGE(level - 1);
+	kvm_flush_remote_tlbs_range(kvm, start, KVM_PAGES_PER_HPAGE(level));
+}
+
 /* Models tdp_mmu_map_handle_target_level(): install the leaf with a compare-exchange. */
 static int
 tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
@@ -533,9 +553,8 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	else if (tdp_mmu_set_spte_atomic(kvm, iter, new_spte))
 		return RET_PF_RETRY;
 	else if (is_shadow_present_pte(iter->old_spte) && !is_last_spte(iter->old_spte, iter->level))
-		/* a table replaced by a huge leaf: kvm_flush_remote_tlbs_gfn(), a full flush on
-		 * VMX without Hyper-V's ranged flush */
-		kvm_flush_remote_tlbs(kvm);
+		kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level,
+					  kvm_mutated(kvm, SIM_MUT_PRE_574C3C55E969));
 	if (wrprot && fault->write)
 		ret = RET_PF_WRITE_PROTECTED;
 	if (is_mmio_spte(new_spte)) {
@@ -607,7 +626,8 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			/* a task that zapped the table meanwhile cleared the flag
 			 * (tdp_mmu_unlink_sp()): re-checked under the lock, 21a36ac6b6c7 */
 			sim_spin_lock(kvm->sched, &kvm->tdp_mmu_pages_lock, "fault.pages_lock");
-			if (sp->nx_huge_page_disallowed)
+			if (sp->nx_huge_page_disallowed ||
+			    kvm_mutated(kvm, SIM_MUT_PRE_21A36AC6B6C7))
 				track_possible_nx_huge_page(kvm, sp);
 			sim_spin_unlock(kvm->sched, &kvm->tdp_mmu_pages_lock, "fault.pages_unlock");
 		}

@@ -17,6 +17,9 @@ static const SimInvariant invariants[] = {
 	{ "freed_frame_still_mapped",
 	  "no vCPU without a pending flush can still hold a TLB translation to a freed frame",
 	  "when a frame is freed; every step (explore, exit-level replay)" },
+	{ "freed_sp_on_nx_list",
+	  "a page table freed by RCU is not on possible_nx_huge_pages, where the NX recovery "
+	  "worker would take it", "when an RCU grace period frees a table" },
 	{ "freed_table_still_cached",
 	  "a page table unlinked from the valid root is freed only once every vCPU flushed (or has "
 	  "a flush pending): the hardware walker may cache it until then",

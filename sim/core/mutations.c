@@ -179,6 +179,34 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"tdp_mmu_iter_cond_resched() and in the NX recovery loop, v6.18's walk that unlinks "
 		"tables of the valid root with a flush owed across a yield)",
 		FALSE, NULL },
+	/* tdp_mmu.c tdp_mmu_map_handle_target_level(): a table replaced by a huge leaf is flushed
+	 * with kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level). */
+	[SIM_MUT_PRE_574C3C55E969] = {
+		"pre-574c3c55e969",
+		"the ranged flush for a page table that left the tree starts at its last entry, not "
+		"its base, as handle_removed_tdp_mmu_page() did before \"KVM: x86/mmu: Fix TLB "
+		"flush range when handling disconnected pt\" (574c3c55e969, v5.16; affected "
+		"v5.12-v5.15): the flush misses all but one entry's range (with hv_tlb_flush only)",
+		TRUE,
+		"in v6.18 the one ranged flush of a removed table is the fault's that replaced it by a "
+		"huge leaf mapping the same frames: the translations the flush leaves map those "
+		"frames, every path that frees them (notifier, guest_memfd, memslot deletion) "
+		"flushes the whole range first, and a ranged flush that meets a cached table's range "
+		"drops it" },
+	/* tdp_mmu.c kvm_tdp_mmu_map(): under tdp_mmu_pages_lock, "if (sp->nx_huge_page_disallowed)
+	 * track_possible_nx_huge_page(kvm, sp, KVM_TDP_MMU);". */
+	[SIM_MUT_PRE_21A36AC6B6C7] = {
+		"pre-21a36ac6b6c7",
+		"kvm_tdp_mmu_map() tracks the table it linked as a possible NX huge page without "
+		"re-checking under tdp_mmu_pages_lock that no zapper unlinked it meanwhile, as before "
+		"\"KVM: x86/mmu: Re-check under lock that TDP MMU SP hugepage is disallowed\" "
+		"(21a36ac6b6c7, v6.2; affected v6.1): a table queued for RCU freeing joins the list",
+		TRUE,
+		"no task of kvmsim's model unlinks a table between a fault's link and its tracking: "
+		"the NX recovery worker zaps only tracked tables, and with 2M frames (THP) only 4K "
+		"tables are tracked, never a parent of another; faults keep off a table that "
+		"disallows huge pages (disallowed_hugepage_adjust()); write-lock zappers wait for the "
+		"fault. The report's zapper, dirty logging's huge page recovery, is not modeled" },
 };
 
 const SimMutationInfo *

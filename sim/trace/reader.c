@@ -145,13 +145,15 @@ read_vm(Reader *r, xmlNode *node)
 				 "private memory comes from a guest_memfd");
 	if (xmlHasProp(node, (const xmlChar *)"mem") && !reader_get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
-	guint64 thp, nx;
+	guint64 thp, nx, hv;
 
 	if (!reader_get_number(r, node, "quantum", 64, 0, &t->quantum) ||
 	    !reader_get_number(r, node, "max-insns", 64, 0, &t->max_insns) ||
 	    !reader_get_number(r, node, "thp", 1, 0, &thp) ||
-	    !reader_get_number(r, node, "nx-huge-pages", 1, 0, &nx))
+	    !reader_get_number(r, node, "nx-huge-pages", 1, 0, &nx) ||
+	    !reader_get_number(r, node, "hv-tlb-flush", 1, 0, &hv))
 		return FALSE;
+	t->hv_tlb_flush = hv != 0;
 	t->thp = thp != 0;
 	t->nx_huge_pages = nx != 0;
 	trace_for_each_element(child, node) {

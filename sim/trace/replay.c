@@ -125,6 +125,7 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 		cfg.max_insns = trace->max_insns;
 	cfg.thp = trace->thp;
 	cfg.nx_huge_pages = trace->nx_huge_pages;
+	cfg.hv_tlb_flush = trace->hv_tlb_flush;
 	memcpy(cfg.params, trace->params, sizeof(cfg.params));
 	if (trace->workload) {
 		cfg.workload = trace->workload;

@@ -162,6 +162,7 @@ typedef struct {
 	guint64 max_insns;      /* 0: default */
 	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */
 	gboolean nx_huge_pages; /* the NX huge page mitigation (nx_huge_pages module param) */
+	gboolean hv_tlb_flush;  /* KVM on Hyper-V: the hypervisor's (ranged) TLB flushes */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

@@ -115,6 +115,8 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "thp", 1);
 	if (t->nx_huge_pages)
 		put_dec(fp, "nx-huge-pages", 1);
+	if (t->hv_tlb_flush)
+		put_dec(fp, "hv-tlb-flush", 1);
 	if (!t->memslots->len && !t->gmem_size) {
 		fputs("/>\n", fp);
 		return;
