@@ -350,7 +350,7 @@ is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 
-	if (vcpu->root->invalid) {
+	if (vcpu->root->invalid && !kvm_mutated(kvm, SIM_MUT_PRE_A955CAD84CDA)) {
 		trace_fault_retry(vcpu, fault, "stale: the root is obsolete");
 		return TRUE;
 	}
@@ -366,6 +366,26 @@ is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		trace_fault_retry(vcpu, fault, "stale: mmu_invalidate_seq moved since the snapshot");
 	}
 	return TRUE;
+}
+
+/*
+ * Models make_mmu_pages_available() (mmu.c): reclaim shadow pages when fewer than
+ * KVM_MIN_FREE_MMU_PAGES are left. Its reclaim, kvm_mmu_zap_oldest_mmu_pages(), needs mmu_lock
+ * held for write (lockdep_assert_held_write() in __kvm_mmu_prepare_zap_page()). kvmsim's VMs
+ * have no shadow pages (no nested TDP), so there is never anything to reclaim: the check is made
+ * at entry, as the rule every caller must follow whether or not pages are reclaimed this time
+ * (lockdep-style, reported as an invariant). Only the planted pre-47b0c2e4c220 calls it.
+ */
+static void
+make_mmu_pages_available(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (!sim_rwlock_write_held(&kvm->mmu_lock))
+		kvm_invariant_failed(kvm, "mmu_lock_held_for_write",
+				     "vcpu %d: make_mmu_pages_available() (shadow-page reclaim) "
+				     "without mmu_lock held for write (lockdep_assert_held_write)",
+				     vcpu->vcpu_id);
 }
 
 /* Models kvm_tdp_mmu_page_fault() in arch/x86/kvm/mmu/mmu.c. */
@@ -390,6 +410,9 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	gboolean stale = unlocked && is_page_fault_stale(vcpu, fault);
 
 	sim_read_lock(kvm->sched, &kvm->mmu_lock, "fault.mmu_lock");
+	/* before 47b0c2e4c220, direct_page_fault() served the TDP MMU too */
+	if (kvm_mutated(kvm, SIM_MUT_PRE_47B0C2E4C220))
+		make_mmu_pages_available(vcpu);
 	if (!stale && (unlocked || !is_page_fault_stale(vcpu, fault))) {
 		r = kvm_tdp_mmu_map(vcpu, fault);
 		if (r == RET_PF_FIXED)
@@ -418,7 +441,11 @@ kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, gboolean
 		.goal_level = PG_LEVEL_4K,
 		.gfn = gpa >> PAGE_SHIFT,
 		.is_private = (error_code & PFERR_PRIVATE_ACCESS) != 0,
+		.nx_huge_page_workaround_enabled = vcpu->kvm->nx_huge_pages,
 	};
+
+	/* the NX huge page mitigation: an exec fault maps 4K pages */
+	fault.huge_page_disallowed = fault.exec && fault.nx_huge_page_workaround_enabled;
 
 	fault.slot = kvm_vcpu_gfn_to_memslot(vcpu, fault.gfn);
 	return kvm_tdp_mmu_page_fault(vcpu, &fault);

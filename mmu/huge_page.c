@@ -214,7 +214,7 @@ kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if ((slot->flags & KVM_MEM_LOG_DIRTY_PAGES) || kvm_is_userfault_memslot(vcpu->kvm, slot))
 		return;
 	fault->req_level = (u8)kvm_mmu_max_mapping_level(vcpu->kvm, fault, slot, fault->gfn);
-	if (fault->req_level == PG_LEVEL_4K)
+	if (fault->req_level == PG_LEVEL_4K || fault->huge_page_disallowed)
 		return;
 	fault->goal_level = fault->req_level;
 	kvm_pfn_t mask = KVM_PAGES_PER_HPAGE(fault->goal_level) - 1;

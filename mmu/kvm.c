@@ -146,6 +146,10 @@ kvm_create_vm_with(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *m
 		kvm->files_owned = TRUE;
 	}
 	kvm->lpage_info_arrays = g_ptr_array_new_with_free_func(g_free);
+	kvm->tdp_mmu_pages_lock.name = "tdp_mmu_pages_lock";
+	kvm->possible_nx_huge_pages = g_ptr_array_new();
+	/* nx_huge_pages_recovery_ratio's default (mmu.c, ColinIanKing/linux-next at 1c60d04a) */
+	kvm->nx_huge_pages_recovery_ratio = 60;
 	sim_mm_register_notifier(mm, &kvm_mmu_notifier_ops, kvm);
 	sim_hostmem_set_hooks(hm, kvm_check_freed_frame, kvm_check_freed_poison, kvm);
 	if (args->type != KVM_X86_DEFAULT_VM || args->gmem_attributes)
@@ -205,12 +209,14 @@ kvm_destroy_vm(struct kvm *kvm)
 		sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
 	sim_mm_unregister_notifier(kvm->mm, kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
+	g_ptr_array_free(kvm->possible_nx_huge_pages, TRUE);
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
 		kvm_mmu_free_memory_cache(kvm, &vcpu->mmu_shadow_page_cache);
 		kvm_async_pf_vcpu_destroy(vcpu);
 		g_array_free(vcpu->stale_tlb, TRUE);
+		g_ptr_array_free(vcpu->stale_tables, TRUE);
 		g_free(vcpu);
 	}
 	kvm_memslots_free(kvm->memslots);
@@ -235,6 +241,7 @@ kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
 	vcpu->hw = hw;
 	vcpu->stale_tlb = g_array_new(FALSE, FALSE, sizeof(struct kvm_stale_tlb_entry));
 	kvm_async_pf_vcpu_init(vcpu);
+	vcpu->stale_tables = g_ptr_array_new();
 	kvm->vcpus[kvm->online_vcpus++] = vcpu;
 	return vcpu;
 }
@@ -249,6 +256,48 @@ kvm_record_stale_translation(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn)
 		g_array_append_val(kvm->vcpus[i]->stale_tlb, e);
 }
 
+/* The root a table hangs from (its parents' chain ends at a root, whose ptep is NULL). */
+static const struct kvm_mmu_page *
+sp_root(struct kvm *kvm, const struct kvm_mmu_page *sp)
+{
+	while (sp->ptep)
+		sp = sptep_to_sp(kvm, sp->ptep);
+	return sp;
+}
+
+/* A table unlinked from the valid root may be cached by every vCPU's paging-structure caches
+ * until it flushes. Tables of an invalid root need no record: every vCPU on it has
+ * KVM_REQ_MMU_FREE_OBSOLETE_ROOTS pending and flushes when it loads its new root. */
+void
+kvm_record_stale_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
+{
+	if (sp_root(kvm, sp)->invalid)
+		return;
+	for (int i = 0; i < kvm->online_vcpus; i++)
+		g_ptr_array_add(kvm->vcpus[i]->stale_tables, (gpointer)sp);
+}
+
+/* A table is being freed (its RCU grace period is over): no vCPU without a pending flush may
+ * still cache it, or the hardware walker reads freed memory. */
+void
+kvm_check_freed_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
+{
+	const gulong flush_due = (1ul << KVM_REQ_TLB_FLUSH) |
+				 (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		if (!g_ptr_array_remove(vcpu->stale_tables, (gpointer)sp) ||
+		    (vcpu->requests & flush_due))
+			continue;
+		kvm_invariant_failed(kvm, "freed_table_still_cached",
+				     "the level-%d table for gfn 0x%" G_GINT64_MODIFIER "x is freed "
+				     "while vcpu%d may still cache it (no TLB flush since it was "
+				     "unlinked)", sp->level, sp->gfn, vcpu->vcpu_id);
+	}
+}
+
 /* Models kvm_make_all_cpus_request(): vCPUs are never in guest mode while this runs, so the
  * request is all it takes — each serves it before its next entry. */
 void
@@ -258,10 +307,74 @@ kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
 		kvm->vcpus[i]->requests |= 1ul << req;
 }
 
-/* Models kvm_flush_remote_tlbs(). */
+static void kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how);
+
+/*
+ * Models hv_flush_remote_tlbs() and hv_flush_remote_tlbs_range() (arch/x86/kvm/kvm_onhyperv.c;
+ * no tree read, the names and the hypercalls as the kernel's kvm_x86_ops hooks and Hyper-V's
+ * TLFS give them): HvCallFlushGuestPhysicalAddressSpace / ...AddressList. The hypervisor flushes
+ * every vCPU at once, no request involved. A ranged flush drops the translations of the range
+ * and the cached page tables whose range meets it (as an address-specific invalidation drops the
+ * paging-structure-cache entries used for its addresses). The CPU engines are flushed whole:
+ * more than the range, which only the bookkeeping (the invariants) keeps exact.
+ */
+static void
+hv_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages)
+{
+	gfn_t end = gfn + nr_pages;
+
+	sim_log_emit(kvm->log, "sim_hv_flush_remote_tlbs", "gfn 0x%" G_GINT64_MODIFIER "x pages 0x%"
+		     G_GINT64_MODIFIER "x on %d vcpus", gfn, nr_pages, kvm->online_vcpus);
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+		guint kept = 0;
+
+		kvm->hw_ops->flush_tlb_all(vcpu);
+		if (gfn == 0 && nr_pages == G_MAXUINT64) {
+			kvm_vcpu_stale_tlb_flushed(vcpu, "the hypervisor's flush");
+			continue;
+		}
+		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
+			struct kvm_stale_tlb_entry e =
+				g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
+
+			if (e.gfn < gfn || e.gfn >= end)
+				g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, kept++) = e;
+		}
+		g_array_set_size(vcpu->stale_tlb, kept);
+		for (guint j = vcpu->stale_tables->len; j-- > 0;) {
+			const struct kvm_mmu_page *sp = g_ptr_array_index(vcpu->stale_tables, j);
+
+			if (sp->gfn < end && gfn < sp->gfn + KVM_PAGES_PER_HPAGE(sp->level + 1))
+				g_ptr_array_remove_index(vcpu->stale_tables, j);
+		}
+		if (!vcpu->stale_tlb->len)
+			kvm_vcpu_stale_tlb_flushed(vcpu, "the hypervisor's ranged flush");
+	}
+}
+
+/* Models kvm_flush_remote_tlbs_range(): the arch's ranged flush, or everything. */
+void
+kvm_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages)
+{
+	if (!kvm->hv_tlb_flush) {
+		kvm_flush_remote_tlbs(kvm);
+		return;
+	}
+	sim_count(kvm->counters, SIM_CTR_TLB_FLUSHES);
+	hv_flush_remote_tlbs_range(kvm, gfn, nr_pages);
+}
+
+/* Models kvm_flush_remote_tlbs(): the hypervisor's flush of everything, or a request to every
+ * vCPU (kvm_arch_flush_remote_tlbs() fails without it). */
 void
 kvm_flush_remote_tlbs(struct kvm *kvm)
 {
+	if (kvm->hv_tlb_flush) {
+		sim_count(kvm->counters, SIM_CTR_TLB_FLUSHES);
+		hv_flush_remote_tlbs_range(kvm, 0, G_MAXUINT64);
+		return;
+	}
 	sim_count(kvm->counters, SIM_CTR_TLB_FLUSHES);
 	sim_log_emit(kvm->log, "sim_flush_remote_tlbs", "request KVM_REQ_TLB_FLUSH on %d vcpus",
 		     kvm->online_vcpus);
@@ -384,6 +497,7 @@ kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how)
 			     vcpu->stale_tlb->len == 1 ? "" : "s", vcpu->stale_entry_step);
 	vcpu->stale_entered = FALSE;
 	g_array_set_size(vcpu->stale_tlb, 0);
+	g_ptr_array_set_size(vcpu->stale_tables, 0);
 }
 
 /* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (no tree read). */

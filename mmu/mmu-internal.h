@@ -37,6 +37,8 @@ struct kvm_mmu_page {
 	gboolean invalid;  /* role.invalid */
 	int root_count;    /* references to a root */
 	gboolean tdp_mmu_scheduled_root_to_zap; /* invalidated, not zapped yet */
+	gboolean nx_huge_page_disallowed; /* made by a fault that could not map huge (NX) */
+	gboolean possible_nx_huge_page;   /* on kvm->possible_nx_huge_pages (the list link) */
 };
 
 /* The page role every TDP page of a kvmsim VM has (kvm_calc_tdp_mmu_root_page_role()). */
@@ -63,6 +65,8 @@ struct kvm_page_fault {
 	gboolean map_writable;
 	gboolean refcounted_page; /* a frame reference taken by faultin, dropped by finish */
 	gboolean is_private;      /* the access is private (PFERR_PRIVATE_ACCESS) */
+	gboolean nx_huge_page_workaround_enabled; /* is_nx_huge_page_enabled() */
+	gboolean huge_page_disallowed;            /* an exec fault under the NX mitigation */
 };
 
 /* Models is_access_allowed(), an inline of arch/x86/kvm/mmu/spte.h (JonKohler/linux at
@@ -92,6 +96,8 @@ struct tdp_iter {
 	gboolean yielded;                    /* mmu_lock was dropped: restart from the top */
 	gfn_t yielded_gfn;                   /* next_last_level_gfn when it last yielded */
 	const SimPtPool *pool;
+	SimSched *step_down_sched;           /* non-NULL: a yield point between re-reading an
+					      * SPTE and reading its child (see try_step_down()) */
 };
 
 /* The SPTE accessors: every read and write of table memory (tdp_iter.c). */
@@ -202,6 +208,23 @@ void kvm_invariant_failed(struct kvm *kvm, const char *what, const char *fmt, ..
 
 /* private.c */
 void kvm_mmu_check_private_spte(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault);
+
+/* nx_huge_page.c: the NX huge page mitigation's bookkeeping (tdp_mmu_pages_lock held) */
+void track_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+void untrack_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+void unaccount_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+/* A table being freed must be off possible_nx_huge_pages (else: use-after-free by the worker). */
+void kvm_nx_check_freed_sp(struct kvm *kvm, struct kvm_mmu_page *sp);
+void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault, u64 spte,
+				int cur_level);
+/* tdp_mmu.c: zap the parent SPTE of a possible NX huge page, mmu_lock held for read; whether a
+ * TLB flush is due */
+gboolean kvm_tdp_mmu_zap_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+
+/* kvm.c: a table unlinked from the valid root may still sit in vCPU paging-structure caches
+ * until they flush; freeing it before that is a use-after-free by the hardware walker. */
+void kvm_record_stale_table(struct kvm *kvm, const struct kvm_mmu_page *sp);
+void kvm_check_freed_table(struct kvm *kvm, const struct kvm_mmu_page *sp);
 
 /* huge_page.c */
 /* KVM_MAX_HUGEPAGE_LEVEL on x86 (arch/x86/include/asm/kvm_host.h). */

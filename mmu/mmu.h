@@ -207,6 +207,9 @@ struct kvm_vcpu {
 	guint64 srcu_idx;                     /* held from exit to the next entry */
 	gboolean srcu_held;
 	GArray *stale_tlb;                    /* struct kvm_stale_tlb_entry */
+	GPtrArray *stale_tables;              /* struct kvm_mmu_page * unlinked from the valid
+					       * root since the last flush (paging-structure
+					       * caches); never logged */
 	gboolean stale_entered;               /* entered the guest with stale_tlb non-empty
 					       * since its last flush (for the log) */
 	guint64 stale_entry_step;             /* the first such entry's step */
@@ -279,6 +282,17 @@ struct kvm {
 	int postcopy_uapi;                    /* enum kvm_postcopy_uapi: the PROPOSED series this
 					       * kernel carries (what memslot flag bit 3 means) */
 	int apf_mode;                         /* KvmApfMode (mmu/async_pf.h); 0: none */
+	gboolean hv_tlb_flush;                /* KVM runs on Hyper-V with the enlightened
+					       * (ranged) EPT flush: kvm_x86_ops'
+					       * flush_remote_tlbs(_range) are hv_*(); off: VMX's
+					       * KVM_REQ_TLB_FLUSH requests */
+	gboolean nx_huge_pages;               /* the nx_huge_pages module param (iTLB multihit
+					       * mitigation): exec faults map 4K, huge leaves are
+					       * not executable; off by default in kvmsim */
+	unsigned int nx_huge_pages_recovery_ratio; /* module param: 1/ratio of the possible NX
+						    * huge pages are zapped per worker pass */
+	SimSpinlock tdp_mmu_pages_lock;       /* arch.tdp_mmu_pages_lock */
+	GPtrArray *possible_nx_huge_pages;    /* struct kvm_mmu_page *, oldest first */
 };
 
 /* The PROPOSED userspace fault series a kernel may carry (mmu/userfault.c). */
@@ -408,8 +422,16 @@ void trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip);
 void trace_kvm_pio(struct kvm_vcpu *vcpu, gboolean in, u32 port, u32 size, u32 value);
 void trace_kvm_hypercall(struct kvm_vcpu *vcpu, u64 nr, const u64 args[4]);
 
+/* One pass of the NX huge page recovery worker (kvm_nx_huge_page_recovery_worker() ->
+ * kvm_recover_nx_huge_pages(), arch/x86/kvm/mmu/mmu.c): zap 1/ratio of the page tables exec
+ * faults made, so that the memory can be mapped huge again. Call from an actor. */
+void kvm_nx_huge_page_recovery_worker(struct kvm *kvm);
+
 /* Models kvm_flush_remote_tlbs() in virt/kvm/kvm_main.c. */
 void kvm_flush_remote_tlbs(struct kvm *kvm);
+/* Models kvm_flush_remote_tlbs_range() (kvm_main.c): the hypervisor's ranged flush of
+ * [gfn, gfn + nr_pages) with hv_tlb_flush, else a whole flush. */
+void kvm_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages);
 
 /* enum kvm_gfn_range_filter (include/linux/kvm_host.h): which mappings an invalidation is
  * about. Only VMs with mirrored TDP (TDX) pick roots by it; SW-protected VMs zap everything in

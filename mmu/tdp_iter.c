@@ -153,6 +153,7 @@ tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page
 	       int min_level, gfn_t next_last_level_gfn)
 {
 	iter->pool = pool;
+	iter->step_down_sched = NULL;
 	iter->next_last_level_gfn = next_last_level_gfn;
 	iter->root_level = root->level;
 	iter->min_level = min_level;
@@ -171,6 +172,10 @@ try_step_down(struct tdp_iter *iter)
 
 	if (!child)
 		return FALSE;
+	/* the window in which another task may unlink the child under the read lock (the NX
+	 * recovery worker) and freeze its entries: a yield point where such a task exists */
+	if (iter->step_down_sched)
+		sim_yield(iter->step_down_sched, "fault.step_down");
 	iter->level--;
 	iter->pt_path[iter->level - 1] = child;
 	iter->gfn = round_gfn_for_level(iter->next_last_level_gfn, iter->level);

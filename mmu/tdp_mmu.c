@@ -74,6 +74,9 @@ tdp_mmu_alloc_sp(struct kvm_vcpu *vcpu)
 static void
 tdp_mmu_free_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
+	/* a table freed without an RCU grace period (VM destruction, a leaked tree) */
+	if (sp->possible_nx_huge_page)
+		g_ptr_array_remove(kvm->possible_nx_huge_pages, sp);
 	sim_ptpool_release(kvm->pt_pool, sp->spt_pa);
 	g_free(sp);
 }
@@ -110,8 +113,11 @@ rcu_reclaim(struct kvm *kvm)
 	for (guint i = 0; i < kvm->rcu_freed->len; i++) {
 		RcuFreed *f = &g_array_index(kvm->rcu_freed, RcuFreed, i);
 
-		if (sim_srcu_grace_period_over(&kvm->rcu, f->cut))
+		if (sim_srcu_grace_period_over(&kvm->rcu, f->cut)) {
+			kvm_check_freed_table(kvm, f->sp);
+			kvm_nx_check_freed_sp(kvm, f->sp);
 			tdp_mmu_free_sp(kvm, f->sp);
+		}
 		else
 			g_array_index(kvm->rcu_freed, RcuFreed, kept++) = *f;
 	}
@@ -189,6 +195,30 @@ kvm_tdp_mmu_valid_root(struct kvm *kvm)
 	return NULL;
 }
 
+static void tdp_mmu_free_tree(struct kvm *kvm, struct kvm_mmu_page *sp);
+
+/*
+ * A root about to be freed must be empty: kvm_tdp_mmu_zap_invalidated_roots() zapped it, and the
+ * kernel frees only the root page, so anything linked since would leak (kvmsim's check, as
+ * kmemleak would see it). On a violation the tables are given back to the pool.
+ */
+static void
+tdp_mmu_check_freed_root(struct kvm *kvm, struct kvm_mmu_page *root)
+{
+	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 spte = kvm_tdp_mmu_read_spte(&root->spt[i], root->level);
+
+		if (!is_shadow_present_pte(spte))
+			continue;
+		kvm_invariant_failed(kvm, "freed_root_not_empty",
+				     "an invalid root is freed while its entry %d still links a table "
+				     "(installed after the zap of invalidated roots passed it)", i);
+		tdp_mmu_free_tree(kvm, sptep_to_sp(kvm, sim_ptpool_va(kvm->pt_pool,
+							      spte & SPTE_BASE_ADDR_MASK)));
+		root->spt[i] = spte_to_hw(SHADOW_NONPRESENT_VALUE, root->level);
+	}
+}
+
 /* Models kvm_tdp_mmu_put_root(): the last reference, only ever to an invalid root, frees it. */
 void
 kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root)
@@ -197,6 +227,7 @@ kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root)
 	if (--root->root_count)
 		return;
 	g_assert(root->invalid);
+	tdp_mmu_check_freed_root(kvm, root);
 	g_ptr_array_remove(kvm->tdp_mmu_roots, root);
 	call_rcu_free_sp(kvm, root);
 }
@@ -283,6 +314,18 @@ handle_changed_spte(struct kvm *kvm, gfn_t gfn, u64 old_spte, u64 new_spte, int 
 				  shared);
 }
 
+/* Models tdp_mmu_unlink_sp(): a page table leaving the tree is no possible NX huge page. */
+static void
+tdp_mmu_unlink_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	if (!sp->nx_huge_page_disallowed)
+		return;
+	sim_spin_lock(kvm->sched, &kvm->tdp_mmu_pages_lock, "zap.pages_lock");
+	sp->nx_huge_page_disallowed = FALSE;
+	untrack_possible_nx_huge_page(kvm, sp);
+	sim_spin_unlock(kvm->sched, &kvm->tdp_mmu_pages_lock, "zap.pages_unlock");
+}
+
 /*
  * Models handle_removed_pt(): freeze the entries of an unlinked table, then free it after RCU.
  * Shared (read lock), every entry is exchanged with FROZEN_SPTE, present or not, since a lockless
@@ -296,6 +339,8 @@ handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 
 	g_ptr_array_add(kvm->tdp_mmu_removing, sp);
 	trace_kvm_mmu_prepare_zap_page(kvm, sp);
+	tdp_mmu_unlink_sp(kvm, sp);
+	kvm_record_stale_table(kvm, sp);
 	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
 		u64 *sptep = pt + i;
 		gfn_t gfn = sp->gfn + (u64)i * KVM_PAGES_PER_HPAGE(sp->level);
@@ -359,7 +404,15 @@ __tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 {
 	const u64 expected = iter->old_spte;
 
-	g_assert(!is_frozen_spte(iter->old_spte));
+	/* the WARN_ON_ONCE() of __tdp_mmu_set_spte_atomic(): only the task that froze an SPTE may
+	 * write it (before f5d16bb9be68 a fault could get here with a frozen SPTE) */
+	if (is_frozen_spte(iter->old_spte)) {
+		kvm_invariant_failed(kvm, "frozen_spte_written",
+				     "gfn 0x%" G_GINT64_MODIFIER "x level %d: a compare-exchange "
+				     "over FROZEN_SPTE, which another task owns", iter->gfn,
+				     iter->level);
+		return -EBUSY;
+	}
 	if (!tdp_mmu_try_cmpxchg_spte(iter->sptep, &iter->old_spte, new_spte, iter->level)) {
 		sim_count(kvm->counters, SIM_CTR_PROBE_SPTE_CMPXCHG_LOST);
 		trace_spte_cmpxchg_lost(kvm, "tdp_mmu", iter->gfn, iter->level, expected,
@@ -433,14 +486,37 @@ tdp_mmu_split_huge_page(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_p
 	const u64 huge_spte = iter->old_spte;
 	const int level = iter->level;
 
-	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++)
-		sp->spt[i] = spte_to_hw(make_small_spte(huge_spte, level - 1, i), level - 1);
+	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 child = make_small_spte(huge_spte, level - 1, i);
+
+		/* make_small_spte(): a huge page that is non-executable only because of the NX
+		 * mitigation has executable 4K pages (make_spte_executable()) */
+		if (level - 1 == PG_LEVEL_4K && kvm->nx_huge_pages && !is_access_track_spte(child))
+			child = (child & ~shadow_nx_mask) | shadow_x_mask;
+		sp->spt[i] = spte_to_hw(child, level - 1);
+	}
 	int ret = tdp_mmu_link_sp(kvm, iter, sp, shared);
 
 	if (!ret)
 		sim_count(kvm->counters, SIM_CTR_TDP_MMU_HUGE_SPLIT);
 	trace_kvm_mmu_split_huge_page(kvm, iter->gfn, huge_spte, level, ret);
 	return ret;
+}
+
+/*
+ * A table was replaced by a huge leaf: models kvm_flush_remote_tlbs_gfn() (mmu.c) over the range
+ * the table mapped, a whole flush on VMX without Hyper-V's ranged flush. last_entry_start: start
+ * at the table's last entry instead, as handle_removed_tdp_mmu_page() did before 574c3c55e969
+ * (its flush used the loop's gfn after the loop, not the table's base).
+ */
+static void
+kvm_flush_remote_tlbs_gfn(struct kvm *kvm, gfn_t gfn, int level, gboolean last_entry_start)
+{
+	gfn_t start = gfn & ~(KVM_PAGES_PER_HPAGE(level) - 1);
+
+	if (last_entry_start)
+		start += (SPTE_ENT_PER_PAGE - 1) * KVM_PAGES_PER_HPAGE(level - 1);
+	kvm_flush_remote_tlbs_range(kvm, start, KVM_PAGES_PER_HPAGE(level));
 }
 
 /* Models tdp_mmu_map_handle_target_level(): install the leaf with a compare-exchange. */
@@ -462,8 +538,11 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	if (!fault->slot)
 		new_spte = make_mmio_spte(iter->gfn, ACC_ALL, kvm->memslots->generation);
 	else
-		wrprot = make_spte(iter->level, ACC_ALL, fault->pfn, fault->prefetch,
-				   fault->map_writable, &new_spte);
+		/* make_spte(): a huge page is not executable under the NX mitigation */
+		wrprot = make_spte(iter->level,
+				   iter->level > PG_LEVEL_4K && kvm->nx_huge_pages ?
+					   ACC_ALL & ~ACC_EXEC_MASK : ACC_ALL,
+				   fault->pfn, fault->prefetch, fault->map_writable, &new_spte);
 
 	/* another vCPU may install or a lockless path may change the SPTE right here */
 	sim_yield(kvm->sched, "fault.spte_install");
@@ -474,9 +553,8 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	else if (tdp_mmu_set_spte_atomic(kvm, iter, new_spte))
 		return RET_PF_RETRY;
 	else if (is_shadow_present_pte(iter->old_spte) && !is_last_spte(iter->old_spte, iter->level))
-		/* a table replaced by a huge leaf: kvm_flush_remote_tlbs_gfn(), a full flush on
-		 * VMX without Hyper-V's ranged flush */
-		kvm_flush_remote_tlbs(kvm);
+		kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level,
+					  kvm_mutated(kvm, SIM_MUT_PRE_574C3C55E969));
 	if (wrprot && fault->write)
 		ret = RET_PF_WRITE_PROTECTED;
 	if (is_mmio_spte(new_spte)) {
@@ -507,6 +585,16 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	kvm_rcu_read_lock(kvm, &rcu);
 	for_each_tdp_pte(iter, kvm, root, fault->gfn, fault->gfn + 1) {
+		/* with the NX recovery worker, tables of the valid root go under the read lock */
+		if (kvm->nx_huge_pages)
+			iter.step_down_sched = kvm->sched;
+		if (fault->nx_huge_page_workaround_enabled)
+			disallowed_hugepage_adjust(kvm, fault, iter.old_spte, iter.level);
+		/* before f5d16bb9be68 the goal level was tested first */
+		if (iter.level == fault->goal_level && kvm_mutated(kvm, SIM_MUT_PRE_F5D16BB9BE68)) {
+			ret = tdp_mmu_map_handle_target_level(vcpu, fault, &iter);
+			break;
+		}
 		if (is_frozen_spte(iter.old_spte)) {
 			sim_count(kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 			break;
@@ -523,6 +611,8 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		int r;
 
 		tdp_mmu_init_child_sp(kvm, sp, &iter);
+		/* set before the table is reachable, for disallowed_hugepage_adjust() */
+		sp->nx_huge_page_disallowed = fault->huge_page_disallowed;
 		if (is_shadow_present_pte(iter.old_spte))
 			r = tdp_mmu_split_huge_page(kvm, &iter, sp, TRUE);
 		else
@@ -531,6 +621,15 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			/* the kernel frees it; kvmsim gives the page back to the cache */
 			tdp_mmu_return_sp(vcpu, sp);
 			break;
+		}
+		if (fault->huge_page_disallowed && fault->req_level >= iter.level) {
+			/* a task that zapped the table meanwhile cleared the flag
+			 * (tdp_mmu_unlink_sp()): re-checked under the lock, 21a36ac6b6c7 */
+			sim_spin_lock(kvm->sched, &kvm->tdp_mmu_pages_lock, "fault.pages_lock");
+			if (sp->nx_huge_page_disallowed ||
+			    kvm_mutated(kvm, SIM_MUT_PRE_21A36AC6B6C7))
+				track_possible_nx_huge_page(kvm, sp);
+			sim_spin_unlock(kvm->sched, &kvm->tdp_mmu_pages_lock, "fault.pages_unlock");
 		}
 	}
 	kvm_rcu_read_unlock(kvm, rcu);
@@ -563,9 +662,13 @@ tdp_mmu_iter_cond_resched(struct kvm *kvm, struct tdp_iter *iter, gboolean flush
 	g_assert(!iter->yielded);
 	if (!tdp_mmu_iter_need_resched(kvm, iter))
 		return FALSE;
-	if (flush && !kvm_mutated(kvm, SIM_MUT_YIELD_DROPS_FLUSH))
+	/* before bd29677952fa RCU was left first */
+	if (kvm_mutated(kvm, SIM_MUT_PRE_BD29677952FA))
+		kvm_rcu_read_unlock(kvm, *rcu);
+	if (flush && !kvm_mutated(kvm, SIM_MUT_PRE_A835429CDA91))
 		kvm_flush_remote_tlbs(kvm);
-	kvm_rcu_read_unlock(kvm, *rcu);
+	if (!kvm_mutated(kvm, SIM_MUT_PRE_BD29677952FA))
+		kvm_rcu_read_unlock(kvm, *rcu);
 	if (shared) {
 		sim_read_unlock(kvm->sched, &kvm->mmu_lock, "zap.resched_unlock");
 		sim_read_lock(kvm->sched, &kvm->mmu_lock, "zap.resched_lock");
@@ -616,12 +719,37 @@ kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, gboole
 	struct kvm_mmu_page *root;
 
 	for_each_tdp_mmu_root_yield_safe(kvm, root) {
-		if (root->invalid && kvm_mutated(kvm, SIM_MUT_UNMAP_VALID_ROOTS_ONLY))
+		if (root->invalid && kvm_mutated(kvm, SIM_MUT_PRE_D62007EDF01F))
 			continue;
 		flush = tdp_mmu_zap_leafs(kvm, root, range->start, range->end, range->may_block,
 					  flush);
 	}
 	return flush;
+}
+
+/*
+ * Models kvm_tdp_mmu_zap_possible_nx_huge_page() (v6.18, mmu_lock held for read): zap the
+ * parent SPTE of sp only if it still points at sp's table (another task may have replaced it
+ * meanwhile, e.g. a fault mapping the range huge), with a compare-exchange. Returns whether a
+ * TLB flush is due; the table is freed by RCU callback.
+ */
+gboolean
+kvm_tdp_mmu_zap_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	struct tdp_iter iter = {
+		.sptep = sp->ptep,
+		.level = sp->level + 1,
+		.gfn = sp->gfn,
+		.pool = kvm->pt_pool,
+	};
+
+	g_assert(sim_rwlock_held(&kvm->mmu_lock) && !sim_rwlock_write_held(&kvm->mmu_lock));
+	g_assert(sp->ptep);
+	iter.old_spte = kvm_tdp_mmu_read_spte(sp->ptep, iter.level);
+	if (!is_shadow_present_pte(iter.old_spte) || is_last_spte(iter.old_spte, iter.level) ||
+	    (iter.old_spte & SPTE_BASE_ADDR_MASK) != sp->spt_pa)
+		return FALSE;
+	return tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE) == 0;
 }
 
 /* Models kvm_tdp_mmu_age_spte() (v6.15+, lockless): access-track an A/D-disabled SPTE. */

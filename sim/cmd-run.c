@@ -26,6 +26,8 @@ typedef struct {
 	gchar *host_events_on;
 	gint64 quantum;
 	gboolean thp;
+	gboolean nx_huge_pages;
+	gboolean hv_tlb_flush;
 	gint64 max_insns;
 	gint64 watchdog;
 	gchar *policy;
@@ -302,6 +304,8 @@ make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **
 	}
 	cfg->quantum = (guint64)o->quantum;
 	cfg->thp = o->thp;
+	cfg->nx_huge_pages = o->nx_huge_pages;
+	cfg->hv_tlb_flush = o->hv_tlb_flush;
 	/* not given: 0, the default scaled to --mem */
 	cfg->max_insns = o->max_insns == G_MININT64 ? 0 : (guint64)o->max_insns;
 	if (o->vm_type && strcmp(o->vm_type, "default") != 0 &&
@@ -429,6 +433,11 @@ run_entries(RunOptions *o)
 		{ "thp", 0, 0, G_OPTION_ARG_NONE, &o->thp,
 		  "Back guest RAM with transparent huge pages (madvise(MADV_HUGEPAGE), as QEMU does)",
 		  NULL },
+		{ "nx-huge-pages", 0, 0, G_OPTION_ARG_NONE, &o->nx_huge_pages,
+		  "KVM's NX huge page mitigation (nx_huge_pages=1): exec faults map 4K", NULL },
+		{ "hv-tlb-flush", 0, 0, G_OPTION_ARG_NONE, &o->hv_tlb_flush,
+		  "KVM runs on Hyper-V: remote TLB flushes are the hypervisor's, ranged where KVM "
+		  "asks for a range", NULL },
 		{ "max-insns", 0, 0, G_OPTION_ARG_INT64, &o->max_insns,
 		  "Instruction budget per vCPU; a guest past it is a runaway (default 2^32 + 32 per "
 		  "byte of --mem)", "N" },

@@ -70,6 +70,20 @@ static const SimInvariant invariants[] = {
 	{ "freed_frame_still_mapped",
 	  "no vCPU without a pending flush can still hold a TLB translation to a freed frame",
 	  "when a frame is freed; every step (explore, exit-level replay)" },
+	{ "freed_sp_on_nx_list",
+	  "a page table freed by RCU is not on possible_nx_huge_pages, where the NX recovery "
+	  "worker would take it", "when an RCU grace period frees a table" },
+	{ "freed_table_still_cached",
+	  "a page table unlinked from the valid root is freed only once every vCPU flushed (or has "
+	  "a flush pending): the hardware walker may cache it until then",
+	  "when an RCU grace period frees a table" },
+	{ "freed_root_not_empty",
+	  "an invalid root is empty when its last reference goes: nothing was installed into it "
+	  "after the zap of invalidated roots (its tables would leak; kmemleak would see them)",
+	  "the last put of a root" },
+	{ "frozen_spte_written",
+	  "only the task that froze an SPTE writes it (the WARN of __tdp_mmu_set_spte_atomic())",
+	  "every SPTE compare-exchange of the TDP MMU" },
 	{ "guest_verdict", "a full-system guest reports that it passed", "end of run (explore)" },
 	{ "invalidate_seq_monotonic", "mmu_invalidate_seq never goes backwards",
 	  "every step (explore, exit-level replay)" },
@@ -82,6 +96,10 @@ static const SimInvariant invariants[] = {
 	{ "livelock",
 	  "every actor progresses: none passes its step budget, and progress happens within the "
 	  "watchdog's yield points", "scheduler watchdog; every step (explore, exit-level replay)" },
+	{ "mmu_lock_held_for_write",
+	  "write-lock-only MMU work (shadow-page reclaim, make_mmu_pages_available()) never runs "
+	  "with mmu_lock held for read (lockdep_assert_held_write)",
+	  "make_mmu_pages_available()" },
 	{ "postcopy_fetched_twice",
 	  "post-copy: no remote page is fetched a second time unless the model names why (a "
 	  "request with a reason)", "every fetch of the VMM's I/O actor" },

@@ -10,9 +10,10 @@
  * (kvm_mmu_faultin_pfn(), is_page_fault_stale(), kvm_tdp_mmu_page_fault()); tdp_mmu.c at
  * 1c60d04a (tdp_mmu_iter_cond_resched(), tdp_mmu_zap_leafs(), kvm_tdp_mmu_unmap_gfn_range(),
  * tdp_mmu_map_handle_target_level()); include/linux/kvm_host.h at a66ec810
- * (mmu_invalidate_retry_gfn() and its _unsafe() twin). The two historical fixes named
- * (d62007edf01f, a835429cda91) are cited as issue 9 gives them; their commit text was not read
- * here, only the v6.18 code that carries the fix.
+ * (mmu_invalidate_retry_gfn() and its _unsafe() twin). The historical fixes (pre-<commit>
+ * entries, docs/historical-races.md) were read as their patches and stable backports appear on
+ * the kvm, linux-kernel and stable lists (the search index's list archives) and, for the
+ * version ranges, in the merge logs listing them.
  */
 #include "sim/core/mutations.h"
 
@@ -112,19 +113,22 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		FALSE, NULL },
 	/* tdp_mmu.c kvm_tdp_mmu_unmap_gfn_range(): root types from the attribute filter |
 	 * KVM_INVALID_ROOTS, so invalid roots are zapped too. */
-	[SIM_MUT_UNMAP_VALID_ROOTS_ONLY] = {
-		"unmap_valid_roots_only",
-		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots (the bug d62007edf01f "
-		"fixed): a root a fast zap invalidated but has not torn down yet keeps mapping a "
-		"frame the host frees",
+	[SIM_MUT_PRE_D62007EDF01F] = {
+		"pre-d62007edf01f",
+		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots, as before \"KVM: x86/mmu: "
+		"Zap _all_ roots when unmapping gfn range in TDP MMU\" (d62007edf01f, v5.16; "
+		"affected v5.13-v5.15, since the TDP MMU's fast zap): a root a fast zap "
+		"invalidated but has not torn down yet keeps mapping a frame the host frees",
 		FALSE, NULL },
 	/* tdp_mmu.c tdp_mmu_iter_cond_resched(): "if (flush) kvm_flush_remote_tlbs(kvm)" before
 	 * dropping mmu_lock; tdp_mmu_zap_leafs() then clears flush. */
-	[SIM_MUT_YIELD_DROPS_FLUSH] = {
-		"yield_drops_flush",
-		"tdp_mmu_iter_cond_resched() yields mmu_lock without the pending flush while its "
-		"caller forgets it (the bug a835429cda91 fixed): zapped translations outlive the "
-		"invalidation",
+	[SIM_MUT_PRE_A835429CDA91] = {
+		"pre-a835429cda91",
+		"a zap yields mmu_lock with its pending flush unserved and never serves it, the "
+		"effect of the code before \"KVM: x86/mmu: Ensure TLBs are flushed when yielding "
+		"during GFN range zap\" (a835429cda91, v5.12-rc6; affected v5.10-v5.12-rc5), whose "
+		"per-root zap did not inherit the flush an earlier root owed (kvmsim has one valid "
+		"root, so the plant drops the flush at the yield of that root's walk)",
 		FALSE, NULL },
 	/* mmu.c kvm_mmu_faultin_pfn(): the two mmu_invalidate_retry_gfn_unsafe() calls, commented
 	 * as avoiding mmu_lock contention; is_page_fault_stale() is "one last time". */
@@ -145,6 +149,74 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"for good, its return finds no target to restore, and the vCPU VM-enters "
 		"unrestricted (asi_vmenter_restricted)",
 		FALSE, NULL },
+	/* mmu.c is_page_fault_stale(): is_obsolete_sp(vcpu->kvm, root_to_sp(vcpu->arch.mmu->root))
+	 * first, under mmu_lock. */
+	[SIM_MUT_PRE_A955CAD84CDA] = {
+		"pre-a955cad84cda",
+		"is_page_fault_stale() does not check that the vCPU's root is still valid, as before "
+		"\"KVM: x86/mmu: Retry page fault if root is invalidated by memslot update\" "
+		"(a955cad84cda, v5.16-rc; affected v5.13-v5.15): a fault that resolved its pfn "
+		"before a fast zap installs into the invalidated root behind the zapper, and the "
+		"root is freed still linking the new tables",
+		FALSE, NULL },
+	/* mmu.c: kvm_tdp_mmu_page_fault() takes mmu_lock for read and never calls
+	 * make_mmu_pages_available(); direct_page_fault() (shadow paging) takes it for write
+	 * and does. */
+	[SIM_MUT_PRE_47B0C2E4C220] = {
+		"pre-47b0c2e4c220",
+		"the TDP MMU fault path calls make_mmu_pages_available() under mmu_lock held for "
+		"read, as direct_page_fault() did before \"KVM: x86/mmu: Fix race condition in "
+		"direct_page_fault\" (47b0c2e4c220, v6.1; affected v5.12-v6.0): write-lock-only "
+		"shadow-page reclaim runs concurrently in two vCPUs (lockdep-style check)",
+		FALSE, NULL },
+	/* tdp_mmu.c kvm_tdp_mmu_map(): "if (is_frozen_spte(iter.old_spte)) goto retry;" comes
+	 * before "if (iter.level == fault->goal_level) goto map_target_level;". */
+	[SIM_MUT_PRE_F5D16BB9BE68] = {
+		"pre-f5d16bb9be68",
+		"kvm_tdp_mmu_map() stops at the goal level before it tests for a frozen SPTE, as "
+		"before \"KVM: x86/mmu: Don't attempt to map leaf if target TDP MMU SPTE is "
+		"frozen\" (f5d16bb9be68, v6.2; affected v6.0-v6.1, since 63d28a25e04c): a fault "
+		"compare-exchanges its leaf over a FROZEN_SPTE that a read-lock zapper owns",
+		FALSE, NULL },
+	/* tdp_mmu.c tdp_mmu_iter_cond_resched() and mmu.c kvm_recover_nx_huge_pages(): the pending
+	 * flush, then rcu_read_unlock(), then the rwlock yield. */
+	[SIM_MUT_PRE_BD29677952FA] = {
+		"pre-bd29677952fa",
+		"a walk that yields leaves RCU before it serves its pending TLB flush, as "
+		"tdp_mmu_iter_cond_resched() did before \"KVM: x86/mmu: Do remote TLB flush before "
+		"dropping RCU in TDP MMU resched\" (bd29677952fa, v5.18; affected v5.12-v5.17): a "
+		"page table it unlinked is freed while vCPUs may still cache it (planted in "
+		"tdp_mmu_iter_cond_resched() and in the NX recovery loop, v6.18's walk that unlinks "
+		"tables of the valid root with a flush owed across a yield)",
+		FALSE, NULL },
+	/* tdp_mmu.c tdp_mmu_map_handle_target_level(): a table replaced by a huge leaf is flushed
+	 * with kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level). */
+	[SIM_MUT_PRE_574C3C55E969] = {
+		"pre-574c3c55e969",
+		"the ranged flush for a page table that left the tree starts at its last entry, not "
+		"its base, as handle_removed_tdp_mmu_page() did before \"KVM: x86/mmu: Fix TLB "
+		"flush range when handling disconnected pt\" (574c3c55e969, v5.16; affected "
+		"v5.12-v5.15): the flush misses all but one entry's range (with hv_tlb_flush only)",
+		TRUE,
+		"in v6.18 the one ranged flush of a removed table is the fault's that replaced it by a "
+		"huge leaf mapping the same frames: the translations the flush leaves map those "
+		"frames, every path that frees them (notifier, guest_memfd, memslot deletion) "
+		"flushes the whole range first, and a ranged flush that meets a cached table's range "
+		"drops it" },
+	/* tdp_mmu.c kvm_tdp_mmu_map(): under tdp_mmu_pages_lock, "if (sp->nx_huge_page_disallowed)
+	 * track_possible_nx_huge_page(kvm, sp, KVM_TDP_MMU);". */
+	[SIM_MUT_PRE_21A36AC6B6C7] = {
+		"pre-21a36ac6b6c7",
+		"kvm_tdp_mmu_map() tracks the table it linked as a possible NX huge page without "
+		"re-checking under tdp_mmu_pages_lock that no zapper unlinked it meanwhile, as before "
+		"\"KVM: x86/mmu: Re-check under lock that TDP MMU SP hugepage is disallowed\" "
+		"(21a36ac6b6c7, v6.2; affected v6.1): a table queued for RCU freeing joins the list",
+		TRUE,
+		"no task of kvmsim's model unlinks a table between a fault's link and its tracking: "
+		"the NX recovery worker zaps only tracked tables, and with 2M frames (THP) only 4K "
+		"tables are tracked, never a parent of another; faults keep off a table that "
+		"disallows huge pages (disallowed_hugepage_adjust()); write-lock zappers wait for the "
+		"fault. The report's zapper, dirty logging's huge page recovery, is not modeled" },
 };
 
 const SimMutationInfo *

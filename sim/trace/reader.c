@@ -188,13 +188,17 @@ read_vm(Reader *r, xmlNode *node)
 				 "private memory comes from a guest_memfd");
 	if (xmlHasProp(node, (const xmlChar *)"mem") && !reader_get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
-	guint64 thp;
+	guint64 thp, nx, hv;
 
 	if (!reader_get_number(r, node, "quantum", 64, 0, &t->quantum) ||
 	    !reader_get_number(r, node, "max-insns", 64, 0, &t->max_insns) ||
-	    !reader_get_number(r, node, "thp", 1, 0, &thp))
+	    !reader_get_number(r, node, "thp", 1, 0, &thp) ||
+	    !reader_get_number(r, node, "nx-huge-pages", 1, 0, &nx) ||
+	    !reader_get_number(r, node, "hv-tlb-flush", 1, 0, &hv))
 		return FALSE;
+	t->hv_tlb_flush = hv != 0;
 	t->thp = thp != 0;
+	t->nx_huge_pages = nx != 0;
 	trace_for_each_element(child, node) {
 		TraceMemslot ms = { 0 };
 
@@ -332,6 +336,9 @@ check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 	    strcmp(e->actor, "notifier") != 0)
 		return reader_fail(r, node, "<%s> is the VMM's call on private memory: its actor must be "
 				     "'vmm' or 'notifier', not '%s'", NAME(node), e->actor);
+	if ((e->kind == TRACE_EV_NX_RECOVER) != (strcmp(e->actor, "nx_recovery") == 0))
+		return reader_fail(r, node, "<%s>: the NX huge page recovery worker (actor "
+				     "'nx_recovery') does <nx_recover> and nothing else", NAME(node));
 	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
 		return reader_fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
 			    NAME(node), e->actor);
@@ -444,6 +451,8 @@ read_event(Reader *r, xmlNode *node)
 	case TRACE_EV_GMEM_CLOSE:
 	case TRACE_EV_PIN:
 		return reader_read_gmem_event(r, node, e);
+	case TRACE_EV_NX_RECOVER:
+		return TRUE;
 	default:
 		return read_host_range(r, node, e);
 	}

@@ -114,6 +114,8 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	trace->asi = cfg->asi;
 	trace->postcopy = g_strdup(cfg->postcopy);
 	trace->postcopy_fetch_steps = cfg->postcopy_fetch_steps;
+	trace->nx_huge_pages = cfg->nx_huge_pages;
+	trace->hv_tlb_flush = cfg->hv_tlb_flush;
 	n = sim_vmm_memslots(vmm, slots, G_N_ELEMENTS(slots));
 	for (guint i = 0; i < n; i++) {
 		TraceMemslot ms = { slots[i].id, slots[i].gpa, slots[i].size, slots[i].hva,

@@ -76,6 +76,7 @@ machine_events(const Trace *trace)
 			[TRACE_EV_MAP_GPA_RANGE] = SIM_MEV_MAP_GPA_RANGE,
 			[TRACE_EV_PIN] = SIM_MEV_PIN,
 			[TRACE_EV_NMI] = SIM_MEV_NMI,
+			[TRACE_EV_NX_RECOVER] = SIM_MEV_NX_RECOVER,
 		};
 		SimMachineEvent me = {
 			.kind = kinds[e->kind],
@@ -128,6 +129,8 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 	cfg.asi = trace->asi;
 	cfg.postcopy = trace->postcopy;
 	cfg.postcopy_fetch_steps = trace->postcopy_fetch_steps;
+	cfg.nx_huge_pages = trace->nx_huge_pages;
+	cfg.hv_tlb_flush = trace->hv_tlb_flush;
 	memcpy(cfg.params, trace->params, sizeof(cfg.params));
 	if (trace->workload) {
 		cfg.workload = trace->workload;

@@ -33,6 +33,7 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_MAP_GPA_RANGE] = "map_gpa_range",
 	[TRACE_EV_PIN] = "pin",
 	[TRACE_EV_NMI] = "nmi",
+	[TRACE_EV_NX_RECOVER] = "nx_recover",
 };
 
 const char *const trace_nmi_touch_names[5] = {
@@ -185,7 +186,8 @@ trace_actor_valid(const Trace *trace, const char *actor)
 {
 	guint64 n;
 
-	if (strcmp(actor, "notifier") == 0 || strcmp(actor, "vmm") == 0)
+	if (strcmp(actor, "notifier") == 0 || strcmp(actor, "vmm") == 0 ||
+	    strcmp(actor, "nx_recovery") == 0)
 		return TRUE;
 	if (g_str_has_prefix(actor, "nmi") && g_ascii_isdigit(actor[3]) &&
 	    (actor[3] != '0' || !actor[4]))

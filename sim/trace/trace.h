@@ -46,6 +46,7 @@ typedef enum {
 	TRACE_EV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
 	TRACE_EV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
 	TRACE_EV_NMI,             /* an NMI on host CPU N, delivered by actor nmiN (asi/nmi.h) */
+	TRACE_EV_NX_RECOVER,      /* one pass of the NX huge page recovery worker */
 } TraceEventKind;
 
 typedef enum {
@@ -166,6 +167,8 @@ typedef struct {
 	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */
 	gchar *postcopy;        /* <postcopy mech>: the post-copy mechanism, or NULL */
 	guint64 postcopy_fetch_steps; /* <postcopy fetch_steps> (0: the default) */
+	gboolean nx_huge_pages; /* the NX huge page mitigation (nx_huge_pages module param) */
+	gboolean hv_tlb_flush;  /* KVM on Hyper-V: the hypervisor's (ranged) TLB flushes */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

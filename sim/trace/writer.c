@@ -113,6 +113,10 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "max-insns", t->max_insns);
 	if (t->thp)
 		put_dec(fp, "thp", 1);
+	if (t->nx_huge_pages)
+		put_dec(fp, "nx-huge-pages", 1);
+	if (t->hv_tlb_flush)
+		put_dec(fp, "hv-tlb-flush", 1);
 	if (!t->memslots->len && !t->gmem_size && !t->asi.on && !t->postcopy) {
 		fputs("/>\n", fp);
 		return;
@@ -242,6 +246,7 @@ write_event(FILE *fp, const TraceEvent *e)
 			put_str(fp, "to", trace_convert_names[e->to_private]);
 		break;
 	case TRACE_EV_GMEM_CLOSE:
+	case TRACE_EV_NX_RECOVER:
 		break;
 	case TRACE_EV_NMI:
 		put_str(fp, "touch", trace_nmi_touch_names[e->touch]);

@@ -235,6 +235,9 @@ machine_host(MachineActor *ma, const SimMachineEvent *e)
 	case SIM_MEV_PIN:
 		sim_vmm_pin(ma->vmm, e->gpa);
 		break;
+	case SIM_MEV_NX_RECOVER:
+		kvm_nx_huge_page_recovery_worker(sim_vmm_kvm(ma->vmm));
+		break;
 	default:
 		g_assert_not_reached();
 	}
@@ -350,6 +353,7 @@ make_actors(const SimMachineEvent *events, guint n_events, guint nr_vcpus, SimVm
 		g_ptr_array_add(names, g_strdup_printf("vcpu%u", i));
 	g_ptr_array_add(names, g_strdup("notifier"));
 	g_ptr_array_add(names, g_strdup("vmm"));
+	g_ptr_array_add(names, g_strdup("nx_recovery")); /* KVM's NX huge page recovery kthread */
 	for (guint n = 0; n < names->len; n++) {
 		const char *name = g_ptr_array_index(names, n);
 		MachineActor *ma = NULL;

@@ -33,6 +33,7 @@ typedef enum {
 	SIM_MEV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
 	SIM_MEV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
 	SIM_MEV_NMI,             /* an NMI on host CPU N (actor nmiN, asi/nmi.h) */
+	SIM_MEV_NX_RECOVER,      /* one pass of the NX huge page recovery worker */
 } SimMachineEventKind;
 
 typedef enum {

@@ -75,6 +75,8 @@ typedef struct {
 	guint64 max_insns;             /* per-vCPU budget; 0: sim_vmm_default_max_insns() */
 	gboolean thp;                  /* guest RAM (or every memslot of an exit-level machine) is
 					* madvise(MADV_HUGEPAGE)d: 2 MiB host folios */
+	gboolean nx_huge_pages;        /* KVM's NX huge page mitigation (nx_huge_pages=1) */
+	gboolean hv_tlb_flush;         /* KVM on Hyper-V: hypervisor-assisted (ranged) flushes */
 	SimHostEventCounts host_events;
 	guint64 params[8];             /* workload parameters */
 	const guint8 *image;           /* a program to run instead of the named workload: a flat

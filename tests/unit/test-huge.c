@@ -428,6 +428,145 @@ START_TEST(fault_below_a_huge_leaf_splits_it_in_place_without_a_zap)
 }
 END_TEST
 
+/* One EPT violation of vCPU 0 at gpa; qual the exit qualification's access bits. */
+static int
+ept_violation(TestVm *vm, gpa_t gpa, u64 qual)
+{
+	kvm_vcpu_srcu_read_lock(vm->vcpu[0]);
+	int r = kvm_handle_ept_violation(vm->vcpu[0], gpa, qual, 0);
+
+	kvm_vcpu_srcu_read_unlock(vm->vcpu[0]);
+	return r;
+}
+
+START_TEST(nx_mitigation_maps_exec_4k_until_recovery_lets_the_frame_go_huge)
+{
+	TestVm *vm = huge_vm(TRUE);
+	int level;
+
+	vm->kvm->nx_huge_pages = TRUE;
+	/* an exec fault where a 2M page could go maps 4K, executable, and tracks the table */
+	ck_assert_int_eq(ept_violation(vm, 0x205000, EPT_VIOLATION_ACC_INSTR), RET_PF_FIXED);
+	ck_assert(is_executable_pte(leaf(vm, 0x205000, &level)));
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 1);
+	/* a read next to it keeps to 4K too (disallowed_hugepage_adjust()) */
+	ck_assert_int_eq(ept_violation(vm, 0x207000, EPT_VIOLATION_ACC_READ), RET_PF_FIXED);
+	leaf(vm, 0x207000, &level);
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	/* the worker zaps the table and flushes; the frame then maps 2M, not executable */
+	vm->vcpu[0]->requests = 0;
+	kvm_nx_huge_page_recovery_worker(vm->kvm);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 0);
+	ck_assert(!is_shadow_present_pte(leaf(vm, 0x205000, NULL)));
+	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	ck_assert_int_eq(ept_violation(vm, 0x207000, EPT_VIOLATION_ACC_READ), RET_PF_FIXED);
+	u64 huge = leaf(vm, 0x207000, &level);
+
+	ck_assert_int_eq(level, PG_LEVEL_2M);
+	ck_assert(!is_executable_pte(huge));
+	/* executing from it splits it: the 4K pages are executable again, the table tracked */
+	ck_assert_int_eq(ept_violation(vm, 0x205000, EPT_VIOLATION_ACC_INSTR |
+				       EPT_VIOLATION_PROT_READ | EPT_VIOLATION_PROT_WRITE),
+			 RET_PF_SPURIOUS);
+	ck_assert(is_executable_pte(leaf(vm, 0x205000, &level)));
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 1);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(without_the_nx_mitigation_an_exec_fault_maps_huge_and_recovery_does_nothing)
+{
+	TestVm *vm = huge_vm(TRUE);
+	int level;
+
+	ck_assert_int_eq(ept_violation(vm, 0x205000, EPT_VIOLATION_ACC_INSTR), RET_PF_FIXED);
+	ck_assert(is_executable_pte(leaf(vm, 0x205000, &level)));
+	ck_assert_int_eq(level, PG_LEVEL_2M);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 0);
+	kvm_nx_huge_page_recovery_worker(vm->kvm);
+	ck_assert(is_shadow_present_pte(leaf(vm, 0x205000, NULL)));
+	test_vm_free(vm);
+}
+END_TEST
+
+/* 4K leaves at gfns 0x205 and 0x207 under a table in the THP-backed 2M frame 0x200 (mixed
+ * attributes force 4K), the flag cleared again, and a stale translation of gfn 5 left by an
+ * earlier zap: the frame's next fault replaces the table with a 2M leaf. */
+static TestVm *
+table_then_huge_vm(SimMutations mutations)
+{
+	TestVm *vm = huge_vm(TRUE);
+	struct kvm_memory_slot *slot = kvm_id_to_memslot(vm->kvm, 0);
+
+	vm->kvm->hv_tlb_flush = TRUE;
+	vm->kvm->mutations = mutations;
+	lpage_info_slot(0x200, slot, PG_LEVEL_2M)->disallow_lpage |= KVM_LPAGE_MIXED_FLAG;
+	ck_assert_int_eq(test_vm_fault(vm, 0, 0x205000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(test_vm_fault(vm, 0, 0x207000, TRUE), RET_PF_FIXED);
+	lpage_info_slot(0x200, slot, PG_LEVEL_2M)->disallow_lpage &= ~KVM_LPAGE_MIXED_FLAG;
+	kvm_record_stale_translation(vm->kvm, 0x5, 0x1234);
+	vm->vcpu[0]->requests = 0;
+	return vm;
+}
+
+/* gfn of every stale translation vCPU 0 holds, as "0x5 0x205 ..." */
+static gchar *
+stale_gfns(TestVm *vm)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; i < vm->vcpu[0]->stale_tlb->len; i++)
+		g_string_append_printf(s, "%s0x%" G_GINT64_MODIFIER "x", i ? " " : "",
+				       g_array_index(vm->vcpu[0]->stale_tlb,
+						     struct kvm_stale_tlb_entry, i).gfn);
+	return g_string_free(s, FALSE);
+}
+
+START_TEST(hypervisor_ranged_flush_drops_only_the_replaced_tables_range)
+{
+	TestVm *vm = table_then_huge_vm(0);
+	gsize from = strlen(sim_log_text(vm->host->log));
+	int level;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, 0x206000, FALSE), RET_PF_FIXED);
+	leaf(vm, 0x206000, &level);
+	ck_assert_int_eq(level, PG_LEVEL_2M);
+	ck_assert_ptr_nonnull(strstr(log_since(vm, from), "sim_hv_flush_remote_tlbs: gfn 0x200 "
+				     "pages 0x200 on 1 vcpus"));
+	/* no request: the hypervisor flushed at once; gfn 5's translation is outside the range */
+	ck_assert_uint_eq(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH), 0);
+	g_autofree gchar *left = stale_gfns(vm);
+
+	ck_assert_str_eq(left, "0x5");
+	ck_assert_uint_eq(vm->vcpu[0]->stale_tables->len, 0);
+	/* a whole flush through the hypervisor drops everything, still without a request */
+	kvm_flush_remote_tlbs(vm->kvm);
+	ck_assert_uint_eq(vm->vcpu[0]->stale_tlb->len, 0);
+	ck_assert_uint_eq(vm->vcpu[0]->requests, 0);
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(before_574c3c55e969_the_ranged_flush_starts_at_the_tables_last_entry)
+{
+	TestVm *vm = table_then_huge_vm(SIM_MUTATION_BIT(SIM_MUT_PRE_574C3C55E969));
+	gsize from = strlen(sim_log_text(vm->host->log));
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, 0x206000, FALSE), RET_PF_FIXED);
+	ck_assert_ptr_nonnull(strstr(log_since(vm, from), "sim_hv_flush_remote_tlbs: gfn 0x3ff "
+				     "pages 0x200 on 1 vcpus"));
+	/* the 4K translations of the table stay; the table itself is dropped (0x3ff is in it) */
+	g_autofree gchar *left = stale_gfns(vm);
+
+	ck_assert_ptr_nonnull(strstr(left, "0x205"));
+	ck_assert_ptr_nonnull(strstr(left, "0x207"));
+	ck_assert_uint_eq(vm->vcpu[0]->stale_tables->len, 0);
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(max_level_for_order)
 {
 	ck_assert_int_eq(kvm_max_level_for_order(0), PG_LEVEL_4K);
@@ -453,6 +592,16 @@ huge_suite(void)
 	tc = tcase_create("leaves");
 	tcase_add_test(tc, partial_invalidation_zaps_the_whole_2m_leaf);
 	tcase_add_test(tc, fault_below_a_huge_leaf_splits_it_in_place_without_a_zap);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nx");
+	tcase_add_test(tc, nx_mitigation_maps_exec_4k_until_recovery_lets_the_frame_go_huge);
+	tcase_add_test(tc, without_the_nx_mitigation_an_exec_fault_maps_huge_and_recovery_does_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hv-flush");
+	tcase_add_test(tc, hypervisor_ranged_flush_drops_only_the_replaced_tables_range);
+	tcase_add_test(tc, before_574c3c55e969_the_ranged_flush_starts_at_the_tables_last_entry);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thp");
