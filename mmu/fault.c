@@ -112,6 +112,9 @@ fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, u64
 			sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 		return FALSE;
 	}
+	/* the gfn is dirty once the SPTE is writable: marked after the exchange */
+	if (is_writable_pte(new_spte) && !is_writable_pte(expected))
+		mark_page_dirty_in_slot(vcpu->kvm, fault->slot, fault->gfn);
 	sim_hostmem_make_resident(vcpu->kvm->hm, fault->gfn << PAGE_SHIFT,
 				  spte_to_pfn(new_spte) +
 				  (fault->gfn & (KVM_PAGES_PER_HPAGE(level) - 1)));

@@ -274,7 +274,8 @@ check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 	    strcmp(e->actor, "notifier") != 0)
 		return reader_fail(r, node, "<%s> is the VMM's call on private memory: its actor must be "
 				     "'vmm' or 'notifier', not '%s'", NAME(node), e->actor);
-	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
+	if ((trace_event_is_memslot(e->kind) || e->kind == TRACE_EV_DIRTY_LOG) &&
+	    strcmp(e->actor, "vmm") != 0)
 		return reader_fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
 			    NAME(node), e->actor);
 	return TRUE;
@@ -344,6 +345,18 @@ read_event(Reader *r, xmlNode *node)
 	case TRACE_EV_EPT_VIOLATION:
 		e->access = GET_CHOICE(node, "access", trace_access_names, 0);
 		return reader_get_number(r, node, "gpa", 64, 0, &e->gpa);
+	case TRACE_EV_GUEST_WRITE:
+		e->access = TRACE_ACCESS_WRITE;
+		return reader_get_number(r, node, "gpa", 64, 0, &e->gpa);
+	case TRACE_EV_DIRTY_LOG:
+		e->nr = GET_CHOICE(node, "op", trace_dirty_log_op_names, 0);
+		if (!reader_get_number(r, node, "slot", 64, 0, &id))
+			return FALSE;
+		if (id >= KVM_USER_MEM_SLOTS)
+			return reader_fail_attr(r, node, "slot", "is out of range (0 to %u)",
+					 KVM_USER_MEM_SLOTS - 1);
+		e->id = (guint32)id;
+		return TRUE;
 	case TRACE_EV_HLT:
 		return TRUE;
 	case TRACE_EV_IO:

@@ -75,6 +75,8 @@ machine_events(const Trace *trace)
 			[TRACE_EV_GMEM_CLOSE] = SIM_MEV_GMEM_CLOSE,
 			[TRACE_EV_MAP_GPA_RANGE] = SIM_MEV_MAP_GPA_RANGE,
 			[TRACE_EV_PIN] = SIM_MEV_PIN,
+			[TRACE_EV_GUEST_WRITE] = SIM_MEV_GUEST_WRITE,
+			[TRACE_EV_DIRTY_LOG] = SIM_MEV_DIRTY_LOG,
 		};
 		SimMachineEvent me = {
 			.kind = kinds[e->kind],

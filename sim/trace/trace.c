@@ -32,6 +32,8 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_GMEM_CLOSE] = "close_guest_memfd",
 	[TRACE_EV_MAP_GPA_RANGE] = "map_gpa_range",
 	[TRACE_EV_PIN] = "pin",
+	[TRACE_EV_GUEST_WRITE] = "guest_write",
+	[TRACE_EV_DIRTY_LOG] = "dirty_log",
 };
 
 const char *const trace_vm_type_names[2] = { "default", "sw-protected" };
@@ -112,6 +114,8 @@ trace_free(Trace *trace)
 }
 
 /* The element name of an event kind. */
+const char *const trace_dirty_log_op_names[3] = { "get", "clear", "manual-protect" };
+
 const char *
 trace_event_kind_name(TraceEventKind kind)
 {
@@ -123,7 +127,8 @@ trace_event_kind_name(TraceEventKind kind)
 gboolean
 trace_event_is_exit(TraceEventKind kind)
 {
-	return kind <= TRACE_EV_HYPERCALL || kind == TRACE_EV_MAP_GPA_RANGE;
+	return kind <= TRACE_EV_HYPERCALL || kind == TRACE_EV_MAP_GPA_RANGE ||
+	       kind == TRACE_EV_GUEST_WRITE;
 }
 
 /* migrate, dontneed, age, munmap, invalidate_start, invalidate_end. */

@@ -180,6 +180,13 @@ write_event(FILE *fp, const TraceEvent *e)
 		put_hex(fp, "gpa", e->gpa);
 		put_str(fp, "access", trace_access_names[e->access]);
 		break;
+	case TRACE_EV_GUEST_WRITE:
+		put_hex(fp, "gpa", e->gpa);
+		break;
+	case TRACE_EV_DIRTY_LOG:
+		put_dec(fp, "slot", e->id);
+		put_str(fp, "op", trace_dirty_log_op_names[e->nr]);
+		break;
 	case TRACE_EV_HLT:
 		break;
 	case TRACE_EV_IO:

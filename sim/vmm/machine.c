@@ -34,6 +34,8 @@ typedef struct {
 	GPtrArray *events; /* const SimMachineEvent * */
 	int vcpu;          /* vcpuN: N; other actors: -1 */
 	gboolean halted;
+	gulong *dirty_bitmap; /* the vmm's copy of the last KVM_GET_DIRTY_LOG */
+	u64 dirty_npages;
 } MachineActor;
 
 /* KVM_HC_MAP_GPA_RANGE as the vCPU's KVM_RUN handles it: KVM's checks, then the VMM's exit. */
@@ -60,17 +62,36 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 	struct kvm_vcpu *vcpu = kvm->vcpus[ma->vcpu];
 
 	struct kvm_exit_info x = { 0 };
+	guint writes = 0;
+	gboolean faulted;
 
+again:
+	faulted = FALSE;
 	sim_yield(ma->sched, "vcpu.enter");
 	kvm_vcpu_enter_guest_prepare(vcpu);
 	trace_kvm_entry(vcpu, 0);
 	kvm_vcpu_srcu_read_lock(vcpu);
 	switch (e->kind) {
+	case SIM_MEV_GUEST_WRITE:
+		/* the guest's store: no exit unless it faults; then it is made again on re-entry,
+		 * a bounded number of times */
+		if (kvm_vcpu_guest_write(vcpu, e->gpa))
+			break;
+		if (++writes > 8) {
+			sim_log_emit(sim_sched_log(ma->sched), "sim_guest_write",
+				     "vcpu %d gpa 0x%" G_GINT64_MODIFIER "x: still faulting after 8 "
+				     "tries, given up", vcpu->vcpu_id, e->gpa);
+			break;
+		}
+		/* the store's EPT violation */
+		faulted = TRUE;
+		G_GNUC_FALLTHROUGH;
 	case SIM_MEV_EPT_VIOLATION: {
+		gboolean read = e->kind == SIM_MEV_EPT_VIOLATION && e->access == SIM_MEV_READ;
+		gboolean write = e->kind == SIM_MEV_GUEST_WRITE || e->access == SIM_MEV_WRITE;
+		gboolean fetch = e->kind == SIM_MEV_EPT_VIOLATION && e->access == SIM_MEV_FETCH;
 		u64 spte = kvm_tdp_mmu_get_walk_last(vcpu, e->gpa, NULL);
-		u64 qual = sim_ept_violation_qualification(e->access == SIM_MEV_READ,
-							   e->access == SIM_MEV_WRITE,
-							   e->access == SIM_MEV_FETCH, spte);
+		u64 qual = sim_ept_violation_qualification(read, write, fetch, spte);
 
 		if (is_mmio_spte(spte)) {
 			x.reason = EXIT_REASON_EPT_MISCONFIG;
@@ -119,6 +140,8 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 		g_assert_not_reached();
 	}
 	kvm_vcpu_srcu_read_unlock(vcpu);
+	if (faulted)
+		goto again;
 	/* the exit to userspace and back happens outside the vCPU's SRCU read side */
 	if ((e->kind == SIM_MEV_HYPERCALL || e->kind == SIM_MEV_MAP_GPA_RANGE) &&
 	    e->nr == KVM_HC_MAP_GPA_RANGE)
@@ -147,6 +170,40 @@ machine_memslot(MachineActor *ma, const SimMachineEvent *e)
 	sim_log_emit(sim_sched_log(ma->sched), "sim_vmm_ioctl",
 		     "KVM_SET_USER_MEMORY_REGION2 slot %u gpa 0x%" G_GINT64_MODIFIER "x size 0x%"
 		     G_GINT64_MODIFIER "x: %d", e->id, region.guest_phys_addr, region.memory_size, r);
+}
+
+/* The VMM's dirty-log ioctls on memslot e->id: GET (the bitmap it returns is kept for a later
+ * CLEAR, as a migrating VMM does), CLEAR of what the last GET returned, or the manual-protect
+ * capability. The result and the dirty gfns go to the log. */
+static void
+machine_dirty_log(MachineActor *ma, const SimMachineEvent *e)
+{
+	static const char *const names[] = { "KVM_GET_DIRTY_LOG", "KVM_CLEAR_DIRTY_LOG",
+					     "KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)" };
+	struct kvm *kvm = sim_vmm_kvm(ma->vmm);
+	struct kvm_memory_slot *slot = kvm_id_to_memslot(kvm, (int)e->id);
+	u64 npages = slot ? slot->npages : 0, base = slot ? slot->base_gfn : 0;
+	GString *gfns = g_string_new(NULL);
+	int r = 0;
+
+	if (!ma->dirty_bitmap || ma->dirty_npages < npages) {
+		g_free(ma->dirty_bitmap);
+		ma->dirty_npages = npages;
+		ma->dirty_bitmap = g_new0(gulong, kvm_dirty_bitmap_words(npages) + 1);
+	}
+	if (e->nr == 0) {
+		r = kvm_vm_ioctl_get_dirty_log(kvm, (int)e->id, ma->dirty_bitmap);
+		for (u64 i = 0; !r && i < npages; i++)
+			if (ma->dirty_bitmap[i / (8 * sizeof(gulong))] & (1ul << (i % (8 * sizeof(gulong)))))
+				g_string_append_printf(gfns, " 0x%" G_GINT64_MODIFIER "x", base + i);
+	} else if (e->nr == 1) {
+		r = kvm_vm_ioctl_clear_dirty_log(kvm, (int)e->id, ma->dirty_bitmap);
+	} else {
+		kvm_vm_ioctl_enable_manual_dirty_log_protect(kvm);
+	}
+	sim_log_emit(sim_sched_log(ma->sched), "sim_vmm_ioctl", "%s slot %u: %d%s%s", names[e->nr],
+		     e->id, r, gfns->len ? " dirty" : "", gfns->str);
+	g_string_free(gfns, TRUE);
 }
 
 /* One event of the notifier or the vmm. */
@@ -195,6 +252,9 @@ machine_host(MachineActor *ma, const SimMachineEvent *e)
 		break;
 	case SIM_MEV_PIN:
 		sim_vmm_pin(ma->vmm, e->gpa);
+		break;
+	case SIM_MEV_DIRTY_LOG:
+		machine_dirty_log(ma, e);
 		break;
 	default:
 		g_assert_not_reached();
@@ -308,8 +368,12 @@ make_actors(const SimMachineEvent *events, guint n_events, guint nr_vcpus, SimVm
 static void
 free_actors(GPtrArray *actors)
 {
-	for (guint i = 0; i < actors->len; i++)
-		g_ptr_array_free(((MachineActor *)g_ptr_array_index(actors, i))->events, TRUE);
+	for (guint i = 0; i < actors->len; i++) {
+		MachineActor *ma = g_ptr_array_index(actors, i);
+
+		g_ptr_array_free(ma->events, TRUE);
+		g_free(ma->dirty_bitmap);
+	}
 	g_ptr_array_free(actors, TRUE);
 }
 
