@@ -238,6 +238,26 @@ kvm_dirty_log_check_write(struct kvm_vcpu *vcpu, gfn_t gfn, const char *via)
 			     vcpu->vcpu_id, gfn, via);
 }
 
+/* The CPU's A/D assist on a store that walks the tables (EPT with A/D bits on, SDM 29.3.5): it
+ * sets Accessed and Dirty in the leaf with a locked OR, outside any lock KVM knows of; the TLB
+ * then caches the translation as dirty, so later stores through it set nothing. */
+static void
+kvm_hw_set_ad(struct kvm_vcpu *vcpu, gfn_t gfn, int level)
+{
+	u64 spte;
+	int walked;
+	u64 *sptep = tdp_walk_last(vcpu->kvm->pt_pool, vcpu->root, gfn, &spte, &walked);
+	const u64 ad = shadow_accessed_mask | shadow_dirty_mask;
+
+	g_assert(walked == level);
+	if ((spte & ad) == ad)
+		return;
+	__kvm_tdp_mmu_write_spte(sptep, spte | ad, level);
+	sim_log_emit(vcpu->kvm->log, "sim_hw_set_ad",
+		     "vcpu %d gfn 0x%" G_GINT64_MODIFIER "x level %d spte 0x%" G_GINT64_MODIFIER
+		     "x -> 0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id, gfn, level, spte, spte | ad);
+}
+
 /* The CPU's side of a guest store (kvmsim's hardware, no kernel function): a writable
  * translation the TLB cached since the last flush is used as it is; otherwise the walk needs a
  * present writable leaf, and the translation is cached. */
@@ -266,6 +286,8 @@ kvm_vcpu_guest_write(struct kvm_vcpu *vcpu, gpa_t gpa)
 		    !is_writable_pte(spte))
 			return FALSE;
 		pfn = spte_to_pfn(spte) + (gfn & (KVM_PAGES_PER_HPAGE(level) - 1));
+		if (spte_ad_enabled(spte))
+			kvm_hw_set_ad(vcpu, gfn, level);
 		struct kvm_stale_tlb_entry e = { gfn, pfn, sim_sched_now(vcpu->kvm->sched) };
 
 		g_array_append_val(vcpu->tlb_writable, e);

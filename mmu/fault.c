@@ -89,9 +89,9 @@ page_fault_can_be_fast(struct kvm *kvm, const struct kvm_page_fault *fault)
 		return FALSE;
 	if (kvm->has_private_mem && fault->is_private != kvm_mem_is_private(kvm, fault->gfn))
 		return FALSE;
-	/* not-present: possibly an access-tracked SPTE, since A/D bits are off */
+	/* not-present: possibly an access-tracked SPTE, if A/D bits are off */
 	if (!fault->present)
-		return TRUE;
+		return !kvm->ept_ad;
 	/* present: only a write can be fixed (write-protected SPTE) */
 	return fault->write;
 }

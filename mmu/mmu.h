@@ -264,6 +264,9 @@ struct kvm {
 	GPtrArray *dirty_logs;                /* struct kvm_dirty_log_state, owned (dirty_log.c) */
 	int nr_dirty_log_slots;               /* published slots with KVM_MEM_LOG_DIRTY_PAGES */
 	gboolean manual_dirty_log_protect;    /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
+	gboolean ept_ad;                      /* kvm_ad_enabled: EPT A/D bits on, set by the CPU
+					       * (off: kvm_mmu_set_ept_masks(has_ad_bits=false),
+					       * kvmsim's default) */
 };
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */

@@ -447,7 +447,7 @@ tdp_mmu_set_spte_plain(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 static int
 tdp_mmu_link_sp(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_page *sp, gboolean shared)
 {
-	u64 spte = make_nonleaf_spte(sp->spt_pa);
+	u64 spte = make_nonleaf_spte_ad(sp->spt_pa, !kvm->ept_ad);
 
 	if (shared)
 		return tdp_mmu_set_spte_atomic(kvm, iter, spte);
@@ -504,8 +504,8 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	if (!fault->slot)
 		new_spte = make_mmio_spte(iter->gfn, ACC_ALL, kvm->memslots->generation);
 	else
-		wrprot = make_spte(iter->level, ACC_ALL, fault->pfn, fault->prefetch,
-				   fault->map_writable, &new_spte);
+		wrprot = make_spte_ad(iter->level, ACC_ALL, fault->pfn, fault->prefetch,
+				      fault->map_writable, !kvm->ept_ad, &new_spte);
 	/* make_spte(): a writable leaf of a dirty-logged slot marks its gfn before it goes in */
 	if (fault->slot && fault->slot->dirty && is_writable_pte(new_spte))
 		mark_page_dirty_in_slot(kvm, fault->slot, fault->gfn);

@@ -23,6 +23,7 @@ copy_target(const Trace *t)
 	out->quantum = t->quantum;
 	out->max_insns = t->max_insns;
 	out->thp = t->thp;
+	out->ept_ad = t->ept_ad;
 	g_array_append_vals(out->memslots, t->memslots->data, t->memslots->len);
 	out->workload = g_strdup(t->workload);
 	out->guest = g_strdup(t->guest);

@@ -145,13 +145,16 @@ read_vm(Reader *r, xmlNode *node)
 				 "private memory comes from a guest_memfd");
 	if (xmlHasProp(node, (const xmlChar *)"mem") && !reader_get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
-	guint64 thp;
+	guint64 thp, ept_ad;
 
 	if (!reader_get_number(r, node, "quantum", 64, 0, &t->quantum) ||
 	    !reader_get_number(r, node, "max-insns", 64, 0, &t->max_insns) ||
-	    !reader_get_number(r, node, "thp", 1, 0, &thp))
+	    !reader_get_number(r, node, "thp", 1, 0, &thp) ||
+	    !reader_get_number(r, node, "ept-ad", 1, 0, &ept_ad))
 		return FALSE;
 	t->thp = thp != 0;
+	t->ept_ad = ept_ad != 0;
+
 	trace_for_each_element(child, node) {
 		TraceMemslot ms = { 0 };
 
@@ -208,6 +211,11 @@ read_workload(Reader *r, xmlNode *node)
 					 near.best);
 		return reader_fail_attr(r, node, "name", "is not a workload (kvmsim list shows them)");
 	}
+	/* only exit-level vCPUs model the CPU's A/D assists (<guest_write>): the emulated CPU of a
+	 * full-system run walks EPT as x86 paging and sets no EPT A/D bit */
+	if (t->ept_ad)
+		return reader_fail(r, r->vm, "<vm> ept-ad is exit-level only: the emulated CPU of a "
+				   "full-system run sets no EPT Accessed/Dirty bits");
 	if (!t->mem)
 		return reader_fail(r, r->vm, "<vm> has no mem: a full-system trace needs the size of the "
 				      "guest's data region");

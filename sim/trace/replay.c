@@ -125,6 +125,7 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 	if (trace->max_insns)
 		cfg.max_insns = trace->max_insns;
 	cfg.thp = trace->thp;
+	cfg.ept_ad = trace->ept_ad;
 	memcpy(cfg.params, trace->params, sizeof(cfg.params));
 	if (trace->workload) {
 		cfg.workload = trace->workload;

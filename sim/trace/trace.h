@@ -166,6 +166,7 @@ typedef struct {
 	guint64 quantum;        /* 0: default */
 	guint64 max_insns;      /* 0: default */
 	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */
+	gboolean ept_ad;        /* EPT A/D bits on: the CPU sets them (exit-level only) */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

@@ -113,6 +113,8 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "max-insns", t->max_insns);
 	if (t->thp)
 		put_dec(fp, "thp", 1);
+	if (t->ept_ad)
+		put_dec(fp, "ept-ad", 1);
 	if (!t->memslots->len && !t->gmem_size) {
 		fputs("/>\n", fp);
 		return;

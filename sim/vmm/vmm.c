@@ -318,6 +318,7 @@ sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
 		vmm->kvm = kvm_create_vm(vmm->sched, vmm->hm, vmm->pt_pool, vmm->mm,
 					 &vmm->counters, hw_ops);
 		vmm->kvm->mutations = config->mutations;
+		vmm->kvm->ept_ad = config->ept_ad;
 		return TRUE;
 	}
 	struct kvm_create_vm_args args = {
@@ -334,6 +335,7 @@ sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
 		return FALSE;
 	}
 	vmm->kvm->mutations = config->mutations;
+	vmm->kvm->ept_ad = config->ept_ad;
 	/* a kernel with the PROPOSED HugeTLB guest_memfd series (kvm->gmem_hugetlb, mmu/mmu.h) */
 	vmm->kvm->gmem_hugetlb = config->gmem_hugepage != SIM_GMEM_HUGEPAGE_NONE;
 	return TRUE;

@@ -72,6 +72,7 @@ typedef struct {
 	guint64 seed;
 	guint64 quantum;               /* instructions per preemption quantum */
 	guint64 max_insns;             /* per-vCPU budget; 0: sim_vmm_default_max_insns() */
+	gboolean ept_ad;               /* EPT A/D bits on (kvm->ept_ad; exit-level only) */
 	gboolean thp;                  /* guest RAM (or every memslot of an exit-level machine) is
 					* madvise(MADV_HUGEPAGE)d: 2 MiB host folios */
 	SimHostEventCounts host_events;
