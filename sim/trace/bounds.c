@@ -151,6 +151,7 @@ static const struct {
 	{ "cow.", "vcpu" },           { "mmu_unload.", "vcpu" },
 	{ "migrate.", "notifier" },   { "munmap.", "notifier" },
 	{ "age.", "notifier" },       { "memslot.", "vmm" },
+	{ "dirty_log.", "vmm" },
 };
 
 /* A step's actor must be of the kind that reaches its point. */
