@@ -282,8 +282,11 @@ check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 	    strcmp(e->actor, "notifier") != 0)
 		return reader_fail(r, node, "<%s> is the VMM's call on private memory: its actor must be "
 				     "'vmm' or 'notifier', not '%s'", NAME(node), e->actor);
-	if ((trace_event_is_memslot(e->kind) || e->kind == TRACE_EV_DIRTY_LOG) &&
-	    strcmp(e->actor, "vmm") != 0)
+	if (e->kind == TRACE_EV_DIRTY_LOG && strcmp(e->actor, "vmm") != 0 &&
+	    strcmp(e->actor, "notifier") != 0)
+		return reader_fail(r, node, "<dirty_log> is a VMM call: its actor must be 'vmm' or "
+				     "'notifier', not '%s'", e->actor);
+	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
 		return reader_fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
 			    NAME(node), e->actor);
 	return TRUE;

@@ -114,7 +114,7 @@ trace_free(Trace *trace)
 }
 
 /* The element name of an event kind. */
-const char *const trace_dirty_log_op_names[3] = { "get", "clear", "manual-protect" };
+const char *const trace_dirty_log_op_names[4] = { "get", "clear", "manual-protect", "enable" };
 
 const char *
 trace_event_kind_name(TraceEventKind kind)

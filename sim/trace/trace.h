@@ -45,12 +45,12 @@ typedef enum {
 	TRACE_EV_MAP_GPA_RANGE,   /* a VMCALL exit of KVM_HC_MAP_GPA_RANGE (nr 12, args) */
 	TRACE_EV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
 	TRACE_EV_GUEST_WRITE,     /* the guest stores to gpa: through the TLB, the SPTE or a fault */
-	TRACE_EV_DIRTY_LOG,       /* KVM_GET_DIRTY_LOG (nr 0), KVM_CLEAR_DIRTY_LOG (1) of memslot
-				   * id, or KVM_ENABLE_CAP of KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (2) */
+	TRACE_EV_DIRTY_LOG,       /* the VMM's dirty-log call nr on memslot id (SimVmmDirtyOp:
+				   * GET, CLEAR, manual protect, enable) */
 } TraceEventKind;
 
 /* The ops of <dirty_log op="...">, as TraceEvent.nr holds them. */
-extern const char *const trace_dirty_log_op_names[3];
+extern const char *const trace_dirty_log_op_names[4];
 
 typedef enum {
 	TRACE_ACCESS_READ,

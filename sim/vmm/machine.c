@@ -34,8 +34,6 @@ typedef struct {
 	GPtrArray *events; /* const SimMachineEvent * */
 	int vcpu;          /* vcpuN: N; other actors: -1 */
 	gboolean halted;
-	gulong *dirty_bitmap; /* the vmm's copy of the last KVM_GET_DIRTY_LOG */
-	u64 dirty_npages;
 } MachineActor;
 
 /* KVM_HC_MAP_GPA_RANGE as the vCPU's KVM_RUN handles it: KVM's checks, then the VMM's exit. */
@@ -172,46 +170,12 @@ machine_memslot(MachineActor *ma, const SimMachineEvent *e)
 		     G_GINT64_MODIFIER "x: %d", e->id, region.guest_phys_addr, region.memory_size, r);
 }
 
-/* The VMM's dirty-log ioctls on memslot e->id: GET (the bitmap it returns is kept for a later
- * CLEAR, as a migrating VMM does), CLEAR of what the last GET returned, or the manual-protect
- * capability. The result and the dirty gfns go to the log. */
-static void
-machine_dirty_log(MachineActor *ma, const SimMachineEvent *e)
-{
-	static const char *const names[] = { "KVM_GET_DIRTY_LOG", "KVM_CLEAR_DIRTY_LOG",
-					     "KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)" };
-	struct kvm *kvm = sim_vmm_kvm(ma->vmm);
-	struct kvm_memory_slot *slot = kvm_id_to_memslot(kvm, (int)e->id);
-	u64 npages = slot ? slot->npages : 0, base = slot ? slot->base_gfn : 0;
-	GString *gfns = g_string_new(NULL);
-	int r = 0;
-
-	if (!ma->dirty_bitmap || ma->dirty_npages < npages) {
-		g_free(ma->dirty_bitmap);
-		ma->dirty_npages = npages;
-		ma->dirty_bitmap = g_new0(gulong, kvm_dirty_bitmap_words(npages) + 1);
-	}
-	if (e->nr == 0) {
-		r = kvm_vm_ioctl_get_dirty_log(kvm, (int)e->id, ma->dirty_bitmap);
-		for (u64 i = 0; !r && i < npages; i++)
-			if (ma->dirty_bitmap[i / (8 * sizeof(gulong))] & (1ul << (i % (8 * sizeof(gulong)))))
-				g_string_append_printf(gfns, " 0x%" G_GINT64_MODIFIER "x", base + i);
-	} else if (e->nr == 1) {
-		r = kvm_vm_ioctl_clear_dirty_log(kvm, (int)e->id, ma->dirty_bitmap);
-	} else {
-		kvm_vm_ioctl_enable_manual_dirty_log_protect(kvm);
-	}
-	sim_log_emit(sim_sched_log(ma->sched), "sim_vmm_ioctl", "%s slot %u: %d%s%s", names[e->nr],
-		     e->id, r, gfns->len ? " dirty" : "", gfns->str);
-	g_string_free(gfns, TRUE);
-}
-
 /* One event of the notifier or the vmm. */
 static void
 machine_host(MachineActor *ma, const SimMachineEvent *e)
 {
 	SimMm *mm = sim_vmm_mm(ma->vmm);
-	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at, e->to_private };
+	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at, e->to_private, 0 };
 
 	switch (e->kind) {
 	case SIM_MEV_MIGRATE:
@@ -254,7 +218,7 @@ machine_host(MachineActor *ma, const SimMachineEvent *e)
 		sim_vmm_pin(ma->vmm, e->gpa);
 		break;
 	case SIM_MEV_DIRTY_LOG:
-		machine_dirty_log(ma, e);
+		sim_vmm_dirty_log(ma->vmm, (SimVmmDirtyOp)e->nr, e->id);
 		break;
 	default:
 		g_assert_not_reached();
@@ -368,12 +332,8 @@ make_actors(const SimMachineEvent *events, guint n_events, guint nr_vcpus, SimVm
 static void
 free_actors(GPtrArray *actors)
 {
-	for (guint i = 0; i < actors->len; i++) {
-		MachineActor *ma = g_ptr_array_index(actors, i);
-
-		g_ptr_array_free(ma->events, TRUE);
-		g_free(ma->dirty_bitmap);
-	}
+	for (guint i = 0; i < actors->len; i++)
+		g_ptr_array_free(((MachineActor *)g_ptr_array_index(actors, i))->events, TRUE);
 	g_ptr_array_free(actors, TRUE);
 }
 

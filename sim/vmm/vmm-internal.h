@@ -49,7 +49,14 @@ struct SimVmm {
 	guint host_ioctls;             /* host events' guest_memfd calls under way */
 	guint rebooted;                /* reboots so far */
 	guint64 hlt_base;              /* exits.hlt when the current VM booted */
+	/* dirty logging: sim/vmm/dirty.c */
+	gulong *dirty_bitmap;          /* the last KVM_GET_DIRTY_LOG's bitmap */
+	guint64 dirty_npages;
+	gboolean dirty_logging;        /* --host-events dirtylog turned it on */
 };
+
+/* dirty.c: --host-events dirtylog */
+extern const SimHostDirtyLogOps sim_vmm_dirty_log_ops;
 
 /* vmm.c: the steps of building a machine that a reboot takes again. */
 gboolean sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error);

@@ -454,6 +454,7 @@ build_full_system(SimVmm *vmm, GError **error)
 						       targets, n, interval, guest_ended, vmm);
 		if (vmm->files && (regions & SIM_VMM_REGION_DATA))
 			sim_host_events_set_gmem(vmm->host_events, &sim_vmm_gmem_ops, vmm);
+		sim_host_events_set_dirty_log(vmm->host_events, &sim_vmm_dirty_log_ops, vmm);
 		sim_host_events_start(vmm->host_events, vmm->sched);
 	}
 	return TRUE;
@@ -589,6 +590,7 @@ sim_vmm_free(SimVmm *vmm)
 	g_free(vmm->guest_path);
 	g_free(vmm->arg);
 	g_free(vmm->memslots);
+	g_free(vmm->dirty_bitmap);
 	g_free(vmm);
 }
 
