@@ -41,9 +41,20 @@ gmem_fdtable_free(GmemFdTable *files)
 		kvm_gmem_release(d.file);
 	}
 	g_array_free(files->deferred, TRUE);
-	for (guint fd = GMEM_FIRST_FD; fd < files->fds->len; fd++)
-		if (g_ptr_array_index(files->fds, fd))
-			gmem_close(files, (int)fd);
+	for (guint fd = GMEM_FIRST_FD; fd < files->fds->len; fd++) {
+		GmemFd *entry = g_ptr_array_index(files->fds, fd);
+
+		if (!entry)
+			continue;
+		/* an actor the run abandoned inside an ioctl holds slots_lock: the release could
+		 * never take it, so the file goes with the abandoned ones below */
+		if (entry->file && sim_spin_held(&entry->file->kvm->slots_lock)) {
+			g_ptr_array_index(files->fds, fd) = NULL;
+			g_free(entry);
+			continue;
+		}
+		gmem_close(files, (int)fd);
+	}
 	/* what is left was held by an actor the run abandoned inside a call */
 	while (files->opened->len)
 		gmem_file_abandon(g_ptr_array_index(files->opened, 0));

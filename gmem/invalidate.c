@@ -55,6 +55,12 @@ __kvm_gmem_invalidate_begin(struct gmem_file *f, u64 start, u64 end, unsigned in
 	InvalidateWalk w = { .f = f, .attr_filter = attr_filter };
 	struct kvm *kvm = f->kvm;
 
+	/* pre-b25ab9cae30f: the lock and the begin came first, for every file, bound or not */
+	if (sim_mutated(kvm->mutations, SIM_MUT_PRE_B25AB9CAE30F)) {
+		w.found_memslot = TRUE;
+		sim_write_lock(kvm->sched, &kvm->mmu_lock, "gmem.inval_mmu_lock");
+		kvm_mmu_invalidate_begin(kvm);
+	}
 	gmem_foreach_binding(f, start, end, invalidate_slot, &w);
 	if (w.flush)
 		kvm_flush_remote_tlbs(kvm);

@@ -91,12 +91,42 @@ kvm_handle_gfn_range(struct kvm *kvm, const struct kvm_gfn_notifier_range *range
 		sim_write_unlock(kvm->sched, &kvm->mmu_lock, range->unlock_point);
 }
 
-/* Models kvm_pre_set_memory_attributes(): the range joins the invalidation unconditionally. */
+/* Models kvm_pre_set_memory_attributes(): the range joins the invalidation unconditionally.
+ * pre-69c7916df569: only a slot that can be private (kvm_slot_can_be_private(): it has a
+ * guest_memfd) had its range added, by the arch hook's kvm_mmu_unmap_gfn_range(); the zap itself
+ * is kept as its sibling fix made it, so only the missing range shows. */
 static gboolean
 kvm_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range)
 {
-	kvm_mmu_invalidate_range_add(kvm, range->start, range->end);
+	if (!kvm_mutated(kvm, SIM_MUT_PRE_69C7916DF569) || kvm_slot_has_gmem(range->slot))
+		kvm_mmu_invalidate_range_add(kvm, range->start, range->end);
 	return kvm_arch_pre_set_memory_attributes(kvm, range);
+}
+
+/* pre-attr-end-unlocked: kvm_mmu_invalidate_end() with mmu_lock not held. Its seq++ and
+ * in_progress-- are each a load and a store that another CPU's locked begin or end can come
+ * between: the yield point attr.end_unlock, which the faithful model reaches with the window
+ * ended (the post pass then unlocks at attr.post_unlock). The lockdep assertion is waived. */
+static void
+kvm_mmu_invalidate_end_unlocked(struct kvm *kvm)
+{
+	unsigned long seq = kvm->mmu_invalidate_seq;
+	long in_progress = kvm->mmu_invalidate_in_progress;
+
+	sim_yield(kvm->sched, "attr.end_unlock");
+	kvm->mmu_invalidate_seq = seq + 1;
+	kvm->mmu_invalidate_in_progress = in_progress - 1;
+	if (kvm->mmu_invalidate_in_progress < 0)
+		kvm_invariant_failed(kvm, "invalidate_unbalanced", "in_progress went negative");
+	sim_log_emit(kvm->log, "sim_invalidate_end", "seq %lu in_progress %ld (mmu_lock not held)",
+		     kvm->mmu_invalidate_seq, kvm->mmu_invalidate_in_progress);
+}
+
+/* The post pass's on_lock under pre-attr-end-unlocked: nothing (the end runs after unlock). */
+static void
+kvm_null_on_lock(struct kvm *kvm)
+{
+	(void)kvm;
 }
 
 /* Models kvm_vm_set_mem_attributes(): nothing to do if the range has them already; otherwise
@@ -119,9 +149,11 @@ kvm_vm_set_mem_attributes(struct kvm *kvm, gfn_t start, gfn_t end, u64 attribute
 		.end = end,
 		.attributes = attributes,
 		.handler = kvm_arch_post_set_memory_attributes,
-		.on_lock = kvm_mmu_invalidate_end,
+		.on_lock = kvm_mutated(kvm, SIM_MUT_PRE_ATTR_END_UNLOCKED) ? kvm_null_on_lock :
+									 kvm_mmu_invalidate_end,
 		.lock_point = "attr.end_lock",
-		.unlock_point = "attr.end_unlock",
+		.unlock_point = kvm_mutated(kvm, SIM_MUT_PRE_ATTR_END_UNLOCKED) ? "attr.post_unlock" :
+										  "attr.end_unlock",
 	};
 
 	/* trace_kvm_vm_set_mem_attributes() (include/trace/events/kvm.h): the format of the
@@ -142,6 +174,8 @@ kvm_vm_set_mem_attributes(struct kvm *kvm, gfn_t start, gfn_t end, u64 attribute
 			     SIM_CTR_GMEM_CONVERTED_TO_PRIVATE : SIM_CTR_GMEM_CONVERTED_TO_SHARED,
 		      changed);
 	kvm_handle_gfn_range(kvm, &post_set_range);
+	if (kvm_mutated(kvm, SIM_MUT_PRE_ATTR_END_UNLOCKED))
+		kvm_mmu_invalidate_end_unlocked(kvm);
 out_unlock:
 	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "attr.slots_unlock");
 	return 0;

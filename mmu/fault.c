@@ -90,9 +90,9 @@ page_fault_can_be_fast(struct kvm *kvm, const struct kvm_page_fault *fault)
 		return FALSE;
 	if (kvm->has_private_mem && fault->is_private != kvm_mem_is_private(kvm, fault->gfn))
 		return FALSE;
-	/* not-present: possibly an access-tracked SPTE, since A/D bits are off */
+	/* not-present: possibly an access-tracked SPTE, if A/D bits are off */
 	if (!fault->present)
-		return TRUE;
+		return !kvm->ept_ad;
 	/* present: only a write can be fixed (write-protected SPTE) */
 	return fault->write;
 }
@@ -113,6 +113,9 @@ fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, u64
 			sim_count(vcpu->kvm->counters, SIM_CTR_PROBE_FROZEN_SPTE_SEEN);
 		return FALSE;
 	}
+	/* the gfn is dirty once the SPTE is writable: marked after the exchange */
+	if (is_writable_pte(new_spte) && !is_writable_pte(expected))
+		mark_page_dirty_in_slot(vcpu->kvm, fault->slot, fault->gfn);
 	sim_hostmem_make_resident(vcpu->kvm->hm, fault->gfn << PAGE_SHIFT,
 				  spte_to_pfn(new_spte) +
 				  (fault->gfn & (KVM_PAGES_PER_HPAGE(level) - 1)));

@@ -217,6 +217,7 @@ kvm_destroy_vm(struct kvm *kvm)
 		kvm_async_pf_vcpu_destroy(vcpu);
 		g_array_free(vcpu->stale_tlb, TRUE);
 		g_ptr_array_free(vcpu->stale_tables, TRUE);
+		g_array_free(vcpu->tlb_writable, TRUE);
 		g_free(vcpu);
 	}
 	kvm_memslots_free(kvm->memslots);
@@ -226,6 +227,8 @@ kvm_destroy_vm(struct kvm *kvm)
 	g_ptr_array_free(kvm->lpage_info_arrays, TRUE);
 	sim_srcu_clear(&kvm->srcu);
 	kvm_range_map_free(kvm->mem_attr_array);
+	if (kvm->dirty_logs)
+		g_ptr_array_free(kvm->dirty_logs, TRUE);
 	g_free(kvm);
 }
 
@@ -242,6 +245,7 @@ kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
 	vcpu->stale_tlb = g_array_new(FALSE, FALSE, sizeof(struct kvm_stale_tlb_entry));
 	kvm_async_pf_vcpu_init(vcpu);
 	vcpu->stale_tables = g_ptr_array_new();
+	vcpu->tlb_writable = g_array_new(FALSE, FALSE, sizeof(struct kvm_stale_tlb_entry));
 	kvm->vcpus[kvm->online_vcpus++] = vcpu;
 	return vcpu;
 }
@@ -498,6 +502,7 @@ kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how)
 	vcpu->stale_entered = FALSE;
 	g_array_set_size(vcpu->stale_tlb, 0);
 	g_ptr_array_set_size(vcpu->stale_tables, 0);
+	g_array_set_size(vcpu->tlb_writable, 0);
 }
 
 /* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (no tree read). */

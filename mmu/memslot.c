@@ -342,6 +342,8 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 	if (!mem->memory_size) {
 		if (!old || !old->npages)
 			return -EINVAL;
+		if (old->flags & KVM_MEM_LOG_DIRTY_PAGES)
+			kvm->nr_dirty_log_slots--;
 		kvm_set_memslot(kvm, old, NULL, KVM_MR_DELETE);
 		return 0;
 	}
@@ -402,7 +404,17 @@ __kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_regio
 			kvm_gmem_unbind(&new);
 		return -EINVAL;
 	}
+	/* kvm_prepare_memory_region(): a logging slot keeps its bitmap or gets a new one */
+	u32 old_flags = old ? old->flags : 0;
+
+	if (new.flags & KVM_MEM_LOG_DIRTY_PAGES)
+		new.dirty = old && old->dirty ? old->dirty : kvm_alloc_dirty_log(kvm, new.npages);
 	kvm_set_memslot(kvm, old, &new, change);
+	kvm->nr_dirty_log_slots += ((new.flags & KVM_MEM_LOG_DIRTY_PAGES) != 0) -
+				   ((old_flags & KVM_MEM_LOG_DIRTY_PAGES) != 0);
+	/* kvm_commit_memory_region() -> kvm_arch_commit_memory_region() */
+	if (change == KVM_MR_FLAGS_ONLY)
+		kvm_mmu_slot_apply_flags(kvm, old_flags, kvm_id_to_memslot(kvm, id));
 	return 0;
 }
 
@@ -414,6 +426,8 @@ kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2
 	int r = __kvm_set_memory_region(kvm, mem);
 
 	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "memslot.slots_unlock");
+	if (!r && mem->memory_size)
+		kvm_dirty_log_arm(kvm, (int)(mem->slot & 0xffff));
 	kvm_gmem_task_work_run(kvm); /* a bind or unbind may have dropped a file's last reference */
 	return r;
 }

@@ -104,6 +104,8 @@ struct tdp_iter {
 u64 kvm_tdp_mmu_read_spte(const u64 *sptep, int level);
 u64 kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level);
 u64 kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level);
+void __kvm_tdp_mmu_write_spte(u64 *sptep, u64 new_spte, int level);
+gboolean kvm_tdp_mmu_spte_need_atomic_write(u64 old_spte, int level);
 gboolean tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level);
 /* Log a lost compare-exchange of the SPTE of gfn at level: what it held (found) instead of
  * expected, and why (tdp_mmu.c); path names the path that lost. */
@@ -250,6 +252,20 @@ fault_pfn_4k(const struct kvm_page_fault *fault)
 {
 	return fault->pfn | (fault->gfn & (KVM_PAGES_PER_HPAGE(fault->goal_level) - 1));
 }
+
+/* dirty_log.c */
+struct kvm_dirty_log_state *kvm_alloc_dirty_log(struct kvm *kvm, u64 npages);
+void kvm_free_dirty_log(gpointer data);
+void mark_page_dirty_in_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn);
+void kvm_dirty_log_arm(struct kvm *kvm, int id);
+void kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory_slot *new);
+/* tdp_mmu.c, for dirty logging: write-protect every leaf of the slot at or above min_level
+ * (read lock held; TRUE if some SPTE lost W), and write-protect (wrprot) the 4K leaves of the
+ * gfns of mask from gfn on (write lock held). */
+gboolean kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				 int min_level);
+void kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
+				       unsigned long mask, gboolean wrprot);
 
 /* memslot.c */
 gfn_t hva_to_gfn_memslot(hva_t hva, const struct kvm_memory_slot *slot);

@@ -107,8 +107,11 @@ struct kvm_lpage_info {
 /* KVM_NR_PAGE_SIZES on x86: 4K, 2M, 1G. */
 #define KVM_NR_PAGE_SIZES 3
 
-/* struct kvm_memory_slot (include/linux/kvm_host.h), without dirty bitmap; of the arch data,
- * lpage_info (per level from 2M, one entry per huge-page frame the slot touches). */
+struct kvm_dirty_log_state;
+
+/* struct kvm_memory_slot (include/linux/kvm_host.h); its dirty bitmap lives in dirty (mmu/dirty_log.c,
+ * NULL when the slot does not log); of the arch data, lpage_info (per level from 2M, one entry
+ * per huge-page frame the slot touches). */
 struct kvm_memory_slot {
 	gfn_t base_gfn;
 	u64 npages;
@@ -121,6 +124,7 @@ struct kvm_memory_slot {
 	} gmem;
 	struct kvm_lpage_info *lpage_info[KVM_NR_PAGE_SIZES - 1];
 	unsigned long *userfault_bitmap;  /* KVM_MEM_USERFAULT: the VMM's bitmap, one bit a page */
+	struct kvm_dirty_log_state *dirty;
 };
 
 /* Models kvm_slot_has_gmem() and kvm_memslot_is_gmem_only() (include/linux/kvm_host.h). */
@@ -210,6 +214,9 @@ struct kvm_vcpu {
 	GPtrArray *stale_tables;              /* struct kvm_mmu_page * unlinked from the valid
 					       * root since the last flush (paging-structure
 					       * caches); never logged */
+	GArray *tlb_writable;                 /* struct kvm_stale_tlb_entry: writable translations
+					       * the CPU cached by a guest write (exit-level
+					       * <guest_write>), until its next flush */
 	gboolean stale_entered;               /* entered the guest with stale_tlb non-empty
 					       * since its last flush (for the log) */
 	guint64 stale_entry_step;             /* the first such entry's step */
@@ -293,6 +300,12 @@ struct kvm {
 						    * huge pages are zapped per worker pass */
 	SimSpinlock tdp_mmu_pages_lock;       /* arch.tdp_mmu_pages_lock */
 	GPtrArray *possible_nx_huge_pages;    /* struct kvm_mmu_page *, oldest first */
+	GPtrArray *dirty_logs;                /* struct kvm_dirty_log_state, owned (dirty_log.c) */
+	int nr_dirty_log_slots;               /* published slots with KVM_MEM_LOG_DIRTY_PAGES */
+	gboolean manual_dirty_log_protect;    /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
+	gboolean ept_ad;                      /* kvm_ad_enabled: EPT A/D bits on, set by the CPU
+					       * (off: kvm_mmu_set_ept_masks(has_ad_bits=false),
+					       * kvmsim's default) */
 };
 
 /* The PROPOSED userspace fault series a kernel may carry (mmu/userfault.c). */
@@ -348,6 +361,20 @@ struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn
 struct kvm_memory_slot *gfn_to_memslot(struct kvm *kvm, gfn_t gfn);
 struct kvm_memory_slot *kvm_id_to_memslot(struct kvm *kvm, int id);
 hva_t gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn);
+
+/* Dirty logging (mmu/dirty_log.c, docs/dirty-log.md). KVM_GET_DIRTY_LOG of memslot id into
+ * bitmap (one bit per page, npages bits): 0 or -ENOENT (no such slot, or it does not log). */
+int kvm_vm_ioctl_get_dirty_log(struct kvm *kvm, int id, gulong *bitmap);
+/* KVM_CLEAR_DIRTY_LOG of the whole memslot id with the bits of bitmap (manual protect only):
+ * 0, -EINVAL without manual protect, -ENOENT. */
+int kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, int id, const gulong *bitmap);
+/* KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE. */
+void kvm_vm_ioctl_enable_manual_dirty_log_protect(struct kvm *kvm);
+/* Words of a bitmap for npages pages. */
+gsize kvm_dirty_bitmap_words(u64 npages);
+/* The CPU stores to gpa in guest mode: through a writable translation its TLB holds, else
+ * through a writable leaf of its root (cached then). FALSE: the store takes an EPT violation. */
+gboolean kvm_vcpu_guest_write(struct kvm_vcpu *vcpu, gpa_t gpa);
 
 /* Models kvm_max_level_for_order() (mmu.c): the largest level a folio of that order can map. */
 int kvm_max_level_for_order(int order);

@@ -18,9 +18,19 @@ gboolean
 make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 	  gboolean host_writable, u64 *new_spte)
 {
+	return make_spte_ad(level, pte_access, pfn, prefetch, host_writable, TRUE, new_spte);
+}
+
+/* make_spte() with the page role's ad_disabled: with EPT A/D bits on (kvm_ad_enabled) a leaf
+ * has A/D type 0 and the CPU sets Accessed and Dirty itself. */
+gboolean
+make_spte_ad(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
+	     gboolean host_writable, gboolean ad_disabled, u64 *new_spte)
+{
 	u64 spte = SPTE_MMU_PRESENT_MASK;
 
-	spte |= SPTE_TDP_AD_DISABLED;
+	if (ad_disabled)
+		spte |= SPTE_TDP_AD_DISABLED;
 	spte |= shadow_present_mask;
 	if (!prefetch)
 		spte |= shadow_accessed_mask;
@@ -67,10 +77,18 @@ make_small_spte(u64 huge_spte, int child_level, int index)
 u64
 make_nonleaf_spte(u64 child_pa)
 {
+	return make_nonleaf_spte_ad(child_pa, TRUE);
+}
+
+/* make_nonleaf_spte() with ad_disabled: with A/D bits on, a table entry has Accessed instead of
+ * the A/D-disabled type. */
+u64
+make_nonleaf_spte_ad(u64 child_pa, gboolean ad_disabled)
+{
 	u64 spte = SPTE_MMU_PRESENT_MASK;
 
 	spte |= child_pa | shadow_present_mask | PT_WRITABLE_MASK | shadow_user_mask | shadow_x_mask;
-	spte |= SPTE_TDP_AD_DISABLED;
+	spte |= ad_disabled ? SPTE_TDP_AD_DISABLED : shadow_accessed_mask;
 	return spte;
 }
 

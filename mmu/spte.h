@@ -174,6 +174,9 @@ is_accessed_spte(u64 spte)
 /* Models make_spte() in arch/x86/kvm/mmu/spte.c for a TDP MMU leaf (no shadow paging). */
 gboolean make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 		   gboolean host_writable, u64 *new_spte);
+gboolean make_spte_ad(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
+		      gboolean host_writable, gboolean ad_disabled, u64 *new_spte);
+u64 make_nonleaf_spte_ad(u64 child_pa, gboolean ad_disabled);
 /* Models make_small_spte() in arch/x86/kvm/mmu/spte.c: child index of a huge SPTE being split
  * into a table of child_level entries. */
 u64 make_small_spte(u64 huge_spte, int child_level, int index);

@@ -37,7 +37,7 @@ spte_needs_atomic_update(u64 spte)
 }
 
 /* Models kvm_tdp_mmu_spte_need_atomic_write() in arch/x86/kvm/mmu/tdp_iter.h. */
-static gboolean
+gboolean
 kvm_tdp_mmu_spte_need_atomic_write(u64 old_spte, int level)
 {
 	return is_shadow_present_pte(old_spte) && is_last_spte(old_spte, level) &&
@@ -51,9 +51,16 @@ kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level)
 {
 	if (kvm_tdp_mmu_spte_need_atomic_write(old_spte, level))
 		return kvm_tdp_mmu_write_spte_atomic(sptep, new_spte, level);
+	__kvm_tdp_mmu_write_spte(sptep, new_spte, level);
+	return old_spte;
+}
+
+/* Models __kvm_tdp_mmu_write_spte(): the plain store (WRITE_ONCE). */
+void
+__kvm_tdp_mmu_write_spte(u64 *sptep, u64 new_spte, int level)
+{
 	tdp_mmu_spte_writes++;
 	*sptep = spte_to_hw(new_spte, level);
-	return old_spte;
 }
 
 /* Models kvm_tdp_mmu_write_spte_atomic(): an unconditional exchange, returning the old value. */

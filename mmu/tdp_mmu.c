@@ -268,6 +268,8 @@ tdp_mmu_next_root(struct kvm *kvm, struct kvm_mmu_page *prev, gboolean only_vali
 	     root = tdp_mmu_next_root(kvm, root, FALSE))
 
 static void handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared);
+static u64 tdp_mmu_write_spte_locked(struct kvm *kvm, u64 *sptep, u64 old_spte, u64 new_spte,
+				     int level, gfn_t gfn);
 
 /*
  * Models handle_changed_spte(): bookkeeping for one SPTE change, with the hardware side effects
@@ -354,7 +356,8 @@ handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared)
 			old_spte = kvm_tdp_mmu_write_spte_atomic(sptep, FROZEN_SPTE, sp->level);
 			g_assert(!is_frozen_spte(old_spte));
 		} else
-			old_spte = kvm_tdp_mmu_write_spte(sptep, old_spte, FROZEN_SPTE, sp->level);
+			old_spte = tdp_mmu_write_spte_locked(kvm, sptep, old_spte, FROZEN_SPTE,
+							     sp->level, gfn);
 		handle_changed_spte(kvm, gfn, old_spte, FROZEN_SPTE, sp->level, shared);
 	}
 	/* lockless walkers (the fast path) may still be inside: they see the frozen children now */
@@ -435,13 +438,52 @@ tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 	return 0;
 }
 
+/*
+ * kvm_tdp_mmu_write_spte() with the VM at hand: under the write lock, the store that replaces
+ * old_spte (what the walk read). Invariant spte_volatile_bit_lost: a plain store may only
+ * replace what the walk read; if a lockless writer (the fast path, the CPU) set W or Dirty
+ * since, the bookkeeping of the change never sees it. pre-ba3a6120a4e7 always stores plainly.
+ */
+static u64
+tdp_mmu_write_spte_locked(struct kvm *kvm, u64 *sptep, u64 old_spte, u64 new_spte, int level,
+			  gfn_t gfn)
+{
+	const u64 volatile_bits = PT_WRITABLE_MASK | shadow_dirty_mask;
+	u64 cur = kvm_tdp_mmu_read_spte(sptep, level);
+	gboolean atomic = kvm_tdp_mmu_spte_need_atomic_write(old_spte, level) &&
+			  !kvm_mutated(kvm, SIM_MUT_PRE_BA3A6120A4E7);
+
+	if (atomic)
+		return kvm_tdp_mmu_write_spte_atomic(sptep, new_spte, level);
+	__kvm_tdp_mmu_write_spte(sptep, new_spte, level);
+	if (is_shadow_present_pte(cur) && (cur & ~old_spte & volatile_bits))
+		kvm_invariant_failed(kvm, "spte_volatile_bit_lost",
+				     "gfn 0x%" G_GINT64_MODIFIER "x: a store under mmu_lock replaced 0x%"
+				     G_GINT64_MODIFIER "x, not the 0x%" G_GINT64_MODIFIER "x it read: "
+				     "the W or Dirty bit a lockless writer set since is lost", gfn, cur,
+				     old_spte);
+	return old_spte;
+}
+
+/* With dirty logging on, the window the kernel has between the walk's read of a leaf with
+ * volatile bits and the store under the write lock: lockless writers (the fast path, the CPU)
+ * may run in it. Elsewhere kvmsim keeps the two together, as before (default runs unchanged). */
+static void
+tdp_mmu_volatile_window(struct kvm *kvm, u64 old_spte, int level)
+{
+	if (kvm->nr_dirty_log_slots && kvm_tdp_mmu_spte_need_atomic_write(old_spte, level))
+		sim_yield(kvm->sched, "tdp_mmu.set_spte_volatile");
+}
+
 /* Models tdp_mmu_iter_set_spte() / tdp_mmu_set_spte(): mmu_lock held for write. */
 static void
 tdp_mmu_iter_set_spte(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 {
 	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
 	g_assert(!is_frozen_spte(iter->old_spte) && !is_frozen_spte(new_spte));
-	iter->old_spte = kvm_tdp_mmu_write_spte(iter->sptep, iter->old_spte, new_spte, iter->level);
+	tdp_mmu_volatile_window(kvm, iter->old_spte, iter->level);
+	iter->old_spte = tdp_mmu_write_spte_locked(kvm, iter->sptep, iter->old_spte, new_spte,
+						   iter->level, iter->gfn);
 	handle_changed_spte(kvm, iter->gfn, iter->old_spte, new_spte, iter->level, FALSE);
 }
 
@@ -458,7 +500,7 @@ tdp_mmu_set_spte_plain(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 static int
 tdp_mmu_link_sp(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_page *sp, gboolean shared)
 {
-	u64 spte = make_nonleaf_spte(sp->spt_pa);
+	u64 spte = make_nonleaf_spte_ad(sp->spt_pa, !kvm->ept_ad);
 
 	if (shared)
 		return tdp_mmu_set_spte_atomic(kvm, iter, spte);
@@ -539,10 +581,14 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 		new_spte = make_mmio_spte(iter->gfn, ACC_ALL, kvm->memslots->generation);
 	else
 		/* make_spte(): a huge page is not executable under the NX mitigation */
-		wrprot = make_spte(iter->level,
-				   iter->level > PG_LEVEL_4K && kvm->nx_huge_pages ?
-					   ACC_ALL & ~ACC_EXEC_MASK : ACC_ALL,
-				   fault->pfn, fault->prefetch, fault->map_writable, &new_spte);
+		wrprot = make_spte_ad(iter->level,
+				      iter->level > PG_LEVEL_4K && kvm->nx_huge_pages ?
+					      ACC_ALL & ~ACC_EXEC_MASK : ACC_ALL,
+				      fault->pfn, fault->prefetch, fault->map_writable, !kvm->ept_ad,
+				      &new_spte);
+	/* make_spte(): a writable leaf of a dirty-logged slot marks its gfn before it goes in */
+	if (fault->slot && fault->slot->dirty && is_writable_pte(new_spte))
+		mark_page_dirty_in_slot(kvm, fault->slot, fault->gfn);
 
 	/* another vCPU may install or a lockless path may change the SPTE right here */
 	sim_yield(kvm->sched, "fault.spte_install");
@@ -750,6 +796,72 @@ kvm_tdp_mmu_zap_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 	    (iter.old_spte & SPTE_BASE_ADDR_MASK) != sp->spt_pa)
 		return FALSE;
 	return tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE) == 0;
+}
+
+/* Models wrprot_gfn_range() / kvm_tdp_mmu_wrprot_slot() (tdp_mmu.c, v6.9 tree): clear W of
+ * every writable leaf of the slot in every valid root, with a compare-exchange (read lock). */
+gboolean
+kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, int min_level)
+{
+	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
+	gboolean spte_set = FALSE;
+	struct tdp_iter iter;
+	guint64 rcu;
+
+	g_assert(sim_rwlock_held(&kvm->mmu_lock));
+	if (!root)
+		return FALSE;
+	kvm_rcu_read_lock(kvm, &rcu);
+	for_each_tdp_pte_min_level(iter, kvm, root, min_level, slot->base_gfn,
+				   slot->base_gfn + slot->npages) {
+retry:
+		if (!is_shadow_present_pte(iter.old_spte) ||
+		    !is_last_spte(iter.old_spte, iter.level) || !is_writable_pte(iter.old_spte))
+			continue;
+		if (tdp_mmu_set_spte_atomic(kvm, &iter, iter.old_spte & ~PT_WRITABLE_MASK))
+			goto retry;
+		spte_set = TRUE;
+		sim_yield(kvm->sched, "dirty_log.wrprot_spte");
+	}
+	kvm_rcu_read_unlock(kvm, rcu);
+	return spte_set;
+}
+
+/* Models clear_dirty_pt_masked() / kvm_tdp_mmu_clear_dirty_pt_masked() (write lock): for each
+ * gfn of mask, clear W (wrprot; Dirty with PML, which kvmsim does not model) of its 4K leaf with
+ * tdp_mmu_clear_spte_bits(): an atomic AND if the SPTE has volatile bits. */
+void
+kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
+				  unsigned long mask, gboolean wrprot)
+{
+	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
+	const u64 dbit = wrprot ? PT_WRITABLE_MASK : shadow_dirty_mask;
+	struct tdp_iter iter;
+	guint64 rcu;
+
+	(void)slot;
+	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
+	if (!root)
+		return;
+	kvm_rcu_read_lock(kvm, &rcu);
+	for_each_tdp_pte(iter, kvm, root, gfn + __builtin_ctzl(mask), gfn + 8 * sizeof(mask)) {
+		if (!mask)
+			break;
+		if (iter.level > PG_LEVEL_4K || !(mask & (1ul << (iter.gfn - gfn))))
+			continue;
+		mask &= ~(1ul << (iter.gfn - gfn));
+		if (!is_shadow_present_pte(iter.old_spte) || !(iter.old_spte & dbit))
+			continue;
+		tdp_mmu_volatile_window(kvm, iter.old_spte, iter.level);
+		u64 old = tdp_mmu_write_spte_locked(kvm, iter.sptep, iter.old_spte,
+						    iter.old_spte & ~dbit, iter.level, iter.gfn);
+
+		trace_kvm_tdp_mmu_spte_changed(kvm, 0, iter.gfn, iter.level, old, old & ~dbit);
+		/* atomic64_fetch_and() clears the bit in what is there now */
+		if (old != iter.old_spte)
+			__kvm_tdp_mmu_write_spte(iter.sptep, old & ~dbit, iter.level);
+	}
+	kvm_rcu_read_unlock(kvm, rcu);
 }
 
 /* Models kvm_tdp_mmu_age_spte() (v6.15+, lockless): access-track an A/D-disabled SPTE. */

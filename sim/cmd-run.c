@@ -421,7 +421,8 @@ run_entries(RunOptions *o)
 		  "S" },
 		{ "host-events", 0, 0, G_OPTION_ARG_STRING, &o->host_events,
 		  "Host events on guest memory, e.g. migrate=500,dontneed=20,age=50; with --vm-type "
-		  "sw-protected also punch and convert (on the guest_memfd)", "KIND=COUNT,..." },
+		  "sw-protected also punch and convert (on the guest_memfd); dirtylog: the VMM turns "
+		  "dirty logging on for the data region, then harvests it", "KIND=COUNT,..." },
 		{ "host-events-every", 0, 0, G_OPTION_ARG_INT64, &o->host_events_every,
 		  "Mean logical steps between two host events (default: 8 per page of --mem, "
 		  "divided among the events)", "STEPS" },

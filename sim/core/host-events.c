@@ -19,10 +19,12 @@ struct SimHostEvents {
 	gpointer guest_data;
 	const SimHostGmemOps *gmem;
 	gpointer gmem_data;
+	const SimHostDirtyLogOps *dirty_log;
+	gpointer dirty_log_data;
 };
 
 static const char *const kind_names[SIM_HOST_NR_KINDS] = {
-	"migrate", "dontneed", "age", "punch", "convert",
+	"migrate", "dontneed", "age", "punch", "convert", "dirtylog",
 };
 
 const char *
@@ -61,7 +63,7 @@ sim_host_events_parse(const char *spec, SimHostEventCounts *out, GError **error)
 		if (k == SIM_HOST_NR_KINDS) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 				    "--host-events: unknown kind '%.*s' (known: migrate, dontneed, "
-				    "age, punch, convert)",
+				    "age, punch, convert, dirtylog)",
 				    (int)(eq - items[i]), items[i]);
 			return FALSE;
 		}
@@ -141,6 +143,13 @@ sim_host_events_set_gmem(SimHostEvents *ev, const SimHostGmemOps *ops, gpointer 
 }
 
 void
+sim_host_events_set_dirty_log(SimHostEvents *ev, const SimHostDirtyLogOps *ops, gpointer data)
+{
+	ev->dirty_log = ops;
+	ev->dirty_log_data = data;
+}
+
+void
 sim_host_events_free(SimHostEvents *ev)
 {
 	if (!ev)
@@ -211,6 +220,7 @@ sim_host_event_perform(SimMm *mm, const SimHostEvent *event)
 		return sim_mm_age(mm, event->hva, event->size, NULL);
 	case SIM_HOST_PUNCH:
 	case SIM_HOST_CONVERT: /* the VMM's: perform_event() */
+	case SIM_HOST_DIRTYLOG:
 	case SIM_HOST_NR_KINDS:
 		break;
 	}
@@ -236,7 +246,13 @@ sleep_and_perform(SimHostEvents *ev, SimHostEvent *e)
 	 * sleeps as long) with no page to act on */
 	if (guest_done(ev))
 		e->hva = 0;
-	else if (sim_host_event_is_gmem(e->kind))
+	else if (e->kind == SIM_HOST_DIRTYLOG) {
+		e->hva = 1;
+		ev->dirty_log->perform(ev->dirty_log_data, e);
+		g_array_append_val(ev->done, *e);
+		sim_sched_progress(ev->sched);
+		return;
+	} else if (sim_host_event_is_gmem(e->kind))
 		e->hva = ev->gmem->pick(ev->gmem_data, e->kind, ev->rng, &e->to_private);
 	else
 		e->hva = pick_page(ev, e->kind == SIM_HOST_DONTNEED);
@@ -257,11 +273,12 @@ host_events_actor(SimActor *actor, gpointer data)
 
 	for (guint i = 0; i < ev->plan->len && !guest_done(ev); i++) {
 		SimHostEvent e = { g_array_index(ev->plan, SimHostEventKind, i), 0, SIM_PAGE_SIZE, 0,
-				   FALSE };
+				   FALSE, 0 };
 		guint64 delay = (guint64)g_rand_double_range(ev->rng, 0, 2.0 * ev->mean_interval);
 
 		if ((e.kind == SIM_HOST_DONTNEED && !ev->droppable) ||
-		    (sim_host_event_is_gmem(e.kind) && !ev->gmem))
+		    (sim_host_event_is_gmem(e.kind) && !ev->gmem) ||
+		    (e.kind == SIM_HOST_DIRTYLOG && !ev->dirty_log))
 			continue;
 		e.at = sim_sched_now(ev->sched) + delay + 1;
 		sleep_and_perform(ev, &e);

@@ -20,6 +20,7 @@ typedef enum {
 	SIM_HOST_AGE,
 	SIM_HOST_PUNCH,    /* fallocate(PUNCH_HOLE) of one page of the guest_memfd */
 	SIM_HOST_CONVERT,  /* one page converted to the other state, as the VMM converts */
+	SIM_HOST_DIRTYLOG, /* the VMM's dirty-log call: logging on for the data region, then GETs */
 	SIM_HOST_NR_KINDS,
 } SimHostEventKind;
 
@@ -53,7 +54,13 @@ typedef struct {
 	guint64 size;
 	guint64 at;
 	gboolean to_private;
+	guint op;           /* dirtylog: the VMM's call (SimVmmDirtyOp); hva 1 once made */
 } SimHostEvent;
+
+/* The VMM's side of dirtylog: make the call now, saying in event->op which it was. */
+typedef struct {
+	int (*perform)(gpointer data, SimHostEvent *event);
+} SimHostDirtyLogOps;
 
 /* The VMM's side of the guest_memfd kinds. */
 typedef struct {
@@ -78,6 +85,9 @@ SimHostEvents *sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCo
  * droppable target); gmem_data is handed to the ops. */
 void sim_host_events_set_gmem(SimHostEvents *events, const SimHostGmemOps *ops,
 			      gpointer gmem_data);
+/* Where dirtylog goes (without it, it is skipped). */
+void sim_host_events_set_dirty_log(SimHostEvents *events, const SimHostDirtyLogOps *ops,
+				   gpointer data);
 void sim_host_events_free(SimHostEvents *events);
 SimActor *sim_host_events_start(SimHostEvents *events, SimSched *sched);
 

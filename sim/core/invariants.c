@@ -64,6 +64,10 @@ static const SimInvariant invariants[] = {
 	  "KVM_SET_MEMORY_ATTRIBUTES, guest_memfd conversions" },
 	{ "deadlock", "some actor can still run: not every live actor waits",
 	  "scheduler, whenever it picks" },
+	{ "dirty_log_missed_write",
+	  "every guest write reaches the dirty log: once dirty logging is on, a store to a gfn of "
+	  "the slot finds its dirty bit set, or a harvest under way that reports the gfn",
+	  "every exit-level <guest_write> to a dirty-logged slot" },
 	{ "freed_frame_mapped_by_spte",
 	  "no SPTE (a leaf of any root, valid or invalid) maps a freed or quarantined frame",
 	  "when a frame is freed; every step (explore, exit-level replay)" },
@@ -124,6 +128,10 @@ static const SimInvariant invariants[] = {
 	  "a fault's SPTE has the access type of the gfn's attribute (or of its guest_memfd page): "
 	  "no shared SPTE maps a private page, no private SPTE a shared one",
 	  "every fault's install on a VM with private memory" },
+	{ "spte_volatile_bit_lost",
+	  "a store to an SPTE under the write mmu_lock replaces the value the walk read: no W or "
+	  "Dirty bit a lockless writer (fast page fault, CPU) set since is overwritten unseen",
+	  "every store to a leaf under the write lock" },
 	{ "write_after_free", "nobody writes a frame while it sits freed in quarantine",
 	  "when a quarantined frame is checked or reused" },
 	{ "zero_page_written", "the shared zero page is never written", "when it is checked" },

@@ -217,6 +217,66 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"tables are tracked, never a parent of another; faults keep off a table that "
 		"disallows huge pages (disallowed_hugepage_adjust()); write-lock zappers wait for the "
 		"fault. The report's zapper, dirty logging's huge page recovery, is not modeled" },
+	/* Historical bugs (issue 13), named after the fix that removed them; each entry says what
+	 * the code did before the fix, the fix's subject and the kernels it affected
+	 * (docs/historical-races.md has the race, its timeline and its trace). */
+	/* tdp_iter.h kvm_tdp_mmu_write_spte() before ba3a6120a4e7 (read as the fix's diff, kvm
+	 * list, Message-Id 20220423034752.1161007-4-seanjc@google.com). */
+	[SIM_MUT_PRE_BA3A6120A4E7] = {
+		"pre-ba3a6120a4e7",
+		"kvm_tdp_mmu_write_spte() under the write mmu_lock always stores with WRITE_ONCE, "
+		"even when the old SPTE has volatile bits: a Writable bit the lockless fast page "
+		"fault set (or a Dirty bit the CPU set) after the walk read the SPTE is lost, and "
+		"handle_changed_spte() books a value the SPTE no longer held. Fixed by \"KVM: "
+		"x86/mmu: Use atomic XCHG to write TDP MMU SPTEs with volatile bits\" "
+		"(ba3a6120a4e7, v5.18); affected v5.10 (2f2fad0897cb) to v5.17",
+		FALSE, NULL },
+	/* x86.c kvm_mmu_slot_apply_flags() before b64d740ea7dd (read in the fix's diff and the
+	 * v6.9-era tree: the unconditional kvm_flush_remote_tlbs_memslot()). */
+	[SIM_MUT_PRE_B64D740EA7DD] = {
+		"pre-b64d740ea7dd",
+		"enabling dirty logging flushes TLBs only if write-protecting the slot cleared some "
+		"Writable bit: an SPTE that aging made access-tracked (W already clear, no flush, as "
+		"clear_young() never flushes) leaves a writable TLB entry, and guest writes through "
+		"it never reach the dirty bitmap. Fixed by \"kvm: x86: mmu: Always flush TLBs when "
+		"enabling dirty logging\" (b64d740ea7dd, v5.16); affected every kernel with "
+		"access tracking without A/D bits before it",
+		FALSE, NULL },
+	/* guest_memfd.c kvm_gmem_invalidate_begin() of the guest_memfd series before the fix was
+	 * squashed in (v12/v13 postings, 2023; commit text not read, the v12 code from memory of
+	 * the posting, checked against the v6.18 code that has found_memslot). */
+	[SIM_MUT_PRE_B25AB9CAE30F] = {
+		"pre-b25ab9cae30f",
+		"kvm_gmem_invalidate_begin() takes mmu_lock and calls kvm_mmu_invalidate_begin() for "
+		"every file of the inode, bound or not, while _end() closes the window only if a "
+		"binding overlaps the range: a punch outside every memslot leaves "
+		"mmu_invalidate_in_progress raised with no range, and every later fault retries. "
+		"Fixed by \"KVM: Fix MMU invalidation bookkeeping in guest_memfd\" (b25ab9cae30f, "
+		"kvm-x86 guest_memfd branch, before the v6.8 merge); no release affected",
+		FALSE, NULL },
+	/* kvm_main.c kvm_pre_set_memory_attributes() and x86 kvm_arch_pre_set_memory_attributes()
+	 * of the guest_memfd series (v12, 2023-09, read in its kvm list posting: the hook skipped
+	 * a slot that kvm_slot_can_be_private() refused, and only its kvm_mmu_unmap_gfn_range()
+	 * added a range). */
+	[SIM_MUT_PRE_69C7916DF569] = {
+		"pre-69c7916df569",
+		"KVM_SET_MEMORY_ATTRIBUTES adds a memslot's range to the invalidation set only "
+		"through the arch hook's kvm_mmu_unmap_gfn_range(), which x86 skips for a slot "
+		"without guest_memfd: a fault on such a gfn meets an in-progress window that does "
+		"not cover it and maps it with the attribute being changed. Fixed by \"KVM: Always "
+		"add relevant ranges to invalidation set when changing attributes\" "
+		"(69c7916df569, before the v6.8 merge); no release affected",
+		FALSE, NULL },
+	/* kvm_main.c kvm_vm_set_mem_attributes(): the post pass's on_lock is
+	 * kvm_mmu_invalidate_end(), inside the mmu_lock hold of kvm_handle_gfn_range(). */
+	[SIM_MUT_PRE_ATTR_END_UNLOCKED] = {
+		"pre-attr-end-unlocked",
+		"KVM_SET_MEMORY_ATTRIBUTES ends its window after dropping mmu_lock: the seq++ and "
+		"in_progress-- are plain read-modify-writes racing those of a locked begin or end "
+		"(an MMU notifier's), so one update is lost and the count goes wrong. A pre-merge "
+		"review point of the guest_memfd series with no commit of its own; no release "
+		"affected",
+		FALSE, NULL },
 };
 
 const SimMutationInfo *

@@ -26,6 +26,7 @@ copy_target(const Trace *t)
 	out->asi = t->asi;
 	out->nx_huge_pages = t->nx_huge_pages;
 	out->hv_tlb_flush = t->hv_tlb_flush;
+	out->ept_ad = t->ept_ad;
 	g_array_append_vals(out->memslots, t->memslots->data, t->memslots->len);
 	out->workload = g_strdup(t->workload);
 	out->guest = g_strdup(t->guest);

@@ -140,7 +140,7 @@ check_memslot_event(const Trace *trace, GArray *live, const TraceEvent *e, GErro
 static gboolean
 check_exit_gpa(const Trace *trace, const GArray *ever, const TraceEvent *e, GError **error)
 {
-	if (e->kind != TRACE_EV_EPT_VIOLATION)
+	if (e->kind != TRACE_EV_EPT_VIOLATION && e->kind != TRACE_EV_GUEST_WRITE)
 		return TRUE;
 	for (guint i = 0; i < ever->len; i++) {
 		const TraceMemslot *ms = &g_array_index(ever, TraceMemslot, i);
@@ -149,8 +149,8 @@ check_exit_gpa(const Trace *trace, const GArray *ever, const TraceEvent *e, GErr
 			return TRUE;
 	}
 	return trace_semantic_fail(trace, e->line, error,
-				   "<ept_violation> gpa 0x%" G_GINT64_MODIFIER "x is outside every memslot",
-				   e->gpa);
+				   "<%s> gpa 0x%" G_GINT64_MODIFIER "x is outside every memslot",
+				   trace_event_kind_name(e->kind), e->gpa);
 }
 
 /* A host event must touch some memslot's host range. hva 0 names no page: a recorded event that

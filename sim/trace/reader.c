@@ -188,17 +188,20 @@ read_vm(Reader *r, xmlNode *node)
 				 "private memory comes from a guest_memfd");
 	if (xmlHasProp(node, (const xmlChar *)"mem") && !reader_get_size(r, node, "mem", 0, &t->mem))
 		return FALSE;
-	guint64 thp, nx, hv;
+	guint64 thp, nx, hv, ept_ad;
 
 	if (!reader_get_number(r, node, "quantum", 64, 0, &t->quantum) ||
 	    !reader_get_number(r, node, "max-insns", 64, 0, &t->max_insns) ||
 	    !reader_get_number(r, node, "thp", 1, 0, &thp) ||
 	    !reader_get_number(r, node, "nx-huge-pages", 1, 0, &nx) ||
-	    !reader_get_number(r, node, "hv-tlb-flush", 1, 0, &hv))
+	    !reader_get_number(r, node, "hv-tlb-flush", 1, 0, &hv) ||
+	    !reader_get_number(r, node, "ept-ad", 1, 0, &ept_ad))
 		return FALSE;
 	t->hv_tlb_flush = hv != 0;
 	t->thp = thp != 0;
 	t->nx_huge_pages = nx != 0;
+	t->ept_ad = ept_ad != 0;
+
 	trace_for_each_element(child, node) {
 		TraceMemslot ms = { 0 };
 
@@ -267,6 +270,11 @@ read_workload(Reader *r, xmlNode *node)
 					 near.best);
 		return reader_fail_attr(r, node, "name", "is not a workload (kvmsim list shows them)");
 	}
+	/* only exit-level vCPUs model the CPU's A/D assists (<guest_write>): the emulated CPU of a
+	 * full-system run walks EPT as x86 paging and sets no EPT A/D bit */
+	if (t->ept_ad)
+		return reader_fail(r, r->vm, "<vm> ept-ad is exit-level only: the emulated CPU of a "
+				   "full-system run sets no EPT Accessed/Dirty bits");
 	if (!t->mem)
 		return reader_fail(r, r->vm, "<vm> has no mem: a full-system trace needs the size of the "
 				      "guest's data region");
@@ -339,6 +347,10 @@ check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 	if ((e->kind == TRACE_EV_NX_RECOVER) != (strcmp(e->actor, "nx_recovery") == 0))
 		return reader_fail(r, node, "<%s>: the NX huge page recovery worker (actor "
 				     "'nx_recovery') does <nx_recover> and nothing else", NAME(node));
+	if (e->kind == TRACE_EV_DIRTY_LOG && strcmp(e->actor, "vmm") != 0 &&
+	    strcmp(e->actor, "notifier") != 0)
+		return reader_fail(r, node, "<dirty_log> is a VMM call: its actor must be 'vmm' or "
+				     "'notifier', not '%s'", e->actor);
 	if (trace_event_is_memslot(e->kind) && strcmp(e->actor, "vmm") != 0)
 		return reader_fail(r, node, "<%s> is a memslot ioctl: its actor must be 'vmm', not '%s'",
 			    NAME(node), e->actor);
@@ -414,6 +426,18 @@ read_event(Reader *r, xmlNode *node)
 	case TRACE_EV_EPT_VIOLATION:
 		e->access = GET_CHOICE(node, "access", trace_access_names, 0);
 		return reader_get_number(r, node, "gpa", 64, 0, &e->gpa);
+	case TRACE_EV_GUEST_WRITE:
+		e->access = TRACE_ACCESS_WRITE;
+		return reader_get_number(r, node, "gpa", 64, 0, &e->gpa);
+	case TRACE_EV_DIRTY_LOG:
+		e->nr = GET_CHOICE(node, "op", trace_dirty_log_op_names, 0);
+		if (!reader_get_number(r, node, "slot", 64, 0, &id))
+			return FALSE;
+		if (id >= KVM_USER_MEM_SLOTS)
+			return reader_fail_attr(r, node, "slot", "is out of range (0 to %u)",
+					 KVM_USER_MEM_SLOTS - 1);
+		e->id = (guint32)id;
+		return TRUE;
 	case TRACE_EV_HLT:
 		return TRUE;
 	case TRACE_EV_NMI:

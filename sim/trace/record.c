@@ -14,6 +14,7 @@ static const TraceEventKind host_kinds[SIM_HOST_NR_KINDS] = {
 	[SIM_HOST_AGE] = TRACE_EV_AGE,
 	[SIM_HOST_PUNCH] = TRACE_EV_PUNCH_HOLE,
 	[SIM_HOST_CONVERT] = TRACE_EV_CONVERT,
+	[SIM_HOST_DIRTYLOG] = TRACE_EV_DIRTY_LOG,
 };
 
 static void
@@ -142,7 +143,14 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 				.size = done[i].size,
 			};
 
-			if (sim_host_event_is_gmem(done[i].kind)) {
+			if (done[i].kind == SIM_HOST_DIRTYLOG) {
+				/* memslot 1, the data region; a call never made is a sleep */
+				if (!done[i].hva)
+					e.kind = TRACE_EV_AGE, e.hva = 0;
+				e.id = 1;
+				e.nr = done[i].op;
+				e.hva = 0;
+			} else if (sim_host_event_is_gmem(done[i].kind)) {
 				/* no page: a sleep with nothing to do, kept as a zero-sized
 				 * age of nothing would not replay; an age of hva 0 does */
 				if (!done[i].hva)

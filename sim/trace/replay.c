@@ -77,6 +77,8 @@ machine_events(const Trace *trace)
 			[TRACE_EV_PIN] = SIM_MEV_PIN,
 			[TRACE_EV_NMI] = SIM_MEV_NMI,
 			[TRACE_EV_NX_RECOVER] = SIM_MEV_NX_RECOVER,
+			[TRACE_EV_GUEST_WRITE] = SIM_MEV_GUEST_WRITE,
+			[TRACE_EV_DIRTY_LOG] = SIM_MEV_DIRTY_LOG,
 		};
 		SimMachineEvent me = {
 			.kind = kinds[e->kind],
@@ -131,6 +133,7 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 	cfg.postcopy_fetch_steps = trace->postcopy_fetch_steps;
 	cfg.nx_huge_pages = trace->nx_huge_pages;
 	cfg.hv_tlb_flush = trace->hv_tlb_flush;
+	cfg.ept_ad = trace->ept_ad;
 	memcpy(cfg.params, trace->params, sizeof(cfg.params));
 	if (trace->workload) {
 		cfg.workload = trace->workload;

@@ -9,7 +9,7 @@
 
 #include "sim/trace/trace.h"
 
-#define TRACE_EV_COUNT (TRACE_EV_NX_RECOVER + 1)
+#define TRACE_EV_COUNT (TRACE_EV_DIRTY_LOG + 1)
 
 /* Names of TraceAccess values, as the schema spells them. */
 extern const char *const trace_access_names[3];

@@ -34,6 +34,8 @@ static const char *const kind_names[TRACE_EV_COUNT] = {
 	[TRACE_EV_PIN] = "pin",
 	[TRACE_EV_NMI] = "nmi",
 	[TRACE_EV_NX_RECOVER] = "nx_recover",
+	[TRACE_EV_GUEST_WRITE] = "guest_write",
+	[TRACE_EV_DIRTY_LOG] = "dirty_log",
 };
 
 const char *const trace_nmi_touch_names[5] = {
@@ -119,6 +121,8 @@ trace_free(Trace *trace)
 }
 
 /* The element name of an event kind. */
+const char *const trace_dirty_log_op_names[4] = { "get", "clear", "manual-protect", "enable" };
+
 const char *
 trace_event_kind_name(TraceEventKind kind)
 {
@@ -130,7 +134,8 @@ trace_event_kind_name(TraceEventKind kind)
 gboolean
 trace_event_is_exit(TraceEventKind kind)
 {
-	return kind <= TRACE_EV_HYPERCALL || kind == TRACE_EV_MAP_GPA_RANGE;
+	return kind <= TRACE_EV_HYPERCALL || kind == TRACE_EV_MAP_GPA_RANGE ||
+	       kind == TRACE_EV_GUEST_WRITE;
 }
 
 /* migrate, dontneed, age, munmap, invalidate_start, invalidate_end. */

@@ -47,7 +47,13 @@ typedef enum {
 	TRACE_EV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
 	TRACE_EV_NMI,             /* an NMI on host CPU N, delivered by actor nmiN (asi/nmi.h) */
 	TRACE_EV_NX_RECOVER,      /* one pass of the NX huge page recovery worker */
+	TRACE_EV_GUEST_WRITE,     /* the guest stores to gpa: through the TLB, the SPTE or a fault */
+	TRACE_EV_DIRTY_LOG,       /* the VMM's dirty-log call nr on memslot id (SimVmmDirtyOp:
+				   * GET, CLEAR, manual protect, enable) */
 } TraceEventKind;
+
+/* The ops of <dirty_log op="...">, as TraceEvent.nr holds them. */
+extern const char *const trace_dirty_log_op_names[4];
 
 typedef enum {
 	TRACE_ACCESS_READ,
@@ -70,7 +76,7 @@ typedef struct {
 	guint16 port;         /* io */
 	guint io_size;        /* io */
 	guint32 value;        /* io */
-	guint64 nr;           /* hypercall */
+	guint64 nr;           /* hypercall; dirty_log: its op */
 	guint64 args[4];      /* hypercall */
 	gboolean to_private;  /* convert */
 	guint touch;          /* nmi: what the handler reads (AsiNmiTouch) */
@@ -169,6 +175,7 @@ typedef struct {
 	guint64 postcopy_fetch_steps; /* <postcopy fetch_steps> (0: the default) */
 	gboolean nx_huge_pages; /* the NX huge page mitigation (nx_huge_pages module param) */
 	gboolean hv_tlb_flush;  /* KVM on Hyper-V: the hypervisor's (ranged) TLB flushes */
+	gboolean ept_ad;        /* EPT A/D bits on: the CPU sets them (exit-level only) */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

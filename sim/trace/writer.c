@@ -117,6 +117,8 @@ write_vm(FILE *fp, const Trace *t)
 		put_dec(fp, "nx-huge-pages", 1);
 	if (t->hv_tlb_flush)
 		put_dec(fp, "hv-tlb-flush", 1);
+	if (t->ept_ad)
+		put_dec(fp, "ept-ad", 1);
 	if (!t->memslots->len && !t->gmem_size && !t->asi.on && !t->postcopy) {
 		fputs("/>\n", fp);
 		return;
@@ -200,6 +202,13 @@ write_event(FILE *fp, const TraceEvent *e)
 	case TRACE_EV_EPT_VIOLATION:
 		put_hex(fp, "gpa", e->gpa);
 		put_str(fp, "access", trace_access_names[e->access]);
+		break;
+	case TRACE_EV_GUEST_WRITE:
+		put_hex(fp, "gpa", e->gpa);
+		break;
+	case TRACE_EV_DIRTY_LOG:
+		put_dec(fp, "slot", e->id);
+		put_str(fp, "op", trace_dirty_log_op_names[e->nr]);
 		break;
 	case TRACE_EV_HLT:
 		break;

@@ -72,7 +72,11 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 	AsiSim *asi = sim_vmm_asi(ma->vmm);
 
 	struct kvm_exit_info x = { 0 };
+	guint writes = 0;
+	gboolean faulted;
 
+again:
+	faulted = FALSE;
 	sim_yield(ma->sched, "vcpu.enter");
 	kvm_vcpu_enter_guest_prepare(vcpu);
 	asi_kvm_vmenter(asi, (guint)ma->vcpu);
@@ -80,11 +84,26 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 	asi_kvm_vmexit(asi, (guint)ma->vcpu);
 	kvm_vcpu_srcu_read_lock(vcpu);
 	switch (e->kind) {
+	case SIM_MEV_GUEST_WRITE:
+		/* the guest's store: no exit unless it faults; then it is made again on re-entry,
+		 * a bounded number of times */
+		if (kvm_vcpu_guest_write(vcpu, e->gpa))
+			break;
+		if (++writes > 8) {
+			sim_log_emit(sim_sched_log(ma->sched), "sim_guest_write",
+				     "vcpu %d gpa 0x%" G_GINT64_MODIFIER "x: still faulting after 8 "
+				     "tries, given up", vcpu->vcpu_id, e->gpa);
+			break;
+		}
+		/* the store's EPT violation */
+		faulted = TRUE;
+		G_GNUC_FALLTHROUGH;
 	case SIM_MEV_EPT_VIOLATION: {
+		gboolean read = e->kind == SIM_MEV_EPT_VIOLATION && e->access == SIM_MEV_READ;
+		gboolean write = e->kind == SIM_MEV_GUEST_WRITE || e->access == SIM_MEV_WRITE;
+		gboolean fetch = e->kind == SIM_MEV_EPT_VIOLATION && e->access == SIM_MEV_FETCH;
 		u64 spte = kvm_tdp_mmu_get_walk_last(vcpu, e->gpa, NULL);
-		u64 qual = sim_ept_violation_qualification(e->access == SIM_MEV_READ,
-							   e->access == SIM_MEV_WRITE,
-							   e->access == SIM_MEV_FETCH, spte);
+		u64 qual = sim_ept_violation_qualification(read, write, fetch, spte);
 
 		if (is_mmio_spte(spte)) {
 			x.reason = EXIT_REASON_EPT_MISCONFIG;
@@ -158,6 +177,8 @@ machine_exit(MachineActor *ma, const SimMachineEvent *e)
 		g_assert_not_reached();
 	}
 	kvm_vcpu_srcu_read_unlock(vcpu);
+	if (faulted)
+		goto again;
 	/* the exit to userspace and back happens outside the vCPU's SRCU read side */
 	if ((e->kind == SIM_MEV_HYPERCALL || e->kind == SIM_MEV_MAP_GPA_RANGE) &&
 	    e->nr == KVM_HC_MAP_GPA_RANGE)
@@ -193,7 +214,7 @@ static void
 machine_host(MachineActor *ma, const SimMachineEvent *e)
 {
 	SimMm *mm = sim_vmm_mm(ma->vmm);
-	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at, e->to_private };
+	SimHostEvent he = { SIM_HOST_MIGRATE, e->hva, e->size, e->at, e->to_private, 0 };
 
 	switch (e->kind) {
 	case SIM_MEV_MIGRATE:
@@ -237,6 +258,9 @@ machine_host(MachineActor *ma, const SimMachineEvent *e)
 		break;
 	case SIM_MEV_NX_RECOVER:
 		kvm_nx_huge_page_recovery_worker(sim_vmm_kvm(ma->vmm));
+		break;
+	case SIM_MEV_DIRTY_LOG:
+		sim_vmm_dirty_log(ma->vmm, (SimVmmDirtyOp)e->nr, e->id);
 		break;
 	default:
 		g_assert_not_reached();

@@ -34,6 +34,8 @@ typedef enum {
 	SIM_MEV_PIN,             /* the VMM pins the shared guest_memfd page behind gpa */
 	SIM_MEV_NMI,             /* an NMI on host CPU N (actor nmiN, asi/nmi.h) */
 	SIM_MEV_NX_RECOVER,      /* one pass of the NX huge page recovery worker */
+	SIM_MEV_GUEST_WRITE,     /* the guest stores to gpa (exit-level: no exit unless it faults) */
+	SIM_MEV_DIRTY_LOG,       /* the VMM's dirty-log ioctl nr (0 get, 1 clear, 2 manual protect) */
 } SimMachineEventKind;
 
 typedef enum {
@@ -57,7 +59,7 @@ typedef struct {
 	guint16 port;            /* io */
 	guint io_size;           /* io */
 	guint32 value;           /* io */
-	guint64 nr;              /* hypercall */
+	guint64 nr;              /* hypercall; dirty_log: its op */
 	guint64 args[4];         /* hypercall */
 	gboolean to_private;     /* convert, set_attributes */
 	guint touch;             /* nmi: AsiNmiTouch */

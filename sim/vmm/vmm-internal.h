@@ -53,11 +53,18 @@ struct SimVmm {
 	struct AsiNmis *nmis;          /* nmiN actors' state (sim/vmm/nmi.c), NULL until used */
 	GArray *nmi_plan;              /* AsiNmi: a full-system run's --nmi, as planned */
 	struct SimPostcopy *postcopy;  /* --postcopy: the page source (sim/vmm/postcopy.h) */
+	/* dirty logging: sim/vmm/dirty.c */
+	gulong *dirty_bitmap;          /* the last KVM_GET_DIRTY_LOG's bitmap */
+	guint64 dirty_npages;
+	gboolean dirty_logging;        /* --host-events dirtylog turned it on */
 };
 
 /* nmi.c: the nmiN actors of a full-system run's --nmi; freeing the NMI state. */
 void sim_vmm_start_nmis(SimVmm *vmm);
 void sim_vmm_free_nmis(SimVmm *vmm);
+
+/* dirty.c: --host-events dirtylog */
+extern const SimHostDirtyLogOps sim_vmm_dirty_log_ops;
 
 /* vmm.c: the steps of building a machine that a reboot takes again. */
 gboolean sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error);

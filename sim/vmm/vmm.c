@@ -412,6 +412,7 @@ sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
 		vmm->kvm->mutations = config->mutations;
 		vmm->kvm->nx_huge_pages = config->nx_huge_pages;
 	vmm->kvm->hv_tlb_flush = config->hv_tlb_flush;
+		vmm->kvm->ept_ad = config->ept_ad;
 		return TRUE;
 	}
 	struct kvm_create_vm_args args = {
@@ -430,6 +431,7 @@ sim_vmm_create_vm(SimVmm *vmm, const struct kvm_hw_ops *hw_ops, GError **error)
 	vmm->kvm->mutations = config->mutations;
 	vmm->kvm->nx_huge_pages = config->nx_huge_pages;
 	vmm->kvm->hv_tlb_flush = config->hv_tlb_flush;
+	vmm->kvm->ept_ad = config->ept_ad;
 	/* a kernel with the PROPOSED HugeTLB guest_memfd series (kvm->gmem_hugetlb, mmu/mmu.h) */
 	vmm->kvm->gmem_hugetlb = config->gmem_hugepage != SIM_GMEM_HUGEPAGE_NONE;
 	return TRUE;
@@ -555,6 +557,7 @@ build_full_system(SimVmm *vmm, GError **error)
 						       targets, n, interval, guest_ended, vmm);
 		if (vmm->files && (regions & SIM_VMM_REGION_DATA))
 			sim_host_events_set_gmem(vmm->host_events, &sim_vmm_gmem_ops, vmm);
+		sim_host_events_set_dirty_log(vmm->host_events, &sim_vmm_dirty_log_ops, vmm);
 		sim_host_events_start(vmm->host_events, vmm->sched);
 	}
 	sim_vmm_start_nmis(vmm);
@@ -708,6 +711,7 @@ sim_vmm_free(SimVmm *vmm)
 	g_free(vmm->guest_path);
 	g_free(vmm->arg);
 	g_free(vmm->memslots);
+	g_free(vmm->dirty_bitmap);
 	g_free(vmm);
 }
 

@@ -73,6 +73,7 @@ typedef struct {
 	guint64 seed;
 	guint64 quantum;               /* instructions per preemption quantum */
 	guint64 max_insns;             /* per-vCPU budget; 0: sim_vmm_default_max_insns() */
+	gboolean ept_ad;               /* EPT A/D bits on (kvm->ept_ad; exit-level only) */
 	gboolean thp;                  /* guest RAM (or every memslot of an exit-level machine) is
 					* madvise(MADV_HUGEPAGE)d: 2 MiB host folios */
 	gboolean nx_huge_pages;        /* KVM's NX huge page mitigation (nx_huge_pages=1) */
@@ -201,6 +202,16 @@ int sim_vmm_set_memory_attributes(SimVmm *vmm, guint64 gpa, guint64 size, gboole
  * guest_memfd), as its device model does with a range the guest shares; the next conversion of
  * it to private fails with -EAGAIN, and the VMM drops the pin and retries. */
 void sim_vmm_pin(SimVmm *vmm, guint64 gpa);
+
+/* The VMM's dirty-log calls (sim/vmm/dirty.c), numbered as a trace's <dirty_log op> is. */
+typedef enum {
+	SIM_VMM_DIRTY_GET,            /* KVM_GET_DIRTY_LOG; the bitmap is kept for a CLEAR */
+	SIM_VMM_DIRTY_CLEAR,          /* KVM_CLEAR_DIRTY_LOG of the last GET's bitmap */
+	SIM_VMM_DIRTY_MANUAL_PROTECT, /* KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) */
+	SIM_VMM_DIRTY_ENABLE,         /* the memslot again, with KVM_MEM_LOG_DIRTY_PAGES */
+} SimVmmDirtyOp;
+/* One dirty-log call on memslot id: 0 or the ioctl's negative errno (logged either way). */
+int sim_vmm_dirty_log(SimVmm *vmm, SimVmmDirtyOp op, guint32 id);
 /* close() of the VMM's guest_memfd fd (and its mapping): the file's release if it was the last
  * reference. */
 int sim_vmm_close_gmem(SimVmm *vmm);

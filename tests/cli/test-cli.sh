@@ -52,7 +52,7 @@ outputs() {
 	echo "--stats $base/case$((n + 1))/stats.json --log $base/case$((n + 1))/run.log"
 }
 
-echo "1..30"
+echo "1..31"
 
 # shellcheck disable=SC2046 # outputs() is meant to split into words (no spaces in $base)
 usage_error "unknown workload is a usage error" run no-such-workload $(outputs)
@@ -201,6 +201,25 @@ elif ! grep -q runaway "$base/err"; then
 		"$(cat "$base/err")"
 else
 	ok "a runaway guest fails the run with status 1"
+fi
+
+# --host-events dirtylog: the VMM turns dirty logging on for the data region, then harvests
+# it; the guest still passes, its writes fault back in through the fast path, and the recorded
+# run (the notifier making the VMM's calls) replays to the same log.
+fresh_dir
+(cd "$dir" && "$kvmsim" run touch --vcpus 2 --mem 1M --host-events dirtylog=4 --log l \
+	--record r.xml >"$base/out" 2>"$base/err" &&
+	"$kvmsim" replay r.xml >"$base/out2" 2>&1)
+status=$?
+if [ "$status" -eq 0 ] &&
+	grep -q 'sim_vmm_ioctl: KVM_SET_USER_MEMORY_REGION2 +KVM_MEM_LOG_DIRTY_PAGES slot 1: 0' \
+		"$dir/l" &&
+	grep -q 'sim_vmm_ioctl: KVM_GET_DIRTY_LOG slot 1: 0 dirty 0x4' "$dir/l" &&
+	grep -q '<dirty_log actor="notifier" .*op="get"/>' "$dir/r.xml"; then
+	ok "--host-events dirtylog logs and harvests, and the record replays"
+else
+	not_ok "--host-events dirtylog logs and harvests, and the record replays" \
+		"exit status $status" "$(cat "$base/err" "$base/out2" 2>/dev/null | tail -5)"
 fi
 
 exit $failed
