@@ -8,6 +8,7 @@
 #include "sim/core/fiber.h"
 #include "sim/core/observe.h"
 #include "sim/core/sched.h"
+#include "sim/core/sched-rng.h"
 
 #define SIM_ACTOR_STACK_SIZE (8u << 20) /* reserved, committed only as touched */
 
@@ -61,7 +62,7 @@ struct SimSched {
 	void *main_resume[5];    /* where sim_sched_run() waits for the actors */
 	SimFiber main_fiber;
 	guint64 seed;
-	GRand *rng;
+	SimRng rng;              /* the random policy's stream (GRand's numbers) */
 	guint64 now;             /* logical clock: yield points passed */
 	guint64 switches;
 	guint64 examined;        /* actors looked at by pick_by_policy() */

@@ -2,6 +2,31 @@
 /* The runnable set, kept incrementally as bitmaps, and the policies' pick among it. */
 #include "sim/core/sched-internal.h"
 
+/* One word of the twist: mt[i] from mt[i], mt[next] and mt[far]. */
+static inline guint32
+rng_twist_word(guint32 cur, guint32 next, guint32 far)
+{
+	guint32 y = (cur & 0x80000000u) | (next & 0x7fffffffu);
+
+	return far ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+}
+
+/* The reference generator's twist: the next SIM_RNG_N words of state from the current ones
+ * (in three runs so that no index wraps inside a loop). */
+void
+sim_rng_twist(SimRng *r)
+{
+	guint32 *mt = r->mt;
+	guint i = 0;
+
+	for (; i < SIM_RNG_N - SIM_RNG_M; i++)
+		mt[i] = rng_twist_word(mt[i], mt[i + 1], mt[i + SIM_RNG_M]);
+	for (; i < SIM_RNG_N - 1; i++)
+		mt[i] = rng_twist_word(mt[i], mt[i + 1], mt[i + SIM_RNG_M - SIM_RNG_N]);
+	mt[i] = rng_twist_word(mt[i], mt[0], mt[SIM_RNG_M - 1]);
+	r->mti = 0;
+}
+
 /* Put the actor's bit in ready or blocked (or neither, once it finished) after its state, wait
  * or sleep changed. */
 void
@@ -98,7 +123,7 @@ pick_ready_at_random(SimSched *sched)
 	if (list->len == 0)
 		return NULL;
 	guint nth = list->len == 1 ? 0 :
-		    (guint)g_rand_int_range(sched->rng, 0, (gint32)list->len);
+		    sim_rng_below(&sched->rng, list->len);
 
 	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
 }
@@ -137,7 +162,7 @@ sched_pick_by_policy(SimSched *sched, SimPolicy policy)
 	guint nth = 0;
 
 	if (n > 1 && policy == SIM_POLICY_RANDOM) {
-		nth = (guint)g_rand_int_range(sched->rng, 0, (gint32)n);
+		nth = sim_rng_below(&sched->rng, n);
 	} else if (n > 1 && sched->current) {
 		/* round robin: the first runnable actor after the current one, else the first */
 		guint after = sched->current->index + 1;

@@ -26,9 +26,9 @@ sim_sched_new(guint64 seed)
 
 	sched->actors = g_ptr_array_new();
 	sched->seed = seed;
-	/* GRand is MT19937: the same 32-bit key sequence gives the same stream everywhere. */
+	/* MT19937: the same 32-bit key sequence gives the same stream everywhere. */
 	guint32 key[2] = { (guint32)seed, (guint32)(seed >> 32) };
-	sched->rng = g_rand_new_with_seed_array(key, 2);
+	sim_rng_seed_array(&sched->rng, key, 2);
 	sched->policy = SIM_POLICY_RANDOM;
 	sched->watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	sched->steps = g_array_new(FALSE, TRUE, sizeof(SimStep));
@@ -65,7 +65,6 @@ sim_sched_free(SimSched *sched)
 	g_free(sched->candidates);
 	g_array_free(sched->ready_list, TRUE);
 	g_free(sched->choice_list);
-	g_rand_free(sched->rng);
 	g_array_free(sched->steps, TRUE);
 	g_array_free(sched->recorded, TRUE);
 	g_array_free(sched->slice_points, TRUE);
