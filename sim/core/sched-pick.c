@@ -94,8 +94,8 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 }
 
 /* The ready list again from the ready set, after it changed. */
-static G_GNUC_NO_INLINE void
-rebuild_ready_list(SimSched *sched)
+void
+sched_rebuild_ready_list(SimSched *sched)
 {
 	GArray *list = sched->ready_list;
 
@@ -111,23 +111,6 @@ rebuild_ready_list(SimSched *sched)
 	sched->ready_stale = FALSE;
 }
 
-/* The random policy while nobody is blocked: the runnable actors are the ready list. */
-static inline SimActor *
-pick_ready_at_random(SimSched *sched)
-{
-	GArray *list = sched->ready_list;
-
-	if (sched->ready_stale)
-		rebuild_ready_list(sched);
-	sched->examined++;
-	if (list->len == 0)
-		return NULL;
-	guint nth = list->len == 1 ? 0 :
-		    sim_rng_below(&sched->rng, list->len);
-
-	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
-}
-
 /*
  * Seeded or round-robin choice among runnable actors; NULL if none can run now. The runnable
  * actors, in creation order, are the ready set plus the blocked actors whose wait condition
@@ -141,7 +124,7 @@ sched_pick_by_policy(SimSched *sched, SimPolicy policy)
 	guint n = 0;
 
 	if (sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
-		return pick_ready_at_random(sched);
+		return sched_pick_ready_at_random(sched);
 
 	for (guint w = 0; w < sched->words; w++) {
 		guint64 blocked = sched->blocked[w];
@@ -233,15 +216,14 @@ collect_candidates(SimSched *sched)
 }
 
 /*
- * At a real choice: the external chooser's pick among two or more runnable actors if one is set,
- * else the policy's. What the chooser is told (the current actor, whether it could go on, how
- * many points it reached) is what it needs to count preemptions and to name the choice.
+ * At a real choice, when the inline sched_pick() cannot decide: the external chooser's pick among
+ * two or more runnable actors if one is set, else the policy's. What the chooser is told (the
+ * current actor, whether it could go on, how many points it reached) is what it needs to count
+ * preemptions and to name the choice.
  */
 SimActor *
-sched_pick(SimSched *sched, SimPolicy policy)
+sched_pick_general(SimSched *sched, SimPolicy policy)
 {
-	if (!sched->choose_fn && sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
-		return pick_ready_at_random(sched); /* the common case, one call less */
 	if (!sched->choose_fn)
 		return sched_pick_by_policy(sched, policy);
 	guint n = collect_candidates(sched), k = 0;

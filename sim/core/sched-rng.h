@@ -18,6 +18,7 @@
 typedef struct {
 	guint32 mt[SIM_RNG_N];
 	guint mti; /* next word of mt to temper; SIM_RNG_N: regenerate first */
+	guint32 range, range_max; /* the last n of sim_rng_below() and its largest word kept */
 } SimRng;
 
 /* The generator's state from a single word (the reference init_genrand()). */
@@ -28,6 +29,7 @@ sim_rng_seed(SimRng *r, guint32 seed)
 	for (guint i = 1; i < SIM_RNG_N; i++)
 		r->mt[i] = 1812433253u * (r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) + i;
 	r->mti = SIM_RNG_N;
+	r->range = 0;
 }
 
 /* The generator's state from a key array (the reference init_by_array()). */
@@ -76,26 +78,35 @@ sim_rng_next(SimRng *r)
 	return y;
 }
 
+/* The largest word sim_rng_below() keeps for n: one less than the largest multiple of n that is
+ * at most 2^32. */
+static inline guint32
+sim_rng_range_max(guint32 n)
+{
+	if (n > 0x80000000u)
+		return n - 1;
+	/* 2^32 mod n, from 2^31 mod n without 64-bit arithmetic */
+	guint32 leftover = (0x80000000u % n) * 2;
+
+	if (leftover >= n)
+		leftover -= n;
+	return 0xffffffffu - leftover;
+}
+
 /* A uniform integer in [0, n), n >= 1: words above the last whole multiple of n below 2^32 are
- * drawn again, then reduced modulo n. */
+ * drawn again, then reduced modulo n. The bound is kept for the next draw in the same range. */
 static inline guint32
 sim_rng_below(SimRng *r, guint32 n)
 {
-	guint32 max, word;
+	guint32 word;
 
-	if (n <= 0x80000000u) {
-		/* 2^32 mod n, from 2^31 mod n without 64-bit arithmetic */
-		guint32 leftover = (0x80000000u % n) * 2;
-
-		if (leftover >= n)
-			leftover -= n;
-		max = 0xffffffffu - leftover;
-	} else {
-		max = n - 1;
+	if (G_UNLIKELY(n != r->range)) {
+		r->range = n;
+		r->range_max = sim_rng_range_max(n);
 	}
 	do
 		word = sim_rng_next(r);
-	while (word > max);
+	while (G_UNLIKELY(word > r->range_max));
 	return word % n;
 }
 
