@@ -254,6 +254,13 @@ struct kvm {
 	struct gmem_fdtable *files;           /* current->files of the VMM that made the VM */
 	gboolean files_owned;                 /* created with the VM, freed with it */
 	SimMutations mutations;               /* bugs planted on purpose (sim/core/mutations.h) */
+	struct kvm_audit_mark {               /* what kvmsim's audit (mmu/audit.c) walked last */
+		gboolean walked;              /* the marks below hold: the last audit passed */
+		u64 spte_writes;              /* tdp_mmu_spte_writes then */
+		guint64 freed, invalidations, generation;
+		guint nr_roots;
+		guintptr roots[8];            /* each audited root's address | its validity */
+	} audit;
 };
 
 /* Create a VM on the given host; registers its MMU notifier with mm. */
