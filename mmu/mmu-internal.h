@@ -113,6 +113,10 @@ void trace_spte_cmpxchg_lost(struct kvm *kvm, const char *path, gfn_t gfn, int l
 			     u64 expected, u64 found, u64 wanted);
 /* Bumped by every SPTE write above, so that a remembered walk can tell it is still true. */
 extern u64 tdp_mmu_spte_writes;
+/* The SPTEs the last TDP_MMU_SPTE_LOG writes above wrote, the n-th write at n modulo the size:
+ * what kvm_mmu_audit() looks at again when nothing else changed since its last walk. */
+#define TDP_MMU_SPTE_LOG 256
+extern u64 *tdp_mmu_spte_log[TDP_MMU_SPTE_LOG];
 
 void tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page *root,
 		    int min_level, gfn_t next_last_level_gfn);

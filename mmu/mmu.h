@@ -306,6 +306,13 @@ struct kvm {
 	gboolean ept_ad;                      /* kvm_ad_enabled: EPT A/D bits on, set by the CPU
 					       * (off: kvm_mmu_set_ept_masks(has_ad_bits=false),
 					       * kvmsim's default) */
+	struct kvm_audit_mark {               /* what kvmsim's audit (mmu/audit.c) walked last */
+		gboolean walked;              /* the marks below hold: the last audit passed */
+		u64 spte_writes;              /* tdp_mmu_spte_writes then */
+		guint64 freed, invalidations, generation;
+		guint nr_roots;
+		guintptr roots[8];            /* each audited root's address | its validity */
+	} audit;
 };
 
 /* The PROPOSED userspace fault series a kernel may carry (mmu/userfault.c). */

@@ -14,6 +14,7 @@
 #include "mmu/mmu-internal.h"
 
 u64 tdp_mmu_spte_writes;
+u64 *tdp_mmu_spte_log[TDP_MMU_SPTE_LOG];
 
 /* Models kvm_tdp_mmu_read_spte() (READ_ONCE); the level tells a table entry from a leaf. */
 u64
@@ -59,7 +60,7 @@ kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level)
 void
 __kvm_tdp_mmu_write_spte(u64 *sptep, u64 new_spte, int level)
 {
-	tdp_mmu_spte_writes++;
+	tdp_mmu_spte_log[tdp_mmu_spte_writes++ % TDP_MMU_SPTE_LOG] = sptep;
 	*sptep = spte_to_hw(new_spte, level);
 }
 
@@ -69,7 +70,7 @@ kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level)
 {
 	u64 was = kvm_tdp_mmu_read_spte(sptep, level);
 
-	tdp_mmu_spte_writes++;
+	tdp_mmu_spte_log[tdp_mmu_spte_writes++ % TDP_MMU_SPTE_LOG] = sptep;
 	*sptep = spte_to_hw(new_spte, level);
 	return was;
 }
@@ -85,7 +86,7 @@ tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level)
 		*old_spte = cur;
 		return FALSE;
 	}
-	tdp_mmu_spte_writes++;
+	tdp_mmu_spte_log[tdp_mmu_spte_writes++ % TDP_MMU_SPTE_LOG] = sptep;
 	*sptep = spte_to_hw(new_spte, level);
 	return TRUE;
 }

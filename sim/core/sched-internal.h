@@ -8,6 +8,7 @@
 #include "sim/core/fiber.h"
 #include "sim/core/observe.h"
 #include "sim/core/sched.h"
+#include "sim/core/sched-rng.h"
 
 #define SIM_ACTOR_STACK_SIZE (8u << 20) /* reserved, committed only as touched */
 
@@ -62,12 +63,13 @@ struct SimSched {
 	void *main_resume[5];    /* where sim_sched_run() waits for the actors */
 	SimFiber main_fiber;
 	guint64 seed;
-	GRand *rng;
+	SimRng rng;              /* the random policy's stream (GRand's numbers) */
 	guint64 now;             /* logical clock: yield points passed */
 	guint64 switches;
 	guint64 examined;        /* actors looked at by pick_by_policy() */
 	SimLog *log;
 	SimPolicy policy;
+	gboolean slow_yield;     /* sim_yield() takes its general path (update_slow_yield()) */
 	/* explicit steps */
 	GArray *steps;           /* SimStep */
 	guint step_index;
@@ -106,8 +108,36 @@ void sched_update_sets(SimSched *sched, const SimActor *actor);
 gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
 /* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
 SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
-/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's. */
-SimActor *sched_pick(SimSched *sched, SimPolicy policy);
+/* The ready list again from the ready set, after it changed. */
+void sched_rebuild_ready_list(SimSched *sched);
+/* sched_pick() beyond its inline case. */
+SimActor *sched_pick_general(SimSched *sched, SimPolicy policy);
+
+/* The random policy while nobody is blocked: the runnable actors are the ready list. */
+static inline SimActor *
+sched_pick_ready_at_random(SimSched *sched)
+{
+	GArray *list = sched->ready_list;
+
+	if (sched->ready_stale)
+		sched_rebuild_ready_list(sched);
+	sched->examined++;
+	if (list->len == 0)
+		return NULL;
+	guint nth = list->len == 1 ? 0 : sim_rng_below(&sched->rng, list->len);
+
+	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
+}
+
+/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the
+ * common case (random, nobody blocked, no chooser) inline, at every yield point. */
+static inline SimActor *
+sched_pick(SimSched *sched, SimPolicy policy)
+{
+	if (!sched->choose_fn && sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
+		return sched_pick_ready_at_random(sched);
+	return sched_pick_general(sched, policy);
+}
 /* The step the first sleeper that could then run wakes at, and how many wake then. */
 guint64 sched_earliest_wake(const SimSched *sched, guint *n_waking);
 

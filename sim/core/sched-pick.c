@@ -2,6 +2,31 @@
 /* The runnable set, kept incrementally as bitmaps, and the policies' pick among it. */
 #include "sim/core/sched-internal.h"
 
+/* One word of the twist: mt[i] from mt[i], mt[next] and mt[far]. */
+static inline guint32
+rng_twist_word(guint32 cur, guint32 next, guint32 far)
+{
+	guint32 y = (cur & 0x80000000u) | (next & 0x7fffffffu);
+
+	return far ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+}
+
+/* The reference generator's twist: the next SIM_RNG_N words of state from the current ones
+ * (in three runs so that no index wraps inside a loop). */
+void
+sim_rng_twist(SimRng *r)
+{
+	guint32 *mt = r->mt;
+	guint i = 0;
+
+	for (; i < SIM_RNG_N - SIM_RNG_M; i++)
+		mt[i] = rng_twist_word(mt[i], mt[i + 1], mt[i + SIM_RNG_M]);
+	for (; i < SIM_RNG_N - 1; i++)
+		mt[i] = rng_twist_word(mt[i], mt[i + 1], mt[i + SIM_RNG_M - SIM_RNG_N]);
+	mt[i] = rng_twist_word(mt[i], mt[0], mt[SIM_RNG_M - 1]);
+	r->mti = 0;
+}
+
 /* Put the actor's bit in ready or blocked (or neither, once it finished) after its state, wait
  * or sleep changed. */
 void
@@ -69,8 +94,8 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 }
 
 /* The ready list again from the ready set, after it changed. */
-static G_GNUC_NO_INLINE void
-rebuild_ready_list(SimSched *sched)
+void
+sched_rebuild_ready_list(SimSched *sched)
 {
 	GArray *list = sched->ready_list;
 
@@ -86,23 +111,6 @@ rebuild_ready_list(SimSched *sched)
 	sched->ready_stale = FALSE;
 }
 
-/* The random policy while nobody is blocked: the runnable actors are the ready list. */
-static inline SimActor *
-pick_ready_at_random(SimSched *sched)
-{
-	GArray *list = sched->ready_list;
-
-	if (sched->ready_stale)
-		rebuild_ready_list(sched);
-	sched->examined++;
-	if (list->len == 0)
-		return NULL;
-	guint nth = list->len == 1 ? 0 :
-		    (guint)g_rand_int_range(sched->rng, 0, (gint32)list->len);
-
-	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
-}
-
 /*
  * Seeded or round-robin choice among runnable actors; NULL if none can run now. The runnable
  * actors, in creation order, are the ready set plus the blocked actors whose wait condition
@@ -116,7 +124,7 @@ sched_pick_by_policy(SimSched *sched, SimPolicy policy)
 	guint n = 0;
 
 	if (sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
-		return pick_ready_at_random(sched);
+		return sched_pick_ready_at_random(sched);
 
 	for (guint w = 0; w < sched->words; w++) {
 		guint64 blocked = sched->blocked[w];
@@ -137,7 +145,7 @@ sched_pick_by_policy(SimSched *sched, SimPolicy policy)
 	guint nth = 0;
 
 	if (n > 1 && policy == SIM_POLICY_RANDOM) {
-		nth = (guint)g_rand_int_range(sched->rng, 0, (gint32)n);
+		nth = sim_rng_below(&sched->rng, n);
 	} else if (n > 1 && sched->current) {
 		/* round robin: the first runnable actor after the current one, else the first */
 		guint after = sched->current->index + 1;
@@ -209,15 +217,14 @@ collect_candidates(SimSched *sched)
 }
 
 /*
- * At a real choice: the external chooser's pick among two or more runnable actors if one is set,
- * else the policy's. What the chooser is told (the current actor, whether it could go on, how
- * many points it reached) is what it needs to count preemptions and to name the choice.
+ * At a real choice, when the inline sched_pick() cannot decide: the external chooser's pick among
+ * two or more runnable actors if one is set, else the policy's. What the chooser is told (the
+ * current actor, whether it could go on, how many points it reached) is what it needs to count
+ * preemptions and to name the choice.
  */
 SimActor *
-sched_pick(SimSched *sched, SimPolicy policy)
+sched_pick_general(SimSched *sched, SimPolicy policy)
 {
-	if (!sched->choose_fn && sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
-		return pick_ready_at_random(sched); /* the common case, one call less */
 	if (!sched->choose_fn)
 		return sched_pick_by_policy(sched, policy);
 	guint n = collect_candidates(sched), k = 0;

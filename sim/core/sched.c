@@ -9,6 +9,17 @@
 
 G_DEFINE_QUARK(kvmsim-sched-error-quark, sim_sched_error)
 
+/* Whether sim_yield() must take its general path: someone watches or checks every step, the
+ * schedule is recorded or followed, a chooser picks, or the run is ending. Recomputed wherever
+ * one of these changes. */
+static void
+update_slow_yield(SimSched *sched)
+{
+	sched->slow_yield = (sched->observer && sched->observer->yield) || sched->step_hook ||
+			    sched->recording || sched->policy == SIM_POLICY_STEPS ||
+			    sched->choose_fn || sched->error || sched->failure;
+}
+
 static void
 clear_step(gpointer p)
 {
@@ -26,9 +37,9 @@ sim_sched_new(guint64 seed)
 
 	sched->actors = g_ptr_array_new();
 	sched->seed = seed;
-	/* GRand is MT19937: the same 32-bit key sequence gives the same stream everywhere. */
+	/* MT19937: the same 32-bit key sequence gives the same stream everywhere. */
 	guint32 key[2] = { (guint32)seed, (guint32)(seed >> 32) };
-	sched->rng = g_rand_new_with_seed_array(key, 2);
+	sim_rng_seed_array(&sched->rng, key, 2);
 	sched->policy = SIM_POLICY_RANDOM;
 	sched->watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
 	sched->steps = g_array_new(FALSE, TRUE, sizeof(SimStep));
@@ -65,7 +76,6 @@ sim_sched_free(SimSched *sched)
 	g_free(sched->candidates);
 	g_array_free(sched->ready_list, TRUE);
 	g_free(sched->choice_list);
-	g_rand_free(sched->rng);
 	g_array_free(sched->steps, TRUE);
 	g_array_free(sched->recorded, TRUE);
 	g_array_free(sched->slice_points, TRUE);
@@ -109,6 +119,7 @@ void
 sim_sched_set_policy(SimSched *sched, SimPolicy policy)
 {
 	sched->policy = policy;
+	update_slow_yield(sched);
 }
 
 /* Follow these steps (a count of 0 means 1), then the policy then. */
@@ -126,6 +137,7 @@ sim_sched_set_steps(SimSched *sched, const SimStep *steps, guint n_steps, SimPol
 	sched->step_arrivals = 0;
 	sched->policy = SIM_POLICY_STEPS;
 	sched->after_steps = then == SIM_POLICY_STEPS ? SIM_POLICY_ROUND_ROBIN : then;
+	update_slow_yield(sched);
 }
 
 void
@@ -144,6 +156,7 @@ void
 sim_sched_set_recording(SimSched *sched, gboolean on)
 {
 	sched->recording = on;
+	update_slow_yield(sched);
 }
 
 void
@@ -160,6 +173,7 @@ sim_sched_set_chooser(SimSched *sched, SimChooseFn fn, gpointer data)
 {
 	sched->choose_fn = fn;
 	sched->choose_data = data;
+	update_slow_yield(sched);
 }
 
 void
@@ -167,6 +181,7 @@ sim_sched_set_step_hook(SimSched *sched, SimStepHook fn, gpointer data)
 {
 	sched->step_hook = fn;
 	sched->step_data = data;
+	update_slow_yield(sched);
 }
 
 guint
@@ -193,6 +208,7 @@ sim_sched_set_observer(SimSched *sched, const SimObserver *obs, gpointer data)
 {
 	sched->observer = obs;
 	sched->observer_data = data;
+	update_slow_yield(sched);
 }
 
 /* Tell the observer, if any, about a lock operation of the running actor. */
@@ -324,6 +340,7 @@ set_error(SimSched *sched, SimSchedError code, const char *fmt, ...)
 	va_end(ap);
 	sched->error = g_error_new_literal(SIM_SCHED_ERROR, code, msg);
 	g_free(msg);
+	update_slow_yield(sched);
 }
 
 static gboolean wake_sleepers(SimSched *sched);
@@ -667,14 +684,11 @@ livelock_watchdog(SimSched *sched)
 		  who->str);
 }
 
-/* A yield point: advance the clock, then let the policy (or the step list) pick. */
-void
-sim_yield(SimSched *sched, const char *point)
+/* A yield point in general: observers and step hooks, recorded or explicit steps, a chooser, a run
+ * that is ending. */
+static G_GNUC_NO_INLINE void
+yield_slow(SimSched *sched, SimActor *cur, const char *point)
 {
-	SimActor *cur = sched->current;
-
-	if (!cur)
-		return; /* set-up code outside every actor */
 	sched->now++;
 	cur->last_point = point;
 	cur->arrivals++;
@@ -719,6 +733,43 @@ sim_yield(SimSched *sched, const char *point)
 		next = sched_pick(sched, policy);
 	}
 	if (!next && !sched->error)
+		next = pick_other(sched);
+	if (sched->error)
+		switch_to(sched, NULL, point);
+	else if (next != cur)
+		switch_to(sched, next, point);
+}
+
+/*
+ * A yield point: advance the clock, then let the policy (or the step list) pick. Without anything
+ * that makes it general (yield_slow()), a yield is the clock, the livelock watchdog and the
+ * policy's pick: the same steps in the same order, without looking at what is not set.
+ */
+void
+sim_yield(SimSched *sched, const char *point)
+{
+	SimActor *cur = sched->current;
+
+	if (!cur)
+		return; /* set-up code outside every actor */
+	if (G_UNLIKELY(sched->slow_yield)) {
+		yield_slow(sched, cur, point);
+		return;
+	}
+	sched->now++;
+	cur->last_point = point;
+	cur->arrivals++;
+	sched->last_point = point;
+	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
+		livelock_watchdog(sched);
+		switch_to(sched, NULL, point);
+	}
+	if (sched->live == 1)
+		return; /* alone: nobody to switch to */
+
+	SimActor *next = sched_pick(sched, sched->policy);
+
+	if (!next)
 		next = pick_other(sched);
 	if (sched->error)
 		switch_to(sched, NULL, point);
@@ -823,6 +874,7 @@ sim_sched_fail(SimSched *sched, const char *reason)
 {
 	if (!sched->failure)
 		sched->failure = g_strdup(reason);
+	update_slow_yield(sched);
 }
 
 gboolean

@@ -61,6 +61,27 @@ START_TEST(every_conversion_the_log_uses_gives_printf_s_bytes)
 }
 END_TEST
 
+/* Every digit count in both bases (the digits go two at a time), and a format whose text changes
+ * at the same address (the compiled formats are kept by address and checked against the text). */
+START_TEST(digits_of_every_length_and_a_rewritten_format_give_printf_s_bytes)
+{
+	char fmt[32];
+
+	for (guint64 v = 1, x = 0x9e3779b97f4a7c15ull; v; v = v * 10 > v && v < G_MAXUINT64 / 10 ?
+							      v * 10 : 0) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		ck_assert_formats_as_printf("%lu %lu %lu %lx %lX", (gulong)v, (gulong)(v - 1),
+					    (gulong)(v + 1), (gulong)v, (gulong)x);
+		ck_assert_formats_as_printf("%lx %lx %lu %ld", (gulong)(x >> (v % 64)),
+					    (gulong)(v << 3), (gulong)x, (glong)x);
+	}
+	strcpy(fmt, "a %d b %s");
+	ck_assert_formats_as_printf(fmt, 12, "x");
+	strcpy(fmt, "%x|%s|%u");
+	ck_assert_formats_as_printf(fmt, 255u, "yz", 7u);
+}
+END_TEST
+
 START_TEST(formats_outside_the_subset_or_the_room_are_declined)
 {
 	g_autofree gchar *pointer = logfmt(512, "%p", (void *)&pointer);
@@ -172,6 +193,7 @@ log_suite(void)
 	TCase *tc = tcase_create("log");
 
 	tcase_add_test(tc, every_conversion_the_log_uses_gives_printf_s_bytes);
+	tcase_add_test(tc, digits_of_every_length_and_a_rewritten_format_give_printf_s_bytes);
 	tcase_add_test(tc, formats_outside_the_subset_or_the_room_are_declined);
 	tcase_add_test(tc, capture_file_and_digest_hold_the_same_lines_across_chunks);
 	tcase_add_test(tc, a_digest_mid_run_covers_the_lines_so_far);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "mmu/mmu-internal.h"
 #include "tests/unit/harness.h"
 
 #define MEM (1u << 20)
@@ -349,6 +350,51 @@ START_TEST(freeing_a_frame_an_spte_still_maps_is_caught)
 }
 END_TEST
 
+/* A leaf rewritten to a frame the primary MMU does not map at its hva (no frame freed, no
+ * invalidation: the audit may look only at the SPTEs written since its last walk), and the same
+ * once more SPTEs were written than its log holds (it walks every table again). */
+static void
+audit_catches_a_leaf_written_to_another_frame(guint writes_between)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	guint64 epoch = G_MAXUINT64;
+	u64 spte_a, spte_b;
+	int level;
+
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_A, TRUE), RET_PF_FIXED);
+	ck_assert(kvm_mmu_audit(vm->kvm, &epoch));
+	ck_assert_int_eq(test_vm_fault(vm, 0, GPA_B, TRUE), RET_PF_FIXED);
+	ck_assert(kvm_mmu_audit(vm->kvm, &epoch));
+	u64 *sptep_a = tdp_walk_last(vm->kvm->pt_pool, vm->vcpu[0]->root, GPA_A >> PAGE_SHIFT,
+				     &spte_a, &level);
+	u64 *sptep_b = tdp_walk_last(vm->kvm->pt_pool, vm->vcpu[0]->root, GPA_B >> PAGE_SHIFT,
+				     &spte_b, &level);
+
+	for (guint i = 0; i < writes_between; i++)
+		kvm_tdp_mmu_write_spte(sptep_a, spte_a, spte_a, PG_LEVEL_4K);
+	ck_assert(kvm_mmu_audit(vm->kvm, &epoch));
+	ck_assert(!sim_sched_failed(vm->host->sched));
+	/* gfn 9 now maps gfn 5's frame */
+	kvm_tdp_mmu_write_spte(sptep_b, spte_b, spte_a, PG_LEVEL_4K);
+	ck_assert(!kvm_mmu_audit(vm->kvm, &epoch));
+	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->host->sched), "spte_matches_primary"));
+	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->host->sched), "gfn 0x9 maps pfn"));
+	kvm_tdp_mmu_write_spte(sptep_b, spte_a, spte_b, PG_LEVEL_4K);
+	test_vm_free(vm);
+}
+
+START_TEST(audit_of_the_spte_writes_since_its_last_walk_catches_a_wrong_leaf)
+{
+	audit_catches_a_leaf_written_to_another_frame(3);
+}
+END_TEST
+
+START_TEST(audit_walks_every_table_again_once_its_spte_log_overflowed)
+{
+	audit_catches_a_leaf_written_to_another_frame(TDP_MMU_SPTE_LOG + 1);
+}
+END_TEST
+
 START_TEST(aging_access_tracks_the_spte_and_the_fast_path_restores_it)
 {
 	TestVm *vm = test_vm_new(1, 1, MEM);
@@ -635,6 +681,8 @@ mmu_suite(void)
 	tcase_add_test(tc, fault_on_a_page_under_migration_waits_for_the_new_frame);
 	tcase_add_test(tc, freeing_a_frame_before_the_tlb_flush_is_caught);
 	tcase_add_test(tc, freeing_a_frame_an_spte_still_maps_is_caught);
+	tcase_add_test(tc, audit_of_the_spte_writes_since_its_last_walk_catches_a_wrong_leaf);
+	tcase_add_test(tc, audit_walks_every_table_again_once_its_spte_log_overflowed);
 	tcase_add_test(tc, aging_access_tracks_the_spte_and_the_fast_path_restores_it);
 	tcase_add_test(tc, memslot_delete_waits_for_the_inflight_fault_then_zaps_its_spte);
 	tcase_add_test(tc, fault_that_sees_the_invalid_memslot_retries);
