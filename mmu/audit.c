@@ -227,7 +227,8 @@ audit_written(struct kvm *kvm, const guintptr *roots, guint nr)
 			if (!audit_leaf(kvm, site->gfn, spte_to_pfn(spte),
 					KVM_PAGES_PER_HPAGE(site->level), valid))
 				return FALSE;
-		} else if (!audit_table(kvm, sim_ptpool_va(kvm->pt_pool, spte & SPTE_BASE_ADDR_MASK),
+		} else if (!audit_table(kvm,
+					sim_ptpool_va(kvm->pt_pool, spte & SPTE_BASE_ADDR_MASK),
 					site->level - 1, site->gfn, valid)) {
 			return FALSE;
 		}

@@ -153,7 +153,8 @@ trace_parse_file(const char *path, GError **error)
 	ctxt->sax->internalSubset = on_internal_subset;
 	ctxt->sax->startElementNs = on_start_element;
 	ctxt->_private = &first;
-	doc = xmlCtxtReadFd(ctxt, fd, path, NULL, XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT);
+	doc = xmlCtxtReadFd(ctxt, fd, path, NULL,
+			    XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT);
 	xmlFreeParserCtxt(ctxt);
 	xmlSetStructuredErrorFunc(NULL, ignore_structured_error); /* first is about to go */
 	close(fd);
