@@ -113,6 +113,25 @@ asi_kvm_vmexit(AsiSim *sim, guint vcpu)
 	asi_sim_flush_pending(sim, cpu);
 }
 
+/*
+ * With the userspace class (v2 "restricted execution for bare-metal processes"):
+ * syscall_exit_to_user_mode() calls asi_enter_userspace() after exit_to_user_mode(), IRQs off;
+ * the VMM then runs in its domain. [simplified] Its next syscall (the exit's handling, then
+ * KVM_RUN) begins at once: syscall_enter_from_user_mode()'s asi_relax(). The CPU stays in the
+ * userspace domain, so the next asi_enter of the VM's is a direct restricted→restricted switch.
+ */
+static void
+enter_userspace(AsiSim *sim, AsiCpu *cpu)
+{
+	cpu->irqs_disabled = TRUE;
+	asi_preempt_disable(cpu);
+	asi_enter_userspace(cpu);
+	asi_check_unrestricted(cpu, "exit_to_user_mode");
+	cpu->irqs_disabled = FALSE;
+	asi_preempt_enable(cpu);
+	asi_relax(cpu);
+}
+
 /* Models kvm_arch_vcpu_ioctl_run()'s "r = vcpu_run(vcpu); asi_exit();" (v2 21/29; the
  * converged API's asi_end()), then exit_to_user_mode: unrestricted there (§8.10). */
 void
@@ -130,6 +149,8 @@ asi_kvm_run_exit(AsiSim *sim, guint vcpu)
 		asi_exit(cpu, ASI_EXIT_USER_RET);
 	asi_check_unrestricted(cpu, "exit_to_user_mode");
 	sim->vcpus[vcpu].in_run = FALSE;
+	if (sim->user_asi)
+		enter_userspace(sim, cpu);
 }
 
 /*
