@@ -32,6 +32,7 @@ typedef struct {
 	gboolean l1tf;             /* --asi-l1tf: the data flush is an L1D flush (X86_BUG_L1TF) */
 	gboolean ibpb;             /* --asi-ibpb: the control flush writes PRED_CMD */
 	gboolean userspace;        /* --asi-userspace: the VMM runs in its userspace domain */
+	gboolean vmexit_ibpb;      /* --asi-vmexit-ibpb: VM exits already flush predictors */
 	AsiCosts costs;
 } AsiSimConfig;
 

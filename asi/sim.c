@@ -312,6 +312,7 @@ asi_sim_new(const AsiSimConfig *config, SimSched *sched, SimHostMem *hm, guint n
 	asi_config_init(&c);
 	c.l1tf = config->l1tf;
 	c.ibpb = config->ibpb;
+	c.kvm_vmexit_mitigated = config->vmexit_ibpb;
 	c.nr_cpus = sim_hostcpus_nr(sim->cpus);
 	sim->host = asi_host_new(&c, &ops);
 	kvm_x86_init_asi_class(sim->host);
