@@ -31,6 +31,8 @@ typedef struct {
 	AsiApi api;                /* --asi-api */
 	gboolean l1tf;             /* --asi-l1tf: the data flush is an L1D flush (X86_BUG_L1TF) */
 	gboolean ibpb;             /* --asi-ibpb: the control flush writes PRED_CMD */
+	gboolean userspace;        /* --asi-userspace: the VMM runs in its userspace domain */
+	gboolean vmexit_ibpb;      /* --asi-vmexit-ibpb: VM exits already flush predictors */
 	AsiCosts costs;
 } AsiSimConfig;
 
@@ -81,8 +83,10 @@ gboolean asi_sim_stats_nth(const AsiSim *sim, guint n, const char **out_key, gui
  *                      the VM-entry invariants
  *   asi_kvm_vmexit     the VM exit (CR3 := HOST_CR3), asi_relax (asi_end_critical), IRQs and
  *                      preemption on; a no-op if the vCPU is not in the guest
- *   asi_kvm_run_exit   kvm_arch_vcpu_ioctl_run's asi_exit (critical: asi_end) before the return
- *                      to the VMM, then exit_to_user_mode (§8.10)
+ *   asi_kvm_run_exit   kvm_arch_vcpu_ioctl_run()'s asi_exit (critical: asi_end) before the
+ *                      return to the VMM, then exit_to_user_mode (§8.10); with --asi-userspace
+ *                      the return enters the VMM's userspace domain and its next syscall
+ *                      relaxes, so the next VM entry switches directly from it to the VM's
  *   asi_kvm_halt       HLT: kvm_vcpu_halt() blocks, schedule() switches to the idle task
  */
 void asi_kvm_run_enter(AsiSim *sim, guint vcpu);

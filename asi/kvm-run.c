@@ -12,10 +12,23 @@
 #include "sim/core/log.h"
 
 /* Models the KVM_RUN ioctl's entry from userspace: the vCPU is in KVM_RUN again. */
+/* Models __schedule() switching this CPU from its current task to next: preemption off around
+ * context_switch() (prev's count, given back in finish_task_switch() when prev runs again). */
+static void
+schedule_to(AsiCpu *cpu, AsiTask *next)
+{
+	AsiTask *prev = cpu->current;
+
+	prev->preempt_count++;
+	asi_context_switch(cpu, next);
+	prev->preempt_count--;
+}
+
 void
 asi_kvm_run_enter(AsiSim *sim, guint vcpu)
 {
 	AsiSimVcpu *sv;
+	AsiCpu *cpu;
 
 	if (!sim)
 		return;
@@ -23,10 +36,17 @@ asi_kvm_run_enter(AsiSim *sim, guint vcpu)
 	if (sv->in_run)
 		return;
 	sv->in_run = TRUE;
+	cpu = asi_sim_vcpu_cpu(sim, vcpu);
+	/* a vCPU thread of a new VM (a reboot) on a CPU whose old one halted for good: a new
+	 * task, which the idle task switches to */
+	if (cpu->current != &sv->task) {
+		asi_task_init(&sv->task, sim->mm);
+		schedule_to(cpu, &sv->task);
+	}
 	/* [inference] the converged shape's asi_start() where KVM_RUN begins (bp-4's
 	 * "asi_start; loop { ... }; asi_end") */
 	if (sim->config.api == ASI_API_CRITICAL)
-		asi_start(asi_sim_vcpu_cpu(sim, vcpu), sim->kvm_asi);
+		asi_start(cpu, sim->kvm_asi);
 }
 
 /* §8.12 on this CPU: no asi_exit since its last VM entry, so neither a CR3 write nor a flush. */
@@ -113,6 +133,25 @@ asi_kvm_vmexit(AsiSim *sim, guint vcpu)
 	asi_sim_flush_pending(sim, cpu);
 }
 
+/*
+ * With the userspace class (v2 "restricted execution for bare-metal processes"):
+ * syscall_exit_to_user_mode() calls asi_enter_userspace() after exit_to_user_mode(), IRQs off;
+ * the VMM then runs in its domain. [simplified] Its next syscall (the exit's handling, then
+ * KVM_RUN) begins at once: syscall_enter_from_user_mode()'s asi_relax(). The CPU stays in the
+ * userspace domain, so the next asi_enter of the VM's is a direct restricted→restricted switch.
+ */
+static void
+enter_userspace(AsiSim *sim, AsiCpu *cpu)
+{
+	cpu->irqs_disabled = TRUE;
+	asi_preempt_disable(cpu);
+	asi_enter_userspace(cpu);
+	asi_check_unrestricted(cpu, "exit_to_user_mode");
+	cpu->irqs_disabled = FALSE;
+	asi_preempt_enable(cpu);
+	asi_relax(cpu);
+}
+
 /* Models kvm_arch_vcpu_ioctl_run()'s "r = vcpu_run(vcpu); asi_exit();" (v2 21/29; the
  * converged API's asi_end()), then exit_to_user_mode: unrestricted there (§8.10). */
 void
@@ -130,6 +169,8 @@ asi_kvm_run_exit(AsiSim *sim, guint vcpu)
 		asi_exit(cpu, ASI_EXIT_USER_RET);
 	asi_check_unrestricted(cpu, "exit_to_user_mode");
 	sim->vcpus[vcpu].in_run = FALSE;
+	if (sim->user_asi)
+		enter_userspace(sim, cpu);
 }
 
 /*
@@ -148,9 +189,7 @@ asi_kvm_halt(AsiSim *sim, guint vcpu)
 	sv = &sim->vcpus[vcpu];
 	cpu = asi_sim_vcpu_cpu(sim, vcpu);
 	asi_kvm_vmexit(sim, vcpu);
-	asi_preempt_disable(cpu);
-	asi_context_switch(cpu, &sim->percpu[cpu->id].idle);
-	sv->task.preempt_count--; /* the blocked task's own count, should it ever run again */
+	schedule_to(cpu, &sim->percpu[cpu->id].idle);
 	sv->in_run = FALSE;
 }
 

@@ -30,6 +30,8 @@ struct AsiSim {
 	AsiHost *host;
 	struct asi_mm *mm;       /* the VMM's */
 	struct asi *kvm_asi;     /* kvm->arch.asi */
+	struct asi *user_asi;    /* --asi-userspace: mm->asi[ASI_CLASS_USERSPACE]; else NULL */
+	gboolean tearing_down;   /* asi_sim_free(): steps and violations are no longer the run's */
 	SimMutations mutations;
 	guint nr_vcpus;
 	AsiSimVcpu *vcpus;

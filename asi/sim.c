@@ -77,6 +77,8 @@ sim_violation(AsiHost *host, const char *name, gpointer data)
 	guint cpu = sim_hostcpu_current(sim->cpus);
 	g_autofree gchar *reason = NULL;
 
+	if (sim->tearing_down)
+		return;
 	g_assert(sim_invariant_lookup(invariant));
 	sim_log_emit(sim_sched_log(sim->sched), "sim_invariant", "%s: %s on cpu %u", invariant, name,
 		     cpu);
@@ -142,6 +144,8 @@ sim_step(AsiCpu *cpu, const AsiStep *step, gpointer data)
 	AsiSim *sim = data;
 	AsiSimCpu *pc = &sim->percpu[cpu->id];
 
+	if (sim->tearing_down)
+		return;
 	switch (step->kind) {
 	case ASI_STEP_CR3_WRITE:
 		pc->cr3_writes++;
@@ -308,11 +312,17 @@ asi_sim_new(const AsiSimConfig *config, SimSched *sched, SimHostMem *hm, guint n
 	asi_config_init(&c);
 	c.l1tf = config->l1tf;
 	c.ibpb = config->ibpb;
+	c.kvm_vmexit_mitigated = config->vmexit_ibpb;
 	c.nr_cpus = sim_hostcpus_nr(sim->cpus);
 	sim->host = asi_host_new(&c, &ops);
 	kvm_x86_init_asi_class(sim->host);
 	sim->mm = asi_mm_new(sim->host);
 	asi_init(sim->host, sim->mm, ASI_CLASS_KVM, &sim->kvm_asi);
+	if (config->userspace) {
+		/* asi_init_userspace_class() in start_kernel(), the domain in mm_init() (v2-user) */
+		asi_init_userspace_class(sim->host);
+		asi_init(sim->host, sim->mm, ASI_CLASS_USERSPACE, &sim->user_asi);
+	}
 	asi_check_pcids(sim->host, sim->mm);
 	sim->vcpus = g_new0(AsiSimVcpu, nr_vcpus);
 	sim->percpu = g_new0(AsiSimCpu, c.nr_cpus);
@@ -338,6 +348,11 @@ asi_sim_free(AsiSim *sim)
 	if (!sim)
 		return;
 	sim_hostmem_set_asi(sim->hm, NULL, NULL);
+	/* the VMM process exits: do_exit() switches its threads away (context_switch → asi_exit),
+	 * after the run and its log */
+	sim->tearing_down = TRUE;
+	for (guint c = 0; c < sim_hostcpus_nr(sim->cpus); c++)
+		asi_exit(asi_host_cpu(sim->host, c), ASI_EXIT_CONTEXT_SWITCH);
 	asi_host_free(sim->host);
 	sim_hostcpus_free(sim->cpus);
 	g_free(sim->vcpus);
@@ -358,6 +373,8 @@ void
 asi_sim_finish(AsiSim *sim)
 {
 	asi_check_restricted_sound(sim->host, sim->kvm_asi);
+	if (sim->user_asi)
+		asi_check_restricted_sound(sim->host, sim->user_asi);
 }
 
 /* The ASI host (asi/asi.h) behind the wiring. */

@@ -49,6 +49,8 @@ typedef struct {
 	gchar *asi_l1tf;
 	gchar *asi_ibpb;
 	gchar *asi_cost;
+	gchar *asi_userspace;
+	gchar *asi_vmexit_ibpb;
 	gchar **rest;
 	gint64 nmi;
 	gchar *nmi_touch;
@@ -83,6 +85,8 @@ run_options_clear(RunOptions *o)
 	g_free(o->asi_l1tf);
 	g_free(o->asi_ibpb);
 	g_free(o->asi_cost);
+	g_free(o->asi_userspace);
+	g_free(o->asi_vmexit_ibpb);
 	g_strfreev(o->rest);
 }
 
@@ -148,7 +152,9 @@ asi_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
 	asi_sim_config_init(&cfg->asi);
 	if (!on_off("--asi", o->asi, &cfg->asi.on, error) ||
 	    !on_off("--asi-l1tf", o->asi_l1tf, &cfg->asi.l1tf, error) ||
-	    !on_off("--asi-ibpb", o->asi_ibpb, &cfg->asi.ibpb, error))
+	    !on_off("--asi-ibpb", o->asi_ibpb, &cfg->asi.ibpb, error) ||
+	    !on_off("--asi-userspace", o->asi_userspace, &cfg->asi.userspace, error) ||
+	    !on_off("--asi-vmexit-ibpb", o->asi_vmexit_ibpb, &cfg->asi.vmexit_ibpb, error))
 		return FALSE;
 	if (o->asi_api && !asi_api_lookup(o->asi_api, &cfg->asi.api)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -159,9 +165,12 @@ asi_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
 		g_prefix_error(error, "--asi-cost %s: ", o->asi_cost);
 		return FALSE;
 	}
-	if (!cfg->asi.on && (o->asi_api || o->asi_l1tf || o->asi_ibpb || o->asi_cost)) {
+	if (!cfg->asi.on &&
+	    (o->asi_api || o->asi_l1tf || o->asi_ibpb || o->asi_cost || o->asi_userspace ||
+	     o->asi_vmexit_ibpb)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--asi-api, --asi-l1tf, --asi-ibpb and --asi-cost need --asi on");
+			    "--asi-api, --asi-l1tf, --asi-ibpb, --asi-vmexit-ibpb, --asi-userspace and "
+			    "--asi-cost need --asi on");
 		return FALSE;
 	}
 	if (sim_mutated(cfg->mutations, SIM_MUT_ASI_CRITICAL_AFTER_ENTER) && !cfg->asi.on) {
@@ -430,6 +439,12 @@ run_entries(RunOptions *o)
 		  "on|off" },
 		{ "asi-ibpb", 0, 0, G_OPTION_ARG_STRING, &o->asi_ibpb,
 		  "ASI: the host CPU has IBPB, the control flush issues one (default on)", "on|off" },
+		{ "asi-vmexit-ibpb", 0, 0, G_OPTION_ARG_STRING, &o->asi_vmexit_ibpb,
+		  "ASI: the kernel already does IBPB, retpoline and RSB fill on VM exit, so the KVM "
+		  "class leaves GUEST_DATA instead of GUEST_CONTROL (default off)", "on|off" },
+		{ "asi-userspace", 0, 0, G_OPTION_ARG_STRING, &o->asi_userspace,
+		  "ASI: the VMM runs in its userspace class's domain between KVM_RUNs (default off)",
+		  "on|off" },
 		{ "asi-cost", 0, 0, G_OPTION_ARG_STRING, &o->asi_cost,
 		  "ASI cost model, cycles per action (default cr3_write=250,ibpb=4000,rsb=100,"
 		  "l1d=2000,page_fault=1000; all guesses, asi/stats.c)", "NAME=CYCLES,..." },

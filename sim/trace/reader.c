@@ -128,6 +128,8 @@ read_asi(Reader *r, xmlNode *node)
 	static const char *const apis[] = { "v2", "critical" };
 	g_autofree gchar *l1tf = reader_attr(node, "l1tf");
 	g_autofree gchar *ibpb = reader_attr(node, "ibpb");
+	g_autofree gchar *vmexit_ibpb = reader_attr(node, "vmexit-ibpb");
+	g_autofree gchar *userspace = reader_attr(node, "userspace");
 	g_autofree gchar *cost = reader_attr(node, "cost");
 	g_autoptr(GError) error = NULL;
 	AsiSimConfig *asi = &r->trace->asi;
@@ -138,6 +140,10 @@ read_asi(Reader *r, xmlNode *node)
 		asi->l1tf = strcmp(l1tf, "true") == 0;
 	if (ibpb)
 		asi->ibpb = strcmp(ibpb, "true") == 0;
+	if (vmexit_ibpb)
+		asi->vmexit_ibpb = strcmp(vmexit_ibpb, "true") == 0;
+	if (userspace)
+		asi->userspace = strcmp(userspace, "true") == 0;
 	if (cost && !asi_costs_parse(cost, &asi->costs, &error))
 		return reader_fail_attr(r, node, "cost", "%s", error->message);
 	return TRUE;

@@ -125,6 +125,10 @@ write_vm(FILE *fp, const Trace *t)
 		put_str(fp, "api", asi_api_name(t->asi.api));
 		put_str(fp, "l1tf", t->asi.l1tf ? "true" : "false");
 		put_str(fp, "ibpb", t->asi.ibpb ? "true" : "false");
+		if (t->asi.vmexit_ibpb)
+			put_str(fp, "vmexit-ibpb", "true");
+		if (t->asi.userspace)
+			put_str(fp, "userspace", "true");
 		put_str(fp, "cost", costs);
 		fputs("/>\n", fp);
 	}

@@ -38,7 +38,7 @@ run_asi() {
 		! grep -q 'invariant' "$base/out"
 }
 
-echo "1..12"
+echo "1..14"
 check "touch --asi on passes with every invariant held" run_asi touch
 check "stress --asi on --host-events migrate=500 passes with every invariant held" \
 	run_asi stress --host-events migrate=500
@@ -74,6 +74,27 @@ check "--asi off is the default and logs nothing of ASI" \
 check "a --asi-api critical run records <asi> and replays with the same log" sh -c \
 	"grep -q '<asi api=\"critical\" l1tf=\"false\"' '$base/c.xml' &&
 	 '$kvmsim' replay '$base/c.xml' >'$base/out' 2>&1 && grep -q 'PASS  log hash' '$base/out'"
+
+# the userspace class: each return to the VMM enters its domain, each VM entry switches from it
+# to the VM's directly (a real asi_enter with no asi_exit between: more real entries than exits)
+userspace_ok() {
+	run_asi mmio --asi-userspace on || return 1
+	exits=$(($(asi_stat "$base/mmio.json" exits.page_fault) +
+		$(asi_stat "$base/mmio.json" exits.user_ret) +
+		$(asi_stat "$base/mmio.json" exits.context_switch)))
+	[ "$(asi_stat "$base/mmio.json" enter.real)" -gt $((exits + 50)) ]
+}
+check "--asi-userspace on: VM entries switch from the VMM's domain directly" userspace_ok
+
+# predictors flushed on every VM exit already: the KVM class leaves GUEST_DATA, which no asi_exit
+# flushes, so no IBPB or RSB fill of ASI's, while the L1D flush stays
+vmexit_ibpb_ok() {
+	run_asi steady --asi-vmexit-ibpb on &&
+		[ "$(asi_stat "$base/steady.json" flushes.ibpb)" -eq 0 ] &&
+		[ "$(asi_stat "$base/steady.json" flushes.rsb)" -eq 0 ] &&
+		[ "$(asi_stat "$base/steady.json" flushes.l1d)" -gt 0 ]
+}
+check "--asi-vmexit-ibpb on: no control flush on asi_exit" vmexit_ibpb_ok
 
 # usage errors: one line, status 2
 usage() {

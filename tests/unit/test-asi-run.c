@@ -267,11 +267,11 @@ START_TEST(junaids_order_without_an_nmi_is_not_seen)
 }
 END_TEST
 
-START_TEST(halt_is_a_context_switch_that_exits)
+START_TEST(halt_is_a_context_switch_that_exits_and_a_new_vcpu_thread_runs_after_it)
 {
 	AsiCpu *cpu0;
 
-	setup(ASI_API_V2, 0);
+	setup(_i ? ASI_API_CRITICAL : ASI_API_V2, 0);
 	cpu0 = asi_sim_cpu(rf.sim, 0);
 	asi_kvm_vmenter(rf.sim, 0);
 	asi_kvm_vmexit(rf.sim, 0);
@@ -279,8 +279,16 @@ START_TEST(halt_is_a_context_switch_that_exits)
 	asi_kvm_halt(rf.sim, 0);
 	ck_assert(!asi_kvm_in_run(rf.sim, 0));
 	ck_assert_ptr_null(cpu0->curr_asi);
+	ck_assert_ptr_null(cpu0->current->mm); /* the idle task */
 	ck_assert_uint_eq(stat("asi.exits.context_switch"), 1);
-	ck_assert(!sim_sched_failed(rf.sched));
+	/* a rebooted VM's vCPU 0: a new thread the idle task switches to */
+	asi_kvm_run_enter(rf.sim, 0);
+	ck_assert_ptr_nonnull(cpu0->current->mm);
+	asi_kvm_vmenter(rf.sim, 0);
+	asi_kvm_vmexit(rf.sim, 0);
+	asi_kvm_run_exit(rf.sim, 0);
+	ck_assert_uint_eq(stat("asi.enter.real"), 2);
+	ck_assert_msg(!sim_sched_failed(rf.sched), "%s", sim_sched_failure(rf.sched));
 	teardown();
 }
 END_TEST
@@ -344,7 +352,8 @@ asi_run_suite(void)
 			    0, G_N_ELEMENTS(enter_windows));
 	tcase_add_test(tc, junaids_order_vm_enters_unrestricted_when_an_nmi_faults_before_the_target);
 	tcase_add_test(tc, junaids_order_without_an_nmi_is_not_seen);
-	tcase_add_test(tc, halt_is_a_context_switch_that_exits);
+	tcase_add_loop_test(tc, halt_is_a_context_switch_that_exits_and_a_new_vcpu_thread_runs_after_it,
+			    0, 2);
 	tcase_add_test(tc, a_long_tlb_flush_of_the_mm_exits_by_ipi_once_irqs_are_on);
 	tcase_add_test(tc, costs_parse_defaults_overrides_and_refusals);
 	suite_add_tcase(s, tc);
