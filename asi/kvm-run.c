@@ -11,7 +11,6 @@
 
 #include "sim/core/log.h"
 
-/* Models the KVM_RUN ioctl's entry from userspace: the vCPU is in KVM_RUN again. */
 /* Models __schedule() switching this CPU from its current task to next: preemption off around
  * context_switch() (prev's count, given back in finish_task_switch() when prev runs again). */
 static void
@@ -24,6 +23,7 @@ schedule_to(AsiCpu *cpu, AsiTask *next)
 	prev->preempt_count--;
 }
 
+/* Models the KVM_RUN ioctl's entry from userspace: the vCPU is in KVM_RUN again. */
 void
 asi_kvm_run_enter(AsiSim *sim, guint vcpu)
 {
