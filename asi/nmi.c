@@ -53,6 +53,7 @@ static const AsiObjKind touch_kind[ASI_NMI_TOUCH_NR] = {
 	[ASI_NMI_TOUCH_GUEST_RAM] = ASI_OBJ_GUEST_RAM,
 };
 
+/* The touch's name, as traces and --nmi-touch spell it. */
 const char *
 asi_nmi_touch_name(AsiNmiTouch touch)
 {
@@ -286,6 +287,7 @@ asi_nmi_actor_new(AsiNmis *nmis, guint cpu, const AsiNmi *nmi, guint n)
 	return sim_actor_new(nmis->sched, name, nmi_actor, na);
 }
 
+/* The counters so far. */
 const AsiNmiStats *
 asi_nmis_stats(const AsiNmis *nmis)
 {

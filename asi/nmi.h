@@ -11,10 +11,11 @@
  *
  * x86 blocks NMIs from delivery until the next IRET (SDM vol. 3 6.7.1) and Linux turns an NMI
  * that still nests (an IRET of an exception inside the handler unblocks them) into a repeat of
- * the outer handler after it finishes (the nested-NMI logic of arch/x86/entry/entry_64.S and
- * nmi.c's nmi_state; read in torvalds/linux v6.9 in the index). So handlers never nest: an NMI
- * raised on a CPU already in its handler is latched (one at most, more are lost) and runs after
- * the outer one returns, before the interrupted code goes on.
+ * the outer handler after it finishes: exc_nmi()'s nmi_state latch (read in
+ * googleprodkernel/linux-kvm at 61300fc9) and, on x86-64, entry_64.S's repeat_nmi path (not
+ * read here). So handlers never nest: an NMI raised on a CPU already in its handler is latched
+ * (one at most, more are lost) and runs after the outer one returns, before the interrupted
+ * code goes on.
  */
 #ifndef KVMSIM_ASI_NMI_H
 #define KVMSIM_ASI_NMI_H

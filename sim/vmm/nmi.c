@@ -29,6 +29,7 @@ sim_vmm_nmis(SimVmm *vmm)
 	return vmm->nmis;
 }
 
+/* The NMI state if some NMI made it, else NULL (--stats reports only what exists). */
 const AsiNmis *
 sim_vmm_nmi_state(const SimVmm *vmm)
 {
@@ -86,6 +87,7 @@ sim_vmm_start_nmis(SimVmm *vmm)
 	}
 }
 
+/* The --nmi plan, as the recorder writes it. */
 const AsiNmi *
 sim_vmm_nmi_plan(const SimVmm *vmm, guint *out_n)
 {

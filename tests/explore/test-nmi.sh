@@ -3,7 +3,8 @@
 # NMIs as actors (issue 10 item 6): DFS, random and PCT place trace 30's NMI where Junaid's
 # broken order VM-enters unrestricted, the shrunk schedule and its token replay the failure,
 # and the correct orders (traces 31, 32) survive every placement; explore --nmi adds NMIs to a
-# trace for the strategies to place (and its token and --out replay them); kvmsim run --nmi
+# trace for the strategies to place (and its token and --out replay them), and one more NMI at
+# every yield point of the ASI catalogue traces breaks no invariant; kvmsim run --nmi
 # adds seeded NMIs, counts them in --stats, records and replays them; bad values are usage
 # errors. TAP output.
 #
@@ -46,7 +47,7 @@ check() {
 	ok "$name"
 }
 
-echo "1..19"
+echo "1..20"
 
 # 1-3: every strategy finds the broken order's failure by placing the NMI
 for s in "dfs --preemption-bound 1" "random --budget 200" "pct --depth 2 --budget 200"; do
@@ -137,7 +138,21 @@ else
 	not_ok "NMI placement is a function of the seed" "the logs differ"
 fi
 
-# 17-19: bad values
+# 17: an NMI reading user memory at every yield point of the exit-level ASI traces (one
+# preemption: every placement) keeps every invariant
+bad=
+for t in 26 27 28 29 31 32 33 35; do
+	f=$(ls "$root"/traces/$t-*.xml)
+	"$kvmsim" explore "$f" --nmi 1 --strategy dfs --preemption-bound 1 >"$base/out" 2>&1 ||
+		bad="$bad $t"
+done
+if [ -z "$bad" ]; then
+	ok "one more NMI anywhere in traces 26-29, 31-33, 35 breaks nothing"
+else
+	not_ok "one more NMI anywhere in traces 26-29, 31-33, 35 breaks nothing" "failed:$bad"
+fi
+
+# 18-20: bad values
 usage_error "--nmi out of range" run touch --nmi 100001
 usage_error "--nmi-touch unknown" run touch --nmi 1 --nmi-touch secret
 usage_error "--nmi-touch without --nmi" explore "$nop" --nmi-touch user

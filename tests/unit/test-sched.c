@@ -66,6 +66,59 @@ START_TEST(round_robin_runs_actors_in_creation_order_at_each_yield)
 }
 END_TEST
 
+/* An interrupt handler's actor: holds the actor of its CPU while it runs two yield points. */
+static void
+irq_actor(SimActor *actor, gpointer data)
+{
+	SimSched *sched = data;
+	SimActor *victim = sim_sched_find_actor(sched, "a");
+
+	(void)actor;
+	sim_actor_hold(victim);
+	emit(sched, "h1");
+	sim_yield(sched, "h1");
+	emit(sched, "h2");
+	sim_yield(sched, "h2");
+	sim_actor_release(victim);
+	emit(sched, "end");
+}
+
+START_TEST(held_actor_runs_only_after_the_handler_releases_it)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(1, &log);
+	Script script = { sched, three_points };
+
+	sim_sched_set_policy(sched, SIM_POLICY_ROUND_ROBIN);
+	sim_actor_new(sched, "a", script_actor, &script);
+	sim_actor_new(sched, "b", script_actor, &script);
+	sim_actor_new(sched, "irq", irq_actor, sched);
+	run_or_abort(sched);
+	g_autofree gchar *events = log_events(sim_log_text(log));
+
+	/* round robin skips a from irq's first point to its release */
+	ck_assert_str_eq(events, "a@p1 b@p1 irq@h1 b@p2 irq@h2 b@p3 irq@end a@p2 b@end a@p3 a@end");
+	sim_log_free(log);
+}
+END_TEST
+
+START_TEST(step_naming_a_held_actor_is_a_schedule_error)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	g_autoptr(GError) error = NULL;
+	Script script = { sched, three_points };
+	const SimStep steps[] = { { "a", "p1", 1 }, { "irq", "h1", 1 }, { "a", "p2", 1 } };
+
+	sim_actor_new(sched, "a", script_actor, &script);
+	sim_actor_new(sched, "irq", irq_actor, sched);
+	sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+	ck_assert(!sim_sched_run(sched, &error));
+	ck_assert(g_error_matches(error, SIM_SCHED_ERROR, SIM_SCHED_ERROR_SCHEDULE));
+	ck_assert_str_eq(error->message, "schedule step 3: a cannot run (an interrupt handler runs "
+			 "on its CPU) and never reaches p2");
+}
+END_TEST
+
 static const char *const xyxy_points[] = { "x", "y", "x", "y", NULL };
 static const char *const xy_points[] = { "x", "y", NULL };
 
@@ -834,6 +887,8 @@ sched_suite(void)
 	tcase_add_test(tc, scheduler_stream_is_grand_s_stream);
 	tcase_add_test(tc, different_seed_gives_a_different_interleaving);
 	tcase_add_test(tc, round_robin_runs_actors_in_creation_order_at_each_yield);
+	tcase_add_test(tc, held_actor_runs_only_after_the_handler_releases_it);
+	tcase_add_test(tc, step_naming_a_held_actor_is_a_schedule_error);
 	tcase_add_test(tc, explicit_steps_are_followed_exactly_with_counts_and_exit);
 	tcase_add_test(tc, recorded_schedule_replays_to_the_identical_log);
 	tcase_add_test(tc, recorded_schedule_in_which_an_actor_blocks_replays_to_the_identical_log);
