@@ -76,7 +76,8 @@
 	X(POSTCOPY_FETCHED, "postcopy.fetched")                                                    \
 	X(POSTCOPY_EXITS, "postcopy.exits")                                                        \
 	X(POSTCOPY_SPURIOUS_EXITS, "postcopy.spurious_exits")                                      \
-	X(POSTCOPY_REFILLS, "postcopy.refills")
+	X(POSTCOPY_REFILLS, "postcopy.refills")                                                    \
+	X(POSTCOPY_USELESS_APF, "postcopy.useless_apf")
 
 typedef enum {
 #define SIM_COUNTER_ENUM(id, name) SIM_CTR_##id,

@@ -437,6 +437,7 @@ sim_postcopy_stats(const SimPostcopy *pc, SimPostcopyStats *out)
 	*out = pc->stats;
 	out->wakeups += pc->counters->v[SIM_CTR_UFFD_WAKEUPS];
 	out->lock_blocked = pc->counters->v[SIM_CTR_UFFD_WQ_LOCK_BLOCKED];
+	out->useless_apf = pc->counters->v[SIM_CTR_POSTCOPY_USELESS_APF];
 }
 
 void
