@@ -514,7 +514,7 @@ kvm_async_pf_injected(struct kvm_vcpu *vcpu)
 	sim_count(kvm->counters, SIM_CTR_APF_INJECTED);
 	if (!work || work->done) {
 		/* the page was ready before the guest even saw it missing */
-		sim_count(kvm->counters, SIM_CTR_APF_USELESS_INJECTIONS);
+		sim_count(kvm->counters, SIM_CTR_POSTCOPY_USELESS_APF);
 		sim_log_emit(kvm->log, "sim_apf_useless_injection",
 			     "vcpu %d 'page not present' #PF token %#x delivered after its page was "
 			     "ready", vcpu->vcpu_id, token);

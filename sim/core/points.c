@@ -82,6 +82,7 @@ static const SimPoint points[] = {
 	{ "munmap.ptl", "munmap: before the PTL, between notifier start and end" },
 	{ "munmap.ptl_unlock", "munmap: PTEs cleared, before notifier end" },
 	{ "postcopy.bitmap_clear", "post-copy I/O: page placed, before its userfault bit is cleared" },
+	{ "postcopy.vmm_exit", "post-copy: a memory-fault exit reached the VMM's vCPU thread" },
 	{ "sleep", "pseudo-point: the actor sleeps until a later step" },
 	{ "split_pmd.ptl", "split_huge_pmd(): notifier started over the 2 MiB, before the PMD lock" },
 	{ "split_pmd.ptl_unlock", "split_huge_pmd(): PMD replaced by a PTE table, before notifier end" },

@@ -126,10 +126,13 @@ sim_uffd_handle_userfault(SimUffd *uffd, guint64 hva, gboolean write, gboolean n
 	sim_up_read(mm->sched, &mm->mmap_lock, "gup.mmap_unlock");
 	if (must_wait)
 		sim_wait(mm->sched, "userfaultfd wait", waiter_woken, &w);
-	/* the waker unlinked us (autoremove); otherwise we leave the queue ourselves */
+	/* the waker unlinked us (autoremove); otherwise we leave the queue ourselves, unless a
+	 * waker got there while we waited for the lock (list_del() of an entry a wake already
+	 * list_del_init()ed is harmless in the kernel) */
 	if (w.queued) {
 		wq_lock(uffd, "uffd.fault_wq_lock");
-		g_queue_unlink(w.pending ? &uffd->pending : &uffd->reading, &w.link);
+		if (w.queued)
+			g_queue_unlink(w.pending ? &uffd->pending : &uffd->reading, &w.link);
 		w.queued = FALSE;
 		sim_spin_unlock(mm->sched, &uffd->wqh_lock, "uffd.fault_wq_unlock");
 	}

@@ -258,10 +258,15 @@ sim_postcopy_refill(SimPostcopy *pc, guint64 gpa)
 
 	if (sim_postcopy_host_mapped(pc, gpa))
 		return;
-	if (sim_uffd_copy(pc->uffd, hva, zeros, FALSE) == -EEXIST)
+	sim_log_emit(sim_sched_log(pc->sched), "sim_postcopy_refill",
+		     "gpa 0x%" G_GINT64_MODIFIER "x: arrived before, dropped by the host since",
+		     pc->gpa + page_of(pc, gpa) * SIM_PAGE_SIZE);
+	if (sim_uffd_copy(pc->uffd, hva, zeros, FALSE) == -EEXIST) {
 		sim_uffd_wake(pc->uffd, hva, SIM_PAGE_SIZE);
-	else
-		pc->stats.refills++, sim_count(pc->counters, SIM_CTR_POSTCOPY_REFILLS);
+		return;
+	}
+	pc->stats.refills++;
+	sim_count(pc->counters, SIM_CTR_POSTCOPY_REFILLS);
 }
 
 gboolean
@@ -291,6 +296,8 @@ sim_postcopy_memory_fault(SimPostcopy *pc, int vcpu_id, int error, const struct 
 	if (!pc->mech->memory_fault || error != -EFAULT ||
 	    !sim_postcopy_covers(pc, run->memory_fault.gpa))
 		return FALSE;
+	/* back in userspace: the VMM's vCPU thread is about to look at the exit */
+	sim_yield(pc->sched, "postcopy.vmm_exit");
 	return pc->mech->memory_fault(pc, vcpu_id, error, run);
 }
 
@@ -456,6 +463,7 @@ sim_postcopy_stats(const SimPostcopy *pc, SimPostcopyStats *out)
 	*out = pc->stats;
 	out->wakeups += pc->counters->v[SIM_CTR_UFFD_WAKEUPS];
 	out->lock_blocked = pc->counters->v[SIM_CTR_UFFD_WQ_LOCK_BLOCKED];
+	out->useless_apf = pc->counters->v[SIM_CTR_POSTCOPY_USELESS_APF];
 }
 
 void

@@ -133,6 +133,38 @@ START_TEST(test_uffd_wq_lock_contention_counted)
 }
 END_TEST
 
+/* The VMM copies without reading the message (it knows what to place). */
+static void
+copier_actor(SimActor *actor, gpointer data)
+{
+	Resolver *r = data;
+	guint8 page[SIM_PAGE_SIZE] = { 0 };
+
+	r->results[0] = sim_uffd_copy(r->u->uffd, r->u->vm->hva + 0x3000, page, FALSE);
+}
+
+/* A fault that finds the PTE filled after queueing (userfaultfd_must_wait() FALSE) leaves the
+ * queue itself - but the copy's wake, holding the lock, unlinks it first: the faulter must not
+ * unlink it again (list_del() after the waker's list_del_init() is harmless in the kernel). */
+START_TEST(test_uffd_unqueue_after_waker_unlinked)
+{
+	UffdVm u = uffd_vm_new(1);
+	TestFault f = { u.vm, 0, 0x3000, TRUE, -1 };
+	Resolver r = { &u, { 0 }, 1, { 1, 1 } };
+
+	sim_actor_new(u.vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(u.vm->host->sched, "vmm", copier_actor, &r);
+	test_vm_run_steps(u.vm, "vcpu0:uffd.fault_wq_unlock,vmm:uffd.wq_locked,vcpu0:block,"
+			  "vmm:exit,vcpu0:exit");
+	ck_assert_int_eq(r.results[0], 0);
+	ck_assert_int_eq(f.result, RET_PF_FIXED);
+	ck_assert_uint_eq(ctr(&u, SIM_CTR_UFFD_WQ_LOCK_BLOCKED), 1);
+	ck_assert_uint_eq(ctr(&u, SIM_CTR_UFFD_WAKEUPS), 1);
+	ck_assert_uint_eq(sim_uffd_nr_waiters(u.uffd), 0);
+	uffd_vm_free(&u);
+}
+END_TEST
+
 /* FOLL_NOWAIT (the async-PF probe) never sleeps nor queues a message; UFFDIO_COPY outside the
  * registered range is -ENOENT. */
 static void
@@ -313,6 +345,7 @@ postcopy_suite(void)
 	tcase_add_test(uffd, test_uffd_one_copy_wakes_all);
 	tcase_add_test(uffd, test_uffd_wq_lock_contention_counted);
 	tcase_add_test(uffd, test_uffd_nowait_does_not_queue);
+	tcase_add_test(uffd, test_uffd_unqueue_after_waker_unlinked);
 	tcase_add_test(uf, test_userfault_set_bit_exits);
 	tcase_add_test(uf, test_userfault_enable_zaps_set_later_keeps);
 	tcase_add_test(uf, test_userfault_4k_only);
