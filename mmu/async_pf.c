@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Async page faults: the common work-item machinery of virt/kvm/async_pf.c and the x86 part of
- * arch/x86/kvm/x86.c and mmu/mmu.c (trees and commits in mmu/async_pf.h). A work item runs as an
- * actor of its own ("apfV_N", vCPU V, token id N), as schedule_work() hands each item to a
- * kworker that may sleep in GUP independently of the others. Simplified: no kvm_get_kvm()/mmget()
+ * arch/x86/kvm/x86.c and mmu/mmu.c (trees and commits in mmu/async_pf.h). Work items run on
+ * "kworkerN" actors, made as system_wq's concurrency management would: one more whenever an
+ * item is queued and every kworker sleeps (in GUP, in userfaultfd). Simplified: no kvm_get_kvm()/mmget()
  * references (the VM outlives its workers in kvmsim), no nested guests, the LAPIC is always in
  * the kernel and enabled, the vCPU is always in 64-bit mode with paging.
  */
@@ -248,23 +248,97 @@ kvm_async_pf_complete(struct kvm_async_pf *work)
 		     G_GINT64_MODIFIER "x", work->cr2_or_gpa, work->addr);
 }
 
+/* system_wq as async PF uses it: items queued in order, kworkers that may each sleep in GUP.
+ * A new worker is made when an item is queued and none is idle, up to the workqueue's
+ * max_active (WQ_DFL_ACTIVE, 256; no tree read): concurrency management spawning a kworker when
+ * the running ones sleep. Workers live as long as the VM's guest. */
+#define APF_MAX_WORKERS 256
+
+struct kvm_async_pf_pool {
+	GQueue pending;    /* struct kvm_async_pf *, queued by schedule_work() */
+	guint workers;
+	guint idle;
+};
+
 /* Models async_pf_execute(): the blocking GUP with FOLL_WRITE, then the done list. */
 static void
-async_pf_execute(SimActor *actor, gpointer data)
+async_pf_execute(struct kvm *kvm, struct kvm_async_pf *work)
 {
-	struct kvm_async_pf *work = data;
-	struct kvm_vcpu *vcpu = work->vcpu;
 	gboolean writable;
 	SimPfn pfn;
 
-	if (!vcpu)
+	if (!work->vcpu) { /* cancelled (kvm_clear_async_pf_completion_queue()) */
+		g_free(work);
 		return;
-	sim_yield(vcpu->kvm->sched, "apf.execute");
-	if (sim_mm_hva_to_pfn(vcpu->kvm->mm, work->addr, TRUE, &pfn, &writable) == 0)
-		sim_frame_put(vcpu->kvm->hm, pfn);
-	if (!work->vcpu) /* the vCPU went away meanwhile (kvm_clear_async_pf_completion_queue) */
+	}
+	sim_yield(kvm->sched, "apf.execute");
+	if (sim_mm_hva_to_pfn(kvm->mm, work->addr, TRUE, &pfn, &writable) == 0)
+		sim_frame_put(kvm->hm, pfn);
+	if (!work->vcpu) { /* the vCPU gave it up meanwhile */
+		g_free(work);
 		return;
+	}
 	kvm_async_pf_complete(work);
+}
+
+static gboolean
+worker_wakes(gpointer data)
+{
+	struct kvm *kvm = data;
+
+	return !g_queue_is_empty(&kvm->apf_pool->pending) ||
+	       (kvm->apf_ended && kvm->apf_ended(kvm->apf_ended_data));
+}
+
+/* A kworker: run queued items until the guest has ended and none is left. */
+static void
+apf_worker(SimActor *actor, gpointer data)
+{
+	struct kvm *kvm = data;
+	struct kvm_async_pf_pool *pool = kvm->apf_pool;
+
+	for (;;) {
+		struct kvm_async_pf *work = g_queue_pop_head(&pool->pending);
+
+		if (work) {
+			async_pf_execute(kvm, work);
+			continue;
+		}
+		if (kvm->apf_ended && kvm->apf_ended(kvm->apf_ended_data))
+			break;
+		pool->idle++;
+		sim_wait(kvm->sched, "kworker idle", worker_wakes, kvm);
+		pool->idle--;
+	}
+}
+
+/* schedule_work(): queue the item, and a new kworker if none is idle. */
+static void
+schedule_work(struct kvm *kvm, struct kvm_async_pf *work)
+{
+	struct kvm_async_pf_pool *pool = kvm->apf_pool;
+
+	if (!pool)
+		pool = kvm->apf_pool = g_new0(struct kvm_async_pf_pool, 1);
+	g_queue_push_tail(&pool->pending, work);
+	if (pool->idle < pool->pending.length && pool->workers < APF_MAX_WORKERS) {
+		g_autofree gchar *name = g_strdup_printf("kworker%u", pool->workers++);
+
+		sim_actor_new(kvm->sched, name, apf_worker, kvm);
+	}
+}
+
+void
+kvm_async_pf_destroy(struct kvm *kvm)
+{
+	struct kvm_async_pf *work;
+
+	if (!kvm->apf_pool)
+		return;
+	while ((work = g_queue_pop_head(&kvm->apf_pool->pending)))
+		if (!work->vcpu)
+			g_free(work);
+	g_clear_pointer(&kvm->apf_pool, g_free);
 }
 
 /* Models alloc_apf_token() (mmu.c): never 0. */
@@ -301,12 +375,8 @@ kvm_setup_async_pf(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 e
 	/* variant 2 injects only once userspace accepts the fault as asynchronous */
 	if (!user || vcpu->kvm->apf_mode != KVM_APF_MODE_USER_V2)
 		work->notpresent_injected = kvm_arch_async_page_not_present(vcpu, work);
-	if (!user) {
-		g_autofree gchar *name = g_strdup_printf("apf%d_%u", vcpu->vcpu_id,
-							 work->arch.token >> 12);
-
-		sim_actor_new(vcpu->kvm->sched, name, async_pf_execute, work);
-	}
+	if (!user)
+		schedule_work(vcpu->kvm, work);
 	return work;
 }
 

@@ -60,7 +60,7 @@ typedef enum {
 
 /* struct kvm_async_pf (include/linux/kvm_host.h) with the x86 arch part. */
 struct kvm_async_pf {
-	struct kvm_vcpu *vcpu;     /* NULL once the work has run (async_pf_execute()) */
+	struct kvm_vcpu *vcpu;     /* NULL once done, or cancelled while queued or running */
 	int vcpu_id;
 	gpa_t cr2_or_gpa;
 	hva_t addr;
@@ -97,6 +97,8 @@ struct kvm_vcpu_async_pf {
 };
 
 void kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu);
+/* The VM goes: its work items not yet run. */
+void kvm_async_pf_destroy(struct kvm *kvm);
 void kvm_async_pf_vcpu_destroy(struct kvm_vcpu *vcpu);
 
 /* Models kvm_pv_async_pf_enabled() (x86.c): ENABLED and DELIVERY_AS_INT both set. */

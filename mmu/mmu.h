@@ -279,6 +279,9 @@ struct kvm {
 	int postcopy_uapi;                    /* enum kvm_postcopy_uapi: the PROPOSED series this
 					       * kernel carries (what memslot flag bit 3 means) */
 	int apf_mode;                         /* KvmApfMode (mmu/async_pf.h); 0: none */
+	struct kvm_async_pf_pool *apf_pool;   /* the workers of async PF (system_wq's kworkers) */
+	SimWaitFn apf_ended;                  /* the guest ended: idle workers return */
+	gpointer apf_ended_data;
 };
 
 /* The PROPOSED userspace fault series a kernel may carry (mmu/userfault.c). */

@@ -422,6 +422,8 @@ sim_postcopy_start(SimPostcopy *pc, SimSched *sched, SimWaitFn ended, gpointer d
 {
 	pc->ended = ended;
 	pc->ended_data = data;
+	pc->kvm->apf_ended = ended; /* async PF's kworkers end with the guest too */
+	pc->kvm->apf_ended_data = data;
 	sim_actor_new(sched, "vmm_io", io_actor, pc);
 	sim_actor_new(sched, "uffd", reader_actor, pc);
 }
