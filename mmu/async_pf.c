@@ -38,6 +38,7 @@ kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 
 	g_queue_init(&apf->queue);
 	g_queue_init(&apf->done);
+	apf->awaited = g_array_new(FALSE, FALSE, sizeof(u32));
 	vcpu->async_pf = apf;
 	kvm_async_pf_hash_reset(vcpu);
 }
@@ -60,6 +61,7 @@ kvm_async_pf_vcpu_destroy(struct kvm_vcpu *vcpu)
 		else
 			g_free(work);
 	}
+	g_array_free(apf->awaited, TRUE);
 	g_free(apf);
 	vcpu->async_pf = NULL;
 }
@@ -429,6 +431,17 @@ kvm_arch_async_page_ready(struct kvm_vcpu *vcpu, struct kvm_async_pf *work)
 	kvm_mmu_prefault_page(vcpu, work->cr2_or_gpa, work->arch.error_code);
 }
 
+/* A 'page ready' for token (~0: all) is on its way: the guest's waiters will wake. */
+static void
+apf_awaited_remove(struct kvm_vcpu *vcpu, u32 token)
+{
+	GArray *awaited = vcpu->async_pf->awaited;
+
+	for (guint i = awaited->len; i-- > 0;)
+		if (token == ~0u || g_array_index(awaited, u32, i) == token)
+			g_array_remove_index(awaited, i);
+}
+
 /* Models kvm_arch_async_page_present(): unhash, write the token, raise the vector. */
 static void
 kvm_arch_async_page_present(struct kvm_vcpu *vcpu, struct kvm_async_pf *work)
@@ -444,6 +457,7 @@ kvm_arch_async_page_present(struct kvm_vcpu *vcpu, struct kvm_async_pf *work)
 	    apf_guest_u32(vcpu, KVM_APF_DATA_TOKEN, &token, TRUE) == 0) {
 		vcpu->async_pf->pageready_pending = TRUE;
 		kvm->hw_ops->apic_set_irq(vcpu, vcpu->async_pf->vec);
+		apf_awaited_remove(vcpu, token);
 	}
 	vcpu->async_pf->halted = FALSE;
 }
@@ -589,9 +603,47 @@ kvm_async_pf_injected(struct kvm_vcpu *vcpu)
 			     "vcpu %d 'page not present' #PF token %#x delivered after its page was "
 			     "ready", vcpu->vcpu_id, token);
 	}
-	if (work)
+	if (work) {
 		work->delivered = TRUE;
+		g_array_append_val(apf->awaited, token);
+	}
 	apf->injecting = NULL;
+}
+
+/* Whether KVM still holds the work of token on this vCPU (queued, running or done). */
+static gboolean
+apf_token_held(struct kvm_vcpu *vcpu, u32 token)
+{
+	for (GList *l = vcpu->async_pf->queue.head; l; l = l->next)
+		if (((struct kvm_async_pf *)l->data)->arch.token == token)
+			return TRUE;
+	return FALSE;
+}
+
+gboolean
+kvm_async_pf_check(struct kvm *kvm)
+{
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+		GArray *awaited = vcpu->async_pf ? vcpu->async_pf->awaited : NULL;
+
+		for (guint t = 0; awaited && t < awaited->len; t++) {
+			u32 token = g_array_index(awaited, u32, t);
+
+			if (apf_token_held(vcpu, token))
+				continue;
+			g_autofree gchar *reason = g_strdup_printf(
+				"invariant apf_token_waits_forever violated: vcpu %d token %#x: the "
+				"guest took 'page not present' for it and KVM no longer holds it (no "
+				"'page ready' will come)", vcpu->vcpu_id, token);
+
+			sim_log_emit(kvm->log, "sim_invariant", "apf_token_waits_forever: vcpu %d "
+				     "token %#x is no longer held by KVM", vcpu->vcpu_id, token);
+			sim_sched_fail(kvm->sched, reason);
+			return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 int

@@ -94,6 +94,7 @@ struct kvm_vcpu_async_pf {
 	gpa_t data_gpa;            /* struct kvm_vcpu_pv_apf_data */
 	/* the not-present #PF queued for injection, and its work */
 	struct kvm_async_pf *injecting;
+	GArray *awaited;           /* u32 tokens the guest took 'not present' for, no 'ready' yet */
 };
 
 void kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu);
@@ -145,6 +146,13 @@ gboolean kvm_async_pf_outstanding(struct kvm_vcpu *vcpu);
 gboolean kvm_async_pf_enter_guest(struct kvm_vcpu *vcpu);
 /* The hardware delivered the queued 'not present' #PF (for the useless-injection count). */
 void kvm_async_pf_injected(struct kvm_vcpu *vcpu);
+
+/*
+ * The invariant apf_token_waits_forever: every token the guest took a 'page not present' #PF
+ * for is still held by KVM (its work queued or done) until its 'page ready' was injected. FALSE
+ * with the run failed (sim_sched_fail(), "sim_invariant" logged) when one is not.
+ */
+gboolean kvm_async_pf_check(struct kvm *kvm);
 
 /*
  * PROPOSED async PF user, on a KVM Userfault exit KVM has prepared (run.memory_fault): a work

@@ -5,6 +5,10 @@
 #include <string.h>
 
 static const SimInvariant invariants[] = {
+	{ "apf_token_waits_forever",
+	  "async PF: every token whose 'page not present' #PF the guest took is still held by KVM "
+	  "(queued or done) until its 'page ready' is injected: no guest task waits forever on one",
+	  "every step (post-copy runs, explore, exit-level replay)" },
 	{ "converted_page_still_mapped",
 	  "inside a conversion's window, after its zap, no SPTE of any root maps the range and no "
 	  "vCPU that enters without flushing may still hold a translation of it",
