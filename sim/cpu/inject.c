@@ -167,10 +167,17 @@ deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code)
 static gboolean
 in_sti_shadow(SimVcpu *v)
 {
+	uc_engine *uc = sim_hw_uc(v->hw);
 	guint8 byte = 0;
+	guint64 rip;
 
-	return v->rip > 0 && uc_mem_read(sim_hw_uc(v->hw), v->rip - 1, &byte, 1) == UC_ERR_OK &&
-	       byte == 0xfb;
+	/* in a run, the engine's RIP (exact in a #PF hook and at a block's start); between runs,
+	 * where the next run starts */
+	if (v->in_run)
+		uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	else
+		rip = v->rip;
+	return rip > 0 && uc_mem_read(uc, rip - 1, &byte, 1) == UC_ERR_OK && byte == 0xfb;
 }
 
 gboolean

@@ -89,10 +89,10 @@ static void load_idt(void)
 	asm volatile("lidt %0" : : "m"(desc));
 }
 
-/* Another task to run after the current one, round robin; -1 if none is runnable. */
+/* Another runnable task than the current one, round robin after it; -1 if there is none. */
 static int pick(struct apf_cpu *c)
 {
-	for (int i = 1; i <= GUEST_MAX_TASKS; i++) {
+	for (int i = 1; i < GUEST_MAX_TASKS; i++) {
 		int t = (c->current + i) % GUEST_MAX_TASKS;
 
 		if (c->tasks[t].state == TASK_RUNNABLE)
@@ -250,6 +250,33 @@ void guest_task_yield(void)
 
 		c->current = next;
 		apf_switch(&c->tasks[prev].rsp, c->tasks[next].rsp);
+	}
+	asm volatile("sti" : : : "memory");
+}
+
+void guest_task_wait_all(void)
+{
+	struct apf_cpu *c = this_cpu();
+
+	asm volatile("cli" : : : "memory");
+	for (;;) {
+		int left = 0;
+
+		for (int t = 0; t < GUEST_MAX_TASKS; t++)
+			left |= t != c->current && (c->tasks[t].state == TASK_RUNNABLE ||
+						    c->tasks[t].state == TASK_WAITING);
+		if (!left)
+			break;
+		int next = pick(c);
+
+		if (next >= 0) {
+			int prev = c->current;
+
+			c->current = next;
+			apf_switch(&c->tasks[prev].rsp, c->tasks[next].rsp);
+		} else {
+			asm volatile("sti; hlt; cli" : : : "memory");
+		}
 	}
 	asm volatile("sti" : : : "memory");
 }
