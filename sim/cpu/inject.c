@@ -73,6 +73,9 @@ delivery_access(SimVcpu *v, guint64 gpa, void *buf, guint len, gboolean write)
 				return FALSE;
 			}
 			trace_kvm_exit(v->kvcpu, &x);
+			sim_log_emit(v->kvm->log, "sim_delivery_fault", "vcpu %d event delivery %s gpa "
+				     "0x%" G_GINT64_MODIFIER "x", v->kvcpu->vcpu_id,
+				     write ? "writes" : "reads", at);
 			kvm_vcpu_srcu_read_lock(v->kvcpu);
 			r = kvm_handle_ept_violation(v->kvcpu, at, qual, v->rip);
 			kvm_vcpu_srcu_read_unlock(v->kvcpu);
@@ -224,6 +227,9 @@ vcpu_inject_pending(SimVcpu *v)
 		return TRUE;
 	if (!vcpu_interrupt_allowed(v->kvcpu)) {
 		v->irq_window = TRUE; /* enable_irq_window() */
+		sim_log_emit(v->kvm->log, "sim_irq_window", "vcpu %d interrupt pending with interrupts "
+			     "off at rip 0x%" G_GINT64_MODIFIER "x: exit when they are on",
+			     v->kvcpu->vcpu_id, v->rip);
 		return TRUE;
 	}
 	for (int word = 3; word >= 0; word--) {
