@@ -50,7 +50,7 @@ compare_one(const SimVmmConfig *base, const SimPostcopyMech *mech, guint vcpus, 
 	per_page(blocked, sizeof(blocked), st.lock_blocked, st.fetched);
 	per_page(spurious, sizeof(spurious), st.spurious, st.fetched);
 	per_page(useless, sizeof(useless), st.useless_apf, st.fetched);
-	printf("| %-16s | %5u | %7" G_GUINT64_FORMAT " | %8s | %8s | %9s | %8s | %14s | %12"
+	printf("| %-21s | %5u | %7" G_GUINT64_FORMAT " | %8s | %8s | %9s | %8s | %14s | %12"
 	       G_GUINT64_FORMAT " | %-5s |\n", mech->name, vcpus, st.fetched, exits, wakeups,
 	       blocked, spurious, useless, st.finished_at,
 	       sim_guest_result_name(sim_vmm_guest_result(vmm)));
@@ -71,9 +71,9 @@ kvmsim_run_compare_postcopy(const SimVmmConfig *base, SimPolicy policy, gint64 w
 	       ", fetch %" G_GUINT64_FORMAT " steps a page\n\n", base->workload, mem, base->seed,
 	       base->postcopy_fetch_steps ? base->postcopy_fetch_steps :
 					    (guint64)SIM_POSTCOPY_DEFAULT_FETCH_STEPS);
-	printf("| mechanism        | vcpus | fetched | exits/pg | wakes/pg | wqlock/pg | "
+	printf("| mechanism             | vcpus | fetched | exits/pg | wakes/pg | wqlock/pg | "
 	       "spur./pg | apf-useless/pg | steps to end | guest |\n");
-	printf("|------------------|------:|--------:|---------:|---------:|----------:|"
+	printf("|-----------------------|------:|--------:|---------:|---------:|----------:|"
 	       "---------:|---------------:|-------------:|-------|\n");
 	for (guint m = 0; m < n; m++)
 		for (guint v = 0; v < G_N_ELEMENTS(compare_vcpus); v++)
