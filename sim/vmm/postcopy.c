@@ -365,6 +365,19 @@ reader_has_work(gpointer data)
 	return sim_uffd_pending(pc->uffd) || all_done(pc);
 }
 
+typedef struct {
+	SimPostcopy *pc;
+	guint64 page;
+} PlacedWait;
+
+static gboolean
+page_placed(gpointer data)
+{
+	PlacedWait *w = data;
+
+	return w->pc->state[w->page] == PC_PLACED;
+}
+
 /* The VMM's userfaultfd reader: every fault message becomes a request (or a wake or a refill
  * when the page is already here: the fault raced with its placement, or the host dropped it). */
 static void
@@ -381,8 +394,13 @@ reader_actor(SimActor *actor, gpointer data)
 			continue;
 		}
 		guint64 gpa = pc->gpa + (msg.address - pc->hva);
+		PlacedWait w = { pc, page_of(pc, gpa) };
 
-		if (pc->state[page_of(pc, gpa)] != PC_PLACED)
+		/* the copy is under way: whether it already woke this fault's thread (which then
+		 * found the page dropped and faulted again) is known only once it is done */
+		if (pc->state[w.page] == PC_ARRIVED)
+			sim_wait(pc->sched, "postcopy placement", page_placed, &w);
+		if (pc->state[w.page] != PC_PLACED)
 			sim_postcopy_request(pc, gpa, NULL);
 		else if (sim_postcopy_host_mapped(pc, gpa))
 			sim_uffd_wake(pc->uffd, msg.address, SIM_PAGE_SIZE);
