@@ -17,8 +17,9 @@
  * thing in __kvm_mmu_faultin_pfn(), reads the long holding the gfn's bit and, if set, prepares
  * the memory-fault exit with KVM_MEMORY_EXIT_FLAG_USERFAULT. While the flag is on only 4K
  * mappings are made (kvm_mmu_hugepage_adjust()); turning it on zaps the slot
- * (kvm_arch_userfault_enabled() -> kvm_arch_flush_shadow_memslot()); a guest_memfd slot may
- * change only this flag. Setting a bit later leaves mapped pages mapped.
+ * (kvm_arch_userfault_enabled() -> kvm_arch_flush_shadow_memslot()); a guest_memfd slot, which
+ * v3 04/15 lets change anything but its place, may in effect change only this flag (no other is
+ * valid on it). Setting a bit later leaves mapped pages mapped.
  */
 #include "mmu/mmu-internal.h"
 
