@@ -25,6 +25,7 @@
 
 #include <errno.h>
 
+/* Models kvm_is_slot_exit_on_missing() (v6 06/14, include/linux/kvm_host.h). */
 gboolean
 kvm_is_slot_exit_on_missing(const struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
@@ -32,6 +33,7 @@ kvm_is_slot_exit_on_missing(const struct kvm *kvm, const struct kvm_memory_slot 
 	       (slot->flags & KVM_MEM_EXIT_ON_MISSING);
 }
 
+/* Models kvm_is_userfault_memslot() (v3 04/15, include/linux/kvm_host.h). */
 gboolean
 kvm_is_userfault_memslot(const struct kvm *kvm, const struct kvm_memory_slot *slot)
 {

@@ -63,6 +63,7 @@ static const SimPostcopyMech mechs[] = {
 	  KVM_POSTCOPY_UAPI_USERFAULT, KVM_MEM_USERFAULT, TRUE, userfault_fault },
 };
 
+/* The table, for the comparison and the option's message. */
 const SimPostcopyMech *
 sim_postcopy_mechs(guint *out_n)
 {
@@ -70,6 +71,7 @@ sim_postcopy_mechs(guint *out_n)
 	return mechs;
 }
 
+/* The row called name, or NULL. */
 const SimPostcopyMech *
 sim_postcopy_mech_lookup(const char *name)
 {

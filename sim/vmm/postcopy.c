@@ -52,10 +52,11 @@ struct SimPostcopy {
 /* Pages checked per step by sim_postcopy_check(). */
 #define PC_CHECK_PER_STEP 8
 
+/* The page source of a remote range: everything remote, the range registered. */
 SimPostcopy *
-sim_postcopy_new(const SimPostcopyMech *mech, guint64 fetch_steps, guint64 seed, SimSched *sched,
-		 SimMm *mm, struct kvm *kvm, SimCounters *counters, guint64 hva, guint64 gpa, guint64 size,
-		 GError **error)
+sim_postcopy_new(const SimPostcopyMech *mech, guint64 fetch_steps, guint64 seed,
+		 SimSched *sched, SimMm *mm, struct kvm *kvm, SimCounters *counters, guint64 hva,
+		 guint64 gpa, guint64 size, GError **error)
 {
 	SimPostcopy *pc = g_new0(SimPostcopy, 1);
 
@@ -90,6 +91,7 @@ sim_postcopy_new(const SimPostcopyMech *mech, guint64 fetch_steps, guint64 seed,
 	return pc;
 }
 
+/* Free the source and its userfaultfd context. */
 void
 sim_postcopy_free(SimPostcopy *pc)
 {
@@ -104,30 +106,35 @@ sim_postcopy_free(SimPostcopy *pc)
 	g_free(pc);
 }
 
+/* The memslot flags the mechanism asks KVM for. */
 guint32
 sim_postcopy_slot_flags(const SimPostcopy *pc)
 {
 	return pc->mech->slot_flags;
 }
 
+/* The KVM Userfault bitmap (NULL without one). */
 unsigned long *
 sim_postcopy_bitmap(const SimPostcopy *pc)
 {
 	return pc->bitmap;
 }
 
+/* The mechanism this source runs under. */
 const SimPostcopyMech *
 sim_postcopy_mech(const SimPostcopy *pc)
 {
 	return pc->mech;
 }
 
+/* Whether gpa lies in the remote range. */
 gboolean
 sim_postcopy_covers(const SimPostcopy *pc, guint64 gpa)
 {
 	return gpa >= pc->gpa && (gpa - pc->gpa) / SIM_PAGE_SIZE < pc->npages;
 }
 
+/* The index of gpa's page in the range. */
 static guint64
 page_of(const SimPostcopy *pc, guint64 gpa)
 {
@@ -147,6 +154,7 @@ source_page(const SimPostcopy *pc, guint64 page, guint64 *out)
 	}
 }
 
+/* The page's KVM Userfault bit, read with acquire (FALSE without a bitmap). */
 static gboolean
 bit_set(const SimPostcopy *pc, guint64 page)
 {
@@ -154,6 +162,7 @@ bit_set(const SimPostcopy *pc, guint64 page)
 	       (__atomic_load_n(&pc->bitmap[page / 64], __ATOMIC_ACQUIRE) >> (page % 64)) & 1;
 }
 
+/* Queue a fetch for the I/O actor, once per page unless a reason is given. */
 void
 sim_postcopy_request(SimPostcopy *pc, guint64 gpa, const char *why)
 {
@@ -174,6 +183,7 @@ sim_postcopy_request(SimPostcopy *pc, guint64 gpa, const char *why)
 		     sim_sched_current_name(pc->sched), why ? " again: " : "", why ? why : "");
 }
 
+/* Placed, and (KVM Userfault) its bit cleared: a vCPU run now finds it. */
 gboolean
 sim_postcopy_ready(const SimPostcopy *pc, guint64 gpa)
 {
@@ -187,6 +197,7 @@ typedef struct {
 	guint64 gpa;
 } PageWait;
 
+/* The condition of a VMM thread waiting for a page. */
 static gboolean
 page_ready(gpointer data)
 {
@@ -195,6 +206,7 @@ page_ready(gpointer data)
 	return sim_postcopy_ready(w->pc, w->gpa);
 }
 
+/* Block a VMM thread until the page is ready; a block counts one wake-up. */
 void
 sim_postcopy_wait(SimPostcopy *pc, guint64 gpa)
 {
@@ -208,6 +220,7 @@ sim_postcopy_wait(SimPostcopy *pc, guint64 gpa)
 	pc->stats.wakeups++;
 }
 
+/* Who is told of each placement (async PF user's "page ready"). */
 void
 sim_postcopy_set_placed_hook(SimPostcopy *pc, SimPostcopyPlacedFn fn, gpointer data)
 {
@@ -215,6 +228,7 @@ sim_postcopy_set_placed_hook(SimPostcopy *pc, SimPostcopyPlacedFn fn, gpointer d
 	pc->placed_data = data;
 }
 
+/* Whether the VMM's page table maps the page now. */
 gboolean
 sim_postcopy_host_mapped(const SimPostcopy *pc, guint64 gpa)
 {
@@ -243,6 +257,7 @@ sim_postcopy_refill(SimPostcopy *pc, guint64 gpa)
 	sim_count(pc->counters, SIM_CTR_POSTCOPY_REFILLS);
 }
 
+/* Count and log an exit the VMM handles, and whether it is spurious. */
 gboolean
 sim_postcopy_exit_seen(SimPostcopy *pc, int vcpu_id, const struct kvm_run *run,
 		       gboolean already_there)
@@ -264,6 +279,7 @@ sim_postcopy_exit_seen(SimPostcopy *pc, int vcpu_id, const struct kvm_run *run,
 	return TRUE;
 }
 
+/* The VMM's vCPU thread on a memory-fault exit in the range. */
 gboolean
 sim_postcopy_memory_fault(SimPostcopy *pc, int vcpu_id, int error, const struct kvm_run *run)
 {
@@ -283,6 +299,7 @@ all_done(const SimPostcopy *pc)
 	       !sim_uffd_nr_waiters(pc->uffd);
 }
 
+/* The I/O actor's condition: a request, or nothing left to do. */
 static gboolean
 io_has_work(gpointer data)
 {
@@ -357,6 +374,7 @@ io_actor(SimActor *actor, gpointer data)
 	}
 }
 
+/* The reader's condition: a message, or nothing left to do. */
 static gboolean
 reader_has_work(gpointer data)
 {
@@ -370,6 +388,7 @@ typedef struct {
 	guint64 page;
 } PlacedWait;
 
+/* The reader's condition while a placement of the page is under way. */
 static gboolean
 page_placed(gpointer data)
 {
@@ -409,6 +428,7 @@ reader_actor(SimActor *actor, gpointer data)
 	}
 }
 
+/* Create the VMM's I/O actor and userfaultfd reader. */
 void
 sim_postcopy_start(SimPostcopy *pc, SimSched *sched, SimWaitFn ended, gpointer data)
 {
@@ -438,6 +458,7 @@ check_page(SimPostcopy *pc, guint64 page)
 	return TRUE;
 }
 
+/* The per-step check of postcopy_mapped_before_content on a few pages. */
 gboolean
 sim_postcopy_check(SimPostcopy *pc)
 {
@@ -449,6 +470,7 @@ sim_postcopy_check(SimPostcopy *pc)
 	return TRUE;
 }
 
+/* The run's post-copy figures (wake-ups include uffd's). */
 void
 sim_postcopy_stats(const SimPostcopy *pc, SimPostcopyStats *out)
 {
@@ -458,6 +480,7 @@ sim_postcopy_stats(const SimPostcopy *pc, SimPostcopyStats *out)
 	out->useless_apf = pc->counters->v[SIM_CTR_POSTCOPY_USELESS_APF];
 }
 
+/* The guest reported its result at step. */
 void
 sim_postcopy_finished(SimPostcopy *pc, guint64 step)
 {
