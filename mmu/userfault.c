@@ -17,13 +17,15 @@
  * thing in __kvm_mmu_faultin_pfn(), reads the long holding the gfn's bit and, if set, prepares
  * the memory-fault exit with KVM_MEMORY_EXIT_FLAG_USERFAULT. While the flag is on only 4K
  * mappings are made (kvm_mmu_hugepage_adjust()); turning it on zaps the slot
- * (kvm_arch_userfault_enabled() -> kvm_arch_flush_shadow_memslot()); a guest_memfd slot may
- * change only this flag. Setting a bit later leaves mapped pages mapped.
+ * (kvm_arch_userfault_enabled() -> kvm_arch_flush_shadow_memslot()); a guest_memfd slot, which
+ * v3 04/15 lets change anything but its place, may in effect change only this flag (no other is
+ * valid on it). Setting a bit later leaves mapped pages mapped.
  */
 #include "mmu/mmu-internal.h"
 
 #include <errno.h>
 
+/* Models kvm_is_slot_exit_on_missing() (v6 06/14, include/linux/kvm_host.h). */
 gboolean
 kvm_is_slot_exit_on_missing(const struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
@@ -31,6 +33,7 @@ kvm_is_slot_exit_on_missing(const struct kvm *kvm, const struct kvm_memory_slot 
 	       (slot->flags & KVM_MEM_EXIT_ON_MISSING);
 }
 
+/* Models kvm_is_userfault_memslot() (v3 04/15, include/linux/kvm_host.h). */
 gboolean
 kvm_is_userfault_memslot(const struct kvm *kvm, const struct kvm_memory_slot *slot)
 {

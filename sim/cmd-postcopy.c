@@ -59,6 +59,7 @@ compare_one(const SimVmmConfig *base, const SimPostcopyMech *mech, guint vcpus, 
 	return sim_vmm_guest_result(vmm) == SIM_GUEST_PASS;
 }
 
+/* The table: a header, then one row per mechanism and vCPU count. */
 int
 kvmsim_run_compare_postcopy(const SimVmmConfig *base, SimPolicy policy, gint64 watchdog)
 {

@@ -26,6 +26,7 @@ struct SimUffd {
 	GQueue reading;        /* fault_wqh: read by userspace, not woken yet */
 };
 
+/* Models userfaultfd(2): a context on the mm, no range registered yet. */
 SimUffd *
 sim_uffd_new(SimMm *mm)
 {
@@ -37,6 +38,7 @@ sim_uffd_new(SimMm *mm)
 	return uffd;
 }
 
+/* The last close of the fd (no waiter is left at teardown). */
 void
 sim_uffd_free(SimUffd *uffd)
 {
@@ -62,6 +64,7 @@ sim_uffd_register(SimUffd *uffd, guint64 start, guint64 len)
 	return 0;
 }
 
+/* Models userfaultfd_missing(vma). */
 gboolean
 sim_uffd_registered(const SimUffd *uffd, guint64 hva)
 {
@@ -85,6 +88,7 @@ wq_lock(SimUffd *uffd, const char *point)
 	sim_yield(mm->sched, "uffd.wq_locked");
 }
 
+/* The sleeper's condition: TASK_RUNNING again. */
 static gboolean
 waiter_woken(gpointer data)
 {
@@ -139,12 +143,14 @@ sim_uffd_handle_userfault(SimUffd *uffd, guint64 hva, gboolean write, gboolean n
 	return 0;
 }
 
+/* What poll(2) on the fd says: a message is there to read. */
 gboolean
 sim_uffd_pending(const SimUffd *uffd)
 {
 	return uffd->pending.length > 0;
 }
 
+/* Threads asleep on either queue. */
 guint
 sim_uffd_nr_waiters(const SimUffd *uffd)
 {

@@ -162,6 +162,7 @@ typedef struct {
 	gboolean thp;           /* guest memory is madvise(MADV_HUGEPAGE)d */
 	gchar *postcopy;        /* <postcopy mech>: the post-copy mechanism, or NULL */
 	guint64 postcopy_fetch_steps; /* <postcopy fetch_steps> (0: the default) */
+	guint postcopy_line;    /* where <postcopy> is, for the VMM's refusal of its mech */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

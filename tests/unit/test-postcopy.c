@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tests/unit/harness.h"
+#include "tests/unit/gmem-harness.h"
 #include "sim/core/counters.h"
 #include "sim/core/uffd.h"
 
@@ -284,6 +284,49 @@ START_TEST(test_userfault_4k_only)
 }
 END_TEST
 
+/* A guest_memfd slot may change only KVM_MEM_USERFAULT (v3 04/15 relaxes "only deletion" to "no
+ * moving"; no other flag is valid on such a slot): turning it on works and a private access to a
+ * set bit exits PRIVATE | USERFAULT; any other change of the slot is still refused. */
+static int
+gmem_slot_flags(GmVm *vm, u32 flags, unsigned long *bitmap)
+{
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 0,
+		.flags = KVM_MEM_GUEST_MEMFD | flags,
+		.memory_size = GM_MEM,
+		.userspace_addr = vm->hva,
+		.guest_memfd = (u32)vm->fd,
+		.userfault_bitmap = bitmap,
+	};
+
+	return kvm_set_memory_region(vm->kvm, &region);
+}
+
+START_TEST(test_userfault_gmem_slot_toggles_only_this_flag)
+{
+	TestMachine *host = gm_host_new(1);
+	GmVm *vm = gm_private_vm(host);
+	unsigned long bitmap[1] = { 1ul << 3 };
+
+	ck_assert_int_eq(gmem_slot_flags(vm, KVM_MEM_USERFAULT, bitmap), -EINVAL);
+	vm->kvm->postcopy_uapi = KVM_POSTCOPY_UAPI_USERFAULT;
+	ck_assert_int_eq(gmem_slot_flags(vm, KVM_MEM_USERFAULT | KVM_MEM_LOG_DIRTY_PAGES, bitmap),
+			 -EINVAL);
+	ck_assert_int_eq(gmem_slot_flags(vm, KVM_MEM_USERFAULT, bitmap), 0);
+	vm->vcpu[0]->run.exit_reason = 0;
+	ck_assert_int_eq(gm_fault(vm, 0, 0x3000, TRUE), -EFAULT);
+	ck_assert_uint_eq(vm->vcpu[0]->run.memory_fault.flags,
+			  KVM_MEMORY_EXIT_FLAG_PRIVATE | KVM_MEMORY_EXIT_FLAG_USERFAULT);
+	ck_assert_int_eq(gm_fault(vm, 0, 0x4000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(gmem_slot_flags(vm, KVM_MEM_USERFAULT | KVM_MEM_READONLY, bitmap),
+			 -EINVAL);
+	ck_assert_int_eq(gmem_slot_flags(vm, 0, NULL), 0);
+	ck_assert_int_eq(gm_fault(vm, 0, 0x3000, TRUE), RET_PF_FIXED);
+	gm_vm_put(vm);
+	test_machine_free(host);
+}
+END_TEST
+
 /* Exit-on-missing: a missing page is a memory-fault exit with flags 0, never a userfaultfd
  * sleep; a present one maps; READONLY with the flag is refused. */
 START_TEST(test_exit_on_missing)
@@ -349,6 +392,7 @@ postcopy_suite(void)
 	tcase_add_test(uf, test_userfault_set_bit_exits);
 	tcase_add_test(uf, test_userfault_enable_zaps_set_later_keeps);
 	tcase_add_test(uf, test_userfault_4k_only);
+	tcase_add_test(uf, test_userfault_gmem_slot_toggles_only_this_flag);
 	tcase_add_test(eom, test_exit_on_missing);
 	tcase_add_test(eom, test_exit_on_missing_fixup_reruns);
 	suite_add_tcase(s, uffd);
