@@ -47,7 +47,7 @@ void apf_pf_entry(void);
 void apf_irq_entry(void);
 void apf_task_trampoline(void);
 void apf_switch(uint64_t *save_rsp, uint64_t new_rsp);
-void apf_do_page_fault(uint64_t error_code);
+void apf_do_page_fault(uint64_t error_code, const uint64_t *frame);
 void apf_do_irq(void);
 void apf_task_run(struct task *t);
 void guest_apf_main(uint32_t vcpu_id, struct kvmsim_boot_params *params);
@@ -148,8 +148,21 @@ static int take_early(struct apf_cpu *c, uint32_t token)
 	return 0;
 }
 
+/*
+ * The frame of a 64-bit interrupt-gate delivery, as the SDM lays it out: CS our code segment,
+ * RFLAGS with its fixed bit 1 and IF (async PF is only sent with interrupts on), the frame
+ * right below an RSP aligned down to 16, above it the interrupted RSP.
+ */
+static int frame_ok(const uint64_t *frame)
+{
+	uint64_t at = (uint64_t)(uintptr_t)frame;
+
+	return frame[1] == 0x08 && (frame[2] & 0x202) == 0x202 && (at + 40) % 16 == 0 &&
+	       frame[3] >= at + 40 && frame[3] - (at + 40) < 16;
+}
+
 /* The #PF handler: only async PF 'not present' faults reach the guest in kvmsim. */
-void apf_do_page_fault(uint64_t error_code)
+void apf_do_page_fault(uint64_t error_code, const uint64_t *frame)
 {
 	struct apf_cpu *c = this_cpu();
 	uint32_t reason = c->data.flags;
@@ -157,6 +170,12 @@ void apf_do_page_fault(uint64_t error_code)
 
 	asm volatile("mov %%cr2, %0" : "=r"(cr2));
 	c->data.flags = 0;
+	if (error_code != 0 || !frame_ok(frame)) {
+		guest_printf("apf: bad #PF frame: error=0x%lx rip=0x%lx cs=0x%lx rflags=0x%lx "
+			     "rsp=0x%lx at %p\n", error_code, frame[0], frame[1], frame[2],
+			     frame[3], (const void *)frame);
+		guest_exit(4);
+	}
 	if (reason != KVM_PV_REASON_PAGE_NOT_PRESENT) {
 		guest_printf("apf: unexpected #PF cr2=0x%lx error=0x%lx flags=%u\n", cr2,
 			     error_code, reason);
