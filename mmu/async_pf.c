@@ -3,9 +3,9 @@
  * Async page faults: the common work-item machinery of virt/kvm/async_pf.c and the x86 part of
  * arch/x86/kvm/x86.c and mmu/mmu.c (trees and commits in mmu/async_pf.h). Work items run on
  * "kworkerN" actors, made as system_wq's concurrency management would: one more whenever an
- * item is queued and every kworker sleeps (in GUP, in userfaultfd). Simplified: no kvm_get_kvm()/mmget()
- * references (the VM outlives its workers in kvmsim), no nested guests, the LAPIC is always in
- * the kernel and enabled, the vCPU is always in 64-bit mode with paging.
+ * item is queued and every kworker sleeps (in GUP, in userfaultfd). Simplified: no
+ * kvm_get_kvm()/mmget() references (the VM outlives its workers in kvmsim), no nested guests, the
+ * LAPIC is always in the kernel and enabled, the vCPU is always in 64-bit mode with paging.
  */
 #include "mmu/async_pf.h"
 
@@ -24,6 +24,7 @@ trace_apf_token(struct kvm *kvm, const char *name, u64 token, u64 gva)
 		     token, gva);
 }
 
+/* kvm_async_get_page_class: kvm_try_async_get_page, kvm_async_pf_repeated_fault. */
 static void
 trace_apf_get_page(struct kvm *kvm, const char *name, u64 gva, u64 gfn)
 {
@@ -31,6 +32,7 @@ trace_apf_get_page(struct kvm *kvm, const char *name, u64 gva, u64 gfn)
 		     "x", gva, gfn);
 }
 
+/* Models kvm_async_pf_vcpu_init() (async_pf.c) and the arch hash reset of vCPU creation. */
 void
 kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 {
@@ -81,6 +83,7 @@ kvm_async_pf_hash_fn(gfn_t gfn)
 	return ((u32)(gfn & 0xffffffffu) * 0x61C88647u) >> (32 - 6);
 }
 
+/* Models kvm_async_pf_next_probe() (x86.c): linear probing, wrapping at 64. */
 static u32
 kvm_async_pf_next_probe(u32 key)
 {
@@ -110,6 +113,7 @@ kvm_async_pf_gfn_slot(struct kvm_vcpu *vcpu, gfn_t gfn)
 	return key;
 }
 
+/* Models kvm_find_async_pf_gfn() (x86.c). */
 gboolean
 kvm_find_async_pf_gfn(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
@@ -141,6 +145,7 @@ kvm_del_async_pf_gfn(struct kvm_vcpu *vcpu, gfn_t gfn)
 	}
 }
 
+/* Models kvm_pv_async_pf_enabled() (x86.c). */
 gboolean
 kvm_pv_async_pf_enabled(struct kvm_vcpu *vcpu)
 {
@@ -187,6 +192,7 @@ kvm_can_deliver_async_pf(struct kvm_vcpu *vcpu)
 	return TRUE;
 }
 
+/* Models kvm_can_do_async_pf() (x86.c); no halt-in-guest, the LAPIC in kernel. */
 gboolean
 kvm_can_do_async_pf(struct kvm_vcpu *vcpu)
 {
@@ -228,6 +234,7 @@ kvm_arch_async_page_present_queued(struct kvm_vcpu *vcpu)
 	vcpu->requests |= 1ul << KVM_REQ_APF_READY;
 }
 
+/* The end of async_pf_execute() (async_pf.c): done list, present_queued, the trace. */
 void
 kvm_async_pf_complete(struct kvm_async_pf *work)
 {
@@ -283,6 +290,7 @@ async_pf_execute(struct kvm *kvm, struct kvm_async_pf *work)
 	kvm_async_pf_complete(work);
 }
 
+/* An idle kworker wakes for queued work, or to return once the guest ended. */
 static gboolean
 worker_wakes(gpointer data)
 {
@@ -330,6 +338,7 @@ schedule_work(struct kvm *kvm, struct kvm_async_pf *work)
 	}
 }
 
+/* The VM goes: free the pool and the cancelled items still queued on it. */
 void
 kvm_async_pf_destroy(struct kvm *kvm)
 {
@@ -354,6 +363,7 @@ alloc_apf_token(struct kvm_vcpu *vcpu)
 	return (vcpu->async_pf->id++ << 12) | (u32)vcpu->vcpu_id;
 }
 
+/* Models kvm_setup_async_pf() (async_pf.c) and kvm_arch_setup_async_pf() (mmu.c). */
 struct kvm_async_pf *
 kvm_setup_async_pf(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 error_code,
 		   gboolean user)
@@ -382,6 +392,7 @@ kvm_setup_async_pf(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 e
 	return work;
 }
 
+/* The async branch of __kvm_mmu_faultin_pfn() (mmu.c at 1c60d04a). */
 gboolean
 kvm_async_pf_try(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 error_code)
 {
@@ -404,6 +415,7 @@ kvm_async_pf_try(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 err
 	return FALSE;
 }
 
+/* Models kvm_async_pf_wakeup_all() (async_pf.c): a fake item with token ~0. */
 int
 kvm_async_pf_wakeup_all(struct kvm_vcpu *vcpu)
 {
@@ -473,6 +485,7 @@ kvm_arch_can_dequeue_async_page_present(struct kvm_vcpu *vcpu)
 	return apf_guest_u32(vcpu, KVM_APF_DATA_TOKEN, &val, FALSE) == 0 && val == 0;
 }
 
+/* Models kvm_check_async_pf_completion() (async_pf.c). */
 void
 kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
 {
@@ -493,6 +506,7 @@ kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
 	}
 }
 
+/* Models kvm_clear_async_pf_completion_queue() (async_pf.c): cancel, free. */
 void
 kvm_clear_async_pf_completion_queue(struct kvm_vcpu *vcpu)
 {
@@ -516,6 +530,7 @@ kvm_clear_async_pf_completion_queue(struct kvm_vcpu *vcpu)
 	apf->injecting = NULL;
 }
 
+/* Models the three MSR cases of kvm_set_msr_common() (x86.c at 046408cf). */
 int
 kvm_async_pf_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
 {
@@ -555,18 +570,21 @@ kvm_async_pf_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
 	return 1;
 }
 
+/* The async PF part of kvm_arch_vcpu_runnable(): a completed item. */
 gboolean
 kvm_async_pf_vcpu_runnable(struct kvm_vcpu *vcpu)
 {
 	return !g_queue_is_empty(&vcpu->async_pf->done);
 }
 
+/* Items set up and not yet freed on this vCPU. */
 gboolean
 kvm_async_pf_outstanding(struct kvm_vcpu *vcpu)
 {
 	return vcpu->async_pf && vcpu->async_pf->queued > 0;
 }
 
+/* KVM_REQ_APF_HALT and KVM_REQ_APF_READY as vcpu_enter_guest() serves them. */
 gboolean
 kvm_async_pf_enter_guest(struct kvm_vcpu *vcpu)
 {
@@ -587,6 +605,7 @@ kvm_async_pf_enter_guest(struct kvm_vcpu *vcpu)
 	return FALSE;
 }
 
+/* The CPU delivered the queued not-present #PF: note its token, count a useless one. */
 void
 kvm_async_pf_injected(struct kvm_vcpu *vcpu)
 {
@@ -620,6 +639,7 @@ apf_token_held(struct kvm_vcpu *vcpu, u32 token)
 	return FALSE;
 }
 
+/* The invariant apf_token_waits_forever, over every vCPU. */
 gboolean
 kvm_async_pf_check(struct kvm *kvm)
 {
@@ -646,6 +666,7 @@ kvm_async_pf_check(struct kvm *kvm)
 	return TRUE;
 }
 
+/* PROPOSED async PF user (RFC v1, variant 2): the work item of a userfault exit. */
 int
 kvm_async_pf_user_fault(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 error_code)
 {
@@ -681,6 +702,7 @@ kvm_async_pf_user_fault(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, 
 	return -EFAULT;
 }
 
+/* The user work item of token that userspace has not completed yet. */
 struct kvm_async_pf *
 kvm_async_pf_user_find(struct kvm_vcpu *vcpu, u32 token)
 {
@@ -693,6 +715,7 @@ kvm_async_pf_user_find(struct kvm_vcpu *vcpu, u32 token)
 	return NULL;
 }
 
+/* PROPOSED KVM_ASYNC_PF_USER_READY / KVM_APF_OP_READY. */
 int
 kvm_vcpu_ioctl_async_pf_user_ready(struct kvm_vcpu *vcpu, u32 token)
 {
@@ -704,6 +727,7 @@ kvm_vcpu_ioctl_async_pf_user_ready(struct kvm_vcpu *vcpu, u32 token)
 	return 0;
 }
 
+/* PROPOSED KVM_APF_OP_ACCEPT (variant 2): now inject the not-present #PF. */
 int
 kvm_vcpu_ioctl_async_pf_accept(struct kvm_vcpu *vcpu, u32 token)
 {
@@ -715,6 +739,7 @@ kvm_vcpu_ioctl_async_pf_accept(struct kvm_vcpu *vcpu, u32 token)
 	return 0;
 }
 
+/* PROPOSED KVM_APF_OP_SYNC_COMPLETE (variant 2): drop the item, inject nothing. */
 int
 kvm_vcpu_ioctl_async_pf_sync_complete(struct kvm_vcpu *vcpu, u32 token)
 {

@@ -183,6 +183,7 @@ in_sti_shadow(SimVcpu *v)
 	return rip > 0 && uc_mem_read(uc, rip - 1, &byte, 1) == UC_ERR_OK && byte == 0xfb;
 }
 
+/* Whether the local APIC has any fixed vector pending. */
 gboolean
 vcpu_irq_pending(const SimVcpu *v)
 {
@@ -272,6 +273,7 @@ vcpu_apic_set_irq(struct kvm_vcpu *kvcpu, u8 vector)
 	v->irr[vector / 64] |= 1ull << (vector % 64);
 }
 
+/* Models kvm_event_needs_reinjection() || kvm_is_exception_pending(). */
 gboolean
 vcpu_event_pending(struct kvm_vcpu *kvcpu)
 {
@@ -367,6 +369,7 @@ vcpu_halt(SimVcpu *v)
 	return !v->stop_requested && !sim_sched_failed(v->sched);
 }
 
+/* kvm_arch_vcpu_runnable() for a vCPU halted by KVM_REQ_APF_HALT. */
 static gboolean
 apf_halt_wakes(gpointer data)
 {

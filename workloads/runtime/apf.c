@@ -79,6 +79,7 @@ static void set_gate(int vector, void (*handler)(void))
 	idt[vector].hi = h >> 32;
 }
 
+/* lidt of the runtime's IDT. */
 static void load_idt(void)
 {
 	struct __attribute__((packed)) {
@@ -101,6 +102,7 @@ static int pick(struct apf_cpu *c)
 	return -1;
 }
 
+/* Whether a task of this vCPU waits for a page. */
 static int any_waiting(struct apf_cpu *c)
 {
 	for (int t = 0; t < GUEST_MAX_TASKS; t++)
@@ -231,6 +233,7 @@ void apf_task_run(struct task *t)
 	guest_exit(3);
 }
 
+/* A task on a fresh stack that starts in apf_task_trampoline (apf-entry.S). */
 int guest_task_spawn(guest_task_fn fn, void *arg)
 {
 	struct apf_cpu *c = this_cpu();
@@ -257,6 +260,7 @@ int guest_task_spawn(guest_task_fn fn, void *arg)
 	return -1;
 }
 
+/* Switch to the next runnable task, if any, with interrupts off meanwhile. */
 void guest_task_yield(void)
 {
 	struct apf_cpu *c = this_cpu();
@@ -273,6 +277,7 @@ void guest_task_yield(void)
 	asm volatile("sti" : : : "memory");
 }
 
+/* Run the others until all returned; halt while they all wait for pages. */
 void guest_task_wait_all(void)
 {
 	struct apf_cpu *c = this_cpu();
@@ -300,11 +305,13 @@ void guest_task_wait_all(void)
 	asm volatile("sti" : : : "memory");
 }
 
+/* Whether guest_apf_main() enabled async PF on this vCPU. */
 int guest_apf_enabled(void)
 {
 	return this_cpu()->enabled;
 }
 
+/* This vCPU's counts. */
 void guest_apf_stats(struct guest_apf_stats *out)
 {
 	*out = this_cpu()->stats;
