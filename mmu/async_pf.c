@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Async page faults: the common work-item machinery of virt/kvm/async_pf.c and the x86 part of
- * arch/x86/kvm/x86.c and mmu/mmu.c (trees and commits in mmu/async_pf.h). A work item runs as an
- * actor of its own ("apfV_N", vCPU V, token id N), as schedule_work() hands each item to a
- * kworker that may sleep in GUP independently of the others. Simplified: no kvm_get_kvm()/mmget()
- * references (the VM outlives its workers in kvmsim), no nested guests, the LAPIC is always in
- * the kernel and enabled, the vCPU is always in 64-bit mode with paging.
+ * arch/x86/kvm/x86.c and mmu/mmu.c (trees and commits in mmu/async_pf.h). Work items run on
+ * "kworkerN" actors, made as system_wq's concurrency management would: one more whenever an
+ * item is queued and every kworker sleeps (in GUP, in userfaultfd). Simplified: no
+ * kvm_get_kvm()/mmget() references (the VM outlives its workers in kvmsim), no nested guests, the
+ * LAPIC is always in the kernel and enabled, the vCPU is always in 64-bit mode with paging.
  */
 #include "mmu/async_pf.h"
 
@@ -24,6 +24,7 @@ trace_apf_token(struct kvm *kvm, const char *name, u64 token, u64 gva)
 		     token, gva);
 }
 
+/* kvm_async_get_page_class: kvm_try_async_get_page, kvm_async_pf_repeated_fault. */
 static void
 trace_apf_get_page(struct kvm *kvm, const char *name, u64 gva, u64 gfn)
 {
@@ -31,6 +32,7 @@ trace_apf_get_page(struct kvm *kvm, const char *name, u64 gva, u64 gfn)
 		     "x", gva, gfn);
 }
 
+/* Models kvm_async_pf_vcpu_init() (async_pf.c) and the arch hash reset of vCPU creation. */
 void
 kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 {
@@ -38,6 +40,7 @@ kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu)
 
 	g_queue_init(&apf->queue);
 	g_queue_init(&apf->done);
+	apf->awaited = g_array_new(FALSE, FALSE, sizeof(u32));
 	vcpu->async_pf = apf;
 	kvm_async_pf_hash_reset(vcpu);
 }
@@ -60,6 +63,7 @@ kvm_async_pf_vcpu_destroy(struct kvm_vcpu *vcpu)
 		else
 			g_free(work);
 	}
+	g_array_free(apf->awaited, TRUE);
 	g_free(apf);
 	vcpu->async_pf = NULL;
 }
@@ -79,6 +83,7 @@ kvm_async_pf_hash_fn(gfn_t gfn)
 	return ((u32)(gfn & 0xffffffffu) * 0x61C88647u) >> (32 - 6);
 }
 
+/* Models kvm_async_pf_next_probe() (x86.c): linear probing, wrapping at 64. */
 static u32
 kvm_async_pf_next_probe(u32 key)
 {
@@ -108,6 +113,7 @@ kvm_async_pf_gfn_slot(struct kvm_vcpu *vcpu, gfn_t gfn)
 	return key;
 }
 
+/* Models kvm_find_async_pf_gfn() (x86.c). */
 gboolean
 kvm_find_async_pf_gfn(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
@@ -139,6 +145,7 @@ kvm_del_async_pf_gfn(struct kvm_vcpu *vcpu, gfn_t gfn)
 	}
 }
 
+/* Models kvm_pv_async_pf_enabled() (x86.c). */
 gboolean
 kvm_pv_async_pf_enabled(struct kvm_vcpu *vcpu)
 {
@@ -185,6 +192,7 @@ kvm_can_deliver_async_pf(struct kvm_vcpu *vcpu)
 	return TRUE;
 }
 
+/* Models kvm_can_do_async_pf() (x86.c); no halt-in-guest, the LAPIC in kernel. */
 gboolean
 kvm_can_do_async_pf(struct kvm_vcpu *vcpu)
 {
@@ -226,6 +234,7 @@ kvm_arch_async_page_present_queued(struct kvm_vcpu *vcpu)
 	vcpu->requests |= 1ul << KVM_REQ_APF_READY;
 }
 
+/* The end of async_pf_execute() (async_pf.c): done list, present_queued, the trace. */
 void
 kvm_async_pf_complete(struct kvm_async_pf *work)
 {
@@ -248,23 +257,99 @@ kvm_async_pf_complete(struct kvm_async_pf *work)
 		     G_GINT64_MODIFIER "x", work->cr2_or_gpa, work->addr);
 }
 
+/* system_wq as async PF uses it: items queued in order, kworkers that may each sleep in GUP.
+ * A new worker is made when an item is queued and none is idle, up to the workqueue's
+ * max_active (WQ_DFL_ACTIVE, 256; no tree read): concurrency management spawning a kworker when
+ * the running ones sleep. Workers live as long as the VM's guest. */
+#define APF_MAX_WORKERS 256
+
+struct kvm_async_pf_pool {
+	GQueue pending;    /* struct kvm_async_pf *, queued by schedule_work() */
+	guint workers;
+	guint idle;
+};
+
 /* Models async_pf_execute(): the blocking GUP with FOLL_WRITE, then the done list. */
 static void
-async_pf_execute(SimActor *actor, gpointer data)
+async_pf_execute(struct kvm *kvm, struct kvm_async_pf *work)
 {
-	struct kvm_async_pf *work = data;
-	struct kvm_vcpu *vcpu = work->vcpu;
 	gboolean writable;
 	SimPfn pfn;
 
-	if (!vcpu)
+	if (!work->vcpu) { /* cancelled (kvm_clear_async_pf_completion_queue()) */
+		g_free(work);
 		return;
-	sim_yield(vcpu->kvm->sched, "apf.execute");
-	if (sim_mm_hva_to_pfn(vcpu->kvm->mm, work->addr, TRUE, &pfn, &writable) == 0)
-		sim_frame_put(vcpu->kvm->hm, pfn);
-	if (!work->vcpu) /* the vCPU went away meanwhile (kvm_clear_async_pf_completion_queue) */
+	}
+	sim_yield(kvm->sched, "apf.execute");
+	if (sim_mm_hva_to_pfn(kvm->mm, work->addr, TRUE, &pfn, &writable) == 0)
+		sim_frame_put(kvm->hm, pfn);
+	if (!work->vcpu) { /* the vCPU gave it up meanwhile */
+		g_free(work);
 		return;
+	}
 	kvm_async_pf_complete(work);
+}
+
+/* An idle kworker wakes for queued work, or to return once the guest ended. */
+static gboolean
+worker_wakes(gpointer data)
+{
+	struct kvm *kvm = data;
+
+	return !g_queue_is_empty(&kvm->apf_pool->pending) ||
+	       (kvm->apf_ended && kvm->apf_ended(kvm->apf_ended_data));
+}
+
+/* A kworker: run queued items until the guest has ended and none is left. */
+static void
+apf_worker(SimActor *actor, gpointer data)
+{
+	struct kvm *kvm = data;
+	struct kvm_async_pf_pool *pool = kvm->apf_pool;
+
+	for (;;) {
+		struct kvm_async_pf *work = g_queue_pop_head(&pool->pending);
+
+		if (work) {
+			async_pf_execute(kvm, work);
+			continue;
+		}
+		if (kvm->apf_ended && kvm->apf_ended(kvm->apf_ended_data))
+			break;
+		pool->idle++;
+		sim_wait(kvm->sched, "kworker idle", worker_wakes, kvm);
+		pool->idle--;
+	}
+}
+
+/* schedule_work(): queue the item, and a new kworker if none is idle. */
+static void
+schedule_work(struct kvm *kvm, struct kvm_async_pf *work)
+{
+	struct kvm_async_pf_pool *pool = kvm->apf_pool;
+
+	if (!pool)
+		pool = kvm->apf_pool = g_new0(struct kvm_async_pf_pool, 1);
+	g_queue_push_tail(&pool->pending, work);
+	if (pool->idle < pool->pending.length && pool->workers < APF_MAX_WORKERS) {
+		g_autofree gchar *name = g_strdup_printf("kworker%u", pool->workers++);
+
+		sim_actor_new(kvm->sched, name, apf_worker, kvm);
+	}
+}
+
+/* The VM goes: free the pool and the cancelled items still queued on it. */
+void
+kvm_async_pf_destroy(struct kvm *kvm)
+{
+	struct kvm_async_pf *work;
+
+	if (!kvm->apf_pool)
+		return;
+	while ((work = g_queue_pop_head(&kvm->apf_pool->pending)))
+		if (!work->vcpu)
+			g_free(work);
+	g_clear_pointer(&kvm->apf_pool, g_free);
 }
 
 /* Models alloc_apf_token() (mmu.c): never 0. */
@@ -278,6 +363,7 @@ alloc_apf_token(struct kvm_vcpu *vcpu)
 	return (vcpu->async_pf->id++ << 12) | (u32)vcpu->vcpu_id;
 }
 
+/* Models kvm_setup_async_pf() (async_pf.c) and kvm_arch_setup_async_pf() (mmu.c). */
 struct kvm_async_pf *
 kvm_setup_async_pf(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 error_code,
 		   gboolean user)
@@ -301,15 +387,12 @@ kvm_setup_async_pf(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 e
 	/* variant 2 injects only once userspace accepts the fault as asynchronous */
 	if (!user || vcpu->kvm->apf_mode != KVM_APF_MODE_USER_V2)
 		work->notpresent_injected = kvm_arch_async_page_not_present(vcpu, work);
-	if (!user) {
-		g_autofree gchar *name = g_strdup_printf("apf%d_%u", vcpu->vcpu_id,
-							 work->arch.token >> 12);
-
-		sim_actor_new(vcpu->kvm->sched, name, async_pf_execute, work);
-	}
+	if (!user)
+		schedule_work(vcpu->kvm, work);
 	return work;
 }
 
+/* The async branch of __kvm_mmu_faultin_pfn() (mmu.c at 1c60d04a). */
 gboolean
 kvm_async_pf_try(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 error_code)
 {
@@ -332,6 +415,7 @@ kvm_async_pf_try(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 err
 	return FALSE;
 }
 
+/* Models kvm_async_pf_wakeup_all() (async_pf.c): a fake item with token ~0. */
 int
 kvm_async_pf_wakeup_all(struct kvm_vcpu *vcpu)
 {
@@ -359,6 +443,17 @@ kvm_arch_async_page_ready(struct kvm_vcpu *vcpu, struct kvm_async_pf *work)
 	kvm_mmu_prefault_page(vcpu, work->cr2_or_gpa, work->arch.error_code);
 }
 
+/* A 'page ready' for token (~0: all) is on its way: the guest's waiters will wake. */
+static void
+apf_awaited_remove(struct kvm_vcpu *vcpu, u32 token)
+{
+	GArray *awaited = vcpu->async_pf->awaited;
+
+	for (guint i = awaited->len; i-- > 0;)
+		if (token == ~0u || g_array_index(awaited, u32, i) == token)
+			g_array_remove_index(awaited, i);
+}
+
 /* Models kvm_arch_async_page_present(): unhash, write the token, raise the vector. */
 static void
 kvm_arch_async_page_present(struct kvm_vcpu *vcpu, struct kvm_async_pf *work)
@@ -374,6 +469,7 @@ kvm_arch_async_page_present(struct kvm_vcpu *vcpu, struct kvm_async_pf *work)
 	    apf_guest_u32(vcpu, KVM_APF_DATA_TOKEN, &token, TRUE) == 0) {
 		vcpu->async_pf->pageready_pending = TRUE;
 		kvm->hw_ops->apic_set_irq(vcpu, vcpu->async_pf->vec);
+		apf_awaited_remove(vcpu, token);
 	}
 	vcpu->async_pf->halted = FALSE;
 }
@@ -389,6 +485,7 @@ kvm_arch_can_dequeue_async_page_present(struct kvm_vcpu *vcpu)
 	return apf_guest_u32(vcpu, KVM_APF_DATA_TOKEN, &val, FALSE) == 0 && val == 0;
 }
 
+/* Models kvm_check_async_pf_completion() (async_pf.c). */
 void
 kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
 {
@@ -409,6 +506,7 @@ kvm_check_async_pf_completion(struct kvm_vcpu *vcpu)
 	}
 }
 
+/* Models kvm_clear_async_pf_completion_queue() (async_pf.c): cancel, free. */
 void
 kvm_clear_async_pf_completion_queue(struct kvm_vcpu *vcpu)
 {
@@ -432,6 +530,7 @@ kvm_clear_async_pf_completion_queue(struct kvm_vcpu *vcpu)
 	apf->injecting = NULL;
 }
 
+/* Models the three MSR cases of kvm_set_msr_common() (x86.c at 046408cf). */
 int
 kvm_async_pf_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
 {
@@ -471,18 +570,21 @@ kvm_async_pf_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
 	return 1;
 }
 
+/* The async PF part of kvm_arch_vcpu_runnable(): a completed item. */
 gboolean
 kvm_async_pf_vcpu_runnable(struct kvm_vcpu *vcpu)
 {
 	return !g_queue_is_empty(&vcpu->async_pf->done);
 }
 
+/* Items set up and not yet freed on this vCPU. */
 gboolean
 kvm_async_pf_outstanding(struct kvm_vcpu *vcpu)
 {
 	return vcpu->async_pf && vcpu->async_pf->queued > 0;
 }
 
+/* KVM_REQ_APF_HALT and KVM_REQ_APF_READY as vcpu_enter_guest() serves them. */
 gboolean
 kvm_async_pf_enter_guest(struct kvm_vcpu *vcpu)
 {
@@ -503,6 +605,7 @@ kvm_async_pf_enter_guest(struct kvm_vcpu *vcpu)
 	return FALSE;
 }
 
+/* The CPU delivered the queued not-present #PF: note its token, count a useless one. */
 void
 kvm_async_pf_injected(struct kvm_vcpu *vcpu)
 {
@@ -514,16 +617,56 @@ kvm_async_pf_injected(struct kvm_vcpu *vcpu)
 	sim_count(kvm->counters, SIM_CTR_APF_INJECTED);
 	if (!work || work->done) {
 		/* the page was ready before the guest even saw it missing */
-		sim_count(kvm->counters, SIM_CTR_APF_USELESS_INJECTIONS);
+		sim_count(kvm->counters, SIM_CTR_POSTCOPY_USELESS_APF);
 		sim_log_emit(kvm->log, "sim_apf_useless_injection",
 			     "vcpu %d 'page not present' #PF token %#x delivered after its page was "
 			     "ready", vcpu->vcpu_id, token);
 	}
-	if (work)
+	if (work) {
 		work->delivered = TRUE;
+		g_array_append_val(apf->awaited, token);
+	}
 	apf->injecting = NULL;
 }
 
+/* Whether KVM still holds the work of token on this vCPU (queued, running or done). */
+static gboolean
+apf_token_held(struct kvm_vcpu *vcpu, u32 token)
+{
+	for (GList *l = vcpu->async_pf->queue.head; l; l = l->next)
+		if (((struct kvm_async_pf *)l->data)->arch.token == token)
+			return TRUE;
+	return FALSE;
+}
+
+/* The invariant apf_token_waits_forever, over every vCPU. */
+gboolean
+kvm_async_pf_check(struct kvm *kvm)
+{
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+		GArray *awaited = vcpu->async_pf ? vcpu->async_pf->awaited : NULL;
+
+		for (guint t = 0; awaited && t < awaited->len; t++) {
+			u32 token = g_array_index(awaited, u32, t);
+
+			if (apf_token_held(vcpu, token))
+				continue;
+			g_autofree gchar *reason = g_strdup_printf(
+				"invariant apf_token_waits_forever violated: vcpu %d token %#x: the "
+				"guest took 'page not present' for it and KVM no longer holds it (no "
+				"'page ready' will come)", vcpu->vcpu_id, token);
+
+			sim_log_emit(kvm->log, "sim_invariant", "apf_token_waits_forever: vcpu %d "
+				     "token %#x is no longer held by KVM", vcpu->vcpu_id, token);
+			sim_sched_fail(kvm->sched, reason);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* PROPOSED async PF user (RFC v1, variant 2): the work item of a userfault exit. */
 int
 kvm_async_pf_user_fault(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, u64 error_code)
 {
@@ -559,6 +702,7 @@ kvm_async_pf_user_fault(struct kvm_vcpu *vcpu, gpa_t gpa, gfn_t gfn, hva_t hva, 
 	return -EFAULT;
 }
 
+/* The user work item of token that userspace has not completed yet. */
 struct kvm_async_pf *
 kvm_async_pf_user_find(struct kvm_vcpu *vcpu, u32 token)
 {
@@ -571,6 +715,7 @@ kvm_async_pf_user_find(struct kvm_vcpu *vcpu, u32 token)
 	return NULL;
 }
 
+/* PROPOSED KVM_ASYNC_PF_USER_READY / KVM_APF_OP_READY. */
 int
 kvm_vcpu_ioctl_async_pf_user_ready(struct kvm_vcpu *vcpu, u32 token)
 {
@@ -582,6 +727,7 @@ kvm_vcpu_ioctl_async_pf_user_ready(struct kvm_vcpu *vcpu, u32 token)
 	return 0;
 }
 
+/* PROPOSED KVM_APF_OP_ACCEPT (variant 2): now inject the not-present #PF. */
 int
 kvm_vcpu_ioctl_async_pf_accept(struct kvm_vcpu *vcpu, u32 token)
 {
@@ -593,6 +739,7 @@ kvm_vcpu_ioctl_async_pf_accept(struct kvm_vcpu *vcpu, u32 token)
 	return 0;
 }
 
+/* PROPOSED KVM_APF_OP_SYNC_COMPLETE (variant 2): drop the item, inject nothing. */
 int
 kvm_vcpu_ioctl_async_pf_sync_complete(struct kvm_vcpu *vcpu, u32 token)
 {

@@ -60,7 +60,7 @@ typedef enum {
 
 /* struct kvm_async_pf (include/linux/kvm_host.h) with the x86 arch part. */
 struct kvm_async_pf {
-	struct kvm_vcpu *vcpu;     /* NULL once the work has run (async_pf_execute()) */
+	struct kvm_vcpu *vcpu;     /* NULL once done, or cancelled while queued or running */
 	int vcpu_id;
 	gpa_t cr2_or_gpa;
 	hva_t addr;
@@ -94,9 +94,12 @@ struct kvm_vcpu_async_pf {
 	gpa_t data_gpa;            /* struct kvm_vcpu_pv_apf_data */
 	/* the not-present #PF queued for injection, and its work */
 	struct kvm_async_pf *injecting;
+	GArray *awaited;           /* u32 tokens the guest took 'not present' for, no 'ready' yet */
 };
 
 void kvm_async_pf_vcpu_init(struct kvm_vcpu *vcpu);
+/* The VM goes: its work items not yet run. */
+void kvm_async_pf_destroy(struct kvm *kvm);
 void kvm_async_pf_vcpu_destroy(struct kvm_vcpu *vcpu);
 
 /* Models kvm_pv_async_pf_enabled() (x86.c): ENABLED and DELIVERY_AS_INT both set. */
@@ -143,6 +146,13 @@ gboolean kvm_async_pf_outstanding(struct kvm_vcpu *vcpu);
 gboolean kvm_async_pf_enter_guest(struct kvm_vcpu *vcpu);
 /* The hardware delivered the queued 'not present' #PF (for the useless-injection count). */
 void kvm_async_pf_injected(struct kvm_vcpu *vcpu);
+
+/*
+ * The invariant apf_token_waits_forever: every token the guest took a 'page not present' #PF
+ * for is still held by KVM (its work queued or done) until its 'page ready' was injected. FALSE
+ * with the run failed (sim_sched_fail(), "sim_invariant" logged) when one is not.
+ */
+gboolean kvm_async_pf_check(struct kvm *kvm);
 
 /*
  * PROPOSED async PF user, on a KVM Userfault exit KVM has prepared (run.memory_fault): a work

@@ -198,12 +198,20 @@ kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 void
 kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault)
 {
+	kvm_mmu_prepare_memory_fault_exit_flags(vcpu, fault, 0);
+}
+
+/* The same with more exit flags (PROPOSED: KVM_MEMORY_EXIT_FLAG_USERFAULT, mmu/userfault.c). */
+void
+kvm_mmu_prepare_memory_fault_exit_flags(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault,
+					u64 flags)
+{
 	struct kvm_run *run = &vcpu->run;
 
 	run->exit_reason = KVM_EXIT_MEMORY_FAULT;
 	run->memory_fault.gpa = fault->gfn << PAGE_SHIFT;
 	run->memory_fault.size = PAGE_SIZE;
-	run->memory_fault.flags = fault->is_private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+	run->memory_fault.flags = (fault->is_private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0) | flags;
 	run->memory_fault.async_pf_user_token = 0;
 	sim_count(vcpu->kvm->counters, SIM_CTR_EXITS_MEMORY_FAULT);
 	sim_log_emit(vcpu->kvm->log, "sim_memory_fault_exit",
@@ -266,7 +274,7 @@ __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		return RET_PF_EMULATE;
 	fault->hva = gfn_to_hva_memslot(fault->slot, fault->gfn);
 	/* PROPOSED exit-on-missing (v7): a guest-context fault on such a slot looks up atomically,
-	 * and a miss is an annotated memory-fault exit (v7 07/14, kvm_handle_error_pfn()) */
+	 * and a miss is an annotated memory-fault exit (v6 07/14: the stage-2 -EFAULT annotated) */
 	gboolean atomic = kvm_is_slot_exit_on_missing(kvm, fault->slot);
 	gboolean nowait = !atomic && kvm->apf_mode == KVM_APF_MODE_KERNEL && !fault->prefetch;
 	int r = sim_mm_hva_to_pfn_flags(kvm->mm, fault->hva, fault->write,

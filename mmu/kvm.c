@@ -220,6 +220,7 @@ kvm_destroy_vm(struct kvm *kvm)
 		g_array_free(vcpu->tlb_writable, TRUE);
 		g_free(vcpu);
 	}
+	kvm_async_pf_destroy(kvm);
 	kvm_memslots_free(kvm->memslots);
 	/* a swap whose actor was abandoned (a run that stopped mid-ioctl) still holds these */
 	kvm_memslots_free(kvm->memslots_swapping[0]);

@@ -242,6 +242,8 @@ int kvm_mmu_max_mapping_level(struct kvm *kvm, struct kvm_page_fault *fault,
 void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 /* Models kvm_mmu_prepare_memory_fault_exit() (fault.c): KVM_EXIT_MEMORY_FAULT for the fault. */
 void kvm_mmu_prepare_memory_fault_exit(struct kvm_vcpu *vcpu, const struct kvm_page_fault *fault);
+void kvm_mmu_prepare_memory_fault_exit_flags(struct kvm_vcpu *vcpu,
+					     const struct kvm_page_fault *fault, u64 flags);
 
 /* userfault.c: the PROPOSED post-copy exits (KVM_MEM_EXIT_ON_MISSING, KVM_MEM_USERFAULT). */
 #define BITS_PER_LONG 64

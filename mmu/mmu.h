@@ -313,6 +313,9 @@ struct kvm {
 		guint nr_roots;
 		guintptr roots[8];            /* each audited root's address | its validity */
 	} audit;
+	struct kvm_async_pf_pool *apf_pool;   /* the workers of async PF (system_wq's kworkers) */
+	SimWaitFn apf_ended;                  /* the guest ended: idle workers return */
+	gpointer apf_ended_data;
 };
 
 /* The PROPOSED userspace fault series a kernel may carry (mmu/userfault.c). */

@@ -2,8 +2,10 @@
 /*
  * The PROPOSED userspace fault exits of post-copy (docs/postcopy.md, guest-memfd.md §4.2-§4.3):
  *
- * Exit-on-missing, Anish Moorthy's v7 (kvm list, 2024-02-15; read there as the search index
- * holds the series, "[PATCH v7 nn/14]", and v6 06/14 for __gfn_to_pfn_memslot()): a memslot flag
+ * Exit-on-missing, Anish Moorthy's series: v6 06/14 and 07/14 (kvm list, 2023-11-09) read in the
+ * search index's list archive (__gfn_to_pfn_memslot() forcing atomic and dropping async for
+ * such a slot; the x86 stage-2 handler annotating its -EFAULT); of v7 (2024-02-15) only 09/14
+ * (arm64) and the review of 06/14 were found, which keep those names. A memslot flag
  * KVM_MEM_EXIT_ON_MISSING (bit 3) makes guest-context stage-2 faults look the page up atomically
  * (GUP-fast only, no async PF); a miss is an annotated KVM_EXIT_MEMORY_FAULT (flags 0 or
  * PRIVATE) with -EFAULT. KVM's own accesses (kvm_vcpu_map(), emulation) pass
@@ -15,13 +17,15 @@
  * thing in __kvm_mmu_faultin_pfn(), reads the long holding the gfn's bit and, if set, prepares
  * the memory-fault exit with KVM_MEMORY_EXIT_FLAG_USERFAULT. While the flag is on only 4K
  * mappings are made (kvm_mmu_hugepage_adjust()); turning it on zaps the slot
- * (kvm_arch_userfault_enabled() -> kvm_arch_flush_shadow_memslot()); a guest_memfd slot may
- * change only this flag. Setting a bit later leaves mapped pages mapped.
+ * (kvm_arch_userfault_enabled() -> kvm_arch_flush_shadow_memslot()); a guest_memfd slot, which
+ * v3 04/15 lets change anything but its place, may in effect change only this flag (no other is
+ * valid on it). Setting a bit later leaves mapped pages mapped.
  */
 #include "mmu/mmu-internal.h"
 
 #include <errno.h>
 
+/* Models kvm_is_slot_exit_on_missing() (v6 06/14, include/linux/kvm_host.h). */
 gboolean
 kvm_is_slot_exit_on_missing(const struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
@@ -29,6 +33,7 @@ kvm_is_slot_exit_on_missing(const struct kvm *kvm, const struct kvm_memory_slot 
 	       (slot->flags & KVM_MEM_EXIT_ON_MISSING);
 }
 
+/* Models kvm_is_userfault_memslot() (v3 04/15, include/linux/kvm_host.h). */
 gboolean
 kvm_is_userfault_memslot(const struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
@@ -61,10 +66,9 @@ kvm_do_userfault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (!(chunk & (1ul << (offset % BITS_PER_LONG))))
 		return FALSE;
 	sim_yield(kvm->sched, "userfault.bit_set");
-	kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
-	vcpu->run.memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_USERFAULT;
 	sim_log_emit(kvm->log, "sim_userfault_exit", "vcpu %d gfn %" G_GINT64_MODIFIER "x",
 		     vcpu->vcpu_id, fault->gfn);
+	kvm_mmu_prepare_memory_fault_exit_flags(vcpu, fault, KVM_MEMORY_EXIT_FLAG_USERFAULT);
 	return TRUE;
 }
 

@@ -45,6 +45,7 @@ typedef struct {
 	gboolean compare_conversions;
 	gchar *postcopy;
 	gint64 postcopy_fetch_steps;
+	gboolean compare_postcopy;
 	gchar *log_format;
 	gchar *trace_dat_path;
 	gchar **params;
@@ -195,11 +196,19 @@ asi_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
 static gboolean
 postcopy_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
 {
-	if (o->postcopy_fetch_steps < 0 || (o->postcopy_fetch_steps && !o->postcopy)) {
+	if (o->compare_postcopy && (o->postcopy || cfg->vm_type != SIM_VM_DEFAULT)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--compare-postcopy runs every mechanism on a default VM: drop --postcopy "
+			    "and --vm-type");
+		return FALSE;
+	}
+	if (o->postcopy_fetch_steps < 0 ||
+	    (o->postcopy_fetch_steps && !o->postcopy && !o->compare_postcopy)) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--postcopy-fetch-steps: must be positive, with --postcopy");
 		return FALSE;
 	}
+	cfg->postcopy_fetch_steps = (guint64)o->postcopy_fetch_steps;
 	if (!o->postcopy)
 		return TRUE;
 	const SimPostcopyMech *mech = sim_postcopy_mech_lookup(o->postcopy);
@@ -222,7 +231,6 @@ postcopy_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
 		return FALSE;
 	}
 	cfg->postcopy = mech->name;
-	cfg->postcopy_fetch_steps = (guint64)o->postcopy_fetch_steps;
 	return TRUE;
 }
 
@@ -469,6 +477,9 @@ run_entries(RunOptions *o)
 		  "MECH" },
 		{ "postcopy-fetch-steps", 0, 0, G_OPTION_ARG_INT64, &o->postcopy_fetch_steps,
 		  "Logical steps one remote page takes to arrive (default 16)", "N" },
+		{ "compare-postcopy", 0, 0, G_OPTION_ARG_NONE, &o->compare_postcopy,
+		  "Run under every post-copy mechanism at 1, 4, 16 and 64 vCPUs; print a table",
+		  NULL },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o->policy,
 		  "Scheduling policy: random (default) or round-robin", "POLICY" },
 		{ "guest", 0, 0, G_OPTION_ARG_FILENAME, &o->guest_path,
@@ -783,6 +794,18 @@ kvmsim_cmd_run(int argc, char **argv)
 		return kvmsim_usage_error("%s", error->message);
 	}
 
+	if (o.compare_postcopy) {
+		if (o.log_path || o.stats_path || o.record_path || o.console_path ||
+		    o.compare_conversions) {
+			run_options_clear(&o);
+			return kvmsim_usage_error("--compare-postcopy prints a table: --log, --stats, "
+						  "--record, --console and --compare-conversions "
+						  "need a run of one mechanism (--postcopy)");
+		}
+		status = kvmsim_run_compare_postcopy(&cfg, policy, o.watchdog);
+		run_options_clear(&o);
+		return status;
+	}
 	if (o.compare_conversions) {
 		if (o.log_path || o.stats_path || o.record_path || o.console_path) {
 			run_options_clear(&o);

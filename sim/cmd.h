@@ -24,6 +24,9 @@ int kvmsim_cmd_explore(int argc, char **argv);
 gboolean kvmsim_run_config(int argc, char **argv, guint64 seed, SimVmmConfig *cfg,
 			   GBytes **out_image, GError **error);
 int kvmsim_cmd_show(int argc, char **argv);
+/* kvmsim run --compare-postcopy (sim/cmd-postcopy.c): base under every post-copy mechanism at
+ * 1, 4, 16 and 64 vCPUs, a table per page fetched on stdout. */
+int kvmsim_run_compare_postcopy(const SimVmmConfig *base, SimPolicy policy, gint64 watchdog);
 
 /* One line "kvmsim: error: ..." on stderr; returns KVMSIM_EXIT_USAGE. */
 int kvmsim_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

@@ -77,6 +77,7 @@
 	X(POSTCOPY_EXITS, "postcopy.exits")                                                        \
 	X(POSTCOPY_SPURIOUS_EXITS, "postcopy.spurious_exits")                                      \
 	X(POSTCOPY_REFILLS, "postcopy.refills")                                                    \
+	X(POSTCOPY_USELESS_APF, "postcopy.useless_apf")                                            \
 	X(APF_NOT_PRESENT, "apf.not_present")                                                      \
 	X(APF_INJECTED, "apf.not_present_injected")                                                \
 	X(APF_READY, "apf.ready")                                                                  \
@@ -84,7 +85,6 @@
 	X(APF_HALTS, "apf.halts")                                                                  \
 	X(APF_REPEATED_FAULTS, "apf.repeated_faults")                                              \
 	X(APF_SYNC_FALLBACK, "apf.sync_fallback")                                                  \
-	X(APF_USELESS_INJECTIONS, "apf.useless_injections")                                        \
 	X(APF_USER_EXITS, "apf.user_exits")                                                        \
 	X(APF_GUEST_WAKEUPS, "apf.wakeups")
 

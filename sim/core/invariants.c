@@ -5,6 +5,10 @@
 #include <string.h>
 
 static const SimInvariant invariants[] = {
+	{ "apf_token_waits_forever",
+	  "async PF: every token whose 'page not present' #PF the guest took is still held by KVM "
+	  "(queued or done) until its 'page ready' is injected: no guest task waits forever on one",
+	  "every step (post-copy runs, explore, exit-level replay)" },
 	{ "asi_cr3_stable",
 	  "ASI §8.11: no read-modify-write of CR3 (a local TLB flush) inside a critical section",
 	  "native_flush_tlb_local (--asi on)" },

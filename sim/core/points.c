@@ -125,6 +125,7 @@ static const SimPoint points[] = {
 	{ "nx_recover.resched_lock", "NX recovery: yielded mmu_lock to a writer, before taking it back" },
 	{ "nx_recover.resched_unlock", "NX recovery: a writer waits: flush done, before read_unlock" },
 	{ "postcopy.bitmap_clear", "post-copy I/O: page placed, before its userfault bit is cleared" },
+	{ "postcopy.vmm_exit", "post-copy: a memory-fault exit reached the VMM's vCPU thread" },
 	{ "sleep", "pseudo-point: the actor sleeps until a later step" },
 	{ "split_pmd.ptl", "split_huge_pmd(): notifier started over the 2 MiB, before the PMD lock" },
 	{ "split_pmd.ptl_unlock", "split_huge_pmd(): PMD replaced by a PTE table, before notifier end" },

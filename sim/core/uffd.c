@@ -26,6 +26,7 @@ struct SimUffd {
 	GQueue reading;        /* fault_wqh: read by userspace, not woken yet */
 };
 
+/* Models userfaultfd(2): a context on the mm, no range registered yet. */
 SimUffd *
 sim_uffd_new(SimMm *mm)
 {
@@ -37,6 +38,7 @@ sim_uffd_new(SimMm *mm)
 	return uffd;
 }
 
+/* The last close of the fd (no waiter is left at teardown). */
 void
 sim_uffd_free(SimUffd *uffd)
 {
@@ -62,6 +64,7 @@ sim_uffd_register(SimUffd *uffd, guint64 start, guint64 len)
 	return 0;
 }
 
+/* Models userfaultfd_missing(vma). */
 gboolean
 sim_uffd_registered(const SimUffd *uffd, guint64 hva)
 {
@@ -85,6 +88,7 @@ wq_lock(SimUffd *uffd, const char *point)
 	sim_yield(mm->sched, "uffd.wq_locked");
 }
 
+/* The sleeper's condition: TASK_RUNNING again. */
 static gboolean
 waiter_woken(gpointer data)
 {
@@ -126,22 +130,27 @@ sim_uffd_handle_userfault(SimUffd *uffd, guint64 hva, gboolean write, gboolean n
 	sim_up_read(mm->sched, &mm->mmap_lock, "gup.mmap_unlock");
 	if (must_wait)
 		sim_wait(mm->sched, "userfaultfd wait", waiter_woken, &w);
-	/* the waker unlinked us (autoremove); otherwise we leave the queue ourselves */
+	/* the waker unlinked us (autoremove); otherwise we leave the queue ourselves, unless a
+	 * waker got there while we waited for the lock (list_del() of an entry a wake already
+	 * list_del_init()ed is harmless in the kernel) */
 	if (w.queued) {
 		wq_lock(uffd, "uffd.fault_wq_lock");
-		g_queue_unlink(w.pending ? &uffd->pending : &uffd->reading, &w.link);
+		if (w.queued)
+			g_queue_unlink(w.pending ? &uffd->pending : &uffd->reading, &w.link);
 		w.queued = FALSE;
 		sim_spin_unlock(mm->sched, &uffd->wqh_lock, "uffd.fault_wq_unlock");
 	}
 	return 0;
 }
 
+/* What poll(2) on the fd says: a message is there to read. */
 gboolean
 sim_uffd_pending(const SimUffd *uffd)
 {
 	return uffd->pending.length > 0;
 }
 
+/* Threads asleep on either queue. */
 guint
 sim_uffd_nr_waiters(const SimUffd *uffd)
 {

@@ -73,6 +73,9 @@ delivery_access(SimVcpu *v, guint64 gpa, void *buf, guint len, gboolean write)
 				return FALSE;
 			}
 			trace_kvm_exit(v->kvcpu, &x);
+			sim_log_emit(v->kvm->log, "sim_delivery_fault", "vcpu %d event delivery %s gpa "
+				     "0x%" G_GINT64_MODIFIER "x", v->kvcpu->vcpu_id,
+				     write ? "writes" : "reads", at);
 			kvm_vcpu_srcu_read_lock(v->kvcpu);
 			r = kvm_handle_ept_violation(v->kvcpu, at, qual, v->rip);
 			kvm_vcpu_srcu_read_unlock(v->kvcpu);
@@ -167,12 +170,20 @@ deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code)
 static gboolean
 in_sti_shadow(SimVcpu *v)
 {
+	uc_engine *uc = sim_hw_uc(v->hw);
 	guint8 byte = 0;
+	guint64 rip;
 
-	return v->rip > 0 && uc_mem_read(sim_hw_uc(v->hw), v->rip - 1, &byte, 1) == UC_ERR_OK &&
-	       byte == 0xfb;
+	/* in a run, the engine's RIP (exact in a #PF hook and at a block's start); between runs,
+	 * where the next run starts */
+	if (v->in_run)
+		uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	else
+		rip = v->rip;
+	return rip > 0 && uc_mem_read(uc, rip - 1, &byte, 1) == UC_ERR_OK && byte == 0xfb;
 }
 
+/* Whether the local APIC has any fixed vector pending. */
 gboolean
 vcpu_irq_pending(const SimVcpu *v)
 {
@@ -217,6 +228,9 @@ vcpu_inject_pending(SimVcpu *v)
 		return TRUE;
 	if (!vcpu_interrupt_allowed(v->kvcpu)) {
 		v->irq_window = TRUE; /* enable_irq_window() */
+		sim_log_emit(v->kvm->log, "sim_irq_window", "vcpu %d interrupt pending with interrupts "
+			     "off at rip 0x%" G_GINT64_MODIFIER "x: exit when they are on",
+			     v->kvcpu->vcpu_id, v->rip);
 		return TRUE;
 	}
 	for (int word = 3; word >= 0; word--) {
@@ -259,6 +273,7 @@ vcpu_apic_set_irq(struct kvm_vcpu *kvcpu, u8 vector)
 	v->irr[vector / 64] |= 1ull << (vector % 64);
 }
 
+/* Models kvm_event_needs_reinjection() || kvm_is_exception_pending(). */
 gboolean
 vcpu_event_pending(struct kvm_vcpu *kvcpu)
 {
@@ -354,6 +369,7 @@ vcpu_halt(SimVcpu *v)
 	return !v->stop_requested && !sim_sched_failed(v->sched);
 }
 
+/* kvm_arch_vcpu_runnable() for a vCPU halted by KVM_REQ_APF_HALT. */
 static gboolean
 apf_halt_wakes(gpointer data)
 {

@@ -301,7 +301,9 @@ run_guest(SimVcpu *v)
 		v->exit = EXIT_NONE;
 		v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
 		v->block_limit = 0;
+		v->in_run = TRUE;
 		err = sim_hw_run(v->hw, v->rip);
+		v->in_run = FALSE;
 		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
 		if (v->exit == EXIT_HOOK_TSC)
 			sim_hw_hook_tsc(v->hw);

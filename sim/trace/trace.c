@@ -169,19 +169,14 @@ trace_nr_host_cpus(const Trace *trace)
 	return trace->nr_vcpus + 2;
 }
 
-/* apfV_N: V a vCPU of the trace, N a token id (both without leading zeros). */
+/* kworkerN (async PF's workers, mmu/async_pf.c), N without leading zeros, below 256. */
 static gboolean
-trace_apf_actor_valid(const Trace *trace, const char *actor)
+trace_kworker_valid(const char *actor)
 {
-	g_auto(GStrv) parts = g_strsplit(actor + 3, "_", -1);
-	guint64 v, n;
+	guint64 n;
 
-	return g_strv_length(parts) == 2 && g_ascii_isdigit(parts[0][0]) &&
-	       g_ascii_isdigit(parts[1][0]) && (parts[0][0] != '0' || !parts[0][1]) &&
-	       parts[1][0] != '0' &&
-	       g_ascii_string_to_unsigned(parts[0], 10, 0, G_MAXUINT, &v, NULL) &&
-	       g_ascii_string_to_unsigned(parts[1], 10, 1, G_MAXUINT32, &n, NULL) &&
-	       v < trace->nr_vcpus;
+	return g_ascii_isdigit(actor[7]) && (actor[7] != '0' || !actor[8]) &&
+	       g_ascii_string_to_unsigned(actor + 7, 10, 0, 255, &n, NULL);
 }
 
 /* vcpuN with N < nr_vcpus written without leading zeros, notifier, vmm, nmiN with N a host
@@ -201,8 +196,7 @@ trace_actor_valid(const Trace *trace, const char *actor)
 	/* post-copy's actors (sim/vmm/postcopy.h): the VMM's I/O thread and userfaultfd reader */
 	if (trace->postcopy && (strcmp(actor, "vmm_io") == 0 || strcmp(actor, "uffd") == 0))
 		return TRUE;
-	/* async PF work items (mmu/async_pf.c): apfV_N, vCPU V, token id N */
-	if (trace->postcopy && g_str_has_prefix(actor, "apf") && trace_apf_actor_valid(trace, actor))
+	if (trace->postcopy && g_str_has_prefix(actor, "kworker") && trace_kworker_valid(actor))
 		return TRUE;
 	if (!g_str_has_prefix(actor, "vcpu") || !g_ascii_isdigit(actor[4]) ||
 	    (actor[4] == '0' && actor[5]))

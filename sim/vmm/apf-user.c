@@ -38,6 +38,7 @@ typedef struct {
 	GArray *pending; /* ApfUserPending, in hand-off order */
 } ApfUser;
 
+/* The VMM state of async PF user goes with the page source. */
 static void
 apf_user_free(gpointer data)
 {
@@ -79,6 +80,7 @@ apf_user_placed(SimPostcopy *pc, guint64 gpa, gpointer data)
 	}
 }
 
+/* The mechanism set-up: the pending tokens, and READY from the placed hook. */
 static void
 apf_user_setup(SimPostcopy *pc)
 {
@@ -185,6 +187,7 @@ static const SimPostcopyMech apf_mechs[] = {
 	  KVM_APF_MODE_USER_V2, apf_user_setup },
 };
 
+/* The rows postcopy-mech.c appends to its table. */
 const SimPostcopyMech *
 sim_apf_mechs(guint *out_n)
 {

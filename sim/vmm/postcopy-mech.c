@@ -83,6 +83,7 @@ sim_postcopy_mechs(guint *out_n)
 	return all;
 }
 
+/* The row called name, or NULL. */
 const SimPostcopyMech *
 sim_postcopy_mech_lookup(const char *name)
 {

@@ -54,10 +54,11 @@ struct SimPostcopy {
 /* Pages checked per step by sim_postcopy_check(). */
 #define PC_CHECK_PER_STEP 8
 
+/* The page source of a remote range: everything remote, the range registered. */
 SimPostcopy *
-sim_postcopy_new(const SimPostcopyMech *mech, guint64 fetch_steps, guint64 seed, SimSched *sched,
-		 SimMm *mm, struct kvm *kvm, SimCounters *counters, guint64 hva, guint64 gpa, guint64 size,
-		 GError **error)
+sim_postcopy_new(const SimPostcopyMech *mech, guint64 fetch_steps, guint64 seed,
+		 SimSched *sched, SimMm *mm, struct kvm *kvm, SimCounters *counters, guint64 hva,
+		 guint64 gpa, guint64 size, GError **error)
 {
 	SimPostcopy *pc = g_new0(SimPostcopy, 1);
 
@@ -95,18 +96,21 @@ sim_postcopy_new(const SimPostcopyMech *mech, guint64 fetch_steps, guint64 seed,
 	return pc;
 }
 
+/* The VM the source serves. */
 struct kvm *
 sim_postcopy_kvm(const SimPostcopy *pc)
 {
 	return pc->kvm;
 }
 
+/* A mechanism's own state (its setup), or NULL. */
 gpointer
 sim_postcopy_mech_data(const SimPostcopy *pc)
 {
 	return pc->mech_data;
 }
 
+/* Keep a mechanism's state; destroy frees it with the source. */
 void
 sim_postcopy_set_mech_data(SimPostcopy *pc, gpointer data, GDestroyNotify destroy)
 {
@@ -114,6 +118,7 @@ sim_postcopy_set_mech_data(SimPostcopy *pc, gpointer data, GDestroyNotify destro
 	pc->mech_data_destroy = destroy;
 }
 
+/* Free the source and its userfaultfd context. */
 void
 sim_postcopy_free(SimPostcopy *pc)
 {
@@ -130,30 +135,35 @@ sim_postcopy_free(SimPostcopy *pc)
 	g_free(pc);
 }
 
+/* The memslot flags the mechanism asks KVM for. */
 guint32
 sim_postcopy_slot_flags(const SimPostcopy *pc)
 {
 	return pc->mech->slot_flags;
 }
 
+/* The KVM Userfault bitmap (NULL without one). */
 unsigned long *
 sim_postcopy_bitmap(const SimPostcopy *pc)
 {
 	return pc->bitmap;
 }
 
+/* The mechanism this source runs under. */
 const SimPostcopyMech *
 sim_postcopy_mech(const SimPostcopy *pc)
 {
 	return pc->mech;
 }
 
+/* Whether gpa lies in the remote range. */
 gboolean
 sim_postcopy_covers(const SimPostcopy *pc, guint64 gpa)
 {
 	return gpa >= pc->gpa && (gpa - pc->gpa) / SIM_PAGE_SIZE < pc->npages;
 }
 
+/* The index of gpa's page in the range. */
 static guint64
 page_of(const SimPostcopy *pc, guint64 gpa)
 {
@@ -173,6 +183,7 @@ source_page(const SimPostcopy *pc, guint64 page, guint64 *out)
 	}
 }
 
+/* The page's KVM Userfault bit, read with acquire (FALSE without a bitmap). */
 static gboolean
 bit_set(const SimPostcopy *pc, guint64 page)
 {
@@ -180,6 +191,7 @@ bit_set(const SimPostcopy *pc, guint64 page)
 	       (__atomic_load_n(&pc->bitmap[page / 64], __ATOMIC_ACQUIRE) >> (page % 64)) & 1;
 }
 
+/* Queue a fetch for the I/O actor, once per page unless a reason is given. */
 void
 sim_postcopy_request(SimPostcopy *pc, guint64 gpa, const char *why)
 {
@@ -200,6 +212,7 @@ sim_postcopy_request(SimPostcopy *pc, guint64 gpa, const char *why)
 		     sim_sched_current_name(pc->sched), why ? " again: " : "", why ? why : "");
 }
 
+/* Placed, and (KVM Userfault) its bit cleared: a vCPU run now finds it. */
 gboolean
 sim_postcopy_ready(const SimPostcopy *pc, guint64 gpa)
 {
@@ -213,6 +226,7 @@ typedef struct {
 	guint64 gpa;
 } PageWait;
 
+/* The condition of a VMM thread waiting for a page. */
 static gboolean
 page_ready(gpointer data)
 {
@@ -221,6 +235,7 @@ page_ready(gpointer data)
 	return sim_postcopy_ready(w->pc, w->gpa);
 }
 
+/* Block a VMM thread until the page is ready; a block counts one wake-up. */
 void
 sim_postcopy_wait(SimPostcopy *pc, guint64 gpa)
 {
@@ -234,6 +249,7 @@ sim_postcopy_wait(SimPostcopy *pc, guint64 gpa)
 	pc->stats.wakeups++;
 }
 
+/* Who is told of each placement (async PF user's "page ready"). */
 void
 sim_postcopy_set_placed_hook(SimPostcopy *pc, SimPostcopyPlacedFn fn, gpointer data)
 {
@@ -241,6 +257,7 @@ sim_postcopy_set_placed_hook(SimPostcopy *pc, SimPostcopyPlacedFn fn, gpointer d
 	pc->placed_data = data;
 }
 
+/* Whether the VMM's page table maps the page now. */
 gboolean
 sim_postcopy_host_mapped(const SimPostcopy *pc, guint64 gpa)
 {
@@ -258,12 +275,18 @@ sim_postcopy_refill(SimPostcopy *pc, guint64 gpa)
 
 	if (sim_postcopy_host_mapped(pc, gpa))
 		return;
-	if (sim_uffd_copy(pc->uffd, hva, zeros, FALSE) == -EEXIST)
+	sim_log_emit(sim_sched_log(pc->sched), "sim_postcopy_refill",
+		     "gpa 0x%" G_GINT64_MODIFIER "x: arrived before, dropped by the host since",
+		     pc->gpa + page_of(pc, gpa) * SIM_PAGE_SIZE);
+	if (sim_uffd_copy(pc->uffd, hva, zeros, FALSE) == -EEXIST) {
 		sim_uffd_wake(pc->uffd, hva, SIM_PAGE_SIZE);
-	else
-		pc->stats.refills++, sim_count(pc->counters, SIM_CTR_POSTCOPY_REFILLS);
+		return;
+	}
+	pc->stats.refills++;
+	sim_count(pc->counters, SIM_CTR_POSTCOPY_REFILLS);
 }
 
+/* Count and log an exit the VMM handles, and whether it is spurious. */
 gboolean
 sim_postcopy_exit_seen(SimPostcopy *pc, int vcpu_id, const struct kvm_run *run,
 		       gboolean already_there)
@@ -285,12 +308,15 @@ sim_postcopy_exit_seen(SimPostcopy *pc, int vcpu_id, const struct kvm_run *run,
 	return TRUE;
 }
 
+/* The VMM's vCPU thread on a memory-fault exit in the range. */
 gboolean
 sim_postcopy_memory_fault(SimPostcopy *pc, int vcpu_id, int error, const struct kvm_run *run)
 {
 	if (!pc->mech->memory_fault || error != -EFAULT ||
 	    !sim_postcopy_covers(pc, run->memory_fault.gpa))
 		return FALSE;
+	/* back in userspace: the VMM's vCPU thread is about to look at the exit */
+	sim_yield(pc->sched, "postcopy.vmm_exit");
 	return pc->mech->memory_fault(pc, vcpu_id, error, run);
 }
 
@@ -302,6 +328,7 @@ all_done(const SimPostcopy *pc)
 	       !sim_uffd_nr_waiters(pc->uffd);
 }
 
+/* The I/O actor's condition: a request, or nothing left to do. */
 static gboolean
 io_has_work(gpointer data)
 {
@@ -376,12 +403,27 @@ io_actor(SimActor *actor, gpointer data)
 	}
 }
 
+/* The reader's condition: a message, or nothing left to do. */
 static gboolean
 reader_has_work(gpointer data)
 {
 	SimPostcopy *pc = data;
 
 	return sim_uffd_pending(pc->uffd) || all_done(pc);
+}
+
+typedef struct {
+	SimPostcopy *pc;
+	guint64 page;
+} PlacedWait;
+
+/* The reader's condition while a placement of the page is under way. */
+static gboolean
+page_placed(gpointer data)
+{
+	PlacedWait *w = data;
+
+	return w->pc->state[w->page] == PC_PLACED;
 }
 
 /* The VMM's userfaultfd reader: every fault message becomes a request (or a wake or a refill
@@ -400,8 +442,13 @@ reader_actor(SimActor *actor, gpointer data)
 			continue;
 		}
 		guint64 gpa = pc->gpa + (msg.address - pc->hva);
+		PlacedWait w = { pc, page_of(pc, gpa) };
 
-		if (pc->state[page_of(pc, gpa)] != PC_PLACED)
+		/* the copy is under way: whether it already woke this fault's thread (which then
+		 * found the page dropped and faulted again) is known only once it is done */
+		if (pc->state[w.page] == PC_ARRIVED)
+			sim_wait(pc->sched, "postcopy placement", page_placed, &w);
+		if (pc->state[w.page] != PC_PLACED)
 			sim_postcopy_request(pc, gpa, NULL);
 		else if (sim_postcopy_host_mapped(pc, gpa))
 			sim_uffd_wake(pc->uffd, msg.address, SIM_PAGE_SIZE);
@@ -410,11 +457,14 @@ reader_actor(SimActor *actor, gpointer data)
 	}
 }
 
+/* Create the VMM's I/O actor and userfaultfd reader. */
 void
 sim_postcopy_start(SimPostcopy *pc, SimSched *sched, SimWaitFn ended, gpointer data)
 {
 	pc->ended = ended;
 	pc->ended_data = data;
+	pc->kvm->apf_ended = ended; /* async PF's kworkers end with the guest too */
+	pc->kvm->apf_ended_data = data;
 	sim_actor_new(sched, "vmm_io", io_actor, pc);
 	sim_actor_new(sched, "uffd", reader_actor, pc);
 }
@@ -439,6 +489,7 @@ check_page(SimPostcopy *pc, guint64 page)
 	return TRUE;
 }
 
+/* The per-step check of postcopy_mapped_before_content on a few pages. */
 gboolean
 sim_postcopy_check(SimPostcopy *pc)
 {
@@ -450,14 +501,17 @@ sim_postcopy_check(SimPostcopy *pc)
 	return TRUE;
 }
 
+/* The run's post-copy figures (wake-ups include uffd's). */
 void
 sim_postcopy_stats(const SimPostcopy *pc, SimPostcopyStats *out)
 {
 	*out = pc->stats;
 	out->wakeups += pc->counters->v[SIM_CTR_UFFD_WAKEUPS];
 	out->lock_blocked = pc->counters->v[SIM_CTR_UFFD_WQ_LOCK_BLOCKED];
+	out->useless_apf = pc->counters->v[SIM_CTR_POSTCOPY_USELESS_APF];
 }
 
+/* The guest reported its result at step. */
 void
 sim_postcopy_finished(SimPostcopy *pc, guint64 step)
 {

@@ -64,6 +64,9 @@ typedef struct {
 	guint64 lock_blocked;   /* acquires of the uffd wait-queue lock that found it held */
 	guint64 spurious;       /* exits for a page that was already there */
 	guint64 refills;        /* pages dropped by the host after arrival, refilled with zeros */
+	guint64 useless_apf;    /* 'page not present' injections whose page was there by the time
+				 * the guest could act on them (counter postcopy.useless_apf, which
+				 * the async-PF mechanisms raise) */
 	guint64 finished_at;    /* logical step at which the guest finished (0: not yet) */
 } SimPostcopyStats;
 

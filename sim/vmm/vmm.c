@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mmu/mmu.h"
+#include "mmu/async_pf.h"
 #include "sim/core/log.h"
 #include "sim/cpu/vcpu.h"
 #include "sim/vmm/image.h"
@@ -222,7 +223,8 @@ sim_vmm_postcopy_start(SimVmm *vmm, SimWaitFn ended, gpointer data)
 gboolean
 sim_vmm_postcopy_check(SimVmm *vmm)
 {
-	return !vmm->postcopy || sim_sched_failed(vmm->sched) || sim_postcopy_check(vmm->postcopy);
+	return !vmm->postcopy || sim_sched_failed(vmm->sched) ||
+	       (sim_postcopy_check(vmm->postcopy) && kvm_async_pf_check(vmm->kvm));
 }
 
 /* The step hook of a post-copy run that nothing else checks at every step (kvmsim run). */

@@ -2,6 +2,7 @@
 /* Async page faults on the MMU model alone: the gfn hash, tokens, the per-vCPU limit, the
  * double-fault-on-one-gfn rule, the halt fallback and the page-ready slot (mmu/async_pf.h). */
 #include "tests/check-run.h"
+#include <errno.h>
 #include <string.h>
 
 #include "mmu/async_pf.h"
@@ -72,6 +73,12 @@ static const struct kvm_hw_ops fake_ops = {
 	.get_cpl = fake_get_cpl,
 };
 
+static gboolean
+always(gpointer data)
+{
+	return TRUE;
+}
+
 /* A one-vCPU VM with the fake hardware; apf_en: the value written to MSR_KVM_ASYNC_PF_EN. */
 static TestVm *
 apf_vm(u64 apf_en)
@@ -82,6 +89,7 @@ apf_vm(u64 apf_en)
 	hw.if_set = TRUE;
 	vm->kvm->hw_ops = &fake_ops;
 	vm->kvm->apf_mode = KVM_APF_MODE_KERNEL;
+	vm->kvm->apf_ended = always; /* kworkers return once the queue is empty */
 	ck_assert_int_eq(kvm_async_pf_set_msr(vm->vcpu[0], MSR_KVM_ASYNC_PF_INT, VECTOR), 0);
 	if (apf_en)
 		ck_assert_int_eq(kvm_async_pf_set_msr(vm->vcpu[0], MSR_KVM_ASYNC_PF_EN, apf_en), 0);
@@ -249,8 +257,8 @@ START_TEST(page_ready_waits_for_the_free_token_slot_and_the_ack)
 	ck_assert_uint_eq(guest_u32(vm, APF_DATA_GPA + KVM_APF_DATA_TOKEN), ~0u);
 	ck_assert(kvm_async_pf_try(vcpu, 0x8000, 8, vm->hva + 0x8000, 0));
 	ck_assert(kvm_async_pf_try(vcpu, 0x9000, 9, vm->hva + 0x9000, 0));
-	/* both work items run (their actors) */
-	test_vm_run_steps(vm, "apf0_1:exit,apf0_2:exit");
+	/* both work items run on kworkers (one made for each: neither was idle) */
+	test_vm_run_steps(vm, "kworker0:exit,kworker1:exit");
 	ck_assert(vcpu->requests & (1ul << KVM_REQ_APF_READY));
 	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log), "kvm_async_pf_completed: gva "
 				     "0x8000 address"));
@@ -289,6 +297,56 @@ START_TEST(msr_writes_with_reserved_bits_are_refused)
 }
 END_TEST
 
+START_TEST(a_token_dropped_after_the_guest_took_it_breaks_the_invariant)
+{
+	TestVm *vm = apf_vm(APF_ON);
+	struct kvm_vcpu *vcpu = vm->vcpu[0];
+	struct kvm_async_pf *work;
+
+	vm->kvm->apf_mode = KVM_APF_MODE_USER_V2;
+	work = kvm_setup_async_pf(vcpu, 0x8000, 8, vm->hva + 0x8000, 0, TRUE);
+	ck_assert_ptr_nonnull(work);
+	u32 token = work->arch.token;
+
+	/* variant 2: nothing injected until the VMM accepts */
+	ck_assert_int_eq(hw.page_faults, 0);
+	ck_assert_int_eq(kvm_vcpu_ioctl_async_pf_accept(vcpu, token), 0);
+	ck_assert_int_eq(hw.page_faults, 1);
+	kvm_async_pf_injected(vcpu); /* the CPU delivered it: a guest task now waits on token */
+	ck_assert(kvm_async_pf_check(vm->kvm));
+	/* a VMM that then says SYNC_COMPLETE drops the only thing that would wake it */
+	ck_assert_int_eq(kvm_vcpu_ioctl_async_pf_sync_complete(vcpu, token), 0);
+	ck_assert(!kvm_async_pf_check(vm->kvm));
+	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->host->sched),
+				     "invariant apf_token_waits_forever violated"));
+	test_vm_free(vm);
+}
+END_TEST
+
+START_TEST(user_ready_completes_and_the_page_ready_clears_the_wait)
+{
+	TestVm *vm = apf_vm(APF_ON);
+	struct kvm_vcpu *vcpu = vm->vcpu[0];
+
+	enter(vm);
+	guest_ack(vm); /* the enable's wakeup_all consumed */
+	vm->kvm->apf_mode = KVM_APF_MODE_USER;
+	struct kvm_async_pf *work = kvm_setup_async_pf(vcpu, 0x8000, 8, vm->hva + 0x8000, 0, TRUE);
+	u32 token = work->arch.token;
+
+	/* RFC v1: 'not present' queued at once, with the exit */
+	ck_assert_int_eq(hw.page_faults, 1);
+	kvm_async_pf_injected(vcpu);
+	ck_assert_int_eq(kvm_vcpu_ioctl_async_pf_user_ready(vcpu, token + 1), -ENOENT);
+	ck_assert_int_eq(kvm_vcpu_ioctl_async_pf_user_ready(vcpu, token), 0);
+	ck_assert(kvm_async_pf_check(vm->kvm));
+	enter(vm);
+	ck_assert_uint_eq(guest_u32(vm, APF_DATA_GPA + KVM_APF_DATA_TOKEN), token);
+	ck_assert_uint_eq(vcpu->async_pf->awaited->len, 0);
+	test_vm_free(vm);
+}
+END_TEST
+
 static Suite *
 apf_suite(void)
 {
@@ -302,6 +360,8 @@ apf_suite(void)
 	tcase_add_test(tc, the_per_vcpu_limit_falls_back_to_a_synchronous_fault);
 	tcase_add_test(tc, page_ready_waits_for_the_free_token_slot_and_the_ack);
 	tcase_add_test(tc, msr_writes_with_reserved_bits_are_refused);
+	tcase_add_test(tc, a_token_dropped_after_the_guest_took_it_breaks_the_invariant);
+	tcase_add_test(tc, user_ready_completes_and_the_page_ready_clears_the_wait);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tests/unit/harness.h"
+#include "tests/unit/gmem-harness.h"
 #include "sim/core/counters.h"
 #include "sim/core/uffd.h"
 
@@ -133,6 +133,38 @@ START_TEST(test_uffd_wq_lock_contention_counted)
 }
 END_TEST
 
+/* The VMM copies without reading the message (it knows what to place). */
+static void
+copier_actor(SimActor *actor, gpointer data)
+{
+	Resolver *r = data;
+	guint8 page[SIM_PAGE_SIZE] = { 0 };
+
+	r->results[0] = sim_uffd_copy(r->u->uffd, r->u->vm->hva + 0x3000, page, FALSE);
+}
+
+/* A fault that finds the PTE filled after queueing (userfaultfd_must_wait() FALSE) leaves the
+ * queue itself - but the copy's wake, holding the lock, unlinks it first: the faulter must not
+ * unlink it again (list_del() after the waker's list_del_init() is harmless in the kernel). */
+START_TEST(test_uffd_unqueue_after_waker_unlinked)
+{
+	UffdVm u = uffd_vm_new(1);
+	TestFault f = { u.vm, 0, 0x3000, TRUE, -1 };
+	Resolver r = { &u, { 0 }, 1, { 1, 1 } };
+
+	sim_actor_new(u.vm->host->sched, "vcpu0", test_fault_actor, &f);
+	sim_actor_new(u.vm->host->sched, "vmm", copier_actor, &r);
+	test_vm_run_steps(u.vm, "vcpu0:uffd.fault_wq_unlock,vmm:uffd.wq_locked,vcpu0:block,"
+			  "vmm:exit,vcpu0:exit");
+	ck_assert_int_eq(r.results[0], 0);
+	ck_assert_int_eq(f.result, RET_PF_FIXED);
+	ck_assert_uint_eq(ctr(&u, SIM_CTR_UFFD_WQ_LOCK_BLOCKED), 1);
+	ck_assert_uint_eq(ctr(&u, SIM_CTR_UFFD_WAKEUPS), 1);
+	ck_assert_uint_eq(sim_uffd_nr_waiters(u.uffd), 0);
+	uffd_vm_free(&u);
+}
+END_TEST
+
 /* FOLL_NOWAIT (the async-PF probe) never sleeps nor queues a message; UFFDIO_COPY outside the
  * registered range is -ENOENT. */
 static void
@@ -252,6 +284,49 @@ START_TEST(test_userfault_4k_only)
 }
 END_TEST
 
+/* A guest_memfd slot may change only KVM_MEM_USERFAULT (v3 04/15 relaxes "only deletion" to "no
+ * moving"; no other flag is valid on such a slot): turning it on works and a private access to a
+ * set bit exits PRIVATE | USERFAULT; any other change of the slot is still refused. */
+static int
+gmem_slot_flags(GmVm *vm, u32 flags, unsigned long *bitmap)
+{
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 0,
+		.flags = KVM_MEM_GUEST_MEMFD | flags,
+		.memory_size = GM_MEM,
+		.userspace_addr = vm->hva,
+		.guest_memfd = (u32)vm->fd,
+		.userfault_bitmap = bitmap,
+	};
+
+	return kvm_set_memory_region(vm->kvm, &region);
+}
+
+START_TEST(test_userfault_gmem_slot_toggles_only_this_flag)
+{
+	TestMachine *host = gm_host_new(1);
+	GmVm *vm = gm_private_vm(host);
+	unsigned long bitmap[1] = { 1ul << 3 };
+
+	ck_assert_int_eq(gmem_slot_flags(vm, KVM_MEM_USERFAULT, bitmap), -EINVAL);
+	vm->kvm->postcopy_uapi = KVM_POSTCOPY_UAPI_USERFAULT;
+	ck_assert_int_eq(gmem_slot_flags(vm, KVM_MEM_USERFAULT | KVM_MEM_LOG_DIRTY_PAGES, bitmap),
+			 -EINVAL);
+	ck_assert_int_eq(gmem_slot_flags(vm, KVM_MEM_USERFAULT, bitmap), 0);
+	vm->vcpu[0]->run.exit_reason = 0;
+	ck_assert_int_eq(gm_fault(vm, 0, 0x3000, TRUE), -EFAULT);
+	ck_assert_uint_eq(vm->vcpu[0]->run.memory_fault.flags,
+			  KVM_MEMORY_EXIT_FLAG_PRIVATE | KVM_MEMORY_EXIT_FLAG_USERFAULT);
+	ck_assert_int_eq(gm_fault(vm, 0, 0x4000, TRUE), RET_PF_FIXED);
+	ck_assert_int_eq(gmem_slot_flags(vm, KVM_MEM_USERFAULT | KVM_MEM_READONLY, bitmap),
+			 -EINVAL);
+	ck_assert_int_eq(gmem_slot_flags(vm, 0, NULL), 0);
+	ck_assert_int_eq(gm_fault(vm, 0, 0x3000, TRUE), RET_PF_FIXED);
+	gm_vm_put(vm);
+	test_machine_free(host);
+}
+END_TEST
+
 /* Exit-on-missing: a missing page is a memory-fault exit with flags 0, never a userfaultfd
  * sleep; a present one maps; READONLY with the flag is refused. */
 START_TEST(test_exit_on_missing)
@@ -313,9 +388,11 @@ postcopy_suite(void)
 	tcase_add_test(uffd, test_uffd_one_copy_wakes_all);
 	tcase_add_test(uffd, test_uffd_wq_lock_contention_counted);
 	tcase_add_test(uffd, test_uffd_nowait_does_not_queue);
+	tcase_add_test(uffd, test_uffd_unqueue_after_waker_unlinked);
 	tcase_add_test(uf, test_userfault_set_bit_exits);
 	tcase_add_test(uf, test_userfault_enable_zaps_set_later_keeps);
 	tcase_add_test(uf, test_userfault_4k_only);
+	tcase_add_test(uf, test_userfault_gmem_slot_toggles_only_this_flag);
 	tcase_add_test(eom, test_exit_on_missing);
 	tcase_add_test(eom, test_exit_on_missing_fixup_reruns);
 	suite_add_tcase(s, uffd);

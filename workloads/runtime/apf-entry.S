@@ -21,6 +21,7 @@
 apf_pf_entry:
 	SAVE_REGS
 	movq 72(%rsp), %rdi	/* the error code */
+	leaq 80(%rsp), %rsi	/* the frame the CPU pushed: RIP, CS, RFLAGS, RSP, SS */
 	subq $8, %rsp
 	call apf_do_page_fault
 	addq $8, %rsp

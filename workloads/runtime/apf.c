@@ -47,7 +47,7 @@ void apf_pf_entry(void);
 void apf_irq_entry(void);
 void apf_task_trampoline(void);
 void apf_switch(uint64_t *save_rsp, uint64_t new_rsp);
-void apf_do_page_fault(uint64_t error_code);
+void apf_do_page_fault(uint64_t error_code, const uint64_t *frame);
 void apf_do_irq(void);
 void apf_task_run(struct task *t);
 void guest_apf_main(uint32_t vcpu_id, struct kvmsim_boot_params *params);
@@ -79,6 +79,7 @@ static void set_gate(int vector, void (*handler)(void))
 	idt[vector].hi = h >> 32;
 }
 
+/* lidt of the runtime's IDT. */
 static void load_idt(void)
 {
 	struct __attribute__((packed)) {
@@ -89,10 +90,10 @@ static void load_idt(void)
 	asm volatile("lidt %0" : : "m"(desc));
 }
 
-/* Another task to run after the current one, round robin; -1 if none is runnable. */
+/* Another runnable task than the current one, round robin after it; -1 if there is none. */
 static int pick(struct apf_cpu *c)
 {
-	for (int i = 1; i <= GUEST_MAX_TASKS; i++) {
+	for (int i = 1; i < GUEST_MAX_TASKS; i++) {
 		int t = (c->current + i) % GUEST_MAX_TASKS;
 
 		if (c->tasks[t].state == TASK_RUNNABLE)
@@ -101,6 +102,7 @@ static int pick(struct apf_cpu *c)
 	return -1;
 }
 
+/* Whether a task of this vCPU waits for a page. */
 static int any_waiting(struct apf_cpu *c)
 {
 	for (int t = 0; t < GUEST_MAX_TASKS; t++)
@@ -148,8 +150,21 @@ static int take_early(struct apf_cpu *c, uint32_t token)
 	return 0;
 }
 
+/*
+ * The frame of a 64-bit interrupt-gate delivery, as the SDM lays it out: CS our code segment,
+ * RFLAGS with its fixed bit 1 and IF (async PF is only sent with interrupts on), the frame
+ * right below an RSP aligned down to 16, above it the interrupted RSP.
+ */
+static int frame_ok(const uint64_t *frame)
+{
+	uint64_t at = (uint64_t)(uintptr_t)frame;
+
+	return frame[1] == 0x08 && (frame[2] & 0x202) == 0x202 && (at + 40) % 16 == 0 &&
+	       frame[3] >= at + 40 && frame[3] - (at + 40) < 16;
+}
+
 /* The #PF handler: only async PF 'not present' faults reach the guest in kvmsim. */
-void apf_do_page_fault(uint64_t error_code)
+void apf_do_page_fault(uint64_t error_code, const uint64_t *frame)
 {
 	struct apf_cpu *c = this_cpu();
 	uint32_t reason = c->data.flags;
@@ -157,6 +172,12 @@ void apf_do_page_fault(uint64_t error_code)
 
 	asm volatile("mov %%cr2, %0" : "=r"(cr2));
 	c->data.flags = 0;
+	if (error_code != 0 || !frame_ok(frame)) {
+		guest_printf("apf: bad #PF frame: error=0x%lx rip=0x%lx cs=0x%lx rflags=0x%lx "
+			     "rsp=0x%lx at %p\n", error_code, frame[0], frame[1], frame[2],
+			     frame[3], (const void *)frame);
+		guest_exit(4);
+	}
 	if (reason != KVM_PV_REASON_PAGE_NOT_PRESENT) {
 		guest_printf("apf: unexpected #PF cr2=0x%lx error=0x%lx flags=%u\n", cr2,
 			     error_code, reason);
@@ -212,6 +233,7 @@ void apf_task_run(struct task *t)
 	guest_exit(3);
 }
 
+/* A task on a fresh stack that starts in apf_task_trampoline (apf-entry.S). */
 int guest_task_spawn(guest_task_fn fn, void *arg)
 {
 	struct apf_cpu *c = this_cpu();
@@ -238,6 +260,7 @@ int guest_task_spawn(guest_task_fn fn, void *arg)
 	return -1;
 }
 
+/* Switch to the next runnable task, if any, with interrupts off meanwhile. */
 void guest_task_yield(void)
 {
 	struct apf_cpu *c = this_cpu();
@@ -254,11 +277,41 @@ void guest_task_yield(void)
 	asm volatile("sti" : : : "memory");
 }
 
+/* Run the others until all returned; halt while they all wait for pages. */
+void guest_task_wait_all(void)
+{
+	struct apf_cpu *c = this_cpu();
+
+	asm volatile("cli" : : : "memory");
+	for (;;) {
+		int left = 0;
+
+		for (int t = 0; t < GUEST_MAX_TASKS; t++)
+			left |= t != c->current && (c->tasks[t].state == TASK_RUNNABLE ||
+						    c->tasks[t].state == TASK_WAITING);
+		if (!left)
+			break;
+		int next = pick(c);
+
+		if (next >= 0) {
+			int prev = c->current;
+
+			c->current = next;
+			apf_switch(&c->tasks[prev].rsp, c->tasks[next].rsp);
+		} else {
+			asm volatile("sti; hlt; cli" : : : "memory");
+		}
+	}
+	asm volatile("sti" : : : "memory");
+}
+
+/* Whether guest_apf_main() enabled async PF on this vCPU. */
 int guest_apf_enabled(void)
 {
 	return this_cpu()->enabled;
 }
 
+/* This vCPU's counts. */
 void guest_apf_stats(struct guest_apf_stats *out)
 {
 	*out = this_cpu()->stats;

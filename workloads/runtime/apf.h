@@ -31,6 +31,9 @@ typedef void (*guest_task_fn)(void *arg);
 int guest_task_spawn(guest_task_fn fn, void *arg);
 /* Let another runnable task of this vCPU run. */
 void guest_task_yield(void);
+/* Run the other tasks of this vCPU until every one has returned (halting while all of them
+ * wait for pages). */
+void guest_task_wait_all(void);
 /* Whether async PF is on for this vCPU (the VMM offered it and the MSR write took). */
 int guest_apf_enabled(void);
 /* What this vCPU's runtime saw: 'not present' faults, tasks parked, 'page ready' interrupts. */
