@@ -7,12 +7,15 @@
  * path, or make_spte() in the slow one) and marks the gfn, a harvest clears the bits it returns
  * and write-protects those gfns again.
  *
- * kvm_get_dirty_log_protect(), kvm_clear_dirty_log_protect() and mark_page_dirty_in_slot() were
- * read in torvalds/linux virt/kvm/kvm_main.c (v6.9 era, the newest in the index; the v6.18 code
- * differs only in names around it); kvm_mmu_slot_apply_flags() in arch/x86/kvm/x86.c of the same
- * tree, checked against its excerpt in a 2025 linux-next copy (the unconditional
- * kvm_flush_remote_tlbs_memslot() after write-protection); kvm_arch_mmu_enable_log_dirty_pt_masked()
- * and kvm_mmu_slot_remove_write_access() in arch/x86/kvm/mmu/mmu.c of the v6.9 tree.
+ * kvm_get_dirty_log_protect() (and its comment on the order: snapshot and clear, write-protect,
+ * copy out, flush; a write through a TLB entry left in between is reported by the snapshot) was
+ * read in a v6.8-era torvalds/linux virt/kvm/kvm_main.c of the index (kvm_arch_nr_memslot_as_ids()
+ * era); kvm_clear_dirty_log_protect(), kvm_prepare_memory_region()'s bitmap hand-over and the
+ * flush after unlock (kvm_flush_remote_tlbs_memslot()) in kvm list patch contexts of 2023;
+ * kvm_mmu_slot_apply_flags() (x86.c) in the b64d740ea7dd diff and a 2025 excerpt (the
+ * unconditional flush after write-protection). mark_page_dirty_in_slot(),
+ * kvm_arch_mmu_enable_log_dirty_pt_masked() and kvm_mmu_slot_remove_write_access(): no tree
+ * read (from memory).
  * Simplified: no eager huge-page split, no PML, no dirty ring, no KVM_DIRTY_LOG_INITIALLY_SET,
  * huge pages are not recovered when logging is turned off.
  *

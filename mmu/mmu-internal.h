@@ -265,7 +265,15 @@ void kvm_free_dirty_log(gpointer data);
 void mark_page_dirty_in_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn);
 void kvm_dirty_log_arm(struct kvm *kvm, int id);
 void kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory_slot *new);
-/* tdp_mmu.c, for dirty logging: write-protect every leaf of the slot at or above min_level
+/* tdp_mmu.c: the compare-exchange under the read lock (0, or -EBUSY with iter->old_spte
+ * refreshed); the store under the write lock of what replaces old_spte (an exchange where the
+ * SPTE has volatile bits; invariant spte_volatile_bit_lost); and, with dirty logging on, the
+ * yield point between a walk's read of a volatile leaf and that store. */
+int tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte);
+u64 tdp_mmu_write_spte_locked(struct kvm *kvm, u64 *sptep, u64 old_spte, u64 new_spte, int level,
+			      gfn_t gfn);
+void tdp_mmu_volatile_window(struct kvm *kvm, u64 old_spte, int level);
+/* tdp_dirty.c, for dirty logging: write-protect every leaf of the slot at or above min_level
  * (read lock held; TRUE if some SPTE lost W), and write-protect (wrprot) the 4K leaves of the
  * gfns of mask from gfn on (write lock held). */
 gboolean kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot,

@@ -109,9 +109,9 @@ struct kvm_lpage_info {
 
 struct kvm_dirty_log_state;
 
-/* struct kvm_memory_slot (include/linux/kvm_host.h); its dirty bitmap lives in dirty (mmu/dirty_log.c,
- * NULL when the slot does not log); of the arch data, lpage_info (per level from 2M, one entry
- * per huge-page frame the slot touches). */
+/* struct kvm_memory_slot (include/linux/kvm_host.h); its dirty bitmap lives in dirty
+ * (mmu/dirty_log.c, NULL when the slot does not log); of the arch data, lpage_info (per level
+ * from 2M, one entry per huge-page frame the slot touches). */
 struct kvm_memory_slot {
 	gfn_t base_gfn;
 	u64 npages;

@@ -268,8 +268,6 @@ tdp_mmu_next_root(struct kvm *kvm, struct kvm_mmu_page *prev, gboolean only_vali
 	     root = tdp_mmu_next_root(kvm, root, FALSE))
 
 static void handle_removed_pt(struct kvm *kvm, u64 *pt, gboolean shared);
-static u64 tdp_mmu_write_spte_locked(struct kvm *kvm, u64 *sptep, u64 old_spte, u64 new_spte,
-				     int level, gfn_t gfn);
 
 /*
  * Models handle_changed_spte(): bookkeeping for one SPTE change, with the hardware side effects
@@ -426,7 +424,7 @@ __tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 }
 
 /* Models tdp_mmu_set_spte_atomic(): mmu_lock held for read. */
-static int
+int
 tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
 {
 	g_assert(sim_rwlock_held(&kvm->mmu_lock));
@@ -444,7 +442,7 @@ tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
  * replace what the walk read; if a lockless writer (the fast path, the CPU) set W or Dirty
  * since, the bookkeeping of the change never sees it. pre-ba3a6120a4e7 always stores plainly.
  */
-static u64
+u64
 tdp_mmu_write_spte_locked(struct kvm *kvm, u64 *sptep, u64 old_spte, u64 new_spte, int level,
 			  gfn_t gfn)
 {
@@ -468,7 +466,7 @@ tdp_mmu_write_spte_locked(struct kvm *kvm, u64 *sptep, u64 old_spte, u64 new_spt
 /* With dirty logging on, the window the kernel has between the walk's read of a leaf with
  * volatile bits and the store under the write lock: lockless writers (the fast path, the CPU)
  * may run in it. Elsewhere kvmsim keeps the two together, as before (default runs unchanged). */
-static void
+void
 tdp_mmu_volatile_window(struct kvm *kvm, u64 old_spte, int level)
 {
 	if (kvm->nr_dirty_log_slots && kvm_tdp_mmu_spte_need_atomic_write(old_spte, level))
@@ -797,73 +795,6 @@ kvm_tdp_mmu_zap_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 		return FALSE;
 	return tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE) == 0;
 }
-
-/* Models wrprot_gfn_range() / kvm_tdp_mmu_wrprot_slot() (tdp_mmu.c, v6.9 tree): clear W of
- * every writable leaf of the slot in every valid root, with a compare-exchange (read lock). */
-gboolean
-kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, int min_level)
-{
-	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
-	gboolean spte_set = FALSE;
-	struct tdp_iter iter;
-	guint64 rcu;
-
-	g_assert(sim_rwlock_held(&kvm->mmu_lock));
-	if (!root)
-		return FALSE;
-	kvm_rcu_read_lock(kvm, &rcu);
-	for_each_tdp_pte_min_level(iter, kvm, root, min_level, slot->base_gfn,
-				   slot->base_gfn + slot->npages) {
-retry:
-		if (!is_shadow_present_pte(iter.old_spte) ||
-		    !is_last_spte(iter.old_spte, iter.level) || !is_writable_pte(iter.old_spte))
-			continue;
-		if (tdp_mmu_set_spte_atomic(kvm, &iter, iter.old_spte & ~PT_WRITABLE_MASK))
-			goto retry;
-		spte_set = TRUE;
-		sim_yield(kvm->sched, "dirty_log.wrprot_spte");
-	}
-	kvm_rcu_read_unlock(kvm, rcu);
-	return spte_set;
-}
-
-/* Models clear_dirty_pt_masked() / kvm_tdp_mmu_clear_dirty_pt_masked() (write lock): for each
- * gfn of mask, clear W (wrprot; Dirty with PML, which kvmsim does not model) of its 4K leaf with
- * tdp_mmu_clear_spte_bits(): an atomic AND if the SPTE has volatile bits. */
-void
-kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
-				  unsigned long mask, gboolean wrprot)
-{
-	struct kvm_mmu_page *root = kvm_tdp_mmu_valid_root(kvm);
-	const u64 dbit = wrprot ? PT_WRITABLE_MASK : shadow_dirty_mask;
-	struct tdp_iter iter;
-	guint64 rcu;
-
-	(void)slot;
-	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
-	if (!root)
-		return;
-	kvm_rcu_read_lock(kvm, &rcu);
-	for_each_tdp_pte(iter, kvm, root, gfn + __builtin_ctzl(mask), gfn + 8 * sizeof(mask)) {
-		if (!mask)
-			break;
-		if (iter.level > PG_LEVEL_4K || !(mask & (1ul << (iter.gfn - gfn))))
-			continue;
-		mask &= ~(1ul << (iter.gfn - gfn));
-		if (!is_shadow_present_pte(iter.old_spte) || !(iter.old_spte & dbit))
-			continue;
-		tdp_mmu_volatile_window(kvm, iter.old_spte, iter.level);
-		u64 old = tdp_mmu_write_spte_locked(kvm, iter.sptep, iter.old_spte,
-						    iter.old_spte & ~dbit, iter.level, iter.gfn);
-
-		trace_kvm_tdp_mmu_spte_changed(kvm, 0, iter.gfn, iter.level, old, old & ~dbit);
-		/* atomic64_fetch_and() clears the bit in what is there now */
-		if (old != iter.old_spte)
-			__kvm_tdp_mmu_write_spte(iter.sptep, old & ~dbit, iter.level);
-	}
-	kvm_rcu_read_unlock(kvm, rcu);
-}
-
 /* Models kvm_tdp_mmu_age_spte() (v6.15+, lockless): access-track an A/D-disabled SPTE. */
 static void
 kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)

@@ -227,10 +227,13 @@ sim_host_event_perform(SimMm *mm, const SimHostEvent *event)
 	g_assert_not_reached();
 }
 
-/* Perform e through the mm, or the VMM for the guest_memfd kinds; no page: nothing to do. */
+/* Perform e through the mm, or the VMM for the guest_memfd kinds; no page: nothing to do (a
+ * dirtylog gets here only once the guest has ended: nothing to do either). */
 static void
 perform_event(SimHostEvents *ev, const SimHostEvent *e)
 {
+	if (e->kind == SIM_HOST_DIRTYLOG)
+		return;
 	if (!sim_host_event_is_gmem(e->kind))
 		sim_host_event_perform(ev->mm, e);
 	else if (e->hva)

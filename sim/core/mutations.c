@@ -239,8 +239,8 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"Writable bit: an SPTE that aging made access-tracked (W already clear, no flush, as "
 		"clear_young() never flushes) leaves a writable TLB entry, and guest writes through "
 		"it never reach the dirty bitmap. Fixed by \"kvm: x86: mmu: Always flush TLBs when "
-		"enabling dirty logging\" (b64d740ea7dd, v5.16); affected every kernel with "
-		"access tracking without A/D bits before it",
+		"enabling dirty logging\" (b64d740ea7dd, v5.16); affected kernels before v5.16 "
+		"that age SPTEs without A/D bits and without a TLB flush (clear_young())",
 		FALSE, NULL },
 	/* guest_memfd.c kvm_gmem_invalidate_begin() of the guest_memfd series before the fix was
 	 * squashed in (v12/v13 postings, 2023; commit text not read, the v12 code from memory of

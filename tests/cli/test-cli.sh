@@ -205,11 +205,15 @@ fi
 
 # --host-events dirtylog: the VMM turns dirty logging on for the data region, then harvests
 # it; the guest still passes, its writes fault back in through the fast path, and the recorded
-# run (the notifier making the VMM's calls) replays to the same log.
+# run (the notifier making the VMM's calls) replays to the same log. With 64K, calls planned
+# after the guest ended are sleeps with nothing to do.
 fresh_dir
 (cd "$dir" && "$kvmsim" run touch --vcpus 2 --mem 1M --host-events dirtylog=4 --log l \
 	--record r.xml >"$base/out" 2>"$base/err" &&
-	"$kvmsim" replay r.xml >"$base/out2" 2>&1)
+	"$kvmsim" replay r.xml >"$base/out2" 2>&1 &&
+	"$kvmsim" run touch --vcpus 1 --mem 64K --host-events dirtylog=3 --record s.xml \
+		>>"$base/out2" 2>&1 &&
+	"$kvmsim" replay s.xml >>"$base/out2" 2>&1)
 status=$?
 if [ "$status" -eq 0 ] &&
 	grep -q 'sim_vmm_ioctl: KVM_SET_USER_MEMORY_REGION2 +KVM_MEM_LOG_DIRTY_PAGES slot 1: 0' \

@@ -501,16 +501,19 @@ assert_spec_rejected(const char *spec, const char *message)
 START_TEST(host_event_spec_with_an_unknown_kind_is_rejected)
 {
 	assert_spec_rejected("migrate=1,foo=2",
-			     "--host-events: unknown kind 'foo' (known: migrate, dontneed, age, punch, convert, dirtylog)");
+			     "--host-events: unknown kind 'foo' (known: migrate, dontneed, age, punch, "
+			     "convert, dirtylog)");
 }
 END_TEST
 
 START_TEST(host_event_spec_with_a_prefix_of_a_kind_is_rejected)
 {
 	assert_spec_rejected("migr=1",
-			     "--host-events: unknown kind 'migr' (known: migrate, dontneed, age, punch, convert, dirtylog)");
+			     "--host-events: unknown kind 'migr' (known: migrate, dontneed, age, punch, "
+			     "convert, dirtylog)");
 	assert_spec_rejected("ages=1",
-			     "--host-events: unknown kind 'ages' (known: migrate, dontneed, age, punch, convert, dirtylog)");
+			     "--host-events: unknown kind 'ages' (known: migrate, dontneed, age, punch, "
+			     "convert, dirtylog)");
 }
 END_TEST
 
