@@ -795,6 +795,7 @@ kvm_tdp_mmu_zap_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 		return FALSE;
 	return tdp_mmu_set_spte_atomic(kvm, &iter, SHADOW_NONPRESENT_VALUE) == 0;
 }
+
 /* Models kvm_tdp_mmu_age_spte() (v6.15+, lockless): access-track an A/D-disabled SPTE. */
 static void
 kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)
