@@ -124,8 +124,9 @@ sim_uffd_handle_userfault(SimUffd *uffd, guint64 hva, gboolean write, gboolean n
 		     "hva 0x%" G_GINT64_MODIFIER "x %s%s", w.address, write ? "write" : "read",
 		     must_wait ? "" : " (already resolved)");
 	sim_up_read(mm->sched, &mm->mmap_lock, "gup.mmap_unlock");
+	/* handle_userfault()'s schedule() (read in ColinIanKing/linux-next at 0891c7dd) */
 	if (must_wait)
-		sim_wait(mm->sched, "userfaultfd wait", waiter_woken, &w);
+		sim_wait_sleeping(mm->sched, "userfaultfd wait", waiter_woken, &w);
 	/* the waker unlinked us (autoremove); otherwise we leave the queue ourselves */
 	if (w.queued) {
 		wq_lock(uffd, "uffd.fault_wq_lock");
