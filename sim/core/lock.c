@@ -38,6 +38,17 @@ sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
 	return held;
 }
 
+/* Models mutex_lock(): a contended mutex sleeps (__mutex_lock_slowpath() →
+ * schedule_preempt_disabled(); the optimistic spinning on a running owner is not modelled). */
+void
+sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point)
+{
+	sim_yield(sched, point);
+	g_assert(lock->owner != sim_sched_self(sched));
+	sim_wait_sleeping(sched, lock->name, spin_free, lock);
+	lock->owner = sim_sched_self(sched);
+}
+
 void
 sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
