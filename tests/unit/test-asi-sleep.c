@@ -9,11 +9,13 @@
 
 #include "asi/asi-sim.h"
 #include "sim/core/lock.h"
+#include "sim/core/log.h"
 
 typedef enum { HOW_WAIT_QUEUE, HOW_RWSEM, HOW_MUTEX, HOW_SPINLOCK } How;
 
 typedef struct {
 	SimSched *sched;
+	SimLog *log;
 	SimHostMem *hm;
 	AsiSim *sim;
 	How how;
@@ -41,6 +43,9 @@ setup(How how)
 	asi_sim_config_init(&cfg);
 	cfg.on = TRUE;
 	sf.sched = sim_sched_new(1);
+	sf.log = sim_log_new(sf.sched);
+	sim_log_capture(sf.log);
+	sim_sched_set_log(sf.sched, sf.log);
 	sim_sched_set_policy(sf.sched, SIM_POLICY_ROUND_ROBIN);
 	sf.hm = sim_hostmem_new(256, 16, NULL, &error);
 	ck_assert_ptr_nonnull(sf.hm);
@@ -56,6 +61,7 @@ teardown(void)
 	asi_sim_free(sf.sim);
 	sim_hostmem_free(sf.hm);
 	sim_sched_free(sf.sched);
+	sim_log_free(sf.log);
 }
 
 static guint64
@@ -157,6 +163,7 @@ START_TEST(a_vcpu_that_sleeps_exits_by_context_switch_and_reenters_restricted)
 	/* schedule() switched CPU 0 to its idle task: context_switch() → asi_exit */
 	ck_assert(sf.idle_while_asleep);
 	ck_assert_uint_eq(stat("asi.exits.context_switch"), 1);
+	ck_assert(strstr(sim_log_text(sf.log), "sim_asi_sleep: cpu 0 vcpu0 sleeps on "));
 	/* back on its thread, unrestricted until the next VM entry, which enters for real */
 	ck_assert(!sf.restricted_after);
 	ck_assert(sf.restricted_entry);
@@ -179,6 +186,44 @@ START_TEST(a_vcpu_that_spins_on_a_lock_stays_restricted)
 	ck_assert(sf.restricted_entry);
 	ck_assert_uint_eq(stat("asi.enter.real"), 1);
 	ck_assert_uint_eq(stat("asi.enter.nop"), 1);
+	teardown();
+}
+END_TEST
+
+/* vcpu0 halts as vcpu-exit.c does: asi_kvm_halt(), kvm_vcpu_halt()'s sleeping wait, and
+ * asi_kvm_unhalt() once woken. */
+static void
+halt_actor(SimActor *actor, gpointer data)
+{
+	AsiCpu *cpu0 = asi_sim_cpu(sf.sim, 0);
+
+	asi_kvm_run_enter(sf.sim, 0);
+	asi_kvm_vmenter(sf.sim, 0);
+	asi_kvm_halt(sf.sim, 0);
+	sim_wait_sleeping(sf.sched, "kvm_vcpu_halt", is_woken, NULL);
+	asi_kvm_unhalt(sf.sim, 0);
+	sf.blocked = cpu0->current->mm != NULL; /* back on its thread */
+	asi_kvm_vmenter(sf.sim, 0);
+	sf.restricted_entry = cpu0->curr_asi == asi_sim_kvm_domain(sf.sim);
+	asi_kvm_run_exit(sf.sim, 0);
+}
+
+START_TEST(a_halt_that_sleeps_is_one_context_switch_not_two)
+{
+	GError *error = NULL;
+
+	setup(HOW_WAIT_QUEUE);
+	sim_actor_new(sf.sched, "vcpu0", halt_actor, NULL);
+	sim_actor_new(sf.sched, "waker", waker_actor, NULL);
+	ck_assert_msg(sim_sched_run(sf.sched, &error), "%s", error ? error->message : "");
+	ck_assert_msg(!sim_sched_failed(sf.sched), "%s", sim_sched_failure(sf.sched));
+	ck_assert(sf.idle_while_asleep);
+	ck_assert(sf.blocked);
+	ck_assert(sf.restricted_entry);
+	ck_assert_uint_eq(stat("asi.exits.context_switch"), 1);
+	ck_assert_uint_eq(stat("asi.enter.real"), 2);
+	/* the switch was asi_kvm_halt()'s: the sleep hook found the thread switched out */
+	ck_assert_ptr_null(strstr(sim_log_text(sf.log), "sim_asi_sleep"));
 	teardown();
 }
 END_TEST
@@ -258,6 +303,7 @@ asi_sleep_suite(void)
 	tcase_add_loop_test(tc, a_vcpu_that_sleeps_exits_by_context_switch_and_reenters_restricted,
 			    0, 3);
 	tcase_add_test(tc, a_vcpu_that_spins_on_a_lock_stays_restricted);
+	tcase_add_test(tc, a_halt_that_sleeps_is_one_context_switch_not_two);
 	tcase_add_test(tc, a_vmm_thread_that_sleeps_switches_nothing);
 	tcase_add_test(tc, without_a_hook_a_sleeping_wait_is_a_plain_wait);
 	suite_add_tcase(s, tc);
