@@ -221,3 +221,60 @@ asi_kvm_in_run(const AsiSim *sim, guint vcpu)
 {
 	return sim && sim->vcpus[vcpu].in_run;
 }
+
+/* The task of the actor that owns a CPU of its own, and that CPU: vcpuN's thread, the
+ * notifier's; NULL for the VMM's CPU, whose actors (vmm, vmm_io, uffd, the async PF workers)
+ * share one task here, and for NMIs, which never sleep. */
+static AsiTask *
+owned_task(AsiSim *sim, const char *actor, guint *out_cpu)
+{
+	guint cpu = sim_hostcpu_of_actor(sim->cpus, actor);
+
+	*out_cpu = cpu;
+	if (cpu < sim->nr_vcpus && g_str_has_prefix(actor, "vcpu"))
+		return &sim->vcpus[cpu].task;
+	if (cpu == sim->nr_vcpus)
+		return &sim->notifier_task;
+	return NULL;
+}
+
+/*
+ * A task that sleeps (sim_wait_sleeping(): a wait queue, a sleeping lock, a completion) calls
+ * schedule(): __schedule() with preemption off finds only the idle task on its CPU, and
+ * context_switch() → asi_exit(CONTEXT_SWITCH) (v2 03/29, reference §2.3) leaves the restricted
+ * space if the task was in it. On the wake, schedule() on that CPU switches back (asi_exit a NOP:
+ * the idle task ran unrestricted) and the next VM entry enters again, as asi_kvm_unhalt(). A
+ * task already switched out (kvm_vcpu_halt() after asi_kvm_halt()) is not switched twice.
+ */
+void
+asi_sim_sleep(SimSched *sched, const char *what, gboolean wake, gpointer data)
+{
+	AsiSim *sim = data;
+	guint id;
+	AsiTask *task = owned_task(sim, sim_sched_current_name(sched), &id);
+	AsiCpu *cpu;
+	AsiSimCpu *pc;
+
+	if (!task)
+		return;
+	cpu = asi_sim_cpu(sim, id);
+	pc = &sim->percpu[id];
+	if (!wake) {
+		if (cpu->current != task)
+			return;
+		sim_log_emit(sim_sched_log(sched), "sim_asi_sleep", "cpu %u %s sleeps on %s %s", id,
+			     sim_sched_current_name(sched), what,
+			     cpu->curr_asi ? "restricted" : "unrestricted");
+		asi_preempt_disable(cpu);
+		asi_context_switch(cpu, &pc->idle);
+		task->preempt_count--; /* the sleeping task's own count, until it runs again */
+		pc->sleeper = task;
+		return;
+	}
+	if (pc->sleeper != task)
+		return;
+	pc->sleeper = NULL;
+	asi_preempt_disable(cpu);
+	asi_context_switch(cpu, task);
+	pc->idle.preempt_count--; /* the idle task's schedule() count */
+}

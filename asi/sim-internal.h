@@ -13,9 +13,11 @@ typedef struct {
 	gboolean in_guest; /* between VM entry and VM exit */
 } AsiSimVcpu;
 
-/* A host CPU: its idle task, and the counts §8.12 compares between two VM entries on it. */
+/* A host CPU: its idle task, the task the sleep hook switched away from (NULL: none asleep),
+ * and the counts §8.12 compares between two VM entries on it. */
 typedef struct {
 	AsiTask idle;
+	AsiTask *sleeper;
 	guint64 exits, cr3_writes, flushes;
 	guint64 seen_exits, seen_cr3_writes, seen_flushes; /* at its last VM entry */
 	gboolean entered;
@@ -44,5 +46,7 @@ struct AsiSim {
 AsiCpu *asi_sim_vcpu_cpu(AsiSim *sim, guint vcpu);
 /* The TLB-flush IPI a CPU took with IRQs off, now that they are on (kvm-run.c's VM exit). */
 void asi_sim_flush_pending(AsiSim *sim, AsiCpu *cpu);
+/* The sleep hook (sim_sched_set_sleep_hook, kvm-run.c): schedule() of a sleeping task. */
+void asi_sim_sleep(SimSched *sched, const char *what, gboolean wake, gpointer data);
 
 #endif

@@ -338,6 +338,7 @@ asi_sim_new(const AsiSimConfig *config, SimSched *sched, SimHostMem *hm, guint n
 	asi_cpu_switch_to(asi_host_cpu(sim->host, nr_vcpus + 1), &sim->vmm_task);
 	asi_track_frames(sim->host, SIM_ZERO_PFN, 1, ASI_OBJ_KERNEL);
 	sim_hostmem_set_asi(hm, &frame_ops, sim);
+	sim_sched_set_sleep_hook(sched, asi_sim_sleep, sim);
 	return sim;
 }
 
@@ -353,6 +354,7 @@ asi_sim_free(AsiSim *sim)
 	sim->tearing_down = TRUE;
 	for (guint c = 0; c < sim_hostcpus_nr(sim->cpus); c++)
 		asi_exit(asi_host_cpu(sim->host, c), ASI_EXIT_CONTEXT_SWITCH);
+	sim_sched_set_sleep_hook(sim->sched, NULL, NULL);
 	asi_host_free(sim->host);
 	sim_hostcpus_free(sim->cpus);
 	g_free(sim->vcpus);

@@ -163,7 +163,9 @@ kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *next)
 	sim_spin_lock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_lock");
 	while (kvm->mn_active_invalidate_count) {
 		sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_unlock");
-		sim_wait(kvm->sched, "mn_memslots_update_rcuwait", no_active_invalidations, kvm);
+		/* rcuwait_wait_event(): schedule() until woken */
+		sim_wait_sleeping(kvm->sched, "mn_memslots_update_rcuwait", no_active_invalidations,
+				  kvm);
 		sim_spin_lock(kvm->sched, &kvm->mn_invalidate_lock, "memslot.mn_lock");
 	}
 	struct kvm_memslots *old = kvm->memslots;

@@ -19,6 +19,7 @@ sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
 	sim_yield(sched, point);
 	g_assert(lock->owner != sim_sched_self(sched));
+	/* spins: queued_spin_lock_slowpath() never schedules */
 	sim_wait(sched, lock->name, spin_free, lock);
 	lock->owner = sim_sched_self(sched);
 }
@@ -32,9 +33,20 @@ sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
 	sim_yield(sched, point);
 	g_assert(lock->owner != sim_sched_self(sched));
 	held = lock->owner != NULL;
-	sim_wait(sched, lock->name, spin_free, lock);
+	sim_wait(sched, lock->name, spin_free, lock); /* spins, as sim_spin_lock() */
 	lock->owner = sim_sched_self(sched);
 	return held;
+}
+
+/* Models mutex_lock(): a contended mutex sleeps (__mutex_lock_slowpath() →
+ * schedule_preempt_disabled(); the optimistic spinning on a running owner is not modelled). */
+void
+sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point)
+{
+	sim_yield(sched, point);
+	g_assert(lock->owner != sim_sched_self(sched));
+	sim_wait_sleeping(sched, lock->name, spin_free, lock);
+	lock->owner = sim_sched_self(sched);
 }
 
 void
@@ -161,7 +173,7 @@ qrw_wait_lock(SimSched *sched, SimRwlock *lock, QrwWaiter *w, gboolean write)
 	g_queue_push_tail_link(&lock->wait_queue, &w->link);
 	if (!qrw_my_turn(w))
 		qrw_trace_wait(sched, lock, write, "queues on wait_lock");
-	sim_wait(sched, lock->name, qrw_my_turn, w);
+	sim_wait(sched, lock->name, qrw_my_turn, w); /* spins: arch_spin_lock() */
 	g_queue_unlink(&lock->wait_queue, &w->link);
 	lock->wait_owner = sim_sched_self(sched);
 }
@@ -198,6 +210,7 @@ sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	lock->readers++;
 	if (lock->writer)
 		qrw_trace_wait(sched, lock, FALSE, "waits for the writer to leave");
+	/* spins: atomic_cond_read_acquire() in queued_read_lock_slowpath() */
 	sim_wait(sched, lock->name, qrw_no_writer, lock);
 	lock->wait_owner = NULL;
 	qrw_reader_in(sched, lock);
@@ -235,6 +248,7 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 		lock->writer_waiting = TRUE;
 		qrw_trace_wait(sched, lock, TRUE, lock->writer ? "waits for the writer to leave" :
 								"waits for the readers to leave");
+		/* spins: atomic_cond_read_relaxed() in queued_write_lock_slowpath() */
 		sim_wait(sched, lock->name, qrw_readers_gone, lock);
 		lock->writer_waiting = FALSE;
 	}
@@ -285,12 +299,13 @@ rwsem_free(gpointer data)
 	return sem->writer == NULL && sem->readers == 0;
 }
 
-/* Models down_read(), reduced as SimRwsem says. */
+/* Models down_read(), reduced as SimRwsem says. A reader that must wait sleeps:
+ * rwsem_down_read_slowpath() calls schedule_preempt_disabled() (no owner spinning modelled). */
 void
 sim_down_read(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	sim_yield(sched, point);
-	sim_wait(sched, sem->name, rwsem_no_writer, sem);
+	sim_wait_sleeping(sched, sem->name, rwsem_no_writer, sem);
 	sem->readers++;
 }
 
@@ -303,12 +318,13 @@ sim_up_read(SimSched *sched, SimRwsem *sem, const char *point)
 	sim_yield(sched, point);
 }
 
-/* Models down_write(). */
+/* Models down_write(); a writer that must wait sleeps in rwsem_down_write_slowpath()'s
+ * schedule_preempt_disabled() (its optimistic spinning on a running owner is not modelled). */
 void
 sim_down_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	sim_yield(sched, point);
-	sim_wait(sched, sem->name, rwsem_free, sem);
+	sim_wait_sleeping(sched, sem->name, rwsem_free, sem);
 	sem->writer = sim_sched_self(sched);
 }
 
@@ -400,12 +416,13 @@ srcu_drained(gpointer data)
 	return sim_srcu_grace_period_over(drain->srcu, drain->cut);
 }
 
-/* Models synchronize_srcu(): wait until every reader that entered before this call has left. */
+/* Models synchronize_srcu(): wait until every reader that entered before this call has left,
+ * asleep (__synchronize_srcu() → wait_for_completion()). */
 void
 sim_synchronize_srcu(SimSched *sched, SimSrcu *srcu, const char *point)
 {
 	sim_yield(sched, point);
 	SrcuDrain drain = { srcu, srcu->next_ticket };
 
-	sim_wait(sched, srcu->name, srcu_drained, &drain);
+	sim_wait_sleeping(sched, srcu->name, srcu_drained, &drain);
 }

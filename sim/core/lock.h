@@ -71,7 +71,8 @@ void sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point);
 void sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point);
 /* sim_spin_lock(), returning whether the acquire found the lock held and so blocked. */
 gboolean sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point);
-#define sim_mutex_lock sim_spin_lock
+/* mutex_lock(): as sim_spin_lock(), but a contended mutex sleeps (sim_wait_sleeping()). */
+void sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point);
 #define sim_mutex_unlock sim_spin_unlock
 
 /* read_lock(), read_unlock(), write_lock(), write_unlock() of a queued rwlock. */

@@ -79,9 +79,10 @@ sim_mm_register_notifier(SimMm *mm, const SimMmuNotifierOps *ops, gpointer data)
 
 	/* __mmu_notifier_register() runs under mmap_write_lock and mm_take_all_locks(), which no
 	 * invalidation holds across its start and end: a new subscriber never sees an end without
-	 * its start (a second VM created while the host invalidates: the reboot workload) */
+	 * its start (a second VM created while the host invalidates: the reboot workload); the
+	 * wait sleeps, as mmap_write_lock()'s down_write() does */
 	if (mm->invalidating && in_actor(mm))
-		sim_wait(mm->sched, "no invalidation in progress", no_invalidation, mm);
+		sim_wait_sleeping(mm->sched, "no invalidation in progress", no_invalidation, mm);
 	g_array_append_val(mm->notifiers, n);
 }
 
@@ -90,9 +91,10 @@ void
 sim_mm_unregister_notifier(SimMm *mm, gpointer data)
 {
 	/* synchronize_srcu(): a walk that may be inside this subscriber's callback ends first
-	 * (outside the actors, at teardown, a walk left under way was abandoned with its run) */
+	 * (outside the actors, at teardown, a walk left under way was abandoned with its run);
+	 * asleep, as sim_synchronize_srcu() */
 	if (mm->notifying && in_actor(mm))
-		sim_wait(mm->sched, "no notifier walk under way", no_walk, mm);
+		sim_wait_sleeping(mm->sched, "no notifier walk under way", no_walk, mm);
 	for (guint i = 0; i < mm->notifiers->len; i++) {
 		if (g_array_index(mm->notifiers, Notifier, i).data == data) {
 			g_array_remove_index(mm->notifiers, i);
@@ -560,7 +562,8 @@ sim_mm_hva_to_pfn_flags(SimMm *mm, guint64 hva, gboolean write, guint flags, Sim
 		}
 		if (pte->flags & PTE_MIGRATION) {
 			sim_count(mm->counters, SIM_CTR_PROBE_GUP_WAITED_MIGRATION);
-			sim_wait(mm->sched, "migration_entry_wait", migration_done, pte);
+			/* migration_entry_wait_on_locked(): io_schedule() until unlocked */
+			sim_wait_sleeping(mm->sched, "migration_entry_wait", migration_done, pte);
 			continue;
 		}
 		ret = fault_in(mm, pte, hva, write, out_pfn);

@@ -95,6 +95,8 @@ struct SimSched {
 	guint *choice_list;      /* scratch: the runnable indices offered to choose_fn */
 	SimStepHook step_hook;
 	gpointer step_data;
+	SimSleepHook sleep_hook; /* around each block of sim_wait_sleeping() (asi/) */
+	gpointer sleep_data;
 	/* a report watching the run (observe.h) */
 	const SimObserver *observer;
 	gpointer observer_data;

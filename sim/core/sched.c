@@ -799,19 +799,9 @@ pseudo_arrival(SimSched *sched, const char *point, const char *why)
 }
 
 /* Block until cond holds; a blocked step ends at the pseudo-point block. */
-void
-sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
+static void
+wait_blocked(SimSched *sched, SimActor *cur, const char *what, SimWaitFn cond, gpointer data)
 {
-	SimActor *cur = sched->current;
-
-	if (!cur) {
-		/* set-up code runs alone: nobody could ever make cond true */
-		if (!cond(data))
-			g_error("kvmsim: set-up code would block on %s", what);
-		return;
-	}
-	if (cond(data))
-		return; /* no wait: wait_fn is already NULL, the sets unchanged */
 	pseudo_arrival(sched, SIM_POINT_BLOCK, what);
 	while (!cond(data)) {
 		cur->wait_fn = cond;
@@ -826,6 +816,54 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 	cur->wait_data = NULL;
 	cur->wait_what = NULL;
 	sched_update_sets(sched, cur);
+}
+
+/* Block until cond holds, as a spin (sched.h). */
+void
+sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
+{
+	SimActor *cur = sched->current;
+
+	if (!cur) {
+		/* set-up code runs alone: nobody could ever make cond true */
+		if (!cond(data))
+			g_error("kvmsim: set-up code would block on %s", what);
+		return;
+	}
+	if (cond(data))
+		return; /* no wait: wait_fn is already NULL, the sets unchanged */
+	wait_blocked(sched, cur, what, cond, data);
+}
+
+/*
+ * sim_wait() of a task that sleeps: each time it would block, the sleep hook runs first (its
+ * schedule() switching away; it may yield, and cond may come true meanwhile) and again once it
+ * runs (the switch back; it may yield too, so cond is checked again after it). Without a hook,
+ * exactly sim_wait().
+ */
+void
+sim_wait_sleeping(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
+{
+	SimActor *cur = sched->current;
+
+	if (!cur || !sched->sleep_hook) {
+		sim_wait(sched, what, cond, data);
+		return;
+	}
+	while (!cond(data)) {
+		sched->sleep_hook(sched, what, FALSE, sched->sleep_data);
+		if (!cond(data))
+			wait_blocked(sched, cur, what, cond, data);
+		sched->sleep_hook(sched, what, TRUE, sched->sleep_data);
+	}
+}
+
+/* The hook around the blocks of sim_wait_sleeping(). */
+void
+sim_sched_set_sleep_hook(SimSched *sched, SimSleepHook fn, gpointer data)
+{
+	sched->sleep_hook = fn;
+	sched->sleep_data = data;
 }
 
 /* Sleep until a step; alone, the clock simply jumps there. */

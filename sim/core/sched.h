@@ -139,6 +139,19 @@ gboolean sim_sched_run(SimSched *sched, GError **error);
 void sim_yield(SimSched *sched, const char *point);
 /* Block the current actor until cond(data) holds; what names the wait for deadlock reports. */
 void sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data);
+/*
+ * The same for a wait where the kernel task sleeps (it calls schedule(): a wait queue, a sleeping
+ * lock, a completion), where sim_wait() is one that spins (a spinlock, a qrwlock). Each call site
+ * names the kernel function that sleeps there.
+ */
+void sim_wait_sleeping(SimSched *sched, const char *what, SimWaitFn cond, gpointer data);
+/*
+ * Called on the actor of a sim_wait_sleeping() (the running one) only when it really blocks:
+ * wake FALSE before it blocks (schedule() switches away from its task), TRUE when it runs again
+ * (switched back). The hook may yield. None by default: the waits are plain sim_wait()s.
+ */
+typedef void (*SimSleepHook)(SimSched *sched, const char *what, gboolean wake, gpointer data);
+void sim_sched_set_sleep_hook(SimSched *sched, SimSleepHook fn, gpointer data);
 /* Block the current actor until the logical clock reaches step (or nobody else can run). */
 void sim_sleep_until(SimSched *sched, guint64 step);
 

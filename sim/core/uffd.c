@@ -128,8 +128,9 @@ sim_uffd_handle_userfault(SimUffd *uffd, guint64 hva, gboolean write, gboolean n
 		     "hva 0x%" G_GINT64_MODIFIER "x %s%s", w.address, write ? "write" : "read",
 		     must_wait ? "" : " (already resolved)");
 	sim_up_read(mm->sched, &mm->mmap_lock, "gup.mmap_unlock");
+	/* handle_userfault()'s schedule() (read in ColinIanKing/linux-next at 0891c7dd) */
 	if (must_wait)
-		sim_wait(mm->sched, "userfaultfd wait", waiter_woken, &w);
+		sim_wait_sleeping(mm->sched, "userfaultfd wait", waiter_woken, &w);
 	/* the waker unlinked us (autoremove); otherwise we leave the queue ourselves, unless a
 	 * waker got there while we waited for the lock (list_del() of an entry a wake already
 	 * list_del_init()ed is harmless in the kernel) */

@@ -364,7 +364,9 @@ vcpu_halt(SimVcpu *v)
 		return FALSE;
 	sim_log_emit(v->kvm->log, "sim_vcpu_halt", "vcpu %d halted with interrupts on",
 		     v->kvcpu->vcpu_id);
-	sim_wait(v->sched, "kvm_vcpu_halt", halt_wakes, v);
+	/* kvm_vcpu_block()'s schedule(): asi_kvm_halt() already switched to the idle task, so the
+	 * sleep hook finds the vCPU's thread switched out and does not switch again */
+	sim_wait_sleeping(v->sched, "kvm_vcpu_halt", halt_wakes, v);
 	sim_count(v->kvm->counters, SIM_CTR_APF_GUEST_WAKEUPS);
 	return !v->stop_requested && !sim_sched_failed(v->sched);
 }
@@ -383,7 +385,7 @@ apf_halt_wakes(gpointer data)
 gboolean
 vcpu_apf_block(SimVcpu *v)
 {
-	sim_wait(v->sched, "kvm_vcpu_block", apf_halt_wakes, v);
+	sim_wait_sleeping(v->sched, "kvm_vcpu_block", apf_halt_wakes, v); /* schedule() */
 	v->kvcpu->async_pf->halted = FALSE;
 	return !v->stop_requested && !sim_sched_failed(v->sched);
 }

@@ -244,7 +244,8 @@ sim_postcopy_wait(SimPostcopy *pc, guint64 gpa)
 	if (page_ready(&w))
 		return;
 	pc->vmm_waiters++;
-	sim_wait(pc->sched, "postcopy page", page_ready, &w);
+	/* a VMM thread waits on a futex (futex_wait() → schedule()) */
+	sim_wait_sleeping(pc->sched, "postcopy page", page_ready, &w);
 	pc->vmm_waiters--;
 	pc->stats.wakeups++;
 }
@@ -396,7 +397,8 @@ io_actor(SimActor *actor, gpointer data)
 	SimPostcopy *pc = data;
 
 	for (;;) {
-		sim_wait(pc->sched, "postcopy request", io_has_work, pc);
+		/* QEMU's thread waits on a futex: futex_wait() → schedule() */
+		sim_wait_sleeping(pc->sched, "postcopy request", io_has_work, pc);
 		if (!pc->requests.length)
 			return;
 		io_fetch(pc, GPOINTER_TO_SIZE(g_queue_pop_tail(&pc->requests)) - 1);
@@ -435,7 +437,8 @@ reader_actor(SimActor *actor, gpointer data)
 	SimUffdMsg msg;
 
 	for (;;) {
-		sim_wait(pc->sched, "uffd poll", reader_has_work, pc);
+		/* poll(): do_poll() → poll_schedule_timeout() sleeps */
+		sim_wait_sleeping(pc->sched, "uffd poll", reader_has_work, pc);
 		if (!sim_uffd_read(pc->uffd, &msg)) {
 			if (all_done(pc))
 				return;

@@ -68,7 +68,8 @@ reboot_actor(SimActor *actor, gpointer data)
 	SimVmm *vmm = data;
 	g_autoptr(GError) error = NULL;
 
-	sim_wait(vmm->sched, "the vCPUs left KVM_RUN", vcpus_finished, vmm);
+	/* pthread_join(): futex_wait() → schedule() */
+	sim_wait_sleeping(vmm->sched, "the vCPUs left KVM_RUN", vcpus_finished, vmm);
 	sim_log_emit(sim_sched_log(vmm->sched), "sim_vmm_reboot", "destroying the VM, guest_memfd %d",
 		     vmm->gmem_fd);
 	if (!reboot(vmm, &error) && !vmm->error)

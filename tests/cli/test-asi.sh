@@ -38,7 +38,7 @@ run_asi() {
 		! grep -q 'invariant' "$base/out"
 }
 
-echo "1..14"
+echo "1..16"
 check "touch --asi on passes with every invariant held" run_asi touch
 check "stress --asi on --host-events migrate=500 passes with every invariant held" \
 	run_asi stress --host-events migrate=500
@@ -95,6 +95,25 @@ vmexit_ibpb_ok() {
 		[ "$(asi_stat "$base/steady.json" flushes.l1d)" -gt 0 ]
 }
 check "--asi-vmexit-ibpb on: no control flush on asi_exit" vmexit_ibpb_ok
+# A vCPU thread that sleeps on the userfaultfd wait queue (handle_userfault()'s schedule()) is
+# switched out: context_switch() → asi_exit(CONTEXT_SWITCH). Every such sleep starts restricted
+# (from the EPT violation to handle_userfault() nothing touches sensitive memory: the missing page
+# is not zeroed, and nothing sleeps first), so the context-switch exits are exactly those sleeps
+# plus the final HLTs; a few sleepers are woken while being switched out and never block, so
+# there are at least as many as blocks on the wait queue the scheduler saw.
+"$kvmsim" run touch --asi on --postcopy=uffd --vcpus 4 --mem 16M --log "$base/uffd.log" \
+	--stats "$base/uffd.json" >"$base/out" 2>&1
+rc=$?
+check "touch --asi on --postcopy=uffd passes with every invariant held" \
+	sh -c "[ $rc -eq 0 ] && ! grep -q invariant '$base/out'"
+cs=$(asi_stat "$base/uffd.json" exits.context_switch)
+hlt=$(tr -d ' \n' <"$base/uffd.json" | grep -o '"hlt":[0-9]*' | head -1 | cut -d: -f2)
+slept=$(grep -c 'sim_asi_sleep: cpu [0-9]* vcpu[0-9]* sleeps on userfaultfd wait restricted' \
+	"$base/uffd.log")
+blocked=$(grep -c 'sim_switch: vcpu[0-9]* -> [a-z0-9_]* at userfaultfd wait' "$base/uffd.log")
+check "every uffd sleep of a vCPU is a context-switch asi_exit ($cs = $slept + $hlt >= $blocked)" \
+	sh -c "[ ${blocked:-0} -ge 1000 ] && [ ${cs:-0} -ge ${blocked:-0} ] &&
+	       [ ${cs:-0} -eq $((${slept:-0} + ${hlt:-0})) ]"
 
 # usage errors: one line, status 2
 usage() {
