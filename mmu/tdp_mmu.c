@@ -211,8 +211,9 @@ tdp_mmu_check_freed_root(struct kvm *kvm, struct kvm_mmu_page *root)
 		if (!is_shadow_present_pte(spte))
 			continue;
 		kvm_invariant_failed(kvm, "freed_root_not_empty",
-				     "an invalid root is freed while its entry %d still links a table "
-				     "(installed after the zap of invalidated roots passed it)", i);
+				     "an invalid root is freed while its entry %d still links a "
+				     "table (installed after the zap of invalidated roots passed "
+				     "it)", i);
 		tdp_mmu_free_tree(kvm, sptep_to_sp(kvm, sim_ptpool_va(kvm->pt_pool,
 							      spte & SPTE_BASE_ADDR_MASK)));
 		root->spt[i] = spte_to_hw(SHADOW_NONPRESENT_VALUE, root->level);
