@@ -61,6 +61,8 @@ struct SimMm {
 	guint invalidating;  /* invalidate_range_start()s not yet ended */
 	guint notifying;     /* notifier walks under way (the SRCU read side of mn_hlist_*()) */
 	SimMutations mutations; /* bugs planted on purpose (free_before_end) */
+	GPtrArray *zap_pfns;    /* frame lists between clear_ptes() and their last free_frames():
+				 * freed at teardown if their actor was abandoned mid-zap */
 };
 
 /* mm.c */
