@@ -297,9 +297,9 @@ kvm_check_freed_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
 		    (vcpu->requests & flush_due))
 			continue;
 		kvm_invariant_failed(kvm, "freed_table_still_cached",
-				     "the level-%d table for gfn 0x%" G_GINT64_MODIFIER "x is freed "
-				     "while vcpu%d may still cache it (no TLB flush since it was "
-				     "unlinked)", sp->level, sp->gfn, vcpu->vcpu_id);
+				     "the level-%d table for gfn 0x%" G_GINT64_MODIFIER
+				     "x is freed while vcpu%d may still cache it (no TLB flush "
+				     "since it was unlinked)", sp->level, sp->gfn, vcpu->vcpu_id);
 	}
 }
 
@@ -340,11 +340,12 @@ hv_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages)
 			continue;
 		}
 		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
-			struct kvm_stale_tlb_entry e =
-				g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
+			struct kvm_stale_tlb_entry *e =
+				&g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
 
-			if (e.gfn < gfn || e.gfn >= end)
-				g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, kept++) = e;
+			if (e->gfn < gfn || e->gfn >= end)
+				g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry,
+					      kept++) = *e;
 		}
 		g_array_set_size(vcpu->stale_tlb, kept);
 		for (guint j = vcpu->stale_tables->len; j-- > 0;) {

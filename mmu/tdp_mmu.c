@@ -211,8 +211,9 @@ tdp_mmu_check_freed_root(struct kvm *kvm, struct kvm_mmu_page *root)
 		if (!is_shadow_present_pte(spte))
 			continue;
 		kvm_invariant_failed(kvm, "freed_root_not_empty",
-				     "an invalid root is freed while its entry %d still links a table "
-				     "(installed after the zap of invalidated roots passed it)", i);
+				     "an invalid root is freed while its entry %d still links a "
+				     "table (installed after the zap of invalidated roots passed "
+				     "it)", i);
 		tdp_mmu_free_tree(kvm, sptep_to_sp(kvm, sim_ptpool_va(kvm->pt_pool,
 							      spte & SPTE_BASE_ADDR_MASK)));
 		root->spt[i] = spte_to_hw(SHADOW_NONPRESENT_VALUE, root->level);
@@ -314,7 +315,9 @@ handle_changed_spte(struct kvm *kvm, gfn_t gfn, u64 old_spte, u64 new_spte, int 
 				  shared);
 }
 
-/* Models tdp_mmu_unlink_sp(): a page table leaving the tree is no possible NX huge page. */
+/* Models tdp_mmu_unlink_sp(): a page table leaving the tree is no possible NX huge page (its
+ * flag cleared under tdp_mmu_pages_lock, which is what 21a36ac6b6c7's re-check reads; no tree
+ * read for this function, its behaviour as that fix's commit text describes it). */
 static void
 tdp_mmu_unlink_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
@@ -634,7 +637,7 @@ kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			iter.step_down_sched = kvm->sched;
 		if (fault->nx_huge_page_workaround_enabled)
 			disallowed_hugepage_adjust(kvm, fault, iter.old_spte, iter.level);
-		/* before f5d16bb9be68 the goal level was tested first */
+		/* before f5d16bb9be68 the goal level was tested first (its diff, on the kvm list) */
 		if (iter.level == fault->goal_level && kvm_mutated(kvm, SIM_MUT_PRE_F5D16BB9BE68)) {
 			ret = tdp_mmu_map_handle_target_level(vcpu, fault, &iter);
 			break;
@@ -772,7 +775,8 @@ kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, gboole
 }
 
 /*
- * Models kvm_tdp_mmu_zap_possible_nx_huge_page() (v6.18, mmu_lock held for read): zap the
+ * Models kvm_tdp_mmu_zap_possible_nx_huge_page() (v6.18, mmu_lock held for read; read in James
+ * Houghton's v4 patch "Recover TDP MMU NX huge pages using MMU read lock", kvm list): zap the
  * parent SPTE of sp only if it still points at sp's table (another task may have replaced it
  * meanwhile, e.g. a fault mapping the range huge), with a compare-exchange. Returns whether a
  * TLB flush is due; the table is freed by RCU callback.

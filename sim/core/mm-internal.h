@@ -63,6 +63,8 @@ struct SimMm {
 	guint notifying;     /* notifier walks under way (the SRCU read side of mn_hlist_*()) */
 	SimMutations mutations; /* bugs planted on purpose (free_before_end) */
 	struct SimUffd *uffd;   /* the userfaultfd context, if the VMM opened one (sim/core/uffd.h) */
+	GPtrArray *zap_pfns;    /* frame lists between clear_ptes() and their last free_frames():
+				 * freed at teardown if their actor was abandoned mid-zap */
 };
 
 /* mm.c */

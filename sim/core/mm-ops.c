@@ -237,6 +237,7 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 {
 	GArray *pfns = g_array_new(FALSE, FALSE, sizeof(SimPfn));
 
+	g_ptr_array_add(mm->zap_pfns, pfns);
 	sim_spin_lock(mm->sched, &mm->ptl, point);
 	for (guint64 hva = start; hva < end; hva += SIM_PAGE_SIZE) {
 		HostPte *pte = mm_pte_of(mm, hva);
@@ -282,8 +283,10 @@ free_frames(SimMm *mm, GArray *pfns, gboolean done)
 	for (guint i = 0; i < pfns->len; i++)
 		sim_frame_free(mm->hm, g_array_index(pfns, SimPfn, i));
 	g_array_set_size(pfns, 0);
-	if (done)
+	if (done) {
+		g_ptr_array_remove_fast(mm->zap_pfns, pfns);
 		g_array_free(pfns, TRUE);
+	}
 }
 
 /* Models madvise(MADV_DONTNEED) -> zap_page_range_single() (mm/madvise.c, mm/memory.c). */

@@ -26,6 +26,7 @@ sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters)
 	mm->next_hva = SIM_MM_MMAP_BASE;
 	mm->mmap_lock.name = "mmap_lock";
 	mm->ptl.name = "ptl";
+	mm->zap_pfns = g_ptr_array_new();
 	return mm;
 }
 
@@ -42,6 +43,9 @@ sim_mm_free(SimMm *mm)
 	}
 	g_array_free(mm->vmas, TRUE);
 	g_array_free(mm->notifiers, TRUE);
+	for (guint i = 0; i < mm->zap_pfns->len; i++)
+		g_array_free(g_ptr_array_index(mm->zap_pfns, i), TRUE);
+	g_ptr_array_free(mm->zap_pfns, TRUE);
 	g_free(mm);
 }
 

@@ -149,15 +149,15 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"for good, its return finds no target to restore, and the vCPU VM-enters "
 		"unrestricted (asi_vmenter_restricted)",
 		FALSE, NULL },
-	/* mmu.c is_page_fault_stale(): is_obsolete_sp(vcpu->kvm, root_to_sp(vcpu->arch.mmu->root))
-	 * first, under mmu_lock. */
+	/* mmu.c is_page_fault_stale(): first is_obsolete_sp() of the vCPU's root, under
+	 * mmu_lock. */
 	[SIM_MUT_PRE_A955CAD84CDA] = {
 		"pre-a955cad84cda",
-		"is_page_fault_stale() does not check that the vCPU's root is still valid, as before "
-		"\"KVM: x86/mmu: Retry page fault if root is invalidated by memslot update\" "
-		"(a955cad84cda, v5.16-rc; affected v5.13-v5.15): a fault that resolved its pfn "
-		"before a fast zap installs into the invalidated root behind the zapper, and the "
-		"root is freed still linking the new tables",
+		"is_page_fault_stale() does not check that the vCPU's root is still valid, as "
+		"before \"KVM: x86/mmu: Retry page fault if root is invalidated by memslot "
+		"update\" (a955cad84cda, v5.16-rc; affected v5.13-v5.15): a fault that resolved "
+		"its pfn before a fast zap installs into the invalidated root behind the zapper, "
+		"and the root is freed still linking the new tables",
 		FALSE, NULL },
 	/* mmu.c: kvm_tdp_mmu_page_fault() takes mmu_lock for read and never calls
 	 * make_mmu_pages_available(); direct_page_fault() (shadow paging) takes it for write
@@ -178,45 +178,47 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"frozen\" (f5d16bb9be68, v6.2; affected v6.0-v6.1, since 63d28a25e04c): a fault "
 		"compare-exchanges its leaf over a FROZEN_SPTE that a read-lock zapper owns",
 		FALSE, NULL },
-	/* tdp_mmu.c tdp_mmu_iter_cond_resched() and mmu.c kvm_recover_nx_huge_pages(): the pending
-	 * flush, then rcu_read_unlock(), then the rwlock yield. */
+	/* tdp_mmu.c tdp_mmu_iter_cond_resched() and mmu.c kvm_recover_nx_huge_pages(): the
+	 * pending flush, then rcu_read_unlock(), then the rwlock yield. */
 	[SIM_MUT_PRE_BD29677952FA] = {
 		"pre-bd29677952fa",
 		"a walk that yields leaves RCU before it serves its pending TLB flush, as "
-		"tdp_mmu_iter_cond_resched() did before \"KVM: x86/mmu: Do remote TLB flush before "
-		"dropping RCU in TDP MMU resched\" (bd29677952fa, v5.18; affected v5.12-v5.17): a "
-		"page table it unlinked is freed while vCPUs may still cache it (planted in "
-		"tdp_mmu_iter_cond_resched() and in the NX recovery loop, v6.18's walk that unlinks "
-		"tables of the valid root with a flush owed across a yield)",
+		"tdp_mmu_iter_cond_resched() did before \"KVM: x86/mmu: Do remote TLB flush "
+		"before dropping RCU in TDP MMU resched\" (bd29677952fa, v5.18; affected "
+		"v5.12-v5.17): a page table it unlinked is freed while vCPUs may still cache it "
+		"(planted in tdp_mmu_iter_cond_resched() and in the NX recovery loop, v6.18's "
+		"walk that unlinks tables of the valid root with a flush owed across a yield)",
 		FALSE, NULL },
-	/* tdp_mmu.c tdp_mmu_map_handle_target_level(): a table replaced by a huge leaf is flushed
-	 * with kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level). */
+	/* tdp_mmu.c tdp_mmu_map_handle_target_level(): a table replaced by a huge leaf is
+	 * flushed with kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level). */
 	[SIM_MUT_PRE_574C3C55E969] = {
 		"pre-574c3c55e969",
-		"the ranged flush for a page table that left the tree starts at its last entry, not "
-		"its base, as handle_removed_tdp_mmu_page() did before \"KVM: x86/mmu: Fix TLB "
-		"flush range when handling disconnected pt\" (574c3c55e969, v5.16; affected "
+		"the ranged flush for a page table that left the tree starts at its last entry, "
+		"not its base, as handle_removed_tdp_mmu_page() did before \"KVM: x86/mmu: Fix "
+		"TLB flush range when handling disconnected pt\" (574c3c55e969, v5.16; affected "
 		"v5.12-v5.15): the flush misses all but one entry's range (with hv_tlb_flush only)",
 		TRUE,
-		"in v6.18 the one ranged flush of a removed table is the fault's that replaced it by a "
-		"huge leaf mapping the same frames: the translations the flush leaves map those "
-		"frames, every path that frees them (notifier, guest_memfd, memslot deletion) "
-		"flushes the whole range first, and a ranged flush that meets a cached table's range "
-		"drops it" },
-	/* tdp_mmu.c kvm_tdp_mmu_map(): under tdp_mmu_pages_lock, "if (sp->nx_huge_page_disallowed)
-	 * track_possible_nx_huge_page(kvm, sp, KVM_TDP_MMU);". */
+		"in v6.18 the one ranged flush of a removed table is the fault's that replaced "
+		"it by a huge leaf mapping the same frames: the translations the flush leaves "
+		"map those frames, every path that frees them (notifier, guest_memfd, memslot "
+		"deletion) flushes the whole range first, and a ranged flush that meets a "
+		"cached table's range drops it" },
+	/* tdp_mmu.c kvm_tdp_mmu_map(): under tdp_mmu_pages_lock,
+	 * "if (sp->nx_huge_page_disallowed) track_possible_nx_huge_page(...);". */
 	[SIM_MUT_PRE_21A36AC6B6C7] = {
 		"pre-21a36ac6b6c7",
 		"kvm_tdp_mmu_map() tracks the table it linked as a possible NX huge page without "
-		"re-checking under tdp_mmu_pages_lock that no zapper unlinked it meanwhile, as before "
-		"\"KVM: x86/mmu: Re-check under lock that TDP MMU SP hugepage is disallowed\" "
-		"(21a36ac6b6c7, v6.2; affected v6.1): a table queued for RCU freeing joins the list",
+		"re-checking under tdp_mmu_pages_lock that no zapper unlinked it meanwhile, as "
+		"before \"KVM: x86/mmu: Re-check under lock that TDP MMU SP hugepage is "
+		"disallowed\" (21a36ac6b6c7, v6.2; affected v6.1): a table queued for RCU freeing "
+		"joins the list",
 		TRUE,
-		"no task of kvmsim's model unlinks a table between a fault's link and its tracking: "
-		"the NX recovery worker zaps only tracked tables, and with 2M frames (THP) only 4K "
-		"tables are tracked, never a parent of another; faults keep off a table that "
-		"disallows huge pages (disallowed_hugepage_adjust()); write-lock zappers wait for the "
-		"fault. The report's zapper, dirty logging's huge page recovery, is not modeled" },
+		"no task of kvmsim's model unlinks a table between a fault's link and its "
+		"tracking: the NX recovery worker zaps only tracked tables, and with 2M frames "
+		"(THP) only 4K tables are tracked, never a parent of another; faults keep off a "
+		"table that disallows huge pages (disallowed_hugepage_adjust()); write-lock "
+		"zappers wait for the fault. The report's zapper, dirty logging's huge page "
+		"recovery, is not modeled" },
 	/* Historical bugs (issue 13), named after the fix that removed them; each entry says what
 	 * the code did before the fix, the fix's subject and the kernels it affected
 	 * (docs/historical-races.md has the race, its timeline and its trace). */

@@ -353,7 +353,8 @@ check_role(Reader *r, xmlNode *node, const TraceEvent *e)
 				     "'vmm' or 'notifier', not '%s'", NAME(node), e->actor);
 	if ((e->kind == TRACE_EV_NX_RECOVER) != (strcmp(e->actor, "nx_recovery") == 0))
 		return reader_fail(r, node, "<%s>: the NX huge page recovery worker (actor "
-				     "'nx_recovery') does <nx_recover> and nothing else", NAME(node));
+				     "'nx_recovery') does <nx_recover> and nothing else",
+				     NAME(node));
 	if (e->kind == TRACE_EV_DIRTY_LOG && strcmp(e->actor, "vmm") != 0 &&
 	    strcmp(e->actor, "notifier") != 0)
 		return reader_fail(r, node, "<dirty_log> is a VMM call: its actor must be 'vmm' or "

@@ -596,7 +596,8 @@ huge_suite(void)
 
 	tc = tcase_create("nx");
 	tcase_add_test(tc, nx_mitigation_maps_exec_4k_until_recovery_lets_the_frame_go_huge);
-	tcase_add_test(tc, without_the_nx_mitigation_an_exec_fault_maps_huge_and_recovery_does_nothing);
+	tcase_add_test(tc,
+		       without_the_nx_mitigation_an_exec_fault_maps_huge_and_recovery_does_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hv-flush");
