@@ -282,8 +282,6 @@ sim_actor_name(const SimActor *actor)
 	return actor->name;
 }
 
-static SimActor *find_actor(const SimSched *sched, const char *name);
-
 /* Whether the actor has not returned yet. */
 gboolean
 sim_actor_live(const SimActor *actor)
@@ -297,6 +295,8 @@ sim_actor_last_point(const SimActor *actor)
 {
 	return actor->last_point;
 }
+
+static SimActor *find_actor(const SimSched *sched, const char *name);
 
 /* find_actor() for other modules. */
 SimActor *
