@@ -71,7 +71,6 @@ done
 i=0
 for wl in $workloads; do
 	case $wl in
-	*+apf) continue ;; # NAME built with the async PF runtime: NAME's own cases cover it
 	steady) params="--param 0=1000" ;; # their defaults run for seconds
 	stress) params="--param 0=2" ;;
 	*) params= ;;
