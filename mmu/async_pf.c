@@ -16,11 +16,12 @@
 
 /* The kvm_async_pf_* tracepoints, in include/trace/events/kvm.h's formats (read in
  * sean-jc/linux at 0be6b668: kvm_async_get_page_class, kvm_async_pf_nopresent_ready,
- * kvm_async_pf_completed). */
+ * kvm_async_pf_completed). Their %#llx is written 0x%llx: the kernel's vsnprintf prefixes 0x
+ * to a zero too, glibc's does not. */
 static void
 trace_apf_token(struct kvm *kvm, const char *name, u64 token, u64 gva)
 {
-	sim_log_emit(kvm->log, name, "token %#" G_GINT64_MODIFIER "x gva %#" G_GINT64_MODIFIER "x",
+	sim_log_emit(kvm->log, name, "token 0x%" G_GINT64_MODIFIER "x gva 0x%" G_GINT64_MODIFIER "x",
 		     token, gva);
 }
 
@@ -28,7 +29,7 @@ trace_apf_token(struct kvm *kvm, const char *name, u64 token, u64 gva)
 static void
 trace_apf_get_page(struct kvm *kvm, const char *name, u64 gva, u64 gfn)
 {
-	sim_log_emit(kvm->log, name, "gva = %#" G_GINT64_MODIFIER "x, gfn = %#" G_GINT64_MODIFIER
+	sim_log_emit(kvm->log, name, "gva = 0x%" G_GINT64_MODIFIER "x, gfn = 0x%" G_GINT64_MODIFIER
 		     "x", gva, gfn);
 }
 
@@ -253,7 +254,7 @@ kvm_async_pf_complete(struct kvm_async_pf *work)
 	if (first)
 		kvm_arch_async_page_present_queued(vcpu);
 	sim_count(kvm->counters, SIM_CTR_APF_COMPLETED);
-	sim_log_emit(kvm->log, "kvm_async_pf_completed", "gva %#" G_GINT64_MODIFIER "x address %#"
+	sim_log_emit(kvm->log, "kvm_async_pf_completed", "gva 0x%" G_GINT64_MODIFIER "x address 0x%"
 		     G_GINT64_MODIFIER "x", work->cr2_or_gpa, work->addr);
 }
 

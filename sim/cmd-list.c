@@ -52,7 +52,10 @@ kvmsim_cmd_list(int argc, char **argv)
 	size_t n;
 	const KvmsimWorkload *all = kvmsim_workload_all(&n);
 
+	/* NAME+apf is NAME built with the async PF runtime, which --postcopy=async-pf* runs in
+	 * NAME's place: not a workload of its own */
 	for (size_t i = 0; i < n; i++)
-		printf("%-8s %s\n", all[i].name, all[i].summary);
+		if (!g_str_has_suffix(all[i].name, "+apf"))
+			printf("%-8s %s\n", all[i].name, all[i].summary);
 	return KVMSIM_EXIT_OK;
 }

@@ -95,17 +95,17 @@ delivery_access(SimVcpu *v, guint64 gpa, void *buf, guint len, gboolean write)
 	return TRUE;
 }
 
-/* Models the logged part of kvm_inj_exception / kvm_inj_virq (arch/x86/kvm/trace.h; no tree
- * read for their formats): which event the entry delivers. */
+/* Which event the entry delivers, and through which handler (where the kernel's kvm_inj_exception
+ * and kvm_inj_virq fire; their formats were not read, so the lines are kvmsim's own). */
 static void
 trace_delivery(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code, guint64 handler)
 {
 	if (exception)
-		sim_log_emit(v->kvm->log, "kvm_inj_exception", "vcpu %d #PF (0x%x) cr2 0x%"
+		sim_log_emit(v->kvm->log, "sim_inject_exception", "vcpu %d #PF (0x%x) cr2 0x%"
 			     G_GINT64_MODIFIER "x handler 0x%" G_GINT64_MODIFIER "x",
 			     v->kvcpu->vcpu_id, error_code, v->exc_cr2, handler);
 	else
-		sim_log_emit(v->kvm->log, "kvm_inj_virq", "vcpu %d irq %u handler 0x%"
+		sim_log_emit(v->kvm->log, "sim_inject_irq", "vcpu %d irq %u handler 0x%"
 			     G_GINT64_MODIFIER "x", v->kvcpu->vcpu_id, vector, handler);
 }
 

@@ -45,7 +45,7 @@ START_TEST(async_pf_injects_not_present_and_page_ready)
 	/* four tasks read one gfn first: the double-fault rule halts the vCPU once */
 	ck_assert_uint_eq(machine_counter(m, SIM_CTR_APF_REPEATED_FAULTS), 1);
 	ck_assert_uint_eq(machine_counter(m, SIM_CTR_APF_HALTS), 1);
-	ck_assert_ptr_nonnull(strstr(log, "kvm_inj_exception: vcpu 0 #PF (0x0) cr2 0x1000"));
+	ck_assert_ptr_nonnull(strstr(log, "sim_inject_exception: vcpu 0 #PF (0x0) cr2 0x1000"));
 	ck_assert_ptr_nonnull(strstr(log, "kworker0  sim_uffd_fault:"));
 	ck_assert_ptr_null(strstr(log, "vcpu0     sim_uffd_fault:"));
 	/* the guest parked tasks: it ran others while pages were in flight */

@@ -345,8 +345,7 @@ START_TEST(test_exit_on_missing)
 	ck_assert_uint_eq(vm->vcpu[0]->run.memory_fault.gpa, 0x6000);
 	ck_assert_uint_eq(ctr(&u, SIM_CTR_UFFD_FAULTS), 0);
 	ck_assert_uint_eq(sim_uffd_nr_waiters(u.uffd), 0);
-	test_vm_free(vm);
-	sim_uffd_free(u.uffd);
+	uffd_vm_free(&u);
 }
 END_TEST
 
