@@ -165,7 +165,6 @@ read_postcopy(Reader *r, xmlNode *node)
 	if (xmlHasProp(node, (const xmlChar *)"fetch_steps") && !t->postcopy_fetch_steps)
 		return reader_fail_attr(r, node, "fetch_steps", "must be positive");
 	t->postcopy = g_steal_pointer(&mech);
-	t->postcopy_line = (guint)trace_node_line(node);
 	return TRUE;
 }
 

@@ -10,7 +10,6 @@
 #include "mmu/spte.h"
 #include "sim/core/log.h"
 #include "sim/vmm/machine.h"
-#include "sim/vmm/postcopy.h"
 
 /*
  * The program of a --guest trace, read again from its file. A trace records the SHA-256 of the
@@ -166,8 +165,7 @@ trace_machine_new(const Trace *trace, SimSched *sched, GError **error)
 
 	if (!m) {
 		g_prefix_error(error, "%s:%u: cannot build the machine: ", trace->path,
-			       trace->postcopy && !sim_postcopy_mech_lookup(trace->postcopy) ?
-				       trace->postcopy_line : trace->memslots_line);
+			       trace->memslots_line);
 		return NULL;
 	}
 	if (!check_image(trace, sim_machine_vmm(m), error) ||

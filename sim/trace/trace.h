@@ -176,7 +176,6 @@ typedef struct {
 	gboolean nx_huge_pages; /* the NX huge page mitigation (nx_huge_pages module param) */
 	gboolean hv_tlb_flush;  /* KVM on Hyper-V: the hypervisor's (ranged) TLB flushes */
 	gboolean ept_ad;        /* EPT A/D bits on: the CPU sets them (exit-level only) */
-	guint postcopy_line;    /* where <postcopy> is, for the VMM's refusal of its mech */
 	GArray *memslots;       /* TraceMemslot */
 	guint memslots_line;
 	/* the workload; NULL for an exit-level trace */

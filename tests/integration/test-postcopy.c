@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/core/uffd.h"
+#include "sim/trace/trace-internal.h"
 #include "sim/vmm/postcopy.h"
 #include "tests/integration/machine.h"
 
@@ -131,6 +132,27 @@ START_TEST(a_page_mapped_before_its_content_is_reported)
 }
 END_TEST
 
+/* The schema names exactly the mechanisms the VMM has, in its order, so a trace with another
+ * mech is refused when it is read (exit 2), not when its machine is built. */
+START_TEST(the_schema_lists_every_mechanism)
+{
+	const char *from = strstr(trace_schema_rng, "<element name=\"postcopy\">");
+	const char *to = from ? strstr(from, "</element>") : NULL;
+	guint n, listed = 0;
+	const SimPostcopyMech *mechs = sim_postcopy_mechs(&n);
+
+	ck_assert_ptr_nonnull(to);
+	for (const char *v = from; (v = strstr(v, "<value>")) && v < to; v += 7) {
+		ck_assert_uint_lt(listed, n);
+		ck_assert_msg(strncmp(v + 7, mechs[listed].name, strlen(mechs[listed].name)) == 0 &&
+				      v[7 + strlen(mechs[listed].name)] == '<',
+			      "schema value %u is not mechanism %s", listed, mechs[listed].name);
+		listed++;
+	}
+	ck_assert_uint_eq(listed, n);
+}
+END_TEST
+
 static Suite *
 postcopy_suite(void)
 {
@@ -141,6 +163,7 @@ postcopy_suite(void)
 	tcase_add_test(tc, uffd_sleeps_in_the_kernel_and_contends);
 	tcase_add_test(tc, exit_based_designs_never_touch_the_wait_queue);
 	tcase_add_test(tc, the_workload_fails_on_local_memory);
+	tcase_add_test(tc, the_schema_lists_every_mechanism);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("invariants");
 	tcase_add_test(tc, a_page_mapped_before_its_content_is_reported);
