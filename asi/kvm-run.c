@@ -176,7 +176,7 @@ asi_kvm_run_exit(AsiSim *sim, guint vcpu)
 /*
  * HLT: kvm_vcpu_halt() → kvm_vcpu_block() → schedule(), which (preemption off in __schedule())
  * finds only the idle task on this CPU: context_switch() → asi_exit(CONTEXT_SWITCH) (v2 03/29).
- * kvmsim's guests halt for good: the vCPU thread never wakes, so it stays in KVM_RUN.
+ * Most kvmsim guests halt for good; an async PF guest's halt ends at asi_kvm_unhalt().
  */
 void
 asi_kvm_halt(AsiSim *sim, guint vcpu)
@@ -209,9 +209,7 @@ asi_kvm_unhalt(AsiSim *sim, guint vcpu)
 		return;
 	sv = &sim->vcpus[vcpu];
 	cpu = asi_sim_vcpu_cpu(sim, vcpu);
-	asi_preempt_disable(cpu);
-	asi_context_switch(cpu, &sv->task);
-	sim->percpu[cpu->id].idle.preempt_count--; /* the idle task's schedule() count */
+	schedule_to(cpu, &sv->task);
 	sv->in_run = TRUE;
 }
 
