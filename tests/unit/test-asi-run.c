@@ -21,6 +21,7 @@ typedef struct {
 } RunFix;
 
 static RunFix rf;
+static int order_case; /* which order asi_order_catches_curr_asi_and_cr3_out_of_order breaks */
 
 /* A machine of one vCPU with ASI in the given shape. */
 static void
@@ -257,6 +258,44 @@ START_TEST(junaids_order_vm_enters_unrestricted_when_an_nmi_faults_before_the_ta
 }
 END_TEST
 
+/* §8.7 fed an order the kernel never has: after "asi.enter.curr" the hook takes curr_asi away
+ * again (the CR3 write then loads a domain curr_asi does not name); after "asi.exit.cr3" it
+ * puts the restricted CR3 back (curr_asi is then cleared on a restricted CPU). */
+static guint64 restricted_cr3;
+
+static void
+break_order(SimSched *sched, const char *point, gpointer data)
+{
+	AsiCpu *cpu = asi_sim_cpu(rf.sim, 0);
+
+	record_point(sched, point, NULL);
+	if (strcmp(point, "asi.enter.cr3") == 0)
+		restricted_cr3 = cpu->cr3;
+	if (order_case == 0 && strcmp(point, "asi.enter.curr") == 0)
+		cpu->curr_asi = NULL;
+	if (order_case == 1 && strcmp(point, "asi.exit.cr3") == 0)
+		cpu->cr3 = restricted_cr3;
+}
+
+START_TEST(asi_order_catches_curr_asi_and_cr3_out_of_order)
+{
+	const char *const reports[] = { "asi_order_enter", "asi_order_exit" };
+	char name[64];
+
+	order_case = _i;
+	setup(ASI_API_V2, 0);
+	rf.touch = TRUE; /* the #PF's asi_exit */
+	sim_actor_new(rf.sched, "vcpu0", vcpu_actor, NULL);
+	sim_sched_set_step_hook(rf.sched, break_order, NULL);
+	sim_sched_run(rf.sched, NULL);
+	ck_assert(sim_sched_failed(rf.sched));
+	ck_assert(sim_invariant_of_reason(sim_sched_failure(rf.sched), name, sizeof(name)));
+	ck_assert_str_eq(name, "asi_order");
+	ck_assert_ptr_nonnull(strstr(sim_sched_failure(rf.sched), reports[_i]));
+	teardown();
+}
+END_TEST
+
 START_TEST(junaids_order_without_an_nmi_is_not_seen)
 {
 	setup(ASI_API_CRITICAL, SIM_MUTATION_BIT(SIM_MUT_ASI_CRITICAL_AFTER_ENTER));
@@ -352,6 +391,7 @@ asi_run_suite(void)
 			    0, G_N_ELEMENTS(enter_windows));
 	tcase_add_test(tc, junaids_order_vm_enters_unrestricted_when_an_nmi_faults_before_the_target);
 	tcase_add_test(tc, junaids_order_without_an_nmi_is_not_seen);
+	tcase_add_loop_test(tc, asi_order_catches_curr_asi_and_cr3_out_of_order, 0, 2);
 	tcase_add_loop_test(tc, halt_is_a_context_switch_that_exits_and_a_new_vcpu_thread_runs_after_it,
 			    0, 2);
 	tcase_add_test(tc, a_long_tlb_flush_of_the_mm_exits_by_ipi_once_irqs_are_on);
