@@ -178,17 +178,37 @@ void trace_fast_page_fault(struct kvm_vcpu *vcpu, const struct kvm_page_fault *f
 struct kvm_mmu_page *kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu);
 void kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root);
 struct kvm_mmu_page *kvm_tdp_mmu_valid_root(struct kvm *kvm);
-void kvm_tdp_mmu_invalidate_roots(struct kvm *kvm);
-void kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm, gboolean shared);
 void kvm_rcu_read_lock(struct kvm *kvm, guint64 *ticket);
 void kvm_rcu_read_unlock(struct kvm *kvm, guint64 ticket);
 int kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+/* tdp_mmu.c, for tdp_mmu_zap.c and tdp_mmu_walk.c: the next root with a reference taken (and
+ * prev's dropped); the compare-exchange without its bookkeeping; the store under the write lock */
+struct kvm_mmu_page *tdp_mmu_next_root(struct kvm *kvm, struct kvm_mmu_page *prev,
+				       gboolean only_valid);
+int __tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte);
+void tdp_mmu_iter_set_spte(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte);
+
+/* Past the last gfn of a 4-level (48-bit) guest-physical address space. */
+#define TDP_MAX_GFN (1ull << (48 - PAGE_SHIFT))
+
+/* Models for_each_tdp_mmu_root_yield_safe(): every root, valid or not. */
+#define for_each_tdp_mmu_root_yield_safe(kvm, root)                                                \
+	for (root = tdp_mmu_next_root(kvm, NULL, FALSE); root;                                     \
+	     root = tdp_mmu_next_root(kvm, root, FALSE))
+
+/* tdp_mmu_zap.c */
+void kvm_tdp_mmu_invalidate_roots(struct kvm *kvm);
+void kvm_tdp_mmu_zap_invalidated_roots(struct kvm *kvm, gboolean shared);
 gboolean kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range,
 				     gboolean flush);
+
+/* tdp_mmu_walk.c */
 gboolean kvm_tdp_mmu_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
 gboolean kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 u64 *kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gfn_t gfn, u64 *spte);
 gboolean kvm_tdp_mmu_any_root_maps(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn);
+
+/* tdp_mmu.c */
 void kvm_mmu_init_tdp_mmu(struct kvm *kvm);
 void kvm_mmu_uninit_tdp_mmu(struct kvm *kvm);
 struct kvm_mmu_page *sptep_to_sp(const struct kvm *kvm, u64 *sptep);
@@ -223,7 +243,7 @@ void unaccount_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
 void kvm_nx_check_freed_sp(struct kvm *kvm, struct kvm_mmu_page *sp);
 void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault, u64 spte,
 				int cur_level);
-/* tdp_mmu.c: zap the parent SPTE of a possible NX huge page, mmu_lock held for read; whether a
+/* tdp_mmu_zap.c: zap the parent SPTE of a possible NX huge page, mmu_lock held for read; whether a
  * TLB flush is due */
 gboolean kvm_tdp_mmu_zap_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
 

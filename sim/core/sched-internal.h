@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* What the scheduler's files share: the actor and scheduler structures (sched.c, sched-pick.c). */
+/* What the scheduler's files share: the actor and scheduler structures (sched*.c). */
 #ifndef KVMSIM_SIM_CORE_SCHED_INTERNAL_H
 #define KVMSIM_SIM_CORE_SCHED_INTERNAL_H
 
@@ -105,6 +105,8 @@ struct SimSched {
 	gchar *failure;
 };
 
+/* sched-setup.c: whether sim_yield() must take its general path, after a setting changed. */
+void update_slow_yield(SimSched *sched);
 /* Put the actor in the ready or blocked set (or neither) after its state, wait or sleep changed. */
 void sched_update_sets(SimSched *sched, const SimActor *actor);
 gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);

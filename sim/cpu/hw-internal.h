@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* What hw.c, hw-decode.c and hw-selftest.c share. Nothing outside sim/cpu includes this. */
+/* What hw.c, hw-decode.c, hw-emulate.c and hw-selftest.c share. Nothing outside sim/cpu
+ * includes this. */
 #ifndef KVMSIM_SIM_CPU_HW_INTERNAL_H
 #define KVMSIM_SIM_CPU_HW_INTERNAL_H
 
@@ -89,6 +90,25 @@ struct SimHw {
 
 SimHw *hw_new_unchecked(GError **error);
 gint32 hw_ctx_read_int(SimHw *hw, gsize from_end);
+
+/* Whether hw_decode_at() could decode the instruction at rip. */
+typedef enum {
+	HW_DECODED,
+	HW_UNREADABLE,
+	HW_BAD,
+} HwDecodeResult;
+
+/* The Unicorn register behind a Capstone general-purpose register, and which bits of it. */
+typedef struct {
+	guint16 uc;   /* UC_X86_REG_*, 0 (UC_X86_REG_INVALID) if not a general-purpose register */
+	guint8 size;  /* bytes */
+	guint8 shift; /* 8 for AH, BH, CH, DH */
+} HwGpr;
+
+/* hw-decode.c, for hw-emulate.c: decode the instruction at rip into hw->insn (with details);
+ * the Unicorn register behind each Capstone general-purpose register. */
+HwDecodeResult hw_decode_at(SimHw *hw, guint64 rip);
+extern const HwGpr hw_gprs[X86_REG_ENDING];
 
 gboolean hw_decode_init(SimHw *hw, GError **error);
 void hw_decode_fini(SimHw *hw);

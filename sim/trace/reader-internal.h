@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* What the trace reader's files share: its state and the attribute readers (reader-attrs.c). */
+/* What the trace reader's files share: its state, the attribute readers (reader-attrs.c) and the
+ * element readers of reader-vm.c and reader-gmem.c. */
 #ifndef KVMSIM_SIM_TRACE_READER_INTERNAL_H
 #define KVMSIM_SIM_TRACE_READER_INTERNAL_H
 
@@ -45,6 +46,13 @@ guint reader_get_choice(xmlNode *node, const char *name, const char *const *name
 			guint def);
 #define GET_CHOICE(node, name, names, def) \
 	reader_get_choice(node, name, names, G_N_ELEMENTS(names), def)
+
+/* reader-vm.c: the <header>, <vm> and <workload> elements. */
+gboolean read_header(Reader *r, xmlNode *node);
+gboolean read_vm(Reader *r, xmlNode *node);
+gboolean read_workload(Reader *r, xmlNode *node);
+/* One <memslot> (of <vm> or an event) into ms. */
+gboolean read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms);
 
 /* reader-gmem.c: private memory in a trace. */
 gboolean reader_read_guest_memfd(Reader *r, xmlNode *node);

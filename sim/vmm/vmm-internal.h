@@ -93,4 +93,7 @@ gboolean sim_vmm_memory_fault(SimVmm *vmm, int error, const struct kvm_run *run)
 /* What the host-events actor calls for punch and convert. */
 extern const SimHostGmemOps sim_vmm_gmem_ops;
 
+/* exits.c: the userspace exit handlers every vCPU is created with. */
+extern const SimVcpuExitOps sim_vmm_exit_ops;
+
 #endif
