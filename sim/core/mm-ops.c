@@ -41,14 +41,36 @@ split_huge_pmd(SimMm *mm, guint64 hva)
 		     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER "x", haddr, head->pfn);
 }
 
+/* A present huge PMD the split can take (not a PMD migration entry, left to the migration). */
+static gboolean
+pmd_splittable(SimMm *mm, guint64 haddr)
+{
+	HostPte *head = mm_pte_of(mm, haddr);
+
+	return mm_pmd_trans_huge(mm, haddr) && head && !(head->flags & PTE_MIGRATION);
+}
+
 /*
- * The huge PMDs that [start, end) covers only in part are split first, as zap_pmd_range()
- * splits them before it zaps their PTEs (mm/memory.c; no tree read). Each such folio loses pages
- * and is split as well, counted as __folio_split() counts THP_SPLIT_PAGE (huge_memory.c at
- * 0153b4ea): the kernel queues it (deferred_split_folio()) for the shrinker to split later;
- * kvmsim splits it at once, which is what lets the dropped pages' frames be freed now, and does
- * not model that split's own unmap of the remaining pages. Fully covered huge PMDs are zapped
- * whole by the caller.
+ * A huge PMD that [start, end) covers only in part is split, as zap_pmd_range() splits it
+ * (__split_huge_pmd()) before it zaps its PTEs (mm/memory.c, read in ColinIanKing/linux-next at
+ * 042acf45). Its folio loses pages and is split as well, counted as __folio_split() counts
+ * THP_SPLIT_PAGE (huge_memory.c at 0153b4ea): the kernel queues it (deferred_split_folio()) for
+ * the shrinker to split later; kvmsim splits it at once, which is what lets the dropped pages'
+ * frames be freed now, and does not model that split's own unmap of the remaining pages.
+ */
+static void
+split_partial_huge_pmd(SimMm *mm, guint64 haddr)
+{
+	split_huge_pmd(mm, haddr);
+	if (!mm_pmd_trans_huge(mm, haddr))
+		sim_count(mm->counters, SIM_CTR_THP_SPLIT_PAGE);
+}
+
+/*
+ * zap_pmd_range()'s lockless pmd_is_huge() peek at the huge PMDs at the ends of [start, end),
+ * taken before the PTL (one PTL for the whole range here, so both ends are peeked first): those
+ * it covers in part are split. The walk under the PTL (clear_ptes()) decides again for what is
+ * there then. Fully covered huge PMDs are zapped whole by that walk.
  */
 static void
 split_partial_huge_pmds(SimMm *mm, guint64 start, guint64 end)
@@ -62,9 +84,7 @@ split_partial_huge_pmds(SimMm *mm, guint64 start, guint64 end)
 			break;
 		if (!mm_pmd_trans_huge(mm, haddr) || (haddr >= start && haddr + HPAGE_PMD_SIZE <= end))
 			continue;
-		split_huge_pmd(mm, haddr);
-		if (!mm_pmd_trans_huge(mm, haddr))
-			sim_count(mm->counters, SIM_CTR_THP_SPLIT_PAGE);
+		split_partial_huge_pmd(mm, haddr);
 	}
 }
 
@@ -230,10 +250,20 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
 	return 0;
 }
 
-/* Clear the present PTEs of [start, end) under the PTL; returns the frames they mapped. */
+/*
+ * Clear the present PTEs of [start, end) under the PTL; returns the frames they mapped. What to do
+ * with a huge PMD is decided when the walk reaches it, under the PTL, for what is there then, as
+ * in zap_pmd_range() (mm/memory.c, read in ColinIanKing/linux-next at 042acf45): one the range
+ * covers whole is zapped with its folio (zap_huge_pmd()); one it covers in part and that appeared
+ * after the peek (a fault between the notifier start and the PTL) makes zap_pte_range()'s
+ * pte_offset_map_lock() fail, and zap_pmd_range() retries that PMD, splitting it this time: the
+ * PTL is dropped at split_point, the PMD split (its own notifier over the 2 MiB), the PTL taken
+ * again at point. munmap passes no split_point: it holds mmap_lock for write, so no fault can
+ * map a THP after its own split.
+ */
 static GArray *
 clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *point,
-	   const char *unlock_point)
+	   const char *split_point, const char *unlock_point)
 {
 	GArray *pfns = g_array_new(FALSE, FALSE, sizeof(SimPfn));
 
@@ -241,9 +271,18 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 	sim_spin_lock(mm->sched, &mm->ptl, point);
 	for (guint64 hva = start; hva < end; hva += SIM_PAGE_SIZE) {
 		HostPte *pte = mm_pte_of(mm, hva);
+		guint64 haddr = hva & HPAGE_PMD_MASK;
 
 		if (!pte || (pte->flags & PTE_UNMAPPED))
 			continue;
+		if (pmd_splittable(mm, haddr) && (haddr < start || haddr + HPAGE_PMD_SIZE > end)) {
+			g_assert(split_point);
+			sim_spin_unlock(mm->sched, &mm->ptl, split_point);
+			split_partial_huge_pmd(mm, haddr);
+			sim_spin_lock(mm->sched, &mm->ptl, point);
+			hva -= SIM_PAGE_SIZE; /* this page again, under the PTL */
+			continue;
+		}
 		/* zap_nonpresent_ptes() clears a migration entry too: the migration, which owns the
 		 * old frame, then finds nothing to restore. A page under migration is not put. */
 		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN &&
@@ -298,7 +337,8 @@ sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
 	sim_down_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_lock");
 	mm_notify_start(mm, hva, hva + len);
 	split_partial_huge_pmds(mm, hva, hva + len);
-	GArray *pfns = clear_ptes(mm, hva, hva + len, FALSE, "dontneed.ptl", "dontneed.ptl_unlock");
+	GArray *pfns = clear_ptes(mm, hva, hva + len, FALSE, "dontneed.ptl", "dontneed.ptl_split",
+				   "dontneed.ptl_unlock");
 	guint nr = pfns->len;
 
 	if (sim_mutated(mm->mutations, SIM_MUT_FREE_BEFORE_END))
@@ -415,7 +455,8 @@ sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len)
 	/* __split_vma() splits a huge PMD that straddles the new VMA boundary first */
 	split_partial_huge_pmds(mm, hva, hva + len);
 	mm_notify_start(mm, hva, hva + len);
-	GArray *pfns = clear_ptes(mm, hva, hva + len, TRUE, "munmap.ptl", "munmap.ptl_unlock");
+	GArray *pfns = clear_ptes(mm, hva, hva + len, TRUE, "munmap.ptl", NULL,
+				   "munmap.ptl_unlock");
 	guint nr = pfns->len;
 
 	if (sim_mutated(mm->mutations, SIM_MUT_FREE_BEFORE_END))

@@ -56,6 +56,8 @@ static const SimPoint points[] = {
 	{ "dontneed.mmap_lock", "MADV_DONTNEED: before mmap_lock (read)" },
 	{ "dontneed.mmap_unlock", "MADV_DONTNEED: after mmap_lock, frames freed" },
 	{ "dontneed.ptl", "MADV_DONTNEED: before the PTL, between notifier start and end" },
+	{ "dontneed.ptl_split",
+	  "MADV_DONTNEED: the walk met a huge PMD it covers in part, PTL dropped to split it" },
 	{ "dontneed.ptl_unlock", "MADV_DONTNEED: PTEs cleared, before notifier end" },
 	{ "exit", "pseudo-point: the actor returns" },
 	{ "fast_pf.cmpxchg", "fast_page_fault(): before the lockless compare-exchange" },
