@@ -57,8 +57,8 @@ typedef struct {
 /* Free what GOptionContext filled in. */
 void run_options_clear(RunOptions *o);
 /* Check the options and build the machine's configuration from them; a usage error otherwise. */
-gboolean make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **out_image,
-		     TraceRecordExpect *expect, GError **error);
+gboolean run_make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy,
+			 GBytes **out_image, TraceRecordExpect *expect, GError **error);
 /* kvmsim run's options, filling in o (a copy the caller frees). */
 GOptionEntry *run_entries(RunOptions *o);
 

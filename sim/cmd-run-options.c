@@ -187,10 +187,11 @@ postcopy_config(const RunOptions *o, SimVmmConfig *cfg, GError **error)
 	return TRUE;
 }
 
+/* The machine's configuration from kvmsim run's checked options (the guest image, policy and
+ * what a recording expects included); a usage error in error otherwise. */
 gboolean
-make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **out_image,
-	    TraceRecordExpect *expect,
-	    GError **error)
+run_make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *policy, GBytes **out_image,
+		TraceRecordExpect *expect, GError **error)
 {
 	if (o->guest_path) {
 		gchar *bytes;
@@ -529,7 +530,7 @@ kvmsim_run_config(int argc, char **argv, guint64 seed, SimVmmConfig *cfg, GBytes
 		ok = FALSE;
 	}
 	if (ok)
-		ok = make_config(&o, cfg, &policy, out_image, &expect, error);
+		ok = run_make_config(&o, cfg, &policy, out_image, &expect, error);
 	if (ok) {
 		/* the strings the configuration points to outlive o */
 		cfg->workload = g_intern_string(cfg->workload);

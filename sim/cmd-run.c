@@ -219,7 +219,7 @@ kvmsim_cmd_run(int argc, char **argv)
 		run_options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}
-	if (!make_config(&o, &cfg, &policy, &image, &expect, &error)) {
+	if (!run_make_config(&o, &cfg, &policy, &image, &expect, &error)) {
 		run_options_clear(&o);
 		return kvmsim_usage_error("%s", error->message);
 	}

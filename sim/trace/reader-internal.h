@@ -48,11 +48,11 @@ guint reader_get_choice(xmlNode *node, const char *name, const char *const *name
 	reader_get_choice(node, name, names, G_N_ELEMENTS(names), def)
 
 /* reader-vm.c: the <header>, <vm> and <workload> elements. */
-gboolean read_header(Reader *r, xmlNode *node);
-gboolean read_vm(Reader *r, xmlNode *node);
-gboolean read_workload(Reader *r, xmlNode *node);
+gboolean reader_header(Reader *r, xmlNode *node);
+gboolean reader_vm(Reader *r, xmlNode *node);
+gboolean reader_workload(Reader *r, xmlNode *node);
 /* One <memslot> (of <vm> or an event) into ms. */
-gboolean read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms);
+gboolean reader_memslot(Reader *r, xmlNode *node, TraceMemslot *ms);
 
 /* reader-gmem.c: private memory in a trace. */
 gboolean reader_read_guest_memfd(Reader *r, xmlNode *node);

@@ -34,7 +34,7 @@ read_mutations(Reader *r, xmlNode *node)
 
 /* Who wrote the trace, the seed of every random choice, and the mutations. */
 gboolean
-read_header(Reader *r, xmlNode *node)
+reader_header(Reader *r, xmlNode *node)
 {
 	r->trace->kvmsim_version = reader_attr(node, "kvmsim");
 	if (!reader_get_number(r, node, "seed", 64, 0, &r->trace->seed))
@@ -47,7 +47,7 @@ read_header(Reader *r, xmlNode *node)
 
 /* A memslot, in <vm> or as an event. */
 gboolean
-read_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
+reader_memslot(Reader *r, xmlNode *node, TraceMemslot *ms)
 {
 	guint64 id, flags;
 
@@ -144,7 +144,7 @@ read_postcopy(Reader *r, xmlNode *node)
 
 /* The machine: vCPUs, memory, budgets and the memslots it starts with. */
 gboolean
-read_vm(Reader *r, xmlNode *node)
+reader_vm(Reader *r, xmlNode *node)
 {
 	Trace *t = r->trace;
 	guint64 vcpus;
@@ -200,7 +200,7 @@ read_vm(Reader *r, xmlNode *node)
 				return FALSE;
 			continue;
 		}
-		if (!read_memslot(r, child, &ms))
+		if (!reader_memslot(r, child, &ms))
 			return FALSE;
 		g_array_append_val(t->memslots, ms);
 	}
@@ -228,7 +228,7 @@ read_param(Reader *r, xmlNode *node)
 
 /* A full-system trace: a workload kvmsim knows, run on a machine with memory. */
 gboolean
-read_workload(Reader *r, xmlNode *node)
+reader_workload(Reader *r, xmlNode *node)
 {
 	Trace *t = r->trace;
 	gsize n;

@@ -198,7 +198,7 @@ read_event(Reader *r, xmlNode *node)
 	case TRACE_EV_MEMSLOT: {
 		TraceMemslot ms = { 0 };
 
-		if (!read_memslot(r, node, &ms))
+		if (!reader_memslot(r, node, &ms))
 			return FALSE;
 		e->id = ms.id;
 		e->gpa = ms.gpa;
@@ -569,7 +569,7 @@ read_trace(Reader *r, xmlDoc *doc)
 		"header", "vm", "workload", "events", "schedule", "expect",
 	};
 	static gboolean (*const readers[])(Reader *r, xmlNode *node) = {
-		read_header, read_vm, read_workload, read_events, read_schedule, read_expect,
+		reader_header, reader_vm, reader_workload, read_events, read_schedule, read_expect,
 	};
 	xmlNode *root = xmlDocGetRootElement(doc);
 
