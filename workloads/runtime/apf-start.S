@@ -6,18 +6,13 @@
  * sets up the IDT and async PF and runs guest_main() as task 0. Halts for good, interrupts off,
  * when it returns.
  */
+#include "enable-sse.inc"
+
 	.section .text.start, "ax"
 	.globl _start
 	.type _start, @function
 _start:
-	xorl %ebp, %ebp
-	movq %cr0, %rax
-	andq $~(1 << 2), %rax
-	orq $(1 << 1), %rax
-	movq %rax, %cr0
-	movq %cr4, %rax
-	orq $(1 << 9 | 1 << 10), %rax
-	movq %rax, %cr4
+	ENTRY_ENABLE_SSE
 	lgdt apf_gdt_desc(%rip)
 	pushq $0x08
 	leaq 1f(%rip), %rax

@@ -5,18 +5,13 @@
  * MP; CR4: OSFXSR and OSXMMEXCPT), then go to the program and halt this vCPU for good if it
  * returns. .bss needs no zeroing: the loader puts the image into memory that is zero elsewhere.
  */
+#include "enable-sse.inc"
+
 	.section .text.start, "ax"
 	.globl _start
 	.type _start, @function
 _start:
-	xorl %ebp, %ebp
-	movq %cr0, %rax
-	andq $~(1 << 2), %rax
-	orq $(1 << 1), %rax
-	movq %rax, %cr0
-	movq %cr4, %rax
-	orq $(1 << 9 | 1 << 10), %rax
-	movq %rax, %cr4
+	ENTRY_ENABLE_SSE
 	call guest_main
 1:	hlt
 	jmp 1b
