@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Locks that block actors on the scheduler instead of spinning. The trees the kernel lock
- * functions named below were read in are given in lock.h; kernel/locking/rwsem.c and the SRCU
- * code: no tree read. */
+ * functions named below were read in are given in lock.h; kernel/locking/rwsem.c, mutex.c and
+ * the SRCU code: no tree read. Which waits sleep (schedule(): ASI's context switch) and which
+ * spin is said at each wait from the functions' names and roles, not from a tree read. */
 #include "sim/core/lock.h"
 
 #include "sim/core/log.h"

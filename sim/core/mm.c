@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The VMM's address space: VMAs, PTEs, MMU notifier registration, and faulting pages in (the
- * primary-MMU operations that fire the notifiers are in mm-ops.c). */
+ * primary-MMU operations that fire the notifiers are in mm-ops.c). The mm/ functions named here
+ * (do_anonymous_page(), migration_entry_wait_on_locked(), the folio allocators) are named from
+ * their roles, with no tree read, unless the comment says where; handle_userfault() was read in
+ * ColinIanKing/linux-next at 0891c7dd (fs/userfaultfd.c). */
 #include "sim/core/mm-internal.h"
 
 #include <errno.h>
