@@ -247,6 +247,7 @@ kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
 	kvm_async_pf_vcpu_init(vcpu);
 	vcpu->stale_tables = g_ptr_array_new();
 	vcpu->tlb_writable = g_array_new(FALSE, FALSE, sizeof(struct kvm_stale_tlb_entry));
+	vcpu->tlb_log_mark = tdp_mmu_tlb_writes; /* its TLB starts empty */
 	kvm->vcpus[kvm->online_vcpus++] = vcpu;
 	return vcpu;
 }
@@ -502,17 +503,77 @@ kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how)
 			     "step %" G_GUINT64_FORMAT, vcpu->vcpu_id, how, vcpu->stale_tlb->len,
 			     vcpu->stale_tlb->len == 1 ? "" : "s", vcpu->stale_entry_step);
 	vcpu->stale_entered = FALSE;
+	vcpu->tlb_log_mark = tdp_mmu_tlb_writes;
 	g_array_set_size(vcpu->stale_tlb, 0);
 	g_ptr_array_set_size(vcpu->stale_tables, 0);
 	g_array_set_size(vcpu->tlb_writable, 0);
 }
 
-/* Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (no tree read). */
+/* Past this many pages a vCPU's flush is a whole one (sim_hw_flush_tlb_pages()'s ceiling). */
+#define KVM_TLB_FLUSH_MAX_GFNS 16
+
+/*
+ * kvmsim's own, for a cheaper flush in the emulator (no kernel counterpart): the 4K pages whose
+ * SPTE changed since this vCPU's last flush (at most KVM_TLB_FLUSH_MAX_GFNS, in *n), which are
+ * the only ones its TLB can hold in a form a walk would not find now; FALSE when only a whole
+ * flush will do (the log wrapped, too many pages, a table entry or a huge leaf changed). Each
+ * logged SPTE is located through its table: one that is no longer a table was unlinked, by a
+ * write to the entry above it, which either comes later in the window (and forces a whole
+ * flush) or came before the last flush (after which no walk could reach it); one that is in
+ * another VM's table region is not this VM's.
+ */
+static gboolean
+kvm_vcpu_tlb_changed_gfns(struct kvm_vcpu *vcpu, gfn_t *gfns, guint *n)
+{
+	struct kvm *kvm = vcpu->kvm;
+	guint64 pa, size;
+	const guint8 *region = sim_ptpool_region(kvm->pt_pool, &pa, &size);
+
+	*n = 0;
+	if (tdp_mmu_tlb_writes - vcpu->tlb_log_mark > TDP_MMU_TLB_LOG)
+		return FALSE;
+	for (u64 w = vcpu->tlb_log_mark; w != tdp_mmu_tlb_writes; w++) {
+		u64 *sptep = tdp_mmu_tlb_log[w % TDP_MMU_TLB_LOG];
+		guint i;
+
+		if ((const guint8 *)sptep < region || (const guint8 *)sptep >= region + size)
+			continue;
+		const struct kvm_mmu_page *sp = sptep_to_sp(kvm, sptep);
+
+		if (!sp)
+			continue;
+		if (sp->level != PG_LEVEL_4K)
+			return FALSE;
+		gfn_t gfn = sp->gfn + (gfn_t)(sptep - sp->spt);
+
+		for (i = 0; i < *n && gfns[i] != gfn; i++)
+			;
+		if (i < *n)
+			continue;
+		if (*n == KVM_TLB_FLUSH_MAX_GFNS)
+			return FALSE;
+		gfns[(*n)++] = gfn;
+	}
+	return TRUE;
+}
+
+/*
+ * Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (no tree read): the whole TLB, as
+ * vmx_flush_tlb_all()'s INVEPT drops it. The emulator may do it page by page: when every
+ * translation left in it is what a walk finds now, the two cannot be told apart.
+ */
 static void
 kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 {
+	const struct kvm_hw_ops *ops = vcpu->kvm->hw_ops;
+	gfn_t gfns[KVM_TLB_FLUSH_MAX_GFNS];
+	guint n;
+
 	sim_log_emit(vcpu->kvm->log, "sim_tlb_flush", "vcpu %d", vcpu->vcpu_id);
-	vcpu->kvm->hw_ops->flush_tlb_all(vcpu);
+	if (ops->flush_tlb_gfns && vcpu->root && kvm_vcpu_tlb_changed_gfns(vcpu, gfns, &n))
+		ops->flush_tlb_gfns(vcpu, gfns, n);
+	else
+		ops->flush_tlb_all(vcpu);
 	kvm_vcpu_stale_tlb_flushed(vcpu, "the TLB flush");
 }
 

@@ -117,6 +117,11 @@ extern u64 tdp_mmu_spte_writes;
  * what kvm_mmu_audit() looks at again when nothing else changed since its last walk. */
 #define TDP_MMU_SPTE_LOG 256
 extern u64 *tdp_mmu_spte_log[TDP_MMU_SPTE_LOG];
+/* The last TDP_MMU_TLB_LOG of those writes that changed an entry present to the walker (one a
+ * TLB may cache), the n-th at n modulo the size; tdp_mmu_tlb_writes counts them. */
+#define TDP_MMU_TLB_LOG 64
+extern u64 tdp_mmu_tlb_writes;
+extern u64 *tdp_mmu_tlb_log[TDP_MMU_TLB_LOG];
 
 void tdp_iter_start(struct tdp_iter *iter, const SimPtPool *pool, struct kvm_mmu_page *root,
 		    int min_level, gfn_t next_last_level_gfn);

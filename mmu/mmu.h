@@ -189,6 +189,9 @@ struct kvm_hw_ops {
 	/* Point the vCPU at a new root and flush what the old one left in its TLB
 	 * (vmx_load_mmu_pgd() followed by the flush kvm_mmu_load() asks for). */
 	void (*load_mmu_pgd)(struct kvm_vcpu *vcpu, u64 root_pa);
+	/* Optional: flush_tlb_all() where only these n pages (4K gfns, at most 16) can hold a
+	 * translation other than a walk would find now; NULL: flush_tlb_all() is used. */
+	void (*flush_tlb_gfns)(struct kvm_vcpu *vcpu, const gfn_t *gfns, guint n);
 	/* Async PF (mmu/async_pf.h); NULL in a machine without event injection. */
 	/* kvm_inject_page_fault() of an async PF: #PF with CR2 = address, queued for the entry. */
 	void (*queue_page_fault)(struct kvm_vcpu *vcpu, u64 address, u32 error_code);
@@ -220,6 +223,7 @@ struct kvm_vcpu {
 	gboolean stale_entered;               /* entered the guest with stale_tlb non-empty
 					       * since its last flush (for the log) */
 	guint64 stale_entry_step;             /* the first such entry's step */
+	u64 tlb_log_mark;                     /* tdp_mmu_tlb_writes at the last TLB flush */
 	u64 rip;                              /* of the exit being handled, for tracepoints */
 	struct kvm_run run;
 	gpointer hw;                          /* the emulated CPU behind this vCPU */

@@ -15,6 +15,22 @@
 
 u64 tdp_mmu_spte_writes;
 u64 *tdp_mmu_spte_log[TDP_MMU_SPTE_LOG];
+u64 tdp_mmu_tlb_writes;
+u64 *tdp_mmu_tlb_log[TDP_MMU_TLB_LOG];
+
+/*
+ * Every store of an SPTE goes through here (kvmsim's own, no kernel counterpart): it logs the
+ * write, and, when the entry was present to the walker and changes, logs it as one a vCPU's TLB
+ * may hold in its old form (kvm_vcpu_tlb_changed_gfns() reads that log).
+ */
+static inline void
+tdp_mmu_store_hw(u64 *sptep, u64 hw)
+{
+	tdp_mmu_spte_log[tdp_mmu_spte_writes++ % TDP_MMU_SPTE_LOG] = sptep;
+	if ((*sptep & VMX_EPT_READABLE_MASK) && *sptep != hw)
+		tdp_mmu_tlb_log[tdp_mmu_tlb_writes++ % TDP_MMU_TLB_LOG] = sptep;
+	*sptep = hw;
+}
 
 /* Models kvm_tdp_mmu_read_spte() (READ_ONCE); the level tells a table entry from a leaf. */
 u64
@@ -60,8 +76,7 @@ kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level)
 void
 __kvm_tdp_mmu_write_spte(u64 *sptep, u64 new_spte, int level)
 {
-	tdp_mmu_spte_log[tdp_mmu_spte_writes++ % TDP_MMU_SPTE_LOG] = sptep;
-	*sptep = spte_to_hw(new_spte, level);
+	tdp_mmu_store_hw(sptep, spte_to_hw(new_spte, level));
 }
 
 /* Models kvm_tdp_mmu_write_spte_atomic(): an unconditional exchange, returning the old value. */
@@ -70,8 +85,7 @@ kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level)
 {
 	u64 was = kvm_tdp_mmu_read_spte(sptep, level);
 
-	tdp_mmu_spte_log[tdp_mmu_spte_writes++ % TDP_MMU_SPTE_LOG] = sptep;
-	*sptep = spte_to_hw(new_spte, level);
+	tdp_mmu_store_hw(sptep, spte_to_hw(new_spte, level));
 	return was;
 }
 
@@ -86,8 +100,7 @@ tdp_mmu_try_cmpxchg_spte(u64 *sptep, u64 *old_spte, u64 new_spte, int level)
 		*old_spte = cur;
 		return FALSE;
 	}
-	tdp_mmu_spte_log[tdp_mmu_spte_writes++ % TDP_MMU_SPTE_LOG] = sptep;
-	*sptep = spte_to_hw(new_spte, level);
+	tdp_mmu_store_hw(sptep, spte_to_hw(new_spte, level));
 	return TRUE;
 }
 

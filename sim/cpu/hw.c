@@ -22,6 +22,9 @@
  *   +0x4000  the flush stub: mov cr3, rax; hlt
  *   +0x4010  the ranged flush stub: 1: invlpg [rdi]; add rdi, 4096; dec rcx; jnz 1b; hlt
  *   +0x4020  the CPUID stub: cpuid; hlt (what Unicorn's CPU model answers, for sim_hw_set_cpuid())
+ *   +0x4030  the page-list flush stub: 1: mov rdi, [rsi]; invlpg [rdi]; add rsi, 8; dec rcx;
+ *            jnz 1b; hlt
+ *   +0x4100  the page list that stub reads (HW_FLUSH_RANGE_MAX_PAGES addresses)
  * The identity tree covers all 40 physical-address bits, so the stub runs under it and
  * uc_ctl_remove_cache() can translate any address. Its leaves are read-only, so the one TLB entry
  * the stub leaves behind (the fetch of its hlt) cannot be written through.
@@ -34,6 +37,9 @@
 #define HW_STUB_RANGE_CODE_END (HW_STUB_RANGE_CODE + 16)
 #define HW_STUB_CPUID_CODE (SIM_HW_STUB_GPA + 0x4020)
 #define HW_STUB_CPUID_CODE_END (HW_STUB_CPUID_CODE + 3)
+#define HW_STUB_LIST_CODE (SIM_HW_STUB_GPA + 0x4030)
+#define HW_STUB_LIST_CODE_END (HW_STUB_LIST_CODE + 16)
+#define HW_STUB_LIST (SIM_HW_STUB_GPA + 0x4100)
 
 /*
  * Past this many pages a ranged flush is a full one: each invlpg costs ~0.1 us (it ends a
@@ -73,6 +79,14 @@ hw_stub_build(guint8 *stub)
 		0x75, 0xf1,                               /* jnz 1b */
 		0xf4,                                     /* hlt */
 	};
+	static const guint8 list_code[] = {
+		0x48, 0x8b, 0x3e,       /* 1: mov rdi, [rsi] */
+		0x0f, 0x01, 0x3f,       /* invlpg [rdi] */
+		0x48, 0x83, 0xc6, 0x08, /* add rsi, 8 */
+		0x48, 0xff, 0xc9,       /* dec rcx */
+		0x75, 0xf1,             /* jnz 1b */
+		0xf4,                   /* hlt */
+	};
 	guint64 *pml4 = (guint64 *)stub;
 	guint64 *pdpt = (guint64 *)(stub + 0x1000);
 	guint i;
@@ -85,6 +99,7 @@ hw_stub_build(guint8 *stub)
 	memcpy(stub + (HW_STUB_CODE - SIM_HW_STUB_GPA), flush_code, sizeof(flush_code));
 	memcpy(stub + (HW_STUB_RANGE_CODE - SIM_HW_STUB_GPA), range_code, sizeof(range_code));
 	memcpy(stub + (HW_STUB_CPUID_CODE - SIM_HW_STUB_GPA), cpuid_code, sizeof(cpuid_code));
+	memcpy(stub + (HW_STUB_LIST_CODE - SIM_HW_STUB_GPA), list_code, sizeof(list_code));
 }
 
 /*
@@ -410,6 +425,37 @@ sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size)
 	uc_reg_write(hw->uc, UC_X86_REG_RDI, &first);
 	uc_reg_write(hw->uc, UC_X86_REG_RCX, &pages);
 	hw_stub_run(hw, HW_STUB_RANGE_CODE, HW_STUB_RANGE_CODE_END);
+	uc_reg_write_batch(hw->uc, regs, saved, G_N_ELEMENTS(regs));
+}
+
+/*
+ * The pages of a list, in one run of the list stub: the stub reads the addresses from its own
+ * region (under hw's identity tree), so n pages cost one engine entry, not n. A full flush past
+ * HW_FLUSH_RANGE_MAX_PAGES, nothing for none.
+ */
+void
+sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n)
+{
+	int regs[] = { UC_X86_REG_CR3, UC_X86_REG_RSI, UC_X86_REG_RCX, UC_X86_REG_RIP,
+		       UC_X86_REG_RDI, UC_X86_REG_EFLAGS };
+	guint64 cr3, rsi, rcx, rip, rdi, rflags, root = HW_STUB_IDENTITY_ROOT;
+	guint64 list = HW_STUB_LIST, count = n;
+	guint64 *slots = (guint64 *)(hw->stub + (HW_STUB_LIST - SIM_HW_STUB_GPA));
+	void *saved[] = { &cr3, &rsi, &rcx, &rip, &rdi, &rflags };
+	void *stub[] = { &root, &list, &count };
+
+	if (n == 0)
+		return;
+	uc_reg_read_batch(hw->uc, regs, saved, G_N_ELEMENTS(regs));
+	if (n > HW_FLUSH_RANGE_MAX_PAGES) {
+		sim_hw_flush_tlb(hw, cr3);
+		return;
+	}
+	for (guint i = 0; i < n; i++)
+		slots[i] = pfns[i] * HW_PAGE_SIZE;
+	/* CR3 = the identity root, RSI = the list, RCX = its length (regs[0..2]). */
+	uc_reg_write_batch(hw->uc, regs, stub, G_N_ELEMENTS(stub));
+	hw_stub_run(hw, HW_STUB_LIST_CODE, HW_STUB_LIST_CODE_END);
 	uc_reg_write_batch(hw->uc, regs, saved, G_N_ELEMENTS(regs));
 }
 

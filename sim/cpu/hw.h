@@ -115,6 +115,13 @@ void sim_hw_flush_tlb(SimHw *hw, guint64 cr3);
 void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
 
 /*
+ * Flushes the TLB entries of the n pages pfns[] names (page numbers: address / 4096), between
+ * runs, with one run of a stub that does an invlpg per page (a full flush past 16 pages, nothing
+ * for none). CR3, RIP, RSI, RDI, RCX and RFLAGS are left as they were.
+ */
+void sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n);
+
+/*
  * In the caller's UC_HOOK_INTR callback for intno 14 (or between runs, before the next one):
  * returns the #PF error code and resets old_exception to -1, so the next #PF is reported as #PF
  * again (upstream #1883). Costs a uc_context save and restore, ~0.12 us.

@@ -161,9 +161,20 @@ load_mmu_pgd(struct kvm_vcpu *kvcpu, u64 root_pa)
 	sim_hw_flush_tlb(v->hw, root_pa);
 }
 
+/* vmx_flush_tlb_all() when only these pages can hold a translation a walk would not find now
+ * (kvm_vcpu_flush_tlb_all() in mmu/kvm.c): one invlpg each. */
+static void
+flush_tlb_gfns(struct kvm_vcpu *kvcpu, const gfn_t *gfns, guint n)
+{
+	SimVcpu *v = kvcpu->hw;
+
+	sim_hw_flush_tlb_pages(v->hw, gfns, n);
+}
+
 const struct kvm_hw_ops sim_vcpu_hw_ops = {
 	.flush_tlb_all = flush_tlb_all,
 	.load_mmu_pgd = load_mmu_pgd,
+	.flush_tlb_gfns = flush_tlb_gfns,
 	.queue_page_fault = vcpu_queue_page_fault,
 	.apic_set_irq = vcpu_apic_set_irq,
 	.interrupt_allowed = vcpu_interrupt_allowed,

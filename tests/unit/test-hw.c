@@ -413,6 +413,71 @@ START_TEST(flush_tlb_range_restores_registers_and_flags)
 }
 END_TEST
 
+START_TEST(flush_tlb_pages_flushes_the_listed_pages_and_no_other)
+{
+	/* mov rax, [DATA]; mov rax, [DATA + 0x1000]; mov rax, [DATA + 0x2000]; hlt */
+	CODE_AT(CODE, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0x48, 0x8b, 0x04, 0x25, 0x00,
+		0x10, 0x20, 0x00, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x20, 0x20, 0x00, 0xf4);
+	const guint64 pages[] = { (DATA + 2 * PAGE) / PAGE, DATA / PAGE };
+
+	for (guint64 i = 0; i < 3; i++)
+		*pte(DATA + i * PAGE) = (DATA + i * PAGE) | LEAF_RW;
+	run(CODE);
+	for (guint64 i = 0; i < 3; i++)
+		*pte(DATA + i * PAGE) = 0;
+	/* the first and the third page: the second stays cached, the others fault */
+	sim_hw_flush_tlb_pages(t->hw, pages, G_N_ELEMENTS(pages));
+	run(CODE);
+	ck_assert_uint_eq(t->nr_faults, 2);
+	assert_fault(0, 14, DATA, CODE, 0);
+	assert_fault(1, 14, DATA + 0x2000, CODE + 16, 0);
+}
+END_TEST
+
+START_TEST(flush_tlb_pages_past_sixteen_flushes_everything)
+{
+	/* 1: mov rdx, [rax]; add rax, 0x1000; dec rcx; jnz 1b; hlt over 20 pages from DATA */
+	CODE_AT(CODE, 0x48, 0x8b, 0x10, 0x48, 0x05, 0x00, 0x10, 0x00, 0x00, 0x48, 0xff, 0xc9, 0x75,
+		0xf2, 0xf4);
+	guint64 pages[17];
+
+	for (guint64 i = 0; i < 20; i++)
+		*pte(DATA + i * PAGE) = (DATA + i * PAGE) | LEAF_RW;
+	set_reg(UC_X86_REG_RAX, DATA);
+	set_reg(UC_X86_REG_RCX, 20);
+	run(CODE);
+	for (guint64 i = 0; i < 20; i++)
+		*pte(DATA + i * PAGE) = 0;
+	for (guint64 i = 0; i < 17; i++)
+		pages[i] = DATA / PAGE + i;
+	/* pages 17..19 are not listed, and fault all the same */
+	sim_hw_flush_tlb_pages(t->hw, pages, 17);
+	set_reg(UC_X86_REG_RAX, DATA);
+	set_reg(UC_X86_REG_RCX, 20);
+	run(CODE);
+	ck_assert_uint_eq(t->nr_faults, 20);
+}
+END_TEST
+
+START_TEST(flush_tlb_pages_restores_registers_and_flags)
+{
+	const guint64 pages[] = { DATA / PAGE, DATA / PAGE + 1 };
+
+	set_reg(UC_X86_REG_RIP, 0x123456);
+	set_reg(UC_X86_REG_RDI, 0xd1d1);
+	set_reg(UC_X86_REG_RSI, 0x5151);
+	set_reg(UC_X86_REG_RCX, 0xc1c1);
+	set_reg(UC_X86_REG_EFLAGS, 0x2 | 0x1 | 0x40); /* CF, ZF */
+	sim_hw_flush_tlb_pages(t->hw, pages, G_N_ELEMENTS(pages));
+	ck_assert_uint_eq(reg(UC_X86_REG_RIP), 0x123456);
+	ck_assert_uint_eq(reg(UC_X86_REG_RDI), 0xd1d1);
+	ck_assert_uint_eq(reg(UC_X86_REG_RSI), 0x5151);
+	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 0xc1c1);
+	ck_assert_uint_eq(reg(UC_X86_REG_EFLAGS) & 0xff, 0x43);
+	ck_assert_uint_eq(reg(UC_X86_REG_CR3), t->root);
+}
+END_TEST
+
 START_TEST(walker_sets_accessed_and_dirty_bits)
 {
 	/* mov rax, [DATA]; hlt at CODE, mov [DATA], rax; hlt at CODE + 0x10; no A/D bits set. */
@@ -1105,6 +1170,9 @@ hw_suite(void)
 	tcase_add_test(tc, flush_tlb_range_flushes_only_its_pages);
 	tcase_add_test(tc, flush_tlb_range_of_many_pages_flushes_them_all);
 	tcase_add_test(tc, flush_tlb_range_restores_registers_and_flags);
+	tcase_add_test(tc, flush_tlb_pages_flushes_the_listed_pages_and_no_other);
+	tcase_add_test(tc, flush_tlb_pages_past_sixteen_flushes_everything);
+	tcase_add_test(tc, flush_tlb_pages_restores_registers_and_flags);
 	tcase_add_test(tc, walker_sets_accessed_and_dirty_bits);
 	tcase_add_test(tc, walker_never_writes_entries_with_accessed_and_dirty_preset);
 	tcase_add_test(tc, two_mib_and_one_gib_leaves_are_walked);
