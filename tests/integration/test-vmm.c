@@ -272,12 +272,16 @@ flush_window_machine(void)
 }
 
 /*
- * A TLB flush drops every translation, not only those of the zaps that asked for it: after a
- * flush asked for by C's drop, the vCPU does not touch A, so when A is zapped and the vCPU runs
- * before A's own flush, its read of A misses the TLB and faults. A flush that kept A's
- * translation (it was still allowed then) would let that read see A's old value with no exit.
+ * A TLB flush drops the translations whose SPTE changed since the vCPU's last flush and may keep
+ * the others (kvm_vcpu_flush_tlb_all() in mmu/kvm.c): each kept one is what a walk finds then,
+ * and INVEPT leaves the CPU free to cache any present translation again right after it, without
+ * an access (speculatively). So after the flush C's drop asked for, A's translation (cached
+ * before it, unchanged) is still there; when A is then zapped and the vCPU runs before A's own
+ * flush, its read of A uses it and sees A's old value with no exit, the zap window as on
+ * hardware that had refilled A. (Before issue 7 item 18 the engine dropped everything and that
+ * read faulted: also allowed, but a whole flush of the engine's grown TLB per vCPU and zap.)
  */
-START_TEST(a_flush_drops_translations_its_request_did_not_name)
+START_TEST(a_flush_keeps_unchanged_translations_which_a_later_zap_window_may_use)
 {
 	Machine *m = flush_window_machine();
 	DropPageData drop_c = { m->vmm, 2 * SIM_PAGE_SIZE }, drop_a = { m->vmm, 0 };
@@ -286,16 +290,17 @@ START_TEST(a_flush_drops_translations_its_request_did_not_name)
 	sim_actor_new(m->sched, "hosta", drop_page_actor, &drop_a);
 	/* the vCPU maps A, C and B and reads B once; C is dropped (zap, flush request); the vCPU
 	 * flushes and reads B twice more; A is zapped, its flush not yet asked for; the vCPU reads
-	 * B a last time and then A, which faults; A's drop finishes, then the guest */
+	 * B a last time and then A through its TLB, and ends; A's drop finishes */
 	machine_run_steps(m, "vcpu0:vcpu.enter:2,hostc:exit,vcpu0:vcpu.enter:2,"
-			     "hosta:zap.spte_cleared,vcpu0:fault.seq_snapshot,hosta:exit,vcpu0:exit");
+			     "hosta:zap.spte_cleared,vcpu0:exit,hosta:exit");
 	if (g_getenv("KVMSIM_TEST_DUMP"))
 		g_printerr("%s", sim_log_text(m->log));
 	ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS, "%s", sim_vmm_error(m->vmm));
 	g_autofree gchar *story = story_of(sim_log_text(m->log));
 
 	ck_assert_str_eq(story, "fault;read 0x22222222;flush;read 0x22222222;read 0x22222222;zap;"
-				"read 0x22222222;fault;flush;read 0x0;");
+				"read 0x22222222;read 0x11111111;");
+	ck_assert_uint_gt(machine_counter(m, SIM_CTR_PROBE_ENTRY_WITH_STALE_TLB), 0);
 	machine_free(m);
 }
 END_TEST
@@ -310,10 +315,11 @@ age_first_page_actor(SimActor *actor, gpointer data)
 }
 
 /*
- * The same for aging, which access-tracks an SPTE and flushes nothing: after the flush C's drop
- * asked for, A's aged SPTE is walked afresh, so the read of A faults and the fast path restores it.
+ * The same for aging, which access-tracks an SPTE and flushes nothing
+ * (kvm_mmu_notifier_clear_young()): A's translation, kept by the flush C's drop asked for, still
+ * serves the read of A, which neither faults nor restores the SPTE; the next flush drops it.
  */
-START_TEST(a_flush_drops_what_a_later_unflushed_age_would_leave_usable)
+START_TEST(a_flush_keeps_what_a_later_unflushed_age_leaves_usable)
 {
 	Machine *m = flush_window_machine();
 	DropPageData drop_c = { m->vmm, 2 * SIM_PAGE_SIZE };
@@ -329,7 +335,7 @@ START_TEST(a_flush_drops_what_a_later_unflushed_age_would_leave_usable)
 	g_autofree gchar *story = story_of(sim_log_text(m->log));
 
 	ck_assert_str_eq(story, "fault;read 0x22222222;flush;read 0x22222222;read 0x22222222;"
-				"read 0x22222222;fault;read 0x11111111;");
+				"read 0x22222222;read 0x11111111;");
 	machine_free(m);
 }
 END_TEST
@@ -441,8 +447,8 @@ vmm_suite(void)
 	tcase_add_test(tc, dropped_pages_read_back_as_their_last_value_or_zeros);
 	tcase_add_test(tc, same_seed_gives_a_byte_identical_log_and_another_seed_does_not);
 	tcase_add_test(tc, default_budget_scales_with_the_data_region);
-	tcase_add_test(tc, a_flush_drops_translations_its_request_did_not_name);
-	tcase_add_test(tc, a_flush_drops_what_a_later_unflushed_age_would_leave_usable);
+	tcase_add_test(tc, a_flush_keeps_unchanged_translations_which_a_later_zap_window_may_use);
+	tcase_add_test(tc, a_flush_keeps_what_a_later_unflushed_age_leaves_usable);
 	tcase_add_test(tc, host_events_land_on_all_guest_memory_uniformly_and_stop_with_the_guest);
 	suite_add_tcase(s, tc);
 

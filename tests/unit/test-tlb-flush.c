@@ -147,8 +147,8 @@ START_TEST(flush_is_whole_past_sixteen_pages_or_when_the_log_wrapped)
 	memset(&hw, 0, sizeof(hw));
 	for (int round = 0; round < 9; round++) {
 		ck_assert_int_eq(sim_mm_age(vm->host->mm, vm->hva, 8 * SIM_PAGE_SIZE, NULL), 0);
-		for (gfn_t gfn = 0; gfn < 8; gfn++)
-			ck_assert_int_eq(test_vm_fault(vm, 0, gfn << PAGE_SHIFT, TRUE), RET_PF_FIXED);
+		for (gpa_t gpa = 0; gpa < 8 * SIM_PAGE_SIZE; gpa += SIM_PAGE_SIZE)
+			ck_assert_int_eq(test_vm_fault(vm, 0, gpa, TRUE), RET_PF_FIXED);
 	}
 	vm->vcpu[0]->requests |= 1ul << KVM_REQ_TLB_FLUSH;
 	kvm_vcpu_enter_guest_prepare(vm->vcpu[0]);
