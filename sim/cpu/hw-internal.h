@@ -62,6 +62,7 @@ struct SimHw {
 	gsize ctx_size;
 	guint8 *env;         /* the engine's live CPUX86State (hw_env_locate()), or NULL */
 	gsize env_size;      /* bytes of it a context holds: the fields are env_size - *_FROM_END */
+	gpointer cpu;        /* QEMU's CPUState holding env, for tlb_flush_page(), or NULL */
 	guint8 *stub;        /* host memory of the stub region */
 	csh cs;              /* Capstone with CS_OPT_DETAIL */
 	csh cs_count;        /* Capstone without detail, for counting instructions */

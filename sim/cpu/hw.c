@@ -6,6 +6,7 @@
 #define G_LOG_DOMAIN "kvmsim-cpu"
 #define _GNU_SOURCE /* process_vm_readv(), memmem() */
 
+#include <dlfcn.h>
 #include <string.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -157,6 +158,34 @@ static struct {
 static gsize hw_read_mapped(guintptr addr, void *buf, gsize len);
 
 /*
+ * QEMU's tlb_flush_page() (qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at 024cb28f:
+ * the page's entry in every mmu_idx, the victim TLB, a whole mmu_idx if a large page covers it,
+ * and the page's jump-cache entries), which is all the invlpg helper does outside SVM guest mode.
+ * libunicorn exports it with its target suffix; looked up once, NULL if this build does not.
+ */
+static void (*hw_tlb_flush_page)(gpointer cpu, guint64 addr);
+
+/* Whether the CPUState at cpu holds a pointer to env (its env_ptr) in the bytes before env: the
+ * check that makes calling tlb_flush_page() on it safe. */
+static gboolean
+hw_cpu_holds_env(const guint8 *cpu, const guint8 *env)
+{
+	gsize len = (gsize)(env - cpu);
+	g_autofree guint8 *bytes = len <= HW_ENV_SCAN_CPU ? g_malloc(len) : NULL;
+
+	if (!bytes || hw_read_mapped((guintptr)cpu, bytes, len) != len)
+		return FALSE;
+	for (gsize at = 0; at + sizeof(guint64) <= len; at += sizeof(guint64)) {
+		guint64 ptr;
+
+		memcpy(&ptr, bytes + at, sizeof(ptr));
+		if (ptr == (guintptr)env)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/*
  * Whether env (holding what a context just saved, data) is the engine's live state and not a
  * copy of it: a register written through Unicorn shows there.
  */
@@ -251,17 +280,22 @@ hw_env_locate(SimHw *hw)
 		env_size = hw->ctx_size - (gsize)(data - blob);
 		if (!hw_env_layout.searched) {
 			hw_env_layout.searched = TRUE;
+			*(gpointer *)&hw_tlb_flush_page = dlsym(RTLD_DEFAULT, "tlb_flush_page_x86_64");
 			hw_env_search(hw, data, env_size);
 		}
 		if (hw_env_layout.found) {
-			memcpy(&env, (const guint8 *)hw->uc + hw_env_layout.cpu_field, sizeof(env));
-			env += hw_env_layout.env_offset;
+			guint8 *cpu;
+
+			memcpy(&cpu, (const guint8 *)hw->uc + hw_env_layout.cpu_field, sizeof(cpu));
+			env = cpu + hw_env_layout.env_offset;
 			g_autofree guint8 *live = g_malloc(env_size);
 
 			if (hw_read_mapped((guintptr)env, live, env_size) == env_size &&
 			    memcmp(live, data, env_size) == 0 && hw_env_is_live(hw, (guintptr)env, data)) {
 				hw->env = env;
 				hw->env_size = env_size;
+				if (hw_tlb_flush_page && hw_cpu_holds_env(cpu, env))
+					hw->cpu = cpu;
 			}
 		}
 	}
@@ -429,8 +463,9 @@ sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size)
 }
 
 /*
- * The pages of a list, in one run of the list stub: the stub reads the addresses from its own
- * region (under hw's identity tree), so n pages cost one engine entry, not n. A full flush past
+ * The pages of a list: each through QEMU's tlb_flush_page() where this build exports it (what
+ * the stub's invlpg would call, without entering the engine), else in one run of the list stub,
+ * which reads the addresses from its own region under hw's identity tree. A full flush past
  * HW_FLUSH_RANGE_MAX_PAGES, nothing for none.
  */
 void
@@ -446,6 +481,11 @@ sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n)
 
 	if (n == 0)
 		return;
+	if (hw->cpu && n <= HW_FLUSH_RANGE_MAX_PAGES) {
+		for (guint i = 0; i < n; i++)
+			hw_tlb_flush_page(hw->cpu, pfns[i] * HW_PAGE_SIZE);
+		return;
+	}
 	uc_reg_read_batch(hw->uc, regs, saved, G_N_ELEMENTS(regs));
 	if (n > HW_FLUSH_RANGE_MAX_PAGES) {
 		sim_hw_flush_tlb(hw, cr3);
