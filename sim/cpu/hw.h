@@ -45,7 +45,8 @@
  *    of the faulting instruction. With a mapping, the access raises #PF with an exact RIP, which is
  *    what sim_hw_emulate_mmio() needs.
  *  - The sim_hw_* calls that run the engine (sim_hw_flush_tlb(), sim_hw_flush_tlb_range(),
- *    sim_hw_code_changed()) are made between runs, never from inside a hook.
+ *    sim_hw_flush_tlb_pages(), sim_hw_code_changed()) are made between runs, never from inside a
+ *    hook.
  */
 #ifndef KVMSIM_SIM_CPU_HW_H
 #define KVMSIM_SIM_CPU_HW_H
@@ -116,7 +117,8 @@ void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
 
 /*
  * Flushes the TLB entries of the n pages pfns[] names (page numbers: address / 4096), between
- * runs, with one run of a stub that does an invlpg per page (a full flush past 16 pages, nothing
+ * runs: what an invlpg of each does, through QEMU's tlb_flush_page() where libunicorn exports it,
+ * else with one run of a stub that does an invlpg per page (a full flush past 16 pages, nothing
  * for none). CR3, RIP, RSI, RDI, RCX and RFLAGS are left as they were.
  */
 void sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n);
