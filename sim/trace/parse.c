@@ -128,9 +128,10 @@ on_global_error(void *data, TraceXmlError *err)
 		first->encoding = TRUE;
 }
 
-/* Read and parse path; NULL with the first error if it cannot be read or is not well-formed. */
+/* Read and parse path; NULL with the first error if it cannot be read or is not well-formed.
+ * options: 0, or XML_PARSE_NOBLANKS to leave out white space between elements. */
 xmlDoc *
-trace_parse_file(const char *path, GError **error)
+trace_parse_file(const char *path, int options, GError **error)
 {
 	ParseError first = { 0 };
 	xmlParserCtxt *ctxt;
@@ -154,7 +155,7 @@ trace_parse_file(const char *path, GError **error)
 	ctxt->sax->startElementNs = on_start_element;
 	ctxt->_private = &first;
 	doc = xmlCtxtReadFd(ctxt, fd, path, NULL,
-			    XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT);
+			    XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT | options);
 	xmlFreeParserCtxt(ctxt);
 	xmlSetStructuredErrorFunc(NULL, ignore_structured_error); /* first is about to go */
 	close(fd);

@@ -53,8 +53,9 @@ trace_node_line(xmlNode *node)
 
 /* trace.c */
 /* Parse path (parse.c); NULL with one error naming the file and line if it cannot be read or is
- * not well-formed XML without a DOCTYPE. */
-xmlDoc *trace_parse_file(const char *path, GError **error);
+ * not well-formed XML without a DOCTYPE. options: 0 or XML_PARSE_NOBLANKS (no white space
+ * between elements: a document a third smaller, for a trace that validates). */
+xmlDoc *trace_parse_file(const char *path, int options, GError **error);
 /* Free a parsed document and its table of long lines. */
 void trace_free_doc(xmlDoc *doc);
 /* A semantic error at line of the trace; FALSE, for the caller to return. */
