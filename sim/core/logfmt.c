@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* A printf subset written directly into a buffer, byte for byte what glibc's printf writes. */
+#define _GNU_SOURCE /* dl_iterate_phdr() */
 #include "sim/core/logfmt.h"
 
+#include <link.h>
 #include <string.h>
 
 /* Where the text being formatted goes: FALSE from put once it no longer fits. */
@@ -134,11 +136,49 @@ typedef struct {
 	gchar *copy;               /* its text then: a key whose text changed is compiled again */
 	gsize len;
 	gint n;                    /* specs, the last one conv 0; -1: outside the subset */
+	gboolean constant;         /* fmt is in kvmsim's read-only segments: its text cannot change */
 	Spec specs[MAX_SPECS];
 } Compiled;
 
 #define CACHE_SLOTS 128
 static Compiled cache[CACHE_SLOTS];
+
+/* The read-only segments of the program (string literals live there), [start, end) each. */
+#define MAX_SEGMENTS 8
+static guintptr segments[MAX_SEGMENTS][2];
+static gint nr_segments = -1;
+
+/* dl_iterate_phdr() lists the program first: note its loaded segments that are not writable. */
+static int
+note_segments(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size, (void)data;
+	nr_segments = 0;
+	for (guint i = 0; i < info->dlpi_phnum && nr_segments < MAX_SEGMENTS; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+			continue;
+		segments[nr_segments][0] = info->dlpi_addr + ph->p_vaddr;
+		segments[nr_segments][1] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		nr_segments++;
+	}
+	return 1;
+}
+
+/* Is the whole of fmt (len bytes and its NUL) in a read-only segment of the program? */
+static gboolean
+is_constant(const char *fmt, gsize len)
+{
+	guintptr start = (guintptr)fmt, end = start + len + 1;
+
+	if (nr_segments < 0)
+		dl_iterate_phdr(note_segments, NULL);
+	for (gint i = 0; i < nr_segments; i++)
+		if (start >= segments[i][0] && end <= segments[i][1])
+			return TRUE;
+	return FALSE;
+}
 
 /* Take fmt apart into c (n = -1 if it uses something outside the subset or has too many
  * conversions). */
@@ -151,6 +191,7 @@ compile(Compiled *c, const char *fmt)
 	c->fmt = fmt;
 	c->copy = g_strdup(fmt);
 	c->len = strlen(fmt);
+	c->constant = is_constant(fmt, c->len);
 	c->n = -1;
 	if (c->len > G_MAXUINT16)
 		return;
@@ -217,13 +258,14 @@ compile(Compiled *c, const char *fmt)
 	}
 }
 
-/* The compiled form of fmt, from the cache (slot by address, checked against the text). */
+/* The compiled form of fmt, from the cache (slot by address, checked against the text unless
+ * that is a literal of the program, which cannot change). */
 static inline const Compiled *
 lookup(const char *fmt)
 {
 	Compiled *c = &cache[((guintptr)fmt >> 3) % CACHE_SLOTS];
 
-	if (G_UNLIKELY(c->fmt != fmt || strncmp(c->copy, fmt, c->len + 1) != 0))
+	if (G_UNLIKELY(c->fmt != fmt || (!c->constant && strncmp(c->copy, fmt, c->len + 1) != 0)))
 		compile(c, fmt);
 	return c;
 }
