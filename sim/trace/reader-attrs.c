@@ -21,10 +21,22 @@ reader_fail(Reader *r, xmlNode *node, const char *format, ...)
 	return FALSE;
 }
 
-/* Attribute name of node as written (g_free it), or NULL. */
+/* Attribute name of node as written (g_free it), or NULL. An attribute that is one text node (as
+ * the parser makes them) is copied straight from it, as xmlGetNoNsProp() would copy it before
+ * this copied its copy: a large trace has hundreds of thousands. */
 gchar *
 reader_attr_text(xmlNode *node, const char *name)
 {
+	for (xmlAttr *a = node->properties; a; a = a->next) {
+		xmlNode *text = a->children;
+
+		if (a->ns || strcmp(NAME(a), name) != 0)
+			continue;
+		if (text && !text->next && text->type == XML_TEXT_NODE)
+			return g_strdup((const char *)text->content);
+		break;
+	}
+
 	xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *)name);
 	gchar *copy = g_strdup((const char *)value);
 

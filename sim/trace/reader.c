@@ -45,11 +45,10 @@ get_policy(xmlNode *node, const char *name)
 static TraceEventKind
 event_kind(xmlNode *node)
 {
-	const char *names[TRACE_EV_COUNT];
-
 	for (guint k = 0; k < TRACE_EV_COUNT; k++)
-		names[k] = trace_event_kind_name(k);
-	return INDEX_OF(names, NAME(node));
+		if (strcmp(trace_event_kind_name(k), NAME(node)) == 0)
+			return k;
+	g_assert_not_reached(); /* the schema allows no other element in <events> */
 }
 
 /* An actor this machine has: vcpuN (N < vcpus), notifier or vmm. */

@@ -62,7 +62,31 @@ typedef struct {
 	gboolean (*match[G_N_ELEMENTS(fast_types)])(const char *value); /* NULL: the regexp */
 	GHashTable *checks; /* attribute name -> GPtrArray of the xmlRegexp its values must match */
 	gboolean sound;     /* every value of a fast type is an attribute's whole value */
+	/* checks' answers for the last attribute names asked about, by the address of the name: the
+	 * parser keeps one copy of each name in the document's dictionary */
+	struct {
+		const xmlChar *name;
+		GPtrArray *list;
+	} recent[16];
+	guint nr_recent;
 } FastChecks;
+
+/* The patterns an attribute called name must match (NULL: none are the fast path's). */
+static GPtrArray *
+checks_for(FastChecks *fc, const xmlChar *name)
+{
+	GPtrArray *list;
+
+	for (guint i = 0; i < fc->nr_recent; i++)
+		if (fc->recent[i].name == name)
+			return fc->recent[i].list;
+	list = g_hash_table_lookup(fc->checks, name);
+	if (fc->nr_recent < G_N_ELEMENTS(fc->recent)) {
+		fc->recent[fc->nr_recent].name = name;
+		fc->recent[fc->nr_recent++].list = list;
+	}
+	return list;
+}
 
 /* An attribute of a schema element (name="..."), or NULL. */
 static const char *
@@ -144,13 +168,13 @@ value_matches(const FastChecks *fc, xmlRegexp *re, const xmlChar *value)
 
 /* Whether every attribute of node and its descendants matches the patterns its name has. */
 static gboolean
-values_match(const FastChecks *fc, xmlNode *node)
+values_match(FastChecks *fc, xmlNode *node)
 {
 	for (; node; node = node->next) {
 		if (node->type != XML_ELEMENT_NODE)
 			continue;
 		for (xmlAttr *a = node->properties; a; a = a->next) {
-			GPtrArray *list = g_hash_table_lookup(fc->checks, NAME(a));
+			GPtrArray *list = checks_for(fc, a->name);
 
 			if (!list)
 				continue;
@@ -216,7 +240,7 @@ events_any_order(xmlDoc *rng)
 /* The shape of an event element into key; FALSE if it has content, a namespace or an attribute
  * that is not plain text (those stay for libxml2). */
 static gboolean
-event_shape(const FastChecks *fc, xmlNode *node, GString *key)
+event_shape(FastChecks *fc, xmlNode *node, GString *key)
 {
 	if (node->ns || node->nsDef || node->children)
 		return FALSE;
@@ -230,7 +254,7 @@ event_shape(const FastChecks *fc, xmlNode *node, GString *key)
 		g_string_append_c(key, '\x01');
 		g_string_append(key, NAME(a));
 		g_string_append_c(key, '\x02');
-		if (!g_hash_table_contains(fc->checks, NAME(a)))
+		if (!checks_for(fc, a->name))
 			g_string_append(key, (const char *)text->content);
 	}
 	return TRUE;
@@ -238,7 +262,7 @@ event_shape(const FastChecks *fc, xmlNode *node, GString *key)
 
 /* Unlink from the root's <events> every element whose shape an earlier one has. */
 static void
-set_events_aside(const FastChecks *fc, xmlDoc *doc, xmlDoc *rng, EventsAside *aside)
+set_events_aside(FastChecks *fc, xmlDoc *doc, xmlDoc *rng, EventsAside *aside)
 {
 	xmlNode *root = xmlDocGetRootElement(doc);
 	xmlNode *events = NULL;
