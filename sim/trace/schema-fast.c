@@ -333,31 +333,100 @@ ignore_error(void *data, TraceXmlError *err)
 {
 }
 
-/* Whether doc is certainly valid; FALSE: let the full validation decide and explain. */
-gboolean
-trace_schema_fast_validate(xmlDoc *doc)
-{
-	FastChecks fc = { .sound = TRUE };
-	xmlDoc *rng = xmlReadMemory(trace_schema_rng, (int)trace_schema_rng_len,
-				    "kvmsim-trace.rng", NULL, XML_PARSE_NONET);
-	gboolean valid = FALSE;
+/* The schema with the fast types' patterns taken out, and what it takes to check them. */
+struct TraceFastSchema {
+	xmlDoc *rng;
+	FastChecks fc;
+	gboolean light; /* <events> takes its elements in any order: they may go without nodes */
+};
 
-	g_assert(rng);
-	fc.checks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					  (GDestroyNotify)g_ptr_array_unref);
-	trace_for_each_element(p, xmlDocGetRootElement(rng)) {
+/* Read the embedded schema and take the fast types out of it. */
+TraceFastSchema *
+trace_fast_schema_new(void)
+{
+	TraceFastSchema *fs = g_new0(TraceFastSchema, 1);
+	FastChecks *fc = &fs->fc;
+
+	fs->rng = xmlReadMemory(trace_schema_rng, (int)trace_schema_rng_len, "kvmsim-trace.rng",
+				NULL, XML_PARSE_NONET);
+	g_assert(fs->rng);
+	fc->sound = TRUE;
+	fc->checks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					   (GDestroyNotify)g_ptr_array_unref);
+	trace_for_each_element(p, xmlDocGetRootElement(fs->rng)) {
 		const char *name = strcmp(NAME(p), "define") == 0 ? schema_attr(p, "name") : NULL;
 
 		for (guint i = 0; name && i < G_N_ELEMENTS(fast_types); i++)
 			if (strcmp(name, fast_types[i]) == 0)
-				take_define(&fc, p, i);
+				take_define(fc, p, i);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(fast_types); i++)
-		g_assert(fc.patterns[i]);
-	gather_checks(&fc, xmlDocGetRootElement(rng));
+		g_assert(fc->patterns[i]);
+	gather_checks(fc, xmlDocGetRootElement(fs->rng));
+	fs->light = fc->sound && events_any_order(fs->rng);
+	return fs;
+}
 
-	if (fc.sound) {
-		xmlRelaxNGParserCtxt *parser = xmlRelaxNGNewDocParserCtxt(rng);
+void
+trace_fast_schema_free(TraceFastSchema *fs)
+{
+	if (!fs)
+		return;
+	g_hash_table_unref(fs->fc.checks);
+	for (guint i = 0; i < G_N_ELEMENTS(fast_types); i++)
+		xmlRegFreeRegexp(fs->fc.patterns[i]);
+	xmlFreeDoc(fs->rng);
+	g_free(fs);
+}
+
+/*
+ * May an element of the root's <events>, with the parser's attributes (nb of them, five pointers
+ * each: name, prefix, URI, value, value end), go without a node? Its shape into key, as
+ * event_shape() makes it for a node: the parser keeps the first element of each shape as a node
+ * for libxml2 to validate, and the others may go if every value of a fast type matches here.
+ */
+gboolean
+trace_fast_schema_light(TraceFastSchema *fs, const xmlChar *name, int nb,
+			const xmlChar **attrs, GString *key)
+{
+	FastChecks *fc = &fs->fc;
+
+	if (!fs->light)
+		return FALSE;
+	g_string_assign(key, (const char *)name);
+	for (int i = 0; i < nb; i++) {
+		const xmlChar **a = attrs + 5 * i;
+		gsize len = (gsize)(a[4] - a[3]);
+		GPtrArray *list;
+		gsize at;
+
+		/* a reference in the value: the node libxml2 makes would not be one text node */
+		if (a[1] || a[2] || memchr(a[3], '&', len))
+			return FALSE;
+		g_string_append_c(key, '\x01');
+		g_string_append(key, (const char *)a[0]);
+		g_string_append_c(key, '\x02');
+		at = key->len;
+		g_string_append_len(key, (const char *)a[3], (gssize)len);
+		list = checks_for(fc, a[0]);
+		for (guint j = 0; list && j < list->len; j++)
+			if (!value_matches(fc, g_ptr_array_index(list, j), BAD_CAST key->str + at))
+				return FALSE;
+		if (list)
+			g_string_truncate(key, at);
+	}
+	return TRUE;
+}
+
+/* Whether doc is certainly valid; FALSE: let the full validation decide and explain. */
+gboolean
+trace_fast_schema_validate(TraceFastSchema *fs, xmlDoc *doc)
+{
+	FastChecks *fc = &fs->fc;
+	gboolean valid = FALSE;
+
+	if (fc->sound) {
+		xmlRelaxNGParserCtxt *parser = xmlRelaxNGNewDocParserCtxt(fs->rng);
 		xmlRelaxNG *schema;
 		xmlRelaxNGValidCtxt *ctxt;
 
@@ -369,16 +438,23 @@ trace_schema_fast_validate(xmlDoc *doc)
 		xmlRelaxNGSetValidStructuredErrors(ctxt, ignore_error, NULL);
 		EventsAside aside;
 
-		set_events_aside(&fc, doc, rng, &aside);
+		set_events_aside(fc, doc, fs->rng, &aside);
 		valid = xmlRelaxNGValidateDoc(ctxt, doc) == 0;
 		restore_events(&aside);
-		valid = valid && values_match(&fc, doc->children);
+		valid = valid && values_match(fc, doc->children);
 		xmlRelaxNGFreeValidCtxt(ctxt);
 		xmlRelaxNGFree(schema);
 	}
-	g_hash_table_unref(fc.checks);
-	for (guint i = 0; i < G_N_ELEMENTS(fast_types); i++)
-		xmlRegFreeRegexp(fc.patterns[i]);
-	xmlFreeDoc(rng);
+	return valid;
+}
+
+/* trace_fast_schema_validate() with a schema of its own. */
+gboolean
+trace_schema_fast_validate(xmlDoc *doc)
+{
+	TraceFastSchema *fs = trace_fast_schema_new();
+	gboolean valid = trace_fast_schema_validate(fs, doc);
+
+	trace_fast_schema_free(fs);
 	return valid;
 }
