@@ -35,6 +35,7 @@ typedef struct {
 	GString *key;
 	xmlNode *events;       /* the root's <events> once it has an element child node */
 	guint kept;            /* its element child nodes so far */
+	GPtrArray *lights;     /* the lists made, for when libxml2 frees a broken document */
 	guint skipping;        /* inside an event read without a node: its depth */
 	gboolean broken;       /* such an event had content: parse again with nodes only */
 } ParseState;
@@ -125,6 +126,7 @@ take_light(xmlParserCtxt *ctxt, ParseState *st, const xmlChar *localname, const 
 		light->events = g_array_new(FALSE, FALSE, sizeof(TraceLightEvent));
 		light->attrs = g_array_new(FALSE, FALSE, sizeof(TraceLightAttr));
 		light->values = g_string_chunk_new(64 << 10);
+		g_ptr_array_add(st->lights, light);
 	}
 	TraceLightEvent e = { localname, (guint)xmlSAX2GetLineNumber(ctxt),
 			      events == st->events ? st->kept : 0, (guint)nb_attributes,
@@ -326,6 +328,7 @@ trace_parse_file(const char *path, int options, TraceFastSchema *fs, GError **er
 	ctxt->sax->reference = on_reference;
 	ps.shapes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ps.key = g_string_new(NULL);
+	ps.lights = g_ptr_array_new();
 	ctxt->_private = &ps;
 	doc = xmlCtxtReadFd(ctxt, fd, path, NULL,
 			    XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT | options);
@@ -334,6 +337,10 @@ trace_parse_file(const char *path, int options, TraceFastSchema *fs, GError **er
 	close(fd);
 	g_hash_table_destroy(ps.shapes);
 	g_string_free(ps.key, TRUE);
+	/* a document that is not well-formed is gone with the lists its <events> held */
+	for (guint i = 0; !doc && i < ps.lights->len; i++)
+		free_light(g_ptr_array_index(ps.lights, i));
+	g_ptr_array_free(ps.lights, TRUE);
 	if (ps.broken && doc && !first->set && !first->encoding && !first->dtd_line) {
 		/* an event read without a node had content: read them all as nodes */
 		g_free(first->message);

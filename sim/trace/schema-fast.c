@@ -60,28 +60,58 @@ static const struct {
 typedef struct {
 	xmlRegexp *patterns[G_N_ELEMENTS(fast_types)];
 	gboolean (*match[G_N_ELEMENTS(fast_types)])(const char *value); /* NULL: the regexp */
-	GHashTable *checks; /* attribute name -> GPtrArray of the xmlRegexp its values must match */
+	/* "ELEMENT\x01ATTRIBUTE" -> GPtrArray of the xmlRegexp its values must match; ELEMENT is
+	 * "*" for an attribute of a <define> outside any element (it may be any element's) */
+	GHashTable *checks;
+	GHashTable *merged; /* "ELEMENT\x01ATTRIBUTE" -> its checks and those of "*" (or NULL) */
 	gboolean sound;     /* every value of a fast type is an attribute's whole value */
-	/* checks' answers for the last attribute names asked about, by the address of the name: the
+	/* merged's answers for the last names asked about, by the addresses of the names: the
 	 * parser keeps one copy of each name in the document's dictionary */
 	struct {
+		const xmlChar *element;
 		const xmlChar *name;
 		GPtrArray *list;
-	} recent[16];
+	} recent[32];
 	guint nr_recent;
 } FastChecks;
 
-/* The patterns an attribute called name must match (NULL: none are the fast path's). */
-static GPtrArray *
-checks_for(FastChecks *fc, const xmlChar *name)
+static void
+unref_list(gpointer list)
 {
+	if (list)
+		g_ptr_array_unref(list);
+}
+
+/* The patterns attribute name of an element called element must match (NULL: none are the fast
+ * path's). Keyed by element too: <log_hash value> is not <counter value>, and a recorded trace
+ * has both. */
+static GPtrArray *
+checks_for(FastChecks *fc, const xmlChar *element, const xmlChar *name)
+{
+	g_autofree gchar *key = NULL;
 	GPtrArray *list;
 
 	for (guint i = 0; i < fc->nr_recent; i++)
-		if (fc->recent[i].name == name)
+		if (fc->recent[i].element == element && fc->recent[i].name == name)
 			return fc->recent[i].list;
-	list = g_hash_table_lookup(fc->checks, name);
+	key = g_strdup_printf("%s\x01%s", (const char *)element, (const char *)name);
+	if (!g_hash_table_lookup_extended(fc->merged, key, NULL, (gpointer *)&list)) {
+		g_autofree gchar *any = g_strdup_printf("*\x01%s", (const char *)name);
+		GPtrArray *lists[] = { g_hash_table_lookup(fc->checks, key),
+				       g_hash_table_lookup(fc->checks, any) };
+
+		list = NULL;
+		for (guint l = 0; l < G_N_ELEMENTS(lists); l++)
+			for (guint i = 0; lists[l] && i < lists[l]->len; i++) {
+				if (!list)
+					list = g_ptr_array_new();
+				if (!g_ptr_array_find(list, g_ptr_array_index(lists[l], i), NULL))
+					g_ptr_array_add(list, g_ptr_array_index(lists[l], i));
+			}
+		g_hash_table_insert(fc->merged, g_steal_pointer(&key), list);
+	}
 	if (fc->nr_recent < G_N_ELEMENTS(fc->recent)) {
+		fc->recent[fc->nr_recent].element = element;
 		fc->recent[fc->nr_recent].name = name;
 		fc->recent[fc->nr_recent++].list = list;
 	}
@@ -138,16 +168,29 @@ gather_checks(FastChecks *fc, xmlNode *p)
 		if (type >= 0) {
 			const char *attr = strcmp(NAME(p), "attribute") == 0 ? schema_attr(p, "name")
 									   : NULL;
+			const char *element = NULL;
 			GPtrArray *list;
 
 			if (!attr || trace_element_at(child->next) || trace_element_at(p->children) != child) {
 				fc->sound = FALSE; /* a value of the type that is not a whole attribute */
 				continue;
 			}
-			list = g_hash_table_lookup(fc->checks, attr);
+			/* the element the attribute is of; none (any) inside a <define> of attributes */
+			for (xmlNode *up = p->parent; up && up->type == XML_ELEMENT_NODE; up = up->parent) {
+				if (strcmp(NAME(up), "element") == 0) {
+					element = schema_attr(up, "name"); /* none: a name class */
+					break;
+				}
+				if (strcmp(NAME(up), "define") == 0)
+					break;
+			}
+			g_autofree gchar *key = g_strdup_printf("%s\x01%s", element ? element : "*",
+								attr);
+
+			list = g_hash_table_lookup(fc->checks, key);
 			if (!list) {
 				list = g_ptr_array_new();
-				g_hash_table_insert(fc->checks, (gpointer)attr, list);
+				g_hash_table_insert(fc->checks, g_steal_pointer(&key), list);
 			}
 			if (!g_ptr_array_find(list, fc->patterns[type], NULL))
 				g_ptr_array_add(list, fc->patterns[type]);
@@ -174,7 +217,7 @@ values_match(FastChecks *fc, xmlNode *node)
 		if (node->type != XML_ELEMENT_NODE)
 			continue;
 		for (xmlAttr *a = node->properties; a; a = a->next) {
-			GPtrArray *list = checks_for(fc, a->name);
+			GPtrArray *list = checks_for(fc, node->name, a->name);
 
 			if (!list)
 				continue;
@@ -254,7 +297,7 @@ event_shape(FastChecks *fc, xmlNode *node, GString *key)
 		g_string_append_c(key, '\x01');
 		g_string_append(key, NAME(a));
 		g_string_append_c(key, '\x02');
-		if (!checks_for(fc, a->name))
+		if (!checks_for(fc, node->name, a->name))
 			g_string_append(key, (const char *)text->content);
 	}
 	return TRUE;
@@ -351,8 +394,9 @@ trace_fast_schema_new(void)
 				NULL, XML_PARSE_NONET);
 	g_assert(fs->rng);
 	fc->sound = TRUE;
-	fc->checks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+	fc->checks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					   (GDestroyNotify)g_ptr_array_unref);
+	fc->merged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unref_list);
 	trace_for_each_element(p, xmlDocGetRootElement(fs->rng)) {
 		const char *name = strcmp(NAME(p), "define") == 0 ? schema_attr(p, "name") : NULL;
 
@@ -373,6 +417,7 @@ trace_fast_schema_free(TraceFastSchema *fs)
 	if (!fs)
 		return;
 	g_hash_table_unref(fs->fc.checks);
+	g_hash_table_unref(fs->fc.merged);
 	for (guint i = 0; i < G_N_ELEMENTS(fast_types); i++)
 		xmlRegFreeRegexp(fs->fc.patterns[i]);
 	xmlFreeDoc(fs->rng);
@@ -408,7 +453,7 @@ trace_fast_schema_light(TraceFastSchema *fs, const xmlChar *name, int nb,
 		g_string_append_c(key, '\x02');
 		at = key->len;
 		g_string_append_len(key, (const char *)a[3], (gssize)len);
-		list = checks_for(fc, a[0]);
+		list = checks_for(fc, name, a[0]);
 		for (guint j = 0; list && j < list->len; j++)
 			if (!value_matches(fc, g_ptr_array_index(list, j), BAD_CAST key->str + at))
 				return FALSE;
