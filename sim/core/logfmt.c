@@ -138,7 +138,7 @@ typedef struct {
 	gchar *copy;               /* its text then: a key whose text changed is compiled again */
 	gsize len;
 	gint n;                    /* specs, the last one conv 0; -1: outside the subset */
-	gboolean constant;         /* fmt is in kvmsim's read-only segments: its text cannot change */
+	gboolean constant;         /* fmt is in kvmsim's read-only segments: its text stays */
 	gsize fixed;               /* at most this much besides the text of %s arguments */
 	Spec specs[MAX_SPECS];
 } Compiled;

@@ -207,6 +207,7 @@ content_while_skipping(void *data)
 	return st->skipping != 0;
 }
 
+/* libxml2's handler, unless inside an event read without a node. */
 static void
 on_characters(void *data, const xmlChar *ch, int len)
 {
@@ -214,6 +215,7 @@ on_characters(void *data, const xmlChar *ch, int len)
 		xmlSAX2Characters(data, ch, len);
 }
 
+/* libxml2's handler, unless inside an event read without a node. */
 static void
 on_cdata(void *data, const xmlChar *value, int len)
 {
@@ -221,6 +223,7 @@ on_cdata(void *data, const xmlChar *value, int len)
 		xmlSAX2CDataBlock(data, value, len);
 }
 
+/* libxml2's handler, unless inside an event read without a node. */
 static void
 on_comment(void *data, const xmlChar *value)
 {
@@ -228,6 +231,7 @@ on_comment(void *data, const xmlChar *value)
 		xmlSAX2Comment(data, value);
 }
 
+/* libxml2's handler, unless inside an event read without a node. */
 static void
 on_pi(void *data, const xmlChar *target, const xmlChar *value)
 {
@@ -235,6 +239,7 @@ on_pi(void *data, const xmlChar *target, const xmlChar *value)
 		xmlSAX2ProcessingInstruction(data, target, value);
 }
 
+/* libxml2's handler, unless inside an event read without a node. */
 static void
 on_reference(void *data, const xmlChar *name)
 {
@@ -362,7 +367,8 @@ trace_parse_file(const char *path, int options, TraceFastSchema *fs, GError **er
 	} else if (first->set || !doc) {
 		g_autofree gchar *what = first->set ? parse_message(first) :
 						     g_strdup("cannot parse");
-		TraceError code = first->domain == XML_FROM_IO ? TRACE_ERROR_IO : TRACE_ERROR_SYNTAX;
+		TraceError code = first->domain == XML_FROM_IO ? TRACE_ERROR_IO :
+								 TRACE_ERROR_SYNTAX;
 
 		trace_set_error(error, code, path, first->line, "%s", what);
 		trace_free_doc(doc);

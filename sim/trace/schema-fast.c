@@ -175,8 +175,9 @@ gather_checks(FastChecks *fc, xmlNode *p)
 				fc->sound = FALSE; /* a value of the type that is not a whole attribute */
 				continue;
 			}
-			/* the element the attribute is of; none (any) inside a <define> of attributes */
-			for (xmlNode *up = p->parent; up && up->type == XML_ELEMENT_NODE; up = up->parent) {
+			/* the element the attribute is of; none (any) in a <define> */
+			for (xmlNode *up = p->parent; up && up->type == XML_ELEMENT_NODE;
+			     up = up->parent) {
 				if (strcmp(NAME(up), "element") == 0) {
 					element = schema_attr(up, "name"); /* none: a name class */
 					break;
@@ -267,9 +268,9 @@ events_any_order(xmlDoc *rng)
 		xmlNode *many = element ? trace_element_at(element->children) : NULL;
 		xmlNode *choice = many ? trace_element_at(many->children) : NULL;
 
-		if (!element || trace_element_at(element->next) || !many || strcmp(NAME(many), "zeroOrMore") ||
-		    trace_element_at(many->next) || !choice || strcmp(NAME(choice), "choice") ||
-		    trace_element_at(choice->next))
+		if (!element || trace_element_at(element->next) || !many ||
+		    strcmp(NAME(many), "zeroOrMore") || trace_element_at(many->next) || !choice ||
+		    strcmp(NAME(choice), "choice") || trace_element_at(choice->next))
 			return FALSE;
 		trace_for_each_element(alt, choice)
 			if (strcmp(NAME(alt), "element") != 0)
