@@ -35,6 +35,10 @@ struct SimLog {
 	SimLogTapFn tap;
 	gpointer tap_data;
 	GHashTable *actor_nrs; /* actor name -> its number + 1, in order of first appearance */
+	/* "%8lu " of the step of the last line: the lines of one step share it */
+	guint64 step_of_text;
+	gsize step_len;     /* 0: none yet */
+	char step_text[24];
 };
 
 /* A log without sinks (formatting nothing) attached to sched. */
@@ -220,32 +224,45 @@ sim_log_lines(const SimLog *log)
 	return log->lines;
 }
 
-/* The line's head, "%8lu %-9s %s: " with the step, the actor and the event, into buf. */
-static gsize
-format_head(char *buf, guint64 step, const char *actor, const char *event)
+/* "%8lu " of step into log->step_text, unless it holds that step already. */
+static void
+format_step(SimLog *log, guint64 step)
 {
-	char num[24], *end = num + sizeof(num), *d = end;
-	gsize n = 0, len;
+	char *end = log->step_text + sizeof(log->step_text) - 1, *d = end;
+	guint64 v = step;
+	gsize len;
 
+	if (log->step_len && log->step_of_text == step)
+		return;
+	*end = ' ';
 	do {
-		*--d = (char)('0' + step % 10);
-		step /= 10;
-	} while (step);
-	len = (gsize)(end - d);
-	for (; len + n < 8; n++)
-		buf[n] = ' ';
-	memcpy(buf + n, d, len);
-	n += len;
-	buf[n++] = ' ';
-	len = strlen(actor);
-	memcpy(buf + n, actor, len);
-	n += len;
-	for (; len < 9; len++)
-		buf[n++] = ' ';
-	buf[n++] = ' ';
-	len = strlen(event);
-	memcpy(buf + n, event, len);
-	n += len;
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (end - d < 8)
+		*--d = ' ';
+	len = (gsize)(end - d) + 1;
+	memmove(log->step_text, d, len);
+	log->step_len = len;
+	log->step_of_text = step;
+}
+
+/* The line's head, "%8lu %-9s %s: " with the step, the actor and the event, into buf, which has
+ * room for it and 16 bytes more (LOG_LINE_ROOM). */
+static gsize
+format_head(SimLog *log, char *buf, guint64 step, const char *actor, gsize actor_len,
+	    const char *event, gsize event_len)
+{
+	gsize n;
+
+	format_step(log, step);
+	memcpy(buf, log->step_text, sizeof(log->step_text));
+	n = log->step_len;
+	memset(buf + n, ' ', 16); /* the actor's padding to 9, and the space after it */
+	memcpy(buf + n, actor, actor_len);
+	n += MAX(actor_len, 9) + 1;
+	memcpy(buf + n, event, event_len);
+	n += event_len;
 	buf[n++] = ':';
 	buf[n++] = ' ';
 	return n;
@@ -331,7 +348,9 @@ sim_log_emitf(SimLog *log, const char *event, const char *fmt, ...)
 		va_end(ap);
 		return;
 	}
-	if (strlen(actor) + strlen(event) + 40 > LOG_LINE_ROOM) {
+	gsize actor_len = strlen(actor), event_len = strlen(event);
+
+	if (actor_len + event_len + 64 > LOG_LINE_ROOM) {
 		g_autofree gchar *body = NULL;
 
 		va_start(ap, fmt);
@@ -348,7 +367,7 @@ sim_log_emitf(SimLog *log, const char *event, const char *fmt, ...)
 		flush_chunk(log);
 	char *line = log->chunk + log->chunk_len;
 	gsize room = LOG_CHUNK_SIZE - log->chunk_len - 1; /* one byte for the newline */
-	gsize head = format_head(line, step, actor, event);
+	gsize head = format_head(log, line, step, actor, actor_len, event, event_len);
 	gssize body;
 
 	va_start(ap, fmt);

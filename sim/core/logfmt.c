@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* A printf subset written directly into a buffer, byte for byte what glibc's printf writes. */
+#define _GNU_SOURCE /* dl_iterate_phdr() */
 #include "sim/core/logfmt.h"
 
+#include <link.h>
 #include <string.h>
 
 /* Where the text being formatted goes: FALSE from put once it no longer fits. */
@@ -126,6 +128,8 @@ typedef struct {
 } Spec;
 
 #define MAX_SPECS 24
+/* What format_fast() may write past the end of a piece (fixed-size copies). */
+#define FAST_SLACK 32
 
 /* A format taken apart once: the call sites pass a few dozen string literals, each millions of
  * times. */
@@ -134,11 +138,50 @@ typedef struct {
 	gchar *copy;               /* its text then: a key whose text changed is compiled again */
 	gsize len;
 	gint n;                    /* specs, the last one conv 0; -1: outside the subset */
+	gboolean constant;         /* fmt is in kvmsim's read-only segments: its text stays */
+	gsize fixed;               /* at most this much besides the text of %s arguments */
 	Spec specs[MAX_SPECS];
 } Compiled;
 
 #define CACHE_SLOTS 128
 static Compiled cache[CACHE_SLOTS];
+
+/* The read-only segments of the program (string literals live there), [start, end) each. */
+#define MAX_SEGMENTS 8
+static guintptr segments[MAX_SEGMENTS][2];
+static gint nr_segments = -1;
+
+/* dl_iterate_phdr() lists the program first: note its loaded segments that are not writable. */
+static int
+note_segments(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size, (void)data;
+	nr_segments = 0;
+	for (guint i = 0; i < info->dlpi_phnum && nr_segments < MAX_SEGMENTS; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+			continue;
+		segments[nr_segments][0] = info->dlpi_addr + ph->p_vaddr;
+		segments[nr_segments][1] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		nr_segments++;
+	}
+	return 1;
+}
+
+/* Is the whole of fmt (len bytes and its NUL) in a read-only segment of the program? */
+static gboolean
+is_constant(const char *fmt, gsize len)
+{
+	guintptr start = (guintptr)fmt, end = start + len + 1;
+
+	if (nr_segments < 0)
+		dl_iterate_phdr(note_segments, NULL);
+	for (gint i = 0; i < nr_segments; i++)
+		if (start >= segments[i][0] && end <= segments[i][1])
+			return TRUE;
+	return FALSE;
+}
 
 /* Take fmt apart into c (n = -1 if it uses something outside the subset or has too many
  * conversions). */
@@ -149,8 +192,11 @@ compile(Compiled *c, const char *fmt)
 
 	g_free(c->copy);
 	c->fmt = fmt;
-	c->copy = g_strdup(fmt);
 	c->len = strlen(fmt);
+	/* 32 bytes over, for format_fast()'s fixed-size copies of the literal text */
+	c->copy = g_malloc0(c->len + 1 + FAST_SLACK);
+	memcpy(c->copy, fmt, c->len + 1);
+	c->constant = is_constant(fmt, c->len);
 	c->n = -1;
 	if (c->len > G_MAXUINT16)
 		return;
@@ -165,6 +211,14 @@ compile(Compiled *c, const char *fmt)
 		sp->lit_len = (guint16)(f - lit);
 		if (!*f) {
 			c->n = n + 1;
+			c->fixed = 0;
+			for (gint i = 0; i <= n; i++) {
+				const Spec *x = &c->specs[i];
+
+				c->fixed += x->lit_len + x->width;
+				if (x->conv && x->conv != 's')
+					c->fixed += 24 + 2; /* digits, sign or 0x, or one char */
+			}
 			return;
 		}
 		f++;
@@ -217,13 +271,14 @@ compile(Compiled *c, const char *fmt)
 	}
 }
 
-/* The compiled form of fmt, from the cache (slot by address, checked against the text). */
+/* The compiled form of fmt, from the cache (slot by address, checked against the text unless
+ * that is a literal of the program, which cannot change). */
 static inline const Compiled *
 lookup(const char *fmt)
 {
 	Compiled *c = &cache[((guintptr)fmt >> 3) % CACHE_SLOTS];
 
-	if (G_UNLIKELY(c->fmt != fmt || strncmp(c->copy, fmt, c->len + 1) != 0))
+	if (G_UNLIKELY(c->fmt != fmt || (!c->constant && strncmp(c->copy, fmt, c->len + 1) != 0)))
 		compile(c, fmt);
 	return c;
 }
@@ -275,6 +330,150 @@ convert(Out *o, const Spec *sp, va_list *ap)
 	}
 }
 
+/* n bytes (n <= FAST_SLACK) of s to p, by one fixed-size copy of 16 or FAST_SLACK bytes: s and p
+ * have that many. */
+static inline __attribute__((always_inline)) void
+copy_slack(char *p, const char *s, gsize n)
+{
+	if (n <= 16)
+		memcpy(p, s, 16);
+	else
+		memcpy(p, s, FAST_SLACK);
+}
+
+/* n bytes of padding (all of run's kind) at p; past FAST_SLACK, by memset(). */
+static inline __attribute__((always_inline)) void
+pad_fast(char *p, const char *run, gsize n)
+{
+	if (n <= FAST_SLACK)
+		copy_slack(p, run, n);
+	else
+		memset(p, run[0], n);
+}
+
+/*
+ * sim_logfmt() when the buffer has room for everything but the %s arguments with FAST_SLACK to
+ * spare (nearly every line): the literal text and the numbers are written without checking the
+ * room, with fixed-size copies that may write past what they mean to (the next piece writes over
+ * it); a string is checked against the room left for itself and all the fixed rest. -1: do it
+ * the careful way (ap is not touched: the arguments are read from a copy).
+ */
+static gssize
+format_fast(const Compiled *c, char *buf, gsize cap, va_list ap)
+{
+	static const char zeros[FAST_SLACK] = "00000000000000000000000000000000";
+	static const char spaces[FAST_SLACK] = "                                ";
+	char *p = buf, *end = buf + cap;
+	gssize result = -1;
+	va_list aq;
+
+	if (c->n <= 0 || cap < c->fixed + FAST_SLACK)
+		return -1;
+	va_copy(aq, ap);
+	for (gint i = 0; i < c->n; i++) {
+		const Spec *sp = &c->specs[i];
+		char num[24], *nend = num + sizeof(num), *start;
+		gsize len, fill;
+		guint64 v;
+
+		if (sp->lit_len <= FAST_SLACK)
+			copy_slack(p, c->copy + sp->lit_off, sp->lit_len);
+		else
+			memcpy(p, c->copy + sp->lit_off, sp->lit_len);
+		p += sp->lit_len;
+		switch (sp->conv) {
+		case 0:
+			result = p - buf;
+			goto out;
+		case '%':
+			*p++ = '%';
+			continue;
+		case 's': {
+			gssize precision = sp->precision == -2 ? va_arg(aq, int) : sp->precision;
+			const char *s = va_arg(aq, const char *);
+
+			if (!s)
+				s = "(null)";
+			len = precision >= 0 ? strnlen(s, (gsize)precision) : strlen(s);
+			if ((gsize)(end - p) < len + sp->width + c->fixed + FAST_SLACK)
+				goto out;
+			fill = sp->width > len ? sp->width - len : 0;
+			if (fill && !sp->left) {
+				memset(p, ' ', fill);
+				p += fill;
+			}
+			memcpy(p, s, len);
+			p += len;
+			if (fill && sp->left) {
+				memset(p, ' ', fill);
+				p += fill;
+			}
+			continue;
+		}
+		case 'c':
+			num[0] = (char)va_arg(aq, int);
+			start = num;
+			nend = num + 1;
+			v = 0;
+			break;
+		case 'd':
+		case 'i': {
+			gint64 sv = sp->longs ? va_arg(aq, gint64) : va_arg(aq, int);
+
+			if (sp->shorts)
+				sv = sp->shorts == 1 ? (short)sv : (signed char)sv;
+			v = sv < 0 ? -(guint64)sv : (guint64)sv;
+			start = digits(nend, v, 10, FALSE);
+			if (sv < 0)
+				*--start = '-';
+			break;
+		}
+		default: /* u x X */
+			v = sp->longs ? va_arg(aq, guint64) : va_arg(aq, unsigned int);
+			if (sp->shorts)
+				v = sp->shorts == 1 ? (unsigned short)v : (unsigned char)v;
+			start = digits(nend, v, sp->conv == 'u' ? 10 : 16, sp->conv == 'X');
+			break;
+		}
+		/* a number or a char: prefix, zero or space padding, digits, as put_field() */
+		const char *prefix = "";
+		gsize prefix_len = 0;
+
+		if (sp->conv == 'd' || sp->conv == 'i') {
+			if (*start == '-') { /* the sign goes before the zeros */
+				prefix = "-";
+				prefix_len = 1;
+				start++;
+			}
+		} else if ((sp->conv == 'x' || sp->conv == 'X') && sp->alt && v) {
+			prefix = sp->conv == 'X' ? "0X" : "0x";
+			prefix_len = 2;
+		}
+		len = (gsize)(nend - start);
+		fill = sp->width > prefix_len + len ? sp->width - prefix_len - len : 0;
+		if (fill && !sp->left && !(sp->zero && sp->conv != 'c')) {
+			pad_fast(p, spaces, fill);
+			p += fill;
+		}
+		if (prefix_len) /* "-" or "0x": two bytes either way */
+			memcpy(p, prefix, 2);
+		p += prefix_len;
+		if (fill && !sp->left && sp->zero && sp->conv != 'c') {
+			pad_fast(p, zeros, fill);
+			p += fill;
+		}
+		memcpy(p, start, len);
+		p += len;
+		if (fill && sp->left) {
+			pad_fast(p, spaces, fill);
+			p += fill;
+		}
+	}
+out:
+	va_end(aq);
+	return result;
+}
+
 gssize
 sim_logfmt(char *buf, gsize cap, const char *fmt, va_list ap)
 {
@@ -282,7 +481,10 @@ sim_logfmt(char *buf, gsize cap, const char *fmt, va_list ap)
 	Out o = { buf, buf + cap };
 	va_list aq;
 	gboolean ok = c->n > 0;
+	gssize fast = format_fast(c, buf, cap, ap);
 
+	if (fast >= 0)
+		return fast;
 	va_copy(aq, ap);
 	for (gint i = 0; ok && i < c->n; i++) {
 		const Spec *sp = &c->specs[i];

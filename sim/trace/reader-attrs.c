@@ -21,10 +21,22 @@ reader_fail(Reader *r, xmlNode *node, const char *format, ...)
 	return FALSE;
 }
 
-/* Attribute name of node as written (g_free it), or NULL. */
+/* Attribute name of node as written (g_free it), or NULL. An attribute that is one text node (as
+ * the parser makes them) is copied straight from it, as xmlGetNoNsProp() would copy it before
+ * this copied its copy: a large trace has hundreds of thousands. */
 gchar *
 reader_attr_text(xmlNode *node, const char *name)
 {
+	for (xmlAttr *a = node->properties; a; a = a->next) {
+		xmlNode *text = a->children;
+
+		if (a->ns || strcmp(NAME(a), name) != 0)
+			continue;
+		if (text && !text->next && text->type == XML_TEXT_NODE)
+			return g_strdup((const char *)text->content);
+		break;
+	}
+
 	xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *)name);
 	gchar *copy = g_strdup((const char *)value);
 
@@ -40,6 +52,29 @@ reader_attr(xmlNode *node, const char *name)
 	gchar *copy = reader_attr_text(node, name);
 
 	return copy ? g_strstrip(copy) : NULL;
+}
+
+/* Attribute name of node as a token, without a copy when it is one text node with nothing to
+ * strip (as nearly every value is): otherwise *copy owns the stripped copy. NULL if absent. */
+static const char *
+attr_token(xmlNode *node, const char *name, gchar **copy)
+{
+	for (xmlAttr *a = node->properties; a; a = a->next) {
+		xmlNode *text = a->children;
+		const char *v;
+		gsize len;
+
+		if (a->ns || strcmp(NAME(a), name) != 0)
+			continue;
+		if (!text || text->next || text->type != XML_TEXT_NODE)
+			break;
+		v = (const char *)text->content;
+		len = strlen(v);
+		if (len && !g_ascii_isspace(v[0]) && !g_ascii_isspace(v[len - 1]))
+			return v;
+		break;
+	}
+	return *copy = reader_attr(node, name);
 }
 
 /* An error about attribute name of node: "<node> name="value" <what>". */
@@ -90,7 +125,8 @@ reader_parse_number(const char *text, guint64 *out)
 gboolean
 reader_get_number(Reader *r, xmlNode *node, const char *name, guint bits, guint64 def, guint64 *out)
 {
-	g_autofree gchar *text = reader_attr(node, name);
+	g_autofree gchar *copy = NULL;
+	const char *text = attr_token(node, name, &copy);
 	guint64 v;
 
 	if (!text) {
@@ -152,7 +188,8 @@ reader_index_of(const char *const *names, guint n, const char *name)
 guint
 reader_get_choice(xmlNode *node, const char *name, const char *const *names, guint n, guint def)
 {
-	g_autofree gchar *text = reader_attr(node, name);
+	g_autofree gchar *copy = NULL;
+	const char *text = attr_token(node, name, &copy);
 
-	return text ? reader_index_of(names, n, g_strstrip(text)) : def;
+	return text ? reader_index_of(names, n, text) : def;
 }

@@ -10,6 +10,7 @@
 #include "sim/trace/reader-internal.h"
 
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h> /* xmlStringText */
 #include <stdarg.h>
 #include <string.h>
 
@@ -45,11 +46,10 @@ get_policy(xmlNode *node, const char *name)
 static TraceEventKind
 event_kind(xmlNode *node)
 {
-	const char *names[TRACE_EV_COUNT];
-
 	for (guint k = 0; k < TRACE_EV_COUNT; k++)
-		names[k] = trace_event_kind_name(k);
-	return INDEX_OF(names, NAME(node));
+		if (strcmp(trace_event_kind_name(k), NAME(node)) == 0)
+			return k;
+	g_assert_not_reached(); /* the schema allows no other element in <events> */
 }
 
 /* An actor this machine has: vcpuN (N < vcpus), notifier or vmm. */
@@ -228,14 +228,83 @@ read_event(Reader *r, xmlNode *node)
 	}
 }
 
-/* The events, in document order. */
+/* An event the parser read without a node (TraceLightEvent), read through a node made for the
+ * moment on the stack, whose attributes are the list's names and values. */
+static gboolean
+read_light_event(Reader *r, xmlNode *events, const TraceLightEvents *light,
+		 const TraceLightEvent *le)
+{
+	xmlNode node = { 0 };
+	xmlAttr attrs[TRACE_LIGHT_ATTRS];
+	xmlNode texts[TRACE_LIGHT_ATTRS];
+	GHashTable *long_lines = events->doc->_private;
+	gboolean ok;
+
+	node.type = XML_ELEMENT_NODE;
+	node.name = le->name;
+	node.parent = events;
+	node.doc = events->doc;
+	node.line = (unsigned short)MIN(le->line, 65535u);
+	node.properties = le->nr_attrs ? attrs : NULL;
+	for (guint i = 0; i < le->nr_attrs; i++) {
+		const TraceLightAttr *la = &g_array_index(light->attrs, TraceLightAttr,
+							  le->first_attr + i);
+
+		memset(&attrs[i], 0, sizeof(attrs[i]));
+		memset(&texts[i], 0, sizeof(texts[i]));
+		attrs[i].type = XML_ATTRIBUTE_NODE;
+		attrs[i].name = la->name;
+		attrs[i].children = attrs[i].last = &texts[i];
+		attrs[i].parent = &node;
+		attrs[i].next = i + 1 < le->nr_attrs ? &attrs[i + 1] : NULL;
+		attrs[i].prev = i ? &attrs[i - 1] : NULL;
+		attrs[i].doc = events->doc;
+		texts[i].type = XML_TEXT_NODE;
+		texts[i].name = xmlStringText;
+		texts[i].content = (xmlChar *)la->value;
+		texts[i].parent = (xmlNode *)&attrs[i];
+		texts[i].doc = events->doc;
+	}
+	if (le->line >= 65535) { /* trace_node_line() finds it in the document's table */
+		if (!long_lines)
+			long_lines = events->doc->_private = g_hash_table_new(NULL, NULL);
+		g_hash_table_insert(long_lines, &node, GUINT_TO_POINTER(le->line));
+	}
+	ok = read_event(r, &node);
+	if (le->line >= 65535)
+		g_hash_table_remove(long_lines, &node);
+	return ok;
+}
+
+/* The events without nodes that come before the element node number kept of <events>. */
+static gboolean
+read_light_events(Reader *r, xmlNode *events, guint *next, guint kept)
+{
+	const TraceLightEvents *light = events->_private;
+
+	for (; light && *next < light->events->len; ++*next) {
+		const TraceLightEvent *le = &g_array_index(light->events, TraceLightEvent, *next);
+
+		if (le->before > kept)
+			break;
+		if (!read_light_event(r, events, light, le))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The events, in document order: nodes, and those the parser read without nodes between them. */
 static gboolean
 read_events(Reader *r, xmlNode *node)
 {
-	trace_for_each_element(child, node)
-		if (!read_event(r, child))
+	guint next = 0, kept = 0;
+
+	trace_for_each_element(child, node) {
+		if (!read_light_events(r, node, &next, kept) || !read_event(r, child))
 			return FALSE;
-	return TRUE;
+		kept++;
+	}
+	return read_light_events(r, node, &next, G_MAXUINT);
 }
 
 /* One step (or move): an actor, a yield point it runs to, how many times; appended to steps. */
@@ -585,19 +654,31 @@ read_trace(Reader *r, xmlDoc *doc)
 	return TRUE;
 }
 
-/* Parse, validate, read element by element, then check across elements. */
+/* Parse, validate, read element by element, then check across elements. The document is read
+ * without the white space between elements (a text node per element; neither the schema nor the
+ * reader looks at them) and with most events as a list rather than nodes (TraceLightEvent); one
+ * that the fast validation does not take is parsed again as written, all nodes, for the full
+ * validation to explain what is wrong in it. */
 Trace *
 trace_load(const char *path, GError **error)
 {
 	g_autoptr(Trace) trace = NULL;
-	xmlDoc *doc = trace_parse_file(path, error);
-	gboolean ok;
+	TraceFastSchema *fs = trace_fast_schema_new();
+	xmlDoc *doc = trace_parse_file(path, XML_PARSE_NOBLANKS, fs, error);
+	gboolean ok, valid = doc && trace_fast_schema_validate(fs, doc);
 
+	trace_fast_schema_free(fs);
 	if (!doc)
 		return NULL;
-	if (!trace_schema_validate(doc, path, error)) {
+	if (!valid) {
 		trace_free_doc(doc);
-		return NULL;
+		doc = trace_parse_file(path, 0, NULL, error);
+		if (!doc)
+			return NULL;
+		if (!trace_schema_validate(doc, path, error)) {
+			trace_free_doc(doc);
+			return NULL;
+		}
 	}
 	trace = trace_new();
 	trace->path = g_strdup(path);

@@ -368,6 +368,18 @@ needs_log_text(const Trace *trace)
 	return FALSE;
 }
 
+/* Does anything read the log's hash: a log_hash expectation, or the marks a recording left
+ * (trace_divergence_watch() compares the hash at each)? Hashing for nobody cost a replay with
+ * --log a seventh of its CPU, and made a replay without it format every line for nothing. */
+static gboolean
+needs_log_hash(const Trace *trace)
+{
+	for (guint i = 0; i < trace->expects->len; i++)
+		if (g_array_index(trace->expects, TraceExpect, i).kind == TRACE_EXPECT_LOG_HASH)
+			return TRUE;
+	return trace->marks->len || trace->step_sums;
+}
+
 /* Does the trace expect an invariant to fail? */
 static gboolean
 expects_failure(const Trace *trace)
@@ -419,7 +431,8 @@ trace_replay_hooked(const Trace *trace, const char *log_path, FILE *out,
 		return FALSE;
 	if (trace->log_hook)
 		trace->log_hook(log, trace->log_hook_data);
-	sim_log_hash(log);
+	if (needs_log_hash(trace))
+		sim_log_hash(log);
 	if (needs_log_text(trace))
 		sim_log_capture(log);
 	if (trace->policy == SIM_POLICY_STEPS) {

@@ -51,10 +51,44 @@ trace_node_line(xmlNode *node)
 	for (xmlNode *child = trace_element_at((parent)->children); child;                         \
 	     child = trace_element_at(child->next))
 
+/* schema-fast.c: the schema as the fast validation takes it. */
+typedef struct TraceFastSchema TraceFastSchema;
+TraceFastSchema *trace_fast_schema_new(void);
+void trace_fast_schema_free(TraceFastSchema *fs);
+/* Whether doc (parsed with fs) is certainly valid; FALSE leaves it to trace_schema_validate(). */
+gboolean trace_fast_schema_validate(TraceFastSchema *fs, xmlDoc *doc);
+/* For the parser: may an element of the root's <events> with these attributes (nb, five
+ * pointers each as libxml2's SAX2 gives them) be read without a node? Its shape into key. */
+gboolean trace_fast_schema_light(TraceFastSchema *fs, const xmlChar *name, int nb,
+				 const xmlChar **attrs, GString *key);
+
+/* An element of the root's <events> read without a node (parse.c): the first element of each
+ * shape is a node that libxml2 validates; the others of that shape are these, on a list that
+ * <events> holds in its _private. Names are the document's (its dictionary), values the list's. */
+#define TRACE_LIGHT_ATTRS 8
+typedef struct {
+	const xmlChar *name;
+	const char *value;
+} TraceLightAttr;
+typedef struct {
+	const xmlChar *name;
+	guint line;
+	guint before;     /* element child nodes of <events> before it */
+	guint nr_attrs;
+	guint first_attr; /* in attrs */
+} TraceLightEvent;
+typedef struct {
+	GArray *events;        /* TraceLightEvent, in document order */
+	GArray *attrs;         /* TraceLightAttr */
+	GStringChunk *values;
+} TraceLightEvents;
+
 /* trace.c */
 /* Parse path (parse.c); NULL with one error naming the file and line if it cannot be read or is
- * not well-formed XML without a DOCTYPE. */
-xmlDoc *trace_parse_file(const char *path, GError **error);
+ * not well-formed XML without a DOCTYPE. options: 0 or XML_PARSE_NOBLANKS (no white space
+ * between elements: a document a third smaller, for a trace that validates). With fs, most
+ * events go without nodes (TraceLightEvent). */
+xmlDoc *trace_parse_file(const char *path, int options, TraceFastSchema *fs, GError **error);
 /* Free a parsed document and its table of long lines. */
 void trace_free_doc(xmlDoc *doc);
 /* A semantic error at line of the trace; FALSE, for the caller to return. */
