@@ -9,6 +9,14 @@
 #include "sim/core/observe.h"
 #include "sim/core/sched-internal.h"
 
+/* sim_sched_observe_lock() only when a report watches the run: the lock fast paths stay inline. */
+static inline void
+observe_lock(SimSched *sched, const char *lock, gboolean write, SimLockOp op)
+{
+	if (G_UNLIKELY(sched->observer))
+		sim_sched_observe_lock(sched, lock, write, op);
+}
+
 static gboolean
 spin_free(gpointer data)
 {
@@ -20,8 +28,10 @@ sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
 	sim_yield(sched, point);
 	g_assert(lock->owner != sim_sched_self(sched));
-	/* spins: queued_spin_lock_slowpath() never schedules */
-	sim_wait(sched, lock->name, spin_free, lock);
+	/* spins: queued_spin_lock_slowpath() never schedules (a free lock: no wait, as sim_wait()
+	 * would find at once) */
+	if (G_UNLIKELY(lock->owner))
+		sim_wait(sched, lock->name, spin_free, lock);
 	lock->owner = sim_sched_self(sched);
 }
 
@@ -200,11 +210,11 @@ sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	QrwWaiter w;
 
 	sim_yield(sched, point);
-	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ATTEMPT);
+	observe_lock(sched, lock->name, FALSE, SIM_LOCK_ATTEMPT);
 	if (!lock->writer && !lock->writer_waiting) {
 		lock->readers++;
 		qrw_reader_in(sched, lock);
-		sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
+		observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 		return;
 	}
 	qrw_wait_lock(sched, lock, &w, FALSE);
@@ -215,7 +225,7 @@ sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	sim_wait(sched, lock->name, qrw_no_writer, lock);
 	lock->wait_owner = NULL;
 	qrw_reader_in(sched, lock);
-	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
+	observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 }
 
 /* Models queued_read_unlock(). */
@@ -225,7 +235,7 @@ sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 	g_assert(lock->readers > 0);
 	lock->readers--;
 	qrw_reader_out(sched, lock);
-	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_RELEASED);
+	observe_lock(sched, lock->name, FALSE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
 }
 
@@ -238,10 +248,10 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 
 	sim_yield(sched, point);
 	g_assert(lock->writer != self);
-	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ATTEMPT);
+	observe_lock(sched, lock->name, TRUE, SIM_LOCK_ATTEMPT);
 	if (!lock->readers && !lock->writer && !lock->writer_waiting) {
 		lock->writer = self;
-		sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
+		observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
 		return;
 	}
 	qrw_wait_lock(sched, lock, &w, TRUE);
@@ -255,7 +265,7 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	}
 	lock->writer = self;
 	lock->wait_owner = NULL;
-	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
+	observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
 }
 
 /* Models queued_write_unlock(): no hand-off, whoever runs first gets the lock. */
@@ -264,7 +274,7 @@ sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
 	g_assert(lock->writer == sim_sched_self(sched));
 	lock->writer = NULL;
-	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_RELEASED);
+	observe_lock(sched, lock->name, TRUE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
 }
 
@@ -306,7 +316,9 @@ void
 sim_down_read(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	sim_yield(sched, point);
-	sim_wait_sleeping(sched, sem->name, rwsem_no_writer, sem);
+	/* no writer: no wait, as sim_wait_sleeping() would find at once */
+	if (G_UNLIKELY(sem->writer))
+		sim_wait_sleeping(sched, sem->name, rwsem_no_writer, sem);
 	sem->readers++;
 }
 

@@ -27,7 +27,9 @@ typedef struct {
 	guint64 start;
 	guint64 end;
 	HostPte *ptes;
-	GArray *resident; /* guint32 page indices of the pages holding a frame of their own */
+	guint32 *resident; /* page indices of the pages holding a frame of their own, room for
+			    * every page of the VMA so that adding one never allocates */
+	guint32 nr_resident;
 	gboolean hugepage; /* VM_HUGEPAGE: madvise(MADV_HUGEPAGE) asked for THPs */
 	guint8 *pmds;      /* enum PmdState per 2 MiB from start rounded down (VM_HUGEPAGE only) */
 	gboolean uffd_missing; /* VM_UFFD_MISSING: registered with the mm's userfaultfd */
@@ -55,6 +57,7 @@ struct SimMm {
 	SimHostMem *hm;
 	SimCounters *counters;
 	GArray *vmas;        /* Vma, sorted */
+	guint vma_hint;      /* index of the VMA mm_vma_of() found last: a lookup cache only */
 	GArray *notifiers;   /* Notifier */
 	guint64 next_hva;
 	SimRwsem mmap_lock;
