@@ -62,6 +62,9 @@ struct SimHw {
 	gsize ctx_size;
 	guint8 *env;         /* the engine's live CPUX86State (hw_env_locate()), or NULL */
 	gsize env_size;      /* bytes of it a context holds: the fields are env_size - *_FROM_END */
+	gssize env_cr2;      /* offset of CR2 in env (found by writing it), or -1 */
+	gboolean pf_regs_checked; /* sim_hw_pf_regs() compared env with the register API once */
+	gboolean pf_regs_direct;  /* ... and they agreed: it reads env */
 	guint8 *stub;        /* host memory of the stub region */
 	csh cs;              /* Capstone with CS_OPT_DETAIL */
 	csh cs_count;        /* Capstone without detail, for counting instructions */

@@ -120,6 +120,9 @@ void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
  * again (upstream #1883). Costs a uc_context save and restore, ~0.12 us.
  */
 guint32 sim_hw_pf_ack(SimHw *hw);
+/* In the #PF hook: RIP and CR2, as uc_reg_read_batch() gives them, without its per-register
+ * dispatch once the engine's state was found (and checked against it at a first fault). */
+void sim_hw_pf_regs(SimHw *hw, guint64 *rip, guint64 *cr2);
 
 /*
  * Checks, once per process (the result is cached), on a real paging setup: a fresh context reads -1

@@ -223,16 +223,15 @@ void
 vcpu_hook_intr(uc_engine *uc, guint32 intno, void *data)
 {
 	SimVcpu *v = data;
-	int regs[] = { UC_X86_REG_RIP, UC_X86_REG_CR2 };
 	guint64 rip, cr2;
-	void *values[] = { &rip, &cr2 };
 
-	uc_reg_read_batch(uc, regs, values, intno == 14 ? 2 : 1);
 	if (intno == 14) {
+		sim_hw_pf_regs(v->hw, &rip, &cr2);
 		handle_page_fault(v, rip, cr2);
 		vcpu_restore_cr2(v);
 		return;
 	}
+	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
 
 	trace_exception_exit(v, rip, intno);
