@@ -71,7 +71,23 @@ struct SimMm {
 };
 
 /* mm.c */
-Vma *mm_vma_of(const SimMm *mm, guint64 hva);
+Vma *mm_vma_lookup(const SimMm *mm, guint64 hva);
+
+/* The VMA that covers (or once covered) hva, or NULL. A fault asks several times for the same
+ * VMA: the last one found is tried first (VMAs never overlap, so a hit is the answer whatever
+ * was inserted since; the hint changes no result, so it may change under a const mm). */
+static inline Vma *
+mm_vma_of(const SimMm *mm, guint64 hva)
+{
+	if (G_LIKELY(mm->vma_hint < mm->vmas->len)) {
+		Vma *vma = &g_array_index(mm->vmas, Vma, mm->vma_hint);
+
+		if (hva >= vma->start && hva < vma->end)
+			return vma;
+	}
+	return mm_vma_lookup(mm, hva);
+}
+
 HostPte *mm_pte_of(const SimMm *mm, guint64 hva);
 guint8 *mm_pmd_of(const Vma *vma, guint64 hva);
 gboolean mm_pmd_trans_huge(const SimMm *mm, guint64 hva);

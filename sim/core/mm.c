@@ -162,20 +162,12 @@ sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
 	return TRUE;
 }
 
-/* The VMA that covers (or once covered) hva, or NULL. A fault asks several times for the same
- * VMA: the last one found is tried first (VMAs never overlap, so a hit is the answer whatever
- * was inserted since; the hint changes no result, so it may change under a const mm). */
+/* mm_vma_of() past its hint: the VMA that covers (or once covered) hva, or NULL. */
 Vma *
-mm_vma_of(const SimMm *mm, guint64 hva)
+mm_vma_lookup(const SimMm *mm, guint64 hva)
 {
 	GArray *vmas = mm->vmas;
 
-	if (G_LIKELY(mm->vma_hint < vmas->len)) {
-		Vma *vma = &g_array_index(vmas, Vma, mm->vma_hint);
-
-		if (hva >= vma->start && hva < vma->end)
-			return vma;
-	}
 	for (guint i = 0; i < vmas->len; i++) {
 		Vma *vma = &g_array_index(vmas, Vma, i);
 
