@@ -307,8 +307,11 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 	sim_fiber_start_switch(from_fiber, next ? &next->stack.fiber : &sched->main_fiber, dying);
 	if (dying)
 		jump_to(sched, next);
-	if (__builtin_setjmp(from) == 0)
+	if (__builtin_setjmp(from) == 0) {
+		if (G_LIKELY(next && next->state != ACTOR_NEW))
+			__builtin_longjmp(next->resume, 1); /* jump_to()'s common case, inline */
 		jump_to(sched, next);
+	}
 	sim_fiber_finish_switch(from_fiber);
 }
 
@@ -539,28 +542,6 @@ yield_slow(SimSched *sched, SimActor *cur, const char *point)
 		switch_to(sched, next, point);
 }
 
-/* sim_yield() past its clock: the livelock watchdog, then the policy's pick. Out of line, so
- * that a yield with nobody else alive saves no registers. */
-static G_GNUC_NO_INLINE void
-yield_pick(SimSched *sched, SimActor *cur, const char *point)
-{
-	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
-		livelock_watchdog(sched);
-		switch_to(sched, NULL, point);
-	}
-	if (sched->live == 1)
-		return; /* alone: nobody to switch to */
-
-	SimActor *next = sched_pick(sched, sched->policy);
-
-	if (!next)
-		next = pick_other(sched);
-	if (sched->error)
-		switch_to(sched, NULL, point);
-	else if (next != cur)
-		switch_to(sched, next, point);
-}
-
 /*
  * A yield point: advance the clock, then let the policy (or the step list) pick. Without anything
  * that makes it general (yield_slow()), a yield is the clock, the livelock watchdog and the
@@ -581,10 +562,21 @@ sim_yield(SimSched *sched, const char *point)
 	cur->last_point = point;
 	cur->arrivals++;
 	sched->last_point = point;
-	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog) ||
-	    sched->live != 1)
-		yield_pick(sched, cur, point);
-	/* else alone: nobody to switch to */
+	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
+		livelock_watchdog(sched);
+		switch_to(sched, NULL, point);
+	}
+	if (sched->live == 1)
+		return; /* alone: nobody to switch to */
+
+	SimActor *next = sched_pick(sched, sched->policy);
+
+	if (!next)
+		next = pick_other(sched);
+	if (sched->error)
+		switch_to(sched, NULL, point);
+	else if (next != cur)
+		switch_to(sched, next, point);
 }
 
 /*
