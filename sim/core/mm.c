@@ -228,9 +228,13 @@ sim_mm_madvise_hugepage(SimMm *mm, guint64 hva, guint64 len)
 int
 sim_mm_host_mapping_level(const SimMm *mm, guint64 hva)
 {
-	HostPte *pte = mm_pte_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
+	const guint8 *pmd = mm_pmd_of(vma, hva); /* NULL without a VMA or THPs */
 
-	if (!mm_pmd_trans_huge(mm, hva) || !pte || (pte->flags & PTE_MIGRATION))
+	if (!pmd || *pmd != PMD_HUGE)
+		return 1;
+	/* a huge PMD: the PTE slot says whether a migration entry replaced it */
+	if (vma->ptes[(hva - vma->start) / SIM_PAGE_SIZE].flags & PTE_MIGRATION)
 		return 1;
 	return 2;
 }

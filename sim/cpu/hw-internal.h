@@ -74,6 +74,8 @@ struct SimHw {
 	SimHwBlock blocks[HW_BLOCK_CACHE_SIZE];
 	SimHwBlock last_block; /* the block asked for last, checked first */
 	HwIndexInfo indexes[HW_INDEX_CACHE_SIZE];
+	HwInsnInfo *last_insn;   /* the slots hw_insn_lookup() and sim_hw_block_index() found */
+	HwIndexInfo *last_index; /* last, tried first (a fault and its retry ask the same) */
 	SimHwTscRead tsc_read; /* rdtsc emulation (sim_hw_emulate_tsc()), or NULL */
 	void *tsc_opaque;
 	GArray *tsc_hooked;    /* guint64 addresses of rdtsc and rdtscp with a code hook */
