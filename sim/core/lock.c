@@ -350,46 +350,18 @@ sim_up_write(SimSched *sched, SimRwsem *sem, const char *point)
 	sim_yield(sched, point);
 }
 
-/* A free slot of SimSrcu.active holds this bit and 1 + the next free slot (0: the last). */
-#define SRCU_FREE_SLOT (1ull << 63)
-/* The handle a reader gets back: its ticket above SRCU_SLOT_BITS, its slot below them, so that
- * leaving is O(1) however many readers (vCPUs) are inside. */
-#define SRCU_SLOT_BITS 20
-
-/* Models srcu_read_lock(): on the fault path twice per fault, so no allocation once warm. */
-guint64
-sim_srcu_read_lock(SimSrcu *srcu)
-{
-	guint64 ticket = ++srcu->next_ticket;
-
-	if (G_UNLIKELY(srcu->free_slot == 0)) {
-		guint old = srcu->max_active;
-
-		srcu->max_active = MAX(8, old * 2);
-		g_assert(srcu->max_active <= 1u << SRCU_SLOT_BITS);
-		srcu->active = g_renew(guint64, srcu->active, srcu->max_active);
-		for (guint i = old; i < srcu->max_active; i++)
-			srcu->active[i] = SRCU_FREE_SLOT | (i + 1 < srcu->max_active ? i + 2 : 0);
-		srcu->free_slot = old + 1;
-	}
-	guint slot = srcu->free_slot - 1;
-
-	srcu->free_slot = (guint)(srcu->active[slot] & ~SRCU_FREE_SLOT);
-	srcu->active[slot] = ticket;
-	srcu->nr_active++;
-	return ticket << SRCU_SLOT_BITS | slot;
-}
-
-/* Models srcu_read_unlock(): the reader with this handle leaves; its slot becomes free. */
+/* sim_srcu_read_lock() with no free slot: twice as many slots, the new ones on the free list. */
 void
-sim_srcu_read_unlock(SimSrcu *srcu, guint64 handle)
+sim_srcu_grow(SimSrcu *srcu)
 {
-	guint slot = (guint)(handle & ((1u << SRCU_SLOT_BITS) - 1));
+	guint old = srcu->max_active;
 
-	g_assert(slot < srcu->max_active && srcu->active[slot] == handle >> SRCU_SLOT_BITS);
-	srcu->active[slot] = SRCU_FREE_SLOT | srcu->free_slot;
-	srcu->free_slot = slot + 1;
-	srcu->nr_active--;
+	srcu->max_active = MAX(8, old * 2);
+	g_assert(srcu->max_active <= 1u << SIM_SRCU_SLOT_BITS);
+	srcu->active = g_renew(guint64, srcu->active, srcu->max_active);
+	for (guint i = old; i < srcu->max_active; i++)
+		srcu->active[i] = SIM_SRCU_FREE_SLOT | (i + 1 < srcu->max_active ? i + 2 : 0);
+	srcu->free_slot = old + 1;
 }
 
 void
@@ -416,7 +388,7 @@ gboolean
 sim_srcu_grace_period_over(const SimSrcu *srcu, guint64 cut)
 {
 	for (guint i = 0; i < srcu->max_active && srcu->nr_active; i++)
-		if (!(srcu->active[i] & SRCU_FREE_SLOT) && srcu->active[i] <= cut)
+		if (!(srcu->active[i] & SIM_SRCU_FREE_SLOT) && srcu->active[i] <= cut)
 			return FALSE;
 	return TRUE;
 }
