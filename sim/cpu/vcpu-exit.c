@@ -63,11 +63,9 @@ access_name(SimHwAccessKind kind)
  * Capstone costs more than the exit. A fetch faults before its bytes are mapped: the bytes at
  * rip are not yet the guest's, so the line says so instead of decoding them.
  */
-static void
-trace_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboolean mmio)
+static G_GNUC_NO_INLINE void
+log_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboolean mmio)
 {
-	if (!sim_log_on(v->kvm->log))
-		return;
 	if (kind == SIM_HW_FETCH && !mmio) {
 		sim_log_emitf(v->kvm->log, "sim_exit_insn",
 			      "vcpu %d rip 0x%" G_GINT64_MODIFIER "x: instruction fetch from gpa 0x%"
@@ -81,6 +79,14 @@ trace_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboo
 		      "vcpu %d rip 0x%" G_GINT64_MODIFIER "x: %s (%s of gpa 0x%" G_GINT64_MODIFIER
 		      "x)", v->kvcpu->vcpu_id, rip, insn, mmio ? "MMIO access" : access_name(kind),
 		      gpa);
+}
+
+/* trace_exit_insn()'s check, inline: without a log an exit does not pay for its line's set-up. */
+static inline void
+trace_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboolean mmio)
+{
+	if (sim_log_on(v->kvm->log))
+		log_exit_insn(v, rip, gpa, kind, mmio);
 }
 
 /* Whether gpa is in one of the guard gaps sim_vcpu_set_guards() gave. */
