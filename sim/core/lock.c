@@ -27,12 +27,12 @@ void
 sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
 	sim_yield(sched, point);
-	g_assert(lock->owner != sim_sched_self(sched));
+	g_assert(lock->owner != sched_self(sched));
 	/* spins: queued_spin_lock_slowpath() never schedules (a free lock: no wait, as sim_wait()
 	 * would find at once) */
 	if (G_UNLIKELY(lock->owner))
 		sim_wait(sched, lock->name, spin_free, lock);
-	lock->owner = sim_sched_self(sched);
+	lock->owner = sched_self(sched);
 }
 
 /* sim_spin_lock() that says whether the acquire found the lock held (it blocked). */
@@ -42,10 +42,10 @@ sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
 	gboolean held;
 
 	sim_yield(sched, point);
-	g_assert(lock->owner != sim_sched_self(sched));
+	g_assert(lock->owner != sched_self(sched));
 	held = lock->owner != NULL;
 	sim_wait(sched, lock->name, spin_free, lock); /* spins, as sim_spin_lock() */
-	lock->owner = sim_sched_self(sched);
+	lock->owner = sched_self(sched);
 	return held;
 }
 
@@ -55,15 +55,15 @@ void
 sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point)
 {
 	sim_yield(sched, point);
-	g_assert(lock->owner != sim_sched_self(sched));
+	g_assert(lock->owner != sched_self(sched));
 	sim_wait_sleeping(sched, lock->name, spin_free, lock);
-	lock->owner = sim_sched_self(sched);
+	lock->owner = sched_self(sched);
 }
 
 void
 sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
-	g_assert(lock->owner == sim_sched_self(sched));
+	g_assert(lock->owner == sched_self(sched));
 	lock->owner = NULL;
 	sim_yield(sched, point);
 }
@@ -179,14 +179,14 @@ qrw_wait_lock(SimSched *sched, SimRwlock *lock, QrwWaiter *w, gboolean write)
 {
 	w->lock = lock;
 	w->link = (GList){ .data = w };
-	w->who = sim_sched_self(sched);
+	w->who = sched_self(sched);
 	w->write = write;
 	g_queue_push_tail_link(&lock->wait_queue, &w->link);
 	if (!qrw_my_turn(w))
 		qrw_trace_wait(sched, lock, write, "queues on wait_lock");
 	sim_wait(sched, lock->name, qrw_my_turn, w); /* spins: arch_spin_lock() */
 	g_queue_unlink(&lock->wait_queue, &w->link);
-	lock->wait_owner = sim_sched_self(sched);
+	lock->wait_owner = sched_self(sched);
 }
 
 static gboolean
@@ -243,7 +243,7 @@ sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 void
 sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 {
-	gconstpointer self = sim_sched_self(sched);
+	gconstpointer self = sched_self(sched);
 	QrwWaiter w;
 
 	sim_yield(sched, point);
@@ -272,7 +272,7 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 void
 sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
-	g_assert(lock->writer == sim_sched_self(sched));
+	g_assert(lock->writer == sched_self(sched));
 	lock->writer = NULL;
 	observe_lock(sched, lock->name, TRUE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
@@ -338,14 +338,14 @@ sim_down_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	sim_yield(sched, point);
 	sim_wait_sleeping(sched, sem->name, rwsem_free, sem);
-	sem->writer = sim_sched_self(sched);
+	sem->writer = sched_self(sched);
 }
 
 /* Models up_write(). */
 void
 sim_up_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
-	g_assert(sem->writer == sim_sched_self(sched));
+	g_assert(sem->writer == sched_self(sched));
 	sem->writer = NULL;
 	sim_yield(sched, point);
 }
