@@ -424,12 +424,12 @@ handle_hypercall(SimVcpu *v)
 {
 	uc_engine *uc = sim_hw_uc(v->hw);
 	guint64 nr, args[4], ret;
+	int regs[] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
+		       UC_X86_REG_RSI };
+	void *values[] = { &nr, &args[0], &args[1], &args[2], &args[3] };
 
-	uc_reg_read(uc, UC_X86_REG_RAX, &nr);
-	uc_reg_read(uc, UC_X86_REG_RBX, &args[0]);
-	uc_reg_read(uc, UC_X86_REG_RCX, &args[1]);
-	uc_reg_read(uc, UC_X86_REG_RDX, &args[2]);
-	uc_reg_read(uc, UC_X86_REG_RSI, &args[3]);
+	/* one call for the five: the guests' barriers spin on KVM_HC_SCHED_YIELD */
+	uc_reg_read_batch(uc, regs, values, G_N_ELEMENTS(regs));
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_HYPERCALL);
 	trace_exit(v, EXIT_REASON_VMCALL, v->rip, 0, 0, 0);
 	trace_kvm_hypercall(v->kvcpu, nr, args);
