@@ -502,6 +502,18 @@ sim_hw_pf_regs(SimHw *hw, guint64 *rip, guint64 *cr2)
 	memcpy(cr2, hw->env + hw->env_cr2, sizeof(*cr2));
 }
 
+guint64
+sim_hw_rip(SimHw *hw)
+{
+	guint64 rip;
+
+	if (G_LIKELY(hw->pf_regs_direct))
+		memcpy(&rip, hw->env + HW_ENV_EIP, sizeof(rip));
+	else
+		uc_reg_read(hw->uc, UC_X86_REG_RIP, &rip);
+	return rip;
+}
+
 /*
  * uc_ctl_remove_cache() translates each address under the current CR3 first and silently skips a
  * page that is not present there (setting old_exception and CR2 on the way), which is exactly the

@@ -251,9 +251,8 @@ bool
 vcpu_hook_insn_invalid(uc_engine *uc, void *data)
 {
 	SimVcpu *v = data;
-	guint64 rip;
+	guint64 rip = sim_hw_rip(v->hw);
 
-	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
 	v->exit = sim_hw_insn_is_vmcall(v->hw, rip) ? EXIT_HYPERCALL : EXIT_UD;
 	return true;
 }
