@@ -165,9 +165,11 @@ fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	} while (++retry_count <= 4);
 	kvm_rcu_read_unlock(kvm, rcu);
 
-	/* the root is always present, so the walk always ends on some SPTE */
-	trace_fast_page_fault(vcpu, fault, sptep_pa(kvm, sptep), old_spte,
-			      kvm_tdp_mmu_read_spte(sptep, level), ret);
+	/* the root is always present, so the walk always ends on some SPTE (the trace's arguments
+	 * are computed only for a log) */
+	if (sim_log_on(kvm->log))
+		trace_fast_page_fault(vcpu, fault, sptep_pa(kvm, sptep), old_spte,
+				      kvm_tdp_mmu_read_spte(sptep, level), ret);
 	if (ret != RET_PF_INVALID)
 		sim_count(kvm->counters, SIM_CTR_FAULTS_FAST);
 	return ret;

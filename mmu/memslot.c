@@ -79,11 +79,35 @@ search_memslots(struct kvm_memslots *slots, gfn_t gfn)
 	return NULL;
 }
 
-/* Models kvm_vcpu_gfn_to_memslot() (kvm_main.c; no tree read): the caller holds kvm->srcu. */
+/* Models try_get_memslot() (include/linux/kvm_host.h): slot if it holds gfn, else NULL. */
+static struct kvm_memory_slot *
+try_get_memslot(struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	if (slot && gfn >= slot->base_gfn && gfn < slot->base_gfn + slot->npages)
+		return slot;
+	return NULL;
+}
+
+/* Models kvm_vcpu_gfn_to_memslot() (virt/kvm/kvm_main.c, read in ColinIanKing/linux-next at
+ * 03b9d314): the vCPU's last used slot first, forgotten when the memslots' generation moves,
+ * else the search. The caller holds kvm->srcu. */
 struct kvm_memory_slot *
 kvm_vcpu_gfn_to_memslot(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
-	return search_memslots(vcpu->kvm->memslots, gfn);
+	struct kvm_memslots *slots = vcpu->kvm->memslots;
+	struct kvm_memory_slot *slot;
+
+	if (G_UNLIKELY(slots->generation != vcpu->last_used_slot_gen)) {
+		vcpu->last_used_slot = NULL;
+		vcpu->last_used_slot_gen = slots->generation;
+	}
+	slot = try_get_memslot(vcpu->last_used_slot, gfn);
+	if (slot)
+		return slot;
+	slot = search_memslots(slots, gfn);
+	if (slot)
+		vcpu->last_used_slot = slot;
+	return slot;
 }
 
 /* Models gfn_to_memslot() (kvm_main.c at 03b9d314): the caller holds kvm->srcu or

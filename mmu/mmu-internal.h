@@ -100,8 +100,16 @@ struct tdp_iter {
 					      * SPTE and reading its child (see try_step_down()) */
 };
 
-/* The SPTE accessors: every read and write of table memory (tdp_iter.c). */
-u64 kvm_tdp_mmu_read_spte(const u64 *sptep, int level);
+/* The SPTE accessors: every read and write of table memory (the writes in tdp_iter.c). */
+
+/* Models kvm_tdp_mmu_read_spte() (READ_ONCE; static inline in tdp_iter.h, as in the kernel); the
+ * level tells a table entry from a leaf. */
+static inline u64
+kvm_tdp_mmu_read_spte(const u64 *sptep, int level)
+{
+	return spte_from_hw(*sptep, level);
+}
+
 u64 kvm_tdp_mmu_write_spte(u64 *sptep, u64 old_spte, u64 new_spte, int level);
 u64 kvm_tdp_mmu_write_spte_atomic(u64 *sptep, u64 new_spte, int level);
 void __kvm_tdp_mmu_write_spte(u64 *sptep, u64 new_spte, int level);

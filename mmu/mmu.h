@@ -228,6 +228,8 @@ struct kvm_vcpu {
 	struct kvm_run run;
 	gpointer hw;                          /* the emulated CPU behind this vCPU */
 	struct kvm_vcpu_async_pf *async_pf;   /* async_pf and arch.apf (mmu/async_pf.h) */
+	struct kvm_memory_slot *last_used_slot; /* kvm_vcpu_gfn_to_memslot()'s cache, valid */
+	u64 last_used_slot_gen;               /* while the memslots have this generation */
 	struct {                              /* the last kvm_tdp_mmu_get_walk_last() */
 		struct kvm_mmu_page *root;    /* NULL: none */
 		gfn_t gfn;

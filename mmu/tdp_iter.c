@@ -32,13 +32,6 @@ tdp_mmu_store_hw(u64 *sptep, u64 hw)
 	*sptep = hw;
 }
 
-/* Models kvm_tdp_mmu_read_spte() (READ_ONCE); the level tells a table entry from a leaf. */
-u64
-kvm_tdp_mmu_read_spte(const u64 *sptep, int level)
-{
-	return spte_from_hw(*sptep, level);
-}
-
 /* Models spte_needs_atomic_update(), defined in arch/x86/kvm/mmu/spte.c (declared in spte.h):
  * can something outside mmu_lock change this SPTE? The fast path may make an MMU-writable leaf
  * writable; lockless aging may access-track any A/D-disabled SPTE and the fast path restore it;

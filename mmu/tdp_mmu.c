@@ -601,8 +601,9 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	if (is_mmio_spte(new_spte)) {
 		trace_mark_mmio_spte(kvm, sptep_pa(kvm, iter->sptep), iter->gfn, new_spte);
 		ret = RET_PF_EMULATE;
-	} else {
-		/* v6.18 traces the SPTE even when the fault found it already installed */
+	} else if (sim_log_on(kvm->log)) {
+		/* v6.18 traces the SPTE even when the fault found it already installed (its
+		 * arguments are computed only for a log) */
 		trace_kvm_mmu_set_spte(kvm, iter->level, iter->gfn,
 				       kvm_tdp_mmu_read_spte(iter->sptep, iter->level),
 				       sptep_pa(kvm, iter->sptep));

@@ -9,6 +9,14 @@
 #include "sim/core/observe.h"
 #include "sim/core/sched-internal.h"
 
+/* sim_sched_observe_lock() only when a report watches the run: the lock fast paths stay inline. */
+static inline void
+observe_lock(SimSched *sched, const char *lock, gboolean write, SimLockOp op)
+{
+	if (G_UNLIKELY(sched->observer))
+		sim_sched_observe_lock(sched, lock, write, op);
+}
+
 static gboolean
 spin_free(gpointer data)
 {
@@ -19,10 +27,12 @@ void
 sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
 	sim_yield(sched, point);
-	g_assert(lock->owner != sim_sched_self(sched));
-	/* spins: queued_spin_lock_slowpath() never schedules */
-	sim_wait(sched, lock->name, spin_free, lock);
-	lock->owner = sim_sched_self(sched);
+	g_assert(lock->owner != sched_self(sched));
+	/* spins: queued_spin_lock_slowpath() never schedules (a free lock: no wait, as sim_wait()
+	 * would find at once) */
+	if (G_UNLIKELY(lock->owner))
+		sim_wait(sched, lock->name, spin_free, lock);
+	lock->owner = sched_self(sched);
 }
 
 /* sim_spin_lock() that says whether the acquire found the lock held (it blocked). */
@@ -32,10 +42,10 @@ sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
 	gboolean held;
 
 	sim_yield(sched, point);
-	g_assert(lock->owner != sim_sched_self(sched));
+	g_assert(lock->owner != sched_self(sched));
 	held = lock->owner != NULL;
 	sim_wait(sched, lock->name, spin_free, lock); /* spins, as sim_spin_lock() */
-	lock->owner = sim_sched_self(sched);
+	lock->owner = sched_self(sched);
 	return held;
 }
 
@@ -45,15 +55,15 @@ void
 sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point)
 {
 	sim_yield(sched, point);
-	g_assert(lock->owner != sim_sched_self(sched));
+	g_assert(lock->owner != sched_self(sched));
 	sim_wait_sleeping(sched, lock->name, spin_free, lock);
-	lock->owner = sim_sched_self(sched);
+	lock->owner = sched_self(sched);
 }
 
 void
 sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
-	g_assert(lock->owner == sim_sched_self(sched));
+	g_assert(lock->owner == sched_self(sched));
 	lock->owner = NULL;
 	sim_yield(sched, point);
 }
@@ -169,14 +179,14 @@ qrw_wait_lock(SimSched *sched, SimRwlock *lock, QrwWaiter *w, gboolean write)
 {
 	w->lock = lock;
 	w->link = (GList){ .data = w };
-	w->who = sim_sched_self(sched);
+	w->who = sched_self(sched);
 	w->write = write;
 	g_queue_push_tail_link(&lock->wait_queue, &w->link);
 	if (!qrw_my_turn(w))
 		qrw_trace_wait(sched, lock, write, "queues on wait_lock");
 	sim_wait(sched, lock->name, qrw_my_turn, w); /* spins: arch_spin_lock() */
 	g_queue_unlink(&lock->wait_queue, &w->link);
-	lock->wait_owner = sim_sched_self(sched);
+	lock->wait_owner = sched_self(sched);
 }
 
 static gboolean
@@ -200,11 +210,11 @@ sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	QrwWaiter w;
 
 	sim_yield(sched, point);
-	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ATTEMPT);
+	observe_lock(sched, lock->name, FALSE, SIM_LOCK_ATTEMPT);
 	if (!lock->writer && !lock->writer_waiting) {
 		lock->readers++;
 		qrw_reader_in(sched, lock);
-		sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
+		observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 		return;
 	}
 	qrw_wait_lock(sched, lock, &w, FALSE);
@@ -215,7 +225,7 @@ sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	sim_wait(sched, lock->name, qrw_no_writer, lock);
 	lock->wait_owner = NULL;
 	qrw_reader_in(sched, lock);
-	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
+	observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 }
 
 /* Models queued_read_unlock(). */
@@ -225,7 +235,7 @@ sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 	g_assert(lock->readers > 0);
 	lock->readers--;
 	qrw_reader_out(sched, lock);
-	sim_sched_observe_lock(sched, lock->name, FALSE, SIM_LOCK_RELEASED);
+	observe_lock(sched, lock->name, FALSE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
 }
 
@@ -233,15 +243,15 @@ sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 void
 sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 {
-	gconstpointer self = sim_sched_self(sched);
+	gconstpointer self = sched_self(sched);
 	QrwWaiter w;
 
 	sim_yield(sched, point);
 	g_assert(lock->writer != self);
-	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ATTEMPT);
+	observe_lock(sched, lock->name, TRUE, SIM_LOCK_ATTEMPT);
 	if (!lock->readers && !lock->writer && !lock->writer_waiting) {
 		lock->writer = self;
-		sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
+		observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
 		return;
 	}
 	qrw_wait_lock(sched, lock, &w, TRUE);
@@ -255,16 +265,16 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	}
 	lock->writer = self;
 	lock->wait_owner = NULL;
-	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
+	observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
 }
 
 /* Models queued_write_unlock(): no hand-off, whoever runs first gets the lock. */
 void
 sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
-	g_assert(lock->writer == sim_sched_self(sched));
+	g_assert(lock->writer == sched_self(sched));
 	lock->writer = NULL;
-	sim_sched_observe_lock(sched, lock->name, TRUE, SIM_LOCK_RELEASED);
+	observe_lock(sched, lock->name, TRUE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
 }
 
@@ -306,7 +316,9 @@ void
 sim_down_read(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	sim_yield(sched, point);
-	sim_wait_sleeping(sched, sem->name, rwsem_no_writer, sem);
+	/* no writer: no wait, as sim_wait_sleeping() would find at once */
+	if (G_UNLIKELY(sem->writer))
+		sim_wait_sleeping(sched, sem->name, rwsem_no_writer, sem);
 	sem->readers++;
 }
 
@@ -326,58 +338,30 @@ sim_down_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	sim_yield(sched, point);
 	sim_wait_sleeping(sched, sem->name, rwsem_free, sem);
-	sem->writer = sim_sched_self(sched);
+	sem->writer = sched_self(sched);
 }
 
 /* Models up_write(). */
 void
 sim_up_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
-	g_assert(sem->writer == sim_sched_self(sched));
+	g_assert(sem->writer == sched_self(sched));
 	sem->writer = NULL;
 	sim_yield(sched, point);
 }
 
-/* A free slot of SimSrcu.active holds this bit and 1 + the next free slot (0: the last). */
-#define SRCU_FREE_SLOT (1ull << 63)
-/* The handle a reader gets back: its ticket above SRCU_SLOT_BITS, its slot below them, so that
- * leaving is O(1) however many readers (vCPUs) are inside. */
-#define SRCU_SLOT_BITS 20
-
-/* Models srcu_read_lock(): on the fault path twice per fault, so no allocation once warm. */
-guint64
-sim_srcu_read_lock(SimSrcu *srcu)
-{
-	guint64 ticket = ++srcu->next_ticket;
-
-	if (G_UNLIKELY(srcu->free_slot == 0)) {
-		guint old = srcu->max_active;
-
-		srcu->max_active = MAX(8, old * 2);
-		g_assert(srcu->max_active <= 1u << SRCU_SLOT_BITS);
-		srcu->active = g_renew(guint64, srcu->active, srcu->max_active);
-		for (guint i = old; i < srcu->max_active; i++)
-			srcu->active[i] = SRCU_FREE_SLOT | (i + 1 < srcu->max_active ? i + 2 : 0);
-		srcu->free_slot = old + 1;
-	}
-	guint slot = srcu->free_slot - 1;
-
-	srcu->free_slot = (guint)(srcu->active[slot] & ~SRCU_FREE_SLOT);
-	srcu->active[slot] = ticket;
-	srcu->nr_active++;
-	return ticket << SRCU_SLOT_BITS | slot;
-}
-
-/* Models srcu_read_unlock(): the reader with this handle leaves; its slot becomes free. */
+/* sim_srcu_read_lock() with no free slot: twice as many slots, the new ones on the free list. */
 void
-sim_srcu_read_unlock(SimSrcu *srcu, guint64 handle)
+sim_srcu_grow(SimSrcu *srcu)
 {
-	guint slot = (guint)(handle & ((1u << SRCU_SLOT_BITS) - 1));
+	guint old = srcu->max_active;
 
-	g_assert(slot < srcu->max_active && srcu->active[slot] == handle >> SRCU_SLOT_BITS);
-	srcu->active[slot] = SRCU_FREE_SLOT | srcu->free_slot;
-	srcu->free_slot = slot + 1;
-	srcu->nr_active--;
+	srcu->max_active = MAX(8, old * 2);
+	g_assert(srcu->max_active <= 1u << SIM_SRCU_SLOT_BITS);
+	srcu->active = g_renew(guint64, srcu->active, srcu->max_active);
+	for (guint i = old; i < srcu->max_active; i++)
+		srcu->active[i] = SIM_SRCU_FREE_SLOT | (i + 1 < srcu->max_active ? i + 2 : 0);
+	srcu->free_slot = old + 1;
 }
 
 void
@@ -404,7 +388,7 @@ gboolean
 sim_srcu_grace_period_over(const SimSrcu *srcu, guint64 cut)
 {
 	for (guint i = 0; i < srcu->max_active && srcu->nr_active; i++)
-		if (!(srcu->active[i] & SRCU_FREE_SLOT) && srcu->active[i] <= cut)
+		if (!(srcu->active[i] & SIM_SRCU_FREE_SLOT) && srcu->active[i] <= cut)
 			return FALSE;
 	return TRUE;
 }

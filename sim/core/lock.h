@@ -95,9 +95,42 @@ gboolean sim_spin_held(const SimSpinlock *lock);
  * anyone holding or queued on wait_lock? */
 gboolean sim_rwlock_is_contended(const SimRwlock *lock);
 
-/* srcu_read_lock()/unlock(); the returned ticket is passed back to unlock. */
-guint64 sim_srcu_read_lock(SimSrcu *srcu);
-void sim_srcu_read_unlock(SimSrcu *srcu, guint64 ticket);
+/* A free slot of SimSrcu.active holds this bit and 1 + the next free slot (0: the last). */
+#define SIM_SRCU_FREE_SLOT (1ull << 63)
+/* The handle a reader gets back: its ticket above SIM_SRCU_SLOT_BITS, its slot below them, so
+ * that leaving is O(1) however many readers (vCPUs) are inside. */
+#define SIM_SRCU_SLOT_BITS 20
+
+void sim_srcu_grow(SimSrcu *srcu);
+
+/* Models srcu_read_lock(): on the fault path three times per fault, so inline and no allocation
+ * once warm. The returned handle is passed back to unlock. */
+static inline guint64
+sim_srcu_read_lock(SimSrcu *srcu)
+{
+	guint64 ticket = ++srcu->next_ticket;
+
+	if (G_UNLIKELY(srcu->free_slot == 0))
+		sim_srcu_grow(srcu);
+	guint slot = srcu->free_slot - 1;
+
+	srcu->free_slot = (guint)(srcu->active[slot] & ~SIM_SRCU_FREE_SLOT);
+	srcu->active[slot] = ticket;
+	srcu->nr_active++;
+	return ticket << SIM_SRCU_SLOT_BITS | slot;
+}
+
+/* Models srcu_read_unlock(): the reader with this handle leaves; its slot becomes free. */
+static inline void
+sim_srcu_read_unlock(SimSrcu *srcu, guint64 handle)
+{
+	guint slot = (guint)(handle & ((1u << SIM_SRCU_SLOT_BITS) - 1));
+
+	g_assert(slot < srcu->max_active && srcu->active[slot] == handle >> SIM_SRCU_SLOT_BITS);
+	srcu->active[slot] = SIM_SRCU_FREE_SLOT | srcu->free_slot;
+	srcu->free_slot = slot + 1;
+	srcu->nr_active--;
+}
 void sim_srcu_clear(SimSrcu *srcu);
 void sim_synchronize_srcu(SimSched *sched, SimSrcu *srcu, const char *point);
 /* call_rcu() bookkeeping: a cut taken now, and whether every reader inside at that cut has

@@ -27,7 +27,9 @@ typedef struct {
 	guint64 start;
 	guint64 end;
 	HostPte *ptes;
-	GArray *resident; /* guint32 page indices of the pages holding a frame of their own */
+	guint32 *resident; /* page indices of the pages holding a frame of their own, room for
+			    * every page of the VMA so that adding one never allocates */
+	guint32 nr_resident;
 	gboolean hugepage; /* VM_HUGEPAGE: madvise(MADV_HUGEPAGE) asked for THPs */
 	guint8 *pmds;      /* enum PmdState per 2 MiB from start rounded down (VM_HUGEPAGE only) */
 	gboolean uffd_missing; /* VM_UFFD_MISSING: registered with the mm's userfaultfd */
@@ -55,6 +57,7 @@ struct SimMm {
 	SimHostMem *hm;
 	SimCounters *counters;
 	GArray *vmas;        /* Vma, sorted */
+	guint vma_hint;      /* index of the VMA mm_vma_of() found last: a lookup cache only */
 	GArray *notifiers;   /* Notifier */
 	guint64 next_hva;
 	SimRwsem mmap_lock;
@@ -68,7 +71,23 @@ struct SimMm {
 };
 
 /* mm.c */
-Vma *mm_vma_of(const SimMm *mm, guint64 hva);
+Vma *mm_vma_lookup(const SimMm *mm, guint64 hva);
+
+/* The VMA that covers (or once covered) hva, or NULL. A fault asks several times for the same
+ * VMA: the last one found is tried first (VMAs never overlap, so a hit is the answer whatever
+ * was inserted since; the hint changes no result, so it may change under a const mm). */
+static inline Vma *
+mm_vma_of(const SimMm *mm, guint64 hva)
+{
+	if (G_LIKELY(mm->vma_hint < mm->vmas->len)) {
+		Vma *vma = &g_array_index(mm->vmas, Vma, mm->vma_hint);
+
+		if (hva >= vma->start && hva < vma->end)
+			return vma;
+	}
+	return mm_vma_lookup(mm, hva);
+}
+
 HostPte *mm_pte_of(const SimMm *mm, guint64 hva);
 guint8 *mm_pmd_of(const Vma *vma, guint64 hva);
 gboolean mm_pmd_trans_huge(const SimMm *mm, guint64 hva);

@@ -42,7 +42,7 @@ sim_mm_free(SimMm *mm)
 	for (guint i = 0; i < mm->vmas->len; i++) {
 		g_free(g_array_index(mm->vmas, Vma, i).ptes);
 		g_free(g_array_index(mm->vmas, Vma, i).pmds);
-		g_array_free(g_array_index(mm->vmas, Vma, i).resident, TRUE);
+		g_free(g_array_index(mm->vmas, Vma, i).resident);
 	}
 	g_array_free(mm->vmas, TRUE);
 	g_array_free(mm->notifiers, TRUE);
@@ -120,7 +120,7 @@ sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)
 		return FALSE;
 	}
 	Vma vma = { mm->next_hva, mm->next_hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
-		    g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, NULL, FALSE };
+		    g_new(guint32, size / SIM_PAGE_SIZE), 0, FALSE, NULL, FALSE };
 
 	g_array_append_val(mm->vmas, vma);
 	mm->next_hva = (vma.end + (4ull << 20)) & ~((2ull << 20) - 1);
@@ -155,22 +155,26 @@ sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
 			pos = i + 1;
 	}
 	Vma vma = { hva, hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
-		    g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, NULL, FALSE };
+		    g_new(guint32, size / SIM_PAGE_SIZE), 0, FALSE, NULL, FALSE };
 
 	g_array_insert_val(mm->vmas, pos, vma);
 	mm->next_hva = MAX(mm->next_hva, (vma.end + (4ull << 20)) & ~((2ull << 20) - 1));
 	return TRUE;
 }
 
-/* The VMA that covers (or once covered) hva, or NULL. */
+/* mm_vma_of() past its hint: the VMA that covers (or once covered) hva, or NULL. */
 Vma *
-mm_vma_of(const SimMm *mm, guint64 hva)
+mm_vma_lookup(const SimMm *mm, guint64 hva)
 {
-	for (guint i = 0; i < mm->vmas->len; i++) {
-		Vma *vma = &g_array_index(mm->vmas, Vma, i);
+	GArray *vmas = mm->vmas;
 
-		if (hva >= vma->start && hva < vma->end)
+	for (guint i = 0; i < vmas->len; i++) {
+		Vma *vma = &g_array_index(vmas, Vma, i);
+
+		if (hva >= vma->start && hva < vma->end) {
+			((SimMm *)mm)->vma_hint = i;
 			return vma;
+		}
 	}
 	return NULL;
 }
@@ -224,9 +228,13 @@ sim_mm_madvise_hugepage(SimMm *mm, guint64 hva, guint64 len)
 int
 sim_mm_host_mapping_level(const SimMm *mm, guint64 hva)
 {
-	HostPte *pte = mm_pte_of(mm, hva);
+	Vma *vma = mm_vma_of(mm, hva);
+	const guint8 *pmd = mm_pmd_of(vma, hva); /* NULL without a VMA or THPs */
 
-	if (!mm_pmd_trans_huge(mm, hva) || !pte || (pte->flags & PTE_MIGRATION))
+	if (!pmd || *pmd != PMD_HUGE)
+		return 1;
+	/* a huge PMD: the PTE slot says whether a migration entry replaced it */
+	if (vma->ptes[(hva - vma->start) / SIM_PAGE_SIZE].flags & PTE_MIGRATION)
 		return 1;
 	return 2;
 }
@@ -240,8 +248,8 @@ resident_add(SimMm *mm, HostPte *pte, guint64 hva)
 
 	if (pte->resident)
 		return;
-	g_array_append_val(vma->resident, index);
-	pte->resident = vma->resident->len;
+	vma->resident[vma->nr_resident++] = index;
+	pte->resident = vma->nr_resident;
 }
 
 /* The page at hva lost its frame: the last page on the list takes its place there. */
@@ -251,11 +259,11 @@ mm_resident_remove(SimMm *mm, HostPte *pte, guint64 hva)
 	if (!pte->resident)
 		return;
 	Vma *vma = mm_vma_of(mm, hva);
-	guint32 last = g_array_index(vma->resident, guint32, vma->resident->len - 1);
+	guint32 last = vma->resident[vma->nr_resident - 1];
 
-	g_array_index(vma->resident, guint32, pte->resident - 1) = last;
+	vma->resident[pte->resident - 1] = last;
 	vma->ptes[last].resident = pte->resident;
-	g_array_set_size(vma->resident, vma->resident->len - 1);
+	vma->nr_resident--;
 	pte->resident = 0;
 }
 
@@ -264,7 +272,7 @@ sim_mm_nr_resident(const SimMm *mm, guint64 hva)
 {
 	Vma *vma = mm_vma_of(mm, hva);
 
-	return vma ? vma->resident->len : 0;
+	return vma ? vma->nr_resident : 0;
 }
 
 guint64
@@ -272,8 +280,8 @@ sim_mm_resident_page(const SimMm *mm, guint64 hva, guint64 index)
 {
 	Vma *vma = mm_vma_of(mm, hva);
 
-	g_return_val_if_fail(vma && index < vma->resident->len, 0);
-	return vma->start + (guint64)g_array_index(vma->resident, guint32, index) * SIM_PAGE_SIZE;
+	g_return_val_if_fail(vma && index < vma->nr_resident, 0);
+	return vma->start + (guint64)vma->resident[index] * SIM_PAGE_SIZE;
 }
 
 gboolean

@@ -7,8 +7,7 @@
 #include "sim/core/hostmem.h"
 
 struct SimPtPool {
-	guint nr_pages;
-	guint8 *region;
+	SimPtPoolHead head; /* nr_pages, region */
 	gpointer *owners;
 	GQueue free_pages; /* page index + 1 */
 	guint next_unused;
@@ -30,15 +29,16 @@ sim_ptpool_new(guint nr_pages, GError **error)
 {
 	SimPtPool *pool = g_new0(SimPtPool, 1);
 
-	pool->nr_pages = nr_pages;
+	pool->head.nr_pages = nr_pages;
 	if (spare_region && spare_pages == nr_pages) {
-		pool->region = spare_region;
+		pool->head.region = spare_region;
 		spare_region = NULL;
 	} else {
-		pool->region = mmap(NULL, (gsize)nr_pages * SIM_PAGE_SIZE, PROT_READ | PROT_WRITE,
-				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		pool->head.region = mmap(NULL, (gsize)nr_pages * SIM_PAGE_SIZE,
+					 PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	}
-	if (pool->region == MAP_FAILED) {
+	if (pool->head.region == MAP_FAILED) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
 			    "cannot reserve %u page-table pages", nr_pages);
 		g_free(pool);
@@ -55,10 +55,10 @@ sim_ptpool_free(SimPtPool *pool)
 	if (!pool)
 		return;
 	if (!spare_region) {
-		spare_region = pool->region;
-		spare_pages = pool->nr_pages;
+		spare_region = pool->head.region;
+		spare_pages = pool->head.nr_pages;
 	} else {
-		munmap(pool->region, (gsize)pool->nr_pages * SIM_PAGE_SIZE);
+		munmap(pool->head.region, (gsize)pool->head.nr_pages * SIM_PAGE_SIZE);
 	}
 	g_free(pool->owners);
 	g_queue_clear(&pool->free_pages);
@@ -73,19 +73,19 @@ sim_ptpool_alloc(SimPtPool *pool, guint64 *out_pa)
 
 	if (!g_queue_is_empty(&pool->free_pages))
 		index = GPOINTER_TO_UINT(g_queue_pop_head(&pool->free_pages)) - 1;
-	else if (pool->next_unused < pool->nr_pages)
+	else if (pool->next_unused < pool->head.nr_pages)
 		index = pool->next_unused++;
 	else
 		return NULL;
 	pool->in_use++;
 	*out_pa = SIM_PT_BASE + (guint64)index * SIM_PAGE_SIZE;
-	return (guint64 *)(pool->region + (gsize)index * SIM_PAGE_SIZE);
+	return (guint64 *)(pool->head.region + (gsize)index * SIM_PAGE_SIZE);
 }
 
 static guint
 index_of(const SimPtPool *pool, guint64 pa)
 {
-	g_assert(pa >= SIM_PT_BASE && (pa - SIM_PT_BASE) / SIM_PAGE_SIZE < pool->nr_pages);
+	g_assert(pa >= SIM_PT_BASE && (pa - SIM_PT_BASE) / SIM_PAGE_SIZE < pool->head.nr_pages);
 	return (guint)((pa - SIM_PT_BASE) / SIM_PAGE_SIZE);
 }
 
@@ -99,20 +99,12 @@ sim_ptpool_release(SimPtPool *pool, guint64 pa)
 	g_queue_push_tail(&pool->free_pages, GUINT_TO_POINTER(index + 1));
 }
 
-guint64 *
-sim_ptpool_va(const SimPtPool *pool, guint64 pa)
-{
-	if (pa < SIM_PT_BASE || (pa - SIM_PT_BASE) / SIM_PAGE_SIZE >= pool->nr_pages)
-		return NULL;
-	return (guint64 *)(pool->region + ((pa - SIM_PT_BASE) & ~(guint64)(SIM_PAGE_SIZE - 1)));
-}
-
 guint64
 sim_ptpool_pa(const SimPtPool *pool, const void *va)
 {
-	gsize off = (gsize)((const guint8 *)va - pool->region);
+	gsize off = (gsize)((const guint8 *)va - pool->head.region);
 
-	g_assert(off < (gsize)pool->nr_pages * SIM_PAGE_SIZE);
+	g_assert(off < (gsize)pool->head.nr_pages * SIM_PAGE_SIZE);
 	return SIM_PT_BASE + (off & ~(gsize)(SIM_PAGE_SIZE - 1));
 }
 
@@ -138,6 +130,6 @@ guint8 *
 sim_ptpool_region(const SimPtPool *pool, guint64 *out_pa, guint64 *out_size)
 {
 	*out_pa = SIM_PT_BASE;
-	*out_size = (guint64)pool->nr_pages * SIM_PAGE_SIZE;
-	return pool->region;
+	*out_size = (guint64)pool->head.nr_pages * SIM_PAGE_SIZE;
+	return pool->head.region;
 }

@@ -9,10 +9,19 @@
 
 #include <glib.h>
 
+#include "sim/core/hostmem.h"
+
 /* Host-physical base of the table region (below the emulator's physical-address limit). */
 #define SIM_PT_BASE 0x1000000000ull
 
 typedef struct SimPtPool SimPtPool;
+
+/* The public head of SimPtPool: lets sim_ptpool_va(), which the table walks call at every level,
+ * be inline. */
+typedef struct {
+	guint nr_pages;
+	guint8 *region;
+} SimPtPoolHead;
 
 SimPtPool *sim_ptpool_new(guint nr_pages, GError **error);
 void sim_ptpool_free(SimPtPool *pool);
@@ -22,7 +31,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimPtPool, sim_ptpool_free)
 guint64 *sim_ptpool_alloc(SimPtPool *pool, guint64 *out_pa);
 void sim_ptpool_release(SimPtPool *pool, guint64 pa);
 /* Host pointer of the table at physical address pa, or NULL if pa is not a table page. */
-guint64 *sim_ptpool_va(const SimPtPool *pool, guint64 pa);
+static inline guint64 *
+sim_ptpool_va(const SimPtPool *pool, guint64 pa)
+{
+	const SimPtPoolHead *head = (const SimPtPoolHead *)pool;
+
+	if (pa < SIM_PT_BASE || (pa - SIM_PT_BASE) / SIM_PAGE_SIZE >= head->nr_pages)
+		return NULL;
+	return (guint64 *)(head->region + ((pa - SIM_PT_BASE) & ~(guint64)(SIM_PAGE_SIZE - 1)));
+}
 guint64 sim_ptpool_pa(const SimPtPool *pool, const void *va);
 /* Per-page owner pointer (struct kvm_mmu_page for the MMU). */
 void sim_ptpool_set_owner(SimPtPool *pool, guint64 pa, gpointer owner);

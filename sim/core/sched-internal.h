@@ -105,6 +105,14 @@ struct SimSched {
 	gchar *failure;
 };
 
+/* sim_sched_self(), inline for the lock fast paths: the running actor, or the scheduler itself
+ * for set-up code outside every actor. */
+static inline gconstpointer
+sched_self(const SimSched *sched)
+{
+	return sched->current ? (gconstpointer)sched->current : (gconstpointer)sched;
+}
+
 /* sched-setup.c: whether sim_yield() must take its general path, after a setting changed. */
 void update_slow_yield(SimSched *sched);
 /* Put the actor in the ready or blocked set (or neither) after its state, wait or sleep changed. */

@@ -236,7 +236,7 @@ sim_sched_current_name(const SimSched *sched)
 gconstpointer
 sim_sched_self(const SimSched *sched)
 {
-	return sched->current ? (gconstpointer)sched->current : (gconstpointer)sched;
+	return sched_self(sched);
 }
 
 SimLog *

@@ -307,8 +307,11 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 	sim_fiber_start_switch(from_fiber, next ? &next->stack.fiber : &sched->main_fiber, dying);
 	if (dying)
 		jump_to(sched, next);
-	if (__builtin_setjmp(from) == 0)
+	if (__builtin_setjmp(from) == 0) {
+		if (G_LIKELY(next && next->state != ACTOR_NEW))
+			__builtin_longjmp(next->resume, 1); /* jump_to()'s common case, inline */
 		jump_to(sched, next);
+	}
 	sim_fiber_finish_switch(from_fiber);
 }
 

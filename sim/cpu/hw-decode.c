@@ -263,22 +263,25 @@ hw_cache_set(guint64 key, guint size)
 }
 
 /* The cache slot for rip, filled on a miss (two ways; a miss replaces the other way than the
- * one that hit last). */
+ * one that hit last). The slot found last is tried before the hash. */
 static HwInsnInfo *
 hw_insn_lookup(SimHw *hw, guint64 rip)
 {
+	if (hw->last_insn && hw->last_insn->rip == rip)
+		return hw->last_insn;
+
 	guint set = hw_cache_set(rip, HW_INSN_CACHE_SIZE);
 	HwInsnInfo *info = &hw->insns[set];
 
 	if (G_LIKELY(info->rip == rip))
-		return info;
+		return hw->last_insn = info;
 	if (G_LIKELY(hw->insns[set + 1].rip == rip))
-		return &hw->insns[set + 1];
+		return hw->last_insn = &hw->insns[set + 1];
 	/* move the way used more recently to the front, fill the back */
 	hw->insns[set + 1] = *info;
 	info = &hw->insns[set];
 	hw_insn_fill(hw, info, rip);
-	return info;
+	return hw->last_insn = info;
 }
 
 /* Whether QEMU's translator ends a block after this instruction. */
@@ -625,7 +628,12 @@ sim_hw_block_index(SimHw *hw, const SimHwBlock *block, guint64 rip)
 		return 0;
 	if (rip >= block->addr + block->size)
 		return block->insns;
+	info = hw->last_index;
+	if (info && info->rip == rip && info->block_addr == block->addr &&
+	    info->block_size == block->size)
+		return info->index;
 	info = &hw->indexes[hw_cache_set(rip ^ (block->addr << 20), HW_INDEX_CACHE_SIZE)];
+	hw->last_index = info;
 	if (info->rip != rip || info->block_addr != block->addr ||
 	    info->block_size != block->size) {
 		info->rip = rip;

@@ -63,6 +63,9 @@ struct SimHw {
 	guint8 *env;         /* the engine's live CPUX86State (hw_env_locate()), or NULL */
 	gsize env_size;      /* bytes of it a context holds: the fields are env_size - *_FROM_END */
 	gpointer cpu;        /* QEMU's CPUState holding env, for tlb_flush_page(), or NULL */
+	gssize env_cr2;      /* offset of CR2 in env (found by writing it), or -1 */
+	gboolean pf_regs_checked; /* sim_hw_pf_regs() compared env with the register API once */
+	gboolean pf_regs_direct;  /* ... and they agreed: it reads env */
 	guint8 *stub;        /* host memory of the stub region */
 	csh cs;              /* Capstone with CS_OPT_DETAIL */
 	csh cs_count;        /* Capstone without detail, for counting instructions */
@@ -72,6 +75,8 @@ struct SimHw {
 	SimHwBlock blocks[HW_BLOCK_CACHE_SIZE];
 	SimHwBlock last_block; /* the block asked for last, checked first */
 	HwIndexInfo indexes[HW_INDEX_CACHE_SIZE];
+	HwInsnInfo *last_insn;   /* the slots hw_insn_lookup() and sim_hw_block_index() found */
+	HwIndexInfo *last_index; /* last, tried first (a fault and its retry ask the same) */
 	SimHwTscRead tsc_read; /* rdtsc emulation (sim_hw_emulate_tsc()), or NULL */
 	void *tsc_opaque;
 	GArray *tsc_hooked;    /* guint64 addresses of rdtsc and rdtscp with a code hook */

@@ -246,6 +246,26 @@ hw_env_search(SimHw *hw, const guint8 *data, gsize env_size)
 	}
 }
 
+/* The offset in hw->env of a register with no side effect on write (CR2): where two probes
+ * written through Unicorn both show, or -1. */
+static gssize
+hw_env_field(SimHw *hw, int reg)
+{
+	guint64 old, probe[2] = { HW_ENV_MAGIC | 0x11, ~HW_ENV_MAGIC }, zero = 0;
+	gssize at[2];
+
+	uc_reg_read(hw->uc, reg, &old);
+	for (guint i = 0; i < 2; i++) {
+		uc_reg_write(hw->uc, reg, &probe[i]);
+		const guint8 *hit = memmem(hw->env, hw->env_size, &probe[i], sizeof(probe[i]));
+
+		at[i] = hit ? hit - hw->env : -1;
+		uc_reg_write(hw->uc, reg, &zero);
+	}
+	uc_reg_write(hw->uc, reg, &old);
+	return at[0] >= 0 && at[0] == at[1] && at[0] % 8 == 0 ? at[0] : -1;
+}
+
 /* Sets hw->env if this engine's state is where the layout says and holds what a context does. */
 static void
 hw_env_locate(SimHw *hw)
@@ -296,6 +316,7 @@ hw_env_locate(SimHw *hw)
 				hw->env_size = env_size;
 				if (hw_tlb_flush_page && hw_cpu_holds_env(cpu, env))
 					hw->cpu = cpu;
+				hw->env_cr2 = hw_env_field(hw, UC_X86_REG_CR2);
 			}
 		}
 	}
@@ -532,6 +553,51 @@ sim_hw_pf_ack(SimHw *hw)
 	memcpy(blob + hw->ctx_size - HW_CTX_OLD_EXCEPTION_FROM_END, &none, sizeof(none));
 	uc_context_restore(hw->uc, hw->ctx);
 	return error_code;
+}
+
+/* 2.0.1 (QEMU 5.0) has eip right after the 16 general-purpose registers at the start of
+ * CPUX86State; sim_hw_pf_regs() checks it against uc_reg_read_batch() before relying on it. */
+#define HW_ENV_EIP (16 * sizeof(guint64))
+
+/* sim_hw_pf_regs() through the register API, until env is known to hold the same. */
+static G_GNUC_NO_INLINE void
+hw_pf_regs_api(SimHw *hw, guint64 *rip, guint64 *cr2)
+{
+	int regs[] = { UC_X86_REG_RIP, UC_X86_REG_CR2 };
+	void *values[] = { rip, cr2 };
+	guint64 env_rip, env_cr2;
+
+	uc_reg_read_batch(hw->uc, regs, values, 2);
+	/* the first fault off page zero decides, once: env's fields must be exactly these */
+	if (hw->pf_regs_checked || !hw->env || hw->env_cr2 < 0 || !*rip || !*cr2)
+		return;
+	memcpy(&env_rip, hw->env + HW_ENV_EIP, sizeof(env_rip));
+	memcpy(&env_cr2, hw->env + hw->env_cr2, sizeof(env_cr2));
+	hw->pf_regs_checked = TRUE;
+	hw->pf_regs_direct = env_rip == *rip && env_cr2 == *cr2;
+}
+
+void
+sim_hw_pf_regs(SimHw *hw, guint64 *rip, guint64 *cr2)
+{
+	if (G_UNLIKELY(!hw->pf_regs_direct)) {
+		hw_pf_regs_api(hw, rip, cr2);
+		return;
+	}
+	memcpy(rip, hw->env + HW_ENV_EIP, sizeof(*rip));
+	memcpy(cr2, hw->env + hw->env_cr2, sizeof(*cr2));
+}
+
+guint64
+sim_hw_rip(SimHw *hw)
+{
+	guint64 rip;
+
+	if (G_LIKELY(hw->pf_regs_direct))
+		memcpy(&rip, hw->env + HW_ENV_EIP, sizeof(rip));
+	else
+		uc_reg_read(hw->uc, UC_X86_REG_RIP, &rip);
+	return rip;
 }
 
 /*

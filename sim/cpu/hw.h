@@ -129,6 +129,11 @@ void sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n);
  * again (upstream #1883). Costs a uc_context save and restore, ~0.12 us.
  */
 guint32 sim_hw_pf_ack(SimHw *hw);
+/* In the #PF hook: RIP and CR2, as uc_reg_read_batch() gives them, without its per-register
+ * dispatch once the engine's state was found (and checked against it at a first fault). */
+void sim_hw_pf_regs(SimHw *hw, guint64 *rip, guint64 *cr2);
+/* RIP as uc_reg_read() gives it, from the engine's state once sim_hw_pf_regs() checked it. */
+guint64 sim_hw_rip(SimHw *hw);
 
 /*
  * Checks, once per process (the result is cached), on a real paging setup: a fresh context reads -1

@@ -63,11 +63,9 @@ access_name(SimHwAccessKind kind)
  * Capstone costs more than the exit. A fetch faults before its bytes are mapped: the bytes at
  * rip are not yet the guest's, so the line says so instead of decoding them.
  */
-static void
-trace_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboolean mmio)
+static G_GNUC_NO_INLINE void
+log_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboolean mmio)
 {
-	if (!sim_log_on(v->kvm->log))
-		return;
 	if (kind == SIM_HW_FETCH && !mmio) {
 		sim_log_emitf(v->kvm->log, "sim_exit_insn",
 			      "vcpu %d rip 0x%" G_GINT64_MODIFIER "x: instruction fetch from gpa 0x%"
@@ -81,6 +79,14 @@ trace_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboo
 		      "vcpu %d rip 0x%" G_GINT64_MODIFIER "x: %s (%s of gpa 0x%" G_GINT64_MODIFIER
 		      "x)", v->kvcpu->vcpu_id, rip, insn, mmio ? "MMIO access" : access_name(kind),
 		      gpa);
+}
+
+/* trace_exit_insn()'s check, inline: without a log an exit does not pay for its line's set-up. */
+static inline void
+trace_exit_insn(SimVcpu *v, guint64 rip, guint64 gpa, SimHwAccessKind kind, gboolean mmio)
+{
+	if (sim_log_on(v->kvm->log))
+		log_exit_insn(v, rip, gpa, kind, mmio);
 }
 
 /* Whether gpa is in one of the guard gaps sim_vcpu_set_guards() gave. */
@@ -223,16 +229,15 @@ void
 vcpu_hook_intr(uc_engine *uc, guint32 intno, void *data)
 {
 	SimVcpu *v = data;
-	int regs[] = { UC_X86_REG_RIP, UC_X86_REG_CR2 };
 	guint64 rip, cr2;
-	void *values[] = { &rip, &cr2 };
 
-	uc_reg_read_batch(uc, regs, values, intno == 14 ? 2 : 1);
 	if (intno == 14) {
+		sim_hw_pf_regs(v->hw, &rip, &cr2);
 		handle_page_fault(v, rip, cr2);
 		vcpu_restore_cr2(v);
 		return;
 	}
+	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
 
 	trace_exception_exit(v, rip, intno);
@@ -246,9 +251,8 @@ bool
 vcpu_hook_insn_invalid(uc_engine *uc, void *data)
 {
 	SimVcpu *v = data;
-	guint64 rip;
+	guint64 rip = sim_hw_rip(v->hw);
 
-	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
 	v->exit = sim_hw_insn_is_vmcall(v->hw, rip) ? EXIT_HYPERCALL : EXIT_UD;
 	return true;
 }
@@ -419,12 +423,12 @@ handle_hypercall(SimVcpu *v)
 {
 	uc_engine *uc = sim_hw_uc(v->hw);
 	guint64 nr, args[4], ret;
+	int regs[] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
+		       UC_X86_REG_RSI };
+	void *values[] = { &nr, &args[0], &args[1], &args[2], &args[3] };
 
-	uc_reg_read(uc, UC_X86_REG_RAX, &nr);
-	uc_reg_read(uc, UC_X86_REG_RBX, &args[0]);
-	uc_reg_read(uc, UC_X86_REG_RCX, &args[1]);
-	uc_reg_read(uc, UC_X86_REG_RDX, &args[2]);
-	uc_reg_read(uc, UC_X86_REG_RSI, &args[3]);
+	/* one call for the five: the guests' barriers spin on KVM_HC_SCHED_YIELD */
+	uc_reg_read_batch(uc, regs, values, G_N_ELEMENTS(regs));
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_HYPERCALL);
 	trace_exit(v, EXIT_REASON_VMCALL, v->rip, 0, 0, 0);
 	trace_kvm_hypercall(v->kvcpu, nr, args);

@@ -305,7 +305,6 @@ sim_vcpu_set_asi(SimVcpu *v, AsiSim *asi)
 static uc_err
 run_guest(SimVcpu *v)
 {
-	uc_engine *uc = sim_hw_uc(v->hw);
 	uc_err err;
 
 	for (;;) {
@@ -315,13 +314,13 @@ run_guest(SimVcpu *v)
 		v->in_run = TRUE;
 		err = sim_hw_run(v->hw, v->rip);
 		v->in_run = FALSE;
-		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
+		v->rip = sim_hw_rip(v->hw);
 		if (v->exit == EXIT_HOOK_TSC)
 			sim_hw_hook_tsc(v->hw);
 		else if (v->exit != EXIT_UD ||
 			 sim_hw_emulate_random(v->hw, vcpu_random_read, v) == SIM_HW_UD_OTHER)
 			return err;
-		uc_reg_read(uc, UC_X86_REG_RIP, &v->rip);
+		v->rip = sim_hw_rip(v->hw);
 	}
 }
 
