@@ -28,6 +28,9 @@
 #define LEAF_RW 0x77ull /* R|W|X, write-back, ignore PAT */
 #define ADDR_MASK 0x000ffffffffff000ull
 #define FAULT_CODE_GPA 0x100000ull /* the fault loop's code; its data from KVMSIM_RAM_GPA */
+#define FAULT_PARAMS_GPA (FAULT_CODE_GPA + 0x800) /* what the loop reads: ram_gpa at +0x10 */
+#define FAULT_LOOP_LEN 24
+#define FAULT_STORE_OFF 15 /* the loop's store */
 
 static gint64 opt_ram_size = 64ll << 20;
 static gint opt_reps = 3;
@@ -366,9 +369,14 @@ fault_on_intr(uc_engine *uc, guint32 intno, void *opaque)
 static gboolean
 fault_loop_init(FaultLoop *f, GError **error)
 {
-	/* 1: mov [rax], rax; add rax, 0x1000; dec rcx; jnz 1b; hlt */
-	static const guint8 loop[] = { 0x48, 0x89, 0x00, 0x48, 0x05, 0x00, 0x10, 0x00,
-				       0x00, 0x48, 0xff, 0xc9, 0x75, 0xf2, 0xf4 };
+	/* the faults workload's loop as gcc compiles it, so that the store faults where its does
+	 * (the 5th instruction of its block: the #PF restores the CPU state up to it):
+	 * 1: mov rdx, rcx; add rcx, 1; shl rdx, 12; add rdx, [rdi + 0x10]; mov [rdx], rdx;
+	 *    cmp rcx, rax; jne 1b; hlt */
+	static const guint8 loop[FAULT_LOOP_LEN] = {
+		0x48, 0x89, 0xca, 0x48, 0x83, 0xc1, 0x01, 0x48, 0xc1, 0xe2, 0x0c, 0x48,
+		0x03, 0x57, 0x10, 0x48, 0x89, 0x12, 0x48, 0x39, 0xc1, 0x75, 0xe9, 0xf4 };
+	const guint64 ram_gpa = KVMSIM_RAM_GPA;
 	guint64 nr_pts = (opt_faults + 511) / 512, *pml4, *pdpt, *pd, *pt_code;
 	uc_hook hook;
 
@@ -400,6 +408,7 @@ fault_loop_init(FaultLoop *f, GError **error)
 	for (guint64 i = 0; i < nr_pts; i++)
 		pd[KVMSIM_RAM_GPA / (2u << 20) + i] = (SIM_HW_TABLE_GPA + (4 + i) * PAGE) | NONLEAF;
 	memcpy(f->ram + FAULT_CODE_GPA, loop, sizeof(loop));
+	memcpy(f->ram + FAULT_PARAMS_GPA + 0x10, &ram_gpa, sizeof(ram_gpa));
 	if (!sim_hw_map(f->hw, 0, f->ram_size, f->ram, error) ||
 	    !sim_hw_map(f->hw, SIM_HW_TABLE_GPA, f->tables_size, f->tables, error))
 		return FALSE;
@@ -423,7 +432,8 @@ static double
 fault_loop_pass(FaultLoop *f, gboolean present, gboolean stop, GError **error)
 {
 	uc_engine *uc = sim_hw_uc(f->hw);
-	guint64 rax = KVMSIM_RAM_GPA, rcx = (guint64)opt_faults, rip = FAULT_CODE_GPA, start;
+	guint64 rax = (guint64)opt_faults, rcx = 0, rdi = FAULT_PARAMS_GPA, rip = FAULT_CODE_GPA;
+	guint64 start;
 	uc_err err;
 
 	for (gint i = 0; i < opt_faults; i++)
@@ -436,6 +446,7 @@ fault_loop_pass(FaultLoop *f, gboolean present, gboolean stop, GError **error)
 	f->nr_faults = 0;
 	uc_reg_write(uc, UC_X86_REG_RAX, &rax);
 	uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
+	uc_reg_write(uc, UC_X86_REG_RDI, &rdi);
 	start = now_ns();
 	for (;;) {
 		f->pending = 0;
@@ -508,7 +519,7 @@ bench_hw(GError **error)
 	g_autofree double *flush_full = g_new(double, opt_reps);
 	g_autofree double *page = g_new(double, opt_reps), *page_full = g_new(double, opt_reps);
 	volatile guint64 sink = 0;
-	guint64 rip = FAULT_CODE_GPA, gpa = KVMSIM_RAM_GPA;
+	guint64 rip = FAULT_CODE_GPA + FAULT_STORE_OFF, gpa = KVMSIM_RAM_GPA;
 	FaultLoop f;
 	gboolean ok = fault_loop_init(&f, error);
 
@@ -533,8 +544,9 @@ bench_hw(GError **error)
 		kind_miss[r] = TIME_NS(DECODE_CALLS,
 				       sink += access_kind_after_change(&f, rip, gpa));
 		kind_miss[r] -= changed[r];
-		sink += sim_hw_block_insns(f.hw, rip, 15);
-		blocks[r] = TIME_NS(CALLS, sink += sim_hw_block_insns(f.hw, rip, 15));
+		sink += sim_hw_block_insns(f.hw, FAULT_CODE_GPA, FAULT_LOOP_LEN);
+		blocks[r] = TIME_NS(CALLS, sink += sim_hw_block_insns(f.hw, FAULT_CODE_GPA,
+								     FAULT_LOOP_LEN));
 	}
 	if (ok) {
 		report("hw_flush_tlb_full", flush_full, opt_reps, "ns");
