@@ -121,6 +121,30 @@ set_reg(int id, guint64 value)
 	uc_reg_write(t->uc, id, &value);
 }
 
+/* Gives the registers the flush stubs use (RIP, RDI, RSI, RCX, the flags) values of the
+ * caller's own, which assert_stub_registers_kept() then expects back. */
+static void
+set_stub_registers(void)
+{
+	set_reg(UC_X86_REG_RIP, 0x123456);
+	set_reg(UC_X86_REG_RDI, 0xd1d1);
+	set_reg(UC_X86_REG_RSI, 0x5151);
+	set_reg(UC_X86_REG_RCX, 0xc1c1);
+	set_reg(UC_X86_REG_EFLAGS, 0x2 | 0x1 | 0x40); /* CF, ZF */
+}
+
+/* What set_stub_registers() set, and the caller's CR3, are still there. */
+static void
+assert_stub_registers_kept(void)
+{
+	ck_assert_uint_eq(reg(UC_X86_REG_RIP), 0x123456);
+	ck_assert_uint_eq(reg(UC_X86_REG_RDI), 0xd1d1);
+	ck_assert_uint_eq(reg(UC_X86_REG_RSI), 0x5151);
+	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 0xc1c1);
+	ck_assert_uint_eq(reg(UC_X86_REG_EFLAGS) & 0xff, 0x43);
+	ck_assert_uint_eq(reg(UC_X86_REG_CR3), t->root);
+}
+
 /* The test's #PF handler: records what the caller's handler would see, then maps or stops. */
 static void
 on_intr(uc_engine *uc, guint32 intno, void *opaque)
@@ -401,16 +425,9 @@ END_TEST
 
 START_TEST(flush_tlb_range_restores_registers_and_flags)
 {
-	set_reg(UC_X86_REG_RIP, 0x123456);
-	set_reg(UC_X86_REG_RDI, 0xd1d1);
-	set_reg(UC_X86_REG_RCX, 0xc1c1);
-	set_reg(UC_X86_REG_EFLAGS, 0x2 | 0x1 | 0x40); /* CF, ZF */
+	set_stub_registers();
 	sim_hw_flush_tlb_range(t->hw, DATA, 3 * PAGE);
-	ck_assert_uint_eq(reg(UC_X86_REG_RIP), 0x123456);
-	ck_assert_uint_eq(reg(UC_X86_REG_RDI), 0xd1d1);
-	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 0xc1c1);
-	ck_assert_uint_eq(reg(UC_X86_REG_EFLAGS) & 0xff, 0x43);
-	ck_assert_uint_eq(reg(UC_X86_REG_CR3), t->root);
+	assert_stub_registers_kept();
 }
 END_TEST
 
@@ -452,14 +469,9 @@ START_TEST(flush_tlb_pages_without_tlb_flush_page_runs_the_stub_to_the_same_effe
 
 	t->hw->cpu = NULL;
 	check_flush_tlb_pages_of_two_of_three();
-	set_reg(UC_X86_REG_RIP, 0x123456);
-	set_reg(UC_X86_REG_RSI, 0x5151);
-	set_reg(UC_X86_REG_RCX, 0xc1c1);
+	set_stub_registers();
 	sim_hw_flush_tlb_pages(t->hw, pages, G_N_ELEMENTS(pages));
-	ck_assert_uint_eq(reg(UC_X86_REG_RIP), 0x123456);
-	ck_assert_uint_eq(reg(UC_X86_REG_RSI), 0x5151);
-	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 0xc1c1);
-	ck_assert_uint_eq(reg(UC_X86_REG_CR3), t->root);
+	assert_stub_registers_kept();
 }
 END_TEST
 
@@ -492,18 +504,9 @@ START_TEST(flush_tlb_pages_restores_registers_and_flags)
 {
 	const guint64 pages[] = { DATA / PAGE, DATA / PAGE + 1 };
 
-	set_reg(UC_X86_REG_RIP, 0x123456);
-	set_reg(UC_X86_REG_RDI, 0xd1d1);
-	set_reg(UC_X86_REG_RSI, 0x5151);
-	set_reg(UC_X86_REG_RCX, 0xc1c1);
-	set_reg(UC_X86_REG_EFLAGS, 0x2 | 0x1 | 0x40); /* CF, ZF */
+	set_stub_registers();
 	sim_hw_flush_tlb_pages(t->hw, pages, G_N_ELEMENTS(pages));
-	ck_assert_uint_eq(reg(UC_X86_REG_RIP), 0x123456);
-	ck_assert_uint_eq(reg(UC_X86_REG_RDI), 0xd1d1);
-	ck_assert_uint_eq(reg(UC_X86_REG_RSI), 0x5151);
-	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 0xc1c1);
-	ck_assert_uint_eq(reg(UC_X86_REG_EFLAGS) & 0xff, 0x43);
-	ck_assert_uint_eq(reg(UC_X86_REG_CR3), t->root);
+	assert_stub_registers_kept();
 }
 END_TEST
 
