@@ -59,6 +59,45 @@ reserve(guint64 bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+#define META_HUGE (2ull << 20) /* HPAGE_PMD_SIZE of the host */
+
+static guint64
+meta_size(guint64 bytes)
+{
+	return bytes >= META_HUGE / 8 ? (bytes + META_HUGE - 1) & ~(META_HUGE - 1) : bytes;
+}
+
+/* Zero-filled metadata, reserved with MAP_NORESERVE; from 256 KiB on, 2 MiB-aligned and madvised
+ * MADV_HUGEPAGE (see hostmem.h). NULL when the address space is exhausted. */
+void *
+sim_meta_reserve(guint64 bytes)
+{
+	guint64 size = meta_size(bytes);
+
+	if (size < META_HUGE)
+		return reserve(size);
+	guint8 *p = reserve(size + META_HUGE);
+
+	if (!p)
+		return NULL;
+	guint8 *aligned = (guint8 *)(((guintptr)p + META_HUGE - 1) & ~(guintptr)(META_HUGE - 1));
+
+	if (aligned > p)
+		munmap(p, aligned - p);
+	if (aligned + size < p + size + META_HUGE)
+		munmap(aligned + size, p + size + META_HUGE - (aligned + size));
+	/* a hint only: a host without transparent huge pages maps 4 KiB pages as before */
+	(void)madvise(aligned, size, MADV_HUGEPAGE);
+	return aligned;
+}
+
+void
+sim_meta_release(void *p, guint64 bytes)
+{
+	if (p)
+		munmap(p, meta_size(bytes));
+}
+
 /* Reserve the frame arena and its metadata (committed only as used). */
 SimHostMem *
 sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GError **error)
@@ -67,7 +106,7 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 
 	hm->nr_frames = nr_frames;
 	hm->arena = reserve(nr_frames * SIM_PAGE_SIZE);
-	hm->frames = reserve(nr_frames * sizeof(SimFrame));
+	hm->frames = sim_meta_reserve(nr_frames * sizeof(SimFrame));
 	if (!hm->arena || !hm->frames) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
 			    "cannot reserve a frame arena of %" G_GUINT64_FORMAT " MiB",
@@ -96,8 +135,7 @@ sim_hostmem_free(SimHostMem *hm)
 		return;
 	if (hm->arena)
 		munmap(hm->arena, hm->nr_frames * SIM_PAGE_SIZE);
-	if (hm->frames)
-		munmap(hm->frames, hm->nr_frames * sizeof(SimFrame));
+	sim_meta_release(hm->frames, hm->nr_frames * sizeof(SimFrame));
 	g_queue_clear(&hm->free_list);
 	g_queue_clear(&hm->quarantine);
 	g_free(hm->zero_frame);
@@ -106,8 +144,8 @@ sim_hostmem_free(SimHostMem *hm)
 			RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
 
 			munmap(w->buf, w->size);
-			munmap(w->holder, (w->size / SIM_PAGE_SIZE) * sizeof(SimPfn));
-			g_free(w->touched);
+			sim_meta_release(w->holder, (w->size / SIM_PAGE_SIZE) * sizeof(SimPfn));
+			sim_meta_release(w->touched, w->size / SIM_PAGE_SIZE);
 		}
 		g_array_free(hm->windows, TRUE);
 	}
@@ -211,7 +249,7 @@ check_poison(SimHostMem *hm, guint64 index)
 	check_filled(hm, hm->arena + index * SIM_PAGE_SIZE, SIM_POISON_FREE, SIM_PFN_BASE + index);
 }
 
-static SimPfn frame_take(SimHostMem *hm, guint64 index);
+static SimPfn frame_take(SimHostMem *hm, guint64 index, gboolean never_used);
 
 /* A frame from the free list, else a never-used one, else the oldest in quarantine. */
 SimPfn
@@ -222,29 +260,38 @@ sim_frame_alloc(SimHostMem *hm)
 	if (!g_queue_is_empty(&hm->free_list))
 		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->free_list)) - 1;
 	else if (hm->never_used < hm->nr_frames)
-		index = hm->never_used++;
+		return frame_take(hm, hm->never_used++, TRUE);
 	else if (!g_queue_is_empty(&hm->quarantine)) /* under pressure, quarantine gives way */
 		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
 	else
 		return SIM_PFN_NONE;
-	return frame_take(hm, index);
+	return frame_take(hm, index, FALSE);
 }
 
-/* Hand out frame index: zero-filled, a new generation, no pins, no mapping, not resident. */
+/*
+ * Hand out frame index: zero-filled, a new generation, no pins, no mapping, not resident. A
+ * never-used frame's entry is written without being read first: the first touch of a page of the
+ * metadata is then one write fault of the host, not a read fault (the zero page) and a copy.
+ */
 static SimPfn
-frame_take(SimHostMem *hm, guint64 index)
+frame_take(SimHostMem *hm, guint64 index, gboolean never_used)
 {
 	SimFrame *f = &hm->frames[index];
 
-	if (f->state == FRAME_FREE)
-		check_poison(hm, index);
-	f->gen++;
-	f->state = FRAME_ALLOCATED;
-	f->zero = TRUE;
-	f->refs = 0;
-	f->free_on_put = FALSE;
-	f->map_nth = 0;
-	f->resident_gpa = NO_GPA;
+	if (never_used) {
+		*f = (SimFrame){ .gen = 1, .state = FRAME_ALLOCATED, .zero = TRUE,
+				 .resident_gpa = NO_GPA };
+	} else {
+		if (f->state == FRAME_FREE)
+			check_poison(hm, index);
+		f->gen++;
+		f->state = FRAME_ALLOCATED;
+		f->zero = TRUE;
+		f->refs = 0;
+		f->free_on_put = FALSE;
+		f->map_nth = 0;
+		f->resident_gpa = NO_GPA;
+	}
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_ALLOCATED);
 	if (hm->asi_ops)
@@ -271,7 +318,7 @@ sim_frame_alloc_contig(SimHostMem *hm, guint nr)
 		g_queue_push_tail(&hm->free_list, GSIZE_TO_POINTER(i + 1));
 	hm->never_used = first;
 	for (guint i = 0; i < nr; i++) {
-		SimPfn pfn = frame_take(hm, hm->never_used++);
+		SimPfn pfn = frame_take(hm, hm->never_used++, TRUE);
 
 		g_assert(pfn == SIM_PFN_BASE + first + i);
 	}
@@ -463,20 +510,20 @@ sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error
 			return FALSE;
 		}
 	}
-	RamWindow w = { gpa, size, reserve(size), reserve((size / SIM_PAGE_SIZE) * sizeof(SimPfn)),
-			NULL };
+	RamWindow w = { gpa, size, reserve(size),
+			sim_meta_reserve((size / SIM_PAGE_SIZE) * sizeof(SimPfn)),
+			sim_meta_reserve(size / SIM_PAGE_SIZE) };
 
-	if (!w.buf || !w.holder) {
+	if (!w.buf || !w.holder || !w.touched) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
 			    "cannot reserve %" G_GUINT64_FORMAT " MiB of guest RAM", size >> 20);
 		if (w.buf)
 			munmap(w.buf, size);
-		if (w.holder)
-			munmap(w.holder, (size / SIM_PAGE_SIZE) * sizeof(SimPfn));
+		sim_meta_release(w.holder, (size / SIM_PAGE_SIZE) * sizeof(SimPfn));
+		sim_meta_release(w.touched, size / SIM_PAGE_SIZE);
 		return FALSE;
 	}
 	memset(w.holder, 0xff, (size / SIM_PAGE_SIZE) * sizeof(SimPfn)); /* SIM_PFN_NONE */
-	w.touched = g_malloc0(size / SIM_PAGE_SIZE);
 	guint pos = 0;
 
 	while (pos < hm->windows->len && g_array_index(hm->windows, RamWindow, pos).gpa < gpa)
