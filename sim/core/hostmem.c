@@ -64,10 +64,10 @@ reserve(guint64 bytes)
 static guint64
 meta_size(guint64 bytes)
 {
-	return bytes >= META_HUGE / 8 ? (bytes + META_HUGE - 1) & ~(META_HUGE - 1) : bytes;
+	return bytes >= META_HUGE / 2 ? (bytes + META_HUGE - 1) & ~(META_HUGE - 1) : bytes;
 }
 
-/* Zero-filled metadata, reserved with MAP_NORESERVE; from 256 KiB on, 2 MiB-aligned and madvised
+/* Zero-filled metadata, reserved with MAP_NORESERVE; from 1 MiB on, 2 MiB-aligned and madvised
  * MADV_HUGEPAGE (see hostmem.h). NULL when the address space is exhausted. */
 void *
 sim_meta_reserve(guint64 bytes)
@@ -106,7 +106,9 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 
 	hm->nr_frames = nr_frames;
 	hm->arena = reserve(nr_frames * SIM_PAGE_SIZE);
-	hm->frames = sim_meta_reserve(nr_frames * sizeof(SimFrame));
+	/* not sim_meta_reserve(): the arena is reserved whole for any guest, and a huge page for
+	 * the first frames would cost every short machine a 2 MiB clear */
+	hm->frames = reserve(nr_frames * sizeof(SimFrame));
 	if (!hm->arena || !hm->frames) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
 			    "cannot reserve a frame arena of %" G_GUINT64_FORMAT " MiB",
@@ -135,7 +137,8 @@ sim_hostmem_free(SimHostMem *hm)
 		return;
 	if (hm->arena)
 		munmap(hm->arena, hm->nr_frames * SIM_PAGE_SIZE);
-	sim_meta_release(hm->frames, hm->nr_frames * sizeof(SimFrame));
+	if (hm->frames)
+		munmap(hm->frames, hm->nr_frames * sizeof(SimFrame));
 	g_queue_clear(&hm->free_list);
 	g_queue_clear(&hm->quarantine);
 	g_free(hm->zero_frame);
