@@ -26,7 +26,7 @@ typedef struct {
 	guint64 gpa;
 	guint64 size;
 	guint8 *buf;
-	SimPfn *holder;  /* per page */
+	SimPfn *holder;  /* per page: the frame it holds, HOLDER_NONE if none */
 	guint8 *touched; /* per page: it has held a frame (else it still reads as mmap's zeros) */
 } RamWindow;
 
@@ -49,6 +49,10 @@ struct SimHostMem {
 };
 
 #define NO_GPA G_MAXUINT64
+/* A holder entry of a GPA page that holds no frame: 0, no frame's pfn, so that a window's holders
+ * start as the zeros of a fresh mapping (read from the host's zero page, not from a 0xff fill
+ * that has left the caches long before the guest's first touch). */
+#define HOLDER_NONE 0
 
 static void *
 reserve(guint64 bytes)
@@ -349,7 +353,7 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 		RamWindow *w = window_of(hm, f->resident_gpa);
 
 		memset(sim_hostmem_gpa_ptr(hm, f->resident_gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
-		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = SIM_PFN_NONE;
+		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
 		f->resident_gpa = NO_GPA;
 	}
 	memset(storage_of(hm, pfn), SIM_POISON_FREE, SIM_PAGE_SIZE);
@@ -526,7 +530,6 @@ sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error
 		sim_meta_release(w.touched, size / SIM_PAGE_SIZE);
 		return FALSE;
 	}
-	memset(w.holder, 0xff, (size / SIM_PAGE_SIZE) * sizeof(SimPfn)); /* SIM_PFN_NONE */
 	guint pos = 0;
 
 	while (pos < hm->windows->len && g_array_index(hm->windows, RamWindow, pos).gpa < gpa)
@@ -579,7 +582,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		return;
 	if (*holder == SIM_ZERO_PFN) {
 		check_filled(hm, page, 0, SIM_ZERO_PFN);
-	} else if (*holder != SIM_PFN_NONE) {
+	} else if (*holder != HOLDER_NONE) {
 		SimFrame *old = frame_of(hm, *holder);
 
 		memcpy(storage_of(hm, *holder), page, SIM_PAGE_SIZE);
@@ -602,7 +605,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		guint8 *other = ow->buf + (f->resident_gpa - ow->gpa);
 
 		memcpy(storage_of(hm, pfn), other, SIM_PAGE_SIZE);
-		ow->holder[(f->resident_gpa - ow->gpa) / SIM_PAGE_SIZE] = SIM_PFN_NONE;
+		ow->holder[(f->resident_gpa - ow->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
 		f->zero = FALSE;
 	}
 	/* a page that never held a frame still reads as zeros: leave it for the guest to touch */
@@ -627,5 +630,7 @@ sim_hostmem_resident(const SimHostMem *hm, guint64 gpa)
 {
 	RamWindow *w = window_of(hm, gpa);
 
-	return w ? w->holder[(gpa - w->gpa) / SIM_PAGE_SIZE] : SIM_PFN_NONE;
+	SimPfn pfn = w ? w->holder[(gpa - w->gpa) / SIM_PAGE_SIZE] : HOLDER_NONE;
+
+	return pfn == HOLDER_NONE ? SIM_PFN_NONE : pfn;
 }
