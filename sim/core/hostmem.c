@@ -63,45 +63,6 @@ reserve(guint64 bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-#define META_HUGE (2ull << 20) /* HPAGE_PMD_SIZE of the host */
-
-static guint64
-meta_size(guint64 bytes)
-{
-	return bytes >= META_HUGE / 2 ? (bytes + META_HUGE - 1) & ~(META_HUGE - 1) : bytes;
-}
-
-/* Zero-filled metadata, reserved with MAP_NORESERVE; from 1 MiB on, 2 MiB-aligned and madvised
- * MADV_HUGEPAGE (see hostmem.h). NULL when the address space is exhausted. */
-void *
-sim_meta_reserve(guint64 bytes)
-{
-	guint64 size = meta_size(bytes);
-
-	if (size < META_HUGE)
-		return reserve(size);
-	guint8 *p = reserve(size + META_HUGE);
-
-	if (!p)
-		return NULL;
-	guint8 *aligned = (guint8 *)(((guintptr)p + META_HUGE - 1) & ~(guintptr)(META_HUGE - 1));
-
-	if (aligned > p)
-		munmap(p, aligned - p);
-	if (aligned + size < p + size + META_HUGE)
-		munmap(aligned + size, p + size + META_HUGE - (aligned + size));
-	/* a hint only: a host without transparent huge pages maps 4 KiB pages as before */
-	(void)madvise(aligned, size, MADV_HUGEPAGE);
-	return aligned;
-}
-
-void
-sim_meta_release(void *p, guint64 bytes)
-{
-	if (p)
-		munmap(p, meta_size(bytes));
-}
-
 /* Reserve the frame arena and its metadata (committed only as used). */
 SimHostMem *
 sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GError **error)
@@ -110,8 +71,6 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 
 	hm->nr_frames = nr_frames;
 	hm->arena = reserve(nr_frames * SIM_PAGE_SIZE);
-	/* not sim_meta_reserve(): the arena is reserved whole for any guest, and a huge page for
-	 * the first frames would cost every short machine a 2 MiB clear */
 	hm->frames = reserve(nr_frames * sizeof(SimFrame));
 	if (!hm->arena || !hm->frames) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
@@ -151,8 +110,8 @@ sim_hostmem_free(SimHostMem *hm)
 			RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
 
 			munmap(w->buf, w->size);
-			sim_meta_release(w->holder, (w->size / SIM_PAGE_SIZE) * sizeof(SimPfn));
-			sim_meta_release(w->touched, w->size / SIM_PAGE_SIZE);
+			munmap(w->holder, (w->size / SIM_PAGE_SIZE) * sizeof(SimPfn));
+			g_free(w->touched);
 		}
 		g_array_free(hm->windows, TRUE);
 	}
@@ -278,7 +237,8 @@ sim_frame_alloc(SimHostMem *hm)
 /*
  * Hand out frame index: zero-filled, a new generation, no pins, no mapping, not resident. A
  * never-used frame's entry is written without being read first: the first touch of a page of the
- * metadata is then one write fault of the host, not a read fault (the zero page) and a copy.
+ * metadata is then one fault of the host, not a read fault that maps the zero page and a write
+ * fault that replaces it.
  */
 static SimPfn
 frame_take(SimHostMem *hm, guint64 index, gboolean never_used)
@@ -517,19 +477,19 @@ sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error
 			return FALSE;
 		}
 	}
-	RamWindow w = { gpa, size, reserve(size),
-			sim_meta_reserve((size / SIM_PAGE_SIZE) * sizeof(SimPfn)),
-			sim_meta_reserve(size / SIM_PAGE_SIZE) };
+	RamWindow w = { gpa, size, reserve(size), reserve((size / SIM_PAGE_SIZE) * sizeof(SimPfn)),
+			NULL };
 
-	if (!w.buf || !w.holder || !w.touched) {
+	if (!w.buf || !w.holder) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
 			    "cannot reserve %" G_GUINT64_FORMAT " MiB of guest RAM", size >> 20);
 		if (w.buf)
 			munmap(w.buf, size);
-		sim_meta_release(w.holder, (size / SIM_PAGE_SIZE) * sizeof(SimPfn));
-		sim_meta_release(w.touched, size / SIM_PAGE_SIZE);
+		if (w.holder)
+			munmap(w.holder, (size / SIM_PAGE_SIZE) * sizeof(SimPfn));
 		return FALSE;
 	}
+	w.touched = g_malloc0(size / SIM_PAGE_SIZE);
 	guint pos = 0;
 
 	while (pos < hm->windows->len && g_array_index(hm->windows, RamWindow, pos).gpa < gpa)

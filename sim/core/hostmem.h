@@ -44,15 +44,6 @@ typedef guint64 SimPfn;
 
 typedef struct SimHostMem SimHostMem;
 
-/* Metadata sized by a guest's memory (an entry per page): bytes of zeros reserved with
- * MAP_NORESERVE and committed as touched, or NULL. From 1 MiB on (a guest of 170 MiB and more for
- * the host PTEs) it is rounded up to 2 MiB, aligned to it and advised MADV_HUGEPAGE, so that the
- * host backs it with transparent huge pages where it allows them: a fault per 2 MiB instead of
- * one or two (a read first maps the zero page) per 4 KiB. Only the cost of the host's faults
- * changes. Released with the same bytes. */
-void *sim_meta_reserve(guint64 bytes);
-void sim_meta_release(void *p, guint64 bytes);
-
 /* Called when a frame is freed (before it is poisoned), e.g. to check no vCPU may still map it. */
 typedef void (*SimFrameFreeHook)(gpointer data, SimPfn pfn);
 /* Called when a frame's poison was disturbed while it sat in quarantine, or (pfn SIM_ZERO_PFN)

@@ -33,28 +33,6 @@ sim_mm_new(SimSched *sched, SimHostMem *hm, SimCounters *counters)
 	return mm;
 }
 
-/* A VMA's PTEs and resident list: metadata per page (sim_meta_reserve()). */
-static void
-vma_meta_reserve(Vma *vma)
-{
-	guint64 pages = (vma->end - vma->start) / SIM_PAGE_SIZE;
-
-	vma->ptes = sim_meta_reserve(pages * sizeof(HostPte));
-	vma->resident = sim_meta_reserve(pages * sizeof(guint32));
-	if (!vma->ptes || !vma->resident)
-		g_error("cannot reserve the page tables of a %" G_GUINT64_FORMAT " MiB mapping",
-			(vma->end - vma->start) >> 20);
-}
-
-static void
-vma_meta_release(Vma *vma)
-{
-	guint64 pages = (vma->end - vma->start) / SIM_PAGE_SIZE;
-
-	sim_meta_release(vma->ptes, pages * sizeof(HostPte));
-	sim_meta_release(vma->resident, pages * sizeof(guint32));
-}
-
 /* Free the VMAs and their PTEs (frames are the host memory's). */
 void
 sim_mm_free(SimMm *mm)
@@ -62,10 +40,9 @@ sim_mm_free(SimMm *mm)
 	if (!mm)
 		return;
 	for (guint i = 0; i < mm->vmas->len; i++) {
-		Vma *vma = &g_array_index(mm->vmas, Vma, i);
-
-		vma_meta_release(vma);
-		g_free(vma->pmds);
+		g_free(g_array_index(mm->vmas, Vma, i).ptes);
+		g_free(g_array_index(mm->vmas, Vma, i).pmds);
+		g_free(g_array_index(mm->vmas, Vma, i).resident);
 	}
 	g_array_free(mm->vmas, TRUE);
 	g_array_free(mm->notifiers, TRUE);
@@ -142,9 +119,8 @@ sim_mm_mmap_anon(SimMm *mm, guint64 size, guint64 *out_hva, GError **error)
 			    "mmap size %" G_GUINT64_FORMAT " is not a multiple of 4 KiB", size);
 		return FALSE;
 	}
-	Vma vma = { mm->next_hva, mm->next_hva + size, NULL, NULL, 0, FALSE, NULL, FALSE };
-
-	vma_meta_reserve(&vma);
+	Vma vma = { mm->next_hva, mm->next_hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
+		    g_new(guint32, size / SIM_PAGE_SIZE), 0, FALSE, NULL, FALSE };
 
 	g_array_append_val(mm->vmas, vma);
 	mm->next_hva = (vma.end + (4ull << 20)) & ~((2ull << 20) - 1);
@@ -178,9 +154,8 @@ sim_mm_mmap_anon_at(SimMm *mm, guint64 hva, guint64 size, GError **error)
 		if (vma->start < hva)
 			pos = i + 1;
 	}
-	Vma vma = { hva, hva + size, NULL, NULL, 0, FALSE, NULL, FALSE };
-
-	vma_meta_reserve(&vma);
+	Vma vma = { hva, hva + size, g_new0(HostPte, size / SIM_PAGE_SIZE),
+		    g_new(guint32, size / SIM_PAGE_SIZE), 0, FALSE, NULL, FALSE };
 
 	g_array_insert_val(mm->vmas, pos, vma);
 	mm->next_hva = MAX(mm->next_hva, (vma.end + (4ull << 20)) & ~((2ull << 20) - 1));

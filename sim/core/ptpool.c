@@ -2,6 +2,8 @@
 /* A FIFO pool of page-table pages at fixed physical addresses. */
 #include "sim/core/ptpool.h"
 
+#include <sys/mman.h>
+
 #include "sim/core/hostmem.h"
 
 struct SimPtPool {
@@ -32,11 +34,11 @@ sim_ptpool_new(guint nr_pages, GError **error)
 		pool->head.region = spare_region;
 		spare_region = NULL;
 	} else {
-		/* huge pages where the host allows: a table is a page of the region, as many as
-		 * a guest's memory has 2 MiB ranges */
-		pool->head.region = sim_meta_reserve((guint64)nr_pages * SIM_PAGE_SIZE);
+		pool->head.region = mmap(NULL, (gsize)nr_pages * SIM_PAGE_SIZE,
+					 PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	}
-	if (!pool->head.region) {
+	if (pool->head.region == MAP_FAILED) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM,
 			    "cannot reserve %u page-table pages", nr_pages);
 		g_free(pool);
@@ -56,7 +58,7 @@ sim_ptpool_free(SimPtPool *pool)
 		spare_region = pool->head.region;
 		spare_pages = pool->head.nr_pages;
 	} else {
-		sim_meta_release(pool->head.region, (guint64)pool->head.nr_pages * SIM_PAGE_SIZE);
+		munmap(pool->head.region, (gsize)pool->head.nr_pages * SIM_PAGE_SIZE);
 	}
 	g_free(pool->owners);
 	g_queue_clear(&pool->free_pages);
