@@ -26,7 +26,7 @@ typedef struct {
 	guint64 gpa;
 	guint64 size;
 	guint8 *buf;
-	SimPfn *holder;  /* per page */
+	SimPfn *holder;  /* per page: the frame it holds, HOLDER_NONE if none */
 	guint8 *touched; /* per page: it has held a frame (else it still reads as mmap's zeros) */
 } RamWindow;
 
@@ -49,6 +49,10 @@ struct SimHostMem {
 };
 
 #define NO_GPA G_MAXUINT64
+/* A holder entry of a GPA page that holds no frame: 0, no frame's pfn, so that a window's holders
+ * start as the zeros of a fresh mapping (read from the host's zero page, not from a 0xff fill
+ * that has left the caches long before the guest's first touch). */
+#define HOLDER_NONE 0
 
 static void *
 reserve(guint64 bytes)
@@ -211,7 +215,7 @@ check_poison(SimHostMem *hm, guint64 index)
 	check_filled(hm, hm->arena + index * SIM_PAGE_SIZE, SIM_POISON_FREE, SIM_PFN_BASE + index);
 }
 
-static SimPfn frame_take(SimHostMem *hm, guint64 index);
+static SimPfn frame_take(SimHostMem *hm, guint64 index, gboolean never_used);
 
 /* A frame from the free list, else a never-used one, else the oldest in quarantine. */
 SimPfn
@@ -222,29 +226,39 @@ sim_frame_alloc(SimHostMem *hm)
 	if (!g_queue_is_empty(&hm->free_list))
 		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->free_list)) - 1;
 	else if (hm->never_used < hm->nr_frames)
-		index = hm->never_used++;
+		return frame_take(hm, hm->never_used++, TRUE);
 	else if (!g_queue_is_empty(&hm->quarantine)) /* under pressure, quarantine gives way */
 		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
 	else
 		return SIM_PFN_NONE;
-	return frame_take(hm, index);
+	return frame_take(hm, index, FALSE);
 }
 
-/* Hand out frame index: zero-filled, a new generation, no pins, no mapping, not resident. */
+/*
+ * Hand out frame index: zero-filled, a new generation, no pins, no mapping, not resident. A
+ * never-used frame's entry is written without being read first: the first touch of a page of the
+ * metadata is then one fault of the host, not a read fault that maps the zero page and a write
+ * fault that replaces it.
+ */
 static SimPfn
-frame_take(SimHostMem *hm, guint64 index)
+frame_take(SimHostMem *hm, guint64 index, gboolean never_used)
 {
 	SimFrame *f = &hm->frames[index];
 
-	if (f->state == FRAME_FREE)
-		check_poison(hm, index);
-	f->gen++;
-	f->state = FRAME_ALLOCATED;
-	f->zero = TRUE;
-	f->refs = 0;
-	f->free_on_put = FALSE;
-	f->map_nth = 0;
-	f->resident_gpa = NO_GPA;
+	if (never_used) {
+		*f = (SimFrame){ .gen = 1, .state = FRAME_ALLOCATED, .zero = TRUE,
+				 .resident_gpa = NO_GPA };
+	} else {
+		if (f->state == FRAME_FREE)
+			check_poison(hm, index);
+		f->gen++;
+		f->state = FRAME_ALLOCATED;
+		f->zero = TRUE;
+		f->refs = 0;
+		f->free_on_put = FALSE;
+		f->map_nth = 0;
+		f->resident_gpa = NO_GPA;
+	}
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_ALLOCATED);
 	if (hm->asi_ops)
@@ -271,7 +285,7 @@ sim_frame_alloc_contig(SimHostMem *hm, guint nr)
 		g_queue_push_tail(&hm->free_list, GSIZE_TO_POINTER(i + 1));
 	hm->never_used = first;
 	for (guint i = 0; i < nr; i++) {
-		SimPfn pfn = frame_take(hm, hm->never_used++);
+		SimPfn pfn = frame_take(hm, hm->never_used++, TRUE);
 
 		g_assert(pfn == SIM_PFN_BASE + first + i);
 	}
@@ -299,7 +313,7 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 		RamWindow *w = window_of(hm, f->resident_gpa);
 
 		memset(sim_hostmem_gpa_ptr(hm, f->resident_gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
-		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = SIM_PFN_NONE;
+		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
 		f->resident_gpa = NO_GPA;
 	}
 	memset(storage_of(hm, pfn), SIM_POISON_FREE, SIM_PAGE_SIZE);
@@ -475,7 +489,6 @@ sim_hostmem_add_window(SimHostMem *hm, guint64 gpa, guint64 size, GError **error
 			munmap(w.holder, (size / SIM_PAGE_SIZE) * sizeof(SimPfn));
 		return FALSE;
 	}
-	memset(w.holder, 0xff, (size / SIM_PAGE_SIZE) * sizeof(SimPfn)); /* SIM_PFN_NONE */
 	w.touched = g_malloc0(size / SIM_PAGE_SIZE);
 	guint pos = 0;
 
@@ -529,7 +542,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		return;
 	if (*holder == SIM_ZERO_PFN) {
 		check_filled(hm, page, 0, SIM_ZERO_PFN);
-	} else if (*holder != SIM_PFN_NONE) {
+	} else if (*holder != HOLDER_NONE) {
 		SimFrame *old = frame_of(hm, *holder);
 
 		memcpy(storage_of(hm, *holder), page, SIM_PAGE_SIZE);
@@ -552,7 +565,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		guint8 *other = ow->buf + (f->resident_gpa - ow->gpa);
 
 		memcpy(storage_of(hm, pfn), other, SIM_PAGE_SIZE);
-		ow->holder[(f->resident_gpa - ow->gpa) / SIM_PAGE_SIZE] = SIM_PFN_NONE;
+		ow->holder[(f->resident_gpa - ow->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
 		f->zero = FALSE;
 	}
 	/* a page that never held a frame still reads as zeros: leave it for the guest to touch */
@@ -577,5 +590,7 @@ sim_hostmem_resident(const SimHostMem *hm, guint64 gpa)
 {
 	RamWindow *w = window_of(hm, gpa);
 
-	return w ? w->holder[(gpa - w->gpa) / SIM_PAGE_SIZE] : SIM_PFN_NONE;
+	SimPfn pfn = w ? w->holder[(gpa - w->gpa) / SIM_PAGE_SIZE] : HOLDER_NONE;
+
+	return pfn == HOLDER_NONE ? SIM_PFN_NONE : pfn;
 }
