@@ -44,6 +44,7 @@ struct SimActor {
 				     * (lock.c); a fifth nested one goes unnamed */
 	guint nr_read_held;
 	guint held;           /* an interrupt handler runs on its CPU (sim_actor_hold) */
+	guint64 slept_until;  /* the wake_step it is counted in nr_sleepers with; 0: not counted */
 };
 
 struct SimSched {
@@ -59,6 +60,11 @@ struct SimSched {
 	GArray *ready_list;      /* guint: the ready set's indices in order, while ready_stale is
 				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
 	gboolean ready_stale;
+	/* Blocked actors that only sleep (no wait, no hold), and the earliest step one wakes at:
+	 * until then none of them can run, so a pick is the ready set's, as with nobody blocked. */
+	guint nr_sleepers;
+	guint64 first_wake;      /* while nr_sleepers; recomputed when first_wake_stale */
+	gboolean first_wake_stale;
 	SimActor *current;       /* NULL in main */
 	void *main_resume[5];    /* where sim_sched_run() waits for the actors */
 	SimFiber main_fiber;
@@ -116,7 +122,7 @@ sched_self(const SimSched *sched)
 /* sched-setup.c: whether sim_yield() must take its general path, after a setting changed. */
 void update_slow_yield(SimSched *sched);
 /* Put the actor in the ready or blocked set (or neither) after its state, wait or sleep changed. */
-void sched_update_sets(SimSched *sched, const SimActor *actor);
+void sched_update_sets(SimSched *sched, SimActor *actor);
 gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
 /* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
 SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
@@ -125,7 +131,21 @@ void sched_rebuild_ready_list(SimSched *sched);
 /* sched_pick() beyond its inline case. */
 SimActor *sched_pick_general(SimSched *sched, SimPolicy policy);
 
-/* The random policy while nobody is blocked: the runnable actors are the ready list. */
+/* The earliest wake step of the sleepers, from a scan when the one holding it woke. */
+guint64 sched_first_wake_slow(SimSched *sched);
+
+/* Whether every blocked actor only sleeps, none of them until now or earlier: then nobody
+ * blocked can run, and the runnable actors are the ready set. */
+static inline gboolean
+sched_only_sleepers_blocked(SimSched *sched)
+{
+	if (sched->nr_blocked != sched->nr_sleepers)
+		return FALSE;
+	return sched->now < (sched->first_wake_stale ? sched_first_wake_slow(sched)
+						     : sched->first_wake);
+}
+
+/* The random policy while nobody blocked can run: the runnable actors are the ready list. */
 static inline SimActor *
 sched_pick_ready_at_random(SimSched *sched)
 {
@@ -146,7 +166,8 @@ sched_pick_ready_at_random(SimSched *sched)
 static inline SimActor *
 sched_pick(SimSched *sched, SimPolicy policy)
 {
-	if (!sched->choose_fn && sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
+	if (!sched->choose_fn && policy == SIM_POLICY_RANDOM &&
+	    (sched->nr_blocked == 0 || sched_only_sleepers_blocked(sched)))
 		return sched_pick_ready_at_random(sched);
 	return sched_pick_general(sched, policy);
 }

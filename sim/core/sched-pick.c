@@ -28,10 +28,32 @@ sim_rng_twist(SimRng *r)
 	r->mti = 0;
 }
 
+/* Count the actor among the sleepers until step until (0: not a sleeper), keeping first_wake. */
+static void
+sched_count_sleeper(SimSched *sched, SimActor *actor, guint64 until)
+{
+	if (actor->slept_until == until)
+		return;
+	if (actor->slept_until) {
+		sched->nr_sleepers--;
+		if (actor->slept_until == sched->first_wake)
+			sched->first_wake_stale = TRUE;
+	}
+	if (until) {
+		if (sched->nr_sleepers++ == 0) {
+			sched->first_wake = until;
+			sched->first_wake_stale = FALSE;
+		} else if (!sched->first_wake_stale && until < sched->first_wake) {
+			sched->first_wake = until;
+		}
+	}
+	actor->slept_until = until;
+}
+
 /* Put the actor's bit in ready or blocked (or neither, once it finished) after its state, wait
  * or sleep changed. */
 void
-sched_update_sets(SimSched *sched, const SimActor *actor)
+sched_update_sets(SimSched *sched, SimActor *actor)
 {
 	guint w = actor->index / 64;
 	guint64 bit = 1ull << (actor->index % 64);
@@ -49,6 +71,28 @@ sched_update_sets(SimSched *sched, const SimActor *actor)
 	}
 	sched->ready[w] = ready;
 	sched->blocked[w] = blocked;
+	sched_count_sleeper(sched, actor, live && actor->wake_step && !actor->wait_fn &&
+				   !actor->held ? actor->wake_step : 0);
+}
+
+/* The sleepers' earliest wake step again, by a scan of the blocked set. */
+guint64
+sched_first_wake_slow(SimSched *sched)
+{
+	guint64 first = G_MAXUINT64;
+
+	for (guint w = 0; w < sched->words; w++) {
+		for (guint64 bits = sched->blocked[w]; bits; bits &= bits - 1) {
+			const SimActor *actor = g_ptr_array_index(sched->actors,
+								  w * 64 + (guint)__builtin_ctzll(bits));
+
+			if (actor->slept_until && actor->slept_until < first)
+				first = actor->slept_until;
+		}
+	}
+	sched->first_wake = first;
+	sched->first_wake_stale = FALSE;
+	return first;
 }
 
 /* Can the actor run now: live, not sleeping past the clock, its wait condition true? */
