@@ -569,6 +569,92 @@ START_TEST(many_actors_that_sleep_and_block_take_the_scan_s_interleaving)
 }
 END_TEST
 
+/*
+ * Under the random policy a sleeper that went to sleep after another but wakes before it is a
+ * candidate from its own step on, though the pick takes the ready list's shortcut while every
+ * blocked actor sleeps: the first wake it compares with is the earliest of all sleepers, not
+ * the first sleeper's.
+ */
+/* A sleeper that first yields until the clock reaches step 8 (after the others went to sleep). */
+static void
+late_sleeper_actor(SimActor *actor, gpointer data)
+{
+	Sleeper *s = data;
+
+	while (sim_sched_now(s->sched) < 8)
+		sim_yield(s->sched, "before_sleep");
+	sleeper_actor(actor, data);
+}
+
+START_TEST(sleeper_that_sleeps_later_but_wakes_earlier_can_run_at_its_step)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(5, &log);
+	Sleeper late = { sched, 60, 0 }, early = { sched, 12, 0 };
+	const char *ticks[81];
+
+	for (guint i = 0; i < 80; i++)
+		ticks[i] = "tick";
+	ticks[80] = NULL;
+	Script ticker = { sched, ticks };
+
+	sim_sched_set_policy(sched, SIM_POLICY_RANDOM);
+	sim_actor_new(sched, "late", sleeper_actor, &late);
+	sim_actor_new(sched, "early", late_sleeper_actor, &early);
+	sim_actor_new(sched, "t", script_actor, &ticker);
+	run_or_abort(sched);
+	/* the seeded choice between the ticker and the woken sleeper, as a scan of both made it */
+	ck_assert_uint_eq(early.woke_at, 13);
+	ck_assert_uint_eq(late.woke_at, 60);
+	sim_log_free(log);
+}
+END_TEST
+
+/* One of many actors that only sleep: yields, and now and then sleeps for a while that
+ * depends on its index, so that sleepers wake while others sleep on. */
+static void
+napper_actor(SimActor *actor, gpointer data)
+{
+	Crowd *c = data;
+
+	for (guint round = 0; round < 12; round++) {
+		sim_yield(c->sched, "nap.a");
+		guint64 nap = 2 + (c->index * 7 + round) % 13;
+
+		if ((c->index + round) % 3 == 0)
+			sim_sleep_until(c->sched, sim_sched_now(c->sched) + nap);
+		sim_yield(c->sched, "nap.b");
+	}
+}
+
+/*
+ * Twenty actors that only sleep, for varied times, under the random policy: the picks take the
+ * ready list's shortcut while every blocked actor sleeps (sched_only_sleepers_blocked()), and the
+ * interleaving must be the one of asking every blocked actor at every pick. The digest is that
+ * of the scheduler before the shortcut.
+ */
+START_TEST(sleepers_alone_take_the_interleaving_of_asking_each_blocked_actor)
+{
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(11, &log);
+	Crowd nappers[20];
+
+	sim_sched_set_policy(sched, SIM_POLICY_RANDOM);
+	for (guint i = 0; i < G_N_ELEMENTS(nappers); i++) {
+		g_autofree gchar *name = g_strdup_printf("n%02u", i);
+
+		nappers[i] = (Crowd){ sched, NULL, i };
+		sim_actor_new(sched, name, napper_actor, &nappers[i]);
+	}
+	run_or_abort(sched);
+	g_autofree gchar *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
+								  sim_log_text(log), -1);
+
+	sim_log_free(log);
+	ck_assert_str_eq(digest, "189b0c2858271da2fbfb30e0cd46db20a90627c42233d397c943dd2b8c69baf8");
+}
+END_TEST
+
 /* A pick costs the same whether 2 or 70 actors can run: the scheduler keeps the runnable set
  * as actors block, sleep and finish instead of asking every actor at every yield point. */
 START_TEST(a_pick_looks_at_the_waiters_not_at_every_actor)
@@ -909,6 +995,8 @@ sched_suite(void)
 	tcase_add_test(tc, livelock_names_each_actor_and_what_it_waits_for);
 	tcase_add_test(tc, sleep_until_the_last_step_wakes_instead_of_deadlocking);
 	tcase_add_test(tc, many_actors_that_sleep_and_block_take_the_scan_s_interleaving);
+	tcase_add_test(tc, sleepers_alone_take_the_interleaving_of_asking_each_blocked_actor);
+	tcase_add_test(tc, sleeper_that_sleeps_later_but_wakes_earlier_can_run_at_its_step);
 	tcase_add_test(tc, a_pick_looks_at_the_waiters_not_at_every_actor);
 		suite_add_tcase(s, tc);
 	tc = tcase_create("locks");
