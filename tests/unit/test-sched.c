@@ -284,6 +284,16 @@ sleeper_actor(SimActor *actor, gpointer data)
 	emit(s->sched, "woke");
 }
 
+/* ticks[0..n) = "tick", then the NULL a Script ends with (ticks holds n + 1). */
+static const char *const *
+fill_ticks(const char **ticks, guint n)
+{
+	for (guint i = 0; i < n; i++)
+		ticks[i] = "tick";
+	ticks[n] = NULL;
+	return ticks;
+}
+
 static const char *const eight_ticks[] = { "tick", "tick", "tick", "tick",
 					   "tick", "tick", "tick", "tick", NULL };
 
@@ -592,11 +602,7 @@ START_TEST(sleeper_that_sleeps_later_but_wakes_earlier_can_run_at_its_step)
 	g_autoptr(SimSched) sched = sched_with_log(5, &log);
 	Sleeper late = { sched, 60, 0 }, early = { sched, 12, 0 };
 	const char *ticks[81];
-
-	for (guint i = 0; i < 80; i++)
-		ticks[i] = "tick";
-	ticks[80] = NULL;
-	Script ticker = { sched, ticks };
+	Script ticker = { sched, fill_ticks(ticks, 80) };
 
 	sim_sched_set_policy(sched, SIM_POLICY_RANDOM);
 	sim_actor_new(sched, "late", sleeper_actor, &late);
@@ -661,9 +667,7 @@ START_TEST(a_pick_looks_at_the_waiters_not_at_every_actor)
 {
 	const char *ticks[65];
 
-	for (guint i = 0; i < 64; i++)
-		ticks[i] = "tick";
-	ticks[64] = NULL;
+	fill_ticks(ticks, 64);
 	for (guint n = 2; n <= 70; n += 68) {
 		g_autoptr(SimSched) sched = sim_sched_new(3);
 		Script script = { sched, ticks };
