@@ -558,9 +558,10 @@ kvm_vcpu_tlb_changed_gfns(struct kvm_vcpu *vcpu, gfn_t *gfns, guint *n)
 }
 
 /*
- * Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (no tree read): the whole TLB, as
- * vmx_flush_tlb_all()'s INVEPT drops it. The emulator may do it page by page: when every
- * translation left in it is what a walk finds now, the two cannot be told apart.
+ * Models kvm_vcpu_flush_tlb_all() in arch/x86/kvm/x86.c (read in ColinIanKing/linux-next at
+ * 046408cf; its clearing of KVM_REQ_TLB_FLUSH_CURRENT is left out, kvmsim has no such request): the
+ * whole TLB, as vmx_flush_tlb_all()'s INVEPT drops it. The emulator may do it page by page: when
+ * every translation left in it is what a walk finds now, the two cannot be told apart.
  */
 static void
 kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
