@@ -258,8 +258,9 @@ format_head(SimLog *log, char *buf, guint64 step, const char *actor, gsize actor
 	format_step(log, step);
 	memcpy(buf, log->step_text, sizeof(log->step_text));
 	n = log->step_len;
-	memset(buf + n, ' ', 16); /* the actor's padding to 9, and the space after it */
 	memcpy(buf + n, actor, actor_len);
+	/* the actor's padding to 9, and the space after it */
+	memset(buf + n + actor_len, ' ', MAX(actor_len, 9) + 1 - actor_len);
 	n += MAX(actor_len, 9) + 1;
 	memcpy(buf + n, event, event_len);
 	n += event_len;

@@ -186,6 +186,36 @@ START_TEST(a_digest_mid_run_covers_the_lines_so_far)
 }
 END_TEST
 
+/* Logs one line as a long-named actor (the head pads short names to 9, then one space). */
+static void
+long_named_actor(SimActor *actor, gpointer data)
+{
+	Writer *w = data;
+
+	sim_log_emit(w->log, "test_short", "%u", 7);
+}
+
+/* An actor name of 16 characters or more is followed by one space, as printf's "%-9s " writes it,
+ * whatever bytes the chunk held there before (a long line of 'x' written first). */
+START_TEST(a_long_actor_name_is_followed_by_one_space)
+{
+	g_autoptr(SimSched) sched = sim_sched_new(1);
+	SimLog *log = sim_log_new(sched);
+	Writer w = { sched, log, 1 };
+	g_autofree gchar *xs = g_strnfill(200, 'x');
+
+	sim_log_capture(log);
+	sim_log_emit(log, "test_fill", "%s", xs);
+	sim_actor_new(sched, "a_rather_long_actor_name", long_named_actor, &w);
+	run_or_abort(sched);
+	const char *text = sim_log_text(log);
+	const char *second = strchr(text, '\n') + 1;
+
+	ck_assert_str_eq(second, "       0 a_rather_long_actor_name test_short: 7\n");
+	sim_log_free(log);
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -197,6 +227,7 @@ log_suite(void)
 	tcase_add_test(tc, formats_outside_the_subset_or_the_room_are_declined);
 	tcase_add_test(tc, capture_file_and_digest_hold_the_same_lines_across_chunks);
 	tcase_add_test(tc, a_digest_mid_run_covers_the_lines_so_far);
+	tcase_add_test(tc, a_long_actor_name_is_followed_by_one_space);
 	suite_add_tcase(s, tc);
 	return s;
 }
