@@ -16,8 +16,7 @@
  * tdp_mmu_pages_lock, each page unaccounted before the lock is dropped, then its parent SPTE is
  * zapped with a compare-exchange. The rest (disallowed_hugepage_adjust(), the tracking helpers,
  * nx_huge_pages_to_zap()) as read in ColinIanKing/linux-next mmu.c at 1c60d04a. The recovery
- * period and the dirty-logging exemption are not modeled: a worker pass is a trace event
- * (<nx_recover>), and kvmsim's memslots never log dirty pages.
+ * period is not modeled: a worker pass is a trace event (<nx_recover>).
  */
 #include "mmu/mmu-internal.h"
 
@@ -94,6 +93,21 @@ nx_huge_pages_to_zap(struct kvm *kvm)
 	return ratio ? (kvm->possible_nx_huge_pages->len + ratio - 1) / ratio : 0;
 }
 
+/* Models kvm_mmu_sp_dirty_logging_enabled() (mmu.c, as posted in the series above and in
+ * mmu.c at b074f7bb in the index): whether the page's memslot logs dirty pages, in which case
+ * recovery only unaccounts it; it is recovered with the slot's other huge pages when logging is
+ * turned off. Simplified: kvmsim has no gfn write tracking, only the logging flag. */
+static gboolean
+kvm_mmu_sp_dirty_logging_enabled(struct kvm *kvm, const struct kvm_mmu_page *sp)
+{
+	const struct kvm_memory_slot *slot;
+
+	if (!kvm->nr_dirty_log_slots)
+		return FALSE;
+	slot = gfn_to_memslot(kvm, sp->gfn);
+	return slot && (slot->flags & KVM_MEM_LOG_DIRTY_PAGES);
+}
+
 /*
  * Models kvm_recover_nx_huge_pages() for the TDP MMU (v6.18): under SRCU, mmu_lock held for
  * read and RCU (the zapped tables are freed by RCU callback, so the flush must come before RCU is
@@ -122,7 +136,8 @@ kvm_recover_nx_huge_pages(struct kvm *kvm)
 		g_assert(sp->nx_huge_page_disallowed);
 		unaccount_nx_huge_page(kvm, sp);
 		sim_spin_unlock(kvm->sched, &kvm->tdp_mmu_pages_lock, "nx_recover.pages_unlock");
-		flush |= kvm_tdp_mmu_zap_possible_nx_huge_page(kvm, sp);
+		if (!kvm_mmu_sp_dirty_logging_enabled(kvm, sp))
+			flush |= kvm_tdp_mmu_zap_possible_nx_huge_page(kvm, sp);
 		if (!sim_rwlock_is_contended(&kvm->mmu_lock))
 			continue;
 		/* before bd29677952fa the flush came after RCU was left */

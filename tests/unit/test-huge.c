@@ -476,6 +476,29 @@ START_TEST(nx_mitigation_maps_exec_4k_until_recovery_lets_the_frame_go_huge)
 }
 END_TEST
 
+/* In a slot that logs dirty pages recovery only unaccounts a tracked page: its table stays, to
+ * be recovered with the slot's other huge pages when logging ends
+ * (kvm_mmu_sp_dirty_logging_enabled()). */
+START_TEST(nx_recovery_leaves_the_tables_of_a_dirty_logging_slot_mapped)
+{
+	TestVm *vm = huge_vm(TRUE);
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES, .memory_size = MEM,
+		.userspace_addr = vm->hva,
+	};
+
+	vm->kvm->nx_huge_pages = TRUE;
+	ck_assert_int_eq(ept_violation(vm, 0x205000, EPT_VIOLATION_ACC_INSTR), RET_PF_FIXED);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 1);
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 1);
+	kvm_nx_huge_page_recovery_worker(vm->kvm);
+	ck_assert_uint_eq(vm->kvm->possible_nx_huge_pages->len, 0);
+	ck_assert(is_shadow_present_pte(leaf(vm, 0x205000, NULL)));
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(without_the_nx_mitigation_an_exec_fault_maps_huge_and_recovery_does_nothing)
 {
 	TestVm *vm = huge_vm(TRUE);
@@ -596,6 +619,7 @@ huge_suite(void)
 
 	tc = tcase_create("nx");
 	tcase_add_test(tc, nx_mitigation_maps_exec_4k_until_recovery_lets_the_frame_go_huge);
+	tcase_add_test(tc, nx_recovery_leaves_the_tables_of_a_dirty_logging_slot_mapped);
 	tcase_add_test(tc,
 		       without_the_nx_mitigation_an_exec_fault_maps_huge_and_recovery_does_nothing);
 	suite_add_tcase(s, tc);
