@@ -471,6 +471,9 @@ trace_fast_schema_validate(TraceFastSchema *fs, xmlDoc *doc)
 	FastChecks *fc = &fs->fc;
 	gboolean valid = FALSE;
 
+	/* the names remembered are addresses in the dictionary of the document parsed with fs,
+	 * which may be gone (trace_parse_file() parses a broken one again, without fs) */
+	fc->nr_recent = 0;
 	if (fc->sound) {
 		xmlRelaxNGParserCtxt *parser = xmlRelaxNGNewDocParserCtxt(fs->rng);
 		xmlRelaxNG *schema;

@@ -120,9 +120,10 @@ trace_free(Trace *trace)
 	g_free(trace);
 }
 
-/* The element name of an event kind. */
+/* The op attribute of <dirty_log>, by SimVmmDirtyOp. */
 const char *const trace_dirty_log_op_names[4] = { "get", "clear", "manual-protect", "enable" };
 
+/* The element name of an event kind. */
 const char *
 trace_event_kind_name(TraceEventKind kind)
 {

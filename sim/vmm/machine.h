@@ -35,7 +35,7 @@ typedef enum {
 	SIM_MEV_NMI,             /* an NMI on host CPU N (actor nmiN, asi/nmi.h) */
 	SIM_MEV_NX_RECOVER,      /* one pass of the NX huge page recovery worker */
 	SIM_MEV_GUEST_WRITE,     /* the guest stores to gpa (exit-level: no exit unless it faults) */
-	SIM_MEV_DIRTY_LOG,       /* the VMM's dirty-log ioctl nr (0 get, 1 clear, 2 manual protect) */
+	SIM_MEV_DIRTY_LOG,       /* the VMM's dirty-log ioctl nr (SimVmmDirtyOp) */
 } SimMachineEventKind;
 
 typedef enum {
