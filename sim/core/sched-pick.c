@@ -168,9 +168,6 @@ sched_pick_by_policy(SimSched *sched, SimPolicy policy)
 	guint64 *cand = sched->candidates;
 	guint n = 0;
 
-	if (sched->nr_blocked == 0 && policy == SIM_POLICY_RANDOM)
-		return sched_pick_ready_at_random(sched);
-
 	for (guint w = 0; w < sched->words; w++) {
 		guint64 blocked = sched->blocked[w];
 
