@@ -536,18 +536,15 @@ kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how)
 	g_array_set_size(vcpu->tlb_writable, 0);
 }
 
-/* Past this many pages a vCPU's flush is a whole one (sim_hw_flush_tlb_pages()'s ceiling). */
-#define KVM_TLB_FLUSH_MAX_GFNS 16
-
 /*
  * kvmsim's own, for a cheaper flush in the emulator (no kernel counterpart): the 4K pages whose
- * SPTE changed since this vCPU's last flush (at most KVM_TLB_FLUSH_MAX_GFNS, in *n), which are
- * the only ones its TLB can hold in a form a walk would not find now; FALSE when only a whole
- * flush will do (the log wrapped, too many pages, a table entry or a huge leaf changed). Each
- * logged SPTE is located through its table: one that is no longer a table was unlinked, by a
- * write to the entry above it, which either comes later in the window (and forces a whole
- * flush) or came before the last flush (after which no walk could reach it); one that is in
- * another VM's table region is not this VM's.
+ * SPTE changed since this vCPU's last flush (at most KVM_HW_FLUSH_TLB_GFNS_MAX, the hw ops'
+ * limit, in *n), which are the only ones its TLB can hold in a form a walk would not find now;
+ * FALSE when only a whole flush will do (the log wrapped, too many pages, a table entry or a
+ * huge leaf changed). Each logged SPTE is located through its table: one that is no longer a
+ * table was unlinked, by a write to the entry above it, which either comes later in the window
+ * (and forces a whole flush) or came before the last flush (after which no walk could reach
+ * it); one that is in another VM's table region is not this VM's.
  */
 static gboolean
 kvm_vcpu_tlb_changed_gfns(struct kvm_vcpu *vcpu, gfn_t *gfns, guint *n)
@@ -577,7 +574,7 @@ kvm_vcpu_tlb_changed_gfns(struct kvm_vcpu *vcpu, gfn_t *gfns, guint *n)
 			;
 		if (i < *n)
 			continue;
-		if (*n == KVM_TLB_FLUSH_MAX_GFNS)
+		if (*n == KVM_HW_FLUSH_TLB_GFNS_MAX)
 			return FALSE;
 		gfns[(*n)++] = gfn;
 	}
@@ -594,7 +591,7 @@ static void
 kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 {
 	const struct kvm_hw_ops *ops = vcpu->kvm->hw_ops;
-	gfn_t gfns[KVM_TLB_FLUSH_MAX_GFNS];
+	gfn_t gfns[KVM_HW_FLUSH_TLB_GFNS_MAX];
 	guint n;
 
 	sim_log_emit(vcpu->kvm->log, "sim_tlb_flush", "vcpu %d", vcpu->vcpu_id);
