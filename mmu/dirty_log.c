@@ -28,6 +28,7 @@
 #include "mmu/mmu-internal.h"
 
 #include <errno.h>
+#include <string.h>
 
 /* The dirty log of one slot: the bitmap KVM sets, the copy the last KVM_GET_DIRTY_LOG returned,
  * and kvmsim's record of which gfns a harvest under way reports. */
@@ -130,86 +131,97 @@ cover(struct kvm_dirty_log_state *d, gsize i, gulong mask, guint8 on)
 			d->covered[i * BITS_PER_LONG + b] = on;
 }
 
-/* Models kvm_get_dirty_log_protect() (kvm_main.c): with manual protect, a copy of the bitmap;
- * else, under mmu_lock, each word is exchanged with 0, returned, and its gfns write-protected
- * again; the TLBs are flushed after unlock if any bit was set. */
-int
-kvm_vm_ioctl_get_dirty_log(struct kvm *kvm, int id, gulong *bitmap)
+/*
+ * The walk kvm_get_dirty_log_protect() and kvm_clear_dirty_log_protect() share (slots_lock
+ * held): under mmu_lock held for write (taken and released at the yield points lock and unlock),
+ * each word's bits that want asks for (NULL: all of them) are taken from the slot's bitmap and
+ * their gfns write-protected again, then the TLBs are flushed after unlock if any bit was taken.
+ * got, if not NULL, receives the bits taken (0 for a word with none).
+ */
+static void
+kvm_dirty_log_protect_walk(struct kvm *kvm, struct kvm_memory_slot *slot, const gulong *want,
+			   gulong *got, const char *lock, const char *unlock)
 {
-	sim_mutex_lock(kvm->sched, &kvm->slots_lock, "dirty_log.slots_lock");
-	struct kvm_memory_slot *slot = kvm_id_to_memslot(kvm, id);
-	int r = -ENOENT;
-
-	if (!slot || !slot->dirty)
-		goto out;
 	struct kvm_dirty_log_state *d = slot->dirty;
 	gsize n = kvm_dirty_bitmap_words(d->npages);
 	gboolean flush = FALSE;
 
-	r = 0;
-	if (kvm->manual_dirty_log_protect) {
-		for (gsize i = 0; i < n; i++)
-			bitmap[i] = d->bitmap[i];
-		goto out;
-	}
-	sim_write_lock(kvm->sched, &kvm->mmu_lock, "dirty_log.get_mmu_lock");
+	sim_write_lock(kvm->sched, &kvm->mmu_lock, lock);
 	for (gsize i = 0; i < n; i++) {
-		bitmap[i] = 0;
-		if (!d->bitmap[i])
+		gulong mask = want ? want[i] & d->bitmap[i] : d->bitmap[i];
+
+		if (got)
+			got[i] = mask;
+		if (!mask)
 			continue;
 		flush = TRUE;
-		gulong mask = d->bitmap[i];
-
-		d->bitmap[i] = 0; /* xchg() */
-		bitmap[i] = mask;
+		d->bitmap[i] &= ~mask; /* xchg() / atomic_long_fetch_andnot() */
 		cover(d, i, mask, 1);
 		kvm_arch_mmu_enable_log_dirty_pt_masked(kvm, slot, i * BITS_PER_LONG, mask);
 	}
-	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "dirty_log.get_mmu_unlock");
+	sim_write_unlock(kvm->sched, &kvm->mmu_lock, unlock);
 	if (flush)
 		kvm_flush_remote_tlbs(kvm); /* kvm_flush_remote_tlbs_memslot() */
 	for (gsize i = 0; i < n; i++)
-		cover(d, i, bitmap[i], 0);
-out:
+		cover(d, i, want ? want[i] : got[i], 0);
+}
+
+/* Models kvm_get_dirty_log_protect() (kvm_main.c; slots_lock held): with manual protect, a copy
+ * of the bitmap; else, under mmu_lock, each word is exchanged with 0, returned, and its gfns
+ * write-protected again; the TLBs are flushed after unlock if any bit was set. */
+static int
+kvm_get_dirty_log_protect(struct kvm *kvm, int id, gulong *bitmap)
+{
+	struct kvm_memory_slot *slot = kvm_id_to_memslot(kvm, id);
+
+	if (!slot || !slot->dirty)
+		return -ENOENT;
+	if (kvm->manual_dirty_log_protect)
+		memcpy(bitmap, slot->dirty->bitmap,
+		       kvm_dirty_bitmap_words(slot->dirty->npages) * sizeof(gulong));
+	else
+		kvm_dirty_log_protect_walk(kvm, slot, NULL, bitmap, "dirty_log.get_mmu_lock",
+					   "dirty_log.get_mmu_unlock");
+	return 0;
+}
+
+/* Models kvm_vm_ioctl_get_dirty_log() (kvm_main.c): kvm_get_dirty_log_protect() under
+ * slots_lock. */
+int
+kvm_vm_ioctl_get_dirty_log(struct kvm *kvm, int id, gulong *bitmap)
+{
+	sim_mutex_lock(kvm->sched, &kvm->slots_lock, "dirty_log.slots_lock");
+	int r = kvm_get_dirty_log_protect(kvm, id, bitmap);
+
 	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "dirty_log.slots_unlock");
 	return r;
 }
 
-/* Models kvm_clear_dirty_log_protect() (kvm_main.c) over the whole slot: under mmu_lock, the
- * bits both set and asked for are cleared and their gfns write-protected; flush after unlock. */
+/* Models kvm_clear_dirty_log_protect() (kvm_main.c; slots_lock held) over the whole slot: under
+ * mmu_lock, the bits both set and asked for are cleared and their gfns write-protected; flush
+ * after unlock. */
+static int
+kvm_clear_dirty_log_protect(struct kvm *kvm, int id, const gulong *bitmap)
+{
+	struct kvm_memory_slot *slot = kvm_id_to_memslot(kvm, id);
+
+	if (!slot || !slot->dirty)
+		return -ENOENT;
+	kvm_dirty_log_protect_walk(kvm, slot, bitmap, NULL, "dirty_log.clear_mmu_lock",
+				   "dirty_log.clear_mmu_unlock");
+	return 0;
+}
+
+/* Models kvm_vm_ioctl_clear_dirty_log() (kvm_main.c): kvm_clear_dirty_log_protect() under
+ * slots_lock. */
 int
 kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, int id, const gulong *bitmap)
 {
 	if (!kvm->manual_dirty_log_protect)
 		return -EINVAL;
 	sim_mutex_lock(kvm->sched, &kvm->slots_lock, "dirty_log.slots_lock");
-	struct kvm_memory_slot *slot = kvm_id_to_memslot(kvm, id);
-	int r = -ENOENT;
+	int r = kvm_clear_dirty_log_protect(kvm, id, bitmap);
 
-	if (!slot || !slot->dirty)
-		goto out;
-	struct kvm_dirty_log_state *d = slot->dirty;
-	gsize n = kvm_dirty_bitmap_words(d->npages);
-	gboolean flush = FALSE;
-
-	r = 0;
-	sim_write_lock(kvm->sched, &kvm->mmu_lock, "dirty_log.clear_mmu_lock");
-	for (gsize i = 0; i < n; i++) {
-		gulong mask = bitmap[i] & d->bitmap[i];
-
-		if (!mask)
-			continue;
-		flush = TRUE;
-		d->bitmap[i] &= ~mask; /* atomic_long_fetch_andnot() */
-		cover(d, i, mask, 1);
-		kvm_arch_mmu_enable_log_dirty_pt_masked(kvm, slot, i * BITS_PER_LONG, mask);
-	}
-	sim_write_unlock(kvm->sched, &kvm->mmu_lock, "dirty_log.clear_mmu_unlock");
-	if (flush)
-		kvm_flush_remote_tlbs(kvm);
-	for (gsize i = 0; i < n; i++)
-		cover(d, i, bitmap[i], 0);
-out:
 	sim_mutex_unlock(kvm->sched, &kvm->slots_lock, "dirty_log.slots_unlock");
 	return r;
 }
