@@ -4,20 +4,23 @@
  * KVM_CLEAR_DIRTY_LOG (manual protect), and the write-protection that makes every guest write
  * after a harvest fault again (docs/dirty-log.md). Without PML (kvmsim models none) x86 logs by
  * write-protection: enabling logging write-protects the slot, a write fault restores W (the fast
- * path, or make_spte() in the slow one) and marks the gfn, a harvest clears the bits it returns
- * and write-protects those gfns again.
+ * path's fast_pf_fix_direct_spte(), or make_spte() in the slow one: fault.c and spte.c name the
+ * trees read) and marks the gfn, a harvest clears the bits it returns and write-protects those
+ * gfns again.
  *
- * kvm_get_dirty_log_protect() (and its comment on the order: snapshot and clear, write-protect,
- * copy out, flush; a write through a TLB entry left in between is reported by the snapshot) was
- * read in a v6.8-era torvalds/linux virt/kvm/kvm_main.c of the index (kvm_arch_nr_memslot_as_ids()
- * era); kvm_clear_dirty_log_protect(), kvm_prepare_memory_region()'s bitmap hand-over and the
- * flush after unlock (kvm_flush_remote_tlbs_memslot()) in kvm list patch contexts of 2023;
- * kvm_mmu_slot_apply_flags() (x86.c) in the b64d740ea7dd diff and a 2025 excerpt (the
- * unconditional flush after write-protection). mark_page_dirty_in_slot(),
- * kvm_arch_mmu_enable_log_dirty_pt_masked() and kvm_mmu_slot_remove_write_access(): no tree
- * read (from memory).
- * Simplified: no eager huge-page split, no PML, no dirty ring, no KVM_DIRTY_LOG_INITIALLY_SET,
- * huge pages are not recovered when logging is turned off.
+ * Trees read. virt/kvm/kvm_main.c in ColinIanKing/linux-next at 03b9d314 (6.18 cycle or later:
+ * EXPORT_SYMBOL_FOR_KVM_INTERNAL): kvm_get_dirty_log_protect() (and its comment on the order:
+ * snapshot and clear, write-protect, copy out, flush; a write through a TLB entry left in between
+ * is reported by the snapshot), kvm_vm_ioctl_get_dirty_log(), kvm_clear_dirty_log_protect(),
+ * kvm_vm_ioctl_clear_dirty_log(), mark_page_dirty_in_slot(), kvm_prepare_memory_region() (the
+ * bitmap hand-over) and kvm_flush_remote_tlbs_memslot(). arch/x86/kvm/x86.c in the same tree at
+ * 046408cf: kvm_mmu_slot_apply_flags() (flags-only changes of a writable slot; the unconditional
+ * flush after write-protection, outside mmu_lock). arch/x86/kvm/mmu/mmu.c at 1c60d04a:
+ * kvm_arch_mmu_enable_log_dirty_pt_masked(), kvm_mmu_write_protect_pt_masked() and
+ * kvm_mmu_slot_remove_write_access(). The pre-b64d740ea7dd flush is from that commit's diff.
+ * Simplified: no eager huge-page split (kvm_mmu_slot_try_split_huge_pages()), no PML, no dirty
+ * ring, no KVM_DIRTY_LOG_INITIALLY_SET, no address spaces, huge pages are not recovered when
+ * logging is turned off (kvm_mmu_recover_huge_pages()), and a harvest covers the whole slot.
  *
  * kvmsim's check ("every guest write reaches the dirty log", dirty_log_missed_write): once the
  * ioctl that enabled logging has returned, a guest store to a gfn of the slot must find its bit
@@ -39,14 +42,15 @@ struct kvm_dirty_log_state {
 	gboolean armed;     /* the enabling ioctl returned: writes must be logged from now on */
 };
 
-/* Words of a dirty bitmap of npages (kvm_dirty_bitmap_bytes() / sizeof(long)). */
+/* Words of a dirty bitmap of npages (kvm_dirty_bitmap_bytes() / sizeof(long); no tree read). */
 gsize
 kvm_dirty_bitmap_words(u64 npages)
 {
 	return (npages + BITS_PER_LONG - 1) / BITS_PER_LONG;
 }
 
-/* Models kvm_alloc_dirty_bitmap(): the VM owns it (the copies of a slot share it). */
+/* Models kvm_alloc_dirty_bitmap() (kvm_main.c; no tree read): kvmsim's VM owns the bitmap, which
+ * every copy of the slot shares, as kvm_prepare_memory_region() hands it over. */
 struct kvm_dirty_log_state *
 kvm_alloc_dirty_log(struct kvm *kvm, u64 npages)
 {
@@ -71,7 +75,8 @@ kvm_free_dirty_log(gpointer data)
 	g_free(d);
 }
 
-/* Models mark_page_dirty_in_slot() (kvm_main.c): set the gfn's bit if the slot logs. */
+/* Models mark_page_dirty_in_slot() (kvm_main.c, read at 03b9d314): set the gfn's bit if the
+ * slot logs (set_bit_le(); no dirty ring). */
 void
 mark_page_dirty_in_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn)
 {
@@ -94,9 +99,10 @@ kvm_dirty_log_arm(struct kvm *kvm, int id)
 		slot->dirty->armed = TRUE;
 }
 
-/* Models kvm_mmu_slot_apply_flags() (x86.c) for the TDP MMU: enabling dirty logging
- * write-protects the slot, then flushes every vCPU's TLB unconditionally (outside mmu_lock),
- * as b64d740ea7dd made it; pre-b64d740ea7dd flushed only if some SPTE lost W then. */
+/* Models kvm_mmu_slot_apply_flags() (x86.c, read at 046408cf) for a flags-only change and the
+ * TDP MMU: enabling dirty logging write-protects the slot (kvm_mmu_slot_remove_write_access(),
+ * mmu.c at 1c60d04a: mmu_lock held for read), then flushes unconditionally, outside mmu_lock,
+ * as b64d740ea7dd made it; pre-b64d740ea7dd flushed only if some SPTE lost W. */
 void
 kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory_slot *new)
 {
@@ -104,7 +110,6 @@ kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory
 		return;
 	if (!(new->flags & KVM_MEM_LOG_DIRTY_PAGES))
 		return; /* kvm_mmu_recover_huge_pages(): not modelled */
-	/* kvm_mmu_slot_remove_write_access(): the TDP MMU write-protects under the read lock */
 	sim_read_lock(kvm->sched, &kvm->mmu_lock, "dirty_log.wrprot_lock");
 	gboolean spte_set = kvm_tdp_mmu_wrprot_slot(kvm, new, PG_LEVEL_4K);
 
@@ -113,8 +118,9 @@ kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory
 		kvm_flush_remote_tlbs(kvm); /* kvm_flush_remote_tlbs_memslot() */
 }
 
-/* Models kvm_arch_mmu_enable_log_dirty_pt_masked() without PML: write-protect the gfns of mask
- * (mmu_lock held for write). */
+/* Models kvm_arch_mmu_enable_log_dirty_pt_masked() (mmu.c, read at 1c60d04a) without PML and
+ * without KVM_DIRTY_LOG_INITIALLY_SET: kvm_mmu_write_protect_pt_masked(), i.e. the TDP MMU
+ * write-protects the 4K leaves of the gfns of mask (mmu_lock held for write). */
 static void
 kvm_arch_mmu_enable_log_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,
 					u64 gfn_offset, gulong mask)
@@ -166,9 +172,9 @@ kvm_dirty_log_protect_walk(struct kvm *kvm, struct kvm_memory_slot *slot, const 
 		cover(d, i, want ? want[i] : got[i], 0);
 }
 
-/* Models kvm_get_dirty_log_protect() (kvm_main.c; slots_lock held): with manual protect, a copy
- * of the bitmap; else, under mmu_lock, each word is exchanged with 0, returned, and its gfns
- * write-protected again; the TLBs are flushed after unlock if any bit was set. */
+/* Models kvm_get_dirty_log_protect() (kvm_main.c at 03b9d314; slots_lock held): with manual
+ * protect, a copy of the bitmap; else, under mmu_lock, each word is exchanged with 0, returned,
+ * and its gfns write-protected again; the TLBs are flushed after unlock if any bit was set. */
 static int
 kvm_get_dirty_log_protect(struct kvm *kvm, int id, gulong *bitmap)
 {
@@ -197,9 +203,9 @@ kvm_vm_ioctl_get_dirty_log(struct kvm *kvm, int id, gulong *bitmap)
 	return r;
 }
 
-/* Models kvm_clear_dirty_log_protect() (kvm_main.c; slots_lock held) over the whole slot: under
- * mmu_lock, the bits both set and asked for are cleared and their gfns write-protected; flush
- * after unlock. */
+/* Models kvm_clear_dirty_log_protect() (kvm_main.c at 03b9d314; slots_lock held) over the whole
+ * slot: under mmu_lock, the bits both set and asked for are cleared and their gfns
+ * write-protected; flush after unlock. */
 static int
 kvm_clear_dirty_log_protect(struct kvm *kvm, int id, const gulong *bitmap)
 {
@@ -226,7 +232,8 @@ kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, int id, const gulong *bitmap)
 	return r;
 }
 
-/* Models kvm_vm_ioctl_enable_cap_generic() for KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
+/* Models kvm_vm_ioctl_enable_cap_generic() (kvm_main.c; no tree read) for
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE alone. */
 void
 kvm_vm_ioctl_enable_manual_dirty_log_protect(struct kvm *kvm)
 {
