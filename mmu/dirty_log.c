@@ -89,6 +89,15 @@ mark_page_dirty_in_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn
 		     slot->id, gfn);
 }
 
+/* Models kvm_flush_remote_tlbs_memslot() (kvm_main.c at 03b9d314; slots_lock held): a ranged
+ * flush of the slot's gfns (a whole flush where the arch has no ranged one). */
+static void
+kvm_flush_remote_tlbs_memslot(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	g_assert(sim_spin_held(&kvm->slots_lock)); /* lockdep_assert_held() */
+	kvm_flush_remote_tlbs_range(kvm, slot->base_gfn, slot->npages);
+}
+
 /* The enabling ioctl of slot id returned: from now on every guest write must be logged. */
 void
 kvm_dirty_log_arm(struct kvm *kvm, int id)
@@ -101,8 +110,9 @@ kvm_dirty_log_arm(struct kvm *kvm, int id)
 
 /* Models kvm_mmu_slot_apply_flags() (x86.c, read at 046408cf) for a flags-only change and the
  * TDP MMU: enabling dirty logging write-protects the slot (kvm_mmu_slot_remove_write_access(),
- * mmu.c at 1c60d04a: mmu_lock held for read), then flushes unconditionally, outside mmu_lock,
- * as b64d740ea7dd made it; pre-b64d740ea7dd flushed only if some SPTE lost W. */
+ * mmu.c at 1c60d04a: mmu_lock held for read), then flushes the slot's translations
+ * unconditionally, outside mmu_lock, as b64d740ea7dd made it; pre-b64d740ea7dd flushed only if
+ * some SPTE lost W. */
 void
 kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory_slot *new)
 {
@@ -115,7 +125,7 @@ kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory
 
 	sim_read_unlock(kvm->sched, &kvm->mmu_lock, "dirty_log.wrprot_unlock");
 	if (!kvm_mutated(kvm, SIM_MUT_PRE_B64D740EA7DD) || spte_set)
-		kvm_flush_remote_tlbs(kvm); /* kvm_flush_remote_tlbs_memslot() */
+		kvm_flush_remote_tlbs_memslot(kvm, new);
 }
 
 /* Models kvm_arch_mmu_enable_log_dirty_pt_masked() (mmu.c, read at 1c60d04a) without PML and
@@ -167,7 +177,7 @@ kvm_dirty_log_protect_walk(struct kvm *kvm, struct kvm_memory_slot *slot, const 
 	}
 	sim_write_unlock(kvm->sched, &kvm->mmu_lock, unlock);
 	if (flush)
-		kvm_flush_remote_tlbs(kvm); /* kvm_flush_remote_tlbs_memslot() */
+		kvm_flush_remote_tlbs_memslot(kvm, slot);
 	for (gsize i = 0; i < n; i++)
 		cover(d, i, want ? want[i] : got[i], 0);
 }

@@ -131,6 +131,31 @@ START_TEST(get_dirty_log_returns_clears_and_write_protects_again)
 }
 END_TEST
 
+/* On Hyper-V, kvm_flush_remote_tlbs_memslot() flushes the slot's range, not everything: both
+ * when logging starts and after a harvest (before the fix, the whole address space). */
+START_TEST(dirty_log_flushes_are_ranged_to_the_slot)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
+	const char *ranged = "sim_hv_flush_remote_tlbs: gfn 0x0 pages 0x100 on 1 vcpus";
+
+	vm->kvm->hv_tlb_flush = TRUE;
+	ck_assert_int_eq(test_vm_fault(vm, 0, GFN << PAGE_SHIFT, TRUE), RET_PF_FIXED);
+	gsize from = strlen(sim_log_text(vm->host->log));
+
+	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log) + from, ranged));
+	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
+	from = strlen(sim_log_text(vm->host->log));
+	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
+	ck_assert(bit(bitmap, GFN));
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log) + from, ranged));
+	ck_assert_ptr_null(strstr(sim_log_text(vm->host->log), "pages 0xffffffffffffffff"));
+	ck_assert(!sim_sched_failed(vm->host->sched));
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(manual_protect_gets_a_copy_and_clear_write_protects)
 {
 	TestVm *vm = test_vm_new(1, 1, MEM);
@@ -243,6 +268,7 @@ dirty_log_suite(void)
 	tcase_add_test(tc, fast_path_restores_w_and_marks_the_gfn_dirty);
 	tcase_add_test(tc, get_dirty_log_returns_clears_and_write_protects_again);
 	tcase_add_test(tc, manual_protect_gets_a_copy_and_clear_write_protects);
+	tcase_add_test(tc, dirty_log_flushes_are_ranged_to_the_slot);
 	tcase_add_test(tc, a_stale_writable_tlb_entry_is_flushed_when_logging_starts);
 	suite_add_tcase(s, tc);
 
