@@ -108,15 +108,17 @@ kvm_dirty_log_arm(struct kvm *kvm, int id)
 		slot->dirty->armed = TRUE;
 }
 
-/* Models kvm_mmu_slot_apply_flags() (x86.c, read at 046408cf) for a flags-only change and the
- * TDP MMU: enabling dirty logging write-protects the slot (kvm_mmu_slot_remove_write_access(),
+/* Models kvm_mmu_slot_apply_flags() (x86.c, read at 046408cf) for a flags-only change of a
+ * writable slot and the TDP MMU: enabling dirty logging write-protects the slot (kvm_mmu_slot_remove_write_access(),
  * mmu.c at 1c60d04a: mmu_lock held for read), then flushes the slot's translations
  * unconditionally, outside mmu_lock, as b64d740ea7dd made it; pre-b64d740ea7dd flushed only if
  * some SPTE lost W. */
 void
 kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory_slot *new)
 {
-	if (!((old_flags ^ new->flags) & KVM_MEM_LOG_DIRTY_PAGES))
+	/* a read-only slot can be neither dirtied nor made writable */
+	if (!((old_flags ^ new->flags) & KVM_MEM_LOG_DIRTY_PAGES) ||
+	    (new->flags & KVM_MEM_READONLY))
 		return;
 	if (!(new->flags & KVM_MEM_LOG_DIRTY_PAGES))
 		return; /* kvm_mmu_recover_huge_pages(): not modelled */

@@ -156,6 +156,30 @@ START_TEST(dirty_log_flushes_are_ranged_to_the_slot)
 }
 END_TEST
 
+/* kvm_mmu_slot_apply_flags() leaves a read-only slot alone: logging on it neither
+ * write-protects nor flushes (before the fix, it flushed every vCPU). */
+START_TEST(logging_on_a_read_only_slot_does_not_flush)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 0, .memory_size = 0, .userspace_addr = vm->hva,
+	};
+
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	region.memory_size = vm->mem_size;
+	region.flags = KVM_MEM_READONLY;
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	ck_assert_int_eq(test_vm_fault(vm, 0, GFN << PAGE_SHIFT, FALSE), RET_PF_FIXED);
+	kvm_vcpu_enter_guest_prepare(vm->vcpu[0]);
+	ck_assert_uint_eq(vm->vcpu[0]->requests, 0);
+	set_flags(vm, KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES);
+	ck_assert_int_eq(vm->kvm->nr_dirty_log_slots, 1);
+	ck_assert_uint_eq(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH), 0);
+	ck_assert(is_shadow_present_pte(leaf(vm, GFN)));
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(manual_protect_gets_a_copy_and_clear_write_protects)
 {
 	TestVm *vm = test_vm_new(1, 1, MEM);
@@ -269,6 +293,7 @@ dirty_log_suite(void)
 	tcase_add_test(tc, get_dirty_log_returns_clears_and_write_protects_again);
 	tcase_add_test(tc, manual_protect_gets_a_copy_and_clear_write_protects);
 	tcase_add_test(tc, dirty_log_flushes_are_ranged_to_the_slot);
+	tcase_add_test(tc, logging_on_a_read_only_slot_does_not_flush);
 	tcase_add_test(tc, a_stale_writable_tlb_entry_is_flushed_when_logging_starts);
 	suite_add_tcase(s, tc);
 
