@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Dirty logging: KVM_MEM_LOG_DIRTY_PAGES on a memslot, its dirty bitmap, KVM_GET_DIRTY_LOG and
- * KVM_CLEAR_DIRTY_LOG (manual protect), and the write-protection that makes every guest write
- * after a harvest fault again (docs/dirty-log.md). Without PML (kvmsim models none) x86 logs by
- * write-protection: enabling logging write-protects the slot, a write fault restores W (the fast
- * path's fast_pf_fix_direct_spte(), or make_spte() in the slow one: fault.c and spte.c name the
- * trees read) and marks the gfn, a harvest clears the bits it returns and write-protects those
- * gfns again.
+ * KVM_CLEAR_DIRTY_LOG (meant for manual protect), and the write-protection that makes every
+ * guest write after a harvest fault again (docs/dirty-log.md). Without PML (kvmsim models none)
+ * x86 logs by write-protection: enabling logging write-protects the slot, a write fault restores
+ * W (the fast path's fast_pf_fix_direct_spte(), or make_spte() in the slow one: fault.c and
+ * spte.c name the trees read) and marks the gfn, a harvest clears the bits it returns and
+ * write-protects those gfns again.
  *
  * Trees read. virt/kvm/kvm_main.c in ColinIanKing/linux-next at 03b9d314 (6.18 cycle or later:
  * EXPORT_SYMBOL_FOR_KVM_INTERNAL): kvm_get_dirty_log_protect() (and its comment on the order:
@@ -109,10 +109,10 @@ kvm_dirty_log_arm(struct kvm *kvm, int id)
 }
 
 /* Models kvm_mmu_slot_apply_flags() (x86.c, read at 046408cf) for a flags-only change of a
- * writable slot and the TDP MMU: enabling dirty logging write-protects the slot (kvm_mmu_slot_remove_write_access(),
- * mmu.c at 1c60d04a: mmu_lock held for read), then flushes the slot's translations
- * unconditionally, outside mmu_lock, as b64d740ea7dd made it; pre-b64d740ea7dd flushed only if
- * some SPTE lost W. */
+ * writable slot and the TDP MMU: enabling dirty logging write-protects the slot
+ * (kvm_mmu_slot_remove_write_access(), mmu.c at 1c60d04a: mmu_lock held for read), then flushes
+ * the slot's translations unconditionally, outside mmu_lock, as b64d740ea7dd made it;
+ * pre-b64d740ea7dd flushed only if some SPTE lost W. */
 void
 kvm_mmu_slot_apply_flags(struct kvm *kvm, u32 old_flags, const struct kvm_memory_slot *new)
 {
@@ -230,13 +230,11 @@ kvm_clear_dirty_log_protect(struct kvm *kvm, int id, const gulong *bitmap)
 	return 0;
 }
 
-/* Models kvm_vm_ioctl_clear_dirty_log() (kvm_main.c): kvm_clear_dirty_log_protect() under
- * slots_lock. */
+/* Models kvm_vm_ioctl_clear_dirty_log() (kvm_main.c at 03b9d314): kvm_clear_dirty_log_protect()
+ * under slots_lock, with or without manual protect (neither checks it). */
 int
 kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, int id, const gulong *bitmap)
 {
-	if (!kvm->manual_dirty_log_protect)
-		return -EINVAL;
 	sim_mutex_lock(kvm->sched, &kvm->slots_lock, "dirty_log.slots_lock");
 	int r = kvm_clear_dirty_log_protect(kvm, id, bitmap);
 

@@ -131,6 +131,28 @@ START_TEST(get_dirty_log_returns_clears_and_write_protects_again)
 }
 END_TEST
 
+/* KVM_CLEAR_DIRTY_LOG does not need manual protect (kvm_clear_dirty_log_protect() never
+ * checks it): it clears the bits asked for and write-protects their gfns (before the fix,
+ * -EINVAL). */
+START_TEST(clear_without_manual_protect_clears_and_write_protects)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
+
+	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
+	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
+	ck_assert(is_writable_pte(leaf(vm, GFN)));
+	bitmap[0] = 1ul << GFN;
+	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), 0);
+	ck_assert(!is_writable_pte(leaf(vm, GFN)));
+	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
+	ck_assert(!bit(bitmap, GFN));
+	ck_assert(!sim_sched_failed(vm->host->sched));
+	test_vm_free(vm);
+}
+END_TEST
+
 /* On Hyper-V, kvm_flush_remote_tlbs_memslot() flushes the slot's range, not everything: both
  * when logging starts and after a harvest (before the fix, the whole address space). */
 START_TEST(dirty_log_flushes_are_ranged_to_the_slot)
@@ -186,7 +208,6 @@ START_TEST(manual_protect_gets_a_copy_and_clear_write_protects)
 	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
 
 	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
-	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), -EINVAL);
 	kvm_vm_ioctl_enable_manual_dirty_log_protect(vm->kvm);
 	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
 	/* GET only copies: the bit stays, the SPTE stays writable */
@@ -293,6 +314,7 @@ dirty_log_suite(void)
 	tcase_add_test(tc, get_dirty_log_returns_clears_and_write_protects_again);
 	tcase_add_test(tc, manual_protect_gets_a_copy_and_clear_write_protects);
 	tcase_add_test(tc, dirty_log_flushes_are_ranged_to_the_slot);
+	tcase_add_test(tc, clear_without_manual_protect_clears_and_write_protects);
 	tcase_add_test(tc, logging_on_a_read_only_slot_does_not_flush);
 	tcase_add_test(tc, a_stale_writable_tlb_entry_is_flushed_when_logging_starts);
 	suite_add_tcase(s, tc);
