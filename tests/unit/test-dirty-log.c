@@ -57,6 +57,27 @@ bit(const gulong *bitmap, gfn_t gfn)
 	return (bitmap[gfn / (8 * sizeof(gulong))] >> (gfn % (8 * sizeof(gulong)))) & 1;
 }
 
+/* A one-vCPU VM logging slot 0 whose vCPU stored to GFN (W restored), with no request due. */
+static TestVm *
+vm_with_a_dirty_gfn(void)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+
+	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
+	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
+	ck_assert(is_writable_pte(leaf(vm, GFN)));
+	vm->vcpu[0]->requests = 0;
+	return vm;
+}
+
+/* A harvest took GFN: its SPTE lost W again and vCPU 0 has a TLB flush due. */
+static void
+assert_harvested(TestVm *vm)
+{
+	ck_assert(!is_writable_pte(leaf(vm, GFN)));
+	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+}
+
 START_TEST(enabling_logging_write_protects_the_slot_and_flushes)
 {
 	TestVm *vm = test_vm_new(1, 2, MEM);
@@ -108,18 +129,13 @@ END_TEST
 
 START_TEST(get_dirty_log_returns_clears_and_write_protects_again)
 {
-	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestVm *vm = vm_with_a_dirty_gfn();
 	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
 
-	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
-	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
-	ck_assert(is_writable_pte(leaf(vm, GFN)));
-	vm->vcpu[0]->requests = 0;
 	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
 	ck_assert(bit(bitmap, GFN));
 	ck_assert(!bit(bitmap, GFN + 1));
-	ck_assert(!is_writable_pte(leaf(vm, GFN)));
-	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	assert_harvested(vm);
 	/* harvested: the next GET is empty, and the next store faults and marks again */
 	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
 	ck_assert(!bit(bitmap, GFN));
@@ -136,16 +152,12 @@ END_TEST
  * -EINVAL). */
 START_TEST(clear_without_manual_protect_clears_and_write_protects)
 {
-	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestVm *vm = vm_with_a_dirty_gfn();
 	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
 
-	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
-	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
-	ck_assert(is_writable_pte(leaf(vm, GFN)));
 	bitmap[0] = 1ul << GFN;
 	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), 0);
-	ck_assert(!is_writable_pte(leaf(vm, GFN)));
-	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	assert_harvested(vm);
 	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
 	ck_assert(!bit(bitmap, GFN));
 	ck_assert(!sim_sched_failed(vm->host->sched));
@@ -218,8 +230,7 @@ START_TEST(manual_protect_gets_a_copy_and_clear_write_protects)
 	ck_assert(bit(bitmap, GFN));
 	/* CLEAR of what GET returned: bit cleared, gfn write-protected, TLBs flushed */
 	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), 0);
-	ck_assert(!is_writable_pte(leaf(vm, GFN)));
-	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	assert_harvested(vm);
 	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
 	ck_assert(!bit(bitmap, GFN));
 	test_vm_free(vm);
