@@ -314,6 +314,42 @@ kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
 }
 
 static void kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how);
+static void kvm_vcpu_stale_window_end(struct kvm_vcpu *vcpu, const char *how, guint dropped);
+
+/* Drop from entries (struct kvm_stale_tlb_entry) those whose gfn is in [gfn, end). */
+static void
+kvm_stale_entries_drop_range(GArray *entries, gfn_t gfn, gfn_t end)
+{
+	guint kept = 0;
+
+	for (guint j = 0; j < entries->len; j++) {
+		struct kvm_stale_tlb_entry *e = &g_array_index(entries, struct kvm_stale_tlb_entry, j);
+
+		if (e->gfn < gfn || e->gfn >= end)
+			g_array_index(entries, struct kvm_stale_tlb_entry, kept++) = *e;
+	}
+	g_array_set_size(entries, kept);
+}
+
+/* A ranged flush reached vcpu: it forgets the zapped and the writable translations of
+ * [gfn, end) and the cached tables whose range meets it, and nothing else; the stale-TLB window
+ * ends if no zapped translation is left. */
+static void
+kvm_vcpu_stale_tlb_flushed_range(struct kvm_vcpu *vcpu, gfn_t gfn, gfn_t end, const char *how)
+{
+	guint before = vcpu->stale_tlb->len;
+
+	kvm_stale_entries_drop_range(vcpu->stale_tlb, gfn, end);
+	kvm_stale_entries_drop_range(vcpu->tlb_writable, gfn, end);
+	for (guint j = vcpu->stale_tables->len; j-- > 0;) {
+		const struct kvm_mmu_page *sp = g_ptr_array_index(vcpu->stale_tables, j);
+
+		if (sp->gfn < end && gfn < sp->gfn + KVM_PAGES_PER_HPAGE(sp->level + 1))
+			g_ptr_array_remove_index(vcpu->stale_tables, j);
+	}
+	if (!vcpu->stale_tlb->len)
+		kvm_vcpu_stale_window_end(vcpu, how, before);
+}
 
 /*
  * Models hv_flush_remote_tlbs() and hv_flush_remote_tlbs_range() (arch/x86/kvm/kvm_onhyperv.c;
@@ -327,36 +363,20 @@ static void kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how);
 static void
 hv_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages)
 {
-	gfn_t end = gfn + nr_pages;
-
 	sim_log_emit(kvm->log, "sim_hv_flush_remote_tlbs", "gfn 0x%" G_GINT64_MODIFIER "x pages 0x%"
 		     G_GINT64_MODIFIER "x on %d vcpus", gfn, nr_pages, kvm->online_vcpus);
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
-		guint kept = 0;
 
 		kvm->hw_ops->flush_tlb_all(vcpu);
 		if (gfn == 0 && nr_pages == G_MAXUINT64) {
 			kvm_vcpu_stale_tlb_flushed(vcpu, "the hypervisor's flush");
 			continue;
 		}
-		for (guint j = 0; j < vcpu->stale_tlb->len; j++) {
-			struct kvm_stale_tlb_entry *e =
-				&g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry, j);
-
-			if (e->gfn < gfn || e->gfn >= end)
-				g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry,
-					      kept++) = *e;
-		}
-		g_array_set_size(vcpu->stale_tlb, kept);
-		for (guint j = vcpu->stale_tables->len; j-- > 0;) {
-			const struct kvm_mmu_page *sp = g_ptr_array_index(vcpu->stale_tables, j);
-
-			if (sp->gfn < end && gfn < sp->gfn + KVM_PAGES_PER_HPAGE(sp->level + 1))
-				g_ptr_array_remove_index(vcpu->stale_tables, j);
-		}
-		if (!vcpu->stale_tlb->len)
-			kvm_vcpu_stale_tlb_flushed(vcpu, "the hypervisor's ranged flush");
+		/* the engine's TLB is empty: only the bookkeeping stays ranged */
+		vcpu->tlb_log_mark = tdp_mmu_tlb_writes;
+		kvm_vcpu_stale_tlb_flushed_range(vcpu, gfn, gfn + nr_pages,
+						 "the hypervisor's ranged flush");
 	}
 }
 
@@ -493,34 +513,38 @@ trace_stale_tlb_enter(struct kvm_vcpu *vcpu)
 }
 
 /* The vCPU's TLB no longer holds a zapped translation: the stale-TLB window, if the vCPU
- * entered the guest in it, ends here (how says what flushed). */
+ * entered the guest in it, ends here (how says what flushed, dropped how many it dropped). */
 static void
-kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how)
+kvm_vcpu_stale_window_end(struct kvm_vcpu *vcpu, const char *how, guint dropped)
 {
 	if (vcpu->stale_entered)
 		sim_log_emit(vcpu->kvm->log, "sim_stale_tlb_end",
 			     "vcpu %d: %s drops %u zapped translation%s; stale since its entry at "
-			     "step %" G_GUINT64_FORMAT, vcpu->vcpu_id, how, vcpu->stale_tlb->len,
-			     vcpu->stale_tlb->len == 1 ? "" : "s", vcpu->stale_entry_step);
+			     "step %" G_GUINT64_FORMAT, vcpu->vcpu_id, how, dropped,
+			     dropped == 1 ? "" : "s", vcpu->stale_entry_step);
 	vcpu->stale_entered = FALSE;
+}
+
+/* The vCPU's whole TLB was flushed: it forgets every translation and cached table. */
+static void
+kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how)
+{
+	kvm_vcpu_stale_window_end(vcpu, how, vcpu->stale_tlb->len);
 	vcpu->tlb_log_mark = tdp_mmu_tlb_writes;
 	g_array_set_size(vcpu->stale_tlb, 0);
 	g_ptr_array_set_size(vcpu->stale_tables, 0);
 	g_array_set_size(vcpu->tlb_writable, 0);
 }
 
-/* Past this many pages a vCPU's flush is a whole one (sim_hw_flush_tlb_pages()'s ceiling). */
-#define KVM_TLB_FLUSH_MAX_GFNS 16
-
 /*
  * kvmsim's own, for a cheaper flush in the emulator (no kernel counterpart): the 4K pages whose
- * SPTE changed since this vCPU's last flush (at most KVM_TLB_FLUSH_MAX_GFNS, in *n), which are
- * the only ones its TLB can hold in a form a walk would not find now; FALSE when only a whole
- * flush will do (the log wrapped, too many pages, a table entry or a huge leaf changed). Each
- * logged SPTE is located through its table: one that is no longer a table was unlinked, by a
- * write to the entry above it, which either comes later in the window (and forces a whole
- * flush) or came before the last flush (after which no walk could reach it); one that is in
- * another VM's table region is not this VM's.
+ * SPTE changed since this vCPU's last flush (at most KVM_HW_FLUSH_TLB_GFNS_MAX, the hw ops'
+ * limit, in *n), which are the only ones its TLB can hold in a form a walk would not find now;
+ * FALSE when only a whole flush will do (the log wrapped, too many pages, a table entry or a
+ * huge leaf changed). Each logged SPTE is located through its table: one that is no longer a
+ * table was unlinked, by a write to the entry above it, which either comes later in the window
+ * (and forces a whole flush) or came before the last flush (after which no walk could reach
+ * it); one that is in another VM's table region is not this VM's.
  */
 static gboolean
 kvm_vcpu_tlb_changed_gfns(struct kvm_vcpu *vcpu, gfn_t *gfns, guint *n)
@@ -550,7 +574,7 @@ kvm_vcpu_tlb_changed_gfns(struct kvm_vcpu *vcpu, gfn_t *gfns, guint *n)
 			;
 		if (i < *n)
 			continue;
-		if (*n == KVM_TLB_FLUSH_MAX_GFNS)
+		if (*n == KVM_HW_FLUSH_TLB_GFNS_MAX)
 			return FALSE;
 		gfns[(*n)++] = gfn;
 	}
@@ -567,7 +591,7 @@ static void
 kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 {
 	const struct kvm_hw_ops *ops = vcpu->kvm->hw_ops;
-	gfn_t gfns[KVM_TLB_FLUSH_MAX_GFNS];
+	gfn_t gfns[KVM_HW_FLUSH_TLB_GFNS_MAX];
 	guint n;
 
 	sim_log_emit(vcpu->kvm->log, "sim_tlb_flush", "vcpu %d", vcpu->vcpu_id);

@@ -182,6 +182,10 @@ struct kvm_stale_tlb_entry {
 struct kvm_vcpu;
 struct kvm_mmu_page;
 
+/* The most pages flush_tlb_gfns() below is handed: the hardware invalidates that many one by
+ * one, past it a whole flush is cheaper (and its page list holds no more). */
+#define KVM_HW_FLUSH_TLB_GFNS_MAX 16
+
 /* The hardware below the model (in the spirit of kvm_x86_ops). */
 struct kvm_hw_ops {
 	/* Flush this vCPU's whole TLB before it enters the guest (vmx_flush_tlb_all()). */
@@ -189,8 +193,9 @@ struct kvm_hw_ops {
 	/* Point the vCPU at a new root and flush what the old one left in its TLB
 	 * (vmx_load_mmu_pgd() followed by the flush kvm_mmu_load() asks for). */
 	void (*load_mmu_pgd)(struct kvm_vcpu *vcpu, u64 root_pa);
-	/* Optional: flush_tlb_all() where only these n pages (4K gfns, at most 16) can hold a
-	 * translation other than a walk would find now; NULL: flush_tlb_all() is used. */
+	/* Optional: flush_tlb_all() where only these n pages (4K gfns, at most
+	 * KVM_HW_FLUSH_TLB_GFNS_MAX) can hold a translation other than a walk would find now;
+	 * NULL: flush_tlb_all() is used. */
 	void (*flush_tlb_gfns)(struct kvm_vcpu *vcpu, const gfn_t *gfns, guint n);
 	/* Async PF (mmu/async_pf.h); NULL in a machine without event injection. */
 	/* kvm_inject_page_fault() of an async PF: #PF with CR2 = address, queued for the entry. */

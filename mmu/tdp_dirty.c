@@ -2,15 +2,17 @@
 /*
  * The TDP MMU's side of dirty logging (arch/x86/kvm/mmu/tdp_mmu.c): write-protecting a slot
  * when logging starts, and the gfns a harvest returns. wrprot_gfn_range(),
- * kvm_tdp_mmu_wrprot_slot(), clear_dirty_pt_masked() were read in a v6.0-era tdp_mmu.c of the
- * index (torvalds/linux, tdp_mmu_set_spte_no_dirty_log() era); the atomic AND where the SPTE
- * has volatile bits (tdp_mmu_clear_spte_bits(), v6.4+): no tree read. Simplified: no
+ * kvm_tdp_mmu_wrprot_slot(), clear_dirty_pt_masked() and kvm_tdp_mmu_clear_dirty_pt_masked() were
+ * read in ColinIanKing/linux-next at 1c60d04a (6.18 cycle or later, as fault.c dates it);
+ * tdp_mmu_clear_spte_bits() (tdp_iter.h) in intel-lab-lkp/linux at 072baca3 (6.14-era, see
+ * tdp_iter.c). Simplified: one valid root (for_each_valid_tdp_mmu_root*()), no
  * tdp_mmu_iter_cond_resched() in these walks. docs/dirty-log.md.
  */
 #include "mmu/mmu-internal.h"
 
-/* Models wrprot_gfn_range() / kvm_tdp_mmu_wrprot_slot(): clear W of
- * every writable leaf of the slot in every valid root, with a compare-exchange (read lock). */
+/* Models wrprot_gfn_range() / kvm_tdp_mmu_wrprot_slot() (read at 1c60d04a): clear W of every
+ * writable leaf of the slot at or above min_level, with a compare-exchange retried on a lost
+ * race (mmu_lock held for read). */
 gboolean
 kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, int min_level)
 {
@@ -38,9 +40,11 @@ retry:
 	return spte_set;
 }
 
-/* Models clear_dirty_pt_masked() / kvm_tdp_mmu_clear_dirty_pt_masked() (write lock): for each
- * gfn of mask, clear W (wrprot; Dirty with PML, which kvmsim does not model) of its 4K leaf with
- * tdp_mmu_clear_spte_bits(): an atomic AND if the SPTE has volatile bits. */
+/* Models clear_dirty_pt_masked() / kvm_tdp_mmu_clear_dirty_pt_masked() (read at 1c60d04a;
+ * mmu_lock held for write): for each gfn of mask, clear W (wrprot, or when the root needs
+ * write-protection; else Dirty, with PML, which kvmsim does not model) of its present 4K leaf
+ * with tdp_mmu_clear_spte_bits() (tdp_iter.h, read at 072baca3): an atomic AND if the SPTE
+ * needs an atomic write (kvm_tdp_mmu_spte_need_atomic_write()), else a plain store. */
 void
 kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 				  unsigned long mask, gboolean wrprot)

@@ -437,7 +437,8 @@ tdp_mmu_set_spte_atomic(struct kvm *kvm, struct tdp_iter *iter, u64 new_spte)
  * kvm_tdp_mmu_write_spte() with the VM at hand: under the write lock, the store that replaces
  * old_spte (what the walk read). Invariant spte_volatile_bit_lost: a plain store may only
  * replace what the walk read; if a lockless writer (the fast path, the CPU) set W or Dirty
- * since, the bookkeeping of the change never sees it. pre-ba3a6120a4e7 always stores plainly.
+ * since, the bookkeeping of the change never sees it (an exchange returns what it replaced, so
+ * it never trips this). pre-ba3a6120a4e7 always stores plainly.
  */
 u64
 tdp_mmu_write_spte_locked(struct kvm *kvm, u64 *sptep, u64 old_spte, u64 new_spte, int level,
@@ -445,19 +446,19 @@ tdp_mmu_write_spte_locked(struct kvm *kvm, u64 *sptep, u64 old_spte, u64 new_spt
 {
 	const u64 volatile_bits = PT_WRITABLE_MASK | shadow_dirty_mask;
 	u64 cur = kvm_tdp_mmu_read_spte(sptep, level);
-	gboolean atomic = kvm_tdp_mmu_spte_need_atomic_write(old_spte, level) &&
-			  !kvm_mutated(kvm, SIM_MUT_PRE_BA3A6120A4E7);
+	u64 was = old_spte;
 
-	if (atomic)
-		return kvm_tdp_mmu_write_spte_atomic(sptep, new_spte, level);
-	__kvm_tdp_mmu_write_spte(sptep, new_spte, level);
-	if (is_shadow_present_pte(cur) && (cur & ~old_spte & volatile_bits))
+	if (kvm_mutated(kvm, SIM_MUT_PRE_BA3A6120A4E7))
+		__kvm_tdp_mmu_write_spte(sptep, new_spte, level);
+	else
+		was = kvm_tdp_mmu_write_spte(sptep, old_spte, new_spte, level);
+	if (is_shadow_present_pte(cur) && (cur & ~was & volatile_bits))
 		kvm_invariant_failed(kvm, "spte_volatile_bit_lost",
 				     "gfn 0x%" G_GINT64_MODIFIER "x: a store under mmu_lock replaced 0x%"
 				     G_GINT64_MODIFIER "x, not the 0x%" G_GINT64_MODIFIER "x it read: "
 				     "the W or Dirty bit a lockless writer set since is lost", gfn, cur,
 				     old_spte);
-	return old_spte;
+	return was;
 }
 
 /* With dirty logging on, the window the kernel has between the walk's read of a leaf with

@@ -14,6 +14,8 @@
 
 #include "sim/cpu/hw-internal.h"
 
+#include "mmu/mmu.h" /* KVM_HW_FLUSH_TLB_GFNS_MAX */
+
 /*
  * The stub region, mapped at SIM_HW_STUB_GPA in every engine and never in an SPTE tree:
  *   +0x0000  PML4 of hw's identity tree: entries 0 and 1 point at the two PDPTs below
@@ -25,7 +27,7 @@
  *   +0x4020  the CPUID stub: cpuid; hlt (what Unicorn's CPU model answers, for sim_hw_set_cpuid())
  *   +0x4030  the page-list flush stub: 1: mov rdi, [rsi]; invlpg [rdi]; add rsi, 8; dec rcx;
  *            jnz 1b; hlt
- *   +0x4100  the page list that stub reads (HW_FLUSH_RANGE_MAX_PAGES addresses)
+ *   +0x4100  the page list that stub reads (KVM_HW_FLUSH_TLB_GFNS_MAX addresses)
  * The identity tree covers all 40 physical-address bits, so the stub runs under it and
  * uc_ctl_remove_cache() can translate any address. Its leaves are read-only, so the one TLB entry
  * the stub leaves behind (the fetch of its hlt) cannot be written through.
@@ -41,12 +43,6 @@
 #define HW_STUB_LIST_CODE (SIM_HW_STUB_GPA + 0x4030)
 #define HW_STUB_LIST_CODE_END (HW_STUB_LIST_CODE + 16)
 #define HW_STUB_LIST (SIM_HW_STUB_GPA + 0x4100)
-
-/*
- * Past this many pages a ranged flush is a full one: each invlpg costs ~0.1 us (it ends a
- * translation block), a full flush 1.1 us with a small TLB and more with a grown one.
- */
-#define HW_FLUSH_RANGE_MAX_PAGES 16
 
 /* x86 paging bits used by hw's own tables. */
 #define HW_PTE_P (1ull << 0)
@@ -456,7 +452,9 @@ sim_hw_flush_tlb(SimHw *hw, guint64 cr3)
 /*
  * The same with one guest `invlpg` per page: a full flush clears every entry of a softmmu TLB that
  * QEMU may have grown to the working set, invlpg only the page's own (bench/bare: ~0.4 us against
- * 1.3 us for a full flush, and up to 17 us right after 16k pages were touched).
+ * 1.3 us for a full flush, and up to 17 us right after 16k pages were touched). Past
+ * KVM_HW_FLUSH_TLB_GFNS_MAX pages (the hw ops' limit, mmu/mmu.h) a full flush: each invlpg
+ * costs ~0.1 us (it ends a translation block).
  */
 void
 sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size)
@@ -471,7 +469,7 @@ sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size)
 		return;
 	pages = ((gpa + size - 1) & HW_PAGE_MASK) / HW_PAGE_SIZE - first / HW_PAGE_SIZE + 1;
 	uc_reg_read_batch(hw->uc, regs, saved, G_N_ELEMENTS(regs));
-	if (pages > HW_FLUSH_RANGE_MAX_PAGES) {
+	if (pages > KVM_HW_FLUSH_TLB_GFNS_MAX) {
 		sim_hw_flush_tlb(hw, cr3);
 		return;
 	}
@@ -487,7 +485,7 @@ sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size)
  * The pages of a list: each through QEMU's tlb_flush_page() where this build exports it (what
  * the stub's invlpg would call, without entering the engine), else in one run of the list stub,
  * which reads the addresses from its own region under hw's identity tree. A full flush past
- * HW_FLUSH_RANGE_MAX_PAGES, nothing for none.
+ * KVM_HW_FLUSH_TLB_GFNS_MAX, nothing for none.
  */
 void
 sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n)
@@ -502,13 +500,13 @@ sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n)
 
 	if (n == 0)
 		return;
-	if (hw->cpu && n <= HW_FLUSH_RANGE_MAX_PAGES) {
+	if (hw->cpu && n <= KVM_HW_FLUSH_TLB_GFNS_MAX) {
 		for (guint i = 0; i < n; i++)
 			hw_tlb_flush_page(hw->cpu, pfns[i] * HW_PAGE_SIZE);
 		return;
 	}
 	uc_reg_read_batch(hw->uc, regs, saved, G_N_ELEMENTS(regs));
-	if (n > HW_FLUSH_RANGE_MAX_PAGES) {
+	if (n > KVM_HW_FLUSH_TLB_GFNS_MAX) {
 		sim_hw_flush_tlb(hw, cr3);
 		return;
 	}

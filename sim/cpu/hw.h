@@ -110,16 +110,18 @@ void sim_hw_flush_tlb(SimHw *hw, guint64 cr3);
 
 /*
  * Flushes the TLB entries of the pages of [gpa, gpa + size), between runs, with one invlpg per page
- * (a full flush past 16 pages). CR3, RIP, RDI, RCX and RFLAGS are left as they were. For one page
- * about a third of the cost of sim_hw_flush_tlb(), less still once QEMU has grown the TLB.
+ * (a full flush past KVM_HW_FLUSH_TLB_GFNS_MAX pages, mmu/mmu.h). CR3, RIP, RDI, RCX and RFLAGS
+ * are left as they were. For one page about a third of the cost of sim_hw_flush_tlb(), less still
+ * once QEMU has grown the TLB.
  */
 void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
 
 /*
  * Flushes the TLB entries of the n pages pfns[] names (page numbers: address / 4096), between
  * runs: what an invlpg of each does, through QEMU's tlb_flush_page() where libunicorn exports it,
- * else with one run of a stub that does an invlpg per page (a full flush past 16 pages, nothing
- * for none). CR3, RIP, RSI, RDI, RCX and RFLAGS are left as they were.
+ * else with one run of a stub that does an invlpg per page (a full flush past
+ * KVM_HW_FLUSH_TLB_GFNS_MAX pages, nothing for none). CR3, RIP, RSI, RDI, RCX and RFLAGS are left
+ * as they were.
  */
 void sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n);
 

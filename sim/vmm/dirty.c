@@ -79,18 +79,22 @@ sim_vmm_dirty_log(SimVmm *vmm, SimVmmDirtyOp op, guint32 id)
 	return r;
 }
 
-/* --host-events dirtylog: the first turns logging on for the data region, the others harvest
- * it (SimHostEvent.op says which, for the record). */
+/* --host-events dirtylog on the data region (workloads/abi.h): harvest it if its memslot logs
+ * (KVM_MEM_LOG_DIRTY_PAGES, as KVM has it now: a reboot's new VM, or an enable that failed,
+ * leaves it off), else turn logging on (SimHostEvent.op says which, for the record). */
 static int
 host_dirty_log(gpointer data, SimHostEvent *event)
 {
 	SimVmm *vmm = data;
+	const guint32 id = 1;
 
 	if (vmm->rebooting)
 		return -EBUSY;
-	event->op = vmm->dirty_logging ? SIM_VMM_DIRTY_GET : SIM_VMM_DIRTY_ENABLE;
-	vmm->dirty_logging = TRUE;
-	return sim_vmm_dirty_log(vmm, event->op, 1); /* the data region (workloads/abi.h) */
+	struct kvm_memory_slot *slot = kvm_id_to_memslot(vmm->kvm, (int)id);
+
+	event->op = slot && (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) ? SIM_VMM_DIRTY_GET :
+								       SIM_VMM_DIRTY_ENABLE;
+	return sim_vmm_dirty_log(vmm, event->op, id);
 }
 
 const SimHostDirtyLogOps sim_vmm_dirty_log_ops = {

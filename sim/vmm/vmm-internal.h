@@ -56,7 +56,6 @@ struct SimVmm {
 	/* dirty logging: sim/vmm/dirty.c */
 	gulong *dirty_bitmap;          /* the last KVM_GET_DIRTY_LOG's bitmap */
 	guint64 dirty_npages;
-	gboolean dirty_logging;        /* --host-events dirtylog turned it on */
 };
 
 /* nmi.c: the nmiN actors of a full-system run's --nmi; freeing the NMI state. */

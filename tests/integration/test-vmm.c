@@ -435,6 +435,37 @@ START_TEST(default_budget_scales_with_the_data_region)
 }
 END_TEST
 
+/* --host-events dirtylog decides from the data region's memslot whether logging is on: a
+ * guest_memfd slot refuses KVM_MEM_LOG_DIRTY_PAGES, and the VM a reboot creates starts without
+ * it, so every dirtylog event of this run asks to enable it again and none harvests a slot
+ * that does not log (before the fix, a sticky flag sent KVM_GET_DIRTY_LOG, -ENOENT). */
+START_TEST(dirtylog_events_enable_again_after_a_failed_enable_and_a_reboot)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+
+	cfg.workload = "reboot";
+	cfg.nr_vcpus = 2;
+	cfg.mem_size = 1u << 20;
+	cfg.seed = 1;
+	cfg.vm_type = SIM_VM_SW_PROTECTED;
+	cfg.gmem_conversion = SIM_GMEM_CONV_IN_PLACE;
+	ck_assert(sim_host_events_parse("dirtylog=10", &cfg.host_events, NULL));
+	Machine *m = machine_new(&cfg, TRUE);
+
+	machine_run(m);
+	ck_assert_int_eq(sim_vmm_guest_result(m->vmm), SIM_GUEST_PASS);
+	const char *log = sim_log_text(m->log);
+	const char *reboot = strstr(log, "sim_vmm_reboot: ");
+	const char *enable = "KVM_SET_USER_MEMORY_REGION2 +KVM_MEM_LOG_DIRTY_PAGES slot 1: -22";
+
+	ck_assert_ptr_nonnull(reboot);
+	ck_assert_ptr_nonnull(strstr(log, enable));
+	ck_assert_ptr_nonnull(strstr(reboot, enable));
+	ck_assert_ptr_null(strstr(log, "KVM_GET_DIRTY_LOG"));
+	machine_free(m);
+}
+END_TEST
+
 static Suite *
 vmm_suite(void)
 {
@@ -450,6 +481,7 @@ vmm_suite(void)
 	tcase_add_test(tc, a_flush_keeps_unchanged_translations_which_a_later_zap_window_may_use);
 	tcase_add_test(tc, a_flush_keeps_what_a_later_unflushed_age_leaves_usable);
 	tcase_add_test(tc, host_events_land_on_all_guest_memory_uniformly_and_stop_with_the_guest);
+	tcase_add_test(tc, dirtylog_events_enable_again_after_a_failed_enable_and_a_reboot);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hardware");

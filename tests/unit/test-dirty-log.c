@@ -57,6 +57,27 @@ bit(const gulong *bitmap, gfn_t gfn)
 	return (bitmap[gfn / (8 * sizeof(gulong))] >> (gfn % (8 * sizeof(gulong)))) & 1;
 }
 
+/* A one-vCPU VM logging slot 0 whose vCPU stored to GFN (W restored), with no request due. */
+static TestVm *
+vm_with_a_dirty_gfn(void)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+
+	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
+	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
+	ck_assert(is_writable_pte(leaf(vm, GFN)));
+	vm->vcpu[0]->requests = 0;
+	return vm;
+}
+
+/* A harvest took GFN: its SPTE lost W again and vCPU 0 has a TLB flush due. */
+static void
+assert_harvested(TestVm *vm)
+{
+	ck_assert(!is_writable_pte(leaf(vm, GFN)));
+	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+}
+
 START_TEST(enabling_logging_write_protects_the_slot_and_flushes)
 {
 	TestVm *vm = test_vm_new(1, 2, MEM);
@@ -108,18 +129,13 @@ END_TEST
 
 START_TEST(get_dirty_log_returns_clears_and_write_protects_again)
 {
-	TestVm *vm = test_vm_new(1, 1, MEM);
+	TestVm *vm = vm_with_a_dirty_gfn();
 	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
 
-	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
-	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
-	ck_assert(is_writable_pte(leaf(vm, GFN)));
-	vm->vcpu[0]->requests = 0;
 	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
 	ck_assert(bit(bitmap, GFN));
 	ck_assert(!bit(bitmap, GFN + 1));
-	ck_assert(!is_writable_pte(leaf(vm, GFN)));
-	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	assert_harvested(vm);
 	/* harvested: the next GET is empty, and the next store faults and marks again */
 	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
 	ck_assert(!bit(bitmap, GFN));
@@ -131,13 +147,79 @@ START_TEST(get_dirty_log_returns_clears_and_write_protects_again)
 }
 END_TEST
 
+/* KVM_CLEAR_DIRTY_LOG does not need manual protect (kvm_clear_dirty_log_protect() never
+ * checks it): it clears the bits asked for and write-protects their gfns (before the fix,
+ * -EINVAL). */
+START_TEST(clear_without_manual_protect_clears_and_write_protects)
+{
+	TestVm *vm = vm_with_a_dirty_gfn();
+	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
+
+	bitmap[0] = 1ul << GFN;
+	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), 0);
+	assert_harvested(vm);
+	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
+	ck_assert(!bit(bitmap, GFN));
+	ck_assert(!sim_sched_failed(vm->host->sched));
+	test_vm_free(vm);
+}
+END_TEST
+
+/* On Hyper-V, kvm_flush_remote_tlbs_memslot() flushes the slot's range, not everything: both
+ * when logging starts and after a harvest (before the fix, the whole address space). */
+START_TEST(dirty_log_flushes_are_ranged_to_the_slot)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
+	const char *ranged = "sim_hv_flush_remote_tlbs: gfn 0x0 pages 0x100 on 1 vcpus";
+
+	vm->kvm->hv_tlb_flush = TRUE;
+	ck_assert_int_eq(test_vm_fault(vm, 0, GFN << PAGE_SHIFT, TRUE), RET_PF_FIXED);
+	gsize from = strlen(sim_log_text(vm->host->log));
+
+	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log) + from, ranged));
+	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
+	from = strlen(sim_log_text(vm->host->log));
+	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
+	ck_assert(bit(bitmap, GFN));
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log) + from, ranged));
+	ck_assert_ptr_null(strstr(sim_log_text(vm->host->log), "pages 0xffffffffffffffff"));
+	ck_assert(!sim_sched_failed(vm->host->sched));
+	test_vm_free(vm);
+}
+END_TEST
+
+/* kvm_mmu_slot_apply_flags() leaves a read-only slot alone: logging on it neither
+ * write-protects nor flushes (before the fix, it flushed every vCPU). */
+START_TEST(logging_on_a_read_only_slot_does_not_flush)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 0, .memory_size = 0, .userspace_addr = vm->hva,
+	};
+
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	region.memory_size = vm->mem_size;
+	region.flags = KVM_MEM_READONLY;
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	ck_assert_int_eq(test_vm_fault(vm, 0, GFN << PAGE_SHIFT, FALSE), RET_PF_FIXED);
+	kvm_vcpu_enter_guest_prepare(vm->vcpu[0]);
+	ck_assert_uint_eq(vm->vcpu[0]->requests, 0);
+	set_flags(vm, KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES);
+	ck_assert_int_eq(vm->kvm->nr_dirty_log_slots, 1);
+	ck_assert_uint_eq(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH), 0);
+	ck_assert(is_shadow_present_pte(leaf(vm, GFN)));
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(manual_protect_gets_a_copy_and_clear_write_protects)
 {
 	TestVm *vm = test_vm_new(1, 1, MEM);
 	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
 
 	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
-	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), -EINVAL);
 	kvm_vm_ioctl_enable_manual_dirty_log_protect(vm->kvm);
 	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
 	/* GET only copies: the bit stays, the SPTE stays writable */
@@ -148,8 +230,7 @@ START_TEST(manual_protect_gets_a_copy_and_clear_write_protects)
 	ck_assert(bit(bitmap, GFN));
 	/* CLEAR of what GET returned: bit cleared, gfn write-protected, TLBs flushed */
 	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), 0);
-	ck_assert(!is_writable_pte(leaf(vm, GFN)));
-	ck_assert(vm->vcpu[0]->requests & (1ul << KVM_REQ_TLB_FLUSH));
+	assert_harvested(vm);
 	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
 	ck_assert(!bit(bitmap, GFN));
 	test_vm_free(vm);
@@ -243,6 +324,9 @@ dirty_log_suite(void)
 	tcase_add_test(tc, fast_path_restores_w_and_marks_the_gfn_dirty);
 	tcase_add_test(tc, get_dirty_log_returns_clears_and_write_protects_again);
 	tcase_add_test(tc, manual_protect_gets_a_copy_and_clear_write_protects);
+	tcase_add_test(tc, dirty_log_flushes_are_ranged_to_the_slot);
+	tcase_add_test(tc, clear_without_manual_protect_clears_and_write_protects);
+	tcase_add_test(tc, logging_on_a_read_only_slot_does_not_flush);
 	tcase_add_test(tc, a_stale_writable_tlb_entry_is_flushed_when_logging_starts);
 	suite_add_tcase(s, tc);
 

@@ -590,6 +590,39 @@ START_TEST(before_574c3c55e969_the_ranged_flush_starts_at_the_tables_last_entry)
 }
 END_TEST
 
+/* A ranged flush forgets only what it flushed: with the table of gfns 0x200-0x3ff unlinked
+ * (as a zap records it) and vCPU 0's only zapped translation (gfn 5) flushed by a ranged flush of
+ * [0, 0x200), the table and the writable translation of gfn 0x205 stay, so freeing the table is
+ * still caught. Before the fix, emptying the zapped translations forgot both. */
+START_TEST(hypervisor_ranged_flush_keeps_tables_and_writable_entries_outside_its_range)
+{
+	TestVm *vm = table_then_huge_vm(0);
+	struct kvm_vcpu *vcpu = vm->vcpu[0];
+	u64 spte;
+	int walked;
+	u64 *sptep = tdp_walk_last(vm->kvm->pt_pool, vcpu->root, 0x205, &spte, &walked);
+	struct kvm_mmu_page *sp = sptep_to_sp(vm->kvm, sptep);
+
+	ck_assert_int_eq(walked, PG_LEVEL_4K);
+	ck_assert(kvm_vcpu_guest_write(vcpu, 0x205000));
+	ck_assert_uint_eq(vcpu->tlb_writable->len, 1);
+	kvm_record_stale_table(vm->kvm, sp);
+	kvm_flush_remote_tlbs_range(vm->kvm, 0, 0x200);
+	ck_assert_uint_eq(vcpu->stale_tlb->len, 0);
+	ck_assert_uint_eq(vcpu->stale_tables->len, 1);
+	ck_assert_uint_eq(vcpu->tlb_writable->len, 1);
+	ck_assert_ptr_null(strstr(sim_log_text(vm->host->log), "freed_table_still_cached"));
+	kvm_check_freed_table(vm->kvm, sp);
+	ck_assert_ptr_nonnull(strstr(sim_log_text(vm->host->log),
+				     "sim_invariant: freed_table_still_cached: the level-1 table for "
+				     "gfn 0x200 is freed while vcpu0 may still cache it"));
+	/* a flush of the table's range forgets it and the writable translation */
+	kvm_flush_remote_tlbs_range(vm->kvm, 0x200, 0x200);
+	ck_assert_uint_eq(vcpu->tlb_writable->len, 0);
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(max_level_for_order)
 {
 	ck_assert_int_eq(kvm_max_level_for_order(0), PG_LEVEL_4K);
@@ -627,6 +660,8 @@ huge_suite(void)
 	tc = tcase_create("hv-flush");
 	tcase_add_test(tc, hypervisor_ranged_flush_drops_only_the_replaced_tables_range);
 	tcase_add_test(tc, before_574c3c55e969_the_ranged_flush_starts_at_the_tables_last_entry);
+	tcase_add_test(tc,
+		       hypervisor_ranged_flush_keeps_tables_and_writable_entries_outside_its_range);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thp");
