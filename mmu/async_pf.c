@@ -640,7 +640,8 @@ apf_token_held(struct kvm_vcpu *vcpu, u32 token)
 	return FALSE;
 }
 
-/* The invariant apf_token_waits_forever, over every vCPU. */
+/* The invariant apf_token_waits_forever, over every vCPU: a token the guest took 'page not
+ * present' for and KVM no longer holds gets no 'page ready', so its task waits forever. */
 gboolean
 kvm_async_pf_check(struct kvm *kvm)
 {
@@ -653,14 +654,9 @@ kvm_async_pf_check(struct kvm *kvm)
 
 			if (apf_token_held(vcpu, token))
 				continue;
-			g_autofree gchar *reason = g_strdup_printf(
-				"invariant apf_token_waits_forever violated: vcpu %d token %#x: the "
-				"guest took 'page not present' for it and KVM no longer holds it (no "
-				"'page ready' will come)", vcpu->vcpu_id, token);
-
-			sim_log_emit(kvm->log, "sim_invariant", "apf_token_waits_forever: vcpu %d "
-				     "token %#x is no longer held by KVM", vcpu->vcpu_id, token);
-			sim_sched_fail(kvm->sched, reason);
+			kvm_invariant_failed(kvm, "apf_token_waits_forever",
+					     "vcpu %d token %#x is no longer held by KVM",
+					     vcpu->vcpu_id, token);
 			return FALSE;
 		}
 	}
