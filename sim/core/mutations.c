@@ -92,8 +92,10 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"keep translations to frames the host then frees",
 		FALSE, NULL },
 	/* mm/memory.c zap_page_range_single(): tlb_gather_mmu(), then notifier start, unmap,
-	 * notifier end (zap_page_range_single_batched()), then tlb_finish_mmu() frees the pages (as
-	 * linux-mm patch context of 2026 quotes it; no tree read). */
+	 * notifier end (zap_page_range_single_batched()), then tlb_finish_mmu() frees the pages
+	 * (read in ColinIanKing/linux-next at 042acf45, a tree with zap_page_range_single_batched()).
+	 * Only zap_pte_range()'s force_flush (a full batch, dirty TLB entries) frees earlier, before
+	 * the notifier's end: the case this entry's safety argument covers. */
 	[SIM_MUT_FREE_BEFORE_END] = {
 		"free_before_end",
 		"MADV_DONTNEED and munmap free the frames before invalidate_range_end(), not after",
