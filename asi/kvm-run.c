@@ -263,16 +263,12 @@ asi_sim_sleep(SimSched *sched, const char *what, gboolean wake, gpointer data)
 		sim_log_emit(sim_sched_log(sched), "sim_asi_sleep", "cpu %u %s sleeps on %s %s", id,
 			     sim_sched_current_name(sched), what,
 			     cpu->curr_asi ? "restricted" : "unrestricted");
-		asi_preempt_disable(cpu);
-		asi_context_switch(cpu, &pc->idle);
-		task->preempt_count--; /* the sleeping task's own count, until it runs again */
+		schedule_to(cpu, &pc->idle);
 		pc->sleeper = task;
 		return;
 	}
 	if (pc->sleeper != task)
 		return;
 	pc->sleeper = NULL;
-	asi_preempt_disable(cpu);
-	asi_context_switch(cpu, task);
-	pc->idle.preempt_count--; /* the idle task's schedule() count */
+	schedule_to(cpu, task);
 }

@@ -258,11 +258,16 @@ kvm_async_pf_complete(struct kvm_async_pf *work)
 		     G_GINT64_MODIFIER "x", work->cr2_or_gpa, work->addr);
 }
 
-/* system_wq as async PF uses it: items queued in order, kworkers that may each sleep in GUP.
- * A new worker is made when an item is queued and none is idle, up to the workqueue's
- * max_active (WQ_DFL_ACTIVE, 256; no tree read): concurrency management spawning a kworker when
- * the running ones sleep. Workers live as long as the VM's guest. */
-#define APF_MAX_WORKERS 256
+/* system_wq as async PF uses it: kvm_setup_async_pf() (virt/kvm/async_pf.c, sean-jc/linux at
+ * 2dfca51f) calls schedule_work(), which queues on system_wq (include/linux/workqueue.h,
+ * ColinIanKing/linux-next at 70f65c17); workqueue_init_early() (kernel/workqueue.c at 0fe33688)
+ * makes it per-CPU with max_active 0, the default WQ_DFL_ACTIVE = WQ_MAX_ACTIVE / 2 = 1024 items
+ * in flight per CPU in that tree (256 before "workqueue: Adjust WQ_MAX_ACTIVE from 512 to 2048",
+ * linux-kernel list, 2024-09). Items run in order on kworkers that may each sleep in GUP; a new
+ * worker is made when an item is queued and none is idle (concurrency management spawning a
+ * kworker when the running ones sleep). Simplified: one pool for every host CPU, so the cap is
+ * the VM's, not each CPU's. Workers live as long as the VM's guest. */
+#define APF_MAX_WORKERS 1024
 
 struct kvm_async_pf_pool {
 	GQueue pending;    /* struct kvm_async_pf *, queued by schedule_work() */
@@ -640,7 +645,8 @@ apf_token_held(struct kvm_vcpu *vcpu, u32 token)
 	return FALSE;
 }
 
-/* The invariant apf_token_waits_forever, over every vCPU. */
+/* The invariant apf_token_waits_forever, over every vCPU: a token the guest took 'page not
+ * present' for and KVM no longer holds gets no 'page ready', so its task waits forever. */
 gboolean
 kvm_async_pf_check(struct kvm *kvm)
 {
@@ -653,14 +659,9 @@ kvm_async_pf_check(struct kvm *kvm)
 
 			if (apf_token_held(vcpu, token))
 				continue;
-			g_autofree gchar *reason = g_strdup_printf(
-				"invariant apf_token_waits_forever violated: vcpu %d token %#x: the "
-				"guest took 'page not present' for it and KVM no longer holds it (no "
-				"'page ready' will come)", vcpu->vcpu_id, token);
-
-			sim_log_emit(kvm->log, "sim_invariant", "apf_token_waits_forever: vcpu %d "
-				     "token %#x is no longer held by KVM", vcpu->vcpu_id, token);
-			sim_sched_fail(kvm->sched, reason);
+			kvm_invariant_failed(kvm, "apf_token_waits_forever",
+					     "vcpu %d token %#x is no longer held by KVM",
+					     vcpu->vcpu_id, token);
 			return FALSE;
 		}
 	}

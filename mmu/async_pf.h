@@ -9,7 +9,7 @@
  * arch/x86/include/asm/kvm_host.h at 046408cf (request numbers, ASYNC_PF_PER_VCPU):
  *
  *   EPT violation -> GUP(FOLL_NOWAIT) needs I/O -> token, gfn hashed, 'page not present' #PF
- *   (CR2 = token, apf.flags = 1) or KVM_REQ_APF_HALT -> a work item ("apfN" actor) does the
+ *   (CR2 = token, apf.flags = 1) or KVM_REQ_APF_HALT -> a work item ("kworkerN" actor) does the
  *   blocking GUP -> done list, KVM_REQ_APF_READY -> on entry, when apf.token is free: prefault,
  *   write the token, raise the vector -> guest wakes its task, clears the token, writes the ACK
  *   MSR -> the next one.

@@ -16,9 +16,9 @@
  * (or gmem-only) memory: modeled here. kvm_alloc_memslot_metadata() (x86.c): no 6.18-era tree
  * read; its lpage_info part as quoted in kvm@vger patch context (2023) and unchanged since.
  *
- * Not modeled: the NX huge page mitigation (nx_huge_pages off, as on CPUs without the iTLB
- * multihit bug: huge_page_disallowed is always false, disallowed_hugepage_adjust() never lowers
- * the goal, no recovery thread); write tracking (shadow paging only); dirty logging, whose slots
+ * The NX huge page mitigation (off by default) is in nx_huge_page.c: an exec fault's
+ * huge_page_disallowed (fault.c) caps req_level below, and make_spte() (spte.c) makes huge leaves
+ * non-executable. Not modeled: write tracking (shadow paging only); dirty logging, whose slots
  * map 4K only and whose eager split (kvm_tdp_mmu_try_split_huge_pages()) kvmsim never needs;
  * huge page recovery (the fault-less kvm_mmu_max_mapping_level() caller).
  */

@@ -2,7 +2,8 @@
 /*
  * Building and decoding SPTEs in KVM's EPT encoding.
  *
- * make_spte(), make_nonleaf_spte(), make_mmio_spte() and mark_spte_for_access_track() were read in
+ * make_spte(), make_small_spte() (with modify_spte_protections() and make_spte_executable()),
+ * make_nonleaf_spte(), make_mmio_spte() and mark_spte_for_access_track() were read in
  * kernelorg-mirror/virt_kvm_kvm (kvm.git), arch/x86/kvm/mmu/spte.c at 1d86dc79: 6.18 or a little
  * later by its content (EXPORT_SYMBOL_FOR_KVM_INTERNAL, and make_spte() already tests
  * X86_FEATURE_CLEAR_CPU_BUF_VM_MMIO); restore_acc_track_spte() in JonKohler/linux spte.h (see
@@ -10,22 +11,26 @@
  */
 #include "mmu/spte.h"
 
-/* Models make_spte() in arch/x86/kvm/mmu/spte.c: a TDP leaf, A/D disabled, write-back RAM; no
- * shadow-paging unsync and no dirty logging, so write access is never withheld (wrprot). A
- * writable leaf gets shadow_dirty_mask with W, whatever the A/D mode (v6.12+; the tree read sets
- * it with PT_WRITABLE_MASK and shadow_mmu_writable_mask in one statement). */
+/* Models make_spte() in arch/x86/kvm/mmu/spte.c: a TDP leaf, A/D disabled, write-back RAM, the
+ * NX huge page mitigation off; no shadow-paging unsync and no dirty logging, so write access is
+ * never withheld (wrprot). A writable leaf gets shadow_dirty_mask with W, whatever the A/D mode
+ * (v6.12+; the tree read sets it with PT_WRITABLE_MASK and shadow_mmu_writable_mask in one
+ * statement). */
 gboolean
 make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 	  gboolean host_writable, u64 *new_spte)
 {
-	return make_spte_ad(level, pte_access, pfn, prefetch, host_writable, TRUE, new_spte);
+	return make_spte_ad(level, pte_access, pfn, prefetch, host_writable, TRUE, FALSE, new_spte);
 }
 
-/* make_spte() with the page role's ad_disabled: with EPT A/D bits on (kvm_ad_enabled) a leaf
- * has A/D type 0 and the CPU sets Accessed and Dirty itself. */
+/* make_spte() with the page role's ad_disabled (with EPT A/D bits on, kvm_ad_enabled, a leaf
+ * has A/D type 0 and the CPU sets Accessed and Dirty itself) and is_nx_huge_page_enabled() of
+ * the VM: under the iTLB multihit mitigation a huge leaf is never executable, whatever the
+ * access asked (an exec fault maps 4K instead, fault->huge_page_disallowed). */
 gboolean
 make_spte_ad(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
-	     gboolean host_writable, gboolean ad_disabled, u64 *new_spte)
+	     gboolean host_writable, gboolean ad_disabled, gboolean nx_huge_page_enabled,
+	     u64 *new_spte)
 {
 	u64 spte = SPTE_MMU_PRESENT_MASK;
 
@@ -34,6 +39,8 @@ make_spte_ad(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetc
 	spte |= shadow_present_mask;
 	if (!prefetch)
 		spte |= shadow_accessed_mask;
+	if (level > PG_LEVEL_4K && (pte_access & ACC_EXEC_MASK) && nx_huge_page_enabled)
+		pte_access &= ~ACC_EXEC_MASK;
 	if (pte_access & ACC_EXEC_MASK)
 		spte |= shadow_x_mask;
 	else
@@ -58,18 +65,47 @@ make_spte_ad(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetc
 	return FALSE;
 }
 
+/* Models modify_spte_protections() in arch/x86/kvm/mmu/spte.c: an access-tracked SPTE is
+ * restored, changed and tracked again, so the change lands in its saved bits. */
+static u64
+modify_spte_protections(u64 spte, u64 set, u64 clear)
+{
+	gboolean is_access_track = is_access_track_spte(spte);
+
+	if (is_access_track)
+		spte = restore_acc_track_spte(spte);
+	g_assert(!(set & clear));
+	spte = (spte | set) & ~clear;
+	if (is_access_track)
+		spte = mark_spte_for_access_track(spte);
+	return spte;
+}
+
+/* Models make_spte_executable() in arch/x86/kvm/mmu/spte.c: X (or NX) as access says. */
+static u64
+make_spte_executable(u64 spte, unsigned int access)
+{
+	u64 set = (access & ACC_EXEC_MASK) ? shadow_x_mask : shadow_nx_mask;
+
+	return modify_spte_protections(spte, set, set ^ (shadow_nx_mask | shadow_x_mask));
+}
+
 /* Models make_small_spte() in arch/x86/kvm/mmu/spte.c: the huge SPTE with the index-th
- * child's offset ORed into its address, and bit 7 cleared for a 4K child. Without the NX
- * huge-page mitigation there is no execute permission to restore. */
+ * child's offset ORed into its address, and bit 7 cleared for a 4K child. Under the NX huge
+ * page mitigation a 4K child takes the execute permission of the table's role (ACC_ALL in the
+ * TDP MMU), which the huge page lacked only because of the mitigation. */
 u64
-make_small_spte(u64 huge_spte, int child_level, int index)
+make_small_spte(u64 huge_spte, int child_level, int index, gboolean nx_huge_page_enabled)
 {
 	u64 child_spte = huge_spte;
 
 	g_assert(is_shadow_present_pte(huge_spte) && is_large_pte(huge_spte));
 	child_spte |= ((u64)index * KVM_PAGES_PER_HPAGE(child_level)) << PAGE_SHIFT;
-	if (child_level == PG_LEVEL_4K)
+	if (child_level == PG_LEVEL_4K) {
 		child_spte &= ~PT_PAGE_SIZE_MASK;
+		if (nx_huge_page_enabled)
+			child_spte = make_spte_executable(child_spte, ACC_ALL);
+	}
 	return child_spte;
 }
 

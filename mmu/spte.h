@@ -171,15 +171,20 @@ is_accessed_spte(u64 spte)
 	return (spte & shadow_accessed_mask) != 0;
 }
 
-/* Models make_spte() in arch/x86/kvm/mmu/spte.c for a TDP MMU leaf (no shadow paging). */
+/* Models make_spte() in arch/x86/kvm/mmu/spte.c for a TDP MMU leaf (no shadow paging), A/D
+ * disabled, the NX huge page mitigation off. */
 gboolean make_spte(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
 		   gboolean host_writable, u64 *new_spte);
+/* make_spte() with the role's ad_disabled and is_nx_huge_page_enabled() of the VM, which makes
+ * a huge leaf non-executable. */
 gboolean make_spte_ad(int level, unsigned int pte_access, kvm_pfn_t pfn, gboolean prefetch,
-		      gboolean host_writable, gboolean ad_disabled, u64 *new_spte);
+		      gboolean host_writable, gboolean ad_disabled, gboolean nx_huge_page_enabled,
+		      u64 *new_spte);
 u64 make_nonleaf_spte_ad(u64 child_pa, gboolean ad_disabled);
 /* Models make_small_spte() in arch/x86/kvm/mmu/spte.c: child index of a huge SPTE being split
- * into a table of child_level entries. */
-u64 make_small_spte(u64 huge_spte, int child_level, int index);
+ * into a table of child_level entries; a 4K child is executable again under the NX huge page
+ * mitigation (nx_huge_page_enabled: is_nx_huge_page_enabled() of the VM). */
+u64 make_small_spte(u64 huge_spte, int child_level, int index, gboolean nx_huge_page_enabled);
 /* Models make_nonleaf_spte() in arch/x86/kvm/mmu/spte.c; child_pa is the table's address. */
 u64 make_nonleaf_spte(u64 child_pa);
 /* Models make_mmio_spte() in arch/x86/kvm/mmu/spte.c. */

@@ -525,12 +525,8 @@ tdp_mmu_split_huge_page(struct kvm *kvm, struct tdp_iter *iter, struct kvm_mmu_p
 	const int level = iter->level;
 
 	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		u64 child = make_small_spte(huge_spte, level - 1, i);
+		u64 child = make_small_spte(huge_spte, level - 1, i, kvm->nx_huge_pages);
 
-		/* make_small_spte(): a huge page that is non-executable only because of the NX
-		 * mitigation has executable 4K pages (make_spte_executable()) */
-		if (level - 1 == PG_LEVEL_4K && kvm->nx_huge_pages && !is_access_track_spte(child))
-			child = (child & ~shadow_nx_mask) | shadow_x_mask;
 		sp->spt[i] = spte_to_hw(child, level - 1);
 	}
 	int ret = tdp_mmu_link_sp(kvm, iter, sp, shared);
@@ -576,11 +572,8 @@ tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fa
 	if (!fault->slot)
 		new_spte = make_mmio_spte(iter->gfn, ACC_ALL, kvm->memslots->generation);
 	else
-		/* make_spte(): a huge page is not executable under the NX mitigation */
-		wrprot = make_spte_ad(iter->level,
-				      iter->level > PG_LEVEL_4K && kvm->nx_huge_pages ?
-					      ACC_ALL & ~ACC_EXEC_MASK : ACC_ALL,
-				      fault->pfn, fault->prefetch, fault->map_writable, !kvm->ept_ad,
+		wrprot = make_spte_ad(iter->level, ACC_ALL, fault->pfn, fault->prefetch,
+				      fault->map_writable, !kvm->ept_ad, kvm->nx_huge_pages,
 				      &new_spte);
 	/* make_spte(): a writable leaf of a dirty-logged slot marks its gfn before it goes in */
 	if (fault->slot && fault->slot->dirty && is_writable_pte(new_spte))

@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "sim/cmd.h"
+#include "sim/cmd-run-internal.h"
 #include "sim/vmm/postcopy.h"
 
 /* The vCPU counts of the comparison. */
@@ -29,17 +29,15 @@ compare_one(const SimVmmConfig *base, const SimPostcopyMech *mech, guint vcpus, 
 {
 	SimVmmConfig cfg = *base;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(SimSched) sched = sim_sched_new(base->seed);
+	g_autoptr(SimSched) sched = NULL;
 	SimPostcopyStats st;
 	char exits[24], wakeups[24], blocked[24], spurious[24], useless[24];
 
 	cfg.postcopy = mech->name;
 	cfg.nr_vcpus = vcpus;
-	sim_sched_set_policy(sched, policy);
-	sim_sched_set_watchdog(sched, (guint64)watchdog);
-	g_autoptr(SimVmm) vmm = sim_vmm_new(&cfg, sched, &error);
+	g_autoptr(SimVmm) vmm = run_quietly(&cfg, policy, watchdog, &sched, &error);
 
-	if (!vmm || !sim_vmm_run(vmm, &error)) {
+	if (!vmm) {
 		fprintf(stderr, "kvmsim: error: %s, %u vcpus: %s\n", mech->name, vcpus,
 			error->message);
 		return FALSE;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* What kvmsim run's files share: its options, parsed in cmd-run-options.c, used in cmd-run.c. */
+/* What kvmsim run's files share: its options, parsed in cmd-run-options.c, used in cmd-run.c;
+ * one quiet run (cmd-run.c), used by the comparisons of cmd-run.c and cmd-postcopy.c. */
 #ifndef KVMSIM_SIM_CMD_RUN_INTERNAL_H
 #define KVMSIM_SIM_CMD_RUN_INTERNAL_H
 
@@ -61,5 +62,9 @@ gboolean run_make_config(const RunOptions *o, SimVmmConfig *cfg, SimPolicy *poli
 			 GBytes **out_image, TraceRecordExpect *expect, GError **error);
 /* kvmsim run's options, filling in o (a copy the caller frees). */
 GOptionEntry *run_entries(RunOptions *o);
+/* One run of cfg on a scheduler of its own, without outputs; NULL if it could not be built or
+ * run (error set). The caller frees the VMM, then *out_sched. */
+SimVmm *run_quietly(const SimVmmConfig *cfg, SimPolicy policy, gint64 watchdog,
+		    SimSched **out_sched, GError **error);
 
 #endif

@@ -113,8 +113,9 @@ static const struct {
 	{ "guest instructions", SIM_CTR_GUEST_INSNS },
 };
 
-/* One run of cfg on a scheduler of its own, without outputs; NULL if it could not be built. */
-static SimVmm *
+/* One run of cfg on a scheduler of its own, without outputs; NULL if it could not be built or
+ * run (error set). The caller frees the VMM, then *out_sched. */
+SimVmm *
 run_quietly(const SimVmmConfig *cfg, SimPolicy policy, gint64 watchdog, SimSched **out_sched,
 	    GError **error)
 {

@@ -92,8 +92,10 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"keep translations to frames the host then frees",
 		FALSE, NULL },
 	/* mm/memory.c zap_page_range_single(): tlb_gather_mmu(), then notifier start, unmap,
-	 * notifier end (zap_page_range_single_batched()), then tlb_finish_mmu() frees the pages (as
-	 * linux-mm patch context of 2026 quotes it; no tree read). */
+	 * notifier end (zap_page_range_single_batched()), then tlb_finish_mmu() frees the pages
+	 * (read in ColinIanKing/linux-next at 042acf45, a tree with zap_page_range_single_batched()).
+	 * Only zap_pte_range()'s force_flush (a full batch, dirty TLB entries) frees earlier, before
+	 * the notifier's end: the case this entry's safety argument covers. */
 	[SIM_MUT_FREE_BEFORE_END] = {
 		"free_before_end",
 		"MADV_DONTNEED and munmap free the frames before invalidate_range_end(), not after",
@@ -112,16 +114,21 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"not an invariant, sees the second install)",
 		FALSE, NULL },
 	/* tdp_mmu.c kvm_tdp_mmu_unmap_gfn_range(): root types from the attribute filter |
-	 * KVM_INVALID_ROOTS, so invalid roots are zapped too. */
+	 * KVM_INVALID_ROOTS, so invalid roots are zapped too. The fix read as its 5.16-stable
+	 * backport (stable list, Message-Id 20220405070419.762058246@linuxfoundation.org:
+	 * "Fixes: b7cccd397f31", the TDP MMU's fast invalidation of v5.13); it reached mainline in
+	 * the v5.18 merge window (the torvalds/linux push of 2022-03-24, 7403e6d82639, lists it). */
 	[SIM_MUT_PRE_D62007EDF01F] = {
 		"pre-d62007edf01f",
 		"kvm_tdp_mmu_unmap_gfn_range() walks only valid roots, as before \"KVM: x86/mmu: "
-		"Zap _all_ roots when unmapping gfn range in TDP MMU\" (d62007edf01f, v5.16; "
-		"affected v5.13-v5.15, since the TDP MMU's fast zap): a root a fast zap "
+		"Zap _all_ roots when unmapping gfn range in TDP MMU\" (d62007edf01f, v5.18-rc1, "
+		"backported to 5.16 stable; affected v5.13-v5.17, since the TDP MMU's fast zap): "
+		"a root a fast zap "
 		"invalidated but has not torn down yet keeps mapping a frame the host frees",
 		FALSE, NULL },
 	/* tdp_mmu.c tdp_mmu_iter_cond_resched(): "if (flush) kvm_flush_remote_tlbs(kvm)" before
-	 * dropping mmu_lock; tdp_mmu_zap_leafs() then clears flush. */
+	 * dropping mmu_lock; tdp_mmu_zap_leafs() then clears flush. The fix's date: the kvm.git
+	 * master push of 2021-04-01 (55626ca9c690) lists it, for v5.12-rc6. */
 	[SIM_MUT_PRE_A835429CDA91] = {
 		"pre-a835429cda91",
 		"a zap yields mmu_lock with its pending flush unserved and never serves it, the "
@@ -150,7 +157,8 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"unrestricted (asi_vmenter_restricted)",
 		FALSE, NULL },
 	/* mmu.c is_page_fault_stale(): first is_obsolete_sp() of the vCPU's root, under
-	 * mmu_lock. */
+	 * mmu_lock. The fix read as Greg's failed 5.15-stable backport mail (its commit dated
+	 * 2021-11-20); the kvm list's reports of December 2021 find it in v5.16-rc. */
 	[SIM_MUT_PRE_A955CAD84CDA] = {
 		"pre-a955cad84cda",
 		"is_page_fault_stale() does not check that the vCPU's root is still valid, as "
@@ -161,7 +169,8 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		FALSE, NULL },
 	/* mmu.c: kvm_tdp_mmu_page_fault() takes mmu_lock for read and never calls
 	 * make_mmu_pages_available(); direct_page_fault() (shadow paging) takes it for write
-	 * and does. */
+	 * and does. The fix read as its stable backport (stable list, December 2022) and dated by
+	 * CVE-2022-45869 ("through 6.1-rc6"). */
 	[SIM_MUT_PRE_47B0C2E4C220] = {
 		"pre-47b0c2e4c220",
 		"the TDP MMU fault path calls make_mmu_pages_available() under mmu_lock held for "
@@ -170,7 +179,9 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"shadow-page reclaim runs concurrently in two vCPUs (lockdep-style check)",
 		FALSE, NULL },
 	/* tdp_mmu.c kvm_tdp_mmu_map(): "if (is_frozen_spte(iter.old_spte)) goto retry;" comes
-	 * before "if (iter.level == fault->goal_level) goto map_target_level;". */
+	 * before "if (iter.level == fault->goal_level) goto map_target_level;". The fix (and
+	 * 21a36ac6b6c7 below) reached mainline through the kvm "for-linus" merge 2258c2dc850b of
+	 * v6.2-rc2 (a cel/linux push of 2023-01-01 lists both). */
 	[SIM_MUT_PRE_F5D16BB9BE68] = {
 		"pre-f5d16bb9be68",
 		"kvm_tdp_mmu_map() stops at the goal level before it tests for a frozen SPTE, as "
@@ -179,7 +190,8 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"compare-exchanges its leaf over a FROZEN_SPTE that a read-lock zapper owns",
 		FALSE, NULL },
 	/* tdp_mmu.c tdp_mmu_iter_cond_resched() and mmu.c kvm_recover_nx_huge_pages(): the
-	 * pending flush, then rcu_read_unlock(), then the rwlock yield. */
+	 * pending flush, then rcu_read_unlock(), then the rwlock yield. The fix's date: the
+	 * torvalds/linux push of 2022-03-24 (v5.18 merge window) lists it. */
 	[SIM_MUT_PRE_BD29677952FA] = {
 		"pre-bd29677952fa",
 		"a walk that yields leaves RCU before it serves its pending TLB flush, as "
@@ -190,7 +202,8 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"walk that unlinks tables of the valid root with a flush owed across a yield)",
 		FALSE, NULL },
 	/* tdp_mmu.c tdp_mmu_map_handle_target_level(): a table replaced by a huge leaf is
-	 * flushed with kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level). */
+	 * flushed with kvm_flush_remote_tlbs_gfn(kvm, iter->gfn, iter->level). The fix read as
+	 * its stable backport (stable list, December 2021). */
 	[SIM_MUT_PRE_574C3C55E969] = {
 		"pre-574c3c55e969",
 		"the ranged flush for a page table that left the tree starts at its last entry, "
@@ -233,20 +246,25 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"x86/mmu: Use atomic XCHG to write TDP MMU SPTEs with volatile bits\" "
 		"(ba3a6120a4e7, v5.18); affected v5.10 (2f2fad0897cb) to v5.17",
 		FALSE, NULL },
-	/* x86.c kvm_mmu_slot_apply_flags() before b64d740ea7dd (read in the fix's diff and the
-	 * v6.9-era tree: the unconditional kvm_flush_remote_tlbs_memslot()). */
+	/* x86.c kvm_mmu_slot_apply_flags() before b64d740ea7dd: read in the fix's v2 posting (kvm
+	 * list, Message-Id 20220728222833.3850065-1-junaids@google.com; no Fixes: tag) and the
+	 * v6.9-era tree (the unconditional kvm_flush_remote_tlbs_memslot()). Dated by the
+	 * gregkh/tty push of 2022-09-05 that merges Linux 6.0-rc4 and lists it. */
 	[SIM_MUT_PRE_B64D740EA7DD] = {
 		"pre-b64d740ea7dd",
 		"enabling dirty logging flushes TLBs only if write-protecting the slot cleared some "
 		"Writable bit: an SPTE that aging made access-tracked (W already clear, no flush, as "
 		"clear_young() never flushes) leaves a writable TLB entry, and guest writes through "
 		"it never reach the dirty bitmap. Fixed by \"kvm: x86: mmu: Always flush TLBs when "
-		"enabling dirty logging\" (b64d740ea7dd, v5.16); affected kernels before v5.16 "
-		"that age SPTEs without A/D bits and without a TLB flush (clear_young())",
+		"enabling dirty logging\" (b64d740ea7dd, v6.0-rc4, backported to stable); affected "
+		"kernels before it that age SPTEs without A/D bits and without a TLB flush "
+		"(clear_young())",
 		FALSE, NULL },
 	/* guest_memfd.c kvm_gmem_invalidate_begin() of the guest_memfd series before the fix was
-	 * squashed in (v12/v13 postings, 2023; commit text not read, the v12 code from memory of
-	 * the posting, checked against the v6.18 code that has found_memslot). */
+	 * squashed in: read in the fix's posting (kvm list, Message-ID
+	 * 20230921203331.3746712-6-seanjc@google.com, 2023-09-21, "Fixes: 1d46f95498c5", on the
+	 * v12 kvm-x86/guest_memfd branch), whose diff shows the unconditional begin and the
+	 * overlap-only end; b25ab9cae30f is its kvm-x86 commit, as the "applied" reply lists. */
 	[SIM_MUT_PRE_B25AB9CAE30F] = {
 		"pre-b25ab9cae30f",
 		"kvm_gmem_invalidate_begin() takes mmu_lock and calls kvm_mmu_invalidate_begin() for "

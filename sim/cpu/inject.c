@@ -176,10 +176,7 @@ in_sti_shadow(SimVcpu *v)
 
 	/* in a run, the engine's RIP (exact in a #PF hook and at a block's start); between runs,
 	 * where the next run starts */
-	if (v->in_run)
-		uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-	else
-		rip = v->rip;
+	rip = v->in_run ? sim_hw_rip(v->hw) : v->rip;
 	return rip > 0 && uc_mem_read(uc, rip - 1, &byte, 1) == UC_ERR_OK && byte == 0xfb;
 }
 

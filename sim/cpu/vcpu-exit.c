@@ -237,7 +237,7 @@ vcpu_hook_intr(uc_engine *uc, guint32 intno, void *data)
 		vcpu_restore_cr2(v);
 		return;
 	}
-	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	rip = sim_hw_rip(v->hw);
 	g_autofree gchar *insn = sim_hw_disasm(v->hw, rip);
 
 	trace_exception_exit(v, rip, intno);
@@ -293,7 +293,7 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 	rip = sim_hw_nth_io_insn(v->hw, v->block.addr, v->block.size, v->block_io++);
 
 	if (rip == G_MAXUINT64)
-		uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RIP, &rip);
+		rip = sim_hw_rip(v->hw);
 	SimHwIoForm form = sim_hw_io_form(v->hw, rip, &len);
 
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_IO);
@@ -338,10 +338,8 @@ vcpu_hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, g
 	      void *data)
 {
 	SimVcpu *v = data;
-	guint64 rip;
 
-	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-	outside_memory(v, address, rip);
+	outside_memory(v, address, sim_hw_rip(v->hw));
 	return false;
 }
 
@@ -483,7 +481,7 @@ handle_mmio(SimVcpu *v)
 		g_error_free(error);
 		return;
 	}
-	uc_reg_read(sim_hw_uc(v->hw), UC_X86_REG_RIP, &v->rip);
+	v->rip = sim_hw_rip(v->hw);
 }
 
 /* After a run that stopped with no exit recorded: hlt, since every hook records its exit. */

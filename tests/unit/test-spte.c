@@ -127,6 +127,53 @@ START_TEST(hardware_encoding_round_trips_every_kind_of_spte)
 }
 END_TEST
 
+/* make_spte() under the iTLB multihit mitigation: a huge leaf loses X, a 4K leaf keeps it. */
+START_TEST(nx_mitigation_makes_huge_leaves_non_executable)
+{
+	u64 huge, small, plain;
+
+	make_spte_ad(PG_LEVEL_2M, ACC_ALL, 0x80200, FALSE, TRUE, TRUE, TRUE, &huge);
+	make_spte_ad(PG_LEVEL_4K, ACC_ALL, 0x80201, FALSE, TRUE, TRUE, TRUE, &small);
+	make_spte_ad(PG_LEVEL_2M, ACC_ALL, 0x80200, FALSE, TRUE, TRUE, FALSE, &plain);
+	ck_assert(!is_executable_pte(huge));
+	ck_assert(is_executable_pte(small));
+	ck_assert(is_executable_pte(plain));
+	/* only X differs */
+	ck_assert_uint_eq(huge ^ plain, shadow_x_mask);
+}
+END_TEST
+
+/* make_small_spte(): a 4K child of a huge leaf the mitigation made non-executable is executable
+ * again, a 2M child of a 1G leaf is not, and without the mitigation nothing is added. */
+START_TEST(split_to_4k_restores_execute_under_the_nx_mitigation)
+{
+	u64 huge1g, huge2m;
+
+	make_spte_ad(PG_LEVEL_2M, ACC_ALL, 0x80200, FALSE, TRUE, TRUE, TRUE, &huge2m);
+	make_spte_ad(PG_LEVEL_1G, ACC_ALL, 0x80000, FALSE, TRUE, TRUE, TRUE, &huge1g);
+	u64 child = make_small_spte(huge2m, PG_LEVEL_4K, 3, TRUE);
+
+	ck_assert(is_executable_pte(child) && !is_large_pte(child));
+	ck_assert_uint_eq(spte_to_pfn(child), 0x80203);
+	ck_assert(!is_executable_pte(make_small_spte(huge1g, PG_LEVEL_2M, 1, TRUE)));
+	ck_assert(!is_executable_pte(make_small_spte(huge2m, PG_LEVEL_4K, 3, FALSE)));
+}
+END_TEST
+
+/* modify_spte_protections(): an access-tracked huge leaf splits into access-tracked children
+ * whose saved bits now hold X, so the fast path restores them executable. */
+START_TEST(split_of_an_access_tracked_leaf_saves_execute_in_the_tracked_bits)
+{
+	u64 huge, child;
+
+	make_spte_ad(PG_LEVEL_2M, ACC_ALL, 0x80200, FALSE, TRUE, TRUE, TRUE, &huge);
+	child = make_small_spte(mark_spte_for_access_track(huge), PG_LEVEL_4K, 0, TRUE);
+	ck_assert(is_access_track_spte(child));
+	ck_assert(!(child & VMX_EPT_EXECUTABLE_MASK));
+	ck_assert(is_executable_pte(restore_acc_track_spte(child)));
+}
+END_TEST
+
 static Suite *
 spte_suite(void)
 {
@@ -139,6 +186,12 @@ spte_suite(void)
 	tcase_add_test(tc, table_entry_has_no_bit_5);
 	tcase_add_test(tc, access_tracked_leaf_keeps_dirty_and_saves_r_and_x);
 	tcase_add_test(tc, mmio_spte_carries_gfn_and_generation_without_suppress_ve);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nx huge pages");
+	tcase_add_test(tc, nx_mitigation_makes_huge_leaves_non_executable);
+	tcase_add_test(tc, split_to_4k_restores_execute_under_the_nx_mitigation);
+	tcase_add_test(tc, split_of_an_access_tracked_leaf_saves_execute_in_the_tracked_bits);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hardware");
