@@ -22,6 +22,15 @@ typedef struct {
 	guint64 resident_gpa; /* GPA page holding the content, or G_MAXUINT64 */
 } SimFrame;
 
+/* A FIFO of frame indexes in a ring that doubles when full: once it has grown to what a run
+ * needs, pushing and popping allocate nothing (a GQueue allocates a node per push). */
+typedef struct {
+	guint64 *slot;
+	guint64 cap;  /* slots, 0 or a power of two */
+	guint64 head; /* slot of the oldest index */
+	guint64 len;
+} FrameFifo;
+
 typedef struct {
 	guint64 gpa;
 	guint64 size;
@@ -36,8 +45,8 @@ struct SimHostMem {
 	SimFrame *frames;
 	SimFrame *zero_frame;  /* SIM_ZERO_PFN: content is always zeros, so it has no storage */
 	guint64 never_used;  /* frames [never_used, nr_frames) were never handed out */
-	GQueue free_list;    /* frame indexes, FIFO */
-	GQueue quarantine;   /* frame indexes, FIFO */
+	FrameFifo free_list;
+	FrameFifo quarantine;
 	guint quarantine_len;
 	SimCounters *counters;
 	GArray *windows;     /* RamWindow, sorted by gpa */
@@ -53,6 +62,36 @@ struct SimHostMem {
  * start as the zeros of a fresh mapping (read from the host's zero page, not from a 0xff fill
  * that has left the caches long before the guest's first touch). */
 #define HOLDER_NONE 0
+
+/* Append index; the ring doubles when full, its indexes kept in order. */
+static void
+fifo_push(FrameFifo *q, guint64 index)
+{
+	if (q->len == q->cap) {
+		guint64 cap = MAX(q->cap * 2, 64);
+		guint64 *slot = g_new(guint64, cap);
+
+		for (guint64 i = 0; i < q->len; i++)
+			slot[i] = q->slot[(q->head + i) & (q->cap - 1)];
+		g_free(q->slot);
+		q->slot = slot;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->slot[(q->head + q->len++) & (q->cap - 1)] = index;
+}
+
+/* Remove and return the oldest index (the FIFO must not be empty). */
+static guint64
+fifo_pop(FrameFifo *q)
+{
+	g_assert(q->len > 0);
+	guint64 index = q->slot[q->head];
+
+	q->head = (q->head + 1) & (q->cap - 1);
+	q->len--;
+	return index;
+}
 
 static void *
 reserve(guint64 bytes)
@@ -79,8 +118,6 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 		sim_hostmem_free(hm);
 		return NULL;
 	}
-	g_queue_init(&hm->free_list);
-	g_queue_init(&hm->quarantine);
 	hm->quarantine_len = quarantine;
 	hm->counters = counters;
 	hm->windows = g_array_new(FALSE, TRUE, sizeof(RamWindow));
@@ -102,8 +139,8 @@ sim_hostmem_free(SimHostMem *hm)
 		munmap(hm->arena, hm->nr_frames * SIM_PAGE_SIZE);
 	if (hm->frames)
 		munmap(hm->frames, hm->nr_frames * sizeof(SimFrame));
-	g_queue_clear(&hm->free_list);
-	g_queue_clear(&hm->quarantine);
+	g_free(hm->free_list.slot);
+	g_free(hm->quarantine.slot);
 	g_free(hm->zero_frame);
 	if (hm->windows) {
 		for (guint i = 0; i < hm->windows->len; i++) {
@@ -223,12 +260,12 @@ sim_frame_alloc(SimHostMem *hm)
 {
 	guint64 index;
 
-	if (!g_queue_is_empty(&hm->free_list))
-		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->free_list)) - 1;
+	if (hm->free_list.len)
+		index = fifo_pop(&hm->free_list);
 	else if (hm->never_used < hm->nr_frames)
 		return frame_take(hm, hm->never_used++, TRUE);
-	else if (!g_queue_is_empty(&hm->quarantine)) /* under pressure, quarantine gives way */
-		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
+	else if (hm->quarantine.len) /* under pressure, quarantine gives way */
+		index = fifo_pop(&hm->quarantine);
 	else
 		return SIM_PFN_NONE;
 	return frame_take(hm, index, FALSE);
@@ -282,7 +319,7 @@ sim_frame_alloc_contig(SimHostMem *hm, guint nr)
 	if (first + nr > hm->nr_frames)
 		return SIM_PFN_NONE;
 	for (guint64 i = hm->never_used; i < first; i++)
-		g_queue_push_tail(&hm->free_list, GSIZE_TO_POINTER(i + 1));
+		fifo_push(&hm->free_list, i);
 	hm->never_used = first;
 	for (guint i = 0; i < nr; i++) {
 		SimPfn pfn = frame_take(hm, hm->never_used++, TRUE);
@@ -319,14 +356,9 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 	memset(storage_of(hm, pfn), SIM_POISON_FREE, SIM_PAGE_SIZE);
 	f->zero = FALSE;
 	f->state = FRAME_FREE;
-	guint64 index = pfn - SIM_PFN_BASE;
-
-	g_queue_push_tail(&hm->quarantine, GSIZE_TO_POINTER(index + 1));
-	if (g_queue_get_length(&hm->quarantine) > hm->quarantine_len) {
-		guint64 out = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
-
-		g_queue_push_tail(&hm->free_list, GSIZE_TO_POINTER(out + 1));
-	}
+	fifo_push(&hm->quarantine, pfn - SIM_PFN_BASE);
+	if (hm->quarantine.len > hm->quarantine_len)
+		fifo_push(&hm->free_list, fifo_pop(&hm->quarantine));
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_FREED);
 }

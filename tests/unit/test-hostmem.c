@@ -293,6 +293,27 @@ START_TEST(allocation_order_is_deterministic_and_reuses_frames_fifo)
 }
 END_TEST
 
+/* The free list is a ring that grows when full: frames still come back in the order they were
+ * freed when it grows while its oldest entry is not at the start of its storage. */
+START_TEST(frames_come_back_in_the_order_they_were_freed_however_many_wait)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(200, 0, NULL);
+	SimPfn p[200];
+
+	for (guint i = 0; i < 200; i++)
+		p[i] = sim_frame_alloc(hm);
+	ck_assert_uint_eq(sim_frame_alloc(hm), SIM_PFN_NONE);
+	for (guint i = 0; i < 50; i++)
+		sim_frame_free(hm, p[i]);
+	for (guint i = 0; i < 30; i++)
+		ck_assert_uint_eq(sim_frame_alloc(hm), p[i]);
+	for (guint i = 50; i < 150; i++)
+		sim_frame_free(hm, p[i]);
+	for (guint i = 30; i < 150; i++)
+		ck_assert_uint_eq(sim_frame_alloc(hm), p[i]);
+	ck_assert_uint_eq(sim_frame_alloc(hm), SIM_PFN_NONE);
+}
+END_TEST
 
 /* ---------------------------------------------------------------------------------------------
  * Counters and the page-table pool
@@ -361,6 +382,7 @@ hostmem_suite(void)
 	tcase_add_test(tc, allocation_fails_when_the_arena_is_exhausted);
 	tcase_add_test(tc, quarantine_gives_way_when_the_arena_is_exhausted);
 	tcase_add_test(tc, allocation_order_is_deterministic_and_reuses_frames_fifo);
+	tcase_add_test(tc, frames_come_back_in_the_order_they_were_freed_however_many_wait);
 		suite_add_tcase(s, tc);
 	tc = tcase_create("tables");
 	tcase_add_test(tc, every_counter_name_looks_up_to_its_counter);
