@@ -118,7 +118,7 @@ START_TEST(write_after_free_is_reported_once_the_frame_leaves_quarantine)
 }
 END_TEST
 
-/* The poison check reads eight bytes at a time: it must still name the first byte written,
+/* The poison check compares the whole page at once: it must still name the first byte written,
  * wherever in a word or block it lies, even when one bit of it differs from poison. */
 START_TEST(write_after_free_reports_the_first_byte_written_at_any_offset)
 {
