@@ -15,6 +15,7 @@ typedef struct {
 	guint32 gen;
 	guint8 state;
 	guint8 zero;          /* content is all zero; storage not written yet */
+	guint8 poison;        /* freed, content is all POISON_FREE; storage not written since */
 	guint8 free_on_put;   /* freed while pinned: free when the last reference goes */
 	guint32 refs;         /* transient pins (GUP) */
 	guint32 map_nth;      /* which frame of the host page at map_hva it is; 0: never mapped */
@@ -206,7 +207,11 @@ window_of(const SimHostMem *hm, guint64 gpa)
 	return NULL;
 }
 
-/* Where the frame's bytes are right now: a GPA page, or its own storage. */
+/*
+ * Where the frame's bytes are right now, to be read or written in part: a GPA page, or its own
+ * storage, filled first with what the content lazily is (zeros, or the poison of a freed frame:
+ * a write after the free then shows when the frame leaves quarantine).
+ */
 static guint8 *
 content_of(SimHostMem *hm, SimPfn pfn)
 {
@@ -214,10 +219,24 @@ content_of(SimHostMem *hm, SimPfn pfn)
 
 	if (f->resident_gpa != NO_GPA)
 		return sim_hostmem_gpa_ptr(hm, f->resident_gpa);
-	if (f->zero) {
-		memset(storage_of(hm, pfn), 0, SIM_PAGE_SIZE);
+	if (f->zero || f->poison) {
+		memset(storage_of(hm, pfn), f->zero ? 0 : SIM_POISON_FREE, SIM_PAGE_SIZE);
 		f->zero = FALSE;
+		f->poison = FALSE;
 	}
+	return storage_of(hm, pfn);
+}
+
+/* Where the frame's bytes are, to be overwritten whole: nothing is filled first. */
+static guint8 *
+content_to_overwrite(SimHostMem *hm, SimPfn pfn)
+{
+	SimFrame *f = frame_of(hm, pfn);
+
+	if (f->resident_gpa != NO_GPA)
+		return sim_hostmem_gpa_ptr(hm, f->resident_gpa);
+	f->zero = FALSE;
+	f->poison = FALSE;
 	return storage_of(hm, pfn);
 }
 
@@ -235,7 +254,7 @@ check_filled(SimHostMem *hm, const guint8 *page, guint8 byte, SimPfn pfn)
 	g_assert(byte == 0 || byte == SIM_POISON_FREE);
 	if (G_LIKELY(memcmp(page, byte ? poison_page : zero_page, SIM_PAGE_SIZE) == 0))
 		return;
-	for (guint off = 0;; off++) {
+	for (guint off = 0; off < SIM_PAGE_SIZE; off++) {
 		if (page[off] != byte) {
 			if (hm->on_corrupt)
 				hm->on_corrupt(hm->hook_data, pfn, off);
@@ -244,10 +263,14 @@ check_filled(SimHostMem *hm, const guint8 *page, guint8 byte, SimPfn pfn)
 	}
 }
 
-/* A frame leaving quarantine must still hold nothing but poison. */
+/* A frame leaving quarantine must still hold nothing but poison. While poison is set nothing
+ * wrote its storage since the free (a freed frame is written only through content_of() and
+ * content_to_overwrite(), which clear it; no GPA page holds a freed frame): nothing to read. */
 static void
 check_poison(SimHostMem *hm, guint64 index)
 {
+	if (hm->frames[index].poison)
+		return;
 	check_filled(hm, hm->arena + index * SIM_PAGE_SIZE, SIM_POISON_FREE, SIM_PFN_BASE + index);
 }
 
@@ -290,6 +313,7 @@ frame_take(SimHostMem *hm, guint64 index, gboolean never_used)
 		f->gen++;
 		f->state = FRAME_ALLOCATED;
 		f->zero = TRUE;
+		f->poison = FALSE;
 		f->refs = 0;
 		f->free_on_put = FALSE;
 		f->map_nth = 0;
@@ -328,7 +352,9 @@ sim_frame_alloc_contig(SimHostMem *hm, guint nr)
 	return SIM_PFN_BASE + first;
 }
 
-/* Free (or, if pinned, free at the last put): poison wherever it lives, quarantine. */
+/* Free (or, if pinned, free at the last put): poison wherever it lives, quarantine. The GPA page
+ * that holds it is poisoned at once (a stale translation reads poison); its storage only lazily,
+ * as a zero frame's is zeroed. */
 void
 sim_frame_free(SimHostMem *hm, SimPfn pfn)
 {
@@ -352,8 +378,8 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
 		f->resident_gpa = NO_GPA;
 	}
-	memset(storage_of(hm, pfn), SIM_POISON_FREE, SIM_PAGE_SIZE);
 	f->zero = FALSE;
+	f->poison = TRUE;
 	f->state = FRAME_FREE;
 	fifo_push(&hm->quarantine, pfn - SIM_PFN_BASE);
 	if (hm->quarantine.len > hm->quarantine_len)
@@ -451,15 +477,15 @@ sim_frame_gen(const SimHostMem *hm, SimPfn pfn)
 	return frame_of(hm, pfn)->gen;
 }
 
-/* Read a frame's bytes from wherever they live (a zero frame reads zeros). */
+/* Read a frame's bytes from wherever they live (a zero frame reads zeros, a freed one poison). */
 void
 sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len)
 {
 	g_assert(offset + len <= SIM_PAGE_SIZE);
 	SimFrame *f = frame_of(hm, pfn);
 
-	if (f->zero && f->resident_gpa == NO_GPA)
-		memset(buf, 0, len);
+	if ((f->zero || f->poison) && f->resident_gpa == NO_GPA)
+		memset(buf, f->zero ? 0 : SIM_POISON_FREE, len);
 	else
 		memcpy(buf, content_of(hm, pfn) + offset, len);
 }
@@ -486,7 +512,7 @@ sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 			return;
 		}
 	}
-	memcpy(content_of(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
+	memcpy(content_to_overwrite(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
 }
 
 /* A RAM window: host buffer and per-page holder, both reserved lazily. */

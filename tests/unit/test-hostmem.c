@@ -143,6 +143,54 @@ START_TEST(write_after_free_reports_the_first_byte_written_at_any_offset)
 }
 END_TEST
 
+/* A freed frame's storage is poisoned lazily: a partial write after the free lands on poison,
+ * not on what the frame held, even when a GPA page held it when it was freed. */
+START_TEST(write_after_free_of_a_resident_frame_is_reported_at_the_byte_written)
+{
+	HookLog hooks = { 0 };
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
+	SimPfn victim = sim_frame_alloc(hm);
+	SimPfn other = sim_frame_alloc(hm);
+	guint64 gpa = WINDOW_GPA + 2 * SIM_PAGE_SIZE;
+
+	sim_hostmem_make_resident(hm, gpa, victim);
+	sim_frame_write(hm, victim, 0, "data", 4);
+	sim_frame_free(hm, victim);
+	ck_assert(frame_is_filled_with(hm, victim, SIM_POISON_FREE));
+	sim_frame_write(hm, victim, 123, "x", 1);
+	sim_frame_free(hm, other);
+	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+	ck_assert_uint_eq(hooks.corrupts, 1);
+	ck_assert_uint_eq(hooks.corrupt_pfn, victim);
+	ck_assert_uint_eq(hooks.corrupt_offset, 123);
+	ck_assert(frame_is_filled_with(hm, victim, 0));
+}
+END_TEST
+
+/* A copy into a freed frame (a migration to a stale pfn) overwrites its poison whole: reported
+ * at the first byte, as a write would be. */
+START_TEST(copy_into_a_freed_frame_is_reported)
+{
+	HookLog hooks = { 0 };
+	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
+	SimPfn victim = sim_frame_alloc(hm);
+	SimPfn other = sim_frame_alloc(hm);
+	SimPfn src = sim_frame_alloc(hm);
+	guint8 page[SIM_PAGE_SIZE];
+
+	memset(page, SIM_POISON_FREE, sizeof(page));
+	page[700] = 0;
+	sim_frame_write(hm, src, 0, page, sizeof(page));
+	sim_frame_free(hm, victim);
+	sim_frame_copy(hm, victim, src);
+	sim_frame_free(hm, other);
+	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+	ck_assert_uint_eq(hooks.corrupts, 1);
+	ck_assert_uint_eq(hooks.corrupt_pfn, victim);
+	ck_assert_uint_eq(hooks.corrupt_offset, 700);
+}
+END_TEST
+
 START_TEST(untouched_frame_comes_out_of_quarantine_unreported)
 {
 	HookLog hooks = { 0 };
@@ -374,6 +422,8 @@ hostmem_suite(void)
 	tcase_add_test(tc, freed_frame_poisons_the_gpa_page_that_holds_it_and_clears_the_holder);
 	tcase_add_test(tc, write_after_free_is_reported_once_the_frame_leaves_quarantine);
 	tcase_add_test(tc, write_after_free_reports_the_first_byte_written_at_any_offset);
+	tcase_add_test(tc, write_after_free_of_a_resident_frame_is_reported_at_the_byte_written);
+	tcase_add_test(tc, copy_into_a_freed_frame_is_reported);
 	tcase_add_test(tc, untouched_frame_comes_out_of_quarantine_unreported);
 	tcase_add_test(tc, making_a_frame_resident_writes_the_previous_one_back_and_loads_the_new_one);
 	tcase_add_test(tc, frame_pinned_by_get_is_freed_only_at_the_last_put);
