@@ -101,20 +101,46 @@ START_TEST(freed_frame_poisons_the_gpa_page_that_holds_it_and_clears_the_holder)
 }
 END_TEST
 
+/* Host memory with a quarantine of one frame and two frames allocated: victim, to be freed and
+ * written after its free, and other, whose free pushes victim out of the quarantine. */
+static SimHostMem *
+hostmem_with_victim(HookLog *hooks, SimPfn *victim, SimPfn *other)
+{
+	SimHostMem *hm = hostmem_new(8, 1, hooks);
+
+	*victim = sim_frame_alloc(hm);
+	*other = sim_frame_alloc(hm);
+	return hm;
+}
+
+/* Free other, which pushes victim out of a quarantine of one frame, and allocate victim again:
+ * the poison check runs on it. */
+static void
+reuse_after_quarantine(SimHostMem *hm, SimPfn victim, SimPfn other)
+{
+	sim_frame_free(hm, other);
+	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+}
+
+/* The corrupt hook ran once, for pfn at offset. */
+static void
+assert_one_report(const HookLog *hooks, SimPfn pfn, guint offset)
+{
+	ck_assert_uint_eq(hooks->corrupts, 1);
+	ck_assert_uint_eq(hooks->corrupt_pfn, pfn);
+	ck_assert_uint_eq(hooks->corrupt_offset, offset);
+}
+
 START_TEST(write_after_free_is_reported_once_the_frame_leaves_quarantine)
 {
 	HookLog hooks = { 0 };
-	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
-	SimPfn victim = sim_frame_alloc(hm);
-	SimPfn other = sim_frame_alloc(hm);
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 
 	sim_frame_free(hm, victim);
 	sim_frame_write(hm, victim, 123, "x", 1); /* the use after free */
-	sim_frame_free(hm, other);                /* pushes victim out of the quarantine */
-	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
-	ck_assert_uint_eq(hooks.corrupts, 1);
-	ck_assert_uint_eq(hooks.corrupt_pfn, victim);
-	ck_assert_uint_eq(hooks.corrupt_offset, 123);
+	reuse_after_quarantine(hm, victim, other);
+	assert_one_report(&hooks, victim, 123);
 }
 END_TEST
 
@@ -126,19 +152,16 @@ START_TEST(write_after_free_reports_the_first_byte_written_at_any_offset)
 
 	for (guint i = 0; i < G_N_ELEMENTS(offsets); i++) {
 		HookLog hooks = { 0 };
-		g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
-		SimPfn victim = sim_frame_alloc(hm);
-		SimPfn other = sim_frame_alloc(hm);
+		SimPfn victim, other;
+		g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 		guint8 one_bit_off = SIM_POISON_FREE ^ 0x80;
 
 		sim_frame_free(hm, victim);
 		sim_frame_write(hm, victim, offsets[i], &one_bit_off, 1);
 		if (offsets[i] + 3 < SIM_PAGE_SIZE)
 			sim_frame_write(hm, victim, offsets[i] + 3, "z", 1);
-		sim_frame_free(hm, other);
-		ck_assert_uint_eq(sim_frame_alloc(hm), victim);
-		ck_assert_uint_eq(hooks.corrupts, 1);
-		ck_assert_uint_eq(hooks.corrupt_offset, offsets[i]);
+		reuse_after_quarantine(hm, victim, other);
+		assert_one_report(&hooks, victim, offsets[i]);
 	}
 }
 END_TEST
@@ -148,9 +171,8 @@ END_TEST
 START_TEST(write_after_free_of_a_resident_frame_is_reported_at_the_byte_written)
 {
 	HookLog hooks = { 0 };
-	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
-	SimPfn victim = sim_frame_alloc(hm);
-	SimPfn other = sim_frame_alloc(hm);
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 	guint64 gpa = WINDOW_GPA + 2 * SIM_PAGE_SIZE;
 
 	sim_hostmem_make_resident(hm, gpa, victim);
@@ -158,11 +180,8 @@ START_TEST(write_after_free_of_a_resident_frame_is_reported_at_the_byte_written)
 	sim_frame_free(hm, victim);
 	ck_assert(frame_is_filled_with(hm, victim, SIM_POISON_FREE));
 	sim_frame_write(hm, victim, 123, "x", 1);
-	sim_frame_free(hm, other);
-	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
-	ck_assert_uint_eq(hooks.corrupts, 1);
-	ck_assert_uint_eq(hooks.corrupt_pfn, victim);
-	ck_assert_uint_eq(hooks.corrupt_offset, 123);
+	reuse_after_quarantine(hm, victim, other);
+	assert_one_report(&hooks, victim, 123);
 	ck_assert(frame_is_filled_with(hm, victim, 0));
 }
 END_TEST
@@ -172,9 +191,8 @@ END_TEST
 START_TEST(copy_into_a_freed_frame_is_reported)
 {
 	HookLog hooks = { 0 };
-	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
-	SimPfn victim = sim_frame_alloc(hm);
-	SimPfn other = sim_frame_alloc(hm);
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 	SimPfn src = sim_frame_alloc(hm);
 	guint8 page[SIM_PAGE_SIZE];
 
@@ -183,24 +201,19 @@ START_TEST(copy_into_a_freed_frame_is_reported)
 	sim_frame_write(hm, src, 0, page, sizeof(page));
 	sim_frame_free(hm, victim);
 	sim_frame_copy(hm, victim, src);
-	sim_frame_free(hm, other);
-	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
-	ck_assert_uint_eq(hooks.corrupts, 1);
-	ck_assert_uint_eq(hooks.corrupt_pfn, victim);
-	ck_assert_uint_eq(hooks.corrupt_offset, 700);
+	reuse_after_quarantine(hm, victim, other);
+	assert_one_report(&hooks, victim, 700);
 }
 END_TEST
 
 START_TEST(untouched_frame_comes_out_of_quarantine_unreported)
 {
 	HookLog hooks = { 0 };
-	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
-	SimPfn victim = sim_frame_alloc(hm);
-	SimPfn other = sim_frame_alloc(hm);
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 
 	sim_frame_free(hm, victim);
-	sim_frame_free(hm, other);
-	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+	reuse_after_quarantine(hm, victim, other);
 	ck_assert_uint_eq(hooks.corrupts, 0);
 }
 END_TEST
