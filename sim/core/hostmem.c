@@ -374,7 +374,7 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 	if (f->resident_gpa != NO_GPA) {
 		RamWindow *w = window_of(hm, f->resident_gpa);
 
-		memset(sim_hostmem_gpa_ptr(hm, f->resident_gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
+		memset(w->buf + (f->resident_gpa - w->gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
 		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
 		f->resident_gpa = NO_GPA;
 	}
