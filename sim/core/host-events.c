@@ -185,9 +185,10 @@ pick_page(SimHostEvents *ev, gboolean only_droppable)
 	guint64 pick = ((guint64)g_rand_int(ev->rng) << 32 | g_rand_int(ev->rng)) % total;
 
 	for (guint i = 0;; i++) {
+		const SimHostEventTarget *t = &g_array_index(ev->targets, SimHostEventTarget, i);
+
 		if (pick < ev->counts[i])
-			return sim_mm_resident_page(
-				ev->mm, g_array_index(ev->targets, SimHostEventTarget, i).hva, pick);
+			return sim_mm_resident_page(ev->mm, t->hva, pick);
 		pick -= ev->counts[i];
 	}
 }
