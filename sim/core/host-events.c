@@ -13,6 +13,7 @@ struct SimHostEvents {
 	GArray *plan;          /* SimHostEventKind, in the order they will happen */
 	GArray *done;          /* SimHostEvent, as they happened */
 	GArray *targets;       /* SimHostEventTarget */
+	guint64 *counts;       /* per target: pages pick_page() may pick there (its scratch) */
 	gboolean droppable;    /* some target is */
 	guint64 mean_interval;
 	SimWaitFn guest_done;
@@ -110,19 +111,19 @@ sim_host_events_new(SimMm *mm, guint64 seed, const SimHostEventCounts *counts,
 	ev->rng = g_rand_new_with_seed_array(key, 3);
 	ev->targets = g_array_new(FALSE, FALSE, sizeof(SimHostEventTarget));
 	g_array_append_vals(ev->targets, targets, nr_targets);
+	ev->counts = g_new0(guint64, MAX(nr_targets, 1));
 	for (guint i = 0; i < nr_targets; i++)
 		ev->droppable |= targets[i].droppable;
 	ev->mean_interval = MAX(mean_interval, 1);
 	ev->guest_done = guest_done;
 	ev->guest_data = data;
 	ev->plan = g_array_new(FALSE, FALSE, sizeof(SimHostEventKind));
-	ev->done = g_array_new(FALSE, FALSE, sizeof(SimHostEvent));
-	for (guint k = 0; k < SIM_HOST_NR_KINDS; k++)
-		for (guint i = 0; i < counts->count[k]; i++) {
-			SimHostEventKind kind = k;
-
-			g_array_append_val(ev->plan, kind);
-		}
+	g_array_set_size(ev->plan, sim_host_events_total(counts));
+	for (guint k = 0, n = 0; k < SIM_HOST_NR_KINDS; k++)
+		for (guint i = 0; i < counts->count[k]; i++)
+			g_array_index(ev->plan, SimHostEventKind, n++) = k;
+	/* room for every planned event: retried migrations may add a few more */
+	ev->done = g_array_sized_new(FALSE, FALSE, sizeof(SimHostEvent), ev->plan->len);
 	/* Fisher-Yates: the kinds interleave in a seeded order */
 	for (guint i = ev->plan->len; i > 1; i--) {
 		guint j = (guint)g_rand_int_range(ev->rng, 0, (gint32)i);
@@ -158,12 +159,14 @@ sim_host_events_free(SimHostEvents *ev)
 	g_array_free(ev->plan, TRUE);
 	g_array_free(ev->done, TRUE);
 	g_array_free(ev->targets, TRUE);
+	g_free(ev->counts);
 	g_free(ev);
 }
 
 /*
  * A page picked uniformly among the pages that hold a frame of their own in the targets (only the
- * droppable ones if only_droppable), in O(targets); 0 if there is none.
+ * droppable ones if only_droppable), in O(targets), each target's count asked of the mm once;
+ * 0 if there is none.
  */
 static guint64
 pick_page(SimHostEvents *ev, gboolean only_droppable)
@@ -173,8 +176,9 @@ pick_page(SimHostEvents *ev, gboolean only_droppable)
 	for (guint i = 0; i < ev->targets->len; i++) {
 		const SimHostEventTarget *t = &g_array_index(ev->targets, SimHostEventTarget, i);
 
-		if (t->droppable || !only_droppable)
-			total += sim_mm_nr_resident(ev->mm, t->hva);
+		ev->counts[i] = t->droppable || !only_droppable ?
+					sim_mm_nr_resident(ev->mm, t->hva) : 0;
+		total += ev->counts[i];
 	}
 	if (!total)
 		return 0;
@@ -182,12 +186,10 @@ pick_page(SimHostEvents *ev, gboolean only_droppable)
 
 	for (guint i = 0;; i++) {
 		const SimHostEventTarget *t = &g_array_index(ev->targets, SimHostEventTarget, i);
-		guint64 n = t->droppable || !only_droppable ?
-				    sim_mm_nr_resident(ev->mm, t->hva) : 0;
 
-		if (pick < n)
+		if (pick < ev->counts[i])
 			return sim_mm_resident_page(ev->mm, t->hva, pick);
-		pick -= n;
+		pick -= ev->counts[i];
 	}
 }
 

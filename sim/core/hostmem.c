@@ -15,12 +15,22 @@ typedef struct {
 	guint32 gen;
 	guint8 state;
 	guint8 zero;          /* content is all zero; storage not written yet */
+	guint8 poison;        /* freed, content is all POISON_FREE; storage not written since */
 	guint8 free_on_put;   /* freed while pinned: free when the last reference goes */
 	guint32 refs;         /* transient pins (GUP) */
 	guint32 map_nth;      /* which frame of the host page at map_hva it is; 0: never mapped */
 	guint64 map_hva;
 	guint64 resident_gpa; /* GPA page holding the content, or G_MAXUINT64 */
 } SimFrame;
+
+/* A FIFO of frame indexes in a ring that doubles when full: once it has grown to what a run
+ * needs, pushing and popping allocate nothing (a GQueue allocates a node per push). */
+typedef struct {
+	guint64 *slot;
+	guint64 cap;  /* slots, 0 or a power of two */
+	guint64 head; /* slot of the oldest index */
+	guint64 len;
+} FrameFifo;
 
 typedef struct {
 	guint64 gpa;
@@ -36,8 +46,8 @@ struct SimHostMem {
 	SimFrame *frames;
 	SimFrame *zero_frame;  /* SIM_ZERO_PFN: content is always zeros, so it has no storage */
 	guint64 never_used;  /* frames [never_used, nr_frames) were never handed out */
-	GQueue free_list;    /* frame indexes, FIFO */
-	GQueue quarantine;   /* frame indexes, FIFO */
+	FrameFifo free_list;
+	FrameFifo quarantine;
 	guint quarantine_len;
 	SimCounters *counters;
 	GArray *windows;     /* RamWindow, sorted by gpa */
@@ -53,6 +63,36 @@ struct SimHostMem {
  * start as the zeros of a fresh mapping (read from the host's zero page, not from a 0xff fill
  * that has left the caches long before the guest's first touch). */
 #define HOLDER_NONE 0
+
+/* Append index; the ring doubles when full, its indexes kept in order. */
+static void
+fifo_push(FrameFifo *q, guint64 index)
+{
+	if (q->len == q->cap) {
+		guint64 cap = MAX(q->cap * 2, 64);
+		guint64 *slot = g_new(guint64, cap);
+
+		for (guint64 i = 0; i < q->len; i++)
+			slot[i] = q->slot[(q->head + i) & (q->cap - 1)];
+		g_free(q->slot);
+		q->slot = slot;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->slot[(q->head + q->len++) & (q->cap - 1)] = index;
+}
+
+/* Remove and return the oldest index (the FIFO must not be empty). */
+static guint64
+fifo_pop(FrameFifo *q)
+{
+	g_assert(q->len > 0);
+	guint64 index = q->slot[q->head];
+
+	q->head = (q->head + 1) & (q->cap - 1);
+	q->len--;
+	return index;
+}
 
 static void *
 reserve(guint64 bytes)
@@ -79,8 +119,6 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 		sim_hostmem_free(hm);
 		return NULL;
 	}
-	g_queue_init(&hm->free_list);
-	g_queue_init(&hm->quarantine);
 	hm->quarantine_len = quarantine;
 	hm->counters = counters;
 	hm->windows = g_array_new(FALSE, TRUE, sizeof(RamWindow));
@@ -102,8 +140,8 @@ sim_hostmem_free(SimHostMem *hm)
 		munmap(hm->arena, hm->nr_frames * SIM_PAGE_SIZE);
 	if (hm->frames)
 		munmap(hm->frames, hm->nr_frames * sizeof(SimFrame));
-	g_queue_clear(&hm->free_list);
-	g_queue_clear(&hm->quarantine);
+	g_free(hm->free_list.slot);
+	g_free(hm->quarantine.slot);
 	g_free(hm->zero_frame);
 	if (hm->windows) {
 		for (guint i = 0; i < hm->windows->len; i++) {
@@ -169,7 +207,11 @@ window_of(const SimHostMem *hm, guint64 gpa)
 	return NULL;
 }
 
-/* Where the frame's bytes are right now: a GPA page, or its own storage. */
+/*
+ * Where the frame's bytes are right now, to be read or written in part: a GPA page, or its own
+ * storage, filled first with what the content lazily is (zeros, or the poison of a freed frame:
+ * a write after the free then shows when the frame leaves quarantine).
+ */
 static guint8 *
 content_of(SimHostMem *hm, SimPfn pfn)
 {
@@ -177,41 +219,58 @@ content_of(SimHostMem *hm, SimPfn pfn)
 
 	if (f->resident_gpa != NO_GPA)
 		return sim_hostmem_gpa_ptr(hm, f->resident_gpa);
-	if (f->zero) {
-		memset(storage_of(hm, pfn), 0, SIM_PAGE_SIZE);
+	if (f->zero || f->poison) {
+		memset(storage_of(hm, pfn), f->zero ? 0 : SIM_POISON_FREE, SIM_PAGE_SIZE);
 		f->zero = FALSE;
+		f->poison = FALSE;
 	}
 	return storage_of(hm, pfn);
 }
 
-/* Report to the corrupt hook the first byte of page that is not byte, if any. Eight bytes at a
- * time: this runs on every frame leaving quarantine and every zero page replaced. */
+/* Where the frame's bytes are, to be overwritten whole: nothing is filled first. */
+static guint8 *
+content_to_overwrite(SimHostMem *hm, SimPfn pfn)
+{
+	SimFrame *f = frame_of(hm, pfn);
+
+	if (f->resident_gpa != NO_GPA)
+		return sim_hostmem_gpa_ptr(hm, f->resident_gpa);
+	f->zero = FALSE;
+	f->poison = FALSE;
+	return storage_of(hm, pfn);
+}
+
+/* Pages of what check_filled() expects: constants, so that glibc's vectorised memcmp() does the
+ * common case (nothing disturbed) in a few hundred instructions. */
+static const guint8 zero_page[SIM_PAGE_SIZE];
+static const guint8 poison_page[SIM_PAGE_SIZE] = { [0 ... SIM_PAGE_SIZE - 1] = SIM_POISON_FREE };
+
+/* Report to the corrupt hook the first byte of page that is not byte (0 or SIM_POISON_FREE), if
+ * any: this runs on every frame written after it was freed as it leaves quarantine, and on every
+ * zero page replaced. */
 static void
 check_filled(SimHostMem *hm, const guint8 *page, guint8 byte, SimPfn pfn)
 {
-	const guint64 pattern = 0x0101010101010101ull * byte;
-
-	for (guint off = 0; off < SIM_PAGE_SIZE; off += 4 * sizeof(guint64)) {
-		guint64 w[4];
-
-		memcpy(w, page + off, sizeof(w));
-		if (G_LIKELY(((w[0] ^ pattern) | (w[1] ^ pattern) | (w[2] ^ pattern) |
-			      (w[3] ^ pattern)) == 0))
-			continue;
-		for (guint b = off;; b++) {
-			if (page[b] != byte) {
-				if (hm->on_corrupt)
-					hm->on_corrupt(hm->hook_data, pfn, b);
-				return;
-			}
+	g_assert(byte == 0 || byte == SIM_POISON_FREE);
+	if (G_LIKELY(memcmp(page, byte ? poison_page : zero_page, SIM_PAGE_SIZE) == 0))
+		return;
+	for (guint off = 0; off < SIM_PAGE_SIZE; off++) {
+		if (page[off] != byte) {
+			if (hm->on_corrupt)
+				hm->on_corrupt(hm->hook_data, pfn, off);
+			return;
 		}
 	}
 }
 
-/* A frame leaving quarantine must still hold nothing but poison. */
+/* A frame leaving quarantine must still hold nothing but poison. While poison is set nothing
+ * wrote its storage since the free (a freed frame is written only through content_of() and
+ * content_to_overwrite(), which clear it; no GPA page holds a freed frame): nothing to read. */
 static void
 check_poison(SimHostMem *hm, guint64 index)
 {
+	if (hm->frames[index].poison)
+		return;
 	check_filled(hm, hm->arena + index * SIM_PAGE_SIZE, SIM_POISON_FREE, SIM_PFN_BASE + index);
 }
 
@@ -223,12 +282,12 @@ sim_frame_alloc(SimHostMem *hm)
 {
 	guint64 index;
 
-	if (!g_queue_is_empty(&hm->free_list))
-		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->free_list)) - 1;
+	if (hm->free_list.len)
+		index = fifo_pop(&hm->free_list);
 	else if (hm->never_used < hm->nr_frames)
 		return frame_take(hm, hm->never_used++, TRUE);
-	else if (!g_queue_is_empty(&hm->quarantine)) /* under pressure, quarantine gives way */
-		index = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
+	else if (hm->quarantine.len) /* under pressure, quarantine gives way */
+		index = fifo_pop(&hm->quarantine);
 	else
 		return SIM_PFN_NONE;
 	return frame_take(hm, index, FALSE);
@@ -254,6 +313,7 @@ frame_take(SimHostMem *hm, guint64 index, gboolean never_used)
 		f->gen++;
 		f->state = FRAME_ALLOCATED;
 		f->zero = TRUE;
+		f->poison = FALSE;
 		f->refs = 0;
 		f->free_on_put = FALSE;
 		f->map_nth = 0;
@@ -282,7 +342,7 @@ sim_frame_alloc_contig(SimHostMem *hm, guint nr)
 	if (first + nr > hm->nr_frames)
 		return SIM_PFN_NONE;
 	for (guint64 i = hm->never_used; i < first; i++)
-		g_queue_push_tail(&hm->free_list, GSIZE_TO_POINTER(i + 1));
+		fifo_push(&hm->free_list, i);
 	hm->never_used = first;
 	for (guint i = 0; i < nr; i++) {
 		SimPfn pfn = frame_take(hm, hm->never_used++, TRUE);
@@ -292,7 +352,9 @@ sim_frame_alloc_contig(SimHostMem *hm, guint nr)
 	return SIM_PFN_BASE + first;
 }
 
-/* Free (or, if pinned, free at the last put): poison wherever it lives, quarantine. */
+/* Free (or, if pinned, free at the last put): poison wherever it lives, quarantine. The GPA page
+ * that holds it is poisoned at once (a stale translation reads poison); its storage only lazily,
+ * as a zero frame's is zeroed. */
 void
 sim_frame_free(SimHostMem *hm, SimPfn pfn)
 {
@@ -312,21 +374,16 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 	if (f->resident_gpa != NO_GPA) {
 		RamWindow *w = window_of(hm, f->resident_gpa);
 
-		memset(sim_hostmem_gpa_ptr(hm, f->resident_gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
+		memset(w->buf + (f->resident_gpa - w->gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
 		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
 		f->resident_gpa = NO_GPA;
 	}
-	memset(storage_of(hm, pfn), SIM_POISON_FREE, SIM_PAGE_SIZE);
 	f->zero = FALSE;
+	f->poison = TRUE;
 	f->state = FRAME_FREE;
-	guint64 index = pfn - SIM_PFN_BASE;
-
-	g_queue_push_tail(&hm->quarantine, GSIZE_TO_POINTER(index + 1));
-	if (g_queue_get_length(&hm->quarantine) > hm->quarantine_len) {
-		guint64 out = GPOINTER_TO_SIZE(g_queue_pop_head(&hm->quarantine)) - 1;
-
-		g_queue_push_tail(&hm->free_list, GSIZE_TO_POINTER(out + 1));
-	}
+	fifo_push(&hm->quarantine, pfn - SIM_PFN_BASE);
+	if (hm->quarantine.len > hm->quarantine_len)
+		fifo_push(&hm->free_list, fifo_pop(&hm->quarantine));
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_FREED);
 }
@@ -420,15 +477,15 @@ sim_frame_gen(const SimHostMem *hm, SimPfn pfn)
 	return frame_of(hm, pfn)->gen;
 }
 
-/* Read a frame's bytes from wherever they live (a zero frame reads zeros). */
+/* Read a frame's bytes from wherever they live (a zero frame reads zeros, a freed one poison). */
 void
 sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len)
 {
 	g_assert(offset + len <= SIM_PAGE_SIZE);
 	SimFrame *f = frame_of(hm, pfn);
 
-	if (f->zero && f->resident_gpa == NO_GPA)
-		memset(buf, 0, len);
+	if ((f->zero || f->poison) && f->resident_gpa == NO_GPA)
+		memset(buf, f->zero ? 0 : SIM_POISON_FREE, len);
 	else
 		memcpy(buf, content_of(hm, pfn) + offset, len);
 }
@@ -455,7 +512,7 @@ sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 			return;
 		}
 	}
-	memcpy(content_of(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
+	memcpy(content_to_overwrite(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
 }
 
 /* A RAM window: host buffer and per-page holder, both reserved lazily. */

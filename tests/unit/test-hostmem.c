@@ -101,24 +101,50 @@ START_TEST(freed_frame_poisons_the_gpa_page_that_holds_it_and_clears_the_holder)
 }
 END_TEST
 
+/* Host memory with a quarantine of one frame and two frames allocated: victim, to be freed and
+ * written after its free, and other, whose free pushes victim out of the quarantine. */
+static SimHostMem *
+hostmem_with_victim(HookLog *hooks, SimPfn *victim, SimPfn *other)
+{
+	SimHostMem *hm = hostmem_new(8, 1, hooks);
+
+	*victim = sim_frame_alloc(hm);
+	*other = sim_frame_alloc(hm);
+	return hm;
+}
+
+/* Free other, which pushes victim out of a quarantine of one frame, and allocate victim again:
+ * the poison check runs on it. */
+static void
+reuse_after_quarantine(SimHostMem *hm, SimPfn victim, SimPfn other)
+{
+	sim_frame_free(hm, other);
+	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+}
+
+/* The corrupt hook ran once, for pfn at offset. */
+static void
+assert_one_report(const HookLog *hooks, SimPfn pfn, guint offset)
+{
+	ck_assert_uint_eq(hooks->corrupts, 1);
+	ck_assert_uint_eq(hooks->corrupt_pfn, pfn);
+	ck_assert_uint_eq(hooks->corrupt_offset, offset);
+}
+
 START_TEST(write_after_free_is_reported_once_the_frame_leaves_quarantine)
 {
 	HookLog hooks = { 0 };
-	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
-	SimPfn victim = sim_frame_alloc(hm);
-	SimPfn other = sim_frame_alloc(hm);
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 
 	sim_frame_free(hm, victim);
 	sim_frame_write(hm, victim, 123, "x", 1); /* the use after free */
-	sim_frame_free(hm, other);                /* pushes victim out of the quarantine */
-	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
-	ck_assert_uint_eq(hooks.corrupts, 1);
-	ck_assert_uint_eq(hooks.corrupt_pfn, victim);
-	ck_assert_uint_eq(hooks.corrupt_offset, 123);
+	reuse_after_quarantine(hm, victim, other);
+	assert_one_report(&hooks, victim, 123);
 }
 END_TEST
 
-/* The poison check reads eight bytes at a time: it must still name the first byte written,
+/* The poison check compares the whole page at once: it must still name the first byte written,
  * wherever in a word or block it lies, even when one bit of it differs from poison. */
 START_TEST(write_after_free_reports_the_first_byte_written_at_any_offset)
 {
@@ -126,33 +152,68 @@ START_TEST(write_after_free_reports_the_first_byte_written_at_any_offset)
 
 	for (guint i = 0; i < G_N_ELEMENTS(offsets); i++) {
 		HookLog hooks = { 0 };
-		g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
-		SimPfn victim = sim_frame_alloc(hm);
-		SimPfn other = sim_frame_alloc(hm);
+		SimPfn victim, other;
+		g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 		guint8 one_bit_off = SIM_POISON_FREE ^ 0x80;
 
 		sim_frame_free(hm, victim);
 		sim_frame_write(hm, victim, offsets[i], &one_bit_off, 1);
 		if (offsets[i] + 3 < SIM_PAGE_SIZE)
 			sim_frame_write(hm, victim, offsets[i] + 3, "z", 1);
-		sim_frame_free(hm, other);
-		ck_assert_uint_eq(sim_frame_alloc(hm), victim);
-		ck_assert_uint_eq(hooks.corrupts, 1);
-		ck_assert_uint_eq(hooks.corrupt_offset, offsets[i]);
+		reuse_after_quarantine(hm, victim, other);
+		assert_one_report(&hooks, victim, offsets[i]);
 	}
+}
+END_TEST
+
+/* A freed frame's storage is poisoned lazily: a partial write after the free lands on poison,
+ * not on what the frame held, even when a GPA page held it when it was freed. */
+START_TEST(write_after_free_of_a_resident_frame_is_reported_at_the_byte_written)
+{
+	HookLog hooks = { 0 };
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
+	guint64 gpa = WINDOW_GPA + 2 * SIM_PAGE_SIZE;
+
+	sim_hostmem_make_resident(hm, gpa, victim);
+	sim_frame_write(hm, victim, 0, "data", 4);
+	sim_frame_free(hm, victim);
+	ck_assert(frame_is_filled_with(hm, victim, SIM_POISON_FREE));
+	sim_frame_write(hm, victim, 123, "x", 1);
+	reuse_after_quarantine(hm, victim, other);
+	assert_one_report(&hooks, victim, 123);
+	ck_assert(frame_is_filled_with(hm, victim, 0));
+}
+END_TEST
+
+/* A copy into a freed frame (a migration to a stale pfn) overwrites its poison whole: reported
+ * at the first byte, as a write would be. */
+START_TEST(copy_into_a_freed_frame_is_reported)
+{
+	HookLog hooks = { 0 };
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
+	SimPfn src = sim_frame_alloc(hm);
+	guint8 page[SIM_PAGE_SIZE];
+
+	memset(page, SIM_POISON_FREE, sizeof(page));
+	page[700] = 0;
+	sim_frame_write(hm, src, 0, page, sizeof(page));
+	sim_frame_free(hm, victim);
+	sim_frame_copy(hm, victim, src);
+	reuse_after_quarantine(hm, victim, other);
+	assert_one_report(&hooks, victim, 700);
 }
 END_TEST
 
 START_TEST(untouched_frame_comes_out_of_quarantine_unreported)
 {
 	HookLog hooks = { 0 };
-	g_autoptr(SimHostMem) hm = hostmem_new(8, 1, &hooks);
-	SimPfn victim = sim_frame_alloc(hm);
-	SimPfn other = sim_frame_alloc(hm);
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 
 	sim_frame_free(hm, victim);
-	sim_frame_free(hm, other);
-	ck_assert_uint_eq(sim_frame_alloc(hm), victim);
+	reuse_after_quarantine(hm, victim, other);
 	ck_assert_uint_eq(hooks.corrupts, 0);
 }
 END_TEST
@@ -293,6 +354,27 @@ START_TEST(allocation_order_is_deterministic_and_reuses_frames_fifo)
 }
 END_TEST
 
+/* The free list is a ring that grows when full: frames still come back in the order they were
+ * freed when it grows while its oldest entry is not at the start of its storage. */
+START_TEST(frames_come_back_in_the_order_they_were_freed_however_many_wait)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(200, 0, NULL);
+	SimPfn p[200];
+
+	for (guint i = 0; i < 200; i++)
+		p[i] = sim_frame_alloc(hm);
+	ck_assert_uint_eq(sim_frame_alloc(hm), SIM_PFN_NONE);
+	for (guint i = 0; i < 50; i++)
+		sim_frame_free(hm, p[i]);
+	for (guint i = 0; i < 30; i++)
+		ck_assert_uint_eq(sim_frame_alloc(hm), p[i]);
+	for (guint i = 50; i < 150; i++)
+		sim_frame_free(hm, p[i]);
+	for (guint i = 30; i < 150; i++)
+		ck_assert_uint_eq(sim_frame_alloc(hm), p[i]);
+	ck_assert_uint_eq(sim_frame_alloc(hm), SIM_PFN_NONE);
+}
+END_TEST
 
 /* ---------------------------------------------------------------------------------------------
  * Counters and the page-table pool
@@ -353,6 +435,8 @@ hostmem_suite(void)
 	tcase_add_test(tc, freed_frame_poisons_the_gpa_page_that_holds_it_and_clears_the_holder);
 	tcase_add_test(tc, write_after_free_is_reported_once_the_frame_leaves_quarantine);
 	tcase_add_test(tc, write_after_free_reports_the_first_byte_written_at_any_offset);
+	tcase_add_test(tc, write_after_free_of_a_resident_frame_is_reported_at_the_byte_written);
+	tcase_add_test(tc, copy_into_a_freed_frame_is_reported);
 	tcase_add_test(tc, untouched_frame_comes_out_of_quarantine_unreported);
 	tcase_add_test(tc, making_a_frame_resident_writes_the_previous_one_back_and_loads_the_new_one);
 	tcase_add_test(tc, frame_pinned_by_get_is_freed_only_at_the_last_put);
@@ -361,6 +445,7 @@ hostmem_suite(void)
 	tcase_add_test(tc, allocation_fails_when_the_arena_is_exhausted);
 	tcase_add_test(tc, quarantine_gives_way_when_the_arena_is_exhausted);
 	tcase_add_test(tc, allocation_order_is_deterministic_and_reuses_frames_fifo);
+	tcase_add_test(tc, frames_come_back_in_the_order_they_were_freed_however_many_wait);
 		suite_add_tcase(s, tc);
 	tc = tcase_create("tables");
 	tcase_add_test(tc, every_counter_name_looks_up_to_its_counter);
