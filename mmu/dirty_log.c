@@ -140,11 +140,12 @@ kvm_arch_mmu_enable_log_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot 
 	kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask, TRUE);
 }
 
-/* The gfns of mask (bits of word i) are reported by a harvest under way (or no longer). */
+/* The gfns of mask (bits of word i) are reported by a harvest under way (or no longer); bits
+ * past the slot's last page, which a KVM_CLEAR_DIRTY_LOG bitmap may hold, name no gfn. */
 static void
 cover(struct kvm_dirty_log_state *d, gsize i, gulong mask, guint8 on)
 {
-	for (gsize b = 0; b < BITS_PER_LONG; b++)
+	for (gsize b = 0; b < BITS_PER_LONG && i * BITS_PER_LONG + b < d->npages; b++)
 		if (mask & (1ul << b))
 			d->covered[i * BITS_PER_LONG + b] = on;
 }
