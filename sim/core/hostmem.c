@@ -48,7 +48,7 @@ struct SimHostMem {
 	guint64 never_used;  /* frames [never_used, nr_frames) were never handed out */
 	FrameFifo free_list;
 	FrameFifo quarantine;
-	guint quarantine_len;
+	guint quarantine_max;
 	SimCounters *counters;
 	GArray *windows;     /* RamWindow, sorted by gpa */
 	SimFrameFreeHook on_free;
@@ -119,7 +119,7 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 		sim_hostmem_free(hm);
 		return NULL;
 	}
-	hm->quarantine_len = quarantine;
+	hm->quarantine_max = quarantine;
 	hm->counters = counters;
 	hm->windows = g_array_new(FALSE, TRUE, sizeof(RamWindow));
 	hm->zero_frame = g_new0(SimFrame, 1);
@@ -382,7 +382,7 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 	f->poison = TRUE;
 	f->state = FRAME_FREE;
 	fifo_push(&hm->quarantine, pfn - SIM_PFN_BASE);
-	if (hm->quarantine.len > hm->quarantine_len)
+	if (hm->quarantine.len > hm->quarantine_max)
 		fifo_push(&hm->free_list, fifo_pop(&hm->quarantine));
 	if (hm->counters)
 		sim_count(hm->counters, SIM_CTR_FRAMES_FREED);
@@ -490,27 +490,32 @@ sim_frame_read(SimHostMem *hm, SimPfn pfn, guint offset, void *buf, guint len)
 		memcpy(buf, content_of(hm, pfn) + offset, len);
 }
 
+/* Write into a frame; a whole page overwrites without the lazy zeros or poison filled first. */
 void
 sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint len)
 {
 	g_assert(offset + len <= SIM_PAGE_SIZE && pfn != SIM_ZERO_PFN);
-	memcpy(content_of(hm, pfn) + offset, buf, len);
+	if (len == SIM_PAGE_SIZE)
+		memcpy(content_to_overwrite(hm, pfn), buf, len);
+	else
+		memcpy(content_of(hm, pfn) + offset, buf, len);
 }
 
-/* Copy a frame's content (a migration); zero frames stay lazily zero. */
+/* Copy a frame's content (a migration); a zero frame copied to an allocated frame that no GPA
+ * page holds stays lazily zero. A freed destination is written for real, so that it leaves
+ * quarantine reported. */
 void
 sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 {
-	SimFrame *s = frame_of(hm, src);
+	SimFrame *s = frame_of(hm, src), *d = frame_of(hm, dst);
 
 	g_assert(dst != SIM_ZERO_PFN && src != SIM_ZERO_PFN); /* the zero page is not migrated */
 	if (s->zero && s->resident_gpa == NO_GPA) {
-		SimFrame *d = frame_of(hm, dst);
-
-		if (d->resident_gpa == NO_GPA) {
+		if (d->resident_gpa == NO_GPA && d->state == FRAME_ALLOCATED)
 			d->zero = TRUE;
-			return;
-		}
+		else
+			memset(content_to_overwrite(hm, dst), 0, SIM_PAGE_SIZE);
+		return;
 	}
 	memcpy(content_to_overwrite(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
 }

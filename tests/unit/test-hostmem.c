@@ -206,6 +206,21 @@ START_TEST(copy_into_a_freed_frame_is_reported)
 }
 END_TEST
 
+/* A copy of a zero frame into a freed one is a write too: reported at its first byte. */
+START_TEST(copy_of_a_zero_frame_into_a_freed_frame_is_reported)
+{
+	HookLog hooks = { 0 };
+	SimPfn victim, other;
+	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
+	SimPfn src = sim_frame_alloc(hm);
+
+	sim_frame_free(hm, victim);
+	sim_frame_copy(hm, victim, src);
+	reuse_after_quarantine(hm, victim, other);
+	assert_one_report(&hooks, victim, 0);
+}
+END_TEST
+
 START_TEST(untouched_frame_comes_out_of_quarantine_unreported)
 {
 	HookLog hooks = { 0 };
@@ -437,6 +452,7 @@ hostmem_suite(void)
 	tcase_add_test(tc, write_after_free_reports_the_first_byte_written_at_any_offset);
 	tcase_add_test(tc, write_after_free_of_a_resident_frame_is_reported_at_the_byte_written);
 	tcase_add_test(tc, copy_into_a_freed_frame_is_reported);
+	tcase_add_test(tc, copy_of_a_zero_frame_into_a_freed_frame_is_reported);
 	tcase_add_test(tc, untouched_frame_comes_out_of_quarantine_unreported);
 	tcase_add_test(tc, making_a_frame_resident_writes_the_previous_one_back_and_loads_the_new_one);
 	tcase_add_test(tc, frame_pinned_by_get_is_freed_only_at_the_last_put);
