@@ -386,8 +386,9 @@ hva_t gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn);
 /* Dirty logging (mmu/dirty_log.c, docs/dirty-log.md). KVM_GET_DIRTY_LOG of memslot id into
  * bitmap (one bit per page, npages bits): 0 or -ENOENT (no such slot, or it does not log). */
 int kvm_vm_ioctl_get_dirty_log(struct kvm *kvm, int id, gulong *bitmap);
-/* KVM_CLEAR_DIRTY_LOG of the whole memslot id with the bits of bitmap (manual protect only):
- * 0, -EINVAL without manual protect, -ENOENT. */
+/* KVM_CLEAR_DIRTY_LOG of the whole memslot id with the bits of bitmap (those past the slot's
+ * last page are ignored; manual protect is not required, as in kvm_clear_dirty_log_protect()):
+ * 0 or -ENOENT. */
 int kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, int id, const gulong *bitmap);
 /* KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE. */
 void kvm_vm_ioctl_enable_manual_dirty_log_protect(struct kvm *kvm);

@@ -81,13 +81,11 @@ modify_spte_protections(u64 spte, u64 set, u64 clear)
 	return spte;
 }
 
-/* Models make_spte_executable() in arch/x86/kvm/mmu/spte.c: X (or NX) as access says. */
+/* Models make_spte_executable() in arch/x86/kvm/mmu/spte.c: X set, NX cleared. */
 static u64
-make_spte_executable(u64 spte, unsigned int access)
+make_spte_executable(u64 spte)
 {
-	u64 set = (access & ACC_EXEC_MASK) ? shadow_x_mask : shadow_nx_mask;
-
-	return modify_spte_protections(spte, set, set ^ (shadow_nx_mask | shadow_x_mask));
+	return modify_spte_protections(spte, shadow_x_mask, shadow_nx_mask);
 }
 
 /* Models make_small_spte() in arch/x86/kvm/mmu/spte.c: the huge SPTE with the index-th
@@ -104,7 +102,7 @@ make_small_spte(u64 huge_spte, int child_level, int index, gboolean nx_huge_page
 	if (child_level == PG_LEVEL_4K) {
 		child_spte &= ~PT_PAGE_SIZE_MASK;
 		if (nx_huge_page_enabled)
-			child_spte = make_spte_executable(child_spte, ACC_ALL);
+			child_spte = make_spte_executable(child_spte);
 	}
 	return child_spte;
 }
