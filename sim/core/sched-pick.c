@@ -75,6 +75,33 @@ sched_update_sets(SimSched *sched, SimActor *actor)
 				   !actor->held ? actor->wake_step : 0);
 }
 
+/* What the waiter's condition is known to be (sched_wait_on()), until its channel's next wake:
+ * its bit in parked or sure, or in neither. */
+void
+sched_set_verdict(SimSched *sched, SimActor *actor, WaitVerdict verdict)
+{
+	guint w = actor->index / 64;
+	guint64 bit = 1ull << (actor->index % 64);
+
+	g_assert(actor->wait_channel || verdict == WAIT_ASK);
+	if (actor->verdict == verdict)
+		return;
+	if (actor->verdict == WAIT_FALSE)
+		sched->nr_parked--;
+	else if (actor->verdict == WAIT_TRUE)
+		sched->nr_sure--;
+	sched->parked[w] &= ~bit;
+	sched->sure[w] &= ~bit;
+	if (verdict == WAIT_FALSE) {
+		sched->parked[w] |= bit;
+		sched->nr_parked++;
+	} else if (verdict == WAIT_TRUE) {
+		sched->sure[w] |= bit;
+		sched->nr_sure++;
+	}
+	actor->verdict = verdict;
+}
+
 /* The sleepers' earliest wake step again, by a scan of the blocked set. */
 guint64
 sched_first_wake_slow(SimSched *sched)
@@ -116,7 +143,8 @@ popcount64(guint64 x)
 	return (guint)((x * 0x0101010101010101ull) >> 56);
 }
 
-/* The index of the nth set bit (from 0) of bits[0..words): whole words, then bytes, then bits. */
+/* The index of the nth set bit (from 0) of bits[0..words): whole words, then bytes while eight
+ * or more set bits are still to pass, then bits. */
 static guint
 nth_set_bit(const guint64 *bits, guint words, guint nth)
 {
@@ -128,7 +156,8 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 			nth -= in_word;
 			continue;
 		}
-		for (guint in_byte; nth >= (in_byte = popcount64((word >> shift) & 0xff)); shift += 8)
+		for (guint in_byte;
+		     nth >= 8 && nth >= (in_byte = popcount64((word >> shift) & 0xff)); shift += 8)
 			nth -= in_byte;
 		word >>= shift;
 		while (nth--)
@@ -156,32 +185,108 @@ sched_rebuild_ready_list(SimSched *sched)
 	sched->ready_stale = FALSE;
 }
 
+/* sched_wake() with someone's verdict known: the waiters on channel are asked again. */
+void
+sched_wake_slow(SimSched *sched, gconstpointer channel)
+{
+	for (guint w = 0; w < sched->words; w++) {
+		for (guint64 bits = sched->parked[w] | sched->sure[w]; bits; bits &= bits - 1) {
+			SimActor *actor = g_ptr_array_index(sched->actors,
+							    w * 64 + (guint)__builtin_ctzll(bits));
+
+			if (actor->wait_channel == channel)
+				sched_set_verdict(sched, actor, WAIT_ASK);
+		}
+	}
+}
+
+/* sim_sched_set_verify_parked(): every verdict must be what the condition says now. */
+static void
+verify_verdicts(const SimSched *sched)
+{
+	for (guint w = 0; w < sched->words; w++) {
+		for (guint64 bits = sched->parked[w] | sched->sure[w]; bits; bits &= bits - 1) {
+			const SimActor *actor = g_ptr_array_index(sched->actors,
+								  w * 64 + (guint)__builtin_ctzll(bits));
+			gboolean now = actor->wait_fn(actor->wait_data);
+			gboolean sure = actor->verdict == WAIT_TRUE;
+
+			if (now != sure || (sure && actor->held))
+				g_error("kvmsim: %s waits for %s, known to %s, but %s: a change of "
+					"the lock without a wake", actor->name, actor->wait_what,
+					sure ? "run" : "wait", sure ? "it cannot" : "it could run");
+		}
+	}
+}
+
+/* Can the blocked actor, without a verdict, run now? A waiter on a channel (not held) keeps what
+ * its condition says until the channel's next wake: parked if false, sure if true. */
+static gboolean
+blocked_runnable(SimSched *sched, SimActor *actor)
+{
+	if (!actor->wait_channel || actor->held)
+		return sched_actor_runnable(sched, actor);
+	gboolean runs = actor->wait_fn(actor->wait_data);
+
+	sched_set_verdict(sched, actor, runs ? WAIT_TRUE : WAIT_FALSE);
+	return runs;
+}
+
 /*
- * Seeded or round-robin choice among runnable actors; NULL if none can run now. The runnable
- * actors, in creation order, are the ready set plus the blocked actors whose wait condition
- * holds (or whose wake-up step came): the n-th of them is the same actor a scan of every actor
- * would list n-th, so the seeded choice is unchanged.
+ * The runnable actors into sched->candidates, in creation order; how many there are. They are the
+ * ready set plus the blocked actors whose wait condition holds (or whose wake-up step came):
+ * the sure ones without asking, the parked ones left out (sched_wait_on()): the n-th of them is the same actor a scan
+ * of every actor would list n-th, so the seeded choice is unchanged.
  */
+static guint
+collect_candidates(SimSched *sched)
+{
+	guint n = 0;
+
+	if (G_UNLIKELY(sched->verify_parked))
+		verify_verdicts(sched);
+	for (guint w = 0; w < sched->words; w++) {
+		guint64 blocked = sched->blocked[w] & ~sched->parked[w] & ~sched->sure[w];
+
+		sched->candidates[w] = sched->ready[w] | sched->sure[w];
+		for (; blocked; blocked &= blocked - 1) {
+			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
+
+			if (blocked_runnable(sched, g_ptr_array_index(sched->actors, i)))
+				sched->candidates[w] |= 1ull << (i % 64);
+			sched->examined++;
+		}
+		sched->examined++;
+		n += popcount64(sched->candidates[w]);
+	}
+	return n;
+}
+
+/* The random policy with nobody to ask: the ready set and the sure waiters, in creation order
+ * (the same draw as sched_pick_by_policy()'s). */
 SimActor *
-sched_pick_by_policy(SimSched *sched, SimPolicy policy)
+sched_pick_sure_at_random(SimSched *sched)
 {
 	guint64 *cand = sched->candidates;
 	guint n = 0;
 
 	for (guint w = 0; w < sched->words; w++) {
-		guint64 blocked = sched->blocked[w];
-
-		cand[w] = sched->ready[w];
-		for (; blocked; blocked &= blocked - 1) {
-			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
-
-			if (sched_actor_runnable(sched, g_ptr_array_index(sched->actors, i)))
-				cand[w] |= 1ull << (i % 64);
-			sched->examined++;
-		}
-		sched->examined++;
+		cand[w] = sched->ready[w] | sched->sure[w];
 		n += popcount64(cand[w]);
 	}
+	sched->examined++;
+	guint nth = n == 1 ? 0 : sim_rng_below(&sched->rng, n);
+
+	return g_ptr_array_index(sched->actors, nth_set_bit(cand, sched->words, nth));
+}
+
+/* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
+SimActor *
+sched_pick_by_policy(SimSched *sched, SimPolicy policy)
+{
+	guint64 *cand = sched->candidates;
+	guint n = collect_candidates(sched);
+
 	if (n == 0)
 		return NULL;
 	guint nth = 0;
@@ -233,29 +338,6 @@ sched_earliest_wake(const SimSched *sched, guint *n_waking)
 	if (n_waking)
 		*n_waking = n;
 	return earliest;
-}
-
-/* The runnable actors into sched->candidates; how many there are. */
-static guint
-collect_candidates(SimSched *sched)
-{
-	guint n = 0;
-
-	for (guint w = 0; w < sched->words; w++) {
-		guint64 blocked = sched->blocked[w];
-
-		sched->candidates[w] = sched->ready[w];
-		for (; blocked; blocked &= blocked - 1) {
-			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
-
-			if (sched_actor_runnable(sched, g_ptr_array_index(sched->actors, i)))
-				sched->candidates[w] |= 1ull << (i % 64);
-			sched->examined++;
-		}
-		sched->examined++;
-		n += popcount64(sched->candidates[w]);
-	}
-	return n;
 }
 
 /*
