@@ -258,26 +258,30 @@ typedef struct {
 	guint inside;  /* yields inside each round */
 } Looper;
 
+/* Take (or release) the looper's lock, in its kind's mode. */
+static void
+looper_lock(Looper *l, gboolean take)
+{
+	const char *point = take ? "loop.lock" : "loop.unlock";
+
+	if (l->kind == 's')
+		(take ? sim_spin_lock : sim_spin_unlock)(l->sched, l->spin, point);
+	else if (l->kind == 'r')
+		(take ? sim_read_lock : sim_read_unlock)(l->sched, l->rw, point);
+	else
+		(take ? sim_write_lock : sim_write_unlock)(l->sched, l->rw, point);
+}
+
 static void
 looper_actor(SimActor *actor, gpointer data)
 {
 	Looper *l = data;
 
 	for (guint round = 0; round < l->rounds; round++) {
-		if (l->kind == 's')
-			sim_spin_lock(l->sched, l->spin, "loop.lock");
-		else if (l->kind == 'r')
-			sim_read_lock(l->sched, l->rw, "loop.lock");
-		else
-			sim_write_lock(l->sched, l->rw, "loop.lock");
+		looper_lock(l, TRUE);
 		for (guint i = 0; i < l->inside; i++)
 			sim_yield(l->sched, "loop.in");
-		if (l->kind == 's')
-			sim_spin_unlock(l->sched, l->spin, "loop.unlock");
-		else if (l->kind == 'r')
-			sim_read_unlock(l->sched, l->rw, "loop.unlock");
-		else
-			sim_write_unlock(l->sched, l->rw, "loop.unlock");
+		looper_lock(l, FALSE);
 		sim_yield(l->sched, "loop.out");
 	}
 }
