@@ -73,7 +73,7 @@ struct SimSched {
 	guint nr_parked;         /* bits set in parked */
 	guint nr_sure;           /* bits set in sure */
 	gboolean verify_parked;  /* every pick checks the verdicts, and aborts if one is wrong */
-	gboolean pick_general;   /* a chooser or verify_parked: no inline pick (sched_pick()) */
+	gboolean pick_general;   /* a chooser or verify_parked: no shortcut in sched_pick() */
 	GArray *ready_list;      /* guint: the ready set's indices in order, while ready_stale is
 				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
 	gboolean ready_stale;
@@ -145,55 +145,12 @@ gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
 SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
 /* The ready list again from the ready set, after it changed. */
 void sched_rebuild_ready_list(SimSched *sched);
-/* The random policy while no blocked actor needs asking but some are sure to run. */
-SimActor *sched_pick_sure_at_random(SimSched *sched);
-/* sched_pick() beyond its inline case. */
-SimActor *sched_pick_general(SimSched *sched, SimPolicy policy);
 
 /* The earliest wake step of the sleepers, from a scan when the one holding it woke. */
 guint64 sched_first_wake_slow(SimSched *sched);
 
-/* Whether no blocked actor needs asking: each one is parked or sure (sched_wait_on()) or only
- * sleeps, none of those until now or earlier. Then the runnable actors are the ready set and the
- * sure waiters. */
-static inline gboolean
-sched_blocked_all_known(SimSched *sched)
-{
-	if (sched->nr_blocked != sched->nr_sleepers + sched->nr_parked + sched->nr_sure)
-		return FALSE;
-	return sched->nr_sleepers == 0 ||
-	       sched->now < (sched->first_wake_stale ? sched_first_wake_slow(sched)
-						     : sched->first_wake);
-}
-
-/* The random policy while no blocked actor needs asking and none is sure: the runnable actors
- * are the ready list. */
-static inline SimActor *
-sched_pick_ready_at_random(SimSched *sched)
-{
-	GArray *list = sched->ready_list;
-
-	if (sched->ready_stale)
-		sched_rebuild_ready_list(sched);
-	sched->examined++;
-	if (list->len == 0)
-		return NULL;
-	guint nth = list->len == 1 ? 0 : sim_rng_below(&sched->rng, list->len);
-
-	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
-}
-
-/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the
- * common case (random, nobody blocked, no chooser) inline, at every yield point. */
-static inline SimActor *
-sched_pick(SimSched *sched, SimPolicy policy)
-{
-	if (!sched->pick_general && policy == SIM_POLICY_RANDOM &&
-	    (sched->nr_blocked == 0 || sched_blocked_all_known(sched)))
-		return G_LIKELY(!sched->nr_sure) ? sched_pick_ready_at_random(sched)
-						  : sched_pick_sure_at_random(sched);
-	return sched_pick_general(sched, policy);
-}
+/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's. */
+SimActor *sched_pick(SimSched *sched, SimPolicy policy);
 /* The step the first sleeper that could then run wakes at, and how many wake then. */
 guint64 sched_earliest_wake(const SimSched *sched, guint *n_waking);
 

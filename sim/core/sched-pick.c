@@ -264,7 +264,7 @@ collect_candidates(SimSched *sched)
 
 /* The random policy with nobody to ask: the ready set and the sure waiters, in creation order
  * (the same draw as sched_pick_by_policy()'s). */
-SimActor *
+static SimActor *
 sched_pick_sure_at_random(SimSched *sched)
 {
 	guint64 *cand = sched->candidates;
@@ -341,12 +341,12 @@ sched_earliest_wake(const SimSched *sched, guint *n_waking)
 }
 
 /*
- * At a real choice, when the inline sched_pick() cannot decide: the external chooser's pick among
+ * At a real choice, when sched_pick()'s shortcut cannot decide: the external chooser's pick among
  * two or more runnable actors if one is set, else the policy's. What the chooser is told (the
  * current actor, whether it could go on, how many points it reached) is what it needs to count
  * preemptions and to name the choice.
  */
-SimActor *
+static SimActor *
 sched_pick_general(SimSched *sched, SimPolicy policy)
 {
 	if (!sched->choose_fn)
@@ -374,4 +374,47 @@ sched_pick_general(SimSched *sched, SimPolicy policy)
 
 	g_return_val_if_fail(pos < n, NULL);
 	return g_ptr_array_index(sched->actors, sched->choice_list[pos]);
+}
+
+/* Whether no blocked actor needs asking: each one is parked or sure (sched_wait_on()) or only
+ * sleeps, none of those until now or earlier. Then the runnable actors are the ready set and the
+ * sure waiters. */
+static inline gboolean
+sched_blocked_all_known(SimSched *sched)
+{
+	if (sched->nr_blocked != sched->nr_sleepers + sched->nr_parked + sched->nr_sure)
+		return FALSE;
+	return sched->nr_sleepers == 0 ||
+	       sched->now < (sched->first_wake_stale ? sched_first_wake_slow(sched)
+						     : sched->first_wake);
+}
+
+/* The random policy while no blocked actor needs asking and none is sure: the runnable actors
+ * are the ready list. */
+static inline SimActor *
+sched_pick_ready_at_random(SimSched *sched)
+{
+	GArray *list = sched->ready_list;
+
+	if (sched->ready_stale)
+		sched_rebuild_ready_list(sched);
+	sched->examined++;
+	if (list->len == 0)
+		return NULL;
+	guint nth = list->len == 1 ? 0 : sim_rng_below(&sched->rng, list->len);
+
+	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
+}
+
+/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the
+ * common case (random, nobody to ask, no chooser) first, at every yield point (out of line: once
+ * in sim_yield(), it cost the callers' fast paths their registers). */
+SimActor *
+sched_pick(SimSched *sched, SimPolicy policy)
+{
+	if (!sched->pick_general && policy == SIM_POLICY_RANDOM &&
+	    (sched->nr_blocked == 0 || sched_blocked_all_known(sched)))
+		return G_LIKELY(!sched->nr_sure) ? sched_pick_ready_at_random(sched)
+						  : sched_pick_sure_at_random(sched);
+	return sched_pick_general(sched, policy);
 }
