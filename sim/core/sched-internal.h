@@ -74,8 +74,9 @@ struct SimSched {
 	guint nr_sure;           /* bits set in sure */
 	gboolean verify_parked;  /* every pick checks the verdicts, and aborts if one is wrong */
 	gboolean pick_general;   /* a chooser or verify_parked: no shortcut in sched_pick() */
-	GArray *ready_list;      /* guint: the ready set's indices in order, while ready_stale is
-				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
+	GArray *ready_list;      /* guint: the indices of the ready and sure sets in order, while
+				  * ready_stale is FALSE: with nobody to ask, the n-th runnable actor
+				  * in O(1) */
 	gboolean ready_stale;
 	/* Blocked actors that only sleep (no wait, no hold), and the earliest step one wakes at:
 	 * until then none of them can run, so a pick is the ready set's, as with nobody blocked. */
@@ -143,7 +144,7 @@ void sched_update_sets(SimSched *sched, SimActor *actor);
 gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
 /* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
 SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
-/* The ready list again from the ready set, after it changed. */
+/* The ready list again from the ready and sure sets, after one of them changed. */
 void sched_rebuild_ready_list(SimSched *sched);
 
 /* The earliest wake step of the sleepers, from a scan when the one holding it woke. */

@@ -86,6 +86,7 @@ sched_set_verdict(SimSched *sched, SimActor *actor, WaitVerdict verdict)
 	g_assert(actor->wait_channel || verdict == WAIT_ASK);
 	if (actor->verdict == verdict)
 		return;
+	sched->ready_stale |= actor->verdict == WAIT_TRUE || verdict == WAIT_TRUE;
 	if (actor->verdict == WAIT_FALSE)
 		sched->nr_parked--;
 	else if (actor->verdict == WAIT_TRUE)
@@ -167,21 +168,19 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 	g_assert_not_reached();
 }
 
-/* The ready list again from the ready set, after it changed. */
+/* The ready list again from the ready and sure sets, after one of them changed. */
 void
 sched_rebuild_ready_list(SimSched *sched)
 {
 	GArray *list = sched->ready_list;
+	guint n = 0;
 
-	g_array_set_size(list, 0);
-	for (guint w = 0; w < sched->words; w++) {
-		for (guint64 bits = sched->ready[w]; bits; bits &= bits - 1) {
-			guint i = w * 64 + (guint)__builtin_ctzll(bits);
-
-			g_array_append_val(list, i);
-		}
-	}
-	sched->examined += list->len;
+	g_array_set_size(list, sched->words * 64);
+	for (guint w = 0; w < sched->words; w++)
+		for (guint64 bits = sched->ready[w] | sched->sure[w]; bits; bits &= bits - 1)
+			g_array_index(list, guint, n++) = w * 64 + (guint)__builtin_ctzll(bits);
+	g_array_set_size(list, n);
+	sched->examined += n;
 	sched->ready_stale = FALSE;
 }
 
@@ -260,24 +259,6 @@ collect_candidates(SimSched *sched)
 		n += popcount64(sched->candidates[w]);
 	}
 	return n;
-}
-
-/* The random policy with nobody to ask: the ready set and the sure waiters, in creation order
- * (the same draw as sched_pick_by_policy()'s). */
-static SimActor *
-sched_pick_sure_at_random(SimSched *sched)
-{
-	guint64 *cand = sched->candidates;
-	guint n = 0;
-
-	for (guint w = 0; w < sched->words; w++) {
-		cand[w] = sched->ready[w] | sched->sure[w];
-		n += popcount64(cand[w]);
-	}
-	sched->examined++;
-	guint nth = n == 1 ? 0 : sim_rng_below(&sched->rng, n);
-
-	return g_ptr_array_index(sched->actors, nth_set_bit(cand, sched->words, nth));
 }
 
 /* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
@@ -389,8 +370,8 @@ sched_blocked_all_known(SimSched *sched)
 						     : sched->first_wake);
 }
 
-/* The random policy while no blocked actor needs asking and none is sure: the runnable actors
- * are the ready list. */
+/* The random policy while no blocked actor needs asking: the runnable actors are the ready
+ * list (the ready and the sure ones). */
 static inline SimActor *
 sched_pick_ready_at_random(SimSched *sched)
 {
@@ -414,7 +395,6 @@ sched_pick(SimSched *sched, SimPolicy policy)
 {
 	if (!sched->pick_general && policy == SIM_POLICY_RANDOM &&
 	    (sched->nr_blocked == 0 || sched_blocked_all_known(sched)))
-		return G_LIKELY(!sched->nr_sure) ? sched_pick_ready_at_random(sched)
-						  : sched_pick_sure_at_random(sched);
+		return sched_pick_ready_at_random(sched);
 	return sched_pick_general(sched, policy);
 }
