@@ -184,7 +184,19 @@ sched_rebuild_ready_list(SimSched *sched)
 	sched->ready_stale = FALSE;
 }
 
-/* sched_wake() with someone's verdict known: the waiters on channel are asked again. */
+/* Ask the waiter on a channel whether it could go on, and keep the answer until the channel's
+ * next wake (a held waiter that could is asked again at each pick: it runs once released). */
+static gboolean
+ask_waiter(SimSched *sched, SimActor *actor)
+{
+	gboolean runs = actor->wait_fn(actor->wait_data);
+
+	sched_set_verdict(sched, actor, !runs ? WAIT_FALSE : actor->held ? WAIT_ASK : WAIT_TRUE);
+	return runs && !actor->held;
+}
+
+/* sched_wake() with someone's verdict known: the waiters on channel are asked again now, the
+ * lock's change being complete, so that the next pick need not ask anyone. */
 void
 sched_wake_slow(SimSched *sched, gconstpointer channel)
 {
@@ -193,8 +205,10 @@ sched_wake_slow(SimSched *sched, gconstpointer channel)
 			SimActor *actor = g_ptr_array_index(sched->actors,
 							    w * 64 + (guint)__builtin_ctzll(bits));
 
-			if (actor->wait_channel == channel)
-				sched_set_verdict(sched, actor, WAIT_ASK);
+			if (actor->wait_channel == channel) {
+				ask_waiter(sched, actor);
+				sched->examined++;
+			}
 		}
 	}
 }
@@ -218,17 +232,14 @@ verify_verdicts(const SimSched *sched)
 	}
 }
 
-/* Can the blocked actor, without a verdict, run now? A waiter on a channel (not held) keeps what
- * its condition says until the channel's next wake: parked if false, sure if true. */
+/* Can the blocked actor, without a verdict, run now? A waiter on a channel keeps what its
+ * condition says until the channel's next wake: parked if false, sure if true. */
 static gboolean
 blocked_runnable(SimSched *sched, SimActor *actor)
 {
-	if (!actor->wait_channel || actor->held)
+	if (!actor->wait_channel)
 		return sched_actor_runnable(sched, actor);
-	gboolean runs = actor->wait_fn(actor->wait_data);
-
-	sched_set_verdict(sched, actor, runs ? WAIT_TRUE : WAIT_FALSE);
-	return runs;
+	return ask_waiter(sched, actor);
 }
 
 /*
