@@ -72,18 +72,19 @@ sched_update_sets(SimSched *sched, SimActor *actor)
 	sched->ready[w] = ready;
 	sched->blocked[w] = blocked;
 	sched_count_sleeper(sched, actor, live && actor->wake_step && !actor->wait_fn &&
-				   !actor->held ? actor->wake_step : 0);
+				   !actor->held && actor->verdict != WAIT_TRUE ? actor->wake_step : 0);
 }
 
-/* What the waiter's condition is known to be (sched_wait_on()), until its channel's next wake:
- * its bit in parked or sure, or in neither. */
+/* What the waiter's condition is known to be (sched_wait_on()), until its channel's next wake,
+ * or that a sleeper's step came (until it runs): its bit in parked or sure, or in neither. A
+ * sure sleeper is no longer counted among the sleepers. */
 void
 sched_set_verdict(SimSched *sched, SimActor *actor, WaitVerdict verdict)
 {
 	guint w = actor->index / 64;
 	guint64 bit = 1ull << (actor->index % 64);
 
-	g_assert(actor->wait_channel || verdict == WAIT_ASK);
+	g_assert(actor->wait_channel || actor->wake_step || verdict == WAIT_ASK);
 	if (actor->verdict == verdict)
 		return;
 	sched->ready_stale |= actor->verdict == WAIT_TRUE || verdict == WAIT_TRUE;
@@ -101,6 +102,8 @@ sched_set_verdict(SimSched *sched, SimActor *actor, WaitVerdict verdict)
 		sched->nr_sure++;
 	}
 	actor->verdict = verdict;
+	if (actor->wake_step)
+		sched_update_sets(sched, actor);
 }
 
 /* The sleepers' earliest wake step again, by a scan of the blocked set. */
@@ -221,25 +224,32 @@ verify_verdicts(const SimSched *sched)
 		for (guint64 bits = sched->parked[w] | sched->sure[w]; bits; bits &= bits - 1) {
 			const SimActor *actor = g_ptr_array_index(sched->actors,
 								  w * 64 + (guint)__builtin_ctzll(bits));
-			gboolean now = actor->wait_fn(actor->wait_data);
+			gboolean now = actor->wait_fn ? actor->wait_fn(actor->wait_data)
+						      : actor->wake_step <= sched->now;
 			gboolean sure = actor->verdict == WAIT_TRUE;
 
 			if (now != sure || (sure && actor->held))
 				g_error("kvmsim: %s waits for %s, known to %s, but %s: a change of "
-					"the lock without a wake", actor->name, actor->wait_what,
+					"the lock without a wake", actor->name,
+					actor->wait_what ? actor->wait_what : "its step",
 					sure ? "run" : "wait", sure ? "it cannot" : "it could run");
 		}
 	}
 }
 
 /* Can the blocked actor, without a verdict, run now? A waiter on a channel keeps what its
- * condition says until the channel's next wake: parked if false, sure if true. */
+ * condition says until the channel's next wake: parked if false, sure if true. A sleeper whose
+ * step came is sure until it runs (the clock only goes on) or is held. */
 static gboolean
 blocked_runnable(SimSched *sched, SimActor *actor)
 {
-	if (!actor->wait_channel)
-		return sched_actor_runnable(sched, actor);
-	return ask_waiter(sched, actor);
+	if (actor->wait_channel)
+		return ask_waiter(sched, actor);
+	gboolean runs = sched_actor_runnable(sched, actor);
+
+	if (runs && !actor->wait_fn)
+		sched_set_verdict(sched, actor, WAIT_TRUE);
+	return runs;
 }
 
 /*

@@ -709,6 +709,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 			step_completed(sched, SIM_POINT_SLEEP);
 		sched->now = step;
 		sched->last_progress = step;
+		sched_set_verdict(sched, cur, WAIT_ASK);
 		cur->wake_step = 0;
 		sched_update_sets(sched, cur);
 		return;
@@ -724,6 +725,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 		else
 			switch_to(sched, next, SIM_POINT_SLEEP);
 	}
+	sched_set_verdict(sched, cur, WAIT_ASK);
 	cur->wake_step = 0;
 	sched_update_sets(sched, cur);
 }
