@@ -74,9 +74,10 @@ struct SimSched {
 	guint nr_sure;           /* bits set in sure */
 	gboolean verify_parked;  /* every pick checks the verdicts, and aborts if one is wrong */
 	gboolean pick_general;   /* a chooser or verify_parked: no shortcut in sched_pick() */
-	GArray *ready_list;      /* guint: the indices of the ready and sure sets in order, while
-				  * ready_stale is FALSE: with nobody to ask, the n-th runnable actor
-				  * in O(1) */
+	guint *ready_list;       /* the indices of the ready and sure sets in order (ready_len of
+				  * words * 64), while ready_stale is FALSE: with nobody to ask, the
+				  * n-th runnable actor in O(1) */
+	guint ready_len;
 	gboolean ready_stale;
 	/* Blocked actors that only sleep (no wait, no hold), and the earliest step one wakes at:
 	 * until then none of them can run, so a pick is the ready set's, as with nobody blocked. */

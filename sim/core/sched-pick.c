@@ -175,14 +175,12 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 void
 sched_rebuild_ready_list(SimSched *sched)
 {
-	GArray *list = sched->ready_list;
 	guint n = 0;
 
-	g_array_set_size(list, sched->words * 64);
 	for (guint w = 0; w < sched->words; w++)
 		for (guint64 bits = sched->ready[w] | sched->sure[w]; bits; bits &= bits - 1)
-			g_array_index(list, guint, n++) = w * 64 + (guint)__builtin_ctzll(bits);
-	g_array_set_size(list, n);
+			sched->ready_list[n++] = w * 64 + (guint)__builtin_ctzll(bits);
+	sched->ready_len = n;
 	sched->examined += n;
 	sched->ready_stale = FALSE;
 }
@@ -396,16 +394,14 @@ sched_blocked_all_known(SimSched *sched)
 static inline SimActor *
 sched_pick_ready_at_random(SimSched *sched)
 {
-	GArray *list = sched->ready_list;
-
 	if (sched->ready_stale)
 		sched_rebuild_ready_list(sched);
 	sched->examined++;
-	if (list->len == 0)
+	if (sched->ready_len == 0)
 		return NULL;
-	guint nth = list->len == 1 ? 0 : sim_rng_below(&sched->rng, list->len);
+	guint nth = sched->ready_len == 1 ? 0 : sim_rng_below(&sched->rng, sched->ready_len);
 
-	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
+	return g_ptr_array_index(sched->actors, sched->ready_list[nth]);
 }
 
 /* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the

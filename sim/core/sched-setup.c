@@ -44,7 +44,6 @@ sim_sched_new(guint64 seed)
 	sched->recorded = g_array_new(FALSE, TRUE, sizeof(SimStep));
 	g_array_set_clear_func(sched->recorded, clear_step);
 	sched->slice_points = g_array_new(FALSE, TRUE, sizeof(PointCount));
-	sched->ready_list = g_array_new(FALSE, FALSE, sizeof(guint));
 	return sched;
 }
 
@@ -73,7 +72,7 @@ sim_sched_free(SimSched *sched)
 	g_free(sched->parked);
 	g_free(sched->sure);
 	g_free(sched->candidates);
-	g_array_free(sched->ready_list, TRUE);
+	g_free(sched->ready_list);
 	g_free(sched->choice_list);
 	g_array_free(sched->steps, TRUE);
 	g_array_free(sched->recorded, TRUE);
