@@ -396,6 +396,53 @@ sneaky_holder_actor(SimActor *actor, gpointer data)
 	sim_yield(l->sched, "h.out");
 }
 
+/* Holds the reader r (an interrupt handler on its CPU) for a few yields, then releases it. */
+typedef struct {
+	SimSched *sched;
+	SimActor *r;
+} Interrupter;
+
+static void
+interrupter_actor(SimActor *actor, gpointer data)
+{
+	Interrupter *n = data;
+
+	sim_actor_hold(n->r);
+	for (guint i = 0; i < 4; i++)
+		sim_yield(n->sched, "n.tick");
+	emit(n->sched, "release");
+	sim_actor_release(n->r);
+}
+
+/* A reader sure to get in once the writer left does not run while it is held, and runs once
+ * released, with or without the check. */
+START_TEST(a_held_waiter_sure_to_get_in_waits_for_its_release)
+{
+	for (gboolean verify = FALSE; verify <= TRUE; verify++) {
+		SimRwlock rw = { .name = "mmu_lock" };
+		SimLog *log;
+		g_autoptr(SimSched) sched = sched_with_log(1, &log);
+		RwUser w = rw_user(&rw, "w"), r = rw_user(&rw, "r");
+		Interrupter n = { sched, NULL };
+		/* r blocks while w is inside; w leaves (r is then sure); n holds r */
+		const SimStep steps[] = { { "w", "w.in", 1 }, { "r", SIM_POINT_BLOCK, 1 },
+					  { "w", "w.unlock", 1 }, { "n", "n.tick", 1 } };
+
+		w.sched = r.sched = sched;
+		sim_sched_set_verify_parked(sched, verify);
+		sim_actor_new(sched, "w", rw_actor, &w);
+		n.r = sim_actor_new(sched, "r", rw_actor, &r);
+		sim_actor_new(sched, "n", interrupter_actor, &n);
+		sim_sched_set_steps(sched, steps, G_N_ELEMENTS(steps), SIM_POLICY_ROUND_ROBIN);
+		run_or_abort(sched);
+		g_autofree gchar *events = log_events(sim_log_text(log));
+
+		ck_assert_str_eq(events, "w@in w@out n@release r@in r@out");
+		sim_log_free(log);
+	}
+}
+END_TEST
+
 /* The check of sim_sched_set_verify_parked() catches a lock that changed without waking its
  * parked waiters (g_error: SIGTRAP). */
 START_TEST(the_check_aborts_when_a_lock_changes_without_a_wake)
@@ -427,6 +474,7 @@ lock_suite(void)
 	tcase_add_test(tc, every_change_of_a_lock_wakes_its_parked_waiters);
 	tcase_add_test(tc, lock_waiters_take_the_interleaving_of_asking_each_blocked_actor);
 	tcase_add_test(tc, a_held_lock_costs_a_pick_nothing_per_parked_waiter);
+	tcase_add_test(tc, a_held_waiter_sure_to_get_in_waits_for_its_release);
 	tcase_add_test_raise_signal(tc, the_check_aborts_when_a_lock_changes_without_a_wake,
 				    SIGTRAP);
 	suite_add_tcase(s, tc);
