@@ -252,9 +252,9 @@ blocked_runnable(SimSched *sched, SimActor *actor)
 
 /*
  * The runnable actors into sched->candidates, in creation order; how many there are. They are the
- * ready set plus the blocked actors whose wait condition holds (or whose wake-up step came):
- * the sure ones without asking, the parked ones left out (sched_wait_on()): the n-th of them is the same actor a scan
- * of every actor would list n-th, so the seeded choice is unchanged.
+ * ready set plus the blocked actors whose wait condition holds (or whose wake-up step came), the
+ * sure ones without asking, the parked ones left out (sched_wait_on()): the n-th of them is the
+ * same actor a scan of every actor would list n-th, so the seeded choice is unchanged.
  */
 static guint
 collect_candidates(SimSched *sched)
