@@ -61,6 +61,8 @@ sched_update_sets(SimSched *sched, SimActor *actor)
 	gboolean waits = actor->wait_fn || actor->wake_step || actor->held;
 	guint64 ready = (live && !waits) ? sched->ready[w] | bit : sched->ready[w] & ~bit;
 	guint64 blocked = (live && waits) ? sched->blocked[w] | bit : sched->blocked[w] & ~bit;
+	gboolean sleeps = live && actor->wake_step && !actor->wait_fn && !actor->held &&
+			  actor->verdict != WAIT_TRUE; /* a sure sleeper is not counted */
 
 	sched->ready_stale |= ready != sched->ready[w];
 	if ((blocked ^ sched->blocked[w]) & bit) {
@@ -71,8 +73,7 @@ sched_update_sets(SimSched *sched, SimActor *actor)
 	}
 	sched->ready[w] = ready;
 	sched->blocked[w] = blocked;
-	sched_count_sleeper(sched, actor, live && actor->wake_step && !actor->wait_fn &&
-				   !actor->held && actor->verdict != WAIT_TRUE ? actor->wake_step : 0);
+	sched_count_sleeper(sched, actor, sleeps ? actor->wake_step : 0);
 }
 
 /* What the waiter's condition is known to be (sched_wait_on()), until its channel's next wake,
@@ -220,8 +221,8 @@ verify_verdicts(const SimSched *sched)
 {
 	for (guint w = 0; w < sched->words; w++) {
 		for (guint64 bits = sched->parked[w] | sched->sure[w]; bits; bits &= bits - 1) {
-			const SimActor *actor = g_ptr_array_index(sched->actors,
-								  w * 64 + (guint)__builtin_ctzll(bits));
+			guint i = w * 64 + (guint)__builtin_ctzll(bits);
+			const SimActor *actor = g_ptr_array_index(sched->actors, i);
 			gboolean now = actor->wait_fn ? actor->wait_fn(actor->wait_data)
 						      : actor->wake_step <= sched->now;
 			gboolean sure = actor->verdict == WAIT_TRUE;

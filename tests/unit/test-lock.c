@@ -339,8 +339,10 @@ END_TEST
 START_TEST(lock_waiters_take_the_interleaving_of_asking_each_blocked_actor)
 {
 	static const char *const digests[] = {
-		[SIM_POLICY_RANDOM] = "89d25adccd2548802f51d96483b109f233dba447fa3c0a846bc98a1952df2e15",
-		[SIM_POLICY_ROUND_ROBIN] = "dbc7a35a79501b05469ea7dbcdbedcb5922d0df57cbc2ea40a7fad9cc77a03c9",
+		[SIM_POLICY_RANDOM] =
+			"89d25adccd2548802f51d96483b109f233dba447fa3c0a846bc98a1952df2e15",
+		[SIM_POLICY_ROUND_ROBIN] =
+			"dbc7a35a79501b05469ea7dbcdbedcb5922d0df57cbc2ea40a7fad9cc77a03c9",
 	};
 
 	for (guint policy = SIM_POLICY_RANDOM; policy <= SIM_POLICY_ROUND_ROBIN; policy++) {
@@ -348,7 +350,8 @@ START_TEST(lock_waiters_take_the_interleaving_of_asking_each_blocked_actor)
 		g_autofree gchar *log = run_loopers(11, policy, FALSE, &error);
 
 		ck_assert_msg(log, "%s", error ? error->message : "");
-		g_autofree gchar *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, log, -1);
+		g_autofree gchar *digest =
+			g_compute_checksum_for_string(G_CHECKSUM_SHA256, log, -1);
 
 		ck_assert_str_eq(digest, digests[policy]);
 	}
