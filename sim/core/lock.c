@@ -2,7 +2,11 @@
 /* Locks that block actors on the scheduler instead of spinning. The trees the kernel lock
  * functions named below were read in are given in lock.h; kernel/locking/rwsem.c, mutex.c and
  * the SRCU code: no tree read. Which waits sleep (schedule(): ASI's context switch) and which
- * spin is said at each wait from the functions' names and roles, not from a tree read. */
+ * spin is said at each wait from the functions' names and roles, not from a tree read.
+ * A queued rwlock's waiters wait on the lock's channel (sched_wait_on()): the scheduler asks them
+ * again only after a sched_wake(), which follows every change of what their conditions read
+ * (the reader count, the writer, wait_lock's holder) that can make one of them true or false.
+ * Only the scheduler's bookkeeping changes: who may run at each pick is the same. */
 #include "sim/core/lock.h"
 
 #include "sim/core/log.h"
@@ -184,7 +188,8 @@ qrw_wait_lock(SimSched *sched, SimRwlock *lock, QrwWaiter *w, gboolean write)
 	g_queue_push_tail_link(&lock->wait_queue, &w->link);
 	if (!qrw_my_turn(w))
 		qrw_trace_wait(sched, lock, write, "queues on wait_lock");
-	sim_wait(sched, lock->name, qrw_my_turn, w); /* spins: arch_spin_lock() */
+	sched_wait_on(sched, lock->name, qrw_my_turn, w, lock); /* spins: arch_spin_lock() */
+	/* no wake: the next waiter heads the queue, but wait_lock is taken again at once */
 	g_queue_unlink(&lock->wait_queue, &w->link);
 	lock->wait_owner = sched_self(sched);
 }
@@ -222,8 +227,9 @@ sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point)
 	if (lock->writer)
 		qrw_trace_wait(sched, lock, FALSE, "waits for the writer to leave");
 	/* spins: atomic_cond_read_acquire() in queued_read_lock_slowpath() */
-	sim_wait(sched, lock->name, qrw_no_writer, lock);
+	sched_wait_on(sched, lock->name, qrw_no_writer, lock, lock);
 	lock->wait_owner = NULL;
+	sched_wake(sched, lock);
 	qrw_reader_in(sched, lock);
 	observe_lock(sched, lock->name, FALSE, SIM_LOCK_ACQUIRED);
 }
@@ -234,6 +240,7 @@ sim_read_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
 	g_assert(lock->readers > 0);
 	lock->readers--;
+	sched_wake(sched, lock);
 	qrw_reader_out(sched, lock);
 	observe_lock(sched, lock->name, FALSE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
@@ -260,11 +267,12 @@ sim_write_lock(SimSched *sched, SimRwlock *lock, const char *point)
 		qrw_trace_wait(sched, lock, TRUE, lock->writer ? "waits for the writer to leave" :
 								"waits for the readers to leave");
 		/* spins: atomic_cond_read_relaxed() in queued_write_lock_slowpath() */
-		sim_wait(sched, lock->name, qrw_readers_gone, lock);
+		sched_wait_on(sched, lock->name, qrw_readers_gone, lock, lock);
 		lock->writer_waiting = FALSE;
 	}
 	lock->writer = self;
 	lock->wait_owner = NULL;
+	sched_wake(sched, lock);
 	observe_lock(sched, lock->name, TRUE, SIM_LOCK_ACQUIRED);
 }
 
@@ -274,6 +282,7 @@ sim_write_unlock(SimSched *sched, SimRwlock *lock, const char *point)
 {
 	g_assert(lock->writer == sched_self(sched));
 	lock->writer = NULL;
+	sched_wake(sched, lock);
 	observe_lock(sched, lock->name, TRUE, SIM_LOCK_RELEASED);
 	sim_yield(sched, point);
 }

@@ -18,6 +18,14 @@ typedef enum {
 	ACTOR_FINISHED,
 } ActorState;
 
+/* What a waiter on a wait channel (sched_wait_on()) is known to find, until the channel's next
+ * wake: nothing (its condition is asked at each pick), false (parked), true (sure to run). */
+typedef enum {
+	WAIT_ASK,
+	WAIT_FALSE,
+	WAIT_TRUE,
+} WaitVerdict;
+
 /* Arrivals of the running actor at one yield point since it was switched in. */
 typedef struct {
 	const char *point;
@@ -37,6 +45,9 @@ struct SimActor {
 	SimWaitFn wait_fn;    /* non-NULL while blocked */
 	gpointer wait_data;
 	const char *wait_what;
+	gconstpointer wait_channel; /* the lock wait_fn reads (sched_wait_on()); NULL: none */
+	WaitVerdict verdict;  /* what wait_fn returns until the channel's next wake (never
+			       * WAIT_TRUE while held) */
 	guint64 wake_step;    /* sleeping until the clock reaches it; 0 = not sleeping */
 	const char *last_point; /* where it last yielded (for the livelock report) */
 	guint64 arrivals;     /* yield points and pseudo-points reached (for a chooser) */
@@ -54,11 +65,19 @@ struct SimSched {
 	 * costs a few words and the waiters' conditions rather than a scan of every actor: */
 	guint64 *ready;          /* started or new, neither waiting nor sleeping: runnable */
 	guint64 *blocked;        /* waiting or sleeping: runnable only if its condition holds now */
+	guint64 *parked;         /* blocked with WAIT_FALSE: cannot run, not asked until a wake */
+	guint64 *sure;           /* blocked with WAIT_TRUE: can run, not asked until a wake */
 	guint64 *candidates;     /* scratch for pick_by_policy() */
-	guint words;             /* length of the three bitmaps */
+	guint words;             /* length of the five bitmaps */
 	guint nr_blocked;        /* bits set in blocked */
-	GArray *ready_list;      /* guint: the ready set's indices in order, while ready_stale is
-				  * FALSE: with nobody blocked, the n-th runnable actor in O(1) */
+	guint nr_parked;         /* bits set in parked */
+	guint nr_sure;           /* bits set in sure */
+	gboolean verify_parked;  /* every pick checks the verdicts, and aborts if one is wrong */
+	gboolean pick_general;   /* a chooser or verify_parked: no shortcut in sched_pick() */
+	guint *ready_list;       /* the indices of the ready and sure sets in order (ready_len of
+				  * words * 64), while ready_stale is FALSE: with nobody to ask, the
+				  * n-th runnable actor in O(1) */
+	guint ready_len;
 	gboolean ready_stale;
 	/* Blocked actors that only sleep (no wait, no hold), and the earliest step one wakes at:
 	 * until then none of them can run, so a pick is the ready set's, as with nobody blocked. */
@@ -126,52 +145,38 @@ void sched_update_sets(SimSched *sched, SimActor *actor);
 gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
 /* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
 SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
-/* The ready list again from the ready set, after it changed. */
+/* The ready list again from the ready and sure sets, after one of them changed. */
 void sched_rebuild_ready_list(SimSched *sched);
-/* sched_pick() beyond its inline case. */
-SimActor *sched_pick_general(SimSched *sched, SimPolicy policy);
 
 /* The earliest wake step of the sleepers, from a scan when the one holding it woke. */
 guint64 sched_first_wake_slow(SimSched *sched);
 
-/* Whether every blocked actor only sleeps, none of them until now or earlier: then nobody
- * blocked can run, and the runnable actors are the ready set. */
-static inline gboolean
-sched_only_sleepers_blocked(SimSched *sched)
-{
-	if (sched->nr_blocked != sched->nr_sleepers)
-		return FALSE;
-	return sched->now < (sched->first_wake_stale ? sched_first_wake_slow(sched)
-						     : sched->first_wake);
-}
-
-/* The random policy while nobody blocked can run: the runnable actors are the ready list. */
-static inline SimActor *
-sched_pick_ready_at_random(SimSched *sched)
-{
-	GArray *list = sched->ready_list;
-
-	if (sched->ready_stale)
-		sched_rebuild_ready_list(sched);
-	sched->examined++;
-	if (list->len == 0)
-		return NULL;
-	guint nth = list->len == 1 ? 0 : sim_rng_below(&sched->rng, list->len);
-
-	return g_ptr_array_index(sched->actors, g_array_index(list, guint, nth));
-}
-
-/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the
- * common case (random, nobody blocked, no chooser) inline, at every yield point. */
-static inline SimActor *
-sched_pick(SimSched *sched, SimPolicy policy)
-{
-	if (!sched->choose_fn && policy == SIM_POLICY_RANDOM &&
-	    (sched->nr_blocked == 0 || sched_only_sleepers_blocked(sched)))
-		return sched_pick_ready_at_random(sched);
-	return sched_pick_general(sched, policy);
-}
+/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's. */
+SimActor *sched_pick(SimSched *sched, SimPolicy policy);
 /* The step the first sleeper that could then run wakes at, and how many wake then. */
 guint64 sched_earliest_wake(const SimSched *sched, guint *n_waking);
+
+/*
+ * Waits on a lock (lock.c): sim_wait() whose condition reads only the state of the lock at
+ * channel, which lock.c changes only where it then calls sched_wake() on it. What the condition
+ * was found to be holds until that wake: a waiter found false is parked (a pick does not ask it,
+ * and sched_pick() keeps its ready-list shortcut), one found true is sure (a candidate without
+ * being asked, until the wake or a hold). Who is runnable at each pick is unchanged; only the
+ * picks' work is (sim_sched_set_verify_parked() checks it).
+ */
+void sched_wait_on(SimSched *sched, const char *what, SimWaitFn cond, gpointer data,
+		   gconstpointer channel);
+/* What the waiter's condition is known to be, until its channel's next wake. */
+void sched_set_verdict(SimSched *sched, SimActor *actor, WaitVerdict verdict);
+void sched_wake_slow(SimSched *sched, gconstpointer channel);
+
+/* The lock at channel changed what its waiters' conditions read: ask them again at the next
+ * pick. Nobody with a verdict (nearly always): a test. */
+static inline void
+sched_wake(SimSched *sched, gconstpointer channel)
+{
+	if (G_UNLIKELY(sched->nr_parked | sched->nr_sure))
+		sched_wake_slow(sched, channel);
+}
 
 #endif

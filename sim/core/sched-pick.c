@@ -61,6 +61,8 @@ sched_update_sets(SimSched *sched, SimActor *actor)
 	gboolean waits = actor->wait_fn || actor->wake_step || actor->held;
 	guint64 ready = (live && !waits) ? sched->ready[w] | bit : sched->ready[w] & ~bit;
 	guint64 blocked = (live && waits) ? sched->blocked[w] | bit : sched->blocked[w] & ~bit;
+	gboolean sleeps = live && actor->wake_step && !actor->wait_fn && !actor->held &&
+			  actor->verdict != WAIT_TRUE; /* a sure sleeper is not counted */
 
 	sched->ready_stale |= ready != sched->ready[w];
 	if ((blocked ^ sched->blocked[w]) & bit) {
@@ -71,8 +73,38 @@ sched_update_sets(SimSched *sched, SimActor *actor)
 	}
 	sched->ready[w] = ready;
 	sched->blocked[w] = blocked;
-	sched_count_sleeper(sched, actor, live && actor->wake_step && !actor->wait_fn &&
-				   !actor->held ? actor->wake_step : 0);
+	sched_count_sleeper(sched, actor, sleeps ? actor->wake_step : 0);
+}
+
+/* What the waiter's condition is known to be (sched_wait_on()), until its channel's next wake,
+ * or that a sleeper's step came (until it runs): its bit in parked or sure, or in neither. A
+ * sure sleeper is no longer counted among the sleepers. */
+void
+sched_set_verdict(SimSched *sched, SimActor *actor, WaitVerdict verdict)
+{
+	guint w = actor->index / 64;
+	guint64 bit = 1ull << (actor->index % 64);
+
+	g_assert(actor->wait_channel || actor->wake_step || verdict == WAIT_ASK);
+	if (actor->verdict == verdict)
+		return;
+	sched->ready_stale |= actor->verdict == WAIT_TRUE || verdict == WAIT_TRUE;
+	if (actor->verdict == WAIT_FALSE)
+		sched->nr_parked--;
+	else if (actor->verdict == WAIT_TRUE)
+		sched->nr_sure--;
+	sched->parked[w] &= ~bit;
+	sched->sure[w] &= ~bit;
+	if (verdict == WAIT_FALSE) {
+		sched->parked[w] |= bit;
+		sched->nr_parked++;
+	} else if (verdict == WAIT_TRUE) {
+		sched->sure[w] |= bit;
+		sched->nr_sure++;
+	}
+	actor->verdict = verdict;
+	if (actor->wake_step)
+		sched_update_sets(sched, actor);
 }
 
 /* The sleepers' earliest wake step again, by a scan of the blocked set. */
@@ -116,7 +148,8 @@ popcount64(guint64 x)
 	return (guint)((x * 0x0101010101010101ull) >> 56);
 }
 
-/* The index of the nth set bit (from 0) of bits[0..words): whole words, then bytes, then bits. */
+/* The index of the nth set bit (from 0) of bits[0..words): whole words, then bytes while eight
+ * or more set bits are still to pass, then bits. */
 static guint
 nth_set_bit(const guint64 *bits, guint words, guint nth)
 {
@@ -128,7 +161,8 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 			nth -= in_word;
 			continue;
 		}
-		for (guint in_byte; nth >= (in_byte = popcount64((word >> shift) & 0xff)); shift += 8)
+		for (guint in_byte;
+		     nth >= 8 && nth >= (in_byte = popcount64((word >> shift) & 0xff)); shift += 8)
 			nth -= in_byte;
 		word >>= shift;
 		while (nth--)
@@ -138,50 +172,122 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 	g_assert_not_reached();
 }
 
-/* The ready list again from the ready set, after it changed. */
+/* The ready list again from the ready and sure sets, after one of them changed. */
 void
 sched_rebuild_ready_list(SimSched *sched)
 {
-	GArray *list = sched->ready_list;
+	guint n = 0;
 
-	g_array_set_size(list, 0);
-	for (guint w = 0; w < sched->words; w++) {
-		for (guint64 bits = sched->ready[w]; bits; bits &= bits - 1) {
-			guint i = w * 64 + (guint)__builtin_ctzll(bits);
-
-			g_array_append_val(list, i);
-		}
-	}
-	sched->examined += list->len;
+	for (guint w = 0; w < sched->words; w++)
+		for (guint64 bits = sched->ready[w] | sched->sure[w]; bits; bits &= bits - 1)
+			sched->ready_list[n++] = w * 64 + (guint)__builtin_ctzll(bits);
+	sched->ready_len = n;
+	sched->examined += n;
 	sched->ready_stale = FALSE;
 }
 
+/* Ask the waiter on a channel whether it could go on, and keep the answer until the channel's
+ * next wake (a held waiter that could is asked again at each pick: it runs once released). */
+static gboolean
+ask_waiter(SimSched *sched, SimActor *actor)
+{
+	gboolean runs = actor->wait_fn(actor->wait_data);
+
+	sched_set_verdict(sched, actor, !runs ? WAIT_FALSE : actor->held ? WAIT_ASK : WAIT_TRUE);
+	return runs && !actor->held;
+}
+
+/* sched_wake() with someone's verdict known: the waiters on channel are asked again now, the
+ * lock's change being complete, so that the next pick need not ask anyone. */
+void
+sched_wake_slow(SimSched *sched, gconstpointer channel)
+{
+	for (guint w = 0; w < sched->words; w++) {
+		for (guint64 bits = sched->parked[w] | sched->sure[w]; bits; bits &= bits - 1) {
+			SimActor *actor = g_ptr_array_index(sched->actors,
+							    w * 64 + (guint)__builtin_ctzll(bits));
+
+			if (actor->wait_channel == channel) {
+				ask_waiter(sched, actor);
+				sched->examined++;
+			}
+		}
+	}
+}
+
+/* sim_sched_set_verify_parked(): every verdict must be what the condition says now. */
+static void
+verify_verdicts(const SimSched *sched)
+{
+	for (guint w = 0; w < sched->words; w++) {
+		for (guint64 bits = sched->parked[w] | sched->sure[w]; bits; bits &= bits - 1) {
+			guint i = w * 64 + (guint)__builtin_ctzll(bits);
+			const SimActor *actor = g_ptr_array_index(sched->actors, i);
+			gboolean now = actor->wait_fn ? actor->wait_fn(actor->wait_data)
+						      : actor->wake_step <= sched->now;
+			gboolean sure = actor->verdict == WAIT_TRUE;
+
+			if (now != sure || (sure && actor->held))
+				g_error("kvmsim: %s waits for %s, known to %s, but %s: a change of "
+					"the lock without a wake", actor->name,
+					actor->wait_what ? actor->wait_what : "its step",
+					sure ? "run" : "wait", sure ? "it cannot" : "it could run");
+		}
+	}
+}
+
+/* Can the blocked actor, without a verdict, run now? A waiter on a channel keeps what its
+ * condition says until the channel's next wake: parked if false, sure if true. A sleeper whose
+ * step came is sure until it runs (the clock only goes on) or is held. */
+static gboolean
+blocked_runnable(SimSched *sched, SimActor *actor)
+{
+	if (actor->wait_channel)
+		return ask_waiter(sched, actor);
+	gboolean runs = sched_actor_runnable(sched, actor);
+
+	if (runs && !actor->wait_fn)
+		sched_set_verdict(sched, actor, WAIT_TRUE);
+	return runs;
+}
+
 /*
- * Seeded or round-robin choice among runnable actors; NULL if none can run now. The runnable
- * actors, in creation order, are the ready set plus the blocked actors whose wait condition
- * holds (or whose wake-up step came): the n-th of them is the same actor a scan of every actor
- * would list n-th, so the seeded choice is unchanged.
+ * The runnable actors into sched->candidates, in creation order; how many there are. They are the
+ * ready set plus the blocked actors whose wait condition holds (or whose wake-up step came), the
+ * sure ones without asking, the parked ones left out (sched_wait_on()): the n-th of them is the
+ * same actor a scan of every actor would list n-th, so the seeded choice is unchanged.
  */
+static guint
+collect_candidates(SimSched *sched)
+{
+	guint n = 0;
+
+	if (G_UNLIKELY(sched->verify_parked))
+		verify_verdicts(sched);
+	for (guint w = 0; w < sched->words; w++) {
+		guint64 blocked = sched->blocked[w] & ~sched->parked[w] & ~sched->sure[w];
+
+		sched->candidates[w] = sched->ready[w] | sched->sure[w];
+		for (; blocked; blocked &= blocked - 1) {
+			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
+
+			if (blocked_runnable(sched, g_ptr_array_index(sched->actors, i)))
+				sched->candidates[w] |= 1ull << (i % 64);
+			sched->examined++;
+		}
+		sched->examined++;
+		n += popcount64(sched->candidates[w]);
+	}
+	return n;
+}
+
+/* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
 SimActor *
 sched_pick_by_policy(SimSched *sched, SimPolicy policy)
 {
 	guint64 *cand = sched->candidates;
-	guint n = 0;
+	guint n = collect_candidates(sched);
 
-	for (guint w = 0; w < sched->words; w++) {
-		guint64 blocked = sched->blocked[w];
-
-		cand[w] = sched->ready[w];
-		for (; blocked; blocked &= blocked - 1) {
-			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
-
-			if (sched_actor_runnable(sched, g_ptr_array_index(sched->actors, i)))
-				cand[w] |= 1ull << (i % 64);
-			sched->examined++;
-		}
-		sched->examined++;
-		n += popcount64(cand[w]);
-	}
 	if (n == 0)
 		return NULL;
 	guint nth = 0;
@@ -235,36 +341,13 @@ sched_earliest_wake(const SimSched *sched, guint *n_waking)
 	return earliest;
 }
 
-/* The runnable actors into sched->candidates; how many there are. */
-static guint
-collect_candidates(SimSched *sched)
-{
-	guint n = 0;
-
-	for (guint w = 0; w < sched->words; w++) {
-		guint64 blocked = sched->blocked[w];
-
-		sched->candidates[w] = sched->ready[w];
-		for (; blocked; blocked &= blocked - 1) {
-			guint i = w * 64 + (guint)__builtin_ctzll(blocked);
-
-			if (sched_actor_runnable(sched, g_ptr_array_index(sched->actors, i)))
-				sched->candidates[w] |= 1ull << (i % 64);
-			sched->examined++;
-		}
-		sched->examined++;
-		n += popcount64(sched->candidates[w]);
-	}
-	return n;
-}
-
 /*
- * At a real choice, when the inline sched_pick() cannot decide: the external chooser's pick among
+ * At a real choice, when sched_pick()'s shortcut cannot decide: the external chooser's pick among
  * two or more runnable actors if one is set, else the policy's. What the chooser is told (the
  * current actor, whether it could go on, how many points it reached) is what it needs to count
  * preemptions and to name the choice.
  */
-SimActor *
+static SimActor *
 sched_pick_general(SimSched *sched, SimPolicy policy)
 {
 	if (!sched->choose_fn)
@@ -292,4 +375,44 @@ sched_pick_general(SimSched *sched, SimPolicy policy)
 
 	g_return_val_if_fail(pos < n, NULL);
 	return g_ptr_array_index(sched->actors, sched->choice_list[pos]);
+}
+
+/* Whether no blocked actor needs asking: each one is parked or sure (sched_wait_on()) or only
+ * sleeps, none of those until now or earlier. Then the runnable actors are the ready set and the
+ * sure waiters. */
+static inline gboolean
+sched_blocked_all_known(SimSched *sched)
+{
+	if (sched->nr_blocked != sched->nr_sleepers + sched->nr_parked + sched->nr_sure)
+		return FALSE;
+	return sched->nr_sleepers == 0 ||
+	       sched->now < (sched->first_wake_stale ? sched_first_wake_slow(sched)
+						     : sched->first_wake);
+}
+
+/* The random policy while no blocked actor needs asking: the runnable actors are the ready
+ * list (the ready and the sure ones). */
+static inline SimActor *
+sched_pick_ready_at_random(SimSched *sched)
+{
+	if (sched->ready_stale)
+		sched_rebuild_ready_list(sched);
+	sched->examined++;
+	if (sched->ready_len == 0)
+		return NULL;
+	guint nth = sched->ready_len == 1 ? 0 : sim_rng_below(&sched->rng, sched->ready_len);
+
+	return g_ptr_array_index(sched->actors, sched->ready_list[nth]);
+}
+
+/* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the
+ * common case (random, nobody to ask, no chooser) first, at every yield point (out of line: once
+ * in sim_yield(), it cost the callers' fast paths their registers). */
+SimActor *
+sched_pick(SimSched *sched, SimPolicy policy)
+{
+	if (!sched->pick_general && policy == SIM_POLICY_RANDOM &&
+	    (sched->nr_blocked == 0 || sched_blocked_all_known(sched)))
+		return sched_pick_ready_at_random(sched);
+	return sched_pick_general(sched, policy);
 }

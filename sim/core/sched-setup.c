@@ -44,7 +44,6 @@ sim_sched_new(guint64 seed)
 	sched->recorded = g_array_new(FALSE, TRUE, sizeof(SimStep));
 	g_array_set_clear_func(sched->recorded, clear_step);
 	sched->slice_points = g_array_new(FALSE, TRUE, sizeof(PointCount));
-	sched->ready_list = g_array_new(FALSE, FALSE, sizeof(guint));
 	return sched;
 }
 
@@ -70,8 +69,10 @@ sim_sched_free(SimSched *sched)
 	g_ptr_array_free(sched->actors, TRUE);
 	g_free(sched->ready);
 	g_free(sched->blocked);
+	g_free(sched->parked);
+	g_free(sched->sure);
 	g_free(sched->candidates);
-	g_array_free(sched->ready_list, TRUE);
+	g_free(sched->ready_list);
 	g_free(sched->choice_list);
 	g_array_free(sched->steps, TRUE);
 	g_array_free(sched->recorded, TRUE);
@@ -170,7 +171,15 @@ sim_sched_set_chooser(SimSched *sched, SimChooseFn fn, gpointer data)
 {
 	sched->choose_fn = fn;
 	sched->choose_data = data;
+	sched->pick_general = sched->choose_fn || sched->verify_parked;
 	update_slow_yield(sched);
+}
+
+void
+sim_sched_set_verify_parked(SimSched *sched, gboolean on)
+{
+	sched->verify_parked = on;
+	sched->pick_general = sched->choose_fn || sched->verify_parked;
 }
 
 void

@@ -50,8 +50,12 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 		sched->words++;
 		sched->ready = g_renew(guint64, sched->ready, sched->words);
 		sched->blocked = g_renew(guint64, sched->blocked, sched->words);
+		sched->parked = g_renew(guint64, sched->parked, sched->words);
+		sched->sure = g_renew(guint64, sched->sure, sched->words);
 		sched->candidates = g_renew(guint64, sched->candidates, sched->words);
+		sched->ready_list = g_renew(guint, sched->ready_list, sched->words * 64);
 		sched->ready[old] = sched->blocked[old] = 0;
+		sched->parked[old] = sched->sure[old] = 0;
 	}
 	sched_update_sets(sched, actor);
 	return actor;
@@ -62,6 +66,8 @@ void
 sim_actor_hold(SimActor *actor)
 {
 	actor->held++;
+	if (actor->verdict == WAIT_TRUE)
+		sched_set_verdict(actor->sched, actor, WAIT_ASK); /* it cannot run while held */
 	sched_update_sets(actor->sched, actor);
 }
 
@@ -600,15 +606,19 @@ pseudo_arrival(SimSched *sched, const char *point, const char *why)
 			  why, step->until);
 }
 
-/* Block until cond holds; a blocked step ends at the pseudo-point block. */
+/* Block until cond holds; a blocked step ends at the pseudo-point block. A waiter on a channel
+ * parks at once: cond was just found false (sched_wait_on()). */
 static void
-wait_blocked(SimSched *sched, SimActor *cur, const char *what, SimWaitFn cond, gpointer data)
+wait_blocked(SimSched *sched, SimActor *cur, const char *what, SimWaitFn cond, gpointer data,
+	     gconstpointer channel)
 {
 	pseudo_arrival(sched, SIM_POINT_BLOCK, what);
 	while (!cond(data)) {
 		cur->wait_fn = cond;
 		cur->wait_data = data;
 		cur->wait_what = what;
+		cur->wait_channel = channel;
+		sched_set_verdict(sched, cur, channel ? WAIT_FALSE : WAIT_ASK);
 		sched_update_sets(sched, cur);
 		SimActor *next = sched->error ? NULL : pick_other(sched);
 
@@ -617,12 +627,15 @@ wait_blocked(SimSched *sched, SimActor *cur, const char *what, SimWaitFn cond, g
 	cur->wait_fn = NULL;
 	cur->wait_data = NULL;
 	cur->wait_what = NULL;
+	sched_set_verdict(sched, cur, WAIT_ASK);
+	cur->wait_channel = NULL;
 	sched_update_sets(sched, cur);
 }
 
-/* Block until cond holds, as a spin (sched.h). */
+/* sim_wait() on a lock's channel (sched-internal.h); NULL: a plain sim_wait(). */
 void
-sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
+sched_wait_on(SimSched *sched, const char *what, SimWaitFn cond, gpointer data,
+	      gconstpointer channel)
 {
 	SimActor *cur = sched->current;
 
@@ -634,7 +647,14 @@ sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
 	}
 	if (cond(data))
 		return; /* no wait: wait_fn is already NULL, the sets unchanged */
-	wait_blocked(sched, cur, what, cond, data);
+	wait_blocked(sched, cur, what, cond, data, channel);
+}
+
+/* Block until cond holds, as a spin (sched.h). */
+void
+sim_wait(SimSched *sched, const char *what, SimWaitFn cond, gpointer data)
+{
+	sched_wait_on(sched, what, cond, data, NULL);
 }
 
 /*
@@ -655,7 +675,7 @@ sim_wait_sleeping(SimSched *sched, const char *what, SimWaitFn cond, gpointer da
 	while (!cond(data)) {
 		sched->sleep_hook(sched, what, FALSE, sched->sleep_data);
 		if (!cond(data))
-			wait_blocked(sched, cur, what, cond, data);
+			wait_blocked(sched, cur, what, cond, data, NULL);
 		sched->sleep_hook(sched, what, TRUE, sched->sleep_data);
 	}
 }
@@ -690,6 +710,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 			step_completed(sched, SIM_POINT_SLEEP);
 		sched->now = step;
 		sched->last_progress = step;
+		sched_set_verdict(sched, cur, WAIT_ASK);
 		cur->wake_step = 0;
 		sched_update_sets(sched, cur);
 		return;
@@ -705,6 +726,7 @@ sim_sleep_until(SimSched *sched, guint64 step)
 		else
 			switch_to(sched, next, SIM_POINT_SLEEP);
 	}
+	sched_set_verdict(sched, cur, WAIT_ASK);
 	cur->wake_step = 0;
 	sched_update_sets(sched, cur);
 }

@@ -172,6 +172,10 @@ guint64 sim_sched_switches(const SimSched *sched);
 /* Actors the policy looked at to make its choices so far: the scheduler's own work, which
  * grows with the actors that wait or sleep, not with the number that could run. */
 guint64 sim_sched_examined(const SimSched *sched);
+/* A check for tests: every pick also asks the lock waiters whose condition it takes as known
+ * until their lock changes (parked: false; sure: true) and aborts if one is wrong, i.e. a lock
+ * changed without waking its waiters. */
+void sim_sched_set_verify_parked(SimSched *sched, gboolean on);
 
 /* In steps mode, the index of the step in force (after an error: the step that failed). */
 guint sim_sched_step_index(const SimSched *sched);

@@ -635,7 +635,7 @@ napper_actor(SimActor *actor, gpointer data)
 
 /*
  * Twenty actors that only sleep, for varied times, under the random policy: the picks take the
- * ready list's shortcut while every blocked actor sleeps (sched_only_sleepers_blocked()), and the
+ * ready list's shortcut while every blocked actor sleeps (sched_blocked_all_known()), and the
  * interleaving must be the one of asking every blocked actor at every pick. The digest is that
  * of the scheduler before the shortcut.
  */
