@@ -147,6 +147,18 @@ START_TEST(get_dirty_log_returns_clears_and_write_protects_again)
 }
 END_TEST
 
+/* KVM_CLEAR_DIRTY_LOG with bitmap harvests GFN (a later GET no longer reports it); frees vm. */
+static void
+assert_clear_harvests(TestVm *vm, gulong *bitmap)
+{
+	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), 0);
+	assert_harvested(vm);
+	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
+	ck_assert(!bit(bitmap, GFN));
+	ck_assert(!sim_sched_failed(vm->host->sched));
+	test_vm_free(vm);
+}
+
 /* KVM_CLEAR_DIRTY_LOG does not need manual protect (kvm_clear_dirty_log_protect() never
  * checks it): it clears the bits asked for and write-protects their gfns (before the fix,
  * -EINVAL). */
@@ -156,12 +168,7 @@ START_TEST(clear_without_manual_protect_clears_and_write_protects)
 	g_autofree gulong *bitmap = g_new0(gulong, kvm_dirty_bitmap_words(MEM >> PAGE_SHIFT));
 
 	bitmap[0] = 1ul << GFN;
-	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), 0);
-	assert_harvested(vm);
-	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
-	ck_assert(!bit(bitmap, GFN));
-	ck_assert(!sim_sched_failed(vm->host->sched));
-	test_vm_free(vm);
+	assert_clear_harvests(vm, bitmap);
 }
 END_TEST
 
@@ -177,12 +184,7 @@ START_TEST(clear_with_bits_past_the_slot_touches_only_the_slot)
 	set_flags(vm, KVM_MEM_LOG_DIRTY_PAGES);
 	guest_write_faulting(vm, 0, GFN << PAGE_SHIFT);
 	vm->vcpu[0]->requests = 0;
-	ck_assert_int_eq(kvm_vm_ioctl_clear_dirty_log(vm->kvm, 0, bitmap), 0);
-	assert_harvested(vm);
-	ck_assert_int_eq(kvm_vm_ioctl_get_dirty_log(vm->kvm, 0, bitmap), 0);
-	ck_assert(!bit(bitmap, GFN));
-	ck_assert(!sim_sched_failed(vm->host->sched));
-	test_vm_free(vm);
+	assert_clear_harvests(vm, bitmap);
 }
 END_TEST
 

@@ -186,38 +186,39 @@ START_TEST(write_after_free_of_a_resident_frame_is_reported_at_the_byte_written)
 }
 END_TEST
 
-/* A copy into a freed frame (a migration to a stale pfn) overwrites its poison whole: reported
- * at the first byte, as a write would be. */
-START_TEST(copy_into_a_freed_frame_is_reported)
+/* Copy a frame into a victim freed before it (a migration to a stale pfn): the source holds
+ * content if not NULL, else it is a fresh (lazily zero) frame. Reported at byte expect when
+ * the victim leaves quarantine, as a write would be. */
+static void
+assert_copy_into_a_freed_frame_reported(const guint8 *content, guint expect)
 {
 	HookLog hooks = { 0 };
 	SimPfn victim, other;
 	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
 	SimPfn src = sim_frame_alloc(hm);
+
+	if (content)
+		sim_frame_write(hm, src, 0, content, SIM_PAGE_SIZE);
+	sim_frame_free(hm, victim);
+	sim_frame_copy(hm, victim, src);
+	reuse_after_quarantine(hm, victim, other);
+	assert_one_report(&hooks, victim, expect);
+}
+
+START_TEST(copy_into_a_freed_frame_is_reported)
+{
 	guint8 page[SIM_PAGE_SIZE];
 
 	memset(page, SIM_POISON_FREE, sizeof(page));
 	page[700] = 0;
-	sim_frame_write(hm, src, 0, page, sizeof(page));
-	sim_frame_free(hm, victim);
-	sim_frame_copy(hm, victim, src);
-	reuse_after_quarantine(hm, victim, other);
-	assert_one_report(&hooks, victim, 700);
+	assert_copy_into_a_freed_frame_reported(page, 700);
 }
 END_TEST
 
-/* A copy of a zero frame into a freed one is a write too: reported at its first byte. */
+/* A zero frame's copy too, though the source holds nothing but the lazy zeros. */
 START_TEST(copy_of_a_zero_frame_into_a_freed_frame_is_reported)
 {
-	HookLog hooks = { 0 };
-	SimPfn victim, other;
-	g_autoptr(SimHostMem) hm = hostmem_with_victim(&hooks, &victim, &other);
-	SimPfn src = sim_frame_alloc(hm);
-
-	sim_frame_free(hm, victim);
-	sim_frame_copy(hm, victim, src);
-	reuse_after_quarantine(hm, victim, other);
-	assert_one_report(&hooks, victim, 0);
+	assert_copy_into_a_freed_frame_reported(NULL, 0);
 }
 END_TEST
 
