@@ -70,8 +70,7 @@ struct SimSched {
 	guint64 *candidates;     /* scratch for pick_by_policy() */
 	guint words;             /* length of the five bitmaps */
 	guint nr_blocked;        /* bits set in blocked */
-	guint nr_parked;         /* bits set in parked */
-	guint nr_sure;           /* bits set in sure */
+	guint nr_known;          /* bits set in parked or sure */
 	gboolean verify_parked;  /* every pick checks the verdicts, and aborts if one is wrong */
 	gboolean pick_general;   /* a chooser or verify_parked: no shortcut in sched_pick() */
 	guint *ready_list;       /* the indices of the ready and sure sets in order (ready_len of
@@ -79,7 +78,8 @@ struct SimSched {
 				  * n-th runnable actor in O(1) */
 	guint ready_len;
 	gboolean ready_stale;
-	/* Blocked actors that only sleep (no wait, no hold), and the earliest step one wakes at:
+	/* Blocked actors that only sleep (no wait, no hold, not yet sure), and the earliest step
+	 * one wakes at:
 	 * until then none of them can run, so a pick is the ready set's, as with nobody blocked. */
 	guint nr_sleepers;
 	guint64 first_wake;      /* while nr_sleepers; recomputed when first_wake_stale */
@@ -145,8 +145,6 @@ void sched_update_sets(SimSched *sched, SimActor *actor);
 gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
 /* Seeded or round-robin choice among runnable actors; NULL if none can run now. */
 SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
-/* The ready list again from the ready and sure sets, after one of them changed. */
-void sched_rebuild_ready_list(SimSched *sched);
 
 /* The earliest wake step of the sleepers, from a scan when the one holding it woke. */
 guint64 sched_first_wake_slow(SimSched *sched);
@@ -175,7 +173,7 @@ void sched_wake_slow(SimSched *sched, gconstpointer channel);
 static inline void
 sched_wake(SimSched *sched, gconstpointer channel)
 {
-	if (G_UNLIKELY(sched->nr_parked | sched->nr_sure))
+	if (G_UNLIKELY(sched->nr_known))
 		sched_wake_slow(sched, channel);
 }
 

@@ -89,19 +89,14 @@ sched_set_verdict(SimSched *sched, SimActor *actor, WaitVerdict verdict)
 	if (actor->verdict == verdict)
 		return;
 	sched->ready_stale |= actor->verdict == WAIT_TRUE || verdict == WAIT_TRUE;
-	if (actor->verdict == WAIT_FALSE)
-		sched->nr_parked--;
-	else if (actor->verdict == WAIT_TRUE)
-		sched->nr_sure--;
+	sched->nr_known -= actor->verdict != WAIT_ASK;
+	sched->nr_known += verdict != WAIT_ASK;
 	sched->parked[w] &= ~bit;
 	sched->sure[w] &= ~bit;
-	if (verdict == WAIT_FALSE) {
+	if (verdict == WAIT_FALSE)
 		sched->parked[w] |= bit;
-		sched->nr_parked++;
-	} else if (verdict == WAIT_TRUE) {
+	else if (verdict == WAIT_TRUE)
 		sched->sure[w] |= bit;
-		sched->nr_sure++;
-	}
 	actor->verdict = verdict;
 	if (actor->wake_step)
 		sched_update_sets(sched, actor);
@@ -161,9 +156,8 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 			nth -= in_word;
 			continue;
 		}
-		for (guint in_byte;
-		     nth >= 8 && nth >= (in_byte = popcount64((word >> shift) & 0xff)); shift += 8)
-			nth -= in_byte;
+		for (; nth >= 8; shift += 8) /* a byte holds at most 8 set bits: pass it whole */
+			nth -= popcount64((word >> shift) & 0xff);
 		word >>= shift;
 		while (nth--)
 			word &= word - 1;
@@ -173,7 +167,7 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 }
 
 /* The ready list again from the ready and sure sets, after one of them changed. */
-void
+static void
 sched_rebuild_ready_list(SimSched *sched)
 {
 	guint n = 0;
@@ -383,7 +377,7 @@ sched_pick_general(SimSched *sched, SimPolicy policy)
 static inline gboolean
 sched_blocked_all_known(SimSched *sched)
 {
-	if (sched->nr_blocked != sched->nr_sleepers + sched->nr_parked + sched->nr_sure)
+	if (sched->nr_blocked != sched->nr_sleepers + sched->nr_known)
 		return FALSE;
 	return sched->nr_sleepers == 0 ||
 	       sched->now < (sched->first_wake_stale ? sched_first_wake_slow(sched)

@@ -710,8 +710,8 @@ sim_sleep_until(SimSched *sched, guint64 step)
 			step_completed(sched, SIM_POINT_SLEEP);
 		sched->now = step;
 		sched->last_progress = step;
-		sched_set_verdict(sched, cur, WAIT_ASK);
 		cur->wake_step = 0;
+		sched_set_verdict(sched, cur, WAIT_ASK);
 		sched_update_sets(sched, cur);
 		return;
 	}
@@ -726,8 +726,8 @@ sim_sleep_until(SimSched *sched, guint64 step)
 		else
 			switch_to(sched, next, SIM_POINT_SLEEP);
 	}
-	sched_set_verdict(sched, cur, WAIT_ASK);
 	cur->wake_step = 0;
+	sched_set_verdict(sched, cur, WAIT_ASK);
 	sched_update_sets(sched, cur);
 }
 

@@ -21,6 +21,8 @@ run_seeds(const char *workload, guint vcpus, guint64 mem, const char *events, gu
 		ck_assert(sim_host_events_parse(events, &cfg.host_events, NULL));
 		Machine *m = machine_new(&cfg, FALSE);
 
+		/* every pick checks that the parked and sure lock waiters are what they seem */
+		sim_sched_set_verify_parked(m->sched, TRUE);
 		machine_run(m);
 		ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS,
 			      "%s seed %" G_GUINT64_FORMAT ": %s / %s", workload, seed,
