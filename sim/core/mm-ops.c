@@ -13,41 +13,36 @@
 /*
  * Models __split_huge_pmd() (mm/huge_memory.c; its notifier range, the 2 MiB around the address,
  * is the same in every copy the search index holds, v5.x to 6.x): an MMU-notifier invalidation
- * of the whole 2 MiB brackets, under the PMD lock, the replacement of a present huge PMD by a
- * PTE table whose 512 PTEs map the folio's frames one by one (same frames, same young and dirty
- * bits). A PMD whose folio is being migrated is left to the migration (simplified, as for PTEs).
+ * of the whole 2 MiB brackets, under the PMD lock, the replacement of a huge PMD by a PTE table
+ * whose 512 PTEs map the folio's frames one by one (same frames, same young and dirty bits). A
+ * PMD migration entry is split too, into 512 PTE migration entries (__split_huge_pmd_locked(),
+ * read in ColinIanKing/linux-next at 0153b4ea: THP_SPLIT_PMD counted either way), which the
+ * migration restores one by one. TRUE if what it split was a PMD migration entry.
  */
-static void
+static gboolean
 split_huge_pmd(SimMm *mm, guint64 hva)
 {
 	guint64 haddr = hva & HPAGE_PMD_MASK;
 	guint8 *pmd = mm_pmd_of(mm_vma_of(mm, hva), hva);
 	HostPte *head = mm_pte_of(mm, haddr);
 
-	if (!pmd || *pmd != PMD_HUGE || (head->flags & PTE_MIGRATION))
-		return;
+	if (!pmd || *pmd != PMD_HUGE)
+		return FALSE;
 	mm_notify_start(mm, haddr, haddr + HPAGE_PMD_SIZE);
 	sim_spin_lock(mm->sched, &mm->ptl, "split_pmd.ptl");
-	gboolean split = *pmd == PMD_HUGE && !(head->flags & PTE_MIGRATION);
+	gboolean split = *pmd == PMD_HUGE;
+	gboolean migration = split && (head->flags & PTE_MIGRATION);
 
 	if (split)
 		*pmd = PMD_TABLE;
 	sim_spin_unlock(mm->sched, &mm->ptl, "split_pmd.ptl_unlock");
 	mm_notify_end(mm, haddr, haddr + HPAGE_PMD_SIZE);
 	if (!split)
-		return;
+		return FALSE;
 	sim_count(mm->counters, SIM_CTR_THP_SPLIT_PMD);
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_split_huge_pmd",
 		     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER "x", haddr, head->pfn);
-}
-
-/* A present huge PMD the split can take (not a PMD migration entry, left to the migration). */
-static gboolean
-pmd_splittable(SimMm *mm, guint64 haddr)
-{
-	HostPte *head = mm_pte_of(mm, haddr);
-
-	return mm_pmd_trans_huge(mm, haddr) && head && !(head->flags & PTE_MIGRATION);
+	return migration;
 }
 
 /*
@@ -56,13 +51,14 @@ pmd_splittable(SimMm *mm, guint64 haddr)
  * 042acf45). Its folio loses pages and is split as well, counted as __folio_split() counts
  * THP_SPLIT_PAGE (huge_memory.c at 0153b4ea): the kernel queues it (deferred_split_folio()) for
  * the shrinker to split later; kvmsim splits it at once, which is what lets the dropped pages'
- * frames be freed now, and does not model that split's own unmap of the remaining pages.
+ * frames be freed now, and does not model that split's own unmap of the remaining pages. A
+ * folio under migration is not queued: zapping a migration entry removes no rmap
+ * (zap_nonpresent_ptes()), and only __folio_remove_rmap() queues one.
  */
 static void
 split_partial_huge_pmd(SimMm *mm, guint64 haddr)
 {
-	split_huge_pmd(mm, haddr);
-	if (!mm_pmd_trans_huge(mm, haddr))
+	if (!split_huge_pmd(mm, haddr) && !mm_pmd_trans_huge(mm, haddr))
 		sim_count(mm->counters, SIM_CTR_THP_SPLIT_PAGE);
 }
 
@@ -86,6 +82,42 @@ split_partial_huge_pmds(SimMm *mm, guint64 start, guint64 end)
 			continue;
 		split_partial_huge_pmd(mm, haddr);
 	}
+}
+
+/*
+ * Models remove_migration_ptes() of a THP (mm/migrate.c, read in ColinIanKing/linux-next at
+ * 0136411c) under the PTL: its rmap walk finds the migration entries still there, whole PMD or
+ * (once a partial zap split it) PTE by PTE, and each becomes a present PTE of dst's page (dst ==
+ * src: a failed migration maps the old frames back, young and dirty kept). A page whose entry a
+ * zap cleared meanwhile is not found and stays dropped: its frame of dst goes in *dropped, for
+ * the caller to free (kvmsim frees it at once; the kernel keeps the folio whole, partly mapped).
+ */
+static void
+remove_migration_ptes(SimMm *mm, guint64 haddr, SimPfn src, SimPfn dst, GArray *dropped)
+{
+	HostPte *ptes = mm_pte_of(mm, haddr);
+
+	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
+		if (!(ptes[i].flags & PTE_MIGRATION)) {
+			SimPfn pfn = dst + i;
+
+			g_array_append_val(dropped, pfn);
+			continue;
+		}
+		ptes[i].flags &= ~PTE_MIGRATION;
+		if (dst == src)
+			continue;
+		mm_pte_install(mm, &ptes[i], haddr + i * SIM_PAGE_SIZE, dst + i);
+		ptes[i].flags = (ptes[i].flags & ~PTE_YOUNG) | PTE_PRESENT;
+	}
+}
+
+/* Free the frames remove_migration_ptes() found dropped. */
+static void
+free_dropped(SimMm *mm, GArray *dropped)
+{
+	for (guint i = 0; i < dropped->len; i++)
+		sim_frame_free(mm->hm, g_array_index(dropped, SimPfn, i));
 }
 
 /*
@@ -122,16 +154,18 @@ migrate_huge_folio(SimMm *mm, guint64 hva)
 	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.ptl_unlock");
 	mm_notify_end(mm, haddr, haddr + HPAGE_PMD_SIZE);
 	gboolean busy = FALSE;
+	g_autoptr(GArray) dropped = g_array_new(FALSE, FALSE, sizeof(SimPfn));
 
 	for (guint64 i = 0; still_huge && i < HPAGE_PMD_NR; i++)
 		busy |= sim_frame_refs(mm->hm, old_head + i) > 0;
 	if (!still_huge || busy) {
 		sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
-		for (guint64 i = 0; still_huge && i < HPAGE_PMD_NR; i++)
-			ptes[i].flags &= ~PTE_MIGRATION;
+		if (still_huge)
+			remove_migration_ptes(mm, haddr, old_head, old_head, dropped);
 		sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
 		for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
 			sim_frame_free(mm->hm, new_head + i);
+		free_dropped(mm, dropped);
 		if (busy) {
 			sim_count(mm->counters, SIM_CTR_PROBE_MIGRATE_BUSY);
 			sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
@@ -148,14 +182,12 @@ migrate_huge_folio(SimMm *mm, guint64 hva)
 		sim_frame_copy(mm->hm, new_head + i, old_head + i);
 	}
 	sim_spin_lock(mm->sched, &mm->ptl, "migrate.remap");
-	for (guint64 i = 0; i < HPAGE_PMD_NR; i++) {
-		mm_pte_install(mm, &ptes[i], haddr + i * SIM_PAGE_SIZE, new_head + i);
-		ptes[i].flags = (ptes[i].flags & ~(PTE_MIGRATION | PTE_YOUNG)) | PTE_PRESENT;
-	}
+	remove_migration_ptes(mm, haddr, old_head, new_head, dropped);
 	sim_spin_unlock(mm->sched, &mm->ptl, "migrate.remap_unlock");
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_migrate",
 		     "hva 0x%" G_GINT64_MODIFIER "x pfn 0x%" G_GINT64_MODIFIER
 		     "x -> 0x%" G_GINT64_MODIFIER "x thp", haddr, old_head, new_head);
+	free_dropped(mm, dropped);
 	for (guint64 i = 0; i < HPAGE_PMD_NR; i++)
 		sim_frame_free(mm->hm, old_head + i);
 	sim_count(mm->counters, SIM_CTR_HOST_MIGRATE);
@@ -275,7 +307,7 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 
 		if (!pte || (pte->flags & PTE_UNMAPPED))
 			continue;
-		if (pmd_splittable(mm, haddr) && (haddr < start || haddr + HPAGE_PMD_SIZE > end)) {
+		if (mm_pmd_trans_huge(mm, haddr) && (haddr < start || haddr + HPAGE_PMD_SIZE > end)) {
 			g_assert(split_point);
 			sim_spin_unlock(mm->sched, &mm->ptl, split_point);
 			split_partial_huge_pmd(mm, haddr);
