@@ -550,6 +550,7 @@ hw_block_fill(SimHw *hw, SimHwBlock *block)
 	size_t left = hw_read_code(hw, block->addr, bytes, block->size);
 	guint64 address = block->addr;
 
+	hw_note_code(hw, block->addr, block->size);
 	block->insns = 0;
 	block->flags = 0;
 	while (left > 0) {

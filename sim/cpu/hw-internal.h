@@ -85,7 +85,13 @@ struct SimHw {
 	guint32 cpuid_1[4];    /* EAX, EBX, ECX, EDX of leaf 1 and leaf 7.0 (sim_hw_set_cpuid()) */
 	guint32 cpuid_7[4];
 	gboolean cpuid_hooked;
+	GHashTable *code_pages; /* pfns a block ever ran from (sticky), for sim_hw_store_settle() */
+	guint64 settle_pfn;     /* the page of the last EPT violation, or HW_NO_ADDR */
+	guint settle_hooks;     /* block starts left at which to try it */
 };
+
+/* hw.c, for hw-decode.c: a decoded block's pages hold code from now on. */
+void hw_note_code(SimHw *hw, guint64 addr, guint32 size);
 
 /*
  * Offsets of CPUX86State fields from the end of the uc_context blob in 2.0.1 (QEMU 5.0 layout),

@@ -161,6 +161,15 @@ static gsize hw_read_mapped(guintptr addr, void *buf, gsize len);
  */
 static void (*hw_tlb_flush_page)(gpointer cpu, guint64 addr);
 
+/*
+ * QEMU's tlb_set_dirty() (qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at 024cb28f):
+ * clears TLB_NOTDIRTY from the page's write entry in every mmu_idx and the victim TLB, when it is
+ * exactly the page with that one flag. notdirty_write() never calls it in 2.0.1, where
+ * cpu_physical_memory_is_clean() is always true: every store to RAM takes the slow path and
+ * looks up the page's translation blocks (page_collection_lock(), tb_invalidate_phys_page_fast()).
+ */
+static void (*hw_tlb_set_dirty)(gpointer cpu, guint64 vaddr);
+
 /* Whether the CPUState at cpu holds a pointer to env (its env_ptr) in the bytes before env: the
  * check that makes calling tlb_flush_page() on it safe. */
 static gboolean
@@ -297,6 +306,7 @@ hw_env_locate(SimHw *hw)
 		if (!hw_env_layout.searched) {
 			hw_env_layout.searched = TRUE;
 			*(gpointer *)&hw_tlb_flush_page = dlsym(RTLD_DEFAULT, "tlb_flush_page_x86_64");
+			*(gpointer *)&hw_tlb_set_dirty = dlsym(RTLD_DEFAULT, "tlb_set_dirty_x86_64");
 			hw_env_search(hw, data, env_size);
 		}
 		if (hw_env_layout.found) {
@@ -338,6 +348,8 @@ hw_new_unchecked(GError **error)
 	if (!hw_check(uc_context_alloc(hw->uc, &hw->ctx), "uc_context_alloc", error))
 		return NULL;
 	hw->ctx_size = uc_context_size(hw->uc);
+	hw->code_pages = g_hash_table_new(g_direct_hash, g_direct_equal);
+	hw->settle_pfn = HW_NO_ADDR;
 	hw_env_locate(hw);
 
 	hw->stub = g_aligned_alloc0(1, SIM_HW_STUB_SIZE, HW_PAGE_SIZE);
@@ -369,6 +381,7 @@ sim_hw_free(SimHw *hw)
 	if (!hw)
 		return;
 	hw_decode_fini(hw);
+	g_clear_pointer(&hw->code_pages, g_hash_table_unref);
 	if (hw->ctx)
 		uc_context_free(hw->ctx);
 	/* Close before freeing: the engine maps the stub buffer. */
@@ -783,4 +796,57 @@ sim_hw_set_cpuid(SimHw *hw, guint32 apic_id)
 	if (!hw->cpuid_hooked)
 		uc_hook_add(hw->uc, &hook, UC_HOOK_INSN, hw_cpuid_hook, hw, 1, 0, UC_X86_INS_CPUID);
 	hw->cpuid_hooked = TRUE;
+}
+
+/*
+ * Store fast path for pages without code. 2.0.1's tlb_protect_code() is a no-op
+ * (cpu_physical_memory_test_and_clear_dirty() returns at once), so self-modifying code is caught
+ * only because every writable RAM entry is filled with TLB_NOTDIRTY. hw keeps that guarantee for
+ * every page a block ever ran from (hw->code_pages, sticky, filled as blocks are decoded in the
+ * block hook, before the block's first store); an entry for any other page may lose the flag.
+ * A page becoming code has its TLB entries dropped: the refill sets the flag again.
+ */
+void
+hw_note_code(SimHw *hw, guint64 addr, guint32 size)
+{
+	/* a block's last instruction may start at addr + size - 1 (a size too short is safe) */
+	guint64 last = (addr + MAX(size, 1) + 14) / HW_PAGE_SIZE;
+
+	for (guint64 pfn = addr / HW_PAGE_SIZE; pfn <= last; pfn++) {
+		if (!g_hash_table_add(hw->code_pages, GSIZE_TO_POINTER(pfn)))
+			continue;
+		if (hw->cpu && hw_tlb_set_dirty)
+			hw_tlb_flush_page(hw->cpu, pfn * HW_PAGE_SIZE);
+	}
+}
+
+/* An EPT violation at gpa was handled: its retry fills a TLB entry that
+ * sim_hw_store_settle() may clear TLB_NOTDIRTY from. */
+void
+sim_hw_store_fault(SimHw *hw, guint64 gpa)
+{
+	if (!hw->cpu || !hw_tlb_set_dirty || gpa >= SIM_HW_TABLE_GPA)
+		return;
+	hw->settle_pfn = gpa / HW_PAGE_SIZE;
+	hw->settle_hooks = 2;
+}
+
+/* At a block start after sim_hw_store_fault() (the retry's and the next): the faulted page's
+ * write entry loses TLB_NOTDIRTY unless a block ever ran from it. */
+void
+sim_hw_store_settle(SimHw *hw)
+{
+	if (hw->settle_pfn == HW_NO_ADDR)
+		return;
+	if (!g_hash_table_contains(hw->code_pages, GSIZE_TO_POINTER(hw->settle_pfn)))
+		hw_tlb_set_dirty(hw->cpu, hw->settle_pfn * HW_PAGE_SIZE);
+	if (--hw->settle_hooks == 0)
+		hw->settle_pfn = HW_NO_ADDR;
+}
+
+/* Whether a block start must call sim_hw_store_settle(). */
+gboolean
+sim_hw_store_unsettled(SimHw *hw)
+{
+	return hw->settle_pfn != HW_NO_ADDR;
 }

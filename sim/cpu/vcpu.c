@@ -133,6 +133,10 @@ hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
 {
 	SimVcpu *v = data;
 
+	if (G_UNLIKELY(v->store_settle)) {
+		sim_hw_store_settle(v->hw);
+		v->store_settle = sim_hw_store_unsettled(v->hw);
+	}
 	if (G_LIKELY(v->block.addr == address && v->block.size == size &&
 		     v->insns < v->block_limit)) {
 		v->insns += v->block.insns;

@@ -193,6 +193,37 @@ static const guint8 self_modifying_guest[] = {
 #define SELF_MODIFYING_GUEST_INSNS (1 + 1000 * 9 + 1)
 
 /*
+ * Writes code into a data page it stored to first (mov eax, 1; jmp rbx), runs it, patches the
+ * immediate to 2 and runs it again; reports both results in hypercall 42 (a0, a1):
+ *	mov rdi, KVMSIM_RAM_GPA; mov rax, <code>; mov [rdi], rax; jmp 1f; 1: mov [rdi+64], rax;
+ *	jmp 2f; 2: lea rbx, [rip+2]; jmp rdi; mov r8, rax; mov byte [rdi+1], 2; lea rbx, [rip+2];
+ *	jmp rdi; mov r9, rax; mov rbx, r8; mov rcx, r9; xor edx, edx; xor esi, esi; mov eax, 42;
+ *	vmcall; hlt
+ */
+static const guint8 code_in_data_guest[] = {
+	0x48, 0xc7, 0xc7, 0x00, 0x00, 0x40, 0x00, 0x48, 0xb8, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xff,
+	0xe3, 0x00, 0x48, 0x89, 0x07, 0xeb, 0x00, 0x48, 0x89, 0x47, 0x40, 0xeb, 0x00, 0x48, 0x8d,
+	0x1d, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe7, 0x49, 0x89, 0xc0, 0xc6, 0x47, 0x01, 0x02, 0x48,
+	0x8d, 0x1d, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe7, 0x49, 0x89, 0xc1, 0x4c, 0x89, 0xc3, 0x4c,
+	0x89, 0xc9, 0x31, 0xd2, 0x31, 0xf6, 0xb8, 0x2a, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0xf4,
+};
+
+START_TEST(a_store_into_code_written_to_a_data_page_is_seen_by_its_next_run)
+{
+	for (guint64 quantum = 1; quantum <= 8; quantum++) {
+		Machine *m = machine_run_image(code_in_data_guest, sizeof(code_in_data_guest), 1, 1,
+					       quantum == 8 ? 10000 : quantum, 1 << 20);
+		guint64 v[4];
+
+		reported(m, 0, v);
+		ck_assert_uint_eq(v[0], 1);
+		ck_assert_uint_eq(v[1], 2);
+		machine_free(m);
+	}
+}
+END_TEST
+
+/*
  * Two port-I/O instructions in one block, neither first in it:
  *	mov al, 0x41; nop; out 0xe9, al; mov dx, 0xe9; out dx, al; hlt
  */
@@ -273,6 +304,7 @@ vcpu_suite(void)
 	tc = tcase_create("instruction-accounting");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, store_into_its_own_block_completes_with_a_quantum_smaller_than_the_block);
+	tcase_add_test(tc, a_store_into_code_written_to_a_data_page_is_seen_by_its_next_run);
 	tcase_add_test(tc, faults_charge_only_the_instructions_that_retired);
 	tcase_add_test(tc, io_exits_name_the_in_or_out_itself_and_its_form);
 	suite_add_tcase(s, tc);
