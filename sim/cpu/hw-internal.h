@@ -86,6 +86,7 @@ struct SimHw {
 	guint32 cpuid_7[4];
 	gboolean cpuid_hooked;
 	GHashTable *code_pages; /* pfns a block ever ran from (sticky), for sim_hw_store_settle() */
+	GArray *maps;           /* HwMap: what sim_hw_map() mapped, for hw_host_page() */
 	guint64 settle_pfn;     /* the page of the last EPT violation, or HW_NO_ADDR */
 	guint settle_hooks;     /* block starts left at which to try it */
 };

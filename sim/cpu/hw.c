@@ -170,6 +170,21 @@ static void (*hw_tlb_flush_page)(gpointer cpu, guint64 addr);
  */
 static void (*hw_tlb_set_dirty)(gpointer cpu, guint64 vaddr);
 
+/*
+ * QEMU's tlb_reset_dirty() (same file and tree): sets TLB_NOTDIRTY again on every write entry,
+ * in every mmu_idx and the victim TLB, whose host page lies in [start, start + length), and
+ * keeps the entries. This is what upstream's tlb_protect_code() reaches through
+ * cpu_physical_memory_test_and_clear_dirty(); keyed by host address, it also reaches any other
+ * guest address that maps the same host page.
+ */
+static void (*hw_tlb_reset_dirty)(gpointer cpu, guint64 start, guint64 length);
+
+/* A range sim_hw_map() mapped. */
+typedef struct {
+	guint64 gpa, size;
+	guint8 *host;
+} HwMap;
+
 /* Whether the CPUState at cpu holds a pointer to env (its env_ptr) in the bytes before env: the
  * check that makes calling tlb_flush_page() on it safe. */
 static gboolean
@@ -307,6 +322,9 @@ hw_env_locate(SimHw *hw)
 			hw_env_layout.searched = TRUE;
 			*(gpointer *)&hw_tlb_flush_page = dlsym(RTLD_DEFAULT, "tlb_flush_page_x86_64");
 			*(gpointer *)&hw_tlb_set_dirty = dlsym(RTLD_DEFAULT, "tlb_set_dirty_x86_64");
+			*(gpointer *)&hw_tlb_reset_dirty = dlsym(RTLD_DEFAULT, "tlb_reset_dirty_x86_64");
+			if (!hw_tlb_reset_dirty)
+				hw_tlb_set_dirty = NULL; /* no way to protect a page again */
 			hw_env_search(hw, data, env_size);
 		}
 		if (hw_env_layout.found) {
@@ -349,6 +367,7 @@ hw_new_unchecked(GError **error)
 		return NULL;
 	hw->ctx_size = uc_context_size(hw->uc);
 	hw->code_pages = g_hash_table_new(g_direct_hash, g_direct_equal);
+	hw->maps = g_array_new(FALSE, FALSE, sizeof(HwMap));
 	hw->settle_pfn = HW_NO_ADDR;
 	hw_env_locate(hw);
 
@@ -382,6 +401,7 @@ sim_hw_free(SimHw *hw)
 		return;
 	hw_decode_fini(hw);
 	g_clear_pointer(&hw->code_pages, g_hash_table_unref);
+	g_clear_pointer(&hw->maps, g_array_unref);
 	if (hw->ctx)
 		uc_context_free(hw->ctx);
 	/* Close before freeing: the engine maps the stub buffer. */
@@ -404,8 +424,12 @@ sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 {
 	uc_err err = uc_mem_map_ptr(hw->uc, gpa, size, UC_PROT_ALL, host);
 
-	if (err == UC_ERR_OK)
+	if (err == UC_ERR_OK) {
+		HwMap map = { gpa, size, host };
+
+		g_array_append_val(hw->maps, map);
 		return TRUE;
+	}
 	g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
 		    "Unicorn: cannot map [%#" G_GINT64_MODIFIER "x, %#" G_GINT64_MODIFIER
 		    "x): %s", gpa, gpa + size, uc_strerror(err));
@@ -798,13 +822,29 @@ sim_hw_set_cpuid(SimHw *hw, guint32 apic_id)
 	hw->cpuid_hooked = TRUE;
 }
 
+/* The host page Unicorn maps at the guest page pfn, or NULL. */
+static guint8 *
+hw_host_page(SimHw *hw, guint64 pfn)
+{
+	guint64 gpa = pfn * HW_PAGE_SIZE;
+
+	for (guint i = 0; i < hw->maps->len; i++) {
+		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+
+		if (gpa - map->gpa < map->size)
+			return map->host + (gpa - map->gpa);
+	}
+	return NULL;
+}
+
 /*
  * Store fast path for pages without code. 2.0.1's tlb_protect_code() is a no-op
  * (cpu_physical_memory_test_and_clear_dirty() returns at once), so self-modifying code is caught
  * only because every writable RAM entry is filled with TLB_NOTDIRTY. hw keeps that guarantee for
  * every page a block ever ran from (hw->code_pages, sticky, filled as blocks are decoded in the
  * block hook, before the block's first store); an entry for any other page may lose the flag.
- * A page becoming code has its TLB entries dropped: the refill sets the flag again.
+ * A page becoming code gets the flag back on its entries (tlb_reset_dirty(), by host page), which
+ * stay cached: only a TLB flush may drop a translation (DESIGN.md §3).
  */
 void
 hw_note_code(SimHw *hw, guint64 addr, guint32 size)
@@ -813,10 +853,13 @@ hw_note_code(SimHw *hw, guint64 addr, guint32 size)
 	guint64 last = (addr + MAX(size, 1) + 14) / HW_PAGE_SIZE;
 
 	for (guint64 pfn = addr / HW_PAGE_SIZE; pfn <= last; pfn++) {
+		guint8 *host;
+
 		if (!g_hash_table_add(hw->code_pages, GSIZE_TO_POINTER(pfn)))
 			continue;
-		if (hw->cpu && hw_tlb_set_dirty)
-			hw_tlb_flush_page(hw->cpu, pfn * HW_PAGE_SIZE);
+		host = hw_host_page(hw, pfn);
+		if (hw->cpu && hw_tlb_set_dirty && host)
+			hw_tlb_reset_dirty(hw->cpu, (guintptr)host, HW_PAGE_SIZE);
 	}
 }
 

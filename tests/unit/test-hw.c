@@ -979,6 +979,94 @@ START_TEST(rdtscp_also_reads_tsc_aux)
 }
 END_TEST
 
+/* What vcpu.c's block hook does for the store fast path: settle a faulted page, note the block. */
+static void
+fast_path_block_hook(uc_engine *uc, guint64 address, guint32 size, void *opaque)
+{
+	if (sim_hw_store_unsettled(t->hw))
+		sim_hw_store_settle(t->hw);
+	sim_hw_block(t->hw, address, size);
+}
+
+/* A write fault is mapped and reported to the fast path, as vcpu-exit.c does. */
+static void
+fast_path_intr(uc_engine *uc, guint32 intno, void *opaque)
+{
+	if (intno == 14 && (sim_hw_pf_ack(t->hw) & 2)) {
+		guint64 cr2 = reg(UC_X86_REG_CR2);
+
+		*pte(cr2) = (cr2 & ADDR_MASK) | LEAF_RW;
+		sim_hw_store_fault(t->hw, cr2);
+		return;
+	}
+	uc_emu_stop(uc);
+}
+
+/* A port-I/O exit that stops the run in the middle of its block (vcpu-exit.c's pio()). */
+static void
+stop_at_out(uc_engine *uc, guint32 port, int size, guint32 value, void *opaque)
+{
+	uc_emu_stop(uc);
+}
+
+/*
+ * The fast path notes a block's pages in its block hook, so it relies on no block being
+ * translated without its hook running before any later store. A stop requested mid-block (here
+ * by an out, as pio() does) must not leave the next block translated but unhooked: 2.0.1's
+ * cpu_exec() leaves at cpu_handle_interrupt() before tb_find(). If it did not, the store made
+ * from another entry point (as an injected interrupt's handler would) would miss that block.
+ */
+START_TEST(a_block_translated_after_a_stop_sees_a_store_made_before_it_runs)
+{
+	uc_hook hook;
+
+	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_INTR, fast_path_intr, NULL, 1, 0) == UC_ERR_OK);
+	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_BLOCK, fast_path_block_hook, NULL, 1,
+			      SIM_HW_TABLE_GPA - 1) == UC_ERR_OK);
+	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_INSN, stop_at_out, NULL, 1, 0, UC_X86_INS_OUT) ==
+		  UC_ERR_OK);
+	t->ack = FALSE;
+	/* mov rdi, DATA; mov rax, <mov eax, 1; hlt>; mov [rdi], rax; jmp 1f; 1: mov [rdi+64], rax;
+	 * out dx, al (stops the run); jmp rdi */
+	CODE_AT(CODE, 0x48, 0xc7, 0xc7, 0x00, 0x00, 0x20, 0x00, 0x48, 0xb8, 0xb8, 0x01, 0x00, 0x00,
+		0x00, 0xf4, 0x90, 0x90, 0x48, 0x89, 0x07, 0xeb, 0x00, 0x48, 0x89, 0x47, 0x40, 0xee,
+		0xff, 0xe7);
+	/* mov byte [rdi+1], 2; jmp rdi */
+	CODE_AT(CODE + 0x100, 0xc6, 0x47, 0x01, 0x02, 0xff, 0xe7);
+	run(CODE);
+	ck_assert_uint_eq(reg(UC_X86_REG_RIP), DATA);
+	run(CODE + 0x100);
+	ck_assert_uint_eq(reg(UC_X86_REG_RAX) & 0xffffffff, 2);
+}
+END_TEST
+
+/*
+ * A page that becomes code keeps its cached translation: only a flush may drop it (a zapped SPTE
+ * stays usable until then, DESIGN.md §3). The store fast path re-protects the page's write
+ * entries instead (tlb_reset_dirty()).
+ */
+START_TEST(a_page_becoming_code_keeps_its_cached_translation)
+{
+	guint64 marker = 0x1234567890ull;
+	uc_hook hook;
+
+	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_BLOCK, fast_path_block_hook, NULL, 1,
+			      SIM_HW_TABLE_GPA - 1) == UC_ERR_OK);
+	/* mov rbx, [DATA]; hlt */
+	CODE_AT(CODE, 0x48, 0x8b, 0x1c, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4);
+	/* mov rdi, DATA; jmp rdi */
+	CODE_AT(CODE + 0x100, 0x48, 0xc7, 0xc7, 0x00, 0x00, 0x20, 0x00, 0xff, 0xe7);
+	/* at DATA: mov rax, [DATA + 0x80]; hlt */
+	CODE_AT(DATA, 0x48, 0x8b, 0x04, 0x25, 0x80, 0x00, 0x20, 0x00, 0xf4);
+	memcpy(t->ram + DATA + 0x80, &marker, sizeof(marker));
+	run(CODE);
+	*pte(DATA) = 0; /* zapped, not flushed */
+	run(CODE + 0x100);
+	ck_assert_uint_eq(t->nr_faults, 0);
+	ck_assert_uint_eq(reg(UC_X86_REG_RAX), marker);
+}
+END_TEST
+
 /* What the test's rdrand and rdseed read. */
 static guint64
 read_random(void *opaque, SimHwUdInsn insn)
@@ -1239,6 +1327,8 @@ hw_suite(void)
 	tcase_add_test(tc, rdtsc_reads_its_hook_and_the_block_goes_on_after_it);
 	tcase_add_test(tc, rdtscp_also_reads_tsc_aux);
 	tcase_add_test(tc, rdrand_and_rdseed_are_emulated_at_their_operand_size);
+	tcase_add_test(tc, a_block_translated_after_a_stop_sees_a_store_made_before_it_runs);
+	tcase_add_test(tc, a_page_becoming_code_keeps_its_cached_translation);
 	tcase_add_test(tc, mmio_mov_load_zero_extends_32bit_destination);
 	tcase_add_test(tc, mmio_mov_load_keeps_upper_bits_of_8_and_16bit_destinations);
 	tcase_add_test(tc, mmio_mov_load_of_64_bits_fills_an_extended_register);
