@@ -224,6 +224,61 @@ START_TEST(a_store_into_code_written_to_a_data_page_is_seen_by_its_next_run)
 END_TEST
 
 /*
+ * Runs code written to a data page, converts the page to private (a new frame from the
+ * guest_memfd: legacy conversion drops the content), writes new code there after a first store
+ * and two block starts (the store fast path's settle), runs it; reports both results and the
+ * conversion's in hypercall 42 (a0, a1, a2):
+ *	mov edi, KVMSIM_RAM_GPA; mov rax, <mov eax, 1; jmp rbx>; mov [rdi], rax; lea rbx, [rip+2];
+ *	jmp rdi; mov r12, rax; KVM_HC_MAP_GPA_RANGE(rdi, 1, ENCRYPTED); mov r13, rax;
+ *	mov [rdi+0x800], rdi; jmp 1f; 1: jmp 2f; 2: mov rax, <mov eax, 2; jmp rbx>; mov [rdi], rax;
+ *	lea rbx, [rip+2]; jmp rdi; mov r14, rax; report r12, r14, r13; hlt
+ */
+static const guint8 code_on_a_new_frame_guest[] = {
+	0xbf, 0x00, 0x00, 0x40, 0x00, 0x48, 0xb8, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xff, 0xe3, 0x90,
+	0x48, 0x89, 0x07, 0x48, 0x8d, 0x1d, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe7, 0x49, 0x89, 0xc4,
+	0xb8, 0x0c, 0x00, 0x00, 0x00, 0x48, 0x89, 0xfb, 0xb9, 0x01, 0x00, 0x00, 0x00, 0xba, 0x10,
+	0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0x49, 0x89, 0xc5, 0x48, 0x89, 0xbf, 0x00, 0x08, 0x00,
+	0x00, 0xeb, 0x00, 0xeb, 0x00, 0x48, 0xb8, 0xb8, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe3, 0x90,
+	0x48, 0x89, 0x07, 0x48, 0x8d, 0x1d, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe7, 0x49, 0x89, 0xc6,
+	0x4c, 0x89, 0xe3, 0x4c, 0x89, 0xf1, 0x4c, 0x89, 0xea, 0x31, 0xf6, 0xb8, 0x2a, 0x00, 0x00,
+	0x00, 0x0f, 0x01, 0xc1, 0xf4,
+};
+
+/*
+ * QEMU keys a translation block by its guest page (2.0.1: the linear address, kvmsim's gpa),
+ * never by the host frame behind it, so the store fast path keys its code pages the same way
+ * and keeps them: a gpa that ever held code keeps TLB_NOTDIRTY on its entries whatever frame
+ * it holds later. Were the set keyed by frame, the page's new frame would look code-free, its
+ * entry would lose the flag, and the old block would run again.
+ */
+START_TEST(code_stored_to_a_page_that_got_a_new_frame_replaces_its_old_blocks)
+{
+	for (guint64 quantum = 1; quantum <= 8; quantum++) {
+		SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+		Machine *m;
+		guint64 v[4];
+
+		cfg.workload = "image";
+		cfg.image = code_on_a_new_frame_guest;
+		cfg.image_size = sizeof(code_on_a_new_frame_guest);
+		cfg.nr_vcpus = 1;
+		cfg.mem_size = 1 << 20;
+		cfg.seed = 1;
+		cfg.quantum = quantum == 8 ? 10000 : quantum;
+		cfg.max_insns = 1 << 20;
+		cfg.vm_type = SIM_VM_SW_PROTECTED;
+		m = machine_new(&cfg, TRUE);
+		machine_run(m);
+		reported(m, 0, v);
+		ck_assert_uint_eq(v[2], 0);
+		ck_assert_uint_eq(v[0], 1);
+		ck_assert_uint_eq(v[1], 2);
+		machine_free(m);
+	}
+}
+END_TEST
+
+/*
  * Two port-I/O instructions in one block, neither first in it:
  *	mov al, 0x41; nop; out 0xe9, al; mov dx, 0xe9; out dx, al; hlt
  */
@@ -305,6 +360,7 @@ vcpu_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, store_into_its_own_block_completes_with_a_quantum_smaller_than_the_block);
 	tcase_add_test(tc, a_store_into_code_written_to_a_data_page_is_seen_by_its_next_run);
+	tcase_add_test(tc, code_stored_to_a_page_that_got_a_new_frame_replaces_its_old_blocks);
 	tcase_add_test(tc, faults_charge_only_the_instructions_that_retired);
 	tcase_add_test(tc, io_exits_name_the_in_or_out_itself_and_its_form);
 	suite_add_tcase(s, tc);
