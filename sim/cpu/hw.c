@@ -418,10 +418,27 @@ sim_hw_uc(SimHw *hw)
 	return hw->uc;
 }
 
-/* Unicorn regions are keyed by guest-physical address: 2.0.1 uses the linear address as such. */
+/*
+ * Unicorn regions are keyed by guest-physical address: 2.0.1 uses the linear address as such.
+ * Each region is a RAM block of its own, and QEMU keys translation blocks and their invalidation
+ * by RAM block offset: host memory mapped at two gpas would be two pages to it, a store through
+ * one never dropping the other's blocks. So no host byte is mapped twice (kvmsim's memslots
+ * never alias either: mmu/memslot.c refuses it).
+ */
 gboolean
 sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 {
+	for (guint i = 0; i < hw->maps->len; i++) {
+		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+
+		if ((guint8 *)host < map->host + map->size && map->host < (guint8 *)host + size) {
+			g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
+				    "host memory for [%#" G_GINT64_MODIFIER "x, %#" G_GINT64_MODIFIER
+				    "x) is already mapped at %#" G_GINT64_MODIFIER "x", gpa,
+				    gpa + size, map->gpa);
+			return FALSE;
+		}
+	}
 	uc_err err = uc_mem_map_ptr(hw->uc, gpa, size, UC_PROT_ALL, host);
 
 	if (err == UC_ERR_OK) {

@@ -93,7 +93,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SimHw, sim_hw_free)
 
 uc_engine *sim_hw_uc(SimHw *hw);
 
-/* Maps host memory at [gpa, gpa + size) with uc_mem_map_ptr(), UC_PROT_ALL. */
+/* Maps host memory at [gpa, gpa + size) with uc_mem_map_ptr(), UC_PROT_ALL; fails if any of it
+ * is already mapped (hw.c says why). */
 gboolean sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error);
 
 /* Sets CR3 before the first run (a raw register write: it does not flush the TLB). */

@@ -1266,6 +1266,23 @@ START_TEST(map_over_the_stub_region_fails)
 }
 END_TEST
 
+/*
+ * A host page mapped at two gpas would be two pages to QEMU (2.0.1 keys translation blocks and
+ * their invalidation by RAM block offset): a store through one never drops the other's blocks,
+ * with or without the store fast path. hw refuses such an alias.
+ */
+START_TEST(mapping_host_memory_already_mapped_elsewhere_fails)
+{
+	GError *error = NULL;
+
+	ck_assert(!sim_hw_map(t->hw, 0x1000000ull, PAGE, t->ram + DATA, &error));
+	ck_assert_int_eq(error->code, SIM_HW_ERROR_ENGINE);
+	g_clear_error(&error);
+	ck_assert(!sim_hw_map(t->hw, 0x1000000ull, 2 * PAGE, t->ram + RAM_SIZE - PAGE, &error));
+	g_clear_error(&error);
+}
+END_TEST
+
 /* One test per behaviour of sim/cpu/hw. */
 static Suite *
 hw_suite(void)
@@ -1337,6 +1354,7 @@ hw_suite(void)
 	tcase_add_test(tc, mmio_movzx_and_movsx_extend_the_value);
 	tcase_add_test(tc, mmio_by_an_unsupported_instruction_is_refused_by_name);
 	tcase_add_test(tc, map_over_the_stub_region_fails);
+	tcase_add_test(tc, mapping_host_memory_already_mapped_elsewhere_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }
