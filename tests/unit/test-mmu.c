@@ -488,6 +488,30 @@ START_TEST(memslot_ending_above_the_48_bit_reach_is_refused)
 }
 END_TEST
 
+/*
+ * KVM lets two memslots share a host range; kvmsim refuses it (aliases_other()): a frame's
+ * content lives in one GPA page at a time (sim/core/hostmem.h), and the vCPU's store fast path
+ * (sim/cpu/hw.c) relies on no host page reaching the guest at two gpas. Moving or deleting the
+ * slot is still allowed.
+ */
+START_TEST(memslot_aliasing_another_host_range_is_refused)
+{
+	TestVm *vm = test_vm_new(1, 1, MEM);
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 5,
+		.guest_phys_addr = 1ull << 32,
+		.memory_size = 0x1000,
+		.userspace_addr = vm->hva + MEM - 0x1000,
+	};
+
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), -EINVAL);
+	ck_assert_ptr_null(kvm_id_to_memslot(vm->kvm, 5));
+	region.userspace_addr = vm->hva + MEM;
+	ck_assert_int_eq(kvm_set_memory_region(vm->kvm, &region), 0);
+	test_vm_free(vm);
+}
+END_TEST
+
 START_TEST(memslot_delete_with_the_slot_zap_quirk_gives_every_vcpu_a_new_root)
 {
 	TestVm *vm = test_vm_new(1, 2, MEM);
@@ -689,6 +713,7 @@ mmu_suite(void)
 	tcase_add_test(tc, memslot_delete_with_the_slot_zap_quirk_gives_every_vcpu_a_new_root);
 	tcase_add_test(tc, vm_destroyed_with_the_vmm_abandoned_in_synchronize_srcu_frees_both_generations);
 	tcase_add_test(tc, memslot_ending_above_the_48_bit_reach_is_refused);
+	tcase_add_test(tc, memslot_aliasing_another_host_range_is_refused);
 	tcase_add_test(tc, memslot_delete_without_the_quirk_zaps_only_the_slot);
 	tcase_add_test(tc,
 		       fast_path_racing_the_zap_of_an_invalid_root_meets_a_frozen_spte_and_retries);
