@@ -91,8 +91,16 @@ struct SimHw {
 	guint settle_hooks;     /* block starts left at which to try it */
 };
 
-/* hw.c, for hw-decode.c: a decoded block's pages hold code from now on. */
+/* hw-notdirty.c, for hw-decode.c: a decoded block's pages hold code from now on. */
 void hw_note_code(SimHw *hw, guint64 addr, guint32 size);
+/* hw-notdirty.c, for hw.c: looks up the QEMU functions the store fast path needs, once. */
+void hw_notdirty_locate(void);
+
+/* A range sim_hw_map() mapped. */
+typedef struct {
+	guint64 gpa, size;
+	guint8 *host;
+} HwMap;
 
 /*
  * Offsets of CPUX86State fields from the end of the uc_context blob in 2.0.1 (QEMU 5.0 layout),

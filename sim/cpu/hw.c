@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The engine side of hw: setting up a paging vCPU, mapping, running, the TLB flush stub and the
- * #PF acknowledgement. Decoding lives in hw-decode.c, the start-up self-test in hw-selftest.c.
+ * #PF acknowledgement. Decoding lives in hw-decode.c, the start-up self-test in hw-selftest.c,
+ * the store fast path in hw-notdirty.c.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
 #define _GNU_SOURCE /* process_vm_readv(), memmem() */
@@ -161,30 +162,6 @@ static gsize hw_read_mapped(guintptr addr, void *buf, gsize len);
  */
 static void (*hw_tlb_flush_page)(gpointer cpu, guint64 addr);
 
-/*
- * QEMU's tlb_set_dirty() (qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at 024cb28f):
- * clears TLB_NOTDIRTY from the page's write entry in every mmu_idx and the victim TLB, when it is
- * exactly the page with that one flag. notdirty_write() never calls it in 2.0.1, where
- * cpu_physical_memory_is_clean() is always true: every store to RAM takes the slow path and
- * looks up the page's translation blocks (page_collection_lock(), tb_invalidate_phys_page_fast()).
- */
-static void (*hw_tlb_set_dirty)(gpointer cpu, guint64 vaddr);
-
-/*
- * QEMU's tlb_reset_dirty() (same file and tree): sets TLB_NOTDIRTY again on every write entry,
- * in every mmu_idx and the victim TLB, whose host page lies in [start, start + length), and
- * keeps the entries. This is what upstream's tlb_protect_code() reaches through
- * cpu_physical_memory_test_and_clear_dirty(); keyed by host address, it also reaches any other
- * guest address that maps the same host page.
- */
-static void (*hw_tlb_reset_dirty)(gpointer cpu, guint64 start, guint64 length);
-
-/* A range sim_hw_map() mapped. */
-typedef struct {
-	guint64 gpa, size;
-	guint8 *host;
-} HwMap;
-
 /* Whether the CPUState at cpu holds a pointer to env (its env_ptr) in the bytes before env: the
  * check that makes calling tlb_flush_page() on it safe. */
 static gboolean
@@ -321,10 +298,7 @@ hw_env_locate(SimHw *hw)
 		if (!hw_env_layout.searched) {
 			hw_env_layout.searched = TRUE;
 			*(gpointer *)&hw_tlb_flush_page = dlsym(RTLD_DEFAULT, "tlb_flush_page_x86_64");
-			*(gpointer *)&hw_tlb_set_dirty = dlsym(RTLD_DEFAULT, "tlb_set_dirty_x86_64");
-			*(gpointer *)&hw_tlb_reset_dirty = dlsym(RTLD_DEFAULT, "tlb_reset_dirty_x86_64");
-			if (!hw_tlb_reset_dirty)
-				hw_tlb_set_dirty = NULL; /* no way to protect a page again */
+			hw_notdirty_locate();
 			hw_env_search(hw, data, env_size);
 		}
 		if (hw_env_layout.found) {
@@ -837,76 +811,4 @@ sim_hw_set_cpuid(SimHw *hw, guint32 apic_id)
 	if (!hw->cpuid_hooked)
 		uc_hook_add(hw->uc, &hook, UC_HOOK_INSN, hw_cpuid_hook, hw, 1, 0, UC_X86_INS_CPUID);
 	hw->cpuid_hooked = TRUE;
-}
-
-/* The host page Unicorn maps at the guest page pfn, or NULL. */
-static guint8 *
-hw_host_page(SimHw *hw, guint64 pfn)
-{
-	guint64 gpa = pfn * HW_PAGE_SIZE;
-
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
-
-		if (gpa - map->gpa < map->size)
-			return map->host + (gpa - map->gpa);
-	}
-	return NULL;
-}
-
-/*
- * Store fast path for pages without code. 2.0.1's tlb_protect_code() is a no-op
- * (cpu_physical_memory_test_and_clear_dirty() returns at once), so self-modifying code is caught
- * only because every writable RAM entry is filled with TLB_NOTDIRTY. hw keeps that guarantee for
- * every page a block ever ran from (hw->code_pages, sticky, filled as blocks are decoded in the
- * block hook, before the block's first store); an entry for any other page may lose the flag.
- * A page becoming code gets the flag back on its entries (tlb_reset_dirty(), by host page), which
- * stay cached: only a TLB flush may drop a translation (DESIGN.md §3).
- */
-void
-hw_note_code(SimHw *hw, guint64 addr, guint32 size)
-{
-	/* a block's last instruction may start at addr + size - 1 (a size too short is safe) */
-	guint64 last = (addr + MAX(size, 1) + 14) / HW_PAGE_SIZE;
-
-	for (guint64 pfn = addr / HW_PAGE_SIZE; pfn <= last; pfn++) {
-		guint8 *host;
-
-		if (!g_hash_table_add(hw->code_pages, GSIZE_TO_POINTER(pfn)))
-			continue;
-		host = hw_host_page(hw, pfn);
-		if (hw->cpu && hw_tlb_set_dirty && host)
-			hw_tlb_reset_dirty(hw->cpu, (guintptr)host, HW_PAGE_SIZE);
-	}
-}
-
-/* An EPT violation at gpa was handled: its retry fills a TLB entry that
- * sim_hw_store_settle() may clear TLB_NOTDIRTY from. */
-void
-sim_hw_store_fault(SimHw *hw, guint64 gpa)
-{
-	if (!hw->cpu || !hw_tlb_set_dirty || gpa >= SIM_HW_TABLE_GPA)
-		return;
-	hw->settle_pfn = gpa / HW_PAGE_SIZE;
-	hw->settle_hooks = 2;
-}
-
-/* At a block start after sim_hw_store_fault() (the retry's and the next): the faulted page's
- * write entry loses TLB_NOTDIRTY unless a block ever ran from it. */
-void
-sim_hw_store_settle(SimHw *hw)
-{
-	if (hw->settle_pfn == HW_NO_ADDR)
-		return;
-	if (!g_hash_table_contains(hw->code_pages, GSIZE_TO_POINTER(hw->settle_pfn)))
-		hw_tlb_set_dirty(hw->cpu, hw->settle_pfn * HW_PAGE_SIZE);
-	if (--hw->settle_hooks == 0)
-		hw->settle_pfn = HW_NO_ADDR;
-}
-
-/* Whether a block start must call sim_hw_store_settle(). */
-gboolean
-sim_hw_store_unsettled(SimHw *hw)
-{
-	return hw->settle_pfn != HW_NO_ADDR;
 }

@@ -126,7 +126,7 @@ void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
  */
 void sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n);
 
-/* Stores to pages without code skip 2.0.1's per-store code lookup (hw.c, hw_note_code()). */
+/* Stores to pages without code skip 2.0.1's per-store code lookup (hw-notdirty.c). */
 void sim_hw_store_fault(SimHw *hw, guint64 gpa);
 void sim_hw_store_settle(SimHw *hw);
 gboolean sim_hw_store_unsettled(SimHw *hw);

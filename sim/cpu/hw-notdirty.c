@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The store fast path for pages without code (Unicorn 2.0.1 issue #1970: every guest store takes
+ * the softmmu slow path and looks up the page's translation blocks). The invariant: no TLB entry
+ * without TLB_NOTDIRTY maps a host page this engine holds (or will create, while the entry lives)
+ * a translation block from. What it relies on, each with its test:
+ *  - a block's hook runs before any of its guest code and before any store made after its
+ *    translation: 2.0.1's translator_loop() emits the UC_HOOK_BLOCK call ahead of gen_tb_start(),
+ *    helper_uc_tracecode() skips it only once a stop is requested, and then cpu_exec() translates
+ *    nothing more (qemu/accel/tcg/translator.c, uc.c, read in unicorn-engine/unicorn at 22a153ca);
+ *  - QEMU keys blocks by guest page (2.0.1: linear = guest-physical), not by frame, so the code
+ *    set is keyed by gpa and sticky: a page that gets a new frame keeps the flag;
+ *  - no host page is mapped at two gpas (sim_hw_map() refuses it, memslots never alias);
+ *  - tlb_set_dirty() only clears entries that are exactly page | TLB_NOTDIRTY.
+ */
+#define G_LOG_DOMAIN "kvmsim-cpu"
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+
+#include <dlfcn.h>
+
+#include "sim/cpu/hw-internal.h"
+
+/*
+ * QEMU's tlb_set_dirty() (qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at 024cb28f):
+ * clears TLB_NOTDIRTY from the page's write entry in every mmu_idx and the victim TLB, when it is
+ * exactly the page with that one flag. notdirty_write() never calls it in 2.0.1, where
+ * cpu_physical_memory_is_clean() is always true: every store to RAM takes the slow path and
+ * looks up the page's translation blocks (page_collection_lock(), tb_invalidate_phys_page_fast()).
+ */
+static void (*hw_tlb_set_dirty)(gpointer cpu, guint64 vaddr);
+
+/*
+ * QEMU's tlb_reset_dirty() (qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at
+ * 024cb28f): sets TLB_NOTDIRTY again on every write entry, in every mmu_idx and the victim TLB,
+ * whose host page lies in [start, start + length), and keeps the entries. This is what
+ * upstream's tlb_protect_code() reaches through cpu_physical_memory_test_and_clear_dirty();
+ * keyed by host address, it also reaches any other guest address that maps the same host page.
+ */
+static void (*hw_tlb_reset_dirty)(gpointer cpu, guint64 start, guint64 length);
+
+/* Looks up the two QEMU functions the fast path calls; without both it stays off. */
+void
+hw_notdirty_locate(void)
+{
+	*(gpointer *)&hw_tlb_set_dirty = dlsym(RTLD_DEFAULT, "tlb_set_dirty_x86_64");
+	*(gpointer *)&hw_tlb_reset_dirty = dlsym(RTLD_DEFAULT, "tlb_reset_dirty_x86_64");
+	if (!hw_tlb_reset_dirty)
+		hw_tlb_set_dirty = NULL; /* no way to protect a page again */
+}
+
+/* The host page Unicorn maps at the guest page pfn, or NULL. */
+static guint8 *
+hw_host_page(SimHw *hw, guint64 pfn)
+{
+	guint64 gpa = pfn * HW_PAGE_SIZE;
+
+	for (guint i = 0; i < hw->maps->len; i++) {
+		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+
+		if (gpa - map->gpa < map->size)
+			return map->host + (gpa - map->gpa);
+	}
+	return NULL;
+}
+
+/*
+ * Store fast path for pages without code. 2.0.1's tlb_protect_code() is a no-op
+ * (cpu_physical_memory_test_and_clear_dirty() returns at once), so self-modifying code is caught
+ * only because every writable RAM entry is filled with TLB_NOTDIRTY. hw keeps that guarantee for
+ * every page a block ever ran from (hw->code_pages, sticky, filled as blocks are decoded in the
+ * block hook, before the block's first store); an entry for any other page may lose the flag.
+ * A page becoming code gets the flag back on its entries (tlb_reset_dirty(), by host page), which
+ * stay cached: only a TLB flush may drop a translation (DESIGN.md §3).
+ */
+void
+hw_note_code(SimHw *hw, guint64 addr, guint32 size)
+{
+	/* a block's last instruction may start at addr + size - 1 (a size too short is safe) */
+	guint64 last = (addr + MAX(size, 1) + 14) / HW_PAGE_SIZE;
+
+	for (guint64 pfn = addr / HW_PAGE_SIZE; pfn <= last; pfn++) {
+		guint8 *host;
+
+		if (!g_hash_table_add(hw->code_pages, GSIZE_TO_POINTER(pfn)))
+			continue;
+		host = hw_host_page(hw, pfn);
+		if (hw->cpu && hw_tlb_set_dirty && host)
+			hw_tlb_reset_dirty(hw->cpu, (guintptr)host, HW_PAGE_SIZE);
+	}
+}
+
+/* An EPT violation at gpa was handled: its retry fills a TLB entry that
+ * sim_hw_store_settle() may clear TLB_NOTDIRTY from. */
+void
+sim_hw_store_fault(SimHw *hw, guint64 gpa)
+{
+	if (!hw->cpu || !hw_tlb_set_dirty || gpa >= SIM_HW_TABLE_GPA)
+		return;
+	hw->settle_pfn = gpa / HW_PAGE_SIZE;
+	hw->settle_hooks = 2;
+}
+
+/* At a block start after sim_hw_store_fault() (the retry's and the next): the faulted page's
+ * write entry loses TLB_NOTDIRTY unless a block ever ran from it. */
+void
+sim_hw_store_settle(SimHw *hw)
+{
+	if (hw->settle_pfn == HW_NO_ADDR)
+		return;
+	if (!g_hash_table_contains(hw->code_pages, GSIZE_TO_POINTER(hw->settle_pfn)))
+		hw_tlb_set_dirty(hw->cpu, hw->settle_pfn * HW_PAGE_SIZE);
+	if (--hw->settle_hooks == 0)
+		hw->settle_pfn = HW_NO_ADDR;
+}
+
+/* Whether a block start must call sim_hw_store_settle(). */
+gboolean
+sim_hw_store_unsettled(SimHw *hw)
+{
+	return hw->settle_pfn != HW_NO_ADDR;
+}
