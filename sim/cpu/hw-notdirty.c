@@ -7,7 +7,9 @@
  *  - a block's hook runs before any of its guest code and before any store made after its
  *    translation: 2.0.1's translator_loop() emits the UC_HOOK_BLOCK call ahead of gen_tb_start(),
  *    helper_uc_tracecode() skips it only once a stop is requested, and then cpu_exec() translates
- *    nothing more (qemu/accel/tcg/translator.c, uc.c, read in unicorn-engine/unicorn at 22a153ca);
+ *    nothing more (translator.c read in unicorn-engine/unicorn at 22a153ca, whose
+ *    hooked_regions_check() 2.0.1's library has; helper_uc_tracecode() in uc.c at fbf34af8, a
+ *    later tree: the skip is in every version found; test-hw checks the behaviour);
  *  - QEMU keys blocks by guest page (2.0.1: linear = guest-physical), not by frame, so the code
  *    set is keyed by gpa and sticky: a page that gets a new frame keeps the flag;
  *  - no host page is mapped at two gpas (sim_hw_map() refuses it, memslots never alias);
