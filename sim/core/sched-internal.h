@@ -79,8 +79,8 @@ struct SimSched {
 	guint ready_len;
 	gboolean ready_stale;
 	/* Blocked actors that only sleep (no wait, no hold, not yet sure), and the earliest step
-	 * one wakes at:
-	 * until then none of them can run, so a pick is the ready set's, as with nobody blocked. */
+	 * one wakes at: until then none of them can run, so a pick is the ready set's, as with
+	 * nobody blocked. */
 	guint nr_sleepers;
 	guint64 first_wake;      /* while nr_sleepers; recomputed when first_wake_stale */
 	gboolean first_wake_stale;
@@ -138,7 +138,8 @@ sched_self(const SimSched *sched)
 	return sched->current ? (gconstpointer)sched->current : (gconstpointer)sched;
 }
 
-/* sched-setup.c: whether sim_yield() must take its general path, after a setting changed. */
+/* sched-setup.c: whether sim_yield() and sched_pick() must take their general paths, after a
+ * setting changed. */
 void update_slow_yield(SimSched *sched);
 /* Put the actor in the ready or blocked set (or neither) after its state, wait or sleep changed. */
 void sched_update_sets(SimSched *sched, SimActor *actor);

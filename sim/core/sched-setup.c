@@ -7,14 +7,15 @@
 #include "sim/core/sched-internal.h"
 
 /* Whether sim_yield() must take its general path: someone watches or checks every step, the
- * schedule is recorded or followed, a chooser picks, or the run is ending. Recomputed wherever
- * one of these changes. */
+ * schedule is recorded or followed, a chooser picks, or the run is ending; and whether a pick
+ * must (a chooser, the verdicts' check). Recomputed wherever one of these changes. */
 void
 update_slow_yield(SimSched *sched)
 {
 	sched->slow_yield = (sched->observer && sched->observer->yield) || sched->step_hook ||
 			    sched->recording || sched->policy == SIM_POLICY_STEPS ||
 			    sched->choose_fn || sched->error || sched->failure;
+	sched->pick_general = sched->choose_fn || sched->verify_parked;
 }
 
 static void
@@ -171,7 +172,6 @@ sim_sched_set_chooser(SimSched *sched, SimChooseFn fn, gpointer data)
 {
 	sched->choose_fn = fn;
 	sched->choose_data = data;
-	sched->pick_general = sched->choose_fn || sched->verify_parked;
 	update_slow_yield(sched);
 }
 
@@ -179,7 +179,7 @@ void
 sim_sched_set_verify_parked(SimSched *sched, gboolean on)
 {
 	sched->verify_parked = on;
-	sched->pick_general = sched->choose_fn || sched->verify_parked;
+	update_slow_yield(sched);
 }
 
 void

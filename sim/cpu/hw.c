@@ -24,7 +24,6 @@
  *   +0x2000  PDPT of 1 GiB read-only leaves mapping [512 GiB, 1 TiB) onto itself
  *   +0x3000  an empty PML4: the CR3 of an engine nobody gave a root yet (every access faults)
  *   +0x4000  the flush stub: mov cr3, rax; hlt
- *   +0x4010  the ranged flush stub: 1: invlpg [rdi]; add rdi, 4096; dec rcx; jnz 1b; hlt
  *   +0x4020  the CPUID stub: cpuid; hlt (what Unicorn's CPU model answers, for sim_hw_set_cpuid())
  *   +0x4030  the page-list flush stub: 1: mov rdi, [rsi]; invlpg [rdi]; add rsi, 8; dec rcx;
  *            jnz 1b; hlt
@@ -37,8 +36,6 @@
 #define HW_STUB_EMPTY_ROOT (SIM_HW_STUB_GPA + 0x3000)
 #define HW_STUB_CODE (SIM_HW_STUB_GPA + 0x4000)
 #define HW_STUB_CODE_END (HW_STUB_CODE + 4) /* RIP once the hlt has run */
-#define HW_STUB_RANGE_CODE (SIM_HW_STUB_GPA + 0x4010)
-#define HW_STUB_RANGE_CODE_END (HW_STUB_RANGE_CODE + 16)
 #define HW_STUB_CPUID_CODE (SIM_HW_STUB_GPA + 0x4020)
 #define HW_STUB_CPUID_CODE_END (HW_STUB_CPUID_CODE + 3)
 #define HW_STUB_LIST_CODE (SIM_HW_STUB_GPA + 0x4030)
@@ -70,13 +67,6 @@ hw_stub_build(guint8 *stub)
 					     0xf4 };            /* hlt */
 	static const guint8 cpuid_code[] = { 0x0f, 0xa2, /* cpuid */
 					     0xf4 };      /* hlt */
-	static const guint8 range_code[] = {
-		0x0f, 0x01, 0x3f,                         /* 1: invlpg [rdi] */
-		0x48, 0x81, 0xc7, 0x00, 0x10, 0x00, 0x00, /* add rdi, 4096 */
-		0x48, 0xff, 0xc9,                         /* dec rcx */
-		0x75, 0xf1,                               /* jnz 1b */
-		0xf4,                                     /* hlt */
-	};
 	static const guint8 list_code[] = {
 		0x48, 0x8b, 0x3e,       /* 1: mov rdi, [rsi] */
 		0x0f, 0x01, 0x3f,       /* invlpg [rdi] */
@@ -95,7 +85,6 @@ hw_stub_build(guint8 *stub)
 	for (i = 0; i < 1024; i++)
 		pdpt[i] = ((guint64)i << 30) | HW_PTE_P | HW_PTE_A | HW_PTE_D | HW_PTE_PS;
 	memcpy(stub + (HW_STUB_CODE - SIM_HW_STUB_GPA), flush_code, sizeof(flush_code));
-	memcpy(stub + (HW_STUB_RANGE_CODE - SIM_HW_STUB_GPA), range_code, sizeof(range_code));
 	memcpy(stub + (HW_STUB_CPUID_CODE - SIM_HW_STUB_GPA), cpuid_code, sizeof(cpuid_code));
 	memcpy(stub + (HW_STUB_LIST_CODE - SIM_HW_STUB_GPA), list_code, sizeof(list_code));
 }
@@ -478,35 +467,23 @@ sim_hw_flush_tlb(SimHw *hw, guint64 cr3)
 }
 
 /*
- * The same with one guest `invlpg` per page: a full flush clears every entry of a softmmu TLB that
- * QEMU may have grown to the working set, invlpg only the page's own (bench/bare: ~0.4 us against
- * 1.3 us for a full flush, and up to 17 us right after 16k pages were touched). Past
- * KVM_HW_FLUSH_TLB_GFNS_MAX pages (the hw ops' limit, mmu/mmu.h) a full flush: each invlpg
- * costs ~0.1 us (it ends a translation block).
+ * The same for the pages of [gpa, gpa + size) only, as sim_hw_flush_tlb_pages() flushes a list: a
+ * full flush clears every entry of a softmmu TLB that QEMU may have grown to the working set, a
+ * page's invlpg only its own (bench/bare). Past KVM_HW_FLUSH_TLB_GFNS_MAX pages a full flush.
  */
 void
 sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size)
 {
-	int regs[] = { UC_X86_REG_CR3, UC_X86_REG_RIP, UC_X86_REG_RDI, UC_X86_REG_RCX,
-		       UC_X86_REG_EFLAGS };
-	guint64 cr3, rip, rdi, rcx, rflags, root = HW_STUB_IDENTITY_ROOT;
-	guint64 first = gpa & HW_PAGE_MASK, pages;
-	void *saved[] = { &cr3, &rip, &rdi, &rcx, &rflags };
+	guint64 pfns[KVM_HW_FLUSH_TLB_GFNS_MAX + 1];
+	guint n = 0;
 
 	if (size == 0)
 		return;
-	pages = ((gpa + size - 1) & HW_PAGE_MASK) / HW_PAGE_SIZE - first / HW_PAGE_SIZE + 1;
-	uc_reg_read_batch(hw->uc, regs, saved, G_N_ELEMENTS(regs));
-	if (pages > KVM_HW_FLUSH_TLB_GFNS_MAX) {
-		sim_hw_flush_tlb(hw, cr3);
-		return;
-	}
-	/* CR3 = the identity root, RDI = the first page, RCX = the page count. */
-	uc_reg_write(hw->uc, UC_X86_REG_CR3, &root);
-	uc_reg_write(hw->uc, UC_X86_REG_RDI, &first);
-	uc_reg_write(hw->uc, UC_X86_REG_RCX, &pages);
-	hw_stub_run(hw, HW_STUB_RANGE_CODE, HW_STUB_RANGE_CODE_END);
-	uc_reg_write_batch(hw->uc, regs, saved, G_N_ELEMENTS(regs));
+	/* one page past the limit is enough for sim_hw_flush_tlb_pages() to flush everything */
+	for (guint64 pfn = gpa / HW_PAGE_SIZE;
+	     pfn <= (gpa + size - 1) / HW_PAGE_SIZE && n <= KVM_HW_FLUSH_TLB_GFNS_MAX; pfn++)
+		pfns[n++] = pfn;
+	sim_hw_flush_tlb_pages(hw, pfns, n);
 }
 
 /*

@@ -110,10 +110,10 @@ uc_err sim_hw_run(SimHw *hw, guint64 rip);
 void sim_hw_flush_tlb(SimHw *hw, guint64 cr3);
 
 /*
- * Flushes the TLB entries of the pages of [gpa, gpa + size), between runs, with one invlpg per page
- * (a full flush past KVM_HW_FLUSH_TLB_GFNS_MAX pages, mmu/mmu.h). CR3, RIP, RDI, RCX and RFLAGS
- * are left as they were. For one page about a third of the cost of sim_hw_flush_tlb(), less still
- * once QEMU has grown the TLB.
+ * Flushes the TLB entries of the pages of [gpa, gpa + size), between runs, as
+ * sim_hw_flush_tlb_pages() does for their list (a full flush past KVM_HW_FLUSH_TLB_GFNS_MAX pages,
+ * mmu/mmu.h). The registers are left as they were. For one page far less than sim_hw_flush_tlb(),
+ * all the more once QEMU has grown the TLB.
  */
 void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
 
