@@ -89,12 +89,18 @@ struct SimHw {
 	GArray *maps;           /* HwMap: what sim_hw_map() mapped, for hw_host_page() */
 	guint64 settle_pfn;     /* the page of the last EPT violation, or HW_NO_ADDR */
 	guint settle_hooks;     /* block starts left at which to try it */
+	SimHwCodeHook code_hook; /* told of each page that joins code_pages, or NULL */
+	gpointer code_hook_data;
 };
 
 /* hw-notdirty.c, for hw-decode.c: a decoded block's pages hold code from now on. */
 void hw_note_code(SimHw *hw, guint64 addr, guint32 size);
 /* hw-notdirty.c, for hw.c: looks up the QEMU functions the store fast path needs, once. */
 void hw_notdirty_locate(void);
+/* hw-notdirty.c: the host page sim_hw_map() mapped at the guest page pfn, or NULL. */
+guint8 *hw_host_page(SimHw *hw, guint64 pfn);
+/* hw-code.c: looks up what sim_hw_content_changed() calls; FALSE if libunicorn lacks it. */
+gboolean hw_code_locate(void);
 
 /* A range sim_hw_map() mapped. */
 typedef struct {

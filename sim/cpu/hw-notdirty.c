@@ -51,7 +51,7 @@ hw_notdirty_locate(void)
 }
 
 /* The host page Unicorn maps at the guest page pfn, or NULL. */
-static guint8 *
+guint8 *
 hw_host_page(SimHw *hw, guint64 pfn)
 {
 	guint64 gpa = pfn * HW_PAGE_SIZE;
@@ -85,6 +85,8 @@ hw_note_code(SimHw *hw, guint64 addr, guint32 size)
 
 		if (!g_hash_table_add(hw->code_pages, GSIZE_TO_POINTER(pfn)))
 			continue;
+		if (hw->code_hook)
+			hw->code_hook(hw->code_hook_data, pfn * HW_PAGE_SIZE);
 		host = hw_host_page(hw, pfn);
 		if (hw->cpu && hw_tlb_set_dirty && host)
 			hw_tlb_reset_dirty(hw->cpu, (guintptr)host, HW_PAGE_SIZE);

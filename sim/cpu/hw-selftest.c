@@ -205,6 +205,9 @@ st_run_all(GError **error)
 	uc_hook hook;
 	gboolean ok;
 
+	if (!hw_code_locate())
+		return st_fail(error, "libunicorn exports no qemu_ram_addr_from_host_x86_64 and "
+			       "tb_invalidate_phys_range_x86_64 (sim_hw_content_changed())");
 	st.hw = hw_new_unchecked(error);
 	if (!st.hw)
 		return FALSE;

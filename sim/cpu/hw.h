@@ -169,6 +169,18 @@ SimHwAccessKind sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 
  */
 void sim_hw_code_changed(SimHw *hw, guint64 gpa, guint64 size);
 
+/*
+ * The bytes in [gpa, gpa + size) were changed by the host (not by this engine's stores): drops
+ * Unicorn's translated code and hw's cached decodes for the range, by the RAM address of the
+ * host memory mapped there (hw-code.c), so it leaves the TLB, the registers and CR3 alone and
+ * runs nothing: it may be called from inside a hook, for this engine or any other.
+ */
+void sim_hw_content_changed(SimHw *hw, guint64 gpa, guint64 size);
+
+/* Told the guest page address of each page a block runs from for the first time. */
+typedef void (*SimHwCodeHook)(gpointer data, guint64 gpa);
+void sim_hw_set_code_hook(SimHw *hw, SimHwCodeHook hook, gpointer data);
+
 /* The form of a port-I/O instruction, as its exit qualification reports it. */
 typedef enum {
 	SIM_HW_IO_STRING = 1 << 0, /* ins/outs */

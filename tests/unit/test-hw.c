@@ -37,6 +37,7 @@ typedef struct {
 typedef enum {
 	ON_FAULT_MAP,  /* make the page present and writable, retry */
 	ON_FAULT_STOP, /* uc_emu_stop(): the run returns with RIP at the instruction */
+	ON_FAULT_LOAD, /* store load_byte at load_gpa, report it (sim_hw_content_changed()), map */
 } OnFault;
 
 typedef struct {
@@ -46,6 +47,8 @@ typedef struct {
 	guint64 root, next_table;
 	gboolean ack;
 	OnFault on_fault;
+	guint64 load_gpa;
+	guint8 load_byte;
 	guint nr_faults;
 	Fault faults[64];
 } Fixture;
@@ -167,6 +170,11 @@ on_intr(uc_engine *uc, guint32 intno, void *opaque)
 	if (intno != 14 || t->on_fault == ON_FAULT_STOP) {
 		uc_emu_stop(uc);
 		return;
+	}
+	if (t->on_fault == ON_FAULT_LOAD) {
+		/* what the fault path does when it loads another frame into the page it maps */
+		t->ram[t->load_gpa] = t->load_byte;
+		sim_hw_content_changed(t->hw, t->load_gpa & ADDR_MASK, PAGE);
 	}
 	*pte(f->cr2) = (f->cr2 & ADDR_MASK) | LEAF_RW;
 }
@@ -798,6 +806,40 @@ START_TEST(code_changed_reaches_a_page_the_tree_does_not_map)
 }
 END_TEST
 
+START_TEST(content_changed_in_the_fault_hook_reaches_the_retry)
+{
+	CODE_AT(CODE, 0xb8, 0x0a, 0x00, 0x00, 0x00, 0xf4); /* mov eax, 10; hlt */
+	run(CODE);
+	ck_assert_uint_eq(reg(UC_X86_REG_RAX), 10);
+	*pte(CODE) = 0;
+	flush();
+	t->on_fault = ON_FAULT_LOAD;
+	t->load_gpa = CODE + 1;
+	t->load_byte = 11;
+	run(CODE); /* the fetch faults, the hook loads mov eax, 11 and maps the page */
+	assert_fault(0, 14, CODE, CODE, 0);
+	ck_assert_uint_eq(t->nr_faults, 1);
+	ck_assert_uint_eq(reg(UC_X86_REG_RAX), 11);
+}
+END_TEST
+
+START_TEST(content_changed_keeps_the_tlb_and_the_registers)
+{
+	CODE_AT(CODE, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4); /* mov rax, [DATA] */
+	t->ram[DATA] = 5;
+	run(CODE);
+	assert_fault(0, 14, DATA, CODE, 0);
+	*pte(DATA) = 0; /* zapped, not flushed: the TLB still holds DATA */
+	t->ram[DATA] = 6;
+	set_stub_registers();
+	sim_hw_content_changed(t->hw, CODE, PAGE);
+	assert_stub_registers_kept();
+	run(CODE);
+	ck_assert_uint_eq(t->nr_faults, 1);
+	ck_assert_uint_eq(reg(UC_X86_REG_RAX), 6);
+}
+END_TEST
+
 START_TEST(code_changed_leaves_no_stale_translation_behind)
 {
 	CODE_AT(CODE, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4);
@@ -1334,6 +1376,8 @@ hw_suite(void)
 	tcase_add_test(tc, code_changed_makes_the_guest_run_new_code);
 	tcase_add_test(tc, code_changed_reaches_a_page_the_tree_does_not_map);
 	tcase_add_test(tc, code_changed_leaves_no_stale_translation_behind);
+	tcase_add_test(tc, content_changed_in_the_fault_hook_reaches_the_retry);
+	tcase_add_test(tc, content_changed_keeps_the_tlb_and_the_registers);
 	tcase_add_test(tc, vmcall_is_recognised_and_vmmcall_is_not);
 	tcase_add_test(tc, disasm_prints_intel_syntax);
 	tcase_add_test(tc, disasm_of_an_unmapped_address_is_unreadable);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Translated code kept coherent with what the host writes into guest RAM. Unicorn 2.0.1 (QEMU's
+ * TCG) drops a page's translation blocks only on a guest store through the softmmu (notdirty
+ * path) or an explicit invalidation; a host-side change (a frame loaded into a GPA page, a zero
+ * page mapped after MADV_DONTNEED, a UFFDIO_COPY, a freed frame poisoned, a guest_memfd folio
+ * cleared) is neither, and the engine would keep running the old code. Blocks are keyed by the
+ * RAM address (ram_addr_t) of the host page Unicorn maps at the guest page and by the guest pc
+ * (tb_cmp(), tb_htable_lookup() and tb_gen_code()'s get_page_addr_code() in
+ * qemu/accel/tcg/translate-all.c and cputlb.c, read in unicorn-engine/unicorn at 018385e6 and
+ * 024cb28f): kvmsim maps one fixed host buffer per GPA page, so a page that gets another frame
+ * keeps its key and its blocks; only the bytes matter.
+ *
+ * The public uc_ctl_remove_cache() (UC_CTL_TB_REMOVE_CACHE in uc.c, read at 2.0.1's tree) goes
+ * through uc_invalidate_tb(), which translates the address with get_page_addr_code() under the
+ * guest's CR3: a TLB fill (a walk that faults if the SPTE tree does not map the page, so the
+ * caller swaps in an identity tree) that leaves an entry behind, so it needs a TLB flush after
+ * it and must run between runs (sim_hw_code_changed()). What uc_invalidate_tb() then calls,
+ * tb_invalidate_phys_range() on the ram address qemu_ram_addr_from_host() gives for the host
+ * page, touches neither the TLB nor the registers: sim_hw_content_changed() calls those two
+ * directly (libunicorn exports them).
+ */
+#define G_LOG_DOMAIN "kvmsim-cpu"
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+
+#include <dlfcn.h>
+
+#include "sim/cpu/hw-internal.h"
+
+/* QEMU's ram_addr_t (uintptr_t) and RAM_ADDR_INVALID. */
+typedef guintptr HwRamAddr;
+#define HW_RAM_ADDR_INVALID ((HwRamAddr)-1)
+
+/* qemu_ram_addr_from_host() (exec.c) and tb_invalidate_phys_range() (translate-all.c), both
+ * taking the engine's struct uc_struct (= uc_engine) first in 2.0.1. */
+static HwRamAddr (*hw_ram_addr_from_host)(uc_engine *uc, void *ptr);
+static void (*hw_tb_invalidate_phys_range)(uc_engine *uc, HwRamAddr start, HwRamAddr end);
+
+/* Looks the two functions up once; FALSE if this libunicorn does not export both. */
+gboolean
+hw_code_locate(void)
+{
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		*(gpointer *)&hw_ram_addr_from_host =
+			dlsym(RTLD_DEFAULT, "qemu_ram_addr_from_host_x86_64");
+		*(gpointer *)&hw_tb_invalidate_phys_range =
+			dlsym(RTLD_DEFAULT, "tb_invalidate_phys_range_x86_64");
+		g_once_init_leave(&done, 1);
+	}
+	return hw_ram_addr_from_host && hw_tb_invalidate_phys_range;
+}
+
+/* Drops the translation blocks and cached decodes of [gpa, gpa + size): no run, no TLB change. */
+void
+sim_hw_content_changed(SimHw *hw, guint64 gpa, guint64 size)
+{
+	guint64 start, end;
+
+	g_return_if_fail(gpa + size <= SIM_HW_PHYS_LIMIT && hw_code_locate());
+	for (start = gpa; start < gpa + size; start = end) {
+		guint8 *host = hw_host_page(hw, start / HW_PAGE_SIZE);
+		HwRamAddr ram;
+
+		end = MIN((start & HW_PAGE_MASK) + HW_PAGE_SIZE, gpa + size);
+		if (!host)
+			continue;
+		ram = hw_ram_addr_from_host(hw->uc, host + (start & ~HW_PAGE_MASK));
+		if (ram != HW_RAM_ADDR_INVALID)
+			hw_tb_invalidate_phys_range(hw->uc, ram, ram + (end - start));
+	}
+	hw_decode_forget(hw, gpa, size);
+}
+
+void
+sim_hw_set_code_hook(SimHw *hw, SimHwCodeHook hook, gpointer data)
+{
+	hw->code_hook = hook;
+	hw->code_hook_data = data;
+}
