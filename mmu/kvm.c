@@ -98,6 +98,19 @@ kvm_check_freed_poison(gpointer data, SimPfn pfn, guint offset)
 				     "was freed", pfn, offset);
 }
 
+/* hostmem's code hook: a GPA page code ran from changed under the guest; every vCPU's
+ * translations of it go (no kernel function: instruction fetch is coherent in hardware). */
+static void
+kvm_code_changed(gpointer data, guint64 gpa, guint64 size)
+{
+	struct kvm *kvm = data;
+
+	if (!kvm->hw_ops || !kvm->hw_ops->code_changed)
+		return;
+	for (int i = 0; i < kvm->online_vcpus; i++)
+		kvm->hw_ops->code_changed(kvm->vcpus[i], gpa, size);
+}
+
 /* Models kvm_is_vm_type_supported() for x86 with CONFIG_KVM_SW_PROTECTED_VM (x86.c; no tree
  * read): the default VM and the software-protected one; SEV, SNP and TDX are not modeled. */
 static gboolean
@@ -152,6 +165,7 @@ kvm_create_vm_with(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimMm *m
 	kvm->nx_huge_pages_recovery_ratio = 60;
 	sim_mm_register_notifier(mm, &kvm_mmu_notifier_ops, kvm);
 	sim_hostmem_set_hooks(hm, kvm_check_freed_frame, kvm_check_freed_poison, kvm);
+	sim_hostmem_set_code_hook(hm, kvm_code_changed, kvm);
 	if (args->type != KVM_X86_DEFAULT_VM || args->gmem_attributes)
 		sim_log_emit(kvm->log, "sim_create_vm", "type %lu%s", args->type,
 			     args->gmem_attributes ? " gmem_attributes" : "");
@@ -205,8 +219,10 @@ kvm_destroy_vm(struct kvm *kvm)
 	/* a guest_memfd file still open elsewhere on this VM would keep a dangling reference */
 	g_warn_if_fail(kvm->users_count <= 1);
 	/* a VM made while this one lived on (a reboot on the same guest_memfd) keeps its hooks */
-	if (sim_hostmem_hook_data(kvm->hm) == kvm)
+	if (sim_hostmem_hook_data(kvm->hm) == kvm) {
 		sim_hostmem_set_hooks(kvm->hm, NULL, NULL, NULL);
+		sim_hostmem_set_code_hook(kvm->hm, NULL, NULL);
+	}
 	sim_mm_unregister_notifier(kvm->mm, kvm);
 	kvm_mmu_uninit_tdp_mmu(kvm);
 	g_ptr_array_free(kvm->possible_nx_huge_pages, TRUE);

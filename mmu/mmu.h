@@ -208,6 +208,10 @@ struct kvm_hw_ops {
 	gboolean (*event_pending)(struct kvm_vcpu *vcpu);
 	/* get_cpl(). */
 	int (*get_cpl)(struct kvm_vcpu *vcpu);
+	/* Optional, no kernel counterpart: the host changed guest RAM code ran from, which a real
+	 * CPU's instruction fetch sees at once; drop the vCPU's translations of [gpa, gpa + size).
+	 * May come while the vCPU waits in an exit (its engine inside a hook). */
+	void (*code_changed)(struct kvm_vcpu *vcpu, gpa_t gpa, u64 size);
 };
 
 struct kvm_vcpu {

@@ -37,7 +37,7 @@ typedef struct {
 	guint64 size;
 	guint8 *buf;
 	SimPfn *holder;  /* per page: the frame it holds, HOLDER_NONE if none */
-	guint8 *touched; /* per page: it has held a frame (else it still reads as mmap's zeros) */
+	guint8 *touched; /* per page: PAGE_TOUCHED, PAGE_CODE */
 } RamWindow;
 
 struct SimHostMem {
@@ -56,7 +56,14 @@ struct SimHostMem {
 	gpointer hook_data;
 	const SimFrameAsiOps *asi_ops;
 	gpointer asi_data;
+	SimCodeChangedHook on_code_changed;
+	gpointer code_hook_data;
 };
+
+/* A page's touched bits: it has held a frame (else it still reads as mmap's zeros); a CPU has
+ * run code from it (sim_hostmem_note_code(), sticky). */
+#define PAGE_TOUCHED 1
+#define PAGE_CODE 2
 
 #define NO_GPA G_MAXUINT64
 /* A holder entry of a GPA page that holds no frame: 0, no frame's pfn, so that a window's holders
@@ -205,6 +212,29 @@ window_of(const SimHostMem *hm, guint64 gpa)
 			return w;
 	}
 	return NULL;
+}
+
+/*
+ * The bytes of the GPA page at page_gpa in w were changed by the host: if a CPU ever ran code
+ * from it, the code hook is told (its translations are stale). A page without code costs a test
+ * of a byte the caller's window lookup already reached.
+ */
+static void
+page_changed(SimHostMem *hm, RamWindow *w, guint64 page_gpa)
+{
+	if (G_UNLIKELY(w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE] & PAGE_CODE) &&
+	    hm->on_code_changed)
+		hm->on_code_changed(hm->code_hook_data, page_gpa, SIM_PAGE_SIZE);
+}
+
+/* The frame was written where it lives: page_changed() if that is a GPA page. */
+static void
+frame_changed(SimHostMem *hm, SimPfn pfn)
+{
+	guint64 gpa = frame_of(hm, pfn)->resident_gpa;
+
+	if (gpa != NO_GPA)
+		page_changed(hm, window_of(hm, gpa), gpa);
 }
 
 /*
@@ -376,6 +406,7 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 
 		memset(w->buf + (f->resident_gpa - w->gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
 		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
+		page_changed(hm, w, f->resident_gpa);
 		f->resident_gpa = NO_GPA;
 	}
 	f->zero = FALSE;
@@ -499,6 +530,7 @@ sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint
 		memcpy(content_to_overwrite(hm, pfn), buf, len);
 	else
 		memcpy(content_of(hm, pfn) + offset, buf, len);
+	frame_changed(hm, pfn);
 }
 
 /* Copy a frame's content (a migration); a zero frame copied to an allocated frame that no GPA
@@ -515,9 +547,11 @@ sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 			d->zero = TRUE;
 		else
 			memset(content_to_overwrite(hm, dst), 0, SIM_PAGE_SIZE);
+		frame_changed(hm, dst);
 		return;
 	}
 	memcpy(content_to_overwrite(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
+	frame_changed(hm, dst);
 }
 
 /* A RAM window: host buffer and per-page holder, both reserved lazily. */
@@ -612,10 +646,11 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		old->resident_gpa = NO_GPA;
 	}
 	if (pfn == SIM_ZERO_PFN) {
-		if (*touched)
+		if (*touched & PAGE_TOUCHED)
 			memset(page, 0, SIM_PAGE_SIZE);
-		*touched = 1;
+		*touched |= PAGE_TOUCHED;
 		*holder = pfn;
+		page_changed(hm, w, page_gpa);
 		return;
 	}
 	SimFrame *f = frame_of(hm, pfn);
@@ -631,14 +666,46 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		f->zero = FALSE;
 	}
 	/* a page that never held a frame still reads as zeros: leave it for the guest to touch */
-	if (f->zero && *touched)
+	if (f->zero && (*touched & PAGE_TOUCHED))
 		memset(page, 0, SIM_PAGE_SIZE);
 	else if (!f->zero)
 		memcpy(page, storage_of(hm, pfn), SIM_PAGE_SIZE);
-	*touched = 1;
+	*touched |= PAGE_TOUCHED;
 	f->zero = FALSE;
 	f->resident_gpa = page_gpa;
 	*holder = pfn;
+	page_changed(hm, w, page_gpa);
+}
+
+void
+sim_hostmem_set_code_hook(SimHostMem *hm, SimCodeChangedHook hook, gpointer data)
+{
+	hm->on_code_changed = hook;
+	hm->code_hook_data = data;
+}
+
+/* Flags the GPA page at gpa as code (a CPU translated a block from it), for good. */
+void
+sim_hostmem_note_code(SimHostMem *hm, guint64 gpa)
+{
+	RamWindow *w = window_of(hm, gpa);
+
+	if (w)
+		w->touched[(gpa - w->gpa) / SIM_PAGE_SIZE] |= PAGE_CODE;
+}
+
+/* page_changed() for each GPA page of [gpa, gpa + size) that is guest RAM. */
+void
+sim_hostmem_content_changed(SimHostMem *hm, guint64 gpa, guint64 size)
+{
+	guint64 page = gpa & ~(guint64)(SIM_PAGE_SIZE - 1);
+
+	for (; page < gpa + size; page += SIM_PAGE_SIZE) {
+		RamWindow *w = window_of(hm, page);
+
+		if (w)
+			page_changed(hm, w, page);
+	}
 }
 
 guint64

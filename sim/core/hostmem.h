@@ -116,4 +116,17 @@ guint64 sim_frame_resident_gpa(const SimHostMem *hm, SimPfn pfn);
 /* The frame the GPA page holds, or SIM_PFN_NONE. */
 SimPfn sim_hostmem_resident(const SimHostMem *hm, guint64 gpa);
 
+/*
+ * Code coherence (a CPU emulator keeps translations of guest code that a host-side write does
+ * not drop): a GPA page a CPU ran code from is flagged for good (sim_hostmem_note_code()); every
+ * change of such a page's bytes made here (a frame loaded, a resident frame written, copied
+ * into or freed and poisoned) or reported (sim_hostmem_content_changed(), for bytes written
+ * around the frame accessors) calls the code hook with the page. Pages never flagged cost a
+ * bit test.
+ */
+typedef void (*SimCodeChangedHook)(gpointer data, guint64 gpa, guint64 size);
+void sim_hostmem_set_code_hook(SimHostMem *hm, SimCodeChangedHook hook, gpointer data);
+void sim_hostmem_note_code(SimHostMem *hm, guint64 gpa);
+void sim_hostmem_content_changed(SimHostMem *hm, guint64 gpa, guint64 size);
+
 #endif

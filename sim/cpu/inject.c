@@ -86,9 +86,11 @@ delivery_access(SimVcpu *v, guint64 gpa, void *buf, guint len, gboolean write)
 				return FALSE;
 			}
 		}
-		if (write)
+		if (write) {
+			/* the frame's bytes, written around hostmem: code there is stale */
 			uc_mem_write(uc, at, (guint8 *)buf + done, chunk);
-		else
+			sim_hostmem_content_changed(v->kvm->hm, at, chunk);
+		} else
 			uc_mem_read(uc, at, (guint8 *)buf + done, chunk);
 		done += chunk;
 	}

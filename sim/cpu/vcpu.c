@@ -175,6 +175,26 @@ flush_tlb_gfns(struct kvm_vcpu *kvcpu, const gfn_t *gfns, guint n)
 	sim_hw_flush_tlb_pages(v->hw, gfns, n);
 }
 
+/* The host changed guest RAM this vCPU may have translated code from (a vCPU already closed
+ * has nothing left to drop). */
+static void
+code_changed(struct kvm_vcpu *kvcpu, gpa_t gpa, u64 size)
+{
+	SimVcpu *v = kvcpu->hw;
+
+	if (v)
+		sim_hw_content_changed(v->hw, gpa, size);
+}
+
+/* A block ran from a page for the first time on this vCPU: hostmem reports its changes. */
+static void
+vcpu_note_code(gpointer data, guint64 gpa)
+{
+	SimVcpu *v = data;
+
+	sim_hostmem_note_code(v->kvm->hm, gpa);
+}
+
 const struct kvm_hw_ops sim_vcpu_hw_ops = {
 	.flush_tlb_all = flush_tlb_all,
 	.load_mmu_pgd = load_mmu_pgd,
@@ -184,6 +204,7 @@ const struct kvm_hw_ops sim_vcpu_hw_ops = {
 	.interrupt_allowed = vcpu_interrupt_allowed,
 	.event_pending = vcpu_event_pending,
 	.get_cpl = vcpu_get_cpl,
+	.code_changed = code_changed,
 };
 
 /* KVM_CREATE_VCPU on a new engine that maps guest RAM, the tables and nothing else. */
@@ -221,6 +242,7 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
 	sim_hw_emulate_tsc(v->hw, vcpu_tsc_read, v);
+	sim_hw_set_code_hook(v->hw, vcpu_note_code, v);
 	sim_hw_intercept_wrmsr(v->hw);
 	/* vCPU i has APIC ID i, as a VMM's KVM_SET_CPUID2 usually gives it */
 	sim_hw_set_cpuid(v->hw, (guint32)id);
@@ -241,6 +263,7 @@ sim_vcpu_free(SimVcpu *v)
 {
 	if (!v)
 		return;
+	v->kvcpu->hw = NULL; /* the VM may outlive it: code_changed() skips it */
 	sim_hw_free(v->hw);
 	g_free(v->mmio_buf);
 	g_free(v->error);

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Translated code follows what the host does to guest RAM: after MADV_DONTNEED of a page the
+ * vCPUs ran code from, the refault maps the zero page and every vCPU runs zeros; after a
+ * UFFDIO_COPY placed other code there, every vCPU runs that. Unicorn keeps a page's blocks
+ * through both (neither is a store through its softmmu): without hostmem's code hook the vCPUs
+ * run the old code. A VM on the MMU model with real vCPUs (sim/cpu/vcpu.h) and no VMM, so that
+ * the test's own hypercall does the host side at a chosen point.
+ */
+#include "tests/check-run.h"
+
+#include "sim/core/uffd.h"
+#include "sim/cpu/vcpu.h"
+#include "tests/unit/harness.h"
+
+#define MEM 0x100000ull
+#define PAGE 0x1000ull
+#define MAIN 0x1000ull   /* the program below */
+#define P 0x2000ull      /* the called page: its code changes under the guest */
+#define REPORT 0x3000ull /* where zeros run into from P: reports that they ran */
+#define DATA 0x8000ull   /* RAX while P runs: where zeros' add [rax], al writes */
+#define FLAGS 0x9000ull  /* byte: vCPU 0 did the host side; dword at +8: others ran P */
+#define STACKS 0x10000ull
+
+#define HC_HOST_SIDE 100 /* vCPU 0 asks the test to act on P */
+#define HC_RAN_ZEROS 101 /* from REPORT */
+#define HC_RETURNED 102  /* P returned, a0 = its EAX */
+
+/*
+ * Every vCPU calls P; the others count themselves at FLAGS + 8 and wait for FLAGS; vCPU 0 (EDI 0)
+ * waits until ESI others have run P, has the host act on P, sets FLAGS; then each calls P again
+ * with RAX = DATA and reports what happened.
+ */
+static const guint8 main_code[] = {
+	0x48, 0xc7, 0xc0, 0x00, 0x80, 0x00, 0x00,       /* mov rax, DATA */
+	0xe8, 0xf4, 0x0f, 0x00, 0x00,                   /* call P */
+	0x83, 0xff, 0x00,                               /* cmp edi, 0 */
+	0x75, 0x1b,                                     /* jne other */
+	0x39, 0x34, 0x25, 0x08, 0x90, 0x00, 0x00,       /* w0: cmp [FLAGS + 8], esi */
+	0x75, 0xf7,                                     /* jne w0 */
+	0xb8, 0x64, 0x00, 0x00, 0x00,                   /* mov eax, HC_HOST_SIDE */
+	0x0f, 0x01, 0xc1,                               /* vmcall */
+	0xc6, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00, 0x01, /* mov byte [FLAGS], 1 */
+	0xeb, 0x12,                                     /* jmp go */
+	0xf0, 0xff, 0x04, 0x25, 0x08, 0x90, 0x00, 0x00, /* other: lock inc dword [FLAGS + 8] */
+	0x80, 0x3c, 0x25, 0x00, 0x90, 0x00, 0x00, 0x01, /* w1: cmp byte [FLAGS], 1 */
+	0x75, 0xf6,                                     /* jne w1 */
+	0x48, 0xc7, 0xc0, 0x00, 0x80, 0x00, 0x00,       /* go: mov rax, DATA */
+	0xe8, 0xb6, 0x0f, 0x00, 0x00,                   /* call P */
+	0x48, 0x89, 0xc3,                               /* mov rbx, rax */
+	0xb8, 0x66, 0x00, 0x00, 0x00,                   /* mov eax, HC_RETURNED */
+	0x0f, 0x01, 0xc1,                               /* vmcall */
+	0xf4,                                           /* hlt */
+};
+static const guint8 old_p[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 }; /* mov eax, 1; ret */
+static const guint8 new_p[] = { 0xb8, 0x02, 0x00, 0x00, 0x00, 0xc3 }; /* mov eax, 2; ret */
+static const guint8 report_code[] = {
+	0xb8, 0x65, 0x00, 0x00, 0x00, /* mov eax, HC_RAN_ZEROS */
+	0x0f, 0x01, 0xc1,             /* vmcall */
+	0xf4,                         /* hlt */
+};
+
+typedef enum {
+	HOST_DONTNEED,    /* MADV_DONTNEED: the refault maps the zero page */
+	HOST_UFFD_COPY,   /* MADV_DONTNEED, then UFFDIO_COPY of new_p: post-copy placement */
+} HostSide;
+
+typedef struct {
+	TestMachine *host;
+	struct kvm *kvm;
+	SimVcpu *vcpu[2];
+	guint nr_vcpus;
+	guint64 hva;
+	HostSide side;
+	SimUffd *uffd;
+	guint64 reported[2]; /* the last hypercall of each vCPU */
+	guint64 value[2];    /* its a0 */
+} Rig;
+
+/* Writes bytes at gpa through the host mapping, faulting the page in, as a VMM loads a guest. */
+static void
+rig_write(Rig *r, guint64 gpa, const void *bytes, guint len)
+{
+	SimPfn pfn;
+	gboolean writable;
+
+	ck_assert_int_eq(sim_mm_hva_to_pfn(r->host->mm, r->hva + gpa, TRUE, &pfn, &writable), 0);
+	sim_frame_write(r->host->hm, pfn, (guint)(gpa & (PAGE - 1)), bytes, len);
+	sim_frame_put(r->host->hm, pfn);
+}
+
+/* The host side, in vCPU 0's hypercall exit; the others' reports. */
+static guint64
+rig_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
+{
+	Rig *r = data;
+	int id = sim_vcpu_id(vcpu);
+
+	if (nr == HC_HOST_SIDE) {
+		ck_assert_int_eq(sim_mm_dontneed(r->host->mm, r->hva + P, PAGE), 0);
+		if (r->side == HOST_UFFD_COPY) {
+			guint8 page[PAGE] = { 0 };
+
+			memcpy(page, new_p, sizeof(new_p));
+			r->uffd = sim_uffd_new(r->host->mm);
+			/* the whole mapping: registration is per VMA here; the pages the guest
+			 * touches from now on are all present already */
+			ck_assert_int_eq(sim_uffd_register(r->uffd, r->hva, MEM), 0);
+			ck_assert_int_eq(sim_uffd_copy(r->uffd, r->hva + P, page, FALSE), 0);
+		}
+		return 0;
+	}
+	r->reported[id] = nr;
+	r->value[id] = args[0];
+	return 0;
+}
+
+static gboolean
+rig_pio(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size, guint32 *value)
+{
+	return FALSE;
+}
+
+static const SimVcpuExitOps rig_ops = { .pio = rig_pio, .hypercall = rig_hypercall };
+
+/* Builds the VM with nr_vcpus vCPUs running main_code, runs it to the end. */
+static Rig *
+rig_run(guint nr_vcpus, HostSide side, guint64 seed)
+{
+	Rig *r = g_new0(Rig, 1);
+	GError *error = NULL;
+
+	r->nr_vcpus = nr_vcpus;
+	r->side = side;
+	r->host = test_machine_new(seed, 4096, MEM);
+	r->kvm = kvm_create_vm(r->host->sched, r->host->hm, r->host->pool, r->host->mm,
+			       &r->host->counters, &sim_vcpu_hw_ops);
+	ck_assert(sim_mm_mmap_anon(r->host->mm, MEM, &r->hva, &error));
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM, .userspace_addr = r->hva,
+	};
+	ck_assert_int_eq(kvm_set_memory_region(r->kvm, &region), 0);
+	rig_write(r, MAIN, main_code, sizeof(main_code));
+	rig_write(r, P, old_p, sizeof(old_p));
+	rig_write(r, REPORT, report_code, sizeof(report_code));
+	for (guint i = 0; i < nr_vcpus; i++) {
+		r->vcpu[i] = sim_vcpu_new(r->kvm, (int)i, &rig_ops, r, &error);
+		ck_assert_msg(r->vcpu[i], "%s", error ? error->message : "?");
+		sim_vcpu_set_entry(r->vcpu[i], MAIN, STACKS + (i + 1) * PAGE, i, nr_vcpus - 1);
+		sim_vcpu_set_limits(r->vcpu[i], 1000, 1u << 22);
+		sim_vcpu_start(r->vcpu[i], r->host->sched);
+	}
+	ck_assert_msg(sim_sched_run(r->host->sched, &error), "%s", error ? error->message : "?");
+	for (guint i = 0; i < nr_vcpus; i++)
+		ck_assert_msg(!sim_vcpu_error(r->vcpu[i]), "vcpu%u: %s", i,
+			      sim_vcpu_error(r->vcpu[i]));
+	return r;
+}
+
+static void
+rig_free(Rig *r)
+{
+	for (guint i = 0; i < r->nr_vcpus; i++)
+		sim_vcpu_free(r->vcpu[i]);
+	kvm_destroy_vm(r->kvm);
+	sim_uffd_free(r->uffd);
+	test_machine_free(r->host);
+	g_free(r);
+}
+
+/* Every vCPU ran the zero page's add [rax], al through P into REPORT. */
+static void
+assert_all_ran_zeros(guint nr_vcpus)
+{
+	for (guint64 seed = 1; seed <= 3; seed++) {
+		Rig *r = rig_run(nr_vcpus, HOST_DONTNEED, seed);
+
+		for (guint i = 0; i < nr_vcpus; i++)
+			ck_assert_msg(r->reported[i] == HC_RAN_ZEROS,
+				      "seed %" G_GUINT64_FORMAT " vcpu%u: hypercall %" G_GUINT64_FORMAT
+				      " eax %" G_GUINT64_FORMAT " (%d: the old code ran)", seed, i,
+				      r->reported[i], r->value[i], HC_RETURNED);
+		rig_free(r);
+	}
+}
+
+START_TEST(dontneed_of_code_runs_the_zero_page)
+{
+	assert_all_ran_zeros(1);
+}
+END_TEST
+
+START_TEST(dontneed_of_code_two_vcpus_ran_runs_the_zero_page_on_both)
+{
+	assert_all_ran_zeros(2);
+}
+END_TEST
+
+START_TEST(uffd_copy_of_other_code_runs_the_new_code)
+{
+	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++) {
+		Rig *r = rig_run(nr_vcpus, HOST_UFFD_COPY, 7);
+
+		for (guint i = 0; i < nr_vcpus; i++) {
+			ck_assert_uint_eq(r->reported[i], HC_RETURNED);
+			ck_assert_msg(r->value[i] == 2, "vcpu%u of %u: eax %" G_GUINT64_FORMAT
+				      " (1: the old code ran)", i, nr_vcpus, r->value[i]);
+		}
+		rig_free(r);
+	}
+}
+END_TEST
+
+static Suite *
+code_coherence_suite(void)
+{
+	Suite *s = suite_create("code-coherence");
+	TCase *tc = tcase_create("host-changes-code");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, dontneed_of_code_runs_the_zero_page);
+	tcase_add_test(tc, dontneed_of_code_two_vcpus_ran_runs_the_zero_page_on_both);
+	tcase_add_test(tc, uffd_copy_of_other_code_runs_the_new_code);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run_suite(code_coherence_suite());
+}
