@@ -279,6 +279,61 @@ START_TEST(code_stored_to_a_page_that_got_a_new_frame_replaces_its_old_blocks)
 END_TEST
 
 /*
+ * Runs code written to a data page, converts the page to private (legacy conversion: the
+ * guest_memfd's new, zeroed folio) and runs it again without rewriting it: the zeros'
+ * add [rax], al run through the page into the next, which jumps to `zeros`. Reports in hypercall
+ * 42: a0 the first run's EAX, a1 1 if the second run returned through the old code (0: the zeros
+ * ran), a2 the conversion's result:
+ *	mov edi, KVMSIM_RAM_GPA; mov rax, <mov eax, 1; jmp rbx>; mov [rdi], rax;
+ *	mov dword [rdi+0x1000], <jmp r15>; lea r15, [zeros]; lea rbx, [rip+2]; jmp rdi;
+ *	mov r12, rax; KVM_HC_MAP_GPA_RANGE(rdi, 1, ENCRYPTED); mov r13, rax; lea rbx, [back2];
+ *	lea rax, [rdi+0x2000]; jmp rdi; back2: mov ecx, 1; jmp report; zeros: xor ecx, ecx;
+ *	report: report r12, rcx, r13; hlt
+ */
+static const guint8 code_dropped_by_conversion_guest[] = {
+	0xbf, 0x00, 0x00, 0x40, 0x00, 0x48, 0xb8, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xff, 0xe3, 0x90,
+	0x48, 0x89, 0x07, 0xc7, 0x87, 0x00, 0x10, 0x00, 0x00, 0x41, 0xff, 0xe7, 0x00, 0x4c, 0x8d,
+	0x3d, 0x3b, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x1d, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe7, 0x49,
+	0x89, 0xc4, 0xb8, 0x0c, 0x00, 0x00, 0x00, 0x48, 0x89, 0xfb, 0xb9, 0x01, 0x00, 0x00, 0x00,
+	0xba, 0x10, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0x49, 0x89, 0xc5, 0x48, 0x8d, 0x1d, 0x09,
+	0x00, 0x00, 0x00, 0x48, 0x8d, 0x87, 0x00, 0x20, 0x00, 0x00, 0xff, 0xe7, 0xb9, 0x01, 0x00,
+	0x00, 0x00, 0xeb, 0x02, 0x31, 0xc9, 0x4c, 0x89, 0xe3, 0x4c, 0x89, 0xea, 0x31, 0xf6, 0xb8,
+	0x2a, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0xf4,
+};
+
+/*
+ * A shared->private conversion replaces the page's content with the guest_memfd folio's zeros
+ * without any store by the guest: the page's old blocks must go (hostmem's code hook), else the
+ * old code runs again from a page that now holds zeros.
+ */
+START_TEST(code_dropped_by_a_conversion_runs_as_the_new_frames_zeros)
+{
+	for (guint64 quantum = 1; quantum <= 4; quantum++) {
+		SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+		Machine *m;
+		guint64 v[4];
+
+		cfg.workload = "image";
+		cfg.image = code_dropped_by_conversion_guest;
+		cfg.image_size = sizeof(code_dropped_by_conversion_guest);
+		cfg.nr_vcpus = 1;
+		cfg.mem_size = 1 << 20;
+		cfg.seed = 1;
+		cfg.quantum = quantum == 4 ? 10000 : quantum;
+		cfg.max_insns = 1 << 20;
+		cfg.vm_type = SIM_VM_SW_PROTECTED;
+		m = machine_new(&cfg, TRUE);
+		machine_run(m);
+		reported(m, 0, v);
+		ck_assert_uint_eq(v[2], 0);
+		ck_assert_uint_eq(v[0], 1);
+		ck_assert_msg(v[1] == 0, "quantum %" G_GUINT64_FORMAT ": the old code ran", quantum);
+		machine_free(m);
+	}
+}
+END_TEST
+
+/*
  * Two port-I/O instructions in one block, neither first in it:
  *	mov al, 0x41; nop; out 0xe9, al; mov dx, 0xe9; out dx, al; hlt
  */
@@ -361,6 +416,7 @@ vcpu_suite(void)
 	tcase_add_test(tc, store_into_its_own_block_completes_with_a_quantum_smaller_than_the_block);
 	tcase_add_test(tc, a_store_into_code_written_to_a_data_page_is_seen_by_its_next_run);
 	tcase_add_test(tc, code_stored_to_a_page_that_got_a_new_frame_replaces_its_old_blocks);
+	tcase_add_test(tc, code_dropped_by_a_conversion_runs_as_the_new_frames_zeros);
 	tcase_add_test(tc, faults_charge_only_the_instructions_that_retired);
 	tcase_add_test(tc, io_exits_name_the_in_or_out_itself_and_its_form);
 	suite_add_tcase(s, tc);
