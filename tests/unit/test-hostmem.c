@@ -258,6 +258,67 @@ START_TEST(making_a_frame_resident_writes_the_previous_one_back_and_loads_the_ne
 }
 END_TEST
 
+/* The code hook's calls: how many, the last page. */
+typedef struct {
+	guint calls;
+	guint64 gpa;
+} CodeLog;
+
+static void
+on_code_changed(gpointer data, guint64 gpa, guint64 size)
+{
+	CodeLog *c = data;
+
+	ck_assert_uint_eq(size, SIM_PAGE_SIZE);
+	c->calls++;
+	c->gpa = gpa;
+}
+
+/* Every way hostmem changes a code page's bytes calls the hook once; the same on a data page,
+ * and a read or a reload of the frame it already holds, call nothing. */
+START_TEST(changes_to_a_page_code_ran_from_call_the_code_hook_and_no_other_does)
+{
+	g_autoptr(SimHostMem) hm = hostmem_new(16, 4, NULL);
+	guint64 code = WINDOW_GPA + SIM_PAGE_SIZE, data = WINDOW_GPA + 2 * SIM_PAGE_SIZE;
+	SimPfn a = sim_frame_alloc(hm), b = sim_frame_alloc(hm), c = sim_frame_alloc(hm);
+	SimPfn d = sim_frame_alloc(hm), e = sim_frame_alloc(hm);
+	CodeLog log = { 0 };
+	guint8 byte = 0x90;
+
+	sim_hostmem_set_code_hook(hm, on_code_changed, &log);
+	sim_hostmem_make_resident(hm, code, a);
+	sim_hostmem_make_resident(hm, data, d);
+	ck_assert_uint_eq(log.calls, 0); /* nobody ran code yet */
+	sim_hostmem_note_code(hm, code + 0x123);
+	sim_hostmem_make_resident(hm, code, a);         /* already held: nothing changes */
+	sim_frame_read(hm, a, 0, &byte, 1);
+	ck_assert_uint_eq(log.calls, 0);
+	sim_hostmem_make_resident(hm, code, b);         /* another frame loaded (a refault) */
+	ck_assert_uint_eq(log.calls, 1);
+	ck_assert_uint_eq(log.gpa, code);
+	sim_frame_write(hm, b, 7, &byte, 1);            /* a host write to the resident frame */
+	sim_frame_write(hm, a, 7, &byte, 1);            /* ... to one no page holds */
+	ck_assert_uint_eq(log.calls, 2);
+	sim_frame_copy(hm, b, c);                       /* copied into */
+	ck_assert_uint_eq(log.calls, 3);
+	sim_frame_free(hm, b);                          /* freed and poisoned */
+	ck_assert_uint_eq(log.calls, 4);
+	sim_hostmem_make_resident(hm, code, SIM_ZERO_PFN); /* MADV_DONTNEED's refault */
+	ck_assert_uint_eq(log.calls, 5);
+	sim_hostmem_content_changed(hm, code - 1, 2);   /* written around the accessors */
+	ck_assert_uint_eq(log.calls, 6);
+	/* the data page: the same operations cost nothing */
+	sim_hostmem_make_resident(hm, data, e);
+	sim_frame_write(hm, e, 0, &byte, 1);
+	sim_frame_copy(hm, e, c);
+	sim_frame_free(hm, e);
+	sim_hostmem_make_resident(hm, data, SIM_ZERO_PFN);
+	sim_hostmem_content_changed(hm, data, SIM_PAGE_SIZE);
+	ck_assert_uint_eq(log.calls, 6);
+	ck_assert_uint_eq(log.gpa, code);
+}
+END_TEST
+
 START_TEST(frame_pinned_by_get_is_freed_only_at_the_last_put)
 {
 	HookLog hooks = { 0 };
@@ -449,6 +510,7 @@ hostmem_suite(void)
 	tcase_add_test(tc, reused_frame_reads_zeros_not_its_old_content);
 	tcase_add_test(tc, freed_frame_is_poisoned_in_its_storage);
 	tcase_add_test(tc, freed_frame_poisons_the_gpa_page_that_holds_it_and_clears_the_holder);
+	tcase_add_test(tc, changes_to_a_page_code_ran_from_call_the_code_hook_and_no_other_does);
 	tcase_add_test(tc, write_after_free_is_reported_once_the_frame_leaves_quarantine);
 	tcase_add_test(tc, write_after_free_reports_the_first_byte_written_at_any_offset);
 	tcase_add_test(tc, write_after_free_of_a_resident_frame_is_reported_at_the_byte_written);
