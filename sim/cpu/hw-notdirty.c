@@ -6,13 +6,16 @@
  * a translation block from. What it relies on, each with its test:
  *  - a block's hook runs before any of its guest code and before any store made after its
  *    translation: 2.0.1's translator_loop() emits the UC_HOOK_BLOCK call ahead of gen_tb_start(),
- *    helper_uc_tracecode() skips it only once a stop is requested, and then cpu_exec() translates
- *    nothing more (translator.c read in unicorn-engine/unicorn at 22a153ca, whose
+ *    helper_uc_tracecode() skips it only once a stop is requested (then cpu_exec() translates
+ *    nothing more) or for a block of size 0 (one whose first instruction cannot be decoded: it
+ *    runs no guest code) (translator.c read in unicorn-engine/unicorn at 22a153ca, whose
  *    hooked_regions_check() 2.0.1's library has; helper_uc_tracecode() in uc.c at fbf34af8, a
- *    later tree: the skip is in every version found; test-hw checks the behaviour);
+ *    later tree: both skips are in every version found; test-hw checks the behaviour);
  *  - QEMU keys blocks by guest page (2.0.1: linear = guest-physical), not by frame, so the code
  *    set is keyed by gpa and sticky: a page that gets a new frame keeps the flag;
- *  - no host page is mapped at two gpas (sim_hw_map() refuses it, memslots never alias);
+ *  - nothing: a host page mapped at two gpas would break 2.0.1's own invalidation too (blocks
+ *    are keyed by RAM block offset), fast path or not; sim_hw_map() refuses such an alias, and
+ *    kvmsim never asks for one (engines map hostmem's RAM windows, never memslots);
  *  - tlb_set_dirty() only clears entries that are exactly page | TLB_NOTDIRTY.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
@@ -26,7 +29,9 @@
  * QEMU's tlb_set_dirty() (qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at 024cb28f):
  * clears TLB_NOTDIRTY from the page's write entry in every mmu_idx and the victim TLB, when it is
  * exactly the page with that one flag. notdirty_write() never calls it in 2.0.1, where
- * cpu_physical_memory_is_clean() is always true: every store to RAM takes the slow path and
+ * cpu_physical_memory_is_clean() is always true (cpu_physical_memory_get_dirty() returns false
+ * in qemu/include/exec/ram_addr.h of 2.0.1's tree, the 2.0.1.post1 tag read for
+ * shared/reference/unicorn-2.0.1.md): every store to RAM takes the slow path and
  * looks up the page's translation blocks (page_collection_lock(), tb_invalidate_phys_page_fast()).
  */
 static void (*hw_tlb_set_dirty)(gpointer cpu, guint64 vaddr);
@@ -67,18 +72,18 @@ hw_host_page(SimHw *hw, guint64 pfn)
 
 /*
  * Store fast path for pages without code. 2.0.1's tlb_protect_code() is a no-op
- * (cpu_physical_memory_test_and_clear_dirty() returns at once), so self-modifying code is caught
+ * (cpu_physical_memory_test_and_clear_dirty() in qemu/exec.c returns at once, same tree), so self-modifying code is caught
  * only because every writable RAM entry is filled with TLB_NOTDIRTY. hw keeps that guarantee for
  * every page a block ever ran from (hw->code_pages, sticky, filled as blocks are decoded in the
- * block hook, before the block's first store); an entry for any other page may lose the flag.
+ * block hook, before the block's first store; a block of size 0 runs nothing); an entry for any other page may lose the flag.
  * A page becoming code gets the flag back on its entries (tlb_reset_dirty(), by host page), which
  * stay cached: only a TLB flush may drop a translation (DESIGN.md §3).
  */
 void
 hw_note_code(SimHw *hw, guint64 addr, guint32 size)
 {
-	/* a block's last instruction may start at addr + size - 1 (a size too short is safe) */
-	guint64 last = (addr + MAX(size, 1) + 14) / HW_PAGE_SIZE;
+	/* size covers the block's last instruction, to its last byte */
+	guint64 last = (addr + MAX(size, 1) - 1) / HW_PAGE_SIZE;
 
 	for (guint64 pfn = addr / HW_PAGE_SIZE; pfn <= last; pfn++) {
 		guint8 *host;

@@ -385,8 +385,9 @@ sim_hw_uc(SimHw *hw)
  * Unicorn regions are keyed by guest-physical address: 2.0.1 uses the linear address as such.
  * Each region is a RAM block of its own, and QEMU keys translation blocks and their invalidation
  * by RAM block offset: host memory mapped at two gpas would be two pages to it, a store through
- * one never dropping the other's blocks. So no host byte is mapped twice (kvmsim's memslots
- * never alias either: mmu/memslot.c refuses it).
+ * one never dropping the other's blocks, fast path or not. So no host byte is mapped twice.
+ * kvmsim never asks for it: a vCPU maps hostmem's RAM windows once each, not memslots (whose
+ * aliases mmu/memslot.c refuses anyway, and which would not be engine aliases).
  */
 gboolean
 sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)

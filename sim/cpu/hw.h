@@ -126,7 +126,13 @@ void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
  */
 void sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n);
 
-/* Stores to pages without code skip 2.0.1's per-store code lookup (hw-notdirty.c). */
+/*
+ * Stores to pages without code skip 2.0.1's per-store code lookup (hw-notdirty.c). The
+ * contract: a caller that arms it (sim_hw_store_fault()) must call sim_hw_block() from its
+ * UC_HOOK_BLOCK hook for every block, before the block runs: that call is what marks a page as
+ * code; a page whose block was never passed to it could lose TLB_NOTDIRTY and run stale code
+ * after a store to it.
+ */
 void sim_hw_store_fault(SimHw *hw, guint64 gpa);
 void sim_hw_store_settle(SimHw *hw);
 gboolean sim_hw_store_unsettled(SimHw *hw);

@@ -490,9 +490,9 @@ END_TEST
 
 /*
  * KVM lets two memslots share a host range; kvmsim refuses it (aliases_other()): a frame's
- * content lives in one GPA page at a time (sim/core/hostmem.h), and the vCPU's store fast path
- * (sim/cpu/hw.c) relies on no host page reaching the guest at two gpas. Moving or deleting the
- * slot is still allowed.
+ * content lives in one GPA page at a time (sim/core/hostmem.h). (The vCPUs' engines map hostmem's
+ * RAM windows, not memslots, so a memslot alias would never be an engine alias either;
+ * sim/cpu/hw-notdirty.c.) Moving or deleting the slot is still allowed.
  */
 START_TEST(memslot_aliasing_another_host_range_is_refused)
 {
