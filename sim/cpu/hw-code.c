@@ -27,10 +27,6 @@
 
 #include "sim/cpu/hw-internal.h"
 
-/* QEMU's ram_addr_t (uintptr_t) and RAM_ADDR_INVALID. */
-typedef guintptr HwRamAddr;
-#define HW_RAM_ADDR_INVALID ((HwRamAddr)-1)
-
 /* qemu_ram_addr_from_host() (exec.c) and tb_invalidate_phys_range() (translate-all.c), both
  * taking the engine's struct uc_struct (= uc_engine) first in 2.0.1. */
 static HwRamAddr (*hw_ram_addr_from_host)(uc_engine *uc, void *ptr);
@@ -50,6 +46,12 @@ hw_code_locate(void)
 		g_once_init_leave(&done, 1);
 	}
 	return hw_ram_addr_from_host && hw_tb_invalidate_phys_range;
+}
+
+HwRamAddr
+hw_ram_addr(SimHw *hw, void *host)
+{
+	return hw_code_locate() ? hw_ram_addr_from_host(hw->uc, host) : HW_RAM_ADDR_INVALID;
 }
 
 /* Drops the translation blocks and cached decodes of [gpa, gpa + size): no run, no TLB change. */

@@ -102,11 +102,32 @@ guint8 *hw_host_page(SimHw *hw, guint64 pfn);
 /* hw-code.c: looks up what sim_hw_content_changed() calls; FALSE if libunicorn lacks it. */
 gboolean hw_code_locate(void);
 
+/* QEMU's ram_addr_t (uintptr_t) and RAM_ADDR_INVALID. */
+typedef guintptr HwRamAddr;
+#define HW_RAM_ADDR_INVALID ((HwRamAddr)-1)
+
 /* A range sim_hw_map() mapped. */
 typedef struct {
 	guint64 gpa, size;
 	guint8 *host;
+	HwRamAddr ram; /* the engine's RAM address of host (one RAM block), or HW_RAM_ADDR_INVALID */
 } HwMap;
+
+/* hw-code.c: the engine's RAM address of host memory it maps, or HW_RAM_ADDR_INVALID. */
+HwRamAddr hw_ram_addr(SimHw *hw, void *host);
+
+/* hw-notdirty.c, for hw.c: every live engine, and whether any engine ran code from a host page
+ * (the VM-wide code set, by host page). */
+void hw_engine_add(SimHw *hw);
+void hw_engine_remove(SimHw *hw);
+extern GPtrArray *hw_engines;
+gboolean hw_code_host(const guint8 *host);
+
+/* hw-xmod.c, for hw.c: whether another engine's stores to this engine's code are seen; if not,
+ * sim_hw_map() of host memory another engine maps fails (no silently stale code). */
+gboolean hw_xmod_locate(void);
+gboolean hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error);
+void hw_xmod_forget(SimHw *hw);
 
 /*
  * Offsets of CPUX86State fields from the end of the uc_context blob in 2.0.1 (QEMU 5.0 layout),

@@ -45,14 +45,61 @@ static void (*hw_tlb_set_dirty)(gpointer cpu, guint64 vaddr);
  */
 static void (*hw_tlb_reset_dirty)(gpointer cpu, guint64 start, guint64 length);
 
-/* Looks up the two QEMU functions the fast path calls; without both it stays off. */
+/*
+ * Every live engine of the process (engines run one at a time, on one thread), and the host pages
+ * (address / 4096) any of them ever ran a block from: the code set is VM-wide (the union over
+ * engines; by host page, as the engines of one VM share guest RAM), because a store through one
+ * engine must reach every engine's blocks (hw-xmod.c). Emptied with the last engine.
+ */
+GPtrArray *hw_engines;
+static GHashTable *hw_code_hosts;
+
+/* Looks up the two QEMU functions the fast path calls; without both it stays off. So does it
+ * with KVMSIM_STORE_FAST_PATH=0 in the environment (read once, for tests of the slow path). */
 void
 hw_notdirty_locate(void)
 {
+	if (g_strcmp0(g_getenv("KVMSIM_STORE_FAST_PATH"), "0") == 0)
+		return;
 	*(gpointer *)&hw_tlb_set_dirty = dlsym(RTLD_DEFAULT, "tlb_set_dirty_x86_64");
 	*(gpointer *)&hw_tlb_reset_dirty = dlsym(RTLD_DEFAULT, "tlb_reset_dirty_x86_64");
 	if (!hw_tlb_reset_dirty)
 		hw_tlb_set_dirty = NULL; /* no way to protect a page again */
+}
+
+/* Whether stores to pages without code skip the slow path (for tests). */
+gboolean
+sim_hw_store_fast_path(SimHw *hw)
+{
+	return hw->cpu && hw_tlb_set_dirty;
+}
+
+void
+hw_engine_add(SimHw *hw)
+{
+	if (!hw_engines) {
+		hw_engines = g_ptr_array_new();
+		hw_code_hosts = g_hash_table_new(g_direct_hash, g_direct_equal);
+	}
+	g_ptr_array_add(hw_engines, hw);
+}
+
+void
+hw_engine_remove(SimHw *hw)
+{
+	g_ptr_array_remove(hw_engines, hw);
+	hw_xmod_forget(hw);
+	if (hw_engines->len == 0) {
+		g_clear_pointer(&hw_engines, g_ptr_array_unref);
+		g_clear_pointer(&hw_code_hosts, g_hash_table_unref);
+	}
+}
+
+/* Whether some engine ran a block from the host page holding host. */
+gboolean
+hw_code_host(const guint8 *host)
+{
+	return g_hash_table_contains(hw_code_hosts, GSIZE_TO_POINTER((guintptr)host / HW_PAGE_SIZE));
 }
 
 /* The host page Unicorn maps at the guest page pfn, or NULL. */
@@ -73,11 +120,13 @@ hw_host_page(SimHw *hw, guint64 pfn)
 /*
  * Store fast path for pages without code. 2.0.1's tlb_protect_code() is a no-op
  * (cpu_physical_memory_test_and_clear_dirty() in qemu/exec.c returns at once, same tree), so self-modifying code is caught
- * only because every writable RAM entry is filled with TLB_NOTDIRTY. hw keeps that guarantee for
- * every page a block ever ran from (hw->code_pages, sticky, filled as blocks are decoded in the
- * block hook, before the block's first store; a block of size 0 runs nothing); an entry for any other page may lose the flag.
- * A page becoming code gets the flag back on its entries (tlb_reset_dirty(), by host page), which
- * stay cached: only a TLB flush may drop a translation (DESIGN.md §3).
+ * only because every writable RAM entry is filled with TLB_NOTDIRTY. hw keeps that guarantee,
+ * on every engine, for every page a block ever ran from on any engine (hw->code_pages per engine
+ * and hw_code_hosts for all, sticky, filled as blocks are decoded in the block hook, before the
+ * block's first store; a block of size 0 runs nothing); an entry for any other page may lose the
+ * flag. A page becoming code gets the flag back on every engine's entries (tlb_reset_dirty(), by
+ * host page), which stay cached: only a TLB flush may drop a translation (DESIGN.md §3). Stores
+ * that keep taking the slow path are then seen by hw-xmod.c, whichever engine made them.
  */
 void
 hw_note_code(SimHw *hw, guint64 addr, guint32 size)
@@ -93,8 +142,15 @@ hw_note_code(SimHw *hw, guint64 addr, guint32 size)
 		if (hw->code_hook)
 			hw->code_hook(hw->code_hook_data, pfn * HW_PAGE_SIZE);
 		host = hw_host_page(hw, pfn);
-		if (hw->cpu && hw_tlb_set_dirty && host)
-			hw_tlb_reset_dirty(hw->cpu, (guintptr)host, HW_PAGE_SIZE);
+		if (!host || !g_hash_table_add(hw_code_hosts,
+					       GSIZE_TO_POINTER((guintptr)host / HW_PAGE_SIZE)))
+			continue;
+		for (guint i = 0; i < hw_engines->len && hw_tlb_set_dirty; i++) {
+			SimHw *engine = g_ptr_array_index(hw_engines, i);
+
+			if (engine->cpu)
+				hw_tlb_reset_dirty(engine->cpu, (guintptr)host, HW_PAGE_SIZE);
+		}
 	}
 }
 
@@ -110,13 +166,16 @@ sim_hw_store_fault(SimHw *hw, guint64 gpa)
 }
 
 /* At a block start after sim_hw_store_fault() (the retry's and the next): the faulted page's
- * write entry loses TLB_NOTDIRTY unless a block ever ran from it. */
+ * write entry loses TLB_NOTDIRTY unless a block ever ran from it, on any engine. */
 void
 sim_hw_store_settle(SimHw *hw)
 {
+	guint8 *host;
+
 	if (hw->settle_pfn == HW_NO_ADDR)
 		return;
-	if (!g_hash_table_contains(hw->code_pages, GSIZE_TO_POINTER(hw->settle_pfn)))
+	host = hw_host_page(hw, hw->settle_pfn);
+	if (host && !hw_code_host(host))
 		hw_tlb_set_dirty(hw->cpu, hw->settle_pfn * HW_PAGE_SIZE);
 	if (--hw->settle_hooks == 0)
 		hw->settle_pfn = HW_NO_ADDR;

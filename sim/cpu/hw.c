@@ -332,6 +332,7 @@ hw_new_unchecked(GError **error)
 	hw->code_pages = g_hash_table_new(g_direct_hash, g_direct_equal);
 	hw->maps = g_array_new(FALSE, FALSE, sizeof(HwMap));
 	hw->settle_pfn = HW_NO_ADDR;
+	hw_engine_add(hw);
 	hw_env_locate(hw);
 
 	hw->stub = g_aligned_alloc0(1, SIM_HW_STUB_SIZE, HW_PAGE_SIZE);
@@ -363,6 +364,8 @@ sim_hw_free(SimHw *hw)
 	if (!hw)
 		return;
 	hw_decode_fini(hw);
+	if (hw->code_pages)
+		hw_engine_remove(hw);
 	g_clear_pointer(&hw->code_pages, g_hash_table_unref);
 	g_clear_pointer(&hw->maps, g_array_unref);
 	if (hw->ctx)
@@ -403,10 +406,12 @@ sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 			return FALSE;
 		}
 	}
+	if (!hw_xmod_check_map(hw, host, size, error))
+		return FALSE;
 	uc_err err = uc_mem_map_ptr(hw->uc, gpa, size, UC_PROT_ALL, host);
 
 	if (err == UC_ERR_OK) {
-		HwMap map = { gpa, size, host };
+		HwMap map = { gpa, size, host, hw_ram_addr(hw, host) };
 
 		g_array_append_val(hw->maps, map);
 		return TRUE;

@@ -134,6 +134,9 @@ void sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n);
  * after a store to it.
  */
 void sim_hw_store_fault(SimHw *hw, guint64 gpa);
+/* Whether the fast path is on for this engine (off without libunicorn's tlb_set_dirty and
+ * tlb_reset_dirty, or with KVMSIM_STORE_FAST_PATH=0 in the environment, read once). */
+gboolean sim_hw_store_fast_path(SimHw *hw);
 void sim_hw_store_settle(SimHw *hw);
 gboolean sim_hw_store_unsettled(SimHw *hw);
 

@@ -63,7 +63,16 @@ static const guint8 report_code[] = {
 typedef enum {
 	HOST_DONTNEED,    /* MADV_DONTNEED: the refault maps the zero page */
 	HOST_UFFD_COPY,   /* MADV_DONTNEED, then UFFDIO_COPY of new_p: post-copy placement */
+	GUEST_STORE,      /* no host side: vCPU 0 itself stores new_p's immediate into P */
 } HostSide;
+
+/* Where main_code asks for the host side (mov eax, HC_HOST_SIDE; vmcall), and the guest store
+ * of the same length GUEST_STORE puts there: vCPU 0 rewrites P through its own engine. */
+#define HOST_SIDE_AT 26
+static const guint8 host_side_call[] = { 0xb8, 0x64, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xc1 };
+static const guint8 guest_store[] = {
+	0xc6, 0x04, 0x25, 0x01, 0x20, 0x00, 0x00, 0x02, /* mov byte [P + 1], 2 */
+};
 
 typedef struct {
 	TestMachine *host;
@@ -141,6 +150,10 @@ rig_run(guint nr_vcpus, HostSide side, guint64 seed)
 	};
 	ck_assert_int_eq(kvm_set_memory_region(r->kvm, &region), 0);
 	rig_write(r, MAIN, main_code, sizeof(main_code));
+	G_STATIC_ASSERT(sizeof(guest_store) == sizeof(host_side_call));
+	g_assert(memcmp(main_code + HOST_SIDE_AT, host_side_call, sizeof(host_side_call)) == 0);
+	if (side == GUEST_STORE)
+		rig_write(r, MAIN + HOST_SIDE_AT, guest_store, sizeof(guest_store));
 	rig_write(r, P, old_p, sizeof(old_p));
 	rig_write(r, REPORT, report_code, sizeof(report_code));
 	for (guint i = 0; i < nr_vcpus; i++) {
@@ -211,6 +224,41 @@ START_TEST(uffd_copy_of_other_code_runs_the_new_code)
 }
 END_TEST
 
+/*
+ * Cross-modifying code: vCPU 0 stores into P, which every vCPU has run, and each then calls it
+ * again: all must run the new code (x86 makes the store visible to the others' fetches by their
+ * next serializing event at the latest; kvmsim drops their blocks at the store). Without
+ * hw-xmod.c, vCPU 1's engine keeps its block and returns 1. With the store fast path as the
+ * environment sets it: meson runs this test once with it and once without
+ * (KVMSIM_STORE_FAST_PATH=0), and it checks that the path is what it was asked to be.
+ */
+START_TEST(guest_store_into_code_every_vcpu_ran_runs_the_new_code_on_all)
+{
+	gboolean want_fast = g_strcmp0(g_getenv("KVMSIM_STORE_FAST_PATH"), "0") != 0;
+	GError *error = NULL;
+	SimHw *hw = sim_hw_new(&error);
+
+	ck_assert_msg(hw, "%s", error ? error->message : "?");
+	ck_assert_int_eq(sim_hw_store_fast_path(hw), want_fast);
+	sim_hw_free(hw);
+
+	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++) {
+		for (guint64 seed = 1; seed <= 3; seed++) {
+			Rig *r = rig_run(nr_vcpus, GUEST_STORE, seed);
+
+			for (guint i = 0; i < nr_vcpus; i++) {
+				ck_assert_uint_eq(r->reported[i], HC_RETURNED);
+				ck_assert_msg(r->value[i] == 2,
+					      "seed %" G_GUINT64_FORMAT " vcpu%u of %u: eax %"
+					      G_GUINT64_FORMAT " (1: the old code ran)", seed, i,
+					      nr_vcpus, r->value[i]);
+			}
+			rig_free(r);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 code_coherence_suite(void)
 {
@@ -221,6 +269,7 @@ code_coherence_suite(void)
 	tcase_add_test(tc, dontneed_of_code_runs_the_zero_page);
 	tcase_add_test(tc, dontneed_of_code_two_vcpus_ran_runs_the_zero_page_on_both);
 	tcase_add_test(tc, uffd_copy_of_other_code_runs_the_new_code);
+	tcase_add_test(tc, guest_store_into_code_every_vcpu_ran_runs_the_new_code_on_all);
 	suite_add_tcase(s, tc);
 	return s;
 }

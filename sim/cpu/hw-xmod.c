@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Cross-modifying code between engines. Each vCPU has its own engine, with its own translation
+ * blocks, over the same host memory; a guest store drops only the storing engine's blocks (2.0.1's
+ * notdirty_write() in qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at 024cb28f, calls
+ * tb_invalidate_phys_page_fast() with the engine's own struct uc_struct and RAM address). Without
+ * more, a vCPU would keep running code another vCPU rewrote, which x86 forbids: the executing CPU
+ * sees the new bytes by its next serializing event at the latest. hw drops them at the store,
+ * which is simplest and deterministic (engines run one at a time).
+ *
+ * libunicorn calls tb_invalidate_phys_page_fast_x86_64 through its PLT (every store that takes
+ * the slow path, i.e. to a page with TLB_NOTDIRTY set: every RAM page without the store fast
+ * path, and every page some engine ran code from with it, hw-notdirty.c), so the definition
+ * below, in the executable, takes its place (as hw.c's gettimeofday() does): it drops the stored
+ * bytes' blocks and decodes on every other engine that ever ran code from the page, then calls
+ * libunicorn's own, which may not return (a store into the block running longjmps out). Its
+ * signature is translate-all.c's at 024cb28f: (uc, pages, ram_addr, len <= 8, retaddr).
+ *
+ * If the definition does not take the place of libunicorn's (not in the executable's dynamic
+ * symbol table, or no next definition to forward to), nothing would see those stores: then two
+ * engines may not map the same host memory (hw_xmod_check_map()), loudly, rather than run stale.
+ */
+#define G_LOG_DOMAIN "kvmsim-cpu"
+#define _GNU_SOURCE /* RTLD_NEXT, RTLD_DEFAULT */
+
+#include <dlfcn.h>
+
+#include "sim/cpu/hw-internal.h"
+
+#define HW_PAGE_FAST "tb_invalidate_phys_page_fast_x86_64"
+
+typedef void (*HwPageFast)(gpointer uc, gpointer pages, HwRamAddr start, int len,
+			   guintptr retaddr);
+
+void tb_invalidate_phys_page_fast_x86_64(gpointer uc, gpointer pages, HwRamAddr start, int len,
+					 guintptr retaddr);
+
+static HwPageFast hw_page_fast; /* libunicorn's own */
+static gboolean hw_xmod_on;     /* this file's definition is the one libunicorn calls */
+static SimHw *hw_last_store;    /* the engine of the last store seen, tried first */
+
+/* Finds libunicorn's definition and checks that libunicorn calls this one; once. */
+gboolean
+hw_xmod_locate(void)
+{
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		*(gpointer *)&hw_page_fast = dlsym(RTLD_NEXT, HW_PAGE_FAST);
+		hw_xmod_on = hw_page_fast && hw_code_locate() &&
+			     dlsym(RTLD_DEFAULT, HW_PAGE_FAST) ==
+				     (gpointer)tb_invalidate_phys_page_fast_x86_64;
+		g_once_init_leave(&done, 1);
+	}
+	return hw_xmod_on;
+}
+
+/* Two engines may share host memory only while their stores are seen. */
+gboolean
+hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error)
+{
+	if (!hw_engines || hw_xmod_locate())
+		return TRUE;
+	for (guint i = 0; i < hw_engines->len; i++) {
+		SimHw *engine = g_ptr_array_index(hw_engines, i);
+
+		for (guint j = 0; engine != hw && j < engine->maps->len; j++) {
+			const HwMap *map = &g_array_index(engine->maps, HwMap, j);
+
+			if (host < map->host + map->size && map->host < host + size) {
+				g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
+					    "another engine maps this host memory, and its stores "
+					    "could leave this one running stale code: libunicorn does "
+					    "not call kvmsim's " HW_PAGE_FAST);
+				return FALSE;
+			}
+		}
+	}
+	return TRUE;
+}
+
+/* The host address of the engine's RAM address ram, or NULL. */
+static guint8 *
+hw_ram_host(SimHw *hw, HwRamAddr ram)
+{
+	for (guint i = 0; i < hw->maps->len; i++) {
+		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+
+		if (ram - map->ram < map->size)
+			return map->host + (ram - map->ram);
+	}
+	return NULL;
+}
+
+/* The gpa at which the engine maps host, or HW_NO_ADDR. */
+static guint64
+hw_host_gpa(SimHw *hw, const guint8 *host)
+{
+	for (guint i = 0; i < hw->maps->len; i++) {
+		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+
+		if ((guintptr)(host - map->host) < map->size)
+			return map->gpa + (guint64)(host - map->host);
+	}
+	return HW_NO_ADDR;
+}
+
+/* The engine uc stores len bytes at its RAM address start: every engine that ran code from the
+ * page loses the blocks and decodes of those bytes (the storing one only its decodes: its blocks
+ * are libunicorn's to drop, next). */
+static void
+hw_xmod_store(gpointer uc, HwRamAddr start, int len)
+{
+	SimHw *hw = hw_last_store;
+	guint8 *host;
+
+	if (!hw || hw->uc != uc) {
+		hw = NULL;
+		for (guint i = 0; i < hw_engines->len && !hw; i++)
+			if (((SimHw *)g_ptr_array_index(hw_engines, i))->uc == uc)
+				hw = g_ptr_array_index(hw_engines, i);
+		if (!hw)
+			return;
+		hw_last_store = hw;
+	}
+	host = hw_ram_host(hw, start);
+	if (!host || !hw_code_host(host))
+		return;
+	for (guint i = 0; i < hw_engines->len; i++) {
+		SimHw *engine = g_ptr_array_index(hw_engines, i);
+		guint64 gpa = hw_host_gpa(engine, host);
+
+		if (gpa == HW_NO_ADDR ||
+		    !g_hash_table_contains(engine->code_pages, GSIZE_TO_POINTER(gpa / HW_PAGE_SIZE)))
+			continue;
+		if (engine == hw)
+			hw_decode_forget(engine, gpa, (guint64)len);
+		else
+			sim_hw_content_changed(engine, gpa, (guint64)len);
+	}
+}
+
+/* What libunicorn calls for a store that takes the slow path (see the top of the file). */
+void
+tb_invalidate_phys_page_fast_x86_64(gpointer uc, gpointer pages, HwRamAddr start, int len,
+				    guintptr retaddr)
+{
+	if (G_UNLIKELY(!hw_page_fast) && !hw_xmod_locate() && !hw_page_fast)
+		g_error("no " HW_PAGE_FAST " after kvmsim's");
+	if (hw_engines)
+		hw_xmod_store(uc, start, len);
+	hw_page_fast(uc, pages, start, len, retaddr);
+}
+
+/* An engine freed: the next store looks its engine up again. */
+void
+hw_xmod_forget(SimHw *hw)
+{
+	if (hw_last_store == hw)
+		hw_last_store = NULL;
+}
