@@ -87,6 +87,8 @@ struct SimHw {
 	gboolean cpuid_hooked;
 	GHashTable *code_pages; /* pfns a block ever ran from (sticky), for sim_hw_store_settle() */
 	GArray *maps;           /* HwMap: what sim_hw_map() mapped, for hw_host_page() */
+	guint64 *code_rams;     /* a bit per page of the engine's RAM addresses: in hw_code_hosts */
+	guint64 code_ram_pages; /* pages code_rams covers */
 	guint64 settle_pfn;     /* the page of the last EPT violation, or HW_NO_ADDR */
 	guint settle_hooks;     /* block starts left at which to try it */
 	SimHwCodeHook code_hook; /* told of each page that joins code_pages, or NULL */
@@ -121,6 +123,7 @@ HwRamAddr hw_ram_addr(SimHw *hw, void *host);
 void hw_engine_add(SimHw *hw);
 void hw_engine_remove(SimHw *hw);
 extern GPtrArray *hw_engines;
+extern GHashTable *hw_code_hosts;
 gboolean hw_code_host(const guint8 *host);
 
 /* hw-xmod.c, for hw.c: whether another engine's stores to this engine's code are seen; if not,
@@ -128,6 +131,9 @@ gboolean hw_code_host(const guint8 *host);
 gboolean hw_xmod_locate(void);
 gboolean hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error);
 void hw_xmod_forget(SimHw *hw);
+/* hw-xmod.c: sim_hw_map() mapped map; a host page joined hw_code_hosts. */
+void hw_xmod_mapped(SimHw *hw, const HwMap *map);
+void hw_xmod_code_host(const guint8 *host);
 
 /*
  * Offsets of CPUX86State fields from the end of the uc_context blob in 2.0.1 (QEMU 5.0 layout),

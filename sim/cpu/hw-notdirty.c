@@ -52,7 +52,7 @@ static void (*hw_tlb_reset_dirty)(gpointer cpu, guint64 start, guint64 length);
  * engine must reach every engine's blocks (hw-xmod.c). Emptied with the last engine.
  */
 GPtrArray *hw_engines;
-static GHashTable *hw_code_hosts;
+GHashTable *hw_code_hosts;
 
 /* Looks up the two QEMU functions the fast path calls; without both it stays off. So does it
  * with KVMSIM_STORE_FAST_PATH=0 in the environment (read once, for tests of the slow path). */
@@ -145,6 +145,7 @@ hw_note_code(SimHw *hw, guint64 addr, guint32 size)
 		if (!host || !g_hash_table_add(hw_code_hosts,
 					       GSIZE_TO_POINTER((guintptr)host / HW_PAGE_SIZE)))
 			continue;
+		hw_xmod_code_host(host);
 		for (guint i = 0; i < hw_engines->len && hw_tlb_set_dirty; i++) {
 			SimHw *engine = g_ptr_array_index(hw_engines, i);
 

@@ -37,7 +37,23 @@ void tb_invalidate_phys_page_fast_x86_64(gpointer uc, gpointer pages, HwRamAddr 
 
 static HwPageFast hw_page_fast; /* libunicorn's own */
 static gboolean hw_xmod_on;     /* this file's definition is the one libunicorn calls */
-static SimHw *hw_last_store;    /* the engine of the last store seen, tried first */
+
+/* The engine of the last store seen, tried first, and its code_rams as they were then: most
+ * stores never reach a page any engine ran code from, and cost a bit test. */
+static SimHw *hw_last_store;
+static gpointer hw_last_uc;
+static const guint64 *hw_last_code_rams;
+static guint64 hw_last_code_ram_pages;
+
+/* Forgets the cached engine (it was freed, or its code_rams moved). */
+static void
+hw_last_store_reset(void)
+{
+	hw_last_store = NULL;
+	hw_last_uc = NULL;
+	hw_last_code_rams = NULL;
+	hw_last_code_ram_pages = 0;
+}
 
 /* Finds libunicorn's definition and checks that libunicorn calls this one; once. */
 gboolean
@@ -79,6 +95,55 @@ hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error)
 	return TRUE;
 }
 
+/* Flags the engine's RAM page holding host, if the engine maps it. */
+static void
+hw_ram_mark(SimHw *hw, const guint8 *host)
+{
+	for (guint i = 0; i < hw->maps->len; i++) {
+		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+		guint64 page = (map->ram + (guint64)(host - map->host)) / HW_PAGE_SIZE;
+
+		if ((guintptr)(host - map->host) < map->size && map->ram != HW_RAM_ADDR_INVALID &&
+		    page < hw->code_ram_pages)
+			hw->code_rams[page / 64] |= G_GUINT64_CONSTANT(1) << (page % 64);
+	}
+}
+
+/* The bitmap covers the new map's RAM addresses, with its pages that are code already. */
+void
+hw_xmod_mapped(SimHw *hw, const HwMap *map)
+{
+	guint64 pages = (map->ram + map->size) / HW_PAGE_SIZE;
+	gsize words = (pages + 64 - 1) / 64;
+	gsize had = (hw->code_ram_pages + 64 - 1) / 64;
+	GHashTableIter iter;
+	gpointer key;
+
+	if (map->ram == HW_RAM_ADDR_INVALID)
+		return;
+	hw_last_store_reset();
+	if (words > had) {
+		hw->code_rams = g_renew(guint64, hw->code_rams, words);
+		memset(hw->code_rams + had, 0, (words - had) * sizeof(guint64));
+	}
+	hw->code_ram_pages = MAX(hw->code_ram_pages, words * 64);
+	g_hash_table_iter_init(&iter, hw_code_hosts);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		const guint8 *host = (const guint8 *)(GPOINTER_TO_SIZE(key) * HW_PAGE_SIZE);
+
+		if ((guintptr)(host - map->host) < map->size)
+			hw_ram_mark(hw, host);
+	}
+}
+
+/* A host page joined hw_code_hosts: every engine that maps it flags its RAM page. */
+void
+hw_xmod_code_host(const guint8 *host)
+{
+	for (guint i = 0; i < hw_engines->len; i++)
+		hw_ram_mark(g_ptr_array_index(hw_engines, i), host);
+}
+
 /* The host address of the engine's RAM address ram, or NULL. */
 static guint8 *
 hw_ram_host(SimHw *hw, HwRamAddr ram)
@@ -86,7 +151,7 @@ hw_ram_host(SimHw *hw, HwRamAddr ram)
 	for (guint i = 0; i < hw->maps->len; i++) {
 		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
 
-		if (ram - map->ram < map->size)
+		if (map->ram != HW_RAM_ADDR_INVALID && ram - map->ram < map->size)
 			return map->host + (ram - map->ram);
 	}
 	return NULL;
@@ -105,6 +170,16 @@ hw_host_gpa(SimHw *hw, const guint8 *host)
 	return HW_NO_ADDR;
 }
 
+/* Whether the cached engine's RAM page is in hw_code_hosts. */
+static inline gboolean
+hw_last_code_ram(HwRamAddr start)
+{
+	guint64 page = start / HW_PAGE_SIZE;
+
+	return page < hw_last_code_ram_pages &&
+	       (hw_last_code_rams[page / 64] & (G_GUINT64_CONSTANT(1) << (page % 64)));
+}
+
 /* The engine uc stores len bytes at its RAM address start: every engine that ran code from the
  * page loses the blocks and decodes of those bytes (the storing one only its decodes: its blocks
  * are libunicorn's to drop, next). */
@@ -114,6 +189,8 @@ hw_xmod_store(gpointer uc, HwRamAddr start, int len)
 	SimHw *hw = hw_last_store;
 	guint8 *host;
 
+	if (!hw_engines)
+		return;
 	if (!hw || hw->uc != uc) {
 		hw = NULL;
 		for (guint i = 0; i < hw_engines->len && !hw; i++)
@@ -122,9 +199,14 @@ hw_xmod_store(gpointer uc, HwRamAddr start, int len)
 		if (!hw)
 			return;
 		hw_last_store = hw;
+		hw_last_uc = uc;
+		hw_last_code_rams = hw->code_rams;
+		hw_last_code_ram_pages = hw->code_ram_pages;
 	}
+	if (!hw_last_code_ram(start))
+		return;
 	host = hw_ram_host(hw, start);
-	if (!host || !hw_code_host(host))
+	if (!host)
 		return;
 	for (guint i = 0; i < hw_engines->len; i++) {
 		SimHw *engine = g_ptr_array_index(hw_engines, i);
@@ -140,16 +222,26 @@ hw_xmod_store(gpointer uc, HwRamAddr start, int len)
 	}
 }
 
-/* What libunicorn calls for a store that takes the slow path (see the top of the file). */
+/* A store to a page some engine ran code from, by an engine other than the last, or the first. */
+G_GNUC_NO_INLINE static void
+hw_xmod_store_slow(gpointer uc, gpointer pages, HwRamAddr start, int len, guintptr retaddr)
+{
+	if (!hw_page_fast && !hw_xmod_locate() && !hw_page_fast)
+		g_error("no " HW_PAGE_FAST " after kvmsim's");
+	hw_xmod_store(uc, start, len);
+	hw_page_fast(uc, pages, start, len, retaddr);
+}
+
+/* What libunicorn calls for a store that takes the slow path (see the top of the file); the
+ * common case, a store by the last engine to a page without code, is a bit test. */
 void
 tb_invalidate_phys_page_fast_x86_64(gpointer uc, gpointer pages, HwRamAddr start, int len,
 				    guintptr retaddr)
 {
-	if (G_UNLIKELY(!hw_page_fast) && !hw_xmod_locate() && !hw_page_fast)
-		g_error("no " HW_PAGE_FAST " after kvmsim's");
-	if (hw_engines)
-		hw_xmod_store(uc, start, len);
-	hw_page_fast(uc, pages, start, len, retaddr);
+	if (G_LIKELY(uc == hw_last_uc && !hw_last_code_ram(start)))
+		hw_page_fast(uc, pages, start, len, retaddr);
+	else
+		hw_xmod_store_slow(uc, pages, start, len, retaddr);
 }
 
 /* An engine freed: the next store looks its engine up again. */
@@ -157,5 +249,5 @@ void
 hw_xmod_forget(SimHw *hw)
 {
 	if (hw_last_store == hw)
-		hw_last_store = NULL;
+		hw_last_store_reset();
 }

@@ -368,6 +368,7 @@ sim_hw_free(SimHw *hw)
 		hw_engine_remove(hw);
 	g_clear_pointer(&hw->code_pages, g_hash_table_unref);
 	g_clear_pointer(&hw->maps, g_array_unref);
+	g_free(hw->code_rams);
 	if (hw->ctx)
 		uc_context_free(hw->ctx);
 	/* Close before freeing: the engine maps the stub buffer. */
@@ -414,6 +415,7 @@ sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 		HwMap map = { gpa, size, host, hw_ram_addr(hw, host) };
 
 		g_array_append_val(hw->maps, map);
+		hw_xmod_mapped(hw, &map);
 		return TRUE;
 	}
 	g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
