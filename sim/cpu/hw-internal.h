@@ -85,12 +85,11 @@ struct SimHw {
 	guint32 cpuid_1[4];    /* EAX, EBX, ECX, EDX of leaf 1 and leaf 7.0 (sim_hw_set_cpuid()) */
 	guint32 cpuid_7[4];
 	gboolean cpuid_hooked;
-	GHashTable *code_pages; /* pfns a block ever ran from (sticky), for sim_hw_store_settle() */
+	GHashTable *code_pages; /* pfns a block ever ran from (sticky), for hw-xmod.c */
 	GArray *maps;           /* HwMap: what sim_hw_map() mapped, for hw_host_page() */
 	guint64 *code_rams;     /* a bit per page of the engine's RAM addresses: in hw_code_hosts */
 	guint64 code_ram_pages; /* pages code_rams covers */
-	guint64 settle_pfn;     /* the page of the last EPT violation, or HW_NO_ADDR */
-	guint settle_hooks;     /* block starts left at which to try it */
+	gboolean store_fast;    /* sim_hw_store_fast_path_enable() */
 	SimHwCodeHook code_hook; /* told of each page that joins code_pages, or NULL */
 	gpointer code_hook_data;
 };

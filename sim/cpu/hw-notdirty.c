@@ -54,6 +54,9 @@ static void (*hw_tlb_reset_dirty)(gpointer cpu, guint64 start, guint64 length);
 GPtrArray *hw_engines;
 GHashTable *hw_code_hosts;
 
+static gboolean hw_tlb_set_page_locate(void);
+static SimHw *hw_last_fill; /* the engine of the last fill settled, tried first */
+
 /* Looks up the two QEMU functions the fast path calls; without both it stays off. So does it
  * with KVMSIM_STORE_FAST_PATH=0 in the environment (read once, for tests of the slow path). */
 void
@@ -63,15 +66,15 @@ hw_notdirty_locate(void)
 		return;
 	*(gpointer *)&hw_tlb_set_dirty = dlsym(RTLD_DEFAULT, "tlb_set_dirty_x86_64");
 	*(gpointer *)&hw_tlb_reset_dirty = dlsym(RTLD_DEFAULT, "tlb_reset_dirty_x86_64");
-	if (!hw_tlb_reset_dirty)
-		hw_tlb_set_dirty = NULL; /* no way to protect a page again */
+	if (!hw_tlb_reset_dirty || !hw_tlb_set_page_locate())
+		hw_tlb_set_dirty = NULL; /* no way to protect a page again, or to settle one */
 }
 
 /* Whether stores to pages without code skip the slow path (for tests). */
 gboolean
 sim_hw_store_fast_path(SimHw *hw)
 {
-	return hw->cpu && hw_tlb_set_dirty;
+	return hw->store_fast && hw->cpu && hw_tlb_set_dirty;
 }
 
 void
@@ -89,6 +92,8 @@ hw_engine_remove(SimHw *hw)
 {
 	g_ptr_array_remove(hw_engines, hw);
 	hw_xmod_forget(hw);
+	if (hw_last_fill == hw)
+		hw_last_fill = NULL;
 	if (hw_engines->len == 0) {
 		g_clear_pointer(&hw_engines, g_ptr_array_unref);
 		g_clear_pointer(&hw_code_hosts, g_hash_table_unref);
@@ -155,36 +160,75 @@ hw_note_code(SimHw *hw, guint64 addr, guint32 size)
 	}
 }
 
-/* An EPT violation at gpa was handled: its retry fills a TLB entry that
- * sim_hw_store_settle() may clear TLB_NOTDIRTY from. */
-void
-sim_hw_store_fault(SimHw *hw, guint64 gpa)
+/*
+ * QEMU's tlb_set_page_with_attrs() (qemu/accel/tcg/cputlb.c, read in unicorn-engine/unicorn at
+ * 024cb28f: cpu, vaddr, paddr, MemTxAttrs (4 bytes, passed as an integer), prot, mmu_idx, size)
+ * fills one TLB entry; every writable RAM entry gets TLB_NOTDIRTY. libunicorn calls it through
+ * its PLT from x86_cpu_tlb_fill(), so the definition below, in the executable, takes its place
+ * (as hw.c's gettimeofday() does) and settles every fill: after libunicorn's own, a writable
+ * entry of an engine with the fast path loses TLB_NOTDIRTY unless some engine ran a block from
+ * its page. A fill that is not called through here (the definition not in the executable's
+ * dynamic symbol table) leaves the flag on: the fast path is then off (hw_notdirty_locate()).
+ */
+typedef void (*HwTlbSetPage)(gpointer cpu, guint64 vaddr, guint64 paddr, guint32 attrs, int prot,
+			     int mmu_idx, guint64 size);
+#define HW_TLB_SET_PAGE "tlb_set_page_with_attrs_x86_64"
+#define HW_QEMU_PAGE_WRITE 0x2 /* PAGE_WRITE */
+
+void tlb_set_page_with_attrs_x86_64(gpointer cpu, guint64 vaddr, guint64 paddr, guint32 attrs,
+				    int prot, int mmu_idx, guint64 size);
+
+static HwTlbSetPage hw_tlb_set_page; /* libunicorn's own */
+
+/* Whether libunicorn's fills come here, with libunicorn's own found to forward to. */
+static gboolean
+hw_tlb_set_page_locate(void)
 {
-	if (!hw->cpu || !hw_tlb_set_dirty || gpa >= SIM_HW_TABLE_GPA)
-		return;
-	hw->settle_pfn = gpa / HW_PAGE_SIZE;
-	hw->settle_hooks = 2;
+	if (!hw_tlb_set_page)
+		*(gpointer *)&hw_tlb_set_page = dlsym(RTLD_NEXT, HW_TLB_SET_PAGE);
+	return hw_tlb_set_page &&
+	       dlsym(RTLD_DEFAULT, HW_TLB_SET_PAGE) == (gpointer)tlb_set_page_with_attrs_x86_64;
 }
 
-/* At a block start after sim_hw_store_fault() (the retry's and the next): the faulted page's
- * write entry loses TLB_NOTDIRTY unless a block ever ran from it, on any engine. */
-void
-sim_hw_store_settle(SimHw *hw)
+/* A writable entry for vaddr was filled on cpu: it may skip the slow path (see above). */
+static void
+hw_settle(gpointer cpu, guint64 vaddr)
 {
+	SimHw *hw = hw_last_fill;
 	guint8 *host;
 
-	if (hw->settle_pfn == HW_NO_ADDR)
+	if (!hw || hw->cpu != cpu) {
+		hw = NULL;
+		for (guint i = 0; hw_engines && i < hw_engines->len && !hw; i++)
+			if (((SimHw *)g_ptr_array_index(hw_engines, i))->cpu == cpu)
+				hw = g_ptr_array_index(hw_engines, i);
+		if (!hw)
+			return;
+		hw_last_fill = hw;
+	}
+	if (!hw->store_fast || vaddr >= SIM_HW_TABLE_GPA)
 		return;
-	host = hw_host_page(hw, hw->settle_pfn);
+	/* 2.0.1 maps the linear address as the physical one: vaddr is the gpa */
+	host = hw_host_page(hw, vaddr / HW_PAGE_SIZE);
 	if (host && !hw_code_host(host))
-		hw_tlb_set_dirty(hw->cpu, hw->settle_pfn * HW_PAGE_SIZE);
-	if (--hw->settle_hooks == 0)
-		hw->settle_pfn = HW_NO_ADDR;
+		hw_tlb_set_dirty(cpu, vaddr & HW_PAGE_MASK);
 }
 
-/* Whether a block start must call sim_hw_store_settle(). */
-gboolean
-sim_hw_store_unsettled(SimHw *hw)
+void
+tlb_set_page_with_attrs_x86_64(gpointer cpu, guint64 vaddr, guint64 paddr, guint32 attrs,
+			       int prot, int mmu_idx, guint64 size)
 {
-	return hw->settle_pfn != HW_NO_ADDR;
+	if (G_UNLIKELY(!hw_tlb_set_page) && !hw_tlb_set_page_locate() && !hw_tlb_set_page)
+		g_error("no " HW_TLB_SET_PAGE " after kvmsim's");
+	hw_tlb_set_page(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
+	if ((prot & HW_QEMU_PAGE_WRITE) && hw_tlb_set_dirty)
+		hw_settle(cpu, vaddr);
+}
+
+/* Turns the fast path on for the engine: the caller's block hook calls sim_hw_block() for every
+ * block (hw.h). */
+void
+sim_hw_store_fast_path_enable(SimHw *hw)
+{
+	hw->store_fast = TRUE;
 }

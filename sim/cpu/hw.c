@@ -331,7 +331,6 @@ hw_new_unchecked(GError **error)
 	hw->ctx_size = uc_context_size(hw->uc);
 	hw->code_pages = g_hash_table_new(g_direct_hash, g_direct_equal);
 	hw->maps = g_array_new(FALSE, FALSE, sizeof(HwMap));
-	hw->settle_pfn = HW_NO_ADDR;
 	hw_engine_add(hw);
 	hw_env_locate(hw);
 

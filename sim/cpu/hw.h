@@ -127,18 +127,17 @@ void sim_hw_flush_tlb_range(SimHw *hw, guint64 gpa, guint64 size);
 void sim_hw_flush_tlb_pages(SimHw *hw, const guint64 *pfns, guint n);
 
 /*
- * Stores to pages without code skip 2.0.1's per-store code lookup (hw-notdirty.c). The
- * contract: a caller that arms it (sim_hw_store_fault()) must call sim_hw_block() from its
- * UC_HOOK_BLOCK hook for every block, before the block runs: that call is what marks a page as
- * code; a page whose block was never passed to it could lose TLB_NOTDIRTY and run stale code
- * after a store to it.
+ * Stores to pages without code skip 2.0.1's per-store code lookup (hw-notdirty.c), once enabled
+ * for the engine. The contract: a caller that enables it must call sim_hw_block() from its
+ * UC_HOOK_BLOCK hook for every block, before the block runs (a block seen before may be skipped:
+ * the mark is sticky): that call is what marks a page as code; a page whose block was never
+ * passed to it could lose TLB_NOTDIRTY and run stale code after a store to it.
  */
-void sim_hw_store_fault(SimHw *hw, guint64 gpa);
-/* Whether the fast path is on for this engine (off without libunicorn's tlb_set_dirty and
- * tlb_reset_dirty, or with KVMSIM_STORE_FAST_PATH=0 in the environment, read once). */
+void sim_hw_store_fast_path_enable(SimHw *hw);
+/* Whether the fast path is on for this engine (off until enabled, without libunicorn's
+ * tlb_set_dirty and tlb_reset_dirty or the fill interposition, or with KVMSIM_STORE_FAST_PATH=0
+ * in the environment, read once). */
 gboolean sim_hw_store_fast_path(SimHw *hw);
-void sim_hw_store_settle(SimHw *hw);
-gboolean sim_hw_store_unsettled(SimHw *hw);
 
 /*
  * In the caller's UC_HOOK_INTR callback for intno 14 (or between runs, before the next one):

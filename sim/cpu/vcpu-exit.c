@@ -169,10 +169,6 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 		uc_emu_stop(uc);
 		return;
 	}
-	if (kind != SIM_HW_FETCH) {
-		sim_hw_store_fault(v->hw, gpa);
-		v->store_settle = sim_hw_store_unsettled(v->hw);
-	}
 	/* retry the instruction in this run unless something must happen between runs */
 	if (v->kvcpu->requests || v->stop_requested || sim_sched_failed(v->sched)) {
 		v->exit = v->kvcpu->requests ? EXIT_REQUEST : EXIT_STOP;

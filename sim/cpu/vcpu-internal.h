@@ -67,7 +67,6 @@ struct SimVcpu {
 	guint64 exc_cr2;             /* loaded into CR2 with a #PF */
 	guint64 irr[4];              /* the local APIC's IRR: fixed vectors pending */
 	gboolean in_run;             /* inside sim_hw_run() (a hook): the engine's RIP is current */
-	gboolean store_settle;       /* block starts call sim_hw_store_settle() */
 	gboolean irq_window;         /* one is pending but IF was clear at entry: exit at IF=1 */
 	gboolean cr2_owned;          /* the guest's CR2 is guest_cr2 (an injected #PF's); the
 				      * engine's own #PFs (EPT violations) must not change it */

@@ -133,10 +133,6 @@ hook_block(uc_engine *uc, guint64 address, guint32 size, void *data)
 {
 	SimVcpu *v = data;
 
-	if (G_UNLIKELY(v->store_settle)) {
-		sim_hw_store_settle(v->hw);
-		v->store_settle = sim_hw_store_unsettled(v->hw);
-	}
 	if (G_LIKELY(v->block.addr == address && v->block.size == size &&
 		     v->insns < v->block_limit)) {
 		v->insns += v->block.insns;
@@ -243,6 +239,8 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
 	sim_hw_emulate_tsc(v->hw, vcpu_tsc_read, v);
 	sim_hw_set_code_hook(v->hw, vcpu_note_code, v);
+	/* hook_block() passes every block to sim_hw_block() (or saw it last time) */
+	sim_hw_store_fast_path_enable(v->hw);
 	sim_hw_intercept_wrmsr(v->hw);
 	/* vCPU i has APIC ID i, as a VMM's KVM_SET_CPUID2 usually gives it */
 	sim_hw_set_cpuid(v->hw, (guint32)id);

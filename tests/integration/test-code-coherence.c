@@ -239,6 +239,7 @@ START_TEST(guest_store_into_code_every_vcpu_ran_runs_the_new_code_on_all)
 	SimHw *hw = sim_hw_new(&error);
 
 	ck_assert_msg(hw, "%s", error ? error->message : "?");
+	sim_hw_store_fast_path_enable(hw); /* as sim_vcpu_new() does */
 	ck_assert_int_eq(sim_hw_store_fast_path(hw), want_fast);
 	sim_hw_free(hw);
 

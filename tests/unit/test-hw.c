@@ -1021,16 +1021,14 @@ START_TEST(rdtscp_also_reads_tsc_aux)
 }
 END_TEST
 
-/* What vcpu.c's block hook does for the store fast path: settle a faulted page, note the block. */
+/* What vcpu.c's block hook does for the store fast path: note the block. */
 static void
 fast_path_block_hook(uc_engine *uc, guint64 address, guint32 size, void *opaque)
 {
-	if (sim_hw_store_unsettled(t->hw))
-		sim_hw_store_settle(t->hw);
 	sim_hw_block(t->hw, address, size);
 }
 
-/* A write fault is mapped and reported to the fast path, as vcpu-exit.c does. */
+/* A write fault is mapped, as vcpu-exit.c does; the retry's fill may skip the slow path. */
 static void
 fast_path_intr(uc_engine *uc, guint32 intno, void *opaque)
 {
@@ -1038,7 +1036,6 @@ fast_path_intr(uc_engine *uc, guint32 intno, void *opaque)
 		guint64 cr2 = reg(UC_X86_REG_CR2);
 
 		*pte(cr2) = (cr2 & ADDR_MASK) | LEAF_RW;
-		sim_hw_store_fault(t->hw, cr2);
 		return;
 	}
 	uc_emu_stop(uc);
@@ -1062,6 +1059,8 @@ START_TEST(a_block_translated_after_a_stop_sees_a_store_made_before_it_runs)
 {
 	uc_hook hook;
 
+	sim_hw_store_fast_path_enable(t->hw);
+	ck_assert(sim_hw_store_fast_path(t->hw));
 	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_INTR, fast_path_intr, NULL, 1, 0) == UC_ERR_OK);
 	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_BLOCK, fast_path_block_hook, NULL, 1,
 			      SIM_HW_TABLE_GPA - 1) == UC_ERR_OK);
@@ -1092,6 +1091,7 @@ START_TEST(a_page_becoming_code_keeps_its_cached_translation)
 	guint64 marker = 0x1234567890ull;
 	uc_hook hook;
 
+	sim_hw_store_fast_path_enable(t->hw);
 	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_BLOCK, fast_path_block_hook, NULL, 1,
 			      SIM_HW_TABLE_GPA - 1) == UC_ERR_OK);
 	/* mov rbx, [DATA]; hlt */
