@@ -2,8 +2,11 @@
 /*
  * The store fast path for pages without code (Unicorn 2.0.1 issue #1970: every guest store takes
  * the softmmu slow path and looks up the page's translation blocks). The invariant: no TLB entry
- * without TLB_NOTDIRTY maps a host page this engine holds (or will create, while the entry lives)
- * a translation block from. What it relies on, each with its test:
+ * of any engine without TLB_NOTDIRTY maps a host page that any engine holds (or will create,
+ * while the entry lives) a translation block from, so every store to code takes the slow path,
+ * where libunicorn drops the storing engine's blocks and hw-xmod.c the other engines'. Every fill
+ * is settled as it is made (tlb_set_page_with_attrs_x86_64() below). What it relies on, each
+ * with its test:
  *  - a block's hook runs before any of its guest code and before any store made after its
  *    translation: 2.0.1's translator_loop() emits the UC_HOOK_BLOCK call ahead of gen_tb_start(),
  *    helper_uc_tracecode() skips it only once a stop is requested (then cpu_exec() translates
@@ -11,11 +14,15 @@
  *    runs no guest code) (translator.c read in unicorn-engine/unicorn at 22a153ca, whose
  *    hooked_regions_check() 2.0.1's library has; helper_uc_tracecode() in uc.c at fbf34af8, a
  *    later tree: both skips are in every version found; test-hw checks the behaviour);
- *  - QEMU keys blocks by guest page (2.0.1: linear = guest-physical), not by frame, so the code
- *    set is keyed by gpa and sticky: a page that gets a new frame keeps the flag;
- *  - nothing: a host page mapped at two gpas would break 2.0.1's own invalidation too (blocks
- *    are keyed by RAM block offset), fast path or not; sim_hw_map() refuses such an alias, and
- *    kvmsim never asks for one (engines map hostmem's RAM windows, never memslots);
+ *  - QEMU keys blocks by guest page (2.0.1: linear = guest-physical), not by frame, and kvmsim
+ *    maps one fixed host buffer per gpa page (a new frame's bytes are copied in), so the code
+ *    set is sticky, per engine by gpa and VM-wide by host page: a page that gets a new frame
+ *    keeps the flag;
+ *  - libunicorn fills TLB entries only through tlb_set_page_with_attrs_x86_64 (its PLT: two
+ *    calls in 2.0.1's libunicorn.so.2, from x86_cpu_tlb_fill() and tlb_set_page());
+ *  - not the alias refusal: a host page mapped at two gpas would break 2.0.1's own invalidation
+ *    too (blocks are keyed by RAM block offset), fast path or not; sim_hw_map() refuses such an
+ *    alias, and kvmsim never asks for one (engines map hostmem's RAM windows, never memslots);
  *  - tlb_set_dirty() only clears entries that are exactly page | TLB_NOTDIRTY.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
