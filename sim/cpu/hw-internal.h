@@ -130,6 +130,8 @@ gboolean hw_code_host(const guint8 *host);
 gboolean hw_xmod_locate(void);
 gboolean hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error);
 void hw_xmod_forget(SimHw *hw);
+/* hw-xmod.c: stores that took the slow path, in every engine (for tests). */
+extern guint64 hw_slow_stores;
 /* hw-xmod.c: sim_hw_map() mapped map; a host page joined hw_code_hosts. */
 void hw_xmod_mapped(SimHw *hw, const HwMap *map);
 void hw_xmod_code_host(const guint8 *host);

@@ -35,6 +35,7 @@ typedef void (*HwPageFast)(gpointer uc, gpointer pages, HwRamAddr start, int len
 void tb_invalidate_phys_page_fast_x86_64(gpointer uc, gpointer pages, HwRamAddr start, int len,
 					 guintptr retaddr);
 
+guint64 hw_slow_stores;         /* stores seen, for tests */
 static HwPageFast hw_page_fast; /* libunicorn's own */
 static gboolean hw_xmod_on;     /* this file's definition is the one libunicorn calls */
 
@@ -238,6 +239,7 @@ void
 tb_invalidate_phys_page_fast_x86_64(gpointer uc, gpointer pages, HwRamAddr start, int len,
 				    guintptr retaddr)
 {
+	hw_slow_stores++;
 	if (G_LIKELY(uc == hw_last_uc && !hw_last_code_ram(start)))
 		hw_page_fast(uc, pages, start, len, retaddr);
 	else

@@ -1081,6 +1081,44 @@ START_TEST(a_block_translated_after_a_stop_sees_a_store_made_before_it_runs)
 }
 END_TEST
 
+/* Runs the store loop at CODE (mov [rdi], rcx; dec ecx; jnz; hlt) storing 100 times at gpa;
+ * returns how many stores took the slow path. */
+static guint64
+slow_stores_of_100_at(guint64 gpa)
+{
+	guint64 before = hw_slow_stores, count = 100;
+
+	ck_assert(uc_reg_write(t->uc, UC_X86_REG_RDI, &gpa) == UC_ERR_OK);
+	ck_assert(uc_reg_write(t->uc, UC_X86_REG_RCX, &count) == UC_ERR_OK);
+	run(CODE);
+	ck_assert_uint_eq(reg(UC_X86_REG_RCX), 0);
+	return hw_slow_stores - before;
+}
+
+/*
+ * The store fast path settles every TLB fill: a data page's stores skip the slow path from the
+ * first fill on, and again after a flush drops the entry, without an EPT violation to settle it;
+ * stores to a page a block ran from all take it (there the storing engine drops its blocks).
+ */
+START_TEST(every_fill_of_a_data_page_skips_the_slow_path_a_code_page_never)
+{
+	uc_hook hook;
+
+	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_BLOCK, fast_path_block_hook, NULL, 1,
+			      SIM_HW_TABLE_GPA - 1) == UC_ERR_OK);
+	CODE_AT(CODE, 0x48, 0x89, 0x0f, 0xff, 0xc9, 0x75, 0xf9, 0xf4);
+	ck_assert_uint_eq(slow_stores_of_100_at(DATA), 100); /* not enabled */
+	sim_hw_store_fast_path_enable(t->hw);
+	flush();
+	ck_assert_uint_le(slow_stores_of_100_at(DATA + 8), 1);
+	flush();
+	ck_assert_uint_le(slow_stores_of_100_at(DATA + 16), 1);
+	ck_assert_uint_le(slow_stores_of_100_at(DATA + PAGE), 1); /* first touch: an EPT violation */
+	ck_assert_uint_eq(slow_stores_of_100_at(CODE + 0x800), 100);
+	ck_assert_uint_eq(t->ram[CODE], 0x48);
+}
+END_TEST
+
 /*
  * A page that becomes code keeps its cached translation: only a flush may drop it (a zapped SPTE
  * stays usable until then, DESIGN.md §3). The store fast path re-protects the page's write
@@ -1402,6 +1440,7 @@ hw_suite(void)
 	tcase_add_test(tc, mmio_movzx_and_movsx_extend_the_value);
 	tcase_add_test(tc, mmio_by_an_unsupported_instruction_is_refused_by_name);
 	tcase_add_test(tc, map_over_the_stub_region_fails);
+	tcase_add_test(tc, every_fill_of_a_data_page_skips_the_slow_path_a_code_page_never);
 	tcase_add_test(tc, mapping_host_memory_already_mapped_elsewhere_fails);
 	suite_add_tcase(s, tc);
 	return s;
