@@ -131,14 +131,15 @@ hw_host_page(SimHw *hw, guint64 pfn)
 
 /*
  * Store fast path for pages without code. 2.0.1's tlb_protect_code() is a no-op
- * (cpu_physical_memory_test_and_clear_dirty() in qemu/exec.c returns at once, same tree), so self-modifying code is caught
- * only because every writable RAM entry is filled with TLB_NOTDIRTY. hw keeps that guarantee,
- * on every engine, for every page a block ever ran from on any engine (hw->code_pages per engine
- * and hw_code_hosts for all, sticky, filled as blocks are decoded in the block hook, before the
- * block's first store; a block of size 0 runs nothing); an entry for any other page may lose the
- * flag. A page becoming code gets the flag back on every engine's entries (tlb_reset_dirty(), by
- * host page), which stay cached: only a TLB flush may drop a translation (DESIGN.md §3). Stores
- * that keep taking the slow path are then seen by hw-xmod.c, whichever engine made them.
+ * (cpu_physical_memory_test_and_clear_dirty() in qemu/exec.c returns at once, same tree), so
+ * self-modifying code is caught only because every writable RAM entry is filled with
+ * TLB_NOTDIRTY. hw keeps that guarantee, on every engine, for every page a block ever ran from
+ * on any engine (hw->code_pages per engine and hw_code_hosts for all, sticky, filled as blocks
+ * are decoded in the block hook, before the block's first store; a block of size 0 runs
+ * nothing); an entry for any other page may lose the flag. A page becoming code gets the flag
+ * back on every engine's entries (tlb_reset_dirty(), by host page), which stay cached: only a TLB
+ * flush may drop a translation (DESIGN.md §3). Stores that keep taking the slow path are then
+ * seen by hw-xmod.c, whichever engine made them.
  */
 void
 hw_note_code(SimHw *hw, guint64 addr, guint32 size)
