@@ -128,6 +128,7 @@ gboolean hw_code_host(const guint8 *host);
 /* hw-xmod.c, for hw.c: whether another engine's stores to this engine's code are seen; if not,
  * sim_hw_map() of host memory another engine maps fails (no silently stale code). */
 gboolean hw_xmod_locate(void);
+extern gboolean hw_xmod_on; /* what hw_xmod_locate() found (a test may pretend it failed) */
 gboolean hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error);
 void hw_xmod_forget(SimHw *hw);
 /* hw-xmod.c: stores that took the slow path, in every engine (for tests). */

@@ -37,7 +37,7 @@ void tb_invalidate_phys_page_fast_x86_64(gpointer uc, gpointer pages, HwRamAddr 
 
 guint64 hw_slow_stores;         /* stores seen, for tests */
 static HwPageFast hw_page_fast; /* libunicorn's own */
-static gboolean hw_xmod_on;     /* this file's definition is the one libunicorn calls */
+gboolean hw_xmod_on;            /* this file's definition is the one libunicorn calls */
 
 /* The engine of the last store seen, tried first, and its code_rams as they were then: most
  * stores never reach a page any engine ran code from, and cost a bit test. */

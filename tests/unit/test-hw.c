@@ -1355,6 +1355,28 @@ END_TEST
  * with or without the store fast path (which does not rely on this refusal). hw refuses such
  * an alias.
  */
+/*
+ * Where another engine's stores to this one's code would go unseen (libunicorn not calling
+ * hw-xmod.c's definition), two engines may not share host memory: the second map fails loudly
+ * rather than run stale code. Here that case is pretended.
+ */
+START_TEST(sharing_host_memory_without_the_store_interposition_fails)
+{
+	GError *error = NULL;
+	SimHw *other = sim_hw_new(&error);
+
+	ck_assert_msg(other, "%s", error ? error->message : "?");
+	ck_assert(hw_xmod_locate());
+	hw_xmod_on = FALSE;
+	ck_assert(!sim_hw_map(other, 0, PAGE, t->ram + PAGE, &error));
+	ck_assert_msg(strstr(error->message, "stale code"), "%s", error->message);
+	g_clear_error(&error);
+	hw_xmod_on = TRUE;
+	ck_assert_msg(sim_hw_map(other, 0, PAGE, t->ram + PAGE, &error), "%s", error->message);
+	sim_hw_free(other);
+}
+END_TEST
+
 START_TEST(mapping_host_memory_already_mapped_elsewhere_fails)
 {
 	GError *error = NULL;
@@ -1442,6 +1464,7 @@ hw_suite(void)
 	tcase_add_test(tc, map_over_the_stub_region_fails);
 	tcase_add_test(tc, every_fill_of_a_data_page_skips_the_slow_path_a_code_page_never);
 	tcase_add_test(tc, mapping_host_memory_already_mapped_elsewhere_fails);
+	tcase_add_test(tc, sharing_host_memory_without_the_store_interposition_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }
