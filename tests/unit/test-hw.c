@@ -1081,12 +1081,12 @@ START_TEST(a_block_translated_after_a_stop_sees_a_store_made_before_it_runs)
 }
 END_TEST
 
-/* Runs the store loop at CODE (mov [rdi], rcx; dec ecx; jnz; hlt) storing 100 times at gpa;
+/* Runs the store loop at CODE (mov [rdi], rcx; dec ecx; jnz; hlt) storing count times at gpa;
  * returns how many stores took the slow path. */
 static guint64
-slow_stores_of_100_at(guint64 gpa)
+slow_stores_at(guint64 gpa, guint64 count)
 {
-	guint64 before = hw_slow_stores, count = 100;
+	guint64 before = hw_slow_stores;
 
 	ck_assert(uc_reg_write(t->uc, UC_X86_REG_RDI, &gpa) == UC_ERR_OK);
 	ck_assert(uc_reg_write(t->uc, UC_X86_REG_RCX, &count) == UC_ERR_OK);
@@ -1107,14 +1107,15 @@ START_TEST(every_fill_of_a_data_page_skips_the_slow_path_a_code_page_never)
 	ck_assert(uc_hook_add(t->uc, &hook, UC_HOOK_BLOCK, fast_path_block_hook, NULL, 1,
 			      SIM_HW_TABLE_GPA - 1) == UC_ERR_OK);
 	CODE_AT(CODE, 0x48, 0x89, 0x0f, 0xff, 0xc9, 0x75, 0xf9, 0xf4);
-	ck_assert_uint_eq(slow_stores_of_100_at(DATA), 100); /* not enabled */
+	ck_assert_uint_eq(slow_stores_at(DATA, 100), 100); /* not enabled */
 	sim_hw_store_fast_path_enable(t->hw);
 	flush();
-	ck_assert_uint_le(slow_stores_of_100_at(DATA + 8), 1);
+	ck_assert_uint_le(slow_stores_at(DATA + 8, 100), 1);
 	flush();
-	ck_assert_uint_le(slow_stores_of_100_at(DATA + 16), 1);
-	ck_assert_uint_le(slow_stores_of_100_at(DATA + PAGE), 1); /* first touch: an EPT violation */
-	ck_assert_uint_eq(slow_stores_of_100_at(CODE + 0x800), 100);
+	ck_assert_uint_le(slow_stores_at(DATA + 16, 100), 1);
+	ck_assert_uint_le(slow_stores_at(DATA + PAGE, 100), 1); /* first touch: an EPT violation */
+	/* under 10 (SMC_BITMAP_USE_THRESHOLD): 2.0.1's uc_close() leaks a code page's write bitmap */
+	ck_assert_uint_eq(slow_stores_at(CODE + 0x800, 9), 9);
 	ck_assert_uint_eq(t->ram[CODE], 0x48);
 }
 END_TEST
