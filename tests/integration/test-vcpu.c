@@ -226,7 +226,8 @@ END_TEST
 /*
  * Runs code written to a data page, converts the page to private (a new frame from the
  * guest_memfd: legacy conversion drops the content), writes new code there after a first store
- * and two block starts (the store fast path's settle), runs it; reports both results and the
+ * and two block starts (once where the store fast path settled a page; it now settles every TLB
+ * fill), runs it; reports both results and the
  * conversion's in hypercall 42 (a0, a1, a2):
  *	mov edi, KVMSIM_RAM_GPA; mov rax, <mov eax, 1; jmp rbx>; mov [rdi], rax; lea rbx, [rip+2];
  *	jmp rdi; mov r12, rax; KVM_HC_MAP_GPA_RANGE(rdi, 1, ENCRYPTED); mov r13, rax;
