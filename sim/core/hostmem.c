@@ -37,7 +37,7 @@ typedef struct {
 	guint64 size;
 	guint8 *buf;
 	SimPfn *holder;  /* per page: the frame it holds, HOLDER_NONE if none */
-	guint8 *touched; /* per page: PAGE_TOUCHED, PAGE_CODE */
+	guint8 *touched; /* per page: PAGE_TOUCHED, PAGE_CODE, PAGE_PARKED */
 } RamWindow;
 
 struct SimHostMem {
@@ -58,12 +58,16 @@ struct SimHostMem {
 	gpointer asi_data;
 	SimCodeChangedHook on_code_changed;
 	gpointer code_hook_data;
+	GHashTable *parked;  /* page gpa -> copy of a PAGE_PARKED page's bytes before the poison */
+	guint8 *code_before; /* a code page's bytes before sim_hostmem_make_resident() loads */
 };
 
 /* A page's touched bits: it has held a frame (else it still reads as mmap's zeros); a CPU has
  * run code from it (sim_hostmem_note_code(), sticky). */
 #define PAGE_TOUCHED 1
 #define PAGE_CODE 2
+/* A code page whose frame was freed and poisoned: its bytes from before are in hm->parked. */
+#define PAGE_PARKED 4
 
 #define NO_GPA G_MAXUINT64
 /* A holder entry of a GPA page that holds no frame: 0, no frame's pfn, so that a window's holders
@@ -134,6 +138,8 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 	hm->zero_frame->state = FRAME_ALLOCATED;
 	hm->zero_frame->zero = TRUE;
 	hm->zero_frame->resident_gpa = NO_GPA;
+	hm->parked = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	hm->code_before = g_malloc(SIM_PAGE_SIZE);
 	return hm;
 }
 
@@ -150,6 +156,8 @@ sim_hostmem_free(SimHostMem *hm)
 	g_free(hm->free_list.slot);
 	g_free(hm->quarantine.slot);
 	g_free(hm->zero_frame);
+	g_clear_pointer(&hm->parked, g_hash_table_unref);
+	g_free(hm->code_before);
 	if (hm->windows) {
 		for (guint i = 0; i < hm->windows->len; i++) {
 			RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
@@ -222,7 +230,56 @@ window_of(const SimHostMem *hm, guint64 gpa)
 static void
 page_changed(SimHostMem *hm, RamWindow *w, guint64 page_gpa)
 {
-	if (G_UNLIKELY(w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE] & PAGE_CODE) &&
+	guint8 *bits = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
+
+	if (G_LIKELY(!(*bits & PAGE_CODE)))
+		return;
+	if (*bits & PAGE_PARKED) {
+		g_hash_table_remove(hm->parked, GSIZE_TO_POINTER(page_gpa));
+		*bits &= (guint8)~PAGE_PARKED;
+	}
+	if (hm->on_code_changed)
+		hm->on_code_changed(hm->code_hook_data, page_gpa, SIM_PAGE_SIZE);
+}
+
+/*
+ * A code page's frame is freed: its bytes are kept aside instead of the hook being told of the
+ * poison. A frame is freed once no SPTE maps it and every TLB was flushed, so no vCPU reaches the
+ * poison (one that still could is reported by the free hook); what matters is whether the frame
+ * the page holds next (a migration's copy, which stays cheap) has the same bytes.
+ */
+static void
+page_park(SimHostMem *hm, RamWindow *w, guint64 page_gpa)
+{
+	guint8 *bits = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
+
+	if (G_LIKELY(!(*bits & PAGE_CODE)))
+		return;
+	g_assert(!(*bits & PAGE_PARKED)); /* a parked page holds no frame to free */
+	g_hash_table_insert(hm->parked, GSIZE_TO_POINTER(page_gpa),
+			    g_memdup2(w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE));
+	*bits |= PAGE_PARKED;
+}
+
+/* Before sim_hostmem_make_resident() loads a code page: the bytes its blocks were made from. */
+static void
+code_before_load(SimHostMem *hm, RamWindow *w, guint64 page_gpa, guint8 *bits)
+{
+	if (*bits & PAGE_PARKED) {
+		memcpy(hm->code_before, g_hash_table_lookup(hm->parked, GSIZE_TO_POINTER(page_gpa)),
+		       SIM_PAGE_SIZE);
+		g_hash_table_remove(hm->parked, GSIZE_TO_POINTER(page_gpa));
+		*bits &= (guint8)~PAGE_PARKED;
+	} else {
+		memcpy(hm->code_before, w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE);
+	}
+}
+
+/* After it loaded: the hook is told unless the bytes are what they were (a migration). */
+static void
+code_after_load(SimHostMem *hm, RamWindow *w, guint64 page_gpa)
+{
+	if (memcmp(hm->code_before, w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE) != 0 &&
 	    hm->on_code_changed)
 		hm->on_code_changed(hm->code_hook_data, page_gpa, SIM_PAGE_SIZE);
 }
@@ -404,9 +461,9 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 	if (f->resident_gpa != NO_GPA) {
 		RamWindow *w = window_of(hm, f->resident_gpa);
 
+		page_park(hm, w, f->resident_gpa);
 		memset(w->buf + (f->resident_gpa - w->gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
 		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
-		page_changed(hm, w, f->resident_gpa);
 		f->resident_gpa = NO_GPA;
 	}
 	f->zero = FALSE;
@@ -619,7 +676,8 @@ sim_hostmem_gpa_ptr(const SimHostMem *hm, guint64 gpa)
 }
 
 /*
- * The GPA page now holds pfn: write the old holder back, load the new content. The zero page is
+ * The GPA page now holds pfn: write the old holder back, load the new content; for a page code
+ * ran from, the code hook is told if the bytes changed. The zero page is
  * never written back: the page must still read as zeros (the guest has no writable mapping of it,
  * so anything else was written through a stale translation), and it stays nobody's resident.
  */
@@ -634,8 +692,12 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	guint8 *page = w->buf + (page_gpa - w->gpa);
 	guint8 *touched = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
 
+	gboolean code = (*touched & PAGE_CODE) != 0;
+
 	if (*holder == pfn)
 		return;
+	if (G_UNLIKELY(code))
+		code_before_load(hm, w, page_gpa, touched);
 	if (*holder == SIM_ZERO_PFN) {
 		check_filled(hm, page, 0, SIM_ZERO_PFN);
 	} else if (*holder != HOLDER_NONE) {
@@ -650,7 +712,8 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 			memset(page, 0, SIM_PAGE_SIZE);
 		*touched |= PAGE_TOUCHED;
 		*holder = pfn;
-		page_changed(hm, w, page_gpa);
+		if (G_UNLIKELY(code))
+			code_after_load(hm, w, page_gpa);
 		return;
 	}
 	SimFrame *f = frame_of(hm, pfn);
@@ -674,7 +737,8 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	f->zero = FALSE;
 	f->resident_gpa = page_gpa;
 	*holder = pfn;
-	page_changed(hm, w, page_gpa);
+	if (G_UNLIKELY(code))
+		code_after_load(hm, w, page_gpa);
 }
 
 void
