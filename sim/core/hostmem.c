@@ -59,7 +59,6 @@ struct SimHostMem {
 	SimCodeChangedHook on_code_changed;
 	gpointer code_hook_data;
 	GHashTable *parked;  /* page gpa -> copy of a PAGE_PARKED page's bytes before the poison */
-	guint8 *code_before; /* a code page's bytes before sim_hostmem_make_resident() loads */
 };
 
 /* A page's touched bits: it has held a frame (else it still reads as mmap's zeros); a CPU has
@@ -139,7 +138,6 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 	hm->zero_frame->zero = TRUE;
 	hm->zero_frame->resident_gpa = NO_GPA;
 	hm->parked = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
-	hm->code_before = g_malloc(SIM_PAGE_SIZE);
 	return hm;
 }
 
@@ -157,7 +155,6 @@ sim_hostmem_free(SimHostMem *hm)
 	g_free(hm->quarantine.slot);
 	g_free(hm->zero_frame);
 	g_clear_pointer(&hm->parked, g_hash_table_unref);
-	g_free(hm->code_before);
 	if (hm->windows) {
 		for (guint i = 0; i < hm->windows->len; i++) {
 			RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
@@ -261,25 +258,26 @@ page_park(SimHostMem *hm, RamWindow *w, guint64 page_gpa)
 	*bits |= PAGE_PARKED;
 }
 
-/* Before sim_hostmem_make_resident() loads a code page: the bytes its blocks were made from. */
-static void
-code_before_load(SimHostMem *hm, RamWindow *w, guint64 page_gpa, guint8 *bits)
+/* Before sim_hostmem_make_resident() loads a code page: its parked bytes, if any (the caller
+ * frees them). */
+static guint8 *
+code_unpark(SimHostMem *hm, guint64 page_gpa, guint8 *bits)
 {
-	if (*bits & PAGE_PARKED) {
-		memcpy(hm->code_before, g_hash_table_lookup(hm->parked, GSIZE_TO_POINTER(page_gpa)),
-		       SIM_PAGE_SIZE);
-		g_hash_table_remove(hm->parked, GSIZE_TO_POINTER(page_gpa));
-		*bits &= (guint8)~PAGE_PARKED;
-	} else {
-		memcpy(hm->code_before, w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE);
-	}
+	gpointer parked = NULL;
+
+	if (!(*bits & PAGE_PARKED))
+		return NULL;
+	g_hash_table_steal_extended(hm->parked, GSIZE_TO_POINTER(page_gpa), NULL, &parked);
+	*bits &= (guint8)~PAGE_PARKED;
+	return parked;
 }
 
-/* After it loaded: the hook is told unless the bytes are what they were (a migration). */
+/* After it loaded: the hook is told unless the bytes are those before (a migration's copy);
+ * before NULL: not known. */
 static void
-code_after_load(SimHostMem *hm, RamWindow *w, guint64 page_gpa)
+code_loaded(SimHostMem *hm, RamWindow *w, guint64 page_gpa, const guint8 *before)
 {
-	if (memcmp(hm->code_before, w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE) != 0 &&
+	if ((!before || memcmp(before, w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE) != 0) &&
 	    hm->on_code_changed)
 		hm->on_code_changed(hm->code_hook_data, page_gpa, SIM_PAGE_SIZE);
 }
@@ -693,19 +691,23 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	guint8 *touched = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
 
 	gboolean code = (*touched & PAGE_CODE) != 0;
+	g_autofree guint8 *parked = NULL;
+	const guint8 *before = NULL; /* a code page's bytes before this (NULL: not known) */
 
 	if (*holder == pfn)
 		return;
 	if (G_UNLIKELY(code))
-		code_before_load(hm, w, page_gpa, touched);
+		before = parked = code_unpark(hm, page_gpa, touched);
 	if (*holder == SIM_ZERO_PFN) {
 		check_filled(hm, page, 0, SIM_ZERO_PFN);
+		before = zero_page;
 	} else if (*holder != HOLDER_NONE) {
 		SimFrame *old = frame_of(hm, *holder);
 
 		memcpy(storage_of(hm, *holder), page, SIM_PAGE_SIZE);
 		old->zero = FALSE;
 		old->resident_gpa = NO_GPA;
+		before = storage_of(hm, *holder);
 	}
 	if (pfn == SIM_ZERO_PFN) {
 		if (*touched & PAGE_TOUCHED)
@@ -713,7 +715,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		*touched |= PAGE_TOUCHED;
 		*holder = pfn;
 		if (G_UNLIKELY(code))
-			code_after_load(hm, w, page_gpa);
+			code_loaded(hm, w, page_gpa, before);
 		return;
 	}
 	SimFrame *f = frame_of(hm, pfn);
@@ -738,7 +740,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	f->resident_gpa = page_gpa;
 	*holder = pfn;
 	if (G_UNLIKELY(code))
-		code_after_load(hm, w, page_gpa);
+		code_loaded(hm, w, page_gpa, before);
 }
 
 void
