@@ -272,24 +272,24 @@ code_unpark(SimHostMem *hm, guint64 page_gpa, guint8 *bits)
 	return parked;
 }
 
-/* After it loaded: the hook is told unless the bytes are those before (a migration's copy);
- * before NULL: not known. */
+/* After it loaded: the hook is told unless the bytes are those before (a migration's copy;
+ * before NULL: not known). The parked copy goes. */
 static void
-code_loaded(SimHostMem *hm, RamWindow *w, guint64 page_gpa, const guint8 *before)
+code_loaded(SimHostMem *hm, RamWindow *w, guint64 page_gpa, const guint8 *before,
+	    guint8 *parked)
 {
 	if ((!before || memcmp(before, w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE) != 0) &&
 	    hm->on_code_changed)
 		hm->on_code_changed(hm->code_hook_data, page_gpa, SIM_PAGE_SIZE);
+	g_free(parked);
 }
 
-/* The frame was written where it lives: page_changed() if that is a GPA page. */
-static void
-frame_changed(SimHostMem *hm, SimPfn pfn)
+/* Frame f was written where it lives: page_changed() if that is a GPA page. */
+static inline void
+frame_changed(SimHostMem *hm, const SimFrame *f)
 {
-	guint64 gpa = frame_of(hm, pfn)->resident_gpa;
-
-	if (gpa != NO_GPA)
-		page_changed(hm, window_of(hm, gpa), gpa);
+	if (f->resident_gpa != NO_GPA)
+		page_changed(hm, window_of(hm, f->resident_gpa), f->resident_gpa);
 }
 
 /*
@@ -585,7 +585,7 @@ sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint
 		memcpy(content_to_overwrite(hm, pfn), buf, len);
 	else
 		memcpy(content_of(hm, pfn) + offset, buf, len);
-	frame_changed(hm, pfn);
+	frame_changed(hm, frame_of(hm, pfn));
 }
 
 /* Copy a frame's content (a migration); a zero frame copied to an allocated frame that no GPA
@@ -602,11 +602,11 @@ sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 			d->zero = TRUE;
 		else
 			memset(content_to_overwrite(hm, dst), 0, SIM_PAGE_SIZE);
-		frame_changed(hm, dst);
+		frame_changed(hm, d);
 		return;
 	}
 	memcpy(content_to_overwrite(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
-	frame_changed(hm, dst);
+	frame_changed(hm, d);
 }
 
 /* A RAM window: host buffer and per-page holder, both reserved lazily. */
@@ -691,7 +691,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	guint8 *touched = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
 
 	gboolean code = (*touched & PAGE_CODE) != 0;
-	g_autofree guint8 *parked = NULL;
+	guint8 *parked = NULL;
 	const guint8 *before = NULL; /* a code page's bytes before this (NULL: not known) */
 
 	if (*holder == pfn)
@@ -715,7 +715,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 		*touched |= PAGE_TOUCHED;
 		*holder = pfn;
 		if (G_UNLIKELY(code))
-			code_loaded(hm, w, page_gpa, before);
+			code_loaded(hm, w, page_gpa, before, parked);
 		return;
 	}
 	SimFrame *f = frame_of(hm, pfn);
@@ -740,7 +740,7 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	f->resident_gpa = page_gpa;
 	*holder = pfn;
 	if (G_UNLIKELY(code))
-		code_loaded(hm, w, page_gpa, before);
+		code_loaded(hm, w, page_gpa, before, parked);
 }
 
 void
