@@ -37,7 +37,7 @@ typedef struct {
 	guint64 size;
 	guint8 *buf;
 	SimPfn *holder;  /* per page: the frame it holds, HOLDER_NONE if none */
-	guint8 *touched; /* per page: PAGE_TOUCHED, PAGE_CODE */
+	guint8 *touched; /* per page: PAGE_TOUCHED, PAGE_CODE, PAGE_PARKED */
 } RamWindow;
 
 struct SimHostMem {
@@ -58,12 +58,15 @@ struct SimHostMem {
 	gpointer asi_data;
 	SimCodeChangedHook on_code_changed;
 	gpointer code_hook_data;
+	GHashTable *parked;  /* page gpa -> copy of a PAGE_PARKED page's bytes before the poison */
 };
 
 /* A page's touched bits: it has held a frame (else it still reads as mmap's zeros); a CPU has
  * run code from it (sim_hostmem_note_code(), sticky). */
 #define PAGE_TOUCHED 1
 #define PAGE_CODE 2
+/* A code page whose frame was freed and poisoned: its bytes from before are in hm->parked. */
+#define PAGE_PARKED 4
 
 #define NO_GPA G_MAXUINT64
 /* A holder entry of a GPA page that holds no frame: 0, no frame's pfn, so that a window's holders
@@ -134,6 +137,7 @@ sim_hostmem_new(guint64 nr_frames, guint quarantine, SimCounters *counters, GErr
 	hm->zero_frame->state = FRAME_ALLOCATED;
 	hm->zero_frame->zero = TRUE;
 	hm->zero_frame->resident_gpa = NO_GPA;
+	hm->parked = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	return hm;
 }
 
@@ -150,6 +154,7 @@ sim_hostmem_free(SimHostMem *hm)
 	g_free(hm->free_list.slot);
 	g_free(hm->quarantine.slot);
 	g_free(hm->zero_frame);
+	g_clear_pointer(&hm->parked, g_hash_table_unref);
 	if (hm->windows) {
 		for (guint i = 0; i < hm->windows->len; i++) {
 			RamWindow *w = &g_array_index(hm->windows, RamWindow, i);
@@ -222,19 +227,69 @@ window_of(const SimHostMem *hm, guint64 gpa)
 static void
 page_changed(SimHostMem *hm, RamWindow *w, guint64 page_gpa)
 {
-	if (G_UNLIKELY(w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE] & PAGE_CODE) &&
-	    hm->on_code_changed)
+	guint8 *bits = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
+
+	if (G_LIKELY(!(*bits & PAGE_CODE)))
+		return;
+	if (*bits & PAGE_PARKED) {
+		g_hash_table_remove(hm->parked, GSIZE_TO_POINTER(page_gpa));
+		*bits &= (guint8)~PAGE_PARKED;
+	}
+	if (hm->on_code_changed)
 		hm->on_code_changed(hm->code_hook_data, page_gpa, SIM_PAGE_SIZE);
 }
 
-/* The frame was written where it lives: page_changed() if that is a GPA page. */
+/*
+ * A code page's frame is freed: its bytes are kept aside instead of the hook being told of the
+ * poison. A frame is freed once no SPTE maps it and every TLB was flushed, so no vCPU reaches the
+ * poison (one that still could is reported by the free hook); what matters is whether the frame
+ * the page holds next (a migration's copy, which stays cheap) has the same bytes.
+ */
 static void
-frame_changed(SimHostMem *hm, SimPfn pfn)
+page_park(SimHostMem *hm, RamWindow *w, guint64 page_gpa)
 {
-	guint64 gpa = frame_of(hm, pfn)->resident_gpa;
+	guint8 *bits = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
 
-	if (gpa != NO_GPA)
-		page_changed(hm, window_of(hm, gpa), gpa);
+	if (G_LIKELY(!(*bits & PAGE_CODE)))
+		return;
+	g_assert(!(*bits & PAGE_PARKED)); /* a parked page holds no frame to free */
+	g_hash_table_insert(hm->parked, GSIZE_TO_POINTER(page_gpa),
+			    g_memdup2(w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE));
+	*bits |= PAGE_PARKED;
+}
+
+/* Before sim_hostmem_make_resident() loads a code page: its parked bytes, if any (the caller
+ * frees them). */
+static guint8 *
+code_unpark(SimHostMem *hm, guint64 page_gpa, guint8 *bits)
+{
+	gpointer parked = NULL;
+
+	if (!(*bits & PAGE_PARKED))
+		return NULL;
+	g_hash_table_steal_extended(hm->parked, GSIZE_TO_POINTER(page_gpa), NULL, &parked);
+	*bits &= (guint8)~PAGE_PARKED;
+	return parked;
+}
+
+/* After it loaded: the hook is told unless the bytes are those before (a migration's copy;
+ * before NULL: not known). The parked copy goes. */
+static void
+code_loaded(SimHostMem *hm, RamWindow *w, guint64 page_gpa, const guint8 *before,
+	    guint8 *parked)
+{
+	if ((!before || memcmp(before, w->buf + (page_gpa - w->gpa), SIM_PAGE_SIZE) != 0) &&
+	    hm->on_code_changed)
+		hm->on_code_changed(hm->code_hook_data, page_gpa, SIM_PAGE_SIZE);
+	g_free(parked);
+}
+
+/* Frame f was written where it lives: page_changed() if that is a GPA page. */
+static inline void
+frame_changed(SimHostMem *hm, const SimFrame *f)
+{
+	if (f->resident_gpa != NO_GPA)
+		page_changed(hm, window_of(hm, f->resident_gpa), f->resident_gpa);
 }
 
 /*
@@ -404,9 +459,9 @@ sim_frame_free(SimHostMem *hm, SimPfn pfn)
 	if (f->resident_gpa != NO_GPA) {
 		RamWindow *w = window_of(hm, f->resident_gpa);
 
+		page_park(hm, w, f->resident_gpa);
 		memset(w->buf + (f->resident_gpa - w->gpa), SIM_POISON_FREE, SIM_PAGE_SIZE);
 		w->holder[(f->resident_gpa - w->gpa) / SIM_PAGE_SIZE] = HOLDER_NONE;
-		page_changed(hm, w, f->resident_gpa);
 		f->resident_gpa = NO_GPA;
 	}
 	f->zero = FALSE;
@@ -530,7 +585,7 @@ sim_frame_write(SimHostMem *hm, SimPfn pfn, guint offset, const void *buf, guint
 		memcpy(content_to_overwrite(hm, pfn), buf, len);
 	else
 		memcpy(content_of(hm, pfn) + offset, buf, len);
-	frame_changed(hm, pfn);
+	frame_changed(hm, frame_of(hm, pfn));
 }
 
 /* Copy a frame's content (a migration); a zero frame copied to an allocated frame that no GPA
@@ -547,11 +602,11 @@ sim_frame_copy(SimHostMem *hm, SimPfn dst, SimPfn src)
 			d->zero = TRUE;
 		else
 			memset(content_to_overwrite(hm, dst), 0, SIM_PAGE_SIZE);
-		frame_changed(hm, dst);
+		frame_changed(hm, d);
 		return;
 	}
 	memcpy(content_to_overwrite(hm, dst), content_of(hm, src), SIM_PAGE_SIZE);
-	frame_changed(hm, dst);
+	frame_changed(hm, d);
 }
 
 /* A RAM window: host buffer and per-page holder, both reserved lazily. */
@@ -619,7 +674,8 @@ sim_hostmem_gpa_ptr(const SimHostMem *hm, guint64 gpa)
 }
 
 /*
- * The GPA page now holds pfn: write the old holder back, load the new content. The zero page is
+ * The GPA page now holds pfn: write the old holder back, load the new content; for a page code
+ * ran from, the code hook is told if the bytes changed. The zero page is
  * never written back: the page must still read as zeros (the guest has no writable mapping of it,
  * so anything else was written through a stale translation), and it stays nobody's resident.
  */
@@ -634,23 +690,32 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	guint8 *page = w->buf + (page_gpa - w->gpa);
 	guint8 *touched = &w->touched[(page_gpa - w->gpa) / SIM_PAGE_SIZE];
 
+	gboolean code = (*touched & PAGE_CODE) != 0;
+	guint8 *parked = NULL;
+	const guint8 *before = NULL; /* a code page's bytes before this (NULL: not known) */
+
 	if (*holder == pfn)
 		return;
+	if (G_UNLIKELY(code))
+		before = parked = code_unpark(hm, page_gpa, touched);
 	if (*holder == SIM_ZERO_PFN) {
 		check_filled(hm, page, 0, SIM_ZERO_PFN);
+		before = zero_page;
 	} else if (*holder != HOLDER_NONE) {
 		SimFrame *old = frame_of(hm, *holder);
 
 		memcpy(storage_of(hm, *holder), page, SIM_PAGE_SIZE);
 		old->zero = FALSE;
 		old->resident_gpa = NO_GPA;
+		before = storage_of(hm, *holder);
 	}
 	if (pfn == SIM_ZERO_PFN) {
 		if (*touched & PAGE_TOUCHED)
 			memset(page, 0, SIM_PAGE_SIZE);
 		*touched |= PAGE_TOUCHED;
 		*holder = pfn;
-		page_changed(hm, w, page_gpa);
+		if (G_UNLIKELY(code))
+			code_loaded(hm, w, page_gpa, before, parked);
 		return;
 	}
 	SimFrame *f = frame_of(hm, pfn);
@@ -674,7 +739,8 @@ sim_hostmem_make_resident(SimHostMem *hm, guint64 gpa, SimPfn pfn)
 	f->zero = FALSE;
 	f->resident_gpa = page_gpa;
 	*holder = pfn;
-	page_changed(hm, w, page_gpa);
+	if (G_UNLIKELY(code))
+		code_loaded(hm, w, page_gpa, before, parked);
 }
 
 void

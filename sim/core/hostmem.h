@@ -119,10 +119,12 @@ SimPfn sim_hostmem_resident(const SimHostMem *hm, guint64 gpa);
 /*
  * Code coherence (a CPU emulator keeps translations of guest code that a host-side write does
  * not drop): a GPA page a CPU ran code from is flagged for good (sim_hostmem_note_code()); every
- * change of such a page's bytes made here (a frame loaded, a resident frame written, copied
- * into or freed and poisoned) or reported (sim_hostmem_content_changed(), for bytes written
- * around the frame accessors) calls the code hook with the page. Pages never flagged cost a
- * bit test.
+ * change of such a page's bytes made here (a frame with other bytes loaded, a resident frame
+ * written or copied into) or reported (sim_hostmem_content_changed(), for bytes written around
+ * the frame accessors) calls the code hook with the page. The poison of a freed frame is not a
+ * change by itself (no vCPU reaches it any more): the page's bytes from before are kept until
+ * it holds a frame again, and a migration's copy with the same bytes costs a compare. Pages
+ * never flagged cost a bit test.
  */
 typedef void (*SimCodeChangedHook)(gpointer data, guint64 gpa, guint64 size);
 void sim_hostmem_set_code_hook(SimHostMem *hm, SimCodeChangedHook hook, gpointer data);

@@ -5,13 +5,14 @@
  * path) or an explicit invalidation; a host-side change (a frame loaded into a GPA page, a zero
  * page mapped after MADV_DONTNEED, a UFFDIO_COPY, a freed frame poisoned, a guest_memfd folio
  * cleared) is neither, and the engine would keep running the old code. Blocks are keyed by the
- * RAM address (ram_addr_t) of the host page Unicorn maps at the guest page and by the guest pc
- * (tb_cmp(), tb_htable_lookup() and tb_gen_code()'s get_page_addr_code() in
- * qemu/accel/tcg/translate-all.c and cputlb.c, read in unicorn-engine/unicorn at 018385e6 and
- * 024cb28f): kvmsim maps one fixed host buffer per GPA page, so a page that gets another frame
+ * guest pc and the RAM address (ram_addr_t) of the host page Unicorn maps there: tb_cmp(),
+ * tb_gen_code() and tb_link_page() in qemu/accel/tcg/translate-all.c (read in
+ * unicorn-engine/unicorn at 018385e6, a tree later than 2.0.1), get_page_addr_code_hostp() in
+ * cputlb.c (qemu_ram_addr_from_host_nofail() of the TLB entry's host address; read at
+ * 024cb28f). kvmsim maps one fixed host buffer per GPA page, so a page that gets another frame
  * keeps its key and its blocks; only the bytes matter.
  *
- * The public uc_ctl_remove_cache() (UC_CTL_TB_REMOVE_CACHE in uc.c, read at 2.0.1's tree) goes
+ * The public uc_ctl_remove_cache() (UC_CTL_TB_REMOVE_CACHE in uc.c, 2.0-era copies in the index) goes
  * through uc_invalidate_tb(), which translates the address with get_page_addr_code() under the
  * guest's CR3: a TLB fill (a walk that faults if the SPTE tree does not map the page, so the
  * caller swaps in an identity tree) that leaves an entry behind, so it needs a TLB flush after
