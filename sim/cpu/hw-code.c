@@ -82,3 +82,10 @@ sim_hw_set_code_hook(SimHw *hw, SimHwCodeHook hook, gpointer data)
 	hw->code_hook = hook;
 	hw->code_hook_data = data;
 }
+
+void
+sim_hw_set_forget_hook(SimHw *hw, SimHwForgetHook hook, gpointer data)
+{
+	hw->forget_hook = hook;
+	hw->forget_hook_data = data;
+}

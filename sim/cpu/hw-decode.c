@@ -125,6 +125,8 @@ hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size)
 			index->rip = HW_NO_ADDR;
 	}
 	hw->last_block.addr = HW_NO_ADDR;
+	if (hw->forget_hook)
+		hw->forget_hook(hw->forget_hook_data, gpa, size);
 }
 
 /*

@@ -92,6 +92,8 @@ struct SimHw {
 	gboolean store_fast;    /* sim_hw_store_fast_path_enable() */
 	SimHwCodeHook code_hook; /* told of each page that joins code_pages, or NULL */
 	gpointer code_hook_data;
+	SimHwForgetHook forget_hook; /* told of each range hw_decode_forget() drops, or NULL */
+	gpointer forget_hook_data;
 };
 
 /* hw-notdirty.c, for hw-decode.c: a decoded block's pages hold code from now on. */

@@ -189,6 +189,14 @@ void sim_hw_content_changed(SimHw *hw, guint64 gpa, guint64 size);
 typedef void (*SimHwCodeHook)(gpointer data, guint64 gpa);
 void sim_hw_set_code_hook(SimHw *hw, SimHwCodeHook hook, gpointer data);
 
+/*
+ * Told of each range [gpa, gpa + size) whose decodes the engine dropped because its bytes changed
+ * (a store, the host, a hooked rdtsc), so that copies of decoded blocks kept outside hw go too.
+ * Called from wherever the change is seen, inside a hook included.
+ */
+typedef void (*SimHwForgetHook)(gpointer data, guint64 gpa, guint64 size);
+void sim_hw_set_forget_hook(SimHw *hw, SimHwForgetHook hook, gpointer data);
+
 /* The form of a port-I/O instruction, as its exit qualification reports it. */
 typedef enum {
 	SIM_HW_IO_STRING = 1 << 0, /* ins/outs */

@@ -47,6 +47,7 @@ struct SimVcpu {
 	SimHwBlock block;            /* what runs of the running block (addr G_MAXUINT64: none yet) */
 	SimHwBlock block_whole;      /* the running block as decoded */
 	SimHwBlock prev_block;       /* the one before it in this run, as decoded */
+	gboolean block_stale;        /* the running block's bytes changed: decode it again */
 	guint64 block_limit;         /* below it, charging block preempts nothing and fails nothing */
 	guint64 io_block_insns;      /* insns when the block of the last port I/O started: a block
 				      * run charges at least one, so this names the run */

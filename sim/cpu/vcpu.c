@@ -80,6 +80,7 @@ block_switch(SimVcpu *v, guint64 address, guint32 size)
 	v->prev_block = v->block_whole;
 	v->block = v->block_whole = next;
 	v->block_limit = 0;
+	v->block_stale = FALSE;
 	return TRUE;
 }
 
@@ -95,7 +96,8 @@ runaway(SimVcpu *v, guint64 address)
 G_NO_INLINE static void
 hook_block_slow(SimVcpu *v, guint64 address, guint32 size)
 {
-	if ((v->block.addr != address || v->block.size != size) && !block_switch(v, address, size))
+	if ((v->block.addr != address || v->block.size != size || G_UNLIKELY(v->block_stale)) &&
+	    !block_switch(v, address, size))
 		return;
 	if (v->insns >= v->quantum_end) {
 		v->exit = EXIT_PREEMPT;
@@ -182,6 +184,33 @@ code_changed(struct kvm_vcpu *kvcpu, gpa_t gpa, u64 size)
 		sim_hw_content_changed(v->hw, gpa, size);
 }
 
+/* Whether [addr, addr + size) of a decoded block meets [gpa, gpa + len). */
+static gboolean
+block_meets(const SimHwBlock *block, guint64 gpa, guint64 len)
+{
+	return block->addr != G_MAXUINT64 && block->addr < gpa + len &&
+	       gpa < block->addr + MAX(block->size, 1);
+}
+
+/*
+ * The engine dropped its decodes of changed bytes: so do the vCPU's copies, or a rewritten block
+ * of the same address and size would be charged its old instructions. The running block, whose
+ * charge a cut may still refund, is only marked to be decoded again at its next start.
+ */
+static void
+vcpu_forget_blocks(gpointer data, guint64 gpa, guint64 len)
+{
+	SimVcpu *v = data;
+
+	if (block_meets(&v->prev_block, gpa, len))
+		v->prev_block.addr = G_MAXUINT64;
+	if (block_meets(&v->block_whole, gpa, len) || block_meets(&v->block, gpa, len)) {
+		v->block_whole.addr = G_MAXUINT64; /* never the next prev_block */
+		v->block_stale = TRUE;
+		v->block_limit = 0; /* hook_block_slow() decodes it */
+	}
+}
+
 /* A block ran from a page for the first time on this vCPU: hostmem reports its changes. */
 static void
 vcpu_note_code(gpointer data, guint64 gpa)
@@ -239,6 +268,7 @@ sim_vcpu_new(struct kvm *kvm, int id, const SimVcpuExitOps *ops, gpointer ops_da
 	v->kvcpu = kvm_vm_ioctl_create_vcpu(kvm, id, v);
 	sim_hw_emulate_tsc(v->hw, vcpu_tsc_read, v);
 	sim_hw_set_code_hook(v->hw, vcpu_note_code, v);
+	sim_hw_set_forget_hook(v->hw, vcpu_forget_blocks, v);
 	/* hook_block() passes every block to sim_hw_block() (or saw it last time) */
 	sim_hw_store_fast_path_enable(v->hw);
 	sim_hw_intercept_wrmsr(v->hw);
@@ -335,6 +365,7 @@ run_guest(SimVcpu *v)
 	for (;;) {
 		v->exit = EXIT_NONE;
 		v->block.addr = v->block_whole.addr = v->prev_block.addr = G_MAXUINT64;
+		v->block_stale = FALSE;
 		v->block_limit = 0;
 		v->in_run = TRUE;
 		err = sim_hw_run(v->hw, v->rip);

@@ -379,6 +379,41 @@ START_TEST(store_into_its_own_block_completes_with_a_quantum_smaller_than_the_bl
 END_TEST
 
 /*
+ * Runs code written to a data page (66 90: a prefixed nop; jmp rbx: a block of 4 bytes and two
+ * instructions), rewrites its first two bytes to two nops (the same 4 bytes, three instructions)
+ * and runs it again:
+ *	mov edi, KVMSIM_RAM_GPA; mov eax, <66 90 ff e3>; mov [rdi], eax; jmp 1f; 1: lea rbx,
+ *	[rip+2]; jmp rdi; mov word [rdi], 0x9090; lea rbx, [rip+2]; jmp rdi; hlt
+ */
+static const guint8 same_size_rewrite_guest[] = {
+	0xbf, 0x00, 0x00, 0x40, 0x00, 0xb8, 0x66, 0x90, 0xff, 0xe3, 0x89, 0x07, 0xeb, 0x00,
+	0x48, 0x8d, 0x1d, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe7, 0x66, 0xc7, 0x07, 0x90, 0x90,
+	0x48, 0x8d, 0x1d, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe7, 0xf4,
+};
+
+/* six instructions, the two of the first version, three, the three of the second, hlt */
+#define SAME_SIZE_REWRITE_GUEST_INSNS (6 + 2 + 3 + 3 + 1)
+
+/*
+ * A rewritten block of the same address and size as one the vCPU ran is charged its new
+ * instructions: the vCPU's copies of its last blocks go with the engine's decodes of the page.
+ */
+START_TEST(a_block_rewritten_to_the_same_size_is_charged_its_new_instructions)
+{
+	for (guint64 quantum = 1; quantum <= 16; quantum++) {
+		Machine *m = machine_run_image(same_size_rewrite_guest,
+					       sizeof(same_size_rewrite_guest), 1, 1,
+					       quantum == 16 ? 10000 : quantum, 1 << 20);
+
+		assert_halted(m, 1);
+		ck_assert_uint_eq(machine_counter(m, SIM_CTR_GUEST_INSNS),
+				  SAME_SIZE_REWRITE_GUEST_INSNS);
+		machine_free(m);
+	}
+}
+END_TEST
+
+/*
  * Touches 64 pages, one first-touch fault each in the middle of the loop's block:
  *	mov ecx, 64; mov rax, KVMSIM_RAM_GPA; 1: inc rdx; mov [rax], rdx; add rax, 4096; dec ecx;
  *	jnz 1b; hlt
@@ -419,6 +454,7 @@ vcpu_suite(void)
 	tcase_add_test(tc, code_stored_to_a_page_that_got_a_new_frame_replaces_its_old_blocks);
 	tcase_add_test(tc, code_dropped_by_a_conversion_runs_as_the_new_frames_zeros);
 	tcase_add_test(tc, faults_charge_only_the_instructions_that_retired);
+	tcase_add_test(tc, a_block_rewritten_to_the_same_size_is_charged_its_new_instructions);
 	tcase_add_test(tc, io_exits_name_the_in_or_out_itself_and_its_form);
 	suite_add_tcase(s, tc);
 	return s;
