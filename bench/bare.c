@@ -224,11 +224,17 @@ guest_new(GBytes *image, gboolean paging, gboolean count, GError **error)
 		   !guest_check(uc_ctl_exits_enable(g->uc), "enabling exits", error)) {
 		goto fail;
 	}
-	if (!guest_check(uc_mem_map_ptr(g->uc, 0, KVMSIM_BOOT_SIZE, UC_PROT_ALL, g->boot),
-			 "mapping the boot slot", error) ||
-	    !guest_check(uc_mem_map_ptr(g->uc, KVMSIM_RAM_GPA, opt_ram_size, UC_PROT_ALL, g->ram),
-			 "mapping the data region", error))
+	if (g->hw) {
+		/* through hw, which knows its maps' host pages (the store fast path needs them) */
+		if (!sim_hw_map(g->hw, 0, KVMSIM_BOOT_SIZE, g->boot, error) ||
+		    !sim_hw_map(g->hw, KVMSIM_RAM_GPA, opt_ram_size, g->ram, error))
+			goto fail;
+	} else if (!guest_check(uc_mem_map_ptr(g->uc, 0, KVMSIM_BOOT_SIZE, UC_PROT_ALL, g->boot),
+				"mapping the boot slot", error) ||
+		   !guest_check(uc_mem_map_ptr(g->uc, KVMSIM_RAM_GPA, opt_ram_size, UC_PROT_ALL,
+					      g->ram), "mapping the data region", error)) {
 		goto fail;
+	}
 	uc_reg_write(g->uc, UC_X86_REG_RDI, &rdi);
 	uc_reg_write(g->uc, UC_X86_REG_RSI, &rsi);
 	uc_reg_write(g->uc, UC_X86_REG_RSP, &rsp);
