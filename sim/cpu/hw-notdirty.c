@@ -62,7 +62,20 @@ GPtrArray *hw_engines;
 GHashTable *hw_code_hosts;
 
 static gboolean hw_tlb_set_page_locate(void);
-static SimHw *hw_last_fill; /* the engine of the last fill settled, tried first */
+/* The engine of each QEMU CPU a fill was settled on, by a hash of the CPU's address, tried first:
+ * vCPUs switch inside their runs (in hooks), so the engine of the last fill is often not this
+ * one's, and searching the engines for each fill cost ~230 Ir a fault at 64 vCPUs. A slot two CPUs
+ * share costs a search. */
+#define HW_FILL_CACHE_SIZE 1024
+static SimHw *hw_fill_cache[HW_FILL_CACHE_SIZE];
+
+/* cpu's slot in hw_fill_cache. */
+static inline SimHw **
+hw_fill_slot(gpointer cpu)
+{
+	/* Fibonacci hashing: the top 10 bits of the address times 2^64 / phi */
+	return &hw_fill_cache[((guint64)(guintptr)cpu * 0x9e3779b97f4a7c15ull) >> 54];
+}
 
 /* Looks up the two QEMU functions the fast path calls; without both it stays off. So does it
  * with KVMSIM_STORE_FAST_PATH=0 in the environment (read once, for tests of the slow path). */
@@ -99,8 +112,8 @@ hw_engine_remove(SimHw *hw)
 {
 	g_ptr_array_remove(hw_engines, hw);
 	hw_xmod_forget(hw);
-	if (hw_last_fill == hw)
-		hw_last_fill = NULL;
+	if (hw->cpu && *hw_fill_slot(hw->cpu) == hw)
+		*hw_fill_slot(hw->cpu) = NULL; /* an engine is cached only in its CPU's slot */
 	if (hw_engines->len == 0) {
 		g_clear_pointer(&hw_engines, g_ptr_array_unref);
 		g_clear_pointer(&hw_code_hosts, g_hash_table_unref);
@@ -202,7 +215,7 @@ hw_tlb_set_page_locate(void)
 static void
 hw_settle(gpointer cpu, guint64 vaddr)
 {
-	SimHw *hw = hw_last_fill;
+	SimHw **slot = hw_fill_slot(cpu), *hw = *slot;
 	guint8 *host;
 
 	if (!hw || hw->cpu != cpu) {
@@ -212,7 +225,7 @@ hw_settle(gpointer cpu, guint64 vaddr)
 				hw = g_ptr_array_index(hw_engines, i);
 		if (!hw)
 			return;
-		hw_last_fill = hw;
+		*slot = hw;
 	}
 	if (!hw->store_fast || vaddr >= SIM_HW_TABLE_GPA)
 		return;
