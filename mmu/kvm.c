@@ -67,14 +67,11 @@ kvm_check_freed_frame(gpointer data, SimPfn pfn)
 gboolean
 kvm_unflushed_tlb_next(struct kvm_unflushed_tlb_iter *iter)
 {
-	const gulong flush_due = (1ul << KVM_REQ_TLB_FLUSH) |
-				 (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
-
 	for (; iter->vcpu_idx < iter->kvm->online_vcpus; iter->vcpu_idx++, iter->entry_idx = 0) {
 		struct kvm_vcpu *vcpu = iter->kvm->vcpus[iter->vcpu_idx];
 
 		/* a flush or a new root is due before this vCPU enters again */
-		if ((vcpu->requests & flush_due) || iter->entry_idx >= vcpu->stale_tlb->len)
+		if (kvm_vcpu_flush_due(vcpu) || iter->entry_idx >= vcpu->stale_tlb->len)
 			continue;
 		iter->vcpu = vcpu;
 		iter->entry = &g_array_index(vcpu->stale_tlb, struct kvm_stale_tlb_entry,
@@ -304,14 +301,11 @@ kvm_record_stale_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
 void
 kvm_check_freed_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
 {
-	const gulong flush_due = (1ul << KVM_REQ_TLB_FLUSH) |
-				 (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
-
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
 		if (!g_ptr_array_remove(vcpu->stale_tables, (gpointer)sp) ||
-		    (vcpu->requests & flush_due))
+		    kvm_vcpu_flush_due(vcpu))
 			continue;
 		kvm_invariant_failed(kvm, "freed_table_still_cached",
 				     "the level-%d table for gfn 0x%" G_GINT64_MODIFIER
@@ -321,7 +315,8 @@ kvm_check_freed_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
 }
 
 /* Models kvm_make_all_cpus_request(): vCPUs are never in guest mode while this runs, so the
- * request is all it takes — each serves it before its next entry. */
+ * request is all it takes — each serves it before its next entry (one made while ASI's entry
+ * path yields cancels that entry: vcpu_vmenter() in sim/cpu). */
 void
 kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
 {
@@ -616,6 +611,36 @@ kvm_vcpu_flush_tlb_all(struct kvm_vcpu *vcpu)
 	else
 		ops->flush_tlb_all(vcpu);
 	kvm_vcpu_stale_tlb_flushed(vcpu, "the TLB flush");
+}
+
+/* KVM_REQ_TLB_FLUSH or KVM_REQ_MMU_FREE_OBSOLETE_ROOTS pending: the vCPU's TLB may hold
+ * translations the zaps since its last flush removed, and it must drop them before it runs guest
+ * code again. */
+gboolean
+kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu)
+{
+	const gulong flush_due = (1ul << KVM_REQ_TLB_FLUSH) |
+				 (1ul << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+
+	return (vcpu->requests & flush_due) != 0;
+}
+
+/*
+ * The VM entry (vcpu_enter_guest() in arch/x86/kvm/x86.c, no tree read: its requests are served,
+ * and one made after that kicks the vCPU out before its first guest instruction): no vCPU runs
+ * guest code with a flush due. The freed-frame and freed-table checks skip a vCPU with a flush
+ * due on that ground, so a path that enters without serving it (a read of a freed frame through
+ * a zapped translation) is reported here.
+ */
+void
+kvm_vcpu_check_entry(struct kvm_vcpu *vcpu)
+{
+	if (G_LIKELY(!kvm_vcpu_flush_due(vcpu)))
+		return;
+	kvm_invariant_failed(vcpu->kvm, "entry_with_flush_due",
+			     "vcpu%d enters the guest with requests 0x%lx: a TLB flush or a new "
+			     "root is due, so a zapped translation may still be used",
+			     vcpu->vcpu_id, vcpu->requests);
 }
 
 /*

@@ -415,6 +415,10 @@ u64 kvm_mmu_root_pa(const struct kvm_vcpu *vcpu);
 gboolean kvm_mmu_root_valid(const struct kvm_vcpu *vcpu);
 /* The part of vcpu_enter_guest() that serves requests before entry (arch/x86/kvm/x86.c). */
 void kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu);
+/* Whether a TLB flush or a new root is due before the vCPU may run guest code again. */
+gboolean kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu);
+/* The invariant of every VM entry: no flush or new root due (fails the run otherwise). */
+void kvm_vcpu_check_entry(struct kvm_vcpu *vcpu);
 /* SRCU around exit handling, as vcpu_enter_guest() drops it across the guest run. */
 void kvm_vcpu_srcu_read_lock(struct kvm_vcpu *vcpu);
 void kvm_vcpu_srcu_read_unlock(struct kvm_vcpu *vcpu);

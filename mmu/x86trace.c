@@ -51,13 +51,15 @@ trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *x)
 }
 
 /* Models trace_kvm_entry(vcpu, force_immediate_exit), emitted by vmx_vcpu_run() before the entry;
- * kvmsim injects no events and never forces an immediate exit, so those fields are zero. */
+ * kvmsim injects no events and never forces an immediate exit, so those fields are zero. Every
+ * entry passes here, so the entry invariant (kvm_vcpu_check_entry()) is checked after it. */
 void
 trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip)
 {
 	sim_log_emit(vcpu->kvm->log, "kvm_entry",
 		     "vcpu %d, rip 0x%" G_GINT64_MODIFIER "x intr_info 0x%08x error_code 0x%08x",
 		     vcpu->vcpu_id, rip, 0, 0);
+	kvm_vcpu_check_entry(vcpu);
 }
 
 /* Models trace_kvm_pio() for one port access: val holds size bytes, and count 1 leaves the
