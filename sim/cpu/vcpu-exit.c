@@ -175,7 +175,11 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 		uc_emu_stop(uc);
 		return;
 	}
-	asi_kvm_vmenter(v->asi, (guint)v->kvcpu->vcpu_id);
+	if (!vcpu_vmenter(v)) {
+		v->exit = EXIT_REQUEST;
+		uc_emu_stop(uc);
+		return;
+	}
 	trace_kvm_entry(v->kvcpu, rip);
 }
 
@@ -276,6 +280,27 @@ sim_io_exit_qualification(gboolean in, guint16 port, guint size, SimHwIoForm for
 	       (guint64)port << IO_QUAL_PORT_SHIFT;
 }
 
+/* The re-entry after a port I/O is cancelled (vcpu_vmenter()): the instruction retired, so the
+ * run stops with an in's value in AL/AX/EAX and resumes at next; the run loop serves the
+ * request first. (2.0.1 left RIP at the block's start: a plain stop would run the in/out again.)
+ * [simplified] A rep form resumes past the instruction, as trace_kvm_entry() says it does. */
+static void
+pio_retire_and_stop(SimVcpu *v, gboolean in, guint size, guint32 value, guint64 next)
+{
+	uc_engine *uc = sim_hw_uc(v->hw);
+
+	if (in) {
+		int reg = size == 1 ? UC_X86_REG_AL : size == 2 ? UC_X86_REG_AX : UC_X86_REG_EAX;
+		guint64 wide = value;
+
+		uc_reg_write(uc, reg, &wide);
+	}
+	vcpu_block_cut(v, next);
+	v->resume_rip = next;
+	v->exit = EXIT_REQUEST;
+	uc_emu_stop(uc);
+}
+
 /* A port-IO exit, handed to the VMM; it may end the run (the exit port). Unicorn carries on
  * after the hook: the re-entry past the instruction. RIP in this hook is where 2.0.1 last
  * synced it (the block's start, not the in/out), so the instruction is found as the block's
@@ -311,7 +336,10 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 		return;
 	}
 	asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
-	asi_kvm_vmenter(v->asi, (guint)v->kvcpu->vcpu_id);
+	if (!vcpu_vmenter(v)) {
+		pio_retire_and_stop(v, in, size, *value, rip + len);
+		return;
+	}
 	trace_kvm_entry(v->kvcpu, rip + len);
 }
 

@@ -40,6 +40,7 @@ struct SimVcpu {
 	guint64 guard_size;
 	guint64 guard_count;
 	guint64 rip;
+	guint64 resume_rip;          /* where a run stopped in a port-I/O hook resumes; 0: none */
 	guint64 quantum;
 	guint64 budget;
 	guint64 quantum_end;         /* insns at which the running quantum is used up */
@@ -89,6 +90,8 @@ guint32 vcpu_hook_in(uc_engine *uc, guint32 port, int size, void *data);
 bool vcpu_hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64 value,
 			void *data);
 gboolean vcpu_handle_exit(SimVcpu *v, uc_err err);
+/* ASI's switch before the VM entry; FALSE when a request made in it cancels the entry. */
+gboolean vcpu_vmenter(SimVcpu *v);
 
 /* inject.c */
 void vcpu_queue_page_fault(struct kvm_vcpu *kvcpu, u64 address, u32 error_code);

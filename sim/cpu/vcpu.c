@@ -371,6 +371,10 @@ run_guest(SimVcpu *v)
 		err = sim_hw_run(v->hw, v->rip);
 		v->in_run = FALSE;
 		v->rip = sim_hw_rip(v->hw);
+		if (v->resume_rip) {
+			v->rip = v->resume_rip;
+			v->resume_rip = 0;
+		}
 		if (v->exit == EXIT_HOOK_TSC)
 			sim_hw_hook_tsc(v->hw);
 		else if (v->exit != EXIT_UD ||
@@ -378,6 +382,22 @@ run_guest(SimVcpu *v)
 			return err;
 		v->rip = sim_hw_rip(v->hw);
 	}
+}
+
+/*
+ * The VM entry after vcpu_enter_guest() served its requests: ASI's switch (asi_kvm_vmenter(),
+ * in vmx_vcpu_enter_exit() with v2 21/29), which yields at its named points. A request made
+ * there finds the vCPU IN_GUEST_MODE: kvm_make_all_cpus_request() kicks it with an IPI, taken at
+ * the entry before any guest instruction, and KVM_REQUEST_WAIT holds the requester until then
+ * (virt/kvm/kvm_main.c; x86.c: no tree read). [simplified] A flush or new root due after the
+ * switch cancels the entry: FALSE, the caller leaves without running the guest, and the run
+ * loop serves the request before it enters again. Without ASI nothing yields here.
+ */
+gboolean
+vcpu_vmenter(SimVcpu *v)
+{
+	asi_kvm_vmenter(v->asi, (guint)v->kvcpu->vcpu_id);
+	return !kvm_vcpu_flush_due(v->kvcpu);
 }
 
 /* The KVM_RUN loop (vcpu_run() / vcpu_enter_guest() in arch/x86/kvm/x86.c; no tree read), with
@@ -402,7 +422,10 @@ vcpu_actor(SimActor *actor, gpointer data)
 		if (G_UNLIKELY(v->exc_pending || vcpu_irq_pending(v)) && !vcpu_inject_pending(v))
 			break;
 		kvm_vcpu_enter_guest_prepare(v->kvcpu);
-		asi_kvm_vmenter(v->asi, id);
+		if (!vcpu_vmenter(v)) {
+			asi_kvm_vmexit(v->asi, id);
+			continue;
+		}
 		trace_kvm_entry(v->kvcpu, v->rip);
 		if (v->insns >= v->quantum_end)
 			v->quantum_end = v->insns + v->quantum;
