@@ -72,6 +72,10 @@ static const SimInvariant invariants[] = {
 	  "every guest write reaches the dirty log: once dirty logging is on, a store to a gfn of "
 	  "the slot finds its dirty bit set, or a harvest under way that reports the gfn",
 	  "every exit-level <guest_write> to a dirty-logged slot" },
+	{ "entry_with_flush_due",
+	  "no vCPU runs guest code with KVM_REQ_TLB_FLUSH or KVM_REQ_MMU_FREE_OBSOLETE_ROOTS "
+	  "pending: the freed-frame and freed-table checks trust it to flush first",
+	  "every VM entry" },
 	{ "freed_frame_mapped_by_spte",
 	  "no SPTE (a leaf of any root, valid or invalid) maps a freed or quarantined frame",
 	  "when a frame is freed; every step (explore, exit-level replay)" },
