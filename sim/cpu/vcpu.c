@@ -387,11 +387,12 @@ run_guest(SimVcpu *v)
 /*
  * The VM entry after vcpu_enter_guest() served its requests: ASI's switch (asi_kvm_vmenter(),
  * in vmx_vcpu_enter_exit() with v2 21/29), which yields at its named points. A request made
- * there finds the vCPU IN_GUEST_MODE: kvm_make_all_cpus_request() kicks it with an IPI, taken at
- * the entry before any guest instruction, and KVM_REQUEST_WAIT holds the requester until then
- * (virt/kvm/kvm_main.c; x86.c: no tree read). [simplified] A flush or new root due after the
- * switch cancels the entry: FALSE, the caller leaves without running the guest, and the run
- * loop serves the request before it enters again. Without ASI nothing yields here.
+ * there finds the vCPU IN_GUEST_MODE: kvm_make_all_cpus_request() kicks it with an IPI, pending
+ * while IRQs are off and taken at the entry before any guest instruction (the protocol of
+ * Documentation/virt/kvm/vcpu-requests.rst; x86.c: no tree read). [simplified] A flush or new
+ * root due after the switch cancels the entry (no kvm_entry/kvm_exit pair is logged): FALSE,
+ * the caller leaves without running the guest, and the run loop serves the request before it
+ * enters again. Without ASI nothing yields here.
  */
 gboolean
 vcpu_vmenter(SimVcpu *v)
