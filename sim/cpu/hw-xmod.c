@@ -6,7 +6,8 @@
  * tb_invalidate_phys_page_fast() with the engine's own struct uc_struct and RAM address). Without
  * more, a vCPU would keep running code another vCPU rewrote, which x86 forbids: the executing CPU
  * sees the new bytes by its next serializing event at the latest. hw drops them at the store,
- * which is simplest and deterministic (engines run one at a time).
+ * which is simplest and deterministic (engines run one at a time); an engine stopped inside a
+ * block it loses (a vCPU in a port-I/O exit) leaves that block when it resumes (vcpu-exit.c).
  *
  * libunicorn calls tb_invalidate_phys_page_fast_x86_64 through its PLT (every store that takes
  * the slow path, i.e. to a page with TLB_NOTDIRTY set: every RAM page without the store fast
@@ -14,7 +15,8 @@
  * below, in the executable, takes its place (as hw.c's gettimeofday() does): it drops the stored
  * bytes' blocks and decodes on every other engine that ever ran code from the page, then calls
  * libunicorn's own, which may not return (a store into the block running longjmps out). Its
- * signature is translate-all.c's at 024cb28f: (uc, pages, ram_addr, len <= 8, retaddr).
+ * signature is translate-all.c's at 024cb28f: (uc, pages, ram_addr, len, retaddr), len the
+ * store's size (16 for cmpxchg16b) or the size probe_access() was asked for.
  *
  * If the definition does not take the place of libunicorn's (not in the executable's dynamic
  * symbol table, or no next definition to forward to), nothing would see those stores: then two

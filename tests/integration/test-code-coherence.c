@@ -54,6 +54,10 @@ static const guint8 main_code[] = {
 };
 static const guint8 old_p[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 }; /* mov eax, 1; ret */
 static const guint8 new_p[] = { 0xb8, 0x02, 0x00, 0x00, 0x00, 0xc3 }; /* mov eax, 2; ret */
+/* out 0xe9, al; mov eax, 1; ret: P for VMM_WRITE_IN_PIO, whose VMM rewrites the 1 in the out's
+ * exit */
+static const guint8 pio_p[] = { 0xe6, 0xe9, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 };
+#define PIO_P_IMM 3
 static const guint8 report_code[] = {
 	0xb8, 0x65, 0x00, 0x00, 0x00, /* mov eax, HC_RAN_ZEROS */
 	0x0f, 0x01, 0xc1,             /* vmcall */
@@ -64,6 +68,7 @@ typedef enum {
 	HOST_DONTNEED,    /* MADV_DONTNEED: the refault maps the zero page */
 	HOST_UFFD_COPY,   /* MADV_DONTNEED, then UFFDIO_COPY of new_p: post-copy placement */
 	GUEST_STORE,      /* no host side: vCPU 0 itself stores new_p's immediate into P */
+	VMM_WRITE_IN_PIO, /* P is pio_p; the first port-I/O exit after the host side rewrites it */
 } HostSide;
 
 /* Where main_code asks for the host side (mov eax, HC_HOST_SIDE; vmcall), and the guest store
@@ -84,6 +89,7 @@ typedef struct {
 	SimUffd *uffd;
 	guint64 reported[2]; /* the last hypercall of each vCPU */
 	guint64 value[2];    /* its a0 */
+	gboolean host_side_done, rewritten;
 } Rig;
 
 /* Writes bytes at gpa through the host mapping, faulting the page in, as a VMM loads a guest. */
@@ -106,6 +112,9 @@ rig_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
 	int id = sim_vcpu_id(vcpu);
 
 	if (nr == HC_HOST_SIDE) {
+		r->host_side_done = TRUE;
+		if (r->side == VMM_WRITE_IN_PIO)
+			return 0;
 		ck_assert_int_eq(sim_mm_dontneed(r->host->mm, r->hva + P, PAGE), 0);
 		if (r->side == HOST_UFFD_COPY) {
 			guint8 page[PAGE] = { 0 };
@@ -124,10 +133,20 @@ rig_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
 	return 0;
 }
 
+/* P's out: the VMM rewrites P's immediate to 2 in the first exit after the host side, while the
+ * vCPU is inside P's block. */
 static gboolean
 rig_pio(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size, guint32 *value)
 {
-	return FALSE;
+	static const guint8 two = 2;
+	Rig *r = data;
+
+	ck_assert(r->side == VMM_WRITE_IN_PIO && port == 0xe9);
+	if (r->host_side_done && !r->rewritten) {
+		rig_write(r, P + PIO_P_IMM, &two, 1);
+		r->rewritten = TRUE;
+	}
+	return TRUE;
 }
 
 static const SimVcpuExitOps rig_ops = { .pio = rig_pio, .hypercall = rig_hypercall };
@@ -154,7 +173,10 @@ rig_run(guint nr_vcpus, HostSide side, guint64 seed)
 	g_assert(memcmp(main_code + HOST_SIDE_AT, host_side_call, sizeof(host_side_call)) == 0);
 	if (side == GUEST_STORE)
 		rig_write(r, MAIN + HOST_SIDE_AT, guest_store, sizeof(guest_store));
-	rig_write(r, P, old_p, sizeof(old_p));
+	if (side == VMM_WRITE_IN_PIO)
+		rig_write(r, P, pio_p, sizeof(pio_p));
+	else
+		rig_write(r, P, old_p, sizeof(old_p));
 	rig_write(r, REPORT, report_code, sizeof(report_code));
 	for (guint i = 0; i < nr_vcpus; i++) {
 		r->vcpu[i] = sim_vcpu_new(r->kvm, (int)i, &rig_ops, r, &error);
@@ -260,6 +282,32 @@ START_TEST(guest_store_into_code_every_vcpu_ran_runs_the_new_code_on_all)
 }
 END_TEST
 
+/*
+ * The VMM rewrites P during the port-I/O exit of P's own out: the vCPU, resumed inside the
+ * block, must run the new mov eax, 2 (KVM re-enters the guest after the exit, and the fetch after
+ * a VM entry sees every store made before it). Without vcpu-exit.c leaving the stale block,
+ * Unicorn runs the old block's tail and P returns 1.
+ */
+START_TEST(vmm_write_in_pio_exit_runs_the_new_code)
+{
+	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++) {
+		for (guint64 seed = 1; seed <= 3; seed++) {
+			Rig *r = rig_run(nr_vcpus, VMM_WRITE_IN_PIO, seed);
+
+			ck_assert(r->rewritten);
+			for (guint i = 0; i < nr_vcpus; i++) {
+				ck_assert_uint_eq(r->reported[i], HC_RETURNED);
+				ck_assert_msg(r->value[i] == 2,
+					      "seed %" G_GUINT64_FORMAT " vcpu%u of %u: eax %"
+					      G_GUINT64_FORMAT " (1: the old code ran)", seed, i,
+					      nr_vcpus, r->value[i]);
+			}
+			rig_free(r);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 code_coherence_suite(void)
 {
@@ -271,6 +319,7 @@ code_coherence_suite(void)
 	tcase_add_test(tc, dontneed_of_code_two_vcpus_ran_runs_the_zero_page_on_both);
 	tcase_add_test(tc, uffd_copy_of_other_code_runs_the_new_code);
 	tcase_add_test(tc, guest_store_into_code_every_vcpu_ran_runs_the_new_code_on_all);
+	tcase_add_test(tc, vmm_write_in_pio_exit_runs_the_new_code);
 	suite_add_tcase(s, tc);
 	return s;
 }
