@@ -132,14 +132,9 @@ guint8 *
 hw_host_page(SimHw *hw, guint64 pfn)
 {
 	guint64 gpa = pfn * HW_PAGE_SIZE;
+	const HwMap *map = hw_map_find(hw, HW_MAP_GPA, gpa, 1);
 
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
-
-		if (gpa - map->gpa < map->size)
-			return map->host + (gpa - map->gpa);
-	}
-	return NULL;
+	return map ? map->host + (gpa - map->gpa) : NULL;
 }
 
 /*

@@ -83,16 +83,12 @@ hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error)
 	for (guint i = 0; i < hw_engines->len; i++) {
 		SimHw *engine = g_ptr_array_index(hw_engines, i);
 
-		for (guint j = 0; engine != hw && j < engine->maps->len; j++) {
-			const HwMap *map = &g_array_index(engine->maps, HwMap, j);
-
-			if (host < map->host + map->size && map->host < host + size) {
-				g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
-					    "another engine maps this host memory, and its stores "
-					    "could leave this one running stale code: libunicorn does "
-					    "not call kvmsim's " HW_PAGE_FAST);
-				return FALSE;
-			}
+		if (engine != hw && hw_map_find(engine, HW_MAP_HOST, (guintptr)host, size)) {
+			g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
+				    "another engine maps this host memory, and its stores could "
+				    "leave this one running stale code: libunicorn does not call "
+				    "kvmsim's " HW_PAGE_FAST);
+			return FALSE;
 		}
 	}
 	return TRUE;
@@ -102,14 +98,14 @@ hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error)
 static void
 hw_ram_mark(SimHw *hw, const guint8 *host)
 {
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
-		guint64 page = (map->ram + (guint64)(host - map->host)) / HW_PAGE_SIZE;
+	const HwMap *map = hw_map_find(hw, HW_MAP_HOST, (guintptr)host, 1);
+	guint64 page;
 
-		if ((guintptr)(host - map->host) < map->size && map->ram != HW_RAM_ADDR_INVALID &&
-		    page < hw->code_ram_pages)
-			hw->code_rams[page / 64] |= G_GUINT64_CONSTANT(1) << (page % 64);
-	}
+	if (!map || map->ram == HW_RAM_ADDR_INVALID)
+		return;
+	page = (map->ram + (guint64)(host - map->host)) / HW_PAGE_SIZE;
+	if (page < hw->code_ram_pages)
+		hw->code_rams[page / 64] |= G_GUINT64_CONSTANT(1) << (page % 64);
 }
 
 /* The bitmap covers the new map's RAM addresses, with its pages that are code already. */
@@ -151,26 +147,18 @@ hw_xmod_code_host(const guint8 *host)
 static guint8 *
 hw_ram_host(SimHw *hw, HwRamAddr ram)
 {
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+	const HwMap *map = hw_map_find(hw, HW_MAP_RAM, ram, 1);
 
-		if (map->ram != HW_RAM_ADDR_INVALID && ram - map->ram < map->size)
-			return map->host + (ram - map->ram);
-	}
-	return NULL;
+	return map ? map->host + (ram - map->ram) : NULL;
 }
 
 /* The gpa at which the engine maps host, or HW_NO_ADDR. */
 static guint64
 hw_host_gpa(SimHw *hw, const guint8 *host)
 {
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+	const HwMap *map = hw_map_find(hw, HW_MAP_HOST, (guintptr)host, 1);
 
-		if ((guintptr)(host - map->host) < map->size)
-			return map->gpa + (guint64)(host - map->host);
-	}
-	return HW_NO_ADDR;
+	return map ? map->gpa + (guint64)(host - map->host) : HW_NO_ADDR;
 }
 
 /* Whether the cached engine's RAM page is in hw_code_hosts. */

@@ -395,16 +395,14 @@ sim_hw_uc(SimHw *hw)
 gboolean
 sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 {
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+	const HwMap *had = hw_map_find(hw, HW_MAP_HOST, (guintptr)host, size);
 
-		if ((guint8 *)host < map->host + map->size && map->host < (guint8 *)host + size) {
-			g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
-				    "host memory for [%#" G_GINT64_MODIFIER "x, %#" G_GINT64_MODIFIER
-				    "x) is already mapped at %#" G_GINT64_MODIFIER "x", gpa,
-				    gpa + size, map->gpa);
-			return FALSE;
-		}
+	if (had) {
+		g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
+			    "host memory for [%#" G_GINT64_MODIFIER "x, %#" G_GINT64_MODIFIER
+			    "x) is already mapped at %#" G_GINT64_MODIFIER "x", gpa, gpa + size,
+			    had->gpa);
+		return FALSE;
 	}
 	if (!hw_xmod_check_map(hw, host, size, error))
 		return FALSE;
