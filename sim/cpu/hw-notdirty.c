@@ -14,10 +14,11 @@
  *    runs no guest code) (translator.c read in unicorn-engine/unicorn at 22a153ca, whose
  *    hooked_regions_check() 2.0.1's library has; helper_uc_tracecode() in uc.c at fbf34af8, a
  *    later tree: both skips are in every version found; test-hw checks the behaviour);
- *  - QEMU keys blocks by guest page (2.0.1: linear = guest-physical), not by frame, and kvmsim
- *    maps one fixed host buffer per gpa page (a new frame's bytes are copied in), so the code
- *    set is sticky, per engine by gpa and VM-wide by host page: a page that gets a new frame
- *    keeps the flag;
+ *  - QEMU keys blocks by guest pc and the RAM address of the host page mapped there (hw-code.c),
+ *    and kvmsim maps one fixed host buffer per gpa page (a new frame's bytes are copied in), so
+ *    the code set is sticky, per engine by gpa and VM-wide by host page: a page that gets a new
+ *    frame keeps the flag; an engine's pages leave the VM-wide set with the last engine that
+ *    maps them (hw_code_hosts_forget());
  *  - libunicorn fills TLB entries only through tlb_set_page_with_attrs_x86_64 (its PLT: two
  *    calls in 2.0.1's libunicorn.so.2, from x86_cpu_tlb_fill() and tlb_set_page());
  *  - not the alias refusal: a host page mapped at two gpas would break 2.0.1's own invalidation
@@ -107,10 +108,39 @@ hw_engine_add(SimHw *hw)
 	g_ptr_array_add(hw_engines, hw);
 }
 
+/* Whether any engine maps the host page holding host. */
+static gboolean
+hw_host_mapped(const guint8 *host)
+{
+	for (guint i = 0; i < hw_engines->len; i++)
+		if (hw_map_find(g_ptr_array_index(hw_engines, i), HW_MAP_HOST, (guintptr)host, 1))
+			return TRUE;
+	return FALSE;
+}
+
+/* The engine's code pages leave hw_code_hosts unless another engine maps them (which keeps them
+ * sticky for its VM): host memory a later machine gets at the same address is data to it. */
+static void
+hw_code_hosts_forget(SimHw *hw)
+{
+	GHashTableIter iter;
+	gpointer pfn;
+
+	g_hash_table_iter_init(&iter, hw->code_pages);
+	while (g_hash_table_iter_next(&iter, &pfn, NULL)) {
+		guint8 *host = hw_host_page(hw, GPOINTER_TO_SIZE(pfn));
+
+		if (host && !hw_host_mapped(host))
+			g_hash_table_remove(hw_code_hosts,
+					    GSIZE_TO_POINTER((guintptr)host / HW_PAGE_SIZE));
+	}
+}
+
 void
 hw_engine_remove(SimHw *hw)
 {
 	g_ptr_array_remove(hw_engines, hw);
+	hw_code_hosts_forget(hw);
 	hw_xmod_forget(hw);
 	if (hw->cpu && *hw_fill_slot(hw->cpu) == hw)
 		*hw_fill_slot(hw->cpu) = NULL; /* an engine is cached only in its CPU's slot */
