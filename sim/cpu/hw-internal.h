@@ -157,7 +157,9 @@ gboolean hw_code_host(const guint8 *host);
 gboolean hw_xmod_locate(void);
 extern gboolean hw_xmod_on; /* what hw_xmod_locate() found (a test may pretend it failed) */
 gboolean hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error);
+/* hw-xmod.c: an engine was freed; one was created (the cached store engine is looked up again). */
 void hw_xmod_forget(SimHw *hw);
+void hw_xmod_added(void);
 /* hw-xmod.c: stores that took the slow path, in every engine (for tests). */
 extern guint64 hw_slow_stores;
 /* hw-xmod.c: sim_hw_map() mapped map; a host page joined hw_code_hosts. */

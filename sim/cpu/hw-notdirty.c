@@ -69,6 +69,8 @@ static gboolean hw_tlb_set_page_locate(void);
  * share costs a search. */
 #define HW_FILL_CACHE_SIZE 1024
 static SimHw *hw_fill_cache[HW_FILL_CACHE_SIZE];
+/* The CPU of the last fill no engine owns (bench's own engines): its fills skip the search. */
+static gpointer hw_fill_miss;
 
 /* cpu's slot in hw_fill_cache. */
 static inline SimHw **
@@ -106,6 +108,8 @@ hw_engine_add(SimHw *hw)
 		hw_code_hosts = g_hash_table_new(g_direct_hash, g_direct_equal);
 	}
 	g_ptr_array_add(hw_engines, hw);
+	hw_fill_miss = NULL; /* a CPU cached as no engine's may be this one's */
+	hw_xmod_added();
 }
 
 /* Whether any engine maps the host page holding host. */
@@ -244,12 +248,16 @@ hw_settle(gpointer cpu, guint64 vaddr)
 	guint8 *host;
 
 	if (!hw || hw->cpu != cpu) {
+		if (cpu == hw_fill_miss)
+			return;
 		hw = NULL;
 		for (guint i = 0; hw_engines && i < hw_engines->len && !hw; i++)
 			if (((SimHw *)g_ptr_array_index(hw_engines, i))->cpu == cpu)
 				hw = g_ptr_array_index(hw_engines, i);
-		if (!hw)
+		if (!hw) {
+			hw_fill_miss = cpu;
 			return;
+		}
 		*slot = hw;
 	}
 	if (!hw->store_fast || vaddr >= SIM_HW_TABLE_GPA)

@@ -42,7 +42,9 @@ static HwPageFast hw_page_fast; /* libunicorn's own */
 gboolean hw_xmod_on;            /* this file's definition is the one libunicorn calls */
 
 /* The engine of the last store seen, tried first, and its code_rams as they were then: most
- * stores never reach a page any engine ran code from, and cost a bit test. */
+ * stores never reach a page any engine ran code from, and cost a bit test. hw_last_uc is the uc
+ * of that store, hw_last_store NULL if it is no engine's (bench's own engines): its stores then
+ * skip the search. */
 static SimHw *hw_last_store;
 static gpointer hw_last_uc;
 static const guint64 *hw_last_code_rams;
@@ -180,19 +182,17 @@ hw_xmod_store(gpointer uc, HwRamAddr start, int len)
 	SimHw *hw = hw_last_store;
 	guint8 *host;
 
-	if (!hw_engines)
-		return;
 	if (!hw || hw->uc != uc) {
 		hw = NULL;
-		for (guint i = 0; i < hw_engines->len && !hw; i++)
+		for (guint i = 0; hw_engines && i < hw_engines->len && !hw; i++)
 			if (((SimHw *)g_ptr_array_index(hw_engines, i))->uc == uc)
 				hw = g_ptr_array_index(hw_engines, i);
-		if (!hw)
-			return;
 		hw_last_store = hw;
 		hw_last_uc = uc;
-		hw_last_code_rams = hw->code_rams;
-		hw_last_code_ram_pages = hw->code_ram_pages;
+		hw_last_code_rams = hw ? hw->code_rams : NULL;
+		hw_last_code_ram_pages = hw ? hw->code_ram_pages : 0;
+		if (!hw)
+			return;
 	}
 	if (!hw_last_code_ram(start))
 		return;
@@ -242,4 +242,11 @@ hw_xmod_forget(SimHw *hw)
 {
 	if (hw_last_store == hw)
 		hw_last_store_reset();
+}
+
+/* An engine created: a uc cached as no engine's may be its. */
+void
+hw_xmod_added(void)
+{
+	hw_last_store_reset();
 }
