@@ -12,8 +12,8 @@
  * 024cb28f). kvmsim maps one fixed host buffer per GPA page, so a page that gets another frame
  * keeps its key and its blocks; only the bytes matter.
  *
- * The public uc_ctl_remove_cache() (UC_CTL_TB_REMOVE_CACHE in uc.c, 2.0-era copies in the index) goes
- * through uc_invalidate_tb(), which translates the address with get_page_addr_code() under the
+ * The public uc_ctl_remove_cache() (UC_CTL_TB_REMOVE_CACHE in uc.c, 2.0-era copies in the index)
+ * goes through uc_invalidate_tb(), which translates the address with get_page_addr_code() under the
  * guest's CR3: a TLB fill (a walk that faults if the SPTE tree does not map the page, so the
  * caller swaps in an identity tree) that leaves an entry behind, so it needs a TLB flush after
  * it and must run between runs (sim_hw_code_changed()). What uc_invalidate_tb() then calls,

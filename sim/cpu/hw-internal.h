@@ -152,11 +152,10 @@ extern GPtrArray *hw_engines;
 extern GHashTable *hw_code_hosts;
 gboolean hw_code_host(const guint8 *host);
 
-/* hw-xmod.c, for hw.c: whether another engine's stores to this engine's code are seen; if not,
- * sim_hw_map() of host memory another engine maps fails (no silently stale code). */
+/* hw-xmod.c, for hw.c: whether stores to code are seen, the storing engine's and the others';
+ * if not, no engine is made (no silently stale code). */
 gboolean hw_xmod_locate(void);
 extern gboolean hw_xmod_on; /* what hw_xmod_locate() found (a test may pretend it failed) */
-gboolean hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error);
 /* hw-xmod.c: an engine was freed; one was created (the cached store engine is looked up again). */
 void hw_xmod_forget(SimHw *hw);
 void hw_xmod_added(void);

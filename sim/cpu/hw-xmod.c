@@ -19,8 +19,9 @@
  * store's size (16 for cmpxchg16b) or the size probe_access() was asked for.
  *
  * If the definition does not take the place of libunicorn's (not in the executable's dynamic
- * symbol table, or no next definition to forward to), nothing would see those stores: then two
- * engines may not map the same host memory (hw_xmod_check_map()), loudly, rather than run stale.
+ * symbol table, or no next definition to forward to), nothing would see those stores, nor drop
+ * the storing engine's own decodes of a block it rewrote: no engine is made then
+ * (hw_new_unchecked() fails loudly) rather than run or charge stale code.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
 #define _GNU_SOURCE /* RTLD_NEXT, RTLD_DEFAULT */
@@ -74,26 +75,6 @@ hw_xmod_locate(void)
 		g_once_init_leave(&done, 1);
 	}
 	return hw_xmod_on;
-}
-
-/* Two engines may share host memory only while their stores are seen. */
-gboolean
-hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error)
-{
-	if (!hw_engines || hw_xmod_locate())
-		return TRUE;
-	for (guint i = 0; i < hw_engines->len; i++) {
-		SimHw *engine = g_ptr_array_index(hw_engines, i);
-
-		if (engine != hw && hw_map_find(engine, HW_MAP_HOST, (guintptr)host, size)) {
-			g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
-				    "another engine maps this host memory, and its stores could "
-				    "leave this one running stale code: libunicorn does not call "
-				    "kvmsim's " HW_PAGE_FAST);
-			return FALSE;
-		}
-	}
-	return TRUE;
 }
 
 /* Flags the engine's RAM page holding host, if the engine maps it. */

@@ -321,6 +321,15 @@ hw_new_unchecked(GError **error)
 	guint64 cr3 = HW_STUB_EMPTY_ROOT;
 	void *vals[] = { &cr4, &cr0, &cr3 };
 
+	/* without hw-xmod.c's definition, nothing would drop the decodes of a rewritten block, or
+	 * another engine's blocks of it: refused rather than run or charge stale code */
+	if (!hw_xmod_locate()) {
+		g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
+			    "libunicorn does not call kvmsim's tb_invalidate_phys_page_fast_x86_64 "
+			    "(not in the executable's dynamic symbol table?): modified code would "
+			    "run stale");
+		return NULL;
+	}
 	if (!hw_check(uc_open(UC_ARCH_X86, UC_MODE_64, &hw->uc), "uc_open", error))
 		return NULL;
 	/* An empty exit list: no `until` address for Unicorn to walk after each run. */
@@ -404,8 +413,6 @@ sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 			    had->gpa);
 		return FALSE;
 	}
-	if (!hw_xmod_check_map(hw, host, size, error))
-		return FALSE;
 	uc_err err = uc_mem_map_ptr(hw->uc, gpa, size, UC_PROT_ALL, host);
 
 	if (err == UC_ERR_OK) {
