@@ -3,8 +3,8 @@
  * Capstone on guest code: what an EPT violation would report as the access type, instruction
  * counts of translation blocks, and disassembly for messages (the emulator of decoded
  * instructions is hw-emulate.c). The first two are on the exit hot path and cached per RIP / per
- * block in fixed-size direct-mapped caches; sim_hw_code_changed() drops the entries of a changed
- * range.
+ * block in fixed-size direct-mapped caches; sim_hw_content_changed() drops the entries of a
+ * changed range.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
 
