@@ -216,6 +216,9 @@ typedef struct {
 	guint32 flags; /* SIM_HW_BLOCK_* */
 } SimHwBlock;
 
+/* Whether block is one and its bytes meet [gpa, gpa + len) (a block of size 0 has its first). */
+gboolean sim_hw_block_meets(const SimHwBlock *block, guint64 gpa, guint64 len);
+
 enum {
 	/*
 	 * One instruction where QEMU's translator would have made a longer block: the block QEMU
