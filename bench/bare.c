@@ -529,7 +529,7 @@ bench_faults(GError **error)
 static SimHwAccessKind
 access_kind_after_change(FaultLoop *f, guint64 rip, guint64 gpa)
 {
-	sim_hw_code_changed(f->hw, rip, 1);
+	sim_hw_content_changed(f->hw, rip, 1);
 	return sim_hw_access_kind(f->hw, rip, gpa, 0);
 }
 
@@ -565,8 +565,8 @@ bench_hw(GError **error)
 		/* The loop's store, as for an RMW: error code 0 needs the decode. */
 		sink += sim_hw_access_kind(f.hw, rip, gpa, 0);
 		kind[r] = TIME_NS(CALLS, sink += sim_hw_access_kind(f.hw, rip, gpa, 0));
-		changed[r] = TIME_NS(DECODE_CALLS, sim_hw_code_changed(f.hw, rip, 1));
-		/* A decode: a miss after each code_changed, less the cost of that call. */
+		changed[r] = TIME_NS(DECODE_CALLS, sim_hw_content_changed(f.hw, rip, 1));
+		/* A decode: a miss after each content_changed, less the cost of that call. */
 		kind_miss[r] = TIME_NS(DECODE_CALLS,
 				       sink += access_kind_after_change(&f, rip, gpa));
 		kind_miss[r] -= changed[r];

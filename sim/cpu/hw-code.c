@@ -12,11 +12,11 @@
  * 024cb28f). kvmsim maps one fixed host buffer per GPA page, so a page that gets another frame
  * keeps its key and its blocks; only the bytes matter.
  *
- * The public uc_ctl_remove_cache() (UC_CTL_TB_REMOVE_CACHE in uc.c, 2.0-era copies in the index) goes
- * through uc_invalidate_tb(), which translates the address with get_page_addr_code() under the
+ * The public uc_ctl_remove_cache() (UC_CTL_TB_REMOVE_CACHE in uc.c, 2.0-era copies in the index)
+ * goes through uc_invalidate_tb(), which translates the address with get_page_addr_code() under the
  * guest's CR3: a TLB fill (a walk that faults if the SPTE tree does not map the page, so the
- * caller swaps in an identity tree) that leaves an entry behind, so it needs a TLB flush after
- * it and must run between runs (sim_hw_code_changed()). What uc_invalidate_tb() then calls,
+ * caller would swap in an identity tree) that leaves an entry behind, so it would need a TLB
+ * flush after it and could run only between runs. What uc_invalidate_tb() then calls,
  * tb_invalidate_phys_range() on the ram address qemu_ram_addr_from_host() gives for the host
  * page, touches neither the TLB nor the registers: sim_hw_content_changed() calls those two
  * directly (libunicorn exports them).

@@ -3,8 +3,8 @@
  * Capstone on guest code: what an EPT violation would report as the access type, instruction
  * counts of translation blocks, and disassembly for messages (the emulator of decoded
  * instructions is hw-emulate.c). The first two are on the exit hot path and cached per RIP / per
- * block in fixed-size direct-mapped caches; sim_hw_code_changed() drops the entries of a changed
- * range.
+ * block in fixed-size direct-mapped caches; sim_hw_content_changed() drops the entries of a
+ * changed range.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
 
@@ -97,6 +97,13 @@ hw_ranges_overlap(guint64 a, guint64 a_len, guint64 b, guint64 b_len)
 	return a < b + b_len && b < a + a_len;
 }
 
+gboolean
+sim_hw_block_meets(const SimHwBlock *block, guint64 gpa, guint64 len)
+{
+	return block->addr != HW_NO_ADDR &&
+	       hw_ranges_overlap(block->addr, MAX(block->size, 1), gpa, len);
+}
+
 /* Drops the cached decodes that looked at any byte of [gpa, gpa + size). */
 void
 hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size)
@@ -113,8 +120,7 @@ hw_decode_forget(SimHw *hw, guint64 gpa, guint64 size)
 	for (i = 0; i < HW_BLOCK_CACHE_SIZE; i++) {
 		SimHwBlock *block = &hw->blocks[i];
 
-		if (block->addr != HW_NO_ADDR &&
-		    hw_ranges_overlap(block->addr, block->size, gpa, size))
+		if (sim_hw_block_meets(block, gpa, size))
 			block->addr = HW_NO_ADDR;
 	}
 	for (i = 0; i < HW_INDEX_CACHE_SIZE; i++) {

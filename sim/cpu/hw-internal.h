@@ -116,6 +116,31 @@ typedef struct {
 	HwRamAddr ram; /* the engine's RAM address of host (one RAM block), or HW_RAM_ADDR_INVALID */
 } HwMap;
 
+/* What hw_map_find() looks up: a gpa, a host address or a RAM address. */
+typedef enum {
+	HW_MAP_GPA,
+	HW_MAP_HOST,
+	HW_MAP_RAM,
+} HwMapBy;
+
+/* The engine's map that overlaps [addr, addr + size) (an address of the kind by), or NULL; no
+ * host byte is mapped twice (sim_hw_map()), so at most one holds a byte. */
+static inline const HwMap *
+hw_map_find(SimHw *hw, HwMapBy by, guint64 addr, guint64 size)
+{
+	for (guint i = 0; i < hw->maps->len; i++) {
+		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+		guint64 start = by == HW_MAP_GPA ? map->gpa :
+				by == HW_MAP_HOST ? (guintptr)map->host : map->ram;
+
+		if (by == HW_MAP_RAM && map->ram == HW_RAM_ADDR_INVALID)
+			continue;
+		if (addr < start + map->size && start < addr + size)
+			return map;
+	}
+	return NULL;
+}
+
 /* hw-code.c: the engine's RAM address of host memory it maps, or HW_RAM_ADDR_INVALID. */
 HwRamAddr hw_ram_addr(SimHw *hw, void *host);
 
@@ -127,12 +152,13 @@ extern GPtrArray *hw_engines;
 extern GHashTable *hw_code_hosts;
 gboolean hw_code_host(const guint8 *host);
 
-/* hw-xmod.c, for hw.c: whether another engine's stores to this engine's code are seen; if not,
- * sim_hw_map() of host memory another engine maps fails (no silently stale code). */
+/* hw-xmod.c, for hw.c: whether stores to code are seen, the storing engine's and the others';
+ * if not, no engine is made (no silently stale code). */
 gboolean hw_xmod_locate(void);
 extern gboolean hw_xmod_on; /* what hw_xmod_locate() found (a test may pretend it failed) */
-gboolean hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error);
+/* hw-xmod.c: an engine was freed; one was created (the cached store engine is looked up again). */
 void hw_xmod_forget(SimHw *hw);
+void hw_xmod_added(void);
 /* hw-xmod.c: stores that took the slow path, in every engine (for tests). */
 extern guint64 hw_slow_stores;
 /* hw-xmod.c: sim_hw_map() mapped map; a host page joined hw_code_hosts. */

@@ -14,10 +14,11 @@
  *    runs no guest code) (translator.c read in unicorn-engine/unicorn at 22a153ca, whose
  *    hooked_regions_check() 2.0.1's library has; helper_uc_tracecode() in uc.c at fbf34af8, a
  *    later tree: both skips are in every version found; test-hw checks the behaviour);
- *  - QEMU keys blocks by guest page (2.0.1: linear = guest-physical), not by frame, and kvmsim
- *    maps one fixed host buffer per gpa page (a new frame's bytes are copied in), so the code
- *    set is sticky, per engine by gpa and VM-wide by host page: a page that gets a new frame
- *    keeps the flag;
+ *  - QEMU keys blocks by guest pc and the RAM address of the host page mapped there (hw-code.c),
+ *    and kvmsim maps one fixed host buffer per gpa page (a new frame's bytes are copied in), so
+ *    the code set is sticky, per engine by gpa and VM-wide by host page: a page that gets a new
+ *    frame keeps the flag; an engine's pages leave the VM-wide set with the last engine that
+ *    maps them (hw_code_hosts_forget());
  *  - libunicorn fills TLB entries only through tlb_set_page_with_attrs_x86_64 (its PLT: two
  *    calls in 2.0.1's libunicorn.so.2, from x86_cpu_tlb_fill() and tlb_set_page());
  *  - not the alias refusal: a host page mapped at two gpas would break 2.0.1's own invalidation
@@ -68,6 +69,8 @@ static gboolean hw_tlb_set_page_locate(void);
  * share costs a search. */
 #define HW_FILL_CACHE_SIZE 1024
 static SimHw *hw_fill_cache[HW_FILL_CACHE_SIZE];
+/* The CPU of the last fill no engine owns (bench's own engines): its fills skip the search. */
+static gpointer hw_fill_miss;
 
 /* cpu's slot in hw_fill_cache. */
 static inline SimHw **
@@ -105,12 +108,43 @@ hw_engine_add(SimHw *hw)
 		hw_code_hosts = g_hash_table_new(g_direct_hash, g_direct_equal);
 	}
 	g_ptr_array_add(hw_engines, hw);
+	hw_fill_miss = NULL; /* a CPU cached as no engine's may be this one's */
+	hw_xmod_added();
+}
+
+/* Whether any engine maps the host page holding host. */
+static gboolean
+hw_host_mapped(const guint8 *host)
+{
+	for (guint i = 0; i < hw_engines->len; i++)
+		if (hw_map_find(g_ptr_array_index(hw_engines, i), HW_MAP_HOST, (guintptr)host, 1))
+			return TRUE;
+	return FALSE;
+}
+
+/* The engine's code pages leave hw_code_hosts unless another engine maps them (which keeps them
+ * sticky for its VM): host memory a later machine gets at the same address is data to it. */
+static void
+hw_code_hosts_forget(SimHw *hw)
+{
+	GHashTableIter iter;
+	gpointer pfn;
+
+	g_hash_table_iter_init(&iter, hw->code_pages);
+	while (g_hash_table_iter_next(&iter, &pfn, NULL)) {
+		guint8 *host = hw_host_page(hw, GPOINTER_TO_SIZE(pfn));
+
+		if (host && !hw_host_mapped(host))
+			g_hash_table_remove(hw_code_hosts,
+					    GSIZE_TO_POINTER((guintptr)host / HW_PAGE_SIZE));
+	}
 }
 
 void
 hw_engine_remove(SimHw *hw)
 {
 	g_ptr_array_remove(hw_engines, hw);
+	hw_code_hosts_forget(hw);
 	hw_xmod_forget(hw);
 	if (hw->cpu && *hw_fill_slot(hw->cpu) == hw)
 		*hw_fill_slot(hw->cpu) = NULL; /* an engine is cached only in its CPU's slot */
@@ -132,14 +166,9 @@ guint8 *
 hw_host_page(SimHw *hw, guint64 pfn)
 {
 	guint64 gpa = pfn * HW_PAGE_SIZE;
+	const HwMap *map = hw_map_find(hw, HW_MAP_GPA, gpa, 1);
 
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
-
-		if (gpa - map->gpa < map->size)
-			return map->host + (gpa - map->gpa);
-	}
-	return NULL;
+	return map ? map->host + (gpa - map->gpa) : NULL;
 }
 
 /*
@@ -219,12 +248,16 @@ hw_settle(gpointer cpu, guint64 vaddr)
 	guint8 *host;
 
 	if (!hw || hw->cpu != cpu) {
+		if (cpu == hw_fill_miss)
+			return;
 		hw = NULL;
 		for (guint i = 0; hw_engines && i < hw_engines->len && !hw; i++)
 			if (((SimHw *)g_ptr_array_index(hw_engines, i))->cpu == cpu)
 				hw = g_ptr_array_index(hw_engines, i);
-		if (!hw)
+		if (!hw) {
+			hw_fill_miss = cpu;
 			return;
+		}
 		*slot = hw;
 	}
 	if (!hw->store_fast || vaddr >= SIM_HW_TABLE_GPA)

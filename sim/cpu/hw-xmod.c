@@ -6,7 +6,8 @@
  * tb_invalidate_phys_page_fast() with the engine's own struct uc_struct and RAM address). Without
  * more, a vCPU would keep running code another vCPU rewrote, which x86 forbids: the executing CPU
  * sees the new bytes by its next serializing event at the latest. hw drops them at the store,
- * which is simplest and deterministic (engines run one at a time).
+ * which is simplest and deterministic (engines run one at a time); an engine stopped inside a
+ * block it loses (a vCPU in a port-I/O exit) leaves that block when it resumes (vcpu-exit.c).
  *
  * libunicorn calls tb_invalidate_phys_page_fast_x86_64 through its PLT (every store that takes
  * the slow path, i.e. to a page with TLB_NOTDIRTY set: every RAM page without the store fast
@@ -14,11 +15,13 @@
  * below, in the executable, takes its place (as hw.c's gettimeofday() does): it drops the stored
  * bytes' blocks and decodes on every other engine that ever ran code from the page, then calls
  * libunicorn's own, which may not return (a store into the block running longjmps out). Its
- * signature is translate-all.c's at 024cb28f: (uc, pages, ram_addr, len <= 8, retaddr).
+ * signature is translate-all.c's at 024cb28f: (uc, pages, ram_addr, len, retaddr), len the
+ * store's size (16 for cmpxchg16b) or the size probe_access() was asked for.
  *
  * If the definition does not take the place of libunicorn's (not in the executable's dynamic
- * symbol table, or no next definition to forward to), nothing would see those stores: then two
- * engines may not map the same host memory (hw_xmod_check_map()), loudly, rather than run stale.
+ * symbol table, or no next definition to forward to), nothing would see those stores, nor drop
+ * the storing engine's own decodes of a block it rewrote: no engine is made then
+ * (hw_new_unchecked() fails loudly) rather than run or charge stale code.
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
 #define _GNU_SOURCE /* RTLD_NEXT, RTLD_DEFAULT */
@@ -40,7 +43,9 @@ static HwPageFast hw_page_fast; /* libunicorn's own */
 gboolean hw_xmod_on;            /* this file's definition is the one libunicorn calls */
 
 /* The engine of the last store seen, tried first, and its code_rams as they were then: most
- * stores never reach a page any engine ran code from, and cost a bit test. */
+ * stores never reach a page any engine ran code from, and cost a bit test. hw_last_uc is the uc
+ * of that store, hw_last_store NULL if it is no engine's (bench's own engines): its stores then
+ * skip the search. */
 static SimHw *hw_last_store;
 static gpointer hw_last_uc;
 static const guint64 *hw_last_code_rams;
@@ -72,42 +77,18 @@ hw_xmod_locate(void)
 	return hw_xmod_on;
 }
 
-/* Two engines may share host memory only while their stores are seen. */
-gboolean
-hw_xmod_check_map(SimHw *hw, const guint8 *host, gsize size, GError **error)
-{
-	if (!hw_engines || hw_xmod_locate())
-		return TRUE;
-	for (guint i = 0; i < hw_engines->len; i++) {
-		SimHw *engine = g_ptr_array_index(hw_engines, i);
-
-		for (guint j = 0; engine != hw && j < engine->maps->len; j++) {
-			const HwMap *map = &g_array_index(engine->maps, HwMap, j);
-
-			if (host < map->host + map->size && map->host < host + size) {
-				g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
-					    "another engine maps this host memory, and its stores "
-					    "could leave this one running stale code: libunicorn does "
-					    "not call kvmsim's " HW_PAGE_FAST);
-				return FALSE;
-			}
-		}
-	}
-	return TRUE;
-}
-
 /* Flags the engine's RAM page holding host, if the engine maps it. */
 static void
 hw_ram_mark(SimHw *hw, const guint8 *host)
 {
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
-		guint64 page = (map->ram + (guint64)(host - map->host)) / HW_PAGE_SIZE;
+	const HwMap *map = hw_map_find(hw, HW_MAP_HOST, (guintptr)host, 1);
+	guint64 page;
 
-		if ((guintptr)(host - map->host) < map->size && map->ram != HW_RAM_ADDR_INVALID &&
-		    page < hw->code_ram_pages)
-			hw->code_rams[page / 64] |= G_GUINT64_CONSTANT(1) << (page % 64);
-	}
+	if (!map || map->ram == HW_RAM_ADDR_INVALID)
+		return;
+	page = (map->ram + (guint64)(host - map->host)) / HW_PAGE_SIZE;
+	if (page < hw->code_ram_pages)
+		hw->code_rams[page / 64] |= G_GUINT64_CONSTANT(1) << (page % 64);
 }
 
 /* The bitmap covers the new map's RAM addresses, with its pages that are code already. */
@@ -149,26 +130,18 @@ hw_xmod_code_host(const guint8 *host)
 static guint8 *
 hw_ram_host(SimHw *hw, HwRamAddr ram)
 {
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+	const HwMap *map = hw_map_find(hw, HW_MAP_RAM, ram, 1);
 
-		if (map->ram != HW_RAM_ADDR_INVALID && ram - map->ram < map->size)
-			return map->host + (ram - map->ram);
-	}
-	return NULL;
+	return map ? map->host + (ram - map->ram) : NULL;
 }
 
 /* The gpa at which the engine maps host, or HW_NO_ADDR. */
 static guint64
 hw_host_gpa(SimHw *hw, const guint8 *host)
 {
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+	const HwMap *map = hw_map_find(hw, HW_MAP_HOST, (guintptr)host, 1);
 
-		if ((guintptr)(host - map->host) < map->size)
-			return map->gpa + (guint64)(host - map->host);
-	}
-	return HW_NO_ADDR;
+	return map ? map->gpa + (guint64)(host - map->host) : HW_NO_ADDR;
 }
 
 /* Whether the cached engine's RAM page is in hw_code_hosts. */
@@ -190,19 +163,17 @@ hw_xmod_store(gpointer uc, HwRamAddr start, int len)
 	SimHw *hw = hw_last_store;
 	guint8 *host;
 
-	if (!hw_engines)
-		return;
 	if (!hw || hw->uc != uc) {
 		hw = NULL;
-		for (guint i = 0; i < hw_engines->len && !hw; i++)
+		for (guint i = 0; hw_engines && i < hw_engines->len && !hw; i++)
 			if (((SimHw *)g_ptr_array_index(hw_engines, i))->uc == uc)
 				hw = g_ptr_array_index(hw_engines, i);
-		if (!hw)
-			return;
 		hw_last_store = hw;
 		hw_last_uc = uc;
-		hw_last_code_rams = hw->code_rams;
-		hw_last_code_ram_pages = hw->code_ram_pages;
+		hw_last_code_rams = hw ? hw->code_rams : NULL;
+		hw_last_code_ram_pages = hw ? hw->code_ram_pages : 0;
+		if (!hw)
+			return;
 	}
 	if (!hw_last_code_ram(start))
 		return;
@@ -252,4 +223,11 @@ hw_xmod_forget(SimHw *hw)
 {
 	if (hw_last_store == hw)
 		hw_last_store_reset();
+}
+
+/* An engine created: a uc cached as no engine's may be its. */
+void
+hw_xmod_added(void)
+{
+	hw_last_store_reset();
 }

@@ -28,8 +28,8 @@
  *   +0x4030  the page-list flush stub: 1: mov rdi, [rsi]; invlpg [rdi]; add rsi, 8; dec rcx;
  *            jnz 1b; hlt
  *   +0x4100  the page list that stub reads (KVM_HW_FLUSH_TLB_GFNS_MAX addresses)
- * The identity tree covers all 40 physical-address bits, so the stub runs under it and
- * uc_ctl_remove_cache() can translate any address. Its leaves are read-only, so the one TLB entry
+ * The identity tree covers all 40 physical-address bits, so the stubs run under it whatever
+ * they read. Its leaves are read-only, so the one TLB entry
  * the stub leaves behind (the fetch of its hlt) cannot be written through.
  */
 #define HW_STUB_IDENTITY_ROOT (SIM_HW_STUB_GPA + 0x0000)
@@ -321,6 +321,15 @@ hw_new_unchecked(GError **error)
 	guint64 cr3 = HW_STUB_EMPTY_ROOT;
 	void *vals[] = { &cr4, &cr0, &cr3 };
 
+	/* without hw-xmod.c's definition, nothing would drop the decodes of a rewritten block, or
+	 * another engine's blocks of it: refused rather than run or charge stale code */
+	if (!hw_xmod_locate()) {
+		g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
+			    "libunicorn does not call kvmsim's tb_invalidate_phys_page_fast_x86_64 "
+			    "(not in the executable's dynamic symbol table?): modified code would "
+			    "run stale");
+		return NULL;
+	}
 	if (!hw_check(uc_open(UC_ARCH_X86, UC_MODE_64, &hw->uc), "uc_open", error))
 		return NULL;
 	/* An empty exit list: no `until` address for Unicorn to walk after each run. */
@@ -395,19 +404,15 @@ sim_hw_uc(SimHw *hw)
 gboolean
 sim_hw_map(SimHw *hw, guint64 gpa, gsize size, void *host, GError **error)
 {
-	for (guint i = 0; i < hw->maps->len; i++) {
-		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+	const HwMap *had = hw_map_find(hw, HW_MAP_HOST, (guintptr)host, size);
 
-		if ((guint8 *)host < map->host + map->size && map->host < (guint8 *)host + size) {
-			g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
-				    "host memory for [%#" G_GINT64_MODIFIER "x, %#" G_GINT64_MODIFIER
-				    "x) is already mapped at %#" G_GINT64_MODIFIER "x", gpa,
-				    gpa + size, map->gpa);
-			return FALSE;
-		}
-	}
-	if (!hw_xmod_check_map(hw, host, size, error))
+	if (had) {
+		g_set_error(error, SIM_HW_ERROR, SIM_HW_ERROR_ENGINE,
+			    "host memory for [%#" G_GINT64_MODIFIER "x, %#" G_GINT64_MODIFIER
+			    "x) is already mapped at %#" G_GINT64_MODIFIER "x", gpa, gpa + size,
+			    had->gpa);
 		return FALSE;
+	}
 	uc_err err = uc_mem_map_ptr(hw->uc, gpa, size, UC_PROT_ALL, host);
 
 	if (err == UC_ERR_OK) {
@@ -610,28 +615,6 @@ sim_hw_rip(SimHw *hw)
 	return rip;
 }
 
-/*
- * uc_ctl_remove_cache() translates each address under the current CR3 first and silently skips a
- * page that is not present there (setting old_exception and CR2 on the way), which is exactly the
- * state of a page whose frame is being replaced. Under hw's identity tree every page translates;
- * the TLB entries that leaves are then flushed.
- */
-void
-sim_hw_code_changed(SimHw *hw, guint64 gpa, guint64 size)
-{
-	guint64 cr3, root = HW_STUB_IDENTITY_ROOT, start, end;
-
-	g_return_if_fail(gpa + size <= SIM_HW_PHYS_LIMIT);
-	hw_decode_forget(hw, gpa, size);
-	uc_reg_read(hw->uc, UC_X86_REG_CR3, &cr3);
-	uc_reg_write(hw->uc, UC_X86_REG_CR3, &root);
-	for (start = gpa; start < gpa + size; start = end) {
-		end = MIN((start & HW_PAGE_MASK) + HW_PAGE_SIZE, gpa + size);
-		uc_ctl_remove_cache(hw->uc, start, end);
-	}
-	sim_hw_flush_tlb(hw, cr3);
-}
-
 /* Whether the rdtsc or rdtscp at addr has a hook or is waiting for one. */
 gboolean
 hw_tsc_site_known(SimHw *hw, guint64 addr)
@@ -718,7 +701,7 @@ sim_hw_hook_tsc(SimHw *hw)
 
 		uc_hook_add(hw->uc, &hook, UC_HOOK_CODE, hw_tsc_hook, hw, addr, addr);
 		g_array_append_val(hw->tsc_hooked, addr);
-		sim_hw_code_changed(hw, addr, HW_MAX_INSN_LEN);
+		sim_hw_content_changed(hw, addr, HW_MAX_INSN_LEN);
 	}
 	g_array_set_size(hw->tsc_pending, 0);
 }

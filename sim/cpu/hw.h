@@ -45,8 +45,7 @@
  *    of the faulting instruction. With a mapping, the access raises #PF with an exact RIP, which is
  *    what sim_hw_emulate_mmio() needs.
  *  - The sim_hw_* calls that run the engine (sim_hw_flush_tlb(), sim_hw_flush_tlb_range(),
- *    sim_hw_flush_tlb_pages(), sim_hw_code_changed()) are made between runs, never from inside a
- *    hook.
+ *    sim_hw_flush_tlb_pages()) are made between runs, never from inside a hook.
  */
 #ifndef KVMSIM_SIM_CPU_HW_H
 #define KVMSIM_SIM_CPU_HW_H
@@ -170,14 +169,6 @@ gboolean sim_hw_selftest(GError **error);
 SimHwAccessKind sim_hw_access_kind(SimHw *hw, guint64 rip, guint64 gpa, guint32 pf_error_code);
 
 /*
- * The bytes in [gpa, gpa + size) changed behind the guest's back: drops Unicorn's translated code
- * and hw's cached decodes for the range. Between runs: it walks the range under hw's identity tree
- * (Unicorn skips the invalidation of a page the guest's tree does not map) and then flushes the
- * TLB, reloading the CR3 the engine had.
- */
-void sim_hw_code_changed(SimHw *hw, guint64 gpa, guint64 size);
-
-/*
  * The bytes in [gpa, gpa + size) were changed by the host (not by this engine's stores): drops
  * Unicorn's translated code and hw's cached decodes for the range, by the RAM address of the
  * host memory mapped there (hw-code.c), so it leaves the TLB, the registers and CR3 alone and
@@ -224,6 +215,9 @@ typedef struct {
 	guint32 insns; /* instructions in [addr, addr + size) */
 	guint32 flags; /* SIM_HW_BLOCK_* */
 } SimHwBlock;
+
+/* Whether block is one and its bytes meet [gpa, gpa + len) (a block of size 0 has its first). */
+gboolean sim_hw_block_meets(const SimHwBlock *block, guint64 gpa, guint64 len);
 
 enum {
 	/*

@@ -301,6 +301,19 @@ pio_retire_and_stop(SimVcpu *v, gboolean in, guint size, guint32 value, guint64 
 	uc_emu_stop(uc);
 }
 
+/*
+ * The exit changed the bytes of the block the in/out runs in (other actors ran in its ASI steps
+ * or the VMM, or the VMM itself wrote them): the engine dropped the block, but 2.0.1 would resume
+ * its old tail after the hook. Setting RIP makes it leave the block and decode again from next;
+ * the instructions after the in/out are refunded, as vcpu_block_cut() does for a cut block.
+ */
+static void
+pio_leave_stale_block(SimVcpu *v, guint64 next)
+{
+	vcpu_block_cut(v, next);
+	uc_reg_write(sim_hw_uc(v->hw), UC_X86_REG_RIP, &next);
+}
+
 /* A port-IO exit, handed to the VMM; it may end the run (the exit port). Unicorn carries on
  * after the hook: the re-entry past the instruction. RIP in this hook is where 2.0.1 last
  * synced it (the block's start, not the in/out), so the instruction is found as the block's
@@ -341,6 +354,8 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 		return;
 	}
 	trace_kvm_entry(v->kvcpu, rip + len);
+	if (G_UNLIKELY(v->block_stale))
+		pio_leave_stale_block(v, rip + len);
 }
 
 /* UC_HOOK_INSN on out: a port-IO exit, pio(). */

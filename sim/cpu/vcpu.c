@@ -184,14 +184,6 @@ code_changed(struct kvm_vcpu *kvcpu, gpa_t gpa, u64 size)
 		sim_hw_content_changed(v->hw, gpa, size);
 }
 
-/* Whether [addr, addr + size) of a decoded block meets [gpa, gpa + len). */
-static gboolean
-block_meets(const SimHwBlock *block, guint64 gpa, guint64 len)
-{
-	return block->addr != G_MAXUINT64 && block->addr < gpa + len &&
-	       gpa < block->addr + MAX(block->size, 1);
-}
-
 /*
  * The engine dropped its decodes of changed bytes: so do the vCPU's copies, or a rewritten block
  * of the same address and size would be charged its old instructions. The running block, whose
@@ -202,9 +194,10 @@ vcpu_forget_blocks(gpointer data, guint64 gpa, guint64 len)
 {
 	SimVcpu *v = data;
 
-	if (block_meets(&v->prev_block, gpa, len))
+	if (sim_hw_block_meets(&v->prev_block, gpa, len))
 		v->prev_block.addr = G_MAXUINT64;
-	if (block_meets(&v->block_whole, gpa, len) || block_meets(&v->block, gpa, len)) {
+	if (sim_hw_block_meets(&v->block_whole, gpa, len) ||
+	    sim_hw_block_meets(&v->block, gpa, len)) {
 		v->block_whole.addr = G_MAXUINT64; /* never the next prev_block */
 		v->block_stale = TRUE;
 		v->block_limit = 0; /* hook_block_slow() decodes it */

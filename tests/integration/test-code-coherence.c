@@ -21,6 +21,9 @@
 #define DATA 0x8000ull   /* RAX while P runs: where zeros' add [rax], al writes */
 #define FLAGS 0x9000ull  /* byte: vCPU 0 did the host side; dword at +8: others ran P */
 #define STACKS 0x10000ull
+#define PARAMS DATA      /* reset_code's Q, dist and kind (qwords) */
+#define Q 0x4000ull      /* reset_code's page: data on vCPU 1, then code on vCPU 0 */
+#define MEM_BIG 0x1000000ull /* reset_code's RAM: room for Q + 2 * dist */
 
 #define HC_HOST_SIDE 100 /* vCPU 0 asks the test to act on P */
 #define HC_RAN_ZEROS 101 /* from REPORT */
@@ -54,16 +57,72 @@ static const guint8 main_code[] = {
 };
 static const guint8 old_p[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 }; /* mov eax, 1; ret */
 static const guint8 new_p[] = { 0xb8, 0x02, 0x00, 0x00, 0x00, 0xc3 }; /* mov eax, 2; ret */
+/* out 0xe9, al; mov eax, 1; ret: P for VMM_WRITE_IN_PIO, whose VMM rewrites the 1 in the out's
+ * exit */
+static const guint8 pio_p[] = { 0xe6, 0xe9, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 };
+#define PIO_P_IMM 3
 static const guint8 report_code[] = {
 	0xb8, 0x65, 0x00, 0x00, 0x00, /* mov eax, HC_RAN_ZEROS */
 	0x0f, 0x01, 0xc1,             /* vmcall */
 	0xf4,                         /* hlt */
 };
 
+/*
+ * Cross-engine tlb_reset_dirty: vCPU 1 (EDI 1) stores into Q while it is only data, which fills
+ * its TLB with a writable entry that skips the slow path (the store fast path), and with dist set
+ * pushes that entry into its victim TLB by stores to two pages of the same TLB index; then vCPU 0
+ * runs Q (mov eax, 1; ret), and vCPU 1 rewrites the 1 through its old entry (kind 0: mov byte;
+ * 1: lock cmpxchg16b, a 16-byte store); vCPU 0 runs Q again and reports its EAX. FLAGS steps
+ * 1, 2, 3 order them.
+ */
+static const guint8 reset_code[] = {
+	0x4c, 0x8b, 0x04, 0x25, 0x00, 0x80, 0x00, 0x00, /* mov r8, [PARAMS] (Q) */
+	0x4c, 0x8b, 0x0c, 0x25, 0x08, 0x80, 0x00, 0x00, /* mov r9, [PARAMS + 8] (dist) */
+	0x44, 0x8b, 0x14, 0x25, 0x10, 0x80, 0x00, 0x00, /* mov r10d, [PARAMS + 16] (kind) */
+	0x85, 0xff,                                     /* test edi, edi */
+	0x75, 0x2e,                                     /* jne v1 */
+	0x80, 0x3c, 0x25, 0x00, 0x90, 0x00, 0x00, 0x01, /* w0: cmp byte [FLAGS], 1 */
+	0x75, 0xf6,                                     /* jne w0 */
+	0x41, 0xff, 0xd0,                               /* call r8 */
+	0xc6, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00, 0x02, /* mov byte [FLAGS], 2 */
+	0x80, 0x3c, 0x25, 0x00, 0x90, 0x00, 0x00, 0x03, /* w2: cmp byte [FLAGS], 3 */
+	0x75, 0xf6,                                     /* jne w2 */
+	0x41, 0xff, 0xd0,                               /* call r8 */
+	0x48, 0x89, 0xc3,                               /* mov rbx, rax */
+	0xb8, 0x66, 0x00, 0x00, 0x00,                   /* mov eax, HC_RETURNED */
+	0x0f, 0x01, 0xc1,                               /* vmcall */
+	0xf4,                                           /* hlt */
+	0x41, 0xc6, 0x40, 0x01, 0x01,                   /* v1: mov byte [r8 + 1], 1 */
+	0x4d, 0x85, 0xc9,                               /* test r9, r9 */
+	0x74, 0x0c,                                     /* je s1 */
+	0x43, 0xc6, 0x44, 0x08, 0x08, 0x01,             /* mov byte [r8 + r9 + 8], 1 */
+	0x43, 0xc6, 0x44, 0x48, 0x08, 0x01,             /* mov byte [r8 + r9 * 2 + 8], 1 */
+	0xc6, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00, 0x01, /* s1: mov byte [FLAGS], 1 */
+	0x80, 0x3c, 0x25, 0x00, 0x90, 0x00, 0x00, 0x02, /* w1: cmp byte [FLAGS], 2 */
+	0x75, 0xf6,                                     /* jne w1 */
+	0x45, 0x85, 0xd2,                               /* test r10d, r10d */
+	0x75, 0x07,                                     /* jne c16 */
+	0x41, 0xc6, 0x40, 0x01, 0x02,                   /* mov byte [r8 + 1], 2 */
+	0xeb, 0x20,                                     /* jmp done */
+	0x49, 0x8b, 0x00,                               /* c16: mov rax, [r8] */
+	0x49, 0x8b, 0x50, 0x08,                         /* mov rdx, [r8 + 8] */
+	0x48, 0x89, 0xc3,                               /* mov rbx, rax */
+	0x48, 0x81, 0xe3, 0xff, 0x00, 0xff, 0xff,       /* and rbx, ~0xff00 */
+	0x48, 0x81, 0xcb, 0x00, 0x02, 0x00, 0x00,       /* or rbx, 0x200 */
+	0x48, 0x89, 0xd1,                               /* mov rcx, rdx */
+	0xf0, 0x49, 0x0f, 0xc7, 0x08,                   /* lock cmpxchg16b [r8] */
+	0xc6, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00, 0x03, /* done: mov byte [FLAGS], 3 */
+	0xb8, 0x66, 0x00, 0x00, 0x00,                   /* mov eax, HC_RETURNED */
+	0x0f, 0x01, 0xc1,                               /* vmcall */
+	0xf4,                                           /* hlt */
+};
+
 typedef enum {
 	HOST_DONTNEED,    /* MADV_DONTNEED: the refault maps the zero page */
 	HOST_UFFD_COPY,   /* MADV_DONTNEED, then UFFDIO_COPY of new_p: post-copy placement */
 	GUEST_STORE,      /* no host side: vCPU 0 itself stores new_p's immediate into P */
+	VMM_WRITE_IN_PIO, /* P is pio_p; the first port-I/O exit after the host side rewrites it */
+	RESET_DIRTY,      /* reset_code instead of main_code, on MEM_BIG */
 } HostSide;
 
 /* Where main_code asks for the host side (mov eax, HC_HOST_SIDE; vmcall), and the guest store
@@ -84,6 +143,8 @@ typedef struct {
 	SimUffd *uffd;
 	guint64 reported[2]; /* the last hypercall of each vCPU */
 	guint64 value[2];    /* its a0 */
+	gboolean host_side_done, rewritten;
+	guint64 params[3];   /* RESET_DIRTY: at PARAMS */
 } Rig;
 
 /* Writes bytes at gpa through the host mapping, faulting the page in, as a VMM loads a guest. */
@@ -106,6 +167,9 @@ rig_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
 	int id = sim_vcpu_id(vcpu);
 
 	if (nr == HC_HOST_SIDE) {
+		r->host_side_done = TRUE;
+		if (r->side == VMM_WRITE_IN_PIO)
+			return 0;
 		ck_assert_int_eq(sim_mm_dontneed(r->host->mm, r->hva + P, PAGE), 0);
 		if (r->side == HOST_UFFD_COPY) {
 			guint8 page[PAGE] = { 0 };
@@ -124,37 +188,59 @@ rig_hypercall(gpointer data, SimVcpu *vcpu, guint64 nr, const guint64 args[4])
 	return 0;
 }
 
+/* P's out: the VMM rewrites P's immediate to 2 in the first exit after the host side, while the
+ * vCPU is inside P's block. */
 static gboolean
 rig_pio(gpointer data, SimVcpu *vcpu, gboolean in, guint16 port, guint size, guint32 *value)
 {
-	return FALSE;
+	static const guint8 two = 2;
+	Rig *r = data;
+
+	ck_assert(r->side == VMM_WRITE_IN_PIO && port == 0xe9);
+	if (r->host_side_done && !r->rewritten) {
+		rig_write(r, P + PIO_P_IMM, &two, 1);
+		r->rewritten = TRUE;
+	}
+	return TRUE;
 }
 
 static const SimVcpuExitOps rig_ops = { .pio = rig_pio, .hypercall = rig_hypercall };
 
-/* Builds the VM with nr_vcpus vCPUs running main_code, runs it to the end. */
+/* Builds the VM with nr_vcpus vCPUs running main_code (reset_code for RESET_DIRTY, with
+ * params), runs it to the end. */
 static Rig *
-rig_run(guint nr_vcpus, HostSide side, guint64 seed)
+rig_run_with(guint nr_vcpus, HostSide side, guint64 seed, const guint64 params[3])
 {
 	Rig *r = g_new0(Rig, 1);
 	GError *error = NULL;
+	guint64 mem = side == RESET_DIRTY ? MEM_BIG : MEM;
 
 	r->nr_vcpus = nr_vcpus;
 	r->side = side;
-	r->host = test_machine_new(seed, 4096, MEM);
+	r->host = test_machine_new(seed, 4096, mem);
 	r->kvm = kvm_create_vm(r->host->sched, r->host->hm, r->host->pool, r->host->mm,
 			       &r->host->counters, &sim_vcpu_hw_ops);
-	ck_assert(sim_mm_mmap_anon(r->host->mm, MEM, &r->hva, &error));
+	ck_assert(sim_mm_mmap_anon(r->host->mm, mem, &r->hva, &error));
 	struct kvm_userspace_memory_region2 region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM, .userspace_addr = r->hva,
+		.slot = 0, .guest_phys_addr = 0, .memory_size = mem, .userspace_addr = r->hva,
 	};
 	ck_assert_int_eq(kvm_set_memory_region(r->kvm, &region), 0);
-	rig_write(r, MAIN, main_code, sizeof(main_code));
+	if (side == RESET_DIRTY) {
+		memcpy(r->params, params, sizeof(r->params));
+		rig_write(r, MAIN, reset_code, sizeof(reset_code));
+		rig_write(r, PARAMS, r->params, sizeof(r->params));
+		rig_write(r, Q, old_p, sizeof(old_p));
+	} else {
+		rig_write(r, MAIN, main_code, sizeof(main_code));
+	}
 	G_STATIC_ASSERT(sizeof(guest_store) == sizeof(host_side_call));
 	g_assert(memcmp(main_code + HOST_SIDE_AT, host_side_call, sizeof(host_side_call)) == 0);
 	if (side == GUEST_STORE)
 		rig_write(r, MAIN + HOST_SIDE_AT, guest_store, sizeof(guest_store));
-	rig_write(r, P, old_p, sizeof(old_p));
+	if (side == VMM_WRITE_IN_PIO)
+		rig_write(r, P, pio_p, sizeof(pio_p));
+	else
+		rig_write(r, P, old_p, sizeof(old_p));
 	rig_write(r, REPORT, report_code, sizeof(report_code));
 	for (guint i = 0; i < nr_vcpus; i++) {
 		r->vcpu[i] = sim_vcpu_new(r->kvm, (int)i, &rig_ops, r, &error);
@@ -168,6 +254,13 @@ rig_run(guint nr_vcpus, HostSide side, guint64 seed)
 		ck_assert_msg(!sim_vcpu_error(r->vcpu[i]), "vcpu%u: %s", i,
 			      sim_vcpu_error(r->vcpu[i]));
 	return r;
+}
+
+/* rig_run_with() for main_code. */
+static Rig *
+rig_run(guint nr_vcpus, HostSide side, guint64 seed)
+{
+	return rig_run_with(nr_vcpus, side, seed, NULL);
 }
 
 static void
@@ -260,6 +353,61 @@ START_TEST(guest_store_into_code_every_vcpu_ran_runs_the_new_code_on_all)
 }
 END_TEST
 
+/*
+ * The VMM rewrites P during the port-I/O exit of P's own out: the vCPU, resumed inside the
+ * block, must run the new mov eax, 2 (KVM re-enters the guest after the exit, and the fetch after
+ * a VM entry sees every store made before it). Without vcpu-exit.c leaving the stale block,
+ * Unicorn runs the old block's tail and P returns 1.
+ */
+START_TEST(vmm_write_in_pio_exit_runs_the_new_code)
+{
+	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++) {
+		for (guint64 seed = 1; seed <= 3; seed++) {
+			Rig *r = rig_run(nr_vcpus, VMM_WRITE_IN_PIO, seed);
+
+			ck_assert(r->rewritten);
+			for (guint i = 0; i < nr_vcpus; i++) {
+				ck_assert_uint_eq(r->reported[i], HC_RETURNED);
+				ck_assert_msg(r->value[i] == 2,
+					      "seed %" G_GUINT64_FORMAT " vcpu%u of %u: eax %"
+					      G_GUINT64_FORMAT " (1: the old code ran)", seed, i,
+					      nr_vcpus, r->value[i]);
+			}
+			rig_free(r);
+		}
+	}
+}
+END_TEST
+
+/*
+ * vCPU 1's TLB entry for Q, filled while Q was only data, must lose its fast store when vCPU 0
+ * makes Q code (hw-notdirty.c's tlb_reset_dirty() on every engine), also from the victim TLB (the
+ * entry evicted there by stores to pages of the same TLB index; the TLB's size may have grown,
+ * hence three distances) and for a 16-byte cmpxchg16b: else vCPU 1's rewrite is not seen and
+ * vCPU 0 runs its old block. Only meaningful with two vCPUs (two engines).
+ */
+START_TEST(data_page_becoming_code_loses_other_vcpus_fast_stores)
+{
+	static const guint64 rounds[][2] = {
+		{ 0, 0 }, { 0x100000, 0 }, { 0x200000, 0 }, { 0x400000, 0 }, { 0, 1 }, { 0x100000, 1 },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(rounds); i++) {
+		for (guint64 seed = 1; seed <= 2; seed++) {
+			const guint64 params[3] = { Q, rounds[i][0], rounds[i][1] };
+			Rig *r = rig_run_with(2, RESET_DIRTY, seed, params);
+
+			ck_assert_uint_eq(r->reported[0], HC_RETURNED);
+			ck_assert_msg(r->value[0] == 2, "dist 0x%" G_GINT64_MODIFIER "x kind %"
+				      G_GUINT64_FORMAT " seed %" G_GUINT64_FORMAT ": eax %"
+				      G_GUINT64_FORMAT " (1: the old code ran)", rounds[i][0],
+				      rounds[i][1], seed, r->value[0]);
+			rig_free(r);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 code_coherence_suite(void)
 {
@@ -271,6 +419,8 @@ code_coherence_suite(void)
 	tcase_add_test(tc, dontneed_of_code_two_vcpus_ran_runs_the_zero_page_on_both);
 	tcase_add_test(tc, uffd_copy_of_other_code_runs_the_new_code);
 	tcase_add_test(tc, guest_store_into_code_every_vcpu_ran_runs_the_new_code_on_all);
+	tcase_add_test(tc, vmm_write_in_pio_exit_runs_the_new_code);
+	tcase_add_test(tc, data_page_becoming_code_loses_other_vcpus_fast_stores);
 	suite_add_tcase(s, tc);
 	return s;
 }
