@@ -91,6 +91,8 @@ struct SimSched {
 	SimRng rng;              /* the random policy's stream (GRand's numbers) */
 	guint64 now;             /* logical clock: yield points passed */
 	guint64 switches;
+	guint64 alone_until;     /* until this step the running actor is the only one that can
+				  * run and nothing changed the sets: a yield need not pick */
 	guint64 examined;        /* actors looked at by pick_by_policy() */
 	SimLog *log;
 	SimPolicy policy;

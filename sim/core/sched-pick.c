@@ -25,6 +25,14 @@ sim_rng_twist(SimRng *r)
 	for (; i < SIM_RNG_N - 1; i++)
 		mt[i] = rng_twist_word(mt[i], mt[i + 1], mt[i + SIM_RNG_M - SIM_RNG_N]);
 	mt[i] = rng_twist_word(mt[i], mt[0], mt[SIM_RNG_M - 1]);
+	for (i = 0; i < SIM_RNG_N; i++) {
+		guint32 y = mt[i];
+
+		y ^= y >> 11;
+		y ^= (y << 7) & 0x9d2c5680u;
+		y ^= (y << 15) & 0xefc60000u;
+		r->out[i] = y ^ (y >> 18);
+	}
 	r->mti = 0;
 }
 
@@ -64,6 +72,8 @@ sched_update_sets(SimSched *sched, SimActor *actor)
 	gboolean sleeps = live && actor->wake_step && !actor->wait_fn && !actor->held &&
 			  actor->verdict != WAIT_TRUE; /* a sure sleeper is not counted */
 
+	sched->alone_until = 0;
+
 	sched->ready_stale |= ready != sched->ready[w];
 	if ((blocked ^ sched->blocked[w]) & bit) {
 		if (blocked & bit)
@@ -88,6 +98,7 @@ sched_set_verdict(SimSched *sched, SimActor *actor, WaitVerdict verdict)
 	g_assert(actor->wait_channel || actor->wake_step || verdict == WAIT_ASK);
 	if (actor->verdict == verdict)
 		return;
+	sched->alone_until = 0;
 	sched->ready_stale |= actor->verdict == WAIT_TRUE || verdict == WAIT_TRUE;
 	sched->nr_known -= actor->verdict != WAIT_ASK;
 	sched->nr_known += verdict != WAIT_ASK;
@@ -394,9 +405,16 @@ sched_pick_ready_at_random(SimSched *sched)
 	sched->examined++;
 	if (sched->ready_len == 0)
 		return NULL;
-	guint nth = sched->ready_len == 1 ? 0 : sim_rng_below(&sched->rng, sched->ready_len);
+	if (sched->ready_len == 1) {
+		SimActor *only = g_ptr_array_index(sched->actors, sched->ready_list[0]);
 
-	return g_ptr_array_index(sched->actors, sched->ready_list[nth]);
+		/* forced until a sleeper is due or the sets change (they reset alone_until) */
+		if (only == sched->current)
+			sched->alone_until = sched->nr_sleepers ? sched->first_wake : G_MAXUINT64;
+		return only;
+	}
+	return g_ptr_array_index(sched->actors,
+				 sched->ready_list[sim_rng_below(&sched->rng, sched->ready_len)]);
 }
 
 /* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the

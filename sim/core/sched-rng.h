@@ -17,6 +17,7 @@
 
 typedef struct {
 	guint32 mt[SIM_RNG_N];
+	guint32 out[SIM_RNG_N]; /* mt tempered, at each twist (vectorized there) */
 	guint mti; /* next word of mt to temper; SIM_RNG_N: regenerate first */
 	guint32 range, range_max; /* the last n of sim_rng_below() and its largest word kept */
 } SimRng;
@@ -66,16 +67,9 @@ void sim_rng_twist(SimRng *r);
 static inline guint32
 sim_rng_next(SimRng *r)
 {
-	guint32 y;
-
 	if (G_UNLIKELY(r->mti >= SIM_RNG_N))
 		sim_rng_twist(r);
-	y = r->mt[r->mti++];
-	y ^= y >> 11;
-	y ^= (y << 7) & 0x9d2c5680u;
-	y ^= (y << 15) & 0xefc60000u;
-	y ^= y >> 18;
-	return y;
+	return r->out[r->mti++];
 }
 
 /* The largest word sim_rng_below() keeps for n: one less than the largest multiple of n that is

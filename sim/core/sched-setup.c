@@ -16,6 +16,7 @@ update_slow_yield(SimSched *sched)
 			    sched->recording || sched->policy == SIM_POLICY_STEPS ||
 			    sched->choose_fn || sched->error || sched->failure;
 	sched->pick_general = sched->choose_fn || sched->verify_parked;
+	sched->alone_until = 0;
 }
 
 static void

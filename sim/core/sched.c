@@ -572,8 +572,8 @@ sim_yield(SimSched *sched, const char *point)
 		livelock_watchdog(sched);
 		switch_to(sched, NULL, point);
 	}
-	if (sched->live == 1)
-		return; /* alone: nobody to switch to */
+	if (sched->live == 1 || sched->now < sched->alone_until)
+		return; /* alone, or the only one that can run: nobody to switch to */
 
 	SimActor *next = sched_pick(sched, sched->policy);
 
