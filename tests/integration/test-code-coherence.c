@@ -290,6 +290,22 @@ assert_all_ran_zeros(guint nr_vcpus)
 	}
 }
 
+/* Every vCPU of a rig run with this host side and seed ran P's new code (mov eax, 2). */
+static void
+assert_all_ran_new_code(guint nr_vcpus, HostSide side, guint64 seed)
+{
+	Rig *r = rig_run(nr_vcpus, side, seed);
+
+	ck_assert(side != VMM_WRITE_IN_PIO || r->rewritten);
+	for (guint i = 0; i < nr_vcpus; i++) {
+		ck_assert_uint_eq(r->reported[i], HC_RETURNED);
+		ck_assert_msg(r->value[i] == 2,
+			      "seed %" G_GUINT64_FORMAT " vcpu%u of %u: eax %" G_GUINT64_FORMAT
+			      " (1: the old code ran)", seed, i, nr_vcpus, r->value[i]);
+	}
+	rig_free(r);
+}
+
 START_TEST(dontneed_of_code_runs_the_zero_page)
 {
 	assert_all_ran_zeros(1);
@@ -304,16 +320,8 @@ END_TEST
 
 START_TEST(uffd_copy_of_other_code_runs_the_new_code)
 {
-	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++) {
-		Rig *r = rig_run(nr_vcpus, HOST_UFFD_COPY, 7);
-
-		for (guint i = 0; i < nr_vcpus; i++) {
-			ck_assert_uint_eq(r->reported[i], HC_RETURNED);
-			ck_assert_msg(r->value[i] == 2, "vcpu%u of %u: eax %" G_GUINT64_FORMAT
-				      " (1: the old code ran)", i, nr_vcpus, r->value[i]);
-		}
-		rig_free(r);
-	}
+	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++)
+		assert_all_ran_new_code(nr_vcpus, HOST_UFFD_COPY, 7);
 }
 END_TEST
 
@@ -336,20 +344,9 @@ START_TEST(guest_store_into_code_every_vcpu_ran_runs_the_new_code_on_all)
 	ck_assert_int_eq(sim_hw_store_fast_path(hw), want_fast);
 	sim_hw_free(hw);
 
-	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++) {
-		for (guint64 seed = 1; seed <= 3; seed++) {
-			Rig *r = rig_run(nr_vcpus, GUEST_STORE, seed);
-
-			for (guint i = 0; i < nr_vcpus; i++) {
-				ck_assert_uint_eq(r->reported[i], HC_RETURNED);
-				ck_assert_msg(r->value[i] == 2,
-					      "seed %" G_GUINT64_FORMAT " vcpu%u of %u: eax %"
-					      G_GUINT64_FORMAT " (1: the old code ran)", seed, i,
-					      nr_vcpus, r->value[i]);
-			}
-			rig_free(r);
-		}
-	}
+	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++)
+		for (guint64 seed = 1; seed <= 3; seed++)
+			assert_all_ran_new_code(nr_vcpus, GUEST_STORE, seed);
 }
 END_TEST
 
@@ -361,21 +358,9 @@ END_TEST
  */
 START_TEST(vmm_write_in_pio_exit_runs_the_new_code)
 {
-	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++) {
-		for (guint64 seed = 1; seed <= 3; seed++) {
-			Rig *r = rig_run(nr_vcpus, VMM_WRITE_IN_PIO, seed);
-
-			ck_assert(r->rewritten);
-			for (guint i = 0; i < nr_vcpus; i++) {
-				ck_assert_uint_eq(r->reported[i], HC_RETURNED);
-				ck_assert_msg(r->value[i] == 2,
-					      "seed %" G_GUINT64_FORMAT " vcpu%u of %u: eax %"
-					      G_GUINT64_FORMAT " (1: the old code ran)", seed, i,
-					      nr_vcpus, r->value[i]);
-			}
-			rig_free(r);
-		}
-	}
+	for (guint nr_vcpus = 1; nr_vcpus <= 2; nr_vcpus++)
+		for (guint64 seed = 1; seed <= 3; seed++)
+			assert_all_ran_new_code(nr_vcpus, VMM_WRITE_IN_PIO, seed);
 }
 END_TEST
 

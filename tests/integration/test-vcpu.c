@@ -13,10 +13,11 @@
 #include "tests/integration/machine.h"
 #include "workloads/abi.h"
 
-/* Runs image on a machine with this many vCPUs, quantum and budget; the log is captured. */
+/* Runs image on a machine of this type with this many vCPUs, quantum and budget; the log is
+ * captured. */
 static Machine *
-machine_run_image(const guint8 *image, gsize size, guint vcpus, guint64 seed, guint64 quantum,
-		  guint64 max_insns)
+machine_run_image_as(SimVmType vm_type, const guint8 *image, gsize size, guint vcpus,
+		     guint64 seed, guint64 quantum, guint64 max_insns)
 {
 	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
 	Machine *m;
@@ -29,9 +30,18 @@ machine_run_image(const guint8 *image, gsize size, guint vcpus, guint64 seed, gu
 	cfg.seed = seed;
 	cfg.quantum = quantum;
 	cfg.max_insns = max_insns;
+	cfg.vm_type = vm_type;
 	m = machine_new(&cfg, TRUE);
 	machine_run(m);
 	return m;
+}
+
+/* machine_run_image_as() on the default VM type. */
+static Machine *
+machine_run_image(const guint8 *image, gsize size, guint vcpus, guint64 seed, guint64 quantum,
+		  guint64 max_insns)
+{
+	return machine_run_image_as(SIM_VM_DEFAULT, image, size, vcpus, seed, quantum, max_insns);
 }
 
 /*
@@ -227,9 +237,8 @@ END_TEST
 /*
  * Runs code written to a data page, converts the page to private (a new frame from the
  * guest_memfd: legacy conversion drops the content), writes new code there after a first store
- * and two block starts (once where the store fast path settled a page; it now settles every TLB
- * fill), runs it; reports both results and the
- * conversion's in hypercall 42 (a0, a1, a2):
+ * and two block starts, runs it; reports both results and the conversion's in hypercall 42 (a0,
+ * a1, a2):
  *	mov edi, KVMSIM_RAM_GPA; mov rax, <mov eax, 1; jmp rbx>; mov [rdi], rax; lea rbx, [rip+2];
  *	jmp rdi; mov r12, rax; KVM_HC_MAP_GPA_RANGE(rdi, 1, ENCRYPTED); mov r13, rax;
  *	mov [rdi+0x800], rdi; jmp 1f; 1: jmp 2f; 2: mov rax, <mov eax, 2; jmp rbx>; mov [rdi], rax;
@@ -247,30 +256,20 @@ static const guint8 code_on_a_new_frame_guest[] = {
 };
 
 /*
- * QEMU keys a translation block by its guest page (2.0.1: the linear address, kvmsim's gpa),
- * never by the host frame behind it, so the store fast path keys its code pages the same way
- * and keeps them: a gpa that ever held code keeps TLB_NOTDIRTY on its entries whatever frame
- * it holds later. Were the set keyed by frame, the page's new frame would look code-free, its
- * entry would lose the flag, and the old block would run again.
+ * QEMU keys a translation block by the RAM address of the host page Unicorn maps at the guest
+ * page (hw-code.c), and kvmsim maps one fixed host buffer per GPA page whatever frame backs it:
+ * a page that held code keeps TLB_NOTDIRTY on its entries when it gets a new frame, and a store
+ * of new code there drops its old blocks. Were code pages forgotten on a frame change, the new
+ * frame would look code-free, its entry would lose the flag, and the old block would run again.
  */
 START_TEST(code_stored_to_a_page_that_got_a_new_frame_replaces_its_old_blocks)
 {
 	for (guint64 quantum = 1; quantum <= 8; quantum++) {
-		SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
-		Machine *m;
+		Machine *m = machine_run_image_as(SIM_VM_SW_PROTECTED, code_on_a_new_frame_guest,
+						  sizeof(code_on_a_new_frame_guest), 1, 1,
+						  quantum == 8 ? 10000 : quantum, 1 << 20);
 		guint64 v[4];
 
-		cfg.workload = "image";
-		cfg.image = code_on_a_new_frame_guest;
-		cfg.image_size = sizeof(code_on_a_new_frame_guest);
-		cfg.nr_vcpus = 1;
-		cfg.mem_size = 1 << 20;
-		cfg.seed = 1;
-		cfg.quantum = quantum == 8 ? 10000 : quantum;
-		cfg.max_insns = 1 << 20;
-		cfg.vm_type = SIM_VM_SW_PROTECTED;
-		m = machine_new(&cfg, TRUE);
-		machine_run(m);
 		reported(m, 0, v);
 		ck_assert_uint_eq(v[2], 0);
 		ck_assert_uint_eq(v[0], 1);
@@ -311,21 +310,12 @@ static const guint8 code_dropped_by_conversion_guest[] = {
 START_TEST(code_dropped_by_a_conversion_runs_as_the_new_frames_zeros)
 {
 	for (guint64 quantum = 1; quantum <= 4; quantum++) {
-		SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
-		Machine *m;
+		Machine *m = machine_run_image_as(SIM_VM_SW_PROTECTED,
+						  code_dropped_by_conversion_guest,
+						  sizeof(code_dropped_by_conversion_guest), 1, 1,
+						  quantum == 4 ? 10000 : quantum, 1 << 20);
 		guint64 v[4];
 
-		cfg.workload = "image";
-		cfg.image = code_dropped_by_conversion_guest;
-		cfg.image_size = sizeof(code_dropped_by_conversion_guest);
-		cfg.nr_vcpus = 1;
-		cfg.mem_size = 1 << 20;
-		cfg.seed = 1;
-		cfg.quantum = quantum == 4 ? 10000 : quantum;
-		cfg.max_insns = 1 << 20;
-		cfg.vm_type = SIM_VM_SW_PROTECTED;
-		m = machine_new(&cfg, TRUE);
-		machine_run(m);
 		reported(m, 0, v);
 		ck_assert_uint_eq(v[2], 0);
 		ck_assert_uint_eq(v[0], 1);
