@@ -382,10 +382,12 @@ run_guest(SimVcpu *v)
  * in vmx_vcpu_enter_exit() with v2 21/29), which yields at its named points. A request made
  * there finds the vCPU IN_GUEST_MODE: kvm_make_all_cpus_request() kicks it with an IPI, pending
  * while IRQs are off and taken at the entry before any guest instruction (the protocol of
- * Documentation/virt/kvm/vcpu-requests.rst; x86.c: no tree read). [simplified] A flush or new
- * root due after the switch cancels the entry (no kvm_entry/kvm_exit pair is logged): FALSE,
- * the caller leaves without running the guest, and the run loop serves the request before it
- * enters again. Without ASI nothing yields here.
+ * Documentation/virt/kvm/vcpu-requests.rst). vcpu_enter_guest() (x86.c, read in
+ * ColinIanKing/linux-next at 046408cf) checks kvm_vcpu_exit_request() with IRQs off and
+ * IN_GUEST_MODE set and takes cancel_injection with r = 1, so vcpu_run() loops and serves the
+ * request. [simplified] Here a flush or new root due after the switch cancels the entry (no
+ * kvm_entry/kvm_exit pair is logged): FALSE, the caller leaves without running the guest, and
+ * the run loop serves the request before it enters again. Without ASI nothing yields here.
  */
 gboolean
 vcpu_vmenter(SimVcpu *v)
