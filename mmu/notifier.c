@@ -126,14 +126,16 @@ kvm_mmu_notifier_invalidate_range_end(gpointer data, guint64 start, guint64 end)
 	sim_spin_unlock(kvm->sched, &kvm->mn_invalidate_lock, "invalidate.mn_unlock");
 }
 
-/* Models kvm_age_gfn() in arch/x86/kvm/mmu/mmu.c (no tree read). */
+/* Models kvm_age_gfn() (arch/x86/kvm/mmu/mmu.c, read in ColinIanKing/linux-next at 1c60d04a):
+ * TDP MMU aging; the rmap pass it adds only when shadow pages may exist is left out (none here). */
 static gboolean
 kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
 	return kvm_tdp_mmu_age_gfn_range(kvm, range);
 }
 
-/* Models kvm_test_age_gfn() in arch/x86/kvm/mmu/mmu.c (no tree read). */
+/* Models kvm_test_age_gfn() (arch/x86/kvm/mmu/mmu.c, read in ColinIanKing/linux-next at 1c60d04a):
+ * the TDP MMU's answer; its rmap fallback, for shadow pages, is left out as in kvm_age_gfn(). */
 static gboolean
 kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
