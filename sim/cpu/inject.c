@@ -15,7 +15,8 @@
  * violation during delivery is logged without its IDT-vectoring information (info2 0).
  *
  * Also here: the wrmsr exit (EXIT_REASON_MSR_WRITE) for the async PF MSRs, and the halts that
- * interrupts and async PF can end (kvm_vcpu_halt() and the KVM_REQ_APF_HALT block, x86.c).
+ * interrupts and async PF can end (kvm_emulate_halt() and vcpu_block() of KVM_REQ_APF_HALT, read
+ * in ColinIanKing/linux-next arch/x86/kvm/x86.c at 1c60d04a, 6.18 cycle).
  */
 #define G_LOG_DOMAIN "kvmsim-cpu"
 #include "sim/cpu/vcpu-internal.h"
@@ -97,8 +98,9 @@ delivery_access(SimVcpu *v, guint64 gpa, void *buf, guint len, gboolean write)
 	return TRUE;
 }
 
-/* Which event the entry delivers, and through which handler (where the kernel's kvm_inj_exception
- * and kvm_inj_virq fire; their formats were not read, so the lines are kvmsim's own). */
+/* Which event the entry delivers, and through which handler: kvmsim's own lines, where the kernel
+ * fires kvm_inj_exception / kvm_inj_virq (arch/x86/kvm/trace.h, read in kvm-x86/linux at
+ * aebed32e: "#PF (0x<code>)" and "IRQ 0x<vector>", without vCPU, CR2 or handler). */
 static void
 trace_delivery(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code, guint64 handler)
 {
@@ -189,7 +191,8 @@ vcpu_irq_pending(const SimVcpu *v)
 	return (v->irr[0] | v->irr[1] | v->irr[2] | v->irr[3]) != 0;
 }
 
-/* Models interrupt_allowed(): RFLAGS.IF and no shadow. */
+/* Models kvm_arch_interrupt_allowed() (x86.c, read in ColinIanKing/linux-next at 1c60d04a), VMX's
+ * interrupt_allowed hook reduced to RFLAGS.IF and the STI shadow (vmx.c: not read). */
 gboolean
 vcpu_interrupt_allowed(struct kvm_vcpu *kvcpu)
 {
@@ -201,8 +204,10 @@ vcpu_interrupt_allowed(struct kvm_vcpu *kvcpu)
 }
 
 /*
- * Models inject_pending_event() (x86.c; no tree read): an exception first, whatever IF says;
- * else the highest pending interrupt if interrupts are allowed. FALSE if the vCPU failed.
+ * Models kvm_check_and_inject_events() (x86.c, read in ColinIanKing/linux-next at 1c60d04a; once
+ * inject_pending_event()): a pending exception first, whatever IF says, and then no interrupt on
+ * that entry; else the highest IRR vector if interrupt_allowed, else enable_irq_window(). No NMI,
+ * SMI or re-injection. FALSE if the vCPU failed.
  */
 gboolean
 vcpu_inject_pending(SimVcpu *v)
@@ -251,7 +256,8 @@ vcpu_restore_cr2(SimVcpu *v)
 		uc_reg_write(sim_hw_uc(v->hw), UC_X86_REG_CR2, &v->guest_cr2);
 }
 
-/* kvm_queue_exception_e_p() of #PF for an async PF. */
+/* kvm_queue_exception_e_p() of #PF for an async PF (via kvm_inject_page_fault(), x86.c at
+ * 1c60d04a); kvm_multiple_exception()'s merging into #DF is not modelled, nor KVM_REQ_EVENT. */
 void
 vcpu_queue_page_fault(struct kvm_vcpu *kvcpu, u64 address, u32 error_code)
 {
@@ -263,7 +269,8 @@ vcpu_queue_page_fault(struct kvm_vcpu *kvcpu, u64 address, u32 error_code)
 	v->exc_cr2 = address;
 }
 
-/* kvm_apic_set_irq() of a fixed vector: set in the IRR (the kick is the next entry). */
+/* kvm_apic_set_irq() of a fixed vector: set in the IRR (the kick is the next entry). lapic.c: no
+ * 6.18-era copy read (ColinIanKing/linux-next's lapic.c at 29135852 predates the cycle). */
 void
 vcpu_apic_set_irq(struct kvm_vcpu *kvcpu, u8 vector)
 {
@@ -272,7 +279,8 @@ vcpu_apic_set_irq(struct kvm_vcpu *kvcpu, u8 vector)
 	v->irr[vector / 64] |= 1ull << (vector % 64);
 }
 
-/* Models kvm_event_needs_reinjection() || kvm_is_exception_pending(). */
+/* kvm_event_needs_reinjection() || kvm_is_exception_pending() (x86.h: not read), as
+ * kvm_check_and_inject_events() uses them (x86.c at 1c60d04a): here only a pending #PF. */
 gboolean
 vcpu_event_pending(struct kvm_vcpu *kvcpu)
 {
@@ -310,7 +318,7 @@ vcpu_wrmsr_exit(SimVcpu *v)
 /*
  * Models handle_wrmsr() -> kvm_set_msr_common() for the async PF MSRs (x86.c at 046408cf); any
  * other MSR, or a value KVM refuses, would inject #GP: the guest has no handler for it in
- * kvmsim, so the vCPU fails saying so. trace_kvm_msr's format: no tree read.
+ * kvmsim, so the vCPU fails saying so. kvm_msr's format: trace.h read in kvm-x86/linux at aebed32e.
  */
 gboolean
 vcpu_handle_wrmsr(SimVcpu *v)
@@ -337,7 +345,8 @@ vcpu_handle_wrmsr(SimVcpu *v)
 	return TRUE;
 }
 
-/* kvm_vcpu_has_events() for a halted vCPU: an interrupt it can take, or async PF work done. */
+/* kvm_vcpu_has_events() for a halted vCPU (x86.c, read in ColinIanKing/linux-next at 1c60d04a):
+ * async PF work done, or an IRR vector (the vCPU halted with IF set; no NMI, SMI, INIT/SIPI). */
 static gboolean
 halt_wakes(gpointer data)
 {
@@ -351,7 +360,8 @@ halt_wakes(gpointer data)
 /*
  * A guest hlt. With interrupts off, or a vCPU that never enabled async PF (nothing could ever
  * wake it: kvmsim models no timer or IPI), the vCPU stops for good as before. Else
- * kvm_vcpu_halt(): block until an event arrives, then run on after the hlt. FALSE: stopped.
+ * __kvm_emulate_halt() and vcpu_block()'s kvm_vcpu_halt() (x86.c at 1c60d04a): block until an
+ * event arrives, then run on after the hlt (halt polling not modelled). FALSE: stopped.
  */
 gboolean
 vcpu_halt(SimVcpu *v)
@@ -370,7 +380,8 @@ vcpu_halt(SimVcpu *v)
 	return !v->stop_requested && !sim_sched_failed(v->sched);
 }
 
-/* kvm_arch_vcpu_runnable() for a vCPU halted by KVM_REQ_APF_HALT. */
+/* kvm_arch_vcpu_runnable() for a vCPU halted by KVM_REQ_APF_HALT (x86.c at 1c60d04a), reduced to
+ * async PF work done: kvm_vcpu_has_events()' takeable interrupt and exception are left out. */
 static gboolean
 apf_halt_wakes(gpointer data)
 {
@@ -380,7 +391,8 @@ apf_halt_wakes(gpointer data)
 	       kvm_async_pf_vcpu_runnable(v->kvcpu);
 }
 
-/* KVM_REQ_APF_HALT: vcpu_block() until kvm_arch_vcpu_runnable() (a page is ready). */
+/* KVM_REQ_APF_HALT: vcpu_block() (x86.c at 1c60d04a) until kvm_arch_vcpu_runnable(), then clear
+ * apf.halted as its mp_state switch does. */
 gboolean
 vcpu_apf_block(SimVcpu *v)
 {

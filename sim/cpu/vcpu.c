@@ -401,8 +401,9 @@ vcpu_vmenter(SimVcpu *v)
 	return FALSE;
 }
 
-/* The KVM_RUN loop (vcpu_run() / vcpu_enter_guest() in arch/x86/kvm/x86.c; no tree read), with
- * ASI's calls around each VM entry and exit and at the return to the VMM (asi/asi-sim.h). */
+/* The KVM_RUN loop: vcpu_run() / vcpu_enter_guest() (arch/x86/kvm/x86.c, read in
+ * ColinIanKing/linux-next at 1c60d04a, 6.18 cycle): APF requests, event injection, the entry (a
+ * cancelled one loops), the run; ASI's calls around entry, exit and the return to the VMM. */
 static void
 vcpu_actor(SimActor *actor, gpointer data)
 {
