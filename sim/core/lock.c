@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Locks that block actors on the scheduler instead of spinning. The trees the kernel lock
- * functions named below were read in are given in lock.h; kernel/locking/rwsem.c, mutex.c and
- * the SRCU code: no tree read. Which waits sleep (schedule(): ASI's context switch) and which
- * spin is said at each wait from the functions' names and roles, not from a tree read.
+/* Locks that block actors on the scheduler instead of spinning. The qrwlock's trees are given in
+ * lock.h; kernel/locking/mutex.c was read in ColinIanKing/linux-next at 03b9d314 (6.18 cycle) and
+ * kernel/rcu/srcutree.c at 05edc007 (6.15 or later: srcu_ctrp); kernel/locking/rwsem.c: no copy
+ * newer than v5.x in the index, so the rwsem waits are said from the functions' roles. Which
+ * waits sleep (schedule(): ASI's context switch) and which spin is said at each wait.
  * A queued rwlock's waiters wait on the lock's channel (sched_wait_on()): the scheduler asks them
  * again only after a sched_wake(), which follows every change of what their conditions read
  * (the reader count, the writer, wait_lock's holder) that can make one of them true or false.
@@ -53,8 +54,9 @@ sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
 	return held;
 }
 
-/* Models mutex_lock(): a contended mutex sleeps (__mutex_lock_slowpath() →
- * schedule_preempt_disabled(); the optimistic spinning on a running owner is not modelled). */
+/* Models mutex_lock(): a contended mutex sleeps (__mutex_lock_common() →
+ * schedule_preempt_disabled(), mutex.c at 03b9d314); not modelled: optimistic spinning, the FIFO
+ * wait_list (only its first waiter is woken) and the HANDOFF flag: any waiter may get it next. */
 void
 sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point)
 {
@@ -411,7 +413,8 @@ srcu_drained(gpointer data)
 }
 
 /* Models synchronize_srcu(): wait until every reader that entered before this call has left,
- * asleep (__synchronize_srcu() → wait_for_completion()). */
+ * asleep (__synchronize_srcu() → wait_for_completion(), srcutree.c at 05edc007; the expedited
+ * choice and the two-index flip, which can also wait for some later readers, are not modelled). */
 void
 sim_synchronize_srcu(SimSched *sched, SimSrcu *srcu, const char *point)
 {
