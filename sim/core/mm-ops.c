@@ -121,12 +121,12 @@ free_dropped(SimMm *mm, GArray *dropped)
 }
 
 /*
- * Models migrate_pages() of a PMD-mapped THP (mm/migrate.c, no tree read; x86-64 has THP
- * migration, ARCH_ENABLE_THP_MIGRATION): the whole folio moves to a new huge folio, under one
- * notifier over its 2 MiB and a PMD migration entry; a reference on any of its pages makes it
- * busy. If no huge folio can be allocated the
- * kernel splits it (migrate_pages_batch() -> try_split_folio() on -ENOMEM) and migrates the page
- * alone: 1 tells the caller to go on at 4 KiB.
+ * Models migrate_pages() of a PMD-mapped THP (mm/migrate.c, read in ColinIanKing/linux-next at
+ * 0136411c; x86-64 has THP migration, ARCH_ENABLE_THP_MIGRATION): the whole folio moves to a new
+ * huge folio, under one notifier over its 2 MiB and a PMD migration entry; a reference on any of
+ * its pages makes it busy. If no huge folio can be allocated, migrate_pages_batch() splits it
+ * (try_split_folio() on -ENOMEM) and tries each split page once, asynchronously; kvmsim migrates
+ * only the page asked for: 1 tells the caller to go on at 4 KiB.
  */
 static int
 migrate_huge_folio(SimMm *mm, guint64 hva)
@@ -330,8 +330,11 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 			*pmd = PMD_NONE;
 	}
 	sim_spin_unlock(mm->sched, &mm->ptl, unlock_point);
-	/* tlb_finish_mmu() → flush_tlb_mm_range() of the range (mm/mmu_gather.c; no tree read):
-	 * with ASI, a long one is a local flush on each CPU, which exits (asi/asi-sim.h) */
+	/* tlb_finish_mmu()'s flush of the range (mm/mmu_gather.c, read in ColinIanKing/linux-next at
+	 * 064b3573); with ASI, a long one is a local flush on each CPU, which exits (asi/asi-sim.h).
+	 * Done here, before the notifier end: zap_page_range_single() (memory.c at 042acf45) calls
+	 * tlb_finish_mmu() after mmu_notifier_invalidate_range_end() unless zap_pte_range() had to
+	 * force a flush under the PTL */
 	sim_hostmem_flush_tlb_mm(mm->hm, (end - start) / SIM_PAGE_SIZE);
 	return pfns;
 }
@@ -403,8 +406,8 @@ notify_clear_young(SimMm *mm, guint64 start, guint64 end)
 }
 
 /*
- * A huge PMD is aged whole: pmdp_clear_flush_young_notify() (include/linux/mmu_notifier.h; no
- * tree read)
+ * A huge PMD is aged whole: pmdp_clear_flush_young_notify() (include/linux/mmu_notifier.h: no
+ * copy in the index's ColinIanKing/linux-next, not read)
  * clears its young bit and tells the notifiers about its whole 2 MiB. So the runs grow to the
  * huge PMDs at their ends (runs stay sorted and disjoint, merged where they now touch), and
  * the pages they grow over lose their young bit too. PTL held.
