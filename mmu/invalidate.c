@@ -71,10 +71,11 @@ kvm_mmu_invalidate_end(struct kvm *kvm)
 		     kvm->mmu_invalidate_seq, kvm->mmu_invalidate_in_progress);
 }
 
-/* Models kvm_unmap_gfn_range() in arch/x86/kvm/mmu/mmu.c (TDP MMU only; no tree read). The
- * range's attr_filter picks roots only for VMs with mirrored TDP (kvm_gfn_range_filter_to_
- * root_types(), tdp_mmu.h: no tree read); kvmsim's VMs have none, so every root is zapped
- * whatever the filter says, private and shared SPTEs alike. */
+/* Models kvm_unmap_gfn_range() (arch/x86/kvm/mmu/mmu.c, read in ColinIanKing/linux-next at
+ * 1c60d04a): its lockdep assertion (an invalidation in progress or slots_lock held) and the TDP
+ * MMU zap; no rmaps, no APIC-access-page reload. The range's attr_filter picks roots only for VMs
+ * with mirrored TDP (kvm_gfn_range_filter_to_root_types(), tdp_mmu.h: not read); kvmsim's VMs
+ * have none, so every root is zapped whatever the filter says, private and shared SPTEs alike. */
 gboolean
 kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 {

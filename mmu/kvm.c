@@ -4,7 +4,8 @@
  *
  * kvm_main.c functions named below were read in ColinIanKing/linux-next at 03b9d314 (6.18 cycle
  * or later: EXPORT_SYMBOL_FOR_KVM_INTERNAL), mmu.c and tdp_mmu.c functions at 1c60d04a (see
- * fault.c). arch/x86/kvm/x86.c: no tree read.
+ * fault.c), arch/x86/kvm/x86.c functions at 1c60d04a as well (6.18 cycle:
+ * EXPORT_SYMBOL_FOR_KVM_INTERNAL, KVM_RUN_FORCE_IMMEDIATE_EXIT).
  */
 #include "mmu/mmu-internal.h"
 
@@ -246,7 +247,8 @@ kvm_destroy_vm(struct kvm *kvm)
 	g_free(kvm);
 }
 
-/* Models kvm_vm_ioctl_create_vcpu() (no tree read). */
+/* The part of kvm_vm_ioctl_create_vcpu() (kvm_main.c; its body not read) kvmsim needs: the vCPU
+ * takes the next slot of kvm->vcpus and online_vcpus grows; no fd, no vcpu_array xarray. */
 struct kvm_vcpu *
 kvm_vm_ioctl_create_vcpu(struct kvm *kvm, int id, gpointer hw)
 {
@@ -626,8 +628,8 @@ kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu)
 }
 
 /*
- * The VM entry (vcpu_enter_guest() in arch/x86/kvm/x86.c, no tree read: its requests are served,
- * and one made after that kicks the vCPU out before its first guest instruction): no vCPU runs
+ * The VM entry (vcpu_enter_guest() in arch/x86/kvm/x86.c at 1c60d04a: its requests are served,
+ * and one made after IN_GUEST_MODE is set cancels the entry, kvm_vcpu_exit_request()): no vCPU runs
  * guest code with a flush due. The freed-frame and freed-table checks skip a vCPU with a flush
  * due on that ground, so a path that enters without serving it (a read of a freed frame through
  * a zapped translation) is reported here.
@@ -644,9 +646,11 @@ kvm_vcpu_check_entry(struct kvm_vcpu *vcpu)
 }
 
 /*
- * The request handling at the top of vcpu_enter_guest() in arch/x86/kvm/x86.c, then
- * kvm_mmu_reload(): a vCPU whose root became obsolete loads a new one, which flushes its TLB
- * (x86.c: no tree read).
+ * The request handling at the top of vcpu_enter_guest() (arch/x86/kvm/x86.c, read in
+ * ColinIanKing/linux-next at 1c60d04a): KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, then KVM_REQ_TLB_FLUSH,
+ * then kvm_mmu_reload(): a vCPU whose root became obsolete loads a new one, which flushes its TLB.
+ * The kernel injects events between the requests and kvm_mmu_reload(); kvmsim delivers them
+ * before this (vcpu_inject_pending()).
  */
 void
 kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)

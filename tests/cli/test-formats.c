@@ -56,7 +56,7 @@ static const EventFormat formats[] = {
 	  "0x00000000000005 -- 0x00000000000006 [0x8]" },
 	{ "kvm_mmio", "mmio %s len %u gpa 0x%llx val 0x%llx",
 	  { "(unsatisfied-read|read|write)" }, "mmio write len 4 gpa 0xfee000b0 val 0x0" },
-	/* arch/x86/kvm/trace.h: kvm_msr (no tree read for its format) */
+	/* arch/x86/kvm/trace.h: kvm_msr (read in kvm-x86/linux at aebed32e) */
 	{ "kvm_msr", "msr_%s %x = 0x%llx%s", { "(read|write)", "( \\(#GP\\))?" },
 	  "msr_write 4b564d07 = 0x1" },
 	/* include/trace/events/kvm.h, CONFIG_KVM_ASYNC_PF (read in sean-jc/linux at 0be6b668) */
