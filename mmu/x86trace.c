@@ -2,7 +2,9 @@
 /*
  * The kvm tracepoints of arch/x86/kvm/trace.h that kvmsim's vCPUs hit, with v6.18's formats and
  * payloads as the running 6.18 kernel's tracefs shows them (events/kvm/<event>/format).
- * arch/x86/kvm/trace.h itself: no tree read; vmx.c is named where read.
+ * The only copy of arch/x86/kvm/trace.h read (kvm-x86/linux at aebed32e, 6.11 or later:
+ * kvm_x86_call) predates kvm_entry's intr_info/error_code and kvm_exit's requests, which the 6.18
+ * tracefs shows; its other formats match these. vmx.c is named where read.
  */
 #include "mmu/mmu-internal.h"
 
