@@ -53,8 +53,9 @@ trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *x)
 }
 
 /* Models trace_kvm_entry(vcpu, force_immediate_exit), emitted by vmx_vcpu_run() before the entry;
- * kvmsim injects no events and never forces an immediate exit, so those fields are zero. Every
- * entry passes here, so the entry invariant (kvm_vcpu_check_entry()) is checked after it. */
+ * kvmsim never forces an immediate exit, and logs intr_info and error_code as 0 even at an entry
+ * whose event it delivered (sim/cpu/inject.c delivers before the entry, not through VMCS fields).
+ * Every entry passes here, so the entry invariant (kvm_vcpu_check_entry()) is checked after it. */
 void
 trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip)
 {
