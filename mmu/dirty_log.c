@@ -42,15 +42,17 @@ struct kvm_dirty_log_state {
 	gboolean armed;     /* the enabling ioctl returned: writes must be logged from now on */
 };
 
-/* Words of a dirty bitmap of npages (kvm_dirty_bitmap_bytes() / sizeof(long); no tree read). */
+/* Words of a dirty bitmap of npages: kvm_dirty_bitmap_bytes() / sizeof(long), rounded up to whole
+ * longs (include/linux/kvm_host.h: not read). */
 gsize
 kvm_dirty_bitmap_words(u64 npages)
 {
 	return (npages + BITS_PER_LONG - 1) / BITS_PER_LONG;
 }
 
-/* Models kvm_alloc_dirty_bitmap() (kvm_main.c; no tree read): kvmsim's VM owns the bitmap, which
- * every copy of the slot shares, as kvm_prepare_memory_region() hands it over. */
+/* Models kvm_alloc_dirty_bitmap() (kvm_main.c, read in ColinIanKing/linux-next at 03b9d314):
+ * kvmsim's VM owns the bitmap, which every copy of the slot shares, as kvm_prepare_memory_region()
+ * hands it over; one bitmap, not the kernel's two (the second is get_dirty_log's buffer). */
 struct kvm_dirty_log_state *
 kvm_alloc_dirty_log(struct kvm *kvm, u64 npages)
 {
@@ -243,7 +245,7 @@ kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, int id, const gulong *bitmap)
 	return r;
 }
 
-/* Models kvm_vm_ioctl_enable_cap_generic() (kvm_main.c; no tree read) for
+/* Models kvm_vm_ioctl_enable_cap_generic() (kvm_main.c; its body not read) for
  * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE alone. */
 void
 kvm_vm_ioctl_enable_manual_dirty_log_protect(struct kvm *kvm)

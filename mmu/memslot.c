@@ -157,9 +157,10 @@ no_active_invalidations(gpointer data)
 	return ((struct kvm *)data)->mn_active_invalidate_count == 0;
 }
 
-/* Models kvm_arch_memslots_updated() (x86.c; no tree read) ->
+/* Models kvm_arch_memslots_updated() (x86.c, read in ColinIanKing/linux-next at 1c60d04a) ->
  * kvm_mmu_invalidate_mmio_sptes() (mmu.c): when the MMIO generation (its address-space bits
- * aside) wraps to 0, old MMIO SPTEs could look current again, so every root is zapped. */
+ * aside) wraps to 0, old MMIO SPTEs could look current again, so every root is zapped. Its
+ * kvm_vcpu_kick() of every vCPU (for the steal-time cache) is not modelled. */
 static void
 kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)
 {
@@ -170,7 +171,8 @@ kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)
 }
 
 /*
- * Models kvm_swap_active_memslots() (virt/kvm/kvm_main.c): wait until no MMU-notifier
+ * Models kvm_swap_active_memslots() (virt/kvm/kvm_main.c, read in ColinIanKing/linux-next at
+ * 03b9d314; its synchronize_srcu_expedited() is sim_synchronize_srcu()): wait until no MMU-notifier
  * invalidation is between start and end (their begin/end must see the same memslots), publish
  * with KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS set in the generation, wait for SRCU readers, then
  * step the generation by the number of address spaces with the flag cleared. MMIO SPTEs checked
