@@ -436,7 +436,8 @@ kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	return r;
 }
 
-/* Models kvm_mmu_do_page_fault() in arch/x86/kvm/mmu/mmu_internal.h (direct MMU; no tree read). */
+/* Models kvm_mmu_do_page_fault() (arch/x86/kvm/mmu/mmu_internal.h, direct MMU): not read in any
+ * tree; the fields are set as kvm_tdp_mmu_page_fault() (mmu.c at 1c60d04a) reads them. */
 static int
 kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, gboolean prefetch)
 {
@@ -554,7 +555,8 @@ kvm_mmu_prefault_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	return r;
 }
 
-/* Models handle_ept_violation() (vmx.c; no tree read) and __vmx_handle_ept_violation(), read
+/* Models handle_ept_violation() (vmx.c, read in ColinIanKing/linux-next at 046408cf, pre-6.16:
+ * the body still in vmx.c) and __vmx_handle_ept_violation(), read
  * in torvalds/linux arch/x86/kvm/vmx/common.h at 1a2f09ae:
  * 6.15 or later (EPT_VIOLATION_PROT_MASK, the EPT_VIOLATION_GVA_IS_VALID test) and older than
  * the MBEC rework in kvm-x86/linux at 09c6f74e, after which a read no longer sets
@@ -583,8 +585,8 @@ kvm_handle_ept_violation(struct kvm_vcpu *vcpu, gpa_t gpa, u64 exit_qualificatio
 	return kvm_mmu_page_fault(vcpu, gpa, error_code);
 }
 
-/* Models handle_ept_misconfig() (vmx.c; no tree read): an MMIO SPTE was hit; the RSVD path
- * decides. */
+/* Models handle_ept_misconfig() (vmx.c, read in ColinIanKing/linux-next at 046408cf): an MMIO
+ * SPTE was hit; the RSVD path decides. No KVM_FAST_MMIO_BUS (kvmsim has no ioeventfd). */
 int
 kvm_handle_ept_misconfig(struct kvm_vcpu *vcpu, gpa_t gpa, u64 rip)
 {
