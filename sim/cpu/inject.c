@@ -316,8 +316,8 @@ vcpu_wrmsr_exit(SimVcpu *v)
 }
 
 /*
- * Models kvm_emulate_wrmsr() (VMX's MSR_WRITE handler, vmx.c at 046408cf; called handle_wrmsr()
- * here) -> kvm_set_msr_common() for the async PF MSRs (x86.c at 046408cf); any
+ * Models kvm_emulate_wrmsr() (VMX's MSR_WRITE handler in vmx.c at 046408cf) ->
+ * kvm_set_msr_common() for the async PF MSRs (x86.c at 046408cf); any
  * other MSR, or a value KVM refuses, would inject #GP: the guest has no handler for it in
  * kvmsim, so the vCPU fails saying so. kvm_msr's format: trace.h read in kvm-x86/linux at aebed32e.
  */
