@@ -74,7 +74,8 @@ const char *ret_pf_name(int r);
 /* vCPU requests, numbered as v6.18 numbers them (KVM_REQUEST_MASK bits of include/linux/kvm_host.h
  * and arch/x86/include/asm/kvm_host.h), so kvm_exit's requests field shows the kernel's bits.
  * KVM_REQUEST_ARCH_BASE and KVM_REQ_TLB_FLUSH's bit were read in kvm_host.h at a66ec810
- * (ColinIanKing/linux-next); KVM_REQ_MMU_FREE_OBSOLETE_ROOTS' x86 number: no tree read. */
+ * (ColinIanKing/linux-next); KVM_REQ_MMU_FREE_OBSOLETE_ROOTS' x86 number (31, with WAIT and
+ * NO_WAKEUP) in arch/x86/include/asm/kvm_host.h at 046408cf (pre-6.16; no newer copy read). */
 #define KVM_REQUEST_ARCH_BASE 8
 #define KVM_ARCH_REQ(nr) ((nr) + KVM_REQUEST_ARCH_BASE)
 #define KVM_REQ_TLB_FLUSH 0
