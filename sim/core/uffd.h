@@ -4,8 +4,9 @@
  * find_userfault_in() and the release path were read in ColinIanKing/linux-next fs/userfaultfd.c
  * at 0891c7dd (6.18-era: uffd_flags_t, map_changing_lock); userfaultfd_copy() (no wake when
  * mfill_atomic_copy() fails) in the index's 6.x copies of the same file. mm/userfaultfd.c was
- * not read: mfill_atomic_install_pte()'s -EEXIST on a PTE that is not none is its uAPI contract
- * (ioctl_userfaultfd(2)).
+ * read in ColinIanKing/linux-next at 62c66da5 (6.8 or later: map_changing_lock):
+ * mfill_atomic_install_pte() fails with -EEXIST on a PTE that is not none (a uffd-wp marker
+ * aside), under the PTL.
  *
  *   a fault on a none PTE of a registered range -> handle_userfault(): the faulting thread queues
  *   itself on fault_pending_wqh (under that wait queue's spinlock), re-checks the PTE
