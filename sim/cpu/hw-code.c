@@ -89,3 +89,67 @@ sim_hw_set_forget_hook(SimHw *hw, SimHwForgetHook hook, gpointer data)
 	hw->forget_hook = hook;
 	hw->forget_hook_data = data;
 }
+
+/* Drops the blocks of every RAM page hw maps. */
+static void
+hw_code_release_all(SimHw *hw)
+{
+	for (guint i = 0; i < hw->maps->len; i++) {
+		const HwMap *map = &g_array_index(hw->maps, HwMap, i);
+
+		if (map->ram != HW_RAM_ADDR_INVALID)
+			hw_tb_invalidate_phys_range(hw->uc, map->ram, map->ram + map->size);
+	}
+}
+
+/* Drops the blocks of the stub's pages and of each run of pages in code_rams. */
+static void
+hw_code_release_noted(SimHw *hw)
+{
+	const HwMap *stub = hw_map_find(hw, HW_MAP_HOST, (guintptr)hw->stub, 1);
+	guint64 first = 0, end = 0; /* the run of code pages [first, end) not dropped yet */
+
+	if (stub && stub->ram != HW_RAM_ADDR_INVALID)
+		hw_tb_invalidate_phys_range(hw->uc, stub->ram, stub->ram + stub->size);
+	for (guint64 w = 0; w < hw->code_ram_pages / 64; w++) {
+		for (guint64 bits = hw->code_rams[w]; bits; bits &= bits - 1) {
+			guint64 page = w * 64 + (guint64)__builtin_ctzll(bits);
+
+			if (page != end && end)
+				hw_tb_invalidate_phys_range(hw->uc, first * HW_PAGE_SIZE,
+							    end * HW_PAGE_SIZE);
+			if (page != end)
+				first = page;
+			end = page + 1;
+		}
+	}
+	if (end)
+		hw_tb_invalidate_phys_range(hw->uc, first * HW_PAGE_SIZE, end * HW_PAGE_SIZE);
+}
+
+/*
+ * Frees the code bitmaps uc_close() would leak, before it. On a page that holds blocks, 2.0.1
+ * counts slow-path stores that miss them and from the 10th keeps a bitmap of the page's code
+ * (tb_invalidate_phys_page_fast(), build_page_bitmap(), SMC_BITMAP_USE_THRESHOLD); only
+ * invalidate_page_bitmap() frees it, when a block joins or leaves the page or none is left (so a
+ * store to a page without blocks resets the count), and uc_close()'s tb_cleanup() frees the
+ * PageDescs without it (translate-all.c read in unicorn-engine/unicorn at 018385e6, a tree later
+ * than 2.0.1; 2.0.1's libunicorn.so.2, disassembled, does the same; upstream issue #2149, open).
+ * tb_invalidate_phys_range() of whole pages drops their blocks, then their bitmaps, on the pages
+ * blocks can be in: with the store fast path enabled, whose caller passes every block to
+ * sim_hw_block(), the code_rams pages and the stub's (no hook sees its blocks; a block translated
+ * as a stop was asked for and never run is not noted, nor is its page on the slow path); without,
+ * every page hw maps. Not uc_ctl_flush_tlb() (UC_CTL_TB_FLUSH, tb_flush()): 2.0.1's
+ * tcg_region_reset_all() clears the 1 GiB code buffer, ~2 * 10^9 instructions and 1 GiB resident
+ * per engine.
+ */
+void
+hw_code_release(SimHw *hw)
+{
+	if (!hw_code_locate())
+		return;
+	if (hw->store_fast)
+		hw_code_release_noted(hw);
+	else
+		hw_code_release_all(hw);
+}

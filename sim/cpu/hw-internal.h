@@ -143,6 +143,8 @@ hw_map_find(SimHw *hw, HwMapBy by, guint64 addr, guint64 size)
 
 /* hw-code.c: the engine's RAM address of host memory it maps, or HW_RAM_ADDR_INVALID. */
 HwRamAddr hw_ram_addr(SimHw *hw, void *host);
+/* hw-code.c, for sim_hw_free(): drops the engine's blocks and the bitmaps uc_close() leaks. */
+void hw_code_release(SimHw *hw);
 
 /* hw-notdirty.c, for hw.c: every live engine, and whether any engine ran code from a host page
  * (the VM-wide code set, by host page). */

@@ -371,6 +371,8 @@ sim_hw_free(SimHw *hw)
 {
 	if (!hw)
 		return;
+	if (hw->uc && hw->maps)
+		hw_code_release(hw);
 	hw_decode_fini(hw);
 	if (hw->code_pages)
 		hw_engine_remove(hw);
