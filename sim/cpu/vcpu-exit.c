@@ -343,6 +343,8 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 	gboolean go_on = v->ops->pio(v->ops_data, v, in, port, size, value);
 
 	trace_kvm_pio(v->kvcpu, in, port, size, *value);
+	/* the in/out retires: progress, though the run goes on (ASI's switches yield here) */
+	sim_sched_progress(v->sched);
 	if (!go_on) {
 		v->exit = EXIT_STOP;
 		uc_emu_stop(sim_hw_uc(v->hw));
