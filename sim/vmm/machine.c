@@ -138,6 +138,10 @@ again:
 						 sim_postcopy_memory_fault(pc, vcpu->vcpu_id, r,
 									   &vcpu->run);
 
+				/* KVM_RUN again: vcpu_enter_guest() serves the requests made meanwhile
+				 * (a zap's flush while the thread waited for the page) */
+				if (again)
+					kvm_vcpu_enter_guest_prepare(vcpu);
 				kvm_vcpu_srcu_read_lock(vcpu);
 				asi_kvm_run_enter(asi, (guint)ma->vcpu);
 				if (!again)
