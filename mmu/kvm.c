@@ -631,12 +631,14 @@ kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu)
  * cancel_injection with r = 1 so that vcpu_run() loops and serves the request. [simplified] Only
  * the requests kvmsim makes while an entry yields count: a flush or a new root (ASI's entry
  * switch yields at its named points; without ASI nothing does). The cancelled entry is logged
- * as sim_entry_cancelled (no kvm_entry/kvm_exit pair).
+ * as sim_entry_cancelled (no kvm_entry/kvm_exit pair). The no_exit_request_check mutation drops
+ * the check.
  */
 gboolean
 kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
 {
-	if (G_LIKELY(!kvm_vcpu_flush_due(vcpu)))
+	if (G_LIKELY(!kvm_vcpu_flush_due(vcpu)) ||
+	    sim_mutated(vcpu->kvm->mutations, SIM_MUT_NO_EXIT_REQUEST_CHECK))
 		return FALSE;
 	sim_log_emit(vcpu->kvm->log, "sim_entry_cancelled",
 		     "vcpu %d: requests 0x%lx made during the entry (the kick exits before the first "
