@@ -628,6 +628,27 @@ kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu)
 }
 
 /*
+ * Models kvm_vcpu_exit_request() where vcpu_enter_guest() (arch/x86/kvm/x86.c, read in
+ * ColinIanKing/linux-next at 046408cf) checks it with IRQs off and IN_GUEST_MODE set, and takes
+ * cancel_injection with r = 1 so that vcpu_run() loops and serves the request. [simplified] Only
+ * the requests kvmsim makes while an entry yields count: a flush or a new root (ASI's entry
+ * switch yields at its named points; without ASI nothing does). The cancelled entry is logged
+ * as sim_entry_cancelled (no kvm_entry/kvm_exit pair). The no_exit_request_check mutation drops
+ * the check.
+ */
+gboolean
+kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
+{
+	if (G_LIKELY(!kvm_vcpu_flush_due(vcpu)) ||
+	    sim_mutated(vcpu->kvm->mutations, SIM_MUT_NO_EXIT_REQUEST_CHECK))
+		return FALSE;
+	sim_log_emit(vcpu->kvm->log, "sim_entry_cancelled",
+		     "vcpu %d: requests 0x%lx made during the entry (the kick exits before the first "
+		     "guest instruction)", vcpu->vcpu_id, vcpu->requests);
+	return TRUE;
+}
+
+/*
  * The VM entry (vcpu_enter_guest() in arch/x86/kvm/x86.c at 1c60d04a: its requests are served,
  * and one made after IN_GUEST_MODE is set cancels the entry, kvm_vcpu_exit_request()): no vCPU runs
  * guest code with a flush due. The freed-frame and freed-table checks skip a vCPU with a flush

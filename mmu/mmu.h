@@ -418,6 +418,9 @@ gboolean kvm_mmu_root_valid(const struct kvm_vcpu *vcpu);
 void kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu);
 /* Whether a TLB flush or a new root is due before the vCPU may run guest code again. */
 gboolean kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu);
+/* vcpu_enter_guest()'s last check before the VM entry: a flush or new root requested since the
+ * requests were served (ASI's entry switch yields) cancels the entry; TRUE, logged. */
+gboolean kvm_vcpu_exit_request(struct kvm_vcpu *vcpu);
 /* The invariant of every VM entry: no flush or new root due (fails the run otherwise). */
 void kvm_vcpu_check_entry(struct kvm_vcpu *vcpu);
 /* SRCU around exit handling, as vcpu_enter_guest() drops it across the guest run. */

@@ -2,7 +2,8 @@
 /*
  * The catalogue of protocol mutations. Each entry says, in kvmsim's words, what the planted bug
  * does and which kernel code it perverts; the hook that plants it sits next to the code it
- * changes (mmu/fault.c, mmu/invalidate.c, mmu/notifier.c, mmu/tdp_mmu.c, sim/core/mm-ops.c).
+ * changes (mmu/fault.c, mmu/invalidate.c, mmu/notifier.c, mmu/tdp_mmu.c, mmu/kvm.c,
+ * sim/core/mm-ops.c).
  *
  * Kernel code named here was read in ColinIanKing/linux-next: virt/kvm/kvm_main.c at 03b9d314
  * (kvm_handle_hva_range(), kvm_mmu_invalidate_begin/range_add/end(),
@@ -296,6 +297,17 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"(an MMU notifier's), so one update is lost and the count goes wrong. A pre-merge "
 		"review point of the guest_memfd series with no commit of its own; no release "
 		"affected",
+		FALSE, NULL },
+	/* x86.c vcpu_enter_guest() (read in ColinIanKing/linux-next at 046408cf): with IRQs off and
+	 * IN_GUEST_MODE set, "if (kvm_vcpu_exit_request(vcpu))" leaves through cancel_injection
+	 * with r = 1, so vcpu_run() loops and serves the request. The hook is mmu/kvm.c's
+	 * kvm_vcpu_exit_request(); only ASI's entry switch yields there, so only --asi on shows it. */
+	[SIM_MUT_NO_EXIT_REQUEST_CHECK] = {
+		"no_exit_request_check",
+		"vcpu_enter_guest() drops its kvm_vcpu_exit_request() check after IRQs are off: a "
+		"TLB flush a zap requested while the vCPU was in ASI's entry switch is not served, "
+		"and the vCPU enters the guest with it due, its TLB still holding the zapped "
+		"translation (entry_with_flush_due)",
 		FALSE, NULL },
 };
 

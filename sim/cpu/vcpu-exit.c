@@ -280,16 +280,28 @@ sim_io_exit_qualification(gboolean in, guint16 port, guint size, SimHwIoForm for
 	       (guint64)port << IO_QUAL_PORT_SHIFT;
 }
 
-/* The re-entry after a port I/O is cancelled (vcpu_vmenter()): the instruction retired, so the
+/*
+ * The re-entry after a port I/O is cancelled (vcpu_vmenter()): the instruction retired, so the
  * run stops with an in's value in AL/AX/EAX and resumes at next; the run loop serves the
  * request first. (2.0.1 left RIP at the block's start: a plain stop would run the in/out again.)
- * [simplified] A rep form resumes past the instruction, as trace_kvm_entry() says it does. */
+ * A string form's iteration is left undone by the stop (2.0.1 drops its store, RDI and RCX
+ * updates), so it resumes at itself and its re-run takes the value with no second exit
+ * (pio_redo_rip); a rep form's iterations left then run, as x86_emulate_insn()
+ * (arch/x86/kvm/emulate.c, read in ColinIanKing/linux-next at 482f77f6) skips the RIP writeback
+ * of a rep string instruction that is not completed.
+ */
 static void
-pio_retire_and_stop(SimVcpu *v, gboolean in, guint size, guint32 value, guint64 next)
+pio_retire_and_stop(SimVcpu *v, gboolean in, guint size, guint32 value, guint64 rip, guint len,
+		    SimHwIoForm form)
 {
 	uc_engine *uc = sim_hw_uc(v->hw);
+	guint64 next = rip + len;
 
-	if (in) {
+	if (form & SIM_HW_IO_STRING) {
+		v->pio_redo_rip = rip;
+		v->pio_redo_value = value;
+		next = rip;
+	} else if (in) {
 		int reg = size == 1 ? UC_X86_REG_AL : size == 2 ? UC_X86_REG_AX : UC_X86_REG_EAX;
 		guint64 wide = value;
 
@@ -334,6 +346,13 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 		rip = sim_hw_rip(v->hw);
 	SimHwIoForm form = sim_hw_io_form(v->hw, rip, &len);
 
+	if (G_UNLIKELY(v->pio_redo_rip) && rip == v->pio_redo_rip) {
+		/* the re-run of an iteration whose exit was made: no exit, its value */
+		v->pio_redo_rip = 0;
+		if (in)
+			*value = v->pio_redo_value;
+		return;
+	}
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_IO);
 	asi_kvm_vmexit(v->asi, (guint)v->kvcpu->vcpu_id);
 	trace_exit(v, EXIT_REASON_IO_INSTRUCTION, rip, sim_io_exit_qualification(in, port, size, form),
@@ -343,6 +362,8 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 	gboolean go_on = v->ops->pio(v->ops_data, v, in, port, size, value);
 
 	trace_kvm_pio(v->kvcpu, in, port, size, *value);
+	/* the in/out retires: progress, though the run goes on (ASI's switches yield here) */
+	sim_sched_progress(v->sched);
 	if (!go_on) {
 		v->exit = EXIT_STOP;
 		uc_emu_stop(sim_hw_uc(v->hw));
@@ -350,7 +371,7 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 	}
 	asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
 	if (!vcpu_vmenter(v)) {
-		pio_retire_and_stop(v, in, size, *value, rip + len);
+		pio_retire_and_stop(v, in, size, *value, rip, len, form);
 		return;
 	}
 	trace_kvm_entry(v->kvcpu, rip + len);

@@ -41,6 +41,10 @@ struct SimVcpu {
 	guint64 guard_count;
 	guint64 rip;
 	guint64 resume_rip;          /* where a run stopped in a port-I/O hook resumes; 0: none */
+	guint64 pio_redo_rip;        /* a string I/O whose cancelled entry Unicorn undid: the
+				      * iteration's exit was made, its re-run takes pio_redo_value
+				      * without one; 0: none */
+	guint32 pio_redo_value;
 	guint64 quantum;
 	guint64 budget;
 	guint64 quantum_end;         /* insns at which the running quantum is used up */

@@ -393,12 +393,7 @@ gboolean
 vcpu_vmenter(SimVcpu *v)
 {
 	asi_kvm_vmenter(v->asi, (guint)v->kvcpu->vcpu_id);
-	if (G_LIKELY(!kvm_vcpu_flush_due(v->kvcpu)))
-		return TRUE;
-	sim_log_emit(v->kvm->log, "sim_entry_cancelled",
-		     "vcpu %d: requests 0x%lx made during the entry (the kick exits before the first "
-		     "guest instruction)", v->kvcpu->vcpu_id, v->kvcpu->requests);
-	return FALSE;
+	return !kvm_vcpu_exit_request(v->kvcpu);
 }
 
 /* The KVM_RUN loop: vcpu_run() / vcpu_enter_guest() (arch/x86/kvm/x86.c, read in

@@ -80,6 +80,12 @@ again:
 	sim_yield(ma->sched, "vcpu.enter");
 	kvm_vcpu_enter_guest_prepare(vcpu);
 	asi_kvm_vmenter(asi, (guint)ma->vcpu);
+	if (kvm_vcpu_exit_request(vcpu)) {
+		/* a flush requested during ASI's entry switch: served before the entry is made again,
+		 * as a full-system vCPU does (vcpu_vmenter()) */
+		asi_kvm_vmexit(asi, (guint)ma->vcpu);
+		goto again;
+	}
 	trace_kvm_entry(vcpu, 0);
 	asi_kvm_vmexit(asi, (guint)ma->vcpu);
 	kvm_vcpu_srcu_read_lock(vcpu);
@@ -132,11 +138,22 @@ again:
 						 sim_postcopy_memory_fault(pc, vcpu->vcpu_id, r,
 									   &vcpu->run);
 
+				/* KVM_RUN again: vcpu_enter_guest() serves the requests made meanwhile
+				 * (a zap's flush while the thread waited for the page) */
+				if (again)
+					kvm_vcpu_enter_guest_prepare(vcpu);
 				kvm_vcpu_srcu_read_lock(vcpu);
 				asi_kvm_run_enter(asi, (guint)ma->vcpu);
 				if (!again)
 					break;
 				asi_kvm_vmenter(asi, (guint)ma->vcpu);
+				if (kvm_vcpu_exit_request(vcpu)) {
+					/* a flush requested during ASI's entry switch: the access is
+					 * made again after the request is served */
+					asi_kvm_vmexit(asi, (guint)ma->vcpu);
+					kvm_vcpu_srcu_read_unlock(vcpu);
+					goto again;
+				}
 				trace_kvm_entry(vcpu, 0);
 				asi_kvm_vmexit(asi, (guint)ma->vcpu);
 				trace_kvm_exit(vcpu, &x);
