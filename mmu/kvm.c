@@ -326,6 +326,23 @@ kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
 		kvm->vcpus[i]->requests |= 1ul << req;
 }
 
+/*
+ * Models __kvm_vcpu_kick(vcpu, false) (virt/kvm/kvm_main.c, read in ColinIanKing/linux-next at
+ * 03b9d314): kvm_arch_vcpu_should_kick() (x86.c at 1c60d04a) turns a vCPU IN_GUEST_MODE into
+ * EXITING_GUEST_MODE, the cmpxchg of kvm_vcpu_exiting_guest_mode() (kvm_host.h at a66ec810), and
+ * a reschedule IPI goes to its CPU; a vCPU outside guest mode gets nothing (a kick of the running
+ * vCPU itself changes the mode alike, without the IPI). kvmsim's vCPUs are IN_GUEST_MODE while
+ * another actor runs only inside ASI's entry switch, IRQs off: the IPI stays pending, and the
+ * entry exits at once (vcpu_vmenter() in sim/cpu). [simplified] kvm_vcpu_wake_up() of a halted
+ * vCPU is left out: its kvm_vcpu_block() finds kvm_vcpu_check_block() unchanged, sleeps again.
+ */
+void
+kvm_vcpu_kick(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->mode == IN_GUEST_MODE)
+		vcpu->mode = EXITING_GUEST_MODE;
+}
+
 static void kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how);
 static void kvm_vcpu_stale_window_end(struct kvm_vcpu *vcpu, const char *how, guint dropped);
 

@@ -157,10 +157,11 @@ no_active_invalidations(gpointer data)
 	return ((struct kvm *)data)->mn_active_invalidate_count == 0;
 }
 
-/* Models kvm_arch_memslots_updated() (x86.c, read in ColinIanKing/linux-next at 1c60d04a) ->
- * kvm_mmu_invalidate_mmio_sptes() (mmu.c): when the MMIO generation (its address-space bits
- * aside) wraps to 0, old MMIO SPTEs could look current again, so every root is zapped. Its
- * kvm_vcpu_kick() of every vCPU (for the steal-time cache) is not modelled. */
+/* Models kvm_arch_memslots_updated() (x86.c, read in ColinIanKing/linux-next at 1c60d04a):
+ * kvm_mmu_invalidate_mmio_sptes() (mmu.c) zaps every root when the MMIO generation (its
+ * address-space bits aside) wraps to 0, as old MMIO SPTEs could look current again; then every
+ * vCPU is kicked, to re-initialise its steal-time cache (which kvmsim does not model): one in
+ * guest mode exits (kvm_vcpu_kick()). */
 static void
 kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)
 {
@@ -168,6 +169,8 @@ kvm_arch_memslots_updated(struct kvm *kvm, u64 gen)
 	gen &= ~((u64)KVM_ARCH_NR_MEMSLOT_AS_IDS - 1);
 	if (gen == 0)
 		kvm_mmu_zap_all_fast(kvm);
+	for (int i = 0; i < kvm->online_vcpus; i++)
+		kvm_vcpu_kick(kvm->vcpus[i]);
 }
 
 /*

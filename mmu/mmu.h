@@ -215,9 +215,19 @@ struct kvm_hw_ops {
 	void (*code_changed)(struct kvm_vcpu *vcpu, gpa_t gpa, u64 size);
 };
 
+/* vcpu->mode (include/linux/kvm_host.h, read in ColinIanKing/linux-next at a66ec810);
+ * READING_SHADOW_PAGE_TABLES is for shadow paging, which kvmsim does not model. */
+enum kvm_vcpu_mode {
+	OUTSIDE_GUEST_MODE,
+	IN_GUEST_MODE,
+	EXITING_GUEST_MODE,
+};
+
 struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
+	int mode;                            /* enum kvm_vcpu_mode: IN_GUEST_MODE from the entry
+					      * (vcpu_vmenter() in sim/cpu) to the VM exit */
 	gulong requests;                     /* KVM_REQ_* bits */
 	struct kvm_mmu_memory_cache mmu_shadow_page_cache;
 	struct kvm_mmu_page *root;            /* arch.mmu->root */
@@ -421,6 +431,9 @@ gboolean kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu);
 /* vcpu_enter_guest()'s last check before the VM entry: a flush or new root requested since the
  * requests were served (ASI's entry switch yields) cancels the entry; TRUE, logged. */
 gboolean kvm_vcpu_exit_request(struct kvm_vcpu *vcpu);
+/* Models kvm_vcpu_kick() (virt/kvm/kvm_main.c): a vCPU IN_GUEST_MODE becomes EXITING_GUEST_MODE,
+ * its IPI pending until the VM entry, where it exits at once (vcpu_vmenter() in sim/cpu). */
+void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
 /* The invariant of every VM entry: no flush or new root due (fails the run otherwise). */
 void kvm_vcpu_check_entry(struct kvm_vcpu *vcpu);
 /* SRCU around exit handling, as vcpu_enter_guest() drops it across the guest run. */
@@ -459,6 +472,9 @@ u64 kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
 #define INTR_TYPE_HARD_EXCEPTION (3u << 8)
 /* The host's local APIC timer vector (arch/x86/include/asm/irq_vectors.h). */
 #define LOCAL_TIMER_VECTOR 0xec
+/* The reschedule IPI's vector, which kvm_vcpu_kick() sends (smp_send_reschedule();
+ * irq_vectors.h, read in googleprodkernel/linux-kvm at 4f5929c2). */
+#define RESCHEDULE_VECTOR 0xfd
 
 /* I/O exit qualification (SDM 28.2.1, table 28-5; the kernel's handle_io() decodes it). */
 #define IO_QUAL_SIZE_MASK 0x7u       /* access size - 1 */

@@ -7,9 +7,10 @@
  *   THP       (mm/huge_memory.c) a 2 MiB folio per empty PMD of a MADV_HUGEPAGE mapping; a
  *             dontneed or munmap of part of it splits the PMD first (start/end over its 2 MiB);
  *             migrate moves it whole (start/end over its 2 MiB); aging clears it whole
- *   dontneed  (mm/madvise.c)  start, clear PTEs, end, free frames (next touch sees zeros)
+ *   dontneed  (mm/madvise.c)  start, clear PTEs, end, flush TLBs, free frames (next touch
+ *                             sees zeros)
  *   age       (mm/rmap.c)     clear the PTE young bit, clear_young notifier (no flush on x86)
- *   munmap    (mm/mmap.c)     start, clear PTEs, end, free frames, the range is gone
+ *   munmap    (mm/mmap.c)     start, clear PTEs, end, flush TLBs, free frames, range gone
  *   COW       (mm/memory.c)   a write to the zero page: new frame, start, new PTE, end
  *
  * A read fault on a page never written maps the shared zero page (SIM_ZERO_PFN) read-only; the

@@ -132,7 +132,7 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 	 * running block short at rip. */
 	if (kind != SIM_HW_FETCH)
 		vcpu_block_cut(v, rip);
-	asi_kvm_vmexit(v->asi, (guint)v->kvcpu->vcpu_id);
+	vcpu_vmexit(v);
 	kvm_vcpu_srcu_read_lock(v->kvcpu);
 	if (mmio) {
 		trace_exit(v, EXIT_REASON_EPT_MISCONFIG, rip, 0, 0, 0);
@@ -175,7 +175,7 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 		uc_emu_stop(uc);
 		return;
 	}
-	if (!vcpu_vmenter(v)) {
+	if (!vcpu_vmenter(v, rip)) {
 		v->exit = EXIT_REQUEST;
 		uc_emu_stop(uc);
 		return;
@@ -354,7 +354,7 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 		return;
 	}
 	sim_count(v->kvm->counters, SIM_CTR_EXITS_IO);
-	asi_kvm_vmexit(v->asi, (guint)v->kvcpu->vcpu_id);
+	vcpu_vmexit(v);
 	trace_exit(v, EXIT_REASON_IO_INSTRUCTION, rip, sim_io_exit_qualification(in, port, size, form),
 		   0, 0);
 	/* KVM_EXIT_IO: KVM_RUN returns to the VMM and is called again */
@@ -370,7 +370,7 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 		return;
 	}
 	asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
-	if (!vcpu_vmenter(v)) {
+	if (!vcpu_vmenter(v, rip + len)) {
 		pio_retire_and_stop(v, in, size, *value, rip, len, form);
 		return;
 	}

@@ -94,8 +94,10 @@ guint32 vcpu_hook_in(uc_engine *uc, guint32 port, int size, void *data);
 bool vcpu_hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64 value,
 			void *data);
 gboolean vcpu_handle_exit(SimVcpu *v, uc_err err);
-/* ASI's switch before the VM entry; FALSE when a request made in it cancels the entry. */
-gboolean vcpu_vmenter(SimVcpu *v);
+/* The VM entry at rip with ASI's switch; FALSE when a request or kick made in it ends the entry
+ * before any guest instruction. vcpu_vmexit(): the VM exit, back to OUTSIDE_GUEST_MODE. */
+gboolean vcpu_vmenter(SimVcpu *v, guint64 rip);
+void vcpu_vmexit(SimVcpu *v);
 
 /* inject.c */
 void vcpu_queue_page_fault(struct kvm_vcpu *kvcpu, u64 address, u32 error_code);

@@ -378,22 +378,47 @@ run_guest(SimVcpu *v)
 }
 
 /*
- * The VM entry after vcpu_enter_guest() served its requests: ASI's switch (asi_kvm_vmenter(),
- * in vmx_vcpu_enter_exit() with v2 21/29), which yields at its named points. A request made
- * there finds the vCPU IN_GUEST_MODE: kvm_make_all_cpus_request() kicks it with an IPI, pending
- * while IRQs are off and taken at the entry before any guest instruction (the protocol of
- * Documentation/virt/kvm/vcpu-requests.rst). vcpu_enter_guest() (x86.c, read in
+ * The VM entry after vcpu_enter_guest() served its requests, at rip: IN_GUEST_MODE, then ASI's
+ * switch (asi_kvm_vmenter(), in vmx_vcpu_enter_exit() with v2 21/29), which yields at its named
+ * points. A request or kick made there finds the vCPU IN_GUEST_MODE: kvm_make_all_cpus_request()
+ * and kvm_vcpu_kick() send it an IPI, pending while IRQs are off and taken at the entry before any
+ * guest instruction (the protocol of Documentation/virt/kvm/vcpu-requests.rst): an external
+ * interrupt exit. [simplified] A flush or new root due after the switch cancels the entry instead
+ * (no kvm_entry/kvm_exit pair is logged): vcpu_enter_guest() (x86.c, read in
  * ColinIanKing/linux-next at 046408cf) checks kvm_vcpu_exit_request() with IRQs off and
  * IN_GUEST_MODE set and takes cancel_injection with r = 1, so vcpu_run() loops and serves the
- * request. [simplified] Here a flush or new root due after the switch cancels the entry (no
- * kvm_entry/kvm_exit pair is logged): FALSE, the caller leaves without running the guest, and
- * the run loop serves the request before it enters again. Without ASI nothing yields here.
+ * request. A kick alone (kvm_arch_memslots_updated()'s) enters and exits at once on the
+ * reschedule vector. FALSE either way: the caller leaves without running the guest, and the run
+ * loop goes round before it enters again. Without ASI nothing yields here.
  */
 gboolean
-vcpu_vmenter(SimVcpu *v)
+vcpu_vmenter(SimVcpu *v, guint64 rip)
 {
+	v->kvcpu->mode = IN_GUEST_MODE;
 	asi_kvm_vmenter(v->asi, (guint)v->kvcpu->vcpu_id);
-	return !kvm_vcpu_exit_request(v->kvcpu);
+	if (kvm_vcpu_exit_request(v->kvcpu))
+		return FALSE;
+	if (G_LIKELY(v->kvcpu->mode == IN_GUEST_MODE))
+		return TRUE;
+	struct kvm_exit_info x = {
+		.reason = EXIT_REASON_EXTERNAL_INTERRUPT,
+		.rip = rip,
+		.intr_info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | RESCHEDULE_VECTOR,
+	};
+
+	trace_kvm_entry(v->kvcpu, rip);
+	trace_kvm_exit(v->kvcpu, &x);
+	return FALSE;
+}
+
+/* The VM exit: ASI's switch back (asi_kvm_vmexit(), in vmx_vcpu_enter_exit()), then
+ * OUTSIDE_GUEST_MODE, as vcpu_enter_guest() sets it once vmx_vcpu_run() returns. A kick in
+ * between finds the vCPU still IN_GUEST_MODE; its IPI is taken in the host once IRQs are on. */
+void
+vcpu_vmexit(SimVcpu *v)
+{
+	asi_kvm_vmexit(v->asi, (guint)v->kvcpu->vcpu_id);
+	v->kvcpu->mode = OUTSIDE_GUEST_MODE;
 }
 
 /* The KVM_RUN loop: vcpu_run() / vcpu_enter_guest() (arch/x86/kvm/x86.c, read in
@@ -419,8 +444,8 @@ vcpu_actor(SimActor *actor, gpointer data)
 		if (G_UNLIKELY(v->exc_pending || vcpu_irq_pending(v)) && !vcpu_inject_pending(v))
 			break;
 		kvm_vcpu_enter_guest_prepare(v->kvcpu);
-		if (!vcpu_vmenter(v)) {
-			asi_kvm_vmexit(v->asi, id);
+		if (!vcpu_vmenter(v, v->rip)) {
+			vcpu_vmexit(v);
 			continue;
 		}
 		trace_kvm_entry(v->kvcpu, v->rip);
@@ -429,7 +454,7 @@ vcpu_actor(SimActor *actor, gpointer data)
 		guint64 insns = v->insns, entry_rip = v->rip;
 		uc_err err = run_guest(v);
 
-		asi_kvm_vmexit(v->asi, id); /* unless an exit inside the run did */
+		vcpu_vmexit(v); /* unless an exit inside the run did */
 		sim_count_add(v->kvm->counters, SIM_CTR_GUEST_INSNS, v->insns - insns);
 		/* the guest moved on, or left for something other than the timer: progress (a
 		 * fault retried until the quantum ran out leaves it where it entered) */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mmu/mmu.h"
 #include "sim/cpu/hw-internal.h"
 #include "sim/cpu/vcpu.h"
 #include "tests/integration/machine.h"
@@ -481,6 +482,122 @@ START_TEST(faults_charge_only_the_instructions_that_retired)
 }
 END_TEST
 
+/* Counts down 200 times, then halts with IF clear (the vCPU stops). */
+static const guint8 spin_guest[] = {
+	0xb9, 0xc8, 0x00, 0x00, 0x00, /* mov ecx, 200 */
+	0xff, 0xc9,                   /* 1: dec ecx */
+	0x75, 0xfc,                   /* jnz 1b */
+	0xf4,                         /* hlt */
+};
+
+/* A memslot update parked vcpu0 inside its entry switch: the actor that makes it, and where. */
+typedef struct {
+	SimVmm *vmm;
+	gboolean started, done;
+	int result;
+	gint slot_actor;               /* its creation index */
+	gint vcpu0;                    /* vcpu0's, once parked */
+	int kicked;                    /* vcpu0's mode when the update returned */
+	int other;                     /* vcpu1's */
+} SlotUpdate;
+
+/* KVM_SET_USER_MEMORY_REGION2 creating slot 9 (no zap, no request: only the kick). */
+static void
+slot_update_actor(SimActor *actor, gpointer data)
+{
+	SlotUpdate *u = data;
+	struct kvm *kvm = sim_vmm_kvm(u->vmm);
+	struct kvm_userspace_memory_region2 region = {
+		.slot = 9,
+		.guest_phys_addr = 0x40000000,
+		.memory_size = 1 << 12,
+		.userspace_addr = 0x7f4000000000,
+	};
+
+	u->result = kvm_set_memory_region(kvm, &region);
+	u->kicked = kvm->vcpus[0]->mode;
+	u->other = kvm->vcpus[1]->mode;
+	u->done = TRUE;
+}
+
+/* Position of actor index in c->runnable, or c->n. */
+static guint
+runnable_at(const SimChoice *c, gint index)
+{
+	for (guint i = 0; i < c->n; i++)
+		if ((gint)c->runnable[i] == index)
+			return i;
+	return c->n;
+}
+
+/* The running actor goes on while it can, the update waiting; the update runs as soon as vcpu0
+ * yields inside asi_kvm_vmenter() (IN_GUEST_MODE there), and vcpu0 waits for its end. */
+static guint
+park_vcpu0_in_its_entry(SimSched *sched, const SimChoice *c, gpointer data)
+{
+	SlotUpdate *u = data;
+	guint slot = runnable_at(c, u->slot_actor), cur = runnable_at(c, c->current);
+
+	if (!u->started && cur < c->n && c->point && g_str_has_prefix(c->point, "asi.enter.") &&
+	    g_str_equal(sim_sched_actor_name(sched, (guint)c->current), "vcpu0")) {
+		u->started = TRUE;
+		u->vcpu0 = c->current;
+		return slot;
+	}
+	if (u->started && !u->done) {
+		if (slot < c->n)
+			return slot;
+		for (guint i = 0; i < c->n; i++)
+			if ((gint)c->runnable[i] != u->vcpu0)
+				return i;
+		return 0;
+	}
+	if (cur < c->n)
+		return cur;
+	return c->runnable[0] == (guint)u->slot_actor ? 1 : 0;
+}
+
+/*
+ * kvm_arch_memslots_updated() kicks every vCPU (x86.c, read in ColinIanKing/linux-next at
+ * 1c60d04a): vcpu0, IN_GUEST_MODE in ASI's entry switch, takes the reschedule IPI at the entry
+ * (an EXTERNAL_INTERRUPT exit on vector 0xfd) and enters again; vcpu1, outside guest mode, is
+ * not interrupted, and both finish the guest.
+ */
+START_TEST(a_memslot_update_kicks_a_vcpu_in_guest_mode_out_and_leaves_the_others)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+	SlotUpdate u = { .slot_actor = -1, .vcpu0 = -1 };
+	Machine *m;
+
+	cfg.workload = "image";
+	cfg.image = spin_guest;
+	cfg.image_size = sizeof(spin_guest);
+	cfg.mem_size = 1 << 20;
+	asi_sim_config_init(&cfg.asi);
+	cfg.asi.on = TRUE;
+	m = machine_new(&cfg, TRUE);
+	u.vmm = m->vmm;
+	u.slot_actor = (gint)sim_sched_nr_actors(m->sched);
+	sim_actor_new(m->sched, "slotupdate", slot_update_actor, &u);
+	sim_sched_set_chooser(m->sched, park_vcpu0_in_its_entry, &u);
+	machine_run(m);
+
+	ck_assert(u.started && u.done);
+	ck_assert_int_eq(u.result, 0);
+	const char *log = sim_log_text(m->log);
+	const char *ipi = strstr(log, "reason EXTERNAL_INTERRUPT");
+
+	ck_assert_msg(ipi, "no external interrupt exit");
+	ck_assert(g_str_has_prefix(ipi - strlen("kvm_exit: vcpu 0 "), "kvm_exit: vcpu 0 "));
+	ck_assert_ptr_nonnull(strstr(ipi, "intr_info 0x800000fd"));
+	ck_assert_ptr_null(strstr(ipi + 1, "reason EXTERNAL_INTERRUPT"));
+	ck_assert_int_eq(u.kicked, EXITING_GUEST_MODE);
+	ck_assert_int_eq(u.other, OUTSIDE_GUEST_MODE);
+	assert_halted(m, 2);
+	machine_free(m);
+}
+END_TEST
+
 static Suite *
 vcpu_suite(void)
 {
@@ -508,6 +625,7 @@ vcpu_suite(void)
 	tc = tcase_create("engines");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, a_freed_machines_code_pages_do_not_slow_the_next_machines_stores);
+	tcase_add_test(tc, a_memslot_update_kicks_a_vcpu_in_guest_mode_out_and_leaves_the_others);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,6 +24,8 @@ typedef struct {
 	NotifierCall calls[8];
 	guint n_calls;
 	guint clear_young_calls;
+	guint flush_after_calls;  /* n_calls at the host TLB flush (tlb_finish_mmu()), +1 */
+	gboolean alive_at_flush;  /* the watched frame was still allocated then */
 } FakeMmu;
 
 static void
@@ -61,6 +63,29 @@ fake_test_young(gpointer data, guint64 hva)
 	return FALSE;
 }
 
+static void
+fake_frame(gpointer data, SimPfn pfn)
+{
+}
+
+static void
+fake_access(gpointer data, SimPfn pfn, gboolean write, const char *ip)
+{
+}
+
+/* The host's flush_tlb_mm_range() (sim_hostmem_flush_tlb_mm()): when, among the notifier calls. */
+static void
+fake_flush_tlb_mm(gpointer data, guint64 npages)
+{
+	FakeMmu *f = data;
+
+	f->flush_after_calls = f->n_calls + 1;
+	f->alive_at_flush = f->watch_pfn != SIM_PFN_NONE && sim_frame_allocated(f->hm, f->watch_pfn);
+}
+
+static const SimFrameAsiOps fake_frame_ops = { fake_frame, fake_frame, fake_access,
+					       fake_flush_tlb_mm };
+
 static const SimMmuNotifierOps fake_ops = {
 	.invalidate_range_start = fake_range_start,
 	.invalidate_range_end = fake_range_end,
@@ -90,6 +115,7 @@ mm_env_new(void)
 	ck_assert(sim_mm_mmap_anon(env->mm, MM_PAGES * SIM_PAGE_SIZE, &env->hva, &error));
 	env->fake = (FakeMmu){ .mm = env->mm, .hm = env->hm, .watch_pfn = SIM_PFN_NONE };
 	sim_mm_register_notifier(env->mm, &fake_ops, &env->fake);
+	sim_hostmem_set_asi(env->hm, &fake_frame_ops, &env->fake);
 	return env;
 }
 
@@ -383,7 +409,7 @@ START_TEST(the_zero_page_is_never_migrated_freed_or_aged)
 }
 END_TEST
 
-START_TEST(dontneed_notifies_start_while_mapped_and_end_when_cleared_then_frees)
+START_TEST(dontneed_notifies_start_and_end_then_flushes_the_host_tlb_then_frees)
 {
 	MmEnv *env = mm_env_new();
 	guint64 hva = env->hva + SIM_PAGE_SIZE;
@@ -398,12 +424,15 @@ START_TEST(dontneed_notifies_start_while_mapped_and_end_when_cleared_then_frees)
 	assert_call(&env->fake.calls[1], FALSE, hva, hva + 2 * SIM_PAGE_SIZE);
 	ck_assert_uint_eq(env->fake.calls[1].mapped, SIM_PFN_NONE);
 	ck_assert(env->fake.calls[1].watched_alive); /* freed only after the end */
+	/* tlb_finish_mmu(): the flush after the end, the frees after the flush */
+	ck_assert_uint_eq(env->fake.flush_after_calls, 3);
+	ck_assert(env->fake.alive_at_flush);
 	ck_assert(!sim_frame_allocated(env->hm, env->fake.watch_pfn));
 	mm_env_free(env);
 }
 END_TEST
 
-START_TEST(munmap_notifies_start_while_mapped_and_end_when_cleared_then_frees)
+START_TEST(munmap_notifies_start_and_end_then_flushes_the_host_tlb_then_frees)
 {
 	MmEnv *env = mm_env_new();
 
@@ -417,6 +446,8 @@ START_TEST(munmap_notifies_start_while_mapped_and_end_when_cleared_then_frees)
 	assert_call(&env->fake.calls[1], FALSE, env->hva, env->hva + MM_PAGES * SIM_PAGE_SIZE);
 	ck_assert_uint_eq(env->fake.calls[1].mapped, SIM_PFN_NONE);
 	ck_assert(env->fake.calls[1].watched_alive);
+	ck_assert_uint_eq(env->fake.flush_after_calls, 3);
+	ck_assert(env->fake.alive_at_flush);
 	ck_assert(!sim_frame_allocated(env->hm, env->fake.watch_pfn));
 	mm_env_free(env);
 }
@@ -734,8 +765,8 @@ mm_suite(void)
 	tcase_add_test(tc, a_read_of_a_page_never_written_maps_the_zero_page_read_only);
 	tcase_add_test(tc, a_write_after_a_read_breaks_cow_under_a_notifier_of_that_page);
 	tcase_add_test(tc, the_zero_page_is_never_migrated_freed_or_aged);
-	tcase_add_test(tc, dontneed_notifies_start_while_mapped_and_end_when_cleared_then_frees);
-	tcase_add_test(tc, munmap_notifies_start_while_mapped_and_end_when_cleared_then_frees);
+	tcase_add_test(tc, dontneed_notifies_start_and_end_then_flushes_the_host_tlb_then_frees);
+	tcase_add_test(tc, munmap_notifies_start_and_end_then_flushes_the_host_tlb_then_frees);
 	tcase_add_test(tc,
 		       migration_notifies_the_aligned_page_while_mapped_and_frees_the_old_frame_after_end);
 	tcase_add_test(tc, operations_on_nothing_mapped_fire_no_notifier);
