@@ -26,7 +26,7 @@ replay_fails() {
 	fi
 }
 
-echo "1..12"
+echo "1..16"
 
 # vcpu1 alone reaches touch's barrier and spins there waiting for vcpu0, which the step keeps
 # from running: main spun to the 2^32-instruction budget (~30 minutes).
@@ -100,6 +100,35 @@ run_passes "a hot loop preempted at the same rip is progress, not a livelock" \
 printf '\271\100\102\017\000\377\311\165\374\061\300\347\364\364' >"$base/loop.bin"
 run_passes "two vCPUs in a one-block loop make progress" \
 	--guest "$base/loop.bin" --vcpus 2 --mem 1M --quantum 1000 --watchdog 1000
+
+# A run's --watchdog is part of the trace it records, so that its replay stops where it would
+# have: main wrote none, and the replay of a run that needed a larger one failed as a livelock.
+"$kvmsim" run touch --mem 1M --watchdog 20 --record "$base/w20.xml" >"$base/out" 2>&1
+if grep -q '<schedule [^>]*watchdog="20"' "$base/w20.xml" &&
+	"$kvmsim" replay "$base/w20.xml" >"$base/out" 2>&1; then
+	ok "a run's --watchdog is recorded in <schedule> and its replay passes"
+else
+	not_ok "a run's --watchdog is recorded in <schedule> and its replay passes" \
+		"$(grep '<schedule' "$base/w20.xml")" "$(tail -3 "$base/out")"
+fi
+sed 's/watchdog="20"/watchdog="5"/' "$base/w20.xml" >"$base/w5.xml"
+"$kvmsim" replay "$base/w5.xml" >"$base/out" 2>&1
+if grep -q "^  FAIL  .*livelock: .* in the 5 yield points" "$base/out"; then
+	ok "the replay runs with the trace's watchdog"
+else
+	not_ok "the replay runs with the trace's watchdog" "$(cat "$base/out")"
+fi
+if "$kvmsim" replay --watchdog 65536 "$base/w5.xml" >"$base/out" 2>&1; then
+	ok "replay --watchdog overrides the trace's"
+else
+	not_ok "replay --watchdog overrides the trace's" "$(tail -5 "$base/out")"
+fi
+"$kvmsim" run touch --mem 1M --record "$base/w.xml" >/dev/null 2>&1
+if grep -q 'watchdog=' "$base/w.xml"; then
+	not_ok "a run with the default watchdog records none" "$(grep '<schedule' "$base/w.xml")"
+else
+	ok "a run with the default watchdog records none"
+fi
 usage_error "--param whose value overflows 64 bits is a usage error" \
 	run touch --mem 1M --param 0=99999999999999999999999
 usage_error "--mem that overflows 64 bits is a usage error" run touch --mem 99999999999999999999999
