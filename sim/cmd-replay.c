@@ -109,11 +109,11 @@ kvmsim_cmd_replay(int argc, char **argv)
 	g_autofree gchar *token = NULL;
 	SimMutations mutations;
 	g_autofree gchar *timeline_path = NULL;
-	gint64 watchdog = SIM_SCHED_DEFAULT_WATCHDOG;
+	gint64 watchdog = G_MININT64; /* not given */
 	const GOptionEntry entries[] = {
 		{ "watchdog", 0, 0, G_OPTION_ARG_INT64, &watchdog,
-		  "Yield points without progress before a step or a livelock fails (default 65536)",
-		  "N" },
+		  "Yield points without progress before a step or a livelock fails (default: the "
+		  "trace's, else 65536)", "N" },
 		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &log_path,
 		  "Write the event log of the replay to FILE (one TRACE only)", "FILE" },
 		{ "log-format", 0, 0, G_OPTION_ARG_STRING, &log_format,
@@ -155,7 +155,7 @@ kvmsim_cmd_replay(int argc, char **argv)
 		return kvmsim_usage_error("--trace-dat %s", error->message);
 	if (trace_dat_path)
 		setup.trace_dat = trace_dat = sim_tracedat_new();
-	if (watchdog < 1)
+	if (watchdog < 1 && watchdog != G_MININT64)
 		return kvmsim_usage_error("--watchdog must be positive");
 	if (timeline_path && (!files || !files[0] || files[1]))
 		return kvmsim_usage_error("--timeline takes exactly one TRACE");
@@ -178,7 +178,8 @@ kvmsim_cmd_replay(int argc, char **argv)
 
 		if (!trace)
 			return kvmsim_usage_error("%s", error->message);
-		trace->watchdog = (guint64)watchdog;
+		if (watchdog > 0)
+			trace->watchdog = (guint64)watchdog;
 		trace->log_hook = setup_log;
 		trace->log_hook_data = &setup;
 		trace->mutations |= mutations;

@@ -146,6 +146,12 @@ sim_sched_set_watchdog(SimSched *sched, guint64 yields)
 	sched->watchdog = yields;
 }
 
+guint64
+sim_sched_watchdog(const SimSched *sched)
+{
+	return sched->watchdog;
+}
+
 void
 sim_sched_progress(SimSched *sched)
 {

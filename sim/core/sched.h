@@ -103,6 +103,7 @@ void sim_sched_set_steps(SimSched *sched, const SimStep *steps, guint n_steps, S
 /* Yield points without progress before the run stops (0: never); SIM_SCHED_DEFAULT_WATCHDOG
  * unless set. */
 void sim_sched_set_watchdog(SimSched *sched, guint64 yields);
+guint64 sim_sched_watchdog(const SimSched *sched);
 /* The running actor made progress (the guest retired instructions, an event was performed): the
  * livelock watchdog starts counting again. */
 void sim_sched_progress(SimSched *sched);

@@ -451,14 +451,15 @@ vcpu_actor(SimActor *actor, gpointer data)
 		trace_kvm_entry(v->kvcpu, v->rip);
 		if (v->insns >= v->quantum_end)
 			v->quantum_end = v->insns + v->quantum;
-		guint64 insns = v->insns, entry_rip = v->rip;
+		guint64 insns = v->insns;
 		uc_err err = run_guest(v);
 
 		vcpu_vmexit(v); /* unless an exit inside the run did */
 		sim_count_add(v->kvm->counters, SIM_CTR_GUEST_INSNS, v->insns - insns);
-		/* the guest moved on, or left for something other than the timer: progress (a
-		 * fault retried until the quantum ran out leaves it where it entered) */
-		if (v->rip != entry_rip || v->exit != EXIT_PREEMPT)
+		/* the guest retired an instruction, or left for something other than the timer:
+		 * progress. A loop of one block is preempted where it entered and still progresses;
+		 * a fault retried in the run retires nothing (vcpu_block_cut() refunds its charge). */
+		if (v->insns != insns || v->exit != EXIT_PREEMPT)
 			sim_sched_progress(v->sched);
 		if (!vcpu_handle_exit(v, err))
 			break;

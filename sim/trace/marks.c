@@ -245,6 +245,44 @@ trace_divergence_print(TraceDivergence *d, FILE *out)
 		fprintf(out, "          (nothing)\n");
 }
 
+/*
+ * A replay that stopped before its run's end: its log is cut short there, not different, unless
+ * a mark or a step's sum had already disagreed (then that is said as for a log hash). Where it
+ * stopped, whether the recording went on, and how far the sums or marks vouch for the log.
+ */
+void
+trace_divergence_print_stopped(TraceDivergence *d, SimSched *sched, FILE *out)
+{
+	guint idx = sim_sched_step_index(sched), n = d->trace->steps->len;
+	const TraceMark *a = d->agreed;
+
+	if (d->parted || d->parted_step >= 0) {
+		trace_divergence_print(d, out);
+		return;
+	}
+	fprintf(out, "        the replay stopped at clock %" G_GUINT64_FORMAT " with %" G_GUINT64_FORMAT
+		" lines logged, ", sim_sched_now(sched), sim_log_lines(d->log));
+	if (idx < n) {
+		const TraceStep *s = &g_array_index(d->trace->steps, TraceStep, idx);
+
+		fprintf(out, "in schedule step %u of %u (%s until %s; %s:%u)%s\n", idx + 1, n,
+			s->step.actor, s->step.until, d->trace->path, s->line,
+			idx + 1 < n ? ", where the recording went on" : "");
+	} else {
+		fprintf(out, "after the %u steps of the recorded schedule\n", n);
+	}
+	if (d->trace->step_sums && MIN(idx, n) > 0)
+		fprintf(out, "        its log agrees with the recording's through step %u (the sums of "
+			"its steps)\n", MIN(idx, n));
+	else if (a)
+		fprintf(out, "        its log agrees with the recording's up to schedule step %"
+			G_GUINT64_FORMAT " (clock %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+			" lines; %s:%u), the last mark it reached\n", a->step, a->clock, a->lines,
+			d->trace->path, a->line);
+	else
+		fprintf(out, "        it reached no mark or step's end to compare its log at\n");
+}
+
 void
 trace_divergence_free(TraceDivergence *d)
 {

@@ -437,6 +437,11 @@ read_schedule(Reader *r, xmlNode *node)
 
 	t->policy = get_policy(node, "policy");
 	t->then = get_policy(node, "then");
+	if (!reader_get_number(r, node, "watchdog", 63, 0, &t->watchdog))
+		return FALSE;
+	if (xmlHasProp(node, BAD_CAST "watchdog") && !t->watchdog)
+		return reader_fail_attr(r, node, "watchdog", "is not positive: a livelock takes at "
+					"least one yield point without progress");
 	/* the schema keeps <schedule> flat (a choice of groups makes libxml2's validation of a long
 	 * recorded schedule quadratic), so the pairing of policy and steps is checked here */
 	gboolean steps = t->policy == SIM_POLICY_STEPS;

@@ -111,6 +111,9 @@ trace_from_run(const SimVmm *vmm, const SimSched *sched, const char *log_digest,
 	trace->mem = cfg->mem_size;
 	trace->quantum = cfg->quantum;
 	trace->max_insns = cfg->max_insns;
+	/* the default is not written: traces of default runs stay as they were */
+	if (sim_sched_watchdog(sched) != SIM_SCHED_DEFAULT_WATCHDOG)
+		trace->watchdog = sim_sched_watchdog(sched);
 	trace->thp = cfg->thp;
 	trace->asi = cfg->asi;
 	trace->postcopy = g_strdup(cfg->postcopy);

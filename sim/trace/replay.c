@@ -465,9 +465,9 @@ trace_replay_hooked(const Trace *trace, const char *log_path, FILE *out,
 		locate_schedule_error(trace, sched, error);
 		sim_log_finish(log, NULL);
 		/* a schedule that cannot be followed is what a changed model does most: say where
-		 * the logs had already parted, if they had */
+		 * the logs had already parted, if they had, or that the replay's was cut short */
 		if (divergence)
-			trace_divergence_print(divergence, out);
+			trace_divergence_print_stopped(divergence, sched, out);
 		trace_divergence_free(divergence);
 		return FALSE;
 	}

@@ -137,6 +137,9 @@ typedef struct TraceDivergence TraceDivergence;
 TraceDivergence *trace_divergence_watch(const Trace *trace, SimSched *sched, SimLog *log,
 					gboolean keep_text);
 void trace_divergence_print(TraceDivergence *d, FILE *out);
+/* A replay that stopped on sched (a step never reached, a livelock): where, and whether its log
+ * had parted from the recording's by then. */
+void trace_divergence_print_stopped(TraceDivergence *d, SimSched *sched, FILE *out);
 void trace_divergence_free(TraceDivergence *d);
 
 /* check.c: the checks that look at several elements (memslots, ranges, invalidation pairs). */

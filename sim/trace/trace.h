@@ -196,7 +196,7 @@ typedef struct {
 	gchar *step_sums;       /* per step, the first hex digit of the SHA-256 of the log as it
 				 * ended; NULL if not recorded */
 	GArray *expects;        /* TraceExpect */
-	guint64 watchdog;       /* not in the file: replay's --watchdog; 0: the default */
+	guint64 watchdog;       /* <schedule watchdog>, or replay's --watchdog; 0: the default */
 	/* not in the file: called on the replay's log before it runs (--log-format, --trace-dat) */
 	void (*log_hook)(SimLog *log, gpointer data);
 	gpointer log_hook_data;

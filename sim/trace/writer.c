@@ -383,11 +383,15 @@ write_schedule(FILE *fp, const Trace *t)
 	if (t->policy != SIM_POLICY_STEPS || !t->steps->len) {
 		put_str(fp, "policy",
 			sim_policy_name(t->policy == SIM_POLICY_STEPS ? t->then : t->policy));
+		if (t->watchdog)
+			put_dec(fp, "watchdog", t->watchdog);
 		fputs("/>\n", fp);
 		return;
 	}
 	put_str(fp, "policy", sim_policy_name(SIM_POLICY_STEPS));
 	put_str(fp, "then", sim_policy_name(t->then));
+	if (t->watchdog)
+		put_dec(fp, "watchdog", t->watchdog);
 	fputs(">\n", fp);
 	if (t->packed)
 		write_packed_steps(fp, t);
