@@ -685,13 +685,12 @@ kvm_vcpu_check_entry(struct kvm_vcpu *vcpu)
 
 /*
  * The request handling at the top of vcpu_enter_guest() (arch/x86/kvm/x86.c, read in
- * ColinIanKing/linux-next at 1c60d04a): KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, then KVM_REQ_TLB_FLUSH,
- * then kvm_mmu_reload(): a vCPU whose root became obsolete loads a new one, which flushes its TLB.
- * The kernel injects events between the requests and kvm_mmu_reload(); kvmsim delivers them
- * before this (vcpu_inject_pending()).
+ * ColinIanKing/linux-next at 046408cf): task work, then KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, then
+ * KVM_REQ_TLB_FLUSH. Event injection (kvm_check_and_inject_events()) comes after this and before
+ * kvm_mmu_reload().
  */
 void
-kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
+kvm_vcpu_serve_requests(struct kvm_vcpu *vcpu)
 {
 	/* xfer_to_guest_mode_handle_work(): task work first, with SRCU not held */
 	kvm_gmem_task_work_run(vcpu->kvm);
@@ -703,6 +702,16 @@ kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
 		vcpu->requests &= ~(1ul << KVM_REQ_TLB_FLUSH);
 		kvm_vcpu_flush_tlb_all(vcpu);
 	}
+}
+
+/*
+ * Models kvm_mmu_reload() (arch/x86/kvm/mmu.h) as vcpu_enter_guest() calls it after injecting
+ * events (x86.c at 046408cf): a vCPU whose root was freed loads a new one, which flushes its
+ * TLB. Then the stale-TLB window is noted for the entry that follows.
+ */
+void
+kvm_vcpu_mmu_reload(struct kvm_vcpu *vcpu)
+{
 	if (!vcpu->root) {
 		u64 root_pa = kvm_mmu_load(vcpu);
 
@@ -720,6 +729,15 @@ kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
 		if (sim_log_on(vcpu->kvm->log))
 			trace_stale_tlb_enter(vcpu);
 	}
+}
+
+/* vcpu_enter_guest() up to the entry for a vCPU with no event to inject: the requests, then
+ * kvm_mmu_reload(). */
+void
+kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu)
+{
+	kvm_vcpu_serve_requests(vcpu);
+	kvm_vcpu_mmu_reload(vcpu);
 }
 
 void

@@ -426,6 +426,9 @@ u64 kvm_mmu_root_pa(const struct kvm_vcpu *vcpu);
 gboolean kvm_mmu_root_valid(const struct kvm_vcpu *vcpu);
 /* The part of vcpu_enter_guest() that serves requests before entry (arch/x86/kvm/x86.c). */
 void kvm_vcpu_enter_guest_prepare(struct kvm_vcpu *vcpu);
+/* Its two halves, around kvm_check_and_inject_events(): the requests, then kvm_mmu_reload(). */
+void kvm_vcpu_serve_requests(struct kvm_vcpu *vcpu);
+void kvm_vcpu_mmu_reload(struct kvm_vcpu *vcpu);
 /* Whether a TLB flush or a new root is due before the vCPU may run guest code again. */
 gboolean kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu);
 /* vcpu_enter_guest()'s last check before the VM entry: a flush or new root requested since the
@@ -491,11 +494,17 @@ struct kvm_exit_info {
 	u64 info1;      /* exit qualification */
 	u32 intr_info;  /* exit interruption information */
 	u32 error_code; /* its error code, if it delivers one */
+	u32 info2;      /* IDT-vectoring information: an event whose delivery the exit cut short */
 };
 
 /* The kvm tracepoints (arch/x86/kvm/trace.h) as v6.18 prints them; see mmu/x86trace.c. */
 void trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *exit);
 void trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip);
+/* kvm_entry of an entry that injects an event: VM_ENTRY_INTR_INFO_FIELD and its error code. */
+void trace_kvm_entry_event(struct kvm_vcpu *vcpu, u64 rip, u32 intr_info, u32 error_code);
+void trace_kvm_inj_virq(struct kvm_vcpu *vcpu, u32 vector, gboolean soft, gboolean reinjected);
+void trace_kvm_inj_exception(struct kvm_vcpu *vcpu, u8 vector, gboolean has_error,
+			     u32 error_code, gboolean reinjected);
 void trace_kvm_pio(struct kvm_vcpu *vcpu, gboolean in, u32 port, u32 size, u32 value);
 void trace_kvm_hypercall(struct kvm_vcpu *vcpu, u64 nr, const u64 args[4]);
 

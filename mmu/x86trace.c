@@ -38,9 +38,9 @@ exit_reason_name(u32 reason)
 /*
  * Models trace_kvm_exit(vcpu, KVM_ISA_VMX), emitted by vmx_vcpu_run() right after the exit, with
  * vmx_get_exit_info()'s payload (arch/x86/kvm/vmx/vmx.c, read in ColinIanKing/linux-next): info1
- * is the exit qualification, info2 the IDT-vectoring information (always 0 here: no exit
- * happens during event delivery), intr_info the exit interruption information and error_code
- * its error code; requests is vcpu->requests as the exit finds it.
+ * is the exit qualification, info2 the IDT-vectoring information (non-zero only for an exit
+ * during event delivery), intr_info the exit interruption information and error_code its error
+ * code; requests is vcpu->requests as the exit finds it.
  */
 void
 trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *x)
@@ -48,21 +48,69 @@ trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *x)
 	sim_log_emit(vcpu->kvm->log, "kvm_exit",
 		     "vcpu %d reason %s rip 0x%" G_GINT64_MODIFIER "x info1 0x%016" G_GINT64_MODIFIER
 		     "x info2 0x%016x intr_info 0x%08x error_code 0x%08x requests 0x%016lx",
-		     vcpu->vcpu_id, exit_reason_name(x->reason), x->rip, x->info1, 0, x->intr_info,
+		     vcpu->vcpu_id, exit_reason_name(x->reason), x->rip, x->info1, x->info2, x->intr_info,
 		     x->error_code, vcpu->requests);
 }
 
-/* Models trace_kvm_entry(vcpu, force_immediate_exit), emitted by vmx_vcpu_run() before the entry;
- * kvmsim never forces an immediate exit, and logs intr_info and error_code as 0 even at an entry
- * whose event it delivered (sim/cpu/inject.c delivers before the entry, not through VMCS fields).
- * Every entry passes here, so the entry invariant (kvm_vcpu_check_entry()) is checked after it. */
+/* Models trace_kvm_entry(vcpu, force_immediate_exit), emitted by vmx_vcpu_run() before the entry,
+ * with vmx_get_entry_info()'s payload (vmx.c at 046408cf): VM_ENTRY_INTR_INFO_FIELD, the event
+ * the entry injects (0: none), and VM_ENTRY_EXCEPTION_ERROR_CODE if that event delivers one.
+ * kvmsim never forces an immediate exit. Every entry passes here, so the entry invariant
+ * (kvm_vcpu_check_entry()) is checked after it. */
 void
-trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip)
+trace_kvm_entry_event(struct kvm_vcpu *vcpu, u64 rip, u32 intr_info, u32 error_code)
 {
 	sim_log_emit(vcpu->kvm->log, "kvm_entry",
 		     "vcpu %d, rip 0x%" G_GINT64_MODIFIER "x intr_info 0x%08x error_code 0x%08x",
-		     vcpu->vcpu_id, rip, 0, 0);
+		     vcpu->vcpu_id, rip, intr_info,
+		     (intr_info & INTR_INFO_DELIVER_CODE_MASK) ? error_code : 0);
 	kvm_vcpu_check_entry(vcpu);
+}
+
+/* trace_kvm_entry() of an entry that injects nothing. */
+void
+trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip)
+{
+	trace_kvm_entry_event(vcpu, rip, 0, 0);
+}
+
+/* Models trace_kvm_inj_virq(), emitted by vmx_inject_irq() (vmx.c at 046408cf) when it writes
+ * the interrupt into VM_ENTRY_INTR_INFO_FIELD. */
+void
+trace_kvm_inj_virq(struct kvm_vcpu *vcpu, u32 vector, gboolean soft, gboolean reinjected)
+{
+	sim_log_emit(vcpu->kvm->log, "kvm_inj_virq", "%s 0x%x%s", soft ? "Soft/INTn" : "IRQ",
+		     vector, reinjected ? " [reinjected]" : "");
+}
+
+/* The mnemonic kvm_inj_exception's __print_symbolic() gives a vector (kvm_trace_sym_exc), or
+ * NULL: then it prints the number. */
+static const char *
+exception_mnemonic(u8 vector)
+{
+	static const char *const names[32] = {
+		[0] = "#DE", [1] = "#DB", [3] = "#BP", [4] = "#OF", [5] = "#BR", [6] = "#UD",
+		[7] = "#NM", [8] = "#DF", [10] = "#TS", [11] = "#NP", [12] = "#SS", [13] = "#GP",
+		[14] = "#PF", [16] = "#MF", [17] = "#AC", [18] = "#MC", [19] = "#XM", [20] = "#VE",
+		[21] = "#CP", [28] = "#HV", [29] = "#VC", [30] = "#SX",
+	};
+
+	return vector < G_N_ELEMENTS(names) ? names[vector] : NULL;
+}
+
+/* Models trace_kvm_inj_exception(), emitted by kvm_inject_exception() (x86.c at 046408cf) before
+ * vmx_inject_exception() writes the event into VM_ENTRY_INTR_INFO_FIELD; the error code is
+ * printed by a __print_symbolic() with no symbols, so as a number. */
+void
+trace_kvm_inj_exception(struct kvm_vcpu *vcpu, u8 vector, gboolean has_error, u32 error_code,
+			gboolean reinjected)
+{
+	const char *name = exception_mnemonic(vector);
+	g_autofree gchar *number = name ? NULL : g_strdup_printf("0x%x", vector);
+	g_autofree gchar *code = has_error ? g_strdup_printf(" (0x%x)", error_code) : NULL;
+
+	sim_log_emit(vcpu->kvm->log, "kvm_inj_exception", "%s%s%s", name ? name : number,
+		     code ? code : "", reinjected ? " [reinjected]" : "");
 }
 
 /* Models trace_kvm_pio() for one port access: val holds size bytes, and count 1 leaves the

@@ -1,18 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Event injection into the guest, the way the CPU delivers an event at VM entry (SDM Vol. 3A
- * 6.14, 64-bit mode): Unicorn 2.0.1 hands every exception to the UC_HOOK_INTR hook instead of the
- * guest's IDT, so kvmsim does the delivery itself between two runs: read the gate from the IDT
- * (IDTR), align RSP down to 16, push SS, RSP, RFLAGS, CS, RIP and the error code, clear IF (an
- * interrupt gate), TF, NT and RF, and start the next run at the handler. A #PF also loads CR2.
- * The IDT and the stack are reached through the SPTE tree as the CPU would: an access the tree
- * does not allow is an EPT violation during delivery (KVM handles it, then delivers again).
- * Simplified: IST, privilege changes and the TSS are not modelled (kvmsim's guests run at CPL 0
- * on their own stack, with no IST); a gate's selector must be the running CS (no far transfer);
- * the local APIC is an IRR and nothing more (no ISR, TPR or EOI: the async PF protocol's ACK MSR
- * is what paces page-ready interrupts); the STI interrupt shadow is taken to be in force when
- * the byte before RIP is sti (0xfb), which at worst delays an interrupt by one entry; an EPT
- * violation during delivery is logged without its IDT-vectoring information (info2 0).
+ * Event injection, split as in the kernel (arch/x86/kvm/x86.c vcpu_enter_guest() and
+ * kvm_check_and_inject_events(), vmx.c vmx_inject_irq(), vmx_inject_exception() and
+ * vmx_cancel_injection(), read in ColinIanKing/linux-next at 046408cf, 6.18 cycle): after the
+ * requests are served, KVM only queues the event in VM_ENTRY_INTR_INFO_FIELD (logging
+ * kvm_inj_virq / kvm_inj_exception); then kvm_mmu_reload() loads the root, and the CPU delivers
+ * the event at VM entry (VMRESUME, with ASI after the switch to the restricted table) through
+ * that root. An entry cancelled before it runs keeps the event injected, and the next one
+ * injects it again ("[reinjected]").
+ *
+ * The delivery itself is the CPU's (SDM Vol. 3A 6.14, 64-bit mode): Unicorn 2.0.1 hands every
+ * exception to the UC_HOOK_INTR hook instead of the guest's IDT, so kvmsim does it after
+ * kvm_entry and before the run: read the gate from the IDT (IDTR), align RSP down to 16, push SS,
+ * RSP, RFLAGS, CS, RIP and the error code, clear IF (an interrupt gate), TF, NT and RF, and start
+ * the run at the handler (kvmsim's own sim_inject_* line names the handler and CR2). The IDT and
+ * the stack are reached through the SPTE tree as the CPU would: an access the tree does not
+ * allow is an EPT violation exit with the event in its IDT-vectoring information (info2); KVM
+ * handles it, the event stays injected (vmx_complete_interrupts()) and the next entry delivers
+ * it again. Simplified: IST, privilege changes and the TSS are not modelled (kvmsim's guests run
+ * at CPL 0 on their own stack, with no IST); a gate's selector must be the running CS (no far
+ * transfer); the local APIC is an IRR and nothing more (no ISR, TPR or EOI: the async PF
+ * protocol's ACK MSR is what paces page-ready interrupts); the STI interrupt shadow is taken to
+ * be in force when the byte before RIP is sti (0xfb), which at worst delays an interrupt by one
+ * entry.
  *
  * Also here: the wrmsr exit (EXIT_REASON_MSR_WRITE) for the async PF MSRs, and the halts that
  * interrupts and async PF can end (kvm_emulate_halt() and vcpu_block() of KVM_REQ_APF_HALT, read
@@ -33,7 +43,7 @@
 #define RFLAGS_RF (1ull << 16)
 #define IDT_GATE_INTR 0xe
 #define IDT_GATE_TRAP 0xf
-/* Attempts at one guest access during delivery before the vCPU fails (each is a fault). */
+/* EPT violations in a row delivering one event before the vCPU fails. */
 #define DELIVERY_FAULT_BUDGET 64
 
 /* What the SPTE tree allows for an access of gpa by the CPU itself (event delivery). */
@@ -47,60 +57,33 @@ delivery_access_allowed(SimVcpu *v, guint64 gpa, gboolean write)
 }
 
 /*
- * A guest-physical access made by event delivery, one page at a time: an EPT violation (logged
- * as such) until the tree allows it, then the bytes at the GPA, which hold the frame the SPTE
- * maps (DESIGN §3). FALSE if KVM could not resolve it (the vCPU has failed).
+ * A guest-physical access made by event delivery: the bytes at the GPA, which hold the frame the
+ * SPTE maps (DESIGN §3), if the tree allows it on every page; else nothing is accessed and the
+ * first GPA it does not allow is in *fault.
  */
 static gboolean
-delivery_access(SimVcpu *v, guint64 gpa, void *buf, guint len, gboolean write)
+delivery_access(SimVcpu *v, guint64 gpa, void *buf, guint len, gboolean write, guint64 *fault)
 {
 	uc_engine *uc = sim_hw_uc(v->hw);
-	guint done = 0;
 
-	while (done < len) {
-		guint64 at = gpa + done;
-		guint chunk = (guint)MIN(len - done, SIM_PAGE_SIZE - (at & (SIM_PAGE_SIZE - 1)));
-		int tries = 0;
-
-		while (!delivery_access_allowed(v, at, write)) {
-			u64 spte = kvm_tdp_mmu_get_walk_last(v->kvcpu, at, NULL);
-			guint64 qual = sim_ept_violation_qualification(!write, write, FALSE, spte);
-			struct kvm_exit_info x = { EXIT_REASON_EPT_VIOLATION, v->rip, qual, 0, 0 };
-			int r;
-
-			if (++tries > DELIVERY_FAULT_BUDGET) {
-				vcpu_fail(v, "event delivery: gpa 0x%" G_GINT64_MODIFIER "x still not "
-					  "mapped after %d EPT violations", at, DELIVERY_FAULT_BUDGET);
-				return FALSE;
-			}
-			trace_kvm_exit(v->kvcpu, &x);
-			sim_log_emit(v->kvm->log, "sim_delivery_fault", "vcpu %d event delivery %s gpa "
-				     "0x%" G_GINT64_MODIFIER "x", v->kvcpu->vcpu_id,
-				     write ? "writes" : "reads", at);
-			kvm_vcpu_srcu_read_lock(v->kvcpu);
-			r = kvm_handle_ept_violation(v->kvcpu, at, qual, v->rip);
-			kvm_vcpu_srcu_read_unlock(v->kvcpu);
-			if (r < 0 || r == RET_PF_EMULATE) {
-				vcpu_fail(v, "event delivery: KVM cannot map gpa 0x%" G_GINT64_MODIFIER
-					  "x for the CPU (%s)", at, r < 0 ? g_strerror(-r) :
-					  "emulation");
-				return FALSE;
-			}
+	for (guint64 at = gpa & ~(guint64)(SIM_PAGE_SIZE - 1); at < gpa + len; at += SIM_PAGE_SIZE) {
+		if (!delivery_access_allowed(v, MAX(at, gpa), write)) {
+			*fault = MAX(at, gpa);
+			return FALSE;
 		}
-		if (write) {
-			/* the frame's bytes, written around hostmem: code there is stale */
-			uc_mem_write(uc, at, (guint8 *)buf + done, chunk);
-			sim_hostmem_content_changed(v->kvm->hm, at, chunk);
-		} else
-			uc_mem_read(uc, at, (guint8 *)buf + done, chunk);
-		done += chunk;
 	}
+	if (write) {
+		/* the frame's bytes, written around hostmem: code there is stale */
+		uc_mem_write(uc, gpa, buf, len);
+		sim_hostmem_content_changed(v->kvm->hm, gpa, len);
+	} else
+		uc_mem_read(uc, gpa, buf, len);
 	return TRUE;
 }
 
-/* Which event the entry delivers, and through which handler: kvmsim's own lines, where the kernel
- * fires kvm_inj_exception / kvm_inj_virq (arch/x86/kvm/trace.h, read in kvm-x86/linux at
- * aebed32e: "#PF (0x<code>)" and "IRQ 0x<vector>", without vCPU, CR2 or handler). */
+/* Which event the entry delivered, and through which handler: kvmsim's own lines, after the
+ * kernel's kvm_inj_virq / kvm_inj_exception and kvm_entry, for what those do not carry (the
+ * handler, CR2). */
 static void
 trace_delivery(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code, guint64 handler)
 {
@@ -113,15 +96,19 @@ trace_delivery(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code
 			     G_GINT64_MODIFIER "x", v->kvcpu->vcpu_id, vector, handler);
 }
 
-/* Delivers vector through the guest's IDT; FALSE if the vCPU failed. */
+/* Delivers vector through the guest's IDT. FALSE if it did not: the vCPU failed, or (*fault
+ * set, else G_MAXUINT64) an access the SPTE tree did not allow, write saying which. */
 static gboolean
-deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code)
+deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code, guint64 *fault,
+	gboolean *write)
 {
 	uc_engine *uc = sim_hw_uc(v->hw);
 	uc_x86_mmr idtr;
 	guint64 rsp, rflags, cs = 0, ss = 0, gate[2], frame[6], handler;
 	guint n = 0;
 
+	*fault = G_MAXUINT64;
+	*write = FALSE;
 	uc_reg_read(uc, UC_X86_REG_IDTR, &idtr);
 	uc_reg_read(uc, UC_X86_REG_RSP, &rsp);
 	uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
@@ -132,7 +119,7 @@ deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code)
 			  vector, idtr.limit);
 		return FALSE;
 	}
-	if (!delivery_access(v, idtr.base + (guint64)vector * 16, gate, sizeof(gate), FALSE))
+	if (!delivery_access(v, idtr.base + (guint64)vector * 16, gate, sizeof(gate), FALSE, fault))
 		return FALSE;
 	guint type = (guint)(gate[0] >> 40) & 0xf;
 
@@ -158,7 +145,8 @@ deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code)
 	frame[n++] = ss & 0xffff;
 	guint64 new_rsp = (rsp & ~0xfull) - n * 8;
 
-	if (!delivery_access(v, new_rsp, frame, n * 8, TRUE))
+	*write = TRUE;
+	if (!delivery_access(v, new_rsp, frame, n * 8, TRUE, fault))
 		return FALSE;
 	trace_delivery(v, vector, exception, error_code, handler);
 	rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF);
@@ -168,6 +156,77 @@ deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code)
 	uc_reg_write(uc, UC_X86_REG_RFLAGS, &rflags);
 	v->rip = handler;
 	return TRUE;
+}
+
+/*
+ * The VM exit an EPT violation during delivery causes, and its handling: kvm_exit with the event
+ * as IDT-vectoring information (info2), the switch out of the restricted space, then
+ * handle_ept_violation() (vmx.c at 046408cf). FALSE if the vCPU failed.
+ */
+static gboolean
+delivery_exit(SimVcpu *v, guint64 gpa, gboolean write)
+{
+	u64 spte = kvm_tdp_mmu_get_walk_last(v->kvcpu, gpa, NULL);
+	guint64 qual = sim_ept_violation_qualification(!write, write, FALSE, spte);
+	struct kvm_exit_info x = {
+		.reason = EXIT_REASON_EPT_VIOLATION, .rip = v->rip, .info1 = qual,
+		.info2 = v->entry_intr_info,
+	};
+	int r;
+
+	/* __vmx_complete_interrupts(): the event goes back to injected (it already is) */
+	v->entry_intr_info = 0;
+	vcpu_vmexit(v);
+	if (++v->delivery_faults > DELIVERY_FAULT_BUDGET) {
+		vcpu_fail(v, "event delivery: gpa 0x%" G_GINT64_MODIFIER "x still not mapped after %d "
+			  "EPT violations", gpa, DELIVERY_FAULT_BUDGET);
+		return FALSE;
+	}
+	trace_kvm_exit(v->kvcpu, &x);
+	sim_log_emit(v->kvm->log, "sim_delivery_fault", "vcpu %d event delivery %s gpa 0x%"
+		     G_GINT64_MODIFIER "x", v->kvcpu->vcpu_id, write ? "writes" : "reads", gpa);
+	kvm_vcpu_srcu_read_lock(v->kvcpu);
+	r = kvm_handle_ept_violation(v->kvcpu, gpa, qual, v->rip);
+	kvm_vcpu_srcu_read_unlock(v->kvcpu);
+	if (r < 0 || r == RET_PF_EMULATE) {
+		vcpu_fail(v, "event delivery: KVM cannot map gpa 0x%" G_GINT64_MODIFIER "x for the "
+			  "CPU (%s)", gpa, r < 0 ? g_strerror(-r) : "emulation");
+		return FALSE;
+	}
+	if (r != RET_PF_RETRY)
+		sim_sched_progress(v->sched);
+	return TRUE;
+}
+
+/*
+ * The CPU's delivery, at this VM entry, of the event in VM_ENTRY_INTR_INFO_FIELD (file comment).
+ * Delivered, the event is no longer injected: the exit that ends the run finds no IDT-vectoring
+ * information (vmx_complete_interrupts()). A #PF that async PF queued is noted delivered.
+ */
+VcpuDelivery
+vcpu_deliver_at_entry(SimVcpu *v)
+{
+	guint32 info = v->entry_intr_info;
+	gboolean exception = (info & INTR_TYPE_HARD_EXCEPTION) == INTR_TYPE_HARD_EXCEPTION;
+	guint64 fault;
+	gboolean write;
+
+	if (!(info & INTR_INFO_VALID_MASK))
+		return VCPU_DELIVERED;
+	if (!deliver(v, (guint8)info, exception, v->entry_error_code, &fault, &write)) {
+		if (fault == G_MAXUINT64)
+			return VCPU_DELIVERY_FAILED;
+		return delivery_exit(v, fault, write) ? VCPU_DELIVERY_EXIT : VCPU_DELIVERY_FAILED;
+	}
+	v->entry_intr_info = 0;
+	v->delivery_faults = 0;
+	if (exception) {
+		v->exc_injected = FALSE;
+		if (v->exc_vector == 14)
+			kvm_async_pf_injected(v->kvcpu);
+	} else
+		v->irq_injected = FALSE;
+	return VCPU_DELIVERED;
 }
 
 /* The STI shadow, as far as kvmsim can see it (file comment). */
@@ -203,49 +262,100 @@ vcpu_interrupt_allowed(struct kvm_vcpu *kvcpu)
 	return (rflags & RFLAGS_IF) && !in_sti_shadow(v);
 }
 
-/*
- * Models kvm_check_and_inject_events() (x86.c, read in ColinIanKing/linux-next at 1c60d04a; once
- * inject_pending_event()): a pending exception first, whatever IF says, and then no interrupt on
- * that entry; else the highest IRR vector if interrupt_allowed, else enable_irq_window(). No NMI,
- * SMI or re-injection. FALSE if the vCPU failed.
- */
-gboolean
-vcpu_inject_pending(SimVcpu *v)
+/* Models vmx_inject_irq() (vmx.c at 046408cf): trace_kvm_inj_virq(), then the interrupt in
+ * VM_ENTRY_INTR_INFO_FIELD (an external interrupt: kvmsim injects no soft one). */
+static void
+inject_irq(SimVcpu *v, gboolean reinjected)
 {
-	uc_engine *uc = sim_hw_uc(v->hw);
+	trace_kvm_inj_virq(v->kvcpu, v->irq_vector, FALSE, reinjected);
+	v->entry_intr_info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | v->irq_vector;
+	v->entry_error_code = 0;
+}
 
+/*
+ * Models kvm_inject_exception() (x86.c at 046408cf) -> vmx_inject_exception() (vmx.c at
+ * 046408cf): trace_kvm_inj_exception(), the payload delivered (kvm_deliver_exception_payload():
+ * a new #PF's address into CR2), then the exception in VM_ENTRY_INTR_INFO_FIELD, its error code
+ * cut to the 16 bits VMX takes. Only #PF is ever queued in kvmsim.
+ */
+static void
+inject_exception(SimVcpu *v, gboolean reinjected)
+{
+	gboolean has_error = v->exc_vector == 14;
+
+	trace_kvm_inj_exception(v->kvcpu, v->exc_vector, has_error, v->exc_error_code, reinjected);
+	if (v->exc_vector == 14 && !reinjected) {
+		uc_reg_write(sim_hw_uc(v->hw), UC_X86_REG_CR2, &v->exc_cr2);
+		v->guest_cr2 = v->exc_cr2;
+		v->cr2_owned = TRUE;
+	}
+	v->entry_intr_info = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | v->exc_vector |
+			     (has_error ? INTR_INFO_DELIVER_CODE_MASK : 0);
+	v->entry_error_code = has_error ? (guint16)v->exc_error_code : 0;
+}
+
+/* Whether vcpu_enter_guest() has events to inject: KVM_REQ_EVENT, as kvmsim makes it implicit. */
+gboolean
+vcpu_events_due(const SimVcpu *v)
+{
+	return v->exc_pending || v->exc_injected || v->irq_injected || vcpu_irq_pending(v);
+}
+
+/*
+ * Models kvm_check_and_inject_events() (x86.c, read in ColinIanKing/linux-next at 046408cf): an
+ * injected event that an entry did not deliver is injected again; a pending exception next,
+ * whatever IF says, and then no new interrupt on that entry (the kernel's -EBUSY and immediate
+ * exit are not modelled: the interrupt waits for the next entry); else the highest IRR vector if
+ * interrupt_allowed, else enable_irq_window(). Nothing is delivered here: the event waits in
+ * VM_ENTRY_INTR_INFO_FIELD for the entry. No NMI or SMI.
+ */
+void
+vcpu_check_and_inject_events(SimVcpu *v)
+{
 	v->kvcpu->requests &= ~(1ul << KVM_REQ_EVENT);
+	v->entry_intr_info = 0;
+	if (v->exc_injected)
+		inject_exception(v, TRUE);
+	else if (!v->exc_pending && v->irq_injected)
+		inject_irq(v, TRUE);
 	if (v->exc_pending) {
+		inject_exception(v, FALSE);
 		v->exc_pending = FALSE;
-		if (!deliver(v, v->exc_vector, TRUE, v->exc_error_code))
-			return FALSE;
-		if (v->exc_vector == 14) {
-			uc_reg_write(uc, UC_X86_REG_CR2, &v->exc_cr2);
-			v->guest_cr2 = v->exc_cr2;
-			v->cr2_owned = TRUE;
-			kvm_async_pf_injected(v->kvcpu);
-		}
-		return TRUE;
+		v->exc_injected = TRUE;
+		return;
 	}
 	v->irq_window = FALSE;
-	if (!vcpu_irq_pending(v))
-		return TRUE;
+	/* kvm_event_needs_reinjection(): no new event while one waits to be delivered */
+	if (!vcpu_irq_pending(v) || v->exc_injected || v->irq_injected)
+		return;
 	if (!vcpu_interrupt_allowed(v->kvcpu)) {
 		v->irq_window = TRUE; /* enable_irq_window() */
 		sim_log_emit(v->kvm->log, "sim_irq_window", "vcpu %d interrupt pending with interrupts "
 			     "off at rip 0x%" G_GINT64_MODIFIER "x: exit when they are on",
 			     v->kvcpu->vcpu_id, v->rip);
-		return TRUE;
+		return;
 	}
 	for (int word = 3; word >= 0; word--) {
 		if (!v->irr[word])
 			continue;
-		guint8 vector = (guint8)(word * 64 + 63 - __builtin_clzll(v->irr[word]));
-
-		v->irr[word] &= ~(1ull << (vector % 64));
-		return deliver(v, vector, FALSE, 0);
+		v->irq_vector = (guint8)(word * 64 + 63 - __builtin_clzll(v->irr[word]));
+		v->irr[word] &= ~(1ull << (v->irq_vector % 64)); /* kvm_cpu_get_interrupt() */
+		v->irq_injected = TRUE;                          /* kvm_queue_interrupt() */
+		inject_irq(v, FALSE);
+		return;
 	}
-	return TRUE;
+}
+
+/* Models vmx_cancel_injection() (vmx.c at 046408cf), for an entry cancelled after the event was
+ * injected: __vmx_complete_interrupts() of the field puts the event back as injected (kvmsim's
+ * flags already say so) with KVM_REQ_EVENT, and the field is cleared. */
+void
+vcpu_cancel_injection(SimVcpu *v)
+{
+	if (!(v->entry_intr_info & INTR_INFO_VALID_MASK))
+		return;
+	v->kvcpu->requests |= 1ul << KVM_REQ_EVENT;
+	v->entry_intr_info = 0;
 }
 
 /* The engine's own #PF (an EPT violation) overwrote CR2: give the guest back its own. */
@@ -280,11 +390,14 @@ vcpu_apic_set_irq(struct kvm_vcpu *kvcpu, u8 vector)
 }
 
 /* kvm_event_needs_reinjection() || kvm_is_exception_pending() (x86.h: not read), as
- * kvm_check_and_inject_events() uses them (x86.c at 1c60d04a): here only a pending #PF. */
+ * kvm_check_and_inject_events() uses them (x86.c at 046408cf): a pending #PF, or an injected
+ * event not delivered yet. */
 gboolean
 vcpu_event_pending(struct kvm_vcpu *kvcpu)
 {
-	return ((SimVcpu *)kvcpu->hw)->exc_pending;
+	SimVcpu *v = kvcpu->hw;
+
+	return v->exc_pending || v->exc_injected || v->irq_injected;
 }
 
 /* CPL: CS.RPL (kvmsim's guests run at 0). */
@@ -324,7 +437,7 @@ vcpu_wrmsr_exit(SimVcpu *v)
 gboolean
 vcpu_handle_wrmsr(SimVcpu *v)
 {
-	struct kvm_exit_info x = { EXIT_REASON_MSR_WRITE, v->msr_rip, 0, 0, 0 };
+	struct kvm_exit_info x = { EXIT_REASON_MSR_WRITE, v->msr_rip, 0, 0, 0, 0 };
 	int r = 1;
 
 	v->rip = v->msr_rip + 2; /* kvm_skip_emulated_instruction() */

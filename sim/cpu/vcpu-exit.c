@@ -35,7 +35,7 @@ sim_ept_violation_qualification(gboolean read, gboolean write, gboolean fetch, u
 static void
 trace_exit(SimVcpu *v, u32 reason, guint64 rip, guint64 qual, guint32 intr_info, guint32 error_code)
 {
-	struct kvm_exit_info x = { reason, rip, qual, intr_info, error_code };
+	struct kvm_exit_info x = { reason, rip, qual, intr_info, error_code, 0 };
 
 	trace_kvm_exit(v->kvcpu, &x);
 }

@@ -67,11 +67,17 @@ struct SimVcpu {
 	guint64 msr_value;
 	guint64 msr_rip;
 	/* event injection (inject.c) */
-	gboolean exc_pending;        /* an exception queued for the next entry */
+	gboolean exc_pending;        /* an exception queued, not injected yet (exception.pending) */
+	gboolean exc_injected;       /* injected, not delivered yet (exception.injected) */
 	guint8 exc_vector;
 	guint32 exc_error_code;      /* pushed (#PF has one) */
 	guint64 exc_cr2;             /* loaded into CR2 with a #PF */
 	guint64 irr[4];              /* the local APIC's IRR: fixed vectors pending */
+	gboolean irq_injected;       /* irq_vector injected, not delivered yet (interrupt.injected) */
+	guint8 irq_vector;
+	guint32 entry_intr_info;     /* VM_ENTRY_INTR_INFO_FIELD: what the next entry delivers */
+	guint32 entry_error_code;    /* VM_ENTRY_EXCEPTION_ERROR_CODE */
+	guint delivery_faults;       /* EPT violations delivering the injected event, in a row */
 	gboolean in_run;             /* inside sim_hw_run() (a hook): the engine's RIP is current */
 	gboolean irq_window;         /* one is pending but IF was clear at entry: exit at IF=1 */
 	gboolean cr2_owned;          /* the guest's CR2 is guest_cr2 (an injected #PF's); the
@@ -105,7 +111,16 @@ void vcpu_apic_set_irq(struct kvm_vcpu *kvcpu, u8 vector);
 gboolean vcpu_interrupt_allowed(struct kvm_vcpu *kvcpu);
 gboolean vcpu_event_pending(struct kvm_vcpu *kvcpu);
 int vcpu_get_cpl(struct kvm_vcpu *kvcpu);
-gboolean vcpu_inject_pending(SimVcpu *v);
+gboolean vcpu_events_due(const SimVcpu *v);
+void vcpu_check_and_inject_events(SimVcpu *v);
+void vcpu_cancel_injection(SimVcpu *v);
+/* What the event delivery at a VM entry came to. */
+typedef enum {
+	VCPU_DELIVERED,       /* the event was delivered (or there was none) */
+	VCPU_DELIVERY_EXIT,   /* an EPT violation exited; the next entry re-injects the event */
+	VCPU_DELIVERY_FAILED, /* the vCPU failed */
+} VcpuDelivery;
+VcpuDelivery vcpu_deliver_at_entry(SimVcpu *v);
 gboolean vcpu_irq_pending(const SimVcpu *v);
 void vcpu_wrmsr_exit(SimVcpu *v);
 gboolean vcpu_handle_wrmsr(SimVcpu *v);

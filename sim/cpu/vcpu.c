@@ -406,7 +406,7 @@ vcpu_vmenter(SimVcpu *v, guint64 rip)
 		.intr_info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | RESCHEDULE_VECTOR,
 	};
 
-	trace_kvm_entry(v->kvcpu, rip);
+	trace_kvm_entry_event(v->kvcpu, rip, v->entry_intr_info, v->entry_error_code);
 	trace_kvm_exit(v->kvcpu, &x);
 	return FALSE;
 }
@@ -422,8 +422,10 @@ vcpu_vmexit(SimVcpu *v)
 }
 
 /* The KVM_RUN loop: vcpu_run() / vcpu_enter_guest() (arch/x86/kvm/x86.c, read in
- * ColinIanKing/linux-next at 1c60d04a, 6.18 cycle): APF requests, event injection, the entry (a
- * cancelled one loops), the run; ASI's calls around entry, exit and the return to the VMM. */
+ * ColinIanKing/linux-next at 046408cf, 6.18 cycle): APF requests, the other requests, event
+ * injection into VM_ENTRY_INTR_INFO_FIELD, kvm_mmu_reload(), the entry (a cancelled one takes
+ * cancel_injection and loops), the CPU's delivery of the injected event through the root just
+ * loaded, the run; ASI's calls around entry, exit and the return to the VMM. */
 static void
 vcpu_actor(SimActor *actor, gpointer data)
 {
@@ -441,14 +443,24 @@ vcpu_actor(SimActor *actor, gpointer data)
 				break;
 			continue;
 		}
-		if (G_UNLIKELY(v->exc_pending || vcpu_irq_pending(v)) && !vcpu_inject_pending(v))
-			break;
-		kvm_vcpu_enter_guest_prepare(v->kvcpu);
+		kvm_vcpu_serve_requests(v->kvcpu);
+		if (G_UNLIKELY(vcpu_events_due(v)))
+			vcpu_check_and_inject_events(v);
+		kvm_vcpu_mmu_reload(v->kvcpu);
 		if (!vcpu_vmenter(v, v->rip)) {
+			vcpu_cancel_injection(v);
 			vcpu_vmexit(v);
 			continue;
 		}
-		trace_kvm_entry(v->kvcpu, v->rip);
+		trace_kvm_entry_event(v->kvcpu, v->rip, v->entry_intr_info, v->entry_error_code);
+		if (G_UNLIKELY(v->entry_intr_info)) {
+			VcpuDelivery d = vcpu_deliver_at_entry(v);
+
+			if (d == VCPU_DELIVERY_FAILED)
+				break;
+			if (d == VCPU_DELIVERY_EXIT)
+				continue;
+		}
 		if (v->insns >= v->quantum_end)
 			v->quantum_end = v->insns + v->quantum;
 		guint64 insns = v->insns;

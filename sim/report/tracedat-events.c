@@ -32,7 +32,8 @@ static const struct {
 	{0, "EXCEPTION_NMI"},  {1, "EXTERNAL_INTERRUPT"},
 	{2, "TRIPLE_FAULT"},   {12, "HLT"},
 	{18, "VMCALL"},	       {30, "IO_INSTRUCTION"},
-	{48, "EPT_VIOLATION"}, {49, "EPT_MISCONFIG"},
+	{32, "MSR_WRITE"},     {48, "EPT_VIOLATION"},
+	{49, "EPT_MISCONFIG"},
 };
 
 /* sscanf() of body that must consume all of it. */
@@ -114,6 +115,70 @@ encode_kvm_entry(const char *body, guint8 *rec)
 	put(rec, 28, 4, intr);
 	put(rec, 32, 4, err);
 	return body[n] == '\0' || strcmp(body + n, "[immediate exit]") == 0;
+}
+
+/* kvm_inj_virq: "IRQ" or "Soft/INTn" back to soft, " [reinjected]" to reinjected. */
+static gboolean
+encode_kvm_inj_virq(const char *body, guint8 *rec)
+{
+	char kind[16];
+	unsigned int vector;
+	int n = -1;
+
+	if (sscanf(body, "%15s 0x%x%n", kind, &vector, &n) != 2 || n < 0 ||
+	    (strcmp(kind, "IRQ") != 0 && strcmp(kind, "Soft/INTn") != 0) ||
+	    (body[n] != '\0' && strcmp(body + n, " [reinjected]") != 0))
+		return FALSE;
+	put(rec, 8, 4, vector);
+	put(rec, 12, 1, strcmp(kind, "Soft/INTn") == 0);
+	put(rec, 13, 1, body[n] != '\0');
+	return TRUE;
+}
+
+/* kvm_inj_exception's __print_symbolic() of the vector (kvm_trace_sym_exc). */
+static const struct {
+	guint8 nr;
+	const char *name;
+} exceptions[] = {
+	{0, "DE"},  {1, "DB"},  {3, "BP"},  {4, "OF"},  {5, "BR"},  {6, "UD"},  {7, "NM"},
+	{8, "DF"},  {10, "TS"}, {11, "NP"}, {12, "SS"}, {13, "GP"}, {14, "PF"}, {16, "MF"},
+	{17, "AC"}, {18, "MC"}, {19, "XM"}, {20, "VE"}, {21, "CP"}, {28, "HV"}, {29, "VC"},
+	{30, "SX"},
+};
+
+/* kvm_inj_exception: the mnemonic (or number) back to the vector, " (0x...)" to has_error and
+ * error_code, " [reinjected]" to reinjected. */
+static gboolean
+encode_kvm_inj_exception(const char *body, guint8 *rec)
+{
+	unsigned int vector = G_MAXUINT, code = 0;
+	int n = -1;
+	gboolean has_error = FALSE;
+
+	for (guint i = 0; i < G_N_ELEMENTS(exceptions); i++) {
+		gsize len = strlen(exceptions[i].name);
+
+		if (body[0] == '#' && strncmp(body + 1, exceptions[i].name, len) == 0) {
+			vector = exceptions[i].nr;
+			n = (int)len + 1;
+			break;
+		}
+	}
+	if (vector == G_MAXUINT && (sscanf(body, "0x%x%n", &vector, &n) != 1 || n < 0))
+		return FALSE;
+	body += n;
+	n = -1;
+	if (sscanf(body, " (0x%x)%n", &code, &n) == 1 && n > 0) {
+		has_error = TRUE;
+		body += n;
+	}
+	if (body[0] != '\0' && strcmp(body, " [reinjected]") != 0)
+		return FALSE;
+	put(rec, 8, 1, vector);
+	put(rec, 9, 1, has_error);
+	put(rec, 12, 4, code);
+	put(rec, 16, 1, body[0] != '\0');
+	return TRUE;
 }
 
 /* kvm_pio: read or write back to rw. */
@@ -538,6 +603,22 @@ encode_kvm_mmu_split_huge_page(const char *body, guint8 *rec)
 		{ "__u32", "role", 24, 4, 0 }, { "__u32", "root_count", 28, 4, 0 },                \
 		{ "bool", "unsync", 32, 1, 0 }
 
+/* kvm_inj_exception's print fmt: the vector through kvm_trace_sym_exc, the error code through a
+ * __print_symbolic() with no symbols (a number), as tracefs shows it. */
+static gchar *
+kvm_inj_exception_print_fmt(void)
+{
+	GString *s = g_string_new("\"%s%s%s%s%s\", __print_symbolic(REC->exception");
+
+	for (guint i = 0; i < G_N_ELEMENTS(exceptions); i++)
+		g_string_append_printf(s, ", { %u, \"#\" \"%s\" }", exceptions[i].nr,
+				       exceptions[i].name);
+	g_string_append(s, "), !REC->has_error ? \"\" : \" (\", !REC->has_error ? \"\" : "
+			   "__print_symbolic(REC->error_code, { }), !REC->has_error ? \"\" : \")\", "
+			   "REC->reinjected ? \" [reinjected]\" : \"\"");
+	return g_string_free(s, FALSE);
+}
+
 #define RANGE_FIELDS { "unsigned long", "start", 8, 8, 0 }, { "unsigned long", "end", 16, 8, 0 }
 
 static const TdEvent events[] = {
@@ -554,6 +635,16 @@ static const TdEvent events[] = {
 	  "\"vcpu %u, rip 0x%lx intr_info 0x%08x error_code 0x%08x%s\", REC->vcpu_id, REC->rip, "
 	  "REC->intr_info, REC->error_code, REC->immediate_exit ? \"[immediate exit]\" : \"\"",
 	  NULL, encode_kvm_entry },
+	{ "kvm", "kvm_inj_virq", 16,
+	  { { "unsigned int", "vector", 8, 4, 0 }, { "bool", "soft", 12, 1, 0 },
+	    { "bool", "reinjected", 13, 1, 0 } },
+	  "\"%s 0x%x%s\", REC->soft ? \"Soft/INTn\" : \"IRQ\", REC->vector, REC->reinjected ? "
+	  "\" [reinjected]\" : \"\"",
+	  NULL, encode_kvm_inj_virq },
+	{ "kvm", "kvm_inj_exception", 20,
+	  { { "u8", "exception", 8, 1, 0 }, { "u8", "has_error", 9, 1, 0 },
+	    { "u32", "error_code", 12, 4, 0 }, { "bool", "reinjected", 16, 1, 0 } },
+	  NULL, kvm_inj_exception_print_fmt, encode_kvm_inj_exception },
 	{ "kvm", "kvm_pio", 28,
 	  { { "unsigned int", "rw", 8, 4, 0 }, { "unsigned int", "port", 12, 4, 0 },
 	    { "unsigned int", "size", 16, 4, 0 }, { "unsigned int", "count", 20, 4, 0 },

@@ -7,6 +7,7 @@
  * Christopherson said they would be.
  */
 #include "tests/check-run.h"
+#include <stdio.h>
 #include <string.h>
 
 #include "tests/integration/machine.h"
@@ -104,6 +105,155 @@ START_TEST(touch_passes_under_every_async_pf_mechanism)
 }
 END_TEST
 
+/* The line's event if a vCPU logged it ("STEP vcpuN EVENT: ..."), its id in *id; else NULL. */
+static const char *
+vcpu_event(const char *line, guint *id)
+{
+	int at = 0;
+
+	if (sscanf(line, " %*u vcpu%u %n", id, &at) != 1 || !at)
+		return NULL;
+	return line + at;
+}
+
+/* apftasks under mainline async PF (4 steps a fetch, 64 KiB) on vcpus vCPUs, with migrate host
+ * migrations (on the stacks only if stacks), ASI on or off; the log is captured. */
+static Machine *
+run_apf_migrating(guint vcpus, guint64 seed, const char *migrate, gboolean stacks, gboolean asi)
+{
+	SimVmmConfig cfg = SIM_VMM_CONFIG_INIT;
+	Machine *m;
+
+	cfg.workload = "apftasks";
+	cfg.nr_vcpus = vcpus;
+	cfg.seed = seed;
+	cfg.mem_size = 64 << 10;
+	cfg.postcopy = "async-pf";
+	cfg.postcopy_fetch_steps = 4;
+	ck_assert(sim_host_events_parse(migrate, &cfg.host_events, NULL));
+	if (stacks) {
+		cfg.host_event_regions = SIM_VMM_REGION_STACKS;
+		cfg.host_event_interval = 4;
+	}
+	asi_sim_config_init(&cfg.asi);
+	cfg.asi.on = asi;
+	m = machine_new(&cfg, TRUE);
+	machine_run(m);
+	ck_assert_msg(sim_vmm_guest_result(m->vmm) == SIM_GUEST_PASS, "%s", sim_vmm_error(m->vmm));
+	return m;
+}
+
+/*
+ * The order of vcpu_enter_guest() (arch/x86/kvm/x86.c in ColinIanKing/linux-next at 046408cf):
+ * requests (a TLB flush, a new root) are served before kvm_check_and_inject_events() queues the
+ * event (kvm_inj_*), and the CPU delivers it at the entry (kvm_entry with that event in
+ * intr_info), through the root loaded then: never with a flush still due. The run migrates the
+ * vCPU's stack under async PF, so events fall due while a flush is pending. Before the fix,
+ * kvmsim delivered (sim_inject_*) before the flush and before kvm_entry, which logged
+ * intr_info 0.
+ */
+START_TEST(events_are_delivered_at_the_entry_after_the_flush_through_the_new_root)
+{
+	Machine *m = run_apf_migrating(1, 1, "migrate=20", TRUE, FALSE);
+	g_auto(GStrv) lines = g_strsplit(sim_log_text(m->log), "\n", -1);
+	guint delivered = 0, after_flush = 0, line_no, id;
+	gboolean flushed = FALSE, injected = FALSE, entry_event = FALSE;
+	guint32 queued = 0;
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *e = vcpu_event(lines[i], &id);
+		guint32 info = 0;
+
+		line_no = i + 1;
+		if (!e)
+			continue;
+		ck_assert_uint_eq(id, 0);
+		ck_assert_msg(!g_str_has_prefix(e, "sim_invariant:"), "line %u: %s", line_no, e);
+		/* an exit, or an entry cancelled before it ran: the next one serves requests anew */
+		if (g_str_has_prefix(e, "kvm_exit:") || g_str_has_prefix(e, "sim_entry_cancelled:")) {
+			flushed = injected = entry_event = FALSE;
+		} else if (g_str_has_prefix(e, "sim_tlb_flush:")) {
+			ck_assert_msg(!injected, "line %u: a TLB flush after the event was injected",
+				      line_no);
+			flushed = TRUE;
+		} else if (g_str_has_prefix(e, "kvm_inj_exception: #PF (0x0)")) {
+			injected = TRUE;
+			queued = 0x80000b0e; /* valid, hardware exception, error code, vector 14 */
+		} else if (g_str_has_prefix(e, "kvm_inj_virq: IRQ 0xf3")) {
+			injected = TRUE;
+			queued = 0x800000f3; /* valid, external interrupt, vector 243 */
+		} else if (g_str_has_prefix(e, "kvm_entry:")) {
+			const char *f = strstr(e, "intr_info 0x");
+
+			ck_assert_ptr_nonnull(f);
+			info = (guint32)g_ascii_strtoull(f + strlen("intr_info 0x"), NULL, 16);
+			ck_assert_msg(info == (injected ? queued : 0), "line %u: %s after %s", line_no, e,
+				      injected ? "an injection" : "no injection");
+			entry_event = injected;
+		} else if (g_str_has_prefix(e, "sim_inject_")) {
+			ck_assert_msg(entry_event, "line %u: %s delivered before its entry", line_no, e);
+			delivered++;
+			after_flush += flushed;
+			flushed = injected = entry_event = FALSE;
+		}
+	}
+	/* 16 'not present' #PFs and 17 'page ready' interrupts, some due with a flush pending */
+	ck_assert_uint_eq(delivered, 33);
+	ck_assert_uint_gt(after_flush, 0);
+	machine_free(m);
+}
+END_TEST
+
+/*
+ * An entry cancelled after the event was injected (a flush requested during ASI's switch, the
+ * kick that vcpu_enter_guest() takes to cancel_injection, x86.c in ColinIanKing/linux-next at
+ * 046408cf) keeps the event: vmx_cancel_injection() puts it back as injected, and the next entry
+ * injects it again ([reinjected]) before anything new.
+ */
+START_TEST(an_entry_cancelled_after_injecting_reinjects_the_same_event)
+{
+	Machine *m = run_apf_migrating(2, 8, "migrate=40", FALSE, TRUE);
+	g_auto(GStrv) lines = g_strsplit(sim_log_text(m->log), "\n", -1);
+	gchar *queued[2] = { NULL, NULL }, *cancelled[2] = { NULL, NULL };
+	guint reinjected = 0, id;
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *e = vcpu_event(lines[i], &id);
+
+		if (!e)
+			continue;
+		ck_assert_uint_lt(id, 2);
+		if (g_str_has_prefix(e, "kvm_inj_")) {
+			if (cancelled[id]) {
+				g_autofree gchar *again = g_strconcat(cancelled[id], " [reinjected]", NULL);
+
+				ck_assert_msg(strcmp(e, again) == 0, "line %u: %s after a cancelled %s",
+					      i + 1, e, cancelled[id]);
+				reinjected++;
+				g_clear_pointer(&cancelled[id], g_free);
+			}
+			g_free(queued[id]);
+			/* the event, reinjected or not */
+			queued[id] = g_strndup(e, g_str_has_suffix(e, " [reinjected]") ?
+						  strlen(e) - strlen(" [reinjected]") : strlen(e));
+		} else if (g_str_has_prefix(e, "sim_entry_cancelled:") && queued[id]) {
+			g_free(cancelled[id]);
+			cancelled[id] = g_steal_pointer(&queued[id]);
+		} else if (g_str_has_prefix(e, "kvm_entry:") || g_str_has_prefix(e, "kvm_exit:")) {
+			ck_assert_msg(!cancelled[id], "line %u: %s without injecting %s again", i + 1, e,
+				      cancelled[id]);
+			g_clear_pointer(&queued[id], g_free);
+		}
+	}
+	ck_assert_uint_gt(reinjected, 0);
+	for (guint v = 0; v < 2; v++) {
+		g_free(queued[v]);
+		g_free(cancelled[v]);
+	}
+	machine_free(m);
+}
+END_TEST
+
 static Suite *
 apf_suite(void)
 {
@@ -115,6 +265,8 @@ apf_suite(void)
 	tcase_add_test(tc, sync_resolve_injects_uselessly_and_v2_does_not);
 	tcase_add_test(tc, hand_off_runs_the_vcpu_at_once);
 	tcase_add_test(tc, touch_passes_under_every_async_pf_mechanism);
+	tcase_add_test(tc, events_are_delivered_at_the_entry_after_the_flush_through_the_new_root);
+	tcase_add_test(tc, an_entry_cancelled_after_injecting_reinjects_the_same_event);
 	suite_add_tcase(s, tc);
 	return s;
 }
