@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * touch: every vCPU fills its share of the data region with a per-page pattern, then every vCPU
- * reads back and checks the whole region. Passes when no page is corrupt (a byte neither the
- * pattern nor zero) and none was dropped, unless the host may zero pages (KVMSIM_BOOT_ZERO_OK:
- * dontneed; KVMSIM_BOOT_HOST_CONVERTS: punch, convert). The checksum depends only on the seed
- * when nothing was dropped.
+ * reads back and checks the whole region. Passes when no page is corrupt and none was dropped
+ * (unless KVMSIM_BOOT_ZERO_OK). The checksum depends only on the seed when nothing was dropped.
  */
 #include "workloads/runtime/pattern.h"
 #include "workloads/runtime/runtime.h"

@@ -69,7 +69,7 @@ for kind in migrate dontneed age; do
 done
 
 # the guest_memfd host events on touch: a conversion (legacy: the old backing is discarded) or
-# a punch zeroes a page, and the guest, told so by KVMSIM_BOOT_HOST_CONVERTS, accepts the zeros
+# a punch zeroes a page, and the guest, told so by KVMSIM_BOOT_ZERO_OK, accepts the zeros
 for kind in convert punch; do
 	case $kind in
 	convert) design=legacy ;;
@@ -181,16 +181,16 @@ crash_default() {
 }
 result "a failing run's trace expects the guest to pass, by default" crash_default
 
-# The trace carries KVMSIM_BOOT_HOST_CONVERTS (0x8) as it carries ZERO_OK: the guest's verdict
-# on zeroed pages depends on it.
+# The trace carries KVMSIM_BOOT_HOST_CONVERTS (0x8) and, as a punch zeroes pages,
+# KVMSIM_BOOT_ZERO_OK (0x1): the guest's verdict on zeroed pages depends on them.
 converts_flag() {
 	"$kvmsim" run touch --mem 1M --vm-type sw-protected --host-events punch=5 \
 		--record "$dir/p.xml" >/dev/null || return 1
 	flags=$(sed -n 's/.*<workload name="touch"[^>]* flags="\(0x[0-9a-f]*\)".*/\1/p' "$dir/p.xml")
 	echo "flags: $flags"
-	[ -n "$flags" ] && [ $((flags & 8)) -ne 0 ]
+	[ -n "$flags" ] && [ $((flags & 9)) -eq 9 ]
 }
-result "a recorded trace carries KVMSIM_BOOT_HOST_CONVERTS" converts_flag
+result "a recorded trace carries KVMSIM_BOOT_HOST_CONVERTS and ZERO_OK" converts_flag
 
 # minimal: the guest's verdict and the invariants, nothing the model's details decide.
 touch_minimal() {

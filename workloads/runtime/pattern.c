@@ -71,7 +71,7 @@ uint32_t pattern_merge(struct kvmsim_boot_params *params, struct pattern_tally *
 
 	if (tally->corrupt)
 		return 1;
-	if (tally->dropped && !(params->flags & (KVMSIM_BOOT_ZERO_OK | KVMSIM_BOOT_HOST_CONVERTS)))
+	if (tally->dropped && !(params->flags & KVMSIM_BOOT_ZERO_OK))
 		return 1;
 	return 0;
 }

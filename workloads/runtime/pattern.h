@@ -31,8 +31,7 @@ void pattern_check(uint64_t gpa, uint64_t nr_pages, uint64_t salt, struct patter
 
 /*
  * Combine every vCPU's tally, the worst count winning, and return the run's exit status: 0 if no
- * page was corrupt and none was dropped unless the host may zero pages (KVMSIM_BOOT_ZERO_OK:
- * dontneed; KVMSIM_BOOT_HOST_CONVERTS: a punch, or a conversion, zeroes one), else 1. Every vCPU
+ * page was corrupt and none was dropped unless KVMSIM_BOOT_ZERO_OK allows it, else 1. Every vCPU
  * must call it, once per run: it uses params->shared[0..1] and a barrier.
  */
 uint32_t pattern_merge(struct kvmsim_boot_params *params, struct pattern_tally *tally);
