@@ -28,10 +28,22 @@ enum kvm_mr_change {
 
 static const char *const change_names[] = { "create", "delete", "move", "flags" };
 
+/* Memslot generations allocated and not yet freed, in every VM of the process (a debug count). */
+static gint live_generations;
+
+/* A generation counted live until kvm_memslots_free(). */
 struct kvm_memslots *
 kvm_memslots_new(void)
 {
+	g_atomic_int_inc(&live_generations);
 	return g_new0(struct kvm_memslots, 1);
+}
+
+/* How many generations are live: after every VM is destroyed, 0 (teardown frees them all). */
+guint
+kvm_memslots_live(void)
+{
+	return (guint)g_atomic_int_get(&live_generations);
 }
 
 void
@@ -39,6 +51,7 @@ kvm_memslots_free(struct kvm_memslots *slots)
 {
 	if (!slots)
 		return;
+	g_atomic_int_add(&live_generations, -1);
 	for (int i = 0; i < slots->used_slots; i++)
 		g_free(slots->slots[i]);
 	g_free(slots);

@@ -373,6 +373,9 @@ int kvm_create_vm_with(SimSched *sched, SimHostMem *hm, SimPtPool *pt_pool, SimM
 /* The final teardown; with guest_memfd files open use kvm_put_kvm() instead: each file holds
  * a reference, and the VM goes when the last one is dropped. */
 void kvm_destroy_vm(struct kvm *kvm);
+/* Memslot generations not yet freed, over every VM in the process: 0 once all are destroyed,
+ * whatever actor was abandoned mid-swap (a debug count for the teardown tests). */
+guint kvm_memslots_live(void);
 void kvm_get_kvm(struct kvm *kvm);
 void kvm_put_kvm(struct kvm *kvm);
 

@@ -491,11 +491,9 @@ kvmsim_cmd_explore(int argc, char **argv)
 	const char *paths[] = { o.out_path, o.html_path };
 	const char *names[] = { "--out", "--html" };
 
-	for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
-		if (paths[i] && !sim_outfile_check(paths[i], &error)) {
-			options_clear(&o);
-			return kvmsim_usage_error("%s %s", names[i], error->message);
-		}
+	if (!sim_outfile_check_set(names, paths, G_N_ELEMENTS(paths), &error)) {
+		options_clear(&o);
+		return kvmsim_usage_error("%s", error->message);
 	}
 	target.watchdog = o.watchdog > 0 ? (guint64)o.watchdog : 0;
 	target.actor_budget = o.actor_budget > 0 ? (guint64)o.actor_budget : 0;

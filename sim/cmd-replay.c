@@ -151,27 +151,23 @@ kvmsim_cmd_replay(int argc, char **argv)
 		return kvmsim_usage_error("--log-format %s: must be kvmsim or ftrace", log_format);
 	if (trace_dat_path && (!files || !files[0] || files[1]))
 		return kvmsim_usage_error("--trace-dat takes exactly one TRACE");
-	if (trace_dat_path && !sim_outfile_check(trace_dat_path, &error))
-		return kvmsim_usage_error("--trace-dat %s", error->message);
-	if (trace_dat_path)
-		setup.trace_dat = trace_dat = sim_tracedat_new();
 	if (watchdog < 1 && watchdog != G_MININT64)
 		return kvmsim_usage_error("--watchdog must be positive");
 	if (timeline_path && (!files || !files[0] || files[1]))
 		return kvmsim_usage_error("--timeline takes exactly one TRACE");
-	if (timeline_path && (!sim_outfile_check(timeline_path, &error) ||
-			      (log_path && sim_outfile_same(log_path, timeline_path))))
-		return error ? kvmsim_usage_error("--timeline %s", error->message) :
-			       kvmsim_usage_error("--log %s and --timeline %s name the same file",
-						  log_path, timeline_path);
 	if (!files || !files[0] || ((log_path || token) && files[1]) || (log_path && token))
 		return kvmsim_usage_error(log_path && token ? "--log and --token do not go together" :
 					  token ? "--token takes exactly one TRACE" :
 					  log_path ? "--log takes exactly one TRACE" :
 						     "replay needs at least one TRACE");
-	/* the log's path is checked before anything runs: a bad one is a usage error, not a FAIL */
-	if (log_path && !sim_outfile_check(log_path, &error))
-		return kvmsim_usage_error("--log %s", error->message);
+	/* outputs are checked as run checks them, before anything runs: a usage error, not a FAIL */
+	const char *const out_options[] = { "--log", "--trace-dat", "--timeline" };
+	const char *const out_paths[] = { log_path, trace_dat_path, timeline_path };
+
+	if (!sim_outfile_check_set(out_options, out_paths, G_N_ELEMENTS(out_paths), &error))
+		return kvmsim_usage_error("%s", error->message);
+	if (trace_dat_path)
+		setup.trace_dat = trace_dat = sim_tracedat_new();
 	/* every trace is read and checked before any runs */
 	for (guint i = 0; files[i]; i++) {
 		Trace *trace = trace_load(files[i], &error);

@@ -271,23 +271,11 @@ kvmsim_cmd_run(int argc, char **argv)
 	}
 	sim_log_set_format(log, log_format);
 
-	for (guint i = 0; i < G_N_ELEMENTS(out_paths); i++) {
-		if (out_paths[i] && !sim_outfile_check(out_paths[i], &error)) {
-			int status_usage = kvmsim_usage_error("%s %s", out_options[i], error->message);
+	if (!sim_outfile_check_set(out_options, out_paths, G_N_ELEMENTS(out_paths), &error)) {
+		int status_usage = kvmsim_usage_error("%s", error->message);
 
-			run_options_clear(&o);
-			return status_usage;
-		}
-		for (guint j = 0; j < i; j++) {
-			if (out_paths[i] && out_paths[j] && sim_outfile_same(out_paths[i], out_paths[j])) {
-				int status_usage = kvmsim_usage_error(
-					"%s %s and %s %s name the same file", out_options[j],
-					out_paths[j], out_options[i], out_paths[i]);
-
-				run_options_clear(&o);
-				return status_usage;
-			}
-		}
+		run_options_clear(&o);
+		return status_usage;
 	}
 	if (o.stats_path && !sim_outfile_open(&stats_out, o.stats_path, &error)) {
 		run_options_clear(&o);

@@ -8,6 +8,16 @@
 
 #include <glib.h>
 
+/* Built with AddressSanitizer: gcc says so with __SANITIZE_ADDRESS__, clang 14 (the fuzzing
+ * build's compiler) only through __has_feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_ASAN 1
+#endif
+#endif
+
 /* What a sanitizer needs to know about one stack. */
 typedef struct {
 	const void *bottom;
@@ -28,7 +38,7 @@ gboolean sim_fiber_stack_alloc(SimFiberStack *stack, gsize size);
 void sim_fiber_stack_free(SimFiberStack *stack);
 /* The main context's fiber (its bounds are learned on the first switch). */
 void sim_fiber_init_main(SimFiber *fiber);
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef SIM_ASAN
 /* Around a switch from fiber from to fiber to; dying when from never runs again. */
 void sim_fiber_start_switch(SimFiber *from, const SimFiber *to, gboolean dying);
 /* First thing a context does once it runs again (or for the first time). */

@@ -143,6 +143,30 @@ sim_outfile_same(const char *a, const char *b)
 	return strcmp(ca, cb) == 0;
 }
 
+/* Every output usable, and no two the same file: checked before a command runs anything. */
+gboolean
+sim_outfile_check_set(const char *const *options, const char *const *paths, guint n,
+		      GError **error)
+{
+	for (guint i = 0; i < n; i++) {
+		if (!paths[i])
+			continue;
+		if (!sim_outfile_check(paths[i], error)) {
+			g_prefix_error(error, "%s ", options[i]);
+			return FALSE;
+		}
+		for (guint j = 0; j < i; j++) {
+			if (paths[j] && sim_outfile_same(paths[i], paths[j])) {
+				g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+					    "%s %s and %s %s name the same file", options[j],
+					    paths[j], options[i], paths[i]);
+				return FALSE;
+			}
+		}
+	}
+	return TRUE;
+}
+
 /* A device, FIFO or symlink, opened where it is. */
 static gboolean
 open_through(SimOutFile *out, const char *path, GError **error)

@@ -35,6 +35,14 @@ gboolean sim_outfile_check(const char *path, GError **error);
 /* Whether two output paths name the same destination (the same string once canonical, the same
  * existing file through any link, or both "-"). */
 gboolean sim_outfile_same(const char *a, const char *b);
+/*
+ * The check every command makes before it runs: each of the n outputs (options[i] names the
+ * option, paths[i] its path or NULL when unused) passes sim_outfile_check(), and no two name the
+ * same destination. The error's message is the one usage line ("--log x and --trace-dat ./x
+ * name the same file").
+ */
+gboolean sim_outfile_check_set(const char *const *options, const char *const *paths, guint n,
+			       GError **error);
 
 gboolean sim_outfile_open(SimOutFile *out, const char *path, GError **error);
 /* Flush, close and (for a regular file) rename into place. */

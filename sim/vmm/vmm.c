@@ -198,9 +198,16 @@ guint32
 sim_vmm_config_boot_flags(const SimVmmConfig *config)
 {
 	gboolean private_mem = config->vm_type == SIM_VM_SW_PROTECTED;
+	/* a punch, or a legacy conversion (the old backing discarded), reads zeros next time, as
+	 * a dropped page does */
+	gboolean host_zeroes = private_mem &&
+			       (config->host_events.count[SIM_HOST_PUNCH] ||
+				(config->host_events.count[SIM_HOST_CONVERT] &&
+				 config->gmem_conversion != SIM_GMEM_CONV_IN_PLACE));
 
 	return config->boot_flags |
-	       (config->host_events.count[SIM_HOST_DONTNEED] ? KVMSIM_BOOT_ZERO_OK : 0) |
+	       (config->host_events.count[SIM_HOST_DONTNEED] || host_zeroes ?
+			KVMSIM_BOOT_ZERO_OK : 0) |
 	       (private_mem ? KVMSIM_BOOT_PRIVATE_MEM : 0) |
 	       (private_mem && config->gmem_conversion == SIM_GMEM_CONV_IN_PLACE ?
 			KVMSIM_BOOT_CONVERT_KEEPS : 0) |

@@ -164,7 +164,8 @@ const char *sim_vmm_error(const SimVmm *vmm);
 const SimCounters *sim_vmm_counters(const SimVmm *vmm);
 const SimVmmConfig *sim_vmm_config(const SimVmm *vmm);
 /* The KVMSIM_BOOT_* flags a machine built from config gives its guest: boot_flags, plus
- * KVMSIM_BOOT_ZERO_OK when the host will drop pages (dontneed events). */
+ * KVMSIM_BOOT_ZERO_OK when the host will zero pages (dontneed; on private memory, punch or a
+ * legacy convert). */
 guint32 sim_vmm_config_boot_flags(const SimVmmConfig *config);
 /* The VMM's address space and where the RAM slot (the data region) is mapped in it. */
 SimMm *sim_vmm_mm(const SimVmm *vmm);

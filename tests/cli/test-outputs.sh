@@ -34,7 +34,7 @@ fresh_dir() {
 
 run_small="run touch --vcpus 2 --mem 1M --host-events migrate=8"
 
-echo "1..12"
+echo "1..15"
 
 # 1: a mock character device (mknod, root only) stays a device and nothing is left beside it.
 fresh_dir
@@ -127,6 +127,19 @@ fresh_dir
 usage_error "replay --log in a missing directory is a usage error, not a FAIL line" \
 	replay "$traces/01-invalidation-before-snapshot.xml" --log missing/replay.log
 
+# 10-12: replay's outputs clash as run's do ("x" and "./x" are one file, made or not).
+trace01=$traces/01-invalidation-before-snapshot.xml
+fresh_dir
+usage_error "replay --log and --trace-dat on the same file is a usage error" \
+	replay "$trace01" --log x --trace-dat ./x
+fresh_dir
+usage_error "replay --timeline and --trace-dat on the same file is a usage error" \
+	replay "$trace01" --timeline x --trace-dat ./x
+fresh_dir
+echo keep >"$dir/x"
+usage_error "replay --log and --timeline on one existing file is a usage error" \
+	replay "$trace01" --log ./x --timeline x
+
 # killed_run NAME SIGNAL: a long run writing --stats into its directory and --log into a FIFO
 # outside it, stopped by SIGNAL while it runs, dies of it and leaves its directory empty. The
 # FIFO says when to stop it, without sleeping: kvmsim opens the log after the stats' temporary,
@@ -152,11 +165,11 @@ killed_run() {
 		"$(cat "$base/err")"
 }
 
-# 10-11
+# 13-14
 killed_run "a run stopped by SIGTERM leaves no temporary file" TERM
 killed_run "a run stopped by SIGINT leaves no temporary file" INT
 
-# 12: a log past the file-size limit (SIGXFSZ) leaves no temporary file.
+# 15: a log past the file-size limit (SIGXFSZ) leaves no temporary file.
 fresh_dir
 (cd "$dir" && ulimit -f 64 && exec "$kvmsim" run touch --vcpus 2 --mem 4M --log run.log \
 	--stats stats.json >"$base/out" 2>"$base/err")

@@ -57,12 +57,28 @@ gmem_workloads="private implicit reboot"
 set -- $gmem_workloads
 gmem_cases=$((2 * 3 * 2 * $#))
 set -- $workloads
-echo "1..$((3 * 2 * 20 + 4 * 2 * $# + gmem_cases + 4 + 4 + 6))"
+echo "1..$((3 * 2 * 20 + 2 * 2 * 4 + 4 * 2 * $# + gmem_cases + 4 + 4 + 7))"
 
 for kind in migrate dontneed age; do
 	for policy in random round-robin; do
 		for seed in $(seq 1 20); do
 			add 1 "touch $kind=20 $policy seed $seed" touch --mem 1M \
+				--host-events "$kind=20" --policy "$policy" --seed "$seed"
+		done
+	done
+done
+
+# the guest_memfd host events on touch: a conversion (legacy: the old backing is discarded) or
+# a punch zeroes a page, and the guest, told so by KVMSIM_BOOT_ZERO_OK, accepts the zeros
+for kind in convert punch; do
+	case $kind in
+	convert) design=legacy ;;
+	*) design=in-place ;;
+	esac
+	for policy in random round-robin; do
+		for seed in 1 7 13 20; do
+			add 1 "touch $kind=20 $design $policy seed $seed" touch --mem 1M \
+				--vm-type sw-protected --gmem-conversion "$design" \
 				--host-events "$kind=20" --policy "$policy" --seed "$seed"
 		done
 	done
@@ -164,6 +180,17 @@ crash_default() {
 	! "$kvmsim" replay "$dir/crash.xml"
 }
 result "a failing run's trace expects the guest to pass, by default" crash_default
+
+# The trace carries KVMSIM_BOOT_HOST_CONVERTS (0x8) and, as a punch zeroes pages,
+# KVMSIM_BOOT_ZERO_OK (0x1): the guest's verdict on zeroed pages depends on them.
+converts_flag() {
+	"$kvmsim" run touch --mem 1M --vm-type sw-protected --host-events punch=5 \
+		--record "$dir/p.xml" >/dev/null || return 1
+	flags=$(sed -n 's/.*<workload name="touch"[^>]* flags="\(0x[0-9a-f]*\)".*/\1/p' "$dir/p.xml")
+	echo "flags: $flags"
+	[ -n "$flags" ] && [ $((flags & 9)) -eq 9 ]
+}
+result "a recorded trace carries KVMSIM_BOOT_HOST_CONVERTS and ZERO_OK" converts_flag
 
 # minimal: the guest's verdict and the invariants, nothing the model's details decide.
 touch_minimal() {

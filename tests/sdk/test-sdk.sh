@@ -73,6 +73,29 @@ cd "$base/guest" || exit 1
 check "a guest builds outside the tree with the system gcc and the installed SDK" \
 	sh -c "gcc $cflags -O2 -c sumcheck.c -o sumcheck.o && gcc -o sumcheck.elf sumcheck.o $libs"
 
+# The walk-through of docs/guests.md: its hello.c, built as the page says, run with the page's
+# host-events command, gets the host events the page says s.json shows (some, not none).
+doc=$src/docs/guests.md
+mkdir "$base/hello"
+awk '/^```c$/ {c = 1; next} /^```$/ {c = 0} c' "$doc" >"$base/hello/hello.c"
+doc_cmd=$(awk '/^## Running it under host events/ {s = 1} s && /^```sh$/ {f = 1; next}
+	f && /^```$/ {exit} f' "$doc" | sed -e ':a' -e '/\\$/{N;s/\\\n[[:space:]]*/ /;ba}')
+want=$(sed -n 's/.*`"migrate" : \([0-9]*\)` and `"age" : \([0-9]*\)`.*/migrate \1 age \2/p' "$doc")
+# shellcheck disable=SC2086 # the flags and the command are words
+(cd "$base/hello" && gcc $cflags -O2 -Wall -c hello.c && gcc -o hello.elf hello.o $libs &&
+	"$kvmsim" ${doc_cmd#kvmsim }) >"$base/hello/out" 2>&1
+status=$?
+got=$(python3 -c 'import json, sys; h = json.load(open(sys.argv[1]))["host"]
+print("migrate", h["migrate"], "age", h["age"])' "$base/hello/s.json" 2>&1)
+if [ $status -eq 0 ] && [ -n "$want" ] && [ "$got" = "$want" ] && [ "$got" != "migrate 0 age 0" ]
+then
+	ok "docs/guests.md's hello.c under its host-events command gets the events it says ($got)"
+else
+	not_ok "docs/guests.md's hello.c under its host-events command gets the events it says" \
+		"exit $status, command: $doc_cmd" "the page says: $want; s.json has: $got" \
+		"$(tail -n 5 "$base/hello/out")"
+fi
+
 "$kvmsim" run --guest sumcheck.elf --mem 1M --arg "hello world" --console con >out 2>err
 status=$?
 if [ $status -eq 0 ] && grep -q "^  guest      pass: sumcheck: arg=hello world len=11$" out &&
