@@ -106,7 +106,7 @@ struct SimSched {
 	gboolean recording;
 	GArray *recorded;        /* SimStep */
 	GArray *slice_points;    /* PointCount for the current slice */
-	const char *last_point;  /* where the running actor last yielded */
+	const char *last_point;  /* where the running actor last yielded, while recording */
 	/* watchdog (yield points without progress) */
 	guint64 watchdog;
 	guint64 step_stall;      /* yields of the step's actor since it last reached its point */

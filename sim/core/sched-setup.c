@@ -152,10 +152,14 @@ sim_sched_progress(SimSched *sched)
 	sched->last_progress = sched->now;
 }
 
+/* Record the schedule from the next switch on, or stop. Without a recording no slice is counted
+ * (sim_yield()'s fast path switches without switch_to()'s bookkeeping). */
 void
 sim_sched_set_recording(SimSched *sched, gboolean on)
 {
 	sched->recording = on;
+	g_array_set_size(sched->slice_points, 0);
+	sched->last_point = NULL;
 	update_slow_yield(sched);
 }
 

@@ -282,30 +282,27 @@ jump_to(SimSched *sched, SimActor *next)
 	g_error("kvmsim: cannot start actor %s", next->name);
 }
 
-/* Transfer control from the current context (an actor or main) to next, or to main if NULL. */
-static void
-switch_to(SimSched *sched, SimActor *next, const char *point)
+/*
+ * The switch itself, shared by switch_to() and sim_yield()'s fast path (which has no bookkeeping
+ * to do first): log it, count it, make next current, save where this context stopped and continue
+ * next (main if NULL) where it stopped, or start it.
+ *
+ * It saves with __builtin_setjmp() and jumps to where the next context did: swapcontext() makes a
+ * sigprocmask system call at every switch, and glibc's siglongjmp() walks the pthread cleanup
+ * handlers, which at one switch per yield point costs more than the model's work (no signal mask
+ * or cleanup handler changes across a switch). Only an actor's first entry goes through its
+ * ucontext. Out of line and apart from the bookkeeping: the values live across the setjmp() are
+ * then few, and the callers keep theirs in registers.
+ */
+static G_GNUC_NO_INLINE void
+switch_context(SimSched *sched, SimActor *prev, SimActor *next, const char *point)
 {
-	SimActor *prev = sched->current;
-
-	if (prev && prev->state != ACTOR_FINISHED)
-		record_switch(sched);
-	if (sched->slice_points->len)
-		g_array_set_size(sched->slice_points, 0);
-	sched->last_point = NULL;
 	if (next && prev)
 		sim_log_emit(sched->log, "sim_switch", "%s -> %s at %s", prev->name, next->name,
 			     point ? point : "-");
 	sched->switches++;
 	sched->current = next;
 
-	/*
-	 * A switch saves where this context stopped with __builtin_setjmp() and jumps to where the
-	 * next one did: swapcontext() makes a sigprocmask system call at every switch, and glibc's
-	 * siglongjmp() walks the pthread cleanup handlers, which at one switch per yield point
-	 * costs more than the model's work (no signal mask or cleanup handler changes across a
-	 * switch). Only an actor's first entry goes through its ucontext.
-	 */
 	void **from = prev ? prev->resume : sched->main_resume;
 	SimFiber *from_fiber = prev ? &prev->stack.fiber : &sched->main_fiber;
 	gboolean dying = prev && prev->state == ACTOR_FINISHED;
@@ -319,6 +316,21 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 		jump_to(sched, next);
 	}
 	sim_fiber_finish_switch(from_fiber);
+}
+
+/* Transfer control from the current context (an actor or main) to next, or to main if NULL:
+ * the step that ends is recorded, the next one starts with no arrivals. */
+static void
+switch_to(SimSched *sched, SimActor *next, const char *point)
+{
+	SimActor *prev = sched->current;
+
+	if (prev && prev->state != ACTOR_FINISHED)
+		record_switch(sched);
+	if (sched->slice_points->len)
+		g_array_set_size(sched->slice_points, 0);
+	sched->last_point = NULL;
+	switch_context(sched, prev, next, point);
 }
 
 /* Run the actor's function, then end its step (exit) and hand over for good. */
@@ -567,7 +579,6 @@ sim_yield(SimSched *sched, const char *point)
 	sched->now++;
 	cur->last_point = point;
 	cur->arrivals++;
-	sched->last_point = point;
 	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
 		livelock_watchdog(sched);
 		switch_to(sched, NULL, point);
@@ -582,7 +593,7 @@ sim_yield(SimSched *sched, const char *point)
 	if (sched->error)
 		switch_to(sched, NULL, point);
 	else if (next != cur)
-		switch_to(sched, next, point);
+		switch_context(sched, cur, next, point); /* no recording: no step to end */
 }
 
 /*
