@@ -504,14 +504,11 @@ livelock_watchdog(SimSched *sched)
 		  who->str);
 }
 
-/* A yield point in general: observers and step hooks, recorded or explicit steps, a chooser, a run
- * that is ending. */
-static G_GNUC_NO_INLINE void
+/* A yield point in general, after the clock and the arrival: observers and step hooks, recorded
+ * or explicit steps, a chooser, a run that is ending. */
+static void
 yield_slow(SimSched *sched, SimActor *cur, const char *point)
 {
-	sched->now++;
-	cur->last_point = point;
-	cur->arrivals++;
 	if (G_UNLIKELY(sched->observer && sched->observer->yield))
 		sched->observer->yield(sched->observer_data, sched->now, cur->name, point);
 	if (sched->step_hook)
@@ -560,10 +557,51 @@ yield_slow(SimSched *sched, SimActor *cur, const char *point)
 		switch_to(sched, next, point);
 }
 
+/* The end of a yield once the policy picked next: nobody (the current actor cannot go on either:
+ * another one, or the clock jumps to a sleeper), an error that stops the run, or another actor. */
+static void
+yield_to(SimSched *sched, SimActor *cur, SimActor *next, const char *point)
+{
+	if (!next && sched->live == 1)
+		return; /* alone: nobody to switch to */
+	if (!next)
+		next = pick_other(sched);
+	if (sched->error)
+		switch_to(sched, NULL, point);
+	else if (next != cur)
+		switch_context(sched, cur, next, point); /* no recording: no step to end */
+}
+
 /*
- * A yield point: advance the clock, then let the policy (or the step list) pick. Without anything
- * that makes it general (yield_slow()), a yield is the clock, the livelock watchdog and the
- * policy's pick: the same steps in the same order, without looking at what is not set.
+ * sim_yield() from fast_until on: yield_slow() if a setting asks for it, else the tests the fast
+ * path skips (the livelock watchdog; a sleeper that may be due or a policy other than random,
+ * which sched_pick() handles), and the limit again once the pick has made due sleepers sure.
+ */
+static G_GNUC_NO_INLINE void
+yield_at_limit(SimSched *sched, SimActor *cur, const char *point)
+{
+	if (sched->slow_yield) {
+		yield_slow(sched, cur, point);
+		return;
+	}
+	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
+		livelock_watchdog(sched);
+		switch_to(sched, NULL, point);
+	}
+	if (sched->live == 1 || sched->now < sched->alone_until) {
+		sched_update_fast_until(sched);
+		return; /* alone, or the only one that can run: nobody to switch to */
+	}
+	SimActor *next = sched_pick(sched, sched->policy);
+
+	sched_update_fast_until(sched);
+	yield_to(sched, cur, next, point);
+}
+
+/*
+ * A yield point: advance the clock, then let the policy (or the step list) pick. Before
+ * fast_until nothing makes it general (yield_at_limit()): a yield is the clock and the random
+ * policy's pick, the same steps in the same order, with one compare for what is not set.
  */
 void
 sim_yield(SimSched *sched, const char *point)
@@ -572,28 +610,19 @@ sim_yield(SimSched *sched, const char *point)
 
 	if (!cur)
 		return; /* set-up code outside every actor */
-	if (G_UNLIKELY(sched->slow_yield)) {
-		yield_slow(sched, cur, point);
-		return;
-	}
-	sched->now++;
 	cur->last_point = point;
 	cur->arrivals++;
-	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
-		livelock_watchdog(sched);
-		switch_to(sched, NULL, point);
+	if (G_UNLIKELY(++sched->now >= sched->fast_until)) {
+		yield_at_limit(sched, cur, point);
+		return;
 	}
-	if (sched->live == 1 || sched->now < sched->alone_until)
-		return; /* alone, or the only one that can run: nobody to switch to */
+	if (sched->now < sched->alone_until)
+		return; /* the only one that can run: nobody to switch to */
 
-	SimActor *next = sched_pick(sched, sched->policy);
+	SimActor *next = sched_pick_fast(sched);
 
-	if (!next)
-		next = pick_other(sched);
-	if (sched->error)
-		switch_to(sched, NULL, point);
-	else if (next != cur)
-		switch_context(sched, cur, next, point); /* no recording: no step to end */
+	if (next != cur)
+		yield_to(sched, cur, next, point);
 }
 
 /*
