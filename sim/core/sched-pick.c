@@ -36,6 +36,22 @@ sim_rng_twist(SimRng *r)
 	r->mti = 0;
 }
 
+/* sim_rng_below() in full: the bound for n, then words until one is kept. */
+guint32
+sim_rng_below_slow(SimRng *r, guint32 n)
+{
+	guint32 word;
+
+	if (n != r->range) {
+		r->range = n;
+		r->range_max = sim_rng_range_max(n);
+	}
+	do
+		word = sim_rng_next(r);
+	while (G_UNLIKELY(word > r->range_max));
+	return word % n;
+}
+
 /* Count the actor among the sleepers until step until (0: not a sleeper), keeping first_wake. */
 static void
 sched_count_sleeper(SimSched *sched, SimActor *actor, guint64 until)
@@ -414,8 +430,9 @@ sched_pick_ready_at_random(SimSched *sched)
 							       : G_MAXUINT64;
 		return only;
 	}
-	return g_ptr_array_index(sched->actors,
-				 sched->ready_list[sim_rng_below(&sched->rng, sched->ready_len)]);
+	guint nth = sim_rng_below(&sched->rng, sched->ready_len); /* then the lists: not kept */
+
+	return g_ptr_array_index(sched->actors, sched->ready_list[nth]);
 }
 
 /* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the
