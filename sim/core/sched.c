@@ -621,8 +621,10 @@ sim_yield(SimSched *sched, const char *point)
 
 	SimActor *next = sched_pick_fast(sched);
 
-	if (next != cur)
+	if (G_UNLIKELY(!next))
 		yield_to(sched, cur, next, point);
+	else if (next != cur) /* the fast pick sets no error, and nothing is recorded */
+		switch_context(sched, cur, next, point);
 }
 
 /*
