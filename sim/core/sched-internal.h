@@ -73,7 +73,7 @@ struct SimSched {
 	guint nr_known;          /* bits set in parked or sure */
 	gboolean verify_parked;  /* every pick checks the verdicts, and aborts if one is wrong */
 	gboolean pick_general;   /* a chooser or verify_parked: no shortcut in sched_pick() */
-	guint *ready_list;       /* the indices of the ready and sure sets in order (ready_len of
+	SimActor **ready_list;   /* the actors of the ready and sure sets in order (ready_len of
 				  * words * 64), while ready_stale is FALSE: with nobody to ask, the
 				  * n-th runnable actor in O(1) */
 	guint ready_len;

@@ -203,7 +203,8 @@ sched_rebuild_ready_list(SimSched *sched)
 
 	for (guint w = 0; w < sched->words; w++)
 		for (guint64 bits = sched->ready[w] | sched->sure[w]; bits; bits &= bits - 1)
-			sched->ready_list[n++] = w * 64 + (guint)__builtin_ctzll(bits);
+			sched->ready_list[n++] = g_ptr_array_index(sched->actors,
+								   w * 64 + (guint)__builtin_ctzll(bits));
 	sched->ready_len = n;
 	sched->examined += n;
 	sched->ready_stale = FALSE;
@@ -422,7 +423,7 @@ sched_pick_ready_at_random(SimSched *sched)
 	if (sched->ready_len == 0)
 		return NULL;
 	if (sched->ready_len == 1) {
-		SimActor *only = g_ptr_array_index(sched->actors, sched->ready_list[0]);
+		SimActor *only = sched->ready_list[0];
 
 		/* forced until a sleeper is due or the sets change (they reset alone_until) */
 		if (only == sched->current)
@@ -430,9 +431,9 @@ sched_pick_ready_at_random(SimSched *sched)
 							       : G_MAXUINT64;
 		return only;
 	}
-	guint nth = sim_rng_below(&sched->rng, sched->ready_len); /* then the lists: not kept */
+	guint nth = sim_rng_below(&sched->rng, sched->ready_len); /* then the list: not kept */
 
-	return g_ptr_array_index(sched->actors, sched->ready_list[nth]);
+	return sched->ready_list[nth];
 }
 
 /* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the

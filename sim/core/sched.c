@@ -53,7 +53,7 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 		sched->parked = g_renew(guint64, sched->parked, sched->words);
 		sched->sure = g_renew(guint64, sched->sure, sched->words);
 		sched->candidates = g_renew(guint64, sched->candidates, sched->words);
-		sched->ready_list = g_renew(guint, sched->ready_list, sched->words * 64);
+		sched->ready_list = g_renew(SimActor *, sched->ready_list, sched->words * 64);
 		sched->ready[old] = sched->blocked[old] = 0;
 		sched->parked[old] = sched->sure[old] = 0;
 	}
