@@ -73,7 +73,7 @@ struct SimSched {
 	guint nr_known;          /* bits set in parked or sure */
 	gboolean verify_parked;  /* every pick checks the verdicts, and aborts if one is wrong */
 	gboolean pick_general;   /* a chooser or verify_parked: no shortcut in sched_pick() */
-	guint *ready_list;       /* the indices of the ready and sure sets in order (ready_len of
+	SimActor **ready_list;   /* the actors of the ready and sure sets in order (ready_len of
 				  * words * 64), while ready_stale is FALSE: with nobody to ask, the
 				  * n-th runnable actor in O(1) */
 	guint ready_len;
@@ -93,6 +93,8 @@ struct SimSched {
 	guint64 switches;
 	guint64 alone_until;     /* until this step the running actor is the only one that can
 				  * run and nothing changed the sets: a yield need not pick */
+	guint64 fast_until;      /* before this step a yield needs only the clock and the random
+				  * policy's shortcut (sched_update_fast_until()) */
 	guint64 examined;        /* actors looked at by pick_by_policy() */
 	SimLog *log;
 	SimPolicy policy;
@@ -106,7 +108,7 @@ struct SimSched {
 	gboolean recording;
 	GArray *recorded;        /* SimStep */
 	GArray *slice_points;    /* PointCount for the current slice */
-	const char *last_point;  /* where the running actor last yielded */
+	const char *last_point;  /* where the running actor last yielded, while recording */
 	/* watchdog (yield points without progress) */
 	guint64 watchdog;
 	guint64 step_stall;      /* yields of the step's actor since it last reached its point */
@@ -143,6 +145,8 @@ sched_self(const SimSched *sched)
 /* sched-setup.c: whether sim_yield() and sched_pick() must take their general paths, after a
  * setting changed. */
 void update_slow_yield(SimSched *sched);
+/* The step from which sim_yield() must test more than the clock (sched-setup.c). */
+void sched_update_fast_until(SimSched *sched);
 /* Put the actor in the ready or blocked set (or neither) after its state, wait or sleep changed. */
 void sched_update_sets(SimSched *sched, SimActor *actor);
 gboolean sched_actor_runnable(const SimSched *sched, const SimActor *actor);
@@ -152,8 +156,17 @@ SimActor *sched_pick_by_policy(SimSched *sched, SimPolicy policy);
 /* The earliest wake step of the sleepers, from a scan when the one holding it woke. */
 guint64 sched_first_wake_slow(SimSched *sched);
 
+/* The earliest step a sleeper wakes at (while nr_sleepers), scanned again if stale. */
+static inline guint64
+sched_first_wake(SimSched *sched)
+{
+	return sched->first_wake_stale ? sched_first_wake_slow(sched) : sched->first_wake;
+}
+
 /* At a real choice (not a probe): the chooser's pick if one is set, else the policy's. */
 SimActor *sched_pick(SimSched *sched, SimPolicy policy);
+/* sched_pick() of the random policy before fast_until: no chooser, no sleeper due. */
+SimActor *sched_pick_fast(SimSched *sched);
 /* The step the first sleeper that could then run wakes at, and how many wake then. */
 guint64 sched_earliest_wake(const SimSched *sched, guint *n_waking);
 

@@ -36,6 +36,22 @@ sim_rng_twist(SimRng *r)
 	r->mti = 0;
 }
 
+/* sim_rng_below() in full: the bound for n, then words until one is kept. */
+guint32
+sim_rng_below_slow(SimRng *r, guint32 n)
+{
+	guint32 word;
+
+	if (n != r->range) {
+		r->range = n;
+		r->range_max = sim_rng_range_max(n);
+	}
+	do
+		word = sim_rng_next(r);
+	while (G_UNLIKELY(word > r->range_max));
+	return word % n;
+}
+
 /* Count the actor among the sleepers until step until (0: not a sleeper), keeping first_wake. */
 static void
 sched_count_sleeper(SimSched *sched, SimActor *actor, guint64 until)
@@ -48,6 +64,7 @@ sched_count_sleeper(SimSched *sched, SimActor *actor, guint64 until)
 			sched->first_wake_stale = TRUE;
 	}
 	if (until) {
+		sched->fast_until = MIN(sched->fast_until, until); /* a yield then wakes it */
 		if (sched->nr_sleepers++ == 0) {
 			sched->first_wake = until;
 			sched->first_wake_stale = FALSE;
@@ -177,15 +194,17 @@ nth_set_bit(const guint64 *bits, guint words, guint nth)
 	g_assert_not_reached();
 }
 
-/* The ready list again from the ready and sure sets, after one of them changed. */
-static void
+/* The ready list again from the ready and sure sets, after one of them changed (out of line:
+ * the picks' shortcut keeps few registers). */
+static G_GNUC_NO_INLINE void
 sched_rebuild_ready_list(SimSched *sched)
 {
 	guint n = 0;
 
 	for (guint w = 0; w < sched->words; w++)
 		for (guint64 bits = sched->ready[w] | sched->sure[w]; bits; bits &= bits - 1)
-			sched->ready_list[n++] = w * 64 + (guint)__builtin_ctzll(bits);
+			sched->ready_list[n++] = g_ptr_array_index(sched->actors,
+								   w * 64 + (guint)__builtin_ctzll(bits));
 	sched->ready_len = n;
 	sched->examined += n;
 	sched->ready_stale = FALSE;
@@ -350,9 +369,9 @@ sched_earliest_wake(const SimSched *sched, guint *n_waking)
  * At a real choice, when sched_pick()'s shortcut cannot decide: the external chooser's pick among
  * two or more runnable actors if one is set, else the policy's. What the chooser is told (the
  * current actor, whether it could go on, how many points it reached) is what it needs to count
- * preemptions and to name the choice.
+ * preemptions and to name the choice. Out of line: the shortcut keeps few registers.
  */
-static SimActor *
+static G_GNUC_NO_INLINE SimActor *
 sched_pick_general(SimSched *sched, SimPolicy policy)
 {
 	if (!sched->choose_fn)
@@ -390,9 +409,7 @@ sched_blocked_all_known(SimSched *sched)
 {
 	if (sched->nr_blocked != sched->nr_sleepers + sched->nr_known)
 		return FALSE;
-	return sched->nr_sleepers == 0 ||
-	       sched->now < (sched->first_wake_stale ? sched_first_wake_slow(sched)
-						     : sched->first_wake);
+	return sched->nr_sleepers == 0 || sched->now < sched_first_wake(sched);
 }
 
 /* The random policy while no blocked actor needs asking: the runnable actors are the ready
@@ -406,15 +423,17 @@ sched_pick_ready_at_random(SimSched *sched)
 	if (sched->ready_len == 0)
 		return NULL;
 	if (sched->ready_len == 1) {
-		SimActor *only = g_ptr_array_index(sched->actors, sched->ready_list[0]);
+		SimActor *only = sched->ready_list[0];
 
 		/* forced until a sleeper is due or the sets change (they reset alone_until) */
 		if (only == sched->current)
-			sched->alone_until = sched->nr_sleepers ? sched->first_wake : G_MAXUINT64;
+			sched->alone_until = sched->nr_sleepers ? sched_first_wake(sched)
+							       : G_MAXUINT64;
 		return only;
 	}
-	return g_ptr_array_index(sched->actors,
-				 sched->ready_list[sim_rng_below(&sched->rng, sched->ready_len)]);
+	guint nth = sim_rng_below(&sched->rng, sched->ready_len); /* then the list: not kept */
+
+	return sched->ready_list[nth];
 }
 
 /* At a real choice (not a probe): the chooser's pick if one is set, else the policy's; the
@@ -427,4 +446,14 @@ sched_pick(SimSched *sched, SimPolicy policy)
 	    (sched->nr_blocked == 0 || sched_blocked_all_known(sched)))
 		return sched_pick_ready_at_random(sched);
 	return sched_pick_general(sched, policy);
+}
+
+/* sched_pick() from sim_yield() before fast_until: the policy is random, there is no chooser and
+ * no sleeper is due, so that whether a blocked actor needs asking is one compare. */
+SimActor *
+sched_pick_fast(SimSched *sched)
+{
+	if (G_LIKELY(sched->nr_blocked == sched->nr_sleepers + sched->nr_known))
+		return sched_pick_ready_at_random(sched);
+	return sched_pick_general(sched, SIM_POLICY_RANDOM);
 }

@@ -87,21 +87,19 @@ sim_rng_range_max(guint32 n)
 	return 0xffffffffu - leftover;
 }
 
+/* sim_rng_below() from its first word on (sched-pick.c): the bound set again, a twist, the words
+ * drawn again. Out of line, so that the picks' common draw keeps few registers. */
+guint32 sim_rng_below_slow(SimRng *r, guint32 n);
+
 /* A uniform integer in [0, n), n >= 1: words above the last whole multiple of n below 2^32 are
- * drawn again, then reduced modulo n. The bound is kept for the next draw in the same range. */
+ * drawn again, then reduced modulo n. The bound is kept for the next draw in the same range.
+ * Inline, the common draw: the same range, a tempered word left, and that word kept. */
 static inline guint32
 sim_rng_below(SimRng *r, guint32 n)
 {
-	guint32 word;
-
-	if (G_UNLIKELY(n != r->range)) {
-		r->range = n;
-		r->range_max = sim_rng_range_max(n);
-	}
-	do
-		word = sim_rng_next(r);
-	while (G_UNLIKELY(word > r->range_max));
-	return word % n;
+	if (G_LIKELY(n == r->range && r->mti < SIM_RNG_N && r->out[r->mti] <= r->range_max))
+		return r->out[r->mti++] % n;
+	return sim_rng_below_slow(r, n);
 }
 
 #endif

@@ -17,6 +17,30 @@ update_slow_yield(SimSched *sched)
 			    sched->choose_fn || sched->error || sched->failure;
 	sched->pick_general = sched->choose_fn || sched->verify_parked;
 	sched->alone_until = 0;
+	sched_update_fast_until(sched);
+}
+
+/*
+ * Until which step sim_yield() may skip every test but the clock's (and pick by sched_pick_fast()):
+ * from now on (0) while a setting asks for the general path or for a pick other than the random
+ * policy's; else until the livelock watchdog could first fire (progress only moves that later) or
+ * a sleeper wakes (one that starts sleeping lowers it: sched_count_sleeper()). Being early only
+ * costs a yield that tests each condition and calls this again.
+ */
+void
+sched_update_fast_until(SimSched *sched)
+{
+	guint64 until = G_MAXUINT64;
+
+	if (sched->slow_yield || sched->pick_general || sched->policy != SIM_POLICY_RANDOM) {
+		until = 0;
+	} else {
+		if (sched->watchdog && sched->watchdog < G_MAXUINT64 - sched->last_progress)
+			until = sched->last_progress + sched->watchdog;
+		if (sched->nr_sleepers)
+			until = MIN(until, sched_first_wake(sched));
+	}
+	sched->fast_until = until;
 }
 
 static void
@@ -144,6 +168,7 @@ void
 sim_sched_set_watchdog(SimSched *sched, guint64 yields)
 {
 	sched->watchdog = yields;
+	sched_update_fast_until(sched);
 }
 
 guint64
@@ -158,10 +183,14 @@ sim_sched_progress(SimSched *sched)
 	sched->last_progress = sched->now;
 }
 
+/* Record the schedule from the next switch on, or stop. Without a recording no slice is counted
+ * (sim_yield()'s fast path switches without switch_to()'s bookkeeping). */
 void
 sim_sched_set_recording(SimSched *sched, gboolean on)
 {
 	sched->recording = on;
+	g_array_set_size(sched->slice_points, 0);
+	sched->last_point = NULL;
 	update_slow_yield(sched);
 }
 

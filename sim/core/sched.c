@@ -53,7 +53,7 @@ sim_actor_new(SimSched *sched, const char *name, SimActorFn fn, gpointer data)
 		sched->parked = g_renew(guint64, sched->parked, sched->words);
 		sched->sure = g_renew(guint64, sched->sure, sched->words);
 		sched->candidates = g_renew(guint64, sched->candidates, sched->words);
-		sched->ready_list = g_renew(guint, sched->ready_list, sched->words * 64);
+		sched->ready_list = g_renew(SimActor *, sched->ready_list, sched->words * 64);
 		sched->ready[old] = sched->blocked[old] = 0;
 		sched->parked[old] = sched->sure[old] = 0;
 	}
@@ -282,30 +282,27 @@ jump_to(SimSched *sched, SimActor *next)
 	g_error("kvmsim: cannot start actor %s", next->name);
 }
 
-/* Transfer control from the current context (an actor or main) to next, or to main if NULL. */
-static void
-switch_to(SimSched *sched, SimActor *next, const char *point)
+/*
+ * The switch itself, shared by switch_to() and sim_yield()'s fast path (which has no bookkeeping
+ * to do first): log it, count it, make next current, save where this context stopped and continue
+ * next (main if NULL) where it stopped, or start it.
+ *
+ * It saves with __builtin_setjmp() and jumps to where the next context did: swapcontext() makes a
+ * sigprocmask system call at every switch, and glibc's siglongjmp() walks the pthread cleanup
+ * handlers, which at one switch per yield point costs more than the model's work (no signal mask
+ * or cleanup handler changes across a switch). Only an actor's first entry goes through its
+ * ucontext. Out of line and apart from the bookkeeping: the values live across the setjmp() are
+ * then few, and the callers keep theirs in registers.
+ */
+static G_GNUC_NO_INLINE void
+switch_context(SimSched *sched, SimActor *prev, SimActor *next, const char *point)
 {
-	SimActor *prev = sched->current;
-
-	if (prev && prev->state != ACTOR_FINISHED)
-		record_switch(sched);
-	if (sched->slice_points->len)
-		g_array_set_size(sched->slice_points, 0);
-	sched->last_point = NULL;
 	if (next && prev)
 		sim_log_emit(sched->log, "sim_switch", "%s -> %s at %s", prev->name, next->name,
 			     point ? point : "-");
 	sched->switches++;
 	sched->current = next;
 
-	/*
-	 * A switch saves where this context stopped with __builtin_setjmp() and jumps to where the
-	 * next one did: swapcontext() makes a sigprocmask system call at every switch, and glibc's
-	 * siglongjmp() walks the pthread cleanup handlers, which at one switch per yield point
-	 * costs more than the model's work (no signal mask or cleanup handler changes across a
-	 * switch). Only an actor's first entry goes through its ucontext.
-	 */
 	void **from = prev ? prev->resume : sched->main_resume;
 	SimFiber *from_fiber = prev ? &prev->stack.fiber : &sched->main_fiber;
 	gboolean dying = prev && prev->state == ACTOR_FINISHED;
@@ -319,6 +316,21 @@ switch_to(SimSched *sched, SimActor *next, const char *point)
 		jump_to(sched, next);
 	}
 	sim_fiber_finish_switch(from_fiber);
+}
+
+/* Transfer control from the current context (an actor or main) to next, or to main if NULL:
+ * the step that ends is recorded, the next one starts with no arrivals. */
+static void
+switch_to(SimSched *sched, SimActor *next, const char *point)
+{
+	SimActor *prev = sched->current;
+
+	if (prev && prev->state != ACTOR_FINISHED)
+		record_switch(sched);
+	if (sched->slice_points->len)
+		g_array_set_size(sched->slice_points, 0);
+	sched->last_point = NULL;
+	switch_context(sched, prev, next, point);
 }
 
 /* Run the actor's function, then end its step (exit) and hand over for good. */
@@ -492,14 +504,11 @@ livelock_watchdog(SimSched *sched)
 		  who->str);
 }
 
-/* A yield point in general: observers and step hooks, recorded or explicit steps, a chooser, a run
- * that is ending. */
-static G_GNUC_NO_INLINE void
+/* A yield point in general, after the clock and the arrival: observers and step hooks, recorded
+ * or explicit steps, a chooser, a run that is ending. */
+static void
 yield_slow(SimSched *sched, SimActor *cur, const char *point)
 {
-	sched->now++;
-	cur->last_point = point;
-	cur->arrivals++;
 	if (G_UNLIKELY(sched->observer && sched->observer->yield))
 		sched->observer->yield(sched->observer_data, sched->now, cur->name, point);
 	if (sched->step_hook)
@@ -548,10 +557,51 @@ yield_slow(SimSched *sched, SimActor *cur, const char *point)
 		switch_to(sched, next, point);
 }
 
+/* The end of a yield once the policy picked next: nobody (the current actor cannot go on either:
+ * another one, or the clock jumps to a sleeper), an error that stops the run, or another actor. */
+static void
+yield_to(SimSched *sched, SimActor *cur, SimActor *next, const char *point)
+{
+	if (!next && sched->live == 1)
+		return; /* alone: nobody to switch to */
+	if (!next)
+		next = pick_other(sched);
+	if (sched->error)
+		switch_to(sched, NULL, point);
+	else if (next != cur)
+		switch_context(sched, cur, next, point); /* no recording: no step to end */
+}
+
 /*
- * A yield point: advance the clock, then let the policy (or the step list) pick. Without anything
- * that makes it general (yield_slow()), a yield is the clock, the livelock watchdog and the
- * policy's pick: the same steps in the same order, without looking at what is not set.
+ * sim_yield() from fast_until on: yield_slow() if a setting asks for it, else the tests the fast
+ * path skips (the livelock watchdog; a sleeper that may be due or a policy other than random,
+ * which sched_pick() handles), and the limit again once the pick has made due sleepers sure.
+ */
+static G_GNUC_NO_INLINE void
+yield_at_limit(SimSched *sched, SimActor *cur, const char *point)
+{
+	if (sched->slow_yield) {
+		yield_slow(sched, cur, point);
+		return;
+	}
+	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
+		livelock_watchdog(sched);
+		switch_to(sched, NULL, point);
+	}
+	if (sched->live == 1 || sched->now < sched->alone_until) {
+		sched_update_fast_until(sched);
+		return; /* alone, or the only one that can run: nobody to switch to */
+	}
+	SimActor *next = sched_pick(sched, sched->policy);
+
+	sched_update_fast_until(sched);
+	yield_to(sched, cur, next, point);
+}
+
+/*
+ * A yield point: advance the clock, then let the policy (or the step list) pick. Before
+ * fast_until nothing makes it general (yield_at_limit()): a yield is the clock and the random
+ * policy's pick, the same steps in the same order, with one compare for what is not set.
  */
 void
 sim_yield(SimSched *sched, const char *point)
@@ -560,29 +610,21 @@ sim_yield(SimSched *sched, const char *point)
 
 	if (!cur)
 		return; /* set-up code outside every actor */
-	if (G_UNLIKELY(sched->slow_yield)) {
-		yield_slow(sched, cur, point);
-		return;
-	}
-	sched->now++;
 	cur->last_point = point;
 	cur->arrivals++;
-	sched->last_point = point;
-	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
-		livelock_watchdog(sched);
-		switch_to(sched, NULL, point);
+	if (G_UNLIKELY(++sched->now >= sched->fast_until)) {
+		yield_at_limit(sched, cur, point);
+		return;
 	}
-	if (sched->live == 1 || sched->now < sched->alone_until)
-		return; /* alone, or the only one that can run: nobody to switch to */
+	if (sched->now < sched->alone_until)
+		return; /* the only one that can run: nobody to switch to */
 
-	SimActor *next = sched_pick(sched, sched->policy);
+	SimActor *next = sched_pick_fast(sched);
 
-	if (!next)
-		next = pick_other(sched);
-	if (sched->error)
-		switch_to(sched, NULL, point);
-	else if (next != cur)
-		switch_to(sched, next, point);
+	if (G_UNLIKELY(!next))
+		yield_to(sched, cur, next, point);
+	else if (next != cur) /* the fast pick sets no error, and nothing is recorded */
+		switch_context(sched, cur, next, point);
 }
 
 /*
