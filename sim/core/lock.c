@@ -54,16 +54,82 @@ sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
 	return held;
 }
 
-/* Models mutex_lock(): a contended mutex sleeps (__mutex_lock_common() →
- * schedule_preempt_disabled(), mutex.c at 03b9d314); not modelled: optimistic spinning, the FIFO
- * wait_list (only its first waiter is woken) and the HANDOFF flag: any waiter may get it next. */
+/* A sleeper on a mutex's wait_list (struct mutex_waiter). */
+typedef struct {
+	GList link;
+	gconstpointer who; /* sim_sched_self() of the sleeper */
+	gboolean woken;    /* an unlock woke it (wake_q_add()): it runs again */
+} MutexWaiter;
+
+static gboolean
+mutex_woken(gpointer data)
+{
+	return ((MutexWaiter *)data)->woken;
+}
+
+/*
+ * Models mutex_lock() → __mutex_lock_common() (mutex.c read in ColinIanKing/linux-next at
+ * 03b9d314), simplified to who may own it next: a free mutex is taken at once, wait_list or not
+ * (the fast path, __mutex_trylock(), and an optimistic spinner, whose spinning is arriving
+ * later); a held one sleeps at the tail of wait_list until an unlock wakes it, then takes it if
+ * handed or free, else, first in wait_list, sets HANDOFF (__mutex_trylock_or_handoff()) and
+ * sleeps again (a first waiter's spin before that sleep ends the same way: handed the mutex).
+ */
 void
 sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point)
 {
+	gconstpointer self = sched_self(sched);
+	MutexWaiter w = { .who = self, .woken = FALSE };
+
 	sim_yield(sched, point);
-	g_assert(lock->owner != sched_self(sched));
-	sim_wait_sleeping(sched, lock->name, spin_free, lock);
-	lock->owner = sched_self(sched);
+	g_assert(lock->owner != self);
+	if (G_LIKELY(!lock->owner)) {
+		lock->owner = self;
+		return;
+	}
+	w.link = (GList){ .data = &w };
+	g_queue_push_tail_link(&lock->wait_list, &w.link);
+	for (;;) {
+		/* sleeps: schedule_preempt_disabled() */
+		sim_wait_sleeping(sched, lock->name, mutex_woken, &w);
+		w.woken = FALSE;
+		if (lock->owner == self)
+			break; /* handed off (MUTEX_FLAG_PICKUP) */
+		if (!lock->owner) {
+			lock->owner = self;
+			break;
+		}
+		g_assert(lock->wait_list.head == &w.link && !lock->handoff);
+		lock->handoff = TRUE;
+	}
+	g_queue_unlink(&lock->wait_list, &w.link);
+}
+
+/* Models mutex_unlock() → __mutex_unlock_slowpath() (mutex.c at 03b9d314): release, or with
+ * HANDOFF give the mutex to the first sleeper (__mutex_handoff()); wake that sleeper. */
+void
+sim_mutex_unlock(SimSched *sched, SimMutex *lock, const char *point)
+{
+	GList *first = lock->wait_list.head;
+
+	g_assert(lock->owner == sched_self(sched));
+	g_assert(first || !lock->handoff);
+	lock->owner = NULL;
+	if (first) {
+		MutexWaiter *w = first->data;
+
+		w->woken = TRUE;
+		if (lock->handoff)
+			lock->owner = w->who;
+	}
+	lock->handoff = FALSE;
+	sim_yield(sched, point);
+}
+
+gboolean
+sim_mutex_held(const SimMutex *lock)
+{
+	return lock->owner != NULL;
 }
 
 void

@@ -14,11 +14,27 @@
 
 #include "sim/core/sched.h"
 
-/* spinlock_t and struct mutex: one owner at a time. */
+/* spinlock_t: one owner at a time. */
 typedef struct {
 	const char *name;
 	gconstpointer owner; /* sim_sched_self() of the holder, NULL when free */
-} SimSpinlock, SimMutex;
+} SimSpinlock;
+
+/*
+ * struct mutex, as kernel/locking/mutex.c read in ColinIanKing/linux-next at 03b9d314 orders its
+ * owners: a task that finds it held sleeps at the tail of wait_list (__mutex_lock_common()); an
+ * unlock wakes only the first sleeper (__mutex_unlock_slowpath()); a task arriving meanwhile may
+ * take the free mutex before that sleeper runs (__mutex_trylock(), optimistic spinning); the
+ * first sleeper, woken and finding it taken again, sets MUTEX_FLAG_HANDOFF
+ * (__mutex_trylock_or_handoff()) and the next unlock gives the mutex to it (__mutex_handoff()).
+ */
+typedef struct {
+	const char *name;
+	gconstpointer owner; /* sim_sched_self() of the holder, or of the sleeper it was handed to
+			      * (MUTEX_FLAG_PICKUP); NULL when free */
+	gboolean handoff;    /* MUTEX_FLAG_HANDOFF: the next unlock hands it to the first sleeper */
+	GQueue wait_list;    /* the sleepers in arrival order (links on their stacks) */
+} SimMutex;
 
 /*
  * rwlock_t on x86: the queued rwlock of kernel/locking/qrwlock.c and
@@ -71,9 +87,10 @@ void sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point);
 void sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point);
 /* sim_spin_lock(), returning whether the acquire found the lock held and so blocked. */
 gboolean sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point);
-/* mutex_lock(): as sim_spin_lock(), but a contended mutex sleeps (sim_wait_sleeping()). */
+/* mutex_lock() and mutex_unlock(): yield points as sim_spin_lock()'s; a contended mutex sleeps
+ * (sim_wait_sleeping()) in the order SimMutex says. */
 void sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point);
-#define sim_mutex_unlock sim_spin_unlock
+void sim_mutex_unlock(SimSched *sched, SimMutex *lock, const char *point);
 
 /* read_lock(), read_unlock(), write_lock(), write_unlock() of a queued rwlock. */
 void sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point);
@@ -91,6 +108,8 @@ void sim_up_write(SimSched *sched, SimRwsem *sem, const char *point);
 gboolean sim_rwlock_held(const SimRwlock *lock);
 gboolean sim_rwlock_write_held(const SimRwlock *lock);
 gboolean sim_spin_held(const SimSpinlock *lock);
+/* mutex_is_locked(), for lockdep_assert_held() on a mutex. */
+gboolean sim_mutex_held(const SimMutex *lock);
 /* rwlock_is_contended() (queued_rwlock_is_contended(): arch_spin_is_locked(&wait_lock)): is
  * anyone holding or queued on wait_lock? */
 gboolean sim_rwlock_is_contended(const SimRwlock *lock);

@@ -462,6 +462,132 @@ START_TEST(the_check_aborts_when_a_lock_changes_without_a_wake)
 }
 END_TEST
 
+/* Takes a mutex rounds times, yielding inside; says when it got in and out. */
+typedef struct {
+	SimSched *sched;
+	SimMutex *lock;
+	guint rounds;
+	const char *points[3]; /* lock, inside, unlock */
+} MutexUser;
+
+static void
+mutex_actor(SimActor *actor, gpointer data)
+{
+	MutexUser *u = data;
+
+	for (guint round = 0; round < u->rounds; round++) {
+		sim_mutex_lock(u->sched, u->lock, u->points[0]);
+		emit(u->sched, "in");
+		sim_yield(u->sched, u->points[1]);
+		emit(u->sched, "out");
+		sim_mutex_unlock(u->sched, u->lock, u->points[2]);
+	}
+}
+
+/* Run mutex users named names (created in that order; rounds[i] rounds each) with steps, then
+ * policy; the events, or NULL and the error. */
+static gchar *
+run_mutex_users(const char *const *names, const guint *rounds, guint n, const SimStep *steps,
+		guint n_steps, SimPolicy then, guint64 seed, GError **error)
+{
+	SimMutex lock = { .name = "slots_lock" };
+	MutexUser users[4];
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(seed, &log);
+	gchar *events = NULL;
+
+	g_assert(n <= G_N_ELEMENTS(users));
+	for (guint i = 0; i < n; i++) {
+		users[i] = (MutexUser){ sched, &lock, rounds[i], { user_point(names[i], ".lock"),
+			user_point(names[i], ".in"), user_point(names[i], ".unlock") } };
+		sim_actor_new(sched, names[i], mutex_actor, &users[i]);
+	}
+	sim_sched_set_steps(sched, steps, n_steps, then);
+	if (sim_sched_run(sched, error)) {
+		events = log_events(sim_log_text(log));
+		ck_assert(!sim_mutex_held(&lock));
+	}
+	sim_log_free(log);
+	return events;
+}
+
+/*
+ * __mutex_lock_common() queues waiters at the tail of wait_list and __mutex_unlock_slowpath()
+ * wakes only the first: once w1 and w2 sleep on the mutex, in that order, w1 gets it before w2
+ * whatever the schedule, even while h, back for a second round, may take it in between.
+ */
+START_TEST(mutex_waiters_get_it_in_the_order_they_queued)
+{
+	/* w2 is created before w1: a policy favouring creation order would pick it */
+	static const char *const names[] = { "h", "w2", "w1" };
+	static const guint rounds[] = { 2, 1, 1 };
+	static const SimStep steps[] = { { "h", "h.in", 1 }, { "w1", SIM_POINT_BLOCK, 1 },
+					 { "w2", SIM_POINT_BLOCK, 1 } };
+
+	for (guint policy = SIM_POLICY_RANDOM; policy <= SIM_POLICY_ROUND_ROBIN; policy++) {
+		for (guint64 seed = 1; seed <= 64; seed++) {
+			g_autoptr(GError) error = NULL;
+			g_autofree gchar *events = run_mutex_users(names, rounds, 3, steps, 3,
+								   policy, seed, &error);
+
+			ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+			const char *w1 = strstr(events, "w1@in"), *w2 = strstr(events, "w2@in");
+
+			ck_assert_msg(w1 && w2 && w1 < w2, "seed %" G_GUINT64_FORMAT ": %s", seed,
+				      events);
+		}
+	}
+}
+END_TEST
+
+/*
+ * The kernel lets a new arrival take a mutex just released (__mutex_trylock() in
+ * __mutex_lock_common(), or its optimistic spin) before the waiter the unlock woke; that waiter,
+ * first in wait_list, then finds it taken and sets MUTEX_FLAG_HANDOFF
+ * (__mutex_trylock_or_handoff()), so the next __mutex_unlock_slowpath() hands the mutex to it
+ * (__mutex_handoff()): n, back for its second round, must queue behind w.
+ */
+START_TEST(a_new_arrival_may_steal_a_released_mutex_and_the_next_unlock_hands_it_off)
+{
+	static const char *const names[] = { "h", "w", "n" };
+	static const guint rounds[] = { 1, 1, 2 };
+	/* h holds it, w sleeps on it, h leaves (waking w), n takes it before w runs; w runs,
+	 * finds it taken and sleeps again; n releases it and arrives again: it must block */
+	static const SimStep steps[] = { { "h", "h.in", 1 },	     { "w", SIM_POINT_BLOCK, 1 },
+					 { "h", SIM_POINT_EXIT, 1 }, { "n", "n.in", 1 },
+					 { "w", SIM_POINT_BLOCK, 1 }, { "n", SIM_POINT_BLOCK, 1 } };
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *events = run_mutex_users(names, rounds, 3, steps, G_N_ELEMENTS(steps),
+						   SIM_POLICY_ROUND_ROBIN, 1, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "h@in h@out n@in n@out w@in w@out n@in n@out");
+}
+END_TEST
+
+/* Which of the woken waiter and a new arrival gets a released mutex is the schedule's choice:
+ * some seeds let n in first, some w. */
+START_TEST(a_woken_waiter_and_a_new_arrival_race_for_a_released_mutex)
+{
+	static const char *const names[] = { "h", "w", "n" };
+	static const guint rounds[] = { 1, 1, 1 };
+	static const SimStep steps[] = { { "h", "h.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
+					 { "h", SIM_POINT_EXIT, 1 } };
+	gboolean stolen = FALSE, waiter_first = FALSE;
+
+	for (guint64 seed = 1; seed <= 64; seed++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *events = run_mutex_users(names, rounds, 3, steps, 3,
+							   SIM_POLICY_RANDOM, seed, &error);
+
+		ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+		stolen |= g_str_has_prefix(events, "h@in h@out n@in");
+		waiter_first |= g_str_has_prefix(events, "h@in h@out w@in");
+	}
+	ck_assert(stolen && waiter_first);
+}
+END_TEST
+
 static Suite *
 lock_suite(void)
 {
@@ -472,6 +598,11 @@ lock_suite(void)
 	tcase_add_test(tc, no_schedule_lets_a_reader_overtake_a_waiting_writer);
 	tcase_add_test(tc, a_queued_waiter_makes_the_lock_contended);
 	tcase_add_test(tc, a_block_logs_the_holder_and_the_waiters_in_order);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("mutex");
+	tcase_add_test(tc, mutex_waiters_get_it_in_the_order_they_queued);
+	tcase_add_test(tc, a_new_arrival_may_steal_a_released_mutex_and_the_next_unlock_hands_it_off);
+	tcase_add_test(tc, a_woken_waiter_and_a_new_arrival_race_for_a_released_mutex);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("parking");
 	tcase_add_test(tc, every_change_of_a_lock_wakes_its_parked_waiters);
