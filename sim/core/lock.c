@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Locks that block actors on the scheduler instead of spinning. The qrwlock's trees are given in
  * lock.h; kernel/locking/mutex.c was read in ColinIanKing/linux-next at 03b9d314 (6.18 cycle) and
- * kernel/rcu/srcutree.c at 05edc007 (6.15 or later: srcu_ctrp); kernel/locking/rwsem.c: no copy
- * newer than v5.x in the index, so the rwsem waits are said from the functions' roles. Which
- * waits sleep (schedule(): ASI's context switch) and which spin is said at each wait.
+ * kernel/rcu/srcutree.c at 05edc007 (6.15 or later: srcu_ctrp); kernel/locking/rwsem.c in
+ * LinxISA/linux at b6dd432d (an architecture port: its rwsem.c adds a CONFIG_LINX test around one
+ * WARN; the newest copy found in the index). Which waits sleep (schedule(): ASI's context switch)
+ * and which spin is said at each wait.
  * A queued rwlock's waiters wait on the lock's channel (sched_wait_on()): the scheduler asks them
  * again only after a sched_wake(), which follows every change of what their conditions read
  * (the reader count, the writer, wait_lock's holder) that can make one of them true or false.
@@ -373,57 +374,121 @@ sim_rwlock_is_contended(const SimRwlock *lock)
 	return lock->wait_owner != NULL || lock->wait_queue.length > 0;
 }
 
-static gboolean
-rwsem_no_writer(gpointer data)
-{
-	return ((SimRwsem *)data)->writer == NULL;
-}
+/* A sleeper on an rwsem's wait_list (struct rwsem_waiter). */
+typedef struct {
+	GList link;
+	gboolean write;
+	gboolean woken; /* a reader: granted the lock (waiter.task cleared); a writer: woken */
+} RwsemWaiter;
 
 static gboolean
-rwsem_free(gpointer data)
+rwsem_woken(gpointer data)
 {
-	const SimRwsem *sem = data;
-
-	return sem->writer == NULL && sem->readers == 0;
+	return ((RwsemWaiter *)data)->woken;
 }
 
-/* Models down_read(), reduced as SimRwsem says. A reader that must wait sleeps:
- * rwsem_down_read_slowpath() calls schedule_preempt_disabled() (no owner spinning modelled). */
+/* Models rwsem_mark_wake(sem, RWSEM_WAKE_ANY) on a free rwsem (rwsem.c at b6dd432d): wake the
+ * first sleeper if it is a writer, else grant the lock to every sleeping reader (their count is
+ * added here; MAX_READERS_WAKEUP is beyond the model's actors). */
+static void
+rwsem_mark_wake(SimRwsem *sem)
+{
+	RwsemWaiter *first = sem->wait_list.head->data;
+
+	if (first->write) {
+		first->woken = TRUE;
+		return;
+	}
+	for (GList *l = sem->wait_list.head, *next; l; l = next) {
+		RwsemWaiter *w = l->data;
+
+		next = l->next;
+		if (!w->write) {
+			g_queue_unlink(&sem->wait_list, l);
+			sem->readers++;
+			w->woken = TRUE;
+		}
+	}
+}
+
+/* Queue at the tail of wait_list (rwsem_add_waiter()). */
+static void
+rwsem_queue(SimRwsem *sem, RwsemWaiter *w)
+{
+	w->link = (GList){ .data = w };
+	g_queue_push_tail_link(&sem->wait_list, &w->link);
+}
+
+/* Sleep until woken: schedule_preempt_disabled() in rwsem_down_read_slowpath(), schedule() in
+ * rwsem_down_write_slowpath(). */
+static void
+rwsem_sleep(SimSched *sched, SimRwsem *sem, RwsemWaiter *w)
+{
+	sim_wait_sleeping(sched, sem->name, rwsem_woken, w);
+	w->woken = FALSE;
+}
+
+/*
+ * Models down_read() (rwsem.c at b6dd432d): rwsem_read_trylock(), then rwsem_down_read_slowpath()'s
+ * steal of a free rwsem, else a sleep until rwsem_mark_wake() grants it. Its
+ * rwsem_mark_wake(RWSEM_WAKE_READ_OWNED) after a steal and rwsem_cond_wake_waiter() after queueing
+ * find nothing to do here: with no yield between the checks, no reader sleeps unless a writer
+ * holds the lock or sleeps ahead of it.
+ */
 void
 sim_down_read(SimSched *sched, SimRwsem *sem, const char *point)
 {
+	RwsemWaiter w = { .write = FALSE, .woken = FALSE };
+
 	sim_yield(sched, point);
-	/* no writer: no wait, as sim_wait_sleeping() would find at once */
-	if (G_UNLIKELY(sem->writer))
-		sim_wait_sleeping(sched, sem->name, rwsem_no_writer, sem);
-	sem->readers++;
+	if (G_LIKELY(!sem->writer && (!sem->wait_list.length || !sem->readers))) {
+		sem->readers++;
+		return;
+	}
+	rwsem_queue(sem, &w);
+	rwsem_sleep(sched, sem, &w); /* granted: counted in and dequeued by the waker */
+	g_assert(sem->readers > 0 && !sem->writer);
 }
 
-/* Models up_read(). */
+/* Models up_read(): the last reader out with sleepers calls rwsem_wake(). */
 void
 sim_up_read(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	g_assert(sem->readers > 0);
-	sem->readers--;
+	if (--sem->readers == 0 && sem->wait_list.length)
+		rwsem_mark_wake(sem);
 	sim_yield(sched, point);
 }
 
-/* Models down_write(); a writer that must wait sleeps in rwsem_down_write_slowpath()'s
- * schedule_preempt_disabled() (its optimistic spinning on a running owner is not modelled). */
+/* Models down_write() (rwsem.c at b6dd432d): rwsem_write_trylock() or the optimistic spin's
+ * rwsem_try_write_lock_unqueued() takes a free rwsem (spinning is arriving later); else
+ * rwsem_down_write_slowpath() sleeps, and retries rwsem_try_write_lock() each time woken. */
 void
 sim_down_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
+	gconstpointer self = sched_self(sched);
+	RwsemWaiter w = { .write = TRUE, .woken = FALSE };
+
 	sim_yield(sched, point);
-	sim_wait_sleeping(sched, sem->name, rwsem_free, sem);
-	sem->writer = sched_self(sched);
+	g_assert(sem->writer != self);
+	if (G_UNLIKELY(sem->writer || sem->readers)) {
+		rwsem_queue(sem, &w);
+		do
+			rwsem_sleep(sched, sem, &w);
+		while (sem->writer || sem->readers);
+		g_queue_unlink(&sem->wait_list, &w.link);
+	}
+	sem->writer = self;
 }
 
-/* Models up_write(). */
+/* Models up_write(): with sleepers, rwsem_wake(). */
 void
 sim_up_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	g_assert(sem->writer == sched_self(sched));
 	sem->writer = NULL;
+	if (sem->wait_list.length)
+		rwsem_mark_wake(sem);
 	sim_yield(sched, point);
 }
 

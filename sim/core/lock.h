@@ -61,15 +61,23 @@ typedef struct {
 } SimRwlock;
 
 /*
- * struct rw_semaphore (mmap_lock), reduced: many readers or one writer, and a reader gets in
- * whenever no writer holds it. The kernel's rwsem (kernel/locking/rwsem.c) is less generous: a
- * reader that finds waiters queues unless it can steal a free or writer-free lock, and a waiting
- * writer is handed the lock after a timeout. Only munmap takes mmap_lock for write here.
+ * struct rw_semaphore (mmap_lock, a gmem inode's invalidate_lock), as kernel/locking/rwsem.c read
+ * in LinxISA/linux at b6dd432d (6.16 or later: hung_task_set_blocker() for rwsem readers)
+ * orders its owners: a reader gets in at once if no writer holds it and nobody waits
+ * (rwsem_read_trylock()), or, with waiters, steals it only when it is free
+ * (rwsem_down_read_slowpath(): no stealing while readers hold it); a writer takes it whenever it
+ * is free, waiters or not (rwsem_write_trylock(), its optimistic spin). Everyone else sleeps in
+ * arrival order on wait_list. A release that frees it wakes the first sleeper if a writer, which
+ * then retries (rwsem_try_write_lock()), or grants it at once to every sleeping reader, writers
+ * between them or not (rwsem_mark_wake()). Left out: the HANDOFF bit, set only by an RT task or
+ * after RWSEM_WAIT_TIMEOUT of real time: until then the kernel allows every order this does, and
+ * once set it only forbids steals.
  */
 typedef struct {
 	const char *name;
 	guint readers;
 	gconstpointer writer; /* sim_sched_self() of the writer, NULL when none */
+	GQueue wait_list;     /* the sleepers in arrival order (links on their stacks) */
 } SimRwsem;
 
 /* srcu_struct: readers never block; synchronize waits for every reader that entered before

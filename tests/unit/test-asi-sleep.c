@@ -135,10 +135,12 @@ waker_actor(SimActor *actor, gpointer data)
 		sim_yield(sf.sched, "test.hold");
 	}
 	sf.woken = TRUE;
-	sf.sem.writer = NULL;
 	sf.lock.owner = NULL;
+	/* the sleeping locks wake their sleeper */
+	if (sf.sem.writer)
+		sim_up_write(sf.sched, &sf.sem, "test.up_write");
 	if (sf.mutex.owner)
-		sim_mutex_unlock(sf.sched, &sf.mutex, "test.mutex_unlock"); /* wakes its sleeper */
+		sim_mutex_unlock(sf.sched, &sf.mutex, "test.mutex_unlock");
 }
 
 /* vcpu0 against a waker holding what it waits for. */
@@ -148,11 +150,12 @@ run_pair(void)
 	GError *error = NULL;
 	SimActor *waker;
 
-	/* held from the start by the waker's stand-in owner; the mutex by the waker itself */
-	sf.sem.writer = &sf.sem;
+	/* held from the start by the waker's stand-in owner; the sleeping locks by the waker */
 	sf.lock.owner = &sf.lock;
 	sim_actor_new(sf.sched, "vcpu0", vcpu_actor, NULL);
 	waker = sim_actor_new(sf.sched, "waker", waker_actor, NULL);
+	if (sf.how == HOW_RWSEM)
+		sf.sem.writer = waker;
 	if (sf.how == HOW_MUTEX)
 		sf.mutex.owner = waker;
 	ck_assert_msg(sim_sched_run(sf.sched, &error), "%s", error ? error->message : "");

@@ -588,6 +588,122 @@ START_TEST(a_woken_waiter_and_a_new_arrival_race_for_a_released_mutex)
 }
 END_TEST
 
+/* Takes an rwsem for read (a name starting with r) or write, yields inside, releases it. */
+typedef struct {
+	SimSched *sched;
+	SimRwsem *sem;
+	gboolean write;
+	const char *points[3]; /* lock, inside, unlock */
+} RwsemUser;
+
+static void
+rwsem_actor(SimActor *actor, gpointer data)
+{
+	RwsemUser *u = data;
+
+	(u->write ? sim_down_write : sim_down_read)(u->sched, u->sem, u->points[0]);
+	emit(u->sched, "in");
+	sim_yield(u->sched, u->points[1]);
+	emit(u->sched, "out");
+	(u->write ? sim_up_write : sim_up_read)(u->sched, u->sem, u->points[2]);
+}
+
+/* Run rwsem users named names (created in that order) with steps, then policy; the events, or
+ * NULL and the error. */
+static gchar *
+run_rwsem_users(const char *const *names, guint n, const SimStep *steps, guint n_steps,
+		SimPolicy then, guint64 seed, GError **error)
+{
+	SimRwsem sem = { .name = "mmap_lock" };
+	RwsemUser users[4];
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(seed, &log);
+	gchar *events = NULL;
+
+	g_assert(n <= G_N_ELEMENTS(users));
+	for (guint i = 0; i < n; i++) {
+		users[i] = (RwsemUser){ sched, &sem, names[i][0] == 'w',
+			{ user_point(names[i], ".lock"), user_point(names[i], ".in"),
+			  user_point(names[i], ".unlock") } };
+		sim_actor_new(sched, names[i], rwsem_actor, &users[i]);
+	}
+	sim_sched_set_steps(sched, steps, n_steps, then);
+	if (sim_sched_run(sched, error)) {
+		events = log_events(sim_log_text(log));
+		ck_assert(!sem.readers && !sem.writer && !sem.wait_list.length);
+	}
+	sim_log_free(log);
+	return events;
+}
+
+/* A schedule of rwsem users and the order in which they must get in and out. */
+typedef struct {
+	const char *what;
+	const char *users[4];
+	SimStep steps[8];   /* NULL actor ends the list */
+	const char *events; /* what the users must say, in order (round-robin after the steps) */
+} RwsemCase;
+
+static const RwsemCase rwsem_cases[] = {
+	/* rwsem_down_read_slowpath() does not steal a reader-held rwsem: r2 must sleep behind w */
+	{ "a reader sleeps behind a sleeping writer while readers hold it", { "r1", "w", "r2" },
+	  { { "r1", "r1.in", 1 }, { "w", SIM_POINT_BLOCK, 1 }, { "r2", SIM_POINT_BLOCK, 1 },
+	    { "r1", SIM_POINT_EXIT, 1 } },
+	  "r1@in r1@out w@in w@out r2@in r2@out" },
+	/* rwsem_mark_wake(): a reader first in wait_list brings in every sleeping reader, r2
+	 * although w2 sleeps ahead of it */
+	{ "a released rwsem goes to all sleeping readers", { "w1", "r1", "w2", "r2" },
+	  { { "w1", "w1.in", 1 }, { "r1", SIM_POINT_BLOCK, 1 }, { "w2", SIM_POINT_BLOCK, 1 },
+	    { "r2", SIM_POINT_BLOCK, 1 }, { "w1", SIM_POINT_EXIT, 1 }, { "r2", "r2.in", 1 },
+	    { "r1", "r1.in", 1 } },
+	  "w1@in w1@out r2@in r1@in r2@out r1@out w2@in w2@out" },
+	/* with nobody inside, a reader steals the rwsem from the writer the release woke */
+	{ "a reader may steal a free rwsem from a woken writer", { "r1", "w", "r2" },
+	  { { "r1", "r1.in", 1 }, { "w", SIM_POINT_BLOCK, 1 }, { "r1", SIM_POINT_EXIT, 1 },
+	    { "r2", "r2.in", 1 }, { "w", SIM_POINT_BLOCK, 1 } },
+	  "r1@in r1@out r2@in r2@out w@in w@out" },
+};
+
+START_TEST(rwsem_users_get_in_in_the_kernels_order)
+{
+	const RwsemCase *c = &rwsem_cases[_i];
+	g_autoptr(GError) error = NULL;
+	guint n = 0, n_steps = 0;
+
+	while (n < G_N_ELEMENTS(c->users) && c->users[n])
+		n++;
+	while (n_steps < G_N_ELEMENTS(c->steps) && c->steps[n_steps].actor)
+		n_steps++;
+	g_autofree gchar *events = run_rwsem_users(c->users, n, c->steps, n_steps,
+						   SIM_POLICY_ROUND_ROBIN, 1, &error);
+
+	ck_assert_msg(events != NULL, "%s: %s", c->what, error ? error->message : "");
+	ck_assert_msg(strcmp(events, c->events) == 0, "%s: %s", c->what, events);
+}
+END_TEST
+
+/* Writers that sleep on an rwsem get it in the order they queued (only the first is woken):
+ * once w1 and w2 sleep behind r, w1 is in before w2 whatever the schedule. */
+START_TEST(rwsem_writers_get_it_in_the_order_they_queued)
+{
+	static const char *const names[] = { "r", "w2", "w1" };
+	static const SimStep steps[] = { { "r", "r.in", 1 }, { "w1", SIM_POINT_BLOCK, 1 },
+					 { "w2", SIM_POINT_BLOCK, 1 } };
+
+	for (guint policy = SIM_POLICY_RANDOM; policy <= SIM_POLICY_ROUND_ROBIN; policy++) {
+		for (guint64 seed = 1; seed <= 64; seed++) {
+			g_autoptr(GError) error = NULL;
+			g_autofree gchar *events = run_rwsem_users(names, 3, steps, 3, policy, seed,
+								   &error);
+
+			ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+			ck_assert_msg(strstr(events, "w1@out w2@in"), "seed %" G_GUINT64_FORMAT ": %s",
+				      seed, events);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 lock_suite(void)
 {
@@ -603,6 +719,11 @@ lock_suite(void)
 	tcase_add_test(tc, mutex_waiters_get_it_in_the_order_they_queued);
 	tcase_add_test(tc, a_new_arrival_may_steal_a_released_mutex_and_the_next_unlock_hands_it_off);
 	tcase_add_test(tc, a_woken_waiter_and_a_new_arrival_race_for_a_released_mutex);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rwsem");
+	tcase_add_loop_test(tc, rwsem_users_get_in_in_the_kernels_order, 0,
+			    G_N_ELEMENTS(rwsem_cases));
+	tcase_add_test(tc, rwsem_writers_get_it_in_the_order_they_queued);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("parking");
 	tcase_add_test(tc, every_change_of_a_lock_wakes_its_parked_waiters);
