@@ -23,36 +23,54 @@ observe_lock(SimSched *sched, const char *lock, gboolean write, SimLockOp op)
 		sim_sched_observe_lock(sched, lock, write, op);
 }
 
+/* A CPU spinning for a queued spinlock. */
+typedef struct {
+	SimSpinlock *lock;
+	GList link;
+} SpinWaiter;
+
+/* Is this spinner first in line with the lock free? */
 static gboolean
-spin_free(gpointer data)
+spin_my_turn(gpointer data)
 {
-	return ((SimSpinlock *)data)->owner == NULL;
+	const SpinWaiter *w = data;
+
+	return w->lock->owner == NULL && w->lock->spinners.head == &w->link;
+}
+
+/* Models queued_spin_lock() and queued_spin_lock_slowpath() (qspinlock.c at 0200fbdd): spins in
+ * line (never schedules) unless the lock is free with nobody in line; whether it spun. */
+static gboolean
+spin_acquire(SimSched *sched, SimSpinlock *lock)
+{
+	gboolean contended = lock->owner || lock->spinners.length;
+
+	g_assert(lock->owner != sched_self(sched));
+	if (G_UNLIKELY(contended)) {
+		SpinWaiter w = { lock, { .data = &w } };
+
+		g_queue_push_tail_link(&lock->spinners, &w.link);
+		sched_wait_on(sched, lock->name, spin_my_turn, &w, lock);
+		/* no wake: the next in line heads it, but the lock is held again at once */
+		g_queue_unlink(&lock->spinners, &w.link);
+	}
+	lock->owner = sched_self(sched);
+	return contended;
 }
 
 void
 sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
 	sim_yield(sched, point);
-	g_assert(lock->owner != sched_self(sched));
-	/* spins: queued_spin_lock_slowpath() never schedules (a free lock: no wait, as sim_wait()
-	 * would find at once) */
-	if (G_UNLIKELY(lock->owner))
-		sim_wait(sched, lock->name, spin_free, lock);
-	lock->owner = sched_self(sched);
+	spin_acquire(sched, lock);
 }
 
-/* sim_spin_lock() that says whether the acquire found the lock held (it blocked). */
+/* sim_spin_lock() that says whether the acquire found the lock held or queued (it spun). */
 gboolean
 sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
 {
-	gboolean held;
-
 	sim_yield(sched, point);
-	g_assert(lock->owner != sched_self(sched));
-	held = lock->owner != NULL;
-	sim_wait(sched, lock->name, spin_free, lock); /* spins, as sim_spin_lock() */
-	lock->owner = sched_self(sched);
-	return held;
+	return spin_acquire(sched, lock);
 }
 
 /* A sleeper on a mutex's wait_list (struct mutex_waiter). */
@@ -133,11 +151,13 @@ sim_mutex_held(const SimMutex *lock)
 	return lock->owner != NULL;
 }
 
+/* Models queued_spin_unlock(): the first spinner in line may take it. */
 void
 sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
 	g_assert(lock->owner == sched_self(sched));
 	lock->owner = NULL;
+	sched_wake(sched, lock);
 	sim_yield(sched, point);
 }
 

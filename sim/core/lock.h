@@ -14,10 +14,18 @@
 
 #include "sim/core/sched.h"
 
-/* spinlock_t: one owner at a time. */
+/*
+ * spinlock_t on x86, the queued spinlock of kernel/locking/qspinlock.c read in torvalds/linux at
+ * 0200fbdd (the index's copy, v4.18 or later: _Q_PENDING_LOOPS): a CPU takes it at once only if
+ * it is free and nobody waits (queued_spin_lock(): the whole word is 0); else it spins in
+ * arrival order (the pending bit, then the MCS queue), and a release lets only the first spinner
+ * in: a new arrival sees the pending bit or the queue tail and queues behind
+ * (queued_spin_lock_slowpath()). No paravirt lock stealing: the modeled kernel is the host's.
+ */
 typedef struct {
 	const char *name;
 	gconstpointer owner; /* sim_sched_self() of the holder, NULL when free */
+	GQueue spinners;     /* waiters in arrival order (links on their stacks) */
 } SimSpinlock;
 
 /*

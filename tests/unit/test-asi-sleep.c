@@ -135,8 +135,9 @@ waker_actor(SimActor *actor, gpointer data)
 		sim_yield(sf.sched, "test.hold");
 	}
 	sf.woken = TRUE;
-	sf.lock.owner = NULL;
-	/* the sleeping locks wake their sleeper */
+	/* the locks let their waiter in */
+	if (sf.lock.owner)
+		sim_spin_unlock(sf.sched, &sf.lock, "test.spin_unlock");
 	if (sf.sem.writer)
 		sim_up_write(sf.sched, &sf.sem, "test.up_write");
 	if (sf.mutex.owner)
@@ -150,10 +151,11 @@ run_pair(void)
 	GError *error = NULL;
 	SimActor *waker;
 
-	/* held from the start by the waker's stand-in owner; the sleeping locks by the waker */
-	sf.lock.owner = &sf.lock;
+	/* the lock vcpu0 waits for is held from the start by the waker */
 	sim_actor_new(sf.sched, "vcpu0", vcpu_actor, NULL);
 	waker = sim_actor_new(sf.sched, "waker", waker_actor, NULL);
+	if (sf.how == HOW_SPINLOCK)
+		sf.lock.owner = waker;
 	if (sf.how == HOW_RWSEM)
 		sf.sem.writer = waker;
 	if (sf.how == HOW_MUTEX)

@@ -340,7 +340,7 @@ START_TEST(lock_waiters_take_the_interleaving_of_asking_each_blocked_actor)
 {
 	static const char *const digests[] = {
 		[SIM_POLICY_RANDOM] =
-			"89d25adccd2548802f51d96483b109f233dba447fa3c0a846bc98a1952df2e15",
+			"f41e3dd7f314d9ed709cb2132be4c359dffe239e5685f93444da4f1ee5d402db",
 		[SIM_POLICY_ROUND_ROBIN] =
 			"dbc7a35a79501b05469ea7dbcdbedcb5922d0df57cbc2ea40a7fad9cc77a03c9",
 	};
@@ -462,10 +462,12 @@ START_TEST(the_check_aborts_when_a_lock_changes_without_a_wake)
 }
 END_TEST
 
-/* Takes a mutex rounds times, yielding inside; says when it got in and out. */
+/* Takes a mutex (or, with spin set, a spinlock) rounds times, yielding inside; says when it got
+ * in and out. */
 typedef struct {
 	SimSched *sched;
 	SimMutex *lock;
+	SimSpinlock *spin;
 	guint rounds;
 	const char *points[3]; /* lock, inside, unlock */
 } MutexUser;
@@ -476,39 +478,56 @@ mutex_actor(SimActor *actor, gpointer data)
 	MutexUser *u = data;
 
 	for (guint round = 0; round < u->rounds; round++) {
-		sim_mutex_lock(u->sched, u->lock, u->points[0]);
+		if (u->spin)
+			sim_spin_lock(u->sched, u->spin, u->points[0]);
+		else
+			sim_mutex_lock(u->sched, u->lock, u->points[0]);
 		emit(u->sched, "in");
 		sim_yield(u->sched, u->points[1]);
 		emit(u->sched, "out");
-		sim_mutex_unlock(u->sched, u->lock, u->points[2]);
+		if (u->spin)
+			sim_spin_unlock(u->sched, u->spin, u->points[2]);
+		else
+			sim_mutex_unlock(u->sched, u->lock, u->points[2]);
 	}
 }
 
-/* Run mutex users named names (created in that order; rounds[i] rounds each) with steps, then
- * policy; the events, or NULL and the error. */
+/* Run users of one mutex (or spinlock, with spin) named names (created in that order;
+ * rounds[i] rounds each) with steps, then policy; the events, or NULL and the error. */
 static gchar *
-run_mutex_users(const char *const *names, const guint *rounds, guint n, const SimStep *steps,
-		guint n_steps, SimPolicy then, guint64 seed, GError **error)
+run_lock_users(gboolean spin, const char *const *names, const guint *rounds, guint n,
+	       const SimStep *steps, guint n_steps, SimPolicy then, guint64 seed, GError **error)
 {
 	SimMutex lock = { .name = "slots_lock" };
+	SimSpinlock spinlock = { .name = "tdp_mmu_pages_lock" };
 	MutexUser users[4];
 	SimLog *log;
 	g_autoptr(SimSched) sched = sched_with_log(seed, &log);
 	gchar *events = NULL;
 
 	g_assert(n <= G_N_ELEMENTS(users));
+	sim_sched_set_verify_parked(sched, TRUE);
 	for (guint i = 0; i < n; i++) {
-		users[i] = (MutexUser){ sched, &lock, rounds[i], { user_point(names[i], ".lock"),
-			user_point(names[i], ".in"), user_point(names[i], ".unlock") } };
+		users[i] = (MutexUser){ sched, &lock, spin ? &spinlock : NULL, rounds[i],
+			{ user_point(names[i], ".lock"), user_point(names[i], ".in"),
+			  user_point(names[i], ".unlock") } };
 		sim_actor_new(sched, names[i], mutex_actor, &users[i]);
 	}
 	sim_sched_set_steps(sched, steps, n_steps, then);
 	if (sim_sched_run(sched, error)) {
 		events = log_events(sim_log_text(log));
-		ck_assert(!sim_mutex_held(&lock));
+		ck_assert(!sim_mutex_held(&lock) && !sim_spin_held(&spinlock));
 	}
 	sim_log_free(log);
 	return events;
+}
+
+/* run_lock_users() on a mutex. */
+static gchar *
+run_mutex_users(const char *const *names, const guint *rounds, guint n, const SimStep *steps,
+		guint n_steps, SimPolicy then, guint64 seed, GError **error)
+{
+	return run_lock_users(FALSE, names, rounds, n, steps, n_steps, then, seed, error);
 }
 
 /*
@@ -704,6 +723,46 @@ START_TEST(rwsem_writers_get_it_in_the_order_they_queued)
 }
 END_TEST
 
+/* queued_spin_lock_slowpath() keeps its spinners in line (pending bit, then MCS queue): once
+ * s1 and s2 spin on the lock, in that order, s1 gets it first whatever the schedule. */
+START_TEST(spinners_get_the_lock_in_the_order_they_came)
+{
+	static const char *const names[] = { "h", "s2", "s1" };
+	static const guint rounds[] = { 1, 1, 1 };
+	static const SimStep steps[] = { { "h", "h.in", 1 }, { "s1", SIM_POINT_BLOCK, 1 },
+					 { "s2", SIM_POINT_BLOCK, 1 } };
+
+	for (guint policy = SIM_POLICY_RANDOM; policy <= SIM_POLICY_ROUND_ROBIN; policy++) {
+		for (guint64 seed = 1; seed <= 64; seed++) {
+			g_autoptr(GError) error = NULL;
+			g_autofree gchar *events = run_lock_users(TRUE, names, rounds, 3, steps, 3,
+								  policy, seed, &error);
+
+			ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+			ck_assert_msg(strstr(events, "s1@out s2@in"), "seed %" G_GUINT64_FORMAT ": %s",
+				      seed, events);
+		}
+	}
+}
+END_TEST
+
+/* A CPU that releases a spinlock with another spinning on it and takes it again at once finds
+ * the pending bit or queue tail set: it spins behind the waiter (no steal). */
+START_TEST(a_released_spinlock_goes_to_the_spinner_not_a_new_arrival)
+{
+	static const char *const names[] = { "h", "s" };
+	static const guint rounds[] = { 2, 1 };
+	static const SimStep steps[] = { { "h", "h.in", 1 }, { "s", SIM_POINT_BLOCK, 1 },
+					 { "h", SIM_POINT_BLOCK, 1 } };
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *events = run_lock_users(TRUE, names, rounds, 2, steps, 3,
+						  SIM_POLICY_ROUND_ROBIN, 1, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "h@in h@out s@in s@out h@in h@out");
+}
+END_TEST
+
 static Suite *
 lock_suite(void)
 {
@@ -719,6 +778,10 @@ lock_suite(void)
 	tcase_add_test(tc, mutex_waiters_get_it_in_the_order_they_queued);
 	tcase_add_test(tc, a_new_arrival_may_steal_a_released_mutex_and_the_next_unlock_hands_it_off);
 	tcase_add_test(tc, a_woken_waiter_and_a_new_arrival_race_for_a_released_mutex);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("qspinlock");
+	tcase_add_test(tc, spinners_get_the_lock_in_the_order_they_came);
+	tcase_add_test(tc, a_released_spinlock_goes_to_the_spinner_not_a_new_arrival);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("rwsem");
 	tcase_add_loop_test(tc, rwsem_users_get_in_in_the_kernels_order, 0,
