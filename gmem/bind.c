@@ -114,7 +114,7 @@ kvm_gmem_unbind(struct kvm_memory_slot *slot)
 
 	if (!f)
 		return;
-	g_assert(sim_spin_held(&f->kvm->slots_lock));
+	g_assert(sim_mutex_held(&f->kvm->slots_lock));
 	if (!gmem_get_file_active(f)) {
 		__kvm_gmem_unbind(slot, f);
 		return;

@@ -48,7 +48,7 @@ gmem_fdtable_free(GmemFdTable *files)
 			continue;
 		/* an actor the run abandoned inside an ioctl holds slots_lock: the release could
 		 * never take it, so the file goes with the abandoned ones below */
-		if (entry->file && sim_spin_held(&entry->file->kvm->slots_lock)) {
+		if (entry->file && sim_mutex_held(&entry->file->kvm->slots_lock)) {
 			g_ptr_array_index(files->fds, fd) = NULL;
 			g_free(entry);
 			continue;

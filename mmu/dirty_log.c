@@ -96,7 +96,7 @@ mark_page_dirty_in_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn
 static void
 kvm_flush_remote_tlbs_memslot(struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
-	g_assert(sim_spin_held(&kvm->slots_lock)); /* lockdep_assert_held() */
+	g_assert(sim_mutex_held(&kvm->slots_lock)); /* lockdep_assert_held() */
 	kvm_flush_remote_tlbs_range(kvm, slot->base_gfn, slot->npages);
 }
 

@@ -293,7 +293,7 @@ kvm_arch_post_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range
 	u64 attrs = range->attributes;
 
 	g_assert(sim_rwlock_write_held(&kvm->mmu_lock));
-	g_assert(sim_spin_held(&kvm->slots_lock));
+	g_assert(sim_mutex_held(&kvm->slots_lock));
 	if (!kvm_arch_has_private_mem(kvm))
 		return FALSE;
 	for (int level = PG_LEVEL_2M; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {

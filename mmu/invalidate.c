@@ -79,7 +79,7 @@ kvm_mmu_invalidate_end(struct kvm *kvm)
 gboolean
 kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 {
-	g_assert(kvm->mmu_invalidate_in_progress || sim_spin_held(&kvm->slots_lock));
+	g_assert(kvm->mmu_invalidate_in_progress || sim_mutex_held(&kvm->slots_lock));
 	return kvm_tdp_mmu_unmap_gfn_range(kvm, range, FALSE);
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Locks that block actors on the scheduler instead of spinning. The qrwlock's trees are given in
  * lock.h; kernel/locking/mutex.c was read in ColinIanKing/linux-next at 03b9d314 (6.18 cycle) and
- * kernel/rcu/srcutree.c at 05edc007 (6.15 or later: srcu_ctrp); kernel/locking/rwsem.c: no copy
- * newer than v5.x in the index, so the rwsem waits are said from the functions' roles. Which
- * waits sleep (schedule(): ASI's context switch) and which spin is said at each wait.
+ * kernel/rcu/srcutree.c at 05edc007 (6.15 or later: srcu_ctrp); kernel/locking/rwsem.c in
+ * LinxISA/linux at b6dd432d (an architecture port: its rwsem.c adds a CONFIG_LINX test around one
+ * WARN; the newest copy found in the index). Which waits sleep (schedule(): ASI's context switch)
+ * and which spin is said at each wait.
  * A queued rwlock's waiters wait on the lock's channel (sched_wait_on()): the scheduler asks them
  * again only after a sched_wake(), which follows every change of what their conditions read
  * (the reader count, the writer, wait_lock's holder) that can make one of them true or false.
@@ -22,55 +23,141 @@ observe_lock(SimSched *sched, const char *lock, gboolean write, SimLockOp op)
 		sim_sched_observe_lock(sched, lock, write, op);
 }
 
+/* A CPU spinning for a queued spinlock. */
+typedef struct {
+	SimSpinlock *lock;
+	GList link;
+} SpinWaiter;
+
+/* Is this spinner first in line with the lock free? */
 static gboolean
-spin_free(gpointer data)
+spin_my_turn(gpointer data)
 {
-	return ((SimSpinlock *)data)->owner == NULL;
+	const SpinWaiter *w = data;
+
+	return w->lock->owner == NULL && w->lock->spinners.head == &w->link;
+}
+
+/* Models queued_spin_lock() and queued_spin_lock_slowpath() (qspinlock.c at 0200fbdd): spins in
+ * line (never schedules) unless the lock is free with nobody in line; whether it spun. */
+static gboolean
+spin_acquire(SimSched *sched, SimSpinlock *lock)
+{
+	gboolean contended = lock->owner || lock->spinners.length;
+
+	g_assert(lock->owner != sched_self(sched));
+	if (G_UNLIKELY(contended)) {
+		SpinWaiter w = { lock, { .data = &w } };
+
+		g_queue_push_tail_link(&lock->spinners, &w.link);
+		sched_wait_on(sched, lock->name, spin_my_turn, &w, lock);
+		/* no wake: the next in line heads it, but the lock is held again at once */
+		g_queue_unlink(&lock->spinners, &w.link);
+	}
+	lock->owner = sched_self(sched);
+	return contended;
 }
 
 void
 sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
 	sim_yield(sched, point);
-	g_assert(lock->owner != sched_self(sched));
-	/* spins: queued_spin_lock_slowpath() never schedules (a free lock: no wait, as sim_wait()
-	 * would find at once) */
-	if (G_UNLIKELY(lock->owner))
-		sim_wait(sched, lock->name, spin_free, lock);
-	lock->owner = sched_self(sched);
+	spin_acquire(sched, lock);
 }
 
-/* sim_spin_lock() that says whether the acquire found the lock held (it blocked). */
+/* sim_spin_lock() that says whether the acquire found the lock held or queued (it spun). */
 gboolean
 sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point)
 {
-	gboolean held;
-
 	sim_yield(sched, point);
-	g_assert(lock->owner != sched_self(sched));
-	held = lock->owner != NULL;
-	sim_wait(sched, lock->name, spin_free, lock); /* spins, as sim_spin_lock() */
-	lock->owner = sched_self(sched);
-	return held;
+	return spin_acquire(sched, lock);
 }
 
-/* Models mutex_lock(): a contended mutex sleeps (__mutex_lock_common() →
- * schedule_preempt_disabled(), mutex.c at 03b9d314); not modelled: optimistic spinning, the FIFO
- * wait_list (only its first waiter is woken) and the HANDOFF flag: any waiter may get it next. */
+/* A sleeper on a mutex's wait_list (struct mutex_waiter). */
+typedef struct {
+	GList link;
+	gconstpointer who; /* sim_sched_self() of the sleeper */
+	gboolean woken;    /* an unlock woke it (wake_q_add()): it runs again */
+} MutexWaiter;
+
+static gboolean
+mutex_woken(gpointer data)
+{
+	return ((MutexWaiter *)data)->woken;
+}
+
+/*
+ * Models mutex_lock() → __mutex_lock_common() (mutex.c read in ColinIanKing/linux-next at
+ * 03b9d314), simplified to who may own it next: a free mutex is taken at once, wait_list or not
+ * (the fast path, __mutex_trylock(), and an optimistic spinner, whose spinning is arriving
+ * later); a held one sleeps at the tail of wait_list until an unlock wakes it, then takes it if
+ * handed or free, else, first in wait_list, sets HANDOFF (__mutex_trylock_or_handoff()) and
+ * sleeps again (a first waiter's spin before that sleep ends the same way: handed the mutex).
+ */
 void
 sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point)
 {
+	gconstpointer self = sched_self(sched);
+	MutexWaiter w = { .who = self, .woken = FALSE };
+
 	sim_yield(sched, point);
-	g_assert(lock->owner != sched_self(sched));
-	sim_wait_sleeping(sched, lock->name, spin_free, lock);
-	lock->owner = sched_self(sched);
+	g_assert(lock->owner != self);
+	if (G_LIKELY(!lock->owner)) {
+		lock->owner = self;
+		return;
+	}
+	w.link = (GList){ .data = &w };
+	g_queue_push_tail_link(&lock->wait_list, &w.link);
+	for (;;) {
+		/* sleeps: schedule_preempt_disabled() */
+		sim_wait_sleeping(sched, lock->name, mutex_woken, &w);
+		w.woken = FALSE;
+		if (lock->owner == self)
+			break; /* handed off (MUTEX_FLAG_PICKUP) */
+		if (!lock->owner) {
+			lock->owner = self;
+			break;
+		}
+		g_assert(lock->wait_list.head == &w.link && !lock->handoff);
+		lock->handoff = TRUE;
+	}
+	g_queue_unlink(&lock->wait_list, &w.link);
 }
 
+/* Models mutex_unlock() → __mutex_unlock_slowpath() (mutex.c at 03b9d314): release, or with
+ * HANDOFF give the mutex to the first sleeper (__mutex_handoff()); wake that sleeper. */
+void
+sim_mutex_unlock(SimSched *sched, SimMutex *lock, const char *point)
+{
+	GList *first = lock->wait_list.head;
+
+	g_assert(lock->owner == sched_self(sched));
+	g_assert(first || !lock->handoff);
+	lock->owner = NULL;
+	if (first) {
+		MutexWaiter *w = first->data;
+
+		w->woken = TRUE;
+		if (lock->handoff)
+			lock->owner = w->who;
+	}
+	lock->handoff = FALSE;
+	sim_yield(sched, point);
+}
+
+gboolean
+sim_mutex_held(const SimMutex *lock)
+{
+	return lock->owner != NULL;
+}
+
+/* Models queued_spin_unlock(): the first spinner in line may take it. */
 void
 sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point)
 {
 	g_assert(lock->owner == sched_self(sched));
 	lock->owner = NULL;
+	sched_wake(sched, lock);
 	sim_yield(sched, point);
 }
 
@@ -307,57 +394,121 @@ sim_rwlock_is_contended(const SimRwlock *lock)
 	return lock->wait_owner != NULL || lock->wait_queue.length > 0;
 }
 
-static gboolean
-rwsem_no_writer(gpointer data)
-{
-	return ((SimRwsem *)data)->writer == NULL;
-}
+/* A sleeper on an rwsem's wait_list (struct rwsem_waiter). */
+typedef struct {
+	GList link;
+	gboolean write;
+	gboolean woken; /* a reader: granted the lock (waiter.task cleared); a writer: woken */
+} RwsemWaiter;
 
 static gboolean
-rwsem_free(gpointer data)
+rwsem_woken(gpointer data)
 {
-	const SimRwsem *sem = data;
-
-	return sem->writer == NULL && sem->readers == 0;
+	return ((RwsemWaiter *)data)->woken;
 }
 
-/* Models down_read(), reduced as SimRwsem says. A reader that must wait sleeps:
- * rwsem_down_read_slowpath() calls schedule_preempt_disabled() (no owner spinning modelled). */
+/* Models rwsem_mark_wake(sem, RWSEM_WAKE_ANY) on a free rwsem (rwsem.c at b6dd432d): wake the
+ * first sleeper if it is a writer, else grant the lock to every sleeping reader (their count is
+ * added here; MAX_READERS_WAKEUP is beyond the model's actors). */
+static void
+rwsem_mark_wake(SimRwsem *sem)
+{
+	RwsemWaiter *first = sem->wait_list.head->data;
+
+	if (first->write) {
+		first->woken = TRUE;
+		return;
+	}
+	for (GList *l = sem->wait_list.head, *next; l; l = next) {
+		RwsemWaiter *w = l->data;
+
+		next = l->next;
+		if (!w->write) {
+			g_queue_unlink(&sem->wait_list, l);
+			sem->readers++;
+			w->woken = TRUE;
+		}
+	}
+}
+
+/* Queue at the tail of wait_list (rwsem_add_waiter()). */
+static void
+rwsem_queue(SimRwsem *sem, RwsemWaiter *w)
+{
+	w->link = (GList){ .data = w };
+	g_queue_push_tail_link(&sem->wait_list, &w->link);
+}
+
+/* Sleep until woken: schedule_preempt_disabled() in rwsem_down_read_slowpath(), schedule() in
+ * rwsem_down_write_slowpath(). */
+static void
+rwsem_sleep(SimSched *sched, SimRwsem *sem, RwsemWaiter *w)
+{
+	sim_wait_sleeping(sched, sem->name, rwsem_woken, w);
+	w->woken = FALSE;
+}
+
+/*
+ * Models down_read() (rwsem.c at b6dd432d): rwsem_read_trylock(), then rwsem_down_read_slowpath()'s
+ * steal of a free rwsem, else a sleep until rwsem_mark_wake() grants it. Its
+ * rwsem_mark_wake(RWSEM_WAKE_READ_OWNED) after a steal and rwsem_cond_wake_waiter() after queueing
+ * find nothing to do here: with no yield between the checks, no reader sleeps unless a writer
+ * holds the lock or sleeps ahead of it.
+ */
 void
 sim_down_read(SimSched *sched, SimRwsem *sem, const char *point)
 {
+	RwsemWaiter w = { .write = FALSE, .woken = FALSE };
+
 	sim_yield(sched, point);
-	/* no writer: no wait, as sim_wait_sleeping() would find at once */
-	if (G_UNLIKELY(sem->writer))
-		sim_wait_sleeping(sched, sem->name, rwsem_no_writer, sem);
-	sem->readers++;
+	if (G_LIKELY(!sem->writer && (!sem->wait_list.length || !sem->readers))) {
+		sem->readers++;
+		return;
+	}
+	rwsem_queue(sem, &w);
+	rwsem_sleep(sched, sem, &w); /* granted: counted in and dequeued by the waker */
+	g_assert(sem->readers > 0 && !sem->writer);
 }
 
-/* Models up_read(). */
+/* Models up_read(): the last reader out with sleepers calls rwsem_wake(). */
 void
 sim_up_read(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	g_assert(sem->readers > 0);
-	sem->readers--;
+	if (--sem->readers == 0 && sem->wait_list.length)
+		rwsem_mark_wake(sem);
 	sim_yield(sched, point);
 }
 
-/* Models down_write(); a writer that must wait sleeps in rwsem_down_write_slowpath()'s
- * schedule_preempt_disabled() (its optimistic spinning on a running owner is not modelled). */
+/* Models down_write() (rwsem.c at b6dd432d): rwsem_write_trylock() or the optimistic spin's
+ * rwsem_try_write_lock_unqueued() takes a free rwsem (spinning is arriving later); else
+ * rwsem_down_write_slowpath() sleeps, and retries rwsem_try_write_lock() each time woken. */
 void
 sim_down_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
+	gconstpointer self = sched_self(sched);
+	RwsemWaiter w = { .write = TRUE, .woken = FALSE };
+
 	sim_yield(sched, point);
-	sim_wait_sleeping(sched, sem->name, rwsem_free, sem);
-	sem->writer = sched_self(sched);
+	g_assert(sem->writer != self);
+	if (G_UNLIKELY(sem->writer || sem->readers)) {
+		rwsem_queue(sem, &w);
+		do
+			rwsem_sleep(sched, sem, &w);
+		while (sem->writer || sem->readers);
+		g_queue_unlink(&sem->wait_list, &w.link);
+	}
+	sem->writer = self;
 }
 
-/* Models up_write(). */
+/* Models up_write(): with sleepers, rwsem_wake(). */
 void
 sim_up_write(SimSched *sched, SimRwsem *sem, const char *point)
 {
 	g_assert(sem->writer == sched_self(sched));
 	sem->writer = NULL;
+	if (sem->wait_list.length)
+		rwsem_mark_wake(sem);
 	sim_yield(sched, point);
 }
 

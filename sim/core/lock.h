@@ -14,11 +14,35 @@
 
 #include "sim/core/sched.h"
 
-/* spinlock_t and struct mutex: one owner at a time. */
+/*
+ * spinlock_t on x86, the queued spinlock of kernel/locking/qspinlock.c read in torvalds/linux at
+ * 0200fbdd (the index's copy, v4.18 or later: _Q_PENDING_LOOPS): a CPU takes it at once only if
+ * it is free and nobody waits (queued_spin_lock(): the whole word is 0); else it spins in
+ * arrival order (the pending bit, then the MCS queue), and a release lets only the first spinner
+ * in: a new arrival sees the pending bit or the queue tail and queues behind
+ * (queued_spin_lock_slowpath()). No paravirt lock stealing: the modeled kernel is the host's.
+ */
 typedef struct {
 	const char *name;
 	gconstpointer owner; /* sim_sched_self() of the holder, NULL when free */
-} SimSpinlock, SimMutex;
+	GQueue spinners;     /* waiters in arrival order (links on their stacks) */
+} SimSpinlock;
+
+/*
+ * struct mutex, as kernel/locking/mutex.c read in ColinIanKing/linux-next at 03b9d314 orders its
+ * owners: a task that finds it held sleeps at the tail of wait_list (__mutex_lock_common()); an
+ * unlock wakes only the first sleeper (__mutex_unlock_slowpath()); a task arriving meanwhile may
+ * take the free mutex before that sleeper runs (__mutex_trylock(), optimistic spinning); the
+ * first sleeper, woken and finding it taken again, sets MUTEX_FLAG_HANDOFF
+ * (__mutex_trylock_or_handoff()) and the next unlock gives the mutex to it (__mutex_handoff()).
+ */
+typedef struct {
+	const char *name;
+	gconstpointer owner; /* sim_sched_self() of the holder, or of the sleeper it was handed to
+			      * (MUTEX_FLAG_PICKUP); NULL when free */
+	gboolean handoff;    /* MUTEX_FLAG_HANDOFF: the next unlock hands it to the first sleeper */
+	GQueue wait_list;    /* the sleepers in arrival order (links on their stacks) */
+} SimMutex;
 
 /*
  * rwlock_t on x86: the queued rwlock of kernel/locking/qrwlock.c and
@@ -45,15 +69,23 @@ typedef struct {
 } SimRwlock;
 
 /*
- * struct rw_semaphore (mmap_lock), reduced: many readers or one writer, and a reader gets in
- * whenever no writer holds it. The kernel's rwsem (kernel/locking/rwsem.c) is less generous: a
- * reader that finds waiters queues unless it can steal a free or writer-free lock, and a waiting
- * writer is handed the lock after a timeout. Only munmap takes mmap_lock for write here.
+ * struct rw_semaphore (mmap_lock, a gmem inode's invalidate_lock), as kernel/locking/rwsem.c read
+ * in LinxISA/linux at b6dd432d (6.16 or later: hung_task_set_blocker() for rwsem readers)
+ * orders its owners: a reader gets in at once if no writer holds it and nobody waits
+ * (rwsem_read_trylock()), or, with waiters, steals it only when it is free
+ * (rwsem_down_read_slowpath(): no stealing while readers hold it); a writer takes it whenever it
+ * is free, waiters or not (rwsem_write_trylock(), its optimistic spin). Everyone else sleeps in
+ * arrival order on wait_list. A release that frees it wakes the first sleeper if a writer, which
+ * then retries (rwsem_try_write_lock()), or grants it at once to every sleeping reader, writers
+ * between them or not (rwsem_mark_wake()). Left out: the HANDOFF bit, set only by an RT task or
+ * after RWSEM_WAIT_TIMEOUT of real time: until then the kernel allows every order this does, and
+ * once set it only forbids steals.
  */
 typedef struct {
 	const char *name;
 	guint readers;
 	gconstpointer writer; /* sim_sched_self() of the writer, NULL when none */
+	GQueue wait_list;     /* the sleepers in arrival order (links on their stacks) */
 } SimRwsem;
 
 /* srcu_struct: readers never block; synchronize waits for every reader that entered before
@@ -71,9 +103,10 @@ void sim_spin_lock(SimSched *sched, SimSpinlock *lock, const char *point);
 void sim_spin_unlock(SimSched *sched, SimSpinlock *lock, const char *point);
 /* sim_spin_lock(), returning whether the acquire found the lock held and so blocked. */
 gboolean sim_spin_lock_blocked(SimSched *sched, SimSpinlock *lock, const char *point);
-/* mutex_lock(): as sim_spin_lock(), but a contended mutex sleeps (sim_wait_sleeping()). */
+/* mutex_lock() and mutex_unlock(): yield points as sim_spin_lock()'s; a contended mutex sleeps
+ * (sim_wait_sleeping()) in the order SimMutex says. */
 void sim_mutex_lock(SimSched *sched, SimMutex *lock, const char *point);
-#define sim_mutex_unlock sim_spin_unlock
+void sim_mutex_unlock(SimSched *sched, SimMutex *lock, const char *point);
 
 /* read_lock(), read_unlock(), write_lock(), write_unlock() of a queued rwlock. */
 void sim_read_lock(SimSched *sched, SimRwlock *lock, const char *point);
@@ -91,6 +124,8 @@ void sim_up_write(SimSched *sched, SimRwsem *sem, const char *point);
 gboolean sim_rwlock_held(const SimRwlock *lock);
 gboolean sim_rwlock_write_held(const SimRwlock *lock);
 gboolean sim_spin_held(const SimSpinlock *lock);
+/* mutex_is_locked(), for lockdep_assert_held() on a mutex. */
+gboolean sim_mutex_held(const SimMutex *lock);
 /* rwlock_is_contended() (queued_rwlock_is_contended(): arch_spin_is_locked(&wait_lock)): is
  * anyone holding or queued on wait_lock? */
 gboolean sim_rwlock_is_contended(const SimRwlock *lock);

@@ -21,7 +21,8 @@ typedef struct {
 	How how;
 	gboolean woken;             /* the wait queue's condition */
 	SimRwsem sem;
-	SimSpinlock lock;           /* also the mutex */
+	SimSpinlock lock;
+	SimMutex mutex;
 	gboolean blocked;           /* the vCPU found the lock held */
 	gboolean idle_while_asleep; /* CPU 0 ran the idle task (no mm) while vcpu0 waited */
 	gboolean restricted_at_block; /* CPU 0 was restricted when vcpu0 blocked */
@@ -52,7 +53,8 @@ setup(How how)
 	sf.sim = asi_sim_new(&cfg, sf.sched, sf.hm, 1, 0);
 	sf.how = how;
 	sf.sem.name = "mmap_lock";
-	sf.lock.name = how == HOW_MUTEX ? "slots_lock" : "mmu_unsync_pages_lock";
+	sf.lock.name = "mmu_unsync_pages_lock";
+	sf.mutex.name = "slots_lock";
 }
 
 static void
@@ -104,9 +106,9 @@ vcpu_actor(SimActor *actor, gpointer data)
 		sim_up_read(sf.sched, &sf.sem, "test.up_read");
 		break;
 	case HOW_MUTEX:
-		sim_mutex_lock(sf.sched, &sf.lock, "test.mutex_lock");
+		sim_mutex_lock(sf.sched, &sf.mutex, "test.mutex_lock");
 		sf.blocked = TRUE;
-		sim_mutex_unlock(sf.sched, &sf.lock, "test.mutex_unlock");
+		sim_mutex_unlock(sf.sched, &sf.mutex, "test.mutex_unlock");
 		break;
 	case HOW_SPINLOCK:
 		sf.blocked = sim_spin_lock_blocked(sf.sched, &sf.lock, "test.spin_lock");
@@ -133,8 +135,13 @@ waker_actor(SimActor *actor, gpointer data)
 		sim_yield(sf.sched, "test.hold");
 	}
 	sf.woken = TRUE;
-	sf.sem.writer = NULL;
-	sf.lock.owner = NULL;
+	/* the locks let their waiter in */
+	if (sf.lock.owner)
+		sim_spin_unlock(sf.sched, &sf.lock, "test.spin_unlock");
+	if (sf.sem.writer)
+		sim_up_write(sf.sched, &sf.sem, "test.up_write");
+	if (sf.mutex.owner)
+		sim_mutex_unlock(sf.sched, &sf.mutex, "test.mutex_unlock");
 }
 
 /* vcpu0 against a waker holding what it waits for. */
@@ -142,12 +149,17 @@ static void
 run_pair(void)
 {
 	GError *error = NULL;
+	SimActor *waker;
 
-	/* held from the start by the waker's stand-in owner */
-	sf.sem.writer = &sf.sem;
-	sf.lock.owner = &sf.lock;
+	/* the lock vcpu0 waits for is held from the start by the waker */
 	sim_actor_new(sf.sched, "vcpu0", vcpu_actor, NULL);
-	sim_actor_new(sf.sched, "waker", waker_actor, NULL);
+	waker = sim_actor_new(sf.sched, "waker", waker_actor, NULL);
+	if (sf.how == HOW_SPINLOCK)
+		sf.lock.owner = waker;
+	if (sf.how == HOW_RWSEM)
+		sf.sem.writer = waker;
+	if (sf.how == HOW_MUTEX)
+		sf.mutex.owner = waker;
 	ck_assert_msg(sim_sched_run(sf.sched, &error), "%s", error ? error->message : "");
 	ck_assert_msg(!sim_sched_failed(sf.sched), "%s", sim_sched_failure(sf.sched));
 }

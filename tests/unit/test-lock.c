@@ -340,7 +340,7 @@ START_TEST(lock_waiters_take_the_interleaving_of_asking_each_blocked_actor)
 {
 	static const char *const digests[] = {
 		[SIM_POLICY_RANDOM] =
-			"89d25adccd2548802f51d96483b109f233dba447fa3c0a846bc98a1952df2e15",
+			"f41e3dd7f314d9ed709cb2132be4c359dffe239e5685f93444da4f1ee5d402db",
 		[SIM_POLICY_ROUND_ROBIN] =
 			"dbc7a35a79501b05469ea7dbcdbedcb5922d0df57cbc2ea40a7fad9cc77a03c9",
 	};
@@ -462,6 +462,307 @@ START_TEST(the_check_aborts_when_a_lock_changes_without_a_wake)
 }
 END_TEST
 
+/* Takes a mutex (or, with spin set, a spinlock) rounds times, yielding inside; says when it got
+ * in and out. */
+typedef struct {
+	SimSched *sched;
+	SimMutex *lock;
+	SimSpinlock *spin;
+	guint rounds;
+	const char *points[3]; /* lock, inside, unlock */
+} MutexUser;
+
+static void
+mutex_actor(SimActor *actor, gpointer data)
+{
+	MutexUser *u = data;
+
+	for (guint round = 0; round < u->rounds; round++) {
+		if (u->spin)
+			sim_spin_lock(u->sched, u->spin, u->points[0]);
+		else
+			sim_mutex_lock(u->sched, u->lock, u->points[0]);
+		emit(u->sched, "in");
+		sim_yield(u->sched, u->points[1]);
+		emit(u->sched, "out");
+		if (u->spin)
+			sim_spin_unlock(u->sched, u->spin, u->points[2]);
+		else
+			sim_mutex_unlock(u->sched, u->lock, u->points[2]);
+	}
+}
+
+/* Run users of one mutex (or spinlock, with spin) named names (created in that order;
+ * rounds[i] rounds each) with steps, then policy; the events, or NULL and the error. */
+static gchar *
+run_lock_users(gboolean spin, const char *const *names, const guint *rounds, guint n,
+	       const SimStep *steps, guint n_steps, SimPolicy then, guint64 seed, GError **error)
+{
+	SimMutex lock = { .name = "slots_lock" };
+	SimSpinlock spinlock = { .name = "tdp_mmu_pages_lock" };
+	MutexUser users[4];
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(seed, &log);
+	gchar *events = NULL;
+
+	g_assert(n <= G_N_ELEMENTS(users));
+	sim_sched_set_verify_parked(sched, TRUE);
+	for (guint i = 0; i < n; i++) {
+		users[i] = (MutexUser){ sched, &lock, spin ? &spinlock : NULL, rounds[i],
+			{ user_point(names[i], ".lock"), user_point(names[i], ".in"),
+			  user_point(names[i], ".unlock") } };
+		sim_actor_new(sched, names[i], mutex_actor, &users[i]);
+	}
+	sim_sched_set_steps(sched, steps, n_steps, then);
+	if (sim_sched_run(sched, error)) {
+		events = log_events(sim_log_text(log));
+		ck_assert(!sim_mutex_held(&lock) && !sim_spin_held(&spinlock));
+	}
+	sim_log_free(log);
+	return events;
+}
+
+/* run_lock_users() on a mutex. */
+static gchar *
+run_mutex_users(const char *const *names, const guint *rounds, guint n, const SimStep *steps,
+		guint n_steps, SimPolicy then, guint64 seed, GError **error)
+{
+	return run_lock_users(FALSE, names, rounds, n, steps, n_steps, then, seed, error);
+}
+
+/*
+ * __mutex_lock_common() queues waiters at the tail of wait_list and __mutex_unlock_slowpath()
+ * wakes only the first: once w1 and w2 sleep on the mutex, in that order, w1 gets it before w2
+ * whatever the schedule, even while h, back for a second round, may take it in between.
+ */
+START_TEST(mutex_waiters_get_it_in_the_order_they_queued)
+{
+	/* w2 is created before w1: a policy favouring creation order would pick it */
+	static const char *const names[] = { "h", "w2", "w1" };
+	static const guint rounds[] = { 2, 1, 1 };
+	static const SimStep steps[] = { { "h", "h.in", 1 }, { "w1", SIM_POINT_BLOCK, 1 },
+					 { "w2", SIM_POINT_BLOCK, 1 } };
+
+	for (guint policy = SIM_POLICY_RANDOM; policy <= SIM_POLICY_ROUND_ROBIN; policy++) {
+		for (guint64 seed = 1; seed <= 64; seed++) {
+			g_autoptr(GError) error = NULL;
+			g_autofree gchar *events = run_mutex_users(names, rounds, 3, steps, 3,
+								   policy, seed, &error);
+
+			ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+			const char *w1 = strstr(events, "w1@in"), *w2 = strstr(events, "w2@in");
+
+			ck_assert_msg(w1 && w2 && w1 < w2, "seed %" G_GUINT64_FORMAT ": %s", seed,
+				      events);
+		}
+	}
+}
+END_TEST
+
+/*
+ * The kernel lets a new arrival take a mutex just released (__mutex_trylock() in
+ * __mutex_lock_common(), or its optimistic spin) before the waiter the unlock woke; that waiter,
+ * first in wait_list, then finds it taken and sets MUTEX_FLAG_HANDOFF
+ * (__mutex_trylock_or_handoff()), so the next __mutex_unlock_slowpath() hands the mutex to it
+ * (__mutex_handoff()): n, back for its second round, must queue behind w.
+ */
+START_TEST(a_new_arrival_may_steal_a_released_mutex_and_the_next_unlock_hands_it_off)
+{
+	static const char *const names[] = { "h", "w", "n" };
+	static const guint rounds[] = { 1, 1, 2 };
+	/* h holds it, w sleeps on it, h leaves (waking w), n takes it before w runs; w runs,
+	 * finds it taken and sleeps again; n releases it and arrives again: it must block */
+	static const SimStep steps[] = { { "h", "h.in", 1 },	     { "w", SIM_POINT_BLOCK, 1 },
+					 { "h", SIM_POINT_EXIT, 1 }, { "n", "n.in", 1 },
+					 { "w", SIM_POINT_BLOCK, 1 }, { "n", SIM_POINT_BLOCK, 1 } };
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *events = run_mutex_users(names, rounds, 3, steps, G_N_ELEMENTS(steps),
+						   SIM_POLICY_ROUND_ROBIN, 1, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "h@in h@out n@in n@out w@in w@out n@in n@out");
+}
+END_TEST
+
+/* Which of the woken waiter and a new arrival gets a released mutex is the schedule's choice:
+ * some seeds let n in first, some w. */
+START_TEST(a_woken_waiter_and_a_new_arrival_race_for_a_released_mutex)
+{
+	static const char *const names[] = { "h", "w", "n" };
+	static const guint rounds[] = { 1, 1, 1 };
+	static const SimStep steps[] = { { "h", "h.in", 1 }, { "w", SIM_POINT_BLOCK, 1 },
+					 { "h", SIM_POINT_EXIT, 1 } };
+	gboolean stolen = FALSE, waiter_first = FALSE;
+
+	for (guint64 seed = 1; seed <= 64; seed++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *events = run_mutex_users(names, rounds, 3, steps, 3,
+							   SIM_POLICY_RANDOM, seed, &error);
+
+		ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+		stolen |= g_str_has_prefix(events, "h@in h@out n@in");
+		waiter_first |= g_str_has_prefix(events, "h@in h@out w@in");
+	}
+	ck_assert(stolen && waiter_first);
+}
+END_TEST
+
+/* Takes an rwsem for read (a name starting with r) or write, yields inside, releases it. */
+typedef struct {
+	SimSched *sched;
+	SimRwsem *sem;
+	gboolean write;
+	const char *points[3]; /* lock, inside, unlock */
+} RwsemUser;
+
+static void
+rwsem_actor(SimActor *actor, gpointer data)
+{
+	RwsemUser *u = data;
+
+	(u->write ? sim_down_write : sim_down_read)(u->sched, u->sem, u->points[0]);
+	emit(u->sched, "in");
+	sim_yield(u->sched, u->points[1]);
+	emit(u->sched, "out");
+	(u->write ? sim_up_write : sim_up_read)(u->sched, u->sem, u->points[2]);
+}
+
+/* Run rwsem users named names (created in that order) with steps, then policy; the events, or
+ * NULL and the error. */
+static gchar *
+run_rwsem_users(const char *const *names, guint n, const SimStep *steps, guint n_steps,
+		SimPolicy then, guint64 seed, GError **error)
+{
+	SimRwsem sem = { .name = "mmap_lock" };
+	RwsemUser users[4];
+	SimLog *log;
+	g_autoptr(SimSched) sched = sched_with_log(seed, &log);
+	gchar *events = NULL;
+
+	g_assert(n <= G_N_ELEMENTS(users));
+	for (guint i = 0; i < n; i++) {
+		users[i] = (RwsemUser){ sched, &sem, names[i][0] == 'w',
+			{ user_point(names[i], ".lock"), user_point(names[i], ".in"),
+			  user_point(names[i], ".unlock") } };
+		sim_actor_new(sched, names[i], rwsem_actor, &users[i]);
+	}
+	sim_sched_set_steps(sched, steps, n_steps, then);
+	if (sim_sched_run(sched, error)) {
+		events = log_events(sim_log_text(log));
+		ck_assert(!sem.readers && !sem.writer && !sem.wait_list.length);
+	}
+	sim_log_free(log);
+	return events;
+}
+
+/* A schedule of rwsem users and the order in which they must get in and out. */
+typedef struct {
+	const char *what;
+	const char *users[4];
+	SimStep steps[8];   /* NULL actor ends the list */
+	const char *events; /* what the users must say, in order (round-robin after the steps) */
+} RwsemCase;
+
+static const RwsemCase rwsem_cases[] = {
+	/* rwsem_down_read_slowpath() does not steal a reader-held rwsem: r2 must sleep behind w */
+	{ "a reader sleeps behind a sleeping writer while readers hold it", { "r1", "w", "r2" },
+	  { { "r1", "r1.in", 1 }, { "w", SIM_POINT_BLOCK, 1 }, { "r2", SIM_POINT_BLOCK, 1 },
+	    { "r1", SIM_POINT_EXIT, 1 } },
+	  "r1@in r1@out w@in w@out r2@in r2@out" },
+	/* rwsem_mark_wake(): a reader first in wait_list brings in every sleeping reader, r2
+	 * although w2 sleeps ahead of it */
+	{ "a released rwsem goes to all sleeping readers", { "w1", "r1", "w2", "r2" },
+	  { { "w1", "w1.in", 1 }, { "r1", SIM_POINT_BLOCK, 1 }, { "w2", SIM_POINT_BLOCK, 1 },
+	    { "r2", SIM_POINT_BLOCK, 1 }, { "w1", SIM_POINT_EXIT, 1 }, { "r2", "r2.in", 1 },
+	    { "r1", "r1.in", 1 } },
+	  "w1@in w1@out r2@in r1@in r2@out r1@out w2@in w2@out" },
+	/* with nobody inside, a reader steals the rwsem from the writer the release woke */
+	{ "a reader may steal a free rwsem from a woken writer", { "r1", "w", "r2" },
+	  { { "r1", "r1.in", 1 }, { "w", SIM_POINT_BLOCK, 1 }, { "r1", SIM_POINT_EXIT, 1 },
+	    { "r2", "r2.in", 1 }, { "w", SIM_POINT_BLOCK, 1 } },
+	  "r1@in r1@out r2@in r2@out w@in w@out" },
+};
+
+START_TEST(rwsem_users_get_in_in_the_kernels_order)
+{
+	const RwsemCase *c = &rwsem_cases[_i];
+	g_autoptr(GError) error = NULL;
+	guint n = 0, n_steps = 0;
+
+	while (n < G_N_ELEMENTS(c->users) && c->users[n])
+		n++;
+	while (n_steps < G_N_ELEMENTS(c->steps) && c->steps[n_steps].actor)
+		n_steps++;
+	g_autofree gchar *events = run_rwsem_users(c->users, n, c->steps, n_steps,
+						   SIM_POLICY_ROUND_ROBIN, 1, &error);
+
+	ck_assert_msg(events != NULL, "%s: %s", c->what, error ? error->message : "");
+	ck_assert_msg(strcmp(events, c->events) == 0, "%s: %s", c->what, events);
+}
+END_TEST
+
+/* Writers that sleep on an rwsem get it in the order they queued (only the first is woken):
+ * once w1 and w2 sleep behind r, w1 is in before w2 whatever the schedule. */
+START_TEST(rwsem_writers_get_it_in_the_order_they_queued)
+{
+	static const char *const names[] = { "r", "w2", "w1" };
+	static const SimStep steps[] = { { "r", "r.in", 1 }, { "w1", SIM_POINT_BLOCK, 1 },
+					 { "w2", SIM_POINT_BLOCK, 1 } };
+
+	for (guint policy = SIM_POLICY_RANDOM; policy <= SIM_POLICY_ROUND_ROBIN; policy++) {
+		for (guint64 seed = 1; seed <= 64; seed++) {
+			g_autoptr(GError) error = NULL;
+			g_autofree gchar *events = run_rwsem_users(names, 3, steps, 3, policy, seed,
+								   &error);
+
+			ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+			ck_assert_msg(strstr(events, "w1@out w2@in"), "seed %" G_GUINT64_FORMAT ": %s",
+				      seed, events);
+		}
+	}
+}
+END_TEST
+
+/* queued_spin_lock_slowpath() keeps its spinners in line (pending bit, then MCS queue): once
+ * s1 and s2 spin on the lock, in that order, s1 gets it first whatever the schedule. */
+START_TEST(spinners_get_the_lock_in_the_order_they_came)
+{
+	static const char *const names[] = { "h", "s2", "s1" };
+	static const guint rounds[] = { 1, 1, 1 };
+	static const SimStep steps[] = { { "h", "h.in", 1 }, { "s1", SIM_POINT_BLOCK, 1 },
+					 { "s2", SIM_POINT_BLOCK, 1 } };
+
+	for (guint policy = SIM_POLICY_RANDOM; policy <= SIM_POLICY_ROUND_ROBIN; policy++) {
+		for (guint64 seed = 1; seed <= 64; seed++) {
+			g_autoptr(GError) error = NULL;
+			g_autofree gchar *events = run_lock_users(TRUE, names, rounds, 3, steps, 3,
+								  policy, seed, &error);
+
+			ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+			ck_assert_msg(strstr(events, "s1@out s2@in"), "seed %" G_GUINT64_FORMAT ": %s",
+				      seed, events);
+		}
+	}
+}
+END_TEST
+
+/* A CPU that releases a spinlock with another spinning on it and takes it again at once finds
+ * the pending bit or queue tail set: it spins behind the waiter (no steal). */
+START_TEST(a_released_spinlock_goes_to_the_spinner_not_a_new_arrival)
+{
+	static const char *const names[] = { "h", "s" };
+	static const guint rounds[] = { 2, 1 };
+	static const SimStep steps[] = { { "h", "h.in", 1 }, { "s", SIM_POINT_BLOCK, 1 },
+					 { "h", SIM_POINT_BLOCK, 1 } };
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *events = run_lock_users(TRUE, names, rounds, 2, steps, 3,
+						  SIM_POLICY_ROUND_ROBIN, 1, &error);
+
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(events, "h@in h@out s@in s@out h@in h@out");
+}
+END_TEST
+
 static Suite *
 lock_suite(void)
 {
@@ -472,6 +773,20 @@ lock_suite(void)
 	tcase_add_test(tc, no_schedule_lets_a_reader_overtake_a_waiting_writer);
 	tcase_add_test(tc, a_queued_waiter_makes_the_lock_contended);
 	tcase_add_test(tc, a_block_logs_the_holder_and_the_waiters_in_order);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("mutex");
+	tcase_add_test(tc, mutex_waiters_get_it_in_the_order_they_queued);
+	tcase_add_test(tc, a_new_arrival_may_steal_a_released_mutex_and_the_next_unlock_hands_it_off);
+	tcase_add_test(tc, a_woken_waiter_and_a_new_arrival_race_for_a_released_mutex);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("qspinlock");
+	tcase_add_test(tc, spinners_get_the_lock_in_the_order_they_came);
+	tcase_add_test(tc, a_released_spinlock_goes_to_the_spinner_not_a_new_arrival);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rwsem");
+	tcase_add_loop_test(tc, rwsem_users_get_in_in_the_kernels_order, 0,
+			    G_N_ELEMENTS(rwsem_cases));
+	tcase_add_test(tc, rwsem_writers_get_it_in_the_order_they_queued);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("parking");
 	tcase_add_test(tc, every_change_of_a_lock_wakes_its_parked_waiters);
