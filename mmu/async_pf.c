@@ -220,6 +220,7 @@ kvm_arch_async_page_not_present(struct kvm_vcpu *vcpu, struct kvm_async_pf *work
 	if (kvm_can_deliver_async_pf(vcpu) &&
 	    apf_guest_u32(vcpu, KVM_APF_DATA_FLAGS, &reason, TRUE) == 0) {
 		vcpu->async_pf->injecting = work;
+		vcpu->async_pf->injecting_token = work->arch.token;
 		kvm->hw_ops->queue_page_fault(vcpu, work->arch.token, 0);
 		vcpu->requests |= 1ul << KVM_REQ_EVENT;
 		return TRUE;
@@ -618,7 +619,7 @@ kvm_async_pf_injected(struct kvm_vcpu *vcpu)
 	struct kvm_vcpu_async_pf *apf = vcpu->async_pf;
 	struct kvm_async_pf *work = apf->injecting;
 	struct kvm *kvm = vcpu->kvm;
-	u32 token = work ? work->arch.token : 0;
+	u32 token = apf->injecting_token;
 
 	sim_count(kvm->counters, SIM_CTR_APF_INJECTED);
 	if (!work || work->done) {

@@ -92,8 +92,9 @@ struct kvm_vcpu_async_pf {
 	gboolean pageready_pending;
 	gboolean halted;           /* KVM_REQ_APF_HALT: blocked until a page is ready */
 	gpa_t data_gpa;            /* struct kvm_vcpu_pv_apf_data */
-	/* the not-present #PF queued for injection, and its work */
+	/* the not-present #PF queued for injection, and its work (NULL once the work is freed) */
 	struct kvm_async_pf *injecting;
+	u32 injecting_token;       /* its token, which outlives the work */
 	GArray *awaited;           /* u32 tokens the guest took 'not present' for, no 'ready' yet */
 };
 
