@@ -464,6 +464,7 @@ u64 kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
 #define EXIT_REASON_EXCEPTION_NMI 0
 #define EXIT_REASON_EXTERNAL_INTERRUPT 1
 #define EXIT_REASON_TRIPLE_FAULT 2
+#define EXIT_REASON_INTERRUPT_WINDOW 7
 #define EXIT_REASON_HLT 12
 #define EXIT_REASON_VMCALL 18
 #define EXIT_REASON_IO_INSTRUCTION 30

@@ -19,6 +19,8 @@ exit_reason_name(u32 reason)
 		return "EXTERNAL_INTERRUPT";
 	case EXIT_REASON_TRIPLE_FAULT:
 		return "TRIPLE_FAULT";
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		return "INTERRUPT_WINDOW";
 	case EXIT_REASON_HLT:
 		return "HLT";
 	case EXIT_REASON_VMCALL:

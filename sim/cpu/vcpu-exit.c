@@ -571,6 +571,11 @@ vcpu_handle_exit(SimVcpu *v, uc_err err)
 		return TRUE;
 	case EXIT_REQUEST:
 		return TRUE;
+	case EXIT_IRQ_WINDOW:
+		/* handle_interrupt_window() (vmx.c, read in ColinIanKing/linux-next at 046408cf):
+		 * the window closes and KVM_REQ_EVENT injects the interrupt at the next entry */
+		trace_exit(v, EXIT_REASON_INTERRUPT_WINDOW, v->rip, 0, 0, 0);
+		return TRUE;
 	case EXIT_HYPERCALL:
 		handle_hypercall(v);
 		return TRUE;

@@ -17,6 +17,7 @@ typedef enum {
 	EXIT_NONE,
 	EXIT_PREEMPT,
 	EXIT_REQUEST,    /* a fault left a request to serve before the next entry */
+	EXIT_IRQ_WINDOW, /* interrupts came on with one pending (EXIT_REASON_INTERRUPT_WINDOW) */
 	EXIT_HYPERCALL,
 	EXIT_UD,         /* #UD that is not vmcall: rdrand, rdseed (emulated) or a crash */
 	EXIT_HOOK_TSC,   /* a block about to run holds an rdtsc that needs its hook first */

@@ -107,7 +107,7 @@ hook_block_slow(SimVcpu *v, guint64 address, guint32 size)
 	/* an open interrupt window (an interrupt was pending with IF clear): exit once it can be
 	 * taken, as interrupt-window exiting does */
 	if (G_UNLIKELY(v->irq_window) && vcpu_interrupt_allowed(v->kvcpu)) {
-		v->exit = EXIT_REQUEST;
+		v->exit = EXIT_IRQ_WINDOW;
 		uc_emu_stop(sim_hw_uc(v->hw));
 		return;
 	}

@@ -30,7 +30,8 @@ static const struct {
 	const char *name;
 } vmx_reasons[] = {
 	{0, "EXCEPTION_NMI"},  {1, "EXTERNAL_INTERRUPT"},
-	{2, "TRIPLE_FAULT"},   {12, "HLT"},
+	{2, "TRIPLE_FAULT"},   {7, "INTERRUPT_WINDOW"},
+	{12, "HLT"},
 	{18, "VMCALL"},	       {30, "IO_INSTRUCTION"},
 	{32, "MSR_WRITE"},     {48, "EPT_VIOLATION"},
 	{49, "EPT_MISCONFIG"},
