@@ -339,7 +339,7 @@ kvm_request_needs_ipi(struct kvm_vcpu *vcpu)
  * gets CALL_FUNCTION_SINGLE_VECTOR, several CALL_FUNCTION_VECTOR (smp_call_function_many_cond(),
  * kernel/smp.c at 878b9569). kvmsim's vCPUs are IN_GUEST_MODE while another actor runs only in
  * ASI's entry switch, IRQs off: the IPI stays pending and the entry exits at once
- * (vcpu_vmenter() in sim/cpu). [simplified] The requester never runs on such a vCPU's CPU, and
+ * (sim_kvm_vmenter() in sim/cpu). [simplified] The requester never runs on such a vCPU's CPU, and
  * does not wait for the IPI's handler (KVM_REQUEST_WAIT).
  */
 void
@@ -369,7 +369,7 @@ kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
  * a reschedule IPI goes to its CPU; a vCPU outside guest mode gets nothing (a kick of the running
  * vCPU itself changes the mode alike, without the IPI). kvmsim's vCPUs are IN_GUEST_MODE while
  * another actor runs only inside ASI's entry switch, IRQs off: the IPI stays pending, and the
- * entry exits at once (vcpu_vmenter() in sim/cpu). [simplified] kvm_vcpu_wake_up() of a halted
+ * entry exits at once (sim_kvm_vmenter() in sim/cpu). [simplified] kvm_vcpu_wake_up() of a halted
  * vCPU is left out: its kvm_vcpu_block() finds kvm_vcpu_check_block() unchanged, sleeps again.
  */
 void
@@ -704,7 +704,7 @@ kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
 }
 
 /*
- * Where the guest would run its first instruction after the entry (vcpu_vmenter() in sim/cpu:
+ * Where the guest would run its first instruction after the entry (sim_kvm_vmenter() in sim/cpu:
  * vcpu_enter_guest()'s requests are served, one made while outside guest mode cancels the entry,
  * one made IN_GUEST_MODE sends an IPI the entry exits on): no vCPU runs guest code with a flush
  * due. The freed-frame and freed-table checks skip a vCPU with a flush due on that ground, so a

@@ -227,7 +227,7 @@ struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
 	int mode;                            /* enum kvm_vcpu_mode: IN_GUEST_MODE from the entry
-					      * (vcpu_vmenter() in sim/cpu) to the VM exit */
+					      * (sim_kvm_vmenter() in sim/cpu) to the VM exit */
 	gulong requests;                     /* KVM_REQ_* bits */
 	u8 ipi_vector;                       /* the highest vector of the IPIs sent to the vCPU
 					      * IN_GUEST_MODE (0: none), taken at its entry */
@@ -440,7 +440,7 @@ gboolean kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu);
  * requests were served (while the vCPU was outside guest mode) cancels the entry; TRUE, logged. */
 gboolean kvm_vcpu_exit_request(struct kvm_vcpu *vcpu);
 /* Models kvm_vcpu_kick() (virt/kvm/kvm_main.c): a vCPU IN_GUEST_MODE becomes EXITING_GUEST_MODE,
- * its reschedule IPI pending until the VM entry, where it exits at once (vcpu_vmenter()). */
+ * its reschedule IPI pending until the VM entry, which exits at once (sim_kvm_vmenter()). */
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
 /* The invariant of every VM entry: no flush or new root due (fails the run otherwise). */
 void kvm_vcpu_check_entry(struct kvm_vcpu *vcpu);

@@ -38,7 +38,7 @@ run_asi() {
 		! grep -q 'invariant' "$base/out"
 }
 
-echo "1..17"
+echo "1..19"
 check "touch --asi on passes with every invariant held" run_asi touch
 check "stress --asi on --host-events migrate=500 passes with every invariant held" \
 	run_asi stress --host-events migrate=500
