@@ -316,14 +316,50 @@ kvm_check_freed_table(struct kvm *kvm, const struct kvm_mmu_page *sp)
 	}
 }
 
-/* Models kvm_make_all_cpus_request(): vCPUs are never in guest mode while this runs, so the
- * request is all it takes — each serves it before its next entry (one made while ASI's entry
- * path yields cancels that entry: vcpu_vmenter() in sim/cpu). */
+/*
+ * Models kvm_request_needs_ipi() as kvm_make_vcpu_request() calls it (virt/kvm/kvm_main.c, read
+ * in ColinIanKing/linux-next at 03b9d314): kvm_vcpu_exiting_guest_mode() turns a vCPU
+ * IN_GUEST_MODE into EXITING_GUEST_MODE, and only that one needs the IPI. [simplified] The
+ * KVM_REQUEST_WAIT requests' IPI to a vCPU already EXITING_GUEST_MODE is left out: one is pending
+ * there already. The no_request_ipi mutation sends none.
+ */
+static gboolean
+kvm_request_needs_ipi(struct kvm_vcpu *vcpu)
+{
+	if (G_LIKELY(vcpu->mode != IN_GUEST_MODE) ||
+	    sim_mutated(vcpu->kvm->mutations, SIM_MUT_NO_REQUEST_IPI))
+		return FALSE;
+	vcpu->mode = EXITING_GUEST_MODE;
+	return TRUE;
+}
+
+/*
+ * Models kvm_make_all_cpus_request() (kvm_main.c at 03b9d314): the request to each vCPU, and
+ * kvm_kick_many_cpus()'s smp_call_function_many() to those kvm_request_needs_ipi() picks: one CPU
+ * gets CALL_FUNCTION_SINGLE_VECTOR, several CALL_FUNCTION_VECTOR (smp_call_function_many_cond(),
+ * kernel/smp.c at 878b9569). kvmsim's vCPUs are IN_GUEST_MODE while another actor runs only in
+ * ASI's entry switch, IRQs off: the IPI stays pending and the entry exits at once
+ * (sim_kvm_vmenter() in sim/cpu). [simplified] The requester never runs on such a vCPU's CPU, and
+ * does not wait for the IPI's handler (KVM_REQUEST_WAIT).
+ */
 void
 kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
 {
-	for (int i = 0; i < kvm->online_vcpus; i++)
+	gboolean ipi[KVM_MAX_VCPUS];
+	guint ipis = 0;
+
+	for (int i = 0; i < kvm->online_vcpus; i++) {
 		kvm->vcpus[i]->requests |= 1ul << req;
+		ipi[i] = kvm_request_needs_ipi(kvm->vcpus[i]);
+		ipis += ipi[i];
+	}
+	if (G_LIKELY(!ipis))
+		return;
+	for (int i = 0; i < kvm->online_vcpus; i++)
+		if (ipi[i])
+			kvm->vcpus[i]->ipi_vector = MAX(kvm->vcpus[i]->ipi_vector, ipis == 1 ?
+							CALL_FUNCTION_SINGLE_VECTOR :
+							CALL_FUNCTION_VECTOR);
 }
 
 /*
@@ -333,14 +369,16 @@ kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
  * a reschedule IPI goes to its CPU; a vCPU outside guest mode gets nothing (a kick of the running
  * vCPU itself changes the mode alike, without the IPI). kvmsim's vCPUs are IN_GUEST_MODE while
  * another actor runs only inside ASI's entry switch, IRQs off: the IPI stays pending, and the
- * entry exits at once (vcpu_vmenter() in sim/cpu). [simplified] kvm_vcpu_wake_up() of a halted
+ * entry exits at once (sim_kvm_vmenter() in sim/cpu). [simplified] kvm_vcpu_wake_up() of a halted
  * vCPU is left out: its kvm_vcpu_block() finds kvm_vcpu_check_block() unchanged, sleeps again.
  */
 void
 kvm_vcpu_kick(struct kvm_vcpu *vcpu)
 {
-	if (vcpu->mode == IN_GUEST_MODE)
-		vcpu->mode = EXITING_GUEST_MODE;
+	if (vcpu->mode != IN_GUEST_MODE)
+		return;
+	vcpu->mode = EXITING_GUEST_MODE;
+	vcpu->ipi_vector = MAX(vcpu->ipi_vector, RESCHEDULE_VECTOR);
 }
 
 static void kvm_vcpu_stale_tlb_flushed(struct kvm_vcpu *vcpu, const char *how);
@@ -646,31 +684,32 @@ kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu)
 
 /*
  * Models kvm_vcpu_exit_request() where vcpu_enter_guest() (arch/x86/kvm/x86.c, read in
- * ColinIanKing/linux-next at 046408cf) checks it with IRQs off and IN_GUEST_MODE set, and takes
- * cancel_injection with r = 1 so that vcpu_run() loops and serves the request. [simplified] Only
- * the requests kvmsim makes while an entry yields count: a flush or a new root (ASI's entry
- * switch yields at its named points; without ASI nothing does). The cancelled entry is logged
- * as sim_entry_cancelled (no kvm_entry/kvm_exit pair). The no_exit_request_check mutation drops
- * the check.
+ * ColinIanKing/linux-next at 046408cf) checks it, with IRQs off and IN_GUEST_MODE set, before
+ * vmx_vcpu_run() traces kvm_entry; it takes cancel_injection with r = 1 so that vcpu_run() loops
+ * and serves the request. [simplified] Only a flush or a new root counts, requested while the
+ * vCPU was outside guest mode after its requests were served: while kvm_mmu_reload() or the VMM's
+ * handling of a port I/O (whose re-entry skips the request handling) yields. No kvm_entry is
+ * traced, so the cancelled entry is logged as sim_entry_cancelled. A request made after this,
+ * in ASI's entry switch, is an IPI instead (kvm_make_all_cpus_request()).
  */
 gboolean
 kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
 {
-	if (G_LIKELY(!kvm_vcpu_flush_due(vcpu)) ||
-	    sim_mutated(vcpu->kvm->mutations, SIM_MUT_NO_EXIT_REQUEST_CHECK))
+	if (G_LIKELY(!kvm_vcpu_flush_due(vcpu)))
 		return FALSE;
 	sim_log_emit(vcpu->kvm->log, "sim_entry_cancelled",
-		     "vcpu %d: requests 0x%lx made during the entry (the kick exits before the first "
-		     "guest instruction)", vcpu->vcpu_id, vcpu->requests);
+		     "vcpu %d: requests 0x%lx pending at the entry (served before it is made)",
+		     vcpu->vcpu_id, vcpu->requests);
 	return TRUE;
 }
 
 /*
- * The VM entry (vcpu_enter_guest() in arch/x86/kvm/x86.c at 1c60d04a: its requests are served,
- * and one made after IN_GUEST_MODE is set cancels the entry, kvm_vcpu_exit_request()): no vCPU runs
- * guest code with a flush due. The freed-frame and freed-table checks skip a vCPU with a flush
- * due on that ground, so a path that enters without serving it (a read of a freed frame through
- * a zapped translation) is reported here.
+ * Where the guest would run its first instruction after the entry (sim_kvm_vmenter() in sim/cpu:
+ * vcpu_enter_guest()'s requests are served, one made while outside guest mode cancels the entry,
+ * one made IN_GUEST_MODE sends an IPI the entry exits on): no vCPU runs guest code with a flush
+ * due. The freed-frame and freed-table checks skip a vCPU with a flush due on that ground, so a
+ * path that enters without serving it (a read of a freed frame through a zapped translation) is
+ * reported here.
  */
 void
 kvm_vcpu_check_entry(struct kvm_vcpu *vcpu)

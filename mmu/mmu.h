@@ -227,8 +227,10 @@ struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
 	int mode;                            /* enum kvm_vcpu_mode: IN_GUEST_MODE from the entry
-					      * (vcpu_vmenter() in sim/cpu) to the VM exit */
+					      * (sim_kvm_vmenter() in sim/cpu) to the VM exit */
 	gulong requests;                     /* KVM_REQ_* bits */
+	u8 ipi_vector;                       /* the highest vector of the IPIs sent to the vCPU
+					      * IN_GUEST_MODE (0: none), taken at its entry */
 	struct kvm_mmu_memory_cache mmu_shadow_page_cache;
 	struct kvm_mmu_page *root;            /* arch.mmu->root */
 	guint64 srcu_idx;                     /* held from exit to the next entry */
@@ -434,11 +436,11 @@ void kvm_vcpu_serve_requests(struct kvm_vcpu *vcpu);
 void kvm_vcpu_mmu_reload(struct kvm_vcpu *vcpu);
 /* Whether a TLB flush or a new root is due before the vCPU may run guest code again. */
 gboolean kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu);
-/* vcpu_enter_guest()'s last check before the VM entry: a flush or new root requested since the
- * requests were served (ASI's entry switch yields) cancels the entry; TRUE, logged. */
+/* vcpu_enter_guest()'s check before trace_kvm_entry(): a flush or new root requested since the
+ * requests were served (while the vCPU was outside guest mode) cancels the entry; TRUE, logged. */
 gboolean kvm_vcpu_exit_request(struct kvm_vcpu *vcpu);
 /* Models kvm_vcpu_kick() (virt/kvm/kvm_main.c): a vCPU IN_GUEST_MODE becomes EXITING_GUEST_MODE,
- * its IPI pending until the VM entry, where it exits at once (vcpu_vmenter() in sim/cpu). */
+ * its reschedule IPI pending until the VM entry, which exits at once (sim_kvm_vmenter()). */
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
 /* The invariant of every VM entry: no flush or new root due (fails the run otherwise). */
 void kvm_vcpu_check_entry(struct kvm_vcpu *vcpu);
@@ -482,6 +484,11 @@ u64 kvm_tdp_mmu_get_walk_last(struct kvm_vcpu *vcpu, gpa_t gpa, int *out_level);
 /* The reschedule IPI's vector, which kvm_vcpu_kick() sends (smp_send_reschedule();
  * irq_vectors.h, read in googleprodkernel/linux-kvm at 4f5929c2). */
 #define RESCHEDULE_VECTOR 0xfd
+/* The function-call IPIs' vectors, which smp_call_function_many() sends to one CPU or to several
+ * (kernel/smp.c smp_call_function_many_cond(), read in ColinIanKing/linux-next at 878b9569;
+ * irq_vectors.h in googleprodkernel/linux-kvm at 4f5929c2). */
+#define CALL_FUNCTION_VECTOR 0xfc
+#define CALL_FUNCTION_SINGLE_VECTOR 0xfb
 
 /* I/O exit qualification (SDM 28.2.1, table 28-5; the kernel's handle_io() decodes it). */
 #define IO_QUAL_SIZE_MASK 0x7u       /* access size - 1 */

@@ -57,8 +57,8 @@ trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *x)
 /* Models trace_kvm_entry(vcpu, force_immediate_exit), emitted by vmx_vcpu_run() before the entry,
  * with vmx_get_entry_info()'s payload (vmx.c at 046408cf): VM_ENTRY_INTR_INFO_FIELD, the event
  * the entry injects (0: none), and VM_ENTRY_EXCEPTION_ERROR_CODE if that event delivers one.
- * kvmsim never forces an immediate exit. Every entry passes here, so the entry invariant
- * (kvm_vcpu_check_entry()) is checked after it. */
+ * kvmsim never forces an immediate exit. The entry invariant (kvm_vcpu_check_entry()) is checked
+ * later, where the guest runs its first instruction (sim_kvm_vmenter() in sim/cpu). */
 void
 trace_kvm_entry_event(struct kvm_vcpu *vcpu, u64 rip, u32 intr_info, u32 error_code)
 {
@@ -66,7 +66,6 @@ trace_kvm_entry_event(struct kvm_vcpu *vcpu, u64 rip, u32 intr_info, u32 error_c
 		     "vcpu %d, rip 0x%" G_GINT64_MODIFIER "x intr_info 0x%08x error_code 0x%08x",
 		     vcpu->vcpu_id, rip, intr_info,
 		     (intr_info & INTR_INFO_DELIVER_CODE_MASK) ? error_code : 0);
-	kvm_vcpu_check_entry(vcpu);
 }
 
 /* trace_kvm_entry() of an entry that injects nothing. */

@@ -298,16 +298,17 @@ static const SimMutationInfo catalogue[SIM_MUT_COUNT] = {
 		"review point of the guest_memfd series with no commit of its own; no release "
 		"affected",
 		FALSE, NULL },
-	/* x86.c vcpu_enter_guest() (read in ColinIanKing/linux-next at 046408cf): with IRQs off and
-	 * IN_GUEST_MODE set, "if (kvm_vcpu_exit_request(vcpu))" leaves through cancel_injection
-	 * with r = 1, so vcpu_run() loops and serves the request. The hook is mmu/kvm.c's
-	 * kvm_vcpu_exit_request(); only ASI's entry switch yields there, so only --asi on shows it. */
-	[SIM_MUT_NO_EXIT_REQUEST_CHECK] = {
-		"no_exit_request_check",
-		"vcpu_enter_guest() drops its kvm_vcpu_exit_request() check after IRQs are off: a "
-		"TLB flush a zap requested while the vCPU was in ASI's entry switch is not served, "
-		"and the vCPU enters the guest with it due, its TLB still holding the zapped "
-		"translation (entry_with_flush_due)",
+	/* kvm_main.c kvm_make_vcpu_request() (read in ColinIanKing/linux-next at 03b9d314): a
+	 * request to a vCPU IN_GUEST_MODE sends it an IPI (kvm_request_needs_ipi()), pending while
+	 * IRQs are off, so the entry exits at once and vcpu_run() serves the request. The hook is
+	 * mmu/kvm.c's kvm_request_needs_ipi(); only ASI's entry switch yields IN_GUEST_MODE, so only
+	 * --asi on shows it. */
+	[SIM_MUT_NO_REQUEST_IPI] = {
+		"no_request_ipi",
+		"kvm_make_all_cpus_request() sends no IPI to a vCPU IN_GUEST_MODE: a TLB flush a zap "
+		"requests while the vCPU is in ASI's entry switch does not make the entry exit, and "
+		"the vCPU runs the guest with it due, its TLB still holding the zapped translation "
+		"(entry_with_flush_due)",
 		FALSE, NULL },
 };
 

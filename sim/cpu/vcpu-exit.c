@@ -178,9 +178,7 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 	if (!vcpu_vmenter(v, rip)) {
 		v->exit = EXIT_REQUEST;
 		uc_emu_stop(uc);
-		return;
 	}
-	trace_kvm_entry(v->kvcpu, rip);
 }
 
 /* The x86 exception a vector number names. */
@@ -374,7 +372,6 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 		pio_retire_and_stop(v, in, size, *value, rip, len, form);
 		return;
 	}
-	trace_kvm_entry(v->kvcpu, rip + len);
 	if (G_UNLIKELY(v->block_stale))
 		pio_leave_stale_block(v, rip + len);
 }

@@ -101,8 +101,8 @@ guint32 vcpu_hook_in(uc_engine *uc, guint32 port, int size, void *data);
 bool vcpu_hook_unmapped(uc_engine *uc, uc_mem_type type, guint64 address, int size, gint64 value,
 			void *data);
 gboolean vcpu_handle_exit(SimVcpu *v, uc_err err);
-/* The VM entry at rip with ASI's switch; FALSE when a request or kick made in it ends the entry
- * before any guest instruction. vcpu_vmexit(): the VM exit, back to OUTSIDE_GUEST_MODE. */
+/* sim_kvm_vmenter() and sim_kvm_vmexit() (sim/cpu/vcpu.h) for v: the entry at rip injects the
+ * event v's run loop wrote into VM_ENTRY_INTR_INFO_FIELD. */
 gboolean vcpu_vmenter(SimVcpu *v, guint64 rip);
 void vcpu_vmexit(SimVcpu *v);
 

@@ -378,47 +378,67 @@ run_guest(SimVcpu *v)
 }
 
 /*
- * The VM entry after vcpu_enter_guest() served its requests, at rip: IN_GUEST_MODE, then ASI's
- * switch (asi_kvm_vmenter(), in vmx_vcpu_enter_exit() with v2 21/29), which yields at its named
- * points. A request or kick made there finds the vCPU IN_GUEST_MODE: kvm_make_all_cpus_request()
- * and kvm_vcpu_kick() send it an IPI, pending while IRQs are off and taken at the entry before any
- * guest instruction (the protocol of Documentation/virt/kvm/vcpu-requests.rst): an external
- * interrupt exit. [simplified] A flush or new root due after the switch cancels the entry instead
- * (no kvm_entry/kvm_exit pair is logged): vcpu_enter_guest() (x86.c, read in
- * ColinIanKing/linux-next at 046408cf) checks kvm_vcpu_exit_request() with IRQs off and
- * IN_GUEST_MODE set and takes cancel_injection with r = 1, so vcpu_run() loops and serves the
- * request. A kick alone (kvm_arch_memslots_updated()'s) enters and exits at once on the
- * reschedule vector. FALSE either way: the caller leaves without running the guest, and the run
- * loop goes round before it enters again. Without ASI nothing yields here.
+ * The VM entry at rip after vcpu_enter_guest() (arch/x86/kvm/x86.c, read in ColinIanKing/linux-next
+ * at 046408cf) served its requests, as every entry path makes it: IN_GUEST_MODE, then the
+ * kvm_vcpu_exit_request() check (a hit takes cancel_injection: no kvm_entry), then vmx_vcpu_run()
+ * (vmx/vmx.c at 046408cf) traces kvm_entry before vmx_vcpu_enter_exit(), where ASI's switch
+ * (asi_kvm_vmenter(), v2 21/29) yields at its named points. A request or kick made there finds
+ * the vCPU IN_GUEST_MODE and sends it an IPI (kvm_make_all_cpus_request(), kvm_vcpu_kick()),
+ * pending while IRQs are off and taken at the entry before any guest instruction: the switch back
+ * and kvm_exit EXTERNAL_INTERRUPT on the IPI's vector. TRUE where the guest runs its first
+ * instruction, the entry invariant checked there; FALSE if it does not (the caller leaves without
+ * running the guest, and the run loop serves the request before it enters again).
  */
 gboolean
-vcpu_vmenter(SimVcpu *v, guint64 rip)
+sim_kvm_vmenter(struct kvm_vcpu *vcpu, AsiSim *asi, guint64 rip, u32 intr_info, u32 error_code)
 {
-	v->kvcpu->mode = IN_GUEST_MODE;
-	asi_kvm_vmenter(v->asi, (guint)v->kvcpu->vcpu_id);
-	if (kvm_vcpu_exit_request(v->kvcpu))
+	guint id = (guint)vcpu->vcpu_id;
+
+	vcpu->mode = IN_GUEST_MODE;
+	vcpu->ipi_vector = 0;
+	if (kvm_vcpu_exit_request(vcpu))
 		return FALSE;
-	if (G_LIKELY(v->kvcpu->mode == IN_GUEST_MODE))
+	trace_kvm_entry_event(vcpu, rip, intr_info, error_code);
+	asi_kvm_vmenter(asi, id);
+	if (G_LIKELY(vcpu->mode == IN_GUEST_MODE)) {
+		kvm_vcpu_check_entry(vcpu);
 		return TRUE;
+	}
 	struct kvm_exit_info x = {
 		.reason = EXIT_REASON_EXTERNAL_INTERRUPT,
 		.rip = rip,
-		.intr_info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | RESCHEDULE_VECTOR,
+		.intr_info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | vcpu->ipi_vector,
 	};
 
-	trace_kvm_entry_event(v->kvcpu, rip, v->entry_intr_info, v->entry_error_code);
-	trace_kvm_exit(v->kvcpu, &x);
+	/* vmx_vcpu_enter_exit()'s switch back, then vmx_vcpu_run()'s trace_kvm_exit() */
+	asi_kvm_vmexit(asi, id);
+	trace_kvm_exit(vcpu, &x);
+	vcpu->ipi_vector = 0;
 	return FALSE;
 }
 
-/* The VM exit: ASI's switch back (asi_kvm_vmexit(), in vmx_vcpu_enter_exit()), then
- * OUTSIDE_GUEST_MODE, as vcpu_enter_guest() sets it once vmx_vcpu_run() returns. A kick in
- * between finds the vCPU still IN_GUEST_MODE; its IPI is taken in the host once IRQs are on. */
+/* The VM exit: OUTSIDE_GUEST_MODE after ASI's switch back (asi_kvm_vmexit(), in
+ * vmx_vcpu_enter_exit()), as vcpu_enter_guest() sets it once vmx_vcpu_run() returns. */
+void
+sim_kvm_vmexit(struct kvm_vcpu *vcpu, AsiSim *asi)
+{
+	asi_kvm_vmexit(asi, (guint)vcpu->vcpu_id);
+	vcpu->mode = OUTSIDE_GUEST_MODE;
+}
+
+/* sim_kvm_vmenter() for this vCPU, with the event its entry injects. */
+gboolean
+vcpu_vmenter(SimVcpu *v, guint64 rip)
+{
+	return sim_kvm_vmenter(v->kvcpu, v->asi, rip, v->entry_intr_info, v->entry_error_code);
+}
+
+/* sim_kvm_vmexit() for this vCPU. A kick between the exit and OUTSIDE_GUEST_MODE finds the vCPU
+ * still IN_GUEST_MODE; its IPI is taken in the host once IRQs are on. */
 void
 vcpu_vmexit(SimVcpu *v)
 {
-	asi_kvm_vmexit(v->asi, (guint)v->kvcpu->vcpu_id);
-	v->kvcpu->mode = OUTSIDE_GUEST_MODE;
+	sim_kvm_vmexit(v->kvcpu, v->asi);
 }
 
 /* The KVM_RUN loop: vcpu_run() / vcpu_enter_guest() (arch/x86/kvm/x86.c, read in
@@ -452,7 +472,6 @@ vcpu_actor(SimActor *actor, gpointer data)
 			vcpu_vmexit(v);
 			continue;
 		}
-		trace_kvm_entry_event(v->kvcpu, v->rip, v->entry_intr_info, v->entry_error_code);
 		if (G_UNLIKELY(v->entry_intr_info)) {
 			VcpuDelivery d = vcpu_deliver_at_entry(v);
 

@@ -98,6 +98,15 @@ gboolean sim_kvm_map_gpa_range_exits(guint64 hypercall_exit, const guint64 args[
  * to userspace. Kept per vCPU until struct kvm holds it (arch.hypercall_exit_enabled). */
 void sim_vcpu_set_hypercall_exit(SimVcpu *vcpu, guint64 mask);
 
+/* The VM entry at rip, injecting intr_info (0: nothing), with ASI's switch (asi NULL: off), as
+ * every entry path makes it: FALSE when a request pending before it cancels it (no kvm_entry) or
+ * an IPI sent in the switch makes it exit before any guest instruction (kvm_exit
+ * EXTERNAL_INTERRUPT); TRUE where the guest runs. sim_kvm_vmexit(): the VM exit, back to
+ * OUTSIDE_GUEST_MODE. */
+gboolean sim_kvm_vmenter(struct kvm_vcpu *vcpu, AsiSim *asi, guint64 rip, u32 intr_info,
+			 u32 error_code);
+void sim_kvm_vmexit(struct kvm_vcpu *vcpu, AsiSim *asi);
+
 /* Run KVM_RUN with ASI (--asi on): the run loop's asi/asi-sim.h calls. NULL: off. */
 void sim_vcpu_set_asi(SimVcpu *vcpu, AsiSim *asi);
 

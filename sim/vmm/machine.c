@@ -79,15 +79,13 @@ again:
 	faulted = FALSE;
 	sim_yield(ma->sched, "vcpu.enter");
 	kvm_vcpu_enter_guest_prepare(vcpu);
-	asi_kvm_vmenter(asi, (guint)ma->vcpu);
-	if (kvm_vcpu_exit_request(vcpu)) {
-		/* a flush requested during ASI's entry switch: served before the entry is made again,
-		 * as a full-system vCPU does (vcpu_vmenter()) */
-		asi_kvm_vmexit(asi, (guint)ma->vcpu);
+	if (!sim_kvm_vmenter(vcpu, asi, 0, 0, 0)) {
+		/* a request pending at the entry, or an IPI sent during ASI's entry switch: served
+		 * before the entry is made again, as a full-system vCPU does (vcpu_vmenter()) */
+		sim_kvm_vmexit(vcpu, asi);
 		goto again;
 	}
-	trace_kvm_entry(vcpu, 0);
-	asi_kvm_vmexit(asi, (guint)ma->vcpu);
+	sim_kvm_vmexit(vcpu, asi);
 	kvm_vcpu_srcu_read_lock(vcpu);
 	switch (e->kind) {
 	case SIM_MEV_GUEST_WRITE:
@@ -146,16 +144,14 @@ again:
 				asi_kvm_run_enter(asi, (guint)ma->vcpu);
 				if (!again)
 					break;
-				asi_kvm_vmenter(asi, (guint)ma->vcpu);
-				if (kvm_vcpu_exit_request(vcpu)) {
-					/* a flush requested during ASI's entry switch: the access is
-					 * made again after the request is served */
-					asi_kvm_vmexit(asi, (guint)ma->vcpu);
+				if (!sim_kvm_vmenter(vcpu, asi, 0, 0, 0)) {
+					/* a request pending at the entry or an IPI sent during ASI's
+					 * entry switch: the access is made again after it is served */
+					sim_kvm_vmexit(vcpu, asi);
 					kvm_vcpu_srcu_read_unlock(vcpu);
 					goto again;
 				}
-				trace_kvm_entry(vcpu, 0);
-				asi_kvm_vmexit(asi, (guint)ma->vcpu);
+				sim_kvm_vmexit(vcpu, asi);
 				trace_kvm_exit(vcpu, &x);
 				vcpu->run.exit_reason = 0;
 				r = kvm_handle_ept_violation(vcpu, e->gpa, qual, 0);

@@ -38,7 +38,7 @@ run_asi() {
 		! grep -q 'invariant' "$base/out"
 }
 
-echo "1..17"
+echo "1..19"
 check "touch --asi on passes with every invariant held" run_asi touch
 check "stress --asi on --host-events migrate=500 passes with every invariant held" \
 	run_asi stress --host-events migrate=500
@@ -116,9 +116,10 @@ check "every uffd sleep of a vCPU is a context-switch asi_exit ($cs = $slept + $
 	       [ ${cs:-0} -eq $((${slept:-0} + ${hlt:-0})) ]"
 
 # Image migrations under --asi on: a zap's flush requested while a vCPU is in ASI's entry switch
-# (asi_kvm_vmenter() yields) cancels that entry, the port-I/O re-entry included (sim/cpu
-# vcpu_vmenter()). The guest never reads a freed frame's poison (0x6b, a console of 'k') through
-# a zapped translation, and no VM entry happens with a flush due (entry_with_flush_due).
+# (asi_kvm_vmenter() yields) sends it an IPI the entry exits on, one requested while the VMM
+# handles a port I/O cancels the re-entry (sim/cpu sim_kvm_vmenter()). The guest never reads a
+# freed frame's poison (0x6b, a console of 'k') through a zapped translation, and no vCPU runs
+# the guest with a flush due (entry_with_flush_due).
 mmio_ok='scratch64=0x0123456789abcdef scratch32=0xfeedf00d result=pass$'
 image_migrate_ok() {
 	for seed in 1 2 3; do
@@ -131,6 +132,45 @@ image_migrate_ok() {
 }
 check "mmio --asi on under image migrations reads no poison and enters with no flush due" \
 	image_migrate_ok
+
+# The order of an entry (vmx_vcpu_run() traces kvm_entry before vmx_vcpu_enter_exit(), where the
+# ASI series switches; vmx/vmx.c in ColinIanKing/linux-next at 046408cf): each vCPU's
+# sim_asi_enter follows its kvm_entry, never an exit. An entry whose switch a zap's flush
+# request interrupts shows kvm_entry, the switch, kvm_exit EXTERNAL_INTERRUPT on the function-call
+# IPI (0xfb to one CPU, 0xfc to several: kernel/smp.c smp_call_function_many_cond() at
+# 878b9569), then the flush served and a new kvm_entry.
+"$kvmsim" run mmio --vcpus 2 --asi on --host-events migrate=100 --host-events-on=image \
+	--host-events-every 3 --seed 1 --log "$base/order.log" >"$base/out" 2>&1
+# entry_order LOG: "ENTRIES ASI_BEFORE_ENTRY IPI_EXITS IPI_EXITS_AS_EXPECTED" for the log.
+entry_order() {
+	awk '$2 ~ /^vcpu[0-9]+$/ {
+		v = $2
+		if ($3 == "kvm_entry:") {
+			entries++
+			if (st[v] == "flushed")
+				good++
+			st[v] = "entry"
+		} else if ($3 == "sim_asi_enter:") {
+			if (st[v] != "entry")
+				early++
+			else
+				st[v] = "switched"
+		} else if ($3 == "kvm_exit:" && $7 == "EXTERNAL_INTERRUPT" &&
+			   ($0 ~ / intr_info 0x800000f[bc] /)) {
+			ipis++
+			st[v] = st[v] == "switched" ? "ipi" : "bad"
+		} else if ($3 == "kvm_exit:") {
+			st[v] = "out"
+		} else if ($3 == "sim_tlb_flush:" && st[v] == "ipi") {
+			st[v] = "flushed"
+		}
+	} END { printf "%d %d %d %d\n", entries, early, ipis, good }' "$1"
+}
+set -- $(entry_order "$base/order.log")
+check "--asi on: every sim_asi_enter follows its vCPU's kvm_entry ($1 entries, $2 before)" \
+	sh -c "[ ${1:-0} -ge 100 ] && [ ${2:-1} -eq 0 ]"
+check "--asi on: a flush requested in the entry switch exits on the IPI, then flushes and enters" \
+	sh -c "[ ${3:-0} -ge 1 ] && [ ${4:-0} -eq ${3:-0} ]"
 
 # usage errors: one line, status 2
 usage() {

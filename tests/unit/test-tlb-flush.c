@@ -159,9 +159,9 @@ START_TEST(flush_is_whole_past_sixteen_pages_or_when_the_log_wrapped)
 }
 END_TEST
 
-/* The entry invariant (mmu/kvm.c kvm_vcpu_check_entry(), run by trace_kvm_entry()): a vCPU that
- * enters with the zap's flush still pending, as the ASI entry path did before vcpu_vmenter(),
- * fails the run; once the request is served, the entry passes. */
+/* The entry invariant (mmu/kvm.c kvm_vcpu_check_entry(), run where sim_kvm_vmenter() lets the
+ * guest run): a vCPU that enters with the zap's flush still pending, as the ASI entry path did
+ * before vcpu_vmenter(), fails the run; once the request is served, the entry passes. */
 START_TEST(entry_with_a_flush_due_is_reported)
 {
 	TestVm *vm = vm_with_pages(2, 4);
@@ -171,9 +171,9 @@ START_TEST(entry_with_a_flush_due_is_reported)
 	ck_assert(kvm_vcpu_flush_due(vm->vcpu[0]) && kvm_vcpu_flush_due(vm->vcpu[1]));
 	kvm_vcpu_enter_guest_prepare(vm->vcpu[1]);
 	ck_assert(!kvm_vcpu_flush_due(vm->vcpu[1]));
-	trace_kvm_entry(vm->vcpu[1], 0);
+	kvm_vcpu_check_entry(vm->vcpu[1]);
 	ck_assert(!sim_sched_failed(vm->host->sched));
-	trace_kvm_entry(vm->vcpu[0], 0);
+	kvm_vcpu_check_entry(vm->vcpu[0]);
 	ck_assert(sim_sched_failed(vm->host->sched));
 	ck_assert_ptr_nonnull(strstr(sim_sched_failure(vm->host->sched), "entry_with_flush_due"));
 	test_vm_free(vm);
