@@ -229,11 +229,14 @@ kvm_arch_async_page_not_present(struct kvm_vcpu *vcpu, struct kvm_async_pf *work
 	return FALSE;
 }
 
-/* Models kvm_arch_async_page_present_queued(): the request, and the kick that ends a halt. */
+/* Models kvm_arch_async_page_present_queued() (x86.c, read in ColinIanKing/linux-next at
+ * 046408cf): KVM_REQ_APF_READY, and kvm_vcpu_kick() unless a 'page ready' is still pending. */
 static void
 kvm_arch_async_page_present_queued(struct kvm_vcpu *vcpu)
 {
 	vcpu->requests |= 1ul << KVM_REQ_APF_READY;
+	if (!vcpu->async_pf->pageready_pending)
+		kvm_vcpu_kick(vcpu);
 }
 
 /* The end of async_pf_execute() (async_pf.c): done list, present_queued, the trace. */
