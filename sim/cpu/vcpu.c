@@ -384,37 +384,40 @@ run_guest(SimVcpu *v)
  * (vmx/vmx.c at 046408cf) traces kvm_entry before vmx_vcpu_enter_exit(), where ASI's switch
  * (asi_kvm_vmenter(), v2 21/29) yields at its named points. A request or kick made there finds
  * the vCPU IN_GUEST_MODE and sends it an IPI (kvm_make_all_cpus_request(), kvm_vcpu_kick()),
- * pending while IRQs are off and taken at the entry before any guest instruction: the switch back
- * and kvm_exit EXTERNAL_INTERRUPT on the IPI's vector. TRUE where the guest runs its first
- * instruction, the entry invariant checked there; FALSE if it does not (the caller leaves without
- * running the guest, and the run loop serves the request before it enters again).
+ * pending while IRQs are off and taken at the entry before any guest instruction (SIM_ENTRY_IPI:
+ * the caller lets the CPU deliver the injected event, then sim_kvm_ipi_exit()). SIM_ENTRY_RUN
+ * where the guest runs its first instruction, the entry invariant checked there.
  */
-gboolean
+SimEntry
 sim_kvm_vmenter(struct kvm_vcpu *vcpu, AsiSim *asi, guint64 rip, u32 intr_info, u32 error_code)
 {
-	guint id = (guint)vcpu->vcpu_id;
-
 	vcpu->mode = IN_GUEST_MODE;
 	vcpu->ipi_vector = 0;
 	if (kvm_vcpu_exit_request(vcpu))
-		return FALSE;
+		return SIM_ENTRY_CANCELLED;
 	trace_kvm_entry_event(vcpu, rip, intr_info, error_code);
-	asi_kvm_vmenter(asi, id);
+	asi_kvm_vmenter(asi, (guint)vcpu->vcpu_id);
 	if (G_LIKELY(vcpu->mode == IN_GUEST_MODE)) {
 		kvm_vcpu_check_entry(vcpu);
-		return TRUE;
+		return SIM_ENTRY_RUN;
 	}
+	return SIM_ENTRY_IPI;
+}
+
+/* The exit at rip on the IPI pending at a SIM_ENTRY_IPI entry: vmx_vcpu_enter_exit()'s switch
+ * back, then vmx_vcpu_run()'s trace_kvm_exit(), EXTERNAL_INTERRUPT on the IPI's vector. */
+void
+sim_kvm_ipi_exit(struct kvm_vcpu *vcpu, AsiSim *asi, guint64 rip)
+{
 	struct kvm_exit_info x = {
 		.reason = EXIT_REASON_EXTERNAL_INTERRUPT,
 		.rip = rip,
 		.intr_info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | vcpu->ipi_vector,
 	};
 
-	/* vmx_vcpu_enter_exit()'s switch back, then vmx_vcpu_run()'s trace_kvm_exit() */
-	asi_kvm_vmexit(asi, id);
+	asi_kvm_vmexit(asi, (guint)vcpu->vcpu_id);
 	trace_kvm_exit(vcpu, &x);
 	vcpu->ipi_vector = 0;
-	return FALSE;
 }
 
 /* The VM exit: OUTSIDE_GUEST_MODE after ASI's switch back (asi_kvm_vmexit(), in
@@ -426,11 +429,30 @@ sim_kvm_vmexit(struct kvm_vcpu *vcpu, AsiSim *asi)
 	vcpu->mode = OUTSIDE_GUEST_MODE;
 }
 
-/* sim_kvm_vmenter() for this vCPU, with the event its entry injects. */
+/*
+ * sim_kvm_vmenter() for this vCPU, with the event its entry injects; TRUE where the guest runs.
+ * On a pending IPI the CPU first delivers the injected event (VM entry completes it), then exits
+ * before the handler's first instruction with no IDT-vectoring information, so nothing is
+ * re-injected; a delivery that takes an EPT violation exits on that instead (VCPU_DELIVERY_EXIT),
+ * and the IPI is taken with it.
+ */
 gboolean
 vcpu_vmenter(SimVcpu *v, guint64 rip)
 {
-	return sim_kvm_vmenter(v->kvcpu, v->asi, rip, v->entry_intr_info, v->entry_error_code);
+	SimEntry entry = sim_kvm_vmenter(v->kvcpu, v->asi, rip, v->entry_intr_info,
+					 v->entry_error_code);
+
+	if (G_LIKELY(entry == SIM_ENTRY_RUN))
+		return TRUE;
+	if (entry == SIM_ENTRY_IPI) {
+		if (v->entry_intr_info) {
+			if (vcpu_deliver_at_entry(v) != VCPU_DELIVERED)
+				return FALSE;
+			rip = v->rip; /* the handler's first instruction */
+		}
+		sim_kvm_ipi_exit(v->kvcpu, v->asi, rip);
+	}
+	return FALSE;
 }
 
 /* sim_kvm_vmexit() for this vCPU. A kick between the exit and OUTSIDE_GUEST_MODE finds the vCPU

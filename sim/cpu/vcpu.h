@@ -98,13 +98,20 @@ gboolean sim_kvm_map_gpa_range_exits(guint64 hypercall_exit, const guint64 args[
  * to userspace. Kept per vCPU until struct kvm holds it (arch.hypercall_exit_enabled). */
 void sim_vcpu_set_hypercall_exit(SimVcpu *vcpu, guint64 mask);
 
+/* What became of a VM entry (sim_kvm_vmenter()). */
+typedef enum {
+	SIM_ENTRY_RUN,       /* the guest runs */
+	SIM_ENTRY_CANCELLED, /* a request pending before it cancels it: no kvm_entry */
+	SIM_ENTRY_IPI,       /* an IPI sent in ASI's switch is pending: exit before any guest
+			      * instruction, once the injected event is delivered */
+} SimEntry;
+
 /* The VM entry at rip, injecting intr_info (0: nothing), with ASI's switch (asi NULL: off), as
- * every entry path makes it: FALSE when a request pending before it cancels it (no kvm_entry) or
- * an IPI sent in the switch makes it exit before any guest instruction (kvm_exit
- * EXTERNAL_INTERRUPT); TRUE where the guest runs. sim_kvm_vmexit(): the VM exit, back to
- * OUTSIDE_GUEST_MODE. */
-gboolean sim_kvm_vmenter(struct kvm_vcpu *vcpu, AsiSim *asi, guint64 rip, u32 intr_info,
+ * every entry path makes it. sim_kvm_ipi_exit(): the exit of a SIM_ENTRY_IPI entry, at rip
+ * (kvm_exit EXTERNAL_INTERRUPT). sim_kvm_vmexit(): the VM exit, back to OUTSIDE_GUEST_MODE. */
+SimEntry sim_kvm_vmenter(struct kvm_vcpu *vcpu, AsiSim *asi, guint64 rip, u32 intr_info,
 			 u32 error_code);
+void sim_kvm_ipi_exit(struct kvm_vcpu *vcpu, AsiSim *asi, guint64 rip);
 void sim_kvm_vmexit(struct kvm_vcpu *vcpu, AsiSim *asi);
 
 /* Run KVM_RUN with ASI (--asi on): the run loop's asi/asi-sim.h calls. NULL: off. */

@@ -62,6 +62,18 @@ machine_map_gpa_range(MachineActor *ma, struct kvm_vcpu *vcpu, const SimMachineE
 		     "vcpu %d nr 12 ret 0x%" G_GINT64_MODIFIER "x", vcpu->vcpu_id, ret);
 }
 
+/* sim_kvm_vmenter() of an exit-level vCPU, which injects nothing: TRUE where the guest runs, else
+ * the entry made no progress (a pending request, or an IPI sent in ASI's switch: its exit). */
+static gboolean
+machine_vmenter(struct kvm_vcpu *vcpu, AsiSim *asi)
+{
+	SimEntry entry = sim_kvm_vmenter(vcpu, asi, 0, 0, 0);
+
+	if (entry == SIM_ENTRY_IPI)
+		sim_kvm_ipi_exit(vcpu, asi, 0);
+	return entry == SIM_ENTRY_RUN;
+}
+
 /* One exit of an exit-level vCPU: the guest ran (instantly) and exited for this reason. With
  * --asi on, the run loop's ASI calls as a full-system vCPU makes them (asi/asi-sim.h). */
 static void
@@ -79,7 +91,7 @@ again:
 	faulted = FALSE;
 	sim_yield(ma->sched, "vcpu.enter");
 	kvm_vcpu_enter_guest_prepare(vcpu);
-	if (!sim_kvm_vmenter(vcpu, asi, 0, 0, 0)) {
+	if (!machine_vmenter(vcpu, asi)) {
 		/* a request pending at the entry, or an IPI sent during ASI's entry switch: served
 		 * before the entry is made again, as a full-system vCPU does (vcpu_vmenter()) */
 		sim_kvm_vmexit(vcpu, asi);
@@ -144,7 +156,7 @@ again:
 				asi_kvm_run_enter(asi, (guint)ma->vcpu);
 				if (!again)
 					break;
-				if (!sim_kvm_vmenter(vcpu, asi, 0, 0, 0)) {
+				if (!machine_vmenter(vcpu, asi)) {
 					/* a request pending at the entry or an IPI sent during ASI's
 					 * entry switch: the access is made again after it is served */
 					sim_kvm_vmexit(vcpu, asi);
