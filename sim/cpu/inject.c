@@ -161,7 +161,8 @@ deliver(SimVcpu *v, guint8 vector, gboolean exception, guint32 error_code, guint
 /*
  * The VM exit an EPT violation during delivery causes, and its handling: kvm_exit with the event
  * as IDT-vectoring information (info2), the switch out of the restricted space, then
- * handle_ept_violation() (vmx.c at 046408cf). FALSE if the vCPU failed.
+ * handle_ept_violation() (vmx.c at 046408cf); a KVM_EXIT_MEMORY_FAULT goes to the VMM as the
+ * guest's own faults do (vcpu_handle_exit()). FALSE if the vCPU failed.
  */
 static gboolean
 delivery_exit(SimVcpu *v, guint64 gpa, gboolean write)
@@ -188,6 +189,14 @@ delivery_exit(SimVcpu *v, guint64 gpa, gboolean write)
 	kvm_vcpu_srcu_read_lock(v->kvcpu);
 	r = kvm_handle_ept_violation(v->kvcpu, gpa, qual, v->rip);
 	kvm_vcpu_srcu_read_unlock(v->kvcpu);
+	if ((r == -EFAULT || r == -EHWPOISON) &&
+	    v->kvcpu->run.exit_reason == KVM_EXIT_MEMORY_FAULT && v->ops->memory_fault) {
+		/* KVM_RUN returns to the VMM, which resolves it (post-copy, a conversion); the
+		 * next entry injects the event again */
+		v->exit = EXIT_MEMORY_FAULT;
+		v->exit_error = r;
+		return vcpu_handle_exit(v, UC_ERR_OK);
+	}
 	if (r < 0 || r == RET_PF_EMULATE) {
 		vcpu_fail(v, "event delivery: KVM cannot map gpa 0x%" G_GINT64_MODIFIER "x for the "
 			  "CPU (%s)", gpa, r < 0 ? g_strerror(-r) : "emulation");
@@ -298,7 +307,7 @@ inject_exception(SimVcpu *v, gboolean reinjected)
 gboolean
 vcpu_events_due(const SimVcpu *v)
 {
-	return v->exc_pending || v->exc_injected || v->irq_injected || vcpu_irq_pending(v);
+	return vcpu_event_pending(v->kvcpu) || vcpu_irq_pending(v);
 }
 
 /*

@@ -368,7 +368,11 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 		return;
 	}
 	asi_kvm_run_enter(v->asi, (guint)v->kvcpu->vcpu_id);
-	if (!vcpu_vmenter(v, rip + len)) {
+	/* KVM_RUN again: vcpu_enter_guest() serves what was requested meanwhile (the VMM and ASI's
+	 * switches yield), so a request, a stop or a failure ends the run as the EPT path's does;
+	 * a string form resumes at itself (pio_retire_and_stop()) */
+	if (v->kvcpu->requests || v->stop_requested || sim_sched_failed(v->sched) ||
+	    !vcpu_vmenter(v, form & SIM_HW_IO_STRING ? rip : rip + len)) {
 		pio_retire_and_stop(v, in, size, *value, rip, len, form);
 		return;
 	}
