@@ -291,13 +291,16 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
  * pte_offset_map_lock() fail, and zap_pmd_range() retries that PMD, splitting it this time: the
  * PTL is dropped at split_point, the PMD split (its own notifier over the 2 MiB), the PTL taken
  * again at point. munmap passes no split_point: it holds mmap_lock for write, so no fault can
- * map a THP after its own split.
+ * map a THP after its own split. *flush_pages: the pages of the range the mmu_gather would
+ * flush, from the first to the last present PTE cleared (tlb_remove_tlb_entry()'s
+ * __tlb_adjust_range() in zap_present_ptes(); 0 if none was present).
  */
 static GArray *
 clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *point,
-	   const char *split_point, const char *unlock_point)
+	   const char *split_point, const char *unlock_point, guint64 *flush_pages)
 {
 	GArray *pfns = g_array_new(FALSE, FALSE, sizeof(SimPfn));
+	guint64 first = end, last = start;
 
 	g_ptr_array_add(mm->zap_pfns, pfns);
 	sim_spin_lock(mm->sched, &mm->ptl, point);
@@ -317,9 +320,12 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 		}
 		/* zap_nonpresent_ptes() clears a migration entry too: the migration, which owns the
 		 * old frame, then finds nothing to restore. A page under migration is not put. */
-		if ((pte->flags & PTE_PRESENT) && pte->pfn != SIM_ZERO_PFN &&
-		    !(pte->flags & PTE_MIGRATION))
-			g_array_append_val(pfns, pte->pfn);
+		if ((pte->flags & PTE_PRESENT) && !(pte->flags & PTE_MIGRATION)) {
+			first = MIN(first, hva);
+			last = MAX(last, hva + SIM_PAGE_SIZE);
+			if (pte->pfn != SIM_ZERO_PFN)
+				g_array_append_val(pfns, pte->pfn);
+		}
 		mm_resident_remove(mm, pte, hva);
 		pte->flags = unmap ? PTE_UNMAPPED : 0;
 		pte->pfn = 0;
@@ -330,6 +336,7 @@ clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *po
 			*pmd = PMD_NONE;
 	}
 	sim_spin_unlock(mm->sched, &mm->ptl, unlock_point);
+	*flush_pages = first < last ? (last - first) / SIM_PAGE_SIZE : 0;
 	return pfns;
 }
 
@@ -359,7 +366,8 @@ free_frames(SimMm *mm, GArray *pfns, gboolean done)
 
 /*
  * Models tlb_finish_mmu() (mm/mmu_gather.c, read in ColinIanKing/linux-next at 064b3573) of a
- * zap of npages pages: tlb_flush_mmu() flushes the range (flush_tlb_mm_range(); with ASI a long
+ * zap that gathered npages pages: tlb_flush_mmu() flushes that range, nothing if none was
+ * gathered (tlb_flush_mmu_tlbonly() returns when !tlb->end; flush_tlb_mm_range(); with ASI a long
  * one is a local flush on each CPU, which exits: asi/asi-sim.h), then frees the gathered frames.
  * The zaps call it after mmu_notifier_invalidate_range_end(), as zap_page_range_single() and
  * unmap_vmas()' callers do (mm/memory.c at 042acf45). [simplified] zap_pte_range()'s force_flush
@@ -371,7 +379,8 @@ free_frames(SimMm *mm, GArray *pfns, gboolean done)
 static void
 tlb_finish_mmu(SimMm *mm, GArray *pfns, guint64 npages)
 {
-	sim_hostmem_flush_tlb_mm(mm->hm, npages);
+	if (npages)
+		sim_hostmem_flush_tlb_mm(mm->hm, npages);
 	free_frames(mm, pfns, TRUE);
 }
 
@@ -384,8 +393,9 @@ sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
 	sim_down_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_lock");
 	mm_notify_start(mm, hva, hva + len);
 	split_partial_huge_pmds(mm, hva, hva + len);
+	guint64 flush_pages;
 	GArray *pfns = clear_ptes(mm, hva, hva + len, FALSE, "dontneed.ptl", "dontneed.ptl_split",
-				   "dontneed.ptl_unlock");
+				   "dontneed.ptl_unlock", &flush_pages);
 	guint nr = pfns->len;
 
 	if (sim_mutated(mm->mutations, SIM_MUT_FREE_BEFORE_END))
@@ -394,7 +404,7 @@ sim_mm_dontneed(SimMm *mm, guint64 hva, guint64 len)
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_dontneed",
 		     "hva 0x%" G_GINT64_MODIFIER "x len 0x%" G_GINT64_MODIFIER "x frames %u", hva,
 		     len, nr);
-	tlb_finish_mmu(mm, pfns, len / SIM_PAGE_SIZE);
+	tlb_finish_mmu(mm, pfns, flush_pages);
 	sim_up_read(mm->sched, &mm->mmap_lock, "dontneed.mmap_unlock");
 	sim_count(mm->counters, SIM_CTR_HOST_DONTNEED);
 	return 0;
@@ -502,8 +512,9 @@ sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len)
 	/* __split_vma() splits a huge PMD that straddles the new VMA boundary first */
 	split_partial_huge_pmds(mm, hva, hva + len);
 	mm_notify_start(mm, hva, hva + len);
+	guint64 flush_pages;
 	GArray *pfns = clear_ptes(mm, hva, hva + len, TRUE, "munmap.ptl", NULL,
-				   "munmap.ptl_unlock");
+				   "munmap.ptl_unlock", &flush_pages);
 	guint nr = pfns->len;
 
 	if (sim_mutated(mm->mutations, SIM_MUT_FREE_BEFORE_END))
@@ -512,7 +523,7 @@ sim_mm_munmap(SimMm *mm, guint64 hva, guint64 len)
 	sim_log_emit(sim_sched_log(mm->sched), "sim_mm_munmap",
 		     "hva 0x%" G_GINT64_MODIFIER "x len 0x%" G_GINT64_MODIFIER "x frames %u", hva,
 		     len, nr);
-	tlb_finish_mmu(mm, pfns, len / SIM_PAGE_SIZE);
+	tlb_finish_mmu(mm, pfns, flush_pages);
 	sim_up_write(mm->sched, &mm->mmap_lock, "munmap.mmap_unlock");
 	sim_count(mm->counters, SIM_CTR_HOST_MUNMAP);
 	return 0;
