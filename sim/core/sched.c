@@ -483,12 +483,13 @@ step_watchdog(SimSched *sched)
 		  step->until, who->str);
 }
 
-/* The livelock watchdog: no actor made progress for the watchdog's yield points. */
-static void
+/* The livelock watchdog: no actor made progress for the watchdog's yield points. TRUE if it
+ * fired. */
+static gboolean
 livelock_watchdog(SimSched *sched)
 {
 	if (!sched->watchdog || sched->now - sched->last_progress < sched->watchdog)
-		return;
+		return FALSE;
 	g_autoptr(GString) who = g_string_new(NULL);
 
 	for (guint i = 0; i < sched->actors->len; i++) {
@@ -502,6 +503,7 @@ livelock_watchdog(SimSched *sched)
 		  "%" G_GUINT64_FORMAT " yield points since step %" G_GUINT64_FORMAT ": %s "
 		  "(watchdog: --watchdog raises it)", sched->watchdog, sched->last_progress,
 		  who->str);
+	return TRUE;
 }
 
 /* A yield point in general, after the clock and the arrival: observers and step hooks, recorded
@@ -584,10 +586,8 @@ yield_at_limit(SimSched *sched, SimActor *cur, const char *point)
 		yield_slow(sched, cur, point);
 		return;
 	}
-	if (G_UNLIKELY(sched->watchdog && sched->now - sched->last_progress >= sched->watchdog)) {
-		livelock_watchdog(sched);
+	if (G_UNLIKELY(livelock_watchdog(sched)))
 		switch_to(sched, NULL, point);
-	}
 	if (sched->live == 1 || sched->now < sched->alone_until) {
 		sched_update_fast_until(sched);
 		return; /* alone, or the only one that can run: nobody to switch to */
