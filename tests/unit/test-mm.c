@@ -26,6 +26,8 @@ typedef struct {
 	guint clear_young_calls;
 	guint flush_after_calls;  /* n_calls at the host TLB flush (tlb_finish_mmu()), +1 */
 	gboolean alive_at_flush;  /* the watched frame was still allocated then */
+	guint flushes;            /* host TLB flushes, and the pages the last one covered */
+	guint64 flushed_pages;
 } FakeMmu;
 
 static void
@@ -80,6 +82,8 @@ fake_flush_tlb_mm(gpointer data, guint64 npages)
 	FakeMmu *f = data;
 
 	f->flush_after_calls = f->n_calls + 1;
+	f->flushes++;
+	f->flushed_pages = npages;
 	f->alive_at_flush = f->watch_pfn != SIM_PFN_NONE && sim_frame_allocated(f->hm, f->watch_pfn);
 }
 
@@ -424,10 +428,14 @@ START_TEST(dontneed_notifies_start_and_end_then_flushes_the_host_tlb_then_frees)
 	assert_call(&env->fake.calls[1], FALSE, hva, hva + 2 * SIM_PAGE_SIZE);
 	ck_assert_uint_eq(env->fake.calls[1].mapped, SIM_PFN_NONE);
 	ck_assert(env->fake.calls[1].watched_alive); /* freed only after the end */
-	/* tlb_finish_mmu(): the flush after the end, the frees after the flush */
+	/* tlb_finish_mmu(): the flush after the end, the frees after the flush; it covers the
+	 * one present PTE the zap gathered, and a zap that gathers none flushes nothing */
 	ck_assert_uint_eq(env->fake.flush_after_calls, 3);
 	ck_assert(env->fake.alive_at_flush);
 	ck_assert(!sim_frame_allocated(env->hm, env->fake.watch_pfn));
+	ck_assert_uint_eq(env->fake.flushed_pages, 1);
+	ck_assert_int_eq(sim_mm_dontneed(env->mm, hva, 2 * SIM_PAGE_SIZE), 0);
+	ck_assert_uint_eq(env->fake.flushes, 1);
 	mm_env_free(env);
 }
 END_TEST
@@ -449,6 +457,7 @@ START_TEST(munmap_notifies_start_and_end_then_flushes_the_host_tlb_then_frees)
 	ck_assert_uint_eq(env->fake.flush_after_calls, 3);
 	ck_assert(env->fake.alive_at_flush);
 	ck_assert(!sim_frame_allocated(env->hm, env->fake.watch_pfn));
+	ck_assert_uint_eq(env->fake.flushed_pages, 1); /* one page of MM_PAGES was present */
 	mm_env_free(env);
 }
 END_TEST
