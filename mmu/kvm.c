@@ -687,9 +687,9 @@ kvm_vcpu_flush_due(const struct kvm_vcpu *vcpu)
  * ColinIanKing/linux-next at 046408cf) checks it, with IRQs off and IN_GUEST_MODE set, before
  * vmx_vcpu_run() traces kvm_entry; it takes cancel_injection with r = 1 so that vcpu_run() loops
  * and serves the request. [simplified] Only a flush or a new root counts, requested while the
- * vCPU was outside guest mode after its requests were served: while kvm_mmu_reload() or the VMM's
- * handling of a port I/O (whose re-entry skips the request handling) yields. No kvm_entry is
- * traced, so the cancelled entry is logged as sim_entry_cancelled. A request made after this,
+ * vCPU was outside guest mode after its requests were served: while kvm_mmu_reload() yields (the
+ * re-entries inside a run leave the run on any request first). No kvm_entry is traced, so the
+ * cancelled entry is logged as sim_entry_cancelled. A request made after this,
  * in ASI's entry switch, is an IPI instead (kvm_make_all_cpus_request()).
  */
 gboolean
