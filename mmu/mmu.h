@@ -510,9 +510,9 @@ struct kvm_exit_info {
 
 /* The kvm tracepoints (arch/x86/kvm/trace.h) as v6.18 prints them; see mmu/x86trace.c. */
 void trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *exit);
-void trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip);
-/* kvm_entry of an entry that injects an event: VM_ENTRY_INTR_INFO_FIELD and its error code. */
-void trace_kvm_entry_event(struct kvm_vcpu *vcpu, u64 rip, u32 intr_info, u32 error_code);
+/* kvm_entry with the event the entry injects: VM_ENTRY_INTR_INFO_FIELD (0: none) and its
+ * error code. */
+void trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip, u32 intr_info, u32 error_code);
 void trace_kvm_inj_virq(struct kvm_vcpu *vcpu, u32 vector, gboolean soft, gboolean reinjected);
 void trace_kvm_inj_exception(struct kvm_vcpu *vcpu, u8 vector, gboolean has_error,
 			     u32 error_code, gboolean reinjected);

@@ -60,19 +60,12 @@ trace_kvm_exit(struct kvm_vcpu *vcpu, const struct kvm_exit_info *x)
  * kvmsim never forces an immediate exit. The entry invariant (kvm_vcpu_check_entry()) is checked
  * later, where the guest runs its first instruction (sim_kvm_vmenter() in sim/cpu). */
 void
-trace_kvm_entry_event(struct kvm_vcpu *vcpu, u64 rip, u32 intr_info, u32 error_code)
+trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip, u32 intr_info, u32 error_code)
 {
 	sim_log_emit(vcpu->kvm->log, "kvm_entry",
 		     "vcpu %d, rip 0x%" G_GINT64_MODIFIER "x intr_info 0x%08x error_code 0x%08x",
 		     vcpu->vcpu_id, rip, intr_info,
 		     (intr_info & INTR_INFO_DELIVER_CODE_MASK) ? error_code : 0);
-}
-
-/* trace_kvm_entry() of an entry that injects nothing. */
-void
-trace_kvm_entry(struct kvm_vcpu *vcpu, u64 rip)
-{
-	trace_kvm_entry_event(vcpu, rip, 0, 0);
 }
 
 /* Models trace_kvm_inj_virq(), emitted by vmx_inject_irq() (vmx.c at 046408cf) when it writes

@@ -395,7 +395,7 @@ sim_kvm_vmenter(struct kvm_vcpu *vcpu, AsiSim *asi, guint64 rip, u32 intr_info, 
 	vcpu->ipi_vector = 0;
 	if (kvm_vcpu_exit_request(vcpu))
 		return SIM_ENTRY_CANCELLED;
-	trace_kvm_entry_event(vcpu, rip, intr_info, error_code);
+	trace_kvm_entry(vcpu, rip, intr_info, error_code);
 	asi_kvm_vmenter(asi, (guint)vcpu->vcpu_id);
 	if (G_LIKELY(vcpu->mode == IN_GUEST_MODE)) {
 		kvm_vcpu_check_entry(vcpu);
