@@ -107,6 +107,14 @@ outside_memory(SimVcpu *v, guint64 gpa, guint64 rip)
 		"MMIO window (near rip 0x%" G_GINT64_MODIFIER "x)", gpa, rip);
 }
 
+/* Whether a re-entry inside a run (after an EPT violation or a port I/O) must wait for the run
+ * loop: a request vcpu_enter_guest() serves first, a stop, a failed schedule. */
+static gboolean
+run_must_end(const SimVcpu *v)
+{
+	return v->kvcpu->requests || v->stop_requested || sim_sched_failed(v->sched);
+}
+
 /* An EPT violation or misconfig, handled as KVM does, on this vCPU's coroutine. */
 static void
 handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
@@ -170,7 +178,7 @@ handle_page_fault(SimVcpu *v, guint64 rip, guint64 gpa)
 		return;
 	}
 	/* retry the instruction in this run unless something must happen between runs */
-	if (v->kvcpu->requests || v->stop_requested || sim_sched_failed(v->sched)) {
+	if (run_must_end(v)) {
 		v->exit = v->kvcpu->requests ? EXIT_REQUEST : EXIT_STOP;
 		uc_emu_stop(uc);
 		return;
@@ -371,8 +379,7 @@ pio(SimVcpu *v, gboolean in, guint16 port, guint size, guint32 *value)
 	/* KVM_RUN again: vcpu_enter_guest() serves what was requested meanwhile (the VMM and ASI's
 	 * switches yield), so a request, a stop or a failure ends the run as the EPT path's does;
 	 * a string form resumes at itself (pio_retire_and_stop()) */
-	if (v->kvcpu->requests || v->stop_requested || sim_sched_failed(v->sched) ||
-	    !vcpu_vmenter(v, form & SIM_HW_IO_STRING ? rip : rip + len)) {
+	if (run_must_end(v) || !vcpu_vmenter(v, form & SIM_HW_IO_STRING ? rip : rip + len)) {
 		pio_retire_and_stop(v, in, size, *value, rip, len, form);
 		return;
 	}
