@@ -292,8 +292,9 @@ sim_mm_migrate_page(SimMm *mm, guint64 hva)
  * PTL is dropped at split_point, the PMD split (its own notifier over the 2 MiB), the PTL taken
  * again at point. munmap passes no split_point: it holds mmap_lock for write, so no fault can
  * map a THP after its own split. *flush_pages: the pages of the range the mmu_gather would
- * flush, from the first to the last present PTE cleared (tlb_remove_tlb_entry()'s
- * __tlb_adjust_range() in zap_present_ptes(); 0 if none was present).
+ * flush, from the first to the last present PTE cleared (0 if none was present): each cleared
+ * PTE's tlb_remove_tlb_entries() widens the range and sets cleared_ptes (tlb_flush_pte_range(),
+ * include/asm-generic/tlb.h, read in ColinIanKing/linux-next at 6eebd301).
  */
 static GArray *
 clear_ptes(SimMm *mm, guint64 start, guint64 end, gboolean unmap, const char *point,
@@ -367,8 +368,9 @@ free_frames(SimMm *mm, GArray *pfns, gboolean done)
 /*
  * Models tlb_finish_mmu() (mm/mmu_gather.c, read in ColinIanKing/linux-next at 064b3573) of a
  * zap that gathered npages pages: tlb_flush_mmu() flushes that range, nothing if none was
- * gathered (tlb_flush_mmu_tlbonly() returns when !tlb->end; flush_tlb_mm_range(); with ASI a long
- * one is a local flush on each CPU, which exits: asi/asi-sim.h), then frees the gathered frames.
+ * gathered (tlb_flush_mmu_tlbonly() returns unless a cleared_* bit is set, asm-generic/tlb.h at
+ * 6eebd301; flush_tlb_mm_range(); with ASI a long one is a local flush on each CPU, which exits:
+ * asi/asi-sim.h), then frees the gathered frames.
  * The zaps call it after mmu_notifier_invalidate_range_end(), as zap_page_range_single() and
  * unmap_vmas()' callers do (mm/memory.c at 042acf45). [simplified] zap_pte_range()'s force_flush
  * (a dirty shared page's delayed rmap, or a batch that cannot grow), which flushes under the PTL
